@@ -1,0 +1,48 @@
+/** How CLI commands talk to the user: results on stdout, progress and errors on stderr. */
+import { isKeelError } from "../core/errors.js";
+
+export interface GlobalOptions {
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printLine(line = ""): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export function warn(line: string): void {
+  process.stderr.write(`keel: ${line}\n`);
+}
+
+/** Prints an error the way a user should see it and returns the process exit code. */
+export function reportError(e: unknown, json: boolean): number {
+  if (isKeelError(e)) {
+    if (json) process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
+    else {
+      process.stderr.write(`keel: error ${e.code}: ${e.message}\n`);
+      if (e.hint) process.stderr.write(`keel: hint: ${e.hint}\n`);
+    }
+    return e.exitCode;
+  }
+  const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  process.stderr.write(`keel: internal error (KEEL_E_INTERNAL): ${message}\n`);
+  return 70;
+}
+
+/** Formats a table of rows with aligned columns, for human-readable output. */
+export function formatTable(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  const cells = [header, ...rows.map((r) => r.map((c) => (c === undefined || c === null ? "" : String(c))))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const fmt = (r: readonly string[]) =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [fmt(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map((r) => fmt(r as string[]))].join(
+    "\n",
+  );
+}

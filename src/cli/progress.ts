@@ -1,0 +1,86 @@
+/**
+ * A progress bar on stderr for long work: done/total, rate, ETA. It draws only when stderr is a
+ * terminal (or when forced), at most ten times a second, and never writes to stdout, so `--json`
+ * output stays clean.
+ */
+export interface ProgressOptions {
+  readonly label: string;
+  readonly total?: number;
+  readonly unit?: string;
+  readonly enabled?: boolean;
+  readonly stream?: NodeJS.WriteStream;
+}
+
+export class Progress {
+  private done = 0;
+  private readonly started = Date.now();
+  private lastDraw = 0;
+  private readonly enabled: boolean;
+  private readonly stream: NodeJS.WriteStream;
+  private total: number | undefined;
+
+  constructor(private readonly opts: ProgressOptions) {
+    this.stream = opts.stream ?? process.stderr;
+    this.enabled = opts.enabled ?? Boolean(this.stream.isTTY);
+    this.total = opts.total;
+  }
+
+  setTotal(total: number): void {
+    this.total = total;
+  }
+
+  /** Sets the absolute amount done. */
+  update(done: number, extra?: string): void {
+    this.done = done;
+    const now = Date.now();
+    if (!this.enabled || now - this.lastDraw < 100) return;
+    this.lastDraw = now;
+    this.draw(extra);
+  }
+
+  tick(n = 1, extra?: string): void {
+    this.update(this.done + n, extra);
+  }
+
+  /** Draws the final state and ends the line. */
+  finish(extra?: string): void {
+    if (!this.enabled) return;
+    this.draw(extra);
+    this.stream.write("\n");
+  }
+
+  private draw(extra?: string): void {
+    const secs = Math.max((Date.now() - this.started) / 1000, 1e-3);
+    const rate = this.done / secs;
+    const unit = this.opts.unit ?? "items";
+    let line = `${this.opts.label} `;
+    if (this.total !== undefined && this.total > 0) {
+      const frac = Math.min(this.done / this.total, 1);
+      const width = 24;
+      const filled = Math.round(frac * width);
+      const eta = rate > 0 ? (this.total - this.done) / rate : Number.NaN;
+      line += `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(frac * 100).toFixed(1)}% `;
+      line += `${fmtCount(this.done)}/${fmtCount(this.total)} ${unit} ${fmtCount(rate)}/s ETA ${fmtDuration(eta)}`;
+    } else {
+      line += `${fmtCount(this.done)} ${unit} ${fmtCount(rate)}/s ${fmtDuration(secs)}`;
+    }
+    if (extra) line += ` ${extra}`;
+    this.stream.write(`\r${line.slice(0, (this.stream.columns ?? 120) - 1)}\u001b[K`);
+  }
+}
+
+export function fmtCount(n: number): string {
+  if (!Number.isFinite(n)) return "?";
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  return n >= 100 || Number.isInteger(n) ? String(Math.round(n)) : n.toFixed(1);
+}
+
+export function fmtDuration(secs: number): string {
+  if (!Number.isFinite(secs)) return "?";
+  if (secs < 60) return `${secs.toFixed(secs < 10 ? 1 : 0)}s`;
+  const m = Math.floor(secs / 60);
+  const s = Math.round(secs % 60);
+  if (m < 60) return `${m}m${String(s).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}

@@ -1,0 +1,96 @@
+/**
+ * The one error catalogue. Every error keel raises on purpose has a code here, a CLI exit code
+ * (sysexits-style where one fits) and an HTTP status for the server. Messages say what was
+ * wrong, where (file:line, field, id) and, when we know it, what to do.
+ */
+
+export interface ErrorSpec {
+  readonly exit: number;
+  readonly http: number;
+  readonly title: string;
+}
+
+export const ERROR_CATALOGUE = {
+  KEEL_E_USAGE: { exit: 64, http: 400, title: "bad command-line usage" },
+  KEEL_E_CONFIG: { exit: 78, http: 400, title: "invalid configuration" },
+  KEEL_E_INVALID_RECORD: { exit: 65, http: 400, title: "invalid record in input" },
+  KEEL_E_UNKNOWN_FORMAT: { exit: 65, http: 400, title: "unknown or undetectable format" },
+  KEEL_E_CONFLICT: { exit: 65, http: 409, title: "conflicting data" },
+  KEEL_E_DUPLICATE: { exit: 65, http: 409, title: "duplicate" },
+  KEEL_E_FILE: { exit: 66, http: 404, title: "cannot read or write file" },
+  KEEL_E_NOT_FOUND: { exit: 66, http: 404, title: "not found" },
+  KEEL_E_STORE: { exit: 74, http: 503, title: "feedback store unavailable" },
+  KEEL_E_STORE_SCHEMA: { exit: 70, http: 500, title: "feedback store schema mismatch" },
+  KEEL_E_LEDGER_BROKEN: { exit: 65, http: 500, title: "judgment ledger failed verification" },
+  KEEL_E_NOT_CONNECTED: { exit: 65, http: 422, title: "comparison graph is not connected" },
+  KEEL_E_NUMERIC: { exit: 70, http: 500, title: "numerical failure" },
+  KEEL_E_SHAPE: { exit: 70, http: 500, title: "tensor shape mismatch" },
+  KEEL_E_UNSUPPORTED: { exit: 70, http: 501, title: "unsupported operation" },
+  KEEL_E_CHECKPOINT: { exit: 65, http: 500, title: "invalid checkpoint" },
+  KEEL_E_UNAUTHORIZED: { exit: 77, http: 401, title: "authentication required" },
+  KEEL_E_FORBIDDEN: { exit: 77, http: 403, title: "not allowed" },
+  KEEL_E_RATE_LIMITED: { exit: 75, http: 429, title: "rate limit exceeded" },
+  KEEL_E_TOO_LARGE: { exit: 65, http: 413, title: "payload too large" },
+  KEEL_E_UPSTREAM: { exit: 69, http: 502, title: "upstream service failed" },
+  KEEL_E_SAFEGUARD: { exit: 3, http: 500, title: "a safeguard stopped the run" },
+  KEEL_E_INTERNAL: { exit: 70, http: 500, title: "internal error" },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Where a problem is: any subset of file, line, field and the id of the offending object. */
+export interface Where {
+  readonly file?: string;
+  readonly line?: number;
+  readonly field?: string;
+  readonly id?: string;
+}
+
+/** Renders `file:line: field` (or whichever parts are known), the prefix of located messages. */
+export function formatWhere(where: Where): string {
+  const parts: string[] = [];
+  if (where.file !== undefined) {
+    parts.push(where.line !== undefined ? `${where.file}:${where.line}` : where.file);
+  } else if (where.line !== undefined) {
+    parts.push(`line ${where.line}`);
+  }
+  if (where.id !== undefined) parts.push(`id ${JSON.stringify(where.id)}`);
+  if (where.field !== undefined && where.field !== "") parts.push(where.field);
+  return parts.join(": ");
+}
+
+export class KeelError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  readonly httpStatus: number;
+  readonly where: Where | undefined;
+  readonly hint: string | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { where?: Where; hint?: string; cause?: unknown } = {},
+  ) {
+    const prefix = options.where ? formatWhere(options.where) : "";
+    super(prefix ? `${prefix}: ${message}` : message, { cause: options.cause });
+    this.name = "KeelError";
+    this.code = code;
+    this.exitCode = ERROR_CATALOGUE[code].exit;
+    this.httpStatus = ERROR_CATALOGUE[code].http;
+    this.where = options.where;
+    this.hint = options.hint;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.where ? { where: this.where } : {}),
+      ...(this.hint ? { hint: this.hint } : {}),
+    };
+  }
+}
+
+export function isKeelError(e: unknown): e is KeelError {
+  return e instanceof KeelError;
+}

@@ -1,0 +1,6 @@
+export * from "./canonical.js";
+export * from "./errors.js";
+export * from "./rng.js";
+export * from "./schemas.js";
+export * from "./types.js";
+export * from "./version.js";

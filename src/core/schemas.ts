@@ -1,0 +1,132 @@
+/**
+ * zod schemas for everything that enters keel from outside: imported files, config, HTTP
+ * bodies. Inside the program the parsed values are plain typed objects and are not checked again.
+ * Unknown keys are errors, not warnings: a typo in a field name must not silently drop data.
+ */
+import { z } from "zod";
+import { KeelError, type Where } from "./errors.js";
+import type {
+  CategoricalLabel,
+  Choice,
+  Content,
+  GoldAnswer,
+  Judgment,
+  PairwiseLabel,
+  Rater,
+} from "./types.js";
+
+/** Longest text accepted in any one prompt or response field (characters). */
+export const MAX_TEXT_CHARS = 1_000_000;
+/** Longest identifier (rater id, comparison id). */
+export const MAX_ID_CHARS = 256;
+
+const noControl = /^[^\u0000-\u001f\u007f]*$/;
+
+export const IdSchema = z
+  .string()
+  .min(1, "must not be empty")
+  .max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`)
+  .regex(noControl, "must not contain control characters");
+
+export const ChoiceSchema = z.enum(["a", "b", "tie"]);
+
+export const MessageSchema = z.strictObject({
+  role: z.string().min(1).max(64),
+  content: z.string().max(MAX_TEXT_CHARS),
+});
+
+export const TextSchema = z.string().max(MAX_TEXT_CHARS, `must be at most ${MAX_TEXT_CHARS} characters`);
+
+export const ContentSchema: z.ZodType<Content> = z.union([
+  TextSchema,
+  z.array(MessageSchema).min(1, "a message list must not be empty").max(1000),
+]);
+
+const IsoDate = z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time" });
+
+export const JudgmentSchema = z.strictObject({
+  comparison_id: IdSchema,
+  prompt: ContentSchema,
+  response_a: ContentSchema,
+  response_b: ContentSchema,
+  rater_id: IdSchema,
+  choice: ChoiceSchema,
+  gold: ChoiceSchema.optional(),
+  created_at: IsoDate.optional(),
+  latency_ms: z.number().finite().nonnegative().max(1e10).optional(),
+  shown_order: z.enum(["ab", "ba"]).optional(),
+  rationale: z.string().max(10_000).optional(),
+  flags: z.array(z.string().min(1).max(64).regex(noControl)).max(16).optional(),
+}) satisfies z.ZodType<Judgment>;
+
+export const RaterSchema = z.strictObject({
+  rater_id: IdSchema,
+  attributes: z.record(z.string().min(1).max(64), z.string().max(256)).default({}),
+}) satisfies z.ZodType<Rater, unknown>;
+
+export const GoldSchema = z.strictObject({
+  comparison_id: IdSchema,
+  gold: ChoiceSchema,
+}) satisfies z.ZodType<GoldAnswer>;
+
+/** TRL preference row: plain strings ("standard") or message lists ("conversational"). */
+export const TrlRowSchema = z.strictObject({
+  prompt: ContentSchema,
+  chosen: ContentSchema,
+  rejected: ContentSchema,
+  weight: z.number().finite().optional(),
+  margin: z.number().finite().optional(),
+  id: IdSchema.optional(),
+  rater_id: IdSchema.optional(),
+});
+
+/** Anthropic HH-RLHF row: two full transcripts that share everything up to the last answer. */
+export const HhRowSchema = z.strictObject({
+  chosen: TextSchema,
+  rejected: TextSchema,
+});
+
+const Cell = z.string().min(1, "must not be empty").max(MAX_ID_CHARS).regex(noControl);
+
+export const CategoricalLabelSchema = z.strictObject({
+  task: Cell,
+  worker: Cell,
+  label: Cell,
+}) satisfies z.ZodType<CategoricalLabel>;
+
+export const PairwiseLabelSchema = z
+  .strictObject({ worker: Cell, left: Cell, right: Cell, label: Cell })
+  .refine((r) => r.label === r.left || r.label === r.right, {
+    message: "label must equal left or right (the preferred item)",
+    path: ["label"],
+  })
+  .refine((r) => r.left !== r.right, { message: "left and right must differ", path: ["right"] });
+
+export type PairwiseLabelParsed = PairwiseLabel;
+
+/** Turns a zod failure into `file:line: field: what is wrong`. */
+export function zodIssueMessage(error: z.ZodError): { field: string; message: string } {
+  const issue = error.issues[0];
+  if (!issue) return { field: "", message: "invalid" };
+  let field = issue.path.map(String).join(".");
+  let message = issue.message;
+  if (issue.code === "unrecognized_keys") {
+    message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+  } else if (issue.code === "invalid_type" && issue.input === undefined) {
+    message = "is required";
+  }
+  if (field === "") field = "(record)";
+  return { field, message };
+}
+
+/** Validates `value` against `schema` or throws KEEL_E_INVALID_RECORD naming the place. */
+export function parseRecord<T>(schema: z.ZodType<T>, value: unknown, where: Where): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const { field, message } = zodIssueMessage(result.error);
+  throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { ...where, field } });
+}
+
+export function isChoice(x: unknown): x is Choice {
+  return x === "a" || x === "b" || x === "tie";
+}

@@ -1,0 +1,109 @@
+/**
+ * Domain types. Records that cross a boundary (files, HTTP, the store) use the snake_case field
+ * names of keel's interchange formats (DESIGN.md), so that one type serves the wire and the code.
+ */
+
+/** A rater's verdict on a comparison: response A better, response B better, or a tie. */
+export type Choice = "a" | "b" | "tie";
+export const CHOICES: readonly Choice[] = ["a", "b", "tie"];
+
+/** One turn of a conversation (TRL's "conversational" format, OpenAI's chat messages). */
+export interface Message {
+  readonly role: string;
+  readonly content: string;
+}
+
+/** A prompt or response is plain text or a list of chat messages. */
+export type Content = string | readonly Message[];
+
+export type Split = "train" | "eval" | "redteam";
+
+export interface Prompt {
+  readonly id: string;
+  readonly content: Content;
+  readonly family?: string;
+  readonly category?: string;
+  readonly split?: Split;
+}
+
+export interface Response {
+  readonly id: string;
+  readonly prompt_id: string;
+  readonly content: Content;
+}
+
+/** Two responses to one prompt, to be judged; `gold` is the known answer for gold items. */
+export interface Comparison {
+  readonly comparison_id: string;
+  readonly prompt: Content;
+  readonly response_a: Content;
+  readonly response_b: Content;
+  readonly gold?: Choice;
+}
+
+/** Order in which the rater saw the two responses: "ab" as stored, "ba" swapped on screen. */
+export type ShownOrder = "ab" | "ba";
+
+/**
+ * One rater's judgment of one comparison: the keel judgments JSONL record (DESIGN.md). The
+ * optional `shown_order`, `rationale` and `flags` are keel extensions recorded by the web app.
+ */
+export interface Judgment extends Comparison {
+  readonly rater_id: string;
+  readonly choice: Choice;
+  readonly created_at?: string;
+  readonly latency_ms?: number;
+  readonly shown_order?: ShownOrder;
+  readonly rationale?: string;
+  readonly flags?: readonly string[];
+}
+
+/** A rater, with free-form attributes such as locale or cohort. */
+export interface Rater {
+  readonly rater_id: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** The known answer of a gold comparison. */
+export interface GoldAnswer {
+  readonly comparison_id: string;
+  readonly gold: Choice;
+}
+
+/** A judgment as the ledger holds it: numbered and chained. */
+export interface LedgerEntry extends Judgment {
+  readonly seq: number;
+  readonly recorded_at: string;
+  readonly prev_hash: string;
+  readonly hash: string;
+}
+
+/** crowd-kit's categorical table row: `task,worker,label`. */
+export interface CategoricalLabel {
+  readonly task: string;
+  readonly worker: string;
+  readonly label: string;
+}
+
+/** crowd-kit's pairwise table row: `worker,left,right,label`, label = the preferred item. */
+export interface PairwiseLabel {
+  readonly worker: string;
+  readonly left: string;
+  readonly right: string;
+  readonly label: string;
+}
+
+/** A preference pair in TRL's format, with optional weight and margin. */
+export interface PreferencePair {
+  readonly prompt: Content;
+  readonly chosen: Content;
+  readonly rejected: Content;
+  readonly weight?: number;
+  readonly margin?: number;
+}
+
+/** Renders content as one string (chat messages as `role: content` lines). */
+export function contentToText(content: Content): string {
+  if (typeof content === "string") return content;
+  return content.map((m) => `${m.role}: ${m.content}`).join("\n");
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { canonicalJson } from "../../src/core/canonical.js";
+import { KeelError } from "../../src/core/errors.js";
+import {
+  CategoricalLabelSchema,
+  GoldSchema,
+  HhRowSchema,
+  JudgmentSchema,
+  PairwiseLabelSchema,
+  parseRecord,
+  RaterSchema,
+  TrlRowSchema,
+} from "../../src/core/schemas.js";
+
+const good = {
+  comparison_id: "c1",
+  prompt: "What is 2+2?",
+  response_a: "4",
+  response_b: "5",
+  rater_id: "r1",
+  choice: "a",
+};
+
+function failure(schema: Parameters<typeof parseRecord>[0], value: unknown): KeelError {
+  try {
+    parseRecord(schema, value, { file: "in.jsonl", line: 7 });
+  } catch (e) {
+    expect(e).toBeInstanceOf(KeelError);
+    return e as KeelError;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("JudgmentSchema", () => {
+  it("accepts the DESIGN.md record with and without optional fields", () => {
+    expect(parseRecord(JudgmentSchema, good, {})).toEqual(good);
+    const full = {
+      ...good,
+      gold: "b",
+      created_at: "2026-01-02T03:04:05Z",
+      latency_ms: 1200,
+      shown_order: "ba",
+      rationale: "shorter",
+      flags: ["unsafe_b"],
+    };
+    expect(parseRecord(JudgmentSchema, full, {})).toEqual(full);
+    const chat = { ...good, prompt: [{ role: "user", content: "hi" }] };
+    expect(parseRecord(JudgmentSchema, chat, {}).prompt).toEqual(chat.prompt);
+  });
+
+  it.each([
+    [{ ...good, choice: "c" }, "choice"],
+    [{ ...good, choice: undefined }, "choice"],
+    [{ ...good, rater_id: "" }, "rater_id"],
+    [{ ...good, rater_id: "x".repeat(300) }, "rater_id"],
+    [{ ...good, rater_id: "a\nb" }, "rater_id"],
+    [{ ...good, comparison_id: 5 }, "comparison_id"],
+    [{ ...good, prompt: 3 }, "prompt"],
+    [{ ...good, prompt: [] }, "prompt"],
+    [{ ...good, response_a: [{ role: "user" }] }, "response_a"],
+    [{ ...good, gold: "yes" }, "gold"],
+    [{ ...good, created_at: "yesterday" }, "created_at"],
+    [{ ...good, latency_ms: -1 }, "latency_ms"],
+    [{ ...good, shown_order: "ab2" }, "shown_order"],
+    [{ ...good, flags: [""] }, "flags.0"],
+    [{ ...good, extra: 1 }, "(record)"],
+  ])("rejects %j at field %s with file:line", (value, field) => {
+    const e = failure(JudgmentSchema, value);
+    expect(e.code).toBe("KEEL_E_INVALID_RECORD");
+    expect(e.where?.field).toBe(field);
+    expect(e.message.startsWith(`in.jsonl:7: ${field}: `)).toBe(true);
+  });
+
+  it("names unknown fields", () => {
+    const e = failure(JudgmentSchema, { ...good, choise: "a" });
+    expect(e.message).toContain('unknown field "choise"');
+  });
+});
+
+describe("other schemas", () => {
+  it("TRL rows: strings or messages, optional weight/margin; rejects mixed junk", () => {
+    expect(parseRecord(TrlRowSchema, { prompt: "p", chosen: "c", rejected: "r" }, {})).toBeTruthy();
+    const conv = {
+      prompt: [{ role: "user", content: "p" }],
+      chosen: [{ role: "assistant", content: "c" }],
+      rejected: [{ role: "assistant", content: "r" }],
+      weight: 0.5,
+    };
+    expect(parseRecord(TrlRowSchema, conv, {})).toEqual(conv);
+    expect(failure(TrlRowSchema, { prompt: "p", chosen: "c" }).where?.field).toBe("rejected");
+    expect(failure(TrlRowSchema, { prompt: "p", chosen: "c", rejected: "r", weight: "1" }).where?.field).toBe(
+      "weight",
+    );
+  });
+
+  it("HH rows need both transcripts", () => {
+    expect(failure(HhRowSchema, { chosen: "x" }).where?.field).toBe("rejected");
+  });
+
+  it("crowd-kit rows", () => {
+    expect(parseRecord(CategoricalLabelSchema, { task: "t", worker: "w", label: "1" }, {})).toBeTruthy();
+    expect(failure(CategoricalLabelSchema, { task: "", worker: "w", label: "1" }).where?.field).toBe("task");
+    expect(
+      parseRecord(PairwiseLabelSchema, { worker: "w", left: "x", right: "y", label: "y" }, {}),
+    ).toBeTruthy();
+    expect(failure(PairwiseLabelSchema, { worker: "w", left: "x", right: "y", label: "z" }).where?.field).toBe(
+      "label",
+    );
+    expect(failure(PairwiseLabelSchema, { worker: "w", left: "x", right: "x", label: "x" }).where?.field).toBe(
+      "right",
+    );
+  });
+
+  it("raters and gold", () => {
+    expect(parseRecord(RaterSchema, { rater_id: "r" }, {})).toEqual({ rater_id: "r", attributes: {} });
+    expect(failure(RaterSchema, { rater_id: "r", attributes: { locale: 5 } }).where?.field).toBe(
+      "attributes.locale",
+    );
+    expect(failure(GoldSchema, { comparison_id: "c", gold: "x" }).where?.field).toBe("gold");
+  });
+});
+
+describe("canonicalJson", () => {
+  it("sorts keys, drops undefined, and is stable", () => {
+    expect(canonicalJson({ b: 1, a: [1, "x", null], c: undefined })).toBe('{"a":[1,"x",null],"b":1}');
+    expect(canonicalJson({ a: { z: 1, y: 2 } })).toBe(canonicalJson({ a: { y: 2, z: 1 } }));
+    expect(() => canonicalJson({ a: Number.NaN })).toThrow();
+  });
+});
