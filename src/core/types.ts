@@ -107,3 +107,15 @@ export function contentToText(content: Content): string {
   if (typeof content === "string") return content;
   return content.map((m) => `${m.role}: ${m.content}`).join("\n");
 }
+
+/** One record read from a file: either the validated record or why its line was rejected. */
+export type Parsed<T> =
+  | { readonly ok: true; readonly line: number; readonly record: T }
+  | { readonly ok: false; readonly line: number; readonly error: Error; readonly raw: string };
+
+/** A judgment that names its comparison but not the texts (they must already be stored). */
+export interface JudgmentRef {
+  readonly comparison_id: string;
+  readonly rater_id: string;
+  readonly choice: Choice;
+}

@@ -1,0 +1,21 @@
+/**
+ * Content digests: SHA-256 over a tagged canonical encoding, so plain text and a chat message
+ * list never collide. Prompts and responses are stored under their digest, and the judgment
+ * ledger hashes digests, which makes any later edit of a stored text detectable.
+ */
+import { createHash } from "node:crypto";
+import { canonicalJson } from "./canonical.js";
+import type { Content } from "./types.js";
+
+export function sha256Hex(data: string): string {
+  return createHash("sha256").update(data, "utf8").digest("hex");
+}
+
+export function contentDigest(content: Content): string {
+  return typeof content === "string" ? sha256Hex(`t:${content}`) : sha256Hex(`c:${canonicalJson(content)}`);
+}
+
+/** A short, stable item id for a response (used where tables need item names, e.g. crowd-kit). */
+export function contentId(content: Content): string {
+  return `r_${contentDigest(content).slice(0, 16)}`;
+}

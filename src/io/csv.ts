@@ -1,0 +1,131 @@
+/**
+ * CSV tables with a header row (RFC 4180 quoting, via csv-parse). The header is checked against
+ * the expected columns: missing columns and unknown columns are errors; a leading unnamed column
+ * (the index pandas writes by default) is ignored. Rows come back as column-name → string maps,
+ * with the line number where the row ends.
+ */
+import { parse } from "csv-parse";
+import { KeelError } from "../core/errors.js";
+import type { Parsed } from "../core/types.js";
+import { openInput } from "./files.js";
+
+export interface CsvColumns {
+  readonly required: readonly string[];
+  readonly optional?: readonly string[];
+  /** Alternative spellings: alias → canonical column name. */
+  readonly aliases?: Readonly<Record<string, string>>;
+}
+
+export async function* parseCsvBatches<T>(
+  path: string,
+  columns: CsvColumns,
+  convert: (row: Record<string, string>, where: { file: string; line: number }) => T,
+  batchSize = 2048,
+): AsyncGenerator<Parsed<T>[]> {
+  const input = await openInput(path);
+  const skipped: Parsed<T>[] = [];
+  const parser = input.pipe(
+    parse({
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      on_skip: (err, raw) => {
+        const line = (err as { lines?: number } | undefined)?.lines ?? 0;
+        skipped.push({
+          ok: false,
+          line,
+          raw: raw ?? "",
+          error: new KeelError("KEEL_E_INVALID_RECORD", `malformed CSV: ${err?.message ?? "unparseable row"}`, {
+            where: { file: path, line },
+          }),
+        });
+        return undefined;
+      },
+    }),
+  );
+  let header: (string | undefined)[] | undefined;
+  let batch: Parsed<T>[] = [];
+  for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    if (skipped.length > 0) batch.push(...skipped.splice(0));
+    const { record, info } = item;
+    const line = info.lines;
+    if (header === undefined) {
+      header = checkHeader(record, columns, path, line);
+      continue;
+    }
+    const raw = record.join(",");
+    if (record.length !== header.length) {
+      batch.push({
+        ok: false,
+        line,
+        raw,
+        error: new KeelError(
+          "KEEL_E_INVALID_RECORD",
+          `expected ${header.length} columns, found ${record.length}`,
+          { where: { file: path, line } },
+        ),
+      });
+    } else {
+      const row: Record<string, string> = {};
+      header.forEach((name, i) => {
+        if (name !== undefined) row[name] = record[i]!;
+      });
+      try {
+        batch.push({ ok: true, line, record: convert(row, { file: path, line }) });
+      } catch (e) {
+        if (!(e instanceof KeelError)) throw e;
+        batch.push({ ok: false, line, raw, error: e });
+      }
+    }
+    if (batch.length >= batchSize) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (skipped.length > 0) batch.push(...skipped.splice(0));
+  if (header === undefined) {
+    throw new KeelError("KEEL_E_INVALID_RECORD", "empty file: expected a header row", { where: { file: path, line: 1 } });
+  }
+  if (batch.length > 0) yield batch;
+}
+
+function checkHeader(
+  record: readonly string[],
+  columns: CsvColumns,
+  file: string,
+  line: number,
+): (string | undefined)[] {
+  const known = new Set([...columns.required, ...(columns.optional ?? [])]);
+  const names = record.map((h) => h.trim());
+  const header: (string | undefined)[] = names.map((h, i) => {
+    if (i === 0 && (h === "" || h === "Unnamed: 0")) return undefined;
+    const canonical = columns.aliases?.[h] ?? h;
+    if (!known.has(canonical)) {
+      throw new KeelError(
+        "KEEL_E_INVALID_RECORD",
+        `unknown column ${JSON.stringify(h)}; expected ${[...known].join(", ")}`,
+        { where: { file, line } },
+      );
+    }
+    return canonical;
+  });
+  for (const req of columns.required) {
+    if (!header.includes(req)) {
+      throw new KeelError(
+        "KEEL_E_INVALID_RECORD",
+        `missing column ${JSON.stringify(req)}; header is ${names.join(",")}`,
+        { where: { file, line } },
+      );
+    }
+  }
+  const dup = header.find((h, i) => h !== undefined && header.indexOf(h) !== i);
+  if (dup) throw new KeelError("KEEL_E_INVALID_RECORD", `duplicate column ${JSON.stringify(dup)}`, { where: { file, line } });
+  return header;
+}
+
+/** Quotes a CSV field when it needs it (RFC 4180). */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;
+}

@@ -1,0 +1,121 @@
+/**
+ * File plumbing shared by readers and writers: opening inputs with a clear error, and writing
+ * outputs atomically (a temporary file renamed into place on success, removed on failure), so
+ * that nothing half-written is ever left under the final name.
+ */
+import { once } from "node:events";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Readable } from "node:stream";
+import { KeelError } from "../core/errors.js";
+
+/** Opens `path` for streaming (`-` is standard input); a missing file is KEEL_E_FILE. */
+export async function openInput(path: string): Promise<Readable> {
+  if (path === "-") return process.stdin;
+  try {
+    const s = await stat(path);
+    if (!s.isFile()) throw new KeelError("KEEL_E_FILE", "is not a regular file", { where: { file: path } });
+  } catch (e) {
+    if (e instanceof KeelError) throw e;
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+      where: { file: path },
+    });
+  }
+  return createReadStream(path, { highWaterMark: 1 << 20 });
+}
+
+/** Size of a file in bytes, or undefined for stdin and unreadable paths (for progress bars). */
+export async function fileSize(path: string): Promise<number | undefined> {
+  if (path === "-") return undefined;
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A buffered text writer. With a path, it writes to `<dir>/.<name>.tmp-<pid>-<n>` and renames
+ * onto the path in `commit()`; `abort()` removes the temporary file. `-` writes to stdout.
+ */
+export class TextSink {
+  private readonly stream: WriteStream | NodeJS.WriteStream;
+  private readonly tmp: string | undefined;
+  private buffer: string[] = [];
+  private buffered = 0;
+  private closed = false;
+  bytes = 0;
+
+  private static counter = 0;
+
+  constructor(readonly path: string) {
+    if (path === "-") {
+      this.stream = process.stdout;
+      this.tmp = undefined;
+    } else {
+      this.tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${TextSink.counter++}`);
+      this.stream = createWriteStream(this.tmp, { flags: "wx" });
+    }
+  }
+
+  /** Queues text; resolves once the stream has room again (bounded memory). */
+  async write(text: string): Promise<void> {
+    this.buffer.push(text);
+    this.buffered += text.length;
+    this.bytes += Buffer.byteLength(text);
+    if (this.buffered >= 1 << 16) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const chunk = this.buffer.join("");
+    this.buffer = [];
+    this.buffered = 0;
+    if (!this.stream.write(chunk)) await once(this.stream, "drain");
+  }
+
+  /** Flushes, closes and renames the file into place. */
+  async commit(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    if (this.tmp === undefined) return;
+    const ws = this.stream as WriteStream;
+    await new Promise<void>((resolve, reject) => {
+      ws.once("error", reject);
+      ws.end(() => resolve());
+    });
+    try {
+      await rename(this.tmp, this.path);
+    } catch (e) {
+      await rm(this.tmp, { force: true });
+      throw new KeelError("KEEL_E_FILE", `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+        where: { file: this.path },
+      });
+    }
+  }
+
+  /** Discards everything written so far. */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.buffer = [];
+    if (this.tmp === undefined) return;
+    const ws = this.stream as WriteStream;
+    await new Promise<void>((resolve) => ws.end(() => resolve()));
+    await rm(this.tmp, { force: true });
+  }
+}
+
+/** Writes a whole file atomically. */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const sink = new TextSink(path);
+  try {
+    await sink.write(text);
+    await sink.commit();
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
+}

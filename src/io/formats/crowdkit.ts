@@ -1,0 +1,160 @@
+/**
+ * crowd-kit tables (Toloka's crowd-kit names): categorical `task,worker,label`, pairwise
+ * `worker,left,right,label` where label is the preferred item, gold `task,true_label`; each as
+ * CSV with a header or as JSONL objects with those keys. `performer` (crowd-kit's older name)
+ * is accepted for `worker`.
+ */
+import { contentId } from "../../core/digest.js";
+import { KeelError, type Where } from "../../core/errors.js";
+import { CategoricalLabelSchema, ChoiceSchema, PairwiseLabelSchema } from "../../core/schemas.js";
+import type {
+  CategoricalLabel,
+  Judgment,
+  JudgmentRef,
+  PairwiseLabel,
+  Parsed,
+} from "../../core/types.js";
+import { csvField, parseCsvBatches } from "../csv.js";
+import { parseJsonlBatches, strictRecords, validateWith } from "../jsonl.js";
+import { pairComparisonId } from "./trl.js";
+
+export type TableFormat = "csv" | "jsonl";
+
+export function tableFormatOf(path: string, explicit?: TableFormat): TableFormat {
+  if (explicit) return explicit;
+  return /\.(csv|tsv)$/i.test(path) ? "csv" : "jsonl";
+}
+
+const ALIASES = { performer: "worker" } as const;
+const validateCategorical = validateWith(CategoricalLabelSchema);
+const validatePairwise = validateWith(PairwiseLabelSchema);
+
+function renameAliases(value: unknown): unknown {
+  if (value && typeof value === "object" && !Array.isArray(value) && "performer" in value) {
+    const { performer, ...rest } = value as Record<string, unknown>;
+    return { worker: performer, ...rest };
+  }
+  return value;
+}
+
+/** JSONL cells may be numbers (pandas writes ints); tables compare them as strings. */
+function stringifyCells(value: unknown): unknown {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = typeof v === "number" || typeof v === "boolean" ? String(v) : v;
+  return out;
+}
+
+export function parseCategoricalBatches(
+  path: string,
+  opts: { format?: TableFormat } = {},
+): AsyncGenerator<Parsed<CategoricalLabel>[]> {
+  if (tableFormatOf(path, opts.format) === "csv") {
+    return parseCsvBatches(path, { required: ["task", "worker", "label"], aliases: ALIASES }, (row, where) =>
+      validateCategorical(row, where),
+    );
+  }
+  return parseJsonlBatches(path, (v, where) => validateCategorical(stringifyCells(renameAliases(v)), where));
+}
+
+export function parsePairwiseBatches(
+  path: string,
+  opts: { format?: TableFormat } = {},
+): AsyncGenerator<Parsed<PairwiseLabel>[]> {
+  if (tableFormatOf(path, opts.format) === "csv") {
+    return parseCsvBatches(path, { required: ["worker", "left", "right", "label"], aliases: ALIASES }, (row, where) =>
+      validatePairwise(row, where),
+    );
+  }
+  return parseJsonlBatches(path, (v, where) => validatePairwise(stringifyCells(renameAliases(v)), where));
+}
+
+export function readCategoricalLabels(
+  path: string,
+  opts: { format?: TableFormat } = {},
+): AsyncGenerator<{ record: CategoricalLabel; line: number }> {
+  return strictRecords(parseCategoricalBatches(path, opts));
+}
+
+export function readPairwiseLabels(
+  path: string,
+  opts: { format?: TableFormat } = {},
+): AsyncGenerator<{ record: PairwiseLabel; line: number }> {
+  return strictRecords(parsePairwiseBatches(path, opts));
+}
+
+/** A categorical row as a judgment of an already-stored comparison (label must be a/b/tie). */
+export function categoricalToRef(label: CategoricalLabel, where: Where): JudgmentRef {
+  const choice = ChoiceSchema.safeParse(label.label);
+  if (!choice.success) {
+    throw new KeelError(
+      "KEEL_E_INVALID_RECORD",
+      `label ${JSON.stringify(label.label)} is not a comparison choice (a, b or tie); to aggregate arbitrary labels use keel aggregate`,
+      { where: { ...where, field: "label" } },
+    );
+  }
+  return { comparison_id: label.task, rater_id: label.worker, choice: choice.data };
+}
+
+/**
+ * A pairwise row as a judgment: the items become the two responses (in sorted order, so each
+ * unordered pair is one comparison) of an empty prompt; the on-screen order goes to shown_order.
+ */
+export function pairwiseToJudgment(label: PairwiseLabel): Judgment {
+  const swapped = label.left > label.right;
+  const a = swapped ? label.right : label.left;
+  const b = swapped ? label.left : label.right;
+  return {
+    comparison_id: pairComparisonId("pair", "", a, b),
+    prompt: "",
+    response_a: a,
+    response_b: b,
+    rater_id: label.worker,
+    choice: label.label === a ? "a" : "b",
+    shown_order: swapped ? "ba" : "ab",
+  };
+}
+
+export async function* parseCategoricalRefBatches(
+  path: string,
+  opts: { format?: TableFormat } = {},
+): AsyncGenerator<Parsed<JudgmentRef>[]> {
+  for await (const batch of parseCategoricalBatches(path, opts)) {
+    yield batch.map((p): Parsed<JudgmentRef> => {
+      if (!p.ok) return p;
+      try {
+        return { ok: true, line: p.line, record: categoricalToRef(p.record, { file: path, line: p.line }) };
+      } catch (e) {
+        if (!(e instanceof KeelError)) throw e;
+        return { ok: false, line: p.line, error: e, raw: JSON.stringify(p.record) };
+      }
+    });
+  }
+}
+
+export async function* parsePairwiseJudgmentBatches(
+  path: string,
+  opts: { format?: TableFormat } = {},
+): AsyncGenerator<Parsed<Judgment>[]> {
+  for await (const batch of parsePairwiseBatches(path, opts)) {
+    yield batch.map((p): Parsed<Judgment> => (p.ok ? { ok: true, line: p.line, record: pairwiseToJudgment(p.record) } : p));
+  }
+}
+
+/** Categorical row for export: task = comparison, worker = rater, label = choice. */
+export function judgmentToCategorical(j: Judgment): CategoricalLabel {
+  return { task: j.comparison_id, worker: j.rater_id, label: j.choice };
+}
+
+/** Pairwise row for export (ties have no preferred item and are skipped: undefined). */
+export function judgmentToPairwise(j: Judgment): PairwiseLabel | undefined {
+  if (j.choice === "tie") return undefined;
+  const a = contentId(j.response_a);
+  const b = contentId(j.response_b);
+  const [left, right] = j.shown_order === "ba" ? [b, a] : [a, b];
+  return { worker: j.rater_id, left, right, label: j.choice === "a" ? a : b };
+}
+
+export function csvRow(values: readonly string[]): string {
+  return `${values.map(csvField).join(",")}\n`;
+}

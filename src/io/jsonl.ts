@@ -1,0 +1,95 @@
+/**
+ * JSON Lines in and out. Readers yield `Parsed<T>` batches: each non-empty line either parsed
+ * and validated, or rejected with `file:line: field: what is wrong`. Whether a rejection stops
+ * the import or is set aside is the caller's choice (see `strictRecords`).
+ */
+import type { z } from "zod";
+import { KeelError, type Where } from "../core/errors.js";
+import { zodIssueMessage } from "../core/schemas.js";
+import type { Parsed } from "../core/types.js";
+import { TextSink } from "./files.js";
+import { readLineBatches } from "./lines.js";
+
+/** Parses each non-empty line as JSON and maps it through `convert` (which may throw). */
+export async function* parseJsonlBatches<T>(
+  path: string,
+  convert: (value: unknown, where: Where) => T,
+): AsyncGenerator<Parsed<T>[]> {
+  for await (const { firstLine, lines } of readLineBatches(path)) {
+    const out: Parsed<T>[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const raw = lines[i]!;
+      const line = firstLine + i;
+      if (raw.trim() === "") continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(raw);
+      } catch (e) {
+        const detail = e instanceof Error ? e.message : String(e);
+        out.push({
+          ok: false,
+          line,
+          raw,
+          error: new KeelError("KEEL_E_INVALID_RECORD", `invalid JSON: ${detail}`, { where: { file: path, line } }),
+        });
+        continue;
+      }
+      try {
+        out.push({ ok: true, line, record: convert(value, { file: path, line }) });
+      } catch (e) {
+        if (!(e instanceof KeelError)) throw e;
+        out.push({ ok: false, line, raw, error: e });
+      }
+    }
+    if (out.length > 0) yield out;
+  }
+}
+
+/** A converter that validates with a zod schema and reports the first issue with its place. */
+export function validateWith<T>(schema: z.ZodType<T>): (value: unknown, where: Where) => T {
+  return (value, where) => {
+    const r = schema.safeParse(value);
+    if (r.success) return r.data;
+    const { field, message } = zodIssueMessage(r.error);
+    throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { ...where, field } });
+  };
+}
+
+/** Flattens batches into single records, throwing the first rejection. */
+export async function* strictRecords<T>(
+  batches: AsyncIterable<Parsed<T>[]>,
+): AsyncGenerator<{ record: T; line: number }> {
+  for await (const batch of batches) {
+    for (const p of batch) {
+      if (!p.ok) throw p.error;
+      yield { record: p.record, line: p.line };
+    }
+  }
+}
+
+/** Writes one JSON object per line, atomically (see TextSink). */
+export class JsonlWriter {
+  private readonly sink: TextSink;
+  count = 0;
+
+  constructor(path: string) {
+    this.sink = new TextSink(path);
+  }
+
+  async write(value: unknown): Promise<void> {
+    this.count++;
+    await this.sink.write(`${JSON.stringify(value)}\n`);
+  }
+
+  get bytes(): number {
+    return this.sink.bytes;
+  }
+
+  commit(): Promise<void> {
+    return this.sink.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.sink.abort();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Streaming line reader. It splits raw bytes on `\n` (a byte that never occurs inside a UTF-8
+ * multi-byte sequence), strips a trailing `\r` and a leading BOM, and yields lines in batches so
+ * that per-line `await` overhead does not dominate large imports. Memory stays bounded by the
+ * chunk size and the longest line, which is itself capped.
+ */
+import { KeelError } from "../core/errors.js";
+import { openInput } from "./files.js";
+
+export const MAX_LINE_BYTES = 32 * 1024 * 1024;
+
+export interface LineBatch {
+  /** Line number (1-based) of `lines[0]`. */
+  readonly firstLine: number;
+  readonly lines: string[];
+}
+
+export async function* readLineBatches(path: string): AsyncGenerator<LineBatch> {
+  const input = await openInput(path);
+  let carry: Buffer | undefined;
+  let lineNo = 1;
+  let first = true;
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      let buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+      carry = undefined;
+      if (first) {
+        first = false;
+        if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+      }
+      const lines: string[] = [];
+      const start = lineNo;
+      let pos = 0;
+      for (;;) {
+        const nl = buf.indexOf(10, pos);
+        if (nl < 0) break;
+        const end = nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl;
+        lines.push(buf.toString("utf8", pos, end));
+        pos = nl + 1;
+      }
+      lineNo += lines.length;
+      if (pos < buf.length) {
+        carry = buf.subarray(pos);
+        if (carry.length > MAX_LINE_BYTES) {
+          throw new KeelError("KEEL_E_INVALID_RECORD", `line is longer than ${MAX_LINE_BYTES} bytes`, {
+            where: { file: path, line: lineNo },
+          });
+        }
+      }
+      if (lines.length > 0) yield { firstLine: start, lines };
+    }
+    if (carry && carry.length > 0) {
+      let end = carry.length;
+      if (carry[end - 1] === 13) end--;
+      yield { firstLine: lineNo, lines: [carry.toString("utf8", 0, end)] };
+    }
+  } finally {
+    if (path !== "-") (input as { destroy?: () => void }).destroy?.();
+  }
+}
