@@ -12,7 +12,9 @@ export function sha256Hex(data: string): string {
 }
 
 export function contentDigest(content: Content): string {
-  return typeof content === "string" ? sha256Hex(`t:${content}`) : sha256Hex(`c:${canonicalJson(content)}`);
+  return typeof content === "string"
+    ? sha256Hex(`t:${content}`)
+    : sha256Hex(`c:${canonicalJson(content)}`);
 }
 
 /** A short, stable item id for a response (used where tables need item names, e.g. crowd-kit). */

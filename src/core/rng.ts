@@ -36,7 +36,8 @@ export class Rng {
 
   constructor(seed: Seed) {
     this.seed = seed;
-    let st = typeof seed === "number" ? seed >>> 0 ^ Math.floor(seed / 2 ** 32) : hashString32(seed);
+    let st =
+      typeof seed === "number" ? (seed >>> 0) ^ Math.floor(seed / 2 ** 32) : hashString32(seed);
     const words: number[] = [];
     for (let i = 0; i < 4; i++) {
       const [next, out] = splitmix32(st);
@@ -69,7 +70,8 @@ export class Rng {
 
   /** Uniform integer in [0, n). Rejection sampling keeps it unbiased. */
   int(n: number): number {
-    if (!(n >= 1) || !Number.isInteger(n)) throw new RangeError(`Rng.int: n must be a positive integer, got ${n}`);
+    if (!(n >= 1) || !Number.isInteger(n))
+      throw new RangeError(`Rng.int: n must be a positive integer, got ${n}`);
     if (n <= 2 ** 32) {
       const limit = 2 ** 32 - (2 ** 32 % n);
       let x = this.nextU32();

@@ -30,12 +30,15 @@ export const IdSchema = z
 
 export const ChoiceSchema = z.enum(["a", "b", "tie"]);
 
-export const MessageSchema = z.strictObject({
-  role: z.string().min(1).max(64),
-  content: z.string().max(MAX_TEXT_CHARS),
-});
+export const TextSchema = z
+  .string()
+  .max(MAX_TEXT_CHARS, `must be at most ${MAX_TEXT_CHARS} characters`)
+  .refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
 
-export const TextSchema = z.string().max(MAX_TEXT_CHARS, `must be at most ${MAX_TEXT_CHARS} characters`);
+export const MessageSchema = z.strictObject({
+  role: z.string().min(1).max(64).regex(noControl),
+  content: TextSchema,
+});
 
 export const ContentSchema: z.ZodType<Content> = z.union([
   TextSchema,
@@ -97,7 +100,7 @@ export const CategoricalLabelSchema = z.strictObject({
 export const PairwiseLabelSchema = z
   .strictObject({ worker: Cell, left: Cell, right: Cell, label: Cell })
   .refine((r) => r.label === r.left || r.label === r.right, {
-    message: "label must equal left or right (the preferred item)",
+    message: "must equal left or right (the preferred item)",
     path: ["label"],
   })
   .refine((r) => r.left !== r.right, { message: "left and right must differ", path: ["right"] });

@@ -37,9 +37,13 @@ export async function* parseCsvBatches<T>(
           ok: false,
           line,
           raw: raw ?? "",
-          error: new KeelError("KEEL_E_INVALID_RECORD", `malformed CSV: ${err?.message ?? "unparseable row"}`, {
-            where: { file: path, line },
-          }),
+          error: new KeelError(
+            "KEEL_E_INVALID_RECORD",
+            `malformed CSV: ${err?.message ?? "unparseable row"}`,
+            {
+              where: { file: path, line },
+            },
+          ),
         });
         return undefined;
       },
@@ -86,7 +90,9 @@ export async function* parseCsvBatches<T>(
   }
   if (skipped.length > 0) batch.push(...skipped.splice(0));
   if (header === undefined) {
-    throw new KeelError("KEEL_E_INVALID_RECORD", "empty file: expected a header row", { where: { file: path, line: 1 } });
+    throw new KeelError("KEEL_E_INVALID_RECORD", "empty file: expected a header row", {
+      where: { file: path, line: 1 },
+    });
   }
   if (batch.length > 0) yield batch;
 }
@@ -121,11 +127,16 @@ function checkHeader(
     }
   }
   const dup = header.find((h, i) => h !== undefined && header.indexOf(h) !== i);
-  if (dup) throw new KeelError("KEEL_E_INVALID_RECORD", `duplicate column ${JSON.stringify(dup)}`, { where: { file, line } });
+  if (dup)
+    throw new KeelError("KEEL_E_INVALID_RECORD", `duplicate column ${JSON.stringify(dup)}`, {
+      where: { file, line },
+    });
   return header;
 }
 
 /** Quotes a CSV field when it needs it (RFC 4180). */
 export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) || value !== value.trim() ? `"${value.replaceAll('"', '""')}"` : value;
+  return /[",\r\n]/.test(value) || value !== value.trim()
+    ? `"${value.replaceAll('"', '""')}"`
+    : value;
 }

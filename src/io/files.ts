@@ -15,12 +15,17 @@ export async function openInput(path: string): Promise<Readable> {
   if (path === "-") return process.stdin;
   try {
     const s = await stat(path);
-    if (!s.isFile()) throw new KeelError("KEEL_E_FILE", "is not a regular file", { where: { file: path } });
+    if (!s.isFile())
+      throw new KeelError("KEEL_E_FILE", "is not a regular file", { where: { file: path } });
   } catch (e) {
     if (e instanceof KeelError) throw e;
-    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
-      where: { file: path },
-    });
+    throw new KeelError(
+      "KEEL_E_FILE",
+      `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      {
+        where: { file: path },
+      },
+    );
   }
   return createReadStream(path, { highWaterMark: 1 << 20 });
 }
@@ -90,9 +95,13 @@ export class TextSink {
       await rename(this.tmp, this.path);
     } catch (e) {
       await rm(this.tmp, { force: true });
-      throw new KeelError("KEEL_E_FILE", `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
-        where: { file: this.path },
-      });
+      throw new KeelError(
+        "KEEL_E_FILE",
+        `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+        {
+          where: { file: this.path },
+        },
+      );
     }
   }
 

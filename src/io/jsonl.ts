@@ -30,7 +30,9 @@ export async function* parseJsonlBatches<T>(
           ok: false,
           line,
           raw,
-          error: new KeelError("KEEL_E_INVALID_RECORD", `invalid JSON: ${detail}`, { where: { file: path, line } }),
+          error: new KeelError("KEEL_E_INVALID_RECORD", `invalid JSON: ${detail}`, {
+            where: { file: path, line },
+          }),
         });
         continue;
       }

@@ -26,7 +26,8 @@ export async function* readLineBatches(path: string): AsyncGenerator<LineBatch> 
       carry = undefined;
       if (first) {
         first = false;
-        if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+        if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)
+          buf = buf.subarray(3);
       }
       const lines: string[] = [];
       const start = lineNo;
@@ -42,9 +43,13 @@ export async function* readLineBatches(path: string): AsyncGenerator<LineBatch> 
       if (pos < buf.length) {
         carry = buf.subarray(pos);
         if (carry.length > MAX_LINE_BYTES) {
-          throw new KeelError("KEEL_E_INVALID_RECORD", `line is longer than ${MAX_LINE_BYTES} bytes`, {
-            where: { file: path, line: lineNo },
-          });
+          throw new KeelError(
+            "KEEL_E_INVALID_RECORD",
+            `line is longer than ${MAX_LINE_BYTES} bytes`,
+            {
+              where: { file: path, line: lineNo },
+            },
+          );
         }
       }
       if (lines.length > 0) yield { firstLine: start, lines };

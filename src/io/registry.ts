@@ -5,7 +5,6 @@
  */
 import { KeelError } from "../core/errors.js";
 import type { GoldAnswer, Judgment, JudgmentRef, Parsed, Rater } from "../core/types.js";
-import { readLineBatches } from "./lines.js";
 import {
   parseCategoricalRefBatches,
   parsePairwiseJudgmentBatches,
@@ -17,6 +16,7 @@ import { parseHhBatches } from "./formats/hh.js";
 import { parseJudgmentBatches } from "./formats/judgments.js";
 import { parseRaterBatches } from "./formats/raters.js";
 import { parseTrlBatches } from "./formats/trl.js";
+import { readLineBatches } from "./lines.js";
 
 export interface ImportOptions {
   /** Rater id for preference datasets that name no rater. */
@@ -28,15 +28,36 @@ export interface ImportOptions {
 type Batches<T> = AsyncGenerator<Parsed<T>[]>;
 
 export type ImportFormat =
-  | { key: string; description: string; kind: "judgments"; parse(path: string, o: ImportOptions): Batches<Judgment> }
-  | { key: string; description: string; kind: "refs"; parse(path: string, o: ImportOptions): Batches<JudgmentRef> }
-  | { key: string; description: string; kind: "gold"; parse(path: string, o: ImportOptions): Batches<GoldAnswer> }
-  | { key: string; description: string; kind: "raters"; parse(path: string, o: ImportOptions): Batches<Rater> };
+  | {
+      key: string;
+      description: string;
+      kind: "judgments";
+      parse(path: string, o: ImportOptions): Batches<Judgment>;
+    }
+  | {
+      key: string;
+      description: string;
+      kind: "refs";
+      parse(path: string, o: ImportOptions): Batches<JudgmentRef>;
+    }
+  | {
+      key: string;
+      description: string;
+      kind: "gold";
+      parse(path: string, o: ImportOptions): Batches<GoldAnswer>;
+    }
+  | {
+      key: string;
+      description: string;
+      kind: "raters";
+      parse(path: string, o: ImportOptions): Batches<Rater>;
+    };
 
 export const IMPORT_FORMATS: readonly ImportFormat[] = [
   {
     key: "judgments",
-    description: "keel judgments JSONL (comparison_id, prompt, response_a, response_b, rater_id, choice, …)",
+    description:
+      "keel judgments JSONL (comparison_id, prompt, response_a, response_b, rater_id, choice, …)",
     kind: "judgments",
     parse: (p) => parseJudgmentBatches(p),
   },
@@ -54,7 +75,8 @@ export const IMPORT_FORMATS: readonly ImportFormat[] = [
   },
   {
     key: "crowd-kit",
-    description: "crowd-kit categorical table task,worker,label (CSV or JSONL); labels a/b/tie for stored comparisons",
+    description:
+      "crowd-kit categorical table task,worker,label (CSV or JSONL); labels a/b/tie for stored comparisons",
     kind: "refs",
     parse: (p, o) => parseCategoricalRefBatches(p, o.table ? { format: o.table } : {}),
   },
@@ -100,7 +122,8 @@ export async function detectFormat(path: string, table?: TableFormat): Promise<s
       break;
     }
   }
-  if (first === undefined) throw new KeelError("KEEL_E_UNKNOWN_FORMAT", "file is empty", { where: { file: path } });
+  if (first === undefined)
+    throw new KeelError("KEEL_E_UNKNOWN_FORMAT", "file is empty", { where: { file: path } });
   let keys: Set<string>;
   if (tableFormatOf(path, table) === "csv") {
     keys = new Set(first.split(",").map((h) => h.trim().replace(/^"|"$/g, "")));
@@ -127,6 +150,9 @@ export async function detectFormat(path: string, table?: TableFormat): Promise<s
   throw new KeelError(
     "KEEL_E_UNKNOWN_FORMAT",
     `cannot tell the format from the keys ${[...keys].map((k) => JSON.stringify(k)).join(", ")}`,
-    { where: { file: path, line: lineNo }, hint: `pass --format (${IMPORT_FORMATS.map((x) => x.key).join(", ")})` },
+    {
+      where: { file: path, line: lineNo },
+      hint: `pass --format (${IMPORT_FORMATS.map((x) => x.key).join(", ")})`,
+    },
   );
 }

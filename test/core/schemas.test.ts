@@ -88,9 +88,9 @@ describe("other schemas", () => {
     };
     expect(parseRecord(TrlRowSchema, conv, {})).toEqual(conv);
     expect(failure(TrlRowSchema, { prompt: "p", chosen: "c" }).where?.field).toBe("rejected");
-    expect(failure(TrlRowSchema, { prompt: "p", chosen: "c", rejected: "r", weight: "1" }).where?.field).toBe(
-      "weight",
-    );
+    expect(
+      failure(TrlRowSchema, { prompt: "p", chosen: "c", rejected: "r", weight: "1" }).where?.field,
+    ).toBe("weight");
   });
 
   it("HH rows need both transcripts", () => {
@@ -98,21 +98,28 @@ describe("other schemas", () => {
   });
 
   it("crowd-kit rows", () => {
-    expect(parseRecord(CategoricalLabelSchema, { task: "t", worker: "w", label: "1" }, {})).toBeTruthy();
-    expect(failure(CategoricalLabelSchema, { task: "", worker: "w", label: "1" }).where?.field).toBe("task");
+    expect(
+      parseRecord(CategoricalLabelSchema, { task: "t", worker: "w", label: "1" }, {}),
+    ).toBeTruthy();
+    expect(
+      failure(CategoricalLabelSchema, { task: "", worker: "w", label: "1" }).where?.field,
+    ).toBe("task");
     expect(
       parseRecord(PairwiseLabelSchema, { worker: "w", left: "x", right: "y", label: "y" }, {}),
     ).toBeTruthy();
-    expect(failure(PairwiseLabelSchema, { worker: "w", left: "x", right: "y", label: "z" }).where?.field).toBe(
-      "label",
-    );
-    expect(failure(PairwiseLabelSchema, { worker: "w", left: "x", right: "x", label: "x" }).where?.field).toBe(
-      "right",
-    );
+    expect(
+      failure(PairwiseLabelSchema, { worker: "w", left: "x", right: "y", label: "z" }).where?.field,
+    ).toBe("label");
+    expect(
+      failure(PairwiseLabelSchema, { worker: "w", left: "x", right: "x", label: "x" }).where?.field,
+    ).toBe("right");
   });
 
   it("raters and gold", () => {
-    expect(parseRecord(RaterSchema, { rater_id: "r" }, {})).toEqual({ rater_id: "r", attributes: {} });
+    expect(parseRecord(RaterSchema, { rater_id: "r" }, {})).toEqual({
+      rater_id: "r",
+      attributes: {},
+    });
     expect(failure(RaterSchema, { rater_id: "r", attributes: { locale: 5 } }).where?.field).toBe(
       "attributes.locale",
     );
@@ -122,7 +129,9 @@ describe("other schemas", () => {
 
 describe("canonicalJson", () => {
   it("sorts keys, drops undefined, and is stable", () => {
-    expect(canonicalJson({ b: 1, a: [1, "x", null], c: undefined })).toBe('{"a":[1,"x",null],"b":1}');
+    expect(canonicalJson({ b: 1, a: [1, "x", null], c: undefined })).toBe(
+      '{"a":[1,"x",null],"b":1}',
+    );
     expect(canonicalJson({ a: { z: 1, y: 2 } })).toBe(canonicalJson({ a: { y: 2, z: 1 } }));
     expect(() => canonicalJson({ a: Number.NaN })).toThrow();
   });

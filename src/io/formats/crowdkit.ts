@@ -41,7 +41,8 @@ function renameAliases(value: unknown): unknown {
 function stringifyCells(value: unknown): unknown {
   if (!value || typeof value !== "object" || Array.isArray(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = typeof v === "number" || typeof v === "boolean" ? String(v) : v;
+  for (const [k, v] of Object.entries(value))
+    out[k] = typeof v === "number" || typeof v === "boolean" ? String(v) : v;
   return out;
 }
 
@@ -50,11 +51,15 @@ export function parseCategoricalBatches(
   opts: { format?: TableFormat } = {},
 ): AsyncGenerator<Parsed<CategoricalLabel>[]> {
   if (tableFormatOf(path, opts.format) === "csv") {
-    return parseCsvBatches(path, { required: ["task", "worker", "label"], aliases: ALIASES }, (row, where) =>
-      validateCategorical(row, where),
+    return parseCsvBatches(
+      path,
+      { required: ["task", "worker", "label"], aliases: ALIASES },
+      (row, where) => validateCategorical(row, where),
     );
   }
-  return parseJsonlBatches(path, (v, where) => validateCategorical(stringifyCells(renameAliases(v)), where));
+  return parseJsonlBatches(path, (v, where) =>
+    validateCategorical(stringifyCells(renameAliases(v)), where),
+  );
 }
 
 export function parsePairwiseBatches(
@@ -62,11 +67,15 @@ export function parsePairwiseBatches(
   opts: { format?: TableFormat } = {},
 ): AsyncGenerator<Parsed<PairwiseLabel>[]> {
   if (tableFormatOf(path, opts.format) === "csv") {
-    return parseCsvBatches(path, { required: ["worker", "left", "right", "label"], aliases: ALIASES }, (row, where) =>
-      validatePairwise(row, where),
+    return parseCsvBatches(
+      path,
+      { required: ["worker", "left", "right", "label"], aliases: ALIASES },
+      (row, where) => validatePairwise(row, where),
     );
   }
-  return parseJsonlBatches(path, (v, where) => validatePairwise(stringifyCells(renameAliases(v)), where));
+  return parseJsonlBatches(path, (v, where) =>
+    validatePairwise(stringifyCells(renameAliases(v)), where),
+  );
 }
 
 export function readCategoricalLabels(
@@ -123,7 +132,11 @@ export async function* parseCategoricalRefBatches(
     yield batch.map((p): Parsed<JudgmentRef> => {
       if (!p.ok) return p;
       try {
-        return { ok: true, line: p.line, record: categoricalToRef(p.record, { file: path, line: p.line }) };
+        return {
+          ok: true,
+          line: p.line,
+          record: categoricalToRef(p.record, { file: path, line: p.line }),
+        };
       } catch (e) {
         if (!(e instanceof KeelError)) throw e;
         return { ok: false, line: p.line, error: e, raw: JSON.stringify(p.record) };
@@ -137,7 +150,10 @@ export async function* parsePairwiseJudgmentBatches(
   opts: { format?: TableFormat } = {},
 ): AsyncGenerator<Parsed<Judgment>[]> {
   for await (const batch of parsePairwiseBatches(path, opts)) {
-    yield batch.map((p): Parsed<Judgment> => (p.ok ? { ok: true, line: p.line, record: pairwiseToJudgment(p.record) } : p));
+    yield batch.map(
+      (p): Parsed<Judgment> =>
+        p.ok ? { ok: true, line: p.line, record: pairwiseToJudgment(p.record) } : p,
+    );
   }
 }
 

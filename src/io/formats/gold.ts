@@ -10,7 +10,10 @@ import { type TableFormat, tableFormatOf } from "./crowdkit.js";
 
 const validateGold = validateWith(GoldSchema);
 
-export function parseGoldBatches(path: string, opts: { format?: TableFormat } = {}): AsyncGenerator<Parsed<GoldAnswer>[]> {
+export function parseGoldBatches(
+  path: string,
+  opts: { format?: TableFormat } = {},
+): AsyncGenerator<Parsed<GoldAnswer>[]> {
   if (tableFormatOf(path, opts.format) === "csv") {
     return parseCsvBatches(
       path,
@@ -24,6 +27,9 @@ export function parseGoldBatches(path: string, opts: { format?: TableFormat } = 
   return parseJsonlBatches(path, validateGold);
 }
 
-export function readGold(path: string, opts: { format?: TableFormat } = {}): AsyncGenerator<{ record: GoldAnswer; line: number }> {
+export function readGold(
+  path: string,
+  opts: { format?: TableFormat } = {},
+): AsyncGenerator<{ record: GoldAnswer; line: number }> {
   return strictRecords(parseGoldBatches(path, opts));
 }

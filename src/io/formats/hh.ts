@@ -13,7 +13,11 @@ const ASSISTANT = "\n\nAssistant:";
 const validateHh = validateWith(HhRowSchema);
 
 /** Splits a transcript pair into the shared prompt and the two final answers. */
-export function splitHhTranscripts(chosen: string, rejected: string, where: Where): [string, string, string] {
+export function splitHhTranscripts(
+  chosen: string,
+  rejected: string,
+  where: Where,
+): [string, string, string] {
   const cut = chosen.lastIndexOf(ASSISTANT);
   if (cut < 0) {
     throw new KeelError("KEEL_E_INVALID_RECORD", `has no "${ASSISTANT.trim()}" turn`, {
@@ -32,7 +36,11 @@ export function splitHhTranscripts(chosen: string, rejected: string, where: Wher
   return [prompt, strip(chosen.slice(prompt.length)), strip(rejected.slice(prompt.length))];
 }
 
-export function hhRowToJudgment(value: unknown, where: Where, opts: PreferenceImportOptions): Judgment {
+export function hhRowToJudgment(
+  value: unknown,
+  where: Where,
+  opts: PreferenceImportOptions,
+): Judgment {
   const row = validateHh(value, where);
   const [prompt, chosen, rejected] = splitHhTranscripts(row.chosen, row.rejected, where);
   return {
@@ -45,6 +53,9 @@ export function hhRowToJudgment(value: unknown, where: Where, opts: PreferenceIm
   };
 }
 
-export function parseHhBatches(path: string, opts: PreferenceImportOptions = {}): AsyncGenerator<Parsed<Judgment>[]> {
+export function parseHhBatches(
+  path: string,
+  opts: PreferenceImportOptions = {},
+): AsyncGenerator<Parsed<Judgment>[]> {
   return parseJsonlBatches(path, (v, where) => hhRowToJudgment(v, where, opts));
 }

@@ -24,16 +24,25 @@ export function checkOpenRlhfKeys(keys: OpenRlhfKeys): OpenRlhfKeys {
   const values = Object.values(keys);
   for (const [name, v] of Object.entries(keys)) {
     if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(v)) {
-      throw new KeelError("KEEL_E_USAGE", `OpenRLHF ${name} key ${JSON.stringify(v)} is not a valid key name`);
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `OpenRLHF ${name} key ${JSON.stringify(v)} is not a valid key name`,
+      );
     }
   }
   if (new Set(values).size !== values.length) {
-    throw new KeelError("KEEL_E_USAGE", `OpenRLHF key names must be distinct, got ${values.join(", ")}`);
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `OpenRLHF key names must be distinct, got ${values.join(", ")}`,
+    );
   }
   return keys;
 }
 
-export function pairToOpenRlhfRow(p: PreferencePair, keys: OpenRlhfKeys = DEFAULT_OPENRLHF_KEYS): Record<string, unknown> {
+export function pairToOpenRlhfRow(
+  p: PreferencePair,
+  keys: OpenRlhfKeys = DEFAULT_OPENRLHF_KEYS,
+): Record<string, unknown> {
   const row: Record<string, unknown> = {
     [keys.prompt]: p.prompt,
     [keys.chosen]: p.chosen,

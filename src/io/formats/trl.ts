@@ -26,7 +26,11 @@ export function pairComparisonId(prefix: string, prompt: Content, a: Content, b:
 
 const validateTrl = validateWith(TrlRowSchema.partial({ prompt: true }));
 
-function splitImplicitPrompt(chosen: Content, rejected: Content, where: Where): [Content, Content, Content] {
+function splitImplicitPrompt(
+  chosen: Content,
+  rejected: Content,
+  where: Where,
+): [Content, Content, Content] {
   if (typeof chosen === "string" || typeof rejected === "string") {
     throw new KeelError(
       "KEEL_E_INVALID_RECORD",
@@ -44,20 +48,29 @@ function splitImplicitPrompt(chosen: Content, rejected: Content, where: Where): 
     k++;
   }
   if (k === 0) {
-    throw new KeelError("KEEL_E_INVALID_RECORD", "chosen and rejected share no opening turns to use as the prompt", {
-      where: { ...where, field: "prompt" },
-    });
+    throw new KeelError(
+      "KEEL_E_INVALID_RECORD",
+      "chosen and rejected share no opening turns to use as the prompt",
+      {
+        where: { ...where, field: "prompt" },
+      },
+    );
   }
   const prompt: Message[] = chosen.slice(0, k);
   return [prompt, chosen.slice(k), rejected.slice(k)];
 }
 
-export function trlRowToJudgment(value: unknown, where: Where, opts: PreferenceImportOptions): Judgment {
+export function trlRowToJudgment(
+  value: unknown,
+  where: Where,
+  opts: PreferenceImportOptions,
+): Judgment {
   const row = validateTrl(value, where);
   let prompt = row.prompt;
   let chosen = row.chosen;
   let rejected = row.rejected;
-  if (prompt === undefined) [prompt, chosen, rejected] = splitImplicitPrompt(chosen, rejected, where);
+  if (prompt === undefined)
+    [prompt, chosen, rejected] = splitImplicitPrompt(chosen, rejected, where);
   return {
     comparison_id: row.id ?? pairComparisonId("trl", prompt, chosen, rejected),
     prompt,
@@ -68,7 +81,10 @@ export function trlRowToJudgment(value: unknown, where: Where, opts: PreferenceI
   };
 }
 
-export function parseTrlBatches(path: string, opts: PreferenceImportOptions = {}): AsyncGenerator<Parsed<Judgment>[]> {
+export function parseTrlBatches(
+  path: string,
+  opts: PreferenceImportOptions = {},
+): AsyncGenerator<Parsed<Judgment>[]> {
   return parseJsonlBatches(path, (v, where) => trlRowToJudgment(v, where, opts));
 }
 

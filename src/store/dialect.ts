@@ -1,0 +1,20 @@
+/**
+ * A dialect is a small factory result: a Kysely instance for the shared query layer, and a
+ * write transaction that hands out a `LedgerWriter`. Each dialect folder (sqlite/, postgres/)
+ * has the same file names; dialects override these hooks, they do not fork the store.
+ */
+import type { Kysely } from "kysely";
+import type { DialectName } from "./migrations.js";
+import type { Database } from "./schema.js";
+import type { LedgerWriter } from "./writer.js";
+
+export interface StoreDialect {
+  readonly name: DialectName;
+  readonly db: Kysely<Database>;
+  /** File path or connection URL with any password removed (for messages). */
+  readonly location: string;
+  /** PostgreSQL schema the store lives in, when not the connection's default. */
+  readonly schema?: string;
+  writeTransaction<T>(fn: (w: LedgerWriter) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

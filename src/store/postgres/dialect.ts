@@ -1,0 +1,191 @@
+/**
+ * PostgreSQL through `pg`: the store for many raters and several server processes. Bulk writes
+ * send whole columns as arrays and insert with `unnest`, one statement per table per batch.
+ * The ledger head row is locked FOR UPDATE for the length of a write transaction, so concurrent
+ * writers in any number of processes append to one chain, one after the other.
+ */
+import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
+import pg from "pg";
+import { KeelError } from "../../core/errors.js";
+import type { Choice } from "../../core/types.js";
+import type { StoreDialect } from "../dialect.js";
+import type { Database as Schema } from "../schema.js";
+import {
+  type ComparisonRow,
+  type LedgerHead,
+  type LedgerWriter,
+  pairKey,
+  type WriteBatch,
+} from "../writer.js";
+
+export interface PostgresOptions {
+  readonly url: string;
+  /** Schema to use (created if missing); tests give each suite its own. */
+  readonly schema?: string;
+  readonly maxConnections?: number;
+}
+
+const INT8_OID = 20;
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "postgres://(unparseable URL)";
+  }
+}
+
+export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect> {
+  if (opts.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `invalid PostgreSQL schema name ${JSON.stringify(opts.schema)}`,
+    );
+  }
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.maxConnections ?? 8,
+    // bigint sequence numbers fit a double exactly up to 2^53.
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === INT8_OID
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+    },
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  pool.on("error", () => {
+    // An idle client's connection dropped; the pool replaces it. Queries report their own errors.
+  });
+  try {
+    const client = await pool.connect();
+    try {
+      if (opts.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+    } finally {
+      client.release();
+    }
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw new KeelError(
+      "KEEL_E_STORE",
+      `cannot connect to PostgreSQL at ${redactUrl(opts.url)}: ${(e as Error).message}`,
+      {
+        hint: "check that the server is running and the URL (host, port, database, user) is right",
+      },
+    );
+  }
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    name: "postgres",
+    db,
+    location: redactUrl(opts.url),
+    ...(opts.schema ? { schema: opts.schema } : {}),
+    async writeTransaction<T>(fn: (w: LedgerWriter) => Promise<T>): Promise<T> {
+      return db.transaction().execute(async (trx) => {
+        const head =
+          await sql<LedgerHead>`SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(
+            trx,
+          );
+        const row = head.rows[0];
+        if (!row) throw new KeelError("KEEL_E_STORE_SCHEMA", "the ledger_head row is missing");
+        return fn(new PostgresWriter(trx, row));
+      });
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+class PostgresWriter implements LedgerWriter {
+  constructor(
+    private readonly trx: Transaction<Schema>,
+    readonly head: LedgerHead,
+  ) {}
+
+  async findComparisons(ids: readonly string[]): Promise<Map<string, ComparisonRow>> {
+    const out = new Map<string, ComparisonRow>();
+    if (ids.length === 0) return out;
+    const r = await sql<ComparisonRow>`
+      SELECT comparison_id, prompt_digest, a_digest, b_digest, gold FROM comparisons
+      WHERE comparison_id = ANY(${[...ids]}::text[])`.execute(this.trx);
+    for (const row of r.rows) out.set(row.comparison_id, row);
+    return out;
+  }
+
+  async findExistingPairs(
+    pairs: readonly (readonly [string, string])[],
+  ): Promise<Map<string, Choice>> {
+    const out = new Map<string, Choice>();
+    if (pairs.length === 0) return out;
+    const r = await sql<{ comparison_id: string; rater_id: string; choice: Choice }>`
+      SELECT j.comparison_id, j.rater_id, j.choice
+      FROM judgments j
+      JOIN unnest(${pairs.map((p) => p[0])}::text[], ${pairs.map((p) => p[1])}::text[]) AS u(c, r)
+        ON j.comparison_id = u.c AND j.rater_id = u.r`.execute(this.trx);
+    for (const row of r.rows) out.set(pairKey(row.comparison_id, row.rater_id), row.choice);
+    return out;
+  }
+
+  async write(b: WriteBatch): Promise<void> {
+    const t = this.trx;
+    if (b.texts.length > 0) {
+      await sql`
+        INSERT INTO texts (digest, body, is_chat)
+        SELECT * FROM unnest(${b.texts.map((x) => x.digest)}::text[], ${b.texts.map((x) => x.body)}::text[],
+                             ${b.texts.map((x) => x.is_chat)}::int[])
+        ON CONFLICT (digest) DO NOTHING`.execute(t);
+    }
+    if (b.comparisons.length > 0) {
+      const c = b.comparisons;
+      await sql`
+        INSERT INTO comparisons (comparison_id, prompt_digest, a_digest, b_digest, gold)
+        SELECT * FROM unnest(${c.map((x) => x.comparison_id)}::text[], ${c.map((x) => x.prompt_digest)}::text[],
+                             ${c.map((x) => x.a_digest)}::text[], ${c.map((x) => x.b_digest)}::text[],
+                             ${c.map((x) => x.gold)}::text[])`.execute(t);
+    }
+    if (b.gold.length > 0) {
+      await sql`
+        UPDATE comparisons SET gold = u.gold
+        FROM unnest(${b.gold.map((g) => g.comparison_id)}::text[], ${b.gold.map((g) => g.gold)}::text[]) AS u(id, gold)
+        WHERE comparisons.comparison_id = u.id`.execute(t);
+    }
+    if (b.raters.length > 0) {
+      await sql`
+        INSERT INTO raters (rater_id, attributes, first_seen)
+        SELECT r, '{}', f FROM unnest(${b.raters.map((r) => r.rater_id)}::text[], ${b.raters.map((r) => r.first_seen)}::text[]) AS u(r, f)
+        ON CONFLICT (rater_id) DO NOTHING`.execute(t);
+    }
+    if (b.judgments.length > 0) {
+      const j = b.judgments;
+      await sql`
+        INSERT INTO judgments (seq, comparison_id, rater_id, choice, created_at, latency_ms, shown_order,
+                               rationale, flags, recorded_at, prev_hash, hash)
+        SELECT * FROM unnest(
+          ${j.map((x) => x.seq)}::bigint[], ${j.map((x) => x.comparison_id)}::text[], ${j.map((x) => x.rater_id)}::text[],
+          ${j.map((x) => x.choice)}::text[], ${j.map((x) => x.created_at)}::text[],
+          ${j.map((x) => x.latency_ms)}::double precision[], ${j.map((x) => x.shown_order)}::text[],
+          ${j.map((x) => x.rationale)}::text[], ${j.map((x) => x.flags)}::text[], ${j.map((x) => x.recorded_at)}::text[],
+          ${j.map((x) => x.prev_hash)}::text[], ${j.map((x) => x.hash)}::text[])`.execute(t);
+    }
+  }
+
+  async setHead(head: LedgerHead): Promise<void> {
+    await sql`UPDATE ledger_head SET seq = ${head.seq}, hash = ${head.hash} WHERE id = 1`.execute(
+      this.trx,
+    );
+  }
+
+  async upsertRaters(
+    rows: readonly { rater_id: string; attributes: string; first_seen: string }[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    await sql`
+      INSERT INTO raters (rater_id, attributes, first_seen)
+      SELECT * FROM unnest(${rows.map((r) => r.rater_id)}::text[], ${rows.map((r) => r.attributes)}::text[],
+                           ${rows.map((r) => r.first_seen)}::text[])
+      ON CONFLICT (rater_id) DO UPDATE SET attributes = excluded.attributes`.execute(this.trx);
+  }
+}

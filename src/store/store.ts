@@ -1,0 +1,539 @@
+/**
+ * The feedback store: prompts, responses, comparisons, raters and the judgment ledger, over
+ * SQLite (embedded default) or PostgreSQL, with one query layer (Kysely) for both.
+ */
+import { existsSync } from "node:fs";
+import { Migrator, sql } from "kysely";
+import { KeelError } from "../core/errors.js";
+import type { Choice, Content, GoldAnswer, LedgerEntry, Parsed, Rater } from "../core/types.js";
+import {
+  type AppendItem,
+  type BatchResult,
+  type Duplicate,
+  type JudgmentInput,
+  LedgerAppender,
+} from "./append.js";
+import type { StoreDialect } from "./dialect.js";
+import { type DialectName, migrationProvider } from "./migrations.js";
+import { openPostgres } from "./postgres/dialect.js";
+import { openSqlite } from "./sqlite/dialect.js";
+import {
+  checkRow,
+  checkText,
+  GENESIS_HASH,
+  type LedgerBreak,
+  type StoredLedgerRow,
+  type VerifyReport,
+} from "./verify.js";
+import type { LedgerHead } from "./writer.js";
+
+export interface OpenStoreOptions {
+  /** Create the SQLite file if it does not exist (default false: a missing store is an error). */
+  readonly create?: boolean;
+  /** PostgreSQL schema (default: the connection's search_path). */
+  readonly schema?: string;
+  /** Clock for `recorded_at` (tests pin it). */
+  readonly now?: () => Date;
+}
+
+export function isPostgresUrl(target: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(target);
+}
+
+export async function openStore(
+  target: string,
+  opts: OpenStoreOptions = {},
+): Promise<FeedbackStore> {
+  let dialect: StoreDialect;
+  if (isPostgresUrl(target)) {
+    dialect = await openPostgres({ url: target, ...(opts.schema ? { schema: opts.schema } : {}) });
+  } else {
+    if (target !== ":memory:" && !opts.create && !existsSync(target)) {
+      throw new KeelError("KEEL_E_STORE", `no keel store at ${target}`, {
+        hint: "create one with `keel init` (or pass --db with an existing store's path or a postgres:// URL)",
+      });
+    }
+    dialect = openSqlite({ path: target });
+  }
+  const store = new FeedbackStore(dialect, opts.now ?? (() => new Date()));
+  try {
+    await store.migrate();
+  } catch (e) {
+    await dialect.close();
+    throw e;
+  }
+  return store;
+}
+
+export interface ImportReport {
+  readonly read: number;
+  readonly appended: number;
+  readonly newComparisons: number;
+  readonly duplicates: number;
+  readonly conflictingDuplicates: number;
+  /** The first duplicates, with where they were found. */
+  readonly duplicateExamples: Duplicate[];
+  readonly rejected: number;
+  readonly head: LedgerHead;
+}
+
+export interface ImportOptions {
+  /** Set invalid lines aside (passed to `onReject`) instead of failing the whole import. */
+  readonly skipInvalid?: boolean;
+  readonly onReject?: (line: number, error: Error, raw: string) => void | Promise<void>;
+  readonly onProgress?: (read: number) => void;
+  /** Name of the source (file path) for messages. */
+  readonly source?: string;
+}
+
+export interface RecordImportReport {
+  readonly read: number;
+  readonly written: number;
+  readonly unchanged: number;
+  readonly rejected: number;
+}
+
+const DUPLICATE_EXAMPLES = 20;
+
+export class FeedbackStore {
+  constructor(
+    private readonly dialect: StoreDialect,
+    private readonly now: () => Date,
+  ) {}
+
+  get dialectName(): DialectName {
+    return this.dialect.name;
+  }
+
+  get location(): string {
+    return this.dialect.location;
+  }
+
+  /** The Kysely instance, for read queries in other modules (server, audit). */
+  get db() {
+    return this.dialect.db;
+  }
+
+  /** Applies pending migrations; a store newer than this keel is an error. */
+  async migrate(): Promise<string[]> {
+    const migrator = new Migrator({
+      db: this.dialect.db,
+      provider: migrationProvider(this.dialect.name),
+      // Kysely looks its bookkeeping tables up by name across schemas; pin them to ours.
+      ...(this.dialect.schema ? { migrationTableSchema: this.dialect.schema } : {}),
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const msg = error instanceof Error ? error.message : String(error);
+      if (/corrupted migrations|missing/i.test(msg)) {
+        throw new KeelError(
+          "KEEL_E_STORE_SCHEMA",
+          `the store at ${this.location} was migrated by a newer keel: ${msg}`,
+          {
+            hint: "upgrade keel",
+          },
+        );
+      }
+      throw new KeelError(
+        "KEEL_E_STORE",
+        `migrating the store at ${this.location} failed: ${msg}`,
+        { cause: error },
+      );
+    }
+    return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+  }
+
+  async close(): Promise<void> {
+    await this.dialect.close();
+  }
+
+  /**
+   * Imports judgments all-or-nothing: one transaction; the first invalid line (or conflict)
+   * throws and nothing is written — unless `skipInvalid`, which sets such lines aside.
+   */
+  async importJudgments(
+    batches: AsyncIterable<Parsed<JudgmentInput>[]>,
+    opts: ImportOptions = {},
+  ): Promise<ImportReport> {
+    const skip = opts.skipInvalid ?? false;
+    return this.dialect.writeTransaction(async (w) => {
+      const app = new LedgerAppender(w, this.now);
+      let read = 0;
+      let appended = 0;
+      let newComparisons = 0;
+      let duplicates = 0;
+      let conflicting = 0;
+      let rejected = 0;
+      const examples: Duplicate[] = [];
+      for await (const batch of batches) {
+        const items: AppendItem[] = [];
+        for (const p of batch) {
+          read++;
+          if (p.ok) {
+            items.push({
+              input: p.record,
+              where: { ...(opts.source ? { file: opts.source } : {}), line: p.line },
+            });
+          } else if (skip) {
+            rejected++;
+            await opts.onReject?.(p.line, p.error, p.raw);
+          } else {
+            throw p.error;
+          }
+        }
+        const r: BatchResult = await app.append(items, skip);
+        appended += r.appended;
+        newComparisons += r.newComparisons;
+        duplicates += r.duplicates.length;
+        for (const d of r.duplicates) {
+          if (d.conflicting) conflicting++;
+          if (examples.length < DUPLICATE_EXAMPLES) examples.push(d);
+        }
+        for (const x of r.rejected) {
+          rejected++;
+          await opts.onReject?.(x.where.line ?? 0, x.error, "");
+        }
+        opts.onProgress?.(read);
+      }
+      const head = await app.finish();
+      return {
+        read,
+        appended,
+        newComparisons,
+        duplicates,
+        conflictingDuplicates: conflicting,
+        duplicateExamples: examples,
+        rejected,
+        head,
+      };
+    });
+  }
+
+  /** Appends judgments in one transaction (the server's path); duplicates are reported. */
+  async appendJudgments(
+    inputs: readonly JudgmentInput[],
+  ): Promise<BatchResult & { head: LedgerHead }> {
+    return this.dialect.writeTransaction(async (w) => {
+      const app = new LedgerAppender(w, this.now);
+      const r = await app.append(
+        inputs.map((input, i) => ({
+          input,
+          where: { id: `${input.comparison_id}/${input.rater_id}`, line: i + 1 },
+        })),
+        false,
+      );
+      return { ...r, head: await app.finish() };
+    });
+  }
+
+  /** Sets gold answers of stored comparisons, all-or-nothing unless `skipInvalid`. */
+  async importGold(
+    batches: AsyncIterable<Parsed<GoldAnswer>[]>,
+    opts: ImportOptions = {},
+  ): Promise<RecordImportReport> {
+    const skip = opts.skipInvalid ?? false;
+    return this.dialect.writeTransaction(async (w) => {
+      let read = 0;
+      let written = 0;
+      let unchanged = 0;
+      let rejected = 0;
+      const set = new Map<string, Choice>();
+      for await (const batch of batches) {
+        const found = await w.findComparisons(
+          batch.flatMap((p) => (p.ok ? [p.record.comparison_id] : [])),
+        );
+        const updates: { comparison_id: string; gold: Choice }[] = [];
+        for (const p of batch) {
+          read++;
+          let error: Error | undefined = p.ok ? undefined : p.error;
+          if (p.ok) {
+            const id = p.record.comparison_id;
+            const where = {
+              ...(opts.source ? { file: opts.source } : {}),
+              line: p.line,
+              field: "comparison_id",
+            };
+            const current = set.get(id) ?? found.get(id)?.gold;
+            if (current === undefined) {
+              error = new KeelError(
+                "KEEL_E_NOT_FOUND",
+                `comparison ${JSON.stringify(id)} is not in the store`,
+                { where },
+              );
+            } else if (current === p.record.gold) {
+              unchanged++;
+            } else if (current !== null) {
+              error = new KeelError(
+                "KEEL_E_CONFLICT",
+                `gold ${JSON.stringify(p.record.gold)} contradicts the stored gold ${JSON.stringify(current)}`,
+                { where: { ...where, field: "gold" } },
+              );
+            } else {
+              set.set(id, p.record.gold);
+              updates.push({ comparison_id: id, gold: p.record.gold });
+            }
+          }
+          if (error) {
+            if (!skip) throw error;
+            rejected++;
+            await opts.onReject?.(p.line, error, p.ok ? JSON.stringify(p.record) : p.raw);
+          }
+        }
+        await w.write({ texts: [], comparisons: [], gold: updates, raters: [], judgments: [] });
+        written += updates.length;
+        opts.onProgress?.(read);
+      }
+      return { read, written, unchanged, rejected };
+    });
+  }
+
+  /** Creates raters or replaces their attributes, all-or-nothing unless `skipInvalid`. */
+  async importRaters(
+    batches: AsyncIterable<Parsed<Rater>[]>,
+    opts: ImportOptions = {},
+  ): Promise<RecordImportReport> {
+    const skip = opts.skipInvalid ?? false;
+    return this.dialect.writeTransaction(async (w) => {
+      let read = 0;
+      let written = 0;
+      let rejected = 0;
+      for await (const batch of batches) {
+        const rows = new Map<
+          string,
+          { rater_id: string; attributes: string; first_seen: string }
+        >();
+        const firstSeen = this.now().toISOString();
+        for (const p of batch) {
+          read++;
+          if (p.ok) {
+            rows.set(p.record.rater_id, {
+              rater_id: p.record.rater_id,
+              attributes: JSON.stringify(p.record.attributes),
+              first_seen: firstSeen,
+            });
+          } else if (skip) {
+            rejected++;
+            await opts.onReject?.(p.line, p.error, p.raw);
+          } else {
+            throw p.error;
+          }
+        }
+        await w.upsertRaters([...rows.values()]);
+        written += rows.size;
+        opts.onProgress?.(read);
+      }
+      return { read, written, unchanged: 0, rejected };
+    });
+  }
+
+  /** The head recorded in the store (updated in the same transaction as every append). */
+  async ledgerHead(): Promise<LedgerHead> {
+    const row = await this.db
+      .selectFrom("ledger_head")
+      .select(["seq", "hash"])
+      .where("id", "=", 1)
+      .executeTakeFirst();
+    if (!row) throw new KeelError("KEEL_E_STORE_SCHEMA", "the ledger_head row is missing");
+    return { seq: Number(row.seq), hash: row.hash };
+  }
+
+  async countJudgments(): Promise<number> {
+    const r = await this.db
+      .selectFrom("judgments")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  /** Judgments in ledger order, texts included, fetched in pages of `pageSize`. */
+  async *judgments(
+    opts: { afterSeq?: number; pageSize?: number } = {},
+  ): AsyncGenerator<LedgerEntry> {
+    const pageSize = opts.pageSize ?? 5000;
+    let after = opts.afterSeq ?? 0;
+    for (;;) {
+      const rows = await this.db
+        .selectFrom("judgments as j")
+        .innerJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
+        .innerJoin("texts as p", "p.digest", "c.prompt_digest")
+        .innerJoin("texts as ta", "ta.digest", "c.a_digest")
+        .innerJoin("texts as tb", "tb.digest", "c.b_digest")
+        .select([
+          "j.seq",
+          "j.comparison_id",
+          "j.rater_id",
+          "j.choice",
+          "j.created_at",
+          "j.latency_ms",
+          "j.shown_order",
+          "j.rationale",
+          "j.flags",
+          "j.recorded_at",
+          "j.prev_hash",
+          "j.hash",
+          "c.gold",
+          "p.body as prompt",
+          "p.is_chat as prompt_chat",
+          "ta.body as a",
+          "ta.is_chat as a_chat",
+          "tb.body as b",
+          "tb.is_chat as b_chat",
+        ])
+        .where("j.seq", ">", after)
+        .orderBy("j.seq")
+        .limit(pageSize)
+        .execute();
+      for (const r of rows) {
+        const e: LedgerEntry = {
+          seq: Number(r.seq),
+          comparison_id: r.comparison_id,
+          prompt: asContent(r.prompt, r.prompt_chat),
+          response_a: asContent(r.a, r.a_chat),
+          response_b: asContent(r.b, r.b_chat),
+          rater_id: r.rater_id,
+          choice: r.choice,
+          ...(r.gold !== null ? { gold: r.gold } : {}),
+          ...(r.created_at !== null ? { created_at: r.created_at } : {}),
+          ...(r.latency_ms !== null ? { latency_ms: r.latency_ms } : {}),
+          ...(r.shown_order !== null ? { shown_order: r.shown_order } : {}),
+          ...(r.rationale !== null ? { rationale: r.rationale } : {}),
+          ...(r.flags !== null ? { flags: JSON.parse(r.flags) as string[] } : {}),
+          recorded_at: r.recorded_at,
+          prev_hash: r.prev_hash,
+          hash: r.hash,
+        };
+        yield e;
+      }
+      if (rows.length < pageSize) return;
+      after = Number(rows[rows.length - 1]!.seq);
+    }
+  }
+
+  /** Rater records with their attributes. */
+  async raters(): Promise<Rater[]> {
+    const rows = await this.db
+      .selectFrom("raters")
+      .select(["rater_id", "attributes"])
+      .orderBy("rater_id")
+      .execute();
+    return rows.map((r) => ({
+      rater_id: r.rater_id,
+      attributes: JSON.parse(r.attributes) as Record<string, string>,
+    }));
+  }
+
+  /**
+   * Walks the whole ledger and every stored text; reports the first broken link. With
+   * `expectHead`, also checks the chain ends at that hash (anchored outside the database).
+   */
+  async verifyLedger(
+    opts: { expectHead?: string; onProgress?: (rows: number) => void; pageSize?: number } = {},
+  ): Promise<VerifyReport> {
+    const pageSize = opts.pageSize ?? 10_000;
+    const recordedHead = await this.ledgerHead();
+    let texts = 0;
+    let firstBreak: LedgerBreak | undefined;
+    let afterDigest = "";
+    for (;;) {
+      const rows = await this.db
+        .selectFrom("texts")
+        .select(["digest", "body", "is_chat"])
+        .where("digest", ">", afterDigest)
+        .orderBy("digest")
+        .limit(pageSize)
+        .execute();
+      for (const t of rows) {
+        texts++;
+        firstBreak ??= checkText(t.digest, t.body, t.is_chat);
+      }
+      if (rows.length < pageSize) break;
+      afterDigest = rows[rows.length - 1]!.digest;
+    }
+    let seq = 0;
+    let hash = GENESIS_HASH;
+    let count = 0;
+    let after = 0;
+    let rowBreak: LedgerBreak | undefined;
+    outer: for (;;) {
+      const rows = await this.db
+        .selectFrom("judgments as j")
+        .leftJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
+        .select([
+          "j.seq",
+          "j.comparison_id",
+          "j.rater_id",
+          "j.choice",
+          "j.created_at",
+          "j.latency_ms",
+          "j.shown_order",
+          "j.rationale",
+          "j.flags",
+          "j.recorded_at",
+          "j.prev_hash",
+          "j.hash",
+          "c.prompt_digest",
+          "c.a_digest",
+          "c.b_digest",
+        ])
+        .where("j.seq", ">", after)
+        .orderBy("j.seq")
+        .limit(pageSize)
+        .execute();
+      for (const r of rows) {
+        count++;
+        const stored: StoredLedgerRow = {
+          ...r,
+          seq: Number(r.seq),
+          prompt: r.prompt_digest ?? "",
+          response_a: r.a_digest ?? "",
+          response_b: r.b_digest ?? "",
+        };
+        const res = checkRow(stored, seq + 1, hash);
+        if ("break" in res) {
+          rowBreak = res.break;
+          break outer;
+        }
+        seq = stored.seq;
+        hash = res.hash;
+      }
+      opts.onProgress?.(count);
+      if (rows.length < pageSize) break;
+      after = Number(rows[rows.length - 1]!.seq);
+    }
+    firstBreak = rowBreak ?? firstBreak;
+    if (!firstBreak && (recordedHead.seq !== seq || recordedHead.hash !== hash)) {
+      firstBreak = {
+        kind: "head-mismatch",
+        seq: Math.min(seq, recordedHead.seq) + 1,
+        message:
+          recordedHead.seq < seq
+            ? `the chain runs to row ${seq} but the recorded head is row ${recordedHead.seq}: rows ${recordedHead.seq + 1}..${seq} were appended outside keel`
+            : `the recorded head is row ${recordedHead.seq} but the chain ends at row ${seq}: rows were removed from the end, or the head was rewritten`,
+      };
+    }
+    if (!firstBreak && opts.expectHead !== undefined && opts.expectHead !== hash) {
+      firstBreak = {
+        kind: "head-mismatch",
+        seq,
+        message: `the chain ends at hash ${hash}, not the expected ${opts.expectHead}: the ledger was rewritten or differs from the anchored copy`,
+      };
+    }
+    return {
+      ok: firstBreak === undefined,
+      rows: count,
+      texts,
+      head: { seq, hash },
+      recordedHead,
+      ...(firstBreak ? { firstBreak } : {}),
+    };
+  }
+
+  /** Runs raw SQL (tests use it to tamper with the ledger; tools for maintenance). */
+  async rawExecute(statement: string): Promise<void> {
+    await sql.raw(statement).execute(this.db);
+  }
+}
+
+function asContent(body: string, isChat: number): Content {
+  return isChat === 1 ? (JSON.parse(body) as Content) : body;
+}

@@ -1,0 +1,43 @@
+import type { Choice, Judgment, Parsed } from "../../src/core/types.js";
+
+/** A small deterministic judgment set: `n` comparisons over a few prompts, `raters` raters each. */
+export function makeJudgments(n: number, raters = 3): Judgment[] {
+  const out: Judgment[] = [];
+  const choices: Choice[] = ["a", "b", "tie"];
+  for (let c = 0; c < n; c++) {
+    for (let r = 0; r < raters; r++) {
+      out.push({
+        comparison_id: `c${c}`,
+        prompt: `What is ${c % 7} + ${c % 5}?`,
+        response_a: `${(c % 7) + (c % 5)}`,
+        response_b: `${(c % 7) + (c % 5) + 1}`,
+        rater_id: `r${r}`,
+        choice: choices[(c + r) % 3]!,
+        ...(c % 10 === 0 ? { gold: "a" as const } : {}),
+        latency_ms: 1000 + c,
+        created_at: "2026-01-01T00:00:00.000Z",
+      });
+    }
+  }
+  return out;
+}
+
+export async function* asBatches<T>(records: readonly T[], size = 64): AsyncGenerator<Parsed<T>[]> {
+  for (let i = 0; i < records.length; i += size) {
+    yield records
+      .slice(i, i + size)
+      .map((record, k) => ({ ok: true as const, line: i + k + 1, record }));
+  }
+}
+
+export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+/** A fixed clock advancing one millisecond per call (stable hashes in tests). */
+export function fixedClock(start = Date.parse("2026-06-01T00:00:00Z")): () => Date {
+  let t = start;
+  return () => new Date(t++);
+}

@@ -1,0 +1,75 @@
+/**
+ * One store suite, every dialect, a real database: `eachDialect` yields a factory for fresh,
+ * isolated stores — a SQLite file in a temporary directory, or a PostgreSQL schema of its own
+ * in the `test` database (dropped afterwards).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll } from "vitest";
+import { type FeedbackStore, openStore } from "../../src/store/store.js";
+
+export const PG_URL = process.env.KEEL_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+export interface DialectFixture {
+  readonly name: "sqlite" | "postgres";
+  /** A fresh, empty store. */
+  open(opts?: { now?: () => Date }): Promise<FeedbackStore>;
+  /** Runs raw SQL against the store's database with the append-only guard lifted. */
+  tamper(store: FeedbackStore, statements: string[]): Promise<void>;
+}
+
+let counter = 0;
+
+export function tempDir(prefix = "keel-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function sqliteFixture(): DialectFixture {
+  let dir: string | undefined;
+  return {
+    name: "sqlite",
+    async open(opts = {}) {
+      dir ??= tempDir();
+      return openStore(join(dir, `s${counter++}.db`), {
+        create: true,
+        ...(opts.now ? { now: opts.now } : {}),
+      });
+    },
+    async tamper(store, statements) {
+      await store.rawExecute("DROP TRIGGER IF EXISTS judgments_no_update");
+      await store.rawExecute("DROP TRIGGER IF EXISTS judgments_no_delete");
+      for (const s of statements) await store.rawExecute(s);
+    },
+  };
+}
+
+function postgresFixture(): DialectFixture {
+  const schemas: string[] = [];
+  afterAll(async () => {
+    if (schemas.length === 0) return;
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+    await client.end();
+  });
+  return {
+    name: "postgres",
+    async open(opts = {}) {
+      const schema = `keel_t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+      schemas.push(schema);
+      return openStore(PG_URL, { schema, ...(opts.now ? { now: opts.now } : {}) });
+    },
+    async tamper(store, statements) {
+      await store.rawExecute("ALTER TABLE judgments DISABLE TRIGGER judgments_append_only");
+      for (const s of statements) await store.rawExecute(s);
+    },
+  };
+}
+
+export function dialectFixtures(): DialectFixture[] {
+  return [sqliteFixture(), postgresFixture()];
+}
