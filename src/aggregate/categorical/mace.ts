@@ -1,0 +1,218 @@
+/**
+ * MACE (Multi-Annotator Competence Estimation): each worker w either knows the answer or spams.
+ * With probability θ_w (competence) they copy the true class; otherwise they draw a label from
+ * their own spamming distribution ξ_w:
+ *
+ *   P(l | true k) = θ_w [l = k] + (1 − θ_w) ξ_wl,      true classes uniform a priori.
+ *
+ * EM over the latent class T_i and spam indicator S_j:
+ *   E-step  T_ik ∝ Π_j P(l_j | k)  (log space);  for judgment j with label l on task i,
+ *           r_j = P(not spam) = T_il θ_w / (θ_w + (1 − θ_w) ξ_wl)
+ *   M-step  "em": θ_w = (Σ_j r_j + s) / (n_w + 2s),  ξ_wl = (Σ_{j: l} (1 − r_j) + s) / (Σ_j (1 − r_j) + K s)
+ *           (s = smoothing, a symmetric pseudo-count; the objective is the log-likelihood plus
+ *           the matching Beta/Dirichlet log-prior, which never decreases);
+ *           "vb": mean-field variational Bayes with Beta(a, b) and Dirichlet(γ) priors:
+ *           θ_w = exp(ψ(Σ r + a) − ψ(n_w + a + b)), 1 − θ_w ↦ exp(ψ(Σ(1 − r) + b) − ψ(n_w + a + b)),
+ *           ξ_wl = exp(ψ(c_wl + γ) − ψ(Σ_l c_wl + Kγ)).
+ * MACE's likelihood has several optima, so the paper restarts from random points and keeps the
+ * best log-likelihood. Restart 0 starts from the vote proportions (deterministic); restarts
+ * 1…R−1 from random θ, ξ drawn from the seeded generator.
+ *
+ * Citation: D. Hovy, T. Berg-Kirkpatrick, A. Vaswani and E. Hovy (2013), "Learning Whom to
+ * Trust with MACE", Proceedings of NAACL-HLT 2013, pp. 1120–1130 (ACL Anthology N13-1132).
+ */
+import { Rng } from "../../core/rng.js";
+import { argmaxRows, columnMeans, digamma, hasConverged, safeLog } from "../numeric.js";
+import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
+import { DEFAULT_TOL, voteProportions } from "./confusion-em.js";
+import { emptyCategorical } from "./result.js";
+
+export interface MaceOptions extends IterOptions {
+  readonly method?: "em" | "vb";
+  /** Number of starts (the first from vote proportions, the rest random). MACE's default: 10. */
+  readonly restarts?: number;
+  readonly seed?: number | string;
+  /** EM pseudo-count. */
+  readonly smoothing?: number;
+  /** VB priors: Beta(a, b) on competence, Dirichlet(γ) on spam labels (MACE: 0.5, 0.5, 1). */
+  readonly alpha?: number;
+  readonly beta?: number;
+  readonly gamma?: number;
+}
+
+interface MaceParams {
+  theta: Float64Array; // [W]
+  xi: Float64Array; // [W, K]
+}
+
+/** E-step into `out` [nTasks, K]; returns the log-likelihood. */
+function maceEStep(data: CategoricalData, p: MaceParams, out: Float64Array): number {
+  const K = data.nClasses;
+  const { task, worker, label, nTasks } = data;
+  out.fill(-Math.log(K));
+  for (let j = 0; j < task.length; j++) {
+    const w = worker[j]!;
+    const l = label[j]!;
+    const th = p.theta[w]!;
+    const spam = (1 - th) * p.xi[w * K + l]!;
+    const off = safeLog(spam);
+    const o = task[j]! * K;
+    for (let k = 0; k < K; k++) out[o + k]! += off;
+    out[o + l]! += safeLog(th + spam) - off;
+  }
+  let ll = 0;
+  for (let t = 0; t < nTasks; t++) {
+    const o = t * K;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < K; k++) if (out[o + k]! > m) m = out[o + k]!;
+    let z = 0;
+    for (let k = 0; k < K; k++) z += Math.exp(out[o + k]! - m);
+    for (let k = 0; k < K; k++) out[o + k] = Math.exp(out[o + k]! - m) / z;
+    ll += m + Math.log(z);
+  }
+  return ll;
+}
+
+/** Expected counts then the M-step; `first` treats θ as 0.5 and ξ as uniform (vote-share start). */
+function maceMStep(
+  data: CategoricalData,
+  probas: Float64Array,
+  p: MaceParams,
+  o: Required<Pick<MaceOptions, "method" | "smoothing" | "alpha" | "beta" | "gamma">>,
+): void {
+  const K = data.nClasses;
+  const W = data.nWorkers;
+  const { task, worker, label } = data;
+  const known = new Float64Array(W);
+  const total = new Float64Array(W);
+  const spamCounts = new Float64Array(W * K);
+  for (let j = 0; j < task.length; j++) {
+    const w = worker[j]!;
+    const l = label[j]!;
+    const th = p.theta[w]!;
+    const denom = th + (1 - th) * p.xi[w * K + l]!;
+    const r = denom > 0 ? (probas[task[j]! * K + l]! * th) / denom : 0;
+    known[w]! += r;
+    total[w]! += 1;
+    spamCounts[w * K + l]! += 1 - r;
+  }
+  for (let w = 0; w < W; w++) {
+    const spam = total[w]! - known[w]!;
+    if (o.method === "em") {
+      p.theta[w] = (known[w]! + o.smoothing) / (total[w]! + 2 * o.smoothing);
+      for (let l = 0; l < K; l++)
+        p.xi[w * K + l] = (spamCounts[w * K + l]! + o.smoothing) / (spam + K * o.smoothing);
+    } else {
+      const dAll = digamma(total[w]! + o.alpha + o.beta);
+      const eKnow = Math.exp(digamma(known[w]! + o.alpha) - dAll);
+      const eSpam = Math.exp(digamma(spam + o.beta) - dAll);
+      p.theta[w] = eKnow / (eKnow + eSpam);
+      const dXi = digamma(spam + K * o.gamma);
+      let z = 0;
+      for (let l = 0; l < K; l++) {
+        const v = Math.exp(digamma(spamCounts[w * K + l]! + o.gamma) - dXi);
+        p.xi[w * K + l] = v;
+        z += v;
+      }
+      for (let l = 0; l < K; l++) p.xi[w * K + l] = p.xi[w * K + l]! / z;
+    }
+  }
+}
+
+/** Log of the Beta(1+s,1+s)/Dirichlet(1+s) prior that the "em" smoothing corresponds to. */
+function smoothingLogPrior(p: MaceParams, s: number): number {
+  if (s === 0) return 0;
+  let lp = 0;
+  for (let w = 0; w < p.theta.length; w++)
+    lp += s * (safeLog(p.theta[w]!) + safeLog(1 - p.theta[w]!));
+  for (let i = 0; i < p.xi.length; i++) lp += s * safeLog(p.xi[i]!);
+  return lp;
+}
+
+export function mace(data: CategoricalData, opts: MaceOptions = {}): CategoricalResult {
+  if (data.task.length === 0) return emptyCategorical("mace", data);
+  const K = data.nClasses;
+  const W = data.nWorkers;
+  const o = {
+    method: opts.method ?? "vb",
+    smoothing: opts.smoothing ?? 0.01,
+    alpha: opts.alpha ?? 0.5,
+    beta: opts.beta ?? 0.5,
+    gamma: opts.gamma ?? 1,
+  };
+  const maxIter = opts.maxIter ?? 50;
+  const tol = opts.tol ?? DEFAULT_TOL;
+  const restarts = Math.max(1, opts.restarts ?? 10);
+  const rng = new Rng(opts.seed ?? 0);
+  const n = data.task.length;
+  let best:
+    | {
+        probas: Float64Array;
+        p: MaceParams;
+        obj: number;
+        it: number;
+        conv: boolean;
+        hist: number[];
+      }
+    | undefined;
+  for (let r = 0; r < restarts; r++) {
+    const p: MaceParams = { theta: new Float64Array(W), xi: new Float64Array(W * K) };
+    let probas: Float64Array = new Float64Array(data.nTasks * K);
+    if (r === 0) {
+      p.theta.fill(0.5);
+      p.xi.fill(1 / K);
+      probas = voteProportions(data);
+      maceMStep(data, probas, p, o);
+    } else {
+      const g = rng.fork(`restart-${r}`);
+      for (let w = 0; w < W; w++) {
+        p.theta[w] = g.float();
+        let z = 0;
+        for (let l = 0; l < K; l++) z += p.xi[w * K + l] = g.float() + 1e-3;
+        for (let l = 0; l < K; l++) p.xi[w * K + l] = p.xi[w * K + l]! / z;
+      }
+    }
+    const hist: number[] = [];
+    let obj =
+      maceEStep(data, p, probas) + (o.method === "em" ? smoothingLogPrior(p, o.smoothing) : 0);
+    let it = 0;
+    let conv = false;
+    while (it < maxIter) {
+      maceMStep(data, probas, p, o);
+      const next =
+        maceEStep(data, p, probas) + (o.method === "em" ? smoothingLogPrior(p, o.smoothing) : 0);
+      it++;
+      hist.push(next);
+      const done = hasConverged(obj, next, n, tol);
+      obj = next;
+      if (done) {
+        conv = true;
+        break;
+      }
+    }
+    if (!best || obj > best.obj) best = { probas, p, obj, it, conv, hist };
+  }
+  const { probas, p } = best!;
+  const prevalence = columnMeans(probas, data.nTasks, K);
+  const reliability = new Float64Array(W);
+  for (let w = 0; w < W; w++) {
+    let chance = 0;
+    for (let k = 0; k < K; k++) chance += prevalence[k]! * p.xi[w * K + k]!;
+    reliability[w] = p.theta[w]! + (1 - p.theta[w]!) * chance;
+  }
+  return {
+    method: "mace",
+    tasks: data.tasks,
+    workers: data.workers,
+    classes: data.classes,
+    probas,
+    labels: argmaxRows(probas, data.nTasks, K),
+    priors: prevalence,
+    skills: p.theta,
+    reliability,
+    iterations: best!.it,
+    converged: best!.conv,
+    history: best!.hist,
+    logLikelihood: best!.obj,
+  };
+}

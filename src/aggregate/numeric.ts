@@ -1,0 +1,94 @@
+/**
+ * Small numerical helpers shared by the aggregation algorithms. Probabilities that multiply
+ * across many judgments are kept in log space and normalised with a max-shift
+ * (log Σ exp x = m + log Σ exp(x − m), m = max x), so that a task seen by 1,000 raters does
+ * not underflow to 0/0.
+ */
+
+/** Probabilities are clipped to at least this before a log, as crowd-kit does (float64 machine ε). */
+export const EPS = 2.220446049250313e-16;
+
+export function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+/** log σ(x) = −softplus(−x), stable for large |x|. */
+export function logSigmoid(x: number): number {
+  return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
+}
+
+/** log(p) with p clipped to [EPS, 1]. */
+export function safeLog(p: number): number {
+  return Math.log(Math.max(p, EPS));
+}
+
+/**
+ * Turns row-wise log-weights into probabilities in place and returns Σ_rows log Σ_k exp(row),
+ * the log normaliser (the log-likelihood when rows are log joint probabilities). [rows, K]
+ */
+export function softmaxRowsInPlace(logw: Float64Array, rows: number, K: number): number {
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * K;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < K; k++) if (logw[o + k]! > m) m = logw[o + k]!;
+    let s = 0;
+    for (let k = 0; k < K; k++) {
+      const e = Math.exp(logw[o + k]! - m);
+      logw[o + k] = e;
+      s += e;
+    }
+    for (let k = 0; k < K; k++) logw[o + k] = logw[o + k]! / s;
+    total += m + Math.log(s);
+  }
+  return total;
+}
+
+/** Index of each row's maximum; ties go to the lowest index. [rows, K] → [rows] */
+export function argmaxRows(p: Float64Array, rows: number, K: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const o = r * K;
+    let best = 0;
+    let bv = p[o]!;
+    for (let k = 1; k < K; k++) {
+      if (p[o + k]! > bv) {
+        bv = p[o + k]!;
+        best = k;
+      }
+    }
+    out[r] = best;
+  }
+  return out;
+}
+
+/** Column means of a [rows, K] matrix. */
+export function columnMeans(p: Float64Array, rows: number, K: number): Float64Array {
+  const out = new Float64Array(K);
+  for (let r = 0; r < rows; r++) for (let k = 0; k < K; k++) out[k]! += p[r * K + k]!;
+  if (rows > 0) for (let k = 0; k < K; k++) out[k] = out[k]! / rows;
+  return out;
+}
+
+/** ψ(x), the digamma function, for x > 0 (recurrence to x ≥ 6, then the asymptotic series). */
+export function digamma(x: number): number {
+  let r = 0;
+  while (x < 6) {
+    r -= 1 / x;
+    x += 1;
+  }
+  const f = 1 / (x * x);
+  return (
+    r +
+    Math.log(x) -
+    0.5 / x -
+    f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
+  );
+}
+
+/** True when the objective's gain per judgment is below `tol` (an absolute, per-datum test). */
+export function hasConverged(prev: number, next: number, n: number, tol: number): boolean {
+  return Math.abs(next - prev) / Math.max(n, 1) < tol;
+}
