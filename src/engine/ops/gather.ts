@@ -1,0 +1,97 @@
+/**
+ * Indexing ops. Gathers scatter their gradient back; scatters gather theirs:
+ *
+ *   Gather(data, idx), axis 0        d data = ScatterND_add(0, idx[..., None], g)   (embeddings)
+ *   GatherElements(data, idx, axis)  d data = ScatterElements_add(0, idx, g, axis)  (token log-probs)
+ *   GatherND(data, idx)              d data = ScatterND_add(0, idx, g)
+ *   ScatterElements(data, idx, u)    d u = GatherElements(g, idx); d data = g, with the written
+ *                                    positions zeroed unless reduction = add
+ *   ScatterND(data, idx, u)          likewise with GatherND
+ * Repeated indices accumulate (reduction = add), which is what an embedding table needs when
+ * a token occurs twice in a batch. Index inputs get no gradient.
+ */
+import { KeelError } from "../../core/errors.js";
+import type { T } from "../builder.js";
+import { normAxis } from "../dims.js";
+import type { Attr } from "../graph.js";
+import { A, attrInt, attrString, type GradCtx, need, type OpDef } from "./types.js";
+
+const add = { reduction: A.str("add") };
+
+function gatherGrad(c: GradCtx): (T | undefined)[] {
+  const b = c.b;
+  const [data, idx] = [c.x[0]!, c.x[1]!];
+  if (!c.needs[0]) return [];
+  if (normAxis(attrInt(c.node, "axis", 0), data.rank) !== 0) {
+    throw new KeelError("KEEL_E_UNSUPPORTED", "Gather gradients are implemented for axis 0 only", {
+      where: { id: c.node.name ?? "Gather" },
+      hint: "transpose the gathered axis to the front",
+    });
+  }
+  const idx64 = idx.dtype === "int64" ? idx : b.cast(idx, "int64");
+  const nd = b.unsqueeze(idx64, [-1]);
+  return [b.op1("ScatterND", [b.zerosLike(data), nd, c.g[0]!], add)];
+}
+
+function scatterGrad(gatherOp: string) {
+  return (c: GradCtx): (T | undefined)[] => {
+    const b = c.b;
+    const g = c.g[0]!;
+    const [, idx, upd] = [c.x[0]!, c.x[1]!, c.x[2]!];
+    const axisAttr: Record<string, Attr> =
+      gatherOp === "GatherElements" ? { axis: A.int(attrInt(c.node, "axis", 0)) } : {};
+    const reduction = attrString(c.node, "reduction", "none");
+    if (reduction !== "none" && reduction !== "add") {
+      throw new KeelError(
+        "KEEL_E_UNSUPPORTED",
+        `${c.node.op} with reduction ${reduction} has no gradient rule`,
+      );
+    }
+    const dData = !c.needs[0]
+      ? undefined
+      : reduction === "add"
+        ? g
+        : b.op1(c.node.op, [g, idx, b.zerosLike(upd)], axisAttr);
+    const dUpd = c.needs[2] ? b.op1(gatherOp, [g, idx], axisAttr) : undefined;
+    return [dData, undefined, dUpd];
+  };
+}
+
+export const GATHER_OPS: Record<string, OpDef> = {
+  Gather: {
+    infer: (c) => {
+      const data = need(c, 0);
+      const idx = need(c, 1);
+      const axis = normAxis(attrInt(c.node, "axis", 0), data.shape.length);
+      const shape = [...data.shape.slice(0, axis), ...idx.shape, ...data.shape.slice(axis + 1)];
+      return [{ dtype: data.dtype, shape }];
+    },
+    grad: gatherGrad,
+  },
+  GatherElements: {
+    infer: (c) => [{ dtype: need(c, 0).dtype, shape: need(c, 1).shape }],
+    grad: (c) =>
+      c.needs[0]
+        ? [
+            c.b.op1("ScatterElements", [c.b.zerosLike(c.x[0]!), c.x[1]!, c.g[0]!], {
+              axis: A.int(attrInt(c.node, "axis", 0)),
+              ...add,
+            }),
+          ]
+        : [],
+  },
+  GatherND: {
+    infer: (c) => {
+      const data = need(c, 0);
+      const idx = need(c, 1);
+      const k = idx.shape[idx.shape.length - 1];
+      if (typeof k !== "number")
+        throw new KeelError("KEEL_E_SHAPE", "GatherND needs a static index depth");
+      return [{ dtype: data.dtype, shape: [...idx.shape.slice(0, -1), ...data.shape.slice(k)] }];
+    },
+    grad: (c) =>
+      c.needs[0] ? [c.b.op1("ScatterND", [c.b.zerosLike(c.x[0]!), c.x[1]!, c.g[0]!], add)] : [],
+  },
+  ScatterElements: { infer: (c) => [need(c, 0)], grad: scatterGrad("GatherElements") },
+  ScatterND: { infer: (c) => [need(c, 0)], grad: scatterGrad("GatherND") },
+};

@@ -1,0 +1,77 @@
+/**
+ * ONNX Runtime execution: one `Session` per graph, created once and reused. Inputs wrap
+ * keel's typed arrays without copying (onnxruntime-node reads the JS memory in place);
+ * outputs are fresh typed arrays per run. Threads: `KEEL_THREADS` or all cores, one
+ * inter-op thread, sequential execution, full graph optimisation (ORT fuses Transpose into
+ * MatMul and folds constants).
+ */
+import { availableParallelism } from "node:os";
+import * as ort from "onnxruntime-node";
+import { KeelError } from "../core/errors.js";
+import type { DType, Graph, TypedData } from "./graph.js";
+import { encodeModel } from "./onnx/proto.js";
+
+export type OrtTensor = ort.Tensor;
+
+export interface SessionOptions {
+  /** Intra-op threads (default: KEEL_THREADS or every core). */
+  readonly threads?: number;
+}
+
+export function defaultThreads(): number {
+  const env = Number(process.env.KEEL_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+}
+
+export function tensor(dtype: DType, data: TypedData, dims: readonly number[]): ort.Tensor {
+  const type = dtype === "bool" ? "bool" : dtype;
+  return new ort.Tensor(type, data as never, dims);
+}
+
+export class Session {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {}
+
+  static async fromBytes(bytes: Uint8Array, opts: SessionOptions = {}): Promise<Session> {
+    try {
+      const s = await ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: opts.threads ?? defaultThreads(),
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        graphOptimizationLevel: "all",
+      });
+      return new Session(s, s.inputNames, s.outputNames);
+    } catch (e) {
+      throw new KeelError(
+        "KEEL_E_INTERNAL",
+        `ONNX Runtime rejected a graph: ${(e as Error).message}`,
+        {
+          cause: e,
+          hint: "this is a bug in the graph builder or an unsupported op/dtype combination",
+        },
+      );
+    }
+  }
+
+  static async create(graph: Graph, opts: SessionOptions = {}): Promise<Session> {
+    return Session.fromBytes(encodeModel(graph), opts);
+  }
+
+  /** Runs the graph; `fetches` limits the outputs computed (default: all). */
+  async run(
+    feeds: Record<string, ort.Tensor>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, ort.Tensor>> {
+    return (await this.session.run(
+      feeds,
+      fetches ? [...fetches] : [...this.outputNames],
+    )) as Record<string, ort.Tensor>;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * Every differentiable op's backward rule against central finite differences in float64
+ * (h = 1e-6; tolerance 1e-6 relative to max(1, |numeric|)), plus float32 builds of the ops
+ * whose float32 rule differs (LayerNormalization reads the kernel's Mean/InvStdDev outputs)
+ * checked against the float64 differences with tolerance 1e-3.
+ */
+import { describe, expect, it } from "vitest";
+import type { GraphBuilder, T } from "../../src/engine/builder.js";
+import { A } from "../../src/engine/ops/types.js";
+import { gradcheck, type InputSpec } from "./gradcheck.js";
+
+type Case = [string, InputSpec[], (b: GraphBuilder, i: Record<string, T>) => T, number?];
+
+const pos = (n: number) => Array.from({ length: n }, (_, i) => 0.5 + ((i * 7) % 11) / 5);
+const away0 = (n: number) =>
+  Array.from({ length: n }, (_, i) => (i % 2 ? 1 : -1) * (0.3 + ((i * 5) % 7) / 4));
+
+const CASES: Case[] = [
+  [
+    "Add broadcast",
+    [
+      { name: "a", shape: [2, 3, 4] },
+      { name: "b", shape: [3, 1] },
+    ],
+    (b, i) => b.add(i.a!, i.b!),
+  ],
+  [
+    "Sub broadcast",
+    [
+      { name: "a", shape: [4] },
+      { name: "b", shape: [2, 3, 4] },
+    ],
+    (b, i) => b.sub(i.a!, i.b!),
+  ],
+  [
+    "Mul broadcast",
+    [
+      { name: "a", shape: [2, 1, 4] },
+      { name: "b", shape: [3, 1] },
+    ],
+    (b, i) => b.mul(i.a!, i.b!),
+  ],
+  [
+    "Div broadcast",
+    [
+      { name: "a", shape: [2, 3] },
+      { name: "b", shape: [3], values: pos(3) },
+    ],
+    (b, i) => b.div(i.a!, i.b!),
+  ],
+  ["Neg", [{ name: "x", shape: [5] }], (b, i) => b.neg(i.x!)],
+  ["Exp", [{ name: "x", shape: [5] }], (b, i) => b.exp(i.x!)],
+  ["Log", [{ name: "x", shape: [5], values: pos(5) }], (b, i) => b.log(i.x!)],
+  ["Sqrt", [{ name: "x", shape: [5], values: pos(5) }], (b, i) => b.sqrt(i.x!)],
+  ["Tanh", [{ name: "x", shape: [5] }], (b, i) => b.tanh(i.x!)],
+  ["Sigmoid", [{ name: "x", shape: [5] }], (b, i) => b.sigmoid(i.x!)],
+  ["Relu", [{ name: "x", shape: [6], values: away0(6) }], (b, i) => b.relu(i.x!)],
+  ["Gelu (tanh)", [{ name: "x", shape: [2, 6] }], (b, i) => b.gelu(i.x!)],
+  ["Softmax last axis", [{ name: "x", shape: [2, 5] }], (b, i) => b.softmax(i.x!, -1)],
+  ["Softmax axis 0", [{ name: "x", shape: [3, 2] }], (b, i) => b.softmax(i.x!, 0)],
+  ["LogSoftmax", [{ name: "x", shape: [2, 5] }], (b, i) => b.logSoftmax(i.x!, -1)],
+  [
+    "LayerNormalization",
+    [
+      { name: "x", shape: [2, 3, 4] },
+      { name: "g", shape: [4] },
+      { name: "b", shape: [4] },
+    ],
+    (b, i) => b.layerNorm(i.x!, i.g!, i.b!),
+  ],
+  [
+    "MatMul shared weight",
+    [
+      { name: "x", shape: [2, 3, 4] },
+      { name: "w", shape: [4, 5] },
+    ],
+    (b, i) => b.matmul(i.x!, i.w!),
+  ],
+  [
+    "MatMul batched",
+    [
+      { name: "q", shape: [2, 2, 3, 4] },
+      { name: "k", shape: [2, 2, 4, 3] },
+    ],
+    (b, i) => b.matmul(i.q!, i.k!),
+  ],
+  [
+    "MatMul broadcast batch",
+    [
+      { name: "a", shape: [3, 4] },
+      { name: "b", shape: [2, 4, 2] },
+    ],
+    (b, i) => b.matmul(i.a!, i.b!),
+  ],
+  [
+    "Gemm transA transB alpha beta",
+    [
+      { name: "a", shape: [4, 3] },
+      { name: "b", shape: [5, 4] },
+      { name: "c", shape: [5] },
+    ],
+    (b, i) => b.gemm(i.a!, i.b!, i.c!, { transA: true, transB: true, alpha: 0.7, beta: 1.3 }),
+  ],
+  [
+    "Gemm plain",
+    [
+      { name: "a", shape: [3, 4] },
+      { name: "b", shape: [4, 2] },
+    ],
+    (b, i) => b.gemm(i.a!, i.b!),
+  ],
+  ["ReduceSum keepdims", [{ name: "x", shape: [2, 3, 4] }], (b, i) => b.reduceSum(i.x!, [1], true)],
+  ["ReduceSum drop", [{ name: "x", shape: [2, 3, 4] }], (b, i) => b.reduceSum(i.x!, [0, 2], false)],
+  ["ReduceMean", [{ name: "x", shape: [2, 3, 4] }], (b, i) => b.reduceMean(i.x!, [-1], false)],
+  ["ReduceMax", [{ name: "x", shape: [3, 4] }], (b, i) => b.reduceMax(i.x!, [1], false)],
+  ["Reshape", [{ name: "x", shape: [2, 3, 4] }], (b, i) => b.reshape(i.x!, [0, -1])],
+  ["Transpose", [{ name: "x", shape: [2, 3, 4] }], (b, i) => b.transpose(i.x!, [2, 0, 1])],
+  [
+    "Concat",
+    [
+      { name: "a", shape: [2, 3] },
+      { name: "b", shape: [2, 2] },
+    ],
+    (b, i) => b.concat([i.a!, i.b!], 1),
+  ],
+  [
+    "Split",
+    [{ name: "x", shape: [2, 5] }],
+    (b, i) => {
+      const [p, q] = b.split(i.x!, [2, 3], 1);
+      return b.concat([b.mul(q!, 2), p!], 1);
+    },
+  ],
+  ["Split unused piece", [{ name: "x", shape: [6, 2] }], (b, i) => b.split(i.x!, [2, 4], 0)[1]!],
+  ["Slice", [{ name: "x", shape: [3, 5] }], (b, i) => b.slice(i.x!, [1, -4], [3, -1], [0, 1])],
+  [
+    "Unsqueeze + Squeeze",
+    [{ name: "x", shape: [3, 2] }],
+    (b, i) => b.mul(b.squeeze(b.unsqueeze(i.x!, [0, 2]), [0]), 2),
+  ],
+  ["Expand", [{ name: "x", shape: [3, 1] }], (b, i) => b.expand(i.x!, b.ints([2, 3, 4]))],
+  [
+    "Gather (embedding, repeated ids)",
+    [
+      { name: "w", shape: [5, 3] },
+      { name: "ids", shape: [2, 3], dtype: "int32", values: [1, 4, 1, 0, 1, 3] },
+    ],
+    (b, i) => b.gather(i.w!, i.ids!, 0),
+  ],
+  [
+    "GatherElements (token log-probs)",
+    [
+      { name: "x", shape: [2, 4] },
+      { name: "ix", shape: [2, 1], dtype: "int64", values: [3, 0] },
+    ],
+    (b, i) => b.gatherElements(i.x!, i.ix!, 1),
+  ],
+  [
+    "Where",
+    [
+      { name: "c", shape: [2, 3], dtype: "bool", values: [1, 0, 1, 0, 0, 1] },
+      { name: "a", shape: [2, 3] },
+      { name: "b", shape: [3] },
+    ],
+    (b, i) => b.where(i.c!, i.a!, i.b!),
+  ],
+  [
+    "Clip",
+    [{ name: "x", shape: [6], values: away0(6).map((v) => v * 2) }],
+    (b, i) => b.clip(i.x!, -0.8, 1.2),
+  ],
+  [
+    "Min",
+    [
+      { name: "a", shape: [2, 3] },
+      { name: "b", shape: [3] },
+    ],
+    (b, i) => b.min(i.a!, i.b!),
+  ],
+  [
+    "Max",
+    [
+      { name: "a", shape: [2, 3] },
+      { name: "b", shape: [2, 1] },
+    ],
+    (b, i) => b.max(i.a!, i.b!),
+  ],
+  // linear, so a wide step is exact and rises above float32 rounding
+  [
+    "Cast f64→f32→f64",
+    [{ name: "x", shape: [4] }],
+    (b, i) => b.cast(b.mul(b.cast(i.x!, "float32"), 3), "float64"),
+    0.25,
+  ],
+  [
+    "Sum (variadic)",
+    [
+      { name: "a", shape: [2, 3] },
+      { name: "b", shape: [3] },
+    ],
+    (b, i) => b.op1("Sum", [i.a!, i.b!, i.a!]),
+  ],
+  ["Trilu", [{ name: "x", shape: [3, 3] }], (b, i) => b.op1("Trilu", [i.x!], { upper: A.int(0) })],
+  [
+    "CumSum",
+    [{ name: "x", shape: [2, 4] }],
+    (b, i) => b.op1("CumSum", [i.x!, b.constant("int64", [1], [])]),
+  ],
+  [
+    "ScatterElements (add)",
+    [
+      { name: "d", shape: [2, 4] },
+      { name: "ix", shape: [2, 2], dtype: "int64", values: [0, 0, 3, 1] },
+      { name: "u", shape: [2, 2] },
+    ],
+    (b, i) =>
+      b.op1("ScatterElements", [i.d!, i.ix!, i.u!], { axis: A.int(1), reduction: A.str("add") }),
+  ],
+  [
+    "ScatterElements (replace)",
+    [
+      { name: "d", shape: [2, 4] },
+      { name: "ix", shape: [2, 1], dtype: "int64", values: [2, 1] },
+      { name: "u", shape: [2, 1] },
+    ],
+    (b, i) => b.op1("ScatterElements", [i.d!, i.ix!, i.u!], { axis: A.int(1) }),
+  ],
+];
+
+describe("op gradients vs central finite differences (float64)", () => {
+  for (const [name, specs, build, h] of CASES) {
+    it(name, async () => {
+      const r = await gradcheck(specs, build, h ? { h } : {});
+      expect(r.maxRelErr).toBeLessThan(1e-6);
+      const total = Object.values(r.analytic).reduce(
+        (s, a) => s + a.reduce((p, v) => p + Math.abs(v), 0),
+        0,
+      );
+      expect(total).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe("float32 rules vs float64 finite differences", () => {
+  const F32 = [
+    "LayerNormalization",
+    "Gelu (tanh)",
+    "Softmax last axis",
+    "LogSoftmax",
+    "MatMul batched",
+    "Gather (embedding, repeated ids)",
+  ];
+  for (const [name, specs, build] of CASES.filter((c) => F32.includes(c[0]))) {
+    it(name, async () => {
+      const r = await gradcheck(specs, build, { dtype: "float32" });
+      expect(r.maxRelErr).toBeLessThan(1e-3);
+    });
+  }
+});
