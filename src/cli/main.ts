@@ -33,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);
-    return typeof process.exitCode === "number" ? process.exitCode : 0;
+    return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version requests end through here with exit code 0.

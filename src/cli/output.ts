@@ -34,15 +34,23 @@ export function reportError(e: unknown, json: boolean): number {
 }
 
 /** Formats a table of rows with aligned columns, for human-readable output. */
-export function formatTable(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cells = [header, ...rows.map((r) => r.map((c) => (c === undefined || c === null ? "" : String(c))))];
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly unknown[])[],
+): string {
+  const cells = [
+    header,
+    ...rows.map((r) => r.map((c) => (c === undefined || c === null ? "" : String(c)))),
+  ];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
   const fmt = (r: readonly string[]) =>
     r
       .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join("  ")
       .trimEnd();
-  return [fmt(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map((r) => fmt(r as string[]))].join(
-    "\n",
-  );
+  return [
+    fmt(header),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...cells.slice(1).map((r) => fmt(r as string[])),
+  ].join("\n");
 }

@@ -3,10 +3,21 @@
  * `CommandModule` whose `register` adds its subcommand(s) to the program.
  */
 import type { Command } from "commander";
+import { exportCommand } from "./commands/export.js";
+import { importCommand } from "./commands/import.js";
+import { initCommand } from "./commands/init.js";
+import { ledgerCommand } from "./commands/ledger.js";
+import { statsCommand } from "./commands/stats.js";
 
 export interface CommandModule {
   readonly name: string;
   register(program: Command): void;
 }
 
-export const COMMANDS: readonly CommandModule[] = [];
+export const COMMANDS: readonly CommandModule[] = [
+  initCommand,
+  importCommand,
+  exportCommand,
+  ledgerCommand,
+  statsCommand,
+];

@@ -19,13 +19,9 @@ export async function openInput(path: string): Promise<Readable> {
       throw new KeelError("KEEL_E_FILE", "is not a regular file", { where: { file: path } });
   } catch (e) {
     if (e instanceof KeelError) throw e;
-    throw new KeelError(
-      "KEEL_E_FILE",
-      `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-      {
-        where: { file: path },
-      },
-    );
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${describeFsError(e)}`, {
+      where: { file: path },
+    });
   }
   return createReadStream(path, { highWaterMark: 1 << 20 });
 }
@@ -60,12 +56,27 @@ export class TextSink {
       this.tmp = undefined;
     } else {
       this.tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${TextSink.counter++}`);
-      this.stream = createWriteStream(this.tmp, { flags: "wx" });
+      const ws = createWriteStream(this.tmp, { flags: "wx" });
+      ws.on("error", (e) => {
+        this.failure ??= e;
+      });
+      this.stream = ws;
+    }
+  }
+
+  private failure: Error | undefined;
+
+  private check(): void {
+    if (this.failure) {
+      throw new KeelError("KEEL_E_FILE", `cannot write: ${describeFsError(this.failure)}`, {
+        where: { file: this.path },
+      });
     }
   }
 
   /** Queues text; resolves once the stream has room again (bounded memory). */
   async write(text: string): Promise<void> {
+    this.check();
     this.buffer.push(text);
     this.buffered += text.length;
     this.bytes += Buffer.byteLength(text);
@@ -77,7 +88,13 @@ export class TextSink {
     const chunk = this.buffer.join("");
     this.buffer = [];
     this.buffered = 0;
-    if (!this.stream.write(chunk)) await once(this.stream, "drain");
+    if (!this.stream.write(chunk)) {
+      // `once` rejects if the stream emits "error" while we wait.
+      await once(this.stream, "drain").catch((e: Error) => {
+        this.failure ??= e;
+      });
+    }
+    this.check();
   }
 
   /** Flushes, closes and renames the file into place. */
@@ -87,21 +104,24 @@ export class TextSink {
     this.closed = true;
     if (this.tmp === undefined) return;
     const ws = this.stream as WriteStream;
-    await new Promise<void>((resolve, reject) => {
-      ws.once("error", reject);
-      ws.end(() => resolve());
+    await new Promise<void>((resolve) => {
+      if (this.failure) resolve();
+      else {
+        ws.once("error", () => resolve());
+        ws.end(() => resolve());
+      }
     });
+    if (this.failure) {
+      await rm(this.tmp, { force: true });
+      this.check();
+    }
     try {
       await rename(this.tmp, this.path);
     } catch (e) {
       await rm(this.tmp, { force: true });
-      throw new KeelError(
-        "KEEL_E_FILE",
-        `cannot write: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-        {
-          where: { file: this.path },
-        },
-      );
+      throw new KeelError("KEEL_E_FILE", `cannot write: ${describeFsError(e)}`, {
+        where: { file: this.path },
+      });
     }
   }
 
@@ -112,7 +132,7 @@ export class TextSink {
     this.buffer = [];
     if (this.tmp === undefined) return;
     const ws = this.stream as WriteStream;
-    await new Promise<void>((resolve) => ws.end(() => resolve()));
+    if (!this.failure) await new Promise<void>((resolve) => ws.end(() => resolve()));
     await rm(this.tmp, { force: true });
   }
 }
@@ -126,5 +146,25 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   } catch (e) {
     await sink.abort();
     throw e;
+  }
+}
+
+/** A file-system error in words a user understands. */
+export function describeFsError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "ENOENT":
+      return "no such file or directory";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "is a directory";
+    case "EEXIST":
+      return "already exists";
+    case "ENOSPC":
+      return "no space left on device";
+    default:
+      return code ?? (e instanceof Error ? e.message : String(e));
   }
 }

@@ -1,4 +1,5 @@
 export * from "./csv.js";
+export * from "./exporters.js";
 export * from "./files.js";
 export * from "./formats/crowdkit.js";
 export * from "./formats/gold.js";

@@ -63,3 +63,19 @@ export async function* readLineBatches(path: string): AsyncGenerator<LineBatch> 
     if (path !== "-") (input as { destroy?: () => void }).destroy?.();
   }
 }
+
+/** Counts lines (for progress totals); a final line without a newline counts. */
+export async function countLines(path: string): Promise<number> {
+  const input = await openInput(path);
+  let n = 0;
+  let last = 10;
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    let pos = chunk.indexOf(10);
+    while (pos >= 0) {
+      n++;
+      pos = chunk.indexOf(10, pos + 1);
+    }
+    if (chunk.length > 0) last = chunk[chunk.length - 1]!;
+  }
+  return last === 10 ? n : n + 1;
+}

@@ -138,7 +138,8 @@ export async function detectFormat(path: string, table?: TableFormat): Promise<s
     }
   }
   const has = (...ks: string[]) => ks.every((k) => keys.has(k));
-  if (has("comparison_id", "rater_id", "choice")) return "judgments";
+  if (has("comparison_id", "rater_id") && (keys.has("prompt") || keys.has("choice")))
+    return "judgments";
   if (has("prompt", "chosen", "rejected")) return "trl";
   if (has("chosen", "rejected")) {
     return /\\n\\nHuman:|\n\nHuman:/.test(first) ? "hh-rlhf" : "trl";

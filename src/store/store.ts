@@ -57,7 +57,7 @@ export async function openStore(
   }
   const store = new FeedbackStore(dialect, opts.now ?? (() => new Date()));
   try {
-    await store.migrate();
+    store.appliedOnOpen = await store.migrate();
   } catch (e) {
     await dialect.close();
     throw e;
@@ -96,6 +96,9 @@ export interface RecordImportReport {
 const DUPLICATE_EXAMPLES = 20;
 
 export class FeedbackStore {
+  /** Migrations applied when the store was opened (empty when it was up to date). */
+  appliedOnOpen: string[] = [];
+
   constructor(
     private readonly dialect: StoreDialect,
     private readonly now: () => Date,

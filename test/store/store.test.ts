@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
-import type { Judgment, JudgmentRef, Parsed } from "../../src/core/types.js";
+import type { Judgment, JudgmentRef, Parsed, Rater } from "../../src/core/types.js";
 import type { JudgmentInput } from "../../src/store/append.js";
 import { GENESIS_HASH } from "../../src/store/ledger.js";
 import { storeStats } from "../../src/store/stats.js";
@@ -199,7 +199,7 @@ for (const fx of dialectFixtures()) {
         code: "KEEL_E_NOT_FOUND",
       });
       await store.importRaters(
-        asBatches([
+        asBatches<Rater>([
           { rater_id: "r0", attributes: { locale: "de" } },
           { rater_id: "r9", attributes: {} },
         ]),

@@ -1,0 +1,64 @@
+/** Options and helpers shared by commands that open the feedback store. */
+import type { Command } from "commander";
+import { KeelError } from "../core/errors.js";
+import { type FeedbackStore, type OpenStoreOptions, openStore } from "../store/store.js";
+
+export const DEFAULT_DB = "keel.db";
+
+export function addDbOption(cmd: Command): Command {
+  return cmd.option(
+    "--db <path|url>",
+    "feedback store: a SQLite file path or a postgres:// URL (env KEEL_DB)",
+    process.env.KEEL_DB ?? DEFAULT_DB,
+  );
+}
+
+export function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .option("--json", "print machine-readable JSON on stdout")
+    .option("-q, --quiet", "no progress output");
+}
+
+/** Opens the store, runs `fn`, and always closes it. */
+export async function withStore<T>(
+  target: string,
+  fn: (store: FeedbackStore) => Promise<T>,
+  opts: OpenStoreOptions = {},
+): Promise<T> {
+  const store = await openStore(target, opts);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Parses a positive integer option or fails with a usage error naming the flag. */
+export function positiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `${flag} must be a positive integer, got ${JSON.stringify(value)}`,
+      );
+    return n;
+  };
+}
+
+/** Validates an option against a fixed list of choices. */
+export function oneOf<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `${flag} must be one of ${choices.join(", ")}; got ${JSON.stringify(value)}`,
+      );
+    }
+    return value as T;
+  };
+}
+
+export function shortHash(hash: string): string {
+  return hash.slice(0, 16);
+}

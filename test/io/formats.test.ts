@@ -1,0 +1,271 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Judgment } from "../../src/core/types.js";
+import { exportFormat } from "../../src/io/exporters.js";
+import {
+  parsePairwiseJudgmentBatches,
+  readCategoricalLabels,
+  readPairwiseLabels,
+} from "../../src/io/formats/crowdkit.js";
+import { readGold } from "../../src/io/formats/gold.js";
+import { splitHhTranscripts } from "../../src/io/formats/hh.js";
+import { readJudgments } from "../../src/io/formats/judgments.js";
+import { detectFormat, importFormat } from "../../src/io/registry.js";
+import { collect } from "../helpers/data.js";
+import { tempDir } from "../helpers/stores.js";
+
+const dir = tempDir();
+let n = 0;
+function file(content: string, ext = "jsonl"): string {
+  const p = join(dir, `f${n++}.${ext}`);
+  writeFileSync(p, content);
+  return p;
+}
+const jsonl = (...rows: unknown[]) => `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`;
+
+async function parsedAll(key: string, path: string, opts = {}) {
+  const f = importFormat(key);
+  const out: unknown[] = [];
+  for await (const b of f.parse(path, opts) as AsyncIterable<
+    { ok: boolean; record?: unknown; error?: Error; line: number }[]
+  >) {
+    for (const p of b) out.push(p.ok ? p.record : `${p.line}: ${p.error!.message}`);
+  }
+  return out;
+}
+
+const j1: Judgment = {
+  comparison_id: "c1",
+  prompt: "p",
+  response_a: "a",
+  response_b: "b",
+  rater_id: "r",
+  choice: "a",
+};
+
+describe("judgments JSONL", () => {
+  it("reads records and reports the first bad line with file:line: field", async () => {
+    const p = file(`${JSON.stringify(j1)}\n\n${JSON.stringify({ ...j1, choice: "x" })}\n`);
+    await expect(collect(readJudgments(p))).rejects.toThrow(`${p}:3: choice: `);
+    const bad = file(`${JSON.stringify(j1)}\n{"comparison_id": \n`);
+    await expect(collect(readJudgments(bad))).rejects.toThrow(`${bad}:2: invalid JSON`);
+  });
+});
+
+describe("TRL", () => {
+  it("imports standard, conversational and implicit-prompt rows as judgments (A = chosen)", async () => {
+    const conv = [{ role: "user", content: "q" }];
+    const p = file(
+      jsonl(
+        { prompt: "q", chosen: "good", rejected: "bad" },
+        {
+          prompt: conv,
+          chosen: [{ role: "assistant", content: "good" }],
+          rejected: [{ role: "assistant", content: "bad" }],
+        },
+        {
+          chosen: [...conv, { role: "assistant", content: "good" }],
+          rejected: [...conv, { role: "assistant", content: "bad" }],
+        },
+        { chosen: "x", rejected: "y" },
+      ),
+    );
+    const got = await parsedAll("trl", p, { raterId: "team" });
+    expect(got[0]).toMatchObject({
+      prompt: "q",
+      response_a: "good",
+      response_b: "bad",
+      choice: "a",
+      rater_id: "team",
+    });
+    expect((got[0] as Judgment).comparison_id).toMatch(/^trl:[0-9a-f]{32}$/);
+    expect(got[1]).toMatchObject({
+      prompt: conv,
+      response_a: [{ role: "assistant", content: "good" }],
+    });
+    expect(got[2]).toEqual({ ...(got[1] as object) });
+    expect(got[3]).toMatch(
+      /^4: .*prompt: is required \(rows without a prompt must be conversations/,
+    );
+  });
+
+  it("exports ties skipped and weights/margins attached", async () => {
+    const out = join(dir, "trl-out.jsonl");
+    const ex = exportFormat("trl").open(out, {
+      pairExtras: (j) => (j.comparison_id === "c1" ? { weight: 0.5, margin: 2 } : undefined),
+    });
+    await ex.write(j1);
+    await ex.write({ ...j1, comparison_id: "c2", choice: "b" });
+    await ex.write({ ...j1, comparison_id: "c3", choice: "tie" });
+    await ex.commit();
+    expect(
+      readFileSync(out, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      { prompt: "p", chosen: "a", rejected: "b", weight: 0.5, margin: 2 },
+      { prompt: "p", chosen: "b", rejected: "a" },
+    ]);
+    expect([ex.written, ex.skipped]).toEqual([2, 1]);
+  });
+});
+
+describe("HH-RLHF", () => {
+  it("splits the shared prompt at the last Assistant turn", () => {
+    const prompt = "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: 2+2?\n\nAssistant:";
+    expect(splitHhTranscripts(`${prompt} 4`, `${prompt} 5`, {})).toEqual([prompt, "4", "5"]);
+    expect(() => splitHhTranscripts("no turns", "x", { file: "h.jsonl", line: 3 })).toThrow(
+      'h.jsonl:3: chosen: has no "Assistant:" turn',
+    );
+    expect(() =>
+      splitHhTranscripts(`${prompt} 4`, "\n\nHuman: other\n\nAssistant: 5", { line: 1 }),
+    ).toThrow(/rejected: does not share/);
+  });
+});
+
+describe("OpenRLHF export", () => {
+  it("uses the configured key names and refuses clashing ones", async () => {
+    const out = join(dir, "orl.jsonl");
+    const ex = exportFormat("openrlhf").open(out, {
+      openrlhfKeys: { prompt: "input", chosen: "pos", rejected: "neg" },
+    });
+    await ex.write({ ...j1, choice: "b" });
+    await ex.commit();
+    expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ input: "p", pos: "b", neg: "a" });
+    expect(() =>
+      exportFormat("openrlhf").open(join(dir, "x.jsonl"), { openrlhfKeys: { chosen: "prompt" } }),
+    ).toThrow(/distinct/);
+  });
+});
+
+describe("crowd-kit tables", () => {
+  it("reads CSV with quoting, a pandas index column and the performer alias", async () => {
+    const p = file(',task,performer,label\n0,"t,1",w1,a\n1,t2,"w ""2""",b\n', "csv");
+    expect((await collect(readCategoricalLabels(p))).map((r) => r.record)).toEqual([
+      { task: "t,1", worker: "w1", label: "a" },
+      { task: "t2", worker: 'w "2"', label: "b" },
+    ]);
+  });
+
+  it("rejects unknown and missing columns, and bad rows with their line", async () => {
+    await expect(
+      collect(readCategoricalLabels(file("task,worker,label,extra\n", "csv"))),
+    ).rejects.toThrow(/:1: unknown column "extra"/);
+    await expect(collect(readCategoricalLabels(file("task,label\nt,a\n", "csv")))).rejects.toThrow(
+      /:1: missing column "worker"/,
+    );
+    await expect(
+      collect(readCategoricalLabels(file("task,worker,label\nt,w,a\nt,w\n", "csv"))),
+    ).rejects.toThrow(/:3: expected 3 columns, found 2/);
+    await expect(
+      collect(readCategoricalLabels(file('task,worker,label\nt,w,a\n"t,w,a\n', "csv"))),
+    ).rejects.toThrow(/malformed CSV/);
+  });
+
+  it("reads JSONL tables with numeric cells; pairwise labels must name left or right", async () => {
+    const p = file(jsonl({ worker: 7, left: 1, right: 2, label: 2 }));
+    expect((await collect(readPairwiseLabels(p))).map((r) => r.record)).toEqual([
+      { worker: "7", left: "1", right: "2", label: "2" },
+    ]);
+    const bad = file(jsonl({ worker: "w", left: "x", right: "y", label: "q" }));
+    await expect(collect(readPairwiseLabels(bad))).rejects.toThrow(
+      /:1: label: must equal left or right/,
+    );
+  });
+
+  it("turns pairwise rows into one comparison per unordered pair, keeping the on-screen order", async () => {
+    const p = file("worker,left,right,label\nw1,x,y,x\nw2,y,x,x\n", "csv");
+    const got = (await collect(parsePairwiseJudgmentBatches(p)))
+      .flat()
+      .map((x) => (x.ok ? x.record : undefined));
+    expect(got[0]!.comparison_id).toBe(got[1]!.comparison_id);
+    expect(got[0]).toMatchObject({
+      response_a: "x",
+      response_b: "y",
+      choice: "a",
+      shown_order: "ab",
+    });
+    expect(got[1]).toMatchObject({
+      response_a: "x",
+      response_b: "y",
+      choice: "a",
+      shown_order: "ba",
+    });
+  });
+
+  it("categorical labels for the store must be a/b/tie", async () => {
+    const got = await parsedAll("crowd-kit", file("task,worker,label\nc1,w,b\nc2,w,yes\n", "csv"));
+    expect(got[0]).toEqual({ comparison_id: "c1", rater_id: "w", choice: "b" });
+    expect(got[1]).toMatch(/^3: .*label: label "yes" is not a comparison choice/);
+  });
+
+  it("exports categorical and pairwise tables", async () => {
+    const out = join(dir, "ck.csv");
+    const ex = exportFormat("crowd-kit").open(out, {});
+    await ex.write({ ...j1, comparison_id: "c,1" });
+    await ex.commit();
+    expect(readFileSync(out, "utf8")).toBe('task,worker,label\n"c,1",r,a\n');
+    const pw = join(dir, "pw.csv");
+    const ex2 = exportFormat("crowd-kit-pairwise").open(pw, {});
+    await ex2.write({ ...j1, choice: "b", shown_order: "ba" });
+    await ex2.write({ ...j1, choice: "tie" });
+    await ex2.commit();
+    const [header, row] = readFileSync(pw, "utf8").trim().split("\n");
+    expect(header).toBe("worker,left,right,label");
+    const [w, left, right, label] = row!.split(",");
+    expect(w).toBe("r");
+    expect(label).toBe(left); // B was shown on the left and preferred
+    expect(right).toMatch(/^r_[0-9a-f]{16}$/);
+    expect(ex2.skipped).toBe(1);
+  });
+});
+
+describe("gold files", () => {
+  it("reads JSONL and crowd-kit CSV with true_label", async () => {
+    expect(
+      (await collect(readGold(file(jsonl({ comparison_id: "c", gold: "tie" }))))).map(
+        (r) => r.record,
+      ),
+    ).toEqual([{ comparison_id: "c", gold: "tie" }]);
+    expect(
+      (await collect(readGold(file("task,true_label\nc,b\n", "csv")))).map((r) => r.record),
+    ).toEqual([{ comparison_id: "c", gold: "b" }]);
+  });
+});
+
+describe("format detection", () => {
+  it.each([
+    ["judgments", jsonl(j1), "jsonl"],
+    ["trl", jsonl({ prompt: "p", chosen: "a", rejected: "b" }), "jsonl"],
+    [
+      "hh-rlhf",
+      jsonl({ chosen: "\n\nHuman: x\n\nAssistant: y", rejected: "\n\nHuman: x\n\nAssistant: z" }),
+      "jsonl",
+    ],
+    [
+      "trl",
+      jsonl({
+        chosen: [{ role: "user", content: "x" }],
+        rejected: [{ role: "user", content: "y" }],
+      }),
+      "jsonl",
+    ],
+    ["crowd-kit", "task,worker,label\n", "csv"],
+    ["crowd-kit-pairwise", "worker,left,right,label\n", "csv"],
+    ["crowd-kit", jsonl({ task: "t", worker: "w", label: "a" }), "jsonl"],
+    ["raters", jsonl({ rater_id: "r", attributes: {} }), "jsonl"],
+    ["gold", jsonl({ comparison_id: "c", gold: "a" }), "jsonl"],
+    ["gold", "task,true_label\n", "csv"],
+  ])("detects %s", async (expected, content, ext) => {
+    expect(await detectFormat(file(content, ext))).toBe(expected);
+  });
+
+  it("says what it saw when it cannot tell", async () => {
+    await expect(detectFormat(file(jsonl({ foo: 1 })))).rejects.toThrow(
+      /cannot tell the format from the keys "foo"/,
+    );
+    await expect(detectFormat(file("\n\n"))).rejects.toThrow(/file is empty/);
+  });
+});
