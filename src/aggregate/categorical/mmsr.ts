@@ -25,6 +25,7 @@
  */
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
+import { groupByTask } from "../grouping.js";
 import { argmaxRows } from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
 import { emptyCategorical } from "./result.js";
@@ -34,17 +35,6 @@ export interface MmsrOptions extends IterOptions {
 }
 
 export const MMSR_MAX_WORKERS = 4096;
-
-/** Judgment indices grouped by task (counting sort). */
-export function groupByTask(data: CategoricalData): { start: Int32Array; order: Int32Array } {
-  const start = new Int32Array(data.nTasks + 1);
-  for (let j = 0; j < data.task.length; j++) start[data.task[j]! + 1]! += 1;
-  for (let t = 0; t < data.nTasks; t++) start[t + 1]! += start[t]!;
-  const fill = start.slice(0, data.nTasks);
-  const order = new Int32Array(data.task.length);
-  for (let j = 0; j < data.task.length; j++) order[fill[data.task[j]!]!++] = j;
-  return { start, order };
-}
 
 /** Rescaled agreement matrix C and co-occurrence counts. [W, W] each */
 function agreementMatrix(data: CategoricalData): { C: Float64Array; common: Int32Array } {

@@ -1,0 +1,111 @@
+/**
+ * keel judgments → the two data shapes.
+ *
+ * Categorical view: task = comparison_id, worker = rater_id, label = choice ∈ {a, b, tie}. This
+ * is the primary view: every categorical method then yields, per comparison, a posterior over
+ * a / b / tie, from which `p_a` and a weight follow (posteriors.ts). Ties are a class of their
+ * own, so a confident tie is told apart from an uncertain preference.
+ *
+ * Pairwise view: items are responses, identified by the text of (prompt, response), so that one
+ * response that appears in several comparisons is one item and the pairwise models can link
+ * them; left/right is the order the rater *saw* (shown_order "ba" swaps them), which is what
+ * position bias is about. When every response appears in only one comparison (the common case)
+ * the item graph falls apart into one component per comparison and Bradley–Terry needs
+ * `prior` > 0; the rater parameters of Noisy BT / Crowd-BT are still shared across comparisons.
+ * Texts are keyed by two 32-bit hashes and the length, not stored.
+ */
+import { type Choice, contentToText, type GoldAnswer, type Judgment } from "../core/types.js";
+import { CategoricalEncoder, Interner, PairwiseEncoder } from "./encode.js";
+import type { CategoricalData, PairwiseData } from "./types.js";
+import { LEFT_WINS, RIGHT_WINS, TIE } from "./types.js";
+
+/** Item indices of each comparison's response a and b (index as in categorical.tasks). */
+export interface ComparisonItems {
+  readonly a: Int32Array;
+  readonly b: Int32Array;
+}
+
+export interface JudgmentData {
+  readonly categorical: CategoricalData;
+  readonly pairwise: PairwiseData;
+  readonly items: ComparisonItems;
+}
+
+function textKey(prompt: string, response: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9e3779b1;
+  const s = `${prompt}\u0000${response}`;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  return `${(h1 >>> 0).toString(36)}.${(h2 >>> 0).toString(36)}.${s.length.toString(36)}`;
+}
+
+export class JudgmentEncoder {
+  private readonly cat = new CategoricalEncoder();
+  private readonly pw = new PairwiseEncoder();
+  private readonly itemKeys = new Interner();
+  private readonly itemNames: string[] = [];
+  private readonly comparisons = new Interner();
+  private readonly compA: number[] = [];
+  private readonly compB: number[] = [];
+
+  add(j: Judgment): void {
+    const prompt = contentToText(j.prompt);
+    let c = this.comparisons.get(j.comparison_id);
+    if (c === undefined) {
+      c = this.comparisons.id(j.comparison_id);
+      this.compA.push(this.item(prompt, contentToText(j.response_a), `${j.comparison_id}:a`));
+      this.compB.push(this.item(prompt, contentToText(j.response_b), `${j.comparison_id}:b`));
+    }
+    this.cat.add(j.comparison_id, j.rater_id, j.choice);
+    if (j.gold !== undefined) this.cat.addGold(j.comparison_id, j.gold);
+    const a = this.itemNames[this.compA[c]!]!;
+    const b = this.itemNames[this.compB[c]!]!;
+    const swapped = j.shown_order === "ba";
+    const outcome =
+      j.choice === "tie" ? TIE : (j.choice === "a") !== swapped ? LEFT_WINS : RIGHT_WINS;
+    if (a !== b) this.pw.add(j.rater_id, swapped ? b : a, swapped ? a : b, outcome);
+  }
+
+  addGold(g: GoldAnswer): void {
+    this.cat.addGold(g.comparison_id, g.gold);
+  }
+
+  private item(prompt: string, response: string, name: string): number {
+    const before = this.itemKeys.size;
+    const i = this.itemKeys.id(textKey(prompt, response));
+    if (i === before) this.itemNames.push(name);
+    return i;
+  }
+
+  finish(): JudgmentData {
+    const categorical = this.cat.finish();
+    const pairwise = this.pw.finish();
+    // Map comparison order (first appearance) to item indices as the pairwise encoder numbered them.
+    const a = new Int32Array(categorical.nTasks);
+    const b = new Int32Array(categorical.nTasks);
+    const pwIndex = new Map(pairwise.items.map((name, i) => [name, i]));
+    categorical.tasks.forEach((id, t) => {
+      const c = this.comparisons.get(id)!;
+      a[t] = pwIndex.get(this.itemNames[this.compA[c]!]!) ?? -1;
+      b[t] = pwIndex.get(this.itemNames[this.compB[c]!]!) ?? -1;
+    });
+    return { categorical, pairwise, items: { a, b } };
+  }
+}
+
+export function encodeJudgments(
+  judgments: Iterable<Judgment>,
+  gold?: Iterable<GoldAnswer>,
+): JudgmentData {
+  const enc = new JudgmentEncoder();
+  for (const j of judgments) enc.add(j);
+  if (gold) for (const g of gold) enc.addGold(g);
+  return enc.finish();
+}
+
+export const CHOICE_CLASSES: readonly Choice[] = ["a", "b", "tie"];

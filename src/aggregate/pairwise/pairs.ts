@@ -1,0 +1,125 @@
+/**
+ * The pair table shared by the Bradley–Terry fits: judgments folded into one row per unordered
+ * pair {i, j} with the wins of each side (a tie counts half a win to each, the outcome y = ½ of
+ * the Bernoulli likelihood y log p + (1 − y) log(1 − p)). Regularisation adds a virtual
+ * reference item ("ghost") that every item beats `prior` times and loses to `prior` times;
+ * this is the prior crowd-kit's NoisyBT uses, it makes every graph strongly connected and
+ * shrinks scores towards the common mean.
+ */
+import type { PairwiseData } from "../types.js";
+import { LEFT_WINS, TIE } from "../types.js";
+import { assertStronglyConnected, buildDigraph } from "./graph.js";
+
+export interface PairTable {
+  /** Items including the ghost (last) when regularised. */
+  readonly nItems: number;
+  readonly ghost: boolean;
+  /** The two items of each pair, lo < hi. [m] */
+  readonly lo: Int32Array;
+  readonly hi: Int32Array;
+  /** Wins of lo over hi and of hi over lo (ties count ½ each). [m] */
+  readonly wLo: Float64Array;
+  readonly wHi: Float64Array;
+  /** Total wins of each item. [nItems] */
+  readonly wins: Float64Array;
+}
+
+/** Folds judgments into unique pairs by sorting composite keys (pair, outcome). */
+export function buildPairTable(data: PairwiseData, prior = 0): PairTable {
+  const N = data.nItems;
+  const n = data.left.length;
+  const keys = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const l = data.left[j]!;
+    const r = data.right[j]!;
+    const lo = Math.min(l, r);
+    const hi = Math.max(l, r);
+    const o = data.outcome[j]!;
+    // 0: lo wins, 1: hi wins, 2: tie.
+    const code = o === TIE ? 2 : (o === LEFT_WINS) === (l === lo) ? 0 : 1;
+    keys[j] = (lo * N + hi) * 3 + code;
+  }
+  keys.sort();
+  let m = 0;
+  for (let j = 0; j < n; j++)
+    if (j === 0 || Math.floor(keys[j]! / 3) !== Math.floor(keys[j - 1]! / 3)) m++;
+  const extra = prior > 0 ? N : 0;
+  const lo = new Int32Array(m + extra);
+  const hi = new Int32Array(m + extra);
+  const wLo = new Float64Array(m + extra);
+  const wHi = new Float64Array(m + extra);
+  let p = -1;
+  let prevPair = -1;
+  for (let j = 0; j < n; j++) {
+    const key = keys[j]!;
+    const pair = Math.floor(key / 3);
+    const code = key - pair * 3;
+    if (pair !== prevPair) {
+      p++;
+      prevPair = pair;
+      lo[p] = Math.floor(pair / N);
+      hi[p] = pair - lo[p]! * N;
+    }
+    if (code === 0) wLo[p]! += 1;
+    else if (code === 1) wHi[p]! += 1;
+    else {
+      wLo[p]! += 0.5;
+      wHi[p]! += 0.5;
+    }
+  }
+  const total = N + (prior > 0 ? 1 : 0);
+  for (let e = 0; e < extra; e++) {
+    lo[m + e] = e;
+    hi[m + e] = N;
+    wLo[m + e] = prior;
+    wHi[m + e] = prior;
+  }
+  const wins = new Float64Array(total);
+  for (let q = 0; q < lo.length; q++) {
+    wins[lo[q]!]! += wLo[q]!;
+    wins[hi[q]!]! += wHi[q]!;
+  }
+  return { nItems: total, ghost: prior > 0, lo, hi, wLo, wHi, wins };
+}
+
+/** Checks strong connectivity (loser → winner edges) and throws KEEL_E_NOT_CONNECTED if not. */
+export function assertPairTableConnected(
+  t: PairTable,
+  names: readonly string[],
+  method: string,
+): void {
+  const from = new Int32Array(2 * t.lo.length);
+  const to = new Int32Array(2 * t.lo.length);
+  let m = 0;
+  for (let q = 0; q < t.lo.length; q++) {
+    if (t.wLo[q]! > 0) {
+      from[m] = t.hi[q]!;
+      to[m++] = t.lo[q]!;
+    }
+    if (t.wHi[q]! > 0) {
+      from[m] = t.lo[q]!;
+      to[m++] = t.hi[q]!;
+    }
+  }
+  assertStronglyConnected(buildDigraph(t.nItems, from, to, m), names, method);
+}
+
+/** log-likelihood Σ_pairs w_lo log(γ_lo/(γ_lo+γ_hi)) + w_hi log(γ_hi/(γ_lo+γ_hi)). */
+export function pairLogLikelihood(t: PairTable, gamma: Float64Array): number {
+  let ll = 0;
+  for (let i = 0; i < t.nItems; i++) if (t.wins[i]! > 0) ll += t.wins[i]! * Math.log(gamma[i]!);
+  for (let q = 0; q < t.lo.length; q++) {
+    ll -= (t.wLo[q]! + t.wHi[q]!) * Math.log(gamma[t.lo[q]!]! + gamma[t.hi[q]!]!);
+  }
+  return ll;
+}
+
+/** Centred log-strengths of the real items (the ghost dropped). [nReal] */
+export function centredLogScores(gamma: Float64Array, nReal: number): Float64Array {
+  const out = new Float64Array(nReal);
+  let mean = 0;
+  for (let i = 0; i < nReal; i++) mean += out[i] = Math.log(gamma[i]!);
+  mean /= Math.max(nReal, 1);
+  for (let i = 0; i < nReal; i++) out[i] = out[i]! - mean;
+  return out;
+}
