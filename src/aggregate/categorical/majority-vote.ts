@@ -6,7 +6,8 @@
  *
  * and its label is the arg-max (ties go to the lower class index; classes are sorted by name).
  * A task whose weights sum to 0 gets uniform probabilities. Each worker's skill is afterwards
- * the share of their labels that equal the aggregate label (crowd-kit's MajorityVote.skills_).
+ * the share of their labels that equal the aggregate label (crowd-kit's MajorityVote.skills_;
+ * a label among k tied top classes counts 1/k).
  *
  * Preconditions: weights, when given, are finite and ≥ 0 (negative weights are an error of the
  * caller; use reliabilities, not log-odds that can go negative).
@@ -55,7 +56,7 @@ export function majorityVote(
   if (data.task.length === 0) return emptyCategorical(method, data);
   const probas = voteProportions(data, weights);
   const labels = argmaxRows(probas, data.nTasks, data.nClasses);
-  const skills = agreementWithLabels(data, labels);
+  const skills = agreementWithLabels(data, probas);
   return {
     method,
     tasks: data.tasks,

@@ -19,16 +19,25 @@ export function emptyCategorical(method: string, data: CategoricalData): Categor
 
 /**
  * Share of each worker's labels that equal the aggregate label (crowd-kit's majority-vote
- * skill). Workers without judgments get 0. [nWorkers]
+ * skill). Where several classes tie for the top probability, a label in the tie earns 1/|tie|,
+ * so that skills do not depend on how classes happen to be ordered. Workers without judgments
+ * get 0. [nWorkers]
  */
-export function agreementWithLabels(data: CategoricalData, labels: Int32Array): Float64Array {
+export function agreementWithLabels(data: CategoricalData, probas: Float64Array): Float64Array {
+  const K = data.nClasses;
   const hits = new Float64Array(data.nWorkers);
   const counts = new Float64Array(data.nWorkers);
   const { task, worker, label } = data;
   for (let j = 0; j < task.length; j++) {
     const w = worker[j]!;
     counts[w]! += 1;
-    if (labels[task[j]!] === label[j]) hits[w]! += 1;
+    const o = task[j]! * K;
+    let top = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < K; k++) top = Math.max(top, probas[o + k]!);
+    if (probas[o + label[j]!] !== top) continue;
+    let ties = 0;
+    for (let k = 0; k < K; k++) if (probas[o + k] === top) ties++;
+    hits[w]! += 1 / ties;
   }
   for (let w = 0; w < data.nWorkers; w++) hits[w] = counts[w]! > 0 ? hits[w]! / counts[w]! : 0;
   return hits;
