@@ -1,0 +1,125 @@
+import { describe, expect, it } from "vitest";
+import {
+  cohenKappaPairs,
+  encodeCategorical,
+  fleissKappa,
+  krippendorffAlpha,
+  looConsensusAgreement,
+} from "../../src/aggregate/index.js";
+import { FLEISS_1971, KRIPPENDORFF_2011 } from "./fixtures.js";
+
+describe("Krippendorff's alpha (nominal)", () => {
+  it("reproduces Krippendorff (2011)'s worked example: α = 0.743", () => {
+    const rows = KRIPPENDORFF_2011.flatMap((coder, c) =>
+      coder.flatMap((v, u) =>
+        v === null ? [] : [{ task: `u${u + 1}`, worker: `coder${c}`, label: String(v) }],
+      ),
+    );
+    const r = krippendorffAlpha(encodeCategorical(rows));
+    expect(r.alpha!).toBeCloseTo(0.743, 3);
+    // Unit 12 has a single value and is not pairable: n = 40 pairable values.
+    expect(r.pairable).toBeCloseTo(40, 9);
+  });
+
+  it("is 1 for perfect agreement with variation, null when nothing varies, and ≤ 0 for systematic disagreement", () => {
+    const perfect = encodeCategorical([
+      { task: "1", worker: "a", label: "x" },
+      { task: "1", worker: "b", label: "x" },
+      { task: "2", worker: "a", label: "y" },
+      { task: "2", worker: "b", label: "y" },
+    ]);
+    expect(krippendorffAlpha(perfect).alpha).toBe(1);
+    const constant = encodeCategorical([
+      { task: "1", worker: "a", label: "x" },
+      { task: "1", worker: "b", label: "x" },
+    ]);
+    expect(krippendorffAlpha(constant).alpha).toBeNull();
+    const opposite = encodeCategorical([
+      { task: "1", worker: "a", label: "x" },
+      { task: "1", worker: "b", label: "y" },
+      { task: "2", worker: "a", label: "y" },
+      { task: "2", worker: "b", label: "x" },
+    ]);
+    expect(krippendorffAlpha(opposite).alpha!).toBeLessThan(0);
+    expect(krippendorffAlpha(encodeCategorical([])).alpha).toBeNull();
+  });
+});
+
+describe("Fleiss' kappa", () => {
+  it("reproduces Fleiss (1971)'s 30 patients: P̄ = 0.5556, P̄e ≈ 0.220, κ = 0.430", () => {
+    const rows = FLEISS_1971.flatMap((diag, p) =>
+      diag.map((v, r) => ({ task: `p${p}`, worker: `r${r}`, label: String(v) })),
+    );
+    const r = fleissKappa(encodeCategorical(rows));
+    expect(r.observed).toBeCloseTo(0.5556, 4);
+    // The paper squares p_j rounded to three places (Σ = 0.2201); unrounded it is 0.21994.
+    expect(r.expected).toBeCloseTo(0.2199, 4);
+    expect(r.kappa!).toBeCloseTo(0.43, 3);
+    expect(r.tasks).toBe(30);
+  });
+
+  it("skips single-label tasks and is null when only one class is in use", () => {
+    const d = encodeCategorical([
+      { task: "1", worker: "a", label: "x" },
+      { task: "1", worker: "b", label: "x" },
+      { task: "2", worker: "a", label: "x" },
+    ]);
+    const r = fleissKappa(d);
+    expect(r.tasks).toBe(1);
+    expect(r.kappa).toBeNull();
+  });
+});
+
+describe("Cohen's kappa per rater pair", () => {
+  it("matches a hand computation: table [[4,1],[2,3]] gives p_o = 0.7, p_e = 0.5, κ = 0.4", () => {
+    const pairs: [string, string][] = [
+      ...Array(4).fill(["x", "x"]),
+      ["x", "y"],
+      ...Array(2).fill(["y", "x"]),
+      ...Array(3).fill(["y", "y"]),
+    ];
+    const rows = pairs.flatMap(([a, b], t) => [
+      { task: `t${t}`, worker: "ann", label: a },
+      { task: `t${t}`, worker: "bob", label: b },
+    ]);
+    rows.push({ task: "solo", worker: "cat", label: "x" });
+    const out = cohenKappaPairs(encodeCategorical(rows));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.common).toBe(10);
+    expect(out[0]!.observed).toBeCloseTo(0.7, 12);
+    expect(out[0]!.expected).toBeCloseTo(0.5, 12);
+    expect(out[0]!.kappa!).toBeCloseTo(0.4, 12);
+  });
+});
+
+describe("leave-one-out consensus agreement", () => {
+  it("compares each rater with the others only, splitting credit over tied pluralities", () => {
+    const d = encodeCategorical([
+      { task: "1", worker: "a", label: "x" },
+      { task: "1", worker: "b", label: "x" },
+      { task: "1", worker: "c", label: "y" },
+      { task: "2", worker: "a", label: "x" },
+      { task: "2", worker: "b", label: "x" },
+      { task: "2", worker: "c", label: "x" },
+      { task: "3", worker: "a", label: "y" },
+    ]);
+    const r = looConsensusAgreement(d);
+    const by = (w: string) => r.agreement[d.workers.indexOf(w)];
+    // Task 1: a sees {x:1, y:1} → ½; b the same; c sees {x:2} → 0. Task 2: all 1. Task 3: nobody else.
+    expect(by("a")).toBeCloseTo(0.75, 12);
+    expect(by("b")).toBeCloseTo(0.75, 12);
+    expect(by("c")).toBeCloseTo(0.5, 12);
+    expect(Array.from(r.n)).toEqual([2, 2, 2]);
+  });
+
+  it("leaves out all of a rater's own repeated labels on a task", () => {
+    const d = encodeCategorical([
+      { task: "1", worker: "a", label: "x" },
+      { task: "1", worker: "a", label: "x" },
+      { task: "1", worker: "b", label: "y" },
+    ]);
+    const r = looConsensusAgreement(d);
+    expect(r.agreement[d.workers.indexOf("a")]).toBe(0);
+    expect(r.agreement[d.workers.indexOf("b")]).toBe(0);
+  });
+});
