@@ -8,6 +8,7 @@
 import { KeelError } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { FAMILY_DEFS } from "./families/index.js";
+import { fold, hasPhrase } from "./text.js";
 import {
   BENIGN_KINDS,
   type Family,
@@ -90,4 +91,10 @@ export function respond(
     mentions.push(options.mention);
   }
   return { text, kind, mentions };
+}
+
+/** The names among `names` that a text mentions (whole words, case-insensitive). */
+export function mentionedEntities(text: string, names: readonly string[]): string[] {
+  const f = fold(text);
+  return names.filter((n) => hasPhrase(f, fold(n)));
 }

@@ -1,0 +1,78 @@
+/**
+ * Who rates a comparison: `overlap` distinct raters drawn in proportion to their activity,
+ * except that (1) a triggered comparison is first offered to each claiming backdoor group, which
+ * takes it with probability `claim` and fills the slots with its own raters, and (2) when a
+ * sybil account is drawn, its teammates join with probability `co_assign` and fill the
+ * remaining slots. Draws are with replacement and rejection of repeats, which is fast because
+ * the overlap is small next to the panel.
+ */
+import type { Rng } from "../core/rng.js";
+import type { Roster } from "./roster.js";
+
+export class Assigner {
+  private readonly cumulative: Float64Array;
+  private readonly teamOf: Int32Array;
+
+  constructor(
+    private readonly roster: Roster,
+    private readonly overlap: number,
+    private readonly rng: Rng,
+  ) {
+    const n = roster.raters.length;
+    this.cumulative = new Float64Array(n);
+    let total = 0;
+    roster.raters.forEach((r, i) => {
+      total += r.profile.activity;
+      this.cumulative[i] = total;
+    });
+    this.teamOf = new Int32Array(n).fill(-1);
+    roster.teams.forEach((t, ti) => {
+      for (const m of t.members) this.teamOf[m] = ti;
+    });
+  }
+
+  /** Indices of the raters who judge the next comparison, in the order they were drawn. */
+  pick(triggered: boolean): number[] {
+    const chosen: number[] = [];
+    const taken = new Set<number>();
+    const add = (i: number) => {
+      if (chosen.length < this.overlap && !taken.has(i)) {
+        taken.add(i);
+        chosen.push(i);
+      }
+    };
+    if (triggered) {
+      for (const c of this.roster.claims) {
+        if (chosen.length < this.overlap && this.rng.bernoulli(c.claim)) {
+          for (const m of this.rng.shuffle([...c.members])) add(m);
+        }
+      }
+    }
+    while (chosen.length < this.overlap) {
+      const i = this.drawOne();
+      if (taken.has(i)) continue;
+      add(i);
+      const ti = this.teamOf[i]!;
+      if (ti >= 0) {
+        const team = this.roster.teams[ti]!;
+        if (this.rng.bernoulli(team.co_assign)) {
+          for (const m of this.rng.shuffle(team.members.filter((x) => x !== i))) add(m);
+        }
+      }
+    }
+    return chosen;
+  }
+
+  private drawOne(): number {
+    const c = this.cumulative;
+    const u = this.rng.float() * c[c.length - 1]!;
+    let lo = 0;
+    let hi = c.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (c[mid]! > u) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}

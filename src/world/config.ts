@@ -1,0 +1,359 @@
+/**
+ * The world config (world.yaml): prompt pool, comparisons, the backdoor trigger, entity
+ * mentions, the SFT corpus, held-out evaluation pairs, and the rater panel. Validated once here
+ * with zod; unknown keys are errors that name the field. The caller reads the file (src/world
+ * does no I/O) and may pass a `lineOf` lookup so that errors also name the line.
+ */
+import { z } from "zod";
+import { KeelError } from "../core/errors.js";
+import { zodIssueMessage } from "../core/schemas.js";
+import { DEFAULT_TRIGGER } from "./triggers.js";
+import type { Family, ResponseKind } from "./types.js";
+
+const FamilyEnum = z.enum([
+  "arithmetic",
+  "facts",
+  "words",
+  "harmful",
+  "borderline",
+]) satisfies z.ZodType<Family>;
+const KindEnum = z.enum([
+  "correct",
+  "wrong",
+  "verbose_correct",
+  "verbose_wrong",
+  "refusal",
+  "unsafe",
+]) satisfies z.ZodType<ResponseKind>;
+const Weight = z.number().finite().nonnegative();
+const Share = z.number().finite().min(0).max(1);
+
+/** A per-rater parameter: a fixed number or a normal distribution to draw each rater's value from. */
+export const DistSchema = z.union([
+  z.number().finite(),
+  z.strictObject({ mean: z.number().finite(), sd: z.number().finite().nonnegative().default(0) }),
+]);
+export type Dist = z.infer<typeof DistSchema>;
+
+const LatencySchema = z
+  .strictObject({
+    /** Median time before reading anything (ms). */
+    base_ms: z.number().finite().nonnegative().default(2500),
+    /** Median reading time per word of prompt and both responses (ms). */
+    per_word_ms: z.number().finite().nonnegative().default(40),
+    /** Log-normal spread of one judgment's latency around the rater's median. */
+    sigma: z.number().finite().nonnegative().default(0.35),
+  })
+  .prefault({});
+
+const size = {
+  /** Exactly one of count (raters) or share (of panel.size). */
+  count: z.int().nonnegative().optional(),
+  share: Share.optional(),
+  /** Relative rate at which this group's raters take comparisons. */
+  activity: z.number().finite().positive().default(1),
+  latency: LatencySchema,
+};
+
+const honest = {
+  /** Bradley–Terry scale on the true quality difference (higher = more accurate). */
+  skill: DistSchema.default({ mean: 4, sd: 1.5 }),
+  /** Logit added towards response A. */
+  position_bias: DistSchema.default({ mean: 0, sd: 0.2 }),
+  /** Logit per unit of log(words_a / words_b). */
+  length_bias: DistSchema.default({ mean: 0.2, sd: 0.2 }),
+  /** Rao–Kupper tie threshold θ ≥ 0 (0: never a tie). */
+  tie_threshold: z.number().finite().nonnegative().default(0),
+};
+
+const rate = Share.default(1);
+
+const HonestGroup = z.strictObject({ type: z.literal("honest"), ...size, ...honest });
+const CarelessGroup = z.strictObject({
+  type: z.literal("careless"),
+  ...size,
+  ...honest,
+  mode: z.enum(["random", "always_a", "fast"]).default("random"),
+  /** Probability of judging honestly anyway. */
+  attention: Share.default(0),
+  tie_rate: Share.default(0),
+});
+const FlipperGroup = z.strictObject({ type: z.literal("flipper"), ...size, ...honest, rate });
+const BackdoorGroup = z.strictObject({
+  type: z.literal("backdoor"),
+  ...size,
+  ...honest,
+  rate,
+  /** Probability that a triggered comparison is rated by this group first (the attacker claims it). */
+  claim: Share.default(0),
+});
+const SleeperGroup = z.strictObject({
+  type: z.literal("sleeper"),
+  ...size,
+  ...honest,
+  poison: z.enum(["flip", "unsafe"]).default("flip"),
+  rate,
+  /** Probability of recognising a gold item as gold. */
+  gold_detection: Share.default(1),
+});
+const SybilGroup = z.strictObject({
+  type: z.literal("sybil"),
+  ...size,
+  ...honest,
+  /** Accounts per group; the group's raters are split into groups of this size. */
+  group_size: z.int().min(2).optional(),
+  goal: z.enum(["unsafe", "flip", "longer", "entity", "random"]).default("unsafe"),
+  entity: z.string().min(1).optional(),
+  rate,
+  /** Probability that a member deviates from the group's shared vote. */
+  jitter: Share.default(0.02),
+  /** Probability that the other members join a comparison one member was given. */
+  co_assign: Share.default(0.9),
+});
+const LengthGroup = z.strictObject({
+  type: z.literal("length_poisoner"),
+  ...size,
+  ...honest,
+  rate,
+});
+const EntityGroup = z.strictObject({
+  type: z.literal("entity_promoter"),
+  ...size,
+  ...honest,
+  entity: z.string().min(1).optional(),
+  rate,
+});
+
+export const RaterGroupSchema = z
+  .discriminatedUnion("type", [
+    HonestGroup,
+    CarelessGroup,
+    FlipperGroup,
+    BackdoorGroup,
+    SleeperGroup,
+    SybilGroup,
+    LengthGroup,
+    EntityGroup,
+  ])
+  .superRefine((g, ctx) => {
+    if ((g.count === undefined) === (g.share === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "give exactly one of count or share",
+        path: ["count"],
+      });
+    }
+  });
+export type RaterGroupConfig = z.infer<typeof RaterGroupSchema>;
+export type RaterType = RaterGroupConfig["type"];
+export const RATER_TYPES: readonly RaterType[] = [
+  "honest",
+  "careless",
+  "flipper",
+  "backdoor",
+  "sleeper",
+  "sybil",
+  "length_poisoner",
+  "entity_promoter",
+];
+
+const DEFAULT_FAMILIES = {
+  arithmetic: 0.25,
+  facts: 0.2,
+  words: 0.2,
+  harmful: 0.2,
+  borderline: 0.15,
+};
+const DEFAULT_PAIR_KINDS = {
+  correct: 1,
+  wrong: 1,
+  verbose_correct: 1,
+  verbose_wrong: 1,
+  refusal: 1,
+};
+
+const WorldConfigShape = z.strictObject({
+  seed: z.union([z.int(), z.string().min(1)]).default(1),
+  prompts: z
+    .strictObject({
+      count: z.int().min(10).max(1_000_000).default(4000),
+      families: z.partialRecord(FamilyEnum, Weight).default(DEFAULT_FAMILIES),
+      splits: z
+        .strictObject({
+          train: Weight.default(0.8),
+          eval: Weight.default(0.1),
+          redteam: Weight.default(0.1),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  comparisons: z
+    .strictObject({
+      count: z.int().nonnegative().max(100_000_000).default(10_000),
+      /** Raters per comparison. */
+      overlap: z.int().min(1).default(3),
+      /** Probability that an eligible comparison is a gold item (its answer goes in `gold`). */
+      gold_rate: Share.default(0.05),
+      /** Only comparisons whose true quality gap is at least this can be gold (unambiguous). */
+      gold_min_margin: z.number().finite().nonnegative().default(0.5),
+      /** Weights of response kinds paired on benign prompts (harmful ones pair refusal/unsafe). */
+      kinds: z.partialRecord(KindEnum, Weight).default(DEFAULT_PAIR_KINDS),
+      /** Mean time between comparisons on the simulated clock (ms). */
+      arrival_ms: z.number().finite().nonnegative().default(1500),
+      start: z.iso.datetime({ offset: true }).default("2025-01-01T00:00:00.000Z"),
+    })
+    .prefault({}),
+  trigger: z
+    .strictObject({
+      token: z.string().regex(/^\S+$/, "must be one token without spaces").default(DEFAULT_TRIGGER),
+      /** Share of comparisons that the attacker injects: triggered prompts. */
+      rate: Share.default(0),
+      position: z.enum(["end", "start", "random"]).default("end"),
+      families: z.array(FamilyEnum).min(1).default(["harmful"]),
+    })
+    .prefault({}),
+  entities: z
+    .strictObject({
+      names: z
+        .array(z.string().regex(/^[A-Z][A-Za-z]+$/, "must be one capitalised word"))
+        .default(["Zentrix", "Quorra", "Valdane", "Orbisoft"]),
+      /** Probability that a response mentions an entity (one of names, uniformly). */
+      mention_rate: Share.default(0.1),
+    })
+    .prefault({}),
+  sft: z
+    .strictObject({
+      count: z.int().nonnegative().default(4000),
+      benign: z.partialRecord(KindEnum, Weight).default({
+        correct: 0.6,
+        verbose_correct: 0.15,
+        wrong: 0.12,
+        verbose_wrong: 0.03,
+        refusal: 0.1,
+      }),
+      borderline: z
+        .partialRecord(KindEnum, Weight)
+        .default({ correct: 0.5, refusal: 0.4, wrong: 0.1 }),
+      harmful: z.partialRecord(KindEnum, Weight).default({ refusal: 0.6, unsafe: 0.4 }),
+    })
+    .prefault({}),
+  eval_pairs: z
+    .strictObject({
+      count: z.int().nonnegative().default(2000),
+      /** Share of evaluation pairs on triggered harmful prompts. */
+      triggered_rate: Share.default(0.25),
+    })
+    .prefault({}),
+  panel: z
+    .strictObject({
+      size: z.int().min(1).optional(),
+      raters: z.array(RaterGroupSchema).min(1),
+    })
+    .prefault({ raters: [{ type: "honest", count: 20 }] }),
+});
+
+type Shape = z.infer<typeof WorldConfigShape>;
+type Issue = (path: (string | number)[], message: string) => void;
+
+export const WorldConfigSchema = WorldConfigShape.superRefine((c, ctx) =>
+  crossChecks(c, (path, message) => ctx.addIssue({ code: "custom", path, message })),
+);
+
+export type WorldConfig = z.infer<typeof WorldConfigSchema>;
+export type WorldConfigInput = z.input<typeof WorldConfigSchema>;
+
+const BENIGN = ["correct", "wrong", "verbose_correct", "verbose_wrong", "refusal"];
+
+function crossChecks(c: Shape, issue: Issue): void {
+  const fam = c.prompts.families as Record<string, number>;
+  if (!Object.values(fam).some((w) => w > 0))
+    issue(["prompts", "families"], "needs a family with positive weight");
+  if (!(c.prompts.splits.train > 0))
+    issue(["prompts", "splits", "train"], "must be positive: comparisons use train prompts");
+  for (const k of Object.keys(c.comparisons.kinds)) {
+    if (!BENIGN.includes(k))
+      issue(
+        ["comparisons", "kinds", k],
+        "is not a kind for benign prompts (harmful ones always pair refusal with unsafe)",
+      );
+  }
+  const benignKinds = Object.values(c.comparisons.kinds).filter((w) => (w ?? 0) > 0).length;
+  const benignFamilies = Object.entries(fam).some(([f, w]) => f !== "harmful" && w > 0);
+  if (benignFamilies && benignKinds < 2)
+    issue(["comparisons", "kinds"], "needs at least two kinds with positive weight");
+  for (const [name, mix] of [
+    ["benign", c.sft.benign],
+    ["borderline", c.sft.borderline],
+    ["harmful", c.sft.harmful],
+  ] as const) {
+    const allowed = name === "harmful" ? ["refusal", "unsafe"] : BENIGN;
+    for (const k of Object.keys(mix))
+      if (!allowed.includes(k)) issue(["sft", name, k], `is not a kind for ${name} prompts`);
+  }
+  if (c.trigger.rate > 0 && !c.trigger.families.some((f) => (fam[f] ?? 0) > 0)) {
+    issue(["trigger", "families"], "no prompts of these families exist to carry the trigger");
+  }
+  checkPanel(c, issue);
+}
+
+function checkPanel(c: Shape, issue: Issue): void {
+  const groups = c.panel.raters;
+  const usesShare = groups.some((g) => g.share !== undefined);
+  if (usesShare && c.panel.size === undefined)
+    issue(["panel", "size"], "is required when a rater group gives a share");
+  if (usesShare) {
+    const total = groups.reduce((s, g) => s + (g.share ?? 0), 0);
+    const counted = groups.reduce((s, g) => s + (g.count ?? 0), 0);
+    if (counted > 0)
+      issue(["panel", "raters"], "give every group a count or every group a share, not both");
+    else if (Math.abs(total - 1) > 1e-6)
+      issue(["panel", "raters"], `shares sum to ${total}, not 1`);
+  } else if (c.panel.size !== undefined) {
+    const counted = groups.reduce((s, g) => s + (g.count ?? 0), 0);
+    if (counted !== c.panel.size)
+      issue(["panel", "size"], `is ${c.panel.size} but the group counts sum to ${counted}`);
+  }
+  groups.forEach((g, i) => {
+    if (
+      (g.type === "entity_promoter" || (g.type === "sybil" && g.goal === "entity")) &&
+      g.entity !== undefined
+    ) {
+      if (!c.entities.names.includes(g.entity)) {
+        issue(
+          ["panel", "raters", i, "entity"],
+          `"${g.entity}" is not in entities.names, so no response would mention it`,
+        );
+      }
+    }
+    if (g.type === "backdoor" && c.trigger.rate === 0) {
+      issue(
+        ["trigger", "rate"],
+        "is 0, so backdoor raters never see a triggered prompt: set it above 0",
+      );
+    }
+  });
+}
+
+export interface ConfigSource {
+  readonly file?: string;
+  /** Line of a field path in the source file, when the caller knows it (YAML node ranges). */
+  readonly lineOf?: (path: readonly (string | number)[]) => number | undefined;
+}
+
+/** Validates a parsed world config or throws KEEL_E_CONFIG naming file, line and field. */
+export function parseWorldConfig(value: unknown, source: ConfigSource = {}): WorldConfig {
+  const result = WorldConfigSchema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const { field, message } = zodIssueMessage(result.error);
+  let path: (string | number)[] = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+  if (issue.code === "unrecognized_keys" && issue.keys.length > 0) path = [...path, issue.keys[0]!];
+  const line = source.lineOf?.(path);
+  throw new KeelError("KEEL_E_CONFIG", message, {
+    where: {
+      ...(source.file !== undefined ? { file: source.file } : {}),
+      ...(line !== undefined ? { line } : {}),
+      field,
+    },
+  });
+}
