@@ -72,10 +72,11 @@ function logPrior(s: GladState, alpha: Float64Array, b: Float64Array): number {
 function gladEStep(s: GladState, out: Float64Array): number {
   const { data, K, logKm1, alpha, b } = s;
   const { task, worker, label, nTasks } = data;
+  const beta = b.map(Math.exp);
   for (let t = 0; t < nTasks; t++) out.set(s.logPriors, t * K);
   for (let j = 0; j < task.length; j++) {
     const t = task[j]!;
-    const x = alpha[worker[j]!]! * Math.exp(b[t]!);
+    const x = alpha[worker[j]!]! * beta[t]!;
     const ls = logSigmoid(x);
     const wrong = ls - x - logKm1; // log((1 − σ)/(K − 1))
     const o = t * K;
@@ -102,71 +103,89 @@ function gladEStep(s: GladState, out: Float64Array): number {
   return ll + logPrior(s, alpha, b);
 }
 
-function expectedQ(
+/**
+ * One pass over the judgments at (α, b): returns Q and fills the gradient g and Fisher
+ * information h (prior terms included) for α [W] and b [T]. σ and log σ share one exp.
+ */
+function qAndGradient(
   s: GladState,
   probas: Float64Array,
   alpha: Float64Array,
   b: Float64Array,
+  beta: Float64Array,
+  g: { gA: Float64Array; hA: Float64Array; gB: Float64Array; hB: Float64Array },
 ): number {
   const { task, worker, label } = s.data;
   const K = s.K;
-  let q = 0;
+  const { gA, hA, gB, hB } = g;
+  for (let t = 0; t < b.length; t++) beta[t] = Math.exp(b[t]!);
+  let q = logPrior(s, alpha, b);
+  for (let w = 0; w < alpha.length; w++) {
+    gA[w] = -(alpha[w]! - s.muA);
+    hA[w] = 1;
+  }
+  for (let t = 0; t < b.length; t++) {
+    gB[t] = -(b[t]! - s.muB);
+    hB[t] = 1;
+  }
   for (let j = 0; j < task.length; j++) {
     const t = task[j]!;
-    const x = alpha[worker[j]!]! * Math.exp(b[t]!);
+    const w = worker[j]!;
+    const bt = beta[t]!;
+    const x = alpha[w]! * bt;
+    const e = Math.exp(-Math.abs(x));
+    const sg = x >= 0 ? 1 / (1 + e) : e / (1 + e);
+    const ls = -Math.log1p(e) - (x < 0 ? -x : 0);
     const a = probas[t * K + label[j]!]!;
-    const ls = logSigmoid(x);
     q += a * ls + (1 - a) * (ls - x - s.logKm1);
+    const r = a - sg;
+    const v = sg * (1 - sg);
+    gA[w]! += r * bt;
+    hA[w]! += v * bt * bt;
+    gB[t]! += r * x;
+    hB[t]! += v * x * x;
   }
-  return q + logPrior(s, alpha, b);
+  return q;
 }
 
-/** Fisher-scoring M-step with step halving; updates s.alpha and s.b in place. */
+/**
+ * Fisher-scoring M-step with step halving; updates s.alpha and s.b in place. The pass that
+ * scores a trial point also yields its gradient, so an accepted step costs one pass.
+ */
 function gladMStep(s: GladState, probas: Float64Array, iters: number): void {
-  const { data, K, alpha, b } = s;
-  const { task, worker, label } = data;
+  const { alpha, b } = s;
   const W = alpha.length;
   const T = b.length;
-  const gA = new Float64Array(W);
-  const hA = new Float64Array(W);
-  const gB = new Float64Array(T);
-  const hB = new Float64Array(T);
+  const beta = new Float64Array(T);
+  let cur = {
+    gA: new Float64Array(W),
+    hA: new Float64Array(W),
+    gB: new Float64Array(T),
+    hB: new Float64Array(T),
+  };
+  let nxt = {
+    gA: new Float64Array(W),
+    hA: new Float64Array(W),
+    gB: new Float64Array(T),
+    hB: new Float64Array(T),
+  };
   const tryA = new Float64Array(W);
   const tryB = new Float64Array(T);
-  let q = expectedQ(s, probas, alpha, b);
+  let q = qAndGradient(s, probas, alpha, b, beta, cur);
   for (let it = 0; it < iters; it++) {
-    for (let w = 0; w < W; w++) {
-      gA[w] = -(alpha[w]! - s.muA);
-      hA[w] = 1;
-    }
-    for (let t = 0; t < T; t++) {
-      gB[t] = -(b[t]! - s.muB);
-      hB[t] = 1;
-    }
-    for (let j = 0; j < task.length; j++) {
-      const t = task[j]!;
-      const w = worker[j]!;
-      const beta = Math.exp(b[t]!);
-      const x = alpha[w]! * beta;
-      const sg = sigmoid(x);
-      const r = probas[t * K + label[j]!]! - sg;
-      const v = sg * (1 - sg);
-      gA[w]! += r * beta;
-      hA[w]! += v * beta * beta;
-      gB[t]! += r * x;
-      hB[t]! += v * x * x;
-    }
     let step = 1;
     let accepted = false;
     for (let h = 0; h < 30; h++) {
-      for (let w = 0; w < W; w++) tryA[w] = alpha[w]! + (step * gA[w]!) / hA[w]!;
-      for (let t = 0; t < T; t++) tryB[t] = b[t]! + (step * gB[t]!) / hB[t]!;
-      const qn = expectedQ(s, probas, tryA, tryB);
+      for (let w = 0; w < W; w++) tryA[w] = alpha[w]! + (step * cur.gA[w]!) / cur.hA[w]!;
+      for (let t = 0; t < T; t++) tryB[t] = b[t]! + (step * cur.gB[t]!) / cur.hB[t]!;
+      const qn = qAndGradient(s, probas, tryA, tryB, beta, nxt);
       if (qn >= q) {
         alpha.set(tryA);
         b.set(tryB);
-        accepted = qn - q > 1e-12 * Math.max(1, Math.abs(q));
+        // A gain below 1e-6 nats per judgment is not worth another pass.
+        accepted = qn - q > 1e-6 * Math.max(1, s.data.task.length);
         q = qn;
+        [cur, nxt] = [nxt, cur];
         break;
       }
       step /= 2;
@@ -206,7 +225,7 @@ export function glad(data: CategoricalData, opts: GladOptions = {}): GladResult 
   let converged = false;
   let iterations = 0;
   while (iterations < maxIter) {
-    gladMStep(s, probas, opts.mStepIters ?? 10);
+    gladMStep(s, probas, opts.mStepIters ?? 5);
     const next = gladEStep(s, probas);
     iterations++;
     history.push(next);

@@ -56,6 +56,9 @@ function mmPass(t: PairTable, gamma: Float64Array, den: Float64Array): number {
   let ll = 0;
   for (let i = 0; i < t.nItems; i++) if (t.wins[i]! > 0) ll += t.wins[i]! * Math.log(gamma[i]!);
   const { lo, hi, wLo, wHi } = t;
+  // Most pairs were compared once: their log(s) terms are summed as the log of a running
+  // product, flushed before it can leave float range, which saves a log per pair.
+  let prod = 1;
   for (let q = 0; q < lo.length; q++) {
     const a = lo[q]!;
     const b = hi[q]!;
@@ -64,9 +67,15 @@ function mmPass(t: PairTable, gamma: Float64Array, den: Float64Array): number {
     const c = nq / s;
     den[a]! += c;
     den[b]! += c;
-    ll -= nq * Math.log(s);
+    if (nq === 1 && s > 1e-100 && s < 1e100) {
+      prod *= s;
+      if (prod > 1e100 || prod < 1e-100) {
+        ll -= Math.log(prod);
+        prod = 1;
+      }
+    } else ll -= nq * Math.log(s);
   }
-  return ll;
+  return ll - Math.log(prod);
 }
 
 /** Runs MM on a prepared pair table; returns γ (mean 1) and the trace. */
