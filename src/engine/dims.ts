@@ -65,6 +65,18 @@ export function dimDiv(a: Dim, b: Dim): Dim {
   return format({ coef: x.coef / y.coef, syms: rest });
 }
 
+/** a + b for static dims and for "X-k" ± constants (what slicing and concatenating make). */
+export function dimAdd(a: Dim, b: Dim): Dim {
+  if (typeof a === "number" && typeof b === "number") return a + b;
+  if (typeof a === "number") return dimAdd(b, a);
+  if (typeof b !== "number") return freshDim();
+  const m = /^(.*)-(\d+)$/.exec(a);
+  const base = m ? m[1]! : a;
+  const k = (m ? Number(m[2]) : 0) - b;
+  if (k === 0) return base;
+  return k > 0 ? `${base}-${k}` : freshDim();
+}
+
 export function dimProduct(dims: readonly Dim[]): Dim {
   return dims.reduce<Dim>((acc, d) => dimMul(acc, d), 1);
 }

@@ -71,6 +71,14 @@ export class Session {
     )) as Record<string, ort.Tensor>;
   }
 
+  /** Runs the graph, filling the preallocated tensors given per output (null: allocate). */
+  async runInto(
+    feeds: Record<string, ort.Tensor>,
+    outputs: Record<string, ort.Tensor | null>,
+  ): Promise<Record<string, ort.Tensor>> {
+    return (await this.session.run(feeds, outputs)) as Record<string, ort.Tensor>;
+  }
+
   async dispose(): Promise<void> {
     await this.session.release();
   }

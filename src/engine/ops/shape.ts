@@ -15,7 +15,7 @@
  */
 import { KeelError } from "../../core/errors.js";
 import type { T } from "../builder.js";
-import { dimDiv, dimProduct, freshDim, normAxis } from "../dims.js";
+import { dimAdd, dimDiv, dimProduct, freshDim, normAxis } from "../dims.js";
 import type { Dim, TensorData } from "../graph.js";
 import { broadcastShapes, unbroadcast } from "./broadcast.js";
 import type { GradCtx, InferCtx, OpDef, OutInfo } from "./types.js";
@@ -28,16 +28,41 @@ function constInts(c: InferCtx, i: number): number[] | undefined {
   return name ? c.graph.constantInts(name) : undefined;
 }
 
+/**
+ * The dims held by a 1-D int64 shape tensor, when known at build time: a constant, a Shape
+ * node (possibly sliced by start/end), or a Concat of those. This is what keeps dims symbolic
+ * rather than unknown through reshape-back and expand in backward graphs.
+ */
+function shapeDims(c: InferCtx, name: string | undefined): Dim[] | undefined {
+  if (!name) return undefined;
+  const k = c.graph.constantInts(name);
+  if (k) return k;
+  const p = c.graph.producer.get(name);
+  if (p?.op === "Shape") {
+    const src = c.graph.info(p.inputs[0]!).shape;
+    if (!src) return undefined;
+    const r = src.length;
+    const start = normAxis(attrInt(p, "start", 0), r);
+    const end = Math.min(normAxis(attrInt(p, "end", r), r), r);
+    return src.slice(start, end);
+  }
+  if (p?.op === "Concat") {
+    const parts = p.inputs.map((i) => shapeDims(c, i));
+    return parts.every((x) => x !== undefined) ? parts.flat() : undefined;
+  }
+  return undefined;
+}
+
 function inferReshape(c: InferCtx): OutInfo[] {
   const x = need(c, 0);
-  const target = constInts(c, 1);
+  const target = shapeDims(c, c.node.inputs[1]);
   if (!target) {
     const len = need(c, 1).shape[0];
     const rank = typeof len === "number" ? len : 0;
     return [{ dtype: x.dtype, shape: Array.from({ length: rank }, () => freshDim()) }];
   }
   const out: Dim[] = target.map((t, i) => (t === 0 ? x.shape[i]! : t));
-  const hole = target.indexOf(-1);
+  const hole = target.indexOf(-1 as Dim);
   if (hole >= 0) {
     const known = dimProduct(out.filter((_, i) => i !== hole));
     out[hole] = dimDiv(dimProduct(x.shape), known);
@@ -206,7 +231,7 @@ export const SHAPE_OPS: Record<string, OpDef> = {
   Expand: {
     infer: (c) => {
       const x = need(c, 0);
-      const target = constInts(c, 1);
+      const target = shapeDims(c, c.node.inputs[1]);
       if (!target) {
         const len = need(c, 1).shape[0];
         return [
@@ -225,9 +250,7 @@ export const SHAPE_OPS: Record<string, OpDef> = {
       const first = need(c, 0);
       const axis = normAxis(attrInt(c.node, "axis", 0), first.shape.length);
       const dims = c.inputs.map((_, i) => need(c, i).shape[axis]!);
-      const total = dims.every((d) => typeof d === "number")
-        ? (dims as number[]).reduce((a, b) => a + b, 0)
-        : freshDim();
+      const total = dims.reduce<Dim>((a, d) => dimAdd(a, d), 0);
       return [{ dtype: first.dtype, shape: first.shape.map((d, i) => (i === axis ? total : d)) }];
     },
     grad: concatGrad,
@@ -291,7 +314,7 @@ export const SHAPE_OPS: Record<string, OpDef> = {
   Size: { infer: () => [{ dtype: "int64", shape: [] }] },
   ConstantOfShape: {
     infer: (c) => {
-      const shape = constInts(c, 0);
+      const shape = shapeDims(c, c.node.inputs[0]);
       const value = tensorFromAttr(c);
       const dtype = value?.dtype ?? "float32";
       if (shape) return [{ dtype, shape }];

@@ -1,0 +1,174 @@
+/**
+ * Batched autoregressive generation with a KV cache.
+ *
+ * 1. Prefill: the prompts (right-padded) run through the full forward graph once, which also
+ *    returns every layer's k, v [B, H, Tp, D]; they are copied into per-layer caches
+ *    [B, H, S, D] with S = the model context.
+ * 2. Decode: each step feeds one token per row at its own position (rows have different
+ *    lengths), the caches (read in place by ONNX Runtime) and a key bias [B, S] that is 0 on a
+ *    row's filled slots and −1e9 elsewhere; it returns the next logits and the new k, v, which
+ *    are written into slot `length_b` of each live row.
+ * A row stops at a stop token (kept in its completion), after `maxNewTokens`, or when its
+ * sequence fills the context. Finished rows ride along until every row is done.
+ *
+ * Sampling is per row from `Rng(seed).fork("row<b>")`, so a row's tokens do not depend on
+ * which other rows share its batch. Each generated token's log-prob is the model's own
+ * (temperature 1, untruncated), equal to `Gpt.logprobs` of the full sequence within float32
+ * round-off.
+ */
+import type * as ort from "onnxruntime-node";
+import { KeelError } from "../../core/errors.js";
+import { Rng, type Seed } from "../../core/rng.js";
+import { tensor } from "../runtime.js";
+import { type SamplingOptions, sampleToken, tokenLogprob, validateSampling } from "../sampling.js";
+import { decodeGraph } from "./graphs.js";
+import { type Gpt, padBatch } from "./model.js";
+
+export interface GenerateOptions extends SamplingOptions {
+  readonly maxNewTokens: number;
+  readonly stopTokens?: readonly number[];
+  readonly seed: Seed;
+}
+
+export interface Generation {
+  /** Prompt followed by completion, per row. */
+  readonly sequences: number[][];
+  readonly completions: number[][];
+  /** Model log-prob of each completion token. */
+  readonly logprobs: number[][];
+  readonly finish: ("stop" | "length")[];
+}
+
+const NEG = -1e9;
+
+interface Cache {
+  readonly k: Float32Array[];
+  readonly v: Float32Array[];
+  readonly keyBias: Float32Array;
+}
+
+function seedCache(
+  model: Gpt,
+  out: Record<string, ort.Tensor>,
+  B: number,
+  Tp: number,
+  lengths: number[],
+): Cache {
+  const c = model.config;
+  const H = c.heads;
+  const D = c.dModel / H;
+  const S = c.context;
+  const copy = (src: Float32Array) => {
+    const dst = new Float32Array(B * H * S * D);
+    for (let bh = 0; bh < B * H; bh++)
+      dst.set(src.subarray(bh * Tp * D, (bh + 1) * Tp * D), bh * S * D);
+    return dst;
+  };
+  const k: Float32Array[] = [];
+  const v: Float32Array[] = [];
+  for (let i = 0; i < c.layers; i++) {
+    k.push(copy(out[`k_${i}`]!.data as Float32Array));
+    v.push(copy(out[`v_${i}`]!.data as Float32Array));
+  }
+  const keyBias = new Float32Array(B * S).fill(NEG);
+  lengths.forEach((L, b) => keyBias.fill(0, b * S, b * S + L));
+  return { k, v, keyBias };
+}
+
+export async function generate(
+  model: Gpt,
+  prompts: readonly (readonly number[])[],
+  o: GenerateOptions,
+): Promise<Generation> {
+  validateSampling(o);
+  const c = model.config;
+  if (c.dtype !== "float32")
+    throw new KeelError("KEEL_E_UNSUPPORTED", "generation runs float32 models only");
+  const B = prompts.length;
+  const S = c.context;
+  const H = c.heads;
+  const D = c.dModel / H;
+  const V = c.vocab;
+  prompts.forEach((p, b) => {
+    if (p.length === 0 || p.length >= S) {
+      throw new KeelError(
+        "KEEL_E_SHAPE",
+        `prompt ${b} has ${p.length} tokens; it needs 1 to ${S - 1}`,
+        {
+          hint: "truncate the prompt to leave room in the model context",
+        },
+      );
+    }
+  });
+  const stops = new Set(o.stopTokens ?? []);
+  const rngs = prompts.map((_, b) => new Rng(o.seed).fork(`row${b}`));
+  const lengths = prompts.map((p) => p.length);
+  const batch = padBatch(prompts);
+  const pre = await model.prefill(batch);
+  const cache = seedCache(model, pre, B, batch.length, lengths);
+  const prefillLogits = pre.logits!.data as Float32Array;
+  let logits = (b: number) =>
+    prefillLogits.subarray(
+      (b * batch.length + lengths[b]! - 1) * V,
+      (b * batch.length + lengths[b]!) * V,
+    );
+
+  const res: Generation = {
+    sequences: prompts.map((p) => [...p]),
+    completions: prompts.map(() => []),
+    logprobs: prompts.map(() => []),
+    finish: prompts.map(() => "length"),
+  };
+  const live = prompts.map(() => true);
+  const session = await model.session(`decode:${S}`, () => decodeGraph(c, model.params, S));
+  const token = new Int32Array(B);
+  const position = new Int32Array(B);
+  const feeds: Record<string, ort.Tensor> = {
+    ...model.params.tensors(),
+    token: tensor("int32", token, [B, 1]),
+    position: tensor("int32", position, [B, 1]),
+    key_bias: tensor("float32", cache.keyBias, [B, S]),
+  };
+  for (let i = 0; i < c.layers; i++) {
+    feeds[`past_k_${i}`] = tensor("float32", cache.k[i]!, [B, H, S, D]);
+    feeds[`past_v_${i}`] = tensor("float32", cache.v[i]!, [B, H, S, D]);
+  }
+
+  for (let step = 0; step < o.maxNewTokens; step++) {
+    for (let b = 0; b < B; b++) {
+      if (!live[b]) continue;
+      const row = logits(b);
+      const t = sampleToken(row, o, rngs[b]!);
+      res.completions[b]!.push(t);
+      res.sequences[b]!.push(t);
+      res.logprobs[b]!.push(tokenLogprob(row, t));
+      if (stops.has(t)) {
+        live[b] = false;
+        res.finish[b] = "stop";
+      } else if (step + 1 >= o.maxNewTokens || lengths[b]! + 1 >= S) live[b] = false;
+      token[b] = live[b] ? t : 0;
+      position[b] = live[b] ? lengths[b]! : 0;
+    }
+    if (!live.some(Boolean)) break;
+    const out = await session.run(feeds);
+    for (let b = 0; b < B; b++) {
+      if (!live[b]) continue;
+      const slot = lengths[b]!;
+      for (let i = 0; i < c.layers; i++) {
+        const nk = out[`k_${i}`]!.data as Float32Array;
+        const nv = out[`v_${i}`]!.data as Float32Array;
+        for (let h = 0; h < H; h++) {
+          const src = (b * H + h) * D;
+          const dst = ((b * H + h) * S + slot) * D;
+          cache.k[i]!.set(nk.subarray(src, src + D), dst);
+          cache.v[i]!.set(nv.subarray(src, src + D), dst);
+        }
+      }
+      cache.keyBias[b * S + slot] = 0;
+      lengths[b] = slot + 1;
+    }
+    const stepLogits = out.logits!.data as Float32Array;
+    logits = (b: number) => stepLogits.subarray(b * V, (b + 1) * V);
+  }
+  return res;
+}

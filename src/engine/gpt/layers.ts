@@ -1,0 +1,176 @@
+/**
+ * GPT-2-style decoder layers as graph-building functions, one per module, read bottom-up:
+ * embeddings → attention bias → layer norm → causal self-attention → MLP → block → trunk →
+ * heads. Every tensor carries its shape in a comment; B = batch, T = sequence, C = d_model,
+ * H = heads, D = C / H, V = vocab, S = KV-cache capacity.
+ *
+ * Padding: `mask` [B, T] is 1 on real tokens and 0 on padding. Positions count real tokens
+ * only (cumsum(mask) − 1, floored at 0), so right- and left-padded rows see the same
+ * positions; attention adds −1e9 to padded keys and to future positions. A padded query
+ * still attends somewhere (never an all-masked row), so no NaN appears; its outputs are
+ * ignored by every loss and head through the mask.
+ *
+ * Backward passes are not written here: `autodiff.ts` derives them from these graphs.
+ */
+import type { GraphBuilder, T } from "../builder.js";
+import { A } from "../ops/types.js";
+import type { GptConfig } from "./config.js";
+
+/** Looks up a parameter handle by its GPT-2 name. */
+export type Params = (name: string) => T;
+
+const NEG = -1e9;
+
+/** positions [B, T] int32 = max(cumsum(mask) − 1, 0). */
+export function positionsFromMask(b: GraphBuilder, mask: T): T {
+  const cum = b.op1("CumSum", [mask, b.constant("int32", [1], [])]); // [B, T]
+  return b.max(b.sub(cum, 1), 0); // [B, T]
+}
+
+/** x = wte[tokens] + wpe[positions]: [B, T, C]. */
+export function embed(b: GraphBuilder, P: Params, tokens: T, positions: T): T {
+  return b.add(b.gather(P("wte"), tokens), b.gather(P("wpe"), positions)); // [B, T, C]
+}
+
+/** Additive attention bias [B, 1, T, T]: −1e9 on future positions and padded keys. */
+export function attentionBias(b: GraphBuilder, mask: T, dtype: "float32" | "float64"): T {
+  const t = b.op1("Shape", [mask], { start: A.int(1), end: A.int(2) }); // [1] = (T)
+  const full = b.op1("ConstantOfShape", [b.concat([t, t], 0)], {
+    value: {
+      kind: "tensor",
+      value: {
+        dtype,
+        dims: [1],
+        data: dtype === "float64" ? new Float64Array([NEG]) : new Float32Array([NEG]),
+      },
+    },
+  }); // [T, T]
+  const causal = b.op1("Trilu", [full, b.constant("int64", [1], [])], { upper: A.int(1) }); // [T, T]
+  const keyPad = b.mul(b.sub(b.cast(mask, dtype), 1), -NEG); // [B, T]
+  return b.add(causal, b.unsqueeze(keyPad, [1, 2])); // [B, 1, T, T]
+}
+
+/** LayerNorm over C: [B, T, C] → [B, T, C]. */
+export function layerNorm(b: GraphBuilder, P: Params, name: string, x: T, eps: number): T {
+  return b.layerNorm(x, P(`${name}.weight`), P(`${name}.bias`), eps);
+}
+
+/** Projects x [B, T, C] to q, k, v, each [B, H, T, D]. */
+function qkv(b: GraphBuilder, c: GptConfig, P: Params, p: string, x: T): [T, T, T] {
+  const D = c.dModel / c.heads;
+  const y = b.add(b.matmul(x, P(`${p}.c_attn.weight`)), P(`${p}.c_attn.bias`)); // [B, T, 3C]
+  const heads = b.transpose(b.reshape(y, [0, 0, 3 * c.heads, D]), [0, 2, 1, 3]); // [B, 3H, T, D]
+  const [q, k, v] = b.split(heads, [c.heads, c.heads, c.heads], 1); // 3 × [B, H, T, D]
+  return [b.mul(q!, 1 / Math.sqrt(D)), k!, v!];
+}
+
+/** Merges heads and projects: [B, H, T, D] → [B, T, C]. */
+function mergeHeads(b: GraphBuilder, P: Params, p: string, y: T): T {
+  const merged = b.reshape(b.transpose(y, [0, 2, 1, 3]), [0, 0, -1]); // [B, T, C]
+  return b.add(b.matmul(merged, P(`${p}.c_proj.weight`)), P(`${p}.c_proj.bias`)); // [B, T, C]
+}
+
+/** Causal self-attention over the whole sequence; also returns k, v for a KV cache. */
+export function attention(b: GraphBuilder, c: GptConfig, P: Params, p: string, x: T, bias: T) {
+  const [q, k, v] = qkv(b, c, P, p, x); // [B, H, T, D]
+  const scores = b.add(b.matmul(q, b.transpose(k, [0, 1, 3, 2])), bias); // [B, H, T, T]
+  const y = b.matmul(b.softmax(scores, -1), v); // [B, H, T, D]
+  return { y: mergeHeads(b, P, p, y), k, v };
+}
+
+/**
+ * One decoding step against a KV cache: x [B, 1, C]; pastK, pastV [B, H, S, D]; keyBias
+ * [B, 1, 1, S] (−1e9 on empty slots). The new token attends to the cache and to itself; the
+ * softmax runs over the S cached scores and its own score side by side, so the cache is read
+ * in place, never copied.
+ */
+export function attentionStep(
+  b: GraphBuilder,
+  c: GptConfig,
+  P: Params,
+  p: string,
+  x: T,
+  pastK: T,
+  pastV: T,
+  keyBias: T,
+) {
+  const S = pastK.shape[2] as number;
+  const [q, k, v] = qkv(b, c, P, p, x); // [B, H, 1, D]
+  const sPast = b.add(b.matmul(q, b.transpose(pastK, [0, 1, 3, 2])), keyBias); // [B, H, 1, S]
+  const sSelf = b.reduceSum(b.mul(q, k), [3], true); // [B, H, 1, 1]
+  const prob = b.softmax(b.concat([sPast, sSelf], 3), -1); // [B, H, 1, S + 1]
+  const [pPast, pSelf] = b.split(prob, [S, 1], 3); // [B, H, 1, S], [B, H, 1, 1]
+  const y = b.add(b.matmul(pPast!, pastV), b.mul(pSelf!, v)); // [B, H, 1, D]
+  return { y: mergeHeads(b, P, p, y), k, v };
+}
+
+/** MLP: [B, T, C] → [B, T, 4C] → GELU → [B, T, C]. */
+export function mlp(b: GraphBuilder, P: Params, p: string, x: T): T {
+  const h = b.gelu(b.add(b.matmul(x, P(`${p}.c_fc.weight`)), P(`${p}.c_fc.bias`))); // [B, T, 4C]
+  return b.add(b.matmul(h, P(`${p}.c_proj.weight`)), P(`${p}.c_proj.bias`)); // [B, T, C]
+}
+
+/** Pre-LN block: x + attn(ln_1(x)), then + mlp(ln_2(x)). `attend` is full or cached attention. */
+export function block(
+  b: GraphBuilder,
+  c: GptConfig,
+  P: Params,
+  i: number,
+  x: T,
+  attend: (p: string, h: T) => { y: T; k: T; v: T },
+) {
+  const p = `h.${i}`;
+  return b.scope(p, () => {
+    const a = attend(`${p}.attn`, layerNorm(b, P, `${p}.ln_1`, x, c.lnEps));
+    const x1 = b.add(x, a.y); // [B, T, C]
+    const x2 = b.add(x1, mlp(b, P, `${p}.mlp`, layerNorm(b, P, `${p}.ln_2`, x1, c.lnEps))); // [B, T, C]
+    return { x: x2, k: a.k, v: a.v };
+  });
+}
+
+/** The decoder trunk: tokens [B, T], mask [B, T] → final hidden states [B, T, C] (after ln_f). */
+export function trunk(b: GraphBuilder, c: GptConfig, P: Params, tokens: T, mask: T) {
+  let x = embed(b, P, tokens, positionsFromMask(b, mask)); // [B, T, C]
+  const bias = attentionBias(b, mask, c.dtype); // [B, 1, T, T]
+  const ks: T[] = [];
+  const vs: T[] = [];
+  for (let i = 0; i < c.layers; i++) {
+    const r = block(b, c, P, i, x, (p, h) => attention(b, c, P, p, h, bias));
+    x = r.x;
+    ks.push(r.k);
+    vs.push(r.v);
+  }
+  return { h: layerNorm(b, P, "ln_f", x, c.lnEps), ks, vs };
+}
+
+/** Tied LM head: logits = h · wteᵀ, [B, T, V]. */
+export function lmHead(b: GraphBuilder, P: Params, h: T): T {
+  return b.matmul(h, b.transpose(P("wte"), [1, 0])); // [B, T, V]
+}
+
+/**
+ * Per-token log-probabilities [B, T]: entry t is log p(tokens[t] | tokens[<t]); entry 0 is 0
+ * (the first token has no prediction).
+ */
+export function tokenLogprobs(b: GraphBuilder, logits: T, tokens: T): T {
+  const logp = b.logSoftmax(b.slice(logits, [0], [-1], [1]), -1); // [B, T-1, V]
+  const next = b.unsqueeze(b.slice(tokens, [1], [2 ** 62], [1]), [2]); // [B, T-1, 1]
+  const picked = b.squeeze(b.gatherElements(logp, next, 2), [2]); // [B, T-1]
+  const zero = b.mul(b.slice(picked, [0], [1], [1]), 0); // [B, 1]
+  return b.concat([zero, picked], 1); // [B, T]
+}
+
+/** Per-token value [B, T]. */
+export function valueHead(b: GraphBuilder, P: Params, h: T): T {
+  const v = b.add(b.matmul(h, P("value_head.weight")), P("value_head.bias")); // [B, T, 1]
+  return b.squeeze(v, [2]); // [B, T]
+}
+
+/** Scalar reward [B], read at each row's last non-padding token. */
+export function rewardHead(b: GraphBuilder, P: Params, h: T, mask: T): T {
+  const r = b.add(b.matmul(h, P("reward_head.weight")), P("reward_head.bias")); // [B, T, 1]
+  const cum = b.op1("CumSum", [mask, b.constant("int32", [1], [])]); // [B, T]
+  const last = b.op1("ArgMax", [cum], { axis: A.int(1), keepdims: A.int(1) }); // [B, 1] int64
+  const picked = b.gatherElements(r, b.unsqueeze(last, [2]), 1); // [B, 1, 1]
+  return b.reshape(picked, [-1]); // [B]
+}

@@ -1,0 +1,127 @@
+/**
+ * AdamW: Adam with decoupled weight decay (Loshchilov & Hutter, "Decoupled Weight Decay
+ * Regularization", ICLR 2019, arXiv:1711.05101), step for step as PyTorch's `torch.optim.AdamW`:
+ *
+ *   θ ← θ·(1 − η·λ)                       (decay, only on tensors selected by `decay`)
+ *   m ← β₁·m + (1 − β₁)·g                 v ← β₂·v + (1 − β₂)·g²
+ *   θ ← θ − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+ *
+ * with g optionally rescaled first by global-norm clipping (as `clip_grad_norm_`):
+ * g ← g · min(1, c / (‖g‖₂ + 1e-6)). The clip factor is folded into the update loop, so a
+ * step is two passes over the flat arrays (norm, update). State (m, v, t) is flat, in the
+ * ParamStore layout, and is what a checkpoint saves for resume.
+ *
+ * Default decay set, as nanoGPT: every parameter of rank ≥ 2 (matrices and embeddings), no
+ * biases or layer-norm gains.
+ */
+import { KeelError } from "../../core/errors.js";
+import type { FloatArray, ParamStore } from "../params.js";
+import { type AdamwKernel, adamwKernel } from "./simd.js";
+
+export interface AdamWOptions {
+  readonly lr: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  readonly weightDecay?: number;
+  /** Clip the global gradient norm to this value (off when undefined). */
+  readonly maxGradNorm?: number;
+  /** Which parameters get weight decay (default: rank ≥ 2). */
+  readonly decay?: (name: string, shape: readonly number[]) => boolean;
+}
+
+export interface StepInfo {
+  /** Global L2 norm of the gradient before clipping. */
+  readonly gradNorm: number;
+  readonly lr: number;
+}
+
+/** ‖x‖₂, with four partial sums (twice as fast as one in V8, and slightly more accurate). */
+export function l2norm(x: FloatArray): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const n4 = x.length - (x.length % 4);
+  for (let i = 0; i < n4; i += 4) {
+    s0 += x[i]! * x[i]!;
+    s1 += x[i + 1]! * x[i + 1]!;
+    s2 += x[i + 2]! * x[i + 2]!;
+    s3 += x[i + 3]! * x[i + 3]!;
+  }
+  for (let i = n4; i < x.length; i++) s0 += x[i]! * x[i]!;
+  return Math.sqrt(s0 + s1 + s2 + s3);
+}
+
+export class AdamW {
+  readonly m: FloatArray;
+  readonly v: FloatArray;
+  t = 0;
+  lr: number;
+  private readonly ranges: { start: number; end: number; decay: boolean }[];
+  private readonly kernel: AdamwKernel | undefined;
+
+  constructor(
+    readonly params: ParamStore,
+    readonly opts: AdamWOptions,
+  ) {
+    this.m = params.zerosLike();
+    this.v = params.zerosLike();
+    this.lr = opts.lr;
+    const arena = params.arena;
+    this.kernel =
+      arena && arena.owns(this.m) && arena.owns(this.v) ? adamwKernel(arena.memory) : undefined;
+    const decay = opts.decay ?? ((_n: string, shape: readonly number[]) => shape.length >= 2);
+    this.ranges = params.specs.map((s) => {
+      const [o, n] = params.range(s.name);
+      return { start: o, end: o + n, decay: decay(s.name, s.shape) };
+    });
+  }
+
+  /** One update of every parameter from the flat gradient `grad` (left unmodified). */
+  step(grad: FloatArray, lr = this.lr): StepInfo {
+    const p = this.params.flat;
+    if (grad.length !== p.length) {
+      throw new KeelError(
+        "KEEL_E_SHAPE",
+        `gradient has ${grad.length} entries, parameters ${p.length}`,
+      );
+    }
+    const gradNorm = l2norm(grad);
+    if (!Number.isFinite(gradNorm)) {
+      throw new KeelError("KEEL_E_NUMERIC", `gradient norm is ${gradNorm} at step ${this.t + 1}`, {
+        hint: "lower the learning rate or check the loss for overflow",
+      });
+    }
+    const clip = this.opts.maxGradNorm;
+    const scale = clip !== undefined ? Math.min(1, clip / (gradNorm + 1e-6)) : 1;
+    this.t += 1;
+    const b1 = this.opts.beta1 ?? 0.9;
+    const b2 = this.opts.beta2 ?? 0.999;
+    const eps = this.opts.eps ?? 1e-8;
+    const wd = this.opts.weightDecay ?? 0.01;
+    const stepSize = lr / (1 - b1 ** this.t);
+    const bc2 = 1 / Math.sqrt(1 - b2 ** this.t);
+    const { m, v } = this;
+    const simd = this.kernel && this.params.arena!.owns(grad) ? this.kernel : undefined;
+    for (const r of this.ranges) {
+      const keep = r.decay ? 1 - lr * wd : 1;
+      let start = r.start;
+      if (simd) {
+        const n4 = (r.end - r.start) & ~3;
+        const at = (a: FloatArray) => a.byteOffset + r.start * 4;
+        simd(at(p), at(grad), at(m), at(v), n4 * 4, b1, b2, keep, stepSize, bc2, eps, scale);
+        start += n4;
+      }
+      for (let i = start; i < r.end; i++) {
+        const g = grad[i]! * scale;
+        const mi = b1 * m[i]! + (1 - b1) * g;
+        const vi = b2 * v[i]! + (1 - b2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i]! * keep - (stepSize * mi) / (Math.sqrt(vi) * bc2 + eps);
+      }
+    }
+    return { gradNorm, lr };
+  }
+}
