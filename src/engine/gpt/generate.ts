@@ -71,7 +71,9 @@ function seedCache(
     v.push(copy(out[`v_${i}`]!.data as Float32Array));
   }
   const keyBias = new Float32Array(B * S).fill(NEG);
-  lengths.forEach((L, b) => keyBias.fill(0, b * S, b * S + L));
+  lengths.forEach((L, b) => {
+    keyBias.fill(0, b * S, b * S + L);
+  });
   return { k, v, keyBias };
 }
 

@@ -122,8 +122,10 @@ export function prefillGraph(c: GptConfig, store: ParamStore) {
   const { tokens, mask } = tokenInputs(b);
   const { h, ks, vs } = L.trunk(b, c, P, tokens, mask);
   b.output(L.lmHead(b, P, h), "logits");
-  ks.forEach((k, i) => b.output(k, `k_${i}`));
-  vs.forEach((v, i) => b.output(v, `v_${i}`));
+  for (let i = 0; i < c.layers; i++) {
+    b.output(ks[i]!, `k_${i}`);
+    b.output(vs[i]!, `v_${i}`);
+  }
   return b.graph;
 }
 

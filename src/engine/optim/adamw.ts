@@ -69,8 +69,7 @@ export class AdamW {
     this.v = params.zerosLike();
     this.lr = opts.lr;
     const arena = params.arena;
-    this.kernel =
-      arena && arena.owns(this.m) && arena.owns(this.v) ? adamwKernel(arena.memory) : undefined;
+    this.kernel = arena?.owns(this.m) && arena.owns(this.v) ? adamwKernel(arena.memory) : undefined;
     const decay = opts.decay ?? ((_n: string, shape: readonly number[]) => shape.length >= 2);
     this.ranges = params.specs.map((s) => {
       const [o, n] = params.range(s.name);
