@@ -3,6 +3,7 @@
  * `CommandModule` whose `register` adds its subcommand(s) to the program.
  */
 import type { Command } from "commander";
+import { aggregateCommand } from "./commands/aggregate.js";
 import { exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
 import { initCommand } from "./commands/init.js";
@@ -20,4 +21,5 @@ export const COMMANDS: readonly CommandModule[] = [
   exportCommand,
   ledgerCommand,
   statsCommand,
+  aggregateCommand,
 ];

@@ -1,0 +1,158 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "keel-aggregate-cli-"));
+const at = (name: string) => join(dir, name);
+
+function judgment(id: string, rater: string, choice: string, a = `A${id}`, b = `B${id}`) {
+  return {
+    comparison_id: id,
+    prompt: `p${id}`,
+    response_a: a,
+    response_b: b,
+    rater_id: rater,
+    choice,
+  };
+}
+
+describe("keel aggregate", () => {
+  const jfile = at("judgments.jsonl");
+  writeFileSync(
+    jfile,
+    `${[
+      judgment("c1", "r1", "a"),
+      judgment("c1", "r2", "a"),
+      judgment("c1", "r3", "b"),
+      judgment("c2", "r1", "tie"),
+      judgment("c2", "r2", "tie"),
+      judgment("c2", "r3", "b"),
+    ]
+      .map((j) => JSON.stringify(j))
+      .join("\n")}\n`,
+  );
+
+  it("runs Dawid–Skene on judgments and writes the DESIGN.md layout", async () => {
+    const out = at("ds.json");
+    const r = await runCli([
+      "aggregate",
+      "--in",
+      jfile,
+      "--method",
+      "dawid-skene",
+      "--out",
+      out,
+      "--json",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      method: "dawid-skene",
+      judgments: 6,
+      comparisons: 2,
+      raters: 3,
+    });
+    const res = JSON.parse(readFileSync(out, "utf8"));
+    expect(Object.keys(res)).toEqual([
+      "method",
+      "labels",
+      "probas",
+      "priors",
+      "errors",
+      "iterations",
+      "converged",
+      "log_likelihood",
+    ]);
+    expect(res.labels.c1).toBe("a");
+    expect(res.labels.c2).toBe("tie");
+  });
+
+  it("runs a pairwise method on judgments with a prior and reports per-comparison p_a", async () => {
+    const r = await runCli(["aggregate", "--in", jfile, "--method", "noisy-bt", "--prior", "1"]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.comparisons.map((c: { comparison_id: string }) => c.comparison_id)).toEqual([
+      "c1",
+      "c2",
+    ]);
+    expect(res.comparisons[0].p_a).toBeGreaterThan(0.5);
+  });
+
+  it("names the components when a pairwise graph is not connected and no prior is given", async () => {
+    const r = await runCli(["aggregate", "--in", jfile, "--method", "bradley-terry"]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain("KEEL_E_NOT_CONNECTED");
+    expect(r.stderr).toContain("2 components");
+  });
+
+  it("reads crowd-kit tables (categorical and pairwise) and rejects mismatched methods and options", async () => {
+    const cat = at("labels.csv");
+    writeFileSync(
+      cat,
+      "task,worker,label\nt1,w1,cat\nt1,w2,cat\nt1,w3,dog\nt2,w1,dog\nt2,w2,dog\nt2,w3,dog\n",
+    );
+    const r = await runCli([
+      "aggregate",
+      "--in",
+      cat,
+      "--format",
+      "crowd-kit",
+      "--method",
+      "one-coin",
+      "--max-iter",
+      "5",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).labels).toEqual({ t1: "cat", t2: "dog" });
+    const pw = at("pairs.csv");
+    writeFileSync(pw, "worker,left,right,label\nw1,a,b,a\nw2,b,c,b\nw3,c,a,c\n");
+    const p = await runCli(["aggregate", "--in", pw, "--format", "crowd-kit-pairwise"]);
+    expect(p.code, p.stderr).toBe(0);
+    const scores = Object.values(JSON.parse(p.stdout).scores) as number[];
+    for (const s of scores) expect(Math.abs(s)).toBeLessThan(1e-9);
+    expect(
+      (
+        await runCli([
+          "aggregate",
+          "--in",
+          pw,
+          "--format",
+          "crowd-kit-pairwise",
+          "--method",
+          "glad",
+        ])
+      ).code,
+    ).toBe(64);
+    const bad = await runCli([
+      "aggregate",
+      "--in",
+      cat,
+      "--format",
+      "crowd-kit",
+      "--method",
+      "dawid-skene",
+      "--prior",
+      "1",
+    ]);
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toContain("KEEL_E_CONFIG");
+  });
+});
+
+describe("keel agreement", () => {
+  it("prints alpha, kappa and per-rater leave-one-out agreement", async () => {
+    const cat = at("agree.csv");
+    writeFileSync(cat, "task,worker,label\n1,a,x\n1,b,x\n1,c,y\n2,a,y\n2,b,y\n2,c,y\n");
+    const r = await runCli(["agreement", "--in", cat, "--format", "crowd-kit", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.raters).toBe(3);
+    expect(
+      res.per_rater.find((x: { rater_id: string }) => x.rater_id === "c").loo_agreement,
+    ).toBeCloseTo(0.5, 12);
+    expect(res.cohen_kappa).toHaveLength(3);
+    const text = await runCli(["agreement", "--in", cat, "--format", "crowd-kit"]);
+    expect(text.stdout).toContain("Krippendorff's alpha");
+  });
+});
