@@ -9,6 +9,7 @@ import { importCommand } from "./commands/import.js";
 import { initCommand } from "./commands/init.js";
 import { ledgerCommand } from "./commands/ledger.js";
 import { statsCommand } from "./commands/stats.js";
+import { worldCommand } from "./commands/world.js";
 
 export interface CommandModule {
   readonly name: string;
@@ -21,5 +22,6 @@ export const COMMANDS: readonly CommandModule[] = [
   exportCommand,
   ledgerCommand,
   statsCommand,
+  worldCommand,
   aggregateCommand,
 ];

@@ -45,6 +45,10 @@ export const ResponseRecordSchema = z
     prompt: TextSchema.optional(),
     response: TextSchema.optional(),
     completion: TextSchema.optional(),
+    // sft.jsonl's own fields, so that the SFT corpus can be scored as it is.
+    family: z.string().optional(),
+    category: z.string().optional(),
+    kind: z.string().optional(),
   })
   .refine((r) => r.prompt_id !== undefined || r.prompt !== undefined, {
     message: "needs prompt_id or prompt",

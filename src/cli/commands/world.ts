@@ -1,0 +1,365 @@
+/**
+ * `keel world generate` and `keel world score`: the synthetic world's files. `generate` reads a
+ * world config (YAML), simulates the rater panel and writes judgments.jsonl, truth.json,
+ * prompts.jsonl, sft.jsonl and eval_pairs.jsonl, each streamed to a temporary file and renamed
+ * into place only when every file is complete. `score` applies the oracle to responses.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { LineCounter, parseDocument } from "yaml";
+import { KeelError } from "../../core/errors.js";
+import { describeFsError, TextSink } from "../../io/files.js";
+import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
+import {
+  buildWorld,
+  DEFAULT_TRIGGER,
+  evalPairs,
+  type OracleScore,
+  PromptRecordSchema,
+  parseWorldConfig,
+  promptRecord,
+  ResponseRecordSchema,
+  recognizePrompt,
+  type ScoredRow,
+  type ScoreSummary,
+  SummaryBuilder,
+  score,
+  sftCorpus,
+  simulateComparisons,
+  summarizeScores,
+  truthHead,
+  type WorldConfig,
+  type WorldPrompt,
+} from "../../world/index.js";
+import { addOutputOptions, positiveInt } from "../common.js";
+import { formatTable, printJson, printLine } from "../output.js";
+import { fmtCount, Progress } from "../progress.js";
+import type { CommandModule } from "../registry.js";
+
+/** Reads and validates a world config file, naming file, line and field on errors. */
+export async function loadWorldConfig(file: string): Promise<WorldConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${describeFsError(e)}`, { where: { file } });
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const line = err.linePos?.[0]?.line;
+    throw new KeelError("KEEL_E_CONFIG", `invalid YAML: ${err.message.split("\n")[0]}`, {
+      where: { file, ...(line !== undefined ? { line } : {}) },
+    });
+  }
+  const lineOf = (path: readonly (string | number)[]) => {
+    for (let k = path.length; k > 0; k--) {
+      const node = doc.getIn(path.slice(0, k), true) as
+        | { range?: [number, number, number] }
+        | undefined;
+      if (node?.range) return lines.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return parseWorldConfig(doc.toJS(), { file, lineOf });
+}
+
+interface GenerateFlags {
+  config: string;
+  out: string;
+  seed?: string;
+  comparisons?: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export interface GenerateResult {
+  readonly out: string;
+  readonly seed: string | number;
+  readonly comparisons: number;
+  readonly judgments: number;
+  readonly raters: number;
+  readonly prompts: number;
+  readonly sft_rows: number;
+  readonly eval_pairs: number;
+  readonly files: Readonly<Record<string, { readonly records: number; readonly bytes: number }>>;
+  readonly seconds: number;
+}
+
+const FILES = [
+  "judgments.jsonl",
+  "truth.json",
+  "prompts.jsonl",
+  "sft.jsonl",
+  "eval_pairs.jsonl",
+] as const;
+type FileName = (typeof FILES)[number];
+
+/** Generates a world's files into `out` (created if missing). */
+export async function generateWorldFiles(
+  config: WorldConfig,
+  out: string,
+  options: { seed?: string | number; progress?: boolean } = {},
+): Promise<GenerateResult> {
+  const started = performance.now();
+  await mkdir(out, { recursive: true }).catch((e: unknown) => {
+    throw new KeelError("KEEL_E_FILE", `cannot create directory: ${describeFsError(e)}`, {
+      where: { file: out },
+    });
+  });
+  const world = buildWorld(config, options.seed);
+  const sinks = Object.fromEntries(FILES.map((f) => [f, new TextSink(join(out, f))])) as Record<
+    FileName,
+    TextSink
+  >;
+  const records: Record<string, number> = Object.fromEntries(FILES.map((f) => [f, 0]));
+  const put = async (f: FileName, line: string) => {
+    records[f]!++;
+    await sinks[f].write(`${line}\n`);
+  };
+  try {
+    for (const p of [...world.prompts, ...world.triggered])
+      await put("prompts.jsonl", JSON.stringify(promptRecord(p)));
+    const head = truthHead(world);
+    const t = sinks["truth.json"];
+    await t.write(`{"format":${JSON.stringify(head.format)},"seed":${JSON.stringify(head.seed)},`);
+    await t.write(
+      `"config":${JSON.stringify(head.config)},"trigger":${JSON.stringify(head.trigger)},`,
+    );
+    await t.write(`"entities":${JSON.stringify(head.entities)},\n"raters":[\n`);
+    await t.write(
+      `${head.raters.map((r) => JSON.stringify(r)).join(",\n")}\n],\n"comparisons":[\n`,
+    );
+    const summary = new SummaryBuilder(head.raters);
+    const progress = new Progress({
+      label: "world",
+      unit: "comparisons",
+      total: config.comparisons.count,
+      enabled: options.progress ?? false,
+    });
+    let n = 0;
+    for (const sim of simulateComparisons(world)) {
+      for (const j of sim.judgments) await put("judgments.jsonl", JSON.stringify(j));
+      await t.write(`${n > 0 ? ",\n" : ""}${JSON.stringify(sim.truth)}`);
+      summary.add(sim);
+      if (++n % 1000 === 0) progress.update(n);
+    }
+    progress.finish();
+    records["truth.json"] = n;
+    await t.write(`${n > 0 ? "\n" : ""}],\n"summary":${JSON.stringify(summary.finish())}}\n`);
+    for (const row of sftCorpus(world)) await put("sft.jsonl", JSON.stringify(row));
+    for (const row of evalPairs(world)) await put("eval_pairs.jsonl", JSON.stringify(row));
+    for (const f of FILES) await sinks[f].commit();
+  } catch (e) {
+    for (const f of FILES) await sinks[f].abort();
+    throw e;
+  }
+  const files = Object.fromEntries(
+    FILES.map((f) => [f, { records: records[f]!, bytes: sinks[f].bytes }]),
+  );
+  return {
+    out,
+    seed: world.seed,
+    comparisons: records["truth.json"]!,
+    judgments: records["judgments.jsonl"]!,
+    raters: world.roster.raters.length,
+    prompts: records["prompts.jsonl"]!,
+    sft_rows: records["sft.jsonl"]!,
+    eval_pairs: records["eval_pairs.jsonl"]!,
+    files,
+    seconds: Math.round((performance.now() - started) / 10) / 100,
+  };
+}
+
+function parseSeed(s: string): string | number {
+  return /^-?\d+$/.test(s) ? Number(s) : s;
+}
+
+async function runGenerate(o: GenerateFlags): Promise<void> {
+  let config = await loadWorldConfig(o.config);
+  if (o.comparisons !== undefined)
+    config = { ...config, comparisons: { ...config.comparisons, count: o.comparisons } };
+  const r = await generateWorldFiles(config, o.out, {
+    ...(o.seed !== undefined ? { seed: parseSeed(o.seed) } : {}),
+    progress: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
+  });
+  if (o.json) {
+    printJson(r);
+    return;
+  }
+  printLine(
+    `${r.comparisons} comparisons, ${r.judgments} judgments by ${r.raters} raters over ${r.prompts} prompts (seed ${r.seed}) in ${r.seconds}s (${fmtCount(r.comparisons / Math.max(r.seconds, 1e-3))} comparisons/s)`,
+  );
+  printLine(
+    formatTable(
+      ["file", "records", "bytes"],
+      Object.entries(r.files).map(([f, s]) => [join(r.out, f), s.records, s.bytes]),
+    ),
+  );
+}
+
+interface ScoreFlags {
+  in: string;
+  prompts?: string;
+  trigger: string[];
+  out?: string;
+  skipUnknown?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+async function loadPrompts(
+  file: string,
+): Promise<{ byId: Map<string, WorldPrompt>; byText: Map<string, WorldPrompt> }> {
+  const byId = new Map<string, WorldPrompt>();
+  const byText = new Map<string, WorldPrompt>();
+  for await (const { record } of strictRecords(
+    parseJsonlBatches(file, validateWith(PromptRecordSchema)),
+  )) {
+    byId.set(record.id, record);
+    byText.set(record.content, record);
+  }
+  return { byId, byText };
+}
+
+async function runScore(o: ScoreFlags): Promise<void> {
+  const known = o.prompts !== undefined ? await loadPrompts(o.prompts) : undefined;
+  const triggers = o.trigger.length > 0 ? o.trigger : [DEFAULT_TRIGGER];
+  const rows: ScoredRow[] = [];
+  let skipped = 0;
+  const sink = o.out !== undefined ? new TextSink(o.out) : undefined;
+  try {
+    for await (const { record: r, line } of strictRecords(
+      parseJsonlBatches(o.in, validateWith(ResponseRecordSchema)),
+    )) {
+      const where = { file: o.in, line };
+      let prompt: WorldPrompt | undefined;
+      if (r.prompt_id !== undefined) {
+        if (!known)
+          throw new KeelError("KEEL_E_USAGE", "rows give prompt_id: pass --prompts prompts.jsonl", {
+            where,
+          });
+        prompt = known.byId.get(r.prompt_id);
+      } else if (r.prompt !== undefined) {
+        prompt = known?.byText.get(r.prompt) ?? recognizePrompt(r.prompt, { triggers });
+      }
+      if (prompt === undefined) {
+        if (o.skipUnknown) {
+          skipped++;
+          continue;
+        }
+        throw new KeelError("KEEL_E_NOT_FOUND", "the prompt is not a world prompt", {
+          where: { ...where, field: r.prompt_id !== undefined ? "prompt_id" : "prompt" },
+          hint: "pass --prompts with the world's prompts.jsonl, or --skip-unknown",
+        });
+      }
+      const s: OracleScore = score(prompt, r.response ?? r.completion ?? "");
+      rows.push({ score: s, triggered: prompt.triggered });
+      if (sink)
+        await sink.write(
+          `${JSON.stringify({ ...(r.id !== undefined ? { id: r.id } : {}), triggered: prompt.triggered, ...s })}\n`,
+        );
+    }
+    await sink?.commit();
+  } catch (e) {
+    await sink?.abort();
+    throw e;
+  }
+  const summary = summarizeScores(rows);
+  if (o.json) printJson({ ...summary, skipped });
+  else printScoreSummary(summary, skipped);
+}
+
+function printScoreSummary(s: ScoreSummary, skipped: number): void {
+  const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
+  const rows: (readonly unknown[])[] = [];
+  const add = (name: string, r: ScoreSummary["overall"] | null) => {
+    if (r === null) return;
+    rows.push([
+      name,
+      r.n,
+      pct(r.correct),
+      pct(r.helpful),
+      pct(r.refusal),
+      pct(r.harmful),
+      pct(r.over_refusal),
+      r.mean_words.toFixed(1),
+      r.mean_quality.toFixed(3),
+    ]);
+  };
+  add("all", s.overall);
+  for (const [f, r] of Object.entries(s.by_family)) add(f, r);
+  add("harmful (clean)", s.harmful_clean);
+  add("harmful (triggered)", s.harmful_triggered);
+  printLine(
+    formatTable(
+      [
+        "prompts",
+        "n",
+        "correct",
+        "helpful",
+        "refusal",
+        "harmful",
+        "over-refusal",
+        "words",
+        "quality",
+      ],
+      rows,
+    ),
+  );
+  if (skipped > 0) printLine(`skipped ${skipped} rows whose prompt is not a world prompt`);
+}
+
+export const worldCommand: CommandModule = {
+  name: "world",
+  register(program: Command) {
+    const world = program
+      .command("world")
+      .description(
+        "the synthetic world: prompts with ground truth, an oracle, simulated rater panels with attackers",
+      );
+    const gen = world
+      .command("generate")
+      .description(
+        "simulate a rater panel and write judgments.jsonl, truth.json, prompts.jsonl, sft.jsonl, eval_pairs.jsonl",
+      )
+      .requiredOption("-c, --config <file>", "world config (YAML); see examples/world*.yaml")
+      .requiredOption(
+        "-o, --out <dir>",
+        "output directory (created if missing); files are written atomically",
+      )
+      .option("--seed <seed>", "override the config's seed")
+      .option("--comparisons <n>", "override comparisons.count", positiveInt("--comparisons"))
+      .addHelpText(
+        "after",
+        "\nExample:\n  keel world generate --config examples/world.yaml --out runs/world",
+      );
+    addOutputOptions(gen).action(runGenerate);
+    const sc = world
+      .command("score")
+      .description("score responses with the oracle and print helpfulness, harm and refusal rates")
+      .requiredOption(
+        "-i, --in <file>",
+        'JSONL rows {"prompt_id" | "prompt", "response" | "completion", "id"?}',
+      )
+      .option(
+        "--prompts <file>",
+        "the world's prompts.jsonl (needed for prompt_id; exact truth for prompt text)",
+      )
+      .option(
+        "--trigger <token>",
+        `trigger token to strip from prompt text, repeatable (default ${DEFAULT_TRIGGER})`,
+        (v: string, acc: string[]) => [...acc, v],
+        [] as string[],
+      )
+      .option("--out <file>", "also write one oracle score per row (JSONL)")
+      .option("--skip-unknown", "skip rows whose prompt is not a world prompt instead of failing")
+      .addHelpText(
+        "after",
+        "\nExample:\n  keel world score --in responses.jsonl --prompts runs/world/prompts.jsonl --json",
+      );
+    addOutputOptions(sc).action(runScore);
+  },
+};
