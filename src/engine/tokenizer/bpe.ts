@@ -1,0 +1,219 @@
+/**
+ * Byte-level BPE tokenizer (Sennrich et al., "Neural Machine Translation of Rare Words with
+ * Subword Units", ACL 2016; byte-level as GPT-2), read and written as a Hugging Face
+ * `tokenizer.json` (model type BPE, ByteLevel pre-tokenizer and decoder), so other tools load
+ * keel's tokenizers and keel loads theirs when they use this layout.
+ *
+ * Encoding a pre-token: start from its characters and repeatedly merge the adjacent pair with
+ * the lowest merge rank (leftmost on ties) until no pair has a rank — the same order as the
+ * Rust and JS implementations of `tokenizers`. Special tokens (added tokens) are cut out of
+ * the text first and map to their ids directly.
+ * Vocabulary layout of tokenizers trained by keel: ids 0–255 are the 256 bytes in byte order,
+ * then one id per merge, then the special tokens.
+ */
+import { KeelError } from "../../core/errors.js";
+import { BYTE_TO_CHAR, preTokenize, toBytes } from "./bytelevel.js";
+
+export interface SpecialToken {
+  readonly id: number;
+  readonly content: string;
+}
+
+export interface TokenizerData {
+  readonly vocab: ReadonlyMap<string, number>;
+  /** Merge pairs in rank order. */
+  readonly merges: readonly (readonly [string, string])[];
+  readonly special: readonly SpecialToken[];
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+export class BpeTokenizer {
+  private readonly vocab: ReadonlyMap<string, number>;
+  private readonly idToToken: string[];
+  private readonly ranks = new Map<string, number>();
+  private readonly special: readonly SpecialToken[];
+  private readonly specialById = new Map<number, string>();
+  private readonly specialRe: RegExp | undefined;
+  private readonly cache = new Map<string, number[]>();
+  readonly merges: readonly (readonly [string, string])[];
+
+  constructor(data: TokenizerData) {
+    this.vocab = data.vocab;
+    this.merges = data.merges;
+    this.special = data.special;
+    this.idToToken = [];
+    for (const [t, id] of data.vocab) this.idToToken[id] = t;
+    data.merges.forEach(([a, b], i) => {
+      this.ranks.set(`${a} ${b}`, i);
+    });
+    for (const s of data.special) {
+      this.specialById.set(s.id, s.content);
+      this.idToToken[s.id] = s.content;
+    }
+    const byLength = [...data.special].sort((a, b) => b.content.length - a.content.length);
+    this.specialRe = byLength.length
+      ? new RegExp(`(${byLength.map((s) => escapeRe(s.content)).join("|")})`)
+      : undefined;
+  }
+
+  get vocabSize(): number {
+    return this.idToToken.length;
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.vocab.get(token) ?? this.special.find((s) => s.content === token)?.id;
+  }
+
+  idToTokenString(id: number): string | undefined {
+    return this.idToToken[id];
+  }
+
+  /** Merges one byte-level pre-token into token ids. */
+  private bpe(word: string): number[] {
+    const hit = this.cache.get(word);
+    if (hit) return hit;
+    const parts = Array.from(word);
+    for (;;) {
+      let best = -1;
+      let bestRank = Number.POSITIVE_INFINITY;
+      for (let i = 0; i + 1 < parts.length; i++) {
+        const r = this.ranks.get(`${parts[i]} ${parts[i + 1]}`);
+        if (r !== undefined && r < bestRank) {
+          bestRank = r;
+          best = i;
+        }
+      }
+      if (best < 0) break;
+      parts.splice(best, 2, parts[best]! + parts[best + 1]!);
+    }
+    const ids = parts.map((p) => {
+      const id = this.vocab.get(p);
+      if (id === undefined) {
+        throw new KeelError(
+          "KEEL_E_INVALID_RECORD",
+          `token ${JSON.stringify(p)} is missing from the vocabulary`,
+          {
+            hint: "the tokenizer file's merges produce a token its vocab lacks; the file is inconsistent",
+          },
+        );
+      }
+      return id;
+    });
+    if (this.cache.size < 100_000) this.cache.set(word, ids);
+    return ids;
+  }
+
+  encode(text: string): number[] {
+    const out: number[] = [];
+    const chunks = this.specialRe ? text.split(this.specialRe) : [text];
+    chunks.forEach((chunk, i) => {
+      if (i % 2 === 1) out.push(this.tokenToId(chunk)!);
+      else for (const w of preTokenize(chunk)) out.push(...this.bpe(w));
+    });
+    return out;
+  }
+
+  decode(ids: readonly number[], opts: { skipSpecial?: boolean } = {}): string {
+    const dec = new TextDecoder();
+    let text = "";
+    let bytes: number[] = [];
+    const flush = () => {
+      text += dec.decode(new Uint8Array(bytes));
+      bytes = [];
+    };
+    for (const id of ids) {
+      const sp = this.specialById.get(id);
+      if (sp !== undefined) {
+        flush();
+        if (!opts.skipSpecial) text += sp;
+        continue;
+      }
+      const tok = this.idToToken[id];
+      if (tok === undefined)
+        throw new KeelError("KEEL_E_INVALID_RECORD", `token id ${id} is outside the vocabulary`);
+      bytes.push(...toBytes(tok));
+    }
+    flush();
+    return text;
+  }
+
+  /** The Hugging Face tokenizer.json object. */
+  toJSON(): Record<string, unknown> {
+    const byteLevel = {
+      type: "ByteLevel",
+      add_prefix_space: false,
+      trim_offsets: true,
+      use_regex: true,
+    };
+    return {
+      version: "1.0",
+      truncation: null,
+      padding: null,
+      added_tokens: this.special.map((s) => ({
+        id: s.id,
+        content: s.content,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      })),
+      normalizer: null,
+      pre_tokenizer: byteLevel,
+      post_processor: { ...byteLevel, trim_offsets: false },
+      decoder: byteLevel,
+      model: {
+        type: "BPE",
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: false,
+        byte_fallback: false,
+        ignore_merges: false,
+        vocab: Object.fromEntries(this.vocab),
+        merges: this.merges.map(([a, b]) => `${a} ${b}`),
+      },
+    };
+  }
+
+  /** Reads a tokenizer.json object of the byte-level BPE layout. */
+  static fromJSON(json: unknown, file?: string): BpeTokenizer {
+    const j = json as {
+      model?: {
+        type?: string;
+        vocab?: Record<string, number>;
+        merges?: (string | [string, string])[];
+      };
+      pre_tokenizer?: { type?: string };
+      added_tokens?: { id: number; content: string }[];
+    };
+    const where = file ? { file } : {};
+    if (j.model?.type !== "BPE" || !j.model.vocab || !j.model.merges) {
+      throw new KeelError(
+        "KEEL_E_UNKNOWN_FORMAT",
+        "not a BPE tokenizer.json (model.type must be BPE)",
+        { where },
+      );
+    }
+    if (j.pre_tokenizer?.type !== "ByteLevel") {
+      throw new KeelError("KEEL_E_UNSUPPORTED", "only byte-level BPE tokenizers are supported", {
+        where: { ...where, field: "pre_tokenizer" },
+      });
+    }
+    const merges = j.model.merges.map((m) =>
+      Array.isArray(m) ? [m[0], m[1]] : (m.split(" ") as [string, string]),
+    ) as [string, string][];
+    return new BpeTokenizer({
+      vocab: new Map(Object.entries(j.model.vocab)),
+      merges,
+      special: (j.added_tokens ?? []).map((t) => ({ id: t.id, content: t.content })),
+    });
+  }
+}
+
+/** The 256 byte tokens in byte order (ids 0–255 of keel-trained tokenizers). */
+export function byteVocab(): Map<string, number> {
+  return new Map(BYTE_TO_CHAR.map((c, b) => [c, b]));
+}

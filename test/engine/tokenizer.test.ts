@@ -1,0 +1,62 @@
+import { Tokenizer } from "@huggingface/tokenizers";
+import { describe, expect, it } from "vitest";
+import { BpeTokenizer } from "../../src/engine/tokenizer/bpe.js";
+import { trainBpe } from "../../src/engine/tokenizer/train.js";
+
+const CORPUS = [
+  "The quick brown fox jumps over the lazy dog.",
+  "the lowest lower low, lowly; the newest newer new!",
+  "How do I kill a Python process? Use `kill -9 1234` or pkill python3.",
+  "Numbers: 12345 and 3.14159, dates 2024-01-31; emails a.b@example.com",
+  "Café naïve résumé — 東京 🚀 emoji   spaces\ttabs\nnewlines",
+  "I'm sure you'll see they've done it; we'd say it's theirs.",
+];
+const PROBES = [
+  ...CORPUS,
+  "unseen words: floccinaucinihilipilification, zyzzyva",
+  "  leading and trailing   ",
+  "<|endoftext|>the end<|pad|>",
+  "mixed 東京タワー and 🚀🚀 with ümlauts",
+  "",
+];
+
+describe("byte-level BPE", () => {
+  const tok = trainBpe(Array.from({ length: 5 }, () => CORPUS).flat(), {
+    vocabSize: 400,
+    minFrequency: 2,
+    specialTokens: ["<|endoftext|>", "<|pad|>"],
+  });
+
+  it("learns merges and round-trips any text exactly", () => {
+    expect(tok.merges.length).toBeGreaterThan(20);
+    for (const s of PROBES) expect(tok.decode(tok.encode(s))).toBe(s);
+    expect(tok.encode("the lowest").length).toBeLessThan(
+      new TextEncoder().encode("the lowest").length,
+    );
+  });
+
+  it("is deterministic", () => {
+    const again = trainBpe(Array.from({ length: 5 }, () => CORPUS).flat(), {
+      vocabSize: 400,
+      specialTokens: ["<|endoftext|>", "<|pad|>"],
+    });
+    expect(again.merges).toEqual(tok.merges);
+  });
+
+  it("tokenizer.json loads in @huggingface/tokenizers and encodes identically", () => {
+    const json = JSON.parse(JSON.stringify(tok.toJSON()));
+    const hf = new Tokenizer(json, {});
+    for (const s of PROBES) {
+      expect(hf.encode(s, { add_special_tokens: false }).ids).toEqual(tok.encode(s));
+      if (s !== "") expect(hf.decode(tok.encode(s))).toBe(tok.decode(tok.encode(s)));
+    }
+    const back = BpeTokenizer.fromJSON(json);
+    for (const s of PROBES) expect(back.encode(s)).toEqual(tok.encode(s));
+  });
+
+  it("maps special tokens to their ids", () => {
+    const ids = tok.encode("<|endoftext|>");
+    expect(ids).toEqual([tok.tokenToId("<|endoftext|>")]);
+    expect(tok.decode(tok.encode("a<|pad|>b"), { skipSpecial: true })).toBe("ab");
+  });
+});
