@@ -99,7 +99,7 @@ describe("checkpoints", () => {
     saveCheckpoint(dir, m);
     const f = join(dir, "model.safetensors");
     const buf = readFileSync(f);
-    buf[buf.length - 1] ^= 1;
+    buf[buf.length - 1] = buf[buf.length - 1]! ^ 1;
     writeFileSync(f, buf);
     expect(() => loadCheckpoint(dir)).toThrow(/does not match the hash/);
   });

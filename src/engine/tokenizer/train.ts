@@ -92,13 +92,13 @@ export function trainBpe(corpus: Iterable<string>, o: BpeTrainOptions): BpeToken
       const k = key(symbols[i]!, symbols[i + 1]!);
       pairCount.set(k, (pairCount.get(k) ?? 0) + sign * count);
       if (sign > 0) {
-        let s = pairWords.get(k);
-        if (!s) pairWords.set(k, (s = new Set()));
-        s.add(wi);
+        const s = pairWords.get(k);
+        if (s) s.add(wi);
+        else pairWords.set(k, new Set([wi]));
       }
     }
   };
-  words.forEach((_, wi) => addPairs(wi, 1));
+  for (let wi = 0; wi < words.length; wi++) addPairs(wi, 1);
   const heap = new PairHeap();
   for (const [k, c] of pairCount) heap.push([c, Math.floor(k / 0x100000), k % 0x100000]);
 
