@@ -133,3 +133,40 @@ export function parseRecord<T>(schema: z.ZodType<T>, value: unknown, where: Wher
 export function isChoice(x: unknown): x is Choice {
   return x === "a" || x === "b" || x === "tie";
 }
+
+const JUDGMENT_KEYS = new Set(Object.keys(JudgmentSchema.shape));
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const isoDate = IsoDate;
+
+function fastId(x: unknown): boolean {
+  return typeof x === "string" && x.length >= 1 && x.length <= MAX_ID_CHARS && !CONTROL.test(x);
+}
+
+function fastText(x: unknown): boolean {
+  return typeof x === "string" && x.length <= MAX_TEXT_CHARS && !x.includes("\u0000");
+}
+
+/**
+ * The common case of `JudgmentSchema` without zod's cost: returns the value itself when it is
+ * a plain-text judgment that the schema certainly accepts, and undefined otherwise — in which
+ * case the caller runs the schema, which decides and words the error. It never accepts what the
+ * schema would reject (a property test holds the two together).
+ */
+export function acceptJudgmentFast(v: unknown): Judgment | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  for (const k in o) if (!JUDGMENT_KEYS.has(k)) return undefined;
+  if (!fastId(o.comparison_id) || !fastId(o.rater_id)) return undefined;
+  if (!fastText(o.prompt) || !fastText(o.response_a) || !fastText(o.response_b)) return undefined;
+  const c = o.choice;
+  if (c !== "a" && c !== "b" && c !== "tie") return undefined;
+  const g = o.gold;
+  if (g !== undefined && g !== "a" && g !== "b" && g !== "tie") return undefined;
+  const l = o.latency_ms;
+  if (l !== undefined && !(typeof l === "number" && Number.isFinite(l) && l >= 0 && l <= 1e10))
+    return undefined;
+  if (o.created_at !== undefined && !isoDate.safeParse(o.created_at).success) return undefined;
+  if (o.shown_order !== undefined || o.rationale !== undefined || o.flags !== undefined)
+    return undefined;
+  return o as unknown as Judgment;
+}

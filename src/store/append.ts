@@ -66,12 +66,22 @@ class BoundedMap<K, V> {
   }
 }
 
+/**
+ * A comparison as cached: its row, and (for plain-text contents) the texts themselves, so that
+ * the usual case — the next rater's judgment of a comparison seen a moment ago — is checked
+ * with three string comparisons instead of three SHA-256 digests.
+ */
+interface CachedComparison {
+  row: ComparisonRow;
+  texts?: readonly [Content, Content, Content];
+}
+
 export class LedgerAppender {
   private head: LedgerHead;
-  private readonly comparisons = new BoundedMap<string, ComparisonRow>(100_000);
-  private readonly knownTexts = new BoundedMap<string, true>(200_000);
-  private readonly knownRaters = new BoundedMap<string, true>(100_000);
-  private readonly digestOf = new BoundedMap<string, string>(20_000);
+  private readonly comparisons = new BoundedMap<string, CachedComparison>(20_000);
+  private readonly knownTexts = new BoundedMap<string, true>(50_000);
+  private readonly knownRaters = new BoundedMap<string, true>(50_000);
+  private readonly digestOf = new BoundedMap<string, string>(8_000);
 
   constructor(
     private readonly writer: LedgerWriter,
@@ -116,8 +126,9 @@ export class LedgerAppender {
       if (this.comparisons.get(input.comparison_id) === undefined) missing.add(input.comparison_id);
     }
     if (missing.size > 0) {
-      for (const [id, row] of await this.writer.findComparisons([...missing]))
-        this.comparisons.set(id, row);
+      for (const [id, row] of await this.writer.findComparisons([...missing])) {
+        this.comparisons.set(id, { row });
+      }
     }
     const existingPairs = await this.writer.findExistingPairs(
       items.map(({ input }) => [input.comparison_id, input.rater_id] as const),
@@ -219,9 +230,9 @@ export class LedgerAppender {
     gold: { comparison_id: string; gold: Choice }[],
   ): ComparisonRow {
     const id = input.comparison_id;
-    const known = this.comparisons.get(id);
+    const cached = this.comparisons.get(id);
     if (!isFull(input)) {
-      if (known === undefined) {
+      if (cached === undefined) {
         throw new KeelError(
           "KEEL_E_NOT_FOUND",
           `comparison ${JSON.stringify(id)} is not in the store`,
@@ -231,51 +242,77 @@ export class LedgerAppender {
           },
         );
       }
-      return known;
+      return cached.row;
     }
-    const pd = this.digest(input.prompt, texts);
-    const ad = this.digest(input.response_a, texts);
-    const bd = this.digest(input.response_b, texts);
-    if (known === undefined) {
-      const row: ComparisonRow = {
-        comparison_id: id,
-        prompt_digest: pd,
-        a_digest: ad,
-        b_digest: bd,
-        gold: input.gold ?? null,
-      };
-      this.comparisons.set(id, row);
-      newComparisons.push(row);
-      return row;
-    }
-    const field =
-      known.prompt_digest !== pd
-        ? "prompt"
-        : known.a_digest !== ad
-          ? "response_a"
-          : known.b_digest !== bd
-            ? "response_b"
-            : undefined;
-    if (field !== undefined) {
-      throw new KeelError(
-        "KEEL_E_CONFLICT",
-        `differs from the stored comparison ${JSON.stringify(id)}: one comparison id must always name the same prompt and responses`,
-        { where: { ...where, field } },
-      );
-    }
-    if (input.gold !== undefined && known.gold !== input.gold) {
-      if (known.gold !== null) {
+    let known = cached?.row;
+    const same = cached?.texts !== undefined && sameTexts(cached.texts, input);
+    if (!same) {
+      const pd = this.digest(input.prompt, texts);
+      const ad = this.digest(input.response_a, texts);
+      const bd = this.digest(input.response_b, texts);
+      if (known === undefined) {
+        known = {
+          comparison_id: id,
+          prompt_digest: pd,
+          a_digest: ad,
+          b_digest: bd,
+          gold: input.gold ?? null,
+        };
+        this.comparisons.set(id, {
+          row: known,
+          texts: [input.prompt, input.response_a, input.response_b],
+        });
+        newComparisons.push(known);
+        return known;
+      }
+      const field =
+        known.prompt_digest !== pd
+          ? "prompt"
+          : known.a_digest !== ad
+            ? "response_a"
+            : known.b_digest !== bd
+              ? "response_b"
+              : undefined;
+      if (field !== undefined) {
         throw new KeelError(
           "KEEL_E_CONFLICT",
-          `gold ${JSON.stringify(input.gold)} contradicts the stored gold ${JSON.stringify(known.gold)} of comparison ${JSON.stringify(id)}`,
+          `differs from the stored comparison ${JSON.stringify(id)}: one comparison id must always name the same prompt and responses`,
+          { where: { ...where, field } },
+        );
+      }
+      this.comparisons.set(id, {
+        row: known,
+        texts: [input.prompt, input.response_a, input.response_b],
+      });
+    }
+    if (input.gold !== undefined && known!.gold !== input.gold) {
+      if (known!.gold !== null) {
+        throw new KeelError(
+          "KEEL_E_CONFLICT",
+          `gold ${JSON.stringify(input.gold)} contradicts the stored gold ${JSON.stringify(known!.gold)} of comparison ${JSON.stringify(id)}`,
           { where: { ...where, field: "gold" } },
         );
       }
-      const updated = { ...known, gold: input.gold };
-      this.comparisons.set(id, updated);
+      const updated = { ...known!, gold: input.gold };
+      this.comparisons.set(id, {
+        row: updated,
+        texts: [input.prompt, input.response_a, input.response_b],
+      });
       gold.push({ comparison_id: id, gold: input.gold });
       return updated;
     }
-    return known;
+    return known!;
   }
+}
+
+/** True when the judgment names exactly the cached texts (plain strings; chat lists compare by digest). */
+function sameTexts(cached: readonly [Content, Content, Content], j: Judgment): boolean {
+  return (
+    typeof j.prompt === "string" &&
+    typeof j.response_a === "string" &&
+    typeof j.response_b === "string" &&
+    cached[0] === j.prompt &&
+    cached[1] === j.response_a &&
+    cached[2] === j.response_b
+  );
 }

@@ -15,6 +15,10 @@ export interface StoreDialect {
   readonly location: string;
   /** PostgreSQL schema the store lives in, when not the connection's default. */
   readonly schema?: string;
-  writeTransaction<T>(fn: (w: LedgerWriter) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in a write transaction holding the ledger head. `bulk` marks a large import: the
+   * dialect may relax checks that the ledger writer already guarantees (see each dialect).
+   */
+  writeTransaction<T>(fn: (w: LedgerWriter) => Promise<T>, opts?: { bulk?: boolean }): Promise<T>;
   close(): Promise<void>;
 }

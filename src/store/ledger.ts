@@ -7,7 +7,7 @@
  * tampered row onward; anchoring the head hash outside the database — `keel ledger head` —
  * closes that gap.) Gold answers and rater attributes are not part of the chain.
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../core/digest.js";
 import type { Choice, ShownOrder } from "../core/types.js";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -52,8 +52,5 @@ export function encodeLedgerRecord(r: LedgerRecord): string {
 }
 
 export function chainHash(prevHash: string, record: LedgerRecord): string {
-  return createHash("sha256")
-    .update(prevHash, "utf8")
-    .update(encodeLedgerRecord(record), "utf8")
-    .digest("hex");
+  return sha256Hex(prevHash + encodeLedgerRecord(record));
 }

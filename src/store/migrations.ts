@@ -13,6 +13,9 @@ export type DialectName = "sqlite" | "postgres";
 type AnyDb = Kysely<any>;
 
 function initial(dialect: DialectName): Migration {
+  // Small rows keyed by text get one B-tree instead of a rowid table plus a unique index in
+  // SQLite. (Texts stay a rowid table: their large bodies would make a keyed B-tree split often.)
+  const noRowid = dialect === "sqlite" ? sql`without rowid` : sql``;
   return {
     async up(db: AnyDb) {
       await db.schema
@@ -28,6 +31,7 @@ function initial(dialect: DialectName): Migration {
         .addColumn("a_digest", "text", (c) => c.notNull().references("texts.digest"))
         .addColumn("b_digest", "text", (c) => c.notNull().references("texts.digest"))
         .addColumn("gold", "text", (c) => c.check(sql`gold IN ('a', 'b', 'tie')`))
+        .modifyEnd(noRowid)
         .execute();
       await db.schema
         .createIndex("comparisons_prompt")
@@ -39,6 +43,7 @@ function initial(dialect: DialectName): Migration {
         .addColumn("rater_id", "text", (c) => c.primaryKey())
         .addColumn("attributes", "text", (c) => c.notNull().defaultTo("{}"))
         .addColumn("first_seen", "text", (c) => c.notNull())
+        .modifyEnd(noRowid)
         .execute();
       await db.schema
         .createTable("judgments")

@@ -159,57 +159,60 @@ export class FeedbackStore {
     opts: ImportOptions = {},
   ): Promise<ImportReport> {
     const skip = opts.skipInvalid ?? false;
-    return this.dialect.writeTransaction(async (w) => {
-      const app = new LedgerAppender(w, this.now);
-      let read = 0;
-      let appended = 0;
-      let newComparisons = 0;
-      let duplicates = 0;
-      let conflicting = 0;
-      let rejected = 0;
-      const examples: Duplicate[] = [];
-      for await (const batch of batches) {
-        const items: AppendItem[] = [];
-        for (const p of batch) {
-          read++;
-          if (p.ok) {
-            items.push({
-              input: p.record,
-              where: { ...(opts.source ? { file: opts.source } : {}), line: p.line },
-            });
-          } else if (skip) {
-            rejected++;
-            await opts.onReject?.(p.line, p.error, p.raw);
-          } else {
-            throw p.error;
+    return this.dialect.writeTransaction(
+      async (w) => {
+        const app = new LedgerAppender(w, this.now);
+        let read = 0;
+        let appended = 0;
+        let newComparisons = 0;
+        let duplicates = 0;
+        let conflicting = 0;
+        let rejected = 0;
+        const examples: Duplicate[] = [];
+        for await (const batch of batches) {
+          const items: AppendItem[] = [];
+          for (const p of batch) {
+            read++;
+            if (p.ok) {
+              items.push({
+                input: p.record,
+                where: { ...(opts.source ? { file: opts.source } : {}), line: p.line },
+              });
+            } else if (skip) {
+              rejected++;
+              await opts.onReject?.(p.line, p.error, p.raw);
+            } else {
+              throw p.error;
+            }
           }
+          const r: BatchResult = await app.append(items, skip);
+          appended += r.appended;
+          newComparisons += r.newComparisons;
+          duplicates += r.duplicates.length;
+          for (const d of r.duplicates) {
+            if (d.conflicting) conflicting++;
+            if (examples.length < DUPLICATE_EXAMPLES) examples.push(d);
+          }
+          for (const x of r.rejected) {
+            rejected++;
+            await opts.onReject?.(x.where.line ?? 0, x.error, "");
+          }
+          opts.onProgress?.(read);
         }
-        const r: BatchResult = await app.append(items, skip);
-        appended += r.appended;
-        newComparisons += r.newComparisons;
-        duplicates += r.duplicates.length;
-        for (const d of r.duplicates) {
-          if (d.conflicting) conflicting++;
-          if (examples.length < DUPLICATE_EXAMPLES) examples.push(d);
-        }
-        for (const x of r.rejected) {
-          rejected++;
-          await opts.onReject?.(x.where.line ?? 0, x.error, "");
-        }
-        opts.onProgress?.(read);
-      }
-      const head = await app.finish();
-      return {
-        read,
-        appended,
-        newComparisons,
-        duplicates,
-        conflictingDuplicates: conflicting,
-        duplicateExamples: examples,
-        rejected,
-        head,
-      };
-    });
+        const head = await app.finish();
+        return {
+          read,
+          appended,
+          newComparisons,
+          duplicates,
+          conflictingDuplicates: conflicting,
+          duplicateExamples: examples,
+          rejected,
+          head,
+        };
+      },
+      { bulk: true },
+    );
   }
 
   /** Appends judgments in one transaction (the server's path); duplicates are reported. */

@@ -136,3 +136,65 @@ describe("canonicalJson", () => {
     expect(() => canonicalJson({ a: Number.NaN })).toThrow();
   });
 });
+
+describe("acceptJudgmentFast", () => {
+  it("accepts only what JudgmentSchema accepts, and returns the same value", async () => {
+    const { acceptJudgmentFast } = await import("../../src/core/schemas.js");
+    const fcm = (await import("fast-check")).default;
+    const str = fcm.oneof(
+      fcm.string({ maxLength: 8 }),
+      fcm.constantFrom(
+        "",
+        "a\u0000b",
+        "x\ny",
+        "c1",
+        "2026-01-02T03:04:05Z",
+        "2026-01-02",
+        "x".repeat(300),
+      ),
+    );
+    const val = fcm.oneof(
+      str,
+      fcm.constantFrom("a", "b", "tie", null, 5, -1, 1e11, Number.NaN, [], {}),
+      fcm.double(),
+    );
+    const obj = fcm.dictionary(
+      fcm.constantFrom(
+        "comparison_id",
+        "prompt",
+        "response_a",
+        "response_b",
+        "rater_id",
+        "choice",
+        "gold",
+        "created_at",
+        "latency_ms",
+        "shown_order",
+        "extra",
+      ),
+      val,
+    );
+    const base = fcm.record({
+      comparison_id: str,
+      prompt: str,
+      response_a: str,
+      response_b: str,
+      rater_id: str,
+      choice: fcm.constantFrom("a", "b", "tie", "x"),
+    });
+    let accepted = 0;
+    fcm.assert(
+      fcm.property(fcm.tuple(base, obj), ([b, extra]) => {
+        const v = { ...b, ...extra };
+        const fast = acceptJudgmentFast(v);
+        if (fast === undefined) return;
+        accepted++;
+        const z = JudgmentSchema.safeParse(v);
+        expect(z.success).toBe(true);
+        expect(z.data).toEqual(fast);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(accepted).toBeGreaterThan(10);
+  });
+});

@@ -1,10 +1,18 @@
 /** keel judgments JSONL (DESIGN.md): one self-contained judgment per line, in and out. */
-import { JudgmentSchema } from "../../core/schemas.js";
+import type { Where } from "../../core/errors.js";
+import { acceptJudgmentFast, JudgmentSchema } from "../../core/schemas.js";
 import type { Judgment, Parsed } from "../../core/types.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../jsonl.js";
 
+const validateJudgment = validateWith(JudgmentSchema);
+
+/** Validates a judgment record: the fast path for the common case, the schema otherwise. */
+export function toJudgment(value: unknown, where: Where): Judgment {
+  return acceptJudgmentFast(value) ?? validateJudgment(value, where);
+}
+
 export function parseJudgmentBatches(path: string): AsyncGenerator<Parsed<Judgment>[]> {
-  return parseJsonlBatches(path, validateWith(JudgmentSchema));
+  return parseJsonlBatches(path, toJudgment);
 }
 
 /** Judgments from a file; the first invalid line throws `file:line: field: …`. */

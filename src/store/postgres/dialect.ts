@@ -82,7 +82,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
     db,
     location: redactUrl(opts.url),
     ...(opts.schema ? { schema: opts.schema } : {}),
-    async writeTransaction<T>(fn: (w: LedgerWriter) => Promise<T>): Promise<T> {
+    async writeTransaction<T>(
+      fn: (w: LedgerWriter) => Promise<T>,
+      _opts?: { bulk?: boolean },
+    ): Promise<T> {
       return db.transaction().execute(async (trx) => {
         const head =
           await sql<LedgerHead>`SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(

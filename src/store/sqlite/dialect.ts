@@ -39,21 +39,34 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
     raw.pragma("synchronous = FULL");
   }
   raw.pragma("foreign_keys = ON");
+  // 64 MiB of page cache: index inserts on random keys (digests) stay in memory.
+  raw.pragma("cache_size = -65536");
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
   return {
     name: "sqlite",
     db,
     location: opts.path,
-    async writeTransaction<T>(fn: (w: LedgerWriter) => Promise<T>): Promise<T> {
+    async writeTransaction<T>(
+      fn: (w: LedgerWriter) => Promise<T>,
+      o: { bulk?: boolean } = {},
+    ): Promise<T> {
       return db.connection().execute(async () => {
-        raw.exec("BEGIN IMMEDIATE");
+        // A bulk import skips SQLite's per-row foreign-key lookups: the ledger writer inserts
+        // texts, then comparisons, then raters, then judgments, each referring only to rows
+        // written or read in this same transaction. (The pragma cannot change inside one.)
+        if (o.bulk) raw.pragma("foreign_keys = OFF");
         try {
-          const result = await fn(new SqliteWriter(raw));
-          raw.exec("COMMIT");
-          return result;
-        } catch (e) {
-          if (raw.inTransaction) raw.exec("ROLLBACK");
-          throw e;
+          raw.exec("BEGIN IMMEDIATE");
+          try {
+            const result = await fn(new SqliteWriter(raw));
+            raw.exec("COMMIT");
+            return result;
+          } catch (e) {
+            if (raw.inTransaction) raw.exec("ROLLBACK");
+            throw e;
+          }
+        } finally {
+          if (o.bulk) raw.pragma("foreign_keys = ON");
         }
       });
     },

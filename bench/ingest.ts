@@ -1,0 +1,287 @@
+/**
+ * bench:ingest — how fast keel imports judgments, and with how much memory.
+ *
+ * Generates N judgments (keel JSONL, and the same rows as CSV), then imports them with the
+ * real CLI (`keel import`, built JavaScript, one process per run) into SQLite and PostgreSQL,
+ * side by side with the ceilings for those databases on the same rows: the sqlite3 shell's
+ * `.import` of the CSV into one flat table, and PostgreSQL's `COPY`. keel does more per row
+ * than the ceilings — validation, content addressing and deduplication of texts, duplicate
+ * detection, the SHA-256 hash chain, four indexed tables — so the ratio says how close to the
+ * database's own bulk path keel gets. Wall time, CPU time and peak RSS come from /usr/bin/time.
+ * The full run also imports a 1 GB file into SQLite to show memory stays bounded.
+ *
+ *   npm run bench:ingest              # 1,000,000 judgments + the 1 GB file
+ *   npm run bench:ingest -- --quick   # 100,000 judgments, no 1 GB file
+ *   options: --n N, --no-pg, --no-big, --keep (keep the temporary directory)
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeIngestFiles } from "./ingest-data.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const KEEL = join(ROOT, "bin", "keel.js");
+const PG_URL = process.env.KEEL_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const PG_SCHEMA = "keel_bench_ingest";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const flag = (name: string) => args.includes(name);
+const nArg = args.indexOf("--n");
+const N = nArg >= 0 ? Number(args[nArg + 1]) : quick ? 100_000 : 1_000_000;
+const withPg = !flag("--no-pg");
+const withBig = !quick && !flag("--no-big");
+
+interface Timed {
+  wall: number;
+  cpu: number;
+  rssMB: number;
+  stdout: string;
+}
+
+/** Runs a command under /usr/bin/time; throws with its stderr if it fails. */
+function timed(cmd: string, argv: string[], input?: string): Timed {
+  const r = spawnSync("/usr/bin/time", ["-f", "TIME %e %U %S %M", cmd, ...argv], {
+    encoding: "utf8",
+    maxBuffer: 1 << 26,
+    ...(input !== undefined ? { input } : {}),
+  });
+  const m = /TIME (\S+) (\S+) (\S+) (\d+)\s*$/.exec(r.stderr ?? "");
+  if (r.status !== 0 || !m)
+    throw new Error(`${cmd} ${argv.join(" ")} failed (${r.status}):\n${r.stderr}`);
+  return {
+    wall: Number(m[1]),
+    cpu: Number(m[2]) + Number(m[3]),
+    rssMB: Number(m[4]) / 1024,
+    stdout: r.stdout,
+  };
+}
+
+function keel(argv: string[]): Timed {
+  return timed(process.execPath, [KEEL, ...argv, "--quiet"]);
+}
+
+const FLAT_COLUMNS =
+  "comparison_id TEXT, prompt TEXT, response_a TEXT, response_b TEXT, rater_id TEXT, choice TEXT, created_at TEXT, latency_ms DOUBLE PRECISION";
+
+function sqliteCeiling(csv: string, db: string): Timed {
+  const script = [
+    "PRAGMA journal_mode=WAL;",
+    "PRAGMA synchronous=FULL;",
+    `CREATE TABLE judgments_flat (${FLAT_COLUMNS});`,
+    `.import --csv --skip 1 ${csv} judgments_flat`,
+    "SELECT count(*) FROM judgments_flat;",
+    "",
+  ].join("\n");
+  return timed("sqlite3", [db], script);
+}
+
+function psql(sqlText: string): string {
+  return execFileSync("psql", [PG_URL, "-v", "ON_ERROR_STOP=1", "-q", "-tA", "-c", sqlText], {
+    encoding: "utf8",
+  });
+}
+
+function pgCeiling(csv: string): Timed {
+  psql(`DROP SCHEMA IF EXISTS ${PG_SCHEMA}_copy CASCADE; CREATE SCHEMA ${PG_SCHEMA}_copy;`);
+  psql(`CREATE TABLE ${PG_SCHEMA}_copy.judgments_flat (${FLAT_COLUMNS})`);
+  return timed("psql", [
+    PG_URL,
+    "-v",
+    "ON_ERROR_STOP=1",
+    "-q",
+    "-c",
+    `\\copy ${PG_SCHEMA}_copy.judgments_flat FROM '${csv}' WITH (FORMAT csv, HEADER true)`,
+  ]);
+}
+
+interface Row {
+  config: string;
+  metric: string;
+  unit: string;
+  keel: number;
+  reference?: number;
+  reference_name?: string;
+  ratio?: number;
+  note?: string;
+}
+
+const rows: Row[] = [];
+
+function record(
+  config: string,
+  n: number,
+  k: Timed,
+  ref: Timed | undefined,
+  refName: string,
+  note?: string,
+): void {
+  const thr = n / k.wall;
+  const refThr = ref ? n / ref.wall : undefined;
+  rows.push({
+    config,
+    metric: "import throughput (wall)",
+    unit: "judgments/s",
+    keel: Math.round(thr),
+    ...(refThr !== undefined
+      ? { reference: Math.round(refThr), reference_name: refName, ratio: thr / refThr }
+      : {}),
+  });
+  rows.push({
+    config,
+    metric: "CPU time per 1M judgments",
+    unit: "s",
+    keel: (k.cpu / n) * 1e6,
+    ...(ref
+      ? { reference: (ref.cpu / n) * 1e6, reference_name: refName, ratio: ref.cpu / k.cpu }
+      : {}),
+  });
+  rows.push({
+    config,
+    metric: "peak RSS",
+    unit: "MB",
+    keel: k.rssMB,
+    ...(ref
+      ? {
+          reference: ref.rssMB,
+          reference_name: `${refName} (client process)`,
+          ratio: ref.rssMB / k.rssMB,
+        }
+      : {}),
+    ...(note ? { note } : {}),
+  });
+}
+
+function checkImported(db: string, n: number): void {
+  const stats = JSON.parse(keel(["stats", "--db", db, "--json"]).stdout) as { judgments: number };
+  if (stats.judgments !== n)
+    throw new Error(`expected ${n} judgments in ${db}, found ${stats.judgments}`);
+  keel(["ledger", "verify", "--db", db]);
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(ROOT, "dist", "cli", "main.js"))) {
+    spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
+  }
+  const dir = mkdtempSync(join(tmpdir(), "keel-bench-ingest-"));
+  try {
+    const jsonl = join(dir, "judgments.jsonl");
+    const csv = join(dir, "judgments.csv");
+    process.stderr.write(`generating ${N.toLocaleString()} judgments in ${dir}\n`);
+    const spec = { judgments: N, overlap: 4, raters: 2000, prompts: 20_000, seed: 20261127 };
+    const sizes = await writeIngestFiles(spec, jsonl, csv);
+    const cfg = `${(N / 1e6).toLocaleString()}M judgments (${(sizes.jsonlBytes / 1e6).toFixed(0)} MB JSONL), SQLite`;
+
+    process.stderr.write("keel import → SQLite\n");
+    const db = join(dir, "keel.db");
+    keel(["init", "--db", db]);
+    const k = keel(["import", jsonl, "--db", db, "--format", "judgments", "--json"]);
+    checkImported(db, N);
+    process.stderr.write("sqlite3 .import (ceiling)\n");
+    const ref = sqliteCeiling(csv, join(dir, "ceiling.db"));
+    record(cfg, N, k, ref, "sqlite3 .import CSV");
+
+    if (withPg) {
+      process.stderr.write("keel import → PostgreSQL\n");
+      psql(`DROP SCHEMA IF EXISTS ${PG_SCHEMA} CASCADE; CREATE SCHEMA ${PG_SCHEMA};`);
+      const url = `${PG_URL}?options=-c%20search_path%3D${PG_SCHEMA}`;
+      keel(["init", "--db", url]);
+      const kp = keel(["import", jsonl, "--db", url, "--format", "judgments", "--json"]);
+      checkImported(url, N);
+      process.stderr.write("PostgreSQL COPY (ceiling)\n");
+      const rp = pgCeiling(csv);
+      record(
+        cfg.replace("SQLite", "PostgreSQL"),
+        N,
+        kp,
+        rp,
+        "PostgreSQL COPY CSV",
+        "PostgreSQL server memory not included",
+      );
+      psql(
+        `DROP SCHEMA IF EXISTS ${PG_SCHEMA} CASCADE; DROP SCHEMA IF EXISTS ${PG_SCHEMA}_copy CASCADE;`,
+      );
+    }
+
+    if (withBig) {
+      rmSync(jsonl);
+      rmSync(csv);
+      rmSync(db);
+      const perLine = sizes.jsonlBytes / N;
+      const bigN = Math.ceil(1e9 / perLine);
+      process.stderr.write(`generating a 1 GB file (${bigN.toLocaleString()} judgments)\n`);
+      const big = await writeIngestFiles(
+        { ...spec, judgments: bigN, seed: spec.seed + 1 },
+        jsonl,
+        csv,
+      );
+      const bigDb = join(dir, "big.db");
+      keel(["init", "--db", bigDb]);
+      process.stderr.write("keel import of the 1 GB file → SQLite\n");
+      const kb = keel(["import", jsonl, "--db", bigDb, "--format", "judgments", "--json"]);
+      checkImported(bigDb, bigN);
+      rmSync(bigDb);
+      const rb = sqliteCeiling(csv, join(dir, "ceiling-big.db"));
+      record(
+        `${(big.jsonlBytes / 1e9).toFixed(2)} GB JSONL (${(bigN / 1e6).toFixed(2)}M judgments), SQLite`,
+        bigN,
+        kb,
+        rb,
+        "sqlite3 .import CSV",
+      );
+    }
+  } finally {
+    if (!flag("--keep")) rmSync(dir, { recursive: true, force: true });
+  }
+  printTable();
+  const out = join(ROOT, "bench", "results");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(
+    join(out, quick ? "ingest-quick.json" : "ingest.json"),
+    `${JSON.stringify(rows, null, 2)}\n`,
+  );
+  process.stderr.write(`wrote bench/results/${quick ? "ingest-quick.json" : "ingest.json"}\n`);
+}
+
+function printTable(): void {
+  const fmt = (x: number | undefined) =>
+    x === undefined
+      ? ""
+      : Math.abs(x) >= 1000
+        ? Math.round(x).toLocaleString("en-US")
+        : x.toFixed(2);
+  const head = ["config", "metric", "unit", "keel", "reference", "ratio (>1 = keel better)"];
+  const body = rows.map((r) => [
+    r.config,
+    r.metric,
+    r.unit,
+    fmt(r.keel),
+    r.reference !== undefined ? `${fmt(r.reference)} (${r.reference_name})` : "",
+    r.ratio !== undefined ? r.ratio.toFixed(2) : "",
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i]!)).join("  ");
+  console.log(line(head));
+  console.log(w.map((x) => "-".repeat(x)).join("  "));
+  for (const b of body) console.log(line(b));
+  console.log(
+    `\nmachine: ${process.platform} ${process.arch}, node ${process.version}, load average at end ${await_load()}`,
+  );
+}
+
+function await_load(): string {
+  try {
+    return statSync("/proc/loadavg")
+      ? execFileSync("cat", ["/proc/loadavg"], { encoding: "utf8" }).trim()
+      : "?";
+  } catch {
+    return "?";
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
