@@ -4,7 +4,7 @@
  * has the same file names; dialects override these hooks, they do not fork the store.
  */
 import type { Kysely } from "kysely";
-import type { DialectName } from "./migrations.js";
+import type { DialectName } from "./migrations/index.js";
 import type { Database } from "./schema.js";
 import type { LedgerWriter } from "./writer.js";
 

@@ -14,7 +14,7 @@ import {
   LedgerAppender,
 } from "./append.js";
 import type { StoreDialect } from "./dialect.js";
-import { type DialectName, migrationProvider } from "./migrations.js";
+import { type DialectName, migrationProvider } from "./migrations/index.js";
 import { openPostgres } from "./postgres/dialect.js";
 import { openSqlite } from "./sqlite/dialect.js";
 import {

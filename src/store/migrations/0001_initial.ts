@@ -1,18 +1,13 @@
 /**
- * Schema migrations, in order. Each runs once per store inside Kysely's migrator (which keeps
- * its own bookkeeping tables and a lock, so concurrent processes do not migrate twice). The
- * same schema in both dialects, with the few differences spelled out (SQLite's rowid primary
- * key; PostgreSQL's bigint and trigger function syntax).
+ * 0001: texts, comparisons, raters, the judgment ledger and its head. The same schema in both
+ * dialects, with the few differences spelled out (SQLite's rowid primary key and WITHOUT ROWID
+ * tables; PostgreSQL's bigint and trigger function syntax).
  */
-import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
-import { GENESIS_HASH } from "./ledger.js";
+import { type Migration, sql } from "kysely";
+import { GENESIS_HASH } from "../ledger.js";
+import type { AnyDb, DialectName } from "./types.js";
 
-export type DialectName = "sqlite" | "postgres";
-
-// biome-ignore lint/suspicious/noExplicitAny: migrations run against the schema as it was, untyped
-type AnyDb = Kysely<any>;
-
-function initial(dialect: DialectName): Migration {
+export function initial(dialect: DialectName): Migration {
   // Small rows keyed by text get one B-tree instead of a rowid table plus a unique index in
   // SQLite. (Texts stay a rowid table: their large bodies would make a keyed B-tree split often.)
   const noRowid = dialect === "sqlite" ? sql`without rowid` : sql``;
@@ -101,12 +96,4 @@ async function appendOnlyTriggers(db: AnyDb, dialect: DialectName): Promise<void
         "FOR EACH ROW EXECUTE FUNCTION keel_judgments_append_only()",
     )
     .execute(db);
-}
-
-export function migrationProvider(dialect: DialectName): MigrationProvider {
-  return {
-    async getMigrations() {
-      return { "0001_initial": initial(dialect) };
-    },
-  };
 }

@@ -1,0 +1,23 @@
+/**
+ * Schema migrations, in order: one file each, listed here explicitly. Each runs once per store
+ * inside Kysely's migrator (which keeps its own bookkeeping tables and a lock, so concurrent
+ * processes do not migrate twice). A migration receives the dialect name for the few places
+ * where SQL differs. Never edit a migration that has shipped; add the next one.
+ */
+import type { Migration, MigrationProvider } from "kysely";
+import { initial } from "./0001_initial.js";
+import type { DialectName } from "./types.js";
+
+export type { DialectName } from "./types.js";
+
+const MIGRATIONS: readonly [string, (dialect: DialectName) => Migration][] = [
+  ["0001_initial", initial],
+];
+
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  return {
+    async getMigrations() {
+      return Object.fromEntries(MIGRATIONS.map(([name, make]) => [name, make(dialect)]));
+    },
+  };
+}
