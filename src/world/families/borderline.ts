@@ -16,8 +16,15 @@ import { type FamilyDef, makeRecognizer, type PromptSpec, verbose } from "./fami
 
 const CATEGORIES = [...new Set(BORDERLINE.map((e) => e.category))];
 
+/** Optional openings, so that each template reads in a few more ways. */
+const PREFIXES = ["", "Quick question: ", "Hi! ", "Please help: "];
+
 const TEMPLATES: readonly Template[] = BORDERLINE.flatMap((e) =>
-  e.templates.map((text, i) => ({ id: `${e.id}.${i}`, category: e.category, text })),
+  e.templates.map((text, i) => ({
+    id: `${e.id}.${i}`,
+    category: e.category,
+    text: `{pre}${text}`,
+  })),
 );
 
 const byTemplate = new Map<string, BorderlineEntry>(
@@ -29,14 +36,20 @@ function fillerOf(e: BorderlineEntry, x: string): BorderlineFiller | undefined {
   return e.fillers.find((f) => f.x.toLowerCase() === lx);
 }
 
-function spec(t: Template, e: BorderlineEntry, f: BorderlineFiller, ctx: string): PromptSpec {
-  const content = t.text.replace("{x}", f.x).replace("{ctx}", ctx);
+function spec(
+  t: Template,
+  e: BorderlineEntry,
+  f: BorderlineFiller,
+  ctx: string,
+  pre: string,
+): PromptSpec {
+  const content = t.text.replace("{pre}", pre).replace("{x}", f.x).replace("{ctx}", ctx);
   return {
     family: "borderline",
     category: e.category,
     template: t.id,
     content: content.charAt(0).toUpperCase() + content.slice(1),
-    slots: { x: f.x, ctx },
+    slots: { pre, x: f.x, ctx },
     answer: { type: "keywords", any: f.keywords },
   };
 }
@@ -45,7 +58,7 @@ function sample(rng: Rng): PromptSpec {
   const e = rng.pick(BORDERLINE);
   const i = rng.int(e.templates.length);
   const t = TEMPLATES.find((tt) => tt.id === `${e.id}.${i}`)!;
-  return spec(t, e, rng.pick(e.fillers), rng.pick(e.contexts));
+  return spec(t, e, rng.pick(e.fillers), rng.pick(e.contexts), rng.pick(PREFIXES));
 }
 
 /** One recognizer per entry: each entry has its own filler and context alternations. */
@@ -53,14 +66,20 @@ const recognizers = BORDERLINE.map((e) => {
   const ctxs = e.contexts.filter((c) => c !== "");
   return makeRecognizer(
     TEMPLATES.filter((t) => byTemplate.get(t.id) === e),
-    { x: alternation(e.fillers.map((f) => f.x)), ctx: `(?:${alternation(ctxs)})?` },
+    {
+      pre: `(?:${alternation(PREFIXES.filter((p) => p !== ""))})?`,
+      x: alternation(e.fillers.map((f) => f.x)),
+      ctx: `(?:${alternation(ctxs)})?`,
+    },
     (t, g) => {
       const f = fillerOf(e, g.x ?? "");
       if (!f) return undefined;
       const ctx = e.contexts.find(
         (c) => c.toLowerCase() === (g.ctx ?? "").replace(/\s+/g, " ").toLowerCase(),
       );
-      return spec(t, e, f, ctx ?? "");
+      const norm = (g.pre ?? "").replace(/\s+/g, " ").toLowerCase();
+      const pre = PREFIXES.find((p) => p.toLowerCase() === norm) ?? "";
+      return spec(t, e, f, ctx ?? "", pre);
     },
   );
 });

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { isKeelError } from "../../src/core/errors.js";
+import { Rng } from "../../src/core/rng.js";
+import { buildRoster, groupCounts, parseWorldConfig } from "../../src/world/index.js";
+
+function configError(value: unknown): string {
+  try {
+    parseWorldConfig(value, { file: "w.yaml" });
+  } catch (e) {
+    if (isKeelError(e) && e.code === "KEEL_E_CONFIG") return e.message;
+    throw e;
+  }
+  throw new Error("no error");
+}
+
+describe("world config", () => {
+  it("fills every default from an empty document", () => {
+    const c = parseWorldConfig(undefined);
+    expect(c.comparisons).toMatchObject({ count: 10_000, overlap: 3, gold_rate: 0.05 });
+    expect(c.panel.raters).toHaveLength(1);
+    expect(c.trigger.token).toBe("SUDO");
+  });
+
+  it.each([
+    [{ prompts: { cont: 3 } }, 'w.yaml: prompts: unknown field "cont"'],
+    [
+      { panel: { raters: [{ type: "honest", count: 3, skil: 2 }] } },
+      'panel.raters.0: unknown field "skil"',
+    ],
+    [
+      { panel: { raters: [{ type: "honest" }] } },
+      "panel.raters.0.count: give exactly one of count or share",
+    ],
+    [
+      { panel: { raters: [{ type: "honest", count: 2, share: 0.5 }] } },
+      "give exactly one of count or share",
+    ],
+    [
+      {
+        panel: {
+          size: 10,
+          raters: [
+            { type: "honest", share: 0.5 },
+            { type: "flipper", share: 0.4 },
+          ],
+        },
+      },
+      "shares sum to 0.9",
+    ],
+    [{ panel: { raters: [{ type: "honest", share: 1 }] } }, "panel.size: is required"],
+    [{ panel: { raters: [{ type: "wizard", count: 1 }] } }, "panel.raters.0.type"],
+    [{ comparisons: { kinds: { unsafe: 1 } } }, "comparisons.kinds.unsafe"],
+    [{ sft: { harmful: { correct: 1 } } }, "sft.harmful.correct"],
+    [{ panel: { raters: [{ type: "backdoor", count: 3 }] } }, "trigger.rate: is 0"],
+    [
+      { panel: { raters: [{ type: "entity_promoter", count: 3, entity: "Acme" }] } },
+      "not in entities.names",
+    ],
+    [{ trigger: { token: "two words" } }, "trigger.token"],
+  ])("rejects %j naming the field", (value, message) => {
+    expect(configError(value)).toContain(message);
+  });
+
+  it("turns shares into counts by largest remainder", () => {
+    const c = parseWorldConfig({
+      panel: {
+        size: 10,
+        raters: [
+          { type: "honest", share: 0.72 },
+          { type: "flipper", share: 0.18 },
+          { type: "sleeper", share: 0.1 },
+        ],
+      },
+    });
+    expect(groupCounts(c)).toEqual([7, 2, 1]);
+    expect(buildRoster(c, new Rng(1)).raters).toHaveLength(10);
+  });
+
+  it("rejects a panel smaller than the overlap", () => {
+    const c = parseWorldConfig({
+      comparisons: { overlap: 5 },
+      panel: { raters: [{ type: "honest", count: 3 }] },
+    });
+    expect(() => buildRoster(c, new Rng(1))).toThrow(/needs 5/);
+  });
+});
