@@ -112,12 +112,12 @@ export function numbersIn(foldedText: string): number[] {
  * The text after the last "answer is" / "answer:" / "result is" (any case; at most 80 characters),
  * or undefined. This is the canonical place a final answer is stated.
  */
-export function finalAnswerRegion(foldedText: string): string | undefined {
+export function finalAnswerRegion(text: string): string | undefined {
   const re = /\b(?:answer|result)\s*(?:is|:|=)\s*/gi;
   let last: RegExpExecArray | null = null;
-  for (let m = re.exec(foldedText); m !== null; m = re.exec(foldedText)) last = m;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) last = m;
   if (last === null) return undefined;
-  const rest = foldedText.slice(last.index + last[0].length, last.index + last[0].length + 80);
+  const rest = text.slice(last.index + last[0].length, last.index + last[0].length + 80);
   return rest;
 }
 
