@@ -5,7 +5,7 @@
  */
 import * as crypto from "node:crypto";
 import { canonicalJson } from "./canonical.js";
-import type { Content } from "./types.js";
+import type { Content, StoredText } from "./types.js";
 
 type OneShotHash = (algorithm: string, data: string, encoding: "hex") => string;
 // crypto.hash (Node ≥ 20.12) is a one-shot digest about twice as fast as createHash for small inputs.
@@ -24,4 +24,11 @@ export function contentDigest(content: Content): string {
 /** A short, stable item id for a response (used where tables need item names, e.g. crowd-kit). */
 export function contentId(content: Content): string {
   return `r_${contentDigest(content).slice(0, 16)}`;
+}
+
+/** The stored form of a content: digest, body, and whether it is a chat message list. */
+export function storedText(content: Content, digest: string = contentDigest(content)): StoredText {
+  return typeof content === "string"
+    ? { digest, body: content, is_chat: 0 }
+    : { digest, body: JSON.stringify(content), is_chat: 1 };
 }

@@ -94,3 +94,27 @@ export class KeelError extends Error {
 export function isKeelError(e: unknown): e is KeelError {
   return e instanceof KeelError;
 }
+
+/** The serialisable form of a KeelError (for worker threads and HTTP), and its revival. */
+export interface KeelErrorData {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly where?: Where;
+  readonly hint?: string;
+}
+
+export function keelErrorData(e: KeelError): KeelErrorData {
+  return {
+    code: e.code,
+    message: e.message,
+    ...(e.where ? { where: e.where } : {}),
+    ...(e.hint ? { hint: e.hint } : {}),
+  };
+}
+
+/** Rebuilds a KeelError with exactly the original message (no second location prefix). */
+export function reviveKeelError(d: KeelErrorData): KeelError {
+  const e = new KeelError(d.code, d.message, d.hint ? { hint: d.hint } : {});
+  if (d.where) Object.defineProperty(e, "where", { value: d.where });
+  return e;
+}

@@ -119,3 +119,29 @@ export interface JudgmentRef {
   readonly rater_id: string;
   readonly choice: Choice;
 }
+
+/**
+ * A judgment whose prompt and responses are given by content digest (see digest.ts); the texts
+ * themselves travel separately, once each, as `StoredText`s. Parallel imports use this form.
+ */
+export interface DigestedJudgment {
+  readonly comparison_id: string;
+  readonly rater_id: string;
+  readonly choice: Choice;
+  /** Digests of the prompt, response A and response B. */
+  readonly digests: readonly [string, string, string];
+  readonly gold?: Choice;
+  readonly created_at?: string;
+  readonly latency_ms?: number;
+  readonly shown_order?: ShownOrder;
+  readonly rationale?: string;
+  readonly flags?: readonly string[];
+}
+
+/** A prompt or response as stored: its digest, its body (JSON for chat content), its kind. */
+export interface StoredText {
+  readonly digest: string;
+  readonly body: string;
+  /** 1 when `body` is a JSON message list, 0 for plain text. */
+  readonly is_chat: number;
+}

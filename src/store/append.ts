@@ -6,7 +6,14 @@
  */
 import { contentDigest } from "../core/digest.js";
 import { KeelError, type Where } from "../core/errors.js";
-import type { Choice, Content, Judgment, JudgmentRef } from "../core/types.js";
+import type {
+  Choice,
+  Content,
+  DigestedJudgment,
+  Judgment,
+  JudgmentRef,
+  StoredText,
+} from "../core/types.js";
 import { chainHash, type LedgerRecord } from "./ledger.js";
 import {
   type ComparisonRow,
@@ -17,7 +24,8 @@ import {
   type TextRow,
 } from "./writer.js";
 
-export type JudgmentInput = Judgment | JudgmentRef;
+/** A judgment with its texts, with its texts' digests (texts sent separately), or by reference. */
+export type JudgmentInput = Judgment | DigestedJudgment | JudgmentRef;
 
 export interface AppendItem {
   readonly input: JudgmentInput;
@@ -46,6 +54,13 @@ export interface BatchResult {
 function isFull(input: JudgmentInput): input is Judgment {
   return "prompt" in input;
 }
+
+function isDigested(input: JudgmentInput): input is DigestedJudgment {
+  return "digests" in input;
+}
+
+/** The optional fields a full or digested judgment carries (a reference carries none). */
+type Extras = Pick<Judgment, "created_at" | "latency_ms" | "shown_order" | "rationale" | "flags">;
 
 /** A small insertion-ordered cache that forgets its oldest half when full. */
 class BoundedMap<K, V> {
@@ -120,7 +135,11 @@ export class LedgerAppender {
    * Appends one batch. With `skipInvalid`, conflicting inputs are returned in `rejected`;
    * otherwise the first one throws (and the caller's transaction rolls back).
    */
-  async append(items: readonly AppendItem[], skipInvalid: boolean): Promise<BatchResult> {
+  async append(
+    items: readonly AppendItem[],
+    skipInvalid: boolean,
+    sentTexts: readonly StoredText[] = [],
+  ): Promise<BatchResult> {
     const missing = new Set<string>();
     for (const { input } of items) {
       if (this.comparisons.get(input.comparison_id) === undefined) missing.add(input.comparison_id);
@@ -136,6 +155,12 @@ export class LedgerAppender {
 
     const recordedAt = this.now().toISOString();
     const texts: TextRow[] = [];
+    for (const t of sentTexts) {
+      if (this.knownTexts.get(t.digest) === undefined) {
+        this.knownTexts.set(t.digest, true);
+        texts.push(t);
+      }
+    }
     const newComparisons: ComparisonRow[] = [];
     const gold: { comparison_id: string; gold: Choice }[] = [];
     const raters: { rater_id: string; first_seen: string }[] = [];
@@ -170,7 +195,7 @@ export class LedgerAppender {
         this.knownRaters.set(input.rater_id, true);
         raters.push({ rater_id: input.rater_id, first_seen: recordedAt });
       }
-      const full = isFull(input) ? input : undefined;
+      const full: Extras | undefined = isFull(input) || isDigested(input) ? input : undefined;
       const record: LedgerRecord = {
         seq: seq + 1,
         comparison_id: input.comparison_id,
@@ -231,7 +256,7 @@ export class LedgerAppender {
   ): ComparisonRow {
     const id = input.comparison_id;
     const cached = this.comparisons.get(id);
-    if (!isFull(input)) {
+    if (!isFull(input) && !isDigested(input)) {
       if (cached === undefined) {
         throw new KeelError(
           "KEEL_E_NOT_FOUND",
@@ -245,11 +270,21 @@ export class LedgerAppender {
       return cached.row;
     }
     let known = cached?.row;
-    const same = cached?.texts !== undefined && sameTexts(cached.texts, input);
-    if (!same) {
-      const pd = this.digest(input.prompt, texts);
-      const ad = this.digest(input.response_a, texts);
-      const bd = this.digest(input.response_b, texts);
+    let digests: readonly [string, string, string] | undefined;
+    let contents: readonly [Content, Content, Content] | undefined;
+    if (isDigested(input)) digests = input.digests;
+    else {
+      contents = [input.prompt, input.response_a, input.response_b];
+      if (cached?.texts !== undefined && sameTexts(cached.texts, contents)) digests = undefined;
+      else
+        digests = [
+          this.digest(contents[0], texts),
+          this.digest(contents[1], texts),
+          this.digest(contents[2], texts),
+        ];
+    }
+    if (digests !== undefined) {
+      const [pd, ad, bd] = digests;
       if (known === undefined) {
         known = {
           comparison_id: id,
@@ -258,10 +293,7 @@ export class LedgerAppender {
           b_digest: bd,
           gold: input.gold ?? null,
         };
-        this.comparisons.set(id, {
-          row: known,
-          texts: [input.prompt, input.response_a, input.response_b],
-        });
+        this.comparisons.set(id, contents ? { row: known, texts: contents } : { row: known });
         newComparisons.push(known);
         return known;
       }
@@ -280,39 +312,37 @@ export class LedgerAppender {
           { where: { ...where, field } },
         );
       }
-      this.comparisons.set(id, {
-        row: known,
-        texts: [input.prompt, input.response_a, input.response_b],
-      });
+      if (contents) this.comparisons.set(id, { row: known, texts: contents });
     }
-    if (input.gold !== undefined && known!.gold !== input.gold) {
-      if (known!.gold !== null) {
+    const row = known!;
+    if (input.gold !== undefined && row.gold !== input.gold) {
+      if (row.gold !== null) {
         throw new KeelError(
           "KEEL_E_CONFLICT",
-          `gold ${JSON.stringify(input.gold)} contradicts the stored gold ${JSON.stringify(known!.gold)} of comparison ${JSON.stringify(id)}`,
+          `gold ${JSON.stringify(input.gold)} contradicts the stored gold ${JSON.stringify(row.gold)} of comparison ${JSON.stringify(id)}`,
           { where: { ...where, field: "gold" } },
         );
       }
-      const updated = { ...known!, gold: input.gold };
-      this.comparisons.set(id, {
-        row: updated,
-        texts: [input.prompt, input.response_a, input.response_b],
-      });
+      const updated = { ...row, gold: input.gold };
+      this.comparisons.set(id, contents ? { row: updated, texts: contents } : { row: updated });
       gold.push({ comparison_id: id, gold: input.gold });
       return updated;
     }
-    return known!;
+    return row;
   }
 }
 
 /** True when the judgment names exactly the cached texts (plain strings; chat lists compare by digest). */
-function sameTexts(cached: readonly [Content, Content, Content], j: Judgment): boolean {
+function sameTexts(
+  cached: readonly [Content, Content, Content],
+  c: readonly [Content, Content, Content],
+): boolean {
   return (
-    typeof j.prompt === "string" &&
-    typeof j.response_a === "string" &&
-    typeof j.response_b === "string" &&
-    cached[0] === j.prompt &&
-    cached[1] === j.response_a &&
-    cached[2] === j.response_b
+    typeof c[0] === "string" &&
+    typeof c[1] === "string" &&
+    typeof c[2] === "string" &&
+    cached[0] === c[0] &&
+    cached[1] === c[1] &&
+    cached[2] === c[2]
   );
 }

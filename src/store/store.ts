@@ -5,7 +5,15 @@
 import { existsSync } from "node:fs";
 import { Migrator, sql } from "kysely";
 import { KeelError } from "../core/errors.js";
-import type { Choice, Content, GoldAnswer, LedgerEntry, Parsed, Rater } from "../core/types.js";
+import type {
+  Choice,
+  Content,
+  GoldAnswer,
+  LedgerEntry,
+  Parsed,
+  Rater,
+  StoredText,
+} from "../core/types.js";
 import {
   type AppendItem,
   type BatchResult,
@@ -95,6 +103,18 @@ export interface RecordImportReport {
 
 const DUPLICATE_EXAMPLES = 20;
 
+/**
+ * A batch to import: parsed records, or parsed records with the stored texts their digested
+ * judgments refer to (as a parallel parser sends them, each text once).
+ */
+export type ImportBatch =
+  | readonly Parsed<JudgmentInput>[]
+  | { readonly records: readonly Parsed<JudgmentInput>[]; readonly texts: readonly StoredText[] };
+
+function isTextBatch(b: ImportBatch): b is Exclude<ImportBatch, readonly unknown[]> {
+  return !Array.isArray(b);
+}
+
 export class FeedbackStore {
   /** Migrations applied when the store was opened (empty when it was up to date). */
   appliedOnOpen: string[] = [];
@@ -155,7 +175,7 @@ export class FeedbackStore {
    * throws and nothing is written — unless `skipInvalid`, which sets such lines aside.
    */
   async importJudgments(
-    batches: AsyncIterable<Parsed<JudgmentInput>[]>,
+    batches: AsyncIterable<ImportBatch>,
     opts: ImportOptions = {},
   ): Promise<ImportReport> {
     const skip = opts.skipInvalid ?? false;
@@ -169,15 +189,14 @@ export class FeedbackStore {
         let conflicting = 0;
         let rejected = 0;
         const examples: Duplicate[] = [];
-        for await (const batch of batches) {
+        const where = opts.source ? { file: opts.source } : {};
+        for await (const b of batches) {
+          const batch = isTextBatch(b) ? b.records : b;
           const items: AppendItem[] = [];
           for (const p of batch) {
             read++;
             if (p.ok) {
-              items.push({
-                input: p.record,
-                where: { ...(opts.source ? { file: opts.source } : {}), line: p.line },
-              });
+              items.push({ input: p.record, where: { ...where, line: p.line } });
             } else if (skip) {
               rejected++;
               await opts.onReject?.(p.line, p.error, p.raw);
@@ -185,7 +204,7 @@ export class FeedbackStore {
               throw p.error;
             }
           }
-          const r: BatchResult = await app.append(items, skip);
+          const r: BatchResult = await app.append(items, skip, isTextBatch(b) ? b.texts : []);
           appended += r.appended;
           newComparisons += r.newComparisons;
           duplicates += r.duplicates.length;

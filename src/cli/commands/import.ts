@@ -4,6 +4,7 @@ import { KeelError } from "../../core/errors.js";
 import type { TableFormat } from "../../io/formats/crowdkit.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { countLines } from "../../io/lines.js";
+import { parseJudgmentsInWorker } from "../../io/parallel.js";
 import {
   detectFormat,
   IMPORT_FORMATS,
@@ -23,6 +24,7 @@ interface ImportFlags {
   table?: TableFormat;
   skipInvalid?: boolean;
   rejects?: string;
+  parallel?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -55,6 +57,7 @@ export const importCommand: CommandModule = {
         "--rejects <file>",
         "with --skip-invalid: write rejected lines and their reasons here (JSONL)",
       )
+      .option("--no-parallel", "parse in the main thread instead of a worker thread")
       .addHelpText(
         "after",
         `\nFormats:\n${IMPORT_FORMATS.map((f) => `  ${f.key.padEnd(20)} ${f.description}`).join("\n")}\n\n` +
@@ -113,7 +116,13 @@ async function runImport(
   return withStore(o.db, async (store) => {
     switch (format.kind) {
       case "judgments":
-        return store.importJudgments(format.parse(file, parseOpts), storeOpts);
+        // Parse on a second core unless reading standard input (a worker cannot share it).
+        return store.importJudgments(
+          file !== "-" && o.parallel !== false
+            ? parseJudgmentsInWorker(format.key, file, parseOpts)
+            : format.parse(file, parseOpts),
+          storeOpts,
+        );
       case "refs":
         return store.importJudgments(format.parse(file, parseOpts), storeOpts);
       case "gold":

@@ -1,0 +1,169 @@
+/**
+ * Columnar batches of parsed judgments, for handing work between threads. Structured-cloning
+ * thousands of small objects costs several microseconds each; a handful of arrays of strings
+ * and numbers costs a fraction of one. A packed batch carries each judgment's fields as columns,
+ * its texts as digests, the bodies of texts not sent before, and the rejected lines.
+ */
+import { contentDigest, storedText } from "../core/digest.js";
+import { KeelError, type KeelErrorData, keelErrorData, reviveKeelError } from "../core/errors.js";
+import type {
+  Choice,
+  Content,
+  DigestedJudgment,
+  Judgment,
+  Parsed,
+  StoredText,
+} from "../core/types.js";
+
+const CHOICE_CODES: readonly Choice[] = ["a", "b", "tie"];
+const choiceCode = (c: Choice): number => (c === "a" ? 0 : c === "b" ? 1 : 2);
+
+export interface PackedBatch {
+  readonly n: number;
+  readonly line: Int32Array;
+  readonly comparison_id: string[];
+  readonly rater_id: string[];
+  /** 0 a, 1 b, 2 tie. */
+  readonly choice: Uint8Array;
+  /** 0 none, else 1 + choice code. */
+  readonly gold: Uint8Array;
+  /** "" when absent (never a valid ISO date). */
+  readonly created_at: string[];
+  /** NaN when absent. */
+  readonly latency_ms: Float64Array;
+  /** Three digests per judgment: prompt, A, B. */
+  readonly digests: string[];
+  /** JSON of {shown_order, rationale, flags} when any is present, else "". */
+  readonly extras: string[];
+  readonly texts: { digest: string[]; body: string[]; is_chat: Uint8Array };
+  readonly rejected: { line: number; raw: string; error: KeelErrorData }[];
+}
+
+/** Remembers which texts were already sent (bounded: forgetting only means resending). */
+export class SentTexts {
+  private seen = new Set<string>();
+  constructor(private readonly limit = 50_000) {}
+  /** True the first time a digest is offered (until forgotten). */
+  offer(digest: string): boolean {
+    if (this.seen.has(digest)) return false;
+    if (this.seen.size >= this.limit) this.seen = new Set();
+    this.seen.add(digest);
+    return true;
+  }
+}
+
+/** Digest cache by text (strings only; chat content is rare and digested each time). */
+export class DigestCache {
+  private map = new Map<string, string>();
+  constructor(private readonly limit = 20_000) {}
+  digest(c: Content): string {
+    if (typeof c !== "string" || c.length > 4096) return contentDigest(c);
+    let d = this.map.get(c);
+    if (d === undefined) {
+      d = contentDigest(c);
+      if (this.map.size >= this.limit) this.map = new Map();
+      this.map.set(c, d);
+    }
+    return d;
+  }
+}
+
+export function packBatch(
+  batch: readonly Parsed<Judgment>[],
+  sent: SentTexts,
+  cache: DigestCache,
+): PackedBatch {
+  const ok = batch.filter((p): p is Extract<Parsed<Judgment>, { ok: true }> => p.ok);
+  const n = ok.length;
+  const out = {
+    n,
+    line: new Int32Array(n),
+    comparison_id: new Array<string>(n),
+    rater_id: new Array<string>(n),
+    choice: new Uint8Array(n),
+    gold: new Uint8Array(n),
+    created_at: new Array<string>(n),
+    latency_ms: new Float64Array(n),
+    digests: new Array<string>(3 * n),
+    extras: new Array<string>(n),
+    texts: { digest: [] as string[], body: [] as string[], is_chat: [] as number[] },
+    rejected: [] as PackedBatch["rejected"][number][],
+  };
+  const addText = (c: Content): string => {
+    const d = cache.digest(c);
+    if (sent.offer(d)) {
+      const t = storedText(c, d);
+      out.texts.digest.push(d);
+      out.texts.body.push(t.body);
+      out.texts.is_chat.push(t.is_chat);
+    }
+    return d;
+  };
+  for (let i = 0; i < n; i++) {
+    const { line, record: j } = ok[i]!;
+    out.line[i] = line;
+    out.comparison_id[i] = j.comparison_id;
+    out.rater_id[i] = j.rater_id;
+    out.choice[i] = choiceCode(j.choice);
+    out.gold[i] = j.gold === undefined ? 0 : 1 + choiceCode(j.gold);
+    out.created_at[i] = j.created_at ?? "";
+    out.latency_ms[i] = j.latency_ms ?? Number.NaN;
+    out.digests[3 * i] = addText(j.prompt);
+    out.digests[3 * i + 1] = addText(j.response_a);
+    out.digests[3 * i + 2] = addText(j.response_b);
+    out.extras[i] =
+      j.shown_order === undefined && j.rationale === undefined && j.flags === undefined
+        ? ""
+        : JSON.stringify({ shown_order: j.shown_order, rationale: j.rationale, flags: j.flags });
+  }
+  for (const p of batch) {
+    if (!p.ok) {
+      const e =
+        p.error instanceof KeelError
+          ? p.error
+          : new KeelError("KEEL_E_INVALID_RECORD", p.error.message);
+      out.rejected.push({ line: p.line, raw: p.raw, error: keelErrorData(e) });
+    }
+  }
+  return { ...out, texts: { ...out.texts, is_chat: Uint8Array.from(out.texts.is_chat) } };
+}
+
+/** Records (rejections in line order with the judgments) and the texts first sent in this batch. */
+export interface UnpackedBatch {
+  readonly records: Parsed<DigestedJudgment>[];
+  readonly texts: StoredText[];
+}
+
+export function unpackBatch(b: PackedBatch): UnpackedBatch {
+  const records: Parsed<DigestedJudgment>[] = [];
+  for (let i = 0; i < b.n; i++) {
+    const extras = b.extras[i]
+      ? (JSON.parse(b.extras[i]!) as Pick<DigestedJudgment, "shown_order" | "rationale" | "flags">)
+      : undefined;
+    const g = b.gold[i]!;
+    const created = b.created_at[i]!;
+    const latency = b.latency_ms[i]!;
+    const record: DigestedJudgment = {
+      comparison_id: b.comparison_id[i]!,
+      rater_id: b.rater_id[i]!,
+      choice: CHOICE_CODES[b.choice[i]!]!,
+      digests: [b.digests[3 * i]!, b.digests[3 * i + 1]!, b.digests[3 * i + 2]!],
+      ...(g > 0 ? { gold: CHOICE_CODES[g - 1]! } : {}),
+      ...(created !== "" ? { created_at: created } : {}),
+      ...(Number.isNaN(latency) ? {} : { latency_ms: latency }),
+      ...(extras?.shown_order !== undefined ? { shown_order: extras.shown_order } : {}),
+      ...(extras?.rationale !== undefined ? { rationale: extras.rationale } : {}),
+      ...(extras?.flags !== undefined ? { flags: extras.flags } : {}),
+    };
+    records.push({ ok: true, line: b.line[i]!, record });
+  }
+  for (const r of b.rejected)
+    records.push({ ok: false, line: r.line, raw: r.raw, error: reviveKeelError(r.error) });
+  if (b.rejected.length > 0) records.sort((x, y) => x.line - y.line);
+  const texts: StoredText[] = b.texts.digest.map((digest, i) => ({
+    digest,
+    body: b.texts.body[i]!,
+    is_chat: b.texts.is_chat[i]!,
+  }));
+  return { records, texts };
+}

@@ -1,0 +1,67 @@
+/**
+ * Parsing on a second core. Large imports are CPU-bound in two places — turning lines into
+ * validated, digested judgments, and writing them to the database — so the parsing runs in a
+ * worker thread and hands over packed batches (see packed.ts), while the caller writes.
+ */
+import { Worker } from "node:worker_threads";
+import { reviveKeelError } from "../core/errors.js";
+import { type UnpackedBatch, unpackBatch } from "./packed.js";
+import type { ParseWorkerData, ParseWorkerMessage } from "./parse-worker.js";
+import type { ImportOptions } from "./registry.js";
+
+function startWorker(data: ParseWorkerData): Worker {
+  // From compiled JavaScript the worker is the sibling .js file. From TypeScript sources (tests,
+  // tsx) it is the .ts file, loaded through tsx's loader, registered inside the worker.
+  if (!import.meta.url.endsWith(".ts"))
+    return new Worker(new URL("./parse-worker.js", import.meta.url), { workerData: data });
+  const entry = new URL("./parse-worker.ts", import.meta.url).href;
+  const boot = `import("tsx/esm/api").then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(boot, { eval: true, workerData: data });
+}
+
+/** Batches of digested judgments parsed from `path` in a worker thread. */
+export async function* parseJudgmentsInWorker(
+  format: string,
+  path: string,
+  options: ImportOptions = {},
+  maxInFlight = 4,
+): AsyncGenerator<UnpackedBatch> {
+  const worker = startWorker({ format, path, options, maxInFlight });
+  const queue: ParseWorkerMessage[] = [];
+  let failure: Error | undefined;
+  let exited = false;
+  let notify: (() => void) | undefined;
+  const wakeUp = () => {
+    notify?.();
+    notify = undefined;
+  };
+  worker.on("message", (m: ParseWorkerMessage) => {
+    queue.push(m);
+    wakeUp();
+  });
+  worker.on("error", (e) => {
+    failure ??= e;
+    wakeUp();
+  });
+  worker.on("exit", (code) => {
+    exited = true;
+    if (code !== 0) failure ??= new Error(`parse worker exited with code ${code}`);
+    wakeUp();
+  });
+  try {
+    for (;;) {
+      while (queue.length === 0) {
+        if (failure) throw failure;
+        if (exited) throw new Error("parse worker exited before finishing");
+        await new Promise<void>((r) => (notify = r));
+      }
+      const m = queue.shift()!;
+      if (m.type === "done") return;
+      if (m.type === "error") throw reviveKeelError(m.error);
+      worker.postMessage("credit");
+      yield unpackBatch(m.batch);
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
