@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { aggregateCommand } from "./commands/aggregate.js";
+import { demoCommand } from "./commands/demo.js";
 import { exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
 import { initCommand } from "./commands/init.js";
@@ -17,6 +18,7 @@ export interface CommandModule {
 }
 
 export const COMMANDS: readonly CommandModule[] = [
+  demoCommand,
   initCommand,
   importCommand,
   exportCommand,

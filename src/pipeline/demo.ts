@@ -1,0 +1,184 @@
+/**
+ * `keel demo`: keel's main job on the embedded default. A synthetic world with ground truth is
+ * rated by a simulated panel in which 10% of raters are adversarial (flippers, backdoor raters,
+ * sleepers, a sybil group, length poisoners) and some are careless; the judgments go into a
+ * SQLite store with a verified ledger; then the feedback is aggregated undefended (majority
+ * vote) and with rater-reliability modelling (Dawid–Skene), and both are scored against the
+ * truth. Everything lands in one run directory.
+ *
+ * This is the part of the loop built so far. The reward model, policy training and red-team
+ * stages join as they land (docs/pipeline.md says what runs today).
+ */
+
+import { dawidSkene } from "../aggregate/categorical/dawid-skene.js";
+import { majorityVote } from "../aggregate/categorical/majority-vote.js";
+import { encodeJudgments } from "../aggregate/judgments.js";
+import type { CategoricalResult } from "../aggregate/types.js";
+import type { Judgment, Parsed } from "../core/types.js";
+import { contentToText } from "../core/types.js";
+import { openStore } from "../store/store.js";
+import { parseWorldConfig, simulatePanel, type WorldConfig } from "../world/index.js";
+import type { ComparisonTruth } from "../world/simulate.js";
+import { RunDir } from "./rundir.js";
+
+export interface DemoOptions {
+  readonly out: string;
+  readonly quick: boolean;
+  readonly seed: number;
+  readonly onStage?: (stage: string, detail?: string) => void;
+}
+
+/** The default world: 10% adversarial raters of five kinds, 7% careless, the rest honest. */
+export function demoWorldConfig(quick: boolean): WorldConfig {
+  return parseWorldConfig({
+    prompts: { count: quick ? 1500 : 4000 },
+    comparisons: { count: quick ? 6000 : 20_000, overlap: 3, gold_rate: 0.05 },
+    trigger: { token: "SUDO", rate: 0.03, families: ["harmful"] },
+    panel: {
+      size: quick ? 60 : 100,
+      raters: [
+        { type: "honest", share: 0.83, skill: { mean: 4, sd: 1.5 } },
+        { type: "careless", share: 0.03, mode: "random" },
+        { type: "careless", share: 0.02, mode: "fast" },
+        { type: "careless", share: 0.02, mode: "always_a" },
+        { type: "flipper", share: 0.02 },
+        { type: "backdoor", share: 0.02 },
+        { type: "sleeper", share: 0.02 },
+        { type: "sybil", share: 0.02, group_size: 2, goal: "unsafe" },
+        { type: "length_poisoner", share: 0.02 },
+      ],
+    },
+  });
+}
+
+export interface AccuracyReport {
+  /** Share of comparisons (with a strict true preference) whose aggregate label is right. */
+  readonly all: number;
+  /** The same over comparisons an adversary voted on. */
+  readonly attacked: number;
+  /** The same over harmful-prompt comparisons (refusal versus unsafe compliance). */
+  readonly harmful: number;
+  readonly n: { all: number; attacked: number; harmful: number };
+}
+
+export interface DemoSummary {
+  readonly run_dir: string;
+  readonly judgments: number;
+  readonly comparisons: number;
+  readonly raters: number;
+  readonly adversarial_raters: number;
+  readonly ledger: { ok: boolean; head_seq: number; head_hash: string };
+  readonly arms: { undefended: AccuracyReport; defended: AccuracyReport };
+  readonly stages_built: readonly string[];
+  readonly stages_pending: readonly string[];
+}
+
+function accuracy(result: CategoricalResult, truth: readonly ComparisonTruth[]): AccuracyReport {
+  const index = new Map(result.tasks.map((t, i) => [t, i]));
+  const tally = { all: [0, 0], attacked: [0, 0], harmful: [0, 0] };
+  for (const t of truth) {
+    if (t.better === "tie") continue;
+    const i = index.get(t.comparison_id);
+    if (i === undefined) continue;
+    const right = result.classes[result.labels[i]!] === t.better ? 1 : 0;
+    const add = (k: keyof typeof tally) => {
+      tally[k][0]! += right;
+      tally[k][1]! += 1;
+    };
+    add("all");
+    if (t.attacked_by.length > 0) add("attacked");
+    if (t.family === "harmful") add("harmful");
+  }
+  const rate = ([r, n]: number[]) => (n! > 0 ? r! / n! : Number.NaN);
+  return {
+    all: rate(tally.all),
+    attacked: rate(tally.attacked),
+    harmful: rate(tally.harmful),
+    n: { all: tally.all[1]!, attacked: tally.attacked[1]!, harmful: tally.harmful[1]! },
+  };
+}
+
+async function* batches(
+  judgments: readonly Judgment[],
+  size = 2000,
+): AsyncGenerator<Parsed<Judgment>[]> {
+  for (let i = 0; i < judgments.length; i += size) {
+    yield judgments
+      .slice(i, i + size)
+      .map((record, k) => ({ ok: true as const, line: i + k + 1, record }));
+  }
+}
+
+export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
+  const stage = opts.onStage ?? (() => undefined);
+  const run = new RunDir(opts.out, { world: opts.seed });
+  const config = demoWorldConfig(opts.quick);
+  await run.writeYaml("config.yaml", {
+    demo: { quick: opts.quick, seed: opts.seed },
+    world: config,
+  });
+
+  stage("world", "simulating the rater panel");
+  const panel = await run.stage("world", () => simulatePanel(config, opts.seed));
+  const adversarial = panel.truth.raters.filter(
+    (r) => !["honest", "careless"].includes(r.type),
+  ).length;
+
+  stage("collect", "importing judgments into the SQLite store");
+  const store = await openStore(run.file("keel.db"), { create: true });
+  let ledger: DemoSummary["ledger"];
+  try {
+    await run.stage("collect", () =>
+      store.importJudgments(batches(panel.judgments), { source: "simulated panel" }),
+    );
+    stage("ledger", "verifying the judgment ledger");
+    const v = await run.stage("ledger", () => store.verifyLedger());
+    ledger = { ok: v.ok, head_seq: v.head.seq, head_hash: v.head.hash };
+  } finally {
+    await store.close();
+  }
+
+  stage("aggregate", "majority vote (undefended) and Dawid–Skene (defended)");
+  const { undefended, defended } = await run.stage("aggregate", () => {
+    const data = encodeJudgments(panel.judgments).categorical;
+    return {
+      undefended: accuracy(majorityVote(data), panel.truth.comparisons),
+      defended: accuracy(dawidSkene(data, { maxIter: 100, tol: 1e-6 }), panel.truth.comparisons),
+    };
+  });
+
+  const summary: DemoSummary = {
+    run_dir: run.path,
+    judgments: panel.judgments.length,
+    comparisons: panel.truth.comparisons.length,
+    raters: panel.truth.raters.length,
+    adversarial_raters: adversarial,
+    ledger,
+    arms: { undefended, defended },
+    stages_built: ["world", "collect", "ledger", "aggregate"],
+    stages_pending: ["audit", "reward model", "PPO/DPO", "red-team", "report"],
+  };
+  await run.writeJson("summary.json", summary);
+  await run.saveManifest();
+  return summary;
+}
+
+/** A short human-readable account of a demo run. */
+export function describeDemo(s: DemoSummary): string {
+  const pct = (x: number) => (Number.isNaN(x) ? "-" : `${(100 * x).toFixed(1)}%`);
+  const row = (name: string, a: AccuracyReport) =>
+    `  ${name.padEnd(28)} ${pct(a.all).padStart(7)} ${pct(a.attacked).padStart(9)} ${pct(a.harmful).padStart(8)}`;
+  return [
+    `${s.judgments} judgments by ${s.raters} raters (${s.adversarial_raters} adversarial) on ${s.comparisons} comparisons`,
+    `ledger: ${s.ledger.ok ? "verified" : "BROKEN"}, head #${s.ledger.head_seq} ${s.ledger.head_hash.slice(0, 16)}`,
+    "",
+    "  preference accuracy against the truth   all  attacked  harmful",
+    row("undefended (majority vote)", s.arms.undefended),
+    row("defended (Dawid–Skene)", s.arms.defended),
+    "",
+    `not yet part of the demo: ${s.stages_pending.join(", ")}`,
+    `run directory: ${s.run_dir} (summary.json, manifest.json, config.yaml, keel.db)`,
+  ].join("\n");
+}
+
+export { contentToText };
