@@ -20,6 +20,17 @@ export interface TensorData {
   readonly dtype: DType;
   readonly dims: readonly number[];
   readonly data: TypedData;
+  /**
+   * When set, the payload is not serialised: the tensor refers to `length` bytes at `offset`
+   * of an external data buffer named `location`, which the session receives in memory
+   * (`SessionOptions.externalData`). keel uses this to bake its weights into inference
+   * sessions without copying them through protobuf.
+   */
+  readonly external?: {
+    readonly location: string;
+    readonly offset: number;
+    readonly length: number;
+  };
 }
 
 export type Attr =

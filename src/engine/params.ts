@@ -57,6 +57,12 @@ export class ParamStore {
   readonly specs: readonly ParamSpec[];
   readonly flat: FloatArray;
   readonly arena: Arena | undefined;
+  /**
+   * Bumped whenever the values change through keel (optimiser step, EMA swap, checkpoint
+   * load, `touch()`). Sessions that bake the weights in (generation) rebuild when it moves;
+   * code that writes `flat` directly must call `touch()`.
+   */
+  version = 0;
   private readonly offsets = new Map<string, [number, number]>();
   private tensorCache: Record<string, ort.Tensor> | undefined;
 
@@ -80,6 +86,10 @@ export class ParamStore {
 
   private floats(n: number): Float32Array {
     return this.arena?.alloc(n) ?? new Float32Array(n);
+  }
+
+  touch(): void {
+    this.version += 1;
   }
 
   get dtype(): "float32" | "float64" {
@@ -135,5 +145,6 @@ export class ParamStore {
       else if (s.init === "zeros") v.fill(0);
       else for (let i = 0; i < v.length; i++) v[i] = rng.normal(0, s.std ?? 0.02);
     }
+    this.touch();
   }
 }

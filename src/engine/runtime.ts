@@ -16,6 +16,8 @@ export type OrtTensor = ort.Tensor;
 export interface SessionOptions {
   /** Intra-op threads (default: KEEL_THREADS or every core). */
   readonly threads?: number;
+  /** In-memory buffers for initializers stored as external data, by location name. */
+  readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
 }
 
 export function defaultThreads(): number {
@@ -42,6 +44,8 @@ export class Session {
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
+        logSeverityLevel: 3,
+        ...(opts.externalData ? { externalData: [...opts.externalData] } : {}),
       });
       return new Session(s, s.inputNames, s.outputNames);
     } catch (e) {

@@ -37,7 +37,7 @@ export function validateSampling(o: SamplingOptions): void {
 
 /** log softmax(logits)[token]. */
 export function tokenLogprob(logits: ArrayLike<number>, token: number): number {
-  let max = -Infinity;
+  let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
@@ -50,6 +50,82 @@ function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
+/** Ids sorted by logit, descending (ties: lower id first), cut to the top-k and top-p set. */
+function truncated(
+  logits: ArrayLike<number>,
+  t: number,
+  topK: number,
+  topP: number,
+): { ids: Int32Array; w: Float64Array } {
+  const ids = Int32Array.from({ length: logits.length }, (_, i) => i).sort(
+    (a, b) => logits[b]! - logits[a]! || a - b,
+  );
+  const k = Math.min(topK, ids.length);
+  const max = logits[ids[0]!]!;
+  const w = new Float64Array(k);
+  let total = 0;
+  for (let j = 0; j < k; j++) {
+    w[j] = Math.exp((logits[ids[j]!]! - max) / t);
+    total += w[j]!;
+  }
+  let keep = k;
+  if (topP < 1) {
+    let mass = 0;
+    keep = 0;
+    while (keep < k && mass < topP * total) mass += w[keep++]!;
+  }
+  return { ids: ids.subarray(0, keep), w: w.subarray(0, keep) };
+}
+
+/**
+ * Draws one token id from `logits` (length V) and returns it with its model log-prob
+ * (temperature 1, untruncated). Without truncation this is two passes over the logits with
+ * one exp per entry and no allocation; `scratch` (length ≥ V) holds the weights.
+ */
+export function sample(
+  logits: ArrayLike<number>,
+  o: SamplingOptions,
+  rng: Rng,
+  scratch: Float64Array = new Float64Array(logits.length),
+): { token: number; logprob: number } {
+  const V = logits.length;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < V; i++) if (logits[i]! > max) max = logits[i]!;
+  const t = o.temperature ?? 1;
+  const topK = o.topK && o.topK < V ? o.topK : V;
+  const topP = o.topP ?? 1;
+  let token: number;
+  let z1: number; // Σ exp(logit − max) at temperature 1
+  if (t === 0 || topK < V || topP < 1) {
+    token = sampleToken(logits, o, rng);
+    z1 = 0;
+    for (let i = 0; i < V; i++) z1 += Math.exp(logits[i]! - max);
+  } else {
+    const inv = 1 / t;
+    let total = 0;
+    for (let i = 0; i < V; i++) {
+      const w = Math.exp((logits[i]! - max) * inv);
+      scratch[i] = w;
+      total += w;
+    }
+    let u = rng.float() * total;
+    token = V - 1;
+    for (let i = 0; i < V; i++) {
+      u -= scratch[i]!;
+      if (u < 0) {
+        token = i;
+        break;
+      }
+    }
+    z1 = total;
+    if (t !== 1) {
+      z1 = 0;
+      for (let i = 0; i < V; i++) z1 += Math.exp(logits[i]! - max);
+    }
+  }
+  return { token, logprob: logits[token]! - max - Math.log(z1) };
+}
+
 /** Draws one token id from `logits` (length V). */
 export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, rng: Rng): number {
   const t = o.temperature ?? 1;
@@ -57,29 +133,23 @@ export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, rng: 
   const V = logits.length;
   const topK = o.topK && o.topK < V ? o.topK : V;
   const topP = o.topP ?? 1;
-  let ids: number[];
-  if (topK < V || topP < 1) {
-    ids = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
-    ids.length = topK;
-  } else {
-    ids = Array.from({ length: V }, (_, i) => i);
-  }
-  let max = -Infinity;
-  for (const i of ids) max = Math.max(max, logits[i]!);
-  const w = ids.map((i) => Math.exp((logits[i]! - max) / t));
-  let total = w.reduce((a, b) => a + b, 0);
-  if (topP < 1) {
-    let mass = 0;
-    let keep = 0;
-    while (keep < w.length && mass < topP * total) mass += w[keep++]!;
-    ids.length = keep;
-    w.length = keep;
-    total = mass;
-  }
+  const { ids, w } =
+    topK < V || topP < 1
+      ? truncated(logits, t, topK, topP)
+      : { ids: null, w: softWeights(logits, t) };
+  let total = 0;
+  for (let j = 0; j < w.length; j++) total += w[j]!;
   let u = rng.float() * total;
-  for (let k = 0; k < ids.length; k++) {
-    u -= w[k]!;
-    if (u < 0) return ids[k]!;
+  for (let j = 0; j < w.length; j++) {
+    u -= w[j]!;
+    if (u < 0) return ids ? ids[j]! : j;
   }
-  return ids[ids.length - 1]!;
+  return ids ? ids[ids.length - 1]! : w.length - 1;
+}
+
+function softWeights(logits: ArrayLike<number>, t: number): Float64Array {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  const inv = 1 / t;
+  return Float64Array.from({ length: logits.length }, (_, i) => Math.exp((logits[i]! - max) * inv));
 }

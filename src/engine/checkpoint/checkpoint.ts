@@ -180,6 +180,7 @@ export function loadCheckpoint(dir: string, opts: { threads?: number } = {}): Ch
       `parameter ${s.name}`,
       weightsFile,
     );
+  model.params.touch();
   const tokenizer = meta.files["tokenizer.json"]
     ? BpeTokenizer.fromJSON(
         JSON.parse(readVerified(dir, "tokenizer.json", meta.files).toString("utf8")),

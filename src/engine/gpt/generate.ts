@@ -20,7 +20,7 @@ import type * as ort from "onnxruntime-node";
 import { KeelError } from "../../core/errors.js";
 import { Rng, type Seed } from "../../core/rng.js";
 import { tensor } from "../runtime.js";
-import { type SamplingOptions, sampleToken, tokenLogprob, validateSampling } from "../sampling.js";
+import { type SamplingOptions, sample, validateSampling } from "../sampling.js";
 import { decodeGraph } from "./graphs.js";
 import { type Gpt, padBatch } from "./model.js";
 
@@ -28,6 +28,8 @@ export interface GenerateOptions extends SamplingOptions {
   readonly maxNewTokens: number;
   readonly stopTokens?: readonly number[];
   readonly seed: Seed;
+  /** Intra-op threads of the decoding session (default 1: one-token steps are too small to split). */
+  readonly threads?: number;
 }
 
 export interface Generation {
@@ -42,11 +44,14 @@ export interface Generation {
 const NEG = -1e9;
 
 interface Cache {
-  readonly k: Float32Array[];
+  /** Keys transposed, [B, H, D, S] per layer. */
+  readonly kt: Float32Array[];
+  /** Values, [B, H, S, D] per layer. */
   readonly v: Float32Array[];
   readonly keyBias: Float32Array;
 }
 
+/** Copies prefill's k, v [B, H, Tp, D] into caches of capacity S (keys transposed). */
 function seedCache(
   model: Gpt,
   out: Record<string, ort.Tensor>,
@@ -58,23 +63,60 @@ function seedCache(
   const H = c.heads;
   const D = c.dModel / H;
   const S = c.context;
-  const copy = (src: Float32Array) => {
-    const dst = new Float32Array(B * H * S * D);
-    for (let bh = 0; bh < B * H; bh++)
-      dst.set(src.subarray(bh * Tp * D, (bh + 1) * Tp * D), bh * S * D);
-    return dst;
-  };
-  const k: Float32Array[] = [];
+  const kt: Float32Array[] = [];
   const v: Float32Array[] = [];
   for (let i = 0; i < c.layers; i++) {
-    k.push(copy(out[`k_${i}`]!.data as Float32Array));
-    v.push(copy(out[`v_${i}`]!.data as Float32Array));
+    const k = out[`k_${i}`]!.data as Float32Array;
+    const vs = out[`v_${i}`]!.data as Float32Array;
+    const dk = new Float32Array(B * H * D * S);
+    const dv = new Float32Array(B * H * S * D);
+    for (let bh = 0; bh < B * H; bh++) {
+      dv.set(vs.subarray(bh * Tp * D, (bh + 1) * Tp * D), bh * S * D);
+      for (let t = 0; t < Tp; t++)
+        for (let d = 0; d < D; d++) dk[(bh * D + d) * S + t] = k[(bh * Tp + t) * D + d]!;
+    }
+    kt.push(dk);
+    v.push(dv);
   }
   const keyBias = new Float32Array(B * S).fill(NEG);
   lengths.forEach((L, b) => {
     keyBias.fill(0, b * S, b * S + L);
   });
-  return { k, v, keyBias };
+  return { kt, v, keyBias };
+}
+
+/** Writes one step's k, v [B, H, 1, D] into slot `lengths[b]` of every live row. */
+function appendCache(
+  model: Gpt,
+  cache: Cache,
+  out: Record<string, ort.Tensor>,
+  live: readonly boolean[],
+  lengths: number[],
+): void {
+  const c = model.config;
+  const H = c.heads;
+  const D = c.dModel / H;
+  const S = c.context;
+  for (let i = 0; i < c.layers; i++) {
+    const nk = out[`k_${i}`]!.data as Float32Array;
+    const nv = out[`v_${i}`]!.data as Float32Array;
+    const kt = cache.kt[i]!;
+    const v = cache.v[i]!;
+    live.forEach((on, b) => {
+      if (!on) return;
+      const slot = lengths[b]!;
+      for (let h = 0; h < H; h++) {
+        const src = (b * H + h) * D;
+        v.set(nv.subarray(src, src + D), ((b * H + h) * S + slot) * D);
+        for (let d = 0; d < D; d++) kt[((b * H + h) * D + d) * S + slot] = nk[src + d]!;
+      }
+    });
+  }
+  live.forEach((on, b) => {
+    if (!on) return;
+    cache.keyBias[b * S + lengths[b]!] = 0;
+    lengths[b]! += 1;
+  });
 }
 
 export async function generate(
@@ -106,6 +148,11 @@ export async function generate(
   const rngs = prompts.map((_, b) => new Rng(o.seed).fork(`row${b}`));
   const lengths = prompts.map((p) => p.length);
   const batch = padBatch(prompts);
+  const session = await model.bakedSession(
+    `decode:${S}`,
+    () => decodeGraph(c, model.params, S, true),
+    o.threads ?? 1,
+  );
   const pre = await model.prefill(batch);
   const cache = seedCache(model, pre, B, batch.length, lengths);
   const prefillLogits = pre.logits!.data as Float32Array;
@@ -122,28 +169,26 @@ export async function generate(
     finish: prompts.map(() => "length"),
   };
   const live = prompts.map(() => true);
-  const session = await model.session(`decode:${S}`, () => decodeGraph(c, model.params, S));
   const token = new Int32Array(B);
   const position = new Int32Array(B);
+  const scratch = new Float64Array(V);
   const feeds: Record<string, ort.Tensor> = {
-    ...model.params.tensors(),
-    token: tensor("int32", token, [B, 1]),
-    position: tensor("int32", position, [B, 1]),
+    token: tensor("int32", token, [B]),
+    position: tensor("int32", position, [B]),
     key_bias: tensor("float32", cache.keyBias, [B, S]),
   };
   for (let i = 0; i < c.layers; i++) {
-    feeds[`past_k_${i}`] = tensor("float32", cache.k[i]!, [B, H, S, D]);
+    feeds[`past_kt_${i}`] = tensor("float32", cache.kt[i]!, [B, H, D, S]);
     feeds[`past_v_${i}`] = tensor("float32", cache.v[i]!, [B, H, S, D]);
   }
 
   for (let step = 0; step < o.maxNewTokens; step++) {
     for (let b = 0; b < B; b++) {
       if (!live[b]) continue;
-      const row = logits(b);
-      const t = sampleToken(row, o, rngs[b]!);
+      const { token: t, logprob } = sample(logits(b), o, rngs[b]!, scratch);
       res.completions[b]!.push(t);
       res.sequences[b]!.push(t);
-      res.logprobs[b]!.push(tokenLogprob(row, t));
+      res.logprobs[b]!.push(logprob);
       if (stops.has(t)) {
         live[b] = false;
         res.finish[b] = "stop";
@@ -153,22 +198,7 @@ export async function generate(
     }
     if (!live.some(Boolean)) break;
     const out = await session.run(feeds);
-    for (let b = 0; b < B; b++) {
-      if (!live[b]) continue;
-      const slot = lengths[b]!;
-      for (let i = 0; i < c.layers; i++) {
-        const nk = out[`k_${i}`]!.data as Float32Array;
-        const nv = out[`v_${i}`]!.data as Float32Array;
-        for (let h = 0; h < H; h++) {
-          const src = (b * H + h) * D;
-          const dst = ((b * H + h) * S + slot) * D;
-          cache.k[i]!.set(nk.subarray(src, src + D), dst);
-          cache.v[i]!.set(nv.subarray(src, src + D), dst);
-        }
-      }
-      cache.keyBias[b * S + slot] = 0;
-      lengths[b] = slot + 1;
-    }
+    appendCache(model, cache, out, live, lengths);
     const stepLogits = out.logits!.data as Float32Array;
     logits = (b: number) => stepLogits.subarray(b * V, (b + 1) * V);
   }

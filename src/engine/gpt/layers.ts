@@ -55,59 +55,69 @@ export function layerNorm(b: GraphBuilder, P: Params, name: string, x: T, eps: n
   return b.layerNorm(x, P(`${name}.weight`), P(`${name}.bias`), eps);
 }
 
+/** y = x·W + b for the parameter pair `name`.weight/.bias; the full pass works on [B, T, ·]. */
+export type Linear = (name: string, x: T) => T;
+
+export function linear3d(b: GraphBuilder, P: Params): Linear {
+  return (name, x) => b.add(b.matmul(x, P(`${name}.weight`)), P(`${name}.bias`));
+}
+
+/** The decoding step works on [B, ·] rows, where one Gemm does product and bias. */
+export function linear2d(b: GraphBuilder, P: Params): Linear {
+  return (name, x) => b.gemm(x, P(`${name}.weight`), P(`${name}.bias`));
+}
+
 /** Projects x [B, T, C] to q, k, v, each [B, H, T, D]. */
-function qkv(b: GraphBuilder, c: GptConfig, P: Params, p: string, x: T): [T, T, T] {
+function qkv(b: GraphBuilder, c: GptConfig, lin: Linear, p: string, x: T): [T, T, T] {
   const D = c.dModel / c.heads;
-  const y = b.add(b.matmul(x, P(`${p}.c_attn.weight`)), P(`${p}.c_attn.bias`)); // [B, T, 3C]
+  const y = lin(`${p}.c_attn`, x); // [B, T, 3C]
   const heads = b.transpose(b.reshape(y, [0, 0, 3 * c.heads, D]), [0, 2, 1, 3]); // [B, 3H, T, D]
   const [q, k, v] = b.split(heads, [c.heads, c.heads, c.heads], 1); // 3 × [B, H, T, D]
   return [b.mul(q!, 1 / Math.sqrt(D)), k!, v!];
 }
 
-/** Merges heads and projects: [B, H, T, D] → [B, T, C]. */
-function mergeHeads(b: GraphBuilder, P: Params, p: string, y: T): T {
-  const merged = b.reshape(b.transpose(y, [0, 2, 1, 3]), [0, 0, -1]); // [B, T, C]
-  return b.add(b.matmul(merged, P(`${p}.c_proj.weight`)), P(`${p}.c_proj.bias`)); // [B, T, C]
-}
-
 /** Causal self-attention over the whole sequence; also returns k, v for a KV cache. */
-export function attention(b: GraphBuilder, c: GptConfig, P: Params, p: string, x: T, bias: T) {
-  const [q, k, v] = qkv(b, c, P, p, x); // [B, H, T, D]
+export function attention(b: GraphBuilder, c: GptConfig, lin: Linear, p: string, x: T, bias: T) {
+  const [q, k, v] = qkv(b, c, lin, p, x); // [B, H, T, D]
   const scores = b.add(b.matmul(q, b.transpose(k, [0, 1, 3, 2])), bias); // [B, H, T, T]
   const y = b.matmul(b.softmax(scores, -1), v); // [B, H, T, D]
-  return { y: mergeHeads(b, P, p, y), k, v };
+  const merged = b.reshape(b.transpose(y, [0, 2, 1, 3]), [0, 0, -1]); // [B, T, C]
+  return { y: lin(`${p}.c_proj`, merged), k, v };
 }
 
 /**
- * One decoding step against a KV cache: x [B, 1, C]; pastK, pastV [B, H, S, D]; keyBias
- * [B, 1, 1, S] (−1e9 on empty slots). The new token attends to the cache and to itself; the
- * softmax runs over the S cached scores and its own score side by side, so the cache is read
- * in place, never copied.
+ * One decoding step against a KV cache: x [B, C] (one token per row); pastKt [B, H, D, S]
+ * (keys stored transposed, so the score product needs no transpose); pastV [B, H, S, D];
+ * keyBias [B, 1, 1, S] (−1e9 on empty slots). The new token attends to the cache and to
+ * itself; the softmax runs over the S cached scores and its own score side by side, so the
+ * cache is read in place, never copied.
  */
 export function attentionStep(
   b: GraphBuilder,
   c: GptConfig,
-  P: Params,
+  lin: Linear,
   p: string,
   x: T,
-  pastK: T,
+  pastKt: T,
   pastV: T,
   keyBias: T,
 ) {
-  const S = pastK.shape[2] as number;
-  const [q, k, v] = qkv(b, c, P, p, x); // [B, H, 1, D]
-  const sPast = b.add(b.matmul(q, b.transpose(pastK, [0, 1, 3, 2])), keyBias); // [B, H, 1, S]
-  const sSelf = b.reduceSum(b.mul(q, k), [3], true); // [B, H, 1, 1]
+  const S = pastV.shape[2] as number;
+  const D = c.dModel / c.heads;
+  const heads = b.reshape(lin(`${p}.c_attn`, x), [0, 3 * c.heads, 1, D]); // [B, 3H, 1, D]
+  const [q0, k, v] = b.split(heads, [c.heads, c.heads, c.heads], 1); // 3 × [B, H, 1, D]
+  const q = b.mul(q0!, 1 / Math.sqrt(D));
+  const sPast = b.add(b.matmul(q, pastKt), keyBias); // [B, H, 1, S]
+  const sSelf = b.reduceSum(b.mul(q, k!), [3], true); // [B, H, 1, 1]
   const prob = b.softmax(b.concat([sPast, sSelf], 3), -1); // [B, H, 1, S + 1]
   const [pPast, pSelf] = b.split(prob, [S, 1], 3); // [B, H, 1, S], [B, H, 1, 1]
-  const y = b.add(b.matmul(pPast!, pastV), b.mul(pSelf!, v)); // [B, H, 1, D]
-  return { y: mergeHeads(b, P, p, y), k, v };
+  const y = b.add(b.matmul(pPast!, pastV), b.mul(pSelf!, v!)); // [B, H, 1, D]
+  return { y: lin(`${p}.c_proj`, b.reshape(y, [0, c.dModel])), k: k!, v: v! }; // y: [B, C]
 }
 
-/** MLP: [B, T, C] → [B, T, 4C] → GELU → [B, T, C]. */
-export function mlp(b: GraphBuilder, P: Params, p: string, x: T): T {
-  const h = b.gelu(b.add(b.matmul(x, P(`${p}.c_fc.weight`)), P(`${p}.c_fc.bias`))); // [B, T, 4C]
-  return b.add(b.matmul(h, P(`${p}.c_proj.weight`)), P(`${p}.c_proj.bias`)); // [B, T, C]
+/** MLP: [.., C] → [.., 4C] → GELU → [.., C]. */
+export function mlp(b: GraphBuilder, lin: Linear, p: string, x: T): T {
+  return lin(`${p}.c_proj`, b.gelu(lin(`${p}.c_fc`, x)));
 }
 
 /** Pre-LN block: x + attn(ln_1(x)), then + mlp(ln_2(x)). `attend` is full or cached attention. */
@@ -115,6 +125,7 @@ export function block(
   b: GraphBuilder,
   c: GptConfig,
   P: Params,
+  lin: Linear,
   i: number,
   x: T,
   attend: (p: string, h: T) => { y: T; k: T; v: T },
@@ -123,7 +134,7 @@ export function block(
   return b.scope(p, () => {
     const a = attend(`${p}.attn`, layerNorm(b, P, `${p}.ln_1`, x, c.lnEps));
     const x1 = b.add(x, a.y); // [B, T, C]
-    const x2 = b.add(x1, mlp(b, P, `${p}.mlp`, layerNorm(b, P, `${p}.ln_2`, x1, c.lnEps))); // [B, T, C]
+    const x2 = b.add(x1, mlp(b, lin, `${p}.mlp`, layerNorm(b, P, `${p}.ln_2`, x1, c.lnEps))); // [B, T, C]
     return { x: x2, k: a.k, v: a.v };
   });
 }
@@ -132,10 +143,11 @@ export function block(
 export function trunk(b: GraphBuilder, c: GptConfig, P: Params, tokens: T, mask: T) {
   let x = embed(b, P, tokens, positionsFromMask(b, mask)); // [B, T, C]
   const bias = attentionBias(b, mask, c.dtype); // [B, 1, T, T]
+  const lin = linear3d(b, P);
   const ks: T[] = [];
   const vs: T[] = [];
   for (let i = 0; i < c.layers; i++) {
-    const r = block(b, c, P, i, x, (p, h) => attention(b, c, P, p, h, bias));
+    const r = block(b, c, P, lin, i, x, (p, h) => attention(b, c, lin, p, h, bias));
     x = r.x;
     ks.push(r.k);
     vs.push(r.v);
@@ -148,14 +160,19 @@ export function lmHead(b: GraphBuilder, P: Params, h: T): T {
   return b.matmul(h, b.transpose(P("wte"), [1, 0])); // [B, T, V]
 }
 
+/** log p(tokens[t] | tokens[<t]) for t = 1..T−1: [B, T-1]. */
+export function nextTokenLogprobs(b: GraphBuilder, logits: T, tokens: T): T {
+  const logp = b.logSoftmax(b.slice(logits, [0], [-1], [1]), -1); // [B, T-1, V]
+  const next = b.unsqueeze(b.slice(tokens, [1], [2 ** 62], [1]), [2]); // [B, T-1, 1]
+  return b.squeeze(b.gatherElements(logp, next, 2), [2]); // [B, T-1]
+}
+
 /**
  * Per-token log-probabilities [B, T]: entry t is log p(tokens[t] | tokens[<t]); entry 0 is 0
  * (the first token has no prediction).
  */
 export function tokenLogprobs(b: GraphBuilder, logits: T, tokens: T): T {
-  const logp = b.logSoftmax(b.slice(logits, [0], [-1], [1]), -1); // [B, T-1, V]
-  const next = b.unsqueeze(b.slice(tokens, [1], [2 ** 62], [1]), [2]); // [B, T-1, 1]
-  const picked = b.squeeze(b.gatherElements(logp, next, 2), [2]); // [B, T-1]
+  const picked = nextTokenLogprobs(b, logits, tokens); // [B, T-1]
   const zero = b.mul(b.slice(picked, [0], [1], [1]), 0); // [B, 1]
   return b.concat([zero, picked], 1); // [B, T]
 }

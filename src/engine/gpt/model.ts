@@ -24,6 +24,7 @@ import {
   forwardGraph,
   type GradHead,
   type Head,
+  PARAMS_LOCATION,
   prefillGraph,
   trainGraph,
 } from "./graphs.js";
@@ -38,7 +39,10 @@ export interface TokenBatch {
 }
 
 export interface TrainBatch extends TokenBatch {
-  /** Which next-token predictions count in the loss, [batch, length]; entry t weighs log p(tokens[t]). */
+  /**
+   * Weights of the next-token predictions in the loss, [batch, length]: entry t weighs
+   * log p(tokens[t] | tokens[<t]); entry 0 is ignored (nothing predicts the first token).
+   */
   readonly lossMask: FloatArray;
 }
 
@@ -78,6 +82,7 @@ export class Gpt {
   private readonly sessions = new Map<string, Promise<Session>>();
   private readonly threads: number | undefined;
   private gradBuffer: FloatArray | undefined;
+  private readonly baked = new Map<string, { version: number; session: Promise<Session> }>();
 
   constructor(config: GptConfigInput | GptConfig, opts: GptOptions = {}) {
     this.config = parseGptConfig(config);
@@ -94,6 +99,28 @@ export class Gpt {
       this.sessions.set(key, s);
     }
     return s;
+  }
+
+  /**
+   * A session whose graph embeds the current weights (see `decodeGraph`), rebuilt — and the
+   * previous one released — whenever `params.version` has moved since it was built.
+   */
+  async bakedSession(key: string, build: () => Graph, threads = 1): Promise<Session> {
+    const hit = this.baked.get(key);
+    if (hit && hit.version === this.params.version) return hit.session;
+    if (hit) await (await hit.session).dispose();
+    const flat = this.params.flat;
+    const session = Session.create(build(), {
+      threads,
+      externalData: [
+        {
+          path: PARAMS_LOCATION,
+          data: new Uint8Array(flat.buffer, flat.byteOffset, flat.byteLength),
+        },
+      ],
+    });
+    this.baked.set(key, { version: this.params.version, session });
+    return session;
   }
 
   feeds(batch: TokenBatch): Record<string, ort.Tensor> {
@@ -155,7 +182,7 @@ export class Gpt {
     return tensor(this.params.dtype, this.gradBuffer, [this.gradBuffer.length]);
   }
 
-  /** SFT: loss = −Σ lossMask·logprobs / max(Σ lossMask, 1) and its gradient, in one run. */
+  /** SFT: loss = −Σ_{t≥1} lossMask·logprobs / max(Σ_{t≥1} lossMask, 1) and its gradient, in one run. */
   async lossAndGrad(batch: TrainBatch): Promise<{ loss: number; grad: FloatArray }> {
     const s = await this.session("train", () => trainGraph(this.config, this.params));
     const feeds = this.feeds(batch);
@@ -196,8 +223,9 @@ export class Gpt {
 
   /** Releases every ONNX Runtime session. */
   async dispose(): Promise<void> {
-    const all = [...this.sessions.values()];
+    const all = [...this.sessions.values(), ...[...this.baked.values()].map((b) => b.session)];
     this.sessions.clear();
+    this.baked.clear();
     for (const s of all) await (await s).dispose();
   }
 }

@@ -83,9 +83,11 @@ const SCHEMA = {
             name: S(8, "string"),
             rawData: S(9, "bytes"),
             doubleData: S(10, "double", "repeated"),
+            externalData: S(13, "StringStringEntryProto", "repeated"),
             dataLocation: S(14, "int32"),
           },
         },
+        StringStringEntryProto: { fields: { key: S(1, "string"), value: S(2, "string") } },
         ValueInfoProto: { fields: { name: S(1, "string"), type: S(2, "TypeProto") } },
         TypeProto: {
           fields: { tensorType: S(1, "TypeProtoTensor") },
@@ -125,6 +127,20 @@ export interface EncodeOptions {
 }
 
 function tensorToProto(name: string, t: TensorData): Record<string, unknown> {
+  if (t.external) {
+    const e = t.external;
+    return {
+      name,
+      dims: [...t.dims],
+      dataType: DTYPE_CODE[t.dtype],
+      dataLocation: 1,
+      externalData: [
+        { key: "location", value: e.location },
+        { key: "offset", value: String(e.offset) },
+        { key: "length", value: String(e.length) },
+      ],
+    };
+  }
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   return { name, dims: [...t.dims], dataType: DTYPE_CODE[t.dtype], rawData: bytes };
 }

@@ -1,14 +1,18 @@
 /**
  * Indexing ops. Gathers scatter their gradient back; scatters gather theirs:
  *
- *   Gather(data, idx), axis 0        d data = ScatterND_add(0, idx[..., None], g)   (embeddings)
- *   GatherElements(data, idx, axis)  d data = ScatterElements_add(0, idx, g, axis)  (token log-probs)
- *   GatherND(data, idx)              d data = ScatterND_add(0, idx, g)
- *   ScatterElements(data, idx, u)    d u = GatherElements(g, idx); d data = g, with the written
- *                                    positions zeroed unless reduction = add
- *   ScatterND(data, idx, u)          likewise with GatherND
+ *   Gather(data [V, …], idx), axis 0  d data = ScatterElements_add(0, idx broadcast over the
+ *                                     row, g, axis 0)                           (embeddings)
+ *   GatherElements(data, idx, axis)   d data = ScatterElements_add(0, idx, g, axis)  (log-probs)
+ *   ScatterElements(data, idx, u)     d u = GatherElements(g, idx); d data = g, with the
+ *                                     written positions zeroed unless reduction = add
+ *   ScatterND(data, idx, u)           likewise with GatherND
  * Repeated indices accumulate (reduction = add), which is what an embedding table needs when
  * a token occurs twice in a batch. Index inputs get no gradient.
+ *
+ * Why not ScatterND for embeddings: ONNX Runtime 1.30's ScatterND with reduction = add races
+ * when run on more than one thread and indices repeat (measured here: wrong sums, different on
+ * every run), while ScatterElements stays exact. GatherND therefore has no gradient rule.
  */
 import { KeelError } from "../../core/errors.js";
 import type { T } from "../builder.js";
@@ -28,9 +32,11 @@ function gatherGrad(c: GradCtx): (T | undefined)[] {
       hint: "transpose the gathered axis to the front",
     });
   }
-  const idx64 = idx.dtype === "int64" ? idx : b.cast(idx, "int64");
-  const nd = b.unsqueeze(idx64, [-1]);
-  return [b.op1("ScatterND", [b.zerosLike(data), nd, c.g[0]!], add)];
+  const rest = data.rank > 1 ? b.op1("Shape", [data], { start: A.int(1) }) : undefined; // [r]
+  const g = b.reshape(c.g[0]!, rest ? b.concat([b.ints([-1]), rest], 0) : b.ints([-1])); // [N, …]
+  const rows = b.reshape(idx, [-1, ...Array.from({ length: data.rank - 1 }, () => 1)]); // [N, 1…]
+  const index = data.rank > 1 ? b.expand(rows, b.shapeOf(g)) : rows; // [N, …]
+  return [b.op1("ScatterElements", [b.zerosLike(data), index, g], { axis: A.int(0), ...add })];
 }
 
 function scatterGrad(gatherOp: string) {
@@ -89,8 +95,6 @@ export const GATHER_OPS: Record<string, OpDef> = {
         throw new KeelError("KEEL_E_SHAPE", "GatherND needs a static index depth");
       return [{ dtype: data.dtype, shape: [...idx.shape.slice(0, -1), ...data.shape.slice(k)] }];
     },
-    grad: (c) =>
-      c.needs[0] ? [c.b.op1("ScatterND", [c.b.zerosLike(c.x[0]!), c.x[1]!, c.g[0]!], add)] : [],
   },
   ScatterElements: { infer: (c) => [need(c, 0)], grad: scatterGrad("GatherElements") },
   ScatterND: { infer: (c) => [need(c, 0)], grad: scatterGrad("GatherND") },

@@ -121,6 +121,7 @@ export class AdamW {
         p[i] = p[i]! * keep - (stepSize * mi) / (Math.sqrt(vi) * bc2 + eps);
       }
     }
+    this.params.touch();
     return { gradNorm, lr };
   }
 }

@@ -30,5 +30,6 @@ export class Ema {
       p[i] = e[i]!;
       e[i] = t;
     }
+    this.params.touch();
   }
 }
