@@ -6,12 +6,14 @@
  */
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001_initial.js";
+import { collection } from "./0002_collection.js";
 import type { DialectName } from "./types.js";
 
 export type { DialectName } from "./types.js";
 
 const MIGRATIONS: readonly [string, (dialect: DialectName) => Migration][] = [
   ["0001_initial", initial],
+  ["0002_collection", collection],
 ];
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -1,0 +1,150 @@
+/**
+ * The keel collection server: a Fastify app whose every feature is a plugin — security
+ * headers, errors, authentication and rate limits, sessions, users, projects, the task flow,
+ * the admin views, health, the OpenAPI description, and the static web app. Every route
+ * declares its access, a JSON schema and a body limit; adding one without them fails at start.
+ *
+ * `buildApp` wires the services (leases, rate limits, group commit, queues, scores) around an
+ * open store; `app.close()` drains pending commits and releases them (the store is the
+ * caller's to close).
+ */
+import { randomBytes } from "node:crypto";
+import fastifyCookie from "@fastify/cookie";
+import Fastify, { type FastifyInstance, type RouteOptions } from "fastify";
+import { collectionDb, settingOrInit } from "../store/collection/index.js";
+import type { FeedbackStore } from "../store/store.js";
+import { AuthCache, authPlugin } from "./auth/plugin.js";
+import type { ServerContext } from "./context.js";
+import { registerErrors } from "./http/errors.js";
+import { healthRoutes } from "./http/health.js";
+import { collectRoutes, openApiDocument } from "./http/openapi.js";
+import { LIMIT } from "./http/schema.js";
+import { registerSecurityHeaders } from "./http/security.js";
+import { MemoryRateLimitStore, type RateLimitStore } from "./limits/rate-limit.js";
+import { resolveOptions, type ServerOptions } from "./options.js";
+import { adminRoutes } from "./routes/admin.js";
+import { projectRoutes } from "./routes/projects.js";
+import { sessionRoutes } from "./routes/session.js";
+import { staticRoutes } from "./routes/static.js";
+import { taskRoutes } from "./routes/tasks.js";
+import { userRoutes } from "./routes/users.js";
+import { ScoreBoard } from "./scores/board.js";
+import { GroupCommitter } from "./tasks/commit.js";
+import { type LeaseStore, MemoryLeaseStore } from "./tasks/leases.js";
+import { QueueRegistry } from "./tasks/registry.js";
+import { TaskIds } from "./tasks/task-id.js";
+
+export interface BuildOptions extends ServerOptions {
+  /** Shared lease store (default: in this process's memory). */
+  readonly leases?: LeaseStore;
+  /** Shared rate-limit counters (default: in this process's memory). */
+  readonly limits?: RateLimitStore;
+  /** Clock (tests move it forward to expire leases). */
+  readonly now?: () => Date;
+  /** Log destination for pino (default stdout). */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+export interface KeelApp {
+  readonly app: FastifyInstance;
+  readonly ctx: ServerContext;
+}
+
+/** Checks the route contract: access, schema and body limit on every route. */
+function routeContract(r: RouteOptions): void {
+  const schema = r.schema as { hide?: boolean } | undefined;
+  if (schema?.hide) {
+    // The static web app's file routes (added by @fastify/static).
+    r.config = { ...(r.config as object), access: "public" } as RouteOptions["config"];
+    r.bodyLimit ??= LIMIT.tiny;
+    return;
+  }
+  const what = `route ${String(r.method)} ${r.url}`;
+  if ((r.config as { access?: string } | undefined)?.access === undefined)
+    throw new Error(`${what} declares no access`);
+  if (r.schema === undefined) throw new Error(`${what} has no schema`);
+  if (r.bodyLimit === undefined) throw new Error(`${what} has no body limit`);
+}
+
+export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Promise<KeelApp> {
+  const { leases, limits, now, logStream, ...rest } = raw;
+  const options = resolveOptions(rest);
+  const db = collectionDb(store);
+  const secret = await settingOrInit(db, "task_secret", () =>
+    randomBytes(32).toString("base64url"),
+  );
+  const ids = new TaskIds(Buffer.from(secret, "base64url"));
+  const leaseStore = leases ?? new MemoryLeaseStore();
+  const queues = new QueueRegistry(db, leaseStore, ids);
+  const ctx: ServerContext = {
+    store,
+    db,
+    options,
+    leases: leaseStore,
+    limits: limits ?? new MemoryRateLimitStore(),
+    ids,
+    committer: new GroupCommitter(store, { maxBatch: options.maxBatch }),
+    queues,
+    scores: new ScoreBoard(store, db, options.scoresCacheMs),
+    now: now ?? (() => new Date()),
+  };
+
+  const app = Fastify({
+    logger: {
+      level: options.logLevel,
+      redact: ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]'],
+      ...(logStream ? { stream: logStream } : {}),
+    } as never,
+    bodyLimit: LIMIT.small,
+    trustProxy: options.trustProxy,
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+    return503OnClosing: true,
+  });
+  app.addHook("onRoute", routeContract);
+  const ops = collectRoutes(app);
+  registerErrors(app);
+  registerSecurityHeaders(app);
+  await app.register(fastifyCookie);
+  const cache = new AuthCache(options.authCacheMs);
+  await app.register(authPlugin(ctx, cache));
+  await app.register(healthRoutes(ctx));
+  app.get(
+    "/openapi.json",
+    { config: { access: "public", hidden: true }, bodyLimit: LIMIT.tiny, schema: { hide: false } },
+    async () => openApiDocument(ops),
+  );
+  await app.register(
+    async (api) => {
+      await api.register(sessionRoutes(ctx, cache));
+      await api.register(userRoutes(ctx, cache));
+      await api.register(projectRoutes(ctx));
+      await api.register(taskRoutes(ctx));
+      await api.register(adminRoutes(ctx));
+    },
+    { prefix: "/api" },
+  );
+  if (options.webRoot !== null) await app.register(staticRoutes(options.webRoot));
+  else {
+    app.setNotFoundHandler(async (req, reply) =>
+      reply.status(404).send({
+        error: {
+          code: "KEEL_E_NOT_FOUND",
+          message: `no route ${req.method} ${req.url.split("?")[0]}`,
+        },
+      }),
+    );
+  }
+  app.addHook("onClose", async () => {
+    await ctx.committer.drain();
+    await ctx.leases.close();
+    await ctx.limits.close();
+  });
+  return { app, ctx };
+}

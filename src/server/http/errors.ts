@@ -1,0 +1,57 @@
+/**
+ * One error shape for every failing request, from the error catalogue:
+ * `{ "error": { "code": "KEEL_E_…", "message", "where"?, "hint"? } }` with the code's HTTP
+ * status. Fastify's own failures (schema validation, body too large, bad JSON, unknown route)
+ * are mapped onto catalogue codes; anything unexpected is logged and answered with a generic
+ * KEEL_E_INTERNAL that reveals nothing of the server.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ERROR_CATALOGUE, type ErrorCode, KeelError } from "../../core/errors.js";
+
+function send(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message: string,
+  extra: Record<string, unknown> = {},
+) {
+  return reply.status(ERROR_CATALOGUE[code].http).send({ error: { code, message, ...extra } });
+}
+
+export function errorHandler(
+  error: FastifyError | KeelError,
+  req: FastifyRequest,
+  reply: FastifyReply,
+) {
+  if (error instanceof KeelError) {
+    if (error.httpStatus >= 500) req.log.error({ err: error }, "request failed");
+    return reply.status(error.httpStatus).send({ error: error.toJSON() });
+  }
+  const fe = error as FastifyError;
+  if (fe.validation) {
+    const v = fe.validation[0];
+    const path = v?.instancePath?.replace(/^\//, "").replaceAll("/", ".") ?? "";
+    const extraKey = (v?.params as { additionalProperty?: string } | undefined)?.additionalProperty;
+    const field = [fe.validationContext, path, extraKey].filter((x) => x).join(".");
+    const message = extraKey
+      ? `unknown field ${JSON.stringify(extraKey)}`
+      : (v?.message ?? fe.message);
+    return send(reply, "KEEL_E_INVALID_RECORD", `${field}: ${message}`, { where: { field } });
+  }
+  if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    return send(reply, "KEEL_E_TOO_LARGE", "request body is larger than this route accepts");
+  }
+  if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    return reply.status(415).send({
+      error: { code: "KEEL_E_INVALID_RECORD", message: "send application/json" },
+    });
+  }
+  if (typeof fe.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return send(reply, "KEEL_E_INVALID_RECORD", fe.message);
+  }
+  req.log.error({ err: error }, "unexpected error");
+  return send(reply, "KEEL_E_INTERNAL", "internal error; the server log has the details");
+}
+
+export function registerErrors(app: FastifyInstance): void {
+  app.setErrorHandler(errorHandler);
+}

@@ -1,0 +1,348 @@
+/**
+ * The rater's task flow: acknowledge the guidelines, take the onboarding quiz (gold items kept
+ * apart from the mixed-in ones), then ask for a task, judge it (or skip it with a reason), and
+ * see their progress and their own judgments. Tasks are named by opaque ids and show their
+ * responses as left/right in a per-rater random order; the server maps the rater's side back
+ * to the stored a/b and records the order shown (`shown_order`) in the ledger.
+ */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { KeelError } from "../../core/errors.js";
+import { ackGuidelines, recordSkip, setMemberStatus } from "../../store/collection/index.js";
+import type { ServerContext } from "../context.js";
+import { js, LIMIT, Ok, ProjectParams, responses } from "../http/schema.js";
+import type { Lease } from "../tasks/leases.js";
+import type { ProjectQueue, RaterState } from "../tasks/queue.js";
+import { memberState, requireReady } from "./access.js";
+import { quizRoutes } from "./quiz.js";
+import { toSide, toStored } from "./sides.js";
+import { Flag, JudgmentIn, ProgressOut, Side, SkipIn, TaskOut, TaskParams } from "./wire.js";
+
+export function progress(q: ProjectQueue, s: RaterState, skipped: number) {
+  return { judged: s.done.size - skipped, skipped, total: q.tasks.length + q.gold.length };
+}
+
+export function taskRoutes(ctx: ServerContext) {
+  const inflight = new Set<string>();
+  const skips = new Map<string, number>();
+  const skipKey = (q: ProjectQueue, userId: string) => `${q.project.project_id}\u0000${userId}`;
+
+  const serve = async (q: ProjectQueue, l: Lease) => {
+    const t = await q.textsOf(l.comparisonId);
+    const [left, right] =
+      l.shownOrder === "ab" ? [t.response_a, t.response_b] : [t.response_b, t.response_a];
+    return {
+      task_id: l.taskId,
+      prompt: t.prompt,
+      left,
+      right,
+      expires_at: new Date(l.expiresAt).toISOString(),
+    };
+  };
+
+  const skippedCount = async (q: ProjectQueue, userId: string) => {
+    const k = skipKey(q, userId);
+    let n = skips.get(k);
+    if (n === undefined) {
+      const r = await ctx.db
+        .selectFrom("skips")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("project_id", "=", q.project.project_id)
+        .where("user_id", "=", userId)
+        .executeTakeFirst();
+      n = Number(r?.n ?? 0);
+      skips.set(k, n);
+    }
+    return n;
+  };
+
+  /** The caller's live lease for a task id, renewed if it lapsed and the slot is still free. */
+  const leaseOf = async (taskId: string, userId: string) => {
+    const l = await ctx.leases.get(taskId);
+    if (!l || l.userId !== userId) {
+      throw new KeelError("KEEL_E_NOT_FOUND", "no task with this id is reserved for you", {
+        where: { field: "taskId" },
+      });
+    }
+    const q = await ctx.queues.get(l.projectId);
+    const s = await q.rater(userId);
+    if (!s) throw new KeelError("KEEL_E_NOT_FOUND", "no task with this id is reserved for you");
+    requireReady(q, s);
+    if (s.done.has(l.comparisonId)) {
+      throw new KeelError("KEEL_E_DUPLICATE", "you have already judged or skipped this task");
+    }
+    const nowMs = ctx.now().getTime();
+    let lease = l;
+    if (l.expiresAt <= nowMs) {
+      const renewed = await q.renew(l, nowMs);
+      if (!renewed) {
+        throw new KeelError(
+          "KEEL_E_CONFLICT",
+          "your reservation of this task expired and it went to others",
+          {
+            hint: "ask for the next task",
+          },
+        );
+      }
+      lease = renewed;
+    }
+    return { q, s, lease };
+  };
+
+  const NextOut = z.object({ task: TaskOut.nullable(), progress: ProgressOut });
+
+  return async (app: FastifyInstance) => {
+    await app.register(quizRoutes(ctx));
+
+    app.post<{ Params: { projectId: string } }>(
+      "/projects/:projectId/guidelines/ack",
+      {
+        config: { access: "user" },
+        bodyLimit: LIMIT.tiny,
+        schema: {
+          summary: "acknowledge that you have read the guidelines",
+          params: js(ProjectParams),
+          response: responses(Ok),
+        },
+      },
+      async (req) => {
+        const { s } = await memberState(ctx, req, req.params.projectId);
+        const now = ctx.now();
+        await ackGuidelines(ctx.db, req.params.projectId, req.user!.user_id, now);
+        s.member = {
+          ...s.member,
+          guidelines_ack_at: s.member.guidelines_ack_at ?? now.toISOString(),
+        };
+        return { ok: true as const };
+      },
+    );
+
+    app.post<{ Params: { projectId: string } }>(
+      "/projects/:projectId/tasks/next",
+      {
+        config: { access: "user" },
+        bodyLimit: LIMIT.tiny,
+        schema: {
+          summary: "reserve your next task (the same one again while its lease is live)",
+          params: js(ProjectParams),
+          response: responses(NextOut),
+        },
+      },
+      async (req) => {
+        const { q, s } = await memberState(ctx, req, req.params.projectId);
+        requireReady(q, s);
+        const l = await q.next(req.user!.user_id, s, ctx.now().getTime());
+        const skipped = await skippedCount(q, req.user!.user_id);
+        return { task: l ? await serve(q, l) : null, progress: progress(q, s, skipped) };
+      },
+    );
+
+    app.post<{ Params: { taskId: string }; Body: z.infer<typeof JudgmentIn> }>(
+      "/tasks/:taskId/judgment",
+      {
+        config: { access: "user" },
+        bodyLimit: LIMIT.small,
+        schema: {
+          summary:
+            "judge a task reserved for you; answered once the judgment is durable in the ledger",
+          params: js(TaskParams),
+          body: js(JudgmentIn),
+          response: responses(
+            z.object({
+              receipt: z.object({ seq: z.number(), hash: z.string() }),
+              status: z.enum(["active", "paused", "excluded"]),
+              progress: ProgressOut,
+              next: TaskOut.nullable().optional(),
+            }),
+          ),
+        },
+      },
+      async (req) => {
+        const user = req.user!;
+        const { q, s, lease } = await leaseOf(req.params.taskId, user.user_id);
+        const key = `${lease.projectId}\u0000${user.user_id}\u0000${lease.comparisonId}`;
+        if (inflight.has(key))
+          throw new KeelError("KEEL_E_DUPLICATE", "a judgment of this task is being recorded");
+        inflight.add(key);
+        const now = ctx.now();
+        const t = await q.textsOf(lease.comparisonId).catch((e) => {
+          inflight.delete(key);
+          throw e;
+        });
+        const choice = toStored(req.body.choice, lease.shownOrder);
+        const flags =
+          req.body.flags && req.body.flags.length > 0
+            ? [...new Set(req.body.flags)].sort()
+            : undefined;
+        let outcome: Awaited<ReturnType<typeof ctx.committer.submit>>;
+        try {
+          outcome = await ctx.committer.submit({
+            comparison_id: lease.comparisonId,
+            prompt: t.prompt,
+            response_a: t.response_a,
+            response_b: t.response_b,
+            rater_id: user.user_id,
+            choice,
+            created_at: now.toISOString(),
+            latency_ms: Math.max(0, now.getTime() - lease.issuedAt),
+            shown_order: lease.shownOrder,
+            ...(req.body.rationale ? { rationale: req.body.rationale } : {}),
+            ...(flags ? { flags } : {}),
+          });
+        } finally {
+          inflight.delete(key);
+        }
+        if (outcome.status === "duplicate") {
+          s.done.add(lease.comparisonId);
+          throw new KeelError("KEEL_E_DUPLICATE", "you have already judged this task");
+        }
+        q.judgedBy(s, lease.comparisonId);
+        await ctx.leases.release(lease.taskId);
+        if (q.countGold(s, lease.comparisonId, choice)) await autoPause(ctx, q, s);
+        const skipped = await skippedCount(q, user.user_id);
+        let next: Awaited<ReturnType<typeof serve>> | null | undefined;
+        if (req.body.next) {
+          const l =
+            s.member.status === "active"
+              ? await q.next(user.user_id, s, ctx.now().getTime())
+              : undefined;
+          next = l ? await serve(q, l) : null;
+        }
+        return {
+          receipt: { seq: outcome.seq, hash: outcome.hash },
+          status: s.member.status,
+          progress: progress(q, s, skipped),
+          ...(next !== undefined ? { next } : {}),
+        };
+      },
+    );
+
+    app.post<{ Params: { taskId: string }; Body: z.infer<typeof SkipIn> }>(
+      "/tasks/:taskId/skip",
+      {
+        config: { access: "user" },
+        bodyLimit: LIMIT.small,
+        schema: {
+          summary: "set a task reserved for you aside, with a reason",
+          params: js(TaskParams),
+          body: js(SkipIn),
+          response: responses(z.object({ progress: ProgressOut })),
+        },
+      },
+      async (req) => {
+        const user = req.user!;
+        const { q, s, lease } = await leaseOf(req.params.taskId, user.user_id);
+        const fresh = await recordSkip(
+          ctx.db,
+          {
+            project_id: lease.projectId,
+            user_id: user.user_id,
+            comparison_id: lease.comparisonId,
+            reason: req.body.reason,
+            note: req.body.note ?? null,
+          },
+          ctx.now(),
+        );
+        const skipped = await skippedCount(q, user.user_id);
+        if (fresh) skips.set(skipKey(q, user.user_id), skipped + 1);
+        s.done.add(lease.comparisonId);
+        await ctx.leases.release(lease.taskId);
+        return { progress: progress(q, s, skipped + (fresh ? 1 : 0)) };
+      },
+    );
+
+    app.get<{ Params: { projectId: string } }>(
+      "/projects/:projectId/progress/me",
+      {
+        config: { access: "user" },
+        bodyLimit: LIMIT.tiny,
+        schema: {
+          summary: "your progress in a project",
+          params: js(ProjectParams),
+          response: responses(ProgressOut),
+        },
+      },
+      async (req) => {
+        const { q, s } = await memberState(ctx, req, req.params.projectId);
+        return progress(q, s, await skippedCount(q, req.user!.user_id));
+      },
+    );
+
+    const MineOut = z.object({
+      judgments: z.array(
+        z.object({
+          task_id: z.string(),
+          choice: Side,
+          created_at: z.string().nullable(),
+          rationale: z.string().nullable(),
+          flags: z.array(Flag.or(z.string())),
+        }),
+      ),
+    });
+
+    app.get<{ Params: { projectId: string } }>(
+      "/projects/:projectId/judgments/me",
+      {
+        config: { access: "user" },
+        bodyLimit: LIMIT.tiny,
+        schema: {
+          summary: "your own judgments in a project (as you saw them)",
+          params: js(ProjectParams),
+          response: responses(MineOut),
+        },
+      },
+      async (req) => {
+        const { q } = await memberState(ctx, req, req.params.projectId);
+        const uid = req.user!.user_id;
+        const pid = q.project.project_id;
+        const rows = await ctx.db
+          .selectFrom("judgments as j")
+          .innerJoin("project_items as i", "i.comparison_id", "j.comparison_id")
+          .select([
+            "j.comparison_id",
+            "j.choice",
+            "j.shown_order",
+            "j.created_at",
+            "j.rationale",
+            "j.flags",
+          ])
+          .where("i.project_id", "=", pid)
+          .where("j.rater_id", "=", uid)
+          .orderBy("j.seq")
+          .execute();
+        return {
+          judgments: rows.map((r) => ({
+            task_id: ctx.ids.taskId(pid, uid, r.comparison_id),
+            choice: toSide(r.choice, r.shown_order ?? "ab"),
+            created_at: r.created_at,
+            rationale: r.rationale,
+            flags: r.flags ? (JSON.parse(r.flags) as string[]) : [],
+          })),
+        };
+      },
+    );
+  };
+}
+
+/** The pause policy: too low a gold accuracy over enough gold items pauses the rater for review. */
+export async function autoPause(ctx: ServerContext, q: ProjectQueue, s: RaterState): Promise<void> {
+  const p = q.project;
+  if (s.member.status !== "active" || s.goldSeen < p.pause_min_gold) return;
+  const acc = s.goldCorrect / s.goldSeen;
+  if (acc >= p.pause_gold_accuracy) return;
+  const m = await setMemberStatus(
+    ctx.db,
+    {
+      project_id: p.project_id,
+      user_id: s.member.user_id,
+      status: "paused",
+      action: "auto_pause",
+      actor_id: null,
+      reason: `gold accuracy ${s.goldCorrect}/${s.goldSeen} = ${(acc * 100).toFixed(0)}% is below the project's ${(p.pause_gold_accuracy * 100).toFixed(0)}%`,
+      from: ["active"],
+    },
+    ctx.now(),
+  );
+  if (m) s.member = m;
+  ctx.scores.invalidate(p.project_id);
+}

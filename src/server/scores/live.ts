@@ -1,0 +1,197 @@
+/**
+ * Live rater scores and agreement for the admin views, composed from src/aggregate (no
+ * algorithm of its own): per rater, Dawid–Skene reliability (P(label = true class) under the
+ * fitted confusion matrices, gold answers clamped), leave-one-out consensus agreement, gold
+ * accuracy on mixed-in gold items, position bias (share of non-tie choices that went to the
+ * response shown on the left), median latency; per batch, Krippendorff's alpha and Fleiss'
+ * kappa. Suspicion and verdict come from the defenses' audit when it is available; until then
+ * the verdict is the project's pause policy applied to gold accuracy (source "policy").
+ */
+import {
+  CategoricalEncoder,
+  dawidSkene,
+  fleissKappa,
+  krippendorffAlpha,
+  looConsensusAgreement,
+} from "../../aggregate/index.js";
+import type { Choice, ShownOrder } from "../../core/types.js";
+import type { ItemInfo, MemberStatus, Project } from "../../store/collection/index.js";
+
+export interface ScoredJudgment {
+  readonly comparison_id: string;
+  readonly rater_id: string;
+  readonly choice: Choice;
+  readonly shown_order: ShownOrder | null;
+  readonly latency_ms: number | null;
+  readonly flags: string | null;
+}
+
+export type Verdict = "trusted" | "suspect" | "excluded";
+
+export interface RaterScore {
+  readonly rater_id: string;
+  readonly judgments: number;
+  readonly gold_seen: number;
+  readonly gold_correct: number;
+  readonly gold_accuracy: number | null;
+  readonly reliability: number | null;
+  readonly agreement: number | null;
+  readonly position_bias: number | null;
+  readonly median_latency_ms: number | null;
+  readonly flagged: number;
+  readonly suspicion: number | null;
+  readonly verdict: Verdict;
+  readonly verdict_source: "policy" | "audit";
+  readonly reasons: readonly string[];
+}
+
+export interface BatchAgreement {
+  readonly batch: string;
+  readonly comparisons: number;
+  readonly judgments: number;
+  readonly complete: number;
+  readonly krippendorff_alpha: number | null;
+  readonly fleiss_kappa: number | null;
+}
+
+export interface ProjectScores {
+  readonly raters: RaterScore[];
+  readonly batches: BatchAgreement[];
+}
+
+function finite(x: number | undefined): number | null {
+  return x === undefined || !Number.isFinite(x) ? null : x;
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  xs.sort((a, b) => a - b);
+  const m = xs.length >> 1;
+  return xs.length % 2 ? xs[m]! : (xs[m - 1]! + xs[m]!) / 2;
+}
+
+export function computeScores(
+  project: Project,
+  items: ReadonlyMap<string, ItemInfo>,
+  judgments: readonly ScoredJudgment[],
+  status: ReadonlyMap<string, MemberStatus>,
+): ProjectScores {
+  const enc = new CategoricalEncoder(judgments.length + 1);
+  const per = new Map<
+    string,
+    {
+      n: number;
+      gs: number;
+      gc: number;
+      left: number;
+      decided: number;
+      lat: number[];
+      flagged: number;
+    }
+  >();
+  for (const j of judgments) {
+    const it = items.get(j.comparison_id);
+    if (it?.kind !== "task") continue;
+    enc.add(j.comparison_id, j.rater_id, j.choice);
+    let p = per.get(j.rater_id);
+    if (!p) {
+      p = { n: 0, gs: 0, gc: 0, left: 0, decided: 0, lat: [], flagged: 0 };
+      per.set(j.rater_id, p);
+    }
+    p.n++;
+    if (it.gold !== null) {
+      p.gs++;
+      if (j.choice === it.gold) p.gc++;
+    }
+    if (j.choice !== "tie") {
+      p.decided++;
+      const leftIsA = j.shown_order !== "ba";
+      if ((j.choice === "a") === leftIsA) p.left++;
+    }
+    if (j.latency_ms !== null) p.lat.push(j.latency_ms);
+    if (j.flags !== null && j.flags !== "[]") p.flagged++;
+  }
+  for (const it of items.values())
+    if (it.kind === "task" && it.gold !== null) enc.addGold(it.comparison_id, it.gold);
+  const data = enc.finish();
+  const ds = data.task.length > 0 ? dawidSkene(data, { maxIter: 50 }) : undefined;
+  const loo = data.task.length > 0 ? looConsensusAgreement(data) : undefined;
+  const widx = new Map(data.workers.map((w, i) => [w, i]));
+  const raters: RaterScore[] = [];
+  for (const [rater_id, p] of [...per.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const w = widx.get(rater_id);
+    const acc = p.gs > 0 ? p.gc / p.gs : null;
+    const reasons: string[] = [];
+    let verdict: Verdict = "trusted";
+    if (status.get(rater_id) === "excluded") {
+      verdict = "excluded";
+      reasons.push("excluded by a reviewer");
+    } else if (
+      acc !== null &&
+      p.gs >= project.pause_min_gold &&
+      acc < project.pause_gold_accuracy
+    ) {
+      verdict = "suspect";
+      reasons.push(
+        `gold accuracy ${(acc * 100).toFixed(0)}% over ${p.gs} gold items is below ${(project.pause_gold_accuracy * 100).toFixed(0)}%`,
+      );
+    }
+    raters.push({
+      rater_id,
+      judgments: p.n,
+      gold_seen: p.gs,
+      gold_correct: p.gc,
+      gold_accuracy: acc,
+      reliability: w === undefined || !ds ? null : finite(ds.reliability[w]),
+      agreement: w === undefined || !loo ? null : finite(loo.agreement[w]),
+      position_bias: p.decided > 0 ? p.left / p.decided : null,
+      median_latency_ms: median(p.lat),
+      flagged: p.flagged,
+      suspicion: null,
+      verdict,
+      verdict_source: "policy",
+      reasons,
+    });
+  }
+  return { raters, batches: batchAgreement(project, items, judgments) };
+}
+
+function batchAgreement(
+  project: Project,
+  items: ReadonlyMap<string, ItemInfo>,
+  judgments: readonly ScoredJudgment[],
+): BatchAgreement[] {
+  const byBatch = new Map<string, ScoredJudgment[]>();
+  const sizes = new Map<string, number>();
+  for (const it of items.values()) {
+    if (it.kind !== "task") continue;
+    sizes.set(it.batch, (sizes.get(it.batch) ?? 0) + 1);
+    if (!byBatch.has(it.batch)) byBatch.set(it.batch, []);
+  }
+  for (const j of judgments) {
+    const it = items.get(j.comparison_id);
+    if (it && it.kind === "task") byBatch.get(it.batch)!.push(j);
+  }
+  const out: BatchAgreement[] = [];
+  for (const [batch, js] of [...byBatch.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const enc = new CategoricalEncoder(js.length + 1);
+    const per = new Map<string, number>();
+    for (const j of js) {
+      enc.add(j.comparison_id, j.rater_id, j.choice);
+      per.set(j.comparison_id, (per.get(j.comparison_id) ?? 0) + 1);
+    }
+    const data = enc.finish();
+    let complete = 0;
+    for (const n of per.values()) if (n >= project.overlap) complete++;
+    out.push({
+      batch,
+      comparisons: sizes.get(batch) ?? 0,
+      judgments: js.length,
+      complete,
+      krippendorff_alpha:
+        data.task.length > 0 ? finite(krippendorffAlpha(data).alpha ?? undefined) : null,
+      fleiss_kappa: data.task.length > 0 ? finite(fleissKappa(data).kappa ?? undefined) : null,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,124 @@
+/**
+ * Reservation leases: a rater who is served a task holds it for `lease_seconds`; while the
+ * lease is live it counts toward the comparison's overlap, so no more raters are handed the
+ * comparison than it needs. An expired lease stops counting; its holder may still submit if the
+ * slot can be taken again (`acquire` with the same task id), otherwise they fetch another task.
+ *
+ * The leases live behind `LeaseStore`, so that several server processes can share them (a
+ * Redis implementation: a hash per lease with PEXPIRE, a sorted set per comparison scored by
+ * expiry, and `acquire` as one Lua script). `MemoryLeaseStore` is the single-process one.
+ */
+import type { ShownOrder } from "../../core/types.js";
+
+export interface Lease {
+  /** Opaque id shown to the rater (see task-id.ts). */
+  readonly taskId: string;
+  readonly projectId: string;
+  readonly comparisonId: string;
+  readonly userId: string;
+  readonly shownOrder: ShownOrder;
+  /** When the rater was first served this task (ms since epoch); latency is measured from it. */
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+export interface LeaseStore {
+  /**
+   * Takes (or renews) the lease unless the comparison already has `limit` other live leases.
+   * Atomic: two processes racing for the last slot cannot both win.
+   */
+  acquire(lease: Lease, limit: number, nowMs: number): Promise<Lease | undefined>;
+  get(taskId: string): Promise<Lease | undefined>;
+  release(taskId: string): Promise<void>;
+  /** Live leases on a comparison. */
+  liveCount(projectId: string, comparisonId: string, nowMs: number): Promise<number>;
+  /** Live leases held by a user in a project. */
+  heldBy(projectId: string, userId: string, nowMs: number): Promise<Lease[]>;
+  close(): Promise<void>;
+}
+
+export class MemoryLeaseStore implements LeaseStore {
+  private readonly byTask = new Map<string, Lease>();
+  private readonly byComparison = new Map<string, Set<string>>();
+  private readonly byUser = new Map<string, Set<string>>();
+  private readonly timer: NodeJS.Timeout;
+
+  /** Expired leases are kept `graceMs` (so their holder can still submit), then forgotten. */
+  constructor(private readonly graceMs = 3_600_000) {
+    this.timer = setInterval(() => this.sweep(Date.now()), 60_000);
+    this.timer.unref();
+  }
+
+  async acquire(lease: Lease, limit: number, nowMs: number): Promise<Lease | undefined> {
+    const ck = `${lease.projectId}\u0000${lease.comparisonId}`;
+    const current = this.byTask.get(lease.taskId);
+    const held = current !== undefined && current.expiresAt > nowMs;
+    if (!held && this.liveCountSync(ck, nowMs) >= limit) return undefined;
+    const next: Lease = current ? { ...lease, issuedAt: current.issuedAt } : lease;
+    this.byTask.set(lease.taskId, next);
+    addTo(this.byComparison, ck, lease.taskId);
+    addTo(this.byUser, `${lease.projectId}\u0000${lease.userId}`, lease.taskId);
+    return next;
+  }
+
+  async get(taskId: string): Promise<Lease | undefined> {
+    return this.byTask.get(taskId);
+  }
+
+  async release(taskId: string): Promise<void> {
+    const l = this.byTask.get(taskId);
+    if (!l) return;
+    this.byTask.delete(taskId);
+    removeFrom(this.byComparison, `${l.projectId}\u0000${l.comparisonId}`, taskId);
+    removeFrom(this.byUser, `${l.projectId}\u0000${l.userId}`, taskId);
+  }
+
+  async liveCount(projectId: string, comparisonId: string, nowMs: number): Promise<number> {
+    return this.liveCountSync(`${projectId}\u0000${comparisonId}`, nowMs);
+  }
+
+  liveCountSync(key: string, nowMs: number): number {
+    const ids = this.byComparison.get(key);
+    if (!ids) return 0;
+    let n = 0;
+    for (const id of ids) if ((this.byTask.get(id)?.expiresAt ?? 0) > nowMs) n++;
+    return n;
+  }
+
+  async heldBy(projectId: string, userId: string, nowMs: number): Promise<Lease[]> {
+    const ids = this.byUser.get(`${projectId}\u0000${userId}`);
+    const out: Lease[] = [];
+    if (ids) {
+      for (const id of ids) {
+        const l = this.byTask.get(id);
+        if (l && l.expiresAt > nowMs) out.push(l);
+      }
+    }
+    return out;
+  }
+
+  sweep(nowMs: number): void {
+    for (const [id, l] of this.byTask)
+      if (l.expiresAt + this.graceMs < nowMs) void this.release(id);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+  }
+}
+
+function addTo(m: Map<string, Set<string>>, k: string, v: string): void {
+  let s = m.get(k);
+  if (!s) {
+    s = new Set();
+    m.set(k, s);
+  }
+  s.add(v);
+}
+
+function removeFrom(m: Map<string, Set<string>>, k: string, v: string): void {
+  const s = m.get(k);
+  if (!s) return;
+  s.delete(v);
+  if (s.size === 0) m.delete(k);
+}

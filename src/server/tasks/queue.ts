@@ -1,0 +1,252 @@
+/**
+ * Task distribution for one project: who is served which comparison next.
+ *
+ * - Overlap: a task comparison is served until `overlap` raters have judged it; live leases
+ *   count toward the overlap, so at most `overlap − judged` raters hold it at once.
+ * - Order: comparisons go out in the project's item order, each rater walking the list with
+ *   their own cursor, so comparisons are completed one after another rather than spread thin.
+ *   The cursor passes an item once the rater has judged or skipped it or it is complete.
+ * - Gold: each time a rater is served, with probability `gold_rate` (a seeded coin per rater and
+ *   serve number) the task is a gold comparison the rater has not seen, taken in a per-rater
+ *   seeded order; gold comparisons are not limited by the overlap. Gold and ordinary tasks are
+ *   served by the same code, with the same payload, ids and leases. When no ordinary task is
+ *   left, no gold is served either (a gold-only tail would single gold items out).
+ * - One task at a time: a rater holding a live lease is served that task again.
+ *
+ * State is loaded from the store on first use (judgment counts per comparison; per rater, what
+ * they judged or skipped and their gold record) and kept current by this process's commits.
+ */
+import { KeelError } from "../../core/errors.js";
+import { Rng } from "../../core/rng.js";
+import type { Choice, Content } from "../../core/types.js";
+import {
+  type CollectionDb,
+  comparisonTexts,
+  getMember,
+  type ItemInfo,
+  judgedCounts,
+  listItems,
+  type Member,
+  type Project,
+  userDone,
+} from "../../store/collection/index.js";
+import type { Lease, LeaseStore } from "./leases.js";
+import type { TaskIds } from "./task-id.js";
+
+export interface Texts {
+  readonly prompt: Content;
+  readonly response_a: Content;
+  readonly response_b: Content;
+}
+
+/** A rater's state in the project, as this process knows it. */
+export interface RaterState {
+  member: Member;
+  readonly done: Set<string>;
+  /** Index into `tasks` before which every item is judged/skipped by this rater or complete. */
+  cursor: number;
+  served: number;
+  goldOrder?: number[];
+  /** Gold record since the rater was last (re)instated: for the auto-pause policy. */
+  goldSeen: number;
+  goldCorrect: number;
+}
+
+export class ProjectQueue {
+  readonly tasks: ItemInfo[] = [];
+  readonly gold: ItemInfo[] = [];
+  readonly quiz: ItemInfo[] = [];
+  readonly items = new Map<string, ItemInfo>();
+  readonly judged = new Map<string, number>();
+  private readonly raters = new Map<string, Promise<RaterState | undefined>>();
+  private readonly texts = new Map<string, Texts>();
+
+  constructor(
+    public project: Project,
+    private readonly db: CollectionDb,
+    private readonly leases: LeaseStore,
+    private readonly ids: TaskIds,
+  ) {}
+
+  static async load(
+    project: Project,
+    db: CollectionDb,
+    leases: LeaseStore,
+    ids: TaskIds,
+  ): Promise<ProjectQueue> {
+    const q = new ProjectQueue(project, db, leases, ids);
+    for (const it of await listItems(db, project.project_id)) q.addItem(it);
+    for (const [id, n] of await judgedCounts(db, project.project_id)) q.judged.set(id, n);
+    return q;
+  }
+
+  addItem(it: ItemInfo): void {
+    if (this.items.has(it.comparison_id)) return;
+    this.items.set(it.comparison_id, it);
+    if (it.kind === "quiz") this.quiz.push(it);
+    else if (it.gold !== null) this.gold.push(it);
+    else this.tasks.push(it);
+    for (const r of this.raters.values()) {
+      void r.then((s) => {
+        if (s) s.goldOrder = undefined;
+      });
+    }
+  }
+
+  /** The rater's state, loaded once; undefined when the user is not a member. */
+  rater(userId: string): Promise<RaterState | undefined> {
+    let p = this.raters.get(userId);
+    if (!p) {
+      p = this.loadRater(userId);
+      this.raters.set(userId, p);
+      p.then((s) => s ?? this.raters.delete(userId)).catch(() => this.raters.delete(userId));
+    }
+    return p;
+  }
+
+  /** Forgets a rater's cached state (after a status change made elsewhere). */
+  forget(userId: string): void {
+    this.raters.delete(userId);
+  }
+
+  private async loadRater(userId: string): Promise<RaterState | undefined> {
+    const member = await getMember(this.db, this.project.project_id, userId);
+    if (!member) return undefined;
+    const { judged, skipped } = await userDone(this.db, this.project.project_id, userId);
+    const s: RaterState = {
+      member,
+      done: new Set([...judged, ...skipped]),
+      cursor: 0,
+      served: judged.length + skipped.length,
+      goldSeen: 0,
+      goldCorrect: 0,
+    };
+    const since = member.status === "active" ? member.status_at : undefined;
+    if (since !== undefined) {
+      const rows = await this.db
+        .selectFrom("judgments")
+        .select(["comparison_id", "choice"])
+        .where("rater_id", "=", userId)
+        .where("recorded_at", ">=", since)
+        .execute();
+      for (const r of rows) this.countGold(s, r.comparison_id, r.choice);
+    }
+    return s;
+  }
+
+  /** Updates the rater's gold record; true when the comparison is a gold task. */
+  countGold(s: RaterState, comparisonId: string, choice: Choice): boolean {
+    const it = this.items.get(comparisonId);
+    if (it?.kind !== "task" || it.gold === null) return false;
+    s.goldSeen++;
+    if (choice === it.gold) s.goldCorrect++;
+    return true;
+  }
+
+  /** Texts of a comparison (cached). */
+  async textsOf(comparisonId: string): Promise<Texts> {
+    let t = this.texts.get(comparisonId);
+    if (!t) {
+      t = (await comparisonTexts(this.db, [comparisonId])).get(comparisonId);
+      if (!t) throw new KeelError("KEEL_E_NOT_FOUND", `comparison ${comparisonId} has no texts`);
+      if (this.texts.size >= 20_000) this.texts.clear();
+      this.texts.set(comparisonId, t);
+    }
+    return t;
+  }
+
+  private lease(userId: string, comparisonId: string, nowMs: number): Lease {
+    const pid = this.project.project_id;
+    return {
+      taskId: this.ids.taskId(pid, userId, comparisonId),
+      projectId: pid,
+      comparisonId,
+      userId,
+      shownOrder: this.ids.shownOrder(pid, userId, comparisonId),
+      issuedAt: nowMs,
+      expiresAt: nowMs + this.project.lease_seconds * 1000,
+    };
+  }
+
+  /** Slots a comparison still has for new leases (Infinity for gold). */
+  capacity(it: ItemInfo): number {
+    if (it.gold !== null) return Number.POSITIVE_INFINITY;
+    return this.project.overlap - (this.judged.get(it.comparison_id) ?? 0);
+  }
+
+  /** Serves the rater's next task, or undefined when none is available to them now. */
+  async next(userId: string, s: RaterState, nowMs: number): Promise<Lease | undefined> {
+    const held = await this.leases.heldBy(this.project.project_id, userId, nowMs);
+    if (held.length > 0) return held[0];
+    // Advance the cursor past what this rater can never be served again.
+    while (s.cursor < this.tasks.length) {
+      const it = this.tasks[s.cursor]!;
+      if (!s.done.has(it.comparison_id) && this.capacity(it) > 0) break;
+      s.cursor++;
+    }
+    if (s.cursor >= this.tasks.length) return undefined;
+    const coin = new Rng(`${this.project.seed}/gold/${userId}/${s.served}`);
+    if (this.gold.length > 0 && coin.float() < this.project.gold_rate) {
+      s.goldOrder ??= new Rng(`${this.project.seed}/gold-order/${userId}`).shuffle(
+        this.gold.map((_, i) => i),
+      );
+      for (const i of s.goldOrder) {
+        const it = this.gold[i]!;
+        if (s.done.has(it.comparison_id)) continue;
+        const got = await this.leases.acquire(
+          this.lease(userId, it.comparison_id, nowMs),
+          Infinity,
+          nowMs,
+        );
+        if (got) {
+          s.served++;
+          return got;
+        }
+      }
+    }
+    for (let i = s.cursor; i < this.tasks.length; i++) {
+      const it = this.tasks[i]!;
+      if (s.done.has(it.comparison_id)) continue;
+      const cap = this.capacity(it);
+      if (cap <= 0) continue;
+      const got = await this.leases.acquire(
+        this.lease(userId, it.comparison_id, nowMs),
+        cap,
+        nowMs,
+      );
+      if (got) {
+        s.served++;
+        return got;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Re-takes an expired lease for a late submission, if the slot is still free; undefined when
+   * the comparison was handed to others meanwhile.
+   */
+  async renew(l: Lease, nowMs: number): Promise<Lease | undefined> {
+    const it = this.items.get(l.comparisonId);
+    if (!it) return undefined;
+    return this.leases.acquire(
+      { ...l, expiresAt: nowMs + this.project.lease_seconds * 1000 },
+      this.capacity(it),
+      nowMs,
+    );
+  }
+
+  /** Records a committed judgment. */
+  judgedBy(s: RaterState, comparisonId: string): void {
+    this.judged.set(comparisonId, (this.judged.get(comparisonId) ?? 0) + 1);
+    s.done.add(comparisonId);
+  }
+
+  /** How many task items are complete (judged by `overlap` raters). */
+  completeCount(): number {
+    let n = 0;
+    for (const it of this.tasks)
+      if ((this.judged.get(it.comparison_id) ?? 0) >= this.project.overlap) n++;
+    return n;
+  }
+}

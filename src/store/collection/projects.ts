@@ -1,0 +1,318 @@
+/**
+ * Projects and their items. A project is a set of stored comparisons (kind "task", judged
+ * through the queue, gold ones mixed in; kind "quiz", the onboarding quiz, all gold), each in a
+ * named batch, with the settings the task flow needs. Comparisons may be added without any
+ * judgment: their texts go into `texts` under the same digests the ledger uses.
+ */
+import { contentDigest, storedText } from "../../core/digest.js";
+import { KeelError } from "../../core/errors.js";
+import type { Choice, Comparison, Content } from "../../core/types.js";
+import type { CollectionDb, ItemKind, ProjectsTable } from "./schema.js";
+import { isUniqueViolation } from "./util.js";
+
+export type Project = ProjectsTable;
+
+export type ProjectSettings = Omit<ProjectsTable, "project_id" | "created_at" | "name">;
+
+export const DEFAULT_SETTINGS: Omit<ProjectSettings, "seed"> = {
+  guidelines: "",
+  overlap: 3,
+  gold_rate: 0.1,
+  lease_seconds: 600,
+  quiz_pass_rate: 0.8,
+  quiz_max_attempts: 3,
+  pause_gold_accuracy: 0.5,
+  pause_min_gold: 5,
+};
+
+export async function createProject(
+  db: CollectionDb,
+  p: { project_id: string; name: string } & Partial<ProjectSettings>,
+  now: Date,
+): Promise<Project> {
+  const row: Project = {
+    ...DEFAULT_SETTINGS,
+    seed: p.project_id,
+    ...p,
+    created_at: now.toISOString(),
+  };
+  try {
+    await db.insertInto("projects").values(row).execute();
+  } catch (e) {
+    if (isUniqueViolation(e)) {
+      throw new KeelError("KEEL_E_DUPLICATE", `project ${JSON.stringify(p.project_id)} exists`, {
+        where: { field: "project_id" },
+      });
+    }
+    throw e;
+  }
+  return row;
+}
+
+export async function getProject(
+  db: CollectionDb,
+  projectId: string,
+): Promise<Project | undefined> {
+  return db
+    .selectFrom("projects")
+    .selectAll()
+    .where("project_id", "=", projectId)
+    .executeTakeFirst();
+}
+
+export async function listProjects(db: CollectionDb): Promise<Project[]> {
+  return db.selectFrom("projects").selectAll().orderBy("created_at").execute();
+}
+
+export async function updateProject(
+  db: CollectionDb,
+  projectId: string,
+  patch: Partial<Omit<ProjectSettings, "seed">> & { name?: string },
+): Promise<Project> {
+  if (Object.keys(patch).length > 0) {
+    await db.updateTable("projects").set(patch).where("project_id", "=", projectId).execute();
+  }
+  const p = await getProject(db, projectId);
+  if (!p) throw new KeelError("KEEL_E_NOT_FOUND", `no project ${JSON.stringify(projectId)}`);
+  return p;
+}
+
+export interface NewItem {
+  readonly comparison: Comparison;
+  readonly kind: ItemKind;
+  readonly batch: string;
+}
+
+/**
+ * Stores the comparisons (new ones with their texts; known ones must name the same texts and
+ * must not contradict a stored gold answer) and adds them to the project, in one transaction.
+ * Returns how many items were new to the project.
+ */
+export async function addItems(
+  db: CollectionDb,
+  projectId: string,
+  items: readonly NewItem[],
+): Promise<{ added: number; existing: number }> {
+  return db.transaction().execute(async (trx) => {
+    const ids = [...new Set(items.map((i) => i.comparison.comparison_id))];
+    const stored = new Map<string, { p: string; a: string; b: string; gold: Choice | null }>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await trx
+        .selectFrom("comparisons")
+        .select(["comparison_id", "prompt_digest", "a_digest", "b_digest", "gold"])
+        .where("comparison_id", "in", ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows)
+        stored.set(r.comparison_id, {
+          p: r.prompt_digest,
+          a: r.a_digest,
+          b: r.b_digest,
+          gold: r.gold,
+        });
+    }
+    const inProject = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await trx
+        .selectFrom("project_items")
+        .select("comparison_id")
+        .where("project_id", "=", projectId)
+        .where("comparison_id", "in", ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) inProject.add(r.comparison_id);
+    }
+    const maxPos = await trx
+      .selectFrom("project_items")
+      .select((eb) => eb.fn.max("position").as("m"))
+      .where("project_id", "=", projectId)
+      .executeTakeFirst();
+    let position = Number(maxPos?.m ?? 0);
+    let added = 0;
+    let existing = 0;
+    const seen = new Set<string>();
+    for (const [n, item] of items.entries()) {
+      const c = item.comparison;
+      const where = { line: n + 1, id: c.comparison_id };
+      if (
+        item.kind === "quiz" &&
+        c.gold === undefined &&
+        stored.get(c.comparison_id)?.gold == null
+      ) {
+        throw new KeelError("KEEL_E_INVALID_RECORD", "a quiz item needs a gold answer", {
+          where: { ...where, field: "gold" },
+        });
+      }
+      const digests = [c.prompt, c.response_a, c.response_b].map((x: Content) => contentDigest(x));
+      const known = stored.get(c.comparison_id);
+      if (known) {
+        const field =
+          known.p !== digests[0]
+            ? "prompt"
+            : known.a !== digests[1]
+              ? "response_a"
+              : known.b !== digests[2]
+                ? "response_b"
+                : undefined;
+        if (field) {
+          throw new KeelError(
+            "KEEL_E_CONFLICT",
+            `differs from the stored comparison ${JSON.stringify(c.comparison_id)}`,
+            { where: { ...where, field } },
+          );
+        }
+        if (c.gold !== undefined && known.gold !== null && known.gold !== c.gold) {
+          throw new KeelError("KEEL_E_CONFLICT", `gold contradicts the stored gold ${known.gold}`, {
+            where: { ...where, field: "gold" },
+          });
+        }
+        if (c.gold !== undefined && known.gold === null) {
+          await trx
+            .updateTable("comparisons")
+            .set({ gold: c.gold })
+            .where("comparison_id", "=", c.comparison_id)
+            .execute();
+          known.gold = c.gold;
+        }
+      } else {
+        const contents = [c.prompt, c.response_a, c.response_b];
+        for (let k = 0; k < 3; k++) {
+          await trx
+            .insertInto("texts")
+            .values(storedText(contents[k]!, digests[k]!))
+            .onConflict((oc) => oc.column("digest").doNothing())
+            .execute();
+        }
+        await trx
+          .insertInto("comparisons")
+          .values({
+            comparison_id: c.comparison_id,
+            prompt_digest: digests[0]!,
+            a_digest: digests[1]!,
+            b_digest: digests[2]!,
+            gold: c.gold ?? null,
+          })
+          .execute();
+        stored.set(c.comparison_id, {
+          p: digests[0]!,
+          a: digests[1]!,
+          b: digests[2]!,
+          gold: c.gold ?? null,
+        });
+      }
+      if (inProject.has(c.comparison_id) || seen.has(c.comparison_id)) {
+        existing++;
+        continue;
+      }
+      seen.add(c.comparison_id);
+      position++;
+      await trx
+        .insertInto("project_items")
+        .values({
+          project_id: projectId,
+          comparison_id: c.comparison_id,
+          kind: item.kind,
+          batch: item.batch,
+          position,
+        })
+        .execute();
+      added++;
+    }
+    return { added, existing };
+  });
+}
+
+export interface ItemInfo {
+  readonly comparison_id: string;
+  readonly kind: ItemKind;
+  readonly batch: string;
+  readonly position: number;
+  readonly gold: Choice | null;
+}
+
+/** Every item of a project with its gold answer, in position order. */
+export async function listItems(db: CollectionDb, projectId: string): Promise<ItemInfo[]> {
+  return db
+    .selectFrom("project_items as i")
+    .innerJoin("comparisons as c", "c.comparison_id", "i.comparison_id")
+    .select(["i.comparison_id", "i.kind", "i.batch", "i.position", "c.gold"])
+    .where("i.project_id", "=", projectId)
+    .orderBy("i.position")
+    .execute();
+}
+
+/** The texts of comparisons, by id. */
+export async function comparisonTexts(
+  db: CollectionDb,
+  ids: readonly string[],
+): Promise<Map<string, { prompt: Content; response_a: Content; response_b: Content }>> {
+  const out = new Map<string, { prompt: Content; response_a: Content; response_b: Content }>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db
+      .selectFrom("comparisons as c")
+      .innerJoin("texts as p", "p.digest", "c.prompt_digest")
+      .innerJoin("texts as ta", "ta.digest", "c.a_digest")
+      .innerJoin("texts as tb", "tb.digest", "c.b_digest")
+      .select([
+        "c.comparison_id",
+        "p.body as p",
+        "p.is_chat as pc",
+        "ta.body as a",
+        "ta.is_chat as ac",
+        "tb.body as b",
+        "tb.is_chat as bc",
+      ])
+      .where("c.comparison_id", "in", ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows) {
+      out.set(r.comparison_id, {
+        prompt: asContent(r.p, r.pc),
+        response_a: asContent(r.a, r.ac),
+        response_b: asContent(r.b, r.bc),
+      });
+    }
+  }
+  return out;
+}
+
+function asContent(body: string, isChat: number): Content {
+  return isChat === 1 ? (JSON.parse(body) as Content) : body;
+}
+
+/** Judgment counts per comparison of the project (from the ledger). */
+export async function judgedCounts(
+  db: CollectionDb,
+  projectId: string,
+): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom("judgments as j")
+    .innerJoin("project_items as i", "i.comparison_id", "j.comparison_id")
+    .select(["j.comparison_id", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("i.project_id", "=", projectId)
+    .groupBy("j.comparison_id")
+    .execute();
+  return new Map(rows.map((r) => [r.comparison_id, Number(r.n)]));
+}
+
+/** The project's comparisons a user has judged (ledger) or skipped. */
+export async function userDone(
+  db: CollectionDb,
+  projectId: string,
+  userId: string,
+): Promise<{ judged: string[]; skipped: string[] }> {
+  const judged = await db
+    .selectFrom("judgments as j")
+    .innerJoin("project_items as i", "i.comparison_id", "j.comparison_id")
+    .select("j.comparison_id")
+    .where("i.project_id", "=", projectId)
+    .where("j.rater_id", "=", userId)
+    .execute();
+  const skipped = await db
+    .selectFrom("skips")
+    .select("comparison_id")
+    .where("project_id", "=", projectId)
+    .where("user_id", "=", userId)
+    .execute();
+  return {
+    judged: judged.map((r) => r.comparison_id),
+    skipped: skipped.map((r) => r.comparison_id),
+  };
+}
