@@ -9,7 +9,10 @@ import { exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
 import { initCommand } from "./commands/init.js";
 import { ledgerCommand } from "./commands/ledger.js";
+import { projectCommand } from "./commands/project.js";
+import { serveCommand } from "./commands/serve.js";
 import { statsCommand } from "./commands/stats.js";
+import { usersCommand } from "./commands/users.js";
 import { worldCommand } from "./commands/world.js";
 
 export interface CommandModule {
@@ -26,4 +29,7 @@ export const COMMANDS: readonly CommandModule[] = [
   statsCommand,
   worldCommand,
   aggregateCommand,
+  serveCommand,
+  usersCommand,
+  projectCommand,
 ];

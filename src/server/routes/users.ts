@@ -179,7 +179,7 @@ export function userRoutes(ctx: ServerContext, cache: AuthCache) {
       invitation_id: z.string(),
       role: z.string(),
       project_id: z.string().nullable(),
-      created_by: z.string(),
+      created_by: z.string().nullable(),
       created_at: z.string(),
       expires_at: z.string(),
       accepted_at: z.string().nullable(),

@@ -140,7 +140,7 @@ export type Invitation = Omit<InvitationsTable, "token_hash">;
 
 export async function createInvitation(
   db: CollectionDb,
-  inv: { role: Role; project_id: string | null; created_by: string },
+  inv: { role: Role; project_id: string | null; created_by: string | null },
   now: Date,
   ttlMs: number,
 ): Promise<{ token: string; invitation: Invitation }> {

@@ -46,7 +46,7 @@ export interface InvitationsTable {
   invitation_id: string;
   role: Role;
   project_id: string | null;
-  created_by: string;
+  created_by: string | null;
   created_at: string;
   expires_at: string;
   accepted_at: string | null;

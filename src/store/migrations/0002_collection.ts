@@ -77,7 +77,7 @@ export function collection(dialect: DialectName): Migration {
           c.notNull().check(sql`role IN ('owner', 'admin', 'reviewer', 'rater')`),
         )
         .addColumn("project_id", "text", (c) => c.references("projects.project_id"))
-        .addColumn("created_by", "text", (c) => c.notNull().references("users.user_id"))
+        .addColumn("created_by", "text", (c) => c.references("users.user_id"))
         .addColumn("created_at", "text", (c) => c.notNull())
         .addColumn("expires_at", "text", (c) => c.notNull())
         .addColumn("accepted_at", "text")
