@@ -9,14 +9,23 @@ import { type UnpackedBatch, unpackBatch } from "./packed.js";
 import type { ParseWorkerData, ParseWorkerMessage } from "./parse-worker.js";
 import type { ImportOptions } from "./registry.js";
 
+/**
+ * The parser's heap needs little (a few batches in flight and two bounded caches); capping it
+ * makes V8 collect garbage instead of growing the heap, which keeps an import's memory bounded.
+ */
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 };
+
 function startWorker(data: ParseWorkerData): Worker {
   // From compiled JavaScript the worker is the sibling .js file. From TypeScript sources (tests,
   // tsx) it is the .ts file, loaded through tsx's loader, registered inside the worker.
   if (!import.meta.url.endsWith(".ts"))
-    return new Worker(new URL("./parse-worker.js", import.meta.url), { workerData: data });
+    return new Worker(new URL("./parse-worker.js", import.meta.url), {
+      workerData: data,
+      resourceLimits: WORKER_LIMITS,
+    });
   const entry = new URL("./parse-worker.ts", import.meta.url).href;
   const boot = `import("tsx/esm/api").then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData: data });
+  return new Worker(boot, { eval: true, workerData: data, resourceLimits: WORKER_LIMITS });
 }
 
 /** Batches of digested judgments parsed from `path` in a worker thread. */
