@@ -9,6 +9,7 @@ import { exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
 import { initCommand } from "./commands/init.js";
 import { ledgerCommand } from "./commands/ledger.js";
+import { modelCommand } from "./commands/model.js";
 import { projectCommand } from "./commands/project.js";
 import { serveCommand } from "./commands/serve.js";
 import { statsCommand } from "./commands/stats.js";
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandModule[] = [
   statsCommand,
   worldCommand,
   aggregateCommand,
+  modelCommand,
   serveCommand,
   usersCommand,
   projectCommand,
