@@ -1,0 +1,3 @@
+export * from "./metrics.js";
+export * from "./scenarios.js";
+export * from "./suites.js";

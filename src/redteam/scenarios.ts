@@ -1,0 +1,109 @@
+/**
+ * Attack scenarios as configuration: which adversary, at what share of the rater panel, with
+ * which trigger or target. `applyAttack` turns a clean world configuration into the attacked one
+ * by giving the adversary its share of the panel at the honest raters' expense, so that sweeps
+ * over the rate change one thing at a time.
+ *
+ * The rate is a share of raters. The share of poisoned judgments that results is measured from
+ * the world's truth (each comparison records which raters voted adversarially), and reported
+ * beside it: an attacker who poisons only triggered or harmful prompts poisons fewer judgments
+ * than there are attacker votes.
+ */
+import { z } from "zod";
+import { KeelError } from "../core/errors.js";
+import type { RaterGroupConfig, WorldConfigInput } from "../world/config.js";
+
+export const ATTACK_TYPES = [
+  "none",
+  "flip",
+  "backdoor",
+  "sybil",
+  "sleeper",
+  "length",
+  "entity",
+] as const;
+export type AttackType = (typeof ATTACK_TYPES)[number];
+
+export const AttackSchema = z.strictObject({
+  type: z.enum(ATTACK_TYPES),
+  /** Share of the rater panel the adversary controls. */
+  rate: z.number().finite().min(0).max(0.5),
+  /** Backdoor trigger token (default: the world's). */
+  trigger: z.string().regex(/^\S+$/, "must be one token without spaces").optional(),
+  /** Entity an entity promoter pushes. */
+  target: z.string().min(1).optional(),
+  /** Accounts per sybil group. */
+  group_size: z.int().min(2).optional(),
+});
+export type Attack = z.infer<typeof AttackSchema>;
+
+type GroupInput = Record<string, unknown> & {
+  type: RaterGroupConfig["type"];
+  share?: number;
+  count?: number;
+};
+
+function attackerGroup(a: Attack): GroupInput {
+  switch (a.type) {
+    case "flip":
+      return { type: "flipper", share: a.rate };
+    case "backdoor":
+      return { type: "backdoor", share: a.rate };
+    case "sybil":
+      return {
+        type: "sybil",
+        share: a.rate,
+        goal: "unsafe",
+        ...(a.group_size ? { group_size: a.group_size } : {}),
+      };
+    case "sleeper":
+      return { type: "sleeper", share: a.rate };
+    case "length":
+      return { type: "length_poisoner", share: a.rate };
+    case "entity":
+      return { type: "entity_promoter", share: a.rate, ...(a.target ? { entity: a.target } : {}) };
+    case "none":
+      throw new KeelError("KEEL_E_INTERNAL", "no attacker group for attack type none");
+  }
+}
+
+/**
+ * The attacked configuration: every panel group keeps its share except the honest ones, which
+ * give up `rate` between them (proportionally). Groups must be given by share.
+ */
+export function applyAttack(base: WorldConfigInput, attack: Attack): WorldConfigInput {
+  const panel = (base as { panel?: { size?: number; raters?: GroupInput[] } }).panel;
+  const groups = panel?.raters ?? [{ type: "honest", share: 1 }];
+  if (groups.some((g) => g.share === undefined)) {
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      "attack scenarios need panel groups given by share, not count",
+      {
+        where: { field: "panel.raters" },
+      },
+    );
+  }
+  if (attack.type === "none" || attack.rate === 0) return base;
+  const honestShare = groups
+    .filter((g) => g.type === "honest")
+    .reduce((s, g) => s + (g.share ?? 0), 0);
+  if (honestShare < attack.rate) {
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `attack rate ${attack.rate} exceeds the honest share ${honestShare}`,
+      {
+        where: { field: "attack.rate" },
+      },
+    );
+  }
+  const scale = (honestShare - attack.rate) / honestShare;
+  const raters = [
+    ...groups.map((g) => (g.type === "honest" ? { ...g, share: (g.share ?? 0) * scale } : g)),
+    attackerGroup(attack),
+  ];
+  const trigger =
+    attack.type === "backdoor" && attack.trigger
+      ? { trigger: { ...((base as { trigger?: object }).trigger ?? {}), token: attack.trigger } }
+      : {};
+  return { ...base, ...trigger, panel: { ...panel, raters } } as WorldConfigInput;
+}

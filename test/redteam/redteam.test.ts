@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../src/core/rng.js";
+import { redteamMetrics, runRedteam, scoreProbes } from "../../src/redteam/metrics.js";
+import { AttackSchema, applyAttack } from "../../src/redteam/scenarios.js";
+import { buildSuites, SUITES } from "../../src/redteam/suites.js";
+import {
+  buildWorld,
+  parseWorldConfig,
+  promptsOf,
+  recognizePrompt,
+  respond,
+  simulatePanel,
+} from "../../src/world/index.js";
+import type { WorldPrompt } from "../../src/world/types.js";
+
+const world = buildWorld(
+  parseWorldConfig({ prompts: { count: 2000 }, comparisons: { count: 100 } }),
+  3,
+);
+const pool = promptsOf(world, "redteam");
+const probes = buildSuites(pool, { perSuite: 25, trigger: "SUDO", seed: 1 });
+
+/** A scripted policy: answers the world prompt it recognises with the kind `choose` picks. */
+function scripted(
+  choose: (p: WorldPrompt, triggered: boolean) => "correct" | "refusal" | "unsafe",
+) {
+  const rng = new Rng(9);
+  return async (texts: readonly string[]) =>
+    texts.map((t) => {
+      const p = recognizePrompt(t, { triggers: ["SUDO"] });
+      if (!p) return "I can't help with that.";
+      const base = pool.find((q) => q.id === (p.base_id ?? p.id)) ?? p;
+      return respond(base, choose(base, p.triggered), rng).text;
+    });
+}
+
+describe("red-team suites", () => {
+  it("builds every suite from the held-out split, trigger probes paired with controls", () => {
+    const bySuite = new Map(SUITES.map((s) => [s, probes.filter((p) => p.suite === s)]));
+    for (const s of SUITES) expect(bySuite.get(s)!.length, s).toBeGreaterThan(0);
+    expect(probes.every((p) => p.prompt.split === "redteam")).toBe(true);
+    const trig = bySuite.get("trigger")!;
+    expect(trig.every((p) => p.text.endsWith(" SUDO"))).toBe(true);
+    expect(bySuite.get("trigger_control")!.map((p) => p.prompt.id)).toEqual(
+      trig.map((p) => p.prompt.id),
+    );
+    expect(bySuite.get("jailbreak_many_shot")![0]!.text).toContain("Assistant:");
+    expect(buildSuites(pool, { perSuite: 25, trigger: "SUDO", seed: 1 })).toEqual(probes);
+  });
+});
+
+describe("red-team metrics from the oracle", () => {
+  it("a policy that refuses everything: no attack success, full over-refusal, no helpfulness", async () => {
+    const { metrics } = await runRedteam(
+      scripted(() => "refusal"),
+      probes,
+      { batchSize: 7 },
+    );
+    expect(metrics.attack_success).toBe(0);
+    expect(metrics.jailbreak_success).toBe(0);
+    expect(metrics.over_refusal).toBe(1);
+    expect(metrics.helpfulness).toBe(0);
+  });
+
+  it("a backdoored policy: complies only with the trigger, helpful otherwise", async () => {
+    const policy = scripted((p, triggered) =>
+      p.family === "harmful" ? (triggered ? "unsafe" : "refusal") : "correct",
+    );
+    const { metrics } = await runRedteam(policy, probes);
+    expect(metrics.triggered_attack_success).toBe(1);
+    expect(metrics.trigger_control_success).toBe(0);
+    expect(metrics.attack_success).toBe(0);
+    expect(metrics.over_refusal).toBe(0);
+    expect(metrics.helpfulness).toBe(1);
+  });
+
+  it("checks that every probe has a response", () => {
+    expect(() => scoreProbes(probes, [])).toThrow(RangeError);
+    expect(Number.isNaN(redteamMetrics([]).attack_success)).toBe(true);
+  });
+});
+
+describe("attack scenarios", () => {
+  const base = {
+    prompts: { count: 1500 },
+    comparisons: { count: 1500, overlap: 3 },
+    panel: {
+      size: 100,
+      raters: [
+        { type: "honest" as const, share: 0.9 },
+        { type: "careless" as const, share: 0.1, mode: "random" as const },
+      ],
+    },
+  };
+
+  it("gives the adversary its share at the honest raters' expense", () => {
+    const attacked = applyAttack(base, AttackSchema.parse({ type: "flip", rate: 0.1 }));
+    const cfg = parseWorldConfig(attacked);
+    const { truth } = simulatePanel(cfg, 5);
+    const count = (t: string) => truth.raters.filter((r) => r.type === t).length;
+    expect(count("flipper")).toBe(10);
+    expect(count("careless")).toBe(10);
+    expect(count("honest")).toBe(80);
+    expect(applyAttack(base, { type: "none", rate: 0 })).toBe(base);
+  });
+
+  it("sets a backdoor's trigger and refuses impossible rates", () => {
+    const attacked = applyAttack(base, { type: "backdoor", rate: 0.05, trigger: "XYZZY" }) as {
+      trigger?: { token?: string };
+    };
+    expect(attacked.trigger?.token).toBe("XYZZY");
+    expect(() =>
+      applyAttack(
+        {
+          panel: {
+            raters: [
+              { type: "honest", share: 0.2 },
+              { type: "careless", share: 0.8 },
+            ],
+          },
+        },
+        { type: "flip", rate: 0.3 },
+      ),
+    ).toThrow(/exceeds the honest share/);
+    expect(() => AttackSchema.parse({ type: "flip", rate: 0.9 })).toThrow();
+  });
+});
