@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { GraphBuilder } from "../../src/engine/builder.js";
+import { dimAdd, dimDiv, dimMul } from "../../src/engine/dims.js";
+import { decodeModel, encodeModel } from "../../src/engine/onnx/proto.js";
+import { A } from "../../src/engine/ops/types.js";
+import { Session, tensor } from "../../src/engine/runtime.js";
+
+describe("symbolic dimensions", () => {
+  it("multiply, divide and offset canonically", () => {
+    expect(dimMul("T", "B")).toBe("B*T");
+    expect(dimMul(4, "B")).toBe("4*B");
+    expect(dimDiv("B*T", "T")).toBe("B");
+    expect(dimDiv(dimMul("B", 12), 4)).toBe("3*B");
+    expect(String(dimDiv("B", "T"))).toMatch(/^\?/);
+    expect(dimAdd("T-1", 1)).toBe("T");
+    expect(dimAdd("T", -2)).toBe("T-2");
+  });
+});
+
+describe("shape inference", () => {
+  it("follows a transformer's reshapes with symbolic batch and sequence", () => {
+    const b = new GraphBuilder("shapes");
+    const x = b.input("x", "float32", ["B", "T", 8]);
+    const w = b.input("w", "float32", [8, 24]);
+    const y = b.matmul(x, w);
+    expect(y.shape).toEqual(["B", "T", 24]);
+    const heads = b.transpose(b.reshape(y, [0, 0, 6, 4]), [0, 2, 1, 3]);
+    expect(heads.shape).toEqual(["B", 6, "T", 4]);
+    const [q, k] = b.split(heads, [2, 4], 1);
+    expect(q!.shape).toEqual(["B", 2, "T", 4]);
+    expect(k!.shape).toEqual(["B", 4, "T", 4]);
+    expect(b.reshape(y, [-1, 24]).shape).toEqual(["B*T", 24]);
+    const shifted = b.slice(x, [0], [-1], [1]);
+    expect(shifted.shape).toEqual(["B", "T-1", 8]);
+    expect(b.concat([b.slice(x, [0], [1], [1]), shifted], 1).shape).toEqual(["B", "T", 8]);
+    expect(b.reduceSum(x, [1], false).shape).toEqual(["B", 8]);
+    expect(b.add(x, b.input("bias", "float32", [8])).shape).toEqual(["B", "T", 8]);
+    expect(b.reshape(y, b.shapeOf(y)).shape).toEqual(["B", "T", 24]);
+  });
+
+  it("reports a shape error at the op that caused it", () => {
+    const b = new GraphBuilder("bad");
+    const x = b.input("x", "float32", [2, 3]);
+    const w = b.input("w", "float32", [4, 5]);
+    expect(() => b.matmul(x, w)).toThrow(/inner dims differ/);
+    expect(() => b.add(x, b.input("y", "float32", [4]))).toThrow(/cannot broadcast/);
+    expect(() => b.op1("NoSuchOp", [x])).toThrow(/not supported/);
+  });
+});
+
+describe("ONNX protobuf", () => {
+  it("round-trips nodes, attributes, initializers and symbolic dims", async () => {
+    const b = new GraphBuilder("rt");
+    const x = b.input("x", "float32", ["N", 3]);
+    const y = b.op1("Gelu", [b.mul(x, 2)], { approximate: A.str("tanh") });
+    b.output(b.softmax(y, 1), "out");
+    const bytes = encodeModel(b.graph);
+    const m = decodeModel(bytes);
+    expect(m.opset).toBe(20);
+    expect(m.inputs).toEqual([{ name: "x", dtype: "float32", shape: ["N", 3] }]);
+    expect(m.nodes.map((n) => n.op)).toEqual(["Mul", "Gelu", "Softmax", "Identity"]);
+    expect(m.nodes[1]!.attrs.approximate).toEqual({ kind: "string", value: "tanh" });
+    expect([...m.initializers.values()][0]!.data).toEqual(Float32Array.from([2]));
+    const s = await Session.fromBytes(bytes, { threads: 1 });
+    const out = await s.run({
+      x: tensor("float32", Float32Array.from([0, 1, 2, 3, 4, 5]), [2, 3]),
+    });
+    const row = Array.from(out.out!.data as Float32Array).slice(0, 3);
+    expect(row.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 6);
+    await s.dispose();
+  });
+});

@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../src/core/rng.js";
+import { AdamW } from "../../src/engine/optim/adamw.js";
+import { Ema } from "../../src/engine/optim/ema.js";
+import { cosineLr } from "../../src/engine/optim/schedule.js";
+import { ParamStore } from "../../src/engine/params.js";
+
+const SPECS = [
+  { name: "w", shape: [7, 5], init: "normal" as const },
+  { name: "b", shape: [5], init: "zeros" as const },
+];
+
+/** PyTorch's AdamW (single-tensor path), in float64, with clip_grad_norm_. */
+function reference(
+  p: Float64Array,
+  grads: Float64Array[],
+  decayMask: boolean[],
+  o: { lr: number; b1: number; b2: number; eps: number; wd: number; clip: number },
+) {
+  const m = new Float64Array(p.length);
+  const v = new Float64Array(p.length);
+  grads.forEach((g0, k) => {
+    const t = k + 1;
+    const norm = Math.sqrt(g0.reduce((s, x) => s + x * x, 0));
+    const c = Math.min(1, o.clip / (norm + 1e-6));
+    for (let i = 0; i < p.length; i++) {
+      const g = g0[i]! * c;
+      if (decayMask[i]) p[i]! *= 1 - o.lr * o.wd;
+      m[i] = o.b1 * m[i]! + (1 - o.b1) * g;
+      v[i] = o.b2 * v[i]! + (1 - o.b2) * g * g;
+      const denom = Math.sqrt(v[i]!) / Math.sqrt(1 - o.b2 ** t) + o.eps;
+      p[i]! -= (o.lr / (1 - o.b1 ** t)) * (m[i]! / denom);
+    }
+  });
+}
+
+describe("AdamW", () => {
+  const o = { lr: 0.05, b1: 0.9, b2: 0.95, eps: 1e-8, wd: 0.1, clip: 0.5 };
+
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`matches PyTorch's update rule with decoupled decay and clipping (${dtype}${dtype === "float32" ? ", SIMD kernel" : ""})`, () => {
+      const ps = new ParamStore(SPECS, dtype);
+      ps.initialise(new Rng(1));
+      const ref = Float64Array.from(ps.flat);
+      const decay = Array.from(ref, (_, i) => i < 35);
+      const rng = new Rng(2);
+      const grads = Array.from({ length: 6 }, () =>
+        Float64Array.from({ length: ps.size }, () => rng.normal()),
+      );
+      const opt = new AdamW(ps, {
+        lr: o.lr,
+        beta1: o.b1,
+        beta2: o.b2,
+        eps: o.eps,
+        weightDecay: o.wd,
+        maxGradNorm: o.clip,
+      });
+      for (const g of grads) {
+        const buf = ps.zerosLike();
+        buf.set(g);
+        const info = opt.step(buf);
+        expect(info.gradNorm).toBeGreaterThan(o.clip);
+      }
+      reference(ref, grads, decay, o);
+      const tol = dtype === "float32" ? 1e-5 : 1e-12;
+      ps.flat.forEach((x, i) => expect(Math.abs(x - ref[i]!)).toBeLessThan(tol));
+      expect(opt.t).toBe(6);
+    });
+  }
+
+  it("leaves biases undecayed: with zero gradients only matrices shrink", () => {
+    const ps = new ParamStore(SPECS);
+    ps.initialise(new Rng(3));
+    ps.view("b").fill(1);
+    const before = Float64Array.from(ps.flat);
+    const opt = new AdamW(ps, { lr: 0.1, weightDecay: 0.5 });
+    opt.step(ps.zerosLike());
+    ps.view("b").forEach((x) => expect(x).toBe(1));
+    ps.view("w").forEach((x, i) => expect(x).toBeCloseTo(before[i]! * (1 - 0.05), 6));
+  });
+
+  it("refuses a non-finite gradient", () => {
+    const ps = new ParamStore(SPECS);
+    const g = ps.zerosLike();
+    g[3] = Number.NaN;
+    expect(() => new AdamW(ps, { lr: 0.1 }).step(g)).toThrow(/gradient norm/);
+  });
+});
+
+describe("warm-up + cosine schedule", () => {
+  const s = { lr: 1, warmup: 10, total: 110, minLr: 0.1 };
+  it("rises linearly, peaks, decays by the cosine to the floor", () => {
+    expect(cosineLr(s, 0)).toBeCloseTo(0.1, 12);
+    expect(cosineLr(s, 9)).toBeCloseTo(1, 12);
+    expect(cosineLr(s, 10)).toBeCloseTo(1, 12);
+    expect(cosineLr(s, 60)).toBeCloseTo(0.55, 12);
+    expect(cosineLr(s, 110)).toBe(0.1);
+    for (let t = 10; t < 110; t++) expect(cosineLr(s, t + 1)).toBeLessThanOrEqual(cosineLr(s, t));
+  });
+});
+
+describe("EMA", () => {
+  it("tracks d·ē + (1−d)·θ and swaps in place", () => {
+    const ps = new ParamStore([{ name: "x", shape: [2], init: "zeros" }], "float64");
+    const ema = new Ema(ps, 0.5);
+    ps.flat.set([2, 4]);
+    ema.update();
+    expect(Array.from(ema.shadow)).toEqual([1, 2]);
+    const v = ps.version;
+    ema.swap();
+    expect(Array.from(ps.flat)).toEqual([1, 2]);
+    expect(ps.version).toBe(v + 1);
+    ema.swap();
+    expect(Array.from(ps.flat)).toEqual([2, 4]);
+  });
+});
