@@ -61,7 +61,9 @@ describe("GPT backward(dOutputs) vs central finite differences (float64)", () =>
       const o = await m.forward(b, ["logprobs", "values", "rewards"]);
       let s = 0;
       for (const k of ["logprobs", "values", "rewards"] as const)
-        o[k]!.forEach((v, i) => (s += v * d[k][i]!));
+        o[k]!.forEach((v, i) => {
+          s += v * d[k][i]!;
+        });
       return s;
     };
     const grad = (await m.backward(b, d)).slice();
