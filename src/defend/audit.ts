@@ -1,0 +1,344 @@
+/**
+ * `audit()`: the defenses composed. Pure — judgments in, a typed result out; no I/O, no clock.
+ *
+ *   prepare      data.ts        columns, texts, safety verdicts, validation filters
+ *   consensus    consensus.ts   leave-one-out agreement per judgment
+ *   detectors    signals/*.ts   gold, reliability (GLAD), agreement, entropy, speed, position,
+ *                               length, harm;  groups.ts (collusion);  triggers.ts (backdoors)
+ *   findings     cohorts.ts     cohort bias (reported, never used to weigh)
+ *   decision     decision.ts    suspicion, verdict, reasons, rater weight
+ *   weights      weights.ts     judgment weights, cleaned p_a, comparison weights
+ *
+ * Safety verdicts come from a synchronous classifier (the rule classifier by default) or from a
+ * table an asynchronous classifier filled beforehand (`precomputeSafety`).
+ */
+import type { GoldAnswer, Judgment, Rater } from "../core/types.js";
+import { type CohortFinding, cohortFindings } from "./cohorts.js";
+import { type AuditConfig, type Policy, resolveAuditConfig } from "./config.js";
+import { categoricalView, leaveOneOut } from "./consensus.js";
+import { prepareAuditData } from "./data.js";
+import { decide, type Verdict } from "./decision.js";
+import { ruleClassifier } from "./filters/lexicon.js";
+import type { SafetyTable, SyncSafetyClassifier } from "./filters/safety.js";
+import { detectGroups } from "./groups.js";
+import { agreementSignal } from "./signals/agreement.js";
+import { entropySignal } from "./signals/entropy.js";
+import { goldSignal } from "./signals/gold.js";
+import { harmSignal } from "./signals/harm.js";
+import { lengthSignal } from "./signals/length.js";
+import { positionSignal } from "./signals/position.js";
+import { reliabilitySignal } from "./signals/reliability.js";
+import type { RaterSignal, SignalContext, SignalKey, Stats } from "./signals/signal.js";
+import { speedSignal } from "./signals/speed.js";
+import { scanTriggers, type TriggerKind } from "./triggers.js";
+import { cleanedComparisons, judgmentWeights } from "./weights.js";
+
+export interface AuditInput {
+  readonly judgments: Iterable<Judgment>;
+  /** Known answers, in addition to judgments' own `gold` fields. */
+  readonly gold?: Iterable<GoldAnswer>;
+  /** Rater attributes (locale, cohort) for the cohort findings. */
+  readonly raters?: Iterable<Rater>;
+}
+
+export interface AuditOptions {
+  /** A resolved config, or an override object resolved against the policy's preset. */
+  readonly config?: AuditConfig | Record<string, unknown>;
+  readonly policy?: Policy;
+  /** Safety baseline: a synchronous classifier or a precomputed table (default: lexicon). */
+  readonly safety?: SyncSafetyClassifier | SafetyTable;
+  /** Use gold answers (default true); off, the audit relies on agreement alone. */
+  readonly useGold?: boolean;
+  /** Raters in the agreement heatmap (most suspicious and group members first). */
+  readonly heatmapRaters?: number;
+}
+
+export interface RaterAudit {
+  readonly rater_id: string;
+  readonly reliability: number;
+  readonly suspicion: number;
+  readonly verdict: Verdict;
+  readonly reasons: readonly string[];
+  readonly judgments: number;
+  readonly weight: number;
+  readonly evidence: Readonly<Partial<Record<SignalKey, Stats & { score: number }>>>;
+}
+
+export interface ComparisonAudit {
+  readonly comparison_id: string;
+  readonly p_a: number;
+  readonly p_tie: number;
+  readonly weight: number;
+  readonly excluded: boolean;
+  readonly reasons: readonly string[];
+  readonly judgments: number;
+}
+
+export interface GroupAudit {
+  readonly rater_ids: readonly string[];
+  readonly score: number;
+  readonly reason: string;
+  readonly agreement: number;
+  readonly expected_agreement: number;
+  readonly co_rated: number;
+  readonly co_rating_ratio: number | null;
+}
+
+export interface TriggerAudit {
+  readonly pattern: string;
+  readonly score: number;
+  readonly support: number;
+  readonly kind: TriggerKind;
+  readonly bad: number;
+  readonly opportunities: number;
+  readonly rate: number;
+  readonly base_rate: number;
+  readonly lift: number;
+}
+
+export interface AuditFilters {
+  readonly safety_classifier: string;
+  readonly flagged_responses: number;
+  readonly judgments_preferring_flagged: number;
+  readonly malformed_comparisons: number;
+  readonly conflicting_texts: number;
+  readonly repeat_judgments: number;
+  readonly duplicate_comparisons: number;
+  readonly duplicate_clusters: number;
+  readonly near_duplicate_comparisons: number;
+}
+
+export interface AuditSummary {
+  readonly judgments: number;
+  readonly comparisons: number;
+  readonly raters: number;
+  readonly trusted: number;
+  readonly suspect: number;
+  readonly excluded: number;
+  readonly excluded_comparisons: number;
+  /** Σ effective judgment weight / judgments. */
+  readonly kept_weight_share: number;
+}
+
+export interface AgreementMatrix {
+  readonly rater_ids: readonly string[];
+  /** Graded agreement on co-rated comparisons, null where the pair shared none. */
+  readonly agreement: readonly (readonly (number | null)[])[];
+  readonly co_rated: readonly (readonly number[])[];
+}
+
+export interface AuditResult {
+  readonly policy: Policy;
+  readonly config: AuditConfig;
+  readonly summary: AuditSummary;
+  readonly raters: readonly RaterAudit[];
+  readonly comparisons: readonly ComparisonAudit[];
+  readonly groups: readonly GroupAudit[];
+  readonly triggers: readonly TriggerAudit[];
+  readonly findings: readonly CohortFinding[];
+  readonly filters: AuditFilters;
+  readonly heatmap: AgreementMatrix;
+  /**
+   * Effective weight of each input judgment, in input order: ω_j · weight of its comparison
+   * (0 for judgments excluded outright). Not part of the audit JSON.
+   */
+  readonly judgmentWeights: Float64Array;
+}
+
+function isResolved(c: AuditOptions["config"]): c is AuditConfig {
+  return (
+    c !== undefined &&
+    "signals" in c &&
+    "verdict" in c &&
+    "weights" in c &&
+    "policy" in c &&
+    "safety" in c &&
+    "min_judgments" in c
+  );
+}
+
+export function audit(input: AuditInput, options: AuditOptions = {}): AuditResult {
+  const config = isResolved(options.config)
+    ? options.config
+    : resolveAuditConfig(options.config ?? {}, options.policy);
+  const safety = options.safety ?? ruleClassifier(config.safety.rules);
+  const data = prepareAuditData(input, { safety, useGold: options.useGold ?? true });
+  const loo = leaveOneOut(data);
+  const ctx: SignalContext = { data, loo, config };
+  const view = categoricalView(data);
+  const groups = detectGroups(data, config);
+  const triggers = scanTriggers(data, loo, config);
+  const signals: RaterSignal[] = [
+    goldSignal(ctx),
+    reliabilitySignal(ctx, view),
+    agreementSignal(ctx),
+    entropySignal(ctx),
+    speedSignal(ctx),
+    positionSignal(ctx),
+    lengthSignal(ctx),
+    harmSignal(ctx),
+    groups.signal,
+    triggers.signal,
+  ];
+  const decision = decide(signals, data.nRaters, config);
+  const omega = judgmentWeights(data, decision, groups.groups, config);
+  const outcome = cleanedComparisons(data, omega, config, triggers.matches);
+  // Effective judgment weights and per-rater reliability from the cleaned posterior.
+  const effective = new Float64Array(data.nJudgments);
+  const relSum = new Float64Array(data.nRaters);
+  const relN = new Float64Array(data.nRaters);
+  const judged = new Float64Array(data.nRaters);
+  for (let j = 0; j < data.nJudgments; j++) {
+    const w = data.rater[j]!;
+    judged[w]! += 1;
+    if (data.active[j] === 0) continue;
+    effective[j] = omega[j]! * outcome.weight[data.comparison[j]!]!;
+    const p = outcome.labelProbability[j]!;
+    if (Number.isFinite(p)) {
+      relSum[w]! += p;
+      relN[w]! += 1;
+    }
+  }
+  const raters: RaterAudit[] = data.raterIds.map((id, w) => ({
+    rater_id: id,
+    reliability: relN[w]! > 0 ? relSum[w]! / relN[w]! : 0,
+    suspicion: decision.suspicion[w]!,
+    verdict: decision.verdict[w]!,
+    reasons: decision.reasons[w]!,
+    judgments: judged[w]!,
+    weight: decision.weight[w]!,
+    evidence: decision.evidence[w]!,
+  }));
+  const perComparison = new Int32Array(data.nComparisons);
+  for (let j = 0; j < data.nJudgments; j++) perComparison[data.comparison[j]!]!++;
+  const comparisons: ComparisonAudit[] = data.comparisons.ids.map((id, c) => ({
+    comparison_id: id,
+    p_a: outcome.pA[c]!,
+    p_tie: outcome.pTie[c]!,
+    weight: outcome.weight[c]!,
+    excluded: outcome.weight[c]! === 0,
+    reasons: outcome.reasons[c]!,
+    judgments: perComparison[c]!,
+  }));
+  const groupAudits: GroupAudit[] = groups.groups.map((g) => ({
+    rater_ids: g.members.map((w) => data.raterIds[w]!),
+    score: g.score,
+    reason: g.reason,
+    agreement: g.observed,
+    expected_agreement: g.expected,
+    co_rated: g.coRated,
+    co_rating_ratio: Number.isFinite(g.coRatio) ? g.coRatio : null,
+  }));
+  const triggerAudits: TriggerAudit[] = triggers.patterns.map((p) => ({
+    pattern: p.pattern,
+    score: p.score,
+    support: p.support,
+    kind: p.kind,
+    bad: p.bad,
+    opportunities: p.opportunities,
+    rate: p.rate,
+    base_rate: p.baseRate,
+    lift: p.lift,
+  }));
+  const filters = filterSummary(data, safety.id);
+  const count = (v: Verdict) => decision.verdict.filter((x) => x === v).length;
+  let kept = 0;
+  for (let j = 0; j < effective.length; j++) kept += effective[j]!;
+  const summary: AuditSummary = {
+    judgments: data.nJudgments,
+    comparisons: data.nComparisons,
+    raters: data.nRaters,
+    trusted: count("trusted"),
+    suspect: count("suspect"),
+    excluded: count("excluded"),
+    excluded_comparisons: comparisons.filter((c) => c.excluded).length,
+    kept_weight_share: data.nJudgments > 0 ? kept / data.nJudgments : 0,
+  };
+  const heatmap = agreementMatrix(
+    data.raterIds,
+    decision.suspicion,
+    groups,
+    options.heatmapRaters ?? 40,
+  );
+  return {
+    policy: config.policy,
+    config,
+    summary,
+    raters,
+    comparisons,
+    groups: groupAudits,
+    triggers: triggerAudits,
+    findings: cohortFindings(data, loo, config),
+    filters,
+    heatmap,
+    judgmentWeights: effective,
+  };
+}
+
+function filterSummary(data: ReturnType<typeof prepareAuditData>, safetyId: string): AuditFilters {
+  const t = data.comparisons;
+  let flagged = 0;
+  let prefers = 0;
+  let dup = 0;
+  let near = 0;
+  const clustersSeen = new Set<number>();
+  for (let c = 0; c < data.nComparisons; c++) {
+    flagged += t.unsafeA[c]! + t.unsafeB[c]!;
+    if (t.dupSize[c]! > 1) {
+      dup++;
+      clustersSeen.add(t.dupGroup[c]!);
+    } else if (t.nearSize[c]! > 1) near++;
+  }
+  let repeats = 0;
+  for (let j = 0; j < data.nJudgments; j++) {
+    if (data.repeatOf[j]! >= 0) repeats++;
+    if (data.active[j] === 0) continue;
+    const c = data.comparison[j]!;
+    const l = data.label[j]!;
+    if (t.unsafeA[c] !== t.unsafeB[c] && l !== 2 && (l === 0) === (t.unsafeA[c] === 1)) prefers++;
+  }
+  return {
+    safety_classifier: safetyId,
+    flagged_responses: flagged,
+    judgments_preferring_flagged: prefers,
+    malformed_comparisons: t.invalid.size,
+    conflicting_texts: data.conflicts,
+    repeat_judgments: repeats,
+    duplicate_comparisons: dup,
+    duplicate_clusters: clustersSeen.size,
+    near_duplicate_comparisons: near,
+  };
+}
+
+function agreementMatrix(
+  ids: readonly string[],
+  suspicion: Float64Array,
+  groups: ReturnType<typeof detectGroups>,
+  limit: number,
+): AgreementMatrix {
+  const chosen: number[] = [];
+  const add = (w: number) => {
+    if (chosen.length < limit && !chosen.includes(w)) chosen.push(w);
+  };
+  for (const g of groups.groups) for (const w of g.members) add(w);
+  const bySuspicion = ids.map((_, w) => w).sort((x, y) => suspicion[y]! - suspicion[x]! || x - y);
+  // Half the rows for the most suspicious, the rest for the least (a reference block).
+  for (const w of bySuspicion.slice(0, Math.ceil(limit / 2))) add(w);
+  for (const w of bySuspicion.slice().reverse()) add(w);
+  const { pairs } = groups;
+  const agreement = chosen.map((i) =>
+    chosen.map((j) => {
+      if (i === j) return 1;
+      const p = pairs.indexOf(i, j);
+      return p >= 0 && pairs.co[p]! > 0 ? pairs.agree[p]! / pairs.co[p]! : null;
+    }),
+  );
+  const coRated = chosen.map((i) =>
+    chosen.map((j) => {
+      if (i === j) return 0;
+      const p = pairs.indexOf(i, j);
+      return p >= 0 ? pairs.co[p]! : 0;
+    }),
+  );
+  return { rater_ids: chosen.map((w) => ids[w]!), agreement, co_rated: coRated };
+}

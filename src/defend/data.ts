@@ -1,0 +1,370 @@
+/**
+ * The audit's working set: judgments read once into dense columns (comparison, rater, label,
+ * shown order, latency), each comparison's texts with word counts and safety verdicts, the
+ * validation filters' findings (malformed comparisons, duplicate judgments, exact and near
+ * duplicate comparisons), and the judgments grouped by comparison. Every detector reads this.
+ *
+ * Judgments that cannot count — a rater's repeat judgment of the same comparison (the first is
+ * kept), judgments of malformed comparisons — are marked inactive here and left out of every
+ * statistic.
+ */
+import { contentToText, type GoldAnswer, type Judgment, type Rater } from "../core/types.js";
+import type { SafetyTable, SafetyVerdict, SyncSafetyClassifier } from "./filters/safety.js";
+import { countWords, hashKey, normalizedKey } from "./text.js";
+
+export const LABEL_A = 0;
+export const LABEL_B = 1;
+export const LABEL_TIE = 2;
+const CHOICE_CODE: Record<string, number> = { a: LABEL_A, b: LABEL_B, tie: LABEL_TIE };
+
+export interface ComparisonTable {
+  readonly ids: readonly string[];
+  readonly prompt: readonly string[];
+  readonly a: readonly string[];
+  readonly b: readonly string[];
+  readonly wordsPrompt: Int32Array;
+  readonly wordsA: Int32Array;
+  readonly wordsB: Int32Array;
+  /** The safety baseline flags response a / b. */
+  readonly unsafeA: Uint8Array;
+  readonly unsafeB: Uint8Array;
+  readonly safetyReasons: ReadonlyMap<number, string>;
+  /** Gold label code or −1. */
+  readonly gold: Int8Array;
+  /** Why a comparison cannot be used (sparse). */
+  readonly invalid: ReadonlyMap<number, string>;
+  /** Exact duplicate cluster (same texts, a and b in either order): id or −1, and its size. */
+  readonly dupGroup: Int32Array;
+  readonly dupSize: Int32Array;
+  /** Near duplicate cluster (same text up to case, spacing, punctuation): id or −1, size. */
+  readonly nearGroup: Int32Array;
+  readonly nearSize: Int32Array;
+}
+
+export interface AuditData {
+  readonly nJudgments: number;
+  readonly nComparisons: number;
+  readonly nRaters: number;
+  readonly raterIds: readonly string[];
+  /** Rater attributes (locale, cohort, …) when given. [nRaters] */
+  readonly attributes: readonly (Readonly<Record<string, string>> | undefined)[];
+  readonly comparisons: ComparisonTable;
+  /** Per judgment, in input order. [n] */
+  readonly comparison: Int32Array;
+  readonly rater: Int32Array;
+  readonly label: Uint8Array;
+  /** 1 when the rater saw b first (shown_order "ba"). */
+  readonly swapped: Uint8Array;
+  /** Latency in ms, NaN when not recorded. */
+  readonly latency: Float64Array;
+  /** 1 when the judgment counts; 0 for repeats and judgments of malformed comparisons. */
+  readonly active: Uint8Array;
+  /** Index of the judgment this one repeats (same rater and comparison), or −1. */
+  readonly repeatOf: Int32Array;
+  /** Active judgments grouped by comparison: ids `order[start[c] .. start[c+1])`. */
+  readonly start: Int32Array;
+  readonly order: Int32Array;
+  /** Active labels per comparison. [nComparisons] */
+  readonly countA: Int32Array;
+  readonly countB: Int32Array;
+  readonly countTie: Int32Array;
+  readonly safetyId: string;
+  /** Judgments whose comparison id reappeared with different texts (the first texts are kept). */
+  readonly conflicts: number;
+}
+
+export interface PrepareInput {
+  readonly judgments: Iterable<Judgment>;
+  readonly gold?: Iterable<GoldAnswer>;
+  readonly raters?: Iterable<Rater>;
+}
+
+export interface PrepareOptions {
+  /** A synchronous classifier, or a table computed by `precomputeSafety`. */
+  readonly safety: SyncSafetyClassifier | SafetyTable;
+  readonly useGold: boolean;
+}
+
+function isTable(s: SyncSafetyClassifier | SafetyTable): s is SafetyTable {
+  return typeof (s as SafetyTable).get === "function";
+}
+
+function blank(s: string): boolean {
+  return s.trim().length === 0;
+}
+
+export function prepareAuditData(input: PrepareInput, opts: PrepareOptions): AuditData {
+  const compIndex = new Map<string, number>();
+  const raterIndex = new Map<string, number>();
+  const ids: string[] = [];
+  const raterIds: string[] = [];
+  const prompt: string[] = [];
+  const a: string[] = [];
+  const b: string[] = [];
+  const goldList: number[] = [];
+  const invalid = new Map<number, string>();
+  const jc: number[] = [];
+  const jw: number[] = [];
+  const lab: number[] = [];
+  const sw: number[] = [];
+  const lat: number[] = [];
+  let conflicts = 0;
+  for (const j of input.judgments) {
+    let c = compIndex.get(j.comparison_id);
+    const p = contentToText(j.prompt);
+    const ra = contentToText(j.response_a);
+    const rb = contentToText(j.response_b);
+    if (c === undefined) {
+      c = ids.length;
+      compIndex.set(j.comparison_id, c);
+      ids.push(j.comparison_id);
+      prompt.push(p);
+      a.push(ra);
+      b.push(rb);
+      goldList.push(-1);
+    } else if (prompt[c] !== p || a[c] !== ra || b[c] !== rb) {
+      conflicts++;
+      invalid.set(c, "the same comparison id carries different texts");
+    }
+    if (opts.useGold && j.gold !== undefined && goldList[c] === -1)
+      goldList[c] = CHOICE_CODE[j.gold]!;
+    let w = raterIndex.get(j.rater_id);
+    if (w === undefined) {
+      w = raterIds.length;
+      raterIndex.set(j.rater_id, w);
+      raterIds.push(j.rater_id);
+    }
+    jc.push(c);
+    jw.push(w);
+    lab.push(CHOICE_CODE[j.choice] ?? LABEL_TIE);
+    sw.push(j.shown_order === "ba" ? 1 : 0);
+    lat.push(j.latency_ms ?? Number.NaN);
+  }
+  if (opts.useGold && input.gold) {
+    for (const g of input.gold) {
+      const c = compIndex.get(g.comparison_id);
+      if (c !== undefined) goldList[c] = CHOICE_CODE[g.gold]!;
+    }
+  }
+  const attributes: (Readonly<Record<string, string>> | undefined)[] = raterIds.map(
+    () => undefined,
+  );
+  if (input.raters) {
+    for (const r of input.raters) {
+      const w = raterIndex.get(r.rater_id);
+      if (w !== undefined) attributes[w] = r.attributes;
+    }
+  }
+  const nC = ids.length;
+  const n = jc.length;
+  const comparisons = describeComparisons(ids, prompt, a, b, goldList, invalid, opts.safety);
+  const comparison = Int32Array.from(jc);
+  const rater = Int32Array.from(jw);
+  const label = Uint8Array.from(lab);
+  const { active, repeatOf, start, order, countA, countB, countTie } = groupActive(
+    comparison,
+    rater,
+    label,
+    nC,
+    invalid,
+  );
+  return {
+    nJudgments: n,
+    nComparisons: nC,
+    nRaters: raterIds.length,
+    raterIds,
+    attributes,
+    comparisons,
+    comparison,
+    rater,
+    label,
+    swapped: Uint8Array.from(sw),
+    latency: Float64Array.from(lat),
+    active,
+    repeatOf,
+    start,
+    order,
+    countA,
+    countB,
+    countTie,
+    safetyId: isTable(opts.safety) ? opts.safety.id : opts.safety.id,
+    conflicts,
+  };
+}
+
+function describeComparisons(
+  ids: string[],
+  prompt: string[],
+  a: string[],
+  b: string[],
+  gold: number[],
+  invalid: Map<number, string>,
+  safety: SyncSafetyClassifier | SafetyTable,
+): ComparisonTable {
+  const nC = ids.length;
+  const wordsPrompt = new Int32Array(nC);
+  const wordsA = new Int32Array(nC);
+  const wordsB = new Int32Array(nC);
+  const unsafeA = new Uint8Array(nC);
+  const unsafeB = new Uint8Array(nC);
+  const safetyReasons = new Map<number, string>();
+  const verdicts = safetyVerdicts(prompt, a, b, safety);
+  for (let c = 0; c < nC; c++) {
+    wordsPrompt[c] = countWords(prompt[c]!);
+    wordsA[c] = countWords(a[c]!);
+    wordsB[c] = countWords(b[c]!);
+    if (!invalid.has(c)) {
+      if (blank(prompt[c]!)) invalid.set(c, "empty prompt");
+      else if (blank(a[c]!) || blank(b[c]!)) invalid.set(c, "empty response");
+      else if (a[c] === b[c]) invalid.set(c, "both responses are identical");
+    }
+    const va = verdicts.a[c]!;
+    const vb = verdicts.b[c]!;
+    unsafeA[c] = va.unsafe ? 1 : 0;
+    unsafeB[c] = vb.unsafe ? 1 : 0;
+    if (va.unsafe || vb.unsafe) {
+      const parts: string[] = [];
+      if (va.unsafe) parts.push(`response a flagged (${va.reasons.join(", ") || "unsafe"})`);
+      if (vb.unsafe) parts.push(`response b flagged (${vb.reasons.join(", ") || "unsafe"})`);
+      safetyReasons.set(c, parts.join("; "));
+    }
+  }
+  const exact = clusters(nC, (c) => pairKey(hashKey(prompt[c]!), hashKey(a[c]!), hashKey(b[c]!)));
+  const near = clusters(nC, (c) =>
+    pairKey(normalizedKey(prompt[c]!), normalizedKey(a[c]!), normalizedKey(b[c]!)),
+  );
+  return {
+    ids,
+    prompt,
+    a,
+    b,
+    wordsPrompt,
+    wordsA,
+    wordsB,
+    unsafeA,
+    unsafeB,
+    safetyReasons,
+    gold: Int8Array.from(gold),
+    invalid,
+    dupGroup: exact.group,
+    dupSize: exact.size,
+    nearGroup: near.group,
+    nearSize: near.size,
+  };
+}
+
+/** Order-free key of a comparison: the same two responses in either order are one pair. */
+function pairKey(p: string, a: string, b: string): string {
+  return a < b ? `${p}|${a}|${b}` : `${p}|${b}|${a}`;
+}
+
+function clusters(
+  nC: number,
+  keyOf: (c: number) => string,
+): { group: Int32Array; size: Int32Array } {
+  const first = new Map<string, number>();
+  const group = new Int32Array(nC).fill(-1);
+  const size = new Int32Array(nC).fill(1);
+  const members = new Map<number, number[]>();
+  for (let c = 0; c < nC; c++) {
+    const k = keyOf(c);
+    const f = first.get(k);
+    if (f === undefined) first.set(k, c);
+    else {
+      const list = members.get(f) ?? [f];
+      list.push(c);
+      members.set(f, list);
+    }
+  }
+  let g = 0;
+  for (const list of members.values()) {
+    for (const c of list) {
+      group[c] = g;
+      size[c] = list.length;
+    }
+    g++;
+  }
+  return { group, size };
+}
+
+function safetyVerdicts(
+  prompt: string[],
+  a: string[],
+  b: string[],
+  safety: SyncSafetyClassifier | SafetyTable,
+): { a: SafetyVerdict[]; b: SafetyVerdict[] } {
+  const none: SafetyVerdict = { unsafe: false, score: 0, reasons: [] };
+  if (isTable(safety)) {
+    return {
+      a: prompt.map((p, c) => safety.get(p, a[c]!) ?? none),
+      b: prompt.map((p, c) => safety.get(p, b[c]!) ?? none),
+    };
+  }
+  const out: { a: SafetyVerdict[]; b: SafetyVerdict[] } = { a: [], b: [] };
+  const batch = 4096;
+  for (let s = 0; s < prompt.length; s += batch) {
+    const e = Math.min(prompt.length, s + batch);
+    const items = [];
+    for (let c = s; c < e; c++) {
+      items.push({ prompt: prompt[c]!, response: a[c]! });
+      items.push({ prompt: prompt[c]!, response: b[c]! });
+    }
+    const v = safety.classify(items);
+    for (let i = 0; i < e - s; i++) {
+      out.a.push(v[2 * i]!);
+      out.b.push(v[2 * i + 1]!);
+    }
+  }
+  return out;
+}
+
+function groupActive(
+  comparison: Int32Array,
+  rater: Int32Array,
+  label: Uint8Array,
+  nC: number,
+  invalid: ReadonlyMap<number, string>,
+) {
+  const n = comparison.length;
+  const active = new Uint8Array(n);
+  const repeatOf = new Int32Array(n).fill(-1);
+  // Counting sort by comparison (stable: input order within a comparison).
+  const all = new Int32Array(nC + 1);
+  for (let j = 0; j < n; j++) all[comparison[j]! + 1]!++;
+  for (let c = 0; c < nC; c++) all[c + 1]! += all[c]!;
+  const pos = all.slice(0, nC);
+  const byComp = new Int32Array(n);
+  for (let j = 0; j < n; j++) byComp[pos[comparison[j]!]!++] = j;
+  const countA = new Int32Array(nC);
+  const countB = new Int32Array(nC);
+  const countTie = new Int32Array(nC);
+  const start = new Int32Array(nC + 1);
+  const order: number[] = [];
+  for (let c = 0; c < nC; c++) {
+    start[c] = order.length;
+    if (invalid.has(c)) continue;
+    for (let q = all[c]!; q < all[c + 1]!; q++) {
+      const j = byComp[q]!;
+      let repeat = -1;
+      for (let r = all[c]!; r < q; r++) {
+        const i = byComp[r]!;
+        if (rater[i] === rater[j]) {
+          repeat = i;
+          break;
+        }
+      }
+      if (repeat >= 0) {
+        repeatOf[j] = repeat;
+        continue;
+      }
+      active[j] = 1;
+      order.push(j);
+      const l = label[j]!;
+      if (l === LABEL_A) countA[c]!++;
+      else if (l === LABEL_B) countB[c]!++;
+      else countTie[c]!++;
+    }
+  }
+  start[nC] = order.length;
+  return { active, repeatOf, start, order: Int32Array.from(order), countA, countB, countTie };
+}

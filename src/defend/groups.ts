@@ -1,0 +1,217 @@
+/**
+ * Colluding raters and sybil accounts: agreement on co-rated comparisons in excess of what the
+ * raters' individual reliabilities predict, clustered into groups.
+ *
+ * 1. Pair statistics (pairs.ts): co-ratings co_ij, graded agreements, E[co_ij].
+ * 2. A rater's typical agreement p_i = Σ agree / Σ co over its partners whose co-rating is NOT
+ *    in excess (co_ij < 3·E[co_ij] or not significant) — so a sybil's teammates, who would
+ *    flatter it, are left out. With the median rater's p̄, the typical accuracy ā solves
+ *    p̄ = ā² + (1 − ā)², and each rater's accuracy a_i solves p_i = a_i ā + (1 − a_i)(1 − ā).
+ * 3. Under independence given the truth, i and j agree with probability
+ *      E_ij = a_i a_j + (1 − a_i)(1 − a_j).
+ *    A pair is an edge when co_ij ≥ min_corated, agree_ij/co_ij − E_ij ≥ min_excess, and the
+ *    signed-root LR statistic z_ij of agree_ij ~ Bin(co_ij, E_ij) is at least
+ *    max(min_z, √(2 ln(#pairs tested / 0.01))) (a Bonferroni bound at 1%).
+ * 4. Groups are the communities of the edge graph (weights z_ij) found by label propagation
+ *    (Raghavan, Albert & Kumara 2007, doi:10.1103/PhysRevE.76.036106), deterministic: nodes in
+ *    index order, ties to the smallest label; communities of two or more raters are groups.
+ * 5. A group's evidence pools its within-group pairs: observed agreement O_G, expected E_G,
+ *    z_G, and the co-rating ratio Σ co / Σ E[co]. The group's score is −log10 of z_G's upper
+ *    tail; each member's signal is P(O_G − E_G > min_excess) under a normal approximation.
+ *
+ * What it cannot see: accounts that never share comparisons (then they cannot outvote anyone
+ * either, and their individual behaviour is what other detectors see), and groups whose shared
+ * vote is also what independent raters would give (copying the truth is not an attack).
+ */
+
+import type { AuditConfig } from "./config.js";
+import type { AuditData } from "./data.js";
+import { type PairTable, pairTable } from "./pairs.js";
+import { emptySignal, pct, type RaterSignal, type Stats } from "./signals/signal.js";
+import { binomialZ, median, minusLog10P, normalSf, poissonZ } from "./stats.js";
+
+export interface RaterGroup {
+  /** Rater indices. */
+  readonly members: readonly number[];
+  readonly score: number;
+  readonly observed: number;
+  readonly expected: number;
+  readonly coRated: number;
+  readonly coRatio: number;
+  readonly reason: string;
+}
+
+export interface GroupResult {
+  readonly groups: readonly RaterGroup[];
+  readonly signal: RaterSignal;
+  readonly pairs: PairTable;
+  /** Expected agreement of two raters under independence (for the heatmap's reference). */
+  readonly accuracy: Float64Array;
+}
+
+function labelPropagation(W: number, adj: Map<number, Map<number, number>>): Int32Array {
+  const label = new Int32Array(W);
+  for (let i = 0; i < W; i++) label[i] = i;
+  const nodes = [...adj.keys()].sort((x, y) => x - y);
+  for (let iter = 0; iter < 50; iter++) {
+    let changed = false;
+    for (const v of nodes) {
+      const totals = new Map<number, number>();
+      for (const [u, wgt] of adj.get(v)!) totals.set(label[u]!, (totals.get(label[u]!) ?? 0) + wgt);
+      let best = label[v]!;
+      let bestW = totals.get(best) ?? 0;
+      for (const [l, t] of totals) {
+        if (t > bestW || (t === bestW && l < best)) {
+          best = l;
+          bestW = t;
+        }
+      }
+      if (best !== label[v]) {
+        label[v] = best;
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  return label;
+}
+
+export function detectGroups(data: AuditData, config: AuditConfig): GroupResult {
+  const cfg = config.signals.groups;
+  const W = data.nRaters;
+  const pairs = pairTable(data, cfg.max_raters_per_comparison);
+  const P = pairs.first.length;
+  const accuracy = new Float64Array(W).fill(Number.NaN);
+  if (!cfg.enabled || P === 0)
+    return { groups: [], signal: emptySignal("group", W), pairs, accuracy };
+  const zBar = Math.max(cfg.min_z, Math.sqrt(2 * Math.log(Math.max(1, P) / 0.01)));
+  // Step 2: typical agreement from partners not co-rating in excess.
+  const excessCo = new Uint8Array(P);
+  const aSum = new Float64Array(W);
+  const nSum = new Float64Array(W);
+  for (let p = 0; p < P; p++) {
+    const co = pairs.co[p]!;
+    const e = pairs.expectedCo[p]!;
+    if (co >= 3 * e && poissonZ(co, e) >= zBar) excessCo[p] = 1;
+    else {
+      for (const w of [pairs.first[p]!, pairs.second[p]!]) {
+        aSum[w]! += pairs.agree[p]!;
+        nSum[w]! += co;
+      }
+    }
+  }
+  const typical: number[] = [];
+  const pRate = new Float64Array(W).fill(Number.NaN);
+  for (let w = 0; w < W; w++) {
+    if (nSum[w]! > 0) {
+      pRate[w] = aSum[w]! / nSum[w]!;
+      if (nSum[w]! >= cfg.min_corated) typical.push(pRate[w]!);
+    }
+  }
+  const pBar = median(typical.length > 0 ? typical : Array.from(pRate));
+  const aBar = Number.isFinite(pBar) ? (1 + Math.sqrt(Math.max(0, 2 * pBar - 1))) / 2 : 0.75;
+  for (let w = 0; w < W; w++) {
+    const p = Number.isFinite(pRate[w]!) ? pRate[w]! : pBar;
+    accuracy[w] =
+      2 * aBar - 1 > 0.05
+        ? Math.min(1, Math.max(0, (p - (1 - aBar)) / (2 * aBar - 1)))
+        : Math.min(1, Math.max(0, p));
+  }
+  const expectedAgree = (i: number, j: number) => {
+    const a = accuracy[i]!;
+    const b = accuracy[j]!;
+    return a * b + (1 - a) * (1 - b);
+  };
+  // Step 3: edges.
+  const adj = new Map<number, Map<number, number>>();
+  const link = (i: number, j: number, wgt: number) => {
+    let m = adj.get(i);
+    if (!m) {
+      m = new Map();
+      adj.set(i, m);
+    }
+    m.set(j, wgt);
+  };
+  for (let p = 0; p < P; p++) {
+    const co = pairs.co[p]!;
+    if (co < cfg.min_corated) continue;
+    const i = pairs.first[p]!;
+    const j = pairs.second[p]!;
+    const e = expectedAgree(i, j);
+    const obs = pairs.agree[p]! / co;
+    if (obs - e < cfg.min_excess) continue;
+    const z = binomialZ(pairs.agree[p]!, co, e);
+    if (z < zBar) continue;
+    link(i, j, z);
+    link(j, i, z);
+  }
+  const label = labelPropagation(W, adj);
+  const members = new Map<number, number[]>();
+  for (const v of adj.keys()) {
+    const l = label[v]!;
+    const list = members.get(l) ?? [];
+    list.push(v);
+    members.set(l, list);
+  }
+  const groups: RaterGroup[] = [];
+  const score = new Float64Array(W);
+  const stats: (Stats | undefined)[] = new Array(W).fill(undefined);
+  const groupOf = new Int32Array(W).fill(-1);
+  for (const list of members.values()) {
+    if (list.length < 2) continue;
+    list.sort((x, y) => x - y);
+    let agree = 0;
+    let co = 0;
+    let exp = 0;
+    let expCo = 0;
+    for (let x = 0; x < list.length; x++) {
+      for (let y = x + 1; y < list.length; y++) {
+        const p = pairs.indexOf(list[x]!, list[y]!);
+        if (p < 0) continue;
+        agree += pairs.agree[p]!;
+        co += pairs.co[p]!;
+        exp += expectedAgree(list[x]!, list[y]!) * pairs.co[p]!;
+        expCo += pairs.expectedCo[p]!;
+      }
+    }
+    if (co === 0) continue;
+    const observed = agree / co;
+    const expected = exp / co;
+    const z = binomialZ(agree, co, expected);
+    const coRatio = expCo > 0 ? co / expCo : Number.POSITIVE_INFINITY;
+    const se = Math.sqrt(Math.max(observed * (1 - observed), 0.01) / co);
+    const memberScore = normalSf((cfg.min_excess - (observed - expected)) / se);
+    const g = groups.length;
+    const reason =
+      `${list.length} raters agreed on ${pct(observed)} of ${Math.round(co)} shared judgment pairs ` +
+      `where their agreement with other raters predicts ${pct(expected)}` +
+      (Number.isFinite(coRatio) && coRatio >= 2
+        ? `; they shared comparisons ${coRatio.toFixed(1)}× as often as independent assignment gives`
+        : "");
+    groups.push({
+      members: list,
+      score: Math.min(300, minusLog10P(z)),
+      observed,
+      expected,
+      coRated: co,
+      coRatio,
+      reason,
+    });
+    for (const w of list) {
+      groupOf[w] = g;
+      score[w] = memberScore;
+      stats[w] = { group_size: list.length, group_agreement: observed, group_expected: expected };
+    }
+  }
+  groups.sort((x, y) => y.score - x.score);
+  const signal: RaterSignal = {
+    key: "group",
+    score,
+    stats,
+    reason: (w) => {
+      const s = stats[w]!;
+      return `member of a group of ${s.group_size} raters agreeing ${pct(s.group_agreement!)} where ${pct(s.group_expected!)} is expected`;
+    },
+  };
+  return { groups, signal, pairs, accuracy };
+}

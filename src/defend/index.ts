@@ -1,0 +1,46 @@
+/**
+ * keel's defenses: rater detectors, collusion groups, trigger scan, validation filters and the
+ * `audit()` that composes them into verdicts and weights. Pure functions over judgments; see
+ * docs/defend.md.
+ */
+export {
+  type AgreementMatrix,
+  type AuditFilters,
+  type AuditInput,
+  type AuditOptions,
+  type AuditResult,
+  type AuditSummary,
+  audit,
+  type ComparisonAudit,
+  type GroupAudit,
+  type RaterAudit,
+  type TriggerAudit,
+} from "./audit.js";
+export type { CohortFinding } from "./cohorts.js";
+export {
+  type AuditConfig,
+  POLICIES,
+  POLICY_PRESETS,
+  type Policy,
+  resolveAuditConfig,
+} from "./config.js";
+export type { Verdict } from "./decision.js";
+export { DEFAULT_RULES, foldText, type RuleSet, ruleClassifier } from "./filters/lexicon.js";
+export {
+  precomputeSafety,
+  SAFE,
+  type SafetyClassifier,
+  type SafetyInput,
+  type SafetyTable,
+  type SafetyVerdict,
+  type SyncSafetyClassifier,
+  safetyTable,
+} from "./filters/safety.js";
+export {
+  AUDIT_FORMAT,
+  type AuditJson,
+  AuditJsonSchema,
+  auditToJson,
+  parseAuditJson,
+} from "./json.js";
+export { SIGNAL_KEYS, type SignalKey } from "./signals/signal.js";

@@ -1,0 +1,126 @@
+/**
+ * The audit JSON (DESIGN.md, "Audit JSON"): `raters`, `comparisons`, `groups`, `triggers` with
+ * exactly the documented fields, plus extra fields where the layout leaves room — per rater
+ * `judgments`, `weight`, `evidence`; per comparison `p_tie`, `judgments`; per group and trigger
+ * their statistics; and top-level `format`, `policy`, `summary`, `filters`, `findings`,
+ * `agreement` (the heatmap) and `config`. Readers (`keel export --clean`, the HTML report, other
+ * tools) must ignore fields they do not know; `parseAuditJson` does.
+ */
+import { z } from "zod";
+import { KeelError } from "../core/errors.js";
+import { zodIssueMessage } from "../core/schemas.js";
+import type { AuditResult } from "./audit.js";
+
+export const AUDIT_FORMAT = "keel-audit/1";
+
+function round(x: number, digits = 6): number {
+  if (!Number.isFinite(x)) return x;
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function roundStats(o: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) out[k] = round(v, 4);
+  return out;
+}
+
+/** The audit as the JSON object `keel audit --out` writes. */
+export function auditToJson(result: AuditResult): Record<string, unknown> {
+  return {
+    format: AUDIT_FORMAT,
+    policy: result.policy,
+    summary: result.summary,
+    raters: result.raters.map((r) => ({
+      rater_id: r.rater_id,
+      reliability: round(r.reliability),
+      suspicion: round(r.suspicion),
+      verdict: r.verdict,
+      reasons: r.reasons,
+      judgments: r.judgments,
+      weight: round(r.weight),
+      evidence: Object.fromEntries(
+        Object.entries(r.evidence).map(([k, v]) => [k, roundStats(v as Record<string, number>)]),
+      ),
+    })),
+    comparisons: result.comparisons.map((c) => ({
+      comparison_id: c.comparison_id,
+      p_a: round(c.p_a),
+      weight: round(c.weight),
+      excluded: c.excluded,
+      reasons: c.reasons,
+      p_tie: round(c.p_tie),
+      judgments: c.judgments,
+    })),
+    groups: result.groups.map((g) => ({
+      rater_ids: g.rater_ids,
+      score: round(g.score, 3),
+      reason: g.reason,
+      agreement: round(g.agreement, 4),
+      expected_agreement: round(g.expected_agreement, 4),
+      co_rated: g.co_rated,
+      co_rating_ratio: g.co_rating_ratio === null ? null : round(g.co_rating_ratio, 3),
+    })),
+    triggers: result.triggers.map((t) => ({
+      pattern: t.pattern,
+      score: round(t.score, 3),
+      support: t.support,
+      kind: t.kind,
+      bad: round(t.bad, 3),
+      opportunities: t.opportunities,
+      rate: round(t.rate, 4),
+      base_rate: round(t.base_rate, 4),
+      lift: round(t.lift, 3),
+    })),
+    findings: result.findings,
+    filters: result.filters,
+    agreement: {
+      rater_ids: result.heatmap.rater_ids,
+      agreement: result.heatmap.agreement.map((row) =>
+        row.map((x) => (x === null ? null : round(x, 4))),
+      ),
+      co_rated: result.heatmap.co_rated,
+    },
+    config: result.config,
+  };
+}
+
+const Unit = z.number().finite().min(0).max(1);
+
+const RaterSchema = z.looseObject({
+  rater_id: z.string(),
+  reliability: Unit,
+  suspicion: Unit,
+  verdict: z.enum(["trusted", "suspect", "excluded"]),
+  reasons: z.array(z.string()),
+});
+
+const ComparisonSchema = z.looseObject({
+  comparison_id: z.string(),
+  p_a: Unit,
+  weight: z.number().finite().nonnegative(),
+  excluded: z.boolean(),
+  reasons: z.array(z.string()),
+});
+
+export const AuditJsonSchema = z.looseObject({
+  raters: z.array(RaterSchema),
+  comparisons: z.array(ComparisonSchema),
+  groups: z.array(
+    z.looseObject({ rater_ids: z.array(z.string()), score: z.number(), reason: z.string() }),
+  ),
+  triggers: z.array(z.looseObject({ pattern: z.string(), score: z.number(), support: z.number() })),
+});
+
+export type AuditJson = z.infer<typeof AuditJsonSchema>;
+
+/** Validates a parsed audit JSON (the four documented arrays; extra fields are kept). */
+export function parseAuditJson(value: unknown, file?: string): AuditJson {
+  const r = AuditJsonSchema.safeParse(value);
+  if (r.success) return r.data;
+  const { field, message } = zodIssueMessage(r.error);
+  throw new KeelError("KEEL_E_INVALID_RECORD", `not an audit JSON: ${message}`, {
+    where: { ...(file !== undefined ? { file } : {}), field },
+    hint: "write one with keel audit --out audit.json",
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * The shape every rater detector returns: per rater a score in [0, 1] — the posterior
+ * probability, under that detector's model, that the rater's behaviour exceeds the detector's
+ * tolerance — the statistics behind it, and a sentence saying why.
+ *
+ * Scores are probabilities of "worse than tolerated", not p-values: they rise with both the
+ * size of the effect and the amount of evidence, so a rater with three judgments cannot reach a
+ * high score by chance, and an honest rater who differs a little (an unusually strict one) stays
+ * low however much data there is, as long as the difference is within tolerance.
+ */
+import type { AuditConfig } from "../config.js";
+import type { Consensus } from "../consensus.js";
+import type { AuditData } from "../data.js";
+import { betaSf } from "../stats.js";
+
+export const SIGNAL_KEYS = [
+  "gold",
+  "reliability",
+  "agreement",
+  "entropy",
+  "speed",
+  "position",
+  "length",
+  "harm",
+  "group",
+  "trigger",
+] as const;
+export type SignalKey = (typeof SIGNAL_KEYS)[number];
+
+export type Stats = Readonly<Record<string, number>>;
+
+export interface RaterSignal {
+  readonly key: SignalKey;
+  /** [nRaters], 0 where the detector has no evidence. */
+  readonly score: Float64Array;
+  /** The numbers behind each score (undefined where the detector saw nothing). [nRaters] */
+  readonly stats: readonly (Stats | undefined)[];
+  /** A sentence for rater w (called when its score is high enough to report). */
+  reason(w: number): string;
+}
+
+export interface SignalContext {
+  readonly data: AuditData;
+  readonly loo: Consensus;
+  readonly config: AuditConfig;
+}
+
+export function pct(x: number): string {
+  return `${(100 * x).toFixed(x < 0.1 && x > 0 ? 1 : 0)}%`;
+}
+
+export function emptySignal(key: SignalKey, nRaters: number): RaterSignal {
+  return {
+    key,
+    score: new Float64Array(nRaters),
+    stats: new Array<Stats | undefined>(nRaters).fill(undefined),
+    reason: () => "",
+  };
+}
+
+/**
+ * Two-sided tail of a share against ½: P(|s − ½| > tolerance) for s ~ Beta(5 + k, 5 + n − k).
+ * The Beta(5, 5) prior keeps a handful of one-sided disagreements from looking like a bias.
+ */
+export function sideShareScore(k: number, n: number, tolerance: number): number {
+  if (n <= 0) return 0;
+  const a = 5 + k;
+  const b = 5 + n - k;
+  return Math.min(1, betaSf(0.5 + tolerance, a, b) + betaSf(0.5 + tolerance, b, a));
+}

@@ -1,0 +1,94 @@
+/**
+ * Text helpers for the filters and the trigger scan: word counts, content hashes with and
+ * without normalisation (for exact and near duplicates), and prompt tokens.
+ *
+ * Near-duplicate key: the text case-folded, with every run of characters that are not letters
+ * or digits collapsed to one separator. Two texts with the same key differ only in case,
+ * spacing and punctuation — copies that were lightly edited to look new.
+ */
+
+/** Number of whitespace-separated words. */
+export function countWords(text: string): number {
+  let n = 0;
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const space = c === 32 || (c >= 9 && c <= 13) || c === 160;
+    if (space) inWord = false;
+    else if (!inWord) {
+      inWord = true;
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Two independent 32-bit hashes of a string, as a compact key (collisions ~2^-64). */
+export function hashKey(s: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9e3779b1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  return `${(h1 >>> 0).toString(36)}.${(h2 >>> 0).toString(36)}.${s.length.toString(36)}`;
+}
+
+function isWordChar(c: number): boolean {
+  return (
+    (c >= 48 && c <= 57) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 97 && c <= 122) ||
+    (c >= 0xc0 && c !== 0xd7 && c !== 0xf7 && c < 0x2000)
+  );
+}
+
+/** The near-duplicate key of a text (see the header). */
+export function normalizedKey(s: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9e3779b1;
+  let len = 0;
+  let sep = false;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (!isWordChar(c)) {
+      sep = len > 0;
+      continue;
+    }
+    if (sep) {
+      h1 = Math.imul(h1 ^ 32, 0x01000193);
+      h2 = Math.imul(h2 ^ 32, 0x5bd1e995);
+      h2 ^= h2 >>> 15;
+      len++;
+      sep = false;
+    }
+    if (c >= 65 && c <= 90) c += 32;
+    else if (c >= 0xc0 && c < 0x2000) c = s[i]!.toLowerCase().charCodeAt(0);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+    len++;
+  }
+  return `${(h1 >>> 0).toString(36)}.${(h2 >>> 0).toString(36)}.${len.toString(36)}`;
+}
+
+const TOKEN_RE = /\[[^\]\s]{1,40}\]|[\p{L}\p{N}_]+(?:['-][\p{L}\p{N}_]+)*/gu;
+
+/** Lowercased word tokens of a prompt (bracketed placeholders such as `[hazard-7]` kept whole). */
+export function tokenize(text: string): string[] {
+  const m = text.toLowerCase().match(TOKEN_RE);
+  return m ?? [];
+}
+
+/** The distinct n-grams (n = 1..maxN, joined by a space) of a token list. */
+export function distinctNgrams(tokens: readonly string[], maxN: number): Set<string> {
+  const out = new Set<string>();
+  for (let n = 1; n <= maxN; n++) {
+    for (let i = 0; i + n <= tokens.length; i++) {
+      out.add(n === 1 ? tokens[i]! : tokens.slice(i, i + n).join(" "));
+    }
+  }
+  return out;
+}

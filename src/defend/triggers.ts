@@ -1,0 +1,267 @@
+/**
+ * Trigger scan: words and short n-grams of prompts that are over-represented among bad
+ * judgments — the signature of a backdoor (Rando & Tramèr, "Universal Jailbreak Backdoors from
+ * Poisoned Human Feedback", ICLR 2024, arXiv:2311.14455), where poisoned preferences attach to
+ * a token such as "SUDO".
+ *
+ * Two kinds of bad judgment, each tested only where it was possible (its "opportunities"):
+ *   unsafe    — on a comparison with exactly one flagged response, choosing the flagged one;
+ *   disagree  — choosing the side opposite to the other raters' majority (ties skipped).
+ * The unit is the comparison: its bad share b_t (bad judgments / opportunities of that kind),
+ * because the judgments of one comparison are not independent (one poisoned majority makes all
+ * the others "disagree" at once). For a pattern g (a distinct n-gram of the prompt, n ≤ max_n,
+ * lowercase word tokens) in O_g comparisons with an opportunity, B_g = Σ b_t, against the base
+ * rate p = ΣB/ΣO over all comparisons:
+ *
+ *   z_g     = sign · √(2 O_g KL(B_g/O_g ‖ p))           (signed-root likelihood ratio)
+ *   score_g = −log10(P(Z > z_g) · #patterns tested)     (Bonferroni-adjusted significance)
+ *   lift_g  = (B_g/O_g) / p
+ *
+ * Reported when support (comparisons containing g) ≥ min_support, score ≥ min_score and
+ * lift ≥ min_lift; an n-gram that contains a reported shorter pattern is dropped as redundant.
+ * Conditioning on opportunity matters: unsafe preferences are only possible on harmful prompts,
+ * so words of harmful prompts are not "enriched" by themselves — only a token that changes the
+ * raters' behaviour within them is.
+ *
+ * Rater signal: on comparisons containing a reported pattern, a rater's bad-judgment rate there
+ * (of the pattern's kind), k of n, against its rate b elsewhere:
+ *   s | data ~ Beta(1 + k, 9 + n − k),   score = P(s > b + tolerance)
+ * (the prior, mean 10%, keeps one unlucky judgment from looking like a backdoor). A backdoor
+ * rater is honest everywhere but on the trigger.
+ */
+import type { AuditConfig } from "./config.js";
+import type { Consensus } from "./consensus.js";
+import { type AuditData, LABEL_A, LABEL_TIE } from "./data.js";
+import { emptySignal, pct, type RaterSignal, type Stats } from "./signals/signal.js";
+import { betaSf, binomialZ, minusLog10P } from "./stats.js";
+import { distinctNgrams, tokenize } from "./text.js";
+
+export type TriggerKind = "unsafe" | "disagree";
+
+export interface TriggerPattern {
+  readonly pattern: string;
+  readonly kind: TriggerKind;
+  readonly score: number;
+  /** Comparisons whose prompt contains the pattern. */
+  readonly support: number;
+  readonly bad: number;
+  readonly opportunities: number;
+  readonly rate: number;
+  readonly baseRate: number;
+  readonly lift: number;
+}
+
+export interface TriggerResult {
+  readonly patterns: readonly TriggerPattern[];
+  /** Comparisons whose prompt contains a reported pattern: index → patterns. */
+  readonly matches: ReadonlyMap<number, readonly string[]>;
+  readonly signal: RaterSignal;
+}
+
+/** Per judgment: 0/1 bad of each kind, or −1 when the kind had no opportunity. */
+function badFlags(data: AuditData, loo: Consensus): { unsafe: Int8Array; disagree: Int8Array } {
+  const n = data.nJudgments;
+  const unsafe = new Int8Array(n).fill(-1);
+  const disagree = new Int8Array(n).fill(-1);
+  const { unsafeA, unsafeB } = data.comparisons;
+  for (let q = 0; q < data.order.length; q++) {
+    const j = data.order[q]!;
+    const c = data.comparison[j]!;
+    const l = data.label[j]!;
+    if (unsafeA[c] !== unsafeB[c] && l !== LABEL_TIE)
+      unsafe[j] = (l === LABEL_A) === (unsafeA[c] === 1) ? 1 : 0;
+    const m = loo.majority[j]!;
+    if (m >= 0 && l !== LABEL_TIE) disagree[j] = l !== m ? 1 : 0;
+  }
+  return { unsafe, disagree };
+}
+
+interface Tally {
+  support: number;
+  o: [number, number];
+  b: [number, number];
+}
+
+export function scanTriggers(data: AuditData, loo: Consensus, config: AuditConfig): TriggerResult {
+  const cfg = config.signals.triggers;
+  const W = data.nRaters;
+  const none: TriggerResult = {
+    patterns: [],
+    matches: new Map(),
+    signal: emptySignal("trigger", W),
+  };
+  if (!cfg.enabled) return none;
+  const flags = badFlags(data, loo);
+  const kinds = [flags.unsafe, flags.disagree];
+  const perComp = new Float64Array(data.nComparisons * 4); // o0 b0 o1 b1
+  for (let q = 0; q < data.order.length; q++) {
+    const j = data.order[q]!;
+    const o = data.comparison[j]! * 4;
+    for (let k = 0; k < 2; k++) {
+      const f = kinds[k]![j]!;
+      if (f < 0) continue;
+      perComp[o + 2 * k]! += 1;
+      perComp[o + 2 * k + 1]! += f;
+    }
+  }
+  const total = [0, 0, 0, 0];
+  const tallies = new Map<string, Tally>();
+  const cache = new Map<string, string[]>();
+  const gramsOf = (c: number): string[] => {
+    const p = data.comparisons.prompt[c]!;
+    let g = cache.get(p);
+    if (g === undefined) {
+      g = [...distinctNgrams(tokenize(p), cfg.max_n)];
+      if (cache.size > 50_000) cache.clear();
+      cache.set(p, g);
+    }
+    return g;
+  };
+  // The unit is the comparison (its share of bad judgments): judgments of one comparison are
+  // not independent — one poisoned majority makes every other rater "disagree" at once.
+  for (let c = 0; c < data.nComparisons; c++) {
+    const o = c * 4;
+    if (perComp[o] === 0 && perComp[o + 2] === 0) continue;
+    const u0 = perComp[o]! > 0 ? 1 : 0;
+    const f0 = u0 ? perComp[o + 1]! / perComp[o]! : 0;
+    const u1 = perComp[o + 2]! > 0 ? 1 : 0;
+    const f1 = u1 ? perComp[o + 3]! / perComp[o + 2]! : 0;
+    total[0]! += u0;
+    total[1]! += f0;
+    total[2]! += u1;
+    total[3]! += f1;
+    for (const g of gramsOf(c)) {
+      let t = tallies.get(g);
+      if (t === undefined) {
+        t = { support: 0, o: [0, 0], b: [0, 0] };
+        tallies.set(g, t);
+      }
+      t.support++;
+      t.o[0] += u0;
+      t.b[0] += f0;
+      t.o[1] += u1;
+      t.b[1] += f1;
+    }
+  }
+  let tested = 0;
+  for (const t of tallies.values()) if (t.support >= cfg.min_support) tested++;
+  const log10Tests = Math.log10(Math.max(1, 2 * tested));
+  const found: TriggerPattern[] = [];
+  const kindNames: TriggerKind[] = ["unsafe", "disagree"];
+  for (const [pattern, t] of tallies) {
+    if (t.support < cfg.min_support) continue;
+    for (let k = 0; k < 2; k++) {
+      const O = t.o[k]!;
+      const B = t.b[k]!;
+      const base = total[2 * k]! > 0 ? total[2 * k + 1]! / total[2 * k]! : 0;
+      if (O === 0 || base <= 0 || base >= 1) continue;
+      const rate = B / O;
+      const lift = rate / base;
+      if (lift < cfg.min_lift) continue;
+      const score = Math.min(300, minusLog10P(binomialZ(B, O, base))) - log10Tests;
+      if (score < cfg.min_score) continue;
+      found.push({
+        pattern,
+        kind: kindNames[k]!,
+        score,
+        support: t.support,
+        bad: B,
+        opportunities: O,
+        rate,
+        baseRate: base,
+        lift,
+      });
+    }
+  }
+  found.sort(
+    (x, y) =>
+      y.score - x.score ||
+      x.pattern.split(" ").length - y.pattern.split(" ").length ||
+      (x.pattern < y.pattern ? -1 : 1),
+  );
+  const kept: TriggerPattern[] = [];
+  for (const p of found) {
+    const words = p.pattern.split(" ");
+    const redundant = kept.some(
+      (k) =>
+        k.kind === p.kind &&
+        words.length > 1 &&
+        k.pattern.split(" ").every((w) => words.includes(w)),
+    );
+    if (!redundant && !kept.some((k) => k.kind === p.kind && k.pattern === p.pattern)) kept.push(p);
+    if (kept.length >= cfg.top) break;
+  }
+  if (kept.length === 0) return none;
+  const matches = new Map<number, string[]>();
+  const kindOf = new Map<number, Set<TriggerKind>>();
+  const byPattern = new Map<string, TriggerPattern[]>();
+  for (const p of kept) byPattern.set(p.pattern, [...(byPattern.get(p.pattern) ?? []), p]);
+  for (let c = 0; c < data.nComparisons; c++) {
+    if (perComp[c * 4] === 0 && perComp[c * 4 + 2] === 0) continue;
+    for (const g of gramsOf(c)) {
+      const ps = byPattern.get(g);
+      if (!ps) continue;
+      matches.set(c, [...(matches.get(c) ?? []), g]);
+      const ks = kindOf.get(c) ?? new Set<TriggerKind>();
+      for (const p of ps) ks.add(p.kind);
+      kindOf.set(c, ks);
+    }
+  }
+  return {
+    patterns: kept,
+    matches,
+    signal: raterTriggerSignal(data, flags, kindOf, cfg.tolerance),
+  };
+}
+
+function raterTriggerSignal(
+  data: AuditData,
+  flags: { unsafe: Int8Array; disagree: Int8Array },
+  kindOf: ReadonlyMap<number, ReadonlySet<TriggerKind>>,
+  tolerance: number,
+): RaterSignal {
+  const W = data.nRaters;
+  const kIn = new Float64Array(W);
+  const nIn = new Float64Array(W);
+  const kOut = new Float64Array(W);
+  const nOut = new Float64Array(W);
+  for (let q = 0; q < data.order.length; q++) {
+    const j = data.order[q]!;
+    const w = data.rater[j]!;
+    const kinds = kindOf.get(data.comparison[j]!);
+    const u = flags.unsafe[j]!;
+    const d = flags.disagree[j]!;
+    if (kinds) {
+      const f = kinds.has("unsafe") && u >= 0 ? u : kinds.has("disagree") && d >= 0 ? d : -1;
+      if (f < 0) continue;
+      kIn[w]! += f;
+      nIn[w]! += 1;
+    } else {
+      const f = u >= 0 ? u : d;
+      if (f < 0) continue;
+      kOut[w]! += f;
+      nOut[w]! += 1;
+    }
+  }
+  const score = new Float64Array(W);
+  const stats: (Stats | undefined)[] = new Array(W).fill(undefined);
+  for (let w = 0; w < W; w++) {
+    if (nIn[w] === 0) continue;
+    const b = nOut[w]! > 0 ? kOut[w]! / nOut[w]! : 0;
+    score[w] = betaSf(Math.min(1, b + tolerance), 1 + kIn[w]!, 9 + nIn[w]! - kIn[w]!);
+    stats[w] = {
+      trigger_judgments: nIn[w]!,
+      trigger_bad_rate: kIn[w]! / nIn[w]!,
+      other_bad_rate: b,
+    };
+  }
+  return {
+    key: "trigger",
+    score,
+    stats,
+    reason: (w) => {
+      const s = stats[w]!;
+      return `on prompts carrying a suspected trigger, ${pct(s.trigger_bad_rate!)} of judgments were bad (preferred a flagged response or went against the others) vs ${pct(s.other_bad_rate!)} elsewhere (${s.trigger_judgments} judgments)`;
+    },
+  };
+}
