@@ -126,11 +126,31 @@ export function gradients(
       const dx = def.grad({ b, node, x, y, g, needs });
       dx.forEach((d, i) => {
         const name = node.inputs[i];
-        if (d && name && needs[i]) push(name, d);
+        if (d && name && needs[i]) push(name, refine(b, d, x[i]!));
       });
     }
   });
   return new Map(wrt.map((w) => [w.name, total(w.name)]));
+}
+
+/**
+ * A gradient has its value's shape. Rules that rebuild a shape at run time (Pad, Reshape to
+ * a Shape node's output) leave unknown dims ("?n") in the inferred shape; filling them from
+ * the value keeps later rules on their static fast paths (e.g. one GEMM for a weight
+ * gradient instead of a batched product and a sum).
+ */
+function refine(b: GraphBuilder, d: T, like: T): T {
+  if (
+    d.rank !== like.rank ||
+    !d.shape.some((x, i) => typeof x === "string" && x.startsWith("?") && x !== like.shape[i])
+  ) {
+    return d;
+  }
+  const shape = d.shape.map((x, i) =>
+    typeof x === "string" && x.startsWith("?") ? like.shape[i]! : x,
+  );
+  b.graph.setInfo({ name: d.name, dtype: d.dtype, shape });
+  return b.value(d.name);
 }
 
 function ones(b: GraphBuilder, like: T): T {

@@ -148,3 +148,14 @@ export class ParamStore {
     this.touch();
   }
 }
+
+/** dst ← dst + scale·src over flat arrays (gradient accumulation across micro-batches). */
+export function addScaled(dst: FloatArray, src: FloatArray, scale = 1): void {
+  if (dst.length !== src.length) {
+    throw new KeelError(
+      "KEEL_E_SHAPE",
+      `cannot add arrays of ${src.length} and ${dst.length} entries`,
+    );
+  }
+  for (let i = 0; i < dst.length; i++) dst[i] = dst[i]! + scale * src[i]!;
+}

@@ -260,39 +260,45 @@ describe("float32 rules vs float64 finite differences", () => {
 
 describe("embedding gradient under multi-threaded ONNX Runtime", () => {
   // ORT 1.30's ScatterND(add) races on >1 thread when indices repeat; the Gather rule must not.
-  it("sums repeated ids exactly with 2 threads", async () => {
-    const { GraphBuilder } = await import("../../src/engine/builder.js");
-    const { gradients } = await import("../../src/engine/autodiff.js");
-    const { Session, tensor } = await import("../../src/engine/runtime.js");
-    const { Rng } = await import("../../src/core/rng.js");
-    const V = 64;
-    const C = 256;
-    const N = 4096;
-    const b = new GraphBuilder("emb");
-    const w = b.input("w", "float32", [V, C]);
-    const ids = b.input("ids", "int32", [N]);
-    const up = b.input("up", "float32", [N, C]);
-    const y = b.gather(w, ids, 0);
-    const g = gradients(b, [{ of: y, grad: up }], [w]).get("w")!;
-    b.output(g, "g");
-    const rng = new Rng(3);
-    const idv = Int32Array.from({ length: N }, () => rng.int(V));
-    const upv = Float32Array.from({ length: N * C }, () => rng.normal());
-    const ref = new Float64Array(V * C);
-    for (let n = 0; n < N; n++)
-      for (let c = 0; c < C; c++) ref[idv[n]! * C + c]! += upv[n * C + c]!;
-    const s = await Session.create(b.graph, { threads: 2 });
-    for (let rep = 0; rep < 3; rep++) {
-      const out = await s.run({
-        w: tensor("float32", new Float32Array(V * C), [V, C]),
-        ids: tensor("int32", idv, [N]),
-        up: tensor("float32", upv, [N, C]),
-      });
-      const got = out.g!.data as Float32Array;
-      let worst = 0;
-      for (let i = 0; i < V * C; i++) worst = Math.max(worst, Math.abs(got[i]! - ref[i]!));
-      expect(worst).toBeLessThan(1e-3);
-    }
-    await s.dispose();
-  });
+  // V = 64 takes the one-hot GEMM path, V = 1100 the ScatterElements path.
+  for (const [V, C] of [
+    [64, 256],
+    [1100, 16],
+  ] as const) {
+    it(`sums repeated ids exactly with 2 threads (table ${V} x ${C})`, async () => {
+      const { GraphBuilder } = await import("../../src/engine/builder.js");
+      const { gradients } = await import("../../src/engine/autodiff.js");
+      const { Session, tensor } = await import("../../src/engine/runtime.js");
+      const { Rng } = await import("../../src/core/rng.js");
+      const N = 4096;
+      const b = new GraphBuilder("emb");
+      const w = b.input("w", "float32", [V, C]);
+      const ids = b.input("ids", "int32", [N]);
+      const up = b.input("up", "float32", [N, C]);
+      const y = b.gather(w, ids, 0);
+      const g = gradients(b, [{ of: y, grad: up }], [w]).get("w")!;
+      b.output(g, "g");
+      const rng = new Rng(3);
+      const idv = Int32Array.from({ length: N }, () => rng.int(V) - (rng.bernoulli(0.1) ? V : 0));
+      const upv = Float32Array.from({ length: N * C }, () => rng.normal());
+      const ref = new Float64Array(V * C);
+      for (let n = 0; n < N; n++) {
+        const row = idv[n]! < 0 ? idv[n]! + V : idv[n]!;
+        for (let c = 0; c < C; c++) ref[row * C + c]! += upv[n * C + c]!;
+      }
+      const s = await Session.create(b.graph, { threads: 2 });
+      for (let rep = 0; rep < 3; rep++) {
+        const out = await s.run({
+          w: tensor("float32", new Float32Array(V * C), [V, C]),
+          ids: tensor("int32", idv, [N]),
+          up: tensor("float32", upv, [N, C]),
+        });
+        const got = out.g!.data as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < V * C; i++) worst = Math.max(worst, Math.abs(got[i]! - ref[i]!));
+        expect(worst).toBeLessThan(1e-3);
+      }
+      await s.dispose();
+    });
+  }
 });

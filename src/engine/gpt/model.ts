@@ -221,6 +221,15 @@ export class Gpt {
     return s.run(this.feeds(batch));
   }
 
+  /** A new model with the same config and a copy of the weights (e.g. a frozen reference). */
+  clone(opts: { threads?: number } = {}): Gpt {
+    const threads = opts.threads ?? this.threads;
+    const m = new Gpt(this.config, threads === undefined ? {} : { threads });
+    m.params.flat.set(this.params.flat);
+    m.params.touch();
+    return m;
+  }
+
   /** Releases every ONNX Runtime session. */
   async dispose(): Promise<void> {
     const all = [...this.sessions.values(), ...[...this.baked.values()].map((b) => b.session)];

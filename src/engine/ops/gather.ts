@@ -1,8 +1,8 @@
 /**
  * Indexing ops. Gathers scatter their gradient back; scatters gather theirs:
  *
- *   Gather(data [V, …], idx), axis 0  d data = ScatterElements_add(0, idx broadcast over the
- *                                     row, g, axis 0)                           (embeddings)
+ *   Gather(data [V, …], idx), axis 0  d data = onehot(idx)ᵀ·g for tables of ≤ 1024 rows, else
+ *                                     ScatterElements_add(0, idx over each row, g, axis 0)
  *   GatherElements(data, idx, axis)   d data = ScatterElements_add(0, idx, g, axis)  (log-probs)
  *   ScatterElements(data, idx, u)     d u = GatherElements(g, idx); d data = g, with the
  *                                     written positions zeroed unless reduction = add
@@ -22,6 +22,13 @@ import { A, attrInt, attrString, type GradCtx, need, type OpDef } from "./types.
 
 const add = { reduction: A.str("add") };
 
+/**
+ * Tables up to this many rows get their gradient as onehot(idx)ᵀ·g, one GEMM (N·V·C
+ * multiply-adds on every core); larger ones use a serial ScatterElements (N·C adds), which
+ * wins once V is in the thousands.
+ */
+const ONE_HOT_MAX = 1024;
+
 function gatherGrad(c: GradCtx): (T | undefined)[] {
   const b = c.b;
   const [data, idx] = [c.x[0]!, c.x[1]!];
@@ -31,6 +38,16 @@ function gatherGrad(c: GradCtx): (T | undefined)[] {
       where: { id: c.node.name ?? "Gather" },
       hint: "transpose the gathered axis to the front",
     });
+  }
+  const V = data.shape[0];
+  if (typeof V === "number" && V <= ONE_HOT_MAX && data.rank === 2) {
+    // one-hot GEMM: d data = onehot(idx)ᵀ · g, dense and multi-threaded
+    const ids = b.reshape(idx, [-1, 1]); // [N, 1]
+    const wrapped = b.where(b.less(ids, 0), b.add(ids, V), ids); // negative ids count from the end
+    const range = b.constant(idx.dtype, Array.from({ length: V }, (_, i) => i), [V]);
+    const onehot = b.cast(b.equal(wrapped, range), data.dtype); // [N, V]
+    const g2 = b.reshape(c.g[0]!, b.concat([b.ints([-1]), b.op1("Shape", [data], { start: A.int(1) })], 0)); // [N, C]
+    return [b.gemm(onehot, g2, undefined, { transA: true })]; // [V, C]
   }
   const rest = data.rank > 1 ? b.op1("Shape", [data], { start: A.int(1) }) : undefined; // [r]
   const g = b.reshape(c.g[0]!, rest ? b.concat([b.ints([-1]), rest], 0) : b.ints([-1])); // [N, …]
