@@ -3,7 +3,7 @@
  *
  *   prepare      data.ts        columns, texts, safety verdicts, validation filters
  *   consensus    consensus.ts   leave-one-out agreement per judgment
- *   detectors    signals/*.ts   gold, reliability (GLAD), agreement, entropy, speed, position,
+ *   detectors    signals/*.ts   gold, reliability (Dawid–Skene), agreement, entropy, speed, position,
  *                               length, harm;  groups.ts (collusion);  triggers.ts (backdoors)
  *   findings     cohorts.ts     cohort bias (reported, never used to weigh)
  *   decision     decision.ts    suspicion, verdict, reasons, rater weight
@@ -15,7 +15,7 @@
 import type { GoldAnswer, Judgment, Rater } from "../core/types.js";
 import { type CohortFinding, cohortFindings } from "./cohorts.js";
 import { type AuditConfig, type Policy, resolveAuditConfig } from "./config.js";
-import { categoricalView, leaveOneOut } from "./consensus.js";
+import { categoricalView, fitDawidSkene, leaveOneOut } from "./consensus.js";
 import { prepareAuditData } from "./data.js";
 import { decide, type Verdict } from "./decision.js";
 import { ruleClassifier } from "./filters/lexicon.js";
@@ -166,11 +166,12 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
   const loo = leaveOneOut(data);
   const ctx: SignalContext = { data, loo, config };
   const view = categoricalView(data);
+  const model = view.task.length > 0 ? fitDawidSkene(view) : undefined;
   const groups = detectGroups(data, config);
   const triggers = scanTriggers(data, loo, config);
   const signals: RaterSignal[] = [
     goldSignal(ctx),
-    reliabilitySignal(ctx, view),
+    reliabilitySignal(ctx, model),
     agreementSignal(ctx),
     entropySignal(ctx),
     speedSignal(ctx),

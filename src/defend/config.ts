@@ -56,12 +56,8 @@ const SignalsShape = z.strictObject({
     /** Fires when gold accuracy is probably below this. */
     min_accuracy: Share,
   }),
-  reliability: Detector({
-    /** GLAD iterations (the model that separates rater ability from item difficulty). */
-    max_iter: z.int().min(1).max(1000),
-    /** Fires when ability is probably below this fraction of the median rater's. */
-    min_ability_ratio: z.number().finite().min(-5).max(1),
-  }),
+  /** Dawid–Skene reliability against a typical rater's on the same items (agreement's tolerance). */
+  reliability: Detector({}),
   agreement: Detector({
     /** Fires when agreement with the others falls short of theirs by more than this. */
     tolerance: Share,
@@ -152,7 +148,7 @@ export type SignalsConfig = AuditConfig["signals"];
 
 const COMMON_SIGNALS: SignalsConfig = {
   gold: { enabled: true, prior_correct: 8, prior_wrong: 2, min_accuracy: 0.65 },
-  reliability: { enabled: true, max_iter: 20, min_ability_ratio: 0.2 },
+  reliability: { enabled: true },
   agreement: { enabled: true, tolerance: 0.25 },
   entropy: { enabled: true, tolerance: 0.3 },
   speed: { enabled: true, fast_ratio: 0.3, tolerance: 0.4 },

@@ -5,7 +5,8 @@
  * On the judgments of w that have other raters, let k* be w's most frequent label, s its share,
  * and e the share of k* among the other raters' labels on the same comparisons:
  *
- *   s | data ~ Beta(1 + n_k*, 1 + n − n_k*)
+ *   s | data ~ Beta(20e + n_k*, 20(1 − e) + n − n_k*)    (a prior worth 20 judgments, centred
+ *                                                        on the others' share)
  *   score_w  = P(s > e + tolerance)
  *
  * Comparing with the others' share on the same items is what keeps a rater who happened to see
@@ -51,7 +52,9 @@ export function entropySignal(ctx: SignalContext): RaterSignal {
     for (let i = 1; i < 3; i++) if (o[i]! > o[k]!) k = i;
     top[w] = k;
     const e = others[w * 3 + k]! / n;
-    score[w] = betaSf(Math.min(1, e + cfg.tolerance), 1 + o[k]!, 1 + n - o[k]!);
+    const prior = 20;
+    const e0 = Math.min(0.98, Math.max(0.02, e));
+    score[w] = betaSf(Math.min(1, e + cfg.tolerance), prior * e0 + o[k]!, prior * (1 - e0) + n - o[k]!);
     stats[w] = {
       entropy_bits: entropyBits(o),
       others_entropy_bits: entropyBits(others.subarray(w * 3, w * 3 + 3)),
