@@ -2,12 +2,13 @@
  * Batched autoregressive generation with a KV cache.
  *
  * 1. Prefill: the prompts (right-padded) run through the full forward graph once, which also
- *    returns every layer's k, v [B, H, Tp, D]; they are copied into per-layer caches
- *    [B, H, S, D] with S = the model context.
+ *    returns every layer's k, v [B, H, Tp, D]; they are copied into per-layer caches of
+ *    capacity S = the model context: keys transposed [B, H, D, S], values [B, H, S, D].
  * 2. Decode: each step feeds one token per row at its own position (rows have different
  *    lengths), the caches (read in place by ONNX Runtime) and a key bias [B, S] that is 0 on a
  *    row's filled slots and −1e9 elsewhere; it returns the next logits and the new k, v, which
- *    are written into slot `length_b` of each live row.
+ *    are written into slot `length_b` of each live row. The decoding session has the weights
+ *    baked in (pre-packed by ONNX Runtime once), and is rebuilt when they change.
  * A row stops at a stop token (kept in its completion), after `maxNewTokens`, or when its
  * sequence fills the context. Finished rows ride along until every row is done.
  *
@@ -28,7 +29,7 @@ export interface GenerateOptions extends SamplingOptions {
   readonly maxNewTokens: number;
   readonly stopTokens?: readonly number[];
   readonly seed: Seed;
-  /** Intra-op threads of the decoding session (default 1: one-token steps are too small to split). */
+  /** Intra-op threads of the decoding session (default: the model's, i.e. KEEL_THREADS or all cores). */
   readonly threads?: number;
 }
 
@@ -151,7 +152,7 @@ export async function generate(
   const session = await model.bakedSession(
     `decode:${S}`,
     () => decodeGraph(c, model.params, S, true),
-    o.threads ?? 1,
+    o.threads,
   );
   const pre = await model.prefill(batch);
   const cache = seedCache(model, pre, B, batch.length, lengths);

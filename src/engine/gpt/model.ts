@@ -105,13 +105,13 @@ export class Gpt {
    * A session whose graph embeds the current weights (see `decodeGraph`), rebuilt — and the
    * previous one released — whenever `params.version` has moved since it was built.
    */
-  async bakedSession(key: string, build: () => Graph, threads = 1): Promise<Session> {
+  async bakedSession(key: string, build: () => Graph, threads = this.threads): Promise<Session> {
     const hit = this.baked.get(key);
     if (hit && hit.version === this.params.version) return hit.session;
     if (hit) await (await hit.session).dispose();
     const flat = this.params.flat;
     const session = Session.create(build(), {
-      threads,
+      ...(threads === undefined ? {} : { threads }),
       externalData: [
         {
           path: PARAMS_LOCATION,

@@ -44,9 +44,16 @@ function gatherGrad(c: GradCtx): (T | undefined)[] {
     // one-hot GEMM: d data = onehot(idx)ᵀ · g, dense and multi-threaded
     const ids = b.reshape(idx, [-1, 1]); // [N, 1]
     const wrapped = b.where(b.less(ids, 0), b.add(ids, V), ids); // negative ids count from the end
-    const range = b.constant(idx.dtype, Array.from({ length: V }, (_, i) => i), [V]);
+    const range = b.constant(
+      idx.dtype,
+      Array.from({ length: V }, (_, i) => i),
+      [V],
+    );
     const onehot = b.cast(b.equal(wrapped, range), data.dtype); // [N, V]
-    const g2 = b.reshape(c.g[0]!, b.concat([b.ints([-1]), b.op1("Shape", [data], { start: A.int(1) })], 0)); // [N, C]
+    const g2 = b.reshape(
+      c.g[0]!,
+      b.concat([b.ints([-1]), b.op1("Shape", [data], { start: A.int(1) })], 0),
+    ); // [N, C]
     return [b.gemm(onehot, g2, undefined, { transA: true })]; // [V, C]
   }
   const rest = data.rank > 1 ? b.op1("Shape", [data], { start: A.int(1) }) : undefined; // [r]
