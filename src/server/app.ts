@@ -29,6 +29,7 @@ import { staticRoutes } from "./routes/static.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { userRoutes } from "./routes/users.js";
 import { ScoreBoard } from "./scores/board.js";
+import { type LedgerAppend, StoreAppend, WorkerAppend } from "./tasks/append.js";
 import { GroupCommitter } from "./tasks/commit.js";
 import { type LeaseStore, MemoryLeaseStore } from "./tasks/leases.js";
 import { QueueRegistry } from "./tasks/registry.js";
@@ -76,6 +77,10 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
   const ids = new TaskIds(Buffer.from(secret, "base64url"));
   const leaseStore = leases ?? new MemoryLeaseStore();
   const queues = new QueueRegistry(db, leaseStore, ids);
+  const ledger: LedgerAppend =
+    store.dialectName === "sqlite" && store.location !== ":memory:" && options.appendWorker
+      ? await WorkerAppend.start(store.location)
+      : new StoreAppend(store);
   const ctx: ServerContext = {
     store,
     db,
@@ -83,7 +88,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     leases: leaseStore,
     limits: limits ?? new MemoryRateLimitStore(),
     ids,
-    committer: new GroupCommitter(store, { maxBatch: options.maxBatch }),
+    committer: new GroupCommitter(ledger, { maxBatch: options.maxBatch }),
     queues,
     scores: new ScoreBoard(store, db, options.scoresCacheMs),
     now: now ?? (() => new Date()),
@@ -143,6 +148,8 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
   }
   app.addHook("onClose", async () => {
     await ctx.committer.drain();
+    app.log.info({ commits: ctx.committer.stats }, "group commit totals");
+    await ledger.close();
     await ctx.leases.close();
     await ctx.limits.close();
   });

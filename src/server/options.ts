@@ -49,6 +49,8 @@ export const ServerOptionsSchema = z.strictObject({
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Most judgments in one group commit. */
   maxBatch: z.number().int().positive().max(100_000).default(1024),
+  /** Append judgments to a SQLite file store from a worker thread (see tasks/append.ts). */
+  appendWorker: z.boolean().default(true),
   /** Trust X-Forwarded-For from a reverse proxy in front (for per-address limits). */
   trustProxy: z.boolean().default(false),
   /** How long an authenticated session or token is cached in memory before re-reading (ms). */

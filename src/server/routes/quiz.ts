@@ -48,11 +48,10 @@ const ResultOut = z.object({
 
 function quizIds(ctx: ServerContext, q: ProjectQueue, userId: string) {
   const pid = q.project.project_id;
-  const items = q.quiz.map((it) => ({
-    it,
-    quiz_id: ctx.ids.taskId(pid, userId, it.comparison_id),
-    order: ctx.ids.shownOrder(pid, userId, it.comparison_id),
-  }));
+  const items = q.quiz.map((it) => {
+    const d = ctx.ids.derive(pid, userId, it.comparison_id);
+    return { it, quiz_id: d.taskId, order: d.shownOrder };
+  });
   return new Rng(`${q.project.seed}/quiz-order/${userId}`).shuffle(items);
 }
 

@@ -13,7 +13,7 @@
  * judgment at a time, so one bad judgment cannot fail its neighbours.
  */
 import type { Judgment } from "../../core/types.js";
-import type { FeedbackStore } from "../../store/store.js";
+import type { LedgerAppend } from "./append.js";
 
 export type CommitOutcome =
   | { readonly status: "appended"; readonly seq: number; readonly hash: string }
@@ -41,7 +41,7 @@ export class GroupCommitter {
   private largest = 0;
 
   constructor(
-    private readonly store: FeedbackStore,
+    private readonly ledger: LedgerAppend,
     private readonly opts: {
       readonly maxBatch?: number;
       /** Called after each commit with the judgments it made durable (not the duplicates). */
@@ -101,14 +101,14 @@ export class GroupCommitter {
 
   /** One transaction; answers every submitter in `batch` once it has committed. */
   private async commit(batch: readonly Pending[]): Promise<void> {
-    const r = await this.store.appendJudgments(batch.map((p) => p.judgment));
-    const dup = new Set(r.duplicates.map((d) => d.where.line));
+    const r = await this.ledger.append(batch.map((p) => p.judgment));
+    const dup = new Set(r.duplicates);
     const appended: Judgment[] = [];
     let k = 0;
     this.commits++;
     this.largest = Math.max(this.largest, batch.length);
     for (const [i, p] of batch.entries()) {
-      if (dup.has(i + 1)) {
+      if (dup.has(i)) {
         p.resolve({ status: "duplicate" });
         continue;
       }

@@ -33,6 +33,8 @@ import {
 import type { Lease, LeaseStore } from "./leases.js";
 import type { TaskIds } from "./task-id.js";
 
+const TEXT_PREFETCH = 256;
+
 export interface Texts {
   readonly prompt: Content;
   readonly response_a: Content;
@@ -60,6 +62,8 @@ export class ProjectQueue {
   readonly judged = new Map<string, number>();
   private readonly raters = new Map<string, Promise<RaterState | undefined>>();
   private readonly texts = new Map<string, Texts>();
+  /** Position of each item in its list (tasks, gold or quiz). */
+  private readonly index = new Map<string, number>();
 
   constructor(
     public project: Project,
@@ -83,9 +87,9 @@ export class ProjectQueue {
   addItem(it: ItemInfo): void {
     if (this.items.has(it.comparison_id)) return;
     this.items.set(it.comparison_id, it);
-    if (it.kind === "quiz") this.quiz.push(it);
-    else if (it.gold !== null) this.gold.push(it);
-    else this.tasks.push(it);
+    const list = it.kind === "quiz" ? this.quiz : it.gold !== null ? this.gold : this.tasks;
+    this.index.set(it.comparison_id, list.length);
+    list.push(it);
     for (const r of this.raters.values()) {
       void r.then((s) => {
         if (s) s.goldOrder = undefined;
@@ -143,26 +147,44 @@ export class ProjectQueue {
     return true;
   }
 
-  /** Texts of a comparison (cached). */
+  /**
+   * Texts of a comparison. A miss fetches the next texts of the same list too (raters walk the
+   * items in order), so serving costs one query per `TEXT_PREFETCH` items, not one per task.
+   */
   async textsOf(comparisonId: string): Promise<Texts> {
-    let t = this.texts.get(comparisonId);
-    if (!t) {
-      t = (await comparisonTexts(this.db, [comparisonId])).get(comparisonId);
-      if (!t) throw new KeelError("KEEL_E_NOT_FOUND", `comparison ${comparisonId} has no texts`);
-      if (this.texts.size >= 20_000) this.texts.clear();
-      this.texts.set(comparisonId, t);
+    const hit = this.texts.get(comparisonId);
+    if (hit) return hit;
+    const it = this.items.get(comparisonId);
+    const list =
+      it === undefined
+        ? []
+        : it.kind === "quiz"
+          ? this.quiz
+          : it.gold !== null
+            ? this.gold
+            : this.tasks;
+    const at = it === undefined ? -1 : (this.index.get(comparisonId) ?? -1);
+    const ids = [comparisonId];
+    for (let i = at + 1; i < list.length && ids.length < TEXT_PREFETCH; i++) {
+      const id = list[i]!.comparison_id;
+      if (!this.texts.has(id)) ids.push(id);
     }
+    if (this.texts.size + ids.length > 20_000) this.texts.clear();
+    for (const [id, t] of await comparisonTexts(this.db, ids)) this.texts.set(id, t);
+    const t = this.texts.get(comparisonId);
+    if (!t) throw new KeelError("KEEL_E_NOT_FOUND", `comparison ${comparisonId} has no texts`);
     return t;
   }
 
   private lease(userId: string, comparisonId: string, nowMs: number): Lease {
     const pid = this.project.project_id;
+    const { taskId, shownOrder } = this.ids.derive(pid, userId, comparisonId);
     return {
-      taskId: this.ids.taskId(pid, userId, comparisonId),
+      taskId,
       projectId: pid,
       comparisonId,
       userId,
-      shownOrder: this.ids.shownOrder(pid, userId, comparisonId),
+      shownOrder,
       issuedAt: nowMs,
       expiresAt: nowMs + this.project.lease_seconds * 1000,
     };
@@ -209,6 +231,9 @@ export class ProjectQueue {
       if (s.done.has(it.comparison_id)) continue;
       const cap = this.capacity(it);
       if (cap <= 0) continue;
+      // Cheap pre-check before building a lease (two HMACs); acquire re-checks atomically.
+      if ((await this.leases.liveCount(this.project.project_id, it.comparison_id, nowMs)) >= cap)
+        continue;
       const got = await this.leases.acquire(
         this.lease(userId, it.comparison_id, nowMs),
         cap,
