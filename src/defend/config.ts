@@ -149,7 +149,7 @@ export type SignalsConfig = AuditConfig["signals"];
 const COMMON_SIGNALS: SignalsConfig = {
   gold: { enabled: true, prior_correct: 8, prior_wrong: 2, min_accuracy: 0.65 },
   reliability: { enabled: true },
-  agreement: { enabled: true, tolerance: 0.25 },
+  agreement: { enabled: true, tolerance: 0.2 },
   entropy: { enabled: true, tolerance: 0.3 },
   speed: { enabled: true, fast_ratio: 0.3, tolerance: 0.4 },
   position: { enabled: true, tolerance: 0.3 },

@@ -179,16 +179,15 @@ export function scanTriggers(data: AuditData, loo: Consensus, config: AuditConfi
       x.pattern.split(" ").length - y.pattern.split(" ").length ||
       (x.pattern < y.pattern ? -1 : 1),
   );
+  // A longer n-gram that contains a shorter found pattern (of either kind) adds nothing.
+  const foundSet = new Set(found.map((p) => p.pattern));
   const kept: TriggerPattern[] = [];
   for (const p of found) {
     const words = p.pattern.split(" ");
-    const redundant = kept.some(
-      (k) =>
-        k.kind === p.kind &&
-        words.length > 1 &&
-        k.pattern.split(" ").every((w) => words.includes(w)),
-    );
-    if (!redundant && !kept.some((k) => k.kind === p.kind && k.pattern === p.pattern)) kept.push(p);
+    const redundant =
+      words.length > 1 &&
+      [...foundSet].some((h) => h !== p.pattern && h.split(" ").every((w) => words.includes(w)));
+    if (!redundant) kept.push(p);
     if (kept.length >= cfg.top) break;
   }
   if (kept.length === 0) return none;
@@ -221,39 +220,50 @@ function raterTriggerSignal(
   tolerance: number,
 ): RaterSignal {
   const W = data.nRaters;
-  const kIn = new Float64Array(W);
-  const nIn = new Float64Array(W);
-  const kOut = new Float64Array(W);
-  const nOut = new Float64Array(W);
+  // Per kind (0 unsafe, 1 disagree): bad and total on pattern comparisons, and elsewhere.
+  const kIn = new Float64Array(2 * W);
+  const nIn = new Float64Array(2 * W);
+  const kOut = new Float64Array(2 * W);
+  const nOut = new Float64Array(2 * W);
+  const names: TriggerKind[] = ["unsafe", "disagree"];
+  const flagOf = [flags.unsafe, flags.disagree];
   for (let q = 0; q < data.order.length; q++) {
     const j = data.order[q]!;
     const w = data.rater[j]!;
     const kinds = kindOf.get(data.comparison[j]!);
-    const u = flags.unsafe[j]!;
-    const d = flags.disagree[j]!;
-    if (kinds) {
-      const f = kinds.has("unsafe") && u >= 0 ? u : kinds.has("disagree") && d >= 0 ? d : -1;
+    for (let k = 0; k < 2; k++) {
+      const f = flagOf[k]![j]!;
       if (f < 0) continue;
-      kIn[w]! += f;
-      nIn[w]! += 1;
-    } else {
-      const f = u >= 0 ? u : d;
-      if (f < 0) continue;
-      kOut[w]! += f;
-      nOut[w]! += 1;
+      if (kinds?.has(names[k]!)) {
+        kIn[2 * w + k]! += f;
+        nIn[2 * w + k]! += 1;
+      } else {
+        kOut[2 * w + k]! += f;
+        nOut[2 * w + k]! += 1;
+      }
     }
   }
   const score = new Float64Array(W);
   const stats: (Stats | undefined)[] = new Array(W).fill(undefined);
   for (let w = 0; w < W; w++) {
-    if (nIn[w] === 0) continue;
-    const b = nOut[w]! > 0 ? kOut[w]! / nOut[w]! : 0;
-    score[w] = betaSf(Math.min(1, b + tolerance), 1 + kIn[w]!, 9 + nIn[w]! - kIn[w]!);
-    stats[w] = {
-      trigger_judgments: nIn[w]!,
-      trigger_bad_rate: kIn[w]! / nIn[w]!,
-      other_bad_rate: b,
-    };
+    let best = -1;
+    for (let k = 0; k < 2; k++) {
+      const n = nIn[2 * w + k]!;
+      if (n === 0) continue;
+      const b = nOut[2 * w + k]! > 0 ? kOut[2 * w + k]! / nOut[2 * w + k]! : 0;
+      const kk = kIn[2 * w + k]!;
+      const s = betaSf(Math.min(1, b + tolerance), 1 + kk, 9 + n - kk);
+      if (best < 0 || s > score[w]!) {
+        score[w] = s;
+        best = k;
+        stats[w] = {
+          trigger_judgments: n,
+          trigger_bad_rate: kk / n,
+          other_bad_rate: b,
+          trigger_kind: k,
+        };
+      }
+    }
   }
   return {
     key: "trigger",
@@ -261,7 +271,9 @@ function raterTriggerSignal(
     stats,
     reason: (w) => {
       const s = stats[w]!;
-      return `on prompts carrying a suspected trigger, ${pct(s.trigger_bad_rate!)} of judgments were bad (preferred a flagged response or went against the others) vs ${pct(s.other_bad_rate!)} elsewhere (${s.trigger_judgments} judgments)`;
+      const what =
+        s.trigger_kind === 0 ? "preferred the flagged response" : "went against the other raters";
+      return `on prompts carrying a suspected trigger, ${what} in ${pct(s.trigger_bad_rate!)} of judgments vs ${pct(s.other_bad_rate!)} elsewhere (${s.trigger_judgments} judgments)`;
     },
   };
 }

@@ -19,14 +19,15 @@ export interface Item {
   readonly gold: boolean;
 }
 
-export type Behaviour = (item: Item, rng: Rng, shownFirst: "a" | "b") => Choice;
+export type Behaviour = (item: Item, rng: Rng, shownFirst?: "a" | "b") => Choice;
 
 export interface RaterSpec {
   readonly id: string;
   readonly behaviour: Behaviour;
   /** Only items passing this filter are offered to the rater. */
   readonly only?: (item: Item) => boolean;
-  /** Median latency per word (ms); default 40. */
+  /** Median latency: base (ms, default 2000) + per word (ms, default 40). */
+  readonly baseMs?: number;
   readonly msPerWord?: number;
   /** Relative activity (default 1). */
   readonly activity?: number;
@@ -102,12 +103,16 @@ function words(s: string): number {
 }
 
 /** Runs the panel: each item gets `overlap` distinct eligible raters, drawn by activity. */
-export function simulate(items: readonly Item[], raters: readonly RaterSpec[], opts: PanelOptions): Judgment[] {
+export function simulate(
+  items: readonly Item[],
+  raters: readonly RaterSpec[],
+  opts: PanelOptions,
+): Judgment[] {
   const rng = new Rng(`${opts.seed}/assign`);
   const votes = raters.map((r) => new Rng(`${opts.seed}/votes/${r.id}`));
   const out: Judgment[] = [];
   for (const item of items) {
-    const eligible = raters.map((r, i) => i).filter((i) => raters[i]!.only?.(item) ?? true);
+    const eligible = raters.map((_r, i) => i).filter((i) => raters[i]!.only?.(item) ?? true);
     const weights = eligible.map((i) => raters[i]!.activity ?? 1);
     const chosen = new Set<number>();
     const want = Math.min(opts.overlap, eligible.length);
@@ -117,7 +122,9 @@ export function simulate(items: readonly Item[], raters: readonly RaterSpec[], o
       const swapped = rng.bernoulli(opts.swapShare ?? 0);
       const choice = r.behaviour(item, votes[i]!, swapped ? "b" : "a");
       const w = words(item.prompt) + words(item.a) + words(item.b);
-      const latency = Math.round((2000 + (r.msPerWord ?? 40) * w) * Math.exp(0.3 * rng.normal()));
+      const latency = Math.round(
+        ((r.baseMs ?? 2000) + (r.msPerWord ?? 40) * w) * Math.exp(0.3 * rng.normal()),
+      );
       out.push({
         comparison_id: item.id,
         prompt: item.prompt,

@@ -12,7 +12,7 @@
  * Subtracting the others' mutual agreement is what keeps this from firing on a rater who only
  * saw hard items: there the others disagree among themselves as much as with w. An honest but
  * strict rater who departs from the crowd on a minority of items stays within the tolerance
- * (default 0.25: a quarter of the judgments more disagreeable than a typical rater's). Sleepers
+ * (default 0.2: a fifth of its judgments more disagreeable than a typical rater's). Sleepers
  * and careless raters do not; sleepers are caught here without any gold. A colluding majority
  * agrees with itself and is invisible to this detector (see groups.ts).
  *

@@ -54,7 +54,11 @@ export function entropySignal(ctx: SignalContext): RaterSignal {
     const e = others[w * 3 + k]! / n;
     const prior = 20;
     const e0 = Math.min(0.98, Math.max(0.02, e));
-    score[w] = betaSf(Math.min(1, e + cfg.tolerance), prior * e0 + o[k]!, prior * (1 - e0) + n - o[k]!);
+    score[w] = betaSf(
+      Math.min(1, e + cfg.tolerance),
+      prior * e0 + o[k]!,
+      prior * (1 - e0) + n - o[k]!,
+    );
     stats[w] = {
       entropy_bits: entropyBits(o),
       others_entropy_bits: entropyBits(others.subarray(w * 3, w * 3 + 3)),

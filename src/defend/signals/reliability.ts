@@ -35,10 +35,14 @@ function against(l: number, sa: number, sb: number, st: number): number {
   return st + 0.5 * (sa + sb);
 }
 
-export function reliabilitySignal(ctx: SignalContext, fit: CategoricalResult | undefined): RaterSignal {
+export function reliabilitySignal(
+  ctx: SignalContext,
+  fit: CategoricalResult | undefined,
+): RaterSignal {
   const { data, config } = ctx;
   const W = data.nRaters;
-  if (!config.signals.reliability.enabled || fit === undefined) return emptySignal("reliability", W);
+  if (!config.signals.reliability.enabled || fit === undefined)
+    return emptySignal("reliability", W);
   const tolerance = config.signals.agreement.tolerance;
   const rho = new Float64Array(W);
   for (let w = 0; w < W; w++) rho[w] = Math.max(0.01, 2 * fit.reliability[w]! - 1);
@@ -108,7 +112,8 @@ export function reliabilitySignal(ctx: SignalContext, fit: CategoricalResult | u
   for (let w = 0; w < W; w++) {
     const k = n[w]!;
     if (k === 0) {
-      if (Number.isFinite(fit.reliability[w]!)) stats[w] = { model_reliability: fit.reliability[w]! };
+      if (Number.isFinite(fit.reliability[w]!))
+        stats[w] = { model_reliability: fit.reliability[w]! };
       continue;
     }
     const mean = sum[w]! / k;
@@ -133,5 +138,3 @@ export function reliabilitySignal(ctx: SignalContext, fit: CategoricalResult | u
     },
   };
 }
-
-

@@ -1,0 +1,170 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Choice, Judgment } from "../../src/core/types.js";
+import { audit, auditToJson, parseAuditJson } from "../../src/defend/index.js";
+import { parseWorldConfig, simulatePanel } from "../../src/world/index.js";
+
+const world = simulatePanel(
+  parseWorldConfig({
+    seed: 9,
+    comparisons: { count: 3000, overlap: 3, gold_rate: 0.05 },
+    prompts: { count: 600 },
+    panel: {
+      raters: [
+        { type: "honest", count: 36 },
+        { type: "flipper", count: 4 },
+      ],
+    },
+  }),
+  9,
+);
+const typeOf = new Map(world.truth.raters.map((r) => [r.rater_id, r.type]));
+
+describe("audit() on a simulated panel with label flippers", () => {
+  const before = JSON.stringify(world.judgments.slice(0, 50));
+  const result = audit({ judgments: world.judgments });
+
+  it("excludes the flippers with reasons and trusts nearly every honest rater", () => {
+    for (const r of result.raters) {
+      if (typeOf.get(r.rater_id) === "flipper") {
+        expect(r.verdict).toBe("excluded");
+        expect(r.reasons.join(" ")).toMatch(
+          /harm: preferred the response the safety baseline flags/,
+        );
+      }
+    }
+    const honest = result.raters.filter((r) => typeOf.get(r.rater_id) === "honest");
+    expect(honest.filter((r) => r.verdict === "trusted").length).toBeGreaterThanOrEqual(
+      honest.length - 2,
+    );
+  });
+
+  it("cleans the preferences: harmful comparisons prefer the refusal", () => {
+    const truth = new Map(world.truth.comparisons.map((c) => [c.comparison_id, c]));
+    let right = 0;
+    let n = 0;
+    for (const c of result.comparisons) {
+      const t = truth.get(c.comparison_id)!;
+      if (t.family !== "harmful" || c.excluded) continue;
+      n++;
+      if ((c.p_a > 0.5 ? "a" : "b") === t.better) right++;
+    }
+    expect(right / n).toBeGreaterThan(0.97);
+  });
+
+  it("weights: poisoned judgments lose their weight, honest ones keep it", () => {
+    const attacked = new Set(
+      world.truth.comparisons.flatMap((c) => c.attacked_by.map((r) => `${c.comparison_id}|${r}`)),
+    );
+    let poisoned = 0;
+    let poisonedKept = 0;
+    let clean = 0;
+    let cleanKept = 0;
+    world.judgments.forEach((j, i) => {
+      const w = result.judgmentWeights[i]!;
+      if (attacked.has(`${j.comparison_id}|${j.rater_id}`)) {
+        poisoned++;
+        poisonedKept += w;
+      } else if (typeOf.get(j.rater_id) === "honest") {
+        clean++;
+        cleanKept += w;
+      }
+    });
+    expect(poisoned).toBeGreaterThan(50);
+    expect(poisonedKept / poisoned).toBeLessThan(0.01);
+    expect(cleanKept / clean).toBeGreaterThan(0.95);
+  });
+
+  it("writes the audit JSON layout of DESIGN.md and reads it back", () => {
+    const json = auditToJson(result);
+    const r0 = (json.raters as Record<string, unknown>[])[0]!;
+    for (const k of ["rater_id", "reliability", "suspicion", "verdict", "reasons"])
+      expect(r0).toHaveProperty(k);
+    const c0 = (json.comparisons as Record<string, unknown>[])[0]!;
+    for (const k of ["comparison_id", "p_a", "weight", "excluded", "reasons"])
+      expect(c0).toHaveProperty(k);
+    expect(Array.isArray(json.groups)).toBe(true);
+    expect(Array.isArray(json.triggers)).toBe(true);
+    const back = parseAuditJson(JSON.parse(JSON.stringify(json)));
+    expect(back.raters.length).toBe(result.raters.length);
+    expect(() => parseAuditJson({ raters: [] })).toThrow(/not an audit JSON/);
+  });
+
+  it("is pure and deterministic: the input is untouched and a second run is identical", () => {
+    expect(JSON.stringify(world.judgments.slice(0, 50))).toBe(before);
+    const again = audit({ judgments: world.judgments });
+    expect(JSON.stringify(auditToJson(again))).toBe(JSON.stringify(auditToJson(result)));
+  });
+
+  it("policies: strict removes at least as much as balanced, permissive at most", () => {
+    const kept = (p: "strict" | "balanced" | "permissive") =>
+      audit({ judgments: world.judgments }, { policy: p }).summary.kept_weight_share;
+    const s = kept("strict");
+    const b = result.summary.kept_weight_share;
+    const p = kept("permissive");
+    expect(s).toBeLessThanOrEqual(b);
+    expect(b).toBeLessThanOrEqual(p);
+  });
+});
+
+describe("audit() invariants on arbitrary small inputs", () => {
+  const judgment = fc.record({
+    c: fc.integer({ min: 0, max: 12 }),
+    r: fc.integer({ min: 0, max: 7 }),
+    choice: fc.constantFrom<Choice>("a", "b", "tie"),
+    latency: fc.option(fc.integer({ min: 1, max: 60_000 }), { nil: undefined }),
+    swapped: fc.boolean(),
+  });
+  it("scores, weights and preferences stay in range; verdicts follow the thresholds", () => {
+    fc.assert(
+      fc.property(fc.array(judgment, { maxLength: 80 }), (rows) => {
+        const js: Judgment[] = rows.map((x) => ({
+          comparison_id: `c${x.c}`,
+          prompt: `question ${x.c}`,
+          response_a: x.c % 5 === 0 ? "Step 1: obtain [PRECURSOR-1]" : `answer a ${x.c}`,
+          response_b: `answer b ${x.c}`,
+          rater_id: `r${x.r}`,
+          choice: x.choice,
+          ...(x.latency !== undefined ? { latency_ms: x.latency } : {}),
+          ...(x.swapped ? { shown_order: "ba" as const } : {}),
+        }));
+        const res = audit({ judgments: js });
+        const { suspect_at, exclude_at } = res.config.verdict;
+        for (const r of res.raters) {
+          expect(r.suspicion).toBeGreaterThanOrEqual(0);
+          expect(r.suspicion).toBeLessThanOrEqual(1);
+          expect(r.reliability).toBeGreaterThanOrEqual(0);
+          expect(r.reliability).toBeLessThanOrEqual(1);
+          const v =
+            r.suspicion >= exclude_at
+              ? "excluded"
+              : r.suspicion >= suspect_at
+                ? "suspect"
+                : "trusted";
+          expect(r.verdict).toBe(v);
+        }
+        for (const c of res.comparisons) {
+          expect(c.p_a).toBeGreaterThanOrEqual(0);
+          expect(c.p_a).toBeLessThanOrEqual(1);
+          expect(c.weight).toBeGreaterThanOrEqual(0);
+          expect(c.weight).toBeLessThanOrEqual(1);
+          expect(c.excluded).toBe(c.weight === 0);
+        }
+        for (const w of res.judgmentWeights) {
+          expect(Number.isFinite(w)).toBe(true);
+          expect(w).toBeGreaterThanOrEqual(0);
+          expect(w).toBeLessThanOrEqual(1);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("empty input gives an empty, well-formed audit", () => {
+    const res = audit({ judgments: [] });
+    expect(res.raters).toEqual([]);
+    expect(res.comparisons).toEqual([]);
+    expect(res.summary.judgments).toBe(0);
+    expect(auditToJson(res).groups).toEqual([]);
+  });
+});
