@@ -41,8 +41,8 @@ function labelOf(r: CategoricalResult, task: string): string {
 describe("categorical methods on tiny hand-checked cases", () => {
   it("empty input gives empty, well-formed output for every method", () => {
     const d = encodeCategorical([]);
-    for (const [name, fit] of Object.entries(METHODS)) {
-      const r = fit(d);
+    for (const [name, fitMethod] of Object.entries(METHODS)) {
+      const r = fitMethod(d);
       expect(r.probas.length, name).toBe(0);
       expect(r.labels.length, name).toBe(0);
       expect(r.tasks, name).toEqual([]);
@@ -56,8 +56,8 @@ describe("categorical methods on tiny hand-checked cases", () => {
       for (let w = 0; w < 4; w++)
         rows.push({ task: `t${t}`, worker: `w${w}`, label: t % 2 ? "yes" : "no" });
     const d = encodeCategorical(rows);
-    for (const [name, fit] of Object.entries(METHODS)) {
-      const r = fit(d);
+    for (const [name, fitMethod] of Object.entries(METHODS)) {
+      const r = fitMethod(d);
       for (let t = 0; t < 6; t++) {
         expect(labelOf(r, `t${t}`), name).toBe(t % 2 ? "yes" : "no");
         expect(proba(r, `t${t}`, t % 2 ? "yes" : "no"), name).toBeGreaterThan(0.9);
@@ -72,9 +72,9 @@ describe("categorical methods on tiny hand-checked cases", () => {
       { task: "c", worker: "solo", label: "x" },
     ];
     const d = encodeCategorical(rows);
-    for (const [name, fit] of Object.entries(METHODS)) {
+    for (const [name, fitMethod] of Object.entries(METHODS)) {
       if (name === "mmsr") continue; // needs co-workers to estimate anything; checked below
-      const r = fit(d);
+      const r = fitMethod(d);
       expect(
         ["a", "b", "c"].map((t) => labelOf(r, t)),
         name,
@@ -117,8 +117,8 @@ describe("categorical methods on tiny hand-checked cases", () => {
     const { rows } = crowd(3, 30, 8, 3, 4);
     const d = encodeCategorical(rows);
     const mv = majorityVote(d);
-    for (const fit of [dawidSkene, oneCoinDawidSkene]) {
-      const r = fit(d, { maxIter: 0 });
+    for (const fitMethod of [dawidSkene, oneCoinDawidSkene]) {
+      const r = fitMethod(d, { maxIter: 0 });
       expect(r.iterations).toBe(0);
       expect(r.converged).toBe(false);
       expect(Array.from(r.probas)).toEqual(Array.from(mv.probas));
@@ -170,7 +170,9 @@ describe("Dawid & Skene (1979): the paper's 45 patients", () => {
   it("matches the independent numpy implementation (bench/aggregate_ref.py) to 1e-6", () => {
     // Values printed by `python3 bench/aggregate_ref.py --dawid-skene-1979`.
     const ref = { priors: [0.399555, 0.421983, 0.111795, 0.066667], ll: -192.890881 };
-    Array.from(r.priors!).forEach((p, k) => expect(p).toBeCloseTo(ref.priors[k]!, 5));
+    Array.from(r.priors!).forEach((p, k) => {
+      expect(p).toBeCloseTo(ref.priors[k]!, 5);
+    });
     expect(r.logLikelihood!).toBeCloseTo(ref.ll, 4);
   });
 });
@@ -238,10 +240,10 @@ describe("invariants (fast-check)", () => {
         const { rows } = crowd(seed, 25, 6, 3, 3);
         const a = encodeCategorical(rows);
         const b = encodeCategorical(transform(rows, seed + 1, (s) => s));
-        for (const [name, fit] of deterministic) {
+        for (const [name, fitMethod] of deterministic) {
           if (name === "mmsr") continue; // random start follows worker order
-          const ra = fit(a);
-          const rb = fit(b);
+          const ra = fitMethod(a);
+          const rb = fitMethod(b);
           for (const task of ra.tasks) {
             for (const c of ra.classes)
               if (!close(proba(ra, task, c), proba(rb, task, c))) return false;
@@ -260,10 +262,10 @@ describe("invariants (fast-check)", () => {
         const rename: Record<string, string> = { c0: "zeta", c1: "alpha", c2: "mu" };
         const a = encodeCategorical(rows);
         const b = encodeCategorical(transform(rows, seed, (s) => rename[s]!));
-        for (const [name, fit] of deterministic) {
+        for (const [name, fitMethod] of deterministic) {
           if (name === "mmsr") continue;
-          const ra = fit(a);
-          const rb = fit(b);
+          const ra = fitMethod(a);
+          const rb = fitMethod(b);
           for (const task of ra.tasks) {
             for (const c of ra.classes)
               if (!close(proba(ra, task, c), proba(rb, task, rename[c]!))) return false;
@@ -286,10 +288,10 @@ describe("invariants (fast-check)", () => {
         }));
         const a = encodeCategorical(rows);
         const b = encodeCategorical([...rows, ...copy]);
-        for (const [name, fit] of deterministic) {
+        for (const [name, fitMethod] of deterministic) {
           if (name === "mmsr" || name === "glad") continue;
-          const ra = fit(a);
-          const rb = fit(b);
+          const ra = fitMethod(a);
+          const rb = fitMethod(b);
           for (const task of ra.tasks) {
             for (const c of ra.classes) {
               if (!close(proba(ra, task, c), proba(rb, task, c))) return false;

@@ -4,7 +4,7 @@
 
 /**
  * Dawid & Skene (1979), Table 1: 45 patients, 5 anaesthetists, 4 classes of fitness for an
- * operation (1 = most fit). Observer 1 rated every patient three times, weeks apart; the
+ * operation (1 = most fitMethod). Observer 1 rated every patient three times, weeks apart; the
  * others once. Row p: [obs1 ×3, obs2, obs3, obs4, obs5].
  */
 export const DAWID_SKENE_1979: readonly (readonly number[])[] = [

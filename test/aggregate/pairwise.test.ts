@@ -81,8 +81,8 @@ describe("pairwise methods on tiny hand-checked cases", () => {
       ["w2", "b", "c", 0],
       ["w3", "c", "a", 0],
     ]);
-    for (const [name, fit] of FITS) {
-      const r = fit(d);
+    for (const [name, fitMethod] of FITS) {
+      const r = fitMethod(d);
       for (const s of r.scores) expect(Math.abs(s), name).toBeLessThan(1e-9);
     }
   });
@@ -94,8 +94,8 @@ describe("pairwise methods on tiny hand-checked cases", () => {
       ["w", "b", "a", 1],
       ["w", "a", "b", 1],
     ]);
-    for (const fit of [bradleyTerry, bradleyTerryIlsr]) {
-      const r = fit(d, { tol: 1e-15, maxIter: 10_000 });
+    for (const fitMethod of [bradleyTerry, bradleyTerryIlsr]) {
+      const r = fitMethod(d, { tol: 1e-15, maxIter: 10_000 });
       expect(score(r, "a") - score(r, "b")).toBeCloseTo(Math.log(3), 8);
     }
     const withTies = encode([
@@ -112,8 +112,8 @@ describe("pairwise methods on tiny hand-checked cases", () => {
 
   it("empty input gives empty, well-formed output", () => {
     const d = encode([]);
-    for (const [name, fit] of FITS) {
-      const r = fit(d);
+    for (const [name, fitMethod] of FITS) {
+      const r = fitMethod(d);
       expect(r.scores.length, name).toBe(0);
       expect(r.items, name).toEqual([]);
       expect(r.iterations, name).toBe(0);
@@ -122,8 +122,8 @@ describe("pairwise methods on tiny hand-checked cases", () => {
 
   it("zero iterations return equal scores", () => {
     const { rows } = world(1, 8, 3, 200);
-    for (const [name, fit] of FITS) {
-      const r = fit(encode(rows), { maxIter: 0 });
+    for (const [name, fitMethod] of FITS) {
+      const r = fitMethod(encode(rows), { maxIter: 0 });
       expect(r.iterations, name).toBe(0);
       for (const s of r.scores) expect(s, name).toBe(0);
     }
@@ -136,10 +136,10 @@ describe("pairwise methods on tiny hand-checked cases", () => {
       ["w", "c", "d", 0],
       ["w", "d", "c", 0],
     ]);
-    for (const [name, fit] of FITS) {
+    for (const [name, fitMethod] of FITS) {
       let err: unknown;
       try {
-        fit(d);
+        fitMethod(d);
       } catch (e) {
         err = e;
       }
@@ -166,8 +166,8 @@ describe("pairwise methods on tiny hand-checked cases", () => {
       ["w", "c", "d", 0],
       ["w", "c", "d", 0],
     ]);
-    for (const [name, fit] of FITS) {
-      const r = fit(d, { prior: 1 });
+    for (const [name, fitMethod] of FITS) {
+      const r = fitMethod(d, { prior: 1 });
       expect(score(r, "a"), name).toBeGreaterThan(score(r, "b"));
       expect(score(r, "a"), name).toBeCloseTo(score(r, "c"), 6);
       expect(r.scores.every(Number.isFinite), name).toBe(true);
@@ -181,15 +181,17 @@ describe("pairwise fits on synthetic worlds", () => {
     const d = encode(rows);
     const mm = bradleyTerry(d, { tol: 1e-15, maxIter: 20_000 });
     const il = bradleyTerryIlsr(d, { tol: 1e-15 });
-    mm.scores.forEach((s, i) => expect(s).toBeCloseTo(il.scores[i]!, 5));
+    mm.scores.forEach((s, i) => {
+      expect(s).toBeCloseTo(il.scores[i]!, 5);
+    });
     expect(il.iterations).toBeLessThan(mm.iterations);
   });
 
   it("the log-likelihood never decreases (MM, I-LSR, Noisy BT, Crowd-BT)", () => {
     const { rows } = world(3, 30, 12, 2500, (w) => (w < 3 ? "left" : w < 5 ? "flip" : "honest"));
     const d = encode(rows);
-    for (const [name, fit] of FITS) {
-      const r = fit(d, { tol: 1e-12 });
+    for (const [name, fitMethod] of FITS) {
+      const r = fitMethod(d, { tol: 1e-12 });
       expect(r.history.length, name).toBeGreaterThan(1);
       for (let i = 1; i < r.history.length; i++) {
         expect(r.history[i]!, `${name} step ${i}`).toBeGreaterThanOrEqual(
@@ -230,13 +232,13 @@ describe("invariants (fast-check)", () => {
         );
         const b = encode(shuffled);
         const twice = encode([...rows, ...rows]);
-        for (const [name, fit] of FITS) {
+        for (const [name, fitMethod] of FITS) {
           // A fixed number of iterations: the updates are ratios of sufficient statistics,
           // which duplication doubles, so the whole trajectory must be the same.
           const o = { tol: 0, maxIter: 150 };
-          const ra = fit(a, o);
-          const rb = fit(b, o);
-          const r2 = fit(twice, o);
+          const ra = fitMethod(a, o);
+          const rb = fitMethod(b, o);
+          const r2 = fitMethod(twice, o);
           for (const item of ra.items) {
             const s = score(ra, item);
             if (Math.abs(s - score(rb, `x${item}`)) > 1e-6)
