@@ -11,6 +11,7 @@ import { KeelError } from "../../core/errors.js";
 import { judgmentToJson } from "../../io/formats/judgments.js";
 import {
   listMembers,
+  resetQuizAttempts,
   reviewEvents,
   setMemberStatus,
   skipCounts,
@@ -287,6 +288,8 @@ export function adminRoutes(ctx: ServerContext) {
             "KEEL_E_CONFLICT",
             `this member cannot be ${a}d from their current status (or is not a member)`,
           );
+        if (a === "reinstate")
+          await resetQuizAttempts(ctx.db, q.project.project_id, req.params.userId);
         q.forget(req.params.userId);
         ctx.scores.invalidate(q.project.project_id);
         return { status: m.status };

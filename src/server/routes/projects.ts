@@ -28,6 +28,15 @@ import { ItemIn, ProjectCreateIn, ProjectOut, ProjectSettingsIn, RaterProjectOut
 
 type Settings = z.infer<typeof ProjectSettingsIn>;
 
+/** Staff get the settings; members (raters) their own state; nobody both. */
+const ProjectView = z.object({
+  project_id: z.string(),
+  name: z.string(),
+  guidelines: z.string(),
+  settings: ProjectOut.optional(),
+  me: RaterProjectOut.shape.me.optional(),
+});
+
 function raterView(q: ProjectQueue, s: RaterState) {
   const p = q.project;
   return {
@@ -92,7 +101,7 @@ export function projectRoutes(ctx: ServerContext) {
         schema: {
           summary: "a project: full settings for staff, guidelines and own status for members",
           params: js(ProjectParams),
-          response: responses(z.union([ProjectOut, RaterProjectOut])),
+          response: responses(ProjectView),
         },
       },
       async (req) => {

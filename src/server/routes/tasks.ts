@@ -197,7 +197,7 @@ export function taskRoutes(ctx: ServerContext) {
           throw new KeelError("KEEL_E_DUPLICATE", "you have already judged this task");
         }
         q.judgedBy(s, lease.comparisonId);
-        await ctx.leases.release(lease.taskId);
+        await ctx.leases.finish(lease.taskId, ctx.now().getTime());
         if (q.countGold(s, lease.comparisonId, choice)) await autoPause(ctx, q, s);
         const skipped = await skippedCount(q, user.user_id);
         let next: Awaited<ReturnType<typeof serve>> | null | undefined;
@@ -246,7 +246,7 @@ export function taskRoutes(ctx: ServerContext) {
         const skipped = await skippedCount(q, user.user_id);
         if (fresh) skips.set(skipKey(q, user.user_id), skipped + 1);
         s.done.add(lease.comparisonId);
-        await ctx.leases.release(lease.taskId);
+        await ctx.leases.finish(lease.taskId, ctx.now().getTime());
         return { progress: progress(q, s, skipped + (fresh ? 1 : 0)) };
       },
     );

@@ -30,6 +30,11 @@ export interface LeaseStore {
   acquire(lease: Lease, limit: number, nowMs: number): Promise<Lease | undefined>;
   get(taskId: string): Promise<Lease | undefined>;
   release(taskId: string): Promise<void>;
+  /**
+   * Ends a lease whose task is done: it stops counting toward the overlap at once but is
+   * remembered for the grace period, so a repeated submission is told it is a duplicate.
+   */
+  finish(taskId: string, nowMs: number): Promise<void>;
   /** Live leases on a comparison. */
   liveCount(projectId: string, comparisonId: string, nowMs: number): Promise<number>;
   /** Live leases held by a user in a project. */
@@ -71,6 +76,11 @@ export class MemoryLeaseStore implements LeaseStore {
     this.byTask.delete(taskId);
     removeFrom(this.byComparison, `${l.projectId}\u0000${l.comparisonId}`, taskId);
     removeFrom(this.byUser, `${l.projectId}\u0000${l.userId}`, taskId);
+  }
+
+  async finish(taskId: string, nowMs: number): Promise<void> {
+    const l = this.byTask.get(taskId);
+    if (l) this.byTask.set(taskId, { ...l, expiresAt: Math.min(l.expiresAt, nowMs) });
   }
 
   async liveCount(projectId: string, comparisonId: string, nowMs: number): Promise<number> {

@@ -100,8 +100,8 @@ export async function ackGuidelines(
 }
 
 /**
- * Records one quiz attempt (its answers and outcome) in one transaction. Returns the attempt
- * number, or undefined when the attempt limit was reached meanwhile.
+ * Records one quiz attempt (its answers and outcome) in one transaction. Returns how many
+ * attempts the member has now used, or undefined when the limit was reached meanwhile.
  */
 export async function recordQuizAttempt(
   db: CollectionDb,
@@ -123,6 +123,14 @@ export async function recordQuizAttempt(
       .executeTakeFirst();
     if (!m || m.quiz_attempts >= a.maxAttempts) return undefined;
     const attempt = m.quiz_attempts + 1;
+    // Answers are numbered across reinstatements (attempts may be reset, the log is not).
+    const last = await trx
+      .selectFrom("quiz_answers")
+      .select((eb) => eb.fn.max("attempt").as("n"))
+      .where("project_id", "=", a.project_id)
+      .where("user_id", "=", a.user_id)
+      .executeTakeFirst();
+    const number = Number(last?.n ?? 0) + 1;
     const at = now.toISOString();
     if (a.answers.length > 0) {
       await trx
@@ -131,7 +139,7 @@ export async function recordQuizAttempt(
           a.answers.map((x) => ({
             project_id: a.project_id,
             user_id: a.user_id,
-            attempt,
+            attempt: number,
             comparison_id: x.comparison_id,
             choice: x.choice,
             correct: x.correct ? 1 : 0,
@@ -148,6 +156,21 @@ export async function recordQuizAttempt(
       .execute();
     return attempt;
   });
+}
+
+/** Gives a member who has not passed the quiz their attempts back (on reinstatement). */
+export async function resetQuizAttempts(
+  db: CollectionDb,
+  projectId: string,
+  userId: string,
+): Promise<void> {
+  await db
+    .updateTable("project_members")
+    .set({ quiz_attempts: 0 })
+    .where("project_id", "=", projectId)
+    .where("user_id", "=", userId)
+    .where("quiz_passed_at", "is", null)
+    .execute();
 }
 
 /** Changes a member's status and logs the change; returns the updated member. */

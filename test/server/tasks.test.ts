@@ -1,0 +1,335 @@
+/**
+ * The task flow on both dialects, against a real database: overlap, leases that expire,
+ * per-rater A/B order recorded in the ledger, gold mixed in and indistinguishable, no double
+ * submission, skips, the quiz, auto-pause and the review queue, live scores, export.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { addMembers, collectionDb } from "../../src/store/collection/index.js";
+import { dialectFixtures } from "../helpers/stores.js";
+import {
+  call,
+  type Fixture,
+  json,
+  makeFixture,
+  nextTask,
+  onboard,
+  type ProjectSpec,
+  type TaskView,
+} from "./helpers.js";
+
+type Judged = {
+  receipt: { seq: number };
+  status: string;
+  progress: { judged: number; skipped: number; total: number };
+  next?: TaskView | null;
+};
+
+for (const d of dialectFixtures()) {
+  describe(`task flow (${d.name})`, () => {
+    let f: Fixture | undefined;
+    afterEach(async () => {
+      await f?.close();
+      f = undefined;
+    });
+
+    async function setup(spec: ProjectSpec): Promise<Fixture> {
+      f = await makeFixture(await d.open(), spec);
+      await onboard(f, f.actors.rater);
+      await onboard(f, f.actors.rater2);
+      return f;
+    }
+
+    async function judge(
+      fx: Fixture,
+      who: keyof Fixture["actors"],
+      t: TaskView,
+      choice = "left",
+      extra: Record<string, unknown> = {},
+    ) {
+      return call(fx, fx.actors[who], "POST", `/api/tasks/${t.task_id}/judgment`, {
+        body: { choice, ...extra },
+      });
+    }
+
+    async function judgeAll(
+      fx: Fixture,
+      who: "rater" | "rater2" | "outsider",
+      choose: (t: TaskView) => string = () => "left",
+    ) {
+      const seen: TaskView[] = [];
+      for (let t = await nextTask(fx, fx.actors[who]); t; ) {
+        seen.push(t);
+        const r = await judge(fx, who, t, choose(t), { next: true });
+        expect(r.statusCode, r.body).toBe(200);
+        t = json<Judged>(r).next ?? null;
+      }
+      return seen;
+    }
+
+    it("serves each comparison to `overlap` raters and no more, and records every judgment", async () => {
+      const fx = await setup({ tasks: 5, gold: 0, overlap: 2 });
+      await addMembers(collectionDb(fx.store), "p1", [fx.actors.outsider.user_id], new Date());
+      await onboard(fx, fx.actors.outsider);
+      expect(await judgeAll(fx, "rater")).toHaveLength(5);
+      expect(await judgeAll(fx, "rater2")).toHaveLength(5);
+      expect(await nextTask(fx, fx.actors.outsider)).toBeNull();
+      const per = new Map<string, number>();
+      for await (const j of fx.store.judgments())
+        per.set(j.comparison_id, (per.get(j.comparison_id) ?? 0) + 1);
+      expect([...per.values()]).toEqual([2, 2, 2, 2, 2]);
+      expect((await fx.store.verifyLedger()).ok).toBe(true);
+    });
+
+    it("holds a reservation until its lease expires, then lets it go", async () => {
+      const fx = await setup({ tasks: 2, gold: 0, overlap: 1, lease_seconds: 60 });
+      await addMembers(collectionDb(fx.store), "p1", [fx.actors.outsider.user_id], new Date());
+      await onboard(fx, fx.actors.outsider);
+      const a = await nextTask(fx, fx.actors.rater);
+      const again = await nextTask(fx, fx.actors.rater);
+      expect(again?.task_id).toBe(a?.task_id);
+      const b = await nextTask(fx, fx.actors.rater2);
+      expect(b?.prompt).not.toEqual(a?.prompt);
+      expect(await nextTask(fx, fx.actors.outsider)).toBeNull();
+      fx.advance(61_000);
+      const c = await nextTask(fx, fx.actors.outsider);
+      expect(c?.prompt).toEqual(a?.prompt);
+      // The rater whose lease lapsed and was taken over is refused; the other may still submit.
+      const late = await judge(fx, "rater", a!);
+      expect(late.statusCode).toBe(409);
+      expect(json<{ error: { code: string } }>(late).error.code).toBe("KEEL_E_CONFLICT");
+      expect((await judge(fx, "rater2", b!)).statusCode).toBe(200);
+    });
+
+    it("randomises the A/B order per rater, maps the rater's side back, and records shown_order", async () => {
+      const fx = await setup({ tasks: 24, gold: 0, overlap: 2 });
+      const shown = new Map<string, TaskView>();
+      await judgeAll(fx, "rater", (t) => {
+        shown.set(String(t.prompt), t);
+        return "left";
+      });
+      const orders = new Set<string>();
+      for await (const j of fx.store.judgments()) {
+        const t = shown.get(String(j.prompt))!;
+        expect(j.shown_order === "ab" ? t.left : t.right).toBe(j.response_a);
+        // The rater always chose the left response.
+        expect(j.choice).toBe(j.shown_order === "ab" ? "a" : "b");
+        orders.add(j.shown_order!);
+      }
+      expect([...orders].sort()).toEqual(["ab", "ba"]);
+    });
+
+    it("mixes gold in at about the set rate, indistinguishable in ids and payload", async () => {
+      const fx = await setup({
+        tasks: 40,
+        gold: 30,
+        overlap: 1,
+        gold_rate: 0.25,
+        pause_gold_accuracy: 0,
+      });
+      const served = await judgeAll(fx, "rater");
+      const gold = served.filter((t) => String(t.prompt).startsWith("Gold"));
+      expect(served.length).toBeGreaterThanOrEqual(40);
+      expect(gold.length / served.length).toBeGreaterThan(0.1);
+      expect(gold.length / served.length).toBeLessThan(0.45);
+      const shape = (t: TaskView) =>
+        `${Object.keys(t).sort().join(",")}|${t.task_id.length}|${/^[A-Za-z0-9_-]+$/.test(t.task_id)}`;
+      expect(new Set(served.map(shape)).size).toBe(1);
+      // Gold is not served in any fixed pattern: not every k-th task.
+      const positions = served
+        .map((t, i) => (String(t.prompt).startsWith("Gold") ? i : -1))
+        .filter((i) => i >= 0);
+      const gaps = new Set(positions.slice(1).map((p, i) => p - positions[i]!));
+      expect(gaps.size).toBeGreaterThan(2);
+      // Nothing the rater can read names gold items or their answers.
+      const mine = await call(fx, fx.actors.rater, "GET", "/api/projects/p1/judgments/me");
+      expect(mine.body).not.toMatch(/gold|comparison_id/);
+      const project = await call(fx, fx.actors.rater, "GET", "/api/projects/p1");
+      expect(project.body).not.toMatch(/gold_rate|overlap|seed/);
+      expect(Object.keys(json(project))).toEqual(["project_id", "name", "guidelines", "me"]);
+    });
+
+    it("refuses a second judgment of the same task, also when both arrive at once", async () => {
+      const fx = await setup({ tasks: 3, gold: 0, overlap: 2 });
+      const t = (await nextTask(fx, fx.actors.rater))!;
+      const [x, y] = await Promise.all([
+        judge(fx, "rater", t, "left"),
+        judge(fx, "rater", t, "right"),
+      ]);
+      expect([x.statusCode, y.statusCode].sort()).toEqual([200, 409]);
+      const again = await judge(fx, "rater", t, "tie");
+      expect(again.statusCode).toBe(409);
+      expect(json<{ error: { code: string } }>(again).error.code).toBe("KEEL_E_DUPLICATE");
+      expect(await fx.store.countJudgments()).toBe(1);
+      const bogus = await call(
+        fx,
+        fx.actors.rater,
+        "POST",
+        `/api/tasks/${"Z".repeat(22)}/judgment`,
+        { body: { choice: "left" } },
+      );
+      expect(bogus.statusCode).toBe(404);
+    });
+
+    it("skips with a reason, and does not serve the skipped task again", async () => {
+      const fx = await setup({ tasks: 3, gold: 0, overlap: 1 });
+      const t = (await nextTask(fx, fx.actors.rater))!;
+      const s = await call(fx, fx.actors.rater, "POST", `/api/tasks/${t.task_id}/skip`, {
+        body: { reason: "harmful_content", note: "graphic" },
+      });
+      expect(s.statusCode).toBe(200);
+      expect(json<{ progress: { skipped: number } }>(s).progress.skipped).toBe(1);
+      const served = await judgeAll(fx, "rater");
+      expect(served.map((x) => x.prompt)).not.toContain(t.prompt);
+      expect(served).toHaveLength(2);
+      const p = json<{ judged: number; skipped: number; total: number }>(
+        await call(fx, fx.actors.rater, "GET", "/api/projects/p1/progress/me"),
+      );
+      expect(p).toEqual({ judged: 2, skipped: 1, total: 3 });
+      const bad = await call(fx, fx.actors.rater, "POST", `/api/tasks/${t.task_id}/skip`, {
+        body: { reason: "bored" },
+      });
+      expect(bad.statusCode).toBe(400);
+    });
+
+    it("requires the guidelines and the quiz, pauses after failed attempts, and a reviewer can reinstate", async () => {
+      f = await makeFixture(await d.open(), { tasks: 3, gold: 0, quiz: 3, quiz_max_attempts: 2 });
+      const fx = f;
+      const r = fx.actors.rater;
+      expect((await call(fx, r, "POST", "/api/projects/p1/tasks/next")).statusCode).toBe(403);
+      expect((await call(fx, r, "GET", "/api/projects/p1/quiz")).statusCode).toBe(403);
+      await onboard(fx, r);
+      expect((await call(fx, r, "POST", "/api/projects/p1/tasks/next")).statusCode).toBe(403);
+      const quiz = json<{ items: { quiz_id: string }[] }>(
+        await call(fx, r, "GET", "/api/projects/p1/quiz"),
+      );
+      expect(quiz.items).toHaveLength(3);
+      expect(JSON.stringify(quiz)).not.toMatch(/"gold"|expected/);
+      const wrong = { answers: quiz.items.map((i) => ({ quiz_id: i.quiz_id, choice: "tie" })) };
+      const a1 = json<{
+        passed: boolean;
+        attempts_left: number;
+        results: { quiz_id: string; expected: string }[];
+      }>(await call(fx, r, "POST", "/api/projects/p1/quiz", { body: wrong }));
+      expect(a1.passed).toBe(false);
+      expect(a1.attempts_left).toBe(1);
+      await call(fx, r, "POST", "/api/projects/p1/quiz", { body: wrong });
+      const me = json<{ me: { status: string } }>(await call(fx, r, "GET", "/api/projects/p1/me"));
+      expect(me.me.status).toBe("paused");
+      const queue = json<{ queue: { user_id: string; status_reason: string }[] }>(
+        await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1/reviews"),
+      );
+      expect(queue.queue.map((x) => x.user_id)).toEqual([r.user_id]);
+      expect(queue.queue[0]!.status_reason).toMatch(/quiz/);
+      const back = await call(
+        fx,
+        fx.actors.reviewer,
+        "POST",
+        `/api/projects/p1/members/${r.user_id}/review`,
+        {
+          body: { action: "reinstate", reason: "talked it through" },
+        },
+      );
+      expect(json(back)).toEqual({ status: "active" });
+      const right = {
+        answers: a1.results.map((x) => ({ quiz_id: x.quiz_id, choice: x.expected })),
+      };
+      const passRes = await call(fx, r, "POST", "/api/projects/p1/quiz", { body: right });
+      expect(passRes.statusCode, passRes.body).toBe(200);
+      const pass = json<{ passed: boolean }>(passRes);
+      expect(pass.passed).toBe(true);
+      expect(await nextTask(fx, r)).not.toBeNull();
+    });
+
+    it("auto-pauses a rater whose gold accuracy falls below the policy, and shows it to admins", async () => {
+      const fx = await setup({
+        tasks: 30,
+        gold: 10,
+        overlap: 2,
+        gold_rate: 0.9,
+        pause_gold_accuracy: 0.5,
+        pause_min_gold: 3,
+      });
+      const r = fx.actors.rater;
+      // Always pick the side showing response B: wrong on every gold item (gold is "a").
+      let status = "active";
+      let n = 0;
+      for (let t = await nextTask(fx, r); t && status === "active"; n++) {
+        const choice = String(t.left).includes(" B ") ? "left" : "right";
+        const res = json<Judged>(
+          await judge(fx, "rater", t, choice, { next: true, flags: n === 0 ? ["unsafe"] : [] }),
+        );
+        status = res.status;
+        t = res.next ?? null;
+      }
+      expect(status).toBe("paused");
+      expect((await call(fx, r, "POST", "/api/projects/p1/tasks/next")).statusCode).toBe(403);
+      const raters = json<{ raters: Record<string, unknown>[] }>(
+        await call(fx, fx.actors.admin, "GET", "/api/projects/p1/raters"),
+      );
+      const row = raters.raters.find((x) => x.user_id === r.user_id)!;
+      expect(row.status).toBe("paused");
+      expect(row.gold_accuracy).toBe(0);
+      expect(row.gold_seen).toBeGreaterThanOrEqual(3);
+      expect(row.verdict).toBe("suspect");
+      expect(row.flagged).toBe(1);
+      expect(typeof row.reliability).toBe("number");
+      const ex = await call(
+        fx,
+        fx.actors.reviewer,
+        "POST",
+        `/api/projects/p1/members/${r.user_id}/review`,
+        {
+          body: { action: "exclude", reason: "systematically wrong on gold" },
+        },
+      );
+      expect(json(ex)).toEqual({ status: "excluded" });
+      const again = json<{ raters: Record<string, unknown>[] }>(
+        await call(fx, fx.actors.admin, "GET", "/api/projects/p1/raters"),
+      );
+      expect(again.raters.find((x) => x.user_id === r.user_id)!.verdict).toBe("excluded");
+      const self = await call(
+        fx,
+        fx.actors.reviewer,
+        "POST",
+        `/api/projects/p1/members/${fx.actors.reviewer.user_id}/review`,
+        {
+          body: { action: "reinstate", reason: "me" },
+        },
+      );
+      expect(self.statusCode).toBe(403);
+    });
+
+    it("exports the project's judgments and reports agreement per batch and progress", async () => {
+      const fx = await setup({
+        tasks: 6,
+        gold: 2,
+        overlap: 2,
+        gold_rate: 0.2,
+        pause_gold_accuracy: 0,
+      });
+      await judgeAll(fx, "rater", () => "left");
+      await judgeAll(fx, "rater2", () => "left");
+      const exp = await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1/export");
+      expect(exp.statusCode).toBe(200);
+      const lines = exp.body
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toHaveLength(await fx.store.countJudgments());
+      expect(
+        lines.every((l) => typeof l.shown_order === "string" && typeof l.prompt === "string"),
+      ).toBe(true);
+      const ag = json<{ batches: { batch: string; judgments: number }[] }>(
+        await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1/agreement"),
+      );
+      expect(ag.batches.map((b) => b.batch)).toEqual(["even", "odd"]);
+      expect(ag.batches.reduce((s, b) => s + b.judgments, 0)).toBe(lines.length);
+      const pr = json<{ tasks: number; complete: number; judgments: number }>(
+        await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1/progress"),
+      );
+      expect(pr.tasks).toBe(6);
+      expect(pr.complete).toBe(6);
+      expect(pr.judgments).toBe(lines.length);
+    });
+  });
+}
