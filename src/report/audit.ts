@@ -1,0 +1,216 @@
+/**
+ * The audit report: one self-contained HTML page from data shaped like the audit JSON
+ * (DESIGN.md, "Audit JSON" — with the extra fields `keel audit` writes, all optional here).
+ * The input is described structurally so that report/ needs nothing from defend/ and any tool
+ * that writes the documented layout gets a report.
+ *
+ * Sections: summary tiles; suspicion distribution (stacked by verdict); raters with verdict,
+ * suspicion, reliability, each detector's score and the reasons; collusion groups; trigger
+ * patterns; the agreement heatmap of the most suspicious raters, group members and a reference
+ * block of trusted ones; cohort findings; validation filters; excluded comparisons.
+ */
+import { chart, heatmapSpec, histogramSpec } from "./charts.js";
+import { fmt, html, type SafeHtml } from "./html.js";
+import { renderPage, type Section } from "./page.js";
+
+export interface AuditReportRater {
+  readonly rater_id: string;
+  readonly reliability: number;
+  readonly suspicion: number;
+  readonly verdict: string;
+  readonly reasons: readonly string[];
+  readonly judgments?: number;
+  readonly weight?: number;
+  readonly evidence?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+export interface AuditReportData {
+  readonly raters: readonly AuditReportRater[];
+  readonly comparisons: readonly {
+    readonly comparison_id: string;
+    readonly p_a: number;
+    readonly weight: number;
+    readonly excluded: boolean;
+    readonly reasons: readonly string[];
+  }[];
+  readonly groups: readonly {
+    readonly rater_ids: readonly string[];
+    readonly score: number;
+    readonly reason: string;
+  }[];
+  readonly triggers: readonly {
+    readonly pattern: string;
+    readonly score: number;
+    readonly support: number;
+    readonly kind?: string;
+    readonly rate?: number;
+    readonly base_rate?: number;
+    readonly lift?: number;
+  }[];
+  readonly policy?: string;
+  readonly summary?: Readonly<Record<string, number>>;
+  readonly filters?: Readonly<Record<string, number | string>>;
+  readonly findings?: readonly { readonly note: string; readonly z?: number }[];
+  readonly agreement?: {
+    readonly rater_ids: readonly string[];
+    readonly agreement: readonly (readonly (number | null)[])[];
+  };
+}
+
+export interface AuditReportOptions {
+  readonly title?: string;
+  /** Trusted raters listed after the suspect and excluded ones (the rest are counted). */
+  readonly trustedRows?: number;
+  readonly excludedComparisonRows?: number;
+  readonly source?: string;
+}
+
+const DETECTORS = [
+  "gold",
+  "reliability",
+  "agreement",
+  "entropy",
+  "speed",
+  "position",
+  "length",
+  "harm",
+  "group",
+  "trigger",
+];
+
+function evidenceCell(r: AuditReportRater): SafeHtml {
+  const ev = r.evidence ?? {};
+  const parts = DETECTORS.filter((k) => ev[k] !== undefined && (ev[k]!.score ?? 0) >= 0.05).map(
+    (k) => html`<span title="${JSON.stringify(ev[k])}">${k} ${fmt(ev[k]!.score, 2)}</span>`,
+  );
+  return parts.length > 0
+    ? html`${parts.map((p, i) => html`${i > 0 ? " · " : ""}${p}`)}`
+    : html`<span class="muted">–</span>`;
+}
+
+function raterTable(raters: readonly AuditReportRater[], trustedRows: number): SafeHtml {
+  const sorted = [...raters].sort(
+    (a, b) => b.suspicion - a.suspicion || (a.rater_id < b.rater_id ? -1 : 1),
+  );
+  const flagged = sorted.filter((r) => r.verdict !== "trusted");
+  const trustedShown = sorted.filter((r) => r.verdict === "trusted").slice(0, trustedRows);
+  const rows = [...flagged, ...trustedShown];
+  const omitted = raters.length - rows.length;
+  return html`<table>
+<thead><tr><th>rater</th><th>verdict</th><th>suspicion</th><th>reliability</th><th>weight</th><th>judgments</th><th>detector scores</th><th>reasons</th></tr></thead>
+<tbody>${rows.map(
+    (r) =>
+      html`<tr><td><code>${r.rater_id}</code></td><td class="v-${r.verdict}">${r.verdict}</td><td class="num">${fmt(r.suspicion)}</td><td class="num">${fmt(r.reliability)}</td><td class="num">${fmt(r.weight)}</td><td class="num">${fmt(r.judgments)}</td><td>${evidenceCell(r)}</td><td>${r.reasons.length > 0 ? html`<ul class="reasons">${r.reasons.map((x) => html`<li>${x}</li>`)}</ul>` : ""}</td></tr>`,
+  )}</tbody></table>
+${omitted > 0 ? html`<p class="muted">${fmt(omitted)} more trusted raters not listed (lowest suspicion).</p>` : ""}`;
+}
+
+function groupsTable(groups: AuditReportData["groups"]): SafeHtml {
+  if (groups.length === 0)
+    return html`<p class="muted">No group of raters agreed beyond what their individual reliabilities predict.</p>`;
+  return html`<table><thead><tr><th>#</th><th>raters</th><th>score (−log10 p)</th><th>evidence</th></tr></thead><tbody>${groups.map(
+    (g, i) =>
+      html`<tr><td class="num">${i + 1}</td><td>${g.rater_ids.map((id, k) => html`${k > 0 ? ", " : ""}<code>${id}</code>`)}</td><td class="num">${fmt(g.score, 1)}</td><td>${g.reason}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+function triggerTable(triggers: AuditReportData["triggers"]): SafeHtml {
+  if (triggers.length === 0)
+    return html`<p class="muted">No prompt token or n-gram was over-represented among bad judgments.</p>`;
+  return html`<table><thead><tr><th>pattern</th><th>kind</th><th>score (−log10 p, adjusted)</th><th>support (comparisons)</th><th>bad rate</th><th>base rate</th><th>lift</th></tr></thead><tbody>${triggers.map(
+    (t) =>
+      html`<tr><td><code>${t.pattern}</code></td><td>${t.kind ?? ""}</td><td class="num">${fmt(t.score, 1)}</td><td class="num">${fmt(t.support)}</td><td class="num">${fmt(t.rate)}</td><td class="num">${fmt(t.base_rate)}</td><td class="num">${fmt(t.lift, 1)}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+function keyValues(o: Readonly<Record<string, number | string>> | undefined): SafeHtml {
+  if (!o) return html`<p class="muted">–</p>`;
+  return html`<table><tbody>${Object.entries(o).map(([k, v]) => html`<tr><td>${k.replaceAll("_", " ")}</td><td class="num">${typeof v === "number" ? fmt(v) : v}</td></tr>`)}</tbody></table>`;
+}
+
+export async function renderAuditReport(
+  data: AuditReportData,
+  o: AuditReportOptions = {},
+): Promise<string> {
+  const s = data.summary ?? {};
+  const count = (v: string) => data.raters.filter((r) => r.verdict === v).length;
+  const tiles = [
+    { label: "raters", value: fmt(data.raters.length) },
+    { label: "excluded raters", value: fmt(count("excluded")) },
+    { label: "suspect raters", value: fmt(count("suspect")) },
+    { label: "comparisons", value: fmt(data.comparisons.length) },
+    {
+      label: "excluded comparisons",
+      value: fmt(data.comparisons.filter((c) => c.excluded).length),
+    },
+    ...(s.kept_weight_share !== undefined
+      ? [{ label: "judgment weight kept", value: `${(100 * s.kept_weight_share).toFixed(1)}%` }]
+      : []),
+    { label: "groups", value: fmt(data.groups.length) },
+    { label: "trigger patterns", value: fmt(data.triggers.length) },
+  ];
+  const suspicion = data.raters.length
+    ? await chart(
+        histogramSpec({
+          values: data.raters.map((r) => r.suspicion),
+          groups: data.raters.map((r) => r.verdict),
+          title: "Suspicion per rater",
+          xTitle: "suspicion",
+          bins: 20,
+          extent: [0, 1],
+          colors: { trusted: "#067647", suspect: "#b54708", excluded: "#b42318" },
+        }),
+      )
+    : html`<p class="muted">No raters.</p>`;
+  const hm = data.agreement;
+  const heat =
+    hm && hm.rater_ids.length > 1
+      ? await chart(
+          heatmapSpec({
+            labels: hm.rater_ids,
+            values: hm.agreement,
+            title: "Agreement on co-rated comparisons (ties count ½)",
+            legend: "agreement",
+            domain: [0, 1],
+          }),
+        )
+      : html`<p class="muted">Too few co-rated comparisons for a heatmap.</p>`;
+  const excluded = data.comparisons.filter((c) => c.excluded);
+  const limit = o.excludedComparisonRows ?? 50;
+  const sections: Section[] = [
+    { id: "suspicion", title: "Suspicion distribution", body: suspicion },
+    { id: "raters", title: "Raters", body: raterTable(data.raters, o.trustedRows ?? 50) },
+    { id: "groups", title: "Collusion groups", body: groupsTable(data.groups) },
+    { id: "triggers", title: "Trigger scan", body: triggerTable(data.triggers) },
+    {
+      id: "agreement",
+      title: "Agreement heatmap",
+      body: html`${heat}<p class="muted">Rows: group members and the most suspicious raters first, then trusted raters for reference. Blank cells: no shared comparisons.</p>`,
+    },
+    {
+      id: "findings",
+      title: "Cohort findings",
+      body:
+        data.findings && data.findings.length > 0
+          ? html`<p class="muted">For people to judge; they do not change any verdict or weight.</p><ul>${data.findings.map((f) => html`<li>${f.note}</li>`)}</ul>`
+          : html`<p class="muted">No systematic difference between rater cohorts (or no rater attributes given).</p>`,
+    },
+    { id: "filters", title: "Validation filters", body: keyValues(data.filters) },
+    {
+      id: "comparisons",
+      title: "Excluded comparisons",
+      body:
+        excluded.length === 0
+          ? html`<p class="muted">None.</p>`
+          : html`<table><thead><tr><th>comparison</th><th>reasons</th></tr></thead><tbody>${excluded.slice(0, limit).map((c) => html`<tr><td><code>${c.comparison_id}</code></td><td>${c.reasons.join("; ")}</td></tr>`)}</tbody></table>${excluded.length > limit ? html`<p class="muted">${fmt(excluded.length - limit)} more not listed.</p>` : ""}`,
+    },
+  ];
+  return renderPage({
+    title: o.title ?? "keel audit",
+    subtitle: `policy ${data.policy ?? "?"}${o.source ? ` · ${o.source}` : ""}`,
+    tiles,
+    sections,
+    footer:
+      "Generated by keel audit. Suspicion is the probability that at least one detector's concern holds; see docs/defend.md.",
+  });
+}

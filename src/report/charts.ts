@@ -1,0 +1,181 @@
+/**
+ * Charts: Vega-Lite specs rendered to inline SVG in Node (vega-lite compiles to a Vega spec,
+ * vega renders it headless with `toSVG`). No canvas, no browser, no network: the loader refuses
+ * every URL, so a spec can only show the data given inline. Vega escapes the text it draws; the
+ * SVG is checked for script anyway before it is marked safe.
+ *
+ * Helpers build the specs the reports need: a histogram, a bar chart, a heatmap.
+ */
+import * as vega from "vega";
+import * as vegaLite from "vega-lite";
+import { KeelError } from "../core/errors.js";
+import { type SafeHtml, trusted } from "./html.js";
+
+export type VegaLiteSpec = Record<string, unknown>;
+
+const NO_LOADING = (() => {
+  const loader = vega.loader();
+  const refuse = async (uri: string): Promise<never> => {
+    throw new KeelError(
+      "KEEL_E_UNSUPPORTED",
+      `a report chart may not load ${JSON.stringify(uri)}: give data inline`,
+    );
+  };
+  loader.load = refuse;
+  loader.sanitize = refuse;
+  return loader;
+})();
+
+const BASE_CONFIG = {
+  font: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+  view: { stroke: null },
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#eef0f4" },
+};
+
+/** Renders a Vega-Lite spec (data inline) to an SVG string. */
+export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
+  const full = { config: BASE_CONFIG, ...spec } as unknown as vegaLite.TopLevelSpec;
+  const compiled = vegaLite.compile(full).spec;
+  for (const d of compiled.data ?? []) {
+    if ("url" in d && d.url !== undefined) {
+      throw new KeelError(
+        "KEEL_E_UNSUPPORTED",
+        `a report chart may not load ${JSON.stringify(String(d.url))}: give data inline`,
+      );
+    }
+  }
+  const view = new vega.View(vega.parse(compiled), { renderer: "none", loader: NO_LOADING });
+  try {
+    const svg = await view.toSVG();
+    // Text and attribute values are escaped by vega, so "<" only opens real tags and quotes
+    // delimit values: with the quoted values removed, look for script or event handlers.
+    const bare = svg.replace(/"[^"]*"/g, '""');
+    if (/<script|<[^>]*\son\w+\s*=|javascript:/i.test(bare)) {
+      throw new KeelError("KEEL_E_INTERNAL", "chart SVG contains script; refusing to embed it");
+    }
+    return svg;
+  } finally {
+    view.finalize();
+  }
+}
+
+/** A chart as safe markup for a page. */
+export async function chart(spec: VegaLiteSpec): Promise<SafeHtml> {
+  return trusted(`<div class="chart">${await vegaLiteToSvg(spec)}</div>`);
+}
+
+export interface HistogramOptions {
+  readonly values: readonly number[];
+  readonly title: string;
+  readonly xTitle: string;
+  readonly bins?: number;
+  /** Optional category per value, stacked in colour. */
+  readonly groups?: readonly string[];
+  readonly width?: number;
+  readonly height?: number;
+  readonly extent?: readonly [number, number];
+  /** Colour per group value, in this order (legend order too). */
+  readonly colors?: Readonly<Record<string, string>>;
+}
+
+export function histogramSpec(o: HistogramOptions): VegaLiteSpec {
+  const values = o.values.map((v, i) => ({ v, g: o.groups?.[i] ?? "" }));
+  return {
+    title: o.title,
+    width: o.width ?? 520,
+    height: o.height ?? 180,
+    data: { values },
+    mark: { type: "bar", tooltip: false },
+    encoding: {
+      x: {
+        field: "v",
+        type: "quantitative",
+        bin: { maxbins: o.bins ?? 20, ...(o.extent ? { extent: o.extent } : {}) },
+        title: o.xTitle,
+      },
+      y: { aggregate: "count", type: "quantitative", title: "count" },
+      ...(o.groups
+        ? {
+            color: {
+              field: "g",
+              type: "nominal",
+              title: null,
+              ...(o.colors
+                ? { scale: { domain: Object.keys(o.colors), range: Object.values(o.colors) } }
+                : {}),
+            },
+          }
+        : {}),
+    },
+  };
+}
+
+export interface HeatmapOptions {
+  readonly labels: readonly string[];
+  /** [row][col], null for no data. */
+  readonly values: readonly (readonly (number | null)[])[];
+  readonly title: string;
+  readonly legend: string;
+  readonly domain?: readonly [number, number];
+  readonly cell?: number;
+}
+
+export function heatmapSpec(o: HeatmapOptions): VegaLiteSpec {
+  const cells: { r: string; c: string; v: number }[] = [];
+  o.values.forEach((row, i) => {
+    row.forEach((v, j) => {
+      if (v !== null && Number.isFinite(v)) cells.push({ r: o.labels[i]!, c: o.labels[j]!, v });
+    });
+  });
+  const size = (o.cell ?? 14) * Math.max(1, o.labels.length);
+  return {
+    title: o.title,
+    width: size,
+    height: size,
+    data: { values: cells },
+    mark: "rect",
+    encoding: {
+      x: {
+        field: "c",
+        type: "nominal",
+        sort: [...o.labels],
+        title: null,
+        axis: { labelAngle: -60 },
+      },
+      y: { field: "r", type: "nominal", sort: [...o.labels], title: null },
+      color: {
+        field: "v",
+        type: "quantitative",
+        title: o.legend,
+        scale: { scheme: "viridis", ...(o.domain ? { domain: [...o.domain] } : {}) },
+      },
+    },
+  };
+}
+
+export interface BarOptions {
+  readonly rows: readonly {
+    readonly label: string;
+    readonly value: number;
+    readonly group?: string;
+  }[];
+  readonly title: string;
+  readonly xTitle: string;
+  readonly width?: number;
+}
+
+export function barSpec(o: BarOptions): VegaLiteSpec {
+  return {
+    title: o.title,
+    width: o.width ?? 420,
+    data: { values: o.rows.map((r) => ({ label: r.label, value: r.value, group: r.group ?? "" })) },
+    mark: "bar",
+    encoding: {
+      y: { field: "label", type: "nominal", sort: "-x", title: null },
+      x: { field: "value", type: "quantitative", title: o.xTitle },
+      ...(o.rows.some((r) => r.group)
+        ? { color: { field: "group", type: "nominal", title: null } }
+        : {}),
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/** Self-contained HTML reports: safe HTML building, the page template, Vega-Lite charts as SVG. */
+export { type AuditReportData, type AuditReportOptions, renderAuditReport } from "./audit.js";
+export {
+  type BarOptions,
+  barSpec,
+  chart,
+  type HeatmapOptions,
+  type HistogramOptions,
+  heatmapSpec,
+  histogramSpec,
+  type VegaLiteSpec,
+  vegaLiteToSvg,
+} from "./charts.js";
+export { escapeHtml, fmt, type HtmlValue, html, SafeHtml, trusted } from "./html.js";
+export { type PageOptions, renderPage, type Section } from "./page.js";

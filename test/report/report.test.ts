@@ -1,0 +1,162 @@
+import { describe, expect, it } from "vitest";
+import {
+  escapeHtml,
+  heatmapSpec,
+  histogramSpec,
+  html,
+  renderAuditReport,
+  renderPage,
+  trusted,
+  vegaLiteToSvg,
+} from "../../src/report/index.js";
+
+const HOSTILE = `<img src=x onerror="alert(1)">&'"\``;
+
+describe("html", () => {
+  it("escapes text and attribute metacharacters", () => {
+    expect(escapeHtml(HOSTILE)).toBe(
+      "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;&quot;&#96;",
+    );
+  });
+  it("escapes interpolations, keeps nested safe markup, joins arrays, drops null", () => {
+    const out = html`<ul>${["<a>", "b"].map((x) => html`<li>${x}</li>`)}</ul>${null}${undefined}${false}${3}`;
+    expect(out.value).toBe("<ul><li>&lt;a&gt;</li><li>b</li></ul>3");
+    expect(html`${trusted("<b>ok</b>")}`.value).toBe("<b>ok</b>");
+  });
+});
+
+describe("page", () => {
+  it("is self-contained: a CSP that loads nothing, no scripts, no external resources", () => {
+    const page = renderPage({
+      title: HOSTILE,
+      sections: [{ id: "s", title: "Section", body: html`<p>${HOSTILE}</p>` }],
+      tiles: [{ label: "x", value: "1" }],
+    });
+    expect(page).toMatch(/Content-Security-Policy" content="default-src 'none'/);
+    expect(page).not.toMatch(/<script|<link|src="http|href="http/);
+    expect(page).not.toContain("<img");
+    expect(page.startsWith("<!doctype html>")).toBe(true);
+  });
+});
+
+describe("charts (Vega-Lite to SVG, offline)", () => {
+  it("renders a histogram and a heatmap with escaped labels", async () => {
+    const svg = await vegaLiteToSvg(
+      histogramSpec({
+        values: [0.1, 0.2, 0.9],
+        groups: ["a<b", "a<b", "c"],
+        title: "t",
+        xTitle: "x",
+        extent: [0, 1],
+      }),
+    );
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg).toContain("a&lt;b");
+    const heat = await vegaLiteToSvg(
+      heatmapSpec({
+        labels: ["r1", HOSTILE],
+        values: [
+          [1, 0.5],
+          [0.5, null],
+        ],
+        title: "h",
+        legend: "agreement",
+      }),
+    );
+    expect(heat).toContain("<svg");
+    expect(heat).not.toContain("<img");
+  });
+  it("refuses to load data from a URL", async () => {
+    await expect(
+      vegaLiteToSvg({
+        data: { url: "https://example.invalid/data.json" },
+        mark: "bar",
+        encoding: {},
+      }),
+    ).rejects.toThrow();
+  });
+});
+
+describe("audit report", () => {
+  const data = {
+    policy: "balanced",
+    summary: { kept_weight_share: 0.91 },
+    raters: [
+      {
+        rater_id: HOSTILE,
+        reliability: 0.4,
+        suspicion: 0.99,
+        verdict: "excluded",
+        reasons: [`harm: ${HOSTILE}`],
+        judgments: 40,
+        weight: 0,
+        evidence: { harm: { score: 1, flagged_pairs: 10 } },
+      },
+      {
+        rater_id: "r2",
+        reliability: 0.9,
+        suspicion: 0.6,
+        verdict: "suspect",
+        reasons: ["agreement: low"],
+        judgments: 30,
+        weight: 0.6,
+      },
+      { rater_id: "r3", reliability: 0.95, suspicion: 0.01, verdict: "trusted", reasons: [] },
+    ],
+    comparisons: [
+      {
+        comparison_id: "c<1>",
+        p_a: 0.5,
+        weight: 0,
+        excluded: true,
+        reasons: ["no trusted judgment"],
+      },
+    ],
+    groups: [{ rater_ids: [HOSTILE, "r2"], score: 12.5, reason: "agreed" }],
+    triggers: [
+      {
+        pattern: "sudo<x>",
+        score: 40,
+        support: 120,
+        kind: "unsafe",
+        rate: 0.8,
+        base_rate: 0.05,
+        lift: 16,
+      },
+    ],
+    findings: [{ note: `locale=${HOSTILE}: finding` }],
+    filters: { malformed_comparisons: 1, safety_classifier: "lexicon" },
+    agreement: {
+      rater_ids: [HOSTILE, "r2", "r3"],
+      agreement: [
+        [1, 0.9, null],
+        [0.9, 1, 0.7],
+        [null, 0.7, 1],
+      ],
+    },
+  };
+  it("shows every section, escapes every untrusted string, and embeds its charts", async () => {
+    const page = await renderAuditReport(data, { source: HOSTILE });
+    for (const id of [
+      "suspicion",
+      "raters",
+      "groups",
+      "triggers",
+      "agreement",
+      "findings",
+      "filters",
+      "comparisons",
+    ])
+      expect(page).toContain(`<section id="${id}">`);
+    expect(page).not.toContain("<img");
+    expect(page).not.toMatch(/onerror="/);
+    expect(page).toContain("sudo&lt;x&gt;");
+    expect(page).toContain("c&lt;1&gt;");
+    expect((page.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(2);
+    expect(page).toContain('class="v-excluded"');
+  });
+  it("copes with an empty audit", async () => {
+    const page = await renderAuditReport({ raters: [], comparisons: [], groups: [], triggers: [] });
+    expect(page).toContain("No raters.");
+  });
+});
