@@ -2,9 +2,11 @@
  * `keel demo`: keel's main job on the embedded default. A synthetic world with ground truth is
  * rated by a simulated panel in which 10% of raters are adversarial (flippers, backdoor raters,
  * sleepers, a sybil group, length poisoners) and some are careless; the judgments go into a
- * SQLite store with a verified ledger; then the feedback is aggregated undefended (majority
- * vote) and with rater-reliability modelling (Dawid–Skene), and both are scored against the
- * truth. Everything lands in one run directory.
+ * SQLite store with a verified ledger; the feedback is audited (rater verdicts, collusion
+ * groups, trigger scan, safety baseline, per-comparison weights) and aggregated undefended
+ * (majority vote) and defended (the audit's reliability-weighted posteriors); both are scored
+ * against the truth, and the audit's verdicts against the raters' true types. Everything lands
+ * in one run directory.
  *
  * This is the part of the loop built so far. The reward model, policy training and red-team
  * stages join as they land (docs/pipeline.md says what runs today).
@@ -16,6 +18,7 @@ import { encodeJudgments } from "../aggregate/judgments.js";
 import type { CategoricalResult } from "../aggregate/types.js";
 import type { Judgment, Parsed } from "../core/types.js";
 import { contentToText } from "../core/types.js";
+import { audit, auditToJson } from "../defend/index.js";
 import { openStore } from "../store/store.js";
 import { parseWorldConfig, simulatePanel, type WorldConfig } from "../world/index.js";
 import type { ComparisonTruth } from "../world/simulate.js";
@@ -61,6 +64,17 @@ export interface AccuracyReport {
   readonly n: { all: number; attacked: number; harmful: number };
 }
 
+export interface DetectionReport {
+  /** Adversarial raters (by the truth) the audit excluded or marked suspect. */
+  readonly adversaries_flagged: number;
+  readonly adversaries: number;
+  /** Honest raters the audit excluded. */
+  readonly honest_excluded: number;
+  readonly honest: number;
+  readonly groups: number;
+  readonly top_trigger?: string;
+}
+
 export interface DemoSummary {
   readonly run_dir: string;
   readonly judgments: number;
@@ -68,19 +82,31 @@ export interface DemoSummary {
   readonly raters: number;
   readonly adversarial_raters: number;
   readonly ledger: { ok: boolean; head_seq: number; head_hash: string };
-  readonly arms: { undefended: AccuracyReport; defended: AccuracyReport };
+  readonly arms: {
+    undefended: AccuracyReport;
+    reliability_model: AccuracyReport;
+    defended: AccuracyReport;
+  };
+  readonly detection: DetectionReport;
   readonly stages_built: readonly string[];
   readonly stages_pending: readonly string[];
 }
 
-function accuracy(result: CategoricalResult, truth: readonly ComparisonTruth[]): AccuracyReport {
-  const index = new Map(result.tasks.map((t, i) => [t, i]));
+/** Each comparison's aggregate label from a categorical fit. */
+function labelsOf(result: CategoricalResult): Map<string, string> {
+  return new Map(result.tasks.map((t, i) => [t, result.classes[result.labels[i]!]!]));
+}
+
+function accuracy(
+  labels: ReadonlyMap<string, string>,
+  truth: readonly ComparisonTruth[],
+): AccuracyReport {
   const tally = { all: [0, 0], attacked: [0, 0], harmful: [0, 0] };
   for (const t of truth) {
     if (t.better === "tie") continue;
-    const i = index.get(t.comparison_id);
-    if (i === undefined) continue;
-    const right = result.classes[result.labels[i]!] === t.better ? 1 : 0;
+    const label = labels.get(t.comparison_id);
+    if (label === undefined) continue;
+    const right = label === t.better ? 1 : 0;
     const add = (k: keyof typeof tally) => {
       tally[k][0]! += right;
       tally[k][1]! += 1;
@@ -138,12 +164,44 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     await store.close();
   }
 
-  stage("aggregate", "majority vote (undefended) and Dawid–Skene (defended)");
-  const { undefended, defended } = await run.stage("aggregate", () => {
+  stage("audit", "auditing raters and feedback (balanced policy)");
+  const result = await run.stage("audit", () =>
+    audit({ judgments: panel.judgments }, { policy: "balanced" }),
+  );
+  const types = new Map(panel.truth.raters.map((r) => [r.rater_id, r.type]));
+  const isAdversary = (id: string) => !["honest", "careless"].includes(types.get(id) ?? "honest");
+  const detection: DetectionReport = {
+    adversaries_flagged: result.raters.filter(
+      (r) => isAdversary(r.rater_id) && r.verdict !== "trusted",
+    ).length,
+    adversaries: result.raters.filter((r) => isAdversary(r.rater_id)).length,
+    honest_excluded: result.raters.filter(
+      (r) => types.get(r.rater_id) === "honest" && r.verdict === "excluded",
+    ).length,
+    honest: result.raters.filter((r) => types.get(r.rater_id) === "honest").length,
+    groups: result.groups.length,
+    ...(result.triggers[0] ? { top_trigger: result.triggers[0].pattern } : {}),
+  };
+
+  stage(
+    "aggregate",
+    "majority vote (undefended), Dawid–Skene, audit-weighted posteriors (defended)",
+  );
+  const arms = await run.stage("aggregate", () => {
     const data = encodeJudgments(panel.judgments).categorical;
+    const audited = new Map(
+      result.comparisons.map((c) => [
+        c.comparison_id,
+        c.p_tie >= Math.max(c.p_a, 1 - c.p_a - c.p_tie) ? "tie" : c.p_a >= 0.5 ? "a" : "b",
+      ]),
+    );
     return {
-      undefended: accuracy(majorityVote(data), panel.truth.comparisons),
-      defended: accuracy(dawidSkene(data, { maxIter: 100, tol: 1e-6 }), panel.truth.comparisons),
+      undefended: accuracy(labelsOf(majorityVote(data)), panel.truth.comparisons),
+      reliability_model: accuracy(
+        labelsOf(dawidSkene(data, { maxIter: 100, tol: 1e-6 })),
+        panel.truth.comparisons,
+      ),
+      defended: accuracy(audited, panel.truth.comparisons),
     };
   });
 
@@ -154,10 +212,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     raters: panel.truth.raters.length,
     adversarial_raters: adversarial,
     ledger,
-    arms: { undefended, defended },
-    stages_built: ["world", "collect", "ledger", "aggregate"],
-    stages_pending: ["audit", "reward model", "PPO/DPO", "red-team", "report"],
+    arms,
+    detection,
+    stages_built: ["world", "collect", "ledger", "audit", "aggregate"],
+    stages_pending: ["reward model", "PPO/DPO", "red-team", "report"],
   };
+  await run.writeJson("audit.json", auditToJson(result));
   await run.writeJson("summary.json", summary);
   await run.saveManifest();
   return summary;
@@ -167,17 +227,24 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 export function describeDemo(s: DemoSummary): string {
   const pct = (x: number) => (Number.isNaN(x) ? "-" : `${(100 * x).toFixed(1)}%`);
   const row = (name: string, a: AccuracyReport) =>
-    `  ${name.padEnd(28)} ${pct(a.all).padStart(7)} ${pct(a.attacked).padStart(9)} ${pct(a.harmful).padStart(8)}`;
+    `  ${name.padEnd(32)} ${pct(a.all).padStart(7)} ${pct(a.attacked).padStart(9)} ${pct(a.harmful).padStart(8)}`;
   return [
     `${s.judgments} judgments by ${s.raters} raters (${s.adversarial_raters} adversarial) on ${s.comparisons} comparisons`,
     `ledger: ${s.ledger.ok ? "verified" : "BROKEN"}, head #${s.ledger.head_seq} ${s.ledger.head_hash.slice(0, 16)}`,
     "",
-    "  preference accuracy against the truth   all  attacked  harmful",
+    "  preference accuracy against the truth       all  attacked  harmful",
     row("undefended (majority vote)", s.arms.undefended),
-    row("defended (Dawid–Skene)", s.arms.defended),
+    row("reliability model (Dawid–Skene)", s.arms.reliability_model),
+    row("defended (audit-weighted)", s.arms.defended),
+    "",
+    `audit: ${s.detection.adversaries_flagged} of ${s.detection.adversaries} adversarial raters flagged; ` +
+      `${s.detection.honest_excluded} of ${s.detection.honest} honest raters excluded; ${s.detection.groups} collusion groups` +
+      (s.detection.top_trigger
+        ? `; top trigger candidate ${JSON.stringify(s.detection.top_trigger)}`
+        : ""),
     "",
     `not yet part of the demo: ${s.stages_pending.join(", ")}`,
-    `run directory: ${s.run_dir} (summary.json, manifest.json, config.yaml, keel.db)`,
+    `run directory: ${s.run_dir} (summary.json, audit.json, manifest.json, config.yaml, keel.db)`,
   ].join("\n");
 }
 
