@@ -1,0 +1,354 @@
+/**
+ * Sessions and CSRF, escalation attempts, invitations, schema rejections, body limits and
+ * rate limits.
+ */
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openStore } from "../../src/store/store.js";
+import { tempDir } from "../helpers/stores.js";
+import { call, type Fixture, json, login, makeFixture, PASSWORD } from "./helpers.js";
+
+let f: Fixture | undefined;
+afterEach(async () => {
+  await f?.close();
+  f = undefined;
+});
+
+async function fixture(options: Parameters<typeof makeFixture>[2] = {}): Promise<Fixture> {
+  f = await makeFixture(
+    await openStore(join(tempDir(), `s${Math.random()}.db`), { create: true }),
+    { quiz: 0 },
+    options,
+  );
+  return f;
+}
+
+type Err = { error: { code: string; message: string; where?: { field?: string } } };
+
+describe("sessions and CSRF", () => {
+  it("sets an httpOnly SameSite=Strict cookie and needs the CSRF token to change anything", async () => {
+    const fx = await fixture({ secureCookies: true });
+    const r = await fx.app.inject({
+      method: "POST",
+      url: "/api/session",
+      payload: { login: "rater", password: PASSWORD },
+    });
+    const cookie = String(r.headers["set-cookie"]);
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Strict/);
+    expect(cookie).toMatch(/Secure/);
+    const session = cookie.split(";")[0]!;
+    const csrf = json<{ csrf_token: string }>(r).csrf_token;
+    const read = await fx.app.inject({
+      method: "GET",
+      url: "/api/me",
+      headers: { cookie: session },
+    });
+    expect(read.statusCode).toBe(200);
+    expect(json<{ csrf_token: string }>(read).csrf_token).toBe(csrf);
+    const url = "/api/projects/p1/guidelines/ack";
+    const none = await fx.app.inject({ method: "POST", url, headers: { cookie: session } });
+    expect(none.statusCode).toBe(403);
+    const wrong = await fx.app.inject({
+      method: "POST",
+      url,
+      headers: { cookie: session, "x-csrf-token": `${csrf.slice(0, -1)}x` },
+    });
+    expect(wrong.statusCode).toBe(403);
+    const ok = await fx.app.inject({
+      method: "POST",
+      url,
+      headers: { cookie: session, "x-csrf-token": csrf },
+    });
+    expect(ok.statusCode).toBe(200);
+    // API tokens carry no ambient credential: no CSRF token needed.
+    expect((await call(fx, fx.actors.rater, "POST", url)).statusCode).toBe(200);
+    const out = await fx.app.inject({
+      method: "DELETE",
+      url: "/api/session",
+      headers: { cookie: session, "x-csrf-token": csrf },
+    });
+    expect(out.statusCode).toBe(200);
+    expect(
+      (await fx.app.inject({ method: "GET", url: "/api/me", headers: { cookie: session } }))
+        .statusCode,
+    ).toBe(401);
+  });
+
+  it("refuses wrong passwords, unknown logins and disabled users alike", async () => {
+    const fx = await fixture();
+    for (const body of [
+      { login: "rater", password: "not the password" },
+      { login: "nobody", password: PASSWORD },
+    ]) {
+      const r = await fx.app.inject({ method: "POST", url: "/api/session", payload: body });
+      expect(r.statusCode).toBe(401);
+      expect(json<Err>(r).error.message).toBe("wrong login or password");
+    }
+    await login(fx, fx.actors.rater2);
+    const d = await call(fx, fx.actors.admin, "PATCH", `/api/users/${fx.actors.rater2.user_id}`, {
+      body: { disabled: true },
+    });
+    expect(d.statusCode).toBe(200);
+    expect((await call(fx, fx.actors.rater2, "GET", "/api/me", { session: true })).statusCode).toBe(
+      401,
+    );
+    expect((await call(fx, fx.actors.rater2, "GET", "/api/me")).statusCode).toBe(401);
+    const again = await fx.app.inject({
+      method: "POST",
+      url: "/api/session",
+      payload: { login: "rater2", password: PASSWORD },
+    });
+    expect(again.statusCode).toBe(401);
+  });
+
+  it("revokes API tokens", async () => {
+    const fx = await fixture();
+    const t = json<{ token: string; token_id: string }>(
+      await call(fx, fx.actors.rater, "POST", "/api/tokens", { body: { name: "script" } }),
+    );
+    const h = { authorization: `Bearer ${t.token}` };
+    expect((await fx.app.inject({ method: "GET", url: "/api/me", headers: h })).statusCode).toBe(
+      200,
+    );
+    expect(
+      (await call(fx, fx.actors.rater2, "DELETE", `/api/tokens/${t.token_id}`)).statusCode,
+    ).toBe(404);
+    expect(
+      (await call(fx, fx.actors.rater, "DELETE", `/api/tokens/${t.token_id}`)).statusCode,
+    ).toBe(200);
+    expect((await fx.app.inject({ method: "GET", url: "/api/me", headers: h })).statusCode).toBe(
+      401,
+    );
+    const bad = await fx.app.inject({
+      method: "GET",
+      url: "/api/me",
+      headers: { authorization: "Bearer nope" },
+    });
+    expect(bad.statusCode).toBe(401);
+  });
+});
+
+describe("no escalation", () => {
+  it("keeps every role within what it may grant", async () => {
+    const fx = await fixture();
+    const a = fx.actors;
+    const mk = (role: string) => ({
+      body: {
+        login: `new-${role}-${Math.random().toString(36).slice(2, 8)}`,
+        role,
+        password: PASSWORD,
+      },
+    });
+    expect((await call(fx, a.admin, "POST", "/api/users", mk("owner"))).statusCode).toBe(403);
+    expect((await call(fx, a.admin, "POST", "/api/users", mk("admin"))).statusCode).toBe(403);
+    expect((await call(fx, a.admin, "POST", "/api/users", mk("reviewer"))).statusCode).toBe(201);
+    expect((await call(fx, a.owner, "POST", "/api/users", mk("admin"))).statusCode).toBe(201);
+    expect(
+      (
+        await call(fx, a.admin, "PATCH", `/api/users/${a.rater.user_id}`, {
+          body: { role: "admin" },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await call(fx, a.admin, "PATCH", `/api/users/${a.owner.user_id}`, {
+          body: { disabled: true },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await call(fx, a.admin, "PATCH", `/api/users/${a.admin.user_id}`, {
+          body: { role: "owner" },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await call(fx, a.owner, "PATCH", `/api/users/${a.owner.user_id}`, {
+          body: { role: "rater" },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (await call(fx, a.admin, "POST", "/api/invitations", { body: { role: "owner" } })).statusCode,
+    ).toBe(403);
+    expect(
+      (await call(fx, a.reviewer, "POST", "/api/invitations", { body: { role: "rater" } }))
+        .statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await call(fx, a.rater, "PATCH", `/api/users/${a.rater.user_id}`, {
+          body: { role: "owner" },
+        })
+      ).statusCode,
+    ).toBe(403);
+    // A rater cannot read others' judgments, nor the project's.
+    expect((await call(fx, a.rater, "GET", "/api/projects/p1/judgments")).statusCode).toBe(403);
+    expect((await call(fx, a.rater, "GET", "/api/projects/p1/export")).statusCode).toBe(403);
+  });
+});
+
+describe("invitations", () => {
+  it("creates the account once, in the project, with the invited role, until it expires", async () => {
+    const fx = await fixture();
+    const inv = json<{ token: string; path: string }>(
+      await call(fx, fx.actors.admin, "POST", "/api/invitations", {
+        body: { role: "rater", project_id: "p1" },
+      }),
+    );
+    expect(inv.path).toBe(`/invite/${inv.token}`);
+    const info = json<{ role: string; project_name: string }>(
+      await call(fx, undefined, "GET", `/api/invitations/${inv.token}`),
+    );
+    expect(info).toMatchObject({ role: "rater", project_name: "Project one" });
+    const short = await call(fx, undefined, "POST", `/api/invitations/${inv.token}/accept`, {
+      body: { login: "newbie", password: "short" },
+    });
+    expect(short.statusCode).toBe(400);
+    const ok = await call(fx, undefined, "POST", `/api/invitations/${inv.token}/accept`, {
+      body: { login: "newbie", password: PASSWORD },
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(json<{ user: { role: string } }>(ok).user.role).toBe("rater");
+    const cookie = String(ok.headers["set-cookie"]).split(";")[0]!;
+    const me = await fx.app.inject({
+      method: "GET",
+      url: "/api/projects/p1/me",
+      headers: { cookie },
+    });
+    expect(me.statusCode).toBe(200);
+    const twice = await call(fx, undefined, "POST", `/api/invitations/${inv.token}/accept`, {
+      body: { login: "newbie2", password: PASSWORD },
+    });
+    expect(twice.statusCode).toBe(404);
+    const old = json<{ token: string }>(
+      await call(fx, fx.actors.admin, "POST", "/api/invitations", {
+        body: { role: "rater", expires_hours: 1 },
+      }),
+    );
+    fx.advance(3_601_000);
+    expect((await call(fx, undefined, "GET", `/api/invitations/${old.token}`)).statusCode).toBe(
+      404,
+    );
+  });
+});
+
+describe("schema rejections and body limits", () => {
+  it("rejects unknown fields, wrong types, bad enums and bad ids with the field named", async () => {
+    const fx = await fixture();
+    const r = fx.actors.rater;
+    await call(fx, r, "POST", "/api/projects/p1/guidelines/ack");
+    const t = json<{ task: { task_id: string } }>(
+      await call(fx, r, "POST", "/api/projects/p1/tasks/next"),
+    ).task;
+    const url = `/api/tasks/${t.task_id}/judgment`;
+    const cases: [unknown, string][] = [
+      [{ choice: "left", gold: "a" }, "body.gold"],
+      [{ choice: "a" }, "body.choice"],
+      [{ choice: 1 }, "body.choice"],
+      [{}, "body"],
+      [{ choice: "left", flags: ["xss"] }, "body.flags.0"],
+      [{ choice: "left", rationale: "x".repeat(2001) }, "body.rationale"],
+      [{ choice: "left", next: "yes" }, "body.next"],
+    ];
+    for (const [body, field] of cases) {
+      const res = await call(fx, r, "POST", url, { body });
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      const e = json<Err>(res).error;
+      expect(e.code).toBe("KEEL_E_INVALID_RECORD");
+      expect(e.where?.field, JSON.stringify(body)).toBe(field);
+    }
+    const badId = await call(fx, r, "POST", "/api/tasks/../../etc/judgment", {
+      body: { choice: "left" },
+    });
+    expect(badId.statusCode).toBe(404);
+    const badParam = await call(fx, r, "POST", "/api/tasks/short/judgment", {
+      body: { choice: "left" },
+    });
+    expect(badParam.statusCode).toBe(400);
+    const notJson = await fx.app.inject({
+      method: "POST",
+      url,
+      headers: { authorization: `Bearer ${r.token}`, "content-type": "application/json" },
+      payload: "{not json",
+    });
+    expect(notJson.statusCode).toBe(400);
+    expect(await fx.store.countJudgments()).toBe(0);
+  });
+
+  it("refuses bodies over the route's limit with 413", async () => {
+    const fx = await fixture();
+    const r = await call(fx, fx.actors.rater, "POST", "/api/tokens", {
+      body: { name: "x".repeat(5000) },
+    });
+    expect(r.statusCode).toBe(413);
+    expect(json<Err>(r).error.code).toBe("KEEL_E_TOO_LARGE");
+    const big = await call(fx, undefined, "POST", "/api/session", {
+      body: { login: "a", password: "p".repeat(2000) },
+    });
+    expect(big.statusCode).toBe(413);
+  });
+
+  it("declares access, schema and body limit on every route (adding one without fails)", async () => {
+    const fx = await fixture();
+    expect(() => fx.app.get("/api/unguarded", async () => ({}))).toThrow(/declares no access/);
+  });
+});
+
+describe("rate limits", () => {
+  it("limits per address, per user and login attempts, with Retry-After", async () => {
+    const fx = await fixture({
+      rateLimits: {
+        ip: { rate: 1, burst: 30 },
+        user: { rate: 1, burst: 5 },
+        login: { rate: 0.01, burst: 3 },
+      },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++)
+      statuses.push((await call(fx, fx.actors.rater, "GET", "/api/me")).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    const limited = await call(fx, fx.actors.rater, "GET", "/api/me");
+    expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    // Another user is not affected by the first one's bucket.
+    expect((await call(fx, fx.actors.rater2, "GET", "/api/me")).statusCode).toBe(200);
+    fx.advance(5000);
+    expect((await call(fx, fx.actors.rater, "GET", "/api/me")).statusCode).toBe(200);
+    const logins: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      logins.push(
+        (
+          await call(fx, undefined, "POST", "/api/session", {
+            body: { login: "owner", password: "guess guess" },
+          })
+        ).statusCode,
+      );
+    }
+    expect(logins).toEqual([401, 401, 401, 429, 429]);
+    const ip: number[] = [];
+    for (let i = 0; i < 40; i++) ip.push((await call(fx, undefined, "GET", "/healthz")).statusCode);
+    expect(ip.filter((s) => s === 429).length).toBeGreaterThan(0);
+  });
+});
+
+describe("OpenAPI and health", () => {
+  it("describes every route with its schemas, access and body limit", async () => {
+    const fx = await fixture();
+    const doc = json<{
+      openapi: string;
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+    }>(await call(fx, undefined, "GET", "/openapi.json"));
+    expect(doc.openapi).toBe("3.0.3");
+    const op = doc.paths["/api/tasks/{taskId}/judgment"]!.post!;
+    expect(op["x-keel-access"]).toBe("user");
+    expect(op["x-keel-body-limit"]).toBe(16 * 1024);
+    expect(JSON.stringify(op.requestBody)).toMatch(/"additionalProperties":false/);
+    const h = await call(fx, undefined, "GET", "/healthz");
+    expect(json(h)).toMatchObject({ status: "ok", store: "sqlite", ledger_seq: 0 });
+    expect(h.headers["content-security-policy"]).toMatch(/script-src 'self'/);
+  });
+});
