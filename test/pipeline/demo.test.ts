@@ -19,6 +19,7 @@ describe("keel demo --quick", () => {
       "world",
       "collect",
       "ledger",
+      "audit",
       "aggregate",
     ]);
     expect(s.ledger.ok).toBe(true);
