@@ -1,0 +1,319 @@
+/**
+ * The admin view of a project: progress, raters with live scores and verdicts, the review
+ * queue (reinstate or exclude), agreement per batch, collusion groups and triggers from the
+ * audit, export, and invitations. Scores refresh every few seconds.
+ */
+import { useCallback, useEffect, useState } from "react";
+import { ApiError, api } from "./api";
+
+interface Rater {
+  user_id: string;
+  login: string;
+  display_name: string;
+  status: string;
+  status_reason: string | null;
+  judgments: number;
+  skipped: number;
+  gold_seen: number;
+  gold_correct: number;
+  gold_accuracy: number | null;
+  reliability: number | null;
+  agreement: number | null;
+  position_bias: number | null;
+  median_latency_ms: number | null;
+  flagged: number;
+  suspicion: number | null;
+  verdict: string;
+  verdict_source: string;
+  reasons: string[];
+}
+
+interface ProgressData {
+  tasks: number;
+  gold: number;
+  quiz: number;
+  complete: number;
+  judgments: number;
+  needed: number;
+  raters: { active: number; paused: number; excluded: number };
+}
+
+interface Batch {
+  batch: string;
+  comparisons: number;
+  judgments: number;
+  complete: number;
+  krippendorff_alpha: number | null;
+  fleiss_kappa: number | null;
+}
+
+interface Groups {
+  source: string;
+  groups: { rater_ids: string[]; score: number; reason: string }[];
+  triggers: { pattern: string; score: number; support: number }[];
+}
+
+const pct = (x: number | null) => (x === null ? "—" : `${Math.round(x * 100)}%`);
+const num = (x: number | null, d = 2) => (x === null ? "—" : x.toFixed(d));
+
+export function Admin({ projectId }: { projectId: string }) {
+  const [raters, setRaters] = useState<Rater[] | null>(null);
+  const [progress, setProgress] = useState<ProgressData | null>(null);
+  const [batches, setBatches] = useState<Batch[]>([]);
+  const [groups, setGroups] = useState<Groups | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [invite, setInvite] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const base = `/api/projects/${projectId}`;
+      const [r, p, a, g] = await Promise.all([
+        api<{ raters: Rater[] }>("GET", `${base}/raters`),
+        api<ProgressData>("GET", `${base}/progress`),
+        api<{ batches: Batch[] }>("GET", `${base}/agreement`),
+        api<Groups>("GET", `${base}/groups`),
+      ]);
+      setRaters(r.raters);
+      setProgress(p);
+      setBatches(a.batches);
+      setGroups(g);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "cannot load the project");
+    }
+  }, [projectId]);
+
+  useEffect(() => {
+    void load();
+    const t = setInterval(() => void load(), 5000);
+    return () => clearInterval(t);
+  }, [load]);
+
+  const review = async (userId: string, action: "reinstate" | "exclude" | "pause") => {
+    const reason = prompt(`Reason to ${action} this rater:`);
+    if (!reason) return;
+    try {
+      await api("POST", `/api/projects/${projectId}/members/${userId}/review`, { action, reason });
+      await load();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "review failed");
+    }
+  };
+
+  const makeInvite = async () => {
+    try {
+      const r = await api<{ path: string }>("POST", "/api/invitations", {
+        role: "rater",
+        project_id: projectId,
+      });
+      setInvite(`${location.origin}${r.path}`);
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "could not create an invitation");
+    }
+  };
+
+  const queue = (raters ?? []).filter((r) => r.status === "paused");
+  return (
+    <div className="admin">
+      <h1>Project {projectId}</h1>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {progress && (
+        <section className="card" aria-labelledby="progress-title">
+          <h2 id="progress-title">Progress</h2>
+          <progress
+            value={progress.complete}
+            max={Math.max(1, progress.tasks)}
+            aria-label="Comparisons complete"
+          />
+          <p>
+            {progress.complete} of {progress.tasks} comparisons complete · {progress.judgments}{" "}
+            judgments · {progress.gold} gold · {progress.quiz} quiz items · raters:{" "}
+            {progress.raters.active} active, {progress.raters.paused} paused,{" "}
+            {progress.raters.excluded} excluded
+          </p>
+          <p>
+            <a href={`/api/projects/${projectId}/export`} download>
+              Export judgments (JSONL)
+            </a>{" "}
+            ·{" "}
+            <button type="button" className="link" onClick={() => void makeInvite()}>
+              Invite a rater
+            </button>
+          </p>
+          {invite && (
+            <p>
+              Invitation link (shown once): <code className="text">{invite}</code>
+            </p>
+          )}
+        </section>
+      )}
+      <section className="card" aria-labelledby="raters-title">
+        <h2 id="raters-title">Raters</h2>
+        <div className="scroll">
+          <table className="raters">
+            <thead>
+              <tr>
+                <th scope="col">Rater</th>
+                <th scope="col">Status</th>
+                <th scope="col">Judged</th>
+                <th scope="col">Gold</th>
+                <th scope="col">Reliability</th>
+                <th scope="col">Agreement</th>
+                <th scope="col">Left bias</th>
+                <th scope="col">Median time</th>
+                <th scope="col">Flagged</th>
+                <th scope="col">Suspicion</th>
+                <th scope="col">Verdict</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(raters ?? []).map((r) => (
+                <tr key={r.user_id} data-rater={r.login}>
+                  <th scope="row">{r.display_name}</th>
+                  <td>{r.status}</td>
+                  <td data-col="judgments">{r.judgments}</td>
+                  <td data-col="gold">
+                    {r.gold_correct}/{r.gold_seen} ({pct(r.gold_accuracy)})
+                  </td>
+                  <td data-col="reliability">{num(r.reliability)}</td>
+                  <td>{num(r.agreement)}</td>
+                  <td>{pct(r.position_bias)}</td>
+                  <td>
+                    {r.median_latency_ms === null
+                      ? "—"
+                      : `${(r.median_latency_ms / 1000).toFixed(1)} s`}
+                  </td>
+                  <td data-col="flagged">{r.flagged}</td>
+                  <td>{num(r.suspicion)}</td>
+                  <td data-col="verdict" title={r.reasons.join("; ")}>
+                    {r.verdict}
+                    <span className="muted"> ({r.verdict_source})</span>
+                  </td>
+                  <td>
+                    {r.status === "active" && (
+                      <button
+                        type="button"
+                        className="link"
+                        onClick={() => void review(r.user_id, "pause")}
+                      >
+                        Pause
+                      </button>
+                    )}
+                    {r.status !== "active" && (
+                      <button
+                        type="button"
+                        className="link"
+                        onClick={() => void review(r.user_id, "reinstate")}
+                      >
+                        Reinstate
+                      </button>
+                    )}
+                    {r.status !== "excluded" && (
+                      <button
+                        type="button"
+                        className="link"
+                        onClick={() => void review(r.user_id, "exclude")}
+                      >
+                        Exclude
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section className="card" aria-labelledby="queue-title">
+        <h2 id="queue-title">Review queue</h2>
+        {queue.length === 0 ? (
+          <p>No rater is waiting for review.</p>
+        ) : (
+          <ul>
+            {queue.map((r) => (
+              <li key={r.user_id}>
+                <strong>{r.display_name}</strong>: <span className="text">{r.status_reason}</span>{" "}
+                <button type="button" onClick={() => void review(r.user_id, "reinstate")}>
+                  Reinstate
+                </button>{" "}
+                <button
+                  type="button"
+                  className="secondary"
+                  onClick={() => void review(r.user_id, "exclude")}
+                >
+                  Exclude
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section className="card" aria-labelledby="agreement-title">
+        <h2 id="agreement-title">Agreement per batch</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Batch</th>
+              <th scope="col">Comparisons</th>
+              <th scope="col">Complete</th>
+              <th scope="col">Judgments</th>
+              <th scope="col">Krippendorff α</th>
+              <th scope="col">Fleiss κ</th>
+            </tr>
+          </thead>
+          <tbody>
+            {batches.map((b) => (
+              <tr key={b.batch}>
+                <th scope="row">{b.batch}</th>
+                <td>{b.comparisons}</td>
+                <td>{b.complete}</td>
+                <td>{b.judgments}</td>
+                <td>{num(b.krippendorff_alpha)}</td>
+                <td>{num(b.fleiss_kappa)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section className="card" aria-labelledby="groups-title">
+        <h2 id="groups-title">Groups and triggers</h2>
+        {groups?.source !== "audit" ? (
+          <p>The audit is not available on this server yet.</p>
+        ) : (
+          <>
+            <h3>Raters who vote together</h3>
+            {groups.groups.length === 0 ? (
+              <p>None found.</p>
+            ) : (
+              <ul>
+                {groups.groups.map((g) => (
+                  <li key={g.rater_ids.join(",")}>
+                    {g.rater_ids.join(", ")} — score {g.score.toFixed(2)}:{" "}
+                    <span className="text">{g.reason}</span>
+                  </li>
+                ))}
+              </ul>
+            )}
+            <h3>Trigger patterns</h3>
+            {groups.triggers.length === 0 ? (
+              <p>None found.</p>
+            ) : (
+              <ul>
+                {groups.triggers.map((t) => (
+                  <li key={t.pattern}>
+                    <code className="text">{t.pattern}</code> — score {t.score.toFixed(2)}, support{" "}
+                    {t.support}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </>
+        )}
+      </section>
+    </div>
+  );
+}

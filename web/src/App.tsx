@@ -1,0 +1,93 @@
+/** The shell: who is signed in, and a tiny path router (/login, /invite/…, /rate/…, /admin/…). */
+import { type ReactElement, useCallback, useEffect, useState } from "react";
+import { Admin } from "./Admin";
+import { ApiError, api, isStaff, setCsrf, type User } from "./api";
+import { Home } from "./Home";
+import { Invite, Login } from "./Login";
+import { Rate } from "./Rate";
+
+export function navigate(path: string): void {
+  history.pushState(null, "", path);
+  dispatchEvent(new PopStateEvent("popstate"));
+}
+
+function usePath(): string {
+  const [path, setPath] = useState(location.pathname);
+  useEffect(() => {
+    const on = () => setPath(location.pathname);
+    addEventListener("popstate", on);
+    return () => removeEventListener("popstate", on);
+  }, []);
+  return path;
+}
+
+export function App() {
+  const path = usePath();
+  const [user, setUser] = useState<User | null | undefined>(undefined);
+
+  const load = useCallback(async () => {
+    try {
+      const me = await api<{ user: User; csrf_token: string | null }>("GET", "/api/me");
+      setCsrf(me.csrf_token);
+      setUser(me.user);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) setUser(null);
+      else throw e;
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const signedIn = (u: User, token: string | null) => {
+    setCsrf(token);
+    setUser(u);
+    navigate("/");
+  };
+
+  const signOut = async () => {
+    await api("DELETE", "/api/session").catch(() => undefined);
+    setCsrf(null);
+    setUser(null);
+    navigate("/login");
+  };
+
+  if (user === undefined) return <p className="loading">Loading…</p>;
+  const invite = /^\/invite\/([A-Za-z0-9_-]+)$/.exec(path);
+  let page: ReactElement;
+  if (invite) page = <Invite token={invite[1]!} onDone={signedIn} />;
+  else if (user === null) page = <Login onDone={signedIn} />;
+  else {
+    const rate = /^\/rate\/([A-Za-z0-9_.:-]+)$/.exec(path);
+    const admin = /^\/admin\/([A-Za-z0-9_.:-]+)$/.exec(path);
+    if (rate) page = <Rate projectId={rate[1]!} />;
+    else if (admin && isStaff(user)) page = <Admin projectId={admin[1]!} />;
+    else page = <Home user={user} />;
+  }
+  return (
+    <>
+      <header className="top">
+        <a
+          href="/"
+          className="brand"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate("/");
+          }}
+        >
+          keel
+        </a>
+        {user && (
+          <span className="who">
+            {user.display_name} <span className="badge">{user.role}</span>
+            <button type="button" className="link" onClick={() => void signOut()}>
+              Sign out
+            </button>
+          </span>
+        )}
+      </header>
+      <main id="main">{page}</main>
+    </>
+  );
+}

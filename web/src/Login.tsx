@@ -1,0 +1,142 @@
+/** Signing in, and accepting an invitation (which creates the account). */
+import { type FormEvent, useEffect, useState } from "react";
+import { ApiError, api, type User } from "./api";
+
+type Done = (u: User, csrf: string | null) => void;
+
+function message(e: unknown): string {
+  return e instanceof ApiError ? e.message : "Something went wrong; try again.";
+}
+
+export function Login({ onDone }: { onDone: Done }) {
+  const [login, setLogin] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const r = await api<{ user: User; csrf_token: string }>("POST", "/api/session", {
+        login,
+        password,
+      });
+      onDone(r.user, r.csrf_token);
+    } catch (err) {
+      setError(message(err));
+    }
+  };
+  return (
+    <form className="card narrow" onSubmit={(e) => void submit(e)} aria-labelledby="login-title">
+      <h1 id="login-title">Sign in</h1>
+      <label>
+        Login
+        <input
+          name="login"
+          autoComplete="username"
+          value={login}
+          onChange={(e) => setLogin(e.target.value)}
+          required
+        />
+      </label>
+      <label>
+        Password
+        <input
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+        />
+      </label>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <button type="submit">Sign in</button>
+    </form>
+  );
+}
+
+export function Invite({ token, onDone }: { token: string; onDone: Done }) {
+  const [info, setInfo] = useState<{ role: string; project_name: string | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [login, setLogin] = useState("");
+  const [name, setName] = useState("");
+  const [password, setPassword] = useState("");
+  useEffect(() => {
+    api<{ role: string; project_name: string | null }>("GET", `/api/invitations/${token}`)
+      .then(setInfo)
+      .catch((e) => setError(message(e)));
+  }, [token]);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const r = await api<{ user: User; csrf_token: string }>(
+        "POST",
+        `/api/invitations/${token}/accept`,
+        {
+          login,
+          password,
+          ...(name ? { display_name: name } : {}),
+        },
+      );
+      onDone(r.user, r.csrf_token);
+    } catch (err) {
+      setError(message(err));
+    }
+  };
+  return (
+    <form className="card narrow" onSubmit={(e) => void submit(e)} aria-labelledby="invite-title">
+      <h1 id="invite-title">Create your account</h1>
+      {info && (
+        <p>
+          You are invited as <strong>{info.role}</strong>
+          {info.project_name ? (
+            <>
+              {" "}
+              to <strong>{info.project_name}</strong>
+            </>
+          ) : null}
+          .
+        </p>
+      )}
+      <label>
+        Login
+        <input
+          name="login"
+          autoComplete="username"
+          value={login}
+          onChange={(e) => setLogin(e.target.value)}
+          required
+        />
+      </label>
+      <label>
+        Display name (optional)
+        <input name="name" value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <label>
+        Password (at least 10 characters)
+        <input
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          minLength={10}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+        />
+      </label>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <button type="submit" disabled={!info}>
+        Create account
+      </button>
+    </form>
+  );
+}

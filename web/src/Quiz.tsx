@@ -1,0 +1,131 @@
+/** The onboarding quiz: every item at once, then the result with the expected answers. */
+import { type FormEvent, useEffect, useState } from "react";
+import { ApiError, api, type Content } from "./api";
+import { ContentView } from "./Content";
+
+interface QuizData {
+  pass_rate: number;
+  attempts_left: number;
+  items: { quiz_id: string; prompt: Content; left: Content; right: Content }[];
+}
+
+interface Result {
+  passed: boolean;
+  correct: number;
+  total: number;
+  attempts_left: number;
+  results: { quiz_id: string; correct: boolean; expected: string }[];
+}
+
+const LABEL: Record<string, string> = { left: "Response 1", right: "Response 2", tie: "Tie" };
+
+export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => void }) {
+  const [quiz, setQuiz] = useState<QuizData | null>(null);
+  const [answers, setAnswers] = useState<Record<string, string>>({});
+  const [result, setResult] = useState<Result | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<QuizData>("GET", `/api/projects/${projectId}/quiz`)
+      .then(setQuiz)
+      .catch((e) => setError(String(e.message)));
+  }, [projectId]);
+  if (error)
+    return (
+      <p role="alert" className="error card">
+        {error}
+      </p>
+    );
+  if (!quiz) return <p>Loading…</p>;
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const r = await api<Result>("POST", `/api/projects/${projectId}/quiz`, {
+        answers: quiz.items.map((i) => ({ quiz_id: i.quiz_id, choice: answers[i.quiz_id] })),
+      });
+      setResult(r);
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : "could not submit the quiz");
+    }
+  };
+  if (result) {
+    return (
+      <section className="card" aria-labelledby="quiz-result">
+        <h1 id="quiz-result">{result.passed ? "Quiz passed" : "Quiz not passed"}</h1>
+        <p role="status">
+          {result.correct} of {result.total} right.{" "}
+          {!result.passed &&
+            `${result.attempts_left} attempt${result.attempts_left === 1 ? "" : "s"} left.`}
+        </p>
+        <ul>
+          {result.results.map((r, i) => (
+            <li key={r.quiz_id}>
+              Question {i + 1}: {r.correct ? "right" : `expected ${LABEL[r.expected]}`}
+            </li>
+          ))}
+        </ul>
+        {result.passed ? (
+          <button type="button" onClick={onDone}>
+            Start rating
+          </button>
+        ) : (
+          <button
+            type="button"
+            onClick={() => {
+              setResult(null);
+              setAnswers({});
+              onDone();
+            }}
+          >
+            Try again
+          </button>
+        )}
+      </section>
+    );
+  }
+  const complete = quiz.items.every((i) => answers[i.quiz_id]);
+  return (
+    <form className="quiz" onSubmit={(e) => void submit(e)} aria-labelledby="quiz-title">
+      <h1 id="quiz-title">Onboarding quiz</h1>
+      <p>
+        Judge these {quiz.items.length} comparisons as the guidelines say;{" "}
+        {Math.round(quiz.pass_rate * 100)}% right passes. {quiz.attempts_left} attempt
+        {quiz.attempts_left === 1 ? "" : "s"} left.
+      </p>
+      {quiz.items.map((item, n) => (
+        <fieldset key={item.quiz_id} className="quiz-item" data-quiz={item.quiz_id}>
+          <legend>Question {n + 1}</legend>
+          <div className="prompt">
+            <ContentView value={item.prompt} />
+          </div>
+          <div className="pair">
+            <div className="response">
+              <h2>Response 1</h2>
+              <ContentView value={item.left} />
+            </div>
+            <div className="response">
+              <h2>Response 2</h2>
+              <ContentView value={item.right} />
+            </div>
+          </div>
+          <div className="choices">
+            {(["left", "tie", "right"] as const).map((c) => (
+              <label key={c} className="check">
+                <input
+                  type="radio"
+                  name={item.quiz_id}
+                  value={c}
+                  checked={answers[item.quiz_id] === c}
+                  onChange={() => setAnswers((a) => ({ ...a, [item.quiz_id]: c }))}
+                />
+                {LABEL[c]}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      ))}
+      <button type="submit" disabled={!complete}>
+        Submit answers
+      </button>
+    </form>
+  );
+}

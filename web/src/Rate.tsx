@@ -1,0 +1,345 @@
+/**
+ * The rater's page: guidelines first, then the onboarding quiz, then comparisons side by side.
+ * Keyboard: 1 / 2 / 3 choose left / right / tie (and submit), f flags the pair as unsafe,
+ * ? opens the help. Shortcuts are off while typing a rationale (Esc leaves the text box).
+ */
+import { useCallback, useEffect, useRef, useState } from "react";
+import { ApiError, api, type Progress, type Task } from "./api";
+import { ContentView } from "./Content";
+import { Quiz } from "./Quiz";
+
+interface Me {
+  project_id: string;
+  name: string;
+  guidelines: string;
+  me: {
+    status: "active" | "paused" | "excluded";
+    guidelines_acknowledged: boolean;
+    quiz_required: boolean;
+    quiz_passed: boolean;
+    quiz_attempts_left: number;
+  };
+}
+
+type Side = "left" | "right" | "tie";
+
+export function Rate({ projectId }: { projectId: string }) {
+  const [me, setMe] = useState<Me | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const reload = useCallback(() => {
+    api<Me>("GET", `/api/projects/${projectId}/me`)
+      .then(setMe)
+      .catch((e) => setError(e instanceof ApiError ? e.message : "cannot load the project"));
+  }, [projectId]);
+  useEffect(reload, [reload]);
+
+  if (error)
+    return (
+      <p role="alert" className="error card">
+        {error}
+      </p>
+    );
+  if (!me) return <p>Loading…</p>;
+  if (me.me.status !== "active") {
+    return (
+      <section className="card" aria-labelledby="paused-title">
+        <h1 id="paused-title">{me.name}</h1>
+        <p role="status">
+          {me.me.status === "paused"
+            ? "Your work on this project is paused while a reviewer looks at it. You will be able to continue once they reinstate you."
+            : "You are no longer taking part in this project."}
+        </p>
+      </section>
+    );
+  }
+  if (!me.me.guidelines_acknowledged) {
+    return (
+      <section className="card" aria-labelledby="guidelines-title">
+        <h1 id="guidelines-title">{me.name}: guidelines</h1>
+        <div className="guidelines text">
+          {me.guidelines || "No guidelines were given for this project."}
+        </div>
+        <button
+          type="button"
+          onClick={() => void api("POST", `/api/projects/${projectId}/guidelines/ack`).then(reload)}
+        >
+          I have read the guidelines
+        </button>
+      </section>
+    );
+  }
+  if (me.me.quiz_required && !me.me.quiz_passed)
+    return <Quiz projectId={projectId} onDone={reload} />;
+  return <Rating projectId={projectId} name={me.name} guidelines={me.guidelines} />;
+}
+
+const REASONS = [
+  ["unclear", "The task is unclear"],
+  ["no_expertise", "I lack the expertise"],
+  ["harmful_content", "Too disturbing to judge"],
+  ["broken", "Something is broken"],
+  ["other", "Other"],
+] as const;
+
+function Rating({
+  projectId,
+  name,
+  guidelines,
+}: {
+  projectId: string;
+  name: string;
+  guidelines: string;
+}) {
+  const [task, setTask] = useState<Task | null | undefined>(undefined);
+  const [progress, setProgress] = useState<Progress | null>(null);
+  const [flagged, setFlagged] = useState(false);
+  const [rationale, setRationale] = useState("");
+  const [help, setHelp] = useState(false);
+  const [announce, setAnnounce] = useState("");
+  const [paused, setPaused] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [skipReason, setSkipReason] = useState<string>("unclear");
+  const busy = useRef(false);
+  const closeHelp = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (help) closeHelp.current?.focus();
+  }, [help]);
+
+  const fetchNext = useCallback(async () => {
+    try {
+      const r = await api<{ task: Task | null; progress: Progress }>(
+        "POST",
+        `/api/projects/${projectId}/tasks/next`,
+      );
+      setTask(r.task);
+      setProgress(r.progress);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 403) setPaused(true);
+      else setError(e instanceof ApiError ? e.message : "cannot load the next comparison");
+    }
+  }, [projectId]);
+
+  useEffect(() => {
+    void fetchNext();
+  }, [fetchNext]);
+
+  const reset = () => {
+    setFlagged(false);
+    setRationale("");
+  };
+
+  const choose = useCallback(
+    async (side: Side) => {
+      if (!task || busy.current) return;
+      busy.current = true;
+      setError(null);
+      try {
+        const r = await api<{ status: string; progress: Progress; next?: Task | null }>(
+          "POST",
+          `/api/tasks/${task.task_id}/judgment`,
+          {
+            choice: side,
+            next: true,
+            ...(rationale.trim() ? { rationale: rationale.trim() } : {}),
+            ...(flagged ? { flags: ["unsafe"] } : {}),
+          },
+        );
+        setProgress(r.progress);
+        setFlagged(false);
+        setRationale("");
+        if (r.status !== "active") setPaused(true);
+        else setTask(r.next ?? null);
+        setAnnounce(
+          `Saved (${side}${flagged ? ", flagged unsafe" : ""}). ${r.progress.judged} judged.`,
+        );
+      } catch (e) {
+        if (e instanceof ApiError && (e.status === 409 || e.status === 404)) {
+          setAnnounce("That comparison is no longer yours; here is the next one.");
+          setFlagged(false);
+          setRationale("");
+          await fetchNext();
+        } else setError(e instanceof ApiError ? e.message : "saving failed; try again");
+      } finally {
+        busy.current = false;
+      }
+    },
+    [task, rationale, flagged, fetchNext],
+  );
+
+  const skip = async () => {
+    if (!task || busy.current) return;
+    busy.current = true;
+    try {
+      const r = await api<{ progress: Progress }>("POST", `/api/tasks/${task.task_id}/skip`, {
+        reason: skipReason,
+      });
+      setProgress(r.progress);
+      reset();
+      setAnnounce("Skipped.");
+      await fetchNext();
+    } finally {
+      busy.current = false;
+    }
+  };
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (t && (t.tagName === "TEXTAREA" || t.tagName === "INPUT" || t.tagName === "SELECT")) {
+        if (e.key === "Escape") t.blur();
+        return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === "?") {
+        setHelp((h) => !h);
+        e.preventDefault();
+      } else if (e.key === "Escape") setHelp(false);
+      else if (e.key === "1") void choose("left");
+      else if (e.key === "2") void choose("right");
+      else if (e.key === "3") void choose("tie");
+      else if (e.key === "f" || e.key === "F") setFlagged((x) => !x);
+    };
+    addEventListener("keydown", onKey);
+    return () => removeEventListener("keydown", onKey);
+  }, [choose]);
+
+  return (
+    <section className="rating" aria-labelledby="rating-title">
+      <div className="rating-head">
+        <h1 id="rating-title">{name}</h1>
+        {progress && (
+          <div className="progress" data-testid="progress">
+            <progress
+              value={progress.judged + progress.skipped}
+              max={Math.max(progress.total, 1)}
+              aria-label="Progress"
+            />
+            <span>
+              <strong data-testid="judged">{progress.judged}</strong> judged · {progress.skipped}{" "}
+              skipped
+            </span>
+          </div>
+        )}
+        <button type="button" className="link" onClick={() => setHelp(true)} aria-keyshortcuts="?">
+          Help (?)
+        </button>
+      </div>
+      <p className="sr-only" role="status" aria-live="polite" data-testid="announce">
+        {announce}
+      </p>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      {paused ? (
+        <p role="status" className="card">
+          Your work on this project is paused while a reviewer looks at it.
+        </p>
+      ) : task === undefined ? (
+        <p>Loading…</p>
+      ) : task === null ? (
+        <p className="card" role="status">
+          Nothing left to judge right now. Thank you!
+        </p>
+      ) : (
+        <div className="task" data-task={task.task_id}>
+          <section className="prompt" aria-label="Prompt">
+            <h2>Prompt</h2>
+            <ContentView value={task.prompt} />
+          </section>
+          <div className="pair">
+            <section className="response" aria-label="Response 1 (left)">
+              <h2>Response 1</h2>
+              <ContentView value={task.left} />
+            </section>
+            <section className="response" aria-label="Response 2 (right)">
+              <h2>Response 2</h2>
+              <ContentView value={task.right} />
+            </section>
+          </div>
+          <div className="controls">
+            <button type="button" onClick={() => void choose("left")} aria-keyshortcuts="1">
+              <kbd>1</kbd> Response 1 is better
+            </button>
+            <button type="button" onClick={() => void choose("tie")} aria-keyshortcuts="3">
+              <kbd>3</kbd> Tie
+            </button>
+            <button type="button" onClick={() => void choose("right")} aria-keyshortcuts="2">
+              <kbd>2</kbd> Response 2 is better
+            </button>
+          </div>
+          <div className="extras">
+            <label className="check">
+              <input
+                type="checkbox"
+                checked={flagged}
+                onChange={(e) => setFlagged(e.target.checked)}
+                aria-keyshortcuts="f"
+              />
+              Flag as unsafe (<kbd>f</kbd>)
+            </label>
+            <label className="rationale">
+              Why? (optional)
+              <textarea
+                value={rationale}
+                maxLength={2000}
+                rows={2}
+                onChange={(e) => setRationale(e.target.value)}
+              />
+            </label>
+            <div className="skip">
+              <label>
+                Skip because
+                <select value={skipReason} onChange={(e) => setSkipReason(e.target.value)}>
+                  {REASONS.map(([k, v]) => (
+                    <option key={k} value={k}>
+                      {v}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <button type="button" className="secondary" onClick={() => void skip()}>
+                Skip
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+      {help && (
+        <div className="dialog" role="dialog" aria-modal="true" aria-labelledby="help-title">
+          <div className="card">
+            <h2 id="help-title">Keyboard shortcuts</h2>
+            <dl className="keys">
+              <dt>
+                <kbd>1</kbd>
+              </dt>
+              <dd>Response 1 (left) is better</dd>
+              <dt>
+                <kbd>2</kbd>
+              </dt>
+              <dd>Response 2 (right) is better</dd>
+              <dt>
+                <kbd>3</kbd>
+              </dt>
+              <dd>Tie</dd>
+              <dt>
+                <kbd>f</kbd>
+              </dt>
+              <dd>Flag the pair as unsafe (toggle)</dd>
+              <dt>
+                <kbd>?</kbd>
+              </dt>
+              <dd>This help</dd>
+            </dl>
+            <h3>Guidelines</h3>
+            <div className="guidelines text">{guidelines}</div>
+            <button type="button" onClick={() => setHelp(false)} ref={closeHelp}>
+              Close
+            </button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
