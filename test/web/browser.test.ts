@@ -29,6 +29,12 @@ const CHEAP = { log2N: 10, r: 8, p: 1 };
 const SCRIPT = "<script>window.__xss = 1</script>";
 const IMG = '<img src=x onerror="window.__xss = 2">';
 
+interface Doc {
+  querySelector(
+    selector: string,
+  ): { textContent: string | null; getAttribute(name: string): string | null } | null;
+}
+
 let browser: Browser;
 let keel: KeelApp;
 let store: FeedbackStore;
@@ -180,9 +186,14 @@ describe("rater and admin in the browser", () => {
       }
       await page.keyboard.press(keys[n % 3]!);
       await page.waitForFunction(
-        ([want, old]) =>
-          document.querySelector('[data-testid="judged"]')?.textContent === want &&
-          document.querySelector(".task")?.getAttribute("data-task") !== old,
+        ([want, old]) => {
+          // Runs in the page (the test's own tsconfig has no DOM types).
+          const doc = (globalThis as unknown as { document: Doc }).document;
+          return (
+            doc.querySelector('[data-testid="judged"]')?.textContent === want &&
+            doc.querySelector(".task")?.getAttribute("data-task") !== old
+          );
+        },
         [String(n + 1), id] as const,
       );
     }
@@ -193,9 +204,7 @@ describe("rater and admin in the browser", () => {
     await page.getByRole("dialog").getByRole("heading", { name: "Keyboard shortcuts" }).waitFor();
     await page.keyboard.press("Escape");
     await page.getByRole("dialog").waitFor({ state: "detached" });
-    expect(
-      await page.evaluate(() => (window as unknown as { __xss?: number }).__xss),
-    ).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     expect(dialogs).toEqual([]);
     await context.close();
 
@@ -227,9 +236,7 @@ describe("rater and admin in the browser", () => {
       /trusted|suspect/,
     );
     await page.getByRole("heading", { name: "Agreement per batch" }).waitFor();
-    expect(
-      await page.evaluate(() => (window as unknown as { __xss?: number }).__xss),
-    ).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     await context.close();
   });
 });
