@@ -87,6 +87,19 @@ describe("AdamW", () => {
     });
   });
 
+  it("reports the global gradient norm (SIMD path, odd length) like a float64 sum", () => {
+    const ps = new ParamStore([{ name: "x", shape: [1027], init: "zeros" }]);
+    const g = ps.zerosLike();
+    const rng = new Rng(8);
+    let sq = 0;
+    for (let i = 0; i < g.length; i++) {
+      g[i] = rng.normal() * 10;
+      sq += g[i]! * g[i]!;
+    }
+    expect(ps.arena!.owns(g)).toBe(true);
+    expect(new AdamW(ps, { lr: 0 }).step(g).gradNorm).toBeCloseTo(Math.sqrt(sq), 6);
+  });
+
   it("refuses a non-finite gradient", () => {
     const ps = new ParamStore(SPECS);
     const g = ps.zerosLike();

@@ -2,13 +2,13 @@
  * The graphs a GPT runs, all built from `layers.ts` and differentiated by `autodiff.ts`:
  *
  *   forward   tokens, mask → any of logits [B, T, V], logprobs [B, T], values [B, T], rewards [B]
- *   train     tokens, mask, loss_mask → loss (masked mean next-token cross-entropy) and grad
- *   backward  tokens, mask, d_<head> → grad = Σ_heads d_headᵀ · ∂head/∂θ (upstream gradients
+ *   train     tokens, mask, loss_mask → loss (masked mean next-token cross-entropy) and grads
+ *   backward  tokens, mask, d_<head> → grads of Σ_heads d_headᵀ · head (upstream gradients
  *             from a loss computed elsewhere, e.g. PPO or DPO in TypeScript)
  *   prefill   forward plus every layer's k, v [B, H, T, D] to seed a KV cache
  *   decode    one token per row against a KV cache of capacity S (see layers.attentionStep)
  * Parameters are graph inputs fed from keel's arrays, except in `standalone` graphs (export),
- * where they are initializers. `grad` is one flat vector in the ParamStore layout.
+ * where they are initializers. Gradients are outputs `grad:<param>` (see gradOutputs).
  */
 import { gradients } from "../autodiff.js";
 import { GraphBuilder, type T } from "../builder.js";
@@ -79,11 +79,23 @@ export function forwardGraph(
   return b.graph;
 }
 
-/** Flat gradient [param]: every parameter's gradient reshaped to 1-D and concatenated. */
-function flatGrad(b: GraphBuilder, params: readonly T[], grads: Map<string, T | undefined>): T {
-  const parts = params.map((p) => b.reshape(grads.get(p.name) ?? b.zerosLike(p), [-1]));
-  return b.concat(parts, 0);
+/**
+ * One output `grad:<name>` per parameter that receives a gradient. The model binds each to
+ * its slice of one flat buffer (ONNX Runtime fills preallocated outputs in place), which
+ * gives a flat gradient without a Concat copy; parameters without an output get zeros.
+ */
+function gradOutputs(
+  b: GraphBuilder,
+  params: readonly T[],
+  grads: Map<string, T | undefined>,
+): void {
+  for (const p of params) {
+    const g = grads.get(p.name);
+    if (g) b.output(g, gradOutputName(p.name));
+  }
 }
+
+export const gradOutputName = (param: string) => `grad:${param}`;
 
 /** Forward + masked next-token cross-entropy + backward, in one graph. */
 export function trainGraph(c: GptConfig, store: ParamStore) {
@@ -98,7 +110,7 @@ export function trainGraph(c: GptConfig, store: ParamStore) {
   const loss = b.neg(b.div(total, count)); // []
   const grads = gradients(b, [{ of: loss }], params);
   b.output(loss, "loss");
-  b.output(flatGrad(b, params, grads), "grad");
+  gradOutputs(b, params, grads);
   return b.graph;
 }
 
@@ -113,7 +125,7 @@ export function backwardGraph(c: GptConfig, store: ParamStore, want: readonly Gr
     grad: b.input(`d_${k}`, store.dtype, out[k]!.shape),
   }));
   const grads = gradients(b, seeds, params);
-  b.output(flatGrad(b, params, grads), "grad");
+  gradOutputs(b, params, grads);
   return b.graph;
 }
 

@@ -23,6 +23,7 @@ import {
   backwardGraph,
   forwardGraph,
   type GradHead,
+  gradOutputName,
   type Head,
   PARAMS_LOCATION,
   prefillGraph,
@@ -174,12 +175,22 @@ export class Gpt {
   }
 
   /**
-   * The flat gradient buffer that `lossAndGrad` and `backward` fill and return. It is reused
-   * by the next call: accumulate or copy it before computing another gradient.
+   * Binds each `grad:<param>` output of `s` to that parameter's slice of one flat buffer (the
+   * buffer `lossAndGrad` and `backward` return), and zeroes the slices of parameters the
+   * graph does not differentiate. The buffer is reused by the next call: accumulate or copy
+   * it before computing another gradient.
    */
-  private gradOut(): ort.Tensor {
+  private gradOutputs(s: Session): Record<string, ort.Tensor | null> {
     this.gradBuffer ??= this.params.zerosLike();
-    return tensor(this.params.dtype, this.gradBuffer, [this.gradBuffer.length]);
+    const outs: Record<string, ort.Tensor | null> = {};
+    for (const spec of this.params.specs) {
+      const [o, n] = this.params.range(spec.name);
+      const view = this.gradBuffer.subarray(o, o + n);
+      const name = gradOutputName(spec.name);
+      if (s.outputNames.includes(name)) outs[name] = tensor(this.params.dtype, view, spec.shape);
+      else view.fill(0);
+    }
+    return outs;
   }
 
   /** SFT: loss = −Σ_{t≥1} lossMask·logprobs / max(Σ_{t≥1} lossMask, 1) and its gradient, in one run. */
@@ -187,7 +198,7 @@ export class Gpt {
     const s = await this.session("train", () => trainGraph(this.config, this.params));
     const feeds = this.feeds(batch);
     feeds.loss_mask = tensor(this.params.dtype, batch.lossMask, [batch.batch, batch.length]);
-    const out = await s.runInto(feeds, { loss: null, grad: this.gradOut() });
+    const out = await s.runInto(feeds, { loss: null, ...this.gradOutputs(s) });
     return { loss: Number(out.loss!.data[0]), grad: this.gradBuffer! };
   }
 
@@ -211,7 +222,7 @@ export class Gpt {
       }
       feeds[`d_${k}`] = tensor(this.params.dtype, v, dims);
     }
-    await s.runInto(feeds, { grad: this.gradOut() });
+    await s.runInto(feeds, this.gradOutputs(s));
     return this.gradBuffer!;
   }
 

@@ -16,7 +16,7 @@
  */
 import { KeelError } from "../../core/errors.js";
 import type { FloatArray, ParamStore } from "../params.js";
-import { type AdamwKernel, adamwKernel } from "./simd.js";
+import { simdKernels } from "./simd.js";
 
 export interface AdamWOptions {
   readonly lr: number;
@@ -53,13 +53,21 @@ export function l2norm(x: FloatArray): number {
   return Math.sqrt(s0 + s1 + s2 + s3);
 }
 
+/** ‖x‖₂ with the SIMD kernel over whole 4-float groups and JavaScript for the tail. */
+function simdNorm(sumsq: (ptr: number, nbytes: number) => number, x: FloatArray): number {
+  const n4 = x.length - (x.length % 4);
+  let s = sumsq(x.byteOffset, n4 * 4);
+  for (let i = n4; i < x.length; i++) s += x[i]! * x[i]!;
+  return Math.sqrt(s);
+}
+
 export class AdamW {
   readonly m: FloatArray;
   readonly v: FloatArray;
   t = 0;
   lr: number;
   private readonly ranges: { start: number; end: number; decay: boolean }[];
-  private readonly kernel: AdamwKernel | undefined;
+  private readonly kernels: ReturnType<typeof simdKernels>;
 
   constructor(
     readonly params: ParamStore,
@@ -69,7 +77,8 @@ export class AdamW {
     this.v = params.zerosLike();
     this.lr = opts.lr;
     const arena = params.arena;
-    this.kernel = arena?.owns(this.m) && arena.owns(this.v) ? adamwKernel(arena.memory) : undefined;
+    this.kernels =
+      arena?.owns(this.m) && arena.owns(this.v) ? simdKernels(arena.memory) : undefined;
     const decay = opts.decay ?? ((_n: string, shape: readonly number[]) => shape.length >= 2);
     this.ranges = params.specs.map((s) => {
       const [o, n] = params.range(s.name);
@@ -86,7 +95,8 @@ export class AdamW {
         `gradient has ${grad.length} entries, parameters ${p.length}`,
       );
     }
-    const gradNorm = l2norm(grad);
+    const simd = this.kernels && this.params.arena!.owns(grad) ? this.kernels : undefined;
+    const gradNorm = simd ? simdNorm(simd.sumsq, grad) : l2norm(grad);
     if (!Number.isFinite(gradNorm)) {
       throw new KeelError("KEEL_E_NUMERIC", `gradient norm is ${gradNorm} at step ${this.t + 1}`, {
         hint: "lower the learning rate or check the loss for overflow",
@@ -102,14 +112,13 @@ export class AdamW {
     const stepSize = lr / (1 - b1 ** this.t);
     const bc2 = 1 / Math.sqrt(1 - b2 ** this.t);
     const { m, v } = this;
-    const simd = this.kernel && this.params.arena!.owns(grad) ? this.kernel : undefined;
     for (const r of this.ranges) {
       const keep = r.decay ? 1 - lr * wd : 1;
       let start = r.start;
       if (simd) {
         const n4 = (r.end - r.start) & ~3;
         const at = (a: FloatArray) => a.byteOffset + r.start * 4;
-        simd(at(p), at(grad), at(m), at(v), n4 * 4, b1, b2, keep, stepSize, bc2, eps, scale);
+        simd.adamw(at(p), at(grad), at(m), at(v), n4 * 4, b1, b2, keep, stepSize, bc2, eps, scale);
         start += n4;
       }
       for (let i = start; i < r.end; i++) {

@@ -154,18 +154,106 @@ function uleb(n: number): number[] {
 const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
 const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
 
+/**
+ * sumsq(ptr, nbytes) → Σ x² as f64: 4-lane float32 partial sums over chunks of 256 floats,
+ * each chunk's lanes then added in float64 (so the total keeps float64 accuracy at scale).
+ * `nbytes` must be a multiple of 16.
+ */
+function sumsqBody(): number[] {
+  const [PTR, NB, J, ACC, TOTAL, END] = [0, 1, 2, 3, 4, 5];
+  const F64_PROMOTE = 0xbb;
+  const F64_ADD = 0xa0;
+  const lanes = [0, 1, 2, 3].flatMap((l) => [
+    ...get(ACC),
+    SIMD,
+    0x1f,
+    l,
+    F64_PROMOTE,
+    ...get(TOTAL),
+    F64_ADD,
+    ...set(TOTAL),
+  ]);
+  const CHUNK = [0x80, 0x08]; // i32.const 1024 (bytes = 256 floats)
+  return [
+    op.block,
+    op.void,
+    op.loop,
+    op.void,
+    ...get(J),
+    ...get(NB),
+    op.i32GeU,
+    op.brIf,
+    1,
+    SIMD,
+    0x0c,
+    ...new Array(16).fill(0),
+    ...set(ACC), // v128.const 0
+    ...get(J),
+    op.i32Const,
+    ...CHUNK,
+    op.i32Add,
+    ...get(NB),
+    ...get(J),
+    op.i32Const,
+    ...CHUNK,
+    op.i32Add,
+    ...get(NB),
+    0x49, // i32.lt_u
+    0x1b,
+    ...set(END), // select: min(j + 1024, nbytes)
+    op.block,
+    op.void,
+    op.loop,
+    op.void,
+    ...get(J),
+    ...get(END),
+    op.i32GeU,
+    op.brIf,
+    1,
+    ...get(ACC),
+    ...get(PTR),
+    ...get(J),
+    op.i32Add,
+    ...simd.load,
+    op.localTee,
+    6,
+    ...get(6),
+    ...simd.mul,
+    ...simd.add,
+    ...set(ACC),
+    ...get(J),
+    op.i32Const,
+    16,
+    op.i32Add,
+    ...set(J),
+    op.br,
+    0,
+    op.end,
+    op.end,
+    ...lanes,
+    op.br,
+    0,
+    op.end,
+    op.end,
+    ...get(TOTAL),
+    op.end,
+  ];
+}
+
 function moduleBytes(): Uint8Array {
   const I32 = 0x7f;
   const F32 = 0x7d;
+  const F64 = 0x7c;
   const V128 = 0x7b;
   const params = [I32, I32, I32, I32, I32, F32, F32, F32, F32, F32, F32, F32];
-  const type = [1, 0x60, params.length, ...params, 0];
+  const type = [2, 0x60, params.length, ...params, 0, 0x60, 2, I32, I32, 1, F64];
   const imports = [1, ...str("env"), ...str("memory"), 0x02, 0x00, 0x00];
-  const funcs = [1, 0];
-  const exports = [1, ...str("adamw"), 0x00, 0];
-  const locals = [2, 1, I32, 12, V128];
-  const code = [...locals, ...body()];
-  const codeSec = [1, ...uleb(code.length), ...code];
+  const funcs = [2, 0, 1];
+  const exports = [2, ...str("adamw"), 0x00, 0, ...str("sumsq"), 0x00, 1];
+  const adamw = [2, 1, I32, 12, V128, ...body()];
+  // sumsq locals: j (i32) 2, acc (v128) 3, total (f64) 4, end (i32) 5, v (v128) 6
+  const sumsq = [5, 1, I32, 1, V128, 1, F64, 1, I32, 1, V128, ...sumsqBody()];
+  const codeSec = [2, ...uleb(adamw.length), ...adamw, ...uleb(sumsq.length), ...sumsq];
   return new Uint8Array([
     0x00,
     0x61,
@@ -213,10 +301,14 @@ export type AdamwKernel = (
 const BYTES = moduleBytes();
 let compiled: object | null | undefined;
 
-/** The kernel bound to `memory`, or undefined where WebAssembly SIMD is unavailable. */
-export function adamwKernel(memory: WasmMemory): AdamwKernel | undefined {
+export type SumsqKernel = (ptr: number, nbytes: number) => number;
+
+/** The kernels bound to `memory`, or undefined where WebAssembly SIMD is unavailable. */
+export function simdKernels(
+  memory: WasmMemory,
+): { adamw: AdamwKernel; sumsq: SumsqKernel } | undefined {
   if (compiled === undefined) compiled = wasm.validate(BYTES) ? new wasm.Module(BYTES) : null;
   if (compiled === null) return undefined;
   const inst = new wasm.Instance(compiled, { env: { memory } });
-  return inst.exports.adamw as AdamwKernel;
+  return { adamw: inst.exports.adamw as AdamwKernel, sumsq: inst.exports.sumsq as SumsqKernel };
 }
