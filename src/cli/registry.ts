@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { aggregateCommand } from "./commands/aggregate.js";
+import { auditCommand } from "./commands/audit.js";
 import { demoCommand } from "./commands/demo.js";
 import { exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CommandModule[] = [
   statsCommand,
   worldCommand,
   aggregateCommand,
+  auditCommand,
   modelCommand,
   serveCommand,
   usersCommand,

@@ -27,6 +27,19 @@ export {
 export type { Verdict } from "./decision.js";
 export { DEFAULT_RULES, foldText, type RuleSet, ruleClassifier } from "./filters/lexicon.js";
 export {
+  type JsonPost,
+  type ModerationOptions,
+  moderationClassifier,
+  moderationUrl,
+} from "./filters/moderation.js";
+export {
+  type OnnxClassifierOptions,
+  type OnnxRunner,
+  type OnnxTensorIn,
+  type OnnxTensorOut,
+  onnxClassifier,
+} from "./filters/onnx.js";
+export {
   precomputeSafety,
   SAFE,
   type SafetyClassifier,

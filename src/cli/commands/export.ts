@@ -1,11 +1,14 @@
 /** `keel export`: write the store's judgments in keel's or another tool's format. */
 import type { Command } from "commander";
+import { KeelError } from "../../core/errors.js";
+import { POLICIES, type Policy } from "../../defend/config.js";
 import { EXPORT_FORMATS, exportFormat } from "../../io/exporters.js";
 import type { TableFormat } from "../../io/formats/crowdkit.js";
 import { addDbOption, addOutputOptions, oneOf, withStore } from "../common.js";
 import { printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import type { CommandModule } from "../registry.js";
+import { cleanPlanFor } from "./audit.js";
 
 interface ExportFlags {
   db: string;
@@ -16,6 +19,10 @@ interface ExportFlags {
   chosenKey?: string;
   rejectedKey?: string;
   marginKey?: string;
+  clean?: boolean;
+  audit?: string;
+  policy?: Policy;
+  config?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -43,11 +50,23 @@ export const exportCommand: CommandModule = {
         "OpenRLHF: key for the rejected response (its --rejected_key)",
       )
       .option("--margin-key <key>", "OpenRLHF: key for the margin")
+      .option(
+        "--clean",
+        "trl/openrlhf: one row per comparison with the audit's cleaned preference and weight",
+      )
+      .option("--audit <file>", "--clean: the audit JSON to use (default: audit the store now)")
+      .option(
+        "--policy <policy>",
+        "--clean without --audit: audit policy",
+        oneOf("--policy", POLICIES),
+      )
+      .option("--config <file>", "--clean without --audit: audit config file")
       .addHelpText(
         "after",
         `\nFormats:\n${EXPORT_FORMATS.map((f) => `  ${f.key.padEnd(20)} ${f.description}`).join("\n")}\n\n` +
           "Examples:\n  keel export -f judgments -o all.jsonl\n  keel export -f trl -o prefs.jsonl\n" +
-          "  keel export -f openrlhf -o rm.jsonl --prompt-key input --chosen-key preferred --rejected-key dispreferred",
+          "  keel export -f openrlhf -o rm.jsonl --prompt-key input --chosen-key preferred --rejected-key dispreferred\n" +
+          "  keel export -f trl -o clean.jsonl --clean --audit audit.json",
       );
     addOutputOptions(addDbOption(cmd)).action(async (o: ExportFlags) => {
       const format = exportFormat(o.format);
@@ -57,9 +76,24 @@ export const exportCommand: CommandModule = {
         ...(o.rejectedKey ? { rejected: o.rejectedKey } : {}),
         ...(o.marginKey ? { margin: o.marginKey } : {}),
       };
+      if (o.clean && format.key !== "trl" && format.key !== "openrlhf") {
+        throw new KeelError(
+          "KEEL_E_USAGE",
+          "--clean writes preference rows: use -f trl or -f openrlhf",
+        );
+      }
+      const plan = o.clean ? await cleanPlanFor(o) : undefined;
       const exporter = format.open(o.out, {
         ...(o.table ? { table: o.table } : {}),
         openrlhfKeys: keys,
+        ...(plan
+          ? {
+              pairExtras: (j) => {
+                const weight = plan.weightOf(j);
+                return weight !== undefined ? { weight } : undefined;
+              },
+            }
+          : {}),
       });
       const result = await withStore(o.db, async (store) => {
         const progress = new Progress({
@@ -71,8 +105,13 @@ export const exportCommand: CommandModule = {
         let n = 0;
         try {
           for await (const j of store.judgments()) {
-            await exporter.write(j);
             progress.update(++n);
+            if (plan) {
+              const chosen = plan.choose(j);
+              if (chosen) await exporter.write(chosen);
+              continue;
+            }
+            await exporter.write(j);
           }
           await exporter.commit();
         } catch (e) {
@@ -94,7 +133,7 @@ export const exportCommand: CommandModule = {
       } else if (o.json) printJson(result);
       else {
         printLine(
-          `wrote ${result.written} rows to ${o.out} (${format.key}) from ${result.judgments} judgments` +
+          `wrote ${result.written} rows to ${o.out} (${format.key}${o.clean ? ", cleaned: one row per comparison" : ""}) from ${result.judgments} judgments` +
             (result.skipped > 0
               ? `; ${result.skipped} skipped (ties have no chosen/rejected)`
               : ""),

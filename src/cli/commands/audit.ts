@@ -1,0 +1,487 @@
+/**
+ * `keel audit`: read judgments (a file or the store), run the defenses, write the audit JSON
+ * and, optionally, the HTML report. The algorithms live in src/defend; this file parses flags,
+ * reads files, wires the chosen safety classifier (the rule lexicon, an ONNX model through
+ * onnxruntime-node, or an OpenAI-compatible moderation endpoint) and prints a summary.
+ */
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { LineCounter, parseDocument } from "yaml";
+import { KeelError } from "../../core/errors.js";
+import type { GoldAnswer, Judgment, Rater } from "../../core/types.js";
+import {
+  type AuditConfig,
+  type AuditResult,
+  audit,
+  auditToJson,
+  moderationClassifier,
+  onnxClassifier,
+  POLICIES,
+  type Policy,
+  precomputeSafety,
+  resolveAuditConfig,
+  ruleClassifier,
+  type SafetyClassifier,
+  type SafetyTable,
+} from "../../defend/index.js";
+import { writeFileAtomic } from "../../io/files.js";
+import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
+import { renderAuditReport } from "../../report/index.js";
+import { addDbOption, oneOf, withStore } from "../common.js";
+import { formatTable, printJson, printLine, warn } from "../output.js";
+import type { CommandModule } from "../registry.js";
+
+export interface AuditFlags {
+  in?: string;
+  db?: string;
+  gold?: string;
+  raters?: string;
+  policy?: Policy;
+  config?: string;
+  safety?: string;
+  safetyTokenizer?: string;
+  safetyThreshold?: number;
+  safetyLabel?: number;
+  safetyModel?: string;
+  safetyWithPrompt?: boolean;
+  goldUse?: boolean;
+  out?: string;
+  report?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** Reads an audit config (YAML or JSON), naming file, line and field on errors. */
+export async function loadAuditConfig(file: string, policy?: Policy): Promise<AuditConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, { where: { file } });
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const line = err.linePos?.[0]?.line;
+    throw new KeelError("KEEL_E_CONFIG", `invalid YAML: ${err.message.split("\n")[0]}`, {
+      where: { file, ...(line !== undefined ? { line } : {}) },
+    });
+  }
+  const lineOf = (path: readonly (string | number)[]) => {
+    for (let k = path.length; k > 0; k--) {
+      const node = doc.getIn(path.slice(0, k), true) as
+        | { range?: [number, number, number] }
+        | undefined;
+      if (node?.range) return lines.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return resolveAuditConfig(doc.toJS() ?? {}, policy, { file, lineOf });
+}
+
+/**
+ * Collects judgments keeping one copy of each comparison's texts (later judgments of the same
+ * comparison point at the first one's strings), so a million judgments of a third as many
+ * comparisons hold a third of the text.
+ */
+class JudgmentCollector {
+  readonly judgments: Judgment[] = [];
+  private readonly texts = new Map<string, Judgment>();
+  add(j: Judgment): void {
+    const first = this.texts.get(j.comparison_id);
+    if (first === undefined) {
+      const slim: Judgment = {
+        comparison_id: j.comparison_id,
+        prompt: j.prompt,
+        response_a: j.response_a,
+        response_b: j.response_b,
+        rater_id: j.rater_id,
+        choice: j.choice,
+        ...(j.gold !== undefined ? { gold: j.gold } : {}),
+        ...(j.latency_ms !== undefined ? { latency_ms: j.latency_ms } : {}),
+        ...(j.shown_order !== undefined ? { shown_order: j.shown_order } : {}),
+      };
+      this.texts.set(j.comparison_id, slim);
+      this.judgments.push(slim);
+      return;
+    }
+    const same = (x: unknown, y: unknown) => x === y || JSON.stringify(x) === JSON.stringify(y);
+    this.judgments.push({
+      comparison_id: j.comparison_id,
+      prompt: same(j.prompt, first.prompt) ? first.prompt : j.prompt,
+      response_a: same(j.response_a, first.response_a) ? first.response_a : j.response_a,
+      response_b: same(j.response_b, first.response_b) ? first.response_b : j.response_b,
+      rater_id: j.rater_id,
+      choice: j.choice,
+      ...(j.gold !== undefined ? { gold: j.gold } : {}),
+      ...(j.latency_ms !== undefined ? { latency_ms: j.latency_ms } : {}),
+      ...(j.shown_order !== undefined ? { shown_order: j.shown_order } : {}),
+    });
+  }
+}
+
+export interface AuditSources {
+  readonly judgments: Judgment[];
+  readonly gold: GoldAnswer[];
+  readonly raters: Rater[];
+}
+
+/** Reads judgments (file or store), gold and rater attributes. */
+export async function readAuditSources(o: {
+  in?: string;
+  db?: string;
+  gold?: string;
+  raters?: string;
+}): Promise<AuditSources> {
+  const collector = new JudgmentCollector();
+  let raters: Rater[] = [];
+  if (o.in) {
+    for await (const { record } of readJudgments(o.in)) collector.add(record);
+  } else if (o.db) {
+    await withStore(o.db, async (store) => {
+      for await (const j of store.judgments()) collector.add(j);
+      raters = await store.raters();
+    });
+  } else {
+    throw new KeelError("KEEL_E_USAGE", "give --in <judgments.jsonl> or --db <store>");
+  }
+  const gold: GoldAnswer[] = [];
+  if (o.gold) for await (const { record } of readGold(o.gold)) gold.push(record);
+  if (o.raters) {
+    raters = [];
+    for await (const { record } of strictRecords(parseRaterBatches(o.raters))) raters.push(record);
+  }
+  return { judgments: collector.judgments, gold, raters };
+}
+
+async function onnxFromFile(path: string, o: AuditFlags): Promise<SafetyClassifier> {
+  if (!o.safetyTokenizer) {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      "--safety onnx:FILE needs --safety-tokenizer tokenizer.json (byte-level BPE)",
+    );
+  }
+  const [{ InferenceSession, Tensor }, { BpeTokenizer }] = await Promise.all([
+    import("onnxruntime-node"),
+    import("../../engine/tokenizer/bpe.js"),
+  ]);
+  let tokenizerJson: unknown;
+  try {
+    tokenizerJson = JSON.parse(await readFile(o.safetyTokenizer, "utf8"));
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read tokenizer: ${(e as Error).message}`, {
+      where: { file: o.safetyTokenizer },
+    });
+  }
+  const tokenizer = BpeTokenizer.fromJSON(tokenizerJson, o.safetyTokenizer);
+  let session: Awaited<ReturnType<typeof InferenceSession.create>>;
+  try {
+    session = await InferenceSession.create(path);
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot load ONNX model: ${(e as Error).message}`, {
+      where: { file: path },
+    });
+  }
+  return onnxClassifier(
+    {
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      async run(feeds) {
+        const inputs: Record<string, InstanceType<typeof Tensor>> = {};
+        for (const [k, v] of Object.entries(feeds))
+          inputs[k] = new Tensor("int64", v.data, [...v.dims]);
+        const out = await session.run(inputs);
+        const result: Record<string, { data: ArrayLike<number>; dims: readonly number[] }> = {};
+        for (const [k, v] of Object.entries(out))
+          result[k] = { data: v.data as Float32Array, dims: v.dims };
+        return result;
+      },
+    },
+    {
+      id: `onnx:${path}`,
+      tokenize: (t) => tokenizer.encode(t),
+      ...(o.safetyThreshold !== undefined ? { threshold: o.safetyThreshold } : {}),
+      ...(o.safetyLabel !== undefined ? { unsafeLabel: o.safetyLabel } : {}),
+      ...(o.safetyWithPrompt ? { withPrompt: true } : {}),
+    },
+  );
+}
+
+function moderationFromUrl(url: string, o: AuditFlags): SafetyClassifier {
+  const key = process.env.KEEL_MODERATION_API_KEY;
+  const post = async (target: string, body: unknown): Promise<unknown> => {
+    let res: Response;
+    try {
+      res = await fetch(target, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new KeelError(
+        "KEEL_E_UPSTREAM",
+        `moderation endpoint ${target} unreachable: ${(e as Error).message}`,
+      );
+    }
+    if (!res.ok)
+      throw new KeelError(
+        "KEEL_E_UPSTREAM",
+        `moderation endpoint ${target} answered HTTP ${res.status}`,
+      );
+    return res.json();
+  };
+  return moderationClassifier(post, {
+    baseUrl: url,
+    ...(o.safetyModel ? { model: o.safetyModel } : {}),
+    ...(o.safetyThreshold !== undefined ? { threshold: o.safetyThreshold } : {}),
+    ...(o.safetyWithPrompt ? { withPrompt: true } : {}),
+  });
+}
+
+/** The safety baseline the flags ask for: the rule lexicon, or a table filled by ONNX / HTTP. */
+export async function safetyFor(
+  o: AuditFlags,
+  config: AuditConfig,
+  judgments: readonly Judgment[],
+): Promise<ReturnType<typeof ruleClassifier> | SafetyTable> {
+  const spec = o.safety ?? "lexicon";
+  if (spec === "lexicon") return ruleClassifier(config.safety.rules);
+  let classifier: SafetyClassifier;
+  if (spec.startsWith("onnx:")) classifier = await onnxFromFile(spec.slice(5), o);
+  else if (spec.startsWith("moderation:")) classifier = moderationFromUrl(spec.slice(11), o);
+  else
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--safety must be lexicon, onnx:FILE or moderation:URL; got ${JSON.stringify(spec)}`,
+    );
+  const text = (c: Judgment["prompt"]) =>
+    typeof c === "string" ? c : c.map((m) => `${m.role}: ${m.content}`).join("\n");
+  function* inputs() {
+    const seen = new Set<string>();
+    for (const j of judgments) {
+      if (seen.has(j.comparison_id)) continue;
+      seen.add(j.comparison_id);
+      yield { prompt: text(j.prompt), response: text(j.response_a) };
+      yield { prompt: text(j.prompt), response: text(j.response_b) };
+    }
+  }
+  return precomputeSafety(classifier, inputs());
+}
+
+/** Runs the whole audit the flags describe (also used by `keel export --clean`). */
+export async function runAuditFromFlags(
+  o: AuditFlags,
+): Promise<{ result: AuditResult; sources: AuditSources }> {
+  const config = o.config
+    ? await loadAuditConfig(o.config, o.policy)
+    : resolveAuditConfig({}, o.policy);
+  const sources = await readAuditSources(o);
+  const safety = await safetyFor(o, config, sources.judgments);
+  const result = audit(
+    { judgments: sources.judgments, gold: sources.gold, raters: sources.raters },
+    { config, safety, useGold: o.goldUse !== false },
+  );
+  return { result, sources };
+}
+
+function numberFlag(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n))
+      throw new KeelError("KEEL_E_USAGE", `${flag} must be a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+async function runAudit(o: AuditFlags): Promise<void> {
+  if (!o.out && !o.report && !o.json) {
+    throw new KeelError("KEEL_E_USAGE", "give --out audit.json, --report audit.html or --json");
+  }
+  const { result } = await runAuditFromFlags(o);
+  const json = auditToJson(result);
+  if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(json)}\n`);
+  if (o.report) {
+    await writeFileAtomic(
+      o.report,
+      await renderAuditReport(json as never, { source: o.in ?? o.db ?? "" }),
+    );
+  }
+  const s = result.summary;
+  if (o.json) {
+    printJson(o.out ? { summary: s, out: o.out, report: o.report ?? null } : json);
+    return;
+  }
+  if (!o.quiet) {
+    printLine(
+      `audited ${s.judgments} judgments of ${s.comparisons} comparisons by ${s.raters} raters (policy ${result.policy}, safety ${result.filters.safety_classifier})`,
+    );
+    printLine(
+      `raters: ${s.trusted} trusted, ${s.suspect} suspect, ${s.excluded} excluded; comparisons excluded: ${s.excluded_comparisons}; judgment weight kept: ${(100 * s.kept_weight_share).toFixed(1)}%`,
+    );
+    const top = result.raters
+      .filter((r) => r.verdict !== "trusted")
+      .sort((a, b) => b.suspicion - a.suspicion)
+      .slice(0, 10);
+    if (top.length > 0) {
+      printLine();
+      printLine(
+        formatTable(
+          ["rater", "verdict", "suspicion", "first reason"],
+          top.map((r) => [
+            r.rater_id,
+            r.verdict,
+            r.suspicion.toFixed(3),
+            (r.reasons[0] ?? "").slice(0, 90),
+          ]),
+        ),
+      );
+    }
+    if (result.groups.length > 0)
+      printLine(
+        `\ngroups: ${result.groups.length} (largest: ${result.groups[0]!.rater_ids.length} raters)`,
+      );
+    if (result.triggers.length > 0)
+      printLine(
+        `triggers: ${result.triggers
+          .slice(0, 5)
+          .map((t) => `${JSON.stringify(t.pattern)} (${t.score.toFixed(1)})`)
+          .join(", ")}`,
+      );
+    if (o.out) printLine(`\nwrote ${o.out}${o.report ? ` and ${o.report}` : ""}`);
+    else if (o.report) printLine(`\nwrote ${o.report}`);
+  }
+  if (s.judgments === 0) warn("no judgments to audit");
+}
+
+export function addAuditSourceOptions(cmd: Command): Command {
+  return cmd
+    .option("--gold <file>", "gold answers: JSONL {comparison_id, gold} or CSV task,true_label")
+    .option(
+      "--raters <file>",
+      "rater attributes JSONL {rater_id, attributes} (with --db: the store's by default)",
+    )
+    .option(
+      "--policy <policy>",
+      `strict, balanced (default) or permissive`,
+      oneOf("--policy", POLICIES),
+    )
+    .option("--config <file>", "audit config (YAML/JSON) overriding the policy's thresholds")
+    .option(
+      "--safety <spec>",
+      "safety baseline: lexicon (default), onnx:MODEL.onnx, moderation:BASE_URL",
+    )
+    .option("--safety-tokenizer <file>", "tokenizer.json (byte-level BPE) for --safety onnx:")
+    .option(
+      "--safety-threshold <p>",
+      "unsafe when the classifier's probability (or top category score) reaches this",
+      numberFlag("--safety-threshold"),
+    )
+    .option(
+      "--safety-label <index>",
+      "ONNX: index of the unsafe class in the output (default 1)",
+      numberFlag("--safety-label"),
+    )
+    .option("--safety-model <name>", "moderation: model name to send")
+    .option(
+      "--safety-with-prompt",
+      "classify prompt and response together instead of the response alone",
+    )
+    .option("--no-gold-use", "ignore gold answers (rely on agreement alone)");
+}
+
+export const auditCommand: CommandModule = {
+  name: "audit",
+  register(program: Command) {
+    const cmd = program
+      .command("audit")
+      .description(
+        "audit raters and feedback for poisoning: verdicts, per-comparison weights, groups, triggers",
+      )
+      .option("-i, --in <file>", "judgments JSONL (otherwise the store given by --db)")
+      .option("-o, --out <file>", "write the audit JSON here (DESIGN.md layout)")
+      .option("--report <file>", "write a self-contained HTML report here")
+      .option("--json", "print the summary (or, without --out, the audit) as JSON")
+      .option("-q, --quiet", "print nothing but errors");
+    addAuditSourceOptions(cmd);
+    addDbOption(cmd).addHelpText(
+      "after",
+      "\nExamples:\n  keel audit --in judgments.jsonl --out audit.json --report audit.html\n" +
+        "  keel audit --db keel.db --policy strict --out audit.json\n" +
+        "  keel audit --in j.jsonl --safety moderation:http://localhost:8000/v1 --out audit.json\n" +
+        "  keel audit --in j.jsonl --safety onnx:tox.onnx --safety-tokenizer tokenizer.json --out audit.json",
+    );
+    cmd.action(async (o: AuditFlags) => {
+      // --db has a default; a given --in wins.
+      await runAudit(o.in ? { ...o, db: undefined } : o);
+    });
+  },
+};
+
+/**
+ * What `keel export --clean` writes: one preference row per comparison, from the audit.
+ *   chosen  = response a if p_a > ½, b if p_a < ½ (p_a = ½ and excluded comparisons are skipped)
+ *   weight  = audit weight · |2 p_a − 1|
+ * |2p − 1| is the weight at which a hard label's loss gradient equals the soft label's at the
+ * start of training (σ(0) − p = −(2p − 1)·½), so a row's weight carries both the trust in the
+ * comparison and the certainty of its preference.
+ */
+export class CleanPlan {
+  private readonly seen = new Set<string>();
+  readonly byId: ReadonlyMap<
+    string,
+    { readonly p_a: number; readonly weight: number; readonly excluded: boolean }
+  >;
+  constructor(
+    comparisons: readonly {
+      comparison_id: string;
+      p_a: number;
+      weight: number;
+      excluded: boolean;
+    }[],
+  ) {
+    this.byId = new Map(comparisons.map((c) => [c.comparison_id, c]));
+  }
+  /** The comparison's cleaned preference as a judgment, for its first judgment only. */
+  choose(j: Judgment): Judgment | undefined {
+    if (this.seen.has(j.comparison_id)) return undefined;
+    this.seen.add(j.comparison_id);
+    const c = this.byId.get(j.comparison_id);
+    if (!c || c.excluded || c.weight <= 0 || c.p_a === 0.5) return undefined;
+    return { ...j, rater_id: "keel-audit", choice: c.p_a > 0.5 ? "a" : "b" };
+  }
+  weightOf(j: Judgment): number | undefined {
+    const c = this.byId.get(j.comparison_id);
+    return c ? c.weight * Math.abs(2 * c.p_a - 1) : undefined;
+  }
+}
+
+/** The plan from an audit JSON file, or from auditing the store now (balanced policy). */
+export async function cleanPlanFor(o: {
+  audit?: string;
+  db: string;
+  policy?: Policy;
+  config?: string;
+}): Promise<CleanPlan> {
+  if (o.audit) {
+    let value: unknown;
+    try {
+      value = JSON.parse(await readFile(o.audit, "utf8"));
+    } catch (e) {
+      throw new KeelError("KEEL_E_FILE", `cannot read the audit: ${(e as Error).message}`, {
+        where: { file: o.audit },
+      });
+    }
+    const { parseAuditJson } = await import("../../defend/json.js");
+    return new CleanPlan(parseAuditJson(value, o.audit).comparisons);
+  }
+  const { result } = await runAuditFromFlags({
+    db: o.db,
+    ...(o.policy ? { policy: o.policy } : {}),
+    ...(o.config ? { config: o.config } : {}),
+  });
+  return new CleanPlan(result.comparisons);
+}
