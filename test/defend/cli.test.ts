@@ -34,7 +34,7 @@ const flippers = new Set(
   world.truth.raters.filter((r) => r.type === "flipper").map((r) => r.rater_id),
 );
 const jfile = join(dir, "judgments.jsonl");
-writeFileSync(jfile, world.judgments.map((j) => JSON.stringify(j)).join("\n") + "\n");
+writeFileSync(jfile, `${world.judgments.map((j) => JSON.stringify(j)).join("\n")}\n`);
 
 function excludedIds(auditFile: string): Set<string> {
   const a = JSON.parse(readFileSync(auditFile, "utf8"));

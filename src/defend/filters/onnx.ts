@@ -79,7 +79,7 @@ export function onnxClassifier(runner: OnnxRunner, o: OnnxClassifierOptions): Sa
       feeds.token_type_ids = { type: "int64", data: new BigInt64Array(B * T), dims: [B, T] };
     const out = (await runner.run(feeds))[outName];
     const C = out?.dims[out.dims.length - 1] ?? 0;
-    if (!out || out.dims.length !== 2 || out.dims[0] !== B || label >= C) {
+    if (out?.dims.length !== 2 || out.dims[0] !== B || label >= C) {
       throw new KeelError(
         "KEEL_E_UPSTREAM",
         `ONNX classifier output ${outName} has shape [${out?.dims.join(", ") ?? ""}]; expected [${B}, C] with C > ${label}`,
