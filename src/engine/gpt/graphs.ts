@@ -53,14 +53,22 @@ function tokenInputs(b: GraphBuilder, int64 = false) {
   return { tokens: b.cast(ids, "int32"), mask: b.cast(am, "int32") };
 }
 
-function heads(b: GraphBuilder, param: L.Params, h: T, tokens: T, mask: T, want: readonly Head[]) {
+function heads(
+  b: GraphBuilder,
+  param: L.Params,
+  h: T,
+  bt: T,
+  tokens: T,
+  mask: T,
+  want: readonly Head[],
+) {
   const out: Partial<Record<Head, T>> = {};
   let logits: T | undefined;
   if (want.includes("logits") || want.includes("logprobs")) logits = L.lmHead(b, param, h);
-  if (want.includes("logits")) out.logits = logits;
-  if (want.includes("logprobs")) out.logprobs = L.tokenLogprobs(b, logits!, tokens);
-  if (want.includes("values")) out.values = L.valueHead(b, param, h);
-  if (want.includes("rewards")) out.rewards = L.rewardHead(b, param, h, mask);
+  if (want.includes("logits")) out.logits = b.reshape(logits!, b.concat([bt, b.ints([-1])], 0)); // [B, T, V]
+  if (want.includes("logprobs")) out.logprobs = L.tokenLogprobs(b, logits!, tokens, bt);
+  if (want.includes("values")) out.values = L.valueHead(b, param, h, bt);
+  if (want.includes("rewards")) out.rewards = L.rewardHead(b, param, h, mask, bt);
   return out;
 }
 
@@ -73,8 +81,8 @@ export function forwardGraph(
 ) {
   const { b, param } = declare("gpt_forward", store, standalone);
   const { tokens, mask } = tokenInputs(b, standalone);
-  const { h } = L.trunk(b, c, param, tokens, mask);
-  const out = heads(b, param, h, tokens, mask, want);
+  const { h, bt } = L.trunk(b, c, param, tokens, mask);
+  const out = heads(b, param, h, bt, tokens, mask, want);
   for (const k of want) b.output(out[k]!, k);
   return b.graph;
 }
@@ -102,8 +110,8 @@ export function trainGraph(c: GptConfig, store: ParamStore) {
   const { b, param, params } = declare("gpt_train", store);
   const { tokens, mask } = tokenInputs(b);
   const lossMask = b.input("loss_mask", store.dtype, ["B", "T"]);
-  const { h } = L.trunk(b, c, param, tokens, mask);
-  const logp = L.nextTokenLogprobs(b, L.lmHead(b, param, h), tokens); // [B, T-1]
+  const { h, bt } = L.trunk(b, c, param, tokens, mask);
+  const logp = L.nextTokenLogprobs(b, L.lmHead(b, param, h), tokens, bt); // [B, T-1]
   const weight = b.slice(lossMask, [1], [2 ** 62], [1]); // [B, T-1]: nothing predicts token 0
   const total = b.reduceSum(b.mul(logp, weight), [], false); // []
   const count = b.max(b.reduceSum(weight, [], false), 1); // []
@@ -118,8 +126,8 @@ export function trainGraph(c: GptConfig, store: ParamStore) {
 export function backwardGraph(c: GptConfig, store: ParamStore, want: readonly GradHead[]) {
   const { b, param, params } = declare("gpt_backward", store);
   const { tokens, mask } = tokenInputs(b);
-  const { h } = L.trunk(b, c, param, tokens, mask);
-  const out = heads(b, param, h, tokens, mask, want);
+  const { h, bt } = L.trunk(b, c, param, tokens, mask);
+  const out = heads(b, param, h, bt, tokens, mask, want);
   const seeds = want.map((k) => ({
     of: out[k]!,
     grad: b.input(`d_${k}`, store.dtype, out[k]!.shape),
@@ -133,8 +141,8 @@ export function backwardGraph(c: GptConfig, store: ParamStore, want: readonly Gr
 export function prefillGraph(c: GptConfig, store: ParamStore) {
   const { b, param } = declare("gpt_prefill", store);
   const { tokens, mask } = tokenInputs(b);
-  const { h, ks, vs } = L.trunk(b, c, param, tokens, mask);
-  b.output(L.lmHead(b, param, h), "logits");
+  const { h, ks, vs, bt } = L.trunk(b, c, param, tokens, mask);
+  b.output(b.reshape(L.lmHead(b, param, h), b.concat([bt, b.ints([-1])], 0)), "logits"); // [B, T, V]
   for (let i = 0; i < c.layers; i++) {
     b.output(ks[i]!, `k_${i}`);
     b.output(vs[i]!, `v_${i}`);
@@ -169,7 +177,7 @@ export function decodeGraph(c: GptConfig, store: ParamStore, capacity: number, b
     );
   }
   const param: L.Params = (n) => byName.get(n)!;
-  const lin = L.linear2d(b, param);
+  const lin = L.linear(b, param);
   const D = c.dModel / c.heads;
   const token = b.input("token", "int32", ["B"]);
   const position = b.input("position", "int32", ["B"]);

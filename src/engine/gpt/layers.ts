@@ -1,8 +1,12 @@
 /**
  * GPT-2-style decoder layers as graph-building functions, one per module, read bottom-up:
  * embeddings → attention bias → layer norm → causal self-attention → MLP → block → trunk →
- * heads. Every tensor carries its shape in a comment; B = batch, T = sequence, C = d_model,
- * H = heads, D = C / H, V = vocab, S = KV-cache capacity.
+ * heads. Every tensor carries its shape in a comment; B = batch, T = sequence, N = B·T rows,
+ * C = d_model, H = heads, D = C / H, V = vocab, S = KV-cache capacity.
+ *
+ * Activations flow as 2-D [N, C] rows (as in llm.c), so every linear layer is one Gemm with
+ * its bias fused, and its weight gradient is one Gemm with no reshapes; only attention views
+ * the rows as [B, H, T, D].
  *
  * Padding: `mask` [B, T] is 1 on real tokens and 0 on padding. Positions count real tokens
  * only (cumsum(mask) − 1, floored at 0), so right- and left-padded rows see the same
@@ -27,9 +31,9 @@ export function positionsFromMask(b: GraphBuilder, mask: T): T {
   return b.max(b.sub(cum, 1), 0); // [B, T]
 }
 
-/** x = wte[tokens] + wpe[positions]: [B, T, C]. */
+/** x = wte[tokens] + wpe[positions] for flat ids [N]: [N, C]. */
 export function embed(b: GraphBuilder, P: Params, tokens: T, positions: T): T {
-  return b.add(b.gather(P("wte"), tokens), b.gather(P("wpe"), positions)); // [B, T, C]
+  return b.add(b.gather(P("wte"), tokens), b.gather(P("wpe"), positions)); // [N, C]
 }
 
 /** Additive attention bias [B, 1, T, T]: −1e9 on future positions and padded keys. */
@@ -50,39 +54,40 @@ export function attentionBias(b: GraphBuilder, mask: T, dtype: "float32" | "floa
   return b.add(causal, b.unsqueeze(keyPad, [1, 2])); // [B, 1, T, T]
 }
 
-/** LayerNorm over C: [B, T, C] → [B, T, C]. */
+/** LayerNorm over C: [N, C] → [N, C]. */
 export function layerNorm(b: GraphBuilder, P: Params, name: string, x: T, eps: number): T {
   return b.layerNorm(x, P(`${name}.weight`), P(`${name}.bias`), eps);
 }
 
-/** y = x·W + b for the parameter pair `name`.weight/.bias; the full pass works on [B, T, ·]. */
+/** y = x·W + b for the parameter pair `name`.weight/.bias, on rows [N, ·]: one Gemm. */
 export type Linear = (name: string, x: T) => T;
 
-export function linear3d(b: GraphBuilder, P: Params): Linear {
-  return (name, x) => b.add(b.matmul(x, P(`${name}.weight`)), P(`${name}.bias`));
-}
-
-/** The decoding step works on [B, ·] rows, where one Gemm does product and bias. */
-export function linear2d(b: GraphBuilder, P: Params): Linear {
+export function linear(b: GraphBuilder, P: Params): Linear {
   return (name, x) => b.gemm(x, P(`${name}.weight`), P(`${name}.bias`));
 }
 
-/** Projects x [B, T, C] to q, k, v, each [B, H, T, D]. */
-function qkv(b: GraphBuilder, c: GptConfig, lin: Linear, p: string, x: T): [T, T, T] {
+/**
+ * Causal self-attention over whole sequences: x [N, C] → y [N, C]; also returns k, v
+ * [B, H, T, D] for a KV cache. `bt` is the int64 vector (B, T).
+ */
+export function attention(
+  b: GraphBuilder,
+  c: GptConfig,
+  lin: Linear,
+  p: string,
+  x: T,
+  bias: T,
+  bt: T,
+) {
   const D = c.dModel / c.heads;
-  const y = lin(`${p}.c_attn`, x); // [B, T, 3C]
-  const heads = b.transpose(b.reshape(y, [0, 0, 3 * c.heads, D]), [0, 2, 1, 3]); // [B, 3H, T, D]
-  const [q, k, v] = b.split(heads, [c.heads, c.heads, c.heads], 1); // 3 × [B, H, T, D]
-  return [b.mul(q!, 1 / Math.sqrt(D)), k!, v!];
-}
-
-/** Causal self-attention over the whole sequence; also returns k, v for a KV cache. */
-export function attention(b: GraphBuilder, c: GptConfig, lin: Linear, p: string, x: T, bias: T) {
-  const [q, k, v] = qkv(b, c, lin, p, x); // [B, H, T, D]
-  const scores = b.add(b.matmul(q, b.transpose(k, [0, 1, 3, 2])), bias); // [B, H, T, T]
-  const y = b.matmul(b.softmax(scores, -1), v); // [B, H, T, D]
-  const merged = b.reshape(b.transpose(y, [0, 2, 1, 3]), [0, 0, -1]); // [B, T, C]
-  return { y: lin(`${p}.c_proj`, merged), k, v };
+  const qkv = b.reshape(lin(`${p}.c_attn`, x), b.concat([bt, b.ints([3 * c.heads, D])], 0)); // [B, T, 3H, D]
+  const heads = b.transpose(qkv, [0, 2, 1, 3]); // [B, 3H, T, D]
+  const [q0, k, v] = b.split(heads, [c.heads, c.heads, c.heads], 1); // 3 × [B, H, T, D]
+  const q = b.mul(q0!, 1 / Math.sqrt(D));
+  const scores = b.add(b.matmul(q, b.transpose(k!, [0, 1, 3, 2])), bias); // [B, H, T, T]
+  const y = b.matmul(b.softmax(scores, -1), v!); // [B, H, T, D]
+  const rows = b.reshape(b.transpose(y, [0, 2, 1, 3]), [-1, c.dModel]); // [N, C]
+  return { y: lin(`${p}.c_proj`, rows), k: k!, v: v! };
 }
 
 /**
@@ -115,7 +120,7 @@ export function attentionStep(
   return { y: lin(`${p}.c_proj`, b.reshape(y, [0, c.dModel])), k: k!, v: v! }; // y: [B, C]
 }
 
-/** MLP: [.., C] → [.., 4C] → GELU → [.., C]. */
+/** MLP: [N, C] → [N, 4C] → GELU → [N, C]. */
 export function mlp(b: GraphBuilder, lin: Linear, p: string, x: T): T {
   return lin(`${p}.c_proj`, b.gelu(lin(`${p}.c_fc`, x)));
 }
@@ -133,36 +138,42 @@ export function block(
   const p = `h.${i}`;
   return b.scope(p, () => {
     const a = attend(`${p}.attn`, layerNorm(b, P, `${p}.ln_1`, x, c.lnEps));
-    const x1 = b.add(x, a.y); // [B, T, C]
-    const x2 = b.add(x1, mlp(b, lin, `${p}.mlp`, layerNorm(b, P, `${p}.ln_2`, x1, c.lnEps))); // [B, T, C]
+    const x1 = b.add(x, a.y); // [N, C]
+    const x2 = b.add(x1, mlp(b, lin, `${p}.mlp`, layerNorm(b, P, `${p}.ln_2`, x1, c.lnEps))); // [N, C]
     return { x: x2, k: a.k, v: a.v };
   });
 }
 
-/** The decoder trunk: tokens [B, T], mask [B, T] → final hidden states [B, T, C] (after ln_f). */
+/**
+ * The decoder trunk: tokens [B, T], mask [B, T] → final hidden rows h [N, C] (after ln_f),
+ * the per-layer k, v [B, H, T, D], and bt = (B, T) for reshaping rows back to sequences.
+ */
 export function trunk(b: GraphBuilder, c: GptConfig, P: Params, tokens: T, mask: T) {
-  let x = embed(b, P, tokens, positionsFromMask(b, mask)); // [B, T, C]
+  const bt = b.shapeOf(tokens); // [2] = (B, T)
+  const flat = (t: T) => b.reshape(t, [-1]); // [N]
+  let x = embed(b, P, flat(tokens), flat(positionsFromMask(b, mask))); // [N, C]
   const bias = attentionBias(b, mask, c.dtype); // [B, 1, T, T]
-  const lin = linear3d(b, P);
+  const lin = linear(b, P);
   const ks: T[] = [];
   const vs: T[] = [];
   for (let i = 0; i < c.layers; i++) {
-    const r = block(b, c, P, lin, i, x, (p, h) => attention(b, c, lin, p, h, bias));
+    const r = block(b, c, P, lin, i, x, (p, h) => attention(b, c, lin, p, h, bias, bt));
     x = r.x;
     ks.push(r.k);
     vs.push(r.v);
   }
-  return { h: layerNorm(b, P, "ln_f", x, c.lnEps), ks, vs };
+  return { h: layerNorm(b, P, "ln_f", x, c.lnEps), ks, vs, bt };
 }
 
-/** Tied LM head: logits = h · wteᵀ, [B, T, V]. */
+/** Tied LM head: logits = h · wteᵀ, [N, V]. */
 export function lmHead(b: GraphBuilder, P: Params, h: T): T {
-  return b.matmul(h, b.transpose(P("wte"), [1, 0])); // [B, T, V]
+  return b.gemm(h, P("wte"), undefined, { transB: true }); // [N, V]
 }
 
-/** log p(tokens[t] | tokens[<t]) for t = 1..T−1: [B, T-1]. */
-export function nextTokenLogprobs(b: GraphBuilder, logits: T, tokens: T): T {
-  const logp = b.logSoftmax(b.slice(logits, [0], [-1], [1]), -1); // [B, T-1, V]
+/** log p(tokens[t] | tokens[<t]) for t = 1..T−1, from logits [N, V]: [B, T-1]. */
+export function nextTokenLogprobs(b: GraphBuilder, logits: T, tokens: T, bt: T): T {
+  const seq = b.reshape(logits, b.concat([bt, b.ints([-1])], 0)); // [B, T, V]
+  const logp = b.logSoftmax(b.slice(seq, [0], [-1], [1]), -1); // [B, T-1, V]
   const next = b.unsqueeze(b.slice(tokens, [1], [2 ** 62], [1]), [2]); // [B, T-1, 1]
   return b.squeeze(b.gatherElements(logp, next, 2), [2]); // [B, T-1]
 }
@@ -171,23 +182,22 @@ export function nextTokenLogprobs(b: GraphBuilder, logits: T, tokens: T): T {
  * Per-token log-probabilities [B, T]: entry t is log p(tokens[t] | tokens[<t]); entry 0 is 0
  * (the first token has no prediction).
  */
-export function tokenLogprobs(b: GraphBuilder, logits: T, tokens: T): T {
-  const picked = nextTokenLogprobs(b, logits, tokens); // [B, T-1]
+export function tokenLogprobs(b: GraphBuilder, logits: T, tokens: T, bt: T): T {
+  const picked = nextTokenLogprobs(b, logits, tokens, bt); // [B, T-1]
   const zero = b.mul(b.slice(picked, [0], [1], [1]), 0); // [B, 1]
   return b.concat([zero, picked], 1); // [B, T]
 }
 
 /** Per-token value [B, T]. */
-export function valueHead(b: GraphBuilder, P: Params, h: T): T {
-  const v = b.add(b.matmul(h, P("value_head.weight")), P("value_head.bias")); // [B, T, 1]
-  return b.squeeze(v, [2]); // [B, T]
+export function valueHead(b: GraphBuilder, P: Params, h: T, bt: T): T {
+  const v = b.gemm(h, P("value_head.weight"), P("value_head.bias")); // [N, 1]
+  return b.reshape(v, bt); // [B, T]
 }
 
 /** Scalar reward [B], read at each row's last non-padding token. */
-export function rewardHead(b: GraphBuilder, P: Params, h: T, mask: T): T {
-  const r = b.add(b.matmul(h, P("reward_head.weight")), P("reward_head.bias")); // [B, T, 1]
+export function rewardHead(b: GraphBuilder, P: Params, h: T, mask: T, bt: T): T {
+  const r = b.reshape(b.gemm(h, P("reward_head.weight"), P("reward_head.bias")), bt); // [B, T]
   const cum = b.op1("CumSum", [mask, b.constant("int32", [1], [])]); // [B, T]
   const last = b.op1("ArgMax", [cum], { axis: A.int(1), keepdims: A.int(1) }); // [B, 1] int64
-  const picked = b.gatherElements(r, b.unsqueeze(last, [2]), 1); // [B, 1, 1]
-  return b.reshape(picked, [-1]); // [B]
+  return b.reshape(b.gatherElements(r, last, 1), [-1]); // [B]
 }
