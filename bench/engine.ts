@@ -23,7 +23,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Rng } from "../src/core/rng.js";
@@ -293,6 +293,11 @@ async function main(): Promise<void> {
   );
   const rounds = QUICK ? 1 : 3;
   const rows: Row[] = [];
+  const load = loadavg()[0]!;
+  if (load > 0.5)
+    process.stderr.write(
+      `note: load average ${load.toFixed(2)} on ${availableParallelism()} cores; timings will be noisy\n`,
+    );
   for (const name of names) {
     const { dir, spec } = prepare(name);
     try {
@@ -329,6 +334,14 @@ async function main(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  rows.push({
+    config: "machine",
+    metric: "load average (1 min) before / after the run",
+    unit: "",
+    keel: load,
+    reference: loadavg()[0]!,
+    reference_name: "after",
+  });
   const header = ["config", "metric", "unit", "keel", "pytorch", "ratio (>1: keel better)"];
   const cells = rows.map((r) => [
     r.config,

@@ -81,22 +81,6 @@ export function dimProduct(dims: readonly Dim[]): Dim {
   return dims.reduce<Dim>((acc, d) => dimMul(acc, d), 1);
 }
 
-export function dimEq(a: Dim, b: Dim): boolean {
-  return a === b;
-}
-
-export function shapeEq(a: Shape, b: Shape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-export function isStatic(shape: Shape): shape is readonly number[] {
-  return shape.every((d) => typeof d === "number");
-}
-
-export function formatShape(shape: Shape | undefined): string {
-  return shape ? `[${shape.join(", ")}]` : "[?]";
-}
-
 /** Normalises a possibly negative axis against a rank. */
 export function normAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;

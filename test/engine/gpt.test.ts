@@ -142,3 +142,25 @@ describe("training", () => {
     await m.dispose();
   });
 });
+
+describe("reference copies and gradient accumulation", () => {
+  it("clone() copies weights that then evolve independently; addScaled accumulates", async () => {
+    const { AdamW } = await import("../../src/engine/optim/adamw.js");
+    const { addScaled } = await import("../../src/engine/params.js");
+    const m = new Gpt({ ...TINY, dtype: "float32" }, { seed: 2, threads: 1 });
+    const ref = m.clone();
+    const b = padBatch([[1, 2, 3, 4]]);
+    expect(Array.from(await ref.logprobs(b))).toEqual(Array.from(await m.logprobs(b)));
+    const tb = { ...b, lossMask: new Float32Array(4).fill(1) };
+    const acc = m.params.zerosLike();
+    addScaled(acc, (await m.lossAndGrad(tb)).grad, 0.5);
+    addScaled(acc, (await m.lossAndGrad(tb)).grad, 0.5);
+    const once = (await m.lossAndGrad(tb)).grad;
+    acc.forEach((v, i) => {
+      expect(v).toBeCloseTo(once[i]!, 6);
+    });
+    new AdamW(m.params, { lr: 0.01 }).step(acc);
+    expect(Array.from(await ref.logprobs(b))).not.toEqual(Array.from(await m.logprobs(b)));
+    await Promise.all([m.dispose(), ref.dispose()]);
+  });
+});
