@@ -314,7 +314,7 @@ function main(): void {
   const scale = scaleRun(SCALE);
   console.log(
     `\nscale: audit of ${scale.judgments.toLocaleString("en-US")} judgments by ${scale.raters} raters: ${scale.audit.toFixed(1)} s ` +
-      `(plain Dawid–Skene on the same judgments: ${scale.ds.toFixed(1)} s; process RSS ${scale.rssMb.toFixed(0)} MB)`,
+      `(encode + Dawid–Skene on the same judgments, no defenses: ${scale.ds.toFixed(1)} s; process RSS ${scale.rssMb.toFixed(0)} MB)`,
   );
   // Targets.
   const target = (a: Attack) => rows.filter((r) => r.attack === a && r.rate >= 0.05);
@@ -392,7 +392,7 @@ function main(): void {
     unit: "s",
     keel: scale.audit,
     reference: scale.ds,
-    reference_name: "plain Dawid–Skene fit (no defenses)",
+    reference_name: "encode + Dawid–Skene on the same judgments (no defenses)",
     ratio: scale.ds / scale.audit,
   });
   const outDir = join(HERE, "results");
