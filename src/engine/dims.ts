@@ -8,7 +8,7 @@
  * Broadcasting convention (as in ONNX shape inference): a symbolic dimension is assumed not
  * to be 1, so a symbolic dim meeting a literal 1 broadcasts to the symbolic one.
  */
-import type { Dim, Shape } from "./graph.js";
+import type { Dim } from "./graph.js";
 
 interface Monomial {
   coef: number;
