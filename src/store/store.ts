@@ -103,6 +103,22 @@ export interface RecordImportReport {
 
 const DUPLICATE_EXAMPLES = 20;
 
+/** The judgment columns a ledger row is read with (alias `j`). */
+const LEDGER_COLUMNS = [
+  "j.seq",
+  "j.comparison_id",
+  "j.rater_id",
+  "j.choice",
+  "j.created_at",
+  "j.latency_ms",
+  "j.shown_order",
+  "j.rationale",
+  "j.flags",
+  "j.recorded_at",
+  "j.prev_hash",
+  "j.hash",
+] as const;
+
 /**
  * A batch to import: parsed records, or parsed records with the stored texts their digested
  * judgments refer to (as a parallel parser sends them, each text once).
@@ -384,18 +400,7 @@ export class FeedbackStore {
         .innerJoin("texts as ta", "ta.digest", "c.a_digest")
         .innerJoin("texts as tb", "tb.digest", "c.b_digest")
         .select([
-          "j.seq",
-          "j.comparison_id",
-          "j.rater_id",
-          "j.choice",
-          "j.created_at",
-          "j.latency_ms",
-          "j.shown_order",
-          "j.rationale",
-          "j.flags",
-          "j.recorded_at",
-          "j.prev_hash",
-          "j.hash",
+          ...LEDGER_COLUMNS,
           "c.gold",
           "p.body as prompt",
           "p.is_chat as prompt_chat",
@@ -484,18 +489,7 @@ export class FeedbackStore {
         .selectFrom("judgments as j")
         .leftJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
         .select([
-          "j.seq",
-          "j.comparison_id",
-          "j.rater_id",
-          "j.choice",
-          "j.created_at",
-          "j.latency_ms",
-          "j.shown_order",
-          "j.rationale",
-          "j.flags",
-          "j.recorded_at",
-          "j.prev_hash",
-          "j.hash",
+          ...LEDGER_COLUMNS,
           "c.prompt_digest",
           "c.a_digest",
           "c.b_digest",
