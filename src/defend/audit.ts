@@ -16,8 +16,8 @@ import type { GoldAnswer, Judgment, Rater } from "../core/types.js";
 import { type CohortFinding, cohortFindings } from "./cohorts.js";
 import { type AuditConfig, type Policy, resolveAuditConfig } from "./config.js";
 import { categoricalView, fitDawidSkene, leaveOneOut } from "./consensus.js";
-import { prepareAuditData } from "./data.js";
-import { decide, type Verdict } from "./decision.js";
+import { type AuditData, prepareAuditData } from "./data.js";
+import { decide, type RaterDecision, type Verdict } from "./decision.js";
 import { ruleClassifier } from "./filters/lexicon.js";
 import type { SafetyTable, SyncSafetyClassifier } from "./filters/safety.js";
 import { detectGroups } from "./groups.js";
@@ -31,7 +31,7 @@ import { reliabilitySignal } from "./signals/reliability.js";
 import type { RaterSignal, SignalContext, SignalKey, Stats } from "./signals/signal.js";
 import { speedSignal } from "./signals/speed.js";
 import { scanTriggers, type TriggerKind } from "./triggers.js";
-import { cleanedComparisons, judgmentWeights } from "./weights.js";
+import { type ComparisonOutcome, cleanedComparisons, judgmentWeights } from "./weights.js";
 
 export interface AuditInput {
   readonly judgments: Iterable<Judgment>;
@@ -184,7 +184,64 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
   const decision = decide(signals, data.nRaters, config);
   const omega = judgmentWeights(data, decision, groups.groups, config);
   const outcome = cleanedComparisons(data, omega, config, triggers.matches);
-  // Effective judgment weights and per-rater reliability from the cleaned posterior.
+  const { raters, effective } = raterAudits(data, decision, outcome);
+  const comparisons = comparisonAudits(data, outcome);
+  const count = (v: Verdict) => decision.verdict.filter((x) => x === v).length;
+  let kept = 0;
+  for (let j = 0; j < effective.length; j++) kept += effective[j]!;
+  return {
+    policy: config.policy,
+    config,
+    summary: {
+      judgments: data.nJudgments,
+      comparisons: data.nComparisons,
+      raters: data.nRaters,
+      trusted: count("trusted"),
+      suspect: count("suspect"),
+      excluded: count("excluded"),
+      excluded_comparisons: comparisons.filter((c) => c.excluded).length,
+      kept_weight_share: data.nJudgments > 0 ? kept / data.nJudgments : 0,
+    },
+    raters,
+    comparisons,
+    groups: groups.groups.map((g) => ({
+      rater_ids: g.members.map((w) => data.raterIds[w]!),
+      score: g.score,
+      reason: g.reason,
+      agreement: g.observed,
+      expected_agreement: g.expected,
+      co_rated: g.coRated,
+      co_rating_ratio: Number.isFinite(g.coRatio) ? g.coRatio : null,
+    })),
+    triggers: triggers.patterns.map((p) => ({
+      pattern: p.pattern,
+      score: p.score,
+      support: p.support,
+      kind: p.kind,
+      bad: p.bad,
+      opportunities: p.opportunities,
+      rate: p.rate,
+      base_rate: p.baseRate,
+      lift: p.lift,
+    })),
+    findings: cohortFindings(data, loo, config),
+    filters: filterSummary(data, safety.id),
+    heatmap: agreementMatrix(
+      data.raterIds,
+      decision.suspicion,
+      groups,
+      options.heatmapRaters ?? 40,
+    ),
+    judgmentWeights: effective,
+  };
+}
+
+/** Per rater: the decision, and reliability = mean cleaned probability of the labels it gave. */
+function raterAudits(
+  data: AuditData,
+  decision: RaterDecision,
+  outcome: ComparisonOutcome,
+): { raters: RaterAudit[]; effective: Float64Array } {
   const effective = new Float64Array(data.nJudgments);
   const relSum = new Float64Array(data.nRaters);
   const relN = new Float64Array(data.nRaters);
@@ -193,14 +250,14 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
     const w = data.rater[j]!;
     judged[w]! += 1;
     if (data.active[j] === 0) continue;
-    effective[j] = omega[j]! * outcome.weight[data.comparison[j]!]!;
+    effective[j] = outcome.judgmentWeight[j]! * outcome.weight[data.comparison[j]!]!;
     const p = outcome.labelProbability[j]!;
     if (Number.isFinite(p)) {
       relSum[w]! += p;
       relN[w]! += 1;
     }
   }
-  const raters: RaterAudit[] = data.raterIds.map((id, w) => ({
+  const raters = data.raterIds.map((id, w) => ({
     rater_id: id,
     reliability: relN[w]! > 0 ? relSum[w]! / relN[w]! : 0,
     suspicion: decision.suspicion[w]!,
@@ -210,9 +267,13 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
     weight: decision.weight[w]!,
     evidence: decision.evidence[w]!,
   }));
+  return { raters, effective };
+}
+
+function comparisonAudits(data: AuditData, outcome: ComparisonOutcome): ComparisonAudit[] {
   const perComparison = new Int32Array(data.nComparisons);
   for (let j = 0; j < data.nJudgments; j++) perComparison[data.comparison[j]!]!++;
-  const comparisons: ComparisonAudit[] = data.comparisons.ids.map((id, c) => ({
+  return data.comparisons.ids.map((id, c) => ({
     comparison_id: id,
     p_a: outcome.pA[c]!,
     p_tie: outcome.pTie[c]!,
@@ -221,62 +282,9 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
     reasons: outcome.reasons[c]!,
     judgments: perComparison[c]!,
   }));
-  const groupAudits: GroupAudit[] = groups.groups.map((g) => ({
-    rater_ids: g.members.map((w) => data.raterIds[w]!),
-    score: g.score,
-    reason: g.reason,
-    agreement: g.observed,
-    expected_agreement: g.expected,
-    co_rated: g.coRated,
-    co_rating_ratio: Number.isFinite(g.coRatio) ? g.coRatio : null,
-  }));
-  const triggerAudits: TriggerAudit[] = triggers.patterns.map((p) => ({
-    pattern: p.pattern,
-    score: p.score,
-    support: p.support,
-    kind: p.kind,
-    bad: p.bad,
-    opportunities: p.opportunities,
-    rate: p.rate,
-    base_rate: p.baseRate,
-    lift: p.lift,
-  }));
-  const filters = filterSummary(data, safety.id);
-  const count = (v: Verdict) => decision.verdict.filter((x) => x === v).length;
-  let kept = 0;
-  for (let j = 0; j < effective.length; j++) kept += effective[j]!;
-  const summary: AuditSummary = {
-    judgments: data.nJudgments,
-    comparisons: data.nComparisons,
-    raters: data.nRaters,
-    trusted: count("trusted"),
-    suspect: count("suspect"),
-    excluded: count("excluded"),
-    excluded_comparisons: comparisons.filter((c) => c.excluded).length,
-    kept_weight_share: data.nJudgments > 0 ? kept / data.nJudgments : 0,
-  };
-  const heatmap = agreementMatrix(
-    data.raterIds,
-    decision.suspicion,
-    groups,
-    options.heatmapRaters ?? 40,
-  );
-  return {
-    policy: config.policy,
-    config,
-    summary,
-    raters,
-    comparisons,
-    groups: groupAudits,
-    triggers: triggerAudits,
-    findings: cohortFindings(data, loo, config),
-    filters,
-    heatmap,
-    judgmentWeights: effective,
-  };
 }
 
-function filterSummary(data: ReturnType<typeof prepareAuditData>, safetyId: string): AuditFilters {
+function filterSummary(data: AuditData, safetyId: string): AuditFilters {
   const t = data.comparisons;
   let flagged = 0;
   let prefers = 0;

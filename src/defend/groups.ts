@@ -76,28 +76,18 @@ function labelPropagation(W: number, adj: Map<number, Map<number, number>>): Int
   return label;
 }
 
-export function detectGroups(data: AuditData, config: AuditConfig): GroupResult {
-  const cfg = config.signals.groups;
-  const W = data.nRaters;
-  const pairs = pairTable(data, cfg.max_raters_per_comparison);
-  const P = pairs.first.length;
-  const accuracy = new Float64Array(W).fill(Number.NaN);
-  if (!cfg.enabled || P === 0)
-    return { groups: [], signal: emptySignal("group", W), pairs, accuracy };
-  const zBar = Math.max(cfg.min_z, Math.sqrt(2 * Math.log(Math.max(1, P) / 0.01)));
-  // Step 2: typical agreement from partners not co-rating in excess.
-  const excessCo = new Uint8Array(P);
+/** Step 2: each rater's accuracy from its agreement with partners not co-rating in excess. */
+function raterAccuracy(pairs: PairTable, zBar: number, minCorated: number): Float64Array {
+  const W = pairs.nRaters;
   const aSum = new Float64Array(W);
   const nSum = new Float64Array(W);
-  for (let p = 0; p < P; p++) {
+  for (let p = 0; p < pairs.first.length; p++) {
     const co = pairs.co[p]!;
     const e = pairs.expectedCo[p]!;
-    if (co >= 3 * e && poissonZ(co, e) >= zBar) excessCo[p] = 1;
-    else {
-      for (const w of [pairs.first[p]!, pairs.second[p]!]) {
-        aSum[w]! += pairs.agree[p]!;
-        nSum[w]! += co;
-      }
+    if (co >= 3 * e && poissonZ(co, e) >= zBar) continue;
+    for (const w of [pairs.first[p]!, pairs.second[p]!]) {
+      aSum[w]! += pairs.agree[p]!;
+      nSum[w]! += co;
     }
   }
   const typical: number[] = [];
@@ -105,24 +95,33 @@ export function detectGroups(data: AuditData, config: AuditConfig): GroupResult 
   for (let w = 0; w < W; w++) {
     if (nSum[w]! > 0) {
       pRate[w] = aSum[w]! / nSum[w]!;
-      if (nSum[w]! >= cfg.min_corated) typical.push(pRate[w]!);
+      if (nSum[w]! >= minCorated) typical.push(pRate[w]!);
     }
   }
   const pBar = median(typical.length > 0 ? typical : Array.from(pRate));
   const aBar = Number.isFinite(pBar) ? (1 + Math.sqrt(Math.max(0, 2 * pBar - 1))) / 2 : 0.75;
+  const accuracy = new Float64Array(W);
   for (let w = 0; w < W; w++) {
     const p = Number.isFinite(pRate[w]!) ? pRate[w]! : pBar;
-    accuracy[w] =
-      2 * aBar - 1 > 0.05
-        ? Math.min(1, Math.max(0, (p - (1 - aBar)) / (2 * aBar - 1)))
-        : Math.min(1, Math.max(0, p));
+    const a = 2 * aBar - 1 > 0.05 ? (p - (1 - aBar)) / (2 * aBar - 1) : p;
+    accuracy[w] = Math.min(1, Math.max(0, a));
   }
-  const expectedAgree = (i: number, j: number) => {
-    const a = accuracy[i]!;
-    const b = accuracy[j]!;
-    return a * b + (1 - a) * (1 - b);
-  };
-  // Step 3: edges.
+  return accuracy;
+}
+
+function expectedAgreement(accuracy: Float64Array, i: number, j: number): number {
+  const a = accuracy[i]!;
+  const b = accuracy[j]!;
+  return a * b + (1 - a) * (1 - b);
+}
+
+/** Step 3: pairs agreeing in excess of independence, as a weighted adjacency map. */
+function excessEdges(
+  pairs: PairTable,
+  accuracy: Float64Array,
+  zBar: number,
+  cfg: AuditConfig["signals"]["groups"],
+): Map<number, Map<number, number>> {
   const adj = new Map<number, Map<number, number>>();
   const link = (i: number, j: number, wgt: number) => {
     let m = adj.get(i);
@@ -132,75 +131,100 @@ export function detectGroups(data: AuditData, config: AuditConfig): GroupResult 
     }
     m.set(j, wgt);
   };
-  for (let p = 0; p < P; p++) {
+  for (let p = 0; p < pairs.first.length; p++) {
     const co = pairs.co[p]!;
     if (co < cfg.min_corated) continue;
     const i = pairs.first[p]!;
     const j = pairs.second[p]!;
-    const e = expectedAgree(i, j);
-    const obs = pairs.agree[p]! / co;
-    if (obs - e < cfg.min_excess) continue;
+    const e = expectedAgreement(accuracy, i, j);
+    if (pairs.agree[p]! / co - e < cfg.min_excess) continue;
     const z = binomialZ(pairs.agree[p]!, co, e);
     if (z < zBar) continue;
     link(i, j, z);
     link(j, i, z);
   }
+  return adj;
+}
+
+/** Step 5: a community's pooled evidence, or undefined when its members share nothing. */
+function groupEvidence(
+  list: readonly number[],
+  pairs: PairTable,
+  accuracy: Float64Array,
+  minExcess: number,
+): (RaterGroup & { memberScore: number }) | undefined {
+  let agree = 0;
+  let co = 0;
+  let exp = 0;
+  let expCo = 0;
+  for (let x = 0; x < list.length; x++) {
+    for (let y = x + 1; y < list.length; y++) {
+      const p = pairs.indexOf(list[x]!, list[y]!);
+      if (p < 0) continue;
+      agree += pairs.agree[p]!;
+      co += pairs.co[p]!;
+      exp += expectedAgreement(accuracy, list[x]!, list[y]!) * pairs.co[p]!;
+      expCo += pairs.expectedCo[p]!;
+    }
+  }
+  if (co === 0) return undefined;
+  const observed = agree / co;
+  const expected = exp / co;
+  const coRatio = expCo > 0 ? co / expCo : Number.POSITIVE_INFINITY;
+  const se = Math.sqrt(Math.max(observed * (1 - observed), 0.01) / co);
+  const reason =
+    `${list.length} raters agreed on ${pct(observed)} of ${Math.round(co)} shared judgment pairs ` +
+    `where their agreement with other raters predicts ${pct(expected)}` +
+    (Number.isFinite(coRatio) && coRatio >= 2
+      ? `; they shared comparisons ${coRatio.toFixed(1)}× as often as independent assignment gives`
+      : "");
+  return {
+    members: list,
+    score: Math.min(300, minusLog10P(binomialZ(agree, co, expected))),
+    observed,
+    expected,
+    coRated: co,
+    coRatio,
+    reason,
+    memberScore: normalSf((minExcess - (observed - expected)) / se),
+  };
+}
+
+export function detectGroups(data: AuditData, config: AuditConfig): GroupResult {
+  const cfg = config.signals.groups;
+  const W = data.nRaters;
+  const pairs = pairTable(data, cfg.max_raters_per_comparison);
+  const P = pairs.first.length;
+  if (!cfg.enabled || P === 0)
+    return {
+      groups: [],
+      signal: emptySignal("group", W),
+      pairs,
+      accuracy: new Float64Array(W).fill(Number.NaN),
+    };
+  const zBar = Math.max(cfg.min_z, Math.sqrt(2 * Math.log(Math.max(1, P) / 0.01)));
+  const accuracy = raterAccuracy(pairs, zBar, cfg.min_corated);
+  const adj = excessEdges(pairs, accuracy, zBar, cfg);
   const label = labelPropagation(W, adj);
   const members = new Map<number, number[]>();
-  for (const v of adj.keys()) {
-    const l = label[v]!;
-    const list = members.get(l) ?? [];
-    list.push(v);
-    members.set(l, list);
-  }
+  for (const v of adj.keys()) members.set(label[v]!, [...(members.get(label[v]!) ?? []), v]);
   const groups: RaterGroup[] = [];
   const score = new Float64Array(W);
   const stats: (Stats | undefined)[] = new Array(W).fill(undefined);
-  const groupOf = new Int32Array(W).fill(-1);
   for (const list of members.values()) {
     if (list.length < 2) continue;
     list.sort((x, y) => x - y);
-    let agree = 0;
-    let co = 0;
-    let exp = 0;
-    let expCo = 0;
-    for (let x = 0; x < list.length; x++) {
-      for (let y = x + 1; y < list.length; y++) {
-        const p = pairs.indexOf(list[x]!, list[y]!);
-        if (p < 0) continue;
-        agree += pairs.agree[p]!;
-        co += pairs.co[p]!;
-        exp += expectedAgree(list[x]!, list[y]!) * pairs.co[p]!;
-        expCo += pairs.expectedCo[p]!;
-      }
-    }
-    if (co === 0) continue;
-    const observed = agree / co;
-    const expected = exp / co;
-    const z = binomialZ(agree, co, expected);
-    const coRatio = expCo > 0 ? co / expCo : Number.POSITIVE_INFINITY;
-    const se = Math.sqrt(Math.max(observed * (1 - observed), 0.01) / co);
-    const memberScore = normalSf((cfg.min_excess - (observed - expected)) / se);
-    const g = groups.length;
-    const reason =
-      `${list.length} raters agreed on ${pct(observed)} of ${Math.round(co)} shared judgment pairs ` +
-      `where their agreement with other raters predicts ${pct(expected)}` +
-      (Number.isFinite(coRatio) && coRatio >= 2
-        ? `; they shared comparisons ${coRatio.toFixed(1)}× as often as independent assignment gives`
-        : "");
-    groups.push({
-      members: list,
-      score: Math.min(300, minusLog10P(z)),
-      observed,
-      expected,
-      coRated: co,
-      coRatio,
-      reason,
-    });
+    const g = groupEvidence(list, pairs, accuracy, cfg.min_excess);
+    if (!g) continue;
+    const { memberScore, ...group } = g;
+    groups.push(group);
     for (const w of list) {
-      groupOf[w] = g;
       score[w] = memberScore;
-      stats[w] = { group_size: list.length, group_agreement: observed, group_expected: expected };
+      stats[w] = {
+        group_size: list.length,
+        group_agreement: g.observed,
+        group_expected: g.expected,
+      };
     }
   }
   groups.sort((x, y) => y.score - x.score);

@@ -16,6 +16,7 @@ export {
   type RaterAudit,
   type TriggerAudit,
 } from "./audit.js";
+export { CleanPlan } from "./clean.js";
 export type { CohortFinding } from "./cohorts.js";
 export {
   type AuditConfig,

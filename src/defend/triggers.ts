@@ -82,43 +82,39 @@ interface Tally {
   b: [number, number];
 }
 
-export function scanTriggers(data: AuditData, loo: Consensus, config: AuditConfig): TriggerResult {
-  const cfg = config.signals.triggers;
-  const W = data.nRaters;
-  const none: TriggerResult = {
-    patterns: [],
-    matches: new Map(),
-    signal: emptySignal("trigger", W),
-  };
-  if (!cfg.enabled) return none;
-  const flags = badFlags(data, loo);
+type TriggerConfig = AuditConfig["signals"]["triggers"];
+
+/** Opportunities and bad judgments of each kind per comparison: [o_unsafe, b_unsafe, o_dis, b_dis]. */
+function perComparison(
+  data: AuditData,
+  flags: { unsafe: Int8Array; disagree: Int8Array },
+): Float64Array {
   const kinds = [flags.unsafe, flags.disagree];
-  const perComp = new Float64Array(data.nComparisons * 4); // o0 b0 o1 b1
+  const out = new Float64Array(data.nComparisons * 4);
   for (let q = 0; q < data.order.length; q++) {
     const j = data.order[q]!;
     const o = data.comparison[j]! * 4;
     for (let k = 0; k < 2; k++) {
       const f = kinds[k]![j]!;
       if (f < 0) continue;
-      perComp[o + 2 * k]! += 1;
-      perComp[o + 2 * k + 1]! += f;
+      out[o + 2 * k]! += 1;
+      out[o + 2 * k + 1]! += f;
     }
   }
+  return out;
+}
+
+/**
+ * Tallies per n-gram, with the comparison as unit (its share of bad judgments): judgments of one
+ * comparison are not independent — one poisoned majority makes every other rater "disagree".
+ */
+function tally(
+  data: AuditData,
+  perComp: Float64Array,
+  gramsOf: (c: number) => readonly string[],
+): { tallies: Map<string, Tally>; total: number[] } {
   const total = [0, 0, 0, 0];
   const tallies = new Map<string, Tally>();
-  const cache = new Map<string, string[]>();
-  const gramsOf = (c: number): string[] => {
-    const p = data.comparisons.prompt[c]!;
-    let g = cache.get(p);
-    if (g === undefined) {
-      g = [...distinctNgrams(tokenize(p), cfg.max_n)];
-      if (cache.size > 50_000) cache.clear();
-      cache.set(p, g);
-    }
-    return g;
-  };
-  // The unit is the comparison (its share of bad judgments): judgments of one comparison are
-  // not independent — one poisoned majority makes every other rater "disagree" at once.
   for (let c = 0; c < data.nComparisons; c++) {
     const o = c * 4;
     if (perComp[o] === 0 && perComp[o + 2] === 0) continue;
@@ -143,6 +139,15 @@ export function scanTriggers(data: AuditData, loo: Consensus, config: AuditConfi
       t.b[1] += f1;
     }
   }
+  return { tallies, total };
+}
+
+/** Tests every n-gram with enough support; keeps the significant, non-redundant ones. */
+function selectPatterns(
+  tallies: Map<string, Tally>,
+  total: number[],
+  cfg: TriggerConfig,
+): TriggerPattern[] {
   let tested = 0;
   for (const t of tallies.values()) if (t.support >= cfg.min_support) tested++;
   const log10Tests = Math.log10(Math.max(1, 2 * tested));
@@ -190,6 +195,32 @@ export function scanTriggers(data: AuditData, loo: Consensus, config: AuditConfi
     if (!redundant) kept.push(p);
     if (kept.length >= cfg.top) break;
   }
+  return kept;
+}
+
+export function scanTriggers(data: AuditData, loo: Consensus, config: AuditConfig): TriggerResult {
+  const cfg = config.signals.triggers;
+  const none: TriggerResult = {
+    patterns: [],
+    matches: new Map(),
+    signal: emptySignal("trigger", data.nRaters),
+  };
+  if (!cfg.enabled) return none;
+  const flags = badFlags(data, loo);
+  const perComp = perComparison(data, flags);
+  const cache = new Map<string, string[]>();
+  const gramsOf = (c: number): string[] => {
+    const p = data.comparisons.prompt[c]!;
+    let g = cache.get(p);
+    if (g === undefined) {
+      g = [...distinctNgrams(tokenize(p), cfg.max_n)];
+      if (cache.size > 50_000) cache.clear();
+      cache.set(p, g);
+    }
+    return g;
+  };
+  const { tallies, total } = tally(data, perComp, gramsOf);
+  const kept = selectPatterns(tallies, total, cfg);
   if (kept.length === 0) return none;
   const matches = new Map<number, string[]>();
   const kindOf = new Map<number, Set<TriggerKind>>();

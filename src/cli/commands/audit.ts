@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { LineCounter, parseDocument } from "yaml";
 import { KeelError } from "../../core/errors.js";
 import type { GoldAnswer, Judgment, Rater } from "../../core/types.js";
+import { CleanPlan } from "../../defend/clean.js";
 import {
   type AuditConfig,
   type AuditResult,
@@ -420,44 +421,6 @@ export const auditCommand: CommandModule = {
     });
   },
 };
-
-/**
- * What `keel export --clean` writes: one preference row per comparison, from the audit.
- *   chosen  = response a if p_a > ½, b if p_a < ½ (p_a = ½ and excluded comparisons are skipped)
- *   weight  = audit weight · |2 p_a − 1|
- * |2p − 1| is the weight at which a hard label's loss gradient equals the soft label's at the
- * start of training (σ(0) − p = −(2p − 1)·½), so a row's weight carries both the trust in the
- * comparison and the certainty of its preference.
- */
-export class CleanPlan {
-  private readonly seen = new Set<string>();
-  readonly byId: ReadonlyMap<
-    string,
-    { readonly p_a: number; readonly weight: number; readonly excluded: boolean }
-  >;
-  constructor(
-    comparisons: readonly {
-      comparison_id: string;
-      p_a: number;
-      weight: number;
-      excluded: boolean;
-    }[],
-  ) {
-    this.byId = new Map(comparisons.map((c) => [c.comparison_id, c]));
-  }
-  /** The comparison's cleaned preference as a judgment, for its first judgment only. */
-  choose(j: Judgment): Judgment | undefined {
-    if (this.seen.has(j.comparison_id)) return undefined;
-    this.seen.add(j.comparison_id);
-    const c = this.byId.get(j.comparison_id);
-    if (!c || c.excluded || c.weight <= 0 || c.p_a === 0.5) return undefined;
-    return { ...j, rater_id: "keel-audit", choice: c.p_a > 0.5 ? "a" : "b" };
-  }
-  weightOf(j: Judgment): number | undefined {
-    const c = this.byId.get(j.comparison_id);
-    return c ? c.weight * Math.abs(2 * c.p_a - 1) : undefined;
-  }
-}
 
 /** The plan from an audit JSON file, or from auditing the store now (balanced policy). */
 export async function cleanPlanFor(o: {
