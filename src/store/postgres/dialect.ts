@@ -59,15 +59,27 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
   pool.on("error", () => {
     // An idle client's connection dropped; the pool replaces it. Queries report their own errors.
   });
+  let schema: string;
   try {
     const client = await pool.connect();
     try {
       if (opts.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+      // The schema the store lives in (from `schema`, or the URL's search_path, or the default):
+      // Kysely's migrator must be told, or it finds another schema's bookkeeping tables.
+      const r = await client.query<{ s: string | null }>("SELECT current_schema() AS s");
+      const current = r.rows[0]?.s;
+      if (!current) {
+        throw new KeelError("KEEL_E_STORE", "the connection's search_path names no existing schema", {
+          hint: "create the schema first, or pass a URL whose search_path starts with an existing schema",
+        });
+      }
+      schema = current;
     } finally {
       client.release();
     }
   } catch (e) {
     await pool.end().catch(() => undefined);
+    if (e instanceof KeelError) throw e;
     throw new KeelError(
       "KEEL_E_STORE",
       `cannot connect to PostgreSQL at ${redactUrl(opts.url)}: ${(e as Error).message}`,
@@ -81,7 +93,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
     name: "postgres",
     db,
     location: redactUrl(opts.url),
-    ...(opts.schema ? { schema: opts.schema } : {}),
+    schema,
     async writeTransaction<T>(
       fn: (w: LedgerWriter) => Promise<T>,
       _opts?: { bulk?: boolean },
