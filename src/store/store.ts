@@ -488,12 +488,7 @@ export class FeedbackStore {
       const rows = await this.db
         .selectFrom("judgments as j")
         .leftJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
-        .select([
-          ...LEDGER_COLUMNS,
-          "c.prompt_digest",
-          "c.a_digest",
-          "c.b_digest",
-        ])
+        .select([...LEDGER_COLUMNS, "c.prompt_digest", "c.a_digest", "c.b_digest"])
         .where("j.seq", ">", after)
         .orderBy("j.seq")
         .limit(pageSize)

@@ -69,9 +69,13 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
       const r = await client.query<{ s: string | null }>("SELECT current_schema() AS s");
       const current = r.rows[0]?.s;
       if (!current) {
-        throw new KeelError("KEEL_E_STORE", "the connection's search_path names no existing schema", {
-          hint: "create the schema first, or pass a URL whose search_path starts with an existing schema",
-        });
+        throw new KeelError(
+          "KEEL_E_STORE",
+          "the connection's search_path names no existing schema",
+          {
+            hint: "create the schema first, or pass a URL whose search_path starts with an existing schema",
+          },
+        );
       }
       schema = current;
     } finally {
