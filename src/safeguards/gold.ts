@@ -1,0 +1,91 @@
+/**
+ * Gold-reward tracking: when a gold scorer exists (in keel's synthetic world, the oracle's
+ * true quality of a response), score every rollout with it too. Over-optimisation shows as the
+ * proxy (reward-model) score rising while the gold score falls (Gao et al. 2022). Both are
+ * smoothed, s ← α·s + (1 − α)·x (α = `smoothing`); the alarm fires when smoothed gold is more
+ * than `max_drop` below its best so far while smoothed proxy is at or above its value at that
+ * best. Metrics: gold_reward (this batch), gold_best, gold_proxy_gap.
+ */
+import type { Monitor, MonitorContext } from "../train/common/monitor.js";
+import type { Metrics, TrainEvent } from "../train/common/run.js";
+import { Alarm } from "./alarm.js";
+import type { SafeguardsConfig } from "./config.js";
+
+/** The gold scorer: true reward of each (prompt, response). */
+export type GoldFn = (
+  prompts: readonly string[],
+  responses: readonly string[],
+) => number[] | Promise<number[]>;
+
+export class GoldMonitor implements Monitor {
+  readonly name = "gold";
+  private readonly alarm: Alarm;
+  private gold: number | undefined;
+  private proxy: number | undefined;
+  private best = Number.NEGATIVE_INFINITY;
+  private proxyAtBest = 0;
+  private lastGold = 0;
+
+  constructor(
+    private readonly o: NonNullable<SafeguardsConfig["gold"]>,
+    private readonly fn: GoldFn,
+  ) {
+    this.alarm = new Alarm(this.name, o.action);
+  }
+
+  async observe(ctx: MonitorContext): Promise<TrainEvent[]> {
+    const g = await this.fn(ctx.rollout.prompts, ctx.rollout.responses);
+    const gm = g.reduce((a, x) => a + x, 0) / Math.max(g.length, 1);
+    const pm =
+      ctx.rollout.scores.reduce((a, x) => a + x, 0) / Math.max(ctx.rollout.scores.length, 1);
+    const a = this.o.smoothing;
+    this.lastGold = gm;
+    this.gold = this.gold === undefined ? gm : a * this.gold + (1 - a) * gm;
+    this.proxy = this.proxy === undefined ? pm : a * this.proxy + (1 - a) * pm;
+    if (this.gold > this.best) {
+      this.best = this.gold;
+      this.proxyAtBest = this.proxy;
+    }
+    const drop = this.best - this.gold;
+    return this.alarm.check(
+      ctx.step,
+      drop > this.o.max_drop && this.proxy >= this.proxyAtBest,
+      () => ({
+        message: `gold reward fell ${drop.toFixed(3)} below its best ${this.best.toFixed(3)} while the proxy reward rose to ${this.proxy!.toFixed(3)}: reward over-optimisation`,
+        value: drop,
+        threshold: this.o.max_drop,
+      }),
+    );
+  }
+
+  metrics(): Metrics {
+    return {
+      gold_reward: this.lastGold,
+      gold_best: this.best,
+      ...(this.gold !== undefined && this.proxy !== undefined
+        ? { gold_proxy_gap: this.proxy - this.gold }
+        : {}),
+    };
+  }
+
+  state() {
+    return {
+      alarm: this.alarm.state(),
+      gold: this.gold ?? null,
+      proxy: this.proxy ?? null,
+      best: this.best,
+      proxyAtBest: this.proxyAtBest,
+      lastGold: this.lastGold,
+    };
+  }
+
+  restore(s: unknown): void {
+    const v = s as ReturnType<GoldMonitor["state"]>;
+    this.alarm.restore(v.alarm);
+    this.gold = v.gold ?? undefined;
+    this.proxy = v.proxy ?? undefined;
+    this.best = v.best ?? Number.NEGATIVE_INFINITY;
+    this.proxyAtBest = v.proxyAtBest;
+    this.lastGold = v.lastGold;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Opening, optimising and saving the models trainers work on: a model comes from a checkpoint
+ * (`init`, with its tokenizer) or is built new from an architecture and a tokenizer (read from
+ * a file or trained on the trainer's own texts). Learning rates follow warm-up + cosine.
+ */
+import { KeelError } from "../../core/errors.js";
+import type { Seed } from "../../core/rng.js";
+import { loadCheckpoint, saveCheckpoint } from "../../engine/checkpoint/checkpoint.js";
+import { Gpt } from "../../engine/gpt/model.js";
+import { AdamW } from "../../engine/optim/adamw.js";
+import type { Ema } from "../../engine/optim/ema.js";
+import { cosineLr } from "../../engine/optim/schedule.js";
+import type { FloatArray } from "../../engine/params.js";
+import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
+import { TextCodec, trainTokenizer } from "./codec.js";
+import { type ModelSource, type Optim, readJsonFile } from "./config.js";
+
+export interface OpenedModel {
+  readonly model: Gpt;
+  readonly codec: TextCodec;
+  /** Trainer state saved with the checkpoint the model came from. */
+  readonly extra: Record<string, unknown>;
+}
+
+/** Loads a checkpoint that must carry a keel tokenizer. */
+export function openCheckpoint(dir: string, threads?: number): OpenedModel {
+  const ck = loadCheckpoint(dir, threads === undefined ? {} : { threads });
+  if (!ck.tokenizer) {
+    throw new KeelError("KEEL_E_CHECKPOINT", "the checkpoint has no tokenizer.json", {
+      where: { file: dir },
+      hint: "trainers need the tokenizer the model was trained with",
+    });
+  }
+  return { model: ck.model, codec: new TextCodec(ck.tokenizer), extra: ck.extra };
+}
+
+/** The model a trainer starts from: a checkpoint, or a new model (tokenizer trained on `texts`). */
+export function openModel(
+  source: ModelSource,
+  o: { seed: Seed; threads?: number | undefined; texts?: () => Iterable<string> },
+): OpenedModel {
+  if (source.init) return openCheckpoint(source.init, o.threads);
+  const arch = source.arch!;
+  const tok = source.tokenizer!;
+  let tokenizer: BpeTokenizer;
+  if ("file" in tok) tokenizer = BpeTokenizer.fromJSON(readJsonFile(tok.file), tok.file);
+  else {
+    if (!o.texts)
+      throw new KeelError("KEEL_E_CONFIG", "no texts to train the tokenizer on", {
+        where: { field: "model.tokenizer" },
+      });
+    tokenizer = trainTokenizer(o.texts(), tok.vocab_size);
+  }
+  const codec = new TextCodec(tokenizer);
+  const model = new Gpt(
+    {
+      vocab: codec.vocabSize,
+      dModel: arch.d_model,
+      layers: arch.layers,
+      heads: arch.heads,
+      context: arch.context,
+    },
+    { seed: o.seed, ...(o.threads === undefined ? {} : { threads: o.threads }) },
+  );
+  return { model, codec, extra: {} };
+}
+
+export function makeOptimizer(model: Gpt, o: Optim): AdamW {
+  return new AdamW(model.params, {
+    lr: o.lr,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    eps: o.eps,
+    weightDecay: o.weight_decay,
+    ...(o.max_grad_norm === null ? {} : { maxGradNorm: o.max_grad_norm }),
+  });
+}
+
+/** The learning rate of 0-based `step` out of `total`. */
+export function lrAt(o: Optim, step: number, total: number): number {
+  return cosineLr({ lr: o.lr, warmup: o.warmup, total, minLr: o.min_lr }, step);
+}
+
+/** Saves a model with its tokenizer (and, for resume, optimizer/EMA and trainer state). */
+export function saveModel(
+  dir: string,
+  model: Gpt,
+  codec: TextCodec,
+  o: { step?: number; optimizer?: AdamW; ema?: Ema; extra?: Record<string, unknown> } = {},
+): void {
+  saveCheckpoint(dir, model, {
+    tokenizer: codec.tokenizer,
+    ...(o.step === undefined ? {} : { step: o.step }),
+    ...(o.optimizer ? { optimizer: o.optimizer } : {}),
+    ...(o.ema ? { ema: o.ema } : {}),
+    ...(o.extra ? { extra: o.extra } : {}),
+  });
+}
+
+/** Copies a float64 upstream gradient into the model's dtype. */
+export function asModelDtype(model: Gpt, x: ArrayLike<number>): FloatArray {
+  return model.params.dtype === "float64" ? Float64Array.from(x) : Float32Array.from(x);
+}
+
+/** Restores weights, optimizer state (and EMA) from a checkpoint into live objects. */
+export function restoreInto(
+  dir: string,
+  model: Gpt,
+  opt: AdamW | undefined,
+  ema?: Ema,
+): { step: number; extra: Record<string, unknown> } {
+  const ck = loadCheckpoint(dir);
+  model.params.flat.set(ck.model.params.flat);
+  model.params.touch();
+  if (opt) ck.restoreOptimizer(opt);
+  if (ema && ck.hasEma) ck.restoreEma(ema);
+  void ck.model.dispose();
+  return { step: ck.step, extra: ck.extra };
+}

@@ -1,0 +1,157 @@
+/**
+ * What every trainer shares around its loop: the caller's hooks (output directory, progress
+ * callback, abort signal, resume), the metrics log (`metrics.jsonl`, one JSON object a line),
+ * periodic checkpoints with a `latest.json` pointer, and the result a trainer returns.
+ *
+ * metrics.jsonl records: `{"type": "train" | "eval" | "event" | "summary", "step", ...}`.
+ * On resume the log is cut back to the checkpoint's step, so a resumed run's log equals an
+ * uninterrupted run's (wall-clock fields aside).
+ * Checkpoints live in `<out>/checkpoints/step-<n>/`; `latest.json` is rewritten atomically after
+ * a checkpoint is complete, so a crash mid-save leaves the previous one in force.
+ */
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { KeelError } from "../../core/errors.js";
+import { writeFileAtomic } from "../../engine/checkpoint/atomic.js";
+
+export type Metrics = Record<string, number>;
+
+export interface ProgressEvent {
+  readonly trainer: string;
+  readonly phase: string;
+  readonly step: number;
+  readonly total: number;
+  readonly metrics: Metrics;
+}
+
+export type Severity = "info" | "warn" | "stop";
+
+/** A safeguard's or trainer's notice, written to metrics.jsonl and returned in the result. */
+export interface TrainEvent {
+  readonly step: number;
+  readonly source: string;
+  readonly severity: Severity;
+  readonly message: string;
+  readonly value?: number;
+  readonly threshold?: number;
+}
+
+export interface TrainHooks {
+  /** Where metrics.jsonl, checkpoints and the final model go (required by the CLI). */
+  readonly outDir?: string;
+  readonly onProgress?: (e: ProgressEvent) => void;
+  /** Aborting saves a checkpoint at the current step and returns with status "aborted". */
+  readonly signal?: AbortSignal;
+  /** Continue from `<outDir>/checkpoints/latest.json` when it exists. */
+  readonly resume?: boolean;
+  /** ONNX Runtime threads per session (default KEEL_THREADS or all cores). */
+  readonly threads?: number;
+}
+
+export interface TrainResult {
+  readonly status: "completed" | "stopped" | "aborted";
+  readonly steps: number;
+  /** Final metrics (the last eval, or train metrics when there is no eval set). */
+  readonly metrics: Metrics;
+  /** The final model's checkpoint directory (an ensemble's directory for reward ensembles). */
+  readonly checkpoint: string | undefined;
+  readonly events: readonly TrainEvent[];
+  readonly seconds: number;
+}
+
+export class MetricsLog {
+  private readonly path: string | undefined;
+
+  /** Opens `<outDir>/metrics.jsonl`, cut back to `resumeStep` (or emptied when undefined). */
+  constructor(outDir: string | undefined, resumeStep?: number) {
+    this.path = outDir ? join(outDir, "metrics.jsonl") : undefined;
+    if (!this.path) return;
+    mkdirSync(outDir!, { recursive: true });
+    let keep = "";
+    if (resumeStep !== undefined && existsSync(this.path)) {
+      keep = readFileSync(this.path, "utf8")
+        .split("\n")
+        .filter((l) => {
+          if (!l.trim()) return false;
+          try {
+            const r = JSON.parse(l) as { type?: string; step?: number };
+            return r.type !== "summary" && (r.step ?? 0) <= resumeStep;
+          } catch {
+            return false; // a line torn by the crash
+          }
+        })
+        .map((l) => `${l}\n`)
+        .join("");
+    }
+    writeFileAtomic(this.path, keep);
+  }
+
+  write(record: { type: string; step: number } & Record<string, unknown>): void {
+    if (this.path) appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+  }
+}
+
+/** Reads a metrics.jsonl back (for tests, reports and the pipeline). */
+export function readMetrics(outDir: string): Record<string, unknown>[] {
+  const path = join(outDir, "metrics.jsonl");
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+export class CheckpointStore {
+  readonly dir: string;
+  constructor(
+    outDir: string,
+    private readonly keep = 2,
+  ) {
+    this.dir = join(outDir, "checkpoints");
+  }
+
+  /** The latest complete checkpoint, if any. */
+  latest(): { step: number; dir: string } | undefined {
+    const p = join(this.dir, "latest.json");
+    if (!existsSync(p)) return undefined;
+    try {
+      const j = JSON.parse(readFileSync(p, "utf8")) as { step: number; dir: string };
+      return { step: j.step, dir: join(this.dir, j.dir) };
+    } catch (e) {
+      throw new KeelError("KEEL_E_CHECKPOINT", "latest.json is not valid JSON", {
+        where: { file: p },
+        cause: e,
+      });
+    }
+  }
+
+  /** Writes a checkpoint through `write(dir)`, then points latest.json at it. */
+  save(step: number, write: (dir: string) => void): string {
+    const name = `step-${String(step).padStart(7, "0")}`;
+    const dir = join(this.dir, name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    write(dir);
+    writeFileAtomic(join(this.dir, "latest.json"), `${JSON.stringify({ step, dir: name })}\n`);
+    const old = readdirSync(this.dir)
+      .filter((f) => f.startsWith("step-") && f !== name)
+      .sort();
+    for (const f of old.slice(0, Math.max(0, old.length - (this.keep - 1))))
+      rmSync(join(this.dir, f), { recursive: true, force: true });
+    return dir;
+  }
+}
+
+/** Throws a clear error when resume is asked without an output directory. */
+export function requireOutDir(hooks: TrainHooks, trainer: string): string | undefined {
+  if (hooks.resume && !hooks.outDir)
+    throw new KeelError("KEEL_E_USAGE", `${trainer}: resume needs an output directory (outDir)`);
+  return hooks.outDir;
+}
+
+export function mean(xs: ArrayLike<number>): number {
+  if (xs.length === 0) return Number.NaN;
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i]!;
+  return s / xs.length;
+}

@@ -1,0 +1,209 @@
+/**
+ * DPO-family training (losses/dpo.ts). The reference model's summed response log-probs are
+ * computed once for every pair before training (the reference never changes); each step then
+ * runs the policy forward on B pairs (2B rows), sums log-probs over the response tokens,
+ * computes the loss and ∂L/∂π in TypeScript, spreads ∂L/∂π_c over the chosen response's token
+ * positions (and likewise for rejected) as the upstream gradient of the `logprobs` head, and
+ * takes an AdamW step. Per-pair weights enter the loss's weighted mean.
+ */
+import { KeelError } from "../../core/errors.js";
+import { Rng } from "../../core/rng.js";
+import { contentToText, type PreferencePair } from "../../core/types.js";
+import type { Gpt } from "../../engine/gpt/model.js";
+import { TrainLoop } from "../common/loop.js";
+import {
+  asModelDtype,
+  lrAt,
+  makeOptimizer,
+  openCheckpoint,
+  openModel,
+  restoreInto,
+  saveModel,
+} from "../common/model.js";
+import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
+import { DPO_LOSSES } from "../losses/dpo.js";
+import { type EncodedPair, encodePairs, pairBatch } from "../rm/pairs.js";
+import { type DpoConfig, type DpoConfigInput, parseDpoConfig } from "./dpoConfig.js";
+
+export interface DpoData {
+  readonly train: readonly PreferencePair[];
+  readonly eval?: readonly PreferencePair[];
+}
+
+/** Σ of response-token log-probs per row of a pair batch (chosen rows, then rejected). */
+function responseSums(
+  lp: ArrayLike<number>,
+  pairs: readonly EncodedPair[],
+  T: number,
+): Float64Array {
+  const n = pairs.length;
+  const out = new Float64Array(2 * n);
+  for (let row = 0; row < 2 * n; row++) {
+    const p = pairs[row % n]!;
+    const [start, len] =
+      row < n ? [p.chosenPrompt, p.chosen.length] : [p.rejectedPrompt, p.rejected.length];
+    let s = 0;
+    for (let t = start; t < len; t++) s += lp[row * T + t]!;
+    out[row] = s;
+  }
+  return out;
+}
+
+/** Summed response log-probs of every pair under `model`. */
+export async function pairLogprobs(
+  model: Gpt,
+  pairs: readonly EncodedPair[],
+  padId: number,
+  batchSize: number,
+): Promise<{ chosen: Float64Array; rejected: Float64Array }> {
+  const chosen = new Float64Array(pairs.length);
+  const rejected = new Float64Array(pairs.length);
+  for (let i = 0; i < pairs.length; i += batchSize) {
+    const part = pairs.slice(i, i + batchSize);
+    const b = pairBatch(part, padId);
+    const s = responseSums(await model.logprobs(b), part, b.length);
+    chosen.set(s.subarray(0, part.length), i);
+    rejected.set(s.subarray(part.length), i);
+  }
+  return { chosen, rejected };
+}
+
+function splitPairs(data: DpoData, c: DpoConfig) {
+  if (data.eval || c.train.eval_fraction === 0)
+    return { train: [...data.train], eval: [...(data.eval ?? [])] };
+  const idx = new Rng(c.seed).fork("eval-split").shuffle(data.train.map((_, i) => i));
+  const held = new Set(idx.slice(0, Math.round(idx.length * c.train.eval_fraction)));
+  return {
+    train: data.train.filter((_, i) => !held.has(i)),
+    eval: data.train.filter((_, i) => held.has(i)),
+  };
+}
+
+export async function trainDpo(
+  input: DpoConfigInput | DpoConfig,
+  data: DpoData,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
+  const c = parseDpoConfig(input);
+  const sets = splitPairs(data, c);
+  if (sets.train.length === 0)
+    throw new KeelError("KEEL_E_USAGE", "dpo: no training pairs", {
+      where: { field: "data.train" },
+    });
+  const { model, codec } = openModel(c.model, {
+    seed: c.seed,
+    threads: hooks.threads,
+    texts: () =>
+      sets.train.flatMap((p) => [
+        contentToText(p.prompt),
+        contentToText(p.chosen),
+        contentToText(p.rejected),
+      ]),
+  });
+  const ref = c.reference ? openCheckpoint(c.reference.init, hooks.threads).model : model.clone();
+  const seqLen = c.train.seq_len ?? model.config.context;
+  if (seqLen > model.config.context)
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `seq_len ${seqLen} exceeds the model context ${model.config.context}`,
+      {
+        where: { field: "train.seq_len" },
+      },
+    );
+  const train = encodePairs(codec, sets.train, seqLen, { cost: false });
+  const evalPairs = encodePairs(codec, sets.eval, seqLen, { cost: false });
+  const refTrain = await pairLogprobs(ref, train, codec.padId, c.train.eval_batch_size);
+  const refEval = await pairLogprobs(ref, evalPairs, codec.padId, c.train.eval_batch_size);
+  await ref.dispose();
+
+  const B = c.train.batch_size;
+  const perEpoch = Math.ceil(train.length / B);
+  const total = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
+  const loop = new TrainLoop("dpo", hooks, c.run, total, c);
+  const opt = makeOptimizer(model, c.optim);
+  if (loop.resumePoint) loop.checkResumable(restoreInto(loop.resumePoint.dir, model, opt).extra);
+  const lossFn = DPO_LOSSES[c.loss];
+  const lossOpts = { beta: c.beta, labelSmoothing: c.label_smoothing };
+  const save = (dir: string, step: number) =>
+    saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.stamp(step) });
+
+  let last: Metrics = {};
+  let step = loop.startStep;
+  let status: TrainResult["status"] = "completed";
+  let order: number[] = [];
+  let orderEpoch = -1;
+  while (step < total) {
+    if (loop.aborted) {
+      const at = step;
+      loop.saveCheckpoint(at, (d) => save(d, at));
+      status = "aborted";
+      break;
+    }
+    const epoch = Math.floor(step / perEpoch);
+    if (epoch !== orderEpoch) {
+      order = new Rng(c.seed).fork(`epoch-${epoch}`).shuffle(train.map((_, i) => i));
+      orderEpoch = epoch;
+    }
+    const idx = order.slice((step % perEpoch) * B, (step % perEpoch) * B + B);
+    const part = idx.map((i) => train[i]!);
+    const batch = pairBatch(part, codec.padId);
+    const T = batch.length;
+    const sums = responseSums(await model.logprobs(batch), part, T);
+    const n = part.length;
+    const res = lossFn(
+      {
+        policyChosen: sums.subarray(0, n),
+        policyRejected: sums.subarray(n),
+        refChosen: idx.map((i) => refTrain.chosen[i]!),
+        refRejected: idx.map((i) => refTrain.rejected[i]!),
+        weight: part.map((p) => p.weight),
+      },
+      lossOpts,
+    );
+    const d = new Float64Array(2 * n * T);
+    for (let row = 0; row < 2 * n; row++) {
+      const p = part[row % n]!;
+      const [start, len, g] =
+        row < n
+          ? [p.chosenPrompt, p.chosen.length, res.grads.policyChosen![row]!]
+          : [p.rejectedPrompt, p.rejected.length, res.grads.policyRejected![row - n]!];
+      for (let t = start; t < len; t++) d[row * T + t] = g;
+    }
+    const grad = await model.backward(batch, { logprobs: asModelDtype(model, d) });
+    const info = opt.step(grad, lrAt(c.optim, step, total));
+    step += 1;
+    const live: Metrics = { loss: res.loss, ...res.metrics, lr: info.lr, grad_norm: info.gradNorm };
+    loop.progress("train", step, live);
+    if (loop.due(c.run.log_every, step)) {
+      loop.record("train", step, live);
+      last = live;
+    }
+    if (evalPairs.length > 0 && loop.due(c.run.eval_every, step)) {
+      const pol = await pairLogprobs(model, evalPairs, codec.padId, c.train.eval_batch_size);
+      const ev = lossFn(
+        {
+          policyChosen: pol.chosen,
+          policyRejected: pol.rejected,
+          refChosen: refEval.chosen,
+          refRejected: refEval.rejected,
+        },
+        lossOpts,
+      );
+      const em: Metrics = Object.fromEntries(
+        Object.entries({ loss: ev.loss, ...ev.metrics }).map(([k, v]) => [`eval_${k}`, v]),
+      );
+      loop.record("eval", step, em);
+      loop.progress("eval", step, em);
+      last = { ...last, ...em };
+    }
+    if (c.run.checkpoint_every > 0 && step % c.run.checkpoint_every === 0 && step < total) {
+      const at = step;
+      loop.saveCheckpoint(at, (dd) => save(dd, at));
+    }
+  }
+  const dir = loop.finalDir;
+  if (dir && status === "completed")
+    saveModel(dir, model, codec, { step, extra: loop.stamp(step) });
+  await model.dispose();
+  return loop.finish(status, step, last, status === "completed" ? dir : undefined);
+}

@@ -1,0 +1,97 @@
+/**
+ * The policy graphs PPO trains through, built from the engine's layers: one forward graph that
+ * returns per-token log-probs, values AND the policy's entropy at each position, and its
+ * backward twin that takes upstream gradients for all three. The engine's own heads have no
+ * entropy (it needs the whole distribution, not the picked token's log-prob), and an entropy
+ * bonus is only exact if its gradient flows through the full softmax:
+ *
+ *   H_t = −Σ_v p_v log p_v,  p = softmax(logits at position t − 1)     entry 0 = 0
+ *
+ * so entropy is aligned with log-probs (entry t describes the distribution that predicted
+ * token t). The old log-probs of a PPO batch and the new ones of every minibatch come from this
+ * same forward graph, so the ratio is exactly 1 before the first update.
+ * Sessions are cached on the model (`Gpt.session`), keyed by the heads they compute.
+ */
+import type * as ort from "onnxruntime-node";
+import { gradients } from "../../engine/autodiff.js";
+import { GraphBuilder, type T } from "../../engine/builder.js";
+import * as L from "../../engine/gpt/layers.js";
+import type { Gpt, TokenBatch } from "../../engine/gpt/model.js";
+import type { FloatArray } from "../../engine/params.js";
+import { tensor } from "../../engine/runtime.js";
+
+export type PolicyHead = "logprobs" | "values" | "entropy";
+
+function build(model: Gpt, heads: readonly PolicyHead[], backward: boolean) {
+  const c = model.config;
+  const store = model.params;
+  const b = new GraphBuilder(backward ? "ppo_backward" : "ppo_forward");
+  const byName = new Map<string, T>();
+  const params = store.specs.map((s) => {
+    const t = b.input(s.name, store.dtype, s.shape);
+    byName.set(s.name, t);
+    return t;
+  });
+  const param: L.Params = (n) => byName.get(n)!;
+  const tokens = b.input("tokens", "int32", ["B", "T"]);
+  const mask = b.input("mask", "int32", ["B", "T"]);
+  const { h, bt } = L.trunk(b, c, param, tokens, mask); // h [N, C]
+  const out: Partial<Record<PolicyHead, T>> = {};
+  if (heads.includes("logprobs") || heads.includes("entropy")) {
+    const logits = L.lmHead(b, param, h); // [N, V]
+    if (heads.includes("logprobs")) out.logprobs = L.tokenLogprobs(b, logits, tokens, bt); // [B, T]
+    if (heads.includes("entropy")) {
+      const logp = b.logSoftmax(logits, -1); // [N, V]
+      const ent = b.neg(b.reduceSum(b.mul(b.exp(logp), logp), [1], false)); // [N]
+      const grid = b.reshape(ent, bt); // [B, T]: entropy of the prediction made AT position t
+      const prev = b.slice(grid, [0], [-1], [1]); // [B, T-1]
+      const zero = b.mul(b.slice(grid, [0], [1], [1]), 0); // [B, 1]
+      out.entropy = b.concat([zero, prev], 1); // [B, T]: entry t predicts token t
+    }
+  }
+  if (heads.includes("values")) out.values = L.valueHead(b, param, h, bt); // [B, T]
+  if (!backward) {
+    for (const k of heads) b.output(out[k]!, k);
+    return b.graph;
+  }
+  const seeds = heads.map((k) => ({
+    of: out[k]!,
+    grad: b.input(`d_${k}`, store.dtype, ["B", "T"]),
+  }));
+  const grads = gradients(b, seeds, params);
+  const flat = params.map((p) => b.reshape(grads.get(p.name) ?? b.zerosLike(p), [-1]));
+  b.output(b.concat(flat, 0), "grad");
+  return b.graph;
+}
+
+const key = (heads: readonly PolicyHead[]) => [...heads].sort().join(",");
+
+/** Per-token heads [B, T] of the policy. */
+export async function policyForward(
+  model: Gpt,
+  batch: TokenBatch,
+  heads: readonly PolicyHead[],
+): Promise<Partial<Record<PolicyHead, FloatArray>>> {
+  const want = [...new Set(heads)].sort();
+  const s = await model.session(`ppo-forward:${key(want)}`, () => build(model, want, false));
+  const out = await s.run(model.feeds(batch));
+  const res: Partial<Record<PolicyHead, FloatArray>> = {};
+  for (const h of want) res[h] = out[h]!.data as FloatArray;
+  return res;
+}
+
+/** Gradient (flat, params layout) of Σ_heads Σ d_head ⊙ head; written into `into`. */
+export async function policyBackward(
+  model: Gpt,
+  batch: TokenBatch,
+  d: Partial<Record<PolicyHead, FloatArray>>,
+  into: FloatArray,
+): Promise<FloatArray> {
+  const want = (Object.keys(d) as PolicyHead[]).filter((k) => d[k] !== undefined).sort();
+  const s = await model.session(`ppo-backward:${key(want)}`, () => build(model, want, true));
+  const feeds: Record<string, ort.Tensor> = model.feeds(batch);
+  for (const k of want)
+    feeds[`d_${k}`] = tensor(model.params.dtype, d[k]!, [batch.batch, batch.length]);
+  await s.runInto(feeds, { grad: tensor(model.params.dtype, into, [into.length]) });
+  return into;
+}

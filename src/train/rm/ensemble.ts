@@ -1,0 +1,183 @@
+/**
+ * Reward-model ensembles and how they score (Coste et al. 2023, "Reward Model Ensembles Help
+ * Mitigate Overoptimization", arXiv:2310.02743; Eisenstein et al. 2023, arXiv:2312.09244).
+ * With member scores r_1..r_k of one response (each optionally normalised by its own training
+ * rewards, z_j = (r_j − μ_j)/σ_j, so members on different scales are comparable):
+ *
+ *   mean          (1/k) Σ z_j
+ *   worst         min_j z_j                         (worst-case optimisation)
+ *   uncertainty   mean − λ·std_j(z)                 (uncertainty-weighted optimisation)
+ *
+ * An ensemble directory holds `ensemble.json` ({format, members, scoring, lambda, normalise})
+ * and one checkpoint per member; a plain checkpoint directory is an ensemble of one.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { KeelError } from "../../core/errors.js";
+import { writeFileAtomic } from "../../engine/checkpoint/atomic.js";
+import { type Gpt, padBatch } from "../../engine/gpt/model.js";
+import type { TextCodec } from "../common/codec.js";
+import { openCheckpoint } from "../common/model.js";
+import { ENSEMBLE_SCORING, type EnsembleScoring } from "./rmConfig.js";
+
+export const EnsembleFileSchema = z.strictObject({
+  format: z.literal("keel-reward-ensemble"),
+  kind: z.enum(["reward", "cost"]),
+  members: z.array(z.string().min(1)).min(1),
+  scoring: z.enum(ENSEMBLE_SCORING),
+  lambda: z.number().min(0),
+  normalise: z.boolean(),
+});
+export type EnsembleFile = z.output<typeof EnsembleFileSchema>;
+
+export function writeEnsembleFile(dir: string, f: EnsembleFile): void {
+  writeFileAtomic(join(dir, "ensemble.json"), `${JSON.stringify(f, null, 2)}\n`);
+}
+
+/** Aggregates member scores [k][n] into one score per response, plus the member std. */
+export function aggregateScores(
+  members: readonly ArrayLike<number>[],
+  scoring: EnsembleScoring,
+  lambda: number,
+): { score: Float64Array; mean: Float64Array; std: Float64Array } {
+  const k = members.length;
+  const n = members[0]?.length ?? 0;
+  const score = new Float64Array(n);
+  const mean = new Float64Array(n);
+  const std = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    let min = Number.POSITIVE_INFINITY;
+    for (const m of members) {
+      s += m[i]!;
+      min = Math.min(min, m[i]!);
+    }
+    const mu = s / k;
+    let v = 0;
+    for (const m of members) v += (m[i]! - mu) ** 2;
+    const sd = k > 1 ? Math.sqrt(v / k) : 0;
+    mean[i] = mu;
+    std[i] = sd;
+    score[i] = scoring === "mean" ? mu : scoring === "worst" ? min : mu - lambda * sd;
+  }
+  return { score, mean, std };
+}
+
+export interface MemberModel {
+  readonly model: Gpt;
+  readonly codec: TextCodec;
+  readonly norm: { readonly mean: number; readonly std: number };
+}
+
+/** Scalar rewards of (prompt, response) texts under one model, in batches. */
+export async function scoreTexts(
+  m: { model: Gpt; codec: TextCodec },
+  prompts: readonly string[],
+  responses: readonly string[],
+  batchSize = 64,
+): Promise<Float64Array> {
+  const out = new Float64Array(prompts.length);
+  const ctx = m.model.config.context;
+  for (let i = 0; i < prompts.length; i += batchSize) {
+    const rows: number[][] = [];
+    for (let j = i; j < Math.min(i + batchSize, prompts.length); j++) {
+      const f = m.codec.fit(m.codec.prompt(prompts[j]!), m.codec.response(responses[j]!), ctx);
+      rows.push([...f.prompt, ...f.response]);
+    }
+    const r = await m.model.rewards(padBatch(rows, { padId: m.codec.padId }));
+    out.set(r, i);
+  }
+  return out;
+}
+
+export interface EnsembleScores {
+  /** The aggregate score per response. */
+  readonly score: Float64Array;
+  /** Each member's (normalised) scores. */
+  readonly members: Float64Array[];
+  /** Standard deviation across members per response (0 for one member). */
+  readonly std: Float64Array;
+}
+
+/** A loaded reward (or cost) model or ensemble that scores texts. */
+export class RewardScorer {
+  private constructor(
+    readonly members: readonly MemberModel[],
+    readonly file: EnsembleFile,
+  ) {}
+
+  static load(
+    dir: string,
+    o: { threads?: number; scoring?: EnsembleScoring; lambda?: number } = {},
+  ): RewardScorer {
+    const path = join(dir, "ensemble.json");
+    let file: EnsembleFile;
+    let memberDirs: string[];
+    if (existsSync(path)) {
+      const r = EnsembleFileSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
+      if (!r.success)
+        throw new KeelError("KEEL_E_CHECKPOINT", `ensemble.json: ${r.error.issues[0]!.message}`, {
+          where: { file: path, field: r.error.issues[0]!.path.join(".") },
+        });
+      file = r.data;
+      memberDirs = file.members.map((m) => join(dir, m));
+    } else {
+      file = {
+        format: "keel-reward-ensemble",
+        kind: "reward",
+        members: ["."],
+        scoring: "mean",
+        lambda: 0,
+        normalise: false,
+      };
+      memberDirs = [dir];
+    }
+    file = {
+      ...file,
+      ...(o.scoring ? { scoring: o.scoring } : {}),
+      ...(o.lambda !== undefined ? { lambda: o.lambda } : {}),
+    };
+    const members = memberDirs.map((d) => {
+      const { model, codec, extra } = openCheckpoint(d, o.threads);
+      const mean = typeof extra.reward_mean === "number" ? extra.reward_mean : 0;
+      const std =
+        typeof extra.reward_std === "number" && extra.reward_std > 0 ? extra.reward_std : 1;
+      return { model, codec, norm: file.normalise ? { mean, std } : { mean: 0, std: 1 } };
+    });
+    return new RewardScorer(members, file);
+  }
+
+  static fromMembers(members: readonly MemberModel[], file: EnsembleFile): RewardScorer {
+    return new RewardScorer(members, file);
+  }
+
+  async score(prompts: readonly string[], responses: readonly string[]): Promise<EnsembleScores> {
+    const members: Float64Array[] = [];
+    for (const m of this.members) {
+      const raw = await scoreTexts(m, prompts, responses);
+      members.push(raw.map((r) => (r - m.norm.mean) / m.norm.std));
+    }
+    const agg = aggregateScores(members, this.file.scoring, this.file.lambda);
+    return { score: agg.score, members, std: agg.std };
+  }
+
+  async dispose(): Promise<void> {
+    for (const m of this.members) await m.model.dispose();
+  }
+}
+
+/** A reward model as a plain text function (for the pipeline and the red-team harness). */
+export function loadRewardFn(
+  dir: string,
+  o: { threads?: number } = {},
+): {
+  reward: (prompts: readonly string[], responses: readonly string[]) => Promise<number[]>;
+  dispose: () => Promise<void>;
+} {
+  const s = RewardScorer.load(dir, o);
+  return {
+    reward: async (p, r) => Array.from((await s.score(p, r)).score),
+    dispose: () => s.dispose(),
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Held-out metrics of a reward (or cost) model from its scores on preference pairs:
+ *
+ *   accuracy      share of pairs scored the right way (ties count ½)
+ *   margin        mean r_c − r_r
+ *   reward_mean, reward_std   over every scored response (chosen and rejected)
+ *   ece           expected calibration error of P(chosen ≻ rejected) = σ(r_c − r_r): pairs are
+ *                 binned by the confidence of the predicted side, max(p, 1 − p), in 10 equal bins
+ *                 over [0.5, 1]; ECE = Σ_bins (n_b/N)·|accuracy_b − confidence_b|
+ *                 (Guo et al. 2017, "On Calibration of Modern Neural Networks", ICML)
+ *   nll           mean −log σ(r_c − r_r) (the Bradley–Terry loss without margin or centring)
+ * For a cost model (`sign = −1`) the chosen (safer) response should score lower, and
+ * `sign_accuracy` is the share of responses whose cost sign matches its safe/unsafe label.
+ */
+import { logSigmoid, sigmoid } from "../losses/types.js";
+
+export interface PairEvalMetrics {
+  readonly accuracy: number;
+  readonly margin: number;
+  readonly reward_mean: number;
+  readonly reward_std: number;
+  readonly ece: number;
+  readonly nll: number;
+  readonly pairs: number;
+  readonly sign_accuracy?: number;
+}
+
+export function pairEvalMetrics(
+  chosen: ArrayLike<number>,
+  rejected: ArrayLike<number>,
+  o: { sign?: 1 | -1; chosenSafe?: readonly boolean[]; rejectedSafe?: readonly boolean[] } = {},
+): PairEvalMetrics {
+  const n = chosen.length;
+  const sign = o.sign ?? 1;
+  const bins = Array.from({ length: 10 }, () => ({ n: 0, conf: 0, acc: 0 }));
+  let acc = 0;
+  let margin = 0;
+  let nll = 0;
+  let s = 0;
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    const d = sign * (chosen[i]! - rejected[i]!);
+    acc += d > 0 ? 1 : d === 0 ? 0.5 : 0;
+    margin += d;
+    nll -= logSigmoid(d);
+    const conf = sigmoid(Math.abs(d)); // max(p, 1 − p), the same for d and −d
+
+    const bin = bins[Math.min(9, Math.floor((conf - 0.5) * 20))]!;
+    bin.n += 1;
+    bin.conf += conf;
+    bin.acc += d > 0 ? 1 : d === 0 ? 0.5 : 0;
+    for (const r of [chosen[i]!, rejected[i]!]) {
+      s += r;
+      ss += r * r;
+    }
+  }
+  let ece = 0;
+  for (const b of bins) if (b.n > 0) ece += (b.n / n) * Math.abs(b.acc / b.n - b.conf / b.n);
+  const m = s / (2 * n);
+  const out: PairEvalMetrics = {
+    accuracy: acc / n,
+    margin: margin / n,
+    reward_mean: m,
+    reward_std: Math.sqrt(Math.max(0, ss / (2 * n) - m * m)),
+    ece,
+    nll: nll / n,
+    pairs: n,
+  };
+  if (o.chosenSafe && o.rejectedSafe) {
+    let ok = 0;
+    for (let i = 0; i < n; i++) {
+      ok += chosen[i]! > 0 !== o.chosenSafe[i] ? 1 : 0;
+      ok += rejected[i]! > 0 !== o.rejectedSafe[i] ? 1 : 0;
+    }
+    return { ...out, sign_accuracy: ok / (2 * n) };
+  }
+  return out;
+}

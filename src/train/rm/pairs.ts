@@ -1,0 +1,103 @@
+/**
+ * Preference pairs as token rows for reward and cost models: each pair becomes its chosen and
+ * rejected sequences (prompt ++ response, cut to the row length by the codec's rule); a batch
+ * of B pairs is one right-padded batch of 2B rows, chosen rows first, so one forward pass gives
+ * both scores and one backward pass takes both upstream gradients.
+ */
+import { KeelError } from "../../core/errors.js";
+import { contentToText, type PreferencePair } from "../../core/types.js";
+import { type Gpt, padBatch, type TokenBatch } from "../../engine/gpt/model.js";
+import type { TextCodec } from "../common/codec.js";
+
+/** A pair for the cost model: `chosen` is the safer response; each response labelled. */
+export interface CostPair extends PreferencePair {
+  readonly chosen_safe: boolean;
+  readonly rejected_safe: boolean;
+}
+
+export interface EncodedPair {
+  readonly chosen: number[];
+  readonly rejected: number[];
+  /** Prompt tokens at the start of each sequence (the response follows). */
+  readonly chosenPrompt: number;
+  readonly rejectedPrompt: number;
+  readonly weight: number;
+  readonly margin: number;
+  /** +1 unsafe, −1 safe (cost pairs only). */
+  readonly chosenSign: number;
+  readonly rejectedSign: number;
+}
+
+export function encodePairs(
+  codec: TextCodec,
+  pairs: readonly (PreferencePair | CostPair)[],
+  seqLen: number,
+  o: { cost: boolean },
+): EncodedPair[] {
+  return pairs.map((p, i) => {
+    const prompt = codec.prompt(contentToText(p.prompt));
+    const seq = (r: PreferencePair["chosen"]) => {
+      const f = codec.fit(prompt, codec.response(contentToText(r)), seqLen);
+      return { tokens: [...f.prompt, ...f.response], prompt: f.prompt.length };
+    };
+    const w = p.weight ?? 1;
+    if (!(w >= 0) || !Number.isFinite(w))
+      throw new KeelError(
+        "KEEL_E_INVALID_RECORD",
+        `pair weight must be a finite number ≥ 0, got ${w}`,
+        {
+          where: { line: i + 1, field: "weight" },
+        },
+      );
+    let chosenSign = 0;
+    let rejectedSign = 0;
+    if (o.cost) {
+      const cp = p as CostPair;
+      if (typeof cp.chosen_safe !== "boolean" || typeof cp.rejected_safe !== "boolean")
+        throw new KeelError(
+          "KEEL_E_INVALID_RECORD",
+          "a cost pair needs chosen_safe and rejected_safe",
+          {
+            where: { line: i + 1, field: "chosen_safe" },
+          },
+        );
+      chosenSign = cp.chosen_safe ? -1 : 1;
+      rejectedSign = cp.rejected_safe ? -1 : 1;
+    }
+    const c = seq(p.chosen);
+    const r = seq(p.rejected);
+    return {
+      chosen: c.tokens,
+      rejected: r.tokens,
+      chosenPrompt: c.prompt,
+      rejectedPrompt: r.prompt,
+      weight: w,
+      margin: p.margin ?? 0,
+      chosenSign,
+      rejectedSign,
+    };
+  });
+}
+
+/** 2B rows: the chosen sequences, then the rejected ones. */
+export function pairBatch(pairs: readonly EncodedPair[], padId: number): TokenBatch {
+  return padBatch([...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)], { padId });
+}
+
+/** Scores of chosen and rejected responses of `pairs`, in batches. */
+export async function scorePairs(
+  model: Gpt,
+  pairs: readonly EncodedPair[],
+  padId: number,
+  batchSize: number,
+): Promise<{ chosen: Float64Array; rejected: Float64Array }> {
+  const chosen = new Float64Array(pairs.length);
+  const rejected = new Float64Array(pairs.length);
+  for (let i = 0; i < pairs.length; i += batchSize) {
+    const part = pairs.slice(i, i + batchSize);
+    const r = await model.rewards(pairBatch(part, padId));
+    chosen.set(r.subarray(0, part.length), i);
+    rejected.set(r.subarray(part.length), i);
+  }
+  return { chosen, rejected };
+}

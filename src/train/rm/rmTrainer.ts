@@ -1,0 +1,288 @@
+/**
+ * Reward-model (and cost-model) training. For each of the k ensemble members in turn:
+ *
+ *   1. open the starting model (a checkpoint such as the SFT policy, or a new model) and
+ *      re-initialise its scalar reward head from the member's seed;
+ *   2. for each step, take B pairs (member m's epoch-e order is Rng(seed).fork("member-m/
+ *      epoch-e"), over a bootstrap resample when asked), score chosen and rejected rows in one
+ *      forward pass, compute the pair loss in TypeScript (REWARD_LOSSES: Bradley–Terry with
+ *      margin/centring, or Safe-RLHF's cost loss) with per-pair weights, feed ∂L/∂r back through
+ *      `Gpt.backward`, and take an AdamW step;
+ *   3. record the member's training-reward mean and std (for ensemble normalisation) and save
+ *      it to `<out>/model/member-m`.
+ * Finally `<out>/model/ensemble.json` names the members and the scoring rule, and the ensemble
+ * is evaluated on the held-out pairs (rm/metrics.ts).
+ */
+import { join } from "node:path";
+import { KeelError } from "../../core/errors.js";
+import { Rng } from "../../core/rng.js";
+import type { PreferencePair } from "../../core/types.js";
+import { contentToText } from "../../core/types.js";
+import type { Gpt } from "../../engine/gpt/model.js";
+import { TrainLoop } from "../common/loop.js";
+import {
+  asModelDtype,
+  lrAt,
+  makeOptimizer,
+  openModel,
+  restoreInto,
+  saveModel,
+} from "../common/model.js";
+import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
+import { REWARD_LOSSES } from "../losses/reward.js";
+import { parseCostConfig } from "./costConfig.js";
+import { aggregateScores, RewardScorer, writeEnsembleFile } from "./ensemble.js";
+import { type PairEvalMetrics, pairEvalMetrics } from "./metrics.js";
+import { type CostPair, type EncodedPair, encodePairs, pairBatch, scorePairs } from "./pairs.js";
+import { parseRmConfig, type RmConfig, type RmConfigInput } from "./rmConfig.js";
+
+export interface RmData<P extends PreferencePair = PreferencePair> {
+  readonly train: readonly P[];
+  readonly eval?: readonly P[];
+}
+
+function splitPairs<P>(data: RmData<P & PreferencePair>, c: RmConfig): { train: P[]; eval: P[] } {
+  if (data.eval || c.train.eval_fraction === 0)
+    return { train: [...data.train], eval: [...(data.eval ?? [])] };
+  const idx = new Rng(c.seed).fork("eval-split").shuffle(data.train.map((_, i) => i));
+  const held = new Set(idx.slice(0, Math.round(idx.length * c.train.eval_fraction)));
+  return {
+    train: data.train.filter((_, i) => !held.has(i)),
+    eval: data.train.filter((_, i) => held.has(i)),
+  };
+}
+
+function reinitHead(model: Gpt, rng: Rng): void {
+  const w = model.params.view("reward_head.weight");
+  for (let i = 0; i < w.length; i++) w[i] = rng.normal(0, 0.02);
+  model.params.view("reward_head.bias").fill(0);
+  model.params.touch();
+}
+
+function evalMetrics(
+  s: { chosen: ArrayLike<number>; rejected: ArrayLike<number> },
+  pairs: readonly EncodedPair[],
+  cost: boolean,
+): PairEvalMetrics {
+  return cost
+    ? pairEvalMetrics(s.chosen, s.rejected, {
+        sign: -1,
+        chosenSafe: pairs.map((p) => p.chosenSign < 0),
+        rejectedSafe: pairs.map((p) => p.rejectedSign < 0),
+      })
+    : pairEvalMetrics(s.chosen, s.rejected);
+}
+
+const asMetrics = (m: PairEvalMetrics, prefix = ""): Metrics =>
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [`${prefix}${k}`, v as number]));
+
+async function trainPairModel(
+  input: RmConfigInput | RmConfig,
+  data: RmData<PreferencePair | CostPair>,
+  hooks: TrainHooks,
+  kind: "reward" | "cost",
+): Promise<TrainResult> {
+  const c = parseRmConfig(input);
+  const cost = c.loss === "safe_rlhf_cost";
+  const sets = splitPairs(data, c);
+  if (sets.train.length === 0)
+    throw new KeelError("KEEL_E_USAGE", `${kind} model: no training pairs`, {
+      where: { field: "data.train" },
+    });
+  const texts = () =>
+    sets.train.flatMap((p) => [
+      contentToText(p.prompt),
+      contentToText(p.chosen),
+      contentToText(p.rejected),
+    ]);
+  const k = c.ensemble.size;
+  const B = c.train.batch_size;
+  const n = sets.train.length;
+  const perEpoch = Math.ceil(n / B);
+  const perMember = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
+  const loop = new TrainLoop(kind === "cost" ? "cost" : "rm", hooks, c.run, k * perMember, c);
+  const lossFn = REWARD_LOSSES[c.loss];
+  const memberNames = Array.from({ length: k }, (_, m) => `member-${m}`);
+  let last: Metrics = {};
+  let encodedEval: EncodedPair[] = [];
+  let padId = 0;
+  const startMember = Math.floor(loop.startStep / perMember);
+
+  for (let m = startMember; m < k; m++) {
+    const rng = new Rng(c.seed).fork(`member-${m}`);
+    const { model, codec } = openModel(c.model, {
+      seed: rng.fork("init").seed,
+      threads: hooks.threads,
+      texts,
+    });
+    padId = codec.padId;
+    const seqLen = c.train.seq_len ?? model.config.context;
+    if (seqLen > model.config.context)
+      throw new KeelError(
+        "KEEL_E_CONFIG",
+        `seq_len ${seqLen} exceeds the model context ${model.config.context}`,
+        {
+          where: { field: "train.seq_len" },
+        },
+      );
+    const train = encodePairs(codec, sets.train, seqLen, { cost });
+    encodedEval = encodePairs(codec, sets.eval, seqLen, { cost });
+    if (c.train.reinit_head) reinitHead(model, rng.fork("head"));
+    const pool = train.map((_, i) => i);
+    if (c.ensemble.bootstrap) {
+      const br = rng.fork("bootstrap");
+      for (let i = 0; i < n; i++) pool[i] = br.int(n);
+    }
+    const opt = makeOptimizer(model, c.optim);
+    let local = 0;
+    if (loop.resumePoint && m === startMember) {
+      const { extra } = restoreInto(loop.resumePoint.dir, model, opt);
+      loop.checkResumable(extra);
+      local = loop.startStep - m * perMember;
+    }
+    const save = (dir: string, step: number) =>
+      saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.stamp(step) });
+    let order: number[] = [];
+    let orderEpoch = -1;
+    while (local < perMember) {
+      const step = m * perMember + local;
+      if (loop.aborted) {
+        loop.saveCheckpoint(step, (d) => save(d, step));
+        await model.dispose();
+        return loop.finish("aborted", step, last, undefined);
+      }
+      const epoch = Math.floor(local / perEpoch);
+      if (epoch !== orderEpoch) {
+        order = new Rng(c.seed).fork(`member-${m}/epoch-${epoch}`).shuffle([...pool]);
+        orderEpoch = epoch;
+      }
+      const at = (local % perEpoch) * B;
+      const batchPairs = order.slice(at, at + B).map((i) => train[i]!);
+      const batch = pairBatch(batchPairs, codec.padId);
+      const r = await model.rewards(batch);
+      const nb = batchPairs.length;
+      const res = lossFn(
+        {
+          chosen: r.subarray(0, nb),
+          rejected: r.subarray(nb),
+          weight: batchPairs.map((p) => p.weight),
+          ...(c.train.use_margin ? { margin: batchPairs.map((p) => p.margin) } : {}),
+          ...(cost
+            ? {
+                chosenSign: batchPairs.map((p) => p.chosenSign),
+                rejectedSign: batchPairs.map((p) => p.rejectedSign),
+              }
+            : {}),
+        },
+        { centring: c.train.centring },
+      );
+      const d = new Float64Array(2 * nb);
+      d.set(res.grads.chosen!, 0);
+      d.set(res.grads.rejected!, nb);
+      const grad = await model.backward(batch, { rewards: asModelDtype(model, d) });
+      const info = opt.step(grad, lrAt(c.optim, local, perMember));
+      local += 1;
+      const done = m * perMember + local;
+      const live: Metrics = {
+        member: m,
+        loss: res.loss,
+        ...res.metrics,
+        lr: info.lr,
+        grad_norm: info.gradNorm,
+      };
+      loop.progress(`member-${m}`, done, live);
+      if (loop.due(c.run.log_every, done) || local === perMember) {
+        loop.record("train", done, live);
+        last = live;
+      }
+      if (
+        encodedEval.length > 0 &&
+        (local === perMember || (c.run.eval_every > 0 && local % c.run.eval_every === 0))
+      ) {
+        const ev = evalMetrics(
+          await scorePairs(model, encodedEval, codec.padId, c.train.eval_batch_size),
+          encodedEval,
+          cost,
+        );
+        loop.record("eval", done, { member: m, ...asMetrics(ev, "eval_") });
+        loop.progress("eval", done, { eval_accuracy: ev.accuracy });
+        last = { ...last, ...asMetrics(ev, "eval_") };
+      }
+      if (c.run.checkpoint_every > 0 && done % c.run.checkpoint_every === 0 && local < perMember)
+        loop.saveCheckpoint(done, (dd) => save(dd, done));
+    }
+    // Member finished: normalisation statistics over (up to 512) training pairs, then save.
+    const sample = train.slice(0, 512);
+    const s = await scorePairs(model, sample, codec.padId, c.train.eval_batch_size);
+    const all = [...s.chosen, ...s.rejected];
+    const mu = all.reduce((a, x) => a + x, 0) / all.length;
+    const sd = Math.sqrt(all.reduce((a, x) => a + (x - mu) ** 2, 0) / all.length) || 1;
+    if (loop.finalDir)
+      saveModel(join(loop.finalDir, memberNames[m]!), model, codec, {
+        step: (m + 1) * perMember,
+        extra: loop.stamp((m + 1) * perMember, { kind, reward_mean: mu, reward_std: sd }),
+      });
+    await model.dispose();
+  }
+  const dir = loop.finalDir;
+  if (dir)
+    writeEnsembleFile(dir, {
+      format: "keel-reward-ensemble",
+      kind,
+      members: memberNames,
+      scoring: c.ensemble.scoring,
+      lambda: c.ensemble.lambda,
+      normalise: c.ensemble.normalise,
+    });
+  if (dir && encodedEval.length > 0 && k > 1)
+    last = { ...last, ...(await ensembleEval(dir, encodedEval, padId, c, cost)) };
+  return loop.finish("completed", k * perMember, last, dir);
+}
+
+/** Held-out metrics of the saved ensemble under its scoring rule, and its members' spread. */
+async function ensembleEval(
+  dir: string,
+  pairs: readonly EncodedPair[],
+  padId: number,
+  c: RmConfig,
+  cost: boolean,
+): Promise<Metrics> {
+  const scorer = RewardScorer.load(dir);
+  const chosen: Float64Array[] = [];
+  const rejected: Float64Array[] = [];
+  let accSum = 0;
+  for (const mm of scorer.members) {
+    const s = await scorePairs(mm.model, pairs, padId, c.train.eval_batch_size);
+    chosen.push(s.chosen.map((r) => (r - mm.norm.mean) / mm.norm.std));
+    rejected.push(s.rejected.map((r) => (r - mm.norm.mean) / mm.norm.std));
+    accSum += evalMetrics(s, pairs, cost).accuracy;
+  }
+  await scorer.dispose();
+  const ac = aggregateScores(chosen, c.ensemble.scoring, c.ensemble.lambda);
+  const ar = aggregateScores(rejected, c.ensemble.scoring, c.ensemble.lambda);
+  const ev = evalMetrics({ chosen: ac.score, rejected: ar.score }, pairs, cost);
+  const spread = [...ac.std, ...ar.std].reduce((a, x) => a + x, 0) / (2 * pairs.length);
+  return {
+    ...asMetrics(ev, "eval_"),
+    eval_member_accuracy_mean: accSum / chosen.length,
+    eval_member_std_mean: spread,
+  };
+}
+
+/** Trains a reward model (or an ensemble) on preference pairs. */
+export function trainRewardModel(
+  config: RmConfigInput | RmConfig,
+  data: RmData,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
+  return trainPairModel(config, data, hooks, "reward");
+}
+
+/** Trains a Safe-RLHF cost model (or an ensemble) on labelled safety pairs. */
+export function trainCostModel(
+  config: RmConfigInput | RmConfig,
+  data: RmData<CostPair>,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
+  return trainPairModel(parseCostConfig(config), data, hooks, "cost");
+}
