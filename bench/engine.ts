@@ -8,9 +8,11 @@
  * context 64, vocab 256, batch 16. Batches come from a seeded sparse Markov chain over the
  * vocabulary, so the loss falls visibly within 20 steps.
  *
- * Per config: keel runs in a child Node process (so its peak RSS is its own), PyTorch
- * (bench/engine_torch.py, Debian's python3-torch, see its header for set-up) runs with 1 and
- * with 2 threads and the faster is reported per metric. Reported:
+ * Per config and round (3 rounds, 1 with --quick): keel runs in child Node processes (so its
+ * peak RSS is its own) with 1 and with 2 ONNX Runtime threads, PyTorch
+ * (bench/engine_torch.py, Debian's python3-torch, see its header for set-up) with 1 and with 2
+ * threads; for each side the faster run is reported per metric, with its thread count (on a
+ * shared 2-core machine the single-threaded runs often win). Reported:
  *   - losses of the first 20 steps of both, and their largest absolute difference;
  *   - train step: median ms over the timed steps (step ≥ 3), keel's time including AdamW
  *     (with clipping); tokens/s = batch·context / median;
@@ -135,10 +137,10 @@ function prepare(name: string): { dir: string; spec: Spec } {
 }
 
 /** The keel side, run in a child process: train steps, then generation. */
-async function child(dir: string): Promise<void> {
+async function child(dir: string, threads: number): Promise<void> {
   const spec = JSON.parse(readFileSync(join(dir, "spec.json"), "utf8")) as Spec;
   const data = decodeSafetensors(readFileSync(join(dir, "data.safetensors")));
-  const model = new Gpt(spec.config, { seed: 0 });
+  const model = new Gpt(spec.config, { seed: 0, threads });
   for (const s of model.params.specs)
     model.params.view(s.name).set(data.tensors.get(s.name)!.data as Float32Array);
   const batches = data.tensors.get("batches")!;
@@ -146,7 +148,7 @@ async function child(dir: string): Promise<void> {
   const all = batches.data as Int32Array;
   const opt = new AdamW(model.params, OPTIM);
   const lossMask = new Float32Array(B * T).fill(1);
-  const res: SideResult = { losses: [], train_ms: [], gen_ms: [], peak_rss_mb: 0 };
+  const res: SideResult = { losses: [], train_ms: [], gen_ms: [], peak_rss_mb: 0, threads };
   for (let step = 0; step < spec.trainSteps; step++) {
     const tokens = all.subarray((step % nb) * B * T, ((step % nb) + 1) * B * T);
     const t0 = performance.now();
@@ -204,8 +206,8 @@ function summarise(name: string, spec: Spec, keelRuns: SideResult[], torch: Side
   const tokens = BATCH * spec.context;
   const { train: bestTrain, gen: bestGen } = best(torch);
   const { train: keel, gen: keelGenRun } = best(keelRuns);
-  const ref = (r: SideResult) =>
-    `pytorch ${r.torch} eager, ${r.threads} thread${r.threads === 1 ? "" : "s"}`;
+  const threads = (r: SideResult) => `${r.threads} thread${r.threads === 1 ? "" : "s"}`;
+  const ref = (r: SideResult) => `pytorch ${r.torch} eager, ${threads(r)}`;
   const keelStep = timed(keel.train_ms);
   const torchStep = timed(bestTrain.train_ms);
   const newTokens = BATCH * spec.gen.newTokens;
@@ -225,7 +227,7 @@ function summarise(name: string, spec: Spec, keelRuns: SideResult[], torch: Side
   return [
     {
       config: c,
-      metric: "train step (median, incl. AdamW)",
+      metric: `train step (median, incl. AdamW; keel ${threads(keel)})`,
       unit: "ms",
       keel: keelStep,
       reference: torchStep,
@@ -243,7 +245,7 @@ function summarise(name: string, spec: Spec, keelRuns: SideResult[], torch: Side
     },
     {
       config: c,
-      metric: "generation throughput (KV cache, T=1 sampling)",
+      metric: `generation throughput (KV cache, T=1 sampling; keel ${threads(keelGenRun)})`,
       unit: "tokens/s",
       keel: keelGen,
       reference: torchGen,
@@ -287,7 +289,7 @@ function fmt(x: number | undefined): string {
 
 async function main(): Promise<void> {
   const ci = args.indexOf("--child");
-  if (ci >= 0) return child(args[ci + 1]!);
+  if (ci >= 0) return child(args[ci + 1]!, Number(args[ci + 2] ?? 2));
   const names = (args.includes("--configs") ? args[args.indexOf("--configs") + 1]! : "a,b").split(
     ",",
   );
@@ -304,14 +306,19 @@ async function main(): Promise<void> {
       const keel: SideResult[] = [];
       const torch: SideResult[] = [];
       for (let r = 0; r < rounds; r++) {
-        process.stderr.write(`config ${name}, round ${r + 1}/${rounds}: keel…\n`);
-        keel.push(
-          runJson(
-            process.execPath,
-            [...process.execArgv, fileURLToPath(import.meta.url), "--child", dir],
-            "keel",
-          ),
-        );
+        for (const th of [1, 2]) {
+          process.stderr.write(
+            `config ${name}, round ${r + 1}/${rounds}: keel, ${th} thread(s)…\n`,
+          );
+          const argv = [
+            ...process.execArgv,
+            fileURLToPath(import.meta.url),
+            "--child",
+            dir,
+            String(th),
+          ];
+          keel.push(runJson(process.execPath, argv, "keel"));
+        }
         for (const th of [1, 2]) {
           process.stderr.write(
             `config ${name}, round ${r + 1}/${rounds}: pytorch, ${th} thread(s)…\n`,
