@@ -29,6 +29,7 @@ import { staticRoutes } from "./routes/static.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { userRoutes } from "./routes/users.js";
 import { ScoreBoard } from "./scores/board.js";
+import { pauseExcluded } from "./scores/pause.js";
 import { type LedgerAppend, StoreAppend, WorkerAppend } from "./tasks/append.js";
 import { GroupCommitter } from "./tasks/commit.js";
 import { type LeaseStore, MemoryLeaseStore } from "./tasks/leases.js";
@@ -90,7 +91,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     ids,
     committer: new GroupCommitter(ledger, { maxBatch: options.maxBatch }),
     queues,
-    scores: new ScoreBoard(store, db, options.scoresCacheMs),
+    scores: new ScoreBoard(store, db, options.scoresCacheMs, options.auditPolicy),
     now: now ?? (() => new Date()),
   };
 
@@ -146,7 +147,28 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
       }),
     );
   }
+  let sweeping = false;
+  const sweep =
+    options.auditIntervalMs > 0
+      ? setInterval(async () => {
+          if (sweeping) return;
+          sweeping = true;
+          try {
+            for (const q of await ctx.queues.loaded()) {
+              const paused = await pauseExcluded(ctx, q);
+              if (paused.length > 0)
+                app.log.warn({ project: q.project.project_id, paused }, "audit paused raters");
+            }
+          } catch (e) {
+            app.log.error({ err: e }, "audit sweep failed");
+          } finally {
+            sweeping = false;
+          }
+        }, options.auditIntervalMs)
+      : undefined;
+  sweep?.unref();
   app.addHook("onClose", async () => {
+    if (sweep) clearInterval(sweep);
     await ctx.committer.drain();
     app.log.info({ commits: ctx.committer.stats }, "group commit totals");
     await ledger.close();

@@ -55,6 +55,10 @@ export const ServerOptionsSchema = z.strictObject({
   trustProxy: z.boolean().default(false),
   /** How long an authenticated session or token is cached in memory before re-reading (ms). */
   authCacheMs: z.number().int().nonnegative().default(5000),
+  /** Audit each active project this often and pause raters it excludes (ms; 0 = never). */
+  auditIntervalMs: z.number().int().nonnegative().default(30_000),
+  /** The defenses' policy for live scores and auto-pause. */
+  auditPolicy: z.enum(["strict", "balanced", "permissive"]).default("balanced"),
   /** Re-run the live scores at most this often (ms). */
   scoresCacheMs: z.number().int().nonnegative().default(2000),
 });

@@ -175,9 +175,10 @@ describe("crash safety", () => {
     first.child.kill("SIGKILL");
     dead = true;
     await Promise.all(clients);
-    await new Promise((r) =>
-      first.child.exitCode !== null ? r(null) : first.child.once("exit", r),
-    );
+    // A process killed by a signal keeps exitCode null; signalCode tells it has exited.
+    if (first.child.exitCode === null && first.child.signalCode === null) {
+      await new Promise((r) => first.child.once("exit", r));
+    }
     expect(first.child.signalCode).toBe("SIGKILL");
 
     const second = await serve(db);
@@ -187,8 +188,9 @@ describe("crash safety", () => {
     await until(() => more.length >= 40, "judgments after the restart");
     enough = true;
     await Promise.all(again);
+    const exited = new Promise((r) => second.child.once("exit", r));
     second.child.kill("SIGTERM");
-    await new Promise((r) => second.child.once("exit", r));
+    await exited;
 
     const after = await openStore(db);
     const rows = await after.db

@@ -74,7 +74,7 @@ export function items(spec: ProjectSpec): NewItem[] {
         prompt: `Gold prompt ${i}`,
         response_a: `gold A ${i}`,
         response_b: `gold B ${i}`,
-        gold: "a",
+        gold: i % 2 === 0 ? "a" : "b",
       },
       kind: "task",
       batch: "even",
@@ -94,6 +94,31 @@ export function items(spec: ProjectSpec): NewItem[] {
     });
   }
   return out;
+}
+
+/** The side ("left" or "right") of a served task that shows response `want` ("a" or "b"). */
+export function sideShowing(t: { left: unknown }, want: "a" | "b"): "left" | "right" {
+  return String(t.left).includes(" A ") === (want === "a") ? "left" : "right";
+}
+
+/**
+ * A careful rater's answer: the gold answer on gold items (gold-i: "a" for even i), and on
+ * ordinary tasks "a" for even task numbers, "b" for odd ones — except one task in `noise` (by
+ * the task number and `seed`), where it errs, as people do. `wrongOnGold` flips gold answers.
+ */
+export function answer(
+  t: { prompt: unknown; left: unknown },
+  wrongOnGold = false,
+  seed = 0,
+  noise = 0,
+): "left" | "right" {
+  const p = String(t.prompt);
+  const n = Number(/(\d+)$/.exec(p)?.[1] ?? 0);
+  const gold = p.startsWith("Gold");
+  let wantA = n % 2 === 0;
+  if (gold && wrongOnGold) wantA = !wantA;
+  if (!gold && noise > 0 && (n * 7 + seed * 3) % noise === 0) wantA = !wantA;
+  return sideShowing(t, wantA ? "a" : "b");
 }
 
 export async function makeFixture(

@@ -4,9 +4,17 @@
  * submission, skips, the quiz, auto-pause and the review queue, live scores, export.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { addMembers, collectionDb } from "../../src/store/collection/index.js";
+import { pauseExcluded } from "../../src/server/scores/pause.js";
+import {
+  addMembers,
+  collectionDb,
+  createApiToken,
+  createUser,
+} from "../../src/store/collection/index.js";
 import { dialectFixtures } from "../helpers/stores.js";
 import {
+  type Actor,
+  answer,
   call,
   type Fixture,
   json,
@@ -55,10 +63,13 @@ for (const d of dialectFixtures()) {
       fx: Fixture,
       who: "rater" | "rater2" | "outsider",
       choose: (t: TaskView) => string = () => "left",
+      think = false,
     ) {
       const seen: TaskView[] = [];
       for (let t = await nextTask(fx, fx.actors[who]); t; ) {
         seen.push(t);
+        // A human's reading time, varied (the audit's speed detector flags instant answers).
+        if (think) fx.advance(6000 + ((seen.length * 7919) % 17_000));
         const r = await judge(fx, who, t, choose(t), { next: true });
         expect(r.statusCode, r.body).toBe(200);
         t = json<Judged>(r).next ?? null;
@@ -250,11 +261,11 @@ for (const d of dialectFixtures()) {
         pause_min_gold: 3,
       });
       const r = fx.actors.rater;
-      // Always pick the side showing response B: wrong on every gold item (gold is "a").
+      // Wrong on every gold item.
       let status = "active";
       let n = 0;
       for (let t = await nextTask(fx, r); t && status === "active"; n++) {
-        const choice = String(t.left).includes(" B ") ? "left" : "right";
+        const choice = answer(t, true);
         const res = json<Judged>(
           await judge(fx, "rater", t, choice, { next: true, flags: n === 0 ? ["unsafe"] : [] }),
         );
@@ -271,6 +282,8 @@ for (const d of dialectFixtures()) {
       expect(row.gold_accuracy).toBe(0);
       expect(row.gold_seen).toBeGreaterThanOrEqual(3);
       expect(row.verdict).toBe("suspect");
+      expect(row.verdict_source).toBe("audit");
+      expect(row.suspicion).toBeGreaterThan(0);
       expect(row.flagged).toBe(1);
       expect(typeof row.reliability).toBe("number");
       const ex = await call(
@@ -297,6 +310,56 @@ for (const d of dialectFixtures()) {
         },
       );
       expect(self.statusCode).toBe(403);
+    });
+
+    it("pauses raters the audit excludes, for review", async () => {
+      const fx = await setup({
+        tasks: 30,
+        gold: 30,
+        overlap: 4,
+        gold_rate: 0.5,
+        pause_gold_accuracy: 0,
+        pause_min_gold: 1000,
+      });
+      // Three careful raters, and one (rater) who answers like them except on gold items, where it
+      // is always wrong.
+      const db = collectionDb(fx.store);
+      const u3 = await createUser(db, { login: "rater3", role: "rater" }, new Date());
+      const rater3: Actor = {
+        login: "rater3",
+        user_id: u3.user_id,
+        role: "rater",
+        token: (await createApiToken(db, u3.user_id, "t", new Date())).token,
+      };
+      await addMembers(db, "p1", [fx.actors.outsider.user_id, u3.user_id], new Date());
+      for (const a of [fx.actors.outsider, rater3]) await onboard(fx, a);
+      await judgeAll(fx, "rater2", (t) => answer(t, false, 1, 5), true);
+      await judgeAll(fx, "outsider", (t) => answer(t, false, 2, 5), true);
+      for (let t = await nextTask(fx, rater3); t; ) {
+        fx.advance(9000);
+        const r = await call(fx, rater3, "POST", `/api/tasks/${t.task_id}/judgment`, {
+          body: { choice: answer(t, false, 3, 5), next: true },
+        });
+        t = json<Judged>(r).next ?? null;
+      }
+      await judgeAll(fx, "rater", (t) => answer(t, true, 4, 5), true);
+      const q = await fx.ctx.queues.get("p1");
+      const audited = await fx.ctx.scores.audit(q, Date.now());
+      const verdict = new Map(audited!.raters.map((r) => [r.rater_id, r.verdict]));
+      expect(verdict.get(fx.actors.rater.user_id)).toBe("excluded");
+      expect(verdict.get(fx.actors.rater2.user_id)).toBe("trusted");
+      expect(verdict.get(fx.actors.outsider.user_id)).toBe("trusted");
+      expect(verdict.get(rater3.user_id)).toBe("trusted");
+      expect(await pauseExcluded(fx.ctx, q)).toEqual([fx.actors.rater.user_id]);
+      expect(await pauseExcluded(fx.ctx, q)).toEqual([]);
+      const queue = json<{ queue: { user_id: string; status_reason: string }[] }>(
+        await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1/reviews"),
+      );
+      expect(queue.queue.map((x) => x.user_id)).toEqual([fx.actors.rater.user_id]);
+      expect(queue.queue[0]!.status_reason).toMatch(/^audit: /);
+      expect(
+        (await call(fx, fx.actors.rater, "POST", "/api/projects/p1/tasks/next")).statusCode,
+      ).toBe(403);
     });
 
     it("exports the project's judgments and reports agreement per batch and progress", async () => {

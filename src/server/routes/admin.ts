@@ -145,7 +145,7 @@ export function adminRoutes(ctx: ServerContext) {
       },
       async (req) => {
         const q = await projectFor(ctx, req, req.params.projectId);
-        return ctx.scores.groups(q);
+        return ctx.scores.groups(q, ctx.now().getTime());
       },
     );
 

@@ -1,8 +1,12 @@
 /**
- * The score board: live scores per project, recomputed from the ledger when it has grown and
- * the last computation is older than `scoresCacheMs`, so that an admin page polling every few
- * seconds does not re-run Dawid–Skene on every request.
+ * The score board: live scores per project — the defenses' `audit()` over the project's
+ * judgments (texts included, for the trigger and length detectors) plus the server's own
+ * per-rater statistics — recomputed from the ledger when it has grown and the last computation
+ * is older than `scoresCacheMs`, so that an admin page polling every few seconds does not re-run
+ * the audit on every request.
  */
+import type { Judgment } from "../../core/types.js";
+import { type AuditResult, audit, type Policy } from "../../defend/index.js";
 import type { CollectionDb } from "../../store/collection/index.js";
 import type { FeedbackStore } from "../../store/store.js";
 import type { ProjectQueue } from "../tasks/queue.js";
@@ -12,6 +16,7 @@ interface Entry {
   readonly seq: number;
   readonly at: number;
   readonly scores: ProjectScores;
+  readonly audit: AuditResult | undefined;
 }
 
 export class ScoreBoard {
@@ -21,6 +26,7 @@ export class ScoreBoard {
     private readonly store: FeedbackStore,
     private readonly db: CollectionDb,
     private readonly cacheMs: number,
+    private readonly policy: Policy = "balanced",
   ) {}
 
   async judgments(projectId: string): Promise<ScoredJudgment[]> {
@@ -41,32 +47,63 @@ export class ScoreBoard {
   }
 
   async scores(q: ProjectQueue, nowMs: number): Promise<ProjectScores> {
+    return (await this.entry(q, nowMs)).scores;
+  }
+
+  /** The last audit of the project (recomputed as `scores` is). */
+  async audit(q: ProjectQueue, nowMs: number): Promise<AuditResult | undefined> {
+    return (await this.entry(q, nowMs)).audit;
+  }
+
+  private async entry(q: ProjectQueue, nowMs: number): Promise<Entry> {
     const pid = q.project.project_id;
     const head = await this.store.ledgerHead();
     const hit = this.cache.get(pid);
-    if (hit && (hit.seq === head.seq || nowMs - hit.at < this.cacheMs)) return hit.scores;
+    if (hit && (hit.seq === head.seq || nowMs - hit.at < this.cacheMs)) return hit;
     const members = await this.db
       .selectFrom("project_members")
       .select(["user_id", "status"])
       .where("project_id", "=", pid)
       .execute();
+    const full: Judgment[] = [];
+    for await (const j of this.store.judgments()) {
+      const it = q.items.get(j.comparison_id);
+      if (it?.kind === "task") full.push(j);
+    }
+    const audited =
+      full.length > 0 ? audit({ judgments: full }, { policy: this.policy }) : undefined;
     const scores = computeScores(
       q.project,
       q.items,
       await this.judgments(pid),
       new Map(members.map((m) => [m.user_id, m.status])),
+      audited,
     );
-    this.cache.set(pid, { seq: head.seq, at: nowMs, scores });
-    return scores;
+    const e: Entry = { seq: head.seq, at: nowMs, scores, audit: audited };
+    this.cache.set(pid, e);
+    return e;
   }
 
-  /** Collusion groups and triggers: the defenses' audit finds them (not wired yet). */
-  async groups(_q: ProjectQueue): Promise<{
+  /** Collusion groups and trigger patterns found by the audit. */
+  async groups(
+    q: ProjectQueue,
+    nowMs: number,
+  ): Promise<{
     source: "audit" | "unavailable";
     groups: { rater_ids: string[]; score: number; reason: string }[];
     triggers: { pattern: string; score: number; support: number }[];
   }> {
-    return { source: "unavailable", groups: [], triggers: [] };
+    const a = await this.audit(q, nowMs);
+    if (!a) return { source: "unavailable", groups: [], triggers: [] };
+    return {
+      source: "audit",
+      groups: a.groups.map((g) => ({
+        rater_ids: [...g.rater_ids],
+        score: g.score,
+        reason: g.reason,
+      })),
+      triggers: a.triggers.map((t) => ({ pattern: t.pattern, score: t.score, support: t.support })),
+    };
   }
 
   invalidate(projectId: string): void {

@@ -4,8 +4,10 @@
  * fitted confusion matrices, gold answers clamped), leave-one-out consensus agreement, gold
  * accuracy on mixed-in gold items, position bias (share of non-tie choices that went to the
  * response shown on the left), median latency; per batch, Krippendorff's alpha and Fleiss'
- * kappa. Suspicion and verdict come from the defenses' audit when it is available; until then
- * the verdict is the project's pause policy applied to gold accuracy (source "policy").
+ * kappa. Reliability, suspicion, verdict and reasons come from the defenses' `audit()` when
+ * the board passes its result (source "audit"); without one (e.g. no judgments with texts yet)
+ * the verdict is the project's pause policy applied to gold accuracy (source "policy"). A
+ * reviewer's exclusion always shows as "excluded".
  */
 import {
   CategoricalEncoder,
@@ -15,6 +17,7 @@ import {
   looConsensusAgreement,
 } from "../../aggregate/index.js";
 import type { Choice, ShownOrder } from "../../core/types.js";
+import type { AuditResult } from "../../defend/index.js";
 import type { ItemInfo, MemberStatus, Project } from "../../store/collection/index.js";
 
 export interface ScoredJudgment {
@@ -75,7 +78,9 @@ export function computeScores(
   items: ReadonlyMap<string, ItemInfo>,
   judgments: readonly ScoredJudgment[],
   status: ReadonlyMap<string, MemberStatus>,
+  audited?: AuditResult,
 ): ProjectScores {
+  const fromAudit = new Map((audited?.raters ?? []).map((r) => [r.rater_id, r]));
   const enc = new CategoricalEncoder(judgments.length + 1);
   const per = new Map<
     string,
@@ -121,12 +126,14 @@ export function computeScores(
   for (const [rater_id, p] of [...per.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
     const w = widx.get(rater_id);
     const acc = p.gs > 0 ? p.gc / p.gs : null;
-    const reasons: string[] = [];
-    let verdict: Verdict = "trusted";
+    const a = fromAudit.get(rater_id);
+    const reasons: string[] = a ? [...a.reasons] : [];
+    let verdict: Verdict = a?.verdict ?? "trusted";
     if (status.get(rater_id) === "excluded") {
       verdict = "excluded";
-      reasons.push("excluded by a reviewer");
+      reasons.unshift("excluded by a reviewer");
     } else if (
+      !a &&
       acc !== null &&
       p.gs >= project.pause_min_gold &&
       acc < project.pause_gold_accuracy
@@ -142,14 +149,14 @@ export function computeScores(
       gold_seen: p.gs,
       gold_correct: p.gc,
       gold_accuracy: acc,
-      reliability: w === undefined || !ds ? null : finite(ds.reliability[w]),
+      reliability: a ? a.reliability : w === undefined || !ds ? null : finite(ds.reliability[w]),
       agreement: w === undefined || !loo ? null : finite(loo.agreement[w]),
       position_bias: p.decided > 0 ? p.left / p.decided : null,
       median_latency_ms: median(p.lat),
       flagged: p.flagged,
-      suspicion: null,
+      suspicion: a ? a.suspicion : null,
       verdict,
-      verdict_source: "policy",
+      verdict_source: a ? "audit" : "policy",
       reasons,
     });
   }

@@ -28,6 +28,16 @@ export class QueueRegistry {
     return q;
   }
 
+  /** The queues loaded so far. */
+  async loaded(): Promise<ProjectQueue[]> {
+    const out: ProjectQueue[] = [];
+    for (const q of this.queues.values()) {
+      const x = await q.catch(() => undefined);
+      if (x) out.push(x);
+    }
+    return out;
+  }
+
   /** Drops a project's queue so the next use reloads it (after items or settings change). */
   reload(projectId: string): void {
     this.queues.delete(projectId);

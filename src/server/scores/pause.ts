@@ -1,0 +1,39 @@
+/**
+ * Auto-pause from the audit: a rater whose audit verdict is "excluded" (suspicion past the
+ * policy's exclusion threshold) stops receiving tasks and waits in the review queue, where a
+ * reviewer reinstates or excludes them. The gold-accuracy check in the task flow pauses at once;
+ * this sweep, run every `auditIntervalMs`, catches what only the whole audit sees (agreement,
+ * collusion, speed, position bias, triggers).
+ */
+import { setMemberStatus } from "../../store/collection/index.js";
+import type { ServerContext } from "../context.js";
+import type { ProjectQueue } from "../tasks/queue.js";
+
+/** Pauses the active members the audit excludes; returns their user ids. */
+export async function pauseExcluded(ctx: ServerContext, q: ProjectQueue): Promise<string[]> {
+  const a = await ctx.scores.audit(q, ctx.now().getTime());
+  if (!a) return [];
+  const paused: string[] = [];
+  for (const r of a.raters) {
+    if (r.verdict !== "excluded") continue;
+    const m = await setMemberStatus(
+      ctx.db,
+      {
+        project_id: q.project.project_id,
+        user_id: r.rater_id,
+        status: "paused",
+        action: "auto_pause",
+        actor_id: null,
+        reason: `audit: suspicion ${r.suspicion.toFixed(2)} — ${r.reasons.join("; ") || "past the exclusion threshold"}`,
+        from: ["active"],
+      },
+      ctx.now(),
+    );
+    if (m) {
+      q.forget(r.rater_id);
+      paused.push(r.rater_id);
+    }
+  }
+  if (paused.length > 0) ctx.scores.invalidate(q.project.project_id);
+  return paused;
+}
