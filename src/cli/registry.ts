@@ -14,6 +14,7 @@ import { modelCommand } from "./commands/model.js";
 import { projectCommand } from "./commands/project.js";
 import { serveCommand } from "./commands/serve.js";
 import { statsCommand } from "./commands/stats.js";
+import { trainCommand } from "./commands/train.js";
 import { usersCommand } from "./commands/users.js";
 import { worldCommand } from "./commands/world.js";
 
@@ -33,6 +34,7 @@ export const COMMANDS: readonly CommandModule[] = [
   aggregateCommand,
   auditCommand,
   modelCommand,
+  trainCommand,
   serveCommand,
   usersCommand,
   projectCommand,

@@ -22,7 +22,9 @@ describe("PPO policy graph (log-probs, values, entropy)", () => {
     for (let row = 0; row < b.batch; row++) {
       expect(mine.entropy![row * b.length]).toBe(0);
       for (let t = 1; t < b.length; t++) {
-        const z = eng.logits!.subarray((row * b.length + t - 1) * V, (row * b.length + t) * V);
+        const z = Array.from(
+          eng.logits!.subarray((row * b.length + t - 1) * V, (row * b.length + t) * V),
+        );
         const mx = Math.max(...z);
         const Z = z.reduce((a, x) => a + Math.exp(x - mx), 0);
         let H = 0;

@@ -100,7 +100,7 @@ export function parseConfig<S extends z.ZodType>(
     where: {
       ...(source.file !== undefined ? { file: source.file } : {}),
       ...(line !== undefined ? { line } : {}),
-      field,
+      field: path.length > 0 ? path.join(".") : field,
     },
   });
 }

@@ -1,0 +1,187 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { tmp } from "./fixtures.js";
+
+const jsonl = (rows: readonly object[]) => `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`;
+
+describe("keel train", () => {
+  const dir = tmp("cli");
+  const sftRows = [
+    { prompt: "pick one", completion: "A" },
+    { prompt: "say yes", completion: "yes" },
+    { prompt: "the sky is", completion: "blue" },
+  ];
+  writeFileSync(join(dir, "sft.jsonl"), jsonl(sftRows));
+  const judgments = [
+    {
+      comparison_id: "c1",
+      prompt: "say yes",
+      response_a: "yes",
+      response_b: "no",
+      rater_id: "r1",
+      choice: "a",
+    },
+    {
+      comparison_id: "c2",
+      prompt: "the sky is",
+      response_a: "green",
+      response_b: "blue",
+      rater_id: "r1",
+      choice: "b",
+    },
+    {
+      comparison_id: "c3",
+      prompt: "pick one",
+      response_a: "A",
+      response_b: "B",
+      rater_id: "r2",
+      choice: "tie",
+    },
+    {
+      comparison_id: "c4",
+      prompt: "say yes",
+      response_a: "no",
+      response_b: "yes",
+      rater_id: "r3",
+      choice: "a",
+    },
+  ];
+  writeFileSync(join(dir, "judgments.jsonl"), jsonl(judgments));
+  writeFileSync(
+    join(dir, "audit.json"),
+    JSON.stringify({
+      comparisons: [
+        { comparison_id: "c1", p_a: 0.9, weight: 1, excluded: false, reasons: [] },
+        { comparison_id: "c2", p_a: 0.1, weight: 0.5, excluded: false, reasons: [] },
+        { comparison_id: "c4", p_a: 0.2, weight: 0, excluded: true, reasons: ["suspect rater"] },
+      ],
+    }),
+  );
+  writeFileSync(
+    join(dir, "prompts.jsonl"),
+    jsonl(["pick one", "say yes", "the sky is", "hello"].map((prompt) => ({ prompt }))),
+  );
+
+  it("sft: trains from a YAML config, writes metrics.jsonl and the model", async () => {
+    writeFileSync(
+      join(dir, "sft.yaml"),
+      [
+        `out: ${join(dir, "sft")}`,
+        `data: { train: ${join(dir, "sft.jsonl")}, eval: ${join(dir, "sft.jsonl")} }`,
+        "model:",
+        "  arch: { d_model: 16, layers: 1, heads: 2, context: 24 }",
+        "  tokenizer: { vocab_size: 280 }",
+        "train: { steps: 4, batch_size: 2 }",
+        "run: { log_every: 1, checkpoint_every: 2 }",
+      ].join("\n"),
+    );
+    const r = await runCli([
+      "train",
+      "sft",
+      "--config",
+      join(dir, "sft.yaml"),
+      "--json",
+      "--threads",
+      "1",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.status).toBe("completed");
+    expect(s.steps).toBe(4);
+    expect(Number.isFinite(s.metrics.eval_loss)).toBe(true);
+    expect(existsSync(join(dir, "sft", "model", "config.json"))).toBe(true);
+    const lines = readFileSync(join(dir, "sft", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n");
+    expect(lines.map((l) => JSON.parse(l).type)).toContain("eval");
+  });
+
+  it("rm: reads keel judgments (ties dropped) with audit weights", async () => {
+    writeFileSync(
+      join(dir, "rm.yaml"),
+      [
+        `out: ${join(dir, "rm")}`,
+        `data: { train: ${join(dir, "judgments.jsonl")}, weights: ${join(dir, "audit.json")} }`,
+        `model: { init: ${join(dir, "sft", "model")} }`,
+        "train: { epochs: 2, batch_size: 2 }",
+      ].join("\n"),
+    );
+    const r = await runCli([
+      "train",
+      "rm",
+      "--config",
+      join(dir, "rm.yaml"),
+      "--json",
+      "--threads",
+      "1",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).steps).toBe(4); // 3 non-tie pairs → 2 batches × 2 epochs
+    expect(existsSync(join(dir, "rm", "model", "ensemble.json"))).toBe(true);
+  });
+
+  it("ppo: a tiny KL budget stops the run with an event and exit code 3", async () => {
+    writeFileSync(
+      join(dir, "ppo.yaml"),
+      [
+        `out: ${join(dir, "ppo")}`,
+        `data: { prompts: ${join(dir, "prompts.jsonl")} }`,
+        `policy: { init: ${join(dir, "sft", "model")} }`,
+        `reward: { model: ${join(dir, "rm", "model")} }`,
+        "rollout: { batch_size: 4, max_new_tokens: 4 }",
+        "ppo: { iterations: 5, epochs: 1, minibatch_size: 2 }",
+        "optim: { lr: 0.05 }",
+        "safeguards: { kl_budget: { max: 0.000001 }, length: {} }",
+      ].join("\n"),
+    );
+    const r = await runCli([
+      "train",
+      "ppo",
+      "--config",
+      join(dir, "ppo.yaml"),
+      "--json",
+      "--threads",
+      "1",
+    ]);
+    expect(r.code, r.stderr).toBe(3);
+    const s = JSON.parse(r.stdout);
+    expect(s.status).toBe("stopped");
+    expect(
+      s.events.some(
+        (e: { source: string; severity: string }) =>
+          e.source === "kl_budget" && e.severity === "stop",
+      ),
+    ).toBe(true);
+    const events = readFileSync(join(dir, "ppo", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((x) => x.type === "event");
+    expect(events.length).toBeGreaterThan(0);
+  });
+
+  it("config errors name the file, line and field", async () => {
+    writeFileSync(
+      join(dir, "bad.yaml"),
+      [
+        `out: ${join(dir, "bad")}`,
+        "data: { train: x.jsonl }",
+        "model: { init: x }",
+        "train:",
+        "  epochz: 3",
+      ].join("\n"),
+    );
+    const r = await runCli(["train", "sft", "--config", join(dir, "bad.yaml")]);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/bad\.yaml:5: train\.epochz: .*unknown field/);
+    writeFileSync(
+      join(dir, "bad2.yaml"),
+      [`out: ${join(dir, "bad")}`, "model: { init: x }", "loss: cdpo"].join("\n"),
+    );
+    const r2 = await runCli(["train", "dpo", "--config", join(dir, "bad2.yaml")]);
+    expect(r2.code).toBe(78);
+    expect(r2.stderr).toMatch(/label_smoothing/);
+  });
+});
