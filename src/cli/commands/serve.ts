@@ -36,6 +36,7 @@ interface ServeFlags {
   rateIp?: number;
   rateUser?: number;
   maxBatch?: number;
+  auditInterval?: number;
 }
 
 export const serveCommand: CommandModule = {
@@ -63,6 +64,11 @@ export const serveCommand: CommandModule = {
       )
       .option("--rate-user <n>", "requests per second per user (0 = no limit)", rate("--rate-user"))
       .option("--max-batch <n>", "most judgments per group commit", positiveInt("--max-batch"))
+      .option(
+        "--audit-interval <seconds>",
+        "audit active projects this often and pause raters it excludes (0 = never)",
+        rate("--audit-interval"),
+      )
       .addHelpText(
         "after",
         "\nExamples:\n  keel init && keel users add admin --role owner --password-stdin && keel serve\n" +
@@ -97,6 +103,9 @@ export const serveCommand: CommandModule = {
           trustProxy: o.trustProxy ?? false,
           rateLimits: r,
           ...(o.maxBatch !== undefined ? { maxBatch: o.maxBatch } : {}),
+          ...(o.auditInterval !== undefined
+            ? { auditIntervalMs: Math.round(o.auditInterval * 1000) }
+            : {}),
         });
       } catch (e) {
         await store.close();

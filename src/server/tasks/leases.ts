@@ -80,7 +80,11 @@ export class MemoryLeaseStore implements LeaseStore {
 
   async finish(taskId: string, nowMs: number): Promise<void> {
     const l = this.byTask.get(taskId);
-    if (l) this.byTask.set(taskId, { ...l, expiresAt: Math.min(l.expiresAt, nowMs) });
+    if (!l) return;
+    this.byTask.set(taskId, { ...l, expiresAt: Math.min(l.expiresAt, nowMs) });
+    // Out of the indexes at once (they are scanned on every serve); kept by id for the grace period.
+    removeFrom(this.byComparison, `${l.projectId}\u0000${l.comparisonId}`, taskId);
+    removeFrom(this.byUser, `${l.projectId}\u0000${l.userId}`, taskId);
   }
 
   async liveCount(projectId: string, comparisonId: string, nowMs: number): Promise<number> {

@@ -33,7 +33,8 @@ import {
 import type { Lease, LeaseStore } from "./leases.js";
 import type { TaskIds } from "./task-id.js";
 
-const TEXT_PREFETCH = 256;
+const TEXT_PREFETCH = 128;
+const TEXT_CACHE = 50_000;
 
 export interface Texts {
   readonly prompt: Content;
@@ -169,7 +170,14 @@ export class ProjectQueue {
       const id = list[i]!.comparison_id;
       if (!this.texts.has(id)) ids.push(id);
     }
-    if (this.texts.size + ids.length > 20_000) this.texts.clear();
+    if (this.texts.size + ids.length > TEXT_CACHE) {
+      // Forget the oldest half (a Map iterates in insertion order).
+      let drop = this.texts.size >> 1;
+      for (const k of this.texts.keys()) {
+        if (drop-- <= 0) break;
+        this.texts.delete(k);
+      }
+    }
     for (const [id, t] of await comparisonTexts(this.db, ids)) this.texts.set(id, t);
     const t = this.texts.get(comparisonId);
     if (!t) throw new KeelError("KEEL_E_NOT_FOUND", `comparison ${comparisonId} has no texts`);
