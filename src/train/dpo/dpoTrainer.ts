@@ -10,6 +10,7 @@ import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
 import { contentToText, type PreferencePair } from "../../core/types.js";
 import type { Gpt } from "../../engine/gpt/model.js";
+import { epochBatches } from "../common/batches.js";
 import { TrainLoop } from "../common/loop.js";
 import {
   asModelDtype,
@@ -130,8 +131,8 @@ export async function trainDpo(
   let last: Metrics = {};
   let step = loop.startStep;
   let status: TrainResult["status"] = "completed";
-  let order: number[] = [];
-  let orderEpoch = -1;
+  let batches: number[][] = [];
+  let batchesEpoch = -1;
   while (step < total) {
     if (loop.aborted) {
       const at = step;
@@ -140,11 +141,17 @@ export async function trainDpo(
       break;
     }
     const epoch = Math.floor(step / perEpoch);
-    if (epoch !== orderEpoch) {
-      order = new Rng(c.seed).fork(`epoch-${epoch}`).shuffle(train.map((_, i) => i));
-      orderEpoch = epoch;
+    if (epoch !== batchesEpoch) {
+      batches = epochBatches(
+        train.map((_, i) => i),
+        B,
+        c.seed,
+        `epoch-${epoch}`,
+        (i) => Math.max(train[i]!.chosen.length, train[i]!.rejected.length),
+      );
+      batchesEpoch = epoch;
     }
-    const idx = order.slice((step % perEpoch) * B, (step % perEpoch) * B + B);
+    const idx = batches[step % perEpoch]!;
     const part = idx.map((i) => train[i]!);
     const batch = pairBatch(part, codec.padId);
     const T = batch.length;

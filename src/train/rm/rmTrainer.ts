@@ -3,8 +3,8 @@
  *
  *   1. open the starting model (a checkpoint such as the SFT policy, or a new model) and
  *      re-initialise its scalar reward head from the member's seed;
- *   2. for each step, take B pairs (member m's epoch-e order is Rng(seed).fork("member-m/
- *      epoch-e"), over a bootstrap resample when asked), score chosen and rejected rows in one
+ *   2. for each step, take B pairs (member m's epoch-e batches come from Rng(seed).fork(
+ *      "member-m/epoch-e"), grouped by length, over a bootstrap resample when asked), score chosen and rejected rows in one
  *      forward pass, compute the pair loss in TypeScript (REWARD_LOSSES: Bradley–Terry with
  *      margin/centring, or Safe-RLHF's cost loss) with per-pair weights, feed ∂L/∂r back through
  *      `Gpt.backward`, and take an AdamW step;
@@ -19,6 +19,7 @@ import { Rng } from "../../core/rng.js";
 import type { PreferencePair } from "../../core/types.js";
 import { contentToText } from "../../core/types.js";
 import type { Gpt } from "../../engine/gpt/model.js";
+import { epochBatches } from "../common/batches.js";
 import { TrainLoop } from "../common/loop.js";
 import {
   asModelDtype,
@@ -142,8 +143,8 @@ async function trainPairModel(
     }
     const save = (dir: string, step: number) =>
       saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.stamp(step) });
-    let order: number[] = [];
-    let orderEpoch = -1;
+    let batches: number[][] = [];
+    let batchesEpoch = -1;
     while (local < perMember) {
       const step = m * perMember + local;
       if (loop.aborted) {
@@ -152,12 +153,13 @@ async function trainPairModel(
         return loop.finish("aborted", step, last, undefined);
       }
       const epoch = Math.floor(local / perEpoch);
-      if (epoch !== orderEpoch) {
-        order = new Rng(c.seed).fork(`member-${m}/epoch-${epoch}`).shuffle([...pool]);
-        orderEpoch = epoch;
+      if (epoch !== batchesEpoch) {
+        batches = epochBatches(pool, B, c.seed, `member-${m}/epoch-${epoch}`, (i) =>
+          Math.max(train[i]!.chosen.length, train[i]!.rejected.length),
+        );
+        batchesEpoch = epoch;
       }
-      const at = (local % perEpoch) * B;
-      const batchPairs = order.slice(at, at + B).map((i) => train[i]!);
+      const batchPairs = batches[local % perEpoch]!.map((i) => train[i]!);
       const batch = pairBatch(batchPairs, codec.padId);
       const r = await model.rewards(batch);
       const nb = batchPairs.length;

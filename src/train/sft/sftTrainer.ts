@@ -5,13 +5,15 @@
  *
  * one ONNX Runtime run per step computing the loss and every gradient (`Gpt.lossAndGrad`),
  * AdamW with warm-up + cosine, and an eval loss (the same masked NLL over held-out examples,
- * token-weighted over the whole set). Epoch e visits the rows in the order
- * Rng(seed).fork("epoch-e"), so step s's batch depends only on (seed, s): resume replays.
+ * token-weighted over the whole set). Epoch e's batches come from Rng(seed).fork("epoch-e")
+ * (grouped by length without packing), so step s's batch depends only on (seed, s): resume
+ * replays.
  */
 
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
 import { type Gpt, padBatch } from "../../engine/gpt/model.js";
+import { epochBatches } from "../common/batches.js";
 import type { TextCodec } from "../common/codec.js";
 import { TrainLoop } from "../common/loop.js";
 import {
@@ -109,16 +111,22 @@ export async function trainSft(
   const loop = new TrainLoop("sft", hooks, c.run, total, c);
   const opt = makeOptimizer(model, c.optim);
 
-  let order: number[] = [];
-  let orderEpoch = -1;
+  let batches: number[][] = [];
+  let batchesEpoch = -1;
   const batchAt = (s: number): SftRow[] => {
     const epoch = Math.floor(s / perEpoch);
-    if (epoch !== orderEpoch) {
-      order = new Rng(c.seed).fork(`epoch-${epoch}`).shuffle(rows.map((_, i) => i));
-      orderEpoch = epoch;
+    if (epoch !== batchesEpoch) {
+      const byLength = c.train.packing ? undefined : (i: number) => rows[i]!.tokens.length;
+      batches = epochBatches(
+        rows.map((_, i) => i),
+        c.train.batch_size,
+        c.seed,
+        `epoch-${epoch}`,
+        byLength,
+      );
+      batchesEpoch = epoch;
     }
-    const k = (s % perEpoch) * c.train.batch_size;
-    return order.slice(k, k + c.train.batch_size).map((i) => rows[i]!);
+    return batches[s % perEpoch]!.map((i) => rows[i]!);
   };
   let window = { loss: 0, tokens: 0, steps: 0, t0: Date.now() };
   const save = (dir: string, step: number) =>
