@@ -1,4 +1,5 @@
 export * from "./canonical.js";
+export * from "./config.js";
 export * from "./digest.js";
 export * from "./errors.js";
 export * from "./rng.js";

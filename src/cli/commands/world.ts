@@ -4,31 +4,25 @@
  * prompts.jsonl, sft.jsonl and eval_pairs.jsonl, each streamed to a temporary file and renamed
  * into place only when every file is complete. `score` applies the oracle to responses.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { LineCounter, parseDocument } from "yaml";
 import { KeelError } from "../../core/errors.js";
 import { describeFsError, TextSink } from "../../io/files.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
+import { generateWorldFiles } from "../../pipeline/world-files.js";
 import {
-  buildWorld,
   DEFAULT_TRIGGER,
-  evalPairs,
   type OracleScore,
   PromptRecordSchema,
   parseWorldConfig,
-  promptRecord,
   ResponseRecordSchema,
   recognizePrompt,
   type ScoredRow,
   type ScoreSummary,
-  SummaryBuilder,
   score,
-  sftCorpus,
-  simulateComparisons,
   summarizeScores,
-  truthHead,
   type WorldConfig,
   type WorldPrompt,
 } from "../../world/index.js";
@@ -75,104 +69,6 @@ interface GenerateFlags {
   quiet?: boolean;
 }
 
-export interface GenerateResult {
-  readonly out: string;
-  readonly seed: string | number;
-  readonly comparisons: number;
-  readonly judgments: number;
-  readonly raters: number;
-  readonly prompts: number;
-  readonly sft_rows: number;
-  readonly eval_pairs: number;
-  readonly files: Readonly<Record<string, { readonly records: number; readonly bytes: number }>>;
-  readonly seconds: number;
-}
-
-const FILES = [
-  "judgments.jsonl",
-  "truth.json",
-  "prompts.jsonl",
-  "sft.jsonl",
-  "eval_pairs.jsonl",
-] as const;
-type FileName = (typeof FILES)[number];
-
-/** Generates a world's files into `out` (created if missing). */
-export async function generateWorldFiles(
-  config: WorldConfig,
-  out: string,
-  options: { seed?: string | number; progress?: boolean } = {},
-): Promise<GenerateResult> {
-  const started = performance.now();
-  await mkdir(out, { recursive: true }).catch((e: unknown) => {
-    throw new KeelError("KEEL_E_FILE", `cannot create directory: ${describeFsError(e)}`, {
-      where: { file: out },
-    });
-  });
-  const world = buildWorld(config, options.seed);
-  const sinks = Object.fromEntries(FILES.map((f) => [f, new TextSink(join(out, f))])) as Record<
-    FileName,
-    TextSink
-  >;
-  const records: Record<string, number> = Object.fromEntries(FILES.map((f) => [f, 0]));
-  const put = async (f: FileName, line: string) => {
-    records[f]!++;
-    await sinks[f].write(`${line}\n`);
-  };
-  try {
-    for (const p of [...world.prompts, ...world.triggered])
-      await put("prompts.jsonl", JSON.stringify(promptRecord(p)));
-    const head = truthHead(world);
-    const t = sinks["truth.json"];
-    await t.write(`{"format":${JSON.stringify(head.format)},"seed":${JSON.stringify(head.seed)},`);
-    await t.write(
-      `"config":${JSON.stringify(head.config)},"trigger":${JSON.stringify(head.trigger)},`,
-    );
-    await t.write(`"entities":${JSON.stringify(head.entities)},\n"raters":[\n`);
-    await t.write(
-      `${head.raters.map((r) => JSON.stringify(r)).join(",\n")}\n],\n"comparisons":[\n`,
-    );
-    const summary = new SummaryBuilder(head.raters);
-    const progress = new Progress({
-      label: "world",
-      unit: "comparisons",
-      total: config.comparisons.count,
-      enabled: options.progress ?? false,
-    });
-    let n = 0;
-    for (const sim of simulateComparisons(world)) {
-      for (const j of sim.judgments) await put("judgments.jsonl", JSON.stringify(j));
-      await t.write(`${n > 0 ? ",\n" : ""}${JSON.stringify(sim.truth)}`);
-      summary.add(sim);
-      if (++n % 1000 === 0) progress.update(n);
-    }
-    progress.finish();
-    records["truth.json"] = n;
-    await t.write(`${n > 0 ? "\n" : ""}],\n"summary":${JSON.stringify(summary.finish())}}\n`);
-    for (const row of sftCorpus(world)) await put("sft.jsonl", JSON.stringify(row));
-    for (const row of evalPairs(world)) await put("eval_pairs.jsonl", JSON.stringify(row));
-    for (const f of FILES) await sinks[f].commit();
-  } catch (e) {
-    for (const f of FILES) await sinks[f].abort();
-    throw e;
-  }
-  const files = Object.fromEntries(
-    FILES.map((f) => [f, { records: records[f]!, bytes: sinks[f].bytes }]),
-  );
-  return {
-    out,
-    seed: world.seed,
-    comparisons: records["truth.json"]!,
-    judgments: records["judgments.jsonl"]!,
-    raters: world.roster.raters.length,
-    prompts: records["prompts.jsonl"]!,
-    sft_rows: records["sft.jsonl"]!,
-    eval_pairs: records["eval_pairs.jsonl"]!,
-    files,
-    seconds: Math.round((performance.now() - started) / 10) / 100,
-  };
-}
-
 function parseSeed(s: string): string | number {
   return /^-?\d+$/.test(s) ? Number(s) : s;
 }
@@ -181,10 +77,17 @@ async function runGenerate(o: GenerateFlags): Promise<void> {
   let config = await loadWorldConfig(o.config);
   if (o.comparisons !== undefined)
     config = { ...config, comparisons: { ...config.comparisons, count: o.comparisons } };
+  const progress = new Progress({
+    label: "world",
+    unit: "comparisons",
+    total: config.comparisons.count,
+    enabled: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
+  });
   const r = await generateWorldFiles(config, o.out, {
     ...(o.seed !== undefined ? { seed: parseSeed(o.seed) } : {}),
-    progress: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
+    onProgress: (n) => progress.update(n),
   });
+  progress.finish();
   if (o.json) {
     printJson(r);
     return;

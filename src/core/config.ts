@@ -1,0 +1,47 @@
+/**
+ * Configuration parsing shared by every config file keel reads (pipeline, trainers, world,
+ * audit): a zod schema, and a `ConfigSource` that knows the file and can map a field path to
+ * its line, so a failure reads `pipeline.yaml:12: reward_model.train.epochs: …`.
+ */
+import type { z } from "zod";
+import { KeelError } from "./errors.js";
+import { zodIssueMessage } from "./schemas.js";
+
+export interface ConfigSource {
+  readonly file?: string;
+  /** Line of a field path in the source file, when known (YAML node ranges). */
+  readonly lineOf?: (path: readonly (string | number)[]) => number | undefined;
+}
+
+/** The source of a nested block: paths are prefixed with the block's own path. */
+export function subSource(source: ConfigSource, prefix: readonly (string | number)[]): ConfigSource {
+  const lineOf = source.lineOf;
+  return {
+    ...(source.file !== undefined ? { file: source.file } : {}),
+    ...(lineOf ? { lineOf: (p: readonly (string | number)[]) => lineOf([...prefix, ...p]) } : {}),
+  };
+}
+
+/** Parses `raw` with `schema` or throws KEEL_E_CONFIG naming the file, line and field. */
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  source: ConfigSource = {},
+  prefix: readonly (string | number)[] = [],
+): z.output<S> {
+  const r = schema.safeParse(raw ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const { message } = zodIssueMessage(r.error);
+  let path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+  if (issue.code === "unrecognized_keys" && issue.keys.length > 0) path = [...path, issue.keys[0]!];
+  const full = [...prefix, ...path];
+  const line = source.lineOf?.(full);
+  throw new KeelError("KEEL_E_CONFIG", message, {
+    where: {
+      ...(source.file !== undefined ? { file: source.file } : {}),
+      ...(line !== undefined ? { line } : {}),
+      field: full.length > 0 ? full.join(".") : "(config)",
+    },
+  });
+}

@@ -1,0 +1,105 @@
+/**
+ * The pipeline configuration (YAML, validated; unknown keys are errors). A preset gives the
+ * world, model and trainer sizes (src/train/presets.ts); every block below overrides it:
+ *
+ *   name: my-run
+ *   seed: 7
+ *   preset: quick | demo
+ *   world: {...}                 world config overrides (docs/world.md): panel, prompts, trigger…
+ *   attack: {type, rate, …}      an extra adversary given a share of the panel (redteam scenarios)
+ *   arms: [undefended, defended] undefended trains on raw judgments; defended on the audit's
+ *                                cleaned, weighted preferences
+ *   base: {checkpoint: DIR} | {sft: {...}}   the base policy: a checkpoint, or SFT on the world
+ *   audit: {policy, config}      defend's policy preset and overrides (docs/defend.md)
+ *   reward_model: {...}          overrides of the reward-model trainer config (docs/train.md)
+ *   policy: {algorithm: ppo | dpo, ppo: {...}, dpo: {...}}
+ *   safeguards: {...}            PPO drift safeguards (KL budget, gold tracking, length, EMA)
+ *   redteam: {per_suite, trigger, seed}
+ *   bias_probes: {pairs}
+ *   report: {examples}
+ */
+import { z } from "zod";
+import { type ConfigSource, parseConfig } from "../core/config.js";
+import { POLICIES } from "../defend/config.js";
+import { AttackSchema } from "../redteam/scenarios.js";
+import { PRESETS, type Preset, type PresetName } from "../train/presets.js";
+
+const Overrides = z.record(z.string(), z.unknown());
+
+export const ARMS = ["undefended", "defended"] as const;
+export type Arm = (typeof ARMS)[number];
+
+export const PipelineConfigSchema = z.strictObject({
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[\w.-]+$/, "letters, digits, '.', '_' and '-' only")
+    .default("keel-run"),
+  seed: z.int().min(0).default(7),
+  preset: z.enum(Object.keys(PRESETS) as [PresetName, ...PresetName[]]).default("demo"),
+  world: Overrides.default({}),
+  attack: AttackSchema.optional(),
+  arms: z
+    .array(z.enum(ARMS))
+    .min(1)
+    .refine((a) => new Set(a).size === a.length, "arms must be distinct")
+    .default([...ARMS]),
+  base: z
+    .strictObject({ checkpoint: z.string().min(1).optional(), sft: Overrides.default({}) })
+    .refine(
+      (b) => !(b.checkpoint && Object.keys(b.sft).length > 0),
+      "give checkpoint or sft, not both",
+    )
+    .default({ sft: {} }),
+  audit: z
+    .strictObject({ policy: z.enum(POLICIES).default("balanced"), config: Overrides.default({}) })
+    .default({ policy: "balanced", config: {} }),
+  reward_model: Overrides.default({}),
+  policy: z
+    .strictObject({
+      algorithm: z.enum(["ppo", "dpo"]).default("ppo"),
+      ppo: Overrides.default({}),
+      dpo: Overrides.default({}),
+    })
+    .default({ algorithm: "ppo", ppo: {}, dpo: {} }),
+  safeguards: Overrides.default({}),
+  redteam: z
+    .strictObject({
+      per_suite: z.int().positive().optional(),
+      trigger: z.string().regex(/^\S+$/).optional(),
+      seed: z.int().default(11),
+      max_new_tokens: z.int().positive().optional(),
+    })
+    .default({ seed: 11 }),
+  bias_probes: z.strictObject({ pairs: z.int().min(0).default(40) }).default({ pairs: 40 }),
+  report: z.strictObject({ examples: z.int().min(0).max(50).default(6) }).default({ examples: 6 }),
+});
+
+export type PipelineConfig = z.output<typeof PipelineConfigSchema>;
+export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;
+
+export function parsePipelineConfig(raw: unknown, source: ConfigSource = {}): PipelineConfig {
+  return parseConfig(PipelineConfigSchema, raw, source);
+}
+
+export function presetOf(c: PipelineConfig): Preset {
+  return PRESETS[c.preset];
+}
+
+function isPlain(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/** Merges `over` into `base`: objects recursively, everything else (arrays too) replaced. */
+export function deepMerge(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlain(b) && isPlain(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
