@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { buildApp } from "../../server/app.js";
+import { redact, redisServices } from "../../server/redis/index.js";
 import { openStore } from "../../store/store.js";
 import { addDbOption, positiveInt } from "../common.js";
 import { printLine } from "../output.js";
@@ -37,6 +38,8 @@ interface ServeFlags {
   rateUser?: number;
   maxBatch?: number;
   auditInterval?: number;
+  redis?: string;
+  redisPrefix: string;
 }
 
 export const serveCommand: CommandModule = {
@@ -69,10 +72,17 @@ export const serveCommand: CommandModule = {
         "audit active projects this often and pause raters it excludes (0 = never)",
         rate("--audit-interval"),
       )
+      .option(
+        "--redis <url>",
+        "share leases and rate limits with other keel serve processes through Redis (env KEEL_REDIS)",
+        process.env.KEEL_REDIS,
+      )
+      .option("--redis-prefix <prefix>", "prefix of every Redis key", "keel:")
       .addHelpText(
         "after",
         "\nExamples:\n  keel init && keel users add admin --role owner --password-stdin && keel serve\n" +
-          "  keel serve --db postgres://keel@db/keel --host 0.0.0.0 --port 8080 --secure-cookies --trust-proxy",
+          "  keel serve --db postgres://keel@db/keel --host 0.0.0.0 --port 8080 --secure-cookies --trust-proxy\n" +
+          "  keel serve --db postgres://keel@db/keel --redis redis://cache:6379 --port 8081   # one of several",
       );
     addDbOption(cmd).action(async (o: ServeFlags) => {
       let webRoot: string | null = null;
@@ -94,9 +104,23 @@ export const serveCommand: CommandModule = {
         r.ip = { rate: o.rateIp, burst: Math.max(1, Math.ceil(o.rateIp * 4)) };
       if (o.rateUser !== undefined)
         r.user = { rate: o.rateUser, burst: Math.max(1, Math.ceil(o.rateUser * 5)) };
+      if (o.redis && store.dialectName !== "postgres") {
+        await store.close();
+        throw new KeelError(
+          "KEEL_E_USAGE",
+          "--redis shares state between processes: use it with a PostgreSQL --db",
+          {
+            hint: "several processes need one PostgreSQL store; a SQLite file serves one process",
+          },
+        );
+      }
       let keel: Awaited<ReturnType<typeof buildApp>>;
       try {
+        const shared = o.redis
+          ? await redisServices({ url: o.redis, prefix: o.redisPrefix })
+          : undefined;
         keel = await buildApp(store, {
+          ...(shared ? { leases: shared.leases, limits: shared.limits } : {}),
           webRoot,
           logLevel: o.logLevel as never,
           secureCookies: o.secureCookies ?? false,
@@ -113,7 +137,9 @@ export const serveCommand: CommandModule = {
       }
       const { app } = keel;
       const address = await app.listen({ port: o.port, host: o.host });
-      printLine(`keel serving ${store.location} (${store.dialectName}) on ${address}`);
+      printLine(
+        `keel serving ${store.location} (${store.dialectName}${o.redis ? `, shared through ${redact(o.redis)}` : ""}) on ${address}`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop);

@@ -172,6 +172,7 @@ export function adminRoutes(ctx: ServerContext) {
       },
       async (req) => {
         const q = await projectFor(ctx, req, req.params.projectId);
+        await q.refreshJudged();
         let judgments = 0;
         for (const n of q.judged.values()) judgments += n;
         const members = await listMembers(ctx.db, q.project.project_id);

@@ -196,7 +196,7 @@ export function taskRoutes(ctx: ServerContext) {
           s.done.add(lease.comparisonId);
           throw new KeelError("KEEL_E_DUPLICATE", "you have already judged this task");
         }
-        q.judgedBy(s, lease.comparisonId);
+        await q.judgedBy(s, lease.comparisonId);
         await ctx.leases.finish(lease.taskId, ctx.now().getTime());
         if (q.countGold(s, lease.comparisonId, choice)) await autoPause(ctx, q, s);
         const skipped = await skippedCount(q, user.user_id);

@@ -42,6 +42,32 @@ export interface LeaseStore {
   close(): Promise<void>;
 }
 
+/**
+ * Optional capability of a lease store that several server processes share (the Redis one):
+ * it also keeps each comparison's judgment count, so the overlap holds across processes. With
+ * it, `acquire`'s `limit` is the comparison's whole overlap and the store refuses when live
+ * leases plus recorded judgments reach it, in the same atomic step; and a finished task's
+ * lease is never taken again (another process's rater state may not know it is done).
+ */
+export interface SharedJudgmentCounts {
+  /** Records a committed judgment (called before `finish`, so the slot never looks free). */
+  countJudgment(projectId: string, comparisonId: string): Promise<void>;
+  /** Raises each recorded count to at least the given one (the ledger's, at project load). */
+  seedJudgments(projectId: string, counts: ReadonlyMap<string, number>): Promise<void>;
+  /** Every process's judgment counts of a project's comparisons. */
+  judgmentCounts(projectId: string): Promise<Map<string, number>>;
+  /** Live leases and recorded judgments of one comparison. */
+  occupancy(
+    projectId: string,
+    comparisonId: string,
+    nowMs: number,
+  ): Promise<{ live: number; judged: number }>;
+}
+
+export function sharesJudgments(s: LeaseStore): s is LeaseStore & SharedJudgmentCounts {
+  return typeof (s as Partial<SharedJudgmentCounts>).countJudgment === "function";
+}
+
 export class MemoryLeaseStore implements LeaseStore {
   private readonly byTask = new Map<string, Lease>();
   private readonly byComparison = new Map<string, Set<string>>();

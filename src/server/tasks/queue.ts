@@ -15,6 +15,8 @@
  *
  * State is loaded from the store on first use (judgment counts per comparison; per rater, what
  * they judged or skipped and their gold record) and kept current by this process's commits.
+ * With a lease store shared by several processes (`SharedJudgmentCounts`), the counts of every
+ * process live in that store and the overlap is checked there, atomically with the lease.
  */
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
@@ -30,7 +32,7 @@ import {
   type Project,
   userDone,
 } from "../../store/collection/index.js";
-import type { Lease, LeaseStore } from "./leases.js";
+import { type Lease, type LeaseStore, sharesJudgments } from "./leases.js";
 import type { TaskIds } from "./task-id.js";
 
 const TEXT_PREFETCH = 128;
@@ -82,6 +84,7 @@ export class ProjectQueue {
     const q = new ProjectQueue(project, db, leases, ids);
     for (const it of await listItems(db, project.project_id)) q.addItem(it);
     for (const [id, n] of await judgedCounts(db, project.project_id)) q.judged.set(id, n);
+    if (sharesJudgments(leases)) await leases.seedJudgments(project.project_id, q.judged);
     return q;
   }
 
@@ -234,13 +237,21 @@ export class ProjectQueue {
         }
       }
     }
+    const shared = sharesJudgments(this.leases) ? this.leases : undefined;
     for (let i = s.cursor; i < this.tasks.length; i++) {
       const it = this.tasks[i]!;
       if (s.done.has(it.comparison_id)) continue;
-      const cap = this.capacity(it);
+      let cap = this.capacity(it);
       if (cap <= 0) continue;
       // Cheap pre-check before building a lease (two HMACs); acquire re-checks atomically.
-      if ((await this.leases.liveCount(this.project.project_id, it.comparison_id, nowMs)) >= cap)
+      if (shared) {
+        const o = await shared.occupancy(this.project.project_id, it.comparison_id, nowMs);
+        this.sawJudged(it.comparison_id, o.judged);
+        if (o.live + o.judged >= this.project.overlap) continue;
+        cap = this.project.overlap;
+      } else if (
+        (await this.leases.liveCount(this.project.project_id, it.comparison_id, nowMs)) >= cap
+      )
         continue;
       const got = await this.leases.acquire(
         this.lease(userId, it.comparison_id, nowMs),
@@ -262,17 +273,33 @@ export class ProjectQueue {
   async renew(l: Lease, nowMs: number): Promise<Lease | undefined> {
     const it = this.items.get(l.comparisonId);
     if (!it) return undefined;
+    const limit =
+      sharesJudgments(this.leases) && it.gold === null ? this.project.overlap : this.capacity(it);
     return this.leases.acquire(
       { ...l, expiresAt: nowMs + this.project.lease_seconds * 1000 },
-      this.capacity(it),
+      limit,
       nowMs,
     );
   }
 
-  /** Records a committed judgment. */
-  judgedBy(s: RaterState, comparisonId: string): void {
+  /** Records a committed judgment (in the shared counts too, before its lease is finished). */
+  async judgedBy(s: RaterState, comparisonId: string): Promise<void> {
     this.judged.set(comparisonId, (this.judged.get(comparisonId) ?? 0) + 1);
     s.done.add(comparisonId);
+    if (sharesJudgments(this.leases))
+      await this.leases.countJudgment(this.project.project_id, comparisonId);
+  }
+
+  /** Takes in a count seen in the shared store (every process's judgments; never lower). */
+  private sawJudged(comparisonId: string, n: number): void {
+    if (n > (this.judged.get(comparisonId) ?? 0)) this.judged.set(comparisonId, n);
+  }
+
+  /** Brings the local counts up to every process's (for the progress view). */
+  async refreshJudged(): Promise<void> {
+    if (!sharesJudgments(this.leases)) return;
+    for (const [id, n] of await this.leases.judgmentCounts(this.project.project_id))
+      this.sawJudged(id, n);
   }
 
   /** How many task items are complete (judged by `overlap` raters). */

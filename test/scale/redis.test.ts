@@ -1,0 +1,135 @@
+/**
+ * The Redis lease store and rate limiter against a real Redis, each used through two separate
+ * connections (as two server processes would): atomic slots under a race, judgment counts,
+ * finished leases, expiry, and token buckets that several processes draw from.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { MemoryRateLimitStore } from "../../src/server/limits/rate-limit.js";
+import {
+  RedisLeaseStore,
+  RedisRateLimitStore,
+  type SharedRedis,
+} from "../../src/server/redis/index.js";
+import type { Lease } from "../../src/server/tasks/leases.js";
+import { connect, redisPrefix } from "./helpers.js";
+
+const prefix = redisPrefix();
+const opened: SharedRedis[] = [];
+async function two(): Promise<[SharedRedis, SharedRedis]> {
+  const a = await connect(prefix);
+  const b = await connect(prefix);
+  opened.push(a, b);
+  return [a, b];
+}
+afterAll(async () => {
+  for (const r of opened) r.redis.disconnect();
+});
+
+const T0 = 1_700_000_000_000;
+function lease(task: string, cmp: string, user: string, at = T0, ttl = 60_000): Lease {
+  return {
+    taskId: task,
+    projectId: "p",
+    comparisonId: cmp,
+    userId: user,
+    shownOrder: "ab",
+    issuedAt: at,
+    expiresAt: at + ttl,
+  };
+}
+
+describe("RedisLeaseStore", () => {
+  it("gives a comparison's slots to exactly `limit` of many racing processes", async () => {
+    const [ra, rb] = await two();
+    const a = new RedisLeaseStore(ra);
+    const b = new RedisLeaseStore(rb);
+    const tries = Array.from({ length: 40 }, (_, i) =>
+      (i % 2 ? a : b).acquire(lease(`race-${i}`, "c-race", `u${i}`), 3, T0),
+    );
+    const won = (await Promise.all(tries)).filter((l) => l !== undefined);
+    expect(won).toHaveLength(3);
+    expect(await a.liveCount("p", "c-race", T0)).toBe(3);
+    expect(await b.liveCount("p", "c-race", T0)).toBe(3);
+  });
+
+  it("counts recorded judgments against the overlap and refuses finished leases", async () => {
+    const [ra, rb] = await two();
+    const a = new RedisLeaseStore(ra);
+    const b = new RedisLeaseStore(rb);
+    await a.seedJudgments("p", new Map([["c-j", 1]]));
+    await b.seedJudgments("p", new Map([["c-j", 0]])); // never lowers
+    expect(await a.occupancy("p", "c-j", T0)).toEqual({ live: 0, judged: 1 });
+    const first = await a.acquire(lease("j1", "c-j", "u1"), 3, T0);
+    expect(first?.issuedAt).toBe(T0);
+    expect(await b.acquire(lease("j2", "c-j", "u2"), 3, T0)).toBeDefined();
+    // 1 judged + 2 live = overlap 3: full.
+    expect(await b.acquire(lease("j3", "c-j", "u3"), 3, T0)).toBeUndefined();
+    // u1 judges: counted first, then finished; the slot stays taken by the judgment.
+    await b.countJudgment("p", "c-j");
+    await b.finish("j1", T0 + 1000);
+    expect(await a.occupancy("p", "c-j", T0 + 1000)).toEqual({ live: 1, judged: 2 });
+    expect(await a.acquire(lease("j3", "c-j", "u3", T0 + 1000), 3, T0 + 1000)).toBeUndefined();
+    // A finished task is not handed out again, even with room.
+    expect(await a.acquire(lease("j1", "c-j", "u1", T0 + 2000), 10, T0 + 2000)).toBeUndefined();
+    expect((await a.get("j1"))?.expiresAt).toBe(T0 + 1000);
+    expect(await a.heldBy("p", "u1", T0 + 1000)).toEqual([]);
+    expect((await b.judgmentCounts("p")).get("c-j")).toBe(2);
+  });
+
+  it("renews its holder's lease, keeps the first serve time, and frees lapsed slots", async () => {
+    const [ra, rb] = await two();
+    const a = new RedisLeaseStore(ra);
+    const b = new RedisLeaseStore(rb);
+    expect(await a.acquire(lease("e1", "c-e", "u1"), 1, T0)).toBeDefined();
+    expect(await b.acquire(lease("e2", "c-e", "u2"), 1, T0)).toBeUndefined();
+    const again = await b.acquire(lease("e1", "c-e", "u1", T0 + 5000), 1, T0 + 5000);
+    expect(again?.issuedAt).toBe(T0);
+    expect((await a.heldBy("p", "u1", T0 + 5000)).map((l) => l.taskId)).toEqual(["e1"]);
+    // After expiry the slot is free for someone else; the lapsed holder cannot retake it.
+    const later = T0 + 5000 + 60_001;
+    expect(await a.liveCount("p", "c-e", later)).toBe(0);
+    expect(await b.acquire(lease("e2", "c-e", "u2", later), 1, later)).toBeDefined();
+    expect(await a.acquire(lease("e1", "c-e", "u1", later), 1, later)).toBeUndefined();
+    // Gold items have no limit (Infinity).
+    for (let i = 0; i < 5; i++)
+      expect(await a.acquire(lease(`g${i}`, "gold", `u${i}`), Infinity, T0)).toBeDefined();
+    await a.release("g0");
+    expect(await a.get("g0")).toBeUndefined();
+    expect(await a.liveCount("p", "gold", T0)).toBe(4);
+  });
+});
+
+describe("RedisRateLimitStore", () => {
+  it("shares one bucket between processes and refills it at the rule's rate", async () => {
+    const [ra, rb] = await two();
+    const a = new RedisRateLimitStore(ra);
+    const b = new RedisRateLimitStore(rb);
+    const rule = { rate: 2, burst: 10 };
+    const hits = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).hit("ip:1", rule, T0)),
+    );
+    expect(hits.filter((h) => h.allowed)).toHaveLength(10);
+    const refused = hits.find((h) => !h.allowed)!;
+    expect(refused.retryAfterMs).toBe(500);
+    // 1.5 s later: 3 tokens back.
+    const later = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => (i % 2 ? a : b).hit("ip:1", rule, T0 + 1500)),
+    );
+    expect(later.filter((h) => h.allowed)).toHaveLength(3);
+    expect((await a.hit("ip:1", { rate: 0, burst: 1 }, T0)).allowed).toBe(true);
+  });
+
+  it("decides a sequence of hits exactly as the in-memory store does", async () => {
+    const [ra] = await two();
+    const redis = new RedisRateLimitStore(ra);
+    const mem = new MemoryRateLimitStore();
+    const rule = { rate: 3, burst: 4 };
+    let t = T0;
+    for (let i = 0; i < 60; i++) {
+      t += (i * 37) % 400;
+      const [x, y] = await Promise.all([redis.hit("seq", rule, t), mem.hit("seq", rule, t)]);
+      expect(x).toEqual(y);
+    }
+    await mem.close();
+  });
+});
