@@ -45,9 +45,20 @@ export class GraphBuilder {
   private counter = 0;
   private readonly scopes: string[] = [];
   private readonly constCache = new Map<string, T>();
+  private readonly memoCache = new Map<string, T>();
 
   constructor(graphOrName: Graph | string) {
     this.graph = typeof graphOrName === "string" ? new Graph(graphOrName) : graphOrName;
+  }
+
+  /** Builds a value once per key (e.g. a ones-vector for a symbolic length) and reuses it. */
+  memo(key: string, build: () => T): T {
+    let t = this.memoCache.get(key);
+    if (!t) {
+      t = build();
+      this.memoCache.set(key, t);
+    }
+    return t;
   }
 
   scope<R>(name: string, fn: () => R): R {

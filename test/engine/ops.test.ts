@@ -25,6 +25,14 @@ const CASES: Case[] = [
     (b, i) => b.add(i.a!, i.b!),
   ],
   [
+    "Add bias over rows",
+    [
+      { name: "x", shape: [4, 3] },
+      { name: "b", shape: [3] },
+    ],
+    (b, i) => b.add(i.x!, i.b!),
+  ],
+  [
     "Sub broadcast",
     [
       { name: "a", shape: [4] },
