@@ -261,6 +261,13 @@ export async function trainPpo(
   let status: TrainResult["status"] = "completed";
   let it = loop.startStep;
   try {
+    const hasEval = data.evalPrompts !== undefined && data.evalPrompts.length > 0;
+    if (hasEval && it === 0) {
+      // The starting policy's scores, so every curve begins at the SFT model.
+      const ev = await evaluate(c, policy, codec, data.evalPrompts!, sources.reward, hooks, 0);
+      loop.record("eval", 0, ev);
+      loop.progress("eval", 0, ev);
+    }
     while (it < c.ppo.iterations) {
       if (loop.aborted) {
         const at = it;
@@ -295,7 +302,7 @@ export async function trainPpo(
       last = metrics.metrics;
       loop.progress("train", it, last);
       if (loop.due(c.run.log_every, it)) loop.record("train", it, last);
-      if (data.evalPrompts && data.evalPrompts.length > 0 && loop.due(c.run.eval_every, it)) {
+      if (hasEval && loop.due(c.run.eval_every, it)) {
         const ev = await evaluate(c, policy, codec, data.evalPrompts, sources.reward, hooks, it);
         loop.record("eval", it, ev);
         loop.progress("eval", it, ev);
