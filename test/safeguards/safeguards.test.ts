@@ -18,7 +18,7 @@ const policy = null as unknown as Gpt;
 
 function ctx(
   step: number,
-  o: Partial<RolloutView> & { kl?: number; metrics?: Record<string, number> } = {},
+  o: Partial<Omit<RolloutView, "kl">> & { kl?: number; metrics?: Record<string, number> } = {},
 ): MonitorContext {
   const n = o.responses?.length ?? 2;
   return {
