@@ -1,0 +1,214 @@
+/**
+ * `keel serve-model`: an OpenAI-compatible endpoint (/v1/models, /v1/chat/completions,
+ * /v1/completions; streaming and not) over a keel checkpoint, or, with --upstream, a guarding
+ * proxy in front of another OpenAI-compatible server. --guard checks every completion with the
+ * safety baseline and --cost-model with the Safe-RLHF cost model before it is sent; refusals
+ * are logged (see src/server/openai).
+ */
+import { appendFileSync } from "node:fs";
+import type { Command } from "commander";
+import { KeelError } from "../../core/errors.js";
+import { ruleClassifier } from "../../defend/filters/lexicon.js";
+import { EngineProvider, parseEngineConfig } from "../../providers/engine.js";
+import { OpenAiProvider, parseOpenAiConfig } from "../../providers/openai.js";
+import { EngineRewardProvider } from "../../providers/reward/engine.js";
+import { type GenerationProvider, isClosable } from "../../providers/types.js";
+import { buildModelApp } from "../../server/openai/app.js";
+import { OutputGuard } from "../../server/openai/guard.js";
+import { positiveInt } from "../common.js";
+import { printLine } from "../output.js";
+import type { CommandModule } from "../registry.js";
+
+interface ServeModelFlags {
+  checkpoint?: string;
+  upstream?: string;
+  upstreamModel?: string;
+  upstreamKeyEnv?: string;
+  model?: string;
+  port: number;
+  host: string;
+  apiKeyEnv?: string;
+  maxTokens?: number;
+  temperature?: number;
+  threads?: number;
+  seed: number;
+  guard?: boolean;
+  costModel?: string;
+  costThreshold: number;
+  refusal?: string;
+  refusalLog?: string;
+  logTexts?: boolean;
+  logLevel: string;
+}
+
+function number(flag: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `${flag} must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`,
+      );
+    return n;
+  };
+}
+
+/** Waits for Ctrl-C or SIGTERM. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+/** The secret in environment variable `name` (keys never go on the command line). */
+export function secretFromEnv(name: string | undefined, flag: string): string | undefined {
+  if (name === undefined) return undefined;
+  const v = process.env[name];
+  if (!v) throw new KeelError("KEEL_E_USAGE", `${flag} names ${name}, which is not set or empty`);
+  return v;
+}
+
+function provider(o: ServeModelFlags): { provider: GenerationProvider; model: string } {
+  if ((o.checkpoint === undefined) === (o.upstream === undefined))
+    throw new KeelError("KEEL_E_USAGE", "give exactly one of --checkpoint DIR and --upstream URL");
+  if (o.checkpoint) {
+    const p = new EngineProvider(
+      parseEngineConfig({
+        checkpoint: o.checkpoint,
+        ...(o.model ? { model: o.model } : {}),
+        ...(o.maxTokens ? { max_tokens: o.maxTokens } : {}),
+        ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
+        ...(o.threads ? { threads: o.threads } : {}),
+        seed: o.seed,
+      }),
+    );
+    return { provider: p, model: p.name };
+  }
+  if (!o.upstreamModel)
+    throw new KeelError("KEEL_E_USAGE", "--upstream needs --upstream-model NAME");
+  const p = new OpenAiProvider(
+    parseOpenAiConfig({
+      base_url: o.upstream,
+      model: o.upstreamModel,
+      ...(o.upstreamKeyEnv ? { api_key_env: o.upstreamKeyEnv } : {}),
+      ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
+    }),
+  );
+  return { provider: p, model: o.model ?? o.upstreamModel };
+}
+
+export const serveModelCommand: CommandModule = {
+  name: "serve-model",
+  register(program: Command) {
+    program
+      .command("serve-model")
+      .description("serve a keel checkpoint (or guard another server) over the OpenAI API")
+      .option("--checkpoint <dir>", "keel checkpoint to serve")
+      .option("--upstream <url>", "instead: an OpenAI-compatible base URL to proxy (…/v1)")
+      .option("--upstream-model <name>", "--upstream: the model to ask for")
+      .option("--upstream-key-env <var>", "--upstream: environment variable holding its API key")
+      .option("--model <name>", "model name clients use (default: the checkpoint's directory name)")
+      .option(
+        "--port <n>",
+        "TCP port (0 = any free port)",
+        (v) => (v === "0" ? 0 : positiveInt("--port")(v)),
+        8000,
+      )
+      .option("--host <address>", "address to listen on", "127.0.0.1")
+      .option(
+        "--api-key-env <var>",
+        "require Authorization: Bearer <the key in this environment variable>",
+      )
+      .option(
+        "--max-tokens <n>",
+        "default and largest completion length",
+        positiveInt("--max-tokens"),
+      )
+      .option(
+        "--temperature <t>",
+        "default sampling temperature (0 = greedy; default 1)",
+        number("--temperature", 0, 2),
+      )
+      .option("--threads <n>", "ONNX Runtime threads", positiveInt("--threads"))
+      .option(
+        "--seed <n>",
+        "seed of requests that give none",
+        (v) => Math.trunc(number("--seed", -(2 ** 31), 2 ** 31)(v)),
+        0,
+      )
+      .option(
+        "--guard",
+        "check every completion with the safety baseline (rule classifier) before sending it",
+      )
+      .option(
+        "--cost-model <dir>",
+        "also check it with this Safe-RLHF cost model (implies --guard)",
+      )
+      .option(
+        "--cost-threshold <c>",
+        "refuse when the cost exceeds this",
+        number("--cost-threshold", -1e9, 1e9),
+        0,
+      )
+      .option("--refusal <text>", "what a refused request gets", undefined)
+      .option("--refusal-log <file>", "append every guarded refusal to this JSONL file")
+      .option(
+        "--log-texts",
+        "put prompt and output texts in refusal records (default: SHA-256 only)",
+      )
+      .option("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", "info")
+      .addHelpText(
+        "after",
+        "\nExamples:\n  keel serve-model --checkpoint runs/policy --port 8000 --guard\n" +
+          "  KEEL_MODEL_KEY=s3cret keel serve-model --checkpoint runs/policy --api-key-env KEEL_MODEL_KEY --cost-model runs/cost\n" +
+          "  keel serve-model --upstream http://127.0.0.1:8001/v1 --upstream-model meta-llama/Llama-3.1-8B-Instruct --guard",
+      )
+      .action(async (o: ServeModelFlags) => {
+        const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
+        const { provider: p, model } = provider(o);
+        const cost = o.costModel
+          ? new EngineRewardProvider({
+              dir: o.costModel,
+              ...(o.threads ? { threads: o.threads } : {}),
+            })
+          : undefined;
+        let app: Awaited<ReturnType<typeof buildModelApp>> | undefined;
+        const guard =
+          o.guard || cost
+            ? new OutputGuard({
+                safety: ruleClassifier(),
+                ...(cost ? { cost, costThreshold: o.costThreshold } : {}),
+                ...(o.refusal ? { refusal: o.refusal } : {}),
+                logTexts: o.logTexts ?? false,
+                onRefusal: (r) => {
+                  app?.log.warn(r, "guarded refusal");
+                  if (o.refusalLog) appendFileSync(o.refusalLog, `${JSON.stringify(r)}\n`);
+                },
+              })
+            : undefined;
+        app = await buildModelApp({
+          provider: p,
+          model,
+          ...(apiKey ? { apiKey } : {}),
+          ...(guard ? { guard } : {}),
+          ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+          logLevel: o.logLevel,
+        });
+        const address = await app.listen({ port: o.port, host: o.host });
+        printLine(
+          `keel serving model ${model} (${p.id()}${guard ? `, guarded by ${guard.id}` : ""}) on ${address}`,
+        );
+        await untilSignal();
+        await app.close();
+        if (isClosable(p)) await p.close();
+        await cost?.close();
+        printLine("keel stopped");
+      });
+  },
+};

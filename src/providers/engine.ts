@@ -1,0 +1,206 @@
+/**
+ * keel's own models as a generation provider: a checkpoint (with its tokenizer) answers prompts
+ * through the engine's KV-cache generation (src/engine/gpt/generate.ts). Calls run one at a
+ * time (the model's sessions are shared; the CPU is the limit anyway); `generateBatch` runs many
+ * prompts as one engine batch.
+ *
+ * Sampling: temperature 0 is greedy; otherwise temperature / top-p / top-k sampling from
+ * `Rng(seed)`, where seed is the request's or, without one, a fork of the provider's seed per
+ * call, so a run repeats. Stop strings cut the text (finish "stop"). Streaming yields the
+ * completion in token-sized pieces once the whole completion is decoded: the engine has no
+ * per-token callback, so the first piece arrives when generation ends (documented in
+ * docs/scale.md).
+ */
+import { basename, resolve } from "node:path";
+import { z } from "zod";
+import { KeelError } from "../core/errors.js";
+import { Rng } from "../core/rng.js";
+import { zodIssueMessage } from "../core/schemas.js";
+import { generate } from "../engine/gpt/generate.js";
+import type { Gpt } from "../engine/gpt/model.js";
+import type { TextCodec } from "../train/common/codec.js";
+import { openCheckpoint } from "../train/common/model.js";
+import { cutAtStop, renderChat } from "./chat.js";
+import { Limiter } from "./http/limiter.js";
+import {
+  asKeelError,
+  type BatchGenerationProvider,
+  type Closable,
+  fail,
+  type Generation,
+  type GenerationRequest,
+  ok,
+  type ProviderResult,
+  requestText,
+  type StreamEvent,
+  type StreamingProvider,
+} from "./types.js";
+
+export const EngineConfigSchema = z.strictObject({
+  /** A keel checkpoint directory (config.json, model.safetensors, tokenizer.json). */
+  checkpoint: z.string().min(1),
+  /** The name clients use for it (default: the directory's name). */
+  model: z.string().min(1).optional(),
+  max_tokens: z.number().int().positive().default(64),
+  /** OpenAI's default is 1; 0 = greedy. */
+  temperature: z.number().min(0).max(2).default(1),
+  top_p: z.number().gt(0).max(1).optional(),
+  top_k: z.number().int().positive().optional(),
+  threads: z.number().int().positive().optional(),
+  seed: z.number().int().default(0),
+});
+export type EngineConfig = z.output<typeof EngineConfigSchema>;
+export type EngineConfigInput = z.input<typeof EngineConfigSchema>;
+
+export function parseEngineConfig(raw: unknown): EngineConfig {
+  const r = EngineConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const { field, message } = zodIssueMessage(r.error);
+    throw new KeelError("KEEL_E_CONFIG", `engine provider: ${field}: ${message}`, {
+      where: { field },
+    });
+  }
+  return r.data;
+}
+
+interface Row {
+  readonly ids: number[];
+  readonly completion: number[];
+  readonly finish: "stop" | "length";
+}
+
+export class EngineProvider implements StreamingProvider, BatchGenerationProvider, Closable {
+  readonly model: Gpt;
+  readonly codec: TextCodec;
+  readonly name: string;
+  private readonly limiter = new Limiter(1);
+  private readonly seeds: Rng;
+  private calls = 0;
+
+  constructor(readonly config: EngineConfig) {
+    const opened = openCheckpoint(config.checkpoint, config.threads);
+    this.model = opened.model;
+    this.codec = opened.codec;
+    this.name = config.model ?? basename(resolve(config.checkpoint));
+    this.seeds = new Rng(config.seed);
+  }
+
+  id(): string {
+    return `engine:${this.name}`;
+  }
+
+  /**
+   * The prompt's tokens (its last context − 1 if longer). Generation stops when a sequence
+   * fills the context, so a long prompt leaves less room and ends with finish "length".
+   */
+  private promptIds(r: GenerationRequest): number[] {
+    const t = requestText(r);
+    const text = t.kind === "chat" ? renderChat(t.messages) : t.prompt;
+    return this.codec.fitPrompt(this.codec.prompt(text), this.model.config.context - 1);
+  }
+
+  private maxNew(r: GenerationRequest): number {
+    return Math.max(1, r.maxTokens ?? this.config.max_tokens);
+  }
+
+  /** One engine batch: rows share the sampling options of the first request. */
+  private async run(requests: readonly GenerationRequest[]): Promise<Row[]> {
+    const first = requests[0]!;
+    const maxNew = this.maxNew(first);
+    const ids = requests.map((r) => this.promptIds(r));
+    const temperature = first.temperature ?? this.config.temperature;
+    const topP = first.topP ?? this.config.top_p;
+    const seed = first.seed ?? this.seeds.fork(`call-${this.calls++}`).seed;
+    const out = await this.limiter.run(
+      () =>
+        generate(this.model, ids, {
+          maxNewTokens: maxNew,
+          temperature,
+          ...(topP === undefined ? {} : { topP }),
+          ...(this.config.top_k === undefined ? {} : { topK: this.config.top_k }),
+          stopTokens: [this.codec.eosId],
+          seed,
+          ...(this.config.threads === undefined ? {} : { threads: this.config.threads }),
+        }),
+      first.signal,
+    );
+    return ids.map((p, b) => ({
+      ids: p,
+      completion: out.completions[b]!,
+      finish: out.finish[b]!,
+    }));
+  }
+
+  private toGeneration(r: GenerationRequest, row: Row): Generation {
+    const [text, stopped] = cutAtStop(this.codec.decodeResponse(row.completion), r.stop);
+    const eos = row.completion.indexOf(this.codec.eosId);
+    return {
+      text,
+      finishReason: stopped || row.finish === "stop" ? "stop" : "length",
+      usage: {
+        promptTokens: row.ids.length,
+        completionTokens: eos < 0 ? row.completion.length : eos + 1,
+      },
+      model: this.name,
+    };
+  }
+
+  async generate(r: GenerationRequest): Promise<ProviderResult<Generation>> {
+    try {
+      const [row] = await this.run([r]);
+      return ok(this.toGeneration(r, row!));
+    } catch (e) {
+      return fail(e);
+    }
+  }
+
+  async generateBatch(
+    requests: readonly GenerationRequest[],
+  ): Promise<readonly ProviderResult<Generation>[]> {
+    if (requests.length === 0) return [];
+    try {
+      const rows = await this.run(requests);
+      return rows.map((row, i) => ok(this.toGeneration(requests[i]!, row)));
+    } catch (e) {
+      return requests.map(() => fail(e));
+    }
+  }
+
+  async *stream(r: GenerationRequest): AsyncGenerator<StreamEvent> {
+    let rows: Row[];
+    try {
+      rows = await this.run([r]);
+    } catch (e) {
+      yield { type: "error", error: asKeelError(e) };
+      return;
+    }
+    const row = rows[0]!;
+    const g = this.toGeneration(r, row);
+    for (const piece of this.pieces(row.completion, g.text)) yield { type: "delta", text: piece };
+    yield { type: "done", finishReason: g.finishReason, usage: g.usage, model: g.model };
+  }
+
+  /**
+   * `text` cut at token boundaries: the decoded prefix after each token, clamped to the final
+   * text, skipping prefixes that end inside a multi-byte character (decoded as U+FFFD).
+   */
+  private pieces(completion: readonly number[], text: string): string[] {
+    const out: string[] = [];
+    let at = 0;
+    for (let i = 1; i <= completion.length && at < text.length; i++) {
+      const prefix = this.codec.decodeResponse(completion.slice(0, i));
+      if (prefix.endsWith("\uFFFD")) continue;
+      const end = Math.min(prefix.length, text.length);
+      if (end > at && text.startsWith(prefix.slice(0, end))) {
+        out.push(text.slice(at, end));
+        at = end;
+      }
+    }
+    if (at < text.length) out.push(text.slice(at));
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.model.dispose();
+  }
+}

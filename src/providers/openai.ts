@@ -1,0 +1,256 @@
+/**
+ * A generation provider over any OpenAI-compatible HTTP endpoint: vLLM (`vllm serve`), Ollama
+ * (`/v1`), llama.cpp's `llama-server`, keel's own `keel serve-model`, or a hosted API. It speaks
+ * the chat API (`POST {base}/chat/completions`, a prompt becomes one user message) or the
+ * completions API (`POST {base}/completions`, plain prompts only), with or without streaming
+ * (server-sent events, `data: [DONE]` at the end).
+ *
+ * Every call goes through one concurrency limit, a timeout per attempt, and retries with capped
+ * exponential backoff and full jitter on network errors, timeouts, 429 and 5xx (see http/).
+ * A stream is retried only until its first byte. Failures are KeelError values.
+ */
+import { z } from "zod";
+import { KeelError } from "../core/errors.js";
+import { zodIssueMessage } from "../core/schemas.js";
+import { Limiter } from "./http/limiter.js";
+import { type HttpClientOptions, send } from "./http/request.js";
+import { Backoff } from "./http/retry.js";
+import { sseData } from "./http/sse.js";
+import {
+  asKeelError,
+  type ChatMessage,
+  type FinishReason,
+  fail,
+  type Generation,
+  type GenerationRequest,
+  ok,
+  type ProviderResult,
+  requestText,
+  type StreamEvent,
+  type StreamingProvider,
+  type Usage,
+} from "./types.js";
+
+export const OpenAiConfigSchema = z.strictObject({
+  /** Up to and including the API version: http://127.0.0.1:8000/v1 */
+  base_url: z.url({ protocol: /^https?$/ }),
+  model: z.string().min(1),
+  api: z.enum(["chat", "completions"]).default("chat"),
+  /** The key itself, or the name of an environment variable holding it. */
+  api_key: z.string().min(1).optional(),
+  api_key_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
+  max_tokens: z.number().int().positive().default(256),
+  temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().gt(0).max(1).optional(),
+  timeout_ms: z.number().int().positive().default(60_000),
+  retries: z.number().int().min(0).max(20).default(3),
+  base_delay_ms: z.number().int().min(0).default(500),
+  max_delay_ms: z.number().int().min(0).default(20_000),
+  concurrency: z.number().int().positive().max(1024).default(8),
+  /** Ask for token usage in streams (`stream_options.include_usage`). */
+  stream_usage: z.boolean().default(true),
+  headers: z.record(z.string(), z.string()).optional(),
+  /** Seed of the retry jitter. */
+  seed: z.number().int().default(0),
+});
+export type OpenAiConfig = z.output<typeof OpenAiConfigSchema>;
+export type OpenAiConfigInput = z.input<typeof OpenAiConfigSchema>;
+
+export function parseOpenAiConfig(raw: unknown): OpenAiConfig {
+  const r = OpenAiConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const { field, message } = zodIssueMessage(r.error);
+    throw new KeelError("KEEL_E_CONFIG", `openai provider: ${field}: ${message}`, {
+      where: { field },
+    });
+  }
+  if (r.data.api_key_env && process.env[r.data.api_key_env] === undefined) {
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `openai provider: environment variable ${r.data.api_key_env} is not set`,
+      { where: { field: "api_key_env" } },
+    );
+  }
+  return r.data;
+}
+
+// What is read from upstream answers: vendors add fields of their own, which are ignored.
+const UsageIn = z
+  .object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional() })
+  .nullish();
+const ChatOut = z.object({
+  model: z.string().optional(),
+  choices: z
+    .array(
+      z.object({
+        message: z.object({ content: z.string().nullish() }),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .min(1),
+  usage: UsageIn,
+});
+const CompletionOut = z.object({
+  model: z.string().optional(),
+  choices: z.array(z.object({ text: z.string(), finish_reason: z.string().nullish() })).min(1),
+  usage: UsageIn,
+});
+const ChunkOut = z.object({
+  model: z.string().optional(),
+  choices: z
+    .array(
+      z.object({
+        delta: z.object({ content: z.string().nullish() }).optional(),
+        text: z.string().nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .default([]),
+  usage: UsageIn,
+});
+
+function finishOf(r: string | null | undefined): FinishReason {
+  return r === "length" ? "length" : r === "content_filter" ? "content_filter" : "stop";
+}
+
+function usageOf(u: z.infer<typeof UsageIn>): Usage {
+  return { promptTokens: u?.prompt_tokens ?? 0, completionTokens: u?.completion_tokens ?? 0 };
+}
+
+export class OpenAiProvider implements StreamingProvider {
+  private readonly http: HttpClientOptions;
+  private readonly base: string;
+
+  constructor(readonly config: OpenAiConfig) {
+    this.base = config.base_url.replace(/\/+$/, "");
+    const key =
+      config.api_key ?? (config.api_key_env ? process.env[config.api_key_env] : undefined);
+    this.http = {
+      name: this.id(),
+      timeoutMs: config.timeout_ms,
+      backoff: new Backoff({
+        retries: config.retries,
+        baseDelayMs: config.base_delay_ms,
+        maxDelayMs: config.max_delay_ms,
+        seed: config.seed,
+      }),
+      limiter: new Limiter(config.concurrency),
+      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...config.headers },
+    };
+  }
+
+  id(): string {
+    return `openai:${this.config.model}@${this.config.base_url}`;
+  }
+
+  /** The request body for either API (streaming or not). */
+  private body(r: GenerationRequest, stream: boolean): { path: string; body: object } {
+    const t = requestText(r);
+    const c = this.config;
+    const common = {
+      model: c.model,
+      max_tokens: r.maxTokens ?? c.max_tokens,
+      ...((r.temperature ?? c.temperature) === undefined
+        ? {}
+        : { temperature: r.temperature ?? c.temperature }),
+      ...((r.topP ?? c.top_p) === undefined ? {} : { top_p: r.topP ?? c.top_p }),
+      ...(r.stop && r.stop.length > 0 ? { stop: [...r.stop] } : {}),
+      ...(r.seed === undefined ? {} : { seed: r.seed }),
+      ...(stream
+        ? { stream: true, ...(c.stream_usage ? { stream_options: { include_usage: true } } : {}) }
+        : {}),
+    };
+    if (c.api === "completions") {
+      if (t.kind === "chat")
+        throw new KeelError(
+          "KEEL_E_USAGE",
+          `${this.id()} speaks the completions API: send a prompt, not chat messages`,
+          { hint: "configure api: chat to send conversations" },
+        );
+      return { path: "/completions", body: { ...common, prompt: t.prompt } };
+    }
+    const messages: readonly ChatMessage[] =
+      t.kind === "chat" ? t.messages : [{ role: "user", content: t.prompt }];
+    return { path: "/chat/completions", body: { ...common, messages } };
+  }
+
+  async generate(r: GenerationRequest): Promise<ProviderResult<Generation>> {
+    try {
+      const { path, body } = this.body(r, false);
+      const res = await send(this.http, "POST", this.base + path, body, r.signal);
+      const json: unknown = await res.json().catch(() => undefined);
+      if (this.config.api === "completions") {
+        const p = CompletionOut.safeParse(json);
+        if (!p.success) return fail(this.malformed(path, p.error));
+        const ch = p.data.choices[0]!;
+        return ok({
+          text: ch.text,
+          finishReason: finishOf(ch.finish_reason),
+          usage: usageOf(p.data.usage),
+          model: p.data.model ?? this.config.model,
+        });
+      }
+      const p = ChatOut.safeParse(json);
+      if (!p.success) return fail(this.malformed(path, p.error));
+      const ch = p.data.choices[0]!;
+      return ok({
+        text: ch.message.content ?? "",
+        finishReason: finishOf(ch.finish_reason),
+        usage: usageOf(p.data.usage),
+        model: p.data.model ?? this.config.model,
+      });
+    } catch (e) {
+      return fail(e);
+    }
+  }
+
+  async *stream(r: GenerationRequest): AsyncGenerator<StreamEvent> {
+    let finish: FinishReason = "stop";
+    let usage: Usage = { promptTokens: 0, completionTokens: 0 };
+    let model = this.config.model;
+    try {
+      const { path, body } = this.body(r, true);
+      const res = await send(this.http, "POST", this.base + path, body, r.signal);
+      if (!res.body) throw new KeelError("KEEL_E_UPSTREAM", `${this.id()}: empty stream`);
+      let ended = false;
+      for await (const data of sseData(res.body)) {
+        if (data.trim() === "[DONE]") {
+          ended = true;
+          break;
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(data);
+        } catch {
+          throw new KeelError("KEEL_E_UPSTREAM", `${this.id()}: a stream event is not JSON`);
+        }
+        const p = ChunkOut.safeParse(json);
+        if (!p.success) throw this.malformed(path, p.error);
+        model = p.data.model ?? model;
+        if (p.data.usage) usage = usageOf(p.data.usage);
+        for (const ch of p.data.choices) {
+          const text = ch.delta?.content ?? ch.text ?? "";
+          if (text) yield { type: "delta", text };
+          if (ch.finish_reason) finish = finishOf(ch.finish_reason);
+        }
+      }
+      if (!ended)
+        throw new KeelError("KEEL_E_UPSTREAM", `${this.id()}: the stream ended without [DONE]`);
+      yield { type: "done", finishReason: finish, usage, model };
+    } catch (e) {
+      yield { type: "error", error: asKeelError(e) };
+    }
+  }
+
+  private malformed(path: string, e: z.ZodError): KeelError {
+    const { field, message } = zodIssueMessage(e);
+    return new KeelError(
+      "KEEL_E_UPSTREAM",
+      `${this.id()}: unexpected answer from ${path}: ${field}: ${message}`,
+      { hint: "is this endpoint OpenAI-compatible?" },
+    );
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Every provider keel can build from a config, in two explicit lists (no auto-discovery).
+ * A config is `{type: <key>, …fields}`; the fields are validated by the entry (unknown fields
+ * are errors) before anything is built.
+ *
+ *   generation:  openai   any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, hosted, keel)
+ *                engine   a keel checkpoint, run by keel's engine
+ *   reward:      engine   a keel reward model, ensemble or cost model directory
+ *                openrlhf a remote reward model speaking OpenRLHF's /get_reward protocol
+ */
+import { KeelError } from "../core/errors.js";
+import { EngineProvider, parseEngineConfig } from "./engine.js";
+import { OpenAiProvider, parseOpenAiConfig } from "./openai.js";
+import { EngineRewardProvider } from "./reward/engine.js";
+import { parseRemoteRewardConfig, RemoteRewardProvider } from "./reward/remote.js";
+import type { GenerationProvider, RewardProvider } from "./types.js";
+
+export interface ProviderEntry<P> {
+  readonly key: string;
+  readonly description: string;
+  /** Validates `fields` (everything but `type`) and builds the provider. */
+  readonly create: (fields: Record<string, unknown>) => P;
+}
+
+export const GENERATION_PROVIDERS: readonly ProviderEntry<GenerationProvider>[] = [
+  {
+    key: "openai",
+    description: "an OpenAI-compatible endpoint: base_url, model, api (chat|completions), api_key",
+    create: (f) => new OpenAiProvider(parseOpenAiConfig(f)),
+  },
+  {
+    key: "engine",
+    description: "a keel checkpoint run by keel's engine: checkpoint, max_tokens, temperature",
+    create: (f) => new EngineProvider(parseEngineConfig(f)),
+  },
+];
+
+export const REWARD_PROVIDERS: readonly ProviderEntry<RewardProvider>[] = [
+  {
+    key: "engine",
+    description: "a keel reward model, ensemble or cost model directory: dir, threads",
+    create: (f) => {
+      const dir = f.dir;
+      const extra = Object.keys(f).filter((k) => k !== "dir" && k !== "threads");
+      if (typeof dir !== "string" || dir === "" || extra.length > 0)
+        throw new KeelError(
+          "KEEL_E_CONFIG",
+          "engine reward provider: needs dir (and optional threads)",
+          {
+            where: { field: extra[0] ?? "dir" },
+          },
+        );
+      const threads = f.threads;
+      if (threads !== undefined && !(Number.isInteger(threads) && (threads as number) > 0))
+        throw new KeelError(
+          "KEEL_E_CONFIG",
+          "engine reward provider: threads must be a positive integer",
+          {
+            where: { field: "threads" },
+          },
+        );
+      return new EngineRewardProvider({ dir, ...(threads ? { threads: threads as number } : {}) });
+    },
+  },
+  {
+    key: "openrlhf",
+    description: "a remote reward model speaking OpenRLHF's protocol: url, timeout_ms, retries",
+    create: (f) => new RemoteRewardProvider(parseRemoteRewardConfig(f)),
+  },
+];
+
+function build<P>(
+  list: readonly ProviderEntry<P>[],
+  what: string,
+  config: { readonly type: string } & Record<string, unknown>,
+): P {
+  const { type, ...fields } = config;
+  const entry = list.find((e) => e.key === type);
+  if (!entry) {
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `unknown ${what} provider ${JSON.stringify(type)}; known: ${list.map((e) => e.key).join(", ")}`,
+      { where: { field: "type" } },
+    );
+  }
+  return entry.create(fields);
+}
+
+export function createGenerationProvider(
+  config: { readonly type: string } & Record<string, unknown>,
+): GenerationProvider {
+  return build(GENERATION_PROVIDERS, "generation", config);
+}
+
+export function createRewardProvider(
+  config: { readonly type: string } & Record<string, unknown>,
+): RewardProvider {
+  return build(REWARD_PROVIDERS, "reward", config);
+}
