@@ -1,0 +1,127 @@
+/**
+ * `keel serve-rm`: keel's reward model (optionally with the cost model and the safety baseline)
+ * behind OpenRLHF's remote reward-model protocol (POST /get_reward), with batching and a
+ * fail-closed mode (see src/server/reward).
+ */
+import type { Command } from "commander";
+import { KeelError } from "../../core/errors.js";
+import { ruleClassifier } from "../../defend/filters/lexicon.js";
+import { EngineRewardProvider } from "../../providers/reward/engine.js";
+import { buildRewardApp } from "../../server/reward/app.js";
+import { CombinedScorer } from "../../server/reward/scorer.js";
+import { positiveInt } from "../common.js";
+import { printLine } from "../output.js";
+import type { CommandModule } from "../registry.js";
+import { secretFromEnv, untilSignal } from "./serve-model.js";
+
+interface ServeRmFlags {
+  rewardModel: string;
+  costModel?: string;
+  costWeight: number;
+  safety?: boolean;
+  floor: number;
+  failClosed?: boolean;
+  maxBatch: number;
+  timeout: number;
+  strip: string[];
+  port: number;
+  host: string;
+  apiKeyEnv?: string;
+  threads?: number;
+  logLevel: string;
+}
+
+function finite(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n))
+      throw new KeelError("KEEL_E_USAGE", `${flag} must be a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+export const serveRmCommand: CommandModule = {
+  name: "serve-rm",
+  register(program: Command) {
+    program
+      .command("serve-rm")
+      .description("serve a keel reward model over OpenRLHF's remote reward-model protocol")
+      .requiredOption("--reward-model <dir>", "keel reward model checkpoint or ensemble directory")
+      .option("--cost-model <dir>", "subtract λ·max(0, cost) with this Safe-RLHF cost model")
+      .option(
+        "--cost-weight <λ>",
+        "reward lost per unit of positive cost",
+        finite("--cost-weight"),
+        1,
+      )
+      .option("--safety", "cap the reward of responses the safety baseline flags at --floor")
+      .option(
+        "--floor <r>",
+        "reward of unsafe responses and, with --fail-closed, of unscorable ones",
+        finite("--floor"),
+        -10,
+      )
+      .option("--fail-closed", "give unscorable items the floor instead of failing the request")
+      .option("--max-batch <n>", "most items scored in one batch", positiveInt("--max-batch"), 64)
+      .option("--timeout <seconds>", "per request", finite("--timeout"), 120)
+      .option(
+        "--strip <token>",
+        "string to strip from both ends of queries and prompts (repeatable; e.g. the tokenizer's pad and eos)",
+        (v: string, acc: string[]) => [...acc, v],
+        [] as string[],
+      )
+      .option(
+        "--port <n>",
+        "TCP port (0 = any free port)",
+        (v) => (v === "0" ? 0 : positiveInt("--port")(v)),
+        5000,
+      )
+      .option("--host <address>", "address to listen on", "127.0.0.1")
+      .option(
+        "--api-key-env <var>",
+        "require Authorization: Bearer <the key in this environment variable>",
+      )
+      .option("--threads <n>", "ONNX Runtime threads per model", positiveInt("--threads"))
+      .option("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", "info")
+      .addHelpText(
+        "after",
+        "\nExamples:\n  keel serve-rm --reward-model runs/rm --port 5000\n" +
+          "  keel serve-rm --reward-model runs/rm --cost-model runs/cost --safety --fail-closed --strip '<|endoftext|>' --host 0.0.0.0\n" +
+          "  # OpenRLHF: python3 -m openrlhf.cli.train_ppo_ray … --remote_rm_url http://<host>:5000/get_reward",
+      )
+      .action(async (o: ServeRmFlags) => {
+        if (o.timeout <= 0) throw new KeelError("KEEL_E_USAGE", "--timeout must be > 0");
+        const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
+        const threads = o.threads ? { threads: o.threads } : {};
+        const reward = new EngineRewardProvider({ dir: o.rewardModel, ...threads });
+        const cost = o.costModel
+          ? new EngineRewardProvider({ dir: o.costModel, ...threads })
+          : undefined;
+        const scorer = new CombinedScorer({
+          reward,
+          ...(cost ? { cost, costWeight: o.costWeight } : {}),
+          ...(o.safety ? { safety: ruleClassifier() } : {}),
+          floor: o.floor,
+        });
+        const { app } = await buildRewardApp({
+          scorer,
+          floor: o.floor,
+          failClosed: o.failClosed ?? false,
+          maxBatch: o.maxBatch,
+          timeoutMs: Math.round(o.timeout * 1000),
+          strip: o.strip,
+          ...(apiKey ? { apiKey } : {}),
+          logLevel: o.logLevel,
+        });
+        const address = await app.listen({ port: o.port, host: o.host });
+        printLine(
+          `keel serving rewards (${scorer.id}${o.failClosed ? ", fail-closed" : ""}) on ${address} (POST /get_reward)`,
+        );
+        await untilSignal();
+        await app.close();
+        await reward.close();
+        await cost?.close();
+        printLine("keel stopped");
+      });
+  },
+};

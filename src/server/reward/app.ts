@@ -1,0 +1,222 @@
+/**
+ * `keel serve-rm`: a reward service speaking OpenRLHF's remote reward-model protocol (its
+ * `--remote_rm_url`; request and answer as in OpenRLHF 0.8.5's `openrlhf/utils/remote_rm_utils.py`
+ * and `openrlhf/cli/serve_rm.py`):
+ *
+ *   POST /get_reward  {"query": [str], "prompts": [str], "labels": [str|null]?}
+ *     → 200 {"rewards": [float], "scores": [float], "extra_logs": {name: [float]}}
+ *
+ * A query is the prompt followed by the response, as the trainer decoded it; the response is
+ * what follows the prompt (after stripping the `strip` strings, e.g. pad and end-of-text
+ * tokens, from both ends of query and prompt). Items of concurrent requests are scored in
+ * shared batches (batcher.ts) by the combined scorer (scorer.ts). `extra_logs` carries each
+ * part per item (`reward_model`, `cost`, `unsafe`) and `failed`.
+ *
+ * Failures: without `failClosed`, a request any of whose items cannot be scored (unsplittable
+ * query, a model error, the timeout) is answered with an error status, which OpenRLHF retries
+ * and then stops the run on. With `failClosed`, those items get the floor reward instead and
+ * `failed` = 1, so training goes on but never credits a response nobody could check. There is
+ * no fail-open mode.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
+import { z } from "zod";
+import { KeelError } from "../../core/errors.js";
+import { zodIssueMessage } from "../../core/schemas.js";
+import { asKeelError, type RewardItem } from "../../providers/types.js";
+import { Batcher } from "./batcher.js";
+import type { CombinedScorer, ScoredItem } from "./scorer.js";
+
+export interface RewardAppOptions {
+  readonly scorer: CombinedScorer;
+  /** The most items scored in one batch (default 64). */
+  readonly maxBatch?: number;
+  /** Unscorable items get `floor` instead of failing the request. */
+  readonly failClosed?: boolean;
+  readonly floor: number;
+  /** Per request (default 120 s). */
+  readonly timeoutMs?: number;
+  /** Strings stripped from both ends of every query and prompt (pad / eos tokens). */
+  readonly strip?: readonly string[];
+  readonly apiKey?: string;
+  /** The most queries in one request (default 8192). */
+  readonly maxItems?: number;
+  readonly logLevel?: string;
+  readonly logStream?: NodeJS.WritableStream;
+  readonly bodyLimit?: number;
+}
+
+export const RewardRequest = z.strictObject({
+  query: z.array(z.string()),
+  prompts: z.array(z.string()),
+  labels: z.array(z.string().nullable()).nullish(),
+});
+
+/** `text` with the strip strings removed from both ends, repeatedly. */
+export function stripEnds(text: string, strip: readonly string[]): string {
+  let t = text;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const s of strip) {
+      if (s === "") continue;
+      while (t.startsWith(s)) {
+        t = t.slice(s.length);
+        changed = true;
+      }
+      while (t.endsWith(s)) {
+        t = t.slice(0, -s.length);
+        changed = true;
+      }
+    }
+  }
+  return t;
+}
+
+/** The response inside a query: what follows the prompt (undefined when the prompt is absent). */
+export function splitQuery(
+  query: string,
+  prompt: string,
+  strip: readonly string[],
+): string | undefined {
+  const q = stripEnds(query, strip);
+  const p = stripEnds(prompt, strip);
+  if (q.startsWith(p)) return q.slice(p.length);
+  const at = q.indexOf(p);
+  return at < 0 ? undefined : q.slice(at + p.length);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(
+      () => reject(new KeelError("KEEL_E_TIMEOUT", `scoring did not finish within ${ms} ms`)),
+      ms,
+    );
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+export async function buildRewardApp(
+  o: RewardAppOptions,
+): Promise<{ app: FastifyInstance; batcher: Batcher<RewardItem, ScoredItem> }> {
+  const app = Fastify({
+    logger: {
+      level: o.logLevel ?? "info",
+      ...(o.logStream ? { stream: o.logStream } : {}),
+    } as never,
+    bodyLimit: o.bodyLimit ?? 64 << 20,
+    return503OnClosing: true,
+  });
+  const batcher = new Batcher<RewardItem, ScoredItem>((b) => o.scorer.score(b), o.maxBatch ?? 64);
+  const strip = o.strip ?? [];
+  const keyDigest = o.apiKey ? createHash("sha256").update(o.apiKey).digest() : undefined;
+
+  app.setErrorHandler((error, req, reply) => {
+    const e =
+      error instanceof KeelError
+        ? error
+        : typeof (error as { statusCode?: number }).statusCode === "number" &&
+            (error as { statusCode: number }).statusCode < 500
+          ? new KeelError("KEEL_E_INVALID_RECORD", (error as Error).message)
+          : asKeelError(error);
+    if (e.httpStatus >= 500) req.log.error({ err: e }, "reward request failed");
+    return reply.status(e.httpStatus).send({ error: e.toJSON() });
+  });
+  app.addHook("onRequest", async (req) => {
+    if (!keyDigest || req.url === "/healthz") return;
+    const h = req.headers.authorization ?? "";
+    const given = createHash("sha256")
+      .update(h.startsWith("Bearer ") ? h.slice(7) : "")
+      .digest();
+    if (!timingSafeEqual(given, keyDigest))
+      throw new KeelError(
+        "KEEL_E_UNAUTHORIZED",
+        "missing or wrong API key (Authorization: Bearer …)",
+      );
+  });
+
+  app.get("/healthz", { bodyLimit: 1024 }, async () => ({
+    ok: true,
+    scorer: o.scorer.id,
+    batches: batcher.stats,
+  }));
+
+  app.post("/get_reward", async (req) => {
+    const parsed = RewardRequest.safeParse(req.body);
+    if (!parsed.success) {
+      const { field, message } = zodIssueMessage(parsed.error);
+      throw new KeelError("KEEL_E_INVALID_RECORD", `${field}: ${message}`, { where: { field } });
+    }
+    const { query, prompts, labels } = parsed.data;
+    const n = query.length;
+    if (prompts.length !== n || (labels != null && labels.length !== n))
+      throw new KeelError(
+        "KEEL_E_INVALID_RECORD",
+        `query, prompts and labels must have one entry per item (got ${n}, ${prompts.length}, ${labels?.length ?? "none"})`,
+      );
+    if (n > (o.maxItems ?? 8192))
+      throw new KeelError(
+        "KEEL_E_TOO_LARGE",
+        `${n} queries in one request; the most is ${o.maxItems ?? 8192}`,
+      );
+    const items: RewardItem[] = [];
+    const at: number[] = [];
+    const failed = new Array<number>(n).fill(0);
+    for (let i = 0; i < n; i++) {
+      const response = splitQuery(query[i]!, prompts[i]!, strip);
+      if (response === undefined) {
+        if (!o.failClosed)
+          throw new KeelError("KEEL_E_INVALID_RECORD", `query ${i} does not contain its prompt`, {
+            where: { field: `query.${i}` },
+            hint: "send the prompt followed by the response, or list the tokens to strip (--strip)",
+          });
+        failed[i] = 1;
+        continue;
+      }
+      const label = labels?.[i];
+      items.push({
+        prompt: stripEnds(prompts[i]!, strip),
+        response,
+        ...(label != null ? { label } : {}),
+      });
+      at.push(i);
+    }
+    let scored: ScoredItem[] | undefined;
+    try {
+      scored = await withTimeout(batcher.submit(items), o.timeoutMs ?? 120_000);
+    } catch (e) {
+      if (!o.failClosed) throw asKeelError(e);
+      req.log.warn(
+        { err: asKeelError(e), items: items.length },
+        "scoring failed; fail-closed floor given",
+      );
+      for (const i of at) failed[i] = 1;
+    }
+    const rewards = new Array<number>(n).fill(o.floor);
+    const logs: Record<string, number[]> = {};
+    scored?.forEach((s, k) => {
+      const i = at[k]!;
+      rewards[i] = s.reward;
+      for (const [name, v] of Object.entries(s.parts)) {
+        logs[name] ??= new Array<number>(n).fill(0);
+        logs[name][i] = v;
+      }
+    });
+    const nFailed = failed.reduce((s, f) => s + f, 0);
+    if (nFailed > 0) req.log.warn({ failed: nFailed, of: n }, "items given the fail-closed floor");
+    return { rewards, scores: rewards, extra_logs: { ...logs, failed } };
+  });
+
+  app.addHook("onClose", async () => {
+    app.log.info({ batches: batcher.stats }, "reward batches");
+  });
+  return { app, batcher };
+}

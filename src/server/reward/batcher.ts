@@ -1,0 +1,105 @@
+/**
+ * Micro-batching for the reward service: items from concurrent requests are scored together,
+ * one batch at a time, at most `maxBatch` items per batch. As with the ledger's group commit,
+ * batching is natural, not timed: the first items after a quiet spell go out on the next turn
+ * of the event loop; whatever arrives while a batch runs forms the next one. A request larger
+ * than `maxBatch` is split across batches; it is answered when all its items are scored, and
+ * fails if any of its batches fails.
+ */
+
+interface Pending<T, R> {
+  readonly items: readonly T[];
+  readonly out: R[];
+  done: number;
+  failed: boolean;
+  readonly resolve: (r: R[]) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+export interface BatchStats {
+  readonly batches: number;
+  readonly items: number;
+  readonly largest: number;
+}
+
+export class Batcher<T, R> {
+  private queue: { p: Pending<T, R>; from: number }[] = [];
+  private running = false;
+  private scheduled = false;
+  private batches = 0;
+  private itemsScored = 0;
+  private largest = 0;
+
+  constructor(
+    private readonly fn: (batch: readonly T[]) => Promise<readonly R[]>,
+    private readonly maxBatch: number,
+  ) {}
+
+  get stats(): BatchStats {
+    return { batches: this.batches, items: this.itemsScored, largest: this.largest };
+  }
+
+  submit(items: readonly T[]): Promise<R[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      const p: Pending<T, R> = {
+        items,
+        out: new Array(items.length),
+        done: 0,
+        failed: false,
+        resolve,
+        reject,
+      };
+      this.queue.push({ p, from: 0 });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.running || this.queue.length === 0) return;
+    this.running = true;
+    const parts: { p: Pending<T, R>; from: number; n: number }[] = [];
+    const batch: T[] = [];
+    while (this.queue.length > 0 && batch.length < this.maxBatch) {
+      const head = this.queue[0]!;
+      const n = Math.min(head.p.items.length - head.from, this.maxBatch - batch.length);
+      for (let i = 0; i < n; i++) batch.push(head.p.items[head.from + i]!);
+      parts.push({ p: head.p, from: head.from, n });
+      if (head.from + n >= head.p.items.length) this.queue.shift();
+      else head.from += n;
+    }
+    try {
+      const out = await this.fn(batch);
+      if (out.length !== batch.length)
+        throw new Error(`scored ${out.length} of ${batch.length} items`);
+      this.batches++;
+      this.itemsScored += batch.length;
+      this.largest = Math.max(this.largest, batch.length);
+      let k = 0;
+      for (const part of parts) {
+        for (let i = 0; i < part.n; i++) part.p.out[part.from + i] = out[k++]!;
+        part.p.done += part.n;
+        if (part.p.done === part.p.items.length && !part.p.failed) part.p.resolve(part.p.out);
+      }
+    } catch (e) {
+      for (const part of parts) {
+        if (part.p.failed) continue;
+        part.p.failed = true;
+        part.p.reject(e);
+        this.queue = this.queue.filter((q) => q.p !== part.p);
+      }
+    } finally {
+      this.running = false;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+}
