@@ -84,7 +84,9 @@ export function upstreamError(
   status: number,
   text: string,
 ): KeelError {
-  let message = text.trim().slice(0, 500);
+  // Long bodies (tracebacks) keep their end, where the error is.
+  const trimmed = text.trim();
+  let message = trimmed.length > 500 ? `…${trimmed.slice(-500)}` : trimmed;
   try {
     const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
     const m =
