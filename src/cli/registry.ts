@@ -9,10 +9,13 @@ import { demoCommand } from "./commands/demo.js";
 import { exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
 import { initCommand } from "./commands/init.js";
+import { launchCommand } from "./commands/launch.js";
 import { ledgerCommand } from "./commands/ledger.js";
 import { modelCommand } from "./commands/model.js";
 import { projectCommand } from "./commands/project.js";
 import { serveCommand } from "./commands/serve.js";
+import { serveModelCommand } from "./commands/serve-model.js";
+import { serveRmCommand } from "./commands/serve-rm.js";
 import { statsCommand } from "./commands/stats.js";
 import { trainCommand } from "./commands/train.js";
 import { usersCommand } from "./commands/users.js";
@@ -36,6 +39,9 @@ export const COMMANDS: readonly CommandModule[] = [
   modelCommand,
   trainCommand,
   serveCommand,
+  serveModelCommand,
+  serveRmCommand,
+  launchCommand,
   usersCommand,
   projectCommand,
 ];
