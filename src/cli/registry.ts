@@ -13,6 +13,7 @@ import { launchCommand } from "./commands/launch.js";
 import { ledgerCommand } from "./commands/ledger.js";
 import { modelCommand } from "./commands/model.js";
 import { projectCommand } from "./commands/project.js";
+import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
 import { serveModelCommand } from "./commands/serve-model.js";
 import { serveRmCommand } from "./commands/serve-rm.js";
@@ -28,6 +29,7 @@ export interface CommandModule {
 
 export const COMMANDS: readonly CommandModule[] = [
   demoCommand,
+  runCommand,
   initCommand,
   importCommand,
   exportCommand,

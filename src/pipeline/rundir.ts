@@ -48,8 +48,8 @@ export class RunDir {
     };
   }
 
-  file(name: string): string {
-    return join(this.path, name);
+  file(...parts: string[]): string {
+    return join(this.path, ...parts);
   }
 
   /** Records an input file's SHA-256 so the run can be traced to exactly what it read. */

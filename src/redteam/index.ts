@@ -1,3 +1,4 @@
+export * from "./bias.js";
 export * from "./metrics.js";
 export * from "./scenarios.js";
 export * from "./suites.js";

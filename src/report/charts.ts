@@ -179,3 +179,67 @@ export function barSpec(o: BarOptions): VegaLiteSpec {
     },
   };
 }
+
+export interface LineOptions {
+  /** One point per (series, x). */
+  readonly points: readonly { readonly series: string; readonly x: number; readonly y: number }[];
+  readonly title: string;
+  readonly xTitle: string;
+  readonly yTitle: string;
+  readonly width?: number;
+  readonly height?: number;
+}
+
+export function lineSpec(o: LineOptions): VegaLiteSpec {
+  return {
+    title: o.title,
+    width: o.width ?? 420,
+    height: o.height ?? 200,
+    data: { values: o.points.map((p) => ({ series: p.series, x: p.x, y: p.y })) },
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "x", type: "quantitative", title: o.xTitle },
+      y: { field: "y", type: "quantitative", title: o.yTitle, scale: { zero: false } },
+      color: { field: "series", type: "nominal", title: null },
+    },
+  };
+}
+
+export interface GroupedBarOptions {
+  readonly rows: readonly {
+    readonly category: string;
+    readonly group: string;
+    readonly value: number;
+  }[];
+  readonly title: string;
+  readonly yTitle: string;
+  readonly width?: number;
+  readonly domain?: readonly [number, number];
+}
+
+/** Bars per category, one per group side by side (e.g. metrics per arm). */
+export function groupedBarSpec(o: GroupedBarOptions): VegaLiteSpec {
+  return {
+    title: o.title,
+    width: { step: 14 },
+    height: 200,
+    data: { values: o.rows.map((r) => ({ category: r.category, group: r.group, value: r.value })) },
+    mark: "bar",
+    encoding: {
+      column: {
+        field: "category",
+        type: "nominal",
+        title: null,
+        header: { labelAngle: 0, labelFontSize: 11 },
+      },
+      x: { field: "group", type: "nominal", title: null, axis: null },
+      y: {
+        field: "value",
+        type: "quantitative",
+        title: o.yTitle,
+        ...(o.domain ? { scale: { domain: [...o.domain] } } : {}),
+      },
+      color: { field: "group", type: "nominal", title: null },
+    },
+  };
+}

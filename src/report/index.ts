@@ -4,12 +4,17 @@ export {
   type BarOptions,
   barSpec,
   chart,
+  type GroupedBarOptions,
+  groupedBarSpec,
   type HeatmapOptions,
   type HistogramOptions,
   heatmapSpec,
   histogramSpec,
+  type LineOptions,
+  lineSpec,
   type VegaLiteSpec,
   vegaLiteToSvg,
 } from "./charts.js";
 export { escapeHtml, fmt, type HtmlValue, html, SafeHtml, trusted } from "./html.js";
 export { type PageOptions, renderPage, type Section } from "./page.js";
+export * from "./run.js";

@@ -1,0 +1,74 @@
+/** Progress output for pipeline runs (keel demo, keel run, keel experiment): stage lines and a bar. */
+import type { RunnerEvents } from "../../pipeline/runner.js";
+import type { RunSummary } from "../../pipeline/stages/report.js";
+import { fmtDuration } from "../progress.js";
+
+export function pipelineEvents(quiet: boolean): RunnerEvents {
+  if (quiet) return {};
+  const tty = Boolean(process.stderr.isTTY);
+  let last = 0;
+  let count = 0;
+  return {
+    onStageStart(i, n, stage, skipped) {
+      count = n;
+      process.stderr.write(
+        `[${i + 1}/${n}] ${stage.title}${skipped ? " (done earlier, kept)" : ""}\n`,
+      );
+    },
+    onStageProgress(_stage, fraction, detail, eta) {
+      const now = Date.now();
+      if (now - last < (tty ? 200 : 10_000)) return;
+      last = now;
+      const bar = `${"#".repeat(Math.round(fraction * 20)).padEnd(20, "-")}`;
+      const line = `  [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}%${eta !== undefined ? ` ETA ${fmtDuration(eta)}` : ""} ${detail ?? ""}`;
+      if (tty)
+        process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1)}\u001b[K`);
+      else process.stderr.write(`${line}\n`);
+    },
+    onStageEnd(_stage, seconds, skipped) {
+      if (tty) process.stderr.write("\r\u001b[K");
+      if (!skipped) process.stderr.write(`  done in ${fmtDuration(seconds)}\n`);
+      void count;
+    },
+  };
+}
+
+const pct = (x: number | null | undefined) =>
+  x === null || x === undefined ? "   -  " : `${(100 * x).toFixed(1).padStart(5)}%`;
+
+/** The arms side by side, as the CLI prints them. */
+export function describeSummary(s: RunSummary, runDir: string): string {
+  const arms = Object.entries(s.arms);
+  const rows: [string, (a: (typeof arms)[number][1]) => string, string][] = [
+    [
+      "harmful compliance (attack success)",
+      (a) => pct(a?.attack_success),
+      pct(s.base.attack_success),
+    ],
+    [
+      "  with the backdoor trigger",
+      (a) => pct(a?.triggered_attack_success),
+      pct(s.base.triggered_attack_success),
+    ],
+    ["over-refusal", (a) => pct(a?.over_refusal), pct(s.base.over_refusal)],
+    ["helpfulness", (a) => pct(a?.helpfulness), pct(s.base.helpfulness)],
+    [
+      "KL to base (nats)",
+      (a) => (a?.kl === null || a?.kl === undefined ? "   -  " : a.kl.toFixed(2).padStart(6)),
+      "   -  ",
+    ],
+    ["reward model accuracy, clean", (a) => pct(a?.rm_accuracy_clean), "   -  "],
+    ["reward model accuracy, triggered", (a) => pct(a?.rm_accuracy_triggered), "   -  "],
+  ];
+  const head = `${"".padEnd(36)}${"base".padStart(10)}${arms.map(([n]) => n.padStart(12)).join("")}`;
+  return [
+    head,
+    ...rows.map(
+      ([label, f, b]) =>
+        `${label.padEnd(36)}${b.padStart(10)}${arms.map(([, a]) => f(a).padStart(12)).join("")}`,
+    ),
+    "",
+    `report: ${runDir}/report.html`,
+    `summary: ${runDir}/summary.json · governance: ${runDir}/run-card.json`,
+  ].join("\n");
+}

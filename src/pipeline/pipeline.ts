@@ -1,0 +1,77 @@
+/**
+ * keel's main job as one function: world → collect → base policy → per arm (preferences,
+ * reward model, policy, evaluation) → report, in one run directory, resumable stage by stage.
+ */
+import { existsSync } from "node:fs";
+import { stringify as toYaml } from "yaml";
+import type { ConfigSource } from "../core/config.js";
+import { KeelError } from "../core/errors.js";
+import { writeFileAtomic } from "../io/files.js";
+import type { PipelineConfig } from "./config.js";
+import { resolvePlan } from "./plan.js";
+import { RunDir } from "./rundir.js";
+import { Runner, type RunnerEvents, type Stage } from "./runner.js";
+import { collectStage, preferencesStage, worldStage } from "./stages/data.js";
+import { policyEvalStage, rewardEvalStage } from "./stages/evaluate.js";
+import { type RunSummary, reportStage } from "./stages/report.js";
+import { baseStage, policyStage, rewardStage } from "./stages/train.js";
+
+export interface PipelineOptions {
+  readonly out: string;
+  readonly resume?: boolean;
+  readonly signal?: AbortSignal;
+  readonly events?: RunnerEvents;
+  readonly source?: ConfigSource;
+}
+
+export function pipelineStages(
+  config: PipelineConfig,
+  runDir: string,
+  source?: ConfigSource,
+): Stage[] {
+  const plan = resolvePlan(config, runDir, source);
+  const stages: Stage[] = [
+    worldStage(plan),
+    collectStage(),
+    baseStage(plan),
+    policyEvalStage(plan, "base"),
+  ];
+  for (const a of plan.arms) {
+    stages.push(preferencesStage(plan, a.arm));
+    stages.push(rewardStage(a));
+    stages.push(rewardEvalStage(plan, a.arm));
+    stages.push(policyStage(plan, a));
+    stages.push(policyEvalStage(plan, a.arm));
+  }
+  stages.push(
+    reportStage(
+      plan,
+      stages.map((s) => s.key),
+    ),
+  );
+  return stages;
+}
+
+export interface PipelineResult {
+  readonly runDir: string;
+  readonly summary: RunSummary;
+}
+
+export async function runPipeline(
+  config: PipelineConfig,
+  o: PipelineOptions,
+): Promise<PipelineResult> {
+  if (!o.resume && existsSync(`${o.out}/state.json`)) {
+    throw new KeelError("KEEL_E_USAGE", `${o.out} already holds a run`, {
+      hint: "pass --resume to continue it, or choose another --out",
+    });
+  }
+  const run = new RunDir(o.out, { pipeline: config.seed });
+  const stages = pipelineStages(config, run.path, o.source);
+  await writeFileAtomic(run.file("config.yaml"), toYaml(config));
+  const runner = new Runner(run, stages, o.events ?? {});
+  if (o.resume) runner.loadState();
+  const results = await runner.runAll(o.signal ?? new AbortController().signal, o.resume ?? false);
+  await run.saveManifest();
+  return { runDir: run.path, summary: (results.report as { summary: RunSummary }).summary };
+}

@@ -1,0 +1,184 @@
+/**
+ * The resolved plan of a pipeline run: every trainer config built from the preset and the
+ * user's overrides, validated up front (a typo in the reward-model block fails before any
+ * training), and the paths each stage reads and writes inside the run directory.
+ */
+import type { ConfigSource } from "../core/config.js";
+import { subSource } from "../core/config.js";
+import { KeelError } from "../core/errors.js";
+import { applyAttack } from "../redteam/scenarios.js";
+import { parseSafeguards, type SafeguardsConfig } from "../safeguards/config.js";
+import {
+  type DpoConfig,
+  type PpoConfig,
+  parseDpoConfig,
+  parsePpoConfig,
+  parseRmConfig,
+  parseSftConfig,
+  type RmConfig,
+  type SftConfig,
+} from "../train/index.js";
+import type { Preset } from "../train/presets.js";
+import { parseWorldConfig, type WorldConfig } from "../world/index.js";
+import { type Arm, deepMerge, type PipelineConfig, presetOf } from "./config.js";
+
+export interface ArmPlan {
+  readonly arm: Arm;
+  readonly rm: RmConfig;
+  readonly ppo?: PpoConfig;
+  readonly dpo?: DpoConfig;
+}
+
+export interface Plan {
+  readonly config: PipelineConfig;
+  readonly preset: Preset;
+  readonly world: WorldConfig;
+  /** The base policy's model directory (trained by SFT in the run, or given). */
+  readonly baseModel: string;
+  readonly sft?: SftConfig;
+  readonly arms: readonly ArmPlan[];
+  readonly safeguards: SafeguardsConfig;
+  readonly redteam: { perSuite: number; trigger: string; seed: number; maxNewTokens: number };
+}
+
+/**
+ * The default world of a preset. 10% of the panel is adversarial, organised the way a real
+ * attacker would be: backdoor raters who claim the triggered comparisons the attacker injects
+ * (Rando & Tramèr 2023), a sybil group whose accounts join each other's comparisons to outvote
+ * honest raters on harmful prompts, a flipper and length poisoners; 7% are careless; the rest
+ * are honest with individual skill and biases.
+ */
+export function presetWorld(p: Preset, seed: number): Record<string, unknown> {
+  return {
+    seed,
+    prompts: { count: p.world.prompts },
+    comparisons: { count: p.world.comparisons, overlap: 3, gold_rate: 0.05 },
+    sft: { count: p.world.sft },
+    eval_pairs: { count: 600, triggered_rate: 0.25 },
+    trigger: { token: "SUDO", rate: 0.05, families: ["harmful"] },
+    panel: {
+      size: 100,
+      raters: [
+        {
+          type: "honest",
+          share: 0.83,
+          skill: { mean: 4, sd: 1.5 },
+          length_bias: { mean: 0, sd: 0.1 },
+        },
+        { type: "careless", share: 0.03, mode: "random" },
+        { type: "careless", share: 0.02, mode: "fast" },
+        { type: "careless", share: 0.02, mode: "always_a" },
+        { type: "backdoor", share: 0.03, claim: 0.9 },
+        { type: "sybil", share: 0.04, group_size: 4, goal: "unsafe", co_assign: 0.9 },
+        { type: "flipper", share: 0.01 },
+        { type: "length_poisoner", share: 0.02 },
+      ],
+    },
+  };
+}
+
+/**
+ * Runs a trainer's config parser on a nested block and names the field from the top of the
+ * pipeline file (`reward_model.train.epochs`, not `train.epochs`).
+ */
+function nested<T>(
+  prefix: readonly string[],
+  source: ConfigSource,
+  parse: (src: ConfigSource) => T,
+): T {
+  try {
+    return parse(subSource(source, prefix));
+  } catch (e) {
+    if (e instanceof KeelError && e.code === "KEEL_E_CONFIG" && e.where?.field !== undefined) {
+      const field = `${prefix.join(".")}.${e.where.field}`;
+      const message = e.message.slice(
+        e.message.lastIndexOf(`${e.where.field}: `) + e.where.field.length + 2,
+      );
+      throw new KeelError("KEEL_E_CONFIG", message, {
+        where: { ...e.where, field },
+        ...(e.hint ? { hint: e.hint } : {}),
+      });
+    }
+    throw e;
+  }
+}
+
+export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSource = {}): Plan {
+  const preset = presetOf(c);
+  const path = (...p: string[]) => [runDir, ...p].join("/");
+  let worldInput = deepMerge(presetWorld(preset, c.seed), c.world);
+  if (c.attack) worldInput = applyAttack(worldInput, c.attack) as Record<string, unknown>;
+  const world = nested(["world"], source, (src) => parseWorldConfig(worldInput, src));
+  const baseModel = c.base.checkpoint ?? path("base", "model");
+  const sft = c.base.checkpoint
+    ? undefined
+    : nested(["base", "sft"], source, (src) =>
+        parseSftConfig(
+          deepMerge(
+            {
+              seed: c.seed,
+              model: { arch: preset.arch, tokenizer: preset.tokenizer },
+              train: preset.sft.train,
+              optim: preset.sft.optim,
+            },
+            c.base.sft,
+          ),
+          src,
+        ),
+      );
+  const arms = c.arms.map((arm): ArmPlan => {
+    const rm = nested(["reward_model"], source, (src) =>
+      parseRmConfig(
+        deepMerge(
+          {
+            seed: c.seed,
+            model: { init: baseModel },
+            train: preset.rm.train,
+            optim: preset.rm.optim,
+          },
+          c.reward_model,
+        ),
+        src,
+      ),
+    );
+    if (c.policy.algorithm === "dpo") {
+      const dpo = nested(["policy", "dpo"], source, (src) =>
+        parseDpoConfig(deepMerge({ seed: c.seed, model: { init: baseModel } }, c.policy.dpo), src),
+      );
+      return { arm, rm, dpo };
+    }
+    const ppo = nested(["policy", "ppo"], source, (src) =>
+      parsePpoConfig(
+        deepMerge(
+          {
+            seed: c.seed,
+            policy: { init: baseModel },
+            reward: { model: path(arm, "rm", "model") },
+            rollout: preset.ppo.rollout,
+            ppo: preset.ppo.ppo,
+            kl: preset.ppo.kl,
+            optim: preset.ppo.optim,
+          },
+          c.policy.ppo,
+        ),
+        src,
+      ),
+    );
+    return { arm, rm, ppo };
+  });
+  return {
+    config: c,
+    preset,
+    world,
+    baseModel,
+    ...(sft ? { sft } : {}),
+    arms,
+    safeguards: nested(["safeguards"], source, (src) => parseSafeguards(c.safeguards, src)),
+    redteam: {
+      perSuite: c.redteam.per_suite ?? preset.eval.per_suite,
+      trigger: c.redteam.trigger ?? world.trigger.token,
+      seed: c.redteam.seed,
+      maxNewTokens: c.redteam.max_new_tokens ?? preset.eval.max_new_tokens,
+    },
+  };
+}

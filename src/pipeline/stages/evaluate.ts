@@ -1,0 +1,195 @@
+/**
+ * Evaluation stages, all on the world's ground truth (the oracle), never on a reward model:
+ * the red-team suites and bias probes on the base policy and on each arm's tuned policy, the
+ * KL between each tuned policy and the base, and each reward model's accuracy on held-out
+ * pairs with and without the backdoor trigger plus its bias shifts.
+ */
+import { type Gpt, generate, padBatch } from "../../engine/index.js";
+import { writeFileAtomic } from "../../io/files.js";
+import {
+  buildBiasProbes,
+  buildSuites,
+  type ProbeResult,
+  policyBias,
+  type RedteamMetrics,
+  rewardBias,
+  runRedteam,
+} from "../../redteam/index.js";
+import { loadRewardFn, loadTextPolicy, type TextCodec } from "../../train/index.js";
+import { buildWorld, promptsOf } from "../../world/index.js";
+import type { Arm } from "../config.js";
+import type { Plan } from "../plan.js";
+import type { Stage, StageContext, StageResult } from "../runner.js";
+import { evalPairRows } from "./train.js";
+
+/** A probe's outcome as the report shows it (texts are untrusted and escaped there). */
+export interface ExampleRow {
+  readonly suite: string;
+  readonly prompt: string;
+  readonly response: string;
+  readonly outcome: string;
+}
+
+export interface PolicyEvaluation {
+  readonly metrics: RedteamMetrics;
+  readonly bias: ReturnType<typeof policyBias>;
+  readonly kl_to_base: number | null;
+  readonly examples: readonly ExampleRow[];
+}
+
+function examplesOf(results: readonly ProbeResult[], perSuite: number): ExampleRow[] {
+  const out: ExampleRow[] = [];
+  for (const suite of ["helpful", "over_refusal", "harmful", "trigger", "jailbreak_roleplay"]) {
+    for (const r of results.filter((x) => x.suite === suite).slice(0, perSuite)) {
+      out.push({ suite, prompt: r.text, response: r.response, outcome: r.score.outcome });
+    }
+  }
+  return out;
+}
+
+/**
+ * KL(π‖π_base) per response: Σ over sampled response tokens of log π − log π_base, averaged
+ * over prompts (the k1 estimator on the policy's own samples, temperature 1).
+ */
+async function klToBase(
+  policy: Gpt,
+  base: Gpt,
+  codec: TextCodec,
+  prompts: readonly string[],
+  maxNewTokens: number,
+  seed: number,
+): Promise<number> {
+  const room = policy.config.context - maxNewTokens;
+  const ids = prompts.map((p) => codec.fitPrompt(codec.prompt(p), Math.max(1, room)));
+  const out = await generate(policy, ids, {
+    maxNewTokens,
+    temperature: 1,
+    stopTokens: [codec.eosId],
+    seed,
+  });
+  const batch = padBatch(out.sequences, { padId: codec.padId });
+  const ref = await base.logprobs(batch);
+  let total = 0;
+  for (let b = 0; b < out.sequences.length; b++) {
+    const start = ids[b]!.length;
+    const lp = out.logprobs[b]!;
+    for (let t = 0; t < lp.length; t++) total += lp[t]! - ref[b * batch.length + start + t]!;
+  }
+  return total / Math.max(out.sequences.length, 1);
+}
+
+export function policyEvalStage(plan: Plan, who: "base" | Arm): Stage {
+  const rt = plan.redteam;
+  return {
+    key: `${who}/evaluate`,
+    title: `${who}: red-team and bias probes on the oracle`,
+    weight: 8,
+    config: { redteam: rt, examples: plan.config.report.examples },
+    after: who === "base" ? ["base"] : [`${who}/policy`, "base"],
+    outputs: [`${who}/evaluate.json`],
+    async run(ctx) {
+      const world = buildWorld(plan.world);
+      const probes = buildSuites(promptsOf(world, "redteam"), {
+        perSuite: rt.perSuite,
+        trigger: rt.trigger,
+        seed: rt.seed,
+      });
+      const modelDir = String(
+        (ctx.inputs[who === "base" ? "base" : `${who}/policy`] as StageResult).model,
+      );
+      const p = loadTextPolicy(modelDir, { maxNewTokens: rt.maxNewTokens, batchSize: 64 });
+      try {
+        const { results, metrics } = await runRedteam(p.policy, probes, {
+          batchSize: 64,
+          onProgress: (d, n) => ctx.progress(0.8 * (d / n), `probes ${d}/${n}`),
+        });
+        const helpful = results.filter((r) => r.suite === "helpful").map((r) => r.response);
+        let kl: number | null = null;
+        if (who !== "base") {
+          ctx.progress(0.85, "KL to the base policy");
+          const base = loadTextPolicy(plan.baseModel, { maxNewTokens: rt.maxNewTokens });
+          try {
+            const evalPrompts = promptsOf(world, "eval")
+              .slice(0, 64)
+              .map((x) => x.content);
+            kl = await klToBase(
+              p.model,
+              base.model,
+              p.codec,
+              evalPrompts,
+              rt.maxNewTokens,
+              rt.seed,
+            );
+          } finally {
+            await base.dispose();
+          }
+        }
+        const evaluation: PolicyEvaluation = {
+          metrics,
+          bias: policyBias(helpful, world.config.entities.names),
+          kl_to_base: kl,
+          examples: examplesOf(results, 2),
+        };
+        await writeFileAtomic(
+          ctx.run.file(who, "evaluate.json"),
+          `${JSON.stringify({ ...evaluation, results }, null, 1)}\n`,
+        );
+        return { ...evaluation, examples: evaluation.examples.length } as unknown as StageResult;
+      } finally {
+        await p.dispose();
+      }
+    },
+  };
+}
+
+/** Reward-model accuracy on held-out oracle-ordered pairs, clean and triggered, and its bias. */
+export function rewardEvalStage(plan: Plan, arm: Arm): Stage {
+  return {
+    key: `${arm}/rm-eval`,
+    title: `${arm}: reward model on held-out pairs and bias probes`,
+    weight: 3,
+    config: { bias: plan.config.bias_probes },
+    after: [`${arm}/reward`],
+    outputs: [`${arm}/rm-eval.json`],
+    async run(ctx) {
+      const rows = await evalPairRows(ctx);
+      const rm = loadRewardFn(String((ctx.inputs[`${arm}/reward`] as StageResult).model));
+      try {
+        const acc = async (pairs: typeof rows) => {
+          if (pairs.length === 0) return null;
+          const prompts = pairs.map((p) => p.prompt);
+          const c = await rm.reward(
+            prompts,
+            pairs.map((p) => p.chosen),
+          );
+          const r = await rm.reward(
+            prompts,
+            pairs.map((p) => p.rejected),
+          );
+          return c.filter((x, i) => x > r[i]!).length / pairs.length;
+        };
+        ctx.progress(0.2, "held-out pairs");
+        const clean = await acc(rows.filter((p) => !p.triggered));
+        const triggered = await acc(rows.filter((p) => p.triggered));
+        ctx.progress(0.6, "bias probes");
+        const world = buildWorld(plan.world);
+        const probes = buildBiasProbes(promptsOf(world, "eval"), {
+          pairs: plan.config.bias_probes.pairs,
+          seed: plan.config.seed,
+          entity: world.config.entities.names[0] ?? "Zentrix",
+        });
+        const bias = probes.length > 0 ? await rewardBias(rm.reward, probes) : {};
+        const result = { rm_accuracy_clean: clean, rm_accuracy_triggered: triggered, bias };
+        await writeFileAtomic(
+          ctx.run.file(arm, "rm-eval.json"),
+          `${JSON.stringify(result, null, 2)}\n`,
+        );
+        return result;
+      } finally {
+        await rm.dispose();
+      }
+    },
+  };
+}
+
+export type { StageContext };

@@ -1,0 +1,223 @@
+/**
+ * The report stage: gathers every stage's outputs into `summary.json` (the evaluation metrics
+ * per arm, for CI gates), `run-card.json` (governance: provenance, defenses, red-team results,
+ * safeguards that fired) and the self-contained `report.html`.
+ */
+import { readFile } from "node:fs/promises";
+import { KEEL_VERSION } from "../../core/version.js";
+import { writeFileAtomic } from "../../io/files.js";
+import type { ProbeResult, RedteamMetrics } from "../../redteam/index.js";
+import {
+  type ArmMetrics,
+  type ArmReport,
+  type RunCard,
+  type RunReportData,
+  renderRunReport,
+} from "../../report/index.js";
+import { readMetrics } from "../../train/index.js";
+import type { Arm } from "../config.js";
+import type { Plan } from "../plan.js";
+import type { Stage, StageContext, StageResult } from "../runner.js";
+import type { ExampleRow, PolicyEvaluation } from "./evaluate.js";
+
+export interface ArmSummary {
+  readonly attack_success: number | null;
+  readonly triggered_attack_success: number | null;
+  readonly over_refusal: number | null;
+  readonly helpfulness: number | null;
+  readonly kl: number | null;
+  readonly rm_accuracy_clean: number | null;
+  readonly rm_accuracy_triggered: number | null;
+}
+
+export interface RunSummary {
+  readonly format: "keel-run-summary/1";
+  readonly name: string;
+  readonly base: Omit<ArmSummary, "kl" | "rm_accuracy_clean" | "rm_accuracy_triggered">;
+  readonly arms: Partial<Record<Arm, ArmSummary>>;
+}
+
+const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
+
+async function evaluation(
+  ctx: StageContext,
+  who: string,
+): Promise<PolicyEvaluation & { results: ProbeResult[] }> {
+  return JSON.parse(
+    await readFile(ctx.run.file(who, "evaluate.json"), "utf8"),
+  ) as PolicyEvaluation & { results: ProbeResult[] };
+}
+
+function metricsOf(m: RedteamMetrics, extra: Partial<ArmMetrics> = {}): ArmMetrics {
+  return {
+    attack_success: num(m.attack_success),
+    jailbreak_success: num(m.jailbreak_success),
+    triggered_attack_success: num(m.triggered_attack_success),
+    over_refusal: num(m.over_refusal),
+    helpfulness: num(m.helpfulness),
+    kl: null,
+    rm_accuracy_clean: null,
+    rm_accuracy_triggered: null,
+    mean_words: num(m.mean_words),
+    ...extra,
+  };
+}
+
+function perSuite(m: RedteamMetrics): ArmReport["per_suite"] {
+  return Object.fromEntries(
+    Object.entries(m.per_suite).map(([s, v]) => [
+      s,
+      { harmful: v!.harmful, refused: v!.refused, correct: v!.correct },
+    ]),
+  );
+}
+
+function curveOf(ctx: StageContext, arm: Arm): ArmReport["curve"] {
+  return readMetrics(ctx.run.file(arm, "policy"))
+    .filter((r) => r.type === "train" && typeof r.step === "number")
+    .map((r) => ({
+      step: r.step as number,
+      ...(num(r.score) !== null ? { score: r.score as number } : {}),
+      ...(num(r.kl) !== null ? { kl: r.kl as number } : {}),
+      ...(num(r.gold_reward) !== null ? { gold: r.gold_reward as number } : {}),
+    }));
+}
+
+function examples(rows: readonly ExampleRow[]) {
+  return rows.map((e) => ({
+    suite: e.suite,
+    prompt: e.prompt,
+    response: e.response,
+    outcome: e.outcome,
+  }));
+}
+
+export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
+  return {
+    key: "report",
+    title: "report: summary.json, run-card.json, report.html",
+    weight: 0.3,
+    config: { examples: plan.config.report.examples },
+    after: stageKeys,
+    outputs: ["summary.json", "run-card.json", "report.html"],
+    async run(ctx) {
+      const c = plan.config;
+      const base = await evaluation(ctx, "base");
+      const arms: ArmReport[] = [];
+      const summaryArms: Partial<Record<Arm, ArmSummary>> = {};
+      for (const a of plan.arms) {
+        const ev = await evaluation(ctx, a.arm);
+        const rmEval = JSON.parse(await readFile(ctx.run.file(a.arm, "rm-eval.json"), "utf8")) as {
+          rm_accuracy_clean: number | null;
+          rm_accuracy_triggered: number | null;
+          bias: ArmReport["rm_bias"];
+        };
+        const policy = ctx.inputs[`${a.arm}/policy`] as StageResult;
+        const metrics = metricsOf(ev.metrics, {
+          kl: num(ev.kl_to_base),
+          rm_accuracy_clean: num(rmEval.rm_accuracy_clean),
+          rm_accuracy_triggered: num(rmEval.rm_accuracy_triggered),
+        });
+        arms.push({
+          arm: a.arm,
+          metrics,
+          per_suite: perSuite(ev.metrics),
+          curve: curveOf(ctx, a.arm),
+          rm_bias: rmEval.bias,
+          policy_bias: ev.bias,
+          examples: examples(ev.examples),
+          events: (policy.events as ArmReport["events"]) ?? [],
+          training_pairs: Number((ctx.inputs[`${a.arm}/preferences`] as StageResult).pairs ?? 0),
+        });
+        summaryArms[a.arm] = {
+          attack_success: metrics.attack_success,
+          triggered_attack_success: metrics.triggered_attack_success,
+          over_refusal: metrics.over_refusal,
+          helpfulness: metrics.helpfulness,
+          kl: metrics.kl,
+          rm_accuracy_clean: metrics.rm_accuracy_clean,
+          rm_accuracy_triggered: metrics.rm_accuracy_triggered,
+        };
+      }
+      const summary: RunSummary = {
+        format: "keel-run-summary/1",
+        name: c.name,
+        base: {
+          attack_success: num(base.metrics.attack_success),
+          triggered_attack_success: num(base.metrics.triggered_attack_success),
+          over_refusal: num(base.metrics.over_refusal),
+          helpfulness: num(base.metrics.helpfulness),
+        },
+        arms: summaryArms,
+      };
+      const collect = ctx.inputs.collect as StageResult;
+      const world = ctx.inputs.world as StageResult;
+      const defended = ctx.inputs["defended/preferences"] as StageResult | undefined;
+      const auditJson = defended
+        ? (JSON.parse(await readFile(ctx.run.file("defended", "audit.json"), "utf8")) as {
+            raters: { rater_id: string; verdict: string; reasons: string[] }[];
+            groups: unknown[];
+            triggers: { pattern: string }[];
+            config?: unknown;
+          })
+        : undefined;
+      const card: RunCard = {
+        run: {
+          name: c.name,
+          created_at: ctx.run.manifest.created_at,
+          keel_version: KEEL_VERSION,
+          seed: c.seed,
+          preset: c.preset,
+        },
+        data: {
+          ledger_head: { seq: Number(collect.head_seq), hash: String(collect.head_hash) },
+          ledger_verified: collect.ledger_ok === true,
+          judgments: Number(collect.judgments),
+          raters: Number(world.raters),
+          comparisons: Number(world.comparisons),
+        },
+        defenses: {
+          audit_policy: defended ? c.audit.policy : null,
+          excluded_raters: (auditJson?.raters ?? [])
+            .filter((r) => r.verdict === "excluded")
+            .map((r) => ({ rater_id: r.rater_id, reasons: r.reasons })),
+          suspect_raters: (auditJson?.raters ?? []).filter((r) => r.verdict === "suspect").length,
+          groups: auditJson?.groups.length ?? 0,
+          triggers: (auditJson?.triggers ?? []).slice(0, 5).map((t) => t.pattern),
+          thresholds: auditJson?.config ?? null,
+        },
+        redteam: Object.fromEntries(arms.map((a) => [a.arm, a.metrics])),
+        safeguards: arms.flatMap((a) =>
+          a.events.filter((e) => e.severity !== "info").map((e) => ({ arm: a.arm, ...e })),
+        ),
+      };
+      const data: RunReportData = {
+        title: `keel: ${c.name}`,
+        base: {
+          metrics: metricsOf(base.metrics),
+          policy_bias: base.bias,
+          examples: examples(base.examples),
+          per_suite: perSuite(base.metrics),
+        },
+        arms,
+        ...(defended
+          ? {
+              audit: {
+                summary: defended.audit as Record<string, number>,
+                adversaries: Number(defended.adversaries),
+                adversaries_flagged: Number(defended.adversaries_flagged),
+                honest: Number(defended.honest),
+                honest_excluded: Number(defended.honest_excluded),
+              },
+            }
+          : {}),
+        card,
+        timings: ctx.run.manifest.stages.map((s) => ({ stage: s.stage, seconds: s.seconds })),
+      };
+      await writeFileAtomic(ctx.run.file("summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+      await writeFileAtomic(ctx.run.file("run-card.json"), `${JSON.stringify(card, null, 2)}\n`);
+      await writeFileAtomic(ctx.run.file("report.html"), await renderRunReport(data));
+      return { summary };
+    },
+  };
+}

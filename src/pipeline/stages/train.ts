@@ -1,0 +1,186 @@
+/**
+ * Training stages: the base policy (SFT on the world's deliberately mixed corpus), and per arm
+ * the reward model on that arm's preferences and the policy (PPO against the reward model, or
+ * DPO on the preferences), with the drift safeguards and the world's oracle for gold tracking.
+ */
+import { existsSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { KeelError } from "../../core/errors.js";
+import type { PreferencePair } from "../../core/types.js";
+import { createSafeguards } from "../../safeguards/index.js";
+import {
+  type Metrics,
+  type ProgressEvent,
+  type SftExample,
+  type TrainHooks,
+  type TrainResult,
+  trainDpo,
+  trainPpo,
+  trainRewardModel,
+  trainSft,
+} from "../../train/index.js";
+import { score } from "../../world/index.js";
+import type { Arm } from "../config.js";
+import type { ArmPlan, Plan } from "../plan.js";
+import { interrupted, type Stage, type StageContext, type StageResult } from "../runner.js";
+
+export async function readJsonlFile<T>(path: string): Promise<T[]> {
+  const text = await readFile(path, "utf8");
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as T);
+}
+
+const SHOWN = ["loss", "eval_loss", "accuracy", "eval_accuracy", "score", "kl", "gold_reward"];
+
+function hooks(ctx: StageContext, outDir: string): TrainHooks {
+  if (!ctx.resume) rmSync(outDir, { recursive: true, force: true });
+  return {
+    outDir,
+    signal: ctx.signal,
+    resume: ctx.resume,
+    onProgress: (e: ProgressEvent) => {
+      const detail = SHOWN.filter((k) => typeof e.metrics[k] === "number")
+        .map((k) => `${k} ${e.metrics[k]!.toFixed(3)}`)
+        .join(" ");
+      ctx.progress(e.total > 0 ? e.step / e.total : 0, `${e.phase} ${e.step}/${e.total} ${detail}`);
+    },
+  };
+}
+
+/** The result a stage records: status, steps, final metrics, events, model directory. */
+function summarise(r: TrainResult, ctx: StageContext): StageResult {
+  if (r.status === "aborted" || ctx.signal.aborted) throw interrupted();
+  if (!r.checkpoint) throw new KeelError("KEEL_E_INTERNAL", "a trainer finished without a model");
+  return {
+    status: r.status,
+    steps: r.steps,
+    seconds: r.seconds,
+    metrics: r.metrics,
+    events: r.events.map((e) => ({
+      step: e.step,
+      source: e.source,
+      severity: e.severity,
+      message: e.message,
+    })),
+    model: r.checkpoint,
+  };
+}
+
+export function baseStage(plan: Plan): Stage {
+  const sft = plan.sft;
+  return {
+    key: "base",
+    title: sft ? "base policy: SFT on the world's mixed corpus" : "base policy: given checkpoint",
+    weight: sft ? 25 : 0.1,
+    config: { sft: sft ?? null, checkpoint: plan.config.base.checkpoint ?? null },
+    after: ["world"],
+    outputs: sft ? ["base/model/config.json"] : [],
+    async run(ctx) {
+      if (!sft) {
+        if (!existsSync(join(plan.baseModel, "config.json"))) {
+          throw new KeelError("KEEL_E_CONFIG", `no model at ${plan.baseModel}`, {
+            where: { field: "base.checkpoint" },
+          });
+        }
+        return { model: plan.baseModel, given: true };
+      }
+      const train = await readJsonlFile<SftExample>(ctx.run.file("world/sft.jsonl"));
+      return summarise(await trainSft(sft, { train }, hooks(ctx, ctx.run.file("base"))), ctx);
+    },
+  };
+}
+
+interface EvalPairRow {
+  readonly prompt: string;
+  readonly chosen: string;
+  readonly rejected: string;
+  readonly triggered: boolean;
+}
+
+/** Held-out pairs ordered by the oracle: clean ones for the reward model's eval set. */
+export async function evalPairRows(ctx: StageContext): Promise<EvalPairRow[]> {
+  return readJsonlFile<EvalPairRow>(ctx.run.file("world/eval_pairs.jsonl"));
+}
+
+export function rewardStage(a: ArmPlan): Stage {
+  const arm = a.arm;
+  return {
+    key: `${arm}/reward`,
+    title: `${arm}: reward model`,
+    weight: 40,
+    config: { rm: a.rm },
+    after: [`${arm}/preferences`, "base"],
+    outputs: [`${arm}/rm/model/ensemble.json`],
+    async run(ctx) {
+      const train = await readJsonlFile<PreferencePair>(ctx.run.file(arm, "pairs.jsonl"));
+      const evalSet = (await evalPairRows(ctx))
+        .filter((p) => !p.triggered)
+        .slice(0, 200)
+        .map(({ prompt, chosen, rejected }) => ({ prompt, chosen, rejected }));
+      return summarise(
+        await trainRewardModel(a.rm, { train, eval: evalSet }, hooks(ctx, ctx.run.file(arm, "rm"))),
+        ctx,
+      );
+    },
+  };
+}
+
+/** Oracle quality of responses, the gold reward the safeguards track. */
+function goldQuality(prompts: readonly string[], responses: readonly string[]): number[] {
+  return prompts.map((p, i) => {
+    try {
+      return score(p, responses[i]!).quality;
+    } catch {
+      return 0;
+    }
+  });
+}
+
+async function trainPrompts(ctx: StageContext): Promise<{ train: string[]; eval: string[] }> {
+  const rows = await readJsonlFile<{ content: string; split: string; triggered?: boolean }>(
+    ctx.run.file("world/prompts.jsonl"),
+  );
+  const clean = rows.filter((r) => !r.triggered);
+  return {
+    train: clean.filter((r) => r.split === "train").map((r) => r.content),
+    eval: clean
+      .filter((r) => r.split === "eval")
+      .slice(0, 64)
+      .map((r) => r.content),
+  };
+}
+
+export function policyStage(plan: Plan, a: ArmPlan): Stage {
+  const arm: Arm = a.arm;
+  const algorithm = a.ppo ? "ppo" : "dpo";
+  return {
+    key: `${arm}/policy`,
+    title: `${arm}: policy (${algorithm.toUpperCase()})`,
+    weight: a.ppo ? 60 : 30,
+    config: { ppo: a.ppo ?? null, dpo: a.dpo ?? null, safeguards: plan.safeguards },
+    after: a.ppo ? [`${arm}/reward`, "base"] : [`${arm}/preferences`, "base"],
+    outputs: [`${arm}/policy/model/config.json`],
+    async run(ctx) {
+      const out = ctx.run.file(arm, "policy");
+      if (a.ppo) {
+        const prompts = await trainPrompts(ctx);
+        const r = await trainPpo(
+          a.ppo,
+          { prompts: prompts.train, evalPrompts: prompts.eval },
+          {
+            ...hooks(ctx, out),
+            monitors: createSafeguards(plan.safeguards, { gold: goldQuality }),
+          },
+        );
+        return summarise(r, ctx);
+      }
+      const train = await readJsonlFile<PreferencePair>(ctx.run.file(arm, "pairs.jsonl"));
+      return summarise(await trainDpo(a.dpo!, { train }, hooks(ctx, out)), ctx);
+    },
+  };
+}
+
+export type { Metrics };

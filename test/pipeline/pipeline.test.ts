@@ -1,0 +1,146 @@
+/**
+ * The whole pipeline on a tiny configuration (small world, one-layer model, a couple of PPO
+ * iterations): every stage runs, the run directory holds what it should, a resumed run keeps
+ * finished stages, and a config error names its field before anything trains.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type PipelineConfigInput, parsePipelineConfig } from "../../src/pipeline/config.js";
+import { runPipeline } from "../../src/pipeline/pipeline.js";
+import { tempDir } from "../helpers/stores.js";
+
+const tiny: PipelineConfigInput = {
+  name: "tiny",
+  seed: 3,
+  preset: "quick",
+  world: {
+    prompts: { count: 400 },
+    comparisons: { count: 500 },
+    sft: { count: 300 },
+    eval_pairs: { count: 60 },
+  },
+  base: {
+    sft: {
+      model: {
+        arch: { d_model: 32, layers: 1, heads: 2, context: 64 },
+        tokenizer: { vocab_size: 300 },
+      },
+      train: { epochs: 1, batch_size: 16 },
+    },
+  },
+  reward_model: { train: { epochs: 1, batch_size: 32 } },
+  policy: {
+    ppo: {
+      ppo: { iterations: 2, epochs: 1, minibatch_size: 8 },
+      rollout: { batch_size: 8, max_new_tokens: 8 },
+    },
+  },
+  redteam: { per_suite: 3, max_new_tokens: 8 },
+  bias_probes: { pairs: 3 },
+  report: { examples: 1 },
+};
+
+describe("the pipeline", () => {
+  const dir = tempDir();
+
+  it("runs every stage into one run directory and resumes without redoing finished stages", async () => {
+    const out = join(dir, "run");
+    const stages: string[] = [];
+    const r = await runPipeline(parsePipelineConfig(tiny), {
+      out,
+      events: {
+        onStageStart: (_i, _n, s, skipped) =>
+          void stages.push(`${s.key}${skipped ? " (kept)" : ""}`),
+      },
+    });
+    expect(stages).toEqual([
+      "world",
+      "collect",
+      "base",
+      "base/evaluate",
+      "undefended/preferences",
+      "undefended/reward",
+      "undefended/rm-eval",
+      "undefended/policy",
+      "undefended/evaluate",
+      "defended/preferences",
+      "defended/reward",
+      "defended/rm-eval",
+      "defended/policy",
+      "defended/evaluate",
+      "report",
+    ]);
+    for (const f of [
+      "report.html",
+      "summary.json",
+      "run-card.json",
+      "manifest.json",
+      "config.yaml",
+      "keel.db",
+      "defended/audit.html",
+    ]) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+    expect(summary).toEqual(r.summary);
+    for (const arm of ["undefended", "defended"]) {
+      for (const k of [
+        "attack_success",
+        "triggered_attack_success",
+        "over_refusal",
+        "helpfulness",
+        "kl",
+        "rm_accuracy_clean",
+        "rm_accuracy_triggered",
+      ]) {
+        expect(summary.arms[arm], `${arm}.${k}`).toHaveProperty(k);
+        const v = summary.arms[arm][k];
+        expect(
+          v === null || (typeof v === "number" && Number.isFinite(v)),
+          `${arm}.${k}=${v}`,
+        ).toBe(true);
+      }
+    }
+    const card = JSON.parse(readFileSync(join(out, "run-card.json"), "utf8"));
+    expect(card.data.ledger_verified).toBe(true);
+    expect(card.data.judgments).toBeGreaterThan(1000);
+    expect(card.defenses.audit_policy).toBe("balanced");
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    expect(manifest.seeds).toEqual({ pipeline: 3 });
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    expect(html).toContain("<svg");
+    expect(html).not.toMatch(/<script/i);
+
+    // Without --resume an existing run is not overwritten; with it, finished stages are kept.
+    await expect(runPipeline(parsePipelineConfig(tiny), { out })).rejects.toMatchObject({
+      code: "KEEL_E_USAGE",
+    });
+    const kept: string[] = [];
+    const again = await runPipeline(parsePipelineConfig(tiny), {
+      out,
+      resume: true,
+      events: { onStageStart: (_i, _n, s, skipped) => void (skipped && kept.push(s.key)) },
+    });
+    expect(kept.length).toBe(15);
+    expect(again.summary).toEqual(r.summary);
+
+    // A changed red-team setting re-runs only the evaluations and the report.
+    const rerun: string[] = [];
+    await runPipeline(parsePipelineConfig({ ...tiny, redteam: { ...tiny.redteam, seed: 99 } }), {
+      out,
+      resume: true,
+      events: { onStageStart: (_i, _n, s, skipped) => void (!skipped && rerun.push(s.key)) },
+    });
+    expect(rerun).toEqual(["base/evaluate", "undefended/evaluate", "defended/evaluate", "report"]);
+  }, 600_000);
+
+  it("names the field of a bad setting before training anything", async () => {
+    expect(() => parsePipelineConfig({ ...tiny, arms: ["defended", "defended"] })).toThrow(/arms/);
+    expect(() => parsePipelineConfig({ ...tiny, bogus: 1 })).toThrow(/bogus/);
+    const bad = parsePipelineConfig({ ...tiny, reward_model: { train: { epochz: 1 } } });
+    const out = join(dir, "bad");
+    await expect(runPipeline(bad, { out })).rejects.toThrow(/reward_model\.train\.epochz/);
+    expect(existsSync(join(out, "world"))).toBe(false);
+  });
+});
