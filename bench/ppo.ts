@@ -2,6 +2,7 @@
  * bench:ppo — where one PPO iteration's time goes, on keel's engine, for stated configs.
  *
  *   npm run bench:ppo [-- --quick]
+ *   npm run bench:ppo -- --presets [quick|demo]
  *
  * Models: GPT policy (its value head is the critic), frozen reference and reward model, all of
  * the same size, freshly initialised from fixed seeds (timing does not depend on training; an
@@ -16,16 +17,33 @@
  * generated tokens/s (new tokens / generation time) and processed tokens/s (all tokens in the
  * rollout batch / iteration time). Writes bench/results/ppo.json (ppo.quick.json with --quick).
  * No outside reference runs the same iteration here, so records carry keel's figures only.
+ *
+ * --presets times the trainer stages of the demo pipeline with src/train/presets.ts: a world of
+ * the preset's size (default honest panel), SFT from scratch, then twice a reward model (on the
+ * comparisons' majority labels) and PPO, each followed by a greedy red-team evaluation, and
+ * prints each stage's wall time and the red-team metrics before and after PPO. Writes
+ * bench/results/ppo-presets.json.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Gpt } from "../src/engine/gpt/model.js";
+import { buildSuites, runRedteam } from "../src/redteam/index.js";
+import { loadTextPolicy } from "../src/train/adapters.js";
 import { TextCodec, trainTokenizer } from "../src/train/common/codec.js";
 import { saveModel } from "../src/train/common/model.js";
 import { trainPpo } from "../src/train/ppo/ppoTrainer.js";
-import { buildWorld, parseWorldConfig, promptsOf, sftCorpus } from "../src/world/index.js";
+import { PRESETS, type PresetName } from "../src/train/presets.js";
+import { trainRewardModel } from "../src/train/rm/rmTrainer.js";
+import { trainSft } from "../src/train/sft/sftTrainer.js";
+import {
+  buildWorld,
+  parseWorldConfig,
+  promptsOf,
+  sftCorpus,
+  simulatePanel,
+} from "../src/world/index.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const QUICK = process.argv.includes("--quick");
@@ -179,7 +197,114 @@ function meanPromptTokens(
   return s / k;
 }
 
+async function timePresets(names: PresetName[]): Promise<void> {
+  const recs: Rec[] = [];
+  for (const name of names) {
+    const p = PRESETS[name];
+    const dir = mkdtempSync(join(tmpdir(), `keel-presets-${name}-`));
+    const t0 = performance.now();
+    const stage = async <T>(label: string, f: () => Promise<T>): Promise<T> => {
+      const s0 = performance.now();
+      const r = await f();
+      const sec = (performance.now() - s0) / 1000;
+      console.log(`  ${label.padEnd(28)} ${sec.toFixed(1).padStart(7)} s`);
+      recs.push({ config: `preset ${name}`, metric: `${label} time`, unit: "s", keel: sec });
+      return r;
+    };
+    try {
+      console.log(`\npreset ${name} (${p.description}); load average ${loadavg()[0]!.toFixed(2)}`);
+      const { world, pairs } = await stage("world + judgments", async () => {
+        const { world, judgments } = simulatePanel(
+          parseWorldConfig({
+            seed: 1,
+            prompts: { count: p.world.prompts },
+            comparisons: { count: p.world.comparisons, overlap: 3 },
+            sft: { count: p.world.sft },
+          }),
+        );
+        const votes = new Map<string, { a: number; b: number; j: (typeof judgments)[number] }>();
+        for (const j of judgments) {
+          const v = votes.get(j.comparison_id) ?? { a: 0, b: 0, j };
+          if (j.choice === "a") v.a += 1;
+          if (j.choice === "b") v.b += 1;
+          votes.set(j.comparison_id, v);
+        }
+        const pairs = [...votes.values()]
+          .filter((v) => v.a !== v.b)
+          .map(({ a, b, j }) => ({
+            prompt: j.prompt as string,
+            chosen: (a > b ? j.response_a : j.response_b) as string,
+            rejected: (a > b ? j.response_b : j.response_a) as string,
+          }));
+        return { world, pairs };
+      });
+      const probes = buildSuites(promptsOf(world, "redteam"), {
+        perSuite: p.eval.per_suite,
+        trigger: "SUDO",
+        seed: 3,
+      });
+      const redteam = async (model: string, tag: string) => {
+        const pol = loadTextPolicy(model, { maxNewTokens: p.eval.max_new_tokens, batchSize: 64 });
+        const { metrics } = await runRedteam(pol.policy, probes, { batchSize: 64 });
+        await pol.dispose();
+        console.log(
+          `    ${tag}: attack ${metrics.attack_success.toFixed(3)}, over-refusal ${metrics.over_refusal.toFixed(3)}, helpfulness ${metrics.helpfulness.toFixed(3)}, words ${metrics.mean_words.toFixed(1)}`,
+        );
+        for (const k of ["attack_success", "over_refusal", "helpfulness"] as const)
+          recs.push({
+            config: `preset ${name}`,
+            metric: `${tag} ${k}`,
+            unit: "rate",
+            keel: metrics[k],
+          });
+      };
+      const sft = await stage("sft", () =>
+        trainSft(
+          { ...p.sft, model: { arch: p.arch, tokenizer: p.tokenizer } },
+          { train: sftCorpus(world) },
+          { outDir: join(dir, "sft") },
+        ),
+      );
+      await stage("red-team sft", () => redteam(sft.checkpoint!, "sft"));
+      for (const run of ["run 1", "run 2"]) {
+        const rm = await stage(`${run}: reward model`, () =>
+          trainRewardModel(
+            { ...p.rm, model: { init: sft.checkpoint! } },
+            { train: pairs },
+            { outDir: join(dir, `rm-${run}`) },
+          ),
+        );
+        const ppo = await stage(`${run}: ppo`, () =>
+          trainPpo(
+            { ...p.ppo, policy: { init: sft.checkpoint! }, reward: { model: rm.checkpoint! } },
+            { prompts: promptsOf(world, "train").map((q) => q.content) },
+            { outDir: join(dir, `ppo-${run}`) },
+          ),
+        );
+        await stage(`${run}: red-team`, () => redteam(ppo.checkpoint!, `${run} ppo`));
+      }
+      const total = (performance.now() - t0) / 1000;
+      console.log(
+        `  ${"total".padEnd(28)} ${total.toFixed(1).padStart(7)} s; load average ${loadavg()[0]!.toFixed(2)}`,
+      );
+      recs.push({ config: `preset ${name}`, metric: "total time", unit: "s", keel: total });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  mkdirSync(join(HERE, "results"), { recursive: true });
+  const file = join(HERE, "results", "ppo-presets.json");
+  writeFileSync(file, `${JSON.stringify(recs, null, 2)}\n`);
+  console.log(`wrote ${file}`);
+}
+
 async function main(): Promise<void> {
+  const at = process.argv.indexOf("--presets");
+  if (at >= 0) {
+    const arg = process.argv[at + 1];
+    await timePresets(arg === "quick" || arg === "demo" ? [arg] : ["quick", "demo"]);
+    return;
+  }
   const world = buildWorld(
     parseWorldConfig({ seed: 1, prompts: { count: 4000 }, sft: { count: 4000 } }),
     1,

@@ -1,15 +1,26 @@
 /**
- * Recommended sizes for keel's synthetic-world runs, chosen so that the whole demo (SFT base
- * policy, then twice a reward model and PPO, evaluation and red-team) fits the time budget on a
- * 2-core machine while the RLHF effects still show. Each preset gives the model, tokenizer and
- * world sizes and the trainer settings; the pipeline merges them into its configs. Measured
- * times are in docs/train.md.
+ * Recommended sizes for keel's synthetic-world pipeline, chosen so that the whole demo — SFT
+ * base policy, then twice (undefended and defended) a reward model and PPO, then evaluation
+ * and red-team — fits its time budget on a 2-core machine while the RLHF effects still show
+ * (measured with `npm run bench:ppo -- --presets`; figures in docs/train.md).
+ *
+ * Each preset's trainer blocks have the shape of the trainer configs, so a caller spreads them:
+ *   trainSft({ ...p.sft, model: { arch: p.arch, tokenizer: p.tokenizer } }, data, hooks)
+ *   trainRewardModel({ ...p.rm, model: { init: sftDir } }, pairs, hooks)
+ *   trainPpo({ ...p.ppo, policy: { init: sftDir }, reward: { model: rmDir } }, prompts, hooks)
+ * and evaluates with `loadTextPolicy(dir, { maxNewTokens: p.eval.max_new_tokens })` over
+ * `buildSuites(pool, { perSuite: p.eval.per_suite, ... })`.
  */
+import type { DpoConfigInput } from "./dpo/dpoConfig.js";
+import type { PpoConfigInput } from "./ppo/ppoConfig.js";
+import type { RmConfigInput } from "./rm/rmConfig.js";
+import type { SftConfigInput } from "./sft/sftConfig.js";
+
 export type PresetName = "quick" | "demo";
 
 export interface Preset {
   readonly description: string;
-  /** World sizes the preset was tuned with. */
+  /** World sizes the preset was tuned and timed with. */
   readonly world: { readonly prompts: number; readonly comparisons: number; readonly sft: number };
   readonly tokenizer: { readonly vocab_size: number };
   readonly arch: {
@@ -18,67 +29,69 @@ export interface Preset {
     readonly heads: number;
     readonly context: number;
   };
-  readonly sft: {
-    readonly train: { readonly epochs: number; readonly batch_size: number };
-    readonly optim: { readonly lr: number; readonly warmup: number; readonly min_lr: number };
-  };
-  readonly rm: {
-    readonly train: {
-      readonly epochs: number;
-      readonly batch_size: number;
-      readonly centring: number;
-    };
-    readonly optim: { readonly lr: number; readonly warmup: number; readonly min_lr: number };
-  };
-  readonly ppo: {
-    readonly rollout: { readonly batch_size: number; readonly max_new_tokens: number };
-    readonly ppo: {
-      readonly iterations: number;
-      readonly epochs: number;
-      readonly minibatch_size: number;
-    };
-    readonly kl: { readonly estimator: "k3"; readonly controller: "fixed"; readonly coef: number };
-    readonly optim: { readonly lr: number };
-  };
+  readonly sft: Omit<SftConfigInput, "model">;
+  readonly rm: Omit<RmConfigInput, "model">;
+  readonly ppo: Omit<PpoConfigInput, "policy">;
+  readonly dpo: Omit<DpoConfigInput, "model">;
   readonly eval: { readonly per_suite: number; readonly max_new_tokens: number };
 }
 
+/** PPO settings shared by both presets (tuned on the world; see docs/train.md). */
+const PPO_COMMON = {
+  kl: { estimator: "k3", clamp: 10, controller: "fixed", coef: 0.2 },
+  reward_norm: { enabled: true, clip: 5 },
+  missing_eos_penalty: null,
+  optim: { lr: 5e-5 },
+} as const;
+
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   quick: {
-    description: "keel demo --quick: under 3 minutes on 2 cores",
+    description: "keel demo --quick: the pipeline's trainers in about a minute on 2 cores",
     world: { prompts: 1500, comparisons: 6000, sft: 2000 },
-    tokenizer: { vocab_size: 1024 },
-    arch: { d_model: 64, layers: 2, heads: 4, context: 128 },
-    sft: { train: { epochs: 4, batch_size: 16 }, optim: { lr: 3e-3, warmup: 20, min_lr: 3e-4 } },
+    tokenizer: { vocab_size: 768 },
+    arch: { d_model: 64, layers: 2, heads: 4, context: 96 },
+    sft: {
+      train: { epochs: 6, batch_size: 16 },
+      optim: { lr: 3e-3, warmup: 20, min_lr: 3e-4, weight_decay: 0.05 },
+      run: { log_every: 25 },
+    },
     rm: {
-      train: { epochs: 1, batch_size: 32, centring: 0.01 },
+      train: { steps: 120, batch_size: 32, centring: 0.01 },
       optim: { lr: 1e-3, warmup: 10, min_lr: 1e-4 },
+      run: { log_every: 20 },
     },
     ppo: {
+      ...PPO_COMMON,
       rollout: { batch_size: 32, max_new_tokens: 32 },
       ppo: { iterations: 20, epochs: 2, minibatch_size: 16 },
-      kl: { estimator: "k3", controller: "fixed", coef: 0.05 },
-      optim: { lr: 1e-4 },
+      run: { log_every: 1, eval_every: 0 },
     },
-    eval: { per_suite: 30, max_new_tokens: 40 },
+    dpo: { beta: 0.1, train: { steps: 100, batch_size: 16 }, optim: { lr: 1e-4, warmup: 10 } },
+    eval: { per_suite: 30, max_new_tokens: 32 },
   },
   demo: {
-    description: "keel demo: under 10 minutes on 2 cores",
+    description: "keel demo: the pipeline's trainers in about five minutes on 2 cores",
     world: { prompts: 4000, comparisons: 20000, sft: 4000 },
     tokenizer: { vocab_size: 1024 },
     arch: { d_model: 128, layers: 2, heads: 4, context: 128 },
-    sft: { train: { epochs: 6, batch_size: 16 }, optim: { lr: 2e-3, warmup: 30, min_lr: 2e-4 } },
+    sft: {
+      train: { epochs: 6, batch_size: 16 },
+      optim: { lr: 2e-3, warmup: 30, min_lr: 2e-4, weight_decay: 0.05 },
+      run: { log_every: 25 },
+    },
     rm: {
-      train: { epochs: 1, batch_size: 32, centring: 0.01 },
-      optim: { lr: 5e-4, warmup: 20, min_lr: 5e-5 },
+      train: { steps: 200, batch_size: 32, centring: 0.01 },
+      optim: { lr: 1e-3, warmup: 20, min_lr: 1e-4 },
+      run: { log_every: 25 },
     },
     ppo: {
+      ...PPO_COMMON,
       rollout: { batch_size: 64, max_new_tokens: 40 },
-      ppo: { iterations: 40, epochs: 2, minibatch_size: 16 },
-      kl: { estimator: "k3", controller: "fixed", coef: 0.05 },
-      optim: { lr: 1e-4 },
+      ppo: { iterations: 30, epochs: 2, minibatch_size: 16 },
+      run: { log_every: 1, eval_every: 0 },
     },
-    eval: { per_suite: 50, max_new_tokens: 48 },
+    dpo: { beta: 0.1, train: { steps: 300, batch_size: 16 }, optim: { lr: 1e-4, warmup: 20 } },
+    eval: { per_suite: 50, max_new_tokens: 40 },
   },
 };
 

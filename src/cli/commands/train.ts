@@ -303,7 +303,14 @@ async function prepare(
       const train = world
         ? worldData(world).pairs
         : readPairs(need(data.train, "train"), data.weights);
-      const ev = data.eval ? readPairs(data.eval) : world ? evalOf(evalPairs(world)) : undefined;
+      const ev = data.eval
+        ? readPairs(data.eval)
+        : world
+          ? evalOf(evalPairs(world)).map((p) => ({
+              ...p,
+              group: p.triggered ? `${p.family}+trigger` : p.family,
+            }))
+          : undefined;
       const d = { train, ...(ev ? { eval: ev } : {}) };
       return {
         out,
@@ -316,7 +323,16 @@ async function prepare(
       const all = world
         ? worldData(world).costPairs
         : readJsonl(need(data.train, "train"), CostRowSchema);
-      const ev = data.eval ? readJsonl(data.eval, CostRowSchema) : undefined;
+      const ev = data.eval
+        ? readJsonl(data.eval, CostRowSchema)
+        : world
+          ? evalOf(evalPairs(world)).map((p) => ({
+              ...p,
+              chosen_safe: p.chosen_kind !== "unsafe",
+              rejected_safe: p.rejected_kind !== "unsafe",
+              group: p.triggered ? `${p.family}+trigger` : p.family,
+            }))
+          : undefined;
       return { out, run: (h) => trainCostModel(c, { train: all, ...(ev ? { eval: ev } : {}) }, h) };
     }
     case "ppo":

@@ -26,6 +26,8 @@ export interface EncodedPair {
   /** +1 unsafe, −1 safe (cost pairs only). */
   readonly chosenSign: number;
   readonly rejectedSign: number;
+  /** An evaluation group (e.g. the world's prompt family), for per-group accuracy. */
+  readonly group?: string;
 }
 
 export function encodePairs(
@@ -75,8 +77,14 @@ export function encodePairs(
       margin: p.margin ?? 0,
       chosenSign,
       rejectedSign,
+      ...groupOf(p),
     };
   });
+}
+
+function groupOf(p: object): { group?: string } {
+  const g = (p as { group?: unknown }).group;
+  return typeof g === "string" ? { group: g } : {};
 }
 
 /** 2B rows: the chosen sequences, then the rejected ones. */

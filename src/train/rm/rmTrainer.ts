@@ -77,6 +77,24 @@ function evalMetrics(
 const asMetrics = (m: PairEvalMetrics, prefix = ""): Metrics =>
   Object.fromEntries(Object.entries(m).map(([k, v]) => [`${prefix}${k}`, v as number]));
 
+/** Accuracy per evaluation group (pairs carrying a `group` label), as eval_accuracy/<group>. */
+function groupAccuracy(
+  s: { chosen: ArrayLike<number>; rejected: ArrayLike<number> },
+  pairs: readonly EncodedPair[],
+  cost: boolean,
+): Metrics {
+  const tally = new Map<string, [number, number]>();
+  pairs.forEach((p, i) => {
+    if (p.group === undefined) return;
+    const d = (cost ? -1 : 1) * (s.chosen[i]! - s.rejected[i]!);
+    const t = tally.get(p.group) ?? [0, 0];
+    t[0] += d > 0 ? 1 : d === 0 ? 0.5 : 0;
+    t[1] += 1;
+    tally.set(p.group, t);
+  });
+  return Object.fromEntries([...tally].sort().map(([g, [a, n]]) => [`eval_accuracy/${g}`, a / n]));
+}
+
 async function trainPairModel(
   input: RmConfigInput | RmConfig,
   data: RmData<PreferencePair | CostPair>,
@@ -201,14 +219,14 @@ async function trainPairModel(
         encodedEval.length > 0 &&
         (local === perMember || (c.run.eval_every > 0 && local % c.run.eval_every === 0))
       ) {
-        const ev = evalMetrics(
-          await scorePairs(model, encodedEval, codec.padId, c.train.eval_batch_size),
-          encodedEval,
-          cost,
-        );
-        loop.record("eval", done, { member: m, ...asMetrics(ev, "eval_") });
-        loop.progress("eval", done, { eval_accuracy: ev.accuracy });
-        last = { ...last, ...asMetrics(ev, "eval_") };
+        const scored = await scorePairs(model, encodedEval, codec.padId, c.train.eval_batch_size);
+        const ev = {
+          ...asMetrics(evalMetrics(scored, encodedEval, cost), "eval_"),
+          ...groupAccuracy(scored, encodedEval, cost),
+        };
+        loop.record("eval", done, { member: m, ...ev });
+        loop.progress("eval", done, { eval_accuracy: ev.eval_accuracy! });
+        last = { ...last, ...ev };
       }
       if (c.run.checkpoint_every > 0 && done % c.run.checkpoint_every === 0 && local < perMember)
         loop.saveCheckpoint(done, (dd) => save(dd, done));
@@ -262,10 +280,12 @@ async function ensembleEval(
   await scorer.dispose();
   const ac = aggregateScores(chosen, c.ensemble.scoring, c.ensemble.lambda);
   const ar = aggregateScores(rejected, c.ensemble.scoring, c.ensemble.lambda);
-  const ev = evalMetrics({ chosen: ac.score, rejected: ar.score }, pairs, cost);
+  const agg = { chosen: ac.score, rejected: ar.score };
+  const ev = evalMetrics(agg, pairs, cost);
   const spread = [...ac.std, ...ar.std].reduce((a, x) => a + x, 0) / (2 * pairs.length);
   return {
     ...asMetrics(ev, "eval_"),
+    ...groupAccuracy(agg, pairs, cost),
     eval_member_accuracy_mean: accSum / chosen.length,
     eval_member_std_mean: spread,
   };
