@@ -17,7 +17,9 @@
  *   kl                       estimator k1 | k2 | k3, clamp c, controller fixed | adaptive (β = coef
  *                            initially; target and horizon for adaptive)
  *   reward_norm              running-moments normalisation of scores, then clip to ±clip
- *   missing_eos_penalty      added to the score of a response cut at max_new_tokens (null: off)
+ *   missing_eos_penalty      added to the score of a response cut at max_new_tokens (default null,
+ *                            off: on keel's world a penalty cuts every verbose answer short and
+ *                            teaches a small policy to refuse benign prompts; see docs/train.md)
  *   eval                     greedy evaluation cadence and size (run.eval_every iterations)
  * Cross-field checks: minibatch_size divides rollout.batch_size; context leaves room for
  * max_new_tokens; an adaptive controller needs a target.
@@ -86,7 +88,7 @@ export const PpoConfigSchema = z
     reward_norm: z
       .strictObject({ enabled: z.boolean().default(true), clip: z.number().positive().default(5) })
       .default({ enabled: true, clip: 5 }),
-    missing_eos_penalty: z.number().nullable().default(-1),
+    missing_eos_penalty: z.number().nullable().default(null),
     eval: z
       .strictObject({
         max_new_tokens: z.int().positive().optional(),
