@@ -116,10 +116,9 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
         parseSftConfig(
           deepMerge(
             {
+              ...preset.sft,
               seed: c.seed,
               model: { arch: preset.arch, tokenizer: preset.tokenizer },
-              train: preset.sft.train,
-              optim: preset.sft.optim,
             },
             c.base.sft,
           ),
@@ -129,21 +128,16 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
   const arms = c.arms.map((arm): ArmPlan => {
     const rm = nested(["reward_model"], source, (src) =>
       parseRmConfig(
-        deepMerge(
-          {
-            seed: c.seed,
-            model: { init: baseModel },
-            train: preset.rm.train,
-            optim: preset.rm.optim,
-          },
-          c.reward_model,
-        ),
+        deepMerge({ ...preset.rm, seed: c.seed, model: { init: baseModel } }, c.reward_model),
         src,
       ),
     );
     if (c.policy.algorithm === "dpo") {
       const dpo = nested(["policy", "dpo"], source, (src) =>
-        parseDpoConfig(deepMerge({ seed: c.seed, model: { init: baseModel } }, c.policy.dpo), src),
+        parseDpoConfig(
+          deepMerge({ ...preset.dpo, seed: c.seed, model: { init: baseModel } }, c.policy.dpo),
+          src,
+        ),
       );
       return { arm, rm, dpo };
     }
@@ -151,13 +145,10 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
       parsePpoConfig(
         deepMerge(
           {
+            ...preset.ppo,
             seed: c.seed,
             policy: { init: baseModel },
             reward: { model: path(arm, "rm", "model") },
-            rollout: preset.ppo.rollout,
-            ppo: preset.ppo.ppo,
-            kl: preset.ppo.kl,
-            optim: preset.ppo.optim,
           },
           c.policy.ppo,
         ),
