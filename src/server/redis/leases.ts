@@ -13,7 +13,9 @@
  * drops the comparison's expired entries and refuses when live leases + recorded judgments
  * reach the limit (the overlap); otherwise it writes the lease and both index entries. So two
  * processes racing for a comparison's last slot cannot both win. A finished lease is never
- * taken again (the rater is done with it, whichever process knows it).
+ * taken again (the rater is done with it, whichever process knows it). `acquireFirst` does the
+ * same for a window of a rater's candidates in one script (one round trip per serve, however
+ * many comparisons ahead are full), and returns their judgment counts.
  *
  * Times are the callers' clocks (ms), as with the in-memory store; processes on different hosts
  * need their clocks in sync (NTP) to well under a lease's length.
@@ -23,9 +25,23 @@ import type { Lease, LeaseStore, SharedJudgmentCounts } from "../tasks/leases.js
 import type { SharedRedis } from "./connect.js";
 import { Script } from "./script.js";
 
+/** Writes a lease and its two index entries (shared by the acquire scripts). */
+const TAKE = `
+local function take(lk, ck, uk, task, p, c, u, o, issued, exp, now, grace)
+  redis.call('HSET', lk, 'p', p, 'c', c, 'u', u, 'o', o, 'i', issued, 'e', exp, 'f', '0')
+  redis.call('PEXPIRE', lk, math.max(1, math.floor(tonumber(exp) + grace - now)))
+  local live = math.max(1, math.floor(tonumber(exp) - now) + 1000)
+  for _, k in ipairs({ck, uk}) do
+    redis.call('ZADD', k, exp, task)
+    if redis.call('PTTL', k) < live then redis.call('PEXPIRE', k, live) end
+  end
+end
+`;
+
+/** KEYS lease cmp user judged; ARGV task p c u o issued expires limit now grace. */
 const ACQUIRE = new Script(
   "acquire",
-  `
+  `${TAKE}
 local now = tonumber(ARGV[9])
 local cur = redis.call('HMGET', KEYS[1], 'e', 'i', 'f')
 if cur[3] == '1' then return false end
@@ -39,16 +55,50 @@ if not held then
   end
 end
 local issued = cur[2] or ARGV[6]
-local exp = tonumber(ARGV[7])
-redis.call('HSET', KEYS[1], 'p', ARGV[2], 'c', ARGV[3], 'u', ARGV[4], 'o', ARGV[5],
-  'i', issued, 'e', ARGV[7], 'f', '0')
-redis.call('PEXPIRE', KEYS[1], math.max(1, math.floor(exp + tonumber(ARGV[10]) - now)))
-local live = math.max(1, math.floor(exp - now) + 1000)
-for k = 2, 3 do
-  redis.call('ZADD', KEYS[k], exp, ARGV[1])
-  if redis.call('PTTL', KEYS[k]) < live then redis.call('PEXPIRE', KEYS[k], live) end
-end
+take(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], issued, ARGV[7],
+  now, tonumber(ARGV[10]))
 return issued
+`,
+);
+
+/**
+ * The first candidate with room, taken; and every candidate's judgment count.
+ * KEYS judged user (lease cmp)×n; ARGV now grace limit project user n (task cmp order issued
+ * expires)×n. Returns {index of the lease taken (0 = none), its issued time, counts…}.
+ */
+const ACQUIRE_FIRST = new Script(
+  "acquireFirst",
+  `${TAKE}
+local now = tonumber(ARGV[1])
+local grace = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local n = tonumber(ARGV[6])
+local out = {0, ''}
+for k = 1, n do
+  local lk = KEYS[1 + 2 * k]
+  local ck = KEYS[2 + 2 * k]
+  local a = 6 + (k - 1) * 5
+  local j = tonumber(redis.call('HGET', KEYS[1], ARGV[a + 2]) or '0')
+  out[2 + k] = j
+  if out[1] == 0 then
+    local cur = redis.call('HMGET', lk, 'e', 'i', 'f')
+    if cur[3] ~= '1' then
+      local room = (cur[1] and tonumber(cur[1]) > now) or limit < 0
+      if not room then
+        redis.call('ZREMRANGEBYSCORE', ck, '-inf', now)
+        room = redis.call('ZCARD', ck) + j < limit
+      end
+      if room then
+        local issued = cur[2] or ARGV[a + 4]
+        take(lk, ck, KEYS[2], ARGV[a + 1], ARGV[4], ARGV[a + 2], ARGV[5], ARGV[a + 3], issued,
+          ARGV[a + 5], now, grace)
+        out[1] = k
+        out[2] = issued
+      end
+    end
+  end
+end
+return out
 `,
 );
 
@@ -173,6 +223,37 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
       if (l && h.f !== "1" && l.expiresAt > nowMs) out.push(l);
     });
     return out;
+  }
+
+  async acquireFirst(
+    candidates: readonly Lease[],
+    overlap: number,
+    nowMs: number,
+  ): Promise<{ lease: Lease | undefined; judged: readonly number[] }> {
+    const first = candidates[0];
+    if (!first) return { lease: undefined, judged: [] };
+    const keys = [this.judgedKey(first.projectId), this.userKey(first.projectId, first.userId)];
+    const args: (string | number)[] = [
+      nowMs,
+      this.graceMs,
+      Number.isFinite(overlap) ? overlap : -1,
+      first.projectId,
+      first.userId,
+      candidates.length,
+    ];
+    for (const l of candidates) {
+      keys.push(this.leaseKey(l.taskId), this.cmpKey(l.projectId, l.comparisonId));
+      args.push(l.taskId, l.comparisonId, l.shownOrder, l.issuedAt, l.expiresAt);
+    }
+    const out = (await ACQUIRE_FIRST.run(this.r.redis, keys, args)) as [
+      number,
+      string,
+      ...number[],
+    ];
+    const won = Number(out[0]);
+    const judged = out.slice(2).map(Number);
+    if (won === 0) return { lease: undefined, judged };
+    return { lease: { ...candidates[won - 1]!, issuedAt: Number(out[1]) }, judged };
   }
 
   async countJudgment(projectId: string, comparisonId: string): Promise<void> {

@@ -62,6 +62,16 @@ export interface SharedJudgmentCounts {
     comparisonId: string,
     nowMs: number,
   ): Promise<{ live: number; judged: number }>;
+  /**
+   * Takes the first of `candidates` (one rater's leases, in serving order) whose comparison has
+   * room (live leases + judgments < `overlap`), atomically, in one round trip; also returns
+   * each candidate's recorded judgment count, so the caller learns what other processes did.
+   */
+  acquireFirst(
+    candidates: readonly Lease[],
+    overlap: number,
+    nowMs: number,
+  ): Promise<{ lease: Lease | undefined; judged: readonly number[] }>;
 }
 
 export function sharesJudgments(s: LeaseStore): s is LeaseStore & SharedJudgmentCounts {

@@ -32,11 +32,18 @@ import {
   type Project,
   userDone,
 } from "../../store/collection/index.js";
-import { type Lease, type LeaseStore, sharesJudgments } from "./leases.js";
+import {
+  type Lease,
+  type LeaseStore,
+  type SharedJudgmentCounts,
+  sharesJudgments,
+} from "./leases.js";
 import type { TaskIds } from "./task-id.js";
 
 const TEXT_PREFETCH = 128;
 const TEXT_CACHE = 50_000;
+/** Candidates sent to a shared lease store per round trip. */
+const SHARED_WINDOW = 64;
 
 export interface Texts {
   readonly prompt: Content;
@@ -223,35 +230,54 @@ export class ProjectQueue {
       s.goldOrder ??= new Rng(`${this.project.seed}/gold-order/${userId}`).shuffle(
         this.gold.map((_, i) => i),
       );
-      for (const i of s.goldOrder) {
-        const it = this.gold[i]!;
-        if (s.done.has(it.comparison_id)) continue;
-        const got = await this.leases.acquire(
-          this.lease(userId, it.comparison_id, nowMs),
+      if (sharesJudgments(this.leases)) {
+        const gold = function* (q: ProjectQueue, order: readonly number[]) {
+          for (const i of order) {
+            const it = q.gold[i]!;
+            if (!s.done.has(it.comparison_id)) yield it;
+          }
+        };
+        const got = await this.firstShared(
+          this.leases,
+          userId,
+          s,
+          gold(this, s.goldOrder),
           Infinity,
           nowMs,
         );
-        if (got) {
-          s.served++;
-          return got;
+        if (got) return got;
+      } else {
+        for (const i of s.goldOrder) {
+          const it = this.gold[i]!;
+          if (s.done.has(it.comparison_id)) continue;
+          const got = await this.leases.acquire(
+            this.lease(userId, it.comparison_id, nowMs),
+            Infinity,
+            nowMs,
+          );
+          if (got) {
+            s.served++;
+            return got;
+          }
         }
       }
     }
-    const shared = sharesJudgments(this.leases) ? this.leases : undefined;
+    if (sharesJudgments(this.leases)) {
+      const open = function* (q: ProjectQueue) {
+        for (let i = s.cursor; i < q.tasks.length; i++) {
+          const it = q.tasks[i]!;
+          if (!s.done.has(it.comparison_id) && q.capacity(it) > 0) yield it;
+        }
+      };
+      return this.firstShared(this.leases, userId, s, open(this), this.project.overlap, nowMs);
+    }
     for (let i = s.cursor; i < this.tasks.length; i++) {
       const it = this.tasks[i]!;
       if (s.done.has(it.comparison_id)) continue;
-      let cap = this.capacity(it);
+      const cap = this.capacity(it);
       if (cap <= 0) continue;
       // Cheap pre-check before building a lease (two HMACs); acquire re-checks atomically.
-      if (shared) {
-        const o = await shared.occupancy(this.project.project_id, it.comparison_id, nowMs);
-        this.sawJudged(it.comparison_id, o.judged);
-        if (o.live + o.judged >= this.project.overlap) continue;
-        cap = this.project.overlap;
-      } else if (
-        (await this.leases.liveCount(this.project.project_id, it.comparison_id, nowMs)) >= cap
-      )
+      if ((await this.leases.liveCount(this.project.project_id, it.comparison_id, nowMs)) >= cap)
         continue;
       const got = await this.leases.acquire(
         this.lease(userId, it.comparison_id, nowMs),
@@ -261,6 +287,43 @@ export class ProjectQueue {
       if (got) {
         s.served++;
         return got;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Serving over a shared store: the candidates go to the store a window at a time; it takes
+   * the first with room in one atomic step and reports every candidate's judgment count, so
+   * this process's counts (and the raters' cursors) catch up with the other processes'.
+   */
+  private async firstShared(
+    shared: LeaseStore & SharedJudgmentCounts,
+    userId: string,
+    s: RaterState,
+    candidates: Iterable<ItemInfo>,
+    limit: number,
+    nowMs: number,
+  ): Promise<Lease | undefined> {
+    const it = candidates[Symbol.iterator]();
+    for (let done = false; !done; ) {
+      const window: Lease[] = [];
+      while (window.length < SHARED_WINDOW) {
+        const n = it.next();
+        if (n.done) {
+          done = true;
+          break;
+        }
+        window.push(this.lease(userId, n.value.comparison_id, nowMs));
+      }
+      if (window.length === 0) break;
+      const r = await shared.acquireFirst(window, limit, nowMs);
+      window.forEach((l, k) => {
+        this.sawJudged(l.comparisonId, r.judged[k] ?? 0);
+      });
+      if (r.lease) {
+        s.served++;
+        return r.lease;
       }
     }
     return undefined;
