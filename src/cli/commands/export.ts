@@ -4,6 +4,7 @@ import { KeelError } from "../../core/errors.js";
 import { POLICIES, type Policy } from "../../defend/config.js";
 import { EXPORT_FORMATS, exportFormat } from "../../io/exporters.js";
 import type { TableFormat } from "../../io/formats/crowdkit.js";
+import { OPENRLHF_VERSION } from "../../providers/ray/openrlhf.js";
 import { addDbOption, addOutputOptions, oneOf, withStore } from "../common.js";
 import { printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
@@ -66,7 +67,11 @@ export const exportCommand: CommandModule = {
         `\nFormats:\n${EXPORT_FORMATS.map((f) => `  ${f.key.padEnd(20)} ${f.description}`).join("\n")}\n\n` +
           "Examples:\n  keel export -f judgments -o all.jsonl\n  keel export -f trl -o prefs.jsonl\n" +
           "  keel export -f openrlhf -o rm.jsonl --prompt-key input --chosen-key preferred --rejected-key dispreferred\n" +
-          "  keel export -f trl -o clean.jsonl --clean --audit audit.json",
+          "  keel export -f trl -o clean.jsonl --clean --audit audit.json\n\n" +
+          `OpenRLHF ${OPENRLHF_VERSION} trains a reward model on the file with the same key names:\n` +
+          "  deepspeed --module openrlhf.cli.train_rm --pretrain MODEL --dataset rm.jsonl \\\n" +
+          "    --prompt_key prompt --chosen_key chosen --rejected_key rejected --save_path CKPT\n" +
+          "  (keel launch openrlhf rm submits it to a Ray cluster; see docs/scale.md)",
       );
     addOutputOptions(addDbOption(cmd)).action(async (o: ExportFlags) => {
       const format = exportFormat(o.format);
