@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { aggregateCommand } from "./commands/aggregate.js";
 import { auditCommand } from "./commands/audit.js";
 import { demoCommand } from "./commands/demo.js";
+import { experimentCommand } from "./commands/experiment.js";
 import { exportCommand } from "./commands/export.js";
 import { importCommand } from "./commands/import.js";
 import { initCommand } from "./commands/init.js";
@@ -30,6 +31,7 @@ export interface CommandModule {
 export const COMMANDS: readonly CommandModule[] = [
   demoCommand,
   runCommand,
+  experimentCommand,
   initCommand,
   importCommand,
   exportCommand,

@@ -4,6 +4,7 @@
  * KL between each tuned policy and the base, and each reward model's accuracy on held-out
  * pairs with and without the backdoor trigger plus its bias shifts.
  */
+import { mkdir } from "node:fs/promises";
 import { type Gpt, generate, padBatch } from "../../engine/index.js";
 import { writeFileAtomic } from "../../io/files.js";
 import {
@@ -130,6 +131,7 @@ export function policyEvalStage(plan: Plan, who: "base" | Arm): Stage {
           kl_to_base: kl,
           examples: examplesOf(results, 2),
         };
+        await mkdir(ctx.run.file(who), { recursive: true });
         await writeFileAtomic(
           ctx.run.file(who, "evaluate.json"),
           `${JSON.stringify({ ...evaluation, results }, null, 1)}\n`,

@@ -1,0 +1,113 @@
+/** `keel experiment poison-sweep`: attack × poison rate × {undefended, defended} (src/pipeline/sweep.ts). */
+import { join } from "node:path";
+import type { Command } from "commander";
+import { KeelError } from "../../core/errors.js";
+import { writeFileAtomic } from "../../io/files.js";
+import { runPoisonSweep, SWEEP_ATTACKS, sweepMarkdown } from "../../pipeline/sweep.js";
+import type { AttackType } from "../../redteam/scenarios.js";
+import { oneOf, positiveInt } from "../common.js";
+import { printJson, printLine } from "../output.js";
+import type { CommandModule } from "../registry.js";
+import { pipelineEvents } from "./pipeline-ui.js";
+import { withInterrupt } from "./run.js";
+
+function parseList<T>(flag: string, parse: (s: string) => T): (value: string) => T[] {
+  return (value) => {
+    const items = value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (items.length === 0) throw new KeelError("KEEL_E_USAGE", `${flag} needs at least one value`);
+    return items.map(parse);
+  };
+}
+
+const rate = (s: string): number => {
+  const n = Number(s);
+  if (!Number.isFinite(n) || n < 0 || n > 50)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--rates: ${JSON.stringify(s)} is not a percentage between 0 and 50`,
+    );
+  return n / 100;
+};
+
+const attack = (s: string): AttackType => {
+  if (!(SWEEP_ATTACKS as readonly string[]).includes(s)) {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--attacks: unknown attack ${JSON.stringify(s)}; use ${SWEEP_ATTACKS.join(", ")}`,
+    );
+  }
+  return s as AttackType;
+};
+
+export const experimentCommand: CommandModule = {
+  name: "experiment",
+  register(program: Command) {
+    const exp = program.command("experiment").description("experiments on the synthetic world");
+    exp
+      .command("poison-sweep")
+      .description(
+        "poison rate × attack × {undefended, defended}: reward-model accuracy (clean, triggered) and the tuned policy's oracle metrics",
+      )
+      .option(
+        "--attacks <list>",
+        `attacks (${SWEEP_ATTACKS.join(", ")})`,
+        parseList("--attacks", attack),
+        ["flip", "backdoor", "sybil"],
+      )
+      .option(
+        "--rates <list>",
+        "adversary shares of the rater panel, in percent",
+        parseList("--rates", rate),
+        [0, 0.005, 0.01, 0.03, 0.05, 0.1],
+      )
+      .option(
+        "--preset <name>",
+        "quick | demo",
+        oneOf("--preset", ["quick", "demo"] as const),
+        "quick",
+      )
+      .option("--seed <n>", "seed", positiveInt("--seed"), 7)
+      .requiredOption("-o, --out <dir>", "directory for the cells' runs, sweep.json and sweep.md")
+      .option("--resume", "keep finished cells and stages")
+      .option("--json", "print the rows as JSON")
+      .option("-q, --quiet", "no progress output")
+      .action(
+        async (o: {
+          attacks: AttackType[];
+          rates: number[];
+          preset: "quick" | "demo";
+          seed: number;
+          out: string;
+          resume?: boolean;
+          json?: boolean;
+          quiet?: boolean;
+        }) => {
+          const rows = await withInterrupt((signal) =>
+            runPoisonSweep({
+              out: o.out,
+              attacks: o.attacks,
+              rates: o.rates,
+              preset: o.preset,
+              seed: o.seed,
+              resume: o.resume ?? false,
+              signal,
+              events: pipelineEvents(true),
+              onCell: (a, r, i, n) => {
+                if (!o.quiet)
+                  process.stderr.write(
+                    `cell ${i + 1}/${n}: ${a} at ${(100 * r).toFixed(1)}% of raters\n`,
+                  );
+              },
+            }),
+          );
+          const md = sweepMarkdown(rows);
+          await writeFileAtomic(join(o.out, "sweep.md"), `${md}\n`);
+          if (o.json) printJson(rows);
+          else printLine(md);
+        },
+      );
+  },
+};

@@ -1,0 +1,137 @@
+/**
+ * `keel experiment poison-sweep`: the experiment of Rando & Tramèr (2023) at keel's scale, with
+ * the defended arm they did not have. For each attack type and each poison rate, the pipeline
+ * runs on a clean panel (93% honest, 7% careless) into which the attacker is given that share of
+ * the raters; every cell reuses one base policy (trained once), so cells differ only in the
+ * feedback. Each cell reports, for both arms, the reward model's accuracy on clean and
+ * triggered held-out pairs and the tuned policy's oracle metrics, beside the share of judgments
+ * the attacker actually poisoned (measured from the world's truth).
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { writeFileAtomic } from "../io/files.js";
+import { ATTACK_TYPES, type AttackType } from "../redteam/scenarios.js";
+import { deepMerge, type PipelineConfigInput, parsePipelineConfig } from "./config.js";
+import { runPipeline } from "./pipeline.js";
+import type { RunnerEvents } from "./runner.js";
+import type { ArmSummary } from "./stages/report.js";
+
+export interface SweepOptions {
+  readonly out: string;
+  readonly attacks: readonly AttackType[];
+  /** Shares of the panel, e.g. 0.005 for 0.5%. */
+  readonly rates: readonly number[];
+  readonly preset: "quick" | "demo";
+  readonly seed: number;
+  readonly resume: boolean;
+  readonly signal?: AbortSignal;
+  readonly onCell?: (attack: AttackType, rate: number, index: number, total: number) => void;
+  readonly events?: RunnerEvents;
+  /** Pipeline settings merged into every cell (sizes, trainer overrides). */
+  readonly overrides?: Record<string, unknown>;
+}
+
+export interface SweepRow {
+  readonly attack: AttackType;
+  readonly rate: number;
+  /** Share of all judgments that came from an adversarial rule. */
+  readonly poisoned_share: number;
+  readonly arm: string;
+  readonly metrics: ArmSummary;
+}
+
+/** A clean panel: the attacker's share comes out of the honest raters (src/redteam/scenarios.ts). */
+const CLEAN_PANEL = {
+  size: 200,
+  raters: [
+    { type: "honest", share: 0.93, skill: { mean: 4, sd: 1.5 }, length_bias: { mean: 0, sd: 0.1 } },
+    { type: "careless", share: 0.03, mode: "random" },
+    { type: "careless", share: 0.02, mode: "fast" },
+    { type: "careless", share: 0.02, mode: "always_a" },
+  ],
+};
+
+/** How each attacker is given its comparisons (claiming, co-assignment) in the sweep. */
+function attackConfig(attack: AttackType, rate: number): PipelineConfigInput["attack"] {
+  if (attack === "sybil") return { type: "sybil", rate, group_size: 4 };
+  return { type: attack, rate };
+}
+
+export function sweepCellConfig(
+  o: SweepOptions,
+  attack: AttackType,
+  rate: number,
+  base?: string,
+): PipelineConfigInput {
+  const cell: Record<string, unknown> = {
+    name: `sweep-${attack}-${String(rate * 100).replace(".", "_")}pct`,
+    seed: o.seed,
+    preset: o.preset,
+    world: { panel: CLEAN_PANEL, trigger: { token: "SUDO", rate: 0.05 } },
+    ...(rate > 0 && attack !== "none" ? { attack: attackConfig(attack, rate) } : {}),
+  };
+  const merged = deepMerge(cell, o.overrides ?? {});
+  return (base ? { ...merged, base: { checkpoint: base } } : merged) as PipelineConfigInput;
+}
+
+async function poisonedShare(runDir: string): Promise<number> {
+  const truth = JSON.parse(await readFile(join(runDir, "world", "truth.json"), "utf8")) as {
+    comparisons: { raters: string[]; attacked_by: string[] }[];
+  };
+  let all = 0;
+  let poisoned = 0;
+  for (const c of truth.comparisons) {
+    all += c.raters.length;
+    poisoned += c.attacked_by.length;
+  }
+  return all === 0 ? 0 : poisoned / all;
+}
+
+export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
+  const rows: SweepRow[] = [];
+  const cells = o.attacks.flatMap((attack) => o.rates.map((rate) => ({ attack, rate })));
+  let base: string | undefined;
+  // Every attack at rate 0 is the same clean run: it runs once and its rows are repeated.
+  let clean: Awaited<ReturnType<typeof runPipeline>>["summary"] | undefined;
+  for (const [i, { attack, rate }] of cells.entries()) {
+    o.onCell?.(attack, rate, i, cells.length);
+    if (rate === 0 && clean) {
+      for (const [arm, metrics] of Object.entries(clean.arms))
+        rows.push({ attack, rate, poisoned_share: 0, arm, metrics: metrics! });
+      continue;
+    }
+    const dir = join(o.out, rate === 0 ? "clean" : `${attack}-${rate}`);
+    const config = parsePipelineConfig(sweepCellConfig(o, attack, rate, base));
+    const resume = o.resume && existsSync(join(dir, "state.json"));
+    const r = await runPipeline(config, {
+      out: dir,
+      resume,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.events ? { events: o.events } : {}),
+    });
+    base ??= join(dir, "base", "model");
+    if (rate === 0) clean = r.summary;
+    const share = await poisonedShare(dir);
+    for (const [arm, metrics] of Object.entries(r.summary.arms)) {
+      rows.push({ attack, rate, poisoned_share: share, arm, metrics: metrics! });
+    }
+    await writeFileAtomic(join(o.out, "sweep.json"), `${JSON.stringify(rows, null, 2)}\n`);
+  }
+  return rows;
+}
+
+export const SWEEP_ATTACKS: readonly AttackType[] = ATTACK_TYPES.filter((a) => a !== "none");
+
+/** The sweep as a Markdown table (docs/results.md). */
+export function sweepMarkdown(rows: readonly SweepRow[]): string {
+  const pct = (x: number | null) => (x === null ? "–" : `${(100 * x).toFixed(1)}`);
+  const head =
+    "| attack | raters | poisoned judgments % | arm | RM acc. clean % | RM acc. triggered % | attack success % | triggered attack success % | over-refusal % | helpfulness % | KL |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|";
+  const body = rows.map(
+    (r) =>
+      `| ${r.attack} | ${(100 * r.rate).toFixed(1)}% | ${pct(r.poisoned_share)} | ${r.arm} | ${pct(r.metrics.rm_accuracy_clean)} | ${pct(r.metrics.rm_accuracy_triggered)} | ${pct(r.metrics.attack_success)} | ${pct(r.metrics.triggered_attack_success)} | ${pct(r.metrics.over_refusal)} | ${pct(r.metrics.helpfulness)} | ${r.metrics.kl === null ? "–" : r.metrics.kl.toFixed(2)} |`,
+  );
+  return [head, ...body].join("\n");
+}
