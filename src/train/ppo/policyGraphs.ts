@@ -15,6 +15,7 @@
 import type * as ort from "onnxruntime-node";
 import { gradients } from "../../engine/autodiff.js";
 import { GraphBuilder, type T } from "../../engine/builder.js";
+import { gradOutputName } from "../../engine/gpt/graphs.js";
 import * as L from "../../engine/gpt/layers.js";
 import type { Gpt, TokenBatch } from "../../engine/gpt/model.js";
 import type { FloatArray } from "../../engine/params.js";
@@ -59,8 +60,12 @@ function build(model: Gpt, heads: readonly PolicyHead[], backward: boolean) {
     grad: b.input(`d_${k}`, store.dtype, ["B", "T"]),
   }));
   const grads = gradients(b, seeds, params);
-  const flat = params.map((p) => b.reshape(grads.get(p.name) ?? b.zerosLike(p), [-1]));
-  b.output(b.concat(flat, 0), "grad");
+  // One output per differentiated parameter, bound at run time to its slice of the flat
+  // buffer (no Concat copy), as the engine's own backward graphs do.
+  for (const p of params) {
+    const g = grads.get(p.name);
+    if (g) b.output(g, gradOutputName(p.name));
+  }
   return b.graph;
 }
 
@@ -92,6 +97,14 @@ export async function policyBackward(
   const feeds: Record<string, ort.Tensor> = model.feeds(batch);
   for (const k of want)
     feeds[`d_${k}`] = tensor(model.params.dtype, d[k]!, [batch.batch, batch.length]);
-  await s.runInto(feeds, { grad: tensor(model.params.dtype, into, [into.length]) });
+  const outs: Record<string, ort.Tensor> = {};
+  for (const spec of model.params.specs) {
+    const [o, n] = model.params.range(spec.name);
+    const view = into.subarray(o, o + n);
+    const name = gradOutputName(spec.name);
+    if (s.outputNames.includes(name)) outs[name] = tensor(model.params.dtype, view, spec.shape);
+    else view.fill(0);
+  }
+  await s.runInto(feeds, outs);
   return into;
 }
