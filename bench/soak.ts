@@ -146,7 +146,7 @@ async function startServer(db: string, redisPrefix: string | undefined): Promise
       "0",
       "--no-web",
       "--log-level",
-      "warn",
+      process.env.KEEL_BENCH_LOG ?? "warn",
       // Limits stay on (every request takes tokens from the shared buckets) but above the load.
       "--rate-ip",
       "100000",
@@ -158,6 +158,7 @@ async function startServer(db: string, redisPrefix: string | undefined): Promise
     ],
     { stdio: ["ignore", "pipe", "inherit"], cwd: ROOT },
   );
+  if (process.env.KEEL_BENCH_LOG) child.stdout!.on("data", (c: Buffer) => process.stderr.write(c));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (c: Buffer) => {

@@ -5,11 +5,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { MemoryRateLimitStore } from "../../src/server/limits/rate-limit.js";
-import {
-  RedisLeaseStore,
-  RedisRateLimitStore,
-  type SharedRedis,
-} from "../../src/server/redis/index.js";
+import { RedisLeaseStore, RedisRateLimitStore, SharedRedis } from "../../src/server/redis/index.js";
 import type { Lease } from "../../src/server/tasks/leases.js";
 import { connect, redisPrefix } from "./helpers.js";
 
@@ -96,6 +92,25 @@ describe("RedisLeaseStore", () => {
     await a.release("g0");
     expect(await a.get("g0")).toBeUndefined();
     expect(await a.liveCount("p", "gold", T0)).toBe(4);
+  });
+});
+
+describe("Redis failures", () => {
+  it("reports an unreachable or lost Redis as KEEL_E_STORE (HTTP 503)", async () => {
+    await expect(
+      SharedRedis.connect({ url: "redis://127.0.0.1:1", connectTimeoutMs: 500 }),
+    ).rejects.toMatchObject({ code: "KEEL_E_STORE", httpStatus: 503 });
+    const r = await connect(prefix);
+    const leases = new RedisLeaseStore(r);
+    const limits = new RedisRateLimitStore(r);
+    r.redis.disconnect();
+    await expect(leases.get("x")).rejects.toMatchObject({ code: "KEEL_E_STORE" });
+    await expect(leases.acquire(lease("z", "c", "u"), 1, T0)).rejects.toMatchObject({
+      code: "KEEL_E_STORE",
+    });
+    await expect(limits.hit("k", { rate: 1, burst: 1 }, T0)).rejects.toMatchObject({
+      code: "KEEL_E_STORE",
+    });
   });
 });
 

@@ -90,7 +90,9 @@ describe("keel serve-rm speaks OpenRLHF's remote reward-model protocol", () => {
     expect(status).toBe(200);
     expect(Object.keys(json).sort()).toEqual(["extra_logs", "rewards", "scores"]);
     expect(json.rewards).toHaveLength(3);
-    json.rewards.forEach((r, i) => expect(r).toBeCloseTo(want[i]!, 5));
+    json.rewards.forEach((r, i) => {
+      expect(r).toBeCloseTo(want[i]!, 5);
+    });
     expect(json.scores).toEqual(json.rewards);
     expect(json.extra_logs.reward_model).toEqual(json.rewards);
     expect(json.extra_logs.failed).toEqual([0, 0, 0]);
@@ -124,7 +126,9 @@ describe("keel serve-rm speaks OpenRLHF's remote reward-model protocol", () => {
     expect(batcher.stats.largest).toBeLessThanOrEqual(16);
     for (const [k, a] of answers.entries()) {
       const want = await direct(reqs[k]!.prompts, reqs[k]!.responses);
-      a.json.rewards.forEach((r, i) => expect(r).toBeCloseTo(want[i]!, 4));
+      a.json.rewards.forEach((r, i) => {
+        expect(r).toBeCloseTo(want[i]!, 4);
+      });
     }
   });
 
@@ -241,7 +245,9 @@ describe("keel serve-rm speaks OpenRLHF's remote reward-model protocol", () => {
         items.map((i) => i.response),
       );
       if (r.ok) {
-        r.value.rewards.slice(0, 2).forEach((x, i) => expect(x).toBeCloseTo(want[i]!, 4));
+        r.value.rewards.slice(0, 2).forEach((x, i) => {
+          expect(x).toBeCloseTo(want[i]!, 4);
+        });
         expect(r.value.rewards[2]).toBeLessThanOrEqual(-10);
         expect(r.value.extras?.unsafe).toEqual([0, 0, 1]);
       }

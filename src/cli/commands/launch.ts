@@ -83,6 +83,16 @@ function rayOptions(cmd: Command): Command {
     .option("--json", "print machine-readable JSON on stdout");
 }
 
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--interval must be a number of seconds > 0, got ${JSON.stringify(v)}`,
+    );
+  return n;
+}
+
 function need(v: string | undefined, flag: string, stage: string): string {
   if (!v) throw new KeelError("KEEL_E_USAGE", `keel launch openrlhf ${stage} needs ${flag}`);
   return v;
@@ -225,7 +235,7 @@ export const launchCommand: CommandModule = {
           "Ctrl-C while following stops the job (default: only stop following)",
         )
         .option("--dry-run", "print the submission request instead of sending it")
-        .option("--interval <seconds>", "how often to poll status and logs", Number, 2)
+        .option("--interval <seconds>", "how often to poll status and logs", seconds, 2)
         .addHelpText(
           "after",
           "\nExamples:\n" +
@@ -259,7 +269,7 @@ export const launchCommand: CommandModule = {
         .description("a job's logs")
         .argument("<id>", "submission id")
         .option("--follow", "keep printing until the job ends")
-        .option("--interval <seconds>", "--follow: poll interval", Number, 2),
+        .option("--interval <seconds>", "--follow: poll interval", seconds, 2),
     ).action(async (id: string, o: RayFlags & { follow?: boolean; interval: number }) => {
       const ray = client(o);
       if (o.follow) await follow(ray, id, { interval: o.interval });

@@ -73,6 +73,19 @@ export class SharedRedis {
     }
   }
 
+  /** Runs Redis calls; a failure of Redis itself becomes KEEL_E_STORE (HTTP 503). */
+  async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof KeelError) throw e;
+      throw new KeelError("KEEL_E_STORE", `Redis ${what} failed: ${(e as Error).message}`, {
+        hint: `check Redis at ${redact(this.url)}`,
+        cause: e,
+      });
+    }
+  }
+
   key(...parts: string[]): string {
     return this.prefix + parts.map(encodeURIComponent).join(":");
   }

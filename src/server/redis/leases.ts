@@ -151,7 +151,7 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
 
   async acquire(lease: Lease, limit: number, nowMs: number): Promise<Lease | undefined> {
     const issued = await ACQUIRE.run(
-      this.r.redis,
+      this.r,
       [
         this.leaseKey(lease.taskId),
         this.cmpKey(lease.projectId, lease.comparisonId),
@@ -176,26 +176,28 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
   }
 
   async get(taskId: string): Promise<Lease | undefined> {
-    const h = await this.r.redis.hgetall(this.leaseKey(taskId));
+    const h = await this.r.call("get", () => this.r.redis.hgetall(this.leaseKey(taskId)));
     return toLease(taskId, h);
   }
 
   async release(taskId: string): Promise<void> {
     const l = await this.get(taskId);
     if (!l) return;
-    await this.r.redis
-      .multi()
-      .del(this.leaseKey(taskId))
-      .zrem(this.cmpKey(l.projectId, l.comparisonId), taskId)
-      .zrem(this.userKey(l.projectId, l.userId), taskId)
-      .exec();
+    await this.r.call("release", () =>
+      this.r.redis
+        .multi()
+        .del(this.leaseKey(taskId))
+        .zrem(this.cmpKey(l.projectId, l.comparisonId), taskId)
+        .zrem(this.userKey(l.projectId, l.userId), taskId)
+        .exec(),
+    );
   }
 
   async finish(taskId: string, nowMs: number): Promise<void> {
     const l = await this.get(taskId);
     if (!l) return;
     await FINISH.run(
-      this.r.redis,
+      this.r,
       [
         this.leaseKey(taskId),
         this.cmpKey(l.projectId, l.comparisonId),
@@ -206,17 +208,19 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
   }
 
   async liveCount(projectId: string, comparisonId: string, nowMs: number): Promise<number> {
-    return this.r.redis.zcount(this.cmpKey(projectId, comparisonId), `(${nowMs}`, "+inf");
+    return this.r.call("liveCount", () =>
+      this.r.redis.zcount(this.cmpKey(projectId, comparisonId), `(${nowMs}`, "+inf"),
+    );
   }
 
   async heldBy(projectId: string, userId: string, nowMs: number): Promise<Lease[]> {
-    const ids = await this.r.redis.zrangebyscore(
-      this.userKey(projectId, userId),
-      `(${nowMs}`,
-      "+inf",
+    const ids = await this.r.call("heldBy", () =>
+      this.r.redis.zrangebyscore(this.userKey(projectId, userId), `(${nowMs}`, "+inf"),
     );
     if (ids.length === 0) return [];
-    const hashes = await Promise.all(ids.map((id) => this.r.redis.hgetall(this.leaseKey(id))));
+    const hashes = await this.r.call("heldBy", () =>
+      Promise.all(ids.map((id) => this.r.redis.hgetall(this.leaseKey(id)))),
+    );
     const out: Lease[] = [];
     hashes.forEach((h, k) => {
       const l = toLease(ids[k]!, h);
@@ -245,11 +249,7 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
       keys.push(this.leaseKey(l.taskId), this.cmpKey(l.projectId, l.comparisonId));
       args.push(l.taskId, l.comparisonId, l.shownOrder, l.issuedAt, l.expiresAt);
     }
-    const out = (await ACQUIRE_FIRST.run(this.r.redis, keys, args)) as [
-      number,
-      string,
-      ...number[],
-    ];
+    const out = (await ACQUIRE_FIRST.run(this.r, keys, args)) as [number, string, ...number[]];
     const won = Number(out[0]);
     const judged = out.slice(2).map(Number);
     if (won === 0) return { lease: undefined, judged };
@@ -257,13 +257,15 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
   }
 
   async countJudgment(projectId: string, comparisonId: string): Promise<void> {
-    await this.r.redis.hincrby(this.judgedKey(projectId), comparisonId, 1);
+    await this.r.call("countJudgment", () =>
+      this.r.redis.hincrby(this.judgedKey(projectId), comparisonId, 1),
+    );
   }
 
   async seedJudgments(projectId: string, counts: ReadonlyMap<string, number>): Promise<void> {
     const flat: (string | number)[] = [];
     const flush = async () => {
-      if (flat.length > 0) await SEED.run(this.r.redis, [this.judgedKey(projectId)], flat);
+      if (flat.length > 0) await SEED.run(this.r, [this.judgedKey(projectId)], flat);
       flat.length = 0;
     };
     for (const [id, n] of counts) {
@@ -274,7 +276,9 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
   }
 
   async judgmentCounts(projectId: string): Promise<Map<string, number>> {
-    const h = await this.r.redis.hgetall(this.judgedKey(projectId));
+    const h = await this.r.call("judgmentCounts", () =>
+      this.r.redis.hgetall(this.judgedKey(projectId)),
+    );
     return new Map(Object.entries(h).map(([k, v]) => [k, Number(v)]));
   }
 
@@ -285,7 +289,7 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
   ): Promise<{ live: number; judged: number }> {
     const [live, judged] = await Promise.all([
       this.liveCount(projectId, comparisonId, nowMs),
-      this.r.redis.hget(this.judgedKey(projectId), comparisonId),
+      this.r.call("occupancy", () => this.r.redis.hget(this.judgedKey(projectId), comparisonId)),
     ]);
     return { live, judged: Number(judged ?? 0) };
   }

@@ -52,7 +52,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   async hit(key: string, rule: RateRule, nowMs: number): Promise<RateDecision> {
     if (rule.rate <= 0) return ALLOWED;
     const [allowed, retry] = (await HIT.run(
-      this.r.redis,
+      this.r,
       [this.r.key("rate", key)],
       [rule.rate, rule.burst, nowMs],
     )) as [number, number];

@@ -5,7 +5,7 @@
  * processes.
  */
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { SharedRedis } from "./connect.js";
 
 export class Script {
   readonly sha: string;
@@ -17,12 +17,14 @@ export class Script {
     this.sha = createHash("sha1").update(lua).digest("hex");
   }
 
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]) {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (e) {
-      if (!String((e as Error).message).startsWith("NOSCRIPT")) throw e;
-      return redis.eval(this.lua, keys.length, ...keys, ...args);
-    }
+  async run(r: SharedRedis, keys: readonly string[], args: readonly (string | number)[]) {
+    return r.call(this.name, async () => {
+      try {
+        return await r.redis.evalsha(this.sha, keys.length, ...keys, ...args);
+      } catch (e) {
+        if (!String((e as Error).message).startsWith("NOSCRIPT")) throw e;
+        return r.redis.eval(this.lua, keys.length, ...keys, ...args);
+      }
+    });
   }
 }

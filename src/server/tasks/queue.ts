@@ -348,6 +348,7 @@ export class ProjectQueue {
   /** Records a committed judgment (in the shared counts too, before its lease is finished). */
   async judgedBy(s: RaterState, comparisonId: string): Promise<void> {
     this.judged.set(comparisonId, (this.judged.get(comparisonId) ?? 0) + 1);
+    this.dropTextsIfComplete(comparisonId);
     s.done.add(comparisonId);
     if (sharesJudgments(this.leases))
       await this.leases.countJudgment(this.project.project_id, comparisonId);
@@ -355,7 +356,21 @@ export class ProjectQueue {
 
   /** Takes in a count seen in the shared store (every process's judgments; never lower). */
   private sawJudged(comparisonId: string, n: number): void {
-    if (n > (this.judged.get(comparisonId) ?? 0)) this.judged.set(comparisonId, n);
+    if (n > (this.judged.get(comparisonId) ?? 0)) {
+      this.judged.set(comparisonId, n);
+      this.dropTextsIfComplete(comparisonId);
+    }
+  }
+
+  /**
+   * A complete task comparison is served to nobody again, so its texts leave the cache at once
+   * (a late submission reads them back); the cache then holds the comparisons in play, not
+   * every one served since start.
+   */
+  private dropTextsIfComplete(comparisonId: string): void {
+    const it = this.items.get(comparisonId);
+    if (it?.kind === "task" && it.gold === null && this.capacity(it) <= 0)
+      this.texts.delete(comparisonId);
   }
 
   /** Brings the local counts up to every process's (for the progress view). */

@@ -1,0 +1,101 @@
+/**
+ * The engine provider over a tiny checkpoint: greedy answers, stop strings, length limits,
+ * a batch equal to single calls, chat rendering, token-aligned streaming; and the engine
+ * reward provider against the reward scorer it wraps.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  EngineProvider,
+  EngineRewardProvider,
+  parseEngineConfig,
+  renderChat,
+  type StreamEvent,
+} from "../../src/providers/index.js";
+import { RewardScorer } from "../../src/train/rm/ensemble.js";
+import { tempDir } from "../helpers/stores.js";
+import { PAIRS, tinyCheckpoint } from "./tiny.js";
+
+let ckpt: string;
+let p: EngineProvider;
+beforeAll(async () => {
+  ckpt = await tinyCheckpoint(tempDir());
+  p = new EngineProvider(parseEngineConfig({ checkpoint: ckpt, temperature: 0 }));
+});
+afterAll(async () => {
+  await p?.close();
+});
+
+describe("EngineProvider", () => {
+  it("answers greedily, cuts at stop strings and at max tokens", async () => {
+    for (const [q, a] of PAIRS) {
+      const r = await p.generate({ prompt: q });
+      expect(r.ok && r.value).toMatchObject({ text: a, finishReason: "stop", model: "tiny" });
+    }
+    const stopped = await p.generate({ prompt: PAIRS[0]![0], stop: [","] });
+    expect(stopped.ok && stopped.value.text).toBe("hi there");
+    const short = await p.generate({ prompt: PAIRS[0]![0], maxTokens: 1 });
+    expect(short.ok && short.value).toMatchObject({
+      finishReason: "length",
+      usage: { completionTokens: 1 },
+    });
+    expect(short.ok && PAIRS[0]![1].startsWith(short.value.text)).toBe(true);
+  });
+
+  it("runs a batch like single calls, renders chats, and streams token-aligned pieces", async () => {
+    const batch = await p.generateBatch(PAIRS.map(([q]) => ({ prompt: q })));
+    expect(batch.map((r) => r.ok && r.value.text)).toEqual(PAIRS.map(([, a]) => a));
+    expect(renderChat([{ role: "user", content: "hello" }])).toBe("hello");
+    expect(
+      renderChat([
+        { role: "system", content: "be brief" },
+        { role: "user", content: "hi" },
+      ]),
+    ).toBe("System: be brief\n\nUser: hi");
+    const chat = await p.generate({ messages: [{ role: "user", content: PAIRS[1]![0] }] });
+    expect(chat.ok && chat.value.text).toBe(PAIRS[1]![1]);
+    const events: StreamEvent[] = [];
+    for await (const e of p.stream({ prompt: PAIRS[2]![0] })) events.push(e);
+    const pieces = events.filter((e) => e.type === "delta").map((e) => e.text);
+    expect(pieces.join("")).toBe(PAIRS[2]![1]);
+    expect(pieces.length).toBeGreaterThan(3);
+    expect(events.at(-1)).toMatchObject({ type: "done", finishReason: "stop" });
+    const bad = await p.generate({});
+    expect(!bad.ok && bad.error.code).toBe("KEEL_E_USAGE");
+  });
+
+  it("samples repeatably for a given seed", async () => {
+    const s = new EngineProvider(parseEngineConfig({ checkpoint: ckpt, temperature: 1.5 }));
+    try {
+      const a = await s.generate({ prompt: "hello", seed: 11 });
+      const b = await s.generate({ prompt: "hello", seed: 11 });
+      expect(a.ok && b.ok && a.value.text === b.value.text).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("EngineRewardProvider", () => {
+  it("scores like the reward scorer it wraps", async () => {
+    const r = new EngineRewardProvider({ dir: ckpt });
+    const scorer = RewardScorer.load(ckpt);
+    try {
+      const items = PAIRS.map(([prompt, response]) => ({ prompt, response }));
+      const got = await r.score(items);
+      const want = await scorer.score(
+        items.map((i) => i.prompt),
+        items.map((i) => i.response),
+      );
+      expect(got.ok).toBe(true);
+      if (got.ok)
+        got.value.rewards.forEach((x, i) => {
+          expect(x).toBeCloseTo(want.score[i]!, 6);
+        });
+      expect(r.kind).toBe("reward");
+      expect(await r.score([])).toEqual({ ok: true, value: { rewards: [] } });
+    } finally {
+      await r.close();
+      await scorer.dispose();
+    }
+  });
+});
