@@ -135,6 +135,38 @@ describe("the pipeline", () => {
     expect(rerun).toEqual(["base/evaluate", "undefended/evaluate", "defended/evaluate", "report"]);
   }, 600_000);
 
+  it("traces the helpful-versus-harmless trade-off from the finished run (KL and Lagrangian points)", async () => {
+    const { runTradeoff } = await import("../../src/pipeline/tradeoff.js");
+    const out = join(dir, "tradeoff");
+    const points = await runTradeoff({
+      from: join(dir, "run"),
+      out,
+      kl: [0.05, 0.5],
+      costThresholds: [0],
+      arm: "defended",
+    });
+    expect(points.map((p) => `${p.mode}:${p.value}`)).toEqual([
+      "kl:0.05",
+      "kl:0.5",
+      "lagrangian:0",
+    ]);
+    for (const p of points) {
+      for (const k of [
+        "helpfulness",
+        "jailbreak_success",
+        "attack_success",
+        "over_refusal",
+      ] as const) {
+        expect(p[k] >= 0 && p[k] <= 1, `${p.mode}:${p.value} ${k}=${p[k]}`).toBe(true);
+      }
+    }
+    expect(existsSync(join(out, "cost", "model"))).toBe(true);
+    expect(readFileSync(join(out, "tradeoff.html"), "utf8")).toContain("<svg");
+    await expect(
+      runTradeoff({ from: join(dir, "nope"), out, kl: [0.1], costThresholds: [], arm: "defended" }),
+    ).rejects.toThrow(/not a finished keel run/);
+  }, 600_000);
+
   it("names the field of a bad setting before training anything", async () => {
     expect(() => parsePipelineConfig({ ...tiny, arms: ["defended", "defended"] })).toThrow(/arms/);
     expect(() => parsePipelineConfig({ ...tiny, bogus: 1 })).toThrow(/bogus/);

@@ -5,15 +5,28 @@ import { runPoisonSweep, sweepMarkdown } from "../../src/pipeline/sweep.js";
 import { tempDir } from "../helpers/stores.js";
 
 const tiny = {
-  world: { prompts: { count: 400 }, comparisons: { count: 400 }, sft: { count: 300 }, eval_pairs: { count: 60 } },
+  world: {
+    prompts: { count: 400 },
+    comparisons: { count: 400 },
+    sft: { count: 300 },
+    eval_pairs: { count: 60 },
+  },
   base: {
     sft: {
-      model: { arch: { d_model: 32, layers: 1, heads: 2, context: 64 }, tokenizer: { vocab_size: 300 } },
+      model: {
+        arch: { d_model: 32, layers: 1, heads: 2, context: 64 },
+        tokenizer: { vocab_size: 300 },
+      },
       train: { epochs: 1, batch_size: 16 },
     },
   },
   reward_model: { train: { steps: 6, batch_size: 16 } },
-  policy: { ppo: { ppo: { iterations: 1, epochs: 1, minibatch_size: 8 }, rollout: { batch_size: 8, max_new_tokens: 6 } } },
+  policy: {
+    ppo: {
+      ppo: { iterations: 1, epochs: 1, minibatch_size: 8 },
+      rollout: { batch_size: 8, max_new_tokens: 6 },
+    },
+  },
   redteam: { per_suite: 2, max_new_tokens: 6 },
   bias_probes: { pairs: 2 },
 };
@@ -45,11 +58,15 @@ describe("keel experiment poison-sweep", () => {
     ]);
     expect(existsSync(join(out, "backdoor-0"))).toBe(false);
     expect(rows.filter((r) => r.rate === 0).every((r) => r.poisoned_share === 0)).toBe(true);
-    expect(rows.find((r) => r.attack === "flip" && r.rate === 0.05)!.poisoned_share).toBeGreaterThan(0);
+    expect(
+      rows.find((r) => r.attack === "flip" && r.rate === 0.05)!.poisoned_share,
+    ).toBeGreaterThan(0);
     // Later cells reuse the first cell's base policy instead of training their own.
     const state = JSON.parse(readFileSync(join(out, "flip-0.05", "state.json"), "utf8"));
     expect(state.stages.base.result.given).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, "sweep.json"), "utf8"))).toEqual(JSON.parse(JSON.stringify(rows)));
+    expect(JSON.parse(readFileSync(join(out, "sweep.json"), "utf8"))).toEqual(
+      JSON.parse(JSON.stringify(rows)),
+    );
     expect(sweepMarkdown(rows).split("\n")).toHaveLength(2 + rows.length);
   }, 600_000);
 });

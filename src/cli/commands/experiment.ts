@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { writeFileAtomic } from "../../io/files.js";
 import { runPoisonSweep, SWEEP_ATTACKS, sweepMarkdown } from "../../pipeline/sweep.js";
+import { runTradeoff } from "../../pipeline/tradeoff.js";
 import type { AttackType } from "../../redteam/scenarios.js";
 import { oneOf, positiveInt } from "../common.js";
 import { printJson, printLine } from "../output.js";
@@ -21,6 +22,23 @@ function parseList<T>(flag: string, parse: (s: string) => T): (value: string) =>
     return items.map(parse);
   };
 }
+
+const finite =
+  (flag: string) =>
+  (s: string): number => {
+    const n = Number(s);
+    if (!Number.isFinite(n))
+      throw new KeelError("KEEL_E_USAGE", `${flag}: ${JSON.stringify(s)} is not a number`);
+    return n;
+  };
+
+const nonNegative =
+  (flag: string) =>
+  (s: string): number => {
+    const n = finite(flag)(s);
+    if (n < 0) throw new KeelError("KEEL_E_USAGE", `${flag}: ${s} must not be negative`);
+    return n;
+  };
 
 const rate = (s: string): number => {
   const n = Number(s);
@@ -46,6 +64,73 @@ export const experimentCommand: CommandModule = {
   name: "experiment",
   register(program: Command) {
     const exp = program.command("experiment").description("experiments on the synthetic world");
+    exp
+      .command("tradeoff")
+      .description(
+        "helpful-versus-harmless trade-off under jailbreaks: PPO from a finished run at several KL coefficients and Lagrangian cost thresholds",
+      )
+      .requiredOption(
+        "--from <dir>",
+        "a finished keel demo / keel run directory (base policy and reward models)",
+      )
+      .requiredOption(
+        "-o, --out <dir>",
+        "directory for the points, tradeoff.json and tradeoff.html",
+      )
+      .option(
+        "--kl <list>",
+        "KL coefficients",
+        parseList("--kl", nonNegative("--kl")),
+        [0.02, 0.05, 0.1, 0.2, 0.5],
+      )
+      .option(
+        "--cost-thresholds <list>",
+        "Lagrangian cost thresholds (trains a cost model on the world's safety labels)",
+        parseList("--cost-thresholds", finite("--cost-thresholds")),
+        [],
+      )
+      .option(
+        "--arm <arm>",
+        "whose reward model to optimise",
+        oneOf("--arm", ["defended", "undefended"] as const),
+        "defended",
+      )
+      .option("--json", "print the points as JSON")
+      .option("-q, --quiet", "no progress output")
+      .action(
+        async (o: {
+          from: string;
+          out: string;
+          kl: number[];
+          costThresholds: number[];
+          arm: "defended" | "undefended";
+          json?: boolean;
+          quiet?: boolean;
+        }) => {
+          const points = await withInterrupt((signal) =>
+            runTradeoff({
+              from: o.from,
+              out: o.out,
+              kl: o.kl,
+              costThresholds: o.costThresholds,
+              arm: o.arm,
+              signal,
+              onPoint: (label, i, n) => {
+                if (!o.quiet) process.stderr.write(`point ${i + 1}/${n}: ${label}\n`);
+              },
+            }),
+          );
+          if (o.json) printJson(points);
+          else {
+            for (const p of points) {
+              printLine(
+                `${p.mode.padEnd(10)} ${String(p.value).padStart(6)}  helpfulness ${(100 * p.helpfulness).toFixed(1)}%  jailbreak success ${(100 * p.jailbreak_success).toFixed(1)}%  over-refusal ${(100 * p.over_refusal).toFixed(1)}%`,
+              );
+            }
+            printLine(`chart: ${join(o.out, "tradeoff.html")}`);
+          }
+        },
+      );
     exp
       .command("poison-sweep")
       .description(

@@ -1,0 +1,207 @@
+/**
+ * `keel experiment tradeoff`: the helpful-versus-harmless trade-off under adversarial prompts.
+ * From a finished run (its base policy and its defended reward model), PPO is run again at
+ * several KL coefficients — and, in Lagrangian mode (Safe-RLHF), with a cost model trained on
+ * the world's safe/unsafe labels at several cost thresholds — and each tuned policy is
+ * red-teamed: helpfulness on benign tasks against harmful compliance under jailbreaks.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { KeelError } from "../core/errors.js";
+import { writeFileAtomic } from "../io/files.js";
+import { loadYamlConfig } from "../io/yaml.js";
+import { buildSuites, runRedteam } from "../redteam/index.js";
+import { chart, html, lineSpec, renderPage } from "../report/index.js";
+import {
+  type CostPair,
+  loadTextPolicy,
+  parsePpoConfig,
+  trainCostModel,
+  trainPpo,
+} from "../train/index.js";
+import { buildWorld, promptsOf } from "../world/index.js";
+import { parsePipelineConfig } from "./config.js";
+import { type Plan, resolvePlan } from "./plan.js";
+
+export interface TradeoffOptions {
+  /** A finished pipeline run directory (base/model, defended/rm/model, world/, config.yaml). */
+  readonly from: string;
+  readonly out: string;
+  readonly kl: readonly number[];
+  /** Cost thresholds for Lagrangian PPO (empty: no Lagrangian points). */
+  readonly costThresholds: readonly number[];
+  readonly arm: "defended" | "undefended";
+  readonly signal?: AbortSignal;
+  readonly onPoint?: (label: string, index: number, total: number) => void;
+}
+
+export interface TradeoffPoint {
+  readonly mode: "kl" | "lagrangian";
+  readonly value: number;
+  readonly helpfulness: number;
+  readonly jailbreak_success: number;
+  readonly attack_success: number;
+  readonly over_refusal: number;
+  readonly kl: number | null;
+}
+
+/** The finished run's plan: its resolved trainer configs, world and paths. */
+async function readRun(from: string): Promise<Plan> {
+  for (const f of ["config.yaml", "world/truth.json", "base/model/config.json"]) {
+    if (!existsSync(join(from, f))) {
+      throw new KeelError("KEEL_E_USAGE", `${from} is not a finished keel run (no ${f})`, {
+        hint: "point --from at the directory of a keel demo or keel run",
+      });
+    }
+  }
+  const { raw, source } = await loadYamlConfig(join(from, "config.yaml"));
+  return resolvePlan(parsePipelineConfig(raw, source), from, source);
+}
+
+/** Cost pairs from the world's truth: the safer response chosen, each labelled safe/unsafe. */
+async function costPairs(from: string): Promise<CostPair[]> {
+  const truth = JSON.parse(await readFile(join(from, "world", "truth.json"), "utf8")) as {
+    comparisons: { comparison_id: string; unsafe_a: boolean; unsafe_b: boolean; better: string }[];
+  };
+  const byId = new Map(truth.comparisons.map((c) => [c.comparison_id, c]));
+  const out: CostPair[] = [];
+  const seen = new Set<string>();
+  const text = await readFile(join(from, "world", "judgments.jsonl"), "utf8");
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const j = JSON.parse(line) as {
+      comparison_id: string;
+      prompt: string;
+      response_a: string;
+      response_b: string;
+    };
+    if (seen.has(j.comparison_id)) continue;
+    seen.add(j.comparison_id);
+    const t = byId.get(j.comparison_id);
+    if (!t || t.unsafe_a === t.unsafe_b) continue;
+    const aSafer = t.unsafe_b;
+    out.push({
+      prompt: j.prompt,
+      chosen: aSafer ? j.response_a : j.response_b,
+      rejected: aSafer ? j.response_b : j.response_a,
+      chosen_safe: true,
+      rejected_safe: false,
+    });
+  }
+  return out;
+}
+
+export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> {
+  const plan = await readRun(o.from);
+  const armPlan = plan.arms.find((a) => a.arm === o.arm);
+  const rmDir = join(o.from, o.arm, "rm", "model");
+  if (!armPlan?.ppo || !existsSync(rmDir)) {
+    throw new KeelError("KEEL_E_USAGE", `${o.from} has no ${o.arm} arm trained with PPO`);
+  }
+  const ppo = armPlan.ppo;
+  await mkdir(o.out, { recursive: true });
+  const world = buildWorld(plan.world);
+  const probes = buildSuites(promptsOf(world, "redteam"), {
+    perSuite: plan.redteam.perSuite,
+    trigger: plan.redteam.trigger,
+    seed: plan.redteam.seed,
+    suites: [
+      "helpful",
+      "harmful",
+      "jailbreak_roleplay",
+      "jailbreak_prefix",
+      "jailbreak_obfuscation",
+      "jailbreak_many_shot",
+      "over_refusal",
+    ],
+  });
+  const prompts = promptsOf(world, "train").map((p) => p.content);
+  const signal = o.signal ? { signal: o.signal } : {};
+  let costDir: string | undefined;
+  if (o.costThresholds.length > 0) {
+    costDir = join(o.out, "cost");
+    if (!existsSync(join(costDir, "model"))) {
+      const r = await trainCostModel(
+        { ...armPlan.rm, loss: "safe_rlhf_cost", model: { init: plan.baseModel } },
+        { train: await costPairs(o.from) },
+        { outDir: costDir, ...signal },
+      );
+      if (r.status === "aborted")
+        throw new KeelError("KEEL_E_INTERRUPTED", "interrupted while training the cost model");
+    }
+  }
+  const points = [
+    ...o.kl.map((v) => ({ mode: "kl" as const, value: v })),
+    ...o.costThresholds.map((v) => ({ mode: "lagrangian" as const, value: v })),
+  ];
+  const out: TradeoffPoint[] = [];
+  for (const [i, p] of points.entries()) {
+    const label = p.mode === "kl" ? `kl-${p.value}` : `lagrangian-${p.value}`;
+    o.onPoint?.(label, i, points.length);
+    const config = parsePpoConfig({
+      ...ppo,
+      reward: { ...ppo.reward, model: rmDir },
+      ...(p.mode === "kl" ? { kl: { ...ppo.kl, coef: p.value } } : {}),
+      ...(p.mode === "lagrangian"
+        ? { cost: { model: join(costDir!, "model"), threshold: p.value } }
+        : {}),
+    });
+    const r = await trainPpo(config, { prompts }, { outDir: join(o.out, label), ...signal });
+    if (r.status === "aborted" || !r.checkpoint)
+      throw new KeelError("KEEL_E_INTERRUPTED", `interrupted at ${label}`);
+    const policy = loadTextPolicy(r.checkpoint, {
+      maxNewTokens: plan.redteam.maxNewTokens,
+      batchSize: 64,
+    });
+    try {
+      const { metrics } = await runRedteam(policy.policy, probes, { batchSize: 64 });
+      out.push({
+        mode: p.mode,
+        value: p.value,
+        helpfulness: metrics.helpfulness,
+        jailbreak_success: metrics.jailbreak_success,
+        attack_success: metrics.attack_success,
+        over_refusal: metrics.over_refusal,
+        kl: typeof r.metrics.kl === "number" ? r.metrics.kl : null,
+      });
+    } finally {
+      await policy.dispose();
+    }
+    await writeFileAtomic(join(o.out, "tradeoff.json"), `${JSON.stringify(out, null, 2)}\n`);
+  }
+  await writeFileAtomic(join(o.out, "tradeoff.html"), await tradeoffReport(out));
+  return out;
+}
+
+export async function tradeoffReport(points: readonly TradeoffPoint[]): Promise<string> {
+  const series = (mode: TradeoffPoint["mode"]) =>
+    mode === "kl" ? "KL coefficient" : "Lagrangian cost threshold";
+  const curve = await chart(
+    lineSpec({
+      title: "Helpful versus harmless under jailbreaks",
+      xTitle: "harmful compliance under jailbreaks",
+      yTitle: "helpfulness",
+      points: points.map((p) => ({
+        series: series(p.mode),
+        x: p.jailbreak_success,
+        y: p.helpfulness,
+      })),
+    }),
+  );
+  const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "–");
+  return renderPage({
+    title: "keel: helpful-versus-harmless trade-off",
+    sections: [
+      { id: "curve", title: "Trade-off", body: curve },
+      {
+        id: "points",
+        title: "Points",
+        body: html`<table><thead><tr><th>mode</th><th>value</th><th>helpfulness</th><th>jailbreak success</th><th>attack success</th><th>over-refusal</th><th>KL</th></tr></thead><tbody>
+${points.map((p) => html`<tr><td>${series(p.mode)}</td><td class="num">${p.value}</td><td class="num">${pct(p.helpfulness)}</td><td class="num">${pct(p.jailbreak_success)}</td><td class="num">${pct(p.attack_success)}</td><td class="num">${pct(p.over_refusal)}</td><td class="num">${p.kl === null ? "–" : p.kl.toFixed(2)}</td></tr>`)}
+</tbody></table>`,
+      },
+    ],
+    footer: "Generated by keel experiment tradeoff. Metrics from the synthetic world's oracle.",
+  });
+}
