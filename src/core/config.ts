@@ -14,7 +14,10 @@ export interface ConfigSource {
 }
 
 /** The source of a nested block: paths are prefixed with the block's own path. */
-export function subSource(source: ConfigSource, prefix: readonly (string | number)[]): ConfigSource {
+export function subSource(
+  source: ConfigSource,
+  prefix: readonly (string | number)[],
+): ConfigSource {
   const lineOf = source.lineOf;
   return {
     ...(source.file !== undefined ? { file: source.file } : {}),

@@ -30,7 +30,9 @@ export function parseYamlConfig(text: string, file: string): YamlConfig {
   }
   const lineOf = (path: readonly (string | number)[]) => {
     for (let k = path.length; k > 0; k--) {
-      const node = doc.getIn(path.slice(0, k), true) as { range?: [number, number, number] } | undefined;
+      const node = doc.getIn(path.slice(0, k), true) as
+        | { range?: [number, number, number] }
+        | undefined;
       if (node?.range) return lines.linePos(node.range[0]).line;
     }
     return undefined;
