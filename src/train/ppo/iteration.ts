@@ -1,0 +1,228 @@
+/**
+ * One PPO iteration (rollout, scoring, reference, old policy, shaping, update, control) and the
+ * greedy evaluation, with the trainer state they carry between iterations: the KL controller,
+ * the reward normaliser's running moments and the Lagrange multiplier. ppoTrainer.ts runs the
+ * loop, checkpoints and monitors around them.
+ */
+import type { Gpt } from "../../engine/gpt/model.js";
+import { generateTexts, textPolicy } from "../adapters.js";
+import type { TextCodec } from "../common/codec.js";
+import { lrAt } from "../common/model.js";
+import { RunningMoments } from "../common/moments.js";
+import type { Monitor, RolloutView } from "../common/monitor.js";
+import { type Metrics, mean } from "../common/run.js";
+import { klPerToken } from "../losses/kl.js";
+import { gae, whiten } from "./gae.js";
+import { AdaptiveKlController, FixedKlController, type KlController } from "./klControl.js";
+import { Lagrangian } from "./lagrangian.js";
+import { policyForward } from "./policyGraphs.js";
+import type { PpoConfig } from "./ppoConfig.js";
+import type { PpoHooks } from "./ppoTrainer.js";
+import { type Learner, ppoUpdate } from "./ppoUpdate.js";
+import { alignValues, collectRollout, type Rollout, rowSums, tokenRewards } from "./rollout.js";
+import type { RewardSource, Sources } from "./sources.js";
+
+export interface State {
+  kl: KlController;
+  moments: RunningMoments;
+  lagrangian: Lagrangian | undefined;
+}
+
+export function initialState(c: PpoConfig): State {
+  const kl: KlController =
+    c.kl.controller === "adaptive"
+      ? new AdaptiveKlController(c.kl.coef, c.kl.target!, c.kl.horizon)
+      : new FixedKlController(c.kl.coef);
+  const lagrangian = c.cost
+    ? new Lagrangian({
+        init: c.cost.lambda_init,
+        threshold: c.cost.threshold,
+        lr: c.cost.lambda_lr,
+        max: c.cost.lambda_max,
+      })
+    : undefined;
+  return { kl, moments: new RunningMoments(), lagrangian };
+}
+
+/** Normalised, clipped scores (running moments include this batch). */
+function normalise(c: PpoConfig, m: RunningMoments, raw: Float64Array): Float64Array {
+  if (!c.reward_norm.enabled) return raw;
+  m.update(raw);
+  const sd = m.n > 1 ? m.std : 1;
+  const k = c.reward_norm.clip;
+  return raw.map((x) => Math.min(Math.max((x - m.mean) / (sd + 1e-8), -k), k));
+}
+
+function mismatch(r: Rollout, lp: ArrayLike<number>): { max: number; mean: number } {
+  let max = 0;
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < lp.length; i++) {
+    if (r.action[i] === 0) continue;
+    const d = Math.abs(lp[i]! - r.genLogprobs[i]!);
+    max = Math.max(max, d);
+    s += d;
+    n += 1;
+  }
+  return { max, mean: n > 0 ? s / n : 0 };
+}
+
+export interface IterContext {
+  readonly policy: Learner;
+  readonly critic: Learner | undefined;
+  readonly ref: Gpt;
+  readonly codec: TextCodec;
+  readonly sources: Sources;
+  readonly st: State;
+  readonly monitors: readonly Monitor[];
+}
+
+export async function iteration(
+  c: PpoConfig,
+  it: number,
+  seed: string,
+  prompts: string[],
+  x: IterContext,
+): Promise<{ metrics: Metrics; view: RolloutView }> {
+  const clock = () => performance.now() / 1000;
+  const t0 = clock();
+  const r = await collectRollout(x.policy.model, x.codec, prompts, {
+    maxNewTokens: c.rollout.max_new_tokens,
+    temperature: c.rollout.temperature,
+    topK: c.rollout.top_k,
+    topP: c.rollout.top_p,
+    seed: `${seed}/generate`,
+  });
+  const t1 = clock();
+  const scored = await x.sources.reward(r.prompts, r.responses);
+  const raw = Float64Array.from(scored.score, (s, b) =>
+    c.missing_eos_penalty !== null && !r.finished[b] ? s + c.missing_eos_penalty : s,
+  );
+  const costs = x.sources.cost ? (await x.sources.cost(r.prompts, r.responses)).score : undefined;
+  const t2 = clock();
+  const refLp = await x.ref.logprobs(r.batch);
+  const t3 = clock();
+  const old = await policyForward(x.policy.model, r.batch, ["logprobs", "values"]);
+  const oldLogprobs = Float64Array.from(old.logprobs!);
+  const mm = mismatch(r, oldLogprobs);
+  const kl = klPerToken(c.kl.estimator, oldLogprobs, refLp, r.action, c.kl.clamp).kl;
+  const seqKl = rowSums(r, kl);
+  const k1 = rowSums(r, klPerToken("k1", oldLogprobs, refLp, r.action, c.kl.clamp).kl);
+  const norm = normalise(c, x.st.moments, raw);
+  const beta = x.st.kl.beta;
+  const shape = { batch: r.batch.batch, length: r.batch.length };
+  const oldValues = alignValues(r, old.values!);
+  const g = gae(
+    tokenRewards(r, kl, beta, norm),
+    oldValues,
+    r.action,
+    shape,
+    c.ppo.gamma,
+    c.ppo.lam,
+  );
+  let advantages = g.advantages;
+  let cost: { oldValues: Float64Array; returns: Float64Array } | undefined;
+  if (x.critic && costs && x.st.lagrangian) {
+    const cv = alignValues(r, await x.critic.model.values(r.batch));
+    const gc = gae(
+      tokenRewards(r, new Float64Array(kl.length), 0, costs),
+      cv,
+      r.action,
+      shape,
+      c.ppo.gamma,
+      c.ppo.lam,
+    );
+    advantages = x.st.lagrangian.combine(advantages, gc.advantages);
+    cost = { oldValues: cv, returns: gc.returns };
+  }
+  if (c.ppo.whiten_advantages) advantages = whiten(advantages, r.action);
+  const up = await ppoUpdate(
+    c,
+    r,
+    { oldLogprobs, oldValues, advantages, returns: g.returns, ...(cost ? { cost } : {}) },
+    x.policy,
+    x.critic,
+    {
+      seed: `${seed}/update`,
+      lr: lrAt(c.optim, it, c.ppo.iterations),
+      afterUpdate: () => {
+        for (const m of x.monitors) m.afterUpdate?.(x.policy.model);
+      },
+    },
+  );
+  const t4 = clock();
+  const meanKl = mean(seqKl);
+  x.st.kl.update(meanKl, r.batch.batch);
+  const lambdaBefore = x.st.lagrangian?.lambda;
+  if (x.st.lagrangian && costs) x.st.lagrangian.update(mean(costs));
+  const genTokens = r.responseLens.reduce((a, b) => a + b, 0);
+  const metrics: Metrics = {
+    score: mean(scored.score),
+    reward: mean(raw),
+    reward_std: Math.sqrt(mean(raw.map((v) => (v - mean(raw)) ** 2))),
+    reward_norm: mean(norm),
+    kl: meanKl,
+    kl_k1: mean(k1),
+    kl_coef: beta,
+    response_len: genTokens / r.batch.batch,
+    eos_rate: r.finished.filter(Boolean).length / r.batch.batch,
+    logprob_mismatch_max: mm.max,
+    logprob_mismatch_mean: mm.mean,
+    ...up,
+    ...(costs
+      ? {
+          cost: mean(costs),
+          lambda: lambdaBefore!,
+          cost_violation_rate: costs.filter((v) => v > 0).length / costs.length,
+        }
+      : {}),
+    t_generation_s: t1 - t0,
+    t_scoring_s: t2 - t1,
+    t_reference_s: t3 - t2,
+    t_update_s: t4 - t3,
+    gen_tokens_per_s: genTokens / Math.max(t1 - t0, 1e-9),
+  };
+  return {
+    metrics,
+    view: {
+      prompts: r.prompts,
+      responses: r.responses,
+      scores: scored.score,
+      ...(scored.members ? { memberScores: scored.members } : {}),
+      kl: seqKl,
+      lengths: r.responseLens,
+    },
+  };
+}
+
+/** Greedy responses to the eval prompts: mean reward-model score and length, plus hooks.evaluate. */
+export async function evaluate(
+  c: PpoConfig,
+  policy: Gpt,
+  codec: TextCodec,
+  prompts: readonly string[],
+  reward: RewardSource,
+  hooks: PpoHooks,
+  step: number,
+): Promise<Metrics> {
+  const maxNewTokens = c.eval.max_new_tokens ?? c.rollout.max_new_tokens;
+  const out = await generateTexts(policy, codec, prompts, {
+    maxNewTokens,
+    temperature: 0,
+    seed: "eval",
+    batchSize: c.eval.batch_size,
+  });
+  const s = await reward(prompts, out.texts);
+  const extra = hooks.evaluate
+    ? await hooks.evaluate(
+        textPolicy(policy, codec, { maxNewTokens, batchSize: c.eval.batch_size }),
+        step,
+      )
+    : {};
+  return {
+    eval_score: mean(s.score),
+    eval_response_len: out.tokens / prompts.length,
+    eval_eos_rate: out.finished.filter(Boolean).length / prompts.length,
+    ...extra,
+  };
+}
