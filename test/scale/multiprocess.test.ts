@@ -28,6 +28,7 @@ const GOLD = 10;
 const OVERLAP = 3;
 const RATERS = 12;
 
+const prefix = redisPrefix();
 const schema = `keel_scale_${process.pid}_${randomBytes(3).toString("hex")}`;
 afterAll(async () => {
   const c = new pg.Client({ connectionString: PG_URL });
@@ -149,7 +150,6 @@ async function rater(
 describe("several keel serve processes on PostgreSQL and Redis", () => {
   it("loses and doubles no judgment, respects the overlap, keeps one ledger chain", async () => {
     const { url, tokens } = await setup();
-    const prefix = redisPrefix();
     const args = [
       "serve",
       "--db",
