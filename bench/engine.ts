@@ -9,7 +9,7 @@
  * vocabulary, so the loss falls visibly within 20 steps.
  *
  * Per config and round (3 rounds, 1 with --quick): keel runs in child Node processes (so its
- * peak RSS is its own) with 1 and with 2 ONNX Runtime threads, PyTorch
+ * peak RSS is its own) with 1 and with 2 ONNX Runtime threads (--quick: all cores only), PyTorch
  * (bench/engine_torch.py, Debian's python3-torch, see its header for set-up) with 1 and with 2
  * threads; for each side the faster run is reported per metric, with its thread count (on a
  * shared 2-core machine the single-threaded runs often win). Reported:
@@ -117,7 +117,7 @@ function prepare(name: string): { dir: string; spec: Spec } {
     lnEps: model.config.lnEps,
     trainSteps: QUICK ? LOSS_STEPS : 40,
     optim: OPTIM,
-    gen: { prompt: 8, newTokens: model.config.context - 8, reps: QUICK ? 2 : 5 },
+    gen: { prompt: 8, newTokens: model.config.context - 8, reps: QUICK ? 1 : 5 },
   };
   const T = model.config.context;
   const tensors = new Map<string, StTensor>();
@@ -330,7 +330,7 @@ async function main(): Promise<void> {
       const keel: SideResult[] = [];
       const torch: SideResult[] = [];
       for (let r = 0; r < rounds; r++) {
-        for (const th of [1, 2]) {
+        for (const th of QUICK ? [availableParallelism()] : [1, 2]) {
           process.stderr.write(
             `config ${name}, round ${r + 1}/${rounds}: keel, ${th} thread(s)…\n`,
           );
