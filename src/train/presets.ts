@@ -46,7 +46,8 @@ const PPO_COMMON = {
 
 export const PRESETS: Readonly<Record<PresetName, Preset>> = {
   quick: {
-    description: "keel demo --quick: the pipeline's trainers in about a minute on 2 cores",
+    description:
+      "keel demo --quick: the trainer stages in ~2 min on a busy 2-core machine (smoke run)",
     world: { prompts: 1500, comparisons: 6000, sft: 2000 },
     tokenizer: { vocab_size: 768 },
     arch: { d_model: 64, layers: 2, heads: 4, context: 96 },
@@ -56,38 +57,38 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       run: { log_every: 25 },
     },
     rm: {
-      train: { steps: 120, batch_size: 32, centring: 0.01 },
+      train: { steps: 60, batch_size: 32, centring: 0.01 },
       optim: { lr: 1e-3, warmup: 10, min_lr: 1e-4 },
       run: { log_every: 20 },
     },
     ppo: {
       ...PPO_COMMON,
       rollout: { batch_size: 32, max_new_tokens: 32 },
-      ppo: { iterations: 20, epochs: 2, minibatch_size: 16 },
+      ppo: { iterations: 16, epochs: 1, minibatch_size: 16 },
       run: { log_every: 1, eval_every: 0 },
     },
     dpo: { beta: 0.1, train: { steps: 100, batch_size: 16 }, optim: { lr: 1e-4, warmup: 10 } },
     eval: { per_suite: 30, max_new_tokens: 32 },
   },
   demo: {
-    description: "keel demo: the pipeline's trainers in about five minutes on 2 cores",
+    description: "keel demo: the trainer stages in ~7 min on a busy 2-core machine",
     world: { prompts: 4000, comparisons: 20000, sft: 4000 },
     tokenizer: { vocab_size: 1024 },
     arch: { d_model: 128, layers: 2, heads: 4, context: 128 },
     sft: {
-      train: { epochs: 6, batch_size: 16 },
+      train: { epochs: 5, batch_size: 16 },
       optim: { lr: 2e-3, warmup: 30, min_lr: 2e-4, weight_decay: 0.05 },
       run: { log_every: 25 },
     },
     rm: {
-      train: { steps: 200, batch_size: 32, centring: 0.01 },
+      train: { steps: 150, batch_size: 32, centring: 0.01 },
       optim: { lr: 1e-3, warmup: 20, min_lr: 1e-4 },
       run: { log_every: 25 },
     },
     ppo: {
       ...PPO_COMMON,
       rollout: { batch_size: 64, max_new_tokens: 40 },
-      ppo: { iterations: 30, epochs: 2, minibatch_size: 16 },
+      ppo: { iterations: 30, epochs: 1, minibatch_size: 16 },
       run: { log_every: 1, eval_every: 0 },
     },
     dpo: { beta: 0.1, train: { steps: 300, batch_size: 16 }, optim: { lr: 1e-4, warmup: 20 } },
