@@ -78,9 +78,12 @@ export function fmtCount(n: number): string {
 
 export function fmtDuration(secs: number): string {
   if (!Number.isFinite(secs)) return "?";
-  if (secs < 60) return `${secs.toFixed(secs < 10 ? 1 : 0)}s`;
-  const m = Math.floor(secs / 60);
-  const s = Math.round(secs % 60);
+  if (secs < 9.95) return `${secs.toFixed(1)}s`;
+  const whole = Math.round(secs);
+  if (whole < 60) return `${whole}s`;
+  const m = Math.floor(whole / 60);
+  const s = whole % 60;
   if (m < 60) return `${m}m${String(s).padStart(2, "0")}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+  const mins = Math.round(secs / 60);
+  return `${Math.floor(mins / 60)}h${String(mins % 60).padStart(2, "0")}m`;
 }
