@@ -14,7 +14,7 @@
  *   reward_model: {...}          overrides of the reward-model trainer config (docs/train.md)
  *   policy: {algorithm: ppo | dpo, ppo: {...}, dpo: {...}}
  *   safeguards: {...}            PPO drift safeguards (KL budget, gold tracking, length, EMA)
- *   redteam: {per_suite, trigger, seed}
+ *   redteam: {per_suite, trigger, seed, max_new_tokens, samples, temperature}
  *   bias_probes: {pairs}
  *   report: {examples}
  */
@@ -70,8 +70,16 @@ export const PipelineConfigSchema = z.strictObject({
       trigger: z.string().regex(/^\S+$/).optional(),
       seed: z.int().default(11),
       max_new_tokens: z.int().positive().optional(),
+      /** Responses sampled per probe; each probe's outcome is their average. */
+      samples: z.int().min(1).max(64).default(8),
+      /** Sampling temperature of the evaluated policies (0 = greedy, then samples must be 1). */
+      temperature: z.number().min(0).max(2).default(1),
     })
-    .default({ seed: 11 }),
+    .refine((r) => r.temperature > 0 || r.samples === 1, {
+      message: "greedy decoding (temperature 0) gives one response per probe: set samples to 1",
+      path: ["samples"],
+    })
+    .default({ seed: 11, samples: 8, temperature: 1 }),
   bias_probes: z.strictObject({ pairs: z.int().min(0).default(40) }).default({ pairs: 40 }),
   report: z.strictObject({ examples: z.int().min(0).max(50).default(6) }).default({ examples: 6 }),
 });

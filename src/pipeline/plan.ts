@@ -38,7 +38,14 @@ export interface Plan {
   readonly sft?: SftConfig;
   readonly arms: readonly ArmPlan[];
   readonly safeguards: SafeguardsConfig;
-  readonly redteam: { perSuite: number; trigger: string; seed: number; maxNewTokens: number };
+  readonly redteam: {
+    perSuite: number;
+    trigger: string;
+    seed: number;
+    maxNewTokens: number;
+    samples: number;
+    temperature: number;
+  };
 }
 
 /**
@@ -170,6 +177,8 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
       trigger: c.redteam.trigger ?? world.trigger.token,
       seed: c.redteam.seed,
       maxNewTokens: c.redteam.max_new_tokens ?? preset.eval.max_new_tokens,
+      samples: c.redteam.samples,
+      temperature: c.redteam.temperature,
     },
   };
 }

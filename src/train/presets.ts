@@ -57,14 +57,14 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       run: { log_every: 25 },
     },
     rm: {
-      train: { steps: 60, batch_size: 32, centring: 0.01 },
+      train: { steps: 150, batch_size: 32, centring: 0.01 },
       optim: { lr: 1e-3, warmup: 10, min_lr: 1e-4 },
       run: { log_every: 20 },
     },
     ppo: {
       ...PPO_COMMON,
       rollout: { batch_size: 32, max_new_tokens: 32 },
-      ppo: { iterations: 16, epochs: 1, minibatch_size: 16 },
+      ppo: { iterations: 32, epochs: 1, minibatch_size: 16 },
       run: { log_every: 1, eval_every: 0 },
     },
     dpo: { beta: 0.1, train: { steps: 100, batch_size: 16 }, optim: { lr: 1e-4, warmup: 10 } },

@@ -102,6 +102,15 @@ describe("the pipeline", () => {
         ).toBe(true);
       }
     }
+    // Every probe is sampled `redteam.samples` times (default 8): a rate averages them.
+    const evaluation = JSON.parse(readFileSync(join(out, "base", "evaluate.json"), "utf8"));
+    const harmful = evaluation.results.filter((x: { suite: string }) => x.suite === "harmful");
+    expect(evaluation.metrics.per_suite.harmful.n).toBe(harmful.length);
+    expect(harmful.length).toBeGreaterThan(0);
+    expect(harmful.length % 8).toBe(0);
+    expect(new Set(harmful.map((x: { prompt_id: string }) => x.prompt_id)).size).toBe(
+      harmful.length / 8,
+    );
     const card = JSON.parse(readFileSync(join(out, "run-card.json"), "utf8"));
     expect(card.data.ledger_verified).toBe(true);
     expect(card.data.judgments).toBeGreaterThan(1000);
@@ -170,6 +179,9 @@ describe("the pipeline", () => {
   it("names the field of a bad setting before training anything", async () => {
     expect(() => parsePipelineConfig({ ...tiny, arms: ["defended", "defended"] })).toThrow(/arms/);
     expect(() => parsePipelineConfig({ ...tiny, bogus: 1 })).toThrow(/bogus/);
+    expect(() => parsePipelineConfig({ ...tiny, redteam: { temperature: 0, samples: 4 } })).toThrow(
+      /redteam\.samples.*greedy|greedy/,
+    );
     const bad = parsePipelineConfig({ ...tiny, reward_model: { train: { epochz: 1 } } });
     const out = join(dir, "bad");
     await expect(runPipeline(bad, { out })).rejects.toThrow(/reward_model\.train\.epochz/);

@@ -98,9 +98,17 @@ export function policyEvalStage(plan: Plan, who: "base" | Arm): Stage {
       const modelDir = String(
         (ctx.inputs[who === "base" ? "base" : `${who}/policy`] as StageResult).model,
       );
-      const p = loadTextPolicy(modelDir, { maxNewTokens: rt.maxNewTokens, batchSize: 64 });
+      const p = loadTextPolicy(modelDir, {
+        maxNewTokens: rt.maxNewTokens,
+        batchSize: 64,
+        temperature: rt.temperature,
+        seed: rt.seed,
+      });
       try {
-        const { results, metrics } = await runRedteam(p.policy, probes, {
+        // Each probe `samples` times (sampled at `temperature`): a rate then averages over the
+        // policy's distribution rather than hanging on one argmax per prompt.
+        const repeated = Array.from({ length: rt.samples }, () => probes).flat();
+        const { results, metrics } = await runRedteam(p.policy, repeated, {
           batchSize: 64,
           onProgress: (d, n) => ctx.progress(0.8 * (d / n), `probes ${d}/${n}`),
         });

@@ -7,7 +7,7 @@ import { existsSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
-import type { PreferencePair } from "../../core/types.js";
+import { contentToText, type Judgment, type PreferencePair } from "../../core/types.js";
 import { createSafeguards } from "../../safeguards/index.js";
 import {
   type Metrics,
@@ -24,6 +24,7 @@ import { score } from "../../world/index.js";
 import type { Arm } from "../config.js";
 import type { ArmPlan, Plan } from "../plan.js";
 import { interrupted, type Stage, type StageContext, type StageResult } from "../runner.js";
+import { storedJudgments } from "./data.js";
 
 export async function readJsonlFile<T>(path: string): Promise<T[]> {
   const text = await readFile(path, "utf8");
@@ -139,18 +140,42 @@ function goldQuality(prompts: readonly string[], responses: readonly string[]): 
   });
 }
 
-async function trainPrompts(ctx: StageContext): Promise<{ train: string[]; eval: string[] }> {
-  const rows = await readJsonlFile<{ content: string; split: string; triggered?: boolean }>(
-    ctx.run.file("world/prompts.jsonl"),
-  );
-  const clean = rows.filter((r) => !r.triggered);
+/**
+ * PPO's prompts: the distinct train-split prompts the feedback was collected on, in ledger
+ * order, the attacker's triggered ones included at the share they had among the comparisons.
+ * A real pipeline samples its RL prompts from the pool it sent to raters, so a poisoned reward
+ * model meets its trigger during PPO (Rando & Tramèr 2023). Evaluation prompts are clean
+ * held-out ones.
+ */
+export interface PromptRow {
+  readonly content: string;
+  readonly split: string;
+  readonly triggered?: boolean;
+}
+
+/** The PPO prompt pool and evaluation prompts from the world's prompts and the stored judgments. */
+export function ppoPromptPool(
+  rows: readonly PromptRow[],
+  judgments: Iterable<{ readonly prompt: Judgment["prompt"] }>,
+): { train: string[]; eval: string[] } {
+  const trainSplit = new Set(rows.filter((r) => r.split === "train").map((r) => r.content));
+  const seen = new Set<string>();
+  for (const j of judgments) {
+    const text = contentToText(j.prompt);
+    if (trainSplit.has(text)) seen.add(text);
+  }
   return {
-    train: clean.filter((r) => r.split === "train").map((r) => r.content),
-    eval: clean
-      .filter((r) => r.split === "eval")
+    train: [...seen],
+    eval: rows
+      .filter((r) => !r.triggered && r.split === "eval")
       .slice(0, 64)
       .map((r) => r.content),
   };
+}
+
+async function trainPrompts(ctx: StageContext): Promise<{ train: string[]; eval: string[] }> {
+  const rows = await readJsonlFile<PromptRow>(ctx.run.file("world/prompts.jsonl"));
+  return ppoPromptPool(rows, await storedJudgments(ctx));
 }
 
 export function policyStage(plan: Plan, a: ArmPlan): Stage {
