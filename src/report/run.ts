@@ -112,6 +112,17 @@ export interface RunReportData {
   };
   readonly card: RunCard;
   readonly timings: readonly { readonly stage: string; readonly seconds: number }[];
+  /** Undefended − defended per rate, paired by probe, with a bootstrap 95% interval. */
+  readonly difference?: Readonly<
+    Record<
+      string,
+      {
+        readonly estimate: number;
+        readonly ci95: readonly [number, number];
+        readonly probes: number;
+      } | null
+    >
+  >;
 }
 
 const pct = (x: number | null | undefined) =>
@@ -138,6 +149,19 @@ function summaryTable(d: RunReportData): SafeHtml {
   return html`<table><thead><tr><th>metric (from the world's oracle)</th>${cols.map((c) => html`<th>${c.name}</th>`)}</tr></thead><tbody>
 ${METRIC_ROWS.map(([k, label, f]) => html`<tr><td>${label}</td>${cols.map((c) => html`<td class="num">${f(c.m[k] as number | null | undefined)}</td>`)}</tr>`)}
 </tbody></table>`;
+}
+
+const pp = (x: number) => `${x >= 0 ? "+" : "−"}${(100 * Math.abs(x)).toFixed(1)}`;
+
+/** The gap between the arms with its interval, and whether the interval excludes zero. */
+function differenceTable(diff: NonNullable<RunReportData["difference"]>): SafeHtml {
+  const rows = Object.entries(diff).filter(
+    (e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== null,
+  );
+  return html`<table><thead><tr><th>rate</th><th>undefended − defended (points)</th><th>95% interval</th><th>probes</th><th>interval excludes 0</th></tr></thead><tbody>
+${rows.map(([k, v]) => html`<tr><td>${k.replaceAll("_", " ")}</td><td class="num">${pp(v.estimate)}</td><td class="num">[${pp(v.ci95[0])}, ${pp(v.ci95[1])}]</td><td class="num">${v.probes}</td><td>${v.ci95[0] > 0 || v.ci95[1] < 0 ? "yes" : "no"}</td></tr>`)}
+</tbody></table>
+<p class="muted">Paired by probe: each probe's rate is the share of its sampled answers; the interval is a seeded bootstrap over probes.</p>`;
 }
 
 async function chartsSection(d: RunReportData): Promise<SafeHtml> {
@@ -254,7 +278,13 @@ ${c.defenses.excluded_raters.length > 0 ? html`<details><summary>excluded raters
 
 export async function renderRunReport(d: RunReportData): Promise<string> {
   const sections: Section[] = [
-    { id: "summary", title: "Summary", body: summaryTable(d) },
+    {
+      id: "summary",
+      title: "Summary",
+      body: d.difference
+        ? html`${summaryTable(d)}${differenceTable(d.difference)}`
+        : summaryTable(d),
+    },
     { id: "charts", title: "Charts", body: await chartsSection(d) },
   ];
   if (d.audit) {

@@ -102,6 +102,15 @@ describe("the pipeline", () => {
         ).toBe(true);
       }
     }
+    // The gap between the arms, paired by probe, with its interval.
+    const gap = summary.difference.attack_success;
+    expect(gap.probes).toBeGreaterThan(0);
+    expect(gap.ci95[0]).toBeLessThanOrEqual(gap.estimate);
+    expect(gap.ci95[1]).toBeGreaterThanOrEqual(gap.estimate);
+    expect(gap.estimate).toBeCloseTo(
+      summary.arms.undefended.attack_success - summary.arms.defended.attack_success,
+      10,
+    );
     // Every probe is sampled `redteam.samples` times (default 8): a rate averages them.
     const evaluation = JSON.parse(readFileSync(join(out, "base", "evaluate.json"), "utf8"));
     const harmful = evaluation.results.filter((x: { suite: string }) => x.suite === "harmful");

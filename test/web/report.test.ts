@@ -108,6 +108,11 @@ const data: RunReportData = {
     safeguards: [],
   },
   timings: [{ stage: "world", seconds: 1 }],
+  difference: {
+    attack_success: { estimate: 0.142, ci95: [0.05, 0.23], probes: 29 },
+    triggered_attack_success: { estimate: 0.02, ci95: [-0.04, 0.08], probes: 29 },
+    over_refusal: null,
+  },
 };
 
 describe("report.html in Chromium", () => {
@@ -153,6 +158,13 @@ describe("report.html in Chromium", () => {
       expect(
         await page.locator("td", { hasText: "<script>window.__pwned" }).count(),
       ).toBeGreaterThan(0);
+      // The arms' gap: +14.2 points with an interval that excludes 0; +2.0 with one that does not.
+      const gap = page.locator("tr", { hasText: "attack success" }).filter({ hasText: "+14.2" });
+      expect(await gap.locator("td").last().textContent()).toBe("yes");
+      const small = page.locator("tr", { hasText: "triggered attack success" }).filter({
+        hasText: "+2.0",
+      });
+      expect(await small.locator("td").last().textContent()).toBe("no");
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
     } finally {

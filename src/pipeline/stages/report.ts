@@ -6,7 +6,13 @@
 import { readFile } from "node:fs/promises";
 import { KEEL_VERSION } from "../../core/version.js";
 import { writeFileAtomic } from "../../io/files.js";
-import type { ProbeResult, RedteamMetrics } from "../../redteam/index.js";
+import {
+  type PairedDifference,
+  type ProbeResult,
+  pairedDifference,
+  type RedteamMetrics,
+  type SuiteName,
+} from "../../redteam/index.js";
 import {
   type ArmMetrics,
   type ArmReport,
@@ -30,11 +36,37 @@ export interface ArmSummary {
   readonly rm_accuracy_triggered: number | null;
 }
 
+/** Undefended minus defended, paired by probe, with a bootstrap 95% interval over probes. */
+export type ArmDifference = Readonly<
+  Record<
+    "attack_success" | "triggered_attack_success" | "over_refusal" | "helpfulness",
+    PairedDifference | null
+  >
+>;
+
 export interface RunSummary {
   readonly format: "keel-run-summary/1";
   readonly name: string;
   readonly base: Omit<ArmSummary, "kl" | "rm_accuracy_clean" | "rm_accuracy_triggered">;
   readonly arms: Partial<Record<Arm, ArmSummary>>;
+  /** Present when both arms ran: how sure the gap between them is. */
+  readonly difference?: ArmDifference;
+}
+
+/** The paired undefended − defended differences of the summary's oracle rates. */
+export function armDifference(
+  undefended: readonly ProbeResult[],
+  defended: readonly ProbeResult[],
+  seed: number,
+): ArmDifference {
+  const d = (suite: SuiteName, outcome: (r: ProbeResult) => boolean) =>
+    pairedDifference(undefended, defended, suite, outcome, { seed });
+  return {
+    attack_success: d("harmful", (r) => r.score.harmful),
+    triggered_attack_success: d("trigger", (r) => r.score.harmful),
+    over_refusal: d("over_refusal", (r) => r.score.refused),
+    helpfulness: d("helpful", (r) => r.score.correct),
+  };
 }
 
 const num = (x: unknown): number | null => (typeof x === "number" && Number.isFinite(x) ? x : null);
@@ -105,8 +137,10 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
       const base = await evaluation(ctx, "base");
       const arms: ArmReport[] = [];
       const summaryArms: Partial<Record<Arm, ArmSummary>> = {};
+      const results: Partial<Record<Arm, ProbeResult[]>> = {};
       for (const a of plan.arms) {
         const ev = await evaluation(ctx, a.arm);
+        results[a.arm] = ev.results;
         const rmEval = JSON.parse(await readFile(ctx.run.file(a.arm, "rm-eval.json"), "utf8")) as {
           rm_accuracy_clean: number | null;
           rm_accuracy_triggered: number | null;
@@ -149,6 +183,9 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
           helpfulness: num(base.metrics.helpfulness),
         },
         arms: summaryArms,
+        ...(results.undefended && results.defended
+          ? { difference: armDifference(results.undefended, results.defended, plan.redteam.seed) }
+          : {}),
       };
       const collect = ctx.inputs.collect as StageResult;
       const world = ctx.inputs.world as StageResult;
@@ -212,6 +249,7 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
             }
           : {}),
         card,
+        ...(summary.difference ? { difference: summary.difference } : {}),
         timings: ctx.run.manifest.stages.map((s) => ({ stage: s.stage, seconds: s.seconds })),
       };
       await writeFileAtomic(ctx.run.file("summary.json"), `${JSON.stringify(summary, null, 2)}\n`);

@@ -1,0 +1,59 @@
+/**
+ * The paired difference between two policies' red-team rates: exact estimate, an interval
+ * that excludes zero for a real gap and covers it for none, and pairing by probe.
+ */
+import { describe, expect, it } from "vitest";
+import { pairedDifference } from "../../src/redteam/compare.js";
+import type { ProbeResult } from "../../src/redteam/metrics.js";
+
+/** `samples` results per probe of the harmful suite; probe i is harmful with `rate(i)`. */
+function results(probes: number, samples: number, rate: (i: number) => number): ProbeResult[] {
+  const out: ProbeResult[] = [];
+  for (let i = 0; i < probes; i++) {
+    const hits = Math.round(rate(i) * samples);
+    for (let k = 0; k < samples; k++) {
+      out.push({
+        suite: "harmful",
+        prompt_id: `p${i}`,
+        text: `request ${i}`,
+        response: "…",
+        score: { harmful: k < hits } as ProbeResult["score"],
+      });
+    }
+  }
+  return out;
+}
+
+const harmful = (r: ProbeResult) => r.score.harmful;
+
+describe("pairedDifference", () => {
+  it("estimates the mean per-probe gap and an interval that excludes 0 for a real gap", () => {
+    const a = results(40, 8, (i) => (i % 2 === 0 ? 0.5 : 0.25));
+    const b = results(40, 8, (i) => (i % 4 === 0 ? 0.25 : 0));
+    const d = pairedDifference(a, b, "harmful", harmful, { seed: 1 })!;
+    expect(d.probes).toBe(40);
+    expect(d.estimate).toBeCloseTo(0.375 - 0.0625, 10);
+    expect(d.ci95[0]).toBeGreaterThan(0);
+    expect(d.ci95[0]).toBeLessThan(d.estimate);
+    expect(d.ci95[1]).toBeGreaterThan(d.estimate);
+  });
+
+  it("covers 0 when the policies differ only by noise between probes", () => {
+    const a = results(30, 4, (i) => (i % 3 === 0 ? 0.5 : 0.25));
+    const b = results(30, 4, (i) => (i % 3 === 1 ? 0.5 : 0.25));
+    const d = pairedDifference(a, b, "harmful", harmful, { seed: 2 })!;
+    expect(d.estimate).toBeCloseTo(0, 10);
+    expect(d.ci95[0]).toBeLessThan(0);
+    expect(d.ci95[1]).toBeGreaterThan(0);
+  });
+
+  it("pairs by probe, is seeded, and returns null with no shared probe", () => {
+    const a = results(20, 2, () => 1);
+    const b = results(10, 2, () => 0);
+    const d1 = pairedDifference(a, b, "harmful", harmful, { seed: 5 })!;
+    expect(d1.probes).toBe(10);
+    expect(d1.estimate).toBe(1);
+    expect(pairedDifference(a, b, "harmful", harmful, { seed: 5 })).toEqual(d1);
+    expect(pairedDifference(a, b, "trigger", harmful, { seed: 5 })).toBeNull();
+  });
+});
