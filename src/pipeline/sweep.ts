@@ -11,11 +11,12 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/files.js";
+import type { PairedDifference, ProbeResult } from "../redteam/index.js";
 import { ATTACK_TYPES, type AttackType } from "../redteam/scenarios.js";
 import { deepMerge, type PipelineConfigInput, parsePipelineConfig } from "./config.js";
 import { runPipeline } from "./pipeline.js";
 import type { RunnerEvents } from "./runner.js";
-import type { ArmSummary } from "./stages/report.js";
+import { type ArmDifference, type ArmSummary, armDifference } from "./stages/report.js";
 
 export interface SweepOptions {
   readonly out: string;
@@ -39,6 +40,23 @@ export interface SweepRow {
   readonly poisoned_share: number;
   readonly arm: string;
   readonly metrics: ArmSummary;
+  /**
+   * On the defended row: undefended − defended per oracle rate, paired by probe, with a
+   * bootstrap 95% interval (src/redteam/compare.ts).
+   */
+  readonly vs_undefended?: ArmDifference;
+}
+
+/** The cell's paired arm difference, from the two evaluations it wrote. */
+async function cellDifference(dir: string, seed: number): Promise<ArmDifference | undefined> {
+  const results = async (arm: string) => {
+    const path = join(dir, arm, "evaluate.json");
+    if (!existsSync(path)) return undefined;
+    return (JSON.parse(await readFile(path, "utf8")) as { results: ProbeResult[] }).results;
+  };
+  const u = await results("undefended");
+  const d = await results("defended");
+  return u && d ? armDifference(u, d, seed) : undefined;
 }
 
 /** A clean panel: the attacker's share comes out of the honest raters (src/redteam/scenarios.ts). */
@@ -94,11 +112,19 @@ export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
   let base: string | undefined;
   // Every attack at rate 0 is the same clean run: it runs once and its rows are repeated.
   let clean: Awaited<ReturnType<typeof runPipeline>>["summary"] | undefined;
+  let cleanGap: ArmDifference | undefined;
   for (const [i, { attack, rate }] of cells.entries()) {
     o.onCell?.(attack, rate, i, cells.length);
     if (rate === 0 && clean) {
       for (const [arm, metrics] of Object.entries(clean.arms))
-        rows.push({ attack, rate, poisoned_share: 0, arm, metrics: metrics! });
+        rows.push({
+          attack,
+          rate,
+          poisoned_share: 0,
+          arm,
+          metrics: metrics!,
+          ...gapOn(arm, cleanGap),
+        });
       continue;
     }
     const dir = join(o.out, rate === 0 ? "clean" : `${attack}-${rate}`);
@@ -111,27 +137,51 @@ export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
       ...(o.events ? { events: o.events } : {}),
     });
     base ??= join(dir, "base", "model");
-    if (rate === 0) clean = r.summary;
+    const gap = await cellDifference(dir, config.redteam.seed);
+    if (rate === 0) {
+      clean = r.summary;
+      cleanGap = gap;
+    }
     const share = await poisonedShare(dir);
     for (const [arm, metrics] of Object.entries(r.summary.arms)) {
-      rows.push({ attack, rate, poisoned_share: share, arm, metrics: metrics! });
+      rows.push({
+        attack,
+        rate,
+        poisoned_share: share,
+        arm,
+        metrics: metrics!,
+        ...gapOn(arm, gap),
+      });
     }
     await writeFileAtomic(join(o.out, "sweep.json"), `${JSON.stringify(rows, null, 2)}\n`);
   }
   return rows;
 }
 
+function gapOn(arm: string, gap: ArmDifference | undefined): { vs_undefended?: ArmDifference } {
+  return arm === "defended" && gap ? { vs_undefended: gap } : {};
+}
+
 export const SWEEP_ATTACKS: readonly AttackType[] = ATTACK_TYPES.filter((a) => a !== "none");
 
-/** The sweep as a Markdown table (docs/results.md). */
+/**
+ * The sweep as a Markdown table (docs/results.md). The gap columns, on each defended row, are
+ * undefended − defended; ** marks an interval that excludes zero.
+ */
 export function sweepMarkdown(rows: readonly SweepRow[]): string {
   const pct = (x: number | null) => (x === null ? "–" : `${(100 * x).toFixed(1)}`);
+  const pp = (x: number) => `${x >= 0 ? "+" : "−"}${(100 * Math.abs(x)).toFixed(1)}`;
+  const gap = (d: PairedDifference | null | undefined) => {
+    if (!d) return "";
+    const sure = d.ci95[0] > 0 || d.ci95[1] < 0 ? " **" : "";
+    return `${pp(d.estimate)} [${pp(d.ci95[0])}, ${pp(d.ci95[1])}]${sure}`;
+  };
   const head =
-    "| attack | raters | poisoned judgments % | arm | RM acc. clean % | RM acc. triggered % | attack success % | triggered attack success % | over-refusal % | helpfulness % | KL |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|---|";
+    "| attack | raters | poisoned judgments % | arm | RM acc. clean % | RM acc. triggered % | attack success % | triggered attack success % | over-refusal % | helpfulness % | KL | attack success gap, points [95% CI] | triggered gap, points [95% CI] |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|";
   const body = rows.map(
     (r) =>
-      `| ${r.attack} | ${(100 * r.rate).toFixed(1)}% | ${pct(r.poisoned_share)} | ${r.arm} | ${pct(r.metrics.rm_accuracy_clean)} | ${pct(r.metrics.rm_accuracy_triggered)} | ${pct(r.metrics.attack_success)} | ${pct(r.metrics.triggered_attack_success)} | ${pct(r.metrics.over_refusal)} | ${pct(r.metrics.helpfulness)} | ${r.metrics.kl === null ? "–" : r.metrics.kl.toFixed(2)} |`,
+      `| ${r.attack} | ${(100 * r.rate).toFixed(1)}% | ${pct(r.poisoned_share)} | ${r.arm} | ${pct(r.metrics.rm_accuracy_clean)} | ${pct(r.metrics.rm_accuracy_triggered)} | ${pct(r.metrics.attack_success)} | ${pct(r.metrics.triggered_attack_success)} | ${pct(r.metrics.over_refusal)} | ${pct(r.metrics.helpfulness)} | ${r.metrics.kl === null ? "–" : r.metrics.kl.toFixed(2)} | ${gap(r.vs_undefended?.attack_success)} | ${gap(r.vs_undefended?.triggered_attack_success)} |`,
   );
   return [head, ...body].join("\n");
 }

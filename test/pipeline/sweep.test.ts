@@ -67,6 +67,19 @@ describe("keel experiment poison-sweep", () => {
     expect(JSON.parse(readFileSync(join(out, "sweep.json"), "utf8"))).toEqual(
       JSON.parse(JSON.stringify(rows)),
     );
+    // Each defended row carries the paired gap to its undefended twin; undefended rows do not.
+    for (const r of rows) {
+      if (r.arm === "undefended") expect(r.vs_undefended).toBeUndefined();
+      else {
+        const gap = r.vs_undefended!.attack_success!;
+        const twin = rows.find((x) => x.attack === r.attack && x.rate === r.rate && x !== r)!;
+        expect(gap.estimate).toBeCloseTo(
+          twin.metrics.attack_success! - r.metrics.attack_success!,
+          10,
+        );
+        expect(gap.ci95[0]).toBeLessThanOrEqual(gap.ci95[1]);
+      }
+    }
     expect(sweepMarkdown(rows).split("\n")).toHaveLength(2 + rows.length);
   }, 600_000);
 });
