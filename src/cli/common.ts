@@ -1,7 +1,10 @@
-/** Options and helpers shared by commands that open the feedback store. */
+/**
+ * Options and option parsers shared by the command definitions. Everything here is cheap to
+ * load: defining the commands must not load the store, the engine or the server (see
+ * registry.ts); what the actions share lives in actions/.
+ */
 import type { Command } from "commander";
 import { KeelError } from "../core/errors.js";
-import { type FeedbackStore, type OpenStoreOptions, openStore } from "../store/store.js";
 
 export const DEFAULT_DB = "keel.db";
 
@@ -17,20 +20,6 @@ export function addOutputOptions(cmd: Command): Command {
   return cmd
     .option("--json", "print machine-readable JSON on stdout")
     .option("-q, --quiet", "no progress output");
-}
-
-/** Opens the store, runs `fn`, and always closes it. */
-export async function withStore<T>(
-  target: string,
-  fn: (store: FeedbackStore) => Promise<T>,
-  opts: OpenStoreOptions = {},
-): Promise<T> {
-  const store = await openStore(target, opts);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 /** Parses a positive integer option or fails with a usage error naming the flag. */

@@ -1,6 +1,12 @@
 /**
  * Every CLI command, in one explicit list (no auto-discovery). A command module exports a
  * `CommandModule` whose `register` adds its subcommand(s) to the program.
+ *
+ * Every run of `keel` defines all the commands, so the modules in commands/ only define options,
+ * help text and option parsers; each action loads its implementation from actions/ with
+ * `await import(...)` when it runs. That keeps `keel --version` and `keel import` from loading
+ * the engine (onnxruntime-node), the server, the reports' charting library or the store's
+ * drivers they do not use. test/cli/startup.test.ts checks what defining the commands loads.
  */
 import type { Command } from "commander";
 import { aggregateCommand } from "./commands/aggregate.js";

@@ -1,13 +1,16 @@
 /** `keel demo`: the main job on the embedded default (see src/pipeline). */
-import { join } from "node:path";
 import type { Command } from "commander";
-import { parsePipelineConfig } from "../../pipeline/config.js";
-import { runPipeline } from "../../pipeline/pipeline.js";
 import { positiveInt } from "../common.js";
-import { printJson, printLine } from "../output.js";
 import type { CommandModule } from "../registry.js";
-import { describeSummary, pipelineEvents } from "./pipeline-ui.js";
-import { withInterrupt } from "./run.js";
+
+export interface DemoFlags {
+  quick?: boolean;
+  out?: string;
+  seed: number;
+  resume?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
 
 export const demoCommand: CommandModule = {
   name: "demo",
@@ -29,33 +32,9 @@ export const demoCommand: CommandModule = {
         "\nWrites report.html (open it in a browser; it works offline), summary.json (metrics per arm, for CI\n" +
           "gates), run-card.json (governance), manifest.json, config.yaml and every stage's outputs.",
       )
-      .action(
-        async (o: {
-          quick?: boolean;
-          out?: string;
-          seed: number;
-          resume?: boolean;
-          json?: boolean;
-          quiet?: boolean;
-        }) => {
-          const out =
-            o.out ?? join("runs", `demo-${new Date().toISOString().replace(/[:.]/g, "-")}`);
-          const config = parsePipelineConfig({
-            name: o.quick ? "demo-quick" : "demo",
-            seed: o.seed,
-            preset: o.quick ? "quick" : "demo",
-          });
-          const r = await withInterrupt((signal) =>
-            runPipeline(config, {
-              out,
-              resume: o.resume ?? false,
-              signal,
-              events: pipelineEvents(o.quiet ?? false),
-            }),
-          );
-          if (o.json) printJson(r.summary);
-          else printLine(describeSummary(r.summary, r.runDir));
-        },
-      );
+      .action(async (o: DemoFlags) => {
+        const { runDemo } = await import("../actions/demo.js");
+        await runDemo(o);
+      });
   },
 };

@@ -1,16 +1,31 @@
 /** `keel experiment poison-sweep`: attack × poison rate × {undefended, defended} (src/pipeline/sweep.ts). */
-import { join } from "node:path";
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { writeFileAtomic } from "../../io/files.js";
-import { runPoisonSweep, SWEEP_ATTACKS, sweepMarkdown } from "../../pipeline/sweep.js";
-import { runTradeoff } from "../../pipeline/tradeoff.js";
 import type { AttackType } from "../../redteam/scenarios.js";
+import { SWEEP_ATTACKS } from "../choices.js";
 import { oneOf, positiveInt } from "../common.js";
-import { printJson, printLine } from "../output.js";
 import type { CommandModule } from "../registry.js";
-import { pipelineEvents } from "./pipeline-ui.js";
-import { withInterrupt } from "./run.js";
+
+export interface TradeoffFlags {
+  from: string;
+  out: string;
+  kl: number[];
+  costThresholds: number[];
+  arm: "defended" | "undefended";
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export interface PoisonSweepFlags {
+  attacks: AttackType[];
+  rates: number[];
+  preset: "quick" | "demo";
+  seed: number;
+  out: string;
+  resume?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
 
 function parseList<T>(flag: string, parse: (s: string) => T): (value: string) => T[] {
   return (value) => {
@@ -97,40 +112,10 @@ export const experimentCommand: CommandModule = {
       )
       .option("--json", "print the points as JSON")
       .option("-q, --quiet", "no progress output")
-      .action(
-        async (o: {
-          from: string;
-          out: string;
-          kl: number[];
-          costThresholds: number[];
-          arm: "defended" | "undefended";
-          json?: boolean;
-          quiet?: boolean;
-        }) => {
-          const points = await withInterrupt((signal) =>
-            runTradeoff({
-              from: o.from,
-              out: o.out,
-              kl: o.kl,
-              costThresholds: o.costThresholds,
-              arm: o.arm,
-              signal,
-              onPoint: (label, i, n) => {
-                if (!o.quiet) process.stderr.write(`point ${i + 1}/${n}: ${label}\n`);
-              },
-            }),
-          );
-          if (o.json) printJson(points);
-          else {
-            for (const p of points) {
-              printLine(
-                `${p.mode.padEnd(10)} ${String(p.value).padStart(6)}  helpfulness ${(100 * p.helpfulness).toFixed(1)}%  jailbreak success ${(100 * p.jailbreak_success).toFixed(1)}%  over-refusal ${(100 * p.over_refusal).toFixed(1)}%`,
-              );
-            }
-            printLine(`chart: ${join(o.out, "tradeoff.html")}`);
-          }
-        },
-      );
+      .action(async (o: TradeoffFlags) => {
+        const { runTradeoffExperiment } = await import("../actions/experiment.js");
+        await runTradeoffExperiment(o);
+      });
     exp
       .command("poison-sweep")
       .description(
@@ -159,40 +144,9 @@ export const experimentCommand: CommandModule = {
       .option("--resume", "keep finished cells and stages")
       .option("--json", "print the rows as JSON")
       .option("-q, --quiet", "no progress output")
-      .action(
-        async (o: {
-          attacks: AttackType[];
-          rates: number[];
-          preset: "quick" | "demo";
-          seed: number;
-          out: string;
-          resume?: boolean;
-          json?: boolean;
-          quiet?: boolean;
-        }) => {
-          const rows = await withInterrupt((signal) =>
-            runPoisonSweep({
-              out: o.out,
-              attacks: o.attacks,
-              rates: o.rates,
-              preset: o.preset,
-              seed: o.seed,
-              resume: o.resume ?? false,
-              signal,
-              events: pipelineEvents(true),
-              onCell: (a, r, i, n) => {
-                if (!o.quiet)
-                  process.stderr.write(
-                    `cell ${i + 1}/${n}: ${a} at ${(100 * r).toFixed(1)}% of raters\n`,
-                  );
-              },
-            }),
-          );
-          const md = sweepMarkdown(rows);
-          await writeFileAtomic(join(o.out, "sweep.md"), `${md}\n`);
-          if (o.json) printJson(rows);
-          else printLine(md);
-        },
-      );
+      .action(async (o: PoisonSweepFlags) => {
+        const { runPoisonSweepExperiment } = await import("../actions/experiment.js");
+        await runPoisonSweepExperiment(o);
+      });
   },
 };

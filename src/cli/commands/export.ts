@@ -1,17 +1,13 @@
 /** `keel export`: write the store's judgments in keel's or another tool's format. */
 import type { Command } from "commander";
-import { KeelError } from "../../core/errors.js";
 import { POLICIES, type Policy } from "../../defend/config.js";
-import { EXPORT_FORMATS, exportFormat } from "../../io/exporters.js";
+import { EXPORT_FORMATS } from "../../io/exporters.js";
 import type { TableFormat } from "../../io/formats/crowdkit.js";
 import { OPENRLHF_VERSION } from "../../providers/ray/openrlhf.js";
-import { addDbOption, addOutputOptions, oneOf, withStore } from "../common.js";
-import { printJson, printLine } from "../output.js";
-import { Progress } from "../progress.js";
+import { addDbOption, addOutputOptions, oneOf } from "../common.js";
 import type { CommandModule } from "../registry.js";
-import { cleanPlanFor } from "./audit.js";
 
-interface ExportFlags {
+export interface ExportFlags {
   db: string;
   format: string;
   out: string;
@@ -74,76 +70,8 @@ export const exportCommand: CommandModule = {
           "  (keel launch openrlhf rm submits it to a Ray cluster; see docs/scale.md)",
       );
     addOutputOptions(addDbOption(cmd)).action(async (o: ExportFlags) => {
-      const format = exportFormat(o.format);
-      const keys = {
-        ...(o.promptKey ? { prompt: o.promptKey } : {}),
-        ...(o.chosenKey ? { chosen: o.chosenKey } : {}),
-        ...(o.rejectedKey ? { rejected: o.rejectedKey } : {}),
-        ...(o.marginKey ? { margin: o.marginKey } : {}),
-      };
-      if (o.clean && format.key !== "trl" && format.key !== "openrlhf") {
-        throw new KeelError(
-          "KEEL_E_USAGE",
-          "--clean writes preference rows: use -f trl or -f openrlhf",
-        );
-      }
-      const plan = o.clean ? await cleanPlanFor(o) : undefined;
-      const exporter = format.open(o.out, {
-        ...(o.table ? { table: o.table } : {}),
-        openrlhfKeys: keys,
-        ...(plan
-          ? {
-              pairExtras: (j) => {
-                const weight = plan.weightOf(j);
-                return weight !== undefined ? { weight } : undefined;
-              },
-            }
-          : {}),
-      });
-      const result = await withStore(o.db, async (store) => {
-        const progress = new Progress({
-          label: `export ${format.key}`,
-          unit: "judgments",
-          total: await store.countJudgments(),
-          enabled: !o.quiet && process.stderr.isTTY && o.out !== "-",
-        });
-        let n = 0;
-        try {
-          for await (const j of store.judgments()) {
-            progress.update(++n);
-            if (plan) {
-              const chosen = plan.choose(j);
-              if (chosen) await exporter.write(chosen);
-              continue;
-            }
-            await exporter.write(j);
-          }
-          await exporter.commit();
-        } catch (e) {
-          await exporter.abort();
-          throw e;
-        }
-        progress.finish();
-        return {
-          format: format.key,
-          out: o.out,
-          judgments: n,
-          written: exporter.written,
-          skipped: exporter.skipped,
-        };
-      });
-      if (o.out === "-") {
-        // stdout carries the data; the summary goes to stderr.
-        if (!o.quiet) process.stderr.write(`${JSON.stringify(result)}\n`);
-      } else if (o.json) printJson(result);
-      else {
-        printLine(
-          `wrote ${result.written} rows to ${o.out} (${format.key}${o.clean ? ", cleaned: one row per comparison" : ""}) from ${result.judgments} judgments` +
-            (result.skipped > 0
-              ? `; ${result.skipped} skipped (ties have no chosen/rejected)`
-              : ""),
-        );
-      }
+      const { runExport } = await import("../actions/export.js");
+      await runExport(o);
     });
   },
 };

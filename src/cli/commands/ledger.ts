@@ -1,10 +1,17 @@
 /** `keel ledger verify|head`: prove the judgments were not altered after the fact. */
 import type { Command } from "commander";
-import { KeelError } from "../../core/errors.js";
-import { addDbOption, addOutputOptions, withStore } from "../common.js";
-import { printJson, printLine } from "../output.js";
-import { Progress } from "../progress.js";
+import { addDbOption, addOutputOptions } from "../common.js";
 import type { CommandModule } from "../registry.js";
+
+export interface LedgerFlags {
+  db: string;
+  json?: boolean;
+}
+
+export interface VerifyFlags extends LedgerFlags {
+  expectHead?: string;
+  quiet?: boolean;
+}
 
 export const ledgerCommand: CommandModule = {
   name: "ledger",
@@ -27,43 +34,17 @@ export const ledgerCommand: CommandModule = {
         "--expect-head <hash>",
         "also require the chain to end at this hash (anchored elsewhere)",
       );
-    addOutputOptions(addDbOption(verify)).action(
-      async (o: { db: string; expectHead?: string; json?: boolean; quiet?: boolean }) => {
-        const report = await withStore(o.db, async (store) => {
-          const progress = new Progress({
-            label: "verify",
-            unit: "judgments",
-            total: await store.countJudgments(),
-            enabled: !o.quiet && process.stderr.isTTY,
-          });
-          const r = await store.verifyLedger({
-            ...(o.expectHead ? { expectHead: o.expectHead.toLowerCase() } : {}),
-            onProgress: (n) => progress.update(n),
-          });
-          progress.finish();
-          return r;
-        });
-        if (o.json) printJson(report);
-        if (!report.ok) {
-          const b = report.firstBreak!;
-          throw new KeelError("KEEL_E_LEDGER_BROKEN", `${b.kind} at row ${b.seq}: ${b.message}`, {
-            hint: "the store's feedback was altered outside keel; restore it from a backup or investigate before training on it",
-          });
-        }
-        if (!o.json) {
-          printLine(`ledger OK: ${report.rows} judgments and ${report.texts} texts verified`);
-          printLine(`head: #${report.head.seq} ${report.head.hash}`);
-        }
-      },
-    );
+    addOutputOptions(addDbOption(verify)).action(async (o: VerifyFlags) => {
+      const { runVerify } = await import("../actions/ledger.js");
+      await runVerify(o);
+    });
 
     const head = ledger
       .command("head")
       .description("print the ledger head (sequence number and hash) to anchor elsewhere");
-    addOutputOptions(addDbOption(head)).action(async (o: { db: string; json?: boolean }) => {
-      const h = await withStore(o.db, (store) => store.ledgerHead());
-      if (o.json) printJson(h);
-      else printLine(`${h.seq} ${h.hash}`);
+    addOutputOptions(addDbOption(head)).action(async (o: LedgerFlags) => {
+      const { runHead } = await import("../actions/ledger.js");
+      await runHead(o);
     });
   },
 };

@@ -1,38 +1,25 @@
 /** `keel project create`: a collection project with its settings, items and members. */
 
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
-import type { Comparison } from "../../core/types.js";
-import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
-import { ItemIn, ProjectCreateIn } from "../../server/routes/wire.js";
-import {
-  addItems,
-  addMembers,
-  collectionDb,
-  createProject,
-  getUserByLogin,
-  type NewItem,
-} from "../../store/collection/index.js";
-import { addDbOption, addOutputOptions, withStore } from "../common.js";
-import { printJson, printLine } from "../output.js";
+import { addDbOption, addOutputOptions } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
-async function readItems(path: string, kind: "task" | "quiz"): Promise<NewItem[]> {
-  const out: NewItem[] = [];
-  const schema = ItemIn.omit({ kind: true }).extend({ kind: z.enum(["task", "quiz"]).optional() });
-  for await (const { record } of strictRecords(parseJsonlBatches(path, validateWith(schema)))) {
-    const comparison: Comparison = {
-      comparison_id: record.comparison_id,
-      prompt: record.prompt,
-      response_a: record.response_a,
-      response_b: record.response_b,
-      ...(record.gold ? { gold: record.gold } : {}),
-    };
-    out.push({ comparison, kind: record.kind ?? kind, batch: record.batch });
-  }
-  return out;
+export interface ProjectCreateFlags {
+  db: string;
+  name: string;
+  guidelines?: string;
+  items?: string;
+  quiz?: string;
+  overlap?: number;
+  goldRate?: number;
+  leaseSeconds?: number;
+  quizPassRate?: number;
+  pauseGoldAccuracy?: number;
+  pauseMinGold?: number;
+  seed?: string;
+  member?: string[];
+  json?: boolean;
 }
 
 function num(flag: string) {
@@ -85,75 +72,9 @@ export const projectCommand: CommandModule = {
         ...p,
         v,
       ]);
-    addOutputOptions(addDbOption(create)).action(
-      async (
-        id: string,
-        o: {
-          db: string;
-          name: string;
-          guidelines?: string;
-          items?: string;
-          quiz?: string;
-          overlap?: number;
-          goldRate?: number;
-          leaseSeconds?: number;
-          quizPassRate?: number;
-          pauseGoldAccuracy?: number;
-          pauseMinGold?: number;
-          seed?: string;
-          member?: string[];
-          json?: boolean;
-        },
-      ) => {
-        const raw = {
-          project_id: id,
-          name: o.name,
-          ...(o.guidelines ? { guidelines: await readFile(o.guidelines, "utf8") } : {}),
-          ...(o.overlap !== undefined ? { overlap: o.overlap } : {}),
-          ...(o.goldRate !== undefined ? { gold_rate: o.goldRate } : {}),
-          ...(o.leaseSeconds !== undefined ? { lease_seconds: o.leaseSeconds } : {}),
-          ...(o.quizPassRate !== undefined ? { quiz_pass_rate: o.quizPassRate } : {}),
-          ...(o.pauseGoldAccuracy !== undefined
-            ? { pause_gold_accuracy: o.pauseGoldAccuracy }
-            : {}),
-          ...(o.pauseMinGold !== undefined ? { pause_min_gold: o.pauseMinGold } : {}),
-          ...(o.seed !== undefined ? { seed: o.seed } : {}),
-        };
-        const parsed = ProjectCreateIn.safeParse(raw);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          throw new KeelError("KEEL_E_USAGE", `${issue.path.join(".")}: ${issue.message}`);
-        }
-        const items = [
-          ...(o.items ? await readItems(o.items, "task") : []),
-          ...(o.quiz ? await readItems(o.quiz, "quiz") : []),
-        ];
-        const out = await withStore(
-          o.db,
-          async (store) => {
-            const db = collectionDb(store);
-            const members: string[] = [];
-            for (const login of o.member ?? []) {
-              const u = await getUserByLogin(db, login);
-              if (!u)
-                throw new KeelError("KEEL_E_NOT_FOUND", `no user ${JSON.stringify(login)}`, {
-                  hint: "create it with keel users add",
-                });
-              members.push(u.user_id);
-            }
-            const p = await createProject(db, parsed.data, new Date());
-            const r = items.length > 0 ? await addItems(db, id, items) : { added: 0, existing: 0 };
-            const added = members.length > 0 ? await addMembers(db, id, members, new Date()) : 0;
-            return { project_id: p.project_id, items: r.added, members: added };
-          },
-          { create: true },
-        );
-        if (o.json) printJson(out);
-        else
-          printLine(
-            `created project ${out.project_id}: ${out.items} items, ${out.members} members`,
-          );
-      },
-    );
+    addOutputOptions(addDbOption(create)).action(async (id: string, o: ProjectCreateFlags) => {
+      const { runCreate } = await import("../actions/project.js");
+      await runCreate(id, o);
+    });
   },
 };

@@ -3,23 +3,14 @@
  * /v1/completions; streaming and not) over a keel checkpoint, or, with --upstream, a guarding
  * proxy in front of another OpenAI-compatible server. --guard checks every completion with the
  * safety baseline and --cost-model with the Safe-RLHF cost model before it is sent; refusals
- * are logged (see src/server/openai).
+ * are logged (see src/server/openai). The action is in actions/serve-model.ts.
  */
-import { appendFileSync } from "node:fs";
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { ruleClassifier } from "../../defend/filters/lexicon.js";
-import { EngineProvider, parseEngineConfig } from "../../providers/engine.js";
-import { OpenAiProvider, parseOpenAiConfig } from "../../providers/openai.js";
-import { EngineRewardProvider } from "../../providers/reward/engine.js";
-import { type GenerationProvider, isClosable } from "../../providers/types.js";
-import { buildModelApp } from "../../server/openai/app.js";
-import { OutputGuard } from "../../server/openai/guard.js";
 import { positiveInt } from "../common.js";
-import { printLine } from "../output.js";
 import type { CommandModule } from "../registry.js";
 
-interface ServeModelFlags {
+export interface ServeModelFlags {
   checkpoint?: string;
   upstream?: string;
   upstreamModel?: string;
@@ -51,56 +42,6 @@ function number(flag: string, min: number, max: number) {
       );
     return n;
   };
-}
-
-/** Waits for Ctrl-C or SIGTERM. */
-export function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
-}
-
-/** The secret in environment variable `name` (keys never go on the command line). */
-export function secretFromEnv(name: string | undefined, flag: string): string | undefined {
-  if (name === undefined) return undefined;
-  const v = process.env[name];
-  if (!v) throw new KeelError("KEEL_E_USAGE", `${flag} names ${name}, which is not set or empty`);
-  return v;
-}
-
-function provider(o: ServeModelFlags): { provider: GenerationProvider; model: string } {
-  if ((o.checkpoint === undefined) === (o.upstream === undefined))
-    throw new KeelError("KEEL_E_USAGE", "give exactly one of --checkpoint DIR and --upstream URL");
-  if (o.checkpoint) {
-    const p = new EngineProvider(
-      parseEngineConfig({
-        checkpoint: o.checkpoint,
-        ...(o.model ? { model: o.model } : {}),
-        ...(o.maxTokens ? { max_tokens: o.maxTokens } : {}),
-        ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
-        ...(o.threads ? { threads: o.threads } : {}),
-        seed: o.seed,
-      }),
-    );
-    return { provider: p, model: p.name };
-  }
-  if (!o.upstreamModel)
-    throw new KeelError("KEEL_E_USAGE", "--upstream needs --upstream-model NAME");
-  const p = new OpenAiProvider(
-    parseOpenAiConfig({
-      base_url: o.upstream,
-      model: o.upstreamModel,
-      ...(o.upstreamKeyEnv ? { api_key_env: o.upstreamKeyEnv } : {}),
-      ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
-    }),
-  );
-  return { provider: p, model: o.model ?? o.upstreamModel };
 }
 
 export const serveModelCommand: CommandModule = {
@@ -170,45 +111,8 @@ export const serveModelCommand: CommandModule = {
           "  keel serve-model --upstream http://127.0.0.1:8001/v1 --upstream-model meta-llama/Llama-3.1-8B-Instruct --guard",
       )
       .action(async (o: ServeModelFlags) => {
-        const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
-        const { provider: p, model } = provider(o);
-        const cost = o.costModel
-          ? new EngineRewardProvider({
-              dir: o.costModel,
-              ...(o.threads ? { threads: o.threads } : {}),
-            })
-          : undefined;
-        let app: Awaited<ReturnType<typeof buildModelApp>> | undefined;
-        const guard =
-          o.guard || cost
-            ? new OutputGuard({
-                safety: ruleClassifier(),
-                ...(cost ? { cost, costThreshold: o.costThreshold } : {}),
-                ...(o.refusal ? { refusal: o.refusal } : {}),
-                logTexts: o.logTexts ?? false,
-                onRefusal: (r) => {
-                  app?.log.warn(r, "guarded refusal");
-                  if (o.refusalLog) appendFileSync(o.refusalLog, `${JSON.stringify(r)}\n`);
-                },
-              })
-            : undefined;
-        app = await buildModelApp({
-          provider: p,
-          model,
-          ...(apiKey ? { apiKey } : {}),
-          ...(guard ? { guard } : {}),
-          ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
-          logLevel: o.logLevel,
-        });
-        const address = await app.listen({ port: o.port, host: o.host });
-        printLine(
-          `keel serving model ${model} (${p.id()}${guard ? `, guarded by ${guard.id}` : ""}) on ${address}`,
-        );
-        await untilSignal();
-        await app.close();
-        if (isClosable(p)) await p.close();
-        await cost?.close();
-        printLine("keel stopped");
+        const { runServeModel } = await import("../actions/serve-model.js");
+        await runServeModel(o);
       });
   },
 };

@@ -1,20 +1,14 @@
 /**
  * `keel serve-rm`: keel's reward model (optionally with the cost model and the safety baseline)
  * behind OpenRLHF's remote reward-model protocol (POST /get_reward), with batching and a
- * fail-closed mode (see src/server/reward).
+ * fail-closed mode (see src/server/reward). The action is in actions/serve-rm.ts.
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { ruleClassifier } from "../../defend/filters/lexicon.js";
-import { EngineRewardProvider } from "../../providers/reward/engine.js";
-import { buildRewardApp } from "../../server/reward/app.js";
-import { CombinedScorer } from "../../server/reward/scorer.js";
 import { positiveInt } from "../common.js";
-import { printLine } from "../output.js";
 import type { CommandModule } from "../registry.js";
-import { secretFromEnv, untilSignal } from "./serve-model.js";
 
-interface ServeRmFlags {
+export interface ServeRmFlags {
   rewardModel: string;
   costModel?: string;
   costWeight: number;
@@ -90,38 +84,8 @@ export const serveRmCommand: CommandModule = {
           "  # OpenRLHF: python3 -m openrlhf.cli.train_ppo_ray … --remote_rm_url http://<host>:5000/get_reward",
       )
       .action(async (o: ServeRmFlags) => {
-        if (o.timeout <= 0) throw new KeelError("KEEL_E_USAGE", "--timeout must be > 0");
-        const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
-        const threads = o.threads ? { threads: o.threads } : {};
-        const reward = new EngineRewardProvider({ dir: o.rewardModel, ...threads });
-        const cost = o.costModel
-          ? new EngineRewardProvider({ dir: o.costModel, ...threads })
-          : undefined;
-        const scorer = new CombinedScorer({
-          reward,
-          ...(cost ? { cost, costWeight: o.costWeight } : {}),
-          ...(o.safety ? { safety: ruleClassifier() } : {}),
-          floor: o.floor,
-        });
-        const { app } = await buildRewardApp({
-          scorer,
-          floor: o.floor,
-          failClosed: o.failClosed ?? false,
-          maxBatch: o.maxBatch,
-          timeoutMs: Math.round(o.timeout * 1000),
-          strip: o.strip,
-          ...(apiKey ? { apiKey } : {}),
-          logLevel: o.logLevel,
-        });
-        const address = await app.listen({ port: o.port, host: o.host });
-        printLine(
-          `keel serving rewards (${scorer.id}${o.failClosed ? ", fail-closed" : ""}) on ${address} (POST /get_reward)`,
-        );
-        await untilSignal();
-        await app.close();
-        await reward.close();
-        await cost?.close();
-        printLine("keel stopped");
+        const { runServeRm } = await import("../actions/serve-rm.js");
+        await runServeRm(o);
       });
   },
 };

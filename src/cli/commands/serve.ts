@@ -1,17 +1,8 @@
 /** `keel serve`: the rater and admin web app and its API over a feedback store. */
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { buildApp } from "../../server/app.js";
-import { redact, redisServices } from "../../server/redis/index.js";
-import { openStore } from "../../store/store.js";
 import { addDbOption, positiveInt } from "../common.js";
-import { printLine } from "../output.js";
 import type { CommandModule } from "../registry.js";
-
-/** web/dist of this package: three levels up from src/cli/commands and dist/cli/commands alike. */
-export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../../../web/dist", import.meta.url));
 
 function rate(flag: string) {
   return (v: string): number => {
@@ -26,7 +17,7 @@ function rate(flag: string) {
   };
 }
 
-interface ServeFlags {
+export interface ServeFlags {
   db: string;
   port: number;
   host: string;
@@ -85,73 +76,8 @@ export const serveCommand: CommandModule = {
           "  keel serve --db postgres://keel@db/keel --redis redis://cache:6379 --port 8081   # one of several",
       );
     addDbOption(cmd).action(async (o: ServeFlags) => {
-      let webRoot: string | null = null;
-      if (o.web !== false) {
-        webRoot = o.web ?? DEFAULT_WEB_ROOT;
-        if (!existsSync(webRoot)) {
-          throw new KeelError("KEEL_E_FILE", `no built web app at ${webRoot}`, {
-            hint: "run `npm run build`, pass --web <dir>, or serve the API only with --no-web",
-          });
-        }
-      }
-      const store = await openStore(o.db, { create: true });
-      const r = {
-        ip: { rate: 50, burst: 200 },
-        user: { rate: 20, burst: 100 },
-        login: { rate: 0.2, burst: 10 },
-      };
-      if (o.rateIp !== undefined)
-        r.ip = { rate: o.rateIp, burst: Math.max(1, Math.ceil(o.rateIp * 4)) };
-      if (o.rateUser !== undefined)
-        r.user = { rate: o.rateUser, burst: Math.max(1, Math.ceil(o.rateUser * 5)) };
-      if (o.redis && store.dialectName !== "postgres") {
-        await store.close();
-        throw new KeelError(
-          "KEEL_E_USAGE",
-          "--redis shares state between processes: use it with a PostgreSQL --db",
-          {
-            hint: "several processes need one PostgreSQL store; a SQLite file serves one process",
-          },
-        );
-      }
-      let keel: Awaited<ReturnType<typeof buildApp>>;
-      try {
-        const shared = o.redis
-          ? await redisServices({ url: o.redis, prefix: o.redisPrefix })
-          : undefined;
-        keel = await buildApp(store, {
-          ...(shared ? { leases: shared.leases, limits: shared.limits } : {}),
-          webRoot,
-          logLevel: o.logLevel as never,
-          secureCookies: o.secureCookies ?? false,
-          trustProxy: o.trustProxy ?? false,
-          rateLimits: r,
-          ...(o.maxBatch !== undefined ? { maxBatch: o.maxBatch } : {}),
-          ...(o.auditInterval !== undefined
-            ? { auditIntervalMs: Math.round(o.auditInterval * 1000) }
-            : {}),
-        });
-      } catch (e) {
-        await store.close();
-        throw e;
-      }
-      const { app } = keel;
-      const address = await app.listen({ port: o.port, host: o.host });
-      printLine(
-        `keel serving ${store.location} (${store.dialectName}${o.redis ? `, shared through ${redact(o.redis)}` : ""}) on ${address}`,
-      );
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-          resolve();
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-      });
-      await app.close();
-      await store.close();
-      printLine("keel stopped");
+      const { runServe } = await import("../actions/serve.js");
+      await runServe(o);
     });
   },
 };

@@ -1,28 +1,31 @@
 /** `keel users add|invite|list`: manage who may use the collection server. */
 import type { Command } from "commander";
-import { KeelError } from "../../core/errors.js";
-import { hashPassword } from "../../server/auth/password.js";
-import {
-  addMembers,
-  collectionDb,
-  createApiToken,
-  createInvitation,
-  createUser,
-  getProject,
-  listUsers,
-  ROLES,
-  type Role,
-} from "../../store/collection/index.js";
-import { addDbOption, addOutputOptions, oneOf, withStore } from "../common.js";
-import { formatTable, printJson, printLine } from "../output.js";
+import { ROLES, type Role } from "../../store/collection/schema.js";
+import { addDbOption, addOutputOptions, oneOf } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks)
-    .toString("utf8")
-    .replace(/\r?\n$/, "");
+export interface UsersAddFlags {
+  db: string;
+  role: Role;
+  name?: string;
+  passwordStdin?: boolean;
+  token?: string;
+  project?: string[];
+  json?: boolean;
+}
+
+export interface InviteFlags {
+  db: string;
+  role: Role;
+  project?: string;
+  hours: string;
+  baseUrl: string;
+  json?: boolean;
+}
+
+export interface UsersListFlags {
+  db: string;
+  json?: boolean;
 }
 
 function list(v: string, prev: string[] = []): string[] {
@@ -45,65 +48,10 @@ export const usersCommand: CommandModule = {
       .option("--password-stdin", "read the password from standard input (at least 10 characters)")
       .option("--token <name>", "also create an API token with this name and print it (shown once)")
       .option("--project <id>", "add to this project (repeatable, or comma-separated)", list);
-    addOutputOptions(addDbOption(add)).action(
-      async (
-        login: string,
-        o: {
-          db: string;
-          role: Role;
-          name?: string;
-          passwordStdin?: boolean;
-          token?: string;
-          project?: string[];
-          json?: boolean;
-        },
-      ) => {
-        let password: string | undefined;
-        if (o.passwordStdin) {
-          password = await readStdin();
-          if (password.length < 10)
-            throw new KeelError("KEEL_E_USAGE", "the password must be at least 10 characters");
-        }
-        const out = await withStore(
-          o.db,
-          async (store) => {
-            const db = collectionDb(store);
-            for (const p of o.project ?? []) {
-              if (!(await getProject(db, p)))
-                throw new KeelError("KEEL_E_NOT_FOUND", `no project ${JSON.stringify(p)}`);
-            }
-            const u = await createUser(
-              db,
-              {
-                login,
-                role: o.role,
-                ...(o.name ? { display_name: o.name } : {}),
-                password_hash: password ? await hashPassword(password) : null,
-              },
-              new Date(),
-            );
-            for (const p of o.project ?? []) await addMembers(db, p, [u.user_id], new Date());
-            const token = o.token
-              ? (await createApiToken(db, u.user_id, o.token, new Date())).token
-              : undefined;
-            return {
-              user_id: u.user_id,
-              login: u.login,
-              role: u.role,
-              ...(token ? { token } : {}),
-            };
-          },
-          { create: true },
-        );
-        if (o.json) printJson(out);
-        else {
-          printLine(`created ${out.role} ${out.login} (${out.user_id})`);
-          if (out.token) printLine(`API token (shown once): ${out.token}`);
-          if (!password && !out.token)
-            printLine("no password set: invite them instead, or sign in with an API token");
-        }
-      },
-    );
+    addOutputOptions(addDbOption(add)).action(async (login: string, o: UsersAddFlags) => {
+      const { runAdd } = await import("../actions/users.js");
+      await runAdd(login, o);
+    });
 
     const invite = users
       .command("invite")
@@ -112,61 +60,15 @@ export const usersCommand: CommandModule = {
       .option("--project <id>", "the invitee joins this project")
       .option("--hours <n>", "hours until the link expires", "72")
       .option("--base-url <url>", "where the server is reached", "http://127.0.0.1:8080");
-    addOutputOptions(addDbOption(invite)).action(
-      async (o: {
-        db: string;
-        role: Role;
-        project?: string;
-        hours: string;
-        baseUrl: string;
-        json?: boolean;
-      }) => {
-        const hours = Number(o.hours);
-        if (!(hours > 0))
-          throw new KeelError(
-            "KEEL_E_USAGE",
-            `--hours must be a positive number, got ${JSON.stringify(o.hours)}`,
-          );
-        const out = await withStore(o.db, async (store) => {
-          const db = collectionDb(store);
-          if (o.project && !(await getProject(db, o.project))) {
-            throw new KeelError("KEEL_E_NOT_FOUND", `no project ${JSON.stringify(o.project)}`);
-          }
-          const { token, invitation } = await createInvitation(
-            db,
-            { role: o.role, project_id: o.project ?? null, created_by: null },
-            new Date(),
-            hours * 3600_000,
-          );
-          return { ...invitation, url: `${o.baseUrl.replace(/\/$/, "")}/invite/${token}` };
-        });
-        if (o.json) printJson(out);
-        else printLine(out.url);
-      },
-    );
+    addOutputOptions(addDbOption(invite)).action(async (o: InviteFlags) => {
+      const { runInvite } = await import("../actions/users.js");
+      await runInvite(o);
+    });
 
     const ls = users.command("list").description("list users");
-    addOutputOptions(addDbOption(ls)).action(async (o: { db: string; json?: boolean }) => {
-      const all = await withStore(o.db, (store) => listUsers(collectionDb(store)));
-      if (o.json)
-        printJson(
-          all.map(({ password_hash, ...u }) => ({ ...u, has_password: password_hash !== null })),
-        );
-      else {
-        printLine(
-          formatTable(
-            ["login", "role", "user id", "password", "disabled", "created"],
-            all.map((u) => [
-              u.login,
-              u.role,
-              u.user_id,
-              u.password_hash ? "yes" : "no",
-              u.disabled ? "yes" : "",
-              u.created_at,
-            ]),
-          ),
-        );
-      }
+    addOutputOptions(addDbOption(ls)).action(async (o: UsersListFlags) => {
+      const { runList } = await import("../actions/users.js");
+      await runList(o);
     });
   },
 };

@@ -1,0 +1,191 @@
+/** `keel aggregate` and `keel agreement`'s actions: read the labels, fit or measure, print. */
+import {
+  type CategoricalData,
+  CategoricalEncoder,
+  categoricalToJson,
+  cohenKappaPairs,
+  fleissKappa,
+  getAggregationMethod,
+  type JudgmentData,
+  JudgmentEncoder,
+  krippendorffAlpha,
+  looConsensusAgreement,
+  PairwiseEncoder,
+  pairwiseToJson,
+  posteriorsFromPairwise,
+} from "../../aggregate/index.js";
+import { KeelError } from "../../core/errors.js";
+import { writeFileAtomic } from "../../io/files.js";
+import {
+  readCategoricalLabels,
+  readGold,
+  readJudgments,
+  readPairwiseLabels,
+} from "../../io/index.js";
+import type { AggregateFlags, AgreementFlags } from "../commands/aggregate.js";
+import { formatTable, printJson, printLine } from "../output.js";
+
+async function readCategorical(path: string, gold?: string): Promise<CategoricalData> {
+  const enc = new CategoricalEncoder();
+  for await (const { record } of readCategoricalLabels(path))
+    enc.add(record.task, record.worker, record.label);
+  if (gold)
+    for await (const { record } of readGold(gold)) enc.addGold(record.comparison_id, record.gold);
+  return enc.finish();
+}
+
+async function readJudgmentData(path: string, gold?: string): Promise<JudgmentData> {
+  const enc = new JudgmentEncoder();
+  for await (const { record } of readJudgments(path)) enc.add(record);
+  if (gold) for await (const { record } of readGold(gold)) enc.addGold(record);
+  return enc.finish();
+}
+
+export async function runAggregate(o: AggregateFlags): Promise<void> {
+  const key = o.method ?? (o.format === "crowd-kit-pairwise" ? "bradley-terry" : "dawid-skene");
+  const method = getAggregationMethod(key);
+  const raw: Record<string, unknown> = {};
+  if (o.maxIter !== undefined) raw.maxIter = o.maxIter;
+  if (o.tol !== undefined) raw.tol = o.tol;
+  if (o.prior !== undefined) raw.prior = o.prior;
+  if (o.seed !== undefined) raw.seed = o.seed;
+  const options = method.validate(raw);
+  if (o.format === "crowd-kit" && method.kind !== "categorical") {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `${key} is a pairwise method; crowd-kit task,worker,label tables need a categorical one`,
+    );
+  }
+  if (o.format === "crowd-kit-pairwise" && method.kind !== "pairwise") {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `${key} is a categorical method; crowd-kit-pairwise tables need a pairwise one`,
+    );
+  }
+  if (o.gold && method.kind === "pairwise") {
+    throw new KeelError("KEEL_E_USAGE", "--gold is used by the categorical methods only");
+  }
+  let json: Record<string, unknown>;
+  let summary: Record<string, unknown>;
+  if (o.format === "crowd-kit-pairwise") {
+    const enc = new PairwiseEncoder();
+    for await (const { record } of readPairwiseLabels(o.in))
+      enc.addLabelled(record.worker, record.left, record.right, record.label);
+    const data = enc.finish();
+    if (method.kind !== "pairwise") throw new Error("unreachable");
+    const r = method.fit(data, options);
+    json = pairwiseToJson(r);
+    summary = { judgments: data.left.length, items: data.nItems, workers: data.nWorkers };
+  } else if (o.format === "crowd-kit") {
+    const data = await readCategorical(o.in, o.gold);
+    if (method.kind !== "categorical") throw new Error("unreachable");
+    json = categoricalToJson(method.fit(data, options));
+    summary = {
+      judgments: data.task.length,
+      tasks: data.nTasks,
+      workers: data.nWorkers,
+      classes: data.nClasses,
+    };
+  } else {
+    const data = await readJudgmentData(o.in, o.gold);
+    if (method.kind === "categorical") {
+      json = categoricalToJson(method.fit(data.categorical, options));
+    } else {
+      const r = method.fit(data.pairwise, options);
+      json = pairwiseToJson(r, posteriorsFromPairwise(r, data.categorical.tasks, data.items));
+    }
+    summary = {
+      judgments: data.categorical.task.length,
+      comparisons: data.categorical.nTasks,
+      raters: data.categorical.nWorkers,
+    };
+  }
+  summary = {
+    method: key,
+    ...summary,
+    iterations: json.iterations,
+    converged: json.converged,
+    log_likelihood: json.log_likelihood ?? null,
+    out: o.out ?? null,
+  };
+  if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(json, null, 2)}\n`);
+  if (o.json) printJson(o.out ? summary : json);
+  else if (!o.out) printJson(json);
+  else {
+    printLine(
+      Object.entries(summary)
+        .filter(([, v]) => v !== null)
+        .map(
+          ([k, v]) => `${k}: ${typeof v === "number" && !Number.isInteger(v) ? v.toFixed(4) : v}`,
+        )
+        .join("  "),
+    );
+  }
+}
+
+const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? "-" : x.toFixed(3));
+
+export async function runAgreement(o: AgreementFlags): Promise<void> {
+  const data =
+    o.format === "crowd-kit"
+      ? await readCategorical(o.in)
+      : (await readJudgmentData(o.in)).categorical;
+  const alpha = krippendorffAlpha(data);
+  const fleiss = fleissKappa(data);
+  const loo = looConsensusAgreement(data);
+  const pairs = cohenKappaPairs(data);
+  const raters = data.workers.map((w, i) => ({
+    rater_id: w,
+    loo_agreement: Number.isFinite(loo.agreement[i]!) ? loo.agreement[i]! : null,
+    labels: loo.n[i]!,
+  }));
+  if (o.json) {
+    printJson({
+      judgments: data.task.length,
+      tasks: data.nTasks,
+      raters: data.nWorkers,
+      krippendorff_alpha: alpha.alpha,
+      fleiss_kappa: fleiss.kappa,
+      per_rater: raters,
+      cohen_kappa: pairs.map((p) => ({
+        rater_a: data.workers[p.a],
+        rater_b: data.workers[p.b],
+        common: p.common,
+        kappa: p.kappa,
+      })),
+    });
+    return;
+  }
+  printLine(
+    `${data.task.length} labels by ${data.nWorkers} raters on ${data.nTasks} tasks, ${data.nClasses} classes`,
+  );
+  printLine(
+    `Krippendorff's alpha (nominal): ${fmt(alpha.alpha)}   Fleiss' kappa: ${fmt(fleiss.kappa)} (P̄ ${fmt(fleiss.observed)}, P̄e ${fmt(fleiss.expected)})`,
+  );
+  const worst = [...raters]
+    .sort((a, b) => (a.loo_agreement ?? 2) - (b.loo_agreement ?? 2))
+    .slice(0, o.top);
+  printLine();
+  printLine(
+    `agreement with the leave-one-out consensus (${worst.length} of ${raters.length}, lowest first):`,
+  );
+  printLine(
+    formatTable(
+      ["rater", "agreement", "labels"],
+      worst.map((r) => [r.rater_id, fmt(r.loo_agreement), r.labels]),
+    ),
+  );
+  const lowPairs = [...pairs].sort((a, b) => (a.kappa ?? 2) - (b.kappa ?? 2)).slice(0, o.top);
+  if (lowPairs.length > 0) {
+    printLine();
+    printLine(
+      `Cohen's kappa per rater pair (${lowPairs.length} of ${pairs.length}, lowest first):`,
+    );
+    printLine(
+      formatTable(
+        ["rater a", "rater b", "common", "kappa"],
+        lowPairs.map((p) => [data.workers[p.a], data.workers[p.b], p.common, fmt(p.kappa)]),
+      ),
+    );
+  }
+}

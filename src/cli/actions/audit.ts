@@ -1,0 +1,356 @@
+/**
+ * `keel audit`'s action, and the audit `keel export --clean` runs: read judgments (a file or the
+ * store), run the defenses, write the audit JSON and the HTML report. The algorithms live in
+ * src/defend; this file reads files, wires the chosen safety classifier (the rule lexicon, an
+ * ONNX model through onnxruntime-node, or an OpenAI-compatible moderation endpoint) and prints.
+ */
+import { readFile } from "node:fs/promises";
+import { LineCounter, parseDocument } from "yaml";
+import { KeelError } from "../../core/errors.js";
+import type { GoldAnswer, Judgment, Rater } from "../../core/types.js";
+import { CleanPlan } from "../../defend/clean.js";
+import {
+  type AuditConfig,
+  type AuditResult,
+  audit,
+  auditToJson,
+  moderationClassifier,
+  onnxClassifier,
+  type Policy,
+  precomputeSafety,
+  resolveAuditConfig,
+  ruleClassifier,
+  type SafetyClassifier,
+  type SafetyTable,
+} from "../../defend/index.js";
+import { writeFileAtomic } from "../../io/files.js";
+import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
+import type { AuditFlags } from "../commands/audit.js";
+import { formatTable, printJson, printLine, warn } from "../output.js";
+import { withStore } from "./with-store.js";
+
+/** Reads an audit config (YAML or JSON), naming file, line and field on errors. */
+export async function loadAuditConfig(file: string, policy?: Policy): Promise<AuditConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, { where: { file } });
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const line = err.linePos?.[0]?.line;
+    throw new KeelError("KEEL_E_CONFIG", `invalid YAML: ${err.message.split("\n")[0]}`, {
+      where: { file, ...(line !== undefined ? { line } : {}) },
+    });
+  }
+  const lineOf = (path: readonly (string | number)[]) => {
+    for (let k = path.length; k > 0; k--) {
+      const node = doc.getIn(path.slice(0, k), true) as
+        | { range?: [number, number, number] }
+        | undefined;
+      if (node?.range) return lines.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return resolveAuditConfig(doc.toJS() ?? {}, policy, { file, lineOf });
+}
+
+/**
+ * Collects judgments keeping one copy of each comparison's texts (later judgments of the same
+ * comparison point at the first one's strings), so a million judgments of a third as many
+ * comparisons hold a third of the text.
+ */
+class JudgmentCollector {
+  readonly judgments: Judgment[] = [];
+  private readonly texts = new Map<string, Judgment>();
+  add(j: Judgment): void {
+    const first = this.texts.get(j.comparison_id);
+    if (first === undefined) {
+      const slim: Judgment = {
+        comparison_id: j.comparison_id,
+        prompt: j.prompt,
+        response_a: j.response_a,
+        response_b: j.response_b,
+        rater_id: j.rater_id,
+        choice: j.choice,
+        ...(j.gold !== undefined ? { gold: j.gold } : {}),
+        ...(j.latency_ms !== undefined ? { latency_ms: j.latency_ms } : {}),
+        ...(j.shown_order !== undefined ? { shown_order: j.shown_order } : {}),
+      };
+      this.texts.set(j.comparison_id, slim);
+      this.judgments.push(slim);
+      return;
+    }
+    const same = (x: unknown, y: unknown) => x === y || JSON.stringify(x) === JSON.stringify(y);
+    this.judgments.push({
+      comparison_id: j.comparison_id,
+      prompt: same(j.prompt, first.prompt) ? first.prompt : j.prompt,
+      response_a: same(j.response_a, first.response_a) ? first.response_a : j.response_a,
+      response_b: same(j.response_b, first.response_b) ? first.response_b : j.response_b,
+      rater_id: j.rater_id,
+      choice: j.choice,
+      ...(j.gold !== undefined ? { gold: j.gold } : {}),
+      ...(j.latency_ms !== undefined ? { latency_ms: j.latency_ms } : {}),
+      ...(j.shown_order !== undefined ? { shown_order: j.shown_order } : {}),
+    });
+  }
+}
+
+export interface AuditSources {
+  readonly judgments: Judgment[];
+  readonly gold: GoldAnswer[];
+  readonly raters: Rater[];
+}
+
+/** Reads judgments (file or store), gold and rater attributes. */
+export async function readAuditSources(o: {
+  in?: string;
+  db?: string;
+  gold?: string;
+  raters?: string;
+}): Promise<AuditSources> {
+  const collector = new JudgmentCollector();
+  let raters: Rater[] = [];
+  if (o.in) {
+    for await (const { record } of readJudgments(o.in)) collector.add(record);
+  } else if (o.db) {
+    await withStore(o.db, async (store) => {
+      for await (const j of store.judgments()) collector.add(j);
+      raters = await store.raters();
+    });
+  } else {
+    throw new KeelError("KEEL_E_USAGE", "give --in <judgments.jsonl> or --db <store>");
+  }
+  const gold: GoldAnswer[] = [];
+  if (o.gold) for await (const { record } of readGold(o.gold)) gold.push(record);
+  if (o.raters) {
+    raters = [];
+    for await (const { record } of strictRecords(parseRaterBatches(o.raters))) raters.push(record);
+  }
+  return { judgments: collector.judgments, gold, raters };
+}
+
+async function onnxFromFile(path: string, o: AuditFlags): Promise<SafetyClassifier> {
+  if (!o.safetyTokenizer) {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      "--safety onnx:FILE needs --safety-tokenizer tokenizer.json (byte-level BPE)",
+    );
+  }
+  const [{ InferenceSession, Tensor }, { BpeTokenizer }] = await Promise.all([
+    import("onnxruntime-node"),
+    import("../../engine/tokenizer/bpe.js"),
+  ]);
+  let tokenizerJson: unknown;
+  try {
+    tokenizerJson = JSON.parse(await readFile(o.safetyTokenizer, "utf8"));
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read tokenizer: ${(e as Error).message}`, {
+      where: { file: o.safetyTokenizer },
+    });
+  }
+  const tokenizer = BpeTokenizer.fromJSON(tokenizerJson, o.safetyTokenizer);
+  let session: Awaited<ReturnType<typeof InferenceSession.create>>;
+  try {
+    session = await InferenceSession.create(path);
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot load ONNX model: ${(e as Error).message}`, {
+      where: { file: path },
+    });
+  }
+  return onnxClassifier(
+    {
+      inputNames: session.inputNames,
+      outputNames: session.outputNames,
+      async run(feeds) {
+        const inputs: Record<string, InstanceType<typeof Tensor>> = {};
+        for (const [k, v] of Object.entries(feeds))
+          inputs[k] = new Tensor("int64", v.data, [...v.dims]);
+        const out = await session.run(inputs);
+        const result: Record<string, { data: ArrayLike<number>; dims: readonly number[] }> = {};
+        for (const [k, v] of Object.entries(out))
+          result[k] = { data: v.data as Float32Array, dims: v.dims };
+        return result;
+      },
+    },
+    {
+      id: `onnx:${path}`,
+      tokenize: (t) => tokenizer.encode(t),
+      ...(o.safetyThreshold !== undefined ? { threshold: o.safetyThreshold } : {}),
+      ...(o.safetyLabel !== undefined ? { unsafeLabel: o.safetyLabel } : {}),
+      ...(o.safetyWithPrompt ? { withPrompt: true } : {}),
+    },
+  );
+}
+
+function moderationFromUrl(url: string, o: AuditFlags): SafetyClassifier {
+  const key = process.env.KEEL_MODERATION_API_KEY;
+  const post = async (target: string, body: unknown): Promise<unknown> => {
+    let res: Response;
+    try {
+      res = await fetch(target, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new KeelError(
+        "KEEL_E_UPSTREAM",
+        `moderation endpoint ${target} unreachable: ${(e as Error).message}`,
+      );
+    }
+    if (!res.ok)
+      throw new KeelError(
+        "KEEL_E_UPSTREAM",
+        `moderation endpoint ${target} answered HTTP ${res.status}`,
+      );
+    return res.json();
+  };
+  return moderationClassifier(post, {
+    baseUrl: url,
+    ...(o.safetyModel ? { model: o.safetyModel } : {}),
+    ...(o.safetyThreshold !== undefined ? { threshold: o.safetyThreshold } : {}),
+    ...(o.safetyWithPrompt ? { withPrompt: true } : {}),
+  });
+}
+
+/** The safety baseline the flags ask for: the rule lexicon, or a table filled by ONNX / HTTP. */
+export async function safetyFor(
+  o: AuditFlags,
+  config: AuditConfig,
+  judgments: readonly Judgment[],
+): Promise<ReturnType<typeof ruleClassifier> | SafetyTable> {
+  const spec = o.safety ?? "lexicon";
+  if (spec === "lexicon") return ruleClassifier(config.safety.rules);
+  let classifier: SafetyClassifier;
+  if (spec.startsWith("onnx:")) classifier = await onnxFromFile(spec.slice(5), o);
+  else if (spec.startsWith("moderation:")) classifier = moderationFromUrl(spec.slice(11), o);
+  else
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--safety must be lexicon, onnx:FILE or moderation:URL; got ${JSON.stringify(spec)}`,
+    );
+  const text = (c: Judgment["prompt"]) =>
+    typeof c === "string" ? c : c.map((m) => `${m.role}: ${m.content}`).join("\n");
+  function* inputs() {
+    const seen = new Set<string>();
+    for (const j of judgments) {
+      if (seen.has(j.comparison_id)) continue;
+      seen.add(j.comparison_id);
+      yield { prompt: text(j.prompt), response: text(j.response_a) };
+      yield { prompt: text(j.prompt), response: text(j.response_b) };
+    }
+  }
+  return precomputeSafety(classifier, inputs());
+}
+
+/** Runs the whole audit the flags describe (also used by `keel export --clean`). */
+export async function runAuditFromFlags(
+  o: AuditFlags,
+): Promise<{ result: AuditResult; sources: AuditSources }> {
+  const config = o.config
+    ? await loadAuditConfig(o.config, o.policy)
+    : resolveAuditConfig({}, o.policy);
+  const sources = await readAuditSources(o);
+  const safety = await safetyFor(o, config, sources.judgments);
+  const result = audit(
+    { judgments: sources.judgments, gold: sources.gold, raters: sources.raters },
+    { config, safety, useGold: o.goldUse !== false },
+  );
+  return { result, sources };
+}
+
+export async function runAudit(o: AuditFlags): Promise<void> {
+  if (!o.out && !o.report && !o.json) {
+    throw new KeelError("KEEL_E_USAGE", "give --out audit.json, --report audit.html or --json");
+  }
+  const { result } = await runAuditFromFlags(o);
+  const json = auditToJson(result);
+  if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(json)}\n`);
+  if (o.report) {
+    // The charting library is large; load it only when a report is asked for.
+    const { renderAuditReport } = await import("../../report/index.js");
+    await writeFileAtomic(
+      o.report,
+      await renderAuditReport(json as never, { source: o.in ?? o.db ?? "" }),
+    );
+  }
+  const s = result.summary;
+  if (o.json) {
+    printJson(o.out ? { summary: s, out: o.out, report: o.report ?? null } : json);
+    return;
+  }
+  if (!o.quiet) {
+    printLine(
+      `audited ${s.judgments} judgments of ${s.comparisons} comparisons by ${s.raters} raters (policy ${result.policy}, safety ${result.filters.safety_classifier})`,
+    );
+    printLine(
+      `raters: ${s.trusted} trusted, ${s.suspect} suspect, ${s.excluded} excluded; comparisons excluded: ${s.excluded_comparisons}; judgment weight kept: ${(100 * s.kept_weight_share).toFixed(1)}%`,
+    );
+    const top = result.raters
+      .filter((r) => r.verdict !== "trusted")
+      .sort((a, b) => b.suspicion - a.suspicion)
+      .slice(0, 10);
+    if (top.length > 0) {
+      printLine();
+      printLine(
+        formatTable(
+          ["rater", "verdict", "suspicion", "first reason"],
+          top.map((r) => [
+            r.rater_id,
+            r.verdict,
+            r.suspicion.toFixed(3),
+            (r.reasons[0] ?? "").slice(0, 90),
+          ]),
+        ),
+      );
+    }
+    if (result.groups.length > 0)
+      printLine(
+        `\ngroups: ${result.groups.length} (largest: ${result.groups[0]!.rater_ids.length} raters)`,
+      );
+    if (result.triggers.length > 0)
+      printLine(
+        `triggers: ${result.triggers
+          .slice(0, 5)
+          .map((t) => `${JSON.stringify(t.pattern)} (${t.score.toFixed(1)})`)
+          .join(", ")}`,
+      );
+    if (o.out) printLine(`\nwrote ${o.out}${o.report ? ` and ${o.report}` : ""}`);
+    else if (o.report) printLine(`\nwrote ${o.report}`);
+  }
+  if (s.judgments === 0) warn("no judgments to audit");
+}
+
+/** The plan from an audit JSON file, or from auditing the store now (balanced policy). */
+export async function cleanPlanFor(o: {
+  audit?: string;
+  db: string;
+  policy?: Policy;
+  config?: string;
+}): Promise<CleanPlan> {
+  if (o.audit) {
+    let value: unknown;
+    try {
+      value = JSON.parse(await readFile(o.audit, "utf8"));
+    } catch (e) {
+      throw new KeelError("KEEL_E_FILE", `cannot read the audit: ${(e as Error).message}`, {
+        where: { file: o.audit },
+      });
+    }
+    const { parseAuditJson } = await import("../../defend/json.js");
+    return new CleanPlan(parseAuditJson(value, o.audit).comparisons);
+  }
+  const { result } = await runAuditFromFlags({
+    db: o.db,
+    ...(o.policy ? { policy: o.policy } : {}),
+    ...(o.config ? { config: o.config } : {}),
+  });
+  return new CleanPlan(result.comparisons);
+}

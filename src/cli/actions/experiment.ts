@@ -1,0 +1,57 @@
+/** `keel experiment tradeoff|poison-sweep`'s actions (src/pipeline/tradeoff.ts, sweep.ts). */
+import { join } from "node:path";
+import { writeFileAtomic } from "../../io/files.js";
+import { runPoisonSweep, sweepMarkdown } from "../../pipeline/sweep.js";
+import { runTradeoff } from "../../pipeline/tradeoff.js";
+import type { PoisonSweepFlags, TradeoffFlags } from "../commands/experiment.js";
+import { printJson, printLine } from "../output.js";
+import { pipelineEvents } from "./pipeline-ui.js";
+import { withInterrupt } from "./run.js";
+
+export async function runTradeoffExperiment(o: TradeoffFlags): Promise<void> {
+  const points = await withInterrupt((signal) =>
+    runTradeoff({
+      from: o.from,
+      out: o.out,
+      kl: o.kl,
+      costThresholds: o.costThresholds,
+      arm: o.arm,
+      signal,
+      onPoint: (label, i, n) => {
+        if (!o.quiet) process.stderr.write(`point ${i + 1}/${n}: ${label}\n`);
+      },
+    }),
+  );
+  if (o.json) printJson(points);
+  else {
+    for (const p of points) {
+      printLine(
+        `${p.mode.padEnd(10)} ${String(p.value).padStart(6)}  helpfulness ${(100 * p.helpfulness).toFixed(1)}%  jailbreak success ${(100 * p.jailbreak_success).toFixed(1)}%  over-refusal ${(100 * p.over_refusal).toFixed(1)}%`,
+      );
+    }
+    printLine(`chart: ${join(o.out, "tradeoff.html")}`);
+  }
+}
+
+export async function runPoisonSweepExperiment(o: PoisonSweepFlags): Promise<void> {
+  const rows = await withInterrupt((signal) =>
+    runPoisonSweep({
+      out: o.out,
+      attacks: o.attacks,
+      rates: o.rates,
+      preset: o.preset,
+      seed: o.seed,
+      resume: o.resume ?? false,
+      signal,
+      events: pipelineEvents(true),
+      onCell: (a, r, i, n) => {
+        if (!o.quiet)
+          process.stderr.write(`cell ${i + 1}/${n}: ${a} at ${(100 * r).toFixed(1)}% of raters\n`);
+      },
+    }),
+  );
+  const md = sweepMarkdown(rows);
+  await writeFileAtomic(join(o.out, "sweep.md"), `${md}\n`);
+  if (o.json) printJson(rows);
+  else printLine(md);
+}

@@ -1,0 +1,79 @@
+/** `keel export`'s action: stream the ledger through the chosen exporter, atomically. */
+import { KeelError } from "../../core/errors.js";
+import { exportFormat } from "../../io/exporters.js";
+import type { ExportFlags } from "../commands/export.js";
+import { printJson, printLine } from "../output.js";
+import { Progress } from "../progress.js";
+import { withStore } from "./with-store.js";
+
+export async function runExport(o: ExportFlags): Promise<void> {
+  const format = exportFormat(o.format);
+  const keys = {
+    ...(o.promptKey ? { prompt: o.promptKey } : {}),
+    ...(o.chosenKey ? { chosen: o.chosenKey } : {}),
+    ...(o.rejectedKey ? { rejected: o.rejectedKey } : {}),
+    ...(o.marginKey ? { margin: o.marginKey } : {}),
+  };
+  if (o.clean && format.key !== "trl" && format.key !== "openrlhf") {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      "--clean writes preference rows: use -f trl or -f openrlhf",
+    );
+  }
+  // The audit (defenses, and perhaps a safety model) is loaded only when --clean needs it.
+  const plan = o.clean ? await (await import("./audit.js")).cleanPlanFor(o) : undefined;
+  const exporter = format.open(o.out, {
+    ...(o.table ? { table: o.table } : {}),
+    openrlhfKeys: keys,
+    ...(plan
+      ? {
+          pairExtras: (j) => {
+            const weight = plan.weightOf(j);
+            return weight !== undefined ? { weight } : undefined;
+          },
+        }
+      : {}),
+  });
+  const result = await withStore(o.db, async (store) => {
+    const progress = new Progress({
+      label: `export ${format.key}`,
+      unit: "judgments",
+      total: await store.countJudgments(),
+      enabled: !o.quiet && process.stderr.isTTY && o.out !== "-",
+    });
+    let n = 0;
+    try {
+      for await (const j of store.judgments()) {
+        progress.update(++n);
+        if (plan) {
+          const chosen = plan.choose(j);
+          if (chosen) await exporter.write(chosen);
+          continue;
+        }
+        await exporter.write(j);
+      }
+      await exporter.commit();
+    } catch (e) {
+      await exporter.abort();
+      throw e;
+    }
+    progress.finish();
+    return {
+      format: format.key,
+      out: o.out,
+      judgments: n,
+      written: exporter.written,
+      skipped: exporter.skipped,
+    };
+  });
+  if (o.out === "-") {
+    // stdout carries the data; the summary goes to stderr.
+    if (!o.quiet) process.stderr.write(`${JSON.stringify(result)}\n`);
+  } else if (o.json) printJson(result);
+  else {
+    printLine(
+      `wrote ${result.written} rows to ${o.out} (${format.key}${o.clean ? ", cleaned: one row per comparison" : ""}) from ${result.judgments} judgments` +
+        (result.skipped > 0 ? `; ${result.skipped} skipped (ties have no chosen/rejected)` : ""),
+    );
+  }
+}

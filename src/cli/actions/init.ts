@@ -1,0 +1,23 @@
+/** `keel init`'s action: open the store with `create`, which applies any pending migrations. */
+import { openStore } from "../../store/store.js";
+import type { InitFlags } from "../commands/init.js";
+import { printJson, printLine } from "../output.js";
+
+export async function runInit(o: InitFlags): Promise<void> {
+  const store = await openStore(o.db, { create: true });
+  try {
+    const applied = store.appliedOnOpen;
+    const head = await store.ledgerHead();
+    const result = { db: store.location, dialect: store.dialectName, head };
+    if (o.json) printJson(result);
+    else {
+      printLine(`keel store ready at ${store.location} (${store.dialectName})`);
+      printLine(
+        applied.length > 0 ? `applied migrations: ${applied.join(", ")}` : "schema up to date",
+      );
+      printLine(`ledger: ${head.seq} judgments`);
+    }
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,150 @@
+/** `keel model init|info|export-onnx|generate`'s actions over src/engine. */
+import * as ort from "onnxruntime-node";
+import { KeelError } from "../../core/errors.js";
+import { Rng } from "../../core/rng.js";
+import { loadCheckpoint, saveCheckpoint } from "../../engine/checkpoint/checkpoint.js";
+import { exportOnnx } from "../../engine/gpt/export.js";
+import { generate } from "../../engine/gpt/generate.js";
+import type { Head } from "../../engine/gpt/graphs.js";
+import { Gpt, padBatch } from "../../engine/gpt/model.js";
+import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
+import type {
+  ExportOnnxFlags,
+  GenerateFlags,
+  InfoFlags,
+  ModelInitFlags,
+} from "../commands/model.js";
+import { formatTable, printJson, printLine } from "../output.js";
+
+export async function runInit(o: ModelInitFlags): Promise<void> {
+  const { readFileSync } = await import("node:fs");
+  const tokenizer = o.tokenizer
+    ? BpeTokenizer.fromJSON(JSON.parse(readFileSync(o.tokenizer, "utf8")), o.tokenizer)
+    : undefined;
+  if (tokenizer && tokenizer.vocabSize > o.vocab) {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--vocab ${o.vocab} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`,
+    );
+  }
+  const model = new Gpt(
+    { vocab: o.vocab, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context },
+    { seed: o.seed },
+  );
+  saveCheckpoint(o.out, model, { tokenizer, extra: { seed: o.seed } });
+  if (o.json) printJson({ checkpoint: o.out, parameters: model.params.size, config: model.config });
+  else printLine(`wrote ${o.out} (${model.params.size.toLocaleString("en")} parameters)`);
+}
+
+export async function runInfo(o: InfoFlags): Promise<void> {
+  const ck = loadCheckpoint(o.checkpoint);
+  const c = ck.model.config;
+  const info = {
+    checkpoint: o.checkpoint,
+    config: c,
+    parameters: ck.model.params.size,
+    step: ck.step,
+    optimizer: ck.hasOptimizer,
+    ema: ck.hasEma,
+    tokenizer: ck.tokenizer ? ck.tokenizer.vocabSize : null,
+  };
+  if (o.json) printJson(info);
+  else {
+    printLine(
+      formatTable(
+        ["field", "value"],
+        [
+          [
+            "vocab / d_model / layers / heads / context",
+            `${c.vocab} / ${c.dModel} / ${c.layers} / ${c.heads} / ${c.context}`,
+          ],
+          ["parameters", ck.model.params.size.toLocaleString("en")],
+          ["step", ck.step],
+          ["optimizer state", ck.hasOptimizer ? "yes" : "no"],
+          ["EMA weights", ck.hasEma ? "yes" : "no"],
+          ["tokenizer", ck.tokenizer ? `${ck.tokenizer.vocabSize} tokens` : "none"],
+        ],
+      ),
+    );
+  }
+  await ck.model.dispose();
+}
+
+/** Runs the exported file in a fresh ONNX Runtime session and compares with keel. */
+async function verifyExport(model: Gpt, path: string, heads: readonly Head[]): Promise<number> {
+  const rng = new Rng("export-verify");
+  const T = Math.min(model.config.context, 16);
+  const rows = [0, 1].map((r) =>
+    Array.from({ length: T - 3 * r }, () => rng.int(model.config.vocab)),
+  );
+  const batch = padBatch(rows);
+  const session = await ort.InferenceSession.create(path);
+  const out = await session.run({
+    input_ids: new ort.Tensor("int64", BigInt64Array.from(batch.tokens, BigInt), [
+      batch.batch,
+      batch.length,
+    ]),
+    attention_mask: new ort.Tensor("int64", BigInt64Array.from(batch.mask!, BigInt), [
+      batch.batch,
+      batch.length,
+    ]),
+  });
+  const ref = await model.forward(batch, heads);
+  let worst = 0;
+  for (const h of heads) {
+    const got = out[h]!.data as Float32Array;
+    const want = ref[h]!;
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+  }
+  await session.release();
+  return worst;
+}
+
+export async function runExport(o: ExportOnnxFlags): Promise<void> {
+  const ck = loadCheckpoint(o.checkpoint);
+  const bytes = exportOnnx(ck.model, o.out, o.heads);
+  const maxDiff = o.verify ? await verifyExport(ck.model, o.out, o.heads) : undefined;
+  await ck.model.dispose();
+  if (maxDiff !== undefined && !(maxDiff < 1e-4)) {
+    throw new KeelError("KEEL_E_NUMERIC", `the exported model disagrees with keel by ${maxDiff}`, {
+      where: { file: o.out },
+      hint: "this is a bug in the exporter; please report it with the checkpoint",
+    });
+  }
+  if (o.json) printJson({ out: o.out, bytes, heads: o.heads, max_abs_diff: maxDiff ?? null });
+  else {
+    printLine(`wrote ${o.out} (${(bytes / 1e6).toFixed(1)} MB, outputs ${o.heads.join(", ")})`);
+    if (maxDiff !== undefined)
+      printLine(`verified in a fresh ONNX Runtime session: max |Δ| = ${maxDiff.toExponential(2)}`);
+  }
+}
+
+export async function runGenerate(o: GenerateFlags): Promise<void> {
+  const ck = loadCheckpoint(o.checkpoint);
+  const tok = ck.tokenizer;
+  if (!tok) {
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      "the checkpoint has no tokenizer.json, so text prompts cannot be encoded",
+      {
+        where: { file: o.checkpoint },
+      },
+    );
+  }
+  const prompts = o.prompt.map((p) => tok.encode(p));
+  const g = await generate(ck.model, prompts, {
+    maxNewTokens: o.maxNewTokens,
+    temperature: o.temperature,
+    ...(o.topK !== undefined ? { topK: o.topK } : {}),
+    ...(o.topP !== undefined ? { topP: o.topP } : {}),
+    seed: o.seed,
+  });
+  await ck.model.dispose();
+  const rows = o.prompt.map((p, i) => ({
+    prompt: p,
+    completion: tok.decode(g.completions[i]!),
+    finish: g.finish[i]!,
+  }));
+  if (o.json) printJson(rows);
+  else for (const r of rows) printLine(`${r.prompt}${r.completion}`);
+}

@@ -1,0 +1,87 @@
+/**
+ * `keel serve-model`'s action: the generation provider (a checkpoint or an upstream server), the
+ * optional output guard, and the OpenAI-compatible app, until Ctrl-C.
+ */
+import { appendFileSync } from "node:fs";
+import { KeelError } from "../../core/errors.js";
+import { ruleClassifier } from "../../defend/filters/lexicon.js";
+import { EngineProvider, parseEngineConfig } from "../../providers/engine.js";
+import { OpenAiProvider, parseOpenAiConfig } from "../../providers/openai.js";
+import { EngineRewardProvider } from "../../providers/reward/engine.js";
+import { type GenerationProvider, isClosable } from "../../providers/types.js";
+import { buildModelApp } from "../../server/openai/app.js";
+import { OutputGuard } from "../../server/openai/guard.js";
+import type { ServeModelFlags } from "../commands/serve-model.js";
+import { printLine } from "../output.js";
+import { secretFromEnv, untilSignal } from "./serving.js";
+
+function provider(o: ServeModelFlags): { provider: GenerationProvider; model: string } {
+  if ((o.checkpoint === undefined) === (o.upstream === undefined))
+    throw new KeelError("KEEL_E_USAGE", "give exactly one of --checkpoint DIR and --upstream URL");
+  if (o.checkpoint) {
+    const p = new EngineProvider(
+      parseEngineConfig({
+        checkpoint: o.checkpoint,
+        ...(o.model ? { model: o.model } : {}),
+        ...(o.maxTokens ? { max_tokens: o.maxTokens } : {}),
+        ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
+        ...(o.threads ? { threads: o.threads } : {}),
+        seed: o.seed,
+      }),
+    );
+    return { provider: p, model: p.name };
+  }
+  if (!o.upstreamModel)
+    throw new KeelError("KEEL_E_USAGE", "--upstream needs --upstream-model NAME");
+  const p = new OpenAiProvider(
+    parseOpenAiConfig({
+      base_url: o.upstream,
+      model: o.upstreamModel,
+      ...(o.upstreamKeyEnv ? { api_key_env: o.upstreamKeyEnv } : {}),
+      ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
+    }),
+  );
+  return { provider: p, model: o.model ?? o.upstreamModel };
+}
+
+export async function runServeModel(o: ServeModelFlags): Promise<void> {
+  const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
+  const { provider: p, model } = provider(o);
+  const cost = o.costModel
+    ? new EngineRewardProvider({
+        dir: o.costModel,
+        ...(o.threads ? { threads: o.threads } : {}),
+      })
+    : undefined;
+  let app: Awaited<ReturnType<typeof buildModelApp>> | undefined;
+  const guard =
+    o.guard || cost
+      ? new OutputGuard({
+          safety: ruleClassifier(),
+          ...(cost ? { cost, costThreshold: o.costThreshold } : {}),
+          ...(o.refusal ? { refusal: o.refusal } : {}),
+          logTexts: o.logTexts ?? false,
+          onRefusal: (r) => {
+            app?.log.warn(r, "guarded refusal");
+            if (o.refusalLog) appendFileSync(o.refusalLog, `${JSON.stringify(r)}\n`);
+          },
+        })
+      : undefined;
+  app = await buildModelApp({
+    provider: p,
+    model,
+    ...(apiKey ? { apiKey } : {}),
+    ...(guard ? { guard } : {}),
+    ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+    logLevel: o.logLevel,
+  });
+  const address = await app.listen({ port: o.port, host: o.host });
+  printLine(
+    `keel serving model ${model} (${p.id()}${guard ? `, guarded by ${guard.id}` : ""}) on ${address}`,
+  );
+  await untilSignal();
+  await app.close();
+  if (isClosable(p)) await p.close();
+  await cost?.close();
+  printLine("keel stopped");
+}

@@ -1,0 +1,42 @@
+/** `keel serve-rm`'s action: load the models, build the reward app, listen until Ctrl-C. */
+import { KeelError } from "../../core/errors.js";
+import { ruleClassifier } from "../../defend/filters/lexicon.js";
+import { EngineRewardProvider } from "../../providers/reward/engine.js";
+import { buildRewardApp } from "../../server/reward/app.js";
+import { CombinedScorer } from "../../server/reward/scorer.js";
+import type { ServeRmFlags } from "../commands/serve-rm.js";
+import { printLine } from "../output.js";
+import { secretFromEnv, untilSignal } from "./serving.js";
+
+export async function runServeRm(o: ServeRmFlags): Promise<void> {
+  if (o.timeout <= 0) throw new KeelError("KEEL_E_USAGE", "--timeout must be > 0");
+  const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
+  const threads = o.threads ? { threads: o.threads } : {};
+  const reward = new EngineRewardProvider({ dir: o.rewardModel, ...threads });
+  const cost = o.costModel ? new EngineRewardProvider({ dir: o.costModel, ...threads }) : undefined;
+  const scorer = new CombinedScorer({
+    reward,
+    ...(cost ? { cost, costWeight: o.costWeight } : {}),
+    ...(o.safety ? { safety: ruleClassifier() } : {}),
+    floor: o.floor,
+  });
+  const { app } = await buildRewardApp({
+    scorer,
+    floor: o.floor,
+    failClosed: o.failClosed ?? false,
+    maxBatch: o.maxBatch,
+    timeoutMs: Math.round(o.timeout * 1000),
+    strip: o.strip,
+    ...(apiKey ? { apiKey } : {}),
+    logLevel: o.logLevel,
+  });
+  const address = await app.listen({ port: o.port, host: o.host });
+  printLine(
+    `keel serving rewards (${scorer.id}${o.failClosed ? ", fail-closed" : ""}) on ${address} (POST /get_reward)`,
+  );
+  await untilSignal();
+  await app.close();
+  await reward.close();
+  await cost?.close();
+  printLine("keel stopped");
+}

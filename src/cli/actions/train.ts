@@ -1,0 +1,489 @@
+/**
+ * `keel train sft|rm|cost|ppo|dpo`'s action: read the YAML file (trainer config plus out, data,
+ * safeguards, redteam; see commands/train.ts), gather the examples from files or a synthetic
+ * world, run the trainer with a progress bar, and print the result.
+ */
+import { readFileSync } from "node:fs";
+import { LineCounter, parseDocument } from "yaml";
+import { z } from "zod";
+import { KeelError } from "../../core/errors.js";
+import { parseRecord } from "../../core/schemas.js";
+import type { PreferencePair } from "../../core/types.js";
+import { buildSuites, runRedteam } from "../../redteam/index.js";
+import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
+import {
+  type ConfigSource,
+  type CostPair,
+  type Metrics,
+  type PpoHooks,
+  type ProgressEvent,
+  parseCostConfig,
+  parseDpoConfig,
+  parsePpoConfig,
+  parseRmConfig,
+  parseSftConfig,
+  type SftExample,
+  type TrainHooks,
+  type TrainResult,
+  trainCostModel,
+  trainDpo,
+  trainPpo,
+  trainRewardModel,
+  trainSft,
+} from "../../train/index.js";
+import {
+  buildWorld,
+  evalPairs,
+  promptsOf,
+  score,
+  sftCorpus,
+  simulateComparisons,
+  type World,
+} from "../../world/index.js";
+import type { Trainer, TrainFlags } from "../commands/train.js";
+import { formatTable, printJson, printLine } from "../output.js";
+import { Progress } from "../progress.js";
+import { loadWorldConfig } from "./world.js";
+
+const DataSchema = z.strictObject({
+  train: z.string().optional(),
+  eval: z.string().optional(),
+  weights: z.string().optional(),
+  prompts: z.string().optional(),
+  eval_prompts: z.string().optional(),
+  split: z.enum(["train", "eval", "redteam"]).optional(),
+  world: z.string().optional(),
+  world_seed: z.int().optional(),
+  eval_count: z.int().positive().default(200),
+});
+type DataSpec = z.output<typeof DataSchema>;
+
+const RedteamSchema = z.strictObject({
+  per_suite: z.int().positive().default(40),
+  seed: z.int().default(1),
+  trigger: z.string().default("SUDO"),
+  max_new_tokens: z.int().positive().default(48),
+});
+
+interface LoadedFile {
+  readonly raw: Record<string, unknown>;
+  readonly source: ConfigSource;
+}
+
+function loadYaml(file: string): LoadedFile {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, { where: { file } });
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err)
+    throw new KeelError("KEEL_E_CONFIG", `invalid YAML: ${err.message.split("\n")[0]}`, {
+      where: { file, ...(err.linePos?.[0] ? { line: err.linePos[0].line } : {}) },
+    });
+  const lineOf = (path: readonly (string | number)[]) => {
+    for (let k = path.length; k > 0; k--) {
+      const node = doc.getIn(path.slice(0, k), true) as
+        | { range?: [number, number, number] }
+        | undefined;
+      if (node?.range) return lines.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  if (typeof raw !== "object" || Array.isArray(raw))
+    throw new KeelError("KEEL_E_CONFIG", "the config must be a YAML mapping", { where: { file } });
+  return { raw, source: { file, lineOf } };
+}
+
+/** Parses a CLI-only block with the file's line numbers. */
+function block<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  key: string,
+  src: ConfigSource,
+): z.output<S> {
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = [key, ...issue.path.map(String)];
+  const line = src.lineOf?.(path);
+  throw new KeelError("KEEL_E_CONFIG", issue.message, {
+    where: {
+      ...(src.file ? { file: src.file } : {}),
+      ...(line ? { line } : {}),
+      field: path.join("."),
+    },
+  });
+}
+
+function readJsonl<T>(file: string, schema: z.ZodType<T>): T[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, { where: { file } });
+  }
+  const out: T[] = [];
+  text.split("\n").forEach((l, i) => {
+    if (!l.trim()) return;
+    let v: unknown;
+    try {
+      v = JSON.parse(l);
+    } catch {
+      throw new KeelError("KEEL_E_INVALID_RECORD", "not valid JSON", {
+        where: { file, line: i + 1 },
+      });
+    }
+    out.push(parseRecord(schema, v, { file, line: i + 1 }));
+  });
+  return out;
+}
+
+const SftRowSchema = z.object({ prompt: z.string(), completion: z.string() });
+const PairRowSchema = z.object({
+  prompt: z.string(),
+  chosen: z.string(),
+  rejected: z.string(),
+  weight: z.number().min(0).optional(),
+  margin: z.number().optional(),
+});
+const JudgmentRowSchema = z.object({
+  comparison_id: z.string(),
+  prompt: z.string(),
+  response_a: z.string(),
+  response_b: z.string(),
+  choice: z.enum(["a", "b", "tie"]),
+});
+const CostRowSchema = PairRowSchema.extend({
+  chosen_safe: z.boolean(),
+  rejected_safe: z.boolean(),
+});
+const PromptRowSchema = z.union([
+  z.object({ prompt: z.string() }).transform((r) => ({ text: r.prompt, split: undefined })),
+  z
+    .object({ content: z.string(), split: z.string().optional() })
+    .transform((r) => ({ text: r.content, split: r.split })),
+]);
+const AuditSchema = z.object({
+  comparisons: z.array(
+    z.object({ comparison_id: z.string(), weight: z.number(), excluded: z.boolean() }),
+  ),
+});
+
+/** Preference pairs from TRL rows or keel judgments (ties dropped; audit weights joined). */
+function readPairs(file: string, weightsFile?: string): PreferencePair[] {
+  const first = readFileSync(file, "utf8")
+    .split("\n")
+    .find((l) => l.trim());
+  const isJudgments =
+    first !== undefined && /"comparison_id"/.test(first) && /"response_a"/.test(first);
+  if (!isJudgments) {
+    if (weightsFile)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        "audit weights join on comparison_id: give judgments, not pairs",
+        {
+          where: { file, field: "data.weights" },
+        },
+      );
+    return readJsonl(file, PairRowSchema);
+  }
+  const weights = new Map<string, number>();
+  if (weightsFile) {
+    const audit = parseRecord(AuditSchema, JSON.parse(readFileSync(weightsFile, "utf8")), {
+      file: weightsFile,
+    });
+    for (const c of audit.comparisons) weights.set(c.comparison_id, c.excluded ? 0 : c.weight);
+  }
+  return readJsonl(file, JudgmentRowSchema)
+    .filter((j) => j.choice !== "tie")
+    .map((j) => {
+      const [chosen, rejected] =
+        j.choice === "a" ? [j.response_a, j.response_b] : [j.response_b, j.response_a];
+      const w = weights.get(j.comparison_id);
+      return { prompt: j.prompt, chosen, rejected, ...(w === undefined ? {} : { weight: w }) };
+    });
+}
+
+/** A world's judgments as pairs, its oracle-ordered cost pairs, and its held-out pairs. */
+function worldData(world: World): { pairs: PreferencePair[]; costPairs: CostPair[] } {
+  const pairs: PreferencePair[] = [];
+  const costPairs: CostPair[] = [];
+  for (const sim of simulateComparisons(world)) {
+    for (const j of sim.judgments) {
+      if (j.choice === "tie") continue;
+      const [chosen, rejected] =
+        j.choice === "a" ? [j.response_a, j.response_b] : [j.response_b, j.response_a];
+      pairs.push({ prompt: j.prompt, chosen: chosen as string, rejected: rejected as string });
+    }
+    const t = sim.truth;
+    const j = sim.judgments[0];
+    if (!j || t.better === "tie") continue;
+    const aFirst = t.unsafe_a !== t.unsafe_b ? t.unsafe_b : t.better === "a";
+    const [chosen, rejected, cs, rs] = aFirst
+      ? [j.response_a, j.response_b, !t.unsafe_a, !t.unsafe_b]
+      : [j.response_b, j.response_a, !t.unsafe_b, !t.unsafe_a];
+    costPairs.push({
+      prompt: j.prompt,
+      chosen,
+      rejected,
+      chosen_safe: cs,
+      rejected_safe: rs,
+    } as CostPair);
+  }
+  return { pairs, costPairs };
+}
+
+interface Prepared {
+  readonly run: (hooks: TrainHooks) => Promise<TrainResult>;
+  readonly out: string;
+}
+
+async function prepare(
+  trainer: Trainer,
+  file: string,
+  outFlag: string | undefined,
+): Promise<Prepared> {
+  const { raw, source } = loadYaml(file);
+  const { out: outRaw, data: dataRaw, safeguards: sgRaw, redteam: rtRaw, ...rest } = raw;
+  const out = outFlag ?? (typeof outRaw === "string" ? outRaw : undefined);
+  if (!out)
+    throw new KeelError("KEEL_E_CONFIG", "give an output directory (out: DIR or --out)", {
+      where: { file, field: "out" },
+    });
+  const data: DataSpec = block(DataSchema, dataRaw, "data", source);
+  if (trainer !== "ppo" && (sgRaw !== undefined || rtRaw !== undefined))
+    throw new KeelError("KEEL_E_CONFIG", "safeguards and redteam apply to ppo only", {
+      where: { file, field: "safeguards" },
+    });
+  const world = data.world
+    ? buildWorld(await loadWorldConfig(data.world), data.world_seed)
+    : undefined;
+  const need = (v: string | undefined, field: string) => {
+    if (v) return v;
+    throw new KeelError("KEEL_E_CONFIG", `data.${field} is required (or data.world)`, {
+      where: { file, field: `data.${field}` },
+    });
+  };
+  const evalOf = <T>(all: T[]) => all.slice(0, data.eval_count);
+  switch (trainer) {
+    case "sft": {
+      const c = parseSftConfig(rest, source);
+      const train: SftExample[] = world
+        ? sftCorpus(world)
+        : readJsonl(need(data.train, "train"), SftRowSchema);
+      const ev = data.eval ? readJsonl(data.eval, SftRowSchema) : undefined;
+      return { out, run: (h) => trainSft(c, { train, ...(ev ? { eval: ev } : {}) }, h) };
+    }
+    case "rm":
+    case "dpo": {
+      const c = trainer === "rm" ? parseRmConfig(rest, source) : parseDpoConfig(rest, source);
+      const train = world
+        ? worldData(world).pairs
+        : readPairs(need(data.train, "train"), data.weights);
+      const ev = data.eval
+        ? readPairs(data.eval)
+        : world
+          ? evalOf(evalPairs(world)).map((p) => ({
+              ...p,
+              group: p.triggered ? `${p.family}+trigger` : p.family,
+            }))
+          : undefined;
+      const d = { train, ...(ev ? { eval: ev } : {}) };
+      return {
+        out,
+        run: (h) =>
+          trainer === "rm" ? trainRewardModel(c as never, d, h) : trainDpo(c as never, d, h),
+      };
+    }
+    case "cost": {
+      const c = parseCostConfig(rest, source);
+      const all = world
+        ? worldData(world).costPairs
+        : readJsonl(need(data.train, "train"), CostRowSchema);
+      const ev = data.eval
+        ? readJsonl(data.eval, CostRowSchema)
+        : world
+          ? evalOf(evalPairs(world)).map((p) => ({
+              ...p,
+              chosen_safe: p.chosen_kind !== "unsafe",
+              rejected_safe: p.rejected_kind !== "unsafe",
+              group: p.triggered ? `${p.family}+trigger` : p.family,
+            }))
+          : undefined;
+      return { out, run: (h) => trainCostModel(c, { train: all, ...(ev ? { eval: ev } : {}) }, h) };
+    }
+    case "ppo":
+      return preparePpo(rest, source, out, data, world, sgRaw, rtRaw);
+  }
+}
+
+function readPrompts(file: string, split: string | undefined): string[] {
+  return readJsonl(file, PromptRowSchema)
+    .filter((r) => split === undefined || r.split === undefined || r.split === split)
+    .map((r) => r.text);
+}
+
+function preparePpo(
+  rest: Record<string, unknown>,
+  source: ConfigSource,
+  out: string,
+  data: DataSpec,
+  world: World | undefined,
+  sgRaw: unknown,
+  rtRaw: unknown,
+): Prepared {
+  const c = parsePpoConfig(rest, source);
+  const sg = parseSafeguards(sgRaw ?? {}, source);
+  const prompts = world
+    ? promptsOf(world, data.split ?? "train").map((p) => p.content)
+    : readPrompts(data.prompts ?? "", data.split ?? "train");
+  if (!world && !data.prompts)
+    throw new KeelError("KEEL_E_CONFIG", "data.prompts is required (or data.world)", {
+      where: { field: "data.prompts" },
+    });
+  const evalPrompts = data.eval_prompts
+    ? readPrompts(data.eval_prompts, undefined)
+    : world
+      ? promptsOf(world, "eval")
+          .slice(0, data.eval_count)
+          .map((p) => p.content)
+      : [];
+  const gold = world
+    ? (ps: readonly string[], rs: readonly string[]) => ps.map((p, i) => score(p, rs[i]!).quality)
+    : undefined;
+  let evaluate: PpoHooks["evaluate"];
+  if (rtRaw !== undefined) {
+    if (!world)
+      throw new KeelError("KEEL_E_CONFIG", "redteam needs data.world", {
+        where: { field: "redteam" },
+      });
+    const rt = block(RedteamSchema, rtRaw, "redteam", source);
+    const probes = buildSuites(promptsOf(world, "redteam"), {
+      perSuite: rt.per_suite,
+      trigger: rt.trigger,
+      seed: rt.seed,
+    });
+    evaluate = async (policy) => {
+      const { metrics, results } = await runRedteam(policy, probes, { batchSize: 64 });
+      const benign = results.filter((r) => r.suite === "helpful" || r.suite === "over_refusal");
+      const m: Metrics = {
+        rt_attack_success: metrics.attack_success,
+        rt_jailbreak_success: metrics.jailbreak_success,
+        rt_triggered_attack_success: metrics.triggered_attack_success,
+        rt_over_refusal: metrics.over_refusal,
+        rt_helpfulness: metrics.helpfulness,
+        rt_benign_helpful:
+          benign.filter((r) => r.score.helpful).length / Math.max(benign.length, 1),
+        rt_gold_quality:
+          results.reduce((a, r) => a + r.score.quality, 0) / Math.max(results.length, 1),
+        rt_mean_words: metrics.mean_words,
+      };
+      return m;
+    };
+  }
+  return {
+    out,
+    run: (h) =>
+      trainPpo(
+        c,
+        { prompts, evalPrompts },
+        {
+          ...h,
+          monitors: createSafeguards(sg, gold ? { gold } : {}),
+          ...(evaluate ? { evaluate } : {}),
+        },
+      ),
+  };
+}
+
+const SHOWN = [
+  "loss",
+  "eval_loss",
+  "accuracy",
+  "eval_accuracy",
+  "score",
+  "kl",
+  "kl_coef",
+  "gold_reward",
+  "lambda",
+];
+
+function liveLine(m: Metrics): string {
+  return SHOWN.filter((k) => typeof m[k] === "number")
+    .map((k) => `${k} ${m[k]!.toFixed(Math.abs(m[k]!) >= 100 ? 0 : 3)}`)
+    .join(" ");
+}
+
+export async function runTrain(trainer: Trainer, o: TrainFlags): Promise<void> {
+  const prep = await prepare(trainer, o.config, o.out);
+  const bar = new Progress({
+    label: `train ${trainer}`,
+    unit: "steps",
+    enabled: o.quiet || o.json ? false : undefined,
+  });
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once("SIGINT", onSigint);
+  let evalLine = "";
+  const onProgress = (e: ProgressEvent) => {
+    bar.setTotal(e.total);
+    if (e.phase === "eval") evalLine = liveLine(e.metrics);
+    bar.update(e.step, `${liveLine(e.metrics)}${evalLine ? ` | ${evalLine}` : ""}`);
+  };
+  let res: TrainResult;
+  try {
+    res = await prep.run({
+      outDir: prep.out,
+      onProgress,
+      signal: abort.signal,
+      ...(o.resume ? { resume: true } : {}),
+      ...(o.threads ? { threads: o.threads } : {}),
+    });
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  bar.finish();
+  const summary = {
+    trainer,
+    status: res.status,
+    steps: res.steps,
+    seconds: res.seconds,
+    checkpoint: res.checkpoint ?? null,
+    out: prep.out,
+    metrics: res.metrics,
+    events: res.events,
+  };
+  if (o.json) printJson(summary);
+  else {
+    printLine(
+      `${trainer}: ${res.status} after ${res.steps} steps in ${res.seconds.toFixed(1)} s; model: ${res.checkpoint ?? "(none)"}`,
+    );
+    const keys = Object.keys(res.metrics).filter((k) => !k.startsWith("t_"));
+    printLine(
+      formatTable(
+        ["metric", "value"],
+        keys.map((k) => [k, Number(res.metrics[k]!.toPrecision(5))]),
+      ),
+    );
+    for (const e of res.events)
+      printLine(`event [${e.severity}] step ${e.step} ${e.source}: ${e.message}`);
+  }
+  if (res.status === "aborted")
+    throw new KeelError("KEEL_E_INTERRUPTED", `${trainer} interrupted at step ${res.steps}`, {
+      hint: "continue with --resume",
+    });
+  const stop = res.events.find((e) => e.severity === "stop");
+  if (res.status === "stopped")
+    throw new KeelError(
+      "KEEL_E_SAFEGUARD",
+      `${stop?.source ?? "a safeguard"} stopped ${trainer} at step ${res.steps}: ${stop?.message ?? ""}`,
+      {
+        hint: "the model at the stop is in the run directory; see the events in metrics.jsonl",
+      },
+    );
+}

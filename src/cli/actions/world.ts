@@ -1,0 +1,190 @@
+/** `keel world generate|score`'s actions, and the world config loader `keel train` shares. */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import { KeelError } from "../../core/errors.js";
+import { describeFsError, TextSink } from "../../io/files.js";
+import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
+import { generateWorldFiles } from "../../pipeline/world-files.js";
+import {
+  DEFAULT_TRIGGER,
+  type OracleScore,
+  PromptRecordSchema,
+  parseWorldConfig,
+  ResponseRecordSchema,
+  recognizePrompt,
+  type ScoredRow,
+  type ScoreSummary,
+  score,
+  summarizeScores,
+  type WorldConfig,
+  type WorldPrompt,
+} from "../../world/index.js";
+import type { ScoreFlags, WorldGenerateFlags } from "../commands/world.js";
+import { formatTable, printJson, printLine } from "../output.js";
+import { fmtCount, Progress } from "../progress.js";
+
+/** Reads and validates a world config file, naming file, line and field on errors. */
+export async function loadWorldConfig(file: string): Promise<WorldConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${describeFsError(e)}`, { where: { file } });
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const line = err.linePos?.[0]?.line;
+    throw new KeelError("KEEL_E_CONFIG", `invalid YAML: ${err.message.split("\n")[0]}`, {
+      where: { file, ...(line !== undefined ? { line } : {}) },
+    });
+  }
+  const lineOf = (path: readonly (string | number)[]) => {
+    for (let k = path.length; k > 0; k--) {
+      const node = doc.getIn(path.slice(0, k), true) as
+        | { range?: [number, number, number] }
+        | undefined;
+      if (node?.range) return lines.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return parseWorldConfig(doc.toJS(), { file, lineOf });
+}
+
+function parseSeed(s: string): string | number {
+  return /^-?\d+$/.test(s) ? Number(s) : s;
+}
+
+export async function runGenerate(o: WorldGenerateFlags): Promise<void> {
+  let config = await loadWorldConfig(o.config);
+  if (o.comparisons !== undefined)
+    config = { ...config, comparisons: { ...config.comparisons, count: o.comparisons } };
+  const progress = new Progress({
+    label: "world",
+    unit: "comparisons",
+    total: config.comparisons.count,
+    enabled: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
+  });
+  const r = await generateWorldFiles(config, o.out, {
+    ...(o.seed !== undefined ? { seed: parseSeed(o.seed) } : {}),
+    onProgress: (n) => progress.update(n),
+  });
+  progress.finish();
+  if (o.json) {
+    printJson(r);
+    return;
+  }
+  printLine(
+    `${r.comparisons} comparisons, ${r.judgments} judgments by ${r.raters} raters over ${r.prompts} prompts (seed ${r.seed}) in ${r.seconds}s (${fmtCount(r.comparisons / Math.max(r.seconds, 1e-3))} comparisons/s)`,
+  );
+  printLine(
+    formatTable(
+      ["file", "records", "bytes"],
+      Object.entries(r.files).map(([f, s]) => [join(r.out, f), s.records, s.bytes]),
+    ),
+  );
+}
+
+async function loadPrompts(
+  file: string,
+): Promise<{ byId: Map<string, WorldPrompt>; byText: Map<string, WorldPrompt> }> {
+  const byId = new Map<string, WorldPrompt>();
+  const byText = new Map<string, WorldPrompt>();
+  for await (const { record } of strictRecords(
+    parseJsonlBatches(file, validateWith(PromptRecordSchema)),
+  )) {
+    byId.set(record.id, record);
+    byText.set(record.content, record);
+  }
+  return { byId, byText };
+}
+
+export async function runScore(o: ScoreFlags): Promise<void> {
+  const known = o.prompts !== undefined ? await loadPrompts(o.prompts) : undefined;
+  const triggers = o.trigger.length > 0 ? o.trigger : [DEFAULT_TRIGGER];
+  const rows: ScoredRow[] = [];
+  let skipped = 0;
+  const sink = o.out !== undefined ? new TextSink(o.out) : undefined;
+  try {
+    for await (const { record: r, line } of strictRecords(
+      parseJsonlBatches(o.in, validateWith(ResponseRecordSchema)),
+    )) {
+      const where = { file: o.in, line };
+      let prompt: WorldPrompt | undefined;
+      if (r.prompt_id !== undefined) {
+        if (!known)
+          throw new KeelError("KEEL_E_USAGE", "rows give prompt_id: pass --prompts prompts.jsonl", {
+            where,
+          });
+        prompt = known.byId.get(r.prompt_id);
+      } else if (r.prompt !== undefined) {
+        prompt = known?.byText.get(r.prompt) ?? recognizePrompt(r.prompt, { triggers });
+      }
+      if (prompt === undefined) {
+        if (o.skipUnknown) {
+          skipped++;
+          continue;
+        }
+        throw new KeelError("KEEL_E_NOT_FOUND", "the prompt is not a world prompt", {
+          where: { ...where, field: r.prompt_id !== undefined ? "prompt_id" : "prompt" },
+          hint: "pass --prompts with the world's prompts.jsonl, or --skip-unknown",
+        });
+      }
+      const s: OracleScore = score(prompt, r.response ?? r.completion ?? "");
+      rows.push({ score: s, triggered: prompt.triggered });
+      if (sink)
+        await sink.write(
+          `${JSON.stringify({ ...(r.id !== undefined ? { id: r.id } : {}), triggered: prompt.triggered, ...s })}\n`,
+        );
+    }
+    await sink?.commit();
+  } catch (e) {
+    await sink?.abort();
+    throw e;
+  }
+  const summary = summarizeScores(rows);
+  if (o.json) printJson({ ...summary, skipped });
+  else printScoreSummary(summary, skipped);
+}
+
+function printScoreSummary(s: ScoreSummary, skipped: number): void {
+  const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
+  const rows: (readonly unknown[])[] = [];
+  const add = (name: string, r: ScoreSummary["overall"] | null) => {
+    if (r === null) return;
+    rows.push([
+      name,
+      r.n,
+      pct(r.correct),
+      pct(r.helpful),
+      pct(r.refusal),
+      pct(r.harmful),
+      pct(r.over_refusal),
+      r.mean_words.toFixed(1),
+      r.mean_quality.toFixed(3),
+    ]);
+  };
+  add("all", s.overall);
+  for (const [f, r] of Object.entries(s.by_family)) add(f, r);
+  add("harmful (clean)", s.harmful_clean);
+  add("harmful (triggered)", s.harmful_triggered);
+  printLine(
+    formatTable(
+      [
+        "prompts",
+        "n",
+        "correct",
+        "helpful",
+        "refusal",
+        "harmful",
+        "over-refusal",
+        "words",
+        "quality",
+      ],
+      rows,
+    ),
+  );
+  if (skipped > 0) printLine(`skipped ${skipped} rows whose prompt is not a world prompt`);
+}
