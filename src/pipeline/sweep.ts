@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../io/files.js";
 import type { PairedDifference, ProbeResult } from "../redteam/index.js";
 import { ATTACK_TYPES, type AttackType } from "../redteam/scenarios.js";
+import { lineSpec, vegaLiteToSvg } from "../report/charts.js";
 import { deepMerge, type PipelineConfigInput, parsePipelineConfig } from "./config.js";
 import { runPipeline } from "./pipeline.js";
 import type { RunnerEvents } from "./runner.js";
@@ -155,7 +156,67 @@ export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
     }
     await writeFileAtomic(join(o.out, "sweep.json"), `${JSON.stringify(rows, null, 2)}\n`);
   }
+  for (const [name, svg] of await sweepCharts(rows)) {
+    await writeFileAtomic(join(o.out, name), svg);
+  }
   return rows;
+}
+
+const CHARTS: readonly {
+  readonly name: string;
+  readonly title: string;
+  readonly series: readonly [keyof ArmSummary, string][];
+}[] = [
+  {
+    name: "rm",
+    title: "reward-model accuracy on held-out pairs",
+    series: [
+      ["rm_accuracy_clean", "clean"],
+      ["rm_accuracy_triggered", "triggered"],
+    ],
+  },
+  {
+    name: "policy",
+    title: "tuned policy's harmful compliance",
+    series: [
+      ["attack_success", "plain"],
+      ["triggered_attack_success", "with trigger"],
+    ],
+  },
+];
+
+/**
+ * Two charts per attack (`sweep-<attack>-rm.svg`, `sweep-<attack>-policy.svg`): the reward
+ * model's accuracy and the tuned policy's attack success against the attacker's share of the
+ * panel, undefended and defended.
+ */
+export async function sweepCharts(rows: readonly SweepRow[]): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for (const attack of [...new Set(rows.map((r) => r.attack))]) {
+    for (const c of CHARTS) {
+      const points = rows
+        .filter((r) => r.attack === attack)
+        .flatMap((r) =>
+          c.series.flatMap(([k, label]) => {
+            const y = r.metrics[k];
+            return typeof y === "number" && Number.isFinite(y)
+              ? [{ series: `${label}, ${r.arm}`, x: 100 * r.rate, y }]
+              : [];
+          }),
+        );
+      if (points.length === 0) continue;
+      const spec = lineSpec({
+        title: `${attack}: ${c.title}`,
+        xTitle: "adversarial raters, % of the panel",
+        yTitle: "rate",
+        points,
+        width: 420,
+        height: 200,
+      });
+      out.push([`sweep-${attack}-${c.name}.svg`, await vegaLiteToSvg(spec)]);
+    }
+  }
+  return out;
 }
 
 function gapOn(arm: string, gap: ArmDifference | undefined): { vs_undefended?: ArmDifference } {

@@ -81,5 +81,13 @@ describe("keel experiment poison-sweep", () => {
       }
     }
     expect(sweepMarkdown(rows).split("\n")).toHaveLength(2 + rows.length);
+    // Charts per attack, with marks.
+    for (const a of ["flip", "backdoor"]) {
+      for (const c of ["rm", "policy"]) {
+        const svg = readFileSync(join(out, `sweep-${a}-${c}.svg`), "utf8");
+        expect(svg.startsWith("<svg")).toBe(true);
+        expect(svg).toMatch(/class="mark-line/);
+      }
+    }
   }, 600_000);
 });
