@@ -67,8 +67,30 @@ export function describeSummary(s: RunSummary, runDir: string): string {
       ([label, f, b]) =>
         `${label.padEnd(36)}${b.padStart(10)}${arms.map(([, a]) => f(a).padStart(12)).join("")}`,
     ),
+    ...describeDifference(s),
     "",
     `report: ${runDir}/report.html`,
     `summary: ${runDir}/summary.json · governance: ${runDir}/run-card.json`,
   ].join("\n");
+}
+
+const points = (x: number) => `${x >= 0 ? "+" : "-"}${(100 * Math.abs(x)).toFixed(1)}`;
+
+/** The undefended − defended gaps with their 95% intervals, and whether each is more than noise. */
+function describeDifference(s: RunSummary): string[] {
+  if (!s.difference) return [];
+  const labels: [keyof NonNullable<RunSummary["difference"]>, string][] = [
+    ["attack_success", "harmful compliance"],
+    ["triggered_attack_success", "  with the backdoor trigger"],
+    ["over_refusal", "over-refusal"],
+  ];
+  const lines = labels.flatMap(([k, label]) => {
+    const d = s.difference?.[k];
+    if (!d) return [];
+    const sure = d.ci95[0] > 0 || d.ci95[1] < 0;
+    return [
+      `${label.padEnd(36)}${points(d.estimate).padStart(7)} points, 95% CI [${points(d.ci95[0])}, ${points(d.ci95[1])}] over ${d.probes} prompts${sure ? "" : " (not distinguishable from noise)"}`,
+    ];
+  });
+  return lines.length > 0 ? ["", "undefended - defended, paired by prompt:", ...lines] : [];
 }
