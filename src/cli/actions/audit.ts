@@ -5,7 +5,6 @@
  * ONNX model through onnxruntime-node, or an OpenAI-compatible moderation endpoint) and prints.
  */
 import { readFile } from "node:fs/promises";
-import { LineCounter, parseDocument } from "yaml";
 import { KeelError } from "../../core/errors.js";
 import type { GoldAnswer, Judgment, Rater } from "../../core/types.js";
 import { CleanPlan } from "../../defend/clean.js";
@@ -25,6 +24,7 @@ import {
 } from "../../defend/index.js";
 import { writeFileAtomic } from "../../io/files.js";
 import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
+import { parseYamlConfig } from "../../io/yaml.js";
 import type { AuditFlags } from "../commands/audit.js";
 import { formatTable, printJson, printLine, warn } from "../output.js";
 import { withStore } from "./with-store.js";
@@ -37,25 +37,8 @@ export async function loadAuditConfig(file: string, policy?: Policy): Promise<Au
   } catch (e) {
     throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, { where: { file } });
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const err = doc.errors[0];
-  if (err) {
-    const line = err.linePos?.[0]?.line;
-    throw new KeelError("KEEL_E_CONFIG", `invalid YAML: ${err.message.split("\n")[0]}`, {
-      where: { file, ...(line !== undefined ? { line } : {}) },
-    });
-  }
-  const lineOf = (path: readonly (string | number)[]) => {
-    for (let k = path.length; k > 0; k--) {
-      const node = doc.getIn(path.slice(0, k), true) as
-        | { range?: [number, number, number] }
-        | undefined;
-      if (node?.range) return lines.linePos(node.range[0]).line;
-    }
-    return undefined;
-  };
-  return resolveAuditConfig(doc.toJS() ?? {}, policy, { file, lineOf });
+  const { raw, source } = parseYamlConfig(text, file);
+  return resolveAuditConfig(raw, policy, source);
 }
 
 /**

@@ -1,4 +1,5 @@
 /** `keel serve`'s action: open the store, build the Fastify app, listen until Ctrl-C. */
+
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { KeelError } from "../../core/errors.js";
@@ -7,6 +8,7 @@ import { redact, redisServices } from "../../server/redis/index.js";
 import { openStore } from "../../store/store.js";
 import type { ServeFlags } from "../commands/serve.js";
 import { printLine } from "../output.js";
+import { untilSignal } from "./serving.js";
 
 /** web/dist of this package: three levels up from src/cli/actions and dist/cli/actions alike. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../../../web/dist", import.meta.url));
@@ -67,15 +69,7 @@ export async function runServe(o: ServeFlags): Promise<void> {
   printLine(
     `keel serving ${store.location} (${store.dialectName}${o.redis ? `, shared through ${redact(o.redis)}` : ""}) on ${address}`,
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await untilSignal();
   await app.close();
   await store.close();
   printLine("keel stopped");

@@ -4,11 +4,11 @@
  * world, run the trainer with a progress bar, and print the result.
  */
 import { readFileSync } from "node:fs";
-import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
 import type { PreferencePair } from "../../core/types.js";
+import { parseYamlConfig, type YamlConfig } from "../../io/yaml.js";
 import { buildSuites, runRedteam } from "../../redteam/index.js";
 import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
 import {
@@ -65,10 +65,7 @@ const RedteamSchema = z.strictObject({
   max_new_tokens: z.int().positive().default(48),
 });
 
-interface LoadedFile {
-  readonly raw: Record<string, unknown>;
-  readonly source: ConfigSource;
-}
+type LoadedFile = YamlConfig;
 
 function loadYaml(file: string): LoadedFile {
   let text: string;
@@ -77,26 +74,7 @@ function loadYaml(file: string): LoadedFile {
   } catch (e) {
     throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, { where: { file } });
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const err = doc.errors[0];
-  if (err)
-    throw new KeelError("KEEL_E_CONFIG", `invalid YAML: ${err.message.split("\n")[0]}`, {
-      where: { file, ...(err.linePos?.[0] ? { line: err.linePos[0].line } : {}) },
-    });
-  const lineOf = (path: readonly (string | number)[]) => {
-    for (let k = path.length; k > 0; k--) {
-      const node = doc.getIn(path.slice(0, k), true) as
-        | { range?: [number, number, number] }
-        | undefined;
-      if (node?.range) return lines.linePos(node.range[0]).line;
-    }
-    return undefined;
-  };
-  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
-  if (typeof raw !== "object" || Array.isArray(raw))
-    throw new KeelError("KEEL_E_CONFIG", "the config must be a YAML mapping", { where: { file } });
-  return { raw, source: { file, lineOf } };
+  return parseYamlConfig(text, file);
 }
 
 /** Parses a CLI-only block with the file's line numbers. */

@@ -1,10 +1,10 @@
 /** `keel world generate|score`'s actions, and the world config loader `keel train` shares. */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
 import { KeelError } from "../../core/errors.js";
 import { describeFsError, TextSink } from "../../io/files.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
+import { parseYamlConfig } from "../../io/yaml.js";
 import { generateWorldFiles } from "../../pipeline/world-files.js";
 import {
   DEFAULT_TRIGGER,
@@ -32,25 +32,8 @@ export async function loadWorldConfig(file: string): Promise<WorldConfig> {
   } catch (e) {
     throw new KeelError("KEEL_E_FILE", `cannot read: ${describeFsError(e)}`, { where: { file } });
   }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
-  const err = doc.errors[0];
-  if (err) {
-    const line = err.linePos?.[0]?.line;
-    throw new KeelError("KEEL_E_CONFIG", `invalid YAML: ${err.message.split("\n")[0]}`, {
-      where: { file, ...(line !== undefined ? { line } : {}) },
-    });
-  }
-  const lineOf = (path: readonly (string | number)[]) => {
-    for (let k = path.length; k > 0; k--) {
-      const node = doc.getIn(path.slice(0, k), true) as
-        | { range?: [number, number, number] }
-        | undefined;
-      if (node?.range) return lines.linePos(node.range[0]).line;
-    }
-    return undefined;
-  };
-  return parseWorldConfig(doc.toJS(), { file, lineOf });
+  const { raw, source } = parseYamlConfig(text, file);
+  return parseWorldConfig(raw, source);
 }
 
 function parseSeed(s: string): string | number {
