@@ -34,8 +34,18 @@ export const AttackSchema = z.strictObject({
   target: z.string().min(1).optional(),
   /** Accounts per sybil group. */
   group_size: z.int().min(2).optional(),
+  /**
+   * Backdoor: probability that the attacker claims a triggered comparison for its raters
+   * (default 0.9). Rando & Tramèr's attacker controls the labels of the pairs it poisons; a
+   * panel attacker gets there by rating the comparisons that carry its own trigger, which it
+   * injected. With 0 its raters see triggered comparisons only by chance.
+   */
+  claim: z.number().min(0).max(1).optional(),
 });
 export type Attack = z.infer<typeof AttackSchema>;
+
+/** How often a backdoor attacker claims its triggered comparisons unless told otherwise. */
+export const BACKDOOR_CLAIM = 0.9;
 
 type GroupInput = Record<string, unknown> & {
   type: RaterGroupConfig["type"];
@@ -48,7 +58,7 @@ function attackerGroup(a: Attack): GroupInput {
     case "flip":
       return { type: "flipper", share: a.rate };
     case "backdoor":
-      return { type: "backdoor", share: a.rate };
+      return { type: "backdoor", share: a.rate, claim: a.claim ?? BACKDOOR_CLAIM };
     case "sybil":
       return {
         type: "sybil",

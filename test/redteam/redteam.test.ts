@@ -104,6 +104,30 @@ describe("attack scenarios", () => {
     expect(applyAttack(base, { type: "none", rate: 0 })).toBe(base);
   });
 
+  it("a backdoor attacker claims its triggered comparisons, and a majority of them at 2 raters", () => {
+    const world = (claim?: number) => {
+      const cfg = parseWorldConfig(
+        applyAttack(
+          { ...base, trigger: { token: "SUDO", rate: 0.05 } },
+          { type: "backdoor", rate: 0.02, ...(claim === undefined ? {} : { claim }) },
+        ),
+      );
+      const { truth } = simulatePanel(cfg, 5);
+      const backdoor = new Set(
+        truth.raters.filter((r) => r.type === "backdoor").map((r) => r.rater_id),
+      );
+      const triggered = truth.comparisons.filter((c) => c.triggered);
+      const poisonedMajority = triggered.filter(
+        (c) => c.raters.filter((r) => backdoor.has(r)).length * 2 > c.raters.length,
+      ).length;
+      return { backdoor: backdoor.size, share: poisonedMajority / triggered.length };
+    };
+    const claimed = world();
+    expect(claimed.backdoor).toBe(2);
+    expect(claimed.share).toBeGreaterThan(0.7);
+    expect(world(0).share).toBeLessThan(0.05);
+  });
+
   it("sets a backdoor's trigger and refuses impossible rates", () => {
     const attacked = applyAttack(base, { type: "backdoor", rate: 0.05, trigger: "XYZZY" }) as {
       trigger?: { token?: string };
