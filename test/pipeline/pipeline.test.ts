@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type PipelineConfigInput, parsePipelineConfig } from "../../src/pipeline/config.js";
 import { runPipeline } from "../../src/pipeline/pipeline.js";
+import { openReport } from "../helpers/report-page.js";
 import { tempDir } from "../helpers/stores.js";
 
 const tiny: PipelineConfigInput = {
@@ -129,6 +130,12 @@ describe("the pipeline", () => {
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain("<svg");
     expect(html).not.toMatch(/<script/i);
+    // The run's own report.html in Chromium: no console errors, no requests, marks in every chart.
+    const seen = await openReport(join(out, "report.html"));
+    expect(seen.errors).toEqual([]);
+    expect(seen.requests).toEqual([]);
+    expect(seen.chartMarks.length).toBeGreaterThanOrEqual(4);
+    for (const marks of seen.chartMarks) expect(marks).toBeGreaterThan(0);
 
     // Without --resume an existing run is not overwritten; with it, finished stages are kept.
     await expect(runPipeline(parsePipelineConfig(tiny), { out })).rejects.toMatchObject({

@@ -5,10 +5,9 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { type ArmReport, type RunReportData, renderRunReport } from "../../src/report/run.js";
+import { openReport } from "../helpers/report-page.js";
 import { tempDir } from "../helpers/stores.js";
 
 const HOSTILE = `<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">`;
@@ -119,39 +118,7 @@ describe("report.html in Chromium", () => {
   it("renders with no console errors, charts with marks, and inert hostile text", async () => {
     const file = join(tempDir(), "report.html");
     writeFileSync(file, await renderRunReport(data));
-    const browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-      ],
-    });
-    try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on("console", (m) => {
-        if (m.type() === "error") errors.push(m.text());
-      });
-      page.on("pageerror", (e) => errors.push(e.message));
-      const requests: string[] = [];
-      page.on("request", (r) => {
-        if (!r.url().startsWith("file:")) requests.push(r.url());
-      });
-      await page.goto(pathToFileURL(file).href);
-      const charts = await page.$$eval(".chart svg", (svgs) =>
-        svgs.map(
-          (svg) =>
-            svg.querySelectorAll(
-              "g[class*='mark-'] path, g[class*='mark-'] line, g[class*='mark-'] rect",
-            ).length,
-        ),
-      );
-      expect(charts.length).toBeGreaterThanOrEqual(5);
-      for (const marks of charts) expect(marks).toBeGreaterThan(0);
+    const seen = await openReport(file, async (page) => {
       expect(
         await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned),
       ).toBeUndefined();
@@ -165,10 +132,10 @@ describe("report.html in Chromium", () => {
         hasText: "+2.0",
       });
       expect(await small.locator("td").last().textContent()).toBe("no");
-      expect(errors).toEqual([]);
-      expect(requests).toEqual([]);
-    } finally {
-      await browser.close();
-    }
+    });
+    expect(seen.chartMarks.length).toBeGreaterThanOrEqual(5);
+    for (const marks of seen.chartMarks) expect(marks).toBeGreaterThan(0);
+    expect(seen.errors).toEqual([]);
+    expect(seen.requests).toEqual([]);
   });
 });
