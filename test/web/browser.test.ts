@@ -21,6 +21,7 @@ import {
   type NewItem,
 } from "../../src/store/collection/index.js";
 import { type FeedbackStore, openStore } from "../../src/store/store.js";
+import { CHROMIUM_ARGS } from "../helpers/report-page.js";
 import { tempDir } from "../helpers/stores.js";
 
 const WEB = fileURLToPath(new URL("../../web/dist", import.meta.url));
@@ -116,16 +117,7 @@ beforeAll(async () => {
   base = await keel.app.listen({ port: 0, host: "127.0.0.1" });
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-quic",
-      "--disable-sync",
-    ],
+    args: [...CHROMIUM_ARGS, "--disable-quic", "--disable-sync"],
   });
 });
 
