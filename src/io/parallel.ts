@@ -3,8 +3,9 @@
  * validated, digested judgments, and writing them to the database — so the parsing runs in a
  * worker thread and hands over packed batches (see packed.ts), while the caller writes.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { reviveKeelError } from "../core/errors.js";
+import { startModuleWorker } from "../core/worker.js";
 import { type UnpackedBatch, unpackBatch } from "./packed.js";
 import type { ParseWorkerData, ParseWorkerMessage } from "./parse-worker.js";
 import type { ImportOptions } from "./registry.js";
@@ -16,16 +17,10 @@ import type { ImportOptions } from "./registry.js";
 const WORKER_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 };
 
 function startWorker(data: ParseWorkerData): Worker {
-  // From compiled JavaScript the worker is the sibling .js file. From TypeScript sources (tests,
-  // tsx) it is the .ts file, loaded through tsx's loader, registered inside the worker.
-  if (!import.meta.url.endsWith(".ts"))
-    return new Worker(new URL("./parse-worker.js", import.meta.url), {
-      workerData: data,
-      resourceLimits: WORKER_LIMITS,
-    });
-  const entry = new URL("./parse-worker.ts", import.meta.url).href;
-  const boot = `import("tsx/esm/api").then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData: data, resourceLimits: WORKER_LIMITS });
+  return startModuleWorker(import.meta.url, "parse-worker", {
+    workerData: data,
+    resourceLimits: WORKER_LIMITS,
+  });
 }
 
 /** Batches of digested judgments parsed from `path` in a worker thread. */

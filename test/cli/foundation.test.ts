@@ -42,6 +42,30 @@ describe("keel CLI: init, import, export, stats, ledger", () => {
     expect(report.duplicateExamples[0].where).toEqual({ file, line: 61 });
   });
 
+  it("the import's worker heap is set by KEEL_IMPORT_HEAP_MB, validated, and the same either way", async () => {
+    const file = writeJsonl(
+      "heap.jsonl",
+      makeJudgments(4, 2).map((j) => ({ ...j, rater_id: `heap-${j.rater_id}` })),
+    );
+    const db = at("heap.db");
+    expect((await runCli(["init", "--db", db])).code).toBe(0);
+    process.env.KEEL_IMPORT_HEAP_MB = "lots";
+    try {
+      const bad = await runCli(["import", file, "--db", db]);
+      expect(bad.code).toBe(64);
+      expect(bad.stderr).toContain("KEEL_IMPORT_HEAP_MB");
+      process.env.KEEL_IMPORT_HEAP_MB = "48";
+      const worker = await runCli(["import", file, "--db", db, "--json"]);
+      expect(worker.code, worker.stderr).toBe(0);
+      expect(JSON.parse(worker.stdout)).toMatchObject({ read: 8, appended: 8 });
+    } finally {
+      delete process.env.KEEL_IMPORT_HEAP_MB;
+    }
+    // In the main thread (--no-parallel) the same file is all duplicates now.
+    const inline = await runCli(["import", file, "--db", db, "--json", "--no-parallel"]);
+    expect(JSON.parse(inline.stdout)).toMatchObject({ read: 8, appended: 0, duplicates: 8 });
+  });
+
   it("a bad line in the middle stops the import with file:line: field and writes nothing", async () => {
     const rows: unknown[] = makeJudgments(10, 1).map((j) => ({ ...j, rater_id: "late" }));
     rows.splice(5, 0, { ...(rows[0] as object), rater_id: "x", choice: "maybe" });

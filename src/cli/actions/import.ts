@@ -1,5 +1,6 @@
 /** `keel import`'s action: parse the file (on a second core when it can) into the store. */
-import { KeelError } from "../../core/errors.js";
+import { KeelError, reviveKeelError } from "../../core/errors.js";
+import { startModuleWorker } from "../../core/worker.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { countLines } from "../../io/lines.js";
 import { parseJudgmentsInWorker } from "../../io/parallel.js";
@@ -9,6 +10,7 @@ import type { ImportFlags } from "../commands/import.js";
 import { shortHash } from "../common.js";
 import { printJson, printLine, warn } from "../output.js";
 import { Progress } from "../progress.js";
+import type { ImportWriterData, ImportWriterMessage } from "./import-writer.js";
 import { withStore } from "./with-store.js";
 
 export async function runImport(file: string, o: ImportFlags): Promise<void> {
@@ -24,6 +26,17 @@ export async function runImport(file: string, o: ImportFlags): Promise<void> {
     enabled: !o.quiet && process.stderr.isTTY,
     ...(total ? { total } : {}),
   });
+  if (file !== "-" && format.kind === "judgments" && o.parallel !== false) {
+    try {
+      const { report, rejectsWritten } = await importInWorker(format, file, o, progress);
+      progress.finish();
+      printReport(format, file, o, report, rejectsWritten);
+    } catch (e) {
+      progress.finish();
+      throw e;
+    }
+    return;
+  }
   const rejects = o.rejects ? new JsonlWriter(o.rejects) : undefined;
   try {
     const report = await importRecords(format, file, o, progress, rejects);
@@ -37,11 +50,75 @@ export async function runImport(file: string, o: ImportFlags): Promise<void> {
   }
 }
 
-async function importRecords(
+/** The store writer's heap limit in a worker (MB); KEEL_IMPORT_HEAP_MB overrides it. */
+function importHeapMb(): number {
+  const env = process.env.KEEL_IMPORT_HEAP_MB;
+  if (env === undefined || env === "") return 128;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 32)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `KEEL_IMPORT_HEAP_MB: ${JSON.stringify(env)} is not a whole number ≥ 32`,
+    );
+  return n;
+}
+
+/**
+ * Runs the import in a worker thread with a capped heap (import-writer.ts), which parses on a
+ * further worker as before; this thread only shows progress.
+ */
+async function importInWorker(
   format: ImportFormat,
   file: string,
   o: ImportFlags,
   progress: Progress,
+): Promise<{ report: ImportReport | RecordImportReport; rejectsWritten: number }> {
+  const heapMb = importHeapMb();
+  const data: ImportWriterData = { file, format: format.key, flags: { ...o } };
+  const worker = startModuleWorker(import.meta.url, "import-writer", {
+    workerData: data,
+    resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 12 },
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      let settled = false;
+      worker.on("message", (m: ImportWriterMessage) => {
+        if (m.type === "progress") progress.update(m.n);
+        else if (m.type === "done") {
+          settled = true;
+          resolve({ report: m.report, rejectsWritten: m.rejectsWritten });
+        } else {
+          settled = true;
+          reject(reviveKeelError(m.error));
+        }
+      });
+      worker.on("error", (e: Error & { code?: string }) => {
+        settled = true;
+        reject(
+          e.code === "ERR_WORKER_OUT_OF_MEMORY"
+            ? new KeelError(
+                "KEEL_E_TOO_LARGE",
+                `the import needed more than its ${heapMb} MB heap; nothing was imported`,
+                { where: { file }, hint: "run it again with KEEL_IMPORT_HEAP_MB=512 (or more)" },
+              )
+            : e,
+        );
+      });
+      worker.on("exit", (code) => {
+        if (!settled)
+          reject(new KeelError("KEEL_E_INTERNAL", `the import worker exited (code ${code})`));
+      });
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+export async function importRecords(
+  format: ImportFormat,
+  file: string,
+  o: ImportFlags,
+  progress: { update(n: number): void },
   rejects: JsonlWriter | undefined,
 ): Promise<ImportReport | RecordImportReport> {
   const parseOpts = {

@@ -6,8 +6,9 @@
  * thread every commit would stall all HTTP traffic; in the worker, the main thread goes on
  * answering requests (and gathering the next batch) while the disk syncs.
  */
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { Judgment } from "../../core/types.js";
+import { startModuleWorker } from "../../core/worker.js";
 import type { FeedbackStore } from "../../store/store.js";
 
 export interface AppendResult {
@@ -43,14 +44,7 @@ export type WorkerReply =
   | { id: -1; ok: true; ready: true };
 
 function startWorker(path: string): Worker {
-  // Compiled JavaScript: the sibling .js file. TypeScript sources (tests, tsx): the .ts file
-  // through tsx's loader, registered inside the worker (as src/io/parallel.ts does).
-  if (!import.meta.url.endsWith(".ts")) {
-    return new Worker(new URL("./append-worker.js", import.meta.url), { workerData: { path } });
-  }
-  const entry = new URL("./append-worker.ts", import.meta.url).href;
-  const boot = `import("tsx/esm/api").then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData: { path } });
+  return startModuleWorker(import.meta.url, "append-worker", { workerData: { path } });
 }
 
 export class WorkerAppend implements LedgerAppend {
