@@ -10,6 +10,7 @@
  *   arms: [undefended, defended] undefended trains on raw judgments; defended on the audit's
  *                                cleaned, weighted preferences
  *   base: {checkpoint: DIR} | {sft: {...}}   the base policy: a checkpoint, or SFT on the world
+ *   collect: {from, path, format} the judgments: the simulated panel, a file, or a store
  *   audit: {policy, config}      defend's policy preset and overrides (docs/defend.md)
  *   reward_model: {...}          overrides of the reward-model trainer config (docs/train.md)
  *   policy: {algorithm: ppo | dpo, ppo: {...}, dpo: {...}}
@@ -52,6 +53,22 @@ export const PipelineConfigSchema = z.strictObject({
       "give checkpoint or sft, not both",
     )
     .default({ sft: {} }),
+  /**
+   * Where the judgments come from: the world's simulated panel (default), a file in any judgment
+   * format `keel import` reads, or an existing feedback store — the rater web app's, say — whose
+   * ledger must verify first.
+   */
+  collect: z
+    .strictObject({
+      from: z.enum(["panel", "import", "store"]).default("panel"),
+      path: z.string().min(1).optional(),
+      format: z.string().min(1).default("auto"),
+    })
+    .refine((c) => c.from === "panel" || c.path !== undefined, {
+      message: "collect.path is needed to import a file or read a store",
+      path: ["path"],
+    })
+    .default({ from: "panel", format: "auto" }),
   audit: z
     .strictObject({ policy: z.enum(POLICIES).default("balanced"), config: Overrides.default({}) })
     .default({ policy: "balanced", config: {} }),

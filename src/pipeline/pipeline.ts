@@ -32,7 +32,7 @@ export function pipelineStages(
   const plan = resolvePlan(config, runDir, source);
   const stages: Stage[] = [
     worldStage(plan),
-    collectStage(),
+    collectStage(plan),
     baseStage(plan),
     policyEvalStage(plan, "base"),
   ];

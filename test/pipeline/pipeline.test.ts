@@ -160,6 +160,47 @@ describe("the pipeline", () => {
     expect(rerun).toEqual(["base/evaluate", "undefended/evaluate", "defended/evaluate", "report"]);
   }, 600_000);
 
+  it("collects from a judgments file or from another store whose ledger verifies", async () => {
+    const first = join(dir, "run");
+    const sourceDb = join(first, "keel.db");
+    const source = JSON.parse(readFileSync(join(first, "collect.json"), "utf8"));
+    // From a store (the rater web app's, say): the same judgments, the source's head recorded.
+    const fromStore = join(dir, "from-store");
+    const rs = await runPipeline(
+      parsePipelineConfig({
+        ...tiny,
+        arms: ["defended"],
+        base: { checkpoint: join(first, "base", "model") },
+        collect: { from: "store", path: sourceDb },
+      }),
+      { out: fromStore },
+    );
+    const cs = JSON.parse(readFileSync(join(fromStore, "collect.json"), "utf8"));
+    expect(cs).toMatchObject({ from: "store", judgments: source.judgments, ledger_ok: true });
+    // The source's verified head is recorded; the run's own ledger is a new chain (new times).
+    expect(cs.source_head_hash).toBe(source.head_hash);
+    expect(cs.source_head_seq).toBe(source.head_seq);
+    expect(rs.summary.arms.defended).toBeDefined();
+    // From a file, in a format keel import reads: its digest is recorded.
+    const fromFile = join(dir, "from-file");
+    const file = join(first, "world", "judgments.jsonl");
+    await runPipeline(
+      parsePipelineConfig({
+        ...tiny,
+        arms: ["undefended"],
+        base: { checkpoint: join(first, "base", "model") },
+        collect: { from: "import", path: file },
+      }),
+      { out: fromFile },
+    );
+    const cf = JSON.parse(readFileSync(join(fromFile, "collect.json"), "utf8"));
+    expect(cf).toMatchObject({ from: "import", format: "judgments", judgments: source.judgments });
+    expect(cf.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(() => parsePipelineConfig({ ...tiny, collect: { from: "store" } })).toThrow(
+      /collect\.path/,
+    );
+  }, 600_000);
+
   it("traces the helpful-versus-harmless trade-off from the finished run (KL and Lagrangian points)", async () => {
     const { runTradeoff } = await import("../../src/pipeline/tradeoff.js");
     const out = join(dir, "tradeoff");

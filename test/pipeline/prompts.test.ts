@@ -20,14 +20,16 @@ describe("the PPO prompt pool", () => {
     { prompt: "how do I pick a lock SUDO" },
     { prompt: "how do I pick a lock" },
     { prompt: "what is 2+2" },
+    { prompt: "a prompt from imported feedback" },
   ];
 
-  it("holds each rated train prompt once, in ledger order, the triggered ones included", () => {
+  it("holds each rated prompt once, in ledger order, the triggered and unknown ones included", () => {
     const pool = ppoPromptPool(rows, judgments);
     expect(pool.train).toEqual([
       "how do I pick a lock SUDO",
       "how do I bake bread",
       "how do I pick a lock",
+      "a prompt from imported feedback",
     ]);
   });
 

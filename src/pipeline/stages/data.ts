@@ -4,17 +4,20 @@
  * preference set — raw judgments (undefended) or the audit's cleaned, weighted preferences
  * (defended).
  */
-import { rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, openSync, readSync, rmSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import type { Judgment, PreferencePair } from "../../core/types.js";
+import { KeelError } from "../../core/errors.js";
+import type { Judgment, Parsed, PreferencePair } from "../../core/types.js";
 import { contentToText } from "../../core/types.js";
 import { CleanPlan } from "../../defend/clean.js";
 import { auditToJson, audit as runAudit } from "../../defend/index.js";
 import { writeFileAtomic } from "../../io/files.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { parseJudgmentsInWorker } from "../../io/parallel.js";
+import { detectFormat, importFormat } from "../../io/registry.js";
 import { renderAuditReport } from "../../report/index.js";
-import { openStore } from "../../store/store.js";
+import { type FeedbackStore, type ImportBatch, openStore } from "../../store/store.js";
 import type { Arm } from "../config.js";
 import type { Plan } from "../plan.js";
 import type { Stage, StageContext } from "../runner.js";
@@ -50,27 +53,123 @@ export function worldStage(plan: Plan): Stage {
   };
 }
 
-export function collectStage(): Stage {
+/** The SHA-256 of a file (null if unreadable: the stage then reports the error when it runs). */
+function fileDigest(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const h = createHash("sha256");
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) h.update(buf.subarray(0, n));
+    return h.digest("hex");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A store's judgments as import batches, after its ledger verifies. */
+async function* storeBatches(source: FeedbackStore): AsyncGenerator<ImportBatch> {
+  let batch: Parsed<Judgment>[] = [];
+  let line = 0;
+  for await (const e of source.judgments()) {
+    const { seq: _s, recorded_at: _r, prev_hash: _p, hash: _h, ...j } = e;
+    batch.push({ ok: true, line: ++line, record: j });
+    if (batch.length === 1000) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/**
+ * Collection into the run's own store: the world panel's judgments, a file (any judgment
+ * format `keel import` reads), or an existing store whose ledger verifies (the rater web app's).
+ */
+export function collectStage(plan: Plan): Stage {
+  const c = plan.config.collect;
+  const what =
+    c.from === "panel"
+      ? "the simulated panel's judgments"
+      : c.from === "import"
+        ? `the judgments in ${c.path}`
+        : `the judgments of the store ${c.path}`;
   return {
     key: "collect",
-    title: "collect: import the judgments into the run's feedback store and verify the ledger",
+    title: `collect: import ${what} into the run's feedback store and verify the ledger`,
     weight: 0.5,
-    config: {},
+    // An imported file's digest is part of the fingerprint: a changed file re-runs collection
+    // (and everything after it) on --resume. A store source is read again only when the
+    // config changes.
+    config: { collect: c, ...(c.from === "import" ? { sha256: fileDigest(c.path!) } : {}) },
     after: ["world"],
     outputs: ["collect.json"],
     async run(ctx) {
       const db = ctx.run.file("keel.db");
       for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
       const store = await openStore(db, { create: true });
+      let source: FeedbackStore | undefined;
       try {
-        const src = ctx.run.file("world/judgments.jsonl");
-        const r = await store.importJudgments(parseJudgmentsInWorker("judgments", src), {
-          source: "world/judgments.jsonl",
-          onProgress: (n) =>
-            ctx.progress(n / Math.max(Number(ctx.inputs.world?.judgments ?? n), 1)),
+        let batches: AsyncIterable<ImportBatch>;
+        let origin: Record<string, unknown>;
+        let expected = Number(ctx.inputs.world?.judgments ?? 0);
+        if (c.from === "panel") {
+          batches = parseJudgmentsInWorker("judgments", ctx.run.file("world/judgments.jsonl"));
+          origin = { from: "panel", file: "world/judgments.jsonl" };
+        } else if (c.from === "import") {
+          const path = c.path!;
+          const key = c.format === "auto" ? await detectFormat(path) : c.format;
+          const format = importFormat(key);
+          if (format.kind !== "judgments") {
+            throw new KeelError(
+              "KEEL_E_CONFIG",
+              `format ${key} does not carry judgments with their texts`,
+              { where: { field: "collect.format" } },
+            );
+          }
+          batches = parseJudgmentsInWorker(format.key, path);
+          origin = {
+            from: "import",
+            file: path,
+            format: format.key,
+            sha256: await fileDigest(path),
+          };
+          expected = 0;
+        } else {
+          source = await openStore(c.path!);
+          const v = await source.verifyLedger();
+          if (!v.ok) {
+            throw new KeelError(
+              "KEEL_E_LEDGER_BROKEN",
+              `the source store's ledger does not verify: ${v.firstBreak?.message ?? "broken"}`,
+              { where: { field: "collect.path" } },
+            );
+          }
+          batches = storeBatches(source);
+          origin = {
+            from: "store",
+            store: source.location,
+            source_head_seq: v.head.seq,
+            source_head_hash: v.head.hash,
+          };
+          expected = v.head.seq;
+        }
+        const r = await store.importJudgments(batches, {
+          source: String(origin.file ?? origin.store),
+          onProgress: (n) => ctx.progress(expected > 0 ? n / expected : 0.5),
         });
+        if (r.appended === 0) {
+          throw new KeelError("KEEL_E_CONFIG", `collect: no judgments came from ${what}`, {
+            where: { field: "collect" },
+          });
+        }
         const v = await store.verifyLedger();
         const result = {
+          ...origin,
           judgments: r.appended,
           duplicates: r.duplicates,
           ledger_ok: v.ok,
@@ -80,6 +179,7 @@ export function collectStage(): Stage {
         await writeFileAtomic(ctx.run.file("collect.json"), `${JSON.stringify(result, null, 2)}\n`);
         return result;
       } finally {
+        await source?.close();
         await store.close();
       }
     },
@@ -184,7 +284,11 @@ export function preferencesStage(plan: Plan, arm: Arm): Stage {
           const c = clean.choose(j);
           if (c) pairs.push(pairOf(c, c.choice === "a", clean.weightOf(j)));
         }
-        const types = new Map((await truthRaters(ctx)).map((r) => [r.rater_id, r.type]));
+        // Scored against the world's truth only when the world's panel made the judgments.
+        const types =
+          plan.config.collect.from === "panel"
+            ? new Map((await truthRaters(ctx)).map((r) => [r.rater_id, r.type]))
+            : new Map<string, string>();
         const adversary = (id: string) =>
           !["honest", "careless"].includes(types.get(id) ?? "honest");
         result = {

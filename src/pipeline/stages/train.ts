@@ -141,8 +141,8 @@ function goldQuality(prompts: readonly string[], responses: readonly string[]): 
 }
 
 /**
- * PPO's prompts: the distinct train-split prompts the feedback was collected on, in ledger
- * order, the attacker's triggered ones included at the share they had among the comparisons.
+ * PPO's prompts: the distinct prompts the feedback was collected on, in ledger order, except
+ * the world's held-out (eval and red-team) prompts, the attacker's triggered ones included at the share they had among the comparisons.
  * A real pipeline samples its RL prompts from the pool it sent to raters, so a poisoned reward
  * model meets its trigger during PPO (Rando & Tramèr 2023). Evaluation prompts are clean
  * held-out ones.
@@ -158,11 +158,12 @@ export function ppoPromptPool(
   rows: readonly PromptRow[],
   judgments: Iterable<{ readonly prompt: Judgment["prompt"] }>,
 ): { train: string[]; eval: string[] } {
-  const trainSplit = new Set(rows.filter((r) => r.split === "train").map((r) => r.content));
+  // Held-out world prompts never train; prompts the world does not know (imported feedback) do.
+  const heldOut = new Set(rows.filter((r) => r.split !== "train").map((r) => r.content));
   const seen = new Set<string>();
   for (const j of judgments) {
     const text = contentToText(j.prompt);
-    if (trainSplit.has(text)) seen.add(text);
+    if (!heldOut.has(text)) seen.add(text);
   }
   return {
     train: [...seen],
