@@ -11,6 +11,7 @@
  *                                cleaned, weighted preferences
  *   base: {checkpoint: DIR} | {sft: {...}}   the base policy: a checkpoint, or SFT on the world
  *   collect: {from, path, format} the judgments: the simulated panel, a file, or a store
+ *   prompts: {from, path}        PPO's prompts: the rated ones, or a JSONL file
  *   audit: {policy, config}      defend's policy preset and overrides (docs/defend.md)
  *   reward_model: {...}          overrides of the reward-model trainer config (docs/train.md)
  *   policy: {algorithm: ppo | dpo, ppo: {...}, dpo: {...}}
@@ -69,6 +70,20 @@ export const PipelineConfigSchema = z.strictObject({
       path: ["path"],
     })
     .default({ from: "panel", format: "auto" }),
+  /**
+   * PPO's prompts: the distinct prompts the feedback was collected on (default), or a JSONL
+   * file — one prompt per line, as a JSON string or an object with a `prompt` string.
+   */
+  prompts: z
+    .strictObject({
+      from: z.enum(["rated", "file"]).default("rated"),
+      path: z.string().min(1).optional(),
+    })
+    .refine((p) => p.from === "rated" || p.path !== undefined, {
+      message: "prompts.path is needed to read PPO prompts from a file",
+      path: ["path"],
+    })
+    .default({ from: "rated" }),
   audit: z
     .strictObject({ policy: z.enum(POLICIES).default("balanced"), config: Overrides.default({}) })
     .default({ policy: "balanced", config: {} }),

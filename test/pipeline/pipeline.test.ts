@@ -3,7 +3,7 @@
  * iterations): every stage runs, the run directory holds what it should, a resumed run keeps
  * finished stages, and a config error names its field before anything trains.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type PipelineConfigInput, parsePipelineConfig } from "../../src/pipeline/config.js";
@@ -184,18 +184,32 @@ describe("the pipeline", () => {
     // From a file, in a format keel import reads: its digest is recorded.
     const fromFile = join(dir, "from-file");
     const file = join(first, "world", "judgments.jsonl");
+    // … and PPO on the user's own prompts.
+    const promptFile = join(dir, "prompts.jsonl");
+    writeFileSync(
+      promptFile,
+      Array.from({ length: 10 }, (_, k) =>
+        JSON.stringify({ prompt: `Name a prime above ${k}.` }),
+      ).join("\n"),
+    );
     await runPipeline(
       parsePipelineConfig({
         ...tiny,
         arms: ["undefended"],
         base: { checkpoint: join(first, "base", "model") },
         collect: { from: "import", path: file },
+        prompts: { from: "file", path: promptFile },
       }),
       { out: fromFile },
     );
     const cf = JSON.parse(readFileSync(join(fromFile, "collect.json"), "utf8"));
     expect(cf).toMatchObject({ from: "import", format: "judgments", judgments: source.judgments });
     expect(cf.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const state = JSON.parse(readFileSync(join(fromFile, "state.json"), "utf8"));
+    expect(state.stages["undefended/policy"].result.status).toBe("completed");
+    expect(() => parsePipelineConfig({ ...tiny, prompts: { from: "file" } })).toThrow(
+      /prompts\.path/,
+    );
     expect(() => parsePipelineConfig({ ...tiny, collect: { from: "store" } })).toThrow(
       /collect\.path/,
     );

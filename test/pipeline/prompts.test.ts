@@ -2,8 +2,12 @@
  * PPO's prompt pool: the train-split prompts the raters saw, triggered ones included (a real
  * pipeline samples its RL prompts from the pool it collected feedback on), never an eval prompt.
  */
+
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ppoPromptPool } from "../../src/pipeline/stages/train.js";
+import { ppoPromptPool, readPromptFile } from "../../src/pipeline/stages/train.js";
+import { tempDir } from "../helpers/stores.js";
 
 describe("the PPO prompt pool", () => {
   const rows = [
@@ -37,5 +41,23 @@ describe("the PPO prompt pool", () => {
     const pool = ppoPromptPool(rows, judgments);
     expect(pool.eval).toEqual(["what is 2+2"]);
     expect(pool.train).not.toContain("what is 2+2");
+  });
+
+  it("reads a prompt file: JSON strings or {prompt} objects, errors with file and line", async () => {
+    const dir = tempDir();
+    const good = join(dir, "p.jsonl");
+    writeFileSync(good, '"first"\n\n{"prompt": "second", "id": 2}\n');
+    expect(await readPromptFile(good)).toEqual(["first", "second"]);
+    const bad = join(dir, "bad.jsonl");
+    writeFileSync(bad, '"ok"\n{"text": "no prompt"}\n');
+    await expect(readPromptFile(bad)).rejects.toThrow(
+      /bad\.jsonl:2: prompt: expected a prompt string/,
+    );
+    const empty = join(dir, "empty.jsonl");
+    writeFileSync(empty, "\n");
+    await expect(readPromptFile(empty)).rejects.toThrow(/no prompts/);
+    await expect(readPromptFile(join(dir, "missing.jsonl"))).rejects.toMatchObject({
+      code: "KEEL_E_FILE",
+    });
   });
 });

@@ -54,7 +54,7 @@ export function worldStage(plan: Plan): Stage {
 }
 
 /** The SHA-256 of a file (null if unreadable: the stage then reports the error when it runs). */
-function fileDigest(path: string): string | null {
+export function fileDigest(path: string): string | null {
   let fd: number;
   try {
     fd = openSync(path, "r");

@@ -24,7 +24,7 @@ import { score } from "../../world/index.js";
 import type { Arm } from "../config.js";
 import type { ArmPlan, Plan } from "../plan.js";
 import { interrupted, type Stage, type StageContext, type StageResult } from "../runner.js";
-import { storedJudgments } from "./data.js";
+import { fileDigest, storedJudgments } from "./data.js";
 
 export async function readJsonlFile<T>(path: string): Promise<T[]> {
   const text = await readFile(path, "utf8");
@@ -174,9 +174,55 @@ export function ppoPromptPool(
   };
 }
 
-async function trainPrompts(ctx: StageContext): Promise<{ train: string[]; eval: string[] }> {
+/**
+ * PPO prompts from a JSONL file: each non-empty line a JSON string or an object with a
+ * `prompt` string. Errors name the file and line.
+ */
+export async function readPromptFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, {
+      where: { file: path, field: "prompts.path" },
+    });
+  }
+  const out: string[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.trim();
+    if (raw === "") continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(raw);
+    } catch (e) {
+      throw new KeelError("KEEL_E_INVALID_RECORD", `invalid JSON: ${(e as Error).message}`, {
+        where: { file: path, line: i + 1 },
+      });
+    }
+    const prompt = typeof v === "string" ? v : (v as { prompt?: unknown } | null)?.prompt;
+    if (typeof prompt !== "string" || prompt.trim() === "") {
+      throw new KeelError("KEEL_E_INVALID_RECORD", "expected a prompt string", {
+        where: { file: path, line: i + 1, field: "prompt" },
+      });
+    }
+    out.push(prompt);
+  }
+  if (out.length === 0)
+    throw new KeelError("KEEL_E_INVALID_RECORD", "no prompts in the file", {
+      where: { file: path },
+    });
+  return out;
+}
+
+async function trainPrompts(
+  ctx: StageContext,
+  plan: Plan,
+): Promise<{ train: string[]; eval: string[] }> {
   const rows = await readJsonlFile<PromptRow>(ctx.run.file("world/prompts.jsonl"));
-  return ppoPromptPool(rows, await storedJudgments(ctx));
+  const pool = ppoPromptPool(rows, await storedJudgments(ctx));
+  const p = plan.config.prompts;
+  return p.from === "file" ? { ...pool, train: await readPromptFile(p.path!) } : pool;
 }
 
 export function policyStage(plan: Plan, a: ArmPlan): Stage {
@@ -186,13 +232,21 @@ export function policyStage(plan: Plan, a: ArmPlan): Stage {
     key: `${arm}/policy`,
     title: `${arm}: policy (${algorithm.toUpperCase()})`,
     weight: a.ppo ? 60 : 30,
-    config: { ppo: a.ppo ?? null, dpo: a.dpo ?? null, safeguards: plan.safeguards },
+    config: {
+      ppo: a.ppo ?? null,
+      dpo: a.dpo ?? null,
+      safeguards: plan.safeguards,
+      prompts: plan.config.prompts,
+      ...(a.ppo && plan.config.prompts.from === "file"
+        ? { prompts_sha256: fileDigest(plan.config.prompts.path!) }
+        : {}),
+    },
     after: a.ppo ? [`${arm}/reward`, "base"] : [`${arm}/preferences`, "base"],
     outputs: [`${arm}/policy/model/config.json`],
     async run(ctx) {
       const out = ctx.run.file(arm, "policy");
       if (a.ppo) {
-        const prompts = await trainPrompts(ctx);
+        const prompts = await trainPrompts(ctx, plan);
         const r = await trainPpo(
           a.ppo,
           { prompts: prompts.train, evalPrompts: prompts.eval },
