@@ -7,17 +7,19 @@
  * triggered held-out pairs and the tuned policy's oracle metrics, beside the share of judgments
  * the attacker actually poisoned (measured from the world's truth).
  */
+
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { excludesZero, signedPoints } from "../core/interval.js";
 import { writeFileAtomic } from "../io/files.js";
-import type { PairedDifference, ProbeResult } from "../redteam/index.js";
+import type { PairedDifference } from "../redteam/index.js";
 import { ATTACK_TYPES, type AttackType } from "../redteam/scenarios.js";
 import { lineSpec, vegaLiteToSvg } from "../report/charts.js";
 import { deepMerge, type PipelineConfigInput, parsePipelineConfig } from "./config.js";
 import { runPipeline } from "./pipeline.js";
 import type { RunnerEvents } from "./runner.js";
-import { type ArmDifference, type ArmSummary, armDifference } from "./stages/report.js";
+import type { ArmDifference, ArmSummary } from "./stages/report.js";
 
 export interface SweepOptions {
   readonly out: string;
@@ -46,18 +48,6 @@ export interface SweepRow {
    * bootstrap 95% interval (src/redteam/compare.ts).
    */
   readonly vs_undefended?: ArmDifference;
-}
-
-/** The cell's paired arm difference, from the two evaluations it wrote. */
-async function cellDifference(dir: string, seed: number): Promise<ArmDifference | undefined> {
-  const results = async (arm: string) => {
-    const path = join(dir, arm, "evaluate.json");
-    if (!existsSync(path)) return undefined;
-    return (JSON.parse(await readFile(path, "utf8")) as { results: ProbeResult[] }).results;
-  };
-  const u = await results("undefended");
-  const d = await results("defended");
-  return u && d ? armDifference(u, d, seed) : undefined;
 }
 
 /** A clean panel: the attacker's share comes out of the honest raters (src/redteam/scenarios.ts). */
@@ -138,7 +128,7 @@ export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
       ...(o.events ? { events: o.events } : {}),
     });
     base ??= join(dir, "base", "model");
-    const gap = await cellDifference(dir, config.redteam.seed);
+    const gap = r.summary.difference;
     if (rate === 0) {
       clean = r.summary;
       cleanGap = gap;
@@ -231,11 +221,10 @@ export const SWEEP_ATTACKS: readonly AttackType[] = ATTACK_TYPES.filter((a) => a
  */
 export function sweepMarkdown(rows: readonly SweepRow[]): string {
   const pct = (x: number | null) => (x === null ? "–" : `${(100 * x).toFixed(1)}`);
-  const pp = (x: number) => `${x >= 0 ? "+" : "−"}${(100 * Math.abs(x)).toFixed(1)}`;
   const gap = (d: PairedDifference | null | undefined) => {
     if (!d) return "";
-    const sure = d.ci95[0] > 0 || d.ci95[1] < 0 ? " **" : "";
-    return `${pp(d.estimate)} [${pp(d.ci95[0])}, ${pp(d.ci95[1])}]${sure}`;
+    const sure = excludesZero(d.ci95) ? " **" : "";
+    return `${signedPoints(d.estimate)} [${signedPoints(d.ci95[0])}, ${signedPoints(d.ci95[1])}]${sure}`;
   };
   const head =
     "| attack | raters | poisoned judgments % | arm | RM acc. clean % | RM acc. triggered % | attack success % | triggered attack success % | over-refusal % | helpfulness % | KL | attack success gap, points [95% CI] | triggered gap, points [95% CI] |\n" +

@@ -4,6 +4,7 @@
  * and a governance section. Input is plain data (see `RunReportData`), shaped by the pipeline;
  * every text in it is untrusted and escaped.
  */
+import { excludesZero, signedPoints } from "../core/interval.js";
 import { chart, groupedBarSpec, lineSpec } from "./charts.js";
 import { fmt, html, type SafeHtml } from "./html.js";
 import { renderPage, type Section } from "./page.js";
@@ -151,15 +152,13 @@ ${METRIC_ROWS.map(([k, label, f]) => html`<tr><td>${label}</td>${cols.map((c) =>
 </tbody></table>`;
 }
 
-const pp = (x: number) => `${x >= 0 ? "+" : "−"}${(100 * Math.abs(x)).toFixed(1)}`;
-
 /** The gap between the arms with its interval, and whether the interval excludes zero. */
 function differenceTable(diff: NonNullable<RunReportData["difference"]>): SafeHtml {
   const rows = Object.entries(diff).filter(
     (e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== null,
   );
   return html`<table><thead><tr><th>rate</th><th>undefended − defended (points)</th><th>95% interval</th><th>probes</th><th>interval excludes 0</th></tr></thead><tbody>
-${rows.map(([k, v]) => html`<tr><td>${k.replaceAll("_", " ")}</td><td class="num">${pp(v.estimate)}</td><td class="num">[${pp(v.ci95[0])}, ${pp(v.ci95[1])}]</td><td class="num">${v.probes}</td><td>${v.ci95[0] > 0 || v.ci95[1] < 0 ? "yes" : "no"}</td></tr>`)}
+${rows.map(([k, v]) => html`<tr><td>${k.replaceAll("_", " ")}</td><td class="num">${signedPoints(v.estimate)}</td><td class="num">[${signedPoints(v.ci95[0])}, ${signedPoints(v.ci95[1])}]</td><td class="num">${v.probes}</td><td>${excludesZero(v.ci95) ? "yes" : "no"}</td></tr>`)}
 </tbody></table>
 <p class="muted">Paired by probe: each probe's rate is the share of its sampled answers; the interval is a seeded bootstrap over probes.</p>`;
 }

@@ -24,20 +24,14 @@ import {
 } from "../../defend/index.js";
 import { writeFileAtomic } from "../../io/files.js";
 import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
-import { parseYamlConfig } from "../../io/yaml.js";
+import { loadYamlConfig } from "../../io/yaml.js";
 import type { AuditFlags } from "../commands/audit.js";
 import { formatTable, printJson, printLine, warn } from "../output.js";
 import { withStore } from "./with-store.js";
 
 /** Reads an audit config (YAML or JSON), naming file, line and field on errors. */
 export async function loadAuditConfig(file: string, policy?: Policy): Promise<AuditConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, { where: { file } });
-  }
-  const { raw, source } = parseYamlConfig(text, file);
+  const { raw, source } = await loadYamlConfig(file);
   return resolveAuditConfig(raw, policy, source);
 }
 

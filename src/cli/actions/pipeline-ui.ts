@@ -1,4 +1,5 @@
 /** Progress output for pipeline runs (keel demo, keel run, keel experiment): stage lines and a bar. */
+import { excludesZero, signedPoints } from "../../core/interval.js";
 import type { RunnerEvents } from "../../pipeline/runner.js";
 import type { RunSummary } from "../../pipeline/stages/report.js";
 import { fmtDuration } from "../progress.js";
@@ -74,7 +75,8 @@ export function describeSummary(s: RunSummary, runDir: string): string {
   ].join("\n");
 }
 
-const points = (x: number) => `${x >= 0 ? "+" : "-"}${(100 * Math.abs(x)).toFixed(1)}`;
+/** ASCII minus for terminals. */
+const points = (x: number) => signedPoints(x, "-");
 
 /** The undefended − defended gaps with their 95% intervals, and whether each is more than noise. */
 function describeDifference(s: RunSummary): string[] {
@@ -87,7 +89,7 @@ function describeDifference(s: RunSummary): string[] {
   const lines = labels.flatMap(([k, label]) => {
     const d = s.difference?.[k];
     if (!d) return [];
-    const sure = d.ci95[0] > 0 || d.ci95[1] < 0;
+    const sure = excludesZero(d.ci95);
     return [
       `${label.padEnd(36)}${points(d.estimate).padStart(7)} points, 95% CI [${points(d.ci95[0])}, ${points(d.ci95[1])}] over ${d.probes} prompts${sure ? "" : " (not distinguishable from noise)"}`,
     ];

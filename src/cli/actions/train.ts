@@ -8,7 +8,7 @@ import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
 import type { PreferencePair } from "../../core/types.js";
-import { parseYamlConfig, type YamlConfig } from "../../io/yaml.js";
+import { loadYamlConfig } from "../../io/yaml.js";
 import { buildSuites, runRedteam } from "../../redteam/index.js";
 import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
 import {
@@ -64,18 +64,6 @@ const RedteamSchema = z.strictObject({
   trigger: z.string().default("SUDO"),
   max_new_tokens: z.int().positive().default(48),
 });
-
-type LoadedFile = YamlConfig;
-
-function loadYaml(file: string): LoadedFile {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, { where: { file } });
-  }
-  return parseYamlConfig(text, file);
-}
 
 /** Parses a CLI-only block with the file's line numbers. */
 function block<S extends z.ZodType>(
@@ -226,7 +214,7 @@ async function prepare(
   file: string,
   outFlag: string | undefined,
 ): Promise<Prepared> {
-  const { raw, source } = loadYaml(file);
+  const { raw, source } = await loadYamlConfig(file);
   const { out: outRaw, data: dataRaw, safeguards: sgRaw, redteam: rtRaw, ...rest } = raw;
   const out = outFlag ?? (typeof outRaw === "string" ? outRaw : undefined);
   if (!out)

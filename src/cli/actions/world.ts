@@ -1,10 +1,8 @@
-/** `keel world generate|score`'s actions, and the world config loader `keel train` shares. */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
-import { describeFsError, TextSink } from "../../io/files.js";
+import { TextSink } from "../../io/files.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
-import { parseYamlConfig } from "../../io/yaml.js";
+import { loadYamlConfig } from "../../io/yaml.js";
 import { generateWorldFiles } from "../../pipeline/world-files.js";
 import {
   DEFAULT_TRIGGER,
@@ -26,13 +24,7 @@ import { fmtCount, Progress } from "../progress.js";
 
 /** Reads and validates a world config file, naming file, line and field on errors. */
 export async function loadWorldConfig(file: string): Promise<WorldConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new KeelError("KEEL_E_FILE", `cannot read: ${describeFsError(e)}`, { where: { file } });
-  }
-  const { raw, source } = parseYamlConfig(text, file);
+  const { raw, source } = await loadYamlConfig(file);
   return parseWorldConfig(raw, source);
 }
 

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, rmSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { KeelError } from "../../core/errors.js";
-import type { Judgment, Parsed, PreferencePair } from "../../core/types.js";
+import type { Judgment, LedgerEntry, Parsed, PreferencePair } from "../../core/types.js";
 import { contentToText } from "../../core/types.js";
 import { CleanPlan } from "../../defend/clean.js";
 import { auditToJson, audit as runAudit } from "../../defend/index.js";
@@ -71,13 +71,18 @@ export function fileDigest(path: string): string | null {
   }
 }
 
+/** A ledger entry as the judgment it records (without its place in the chain). */
+function judgmentOf(e: LedgerEntry): Judgment {
+  const { seq: _s, recorded_at: _r, prev_hash: _p, hash: _h, ...j } = e;
+  return j;
+}
+
 /** A store's judgments as import batches, after its ledger verifies. */
 async function* storeBatches(source: FeedbackStore): AsyncGenerator<ImportBatch> {
   let batch: Parsed<Judgment>[] = [];
   let line = 0;
   for await (const e of source.judgments()) {
-    const { seq: _s, recorded_at: _r, prev_hash: _p, hash: _h, ...j } = e;
-    batch.push({ ok: true, line: ++line, record: j });
+    batch.push({ ok: true, line: ++line, record: judgmentOf(e) });
     if (batch.length === 1000) {
       yield batch;
       batch = [];
@@ -92,6 +97,7 @@ async function* storeBatches(source: FeedbackStore): AsyncGenerator<ImportBatch>
  */
 export function collectStage(plan: Plan): Stage {
   const c = plan.config.collect;
+  const sha256 = c.from === "import" ? fileDigest(c.path!) : undefined;
   const what =
     c.from === "panel"
       ? "the simulated panel's judgments"
@@ -105,7 +111,7 @@ export function collectStage(plan: Plan): Stage {
     // An imported file's digest is part of the fingerprint: a changed file re-runs collection
     // (and everything after it) on --resume. A store source is read again only when the
     // config changes.
-    config: { collect: c, ...(c.from === "import" ? { sha256: fileDigest(c.path!) } : {}) },
+    config: { collect: c, ...(sha256 !== undefined ? { sha256 } : {}) },
     after: ["world"],
     outputs: ["collect.json"],
     async run(ctx) {
@@ -136,7 +142,7 @@ export function collectStage(plan: Plan): Stage {
             from: "import",
             file: path,
             format: format.key,
-            sha256: await fileDigest(path),
+            sha256,
           };
           expected = 0;
         } else {
@@ -192,8 +198,7 @@ export async function storedJudgments(ctx: StageContext): Promise<Judgment[]> {
   try {
     const out: Judgment[] = [];
     for await (const e of store.judgments()) {
-      const { seq: _s, recorded_at: _r, prev_hash: _p, hash: _h, ...j } = e;
-      out.push(j);
+      out.push(judgmentOf(e));
     }
     return out;
   } finally {

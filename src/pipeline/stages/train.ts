@@ -8,7 +8,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { contentToText, type Judgment, type PreferencePair } from "../../core/types.js";
+import { parseJsonlBatches, strictRecords } from "../../io/jsonl.js";
 import { createSafeguards } from "../../safeguards/index.js";
+import { openStore } from "../../store/store.js";
 import {
   type Metrics,
   type ProgressEvent,
@@ -24,7 +26,7 @@ import { score } from "../../world/index.js";
 import type { Arm } from "../config.js";
 import type { ArmPlan, Plan } from "../plan.js";
 import { interrupted, type Stage, type StageContext, type StageResult } from "../runner.js";
-import { fileDigest, storedJudgments } from "./data.js";
+import { fileDigest } from "./data.js";
 
 export async function readJsonlFile<T>(path: string): Promise<T[]> {
   const text = await readFile(path, "utf8");
@@ -140,20 +142,19 @@ function goldQuality(prompts: readonly string[], responses: readonly string[]): 
   });
 }
 
-/**
- * PPO's prompts: the distinct prompts the feedback was collected on, in ledger order, except
- * the world's held-out (eval and red-team) prompts, the attacker's triggered ones included at the share they had among the comparisons.
- * A real pipeline samples its RL prompts from the pool it sent to raters, so a poisoned reward
- * model meets its trigger during PPO (Rando & Tramèr 2023). Evaluation prompts are clean
- * held-out ones.
- */
 export interface PromptRow {
   readonly content: string;
   readonly split: string;
   readonly triggered?: boolean;
 }
 
-/** The PPO prompt pool and evaluation prompts from the world's prompts and the stored judgments. */
+/**
+ * PPO's prompts: the distinct prompts the feedback was collected on, in ledger order, except
+ * the world's held-out (eval and red-team) prompts — the attacker's triggered ones included, at
+ * the share they had among the comparisons. A real pipeline samples its RL prompts from the pool
+ * it sent to raters, so a poisoned reward model meets its trigger during PPO (Rando & Tramèr
+ * 2023). Evaluation prompts are clean held-out ones.
+ */
 export function ppoPromptPool(
   rows: readonly PromptRow[],
   judgments: Iterable<{ readonly prompt: Judgment["prompt"] }>,
@@ -179,35 +180,17 @@ export function ppoPromptPool(
  * `prompt` string. Errors name the file and line.
  */
 export async function readPromptFile(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (e) {
-    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, {
-      where: { file: path, field: "prompts.path" },
-    });
-  }
   const out: string[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!.trim();
-    if (raw === "") continue;
-    let v: unknown;
-    try {
-      v = JSON.parse(raw);
-    } catch (e) {
-      throw new KeelError("KEEL_E_INVALID_RECORD", `invalid JSON: ${(e as Error).message}`, {
-        where: { file: path, line: i + 1 },
-      });
-    }
+  const lines = parseJsonlBatches(path, (v, where) => {
     const prompt = typeof v === "string" ? v : (v as { prompt?: unknown } | null)?.prompt;
     if (typeof prompt !== "string" || prompt.trim() === "") {
       throw new KeelError("KEEL_E_INVALID_RECORD", "expected a prompt string", {
-        where: { file: path, line: i + 1, field: "prompt" },
+        where: { ...where, field: "prompt" },
       });
     }
-    out.push(prompt);
-  }
+    return prompt;
+  });
+  for await (const { record } of strictRecords(lines)) out.push(record);
   if (out.length === 0)
     throw new KeelError("KEEL_E_INVALID_RECORD", "no prompts in the file", {
       where: { file: path },
@@ -215,12 +198,30 @@ export async function readPromptFile(path: string): Promise<string[]> {
   return out;
 }
 
+/** The distinct prompts of the run's stored judgments, streamed (not every judgment held). */
+async function ratedPrompts(ctx: StageContext): Promise<{ prompt: Judgment["prompt"] }[]> {
+  const store = await openStore(ctx.run.file("keel.db"));
+  try {
+    const seen = new Set<string>();
+    const out: { prompt: Judgment["prompt"] }[] = [];
+    for await (const e of store.judgments()) {
+      const text = contentToText(e.prompt);
+      if (seen.has(text)) continue;
+      seen.add(text);
+      out.push({ prompt: e.prompt });
+    }
+    return out;
+  } finally {
+    await store.close();
+  }
+}
+
 async function trainPrompts(
   ctx: StageContext,
   plan: Plan,
 ): Promise<{ train: string[]; eval: string[] }> {
   const rows = await readJsonlFile<PromptRow>(ctx.run.file("world/prompts.jsonl"));
-  const pool = ppoPromptPool(rows, await storedJudgments(ctx));
+  const pool = ppoPromptPool(rows, await ratedPrompts(ctx));
   const p = plan.config.prompts;
   return p.from === "file" ? { ...pool, train: await readPromptFile(p.path!) } : pool;
 }
