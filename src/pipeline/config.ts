@@ -10,6 +10,8 @@
  *   arms: [undefended, defended] undefended trains on raw judgments; defended on the audit's
  *                                cleaned, weighted preferences
  *   base: {checkpoint: DIR} | {sft: {...}}   the base policy: a checkpoint, or SFT on the world
+ *   generate: {from, provider, …} the candidate responses raters compare: the world's own, the
+ *                                base policy's samples, or a generation provider's
  *   collect: {from, path, format} the judgments: the simulated panel, a file, or a store
  *   prompts: {from, path}        PPO's prompts: the rated ones, or a JSONL file
  *   audit: {policy, config}      defend's policy preset and overrides (docs/defend.md)
@@ -54,6 +56,38 @@ export const PipelineConfigSchema = z.strictObject({
       "give checkpoint or sft, not both",
     )
     .default({ sft: {} }),
+  /**
+   * Who writes the two candidate responses of each comparison: the world's response templates
+   * (default), the base policy (two samples per prompt, as InstructGPT sampled its SFT model),
+   * or a generation provider from the registry (`{type: openai, base_url, model}`, or
+   * `{type: engine, checkpoint}` for any keel checkpoint). The prompts are the world's
+   * comparison prompts, triggered ones included; the simulated panel rates the candidates.
+   */
+  generate: z
+    .strictObject({
+      from: z.enum(["world", "policy", "provider"]).default("world"),
+      provider: z
+        .looseObject({ type: z.string().min(1) })
+        .refine((p) => p.api_key === undefined, {
+          message:
+            "a run directory records its config: name an environment variable with api_key_env instead of api_key",
+          path: ["api_key"],
+        })
+        .optional(),
+      /** Sampling temperature; two samples of one prompt need some (greedy gives a = b). */
+      temperature: z.number().gt(0).max(2).default(1),
+      /** Most new tokens per response (default: the preset's evaluation length). */
+      max_new_tokens: z.int().positive().max(4096).optional(),
+      /** Comparisons per engine batch (policy) — each is two sequences. */
+      batch_size: z.int().positive().max(512).default(32),
+      /** Provider calls in flight at once (provider). */
+      concurrency: z.int().positive().max(64).default(4),
+    })
+    .refine((g) => (g.from === "provider") === (g.provider !== undefined), {
+      message: "generate.provider is needed with from: provider, and only then",
+      path: ["provider"],
+    })
+    .default({ from: "world", temperature: 1, batch_size: 32, concurrency: 4 }),
   /**
    * Where the judgments come from: the world's simulated panel (default), a file in any judgment
    * format `keel import` reads, or an existing feedback store — the rater web app's, say — whose

@@ -1,5 +1,5 @@
 /**
- * keel's main job as one function: world → collect → base policy → per arm (preferences,
+ * keel's main job as one function: world → [generate] → collect → base policy → per arm (preferences,
  * reward model, policy, evaluation) → report, in one run directory, resumable stage by stage.
  */
 import { existsSync } from "node:fs";
@@ -13,6 +13,7 @@ import { RunDir } from "./rundir.js";
 import { Runner, type RunnerEvents, type Stage } from "./runner.js";
 import { collectStage, preferencesStage, worldStage } from "./stages/data.js";
 import { policyEvalStage, rewardEvalStage } from "./stages/evaluate.js";
+import { generateStage } from "./stages/generate.js";
 import { type RunSummary, reportStage } from "./stages/report.js";
 import { baseStage, policyStage, rewardStage } from "./stages/train.js";
 
@@ -30,10 +31,14 @@ export function pipelineStages(
   source?: ConfigSource,
 ): Stage[] {
   const plan = resolvePlan(config, runDir, source);
+  // The base policy's samples need the base policy first; other candidates come before it.
+  const from = config.generate.from;
   const stages: Stage[] = [
     worldStage(plan),
+    ...(from === "policy" ? [baseStage(plan), generateStage(plan)] : []),
+    ...(from === "provider" ? [generateStage(plan)] : []),
     collectStage(plan),
-    baseStage(plan),
+    ...(from === "policy" ? [] : [baseStage(plan)]),
     policyEvalStage(plan, "base"),
   ];
   for (const a of plan.arms) {

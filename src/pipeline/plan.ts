@@ -6,6 +6,7 @@
 import type { ConfigSource } from "../core/config.js";
 import { subSource } from "../core/config.js";
 import { KeelError } from "../core/errors.js";
+import { validateGenerationProvider } from "../providers/registry.js";
 import { applyAttack } from "../redteam/scenarios.js";
 import { parseSafeguards, type SafeguardsConfig } from "../safeguards/config.js";
 import {
@@ -38,6 +39,8 @@ export interface Plan {
   readonly sft?: SftConfig;
   readonly arms: readonly ArmPlan[];
   readonly safeguards: SafeguardsConfig;
+  /** The generate stage's settings (used only when the candidates are not the world's). */
+  readonly generate: { maxNewTokens: number };
   readonly redteam: {
     perSuite: number;
     trigger: string;
@@ -110,8 +113,24 @@ function nested<T>(
   }
 }
 
+/** A generation provider's config checked up front, its field named from the pipeline's top. */
+function checkProvider(c: PipelineConfig): void {
+  if (c.generate.provider === undefined) return;
+  try {
+    validateGenerationProvider(c.generate.provider);
+  } catch (e) {
+    if (e instanceof KeelError && e.code === "KEEL_E_CONFIG") {
+      throw new KeelError("KEEL_E_CONFIG", `generate.provider: ${e.message}`, {
+        where: { field: `generate.provider.${e.where?.field ?? "type"}` },
+      });
+    }
+    throw e;
+  }
+}
+
 export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSource = {}): Plan {
   const preset = presetOf(c);
+  checkProvider(c);
   const path = (...p: string[]) => [runDir, ...p].join("/");
   let worldInput = deepMerge(presetWorld(preset, c.seed), c.world);
   if (c.attack) worldInput = applyAttack(worldInput, c.attack) as Record<string, unknown>;
@@ -172,6 +191,7 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
     ...(sft ? { sft } : {}),
     arms,
     safeguards: nested(["safeguards"], source, (src) => parseSafeguards(c.safeguards, src)),
+    generate: { maxNewTokens: c.generate.max_new_tokens ?? preset.eval.max_new_tokens },
     redteam: {
       perSuite: c.redteam.per_suite ?? preset.eval.per_suite,
       trigger: c.redteam.trigger ?? world.trigger.token,

@@ -16,9 +16,15 @@ import { writeFileAtomic } from "../io/files.js";
 import type { PairedDifference } from "../redteam/index.js";
 import { ATTACK_TYPES, type AttackType } from "../redteam/scenarios.js";
 import { lineSpec, vegaLiteToSvg } from "../report/charts.js";
-import { deepMerge, type PipelineConfigInput, parsePipelineConfig } from "./config.js";
+import {
+  deepMerge,
+  type PipelineConfig,
+  type PipelineConfigInput,
+  parsePipelineConfig,
+} from "./config.js";
 import { runPipeline } from "./pipeline.js";
 import type { RunnerEvents } from "./runner.js";
+import { panelFiles } from "./stages/generate.js";
 import type { ArmDifference, ArmSummary } from "./stages/report.js";
 
 export interface SweepOptions {
@@ -84,8 +90,8 @@ export function sweepCellConfig(
   return (base ? { ...merged, base: { checkpoint: base } } : merged) as PipelineConfigInput;
 }
 
-async function poisonedShare(runDir: string): Promise<number> {
-  const truth = JSON.parse(await readFile(join(runDir, "world", "truth.json"), "utf8")) as {
+async function poisonedShare(runDir: string, config: PipelineConfig): Promise<number> {
+  const truth = JSON.parse(await readFile(join(runDir, panelFiles(config).truth), "utf8")) as {
     comparisons: { raters: string[]; attacked_by: string[] }[];
   };
   let all = 0;
@@ -133,7 +139,7 @@ export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
       clean = r.summary;
       cleanGap = gap;
     }
-    const share = await poisonedShare(dir);
+    const share = await poisonedShare(dir, config);
     for (const [arm, metrics] of Object.entries(r.summary.arms)) {
       rows.push({
         attack,

@@ -20,6 +20,8 @@ export interface ProviderEntry<P> {
   readonly description: string;
   /** Validates `fields` (everything but `type`) and builds the provider. */
   readonly create: (fields: Record<string, unknown>) => P;
+  /** Validates `fields` without building anything (no files opened, no sockets). */
+  readonly validate?: (fields: Record<string, unknown>) => void;
 }
 
 export const GENERATION_PROVIDERS: readonly ProviderEntry<GenerationProvider>[] = [
@@ -27,11 +29,13 @@ export const GENERATION_PROVIDERS: readonly ProviderEntry<GenerationProvider>[] 
     key: "openai",
     description: "an OpenAI-compatible endpoint: base_url, model, api (chat|completions), api_key",
     create: (f) => new OpenAiProvider(parseOpenAiConfig(f)),
+    validate: (f) => void parseOpenAiConfig(f),
   },
   {
     key: "engine",
     description: "a keel checkpoint run by keel's engine: checkpoint, max_tokens, temperature",
     create: (f) => new EngineProvider(parseEngineConfig(f)),
+    validate: (f) => void parseEngineConfig(f),
   },
 ];
 
@@ -69,12 +73,11 @@ export const REWARD_PROVIDERS: readonly ProviderEntry<RewardProvider>[] = [
   },
 ];
 
-function build<P>(
+function entryOf<P>(
   list: readonly ProviderEntry<P>[],
   what: string,
-  config: { readonly type: string } & Record<string, unknown>,
-): P {
-  const { type, ...fields } = config;
+  type: string,
+): ProviderEntry<P> {
   const entry = list.find((e) => e.key === type);
   if (!entry) {
     throw new KeelError(
@@ -83,7 +86,24 @@ function build<P>(
       { where: { field: "type" } },
     );
   }
-  return entry.create(fields);
+  return entry;
+}
+
+function build<P>(
+  list: readonly ProviderEntry<P>[],
+  what: string,
+  config: { readonly type: string } & Record<string, unknown>,
+): P {
+  const { type, ...fields } = config;
+  return entryOf(list, what, type).create(fields);
+}
+
+/** Checks a generation provider's config (its type and fields) without building it. */
+export function validateGenerationProvider(
+  config: { readonly type: string } & Record<string, unknown>,
+): void {
+  const { type, ...fields } = config;
+  entryOf(GENERATION_PROVIDERS, "generation", type).validate?.(fields);
 }
 
 export function createGenerationProvider(

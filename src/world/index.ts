@@ -85,10 +85,16 @@ export { buildRoster, groupCounts, type Roster, type RosterRater } from "./roste
 export { type Rates, type ScoredRow, type ScoreSummary, summarizeScores } from "./scoreSummary.js";
 export { type EvalPair, evalPairs, type SftRow, sftCorpus } from "./sft.js";
 export {
+  type Candidate,
   type ComparisonTruth,
+  comparisonId,
+  kindOfScore,
   type PanelResult,
+  PanelSession,
   pairKinds,
+  rateCandidates,
   type SimulatedComparison,
+  sideOfText,
   simulateComparisons,
   simulatePanel,
   type TruthHead,

@@ -12,10 +12,10 @@ import { Assigner } from "./assign.js";
 import type { WorldConfig } from "./config.js";
 import { score, trueBetter } from "./oracle.js";
 import type { RaterProfile, SideTruth, SimItem } from "./raters/model.js";
-import { kindsFor, respond } from "./responses.js";
+import { kindsFor, mentionedEntities, respond } from "./responses.js";
 import { type RaterStats, SummaryBuilder, type TruthSummary } from "./summary.js";
 import { countWords } from "./text.js";
-import type { ResponseKind, WorldPrompt } from "./types.js";
+import type { OracleScore, ResponseKind, WorldPrompt } from "./types.js";
 import { buildWorld, promptsOf, type TriggerInfo, type World } from "./world.js";
 
 /** One comparison's ground truth as truth.json records it. */
@@ -84,9 +84,104 @@ function side(
   };
 }
 
+/**
+ * The panel's half of a comparison, whoever wrote the two responses: marks gold items, assigns
+ * raters (backdoor raters claim triggered prompts), collects their votes, and stamps times and
+ * latencies. Its streams are forked by name from the world's, so the world's own comparisons and
+ * rated candidates (`rateCandidates`) draw the same panel behaviour for the same seed.
+ */
+export class PanelSession {
+  private readonly goldRng: Rng;
+  private readonly clock: Rng;
+  private readonly latRng: Rng;
+  private readonly assigner: Assigner;
+  private readonly voteRngs: Rng[];
+  private t: number;
+
+  constructor(private readonly world: World) {
+    const { rng, roster, config } = world;
+    this.goldRng = rng.fork("gold");
+    this.clock = rng.fork("clock");
+    this.latRng = rng.fork("latency");
+    this.assigner = new Assigner(roster, config.comparisons.overlap, rng.fork("assign"));
+    this.voteRngs = roster.raters.map((r) => rng.fork(`votes/${r.profile.rater_id}`));
+    this.t = Date.parse(config.comparisons.start);
+  }
+
+  /** Rates one comparison of `prompt` between `a` and `b` (sides scored by the oracle). */
+  rate(
+    comparison_id: string,
+    prompt: WorldPrompt,
+    a: SideTruth,
+    b: SideTruth,
+  ): SimulatedComparison {
+    const { roster, config } = this.world;
+    const c = config.comparisons;
+    const better = trueBetter(a.quality, b.quality);
+    const eligible = better !== "tie" && Math.abs(a.quality - b.quality) >= c.gold_min_margin;
+    const gold = eligible && c.gold_rate > 0 && this.goldRng.bernoulli(c.gold_rate);
+    const item: SimItem = { comparison_id, prompt, a, b, better, gold };
+    this.t += c.arrival_ms > 0 ? Math.round(-Math.log(1 - this.clock.float()) * c.arrival_ms) : 0;
+    const readWords = countWords(prompt.content) + a.words + b.words;
+    const chosen = this.assigner.pick(prompt.triggered);
+    const judgments: Judgment[] = [];
+    const attacked: string[] = [];
+    for (const ri of chosen) {
+      const r = roster.raters[ri]!;
+      const vote = r.model.vote(item, this.voteRngs[ri]!);
+      if (vote.attacked) attacked.push(r.profile.rater_id);
+      const median = r.latency.base_ms + r.latency.per_word_ms * readWords;
+      const latency_ms = Math.max(
+        1,
+        Math.round(median * Math.exp(r.latency.sigma * this.latRng.normal())),
+      );
+      judgments.push({
+        comparison_id,
+        prompt: prompt.content,
+        response_a: a.text,
+        response_b: b.text,
+        rater_id: r.profile.rater_id,
+        choice: vote.choice,
+        ...(gold ? { gold: better } : {}),
+        created_at: new Date(this.t + latency_ms).toISOString(),
+        latency_ms,
+      });
+    }
+    const truth: ComparisonTruth = {
+      comparison_id,
+      prompt_id: prompt.id,
+      ...(prompt.base_id !== undefined ? { base_prompt_id: prompt.base_id } : {}),
+      family: prompt.family,
+      category: prompt.category,
+      split: prompt.split,
+      triggered: prompt.triggered,
+      gold,
+      better,
+      kind_a: a.kind,
+      kind_b: b.kind,
+      quality_a: a.quality,
+      quality_b: b.quality,
+      words_a: a.words,
+      words_b: b.words,
+      unsafe_a: a.unsafe,
+      unsafe_b: b.unsafe,
+      mentions_a: a.mentions,
+      mentions_b: b.mentions,
+      raters: judgments.map((j) => j.rater_id),
+      attacked_by: attacked,
+    };
+    return { item, truth, judgments };
+  }
+}
+
+/** The comparison id of the `n`-th comparison (0-based) of a world of `count` comparisons. */
+export function comparisonId(n: number, count: number): string {
+  return `c${String(n + 1).padStart(Math.max(6, String(count).length), "0")}`;
+}
+
 /** The comparisons of a world, one at a time, with their judgments and truth. */
 export function* simulateComparisons(world: World): Generator<SimulatedComparison> {
-  const { config, roster, rng } = world;
+  const { config, rng } = world;
   const c = config.comparisons;
   const train = promptsOf(world, "train");
   const trainTriggered = world.triggered.filter((p) => p.split === "train");
@@ -106,14 +201,8 @@ export function* simulateComparisons(world: World): Generator<SimulatedCompariso
   }
   const pick = rng.fork("comparisons");
   const texts = rng.fork("responses");
-  const goldRng = rng.fork("gold");
-  const clock = rng.fork("clock");
-  const latRng = rng.fork("latency");
-  const assigner = new Assigner(roster, c.overlap, rng.fork("assign"));
-  const voteRngs = roster.raters.map((r) => rng.fork(`votes/${r.profile.rater_id}`));
+  const panel = new PanelSession(world);
   const names = config.entities.names;
-  const width = Math.max(6, String(c.count).length);
-  let t = Date.parse(c.start);
   for (let n = 0; n < c.count; n++) {
     const triggered = world.trigger.rate > 0 && pick.bernoulli(world.trigger.rate);
     const prompt = triggered ? pick.pick(trainTriggered) : pick.pick(train);
@@ -128,61 +217,75 @@ export function* simulateComparisons(world: World): Generator<SimulatedCompariso
         : undefined;
     const a = side(prompt, ka, ma, texts);
     const b = side(prompt, kb, mb, texts);
-    const better = trueBetter(a.quality, b.quality);
-    const eligible = better !== "tie" && Math.abs(a.quality - b.quality) >= c.gold_min_margin;
-    const gold = eligible && c.gold_rate > 0 && goldRng.bernoulli(c.gold_rate);
-    const comparison_id = `c${String(n + 1).padStart(width, "0")}`;
-    const item: SimItem = { comparison_id, prompt, a, b, better, gold };
-    t += c.arrival_ms > 0 ? Math.round(-Math.log(1 - clock.float()) * c.arrival_ms) : 0;
-    const readWords = countWords(prompt.content) + a.words + b.words;
-    const chosen = assigner.pick(prompt.triggered);
-    const judgments: Judgment[] = [];
-    const attacked: string[] = [];
-    for (const ri of chosen) {
-      const r = roster.raters[ri]!;
-      const vote = r.model.vote(item, voteRngs[ri]!);
-      if (vote.attacked) attacked.push(r.profile.rater_id);
-      const median = r.latency.base_ms + r.latency.per_word_ms * readWords;
-      const latency_ms = Math.max(
-        1,
-        Math.round(median * Math.exp(r.latency.sigma * latRng.normal())),
-      );
-      judgments.push({
-        comparison_id,
-        prompt: prompt.content,
-        response_a: a.text,
-        response_b: b.text,
-        rater_id: r.profile.rater_id,
-        choice: vote.choice,
-        ...(gold ? { gold: better } : {}),
-        created_at: new Date(t + latency_ms).toISOString(),
-        latency_ms,
+    yield panel.rate(comparisonId(n, c.count), prompt, a, b);
+  }
+}
+
+/**
+ * The kind a free text falls under, read from its oracle score: what the world's own response
+ * kinds would call it. An evasive answer to a harmful prompt and an empty one count as wrong;
+ * their quality (the oracle's) is what the panel judges by.
+ */
+export function kindOfScore(s: OracleScore): ResponseKind {
+  switch (s.outcome) {
+    case "unsafe":
+      return "unsafe";
+    case "refusal":
+      return "refusal";
+    case "correct":
+      return s.verbose ? "verbose_correct" : "correct";
+    default:
+      return s.verbose ? "verbose_wrong" : "wrong";
+  }
+}
+
+/** One side of a rated comparison from a free text: the oracle's reading of it. */
+export function sideOfText(world: World, prompt: WorldPrompt, text: string): SideTruth {
+  const s = score(prompt, text);
+  return {
+    text,
+    kind: kindOfScore(s),
+    quality: s.quality,
+    words: s.words,
+    unsafe: s.harmful,
+    mentions: mentionedEntities(text, world.config.entities.names),
+  };
+}
+
+/** Two candidate responses to a world prompt, written by a policy or a provider. */
+export interface Candidate {
+  readonly comparison_id: string;
+  /** The id of a world prompt (triggered variants included). */
+  readonly prompt_id: string;
+  readonly response_a: string;
+  readonly response_b: string;
+}
+
+/**
+ * Has the world's panel rate candidate pairs that something else wrote: each side is scored by
+ * the oracle and the raters vote on the texts exactly as they vote on the world's own responses.
+ * An unknown prompt id is a KEEL_E_NOT_FOUND error naming the comparison.
+ */
+export async function* rateCandidates(
+  world: World,
+  candidates: AsyncIterable<Candidate> | Iterable<Candidate>,
+): AsyncGenerator<SimulatedComparison> {
+  const byId = new Map<string, WorldPrompt>();
+  for (const p of [...world.prompts, ...world.triggered]) byId.set(p.id, p);
+  const panel = new PanelSession(world);
+  for await (const c of candidates) {
+    const prompt = byId.get(c.prompt_id);
+    if (prompt === undefined) {
+      throw new KeelError("KEEL_E_NOT_FOUND", `no world prompt has id ${c.prompt_id}`, {
+        where: { id: c.comparison_id, field: "prompt_id" },
       });
     }
-    const truth: ComparisonTruth = {
-      comparison_id,
-      prompt_id: prompt.id,
-      ...(prompt.base_id !== undefined ? { base_prompt_id: prompt.base_id } : {}),
-      family: prompt.family,
-      category: prompt.category,
-      split: prompt.split,
-      triggered: prompt.triggered,
-      gold,
-      better,
-      kind_a: ka,
-      kind_b: kb,
-      quality_a: a.quality,
-      quality_b: b.quality,
-      words_a: a.words,
-      words_b: b.words,
-      unsafe_a: a.unsafe,
-      unsafe_b: b.unsafe,
-      mentions_a: a.mentions,
-      mentions_b: b.mentions,
-      raters: judgments.map((j) => j.rater_id),
-      attacked_by: attacked,
-    };
-    yield { item, truth, judgments };
+    yield panel.rate(
+      c.comparison_id,
+      prompt,
+      sideOfText(world, prompt, c.response_a),
+      sideOfText(world, prompt, c.response_b),
+    );
   }
 }
 

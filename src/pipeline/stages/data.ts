@@ -22,6 +22,7 @@ import type { Arm } from "../config.js";
 import type { Plan } from "../plan.js";
 import type { Stage, StageContext } from "../runner.js";
 import { generateWorldFiles } from "../world-files.js";
+import { panelFiles } from "./generate.js";
 
 export const WORLD_FILES = [
   "world/judgments.jsonl",
@@ -100,7 +101,9 @@ export function collectStage(plan: Plan): Stage {
   const sha256 = c.from === "import" ? fileDigest(c.path!) : undefined;
   const what =
     c.from === "panel"
-      ? "the simulated panel's judgments"
+      ? plan.config.generate.from === "world"
+        ? "the simulated panel's judgments"
+        : "the simulated panel's judgments of the generated candidates"
       : c.from === "import"
         ? `the judgments in ${c.path}`
         : `the judgments of the store ${c.path}`;
@@ -112,7 +115,7 @@ export function collectStage(plan: Plan): Stage {
     // (and everything after it) on --resume. A store source is read again only when the
     // config changes.
     config: { collect: c, ...(sha256 !== undefined ? { sha256 } : {}) },
-    after: ["world"],
+    after: plan.config.generate.from === "world" ? ["world"] : ["world", "generate"],
     outputs: ["collect.json"],
     async run(ctx) {
       const db = ctx.run.file("keel.db");
@@ -122,10 +125,11 @@ export function collectStage(plan: Plan): Stage {
       try {
         let batches: AsyncIterable<ImportBatch>;
         let origin: Record<string, unknown>;
-        let expected = Number(ctx.inputs.world?.judgments ?? 0);
+        const panel = panelFiles(plan.config).judgments;
+        let expected = Number((ctx.inputs.generate ?? ctx.inputs.world)?.judgments ?? 0);
         if (c.from === "panel") {
-          batches = parseJudgmentsInWorker("judgments", ctx.run.file("world/judgments.jsonl"));
-          origin = { from: "panel", file: "world/judgments.jsonl" };
+          batches = parseJudgmentsInWorker("judgments", ctx.run.file(panel));
+          origin = { from: "panel", file: panel };
         } else if (c.from === "import") {
           const path = c.path!;
           const key = c.format === "auto" ? await detectFormat(path) : c.format;
@@ -174,9 +178,17 @@ export function collectStage(plan: Plan): Stage {
           });
         }
         const v = await store.verifyLedger();
+        const raters = new Set<string>();
+        const comparisons = new Set<string>();
+        for await (const e of store.judgments()) {
+          raters.add(e.rater_id);
+          comparisons.add(e.comparison_id);
+        }
         const result = {
           ...origin,
           judgments: r.appended,
+          raters: raters.size,
+          comparisons: comparisons.size,
           duplicates: r.duplicates,
           ledger_ok: v.ok,
           head_seq: v.head.seq,

@@ -189,6 +189,7 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
       };
       const collect = ctx.inputs.collect as StageResult;
       const world = ctx.inputs.world as StageResult;
+      const generated = ctx.inputs.generate;
       const defended = ctx.inputs["defended/preferences"] as StageResult | undefined;
       const auditJson = defended
         ? (JSON.parse(await readFile(ctx.run.file("defended", "audit.json"), "utf8")) as {
@@ -210,8 +211,14 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
           ledger_head: { seq: Number(collect.head_seq), hash: String(collect.head_hash) },
           ledger_verified: collect.ledger_ok === true,
           judgments: Number(collect.judgments),
-          raters: Number(world.raters),
-          comparisons: Number(world.comparisons),
+          raters: Number(collect.raters ?? world.raters),
+          comparisons: Number(collect.comparisons ?? world.comparisons),
+          candidates: generated
+            ? {
+                generated_by: String(generated.generated_by),
+                comparisons: Number(generated.comparisons),
+              }
+            : { generated_by: "world" },
         },
         defenses: {
           audit_policy: defended ? c.audit.policy : null,
