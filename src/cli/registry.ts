@@ -14,6 +14,7 @@ import { auditCommand } from "./commands/audit.js";
 import { demoCommand } from "./commands/demo.js";
 import { experimentCommand } from "./commands/experiment.js";
 import { exportCommand } from "./commands/export.js";
+import { generateCommand } from "./commands/generate.js";
 import { importCommand } from "./commands/import.js";
 import { initCommand } from "./commands/init.js";
 import { launchCommand } from "./commands/launch.js";
@@ -44,6 +45,7 @@ export const COMMANDS: readonly CommandModule[] = [
   ledgerCommand,
   statsCommand,
   worldCommand,
+  generateCommand,
   aggregateCommand,
   auditCommand,
   modelCommand,

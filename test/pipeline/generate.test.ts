@@ -267,7 +267,7 @@ describe("the generate stage", () => {
 
 describe("storable model output", () => {
   it("strips NUL characters and cuts texts over the judgment limit, saying so", async () => {
-    const { storableText } = await import("../../src/pipeline/stages/generate.js");
+    const { storableText } = await import("../../src/providers/pairs.js");
     expect(storableText("fine")).toEqual({ text: "fine", changed: false });
     expect(storableText("a\u0000b\u0000")).toEqual({ text: "ab", changed: true });
     const long = storableText("x".repeat(1_000_005));

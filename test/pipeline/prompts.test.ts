@@ -6,7 +6,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ppoPromptPool, readPromptFile } from "../../src/pipeline/stages/train.js";
+import { readPromptFile } from "../../src/io/prompts.js";
+import { ppoPromptPool } from "../../src/pipeline/stages/train.js";
 import { tempDir } from "../helpers/stores.js";
 
 describe("the PPO prompt pool", () => {

@@ -13,19 +13,12 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
-import { MAX_TEXT_CHARS } from "../../core/schemas.js";
 import { describeFsError, TextSink } from "../../io/files.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { EngineProvider } from "../../providers/engine.js";
+import { generatePairs } from "../../providers/pairs.js";
 import { createGenerationProvider } from "../../providers/registry.js";
-import {
-  canBatch,
-  type Generation,
-  type GenerationProvider,
-  type GenerationRequest,
-  isClosable,
-  type ProviderResult,
-} from "../../providers/types.js";
+import { type GenerationProvider, isClosable } from "../../providers/types.js";
 import {
   buildWorld,
   type Candidate,
@@ -52,13 +45,11 @@ export function panelFiles(c: PipelineConfig): { judgments: string; truth: strin
     : { judgments: "generate/judgments.jsonl", truth: "generate/truth.json" };
 }
 
-interface Slot {
-  readonly comparison_id: string;
-  readonly prompt: WorldPrompt;
-}
-
 /** The world's comparisons (id and prompt, in order) from its truth.json. */
-async function worldComparisons(world: World, truthPath: string): Promise<Slot[]> {
+async function worldComparisons(
+  world: World,
+  truthPath: string,
+): Promise<{ comparison_id: string; prompt: WorldPrompt }[]> {
   const truth = JSON.parse(await readFile(truthPath, "utf8")) as {
     comparisons: { comparison_id: string; prompt_id: string }[];
   };
@@ -73,87 +64,6 @@ async function worldComparisons(world: World, truthPath: string): Promise<Slot[]
     }
     return { comparison_id: c.comparison_id, prompt };
   });
-}
-
-/**
- * Model output made storable: judgments refuse NUL characters (a byte-level tokenizer can
- * decode one) and texts over MAX_TEXT_CHARS. Returns the text and whether it was changed.
- */
-export function storableText(text: string): { text: string; changed: boolean } {
-  let t = text.includes("\u0000") ? text.replaceAll("\u0000", "") : text;
-  if (t.length > MAX_TEXT_CHARS) t = t.slice(0, MAX_TEXT_CHARS);
-  return { text: t, changed: t !== text };
-}
-
-/** A generation's text, or the provider's error naming the comparison and the side. */
-function textOf(r: ProviderResult<Generation>, slot: Slot, side: "a" | "b", by: string): string {
-  if (r.ok) return r.value.text;
-  throw new KeelError(
-    r.error.code,
-    `${by} failed on comparison ${slot.comparison_id} (response ${side}): ${r.error.message}`,
-    { where: { id: slot.comparison_id }, cause: r.error },
-  );
-}
-
-/** `f` over `items` with at most `n` calls in flight; results in item order. */
-async function inPool<T, R>(items: readonly T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  return out;
-}
-
-/**
- * Two responses per slot, in slot order, `batch` slots at a time: one engine batch for a
- * batching provider, else `concurrency` calls in flight. Requests carry seeds drawn from `rng`,
- * so a provider that honours seeds repeats the run.
- */
-async function* candidates(
-  provider: GenerationProvider,
-  slots: readonly Slot[],
-  o: {
-    maxTokens: number;
-    temperature: number;
-    batch: number;
-    concurrency: number;
-    rng: Rng;
-    signal: AbortSignal;
-    onBatch: (done: number) => void;
-  },
-): AsyncGenerator<Candidate & { prompt: string }> {
-  const by = provider.id();
-  for (let at = 0; at < slots.length; at += o.batch) {
-    if (o.signal.aborted) throw o.signal.reason;
-    const chunk = slots.slice(at, at + o.batch);
-    const requests: GenerationRequest[] = chunk.flatMap((s) =>
-      [0, 1].map(() => ({
-        prompt: s.prompt.content,
-        maxTokens: o.maxTokens,
-        temperature: o.temperature,
-        seed: o.rng.int(2 ** 31 - 1),
-        signal: o.signal,
-      })),
-    );
-    const results = canBatch(provider)
-      ? await provider.generateBatch(requests)
-      : await inPool(requests, o.concurrency, (r) => provider.generate(r));
-    for (const [k, s] of chunk.entries()) {
-      yield {
-        comparison_id: s.comparison_id,
-        prompt_id: s.prompt.id,
-        prompt: s.prompt.content,
-        response_a: textOf(results[2 * k]!, s, "a", by),
-        response_b: textOf(results[2 * k + 1]!, s, "b", by),
-      };
-    }
-    o.onBatch(Math.min(at + o.batch, slots.length));
-  }
 }
 
 /** The base policy run by the engine, or the configured provider (validated by the plan). */
@@ -207,29 +117,26 @@ export function generateStage(plan: Plan): Stage {
         await truth.write(`"entities":${JSON.stringify(head.entities)},\n"raters":[\n`);
         await truth.write(`${head.raters.map((r) => JSON.stringify(r)).join(",\n")}\n],\n`);
         await truth.write(`"generated_by":${JSON.stringify(provider.id())},\n"comparisons":[\n`);
-        const written = candidates(provider, slots, {
-          maxTokens: plan.generate.maxNewTokens,
-          temperature: g.temperature,
-          batch: g.batch_size,
-          concurrency: g.concurrency,
-          rng: new Rng(plan.config.seed).fork("generate"),
-          signal: ctx.signal,
-          onBatch: (done) =>
-            ctx.progress(done / Math.max(1, slots.length), `${done}/${slots.length} comparisons`),
-        });
+        const pairs = generatePairs(
+          provider,
+          slots.map((x) => ({ comparison_id: x.comparison_id, prompt: x.prompt.content })),
+          {
+            maxTokens: plan.generate.maxNewTokens,
+            temperature: g.temperature,
+            batch: g.batch_size,
+            concurrency: g.concurrency,
+            rng: new Rng(plan.config.seed).fork("generate"),
+            signal: ctx.signal,
+            onChunk: (done) =>
+              ctx.progress(done / Math.max(1, slots.length), `${done}/${slots.length} comparisons`),
+          },
+        );
+        const promptIds = new Map(slots.map((x) => [x.comparison_id, x.prompt.id]));
         async function* recorded(): AsyncGenerator<Candidate> {
-          for await (const raw of written) {
-            const a = storableText(raw.response_a);
-            const b = storableText(raw.response_b);
-            altered += Number(a.changed) + Number(b.changed);
-            const c = { ...raw, response_a: a.text, response_b: b.text };
-            await items.write({
-              comparison_id: c.comparison_id,
-              prompt: c.prompt,
-              response_a: c.response_a,
-              response_b: c.response_b,
-            });
-            yield c;
+          for await (const { altered: changed, ...item } of pairs) {
+            altered += changed;
+            await items.write(item);
+            yield { ...item, prompt_id: promptIds.get(item.comparison_id)! };
           }
         }
         for await (const sim of rateCandidates(world, recorded())) {

@@ -3,12 +3,13 @@
  * the reward model on that arm's preferences and the policy (PPO against the reward model, or
  * DPO on the preferences), with the drift safeguards and the world's oracle for gold tracking.
  */
+
 import { existsSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { contentToText, type Judgment, type PreferencePair } from "../../core/types.js";
-import { parseJsonlBatches, strictRecords } from "../../io/jsonl.js";
+import { readPromptFile } from "../../io/prompts.js";
 import { createSafeguards } from "../../safeguards/index.js";
 import { openStore } from "../../store/store.js";
 import {
@@ -173,29 +174,6 @@ export function ppoPromptPool(
       .slice(0, 64)
       .map((r) => r.content),
   };
-}
-
-/**
- * PPO prompts from a JSONL file: each non-empty line a JSON string or an object with a
- * `prompt` string. Errors name the file and line.
- */
-export async function readPromptFile(path: string): Promise<string[]> {
-  const out: string[] = [];
-  const lines = parseJsonlBatches(path, (v, where) => {
-    const prompt = typeof v === "string" ? v : (v as { prompt?: unknown } | null)?.prompt;
-    if (typeof prompt !== "string" || prompt.trim() === "") {
-      throw new KeelError("KEEL_E_INVALID_RECORD", "expected a prompt string", {
-        where: { ...where, field: "prompt" },
-      });
-    }
-    return prompt;
-  });
-  for await (const { record } of strictRecords(lines)) out.push(record);
-  if (out.length === 0)
-    throw new KeelError("KEEL_E_INVALID_RECORD", "no prompts in the file", {
-      where: { file: path },
-    });
-  return out;
 }
 
 /** The distinct prompts of the run's stored judgments, streamed (not every judgment held). */

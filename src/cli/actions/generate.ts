@@ -1,0 +1,110 @@
+/** `keel generate`'s action: candidate pairs from a checkpoint or a provider, written atomically. */
+import { KeelError } from "../../core/errors.js";
+import { Rng } from "../../core/rng.js";
+import { JsonlWriter } from "../../io/jsonl.js";
+import { readPromptFile } from "../../io/prompts.js";
+import { loadYamlConfig } from "../../io/yaml.js";
+import { EngineProvider, parseEngineConfig } from "../../providers/engine.js";
+import { generatePairs } from "../../providers/pairs.js";
+import { createGenerationProvider } from "../../providers/registry.js";
+import { type GenerationProvider, isClosable } from "../../providers/types.js";
+import type { GenerateCandidatesFlags } from "../commands/generate.js";
+import { printJson, printLine } from "../output.js";
+import { Progress } from "../progress.js";
+
+async function providerOf(o: GenerateCandidatesFlags): Promise<GenerationProvider> {
+  if ((o.checkpoint === undefined) === (o.provider === undefined)) {
+    throw new KeelError("KEEL_E_USAGE", "give exactly one of --checkpoint and --provider");
+  }
+  if (o.checkpoint !== undefined) {
+    return new EngineProvider(
+      parseEngineConfig({
+        checkpoint: o.checkpoint,
+        max_tokens: o.maxNewTokens,
+        temperature: o.temperature,
+        seed: o.seed,
+      }),
+    );
+  }
+  const file = o.provider!;
+  const { raw } = await loadYamlConfig(file);
+  if (typeof raw.type !== "string") {
+    throw new KeelError("KEEL_E_CONFIG", "a provider config needs a type (openai or engine)", {
+      where: { file, field: "type" },
+    });
+  }
+  try {
+    return createGenerationProvider(raw as { type: string } & Record<string, unknown>);
+  } catch (e) {
+    if (e instanceof KeelError && e.code === "KEEL_E_CONFIG") {
+      throw new KeelError("KEEL_E_CONFIG", e.message, { where: { ...e.where, file } });
+    }
+    throw e;
+  }
+}
+
+export async function runGenerateCandidates(o: GenerateCandidatesFlags): Promise<void> {
+  if (!/^[\w.-]{0,32}$/.test(o.idPrefix)) {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      "--id-prefix: at most 32 letters, digits, '.', '_' and '-'",
+    );
+  }
+  const prompts = await readPromptFile(o.prompts);
+  const provider = await providerOf(o);
+  const width = Math.max(6, String(prompts.length).length);
+  const slots = prompts.map((prompt, i) => ({
+    comparison_id: `${o.idPrefix}${String(i + 1).padStart(width, "0")}`,
+    prompt,
+  }));
+  const progress = new Progress({
+    label: "generate",
+    unit: "prompts",
+    total: slots.length,
+    enabled: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
+  });
+  const started = performance.now();
+  const out = new JsonlWriter(o.out);
+  let altered = 0;
+  let same = 0;
+  try {
+    for await (const { altered: changed, ...item } of generatePairs(provider, slots, {
+      maxTokens: o.maxNewTokens,
+      temperature: o.temperature,
+      batch: o.batchSize,
+      concurrency: o.concurrency,
+      rng: new Rng(o.seed).fork("generate"),
+      onChunk: (done) => progress.update(done),
+    })) {
+      altered += changed;
+      if (item.response_a === item.response_b) same++;
+      await out.write(item);
+    }
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  } finally {
+    progress.finish();
+    if (isClosable(provider)) await provider.close();
+  }
+  const result = {
+    out: o.out,
+    pairs: out.count,
+    generated_by: provider.id(),
+    identical_pairs: same,
+    altered,
+    seconds: Math.round((performance.now() - started) / 10) / 100,
+  };
+  if (o.json) {
+    printJson(result);
+    return;
+  }
+  printLine(
+    `wrote ${result.pairs} candidate pairs by ${result.generated_by} to ${o.out} in ${result.seconds}s`,
+  );
+  if (same > 0) printLine(`${same} pairs have two identical responses (raise --temperature?)`);
+  if (altered > 0)
+    printLine(`${altered} responses were stripped of NUL characters or cut to be storable`);
+  printLine(`next: keel project create <id> --name <name> --items ${o.out}`);
+}
