@@ -72,6 +72,8 @@ export class ProjectQueue {
   readonly judged = new Map<string, number>();
   private readonly raters = new Map<string, Promise<RaterState | undefined>>();
   private readonly texts = new Map<string, Texts>();
+  /** Fetches in flight, by each comparison they will bring: a miss joins one, never repeats it. */
+  private readonly fetching = new Map<string, Promise<void>>();
   /** Position of each item in its list (tasks, gold or quiz). */
   private readonly index = new Map<string, number>();
 
@@ -161,10 +163,22 @@ export class ProjectQueue {
   /**
    * Texts of a comparison. A miss fetches the next texts of the same list too (raters walk the
    * items in order), so serving costs one query per `TEXT_PREFETCH` items, not one per task.
+   * Raters arrive at the frontier of the list together: a miss on a comparison whose fetch is
+   * already in flight waits for that fetch instead of starting another (without this, dozens of
+   * overlapping 128-row queries ran for each stretch of the list).
    */
   async textsOf(comparisonId: string): Promise<Texts> {
     const hit = this.texts.get(comparisonId);
     if (hit) return hit;
+    const pending = this.fetching.get(comparisonId);
+    if (pending) await pending;
+    else await this.fetchTexts(comparisonId);
+    const t = this.texts.get(comparisonId);
+    if (!t) throw new KeelError("KEEL_E_NOT_FOUND", `comparison ${comparisonId} has no texts`);
+    return t;
+  }
+
+  private fetchTexts(comparisonId: string): Promise<void> {
     const it = this.items.get(comparisonId);
     const list =
       it === undefined
@@ -178,7 +192,7 @@ export class ProjectQueue {
     const ids = [comparisonId];
     for (let i = at + 1; i < list.length && ids.length < TEXT_PREFETCH; i++) {
       const id = list[i]!.comparison_id;
-      if (!this.texts.has(id)) ids.push(id);
+      if (!this.texts.has(id) && !this.fetching.has(id)) ids.push(id);
     }
     if (this.texts.size + ids.length > TEXT_CACHE) {
       // Forget the oldest half (a Map iterates in insertion order).
@@ -188,10 +202,15 @@ export class ProjectQueue {
         this.texts.delete(k);
       }
     }
-    for (const [id, t] of await comparisonTexts(this.db, ids)) this.texts.set(id, t);
-    const t = this.texts.get(comparisonId);
-    if (!t) throw new KeelError("KEEL_E_NOT_FOUND", `comparison ${comparisonId} has no texts`);
-    return t;
+    const done = (async () => {
+      try {
+        for (const [id, t] of await comparisonTexts(this.db, ids)) this.texts.set(id, t);
+      } finally {
+        for (const id of ids) this.fetching.delete(id);
+      }
+    })();
+    for (const id of ids) this.fetching.set(id, done);
+    return done;
   }
 
   private lease(userId: string, comparisonId: string, nowMs: number): Lease {
