@@ -16,7 +16,7 @@ export const runCommand: CommandModule = {
     program
       .command("run")
       .description(
-        "run the secure RLHF pipeline from a YAML config: world or data → collect → audit → reward model → PPO/DPO → evaluate → red-team → report",
+        "run the secure RLHF pipeline from a YAML config: world → [generate candidates] → collect → audit → reward model → PPO/DPO → evaluate → red-team → report",
       )
       .requiredOption(
         "-c, --config <file>",
