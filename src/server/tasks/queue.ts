@@ -290,14 +290,21 @@ export class ProjectQueue {
       };
       return this.firstShared(this.leases, userId, s, open(this), this.project.overlap, nowMs);
     }
+    // Cheap pre-check before building a lease (an HMAC); acquire re-checks atomically. With a
+    // store in this process the check is synchronous: nothing runs between it and acquire, so
+    // raters answered by the same commit do not all race for the same free slot (with an await
+    // there, each wasted an HMAC on ~5 lost races per serve).
+    const pid = this.project.project_id;
+    const now = this.leases.liveCountNow?.bind(this.leases);
     for (let i = s.cursor; i < this.tasks.length; i++) {
       const it = this.tasks[i]!;
       if (s.done.has(it.comparison_id)) continue;
       const cap = this.capacity(it);
       if (cap <= 0) continue;
-      // Cheap pre-check before building a lease (two HMACs); acquire re-checks atomically.
-      if ((await this.leases.liveCount(this.project.project_id, it.comparison_id, nowMs)) >= cap)
-        continue;
+      const live = now
+        ? now(pid, it.comparison_id, nowMs)
+        : await this.leases.liveCount(pid, it.comparison_id, nowMs);
+      if (live >= cap) continue;
       const got = await this.leases.acquire(
         this.lease(userId, it.comparison_id, nowMs),
         cap,
