@@ -93,7 +93,9 @@ export async function* generatePairs(
   }
   const by = provider.id();
   for (let at = 0; at < slots.length; at += o.batch) {
-    if (o.signal?.aborted) throw o.signal.reason;
+    if (o.signal?.aborted) {
+      throw new KeelError("KEEL_E_INTERRUPTED", `stopped after ${at} of ${slots.length} pairs`);
+    }
     const chunk = slots.slice(at, at + o.batch);
     const requests: GenerationRequest[] = chunk.flatMap((s) =>
       [0, 1].map(() => ({

@@ -275,3 +275,33 @@ describe("storable model output", () => {
     expect(long.text.length).toBe(1_000_000);
   });
 });
+
+describe("candidate pairs", () => {
+  it("stop at a raised signal with an interruption, and refuse greedy decoding", async () => {
+    const { generatePairs } = await import("../../src/providers/pairs.js");
+    const { Rng } = await import("../../src/core/rng.js");
+    const engine = new EngineProvider(
+      parseEngineConfig({ checkpoint: await tinyCheckpoint(tempDir()) }),
+    );
+    try {
+      const slots = [{ comparison_id: "g1", prompt: "hello" }];
+      const base = { maxTokens: 4, batch: 8, concurrency: 1, rng: new Rng(1) };
+      const drain = async (o: Parameters<typeof generatePairs>[2]) => {
+        const out = [];
+        for await (const p of generatePairs(engine, slots, o)) out.push(p);
+        return out;
+      };
+      expect((await drain({ ...base, temperature: 1 }))[0]).toMatchObject({ comparison_id: "g1" });
+      const ac = new AbortController();
+      ac.abort();
+      await expect(drain({ ...base, temperature: 1, signal: ac.signal })).rejects.toMatchObject({
+        code: "KEEL_E_INTERRUPTED",
+      });
+      await expect(drain({ ...base, temperature: 0 })).rejects.toMatchObject({
+        code: "KEEL_E_CONFIG",
+      });
+    } finally {
+      await engine.close();
+    }
+  });
+});

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { parsePipelineConfig } from "../../pipeline/config.js";
 import { runPipeline } from "../../pipeline/pipeline.js";
 import type { DemoFlags } from "../commands/demo.js";
+import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
 import { describeSummary, pipelineEvents } from "./pipeline-ui.js";
-import { withInterrupt } from "./run.js";
 
 export async function runDemo(o: DemoFlags): Promise<void> {
   const out = o.out ?? join("runs", `demo-${new Date().toISOString().replace(/[:.]/g, "-")}`);

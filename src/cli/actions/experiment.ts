@@ -4,9 +4,9 @@ import { writeFileAtomic } from "../../io/files.js";
 import { runPoisonSweep, sweepMarkdown } from "../../pipeline/sweep.js";
 import { runTradeoff } from "../../pipeline/tradeoff.js";
 import type { PoisonSweepFlags, TradeoffFlags } from "../commands/experiment.js";
+import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
 import { pipelineEvents } from "./pipeline-ui.js";
-import { withInterrupt } from "./run.js";
 
 export async function runTradeoffExperiment(o: TradeoffFlags): Promise<void> {
   const points = await withInterrupt((signal) =>

@@ -9,6 +9,7 @@ import { generatePairs } from "../../providers/pairs.js";
 import { createGenerationProvider } from "../../providers/registry.js";
 import { type GenerationProvider, isClosable } from "../../providers/types.js";
 import type { GenerateCandidatesFlags } from "../commands/generate.js";
+import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 
@@ -68,18 +69,21 @@ export async function runGenerateCandidates(o: GenerateCandidatesFlags): Promise
   let altered = 0;
   let same = 0;
   try {
-    for await (const { altered: changed, ...item } of generatePairs(provider, slots, {
-      maxTokens: o.maxNewTokens,
-      temperature: o.temperature,
-      batch: o.batchSize,
-      concurrency: o.concurrency,
-      rng: new Rng(o.seed).fork("generate"),
-      onChunk: (done) => progress.update(done),
-    })) {
-      altered += changed;
-      if (item.response_a === item.response_b) same++;
-      await out.write(item);
-    }
+    await withInterrupt(async (signal) => {
+      for await (const { altered: changed, ...item } of generatePairs(provider, slots, {
+        maxTokens: o.maxNewTokens,
+        temperature: o.temperature,
+        batch: o.batchSize,
+        concurrency: o.concurrency,
+        rng: new Rng(o.seed).fork("generate"),
+        signal,
+        onChunk: (done) => progress.update(done),
+      })) {
+        altered += changed;
+        if (item.response_a === item.response_b) same++;
+        await out.write(item);
+      }
+    }, "stopping after the current batch; nothing is written");
     await out.commit();
   } catch (e) {
     await out.abort();
