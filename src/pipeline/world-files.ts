@@ -11,9 +11,12 @@ import {
   buildWorld,
   evalPairs,
   promptRecord,
+  type SimulatedComparison,
   SummaryBuilder,
   sftCorpus,
   simulateComparisons,
+  type TruthHead,
+  type TruthSummary,
   truthHead,
   type WorldConfig,
 } from "../world/index.js";
@@ -39,6 +42,54 @@ const FILES = [
   "eval_pairs.jsonl",
 ] as const;
 type FileName = (typeof FILES)[number];
+
+/**
+ * truth.json streamed: the head (world, raters, and any `extra` keys before the comparisons),
+ * then one comparison at a time, then the summary of them all.
+ */
+export class TruthWriter {
+  private readonly summary: SummaryBuilder;
+  private started = false;
+  count = 0;
+
+  constructor(
+    private readonly sink: TextSink,
+    private readonly head: TruthHead,
+    private readonly extra: Readonly<Record<string, unknown>> = {},
+  ) {
+    this.summary = new SummaryBuilder(head.raters);
+  }
+
+  private async start(): Promise<void> {
+    const h = this.head;
+    await this.sink.write(
+      `{"format":${JSON.stringify(h.format)},"seed":${JSON.stringify(h.seed)},`,
+    );
+    await this.sink.write(
+      `"config":${JSON.stringify(h.config)},"trigger":${JSON.stringify(h.trigger)},`,
+    );
+    await this.sink.write(`"entities":${JSON.stringify(h.entities)},\n"raters":[\n`);
+    await this.sink.write(`${h.raters.map((r) => JSON.stringify(r)).join(",\n")}\n],\n`);
+    for (const [k, v] of Object.entries(this.extra))
+      await this.sink.write(`${JSON.stringify(k)}:${JSON.stringify(v)},\n`);
+    await this.sink.write(`"comparisons":[\n`);
+    this.started = true;
+  }
+
+  async add(sim: SimulatedComparison): Promise<void> {
+    if (!this.started) await this.start();
+    await this.sink.write(`${this.count++ > 0 ? ",\n" : ""}${JSON.stringify(sim.truth)}`);
+    this.summary.add(sim);
+  }
+
+  /** Writes the summary (the sink is left to commit) and returns it. */
+  async finish(): Promise<TruthSummary> {
+    if (!this.started) await this.start();
+    const s = this.summary.finish();
+    await this.sink.write(`${this.count > 0 ? "\n" : ""}],\n"summary":${JSON.stringify(s)}}\n`);
+    return s;
+  }
+}
 
 /** Generates a world's files into `out` (created if missing). */
 export async function generateWorldFiles(
@@ -68,27 +119,15 @@ export async function generateWorldFiles(
   try {
     for (const p of [...world.prompts, ...world.triggered])
       await put("prompts.jsonl", JSON.stringify(promptRecord(p)));
-    const head = truthHead(world);
-    const t = sinks["truth.json"];
-    await t.write(`{"format":${JSON.stringify(head.format)},"seed":${JSON.stringify(head.seed)},`);
-    await t.write(
-      `"config":${JSON.stringify(head.config)},"trigger":${JSON.stringify(head.trigger)},`,
-    );
-    await t.write(`"entities":${JSON.stringify(head.entities)},\n"raters":[\n`);
-    await t.write(
-      `${head.raters.map((r) => JSON.stringify(r)).join(",\n")}\n],\n"comparisons":[\n`,
-    );
-    const summary = new SummaryBuilder(head.raters);
-    let n = 0;
+    const truth = new TruthWriter(sinks["truth.json"], truthHead(world));
     for (const sim of simulateComparisons(world)) {
       for (const j of sim.judgments) await put("judgments.jsonl", JSON.stringify(j));
-      await t.write(`${n > 0 ? ",\n" : ""}${JSON.stringify(sim.truth)}`);
-      summary.add(sim);
-      if (++n % 1000 === 0) options.onProgress?.(n, config.comparisons.count);
+      await truth.add(sim);
+      if (truth.count % 1000 === 0) options.onProgress?.(truth.count, config.comparisons.count);
     }
-    options.onProgress?.(n, config.comparisons.count);
-    records["truth.json"] = n;
-    await t.write(`${n > 0 ? "\n" : ""}],\n"summary":${JSON.stringify(summary.finish())}}\n`);
+    options.onProgress?.(truth.count, config.comparisons.count);
+    records["truth.json"] = truth.count;
+    await truth.finish();
     for (const row of sftCorpus(world)) await put("sft.jsonl", JSON.stringify(row));
     for (const row of evalPairs(world)) await put("eval_pairs.jsonl", JSON.stringify(row));
     for (const f of FILES) await sinks[f].commit();

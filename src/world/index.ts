@@ -112,4 +112,11 @@ export {
   type TriggerSpec,
 } from "./triggers.js";
 export * from "./types.js";
-export { buildWorld, promptRecord, promptsOf, type TriggerInfo, type World } from "./world.js";
+export {
+  buildWorld,
+  promptRecord,
+  promptsById,
+  promptsOf,
+  type TriggerInfo,
+  type World,
+} from "./world.js";

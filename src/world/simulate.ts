@@ -16,7 +16,7 @@ import { kindsFor, mentionedEntities, respond } from "./responses.js";
 import { type RaterStats, SummaryBuilder, type TruthSummary } from "./summary.js";
 import { countWords } from "./text.js";
 import type { OracleScore, ResponseKind, WorldPrompt } from "./types.js";
-import { buildWorld, promptsOf, type TriggerInfo, type World } from "./world.js";
+import { buildWorld, promptsById, promptsOf, type TriggerInfo, type World } from "./world.js";
 
 /** One comparison's ground truth as truth.json records it. */
 export interface ComparisonTruth {
@@ -270,8 +270,7 @@ export async function* rateCandidates(
   world: World,
   candidates: AsyncIterable<Candidate> | Iterable<Candidate>,
 ): AsyncGenerator<SimulatedComparison> {
-  const byId = new Map<string, WorldPrompt>();
-  for (const p of [...world.prompts, ...world.triggered]) byId.set(p.id, p);
+  const byId = promptsById(world);
   const panel = new PanelSession(world);
   for await (const c of candidates) {
     const prompt = byId.get(c.prompt_id);

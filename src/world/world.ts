@@ -81,6 +81,11 @@ export function promptsOf(
   );
 }
 
+/** Every prompt of the world by id, the triggered variants included. */
+export function promptsById(world: World): Map<string, WorldPrompt> {
+  return new Map([...world.prompts, ...world.triggered].map((p) => [p.id, p]));
+}
+
 /** A prompt's serialisable record for prompts.jsonl, keys in a fixed order. */
 export function promptRecord(p: WorldPrompt): Record<string, unknown> {
   return {

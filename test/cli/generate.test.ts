@@ -75,20 +75,12 @@ describe("keel generate", () => {
     const prompts = join(dir, "p.jsonl");
     writeFileSync(prompts, '"hello"\n');
     const out = join(dir, "o.jsonl");
-    const neither = await runCli(["generate", "--prompts", prompts, "--out", out]);
+    const generate = (from: string, ...more: string[]) =>
+      runCli(["generate", "--prompts", from, "--out", out, ...more]);
+    const neither = await generate(prompts);
     expect(neither.code).toBe(64);
     expect(neither.stderr).toMatch(/exactly one of --checkpoint and --provider/);
-    const greedy = await runCli([
-      "generate",
-      "--prompts",
-      prompts,
-      "--out",
-      out,
-      "--checkpoint",
-      dir,
-      "--temperature",
-      "0",
-    ]);
+    const greedy = await generate(prompts, "--checkpoint", dir, "--temperature", "0");
     expect(greedy.code).toBe(64);
     expect(greedy.stderr).toMatch(/--temperature/);
     const provider = join(dir, "provider.yaml");
@@ -96,15 +88,7 @@ describe("keel generate", () => {
       provider,
       "type: openai\nbase_url: http://127.0.0.1:9/v1\nmodel: m\ntempurature: 1\n",
     );
-    const typo = await runCli([
-      "generate",
-      "--prompts",
-      prompts,
-      "--out",
-      out,
-      "--provider",
-      provider,
-    ]);
+    const typo = await generate(prompts, "--provider", provider);
     expect(typo.code).not.toBe(0);
     expect(typo.stderr).toMatch(/provider\.yaml/);
     expect(typo.stderr).toMatch(/tempurature/);
@@ -113,29 +97,13 @@ describe("keel generate", () => {
       provider,
       "type: openai\nbase_url: http://127.0.0.1:9/v1\nmodel: m\nretries: 0\n",
     );
-    const down = await runCli([
-      "generate",
-      "--prompts",
-      prompts,
-      "--out",
-      out,
-      "--provider",
-      provider,
-    ]);
+    const down = await generate(prompts, "--provider", provider);
     expect(down.code).not.toBe(0);
     expect(down.stderr).toMatch(/g000001/);
     expect(existsSync(out)).toBe(false);
     const badLine = join(dir, "bad.jsonl");
     writeFileSync(badLine, '"ok"\n{"text": 1}\n');
-    const bad = await runCli([
-      "generate",
-      "--prompts",
-      badLine,
-      "--out",
-      out,
-      "--provider",
-      provider,
-    ]);
+    const bad = await generate(badLine, "--provider", provider);
     expect(bad.stderr).toMatch(/bad\.jsonl:2/);
   }, 60_000);
 });

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Judgment } from "../../src/core/types.js";
-import { parsePipelineConfig } from "../../src/pipeline/config.js";
+import { type PipelineConfigInput, parsePipelineConfig } from "../../src/pipeline/config.js";
 import { pipelineStages, runPipeline } from "../../src/pipeline/pipeline.js";
 import { RunDir } from "../../src/pipeline/rundir.js";
 import { Runner } from "../../src/pipeline/runner.js";
@@ -25,6 +25,7 @@ import {
   score,
   simulatePanel,
 } from "../../src/world/index.js";
+import { TINY_PIPELINE } from "../helpers/pipeline.js";
 import { tempDir } from "../helpers/stores.js";
 import { tinyCheckpoint } from "../providers/tiny.js";
 
@@ -111,25 +112,10 @@ describe("the panel rating candidates someone else wrote", () => {
 });
 
 const tiny = {
+  ...TINY_PIPELINE,
   name: "gen",
   seed: 4,
-  preset: "quick" as const,
-  world: {
-    prompts: { count: 300 },
-    comparisons: { count: 300 },
-    sft: { count: 300 },
-    eval_pairs: { count: 40 },
-  },
-  base: {
-    sft: {
-      model: {
-        arch: { d_model: 32, layers: 1, heads: 2, context: 64 },
-        tokenizer: { vocab_size: 300 },
-      },
-      train: { epochs: 1, batch_size: 16 },
-    },
-  },
-  reward_model: { train: { epochs: 1, batch_size: 32 } },
+  world: { ...TINY_PIPELINE.world, comparisons: { count: 300 } },
   policy: {
     ppo: {
       ppo: { iterations: 1, epochs: 1, minibatch_size: 8 },
@@ -138,8 +124,7 @@ const tiny = {
   },
   redteam: { per_suite: 2, max_new_tokens: 8, samples: 2 },
   bias_probes: { pairs: 2 },
-  report: { examples: 1 },
-};
+} satisfies PipelineConfigInput;
 
 describe("the generate stage", () => {
   const dir = tempDir();

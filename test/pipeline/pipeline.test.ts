@@ -6,41 +6,11 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type PipelineConfigInput, parsePipelineConfig } from "../../src/pipeline/config.js";
+import { parsePipelineConfig } from "../../src/pipeline/config.js";
 import { runPipeline } from "../../src/pipeline/pipeline.js";
+import { TINY_PIPELINE as tiny } from "../helpers/pipeline.js";
 import { openReport } from "../helpers/report-page.js";
 import { tempDir } from "../helpers/stores.js";
-
-const tiny: PipelineConfigInput = {
-  name: "tiny",
-  seed: 3,
-  preset: "quick",
-  world: {
-    prompts: { count: 400 },
-    comparisons: { count: 500 },
-    sft: { count: 300 },
-    eval_pairs: { count: 60 },
-  },
-  base: {
-    sft: {
-      model: {
-        arch: { d_model: 32, layers: 1, heads: 2, context: 64 },
-        tokenizer: { vocab_size: 300 },
-      },
-      train: { epochs: 1, batch_size: 16 },
-    },
-  },
-  reward_model: { train: { epochs: 1, batch_size: 32 } },
-  policy: {
-    ppo: {
-      ppo: { iterations: 2, epochs: 1, minibatch_size: 8 },
-      rollout: { batch_size: 8, max_new_tokens: 8 },
-    },
-  },
-  redteam: { per_suite: 3, max_new_tokens: 8 },
-  bias_probes: { pairs: 3 },
-  report: { examples: 1 },
-};
 
 describe("the pipeline", () => {
   const dir = tempDir();

@@ -168,7 +168,20 @@ export function collectStage(plan: Plan): Stage {
           };
           expected = v.head.seq;
         }
-        const r = await store.importJudgments(batches, {
+        // Raters and comparisons counted as the records pass (no second read of the store).
+        const raters = new Set<string>();
+        const comparisons = new Set<string>();
+        const counted = async function* (): AsyncGenerator<ImportBatch> {
+          for await (const batch of batches) {
+            for (const p of "records" in batch ? batch.records : batch) {
+              if (!p.ok) continue;
+              raters.add(p.record.rater_id);
+              comparisons.add(p.record.comparison_id);
+            }
+            yield batch;
+          }
+        };
+        const r = await store.importJudgments(counted(), {
           source: String(origin.file ?? origin.store),
           onProgress: (n) => ctx.progress(expected > 0 ? n / expected : 0.5),
         });
@@ -178,12 +191,6 @@ export function collectStage(plan: Plan): Stage {
           });
         }
         const v = await store.verifyLedger();
-        const raters = new Set<string>();
-        const comparisons = new Set<string>();
-        for await (const e of store.judgments()) {
-          raters.add(e.rater_id);
-          comparisons.add(e.comparison_id);
-        }
         const result = {
           ...origin,
           judgments: r.appended,

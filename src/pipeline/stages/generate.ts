@@ -22,8 +22,9 @@ import { type GenerationProvider, isClosable } from "../../providers/types.js";
 import {
   buildWorld,
   type Candidate,
+  promptsById,
   rateCandidates,
-  SummaryBuilder,
+  type TruthSummary,
   truthHead,
   type World,
   type WorldPrompt,
@@ -31,6 +32,7 @@ import {
 import type { PipelineConfig } from "../config.js";
 import type { Plan } from "../plan.js";
 import type { Stage } from "../runner.js";
+import { TruthWriter } from "../world-files.js";
 
 export const GENERATE_FILES = [
   "generate/candidates.jsonl",
@@ -53,8 +55,7 @@ async function worldComparisons(
   const truth = JSON.parse(await readFile(truthPath, "utf8")) as {
     comparisons: { comparison_id: string; prompt_id: string }[];
   };
-  const byId = new Map<string, WorldPrompt>();
-  for (const p of [...world.prompts, ...world.triggered]) byId.set(p.id, p);
+  const byId = promptsById(world);
   return truth.comparisons.map((c) => {
     const prompt = byId.get(c.prompt_id);
     if (prompt === undefined) {
@@ -102,21 +103,12 @@ export function generateStage(plan: Plan): Stage {
       const provider = providerOf(plan);
       const items = new JsonlWriter(ctx.run.file("generate/candidates.jsonl"));
       const judgments = new JsonlWriter(ctx.run.file("generate/judgments.jsonl"));
-      const truth = new TextSink(ctx.run.file("generate/truth.json"));
-      const summary = new SummaryBuilder(world.roster.raters.map((r) => r.profile));
+      const sink = new TextSink(ctx.run.file("generate/truth.json"));
+      const truth = new TruthWriter(sink, truthHead(world), { generated_by: provider.id() });
       const kinds: Record<string, number> = {};
-      let n = 0;
       let altered = 0;
-      let s: ReturnType<SummaryBuilder["finish"]> | undefined;
+      let s: TruthSummary;
       try {
-        const head = truthHead(world);
-        await truth.write(`{"format":${JSON.stringify(head.format)},`);
-        await truth.write(`"seed":${JSON.stringify(head.seed)},`);
-        await truth.write(`"config":${JSON.stringify(head.config)},`);
-        await truth.write(`"trigger":${JSON.stringify(head.trigger)},`);
-        await truth.write(`"entities":${JSON.stringify(head.entities)},\n"raters":[\n`);
-        await truth.write(`${head.raters.map((r) => JSON.stringify(r)).join(",\n")}\n],\n`);
-        await truth.write(`"generated_by":${JSON.stringify(provider.id())},\n"comparisons":[\n`);
         const pairs = generatePairs(
           provider,
           slots.map((x) => ({ comparison_id: x.comparison_id, prompt: x.prompt.content })),
@@ -141,26 +133,24 @@ export function generateStage(plan: Plan): Stage {
         }
         for await (const sim of rateCandidates(world, recorded())) {
           for (const j of sim.judgments) await judgments.write(j);
-          await truth.write(`${n++ > 0 ? ",\n" : ""}${JSON.stringify(sim.truth)}`);
-          summary.add(sim);
+          await truth.add(sim);
           for (const k of [sim.truth.kind_a, sim.truth.kind_b]) kinds[k] = (kinds[k] ?? 0) + 1;
         }
-        s = summary.finish();
-        await truth.write(`${n > 0 ? "\n" : ""}],\n"summary":${JSON.stringify(s)}}\n`);
+        s = await truth.finish();
         await items.commit();
         await judgments.commit();
-        await truth.commit();
+        await sink.commit();
       } catch (e) {
         await items.abort();
         await judgments.abort();
-        await truth.abort();
+        await sink.abort();
         throw e;
       } finally {
         if (isClosable(provider)) await provider.close();
       }
       return {
         generated_by: provider.id(),
-        comparisons: n,
+        comparisons: truth.count,
         judgments: judgments.count,
         ties: s.ties,
         /** Responses cut to MAX_TEXT_CHARS or stripped of NUL characters to be storable. */
