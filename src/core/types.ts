@@ -2,6 +2,7 @@
  * Domain types. Records that cross a boundary (files, HTTP, the store) use the snake_case field
  * names of keel's interchange formats (DESIGN.md), so that one type serves the wire and the code.
  */
+import type { KeelErrorData } from "./errors.js";
 
 /** A rater's verdict on a comparison: response A better, response B better, or a tie. */
 export type Choice = "a" | "b" | "tie";
@@ -144,4 +145,32 @@ export interface StoredText {
   readonly body: string;
   /** 1 when `body` is a JSON message list, 0 for plain text. */
   readonly is_chat: number;
+}
+
+/**
+ * Parsed judgments as columns (a parsing thread's batch, see io/packed.ts): each judgment's
+ * fields by index, its texts by digest, the bodies of texts not sent before, and the lines
+ * that failed to parse. Handing columns between threads costs a fraction of handing objects.
+ */
+export interface JudgmentColumns {
+  readonly n: number;
+  readonly line: Int32Array;
+  readonly comparison_id: string[];
+  readonly rater_id: string[];
+  /** Index into CHOICES (0 a, 1 b, 2 tie). */
+  readonly choice: Uint8Array;
+  /** 0 none, else 1 + the index into CHOICES. */
+  readonly gold: Uint8Array;
+  /** "" when absent (never a valid ISO date). */
+  readonly created_at: string[];
+  /** NaN when absent. */
+  readonly latency_ms: Float64Array;
+  /** Three digests per judgment: prompt, A, B. */
+  readonly digests: string[];
+  /** JSON of {shown_order, rationale, flags} when any is present, else "". */
+  readonly extras: string[];
+  /** Each judgment's ledger-record prefix (core/ledger-record.ts), encoded by the parser. */
+  readonly pre: string[];
+  readonly texts: { digest: string[]; body: string[]; is_chat: Uint8Array };
+  readonly rejected: { line: number; raw: string; error: KeelErrorData }[];
 }

@@ -5,39 +5,14 @@
  * its texts as digests, the bodies of texts not sent before, and the rejected lines.
  */
 import { contentDigest, storedText } from "../core/digest.js";
-import { KeelError, type KeelErrorData, keelErrorData, reviveKeelError } from "../core/errors.js";
-import type {
-  Choice,
-  Content,
-  DigestedJudgment,
-  Judgment,
-  Parsed,
-  StoredText,
-} from "../core/types.js";
+import { KeelError, keelErrorData } from "../core/errors.js";
+import { encodeLedgerPrefix } from "../core/ledger-record.js";
+import type { Choice, Content, Judgment, JudgmentColumns, Parsed } from "../core/types.js";
 
-const CHOICE_CODES: readonly Choice[] = ["a", "b", "tie"];
 const choiceCode = (c: Choice): number => (c === "a" ? 0 : c === "b" ? 1 : 2);
 
-export interface PackedBatch {
-  readonly n: number;
-  readonly line: Int32Array;
-  readonly comparison_id: string[];
-  readonly rater_id: string[];
-  /** 0 a, 1 b, 2 tie. */
-  readonly choice: Uint8Array;
-  /** 0 none, else 1 + choice code. */
-  readonly gold: Uint8Array;
-  /** "" when absent (never a valid ISO date). */
-  readonly created_at: string[];
-  /** NaN when absent. */
-  readonly latency_ms: Float64Array;
-  /** Three digests per judgment: prompt, A, B. */
-  readonly digests: string[];
-  /** JSON of {shown_order, rationale, flags} when any is present, else "". */
-  readonly extras: string[];
-  readonly texts: { digest: string[]; body: string[]; is_chat: Uint8Array };
-  readonly rejected: { line: number; raw: string; error: KeelErrorData }[];
-}
+/** A packed batch: the judgment columns the store's columnar append takes (core/types.ts). */
+export type PackedBatch = JudgmentColumns;
 
 /** Remembers which texts were already sent (bounded: forgetting only means resending). */
 export class SentTexts {
@@ -86,6 +61,7 @@ export function packBatch(
     latency_ms: new Float64Array(n),
     digests: new Array<string>(3 * n),
     extras: new Array<string>(n),
+    pre: new Array<string>(n),
     texts: { digest: [] as string[], body: [] as string[], is_chat: [] as number[] },
     rejected: [] as PackedBatch["rejected"][number][],
   };
@@ -108,13 +84,24 @@ export function packBatch(
     out.gold[i] = j.gold === undefined ? 0 : 1 + choiceCode(j.gold);
     out.created_at[i] = j.created_at ?? "";
     out.latency_ms[i] = j.latency_ms ?? Number.NaN;
-    out.digests[3 * i] = addText(j.prompt);
+    const prompt = addText(j.prompt);
+    out.digests[3 * i] = prompt;
     out.digests[3 * i + 1] = addText(j.response_a);
     out.digests[3 * i + 2] = addText(j.response_b);
     out.extras[i] =
       j.shown_order === undefined && j.rationale === undefined && j.flags === undefined
         ? ""
         : JSON.stringify({ shown_order: j.shown_order, rationale: j.rationale, flags: j.flags });
+    out.pre[i] = encodeLedgerPrefix({
+      choice: j.choice,
+      comparison_id: j.comparison_id,
+      created_at: j.created_at ?? null,
+      flags: j.flags ?? null,
+      latency_ms: j.latency_ms ?? null,
+      prompt,
+      rater_id: j.rater_id,
+      rationale: j.rationale ?? null,
+    });
   }
   for (const p of batch) {
     if (!p.ok) {
@@ -126,44 +113,4 @@ export function packBatch(
     }
   }
   return { ...out, texts: { ...out.texts, is_chat: Uint8Array.from(out.texts.is_chat) } };
-}
-
-/** Records (rejections in line order with the judgments) and the texts first sent in this batch. */
-export interface UnpackedBatch {
-  readonly records: Parsed<DigestedJudgment>[];
-  readonly texts: StoredText[];
-}
-
-export function unpackBatch(b: PackedBatch): UnpackedBatch {
-  const records: Parsed<DigestedJudgment>[] = [];
-  for (let i = 0; i < b.n; i++) {
-    const extras = b.extras[i]
-      ? (JSON.parse(b.extras[i]!) as Pick<DigestedJudgment, "shown_order" | "rationale" | "flags">)
-      : undefined;
-    const g = b.gold[i]!;
-    const created = b.created_at[i]!;
-    const latency = b.latency_ms[i]!;
-    const record: DigestedJudgment = {
-      comparison_id: b.comparison_id[i]!,
-      rater_id: b.rater_id[i]!,
-      choice: CHOICE_CODES[b.choice[i]!]!,
-      digests: [b.digests[3 * i]!, b.digests[3 * i + 1]!, b.digests[3 * i + 2]!],
-      ...(g > 0 ? { gold: CHOICE_CODES[g - 1]! } : {}),
-      ...(created !== "" ? { created_at: created } : {}),
-      ...(Number.isNaN(latency) ? {} : { latency_ms: latency }),
-      ...(extras?.shown_order !== undefined ? { shown_order: extras.shown_order } : {}),
-      ...(extras?.rationale !== undefined ? { rationale: extras.rationale } : {}),
-      ...(extras?.flags !== undefined ? { flags: extras.flags } : {}),
-    };
-    records.push({ ok: true, line: b.line[i]!, record });
-  }
-  for (const r of b.rejected)
-    records.push({ ok: false, line: r.line, raw: r.raw, error: reviveKeelError(r.error) });
-  if (b.rejected.length > 0) records.sort((x, y) => x.line - y.line);
-  const texts: StoredText[] = b.texts.digest.map((digest, i) => ({
-    digest,
-    body: b.texts.body[i]!,
-    is_chat: b.texts.is_chat[i]!,
-  }));
-  return { records, texts };
 }

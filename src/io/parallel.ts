@@ -6,7 +6,7 @@
 import type { Worker } from "node:worker_threads";
 import { reviveKeelError } from "../core/errors.js";
 import { startModuleWorker } from "../core/worker.js";
-import { type UnpackedBatch, unpackBatch } from "./packed.js";
+import type { PackedBatch } from "./packed.js";
 import type { ParseWorkerData, ParseWorkerMessage } from "./parse-worker.js";
 import type { ImportOptions } from "./registry.js";
 
@@ -23,13 +23,13 @@ function startWorker(data: ParseWorkerData): Worker {
   });
 }
 
-/** Batches of digested judgments parsed from `path` in a worker thread. */
+/** Batches of judgments (as columns, texts by digest) parsed from `path` in a worker thread. */
 export async function* parseJudgmentsInWorker(
   format: string,
   path: string,
   options: ImportOptions = {},
   maxInFlight = 4,
-): AsyncGenerator<UnpackedBatch> {
+): AsyncGenerator<PackedBatch> {
   const worker = startWorker({ format, path, options, maxInFlight });
   const queue: ParseWorkerMessage[] = [];
   let failure: Error | undefined;
@@ -63,7 +63,7 @@ export async function* parseJudgmentsInWorker(
       if (m.type === "done") return;
       if (m.type === "error") throw reviveKeelError(m.error);
       worker.postMessage("credit");
-      yield unpackBatch(m.batch);
+      yield m.batch;
     }
   } finally {
     await worker.terminate();

@@ -4,17 +4,20 @@
  * report duplicate (comparison, rater) pairs instead of doubling them, then number and chain
  * the new rows. Pure bookkeeping over a `LedgerWriter`; the dialect does the SQL.
  */
-import { contentDigest } from "../core/digest.js";
+import { contentDigest, sha256Hex } from "../core/digest.js";
 import { KeelError, type Where } from "../core/errors.js";
-import type {
-  Choice,
-  Content,
-  DigestedJudgment,
-  Judgment,
-  JudgmentRef,
-  StoredText,
+import { encodeLedgerPrefix, encodeLedgerSuffix, recordedAtPart } from "../core/ledger-record.js";
+import {
+  CHOICES,
+  type Choice,
+  type Content,
+  type DigestedJudgment,
+  type Judgment,
+  type JudgmentColumns,
+  type JudgmentRef,
+  type ShownOrder,
+  type StoredText,
 } from "../core/types.js";
-import { chainHash, type LedgerRecord } from "./ledger.js";
 import {
   type ComparisonRow,
   type JudgmentRow,
@@ -59,9 +62,6 @@ function isDigested(input: JudgmentInput): input is DigestedJudgment {
   return "digests" in input;
 }
 
-/** The optional fields a full or digested judgment carries (a reference carries none). */
-type Extras = Pick<Judgment, "created_at" | "latency_ms" | "shown_order" | "rationale" | "flags">;
-
 /** A small insertion-ordered cache that forgets its oldest half when full. */
 class BoundedMap<K, V> {
   private map = new Map<K, V>();
@@ -88,7 +88,71 @@ class BoundedMap<K, V> {
  */
 interface CachedComparison {
   row: ComparisonRow;
-  texts?: readonly [Content, Content, Content];
+  texts?: readonly [Content, Content, Content] | undefined;
+}
+
+/** What one `append` call accumulates, in ledger order. */
+class Batch {
+  readonly texts: TextRow[] = [];
+  readonly newComparisons: ComparisonRow[] = [];
+  readonly gold: { comparison_id: string; gold: Choice }[] = [];
+  readonly raters: { rater_id: string; first_seen: string }[] = [];
+  readonly rows: JudgmentRow[] = [];
+  readonly duplicates: Duplicate[] = [];
+  readonly rejected: { where: Where; error: KeelError }[] = [];
+  /** This batch's choices, by `pairKey`. */
+  readonly choices = new Map<string, Choice>();
+  /** The store's judgments of this batch's pairs, by `pairKey`. */
+  existing = new Map<string, Choice>();
+  readonly recordedAtPart: string;
+  seq: number;
+  hash: string;
+
+  constructor(
+    head: LedgerHead,
+    readonly recordedAt: string,
+  ) {
+    this.seq = head.seq;
+    this.hash = head.hash;
+    this.recordedAtPart = recordedAtPart(recordedAt);
+  }
+
+  result(): BatchResult {
+    return {
+      appended: this.rows.length,
+      newComparisons: this.newComparisons.length,
+      duplicates: this.duplicates,
+      rejected: this.rejected,
+      rows: this.rows,
+    };
+  }
+}
+
+/** The parts of a judgment that only the ledger row keeps (none for a reference). */
+interface RowExtras {
+  readonly created_at: string | null;
+  readonly latency_ms: number | null;
+  readonly shown_order: ShownOrder | null;
+  readonly rationale: string | null;
+  readonly flags: readonly string[] | null;
+}
+
+const NO_EXTRAS: RowExtras = {
+  created_at: null,
+  latency_ms: null,
+  shown_order: null,
+  rationale: null,
+  flags: null,
+};
+
+function extrasOf(j: Judgment | DigestedJudgment): RowExtras {
+  return {
+    created_at: j.created_at ?? null,
+    latency_ms: j.latency_ms ?? null,
+    shown_order: j.shown_order ?? null,
+    rationale: j.rationale ?? null,
+    flags: j.flags ?? null,
+  };
 }
 
 export class LedgerAppender {
@@ -131,6 +195,35 @@ export class LedgerAppender {
     return d;
   }
 
+  private addText(b: Batch, digest: string, body: string, isChat: number): void {
+    if (this.knownTexts.get(digest) === undefined) {
+      this.knownTexts.set(digest, true);
+      b.texts.push({ digest, body, is_chat: isChat });
+    }
+  }
+
+  /** Before a batch: loads the comparisons it names that are not cached, and its pairs' judgments. */
+  private async prepare(
+    b: Batch,
+    n: number,
+    comparison: (i: number) => string,
+    rater: (i: number) => string,
+  ) {
+    const missing = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const id = comparison(i);
+      if (this.comparisons.get(id) === undefined) missing.add(id);
+    }
+    if (missing.size > 0) {
+      for (const [id, row] of await this.writer.findComparisons([...missing])) {
+        this.comparisons.set(id, { row });
+      }
+    }
+    const pairs: (readonly [string, string])[] = [];
+    for (let i = 0; i < n; i++) pairs.push([comparison(i), rater(i)]);
+    b.existing = await this.writer.findExistingPairs(pairs);
+  }
+
   /**
    * Appends one batch. With `skipInvalid`, conflicting inputs are returned in `rejected`;
    * otherwise the first one throws (and the caller's transaction rolls back).
@@ -140,105 +233,158 @@ export class LedgerAppender {
     skipInvalid: boolean,
     sentTexts: readonly StoredText[] = [],
   ): Promise<BatchResult> {
-    const missing = new Set<string>();
-    for (const { input } of items) {
-      if (this.comparisons.get(input.comparison_id) === undefined) missing.add(input.comparison_id);
-    }
-    if (missing.size > 0) {
-      for (const [id, row] of await this.writer.findComparisons([...missing])) {
-        this.comparisons.set(id, { row });
-      }
-    }
-    const existingPairs = await this.writer.findExistingPairs(
-      items.map(({ input }) => [input.comparison_id, input.rater_id] as const),
+    const b = new Batch(this.head, this.now().toISOString());
+    await this.prepare(
+      b,
+      items.length,
+      (i) => items[i]!.input.comparison_id,
+      (i) => items[i]!.input.rater_id,
     );
-
-    const recordedAt = this.now().toISOString();
-    const texts: TextRow[] = [];
-    for (const t of sentTexts) {
-      if (this.knownTexts.get(t.digest) === undefined) {
-        this.knownTexts.set(t.digest, true);
-        texts.push(t);
-      }
-    }
-    const newComparisons: ComparisonRow[] = [];
-    const gold: { comparison_id: string; gold: Choice }[] = [];
-    const raters: { rater_id: string; first_seen: string }[] = [];
-    const rows: JudgmentRow[] = [];
-    const duplicates: Duplicate[] = [];
-    const rejected: { where: Where; error: KeelError }[] = [];
-    const choices = new Map<string, Choice>();
-    let { seq, hash } = this.head;
-
+    for (const t of sentTexts) this.addText(b, t.digest, t.body, t.is_chat);
     for (const { input, where } of items) {
-      let cmp: ComparisonRow;
+      let cmp: CachedComparison;
       try {
-        cmp = this.resolveComparison(input, where, texts, newComparisons, gold);
+        if (isFull(input)) {
+          cmp = this.resolveTexts(b, input.comparison_id, input.gold, () => where, [
+            input.prompt,
+            input.response_a,
+            input.response_b,
+          ]);
+        } else if (isDigested(input)) {
+          cmp = this.resolve(b, input.comparison_id, input.gold, () => where, input.digests);
+        } else {
+          cmp = this.resolveRef(input.comparison_id, where);
+        }
       } catch (e) {
         if (!(e instanceof KeelError) || !skipInvalid) throw e;
-        rejected.push({ where, error: e });
+        b.rejected.push({ where, error: e });
         continue;
       }
-      const key = pairKey(input.comparison_id, input.rater_id);
-      const prior = existingPairs.get(key) ?? choices.get(key);
-      if (prior !== undefined) {
-        duplicates.push({
-          where,
-          comparison_id: input.comparison_id,
-          rater_id: input.rater_id,
-          conflicting: prior !== input.choice,
-        });
-        continue;
-      }
-      choices.set(key, input.choice);
-      if (this.knownRaters.get(input.rater_id) === undefined) {
-        this.knownRaters.set(input.rater_id, true);
-        raters.push({ rater_id: input.rater_id, first_seen: recordedAt });
-      }
-      const full: Extras | undefined = isFull(input) || isDigested(input) ? input : undefined;
-      const record: LedgerRecord = {
-        seq: seq + 1,
-        comparison_id: input.comparison_id,
-        rater_id: input.rater_id,
-        choice: input.choice,
-        prompt: cmp.prompt_digest,
-        response_a: cmp.a_digest,
-        response_b: cmp.b_digest,
-        created_at: full?.created_at ?? null,
-        latency_ms: full?.latency_ms ?? null,
-        shown_order: full?.shown_order ?? null,
-        rationale: full?.rationale ?? null,
-        flags: full?.flags ?? null,
-        recorded_at: recordedAt,
-      };
-      const next = chainHash(hash, record);
-      rows.push({
-        seq: record.seq,
-        comparison_id: record.comparison_id,
-        rater_id: record.rater_id,
-        choice: record.choice,
-        created_at: record.created_at,
-        latency_ms: record.latency_ms,
-        shown_order: record.shown_order,
-        rationale: record.rationale,
-        flags: record.flags === null ? null : JSON.stringify(record.flags),
-        recorded_at: recordedAt,
-        prev_hash: hash,
-        hash: next,
-      });
-      seq = record.seq;
-      hash = next;
+      const extras = isFull(input) || isDigested(input) ? extrasOf(input) : NO_EXTRAS;
+      this.record(b, cmp, input.rater_id, input.choice, extras, undefined, () => where);
     }
+    return this.flush(b);
+  }
 
-    await this.writer.write({ texts, comparisons: newComparisons, gold, raters, judgments: rows });
-    this.head = { seq, hash };
-    return {
-      appended: rows.length,
-      newComparisons: newComparisons.length,
-      duplicates,
-      rejected,
-      rows,
-    };
+  /**
+   * Appends one batch of columns from a parsing thread (a bulk import's path: no object per
+   * judgment, and the ledger records' prefixes already encoded). Lines that failed to parse
+   * are the caller's to handle; `base` locates the rest (the file).
+   */
+  async appendColumns(c: JudgmentColumns, base: Where, skipInvalid: boolean): Promise<BatchResult> {
+    const b = new Batch(this.head, this.now().toISOString());
+    await this.prepare(
+      b,
+      c.n,
+      (i) => c.comparison_id[i]!,
+      (i) => c.rater_id[i]!,
+    );
+    for (let t = 0; t < c.texts.digest.length; t++)
+      this.addText(b, c.texts.digest[t]!, c.texts.body[t]!, c.texts.is_chat[t]!);
+    for (let i = 0; i < c.n; i++) {
+      const where = () => ({ ...base, line: c.line[i]! });
+      const g = c.gold[i]!;
+      let cmp: CachedComparison;
+      try {
+        cmp = this.resolve(b, c.comparison_id[i]!, g > 0 ? CHOICES[g - 1] : undefined, where, [
+          c.digests[3 * i]!,
+          c.digests[3 * i + 1]!,
+          c.digests[3 * i + 2]!,
+        ]);
+      } catch (e) {
+        if (!(e instanceof KeelError) || !skipInvalid) throw e;
+        b.rejected.push({ where: where(), error: e });
+        continue;
+      }
+      const x = c.extras[i] ? (JSON.parse(c.extras[i]!) as Partial<RowExtras>) : undefined;
+      const created = c.created_at[i]!;
+      const latency = c.latency_ms[i]!;
+      const extras: RowExtras = {
+        created_at: created === "" ? null : created,
+        latency_ms: Number.isNaN(latency) ? null : latency,
+        shown_order: x?.shown_order ?? null,
+        rationale: x?.rationale ?? null,
+        flags: x?.flags ?? null,
+      };
+      this.record(b, cmp, c.rater_id[i]!, CHOICES[c.choice[i]!]!, extras, c.pre[i], where);
+    }
+    return this.flush(b);
+  }
+
+  /** Numbers and chains one judgment of a resolved comparison, or reports it as a duplicate. */
+  private record(
+    b: Batch,
+    cmp: CachedComparison,
+    raterId: string,
+    choice: Choice,
+    x: RowExtras,
+    prefix: string | undefined,
+    where: () => Where,
+  ): void {
+    const row = cmp.row;
+    const id = row.comparison_id;
+    const key = pairKey(id, raterId);
+    const prior = b.existing.get(key) ?? b.choices.get(key);
+    if (prior !== undefined) {
+      b.duplicates.push({
+        where: where(),
+        comparison_id: id,
+        rater_id: raterId,
+        conflicting: prior !== choice,
+      });
+      return;
+    }
+    b.choices.set(key, choice);
+    if (this.knownRaters.get(raterId) === undefined) {
+      this.knownRaters.set(raterId, true);
+      b.raters.push({ rater_id: raterId, first_seen: b.recordedAt });
+    }
+    const seq = b.seq + 1;
+    const pre =
+      prefix ??
+      encodeLedgerPrefix({
+        choice,
+        comparison_id: id,
+        created_at: x.created_at,
+        flags: x.flags,
+        latency_ms: x.latency_ms,
+        prompt: row.prompt_digest,
+        rater_id: raterId,
+        rationale: x.rationale,
+      });
+    const next = sha256Hex(
+      b.hash +
+        pre +
+        encodeLedgerSuffix(b.recordedAtPart, row.a_digest, row.b_digest, seq, x.shown_order),
+    );
+    b.rows.push({
+      seq,
+      comparison_id: id,
+      rater_id: raterId,
+      choice,
+      created_at: x.created_at,
+      latency_ms: x.latency_ms,
+      shown_order: x.shown_order,
+      rationale: x.rationale,
+      flags: x.flags === null ? null : JSON.stringify(x.flags),
+      recorded_at: b.recordedAt,
+      prev_hash: b.hash,
+      hash: next,
+    });
+    b.seq = seq;
+    b.hash = next;
+  }
+
+  private async flush(b: Batch): Promise<BatchResult> {
+    await this.writer.write({
+      texts: b.texts,
+      comparisons: b.newComparisons,
+      gold: b.gold,
+      raters: b.raters,
+      judgments: b.rows,
+    });
+    this.head = { seq: b.seq, hash: b.hash };
+    return b.result();
   }
 
   /** Finishes: records the new head in the same transaction. */
@@ -247,88 +393,103 @@ export class LedgerAppender {
     return this.head;
   }
 
-  private resolveComparison(
-    input: JudgmentInput,
-    where: Where,
-    texts: TextRow[],
-    newComparisons: ComparisonRow[],
-    gold: { comparison_id: string; gold: Choice }[],
-  ): ComparisonRow {
-    const id = input.comparison_id;
+  /** A reference names a stored (or earlier appended) comparison by id alone. */
+  private resolveRef(id: string, where: Where): CachedComparison {
     const cached = this.comparisons.get(id);
-    if (!isFull(input) && !isDigested(input)) {
-      if (cached === undefined) {
-        throw new KeelError(
-          "KEEL_E_NOT_FOUND",
-          `comparison ${JSON.stringify(id)} is not in the store`,
-          {
-            where: { ...where, field: "task" },
-            hint: "import the comparison's texts first (keel judgments, TRL or HH-RLHF format)",
-          },
-        );
-      }
-      return cached.row;
+    if (cached === undefined) {
+      throw new KeelError(
+        "KEEL_E_NOT_FOUND",
+        `comparison ${JSON.stringify(id)} is not in the store`,
+        {
+          where: { ...where, field: "task" },
+          hint: "import the comparison's texts first (keel judgments, TRL or HH-RLHF format)",
+        },
+      );
     }
-    let known = cached?.row;
-    let digests: readonly [string, string, string] | undefined;
-    let contents: readonly [Content, Content, Content] | undefined;
-    if (isDigested(input)) digests = input.digests;
-    else {
-      contents = [input.prompt, input.response_a, input.response_b];
-      if (cached?.texts !== undefined && sameTexts(cached.texts, contents)) digests = undefined;
-      else
-        digests = [
-          this.digest(contents[0], texts),
-          this.digest(contents[1], texts),
-          this.digest(contents[2], texts),
-        ];
+    return cached;
+  }
+
+  /** A judgment with its texts: digested unless they are the cached comparison's own. */
+  private resolveTexts(
+    b: Batch,
+    id: string,
+    gold: Choice | undefined,
+    where: () => Where,
+    contents: readonly [Content, Content, Content],
+  ): CachedComparison {
+    const cached = this.comparisons.get(id);
+    if (cached?.texts !== undefined && sameTexts(cached.texts, contents))
+      return this.applyGold(b, cached, gold, where);
+    const digests = [
+      this.digest(contents[0], b.texts),
+      this.digest(contents[1], b.texts),
+      this.digest(contents[2], b.texts),
+    ] as const;
+    const entry = this.resolve(b, id, gold, where, digests);
+    entry.texts = contents;
+    return entry;
+  }
+
+  /** Finds or creates the comparison `id` names, refusing texts or gold that contradict it. */
+  private resolve(
+    b: Batch,
+    id: string,
+    gold: Choice | undefined,
+    where: () => Where,
+    [pd, ad, bd]: readonly [string, string, string],
+  ): CachedComparison {
+    const cached = this.comparisons.get(id);
+    if (cached === undefined) {
+      const row: ComparisonRow = {
+        comparison_id: id,
+        prompt_digest: pd,
+        a_digest: ad,
+        b_digest: bd,
+        gold: gold ?? null,
+      };
+      const entry: CachedComparison = { row };
+      this.comparisons.set(id, entry);
+      b.newComparisons.push(row);
+      return entry;
     }
-    if (digests !== undefined) {
-      const [pd, ad, bd] = digests;
-      if (known === undefined) {
-        known = {
-          comparison_id: id,
-          prompt_digest: pd,
-          a_digest: ad,
-          b_digest: bd,
-          gold: input.gold ?? null,
-        };
-        this.comparisons.set(id, contents ? { row: known, texts: contents } : { row: known });
-        newComparisons.push(known);
-        return known;
-      }
-      const field =
-        known.prompt_digest !== pd
-          ? "prompt"
-          : known.a_digest !== ad
-            ? "response_a"
-            : known.b_digest !== bd
-              ? "response_b"
-              : undefined;
-      if (field !== undefined) {
-        throw new KeelError(
-          "KEEL_E_CONFLICT",
-          `differs from the stored comparison ${JSON.stringify(id)}: one comparison id must always name the same prompt and responses`,
-          { where: { ...where, field } },
-        );
-      }
-      if (contents) this.comparisons.set(id, { row: known, texts: contents });
+    const known = cached.row;
+    const field =
+      known.prompt_digest !== pd
+        ? "prompt"
+        : known.a_digest !== ad
+          ? "response_a"
+          : known.b_digest !== bd
+            ? "response_b"
+            : undefined;
+    if (field !== undefined) {
+      throw new KeelError(
+        "KEEL_E_CONFLICT",
+        `differs from the stored comparison ${JSON.stringify(id)}: one comparison id must always name the same prompt and responses`,
+        { where: { ...where(), field } },
+      );
     }
-    const row = known!;
-    if (input.gold !== undefined && row.gold !== input.gold) {
-      if (row.gold !== null) {
-        throw new KeelError(
-          "KEEL_E_CONFLICT",
-          `gold ${JSON.stringify(input.gold)} contradicts the stored gold ${JSON.stringify(row.gold)} of comparison ${JSON.stringify(id)}`,
-          { where: { ...where, field: "gold" } },
-        );
-      }
-      const updated = { ...row, gold: input.gold };
-      this.comparisons.set(id, contents ? { row: updated, texts: contents } : { row: updated });
-      gold.push({ comparison_id: id, gold: input.gold });
-      return updated;
+    return this.applyGold(b, cached, gold, where);
+  }
+
+  /** Records a gold answer the comparison did not have; refuses one that contradicts it. */
+  private applyGold(
+    b: Batch,
+    entry: CachedComparison,
+    gold: Choice | undefined,
+    where: () => Where,
+  ): CachedComparison {
+    const row = entry.row;
+    if (gold === undefined || row.gold === gold) return entry;
+    if (row.gold !== null) {
+      throw new KeelError(
+        "KEEL_E_CONFLICT",
+        `gold ${JSON.stringify(gold)} contradicts the stored gold ${JSON.stringify(row.gold)} of comparison ${JSON.stringify(row.comparison_id)}`,
+        { where: { ...where(), field: "gold" } },
+      );
     }
-    return row;
+    entry.row = { ...row, gold };
+    b.gold.push({ comparison_id: row.comparison_id, gold });
+    return entry;
   }
 }
 

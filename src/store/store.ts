@@ -4,11 +4,12 @@
  */
 import { existsSync } from "node:fs";
 import { Migrator, sql } from "kysely";
-import { KeelError } from "../core/errors.js";
+import { KeelError, reviveKeelError } from "../core/errors.js";
 import type {
   Choice,
   Content,
   GoldAnswer,
+  JudgmentColumns,
   LedgerEntry,
   Parsed,
   Rater,
@@ -120,15 +121,16 @@ const LEDGER_COLUMNS = [
 ] as const;
 
 /**
- * A batch to import: parsed records, or parsed records with the stored texts their digested
- * judgments refer to (as a parallel parser sends them, each text once).
+ * A batch to import: parsed records, parsed records with the stored texts their digested
+ * judgments refer to (each text sent once), or a parsing thread's columns (io/packed.ts).
  */
 export type ImportBatch =
   | readonly Parsed<JudgmentInput>[]
-  | { readonly records: readonly Parsed<JudgmentInput>[]; readonly texts: readonly StoredText[] };
+  | { readonly records: readonly Parsed<JudgmentInput>[]; readonly texts: readonly StoredText[] }
+  | JudgmentColumns;
 
-function isTextBatch(b: ImportBatch): b is Exclude<ImportBatch, readonly unknown[]> {
-  return !Array.isArray(b);
+function isColumns(b: ImportBatch): b is JudgmentColumns {
+  return "pre" in b;
 }
 
 export class FeedbackStore {
@@ -206,8 +208,38 @@ export class FeedbackStore {
         let rejected = 0;
         const examples: Duplicate[] = [];
         const where = opts.source ? { file: opts.source } : {};
+        const count = (r: BatchResult) => {
+          appended += r.appended;
+          newComparisons += r.newComparisons;
+          duplicates += r.duplicates.length;
+          for (const d of r.duplicates) {
+            if (d.conflicting) conflicting++;
+            if (examples.length < DUPLICATE_EXAMPLES) examples.push(d);
+          }
+        };
+        const rejectAll = async (r: BatchResult) => {
+          for (const x of r.rejected) {
+            rejected++;
+            await opts.onReject?.(x.where.line ?? 0, x.error, "");
+          }
+        };
         for await (const b of batches) {
-          const batch = isTextBatch(b) ? b.records : b;
+          if (isColumns(b)) {
+            // Lines that failed to parse come first (they stop an import before its batch).
+            read += b.n + b.rejected.length;
+            for (const x of b.rejected) {
+              const error = reviveKeelError(x.error);
+              if (!skip) throw error;
+              rejected++;
+              await opts.onReject?.(x.line, error, x.raw);
+            }
+            const r = await app.appendColumns(b, where, skip);
+            count(r);
+            await rejectAll(r);
+            opts.onProgress?.(read);
+            continue;
+          }
+          const batch = "records" in b ? b.records : b;
           const items: AppendItem[] = [];
           for (const p of batch) {
             read++;
@@ -220,18 +252,9 @@ export class FeedbackStore {
               throw p.error;
             }
           }
-          const r: BatchResult = await app.append(items, skip, isTextBatch(b) ? b.texts : []);
-          appended += r.appended;
-          newComparisons += r.newComparisons;
-          duplicates += r.duplicates.length;
-          for (const d of r.duplicates) {
-            if (d.conflicting) conflicting++;
-            if (examples.length < DUPLICATE_EXAMPLES) examples.push(d);
-          }
-          for (const x of r.rejected) {
-            rejected++;
-            await opts.onReject?.(x.where.line ?? 0, x.error, "");
-          }
+          const r = await app.append(items, skip, "records" in b ? b.texts : []);
+          count(r);
+          await rejectAll(r);
           opts.onProgress?.(read);
         }
         const head = await app.finish();

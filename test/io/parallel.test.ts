@@ -2,9 +2,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { contentDigest } from "../../src/core/digest.js";
-import { KeelError } from "../../src/core/errors.js";
-import type { Judgment, Parsed } from "../../src/core/types.js";
-import { DigestCache, packBatch, SentTexts, unpackBatch } from "../../src/io/packed.js";
+import { KeelError, reviveKeelError } from "../../src/core/errors.js";
+import { encodeLedgerRecord } from "../../src/core/ledger-record.js";
+import { CHOICES, type Judgment, type Parsed } from "../../src/core/types.js";
+import { DigestCache, packBatch, SentTexts } from "../../src/io/packed.js";
 import { parseJudgmentsInWorker } from "../../src/io/parallel.js";
 import { openStore } from "../../src/store/store.js";
 import { collect, fixedClock, makeJudgments } from "../helpers/data.js";
@@ -13,7 +14,7 @@ import { tempDir } from "../helpers/stores.js";
 const dir = tempDir();
 
 describe("packed batches", () => {
-  it("round-trip every field, send each text once, and keep rejections in line order", () => {
+  it("carry every field as columns, send each text once, and keep the rejected lines", () => {
     const js: Judgment[] = [
       {
         ...makeJudgments(1, 1)[0]!,
@@ -42,26 +43,51 @@ describe("packed batches", () => {
       { ok: true, line: 3, record: js[1]! },
     ];
     const sent = new SentTexts();
-    const { records, texts } = unpackBatch(
-      structuredClone(packBatch(parsed, sent, new DigestCache())),
-    );
-    expect(records.map((r) => r.line)).toEqual([1, 2, 3]);
-    const [a, bad, c] = records;
-    expect(bad).toMatchObject({ ok: false, raw: "{" });
-    expect(!bad!.ok && bad!.error.message).toBe("f:2: bad");
-    const { prompt, response_a, response_b, ...rest } = js[0]!;
-    expect(a!.ok && a!.record).toEqual({
-      ...rest,
-      digests: [contentDigest(prompt), contentDigest(response_a), contentDigest(response_b)],
+    const b = structuredClone(packBatch(parsed, sent, new DigestCache()));
+    expect(b.n).toBe(2);
+    expect([...b.line]).toEqual([1, 3]);
+    expect(b.rejected).toHaveLength(1);
+    expect(b.rejected[0]).toMatchObject({ line: 2, raw: "{" });
+    expect(reviveKeelError(b.rejected[0]!.error).message).toBe("f:2: bad");
+    const j = js[0]!;
+    expect(b.comparison_id).toEqual([j.comparison_id, "c"]);
+    expect(b.rater_id).toEqual([j.rater_id, "r"]);
+    expect([...b.choice]).toEqual([CHOICES.indexOf(j.choice), 2]);
+    expect([...b.gold]).toEqual([1 + CHOICES.indexOf("b"), 0]);
+    expect(b.created_at).toEqual([j.created_at ?? "", ""]);
+    expect(b.digests.slice(0, 3)).toEqual([
+      contentDigest(j.prompt),
+      contentDigest(j.response_a),
+      contentDigest(j.response_b),
+    ]);
+    expect(JSON.parse(b.extras[0]!)).toEqual({
+      shown_order: "ba",
+      rationale: "r",
+      flags: ["unsafe_a"],
     });
-    expect(c!.ok && c!.record.choice).toBe("tie");
-    expect(texts.find((t) => t.digest === contentDigest(js[1]!.prompt))).toEqual({
-      digest: contentDigest(js[1]!.prompt),
-      body: JSON.stringify(js[1]!.prompt),
-      is_chat: 1,
+    expect(b.extras[1]).toBe("");
+    // The ledger-record prefix is the start of the full record's canonical encoding.
+    const full = encodeLedgerRecord({
+      seq: 1,
+      comparison_id: j.comparison_id,
+      rater_id: j.rater_id,
+      choice: j.choice,
+      prompt: contentDigest(j.prompt),
+      response_a: contentDigest(j.response_a),
+      response_b: contentDigest(j.response_b),
+      created_at: j.created_at ?? null,
+      latency_ms: j.latency_ms ?? null,
+      shown_order: "ba",
+      rationale: "r",
+      flags: ["unsafe_a"],
+      recorded_at: "2026-01-01T00:00:00.000Z",
     });
+    expect(full.startsWith(`${b.pre[0]!},"recorded_at":`)).toBe(true);
+    const chat = b.texts.digest.indexOf(contentDigest(js[1]!.prompt));
+    expect(b.texts.body[chat]).toBe(JSON.stringify(js[1]!.prompt));
+    expect(b.texts.is_chat[chat]).toBe(1);
     // The same texts again are not resent.
-    expect(unpackBatch(packBatch(parsed, sent, new DigestCache())).texts).toEqual([]);
+    expect(packBatch(parsed, sent, new DigestCache()).texts.digest).toEqual([]);
   });
 });
 

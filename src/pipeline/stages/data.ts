@@ -173,10 +173,15 @@ export function collectStage(plan: Plan): Stage {
         const comparisons = new Set<string>();
         const counted = async function* (): AsyncGenerator<ImportBatch> {
           for await (const batch of batches) {
-            for (const p of "records" in batch ? batch.records : batch) {
-              if (!p.ok) continue;
-              raters.add(p.record.rater_id);
-              comparisons.add(p.record.comparison_id);
+            if ("pre" in batch) {
+              for (const r of batch.rater_id) raters.add(r);
+              for (const c of batch.comparison_id) comparisons.add(c);
+            } else {
+              for (const p of "records" in batch ? batch.records : batch) {
+                if (!p.ok) continue;
+                raters.add(p.record.rater_id);
+                comparisons.add(p.record.comparison_id);
+              }
             }
             yield batch;
           }
