@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeIngestFiles } from "./ingest-data.js";
-import { sqliteInsertFloor } from "./ingest-floor.js";
+import { integerKeyFloor, sqliteInsertFloor } from "./ingest-floor.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const KEEL = join(ROOT, "bin", "keel.js");
@@ -175,6 +175,20 @@ async function recordFloor(config: string, jsonl: string, dir: string, n: number
     reference: Math.round(floor),
     reference_name: "keel's SQLite writer alone, values precomputed",
     ratio: n / k.wall / floor,
+  });
+  process.stderr.write("the same with integer keys and BLOB hashes (a schema keel does not use)\n");
+  const alt = join(dir, "floor-int.db");
+  const g = await integerKeyFloor(jsonl, alt);
+  if (g.judgments !== n) throw new Error(`floor inserted ${g.judgments} judgments, expected ${n}`);
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(`${alt}${suffix}`, { force: true });
+  rows.push({
+    config,
+    metric: "schema floor: keel's vs integer keys",
+    unit: "judgments/s",
+    keel: Math.round(floor),
+    reference: Math.round(n / g.seconds),
+    reference_name: "integer-key schema, values precomputed",
+    ratio: floor / (n / g.seconds),
   });
 }
 
