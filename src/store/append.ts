@@ -100,6 +100,11 @@ class Batch {
   readonly rows: JudgmentRow[] = [];
   readonly duplicates: Duplicate[] = [];
   readonly rejected: { where: Where; error: KeelError }[] = [];
+  /**
+   * Every comparison this batch names, as loaded or created: the bounded cache may forget one
+   * in the middle of a batch that brings many new comparisons.
+   */
+  readonly local = new Map<string, CachedComparison>();
   /** This batch's choices, by `pairKey`. */
   readonly choices = new Map<string, Choice>();
   /** The store's judgments of this batch's pairs, by `pairKey`. */
@@ -202,7 +207,7 @@ export class LedgerAppender {
     }
   }
 
-  /** Before a batch: loads the comparisons it names that are not cached, and its pairs' judgments. */
+  /** Before a batch: the comparisons it names (cached or loaded), and its pairs' judgments. */
   private async prepare(
     b: Batch,
     n: number,
@@ -212,11 +217,15 @@ export class LedgerAppender {
     const missing = new Set<string>();
     for (let i = 0; i < n; i++) {
       const id = comparison(i);
-      if (this.comparisons.get(id) === undefined) missing.add(id);
+      const cached = this.comparisons.get(id);
+      if (cached === undefined) missing.add(id);
+      else b.local.set(id, cached);
     }
     if (missing.size > 0) {
       for (const [id, row] of await this.writer.findComparisons([...missing])) {
-        this.comparisons.set(id, { row });
+        const entry: CachedComparison = { row };
+        this.comparisons.set(id, entry);
+        b.local.set(id, entry);
       }
     }
     const pairs: (readonly [string, string])[] = [];
@@ -253,7 +262,7 @@ export class LedgerAppender {
         } else if (isDigested(input)) {
           cmp = this.resolve(b, input.comparison_id, input.gold, () => where, input.digests);
         } else {
-          cmp = this.resolveRef(input.comparison_id, where);
+          cmp = this.resolveRef(b, input.comparison_id, where);
         }
       } catch (e) {
         if (!(e instanceof KeelError) || !skipInvalid) throw e;
@@ -394,8 +403,8 @@ export class LedgerAppender {
   }
 
   /** A reference names a stored (or earlier appended) comparison by id alone. */
-  private resolveRef(id: string, where: Where): CachedComparison {
-    const cached = this.comparisons.get(id);
+  private resolveRef(b: Batch, id: string, where: Where): CachedComparison {
+    const cached = b.local.get(id);
     if (cached === undefined) {
       throw new KeelError(
         "KEEL_E_NOT_FOUND",
@@ -417,7 +426,7 @@ export class LedgerAppender {
     where: () => Where,
     contents: readonly [Content, Content, Content],
   ): CachedComparison {
-    const cached = this.comparisons.get(id);
+    const cached = b.local.get(id);
     if (cached?.texts !== undefined && sameTexts(cached.texts, contents))
       return this.applyGold(b, cached, gold, where);
     const digests = [
@@ -438,7 +447,7 @@ export class LedgerAppender {
     where: () => Where,
     [pd, ad, bd]: readonly [string, string, string],
   ): CachedComparison {
-    const cached = this.comparisons.get(id);
+    const cached = b.local.get(id);
     if (cached === undefined) {
       const row: ComparisonRow = {
         comparison_id: id,
@@ -449,6 +458,7 @@ export class LedgerAppender {
       };
       const entry: CachedComparison = { row };
       this.comparisons.set(id, entry);
+      b.local.set(id, entry);
       b.newComparisons.push(row);
       return entry;
     }

@@ -105,6 +105,33 @@ for (const fx of dialectFixtures()) {
       await store.close();
     });
 
+    it("keeps the comparisons of one batch however many new ones it brings (bounded cache)", async () => {
+      const store = await fx.open();
+      const old = makeJudgments(1, 1);
+      await store.importJudgments(asBatches(old));
+      // One batch: the stored comparison, then more new ones than the appender's cache keeps
+      // (it forgets its oldest half at 20,000), then the stored comparison and a new one again.
+      const fresh = Array.from({ length: 20_500 }, (_, i) => ({
+        ...old[0]!,
+        comparison_id: `n${i}`,
+        gold: undefined,
+      }));
+      const batch = [
+        { ...old[0]!, rater_id: "x" },
+        ...fresh,
+        { ...old[0]!, rater_id: "y" },
+        { ...fresh[0]!, rater_id: "y" },
+        { ...fresh[0]!, rater_id: "r0" },
+      ];
+      const r = await store.importJudgments(asBatches(batch, batch.length));
+      expect(r.appended).toBe(batch.length - 1);
+      expect(r.newComparisons).toBe(fresh.length);
+      expect(r.duplicates).toBe(1);
+      expect(await store.countJudgments()).toBe(batch.length);
+      expect((await store.verifyLedger()).ok).toBe(true);
+      await store.close();
+    });
+
     it("is all-or-nothing: a bad line in the middle leaves the store unchanged", async () => {
       const store = await fx.open();
       await store.importJudgments(asBatches(makeJudgments(3, 1)));
