@@ -4,7 +4,7 @@
  * report duplicate (comparison, rater) pairs instead of doubling them, then number and chain
  * the new rows. Pure bookkeeping over a `LedgerWriter`; the dialect does the SQL.
  */
-import { contentDigest, sha256Hex } from "../core/digest.js";
+import { contentDigest, storedText } from "../core/digest.js";
 import { KeelError, type Where } from "../core/errors.js";
 import { encodeLedgerPrefix, encodeLedgerSuffix, recordedAtPart } from "../core/ledger-record.js";
 import {
@@ -16,8 +16,8 @@ import {
   type JudgmentColumns,
   type JudgmentRef,
   type ShownOrder,
-  type StoredText,
 } from "../core/types.js";
+import { chainLink } from "./ledger.js";
 import {
   type ComparisonRow,
   type JudgmentRow,
@@ -178,7 +178,7 @@ export class LedgerAppender {
     return this.head;
   }
 
-  private digest(content: Content, texts: TextRow[]): string {
+  private digest(b: Batch, content: Content): string {
     let d: string | undefined;
     if (typeof content === "string") {
       d = content.length <= 4096 ? this.digestOf.get(content) : undefined;
@@ -189,21 +189,14 @@ export class LedgerAppender {
     } else {
       d = contentDigest(content);
     }
-    if (this.knownTexts.get(d) === undefined) {
-      this.knownTexts.set(d, true);
-      texts.push({
-        digest: d,
-        body: typeof content === "string" ? content : JSON.stringify(content),
-        is_chat: typeof content === "string" ? 0 : 1,
-      });
-    }
+    if (this.knownTexts.get(d) === undefined) this.addText(b, storedText(content, d));
     return d;
   }
 
-  private addText(b: Batch, digest: string, body: string, isChat: number): void {
-    if (this.knownTexts.get(digest) === undefined) {
-      this.knownTexts.set(digest, true);
-      b.texts.push({ digest, body, is_chat: isChat });
+  private addText(b: Batch, text: TextRow): void {
+    if (this.knownTexts.get(text.digest) === undefined) {
+      this.knownTexts.set(text.digest, true);
+      b.texts.push(text);
     }
   }
 
@@ -237,11 +230,7 @@ export class LedgerAppender {
    * Appends one batch. With `skipInvalid`, conflicting inputs are returned in `rejected`;
    * otherwise the first one throws (and the caller's transaction rolls back).
    */
-  async append(
-    items: readonly AppendItem[],
-    skipInvalid: boolean,
-    sentTexts: readonly StoredText[] = [],
-  ): Promise<BatchResult> {
+  async append(items: readonly AppendItem[], skipInvalid: boolean): Promise<BatchResult> {
     const b = new Batch(this.head, this.now().toISOString());
     await this.prepare(
       b,
@@ -249,7 +238,6 @@ export class LedgerAppender {
       (i) => items[i]!.input.comparison_id,
       (i) => items[i]!.input.rater_id,
     );
-    for (const t of sentTexts) this.addText(b, t.digest, t.body, t.is_chat);
     for (const { input, where } of items) {
       let cmp: CachedComparison;
       try {
@@ -289,7 +277,11 @@ export class LedgerAppender {
       (i) => c.rater_id[i]!,
     );
     for (let t = 0; t < c.texts.digest.length; t++)
-      this.addText(b, c.texts.digest[t]!, c.texts.body[t]!, c.texts.is_chat[t]!);
+      this.addText(b, {
+        digest: c.texts.digest[t]!,
+        body: c.texts.body[t]!,
+        is_chat: c.texts.is_chat[t]!,
+      });
     for (let i = 0; i < c.n; i++) {
       const where = () => ({ ...base, line: c.line[i]! });
       const g = c.gold[i]!;
@@ -361,10 +353,9 @@ export class LedgerAppender {
         rater_id: raterId,
         rationale: x.rationale,
       });
-    const next = sha256Hex(
-      b.hash +
-        pre +
-        encodeLedgerSuffix(b.recordedAtPart, row.a_digest, row.b_digest, seq, x.shown_order),
+    const next = chainLink(
+      b.hash,
+      pre + encodeLedgerSuffix(b.recordedAtPart, row.a_digest, row.b_digest, seq, x.shown_order),
     );
     b.rows.push({
       seq,
@@ -430,9 +421,9 @@ export class LedgerAppender {
     if (cached?.texts !== undefined && sameTexts(cached.texts, contents))
       return this.applyGold(b, cached, gold, where);
     const digests = [
-      this.digest(contents[0], b.texts),
-      this.digest(contents[1], b.texts),
-      this.digest(contents[2], b.texts),
+      this.digest(b, contents[0]),
+      this.digest(b, contents[1]),
+      this.digest(b, contents[2]),
     ] as const;
     const entry = this.resolve(b, id, gold, where, digests);
     entry.texts = contents;

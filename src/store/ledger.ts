@@ -12,15 +12,16 @@ import { encodeLedgerRecord, type LedgerRecord } from "../core/ledger-record.js"
 
 export const GENESIS_HASH = "0".repeat(64);
 export {
-  encodeLedgerPrefix,
   encodeLedgerRecord,
-  encodeLedgerSuffix,
   LEDGER_RECORD_VERSION,
-  type LedgerPrefixFields,
   type LedgerRecord,
-  recordedAtPart,
 } from "../core/ledger-record.js";
 
 export function chainHash(prevHash: string, record: LedgerRecord): string {
-  return sha256Hex(prevHash + encodeLedgerRecord(record));
+  return chainLink(prevHash, encodeLedgerRecord(record));
+}
+
+/** The next link of the chain from a record already encoded (core/ledger-record.ts). */
+export function chainLink(prevHash: string, encodedRecord: string): string {
+  return sha256Hex(prevHash + encodedRecord);
 }

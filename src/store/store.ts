@@ -13,7 +13,6 @@ import type {
   LedgerEntry,
   Parsed,
   Rater,
-  StoredText,
 } from "../core/types.js";
 import {
   type AppendItem,
@@ -120,17 +119,11 @@ const LEDGER_COLUMNS = [
   "j.hash",
 ] as const;
 
-/**
- * A batch to import: parsed records, parsed records with the stored texts their digested
- * judgments refer to (each text sent once), or a parsing thread's columns (io/packed.ts).
- */
-export type ImportBatch =
-  | readonly Parsed<JudgmentInput>[]
-  | { readonly records: readonly Parsed<JudgmentInput>[]; readonly texts: readonly StoredText[] }
-  | JudgmentColumns;
+/** A batch to import: parsed records, or a parsing thread's columns (io/packed.ts). */
+export type ImportBatch = readonly Parsed<JudgmentInput>[] | JudgmentColumns;
 
-function isColumns(b: ImportBatch): b is JudgmentColumns {
-  return "pre" in b;
+export function isColumns(b: ImportBatch): b is JudgmentColumns {
+  return !Array.isArray(b);
 }
 
 export class FeedbackStore {
@@ -239,9 +232,8 @@ export class FeedbackStore {
             opts.onProgress?.(read);
             continue;
           }
-          const batch = "records" in b ? b.records : b;
           const items: AppendItem[] = [];
-          for (const p of batch) {
+          for (const p of b) {
             read++;
             if (p.ok) {
               items.push({ input: p.record, where: { ...where, line: p.line } });
@@ -252,7 +244,7 @@ export class FeedbackStore {
               throw p.error;
             }
           }
-          const r = await app.append(items, skip, "records" in b ? b.texts : []);
+          const r = await app.append(items, skip);
           count(r);
           await rejectAll(r);
           opts.onProgress?.(read);

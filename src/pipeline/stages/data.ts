@@ -17,7 +17,7 @@ import { JsonlWriter } from "../../io/jsonl.js";
 import { parseJudgmentsInWorker } from "../../io/parallel.js";
 import { detectFormat, importFormat } from "../../io/registry.js";
 import { renderAuditReport } from "../../report/index.js";
-import { type FeedbackStore, type ImportBatch, openStore } from "../../store/store.js";
+import { type FeedbackStore, type ImportBatch, isColumns, openStore } from "../../store/store.js";
 import type { Arm } from "../config.js";
 import type { Plan } from "../plan.js";
 import type { Stage, StageContext } from "../runner.js";
@@ -173,11 +173,11 @@ export function collectStage(plan: Plan): Stage {
         const comparisons = new Set<string>();
         const counted = async function* (): AsyncGenerator<ImportBatch> {
           for await (const batch of batches) {
-            if ("pre" in batch) {
+            if (isColumns(batch)) {
               for (const r of batch.rater_id) raters.add(r);
               for (const c of batch.comparison_id) comparisons.add(c);
             } else {
-              for (const p of "records" in batch ? batch.records : batch) {
+              for (const p of batch) {
                 if (!p.ok) continue;
                 raters.add(p.record.rater_id);
                 comparisons.add(p.record.comparison_id);
