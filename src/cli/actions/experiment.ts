@@ -1,12 +1,15 @@
-/** `keel experiment tradeoff|poison-sweep`'s actions (src/pipeline/tradeoff.ts, sweep.ts). */
+/** `keel experiment tradeoff|poison-sweep|rm-pairs`'s actions (src/pipeline/tradeoff.ts, sweep.ts, rm-pairs.ts). */
 import { join } from "node:path";
 import { writeFileAtomic } from "../../io/files.js";
+import { pairsMarkdown, rewardModelPairs } from "../../pipeline/rm-pairs.js";
 import { runPoisonSweep, sweepMarkdown } from "../../pipeline/sweep.js";
 import { runTradeoff } from "../../pipeline/tradeoff.js";
-import type { PoisonSweepFlags, TradeoffFlags } from "../commands/experiment.js";
+import { buildWorld } from "../../world/index.js";
+import type { PoisonSweepFlags, RmPairsFlags, TradeoffFlags } from "../commands/experiment.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
 import { pipelineEvents } from "./pipeline-ui.js";
+import { loadWorldConfig } from "./world.js";
 
 export async function runTradeoffExperiment(o: TradeoffFlags): Promise<void> {
   const points = await withInterrupt((signal) =>
@@ -54,4 +57,15 @@ export async function runPoisonSweepExperiment(o: PoisonSweepFlags): Promise<voi
   await writeFileAtomic(join(o.out, "sweep.md"), `${md}\n`);
   if (o.json) printJson(rows);
   else printLine(md);
+}
+
+export async function runRmPairsExperiment(o: RmPairsFlags): Promise<void> {
+  const world = buildWorld(await loadWorldConfig(o.world));
+  const b = await rewardModelPairs({
+    world,
+    model: o.model,
+    ...(o.count === undefined ? {} : { count: o.count }),
+  });
+  if (o.json) printJson(b);
+  else printLine(pairsMarkdown(b));
 }

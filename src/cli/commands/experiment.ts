@@ -1,4 +1,8 @@
-/** `keel experiment poison-sweep`: attack × poison rate × {undefended, defended} (src/pipeline/sweep.ts). */
+/**
+ * `keel experiment poison-sweep`: attack × poison rate × {undefended, defended}
+ * (src/pipeline/sweep.ts); `tradeoff` (src/pipeline/tradeoff.ts); `rm-pairs`: a reward model's
+ * agreement with the oracle per family and response kinds (src/pipeline/rm-pairs.ts).
+ */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import type { AttackType } from "../../redteam/scenarios.js";
@@ -25,6 +29,13 @@ export interface PoisonSweepFlags {
   resume?: boolean;
   json?: boolean;
   quiet?: boolean;
+}
+
+export interface RmPairsFlags {
+  world: string;
+  model: string;
+  count?: number;
+  json?: boolean;
 }
 
 function parseList<T>(flag: string, parse: (s: string) => T): (value: string) => T[] {
@@ -147,6 +158,23 @@ export const experimentCommand: CommandModule = {
       .action(async (o: PoisonSweepFlags) => {
         const { runPoisonSweepExperiment } = await import("../actions/experiment.js");
         await runPoisonSweepExperiment(o);
+      });
+    exp
+      .command("rm-pairs")
+      .description(
+        "a reward model on a world's held-out, oracle-ordered pairs: accuracy per prompt family and per kinds of the two responses (which orders it gets wrong)",
+      )
+      .requiredOption("--world <file>", "the world config the model was trained on")
+      .requiredOption("--model <dir>", "a reward-model checkpoint or ensemble directory")
+      .option("--count <n>", "score the first n eval pairs (default: all)", positiveInt("--count"))
+      .option("--json", "print the breakdown as JSON")
+      .addHelpText(
+        "after",
+        "\nExample:\n  keel experiment rm-pairs --world examples/train-world.yaml --model runs/train/rm/model",
+      )
+      .action(async (o: RmPairsFlags) => {
+        const { runRmPairsExperiment } = await import("../actions/experiment.js");
+        await runRmPairsExperiment(o);
       });
   },
 };
