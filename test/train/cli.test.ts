@@ -122,6 +122,37 @@ describe("keel train", () => {
     expect(existsSync(join(dir, "rm", "model", "ensemble.json"))).toBe(true);
   });
 
+  it("rm on a world: evaluates on all of its eval pairs unless data.eval_count says fewer", async () => {
+    const world = join(dir, "world.json");
+    writeFileSync(
+      world,
+      JSON.stringify({
+        seed: 2,
+        prompts: { count: 200 },
+        comparisons: { count: 20 },
+        sft: { count: 5 },
+        eval_pairs: { count: 230 },
+      }),
+    );
+    const evalPairsOf = async (name: string, extra: string) => {
+      writeFileSync(
+        join(dir, `${name}.yaml`),
+        [
+          `out: ${join(dir, name)}`,
+          `data: { world: ${world}${extra} }`,
+          `model: { init: ${join(dir, "sft", "model")} }`,
+          "train: { steps: 1, batch_size: 4 }",
+        ].join("\n"),
+      );
+      const r = await runCli(["train", "rm", "--config", join(dir, `${name}.yaml`), "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).metrics.eval_pairs as number;
+    };
+    // More than the 200 PPO's eval prompts default to: pairs are cheap to score.
+    expect(await evalPairsOf("rm-world-all", "")).toBe(230);
+    expect(await evalPairsOf("rm-world-some", ", eval_count: 40")).toBe(40);
+  });
+
   it("ppo: a tiny KL budget stops the run with an event and exit code 3", async () => {
     writeFileSync(
       join(dir, "ppo.yaml"),

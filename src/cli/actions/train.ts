@@ -54,7 +54,8 @@ const DataSchema = z.strictObject({
   split: z.enum(["train", "eval", "redteam"]).optional(),
   world: z.string().optional(),
   world_seed: z.int().optional(),
-  eval_count: z.int().positive().default(200),
+  /** World data: the first n eval pairs (default all) or PPO eval prompts (default 200). */
+  eval_count: z.int().positive().optional(),
 });
 type DataSpec = z.output<typeof DataSchema>;
 
@@ -316,7 +317,7 @@ function preparePpo(
     ? readPrompts(data.eval_prompts, undefined)
     : world
       ? promptsOf(world, "eval")
-          .slice(0, data.eval_count)
+          .slice(0, data.eval_count ?? 200)
           .map((p) => p.content)
       : [];
   const gold = world
