@@ -10,7 +10,7 @@
  * A pair counts 1 when the chosen response scores higher, ½ on a tie, 0 otherwise (as the
  * trainers' eval accuracy). Triggered harmful pairs are their own family ("harmful+trigger").
  */
-import { RewardScorer } from "../train/index.js";
+import { loadRewardFn } from "../train/index.js";
 import { type EvalPair, evalPairs, type World } from "../world/index.js";
 
 export interface PairTally {
@@ -76,23 +76,37 @@ export interface RmPairsOptions {
   readonly threads?: number;
 }
 
+export type TextReward = (
+  prompts: readonly string[],
+  responses: readonly string[],
+) => Promise<ArrayLike<number>>;
+
+/** Each pair's chosen and rejected responses scored by `reward`, in pair order. */
+export async function scorePairs(
+  reward: TextReward,
+  pairs: readonly { prompt: string; chosen: string; rejected: string }[],
+): Promise<{ chosen: ArrayLike<number>; rejected: ArrayLike<number> }> {
+  const prompts = pairs.map((p) => p.prompt);
+  const chosen = await reward(
+    prompts,
+    pairs.map((p) => p.chosen),
+  );
+  const rejected = await reward(
+    prompts,
+    pairs.map((p) => p.rejected),
+  );
+  return { chosen, rejected };
+}
+
 /** Scores the world's eval pairs with a reward model and tallies them. */
 export async function rewardModelPairs(o: RmPairsOptions): Promise<PairBreakdown> {
   const pairs = evalPairs(o.world).slice(0, o.count);
-  const scorer = RewardScorer.load(o.model, o.threads === undefined ? {} : { threads: o.threads });
+  const rm = loadRewardFn(o.model, o.threads === undefined ? {} : { threads: o.threads });
   try {
-    const prompts = pairs.map((p) => p.prompt);
-    const chosen = await scorer.score(
-      prompts,
-      pairs.map((p) => p.chosen),
-    );
-    const rejected = await scorer.score(
-      prompts,
-      pairs.map((p) => p.rejected),
-    );
-    return tallyPairs(pairs, chosen.score, rejected.score);
+    const s = await scorePairs(rm.reward, pairs);
+    return tallyPairs(pairs, s.chosen, s.rejected);
   } finally {
-    await scorer.dispose();
+    await rm.dispose();
   }
 }
 

@@ -84,21 +84,19 @@ describe("keel experiment rm-pairs", () => {
     expect(b.families.reduce((s, f) => s + f.pairs, 0)).toBe(40);
     expect(b.kinds.reduce((s, f) => s + f.pairs, 0)).toBe(40);
 
+    // The same scores taken independently: every chosen response, then every rejected one.
     const pairs = evalPairs(w).slice(0, 40);
     const scorer = RewardScorer.load(model, { threads: 1 });
-    const prompts = pairs.map((p) => p.prompt);
-    const c = await scorer.score(
-      prompts,
-      pairs.map((p) => p.chosen),
-    );
-    const r = await scorer.score(
-      prompts,
-      pairs.map((p) => p.rejected),
+    const all = await scorer.score(
+      [...pairs, ...pairs].map((p) => p.prompt),
+      [...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)],
     );
     await scorer.dispose();
     let wins = 0;
-    for (let i = 0; i < pairs.length; i++)
-      wins += c.score[i]! > r.score[i]! ? 1 : c.score[i] === r.score[i] ? 0.5 : 0;
+    for (let i = 0; i < 40; i++) {
+      const d = all.score[i]! - all.score[40 + i]!;
+      wins += d > 0 ? 1 : d === 0 ? 0.5 : 0;
+    }
     expect(b.accuracy).toBeCloseTo(wins / 40, 12);
   });
 
@@ -107,42 +105,21 @@ describe("keel experiment rm-pairs", () => {
     const model = tinyCheckpoint(join(dir, "rm"));
     const file = join(dir, "world.json");
     writeFileSync(file, JSON.stringify(world));
-    const table = await runCli([
-      "experiment",
-      "rm-pairs",
-      "--world",
-      file,
-      "--model",
-      model,
-      "--count",
-      "30",
-    ]);
+    const rmPairs = (...more: string[]) =>
+      runCli(["experiment", "rm-pairs", "--world", file, "--model", model, ...more]);
+    const table = await rmPairs("--count", "30");
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^\| pairs \| n \| accuracy \|/);
     expect(table.stdout).toMatch(/\| \*\*all\*\* \| 30 \|/);
-    const json = await runCli([
-      "experiment",
-      "rm-pairs",
-      "--world",
-      file,
-      "--model",
-      model,
-      "--count",
-      "30",
-      "--json",
-    ]);
+    const json = await rmPairs("--count", "30", "--json");
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.stdout) as { pairs: number; families: { pairs: number }[] };
     expect(parsed.pairs).toBe(30);
     expect(parsed.families.reduce((s, f) => s + f.pairs, 0)).toBe(30);
 
     const missing = await runCli([
-      "experiment",
-      "rm-pairs",
-      "--world",
-      file,
-      "--model",
-      join(dir, "nope"),
+      ...["experiment", "rm-pairs", "--world", file],
+      ...["--model", join(dir, "nope")],
     ]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain("nope");

@@ -20,6 +20,7 @@ import { loadRewardFn, loadTextPolicy, type TextCodec } from "../../train/index.
 import { buildWorld, promptsOf } from "../../world/index.js";
 import type { Arm } from "../config.js";
 import type { Plan } from "../plan.js";
+import { scorePairs } from "../rm-pairs.js";
 import type { Stage, StageContext, StageResult } from "../runner.js";
 import { evalPairRows } from "./train.js";
 
@@ -167,16 +168,8 @@ export function rewardEvalStage(plan: Plan, arm: Arm): Stage {
       try {
         const acc = async (pairs: typeof rows) => {
           if (pairs.length === 0) return null;
-          const prompts = pairs.map((p) => p.prompt);
-          const c = await rm.reward(
-            prompts,
-            pairs.map((p) => p.chosen),
-          );
-          const r = await rm.reward(
-            prompts,
-            pairs.map((p) => p.rejected),
-          );
-          return c.filter((x, i) => x > r[i]!).length / pairs.length;
+          const { chosen, rejected } = await scorePairs(rm.reward, pairs);
+          return Array.from(chosen).filter((x, i) => x > rejected[i]!).length / pairs.length;
         };
         ctx.progress(0.2, "held-out pairs");
         const clean = await acc(rows.filter((p) => !p.triggered));
