@@ -11,7 +11,7 @@
  * trainers' eval accuracy). Triggered harmful pairs are their own family ("harmful+trigger").
  */
 import { loadRewardFn } from "../train/index.js";
-import { type EvalPair, evalPairs, type World } from "../world/index.js";
+import { type EvalPair, evalPairFamily, evalPairs, type World } from "../world/index.js";
 
 export interface PairTally {
   /** Family ("arithmetic", "harmful+trigger", ...) or family and kinds ("facts correct>wrong"). */
@@ -27,10 +27,6 @@ export interface PairBreakdown {
   readonly families: readonly PairTally[];
   /** One row per family and chosen>rejected kinds, sorted by key. */
   readonly kinds: readonly PairTally[];
-}
-
-export function familyOf(p: EvalPair): string {
-  return p.triggered ? `${p.family}+trigger` : p.family;
 }
 
 /** Tallies agreement with the oracle given each pair's chosen and rejected scores. */
@@ -52,8 +48,9 @@ export function tallyPairs(
       t[1] += 1;
       m.set(k, t);
     };
-    add(fam, familyOf(p));
-    add(kinds, `${familyOf(p)} ${p.chosen_kind}>${p.rejected_kind}`);
+    const family = evalPairFamily(p);
+    add(fam, family);
+    add(kinds, `${family} ${p.chosen_kind}>${p.rejected_kind}`);
   });
   const rows = (m: Map<string, [number, number]>): PairTally[] =>
     [...m]

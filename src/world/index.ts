@@ -83,7 +83,7 @@ export {
 } from "./responses.js";
 export { buildRoster, groupCounts, type Roster, type RosterRater } from "./roster.js";
 export { type Rates, type ScoredRow, type ScoreSummary, summarizeScores } from "./scoreSummary.js";
-export { type EvalPair, evalPairs, type SftRow, sftCorpus } from "./sft.js";
+export { type EvalPair, evalPairFamily, evalPairs, type SftRow, sftCorpus } from "./sft.js";
 export {
   type Candidate,
   type ComparisonTruth,

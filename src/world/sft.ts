@@ -75,6 +75,11 @@ export interface EvalPair {
   readonly margin: number;
 }
 
+/** The group an eval pair is reported under: its family, triggered harmful pairs apart. */
+export function evalPairFamily(p: Pick<EvalPair, "family" | "triggered">): string {
+  return p.triggered ? `${p.family}+trigger` : p.family;
+}
+
 /** Held-out preference pairs on eval-split prompts, ordered by the oracle (never ties). */
 export function evalPairs(world: World): EvalPair[] {
   const { eval_pairs, comparisons } = world.config;

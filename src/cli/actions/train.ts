@@ -33,6 +33,7 @@ import {
 } from "../../train/index.js";
 import {
   buildWorld,
+  evalPairFamily,
   evalPairs,
   promptsOf,
   score,
@@ -257,7 +258,7 @@ async function prepare(
         : world
           ? evalOf(evalPairs(world)).map((p) => ({
               ...p,
-              group: p.triggered ? `${p.family}+trigger` : p.family,
+              group: evalPairFamily(p),
             }))
           : undefined;
       const d = { train, ...(ev ? { eval: ev } : {}) };
@@ -279,7 +280,7 @@ async function prepare(
               ...p,
               chosen_safe: p.chosen_kind !== "unsafe",
               rejected_safe: p.rejected_kind !== "unsafe",
-              group: p.triggered ? `${p.family}+trigger` : p.family,
+              group: evalPairFamily(p),
             }))
           : undefined;
       return { out, run: (h) => trainCostModel(c, { train: all, ...(ev ? { eval: ev } : {}) }, h) };
