@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
-import { tmp } from "./fixtures.js";
+import { tinyCheckpoint, tmp } from "./fixtures.js";
 
 const jsonl = (rows: readonly object[]) => `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`;
 
@@ -214,5 +214,60 @@ describe("keel train", () => {
     const r2 = await runCli(["train", "dpo", "--config", join(dir, "bad2.yaml")]);
     expect(r2.code).toBe(78);
     expect(r2.stderr).toMatch(/label_smoothing/);
+  });
+
+  it("--check: every example config is valid, loads its data and names its checkpoints; nothing is trained", async () => {
+    const ckpt = tinyCheckpoint(join(dir, "upstream"));
+    const files = readdirSync("examples").filter((f) => /^train-(sft|rm|cost|ppo|dpo)/.test(f));
+    expect(files.length).toBeGreaterThanOrEqual(7);
+    for (const f of files) {
+      const trainer = /^train-(sft|rm|cost|ppo|dpo)/.exec(f)![1]!;
+      // The examples start from each other's runs (runs/train/*/model): point them at a real
+      // checkpoint made here, and at an output directory that must stay absent.
+      const out = join(dir, `check-${f}`);
+      const text = readFileSync(join("examples", f), "utf8")
+        .replace(/runs\/train\/[\w-]+\/model/g, ckpt)
+        .replace(/^out: .*$/m, `out: ${out}`);
+      writeFileSync(join(dir, f), text);
+      const r = await runCli(["train", trainer, "--config", join(dir, f), "--check", "--json"]);
+      expect(r.code, `${f}: ${r.stderr}`).toBe(0);
+      const j = JSON.parse(r.stdout);
+      expect(j.trainer).toBe(trainer);
+      expect(j.train).toBeGreaterThan(0);
+      expect(j.out).toBe(out);
+      const fields = j.checkpoints.map((k: { field: string }) => k.field);
+      if (trainer === "ppo") expect(fields).toEqual(expect.arrayContaining(["policy.init"]));
+      else if (trainer !== "sft") expect(fields).toContain("model.init");
+      expect(existsSync(out)).toBe(false);
+    }
+    // The world examples' numbers: all 600 eval pairs, SFT's 5% held out of 4,000 rows.
+    const rm = await runCli([
+      "train",
+      "rm",
+      "--config",
+      join(dir, "train-rm.yaml"),
+      "--check",
+      "--json",
+    ]);
+    expect(JSON.parse(rm.stdout)).toMatchObject({ train: 10000, eval: 600 });
+    const sft = await runCli(["train", "sft", "--config", join(dir, "train-sft.yaml"), "--check"]);
+    expect(sft.stdout).toContain("3800 training examples, 200 evaluation examples");
+  });
+
+  it("--check fails naming the field of a missing checkpoint", async () => {
+    const file = join(dir, "missing.yaml");
+    writeFileSync(
+      file,
+      [
+        `out: ${join(dir, "missing-out")}`,
+        `data: { train: ${join(dir, "judgments.jsonl")} }`,
+        `model: { init: ${join(dir, "no-such-model")} }`,
+      ].join("\n"),
+    );
+    const r = await runCli(["train", "rm", "--config", file, "--check"]);
+    expect(r.code).toBe(66);
+    expect(r.stderr).toContain(
+      `${file}: model.init: no checkpoint at ${join(dir, "no-such-model")}`,
+    );
   });
 });

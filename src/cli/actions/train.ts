@@ -3,7 +3,8 @@
  * safeguards, redteam; see commands/train.ts), gather the examples from files or a synthetic
  * world, run the trainer with a progress bar, and print the result.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
@@ -14,6 +15,7 @@ import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
 import {
   type ConfigSource,
   type CostPair,
+  type DpoConfig,
   type Metrics,
   type PpoHooks,
   type ProgressEvent,
@@ -209,7 +211,20 @@ function worldData(world: World): { pairs: PreferencePair[]; costPairs: CostPair
 interface Prepared {
   readonly run: (hooks: TrainHooks) => Promise<TrainResult>;
   readonly out: string;
+  /** Examples the run trains and evaluates on (PPO: prompts). */
+  readonly counts: { readonly train: number; readonly eval: number };
+  /** The checkpoints the run starts from or scores with, by config field. */
+  readonly checkpoints: readonly { readonly field: string; readonly dir: string }[];
 }
+
+/** What a trainer trains and evaluates on: the given eval set, else its held-out share. */
+const counts = (n: number, ev: readonly unknown[] | undefined, evalFraction: number) => {
+  const held = ev ? ev.length : Math.round(n * evalFraction);
+  return { train: ev ? n : n - held, eval: held };
+};
+
+const inits = (...c: [string, string | undefined][]) =>
+  c.flatMap(([field, dir]) => (dir === undefined ? [] : [{ field, dir }]));
 
 async function prepare(
   trainer: Trainer,
@@ -245,7 +260,12 @@ async function prepare(
         ? sftCorpus(world)
         : readJsonl(need(data.train, "train"), SftRowSchema);
       const ev = data.eval ? readJsonl(data.eval, SftRowSchema) : undefined;
-      return { out, run: (h) => trainSft(c, { train, ...(ev ? { eval: ev } : {}) }, h) };
+      return {
+        out,
+        counts: counts(train.length, ev, c.train.eval_fraction),
+        checkpoints: inits(["model.init", c.model.init]),
+        run: (h) => trainSft(c, { train, ...(ev ? { eval: ev } : {}) }, h),
+      };
     }
     case "rm":
     case "dpo": {
@@ -262,8 +282,11 @@ async function prepare(
             }))
           : undefined;
       const d = { train, ...(ev ? { eval: ev } : {}) };
+      const ref = trainer === "dpo" ? (c as DpoConfig).reference?.init : undefined;
       return {
         out,
+        counts: counts(train.length, ev, c.train.eval_fraction),
+        checkpoints: inits(["model.init", c.model.init], ["reference.init", ref]),
         run: (h) =>
           trainer === "rm" ? trainRewardModel(c as never, d, h) : trainDpo(c as never, d, h),
       };
@@ -283,7 +306,12 @@ async function prepare(
               group: evalPairFamily(p),
             }))
           : undefined;
-      return { out, run: (h) => trainCostModel(c, { train: all, ...(ev ? { eval: ev } : {}) }, h) };
+      return {
+        out,
+        counts: counts(all.length, ev, c.train.eval_fraction),
+        checkpoints: inits(["model.init", c.model.init]),
+        run: (h) => trainCostModel(c, { train: all, ...(ev ? { eval: ev } : {}) }, h),
+      };
     }
     case "ppo":
       return preparePpo(rest, source, out, data, world, sgRaw, rtRaw);
@@ -356,6 +384,13 @@ function preparePpo(
   }
   return {
     out,
+    counts: { train: prompts.length, eval: evalPrompts.length },
+    checkpoints: inits(
+      ["policy.init", c.policy.init],
+      ["reference.init", c.reference?.init],
+      ["reward.model", c.reward.model],
+      ["cost.model", c.cost?.model ?? undefined],
+    ),
     run: (h) =>
       trainPpo(
         c,
@@ -387,8 +422,43 @@ function liveLine(m: Metrics): string {
     .join(" ");
 }
 
+/** A checkpoint directory holds a model (config.json) or a reward-model ensemble (ensemble.json). */
+function isCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, "config.json")) || existsSync(join(dir, "ensemble.json"));
+}
+
+/** `--check`: everything up to training; a missing checkpoint is a KEEL_E_NOT_FOUND error. */
+function reportCheck(trainer: Trainer, file: string, prep: Prepared, json: boolean): void {
+  const missing = prep.checkpoints.find((k) => !isCheckpoint(k.dir));
+  if (missing)
+    throw new KeelError(
+      "KEEL_E_NOT_FOUND",
+      `no checkpoint at ${missing.dir} (neither config.json nor ensemble.json)`,
+      {
+        where: { file, field: missing.field },
+        hint: "train that model first (its run directory's model/), or fix the path",
+      },
+    );
+  const what = trainer === "ppo" ? "prompts" : "examples";
+  if (json) {
+    printJson({
+      trainer,
+      config: file,
+      out: prep.out,
+      ...prep.counts,
+      checkpoints: prep.checkpoints,
+    });
+    return;
+  }
+  printLine(
+    `${file}: valid ${trainer} config; ${prep.counts.train} training ${what}, ${prep.counts.eval} evaluation ${what}; out ${prep.out}`,
+  );
+  for (const k of prep.checkpoints) printLine(`  ${k.field}: ${k.dir}`);
+}
+
 export async function runTrain(trainer: Trainer, o: TrainFlags): Promise<void> {
   const prep = await prepare(trainer, o.config, o.out);
+  if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
   const bar = new Progress({
     label: `train ${trainer}`,
     unit: "steps",

@@ -15,6 +15,8 @@
  *                                  world's oracle when data.world is set
  *   redteam: {per_suite, seed}     ppo with data.world: red-team metrics at every evaluation
  * Paths are relative to the working directory. Ctrl-C saves a checkpoint; --resume continues.
+ * --check stops after reading: it reports the example counts and the checkpoints the run starts
+ * from, and fails (exit 66) naming the field of a checkpoint that is not there.
  * The action (reading the file and the data, running the trainer) is in actions/train.ts.
  */
 import type { Command } from "commander";
@@ -28,6 +30,7 @@ export interface TrainFlags {
   config: string;
   out?: string;
   resume?: boolean;
+  check?: boolean;
   threads?: number;
   json?: boolean;
   quiet?: boolean;
@@ -53,6 +56,10 @@ export const trainCommand: CommandModule = {
         .requiredOption("-c, --config <file>", "YAML config (trainer settings, out, data)")
         .option("-o, --out <dir>", "run directory (overrides the config's out)")
         .option("--resume", "continue from the run directory's latest checkpoint")
+        .option(
+          "--check",
+          "validate the config, load its data and find the checkpoints it starts from; train nothing",
+        )
         .option("--threads <n>", "ONNX Runtime threads per session", positiveInt("--threads"))
         .addHelpText(
           "after",
