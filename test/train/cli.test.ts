@@ -254,6 +254,39 @@ describe("keel train", () => {
     expect(sft.stdout).toContain("3800 training examples, 200 evaluation examples");
   });
 
+  it("a missing data file or an audit file that is not JSON is a clear error, not a crash", async () => {
+    const ckpt = tinyCheckpoint(join(dir, "upstream-data"));
+    const nofile = join(dir, "no-such.jsonl");
+    const cfg = (name: string, data: string) => {
+      const file = join(dir, name);
+      writeFileSync(
+        file,
+        [`out: ${join(dir, "never")}`, `data: ${data}`, `model: { init: ${ckpt} }`].join("\n"),
+      );
+      return file;
+    };
+    for (const trainer of ["rm", "dpo", "cost"]) {
+      const r = await runCli([
+        "train",
+        trainer,
+        "--config",
+        cfg(`nofile-${trainer}.yaml`, `{ train: ${nofile} }`),
+      ]);
+      expect(r.code, r.stderr).toBe(66);
+      expect(r.stderr).toContain(`KEEL_E_FILE: ${nofile}: cannot read`);
+      expect(r.stderr).not.toContain("internal error");
+    }
+    writeFileSync(join(dir, "audit-bad.json"), "{ not json");
+    const bad = cfg(
+      "badaudit.yaml",
+      `{ train: ${join(dir, "judgments.jsonl")}, weights: ${join(dir, "audit-bad.json")} }`,
+    );
+    const r = await runCli(["train", "rm", "--config", bad, "--check"]);
+    expect(r.code, r.stderr).toBe(65);
+    expect(r.stderr).toContain(`${join(dir, "audit-bad.json")}: not valid JSON`);
+    expect(existsSync(join(dir, "never"))).toBe(false);
+  });
+
   it("--check fails naming the field of a missing checkpoint", async () => {
     const file = join(dir, "missing.yaml");
     writeFileSync(

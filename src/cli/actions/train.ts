@@ -90,13 +90,15 @@ function block<S extends z.ZodType>(
   });
 }
 
-function readJsonl<T>(file: string, schema: z.ZodType<T>): T[] {
-  let text: string;
+function readText(file: string): string {
   try {
-    text = readFileSync(file, "utf8");
+    return readFileSync(file, "utf8");
   } catch (e) {
     throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, { where: { file } });
   }
+}
+
+function readJsonl<T>(file: string, schema: z.ZodType<T>, text = readText(file)): T[] {
   const out: T[] = [];
   text.split("\n").forEach((l, i) => {
     if (!l.trim()) return;
@@ -146,9 +148,8 @@ const AuditSchema = z.object({
 
 /** Preference pairs from TRL rows or keel judgments (ties dropped; audit weights joined). */
 function readPairs(file: string, weightsFile?: string): PreferencePair[] {
-  const first = readFileSync(file, "utf8")
-    .split("\n")
-    .find((l) => l.trim());
+  const text = readText(file);
+  const first = text.split("\n").find((l) => l.trim());
   const isJudgments =
     first !== undefined && /"comparison_id"/.test(first) && /"response_a"/.test(first);
   if (!isJudgments) {
@@ -160,16 +161,23 @@ function readPairs(file: string, weightsFile?: string): PreferencePair[] {
           where: { file, field: "data.weights" },
         },
       );
-    return readJsonl(file, PairRowSchema);
+    return readJsonl(file, PairRowSchema, text);
   }
   const weights = new Map<string, number>();
   if (weightsFile) {
-    const audit = parseRecord(AuditSchema, JSON.parse(readFileSync(weightsFile, "utf8")), {
-      file: weightsFile,
-    });
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readText(weightsFile));
+    } catch (e) {
+      if (e instanceof KeelError) throw e;
+      throw new KeelError("KEEL_E_INVALID_RECORD", `not valid JSON: ${(e as Error).message}`, {
+        where: { file: weightsFile },
+      });
+    }
+    const audit = parseRecord(AuditSchema, raw, { file: weightsFile });
     for (const c of audit.comparisons) weights.set(c.comparison_id, c.excluded ? 0 : c.weight);
   }
-  return readJsonl(file, JudgmentRowSchema)
+  return readJsonl(file, JudgmentRowSchema, text)
     .filter((j) => j.choice !== "tie")
     .map((j) => {
       const [chosen, rejected] =
