@@ -4,7 +4,7 @@
  * that nothing half-written is ever left under the final name.
  */
 import { once } from "node:events";
-import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import { createReadStream, createWriteStream, readFileSync, type WriteStream } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
@@ -24,6 +24,29 @@ export async function openInput(path: string): Promise<Readable> {
     });
   }
   return createReadStream(path, { highWaterMark: 1 << 20 });
+}
+
+/** A whole (small) text file; an unreadable one is KEEL_E_FILE naming it. */
+export function readTextFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${describeFsError(e)}`, {
+      where: { file: path },
+    });
+  }
+}
+
+/** A whole JSON file; unreadable is KEEL_E_FILE, not JSON is KEEL_E_INVALID_RECORD. */
+export function readJsonTextFile(path: string): unknown {
+  const text = readTextFile(path);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new KeelError("KEEL_E_INVALID_RECORD", `not valid JSON: ${(e as Error).message}`, {
+      where: { file: path },
+    });
+  }
 }
 
 /** Size of a file in bytes, or undefined for stdin and unreadable paths (for progress bars). */

@@ -98,4 +98,22 @@ describe("keel model", () => {
     expect(missing.code).toBe(66);
     expect(missing.stderr).toMatch(/no checkpoint/);
   });
+
+  it("init names a tokenizer file that is missing or not JSON", async () => {
+    const nofile = join(dir, "no-tokenizer.json");
+    const r = await runCli(["model", "init", "--out", join(dir, "t1"), "--tokenizer", nofile]);
+    expect(r.code).toBe(66);
+    expect(r.stderr).toContain(`${nofile}: cannot read: no such file or directory`);
+    writeFileSync(join(dir, "bad-tokenizer.json"), "{ nope");
+    const bad = await runCli([
+      "model",
+      "init",
+      "--out",
+      join(dir, "t2"),
+      "--tokenizer",
+      join(dir, "bad-tokenizer.json"),
+    ]);
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toContain(`${join(dir, "bad-tokenizer.json")}: not valid JSON`);
+  });
 });

@@ -8,6 +8,7 @@ import { generate } from "../../engine/gpt/generate.js";
 import type { Head } from "../../engine/gpt/graphs.js";
 import { Gpt, padBatch } from "../../engine/gpt/model.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
+import { readJsonTextFile } from "../../io/files.js";
 import type {
   ExportOnnxFlags,
   GenerateFlags,
@@ -17,9 +18,8 @@ import type {
 import { formatTable, printJson, printLine } from "../output.js";
 
 export async function runInit(o: ModelInitFlags): Promise<void> {
-  const { readFileSync } = await import("node:fs");
   const tokenizer = o.tokenizer
-    ? BpeTokenizer.fromJSON(JSON.parse(readFileSync(o.tokenizer, "utf8")), o.tokenizer)
+    ? BpeTokenizer.fromJSON(readJsonTextFile(o.tokenizer), o.tokenizer)
     : undefined;
   if (tokenizer && tokenizer.vocabSize > o.vocab) {
     throw new KeelError(

@@ -3,12 +3,13 @@
  * safeguards, redteam; see commands/train.ts), gather the examples from files or a synthetic
  * world, run the trainer with a progress bar, and print the result.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
 import type { PreferencePair } from "../../core/types.js";
+import { readJsonTextFile, readTextFile } from "../../io/files.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { buildSuites, runRedteam } from "../../redteam/index.js";
 import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
@@ -90,15 +91,7 @@ function block<S extends z.ZodType>(
   });
 }
 
-function readText(file: string): string {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (e) {
-    throw new KeelError("KEEL_E_FILE", `cannot read: ${(e as Error).message}`, { where: { file } });
-  }
-}
-
-function readJsonl<T>(file: string, schema: z.ZodType<T>, text = readText(file)): T[] {
+function readJsonl<T>(file: string, schema: z.ZodType<T>, text = readTextFile(file)): T[] {
   const out: T[] = [];
   text.split("\n").forEach((l, i) => {
     if (!l.trim()) return;
@@ -148,7 +141,7 @@ const AuditSchema = z.object({
 
 /** Preference pairs from TRL rows or keel judgments (ties dropped; audit weights joined). */
 function readPairs(file: string, weightsFile?: string): PreferencePair[] {
-  const text = readText(file);
+  const text = readTextFile(file);
   const first = text.split("\n").find((l) => l.trim());
   const isJudgments =
     first !== undefined && /"comparison_id"/.test(first) && /"response_a"/.test(first);
@@ -165,16 +158,7 @@ function readPairs(file: string, weightsFile?: string): PreferencePair[] {
   }
   const weights = new Map<string, number>();
   if (weightsFile) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readText(weightsFile));
-    } catch (e) {
-      if (e instanceof KeelError) throw e;
-      throw new KeelError("KEEL_E_INVALID_RECORD", `not valid JSON: ${(e as Error).message}`, {
-        where: { file: weightsFile },
-      });
-    }
-    const audit = parseRecord(AuditSchema, raw, { file: weightsFile });
+    const audit = parseRecord(AuditSchema, readJsonTextFile(weightsFile), { file: weightsFile });
     for (const c of audit.comparisons) weights.set(c.comparison_id, c.excluded ? 0 : c.weight);
   }
   return readJsonl(file, JudgmentRowSchema, text)
