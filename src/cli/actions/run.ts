@@ -1,7 +1,11 @@
 /** `keel run`'s action: load the YAML config and run the pipeline until done or interrupted. */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { ConfigSource } from "../../core/config.js";
+import { KeelError } from "../../core/errors.js";
 import { loadYamlConfig } from "../../io/yaml.js";
-import { parsePipelineConfig } from "../../pipeline/config.js";
-import { runPipeline } from "../../pipeline/pipeline.js";
+import { type PipelineConfig, parsePipelineConfig } from "../../pipeline/config.js";
+import { pipelineStages, runPipeline } from "../../pipeline/pipeline.js";
 import type { RunFlags } from "../commands/run.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
@@ -10,6 +14,7 @@ import { describeSummary, pipelineEvents } from "./pipeline-ui.js";
 export async function runRun(o: RunFlags): Promise<void> {
   const { raw, source } = await loadYamlConfig(o.config);
   const config = parsePipelineConfig(raw, source);
+  if (o.check) return reportCheck(o, config, source);
   const r = await withInterrupt((signal) =>
     runPipeline(config, {
       out: o.out,
@@ -21,4 +26,40 @@ export async function runRun(o: RunFlags): Promise<void> {
   );
   if (o.json) printJson(r.summary);
   else printLine(describeSummary(r.summary, r.runDir));
+}
+
+/**
+ * `--check`: the whole plan is resolved (each stage's trainer config parsed with the file's
+ * line numbers), a given base checkpoint must exist, and the stages are listed. Nothing is
+ * written.
+ */
+function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource): void {
+  const stages = pipelineStages(config, resolve(o.out), source);
+  const base = config.base.checkpoint;
+  if (base !== undefined && !existsSync(join(base, "config.json")))
+    throw new KeelError("KEEL_E_NOT_FOUND", `no checkpoint at ${base} (config.json missing)`, {
+      where: { file: o.config, field: "base.checkpoint" },
+    });
+  const existing = existsSync(join(o.out, "state.json"));
+  const total = stages.reduce((a, s) => a + s.weight, 0) || 1;
+  const rows = stages.map((s) => ({
+    key: s.key,
+    title: s.title,
+    after: [...s.after],
+    share: s.weight / total,
+  }));
+  if (o.json) {
+    printJson({ config: o.config, out: o.out, existing_run: existing, stages: rows });
+    return;
+  }
+  printLine(
+    `${o.config}: valid pipeline config; ${rows.length} stages into ${o.out} (share of the run's time, what)`,
+  );
+  const w = Math.max(...rows.map((r) => r.key.length));
+  for (const r of rows)
+    printLine(`  ${r.key.padEnd(w)}  ${`${Math.round(r.share * 100)}%`.padStart(4)}  ${r.title}`);
+  if (existing)
+    printLine(
+      `${o.out} already holds a run: pass --resume to continue it, or choose another --out`,
+    );
 }

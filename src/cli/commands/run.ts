@@ -6,6 +6,7 @@ export interface RunFlags {
   config: string;
   out: string;
   resume?: boolean;
+  check?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -24,6 +25,10 @@ export const runCommand: CommandModule = {
       )
       .requiredOption("-o, --out <dir>", "run directory")
       .option("--resume", "continue an interrupted run in --out (finished stages are kept)")
+      .option(
+        "--check",
+        "validate the config (every stage's trainer settings included) and list the stages; run nothing",
+      )
       .option("--json", "print summary.json on stdout")
       .option("-q, --quiet", "no progress output")
       .action(async (o: RunFlags) => {

@@ -1,0 +1,59 @@
+/** `keel run --check`: the whole plan resolved from the file, the stages listed, nothing run. */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/stores.js";
+
+describe("keel run --check", () => {
+  const dir = tempDir("keel-run-check-");
+
+  it("lists the example pipeline's stages in order and writes nothing", async () => {
+    const out = join(dir, "run");
+    const r = await runCli(["run", "-c", "examples/pipeline.yaml", "-o", out, "--check", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    const keys = j.stages.map((s: { key: string }) => s.key);
+    expect(keys[0]).toBe("world");
+    expect(keys.at(-1)).toBe("report");
+    for (const arm of ["undefended", "defended"])
+      for (const s of ["preferences", "reward", "rm-eval", "policy", "evaluate"])
+        expect(keys).toContain(`${arm}/${s}`);
+    // Every stage comes after the stages it depends on.
+    for (const [i, s] of j.stages.entries())
+      for (const a of s.after) expect(keys.indexOf(a), `${s.key} after ${a}`).toBeLessThan(i);
+    const shares = j.stages.reduce((a: number, s: { share: number }) => a + s.share, 0);
+    expect(shares).toBeCloseTo(1, 9);
+    expect(j.existing_run).toBe(false);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("names the file, line and field of a bad trainer setting deep in the plan", async () => {
+    const file = join(dir, "bad.yaml");
+    const text = readFileSync("examples/pipeline.yaml", "utf8").replace(
+      "train: { epochs: 1 }",
+      "train: { epochz: 1 }",
+    );
+    expect(text).toContain("epochz");
+    writeFileSync(file, text);
+    const line = text.split("\n").findIndex((l) => l.includes("epochz")) + 1;
+    const r = await runCli(["run", "-c", file, "-o", join(dir, "bad"), "--check"]);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`${file}:${line}: reward_model.train.epochz`);
+  });
+
+  it("fails on a base checkpoint that is not there", async () => {
+    const file = join(dir, "nobase.yaml");
+    const text = readFileSync("examples/pipeline.yaml", "utf8").replace(
+      /^base:.*\n {2}sft: .*$/m,
+      `base: { checkpoint: ${join(dir, "no-model")} }`,
+    );
+    expect(text).toContain("no-model");
+    writeFileSync(file, text);
+    const r = await runCli(["run", "-c", file, "-o", join(dir, "nb"), "--check"]);
+    expect(r.code, r.stderr).toBe(66);
+    expect(r.stderr).toContain(
+      `${file}: base.checkpoint: no checkpoint at ${join(dir, "no-model")}`,
+    );
+  });
+});
