@@ -8,6 +8,7 @@ export { GraphBuilder, T, type TLike } from "./builder.js";
 export { writeFileAtomic } from "./checkpoint/atomic.js";
 export {
   type Checkpoint,
+  hasCheckpoint,
   loadCheckpoint,
   type SaveOptions,
   saveCheckpoint,

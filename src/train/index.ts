@@ -38,6 +38,7 @@ export {
   type TrainHooks,
   type TrainResult,
 } from "./common/run.js";
+export { heldOutCount, splitEval } from "./common/split.js";
 export {
   type DpoConfig,
   type DpoConfigInput,
@@ -63,7 +64,13 @@ export {
 export { type PpoData, type PpoHooks, type RewardSource, trainPpo } from "./ppo/ppoTrainer.js";
 export { PRESETS, type Preset, type PresetName, preset } from "./presets.js";
 export { type CostConfig, type CostConfigInput, parseCostConfig } from "./rm/costConfig.js";
-export { aggregateScores, type EnsembleScores, loadRewardFn, RewardScorer } from "./rm/ensemble.js";
+export {
+  aggregateScores,
+  type EnsembleScores,
+  isEnsembleDir,
+  loadRewardFn,
+  RewardScorer,
+} from "./rm/ensemble.js";
 export { type PairEvalMetrics, pairEvalMetrics } from "./rm/metrics.js";
 export type { CostPair } from "./rm/pairs.js";
 export { parseRmConfig, type RmConfig, type RmConfigInput, RmConfigSchema } from "./rm/rmConfig.js";

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ConfigSource } from "../../core/config.js";
 import { KeelError } from "../../core/errors.js";
+import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { type PipelineConfig, parsePipelineConfig } from "../../pipeline/config.js";
 import { pipelineStages, runPipeline } from "../../pipeline/pipeline.js";
@@ -36,7 +37,7 @@ export async function runRun(o: RunFlags): Promise<void> {
 function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource): void {
   const stages = pipelineStages(config, resolve(o.out), source);
   const base = config.base.checkpoint;
-  if (base !== undefined && !existsSync(join(base, "config.json")))
+  if (base !== undefined && !hasCheckpoint(base))
     throw new KeelError("KEEL_E_NOT_FOUND", `no checkpoint at ${base} (config.json missing)`, {
       where: { file: o.config, field: "base.checkpoint" },
     });

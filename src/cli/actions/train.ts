@@ -3,12 +3,11 @@
  * safeguards, redteam; see commands/train.ts), gather the examples from files or a synthetic
  * world, run the trainer with a progress bar, and print the result.
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
 import type { PreferencePair } from "../../core/types.js";
+import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
 import { readJsonTextFile, readTextFile } from "../../io/files.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { buildSuites, runRedteam } from "../../redteam/index.js";
@@ -17,6 +16,8 @@ import {
   type ConfigSource,
   type CostPair,
   type DpoConfig,
+  heldOutCount,
+  isEnsembleDir,
   type Metrics,
   type PpoHooks,
   type ProgressEvent,
@@ -211,7 +212,7 @@ interface Prepared {
 
 /** What a trainer trains and evaluates on: the given eval set, else its held-out share. */
 const counts = (n: number, ev: readonly unknown[] | undefined, evalFraction: number) => {
-  const held = ev ? ev.length : Math.round(n * evalFraction);
+  const held = ev ? ev.length : heldOutCount(n, evalFraction);
   return { train: ev ? n : n - held, eval: held };
 };
 
@@ -414,14 +415,9 @@ function liveLine(m: Metrics): string {
     .join(" ");
 }
 
-/** A checkpoint directory holds a model (config.json) or a reward-model ensemble (ensemble.json). */
-function isCheckpoint(dir: string): boolean {
-  return existsSync(join(dir, "config.json")) || existsSync(join(dir, "ensemble.json"));
-}
-
 /** `--check`: everything up to training; a missing checkpoint is a KEEL_E_NOT_FOUND error. */
 function reportCheck(trainer: Trainer, file: string, prep: Prepared, json: boolean): void {
-  const missing = prep.checkpoints.find((k) => !isCheckpoint(k.dir));
+  const missing = prep.checkpoints.find((k) => !hasCheckpoint(k.dir) && !isEnsembleDir(k.dir));
   if (missing)
     throw new KeelError(
       "KEEL_E_NOT_FOUND",

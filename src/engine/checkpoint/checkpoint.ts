@@ -144,9 +144,14 @@ function copyInto(dst: FloatArray, t: StTensor | undefined, what: string, file: 
   dst.set(t.data);
 }
 
+/** Whether `dir` holds a checkpoint (its config.json; the weights are checked on load). */
+export function hasCheckpoint(dir: string): boolean {
+  return existsSync(join(dir, "config.json"));
+}
+
 export function loadCheckpoint(dir: string, opts: { threads?: number } = {}): Checkpoint {
   const cfgPath = join(dir, "config.json");
-  if (!existsSync(cfgPath))
+  if (!hasCheckpoint(dir))
     throw new KeelError("KEEL_E_NOT_FOUND", `no checkpoint at ${dir} (config.json missing)`, {
       where: { file: cfgPath },
     });

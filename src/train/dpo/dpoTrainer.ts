@@ -6,8 +6,8 @@
  * positions (and likewise for rejected) as the upstream gradient of the `logprobs` head, and
  * takes an AdamW step. Per-pair weights enter the loss's weighted mean.
  */
+
 import { KeelError } from "../../core/errors.js";
-import { Rng } from "../../core/rng.js";
 import { contentToText, type PreferencePair } from "../../core/types.js";
 import type { Gpt } from "../../engine/gpt/model.js";
 import { epochBatches } from "../common/batches.js";
@@ -22,6 +22,7 @@ import {
   saveModel,
 } from "../common/model.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
+import { splitEval } from "../common/split.js";
 import { DPO_LOSSES } from "../losses/dpo.js";
 import { type EncodedPair, encodePairs, pairBatch } from "../rm/pairs.js";
 import { type DpoConfig, type DpoConfigInput, parseDpoConfig } from "./dpoConfig.js";
@@ -69,24 +70,13 @@ export async function pairLogprobs(
   return { chosen, rejected };
 }
 
-function splitPairs(data: DpoData, c: DpoConfig) {
-  if (data.eval || c.train.eval_fraction === 0)
-    return { train: [...data.train], eval: [...(data.eval ?? [])] };
-  const idx = new Rng(c.seed).fork("eval-split").shuffle(data.train.map((_, i) => i));
-  const held = new Set(idx.slice(0, Math.round(idx.length * c.train.eval_fraction)));
-  return {
-    train: data.train.filter((_, i) => !held.has(i)),
-    eval: data.train.filter((_, i) => held.has(i)),
-  };
-}
-
 export async function trainDpo(
   input: DpoConfigInput | DpoConfig,
   data: DpoData,
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const c = parseDpoConfig(input);
-  const sets = splitPairs(data, c);
+  const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed);
   if (sets.train.length === 0)
     throw new KeelError("KEEL_E_USAGE", "dpo: no training pairs", {
       where: { field: "data.train" },

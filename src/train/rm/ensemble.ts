@@ -100,6 +100,11 @@ export interface EnsembleScores {
   readonly std: Float64Array;
 }
 
+/** Whether `dir` holds a reward-model ensemble (its ensemble.json) rather than one checkpoint. */
+export function isEnsembleDir(dir: string): boolean {
+  return existsSync(join(dir, "ensemble.json"));
+}
+
 /** A loaded reward (or cost) model or ensemble that scores texts. */
 export class RewardScorer {
   private constructor(
@@ -114,7 +119,7 @@ export class RewardScorer {
     const path = join(dir, "ensemble.json");
     let file: EnsembleFile;
     let memberDirs: string[];
-    if (existsSync(path)) {
+    if (isEnsembleDir(dir)) {
       const r = EnsembleFileSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
       if (!r.success)
         throw new KeelError("KEEL_E_CHECKPOINT", `ensemble.json: ${r.error.issues[0]!.message}`, {

@@ -13,6 +13,7 @@
  * Finally `<out>/model/ensemble.json` names the members and the scoring rule, and the ensemble
  * is evaluated on the held-out pairs (rm/metrics.ts).
  */
+
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
@@ -30,6 +31,7 @@ import {
   saveModel,
 } from "../common/model.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
+import { splitEval } from "../common/split.js";
 import { REWARD_LOSSES } from "../losses/reward.js";
 import { parseCostConfig } from "./costConfig.js";
 import { aggregateScores, RewardScorer, writeEnsembleFile } from "./ensemble.js";
@@ -40,17 +42,6 @@ import { parseRmConfig, type RmConfig, type RmConfigInput } from "./rmConfig.js"
 export interface RmData<P extends PreferencePair = PreferencePair> {
   readonly train: readonly P[];
   readonly eval?: readonly P[];
-}
-
-function splitPairs<P>(data: RmData<P & PreferencePair>, c: RmConfig): { train: P[]; eval: P[] } {
-  if (data.eval || c.train.eval_fraction === 0)
-    return { train: [...data.train], eval: [...(data.eval ?? [])] };
-  const idx = new Rng(c.seed).fork("eval-split").shuffle(data.train.map((_, i) => i));
-  const held = new Set(idx.slice(0, Math.round(idx.length * c.train.eval_fraction)));
-  return {
-    train: data.train.filter((_, i) => !held.has(i)),
-    eval: data.train.filter((_, i) => held.has(i)),
-  };
 }
 
 function reinitHead(model: Gpt, rng: Rng): void {
@@ -103,7 +94,7 @@ async function trainPairModel(
 ): Promise<TrainResult> {
   const c = parseRmConfig(input);
   const cost = c.loss === "safe_rlhf_cost";
-  const sets = splitPairs(data, c);
+  const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed);
   if (sets.train.length === 0)
     throw new KeelError("KEEL_E_USAGE", `${kind} model: no training pairs`, {
       where: { field: "data.train" },

@@ -11,7 +11,6 @@
  */
 
 import { KeelError } from "../../core/errors.js";
-import { Rng } from "../../core/rng.js";
 import { type Gpt, padBatch } from "../../engine/gpt/model.js";
 import { epochBatches } from "../common/batches.js";
 import type { TextCodec } from "../common/codec.js";
@@ -25,6 +24,7 @@ import {
   saveModel,
 } from "../common/model.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
+import { splitEval } from "../common/split.js";
 import { buildRows, encodeExample, type SftExample, type SftRow } from "./packing.js";
 import { parseSftConfig, type SftConfig, type SftConfigInput } from "./sftConfig.js";
 
@@ -67,25 +67,13 @@ export async function evalLoss(
   return { loss: n > 0 ? nll / n : Number.NaN, tokens: n };
 }
 
-function split(data: SftData, c: SftConfig): { train: SftExample[]; eval: SftExample[] } {
-  if (data.eval || c.train.eval_fraction === 0)
-    return { train: [...data.train], eval: [...(data.eval ?? [])] };
-  const idx = new Rng(c.seed).fork("eval-split").shuffle(data.train.map((_, i) => i));
-  const k = Math.round(idx.length * c.train.eval_fraction);
-  const held = new Set(idx.slice(0, k));
-  return {
-    train: data.train.filter((_, i) => !held.has(i)),
-    eval: data.train.filter((_, i) => held.has(i)),
-  };
-}
-
 export async function trainSft(
   input: SftConfigInput | SftConfig,
   data: SftData,
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const c = parseSftConfig(input);
-  const sets = split(data, c);
+  const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed);
   if (sets.train.length === 0)
     throw new KeelError("KEEL_E_USAGE", "sft: no training examples", {
       where: { field: "data.train" },
