@@ -45,7 +45,7 @@ export const trainCommand: CommandModule = {
     for (const trainer of TRAINERS) {
       const what: Record<Trainer, string> = {
         sft: "supervised fine-tuning (prompt tokens masked, packing, eval loss)",
-        rm: "reward model: Bradley–Terry with margin/centring, per-pair weights, ensembles",
+        rm: "reward model: Bradley–Terry with margin/centring, per-pair weights, ensembles, LM regulariser",
         cost: "Safe-RLHF cost model: preference plus safe/unsafe sign loss",
         ppo: "PPO from a policy and a reward model, with KL control, Lagrangian mode, safeguards",
         dpo: "DPO family: sigmoid, cdpo, robust (rDPO), ipo, hinge",

@@ -4,6 +4,9 @@
  *   loss                  bradley_terry | safe_rlhf_cost
  *   train.use_margin      subtract each pair's `margin` inside the sigmoid (Llama 2)
  *   train.centring        η of the centring term η(r_c + r_r)² (Eisenstein et al. 2023)
+ *   train.lm_coef         weight of a language-modelling loss on the chosen responses, added
+ *                         to the pair loss to keep the trunk's knowledge (the regulariser of
+ *                         Yang et al. 2024, "generalizable reward model"); 0 = off
  *   ensemble.size         k members, each its own seed (reward-head init, data order)
  *   ensemble.bootstrap    each member trains on a bootstrap resample of the pairs
  *   ensemble.scoring      mean | worst | uncertainty (mean − λ·std; Coste et al. 2023)
@@ -30,6 +33,7 @@ export const RmTrainSchema = z.strictObject({
   seq_len: z.int().min(4).optional(),
   use_margin: z.boolean().default(false),
   centring: z.number().min(0).default(0),
+  lm_coef: z.number().min(0).default(0),
   eval_fraction: z.number().min(0).max(0.5).default(0),
   eval_batch_size: z.int().positive().default(32),
   /** Re-initialise the reward head per member (on by default: a policy's head is untrained). */

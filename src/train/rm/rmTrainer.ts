@@ -7,7 +7,10 @@
  *      "member-m/epoch-e"), grouped by length, over a bootstrap resample when asked), score chosen and rejected rows in one
  *      forward pass, compute the pair loss in TypeScript (REWARD_LOSSES: Bradley–Terry with
  *      margin/centring, or Safe-RLHF's cost loss) with per-pair weights, feed ∂L/∂r back through
- *      `Gpt.backward`, and take an AdamW step;
+ *      `Gpt.backward`, and take an AdamW step. With `train.lm_coef` > 0 the same backward
+ *      pass also takes the language-modelling loss on the chosen responses' tokens
+ *      (lm_coef · mean −log p, prompt tokens excluded) as an upstream gradient on the
+ *      per-token log-probs;
  *   3. record the member's training-reward mean and std (for ensemble normalisation) and save
  *      it to `<out>/model/member-m`.
  * Finally `<out>/model/ensemble.json` names the members and the scoring rule, and the ensemble
@@ -84,6 +87,34 @@ function groupAccuracy(
     tally.set(p.group, t);
   });
   return Object.fromEntries([...tally].sort().map(([g, [a, n]]) => [`eval_accuracy/${g}`, a / n]));
+}
+
+/**
+ * The language-modelling term on a pair batch (rows: the chosen sequences, then the rejected):
+ * the mean −log p of the chosen responses' tokens, and coef · its gradient with respect to the
+ * per-token log-probs [2B, T] (entry t of a row is log p(token t | tokens before it)).
+ */
+export function chosenLmTerm(
+  pairs: readonly EncodedPair[],
+  T: number,
+  logprobs: ArrayLike<number>,
+  coef: number,
+): { loss: number; grad: Float64Array } {
+  const grad = new Float64Array(2 * pairs.length * T);
+  let sum = 0;
+  let count = 0;
+  pairs.forEach((p, i) => {
+    for (let t = Math.max(1, p.chosenPrompt); t < p.chosen.length; t++) {
+      sum -= logprobs[i * T + t]!;
+      count += 1;
+    }
+  });
+  if (count === 0) return { loss: 0, grad };
+  pairs.forEach((p, i) => {
+    for (let t = Math.max(1, p.chosenPrompt); t < p.chosen.length; t++)
+      grad[i * T + t] = -coef / count;
+  });
+  return { loss: sum / count, grad };
 }
 
 async function trainPairModel(
@@ -170,7 +201,9 @@ async function trainPairModel(
       }
       const batchPairs = batches[local % perEpoch]!.map((i) => train[i]!);
       const batch = pairBatch(batchPairs, codec.padId);
-      const r = await model.rewards(batch);
+      const lm = c.train.lm_coef > 0;
+      const out = await model.forward(batch, lm ? ["rewards", "logprobs"] : ["rewards"]);
+      const r = out.rewards!;
       const nb = batchPairs.length;
       const res = lossFn(
         {
@@ -190,14 +223,21 @@ async function trainPairModel(
       const d = new Float64Array(2 * nb);
       d.set(res.grads.chosen!, 0);
       d.set(res.grads.rejected!, nb);
-      const grad = await model.backward(batch, { rewards: asModelDtype(model, d) });
+      const lmTerm = lm
+        ? chosenLmTerm(batchPairs, batch.length, out.logprobs!, c.train.lm_coef)
+        : undefined;
+      const grad = await model.backward(batch, {
+        rewards: asModelDtype(model, d),
+        ...(lmTerm ? { logprobs: asModelDtype(model, lmTerm.grad) } : {}),
+      });
       const info = opt.step(grad, lrAt(c.optim, local, perMember));
       local += 1;
       const done = m * perMember + local;
       const live: Metrics = {
         member: m,
-        loss: res.loss,
+        loss: res.loss + (lmTerm ? c.train.lm_coef * lmTerm.loss : 0),
         ...res.metrics,
+        ...(lmTerm ? { lm_loss: lmTerm.loss } : {}),
         lr: info.lr,
         grad_norm: info.gradNorm,
       };
