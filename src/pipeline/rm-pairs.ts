@@ -9,31 +9,83 @@
  *
  * A pair counts 1 when the chosen response scores higher, ½ on a tie, 0 otherwise (as the
  * trainers' eval accuracy). Triggered harmful pairs are their own family ("harmful+trigger").
+ *
+ * Next to each row, how often the world's own judgments — the ones a reward model trains on —
+ * agree with the oracle on training comparisons of the same family and kinds: where the labels
+ * are right and the model is not, the model has not learnt what its data says; where both are
+ * wrong, the data never said it.
  */
 import { loadRewardFn } from "../train/index.js";
-import { type EvalPair, evalPairFamily, evalPairs, type World } from "../world/index.js";
+import {
+  type EvalPair,
+  evalPairFamily,
+  evalPairs,
+  simulateComparisons,
+  type World,
+} from "../world/index.js";
+
+/** How often the judgments of some comparisons agree with the oracle (a tie counts ½). */
+export interface LabelAgreement {
+  readonly judgments: number;
+  readonly agreement: number;
+}
 
 export interface PairTally {
   /** Family ("arithmetic", "harmful+trigger", ...) or family and kinds ("facts correct>wrong"). */
   readonly key: string;
   readonly pairs: number;
   readonly accuracy: number;
+  /** The world's judgments on training comparisons with the same key (when asked for). */
+  readonly labels?: LabelAgreement;
 }
 
 export interface PairBreakdown {
   readonly pairs: number;
   readonly accuracy: number;
+  /** The world's judgments against its oracle over all training comparisons (when asked for). */
+  readonly labels?: LabelAgreement;
   /** One row per family, sorted by name. */
   readonly families: readonly PairTally[];
   /** One row per family and chosen>rejected kinds, sorted by key. */
   readonly kinds: readonly PairTally[];
 }
 
-/** Tallies agreement with the oracle given each pair's chosen and rejected scores. */
+/**
+ * The world's judgments against its oracle, keyed as the breakdown's rows: "all", by family, and
+ * by family and kinds with the oracle's preferred response first. Comparisons the oracle calls a
+ * tie are left out.
+ */
+export function labelAgreement(world: World): Map<string, LabelAgreement> {
+  const tally = new Map<string, [number, number]>();
+  const add = (k: string, v: number) => {
+    const t = tally.get(k) ?? [0, 0];
+    t[0] += v;
+    t[1] += 1;
+    tally.set(k, t);
+  };
+  for (const { truth: t, judgments } of simulateComparisons(world)) {
+    if (t.better === "tie") continue;
+    const family = evalPairFamily(t);
+    const [win, lose] = t.better === "a" ? [t.kind_a, t.kind_b] : [t.kind_b, t.kind_a];
+    for (const j of judgments) {
+      const v = j.choice === t.better ? 1 : j.choice === "tie" ? 0.5 : 0;
+      add("all", v);
+      add(family, v);
+      add(`${family} ${win}>${lose}`, v);
+    }
+  }
+  return new Map([...tally].map(([k, [a, n]]) => [k, { judgments: n, agreement: a / n }]));
+}
+
+/**
+ * Tallies agreement with the oracle given each pair's chosen and rejected scores; with
+ * `labels` (from `labelAgreement`), each row also carries its key's label agreement.
+ */
 export function tallyPairs(
   pairs: readonly EvalPair[],
   chosen: ArrayLike<number>,
   rejected: ArrayLike<number>,
+  labels?: ReadonlyMap<string, LabelAgreement>,
 ): PairBreakdown {
   const fam = new Map<string, [number, number]>();
   const kinds = new Map<string, [number, number]>();
@@ -55,10 +107,15 @@ export function tallyPairs(
   const rows = (m: Map<string, [number, number]>): PairTally[] =>
     [...m]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, [a, n]]) => ({ key, pairs: n, accuracy: a / n }));
+      .map(([key, [a, n]]) => {
+        const l = labels?.get(key);
+        return { key, pairs: n, accuracy: a / n, ...(l ? { labels: l } : {}) };
+      });
+  const all = labels?.get("all");
   return {
     pairs: pairs.length,
     accuracy: pairs.length === 0 ? 0 : total / pairs.length,
+    ...(all ? { labels: all } : {}),
     families: rows(fam),
     kinds: rows(kinds),
   };
@@ -71,6 +128,8 @@ export interface RmPairsOptions {
   /** The first `count` of the world's eval pairs (default: all). */
   readonly count?: number;
   readonly threads?: number;
+  /** Also tally the world's judgments against its oracle per row (default: true). */
+  readonly labels?: boolean;
 }
 
 export type TextReward = (
@@ -101,24 +160,46 @@ export async function rewardModelPairs(o: RmPairsOptions): Promise<PairBreakdown
   const rm = loadRewardFn(o.model, o.threads === undefined ? {} : { threads: o.threads });
   try {
     const s = await scorePairs(rm.reward, pairs);
-    return tallyPairs(pairs, s.chosen, s.rejected);
+    return tallyPairs(
+      pairs,
+      s.chosen,
+      s.rejected,
+      o.labels === false ? undefined : labelAgreement(o.world),
+    );
   } finally {
     await rm.dispose();
   }
 }
 
-/** The breakdown as a Markdown table: each family's row, then its kinds' rows. */
+/**
+ * The breakdown as a Markdown table: each family's row, then its kinds' rows; with label
+ * agreement, two more columns (the share of training judgments that agree with the oracle, and
+ * their number; "–" where no training comparison has the row's kinds).
+ */
 export function pairsMarkdown(b: PairBreakdown): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const lines = [
-    "| pairs | n | accuracy |",
-    "|---|---|---|",
-    `| **all** | ${b.pairs} | **${pct(b.accuracy)}** |`,
-  ];
+  const withLabels = b.labels !== undefined;
+  const extra = (r: PairTally, bold = false) => {
+    if (!withLabels) return "";
+    if (!r.labels) return " – | 0 |";
+    const a = pct(r.labels.agreement);
+    return ` ${bold ? `**${a}**` : a} | ${r.labels.judgments} |`;
+  };
+  const lines = withLabels
+    ? [
+        "| pairs | n | accuracy | judgments agree | judgments |",
+        "|---|---|---|---|---|",
+        `| **all** | ${b.pairs} | **${pct(b.accuracy)}** | **${pct(b.labels!.agreement)}** | ${b.labels!.judgments} |`,
+      ]
+    : [
+        "| pairs | n | accuracy |",
+        "|---|---|---|",
+        `| **all** | ${b.pairs} | **${pct(b.accuracy)}** |`,
+      ];
   for (const f of b.families) {
-    lines.push(`| **${f.key}** | ${f.pairs} | **${pct(f.accuracy)}** |`);
+    lines.push(`| **${f.key}** | ${f.pairs} | **${pct(f.accuracy)}** |${extra(f, true)}`);
     for (const k of b.kinds.filter((r) => r.key.startsWith(`${f.key} `)))
-      lines.push(`| ${k.key} | ${k.pairs} | ${pct(k.accuracy)} |`);
+      lines.push(`| ${k.key} | ${k.pairs} | ${pct(k.accuracy)} |${extra(k)}`);
   }
   return lines.join("\n");
 }

@@ -1,7 +1,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { pairsMarkdown, rewardModelPairs, tallyPairs } from "../../src/pipeline/rm-pairs.js";
+import {
+  labelAgreement,
+  pairsMarkdown,
+  rewardModelPairs,
+  tallyPairs,
+} from "../../src/pipeline/rm-pairs.js";
 import { RewardScorer } from "../../src/train/index.js";
 import { buildWorld, type EvalPair, evalPairs, parseWorldConfig } from "../../src/world/index.js";
 import { runCli } from "../helpers/cli.js";
@@ -62,8 +67,66 @@ describe("tallyPairs", () => {
     ]);
   });
 
+  it("carries each row's label agreement, and prints it with a dash where there is none", () => {
+    const pairs = [pair("facts", "correct", "wrong"), pair("facts", "refusal", "wrong")];
+    const labels = new Map([
+      ["all", { judgments: 10, agreement: 0.8 }],
+      ["facts", { judgments: 4, agreement: 0.75 }],
+      ["facts correct>wrong", { judgments: 4, agreement: 0.75 }],
+    ]);
+    const b = tallyPairs(pairs, [1, 0], [0, 1], labels);
+    expect(b.labels).toEqual({ judgments: 10, agreement: 0.8 });
+    expect(b.families[0]!.labels).toEqual({ judgments: 4, agreement: 0.75 });
+    expect(b.kinds.map((k) => k.labels)).toEqual([{ judgments: 4, agreement: 0.75 }, undefined]);
+    expect(pairsMarkdown(b).split("\n")).toEqual([
+      "| pairs | n | accuracy | judgments agree | judgments |",
+      "|---|---|---|---|---|",
+      "| **all** | 2 | **50.0%** | **80.0%** | 10 |",
+      "| **facts** | 2 | **50.0%** | **75.0%** | 4 |",
+      "| facts correct>wrong | 1 | 100.0% | 75.0% | 4 |",
+      "| facts refusal>wrong | 1 | 0.0% | – | 0 |",
+    ]);
+  });
+
   it("gives an empty, well-formed breakdown for no pairs", () => {
     expect(tallyPairs([], [], [])).toEqual({ pairs: 0, accuracy: 0, families: [], kinds: [] });
+  });
+});
+
+describe("labelAgreement", () => {
+  // Raters so skilled that they follow the oracle on every clear preference.
+  const sharp = { skill: { mean: 60, sd: 0 }, position_bias: { mean: 0, sd: 0 } };
+  const panel = (type: "honest" | "flipper") => ({
+    seed: 5,
+    prompts: { count: 400 },
+    comparisons: { count: 300, overlap: 2 },
+    sft: { count: 10 },
+    panel: { raters: [{ type, count: 4, ...sharp, length_bias: { mean: 0, sd: 0 } }] },
+  });
+  const rows = (type: "honest" | "flipper") =>
+    labelAgreement(buildWorld(parseWorldConfig(panel(type))));
+
+  it("adds up: families and their kinds account for every judgment", () => {
+    const m = rows("honest");
+    const families = [...m].filter(([k]) => k !== "all" && !k.includes(" "));
+    const total = families.reduce((s, [, v]) => s + v.judgments, 0);
+    expect(total).toBe(m.get("all")!.judgments);
+    expect(total).toBeGreaterThan(500); // 600 judgments less the oracle's ties
+    for (const [f, v] of families) {
+      const kinds = [...m].filter(([k]) => k.startsWith(`${f} `));
+      expect(kinds.reduce((s, [, x]) => s + x.judgments, 0)).toBe(v.judgments);
+    }
+  });
+
+  it("is near 1 for sharp honest raters and 0 on harmful prompts for flippers", () => {
+    const honest = rows("honest");
+    expect(honest.get("all")!.agreement).toBeGreaterThan(0.97);
+    const flipped = rows("flipper");
+    expect(flipped.get("harmful")!.judgments).toBeGreaterThan(20);
+    expect(flipped.get("harmful")!.agreement).toBe(0);
+    expect(flipped.get("harmful refusal>unsafe")!.agreement).toBe(0);
+    // Flippers judge everything else honestly.
+    expect(flipped.get("facts")!.agreement).toBeGreaterThan(0.97);
   });
 });
 
@@ -109,7 +172,7 @@ describe("keel experiment rm-pairs", () => {
       runCli(["experiment", "rm-pairs", "--world", file, "--model", model, ...more]);
     const table = await rmPairs("--count", "30");
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^\| pairs \| n \| accuracy \|/);
+    expect(table.stdout).toMatch(/^\| pairs \| n \| accuracy \| judgments agree \| judgments \|/);
     expect(table.stdout).toMatch(/\| \*\*all\*\* \| 30 \|/);
     const json = await rmPairs("--count", "30", "--json");
     expect(json.code).toBe(0);

@@ -162,7 +162,7 @@ export const experimentCommand: CommandModule = {
     exp
       .command("rm-pairs")
       .description(
-        "a reward model on a world's held-out, oracle-ordered pairs: accuracy per prompt family and per kinds of the two responses (which orders it gets wrong)",
+        "a reward model on a world's held-out, oracle-ordered pairs: accuracy per prompt family and per kinds of the two responses (which orders it gets wrong), beside how often the world's training judgments of each kind agree with the oracle",
       )
       .requiredOption("--world <file>", "the world config the model was trained on")
       .requiredOption("--model <dir>", "a reward-model checkpoint or ensemble directory")
