@@ -12,6 +12,7 @@ import {
   type StreamEvent,
 } from "../../src/providers/index.js";
 import { RewardScorer } from "../../src/train/rm/ensemble.js";
+import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/stores.js";
 import { PAIRS, tinyCheckpoint } from "./tiny.js";
 
@@ -39,6 +40,17 @@ describe("EngineProvider", () => {
       usage: { completionTokens: 1 },
     });
     expect(short.ok && PAIRS[0]![1].startsWith(short.value.text)).toBe(true);
+  });
+
+  it("gives the same answers as keel model generate, which prompts a trained model as its trainers did", async () => {
+    const r = await runCli([
+      ...["model", "generate", "--checkpoint", ckpt, "--temperature", "0", "--json"],
+      ...PAIRS.flatMap(([q]) => ["--prompt", q]),
+    ]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(
+      PAIRS.map(([q, a]) => ({ prompt: q, completion: a, finish: "stop" })),
+    );
   });
 
   it("runs a batch like single calls, renders chats, and streams token-aligned pieces", async () => {

@@ -9,6 +9,7 @@ import type { Head } from "../../engine/gpt/graphs.js";
 import { Gpt, padBatch } from "../../engine/gpt/model.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { readJsonTextFile } from "../../io/files.js";
+import { SPECIAL_TOKENS, TextCodec } from "../../train/common/codec.js";
 import type {
   ExportOnnxFlags,
   GenerateFlags,
@@ -131,20 +132,31 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
       },
     );
   }
-  const prompts = o.prompt.map((p) => tok.encode(p));
+  // A tokenizer with keel's special tokens means a model trained by keel's trainers: prompt it
+  // as they do (prompt, <|sep|>) and stop at <|eos|>, as serve-model and the pipeline do.
+  // Any other tokenizer: the prompt's tokens as they are, and the completion runs to the limit.
+  const codec = Object.values(SPECIAL_TOKENS).every((t) => tok.tokenToId(t) !== undefined)
+    ? new TextCodec(tok)
+    : undefined;
+  const context = ck.model.config.context;
+  const prompts = o.prompt.map((p) =>
+    codec ? codec.fitPrompt(codec.prompt(p), context - 1) : tok.encode(p),
+  );
   const g = await generate(ck.model, prompts, {
     maxNewTokens: o.maxNewTokens,
     temperature: o.temperature,
     ...(o.topK !== undefined ? { topK: o.topK } : {}),
     ...(o.topP !== undefined ? { topP: o.topP } : {}),
+    ...(codec ? { stopTokens: [codec.eosId] } : {}),
     seed: o.seed,
   });
   await ck.model.dispose();
   const rows = o.prompt.map((p, i) => ({
     prompt: p,
-    completion: tok.decode(g.completions[i]!),
+    completion: codec ? codec.decodeResponse(g.completions[i]!) : tok.decode(g.completions[i]!),
     finish: g.finish[i]!,
   }));
   if (o.json) printJson(rows);
+  else if (codec) for (const r of rows) printLine(`${r.prompt}\n→ ${r.completion}`);
   else for (const r of rows) printLine(`${r.prompt}${r.completion}`);
 }

@@ -123,7 +123,9 @@ export const modelCommand: CommandModule = {
     });
     const gen = model
       .command("generate")
-      .description("sample completions for text prompts (the checkpoint must include a tokenizer)")
+      .description(
+        "sample completions for text prompts (the checkpoint must include a tokenizer); a model trained by keel is prompted as its trainers did (prompt, <|sep|>) and stops at <|eos|>",
+      )
       .requiredOption("-c, --checkpoint <dir>", "checkpoint directory")
       .requiredOption(
         "-p, --prompt <text>",
