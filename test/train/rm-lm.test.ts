@@ -13,8 +13,8 @@ import { TINY_ARCH, tinyCheckpoint, tinyCodec, tmp } from "./fixtures.js";
 
 const pairs = [
   { prompt: "pick one", chosen: "A", rejected: "B" },
-  { prompt: "say yes", chosen: "yes", rejected: "no" },
-  { prompt: "the sky is", chosen: "blue", rejected: "grass is green" },
+  { prompt: "say yes", chosen: "yes", rejected: "no", weight: 0.25 },
+  { prompt: "the sky is", chosen: "blue", rejected: "grass is green", weight: 2 },
 ];
 
 describe("reward model: language-modelling regulariser", () => {
@@ -32,10 +32,11 @@ describe("reward model: language-modelling regulariser", () => {
     const term = chosenLmTerm(enc, T, lp, coef);
     const viaHead = Float64Array.from(await model.backward(batch, { logprobs: term.grad }));
 
-    // The same loss through the SFT graph: weight 1 on the chosen responses' tokens only.
+    // The same loss through the SFT graph: each chosen response's tokens weighted by its
+    // pair's weight, every other token 0.
     const lossMask = new Float64Array(batch.batch * T);
     enc.forEach((p, i) => {
-      for (let t = p.chosenPrompt; t < p.chosen.length; t++) lossMask[i * T + t] = 1;
+      for (let t = p.chosenPrompt; t < p.chosen.length; t++) lossMask[i * T + t] = p.weight;
     });
     const sft = await model.lossAndGrad({ ...batch, lossMask });
     expect(term.loss).toBeGreaterThan(0);
@@ -48,6 +49,12 @@ describe("reward model: language-modelling regulariser", () => {
     }
     expect(scale).toBeGreaterThan(0);
     expect(worst).toBeLessThan(1e-9 * Math.max(1, scale));
+
+    // A pair the audit zeroed contributes nothing.
+    const zeroed = enc.map((p, i) => (i === 2 ? { ...p, weight: 0 } : p));
+    const z = chosenLmTerm(zeroed, T, lp, coef);
+    expect(z.grad.subarray(2 * T, 3 * T).every((g) => g === 0)).toBe(true);
+    expect(z.loss).not.toBeCloseTo(term.loss, 3);
     await model.dispose();
   });
 

@@ -4,9 +4,10 @@
  *   loss                  bradley_terry | safe_rlhf_cost
  *   train.use_margin      subtract each pair's `margin` inside the sigmoid (Llama 2)
  *   train.centring        η of the centring term η(r_c + r_r)² (Eisenstein et al. 2023)
- *   train.lm_coef         weight of a language-modelling loss on the chosen responses, added
- *                         to the pair loss to keep the trunk's knowledge (the regulariser of
- *                         Yang et al. 2024, "generalizable reward model"); 0 = off
+ *   train.lm_coef         weight of a language-modelling loss on the chosen responses (tokens
+ *                         weighted by their pair's weight), added to the pair loss to keep the
+ *                         trunk a language model (the regulariser of Yang et al. 2024,
+ *                         "generalizable reward model"); 0 = off
  *   ensemble.size         k members, each its own seed (reward-head init, data order)
  *   ensemble.bootstrap    each member trains on a bootstrap resample of the pairs
  *   ensemble.scoring      mean | worst | uncertainty (mean − λ·std; Coste et al. 2023)

@@ -91,7 +91,8 @@ function groupAccuracy(
 
 /**
  * The language-modelling term on a pair batch (rows: the chosen sequences, then the rejected):
- * the mean −log p of the chosen responses' tokens, and coef · its gradient with respect to the
+ * the mean −log p of the chosen responses' tokens, each token weighted by its pair's weight (a
+ * pair the audit zeroed teaches the trunk nothing), and coef · its gradient with respect to the
  * per-token log-probs [2B, T] (entry t of a row is log p(token t | tokens before it)).
  */
 export function chosenLmTerm(
@@ -102,19 +103,19 @@ export function chosenLmTerm(
 ): { loss: number; grad: Float64Array } {
   const grad = new Float64Array(2 * pairs.length * T);
   let sum = 0;
-  let count = 0;
+  let total = 0;
   pairs.forEach((p, i) => {
     for (let t = Math.max(1, p.chosenPrompt); t < p.chosen.length; t++) {
-      sum -= logprobs[i * T + t]!;
-      count += 1;
+      sum -= p.weight * logprobs[i * T + t]!;
+      total += p.weight;
     }
   });
-  if (count === 0) return { loss: 0, grad };
+  if (total === 0) return { loss: 0, grad };
   pairs.forEach((p, i) => {
     for (let t = Math.max(1, p.chosenPrompt); t < p.chosen.length; t++)
-      grad[i * T + t] = -coef / count;
+      grad[i * T + t] = (-coef * p.weight) / total;
   });
-  return { loss: sum / count, grad };
+  return { loss: sum / total, grad };
 }
 
 async function trainPairModel(
