@@ -70,6 +70,7 @@ export {
   isEnsembleDir,
   loadRewardFn,
   RewardScorer,
+  scorerMismatch,
 } from "./rm/ensemble.js";
 export { type PairEvalMetrics, pairEvalMetrics } from "./rm/metrics.js";
 export type { CostPair } from "./rm/pairs.js";

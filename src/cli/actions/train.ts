@@ -27,6 +27,7 @@ import {
   parseRmConfig,
   parseSftConfig,
   type SftExample,
+  scorerMismatch,
   type TrainHooks,
   type TrainResult,
   trainCostModel,
@@ -128,7 +129,9 @@ const CostRowSchema = PairRowSchema.extend({
   chosen_safe: z.boolean(),
   rejected_safe: z.boolean(),
 });
+/** A prompt file's line: a JSON string, {"prompt": …} (as keel generate reads), or a world prompt. */
 const PromptRowSchema = z.union([
+  z.string().transform((text) => ({ text, split: undefined })),
   z.object({ prompt: z.string() }).transform((r) => ({ text: r.prompt, split: undefined })),
   z
     .object({ content: z.string(), split: z.string().optional() })
@@ -427,6 +430,16 @@ function reportCheck(trainer: Trainer, file: string, prep: Prepared, json: boole
         hint: "train that model first (its run directory's model/), or fix the path",
       },
     );
+  for (const k of prep.checkpoints) {
+    const expect =
+      k.field === "reward.model" ? "reward" : k.field === "cost.model" ? "cost" : undefined;
+    const why = expect ? scorerMismatch(k.dir, expect) : undefined;
+    if (why)
+      throw new KeelError("KEEL_E_CHECKPOINT", why, {
+        where: { file, field: k.field },
+        hint: `point ${k.field} at a model trained by keel train ${expect === "cost" ? "cost" : "rm"}`,
+      });
+  }
   const what = trainer === "ppo" ? "prompts" : "examples";
   if (json) {
     printJson({

@@ -22,8 +22,13 @@ export interface Sources {
 
 export function openSources(c: PpoConfig, hooks: PpoHooks): Sources {
   const owned: RewardScorer[] = [];
-  const open = (dir: string, o: { scoring?: PpoConfig["reward"]["scoring"]; lambda?: number }) => {
+  const open = (
+    dir: string,
+    o: { scoring?: PpoConfig["reward"]["scoring"]; lambda?: number; expect: "reward" | "cost" },
+  ) => {
     const s = RewardScorer.load(dir, {
+      expect: o.expect,
+      field: `${o.expect}.model`,
       ...(hooks.threads === undefined ? {} : { threads: hooks.threads }),
       ...(o.scoring ? { scoring: o.scoring } : {}),
       ...(o.lambda === undefined ? {} : { lambda: o.lambda }),
@@ -35,6 +40,7 @@ export function openSources(c: PpoConfig, hooks: PpoHooks): Sources {
     hooks.reward ??
     (c.reward.model
       ? open(c.reward.model, {
+          expect: "reward",
           ...(c.reward.scoring ? { scoring: c.reward.scoring } : {}),
           ...(c.reward.lambda === undefined ? {} : { lambda: c.reward.lambda }),
         })
@@ -49,7 +55,7 @@ export function openSources(c: PpoConfig, hooks: PpoHooks): Sources {
     );
   let cost: RewardSource | undefined;
   if (c.cost) {
-    cost = hooks.cost ?? (c.cost.model ? open(c.cost.model, {}) : undefined);
+    cost = hooks.cost ?? (c.cost.model ? open(c.cost.model, { expect: "cost" }) : undefined);
     if (!cost)
       throw new KeelError("KEEL_E_CONFIG", "Lagrangian mode needs a cost model (cost.model)", {
         where: { field: "cost.model" },

@@ -105,6 +105,50 @@ export function isEnsembleDir(dir: string): boolean {
   return existsSync(join(dir, "ensemble.json"));
 }
 
+/** What a scorer is loaded as. */
+export type ScorerKind = "reward" | "cost";
+
+const POLICY_TRAINERS = new Set(["sft", "ppo", "dpo"]);
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return undefined; // unreadable: the loader reports it
+  }
+}
+
+/** A checkpoint's own account of what it is: its `kind` and the trainer that wrote it. */
+function checkpointRole(dir: string): { kind?: unknown; trainer?: unknown } {
+  const cfg = readJson(join(dir, "config.json")) as { extra?: Record<string, unknown> } | undefined;
+  return { kind: cfg?.extra?.kind, trainer: cfg?.extra?.trainer };
+}
+
+/**
+ * Why `dir` cannot be scored as a reward model (or, with `expect`, as that kind), or undefined
+ * when it can. A checkpoint a policy trainer wrote (keel train sft, ppo, dpo) has a reward head
+ * that nothing trained, so its scores are noise; a cost model read as a reward model (or the
+ * reverse) scores the opposite of what is wanted. Checkpoints that say nothing of themselves
+ * (keel model init, imported models) are taken as they are.
+ */
+export function scorerMismatch(dir: string, expect?: ScorerKind): string | undefined {
+  const ens = isEnsembleDir(dir)
+    ? (readJson(join(dir, "ensemble.json")) as { kind?: unknown; members?: unknown } | undefined)
+    : undefined;
+  if (ens && expect && ens.kind !== undefined && ens.kind !== expect)
+    return `${dir} is a ${String(ens.kind)}-model ensemble, where a ${expect} model is expected`;
+  const members =
+    ens && Array.isArray(ens.members) ? ens.members.map((m) => join(dir, String(m))) : [dir];
+  for (const m of members) {
+    const { kind, trainer } = checkpointRole(m);
+    if (kind === undefined && typeof trainer === "string" && POLICY_TRAINERS.has(trainer))
+      return `${m} is a policy (written by keel train ${trainer}), not a ${expect ?? "reward"} model: its reward head was never trained`;
+    if (expect && (kind === "reward" || kind === "cost") && kind !== expect)
+      return `${m} is a ${kind} model, where a ${expect} model is expected`;
+  }
+  return undefined;
+}
+
 /** A loaded reward (or cost) model or ensemble that scores texts. */
 export class RewardScorer {
   private constructor(
@@ -112,10 +156,27 @@ export class RewardScorer {
     readonly file: EnsembleFile,
   ) {}
 
+  /**
+   * Loads a checkpoint or ensemble directory; refuses a policy's checkpoint, and with `expect`
+   * a model of the other kind (see `scorerMismatch`). `field` names the config field that
+   * gave `dir`, for the error.
+   */
   static load(
     dir: string,
-    o: { threads?: number; scoring?: EnsembleScoring; lambda?: number } = {},
+    o: {
+      threads?: number;
+      scoring?: EnsembleScoring;
+      lambda?: number;
+      expect?: ScorerKind;
+      field?: string;
+    } = {},
   ): RewardScorer {
+    const why = scorerMismatch(dir, o.expect);
+    if (why)
+      throw new KeelError("KEEL_E_CHECKPOINT", why, {
+        where: { file: dir, ...(o.field ? { field: o.field } : {}) },
+        hint: `train one with keel train ${o.expect === "cost" ? "cost" : "rm"} (model.init can start from a policy), or point at its model directory`,
+      });
     const path = join(dir, "ensemble.json");
     let file: EnsembleFile;
     let memberDirs: string[];
