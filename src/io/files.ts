@@ -4,11 +4,14 @@
  * that nothing half-written is ever left under the final name.
  */
 import { once } from "node:events";
-import { createReadStream, createWriteStream, readFileSync, type WriteStream } from "node:fs";
+import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { KeelError } from "../core/errors.js";
+import { describeFsError } from "../core/files.js";
+
+export { describeFsError, readJsonTextFile, readTextFile } from "../core/files.js";
 
 /** Opens `path` for streaming (`-` is standard input); a missing file is KEEL_E_FILE. */
 export async function openInput(path: string): Promise<Readable> {
@@ -24,29 +27,6 @@ export async function openInput(path: string): Promise<Readable> {
     });
   }
   return createReadStream(path, { highWaterMark: 1 << 20 });
-}
-
-/** A whole (small) text file; an unreadable one is KEEL_E_FILE naming it. */
-export function readTextFile(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    throw new KeelError("KEEL_E_FILE", `cannot read: ${describeFsError(e)}`, {
-      where: { file: path },
-    });
-  }
-}
-
-/** A whole JSON file; unreadable is KEEL_E_FILE, not JSON is KEEL_E_INVALID_RECORD. */
-export function readJsonTextFile(path: string): unknown {
-  const text = readTextFile(path);
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new KeelError("KEEL_E_INVALID_RECORD", `not valid JSON: ${(e as Error).message}`, {
-      where: { file: path },
-    });
-  }
 }
 
 /** Size of a file in bytes, or undefined for stdin and unreadable paths (for progress bars). */
@@ -169,25 +149,5 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   } catch (e) {
     await sink.abort();
     throw e;
-  }
-}
-
-/** A file-system error in words a user understands. */
-export function describeFsError(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  switch (code) {
-    case "ENOENT":
-      return "no such file or directory";
-    case "EACCES":
-    case "EPERM":
-      return "permission denied";
-    case "EISDIR":
-      return "is a directory";
-    case "EEXIST":
-      return "already exists";
-    case "ENOSPC":
-      return "no space left on device";
-    default:
-      return code ?? (e instanceof Error ? e.message : String(e));
   }
 }

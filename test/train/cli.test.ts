@@ -287,6 +287,37 @@ describe("keel train", () => {
     expect(existsSync(join(dir, "never"))).toBe(false);
   });
 
+  it("a new model's tokenizer file that is missing or not JSON is a clear error", async () => {
+    writeFileSync(join(dir, "sft-rows.jsonl"), '{"prompt":"pick one","completion":"A"}\n');
+    writeFileSync(join(dir, "tok-bad.json"), "{ nope");
+    const cfg = (name: string, tok: string) => {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(
+        file,
+        [
+          `out: ${join(dir, "tok-never")}`,
+          `data: { train: ${join(dir, "sft-rows.jsonl")} }`,
+          `model: { arch: { d_model: 16, layers: 1, heads: 2, context: 24 }, tokenizer: { file: ${tok} } }`,
+          "train: { steps: 1 }",
+        ].join("\n"),
+      );
+      return file;
+    };
+    const missing = join(dir, "no-tokenizer.json");
+    const r = await runCli(["train", "sft", "--config", cfg("tok-missing", missing)]);
+    expect(r.code, r.stderr).toBe(66);
+    expect(r.stderr).toContain(`KEEL_E_FILE: ${missing}: cannot read: no such file or directory`);
+    const bad = await runCli([
+      "train",
+      "sft",
+      "--config",
+      cfg("tok-bad", join(dir, "tok-bad.json")),
+    ]);
+    expect(bad.code, bad.stderr).toBe(65);
+    expect(bad.stderr).toContain(`${join(dir, "tok-bad.json")}: not valid JSON`);
+    expect(existsSync(join(dir, "tok-never", "model"))).toBe(false);
+  });
+
   it("--check fails naming the field of a missing checkpoint", async () => {
     const file = join(dir, "missing.yaml");
     writeFileSync(

@@ -7,7 +7,6 @@
  *   optim:  AdamW + warm-up/cosine schedule
  *   run:    logging, evaluation and checkpoint cadence
  */
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/schemas.js";
@@ -103,16 +102,4 @@ export function parseConfig<S extends z.ZodType>(
       field: path.length > 0 ? path.join(".") : field,
     },
   });
-}
-
-/** Reads a tokenizer.json file. */
-export function readJsonFile(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new KeelError("KEEL_E_FILE", `cannot read JSON: ${(e as Error).message}`, {
-      where: { file },
-      cause: e,
-    });
-  }
 }

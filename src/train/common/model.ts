@@ -3,7 +3,9 @@
  * (`init`, with its tokenizer) or is built new from an architecture and a tokenizer (read from
  * a file or trained on the trainer's own texts). Learning rates follow warm-up + cosine.
  */
+
 import { KeelError } from "../../core/errors.js";
+import { readJsonTextFile } from "../../core/files.js";
 import type { Seed } from "../../core/rng.js";
 import { loadCheckpoint, saveCheckpoint } from "../../engine/checkpoint/checkpoint.js";
 import { Gpt } from "../../engine/gpt/model.js";
@@ -13,7 +15,7 @@ import { cosineLr } from "../../engine/optim/schedule.js";
 import type { FloatArray } from "../../engine/params.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { TextCodec, trainTokenizer } from "./codec.js";
-import { type ModelSource, type Optim, readJsonFile } from "./config.js";
+import type { ModelSource, Optim } from "./config.js";
 
 export interface OpenedModel {
   readonly model: Gpt;
@@ -43,7 +45,7 @@ export function openModel(
   const arch = source.arch!;
   const tok = source.tokenizer!;
   let tokenizer: BpeTokenizer;
-  if ("file" in tok) tokenizer = BpeTokenizer.fromJSON(readJsonFile(tok.file), tok.file);
+  if ("file" in tok) tokenizer = BpeTokenizer.fromJSON(readJsonTextFile(tok.file), tok.file);
   else {
     if (!o.texts)
       throw new KeelError("KEEL_E_CONFIG", "no texts to train the tokenizer on", {
