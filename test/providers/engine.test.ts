@@ -3,6 +3,7 @@
  * a batch equal to single calls, chat rendering, token-aligned streaming; and the engine
  * reward provider against the reward scorer it wraps.
  */
+import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EngineProvider,
@@ -48,9 +49,24 @@ describe("EngineProvider", () => {
       ...PAIRS.flatMap(([q]) => ["--prompt", q]),
     ]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(
-      PAIRS.map(([q, a]) => ({ prompt: q, completion: a, finish: "stop" })),
+    const want = PAIRS.map(([q, a]) => ({ prompt: q, completion: a, finish: "stop" }));
+    expect(JSON.parse(r.stdout)).toEqual(want);
+
+    // The same prompts from a file (strings and {"prompt"} rows), one per engine batch.
+    const file = `${tempDir()}/prompts.jsonl`;
+    writeFileSync(
+      file,
+      PAIRS.map(([q], i) => JSON.stringify(i % 2 ? q : { prompt: q })).join("\n"),
     );
+    const f = await runCli([
+      ...["model", "generate", "--checkpoint", ckpt, "--temperature", "0", "--json"],
+      ...["--prompts", file, "--batch-size", "1"],
+    ]);
+    expect(f.code, f.stderr).toBe(0);
+    expect(JSON.parse(f.stdout)).toEqual(want);
+    const none = await runCli(["model", "generate", "--checkpoint", ckpt]);
+    expect(none.code).toBe(64);
+    expect(none.stderr).toContain("no prompts");
   });
 
   it("runs a batch like single calls, renders chats, and streams token-aligned pieces", async () => {

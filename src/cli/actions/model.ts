@@ -9,6 +9,7 @@ import type { Head } from "../../engine/gpt/graphs.js";
 import { Gpt, padBatch } from "../../engine/gpt/model.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { readJsonTextFile } from "../../io/files.js";
+import { readPromptFile } from "../../io/prompts.js";
 import { SPECIAL_TOKENS, TextCodec } from "../../train/common/codec.js";
 import type {
   ExportOnnxFlags,
@@ -121,6 +122,9 @@ export async function runExport(o: ExportOnnxFlags): Promise<void> {
 }
 
 export async function runGenerate(o: GenerateFlags): Promise<void> {
+  const texts = [...o.prompt, ...(o.prompts ? await readPromptFile(o.prompts) : [])];
+  if (texts.length === 0)
+    throw new KeelError("KEEL_E_USAGE", "no prompts: give --prompt TEXT or --prompts FILE");
   const ck = loadCheckpoint(o.checkpoint);
   const tok = ck.tokenizer;
   if (!tok) {
@@ -139,23 +143,33 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
     ? new TextCodec(tok)
     : undefined;
   const context = ck.model.config.context;
-  const prompts = o.prompt.map((p) =>
-    codec ? codec.fitPrompt(codec.prompt(p), context - 1) : tok.encode(p),
-  );
-  const g = await generate(ck.model, prompts, {
-    maxNewTokens: o.maxNewTokens,
-    temperature: o.temperature,
-    ...(o.topK !== undefined ? { topK: o.topK } : {}),
-    ...(o.topP !== undefined ? { topP: o.topP } : {}),
-    ...(codec ? { stopTokens: [codec.eosId] } : {}),
-    seed: o.seed,
-  });
+  const rows: { prompt: string; completion: string; finish: "stop" | "length" }[] = [];
+  // Batches of --batch-size. The first batch samples with --seed itself (so up to a batch of
+  // prompts sample as they always did); each later one with a seed derived from --seed and its
+  // start, so batches do not repeat each other's draws. Greedy decoding ignores the seed.
+  for (let at = 0; at < texts.length; at += o.batchSize) {
+    const part = texts.slice(at, at + o.batchSize);
+    const prompts = part.map((p) =>
+      codec ? codec.fitPrompt(codec.prompt(p), context - 1) : tok.encode(p),
+    );
+    const g = await generate(ck.model, prompts, {
+      maxNewTokens: o.maxNewTokens,
+      temperature: o.temperature,
+      ...(o.topK !== undefined ? { topK: o.topK } : {}),
+      ...(o.topP !== undefined ? { topP: o.topP } : {}),
+      ...(codec ? { stopTokens: [codec.eosId] } : {}),
+      seed: at === 0 ? o.seed : `${o.seed}/from-${at}`,
+    });
+    for (const [i, p] of part.entries()) {
+      const ids = g.completions[i]!;
+      rows.push({
+        prompt: p,
+        completion: codec ? codec.decodeResponse(ids) : tok.decode(ids),
+        finish: g.finish[i]!,
+      });
+    }
+  }
   await ck.model.dispose();
-  const rows = o.prompt.map((p, i) => ({
-    prompt: p,
-    completion: codec ? codec.decodeResponse(g.completions[i]!) : tok.decode(g.completions[i]!),
-    finish: g.finish[i]!,
-  }));
   if (o.json) printJson(rows);
   else if (codec) for (const r of rows) printLine(`${r.prompt}\n→ ${r.completion}`);
   else for (const r of rows) printLine(`${r.prompt}${r.completion}`);

@@ -5,7 +5,7 @@
  *   keel model init --out DIR --vocab 256 --d-model 128 --layers 2 --heads 4 --context 64
  *   keel model info --checkpoint DIR
  *   keel model export-onnx --checkpoint DIR --out model.onnx [--heads logits,values,rewards]
- *   keel model generate --checkpoint DIR --prompt "2+2=" [--max-new-tokens 32]
+ *   keel model generate --checkpoint DIR --prompt "2+2=" [--prompts FILE] [--max-new-tokens 32]
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
@@ -42,6 +42,8 @@ export interface ExportOnnxFlags {
 export interface GenerateFlags {
   checkpoint: string;
   prompt: string[];
+  prompts?: string;
+  batchSize: number;
   maxNewTokens: number;
   temperature: number;
   topK?: number;
@@ -127,12 +129,17 @@ export const modelCommand: CommandModule = {
         "sample completions for text prompts (the checkpoint must include a tokenizer); a model trained by keel is prompted as its trainers did (prompt, <|sep|>) and stops at <|eos|>",
       )
       .requiredOption("-c, --checkpoint <dir>", "checkpoint directory")
-      .requiredOption(
+      .option(
         "-p, --prompt <text>",
         "prompt text, repeatable",
         (v: string, acc: string[]) => [...acc, v],
         [] as string[],
       )
+      .option(
+        "--prompts <file>",
+        'more prompts from a file (JSONL: a JSON string or {"prompt": …} per line), after any --prompt',
+      )
+      .option("--batch-size <n>", "prompts per engine batch", positiveInt("--batch-size"), 32)
       .option(
         "--max-new-tokens <n>",
         "tokens to generate per prompt",
