@@ -66,10 +66,12 @@ export { PRESETS, type Preset, type PresetName, preset } from "./presets.js";
 export { type CostConfig, type CostConfigInput, parseCostConfig } from "./rm/costConfig.js";
 export {
   aggregateScores,
+  checkScorer,
   type EnsembleScores,
   isEnsembleDir,
   loadRewardFn,
   RewardScorer,
+  type ScorerKind,
   scorerMismatch,
 } from "./rm/ensemble.js";
 export { type PairEvalMetrics, pairEvalMetrics } from "./rm/metrics.js";

@@ -10,7 +10,7 @@ import { Gpt, padBatch } from "../../engine/gpt/model.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { readJsonTextFile } from "../../io/files.js";
 import { readPromptFile } from "../../io/prompts.js";
-import { SPECIAL_TOKENS, TextCodec } from "../../train/common/codec.js";
+import { TextCodec } from "../../train/common/codec.js";
 import type {
   ExportOnnxFlags,
   GenerateFlags,
@@ -139,9 +139,7 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
   // A tokenizer with keel's special tokens means a model trained by keel's trainers: prompt it
   // as they do (prompt, <|sep|>) and stop at <|eos|>, as serve-model and the pipeline do.
   // Any other tokenizer: the prompt's tokens as they are, and the completion runs to the limit.
-  const codec = Object.values(SPECIAL_TOKENS).every((t) => tok.tokenToId(t) !== undefined)
-    ? new TextCodec(tok)
-    : undefined;
+  const codec = TextCodec.of(tok);
   const context = ck.model.config.context;
   const rows: { prompt: string; completion: string; finish: "stop" | "length" }[] = [];
   // Batches of --batch-size. The first batch samples with --seed itself (so up to a batch of

@@ -15,6 +15,7 @@ import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
 import {
   type ConfigSource,
   type CostPair,
+  checkScorer,
   type DpoConfig,
   heldOutCount,
   isEnsembleDir,
@@ -26,8 +27,8 @@ import {
   parsePpoConfig,
   parseRmConfig,
   parseSftConfig,
+  type ScorerKind,
   type SftExample,
-  scorerMismatch,
   type TrainHooks,
   type TrainResult,
   trainCostModel,
@@ -209,8 +210,14 @@ interface Prepared {
   readonly out: string;
   /** Examples the run trains and evaluates on (PPO: prompts). */
   readonly counts: { readonly train: number; readonly eval: number };
-  /** The checkpoints the run starts from or scores with, by config field. */
-  readonly checkpoints: readonly { readonly field: string; readonly dir: string }[];
+  /** The checkpoints the run starts from or scores with, by config field (`scores`: as what). */
+  readonly checkpoints: readonly Checkpointed[];
+}
+
+interface Checkpointed {
+  readonly field: string;
+  readonly dir: string;
+  readonly scores?: ScorerKind;
 }
 
 /** What a trainer trains and evaluates on: the given eval set, else its held-out share. */
@@ -219,8 +226,10 @@ const counts = (n: number, ev: readonly unknown[] | undefined, evalFraction: num
   return { train: ev ? n : n - held, eval: held };
 };
 
-const inits = (...c: [string, string | undefined][]) =>
-  c.flatMap(([field, dir]) => (dir === undefined ? [] : [{ field, dir }]));
+const inits = (...c: [string, string | undefined, ScorerKind?][]): Checkpointed[] =>
+  c.flatMap(([field, dir, scores]) =>
+    dir === undefined ? [] : [{ field, dir, ...(scores ? { scores } : {}) }],
+  );
 
 async function prepare(
   trainer: Trainer,
@@ -384,8 +393,8 @@ function preparePpo(
     checkpoints: inits(
       ["policy.init", c.policy.init],
       ["reference.init", c.reference?.init],
-      ["reward.model", c.reward.model],
-      ["cost.model", c.cost?.model ?? undefined],
+      ["reward.model", c.reward.model, "reward"],
+      ["cost.model", c.cost?.model ?? undefined, "cost"],
     ),
     run: (h) =>
       trainPpo(
@@ -430,16 +439,8 @@ function reportCheck(trainer: Trainer, file: string, prep: Prepared, json: boole
         hint: "train that model first (its run directory's model/), or fix the path",
       },
     );
-  for (const k of prep.checkpoints) {
-    const expect =
-      k.field === "reward.model" ? "reward" : k.field === "cost.model" ? "cost" : undefined;
-    const why = expect ? scorerMismatch(k.dir, expect) : undefined;
-    if (why)
-      throw new KeelError("KEEL_E_CHECKPOINT", why, {
-        where: { file, field: k.field },
-        hint: `point ${k.field} at a model trained by keel train ${expect === "cost" ? "cost" : "rm"}`,
-      });
-  }
+  for (const k of prep.checkpoints)
+    if (k.scores) checkScorer(k.dir, k.scores, { file, field: k.field });
   const what = trainer === "ppo" ? "prompts" : "examples";
   if (json) {
     printJson({

@@ -50,6 +50,13 @@ export class TextCodec {
     this.eosId = id(SPECIAL_TOKENS.eos);
   }
 
+  /** The codec of a tokenizer that has keel's special tokens (a keel-trained model's), else undefined. */
+  static of(tokenizer: BpeTokenizer): TextCodec | undefined {
+    return Object.values(SPECIAL_TOKENS).every((t) => tokenizer.tokenToId(t) !== undefined)
+      ? new TextCodec(tokenizer)
+      : undefined;
+  }
+
   get vocabSize(): number {
     return this.tokenizer.vocabSize;
   }

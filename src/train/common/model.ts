@@ -3,7 +3,6 @@
  * (`init`, with its tokenizer) or is built new from an architecture and a tokenizer (read from
  * a file or trained on the trainer's own texts). Learning rates follow warm-up + cosine.
  */
-
 import { KeelError } from "../../core/errors.js";
 import { readJsonTextFile } from "../../core/files.js";
 import type { Seed } from "../../core/rng.js";

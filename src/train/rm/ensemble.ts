@@ -149,6 +149,23 @@ export function scorerMismatch(dir: string, expect?: ScorerKind): string | undef
   return undefined;
 }
 
+/**
+ * Throws KEEL_E_CHECKPOINT (at `where`: the directory, or the config file and field that named
+ * it) when `dir` cannot be scored as `expect` (see `scorerMismatch`).
+ */
+export function checkScorer(
+  dir: string,
+  expect: ScorerKind | undefined,
+  where: { file: string; field?: string } = { file: dir },
+): void {
+  const why = scorerMismatch(dir, expect);
+  if (why)
+    throw new KeelError("KEEL_E_CHECKPOINT", why, {
+      where,
+      hint: `train one with keel train ${expect === "cost" ? "cost" : "rm"} (model.init can start from a policy), or point at its model directory`,
+    });
+}
+
 /** A loaded reward (or cost) model or ensemble that scores texts. */
 export class RewardScorer {
   private constructor(
@@ -171,12 +188,7 @@ export class RewardScorer {
       field?: string;
     } = {},
   ): RewardScorer {
-    const why = scorerMismatch(dir, o.expect);
-    if (why)
-      throw new KeelError("KEEL_E_CHECKPOINT", why, {
-        where: { file: dir, ...(o.field ? { field: o.field } : {}) },
-        hint: `train one with keel train ${o.expect === "cost" ? "cost" : "rm"} (model.init can start from a policy), or point at its model directory`,
-      });
+    checkScorer(dir, o.expect, { file: dir, ...(o.field ? { field: o.field } : {}) });
     const path = join(dir, "ensemble.json");
     let file: EnsembleFile;
     let memberDirs: string[];
