@@ -219,11 +219,17 @@ export class LedgerAppender {
         const entry: CachedComparison = { row };
         this.comparisons.set(id, entry);
         b.local.set(id, entry);
+        missing.delete(id);
       }
     }
+    // What is still missing is new to the store, so none of its pairs can have a stored
+    // judgment: only pairs of stored comparisons are looked up.
     const pairs: (readonly [string, string])[] = [];
-    for (let i = 0; i < n; i++) pairs.push([comparison(i), rater(i)]);
-    b.existing = await this.writer.findExistingPairs(pairs);
+    for (let i = 0; i < n; i++) {
+      const id = comparison(i);
+      if (!missing.has(id)) pairs.push([id, rater(i)]);
+    }
+    b.existing = pairs.length > 0 ? await this.writer.findExistingPairs(pairs) : new Map();
   }
 
   /**
@@ -282,8 +288,10 @@ export class LedgerAppender {
         body: c.texts.body[t]!,
         is_chat: c.texts.is_chat[t]!,
       });
-    for (let i = 0; i < c.n; i++) {
-      const where = () => ({ ...base, line: c.line[i]! });
+    // One closure for the whole batch (it runs only to report a problem with row `i`).
+    let i = 0;
+    const where = () => ({ ...base, line: c.line[i]! });
+    for (; i < c.n; i++) {
       const g = c.gold[i]!;
       let cmp: CachedComparison;
       try {

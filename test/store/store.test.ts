@@ -105,6 +105,29 @@ for (const fx of dialectFixtures()) {
       await store.close();
     });
 
+    it("finds a duplicate of a judgment an earlier batch of the same import wrote, cached or not", async () => {
+      const store = await fx.open();
+      const first = makeJudgments(1, 1)[0]!;
+      // Later batches: enough new comparisons to push the first out of the appender's cache.
+      const fresh = Array.from({ length: 20_500 }, (_, i) => ({
+        ...first,
+        comparison_id: `n${i}`,
+        gold: undefined,
+      }));
+      async function* batches() {
+        yield* asBatches([first], 1);
+        yield* asBatches([{ ...first, choice: "b" as const }], 1); // cached comparison
+        yield* asBatches(fresh, 4096);
+        yield* asBatches([first], 1); // forgotten by the cache, found in the store
+      }
+      const r = await store.importJudgments(batches());
+      expect(r.appended).toBe(1 + fresh.length);
+      expect(r.duplicates).toBe(2);
+      expect(r.conflictingDuplicates).toBe(1);
+      expect(await store.countJudgments()).toBe(1 + fresh.length);
+      await store.close();
+    });
+
     it("keeps the comparisons of one batch however many new ones it brings (bounded cache)", async () => {
       const store = await fx.open();
       const old = makeJudgments(1, 1);
