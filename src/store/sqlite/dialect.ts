@@ -22,6 +22,11 @@ import {
 export interface SqliteOptions {
   readonly path: string;
   readonly readonly?: boolean;
+  /**
+   * A bulk import defers the secondary indexes once it has appended this many judgments and
+   * more than the store held (default `DEFER_INDEXES_AFTER`; tests lower it).
+   */
+  readonly deferIndexesAfter?: number;
 }
 
 export function openSqlite(opts: SqliteOptions): StoreDialect {
@@ -45,6 +50,7 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
   // 64 MiB of page cache: index inserts on random keys (digests) stay in memory.
   raw.pragma("cache_size = -65536");
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
+  const deferAfter = opts.deferIndexesAfter ?? DEFER_INDEXES_AFTER;
   return {
     name: "sqlite",
     db,
@@ -61,7 +67,11 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
         try {
           raw.exec("BEGIN IMMEDIATE");
           try {
-            const result = await fn(new SqliteWriter(raw));
+            const writer = new SqliteWriter(raw, {
+              deferIndexesAfter: o.bulk ? deferAfter : Number.POSITIVE_INFINITY,
+            });
+            const result = await fn(writer);
+            writer.restoreIndexes();
             raw.exec("COMMIT");
             return result;
           } catch (e) {
@@ -111,11 +121,29 @@ function prepareStatements(raw: Database.Database) {
 /** Prepared once per connection: preparing costs more than running a small statement. */
 const statementCache = new WeakMap<Database.Database, ReturnType<typeof prepareStatements>>();
 
-class SqliteWriter implements LedgerWriter {
+/**
+ * Secondary indexes that no ledger write reads (the writer looks comparisons up by primary key
+ * and pairs by the unique (comparison_id, rater_id) constraint). A bulk import that outgrows
+ * what the store held drops them and builds them again before it commits: one sort instead of
+ * a random B-tree insert per row (measured on 1M judgments: 2.3 s of the database's 13.4 s).
+ */
+export const DEFERRABLE_INDEXES = ["comparisons_prompt", "judgments_rater"] as const;
+
+/** A bulk import defers those indexes once it has appended at least this many judgments… */
+export const DEFER_INDEXES_AFTER = 100_000;
+
+/** The ledger writer of one SQLite write transaction (exported for the dialect's tests). */
+export class SqliteWriter implements LedgerWriter {
   readonly head: LedgerHead;
   private readonly s: ReturnType<typeof prepareStatements>;
+  private appended = 0;
+  /** The definitions of the indexes this transaction dropped, to build again before COMMIT. */
+  private dropped: string[] | undefined;
 
-  constructor(raw: Database.Database) {
+  constructor(
+    private readonly raw: Database.Database,
+    private readonly opts: { readonly deferIndexesAfter: number },
+  ) {
     let s = statementCache.get(raw);
     if (!s) {
       s = prepareStatements(raw);
@@ -125,6 +153,35 @@ class SqliteWriter implements LedgerWriter {
     const head = this.s.head.get();
     if (!head) throw new KeelError("KEEL_E_STORE_SCHEMA", "the ledger_head row is missing");
     this.head = head;
+  }
+
+  /**
+   * …and more than the store held when it began (the head's seq counts the stored judgments),
+   * so rebuilding costs about as much as the import's own rows would have. Dropping inside the
+   * transaction keeps it atomic: a rollback brings the indexes back, and readers of the WAL
+   * keep their snapshot.
+   */
+  private maybeDeferIndexes(): void {
+    if (this.dropped !== undefined) return;
+    if (this.appended < this.opts.deferIndexesAfter || this.appended <= this.head.seq) return;
+    const defs: string[] = [];
+    const find = this.raw.prepare<[string], { sql: string | null }>(
+      "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+    );
+    for (const name of DEFERRABLE_INDEXES) {
+      const sql = find.get(name)?.sql;
+      if (!sql) continue; // a store whose schema lacks it has nothing to rebuild
+      defs.push(sql);
+      this.raw.exec(`DROP INDEX "${name}"`);
+    }
+    this.dropped = defs;
+  }
+
+  /** Builds the indexes this transaction dropped; called before COMMIT. */
+  restoreIndexes(): void {
+    if (this.dropped === undefined) return;
+    for (const sql of this.dropped) this.raw.exec(sql);
+    this.dropped = undefined;
   }
 
   async findComparisons(ids: readonly string[]): Promise<Map<string, ComparisonRow>> {
@@ -169,6 +226,8 @@ class SqliteWriter implements LedgerWriter {
         j.hash,
       );
     }
+    this.appended += b.judgments.length;
+    this.maybeDeferIndexes();
   }
 
   async setHead(head: LedgerHead): Promise<void> {
