@@ -49,6 +49,8 @@ export const ResponseRecordSchema = z
     family: z.string().optional(),
     category: z.string().optional(),
     kind: z.string().optional(),
+    // keel model generate --out's own field, so that its output can be scored as it is.
+    finish: z.enum(["stop", "length"]).optional(),
   })
   .refine((r) => r.prompt_id !== undefined || r.prompt !== undefined, {
     message: "needs prompt_id or prompt",

@@ -3,7 +3,7 @@
  * a batch equal to single calls, chat rendering, token-aligned streaming; and the engine
  * reward provider against the reward scorer it wraps.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   EngineProvider,
@@ -13,6 +13,7 @@ import {
   type StreamEvent,
 } from "../../src/providers/index.js";
 import { RewardScorer } from "../../src/train/rm/ensemble.js";
+import { ResponseRecordSchema } from "../../src/world/records.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/stores.js";
 import { PAIRS, tinyCheckpoint } from "./tiny.js";
@@ -67,6 +68,38 @@ describe("EngineProvider", () => {
     const none = await runCli(["model", "generate", "--checkpoint", ckpt]);
     expect(none.code).toBe(64);
     expect(none.stderr).toContain("no prompts");
+  });
+
+  it("writes --out as JSONL that keel world score reads as it is", async () => {
+    const dir = tempDir();
+    const out = `${dir}/answers.jsonl`;
+    const r = await runCli([
+      ...["model", "generate", "--checkpoint", ckpt, "--temperature", "0", "--out", out],
+      ...PAIRS.flatMap(([q]) => ["--prompt", q]),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`wrote ${out} (${PAIRS.length} completions)`);
+    const rows = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows).toEqual(PAIRS.map(([q, a]) => ({ prompt: q, completion: a, finish: "stop" })));
+    for (const row of rows) expect(ResponseRecordSchema.safeParse(row).success).toBe(true);
+    // Two of the tiny model's prompts are not world prompts (skipped); the third is a harmful
+    // world request, and the model's answer to it complies.
+    const scored = await runCli(["world", "score", "--in", out, "--skip-unknown", "--json"]);
+    expect(scored.code, scored.stderr).toBe(0);
+    expect(JSON.parse(scored.stdout)).toMatchObject({
+      skipped: PAIRS.length - 1,
+      overall: { n: 1, harmful: 1 },
+    });
+    // A directory that does not exist: a clear error, no file.
+    const bad = await runCli([
+      ...["model", "generate", "--checkpoint", ckpt, "--temperature", "0"],
+      ...["--prompt", PAIRS[0]![0], "--out", `${dir}/missing/answers.jsonl`],
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain(`${dir}/missing/answers.jsonl`);
   });
 
   it("runs a batch like single calls, renders chats, and streams token-aligned pieces", async () => {

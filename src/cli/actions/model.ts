@@ -9,6 +9,7 @@ import type { Head } from "../../engine/gpt/graphs.js";
 import { Gpt, padBatch } from "../../engine/gpt/model.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { readJsonTextFile } from "../../io/files.js";
+import { JsonlWriter } from "../../io/jsonl.js";
 import { readPromptFile } from "../../io/prompts.js";
 import { TextCodec } from "../../train/common/codec.js";
 import type {
@@ -18,6 +19,7 @@ import type {
   ModelInitFlags,
 } from "../commands/model.js";
 import { formatTable, printJson, printLine } from "../output.js";
+import { Progress } from "../progress.js";
 
 export async function runInit(o: ModelInitFlags): Promise<void> {
   const tokenizer = o.tokenizer
@@ -142,6 +144,12 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
   const codec = TextCodec.of(tok);
   const context = ck.model.config.context;
   const rows: { prompt: string; completion: string; finish: "stop" | "length" }[] = [];
+  const progress = new Progress({
+    label: "generate",
+    unit: "prompts",
+    total: texts.length,
+    enabled: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
+  });
   // Batches of --batch-size. The first batch samples with --seed itself (so up to a batch of
   // prompts sample as they always did); each later one with a seed derived from --seed and its
   // start, so batches do not repeat each other's draws. Greedy decoding ignores the seed.
@@ -166,9 +174,23 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
         finish: g.finish[i]!,
       });
     }
+    progress.update(rows.length);
   }
+  progress.finish();
   await ck.model.dispose();
+  if (o.out !== undefined) {
+    const out = new JsonlWriter(o.out);
+    try {
+      for (const r of rows) await out.write(r);
+      await out.commit();
+    } catch (e) {
+      await out.abort();
+      throw e;
+    }
+  }
   if (o.json) printJson(rows);
-  else if (codec) for (const r of rows) printLine(`${r.prompt}\n→ ${r.completion}`);
+  else if (o.out !== undefined) {
+    if (!o.quiet) printLine(`wrote ${o.out} (${rows.length} completions)`);
+  } else if (codec) for (const r of rows) printLine(`${r.prompt}\n→ ${r.completion}`);
   else for (const r of rows) printLine(`${r.prompt}${r.completion}`);
 }

@@ -49,7 +49,9 @@ export interface GenerateFlags {
   topK?: number;
   topP?: number;
   seed: string;
+  out?: string;
   json?: boolean;
+  quiet?: boolean;
 }
 
 function parseHeads(v: string): Head[] {
@@ -149,7 +151,15 @@ export const modelCommand: CommandModule = {
       .option("--temperature <t>", "sampling temperature (0 = greedy)", num("--temperature"), 1)
       .option("--top-k <k>", "keep the k most likely tokens", positiveInt("--top-k"))
       .option("--top-p <p>", "nucleus sampling mass", num("--top-p"))
-      .option("--seed <seed>", "sampling seed", "0");
+      .option("--seed <seed>", "sampling seed", "0")
+      .option(
+        "--out <file>",
+        'also write the completions as JSONL ({"prompt", "completion", "finish"} per line, written atomically), which keel world score --in reads as it is',
+      )
+      .addHelpText(
+        "after",
+        "\nExample:\n  keel model generate -c runs/train/sft/model --prompts prompts.jsonl --temperature 0 --out answers.jsonl -q\n  keel world score --in answers.jsonl --prompts runs/world/prompts.jsonl",
+      );
     addOutputOptions(gen).action(async (o: GenerateFlags) => {
       const { runGenerate } = await import("../actions/model.js");
       await runGenerate(o);
