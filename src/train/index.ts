@@ -30,6 +30,12 @@ export {
 export { openCheckpoint, openModel } from "./common/model.js";
 export type { Monitor, MonitorContext, RolloutView } from "./common/monitor.js";
 export {
+  checkPolicy,
+  isEnsembleDir,
+  policyMismatch,
+  type ScorerKind,
+} from "./common/role.js";
+export {
   type Metrics,
   type ProgressEvent,
   readMetrics,
@@ -68,10 +74,8 @@ export {
   aggregateScores,
   checkScorer,
   type EnsembleScores,
-  isEnsembleDir,
   loadRewardFn,
   RewardScorer,
-  type ScorerKind,
   scorerMismatch,
 } from "./rm/ensemble.js";
 export { type PairEvalMetrics, pairEvalMetrics } from "./rm/metrics.js";

@@ -8,6 +8,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
+import { policyMismatch } from "../../src/train/common/role.js";
+import { trainDpo } from "../../src/train/dpo/dpoTrainer.js";
 import { trainPpo } from "../../src/train/ppo/ppoTrainer.js";
 import { RewardScorer, scorerMismatch } from "../../src/train/rm/ensemble.js";
 import { trainCostModel, trainRewardModel } from "../../src/train/rm/rmTrainer.js";
@@ -96,5 +98,94 @@ describe("reward and cost models are what they are loaded as", () => {
     const r = await runCli(["train", "ppo", "--config", file, "--check"]);
     expect(r.code).toBe(65);
     expect(r.stderr).toContain(`KEEL_E_CHECKPOINT: ${file}: reward.model: ${m.sft} is a policy`);
+  });
+
+  it("a reward or cost model is not a policy: policy fields refuse them", async () => {
+    const m = await models();
+    expect(policyMismatch(m.sft)).toBeUndefined();
+    expect(policyMismatch(m.init)).toBeUndefined();
+    expect(policyMismatch(join(m.rm, "member-0"))).toBe(
+      `${join(m.rm, "member-0")} is a reward model (written by keel train rm), not a policy: it was trained to score responses, not to write them`,
+    );
+    expect(policyMismatch(m.rm)).toBe(
+      `${m.rm} is a reward-model ensemble (ensemble.json), not a policy checkpoint`,
+    );
+    expect(policyMismatch(m.cost)).toBe(
+      `${m.cost} is a cost-model ensemble (ensemble.json), not a policy checkpoint`,
+    );
+    expect(policyMismatch(join(m.cost, "member-1"))).toMatch(
+      /is a cost model \(written by keel train cost\)/,
+    );
+
+    const field = async (p: Promise<unknown>) => {
+      const e = await p.catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(KeelError);
+      expect((e as KeelError).code).toBe("KEEL_E_CHECKPOINT");
+      return (e as KeelError).where?.field;
+    };
+    const rmModel = join(m.rm, "member-0");
+    const ppo = (policy: string, reference?: string) =>
+      trainPpo(
+        {
+          policy: { init: policy },
+          ...(reference ? { reference: { init: reference } } : {}),
+          reward: { model: m.rm },
+          rollout: { batch_size: 2, max_new_tokens: 2 },
+          ppo: { iterations: 1, epochs: 1, minibatch_size: 2 },
+          optim,
+        },
+        { prompts: ["pick one", "say yes"] },
+        { outDir: tmp("ppo-policy"), threads: 1 },
+      );
+    expect(await field(ppo(rmModel))).toBe("policy.init");
+    expect(await field(ppo(m.sft, rmModel))).toBe("reference.init");
+    const dpo = (init: string, reference?: string) =>
+      trainDpo(
+        {
+          model: { init },
+          ...(reference ? { reference: { init: reference } } : {}),
+          train: { steps: 1, batch_size: 2 },
+          optim,
+        },
+        { train: pairs },
+        { outDir: tmp("dpo-policy"), threads: 1 },
+      );
+    expect(await field(dpo(rmModel))).toBe("model.init");
+    expect(await field(dpo(m.sft, rmModel))).toBe("reference.init");
+    expect(
+      await field(
+        trainSft(
+          { model: { init: rmModel }, train: { steps: 1, batch_size: 2 }, optim },
+          { train: [{ prompt: "pick one", completion: "A" }] },
+          { outDir: tmp("sft-policy"), threads: 1 },
+        ),
+      ),
+    ).toBe("model.init");
+    // A reward model may start from a reward model (continued training).
+    const again = await trainRewardModel(
+      { model: { init: rmModel }, train: { steps: 1, batch_size: 2 }, optim },
+      { train: pairs },
+      { outDir: tmp("rm-again"), threads: 1 },
+    );
+    expect(again.checkpoint).toBeDefined();
+
+    // keel train dpo --check names the config file and field.
+    const dir = tmp("dpo-check");
+    const file = join(dir, "dpo.yaml");
+    writeFileSync(join(dir, "pairs.jsonl"), `${pairs.map((p) => JSON.stringify(p)).join("\n")}\n`);
+    writeFileSync(
+      file,
+      [
+        `out: ${join(dir, "out")}`,
+        `data: { train: ${join(dir, "pairs.jsonl")} }`,
+        `model: { init: ${m.sft} }`,
+        `reference: { init: ${rmModel} }`,
+      ].join("\n"),
+    );
+    const r = await runCli(["train", "dpo", "--config", file, "--check"]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain(
+      `KEEL_E_CHECKPOINT: ${file}: reference.init: ${rmModel} is a reward model`,
+    );
   });
 });

@@ -15,6 +15,7 @@ import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
 import {
   type ConfigSource,
   type CostPair,
+  checkPolicy,
   checkScorer,
   type DpoConfig,
   heldOutCount,
@@ -217,7 +218,10 @@ interface Prepared {
 interface Checkpointed {
   readonly field: string;
   readonly dir: string;
+  /** Scores as a reward or cost model. */
   readonly scores?: ScorerKind;
+  /** Is (or anchors) the policy, so must not be a reward or cost model. */
+  readonly policy?: true;
 }
 
 /** What a trainer trains and evaluates on: the given eval set, else its held-out share. */
@@ -226,9 +230,17 @@ const counts = (n: number, ev: readonly unknown[] | undefined, evalFraction: num
   return { train: ev ? n : n - held, eval: held };
 };
 
-const inits = (...c: [string, string | undefined, ScorerKind?][]): Checkpointed[] =>
-  c.flatMap(([field, dir, scores]) =>
-    dir === undefined ? [] : [{ field, dir, ...(scores ? { scores } : {}) }],
+const inits = (...c: [string, string | undefined, (ScorerKind | "policy")?][]): Checkpointed[] =>
+  c.flatMap(([field, dir, role]) =>
+    dir === undefined
+      ? []
+      : [
+          {
+            field,
+            dir,
+            ...(role === "policy" ? { policy: true as const } : role ? { scores: role } : {}),
+          },
+        ],
   );
 
 async function prepare(
@@ -268,7 +280,7 @@ async function prepare(
       return {
         out,
         counts: counts(train.length, ev, c.train.eval_fraction),
-        checkpoints: inits(["model.init", c.model.init]),
+        checkpoints: inits(["model.init", c.model.init, "policy"]),
         run: (h) => trainSft(c, { train, ...(ev ? { eval: ev } : {}) }, h),
       };
     }
@@ -291,7 +303,10 @@ async function prepare(
       return {
         out,
         counts: counts(train.length, ev, c.train.eval_fraction),
-        checkpoints: inits(["model.init", c.model.init], ["reference.init", ref]),
+        checkpoints:
+          trainer === "dpo"
+            ? inits(["model.init", c.model.init, "policy"], ["reference.init", ref, "policy"])
+            : inits(["model.init", c.model.init]),
         run: (h) =>
           trainer === "rm" ? trainRewardModel(c as never, d, h) : trainDpo(c as never, d, h),
       };
@@ -391,8 +406,8 @@ function preparePpo(
     out,
     counts: { train: prompts.length, eval: evalPrompts.length },
     checkpoints: inits(
-      ["policy.init", c.policy.init],
-      ["reference.init", c.reference?.init],
+      ["policy.init", c.policy.init, "policy"],
+      ["reference.init", c.reference?.init, "policy"],
       ["reward.model", c.reward.model, "reward"],
       ["cost.model", c.cost?.model ?? undefined, "cost"],
     ),
@@ -439,8 +454,10 @@ function reportCheck(trainer: Trainer, file: string, prep: Prepared, json: boole
         hint: "train that model first (its run directory's model/), or fix the path",
       },
     );
-  for (const k of prep.checkpoints)
+  for (const k of prep.checkpoints) {
     if (k.scores) checkScorer(k.dir, k.scores, { file, field: k.field });
+    if (k.policy) checkPolicy(k.dir, { file, field: k.field });
+  }
   const what = trainer === "ppo" ? "prompts" : "examples";
   if (json) {
     printJson({

@@ -15,6 +15,7 @@ import type { FloatArray } from "../../engine/params.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { TextCodec, trainTokenizer } from "./codec.js";
 import type { ModelSource, Optim } from "./config.js";
+import { checkPolicy } from "./role.js";
 
 export interface OpenedModel {
   readonly model: Gpt;
@@ -38,9 +39,18 @@ export function openCheckpoint(dir: string, threads?: number): OpenedModel {
 /** The model a trainer starts from: a checkpoint, or a new model (tokenizer trained on `texts`). */
 export function openModel(
   source: ModelSource,
-  o: { seed: Seed; threads?: number | undefined; texts?: () => Iterable<string> },
+  o: {
+    seed: Seed;
+    threads?: number | undefined;
+    texts?: () => Iterable<string>;
+    /** A policy trainer's model: `init` must not be a reward or cost model. */
+    policy?: boolean;
+  },
 ): OpenedModel {
-  if (source.init) return openCheckpoint(source.init, o.threads);
+  if (source.init) {
+    if (o.policy) checkPolicy(source.init, { file: source.init, field: "model.init" });
+    return openCheckpoint(source.init, o.threads);
+  }
   const arch = source.arch!;
   const tok = source.tokenizer!;
   let tokenizer: BpeTokenizer;

@@ -21,6 +21,7 @@ import {
   restoreInto,
   saveModel,
 } from "../common/model.js";
+import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { splitEval } from "../common/split.js";
 import { DPO_LOSSES } from "../losses/dpo.js";
@@ -84,6 +85,7 @@ export async function trainDpo(
   const { model, codec } = openModel(c.model, {
     seed: c.seed,
     threads: hooks.threads,
+    policy: true,
     texts: () =>
       sets.train.flatMap((p) => [
         contentToText(p.prompt),
@@ -91,6 +93,8 @@ export async function trainDpo(
         contentToText(p.rejected),
       ]),
   });
+  if (c.reference)
+    checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
   const ref = c.reference ? openCheckpoint(c.reference.init, hooks.threads).model : model.clone();
   const seqLen = c.train.seq_len ?? model.config.context;
   if (seqLen > model.config.context)

@@ -27,6 +27,7 @@ import { TrainLoop } from "../common/loop.js";
 import { makeOptimizer, openCheckpoint, restoreInto, saveModel } from "../common/model.js";
 import { type MomentsState, RunningMoments } from "../common/moments.js";
 import type { Monitor } from "../common/monitor.js";
+import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainEvent, TrainHooks, TrainResult } from "../common/run.js";
 import { evaluate, initialState, iteration } from "./iteration.js";
 import { AdaptiveKlController, FixedKlController } from "./klControl.js";
@@ -67,6 +68,9 @@ export async function trainPpo(
         where: { field: "data.prompts" },
       },
     );
+  checkPolicy(c.policy.init, { file: c.policy.init, field: "policy.init" });
+  if (c.reference)
+    checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
   const { model: policy, codec } = openCheckpoint(c.policy.init, hooks.threads);
   if (policy.config.context <= c.rollout.max_new_tokens + 4)
     throw new KeelError(

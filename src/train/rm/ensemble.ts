@@ -11,7 +11,7 @@
  * An ensemble directory holds `ensemble.json` ({format, members, scoring, lambda, normalise})
  * and one checkpoint per member; a plain checkpoint directory is an ensemble of one.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
@@ -19,6 +19,13 @@ import { writeFileAtomic } from "../../engine/checkpoint/atomic.js";
 import { type Gpt, padBatch } from "../../engine/gpt/model.js";
 import type { TextCodec } from "../common/codec.js";
 import { openCheckpoint } from "../common/model.js";
+import {
+  checkpointRole,
+  isEnsembleDir,
+  POLICY_TRAINERS,
+  readJsonQuietly,
+  type ScorerKind,
+} from "../common/role.js";
 import { ENSEMBLE_SCORING, type EnsembleScoring } from "./rmConfig.js";
 
 export const EnsembleFileSchema = z.strictObject({
@@ -100,30 +107,6 @@ export interface EnsembleScores {
   readonly std: Float64Array;
 }
 
-/** Whether `dir` holds a reward-model ensemble (its ensemble.json) rather than one checkpoint. */
-export function isEnsembleDir(dir: string): boolean {
-  return existsSync(join(dir, "ensemble.json"));
-}
-
-/** What a scorer is loaded as. */
-export type ScorerKind = "reward" | "cost";
-
-const POLICY_TRAINERS = new Set(["sft", "ppo", "dpo"]);
-
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch {
-    return undefined; // unreadable: the loader reports it
-  }
-}
-
-/** A checkpoint's own account of what it is: its `kind` and the trainer that wrote it. */
-function checkpointRole(dir: string): { kind?: unknown; trainer?: unknown } {
-  const cfg = readJson(join(dir, "config.json")) as { extra?: Record<string, unknown> } | undefined;
-  return { kind: cfg?.extra?.kind, trainer: cfg?.extra?.trainer };
-}
-
 /**
  * Why `dir` cannot be scored as a reward model (or, with `expect`, as that kind), or undefined
  * when it can. A checkpoint a policy trainer wrote (keel train sft, ppo, dpo) has a reward head
@@ -133,7 +116,9 @@ function checkpointRole(dir: string): { kind?: unknown; trainer?: unknown } {
  */
 export function scorerMismatch(dir: string, expect?: ScorerKind): string | undefined {
   const ens = isEnsembleDir(dir)
-    ? (readJson(join(dir, "ensemble.json")) as { kind?: unknown; members?: unknown } | undefined)
+    ? (readJsonQuietly(join(dir, "ensemble.json")) as
+        | { kind?: unknown; members?: unknown }
+        | undefined)
     : undefined;
   if (ens && expect && ens.kind !== undefined && ens.kind !== expect)
     return `${dir} is a ${String(ens.kind)}-model ensemble, where a ${expect} model is expected`;

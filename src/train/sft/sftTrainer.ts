@@ -81,6 +81,7 @@ export async function trainSft(
   const { model, codec } = openModel(c.model, {
     seed: c.seed,
     threads: hooks.threads,
+    policy: true,
     texts: () => sets.train.flatMap((e) => [e.prompt, e.completion]),
   });
   const seqLen = c.train.seq_len ?? model.config.context;
