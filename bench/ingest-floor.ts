@@ -130,7 +130,8 @@ export async function sqliteInsertFloor(
 /**
  * The same floor for a schema keel does not use (yet): integer surrogate keys for texts,
  * comparisons and raters, 32-byte BLOB digests and hashes — what the lead "integer keys instead
- * of 64-character hex keys" would buy at most. Same pragmas, one transaction, values precomputed.
+ * of 64-character hex keys" would buy at most. Same pragmas, one transaction, values precomputed,
+ * secondary indexes built after the rows (as keel's bulk import does).
  */
 export async function integerKeyFloor(
   jsonl: string,
@@ -147,14 +148,12 @@ export async function integerKeyFloor(
         is_chat INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE comparisons (id INTEGER PRIMARY KEY, comparison_id TEXT NOT NULL UNIQUE,
         prompt INTEGER NOT NULL, a INTEGER NOT NULL, b INTEGER NOT NULL, gold TEXT);
-      CREATE INDEX comparisons_prompt ON comparisons (prompt);
       CREATE TABLE raters (id INTEGER PRIMARY KEY, rater_id TEXT NOT NULL UNIQUE,
         attributes TEXT NOT NULL DEFAULT '{}', first_seen TEXT NOT NULL);
       CREATE TABLE judgments (seq INTEGER PRIMARY KEY, comparison INTEGER NOT NULL,
         rater INTEGER NOT NULL, choice TEXT NOT NULL, created_at TEXT, latency_ms REAL,
         shown_order TEXT, rationale TEXT, flags TEXT, recorded_at TEXT NOT NULL,
-        prev_hash BLOB NOT NULL, hash BLOB NOT NULL, UNIQUE (comparison, rater));
-      CREATE INDEX judgments_rater ON judgments (rater);`);
+        prev_hash BLOB NOT NULL, hash BLOB NOT NULL, UNIQUE (comparison, rater));`);
     const insText = db.prepare("INSERT INTO texts (id, digest, body) VALUES (?, ?, ?)");
     const insComparison = db.prepare(
       "INSERT INTO comparisons (id, comparison_id, prompt, a, b) VALUES (?, ?, ?, ?, ?)",
@@ -224,7 +223,10 @@ export async function integerKeyFloor(
       for (const op of ops) op();
       ns += process.hrtime.bigint() - t0;
     }
+    // The secondary indexes are built at the end, as keel's bulk import defers its own.
     const t0 = process.hrtime.bigint();
+    db.exec("CREATE INDEX comparisons_prompt ON comparisons (prompt)");
+    db.exec("CREATE INDEX judgments_rater ON judgments (rater)");
     db.exec("COMMIT");
     ns += process.hrtime.bigint() - t0;
     return { judgments: seq, seconds: Number(ns) / 1e9 };
