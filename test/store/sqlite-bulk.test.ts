@@ -37,39 +37,44 @@ async function storeOver(path: string, deferIndexesAfter: number): Promise<Feedb
   return store;
 }
 
+/** `count` judgment rows from `seq` on (raw rows: the writer checks nothing of them). */
+function rows(seq: number, count: number, comparison_id = "c") {
+  return Array.from({ length: count }, (_, i) => ({
+    seq: seq + i,
+    comparison_id,
+    rater_id: `x${seq + i}`,
+    choice: "a" as const,
+    created_at: null,
+    latency_ms: null,
+    shown_order: null,
+    rationale: null,
+    flags: null,
+    recorded_at: "2026-06-01T00:00:00.000Z",
+    prev_hash: "0".repeat(64),
+    hash: "1".repeat(64),
+  }));
+}
+
+const batchOf = (judgments: ReturnType<typeof rows>) => ({
+  texts: [],
+  comparisons: [],
+  gold: [],
+  raters: [],
+  judgments,
+});
+
 describe("SQLite bulk import: deferred secondary indexes", () => {
   it("drops them inside the transaction once past the threshold and the store's size", async () => {
     const path = await newStoreFile();
     const raw = new Database(path);
     const before = indexSql(raw);
     expect(Object.values(before).every((s) => s !== undefined)).toBe(true);
-    const row = (seq: number) => ({
-      seq,
-      comparison_id: "c",
-      rater_id: `r${seq}`,
-      choice: "a" as const,
-      created_at: null,
-      latency_ms: null,
-      shown_order: null,
-      rationale: null,
-      flags: null,
-      recorded_at: "2026-06-01T00:00:00.000Z",
-      prev_hash: "0".repeat(64),
-      hash: "1".repeat(64),
-    });
     raw.pragma("foreign_keys = OFF");
     raw.exec("BEGIN IMMEDIATE");
     const w = new SqliteWriter(raw, { deferIndexesAfter: 3 });
-    const batch = (from: number, count: number) => ({
-      texts: [],
-      comparisons: [],
-      gold: [],
-      raters: [],
-      judgments: Array.from({ length: count }, (_, i) => row(from + i)),
-    });
-    await w.write(batch(1, 2));
+    await w.write(batchOf(rows(1, 2)));
     expect(indexSql(raw)).toEqual(before); // 2 < 3: still maintained
-    await w.write(batch(3, 2));
+    await w.write(batchOf(rows(3, 2)));
     expect(Object.values(indexSql(raw))).toEqual([undefined, undefined]);
     w.restoreIndexes();
     expect(indexSql(raw)).toEqual(before);
@@ -88,21 +93,7 @@ describe("SQLite bulk import: deferred secondary indexes", () => {
     raw.exec("BEGIN IMMEDIATE");
     const w = new SqliteWriter(raw, { deferIndexesAfter: 10 });
     expect(w.head.seq).toBe(60);
-    const judgments = Array.from({ length: 30 }, (_, i) => ({
-      seq: 61 + i,
-      comparison_id: "c0",
-      rater_id: `x${i}`,
-      choice: "b" as const,
-      created_at: null,
-      latency_ms: null,
-      shown_order: null,
-      rationale: null,
-      flags: null,
-      recorded_at: "2026-06-01T00:00:00.000Z",
-      prev_hash: "0".repeat(64),
-      hash: "1".repeat(64),
-    }));
-    await w.write({ texts: [], comparisons: [], gold: [], raters: [], judgments });
+    await w.write(batchOf(rows(61, 30, "c0")));
     expect(indexSql(raw)).toEqual(before); // 30 appended ≤ 60 stored
     raw.exec("ROLLBACK");
     raw.close();
