@@ -97,7 +97,7 @@ function raterTable(raters: readonly AuditReportRater[], trustedRows: number): S
   const rows = [...flagged, ...trustedShown];
   const omitted = raters.length - rows.length;
   return html`<table>
-<thead><tr><th>rater</th><th>verdict</th><th>suspicion</th><th>reliability</th><th>weight</th><th>judgments</th><th>detector scores</th><th>reasons</th></tr></thead>
+<thead><tr><th>rater</th><th>verdict</th><th class="num">suspicion</th><th class="num">reliability</th><th class="num">weight</th><th class="num">judgments</th><th>detector scores</th><th>reasons</th></tr></thead>
 <tbody>${rows.map(
     (r) =>
       html`<tr><td><code>${r.rater_id}</code></td><td class="v-${r.verdict}">${r.verdict}</td><td class="num">${fmt(r.suspicion)}</td><td class="num">${fmt(r.reliability)}</td><td class="num">${fmt(r.weight)}</td><td class="num">${fmt(r.judgments)}</td><td>${evidenceCell(r)}</td><td>${r.reasons.length > 0 ? html`<ul class="reasons">${r.reasons.map((x) => html`<li>${x}</li>`)}</ul>` : ""}</td></tr>`,
@@ -108,7 +108,7 @@ ${omitted > 0 ? html`<p class="muted">${fmt(omitted)} more trusted raters not li
 function groupsTable(groups: AuditReportData["groups"]): SafeHtml {
   if (groups.length === 0)
     return html`<p class="muted">No group of raters agreed beyond what their individual reliabilities predict.</p>`;
-  return html`<table><thead><tr><th>#</th><th>raters</th><th>score (−log10 p)</th><th>evidence</th></tr></thead><tbody>${groups.map(
+  return html`<table><thead><tr><th class="num">#</th><th>raters</th><th class="num">score (−log10 p)</th><th>evidence</th></tr></thead><tbody>${groups.map(
     (g, i) =>
       html`<tr><td class="num">${i + 1}</td><td>${g.rater_ids.map((id, k) => html`${k > 0 ? ", " : ""}<code>${id}</code>`)}</td><td class="num">${fmt(g.score, 1)}</td><td>${g.reason}</td></tr>`,
   )}</tbody></table>`;
@@ -117,7 +117,7 @@ function groupsTable(groups: AuditReportData["groups"]): SafeHtml {
 function triggerTable(triggers: AuditReportData["triggers"]): SafeHtml {
   if (triggers.length === 0)
     return html`<p class="muted">No prompt token or n-gram was over-represented among bad judgments.</p>`;
-  return html`<table><thead><tr><th>pattern</th><th>kind</th><th>score (−log10 p, adjusted)</th><th>support (comparisons)</th><th>bad rate</th><th>base rate</th><th>lift</th></tr></thead><tbody>${triggers.map(
+  return html`<table><thead><tr><th>pattern</th><th>kind</th><th class="num">score (−log10 p, adjusted)</th><th class="num">support (comparisons)</th><th class="num">bad rate</th><th class="num">base rate</th><th class="num">lift</th></tr></thead><tbody>${triggers.map(
     (t) =>
       html`<tr><td><code>${t.pattern}</code></td><td>${t.kind ?? ""}</td><td class="num">${fmt(t.score, 1)}</td><td class="num">${fmt(t.support)}</td><td class="num">${fmt(t.rate)}</td><td class="num">${fmt(t.base_rate)}</td><td class="num">${fmt(t.lift, 1)}</td></tr>`,
   )}</tbody></table>`;

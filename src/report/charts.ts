@@ -32,6 +32,19 @@ const BASE_CONFIG = {
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#eef0f4" },
 };
 
+/** Colour per series or group value, in this order (legend order too). */
+export type SeriesColors = Readonly<Record<string, string>>;
+
+/** A nominal colour channel on `field`, with fixed colours when given. */
+function colorOf(field: string, colors: SeriesColors | undefined): Record<string, unknown> {
+  return {
+    field,
+    type: "nominal",
+    title: null,
+    ...(colors ? { scale: { domain: Object.keys(colors), range: Object.values(colors) } } : {}),
+  };
+}
+
 /** Renders a Vega-Lite spec (data inline) to an SVG string. */
 export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
   const full = { config: BASE_CONFIG, ...spec } as unknown as vegaLite.TopLevelSpec;
@@ -75,7 +88,7 @@ export interface HistogramOptions {
   readonly height?: number;
   readonly extent?: readonly [number, number];
   /** Colour per group value, in this order (legend order too). */
-  readonly colors?: Readonly<Record<string, string>>;
+  readonly colors?: SeriesColors;
 }
 
 export function histogramSpec(o: HistogramOptions): VegaLiteSpec {
@@ -94,18 +107,7 @@ export function histogramSpec(o: HistogramOptions): VegaLiteSpec {
         title: o.xTitle,
       },
       y: { aggregate: "count", type: "quantitative", title: "count" },
-      ...(o.groups
-        ? {
-            color: {
-              field: "g",
-              type: "nominal",
-              title: null,
-              ...(o.colors
-                ? { scale: { domain: Object.keys(o.colors), range: Object.values(o.colors) } }
-                : {}),
-            },
-          }
-        : {}),
+      ...(o.groups ? { color: colorOf("g", o.colors) } : {}),
     },
   };
 }
@@ -162,6 +164,7 @@ export interface BarOptions {
   readonly title: string;
   readonly xTitle: string;
   readonly width?: number;
+  readonly colors?: SeriesColors;
 }
 
 export function barSpec(o: BarOptions): VegaLiteSpec {
@@ -173,9 +176,7 @@ export function barSpec(o: BarOptions): VegaLiteSpec {
     encoding: {
       y: { field: "label", type: "nominal", sort: "-x", title: null },
       x: { field: "value", type: "quantitative", title: o.xTitle },
-      ...(o.rows.some((r) => r.group)
-        ? { color: { field: "group", type: "nominal", title: null } }
-        : {}),
+      ...(o.rows.some((r) => r.group) ? { color: colorOf("group", o.colors) } : {}),
     },
   };
 }
@@ -188,6 +189,7 @@ export interface LineOptions {
   readonly yTitle: string;
   readonly width?: number;
   readonly height?: number;
+  readonly colors?: SeriesColors;
 }
 
 export function lineSpec(o: LineOptions): VegaLiteSpec {
@@ -200,7 +202,7 @@ export function lineSpec(o: LineOptions): VegaLiteSpec {
     encoding: {
       x: { field: "x", type: "quantitative", title: o.xTitle },
       y: { field: "y", type: "quantitative", title: o.yTitle, scale: { zero: false } },
-      color: { field: "series", type: "nominal", title: null },
+      color: colorOf("series", o.colors),
     },
   };
 }
@@ -215,14 +217,19 @@ export interface GroupedBarOptions {
   readonly yTitle: string;
   readonly width?: number;
   readonly domain?: readonly [number, number];
+  readonly colors?: SeriesColors;
 }
 
-/** Bars per category, one per group side by side (e.g. metrics per arm). */
+/**
+ * Bars per category, one per group side by side (e.g. metrics per arm). A category's name is
+ * its column's header, one word per line, so that long names do not run into each other.
+ */
 export function groupedBarSpec(o: GroupedBarOptions): VegaLiteSpec {
   return {
     title: o.title,
-    width: { step: 14 },
+    width: { step: 16 },
     height: 200,
+    spacing: 16,
     data: { values: o.rows.map((r) => ({ category: r.category, group: r.group, value: r.value })) },
     mark: "bar",
     encoding: {
@@ -230,16 +237,27 @@ export function groupedBarSpec(o: GroupedBarOptions): VegaLiteSpec {
         field: "category",
         type: "nominal",
         title: null,
-        header: { labelAngle: 0, labelFontSize: 11 },
+        header: {
+          labelAngle: 0,
+          labelFontSize: 11,
+          labelExpr: "split(datum.label, ' ')",
+          labelLimit: 0,
+        },
       },
-      x: { field: "group", type: "nominal", title: null, axis: null },
+      x: {
+        field: "group",
+        type: "nominal",
+        title: null,
+        axis: null,
+        ...(o.colors ? { sort: Object.keys(o.colors) } : {}),
+      },
       y: {
         field: "value",
         type: "quantitative",
         title: o.yTitle,
         ...(o.domain ? { scale: { domain: [...o.domain] } } : {}),
       },
-      color: { field: "group", type: "nominal", title: null },
+      color: colorOf("group", o.colors),
     },
   };
 }

@@ -36,6 +36,7 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13px; 
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: var(--soft); position: sticky; top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.num { text-align: right; }
 .v-excluded { color: var(--bad); font-weight: 600; } .v-suspect { color: var(--warn); font-weight: 600; }
 .v-trusted { color: var(--ok); }
 ul.reasons { margin: 0; padding-left: 16px; } ul.reasons li { margin: 1px 0; }

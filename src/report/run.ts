@@ -5,7 +5,7 @@
  * every text in it is untrusted and escaped.
  */
 import { excludesZero, signedPoints } from "../core/interval.js";
-import { chart, groupedBarSpec, lineSpec } from "./charts.js";
+import { chart, groupedBarSpec, lineSpec, type SeriesColors } from "./charts.js";
 import { fmt, html, type SafeHtml } from "./html.js";
 import { renderPage, type Section } from "./page.js";
 
@@ -149,7 +149,7 @@ function summaryTable(d: RunReportData): SafeHtml {
     { name: "base policy", m: d.base.metrics },
     ...d.arms.map((a) => ({ name: a.arm, m: a.metrics })),
   ];
-  return html`<table><thead><tr><th>metric (from the world's oracle)</th>${cols.map((c) => html`<th>${c.name}</th>`)}</tr></thead><tbody>
+  return html`<table><thead><tr><th>metric (from the world's oracle)</th>${cols.map((c) => html`<th class="num">${c.name}</th>`)}</tr></thead><tbody>
 ${METRIC_ROWS.map(([k, label, f]) => html`<tr><td>${label}</td>${cols.map((c) => html`<td class="num">${f(c.m[k] as number | null | undefined)}</td>`)}</tr>`)}
 </tbody></table>`;
 }
@@ -159,13 +159,28 @@ function differenceTable(diff: NonNullable<RunReportData["difference"]>): SafeHt
   const rows = Object.entries(diff).filter(
     (e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== null,
   );
-  return html`<table><thead><tr><th>rate</th><th>undefended − defended (points)</th><th>95% interval</th><th>probes</th><th>interval excludes 0</th></tr></thead><tbody>
+  return html`<table><thead><tr><th>rate</th><th class="num">undefended − defended (points)</th><th class="num">95% interval</th><th class="num">probes</th><th>interval excludes 0</th></tr></thead><tbody>
 ${rows.map(([k, v]) => html`<tr><td>${k.replaceAll("_", " ")}</td><td class="num">${signedPoints(v.estimate)}</td><td class="num">[${signedPoints(v.ci95[0])}, ${signedPoints(v.ci95[1])}]</td><td class="num">${v.probes}</td><td>${excludesZero(v.ci95) ? "yes" : "no"}</td></tr>`)}
 </tbody></table>
 <p class="muted">Paired by probe: each probe's rate is the share of its sampled answers; the interval is a seeded bootstrap over probes.</p>`;
 }
 
+/** Arms' colours, in order: the first arm red, the second blue, and so on; the base policy grey. */
+const ARM_PALETTE = ["#e45756", "#4c78a8", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#9d755d"];
+const BASE_COLOR = "#9aa1ab";
+
+/** One colour per policy in every chart of the report (`withBase`: the base policy first). */
+function policyColors(d: RunReportData, withBase: boolean): SeriesColors {
+  const out: Record<string, string> = withBase ? { base: BASE_COLOR } : {};
+  d.arms.forEach((a, i) => {
+    out[a.arm] ??= ARM_PALETTE[i % ARM_PALETTE.length]!;
+  });
+  return out;
+}
+
 async function chartsSection(d: RunReportData): Promise<SafeHtml> {
+  const all = policyColors(d, true);
+  const arms = policyColors(d, false);
   const groups = [
     { name: "base", m: d.base.metrics },
     ...d.arms.map((a) => ({ name: a.arm, m: a.metrics })),
@@ -175,6 +190,7 @@ async function chartsSection(d: RunReportData): Promise<SafeHtml> {
       title: "Oracle metrics by policy",
       yTitle: "rate",
       domain: [0, 1],
+      colors: all,
       rows: groups.flatMap((g) =>
         (
           ["attack_success", "triggered_attack_success", "over_refusal", "helpfulness"] as const
@@ -203,6 +219,7 @@ async function chartsSection(d: RunReportData): Promise<SafeHtml> {
       title: "Harmful compliance per red-team suite",
       yTitle: "harmful rate",
       domain: [0, 1],
+      colors: all,
       rows: [
         { arm: "base", per: d.base.per_suite },
         ...d.arms.map((a) => ({ arm: a.arm, per: a.per_suite })),
@@ -218,9 +235,9 @@ async function chartsSection(d: RunReportData): Promise<SafeHtml> {
     }),
   );
   return html`${bars}
-${reward.length > 0 ? await chart(lineSpec({ title: "Reward during policy training", xTitle: "iteration", yTitle: "reward-model score", points: reward })) : ""}
-${kl.length > 0 ? await chart(lineSpec({ title: "KL to the reference during training", xTitle: "iteration", yTitle: "KL", points: kl })) : ""}
-${gold.length > 0 ? await chart(lineSpec({ title: "Gold (oracle) reward during training", xTitle: "iteration", yTitle: "oracle quality", points: gold })) : ""}
+${reward.length > 0 ? await chart(lineSpec({ title: "Reward during policy training", xTitle: "iteration", yTitle: "reward-model score", points: reward, colors: arms })) : ""}
+${kl.length > 0 ? await chart(lineSpec({ title: "KL to the reference during training", xTitle: "iteration", yTitle: "KL", points: kl, colors: arms })) : ""}
+${gold.length > 0 ? await chart(lineSpec({ title: "Gold (oracle) reward during training", xTitle: "iteration", yTitle: "oracle quality", points: gold, colors: arms })) : ""}
 ${suites}`;
 }
 
@@ -234,12 +251,12 @@ async function biasSection(d: RunReportData): Promise<SafeHtml> {
   );
   return html`<p class="muted">Pairs of responses that differ in one attribute only. The reward model's shift is the mean of r(variant) − r(plain);
 near 0 means the attribute does not buy reward. The policy columns show the attribute's rate in generations to benign prompts.</p>
-${rows.length > 0 ? await chart(groupedBarSpec({ title: "Reward-model preference shift per attribute", yTitle: "mean reward shift", rows })) : ""}
-<table><thead><tr><th>policy</th><th>mean words</th><th>entity mentions</th><th>dialect markers</th></tr></thead><tbody>
+${rows.length > 0 ? await chart(groupedBarSpec({ title: "Reward-model preference shift per attribute", yTitle: "mean reward shift", rows, colors: policyColors(d, false) })) : ""}
+<table><thead><tr><th>policy</th><th class="num">mean words</th><th class="num">entity mentions</th><th class="num">dialect markers</th></tr></thead><tbody>
 <tr><td>base</td><td class="num">${fmt(d.base.policy_bias.mean_words, 1)}</td><td class="num">${pct(d.base.policy_bias.entity_mentions)}</td><td class="num">${pct(d.base.policy_bias.dialect_markers)}</td></tr>
 ${d.arms.map((a) => html`<tr><td>${a.arm}</td><td class="num">${fmt(a.policy_bias.mean_words, 1)}</td><td class="num">${pct(a.policy_bias.entity_mentions)}</td><td class="num">${pct(a.policy_bias.dialect_markers)}</td></tr>`)}
 </tbody></table>
-<table><thead><tr><th>arm</th><th>attribute</th><th>mean reward shift</th><th>variant preferred</th></tr></thead><tbody>
+<table><thead><tr><th>arm</th><th>attribute</th><th class="num">mean reward shift</th><th class="num">variant preferred</th></tr></thead><tbody>
 ${d.arms.flatMap((a) => Object.entries(a.rm_bias).map(([attr, b]) => html`<tr><td>${a.arm}</td><td>${attr}</td><td class="num">${fmt(b.mean_shift, 3)}</td><td class="num">${pct(b.prefers_variant)}</td></tr>`))}
 </tbody></table>`;
 }
@@ -295,7 +312,8 @@ export async function renderRunReport(d: RunReportData): Promise<string> {
       id: "audit",
       title: "Audit (defended arm)",
       body: html`<p>${a.adversaries_flagged} of ${a.adversaries} adversarial raters flagged (excluded or suspect);
-${a.honest_excluded} of ${a.honest} honest raters excluded. ${Object.entries(a.summary).map(([k, v]) => html`${k.replaceAll("_", " ")} ${fmt(v, 3)}; `)}</p>
+${a.honest_excluded} of ${a.honest} honest raters excluded.</p>
+<p>${Object.entries(a.summary).map(([k, v], i) => html`${i > 0 ? "; " : ""}${k.replaceAll("_", " ")} ${fmt(v, 3)}`)}.</p>
 <p class="muted">The full audit is in <code>defended/audit.html</code> and <code>defended/audit.json</code>.</p>`,
     });
   }

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
   escapeHtml,
+  groupedBarSpec,
   heatmapSpec,
   histogramSpec,
   html,
+  lineSpec,
   renderAuditReport,
   renderPage,
   trusted,
@@ -66,6 +68,36 @@ describe("charts (Vega-Lite to SVG, offline)", () => {
     expect(heat).toContain("<svg");
     expect(heat).not.toContain("<img");
   });
+  it("gives each series the colour it is assigned, in every kind of chart, bars in that order", async () => {
+    const colors = { zeta: "#123456", alpha: "#abcdef" };
+    const bars = groupedBarSpec({
+      title: "t",
+      yTitle: "y",
+      colors,
+      rows: [
+        { category: "a long name", group: "alpha", value: 1 },
+        { category: "a long name", group: "zeta", value: 2 },
+      ],
+    });
+    // Bars follow the colours' order (zeta first), not the alphabet.
+    expect((bars.encoding as { x: { sort?: string[] } }).x.sort).toEqual(["zeta", "alpha"]);
+    const line = lineSpec({
+      title: "t",
+      xTitle: "x",
+      yTitle: "y",
+      colors,
+      points: [
+        { series: "alpha", x: 0, y: 1 },
+        { series: "alpha", x: 1, y: 2 },
+      ],
+    });
+    for (const spec of [bars, line]) {
+      const svg = await vegaLiteToSvg(spec);
+      expect(svg).toContain("#abcdef");
+    }
+    expect(await vegaLiteToSvg(bars)).toContain("#123456");
+  });
+
   it("refuses to load data from a URL", async () => {
     await expect(
       vegaLiteToSvg({

@@ -133,6 +133,14 @@ describe("report.html in Chromium", () => {
       });
       expect(await small.locator("td").last().textContent()).toBe("no");
     });
+    // One colour per policy across the report's charts: every chart that shows the first arm
+    // draws it red, the second blue.
+    const charts = (await renderRunReport(data)).split('<div class="chart">').slice(1);
+    expect(charts.length).toBeGreaterThanOrEqual(5);
+    for (const c of charts) {
+      expect(c).toContain("#e45756");
+      expect(c).toContain("#4c78a8");
+    }
     expect(seen.chartMarks.length).toBeGreaterThanOrEqual(5);
     for (const marks of seen.chartMarks) expect(marks).toBeGreaterThan(0);
     expect(seen.errors).toEqual([]);

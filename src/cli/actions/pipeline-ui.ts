@@ -21,7 +21,8 @@ export function pipelineEvents(quiet: boolean): RunnerEvents {
       if (now - last < (tty ? 200 : 10_000)) return;
       last = now;
       const bar = `${"#".repeat(Math.round(fraction * 20)).padEnd(20, "-")}`;
-      const line = `  [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}%${eta !== undefined ? ` ETA ${fmtDuration(eta)}` : ""} ${detail ?? ""}`;
+      // The ETA is the whole run's (stage weights), not this stage's.
+      const line = `  [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}%${eta !== undefined ? ` (run ETA ${fmtDuration(eta)})` : ""} ${detail ?? ""}`;
       if (tty)
         process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1)}\u001b[K`);
       else process.stderr.write(`${line}\n`);
