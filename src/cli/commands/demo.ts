@@ -21,7 +21,10 @@ export const demoCommand: CommandModule = {
         "keel's main job on the embedded default: a synthetic world whose rater panel is 10% adversarial; " +
           "train a base policy, then reward model + PPO twice, undefended and defended; red-team both; report",
       )
-      .option("--quick", "smaller world and models (about 3 minutes on 2 cores)")
+      .option(
+        "--quick",
+        "smaller world and models: about 1 minute on 2 cores, against about 3 for the full demo",
+      )
       .option("--out <dir>", "run directory (default runs/demo-<timestamp>)")
       .option("--seed <n>", "seed for everything random", positiveInt("--seed"), 7)
       .option("--resume", "continue an interrupted demo in --out")
