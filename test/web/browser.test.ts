@@ -228,6 +228,20 @@ describe("rater and admin in the browser", () => {
       /trusted|suspect/,
     );
     await page.getByRole("heading", { name: "Agreement per batch" }).waitFor();
+    // At Playwright's default 1280 px the raters table fits: its actions are on screen, not
+    // behind a horizontal scroll.
+    const pause = row.getByRole("button", { name: "Pause" });
+    const box = await pause.boundingBox();
+    expect(box).not.toBeNull();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(page.viewportSize()!.width);
+    const overflow = await row.evaluate((tr) => {
+      const el = (
+        tr as unknown as { closest(s: string): { scrollWidth: number; clientWidth: number } }
+      ).closest(".scroll");
+      return el.scrollWidth - el.clientWidth;
+    });
+    expect(overflow).toBeLessThanOrEqual(0);
+    await expect(page.getByText(/\d+ of \d+ task comparisons complete/).count()).resolves.toBe(1);
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     await context.close();
   });

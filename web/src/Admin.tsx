@@ -129,8 +129,8 @@ export function Admin({ projectId }: { projectId: string }) {
             aria-label="Comparisons complete"
           />
           <p>
-            {progress.complete} of {progress.tasks} comparisons complete · {progress.judgments}{" "}
-            judgments · {progress.gold} gold · {progress.quiz} quiz items · raters:{" "}
+            {progress.complete} of {progress.tasks} task comparisons complete · {progress.judgments}{" "}
+            judgments · {progress.gold} gold items mixed in · {progress.quiz} quiz items · raters:{" "}
             {progress.raters.active} active, {progress.raters.paused} paused,{" "}
             {progress.raters.excluded} excluded
           </p>
@@ -258,7 +258,7 @@ export function Admin({ projectId }: { projectId: string }) {
           <thead>
             <tr>
               <th scope="col">Batch</th>
-              <th scope="col">Comparisons</th>
+              <th scope="col">Comparisons (gold included)</th>
               <th scope="col">Complete</th>
               <th scope="col">Judgments</th>
               <th scope="col">Krippendorff α</th>
