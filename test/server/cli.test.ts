@@ -1,6 +1,9 @@
 /** keel users add|invite|list and keel project create, through the real CLI. */
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { collectionDb, listItems, listMembers } from "../../src/store/collection/index.js";
 import { openStore } from "../../src/store/store.js";
@@ -125,4 +128,47 @@ describe("keel users and keel project", () => {
     expect((await listMembers(c, "proj")).map((m) => m.login)).toEqual(["rita"]);
     await store.close();
   });
+});
+
+describe("keel serve on an address it cannot have", () => {
+  it("says which address and why, exit 64, and exits instead of hanging", async () => {
+    const dir = tempDir();
+    const db = join(dir, "k.db");
+    expect((await runCli(["init", "--db", db])).code).toBe(0);
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      // A real process: a handle left open after the failure would keep it alive.
+      const child = spawn(
+        process.execPath,
+        [
+          ...["--import", "tsx", fileURLToPath(new URL("./serve-child.ts", import.meta.url))],
+          ...["serve", "--db", db, "--port", String(port), "--no-web"],
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stderr = "";
+      child.stderr.on("data", (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          reject(new Error(`keel serve still running 30 s after failing to listen: ${stderr}`));
+        }, 30_000);
+        child.once("exit", (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        });
+      });
+      expect(code, stderr).toBe(64);
+      expect(stderr).toContain(
+        `KEEL_E_USAGE: cannot listen on 127.0.0.1:${port}: the address is already in use`,
+      );
+      expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+    } finally {
+      taken.close();
+    }
+  }, 60_000);
 });

@@ -13,7 +13,7 @@ import { buildModelApp } from "../../server/openai/app.js";
 import { OutputGuard } from "../../server/openai/guard.js";
 import type { ServeModelFlags } from "../commands/serve-model.js";
 import { printLine } from "../output.js";
-import { secretFromEnv, untilSignal } from "./serving.js";
+import { listenOrExplain, secretFromEnv, untilSignal } from "./serving.js";
 
 function provider(o: ServeModelFlags): { provider: GenerationProvider; model: string } {
   if ((o.checkpoint === undefined) === (o.upstream === undefined))
@@ -75,7 +75,12 @@ export async function runServeModel(o: ServeModelFlags): Promise<void> {
     ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
     logLevel: o.logLevel,
   });
-  const address = await app.listen({ port: o.port, host: o.host });
+  const served = app;
+  const address = await listenOrExplain(served, { port: o.port, host: o.host }, async () => {
+    await served.close();
+    if (isClosable(p)) await p.close();
+    await cost?.close();
+  });
   printLine(
     `keel serving model ${model} (${p.id()}${guard ? `, guarded by ${guard.id}` : ""}) on ${address}`,
   );

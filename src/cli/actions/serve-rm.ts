@@ -6,7 +6,7 @@ import { buildRewardApp } from "../../server/reward/app.js";
 import { CombinedScorer } from "../../server/reward/scorer.js";
 import type { ServeRmFlags } from "../commands/serve-rm.js";
 import { printLine } from "../output.js";
-import { secretFromEnv, untilSignal } from "./serving.js";
+import { listenOrExplain, secretFromEnv, untilSignal } from "./serving.js";
 
 export async function runServeRm(o: ServeRmFlags): Promise<void> {
   if (o.timeout <= 0) throw new KeelError("KEEL_E_USAGE", "--timeout must be > 0");
@@ -30,7 +30,11 @@ export async function runServeRm(o: ServeRmFlags): Promise<void> {
     ...(apiKey ? { apiKey } : {}),
     logLevel: o.logLevel,
   });
-  const address = await app.listen({ port: o.port, host: o.host });
+  const address = await listenOrExplain(app, { port: o.port, host: o.host }, async () => {
+    await app.close();
+    await reward.close();
+    await cost?.close();
+  });
   printLine(
     `keel serving rewards (${scorer.id}${o.failClosed ? ", fail-closed" : ""}) on ${address} (POST /get_reward)`,
   );

@@ -8,7 +8,7 @@ import { redact, redisServices } from "../../server/redis/index.js";
 import { openStore } from "../../store/store.js";
 import type { ServeFlags } from "../commands/serve.js";
 import { printLine } from "../output.js";
-import { untilSignal } from "./serving.js";
+import { listenOrExplain, untilSignal } from "./serving.js";
 
 /** web/dist of this package: three levels up from src/cli/actions and dist/cli/actions alike. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../../../web/dist", import.meta.url));
@@ -65,7 +65,10 @@ export async function runServe(o: ServeFlags): Promise<void> {
     throw e;
   }
   const { app } = keel;
-  const address = await app.listen({ port: o.port, host: o.host });
+  const address = await listenOrExplain(app, { port: o.port, host: o.host }, async () => {
+    await app.close();
+    await store.close();
+  });
   printLine(
     `keel serving ${store.location} (${store.dialectName}${o.redis ? `, shared through ${redact(o.redis)}` : ""}) on ${address}`,
   );
