@@ -1,6 +1,6 @@
 /** keel users add|invite|list and keel project create, through the real CLI. */
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -127,6 +127,25 @@ describe("keel users and keel project", () => {
     ]);
     expect((await listMembers(c, "proj")).map((m) => m.login)).toEqual(["rita"]);
     await store.close();
+  });
+});
+
+describe("keel serve and --db", () => {
+  it("refuses a store that is not there (no new empty store) and a file that is not SQLite", async () => {
+    const dir = tempDir();
+    const missing = join(dir, "typo.db");
+    const r = await runCli(["serve", "--db", missing, "--port", "0", "--no-web"]);
+    expect(r.code).toBe(74);
+    expect(r.stderr).toContain(`KEEL_E_STORE: no keel store at ${missing}`);
+    expect(existsSync(missing)).toBe(false);
+    const text = join(dir, "notes.db");
+    writeFileSync(text, "these are notes, not a database\n".repeat(100));
+    const s = await runCli(["stats", "--db", text]);
+    expect(s.code).toBe(74);
+    expect(s.stderr).toContain(
+      `KEEL_E_STORE: ${text}: cannot open SQLite database: file is not a database`,
+    );
+    expect(s.stderr).not.toMatch(/\n\s+at /);
   });
 });
 

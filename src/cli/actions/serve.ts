@@ -23,7 +23,9 @@ export async function runServe(o: ServeFlags): Promise<void> {
       });
     }
   }
-  const store = await openStore(o.db, { create: true });
+  // Like every command but init, serve opens an existing store: a mistyped --db would
+  // otherwise serve a new, empty one that nobody can sign in to.
+  const store = await openStore(o.db);
   const r = {
     ip: { rate: 50, burst: 200 },
     user: { rate: 20, burst: 100 },

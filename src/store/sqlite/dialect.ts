@@ -38,17 +38,26 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
       where: { file: opts.path },
     });
   }
-  raw.pragma("busy_timeout = 10000");
-  if (!opts.readonly) {
-    // 8 KiB pages for a new file (the page size is fixed once the first table exists, and
-    // before WAL mode): fewer page splits on the ledger's random-key indexes (measured ~5%).
-    raw.pragma("page_size = 8192");
-    raw.pragma("journal_mode = WAL");
-    raw.pragma("synchronous = FULL");
+  try {
+    raw.pragma("busy_timeout = 10000");
+    if (!opts.readonly) {
+      // 8 KiB pages for a new file (the page size is fixed once the first table exists, and
+      // before WAL mode): fewer page splits on the ledger's random-key indexes (measured ~5%).
+      raw.pragma("page_size = 8192");
+      raw.pragma("journal_mode = WAL");
+      raw.pragma("synchronous = FULL");
+    }
+    raw.pragma("foreign_keys = ON");
+    // 64 MiB of page cache: index inserts on random keys (digests) stay in memory.
+    raw.pragma("cache_size = -65536");
+  } catch (e) {
+    // The file opened but is not SQLite (better-sqlite3 reads the header lazily).
+    raw.close();
+    throw new KeelError("KEEL_E_STORE", `cannot open SQLite database: ${(e as Error).message}`, {
+      where: { file: opts.path },
+      hint: "--db takes a keel store (a SQLite file made by keel init) or a postgres:// URL",
+    });
   }
-  raw.pragma("foreign_keys = ON");
-  // 64 MiB of page cache: index inserts on random keys (digests) stay in memory.
-  raw.pragma("cache_size = -65536");
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
   const deferAfter = opts.deferIndexesAfter ?? DEFER_INDEXES_AFTER;
   return {
