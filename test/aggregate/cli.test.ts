@@ -155,4 +155,21 @@ describe("keel agreement", () => {
     const text = await runCli(["agreement", "--in", cat, "--format", "crowd-kit"]);
     expect(text.stdout).toContain("Krippendorff's alpha");
   });
+
+  it("refuses an empty input instead of printing empty results", async () => {
+    const empty = join(dir, "empty.jsonl");
+    writeFileSync(empty, "\n\n");
+    const csv = join(dir, "empty.csv");
+    writeFileSync(csv, "task,worker,label\n");
+    for (const args of [
+      ["aggregate", "--in", empty],
+      ["aggregate", "--in", empty, "--method", "bradley-terry"],
+      ["aggregate", "--in", csv, "--format", "crowd-kit"],
+      ["agreement", "--in", empty],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(65);
+      expect(r.stderr).toContain(`KEEL_E_INVALID_RECORD: ${args[2]}: no labels in the file`);
+    }
+  });
 });

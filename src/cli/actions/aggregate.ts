@@ -25,6 +25,15 @@ import {
 import type { AggregateFlags, AgreementFlags } from "../commands/aggregate.js";
 import { formatTable, printJson, printLine } from "../output.js";
 
+/** An empty input has nothing to aggregate or measure: say so rather than print empty results. */
+function requireLabels(n: number, path: string): void {
+  if (n === 0)
+    throw new KeelError("KEEL_E_INVALID_RECORD", "no labels in the file", {
+      where: { file: path },
+      hint: "the file is empty or has only blank lines",
+    });
+}
+
 async function readCategorical(path: string, gold?: string): Promise<CategoricalData> {
   const enc = new CategoricalEncoder();
   for await (const { record } of readCategoricalLabels(path))
@@ -72,12 +81,14 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
     for await (const { record } of readPairwiseLabels(o.in))
       enc.addLabelled(record.worker, record.left, record.right, record.label);
     const data = enc.finish();
+    requireLabels(data.left.length, o.in);
     if (method.kind !== "pairwise") throw new Error("unreachable");
     const r = method.fit(data, options);
     json = pairwiseToJson(r);
     summary = { judgments: data.left.length, items: data.nItems, workers: data.nWorkers };
   } else if (o.format === "crowd-kit") {
     const data = await readCategorical(o.in, o.gold);
+    requireLabels(data.task.length, o.in);
     if (method.kind !== "categorical") throw new Error("unreachable");
     json = categoricalToJson(method.fit(data, options));
     summary = {
@@ -88,6 +99,7 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
     };
   } else {
     const data = await readJudgmentData(o.in, o.gold);
+    requireLabels(data.categorical.task.length, o.in);
     if (method.kind === "categorical") {
       json = categoricalToJson(method.fit(data.categorical, options));
     } else {
@@ -130,6 +142,7 @@ export async function runAgreement(o: AgreementFlags): Promise<void> {
     o.format === "crowd-kit"
       ? await readCategorical(o.in)
       : (await readJudgmentData(o.in)).categorical;
+  requireLabels(data.task.length, o.in);
   const alpha = krippendorffAlpha(data);
   const fleiss = fleissKappa(data);
   const loo = looConsensusAgreement(data);
