@@ -67,6 +67,8 @@ export class KeelError extends Error {
   readonly httpStatus: number;
   readonly where: Where | undefined;
   readonly hint: string | undefined;
+  /** The message without its `where` prefix. */
+  readonly detail: string;
 
   constructor(
     code: ErrorCode,
@@ -76,11 +78,21 @@ export class KeelError extends Error {
     const prefix = options.where ? formatWhere(options.where) : "";
     super(prefix ? `${prefix}: ${message}` : message, { cause: options.cause });
     this.name = "KeelError";
+    this.detail = message;
     this.code = code;
     this.exitCode = ERROR_CATALOGUE[code].exit;
     this.httpStatus = ERROR_CATALOGUE[code].http;
     this.where = options.where;
     this.hint = options.hint;
+  }
+
+  /** The same error with another hint. */
+  withHint(hint: string): KeelError {
+    return new KeelError(this.code, this.detail, {
+      ...(this.where ? { where: this.where } : {}),
+      hint,
+      cause: this.cause,
+    });
   }
 
   toJSON(): Record<string, unknown> {

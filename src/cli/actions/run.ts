@@ -10,9 +10,18 @@ import { pipelineStages, runPipeline } from "../../pipeline/pipeline.js";
 import type { RunFlags } from "../commands/run.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
+import { explainConfigPath } from "./config-paths.js";
 import { describeSummary, pipelineEvents } from "./pipeline-ui.js";
 
 export async function runRun(o: RunFlags): Promise<void> {
+  try {
+    await run(o);
+  } catch (e) {
+    throw explainConfigPath(e, o.config);
+  }
+}
+
+async function run(o: RunFlags): Promise<void> {
   const { raw, source } = await loadYamlConfig(o.config);
   const config = parsePipelineConfig(raw, source);
   if (o.check) return reportCheck(o, config, source);

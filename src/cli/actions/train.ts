@@ -51,6 +51,7 @@ import {
 import type { Trainer, TrainFlags } from "../commands/train.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
+import { explainConfigPath } from "./config-paths.js";
 import { loadWorldConfig } from "./world.js";
 
 const DataSchema = z.strictObject({
@@ -476,6 +477,14 @@ function reportCheck(trainer: Trainer, file: string, prep: Prepared, json: boole
 }
 
 export async function runTrain(trainer: Trainer, o: TrainFlags): Promise<void> {
+  try {
+    await train(trainer, o);
+  } catch (e) {
+    throw explainConfigPath(e, o.config);
+  }
+}
+
+async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const prep = await prepare(trainer, o.config, o.out);
   if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
   const bar = new Progress({
