@@ -169,6 +169,21 @@ describe("reward and cost models are what they are loaded as", () => {
     );
     expect(again.checkpoint).toBeDefined();
 
+    // Generating from a reward model (keel generate, keel serve-model) is refused the same way.
+    const promptFile = join(tmp("gen"), "prompts.jsonl");
+    writeFileSync(promptFile, '"pick one"\n');
+    const gen = await runCli([
+      ...["generate", "--prompts", promptFile, "--checkpoint", rmModel],
+      ...["--out", join(tmp("gen-out"), "pairs.jsonl")],
+    ]);
+    expect(gen.code).toBe(65);
+    expect(gen.stderr).toContain(
+      `KEEL_E_CHECKPOINT: ${rmModel}: --checkpoint: ${rmModel} is a reward model`,
+    );
+    const serve = await runCli(["serve-model", "--checkpoint", m.cost, "--port", "0"]);
+    expect(serve.code).toBe(65);
+    expect(serve.stderr).toContain(`${m.cost} is a cost-model ensemble`);
+
     // keel train dpo --check names the config file and field.
     const dir = tmp("dpo-check");
     const file = join(dir, "dpo.yaml");

@@ -8,6 +8,7 @@ import { EngineProvider, parseEngineConfig } from "../../providers/engine.js";
 import { generatePairs } from "../../providers/pairs.js";
 import { createGenerationProvider } from "../../providers/registry.js";
 import { type GenerationProvider, isClosable } from "../../providers/types.js";
+import { checkPolicy } from "../../train/common/role.js";
 import type { GenerateCandidatesFlags } from "../commands/generate.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
@@ -18,6 +19,7 @@ async function providerOf(o: GenerateCandidatesFlags): Promise<GenerationProvide
     throw new KeelError("KEEL_E_USAGE", "give exactly one of --checkpoint and --provider");
   }
   if (o.checkpoint !== undefined) {
+    checkPolicy(o.checkpoint, { file: o.checkpoint, field: "--checkpoint" });
     return new EngineProvider(
       parseEngineConfig({
         checkpoint: o.checkpoint,

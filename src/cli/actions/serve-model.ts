@@ -11,6 +11,7 @@ import { EngineRewardProvider } from "../../providers/reward/engine.js";
 import { type GenerationProvider, isClosable } from "../../providers/types.js";
 import { buildModelApp } from "../../server/openai/app.js";
 import { OutputGuard } from "../../server/openai/guard.js";
+import { checkPolicy } from "../../train/common/role.js";
 import type { ServeModelFlags } from "../commands/serve-model.js";
 import { printLine } from "../output.js";
 import { listenOrExplain, secretFromEnv, untilSignal } from "./serving.js";
@@ -19,6 +20,7 @@ function provider(o: ServeModelFlags): { provider: GenerationProvider; model: st
   if ((o.checkpoint === undefined) === (o.upstream === undefined))
     throw new KeelError("KEEL_E_USAGE", "give exactly one of --checkpoint DIR and --upstream URL");
   if (o.checkpoint) {
+    checkPolicy(o.checkpoint, { file: o.checkpoint, field: "--checkpoint" });
     const p = new EngineProvider(
       parseEngineConfig({
         checkpoint: o.checkpoint,
