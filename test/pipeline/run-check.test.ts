@@ -1,5 +1,5 @@
 /** `keel run --check`: the whole plan resolved from the file, the stages listed, nothing run. */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -54,6 +54,24 @@ describe("keel run --check", () => {
     expect(r.code, r.stderr).toBe(66);
     expect(r.stderr).toContain(
       `${file}: base.checkpoint: no checkpoint at ${join(dir, "no-model")}`,
+    );
+  });
+
+  it("fails on a base checkpoint that is a reward model, not a policy", async () => {
+    const rm = join(dir, "rm-model");
+    mkdirSync(rm);
+    // What keel train rm writes says what it is (extra.kind); that is all the check reads.
+    writeFileSync(join(rm, "config.json"), JSON.stringify({ extra: { kind: "reward" } }));
+    const file = join(dir, "rmbase.yaml");
+    const text = readFileSync("examples/pipeline.yaml", "utf8").replace(
+      /^base:.*\n {2}sft: .*$/m,
+      `base: { checkpoint: ${rm} }`,
+    );
+    writeFileSync(file, text);
+    const r = await runCli(["run", "-c", file, "-o", join(dir, "rb"), "--check"]);
+    expect(r.code, r.stderr).toBe(65);
+    expect(r.stderr).toContain(
+      `KEEL_E_CHECKPOINT: ${file}: base.checkpoint: ${rm} is a reward model`,
     );
   });
 });

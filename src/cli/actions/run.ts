@@ -7,6 +7,7 @@ import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { type PipelineConfig, parsePipelineConfig } from "../../pipeline/config.js";
 import { pipelineStages, runPipeline } from "../../pipeline/pipeline.js";
+import { checkPolicy } from "../../train/common/role.js";
 import type { RunFlags } from "../commands/run.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
@@ -50,6 +51,7 @@ function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource):
     throw new KeelError("KEEL_E_NOT_FOUND", `no checkpoint at ${base} (config.json missing)`, {
       where: { file: o.config, field: "base.checkpoint" },
     });
+  if (base !== undefined) checkPolicy(base, { file: o.config, field: "base.checkpoint" });
   const existing = existsSync(join(o.out, "state.json"));
   const total = stages.reduce((a, s) => a + s.weight, 0) || 1;
   const rows = stages.map((s) => ({

@@ -12,6 +12,7 @@ import { contentToText, type Judgment, type PreferencePair } from "../../core/ty
 import { readPromptFile } from "../../io/prompts.js";
 import { createSafeguards } from "../../safeguards/index.js";
 import { openStore } from "../../store/store.js";
+import { checkPolicy } from "../../train/common/role.js";
 import {
   type Metrics,
   type ProgressEvent,
@@ -89,6 +90,8 @@ export function baseStage(plan: Plan): Stage {
             where: { field: "base.checkpoint" },
           });
         }
+        // Here, not at the policy stage minutes later: a reward model is not a base policy.
+        checkPolicy(plan.baseModel, { file: plan.baseModel, field: "base.checkpoint" });
         return { model: plan.baseModel, given: true };
       }
       const train = await readJsonlFile<SftExample>(ctx.run.file("world/sft.jsonl"));
