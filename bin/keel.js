@@ -3,6 +3,14 @@
 // `npm ci` and `npm install` run through the `prepare` script.
 import { main } from "../dist/cli/main.js";
 
+// A reader that stops early (`keel stats | head`) closes the pipe: stop quietly, as other
+// command-line tools do, instead of dying on an unhandled EPIPE. An unfinished write
+// transaction is rolled back by the database, so nothing is half-written.
+process.stdout.on("error", (e) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
 main(process.argv).then((code) => {
   process.exitCode = code;
 });

@@ -7,15 +7,74 @@ import { once } from "node:events";
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { KeelError } from "../core/errors.js";
 import { describeFsError } from "../core/files.js";
 
 export { describeFsError, readJsonTextFile, readTextFile } from "../core/files.js";
 
+/**
+ * Standard input can be read once. What `peekStdin` reads ahead (to detect a format) is kept
+ * here and given back first by the next `openInput("-")`.
+ */
+let stdinHead: Buffer[] = [];
+
+/** The next chunk of a paused stream, or null at its end (no async iterator: that destroys it). */
+async function nextChunk(s: Readable): Promise<Buffer | null> {
+  for (;;) {
+    const c = s.read() as Buffer | string | null;
+    if (c !== null) return typeof c === "string" ? Buffer.from(c) : c;
+    if (s.readableEnded || s.destroyed) return null;
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        s.off("readable", done);
+        s.off("end", done);
+        s.off("error", fail);
+        resolve();
+      };
+      const fail = (e: Error) => {
+        done();
+        reject(e);
+      };
+      s.once("readable", done);
+      s.once("end", done);
+      s.once("error", fail);
+    });
+  }
+}
+
+/**
+ * Reads standard input ahead until `enough` says the bytes so far suffice (or input ends) and
+ * returns them; `openInput("-")` yields them again before the rest.
+ */
+export async function peekStdin(enough: (head: Buffer) => boolean): Promise<Buffer> {
+  let head = Buffer.concat(stdinHead);
+  while (!enough(head)) {
+    const chunk = await nextChunk(process.stdin);
+    if (chunk === null) break;
+    stdinHead.push(chunk);
+    head = Buffer.concat([head, chunk]);
+  }
+  return head;
+}
+
 /** Opens `path` for streaming (`-` is standard input); a missing file is KEEL_E_FILE. */
 export async function openInput(path: string): Promise<Readable> {
-  if (path === "-") return process.stdin;
+  if (path === "-") {
+    if (stdinHead.length === 0) return process.stdin;
+    const head = stdinHead;
+    stdinHead = [];
+    return Readable.from(
+      (async function* () {
+        yield* head;
+        for (;;) {
+          const chunk = await nextChunk(process.stdin);
+          if (chunk === null) return;
+          yield chunk;
+        }
+      })(),
+    );
+  }
   try {
     const s = await stat(path);
     if (!s.isFile())

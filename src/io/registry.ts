@@ -5,6 +5,7 @@
  */
 import { KeelError } from "../core/errors.js";
 import type { GoldAnswer, Judgment, JudgmentRef, Parsed, Rater } from "../core/types.js";
+import { peekStdin } from "./files.js";
 import {
   parseCategoricalRefBatches,
   parsePairwiseJudgmentBatches,
@@ -114,12 +115,26 @@ export function importFormat(key: string): ImportFormat {
 export async function detectFormat(path: string, table?: TableFormat): Promise<string> {
   let first: string | undefined;
   let lineNo = 0;
-  for await (const { firstLine, lines } of readLineBatches(path)) {
+  if (path === "-") {
+    // Standard input is read once: peek at its head, which the parser is given back.
+    const head = await peekStdin((b) => /\S[^\n]*\n/.test(b.toString("utf8")));
+    const lines = head
+      .toString("utf8")
+      .replace(/^\uFEFF/, "")
+      .split("\n");
     const i = lines.findIndex((l) => l.trim() !== "");
     if (i >= 0) {
-      first = lines[i];
-      lineNo = firstLine + i;
-      break;
+      first = lines[i]!.replace(/\r$/, "");
+      lineNo = i + 1;
+    }
+  } else {
+    for await (const { firstLine, lines } of readLineBatches(path)) {
+      const i = lines.findIndex((l) => l.trim() !== "");
+      if (i >= 0) {
+        first = lines[i];
+        lineNo = firstLine + i;
+        break;
+      }
     }
   }
   if (first === undefined)
