@@ -5,7 +5,7 @@
  * chunk size and the longest line, which is itself capped.
  */
 import { KeelError } from "../core/errors.js";
-import { openInput } from "./files.js";
+import { openInput, peekStdin } from "./files.js";
 
 export const MAX_LINE_BYTES = 32 * 1024 * 1024;
 
@@ -17,50 +17,77 @@ export interface LineBatch {
 
 export async function* readLineBatches(path: string): AsyncGenerator<LineBatch> {
   const input = await openInput(path);
+  try {
+    yield* splitLines(input as AsyncIterable<Buffer>, path);
+  } finally {
+    if (path !== "-") (input as { destroy?: () => void }).destroy?.();
+  }
+}
+
+/**
+ * The first non-blank line of `path` and its number, or undefined if it has none. Standard
+ * input is peeked at, not consumed (breaking out of a stream's iterator destroys the stream):
+ * the next `openInput("-")` gives the parser those bytes again.
+ */
+export async function firstNonBlankLine(
+  path: string,
+): Promise<{ text: string; line: number } | undefined> {
+  const batches =
+    path === "-"
+      ? splitLines([await peekStdin((b) => /\S[^\n]*\n/.test(b.toString("utf8")))], path)
+      : readLineBatches(path);
+  for await (const { firstLine, lines } of batches) {
+    const i = lines.findIndex((l) => l.trim() !== "");
+    if (i >= 0) return { text: lines[i]!, line: firstLine + i };
+  }
+  return undefined;
+}
+
+/** Lines of a byte stream, in batches (one per chunk). */
+async function* splitLines(
+  input: AsyncIterable<Buffer> | Iterable<Buffer>,
+  path: string,
+): AsyncGenerator<LineBatch> {
   let carry: Buffer | undefined;
   let lineNo = 1;
   let first = true;
-  try {
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      let buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-      carry = undefined;
-      if (first) {
-        first = false;
-        if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)
-          buf = buf.subarray(3);
-      }
-      const lines: string[] = [];
-      const start = lineNo;
-      let pos = 0;
-      for (;;) {
-        const nl = buf.indexOf(10, pos);
-        if (nl < 0) break;
-        const end = nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl;
-        lines.push(buf.toString("utf8", pos, end));
-        pos = nl + 1;
-      }
-      lineNo += lines.length;
-      if (pos < buf.length) {
-        carry = buf.subarray(pos);
-        if (carry.length > MAX_LINE_BYTES) {
-          throw new KeelError(
-            "KEEL_E_INVALID_RECORD",
-            `line is longer than ${MAX_LINE_BYTES} bytes`,
-            {
-              where: { file: path, line: lineNo },
-            },
-          );
-        }
-      }
-      if (lines.length > 0) yield { firstLine: start, lines };
+  for await (const chunk of input) {
+    let buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+    carry = undefined;
+    if (first) {
+      first = false;
+      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)
+        buf = buf.subarray(3);
     }
-    if (carry && carry.length > 0) {
-      let end = carry.length;
-      if (carry[end - 1] === 13) end--;
-      yield { firstLine: lineNo, lines: [carry.toString("utf8", 0, end)] };
+    const lines: string[] = [];
+    const start = lineNo;
+    let pos = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, pos);
+      if (nl < 0) break;
+      const end = nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl;
+      lines.push(buf.toString("utf8", pos, end));
+      pos = nl + 1;
     }
-  } finally {
-    if (path !== "-") (input as { destroy?: () => void }).destroy?.();
+    lineNo += lines.length;
+    if (pos < buf.length) {
+      carry = buf.subarray(pos);
+      if (carry.length > MAX_LINE_BYTES) {
+        throw new KeelError(
+          "KEEL_E_INVALID_RECORD",
+          `line is longer than ${MAX_LINE_BYTES} bytes`,
+          {
+            where: { file: path, line: lineNo },
+          },
+        );
+      }
+    }
+    if (lines.length > 0) yield { firstLine: start, lines };
+  }
+  if (carry && carry.length > 0) {
+    let end = carry.length;
+    if (carry[end - 1] === 13) end--;
+    yield { firstLine: lineNo, lines: [carry.toString("utf8", 0, end)] };
   }
 }
 

@@ -5,7 +5,6 @@
  */
 import { KeelError } from "../core/errors.js";
 import type { GoldAnswer, Judgment, JudgmentRef, Parsed, Rater } from "../core/types.js";
-import { peekStdin } from "./files.js";
 import {
   parseCategoricalRefBatches,
   parsePairwiseJudgmentBatches,
@@ -17,7 +16,7 @@ import { parseHhBatches } from "./formats/hh.js";
 import { parseJudgmentBatches } from "./formats/judgments.js";
 import { parseRaterBatches } from "./formats/raters.js";
 import { parseTrlBatches } from "./formats/trl.js";
-import { readLineBatches } from "./lines.js";
+import { firstNonBlankLine } from "./lines.js";
 
 export interface ImportOptions {
   /** Rater id for preference datasets that name no rater. */
@@ -113,30 +112,9 @@ export function importFormat(key: string): ImportFormat {
 
 /** Guesses the format from the first non-empty line (header row for CSV, keys for JSONL). */
 export async function detectFormat(path: string, table?: TableFormat): Promise<string> {
-  let first: string | undefined;
-  let lineNo = 0;
-  if (path === "-") {
-    // Standard input is read once: peek at its head, which the parser is given back.
-    const head = await peekStdin((b) => /\S[^\n]*\n/.test(b.toString("utf8")));
-    const lines = head
-      .toString("utf8")
-      .replace(/^\uFEFF/, "")
-      .split("\n");
-    const i = lines.findIndex((l) => l.trim() !== "");
-    if (i >= 0) {
-      first = lines[i]!.replace(/\r$/, "");
-      lineNo = i + 1;
-    }
-  } else {
-    for await (const { firstLine, lines } of readLineBatches(path)) {
-      const i = lines.findIndex((l) => l.trim() !== "");
-      if (i >= 0) {
-        first = lines[i];
-        lineNo = firstLine + i;
-        break;
-      }
-    }
-  }
+  const found = await firstNonBlankLine(path);
+  const first = found?.text;
+  const lineNo = found?.line ?? 0;
   if (first === undefined)
     throw new KeelError("KEEL_E_UNKNOWN_FORMAT", "file is empty", { where: { file: path } });
   let keys: Set<string>;
