@@ -76,8 +76,11 @@ describe("SQLite bulk import: deferred secondary indexes", () => {
     expect(indexSql(raw)).toEqual(before); // 2 < 3: still maintained
     await w.write(batchOf(rows(3, 2)));
     expect(Object.values(indexSql(raw))).toEqual([undefined, undefined]);
+    raw.pragma("temp_store = FILE");
     w.restoreIndexes();
     expect(indexSql(raw)).toEqual(before);
+    // The rebuild sorts in memory, then leaves the connection's setting as it found it.
+    expect(raw.pragma("temp_store", { simple: true })).toBe(1);
     raw.exec("ROLLBACK");
     raw.close();
   });

@@ -189,7 +189,15 @@ export class SqliteWriter implements LedgerWriter {
   /** Builds the indexes this transaction dropped; called before COMMIT. */
   restoreIndexes(): void {
     if (this.dropped === undefined) return;
-    for (const sql of this.dropped) this.raw.exec(sql);
+    // The sorts behind CREATE INDEX spill to temporary files by default; in memory they take
+    // about 1 s less per million judgments and a few tens of MB for the moment they run.
+    const temp = this.raw.pragma("temp_store", { simple: true }) as number;
+    this.raw.pragma("temp_store = MEMORY");
+    try {
+      for (const sql of this.dropped) this.raw.exec(sql);
+    } finally {
+      this.raw.pragma(`temp_store = ${temp}`);
+    }
     this.dropped = undefined;
   }
 
