@@ -43,21 +43,42 @@ export async function firstNonBlankLine(
   return undefined;
 }
 
-/** Lines of a byte stream, in batches (one per chunk). */
+/**
+ * Lines of a byte stream, in batches (one per chunk that ends a line). A line longer than a
+ * chunk is gathered piece by piece and joined once, so a long line costs one copy however
+ * small the chunks are.
+ */
 async function* splitLines(
   input: AsyncIterable<Buffer> | Iterable<Buffer>,
   path: string,
 ): AsyncGenerator<LineBatch> {
-  let carry: Buffer | undefined;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   let lineNo = 1;
   let first = true;
+  const tooLong = (line: number) =>
+    new KeelError("KEEL_E_INVALID_RECORD", `line is longer than ${MAX_LINE_BYTES} bytes`, {
+      where: { file: path, line },
+    });
   for await (const chunk of input) {
-    let buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-    carry = undefined;
+    let buf = chunk;
     if (first) {
       first = false;
       if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)
         buf = buf.subarray(3);
+    }
+    if (buf.indexOf(10) < 0) {
+      // No line ends here: keep the piece for the line it belongs to.
+      pending.push(buf);
+      pendingBytes += buf.length;
+      if (pendingBytes > MAX_LINE_BYTES) throw tooLong(lineNo);
+      continue;
+    }
+    if (pending.length > 0) {
+      pending.push(buf);
+      buf = Buffer.concat(pending, pendingBytes + buf.length);
+      pending = [];
+      pendingBytes = 0;
     }
     const lines: string[] = [];
     const start = lineNo;
@@ -66,25 +87,20 @@ async function* splitLines(
       const nl = buf.indexOf(10, pos);
       if (nl < 0) break;
       const end = nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl;
+      if (end - pos > MAX_LINE_BYTES) throw tooLong(start + lines.length);
       lines.push(buf.toString("utf8", pos, end));
       pos = nl + 1;
     }
     lineNo += lines.length;
     if (pos < buf.length) {
-      carry = buf.subarray(pos);
-      if (carry.length > MAX_LINE_BYTES) {
-        throw new KeelError(
-          "KEEL_E_INVALID_RECORD",
-          `line is longer than ${MAX_LINE_BYTES} bytes`,
-          {
-            where: { file: path, line: lineNo },
-          },
-        );
-      }
+      pending.push(buf.subarray(pos));
+      pendingBytes = buf.length - pos;
+      if (pendingBytes > MAX_LINE_BYTES) throw tooLong(lineNo);
     }
     if (lines.length > 0) yield { firstLine: start, lines };
   }
-  if (carry && carry.length > 0) {
+  if (pendingBytes > 0) {
+    const carry = Buffer.concat(pending, pendingBytes);
     let end = carry.length;
     if (carry[end - 1] === 13) end--;
     yield { firstLine: lineNo, lines: [carry.toString("utf8", 0, end)] };

@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { countLines, readLineBatches } from "../../src/io/lines.js";
+import { READ_CHUNK_BYTES } from "../../src/io/files.js";
+import { countLines, MAX_LINE_BYTES, readLineBatches } from "../../src/io/lines.js";
 import { collect } from "../helpers/data.js";
 import { tempDir } from "../helpers/stores.js";
 
@@ -30,13 +31,31 @@ describe("readLineBatches", () => {
   });
 
   it("keeps multi-byte characters intact across chunk boundaries and numbers lines right", async () => {
-    // Lines of 3-byte characters spanning several 1 MiB read chunks.
+    // Lines of 3-byte characters spanning several read chunks.
     const row = "☃".repeat(1000);
     const n = 1200;
     const got = await lines(`${Array.from({ length: n }, () => row).join("\n")}\n`);
     expect(got.length).toBe(n);
     expect(got.every((l) => l.text === row)).toBe(true);
     expect(got[n - 1]!.line).toBe(n);
+  });
+
+  it("joins a line that spans many read chunks, with the lines around it numbered", async () => {
+    const long = "x".repeat(READ_CHUNK_BYTES * 5 + 17);
+    expect(await lines(`a\n${long}\r\nb\n${long}`)).toEqual([
+      { line: 1, text: "a" },
+      { line: 2, text: long },
+      { line: 3, text: "b" },
+      { line: 4, text: long },
+    ]);
+  });
+
+  it("stops at a line over the length cap, naming its line", async () => {
+    const p = join(dir, "long.jsonl");
+    writeFileSync(p, `{}\n${"y".repeat(MAX_LINE_BYTES + 1)}\n`);
+    await expect(collect(readLineBatches(p))).rejects.toThrow(
+      /long\.jsonl:2: line is longer than 33554432 bytes/,
+    );
   });
 
   it("countLines counts a final unterminated line", async () => {
