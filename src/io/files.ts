@@ -64,6 +64,8 @@ export async function peekStdin(enough: (head: Buffer) => boolean): Promise<Buff
  * ingest benchmark) a batch's short-lived objects die in V8's young generation; at 1 MiB they
  * outlived it and were promoted, and a 1M-judgment import spent 5 s of its parser's time in
  * garbage collection (20.0 s and 305 MB against 16.2 s and 253 MB; 32 and 64 KiB were no better).
+ * The writer gains the same way from small batches: merging chunks into 2,048-judgment batches
+ * for it took 19.5 s.
  */
 export const READ_CHUNK_BYTES = 128 * 1024;
 
