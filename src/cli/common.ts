@@ -3,7 +3,7 @@
  * load: defining the commands must not load the store, the engine or the server (see
  * registry.ts); what the actions share lives in actions/.
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { KeelError } from "../core/errors.js";
 
 export const DEFAULT_DB = "keel.db";
@@ -20,6 +20,19 @@ export function addOutputOptions(cmd: Command): Command {
   return cmd
     .option("--json", "print machine-readable JSON on stdout")
     .option("-q, --quiet", "no progress output");
+}
+
+/**
+ * An option that collects its values (repeatable, or a parsed list), starting empty; the help
+ * shows `shown` as its default ("none", or what an empty list stands for) instead of `[]`.
+ */
+export function listOption<T>(
+  flags: string,
+  description: string,
+  collect: (value: string, previous: T[]) => T[],
+  shown: string,
+): Option {
+  return new Option(flags, description).argParser(collect).default([] as T[], shown);
 }
 
 /** Parses a positive integer option or fails with a usage error naming the flag. */

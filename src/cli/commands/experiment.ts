@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import type { AttackType } from "../../redteam/scenarios.js";
 import { SWEEP_ATTACKS } from "../choices.js";
-import { oneOf, positiveInt } from "../common.js";
+import { listOption, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface TradeoffFlags {
@@ -109,11 +109,13 @@ export const experimentCommand: CommandModule = {
         parseList("--kl", nonNegative("--kl")),
         [0.02, 0.05, 0.1, 0.2, 0.5],
       )
-      .option(
-        "--cost-thresholds <list>",
-        "Lagrangian cost thresholds (trains a cost model on the world's safety labels)",
-        parseList("--cost-thresholds", finite("--cost-thresholds")),
-        [],
+      .addOption(
+        listOption(
+          "--cost-thresholds <list>",
+          "Lagrangian cost thresholds (trains a cost model on the world's safety labels)",
+          parseList("--cost-thresholds", finite("--cost-thresholds")),
+          "none",
+        ),
       )
       .option(
         "--arm <arm>",

@@ -11,7 +11,7 @@ import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import type { Head } from "../../engine/gpt/graphs.js";
 import { HEADS } from "../choices.js";
-import { addOutputOptions, positiveInt } from "../common.js";
+import { addOutputOptions, listOption, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface ModelInitFlags {
@@ -131,11 +131,13 @@ export const modelCommand: CommandModule = {
         "sample completions for text prompts (the checkpoint must include a tokenizer); a model trained by keel is prompted as its trainers did (prompt, <|sep|>) and stops at <|eos|>",
       )
       .requiredOption("-c, --checkpoint <dir>", "checkpoint directory")
-      .option(
-        "-p, --prompt <text>",
-        "prompt text, repeatable",
-        (v: string, acc: string[]) => [...acc, v],
-        [] as string[],
+      .addOption(
+        listOption(
+          "-p, --prompt <text>",
+          "prompt text, repeatable",
+          (v: string, acc: string[]) => [...acc, v],
+          "none",
+        ),
       )
       .option(
         "--prompts <file>",

@@ -8,7 +8,7 @@
 import type { Command } from "commander";
 import type { WorldConfig } from "../../world/index.js";
 import { DEFAULT_TRIGGER } from "../../world/triggers.js";
-import { addOutputOptions, positiveInt } from "../common.js";
+import { addOutputOptions, listOption, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 /**
@@ -79,11 +79,13 @@ export const worldCommand: CommandModule = {
         "--prompts <file>",
         "the world's prompts.jsonl (needed for prompt_id; exact truth for prompt text)",
       )
-      .option(
-        "--trigger <token>",
-        `trigger token to strip from prompt text, repeatable (default ${DEFAULT_TRIGGER})`,
-        (v: string, acc: string[]) => [...acc, v],
-        [] as string[],
+      .addOption(
+        listOption(
+          "--trigger <token>",
+          "trigger token to strip from prompt text, repeatable",
+          (v: string, acc: string[]) => [...acc, v],
+          DEFAULT_TRIGGER,
+        ),
       )
       .option("--out <file>", "also write one oracle score per row (JSONL)")
       .option("--skip-unknown", "skip rows whose prompt is not a world prompt instead of failing")
