@@ -34,6 +34,14 @@ export function reportError(e: unknown, json: boolean): number {
 }
 
 /** Formats a table of rows with aligned columns, for human-readable output. */
+/** `text` cut to at most `max` characters, with an ellipsis when it was cut. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** A table cell that is a number: 12, -0.5, 1,234, 3.2e-5, 97.5%, 1.38×, 24 ms, n/a, –. */
+const NUMBER = /^(?:[-+−]?(?:\d[\d,]*)?\.?\d+(?:e[-+]?\d+)?\s*(?:%|×|x|s|ms|MB|GB)?|n\/a|–|-)$/i;
+
 export function formatTable(
   header: readonly string[],
   rows: readonly (readonly unknown[])[],
@@ -43,9 +51,13 @@ export function formatTable(
     ...rows.map((r) => r.map((c) => (c === undefined || c === null ? "" : String(c)))),
   ];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  // Numbers line up on the right; words (names, verdicts, reasons) read from the left.
+  const numeric = header.map(
+    (_, i) => i > 0 && cells.slice(1).every((r) => (r[i] ?? "") === "" || NUMBER.test(r[i]!)),
+  );
   const fmt = (r: readonly string[]) =>
     r
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join("  ")
       .trimEnd();
   return [

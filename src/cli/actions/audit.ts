@@ -26,7 +26,7 @@ import { writeFileAtomic } from "../../io/files.js";
 import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import type { AuditFlags } from "../commands/audit.js";
-import { formatTable, printJson, printLine, warn } from "../output.js";
+import { clip, formatTable, printJson, printLine, warn } from "../output.js";
 import { withStore } from "./with-store.js";
 
 /** Reads an audit config (YAML or JSON), naming file, line and field on errors. */
@@ -283,7 +283,7 @@ export async function runAudit(o: AuditFlags): Promise<void> {
             r.rater_id,
             r.verdict,
             r.suspicion.toFixed(3),
-            (r.reasons[0] ?? "").slice(0, 90),
+            clip(r.reasons[0] ?? "", 90),
           ]),
         ),
       );

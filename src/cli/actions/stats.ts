@@ -2,7 +2,7 @@
 import { storeStats } from "../../store/stats.js";
 import type { StatsFlags } from "../commands/stats.js";
 import { shortHash } from "../common.js";
-import { formatTable, printJson, printLine } from "../output.js";
+import { clip, formatTable, printJson, printLine } from "../output.js";
 import { withStore } from "./with-store.js";
 
 const pct = (x: number, n: number) => (n === 0 ? "-" : `${((100 * x) / n).toFixed(1)}%`);
@@ -50,11 +50,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
     printLine(
       formatTable(
         ["prompt", "comparisons", "judgments"],
-        s.per_prompt.map((p) => [
-          JSON.stringify(p.preview).slice(0, 60),
-          p.comparisons,
-          p.judgments,
-        ]),
+        s.per_prompt.map((p) => [clip(JSON.stringify(p.preview), 60), p.comparisons, p.judgments]),
       ),
     );
   }
