@@ -95,11 +95,23 @@ export function parseConfig<S extends z.ZodType>(
   let path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
   if (issue.code === "unrecognized_keys" && issue.keys.length > 0) path = [...path, issue.keys[0]!];
   const line = source.lineOf?.(path);
+  const hint =
+    issue.code === "unrecognized_keys" ? misplacedHint(issue.path, issue.keys) : undefined;
   throw new KeelError("KEEL_E_CONFIG", `${what}: ${message}`, {
     where: {
       ...(source.file !== undefined ? { file: source.file } : {}),
       ...(line !== undefined ? { line } : {}),
       field: path.length > 0 ? path.join(".") : field,
     },
+    ...(hint !== undefined ? { hint } : {}),
   });
+}
+
+const ARCH_KEYS = new Set(Object.keys(ArchSchema.shape));
+
+/** Where keys that belong one level down were meant to go: a new model's shape under `arch`. */
+function misplacedHint(at: readonly PropertyKey[], keys: readonly string[]): string | undefined {
+  if (!keys.every((k) => ARCH_KEYS.has(k) || k === "vocab_size")) return undefined;
+  const block = at.map(String).join(".");
+  return `a new model's shape goes under ${block}.arch: { d_model, layers, heads, context }, with ${block}.tokenizer: { vocab_size }; or start from a checkpoint with ${block}.init`;
 }
