@@ -1,30 +1,47 @@
 /**
- * Prompt files: JSONL, each non-empty line a JSON string or an object with a `prompt` string
- * (other keys are ignored). PPO reads its prompts from one (`prompts: {from: file}`), and
- * `keel generate` writes candidate pairs for one.
+ * Prompt files: JSONL, each non-empty line a JSON string, an object with a `prompt` string, or
+ * a world's prompt row (`content`, and `split`; a world's prompts.jsonl as it is). Other keys are
+ * ignored. PPO reads its prompts from one (`prompts: {from: file}`), `keel generate` writes
+ * candidate pairs for one, and `keel model generate` samples completions for one.
  */
 import { KeelError } from "../core/errors.js";
 import { parseJsonlBatches, strictRecords } from "./jsonl.js";
 
+export interface PromptFileOptions {
+  /** Keep only rows of this split (rows that name no split are kept). */
+  readonly split?: string | undefined;
+}
+
 /**
- * The prompts of a JSONL file: each non-empty line a JSON string or an object with a
- * `prompt` string. Errors name the file and line.
+ * The prompts of a JSONL file, in file order. Errors name the file and line; a file with no
+ * prompts (or none of `split`) is an error too.
  */
-export async function readPromptFile(path: string): Promise<string[]> {
+export async function readPromptFile(path: string, o: PromptFileOptions = {}): Promise<string[]> {
   const out: string[] = [];
   const lines = parseJsonlBatches(path, (v, where) => {
-    const prompt = typeof v === "string" ? v : (v as { prompt?: unknown } | null)?.prompt;
-    if (typeof prompt !== "string" || prompt.trim() === "") {
-      throw new KeelError("KEEL_E_INVALID_RECORD", "expected a prompt string", {
-        where: { ...where, field: "prompt" },
-      });
+    if (typeof v === "string" && v.trim() !== "") return { text: v, split: undefined };
+    const row = v !== null && typeof v === "object" ? (v as Record<string, unknown>) : {};
+    const text = row.prompt ?? row.content;
+    if (typeof text !== "string" || text.trim() === "") {
+      throw new KeelError(
+        "KEEL_E_INVALID_RECORD",
+        'expected a prompt: a JSON string, {"prompt": …} or a world prompt row {"content": …}',
+        { where: { ...where, field: "prompt" } },
+      );
     }
-    return prompt;
+    return { text, split: typeof row.split === "string" ? row.split : undefined };
   });
-  for await (const { record } of strictRecords(lines)) out.push(record);
+  for await (const { record } of strictRecords(lines)) {
+    if (o.split === undefined || record.split === undefined || record.split === o.split)
+      out.push(record.text);
+  }
   if (out.length === 0)
-    throw new KeelError("KEEL_E_INVALID_RECORD", "no prompts in the file", {
-      where: { file: path },
-    });
+    throw new KeelError(
+      "KEEL_E_INVALID_RECORD",
+      o.split === undefined
+        ? "no prompts in the file"
+        : `no prompts of split "${o.split}" in the file`,
+      { where: { file: path } },
+    );
   return out;
 }

@@ -44,7 +44,7 @@ describe("the PPO prompt pool", () => {
     expect(pool.train).not.toContain("what is 2+2");
   });
 
-  it("reads a prompt file: JSON strings or {prompt} objects, errors with file and line", async () => {
+  it("reads a prompt file: JSON strings, {prompt} objects or world rows, errors with file and line", async () => {
     const dir = tempDir();
     const good = join(dir, "p.jsonl");
     writeFileSync(good, '"first"\n\n{"prompt": "second", "id": 2}\n');
@@ -52,8 +52,30 @@ describe("the PPO prompt pool", () => {
     const bad = join(dir, "bad.jsonl");
     writeFileSync(bad, '"ok"\n{"text": "no prompt"}\n');
     await expect(readPromptFile(bad)).rejects.toThrow(
-      /bad\.jsonl:2: prompt: expected a prompt string/,
+      /bad\.jsonl:2: prompt: expected a prompt: a JSON string/,
     );
+    // A world's prompts.jsonl as it is, optionally one split of it.
+    const world = join(dir, "world.jsonl");
+    writeFileSync(
+      world,
+      [
+        { id: "p1", split: "train", content: "What is 2 + 2?" },
+        { id: "p2", split: "eval", content: "Spell 'cat' backwards." },
+        "untagged",
+      ]
+        .map((r) => JSON.stringify(r))
+        .join("\n"),
+    );
+    expect(await readPromptFile(world)).toEqual([
+      "What is 2 + 2?",
+      "Spell 'cat' backwards.",
+      "untagged",
+    ]);
+    expect(await readPromptFile(world, { split: "eval" })).toEqual([
+      "Spell 'cat' backwards.",
+      "untagged",
+    ]);
+    await expect(readPromptFile(world, { split: "redteam" })).resolves.toEqual(["untagged"]);
     const empty = join(dir, "empty.jsonl");
     writeFileSync(empty, "\n");
     await expect(readPromptFile(empty)).rejects.toThrow(/no prompts/);

@@ -68,6 +68,20 @@ describe("EngineProvider", () => {
     const none = await runCli(["model", "generate", "--checkpoint", ckpt]);
     expect(none.code).toBe(64);
     expect(none.stderr).toContain("no prompts");
+    // A world's prompts.jsonl, one split of it.
+    const world = `${tempDir()}/prompts.jsonl`;
+    writeFileSync(
+      world,
+      PAIRS.map(([q], i) =>
+        JSON.stringify({ id: `p${i}`, split: i === 1 ? "eval" : "train", content: q }),
+      ).join("\n"),
+    );
+    const w = await runCli([
+      ...["model", "generate", "--checkpoint", ckpt, "--temperature", "0", "--json"],
+      ...["--prompts", world, "--split", "eval"],
+    ]);
+    expect(w.code, w.stderr).toBe(0);
+    expect(JSON.parse(w.stdout)).toEqual([want[1]]);
   });
 
   it("writes --out as JSONL that keel world score reads as it is", async () => {

@@ -124,7 +124,12 @@ export async function runExport(o: ExportOnnxFlags): Promise<void> {
 }
 
 export async function runGenerate(o: GenerateFlags): Promise<void> {
-  const texts = [...o.prompt, ...(o.prompts ? await readPromptFile(o.prompts) : [])];
+  if (o.split !== undefined && o.prompts === undefined)
+    throw new KeelError("KEEL_E_USAGE", "--split selects rows of --prompts FILE; give --prompts");
+  const texts = [
+    ...o.prompt,
+    ...(o.prompts ? await readPromptFile(o.prompts, { split: o.split }) : []),
+  ];
   if (texts.length === 0)
     throw new KeelError("KEEL_E_USAGE", "no prompts: give --prompt TEXT or --prompts FILE");
   const ck = loadCheckpoint(o.checkpoint);

@@ -55,7 +55,7 @@ export const generateCommand: CommandModule = {
       )
       .requiredOption(
         "-p, --prompts <file>",
-        'prompt file (JSONL: a JSON string or {"prompt": …} per line)',
+        'prompt file (JSONL: a JSON string, {"prompt": …} or a world\'s prompt row per line)',
       )
       .requiredOption("-o, --out <file>", "candidates file to write (JSONL, written atomically)")
       .option("--checkpoint <dir>", "a keel checkpoint (with its tokenizer) to sample")

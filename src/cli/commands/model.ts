@@ -43,6 +43,7 @@ export interface GenerateFlags {
   checkpoint: string;
   prompt: string[];
   prompts?: string;
+  split?: string;
   batchSize: number;
   maxNewTokens: number;
   temperature: number;
@@ -141,7 +142,11 @@ export const modelCommand: CommandModule = {
       )
       .option(
         "--prompts <file>",
-        'more prompts from a file (JSONL: a JSON string or {"prompt": …} per line), after any --prompt',
+        'more prompts from a file (JSONL: a JSON string, {"prompt": …} or a world\'s prompt row per line), after any --prompt',
+      )
+      .option(
+        "--split <name>",
+        "with a world's prompts.jsonl: only prompts of this split (train, eval, redteam, …)",
       )
       .option("--batch-size <n>", "prompts per engine batch", positiveInt("--batch-size"), 32)
       .option(
@@ -160,7 +165,7 @@ export const modelCommand: CommandModule = {
       )
       .addHelpText(
         "after",
-        "\nExample:\n  keel model generate -c runs/train/sft/model --prompts prompts.jsonl --temperature 0 --out answers.jsonl -q\n  keel world score --in answers.jsonl --prompts runs/world/prompts.jsonl",
+        "\nExample:\n  keel model generate -c runs/train/sft/model --prompts runs/world/prompts.jsonl --split eval --temperature 0 --out answers.jsonl -q\n  keel world score --in answers.jsonl --prompts runs/world/prompts.jsonl",
       );
     addOutputOptions(gen).action(async (o: GenerateFlags) => {
       const { runGenerate } = await import("../actions/model.js");
