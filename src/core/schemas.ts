@@ -115,11 +115,32 @@ export function zodIssueMessage(error: z.ZodError): { field: string; message: st
   let message = issue.message;
   if (issue.code === "unrecognized_keys") {
     message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
-  } else if (issue.code === "invalid_type" && issue.input === undefined) {
-    message = "is required";
+  } else if (issue.code === "invalid_type") {
+    message = typeMessage([issue.message]) ?? message;
+  } else if (issue.code === "invalid_union") {
+    // Each alternative failed on the value's type alone: say what would have done.
+    const branches = issue.errors.map((e) =>
+      e.length === 1 && e[0]!.path.length === 0 ? e[0] : undefined,
+    );
+    if (branches.every((b) => b?.code === "invalid_type"))
+      message = typeMessage(branches.map((b) => b!.message)) ?? message;
   }
   if (field === "") field = "(record)";
   return { field, message };
+}
+
+/**
+ * "is required" for a missing value, else "expected string or array, received number", from
+ * zod's own messages ("Invalid input: expected string, received undefined"; zod does not keep
+ * the input in the issue). Undefined when a message is not of that form.
+ */
+function typeMessage(messages: readonly string[]): string | undefined {
+  const parsed = messages.map((m) => /expected (.+), received (\w+)$/.exec(m));
+  if (parsed.length === 0 || parsed.some((p) => p === null)) return undefined;
+  const received = parsed[0]![2]!;
+  if (received === "undefined") return "is required";
+  const expected = [...new Set(parsed.map((p) => p![1]!))];
+  return `expected ${expected.join(" or ")}, received ${received}`;
 }
 
 /** Validates `value` against `schema` or throws KEEL_E_INVALID_RECORD naming the place. */

@@ -75,9 +75,26 @@ describe("JudgmentSchema", () => {
     const e = failure(JudgmentSchema, { ...good, choise: "a" });
     expect(e.message).toContain('unknown field "choise"');
   });
+
+  it("tells a missing field from one of the wrong type", () => {
+    const { comparison_id: _, ...missing } = good;
+    expect(failure(JudgmentSchema, missing).message).toContain("comparison_id: is required");
+    expect(failure(JudgmentSchema, { ...good, comparison_id: 5 }).message).toContain(
+      "comparison_id: expected string, received number",
+    );
+  });
 });
 
 describe("other schemas", () => {
+  it("TRL rows: a missing or mistyped response says so, not 'Invalid input'", () => {
+    expect(failure(TrlRowSchema, { prompt: "p", chosen: "a" }).message).toContain(
+      "rejected: is required",
+    );
+    expect(failure(TrlRowSchema, { prompt: "p", chosen: "a", rejected: 5 }).message).toContain(
+      "rejected: expected string or array, received number",
+    );
+  });
+
   it("TRL rows: strings or messages, optional weight/margin; rejects mixed junk", () => {
     expect(parseRecord(TrlRowSchema, { prompt: "p", chosen: "c", rejected: "r" }, {})).toBeTruthy();
     const conv = {
