@@ -35,6 +35,18 @@ export class CleanPlan {
     if (!c || c.excluded || c.weight <= 0 || c.p_a === 0.5) return undefined;
     return { ...j, rater_id: "keel-audit", choice: c.p_a > 0.5 ? "a" : "b" };
   }
+  /**
+   * The chosen response's margin over the rejected one: the log-odds of the audit's preference,
+   * log(p / (1 − p)) with p = max(p_a, 1 − p_a) clipped to [0.01, 0.99] (at most 4.6). Keel's
+   * soft-label loss fits σ(r_A − r_B) to p_a, so this is the reward difference that p_a implies.
+   */
+  marginOf(j: Judgment): number | undefined {
+    const c = this.byId.get(j.comparison_id);
+    if (!c) return undefined;
+    const p = Math.min(0.99, Math.max(0.01, Math.max(c.p_a, 1 - c.p_a)));
+    return Math.log(p / (1 - p));
+  }
+
   weightOf(j: Judgment): number | undefined {
     const c = this.byId.get(j.comparison_id);
     return c ? c.weight * Math.abs(2 * c.p_a - 1) : undefined;

@@ -100,7 +100,7 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = [
   {
     key: "trl",
     description:
-      "TRL preference JSONL prompt/chosen/rejected (+ weight, margin when known); ties skipped",
+      "TRL preference JSONL prompt/chosen/rejected (+ weight with --clean, margin with --margin); ties skipped",
     open: (path, opts) =>
       new RowExporter(path, (j) => {
         const p = judgmentToPair(j);

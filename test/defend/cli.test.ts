@@ -122,6 +122,29 @@ describe("keel audit --db and keel export --clean", () => {
       (await runCli(["export", "-f", "trl", "-o", rows2, "--clean", "--db", db, "-q"])).code,
     ).toBe(0);
     expect(readFileSync(rows2, "utf8").trim().split("\n").length).toBe(lines.length);
+    // --margin adds the log-odds of the audit's preference, under --margin-key for OpenRLHF.
+    const rows3 = join(dir, "clean3.jsonl");
+    const m = await runCli([
+      ...["export", "-f", "openrlhf", "-o", rows3, "--clean", "--audit", out],
+      ...["--margin", "--margin-key", "gap", "--db", db, "-q"],
+    ]);
+    expect(m.code, m.stderr).toBe(0);
+    const withMargin = readFileSync(rows3, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(withMargin.length).toBe(lines.length);
+    for (const row of withMargin) {
+      expect(Object.keys(row).sort()).toEqual(["chosen", "gap", "prompt", "rejected"]);
+      expect(row.gap).toBeGreaterThan(0);
+      expect(row.gap).toBeLessThanOrEqual(Math.log(99) + 1e-12);
+    }
+    const sure = usable.filter((c: { p_a: number }) => c.p_a >= 0.99 || c.p_a <= 0.01).length;
+    expect(withMargin.filter((r) => Math.abs(r.gap - Math.log(99)) < 1e-9).length).toBe(sure);
+    for (const args of [["--margin"], ["--clean", "--audit", out, "--margin-key", "gap"]]) {
+      const r = await runCli(["export", "-f", "openrlhf", "-o", rows3, ...args, "--db", db]);
+      expect(r.code).toBe(64);
+    }
     const bad = await runCli([
       "export",
       "-f",

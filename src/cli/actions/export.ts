@@ -20,6 +20,17 @@ export async function runExport(o: ExportFlags): Promise<void> {
       "--clean writes preference rows: use -f trl or -f openrlhf",
     );
   }
+  if (o.margin && !o.clean)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      "--margin needs --clean: margins come from the audit's preference per comparison",
+      { hint: "keel's judgments carry a choice, not a strength of preference" },
+    );
+  if (o.marginKey && !o.margin)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      "--margin-key names the margin that --margin adds; give --margin",
+    );
   // The audit (defenses, and perhaps a safety model) is loaded only when --clean needs it.
   const plan = o.clean ? await (await import("./audit.js")).cleanPlanFor(o) : undefined;
   const exporter = format.open(o.out, {
@@ -29,7 +40,10 @@ export async function runExport(o: ExportFlags): Promise<void> {
       ? {
           pairExtras: (j) => {
             const weight = plan.weightOf(j);
-            return weight !== undefined ? { weight } : undefined;
+            const margin = o.margin ? plan.marginOf(j) : undefined;
+            return weight !== undefined
+              ? { weight, ...(margin !== undefined ? { margin } : {}) }
+              : undefined;
           },
         }
       : {}),

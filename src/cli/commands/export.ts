@@ -17,6 +17,7 @@ export interface ExportFlags {
   rejectedKey?: string;
   marginKey?: string;
   clean?: boolean;
+  margin?: boolean;
   audit?: string;
   policy?: Policy;
   config?: string;
@@ -46,10 +47,14 @@ export const exportCommand: CommandModule = {
         "--rejected-key <key>",
         "OpenRLHF: key for the rejected response (its --rejected_key)",
       )
-      .option("--margin-key <key>", "OpenRLHF: key for the margin")
+      .option("--margin-key <key>", "OpenRLHF: key for the margin (with --margin)")
       .option(
         "--clean",
         "trl/openrlhf: one row per comparison with the audit's cleaned preference and weight",
+      )
+      .option(
+        "--margin",
+        "--clean: add each row's margin, the log-odds of the audit's preference for the chosen response (p clipped to [0.01, 0.99]; for Llama 2-style margin losses)",
       )
       .option("--audit <file>", "--clean: the audit JSON to use (default: audit the store now)")
       .option(
@@ -63,7 +68,7 @@ export const exportCommand: CommandModule = {
         `\nFormats:\n${EXPORT_FORMATS.map((f) => `  ${f.key.padEnd(20)} ${f.description}`).join("\n")}\n\n` +
           "Examples:\n  keel export -f judgments -o all.jsonl\n  keel export -f trl -o prefs.jsonl\n" +
           "  keel export -f openrlhf -o rm.jsonl --prompt-key input --chosen-key preferred --rejected-key dispreferred\n" +
-          "  keel export -f trl -o clean.jsonl --clean --audit audit.json\n\n" +
+          "  keel export -f trl -o clean.jsonl --clean --audit audit.json [--margin]\n\n" +
           `OpenRLHF ${OPENRLHF_VERSION} trains a reward model on the file with the same key names:\n` +
           "  deepspeed --module openrlhf.cli.train_rm --pretrain MODEL --dataset rm.jsonl \\\n" +
           "    --prompt_key prompt --chosen_key chosen --rejected_key rejected --save_path CKPT\n" +
