@@ -15,6 +15,14 @@ describe("docs/cli.md", () => {
     }
   });
 
+  it("no option shows a raw empty list as its default", () => {
+    const help = cliReference();
+    expect(help).not.toContain("(default: [])");
+    expect(help).toContain(
+      "--trigger <token>  trigger token to strip from prompt text, repeatable (default: SUDO)",
+    );
+  });
+
   it("docs/errors.md matches the error catalogue", () => {
     expect(readFileSync(new URL("../../docs/errors.md", import.meta.url), "utf8")).toBe(
       errorReference(),

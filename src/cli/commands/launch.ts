@@ -12,7 +12,7 @@
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { OPENRLHF_VERSION } from "../../providers/ray/openrlhf.js";
-import { oneOf, positiveInt } from "../common.js";
+import { listOption, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface RayFlags {
@@ -53,11 +53,13 @@ function rayOptions(cmd: Command): Command {
       "--ray-address <url>",
       "Ray dashboard address, e.g. http://head:8265 (env KEEL_RAY_ADDRESS)",
     )
-    .option(
-      "--header <name:value>",
-      "extra HTTP header for the dashboard (repeatable; e.g. behind an authenticating proxy)",
-      (v: string, acc: string[]) => [...acc, v],
-      [] as string[],
+    .addOption(
+      listOption(
+        "--header <name:value>",
+        "extra HTTP header for the dashboard (repeatable; e.g. behind an authenticating proxy)",
+        (v: string, acc: string[]) => [...acc, v],
+        "none",
+      ),
     )
     .option("--json", "print machine-readable JSON on stdout");
 }

@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { positiveInt } from "../common.js";
+import { listOption, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface ServeRmFlags {
@@ -58,11 +58,13 @@ export const serveRmCommand: CommandModule = {
       .option("--fail-closed", "give unscorable items the floor instead of failing the request")
       .option("--max-batch <n>", "most items scored in one batch", positiveInt("--max-batch"), 64)
       .option("--timeout <seconds>", "per request", finite("--timeout"), 120)
-      .option(
-        "--strip <token>",
-        "string to strip from both ends of queries and prompts (repeatable; e.g. the tokenizer's pad and eos)",
-        (v: string, acc: string[]) => [...acc, v],
-        [] as string[],
+      .addOption(
+        listOption(
+          "--strip <token>",
+          "string to strip from both ends of queries and prompts (repeatable; e.g. the tokenizer's pad and eos)",
+          (v: string, acc: string[]) => [...acc, v],
+          "none",
+        ),
       )
       .option(
         "--port <n>",
