@@ -89,6 +89,13 @@ class BoundedMap<K, V> {
 interface CachedComparison {
   row: ComparisonRow;
   texts?: readonly [Content, Content, Content] | undefined;
+  /**
+   * For a comparison this appender created, when the writer is remote: the raters it has
+   * appended judgments of and their choices (rater, choice, rater, choice, …), which are all the
+   * store holds — the write transaction excludes other writers — so its pairs need no lookup.
+   * Undefined for a comparison loaded from the store.
+   */
+  judged?: string[] | undefined;
 }
 
 /** What one `append` call accumulates, in ledger order. */
@@ -108,7 +115,7 @@ class Batch {
   /** This batch's choices, by `pairKey`. */
   readonly choices = new Map<string, Choice>();
   /** The store's judgments of this batch's pairs, by `pairKey`. */
-  existing = new Map<string, Choice>();
+  readonly existing = new Map<string, Choice>();
   readonly recordedAtPart: string;
   seq: number;
   hash: string;
@@ -223,13 +230,24 @@ export class LedgerAppender {
       }
     }
     // What is still missing is new to the store, so none of its pairs can have a stored
-    // judgment: only pairs of stored comparisons are looked up.
+    // judgment; a comparison this appender created has only those it appended (`judged`). Only
+    // the pairs of other stored comparisons are looked up: a bulk import into a new PostgreSQL
+    // store reads no judgments back (1M judgments: 55 s → 20 s).
     const pairs: (readonly [string, string])[] = [];
     for (let i = 0; i < n; i++) {
       const id = comparison(i);
-      if (!missing.has(id)) pairs.push([id, rater(i)]);
+      if (missing.has(id)) continue;
+      const judged = b.local.get(id)!.judged;
+      if (judged === undefined) {
+        pairs.push([id, rater(i)]);
+        continue;
+      }
+      const r = rater(i);
+      for (let k = 0; k < judged.length; k += 2)
+        if (judged[k] === r) b.existing.set(pairKey(id, r), judged[k + 1] as Choice);
     }
-    b.existing = pairs.length > 0 ? await this.writer.findExistingPairs(pairs) : new Map();
+    if (pairs.length > 0)
+      for (const [k, c] of await this.writer.findExistingPairs(pairs)) b.existing.set(k, c);
   }
 
   /**
@@ -381,6 +399,7 @@ export class LedgerAppender {
     });
     b.seq = seq;
     b.hash = next;
+    cmp.judged?.push(raterId, choice);
   }
 
   private async flush(b: Batch): Promise<BatchResult> {
@@ -455,7 +474,7 @@ export class LedgerAppender {
         b_digest: bd,
         gold: gold ?? null,
       };
-      const entry: CachedComparison = { row };
+      const entry: CachedComparison = this.writer.remote ? { row, judged: [] } : { row };
       this.comparisons.set(id, entry);
       b.local.set(id, entry);
       b.newComparisons.push(row);

@@ -38,6 +38,12 @@ export interface LedgerHead {
  */
 export interface LedgerWriter {
   readonly head: LedgerHead;
+  /**
+   * True when a lookup is a round trip to a server (PostgreSQL): the appender then remembers
+   * the raters of the comparisons it creates rather than asking for their judgments. An
+   * embedded store's index probe costs less than the remembering (SQLite: false).
+   */
+  readonly remote: boolean;
   findComparisons(ids: readonly string[]): Promise<Map<string, ComparisonRow>>;
   /** Stored choices of the (comparison, rater) pairs that already have a judgment, by `pairKey`. */
   findExistingPairs(pairs: readonly (readonly [string, string])[]): Promise<Map<string, Choice>>;

@@ -117,14 +117,16 @@ for (const fx of dialectFixtures()) {
       async function* batches() {
         yield* asBatches([first], 1);
         yield* asBatches([{ ...first, choice: "b" as const }], 1); // cached comparison
+        yield* asBatches([{ ...first, rater_id: "another" }], 1); // same comparison, new rater
         yield* asBatches(fresh, 4096);
         yield* asBatches([first], 1); // forgotten by the cache, found in the store
+        yield* asBatches([{ ...first, rater_id: "another", choice: "tie" as const }], 1);
       }
       const r = await store.importJudgments(batches());
-      expect(r.appended).toBe(1 + fresh.length);
-      expect(r.duplicates).toBe(2);
-      expect(r.conflictingDuplicates).toBe(1);
-      expect(await store.countJudgments()).toBe(1 + fresh.length);
+      expect(r.appended).toBe(2 + fresh.length);
+      expect(r.duplicates).toBe(3);
+      expect(r.conflictingDuplicates).toBe(2);
+      expect(await store.countJudgments()).toBe(2 + fresh.length);
       await store.close();
     });
 

@@ -119,6 +119,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
 }
 
 class PostgresWriter implements LedgerWriter {
+  readonly remote = true;
+
   constructor(
     private readonly trx: Transaction<Schema>,
     readonly head: LedgerHead,

@@ -148,6 +148,7 @@ export class SqliteWriter implements LedgerWriter {
   private appended = 0;
   /** The definitions of the indexes this transaction dropped, to build again before COMMIT. */
   private dropped: string[] | undefined;
+  readonly remote = false;
 
   constructor(
     private readonly raw: Database.Database,
