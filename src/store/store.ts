@@ -48,13 +48,33 @@ export function isPostgresUrl(target: string): boolean {
   return /^postgres(ql)?:\/\//i.test(target);
 }
 
+/**
+ * A `schema` query parameter (`postgres://…/db?schema=keel`, as Prisma and others write it) names
+ * the PostgreSQL schema, and is taken out of the URL: the driver would ignore it and the store
+ * would silently live in `public`. (`?options=-c search_path=…` works too.)
+ */
+export function schemaFromUrl(target: string): { url: string; schema?: string } {
+  let u: URL;
+  try {
+    u = new URL(target);
+  } catch {
+    return { url: target };
+  }
+  const schema = u.searchParams.get("schema");
+  if (schema === null) return { url: target };
+  u.searchParams.delete("schema");
+  return { url: u.toString(), schema };
+}
+
 export async function openStore(
   target: string,
   opts: OpenStoreOptions = {},
 ): Promise<FeedbackStore> {
   let dialect: StoreDialect;
   if (isPostgresUrl(target)) {
-    dialect = await openPostgres({ url: target, ...(opts.schema ? { schema: opts.schema } : {}) });
+    const { url, schema } = schemaFromUrl(target);
+    const chosen = opts.schema ?? schema;
+    dialect = await openPostgres({ url, ...(chosen ? { schema: chosen } : {}) });
   } else {
     if (target !== ":memory:" && !opts.create && !existsSync(target)) {
       throw new KeelError("KEEL_E_STORE", `no keel store at ${target}`, {

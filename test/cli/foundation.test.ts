@@ -181,8 +181,18 @@ describe("keel CLI: init, import, export, stats, ledger", () => {
       const r = await runCli(["import", at("out.judgments"), "--db", url, "--json"]);
       expect(JSON.parse(r.stdout).appended).toBe(64);
       expect((await runCli(["ledger", "verify", "--db", url])).code).toBe(0);
+      // `?schema=` names the schema too (the driver alone would ignore it and use public).
+      const other = `${schema}_q`;
+      await client.query(`DROP SCHEMA IF EXISTS ${other} CASCADE`);
+      const byParam = `${PG_URL}?schema=${other}`;
+      expect((await runCli(["init", "--db", byParam])).code).toBe(0);
+      const q = await runCli(["import", at("out.judgments"), "--db", byParam, "--json"]);
+      expect(JSON.parse(q.stdout).appended).toBe(64);
+      const n = await client.query(`SELECT count(*)::int AS n FROM ${other}.judgments`);
+      expect(n.rows[0].n).toBe(64);
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.query(`DROP SCHEMA IF EXISTS ${schema}_q CASCADE`);
       await client.end();
     }
   });
