@@ -11,6 +11,9 @@ export interface ProgressOptions {
   readonly stream?: NodeJS.WriteStream;
 }
 
+const BAR_WIDTH = 24;
+const MIN_BAR_WIDTH = 8;
+
 export class Progress {
   private done = 0;
   private readonly started = Date.now();
@@ -53,19 +56,24 @@ export class Progress {
     const secs = Math.max((Date.now() - this.started) / 1000, 1e-3);
     const rate = this.done / secs;
     const unit = this.opts.unit ?? "items";
+    const columns = (this.stream.columns ?? 120) - 1;
     let line = `${this.opts.label} `;
     if (this.total !== undefined && this.total > 0) {
       const frac = Math.min(this.done / this.total, 1);
-      const width = 24;
-      const filled = Math.round(frac * width);
       const eta = rate > 0 ? (this.total - this.done) / rate : Number.NaN;
-      line += `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(frac * 100).toFixed(1)}% `;
-      line += `${fmtCount(this.done)}/${fmtCount(this.total)} ${unit} ${fmtCount(rate)}/s ETA ${fmtDuration(eta)}`;
+      const text = `${(frac * 100).toFixed(1)}% ${fmtCount(this.done)}/${fmtCount(this.total)} ${unit} ${fmtCount(rate)}/s ETA ${fmtDuration(eta)}`;
+      // The bar gives way on a narrow terminal, so that the counts and the ETA stay whole.
+      const width = Math.min(BAR_WIDTH, columns - line.length - text.length - 3);
+      if (width >= MIN_BAR_WIDTH) {
+        const filled = Math.round(frac * width);
+        line += `[${"#".repeat(filled)}${"-".repeat(width - filled)}] `;
+      }
+      line += text;
     } else {
       line += `${fmtCount(this.done)} ${unit} ${fmtCount(rate)}/s ${fmtDuration(secs)}`;
     }
     if (extra) line += ` ${extra}`;
-    this.stream.write(`\r${line.slice(0, (this.stream.columns ?? 120) - 1)}\u001b[K`);
+    this.stream.write(`\r${line.slice(0, columns)}\u001b[K`);
   }
 }
 
