@@ -4,6 +4,7 @@
  * its line, so a failure reads `pipeline.yaml:12: reward_model.train.epochs: …`.
  */
 import type { z } from "zod";
+import { unknownKeysHint } from "./config-hints.js";
 import { KeelError } from "./errors.js";
 import { zodIssueMessage } from "./schemas.js";
 
@@ -25,26 +26,37 @@ export function subSource(
   };
 }
 
-/** Parses `raw` with `schema` or throws KEEL_E_CONFIG naming the file, line and field. */
+/**
+ * Parses `raw` with `schema` or throws KEEL_E_CONFIG naming the file, line and field (`prefix`
+ * places a nested block; `what` starts the message, e.g. "reward-model config"). An unknown
+ * field gets a hint when the schema shows what was meant.
+ */
 export function parseConfig<S extends z.ZodType>(
   schema: S,
   raw: unknown,
   source: ConfigSource = {},
   prefix: readonly (string | number)[] = [],
+  what?: string,
 ): z.output<S> {
   const r = schema.safeParse(raw ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const { message } = zodIssueMessage(r.error);
-  let path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
-  if (issue.code === "unrecognized_keys" && issue.keys.length > 0) path = [...path, issue.keys[0]!];
+  const at = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+  let path = at;
+  let hint: string | undefined;
+  if (issue.code === "unrecognized_keys" && issue.keys.length > 0) {
+    path = [...at, issue.keys[0]!];
+    hint = unknownKeysHint(schema, at, issue.keys);
+  }
   const full = [...prefix, ...path];
   const line = source.lineOf?.(full);
-  throw new KeelError("KEEL_E_CONFIG", message, {
+  throw new KeelError("KEEL_E_CONFIG", what !== undefined ? `${what}: ${message}` : message, {
     where: {
       ...(source.file !== undefined ? { file: source.file } : {}),
       ...(line !== undefined ? { line } : {}),
       field: full.length > 0 ? full.join(".") : "(config)",
     },
+    ...(hint !== undefined ? { hint } : {}),
   });
 }

@@ -12,8 +12,8 @@
  *   permissive      0.7         0.98             1 (flag only)            1 (flag only)
  */
 import { z } from "zod";
+import { type ConfigSource, parseConfig } from "../core/config.js";
 import { KeelError } from "../core/errors.js";
-import { zodIssueMessage } from "../core/schemas.js";
 
 export const POLICIES = ["strict", "balanced", "permissive"] as const;
 export type Policy = (typeof POLICIES)[number];
@@ -249,10 +249,7 @@ function mergeDeep(base: unknown, over: unknown): unknown {
   return over;
 }
 
-export interface ConfigSourceInfo {
-  readonly file?: string;
-  readonly lineOf?: (path: readonly (string | number)[]) => number | undefined;
-}
+export type ConfigSourceInfo = ConfigSource;
 
 /**
  * Resolves a config: the preset of `policy` (argument, else the override's `policy`, else
@@ -263,23 +260,7 @@ export function resolveAuditConfig(
   policy?: Policy,
   source: ConfigSourceInfo = {},
 ): AuditConfig {
-  const parsed = OverrideSchema.safeParse(override ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const { field, message } = zodIssueMessage(parsed.error);
-    let path: (string | number)[] = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
-    if (issue.code === "unrecognized_keys" && issue.keys.length > 0)
-      path = [...path, issue.keys[0]!];
-    const line = source.lineOf?.(path);
-    throw new KeelError("KEEL_E_CONFIG", message, {
-      where: {
-        ...(source.file !== undefined ? { file: source.file } : {}),
-        ...(line !== undefined ? { line } : {}),
-        field,
-      },
-    });
-  }
-  const o = parsed.data as { policy?: Policy };
+  const o = parseConfig(OverrideSchema, override, source) as { policy?: Policy };
   const chosen: Policy = policy ?? o.policy ?? "balanced";
   const merged = mergeDeep(POLICY_PRESETS[chosen], { ...o, policy: chosen }) as AuditConfig;
   const v = merged.verdict;

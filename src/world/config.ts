@@ -5,8 +5,7 @@
  * does no I/O) and may pass a `lineOf` lookup so that errors also name the line.
  */
 import { z } from "zod";
-import { KeelError } from "../core/errors.js";
-import { zodIssueMessage } from "../core/schemas.js";
+import { type ConfigSource, parseConfig } from "../core/config.js";
 import { DEFAULT_TRIGGER } from "./triggers.js";
 import type { Family, ResponseKind } from "./types.js";
 
@@ -334,26 +333,9 @@ function checkPanel(c: Shape, issue: Issue): void {
   });
 }
 
-export interface ConfigSource {
-  readonly file?: string;
-  /** Line of a field path in the source file, when the caller knows it (YAML node ranges). */
-  readonly lineOf?: (path: readonly (string | number)[]) => number | undefined;
-}
+export type { ConfigSource } from "../core/config.js";
 
 /** Validates a parsed world config or throws KEEL_E_CONFIG naming file, line and field. */
 export function parseWorldConfig(value: unknown, source: ConfigSource = {}): WorldConfig {
-  const result = WorldConfigSchema.safeParse(value ?? {});
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const { field, message } = zodIssueMessage(result.error);
-  let path: (string | number)[] = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
-  if (issue.code === "unrecognized_keys" && issue.keys.length > 0) path = [...path, issue.keys[0]!];
-  const line = source.lineOf?.(path);
-  throw new KeelError("KEEL_E_CONFIG", message, {
-    where: {
-      ...(source.file !== undefined ? { file: source.file } : {}),
-      ...(line !== undefined ? { line } : {}),
-      field,
-    },
-  });
+  return parseConfig(WorldConfigSchema, value, source);
 }

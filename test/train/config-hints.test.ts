@@ -13,17 +13,20 @@ function failure(raw: unknown): KeelError {
 }
 
 describe("trainer config errors", () => {
-  const data = { train: "j.jsonl" };
-
   it("a model's shape written directly under model points to model.arch", () => {
-    const e = failure({ data, model: { d_model: 64, layers: 2 } });
+    const e = failure({ model: { d_model: 64, layers: 2 } });
     expect(e.code).toBe("KEEL_E_CONFIG");
     expect(e.where?.field).toBe("model.d_model");
-    expect(e.hint).toMatch(/model\.arch: \{ d_model, layers, heads, context \}/);
+    expect(e.hint).toBe('"d_model", "layers" belong under model.arch: model.arch.d_model');
   });
 
-  it("other unknown fields get no such hint", () => {
-    const e = failure({ data, model: { init: "ck", colour: "red" } });
+  it("a near miss of a field names the field; anything else gets no hint", () => {
+    const typo = failure({ model: { init: "ck" }, trian: { epochs: 2 } });
+    expect(typo.where?.field).toBe("trian");
+    expect(typo.hint).toBe('did you mean "train"?');
+    const nested = failure({ model: { init: "ck" }, train: { epochz: 2 } });
+    expect(nested.hint).toBe('did you mean "epochs" (train.epochs)?');
+    const e = failure({ model: { init: "ck", colour: "red" } });
     expect(e.where?.field).toBe("model.colour");
     expect(e.hint).toBeUndefined();
   });

@@ -97,7 +97,7 @@ describe("keel world generate", () => {
     );
     const r = await runCli(["world", "generate", "--config", at("bad.yaml"), "--out", at("bad")]);
     expect(r.code).toBe(78);
-    expect(r.stderr).toContain(`${at("bad.yaml")}:6: panel.raters.0: unknown field "skil"`);
+    expect(r.stderr).toContain(`${at("bad.yaml")}:6: panel.raters.0.skil: unknown field "skil"`);
     writeFileSync(at("bad2.yaml"), "seed: 1\ncomparisons: { count: -5 }\n");
     const r2 = await runCli(["world", "generate", "--config", at("bad2.yaml"), "--out", at("bad")]);
     expect(r2.code).toBe(78);

@@ -22,10 +22,10 @@ describe("world config", () => {
   });
 
   it.each([
-    [{ prompts: { cont: 3 } }, 'w.yaml: prompts: unknown field "cont"'],
+    [{ prompts: { cont: 3 } }, 'w.yaml: prompts.cont: unknown field "cont"'],
     [
       { panel: { raters: [{ type: "honest", count: 3, skil: 2 }] } },
-      'panel.raters.0: unknown field "skil"',
+      'panel.raters.0.skil: unknown field "skil"',
     ],
     [
       { panel: { raters: [{ type: "honest" }] } },

@@ -8,8 +8,7 @@
  *   run:    logging, evaluation and checkpoint cadence
  */
 import { z } from "zod";
-import { KeelError } from "../../core/errors.js";
-import { zodIssueMessage } from "../../core/schemas.js";
+import { type ConfigSource, parseConfig as parseCoreConfig } from "../../core/config.js";
 
 export const ArchSchema = z.strictObject({
   d_model: z.int().min(8).default(128),
@@ -76,10 +75,7 @@ export const RunSchema = z.strictObject({
 });
 export type RunOptions = z.output<typeof RunSchema>;
 
-export interface ConfigSource {
-  readonly file?: string;
-  readonly lineOf?: (path: readonly (string | number)[]) => number | undefined;
-}
+export type { ConfigSource } from "../../core/config.js";
 
 /** Parses `raw` with `schema` or throws KEEL_E_CONFIG with file, line and field. */
 export function parseConfig<S extends z.ZodType>(
@@ -88,30 +84,5 @@ export function parseConfig<S extends z.ZodType>(
   what: string,
   source: ConfigSource = {},
 ): z.output<S> {
-  const r = schema.safeParse(raw ?? {});
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const { field, message } = zodIssueMessage(r.error);
-  let path = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
-  if (issue.code === "unrecognized_keys" && issue.keys.length > 0) path = [...path, issue.keys[0]!];
-  const line = source.lineOf?.(path);
-  const hint =
-    issue.code === "unrecognized_keys" ? misplacedHint(issue.path, issue.keys) : undefined;
-  throw new KeelError("KEEL_E_CONFIG", `${what}: ${message}`, {
-    where: {
-      ...(source.file !== undefined ? { file: source.file } : {}),
-      ...(line !== undefined ? { line } : {}),
-      field: path.length > 0 ? path.join(".") : field,
-    },
-    ...(hint !== undefined ? { hint } : {}),
-  });
-}
-
-const ARCH_KEYS = new Set(Object.keys(ArchSchema.shape));
-
-/** Where keys that belong one level down were meant to go: a new model's shape under `arch`. */
-function misplacedHint(at: readonly PropertyKey[], keys: readonly string[]): string | undefined {
-  if (!keys.every((k) => ARCH_KEYS.has(k) || k === "vocab_size")) return undefined;
-  const block = at.map(String).join(".");
-  return `a new model's shape goes under ${block}.arch: { d_model, layers, heads, context }, with ${block}.tokenizer: { vocab_size }; or start from a checkpoint with ${block}.init`;
+  return parseCoreConfig(schema, raw, source, [], what);
 }

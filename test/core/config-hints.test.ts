@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { editDistance, unknownKeysHint } from "../../src/core/config-hints.js";
+import { KeelError } from "../../src/core/errors.js";
+import { resolveAuditConfig } from "../../src/defend/config.js";
+import { parsePipelineConfig } from "../../src/pipeline/config.js";
+import { parseWorldConfig } from "../../src/world/config.js";
+
+function hintOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof KeelError) return e.hint;
+    throw e;
+  }
+  throw new Error("accepted");
+}
+
+describe("hints for unknown config fields", () => {
+  it("edit distance counts a swap of neighbours once", () => {
+    expect(editDistance("reward_modle", "reward_model")).toBe(1);
+    expect(editDistance("tolerence", "tolerance")).toBe(1);
+    expect(editDistance("abc", "")).toBe(3);
+  });
+
+  it("reads the schema through optional, default, pipe, array and union", () => {
+    const s = z.strictObject({
+      items: z.array(z.strictObject({ weight: z.number() })).optional(),
+      mode: z.union([z.strictObject({ fast: z.boolean() }), z.strictObject({ slow: z.number() })]),
+      inner: z.strictObject({ depth: z.int().default(1) }).transform((x) => x.depth),
+    });
+    expect(unknownKeysHint(s, ["items", 0], ["wieght"])).toBe(
+      'did you mean "weight" (items.0.weight)?',
+    );
+    expect(unknownKeysHint(s, ["mode"], ["slwo"])).toBe('did you mean "slow" (mode.slow)?');
+    expect(unknownKeysHint(s, [], ["depth"])).toBe('"depth" belongs under inner: inner.depth');
+    expect(unknownKeysHint(s, [], ["zebra"])).toBeUndefined();
+  });
+
+  it("every config file keel reads gets them: pipeline, world, audit", () => {
+    expect(hintOf(() => parsePipelineConfig({ reward_modle: {} }))).toBe(
+      'did you mean "reward_model"?',
+    );
+    expect(hintOf(() => parseWorldConfig({ pannel: {} }))).toBe('did you mean "panel"?');
+    expect(hintOf(() => resolveAuditConfig({ verdict: { exclude_a: 0.9 } }))).toBe(
+      'did you mean "exclude_at" (verdict.exclude_at)?',
+    );
+  });
+});
