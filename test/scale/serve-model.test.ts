@@ -151,6 +151,16 @@ describe("keel serve-model and the official openai client", () => {
     const err = (await bad.json()) as { error: { message: string; type: string; code: string } };
     expect(err.error.type).toBe("invalid_request_error");
     expect(err.error.message).toMatch(/unknown field "tools"/);
+    const typed = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "tiny", messages: 5 }),
+    });
+    expect(typed.status).toBe(400);
+    // The field is named once ("messages: messages: …" before).
+    expect(((await typed.json()) as { error: { message: string } }).error.message).toBe(
+      "messages: expected array, received number",
+    );
   });
 
   it("is reachable through keel's own OpenAI-compatible provider (chat, completions, stream)", async () => {

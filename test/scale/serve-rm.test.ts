@@ -219,6 +219,21 @@ describe("keel serve-rm speaks OpenRLHF's remote reward-model protocol", () => {
       body: JSON.stringify({ query: ["a"], prompts: ["a", "b"] }),
     });
     expect(wrongShape.status).toBe(400);
+    // A bad field is named once, not twice; an unknown route answers in the same error shape.
+    const missing = await fetch(`${strict.url}/get_reward`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: 5 }),
+    });
+    expect(missing.status).toBe(400);
+    expect(((await missing.json()) as { error: { message: string } }).error.message).toBe(
+      "query: expected array, received number",
+    );
+    const nowhere = await fetch(`${strict.url}/nope`);
+    expect(nowhere.status).toBe(404);
+    expect(await nowhere.json()).toMatchObject({
+      error: { code: "KEEL_E_NOT_FOUND", message: "no route GET /nope" },
+    });
   });
 
   it("is read by keel's OpenRLHF reward provider, and served by the real CLI", async () => {

@@ -74,7 +74,7 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (!r.success) {
     const { field, message } = zodIssueMessage(r.error);
-    throw new KeelError("KEEL_E_INVALID_RECORD", `${field}: ${message}`, { where: { field } });
+    throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { field } });
   }
   return r.data;
 }

@@ -130,6 +130,12 @@ export async function buildRewardApp(
     if (e.httpStatus >= 500) req.log.error({ err: e }, "reward request failed");
     return reply.status(e.httpStatus).send({ error: e.toJSON() });
   });
+  app.setNotFoundHandler((req, reply) => {
+    const e = new KeelError("KEEL_E_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`, {
+      hint: "POST /get_reward, GET /healthz",
+    });
+    return reply.status(e.httpStatus).send({ error: e.toJSON() });
+  });
   app.addHook("onRequest", async (req) => {
     if (!keyDigest || req.url === "/healthz") return;
     const h = req.headers.authorization ?? "";
@@ -153,7 +159,7 @@ export async function buildRewardApp(
     const parsed = RewardRequest.safeParse(req.body);
     if (!parsed.success) {
       const { field, message } = zodIssueMessage(parsed.error);
-      throw new KeelError("KEEL_E_INVALID_RECORD", `${field}: ${message}`, { where: { field } });
+      throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { field } });
     }
     const { query, prompts, labels } = parsed.data;
     const n = query.length;
