@@ -56,9 +56,7 @@ export function parseEngineConfig(raw: unknown): EngineConfig {
   const r = EngineConfigSchema.safeParse(raw);
   if (!r.success) {
     const { field, message } = zodIssueMessage(r.error);
-    throw new KeelError("KEEL_E_CONFIG", `engine provider: ${field}: ${message}`, {
-      where: { field },
-    });
+    throw new KeelError("KEEL_E_CONFIG", `engine provider: ${field}: ${message}`);
   }
   return r.data;
 }

@@ -63,9 +63,7 @@ export function parseOpenAiConfig(raw: unknown): OpenAiConfig {
   const r = OpenAiConfigSchema.safeParse(raw);
   if (!r.success) {
     const { field, message } = zodIssueMessage(r.error);
-    throw new KeelError("KEEL_E_CONFIG", `openai provider: ${field}: ${message}`, {
-      where: { field },
-    });
+    throw new KeelError("KEEL_E_CONFIG", `openai provider: ${field}: ${message}`);
   }
   if (r.data.api_key_env && process.env[r.data.api_key_env] === undefined) {
     throw new KeelError(

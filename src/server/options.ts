@@ -70,9 +70,7 @@ export function resolveOptions(raw: ServerOptions = {}): ResolvedOptions {
   const r = ServerOptionsSchema.safeParse(raw);
   if (!r.success) {
     const { field, message } = zodIssueMessage(r.error);
-    throw new KeelError("KEEL_E_CONFIG", `server option ${field}: ${message}`, {
-      where: { field },
-    });
+    throw new KeelError("KEEL_E_CONFIG", `server option ${field}: ${message}`);
   }
   return Object.freeze(r.data);
 }

@@ -64,6 +64,14 @@ const provider = (o: Record<string, unknown> = {}) =>
     parseOpenAiConfig({ base_url: url, model: "m", base_delay_ms: 1, max_delay_ms: 50, ...o }),
   );
 
+describe("provider configs", () => {
+  it("name the bad field once", () => {
+    expect(() => parseOpenAiConfig({ model: "m" })).toThrow(
+      /^openai provider: base_url: is required$/,
+    );
+  });
+});
+
 describe("OpenAiProvider over HTTP", () => {
   it("retries 503 and 429 (after Retry-After) and then succeeds", async () => {
     hits = 0;

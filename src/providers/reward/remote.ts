@@ -39,9 +39,7 @@ export function parseRemoteRewardConfig(raw: unknown): RemoteRewardConfig {
   const r = RemoteRewardConfigSchema.safeParse(raw);
   if (!r.success) {
     const { field, message } = zodIssueMessage(r.error);
-    throw new KeelError("KEEL_E_CONFIG", `remote reward provider: ${field}: ${message}`, {
-      where: { field },
-    });
+    throw new KeelError("KEEL_E_CONFIG", `remote reward provider: ${field}: ${message}`);
   }
   return r.data;
 }
