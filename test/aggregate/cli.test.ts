@@ -154,6 +154,18 @@ describe("keel agreement", () => {
     expect(res.cohen_kappa).toHaveLength(3);
     const text = await runCli(["agreement", "--in", cat, "--format", "crowd-kit"]);
     expect(text.stdout).toContain("Krippendorff's alpha");
+    // Pairs sharing two tasks: no kappa table by default (noise), one with --min-common 2.
+    expect(text.stdout).toContain("no pair shares 10 tasks (at most 2)");
+    const low = await runCli([
+      "agreement",
+      "--in",
+      cat,
+      "--format",
+      "crowd-kit",
+      "--min-common",
+      "2",
+    ]);
+    expect(low.stdout).toMatch(/with ≥ 2 tasks in common \(3 of 3; 3 pairs in all/);
   });
 
   it("refuses an empty input instead of printing empty results", async () => {

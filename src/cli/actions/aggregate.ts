@@ -188,17 +188,24 @@ export async function runAgreement(o: AgreementFlags): Promise<void> {
       worst.map((r) => [r.rater_id, fmt(r.loo_agreement), r.labels]),
     ),
   );
-  const lowPairs = [...pairs].sort((a, b) => (a.kappa ?? 2) - (b.kappa ?? 2)).slice(0, o.top);
-  if (lowPairs.length > 0) {
-    printLine();
+  if (pairs.length === 0) return;
+  const enough = pairs.filter((p) => p.common >= o.minCommon);
+  printLine();
+  if (enough.length === 0) {
+    const most = Math.max(...pairs.map((p) => p.common));
     printLine(
-      `Cohen's kappa per rater pair (${lowPairs.length} of ${pairs.length}, lowest first):`,
+      `Cohen's kappa per rater pair: no pair shares ${o.minCommon} tasks (at most ${most}); --min-common lowers the bar`,
     );
-    printLine(
-      formatTable(
-        ["rater a", "rater b", "common", "kappa"],
-        lowPairs.map((p) => [data.workers[p.a], data.workers[p.b], p.common, fmt(p.kappa)]),
-      ),
-    );
+    return;
   }
+  const lowPairs = enough.sort((a, b) => (a.kappa ?? 2) - (b.kappa ?? 2)).slice(0, o.top);
+  printLine(
+    `Cohen's kappa per rater pair with ≥ ${o.minCommon} tasks in common (${lowPairs.length} of ${enough.length}; ${pairs.length} pairs in all; lowest first):`,
+  );
+  printLine(
+    formatTable(
+      ["rater a", "rater b", "common", "kappa"],
+      lowPairs.map((p) => [data.workers[p.a], data.workers[p.b], p.common, fmt(p.kappa)]),
+    ),
+  );
 }

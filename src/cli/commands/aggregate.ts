@@ -54,6 +54,7 @@ export interface AgreementFlags {
   in: string;
   format: "crowd-kit" | "judgments";
   top: number;
+  minCommon: number;
   json?: boolean;
 }
 
@@ -117,6 +118,12 @@ export const aggregateCommand: CommandModule = {
         "judgments",
       )
       .option("--top <n>", "rows to show in each table", positiveInt("--top"), 10)
+      .option(
+        "--min-common <n>",
+        "the pairs table: only rater pairs with at least this many tasks in common (a kappa over a few is noise; --json lists every pair)",
+        positiveInt("--min-common"),
+        10,
+      )
       .option("--json", "print everything as JSON")
       .action(async (o: AgreementFlags) => {
         const { runAgreement } = await import("../actions/aggregate.js");
