@@ -99,20 +99,44 @@ export function unknownKeysHint(
     }
   }
   // A near miss of a known field.
-  const key = keys[0]!;
   const known = [...new Set(shapes.flatMap((s) => Object.keys(s)))].filter(
     (k) => !keys.includes(k),
   );
+  const best = nearest(keys[0]!, known);
+  if (best === undefined) return undefined;
+  return `did you mean ${JSON.stringify(best)}${path.length > 0 ? ` (${at(best)})` : ""}?`;
+}
+
+/** The candidate closest to `word`, if it is a near miss (about one edit in four characters). */
+function nearest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
-  for (const k of known) {
-    const dist = editDistance(key.toLowerCase(), k.toLowerCase());
-    if (dist < bestDistance) {
-      best = k;
-      bestDistance = dist;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
     }
   }
-  if (best !== undefined && bestDistance <= Math.max(1, Math.floor(key.length / 4)))
-    return `did you mean ${JSON.stringify(best)}${path.length > 0 ? ` (${at(best)})` : ""}?`;
-  return undefined;
+  return bestDistance <= Math.max(1, Math.floor(word.length / 4)) ? best : undefined;
+}
+
+/** The value at `path` in a parsed config (undefined where the path leads nowhere). */
+export function valueAt(raw: unknown, path: readonly (string | number)[]): unknown {
+  let v = raw;
+  for (const seg of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return v;
+}
+
+/** "did you mean \"robust\"?" for a near miss of one of an enum's values. */
+export function nearestValueHint(value: unknown, allowed: readonly unknown[]): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const best = nearest(
+    value,
+    allowed.filter((a): a is string => typeof a === "string"),
+  );
+  return best === undefined ? undefined : `did you mean ${JSON.stringify(best)}?`;
 }

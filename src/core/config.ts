@@ -4,7 +4,7 @@
  * its line, so a failure reads `pipeline.yaml:12: reward_model.train.epochs: …`.
  */
 import type { z } from "zod";
-import { unknownKeysHint } from "./config-hints.js";
+import { nearestValueHint, unknownKeysHint, valueAt } from "./config-hints.js";
 import { KeelError } from "./errors.js";
 import { zodIssueMessage } from "./schemas.js";
 
@@ -48,6 +48,8 @@ export function parseConfig<S extends z.ZodType>(
   if (issue.code === "unrecognized_keys" && issue.keys.length > 0) {
     path = [...at, issue.keys[0]!];
     hint = unknownKeysHint(schema, at, issue.keys);
+  } else if (issue.code === "invalid_value") {
+    hint = nearestValueHint(valueAt(raw, at), issue.values);
   }
   const full = [...prefix, ...path];
   const line = source.lineOf?.(full);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { parseConfig } from "../../src/core/config.js";
 import { editDistance, unknownKeysHint } from "../../src/core/config-hints.js";
 import { KeelError } from "../../src/core/errors.js";
 import { resolveAuditConfig } from "../../src/defend/config.js";
@@ -35,6 +36,12 @@ describe("hints for unknown config fields", () => {
     expect(unknownKeysHint(s, ["mode"], ["slwo"])).toBe('did you mean "slow" (mode.slow)?');
     expect(unknownKeysHint(s, [], ["depth"])).toBe('"depth" belongs under inner: inner.depth');
     expect(unknownKeysHint(s, [], ["zebra"])).toBeUndefined();
+  });
+
+  it("a near miss of an allowed value names the value", () => {
+    const s = z.strictObject({ loss: z.enum(["sigmoid", "robust", "hinge"]) });
+    expect(hintOf(() => parseConfig(s, { loss: "robst" }))).toBe('did you mean "robust"?');
+    expect(hintOf(() => parseConfig(s, { loss: "cosine" }))).toBeUndefined();
   });
 
   it("every config file keel reads gets them: pipeline, world, audit", () => {
