@@ -9,6 +9,8 @@ export interface ProgressOptions {
   readonly unit?: string;
   readonly enabled?: boolean;
   readonly stream?: NodeJS.WriteStream;
+  /** Clock in milliseconds (tests pin it). */
+  readonly now?: () => number;
 }
 
 const BAR_WIDTH = 24;
@@ -16,13 +18,16 @@ const MIN_BAR_WIDTH = 8;
 
 export class Progress {
   private done = 0;
-  private readonly started = Date.now();
+  private readonly now: () => number;
+  private readonly started: number;
   private lastDraw = 0;
   private readonly enabled: boolean;
   private readonly stream: NodeJS.WriteStream;
   private total: number | undefined;
 
   constructor(private readonly opts: ProgressOptions) {
+    this.now = opts.now ?? Date.now;
+    this.started = this.now();
     this.stream = opts.stream ?? process.stderr;
     this.enabled = opts.enabled ?? Boolean(this.stream.isTTY);
     this.total = opts.total;
@@ -35,7 +40,7 @@ export class Progress {
   /** Sets the absolute amount done. */
   update(done: number, extra?: string): void {
     this.done = done;
-    const now = Date.now();
+    const now = this.now();
     if (!this.enabled || now - this.lastDraw < 100) return;
     this.lastDraw = now;
     this.draw(extra);
@@ -53,14 +58,17 @@ export class Progress {
   }
 
   private draw(extra?: string): void {
-    const secs = Math.max((Date.now() - this.started) / 1000, 1e-3);
+    const secs = Math.max((this.now() - this.started) / 1000, 1e-3);
     const rate = this.done / secs;
     const unit = this.opts.unit ?? "items";
-    const columns = (this.stream.columns ?? 120) - 1;
+    // A terminal that reports no width (0, as some pseudo-terminals do) is taken as 120 wide.
+    const reported = this.stream.columns;
+    const columns = (reported !== undefined && reported > 0 ? reported : 120) - 1;
     let line = `${this.opts.label} `;
     if (this.total !== undefined && this.total > 0) {
       const frac = Math.min(this.done / this.total, 1);
-      const eta = rate > 0 ? (this.total - this.done) / rate : Number.NaN;
+      // No ETA from the first second's rate: it mostly measures start-up.
+      const eta = rate > 0 && secs >= 1 ? (this.total - this.done) / rate : Number.NaN;
       const text = `${(frac * 100).toFixed(1)}% ${fmtCount(this.done)}/${fmtCount(this.total)} ${unit} ${fmtCount(rate)}/s ETA ${fmtDuration(eta)}`;
       // The bar gives way on a narrow terminal, so that the counts and the ETA stay whole.
       const width = Math.min(BAR_WIDTH, columns - line.length - text.length - 3);
