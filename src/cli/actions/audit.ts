@@ -27,6 +27,7 @@ import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../..
 import { loadYamlConfig } from "../../io/yaml.js";
 import type { AuditFlags } from "../commands/audit.js";
 import { clip, formatTable, printJson, printLine, warn } from "../output.js";
+import { Progress } from "../progress.js";
 import { withStore } from "./with-store.js";
 
 /** Reads an audit config (YAML or JSON), naming file, line and field on errors. */
@@ -83,19 +84,39 @@ export interface AuditSources {
 }
 
 /** Reads judgments (file or store), gold and rater attributes. */
-export async function readAuditSources(o: {
-  in?: string;
-  db?: string;
-  gold?: string;
-  raters?: string;
-}): Promise<AuditSources> {
+export async function readAuditSources(
+  o: {
+    in?: string;
+    db?: string;
+    gold?: string;
+    raters?: string;
+  },
+  showProgress = false,
+): Promise<AuditSources> {
   const collector = new JudgmentCollector();
   let raters: Rater[] = [];
+  const progress = (total?: number) =>
+    new Progress({
+      label: "audit: reading",
+      unit: "judgments",
+      ...(total !== undefined ? { total } : {}),
+      enabled: showProgress && Boolean(process.stderr.isTTY),
+    });
   if (o.in) {
-    for await (const { record } of readJudgments(o.in)) collector.add(record);
+    const p = progress();
+    for await (const { record } of readJudgments(o.in)) {
+      collector.add(record);
+      p.update(collector.judgments.length);
+    }
+    p.finish();
   } else if (o.db) {
     await withStore(o.db, async (store) => {
-      for await (const j of store.judgments()) collector.add(j);
+      const p = progress(await store.countJudgments());
+      for await (const j of store.judgments()) {
+        collector.add(j);
+        p.update(collector.judgments.length);
+      }
+      p.finish();
       raters = await store.raters();
     });
   } else {
@@ -234,8 +255,14 @@ export async function runAuditFromFlags(
   const config = o.config
     ? await loadAuditConfig(o.config, o.policy)
     : resolveAuditConfig({}, o.policy);
-  const sources = await readAuditSources(o);
+  const show = !o.quiet && !o.json && Boolean(process.stderr.isTTY);
+  const sources = await readAuditSources(o, show);
   const safety = await safetyFor(o, config, sources.judgments);
+  // The analysis has no natural count to show; say what is happening while it runs.
+  if (show)
+    process.stderr.write(
+      `audit: scoring ${sources.judgments.length.toLocaleString("en-US")} judgments (signals, groups, triggers)…\n`,
+    );
   const result = audit(
     { judgments: sources.judgments, gold: sources.gold, raters: sources.raters },
     { config, safety, useGold: o.goldUse !== false },
