@@ -4,8 +4,23 @@
  * ignored. PPO reads its prompts from one (`prompts: {from: file}`), `keel generate` writes
  * candidate pairs for one, and `keel model generate` samples completions for one.
  */
-import { KeelError } from "../core/errors.js";
+import { KeelError, type Where } from "../core/errors.js";
 import { parseJsonlBatches, strictRecords } from "./jsonl.js";
+
+/** One line of a prompt file, parsed: its prompt and, for a world's row, its split. */
+export function promptRow(v: unknown, where: Where): { text: string; split: string | undefined } {
+  if (typeof v === "string" && v.trim() !== "") return { text: v, split: undefined };
+  const row = v !== null && typeof v === "object" ? (v as Record<string, unknown>) : {};
+  const text = row.prompt ?? row.content;
+  if (typeof text !== "string" || text.trim() === "") {
+    throw new KeelError(
+      "KEEL_E_INVALID_RECORD",
+      'expected a prompt: a JSON string, {"prompt": …} or a world prompt row {"content": …}',
+      { where: { ...where, field: "prompt" } },
+    );
+  }
+  return { text, split: typeof row.split === "string" ? row.split : undefined };
+}
 
 export interface PromptFileOptions {
   /** Keep only rows of this split (rows that name no split are kept). */
@@ -18,19 +33,7 @@ export interface PromptFileOptions {
  */
 export async function readPromptFile(path: string, o: PromptFileOptions = {}): Promise<string[]> {
   const out: string[] = [];
-  const lines = parseJsonlBatches(path, (v, where) => {
-    if (typeof v === "string" && v.trim() !== "") return { text: v, split: undefined };
-    const row = v !== null && typeof v === "object" ? (v as Record<string, unknown>) : {};
-    const text = row.prompt ?? row.content;
-    if (typeof text !== "string" || text.trim() === "") {
-      throw new KeelError(
-        "KEEL_E_INVALID_RECORD",
-        'expected a prompt: a JSON string, {"prompt": …} or a world prompt row {"content": …}',
-        { where: { ...where, field: "prompt" } },
-      );
-    }
-    return { text, split: typeof row.split === "string" ? row.split : undefined };
-  });
+  const lines = parseJsonlBatches(path, promptRow);
   for await (const { record } of strictRecords(lines)) {
     if (o.split === undefined || record.split === undefined || record.split === o.split)
       out.push(record.text);

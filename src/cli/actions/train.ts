@@ -4,11 +4,12 @@
  * world, run the trainer with a progress bar, and print the result.
  */
 import { z } from "zod";
-import { KeelError } from "../../core/errors.js";
+import { KeelError, type Where } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
 import type { PreferencePair } from "../../core/types.js";
 import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
 import { readJsonTextFile, readTextFile } from "../../io/files.js";
+import { promptRow } from "../../io/prompts.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { buildSuites, runRedteam } from "../../redteam/index.js";
 import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
@@ -96,7 +97,15 @@ function block<S extends z.ZodType>(
   });
 }
 
-function readJsonl<T>(file: string, schema: z.ZodType<T>, text = readTextFile(file)): T[] {
+function readJsonl<T>(
+  file: string,
+  schema: z.ZodType<T> | ((value: unknown, where: Where) => T),
+  text = readTextFile(file),
+): T[] {
+  const convert =
+    typeof schema === "function"
+      ? schema
+      : (v: unknown, where: Where) => parseRecord(schema, v, where);
   const out: T[] = [];
   text.split("\n").forEach((l, i) => {
     if (!l.trim()) return;
@@ -108,7 +117,7 @@ function readJsonl<T>(file: string, schema: z.ZodType<T>, text = readTextFile(fi
         where: { file, line: i + 1 },
       });
     }
-    out.push(parseRecord(schema, v, { file, line: i + 1 }));
+    out.push(convert(v, { file, line: i + 1 }));
   });
   return out;
 }
@@ -132,14 +141,6 @@ const CostRowSchema = PairRowSchema.extend({
   chosen_safe: z.boolean(),
   rejected_safe: z.boolean(),
 });
-/** A prompt file's line: a JSON string, {"prompt": …} (as keel generate reads), or a world prompt. */
-const PromptRowSchema = z.union([
-  z.string().transform((text) => ({ text, split: undefined })),
-  z.object({ prompt: z.string() }).transform((r) => ({ text: r.prompt, split: undefined })),
-  z
-    .object({ content: z.string(), split: z.string().optional() })
-    .transform((r) => ({ text: r.content, split: r.split })),
-]);
 const AuditSchema = z.object({
   comparisons: z.array(
     z.object({ comparison_id: z.string(), weight: z.number(), excluded: z.boolean() }),
@@ -340,7 +341,7 @@ async function prepare(
 }
 
 function readPrompts(file: string, split: string | undefined): string[] {
-  return readJsonl(file, PromptRowSchema)
+  return readJsonl(file, promptRow)
     .filter((r) => split === undefined || r.split === undefined || r.split === split)
     .map((r) => r.text);
 }
