@@ -33,7 +33,6 @@ export function reportError(e: unknown, json: boolean): number {
   return 70;
 }
 
-/** Formats a table of rows with aligned columns, for human-readable output. */
 /** `text` cut to at most `max` characters, with an ellipsis when it was cut. */
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -42,6 +41,7 @@ export function clip(text: string, max: number): string {
 /** A table cell that is a number: 12, -0.5, 1,234, 3.2e-5, 97.5%, 1.38×, 24 ms, n/a, –. */
 const NUMBER = /^(?:[-+−]?(?:\d[\d,]*)?\.?\d+(?:e[-+]?\d+)?\s*(?:%|×|x|s|ms|MB|GB)?|n\/a|–|-)$/i;
 
+/** Formats a table of rows with aligned columns, for human-readable output. */
 export function formatTable(
   header: readonly string[],
   rows: readonly (readonly unknown[])[],

@@ -249,8 +249,6 @@ function mergeDeep(base: unknown, over: unknown): unknown {
   return over;
 }
 
-export type ConfigSourceInfo = ConfigSource;
-
 /**
  * Resolves a config: the preset of `policy` (argument, else the override's `policy`, else
  * balanced) with the override's fields on top. Throws KEEL_E_CONFIG naming the field.
@@ -258,7 +256,7 @@ export type ConfigSourceInfo = ConfigSource;
 export function resolveAuditConfig(
   override: unknown = {},
   policy?: Policy,
-  source: ConfigSourceInfo = {},
+  source: ConfigSource = {},
 ): AuditConfig {
   const o = parseConfig(OverrideSchema, override, source) as { policy?: Policy };
   const chosen: Policy = policy ?? o.policy ?? "balanced";

@@ -232,7 +232,7 @@ export class LedgerAppender {
     // What is still missing is new to the store, so none of its pairs can have a stored
     // judgment; a comparison this appender created has only those it appended (`judged`). Only
     // the pairs of other stored comparisons are looked up: a bulk import into a new PostgreSQL
-    // store reads no judgments back (1M judgments: 55 s → 20 s).
+    // store reads no judgments back (200k judgments: 11.7 s → 10.6 s).
     const pairs: (readonly [string, string])[] = [];
     for (let i = 0; i < n; i++) {
       const id = comparison(i);

@@ -100,7 +100,7 @@ export async function readAuditSources(
       label: "audit: reading",
       unit: "judgments",
       ...(total !== undefined ? { total } : {}),
-      enabled: showProgress && Boolean(process.stderr.isTTY),
+      enabled: showProgress,
     });
   if (o.in) {
     const p = progress();

@@ -99,13 +99,11 @@ function block<S extends z.ZodType>(
 
 function readJsonl<T>(
   file: string,
-  schema: z.ZodType<T> | ((value: unknown, where: Where) => T),
+  row: z.ZodType<T> | ((value: unknown, where: Where) => T),
   text = readTextFile(file),
 ): T[] {
   const convert =
-    typeof schema === "function"
-      ? schema
-      : (v: unknown, where: Where) => parseRecord(schema, v, where);
+    typeof row === "function" ? row : (v: unknown, where: Where) => parseRecord(row, v, where);
   const out: T[] = [];
   text.split("\n").forEach((l, i) => {
     if (!l.trim()) return;
