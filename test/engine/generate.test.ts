@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generate } from "../../src/engine/gpt/generate.js";
+import { type Generation, generate } from "../../src/engine/gpt/generate.js";
 import { Gpt, padBatch } from "../../src/engine/gpt/model.js";
 
 const CFG = { vocab: 37, dModel: 32, layers: 2, heads: 4, context: 24 };
@@ -9,33 +9,53 @@ const PROMPTS = [
   [6, 5, 3, 5, 8, 9, 7],
 ];
 
+/** Greedy generation checked token by token against the full forward pass, and its log-probs. */
+async function expectMatchesRecomputation(
+  cfg: typeof CFG,
+  prompts: number[][],
+  maxNewTokens: number,
+): Promise<Generation> {
+  const m = new Gpt(cfg, { seed: 7, threads: 1 });
+  const g = await generate(m, prompts, { maxNewTokens, temperature: 0, seed: 1 });
+  for (let b = 0; b < prompts.length; b++) {
+    const seq = [...prompts[b]!];
+    for (const t of g.completions[b]!) {
+      const batch = padBatch([seq]);
+      const logits = (await m.forward(batch, ["logits"])).logits!;
+      const last = logits.subarray((seq.length - 1) * cfg.vocab, seq.length * cfg.vocab);
+      let best = 0;
+      for (let i = 1; i < cfg.vocab; i++) if (last[i]! > last[best]!) best = i;
+      expect(t).toBe(best);
+      seq.push(t);
+    }
+    expect(g.sequences[b]).toEqual(seq);
+  }
+  const full = padBatch(g.sequences);
+  const lp = await m.logprobs(full);
+  let worst = 0;
+  g.logprobs.forEach((row, b) => {
+    row.forEach((v, j) => {
+      const t = prompts[b]!.length + j;
+      worst = Math.max(worst, Math.abs(v - lp[b * full.length + t]!));
+    });
+  });
+  expect(worst).toBeLessThan(1e-4);
+  await m.dispose();
+  return g;
+}
+
 describe("KV-cache generation", () => {
   it("greedy decoding equals full recomputation, and log-probs match within 1e-4", async () => {
-    const m = new Gpt(CFG, { seed: 7, threads: 1 });
-    const g = await generate(m, PROMPTS, { maxNewTokens: 12, temperature: 0, seed: 1 });
-    for (let b = 0; b < PROMPTS.length; b++) {
-      const seq = [...PROMPTS[b]!];
-      for (const t of g.completions[b]!) {
-        const batch = padBatch([seq]);
-        const logits = (await m.forward(batch, ["logits"])).logits!;
-        const last = logits.subarray((seq.length - 1) * CFG.vocab, seq.length * CFG.vocab);
-        let best = 0;
-        for (let i = 1; i < CFG.vocab; i++) if (last[i]! > last[best]!) best = i;
-        expect(t).toBe(best);
-        seq.push(t);
-      }
-      expect(g.sequences[b]).toEqual(seq);
-    }
-    const full = padBatch(g.sequences);
-    const lp = await m.logprobs(full);
-    let worst = 0;
-    g.logprobs.forEach((row, b) => {
-      row.forEach((v, j) => {
-        const t = PROMPTS[b]!.length + j;
-        worst = Math.max(worst, Math.abs(v - lp[b * full.length + t]!));
-      });
-    });
-    expect(worst).toBeLessThan(1e-4);
-    await m.dispose();
+    await expectMatchesRecomputation(CFG, PROMPTS, 12);
+  });
+
+  it("stays equal up to the last slot of the context, rows of different lengths", async () => {
+    // The longest row fills the context (64 tokens) and stops there; the others stop at
+    // maxNewTokens, at different points of the cache.
+    const cfg = { ...CFG, context: 64 };
+    const prompts = [[5], [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21], [2, 3, 4]];
+    const g = await expectMatchesRecomputation(cfg, prompts, 60);
+    expect(g.sequences.map((s) => s.length)).toEqual([61, 64, 63]);
+    expect(g.finish).toEqual(["length", "length", "length"]);
   });
 });
