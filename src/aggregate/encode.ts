@@ -4,6 +4,7 @@
  * through `add` without ever holding its records: memory is 12 bytes per categorical judgment
  * (13 per pairwise one) plus the distinct names.
  */
+import { Column } from "../core/column.js";
 import { KeelError } from "../core/errors.js";
 import type { CategoricalData, Outcome, PairwiseData } from "./types.js";
 import { LEFT_WINS, RIGHT_WINS, TIE } from "./types.js";
@@ -42,42 +43,20 @@ export class Interner {
   }
 }
 
-/** A growable Int32Array (×1.5 growth). */
-class IntColumn {
-  data: Int32Array;
-  length = 0;
-  constructor(capacity: number) {
-    this.data = new Int32Array(Math.max(capacity, 16));
-  }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new Int32Array(Math.ceil(this.data.length * 1.5));
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  /** The filled part; copied only when spare capacity is worth returning to the heap. */
-  finish(): Int32Array {
-    if (this.length === this.data.length) return this.data;
-    return this.data.slice(0, this.length);
-  }
-}
-
 export class CategoricalEncoder {
   private readonly tasks = new Interner();
   private readonly workers = new Interner();
   private readonly classes = new Interner();
-  private readonly task: IntColumn;
-  private readonly worker: IntColumn;
-  private readonly label: IntColumn;
+  private readonly task: Column<Int32Array>;
+  private readonly worker: Column<Int32Array>;
+  private readonly label: Column<Int32Array>;
   private readonly goldByTask = new Map<number, number>();
   private readonly pendingGold: [string, string][] = [];
 
   constructor(expected = 1024) {
-    this.task = new IntColumn(expected);
-    this.worker = new IntColumn(expected);
-    this.label = new IntColumn(expected);
+    this.task = new Column(Int32Array, expected);
+    this.worker = new Column(Int32Array, expected);
+    this.label = new Column(Int32Array, expected);
   }
 
   add(task: string, worker: string, label: string): void {
@@ -152,15 +131,15 @@ export function encodeCategorical(
 export class PairwiseEncoder {
   private readonly items = new Interner();
   private readonly workers = new Interner();
-  private readonly worker: IntColumn;
-  private readonly left: IntColumn;
-  private readonly right: IntColumn;
+  private readonly worker: Column<Int32Array>;
+  private readonly left: Column<Int32Array>;
+  private readonly right: Column<Int32Array>;
   private outcome: Uint8Array;
 
   constructor(expected = 1024) {
-    this.worker = new IntColumn(expected);
-    this.left = new IntColumn(expected);
-    this.right = new IntColumn(expected);
+    this.worker = new Column(Int32Array, expected);
+    this.left = new Column(Int32Array, expected);
+    this.right = new Column(Int32Array, expected);
     this.outcome = new Uint8Array(Math.max(expected, 16));
   }
 

@@ -12,11 +12,16 @@
  * Safety verdicts come from a synchronous classifier (the rule classifier by default) or from a
  * table an asynchronous classifier filled beforehand (`precomputeSafety`).
  */
-import type { GoldAnswer, Judgment, Rater } from "../core/types.js";
+import type { GoldAnswer, Rater } from "../core/types.js";
 import { type CohortFinding, cohortFindings } from "./cohorts.js";
 import { type AuditConfig, type Policy, resolveAuditConfig } from "./config.js";
 import { categoricalView, fitDawidSkene, leaveOneOut } from "./consensus.js";
-import { type AuditData, prepareAuditData } from "./data.js";
+import {
+  type AuditData,
+  type AuditDataBuilder,
+  type AuditJudgment,
+  prepareAuditData,
+} from "./data.js";
 import { decide, type RaterDecision, type Verdict } from "./decision.js";
 import { ruleClassifier } from "./filters/lexicon.js";
 import type { SafetyTable, SyncSafetyClassifier } from "./filters/safety.js";
@@ -34,7 +39,11 @@ import { scanTriggers, type TriggerKind } from "./triggers.js";
 import { type ComparisonOutcome, cleanedComparisons, judgmentWeights } from "./weights.js";
 
 export interface AuditInput {
-  readonly judgments: Iterable<Judgment>;
+  /**
+   * The judgments, or a builder they were streamed into (see `AuditDataBuilder`), which keeps
+   * a large audit from holding every judgment as an object. A builder is spent by the audit.
+   */
+  readonly judgments: Iterable<AuditJudgment> | AuditDataBuilder;
   /** Known answers, in addition to judgments' own `gold` fields. */
   readonly gold?: Iterable<GoldAnswer>;
   /** Rater attributes (locale, cohort) for the cohort findings. */

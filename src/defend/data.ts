@@ -8,6 +8,7 @@
  * kept), judgments of malformed comparisons — are marked inactive here and left out of every
  * statistic.
  */
+import { Column } from "../core/column.js";
 import { contentToText, type GoldAnswer, type Judgment, type Rater } from "../core/types.js";
 import type { SafetyTable, SafetyVerdict, SyncSafetyClassifier } from "./filters/safety.js";
 import { countWords, hashKey, normalizedKey } from "./text.js";
@@ -74,7 +75,8 @@ export interface AuditData {
 }
 
 export interface PrepareInput {
-  readonly judgments: Iterable<Judgment>;
+  /** The judgments, or a builder they were streamed into (spent by `prepareAuditData`). */
+  readonly judgments: Iterable<AuditJudgment> | AuditDataBuilder;
   readonly gold?: Iterable<GoldAnswer>;
   readonly raters?: Iterable<Rater>;
 }
@@ -93,103 +95,171 @@ function blank(s: string): boolean {
   return s.trim().length === 0;
 }
 
-export function prepareAuditData(input: PrepareInput, opts: PrepareOptions): AuditData {
-  const compIndex = new Map<string, number>();
-  const raterIndex = new Map<string, number>();
-  const ids: string[] = [];
-  const raterIds: string[] = [];
-  const prompt: string[] = [];
-  const a: string[] = [];
-  const b: string[] = [];
-  const goldList: number[] = [];
-  const invalid = new Map<number, string>();
-  const jc: number[] = [];
-  const jw: number[] = [];
-  const lab: number[] = [];
-  const sw: number[] = [];
-  const lat: number[] = [];
-  let conflicts = 0;
-  for (const j of input.judgments) {
-    let c = compIndex.get(j.comparison_id);
+/** What the audit reads of a judgment. */
+export type AuditJudgment = Pick<
+  Judgment,
+  | "comparison_id"
+  | "prompt"
+  | "response_a"
+  | "response_b"
+  | "rater_id"
+  | "choice"
+  | "gold"
+  | "latency_ms"
+  | "shown_order"
+>;
+
+/**
+ * Builds the audit's working set one judgment at a time, keeping only dense columns and one
+ * copy of each comparison's texts — so a caller that streams judgments (a file, a store) never
+ * holds them as objects: at a million judgments that is about 280 MB less at the audit's peak.
+ */
+export class AuditDataBuilder {
+  private readonly compIndex = new Map<string, number>();
+  private readonly raterIndex = new Map<string, number>();
+  private readonly ids: string[] = [];
+  private readonly raterIds: string[] = [];
+  private readonly prompt: string[] = [];
+  private readonly a: string[] = [];
+  private readonly b: string[] = [];
+  /** The first gold label a judgment of the comparison carried, or −1. */
+  private readonly judgedGold: number[] = [];
+  private readonly invalid = new Map<number, string>();
+  private readonly jc = new Column(Int32Array);
+  private readonly jw = new Column(Int32Array);
+  private readonly lab = new Column(Uint8Array);
+  private readonly sw = new Column(Uint8Array);
+  private readonly lat = new Column(Float64Array);
+  private conflicts = 0;
+  private built = false;
+
+  /** Judgments added so far. */
+  get count(): number {
+    return this.jc.length;
+  }
+
+  add(j: AuditJudgment): void {
+    let c = this.compIndex.get(j.comparison_id);
     const p = contentToText(j.prompt);
     const ra = contentToText(j.response_a);
     const rb = contentToText(j.response_b);
     if (c === undefined) {
-      c = ids.length;
-      compIndex.set(j.comparison_id, c);
-      ids.push(j.comparison_id);
-      prompt.push(p);
-      a.push(ra);
-      b.push(rb);
-      goldList.push(-1);
-    } else if (prompt[c] !== p || a[c] !== ra || b[c] !== rb) {
-      conflicts++;
-      invalid.set(c, "the same comparison id carries different texts");
+      c = this.ids.length;
+      this.compIndex.set(j.comparison_id, c);
+      this.ids.push(j.comparison_id);
+      this.prompt.push(p);
+      this.a.push(ra);
+      this.b.push(rb);
+      this.judgedGold.push(-1);
+    } else if (this.prompt[c] !== p || this.a[c] !== ra || this.b[c] !== rb) {
+      this.conflicts++;
+      this.invalid.set(c, "the same comparison id carries different texts");
     }
-    if (opts.useGold && j.gold !== undefined && goldList[c] === -1)
-      goldList[c] = CHOICE_CODE[j.gold]!;
-    let w = raterIndex.get(j.rater_id);
+    if (j.gold !== undefined && this.judgedGold[c] === -1)
+      this.judgedGold[c] = CHOICE_CODE[j.gold]!;
+    let w = this.raterIndex.get(j.rater_id);
     if (w === undefined) {
-      w = raterIds.length;
-      raterIndex.set(j.rater_id, w);
-      raterIds.push(j.rater_id);
+      w = this.raterIds.length;
+      this.raterIndex.set(j.rater_id, w);
+      this.raterIds.push(j.rater_id);
     }
-    jc.push(c);
-    jw.push(w);
-    lab.push(CHOICE_CODE[j.choice] ?? LABEL_TIE);
-    sw.push(j.shown_order === "ba" ? 1 : 0);
-    lat.push(j.latency_ms ?? Number.NaN);
+    this.jc.push(c);
+    this.jw.push(w);
+    this.lab.push(CHOICE_CODE[j.choice] ?? LABEL_TIE);
+    this.sw.push(j.shown_order === "ba" ? 1 : 0);
+    this.lat.push(j.latency_ms ?? Number.NaN);
   }
-  if (opts.useGold && input.gold) {
-    for (const g of input.gold) {
-      const c = compIndex.get(g.comparison_id);
-      if (c !== undefined) goldList[c] = CHOICE_CODE[g.gold]!;
+
+  /**
+   * Each comparison's prompt and responses as the audit reads them (the first texts seen under
+   * its id), in first-seen order: what an asynchronous safety classifier must see beforehand.
+   */
+  *comparisonTexts(): Generator<{ prompt: string; a: string; b: string }> {
+    for (let c = 0; c < this.ids.length; c++)
+      yield { prompt: this.prompt[c]!, a: this.a[c]!, b: this.b[c]! };
+  }
+
+  /** The working set; the builder is spent afterwards. */
+  build(
+    opts: PrepareOptions,
+    extras: { gold?: Iterable<GoldAnswer>; raters?: Iterable<Rater> } = {},
+  ): AuditData {
+    if (this.built) throw new Error("AuditDataBuilder.build called twice");
+    this.built = true;
+    const { compIndex, raterIndex, ids, raterIds, invalid } = this;
+    const goldList = opts.useGold ? this.judgedGold : ids.map(() => -1);
+    if (opts.useGold && extras.gold) {
+      for (const g of extras.gold) {
+        const c = compIndex.get(g.comparison_id);
+        if (c !== undefined) goldList[c] = CHOICE_CODE[g.gold]!;
+      }
     }
-  }
-  const attributes: (Readonly<Record<string, string>> | undefined)[] = raterIds.map(
-    () => undefined,
-  );
-  if (input.raters) {
-    for (const r of input.raters) {
-      const w = raterIndex.get(r.rater_id);
-      if (w !== undefined) attributes[w] = r.attributes;
+    const attributes: (Readonly<Record<string, string>> | undefined)[] = raterIds.map(
+      () => undefined,
+    );
+    if (extras.raters) {
+      for (const r of extras.raters) {
+        const w = raterIndex.get(r.rater_id);
+        if (w !== undefined) attributes[w] = r.attributes;
+      }
     }
+    const nC = ids.length;
+    const n = this.jc.length;
+    const comparisons = describeComparisons(
+      ids,
+      this.prompt,
+      this.a,
+      this.b,
+      goldList,
+      invalid,
+      opts.safety,
+    );
+    const comparison = this.jc.finish();
+    const rater = this.jw.finish();
+    const label = this.lab.finish();
+    const { active, repeatOf, start, order, countA, countB, countTie } = groupActive(
+      comparison,
+      rater,
+      label,
+      nC,
+      invalid,
+    );
+    return {
+      nJudgments: n,
+      nComparisons: nC,
+      nRaters: raterIds.length,
+      raterIds,
+      attributes,
+      comparisons,
+      comparison,
+      rater,
+      label,
+      swapped: this.sw.finish(),
+      latency: this.lat.finish(),
+      active,
+      repeatOf,
+      start,
+      order,
+      countA,
+      countB,
+      countTie,
+      safetyId: opts.safety.id,
+      conflicts: this.conflicts,
+    };
   }
-  const nC = ids.length;
-  const n = jc.length;
-  const comparisons = describeComparisons(ids, prompt, a, b, goldList, invalid, opts.safety);
-  const comparison = Int32Array.from(jc);
-  const rater = Int32Array.from(jw);
-  const label = Uint8Array.from(lab);
-  const { active, repeatOf, start, order, countA, countB, countTie } = groupActive(
-    comparison,
-    rater,
-    label,
-    nC,
-    invalid,
-  );
-  return {
-    nJudgments: n,
-    nComparisons: nC,
-    nRaters: raterIds.length,
-    raterIds,
-    attributes,
-    comparisons,
-    comparison,
-    rater,
-    label,
-    swapped: Uint8Array.from(sw),
-    latency: Float64Array.from(lat),
-    active,
-    repeatOf,
-    start,
-    order,
-    countA,
-    countB,
-    countTie,
-    safetyId: isTable(opts.safety) ? opts.safety.id : opts.safety.id,
-    conflicts,
-  };
+}
+
+export function prepareAuditData(input: PrepareInput, opts: PrepareOptions): AuditData {
+  let builder: AuditDataBuilder;
+  if (input.judgments instanceof AuditDataBuilder) builder = input.judgments;
+  else {
+    builder = new AuditDataBuilder();
+    for (const j of input.judgments) builder.add(j);
+  }
+  return builder.build(opts, {
+    ...(input.gold ? { gold: input.gold } : {}),
+    ...(input.raters ? { raters: input.raters } : {}),
+  });
 }
 
 function describeComparisons(

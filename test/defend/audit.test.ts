@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Choice, Judgment } from "../../src/core/types.js";
-import { audit, auditToJson, parseAuditJson } from "../../src/defend/index.js";
+import { AuditDataBuilder, audit, auditToJson, parseAuditJson } from "../../src/defend/index.js";
 import { parseWorldConfig, simulatePanel } from "../../src/world/index.js";
 
 const world = simulatePanel(
@@ -158,6 +158,28 @@ describe("audit() invariants on arbitrary small inputs", () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("judgments streamed into an AuditDataBuilder give the same audit as the array", () => {
+    // With gold answers given apart (and some in the judgments), rater attributes, gold on and off.
+    const gold = world.judgments
+      .filter((_, i) => i % 97 === 0)
+      .map((j) => ({ comparison_id: j.comparison_id, gold: j.choice }));
+    const raters = [...new Set(world.judgments.map((j) => j.rater_id))].map((rater_id, i) => ({
+      rater_id,
+      attributes: { cohort: i % 2 === 0 ? "even" : "odd" },
+    }));
+    for (const useGold of [true, false]) {
+      const builder = new AuditDataBuilder();
+      for (const j of world.judgments) builder.add(j);
+      expect(builder.count).toBe(world.judgments.length);
+      const streamed = audit({ judgments: builder, gold, raters }, { useGold });
+      const whole = audit({ judgments: world.judgments, gold, raters }, { useGold });
+      expect(JSON.stringify(auditToJson(streamed))).toBe(JSON.stringify(auditToJson(whole)));
+      expect([...streamed.judgmentWeights]).toEqual([...whole.judgmentWeights]);
+      // A builder is spent by the audit it fed.
+      expect(() => audit({ judgments: builder })).toThrow(/build called twice/);
+    }
   });
 
   it("empty input gives an empty, well-formed audit", () => {

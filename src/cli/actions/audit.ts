@@ -6,10 +6,11 @@
  */
 import { readFile } from "node:fs/promises";
 import { KeelError } from "../../core/errors.js";
-import type { GoldAnswer, Judgment, Rater } from "../../core/types.js";
+import type { GoldAnswer, Rater } from "../../core/types.js";
 import { CleanPlan } from "../../defend/clean.js";
 import {
   type AuditConfig,
+  AuditDataBuilder,
   type AuditResult,
   audit,
   auditToJson,
@@ -36,49 +37,9 @@ export async function loadAuditConfig(file: string, policy?: Policy): Promise<Au
   return resolveAuditConfig(raw, policy, source);
 }
 
-/**
- * Collects judgments keeping one copy of each comparison's texts (later judgments of the same
- * comparison point at the first one's strings), so a million judgments of a third as many
- * comparisons hold a third of the text.
- */
-class JudgmentCollector {
-  readonly judgments: Judgment[] = [];
-  private readonly texts = new Map<string, Judgment>();
-  add(j: Judgment): void {
-    const first = this.texts.get(j.comparison_id);
-    if (first === undefined) {
-      const slim: Judgment = {
-        comparison_id: j.comparison_id,
-        prompt: j.prompt,
-        response_a: j.response_a,
-        response_b: j.response_b,
-        rater_id: j.rater_id,
-        choice: j.choice,
-        ...(j.gold !== undefined ? { gold: j.gold } : {}),
-        ...(j.latency_ms !== undefined ? { latency_ms: j.latency_ms } : {}),
-        ...(j.shown_order !== undefined ? { shown_order: j.shown_order } : {}),
-      };
-      this.texts.set(j.comparison_id, slim);
-      this.judgments.push(slim);
-      return;
-    }
-    const same = (x: unknown, y: unknown) => x === y || JSON.stringify(x) === JSON.stringify(y);
-    this.judgments.push({
-      comparison_id: j.comparison_id,
-      prompt: same(j.prompt, first.prompt) ? first.prompt : j.prompt,
-      response_a: same(j.response_a, first.response_a) ? first.response_a : j.response_a,
-      response_b: same(j.response_b, first.response_b) ? first.response_b : j.response_b,
-      rater_id: j.rater_id,
-      choice: j.choice,
-      ...(j.gold !== undefined ? { gold: j.gold } : {}),
-      ...(j.latency_ms !== undefined ? { latency_ms: j.latency_ms } : {}),
-      ...(j.shown_order !== undefined ? { shown_order: j.shown_order } : {}),
-    });
-  }
-}
-
 export interface AuditSources {
-  readonly judgments: Judgment[];
+  /** The judgments, streamed into the audit's columns as they were read. */
+  readonly judgments: AuditDataBuilder;
   readonly gold: GoldAnswer[];
   readonly raters: Rater[];
 }
@@ -93,7 +54,7 @@ export async function readAuditSources(
   },
   showProgress = false,
 ): Promise<AuditSources> {
-  const collector = new JudgmentCollector();
+  const builder = new AuditDataBuilder();
   let raters: Rater[] = [];
   const progress = (total?: number) =>
     new Progress({
@@ -105,16 +66,16 @@ export async function readAuditSources(
   if (o.in) {
     const p = progress();
     for await (const { record } of readJudgments(o.in)) {
-      collector.add(record);
-      p.update(collector.judgments.length);
+      builder.add(record);
+      p.update(builder.count);
     }
     p.finish();
   } else if (o.db) {
     await withStore(o.db, async (store) => {
       const p = progress(await store.countJudgments());
       for await (const j of store.judgments()) {
-        collector.add(j);
-        p.update(collector.judgments.length);
+        builder.add(j);
+        p.update(builder.count);
       }
       p.finish();
       raters = await store.raters();
@@ -128,7 +89,7 @@ export async function readAuditSources(
     raters = [];
     for await (const { record } of strictRecords(parseRaterBatches(o.raters))) raters.push(record);
   }
-  return { judgments: collector.judgments, gold, raters };
+  return { judgments: builder, gold, raters };
 }
 
 async function onnxFromFile(path: string, o: AuditFlags): Promise<SafetyClassifier> {
@@ -222,8 +183,9 @@ function moderationFromUrl(url: string, o: AuditFlags): SafetyClassifier {
 export async function safetyFor(
   o: AuditFlags,
   config: AuditConfig,
-  judgments: readonly Judgment[],
+  judgments: AuditDataBuilder,
 ): Promise<ReturnType<typeof ruleClassifier> | SafetyTable> {
+  // An asynchronous classifier sees each comparison's texts once, before the audit runs.
   const spec = o.safety ?? "lexicon";
   if (spec === "lexicon") return ruleClassifier(config.safety.rules);
   let classifier: SafetyClassifier;
@@ -234,24 +196,17 @@ export async function safetyFor(
       "KEEL_E_USAGE",
       `--safety must be lexicon, onnx:FILE or moderation:URL; got ${JSON.stringify(spec)}`,
     );
-  const text = (c: Judgment["prompt"]) =>
-    typeof c === "string" ? c : c.map((m) => `${m.role}: ${m.content}`).join("\n");
   function* inputs() {
-    const seen = new Set<string>();
-    for (const j of judgments) {
-      if (seen.has(j.comparison_id)) continue;
-      seen.add(j.comparison_id);
-      yield { prompt: text(j.prompt), response: text(j.response_a) };
-      yield { prompt: text(j.prompt), response: text(j.response_b) };
+    for (const c of judgments.comparisonTexts()) {
+      yield { prompt: c.prompt, response: c.a };
+      yield { prompt: c.prompt, response: c.b };
     }
   }
   return precomputeSafety(classifier, inputs());
 }
 
 /** Runs the whole audit the flags describe (also used by `keel export --clean`). */
-export async function runAuditFromFlags(
-  o: AuditFlags,
-): Promise<{ result: AuditResult; sources: AuditSources }> {
+export async function runAuditFromFlags(o: AuditFlags): Promise<{ result: AuditResult }> {
   const config = o.config
     ? await loadAuditConfig(o.config, o.policy)
     : resolveAuditConfig({}, o.policy);
@@ -261,13 +216,13 @@ export async function runAuditFromFlags(
   // The analysis has no natural count to show; say what is happening while it runs.
   if (show)
     process.stderr.write(
-      `audit: scoring ${sources.judgments.length.toLocaleString("en-US")} judgments (signals, groups, triggers)…\n`,
+      `audit: scoring ${sources.judgments.count.toLocaleString("en-US")} judgments (signals, groups, triggers)…\n`,
     );
   const result = audit(
     { judgments: sources.judgments, gold: sources.gold, raters: sources.raters },
     { config, safety, useGold: o.goldUse !== false },
   );
-  return { result, sources };
+  return { result };
 }
 
 export async function runAudit(o: AuditFlags): Promise<void> {
