@@ -323,9 +323,12 @@ function describeComparisons(
   };
 }
 
-/** Order-free key of a comparison: the same two responses in either order are one pair. */
+/**
+ * Order-free key of a comparison from its texts' fixed-width keys: the same two responses in
+ * either order are one pair.
+ */
 function pairKey(p: string, a: string, b: string): string {
-  return a < b ? `${p}|${a}|${b}` : `${p}|${b}|${a}`;
+  return a < b ? p + a + b : p + b + a;
 }
 
 function clusters(
