@@ -1,7 +1,8 @@
 /**
- * Hints for unknown fields in a config file, read off the zod schema itself: a near miss of a
- * known field ("reward_modle" → did you mean "reward_model"?), or fields that belong one level
- * down (`model: {d_model: …}` → they belong under model.arch).
+ * Hints for config files, read off the zod schema itself: for an unknown field, a near miss of
+ * a known field ("reward_modle" → did you mean "reward_model"?) or fields that belong one level
+ * down (`model: {d_model: …}` → they belong under model.arch); for a missing block, the fields
+ * it takes.
  */
 import type { z } from "zod";
 
@@ -119,6 +120,19 @@ function nearest(word: string, candidates: readonly string[]): string | undefine
     }
   }
   return bestDistance <= Math.max(1, Math.floor(word.length / 4)) ? best : undefined;
+}
+
+/**
+ * A hint for a required field left out, when that field is a block: the fields it takes
+ * ("model takes init, arch, tokenizer"), so the reader needs no trip to the docs to start it.
+ */
+export function missingBlockHint(
+  schema: z.ZodType,
+  path: readonly (string | number)[],
+): string | undefined {
+  const fields = [...new Set(shapesAt(schema, path).flatMap((s) => Object.keys(s)))];
+  if (fields.length === 0) return undefined;
+  return `${path.join(".")} is a block; it takes ${fields.join(", ")}`;
 }
 
 /** The value at `path` in a parsed config (undefined where the path leads nowhere). */

@@ -4,7 +4,7 @@
  * its line, so a failure reads `pipeline.yaml:12: reward_model.train.epochs: …`.
  */
 import type { z } from "zod";
-import { nearestValueHint, unknownKeysHint, valueAt } from "./config-hints.js";
+import { missingBlockHint, nearestValueHint, unknownKeysHint, valueAt } from "./config-hints.js";
 import { KeelError } from "./errors.js";
 import { zodIssueMessage } from "./schemas.js";
 
@@ -28,8 +28,8 @@ export function subSource(
 
 /**
  * Parses `raw` with `schema` or throws KEEL_E_CONFIG naming the file, line and field (`prefix`
- * places a nested block; `what` starts the message, e.g. "reward-model config"). An unknown
- * field gets a hint when the schema shows what was meant.
+ * places a nested block; `what` ends the message, e.g. "reward-model config"). An unknown field
+ * gets a hint when the schema shows what was meant, a missing block the fields it takes.
  */
 export function parseConfig<S extends z.ZodType>(
   schema: S,
@@ -50,10 +50,12 @@ export function parseConfig<S extends z.ZodType>(
     hint = unknownKeysHint(schema, at, issue.keys);
   } else if (issue.code === "invalid_value") {
     hint = nearestValueHint(valueAt(raw, at), issue.values);
+  } else if (issue.code === "invalid_type" && at.length > 0 && valueAt(raw, at) === undefined) {
+    hint = missingBlockHint(schema, at);
   }
   const full = [...prefix, ...path];
   const line = source.lineOf?.(full);
-  throw new KeelError("KEEL_E_CONFIG", what !== undefined ? `${what}: ${message}` : message, {
+  throw new KeelError("KEEL_E_CONFIG", what !== undefined ? `${message} (${what})` : message, {
     where: {
       ...(source.file !== undefined ? { file: source.file } : {}),
       ...(line !== undefined ? { line } : {}),

@@ -5,6 +5,7 @@ import { editDistance, unknownKeysHint } from "../../src/core/config-hints.js";
 import { KeelError } from "../../src/core/errors.js";
 import { resolveAuditConfig } from "../../src/defend/config.js";
 import { parsePipelineConfig } from "../../src/pipeline/config.js";
+import { parseRmConfig } from "../../src/train/index.js";
 import { parseWorldConfig } from "../../src/world/config.js";
 
 function hintOf(f: () => unknown): string | undefined {
@@ -42,6 +43,25 @@ describe("hints for unknown config fields", () => {
     const s = z.strictObject({ loss: z.enum(["sigmoid", "robust", "hinge"]) });
     expect(hintOf(() => parseConfig(s, { loss: "robst" }))).toBe('did you mean "robust"?');
     expect(hintOf(() => parseConfig(s, { loss: "cosine" }))).toBeUndefined();
+  });
+
+  it("a block left out names the fields it takes; the config's kind ends the message", () => {
+    const err = (() => {
+      try {
+        parseRmConfig({ data: {} });
+      } catch (e) {
+        return e as KeelError;
+      }
+      throw new Error("accepted");
+    })();
+    expect(err.message).toBe("model: is required (reward-model config)");
+    expect(err.where?.field).toBe("model");
+    expect(err.hint).toBe("model is a block; it takes init, arch, tokenizer");
+    // A missing plain value gets no such hint, nor does a block given with the wrong type.
+    const s = z.strictObject({ n: z.number(), block: z.strictObject({ a: z.number() }) });
+    expect(hintOf(() => parseConfig(s, { block: { a: 1 } }))).toBeUndefined();
+    expect(hintOf(() => parseConfig(s, { n: 1, block: 3 }))).toBeUndefined();
+    expect(hintOf(() => parseConfig(s, { n: 1 }))).toBe("block is a block; it takes a");
   });
 
   it("every config file keel reads gets them: pipeline, world, audit", () => {
