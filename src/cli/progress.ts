@@ -1,7 +1,7 @@
 /**
- * A progress bar on stderr for long work: done/total, rate, ETA. It draws only when stderr is a
- * terminal (or when forced), at most ten times a second, and never writes to stdout, so `--json`
- * output stays clean.
+ * A progress bar on stderr for long work: done/total, recent rate, ETA. It draws only when
+ * stderr is a terminal (or when forced), at most ten times a second, and never writes to stdout,
+ * so `--json` output stays clean.
  */
 export interface ProgressOptions {
   readonly label: string;
@@ -14,6 +14,7 @@ export interface ProgressOptions {
 }
 
 const BAR_WIDTH = 24;
+const RATE_WINDOW_MS = 10_000;
 const MIN_BAR_WIDTH = 8;
 
 export class Progress {
@@ -24,6 +25,14 @@ export class Progress {
   private readonly enabled: boolean;
   private readonly stream: NodeJS.WriteStream;
   private total: number | undefined;
+  /**
+   * Two marks (time, amount done) for the rate: the older one is where the rate is measured
+   * from, the newer one replaces it ten seconds later. The first mark is the first update, so
+   * start-up (loading, compiling graphs) does not count; once running, the rate is that of the
+   * last 10–20 seconds, which follows a change of pace.
+   */
+  private from: { t: number; done: number } | undefined;
+  private next: { t: number; done: number } | undefined;
 
   constructor(private readonly opts: ProgressOptions) {
     this.now = opts.now ?? Date.now;
@@ -41,6 +50,7 @@ export class Progress {
   update(done: number, extra?: string): void {
     this.done = done;
     const now = this.now();
+    this.mark(now);
     if (!this.enabled || now - this.lastDraw < 100) return;
     this.lastDraw = now;
     this.draw(extra);
@@ -57,9 +67,28 @@ export class Progress {
     this.stream.write("\n");
   }
 
+  private mark(now: number): void {
+    const here = { t: now, done: this.done };
+    if (this.from === undefined) this.from = here;
+    else if (this.next === undefined) {
+      if (now - this.from.t >= RATE_WINDOW_MS) this.next = here;
+    } else if (now - this.next.t >= RATE_WINDOW_MS) {
+      this.from = this.next;
+      this.next = here;
+    }
+  }
+
+  /** Units per second: since the older mark once it is a second old, else since the start. */
+  private rate(now: number): number {
+    const f = this.from;
+    if (f !== undefined && now - f.t >= 1000) return ((this.done - f.done) * 1000) / (now - f.t);
+    return this.done / Math.max((now - this.started) / 1000, 1e-3);
+  }
+
   private draw(extra?: string): void {
-    const secs = Math.max((this.now() - this.started) / 1000, 1e-3);
-    const rate = this.done / secs;
+    const now = this.now();
+    const secs = Math.max((now - this.started) / 1000, 1e-3);
+    const rate = this.rate(now);
     const unit = this.opts.unit ?? "items";
     // A terminal that reports no width (0, as some pseudo-terminals do) is taken as 120 wide.
     const reported = this.stream.columns;

@@ -81,6 +81,35 @@ describe("Progress", () => {
     expect(r.last()).toMatch(/ETA \?$/);
     r.at(2000);
     p.update(10);
-    expect(r.last()).toMatch(/ETA 18s$/);
+    // 9 more in the 1.5 s since the first update: 6/s, 90 to go.
+    expect(r.last()).toMatch(/ 6\/s ETA 15s$/);
+  });
+
+  it("leaves start-up out of the rate, then follows the last 10–20 s", () => {
+    // A trainer: 5 s to load and compile before the first step, then 2 steps a second.
+    const r = recorder(120);
+    const p = new Progress({
+      label: "train rm",
+      total: 600,
+      unit: "steps",
+      stream: r.stream,
+      now: r.now,
+    });
+    r.at(5000);
+    p.update(1);
+    for (let s = 2; s <= 41; s++) {
+      r.at(5000 + (s - 1) * 500);
+      p.update(s);
+    }
+    // Since the start it would be 41 steps in 25 s (1.6/s, ETA 5m41s).
+    expect(r.last()).toMatch(/ 2\/s ETA 4m40s$/);
+    // The pace halves; within 20 s the rate is the new one alone.
+    let t = 25_000;
+    for (let s = 42; s <= 62; s++) {
+      t += 1000;
+      r.at(t);
+      p.update(s);
+    }
+    expect(r.last()).toMatch(/ 1\/s ETA 8m58s$/);
   });
 });
