@@ -122,6 +122,33 @@ describe("keel train", () => {
     expect(existsSync(join(dir, "rm", "model", "ensemble.json"))).toBe(true);
   });
 
+  it("rm on a terminal: the progress line ends with the training and evaluation metrics, once each", async () => {
+    writeFileSync(
+      join(dir, "rm-tty.yaml"),
+      [
+        `out: ${join(dir, "rm-tty")}`,
+        `data: { train: ${join(dir, "judgments.jsonl")}, eval: ${join(dir, "judgments.jsonl")} }`,
+        `model: { init: ${join(dir, "sft", "model")} }`,
+        "train: { epochs: 2, batch_size: 2 }",
+        "run: { eval_every: 2 }",
+      ].join("\n"),
+    );
+    const wasTty = process.stderr.isTTY;
+    process.stderr.isTTY = true;
+    let r: Awaited<ReturnType<typeof runCli>>;
+    try {
+      r = await runCli(["train", "rm", "--config", join(dir, "rm-tty.yaml"), "--threads", "1"]);
+    } finally {
+      process.stderr.isTTY = wasTty;
+    }
+    expect(r.code, r.stderr).toBe(0);
+    const draws = r.stderr.split(/[\r\n]/).filter((l) => l.startsWith("train rm"));
+    const last = draws[draws.length - 1]!;
+    expect(last).toMatch(/ loss \d/);
+    expect(last).toMatch(/ \| eval_accuracy \d/);
+    expect(last.split("eval_accuracy").length).toBe(2);
+  });
+
   it("rm on a world: evaluates on all of its eval pairs unless data.eval_count says fewer", async () => {
     const world = join(dir, "world.json");
     writeFileSync(

@@ -494,11 +494,16 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once("SIGINT", onSigint);
+  // The latest training metrics, then the latest evaluation's after a bar; the final line
+  // keeps both.
+  let trainLine = "";
   let evalLine = "";
+  const shown = () => [trainLine, evalLine].filter(Boolean).join(" | ");
   const onProgress = (e: ProgressEvent) => {
     bar.setTotal(e.total);
     if (e.phase === "eval") evalLine = liveLine(e.metrics);
-    bar.update(e.step, `${liveLine(e.metrics)}${evalLine ? ` | ${evalLine}` : ""}`);
+    else trainLine = liveLine(e.metrics);
+    bar.update(e.step, shown());
   };
   let res: TrainResult;
   try {
@@ -512,7 +517,7 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   } finally {
     process.off("SIGINT", onSigint);
   }
-  bar.finish();
+  bar.finish(shown());
   const summary = {
     trainer,
     status: res.status,
