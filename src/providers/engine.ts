@@ -20,6 +20,7 @@ import { generate } from "../engine/gpt/generate.js";
 import type { Gpt } from "../engine/gpt/model.js";
 import type { TextCodec } from "../train/common/codec.js";
 import { openCheckpoint } from "../train/common/model.js";
+import { checkPolicy } from "../train/common/role.js";
 import { cutAtStop, renderChat } from "./chat.js";
 import { Limiter } from "./http/limiter.js";
 import {
@@ -76,6 +77,7 @@ export class EngineProvider implements StreamingProvider, BatchGenerationProvide
   private calls = 0;
 
   constructor(readonly config: EngineConfig) {
+    checkPolicy(config.checkpoint);
     const opened = openCheckpoint(config.checkpoint, config.threads);
     this.model = opened.model;
     this.codec = opened.codec;

@@ -122,6 +122,51 @@ describe("keel train", () => {
     expect(existsSync(join(dir, "rm", "model", "ensemble.json"))).toBe(true);
   });
 
+  it("a reward model's directory: model info describes the ensemble; export-onnx and generate refuse it", async () => {
+    const rm = join(dir, "rm", "model");
+    const info = await runCli(["model", "info", "--checkpoint", rm]);
+    expect(info.code, info.stderr).toBe(0);
+    expect(info.stdout).toContain("reward-model ensemble of 1 member; scoring mean");
+    expect(info.stdout).toMatch(/written by\s+keel train rm/);
+    const json = JSON.parse((await runCli(["model", "info", "-c", rm, "--json"])).stdout);
+    expect(json.ensemble.members).toEqual(["member-0"]);
+    expect(json.members[0].kind).toBe("reward");
+    expect(json.members[0].step).toBe(4);
+    const exp = await runCli(["model", "export-onnx", "-c", rm, "-o", join(dir, "rm.onnx")]);
+    expect(exp.code).toBe(64);
+    expect(exp.stderr).toContain("is a reward-model ensemble (ensemble.json)");
+    expect(exp.stderr).toContain(`--checkpoint ${join(rm, "member-0")} --heads rewards`);
+    const member = await runCli([
+      "model",
+      "export-onnx",
+      "-c",
+      join(rm, "member-0"),
+      "--heads",
+      "rewards",
+      "-o",
+      join(dir, "rm.onnx"),
+    ]);
+    expect(member.code, member.stderr).toBe(0);
+    // A reward model was trained to score, not to write.
+    for (const args of [
+      ["model", "generate", "-c", join(rm, "member-0"), "--prompt", "say yes"],
+      [
+        "generate",
+        "--checkpoint",
+        join(rm, "member-0"),
+        "-p",
+        join(dir, "prompts.jsonl"),
+        "-o",
+        join(dir, "c.jsonl"),
+      ],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(65);
+      expect(r.stderr).toContain("is a reward model (written by keel train rm), not a policy");
+    }
+    expect(existsSync(join(dir, "c.jsonl"))).toBe(false);
+  });
+
   it("rm on a terminal: the progress line ends with the training and evaluation metrics, once each", async () => {
     writeFileSync(
       join(dir, "rm-tty.yaml"),

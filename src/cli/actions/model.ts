@@ -1,4 +1,5 @@
 /** `keel model init|info|export-onnx|generate`'s actions over src/engine. */
+import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
@@ -12,6 +13,8 @@ import { readJsonTextFile } from "../../io/files.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { readPromptFile } from "../../io/prompts.js";
 import { TextCodec } from "../../train/common/codec.js";
+import { checkPolicy, checkpointRole, isEnsembleDir } from "../../train/common/role.js";
+import { readEnsembleFile } from "../../train/rm/ensemble.js";
 import type {
   ExportOnnxFlags,
   GenerateFlags,
@@ -40,38 +43,68 @@ export async function runInit(o: ModelInitFlags): Promise<void> {
   else printLine(`wrote ${o.out} (${model.params.size.toLocaleString("en")} parameters)`);
 }
 
-export async function runInfo(o: InfoFlags): Promise<void> {
-  const ck = loadCheckpoint(o.checkpoint);
-  const c = ck.model.config;
+/** What `keel model info` reports of one checkpoint. */
+async function checkpointInfo(dir: string) {
+  const ck = loadCheckpoint(dir);
+  const { kind, trainer } = checkpointRole(dir);
   const info = {
-    checkpoint: o.checkpoint,
-    config: c,
+    checkpoint: dir,
+    config: ck.model.config,
     parameters: ck.model.params.size,
     step: ck.step,
     optimizer: ck.hasOptimizer,
     ema: ck.hasEma,
     tokenizer: ck.tokenizer ? ck.tokenizer.vocabSize : null,
+    trainer: typeof trainer === "string" ? trainer : null,
+    kind: typeof kind === "string" ? kind : null,
   };
-  if (o.json) printJson(info);
-  else {
-    printLine(
-      formatTable(
-        ["field", "value"],
-        [
-          [
-            "vocab / d_model / layers / heads / context",
-            `${c.vocab} / ${c.dModel} / ${c.layers} / ${c.heads} / ${c.context}`,
-          ],
-          ["parameters", ck.model.params.size.toLocaleString("en")],
-          ["step", ck.step],
-          ["optimizer state", ck.hasOptimizer ? "yes" : "no"],
-          ["EMA weights", ck.hasEma ? "yes" : "no"],
-          ["tokenizer", ck.tokenizer ? `${ck.tokenizer.vocabSize} tokens` : "none"],
-        ],
-      ),
-    );
-  }
   await ck.model.dispose();
+  return info;
+}
+
+function infoRows(i: Awaited<ReturnType<typeof checkpointInfo>>): (string | number)[][] {
+  const c = i.config;
+  return [
+    [
+      "vocab / d_model / layers / heads / context",
+      `${c.vocab} / ${c.dModel} / ${c.layers} / ${c.heads} / ${c.context}`,
+    ],
+    ["parameters", i.parameters.toLocaleString("en")],
+    ["step", i.step],
+    ["written by", i.trainer ? `keel train ${i.trainer}` : "unknown"],
+    ["optimizer state", i.optimizer ? "yes" : "no"],
+    ["EMA weights", i.ema ? "yes" : "no"],
+    ["tokenizer", i.tokenizer !== null ? `${i.tokenizer} tokens` : "none"],
+  ];
+}
+
+/**
+ * A checkpoint's configuration and contents; for a reward- or cost-model directory (what
+ * `keel train rm|cost` writes: ensemble.json and one checkpoint per member), the ensemble's
+ * scoring and each member's.
+ */
+export async function runInfo(o: InfoFlags): Promise<void> {
+  if (!isEnsembleDir(o.checkpoint)) {
+    const info = await checkpointInfo(o.checkpoint);
+    if (o.json) printJson(info);
+    else printLine(formatTable(["field", "value"], infoRows(info)));
+    return;
+  }
+  const ens = readEnsembleFile(o.checkpoint);
+  const members = [];
+  for (const m of ens.members) members.push(await checkpointInfo(join(o.checkpoint, m)));
+  if (o.json) {
+    printJson({ checkpoint: o.checkpoint, ensemble: ens, members });
+    return;
+  }
+  const n = ens.members.length;
+  printLine(
+    `${o.checkpoint}: ${ens.kind}-model ensemble of ${n} member${n === 1 ? "" : "s"}; scoring ${ens.scoring}${ens.scoring === "uncertainty" ? ` (λ ${ens.lambda})` : ""}, member scores ${ens.normalise ? "normalised by their training rewards" : "raw"}`,
+  );
+  members.forEach((m, i) => {
+    printLine(`\n${ens.members[i]} (${m.checkpoint})`);
+    printLine(formatTable(["field", "value"], infoRows(m)));
+  });
 }
 
 /** Runs the exported file in a fresh ONNX Runtime session and compares with keel. */
@@ -105,6 +138,17 @@ async function verifyExport(model: Gpt, path: string, heads: readonly Head[]): P
 }
 
 export async function runExport(o: ExportOnnxFlags): Promise<void> {
+  if (isEnsembleDir(o.checkpoint)) {
+    const ens = readEnsembleFile(o.checkpoint);
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `${o.checkpoint} is a ${ens.kind}-model ensemble (ensemble.json); an ONNX file holds one model`,
+      {
+        where: { file: join(o.checkpoint, "ensemble.json") },
+        hint: `export a member, e.g. --checkpoint ${join(o.checkpoint, ens.members[0]!)} --heads rewards (its raw score; the ensemble's ${ens.scoring} scoring${ens.normalise ? " and normalisation" : ""} stay in keel)`,
+      },
+    );
+  }
   const ck = loadCheckpoint(o.checkpoint);
   const bytes = exportOnnx(ck.model, o.out, o.heads);
   const maxDiff = o.verify ? await verifyExport(ck.model, o.out, o.heads) : undefined;
@@ -132,6 +176,7 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
   ];
   if (texts.length === 0)
     throw new KeelError("KEEL_E_USAGE", "no prompts: give --prompt TEXT or --prompts FILE");
+  checkPolicy(o.checkpoint);
   const ck = loadCheckpoint(o.checkpoint);
   const tok = ck.tokenizer;
   if (!tok) {

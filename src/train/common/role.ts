@@ -60,6 +60,6 @@ export function checkPolicy(
   if (why)
     throw new KeelError("KEEL_E_CHECKPOINT", why, {
       where,
-      hint: "start from a policy: the SFT model (keel train sft's model/ directory) or a PPO/DPO run's",
+      hint: "use a policy: the SFT model (keel train sft's model/ directory), a PPO/DPO run's, or keel model init's",
     });
 }

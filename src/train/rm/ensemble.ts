@@ -42,6 +42,26 @@ export function writeEnsembleFile(dir: string, f: EnsembleFile): void {
   writeFileAtomic(join(dir, "ensemble.json"), `${JSON.stringify(f, null, 2)}\n`);
 }
 
+/** An ensemble directory's ensemble.json, validated (KEEL_E_CHECKPOINT naming file and field). */
+export function readEnsembleFile(dir: string): EnsembleFile {
+  const path = join(dir, "ensemble.json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new KeelError("KEEL_E_CHECKPOINT", `ensemble.json: ${(e as Error).message}`, {
+      where: { file: path },
+      cause: e,
+    });
+  }
+  const r = EnsembleFileSchema.safeParse(raw);
+  if (!r.success)
+    throw new KeelError("KEEL_E_CHECKPOINT", `ensemble.json: ${r.error.issues[0]!.message}`, {
+      where: { file: path, field: r.error.issues[0]!.path.join(".") },
+    });
+  return r.data;
+}
+
 /** Aggregates member scores [k][n] into one score per response, plus the member std. */
 export function aggregateScores(
   members: readonly ArrayLike<number>[],
@@ -174,16 +194,10 @@ export class RewardScorer {
     } = {},
   ): RewardScorer {
     checkScorer(dir, o.expect, { file: dir, ...(o.field ? { field: o.field } : {}) });
-    const path = join(dir, "ensemble.json");
     let file: EnsembleFile;
     let memberDirs: string[];
     if (isEnsembleDir(dir)) {
-      const r = EnsembleFileSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
-      if (!r.success)
-        throw new KeelError("KEEL_E_CHECKPOINT", `ensemble.json: ${r.error.issues[0]!.message}`, {
-          where: { file: path, field: r.error.issues[0]!.path.join(".") },
-        });
-      file = r.data;
+      file = readEnsembleFile(dir);
       memberDirs = file.members.map((m) => join(dir, m));
     } else {
       file = {
