@@ -71,7 +71,22 @@ export async function runPipeline(
       hint: "pass --resume to continue it, or choose another --out",
     });
   }
-  const run = new RunDir(o.out, { pipeline: config.seed });
+  // The files the run reads. The world and its panel are made from config.yaml itself; a store
+  // (collect.from: store) is a live database, not hashed here: the collect stage verifies its
+  // ledger.
+  const run = RunDir.open(
+    o.out,
+    { pipeline: config.seed },
+    (r) => {
+      const { collect, prompts, base } = config;
+      if (collect.from === "import" && collect.path && existsSync(collect.path))
+        r.recordInput("collect.path", collect.path);
+      if (prompts.from === "file" && prompts.path && existsSync(prompts.path))
+        r.recordInput("prompts.path", prompts.path);
+      if (base.checkpoint) r.recordCheckpoint("base.checkpoint", base.checkpoint);
+    },
+    o.resume ?? false,
+  );
   const stages = pipelineStages(config, run.path, o.source);
   await writeFileAtomic(run.file("config.yaml"), toYaml(config));
   const runner = new Runner(run, stages, o.events ?? {});

@@ -2,12 +2,33 @@
  * A run directory: one per run, holding the resolved config, a provenance manifest (versions,
  * seeds, input hashes, stage timings), metrics and outputs. Files are written atomically.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { sha256Hex } from "../core/digest.js";
+import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
 import { writeFileAtomic } from "../io/files.js";
+
+/** onnxruntime-node's own version, from its package.json ("unknown" if it cannot be read). */
+const ONNXRUNTIME_VERSION: string = (() => {
+  try {
+    const pkg = createRequire(import.meta.url)("onnxruntime-node/package.json") as {
+      version?: string;
+    };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+})();
+
+/** SHA-256 of a file's bytes. */
+export function fileSha256(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
 
 export interface StageTiming {
   readonly stage: string;
@@ -18,6 +39,8 @@ export interface StageTiming {
 export interface Manifest {
   readonly keel_version: string;
   readonly node_version: string;
+  /** onnxruntime-node's version: the engine's numerics depend on it. */
+  readonly onnxruntime_version: string;
   readonly platform: string;
   readonly created_at: string;
   readonly command: readonly string[];
@@ -30,14 +53,21 @@ export interface Manifest {
 export class RunDir {
   readonly manifest: Manifest;
 
+  /** `previous`: the manifest of the run being continued (its record is kept and extended). */
   constructor(
     readonly path: string,
     seeds: Record<string, number | string>,
+    previous?: Manifest,
   ) {
     mkdirSync(path, { recursive: true });
+    if (previous) {
+      this.manifest = previous;
+      return;
+    }
     this.manifest = {
       keel_version: KEEL_VERSION,
       node_version: process.version,
+      onnxruntime_version: ONNXRUNTIME_VERSION,
       platform: `${process.platform}-${process.arch}`,
       created_at: new Date().toISOString(),
       command: process.argv.slice(2),
@@ -54,7 +84,77 @@ export class RunDir {
 
   /** Records an input file's SHA-256 so the run can be traced to exactly what it read. */
   recordInput(name: string, path: string): void {
-    this.manifest.inputs[name] = sha256Hex(readFileSync(path, "latin1"));
+    this.manifest.inputs[name] = fileSha256(path);
+  }
+
+  /**
+   * Records a checkpoint the run starts from or scores with, by its config.json (which holds
+   * the SHA-256 of its weights and tokenizer); for an ensemble directory, ensemble.json and each
+   * member's config.json. A directory that is not there yet is left out: whoever loads it says so.
+   */
+  recordCheckpoint(name: string, dir: string): void {
+    const ensemble = join(dir, "ensemble.json");
+    if (existsSync(ensemble)) {
+      this.recordInput(`${name}/ensemble.json`, ensemble);
+      let members: unknown;
+      try {
+        members = (JSON.parse(readFileSync(ensemble, "utf8")) as { members?: unknown }).members;
+      } catch {
+        return;
+      }
+      if (!Array.isArray(members)) return;
+      for (const m of members) {
+        const cfg = join(dir, String(m), "config.json");
+        if (existsSync(cfg)) this.recordInput(`${name}/${String(m)}/config.json`, cfg);
+      }
+      return;
+    }
+    const cfg = join(dir, "config.json");
+    if (existsSync(cfg)) this.recordInput(`${name}/config.json`, cfg);
+  }
+
+  /**
+   * A run directory's record: a new one, or, when resuming a run that has one, that record —
+   * after checking that the inputs `record` notes now are those the run began with. A data file
+   * or checkpoint changed since is refused by name: the result would belong to neither.
+   */
+  static open(
+    path: string,
+    seeds: Record<string, number | string>,
+    record: (run: RunDir) => void,
+    resume: boolean,
+  ): RunDir {
+    const now = new RunDir(path, seeds);
+    record(now);
+    const before = resume ? RunDir.readManifest(path) : undefined;
+    if (!before) return now;
+    const names = new Set([...Object.keys(before.inputs), ...Object.keys(now.manifest.inputs)]);
+    for (const name of names) {
+      const [was, is] = [before.inputs[name], now.manifest.inputs[name]];
+      if (was === is) continue;
+      const what = was === undefined ? "is new" : is === undefined ? "is gone" : "changed";
+      const hashes =
+        was && is ? ` (sha256 ${was.slice(0, 12)}… then, ${is.slice(0, 12)}… now)` : "";
+      throw new KeelError(
+        "KEEL_E_CONFIG",
+        `cannot resume: ${name} ${what} since the run began${hashes}`,
+        {
+          where: { file: join(path, "manifest.json"), field: `inputs.${name}` },
+          hint: "resume with the inputs the run began with, or start a new run in a fresh output directory",
+        },
+      );
+    }
+    return new RunDir(path, seeds, before);
+  }
+
+  /** The manifest.json a run directory holds, if any (undefined when absent or unreadable). */
+  static readManifest(path: string): Manifest | undefined {
+    try {
+      const m = JSON.parse(readFileSync(join(path, "manifest.json"), "utf8")) as Manifest;
+      return typeof m === "object" && m !== null && typeof m.inputs === "object" ? m : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async stage<T>(name: string, fn: () => Promise<T> | T): Promise<T> {

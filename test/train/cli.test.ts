@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -120,6 +121,53 @@ describe("keel train", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).steps).toBe(4); // 3 non-tie pairs → 2 batches × 2 epochs
     expect(existsSync(join(dir, "rm", "model", "ensemble.json"))).toBe(true);
+  });
+
+  it("the run directory records config, seeds, versions and input hashes; a resume must read the same inputs", async () => {
+    const data = join(dir, "judgments-copy.jsonl");
+    writeFileSync(data, jsonl(judgments));
+    const yaml = join(dir, "rm-record.yaml");
+    writeFileSync(
+      yaml,
+      [
+        `out: ${join(dir, "rm-record")}`,
+        `data: { train: ${data}, weights: ${join(dir, "audit.json")} }`,
+        `model: { init: ${join(dir, "sft", "model")} }`,
+        "seed: 5",
+        "train: { epochs: 2, batch_size: 2 }",
+      ].join("\n"),
+    );
+    const args = ["train", "rm", "--config", yaml, "--json", "--threads", "1"];
+    expect((await runCli(args)).code).toBe(0);
+    const run = join(dir, "rm-record");
+    const sha = (p: string) => createHash("sha256").update(readFileSync(p)).digest("hex");
+    const m = JSON.parse(readFileSync(join(run, "manifest.json"), "utf8"));
+    expect(m.seeds).toEqual({ seed: 5 });
+    expect(m.keel_version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(m.onnxruntime_version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(m.inputs).toEqual({
+      "data.train": sha(data),
+      "data.weights": sha(join(dir, "audit.json")),
+      "model.init/config.json": sha(join(dir, "sft", "model", "config.json")),
+    });
+    expect(m.stages.map((s: { stage: string }) => s.stage)).toEqual(["train"]);
+    const cfg = readFileSync(join(run, "config.yaml"), "utf8");
+    expect(cfg).toContain("trainer: rm");
+    expect(cfg).toContain("loss: bradley_terry"); // defaults filled in
+    // Resuming with the same inputs extends the record; with a changed data file it is refused.
+    expect((await runCli([...args, "--resume"])).code).toBe(0);
+    const again = JSON.parse(readFileSync(join(run, "manifest.json"), "utf8"));
+    expect(again.created_at).toBe(m.created_at);
+    expect(again.stages.map((s: { stage: string }) => s.stage)).toEqual([
+      "train",
+      "train (resumed)",
+    ]);
+    writeFileSync(data, jsonl(judgments.slice(0, 3)));
+    const changed = await runCli([...args, "--resume"]);
+    expect(changed.code).toBe(78);
+    expect(changed.stdout + changed.stderr).toContain(
+      "cannot resume: data.train changed since the run began",
+    );
   });
 
   it("a reward model's directory: model info describes the ensemble; export-onnx and generate refuse it", async () => {

@@ -3,6 +3,7 @@
  * safeguards, redteam; see commands/train.ts), gather the examples from files or a synthetic
  * world, run the trainer with a progress bar, and print the result.
  */
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
@@ -11,6 +12,7 @@ import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
 import { readJsonTextFile, readTextFile } from "../../io/files.js";
 import { promptRow } from "../../io/prompts.js";
 import { loadYamlConfig } from "../../io/yaml.js";
+import { RunDir } from "../../pipeline/rundir.js";
 import { buildSuites, runRedteam } from "../../redteam/index.js";
 import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
 import {
@@ -209,6 +211,10 @@ function worldData(world: World): { pairs: PreferencePair[]; costPairs: CostPair
 interface Prepared {
   readonly run: (hooks: TrainHooks) => Promise<TrainResult>;
   readonly out: string;
+  /** The config's data block: the files the run reads. */
+  readonly data: DataSpec;
+  /** The resolved trainer config (defaults filled in), as the run directory records it. */
+  readonly config: { readonly seed: number } & Record<string, unknown>;
   /** Examples the run trains and evaluates on (PPO: prompts). */
   readonly counts: { readonly train: number; readonly eval: number };
   /** The checkpoints the run starts from or scores with, by config field (`scores`: as what). */
@@ -270,72 +276,78 @@ async function prepare(
     });
   };
   const evalOf = <T>(all: T[]) => all.slice(0, data.eval_count);
-  switch (trainer) {
-    case "sft": {
-      const c = parseSftConfig(rest, source);
-      const train: SftExample[] = world
-        ? sftCorpus(world)
-        : readJsonl(need(data.train, "train"), SftRowSchema);
-      const ev = data.eval ? readJsonl(data.eval, SftRowSchema) : undefined;
-      return {
-        out,
-        counts: counts(train.length, ev, c.train.eval_fraction),
-        checkpoints: inits(["model.init", c.model.init, "policy"]),
-        run: (h) => trainSft(c, { train, ...(ev ? { eval: ev } : {}) }, h),
-      };
+  const prepared = ((): Omit<Prepared, "data"> => {
+    switch (trainer) {
+      case "sft": {
+        const c = parseSftConfig(rest, source);
+        const train: SftExample[] = world
+          ? sftCorpus(world)
+          : readJsonl(need(data.train, "train"), SftRowSchema);
+        const ev = data.eval ? readJsonl(data.eval, SftRowSchema) : undefined;
+        return {
+          out,
+          config: c,
+          counts: counts(train.length, ev, c.train.eval_fraction),
+          checkpoints: inits(["model.init", c.model.init, "policy"]),
+          run: (h) => trainSft(c, { train, ...(ev ? { eval: ev } : {}) }, h),
+        };
+      }
+      case "rm":
+      case "dpo": {
+        const c = trainer === "rm" ? parseRmConfig(rest, source) : parseDpoConfig(rest, source);
+        const train = world
+          ? worldData(world).pairs
+          : readPairs(need(data.train, "train"), data.weights);
+        const ev = data.eval
+          ? readPairs(data.eval)
+          : world
+            ? evalOf(evalPairs(world)).map((p) => ({
+                ...p,
+                group: evalPairFamily(p),
+              }))
+            : undefined;
+        const d = { train, ...(ev ? { eval: ev } : {}) };
+        const ref = trainer === "dpo" ? (c as DpoConfig).reference?.init : undefined;
+        return {
+          out,
+          config: c,
+          counts: counts(train.length, ev, c.train.eval_fraction),
+          checkpoints:
+            trainer === "dpo"
+              ? inits(["model.init", c.model.init, "policy"], ["reference.init", ref, "policy"])
+              : inits(["model.init", c.model.init]),
+          run: (h) =>
+            trainer === "rm" ? trainRewardModel(c as never, d, h) : trainDpo(c as never, d, h),
+        };
+      }
+      case "cost": {
+        const c = parseCostConfig(rest, source);
+        const all = world
+          ? worldData(world).costPairs
+          : readJsonl(need(data.train, "train"), CostRowSchema);
+        const ev = data.eval
+          ? readJsonl(data.eval, CostRowSchema)
+          : world
+            ? evalOf(evalPairs(world)).map((p) => ({
+                ...p,
+                chosen_safe: p.chosen_kind !== "unsafe",
+                rejected_safe: p.rejected_kind !== "unsafe",
+                group: evalPairFamily(p),
+              }))
+            : undefined;
+        return {
+          out,
+          config: c,
+          counts: counts(all.length, ev, c.train.eval_fraction),
+          checkpoints: inits(["model.init", c.model.init]),
+          run: (h) => trainCostModel(c, { train: all, ...(ev ? { eval: ev } : {}) }, h),
+        };
+      }
+      case "ppo":
+        return preparePpo(rest, source, out, data, world, sgRaw, rtRaw);
     }
-    case "rm":
-    case "dpo": {
-      const c = trainer === "rm" ? parseRmConfig(rest, source) : parseDpoConfig(rest, source);
-      const train = world
-        ? worldData(world).pairs
-        : readPairs(need(data.train, "train"), data.weights);
-      const ev = data.eval
-        ? readPairs(data.eval)
-        : world
-          ? evalOf(evalPairs(world)).map((p) => ({
-              ...p,
-              group: evalPairFamily(p),
-            }))
-          : undefined;
-      const d = { train, ...(ev ? { eval: ev } : {}) };
-      const ref = trainer === "dpo" ? (c as DpoConfig).reference?.init : undefined;
-      return {
-        out,
-        counts: counts(train.length, ev, c.train.eval_fraction),
-        checkpoints:
-          trainer === "dpo"
-            ? inits(["model.init", c.model.init, "policy"], ["reference.init", ref, "policy"])
-            : inits(["model.init", c.model.init]),
-        run: (h) =>
-          trainer === "rm" ? trainRewardModel(c as never, d, h) : trainDpo(c as never, d, h),
-      };
-    }
-    case "cost": {
-      const c = parseCostConfig(rest, source);
-      const all = world
-        ? worldData(world).costPairs
-        : readJsonl(need(data.train, "train"), CostRowSchema);
-      const ev = data.eval
-        ? readJsonl(data.eval, CostRowSchema)
-        : world
-          ? evalOf(evalPairs(world)).map((p) => ({
-              ...p,
-              chosen_safe: p.chosen_kind !== "unsafe",
-              rejected_safe: p.rejected_kind !== "unsafe",
-              group: evalPairFamily(p),
-            }))
-          : undefined;
-      return {
-        out,
-        counts: counts(all.length, ev, c.train.eval_fraction),
-        checkpoints: inits(["model.init", c.model.init]),
-        run: (h) => trainCostModel(c, { train: all, ...(ev ? { eval: ev } : {}) }, h),
-      };
-    }
-    case "ppo":
-      return preparePpo(rest, source, out, data, world, sgRaw, rtRaw);
-  }
+  })();
+  return { ...prepared, data };
 }
 
 function readPrompts(file: string, split: string | undefined): string[] {
@@ -352,7 +364,7 @@ function preparePpo(
   world: World | undefined,
   sgRaw: unknown,
   rtRaw: unknown,
-): Prepared {
+): Omit<Prepared, "data"> {
   const c = parsePpoConfig(rest, source);
   const sg = parseSafeguards(sgRaw ?? {}, source);
   const prompts = world
@@ -373,12 +385,14 @@ function preparePpo(
     ? (ps: readonly string[], rs: readonly string[]) => ps.map((p, i) => score(p, rs[i]!).quality)
     : undefined;
   let evaluate: PpoHooks["evaluate"];
+  let rtConfig: z.output<typeof RedteamSchema> | undefined;
   if (rtRaw !== undefined) {
     if (!world)
       throw new KeelError("KEEL_E_CONFIG", "redteam needs data.world", {
         where: { field: "redteam" },
       });
     const rt = block(RedteamSchema, rtRaw, "redteam", source);
+    rtConfig = rt;
     const probes = buildSuites(promptsOf(world, "redteam"), {
       perSuite: rt.per_suite,
       trigger: rt.trigger,
@@ -404,6 +418,7 @@ function preparePpo(
   }
   return {
     out,
+    config: { ...c, safeguards: sg, ...(rtRaw !== undefined ? { redteam: rtConfig } : {}) },
     counts: { train: prompts.length, eval: evalPrompts.length },
     checkpoints: inits(
       ["policy.init", c.policy.init, "policy"],
@@ -483,9 +498,43 @@ export async function runTrain(trainer: Trainer, o: TrainFlags): Promise<void> {
   }
 }
 
+/** Data fields that name files the run reads. */
+const DATA_FILES = ["train", "eval", "weights", "prompts", "eval_prompts", "world"] as const;
+
+/**
+ * The run directory's record (pipeline/rundir.ts): `manifest.json` with versions, seeds and the
+ * SHA-256 of every data file and starting checkpoint, and `config.yaml`, the resolved config. A
+ * resumed run keeps its record and must read the same inputs.
+ */
+function recordRun(prep: Prepared, resume: boolean): RunDir {
+  const seeds: Record<string, number> = { seed: prep.config.seed };
+  if (prep.data.world_seed !== undefined) seeds.world_seed = prep.data.world_seed;
+  return RunDir.open(
+    prep.out,
+    seeds,
+    (run) => {
+      for (const k of DATA_FILES) {
+        const path = prep.data[k];
+        if (path !== undefined && existsSync(path)) run.recordInput(`data.${k}`, path);
+      }
+      for (const k of prep.checkpoints) run.recordCheckpoint(k.field, k.dir);
+    },
+    resume,
+  );
+}
+
 async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const prep = await prepare(trainer, o.config, o.out);
   if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
+  const record = recordRun(prep, o.resume === true);
+  await record.saveManifest();
+  if (!o.resume || !existsSync(record.file("config.yaml")))
+    await record.writeYaml("config.yaml", {
+      trainer,
+      out: prep.out,
+      data: prep.data,
+      ...prep.config,
+    });
   const bar = new Progress({
     label: `train ${trainer}`,
     unit: "steps",
@@ -507,13 +556,15 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   };
   let res: TrainResult;
   try {
-    res = await prep.run({
-      outDir: prep.out,
-      onProgress,
-      signal: abort.signal,
-      ...(o.resume ? { resume: true } : {}),
-      ...(o.threads ? { threads: o.threads } : {}),
-    });
+    res = await record.stage(o.resume ? "train (resumed)" : "train", () =>
+      prep.run({
+        outDir: prep.out,
+        onProgress,
+        signal: abort.signal,
+        ...(o.resume ? { resume: true } : {}),
+        ...(o.threads ? { threads: o.threads } : {}),
+      }),
+    );
   } finally {
     process.off("SIGINT", onSigint);
   }
