@@ -154,6 +154,10 @@ describe("keel train", () => {
     const cfg = readFileSync(join(run, "config.yaml"), "utf8");
     expect(cfg).toContain("trainer: rm");
     expect(cfg).toContain("loss: bradley_terry"); // defaults filled in
+    // Run again without --resume: the trained model is not overwritten.
+    const twice = await runCli(args);
+    expect(twice.code).toBe(64);
+    expect(twice.stdout + twice.stderr).toContain(`${run} already holds a run (model)`);
     // Resuming with the same inputs extends the record; with a changed data file it is refused.
     expect((await runCli([...args, "--resume"])).code).toBe(0);
     const again = JSON.parse(readFileSync(join(run, "manifest.json"), "utf8"));

@@ -4,6 +4,7 @@
  * world, run the trainer with a progress bar, and print the result.
  */
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
@@ -526,6 +527,15 @@ function recordRun(prep: Prepared, resume: boolean): RunDir {
 async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const prep = await prepare(trainer, o.config, o.out);
   if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
+  // A trained model or a checkpoint would be overwritten; a run that failed before its first
+  // checkpoint (a missing file, say) holds nothing to lose and may simply be run again.
+  const held = ["model", join("checkpoints", "latest.json")].find((f) =>
+    existsSync(join(prep.out, f)),
+  );
+  if (!o.resume && held !== undefined)
+    throw new KeelError("KEEL_E_USAGE", `${prep.out} already holds a run (${held})`, {
+      hint: "pass --resume to continue it, or give another output directory (out: or --out)",
+    });
   const record = recordRun(prep, o.resume === true);
   await record.saveManifest();
   if (!o.resume || !existsSync(record.file("config.yaml")))
