@@ -175,6 +175,14 @@ describe("the pipeline", () => {
     const cf = JSON.parse(readFileSync(join(fromFile, "collect.json"), "utf8"));
     expect(cf).toMatchObject({ from: "import", format: "judgments", judgments: source.judgments });
     expect(cf.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The manifest records every file the run read: the same digest, the prompts, the base.
+    const fm = JSON.parse(readFileSync(join(fromFile, "manifest.json"), "utf8"));
+    expect(fm.inputs["collect.path"]).toBe(cf.sha256);
+    expect(Object.keys(fm.inputs).sort()).toEqual([
+      "base.checkpoint/config.json",
+      "collect.path",
+      "prompts.path",
+    ]);
     const state = JSON.parse(readFileSync(join(fromFile, "state.json"), "utf8"));
     expect(state.stages["undefended/policy"].result.status).toBe("completed");
     expect(() => parsePipelineConfig({ ...tiny, prompts: { from: "file" } })).toThrow(
