@@ -2,7 +2,6 @@
  * A run directory: one per run, holding the resolved config, a provenance manifest (versions,
  * seeds, input hashes, stage timings), metrics and outputs. Files are written atomically.
  */
-
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -132,9 +131,14 @@ export class RunDir {
     for (const name of names) {
       const [was, is] = [before.inputs[name], now.manifest.inputs[name]];
       if (was === is) continue;
-      const what = was === undefined ? "is new" : is === undefined ? "is gone" : "changed";
-      const hashes =
-        was && is ? ` (sha256 ${was.slice(0, 12)}… then, ${is.slice(0, 12)}… now)` : "";
+      // An input the record does not name (a run begun by an older keel, which recorded fewer)
+      // cannot be checked; it is recorded from now on.
+      if (was === undefined) {
+        before.inputs[name] = is!;
+        continue;
+      }
+      const what = is === undefined ? "is gone" : "changed";
+      const hashes = is ? ` (sha256 ${was.slice(0, 12)}… then, ${is.slice(0, 12)}… now)` : "";
       throw new KeelError(
         "KEEL_E_CONFIG",
         `cannot resume: ${name} ${what} since the run began${hashes}`,
