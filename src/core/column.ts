@@ -29,6 +29,11 @@ export class Column<A extends Typed> {
     this.data[this.length++] = v;
   }
 
+  /** Adds `v` to row `i` (a row already pushed). */
+  add(i: number, v: number): void {
+    this.data[i]! += v;
+  }
+
   /** The filled part; copied only when spare capacity is worth returning to the heap. */
   finish(): A {
     if (this.length === this.data.length) return this.data;
