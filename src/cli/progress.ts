@@ -29,7 +29,7 @@ export class Progress {
    * Two marks (time, amount done) for the rate: the older one is where the rate is measured
    * from, the newer one replaces it ten seconds later. The first mark is the first update, so
    * start-up (loading, compiling graphs) does not count; once running, the rate is that of the
-   * last 10–20 seconds, which follows a change of pace.
+   * last 10–20 seconds, which follows a change of pace. The ETA comes from that rate only.
    */
   private from: { t: number; done: number } | undefined;
   private next: { t: number; done: number } | undefined;
@@ -78,17 +78,20 @@ export class Progress {
     }
   }
 
-  /** Units per second: since the older mark once it is a second old, else since the start. */
-  private rate(now: number): number {
+  /** The rate since the older mark, once that is ¼ s old (else undefined). */
+  private recentRate(now: number): number | undefined {
     const f = this.from;
-    if (f !== undefined && now - f.t >= 1000) return ((this.done - f.done) * 1000) / (now - f.t);
-    return this.done / Math.max((now - this.started) / 1000, 1e-3);
+    if (f === undefined || now - f.t < 250) return undefined;
+    return ((this.done - f.done) * 1000) / (now - f.t);
   }
 
   private draw(extra?: string): void {
     const now = this.now();
     const secs = Math.max((now - this.started) / 1000, 1e-3);
-    const rate = this.rate(now);
+    const recent = this.recentRate(now);
+    // Until a recent rate exists, the average since the start is shown, but it gives no ETA:
+    // it still counts start-up.
+    const rate = recent ?? this.done / secs;
     const unit = this.opts.unit ?? "items";
     // A terminal that reports no width (0, as some pseudo-terminals do) is taken as 120 wide.
     const reported = this.stream.columns;
@@ -96,8 +99,10 @@ export class Progress {
     let line = `${this.opts.label} `;
     if (this.total !== undefined && this.total > 0) {
       const frac = Math.min(this.done / this.total, 1);
-      // No ETA from the first second's rate: it mostly measures start-up.
-      const eta = rate > 0 && secs >= 1 ? (this.total - this.done) / rate : Number.NaN;
+      const eta =
+        recent !== undefined && recent > 0 && secs >= 1
+          ? (this.total - this.done) / recent
+          : Number.NaN;
       const text = `${(frac * 100).toFixed(1)}% ${fmtCount(this.done)}/${fmtCount(this.total)} ${unit} ${fmtCount(rate)}/s ETA ${fmtDuration(eta)}`;
       // The bar gives way on a narrow terminal, so that the counts and the ETA stay whole.
       const width = Math.min(BAR_WIDTH, columns - line.length - text.length - 3);

@@ -56,6 +56,7 @@ describe("Progress", () => {
       stream: r.stream,
       now: r.now,
     });
+    p.update(0);
     r.at(5000);
     p.update(54_500);
     return r.last();
@@ -83,6 +84,17 @@ describe("Progress", () => {
     p.update(10);
     // 9 more in the 1.5 s since the first update: 6/s, 90 to go.
     expect(r.last()).toMatch(/ 6\/s ETA 15s$/);
+  });
+
+  it("gives no ETA from the average since the start, which counts start-up", () => {
+    const r = recorder(120);
+    const p = new Progress({ label: "verify", total: 1000, stream: r.stream, now: r.now });
+    r.at(3000);
+    p.update(10); // the first update, after 3 s of start-up: 3.3/s on average
+    expect(r.last()).toMatch(/ 3\.3\/s ETA \?$/);
+    r.at(3400);
+    p.update(50); // 40 in 0.4 s
+    expect(r.last()).toMatch(/ 100\/s ETA 9\.5s$/);
   });
 
   it("leaves start-up out of the rate, then follows the last 10–20 s", () => {
