@@ -244,6 +244,9 @@ describe("keel train", () => {
     expect(last).toMatch(/ loss \d/);
     expect(last).toMatch(/ \| eval_accuracy \d/);
     expect(last.split("eval_accuracy").length).toBe(2);
+    // The summary table: a single model has no member index to show.
+    expect(r.stdout).toMatch(/^eval_accuracy\s+[\d.]+$/m);
+    expect(r.stdout).not.toMatch(/^member\s/m);
   });
 
   it("rm on a world: evaluates on all of its eval pairs unless data.eval_count says fewer", async () => {

@@ -594,7 +594,10 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
     printLine(
       `${trainer}: ${res.status} after ${res.steps} steps in ${res.seconds.toFixed(1)} s; model: ${res.checkpoint ?? "(none)"}`,
     );
-    const keys = Object.keys(res.metrics).filter((k) => !k.startsWith("t_"));
+    // Timings stay in metrics.jsonl; an ensemble's member index only when there are several.
+    const keys = Object.keys(res.metrics).filter(
+      (k) => !k.startsWith("t_") && !(k === "member" && res.metrics.member === 0),
+    );
     printLine(
       formatTable(
         ["metric", "value"],
