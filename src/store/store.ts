@@ -422,13 +422,36 @@ export class FeedbackStore {
   }
 
   /** Judgments in ledger order, texts included, fetched in pages of `pageSize`. */
-  async *judgments(
-    opts: { afterSeq?: number; pageSize?: number } = {},
+  judgments(opts: { afterSeq?: number; pageSize?: number } = {}): AsyncGenerator<LedgerEntry> {
+    return this.ledgerEntries(false, opts);
+  }
+
+  /**
+   * Each comparison's first judgment (the lowest seq), in ledger order, texts included: one
+   * entry per comparison, for exports that write one row per comparison — a store of a million
+   * judgments of 250,000 comparisons reads a quarter of the rows and texts.
+   */
+  firstJudgments(opts: { afterSeq?: number; pageSize?: number } = {}): AsyncGenerator<LedgerEntry> {
+    return this.ledgerEntries(true, opts);
+  }
+
+  /** Comparisons that have at least one judgment. */
+  async countJudgedComparisons(): Promise<number> {
+    const r = await this.db
+      .selectFrom("judgments")
+      .select(sql<number>`count(distinct comparison_id)`.as("n"))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  private async *ledgerEntries(
+    firstOnly: boolean,
+    opts: { afterSeq?: number; pageSize?: number },
   ): AsyncGenerator<LedgerEntry> {
     const pageSize = opts.pageSize ?? 5000;
     let after = opts.afterSeq ?? 0;
     for (;;) {
-      const rows = await this.db
+      let q = this.db
         .selectFrom("judgments as j")
         .innerJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
         .innerJoin("texts as p", "p.digest", "c.prompt_digest")
@@ -444,10 +467,19 @@ export class FeedbackStore {
           "tb.body as b",
           "tb.is_chat as b_chat",
         ])
-        .where("j.seq", ">", after)
-        .orderBy("j.seq")
-        .limit(pageSize)
-        .execute();
+        .where("j.seq", ">", after);
+      if (firstOnly)
+        q = q.where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom("judgments as k")
+                .select("k.seq")
+                .whereRef("k.comparison_id", "=", "j.comparison_id")
+                .whereRef("k.seq", "<", "j.seq"),
+            ),
+          ),
+        );
+      const rows = await q.orderBy("j.seq").limit(pageSize).execute();
       for (const r of rows) {
         const e: LedgerEntry = {
           seq: Number(r.seq),

@@ -54,6 +54,30 @@ for (const fx of dialectFixtures()) {
       await store.close();
     });
 
+    it("gives each comparison's first judgment once, in ledger order, across pages", async () => {
+      const store = await fx.open({ now: fixedClock() });
+      // Judgments of 12 comparisons by 3 raters, interleaved: the comparisons' first judgments
+      // are scattered through the ledger, and later ones come back to earlier comparisons.
+      const all = makeJudgments(12, 3);
+      const shuffled = [...all].sort(
+        (x, y) =>
+          ((Number(x.rater_id.slice(1)) * 7 + Number(x.comparison_id.slice(1))) % 5) -
+          ((Number(y.rater_id.slice(1)) * 7 + Number(y.comparison_id.slice(1))) % 5),
+      );
+      await store.importJudgments(asBatches(shuffled, 5));
+      const ledger = await collect(store.judgments());
+      const firsts = ledger.filter(
+        (e, i) => ledger.findIndex((f) => f.comparison_id === e.comparison_id) === i,
+      );
+      for (const pageSize of [1, 4, 5000]) {
+        const got = await collect(store.firstJudgments({ pageSize }));
+        expect(got).toEqual(firsts);
+      }
+      expect(firsts).toHaveLength(12);
+      expect(await store.countJudgedComparisons()).toBe(12);
+      await store.close();
+    });
+
     it("stores chat content and preserves it exactly", async () => {
       const store = await fx.open();
       const j: Judgment = {

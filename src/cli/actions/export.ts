@@ -49,15 +49,18 @@ export async function runExport(o: ExportFlags): Promise<void> {
       : {}),
   });
   const result = await withStore(o.db, async (store) => {
+    // A cleaned export writes one row per comparison, from its first judgment: only those are
+    // read (with their texts), not every judgment.
+    const judgments = await store.countJudgments();
     const progress = new Progress({
       label: `export ${format.key}`,
-      unit: "judgments",
-      total: await store.countJudgments(),
+      unit: plan ? "comparisons" : "judgments",
+      total: plan ? await store.countJudgedComparisons() : judgments,
       enabled: !o.quiet && process.stderr.isTTY && o.out !== "-",
     });
     let n = 0;
     try {
-      for await (const j of store.judgments()) {
+      for await (const j of plan ? store.firstJudgments() : store.judgments()) {
         progress.update(++n);
         if (plan) {
           const chosen = plan.choose(j);
@@ -75,7 +78,7 @@ export async function runExport(o: ExportFlags): Promise<void> {
     return {
       format: format.key,
       out: o.out,
-      judgments: n,
+      judgments: plan ? judgments : n,
       written: exporter.written,
       skipped: exporter.skipped,
     };
