@@ -3,7 +3,7 @@
  * not known in advance (judgments streamed from a file or a store). It grows by half again
  * when full, so a million rows cost a few reallocations and no per-row objects.
  */
-type Typed = Int8Array | Uint8Array | Int32Array | Float64Array;
+type Typed = Uint8Array | Int32Array | Float64Array;
 
 interface TypedCtor<A extends Typed> {
   new (length: number): A;

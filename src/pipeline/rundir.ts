@@ -11,6 +11,7 @@ import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
 import { writeFileAtomic } from "../io/files.js";
+import { isEnsembleDir, readJsonQuietly } from "../train/common/role.js";
 
 /** onnxruntime-node's own version, from its package.json ("unknown" if it cannot be read). */
 const ONNXRUNTIME_VERSION: string = (() => {
@@ -92,15 +93,10 @@ export class RunDir {
    * member's config.json. A directory that is not there yet is left out: whoever loads it says so.
    */
   recordCheckpoint(name: string, dir: string): void {
-    const ensemble = join(dir, "ensemble.json");
-    if (existsSync(ensemble)) {
-      this.recordInput(`${name}/ensemble.json`, ensemble);
-      let members: unknown;
-      try {
-        members = (JSON.parse(readFileSync(ensemble, "utf8")) as { members?: unknown }).members;
-      } catch {
-        return;
-      }
+    if (isEnsembleDir(dir)) {
+      this.recordInput(`${name}/ensemble.json`, join(dir, "ensemble.json"));
+      const members = (readJsonQuietly(join(dir, "ensemble.json")) as { members?: unknown })
+        ?.members;
       if (!Array.isArray(members)) return;
       for (const m of members) {
         const cfg = join(dir, String(m), "config.json");

@@ -1,5 +1,5 @@
 /** A run directory's record across a resume: the inputs a run began with are held to. */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -44,5 +44,37 @@ describe("RunDir.open", () => {
     expect(fresh.manifest.seeds).toEqual({ seed: 2 });
     expect(fresh.manifest.inputs).toEqual({});
     expect(fresh.manifest.onnxruntime_version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("records a checkpoint by its config.json, an ensemble by ensemble.json and each member's", () => {
+    const dir = mkdtempSync(join(tmpdir(), "keel-rundir-ck-"));
+    const ens = join(dir, "rm");
+    mkdirSync(join(ens, "member-0"), { recursive: true });
+    mkdirSync(join(ens, "member-1"), { recursive: true });
+    writeFileSync(
+      join(ens, "ensemble.json"),
+      JSON.stringify({ members: ["member-0", "member-1"] }),
+    );
+    writeFileSync(join(ens, "member-0", "config.json"), "{}");
+    writeFileSync(join(ens, "member-1", "config.json"), '{"step":1}');
+    const run = RunDir.open(
+      join(dir, "run"),
+      {},
+      (r) => {
+        r.recordCheckpoint("reward.model", ens);
+        r.recordCheckpoint("policy.init", join(ens, "member-0"));
+        r.recordCheckpoint("missing", join(dir, "nowhere"));
+      },
+      false,
+    );
+    expect(Object.keys(run.manifest.inputs).sort()).toEqual([
+      "policy.init/config.json",
+      "reward.model/ensemble.json",
+      "reward.model/member-0/config.json",
+      "reward.model/member-1/config.json",
+    ]);
+    expect(run.manifest.inputs["reward.model/member-0/config.json"]).toBe(
+      run.manifest.inputs["policy.init/config.json"],
+    );
   });
 });

@@ -4,7 +4,6 @@
  * world, run the trainer with a progress bar, and print the result.
  */
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
@@ -16,6 +15,7 @@ import { loadYamlConfig } from "../../io/yaml.js";
 import { RunDir } from "../../pipeline/rundir.js";
 import { buildSuites, runRedteam } from "../../redteam/index.js";
 import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
+import { trainedArtifact } from "../../train/common/run.js";
 import {
   type ConfigSource,
   type CostPair,
@@ -527,11 +527,7 @@ function recordRun(prep: Prepared, resume: boolean): RunDir {
 async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const prep = await prepare(trainer, o.config, o.out);
   if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
-  // A trained model or a checkpoint would be overwritten; a run that failed before its first
-  // checkpoint (a missing file, say) holds nothing to lose and may simply be run again.
-  const held = ["model", join("checkpoints", "latest.json")].find((f) =>
-    existsSync(join(prep.out, f)),
-  );
+  const held = trainedArtifact(prep.out);
   if (!o.resume && held !== undefined)
     throw new KeelError("KEEL_E_USAGE", `${prep.out} already holds a run (${held})`, {
       hint: "pass --resume to continue it, or give another output directory (out: or --out)",

@@ -12,6 +12,7 @@ import { KeelError } from "../../core/errors.js";
 import type { RunOptions } from "./config.js";
 import {
   CheckpointStore,
+  FINAL_MODEL_DIR,
   type Metrics,
   MetricsLog,
   type TrainEvent,
@@ -99,7 +100,7 @@ export class TrainLoop {
 
   /** `<outDir>/model` (the final model), or undefined without an output directory. */
   get finalDir(): string | undefined {
-    return this.hooks.outDir ? join(this.hooks.outDir, "model") : undefined;
+    return this.hooks.outDir ? join(this.hooks.outDir, FINAL_MODEL_DIR) : undefined;
   }
 
   finish(

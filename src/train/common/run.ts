@@ -101,18 +101,33 @@ export function readMetrics(outDir: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** The final model's directory inside a run directory. */
+export const FINAL_MODEL_DIR = "model";
+const CHECKPOINTS_DIR = "checkpoints";
+const LATEST = "latest.json";
+
+/**
+ * What a run directory holds that a new run would overwrite — its final model, or a complete
+ * checkpoint — as a path relative to it, or undefined when it holds neither. A run that failed
+ * before its first checkpoint holds nothing to lose.
+ */
+export function trainedArtifact(outDir: string): string | undefined {
+  const latest = join(CHECKPOINTS_DIR, LATEST);
+  return [FINAL_MODEL_DIR, latest].find((p) => existsSync(join(outDir, p)));
+}
+
 export class CheckpointStore {
   readonly dir: string;
   constructor(
     outDir: string,
     private readonly keep = 2,
   ) {
-    this.dir = join(outDir, "checkpoints");
+    this.dir = join(outDir, CHECKPOINTS_DIR);
   }
 
   /** The latest complete checkpoint, if any. */
   latest(): { step: number; dir: string } | undefined {
-    const p = join(this.dir, "latest.json");
+    const p = join(this.dir, LATEST);
     if (!existsSync(p)) return undefined;
     try {
       const j = JSON.parse(readFileSync(p, "utf8")) as { step: number; dir: string };
@@ -132,7 +147,7 @@ export class CheckpointStore {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     write(dir);
-    writeFileAtomic(join(this.dir, "latest.json"), `${JSON.stringify({ step, dir: name })}\n`);
+    writeFileAtomic(join(this.dir, LATEST), `${JSON.stringify({ step, dir: name })}\n`);
     const old = readdirSync(this.dir)
       .filter((f) => f.startsWith("step-") && f !== name)
       .sort();
