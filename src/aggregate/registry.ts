@@ -58,6 +58,12 @@ function parser(schema: z.ZodType<MethodOptions>, key: string) {
     const r = schema.safeParse(options ?? {});
     if (r.success) return r.data;
     const issue = r.error.issues[0]!;
+    if (issue.code === "unrecognized_keys") {
+      const field = issue.keys[0]!;
+      throw new KeelError("KEEL_E_CONFIG", `${key} takes no option ${JSON.stringify(field)}`, {
+        where: { field },
+      });
+    }
     throw new KeelError(
       "KEEL_E_CONFIG",
       `${key}: ${issue.path.join(".") || "options"}: ${issue.message}`,

@@ -135,8 +135,8 @@ describe("keel aggregate", () => {
       "--prior",
       "1",
     ]);
-    expect(bad.code).toBe(78);
-    expect(bad.stderr).toContain("KEEL_E_CONFIG");
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain("KEEL_E_USAGE: --prior does not apply to dawid-skene");
   });
 });
 
@@ -182,6 +182,56 @@ describe("keel agreement", () => {
       const r = await runCli(args);
       expect(r.code, args.join(" ")).toBe(65);
       expect(r.stderr).toContain(`KEEL_E_INVALID_RECORD: ${args[2]}: no labels in the file`);
+    }
+  });
+});
+
+describe("keel aggregate and agreement on a store (--db)", () => {
+  const jfile = at("store-judgments.jsonl");
+  const rows = [
+    { ...judgment("s1", "r1", "a"), gold: "a" },
+    judgment("s1", "r2", "a"),
+    judgment("s1", "r3", "b"),
+    judgment("s2", "r1", "b"),
+    judgment("s2", "r2", "b"),
+    judgment("s2", "r3", "a"),
+    judgment("s3", "r1", "a"),
+    judgment("s3", "r3", "a"),
+  ];
+  writeFileSync(jfile, `${rows.map((j) => JSON.stringify(j)).join("\n")}\n`);
+  const db = at("store.db");
+
+  it("reads the store's judgments (with their gold) as --in reads the same file", async () => {
+    expect((await runCli(["init", "--db", db])).code).toBe(0);
+    const imported = await runCli(["import", jfile, "--db", db]);
+    expect(imported.code, imported.stderr).toBe(0);
+    for (const args of [
+      ["--method", "dawid-skene"],
+      ["--method", "noisy-bt", "--prior", "1"],
+    ]) {
+      const fromStore = await runCli(["aggregate", "--db", db, ...args]);
+      const fromFile = await runCli(["aggregate", "--in", jfile, ...args]);
+      expect(fromStore.code, fromStore.stderr).toBe(0);
+      expect(JSON.parse(fromStore.stdout)).toEqual(JSON.parse(fromFile.stdout));
+    }
+    const a = await runCli(["agreement", "--db", db, "--json"]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(a.stdout)).toMatchObject({ judgments: 8, tasks: 3, raters: 3 });
+    // --in wins over --db (which has a default).
+    const both = await runCli(["agreement", "--in", jfile, "--db", at("absent.db"), "--json"]);
+    expect(both.code, both.stderr).toBe(0);
+  });
+
+  it("refuses a crowd-kit format without a file, and an empty store", async () => {
+    const ck = await runCli(["aggregate", "--db", db, "--format", "crowd-kit"]);
+    expect(ck.code).toBe(64);
+    expect(ck.stderr).toContain("--format crowd-kit reads a table from a file: give --in");
+    const empty = at("empty-store.db");
+    expect((await runCli(["init", "--db", empty])).code).toBe(0);
+    for (const cmd of ["aggregate", "agreement"]) {
+      const r = await runCli([cmd, "--db", empty]);
+      expect(r.code, cmd).toBe(66);
+      expect(r.stderr).toContain(`KEEL_E_NOT_FOUND: ${empty}: the store holds no judgments`);
     }
   });
 });

@@ -24,14 +24,37 @@ import {
 } from "../../io/index.js";
 import type { AggregateFlags, AgreementFlags } from "../commands/aggregate.js";
 import { formatTable, printJson, printLine } from "../output.js";
+import { Progress } from "../progress.js";
+import { withStore } from "./with-store.js";
+
+/** Where the labels come from: a file (`--in`) or the judgments of a store (`--db`). */
+interface LabelSource {
+  readonly in?: string | undefined;
+  readonly db?: string | undefined;
+  readonly format: string;
+  readonly quiet?: boolean | undefined;
+}
+
+/** The file named by --in; a crowd-kit table cannot come from the store. */
+function inputFile(o: LabelSource): string {
+  if (o.in) return o.in;
+  throw new KeelError("KEEL_E_USAGE", `--format ${o.format} reads a table from a file: give --in`, {
+    hint: "the store holds judgments; leave --format at judgments to read them from --db",
+  });
+}
 
 /** An empty input has nothing to aggregate or measure: say so rather than print empty results. */
-function requireLabels(n: number, path: string): void {
-  if (n === 0)
+function requireLabels(n: number, o: LabelSource): void {
+  if (n > 0) return;
+  if (o.in)
     throw new KeelError("KEEL_E_INVALID_RECORD", "no labels in the file", {
-      where: { file: path },
+      where: { file: o.in },
       hint: "the file is empty or has only blank lines",
     });
+  throw new KeelError("KEEL_E_NOT_FOUND", "the store holds no judgments", {
+    where: { file: o.db ?? "" },
+    hint: "import judgments first (keel import FILE --db …), or give a file with --in",
+  });
 }
 
 async function readCategorical(path: string, gold?: string): Promise<CategoricalData> {
@@ -43,11 +66,60 @@ async function readCategorical(path: string, gold?: string): Promise<Categorical
   return enc.finish();
 }
 
-async function readJudgmentData(path: string, gold?: string): Promise<JudgmentData> {
+/** Judgments from the file, or else from the store (with the comparisons' stored gold). */
+async function readJudgmentData(o: LabelSource, gold?: string): Promise<JudgmentData> {
   const enc = new JudgmentEncoder();
-  for await (const { record } of readJudgments(path)) enc.add(record);
+  if (o.in) {
+    for await (const { record } of readJudgments(o.in)) enc.add(record);
+  } else if (o.db) {
+    await withStore(o.db, async (store) => {
+      const p = new Progress({
+        label: "reading",
+        unit: "judgments",
+        total: await store.countJudgments(),
+        enabled: !o.quiet && Boolean(process.stderr.isTTY),
+      });
+      let n = 0;
+      for await (const j of store.judgments()) {
+        enc.add(j);
+        p.update(++n);
+      }
+      p.finish();
+    });
+  } else {
+    throw new KeelError("KEEL_E_USAGE", "give --in <file> or --db <store>");
+  }
   if (gold) for await (const { record } of readGold(gold)) enc.addGold(record);
   return enc.finish();
+}
+
+const FLAG_OF: Record<string, string> = {
+  maxIter: "--max-iter",
+  tol: "--tol",
+  prior: "--prior",
+  seed: "--seed",
+};
+
+/** The method's options from the flags; a flag the method does not take is named as such. */
+function validateFlags(
+  key: string,
+  validate: (raw: unknown) => Record<string, unknown>,
+  raw: Record<string, unknown>,
+): Record<string, unknown> {
+  for (const [k, v] of Object.entries(raw)) {
+    try {
+      validate({ [k]: v });
+    } catch (e) {
+      if (!(e instanceof KeelError)) throw e;
+      const flag = FLAG_OF[k] ?? k;
+      const message =
+        e.where?.field === k ? `${flag} does not apply to ${key}` : `${flag}: ${e.message}`;
+      throw new KeelError("KEEL_E_USAGE", message, {
+        hint: "docs/aggregate.md lists each method's options",
+      });
+    }
+  }
+  return validate(raw);
 }
 
 export async function runAggregate(o: AggregateFlags): Promise<void> {
@@ -58,7 +130,7 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
   if (o.tol !== undefined) raw.tol = o.tol;
   if (o.prior !== undefined) raw.prior = o.prior;
   if (o.seed !== undefined) raw.seed = o.seed;
-  const options = method.validate(raw);
+  const options = validateFlags(key, method.validate, raw);
   if (o.format === "crowd-kit" && method.kind !== "categorical") {
     throw new KeelError(
       "KEEL_E_USAGE",
@@ -78,17 +150,17 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
   let summary: Record<string, unknown>;
   if (o.format === "crowd-kit-pairwise") {
     const enc = new PairwiseEncoder();
-    for await (const { record } of readPairwiseLabels(o.in))
+    for await (const { record } of readPairwiseLabels(inputFile(o)))
       enc.addLabelled(record.worker, record.left, record.right, record.label);
     const data = enc.finish();
-    requireLabels(data.left.length, o.in);
+    requireLabels(data.left.length, o);
     if (method.kind !== "pairwise") throw new Error("unreachable");
     const r = method.fit(data, options);
     json = pairwiseToJson(r);
     summary = { judgments: data.left.length, items: data.nItems, workers: data.nWorkers };
   } else if (o.format === "crowd-kit") {
-    const data = await readCategorical(o.in, o.gold);
-    requireLabels(data.task.length, o.in);
+    const data = await readCategorical(inputFile(o), o.gold);
+    requireLabels(data.task.length, o);
     if (method.kind !== "categorical") throw new Error("unreachable");
     json = categoricalToJson(method.fit(data, options));
     summary = {
@@ -98,8 +170,8 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
       classes: data.nClasses,
     };
   } else {
-    const data = await readJudgmentData(o.in, o.gold);
-    requireLabels(data.categorical.task.length, o.in);
+    const data = await readJudgmentData(o, o.gold);
+    requireLabels(data.categorical.task.length, o);
     if (method.kind === "categorical") {
       json = categoricalToJson(method.fit(data.categorical, options));
     } else {
@@ -140,9 +212,9 @@ const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? "-" : x.t
 export async function runAgreement(o: AgreementFlags): Promise<void> {
   const data =
     o.format === "crowd-kit"
-      ? await readCategorical(o.in)
-      : (await readJudgmentData(o.in)).categorical;
-  requireLabels(data.task.length, o.in);
+      ? await readCategorical(inputFile(o))
+      : (await readJudgmentData(o)).categorical;
+  requireLabels(data.task.length, o);
   const alpha = krippendorffAlpha(data);
   const fleiss = fleissKappa(data);
   const loo = looConsensusAgreement(data);

@@ -1,12 +1,12 @@
 /**
  * `keel aggregate` and `keel agreement`: read labels (crowd-kit tables or keel judgments),
- * stream them into dense arrays, run an aggregation method or the agreement metrics, write or
+ * or the judgments of a store), stream them into dense arrays, run an aggregation method or the agreement metrics, write or
  * print the result. The algorithms live in src/aggregate; this file only defines the options
  * (the action is in actions/aggregate.ts).
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { oneOf, positiveInt } from "../common.js";
+import { addDbOption, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 const FORMATS = ["crowd-kit", "crowd-kit-pairwise", "judgments"] as const;
@@ -38,7 +38,9 @@ function positiveNumber(flag: string, allowZero = false) {
 }
 
 export interface AggregateFlags {
-  in: string;
+  /** A labels file; without it, the judgments of the store `db` names. */
+  in?: string;
+  db?: string;
   format: InputFormat;
   method?: string;
   gold?: string;
@@ -48,25 +50,31 @@ export interface AggregateFlags {
   seed?: number;
   out?: string;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export interface AgreementFlags {
-  in: string;
+  in?: string;
+  db?: string;
   format: "crowd-kit" | "judgments";
   top: number;
   minCommon: number;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export const aggregateCommand: CommandModule = {
   name: "aggregate",
   register(program: Command) {
-    program
+    const aggregate = program
       .command("aggregate")
       .description(
         "aggregate labels into one answer per task (or scores per item) and a reliability per rater",
       )
-      .requiredOption("--in <file>", "labels: crowd-kit CSV/JSONL table or keel judgments JSONL")
+      .option(
+        "-i, --in <file>",
+        "labels: crowd-kit CSV/JSONL table or keel judgments JSONL (otherwise the store given by --db)",
+      )
       .option(
         "--format <format>",
         `input format: ${FORMATS.join(", ")}`,
@@ -100,17 +108,28 @@ export const aggregateCommand: CommandModule = {
       )
       .option("--out <file>", "write the result JSON here (default: stdout)")
       .option("--json", "print a machine-readable summary (with --out) or the result")
-      .option("-q, --quiet", "no progress output")
+      .option("-q, --quiet", "no progress output");
+    addDbOption(aggregate)
+      .addHelpText(
+        "after",
+        "\nExamples:\n  keel aggregate --db keel.db --method dawid-skene --out aggregate.json\n" +
+          "  keel aggregate --in judgments.jsonl --method noisy-bt --prior 1\n" +
+          "  keel aggregate --in labels.csv --format crowd-kit --method glad --gold gold.csv",
+      )
       .action(async (o: AggregateFlags) => {
         const { runAggregate } = await import("../actions/aggregate.js");
-        await runAggregate(o);
+        // --db has a default; a given --in wins.
+        await runAggregate(o.in ? { ...o, db: undefined } : o);
       });
-    program
+    const agreement = program
       .command("agreement")
       .description(
         "inter-rater agreement: Krippendorff's alpha, Fleiss' kappa, Cohen's kappa per pair, leave-one-out consensus per rater",
       )
-      .requiredOption("--in <file>", "labels: crowd-kit CSV/JSONL table or keel judgments JSONL")
+      .option(
+        "-i, --in <file>",
+        "labels: crowd-kit CSV/JSONL table or keel judgments JSONL (otherwise the store given by --db)",
+      )
       .option(
         "--format <format>",
         "input format: crowd-kit, judgments",
@@ -125,9 +144,10 @@ export const aggregateCommand: CommandModule = {
         10,
       )
       .option("--json", "print everything as JSON")
-      .action(async (o: AgreementFlags) => {
-        const { runAgreement } = await import("../actions/aggregate.js");
-        await runAgreement(o);
-      });
+      .option("-q, --quiet", "no progress output");
+    addDbOption(agreement).action(async (o: AgreementFlags) => {
+      const { runAgreement } = await import("../actions/aggregate.js");
+      await runAgreement(o.in ? { ...o, db: undefined } : o);
+    });
   },
 };
