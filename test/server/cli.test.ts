@@ -1,4 +1,4 @@
-/** keel users add|invite|list and keel project create, through the real CLI. */
+/** keel users add|invite|list and keel project create|add|list|show, through the real CLI. */
 import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
@@ -127,6 +127,84 @@ describe("keel users and keel project", () => {
     ]);
     expect((await listMembers(c, "proj")).map((m) => m.login)).toEqual(["rita"]);
     await store.close();
+  });
+
+  it("adds items and members to a project and reports its progress (list, show)", async () => {
+    const dir = tempDir();
+    const db = join(dir, "k.db");
+    const cli = async (...args: string[]) => {
+      const r = await runCli([...args, "--db", db]);
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    expect((await runCli(["init", "--db", db])).code).toBe(0);
+    expect(await cli("project", "list")).toContain("no projects");
+    const rita = JSON.parse(await cli("users", "add", "rita", "--role", "rater", "--json"));
+    await cli("users", "add", "tom", "--role", "rater");
+    const item = (i: number, gold?: string) => ({
+      comparison_id: `c${i}`,
+      prompt: `p${i}`,
+      response_a: `a${i}`,
+      response_b: `b${i}`,
+      ...(gold ? { gold } : {}),
+    });
+    const write = (name: string, rows: object[]) => {
+      const path = join(dir, name);
+      writeFileSync(path, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+      return path;
+    };
+    const first = write("first.jsonl", [item(1), item(2)]);
+    await cli("project", "create", "p", "--name", "P", "--items", first, "--overlap", "2");
+    const more = write("more.jsonl", [item(2), item(3), item(4, "a")]);
+    const added = JSON.parse(
+      await cli("project", "add", "p", "--items", more, "--member", "rita", "--json"),
+    );
+    expect(added).toEqual({
+      project_id: "p",
+      items: 2,
+      items_already_in_project: 1,
+      members: 1,
+      members_already_in_project: 0,
+    });
+    const again = JSON.parse(
+      await cli("project", "add", "p", "--member", "rita", "--member", "tom", "--json"),
+    );
+    expect(again).toMatchObject({ members: 1, members_already_in_project: 1 });
+    // rita judges c1 and c2, tom c1: c1 has its two judgments (complete), c2 one.
+    const judged = write("judged.jsonl", [
+      { ...item(1), rater_id: rita.user_id, choice: "a" },
+      { ...item(2), rater_id: rita.user_id, choice: "b" },
+      { ...item(1), rater_id: "outsider", choice: "b" },
+    ]);
+    await cli("import", judged);
+    const listed = JSON.parse(await cli("project", "list", "--json"));
+    expect(listed).toEqual([
+      expect.objectContaining({
+        project_id: "p",
+        tasks: 3,
+        gold: 1,
+        quiz: 0,
+        complete: 1,
+        judgments: 3,
+        needed: 6,
+        members: 2,
+      }),
+    ]);
+    const shown = JSON.parse(await cli("project", "show", "p", "--json"));
+    expect(
+      shown.members.map((m: { login: string; judgments: number }) => [m.login, m.judgments]),
+    ).toEqual([
+      ["rita", 2],
+      ["tom", 0],
+    ]);
+    expect(await cli("project", "show", "p")).toMatch(/complete: 1 of 3 tasks \(33\.3%\)/);
+    const missing = await runCli(["project", "show", "nope", "--db", db]);
+    expect(missing.code).toBe(66);
+    expect(missing.stderr).toContain('KEEL_E_NOT_FOUND: no project "nope"');
+    const nothing = await runCli(["project", "add", "p", "--db", db]);
+    expect(nothing.code).toBe(64);
+    const stranger = await runCli(["project", "add", "p", "--member", "zed", "--db", db]);
+    expect(stranger.stderr).toContain('no user "zed"');
   });
 });
 

@@ -10,6 +10,7 @@ import {
   collectionDb,
   createApiToken,
   createUser,
+  judgmentsPerRater,
 } from "../../src/store/collection/index.js";
 import { dialectFixtures } from "../helpers/stores.js";
 import {
@@ -393,6 +394,13 @@ for (const d of dialectFixtures()) {
       expect(pr.tasks).toBe(6);
       expect(pr.complete).toBe(6);
       expect(pr.judgments).toBe(lines.length);
+      // What `keel project show` counts per member, on this dialect.
+      const perRater = await judgmentsPerRater(collectionDb(fx.store), "p1");
+      const byRater = (id: string) => lines.filter((l) => l.rater_id === id).length;
+      expect(Object.fromEntries(perRater)).toEqual({
+        [fx.actors.rater.user_id]: byRater(fx.actors.rater.user_id),
+        [fx.actors.rater2.user_id]: byRater(fx.actors.rater2.user_id),
+      });
     });
   });
 }

@@ -1,4 +1,7 @@
-/** `keel project create`'s action: validate the settings, read the items, write it all. */
+/**
+ * `keel project`'s actions: create (validate the settings, read the items, write it all), add
+ * items and members to a project, list projects, show one project's settings and progress.
+ */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
@@ -8,13 +11,21 @@ import { ItemIn, ProjectCreateIn } from "../../server/routes/wire.js";
 import {
   addItems,
   addMembers,
+  type CollectionDb,
   collectionDb,
   createProject,
+  getProject,
   getUserByLogin,
+  judgedCounts,
+  judgmentsPerRater,
+  listItems,
+  listMembers,
+  listProjects,
   type NewItem,
+  type Project,
 } from "../../store/collection/index.js";
-import type { ProjectCreateFlags } from "../commands/project.js";
-import { printJson, printLine } from "../output.js";
+import type { ProjectAddFlags, ProjectCreateFlags, ProjectShowFlags } from "../commands/project.js";
+import { clip, formatTable, printJson, printLine } from "../output.js";
 import { withStore } from "./with-store.js";
 
 async function readItems(path: string, kind: "task" | "quiz"): Promise<NewItem[]> {
@@ -31,6 +42,29 @@ async function readItems(path: string, kind: "task" | "quiz"): Promise<NewItem[]
     out.push({ comparison, kind: record.kind ?? kind, batch: record.batch });
   }
   return out;
+}
+
+/** The users the logins name; an unknown login is an error before anything is written. */
+async function userIds(db: CollectionDb, logins: readonly string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const login of logins) {
+    const u = await getUserByLogin(db, login);
+    if (!u)
+      throw new KeelError("KEEL_E_NOT_FOUND", `no user ${JSON.stringify(login)}`, {
+        hint: "create it with keel users add",
+      });
+    ids.push(u.user_id);
+  }
+  return ids;
+}
+
+async function requireProject(db: CollectionDb, id: string): Promise<Project> {
+  const p = await getProject(db, id);
+  if (!p)
+    throw new KeelError("KEEL_E_NOT_FOUND", `no project ${JSON.stringify(id)}`, {
+      hint: "keel project list shows the store's projects",
+    });
+  return p;
 }
 
 export async function runCreate(id: string, o: ProjectCreateFlags): Promise<void> {
@@ -59,15 +93,7 @@ export async function runCreate(id: string, o: ProjectCreateFlags): Promise<void
     o.db,
     async (store) => {
       const db = collectionDb(store);
-      const members: string[] = [];
-      for (const login of o.member ?? []) {
-        const u = await getUserByLogin(db, login);
-        if (!u)
-          throw new KeelError("KEEL_E_NOT_FOUND", `no user ${JSON.stringify(login)}`, {
-            hint: "create it with keel users add",
-          });
-        members.push(u.user_id);
-      }
+      const members = await userIds(db, o.member ?? []);
       const p = await createProject(db, parsed.data, new Date());
       const r = items.length > 0 ? await addItems(db, id, items) : { added: 0, existing: 0 };
       const added = members.length > 0 ? await addMembers(db, id, members, new Date()) : 0;
@@ -77,4 +103,186 @@ export async function runCreate(id: string, o: ProjectCreateFlags): Promise<void
   );
   if (o.json) printJson(out);
   else printLine(`created project ${out.project_id}: ${out.items} items, ${out.members} members`);
+}
+
+/** Adds items (tasks, quiz) and members to an existing project. */
+export async function runAdd(id: string, o: ProjectAddFlags): Promise<void> {
+  if (!o.items && !o.quiz && (o.member ?? []).length === 0)
+    throw new KeelError("KEEL_E_USAGE", "nothing to add: give --items, --quiz or --member");
+  const items = [
+    ...(o.items ? await readItems(o.items, "task") : []),
+    ...(o.quiz ? await readItems(o.quiz, "quiz") : []),
+  ];
+  const out = await withStore(o.db, async (store) => {
+    const db = collectionDb(store);
+    await requireProject(db, id);
+    const members = await userIds(db, o.member ?? []);
+    const r = items.length > 0 ? await addItems(db, id, items) : { added: 0, existing: 0 };
+    const added = members.length > 0 ? await addMembers(db, id, members, new Date()) : 0;
+    return {
+      project_id: id,
+      items: r.added,
+      items_already_in_project: r.existing,
+      members: added,
+      members_already_in_project: members.length - added,
+    };
+  });
+  if (o.json) printJson(out);
+  else
+    printLine(
+      `project ${id}: added ${out.items} items (${out.items_already_in_project} already there), ${out.members} members (${out.members_already_in_project} already there)`,
+    );
+}
+
+/** One project's items, progress and members, as `keel project show` reports them. */
+interface ProjectSummary {
+  readonly project: Project;
+  readonly items: { tasks: number; gold: number; quiz: number };
+  /** Tasks (not gold, not quiz) with at least `overlap` judgments. */
+  readonly complete: number;
+  /** Judgments on the project's comparisons, and how many its tasks need in all. */
+  readonly judgments: number;
+  readonly needed: number;
+  readonly members: {
+    login: string;
+    display_name: string;
+    role: string;
+    status: string;
+    status_reason: string | null;
+    guidelines_acknowledged: boolean;
+    quiz_passed: boolean;
+    judgments: number;
+  }[];
+}
+
+async function summarise(db: CollectionDb, p: Project): Promise<ProjectSummary> {
+  const items = await listItems(db, p.project_id);
+  const judged = await judgedCounts(db, p.project_id);
+  const byRater = await judgmentsPerRater(db, p.project_id);
+  const members = await listMembers(db, p.project_id);
+  let tasks = 0;
+  let gold = 0;
+  let quiz = 0;
+  let complete = 0;
+  for (const it of items) {
+    if (it.kind === "quiz") quiz++;
+    else if (it.gold !== null) gold++;
+    else {
+      tasks++;
+      if ((judged.get(it.comparison_id) ?? 0) >= p.overlap) complete++;
+    }
+  }
+  let judgments = 0;
+  for (const n of judged.values()) judgments += n;
+  return {
+    project: p,
+    items: { tasks, gold, quiz },
+    complete,
+    judgments,
+    needed: tasks * p.overlap,
+    members: members.map((m) => ({
+      login: m.login,
+      display_name: m.display_name,
+      role: m.role,
+      status: m.status,
+      status_reason: m.status_reason,
+      guidelines_acknowledged: m.guidelines_ack_at !== null,
+      quiz_passed: m.quiz_passed_at !== null,
+      judgments: byRater.get(m.user_id) ?? 0,
+    })),
+  };
+}
+
+const percent = (n: number, of: number) => (of === 0 ? "–" : `${((100 * n) / of).toFixed(1)}%`);
+
+export async function runList(o: { db: string; json?: boolean }): Promise<void> {
+  const all = await withStore(o.db, async (store) => {
+    const db = collectionDb(store);
+    const out: ProjectSummary[] = [];
+    for (const p of await listProjects(db)) out.push(await summarise(db, p));
+    return out;
+  });
+  if (o.json) {
+    printJson(
+      all.map((s) => ({
+        project_id: s.project.project_id,
+        name: s.project.name,
+        created_at: s.project.created_at,
+        overlap: s.project.overlap,
+        ...s.items,
+        complete: s.complete,
+        judgments: s.judgments,
+        needed: s.needed,
+        members: s.members.length,
+      })),
+    );
+    return;
+  }
+  if (all.length === 0) {
+    printLine("no projects (keel project create makes one)");
+    return;
+  }
+  printLine(
+    formatTable(
+      ["project", "name", "tasks", "gold", "quiz", "overlap", "complete", "judgments", "members"],
+      all.map((s) => [
+        s.project.project_id,
+        clip(JSON.stringify(s.project.name), 40),
+        s.items.tasks,
+        s.items.gold,
+        s.items.quiz,
+        s.project.overlap,
+        percent(s.complete, s.items.tasks),
+        s.judgments,
+        s.members.length,
+      ]),
+    ),
+  );
+}
+
+export async function runShow(id: string, o: ProjectShowFlags): Promise<void> {
+  const s = await withStore(o.db, async (store) => {
+    const db = collectionDb(store);
+    return summarise(db, await requireProject(db, id));
+  });
+  const p = s.project;
+  if (o.json) {
+    printJson({
+      project: p,
+      items: s.items,
+      complete: s.complete,
+      judgments: s.judgments,
+      needed: s.needed,
+      members: s.members,
+    });
+    return;
+  }
+  printLine(`project ${p.project_id} ${JSON.stringify(p.name)}, created ${p.created_at}`);
+  printLine(
+    `settings: overlap ${p.overlap}, gold rate ${p.gold_rate}, lease ${p.lease_seconds} s, quiz pass rate ${p.quiz_pass_rate} (${p.quiz_max_attempts} attempts), pause below gold accuracy ${p.pause_gold_accuracy} after ${p.pause_min_gold} gold, seed ${JSON.stringify(p.seed)}`,
+  );
+  printLine(`guidelines: ${p.guidelines === "" ? "none" : `${p.guidelines.length} characters`}`);
+  printLine(
+    `items: ${s.items.tasks} tasks, ${s.items.gold} gold, ${s.items.quiz} quiz; complete: ${s.complete} of ${s.items.tasks} tasks (${percent(s.complete, s.items.tasks)}); judgments: ${s.judgments} (the tasks need ${s.needed})`,
+  );
+  printLine();
+  if (s.members.length === 0) {
+    printLine("members: none (keel project add ID --member LOGIN)");
+    return;
+  }
+  printLine(`members (${s.members.length}):`);
+  printLine(
+    formatTable(
+      ["login", "role", "status", "guidelines", "quiz", "judgments", "reason"],
+      s.members.map((m) => [
+        m.login,
+        m.role,
+        m.status,
+        m.guidelines_acknowledged ? "read" : "",
+        m.quiz_passed ? "passed" : "",
+        m.judgments,
+        m.status_reason === null ? "" : clip(JSON.stringify(m.status_reason), 60),
+      ]),
+    ),
+  );
 }

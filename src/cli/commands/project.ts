@@ -1,4 +1,7 @@
-/** `keel project create`: a collection project with its settings, items and members. */
+/**
+ * `keel project create|add|list|show`: collection projects with their settings, items and
+ * members, and how far each has come.
+ */
 
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
@@ -21,6 +24,21 @@ export interface ProjectCreateFlags {
   member?: string[];
   json?: boolean;
 }
+
+export interface ProjectAddFlags {
+  db: string;
+  items?: string;
+  quiz?: string;
+  member?: string[];
+  json?: boolean;
+}
+
+export interface ProjectShowFlags {
+  db: string;
+  json?: boolean;
+}
+
+const repeat = (v: string, p: string[] = []) => [...p, v];
 
 function num(flag: string) {
   return (v: string): number => {
@@ -68,13 +86,47 @@ export const projectCommand: CommandModule = {
         num("--pause-min-gold"),
       )
       .option("--seed <seed>", "seed for gold mixing and quiz order (default: the project id)")
-      .option("--member <login>", "add this user (repeatable)", (v: string, p: string[] = []) => [
-        ...p,
-        v,
-      ]);
+      .option("--member <login>", "add this user (repeatable)", repeat);
     addOutputOptions(addDbOption(create)).action(async (id: string, o: ProjectCreateFlags) => {
       const { runCreate } = await import("../actions/project.js");
       await runCreate(id, o);
     });
+    const add = project
+      .command("add")
+      .argument("<id>", "the project")
+      .description(
+        "add items (appended after the project's last item) and members to a project; items and members it has are kept, not doubled",
+      )
+      .option(
+        "--items <file>",
+        "comparisons JSONL: comparison_id, prompt, response_a, response_b, gold?, batch?",
+      )
+      .option("--quiz <file>", "onboarding quiz JSONL (same fields; gold required)")
+      .option("--member <login>", "add this user (repeatable)", repeat);
+    addOutputOptions(addDbOption(add)).action(async (id: string, o: ProjectAddFlags) => {
+      const { runAdd } = await import("../actions/project.js");
+      await runAdd(id, o);
+    });
+    const list = project
+      .command("list")
+      .description("list projects with their items, completion, judgments and members");
+    addDbOption(list)
+      .option("--json", "print machine-readable JSON on stdout")
+      .action(async (o: { db: string; json?: boolean }) => {
+        const { runList } = await import("../actions/project.js");
+        await runList(o);
+      });
+    const show = project
+      .command("show")
+      .argument("<id>", "the project")
+      .description(
+        "a project's settings, items, completion and members (status, guidelines, quiz, judgments)",
+      );
+    addDbOption(show)
+      .option("--json", "print machine-readable JSON on stdout")
+      .action(async (id: string, o: ProjectShowFlags) => {
+        const { runShow } = await import("../actions/project.js");
+        await runShow(id, o);
+      });
   },
 };

@@ -292,6 +292,21 @@ export async function judgedCounts(
   return new Map(rows.map((r) => [r.comparison_id, Number(r.n)]));
 }
 
+/** Judgment counts per rater on the project's comparisons (from the ledger). */
+export async function judgmentsPerRater(
+  db: CollectionDb,
+  projectId: string,
+): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom("judgments as j")
+    .innerJoin("project_items as i", "i.comparison_id", "j.comparison_id")
+    .select(["j.rater_id", (eb) => eb.fn.countAll<number>().as("n")])
+    .where("i.project_id", "=", projectId)
+    .groupBy("j.rater_id")
+    .execute();
+  return new Map(rows.map((r) => [r.rater_id, Number(r.n)]));
+}
+
 /** The project's comparisons a user has judged (ledger) or skipped. */
 export async function userDone(
   db: CollectionDb,
