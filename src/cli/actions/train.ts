@@ -5,11 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import { z } from "zod";
-import { KeelError, type Where } from "../../core/errors.js";
-import { parseRecord } from "../../core/schemas.js";
+import { KeelError } from "../../core/errors.js";
 import type { PreferencePair } from "../../core/types.js";
 import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
-import { readJsonTextFile, readTextFile } from "../../io/files.js";
 import { promptRow } from "../../io/prompts.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { RunDir } from "../../pipeline/rundir.js";
@@ -56,6 +54,7 @@ import type { Trainer, TrainFlags } from "../commands/train.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { explainConfigPath } from "./config-paths.js";
+import { PairRowSchema, readJsonl, readPairs } from "./pair-files.js";
 import { loadWorldConfig } from "./world.js";
 
 const DataSchema = z.strictObject({
@@ -100,86 +99,11 @@ function block<S extends z.ZodType>(
   });
 }
 
-function readJsonl<T>(
-  file: string,
-  row: z.ZodType<T> | ((value: unknown, where: Where) => T),
-  text = readTextFile(file),
-): T[] {
-  const convert =
-    typeof row === "function" ? row : (v: unknown, where: Where) => parseRecord(row, v, where);
-  const out: T[] = [];
-  text.split("\n").forEach((l, i) => {
-    if (!l.trim()) return;
-    let v: unknown;
-    try {
-      v = JSON.parse(l);
-    } catch {
-      throw new KeelError("KEEL_E_INVALID_RECORD", "not valid JSON", {
-        where: { file, line: i + 1 },
-      });
-    }
-    out.push(convert(v, { file, line: i + 1 }));
-  });
-  return out;
-}
-
 const SftRowSchema = z.object({ prompt: z.string(), completion: z.string() });
-const PairRowSchema = z.object({
-  prompt: z.string(),
-  chosen: z.string(),
-  rejected: z.string(),
-  weight: z.number().min(0).optional(),
-  margin: z.number().optional(),
-});
-const JudgmentRowSchema = z.object({
-  comparison_id: z.string(),
-  prompt: z.string(),
-  response_a: z.string(),
-  response_b: z.string(),
-  choice: z.enum(["a", "b", "tie"]),
-});
 const CostRowSchema = PairRowSchema.extend({
   chosen_safe: z.boolean(),
   rejected_safe: z.boolean(),
 });
-const AuditSchema = z.object({
-  comparisons: z.array(
-    z.object({ comparison_id: z.string(), weight: z.number(), excluded: z.boolean() }),
-  ),
-});
-
-/** Preference pairs from TRL rows or keel judgments (ties dropped; audit weights joined). */
-function readPairs(file: string, weightsFile?: string): PreferencePair[] {
-  const text = readTextFile(file);
-  const first = text.split("\n").find((l) => l.trim());
-  const isJudgments =
-    first !== undefined && /"comparison_id"/.test(first) && /"response_a"/.test(first);
-  if (!isJudgments) {
-    if (weightsFile)
-      throw new KeelError(
-        "KEEL_E_USAGE",
-        "audit weights join on comparison_id: give judgments, not pairs",
-        {
-          where: { file, field: "data.weights" },
-        },
-      );
-    return readJsonl(file, PairRowSchema, text);
-  }
-  const weights = new Map<string, number>();
-  if (weightsFile) {
-    const audit = parseRecord(AuditSchema, readJsonTextFile(weightsFile), { file: weightsFile });
-    for (const c of audit.comparisons) weights.set(c.comparison_id, c.excluded ? 0 : c.weight);
-  }
-  return readJsonl(file, JudgmentRowSchema, text)
-    .filter((j) => j.choice !== "tie")
-    .map((j) => {
-      const [chosen, rejected] =
-        j.choice === "a" ? [j.response_a, j.response_b] : [j.response_b, j.response_a];
-      const w = weights.get(j.comparison_id);
-      return { prompt: j.prompt, chosen, rejected, ...(w === undefined ? {} : { weight: w }) };
-    });
-}
-
 /** A world's judgments as pairs, its oracle-ordered cost pairs, and its held-out pairs. */
 function worldData(world: World): { pairs: PreferencePair[]; costPairs: CostPair[] } {
   const pairs: PreferencePair[] = [];
