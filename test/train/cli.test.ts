@@ -219,6 +219,87 @@ describe("keel train", () => {
     expect(existsSync(join(dir, "c.jsonl"))).toBe(false);
   });
 
+  it("model score: a reward model scores pairs, judgments and responses as the library does", async () => {
+    const rm = join(dir, "rm", "model");
+    const { loadRewardFn } = await import("../../src/train/rm/ensemble.js");
+    const fn = loadRewardFn(rm, { threads: 1 });
+    const direct = await fn.reward(["say yes", "say yes", "the sky is"], ["yes", "no", "green"]);
+    await fn.dispose();
+    const j = await runCli([
+      "model",
+      "score",
+      "-m",
+      rm,
+      "-i",
+      join(dir, "judgments.jsonl"),
+      "--json",
+    ]);
+    expect(j.code, j.stderr).toBe(0);
+    const js = JSON.parse(j.stdout);
+    expect(js).toMatchObject({ kind: "reward", input: "judgments", scored: 3, ties_skipped: 1 });
+    expect(js.rows.map((r: { comparison_id: string }) => r.comparison_id)).toEqual([
+      "c1",
+      "c2",
+      "c4",
+    ]);
+    // c1: chosen "yes", rejected "no"; c2: chosen "blue", rejected "green".
+    expect(js.rows[0].chosen).toBeCloseTo(direct[0]!, 5);
+    expect(js.rows[0].rejected).toBeCloseTo(direct[1]!, 5);
+    expect(js.rows[1].rejected).toBeCloseTo(direct[2]!, 5);
+    const right = js.rows.filter(
+      (r: { chosen: number; rejected: number }) => r.chosen > r.rejected,
+    );
+    expect(js.metrics.accuracy).toBeCloseTo(right.length / 3, 12);
+    for (const r of js.rows)
+      expect(r.p_chosen).toBeCloseTo(1 / (1 + Math.exp(r.rejected - r.chosen)), 5);
+    // TRL pairs, written to a file.
+    writeFileSync(
+      join(dir, "pairs.jsonl"),
+      jsonl([{ prompt: "say yes", chosen: "yes", rejected: "no" }]),
+    );
+    const out = join(dir, "scores.jsonl");
+    const p = await runCli(["model", "score", "-m", rm, "-i", join(dir, "pairs.jsonl"), "-o", out]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toContain("scored 1 pairs");
+    const row = JSON.parse(readFileSync(out, "utf8"));
+    expect(row).toMatchObject({ line: 1 });
+    expect(row.chosen).toBeCloseTo(direct[0]!, 5);
+    // Responses.
+    writeFileSync(join(dir, "answers.jsonl"), jsonl([{ prompt: "the sky is", response: "green" }]));
+    const a = await runCli([
+      "model",
+      "score",
+      "-m",
+      rm,
+      "-i",
+      join(dir, "answers.jsonl"),
+      "--json",
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(a.stdout).rows[0].score).toBeCloseTo(direct[2]!, 5);
+    // A bad row names its line and field; a policy is not a reward model.
+    writeFileSync(
+      join(dir, "bad-pairs.jsonl"),
+      jsonl([
+        { prompt: "x", chosen: "y", rejected: "z" },
+        { prompt: "x", chosen: 3, rejected: "z" },
+      ]),
+    );
+    const bad = await runCli(["model", "score", "-m", rm, "-i", join(dir, "bad-pairs.jsonl")]);
+    expect(bad.code).toBe(65);
+    expect(bad.stderr).toContain(`${join(dir, "bad-pairs.jsonl")}:2: chosen`);
+    const policy = await runCli([
+      "model",
+      "score",
+      "-m",
+      join(dir, "sft", "model"),
+      "-i",
+      join(dir, "pairs.jsonl"),
+    ]);
+    expect(policy.code).not.toBe(0);
+    expect(policy.stderr).toContain("not a reward model");
+  });
+
   it("rm on a terminal: the progress line ends with the training and evaluation metrics, once each", async () => {
     writeFileSync(
       join(dir, "rm-tty.yaml"),

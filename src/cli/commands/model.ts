@@ -1,13 +1,15 @@
 /**
  * `keel model …`: create, inspect, export and sample keel's GPT checkpoints. The engine lives
- * in src/engine; this file defines the options, and actions/model.ts calls it and prints.
+ * in src/engine; this file defines the options, and actions/model.ts (model-score.ts for score) calls it
+ * and prints.
  *
  *   keel model init --out DIR --vocab 256 --d-model 128 --layers 2 --heads 4 --context 64
  *   keel model info --checkpoint DIR
  *   keel model export-onnx --checkpoint DIR --out model.onnx [--heads logits,values,rewards]
  *   keel model generate --checkpoint DIR --prompt "2+2=" [--prompts FILE] [--max-new-tokens 32]
+ *   keel model score --model DIR --in pairs.jsonl [--out scores.jsonl]
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { KeelError } from "../../core/errors.js";
 import type { Head } from "../../engine/gpt/graphs.js";
 import { HEADS } from "../choices.js";
@@ -37,6 +39,18 @@ export interface ExportOnnxFlags {
   heads: Head[];
   verify: boolean;
   json?: boolean;
+}
+
+export interface ScoreFlags {
+  model: string;
+  in: string;
+  out?: string;
+  batchSize: number;
+  scoring?: string;
+  lambda?: number;
+  threads?: number;
+  json?: boolean;
+  quiet?: boolean;
 }
 
 export interface GenerateFlags {
@@ -170,6 +184,42 @@ export const modelCommand: CommandModule = {
     addOutputOptions(gen).action(async (o: GenerateFlags) => {
       const { runGenerate } = await import("../actions/model.js");
       await runGenerate(o);
+    });
+    const score = model
+      .command("score")
+      .description(
+        "score a file with a reward or cost model (or ensemble): preference pairs or judgments get each side's score and the held-out metrics (accuracy, margin, ECE, NLL); responses get a score each",
+      )
+      .requiredOption(
+        "-m, --model <dir>",
+        "reward or cost model: a checkpoint or ensemble directory (what keel train rm|cost prints as model)",
+      )
+      .requiredOption(
+        "-i, --in <file>",
+        "JSONL: TRL pairs {prompt, chosen, rejected}, keel judgments (ties left out) or responses {prompt, response}",
+      )
+      .option(
+        "-o, --out <file>",
+        "write each row's scores as JSONL (line, chosen, rejected, p_chosen; or line, score), atomically",
+      )
+      .option("--batch-size <n>", "responses per forward pass", positiveInt("--batch-size"), 64)
+      .addOption(
+        new Option("--scoring <how>", "an ensemble's scoring instead of its own").choices([
+          "mean",
+          "worst",
+          "uncertainty",
+        ]),
+      )
+      .option("--lambda <x>", "uncertainty scoring: mean − λ·std", num("--lambda"))
+      .option("--threads <n>", "ONNX Runtime threads", positiveInt("--threads"))
+      .addHelpText(
+        "after",
+        "\nExamples:\n  keel model score -m runs/train/rm/model -i heldout.jsonl\n" +
+          "  keel model score -m runs/train/rm/model -i answers.jsonl -o scores.jsonl --json",
+      );
+    addOutputOptions(score).action(async (o: ScoreFlags) => {
+      const { runScore } = await import("../actions/model-score.js");
+      await runScore(o);
     });
   },
 };

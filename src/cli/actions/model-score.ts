@@ -1,0 +1,197 @@
+/**
+ * `keel model score`'s action: a reward (or cost) model, or an ensemble, scores a file.
+ *
+ * - preference pairs (TRL `prompt`, `chosen`, `rejected`) or keel judgments (the chosen side
+ *   is the rater's choice; ties are counted and left out): each pair's two scores and
+ *   P(chosen ≻ rejected) = σ(r_c − r_r), and the held-out metrics the trainer reports
+ *   (accuracy, margin, ECE, NLL; for a cost model the safer response should cost less);
+ * - responses (`prompt`, `response`): each response's score.
+ *
+ * Scores are what the model's directory says to compute: an ensemble's scoring (mean, worst,
+ * uncertainty) unless `--scoring` overrides it, with each member's spread as `std`.
+ */
+import { z } from "zod";
+import { KeelError, type Where } from "../../core/errors.js";
+import { parseRecord } from "../../core/schemas.js";
+import { readTextFile, writeFileAtomic } from "../../io/files.js";
+import { RewardScorer } from "../../train/rm/ensemble.js";
+import { pairEvalMetrics } from "../../train/rm/metrics.js";
+import type { EnsembleScoring } from "../../train/rm/rmConfig.js";
+import type { ScoreFlags } from "../commands/model.js";
+import { formatTable, printJson, printLine } from "../output.js";
+import { Progress } from "../progress.js";
+import { isJudgmentsText, JudgmentRowSchema, PairRowSchema, readJsonl } from "./pair-files.js";
+
+const ResponseRowSchema = z.object({ prompt: z.string(), response: z.string() });
+
+/** What is scored: pairs (two texts each) or single responses, with their input lines. */
+interface Inputs {
+  readonly kind: "pairs" | "judgments" | "responses";
+  readonly prompts: string[];
+  /** Pairs: chosen, rejected, chosen, rejected, …; responses: one per prompt. */
+  readonly texts: string[];
+  readonly lines: number[];
+  readonly ids?: string[];
+  /** Judgments left out because they are ties. */
+  readonly ties: number;
+}
+
+function readInputs(file: string): Inputs {
+  const text = readTextFile(file);
+  const lines: number[] = [];
+  const prompts: string[] = [];
+  const texts: string[] = [];
+  const first = text.split("\n").find((l) => l.trim());
+  if (first === undefined)
+    throw new KeelError("KEEL_E_INVALID_RECORD", "no rows in the file", { where: { file } });
+  // The row's line number, carried through the reader.
+  const lined =
+    <T>(schema: z.ZodType<T>) =>
+    (v: unknown, where: Where) => ({ row: parseRecord(schema, v, where), line: where.line ?? 0 });
+  if (isJudgmentsText(text)) {
+    const ids: string[] = [];
+    let ties = 0;
+    for (const { row: j, line } of readJsonl(file, lined(JudgmentRowSchema), text)) {
+      if (j.choice === "tie") {
+        ties++;
+        continue;
+      }
+      const [c, r] = j.choice === "a" ? [j.response_a, j.response_b] : [j.response_b, j.response_a];
+      prompts.push(j.prompt, j.prompt);
+      texts.push(c, r);
+      lines.push(line);
+      ids.push(j.comparison_id);
+    }
+    return { kind: "judgments", prompts, texts, lines, ids, ties };
+  }
+  if (/"chosen"/.test(first)) {
+    for (const { row: p, line } of readJsonl(file, lined(PairRowSchema), text)) {
+      prompts.push(p.prompt, p.prompt);
+      texts.push(p.chosen, p.rejected);
+      lines.push(line);
+    }
+    return { kind: "pairs", prompts, texts, lines, ties: 0 };
+  }
+  if (/"response"/.test(first)) {
+    for (const { row: r, line } of readJsonl(file, lined(ResponseRowSchema), text)) {
+      prompts.push(r.prompt);
+      texts.push(r.response);
+      lines.push(line);
+    }
+    return { kind: "responses", prompts, texts, lines, ties: 0 };
+  }
+  throw new KeelError(
+    "KEEL_E_INVALID_RECORD",
+    "not a file keel model score reads: expected preference pairs {prompt, chosen, rejected}, keel judgments {comparison_id, prompt, response_a, response_b, choice} or responses {prompt, response}",
+    { where: { file, line: text.split("\n").indexOf(first) + 1 } },
+  );
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+/** Four decimals, without the "-0.0000" of a tiny negative number. */
+const fixed4 = (x: number) => (Math.abs(x) < 5e-5 ? "0.0000" : x.toFixed(4));
+
+export async function runScore(o: ScoreFlags): Promise<void> {
+  const inputs = readInputs(o.in);
+  if (inputs.texts.length === 0)
+    throw new KeelError("KEEL_E_INVALID_RECORD", "nothing to score: every judgment is a tie", {
+      where: { file: o.in },
+    });
+  const scorer = RewardScorer.load(o.model, {
+    ...(o.threads ? { threads: o.threads } : {}),
+    ...(o.scoring ? { scoring: o.scoring as EnsembleScoring } : {}),
+    ...(o.lambda !== undefined ? { lambda: o.lambda } : {}),
+  });
+  const n = inputs.texts.length;
+  const score = new Float64Array(n);
+  const std = new Float64Array(n);
+  const progress = new Progress({
+    label: "scoring",
+    unit: "responses",
+    total: n,
+    enabled: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
+  });
+  try {
+    for (let i = 0; i < n; i += o.batchSize) {
+      const end = Math.min(n, i + o.batchSize);
+      const s = await scorer.score(inputs.prompts.slice(i, end), inputs.texts.slice(i, end));
+      score.set(s.score, i);
+      std.set(s.std, i);
+      progress.update(end);
+    }
+  } finally {
+    progress.finish();
+    await scorer.dispose();
+  }
+  if (!score.every(Number.isFinite))
+    throw new KeelError("KEEL_E_NUMERIC", `${o.model} produced a non-finite score`);
+  const ensemble = scorer.members.length > 1;
+  const kind = scorer.file.kind;
+  const rows: Record<string, unknown>[] = [];
+  if (inputs.kind === "responses") {
+    inputs.lines.forEach((line, i) => {
+      rows.push({ line, score: round(score[i]!), ...(ensemble ? { std: round(std[i]!) } : {}) });
+    });
+  } else {
+    inputs.lines.forEach((line, i) => {
+      const c = score[2 * i]!;
+      const r = score[2 * i + 1]!;
+      const d = kind === "cost" ? r - c : c - r;
+      rows.push({
+        line,
+        ...(inputs.ids ? { comparison_id: inputs.ids[i] } : {}),
+        chosen: round(c),
+        rejected: round(r),
+        p_chosen: round(1 / (1 + Math.exp(-d))),
+        ...(ensemble
+          ? { chosen_std: round(std[2 * i]!), rejected_std: round(std[2 * i + 1]!) }
+          : {}),
+      });
+    });
+  }
+  if (o.out) await writeFileAtomic(o.out, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  const summary: Record<string, unknown> = {
+    model: o.model,
+    kind,
+    members: scorer.members.length,
+    scoring: scorer.file.scoring,
+    input: inputs.kind,
+    scored: inputs.lines.length,
+    ...(inputs.kind === "judgments" ? { ties_skipped: inputs.ties } : {}),
+    out: o.out ?? null,
+  };
+  if (inputs.kind !== "responses") {
+    const chosen = score.filter((_, i) => i % 2 === 0);
+    const rejected = score.filter((_, i) => i % 2 === 1);
+    summary.metrics = pairEvalMetrics(chosen, rejected, { sign: kind === "cost" ? -1 : 1 });
+  } else {
+    let s = 0;
+    let ss = 0;
+    for (const x of score) {
+      s += x;
+      ss += x * x;
+    }
+    const mean = s / n;
+    summary.metrics = { score_mean: mean, score_std: Math.sqrt(Math.max(0, ss / n - mean * mean)) };
+  }
+  if (o.json) {
+    printJson(o.out ? summary : { ...summary, rows });
+    return;
+  }
+  const what =
+    inputs.kind === "responses"
+      ? `${inputs.lines.length} responses`
+      : `${inputs.lines.length} pairs${inputs.kind === "judgments" ? ` (${inputs.ties} tied judgments left out)` : ""}`;
+  printLine(
+    `${o.model}: ${kind} model${ensemble ? ` (ensemble of ${scorer.members.length}, ${scorer.file.scoring})` : ""} scored ${what} from ${o.in}`,
+  );
+  const m = summary.metrics as Record<string, number>;
+  printLine(
+    formatTable(
+      ["metric", "value"],
+      Object.entries(m).map(([k, v]) => [k, Number.isInteger(v) ? v : fixed4(v)]),
+    ),
+  );
+  if (o.out) printLine(`wrote ${rows.length} rows to ${o.out}`);
+  else if (!o.quiet) printLine("(--out FILE writes each row's scores)");
+}
