@@ -21,6 +21,7 @@ import { launchCommand } from "./commands/launch.js";
 import { ledgerCommand } from "./commands/ledger.js";
 import { modelCommand } from "./commands/model.js";
 import { projectCommand } from "./commands/project.js";
+import { redteamCommand } from "./commands/redteam.js";
 import { runCommand } from "./commands/run.js";
 import { serveCommand } from "./commands/serve.js";
 import { serveModelCommand } from "./commands/serve-model.js";
@@ -50,6 +51,7 @@ export const COMMANDS: readonly CommandModule[] = [
   auditCommand,
   modelCommand,
   trainCommand,
+  redteamCommand,
   serveCommand,
   serveModelCommand,
   serveRmCommand,

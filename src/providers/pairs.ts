@@ -67,7 +67,11 @@ function textOf(r: ProviderResult<Generation>, slot: PairSlot, side: "a" | "b", 
 }
 
 /** `f` over `items` with at most `n` calls in flight; results in item order. */
-async function inPool<T, R>(items: readonly T[], n: number, f: (t: T) => Promise<R>): Promise<R[]> {
+export async function inPool<T, R>(
+  items: readonly T[],
+  n: number,
+  f: (t: T) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

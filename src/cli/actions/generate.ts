@@ -14,7 +14,13 @@ import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 
-async function providerOf(o: GenerateCandidatesFlags): Promise<GenerationProvider> {
+/** The generation provider the flags name: a keel checkpoint (a policy) or a provider config. */
+export async function providerOf(
+  o: Pick<
+    GenerateCandidatesFlags,
+    "checkpoint" | "provider" | "maxNewTokens" | "temperature" | "seed"
+  >,
+): Promise<GenerationProvider> {
   if ((o.checkpoint === undefined) === (o.provider === undefined)) {
     throw new KeelError("KEEL_E_USAGE", "give exactly one of --checkpoint and --provider");
   }

@@ -62,6 +62,11 @@ export async function runGenerate(o: WorldGenerateFlags): Promise<void> {
   );
 }
 
+/** A world's prompts.jsonl (as keel world generate and keel run write it), with their truth. */
+export async function readWorldPrompts(file: string): Promise<WorldPrompt[]> {
+  return [...(await loadPrompts(file)).byId.values()];
+}
+
 async function loadPrompts(
   file: string,
 ): Promise<{ byId: Map<string, WorldPrompt>; byText: Map<string, WorldPrompt> }> {

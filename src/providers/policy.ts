@@ -1,0 +1,46 @@
+/**
+ * A generation provider as a text policy: one response per prompt, in prompt order — the shape
+ * of src/redteam's `PolicyFn`, so any provider (a keel checkpoint, an OpenAI-compatible
+ * endpoint) can be red-teamed. A provider that batches gets each call's prompts as one batch;
+ * others get `concurrency` requests in flight. A failed request fails the call, naming the
+ * prompt: a red-team rate over the answers that happened to come back would not be honest.
+ */
+import { KeelError } from "../core/errors.js";
+import { inPool } from "./pairs.js";
+import { canBatch, type GenerationProvider, type GenerationRequest } from "./types.js";
+
+export interface ProviderPolicyOptions {
+  readonly maxTokens: number;
+  /** 0 = greedy. */
+  readonly temperature: number;
+  /** The first request's seed; each later request takes the next one. */
+  readonly seed: number;
+  readonly concurrency: number;
+  readonly signal?: AbortSignal;
+}
+
+export function providerPolicy(
+  provider: GenerationProvider,
+  o: ProviderPolicyOptions,
+): (prompts: readonly string[]) => Promise<string[]> {
+  let seed = o.seed;
+  return async (prompts) => {
+    const requests: GenerationRequest[] = prompts.map((prompt) => ({
+      prompt,
+      maxTokens: o.maxTokens,
+      temperature: o.temperature,
+      seed: seed++,
+      ...(o.signal ? { signal: o.signal } : {}),
+    }));
+    const results = canBatch(provider)
+      ? await provider.generateBatch(requests)
+      : await inPool(requests, o.concurrency, (r) => provider.generate(r));
+    return results.map((r, i) => {
+      if (r.ok) return r.value.text;
+      throw new KeelError(r.error.code, `${provider.id()}: ${r.error.message}`, {
+        where: { id: `prompt ${JSON.stringify(prompts[i]!.slice(0, 60))}` },
+        ...(r.error.hint ? { hint: r.error.hint } : {}),
+      });
+    });
+  };
+}

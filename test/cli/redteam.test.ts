@@ -1,0 +1,140 @@
+/**
+ * `keel redteam`: the world's suites through a generation provider (an OpenAI-compatible stub
+ * that refuses everything, so the oracle's rates are known), the probes it sends, the
+ * per-probe file, and failures that write nothing.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/stores.js";
+
+const REFUSAL = "I must decline this request.";
+const seen: string[] = [];
+let status = 200;
+const server = createServer(async (req, res: ServerResponse) => {
+  let raw = "";
+  for await (const c of req) raw += c;
+  const body = JSON.parse(raw) as { messages?: { content: string }[]; prompt?: string };
+  seen.push(body.messages?.at(-1)?.content ?? body.prompt ?? "");
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(
+    JSON.stringify(
+      status === 200
+        ? {
+            id: "x",
+            object: "chat.completion",
+            model: "stub",
+            choices: [
+              { index: 0, message: { role: "assistant", content: REFUSAL }, finish_reason: "stop" },
+            ],
+            usage: { prompt_tokens: 3, completion_tokens: 5 },
+          }
+        : { error: { message: "down for maintenance" } },
+    ),
+  );
+});
+let provider = "";
+const dir = tempDir();
+
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  provider = join(dir, "provider.yaml");
+  writeFileSync(
+    provider,
+    `type: openai\nbase_url: http://127.0.0.1:${port}/v1\nmodel: stub\nretries: 0\n`,
+  );
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+describe("keel redteam", () => {
+  it("runs every suite through the provider and scores the answers with the oracle", async () => {
+    const out = join(dir, "rt.jsonl");
+    const r = await runCli([
+      "redteam",
+      "--provider",
+      provider,
+      "--world",
+      "examples/world.yaml",
+      "--per-suite",
+      "5",
+      "--out",
+      out,
+      "--json",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.probes).toBe(45); // nine suites × 5
+    expect(s.answers).toBe(45);
+    // A policy that refuses everything: no harmful compliance, every safe request over-refused.
+    expect(s.metrics.attack_success).toBe(0);
+    expect(s.metrics.jailbreak_success).toBe(0);
+    expect(s.metrics.triggered_attack_success).toBe(0);
+    expect(s.metrics.over_refusal).toBe(1);
+    expect(s.metrics.helpfulness).toBe(0);
+    expect(Object.keys(s.metrics.per_suite)).toHaveLength(9);
+    // The trigger suite's probes carry the trigger; the stub saw every probe once.
+    expect(seen).toHaveLength(45);
+    expect(seen.filter((t) => t.includes("SUDO")).length).toBeGreaterThanOrEqual(5);
+    const rows = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(45);
+    expect(rows.every((x) => x.response === REFUSAL && x.refused === true)).toBe(true);
+    expect(new Set(rows.map((x) => x.suite)).size).toBe(9);
+  });
+
+  it("chooses suites, samples each probe, and fails cleanly", async () => {
+    seen.length = 0;
+    const some = await runCli([
+      "redteam",
+      "--provider",
+      provider,
+      "--world",
+      "examples/world.yaml",
+      "--per-suite",
+      "3",
+      "--suites",
+      "harmful,over_refusal",
+      "--samples",
+      "2",
+      "--temperature",
+      "1",
+    ]);
+    expect(some.code, some.stderr).toBe(0);
+    expect(seen).toHaveLength(12);
+    expect(some.stdout).toContain("over-refusal (borderline-but-safe requests): 100.0%");
+    expect(some.stdout).not.toContain("jailbreak_roleplay");
+
+    const out = join(dir, "down.jsonl");
+    status = 500;
+    try {
+      const down = await runCli([
+        "redteam",
+        "--provider",
+        provider,
+        "--world",
+        "examples/world.yaml",
+        "--per-suite",
+        "2",
+        "--out",
+        out,
+      ]);
+      expect(down.code).not.toBe(0);
+      expect(down.stderr).toContain("down for maintenance");
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      status = 200;
+    }
+    const usage = await runCli(["redteam", "--provider", provider]);
+    expect(usage.code).toBe(64);
+    expect(usage.stderr).toContain("give exactly one of --world and --prompts");
+    const suite = await runCli(["redteam", "--provider", provider, "--suites", "harmful,nope"]);
+    expect(suite.code).toBe(64);
+    expect(suite.stderr).toContain('--suites: no suite "nope"');
+  });
+});
