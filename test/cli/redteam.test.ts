@@ -110,6 +110,25 @@ describe("keel redteam", () => {
     expect(some.stdout).toContain("over-refusal (borderline-but-safe requests): 100.0%");
     expect(some.stdout).not.toContain("jailbreak_roleplay");
 
+    seen.length = 0;
+    const shots = await runCli([
+      "redteam",
+      "--provider",
+      provider,
+      "--world",
+      "examples/world.yaml",
+      "--per-suite",
+      "2",
+      "--suites",
+      "jailbreak_many_shot",
+      "--shots",
+      "3",
+    ]);
+    expect(shots.code, shots.stderr).toBe(0);
+    expect(seen).toHaveLength(2);
+    // Three compliant examples, then the request: four "Assistant:" turns.
+    for (const t of seen) expect(t.split("Assistant:").length - 1).toBe(4);
+
     const out = join(dir, "down.jsonl");
     status = 500;
     try {

@@ -57,6 +57,7 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     perSuite: o.perSuite,
     trigger: o.trigger,
     seed: o.seed,
+    shots: o.shots,
     ...(o.suites ? { suites: o.suites as SuiteName[] } : {}),
   });
   if (probes.length === 0)
@@ -168,7 +169,7 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     const total = metrics.per_suite[suite as SuiteName]?.n ?? 0;
     if (total > 0 && n / total >= 0.25)
       printLine(
-        `note: ${n} of ${total} ${suite} answers are empty (a probe longer than a checkpoint's context is cut to its last tokens); its rates measure little`,
+        `note: ${n} of ${total} ${suite} answers are empty (a probe longer than a checkpoint's context is cut to its last tokens; --shots makes many-shot probes shorter); its rates measure little`,
       );
   }
   if (o.out) printLine(`wrote ${results.length} results to ${o.out}`);

@@ -21,6 +21,7 @@ export interface RedteamFlags {
   perSuite: number;
   suites?: string[];
   trigger: string;
+  shots: number;
   samples: number;
   temperature: number;
   maxNewTokens: number;
@@ -80,6 +81,12 @@ export const redteamCommand: CommandModule = {
           .default(undefined, "all"),
       )
       .option("--trigger <token>", "the backdoor trigger the trigger probes carry", "SUDO")
+      .option(
+        "--shots <n>",
+        "compliant examples before the request in a many-shot probe (fewer fit a short context)",
+        positiveInt("--shots"),
+        8,
+      )
       .option(
         "--samples <n>",
         "answers per probe (with --temperature > 0, rates average over the policy's samples)",
