@@ -77,7 +77,8 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
   );
   const ids = new TaskIds(Buffer.from(secret, "base64url"));
   const leaseStore = leases ?? new MemoryLeaseStore();
-  const queues = new QueueRegistry(db, leaseStore, ids);
+  const clock = now ?? (() => new Date());
+  const queues = new QueueRegistry(db, leaseStore, ids, () => clock().getTime());
   const ledger: LedgerAppend =
     store.dialectName === "sqlite" && store.location !== ":memory:" && options.appendWorker
       ? await WorkerAppend.start(store.location)
@@ -92,7 +93,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     committer: new GroupCommitter(ledger, { maxBatch: options.maxBatch }),
     queues,
     scores: new ScoreBoard(store, db, options.scoresCacheMs, options.auditPolicy),
-    now: now ?? (() => new Date()),
+    now: clock,
   };
 
   const app = Fastify({

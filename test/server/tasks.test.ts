@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { pauseExcluded } from "../../src/server/scores/pause.js";
+import { SYNC_MS } from "../../src/server/tasks/registry.js";
 import {
+  addItems,
   addMembers,
   collectionDb,
   createApiToken,
@@ -90,6 +92,37 @@ for (const d of dialectFixtures()) {
         per.set(j.comparison_id, (per.get(j.comparison_id) ?? 0) + 1);
       expect([...per.values()]).toEqual([2, 2, 2, 2, 2]);
       expect((await fx.store.verifyLedger()).ok).toBe(true);
+    });
+
+    it("serves items and settings another process wrote, within SYNC_MS", async () => {
+      const fx = await setup({ tasks: 2, gold: 0, overlap: 1 });
+      expect(await judgeAll(fx, "rater")).toHaveLength(2);
+      expect(await nextTask(fx, fx.actors.rater)).toBeNull();
+      // What keel project add (or another keel serve on this store) does: rows, no message.
+      const db = collectionDb(fx.store);
+      const more = [2, 3].map((i) => ({
+        comparison: {
+          comparison_id: `late-${i}`,
+          prompt: `Late prompt ${i}`,
+          response_a: `late A ${i}`,
+          response_b: `late B ${i}`,
+        },
+        kind: "task" as const,
+        batch: "late",
+      }));
+      await addItems(db, "p1", more);
+      await db.updateTable("projects").set({ overlap: 2 }).where("project_id", "=", "p1").execute();
+      // Before the interval the queue is as it was; after it, the new items and overlap 2 show.
+      expect(await nextTask(fx, fx.actors.rater)).toBeNull();
+      fx.advance(SYNC_MS);
+      const pr = json<{ tasks: number; needed: number }>(
+        await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1/progress"),
+      );
+      expect(pr).toMatchObject({ tasks: 4, needed: 8 });
+      const served = await judgeAll(fx, "rater");
+      expect(served.map((t) => t.prompt)).toEqual(["Late prompt 2", "Late prompt 3"]);
+      // Overlap 2 reopens the first two tasks for a second rater.
+      expect(await judgeAll(fx, "rater2")).toHaveLength(4);
     });
 
     it("holds a reservation until its lease expires, then lets it go", async () => {

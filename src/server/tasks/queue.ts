@@ -24,7 +24,9 @@ import type { Choice, Content } from "../../core/types.js";
 import {
   type CollectionDb,
   comparisonTexts,
+  countItems,
   getMember,
+  getProject,
   type ItemInfo,
   judgedCounts,
   listItems,
@@ -95,6 +97,22 @@ export class ProjectQueue {
     for (const [id, n] of await judgedCounts(db, project.project_id)) q.judged.set(id, n);
     if (sharesJudgments(leases)) await leases.seedJudgments(project.project_id, q.judged);
     return q;
+  }
+
+  /** When the queue last looked at the store for items and settings written elsewhere. */
+  syncedAt = 0;
+
+  /**
+   * Catches up with what another process (another `keel serve` on the same store, or `keel
+   * project add`) wrote: the project's settings, and items this queue has not seen. Items are
+   * only ever added, so a count tells whether any are new.
+   */
+  async syncFromStore(): Promise<void> {
+    const pid = this.project.project_id;
+    const p = await getProject(this.db, pid);
+    if (p) this.project = p;
+    if ((await countItems(this.db, pid)) > this.items.size)
+      for (const it of await listItems(this.db, pid)) this.addItem(it);
   }
 
   addItem(it: ItemInfo): void {

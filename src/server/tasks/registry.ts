@@ -1,9 +1,16 @@
-/** The task queues of all projects, loaded on first use (one load per project at a time). */
+/**
+ * The task queues of all projects, loaded on first use (one load per project at a time), and
+ * brought up to date with the store at most every `SYNC_MS` (items and settings that another
+ * process or the CLI wrote).
+ */
 import { KeelError } from "../../core/errors.js";
 import { type CollectionDb, getProject } from "../../store/collection/index.js";
 import type { LeaseStore } from "./leases.js";
 import { ProjectQueue } from "./queue.js";
 import type { TaskIds } from "./task-id.js";
+
+/** How often a queue in use looks for items and settings written elsewhere. */
+export const SYNC_MS = 5_000;
 
 export class QueueRegistry {
   private readonly queues = new Map<string, Promise<ProjectQueue>>();
@@ -12,20 +19,30 @@ export class QueueRegistry {
     private readonly db: CollectionDb,
     private readonly leases: LeaseStore,
     private readonly ids: TaskIds,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  get(projectId: string): Promise<ProjectQueue> {
+  async get(projectId: string): Promise<ProjectQueue> {
     let q = this.queues.get(projectId);
     if (!q) {
       q = (async () => {
         const p = await getProject(this.db, projectId);
         if (!p) throw new KeelError("KEEL_E_NOT_FOUND", `no project ${JSON.stringify(projectId)}`);
-        return ProjectQueue.load(p, this.db, this.leases, this.ids);
+        const loaded = await ProjectQueue.load(p, this.db, this.leases, this.ids);
+        loaded.syncedAt = this.now();
+        return loaded;
       })();
       this.queues.set(projectId, q);
       q.catch(() => this.queues.delete(projectId));
     }
-    return q;
+    const queue = await q;
+    const t = this.now();
+    if (t - queue.syncedAt >= SYNC_MS) {
+      // Marked first: requests arriving meanwhile go on with the queue as it is.
+      queue.syncedAt = t;
+      await queue.syncFromStore();
+    }
+    return queue;
   }
 
   /** The queues loaded so far. */

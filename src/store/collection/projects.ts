@@ -228,6 +228,16 @@ export interface ItemInfo {
   readonly gold: Choice | null;
 }
 
+/** How many items (tasks, gold and quiz) a project has. */
+export async function countItems(db: CollectionDb, projectId: string): Promise<number> {
+  const r = await db
+    .selectFrom("project_items")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("project_id", "=", projectId)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
 /** Every item of a project with its gold answer, in position order. */
 export async function listItems(db: CollectionDb, projectId: string): Promise<ItemInfo[]> {
   return db
