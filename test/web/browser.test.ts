@@ -18,6 +18,7 @@ import {
   collectionDb,
   createProject,
   createUser,
+  listItems,
   type NewItem,
 } from "../../src/store/collection/index.js";
 import { type FeedbackStore, openStore } from "../../src/store/store.js";
@@ -242,6 +243,52 @@ describe("rater and admin in the browser", () => {
     });
     expect(overflow).toBeLessThanOrEqual(0);
     await expect(page.getByText(/\d+ of \d+ task comparisons complete/).count()).resolves.toBe(1);
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
+    await context.close();
+  });
+
+  it("adds items from a JSONL file; a bad line or item is named and adds nothing", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, "olga");
+    await page.getByRole("link", { name: "Admin" }).click();
+    await page.getByText(/ of 14 task comparisons complete/).waitFor();
+    const input = page.getByLabel(/Add items/);
+    const line = (o: object) => JSON.stringify(o);
+    const upload = (name: string, text: string) =>
+      input.setInputFiles({ name, mimeType: "application/json", buffer: Buffer.from(text) });
+    // c0 as stored (already in the project), two new ones; a blank line; a hostile file name.
+    await upload(
+      `${IMG}.jsonl`,
+      [
+        line({
+          comparison_id: "c0",
+          prompt: `Question 0: ${SCRIPT}`,
+          response_a: `Answer A0 ${IMG}`,
+          response_b: `Answer B0 <b>bold?</b> ${SCRIPT}`,
+        }),
+        line({ comparison_id: "n1", prompt: "New 1", response_a: "x", response_b: "y" }),
+        "",
+        line({ comparison_id: "n2", prompt: "New 2", response_a: "x", response_b: "z" }),
+      ].join("\n"),
+    );
+    await expect(page.getByTestId("items-added").textContent()).resolves.toBe(
+      `${IMG}.jsonl: added 2 items (1 already in the project)`,
+    );
+    await page.getByText(/ of 16 task comparisons complete/).waitFor();
+    await upload("bad.jsonl", `${line({ comparison_id: "n3" })}\n{oops\n`);
+    await expect(page.getByRole("alert").textContent()).resolves.toBe(
+      "bad.jsonl:2: not valid JSON",
+    );
+    await upload(
+      "short.jsonl",
+      `\n${line({ comparison_id: "n4", prompt: "p", response_a: "a" })}\n`,
+    );
+    await expect(page.getByRole("alert").textContent()).resolves.toMatch(
+      /^short\.jsonl, lines 2–2: .*response_b/,
+    );
+    const ids = (await listItems(collectionDb(store), "p1")).map((i) => i.comparison_id);
+    expect(ids.filter((id) => id.startsWith("n"))).toEqual(["n1", "n2"]);
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     await context.close();
   });

@@ -1,7 +1,8 @@
 /**
  * The admin view of a project: progress, raters with live scores and verdicts, the review
  * queue (reinstate or exclude), agreement per batch, collusion groups and triggers from the
- * audit, export, and invitations. Scores refresh every few seconds.
+ * audit, export, invitations, and adding items from a JSONL file. Scores refresh every few
+ * seconds.
  */
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, api } from "./api";
@@ -53,6 +54,28 @@ interface Groups {
   triggers: { pattern: string; score: number; support: number }[];
 }
 
+/** Items per request: well under the route's 10,000 items and 16 MiB. */
+const ITEM_BATCH = 2000;
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+/** The file's items, one JSON object a line; a bad line is named by its number. */
+function parseItems(name: string, text: string): { items: unknown[]; lines: number[] } {
+  const items: unknown[] = [];
+  const lines: number[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const l = raw.trim();
+    if (!l) return;
+    try {
+      items.push(JSON.parse(l));
+    } catch {
+      throw new Error(`${name}:${i + 1}: not valid JSON`);
+    }
+    lines.push(i + 1);
+  });
+  if (items.length === 0) throw new Error(`${name}: no items in the file`);
+  return { items, lines };
+}
+
 const pct = (x: number | null) => (x === null ? "—" : `${Math.round(x * 100)}%`);
 const num = (x: number | null, d = 2) => (x === null ? "—" : x.toFixed(d));
 
@@ -63,6 +86,7 @@ export function Admin({ projectId }: { projectId: string }) {
   const [groups, setGroups] = useState<Groups | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [invite, setInvite] = useState<string | null>(null);
+  const [added, setAdded] = useState<string | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -111,6 +135,47 @@ export function Admin({ projectId }: { projectId: string }) {
     }
   };
 
+  /** Sends the file's items in batches; a rejected batch names its first and last line. */
+  const addItems = async (file: File) => {
+    setAdded(null);
+    setError(null);
+    let parsed: { items: unknown[]; lines: number[] };
+    try {
+      parsed = parseItems(file.name, await file.text());
+    } catch (e) {
+      setError((e as Error).message);
+      return;
+    }
+    let addedCount = 0;
+    let existing = 0;
+    for (let at = 0; at < parsed.items.length; ) {
+      let end = at;
+      let bytes = 0;
+      while (end < parsed.items.length && end - at < ITEM_BATCH && bytes < BATCH_BYTES)
+        bytes += JSON.stringify(parsed.items[end++]).length;
+      try {
+        const r = await api<{ added: number; existing: number }>(
+          "POST",
+          `/api/projects/${projectId}/items`,
+          { items: parsed.items.slice(at, end) },
+        );
+        addedCount += r.added;
+        existing += r.existing;
+      } catch (e) {
+        const where = `${file.name}, lines ${parsed.lines[at]}–${parsed.lines[end - 1]}`;
+        const why = e instanceof ApiError ? e.message : "the server did not answer";
+        setError(
+          `${where}: ${why}${addedCount + existing > 0 ? ` (the ${addedCount} items before them were added)` : ""}`,
+        );
+        await load();
+        return;
+      }
+      at = end;
+    }
+    setAdded(`${file.name}: added ${addedCount} items (${existing} already in the project)`);
+    await load();
+  };
+
   const queue = (raters ?? []).filter((r) => r.status === "paused");
   return (
     <div className="admin">
@@ -146,6 +211,25 @@ export function Admin({ projectId }: { projectId: string }) {
           {invite && (
             <p>
               Invitation link (shown once): <code className="text">{invite}</code>
+            </p>
+          )}
+          <p>
+            <label>
+              Add items (JSONL: comparison_id, prompt, response_a, response_b, gold?, kind?, batch?){" "}
+              <input
+                type="file"
+                accept=".jsonl,.json,application/json,text/plain"
+                onChange={(e) => {
+                  const f = e.target.files?.[0];
+                  e.target.value = "";
+                  if (f) void addItems(f);
+                }}
+              />
+            </label>
+          </p>
+          {added && (
+            <p role="status" data-testid="items-added">
+              {added}
             </p>
           )}
         </section>
