@@ -53,6 +53,25 @@ describe("hand-computed values", () => {
     );
     expect(c.loss).toBeCloseTo(Math.LN2 + 0.1 * 9, 12);
   });
+  it("Bradley–Terry with label smoothing ε: the gradient vanishes at σ(d) = 1 − ε", () => {
+    const eps = 0.15;
+    // d = logit(0.85): the pair is exactly as sure as the labels deserve.
+    const d = Math.log(0.85 / 0.15);
+    const r = REWARD_LOSSES.bradley_terry({ chosen: [d], rejected: [0] }, { labelSmoothing: eps });
+    expect(r.grads.chosen![0]).toBeCloseTo(0, 12);
+    expect(r.grads.rejected![0]).toBeCloseTo(0, 12);
+    // Its loss there is the labels' binary entropy, H(0.15).
+    expect(r.loss).toBeCloseTo(-(0.85 * Math.log(0.85) + 0.15 * Math.log(0.15)), 12);
+    // Past it, a pair pushes back (plain Bradley–Terry always pulls d up).
+    const far = REWARD_LOSSES.bradley_terry(
+      { chosen: [6], rejected: [0] },
+      { labelSmoothing: eps },
+    );
+    expect(far.grads.chosen![0]).toBeGreaterThan(0);
+    expect(
+      REWARD_LOSSES.bradley_terry({ chosen: [6], rejected: [0] }).grads.chosen![0],
+    ).toBeLessThan(0);
+  });
   it("weights: a zero-weight pair does not count", () => {
     const a = REWARD_LOSSES.bradley_terry({ chosen: [1, -5], rejected: [0, 5], weight: [1, 0] });
     expect(a.loss).toBeCloseTo(Math.log1p(Math.exp(-1)), 12);

@@ -45,6 +45,18 @@ const rewardEntries: LossEntry[] = [
     }),
   },
   {
+    name: "reward/bradley_terry (label smoothing 0.15, centring, weights)",
+    example: (rng) => ({
+      inputs: {
+        chosen: vec(rng, 8, normal(1.5)),
+        rejected: vec(rng, 8, normal(1.5)),
+        weight: weights(rng, 8),
+      },
+      wrt: ["chosen", "rejected"],
+      run: (x) => REWARD_LOSSES.bradley_terry(x as never, { centring: 0.05, labelSmoothing: 0.15 }),
+    }),
+  },
+  {
     name: "reward/safe_rlhf_cost",
     example: (rng) => ({
       inputs: {

@@ -9,6 +9,11 @@
  *   arXiv:2312.09244, which adds η·(r_c + r_r)² so rewards stay near zero):
  *       ℓ_i = −log σ(r_c − r_r − m_i) + η·(r_c + r_r)²
  *       ∂ℓ/∂r_c = −σ(−d) + 2η(r_c + r_r),  ∂ℓ/∂r_r = σ(−d) + 2η(r_c + r_r),  d = r_c − r_r − m_i
+ *   With label smoothing ε (the label is taken as right with probability 1 − ε: noisy single
+ *   judgments; the reward-model form of cDPO's conservative loss, Mitchell 2023):
+ *       ℓ_i = −(1 − ε)·log σ(d) − ε·log σ(−d) + η·(r_c + r_r)²
+ *       ∂ℓ/∂r_c = σ(d) − (1 − ε) + 2η(r_c + r_r),  ∂ℓ/∂r_r = −(σ(d) − (1 − ε)) + 2η(r_c + r_r)
+ *   so a pair stops pulling once σ(d) = 1 − ε instead of pushing d to infinity.
  *
  * safe_rlhf_cost — the cost-model loss of Safe-RLHF (Dai et al. 2024, "Safe RLHF: Safe
  *   Reinforcement Learning from Human Feedback", ICLR, arXiv:2310.12773, eq. 6). Here the
@@ -36,6 +41,8 @@ export interface PairScores {
 export interface PairLossOptions {
   /** Centring coefficient η (bradley_terry). */
   readonly centring?: number;
+  /** Label smoothing ε in [0, 0.5) (bradley_terry). */
+  readonly labelSmoothing?: number;
 }
 
 export type PairLossFn = (s: PairScores, o?: PairLossOptions) => LossResult;
@@ -62,6 +69,7 @@ export function bradleyTerryLoss(s: PairScores, o: PairLossOptions = {}): LossRe
   const n = s.chosen.length;
   sameLength(n, { rejected: s.rejected, weight: s.weight, margin: s.margin });
   const eta = o.centring ?? 0;
+  const eps = o.labelSmoothing ?? 0;
   const W = weightSum(n, s.weight);
   const gc = new Float64Array(n);
   const gr = new Float64Array(n);
@@ -73,10 +81,11 @@ export function bradleyTerryLoss(s: PairScores, o: PairLossOptions = {}): LossRe
       const rr = s.rejected[i]!;
       const d = rc - rr - (s.margin ? s.margin[i]! : 0);
       const sum = rc + rr;
-      loss += w * (-logSigmoid(d) + eta * sum * sum);
-      const p = sigmoid(-d);
-      gc[i] = w * (-p + 2 * eta * sum);
-      gr[i] = w * (p + 2 * eta * sum);
+      loss += w * (-(1 - eps) * logSigmoid(d) - eps * logSigmoid(-d) + eta * sum * sum);
+      // σ(d) − (1 − ε), written so that ε = 0 is exactly −σ(−d) (no cancellation for large d).
+      const g = eps === 0 ? -sigmoid(-d) : sigmoid(d) - (1 - eps);
+      gc[i] = w * (g + 2 * eta * sum);
+      gr[i] = w * (-g + 2 * eta * sum);
     }
   }
   return { loss, grads: { chosen: gc, rejected: gr }, metrics: pairMetrics(s, 1) };

@@ -4,6 +4,8 @@
  *   loss                  bradley_terry | safe_rlhf_cost
  *   train.use_margin      subtract each pair's `margin` inside the sigmoid (Llama 2)
  *   train.centring        η of the centring term η(r_c + r_r)² (Eisenstein et al. 2023)
+ *   train.label_smoothing ε: each label is right with probability 1 − ε (noisy single
+ *                         judgments); 0 = off; bradley_terry only
  *   train.lm_coef         weight of a language-modelling loss on the chosen responses (tokens
  *                         weighted by their pair's weight), added to the pair loss to keep the
  *                         trunk a language model (the regulariser of Yang et al. 2024,
@@ -34,6 +36,7 @@ export const RmTrainSchema = z.strictObject({
   seq_len: z.int().min(4).optional(),
   use_margin: z.boolean().default(false),
   centring: z.number().min(0).default(0),
+  label_smoothing: z.number().min(0).lt(0.5).default(0),
   lm_coef: z.number().min(0).default(0),
   eval_fraction: z.number().min(0).max(0.5).default(0),
   eval_batch_size: z.int().positive().default(32),
@@ -78,6 +81,12 @@ export const RmConfigSchema = z
         code: "custom",
         message: "the cost loss takes no margin",
         path: ["train", "use_margin"],
+      });
+    if (c.loss === "safe_rlhf_cost" && c.train.label_smoothing > 0)
+      ctx.addIssue({
+        code: "custom",
+        message: "label smoothing applies to bradley_terry only",
+        path: ["train", "label_smoothing"],
       });
   });
 

@@ -219,7 +219,7 @@ async function trainPairModel(
               }
             : {}),
         },
-        { centring: c.train.centring },
+        { centring: c.train.centring, labelSmoothing: c.train.label_smoothing },
       );
       const d = new Float64Array(2 * nb);
       d.set(res.grads.chosen!, 0);
