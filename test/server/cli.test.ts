@@ -198,6 +198,23 @@ describe("keel users and keel project", () => {
       ["tom", 0],
     ]);
     expect(await cli("project", "show", "p")).toMatch(/complete: 1 of 3 tasks \(33\.3%\)/);
+    // Settings: what changed is printed; a bad value names its flag and changes nothing.
+    const set = JSON.parse(
+      await cli("project", "set", "p", "--overlap", "1", "--name", "Renamed", "--json"),
+    );
+    expect(set.changed).toEqual([
+      { setting: "name", before: "P", after: "Renamed" },
+      { setting: "overlap", before: 2, after: 1 },
+    ]);
+    const bad = await runCli(["project", "set", "p", "--gold-rate", "2", "--db", db]);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain("--gold-rate: ");
+    // With overlap 1, c2 (one judgment) is now complete too.
+    expect(JSON.parse(await cli("project", "list", "--json"))[0]).toMatchObject({
+      name: "Renamed",
+      complete: 2,
+      needed: 3,
+    });
     const missing = await runCli(["project", "show", "nope", "--db", db]);
     expect(missing.code).toBe(66);
     expect(missing.stderr).toContain('KEEL_E_NOT_FOUND: no project "nope"');

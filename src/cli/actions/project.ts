@@ -7,7 +7,7 @@ import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import type { Comparison } from "../../core/types.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
-import { ItemIn, ProjectCreateIn } from "../../server/routes/wire.js";
+import { ItemIn, ProjectCreateIn, ProjectSettingsIn } from "../../server/routes/wire.js";
 import {
   addItems,
   addMembers,
@@ -23,8 +23,15 @@ import {
   listProjects,
   type NewItem,
   type Project,
+  updateProject,
 } from "../../store/collection/index.js";
-import type { ProjectAddFlags, ProjectCreateFlags, ProjectShowFlags } from "../commands/project.js";
+import type {
+  ProjectAddFlags,
+  ProjectCreateFlags,
+  ProjectSetFlags,
+  ProjectSettingsFlags,
+  ProjectShowFlags,
+} from "../commands/project.js";
 import { clip, formatTable, printJson, printLine } from "../output.js";
 import { withStore } from "./with-store.js";
 
@@ -67,24 +74,38 @@ async function requireProject(db: CollectionDb, id: string): Promise<Project> {
   return p;
 }
 
-export async function runCreate(id: string, o: ProjectCreateFlags): Promise<void> {
-  const raw = {
-    project_id: id,
-    name: o.name,
+/** The settings the flags give, in the API's field names (absent flags left out). */
+async function settingsOf(o: ProjectSettingsFlags & { name?: string; guidelines?: string }) {
+  const pick = <T>(k: string, v: T | undefined) => (v === undefined ? {} : { [k]: v });
+  return {
+    ...pick("name", o.name),
     ...(o.guidelines ? { guidelines: await readFile(o.guidelines, "utf8") } : {}),
-    ...(o.overlap !== undefined ? { overlap: o.overlap } : {}),
-    ...(o.goldRate !== undefined ? { gold_rate: o.goldRate } : {}),
-    ...(o.leaseSeconds !== undefined ? { lease_seconds: o.leaseSeconds } : {}),
-    ...(o.quizPassRate !== undefined ? { quiz_pass_rate: o.quizPassRate } : {}),
-    ...(o.pauseGoldAccuracy !== undefined ? { pause_gold_accuracy: o.pauseGoldAccuracy } : {}),
-    ...(o.pauseMinGold !== undefined ? { pause_min_gold: o.pauseMinGold } : {}),
-    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...pick("overlap", o.overlap),
+    ...pick("gold_rate", o.goldRate),
+    ...pick("lease_seconds", o.leaseSeconds),
+    ...pick("quiz_pass_rate", o.quizPassRate),
+    ...pick("quiz_max_attempts", o.quizMaxAttempts),
+    ...pick("pause_gold_accuracy", o.pauseGoldAccuracy),
+    ...pick("pause_min_gold", o.pauseMinGold),
   };
-  const parsed = ProjectCreateIn.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new KeelError("KEEL_E_USAGE", `${issue.path.join(".")}: ${issue.message}`);
-  }
+}
+
+/** Checks flags against the API's schema; an error names the flag. */
+function checked<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = String(issue.path[0] ?? "");
+  const flag = field === "project_id" ? "<id>" : `--${field.replaceAll("_", "-")}`;
+  throw new KeelError("KEEL_E_USAGE", `${flag}: ${issue.message}`);
+}
+
+export async function runCreate(id: string, o: ProjectCreateFlags): Promise<void> {
+  const settings = checked(ProjectCreateIn, {
+    project_id: id,
+    ...(await settingsOf(o)),
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+  });
   const items = [
     ...(o.items ? await readItems(o.items, "task") : []),
     ...(o.quiz ? await readItems(o.quiz, "quiz") : []),
@@ -94,7 +115,7 @@ export async function runCreate(id: string, o: ProjectCreateFlags): Promise<void
     async (store) => {
       const db = collectionDb(store);
       const members = await userIds(db, o.member ?? []);
-      const p = await createProject(db, parsed.data, new Date());
+      const p = await createProject(db, settings, new Date());
       const r = items.length > 0 ? await addItems(db, id, items) : { added: 0, existing: 0 };
       const added = members.length > 0 ? await addMembers(db, id, members, new Date()) : 0;
       return { project_id: p.project_id, items: r.added, members: added };
@@ -285,4 +306,33 @@ export async function runShow(id: string, o: ProjectShowFlags): Promise<void> {
       ]),
     ),
   );
+}
+
+/** Changes a project's name, guidelines or settings; prints what changed. */
+export async function runSet(id: string, o: ProjectSetFlags): Promise<void> {
+  const patch = checked(ProjectSettingsIn, await settingsOf(o));
+  if (Object.keys(patch).length === 0)
+    throw new KeelError("KEEL_E_USAGE", "nothing to change: give a setting (see --help)");
+  const { before, after } = await withStore(o.db, async (store) => {
+    const db = collectionDb(store);
+    const before = await requireProject(db, id);
+    return { before, after: await updateProject(db, id, patch) };
+  });
+  const changed = Object.keys(patch).map((k) => {
+    const key = k as keyof Project;
+    const show = (v: unknown) =>
+      key === "guidelines" ? `${String(v).length} characters` : JSON.stringify(v);
+    return {
+      setting: k,
+      before: before[key],
+      after: after[key],
+      text: `${k}: ${show(before[key])} → ${show(after[key])}`,
+    };
+  });
+  if (o.json) {
+    printJson({ project_id: id, changed: changed.map(({ text, ...c }) => c) });
+    return;
+  }
+  printLine(`project ${id}:`);
+  for (const c of changed) printLine(`  ${c.text}`);
 }

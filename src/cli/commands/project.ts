@@ -1,5 +1,5 @@
 /**
- * `keel project create|add|list|show`: collection projects with their settings, items and
+ * `keel project create|add|set|list|show`: collection projects with their settings, items and
  * members, and how far each has come.
  */
 
@@ -8,18 +8,12 @@ import { KeelError } from "../../core/errors.js";
 import { addDbOption, addOutputOptions } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
-export interface ProjectCreateFlags {
+export interface ProjectCreateFlags extends ProjectSettingsFlags {
   db: string;
   name: string;
   guidelines?: string;
   items?: string;
   quiz?: string;
-  overlap?: number;
-  goldRate?: number;
-  leaseSeconds?: number;
-  quizPassRate?: number;
-  pauseGoldAccuracy?: number;
-  pauseMinGold?: number;
   seed?: string;
   member?: string[];
   json?: boolean;
@@ -33,12 +27,53 @@ export interface ProjectAddFlags {
   json?: boolean;
 }
 
+/** The settings `create` takes and `set` changes (flags as commander names them). */
+export interface ProjectSettingsFlags {
+  overlap?: number;
+  goldRate?: number;
+  leaseSeconds?: number;
+  quizPassRate?: number;
+  quizMaxAttempts?: number;
+  pauseGoldAccuracy?: number;
+  pauseMinGold?: number;
+}
+
+export interface ProjectSetFlags extends ProjectSettingsFlags {
+  db: string;
+  name?: string;
+  guidelines?: string;
+  json?: boolean;
+}
+
 export interface ProjectShowFlags {
   db: string;
   json?: boolean;
 }
 
 const repeat = (v: string, p: string[] = []) => [...p, v];
+
+function addSettingsOptions(cmd: Command): Command {
+  return cmd
+    .option("--overlap <n>", "raters per comparison", num("--overlap"))
+    .option("--gold-rate <p>", "share of served tasks that are gold items", num("--gold-rate"))
+    .option("--lease-seconds <n>", "how long a served task stays reserved", num("--lease-seconds"))
+    .option("--quiz-pass-rate <p>", "share of quiz items to get right", num("--quiz-pass-rate"))
+    .option(
+      "--quiz-max-attempts <n>",
+      "quiz attempts before a rater is paused for review",
+      num("--quiz-max-attempts"),
+    )
+    .option(
+      "--pause-gold-accuracy <p>",
+      "pause raters whose gold accuracy falls below this",
+      num("--pause-gold-accuracy"),
+    )
+    .option(
+      "--pause-min-gold <n>",
+      "…once they have judged this many gold items",
+      num("--pause-min-gold"),
+    );
+}
 
 function num(flag: string) {
   return (v: string): number => {
@@ -66,25 +101,8 @@ export const projectCommand: CommandModule = {
         "--items <file>",
         "comparisons JSONL: comparison_id, prompt, response_a, response_b, gold?, batch?",
       )
-      .option("--quiz <file>", "onboarding quiz JSONL (same fields; gold required)")
-      .option("--overlap <n>", "raters per comparison", num("--overlap"))
-      .option("--gold-rate <p>", "share of served tasks that are gold items", num("--gold-rate"))
-      .option(
-        "--lease-seconds <n>",
-        "how long a served task stays reserved",
-        num("--lease-seconds"),
-      )
-      .option("--quiz-pass-rate <p>", "share of quiz items to get right", num("--quiz-pass-rate"))
-      .option(
-        "--pause-gold-accuracy <p>",
-        "pause raters whose gold accuracy falls below this",
-        num("--pause-gold-accuracy"),
-      )
-      .option(
-        "--pause-min-gold <n>",
-        "…once they have judged this many gold items",
-        num("--pause-min-gold"),
-      )
+      .option("--quiz <file>", "onboarding quiz JSONL (same fields; gold required)");
+    addSettingsOptions(create)
       .option("--seed <seed>", "seed for gold mixing and quiz order (default: the project id)")
       .option("--member <login>", "add this user (repeatable)", repeat);
     addOutputOptions(addDbOption(create)).action(async (id: string, o: ProjectCreateFlags) => {
@@ -107,6 +125,20 @@ export const projectCommand: CommandModule = {
       const { runAdd } = await import("../actions/project.js");
       await runAdd(id, o);
     });
+    const set = project
+      .command("set")
+      .argument("<id>", "the project")
+      .description(
+        "change a project's name, guidelines or settings (a running keel serve applies them within 5 s)",
+      )
+      .option("--name <name>", "display name")
+      .option("--guidelines <file>", "guidelines shown to raters (Markdown or text)");
+    addOutputOptions(addDbOption(addSettingsOptions(set))).action(
+      async (id: string, o: ProjectSetFlags) => {
+        const { runSet } = await import("../actions/project.js");
+        await runSet(id, o);
+      },
+    );
     const list = project
       .command("list")
       .description("list projects with their items, completion, judgments and members");
