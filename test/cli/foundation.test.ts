@@ -130,6 +130,35 @@ describe("keel CLI: init, import, export, stats, ledger", () => {
     expect(s.choices.a + s.choices.b + s.choices.tie).toBe(64);
   });
 
+  it("stats --by groups the raters by an attribute; raters without it are (none)", async () => {
+    const attrs = writeJsonl("raters.jsonl", [
+      { rater_id: "r0", attributes: { cohort: "a" } },
+      { rater_id: "r1", attributes: { cohort: "a" } },
+      { rater_id: "r2", attributes: { cohort: "<b>" } },
+    ]);
+    expect((await runCli(["import", attrs, "--db", db])).code).toBe(0);
+    const s = JSON.parse((await runCli(["stats", "--db", db, "--by", "cohort", "--json"])).stdout);
+    expect(s.by.attribute).toBe("cohort");
+    expect(
+      s.by.groups.map((g: { value: string; raters: number; judgments: number }) => [
+        g.value,
+        g.raters,
+        g.judgments,
+      ]),
+    ).toEqual([
+      ["a", 2, 40],
+      ["<b>", 1, 20],
+      ["(none)", 1, 4],
+    ]);
+    const a = s.by.groups[0];
+    expect(a.a + a.b + a.tie).toBe(40);
+    const text = await runCli(["stats", "--db", db, "--by", "cohort"]);
+    expect(text.stdout).toContain('raters by "cohort" (2 values):');
+    expect(text.stdout).toMatch(/"a"\s+2\s+40/);
+    const none = await runCli(["stats", "--db", db, "--by", "locale"]);
+    expect(none.stdout).toContain('raters by "locale": no rater has this attribute');
+  });
+
   it("exports every format; judgments export re-imports to the same ledger content", async () => {
     for (const f of ["judgments", "trl", "openrlhf", "crowd-kit", "crowd-kit-pairwise"]) {
       const out = at(`out.${f}`);

@@ -1,5 +1,9 @@
-/** `keel stats`'s action: count in the store, print a summary and the top raters and prompts. */
-import { storeStats } from "../../store/stats.js";
+/**
+ * `keel stats`'s action: count in the store, print a summary and the top raters and prompts,
+ * and with `--by` the raters grouped by one of their attributes.
+ */
+import type { Rater } from "../../core/types.js";
+import { type RaterStats, storeStats } from "../../store/stats.js";
 import type { StatsFlags } from "../commands/stats.js";
 import { shortHash } from "../common.js";
 import { clip, formatTable, printJson, printLine } from "../output.js";
@@ -7,10 +11,52 @@ import { withStore } from "./with-store.js";
 
 const pct = (x: number, n: number) => (n === 0 ? "-" : `${((100 * x) / n).toFixed(1)}%`);
 
+/** The value raters without the attribute are grouped under. */
+const NONE = "(none)";
+
+interface AttributeGroup {
+  readonly value: string;
+  raters: number;
+  judgments: number;
+  a: number;
+  b: number;
+  tie: number;
+  gold_seen: number;
+  gold_correct: number;
+}
+
+/** Per-rater counts summed per value of one rater attribute, most judgments first. */
+function groupBy(perRater: readonly RaterStats[], raters: readonly Rater[], attribute: string) {
+  const valueOf = new Map(raters.map((r) => [r.rater_id, r.attributes[attribute] ?? NONE]));
+  const groups = new Map<string, AttributeGroup>();
+  for (const r of perRater) {
+    const value = valueOf.get(r.rater_id) ?? NONE;
+    let g = groups.get(value);
+    if (!g) {
+      g = { value, raters: 0, judgments: 0, a: 0, b: 0, tie: 0, gold_seen: 0, gold_correct: 0 };
+      groups.set(value, g);
+    }
+    g.raters++;
+    g.judgments += r.judgments;
+    g.a += r.a;
+    g.b += r.b;
+    g.tie += r.tie;
+    g.gold_seen += r.gold_seen;
+    g.gold_correct += r.gold_correct;
+  }
+  return [...groups.values()].sort(
+    (x, y) => y.judgments - x.judgments || x.value.localeCompare(y.value),
+  );
+}
+
 export async function runStats(o: StatsFlags): Promise<void> {
-  const s = await withStore(o.db, (store) => storeStats(store, o.json ? {} : { top: o.top }));
+  const { s, groups } = await withStore(o.db, async (store) => {
+    const s = await storeStats(store, o.json ? {} : { top: o.top });
+    const groups = o.by ? groupBy(s.per_rater, await store.raters(), o.by) : undefined;
+    return { s, groups };
+  });
   if (o.json) {
-    printJson(s);
+    printJson(groups ? { ...s, by: { attribute: o.by, groups } } : s);
     return;
   }
   const total = s.judgments;
@@ -44,13 +90,39 @@ export async function runStats(o: StatsFlags): Promise<void> {
       ),
     );
   }
+  if (groups) {
+    printLine();
+    const known = groups.filter((g) => g.value !== NONE).length;
+    printLine(
+      known === 0
+        ? `raters by ${JSON.stringify(o.by)}: no rater has this attribute (keel import --format raters sets attributes)`
+        : `raters by ${JSON.stringify(o.by)} (${known} value${known === 1 ? "" : "s"}):`,
+    );
+    printLine(
+      formatTable(
+        [o.by!, "raters", "judgments", "A", "B", "tie", "gold seen", "gold acc"],
+        groups.map((g) => [
+          clip(g.value === NONE ? NONE : JSON.stringify(g.value), 40),
+          g.raters,
+          g.judgments,
+          pct(g.a, g.judgments),
+          pct(g.b, g.judgments),
+          pct(g.tie, g.judgments),
+          g.gold_seen,
+          pct(g.gold_correct, g.gold_seen),
+        ]),
+      ),
+    );
+  }
   if (s.per_prompt.length > 0) {
     printLine();
     printLine("prompts (most judged first):");
     printLine(
       formatTable(
         ["prompt", "comparisons", "judgments"],
-        s.per_prompt.map((p) => [clip(JSON.stringify(p.preview), 60), p.comparisons, p.judgments]),
+        s.per_prompt
+          .slice(0, o.top)
+          .map((p) => [clip(JSON.stringify(p.preview), 60), p.comparisons, p.judgments]),
       ),
     );
   }

@@ -6,6 +6,7 @@ import type { CommandModule } from "../registry.js";
 export interface StatsFlags {
   db: string;
   top: number;
+  by?: string;
   json?: boolean;
 }
 
@@ -20,6 +21,14 @@ export const statsCommand: CommandModule = {
         "show the n most-judged prompts and most active raters",
         positiveInt("--top"),
         10,
+      )
+      .option(
+        "--by <attribute>",
+        "also group the raters by one of their attributes (locale, cohort, …: keel import --format raters): raters, judgments, choices and gold accuracy per value",
+      )
+      .addHelpText(
+        "after",
+        "\nExamples:\n  keel stats --db keel.db\n  keel stats --by cohort --json",
       );
     addOutputOptions(addDbOption(cmd)).action(async (o: StatsFlags) => {
       const { runStats } = await import("../actions/stats.js");
