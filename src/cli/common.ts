@@ -48,6 +48,19 @@ export function positiveInt(flag: string): (value: string) => number {
   };
 }
 
+/** Parses an integer option ≥ 0 or fails with a usage error naming the flag. */
+export function nonNegativeInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `${flag} must be an integer ≥ 0, got ${JSON.stringify(value)}`,
+      );
+    return n;
+  };
+}
+
 /** Validates an option against a fixed list of choices. */
 export function oneOf<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
   return (value) => {

@@ -50,21 +50,14 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
+/** keel redteam through the stub provider on the example world. */
+const redteam = (...args: string[]) =>
+  runCli(["redteam", "--provider", provider, "--world", "examples/world.yaml", ...args]);
+
 describe("keel redteam", () => {
   it("runs every suite through the provider and scores the answers with the oracle", async () => {
     const out = join(dir, "rt.jsonl");
-    const r = await runCli([
-      "redteam",
-      "--provider",
-      provider,
-      "--world",
-      "examples/world.yaml",
-      "--per-suite",
-      "5",
-      "--out",
-      out,
-      "--json",
-    ]);
+    const r = await redteam("--per-suite", "5", "--out", out, "--json");
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.probes).toBe(45); // nine suites × 5
@@ -90,12 +83,7 @@ describe("keel redteam", () => {
 
   it("chooses suites, samples each probe, and fails cleanly", async () => {
     seen.length = 0;
-    const some = await runCli([
-      "redteam",
-      "--provider",
-      provider,
-      "--world",
-      "examples/world.yaml",
+    const some = await redteam(
       "--per-suite",
       "3",
       "--suites",
@@ -104,26 +92,21 @@ describe("keel redteam", () => {
       "2",
       "--temperature",
       "1",
-    ]);
+    );
     expect(some.code, some.stderr).toBe(0);
     expect(seen).toHaveLength(12);
     expect(some.stdout).toContain("over-refusal (borderline-but-safe requests): 100.0%");
     expect(some.stdout).not.toContain("jailbreak_roleplay");
 
     seen.length = 0;
-    const shots = await runCli([
-      "redteam",
-      "--provider",
-      provider,
-      "--world",
-      "examples/world.yaml",
+    const shots = await redteam(
       "--per-suite",
       "2",
       "--suites",
       "jailbreak_many_shot",
       "--shots",
       "3",
-    ]);
+    );
     expect(shots.code, shots.stderr).toBe(0);
     expect(seen).toHaveLength(2);
     // Three compliant examples, then the request: four "Assistant:" turns.
@@ -132,17 +115,7 @@ describe("keel redteam", () => {
     const out = join(dir, "down.jsonl");
     status = 500;
     try {
-      const down = await runCli([
-        "redteam",
-        "--provider",
-        provider,
-        "--world",
-        "examples/world.yaml",
-        "--per-suite",
-        "2",
-        "--out",
-        out,
-      ]);
+      const down = await redteam("--per-suite", "2", "--out", out);
       expect(down.code).not.toBe(0);
       expect(down.stderr).toContain("down for maintenance");
       expect(existsSync(out)).toBe(false);

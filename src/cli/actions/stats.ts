@@ -11,6 +11,18 @@ import { withStore } from "./with-store.js";
 
 const pct = (x: number, n: number) => (n === 0 ? "-" : `${((100 * x) / n).toFixed(1)}%`);
 
+/** judgments, A, B, tie, gold seen, gold acc: the columns raters and groups share. */
+function countCells(c: Omit<RaterStats, "rater_id">): (string | number)[] {
+  return [
+    c.judgments,
+    pct(c.a, c.judgments),
+    pct(c.b, c.judgments),
+    pct(c.tie, c.judgments),
+    c.gold_seen,
+    pct(c.gold_correct, c.gold_seen),
+  ];
+}
+
 /** The value raters without the attribute are grouped under. */
 const NONE = "(none)";
 
@@ -76,17 +88,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
     printLine(
       formatTable(
         ["rater", "judgments", "A", "B", "tie", "gold seen", "gold acc"],
-        raters
-          .slice(0, o.top)
-          .map((r) => [
-            r.rater_id,
-            r.judgments,
-            pct(r.a, r.judgments),
-            pct(r.b, r.judgments),
-            pct(r.tie, r.judgments),
-            r.gold_seen,
-            pct(r.gold_correct, r.gold_seen),
-          ]),
+        raters.slice(0, o.top).map((r) => [r.rater_id, ...countCells(r)]),
       ),
     );
   }
@@ -104,12 +106,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
         groups.map((g) => [
           clip(g.value === NONE ? NONE : JSON.stringify(g.value), 40),
           g.raters,
-          g.judgments,
-          pct(g.a, g.judgments),
-          pct(g.b, g.judgments),
-          pct(g.tie, g.judgments),
-          g.gold_seen,
-          pct(g.gold_correct, g.gold_seen),
+          ...countCells(g),
         ]),
       ),
     );

@@ -6,23 +6,11 @@
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { addDbOption, oneOf, positiveInt } from "../common.js";
+import { addDbOption, nonNegativeInt, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 const FORMATS = ["crowd-kit", "crowd-kit-pairwise", "judgments"] as const;
 type InputFormat = (typeof FORMATS)[number];
-
-function nonNegativeInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0)
-      throw new KeelError(
-        "KEEL_E_USAGE",
-        `${flag} must be an integer ≥ 0, got ${JSON.stringify(v)}`,
-      );
-    return n;
-  };
-}
 
 function positiveNumber(flag: string, allowZero = false) {
   return (v: string): number => {

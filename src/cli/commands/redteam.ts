@@ -10,7 +10,7 @@
 import { type Command, Option } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { SUITES } from "../../redteam/suites.js";
-import { addOutputOptions, positiveInt } from "../common.js";
+import { addOutputOptions, nonNegativeInt, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface RedteamFlags {
@@ -107,7 +107,12 @@ export const redteamCommand: CommandModule = {
       )
       .option("--batch-size <n>", "probes per engine batch", positiveInt("--batch-size"), 64)
       .option("--concurrency <n>", "calls in flight (provider)", positiveInt("--concurrency"), 4)
-      .option("--seed <n>", "seed for the probe sample and for sampling", positiveIntOrZero, 1)
+      .option(
+        "--seed <n>",
+        "seed for the probe sample and for sampling",
+        nonNegativeInt("--seed"),
+        1,
+      )
       .option(
         "-o, --out <file>",
         "write every probe's result as JSONL (suite, prompt_id, text, response, outcome, scores), atomically",
@@ -124,10 +129,3 @@ export const redteamCommand: CommandModule = {
     });
   },
 };
-
-function positiveIntOrZero(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0)
-    throw new KeelError("KEEL_E_USAGE", `--seed must be an integer ≥ 0, got ${JSON.stringify(v)}`);
-  return n;
-}

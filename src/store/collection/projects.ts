@@ -288,33 +288,31 @@ function asContent(body: string, isChat: number): Content {
 }
 
 /** Judgment counts per comparison of the project (from the ledger). */
-export async function judgedCounts(
-  db: CollectionDb,
-  projectId: string,
-): Promise<Map<string, number>> {
-  const rows = await db
-    .selectFrom("judgments as j")
-    .innerJoin("project_items as i", "i.comparison_id", "j.comparison_id")
-    .select(["j.comparison_id", (eb) => eb.fn.countAll<number>().as("n")])
-    .where("i.project_id", "=", projectId)
-    .groupBy("j.comparison_id")
-    .execute();
-  return new Map(rows.map((r) => [r.comparison_id, Number(r.n)]));
+export function judgedCounts(db: CollectionDb, projectId: string): Promise<Map<string, number>> {
+  return countJudgmentsBy(db, projectId, "j.comparison_id");
 }
 
 /** Judgment counts per rater on the project's comparisons (from the ledger). */
-export async function judgmentsPerRater(
+export function judgmentsPerRater(
   db: CollectionDb,
   projectId: string,
+): Promise<Map<string, number>> {
+  return countJudgmentsBy(db, projectId, "j.rater_id");
+}
+
+async function countJudgmentsBy(
+  db: CollectionDb,
+  projectId: string,
+  key: "j.comparison_id" | "j.rater_id",
 ): Promise<Map<string, number>> {
   const rows = await db
     .selectFrom("judgments as j")
     .innerJoin("project_items as i", "i.comparison_id", "j.comparison_id")
-    .select(["j.rater_id", (eb) => eb.fn.countAll<number>().as("n")])
+    .select((eb) => [eb.ref(key).as("key"), eb.fn.countAll<number>().as("n")])
     .where("i.project_id", "=", projectId)
-    .groupBy("j.rater_id")
+    .groupBy(key)
     .execute();
-  return new Map(rows.map((r) => [r.rater_id, Number(r.n)]));
+  return new Map(rows.map((r) => [r.key, Number(r.n)]));
 }
 
 /** The project's comparisons a user has judged (ledger) or skipped. */
