@@ -18,6 +18,7 @@ import {
   collectionDb,
   createProject,
   createUser,
+  getProject,
   listItems,
   type NewItem,
 } from "../../src/store/collection/index.js";
@@ -289,6 +290,35 @@ describe("rater and admin in the browser", () => {
     );
     const ids = (await listItems(collectionDb(store), "p1")).map((i) => i.comparison_id);
     expect(ids.filter((id) => id.startsWith("n"))).toEqual(["n1", "n2"]);
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
+    await context.close();
+  });
+
+  it("an owner creates a project from the home page and lands on its admin page", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, "olga");
+    await page.getByText("New project").click();
+    await page.getByLabel(/^Id/).fill("web-made");
+    await page.getByLabel(/^Name/).fill(`Made on the web ${SCRIPT}`);
+    await page.getByLabel(/Raters per comparison/).fill("2");
+    await page.getByLabel(/Guidelines/).fill("Prefer the correct answer.");
+    await page.getByRole("button", { name: "Create" }).click();
+    await page.getByRole("heading", { name: "Project web-made" }).waitFor();
+    const p = await getProject(collectionDb(store), "web-made");
+    expect(p).toMatchObject({
+      name: `Made on the web ${SCRIPT}`,
+      overlap: 2,
+      gold_rate: 0.1,
+      guidelines: "Prefer the correct answer.",
+    });
+    // The same id again is refused with the server's message, on the form.
+    await page.goto(`${base}/`);
+    await page.getByText("New project").click();
+    await page.getByLabel(/^Id/).fill("web-made");
+    await page.getByLabel(/^Name/).fill("Again");
+    await page.getByRole("button", { name: "Create" }).click();
+    await expect(page.getByRole("alert").textContent()).resolves.toContain("exists");
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     await context.close();
   });
