@@ -18,7 +18,7 @@
  *   reward_model: {...}          overrides of the reward-model trainer config (docs/train.md)
  *   policy: {algorithm: ppo | dpo, ppo: {...}, dpo: {...}}
  *   safeguards: {...}            PPO drift safeguards (KL budget, gold tracking, length, EMA)
- *   redteam: {per_suite, trigger, seed, max_new_tokens, samples, temperature}
+ *   redteam: {per_suite, trigger, seed, max_new_tokens, samples, temperature, shots}
  *   bias_probes: {pairs}
  *   report: {examples}
  */
@@ -140,12 +140,14 @@ export const PipelineConfigSchema = z.strictObject({
       samples: z.int().min(1).max(64).default(8),
       /** Sampling temperature of the evaluated policies (0 = greedy, then samples must be 1). */
       temperature: z.number().min(0).max(2).default(1),
+      /** Compliant examples in a many-shot probe (fewer fit a short context). */
+      shots: z.int().min(1).max(32).default(8),
     })
     .refine((r) => r.temperature > 0 || r.samples === 1, {
       message: "greedy decoding (temperature 0) gives one response per probe: set samples to 1",
       path: ["samples"],
     })
-    .default({ seed: 11, samples: 8, temperature: 1 }),
+    .default({ seed: 11, samples: 8, temperature: 1, shots: 8 }),
   bias_probes: z.strictObject({ pairs: z.int().min(0).default(40) }).default({ pairs: 40 }),
   report: z.strictObject({ examples: z.int().min(0).max(50).default(6) }).default({ examples: 6 }),
 });

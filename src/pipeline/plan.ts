@@ -48,6 +48,7 @@ export interface Plan {
     maxNewTokens: number;
     samples: number;
     temperature: number;
+    shots: number;
   };
 }
 
@@ -199,6 +200,7 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
       maxNewTokens: c.redteam.max_new_tokens ?? preset.eval.max_new_tokens,
       samples: c.redteam.samples,
       temperature: c.redteam.temperature,
+      shots: c.redteam.shots,
     },
   };
 }

@@ -106,6 +106,7 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
     perSuite: plan.redteam.perSuite,
     trigger: plan.redteam.trigger,
     seed: plan.redteam.seed,
+    shots: plan.redteam.shots,
     suites: [
       "helpful",
       "harmful",

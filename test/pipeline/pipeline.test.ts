@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parsePipelineConfig } from "../../src/pipeline/config.js";
 import { runPipeline } from "../../src/pipeline/pipeline.js";
+import { resolvePlan } from "../../src/pipeline/plan.js";
 import { TINY_PIPELINE as tiny } from "../helpers/pipeline.js";
 import { openReport } from "../helpers/report-page.js";
 import { tempDir } from "../helpers/stores.js";
@@ -231,6 +232,10 @@ describe("the pipeline", () => {
     expect(() => parsePipelineConfig({ ...tiny, redteam: { temperature: 0, samples: 4 } })).toThrow(
       /redteam\.samples.*greedy|greedy/,
     );
+    expect(() => parsePipelineConfig({ ...tiny, redteam: { shots: 0 } })).toThrow(/redteam\.shots/);
+    const shots = resolvePlan(parsePipelineConfig({ ...tiny, redteam: { shots: 2 } }), dir);
+    expect(shots.redteam.shots).toBe(2);
+    expect(resolvePlan(parsePipelineConfig(tiny), dir).redteam.shots).toBe(8);
     const bad = parsePipelineConfig({ ...tiny, reward_model: { train: { epochz: 1 } } });
     const out = join(dir, "bad");
     await expect(runPipeline(bad, { out })).rejects.toThrow(/reward_model\.train\.epochz/);

@@ -76,6 +76,7 @@ const RedteamSchema = z.strictObject({
   seed: z.int().default(1),
   trigger: z.string().default("SUDO"),
   max_new_tokens: z.int().positive().default(48),
+  shots: z.int().min(1).max(32).default(8),
 });
 
 /** Parses a CLI-only block with the file's line numbers. */
@@ -322,6 +323,7 @@ function preparePpo(
       perSuite: rt.per_suite,
       trigger: rt.trigger,
       seed: rt.seed,
+      shots: rt.shots,
     });
     evaluate = async (policy) => {
       const { metrics, results } = await runRedteam(policy, probes, { batchSize: 64 });

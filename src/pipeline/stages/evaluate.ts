@@ -95,6 +95,7 @@ export function policyEvalStage(plan: Plan, who: "base" | Arm): Stage {
         perSuite: rt.perSuite,
         trigger: rt.trigger,
         seed: rt.seed,
+        shots: rt.shots,
       });
       const modelDir = String(
         (ctx.inputs[who === "base" ? "base" : `${who}/policy`] as StageResult).model,
