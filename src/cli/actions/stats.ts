@@ -39,10 +39,10 @@ interface AttributeGroup {
 
 /** Per-rater counts summed per value of one rater attribute, most judgments first. */
 function groupBy(perRater: readonly RaterStats[], raters: readonly Rater[], attribute: string) {
-  const valueOf = new Map(raters.map((r) => [r.rater_id, r.attributes[attribute] ?? NONE]));
+  const valueByRater = new Map(raters.map((r) => [r.rater_id, r.attributes[attribute] ?? NONE]));
   const groups = new Map<string, AttributeGroup>();
   for (const r of perRater) {
-    const value = valueOf.get(r.rater_id) ?? NONE;
+    const value = valueByRater.get(r.rater_id) ?? NONE;
     let g = groups.get(value);
     if (!g) {
       g = { value, raters: 0, judgments: 0, a: 0, b: 0, tie: 0, gold_seen: 0, gold_correct: 0 };
