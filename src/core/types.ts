@@ -111,7 +111,13 @@ export function contentToText(content: Content): string {
 
 /** One record read from a file: either the validated record or why its line was rejected. */
 export type Parsed<T> =
-  | { readonly ok: true; readonly line: number; readonly record: T }
+  | {
+      readonly ok: true;
+      readonly line: number;
+      readonly record: T;
+      /** Fields the format allows that keel does not store (reported, not silently lost). */
+      readonly ignored?: readonly string[];
+    }
   | { readonly ok: false; readonly line: number; readonly error: Error; readonly raw: string };
 
 /** A judgment that names its comparison but not the texts (they must already be stored). */
@@ -173,4 +179,6 @@ export interface JudgmentColumns {
   readonly pre: string[];
   readonly texts: { digest: string[]; body: string[]; is_chat: Uint8Array };
   readonly rejected: { line: number; raw: string; error: KeelErrorData }[];
+  /** How many of the batch's rows carried each field keel does not store (see `Parsed`). */
+  readonly ignored?: Readonly<Record<string, number>>;
 }

@@ -64,6 +64,7 @@ export function packBatch(
     pre: new Array<string>(n),
     texts: { digest: [] as string[], body: [] as string[], is_chat: [] as number[] },
     rejected: [] as PackedBatch["rejected"][number][],
+    ignored: undefined as Record<string, number> | undefined,
   };
   const addText = (c: Content): string => {
     const d = cache.digest(c);
@@ -76,7 +77,11 @@ export function packBatch(
     return d;
   };
   for (let i = 0; i < n; i++) {
-    const { line, record: j } = ok[i]!;
+    const { line, record: j, ignored } = ok[i]!;
+    if (ignored) {
+      out.ignored ??= {};
+      for (const f of ignored) out.ignored[f] = (out.ignored[f] ?? 0) + 1;
+    }
     out.line[i] = line;
     out.comparison_id[i] = j.comparison_id;
     out.rater_id[i] = j.rater_id;
@@ -112,5 +117,10 @@ export function packBatch(
       out.rejected.push({ line: p.line, raw: p.raw, error: keelErrorData(e) });
     }
   }
-  return { ...out, texts: { ...out.texts, is_chat: Uint8Array.from(out.texts.is_chat) } };
+  const { ignored, ...rest } = out;
+  return {
+    ...rest,
+    texts: { ...out.texts, is_chat: Uint8Array.from(out.texts.is_chat) },
+    ...(ignored ? { ignored } : {}),
+  };
 }

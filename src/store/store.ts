@@ -103,6 +103,8 @@ export interface ImportReport {
   readonly duplicateExamples: Duplicate[];
   readonly rejected: number;
   readonly head: LedgerHead;
+  /** Rows per field the format carried and keel does not store (TRL weight, margin). */
+  readonly ignoredFields: Readonly<Record<string, number>>;
 }
 
 export interface ImportOptions {
@@ -220,6 +222,10 @@ export class FeedbackStore {
         let conflicting = 0;
         let rejected = 0;
         const examples: Duplicate[] = [];
+        const ignoredFields: Record<string, number> = {};
+        const ignore = (field: string, n = 1) => {
+          ignoredFields[field] = (ignoredFields[field] ?? 0) + n;
+        };
         const where = opts.source ? { file: opts.source } : {};
         const count = (r: BatchResult) => {
           appended += r.appended;
@@ -240,6 +246,7 @@ export class FeedbackStore {
           if (isColumns(b)) {
             // Lines that failed to parse come first (they stop an import before its batch).
             read += b.n + b.rejected.length;
+            for (const [f, n] of Object.entries(b.ignored ?? {})) ignore(f, n);
             for (const x of b.rejected) {
               const error = reviveKeelError(x.error);
               if (!skip) throw error;
@@ -257,6 +264,7 @@ export class FeedbackStore {
             read++;
             if (p.ok) {
               items.push({ input: p.record, where: { ...where, line: p.line } });
+              for (const f of p.ignored ?? []) ignore(f);
             } else if (skip) {
               rejected++;
               await opts.onReject?.(p.line, p.error, p.raw);
@@ -279,6 +287,7 @@ export class FeedbackStore {
           duplicateExamples: examples,
           rejected,
           head,
+          ignoredFields,
         };
       },
       { bulk: true },

@@ -113,6 +113,26 @@ describe("keel CLI: init, import, export, stats, ledger", () => {
     expect((await runCli(["import", file, "--db", db, "--rejects", rejects])).code).toBe(64);
   });
 
+  it("a TRL import reports the weight and margin columns it does not store, on both import paths", async () => {
+    const trl = writeJsonl("weighted.jsonl", [
+      { prompt: "w1", chosen: "a", rejected: "b", weight: 0.5 },
+      { prompt: "w2", chosen: "a", rejected: "b", weight: 2, margin: 1 },
+      { prompt: "w3", chosen: "a", rejected: "b" },
+    ]);
+    for (const extra of [[], ["--no-parallel"]]) {
+      const store = at(`weighted${extra.length}.db`);
+      expect((await runCli(["init", "--db", store])).code).toBe(0);
+      const r = await runCli(["import", trl, "--db", store, "--json", ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        appended: 3,
+        ignoredFields: { weight: 2, margin: 1 },
+      });
+      const text = await runCli(["import", trl, "--db", store, ...extra]);
+      expect(text.stderr).toContain("2 rows had weight, 1 row had margin: keel does not store");
+    }
+  });
+
   it("stats prints per-rater and per-prompt tables", async () => {
     const r = await runCli(["stats", "--db", db, "--top", "2"]);
     expect(r.code).toBe(0);

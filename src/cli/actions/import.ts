@@ -180,6 +180,11 @@ function printReport(
           `… and ${report.duplicates - 5} more duplicates (${report.conflictingDuplicates} conflicting)`,
         );
     }
+    const ignored = Object.entries(report.ignoredFields);
+    if (ignored.length > 0)
+      warn(
+        `${ignored.map(([f, n]) => `${n} row${n === 1 ? "" : "s"} had ${f}`).join(", ")}: keel does not store per-row weights or margins (the audit computes weights; keel export --clean --margin writes both)`,
+      );
     printLine(`ledger head: #${report.head.seq} ${shortHash(report.head.hash)}`);
   } else {
     const what = format.kind === "gold" ? "gold answers" : "raters";

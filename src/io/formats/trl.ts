@@ -2,7 +2,8 @@
  * TRL preference data: `{prompt, chosen, rejected}` with plain strings ("standard") or message
  * lists ("conversational"), optionally without `prompt` when chosen/rejected are conversations
  * that share their opening turns ("implicit prompt"). On import each row becomes one judgment
- * with response A = chosen and choice "a"; on export each non-tie judgment becomes a row, with
+ * with response A = chosen and choice "a" (a row's `weight` and `margin` are read but not stored:
+ * the import reports how many rows had them); on export each non-tie judgment becomes a row, with
  * optional `weight` and `margin` columns.
  */
 import { canonicalJson } from "../../core/canonical.js";
@@ -81,11 +82,30 @@ export function trlRowToJudgment(
   };
 }
 
-export function parseTrlBatches(
+/** TRL columns keel reads and does not store: a judgment has no weight or margin. */
+const UNSTORED = ["weight", "margin"] as const;
+
+export async function* parseTrlBatches(
   path: string,
   opts: PreferenceImportOptions = {},
 ): AsyncGenerator<Parsed<Judgment>[]> {
-  return parseJsonlBatches(path, (v, where) => trlRowToJudgment(v, where, opts));
+  const convert = (v: unknown, where: Where) => {
+    const record = trlRowToJudgment(v, where, opts);
+    const row = v as Record<string, unknown>;
+    const ignored = UNSTORED.filter((k) => row[k] !== undefined);
+    return { record, ignored };
+  };
+  for await (const batch of parseJsonlBatches(path, convert))
+    yield batch.map((p) =>
+      p.ok
+        ? {
+            ok: true,
+            line: p.line,
+            record: p.record.record,
+            ...(p.record.ignored.length > 0 ? { ignored: p.record.ignored } : {}),
+          }
+        : p,
+    );
 }
 
 /** The preference pair a judgment states, or undefined for a tie. */
