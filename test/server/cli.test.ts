@@ -1,10 +1,11 @@
-/** keel users add|invite|list and keel project create|add|list|show, through the real CLI. */
+/** keel users add|set|invite|list and keel project create|add|set|list|show, through the real CLI. */
 import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { buildApp } from "../../src/server/app.js";
 import { collectionDb, listItems, listMembers } from "../../src/store/collection/index.js";
 import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
@@ -222,6 +223,67 @@ describe("keel users and keel project", () => {
     expect(nothing.code).toBe(64);
     const stranger = await runCli(["project", "add", "p", "--member", "zed", "--db", db]);
     expect(stranger.stderr).toContain('no user "zed"');
+  });
+});
+
+describe("keel users set", () => {
+  it("disables a user (sessions ended, token refused by a running server), re-enables and changes the role", async () => {
+    const dir = tempDir();
+    const db = join(dir, "k.db");
+    const add = await runCli([
+      "users",
+      "add",
+      "mal",
+      "--role",
+      "rater",
+      "--token",
+      "t",
+      "--json",
+      "--db",
+      db,
+    ]);
+    expect(add.code, add.stderr).toBe(0);
+    const { token } = JSON.parse(add.stdout) as { token: string };
+    const store = await openStore(db);
+    const { app } = await buildApp(store, { logLevel: "silent", authCacheMs: 0 });
+    const me = async () =>
+      (
+        await app.inject({
+          method: "GET",
+          url: "/api/me",
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).statusCode;
+    try {
+      expect(await me()).toBe(200);
+      const off = await runCli(["users", "set", "mal", "--disable", "--json", "--db", db]);
+      expect(off.code, off.stderr).toBe(0);
+      expect(JSON.parse(off.stdout)).toMatchObject({
+        disabled: true,
+        changed: ["disabled"],
+        signed_out: true,
+      });
+      expect(await me()).toBe(401);
+      const on = await runCli([
+        "users",
+        "set",
+        "mal",
+        "--enable",
+        "--role",
+        "reviewer",
+        "--db",
+        db,
+      ]);
+      expect(on.stdout).toContain("mal: role: rater → reviewer, enabled");
+      expect(await me()).toBe(200);
+    } finally {
+      await app.close();
+      await store.close();
+    }
+    const both = await runCli(["users", "set", "mal", "--disable", "--enable", "--db", db]);
+    expect(both.code).toBe(64);
+    const none = await runCli(["users", "set", "nobody", "--disable", "--db", db]);
+    expect(none.code).toBe(66);
   });
 });
 

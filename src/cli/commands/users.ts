@@ -1,4 +1,4 @@
-/** `keel users add|invite|list`: manage who may use the collection server. */
+/** `keel users add|set|invite|list`: manage who may use the collection server. */
 import type { Command } from "commander";
 import { ROLES, type Role } from "../../store/collection/schema.js";
 import { addDbOption, addOutputOptions, oneOf } from "../common.js";
@@ -11,6 +11,16 @@ export interface UsersAddFlags {
   passwordStdin?: boolean;
   token?: string;
   project?: string[];
+  json?: boolean;
+}
+
+export interface UsersSetFlags {
+  db: string;
+  role?: Role;
+  name?: string;
+  disable?: boolean;
+  enable?: boolean;
+  passwordStdin?: boolean;
   json?: boolean;
 }
 
@@ -51,6 +61,29 @@ export const usersCommand: CommandModule = {
     addOutputOptions(addDbOption(add)).action(async (login: string, o: UsersAddFlags) => {
       const { runAdd } = await import("../actions/users.js");
       await runAdd(login, o);
+    });
+
+    const set = users
+      .command("set")
+      .argument("<login>", "login name")
+      .description(
+        "change a user's role or display name, disable or re-enable them, or set a new password; disabling or a new password signs them out everywhere",
+      )
+      .option("--role <role>", `one of ${ROLES.join(", ")}`, oneOf("--role", ROLES))
+      .option("--name <display name>", "display name")
+      .option("--disable", "refuse their sign-in and API tokens from now on")
+      .option("--enable", "let a disabled user in again")
+      .option(
+        "--password-stdin",
+        "read a new password from standard input (at least 10 characters)",
+      )
+      .addHelpText(
+        "after",
+        "\nExamples:\n  keel users set mallory --disable\n  echo 'a new long password' | keel users set olga --password-stdin",
+      );
+    addOutputOptions(addDbOption(set)).action(async (login: string, o: UsersSetFlags) => {
+      const { runSet } = await import("../actions/users.js");
+      await runSet(login, o);
     });
 
     const invite = users
