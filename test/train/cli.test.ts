@@ -277,6 +277,36 @@ describe("keel train", () => {
     ]);
     expect(a.code, a.stderr).toBe(0);
     expect(JSON.parse(a.stdout).rows[0].score).toBeCloseTo(direct[2]!, 5);
+    // The rows carry their raters, and each rater's agreement with the model follows from them.
+    for (const rater of ["r1", "r3"]) {
+      const mine = js.rows.filter((r: { rater_id: string }) => r.rater_id === rater);
+      const agree = mine.filter((r: { chosen: number; rejected: number }) => r.chosen > r.rejected);
+      expect(js.per_rater.find((x: { rater_id: string }) => x.rater_id === rater)).toEqual({
+        rater_id: rater,
+        pairs: mine.length,
+        agreement: agree.length / mine.length,
+      });
+    }
+    // The same judgments from a store give the same scores and agreements.
+    const db = join(dir, "score.db");
+    expect((await runCli(["init", "--db", db])).code).toBe(0);
+    expect((await runCli(["import", join(dir, "judgments.jsonl"), "--db", db])).code).toBe(0);
+    const fromStore = await runCli(["model", "score", "-m", rm, "--db", db, "--json"]);
+    expect(fromStore.code, fromStore.stderr).toBe(0);
+    const st = JSON.parse(fromStore.stdout);
+    expect(st.per_rater).toEqual(js.per_rater);
+    expect(st.metrics).toEqual(js.metrics);
+    const both = await runCli([
+      "model",
+      "score",
+      "-m",
+      rm,
+      "--db",
+      db,
+      "-i",
+      join(dir, "judgments.jsonl"),
+    ]);
+    expect(both.code).toBe(64);
     // A bad row names its line and field; a policy is not a reward model.
     writeFileSync(
       join(dir, "bad-pairs.jsonl"),

@@ -7,12 +7,17 @@
  *   (accuracy, margin, ECE, NLL; for a cost model the safer response should cost less);
  * - responses (`prompt`, `response`): each response's score.
  *
+ * Judgments (from a file or a store, `--db`) also give each rater's agreement with the model:
+ * the share of their judgments the model orders the same way. Against a model trained on
+ * trusted data, the raters who agree least are worth a look (a signal beside the audit's).
+ *
  * Scores are what the model's directory says to compute: an ensemble's scoring (mean, worst,
  * uncertainty) unless `--scoring` overrides it, with each member's spread as `std`.
  */
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
+import { contentToText } from "../../core/types.js";
 import { readTextFile, writeFileAtomic } from "../../io/files.js";
 import { RewardScorer } from "../../train/rm/ensemble.js";
 import { pairEvalMetrics } from "../../train/rm/metrics.js";
@@ -21,6 +26,7 @@ import type { ScoreFlags } from "../commands/model.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { isJudgmentsText, JudgmentRowSchema, PairRowSchema, readJsonl } from "./pair-files.js";
+import { withStore } from "./with-store.js";
 
 const ResponseRowSchema = z.object({ prompt: z.string(), response: z.string() });
 
@@ -32,8 +38,86 @@ interface Inputs {
   readonly texts: string[];
   readonly lines: number[];
   readonly ids?: string[];
+  /** Judgments: each pair's rater. */
+  readonly raters?: string[];
   /** Judgments left out because they are ties. */
   readonly ties: number;
+}
+
+/** A judgment as scored: texts flattened to strings, `line` its file line or ledger seq. */
+interface JudgmentRow {
+  readonly line: number;
+  readonly comparison_id: string;
+  readonly rater_id: string;
+  readonly prompt: string;
+  readonly response_a: string;
+  readonly response_b: string;
+  readonly choice: "a" | "b" | "tie";
+}
+
+/** Judgments as chosen/rejected pairs (ties counted and left out), with their raters. */
+function judgmentInputs(rows: Iterable<JudgmentRow>): Inputs {
+  const out = {
+    kind: "judgments" as const,
+    prompts: [] as string[],
+    texts: [] as string[],
+    lines: [] as number[],
+    ids: [] as string[],
+    raters: [] as string[],
+    ties: 0,
+  };
+  for (const j of rows) {
+    if (j.choice === "tie") {
+      out.ties++;
+      continue;
+    }
+    const [c, r] = j.choice === "a" ? [j.response_a, j.response_b] : [j.response_b, j.response_a];
+    out.prompts.push(j.prompt, j.prompt);
+    out.texts.push(c, r);
+    out.lines.push(j.line);
+    out.ids.push(j.comparison_id);
+    out.raters.push(j.rater_id);
+  }
+  return out;
+}
+
+/** The judgments of a store, in ledger order (`line` is the ledger sequence number). */
+async function storeInputs(db: string): Promise<Inputs> {
+  const rows: JudgmentRow[] = [];
+  await withStore(db, async (store) => {
+    for await (const j of store.judgments())
+      rows.push({
+        line: j.seq,
+        comparison_id: j.comparison_id,
+        rater_id: j.rater_id,
+        prompt: contentToText(j.prompt),
+        response_a: contentToText(j.response_a),
+        response_b: contentToText(j.response_b),
+        choice: j.choice,
+      });
+  });
+  if (rows.length === 0)
+    throw new KeelError("KEEL_E_NOT_FOUND", "the store holds no judgments", {
+      where: { file: db },
+    });
+  return judgmentInputs(rows);
+}
+
+/** Each rater's agreement with the model over their judgments, least agreeing first. */
+function raterAgreement(inputs: Inputs, modelAgrees: (i: number) => boolean) {
+  const per = new Map<string, { pairs: number; agree: number }>();
+  inputs.raters!.forEach((rater, i) => {
+    const r = per.get(rater) ?? { pairs: 0, agree: 0 };
+    r.pairs++;
+    if (modelAgrees(i)) r.agree++;
+    per.set(rater, r);
+  });
+  return [...per]
+    .map(([rater_id, r]) => ({ rater_id, pairs: r.pairs, agreement: r.agree / r.pairs }))
+    .sort(
+      (a, b) =>
+        a.agreement - b.agreement || b.pairs - a.pairs || a.rater_id.localeCompare(b.rater_id),
+    );
 }
 
 function readInputs(file: string): Inputs {
@@ -49,20 +133,8 @@ function readInputs(file: string): Inputs {
     <T>(schema: z.ZodType<T>) =>
     (v: unknown, where: Where) => ({ row: parseRecord(schema, v, where), line: where.line ?? 0 });
   if (isJudgmentsText(text)) {
-    const ids: string[] = [];
-    let ties = 0;
-    for (const { row: j, line } of readJsonl(file, lined(JudgmentRowSchema), text)) {
-      if (j.choice === "tie") {
-        ties++;
-        continue;
-      }
-      const [c, r] = j.choice === "a" ? [j.response_a, j.response_b] : [j.response_b, j.response_a];
-      prompts.push(j.prompt, j.prompt);
-      texts.push(c, r);
-      lines.push(line);
-      ids.push(j.comparison_id);
-    }
-    return { kind: "judgments", prompts, texts, lines, ids, ties };
+    const rows = readJsonl(file, lined(JudgmentRowSchema.extend({ rater_id: z.string() })), text);
+    return judgmentInputs(rows.map(({ row, line }) => ({ ...row, line })));
   }
   if (/"chosen"/.test(first)) {
     for (const { row: p, line } of readJsonl(file, lined(PairRowSchema), text)) {
@@ -87,15 +159,21 @@ function readInputs(file: string): Inputs {
   );
 }
 
+/** Raters with fewer judgments are left out of the printed table (their share is noise). */
+const MIN_RATER_PAIRS = 5;
+
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 /** Four decimals, without the "-0.0000" of a tiny negative number. */
 const fixed4 = (x: number) => (Math.abs(x) < 5e-5 ? "0.0000" : x.toFixed(4));
 
 export async function runScore(o: ScoreFlags): Promise<void> {
-  const inputs = readInputs(o.in);
+  if ((o.in === undefined) === (o.db === undefined))
+    throw new KeelError("KEEL_E_USAGE", "give exactly one of --in FILE and --db STORE");
+  const source = (o.in ?? o.db)!;
+  const inputs = o.in ? readInputs(o.in) : await storeInputs(o.db!);
   if (inputs.texts.length === 0)
     throw new KeelError("KEEL_E_INVALID_RECORD", "nothing to score: every judgment is a tie", {
-      where: { file: o.in },
+      where: { file: source },
     });
   const scorer = RewardScorer.load(o.model, {
     ...(o.threads ? { threads: o.threads } : {}),
@@ -140,6 +218,7 @@ export async function runScore(o: ScoreFlags): Promise<void> {
       rows.push({
         line,
         ...(inputs.ids ? { comparison_id: inputs.ids[i] } : {}),
+        ...(inputs.raters ? { rater_id: inputs.raters[i] } : {}),
         chosen: round(c),
         rejected: round(r),
         p_chosen: round(1 / (1 + Math.exp(-d))),
@@ -160,10 +239,16 @@ export async function runScore(o: ScoreFlags): Promise<void> {
     ...(inputs.kind === "judgments" ? { ties_skipped: inputs.ties } : {}),
     out: o.out ?? null,
   };
+  let perRater: ReturnType<typeof raterAgreement> | undefined;
   if (inputs.kind !== "responses") {
     const chosen = score.filter((_, i) => i % 2 === 0);
     const rejected = score.filter((_, i) => i % 2 === 1);
-    summary.metrics = pairEvalMetrics(chosen, rejected, { sign: kind === "cost" ? -1 : 1 });
+    const sign = kind === "cost" ? -1 : 1;
+    summary.metrics = pairEvalMetrics(chosen, rejected, { sign });
+    if (inputs.raters) {
+      perRater = raterAgreement(inputs, (i) => sign * (chosen[i]! - rejected[i]!) > 0);
+      summary.per_rater = perRater;
+    }
   } else {
     let s = 0;
     let ss = 0;
@@ -183,7 +268,7 @@ export async function runScore(o: ScoreFlags): Promise<void> {
       ? `${inputs.lines.length} responses`
       : `${inputs.lines.length} pairs${inputs.kind === "judgments" ? ` (${inputs.ties} tied judgments left out)` : ""}`;
   printLine(
-    `${o.model}: ${kind} model${ensemble ? ` (ensemble of ${scorer.members.length}, ${scorer.file.scoring})` : ""} scored ${what} from ${o.in}`,
+    `${o.model}: ${kind} model${ensemble ? ` (ensemble of ${scorer.members.length}, ${scorer.file.scoring})` : ""} scored ${what} from ${source}`,
   );
   const m = summary.metrics as Record<string, number>;
   printLine(
@@ -192,6 +277,25 @@ export async function runScore(o: ScoreFlags): Promise<void> {
       Object.entries(m).map(([k, v]) => [k, Number.isInteger(v) ? v : fixed4(v)]),
     ),
   );
+  if (perRater && perRater.length > 1) {
+    const shown = perRater.filter((r) => r.pairs >= MIN_RATER_PAIRS).slice(0, 10);
+    printLine();
+    if (shown.length === 0)
+      printLine(
+        `no rater has ${MIN_RATER_PAIRS} or more pairs (--json lists each rater's agreement)`,
+      );
+    else
+      printLine(
+        `raters least in agreement with the model (${shown.length} of ${perRater.length}; at least ${MIN_RATER_PAIRS} pairs; --json lists all):`,
+      );
+    if (shown.length > 0)
+      printLine(
+        formatTable(
+          ["rater", "pairs", "agreement"],
+          shown.map((r) => [r.rater_id, r.pairs, fixed4(r.agreement)]),
+        ),
+      );
+  }
   if (o.out) printLine(`wrote ${rows.length} rows to ${o.out}`);
   else if (!o.quiet) printLine("(--out FILE writes each row's scores)");
 }

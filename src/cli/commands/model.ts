@@ -43,7 +43,8 @@ export interface ExportOnnxFlags {
 
 export interface ScoreFlags {
   model: string;
-  in: string;
+  in?: string;
+  db?: string;
   out?: string;
   batchSize: number;
   scoring?: string;
@@ -194,9 +195,13 @@ export const modelCommand: CommandModule = {
         "-m, --model <dir>",
         "reward or cost model: a checkpoint or ensemble directory (what keel train rm|cost prints as model)",
       )
-      .requiredOption(
+      .option(
         "-i, --in <file>",
         "JSONL: TRL pairs {prompt, chosen, rejected}, keel judgments (ties left out) or responses {prompt, response}",
+      )
+      .option(
+        "--db <path|url>",
+        "instead: the judgments of this feedback store (each rater's agreement with the model too)",
       )
       .option(
         "-o, --out <file>",
@@ -215,6 +220,7 @@ export const modelCommand: CommandModule = {
       .addHelpText(
         "after",
         "\nExamples:\n  keel model score -m runs/train/rm/model -i heldout.jsonl\n" +
+          "  keel model score -m trusted-rm/model --db keel.db   # which raters disagree with it\n" +
           "  keel model score -m runs/train/rm/model -i answers.jsonl -o scores.jsonl --json",
       );
     addOutputOptions(score).action(async (o: ScoreFlags) => {
