@@ -1,6 +1,7 @@
 /**
  * `keel project`'s actions: create (validate the settings, read the items, write it all), add
- * items and members to a project, list projects, show one project's settings and progress.
+ * items and members to a project, change its settings, list projects, show one project's
+ * settings and progress.
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
