@@ -119,6 +119,12 @@ for (const d of dialectFixtures()) {
         await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1/progress"),
       );
       expect(pr).toMatchObject({ tasks: 4, needed: 8 });
+      // Staff see the full settings (they were cut to id, name and guidelines before).
+      const view = json<{ settings: { overlap: number; lease_seconds: number } }>(
+        await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1"),
+      );
+      expect(view.settings.overlap).toBe(2);
+      expect(view.settings.lease_seconds).toBeGreaterThan(0);
       const served = await judgeAll(fx, "rater");
       expect(served.map((t) => t.prompt)).toEqual(["Late prompt 2", "Late prompt 3"]);
       // Overlap 2 reopens the first two tasks for a second rater.

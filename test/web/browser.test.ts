@@ -294,6 +294,28 @@ describe("rater and admin in the browser", () => {
     await context.close();
   });
 
+  it("an owner changes a project's settings on its admin page; a bad value is refused", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, "olga");
+    await page.getByRole("link", { name: "Admin" }).click();
+    await page.getByText("Settings", { exact: true }).click();
+    const overlap = page.getByLabel("Raters per comparison");
+    await expect(overlap.inputValue()).resolves.toBe("1");
+    await overlap.fill("2");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await expect(page.getByTestId("settings-saved").textContent()).resolves.toBe("saved: overlap");
+    expect((await getProject(collectionDb(store), "p1"))?.overlap).toBe(2);
+    await page.getByLabel("Share of gold items").fill("0.95");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await expect(page.getByRole("alert").textContent()).resolves.toMatch(/gold_rate/);
+    expect((await getProject(collectionDb(store), "p1"))?.gold_rate).toBe(0.2);
+    // The guidelines (with a script payload) sit in the textarea as text.
+    await expect(page.getByLabel(/^Guidelines/).inputValue()).resolves.toContain(SCRIPT);
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
+    await context.close();
+  });
+
   it("an owner creates a project from the home page and lands on its admin page", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();

@@ -1,11 +1,12 @@
 /**
  * The admin view of a project: progress, raters with live scores and verdicts, the review
  * queue (reinstate or exclude), agreement per batch, collusion groups and triggers from the
- * audit, export, invitations, and adding items from a JSONL file. Scores refresh every few
- * seconds.
+ * audit, export, invitations, adding items from a JSONL file, and (admins and owners) the
+ * project's settings. Scores refresh every few seconds.
  */
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, api } from "./api";
+import { ProjectSettings } from "./ProjectSettings";
 
 interface Rater {
   user_id: string;
@@ -79,7 +80,7 @@ function parseItems(name: string, text: string): { items: unknown[]; lines: numb
 const pct = (x: number | null) => (x === null ? "—" : `${Math.round(x * 100)}%`);
 const num = (x: number | null, d = 2) => (x === null ? "—" : x.toFixed(d));
 
-export function Admin({ projectId }: { projectId: string }) {
+export function Admin({ projectId, canEdit }: { projectId: string; canEdit: boolean }) {
   const [raters, setRaters] = useState<Rater[] | null>(null);
   const [progress, setProgress] = useState<ProgressData | null>(null);
   const [batches, setBatches] = useState<Batch[]>([]);
@@ -234,6 +235,7 @@ export function Admin({ projectId }: { projectId: string }) {
           )}
         </section>
       )}
+      {canEdit && <ProjectSettings projectId={projectId} onSaved={() => void load()} />}
       <section className="card" aria-labelledby="raters-title">
         <h2 id="raters-title">Raters</h2>
         <div className="scroll">

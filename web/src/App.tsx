@@ -62,7 +62,10 @@ export function App() {
     const rate = /^\/rate\/([A-Za-z0-9_.:-]+)$/.exec(path);
     const admin = /^\/admin\/([A-Za-z0-9_.:-]+)$/.exec(path);
     if (rate) page = <Rate projectId={rate[1]!} />;
-    else if (admin && isStaff(user)) page = <Admin projectId={admin[1]!} />;
+    else if (admin && isStaff(user))
+      page = (
+        <Admin projectId={admin[1]!} canEdit={user.role === "admin" || user.role === "owner"} />
+      );
     else page = <Home user={user} />;
   }
   return (

@@ -105,8 +105,10 @@ export function projectRoutes(ctx: ServerContext) {
         },
       },
       async (req) => {
-        if (atLeast(req.user!.role, "reviewer"))
-          return (await projectFor(ctx, req, req.params.projectId)).project;
+        if (atLeast(req.user!.role, "reviewer")) {
+          const p = (await projectFor(ctx, req, req.params.projectId)).project;
+          return { project_id: p.project_id, name: p.name, guidelines: p.guidelines, settings: p };
+        }
         const { q, s } = await memberState(ctx, req, req.params.projectId);
         return raterView(q, s);
       },
