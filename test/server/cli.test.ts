@@ -1,6 +1,6 @@
 /** keel users add|set|invite|list and keel project create|add|set|list|show, through the real CLI. */
 import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -216,6 +216,31 @@ describe("keel users and keel project", () => {
       complete: 2,
       needed: 3,
     });
+    // keel export --project: only the judgments of the project's items.
+    const other = write("other.jsonl", [{ ...item(9), rater_id: rita.user_id, choice: "a" }]);
+    await cli("import", other);
+    const out = join(dir, "p.jsonl");
+    const exported = JSON.parse(
+      await cli("export", "-f", "judgments", "-o", out, "--project", "p", "--json"),
+    );
+    expect(exported).toMatchObject({ project: "p", judgments: 4, written: 3 });
+    const ids = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).comparison_id);
+    expect(ids).toEqual(["c1", "c2", "c1"]);
+    const noProject = await runCli([
+      "export",
+      "-f",
+      "trl",
+      "-o",
+      out,
+      "--project",
+      "nope",
+      "--db",
+      db,
+    ]);
+    expect(noProject.code).toBe(66);
     const missing = await runCli(["project", "show", "nope", "--db", db]);
     expect(missing.code).toBe(66);
     expect(missing.stderr).toContain('KEEL_E_NOT_FOUND: no project "nope"');

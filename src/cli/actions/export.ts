@@ -1,10 +1,22 @@
 /** `keel export`'s action: stream the ledger through the chosen exporter, atomically. */
 import { KeelError } from "../../core/errors.js";
 import { exportFormat } from "../../io/exporters.js";
+import { collectionDb, getProject, listItems } from "../../store/collection/index.js";
+import type { FeedbackStore } from "../../store/store.js";
 import type { ExportFlags } from "../commands/export.js";
 import { printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { withStore } from "./with-store.js";
+
+/** The comparison ids of a collection project's items (refusing an unknown project). */
+async function projectComparisons(store: FeedbackStore, id: string): Promise<Set<string>> {
+  const db = collectionDb(store);
+  if (!(await getProject(db, id)))
+    throw new KeelError("KEEL_E_NOT_FOUND", `no project ${JSON.stringify(id)}`, {
+      hint: "keel project list shows the store's projects",
+    });
+  return new Set((await listItems(db, id)).map((i) => i.comparison_id));
+}
 
 export async function runExport(o: ExportFlags): Promise<void> {
   const format = exportFormat(o.format);
@@ -49,6 +61,7 @@ export async function runExport(o: ExportFlags): Promise<void> {
       : {}),
   });
   const result = await withStore(o.db, async (store) => {
+    const inProject = o.project ? await projectComparisons(store, o.project) : undefined;
     // A cleaned export writes one row per comparison, from its first judgment: only those are
     // read (with their texts), not every judgment.
     const judgments = await store.countJudgments();
@@ -62,6 +75,7 @@ export async function runExport(o: ExportFlags): Promise<void> {
     try {
       for await (const j of plan ? store.firstJudgments() : store.judgments()) {
         progress.update(++n);
+        if (inProject && !inProject.has(j.comparison_id)) continue;
         if (plan) {
           const chosen = plan.choose(j);
           if (chosen) await exporter.write(chosen);
@@ -78,6 +92,7 @@ export async function runExport(o: ExportFlags): Promise<void> {
     return {
       format: format.key,
       out: o.out,
+      ...(o.project ? { project: o.project } : {}),
       judgments: plan ? judgments : n,
       written: exporter.written,
       skipped: exporter.skipped,
@@ -89,7 +104,7 @@ export async function runExport(o: ExportFlags): Promise<void> {
   } else if (o.json) printJson(result);
   else {
     printLine(
-      `wrote ${result.written} rows to ${o.out} (${format.key}${o.clean ? ", cleaned: one row per comparison" : ""}) from ${result.judgments} judgments` +
+      `wrote ${result.written} rows to ${o.out} (${format.key}${o.clean ? ", cleaned: one row per comparison" : ""}${o.project ? `, project ${o.project}` : ""}) from ${result.judgments} judgments read` +
         (result.skipped > 0 ? `; ${result.skipped} skipped (ties have no chosen/rejected)` : ""),
     );
   }

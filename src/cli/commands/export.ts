@@ -21,6 +21,7 @@ export interface ExportFlags {
   audit?: string;
   policy?: Policy;
   config?: string;
+  project?: string;
   json?: boolean;
   quiet?: boolean;
 }
@@ -63,10 +64,15 @@ export const exportCommand: CommandModule = {
         oneOf("--policy", POLICIES),
       )
       .option("--config <file>", "--clean without --audit: audit config file")
+      .option(
+        "--project <id>",
+        "only the judgments of this collection project's items (with --clean, the audit still covers the whole store)",
+      )
       .addHelpText(
         "after",
         `\nFormats:\n${EXPORT_FORMATS.map((f) => `  ${f.key.padEnd(20)} ${f.description}`).join("\n")}\n\n` +
           "Examples:\n  keel export -f judgments -o all.jsonl\n  keel export -f trl -o prefs.jsonl\n" +
+          "  keel export -f judgments -o helpful.jsonl --project helpful\n" +
           "  keel export -f openrlhf -o rm.jsonl --prompt-key input --chosen-key preferred --rejected-key dispreferred\n" +
           "  keel export -f trl -o clean.jsonl --clean --audit audit.json [--margin]\n\n" +
           `OpenRLHF ${OPENRLHF_VERSION} trains a reward model on the file with the same key names:\n` +
