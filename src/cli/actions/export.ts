@@ -104,7 +104,7 @@ export async function runExport(o: ExportFlags): Promise<void> {
   } else if (o.json) printJson(result);
   else {
     printLine(
-      `wrote ${result.written} rows to ${o.out} (${format.key}${o.clean ? ", cleaned: one row per comparison" : ""}${o.project ? `, project ${o.project}` : ""}) from ${result.judgments} judgments read` +
+      `wrote ${result.written} rows to ${o.out} (${format.key}${o.clean ? ", cleaned: one row per comparison" : ""}${o.project ? `, project ${o.project}` : ""}) from ${result.judgments} judgments` +
         (result.skipped > 0 ? `; ${result.skipped} skipped (ties have no chosen/rejected)` : ""),
     );
   }

@@ -319,21 +319,19 @@ export async function runSet(id: string, o: ProjectSetFlags): Promise<void> {
     const before = await requireProject(db, id);
     return { before, after: await updateProject(db, id, patch) };
   });
-  const changed = Object.keys(patch).map((k) => {
-    const key = k as keyof Project;
-    const show = (v: unknown) =>
-      key === "guidelines" ? `${String(v).length} characters` : JSON.stringify(v);
-    return {
-      setting: k,
-      before: before[key],
-      after: after[key],
-      text: `${k}: ${show(before[key])} → ${show(after[key])}`,
-    };
-  });
+  const changed = (Object.keys(patch) as (keyof Project)[]).map((setting) => ({
+    setting,
+    before: before[setting],
+    after: after[setting],
+  }));
   if (o.json) {
-    printJson({ project_id: id, changed: changed.map(({ text, ...c }) => c) });
+    printJson({ project_id: id, changed });
     return;
   }
+  // Guidelines are shown by their length: they can be pages of Markdown.
+  const show = (k: keyof Project, v: unknown) =>
+    k === "guidelines" ? `${String(v).length} characters` : JSON.stringify(v);
   printLine(`project ${id}:`);
-  for (const c of changed) printLine(`  ${c.text}`);
+  for (const c of changed)
+    printLine(`  ${c.setting}: ${show(c.setting, c.before)} → ${show(c.setting, c.after)}`);
 }

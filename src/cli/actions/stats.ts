@@ -117,9 +117,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
     printLine(
       formatTable(
         ["prompt", "comparisons", "judgments"],
-        s.per_prompt
-          .slice(0, o.top)
-          .map((p) => [clip(JSON.stringify(p.preview), 60), p.comparisons, p.judgments]),
+        s.per_prompt.map((p) => [clip(JSON.stringify(p.preview), 60), p.comparisons, p.judgments]),
       ),
     );
   }
