@@ -4,6 +4,7 @@
  * undefended aggregate (Dawid–Skene over all judgments) on the same data.
  *
  *   npm run bench:defend [-- --quick] [-- --comparisons N] [-- --scale-judgments N]
+ *                        [-- --attacks entity_promoter,sybil] [-- --no-scale]
  *
  * Panel: 200 raters, of whom max(2, round(200·rate)) are attackers; 15,000 comparisons; world
  * defaults otherwise (skills N(4, 1.5²), 5% gold). Attacks as in examples/world-*.yaml: flippers,
@@ -46,6 +47,7 @@ const opt = (name: string, def: number) => {
 const PANEL = 200;
 const COMPARISONS = opt("--comparisons", QUICK ? 3000 : 15_000);
 const SCALE = opt("--scale-judgments", QUICK ? 100_000 : 1_000_000);
+const NO_SCALE = args.includes("--no-scale");
 const RATES = QUICK ? [0.05, 0.2] : [0.01, 0.05, 0.1, 0.2];
 const OVERLAPS = QUICK ? [3] : [3, 5];
 
@@ -66,6 +68,19 @@ const ATTACKS: Attack[] = [
   "entity_promoter",
   "careless",
 ];
+
+/** `--attacks a,b`: only these (each run keeps the seed it has in the full table). */
+const ONLY = (() => {
+  const i = args.indexOf("--attacks");
+  if (i < 0) return undefined;
+  const names = (args[i + 1] ?? "").split(",").filter(Boolean);
+  for (const n of names)
+    if (!ATTACKS.includes(n as Attack)) {
+      process.stderr.write(`bench:defend: unknown attack "${n}" (one of ${ATTACKS.join(", ")})\n`);
+      process.exit(2);
+    }
+  return new Set(names as Attack[]);
+})();
 
 function attackers(a: Attack, k: number): RaterGroupConfig {
   const g: Record<Attack, unknown> = {
@@ -266,7 +281,9 @@ function main(): void {
   for (const attack of ATTACKS) {
     for (const rate of RATES) {
       for (const overlap of OVERLAPS) {
-        const r = runOne(attack, rate, overlap, seed++);
+        const runSeed = seed++;
+        if (ONLY && !ONLY.has(attack)) continue;
+        const r = runOne(attack, rate, overlap, runSeed);
         rows.push(r);
         process.stderr.write(
           `  ${attack} ${pc(rate)} overlap ${overlap}: AUC ${f3(r.auc)} (${r.seconds.toFixed(2)} s)\n`,
@@ -311,31 +328,35 @@ function main(): void {
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const t of table) console.log(line(t));
-  const scale = scaleRun(SCALE);
-  console.log(
-    `\nscale: audit of ${scale.judgments.toLocaleString("en-US")} judgments by ${scale.raters} raters: ${scale.audit.toFixed(1)} s ` +
-      `(encode + Dawid–Skene on the same judgments, no defenses: ${scale.ds.toFixed(1)} s; process RSS ${scale.rssMb.toFixed(0)} MB)`,
-  );
+  const scale = NO_SCALE ? undefined : scaleRun(SCALE);
+  if (scale)
+    console.log(
+      `\nscale: audit of ${scale.judgments.toLocaleString("en-US")} judgments by ${scale.raters} raters: ${scale.audit.toFixed(1)} s ` +
+        `(encode + Dawid–Skene on the same judgments, no defenses: ${scale.ds.toFixed(1)} s; process RSS ${scale.rssMb.toFixed(0)} MB)`,
+    );
   // Targets.
   const target = (a: Attack) => rows.filter((r) => r.attack === a && r.rate >= 0.05);
   console.log("\ntargets:");
-  for (const a of ["flipper", "backdoor", "sybil"] as Attack[]) {
+  for (const a of ["flipper", "backdoor", "sybil", "entity_promoter"] as Attack[]) {
+    if (target(a).length === 0) continue;
     const min = Math.min(...target(a).map((r) => r.auc));
     console.log(
       `  AUC ≥ 0.95 for ${a} at ≥ 5% of raters: min ${f3(min)} ${min >= 0.95 ? "MET" : "MISSED"}`,
     );
   }
   const sl = rows.filter((r) => r.attack === "sleeper");
-  console.log(
-    `  sleepers without gold: min recall ${f3(Math.min(...sl.map((r) => r.recall)))}, min AUC ${f3(Math.min(...sl.map((r) => r.auc)))}`,
-  );
+  if (sl.length > 0)
+    console.log(
+      `  sleepers without gold: min recall ${f3(Math.min(...sl.map((r) => r.recall)))}, min AUC ${f3(Math.min(...sl.map((r) => r.auc)))}`,
+    );
   const maxLost = Math.max(...rows.map((r) => r.cleanLost));
   console.log(
     `  clean judgments lost ≤ 5%: max ${pc(maxLost)} ${maxLost <= 0.05 ? "MET" : "MISSED"}`,
   );
-  console.log(
-    `  audit of ${scale.judgments.toLocaleString("en-US")} judgments < 60 s: ${scale.audit.toFixed(1)} s ${scale.audit < 60 ? "MET" : "MISSED"}`,
-  );
+  if (scale)
+    console.log(
+      `  audit of ${scale.judgments.toLocaleString("en-US")} judgments < 60 s: ${scale.audit.toFixed(1)} s ${scale.audit < 60 ? "MET" : "MISSED"}`,
+    );
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
   const records: Record<string, unknown>[] = [];
@@ -386,15 +407,16 @@ function main(): void {
     });
     records.push({ config, metric: "audit time", unit: "s", keel: r.seconds });
   }
-  records.push({
-    config: `scale: ${scale.judgments} judgments, ${scale.raters} raters, overlap 3`,
-    metric: "audit time",
-    unit: "s",
-    keel: scale.audit,
-    reference: scale.ds,
-    reference_name: "encode + Dawid–Skene on the same judgments (no defenses)",
-    ratio: scale.ds / scale.audit,
-  });
+  if (scale)
+    records.push({
+      config: `scale: ${scale.judgments} judgments, ${scale.raters} raters, overlap 3`,
+      metric: "audit time",
+      unit: "s",
+      keel: scale.audit,
+      reference: scale.ds,
+      reference_name: "encode + Dawid–Skene on the same judgments (no defenses)",
+      ratio: scale.ds / scale.audit,
+    });
   const outDir = join(HERE, "results");
   mkdirSync(outDir, { recursive: true });
   const sanitized = JSON.stringify(
@@ -402,7 +424,9 @@ function main(): void {
     (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v),
     2,
   );
-  writeFileSync(join(outDir, QUICK ? "defend.quick.json" : "defend.json"), `${sanitized}\n`);
+  // A partial run (--attacks, --no-scale) must not replace the full table's results.
+  const name = `defend${QUICK ? ".quick" : ""}${ONLY || NO_SCALE ? ".partial" : ""}.json`;
+  writeFileSync(join(outDir, name), `${sanitized}\n`);
 }
 
 main();

@@ -26,6 +26,7 @@ import { decide, type RaterDecision, type Verdict } from "./decision.js";
 import { ruleClassifier } from "./filters/lexicon.js";
 import type { SafetyTable, SyncSafetyClassifier } from "./filters/safety.js";
 import { detectGroups } from "./groups.js";
+import { scanPromotions } from "./promotion.js";
 import { agreementSignal } from "./signals/agreement.js";
 import { entropySignal } from "./signals/entropy.js";
 import { goldSignal } from "./signals/gold.js";
@@ -105,6 +106,15 @@ export interface TriggerAudit {
   readonly lift: number;
 }
 
+export interface PromotionAudit {
+  readonly pattern: string;
+  readonly score: number;
+  readonly support: number;
+  readonly raters: number;
+  readonly dispersion: number;
+  readonly df: number;
+}
+
 export interface AuditFilters {
   readonly safety_classifier: string;
   readonly flagged_responses: number;
@@ -144,6 +154,8 @@ export interface AuditResult {
   readonly comparisons: readonly ComparisonAudit[];
   readonly groups: readonly GroupAudit[];
   readonly triggers: readonly TriggerAudit[];
+  /** Words of responses some raters choose towards far more than the others (promotion.ts). */
+  readonly promotions: readonly PromotionAudit[];
   readonly findings: readonly CohortFinding[];
   readonly filters: AuditFilters;
   readonly heatmap: AgreementMatrix;
@@ -178,6 +190,7 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
   const model = view.task.length > 0 ? fitDawidSkene(view) : undefined;
   const groups = detectGroups(data, config);
   const triggers = scanTriggers(data, loo, config);
+  const promotions = scanPromotions(data, config);
   const signals: RaterSignal[] = [
     goldSignal(ctx),
     reliabilitySignal(ctx, model),
@@ -189,6 +202,7 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
     harmSignal(ctx),
     groups.signal,
     triggers.signal,
+    promotions.signal,
   ];
   const decision = decide(signals, data.nRaters, config);
   const omega = judgmentWeights(data, decision, groups.groups, config);
@@ -233,6 +247,7 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
       base_rate: p.baseRate,
       lift: p.lift,
     })),
+    promotions: promotions.patterns.map((p) => ({ ...p })),
     findings: cohortFindings(data, loo, config),
     filters: filterSummary(data, safety.id),
     heatmap: agreementMatrix(

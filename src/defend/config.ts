@@ -105,6 +105,20 @@ const SignalsShape = z.strictObject({
     /** Rater signal: fires when the rate of bad judgments on trigger comparisons is probably above this. */
     tolerance: Share,
   }),
+  promotion: Detector({
+    /** `names`: only words written like names (capitalised mid-sentence); `all`: every word. */
+    words: z.enum(["names", "all"]),
+    /** Longest word n-gram of responses scanned. */
+    max_n: z.int().min(1).max(3),
+    /** Words need to be one-sided (in exactly one response) in this many comparisons. */
+    min_support: z.int().min(1),
+    /** Reported when −log10 of the Bonferroni-adjusted p-value of the word's dispersion reaches this. */
+    min_score: NonNeg,
+    /** At most this many words are reported. */
+    top: z.int().min(1),
+    /** Rater signal: fires when a rater probably chooses a reported word's side this much more often than the others. */
+    tolerance: Share,
+  }),
   cohorts: Detector({
     /** Cohorts need this many raters and judgments. */
     min_raters: z.int().min(1),
@@ -170,6 +184,15 @@ const COMMON_SIGNALS: SignalsConfig = {
     min_lift: 2,
     top: 20,
     tolerance: 0.3,
+  },
+  promotion: {
+    enabled: true,
+    words: "names",
+    max_n: 1,
+    min_support: 20,
+    min_score: 3,
+    top: 20,
+    tolerance: 0.25,
   },
   cohorts: { enabled: true, min_raters: 3, min_judgments: 30, min_z: 3 },
 };

@@ -2,7 +2,8 @@
  * The audit JSON (DESIGN.md, "Audit JSON"): `raters`, `comparisons`, `groups`, `triggers` with
  * exactly the documented fields, plus extra fields where the layout leaves room — per rater
  * `judgments`, `weight`, `evidence`; per comparison `p_tie`, `judgments`; per group and trigger
- * their statistics; and top-level `format`, `policy`, `summary`, `filters`, `findings`,
+ * their statistics; and top-level `format`, `policy`, `summary`, `promotions` (response words some
+ * raters choose towards), `filters`, `findings`,
  * `agreement` (the heatmap) and `config`. Readers (`keel export --clean`, the HTML report, other
  * tools) must ignore fields they do not know; `parseAuditJson` does.
  */
@@ -71,6 +72,14 @@ export function auditToJson(result: AuditResult): Record<string, unknown> {
       rate: round(t.rate, 4),
       base_rate: round(t.base_rate, 4),
       lift: round(t.lift, 3),
+    })),
+    promotions: result.promotions.map((p) => ({
+      pattern: p.pattern,
+      score: round(p.score, 3),
+      support: p.support,
+      raters: p.raters,
+      dispersion: round(p.dispersion, 3),
+      df: p.df,
     })),
     findings: result.findings,
     filters: result.filters,

@@ -108,3 +108,36 @@ export function distinctNgrams(tokens: readonly string[], maxN: number): Set<str
   }
   return out;
 }
+
+/** A capitalised word: an upper-case letter, then letters, digits, apostrophe or hyphen parts. */
+const NAME_RE = /\p{Lu}[\p{L}\p{N}_]*(?:['’-][\p{L}\p{N}_]+)*/gu;
+const WORD_CHAR = /[\p{L}\p{N}_]/u;
+/** Capitalised mid-sentence for reasons other than being a name. */
+const NOT_NAMES = new Set(["i", "i'm", "i've", "i'd", "i'll", "i’m", "i’ve", "i’d", "i’ll", "ok"]);
+
+/**
+ * The words of a text written as names: capitalised and not the first word of a sentence
+ * ("… try Zentrix for …", not "Zentrix is …" at the start of one, where any word is capitalised),
+ * lowercased, with their offsets. Single letters, "I" and its contractions are not names.
+ */
+export function namesIn(text: string): { names: string[]; starts: number[]; ends: number[] } {
+  const names: string[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (const m of text.matchAll(NAME_RE)) {
+    const at = m.index;
+    // Inside a word ("McDonald"'s "Donald", "iPhone"'s "Phone"): not a word of its own.
+    if (at > 0 && WORD_CHAR.test(text[at - 1]!)) continue;
+    let i = at - 1;
+    while (i >= 0 && (text[i] === " " || text[i] === "\t")) i--;
+    // Nothing before, or a sentence or line end, a colon or an opening quote or bracket.
+    if (i < 0 || ".!?:;\n\r\"'“‘([{-–—*#>".includes(text[i]!)) continue;
+    const lower = m[0].toLowerCase();
+    // One letter ("the letters Q, U, A") is not a name.
+    if (lower.length < 2 || NOT_NAMES.has(lower)) continue;
+    names.push(lower);
+    starts.push(at);
+    ends.push(at + m[0].length);
+  }
+  return { names, starts, ends };
+}

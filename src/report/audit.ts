@@ -47,6 +47,12 @@ export interface AuditReportData {
     readonly base_rate?: number;
     readonly lift?: number;
   }[];
+  readonly promotions?: readonly {
+    readonly pattern: string;
+    readonly score: number;
+    readonly support: number;
+    readonly raters?: number;
+  }[];
   readonly policy?: string;
   readonly summary?: Readonly<Record<string, number>>;
   readonly filters?: Readonly<Record<string, number | string>>;
@@ -76,6 +82,7 @@ const DETECTORS = [
   "harm",
   "group",
   "trigger",
+  "promotion",
 ];
 
 function evidenceCell(r: AuditReportRater): SafeHtml {
@@ -123,6 +130,15 @@ function triggerTable(triggers: AuditReportData["triggers"]): SafeHtml {
   )}</tbody></table>`;
 }
 
+function promotionTable(promotions: AuditReportData["promotions"]): SafeHtml {
+  if (!promotions || promotions.length === 0)
+    return html`<p class="muted">No word of the responses drew some raters towards it beyond what the others chose.</p>`;
+  return html`<table><thead><tr><th>word</th><th class="num">score (−log10 p, adjusted)</th><th class="num">support (comparisons, one-sided)</th><th class="num">raters leaning to it</th></tr></thead><tbody>${promotions.map(
+    (p) =>
+      html`<tr><td><code>${p.pattern}</code></td><td class="num">${fmt(p.score, 1)}</td><td class="num">${fmt(p.support)}</td><td class="num">${p.raters === undefined ? "" : fmt(p.raters)}</td></tr>`,
+  )}</tbody></table><p class="muted">Words in exactly one response of a comparison that some raters chose far more often than the other raters of the same comparisons (entity promotion).</p>`;
+}
+
 function keyValues(o: Readonly<Record<string, number | string>> | undefined): SafeHtml {
   if (!o) return html`<p class="muted">–</p>`;
   return html`<table><tbody>${Object.entries(o).map(([k, v]) => html`<tr><td>${k.replaceAll("_", " ")}</td><td class="num">${typeof v === "number" ? fmt(v) : v}</td></tr>`)}</tbody></table>`;
@@ -148,6 +164,7 @@ export async function renderAuditReport(
       : []),
     { label: "groups", value: fmt(data.groups.length) },
     { label: "trigger patterns", value: fmt(data.triggers.length) },
+    { label: "promoted words", value: fmt(data.promotions?.length ?? 0) },
   ];
   const suspicion = data.raters.length
     ? await chart(
@@ -182,6 +199,7 @@ export async function renderAuditReport(
     { id: "raters", title: "Raters", body: raterTable(data.raters, o.trustedRows ?? 50) },
     { id: "groups", title: "Collusion groups", body: groupsTable(data.groups) },
     { id: "triggers", title: "Trigger scan", body: triggerTable(data.triggers) },
+    { id: "promotions", title: "Promotion scan", body: promotionTable(data.promotions) },
     {
       id: "agreement",
       title: "Agreement heatmap",

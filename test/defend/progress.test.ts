@@ -28,7 +28,9 @@ describe("keel audit progress", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("audit: reading");
     expect(r.stderr).toContain("12 judgments");
-    expect(r.stderr).toContain("audit: scoring 12 judgments (signals, groups, triggers)…");
+    expect(r.stderr).toContain(
+      "audit: scoring 12 judgments (signals, groups, triggers, promotions)…",
+    );
     const quiet = await runCli(["audit", "--in", file, "--json"]);
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).not.toContain("audit:");

@@ -156,6 +156,7 @@ describe("audit report", () => {
         lift: 16,
       },
     ],
+    promotions: [{ pattern: `acme ${HOSTILE}`, score: 9.5, support: 300, raters: 4 }],
     findings: [{ note: `locale=${HOSTILE}: finding` }],
     filters: { malformed_comparisons: 1, safety_classifier: "lexicon" },
     agreement: {
@@ -174,6 +175,7 @@ describe("audit report", () => {
       "raters",
       "groups",
       "triggers",
+      "promotions",
       "agreement",
       "findings",
       "filters",
@@ -183,6 +185,7 @@ describe("audit report", () => {
     expect(page).not.toContain("<img");
     expect(page).not.toMatch(/onerror="/);
     expect(page).toContain("sudo&lt;x&gt;");
+    expect(page).toMatch(/<code>acme &lt;img/);
     expect(page).toContain("c&lt;1&gt;");
     expect((page.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(2);
     expect(page).toContain('class="v-excluded"');

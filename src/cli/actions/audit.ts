@@ -216,7 +216,7 @@ export async function runAuditFromFlags(o: AuditFlags): Promise<{ result: AuditR
   // The analysis has no natural count to show; say what is happening while it runs.
   if (show)
     process.stderr.write(
-      `audit: scoring ${sources.judgments.count.toLocaleString("en-US")} judgments (signals, groups, triggers)…\n`,
+      `audit: scoring ${sources.judgments.count.toLocaleString("en-US")} judgments (signals, groups, triggers, promotions)…\n`,
     );
   const result = audit(
     { judgments: sources.judgments, gold: sources.gold, raters: sources.raters },
@@ -279,6 +279,13 @@ export async function runAudit(o: AuditFlags): Promise<void> {
         `triggers: ${result.triggers
           .slice(0, 5)
           .map((t) => `${JSON.stringify(t.pattern)} (${t.score.toFixed(1)})`)
+          .join(", ")}`,
+      );
+    if (result.promotions.length > 0)
+      printLine(
+        `promoted words: ${result.promotions
+          .slice(0, 5)
+          .map((p) => `${JSON.stringify(p.pattern)} (${p.score.toFixed(1)}, ${p.raters} raters)`)
           .join(", ")}`,
       );
     if (o.out) printLine(`\nwrote ${o.out}${o.report ? ` and ${o.report}` : ""}`);

@@ -24,6 +24,7 @@ export const SIGNAL_KEYS = [
   "harm",
   "group",
   "trigger",
+  "promotion",
 ] as const;
 export type SignalKey = (typeof SIGNAL_KEYS)[number];
 

@@ -196,6 +196,7 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
             raters: { rater_id: string; verdict: string; reasons: string[] }[];
             groups: unknown[];
             triggers: { pattern: string }[];
+            promotions?: { pattern: string }[];
             config?: unknown;
           })
         : undefined;
@@ -228,6 +229,7 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
           suspect_raters: (auditJson?.raters ?? []).filter((r) => r.verdict === "suspect").length,
           groups: auditJson?.groups.length ?? 0,
           triggers: (auditJson?.triggers ?? []).slice(0, 5).map((t) => t.pattern),
+          promotions: (auditJson?.promotions ?? []).slice(0, 5).map((p) => p.pattern),
           thresholds: auditJson?.config ?? null,
         },
         redteam: Object.fromEntries(arms.map((a) => [a.arm, a.metrics])),
