@@ -26,7 +26,7 @@ import { decide, type RaterDecision, type Verdict } from "./decision.js";
 import { ruleClassifier } from "./filters/lexicon.js";
 import type { SafetyTable, SyncSafetyClassifier } from "./filters/safety.js";
 import { detectGroups } from "./groups.js";
-import { scanPromotions } from "./promotion.js";
+import { type PromotionPattern, scanPromotions } from "./promotion.js";
 import { agreementSignal } from "./signals/agreement.js";
 import { entropySignal } from "./signals/entropy.js";
 import { goldSignal } from "./signals/gold.js";
@@ -106,14 +106,8 @@ export interface TriggerAudit {
   readonly lift: number;
 }
 
-export interface PromotionAudit {
-  readonly pattern: string;
-  readonly score: number;
-  readonly support: number;
-  readonly raters: number;
-  readonly dispersion: number;
-  readonly df: number;
-}
+/** A name of responses some raters choose towards (promotion.ts). */
+export type PromotionAudit = PromotionPattern;
 
 export interface AuditFilters {
   readonly safety_classifier: string;
@@ -247,7 +241,7 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
       base_rate: p.baseRate,
       lift: p.lift,
     })),
-    promotions: promotions.patterns.map((p) => ({ ...p })),
+    promotions: promotions.patterns,
     findings: cohortFindings(data, loo, config),
     filters: filterSummary(data, safety.id),
     heatmap: agreementMatrix(

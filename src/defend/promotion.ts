@@ -79,7 +79,7 @@ export interface PromotionPattern {
   readonly support: number;
   /** Raters whose excess on the word is probably above the tolerance (score ≥ ½). */
   readonly raters: number;
-  /** Σ D²/V over raters, and its degrees of freedom. */
+  /** Σ D'²/V over raters (excesses from the median rater's), and its degrees of freedom. */
   readonly dispersion: number;
   readonly df: number;
 }
@@ -392,7 +392,14 @@ export function scanPromotions(data: AuditData, config: AuditConfig): PromotionR
   }
   if (found.length === 0) return none;
   found.sort((x, y) => y.score - x.score || (sides.vocab[x.t]! < sides.vocab[y.t]! ? -1 : 1));
-  const kept = found.slice(0, cfg.top);
+  // A run of words containing a word found on its own adds nothing ("globex corp" after "globex").
+  const single = new Set(found.map((f) => sides.vocab[f.t]!).filter((g) => !g.includes(" ")));
+  const kept = found
+    .filter((f) => {
+      const g = sides.vocab[f.t]!;
+      return !g.includes(" ") || !g.split(" ").some((x) => single.has(x));
+    })
+    .slice(0, cfg.top);
   const keptSet = new Map(kept.map((f, i) => [f.t, i]));
   const W = data.nRaters;
   const score = new Float64Array(W);

@@ -139,6 +139,27 @@ describe("promotion scan", () => {
     expect(off.raters.every((r) => r.evidence.promotion === undefined)).toBe(true);
   });
 
+  it("with max_n 2 a two-word name is one name, reported once", () => {
+    const promoter: Behaviour = (item, rng, f) => {
+      if (item.a.includes("Globex") !== item.b.includes("Globex"))
+        return item.a.includes("Globex") ? "a" : "b";
+      return honest()(item, rng, f);
+    };
+    const items = namedItems().map((it) => ({
+      ...it,
+      a: it.a.replace("Globex", "Globex Corp"),
+      b: it.b.replace("Globex", "Globex Corp"),
+    }));
+    const raters = [
+      ...honestRaters(20),
+      ...[0, 1, 2].map((i) => ({ id: `p${i}`, behaviour: promoter })),
+    ];
+    const ctx = contextFor(simulate(items, raters, OPTS), { signals: { promotion: { max_n: 2 } } });
+    const r = scanPromotions(ctx.data, ctx.config);
+    const words = r.patterns.map((p) => p.pattern).sort();
+    expect(words).toEqual(["corp", "globex"]);
+  });
+
   it("takes `words: all` and refuses an unknown word mode, naming the field", () => {
     expect(
       resolveAuditConfig({ signals: { promotion: { words: "all" } } }).signals.promotion.words,
