@@ -1,6 +1,6 @@
 /**
  * The admin view of a project: progress, raters with live scores and verdicts, the review
- * queue (reinstate or exclude), agreement per batch, collusion groups and triggers from the
+ * queue (reinstate or exclude), agreement per batch, collusion groups, triggers and promoted names from the
  * audit, export, invitations, adding items from a JSONL file, and (admins and owners) the
  * project's settings. Scores refresh every few seconds.
  */
@@ -53,6 +53,8 @@ interface Groups {
   source: string;
   groups: { rater_ids: string[]; score: number; reason: string }[];
   triggers: { pattern: string; score: number; support: number }[];
+  /** Absent from servers older than the promotion scan. */
+  promotions?: { pattern: string; score: number; support: number; raters: number }[];
 }
 
 /** Items per request: well under the route's 10,000 items and 16 MiB. */
@@ -393,6 +395,24 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
                   <li key={t.pattern}>
                     <code className="text">{t.pattern}</code> — score {t.score.toFixed(2)}, support{" "}
                     {t.support}
+                  </li>
+                ))}
+              </ul>
+            )}
+            <h3>Promoted names</h3>
+            <p className="muted">
+              Names in responses that some raters choose far more often than the other raters of the
+              same comparisons.
+            </p>
+            {(groups.promotions ?? []).length === 0 ? (
+              <p>None found.</p>
+            ) : (
+              <ul>
+                {(groups.promotions ?? []).map((p) => (
+                  <li key={p.pattern}>
+                    <code className="text">{p.pattern}</code> — score {p.score.toFixed(2)}, in{" "}
+                    {p.support} comparisons, {p.raters} {p.raters === 1 ? "rater" : "raters"}{" "}
+                    leaning to it
                   </li>
                 ))}
               </ul>

@@ -1,6 +1,6 @@
 /**
  * Admin and reviewer views of a project: raters with live scores and verdicts, agreement per
- * batch, collusion groups and triggers (from the audit), progress, the review queue (paused
+ * batch, collusion groups, triggers and promoted names (from the audit), progress, the review queue (paused
  * raters, to reinstate or exclude), the judgments themselves and their export as keel
  * judgments JSONL.
  */
@@ -128,7 +128,7 @@ export function adminRoutes(ctx: ServerContext) {
         config: { access: "reviewer" },
         bodyLimit: LIMIT.tiny,
         schema: {
-          summary: "collusion groups and trigger patterns found by the audit",
+          summary: "collusion groups, trigger patterns and promoted names found by the audit",
           params: js(ProjectParams),
           response: responses(
             z.object({
@@ -138,6 +138,14 @@ export function adminRoutes(ctx: ServerContext) {
               ),
               triggers: z.array(
                 z.object({ pattern: z.string(), score: z.number(), support: z.number() }),
+              ),
+              promotions: z.array(
+                z.object({
+                  pattern: z.string(),
+                  score: z.number(),
+                  support: z.number(),
+                  raters: z.number(),
+                }),
               ),
             }),
           ),

@@ -84,7 +84,7 @@ export class ScoreBoard {
     return e;
   }
 
-  /** Collusion groups and trigger patterns found by the audit. */
+  /** Collusion groups, trigger patterns and promoted names found by the audit. */
   async groups(
     q: ProjectQueue,
     nowMs: number,
@@ -92,9 +92,10 @@ export class ScoreBoard {
     source: "audit" | "unavailable";
     groups: { rater_ids: string[]; score: number; reason: string }[];
     triggers: { pattern: string; score: number; support: number }[];
+    promotions: { pattern: string; score: number; support: number; raters: number }[];
   }> {
     const a = await this.audit(q, nowMs);
-    if (!a) return { source: "unavailable", groups: [], triggers: [] };
+    if (!a) return { source: "unavailable", groups: [], triggers: [], promotions: [] };
     return {
       source: "audit",
       groups: a.groups.map((g) => ({
@@ -103,6 +104,12 @@ export class ScoreBoard {
         reason: g.reason,
       })),
       triggers: a.triggers.map((t) => ({ pattern: t.pattern, score: t.score, support: t.support })),
+      promotions: a.promotions.map((p) => ({
+        pattern: p.pattern,
+        score: p.score,
+        support: p.support,
+        raters: p.raters,
+      })),
     };
   }
 
