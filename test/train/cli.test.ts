@@ -237,6 +237,7 @@ describe("keel train", () => {
     expect(j.code, j.stderr).toBe(0);
     const js = JSON.parse(j.stdout);
     expect(js).toMatchObject({ kind: "reward", input: "judgments", scored: 3, ties_skipped: 1 });
+    expect(js.distinct_responses).toBeLessThanOrEqual(6);
     expect(js.rows.map((r: { comparison_id: string }) => r.comparison_id)).toEqual([
       "c1",
       "c2",

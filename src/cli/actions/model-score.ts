@@ -159,6 +159,35 @@ function readInputs(file: string): Inputs {
   );
 }
 
+/**
+ * The distinct (prompt, response) pairs of the inputs: `unique` holds the index of each one's
+ * first occurrence, `slot[i]` the place of input i's pair in `unique`. Keys are the inputs' own
+ * strings, so the maps add no copies of the texts.
+ */
+export function distinctResponses(
+  prompts: readonly string[],
+  texts: readonly string[],
+): { unique: number[]; slot: Int32Array } {
+  const byPrompt = new Map<string, Map<string, number>>();
+  const unique: number[] = [];
+  const slot = new Int32Array(texts.length);
+  for (let i = 0; i < texts.length; i++) {
+    let byText = byPrompt.get(prompts[i]!);
+    if (byText === undefined) {
+      byText = new Map();
+      byPrompt.set(prompts[i]!, byText);
+    }
+    let k = byText.get(texts[i]!);
+    if (k === undefined) {
+      k = unique.length;
+      unique.push(i);
+      byText.set(texts[i]!, k);
+    }
+    slot[i] = k;
+  }
+  return { unique, slot };
+}
+
 /** Raters with fewer judgments are left out of the printed table (their share is noise). */
 const MIN_RATER_PAIRS = 5;
 
@@ -181,25 +210,39 @@ export async function runScore(o: ScoreFlags): Promise<void> {
     ...(o.lambda !== undefined ? { lambda: o.lambda } : {}),
   });
   const n = inputs.texts.length;
-  const score = new Float64Array(n);
-  const std = new Float64Array(n);
+  // Each distinct (prompt, response) is scored once: a comparison judged by k raters, or a
+  // response that recurs, costs one forward pass, not k.
+  const { unique, slot } = distinctResponses(inputs.prompts, inputs.texts);
+  const u = unique.length;
+  const uScore = new Float64Array(u);
+  const uStd = new Float64Array(u);
   const progress = new Progress({
     label: "scoring",
     unit: "responses",
-    total: n,
+    total: u,
     enabled: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
   });
   try {
-    for (let i = 0; i < n; i += o.batchSize) {
-      const end = Math.min(n, i + o.batchSize);
-      const s = await scorer.score(inputs.prompts.slice(i, end), inputs.texts.slice(i, end));
-      score.set(s.score, i);
-      std.set(s.std, i);
+    for (let i = 0; i < u; i += o.batchSize) {
+      const end = Math.min(u, i + o.batchSize);
+      const batch = unique.slice(i, end);
+      const s = await scorer.score(
+        batch.map((k) => inputs.prompts[k]!),
+        batch.map((k) => inputs.texts[k]!),
+      );
+      uScore.set(s.score, i);
+      uStd.set(s.std, i);
       progress.update(end);
     }
   } finally {
     progress.finish();
     await scorer.dispose();
+  }
+  const score = new Float64Array(n);
+  const std = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    score[i] = uScore[slot[i]!]!;
+    std[i] = uStd[slot[i]!]!;
   }
   if (!score.every(Number.isFinite))
     throw new KeelError("KEEL_E_NUMERIC", `${o.model} produced a non-finite score`);
@@ -236,6 +279,7 @@ export async function runScore(o: ScoreFlags): Promise<void> {
     scoring: scorer.file.scoring,
     input: inputs.kind,
     scored: inputs.lines.length,
+    distinct_responses: u,
     ...(inputs.kind === "judgments" ? { ties_skipped: inputs.ties } : {}),
     out: o.out ?? null,
   };
