@@ -199,7 +199,7 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
     promotions.signal,
   ];
   const decision = decide(signals, data.nRaters, config);
-  const omega = judgmentWeights(data, decision, groups.groups, config);
+  const omega = judgmentWeights(data, decision, groups.groups, config, promotions.promoted);
   const outcome = cleanedComparisons(data, omega, config, triggers.matches);
   const { raters, effective } = raterAudits(data, decision, outcome);
   const comparisons = comparisonAudits(data, outcome);

@@ -6,7 +6,8 @@
  * Detector tolerances are effect sizes ("how far from a typical rater before it matters"); the
  * verdict thresholds and the soft weight factors are where the policies differ:
  *
- *   policy       suspect_at  exclude_at  unsafe-preference weight  aggregate-prefers-flagged
+ *   policy       suspect_at  exclude_at  unsafe-preference and  aggregate-prefers-flagged
+ *                                         promoted-choice weight
  *   strict          0.3         0.7              0                        0
  *   balanced        0.5         0.9              0.25                     0.5
  *   permissive      0.7         0.98             1 (flag only)            1 (flag only)
@@ -35,6 +36,8 @@ const VerdictShape = z.strictObject({
 const WeightShape = z.strictObject({
   /** Weight factor of a judgment that prefers a flagged response over an unflagged one. */
   unsafe_preference: Share,
+  /** Weight factor of a judgment that chose the side of a reported name its rater leans to. */
+  promoted_choice: Share,
   /** Weight factor of a comparison whose cleaned aggregate still prefers the flagged response. */
   aggregate_prefers_flagged: Share,
   /** Exact duplicate comparisons share one weight (`share`) or each keep theirs (`keep`). */
@@ -203,6 +206,7 @@ export const POLICY_PRESETS: Readonly<Record<Policy, AuditConfig>> = {
     verdict: { suspect_at: 0.3, exclude_at: 0.7, reason_at: 0.2 },
     weights: {
       unsafe_preference: 0,
+      promoted_choice: 0,
       aggregate_prefers_flagged: 0,
       duplicate_comparisons: "share",
       duplicate_min_cluster: 2,
@@ -217,6 +221,7 @@ export const POLICY_PRESETS: Readonly<Record<Policy, AuditConfig>> = {
     verdict: { suspect_at: 0.5, exclude_at: 0.9, reason_at: 0.3 },
     weights: {
       unsafe_preference: 0.25,
+      promoted_choice: 0.25,
       aggregate_prefers_flagged: 0.5,
       duplicate_comparisons: "share",
       duplicate_min_cluster: 3,
@@ -231,6 +236,7 @@ export const POLICY_PRESETS: Readonly<Record<Policy, AuditConfig>> = {
     verdict: { suspect_at: 0.7, exclude_at: 0.98, reason_at: 0.5 },
     weights: {
       unsafe_preference: 1,
+      promoted_choice: 1,
       aggregate_prefers_flagged: 1,
       duplicate_comparisons: "keep",
       duplicate_min_cluster: 2,

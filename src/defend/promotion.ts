@@ -89,6 +89,11 @@ type PromotionConfig = AuditConfig["signals"]["promotion"];
 export interface PromotionResult {
   readonly patterns: readonly PromotionPattern[];
   readonly signal: RaterSignal;
+  /**
+   * Per judgment: 1 when it chose the side of a reported name its rater leans to (that
+   * rater's score on the name ≥ ½) — the promotions themselves, which the weights discount.
+   */
+  readonly promoted: Uint8Array;
 }
 
 /** One-sided words per comparison: word ids, +id+1 for a's side, −(id+1) for b's. */
@@ -355,7 +360,11 @@ function raterScore(d: number, v: number, n: number, tolerance: number): number 
 
 export function scanPromotions(data: AuditData, config: AuditConfig): PromotionResult {
   const cfg = config.signals.promotion;
-  const none: PromotionResult = { patterns: [], signal: emptySignal("promotion", data.nRaters) };
+  const none: PromotionResult = {
+    patterns: [],
+    signal: emptySignal("promotion", data.nRaters),
+    promoted: new Uint8Array(data.nJudgments),
+  };
   if (!cfg.enabled) return none;
   const sides = oneSidedWords(data, cfg);
   const cells = accumulate(data, sides);
@@ -406,6 +415,8 @@ export function scanPromotions(data: AuditData, config: AuditConfig): PromotionR
   const stats: (Stats | undefined)[] = new Array(W).fill(undefined);
   const bestWord = new Int32Array(W).fill(-1);
   const ratersOver = new Int32Array(kept.length);
+  /** Cells (rater, reported word) whose rater leans to the word: keys w · T + t. */
+  const leaning = new Set<number>();
   for (let i = 0; i < cells.size; i++) {
     const k = keptSet.get(cells.word[i]!);
     if (k === undefined) continue;
@@ -414,7 +425,10 @@ export function scanPromotions(data: AuditData, config: AuditConfig): PromotionR
     if (n < MIN_SCORED_N) continue;
     const d = excess(i);
     const s = raterScore(d, Math.max(cells.v[i]!, n * SCORED_VAR_FLOOR), n, cfg.tolerance);
-    if (s >= 0.5) ratersOver[k]!++;
+    if (s >= 0.5) {
+      ratersOver[k]!++;
+      leaning.add(w * T + cells.word[i]!);
+    }
     if (bestWord[w]! < 0 || s > score[w]!) {
       score[w] = s;
       bestWord[w] = cells.word[i]!;
@@ -440,12 +454,36 @@ export function scanPromotions(data: AuditData, config: AuditConfig): PromotionR
       df: df[f.t]!,
     });
   });
+  const promoted = new Uint8Array(data.nJudgments);
+  if (leaning.size > 0) {
+    for (let c = 0; c < data.nComparisons; c++) {
+      const w0 = sides.offsets[c]!;
+      const w1 = sides.offsets[c + 1]!;
+      if (w0 === w1) continue;
+      for (let q = data.start[c]!; q < data.start[c + 1]!; q++) {
+        const j = data.order[q]!;
+        const l = data.label[j]!;
+        if (l === LABEL_TIE) continue;
+        const w = data.rater[j]!;
+        for (let k = w0; k < w1; k++) {
+          const side = sides.words[k]!;
+          // The word is on the chosen side: a's words are positive, b's negative.
+          if (side > 0 !== (l === LABEL_A)) continue;
+          if (leaning.has(w * T + Math.abs(side) - 1)) {
+            promoted[j] = 1;
+            break;
+          }
+        }
+      }
+    }
+  }
   // Evidence names its word by its place in the audit's `promotions` (−1: not reported).
   for (const st of stats)
     if (st !== undefined)
       (st as Record<string, number>).promotion_word = renumber[st.promotion_word!]!;
   return {
     patterns,
+    promoted,
     signal: {
       key: "promotion",
       score,

@@ -3,11 +3,13 @@
  * preference p_a per comparison, and a weight per comparison.
  *
  * Judgment weight (0 for inactive judgments — repeats, malformed comparisons):
- *   ω_j = weight(rater) · 1/k_g(j) · f_unsafe(j)
+ *   ω_j = weight(rater) · 1/k_g(j) · f_unsafe(j) · f_promoted(j)
  *     k_g(j)    = members of the rater's collusion group among the comparison's raters
  *                 (a group shares one vote on each comparison it floods)
  *     f_unsafe  = weights.unsafe_preference if j prefers a flagged response over an unflagged
  *                 one, else 1
+ *     f_promoted = weights.promoted_choice if j chose the side of a reported name its rater
+ *                 leans to (promotion.ts), else 1
  *
  * Cleaned posterior: Dawid–Skene is refitted on the judgments with ω_j > 0 (so excluded raters
  * shape neither the truth nor anyone's confusion matrix), then each comparison's posterior is
@@ -51,6 +53,7 @@ export function judgmentWeights(
   decision: RaterDecision,
   groups: readonly RaterGroup[],
   config: AuditConfig,
+  promoted?: Uint8Array,
 ): Float64Array {
   const omega = new Float64Array(data.nJudgments);
   const groupOf = new Int32Array(data.nRaters).fill(-1);
@@ -76,6 +79,7 @@ export function judgmentWeights(
       const l = data.label[j]!;
       if (unsafeA[c] !== unsafeB[c] && l !== LABEL_TIE && (l === LABEL_A) === (unsafeA[c] === 1))
         wt *= config.weights.unsafe_preference;
+      if (promoted?.[j] === 1) wt *= config.weights.promoted_choice;
       omega[j] = wt;
     }
   }

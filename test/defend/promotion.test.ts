@@ -139,6 +139,50 @@ describe("promotion scan", () => {
     expect(off.raters.every((r) => r.evidence.promotion === undefined)).toBe(true);
   });
 
+  it("discounts the promotions themselves: a leaning rater's choices of the name's side", () => {
+    const w = entityWorld(6);
+    // No verdicts (every rater keeps weight 1) and no unsafe discount: only this factor is left.
+    const config = {
+      verdict: { suspect_at: 1, exclude_at: 1 },
+      weights: { unsafe_preference: 1 },
+      signals: { groups: { enabled: false } },
+    };
+    const res = audit({ judgments: w.judgments }, { config });
+    expect(res.config.weights.promoted_choice).toBe(0.25);
+    const lean = new Map(res.raters.map((r) => [r.rater_id, r.evidence.promotion?.score ?? 0]));
+    // A suspicion of exactly 1 still reaches exclude_at.
+    const excluded = new Set(res.raters.filter((r) => r.weight === 0).map((r) => r.rater_id));
+    const seen = { promoted: 0, other: 0, honest: 0 };
+    const comparisonWeight = new Map(res.comparisons.map((c) => [c.comparison_id, c.weight]));
+    w.judgments.forEach((j, i) => {
+      const za = /Zentrix/.test(String(j.response_a));
+      const zb = /Zentrix/.test(String(j.response_b));
+      // The effective weight is the judgment's own weight times its comparison's.
+      const cw = comparisonWeight.get(j.comparison_id)!;
+      if (za === zb || j.choice === "tie" || cw === 0 || excluded.has(j.rater_id)) return;
+      const omega = res.judgmentWeights[i]! / cw;
+      const towards = (j.choice === "a") === za;
+      if (lean.get(j.rater_id)! >= 0.5) {
+        if (towards) {
+          seen.promoted++;
+          expect(omega).toBeCloseTo(0.25, 12);
+        } else {
+          seen.other++;
+          expect(omega).toBeCloseTo(1, 12);
+        }
+      } else if (w.type.get(j.rater_id) === "honest" && towards) {
+        seen.honest++;
+        expect(omega).toBeCloseTo(1, 12);
+      }
+    });
+    expect(seen.promoted).toBeGreaterThan(50);
+    expect(seen.honest).toBeGreaterThan(50);
+    // Permissive only flags.
+    expect(
+      audit({ judgments: w.judgments }, { policy: "permissive" }).config.weights.promoted_choice,
+    ).toBe(1);
+  });
+
   it("with max_n 2 a two-word name is one name, reported once", () => {
     const promoter: Behaviour = (item, rng, f) => {
       if (item.a.includes("Globex") !== item.b.includes("Globex"))
