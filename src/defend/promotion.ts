@@ -22,8 +22,8 @@
  * Honest raters lean systematically too — towards a (position), towards the longer response,
  * towards the others' side more or less than typical (skill) — and those leanings correlate
  * with words (long answers share their filler words). So per rater, u is regressed by least
- * squares on (1, ln(words_a/words_b) clipped to ±3, others' share for a − ½) over all its
- * judgments, and the residual r_j is used instead: a promoter's pull towards a word is
+ * squares on (1, ln(words_a/words_b) clipped to ±3, others' share for a − ½) over its
+ * judgments of comparisons with a one-sided word, and the residual r_j is used instead: a promoter's pull towards a word is
  * independent of all three and stays. With σ²_w the rater's residual variance (floored):
  *
  *   D_wt = Σ_j ±r_j,  V_wt = n_wt σ²_w,  n_wt = #judgments of w where t was one-sided
@@ -52,6 +52,10 @@
  *   score_w = max_t P(δ > tolerance)          (default tolerance 0.25: chooses the word's side in
  *                                              a quarter of its opportunities more than the others
  *                                              would; a promoter who always does is near ½)
+ *
+ * The promotions themselves — judgments that chose the side of a reported name whose rater
+ * scores ≥ ½ on it — are marked (`promoted`), and the weights discount them
+ * (`weights.promoted_choice`), whatever the rater's overall verdict.
  */
 import type { AuditConfig } from "./config.js";
 import { type AuditData, LABEL_A, LABEL_TIE } from "./data.js";
@@ -277,7 +281,7 @@ function solve3(A: Float64Array, b: Float64Array, o: number): [number, number, n
  * only decide the sign. What a rater's u owes to its general leanings — towards a (position or
  * habit), towards the longer response (length preference), towards the others' side (skill) —
  * is fitted per rater by least squares on (1, ln(words_a/words_b), others' share for a − ½)
- * and taken out, so that an honest rater who likes long answers does not seem to promote the
+ * over the comparisons that have a one-sided word, and taken out, so that an honest rater who likes long answers does not seem to promote the
  * words long answers contain. A promoter's pull towards a word is independent of all three, so
  * it stays.
  */
@@ -288,7 +292,9 @@ function accumulate(data: AuditData, sides: Sides): Cells {
   const W = data.nRaters;
   const zz = new Float64Array(W * 9);
   const zu = new Float64Array(W * 3);
-  // Pass 1: per rater, the normal equations of u on its covariates.
+  // Pass 1: per rater, the normal equations of u on its covariates. (Fitting them on all of a
+  // rater's judgments instead found entity promoters a little more often in bench:defend but
+  // flagged one more honest rater elsewhere, so the fit stays where the words are.)
   const each = (fn: (c: number, j: number, u: number, z1: number, z2: number) => void) => {
     for (let c = 0; c < data.nComparisons; c++) {
       if (sides.offsets[c] === sides.offsets[c + 1]) continue;
