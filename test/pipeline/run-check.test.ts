@@ -1,5 +1,5 @@
 /** `keel run --check`: the whole plan resolved from the file, the stages listed, nothing run. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -7,6 +7,15 @@ import { tempDir } from "../helpers/stores.js";
 
 describe("keel run --check", () => {
   const dir = tempDir("keel-run-check-");
+
+  it("accepts every example pipeline config", async () => {
+    const files = readdirSync("examples").filter((f) => /^pipeline.*\.yaml$/.test(f));
+    expect(files).toContain("pipeline-entity.yaml");
+    for (const f of files) {
+      const r = await runCli(["run", "-c", `examples/${f}`, "-o", join(dir, f), "--check"]);
+      expect(r.code, `${f}: ${r.stderr}`).toBe(0);
+    }
+  });
 
   it("lists the example pipeline's stages in order and writes nothing", async () => {
     const out = join(dir, "run");
