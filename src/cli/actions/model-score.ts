@@ -81,20 +81,38 @@ function judgmentInputs(rows: Iterable<JudgmentRow>): Inputs {
   return out;
 }
 
-/** The judgments of a store, in ledger order (`line` is the ledger sequence number). */
+/**
+ * The judgments of a store, in ledger order (`line` is the ledger sequence number). Each
+ * comparison's texts are kept once, however many raters judged it, and each prompt once: the
+ * store hands every judgment its own copies, which at a million judgments would be gigabytes.
+ */
 async function storeInputs(db: string): Promise<Inputs> {
   const rows: JudgmentRow[] = [];
+  const texts = new Map<string, { prompt: string; a: string; b: string }>();
+  const prompts = new Map<string, string>();
   await withStore(db, async (store) => {
-    for await (const j of store.judgments())
+    for await (const j of store.judgments()) {
+      let t = texts.get(j.comparison_id);
+      if (t === undefined) {
+        const p = contentToText(j.prompt);
+        let prompt = prompts.get(p);
+        if (prompt === undefined) {
+          prompt = p;
+          prompts.set(p, p);
+        }
+        t = { prompt, a: contentToText(j.response_a), b: contentToText(j.response_b) };
+        texts.set(j.comparison_id, t);
+      }
       rows.push({
         line: j.seq,
         comparison_id: j.comparison_id,
         rater_id: j.rater_id,
-        prompt: contentToText(j.prompt),
-        response_a: contentToText(j.response_a),
-        response_b: contentToText(j.response_b),
+        prompt: t.prompt,
+        response_a: t.a,
+        response_b: t.b,
         choice: j.choice,
       });
+    }
   });
   if (rows.length === 0)
     throw new KeelError("KEEL_E_NOT_FOUND", "the store holds no judgments", {
