@@ -3,7 +3,7 @@
  * policy's exclusion threshold) stops receiving tasks and waits in the review queue, where a
  * reviewer reinstates or excludes them. The gold-accuracy check in the task flow pauses at once;
  * this sweep, run every `auditIntervalMs`, catches what only the whole audit sees (agreement,
- * collusion, speed, position bias, triggers).
+ * collusion, speed, position bias, triggers, promotions).
  */
 import { setMemberStatus } from "../../store/collection/index.js";
 import type { ServerContext } from "../context.js";
