@@ -61,7 +61,7 @@ import type { AuditConfig } from "./config.js";
 import { type AuditData, LABEL_A, LABEL_TIE } from "./data.js";
 import { emptySignal, pct, type RaterSignal, type Stats } from "./signals/signal.js";
 import { median, minusLog10P, normalSf } from "./stats.js";
-import { distinctNgrams, namesIn, tokenize } from "./text.js";
+import { distinctNgrams, isWordCharacter, namesIn, tokenize } from "./text.js";
 
 const PRIOR_SD = 0.15;
 /** Raters need this many opportunities on a word to count towards its dispersion. */
@@ -140,14 +140,10 @@ function containsWord(lower: string, word: string): boolean {
   while (i >= 0) {
     const before = i === 0 ? "" : lower[i - 1]!;
     const after = lower[i + word.length] ?? "";
-    if (!isWordLike(before) && !isWordLike(after)) return true;
+    if (!isWordCharacter(before) && !isWordCharacter(after)) return true;
     i = lower.indexOf(word, i + 1);
   }
   return false;
-}
-
-function isWordLike(ch: string): boolean {
-  return ch !== "" && /[\p{L}\p{N}_]/u.test(ch);
 }
 
 function oneSidedWords(data: AuditData, cfg: PromotionConfig): Sides {
@@ -254,14 +250,13 @@ class Cells {
 
 /** Solves the 3×3 system A x = b (row-major A, ridge-stabilised); zeros if singular. */
 function solve3(A: Float64Array, b: Float64Array, o: number): [number, number, number] {
+  // The ridge goes on the slopes' diagonal, not the intercept's.
   const m = [0, 1, 2].map((r) => [
-    A[o * 9 + r * 3]! + (r === 0 ? 0 : 1e-6),
-    A[o * 9 + r * 3 + 1]!,
-    A[o * 9 + r * 3 + 2]!,
+    A[o * 9 + r * 3]!,
+    A[o * 9 + r * 3 + 1]! + (r === 1 ? 1e-6 : 0),
+    A[o * 9 + r * 3 + 2]! + (r === 2 ? 1e-6 : 0),
     b[o * 3 + r]!,
   ]);
-  m[1]![1]! += 1e-6;
-  m[2]![2]! += 1e-6;
   for (let c = 0; c < 3; c++) {
     let p = c;
     for (let r = c + 1; r < 3; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
@@ -281,9 +276,9 @@ function solve3(A: Float64Array, b: Float64Array, o: number): [number, number, n
  * only decide the sign. What a rater's u owes to its general leanings — towards a (position or
  * habit), towards the longer response (length preference), towards the others' side (skill) —
  * is fitted per rater by least squares on (1, ln(words_a/words_b), others' share for a − ½)
- * over the comparisons that have a one-sided word, and taken out, so that an honest rater who likes long answers does not seem to promote the
- * words long answers contain. A promoter's pull towards a word is independent of all three, so
- * it stays.
+ * over the comparisons that have a one-sided word, and taken out, so that an honest rater who
+ * likes long answers does not seem to promote the words long answers contain. A promoter's pull
+ * towards a word is independent of all three, so it stays.
  */
 function accumulate(data: AuditData, sides: Sides): Cells {
   const cells = new Cells(sides.vocab.length);
@@ -382,8 +377,7 @@ export function scanPromotions(data: AuditData, config: AuditConfig): PromotionR
     if (cells.n[i]! >= MIN_RATER_N) shares[cells.word[i]!]!.push(cells.d[i]! / cells.n[i]!);
   const commons = new Float64Array(T);
   for (let t = 0; t < T; t++) if (shares[t]!.length > 0) commons[t] = median(shares[t]!);
-  const common = (t: number) => commons[t]!;
-  const excess = (i: number) => cells.d[i]! - cells.n[i]! * common(cells.word[i]!);
+  const excess = (i: number) => cells.d[i]! - cells.n[i]! * commons[cells.word[i]!]!;
   const q = new Float64Array(T);
   const df = new Float64Array(T);
   for (let i = 0; i < cells.size; i++) {
@@ -418,8 +412,8 @@ export function scanPromotions(data: AuditData, config: AuditConfig): PromotionR
   const keptSet = new Map(kept.map((f, i) => [f.t, i]));
   const W = data.nRaters;
   const score = new Float64Array(W);
-  const stats: (Stats | undefined)[] = new Array(W).fill(undefined);
-  const bestWord = new Int32Array(W).fill(-1);
+  /** Per rater, the cell of its best-scoring reported word, or −1. */
+  const bestCell = new Int32Array(W).fill(-1);
   const ratersOver = new Int32Array(kept.length);
   /** Cells (rater, reported word) whose rater leans to the word: keys w · T + t. */
   const leaning = new Set<number>();
@@ -435,14 +429,9 @@ export function scanPromotions(data: AuditData, config: AuditConfig): PromotionR
       ratersOver[k]!++;
       leaning.add(w * T + cells.word[i]!);
     }
-    if (bestWord[w]! < 0 || s > score[w]!) {
+    if (bestCell[w]! < 0 || s > score[w]!) {
       score[w] = s;
-      bestWord[w] = cells.word[i]!;
-      stats[w] = {
-        promotion_judgments: n,
-        promotion_excess: d / n,
-        promotion_word: k,
-      };
+      bestCell[w] = i;
     }
   }
   // A word nobody leans to beyond the tolerance is reported only through raters' evidence.
@@ -484,9 +473,15 @@ export function scanPromotions(data: AuditData, config: AuditConfig): PromotionR
     }
   }
   // Evidence names its word by its place in the audit's `promotions` (−1: not reported).
-  for (const st of stats)
-    if (st !== undefined)
-      (st as Record<string, number>).promotion_word = renumber[st.promotion_word!]!;
+  const stats: (Stats | undefined)[] = Array.from(bestCell, (i) =>
+    i < 0
+      ? undefined
+      : {
+          promotion_judgments: cells.n[i]!,
+          promotion_excess: excess(i) / cells.n[i]!,
+          promotion_word: renumber[keptSet.get(cells.word[i]!)!]!,
+        },
+  );
   return {
     patterns,
     promoted,
@@ -496,7 +491,7 @@ export function scanPromotions(data: AuditData, config: AuditConfig): PromotionR
       stats,
       reason: (w) => {
         const s = stats[w]!;
-        const word = sides.vocab[bestWord[w]!]!;
+        const word = sides.vocab[cells.word[bestCell[w]!]!]!;
         return `chose the response containing "${word}" ${pct(s.promotion_excess!)} more often than the other raters of the same comparisons (${s.promotion_judgments} judgments)`;
       },
     },

@@ -112,6 +112,11 @@ export function distinctNgrams(tokens: readonly string[], maxN: number): Set<str
 /** A capitalised word: an upper-case letter, then letters, digits, apostrophe or hyphen parts. */
 const NAME_RE = /\p{Lu}[\p{L}\p{N}_]*(?:['’-][\p{L}\p{N}_]+)*/gu;
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
+
+/** Whether `ch` (one character; "" for none) is a letter, digit or underscore. */
+export function isWordCharacter(ch: string): boolean {
+  return ch !== "" && WORD_CHAR.test(ch);
+}
 /** Capitalised mid-sentence for reasons other than being a name. */
 const NOT_NAMES = new Set(["i", "i'm", "i've", "i'd", "i'll", "i’m", "i’ve", "i’d", "i’ll", "ok"]);
 
@@ -127,7 +132,7 @@ export function namesIn(text: string): { names: string[]; starts: number[]; ends
   for (const m of text.matchAll(NAME_RE)) {
     const at = m.index;
     // Inside a word ("McDonald"'s "Donald", "iPhone"'s "Phone"): not a word of its own.
-    if (at > 0 && WORD_CHAR.test(text[at - 1]!)) continue;
+    if (at > 0 && isWordCharacter(text[at - 1]!)) continue;
     let i = at - 1;
     while (i >= 0 && (text[i] === " " || text[i] === "\t")) i--;
     // Nothing before, or a sentence or line end, a colon or an opening quote or bracket.
