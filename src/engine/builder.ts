@@ -16,7 +16,7 @@
 import { KeelError } from "../core/errors.js";
 import type { Attr, DType, Node, Shape, TensorData } from "./graph.js";
 import { Graph, makeTensorData } from "./graph.js";
-import { inferNode } from "./ops/registry.js";
+import { inferNode, MS_DOMAIN } from "./ops/registry.js";
 import { A } from "./ops/types.js";
 
 export class T {
@@ -40,15 +40,25 @@ export interface OpOptions {
   readonly names?: readonly string[];
 }
 
+export interface BuilderOptions {
+  /**
+   * Standard ONNX ops only: no ONNX Runtime contrib ops (`com.microsoft:FusedMatMul`), for
+   * models meant for other runtimes (the standalone export).
+   */
+  readonly portable?: boolean;
+}
+
 export class GraphBuilder {
   readonly graph: Graph;
+  readonly portable: boolean;
   private counter = 0;
   private readonly scopes: string[] = [];
   private readonly constCache = new Map<string, T>();
   private readonly memoCache = new Map<string, T>();
 
-  constructor(graphOrName: Graph | string) {
+  constructor(graphOrName: Graph | string, opts: BuilderOptions = {}) {
     this.graph = typeof graphOrName === "string" ? new Graph(graphOrName) : graphOrName;
+    this.portable = opts.portable ?? false;
   }
 
   /** Builds a value once per key (e.g. a ones-vector for a symbolic length) and reuses it. */
@@ -238,6 +248,31 @@ export class GraphBuilder {
   // ---- linear algebra ----
   matmul(a: T, b: T): T {
     return this.op1("MatMul", [a, b]);
+  }
+  /**
+   * α·op(A)·op(B) over the last two axes (op = identity or transpose; batch axes broadcast).
+   * float32 graphs get one ONNX Runtime `FusedMatMul`, whose GEMM reads the operands
+   * transposed in place; float64 and portable graphs get Transpose, MatMul and Mul.
+   */
+  matmulT(a: T, b: T, o: { transA?: boolean; transB?: boolean; alpha?: number } = {}): T {
+    const alpha = o.alpha ?? 1;
+    if (!this.portable && a.dtype === "float32" && b.dtype === "float32") {
+      const attrs: Record<string, Attr> = {};
+      if (o.transA) attrs.transA = A.int(1);
+      if (o.transB) attrs.transB = A.int(1);
+      if (alpha !== 1) attrs.alpha = A.float(alpha);
+      return this.op("FusedMatMul", [a, b], attrs, { domain: MS_DOMAIN })[0]!;
+    }
+    const y = this.matmul(o.transA ? this.swapLast(a) : a, o.transB ? this.swapLast(b) : b);
+    return alpha === 1 ? y : this.mul(y, alpha);
+  }
+  /** Transposes the last two axes. */
+  swapLast(x: T): T {
+    const perm = x.shape.map((_, i) => i);
+    const r = perm.length;
+    perm[r - 1] = r - 2;
+    perm[r - 2] = r - 1;
+    return this.transpose(x, perm);
   }
   gemm(
     a: T,

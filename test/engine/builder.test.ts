@@ -70,3 +70,57 @@ describe("ONNX protobuf", () => {
     await s.dispose();
   });
 });
+
+describe("matmulT", () => {
+  const build = (dtype: "float32" | "float64", portable = false) => {
+    const b = new GraphBuilder("mt", { portable });
+    const q = b.input("q", dtype, [2, 3, 4]);
+    const k = b.input("k", dtype, [2, 5, 4]);
+    const y = b.matmulT(q, k, { transB: true, alpha: 0.5 });
+    expect(y.shape).toEqual([2, 3, 5]);
+    b.output(y, "y");
+    return b.graph;
+  };
+  const q = Float32Array.from({ length: 24 }, (_, i) => Math.sin(i));
+  const k = Float32Array.from({ length: 40 }, (_, i) => Math.cos(i));
+  const expected = Array.from({ length: 30 }, (_, o) => {
+    const [bt, i, j] = [Math.floor(o / 15), Math.floor(o / 5) % 3, o % 5];
+    let s = 0;
+    for (let d = 0; d < 4; d++) s += q[bt * 12 + i * 4 + d]! * k[bt * 20 + j * 4 + d]!;
+    return 0.5 * s;
+  });
+
+  it("is one FusedMatMul in float32 graphs, and standard ops when portable or float64", async () => {
+    const fused = build("float32");
+    expect(fused.nodes.map((n) => `${n.domain}:${n.op}`)).toEqual([
+      "com.microsoft:FusedMatMul",
+      ":Identity",
+    ]);
+    expect(build("float32", true).nodes.map((n) => n.op)).toEqual([
+      "Transpose",
+      "MatMul",
+      "Mul",
+      "Identity",
+    ]);
+    expect(build("float64").nodes.some((n) => n.domain !== "")).toBe(false);
+    for (const g of [fused, build("float32", true)]) {
+      const s = await Session.create(g, { threads: 1 });
+      const out = await s.run({
+        q: tensor("float32", q, [2, 3, 4]),
+        k: tensor("float32", k, [2, 5, 4]),
+      });
+      const y = Array.from(out.y!.data as Float32Array);
+      y.forEach((v, i) => {
+        expect(v).toBeCloseTo(expected[i]!, 5);
+      });
+      await s.dispose();
+    }
+  });
+
+  it("rejects operands whose inner dims differ, naming the transposes", () => {
+    const b = new GraphBuilder("bad");
+    const x = b.input("x", "float32", [2, 3]);
+    expect(() => b.matmulT(x, x)).toThrow(/inner dims differ/);
+    expect(() => b.matmulT(x, x, { transA: true, transB: true })).toThrow(/ᵀ/);
+  });
+});

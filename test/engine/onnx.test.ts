@@ -8,6 +8,7 @@ import { GraphBuilder } from "../../src/engine/builder.js";
 import { exportOnnx, exportOnnxBytes } from "../../src/engine/gpt/export.js";
 import { Gpt, padBatch } from "../../src/engine/gpt/model.js";
 import { importOnnx } from "../../src/engine/onnx/import.js";
+import { decodeModel } from "../../src/engine/onnx/proto.js";
 import { Session, tensor } from "../../src/engine/runtime.js";
 
 const CFG = { vocab: 23, dModel: 16, layers: 2, heads: 2, context: 10 };
@@ -22,6 +23,9 @@ describe("ONNX export", () => {
     const dir = mkdtempSync(join(tmpdir(), "keel-onnx-"));
     const path = join(dir, "model.onnx");
     exportOnnx(m, path, ["logits", "values", "rewards"]);
+    // standard ONNX only: keel's own float32 graphs use ONNX Runtime's FusedMatMul, the export not
+    const domains = new Set(decodeModel(exportOnnxBytes(m, ["logits"])).nodes.map((n) => n.domain));
+    expect([...domains]).toEqual([""]);
     const s = await ort.InferenceSession.create(path);
     const b = padBatch(ROWS);
     const out = await s.run({

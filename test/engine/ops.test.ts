@@ -1,8 +1,9 @@
 /**
  * Every differentiable op's backward rule against central finite differences in float64
  * (h = 1e-6; tolerance 1e-6 relative to max(1, |numeric|)), plus float32 builds of the ops
- * whose float32 rule differs (LayerNormalization reads the kernel's Mean/InvStdDev outputs)
- * checked against the float64 differences with tolerance 1e-3.
+ * whose float32 rule differs (LayerNormalization reads the kernel's Mean/InvStdDev outputs;
+ * products and their gradients run as ONNX Runtime's FusedMatMul) checked against the float64
+ * differences with tolerance 1e-3.
  */
 import { describe, expect, it } from "vitest";
 import type { GraphBuilder, T } from "../../src/engine/builder.js";
@@ -99,6 +100,38 @@ const CASES: Case[] = [
       { name: "b", shape: [2, 4, 2] },
     ],
     (b, i) => b.matmul(i.a!, i.b!),
+  ],
+  [
+    "matmulT transB alpha (batched)",
+    [
+      { name: "q", shape: [2, 2, 3, 4] },
+      { name: "k", shape: [2, 2, 5, 4] },
+    ],
+    (b, i) => b.matmulT(i.q!, i.k!, { transB: true, alpha: 0.5 }),
+  ],
+  [
+    "matmulT transA (batched)",
+    [
+      { name: "a", shape: [2, 2, 4, 3] },
+      { name: "b", shape: [2, 2, 4, 5] },
+    ],
+    (b, i) => b.matmulT(i.a!, i.b!, { transA: true }),
+  ],
+  [
+    "matmulT transA transB alpha, broadcast batch",
+    [
+      { name: "a", shape: [4, 3] },
+      { name: "b", shape: [2, 5, 4] },
+    ],
+    (b, i) => b.matmulT(i.a!, i.b!, { transA: true, transB: true, alpha: 2 }),
+  ],
+  [
+    "matmulT alpha, shared weight",
+    [
+      { name: "x", shape: [2, 3, 4] },
+      { name: "w", shape: [4, 5] },
+    ],
+    (b, i) => b.matmulT(i.x!, i.w!, { alpha: -1.5 }),
   ],
   [
     "Gemm transA transB alpha beta",
@@ -256,6 +289,12 @@ describe("float32 rules vs float64 finite differences", () => {
     "Softmax last axis",
     "LogSoftmax",
     "MatMul batched",
+    "MatMul broadcast batch",
+    "MatMul shared weight",
+    "matmulT transB alpha (batched)",
+    "matmulT transA (batched)",
+    "matmulT transA transB alpha, broadcast batch",
+    "matmulT alpha, shared weight",
     "Gather (embedding, repeated ids)",
   ];
   for (const [name, specs, build] of CASES.filter((c) => F32.includes(c[0]))) {

@@ -82,9 +82,10 @@ export function attention(
   const D = c.dModel / c.heads;
   const qkv = b.reshape(lin(`${p}.c_attn`, x), b.concat([bt, b.ints([3 * c.heads, D])], 0)); // [B, T, 3H, D]
   const heads = b.transpose(qkv, [0, 2, 1, 3]); // [B, 3H, T, D]
-  const [q0, k, v] = b.split(heads, [c.heads, c.heads, c.heads], 1); // 3 × [B, H, T, D]
-  const q = b.mul(q0!, 1 / Math.sqrt(D));
-  const scores = b.add(b.matmul(q, b.transpose(k!, [0, 1, 3, 2])), bias); // [B, H, T, T]
+  const [q, k, v] = b.split(heads, [c.heads, c.heads, c.heads], 1); // 3 × [B, H, T, D]
+  // q·kᵀ/√D as one product that reads k transposed in place (see GraphBuilder.matmulT)
+  const qk = b.matmulT(q!, k!, { transB: true, alpha: 1 / Math.sqrt(D) }); // [B, H, T, T]
+  const scores = b.add(qk, bias); // [B, H, T, T]
   const y = b.matmul(b.softmax(scores, -1), v!); // [B, H, T, D]
   const rows = b.reshape(b.transpose(y, [0, 2, 1, 3]), [-1, c.dModel]); // [N, C]
   return { y: lin(`${p}.c_proj`, rows), k: k!, v: v! };

@@ -174,6 +174,11 @@ function valueInfoToProto(v: ValueInfo): Record<string, unknown> {
 
 /** Serialises a graph to ONNX ModelProto bytes. */
 export function encodeModel(graph: Graph, opts: EncodeOptions = {}): Uint8Array {
+  const extra = [...(opts.extraOpsets ?? [])];
+  for (const domain of new Set(graph.nodes.map((n) => n.domain))) {
+    if (domain !== "" && domain !== "ai.onnx" && !extra.some((o) => o.domain === domain))
+      extra.push({ domain, version: 1 });
+  }
   const nodes = graph.nodes.map((n) => ({
     input: [...n.inputs],
     output: [...n.outputs],
@@ -185,7 +190,7 @@ export function encodeModel(graph: Graph, opts: EncodeOptions = {}): Uint8Array 
   const msg = {
     irVersion: IR_VERSION,
     producerName: opts.producer ?? "keel",
-    opsetImport: [{ domain: "", version: OPSET }, ...(opts.extraOpsets ?? [])],
+    opsetImport: [{ domain: "", version: OPSET }, ...extra],
     graph: {
       name: graph.name,
       node: nodes,

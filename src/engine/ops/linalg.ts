@@ -5,8 +5,10 @@
  *   dA = g · Bᵀ,  dB = Aᵀ · g, each summed back over broadcast batch dims. When B is a 2-D
  *   weight shared across a batch of A (the common [B, T, C] · [C, D] case), dB is one GEMM
  *   over the flattened rows: dB = Gemm(reshape(A, [−1, K]), reshape(g, [−1, N]), transA),
- *   which is much faster than a batched product followed by a sum. Transposes are left to
- *   ONNX Runtime, which fuses Transpose+MatMul into FusedMatMul.
+ *   which is much faster than a batched product followed by a sum. The transposed operands
+ *   are read in place by `FusedMatMul` (float32) or materialised by Transpose (float64).
+ * FusedMatMul (com.microsoft, float32) Y = α·op(A)·op(B): the same rules with α and the
+ *   transposes carried into the gradient products (see productGrad).
  * Gemm    Y = α·op(A)·op(B) + β·C with op = identity or transpose
  *   dA = α·g·op(B)ᵀ (transposed back when transA), dB = α·op(A)ᵀ·g (likewise), dC = U(β·g).
  * Gradients need operands of rank ≥ 2 (1-D MatMul operands are inferred but not
@@ -14,39 +16,52 @@
  */
 import { KeelError } from "../../core/errors.js";
 import type { T } from "../builder.js";
-import type { Dim } from "../graph.js";
+import type { Dim, Node } from "../graph.js";
 import { broadcastShapes, unbroadcast } from "./broadcast.js";
-import type { GradCtx, OpDef } from "./types.js";
+import type { GradCtx, InferCtx, OpDef, OutInfo } from "./types.js";
 import { attrFloat, attrInt, need, shapeError } from "./types.js";
 
-function swapLast(b: GradCtx["b"], x: T): T {
-  const perm = x.shape.map((_, i) => i);
-  const r = perm.length;
-  perm[r - 1] = r - 2;
-  perm[r - 2] = r - 1;
-  return b.transpose(x, perm);
-}
-
-function matmulGrad(c: GradCtx): (T | undefined)[] {
+/**
+ * Gradients of Y = α·op(A)·op(B): with G = ∂L/∂Y,
+ *   ∂op(A) = α·G·op(B)ᵀ, so dA = α·G·op(B)ᵀ, or α·op(B)·Gᵀ when A is read transposed;
+ *   ∂op(B) = α·op(A)ᵀ·G, so dB = α·op(A)ᵀ·G, or α·Gᵀ·op(A) when B is read transposed;
+ * each a `matmulT` (no Transpose node in float32 graphs), summed back over broadcast batch dims.
+ */
+function productGrad(c: GradCtx, tA: boolean, tB: boolean, alpha: number): (T | undefined)[] {
   const b = c.b;
   const [a, w] = [c.x[0]!, c.x[1]!];
   const g = c.g[0]!;
   if (a.rank < 2 || w.rank < 2) {
-    throw new KeelError("KEEL_E_UNSUPPORTED", "MatMul gradients need operands of rank >= 2", {
-      where: { id: c.node.name ?? "MatMul" },
+    throw new KeelError("KEEL_E_UNSUPPORTED", `${c.node.op} gradients need operands of rank >= 2`, {
+      where: { id: c.node.name ?? c.node.op },
       hint: "unsqueeze 1-D operands to matrices",
     });
   }
   let dA: T | undefined;
   let dB: T | undefined;
-  if (c.needs[0]) dA = unbroadcast(b, b.matmul(g, swapLast(b, w)), a.shape);
+  if (c.needs[0]) {
+    const d = tA
+      ? b.matmulT(w, g, { transA: tB, transB: true, alpha })
+      : b.matmulT(g, w, { transB: !tB, alpha });
+    dA = unbroadcast(b, d, a.shape);
+  }
   if (c.needs[1]) {
     const k = a.shape[a.rank - 1]!;
     const n = g.shape[g.rank - 1]!;
-    if (w.rank === 2 && a.rank > 2 && typeof k === "number" && typeof n === "number") {
-      dB = b.gemm(b.reshape(a, [-1, k]), b.reshape(g, [-1, n]), undefined, { transA: true });
+    if (
+      !tA &&
+      !tB &&
+      w.rank === 2 &&
+      a.rank > 2 &&
+      typeof k === "number" &&
+      typeof n === "number"
+    ) {
+      dB = b.gemm(b.reshape(a, [-1, k]), b.reshape(g, [-1, n]), undefined, { transA: true, alpha });
     } else {
-      dB = unbroadcast(b, b.matmul(swapLast(b, a), g), w.shape);
+      const d = tB
+        ? b.matmulT(g, a, { transA: true, transB: tA, alpha })
+        : b.matmulT(a, g, { transA: !tA, alpha });
+      dB = unbroadcast(b, d, w.shape);
     }
   }
   return [dA, dB];
@@ -77,28 +92,36 @@ function gemmGrad(c: GradCtx): (T | undefined)[] {
   return [dA, dB, dC];
 }
 
+/** Shape of op(A)·op(B) with batch dims broadcast (1-D operands as in numpy's matmul). */
+function productInfer(c: InferCtx, tA: boolean, tB: boolean): OutInfo[] {
+  const a = need(c, 0);
+  const w = need(c, 1);
+  const swap = (s: readonly Dim[]) => [...s.slice(0, -2), s[s.length - 1]!, s[s.length - 2]!];
+  let sa = a.shape.length === 1 ? [1, ...a.shape] : a.shape;
+  let sb = w.shape.length === 1 ? [...w.shape, 1] : w.shape;
+  if (tA) sa = swap(sa);
+  if (tB) sb = swap(sb);
+  const ka = sa[sa.length - 1]!;
+  const kb = sb[sb.length - 2]!;
+  if (typeof ka === "number" && typeof kb === "number" && ka !== kb) {
+    throw shapeError(
+      c.node,
+      `inner dims differ: [${a.shape.join(", ")}]${tA ? "ᵀ" : ""} x [${w.shape.join(", ")}]${tB ? "ᵀ" : ""}`,
+    );
+  }
+  const batch = broadcastShapes(c.node, [sa.slice(0, -2), sb.slice(0, -2)]);
+  const out: Dim[] = [...batch];
+  if (a.shape.length > 1) out.push(sa[sa.length - 2]!);
+  if (w.shape.length > 1) out.push(sb[sb.length - 1]!);
+  return [{ dtype: a.dtype, shape: out }];
+}
+
+const flag = (c: { node: Node }, name: string) => attrInt(c.node, name, 0) === 1;
+
 export const LINALG_OPS: Record<string, OpDef> = {
   MatMul: {
-    infer: (c) => {
-      const a = need(c, 0);
-      const w = need(c, 1);
-      const sa = a.shape.length === 1 ? [1, ...a.shape] : a.shape;
-      const sb = w.shape.length === 1 ? [...w.shape, 1] : w.shape;
-      const ka = sa[sa.length - 1]!;
-      const kb = sb[sb.length - 2]!;
-      if (typeof ka === "number" && typeof kb === "number" && ka !== kb) {
-        throw shapeError(
-          c.node,
-          `inner dims differ: [${a.shape.join(", ")}] x [${w.shape.join(", ")}]`,
-        );
-      }
-      const batch = broadcastShapes(c.node, [sa.slice(0, -2), sb.slice(0, -2)]);
-      const out: Dim[] = [...batch];
-      if (a.shape.length > 1) out.push(sa[sa.length - 2]!);
-      if (w.shape.length > 1) out.push(sb[sb.length - 1]!);
-      return [{ dtype: a.dtype, shape: out }];
-    },
-    grad: matmulGrad,
+    infer: (c) => productInfer(c, false, false),
+    grad: (c) => productGrad(c, false, false, 1),
   },
   Gemm: {
     infer: (c) => {
@@ -111,5 +134,27 @@ export const LINALG_OPS: Record<string, OpDef> = {
       return [{ dtype: a.dtype, shape: [m, n] }];
     },
     grad: gemmGrad,
+  },
+};
+
+/**
+ * ONNX Runtime's `com.microsoft:FusedMatMul` (float32): Y = alpha·op(A)·op(B) with transA,
+ * transB over the last two axes. The batch-transposing attributes are not supported.
+ */
+export const MS_LINALG_OPS: Record<string, OpDef> = {
+  FusedMatMul: {
+    infer: (c) => {
+      for (const k of ["transBatchA", "transBatchB"]) {
+        if (flag(c, k)) throw shapeError(c.node, `${k} is not supported`);
+      }
+      for (const i of [0, 1]) {
+        const v = need(c, i);
+        if (v.dtype !== "float32" || v.shape.length < 2)
+          throw shapeError(c.node, `operand ${i} must be float32 of rank >= 2`);
+      }
+      return productInfer(c, flag(c, "transA"), flag(c, "transB"));
+    },
+    grad: (c) =>
+      productGrad(c, flag(c, "transA"), flag(c, "transB"), attrFloat(c.node, "alpha", 1)),
   },
 };

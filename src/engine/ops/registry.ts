@@ -7,7 +7,7 @@ import { KeelError } from "../../core/errors.js";
 import type { Graph, Node, ValueInfo } from "../graph.js";
 import { ELEMENTWISE_OPS } from "./elementwise.js";
 import { GATHER_OPS } from "./gather.js";
-import { LINALG_OPS } from "./linalg.js";
+import { LINALG_OPS, MS_LINALG_OPS } from "./linalg.js";
 import { NN_OPS } from "./nn.js";
 import { REDUCE_OPS } from "./reduce.js";
 import { SHAPE_OPS } from "./shape.js";
@@ -22,8 +22,18 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   ...GATHER_OPS,
 };
 
+/** ONNX Runtime's contrib domain; keel emits only `FusedMatMul` from it (see builder.matmulT). */
+export const MS_DOMAIN = "com.microsoft";
+
+export const MS_OPS: Readonly<Record<string, OpDef>> = { ...MS_LINALG_OPS };
+
 export function opDef(node: Node): OpDef {
-  const def = node.domain === "" || node.domain === "ai.onnx" ? OPS[node.op] : undefined;
+  const def =
+    node.domain === "" || node.domain === "ai.onnx"
+      ? OPS[node.op]
+      : node.domain === MS_DOMAIN
+        ? MS_OPS[node.op]
+        : undefined;
   if (!def) {
     throw new KeelError(
       "KEEL_E_UNSUPPORTED",
