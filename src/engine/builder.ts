@@ -324,12 +324,13 @@ export class GraphBuilder {
   concat(xs: readonly T[], axis: number): T {
     return this.op1("Concat", xs, { axis: A.int(axis) });
   }
-  split(x: T, sizes: readonly number[], axis: number): T[] {
+  /** Splits along `axis`; `names` gives outputs their final names (e.g. graph outputs). */
+  split(x: T, sizes: readonly number[], axis: number, names?: readonly string[]): T[] {
     return this.op(
       "Split",
       [x, this.ints(sizes)],
       { axis: A.int(axis) },
-      { outputs: sizes.length },
+      { outputs: sizes.length, ...(names ? { names } : {}) },
     );
   }
   slice(x: T, starts: readonly number[], ends: readonly number[], axes: readonly number[]): T {

@@ -97,7 +97,7 @@ function seedCache(
 function appendCache(
   model: Gpt,
   cache: Cache,
-  out: Record<string, ort.Tensor>,
+  step: { readonly k: Float32Array[]; readonly v: Float32Array[] },
   live: readonly boolean[],
   lengths: number[],
 ): void {
@@ -106,25 +106,29 @@ function appendCache(
   const D = c.dModel / H;
   const S = c.context;
   for (let i = 0; i < c.layers; i++) {
-    const nk = out[`k_${i}`]!.data as Float32Array;
-    const nv = out[`v_${i}`]!.data as Float32Array;
+    const nk = step.k[i]!;
+    const nv = step.v[i]!;
     const kt = cache.kt[i]!;
     const v = cache.v[i]!;
-    live.forEach((on, b) => {
-      if (!on) return;
+    for (let b = 0; b < live.length; b++) {
+      if (!live[b]) continue;
       const slot = lengths[b]!;
       for (let h = 0; h < H; h++) {
         const src = (b * H + h) * D;
-        v.set(nv.subarray(src, src + D), ((b * H + h) * S + slot) * D);
-        for (let d = 0; d < D; d++) kt[((b * H + h) * D + d) * S + slot] = nk[src + d]!;
+        const vAt = ((b * H + h) * S + slot) * D;
+        const kAt = (b * H + h) * D * S + slot;
+        for (let d = 0; d < D; d++) {
+          v[vAt + d] = nv[src + d]!;
+          kt[kAt + d * S] = nk[src + d]!;
+        }
       }
-    });
+    }
   }
-  live.forEach((on, b) => {
-    if (!on) return;
+  for (let b = 0; b < live.length; b++) {
+    if (!live[b]) continue;
     cache.keyBias[b * S + lengths[b]!] = 0;
     lengths[b]! += 1;
-  });
+  }
 }
 
 export async function generate(
@@ -189,6 +193,17 @@ export async function generate(
     feeds[`past_kt_${i}`] = tensor("float32", cache.kt[i]!, [B, H, D, S]);
     feeds[`past_v_${i}`] = tensor("float32", cache.v[i]!, [B, H, S, D]);
   }
+  // every step's outputs land in the same buffers (no per-step allocation)
+  const stepLogits = new Float32Array(B * V);
+  const stepKv = {
+    k: Array.from({ length: c.layers }, () => new Float32Array(B * H * D)),
+    v: Array.from({ length: c.layers }, () => new Float32Array(B * H * D)),
+  };
+  const fetches: Record<string, ort.Tensor> = { logits: tensor("float32", stepLogits, [B, V]) };
+  for (let i = 0; i < c.layers; i++) {
+    fetches[`k_${i}`] = tensor("float32", stepKv.k[i]!, [B, H, 1, D]);
+    fetches[`v_${i}`] = tensor("float32", stepKv.v[i]!, [B, H, 1, D]);
+  }
 
   for (let step = 0; step < o.maxNewTokens; step++) {
     for (let b = 0; b < B; b++) {
@@ -205,9 +220,8 @@ export async function generate(
       position[b] = live[b] ? lengths[b]! : 0;
     }
     if (!live.some(Boolean)) break;
-    const out = await session.run(feeds);
-    appendCache(model, cache, out, live, lengths);
-    const stepLogits = out.logits!.data as Float32Array;
+    await session.runInto(feeds, fetches);
+    appendCache(model, cache, stepKv, live, lengths);
     logits = (b: number) => stepLogits.subarray(b * V, (b + 1) * V);
   }
   return res;

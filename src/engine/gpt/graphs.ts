@@ -187,7 +187,7 @@ export function decodeGraph(c: GptConfig, store: ParamStore, capacity: number, b
     const pk = b.input(`past_kt_${i}`, store.dtype, ["B", c.heads, D, capacity]);
     const pv = b.input(`past_v_${i}`, store.dtype, ["B", c.heads, capacity, D]);
     const r = L.block(b, c, param, lin, i, x, (p, h) =>
-      L.attentionStep(b, c, lin, p, h, pk, pv, keyBias),
+      L.attentionStep(b, c, lin, p, h, pk, pv, keyBias, { k: `k_${i}`, v: `v_${i}` }),
     );
     x = r.x;
     b.output(r.k, `k_${i}`);
