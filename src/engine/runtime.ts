@@ -2,8 +2,8 @@
  * ONNX Runtime execution: one `Session` per graph, created once and reused. Inputs wrap
  * keel's typed arrays without copying (onnxruntime-node reads the JS memory in place);
  * outputs are fresh typed arrays per run. Threads: `KEEL_THREADS` or all cores, one
- * inter-op thread, sequential execution, full graph optimisation (ORT fuses Transpose into
- * MatMul and folds constants).
+ * inter-op thread, sequential execution, full graph optimisation (ORT folds constants and fuses
+ * what it can; keel emits FusedMatMul itself where a product reads an operand transposed).
  */
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
