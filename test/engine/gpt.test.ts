@@ -9,7 +9,10 @@ function batch() {
     [1, 5, 2, 7, 3, 9],
     [4, 4, 8],
   ]);
-  const lossMask = Float64Array.from(b.mask!, (m, i) => (i % b.length === 0 ? 0 : m));
+  // padding and token 0 weigh nothing; every third token weighs half
+  const lossMask = Float64Array.from(b.mask!, (m, i) =>
+    i % b.length === 0 ? 0 : i % 3 === 0 ? m / 2 : m,
+  );
   return { ...b, lossMask };
 }
 

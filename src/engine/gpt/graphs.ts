@@ -105,18 +105,16 @@ function gradOutputs(
 
 export const gradOutputName = (param: string) => `grad:${param}`;
 
-/** Forward + masked next-token cross-entropy + backward, in one graph. */
+/** Forward + masked next-token cross-entropy + backward, in one graph (see L.nextTokenLoss). */
 export function trainGraph(c: GptConfig, store: ParamStore) {
   const { b, param, params } = declare("gpt_train", store);
   const { tokens, mask } = tokenInputs(b);
   const lossMask = b.input("loss_mask", store.dtype, ["B", "T"]);
-  const { h, bt } = L.trunk(b, c, param, tokens, mask);
-  const logp = L.nextTokenLogprobs(b, L.lmHead(b, param, h), tokens, bt); // [B, T-1]
-  const weight = b.slice(lossMask, [1], [2 ** 62], [1]); // [B, T-1]: nothing predicts token 0
-  const total = b.reduceSum(b.mul(logp, weight), [], false); // []
-  const count = b.max(b.reduceSum(weight, [], false), 1); // []
-  const loss = b.neg(b.div(total, count)); // []
-  const grads = gradients(b, [{ of: loss }], params);
+  const { h } = L.trunk(b, c, param, tokens, mask);
+  const logits = L.lmHead(b, param, h); // [N, V]
+  const { loss, dLogits } = L.nextTokenLoss(b, logits, tokens, lossMask);
+  // the backward pass starts at the logits, from the loss's closed-form gradient
+  const grads = gradients(b, [{ of: logits, grad: dLogits }], params);
   b.output(loss, "loss");
   gradOutputs(b, params, grads);
   return b.graph;

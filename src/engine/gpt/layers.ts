@@ -189,6 +189,35 @@ export function nextTokenLogprobs(b: GraphBuilder, logits: T, tokens: T, bt: T):
 }
 
 /**
+ * The SFT loss, −Σ_t w_t·log p(tokens[t+1] | tokens[≤t]) / max(Σ_t w_t, 1) with w_t =
+ * lossMask[t+1] (nothing predicts token 0), over logits [N, V] for every position, and its
+ * gradient with respect to the logits in closed form: (softmax − onehot(next))·w/count.
+ * Positions are not sliced: the last one of each row predicts a dummy token 0 with weight 0.
+ * Bit for bit the gradient autodiff derives through LogSoftmax and GatherElements, without
+ * the zero-filled scatter target, the slice and its padding back (bench:engine's (a) step,
+ * forward and backward: 20.3–20.6 → 19.8–19.9 ms, old and new alternating in one process).
+ */
+export function nextTokenLoss(b: GraphBuilder, logits: T, tokens: T, lossMask: T) {
+  const logp = b.logSoftmax(logits, -1); // [N, V]
+  const shiftLeft = (x: T) => {
+    const rest = b.slice(x, [1], [2 ** 62], [1]); // [B, T-1]
+    const pad = b.mul(b.slice(x, [0], [1], [1]), 0); // [B, 1] zeros
+    return b.reshape(b.concat([rest, pad], 1), [-1, 1]); // [N, 1]
+  };
+  const next = shiftLeft(tokens); // [N, 1]
+  const w = shiftLeft(lossMask); // [N, 1]
+  const count = b.max(b.reduceSum(w, [], false), 1); // []
+  const picked = b.gatherElements(logp, next, 1); // [N, 1]
+  const loss = b.neg(b.div(b.reduceSum(b.mul(picked, w), [], false), count)); // []
+  const scale = b.div(w, count); // [N, 1]
+  const dLogits = b.op1("ScatterElements", [b.mul(b.exp(logp), scale), next, b.neg(scale)], {
+    axis: A.int(1),
+    reduction: A.str("add"),
+  }); // [N, V]
+  return { loss, dLogits };
+}
+
+/**
  * Per-token log-probabilities [B, T]: entry t is log p(tokens[t] | tokens[<t]); entry 0 is 0
  * (the first token has no prediction).
  */
