@@ -125,11 +125,18 @@ export function backwardGraph(c: GptConfig, store: ParamStore, want: readonly Gr
   const { b, param, params } = declare("gpt_backward", store);
   const { tokens, mask } = tokenInputs(b);
   const { h, bt } = L.trunk(b, c, param, tokens, mask);
-  const out = heads(b, param, h, bt, tokens, mask, want);
-  const seeds = want.map((k) => ({
+  const others = want.filter((k) => k !== "logprobs");
+  const out = heads(b, param, h, bt, tokens, mask, others);
+  const seeds = others.map((k) => ({
     of: out[k]!,
     grad: b.input(`d_${k}`, store.dtype, out[k]!.shape),
   }));
+  if (want.includes("logprobs")) {
+    // seeded at the logits with the closed-form gradient (L.tokenLogprobsGrad)
+    const logits = L.lmHead(b, param, h); // [N, V]
+    const d = b.input("d_logprobs", store.dtype, ["B", "T"]);
+    seeds.push({ of: logits, grad: L.tokenLogprobsGrad(b, logits, tokens, d) });
+  }
   const grads = gradients(b, seeds, params);
   gradOutputs(b, params, grads);
   return b.graph;

@@ -188,6 +188,25 @@ export function nextTokenLogprobs(b: GraphBuilder, logits: T, tokens: T, bt: T):
   return b.squeeze(b.gatherElements(logp, next, 2), [2]); // [B, T-1]
 }
 
+/** x [B, T] → [N, 1] holding x[b, t + 1] at row (b, t), and 0 at each row's last position. */
+function shiftLeft(b: GraphBuilder, x: T): T {
+  const rest = b.slice(x, [1], [2 ** 62], [1]); // [B, T-1]
+  const pad = b.mul(b.slice(x, [0], [1], [1]), 0); // [B, 1] zeros
+  return b.reshape(b.concat([rest, pad], 1), [-1, 1]); // [N, 1]
+}
+
+/**
+ * Σ_t s_t·(onehot(next_t) − softmax(logits_t)) as an [N, V] tensor: the gradient at the logits
+ * of Σ_t s_t·log p(next_t), given logp = logSoftmax(logits), the next tokens [N, 1] and the
+ * weights s [N, 1]. One scatter into the scaled softmax; no zero-filled target, no slice.
+ */
+function pickedLogprobGrad(b: GraphBuilder, logp: T, next: T, s: T): T {
+  return b.op1("ScatterElements", [b.mul(b.exp(logp), b.neg(s)), next, s], {
+    axis: A.int(1),
+    reduction: A.str("add"),
+  }); // [N, V]
+}
+
 /**
  * The SFT loss, −Σ_t w_t·log p(tokens[t+1] | tokens[≤t]) / max(Σ_t w_t, 1) with w_t =
  * lossMask[t+1] (nothing predicts token 0), over logits [N, V] for every position, and its
@@ -199,22 +218,23 @@ export function nextTokenLogprobs(b: GraphBuilder, logits: T, tokens: T, bt: T):
  */
 export function nextTokenLoss(b: GraphBuilder, logits: T, tokens: T, lossMask: T) {
   const logp = b.logSoftmax(logits, -1); // [N, V]
-  const shiftLeft = (x: T) => {
-    const rest = b.slice(x, [1], [2 ** 62], [1]); // [B, T-1]
-    const pad = b.mul(b.slice(x, [0], [1], [1]), 0); // [B, 1] zeros
-    return b.reshape(b.concat([rest, pad], 1), [-1, 1]); // [N, 1]
-  };
-  const next = shiftLeft(tokens); // [N, 1]
-  const w = shiftLeft(lossMask); // [N, 1]
+  const next = shiftLeft(b, tokens); // [N, 1]
+  const w = shiftLeft(b, lossMask); // [N, 1]
   const count = b.max(b.reduceSum(w, [], false), 1); // []
   const picked = b.gatherElements(logp, next, 1); // [N, 1]
   const loss = b.neg(b.div(b.reduceSum(b.mul(picked, w), [], false), count)); // []
-  const scale = b.div(w, count); // [N, 1]
-  const dLogits = b.op1("ScatterElements", [b.mul(b.exp(logp), scale), next, b.neg(scale)], {
-    axis: A.int(1),
-    reduction: A.str("add"),
-  }); // [N, V]
+  const dLogits = pickedLogprobGrad(b, logp, next, b.neg(b.div(w, count))); // [N, V]
   return { loss, dLogits };
+}
+
+/**
+ * The gradient at the logits [N, V] of Σ d ⊙ tokenLogprobs(logits) for an upstream gradient
+ * d [B, T] (entry 0 is ignored, as tokenLogprobs' entry 0 is a constant), in closed form: a
+ * backward graph seeds here instead of differentiating tokenLogprobs' slice, gather and concat.
+ */
+export function tokenLogprobsGrad(b: GraphBuilder, logits: T, tokens: T, d: T): T {
+  const logp = b.logSoftmax(logits, -1); // [N, V]
+  return pickedLogprobGrad(b, logp, shiftLeft(b, tokens), shiftLeft(b, d)); // [N, V]
 }
 
 /**

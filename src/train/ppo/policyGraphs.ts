@@ -38,9 +38,12 @@ function build(model: Gpt, heads: readonly PolicyHead[], backward: boolean) {
   const mask = b.input("mask", "int32", ["B", "T"]);
   const { h, bt } = L.trunk(b, c, param, tokens, mask); // h [N, C]
   const out: Partial<Record<PolicyHead, T>> = {};
+  let logits: T | undefined;
   if (heads.includes("logprobs") || heads.includes("entropy")) {
-    const logits = L.lmHead(b, param, h); // [N, V]
-    if (heads.includes("logprobs")) out.logprobs = L.tokenLogprobs(b, logits, tokens, bt); // [B, T]
+    logits = L.lmHead(b, param, h); // [N, V]
+    // the backward graph seeds log-probs at the logits in closed form (below)
+    if (heads.includes("logprobs") && !backward)
+      out.logprobs = L.tokenLogprobs(b, logits, tokens, bt); // [B, T]
     if (heads.includes("entropy")) {
       const logp = b.logSoftmax(logits, -1); // [N, V]
       const ent = b.neg(b.reduceSum(b.mul(b.exp(logp), logp), [1], false)); // [N]
@@ -55,10 +58,13 @@ function build(model: Gpt, heads: readonly PolicyHead[], backward: boolean) {
     for (const k of heads) b.output(out[k]!, k);
     return b.graph;
   }
-  const seeds = heads.map((k) => ({
-    of: out[k]!,
-    grad: b.input(`d_${k}`, store.dtype, ["B", "T"]),
-  }));
+  const seeds = heads
+    .filter((k) => k !== "logprobs")
+    .map((k) => ({ of: out[k]!, grad: b.input(`d_${k}`, store.dtype, ["B", "T"]) }));
+  if (heads.includes("logprobs")) {
+    const d = b.input("d_logprobs", store.dtype, ["B", "T"]);
+    seeds.push({ of: logits!, grad: L.tokenLogprobsGrad(b, logits!, tokens, d) });
+  }
   const grads = gradients(b, seeds, params);
   // One output per differentiated parameter, bound at run time to its slice of the flat
   // buffer (no Concat copy), as the engine's own backward graphs do.
