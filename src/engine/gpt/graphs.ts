@@ -8,7 +8,8 @@
  *   prefill   forward plus every layer's k, v [B, H, T, D] to seed a KV cache
  *   decode    one token per row against a KV cache of capacity S (see layers.attentionStep)
  * Parameters are graph inputs fed from keel's arrays, except in `standalone` graphs (export),
- * where they are initializers and only standard ONNX ops appear. Gradients are outputs `grad:<param>` (see gradOutputs).
+ * where they are initializers and only standard ONNX ops appear. Gradients are outputs
+ * `grad:<param>` (see gradOutputs).
  */
 import { gradients } from "../autodiff.js";
 import { GraphBuilder, type T } from "../builder.js";
