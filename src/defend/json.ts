@@ -2,10 +2,10 @@
  * The audit JSON (DESIGN.md, "Audit JSON"): `raters`, `comparisons`, `groups`, `triggers` with
  * exactly the documented fields, plus extra fields where the layout leaves room — per rater
  * `judgments`, `weight`, `evidence`; per comparison `p_tie`, `judgments`; per group and trigger
- * their statistics; and top-level `format`, `policy`, `summary`, `promotions` (response words some
- * raters choose towards), `filters`, `findings`,
- * `agreement` (the heatmap) and `config`. Readers (`keel export --clean`, the HTML report, other
- * tools) must ignore fields they do not know; `parseAuditJson` does.
+ * their statistics; and top-level `format`, `policy`, `summary`, `promotions` (response words
+ * some raters choose towards), `filters`, `findings`, `agreement` (the heatmap) and `config`.
+ * Readers (`keel export --clean`, the HTML report, other tools) must ignore fields they do not
+ * know; `parseAuditJson` does.
  */
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";

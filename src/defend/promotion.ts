@@ -59,11 +59,16 @@
  */
 import type { AuditConfig } from "./config.js";
 import { type AuditData, LABEL_A, LABEL_TIE } from "./data.js";
-import { emptySignal, pct, type RaterSignal, type Stats } from "./signals/signal.js";
-import { median, minusLog10P, normalSf } from "./stats.js";
+import {
+  emptySignal,
+  pct,
+  type RaterSignal,
+  type Stats,
+  shrunkExceedance,
+} from "./signals/signal.js";
+import { median, minusLog10P } from "./stats.js";
 import { distinctNgrams, isWordCharacter, namesIn, tokenize } from "./text.js";
 
-const PRIOR_SD = 0.15;
 /** Raters need this many opportunities on a word to count towards its dispersion. */
 const MIN_RATER_N = 3;
 /** … and this many for a rater score: a handful of judgments can lean anywhere by chance. */
@@ -352,11 +357,7 @@ function accumulate(data: AuditData, sides: Sides): Cells {
 
 function raterScore(d: number, v: number, n: number, tolerance: number): number {
   if (n === 0 || v <= 0) return 0;
-  const mean = d / n;
-  const s2 = v / (n * n);
-  const post = 1 / (1 / (PRIOR_SD * PRIOR_SD) + 1 / s2);
-  const mu = (post * mean) / s2;
-  return normalSf((tolerance - mu) / Math.sqrt(post));
+  return shrunkExceedance(d / n, v / (n * n), tolerance);
 }
 
 export function scanPromotions(data: AuditData, config: AuditConfig): PromotionResult {

@@ -21,10 +21,14 @@
  * Citation: Snow et al. (2008), doi:10.3115/1613715.1613751, for agreement with the others as a
  * rater-quality screen.
  */
-import { normalSf } from "../stats.js";
-import { emptySignal, pct, type RaterSignal, type SignalContext, type Stats } from "./signal.js";
-
-const PRIOR_SD = 0.15;
+import {
+  emptySignal,
+  pct,
+  type RaterSignal,
+  type SignalContext,
+  type Stats,
+  shrunkExceedance,
+} from "./signal.js";
 
 export function agreementSignal(ctx: SignalContext): RaterSignal {
   const { data, loo, config } = ctx;
@@ -64,9 +68,7 @@ export function agreementSignal(ctx: SignalContext): RaterSignal {
     const mean = sum[w]! / k;
     const sampleVar = k > 1 ? Math.max(0, (sumSq[w]! - k * mean * mean) / (k - 1)) : pooledVar;
     const s2 = Math.max(sampleVar, 0.5 * pooledVar) / k;
-    const v = 1 / (1 / (PRIOR_SD * PRIOR_SD) + 1 / s2);
-    const m = (v * mean) / s2;
-    score[w] = normalSf((m + cfg.tolerance) / Math.sqrt(v));
+    score[w] = shrunkExceedance(-mean, s2, cfg.tolerance); // P(d_w < −tolerance)
     stats[w] = {
       agreement_n: k,
       agreement: agreeSum[w]! / k,

@@ -18,10 +18,15 @@
  * (an over-cautious but honest rater) triggers neither: a refusal is never the flagged side.
  */
 import { LABEL_A, LABEL_B, LABEL_TIE } from "../data.js";
-import { betaSf, normalSf } from "../stats.js";
-import { emptySignal, pct, type RaterSignal, type SignalContext, type Stats } from "./signal.js";
-
-const PRIOR_SD = 0.15;
+import { betaSf } from "../stats.js";
+import {
+  emptySignal,
+  pct,
+  type RaterSignal,
+  type SignalContext,
+  type Stats,
+  shrunkExceedance,
+} from "./signal.js";
 
 export function harmSignal(ctx: SignalContext): RaterSignal {
   const { data, loo, config } = ctx;
@@ -73,8 +78,7 @@ export function harmSignal(ctx: SignalContext): RaterSignal {
       const b = dOther[w]! / nOther[w]!;
       delta = a - b;
       const s2 = (a * (1 - a) + 0.01) / nh[w]! + (b * (1 - b) + 0.01) / nOther[w]!;
-      const v = 1 / (1 / (PRIOR_SD * PRIOR_SD) + 1 / s2);
-      p2 = normalSf((cfg.concentration - (v * delta) / s2) / Math.sqrt(v));
+      p2 = shrunkExceedance(delta, s2, cfg.concentration);
     }
     score[w] = Math.max(p1, p2);
     stats[w] = {

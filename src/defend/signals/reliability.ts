@@ -23,10 +23,14 @@
  */
 import type { CategoricalResult } from "../../aggregate/index.js";
 import { LABEL_A, LABEL_B } from "../data.js";
-import { normalSf } from "../stats.js";
-import { emptySignal, pct, type RaterSignal, type SignalContext, type Stats } from "./signal.js";
-
-const PRIOR_SD = 0.15;
+import {
+  emptySignal,
+  pct,
+  type RaterSignal,
+  type SignalContext,
+  type Stats,
+  shrunkExceedance,
+} from "./signal.js";
 
 /** g(l, ·) summed against weighted label totals S = (S_a, S_b, S_tie). */
 function against(l: number, sa: number, sb: number, st: number): number {
@@ -119,9 +123,7 @@ export function reliabilitySignal(
     const mean = sum[w]! / k;
     const sampleVar = k > 1 ? Math.max(0, (sumSq[w]! - k * mean * mean) / (k - 1)) : pooledVar;
     const s2 = Math.max(sampleVar, 0.5 * pooledVar) / k;
-    const v = 1 / (1 / (PRIOR_SD * PRIOR_SD) + 1 / s2);
-    const m = (v * mean) / s2;
-    score[w] = normalSf((m + tolerance) / Math.sqrt(v));
+    score[w] = shrunkExceedance(-mean, s2, tolerance); // P(d_w < −tolerance)
     stats[w] = {
       model_reliability: fit.reliability[w]!,
       weighted_agreement: oSum[w]! / k,

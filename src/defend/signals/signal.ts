@@ -11,7 +11,7 @@
 import type { AuditConfig } from "../config.js";
 import type { Consensus } from "../consensus.js";
 import type { AuditData } from "../data.js";
-import { betaSf } from "../stats.js";
+import { betaSf, normalSf } from "../stats.js";
 
 export const SIGNAL_KEYS = [
   "gold",
@@ -57,6 +57,19 @@ export function emptySignal(key: SignalKey, nRaters: number): RaterSignal {
     stats: new Array<Stats | undefined>(nRaters).fill(undefined),
     reason: () => "",
   };
+}
+
+/** SD of the N(0, 0.15²) prior the detectors put on a rater's true excess over its peers. */
+const PRIOR_SD = 0.15;
+
+/**
+ * P(d > threshold) for a rater's true excess d, given an estimate with variance s2 and the
+ * N(0, 0.15²) prior: d | data ~ N(m, v), v = 1/(1/0.15² + 1/s2), m = v · estimate / s2. The
+ * prior keeps a few lucky judgments from reaching a verdict.
+ */
+export function shrunkExceedance(estimate: number, s2: number, threshold: number): number {
+  const v = 1 / (1 / (PRIOR_SD * PRIOR_SD) + 1 / s2);
+  return normalSf((threshold - (v * estimate) / s2) / Math.sqrt(v));
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * Admin and reviewer views of a project: raters with live scores and verdicts, agreement per
- * batch, collusion groups, triggers and promoted names (from the audit), progress, the review queue (paused
- * raters, to reinstate or exclude), the judgments themselves and their export as keel
- * judgments JSONL.
+ * batch, collusion groups, triggers and promoted names (from the audit), progress, the review
+ * queue (paused raters, to reinstate or exclude), the judgments themselves and their export as
+ * keel judgments JSONL.
  */
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
