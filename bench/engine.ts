@@ -75,6 +75,8 @@ interface SideResult {
   gen_ms: number[];
   peak_rss_mb: number;
   threads?: number;
+  /** keel: data-parallel replicas a training batch ran in (1: one session). */
+  replicas?: number;
   torch?: string;
 }
 
@@ -151,7 +153,14 @@ async function child(dir: string, threads: number): Promise<void> {
   const all = batches.data as Int32Array;
   const opt = new AdamW(model.params, OPTIM);
   const lossMask = new Float32Array(B * T).fill(1);
-  const res: SideResult = { losses: [], train_ms: [], gen_ms: [], peak_rss_mb: 0, threads };
+  const res: SideResult = {
+    losses: [],
+    train_ms: [],
+    gen_ms: [],
+    peak_rss_mb: 0,
+    threads,
+    replicas: model.dataParallelShards({ batch: B, length: T }),
+  };
   for (let step = 0; step < spec.trainSteps; step++) {
     const tokens = all.subarray((step % nb) * B * T, ((step % nb) + 1) * B * T);
     const t0 = performance.now();
@@ -235,7 +244,7 @@ function summarise(name: string, spec: Spec, keelRuns: SideResult[], torch: Side
   return [
     {
       config: c,
-      metric: `train step (median, incl. AdamW; keel ${threads(keel)})`,
+      metric: `train step (median, incl. AdamW; keel ${threads(keel)}${(keel.replicas ?? 1) > 1 ? `, ${keel.replicas} data-parallel replicas` : ""})`,
       unit: "ms",
       keel: keelStep,
       reference: torchStep,

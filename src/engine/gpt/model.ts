@@ -15,9 +15,11 @@
 import type * as ort from "onnxruntime-node";
 import { KeelError } from "../../core/errors.js";
 import { Rng, type Seed } from "../../core/rng.js";
-import type { Graph } from "../graph.js";
+import type { DType, Graph } from "../graph.js";
+import { encodeModel } from "../onnx/proto.js";
 import { type FloatArray, ParamStore } from "../params.js";
-import { Session, tensor } from "../runtime.js";
+import { Replicas, type WireTensor } from "../replicas.js";
+import { defaultThreads, Session, tensor } from "../runtime.js";
 import { type GptConfig, type GptConfigInput, paramSpecs, parseGptConfig } from "./config.js";
 import {
   backwardGraph,
@@ -73,8 +75,60 @@ export type HeadOutputs = Partial<Record<Head, FloatArray>>;
 export interface GptOptions {
   /** Seed for initialisation. */
   readonly seed?: Seed;
-  /** ONNX Runtime intra-op threads. */
+  /** Threads for a run: ONNX Runtime intra-op threads, or data-parallel replicas (below). */
   readonly threads?: number;
+  /**
+   * Split batches by rows across `threads` single-threaded replicas (the calling thread and
+   * worker threads) instead of one multi-threaded session, for models small enough to gain
+   * (default true; see `dataParallelShards`).
+   */
+  readonly dataParallel?: boolean;
+}
+
+/** A graph run over a batch, possibly split by rows across data-parallel replicas. */
+export interface BatchRun {
+  /** Session cache key of the graph. */
+  readonly key: string;
+  readonly build: () => Graph;
+  readonly batch: TokenBatch;
+  /** More inputs with a leading batch axis, each [B, …] row-major. */
+  readonly rowInputs?: Record<
+    string,
+    {
+      readonly data: FloatArray | Int32Array;
+      readonly dtype: DType;
+      readonly dims: readonly number[];
+    }
+  >;
+  /** Outputs with a leading batch axis ([B, …]), returned with every row. */
+  readonly rows?: readonly string[];
+  /** Scalar outputs, returned as Σ_shards weight·value. */
+  readonly scalars?: readonly string[];
+  /** Write the gradient (Σ_shards weight·gradient; params layout) into this buffer. */
+  readonly gradInto?: FloatArray;
+  /** A shard's weight from its rows (default 1: gradients and scalars are sums). */
+  readonly weight?: (start: number, rows: number) => number;
+}
+
+/**
+ * Replicas pay for models up to this size: (a) of the engine benchmark (0.44M parameters)
+ * trains ~20% faster with two single-threaded replicas than with one two-thread session,
+ * (b) (3.2M) ~3% (docs/engine.md); bigger models gain nothing and pay 4 floats of copies and
+ * buffers per parameter.
+ */
+const DATA_PARALLEL_MAX_PARAMS = 2_000_000;
+/** Fewest tokens per shard: below this a run is too short to split. */
+const DATA_PARALLEL_MIN_TOKENS = 256;
+
+/** Contiguous row ranges [start, rows] of `k` near-equal shards of `n` rows. */
+export function shardRows(n: number, k: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0, start = 0; i < k; i++) {
+    const rows = Math.floor(n / k) + (i < n % k ? 1 : 0);
+    out.push([start, rows]);
+    start += rows;
+  }
+  return out;
 }
 
 export class Gpt {
@@ -84,22 +138,149 @@ export class Gpt {
   private readonly threads: number | undefined;
   private gradBuffer: FloatArray | undefined;
   private readonly baked = new Map<string, { version: number; session: Promise<Session> }>();
+  private readonly dataParallel: boolean;
+  private readonly graphBytes = new Map<string, Uint8Array>();
+  private replicas: Replicas | undefined;
 
   constructor(config: GptConfigInput | GptConfig, opts: GptOptions = {}) {
     this.config = parseGptConfig(config);
     this.params = new ParamStore(paramSpecs(this.config), this.config.dtype);
     this.params.initialise(new Rng(opts.seed ?? 0).fork("gpt-init"));
     this.threads = opts.threads;
+    this.dataParallel = opts.dataParallel ?? true;
   }
 
-  /** The session for a graph kind, built once. */
-  session(key: string, build: () => Graph): Promise<Session> {
-    let s = this.sessions.get(key);
+  /** The encoded graph of a kind, built once. */
+  private bytes(key: string, build: () => Graph): Uint8Array {
+    let b = this.graphBytes.get(key);
+    if (!b) {
+      b = encodeModel(build());
+      this.graphBytes.set(key, b);
+    }
+    return b;
+  }
+
+  /** The session for a graph kind, built once (per thread count). */
+  session(key: string, build: () => Graph, threads = this.threads): Promise<Session> {
+    const k = threads === this.threads ? key : `${key}@${threads}`;
+    let s = this.sessions.get(k);
     if (!s) {
-      s = Session.create(build(), this.threads === undefined ? {} : { threads: this.threads });
-      this.sessions.set(key, s);
+      s = Session.fromBytes(this.bytes(key, build), threads === undefined ? {} : { threads });
+      this.sessions.set(k, s);
     }
     return s;
+  }
+
+  /**
+   * How many row shards a batch runs in: one per thread when data parallelism is on, the
+   * model is float32 and small (≤ 2M parameters), and each shard keeps ≥ 256 tokens; else 1.
+   */
+  dataParallelShards(batch: { readonly batch: number; readonly length: number }): number {
+    if (!this.dataParallel || this.params.dtype !== "float32") return 1;
+    if (this.params.size > DATA_PARALLEL_MAX_PARAMS) return 1;
+    const threads = this.threads ?? defaultThreads();
+    const byTokens = Math.floor((batch.batch * batch.length) / DATA_PARALLEL_MIN_TOKENS);
+    return Math.max(1, Math.min(threads, batch.batch, byTokens));
+  }
+
+  /**
+   * Runs a graph over a batch: in one session, or split by rows across data-parallel
+   * replicas (`dataParallelShards`), the calling thread taking the first shard. Row outputs
+   * come back whole, scalars and gradients summed with the shards' weights.
+   */
+  async runBatch(r: BatchRun): Promise<Record<string, FloatArray>> {
+    this.checkBatch(r.batch);
+    const B = r.batch.batch;
+    const T = r.batch.length;
+    const K = this.dataParallelShards(r.batch);
+    // every shard feeds a mask (the graphs take one)
+    const batch = { ...r.batch, mask: r.batch.mask ?? new Int32Array(B * T).fill(1) };
+    const rowsOut = r.rows ?? [];
+    const scalars = r.scalars ?? [];
+    const fetch = [...rowsOut, ...scalars];
+    const shards = shardRows(B, K);
+    const shardBatch = ([start, rows]: [number, number]): TokenBatch => ({
+      tokens: batch.tokens.subarray(start * T, (start + rows) * T),
+      mask: batch.mask.subarray(start * T, (start + rows) * T),
+      batch: rows,
+      length: T,
+    });
+    const shardInputs = ([start, rows]: [number, number]) => {
+      const out: Record<string, WireTensor> = {};
+      for (const [name, x] of Object.entries(r.rowInputs ?? {})) {
+        const per = x.dims.slice(1).reduce((a, d) => a * d, 1);
+        if (x.data.length !== B * per)
+          throw new KeelError(
+            "KEEL_E_SHAPE",
+            `${name} has ${x.data.length} entries, expected [${[B, ...x.dims.slice(1)].join(", ")}]`,
+          );
+        out[name] = {
+          dtype: x.dtype as WireTensor["dtype"],
+          data: x.data.subarray(start * per, (start + rows) * per),
+          dims: [rows, ...x.dims.slice(1)],
+        };
+      }
+      return out;
+    };
+    // Replicas first (they start at once), then the calling thread's own shard.
+    let pending: Promise<Record<string, WireTensor>>[] = [];
+    if (K > 1) {
+      const bytes = this.bytes(r.key, r.build);
+      this.replicas ??= new Replicas(this.params, gradOutputName(""));
+      const reps = this.replicas;
+      reps.publish();
+      pending = shards.slice(1).map((sh, i) => {
+        const feeds = shardInputs(sh);
+        const sb = shardBatch(sh);
+        feeds.tokens = { dtype: "int32", data: sb.tokens, dims: [sh[1], T] };
+        feeds.mask = { dtype: "int32", data: sb.mask!, dims: [sh[1], T] };
+        // copies: a transferred buffer must hold only this shard
+        for (const t of Object.values(feeds))
+          (t as { data: WireTensor["data"] }).data = t.data.slice();
+        return reps.run(i, r.key, bytes, feeds, fetch, r.gradInto !== undefined);
+      });
+    }
+    const first = shards[0]!;
+    const s = await this.session(r.key, r.build, K > 1 ? 1 : this.threads);
+    const feeds = this.feeds(shardBatch(first));
+    for (const [name, t] of Object.entries(shardInputs(first)))
+      feeds[name] = tensor(t.dtype, t.data, t.dims);
+    const outs: Record<string, ort.Tensor | null> = {};
+    for (const k of fetch) outs[k] = null;
+    if (r.gradInto) Object.assign(outs, this.gradOutputs(s, r.gradInto));
+    let main: Record<string, ort.Tensor>;
+    try {
+      main = await s.runInto(feeds, outs);
+    } finally {
+      // a failed run must not leave replica runs unobserved
+      if (pending.length > 0) await Promise.allSettled(pending);
+    }
+    const others = await Promise.all(pending);
+    const weights = shards.map(([start, rows]) => (r.weight ? r.weight(start, rows) : 1));
+    const res: Record<string, FloatArray> = {};
+    for (const k of rowsOut) {
+      const m = main[k]!.data as FloatArray;
+      if (K === 1) {
+        res[k] = m;
+        continue;
+      }
+      const per = m.length / first[1];
+      const all = new (m.constructor as Float32ArrayConstructor)(B * per);
+      all.set(m, 0);
+      others.forEach((o, i) => {
+        all.set(o[k]!.data as FloatArray, shards[i + 1]![0] * per);
+      });
+      res[k] = all;
+    }
+    for (const k of scalars) {
+      let v = weights[0]! * Number(main[k]!.data[0]);
+      others.forEach((o, i) => {
+        v += weights[i + 1]! * Number(o[k]!.data[0]);
+      });
+      res[k] = Float64Array.of(v);
+    }
+    if (r.gradInto && K > 1) combineGradients(r.gradInto, weights, this.replicas!, K - 1);
+    return res;
   }
 
   /**
@@ -126,6 +307,17 @@ export class Gpt {
 
   feeds(batch: TokenBatch): Record<string, ort.Tensor> {
     const { batch: B, length: T } = batch;
+    this.checkBatch(batch);
+    const mask = batch.mask ?? new Int32Array(B * T).fill(1);
+    return {
+      ...this.params.tensors(),
+      tokens: tensor("int32", batch.tokens, [B, T]),
+      mask: tensor("int32", mask, [B, T]),
+    };
+  }
+
+  private checkBatch(batch: TokenBatch): void {
+    const { batch: B, length: T } = batch;
     if (batch.tokens.length !== B * T) {
       throw new KeelError(
         "KEEL_E_SHAPE",
@@ -141,23 +333,19 @@ export class Gpt {
         },
       );
     }
-    const mask = batch.mask ?? new Int32Array(B * T).fill(1);
-    return {
-      ...this.params.tensors(),
-      tokens: tensor("int32", batch.tokens, [B, T]),
-      mask: tensor("int32", mask, [B, T]),
-    };
+    if (batch.mask && batch.mask.length !== B * T) {
+      throw new KeelError("KEEL_E_SHAPE", `mask has ${batch.mask.length} entries for [${B}, ${T}]`);
+    }
   }
 
   async forward(batch: TokenBatch, heads: readonly Head[]): Promise<HeadOutputs> {
     const want = [...new Set(heads)].sort();
-    const s = await this.session(`forward:${want.join(",")}`, () =>
-      forwardGraph(this.config, this.params, want),
-    );
-    const out = await s.run(this.feeds(batch));
-    const res: HeadOutputs = {};
-    for (const h of want) res[h] = out[h]!.data as FloatArray;
-    return res;
+    return this.runBatch({
+      key: `forward:${want.join(",")}`,
+      build: () => forwardGraph(this.config, this.params, want),
+      batch,
+      rows: want,
+    });
   }
 
   /** Per-token log-probs [B, T]: entry t = log p(tokens[t] | tokens[<t]), entry 0 = 0. */
@@ -180,12 +368,11 @@ export class Gpt {
    * graph does not differentiate. The buffer is reused by the next call: accumulate or copy
    * it before computing another gradient.
    */
-  private gradOutputs(s: Session): Record<string, ort.Tensor | null> {
-    this.gradBuffer ??= this.params.zerosLike();
+  private gradOutputs(s: Session, into: FloatArray): Record<string, ort.Tensor | null> {
     const outs: Record<string, ort.Tensor | null> = {};
     for (const spec of this.params.specs) {
       const [o, n] = this.params.range(spec.name);
-      const view = this.gradBuffer.subarray(o, o + n);
+      const view = into.subarray(o, o + n);
       const name = gradOutputName(spec.name);
       if (s.outputNames.includes(name)) outs[name] = tensor(this.params.dtype, view, spec.shape);
       else view.fill(0);
@@ -195,11 +382,29 @@ export class Gpt {
 
   /** SFT: loss = −Σ_{t≥1} lossMask·logprobs / max(Σ_{t≥1} lossMask, 1) and its gradient, in one run. */
   async lossAndGrad(batch: TrainBatch): Promise<{ loss: number; grad: FloatArray }> {
-    const s = await this.session("train", () => trainGraph(this.config, this.params));
-    const feeds = this.feeds(batch);
-    feeds.loss_mask = tensor(this.params.dtype, batch.lossMask, [batch.batch, batch.length]);
-    const out = await s.runInto(feeds, { loss: null, ...this.gradOutputs(s) });
-    return { loss: Number(out.loss!.data[0]), grad: this.gradBuffer! };
+    const T = batch.length;
+    // A shard's graph divides by its own count; weighting by count/total gives the whole
+    // batch's loss and gradient.
+    const count = (start: number, rows: number) => {
+      let n = 0;
+      for (let r = start; r < start + rows; r++)
+        for (let t = 1; t < T; t++) n += batch.lossMask[r * T + t]!;
+      return Math.max(n, 1);
+    };
+    const total = count(0, batch.batch);
+    this.gradBuffer ??= this.params.zerosLike();
+    const out = await this.runBatch({
+      key: "train",
+      build: () => trainGraph(this.config, this.params),
+      batch,
+      rowInputs: {
+        loss_mask: { data: batch.lossMask, dtype: this.params.dtype, dims: [batch.batch, T] },
+      },
+      scalars: ["loss"],
+      gradInto: this.gradBuffer,
+      weight: (start, rows) => count(start, rows) / total,
+    });
+    return { loss: out.loss![0]!, grad: this.gradBuffer };
   }
 
   /** Gradient of Σ_heads Σ d_head ⊙ head with respect to every parameter (flat layout). */
@@ -207,23 +412,20 @@ export class Gpt {
     const want = (Object.keys(d) as GradHead[]).filter((k) => d[k] !== undefined).sort();
     if (want.length === 0)
       throw new KeelError("KEEL_E_USAGE", "backward needs at least one upstream gradient");
-    const s = await this.session(`backward:${want.join(",")}`, () =>
-      backwardGraph(this.config, this.params, want),
-    );
-    const feeds = this.feeds(batch);
+    const rowInputs: NonNullable<BatchRun["rowInputs"]> = {};
     for (const k of want) {
       const dims = k === "rewards" ? [batch.batch] : [batch.batch, batch.length];
-      const v = d[k]!;
-      if (v.length !== dims.reduce((a, x) => a * x, 1)) {
-        throw new KeelError(
-          "KEEL_E_SHAPE",
-          `d_${k} has ${v.length} entries, expected [${dims.join(", ")}]`,
-        );
-      }
-      feeds[`d_${k}`] = tensor(this.params.dtype, v, dims);
+      rowInputs[`d_${k}`] = { data: d[k]!, dtype: this.params.dtype, dims };
     }
-    await s.runInto(feeds, this.gradOutputs(s));
-    return this.gradBuffer!;
+    this.gradBuffer ??= this.params.zerosLike();
+    await this.runBatch({
+      key: `backward:${want.join(",")}`,
+      build: () => backwardGraph(this.config, this.params, want),
+      batch,
+      rowInputs,
+      gradInto: this.gradBuffer,
+    });
+    return this.gradBuffer;
   }
 
   /** Logits and every layer's k, v for a prompt batch (seeds the KV cache). */
@@ -235,17 +437,35 @@ export class Gpt {
   /** A new model with the same config and a copy of the weights (e.g. a frozen reference). */
   clone(opts: { threads?: number } = {}): Gpt {
     const threads = opts.threads ?? this.threads;
-    const m = new Gpt(this.config, threads === undefined ? {} : { threads });
+    const m = new Gpt(this.config, {
+      ...(threads === undefined ? {} : { threads }),
+      dataParallel: this.dataParallel,
+    });
     m.params.flat.set(this.params.flat);
     m.params.touch();
     return m;
   }
 
-  /** Releases every ONNX Runtime session. */
+  /** Releases every ONNX Runtime session and stops the data-parallel replicas. */
   async dispose(): Promise<void> {
     const all = [...this.sessions.values(), ...[...this.baked.values()].map((b) => b.session)];
     this.sessions.clear();
     this.baked.clear();
+    this.graphBytes.clear();
     for (const s of all) await (await s).dispose();
+    await this.replicas?.dispose();
+    this.replicas = undefined;
+  }
+}
+
+/** into ← w₀·into + Σ_i w_{i+1}·(replica i's gradient): the shards' gradients summed. */
+function combineGradients(into: FloatArray, w: readonly number[], reps: Replicas, n: number): void {
+  const w0 = w[0]!;
+  if (w0 !== 1) for (let j = 0; j < into.length; j++) into[j] = into[j]! * w0;
+  for (let i = 0; i < n; i++) {
+    const g = reps.grad(i);
+    const wi = w[i + 1]!;
+    if (wi === 1) for (let j = 0; j < into.length; j++) into[j] = into[j]! + g[j]!;
+    else for (let j = 0; j < into.length; j++) into[j] = into[j]! + wi * g[j]!;
   }
 }

@@ -10,16 +10,15 @@
  * so entropy is aligned with log-probs (entry t describes the distribution that predicted
  * token t). The old log-probs of a PPO batch and the new ones of every minibatch come from this
  * same forward graph, so the ratio is exactly 1 before the first update.
- * Sessions are cached on the model (`Gpt.session`), keyed by the heads they compute.
+ * They run through `Gpt.runBatch` (sessions cached on the model, keyed by the heads they compute;
+ * small models split a batch across data-parallel replicas).
  */
-import type * as ort from "onnxruntime-node";
 import { gradients } from "../../engine/autodiff.js";
 import { GraphBuilder, type T } from "../../engine/builder.js";
 import { gradOutputName } from "../../engine/gpt/graphs.js";
 import * as L from "../../engine/gpt/layers.js";
-import type { Gpt, TokenBatch } from "../../engine/gpt/model.js";
+import type { BatchRun, Gpt, TokenBatch } from "../../engine/gpt/model.js";
 import type { FloatArray } from "../../engine/params.js";
-import { tensor } from "../../engine/runtime.js";
 
 export type PolicyHead = "logprobs" | "values" | "entropy";
 
@@ -84,11 +83,12 @@ export async function policyForward(
   heads: readonly PolicyHead[],
 ): Promise<Partial<Record<PolicyHead, FloatArray>>> {
   const want = [...new Set(heads)].sort();
-  const s = await model.session(`ppo-forward:${key(want)}`, () => build(model, want, false));
-  const out = await s.run(model.feeds(batch));
-  const res: Partial<Record<PolicyHead, FloatArray>> = {};
-  for (const h of want) res[h] = out[h]!.data as FloatArray;
-  return res;
+  return model.runBatch({
+    key: `ppo-forward:${key(want)}`,
+    build: () => build(model, want, false),
+    batch,
+    rows: want,
+  });
 }
 
 /** Gradient (flat, params layout) of Σ_heads Σ d_head ⊙ head; written into `into`. */
@@ -99,18 +99,19 @@ export async function policyBackward(
   into: FloatArray,
 ): Promise<FloatArray> {
   const want = (Object.keys(d) as PolicyHead[]).filter((k) => d[k] !== undefined).sort();
-  const s = await model.session(`ppo-backward:${key(want)}`, () => build(model, want, true));
-  const feeds: Record<string, ort.Tensor> = model.feeds(batch);
+  const rowInputs: NonNullable<BatchRun["rowInputs"]> = {};
   for (const k of want)
-    feeds[`d_${k}`] = tensor(model.params.dtype, d[k]!, [batch.batch, batch.length]);
-  const outs: Record<string, ort.Tensor> = {};
-  for (const spec of model.params.specs) {
-    const [o, n] = model.params.range(spec.name);
-    const view = into.subarray(o, o + n);
-    const name = gradOutputName(spec.name);
-    if (s.outputNames.includes(name)) outs[name] = tensor(model.params.dtype, view, spec.shape);
-    else view.fill(0);
-  }
-  await s.runInto(feeds, outs);
+    rowInputs[`d_${k}`] = {
+      data: d[k]!,
+      dtype: model.params.dtype,
+      dims: [batch.batch, batch.length],
+    };
+  await model.runBatch({
+    key: `ppo-backward:${key(want)}`,
+    build: () => build(model, want, true),
+    batch,
+    rowInputs,
+    gradInto: into,
+  });
   return into;
 }
