@@ -1,6 +1,6 @@
 /**
- * Worker-thread entry of a data-parallel replica (see `replicas.ts`): one single-threaded ONNX
- * Runtime session per graph, run on the rows of a batch the parent hands it. Parameters arrive
+ * Worker-thread entry of a data-parallel replica (see `replicas.ts`): one ONNX Runtime session
+ * per graph, run on the rows of a batch the parent hands it. Parameters arrive
  * through shared memory and are copied into the worker's own arrays before every run
  * (onnxruntime-node reads only unshared memory); gradients are written into the worker's own
  * array and copied out into its shared gradient slot.
@@ -32,9 +32,9 @@ interface Loaded {
 }
 const sessions = new Map<string, Promise<Loaded>>();
 
-async function load(bytes: Uint8Array): Promise<Loaded> {
+async function load(bytes: Uint8Array, threads: number): Promise<Loaded> {
   const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: 1,
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: "sequential",
     graphOptimizationLevel: "all",
@@ -87,7 +87,7 @@ async function run(
 
 port.on("message", (m: ReplicaRequest) => {
   if (m.type === "graph") {
-    const p = load(m.bytes);
+    const p = load(m.bytes, m.threads);
     sessions.set(m.key, p);
     p.catch(() => {}); // reported by the run that needs it
     return;

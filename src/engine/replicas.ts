@@ -41,7 +41,13 @@ export interface ReplicaWorkerData {
 }
 
 export type ReplicaRequest =
-  | { readonly type: "graph"; readonly key: string; readonly bytes: Uint8Array }
+  | {
+      readonly type: "graph";
+      readonly key: string;
+      readonly bytes: Uint8Array;
+      /** ONNX Runtime intra-op threads of the replica's session. */
+      readonly threads: number;
+    }
   | { readonly type: "drop"; readonly key: string }
   | {
       readonly type: "run";
@@ -163,23 +169,26 @@ export class Replicas {
   }
 
   /**
-   * Runs graph `key` (its ONNX bytes: sent once per replica) on replica i with the given
-   * non-parameter feeds; resolves with the fetched outputs. The feeds' buffers are
-   * transferred: pass copies.
+   * Runs graph `key` (its ONNX bytes: sent once per replica and thread count) on replica i
+   * with the given non-parameter feeds; resolves with the fetched outputs. The feeds' buffers
+   * are transferred: pass copies.
    */
   run(
     i: number,
     key: string,
     bytes: Uint8Array,
+    threads: number,
     feeds: Record<string, WireTensor>,
     fetch: readonly string[],
     grad: boolean,
   ): Promise<Record<string, WireTensor>> {
     const r = this.replica(i);
-    if (!r.graphs.has(key)) {
-      r.worker.postMessage({ type: "graph", key, bytes } satisfies ReplicaRequest);
-      r.graphs.add(key);
+    const k = `${key}@${threads}`;
+    if (!r.graphs.has(k)) {
+      r.worker.postMessage({ type: "graph", key: k, bytes, threads } satisfies ReplicaRequest);
+      r.graphs.add(k);
     }
+    key = k;
     return r.run(this.nextId++, key, feeds, fetch, grad);
   }
 

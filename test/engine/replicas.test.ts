@@ -34,9 +34,9 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-/** The same weights, one model split across 3 replicas and one in a single session. */
+/** The same weights, one model split into shards on two threads and one in a single session. */
 function pair(): [Gpt, Gpt] {
-  const split = new Gpt(SMALL, { seed: 2, threads: 3 });
+  const split = new Gpt(SMALL, { seed: 2, threads: 2 });
   const single = new Gpt(SMALL, { seed: 2, threads: 3, dataParallel: false });
   return [split, single];
 }
@@ -53,10 +53,13 @@ describe("data-parallel replicas", () => {
       [1, 1],
     ]);
     const [split, single] = pair();
-    expect(split.dataParallelShards({ batch: 13, length: 64 })).toBe(3);
+    expect(split.dataParallelShards({ batch: 13, length: 64 })).toBe(2);
     expect(split.dataParallelShards({ batch: 13, length: 20 })).toBe(1); // 260 tokens
     expect(split.dataParallelShards({ batch: 2, length: 64 })).toBe(1); // 128 tokens
     expect(split.dataParallelShards({ batch: 8, length: 64 })).toBe(2); // ≥ 256 per shard
+    // the machine's threads do not change the split
+    expect(new Gpt(SMALL, { threads: 1 }).dataParallelShards({ batch: 13, length: 64 })).toBe(2);
+    expect(new Gpt(SMALL, { threads: 8 }).dataParallelShards({ batch: 13, length: 64 })).toBe(2);
     expect(single.dataParallelShards({ batch: 13, length: 64 })).toBe(1);
     const f64 = new Gpt({ ...SMALL, dtype: "float64" }, { threads: 3 });
     expect(f64.dataParallelShards({ batch: 13, length: 64 })).toBe(1);
@@ -107,6 +110,28 @@ describe("data-parallel replicas", () => {
     expect(maxDiff(g3, g4)).toBeLessThan(1e-5 * maxAbs(g4));
     await split.dispose();
     await single.dispose();
+  });
+
+  it("give bit-identical results on 1, 2 and 3 threads (shards one by one or side by side)", async () => {
+    const b = batch();
+    const rng = new Rng(4);
+    const d = { values: Float32Array.from({ length: b.batch * b.length }, () => rng.normal(0, 1)) };
+    const runs: { loss: number; grad: Float32Array; back: Float32Array; lp: Float32Array }[] = [];
+    for (const threads of [1, 2, 3]) {
+      const m = new Gpt(SMALL, { seed: 2, threads });
+      const { loss, grad } = await m.lossAndGrad(b);
+      const g = grad.slice() as Float32Array;
+      const back = (await m.backward(b, d)).slice() as Float32Array;
+      const lp = (await m.logprobs(b)) as Float32Array;
+      runs.push({ loss, grad: g, back, lp });
+      await m.dispose();
+    }
+    for (const r of runs.slice(1)) {
+      expect(r.loss).toBe(runs[0]!.loss);
+      expect(maxDiff(r.grad, runs[0]!.grad)).toBe(0);
+      expect(maxDiff(r.back, runs[0]!.back)).toBe(0);
+      expect(maxDiff(r.lp, runs[0]!.lp)).toBe(0);
+    }
   });
 
   it("see each step's new weights, and report a bad upstream gradient's shape", async () => {

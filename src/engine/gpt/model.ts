@@ -75,12 +75,13 @@ export type HeadOutputs = Partial<Record<Head, FloatArray>>;
 export interface GptOptions {
   /** Seed for initialisation. */
   readonly seed?: Seed;
-  /** Threads for a run: ONNX Runtime intra-op threads, or data-parallel replicas (below). */
+  /** Threads for a run (ONNX Runtime intra-op threads, shared out among data-parallel shards). */
   readonly threads?: number;
   /**
-   * Split batches by rows across `threads` single-threaded replicas (the calling thread and
-   * worker threads) instead of one multi-threaded session, for models small enough to gain
-   * (default true; see `dataParallelShards`).
+   * Split batches of small models into two row shards that run side by side, the calling
+   * thread and a worker thread each with its own ONNX Runtime session (default true; see
+   * `dataParallelShards`). Off, a batch runs in one session (results then differ from the
+   * split run's in float32 round-off).
    */
   readonly dataParallel?: boolean;
 }
@@ -119,6 +120,8 @@ export interface BatchRun {
 const DATA_PARALLEL_MAX_PARAMS = 2_000_000;
 /** Fewest tokens per shard: below this a run is too short to split. */
 const DATA_PARALLEL_MIN_TOKENS = 256;
+/** Shards per batch: two, whatever the machine (see `Gpt.dataParallelShards`). */
+const DATA_PARALLEL_SHARDS = 2;
 
 /** Contiguous row ranges [start, rows] of `k` near-equal shards of `n` rows. */
 export function shardRows(n: number, k: number): [number, number][] {
@@ -141,6 +144,8 @@ export class Gpt {
   private readonly dataParallel: boolean;
   private readonly graphBytes = new Map<string, Uint8Array>();
   private replicas: Replicas | undefined;
+  /** Gradients of shards after the first when they run on the calling thread. */
+  private readonly shardGrads: FloatArray[] = [];
 
   constructor(config: GptConfigInput | GptConfig, opts: GptOptions = {}) {
     this.config = parseGptConfig(config);
@@ -172,32 +177,37 @@ export class Gpt {
   }
 
   /**
-   * How many row shards a batch runs in: one per thread when data parallelism is on, the
-   * model is float32 and small (≤ 2M parameters), and each shard keeps ≥ 256 tokens; else 1.
+   * How many row shards a batch runs in: 2 when data parallelism is on, the model is float32
+   * and small (≤ 2M parameters) and each shard keeps ≥ 256 tokens; else 1. It depends on the
+   * model and the batch only, never on the machine's cores, so results do too (a run sums the
+   * same shards' gradients in the same order whether they ran side by side or one by one).
    */
   dataParallelShards(batch: { readonly batch: number; readonly length: number }): number {
     if (!this.dataParallel || this.params.dtype !== "float32") return 1;
     if (this.params.size > DATA_PARALLEL_MAX_PARAMS) return 1;
-    const threads = this.threads ?? defaultThreads();
-    const byTokens = Math.floor((batch.batch * batch.length) / DATA_PARALLEL_MIN_TOKENS);
-    return Math.max(1, Math.min(threads, batch.batch, byTokens));
+    const fit = Math.floor((batch.batch * batch.length) / DATA_PARALLEL_MIN_TOKENS);
+    return Math.max(1, Math.min(DATA_PARALLEL_SHARDS, batch.batch, fit));
   }
 
   /**
-   * Runs a graph over a batch: in one session, or split by rows across data-parallel
-   * replicas (`dataParallelShards`), the calling thread taking the first shard. Row outputs
-   * come back whole, scalars and gradients summed with the shards' weights.
+   * Runs a graph over a batch: in one session, or in row shards (`dataParallelShards`). With
+   * two or more threads the shards run at the same time, the first on the calling thread and
+   * the others on worker-thread replicas, the threads shared out among them; with one thread
+   * they run one after the other. Row outputs come back whole, scalars and gradients summed
+   * with the shards' weights.
    */
   async runBatch(r: BatchRun): Promise<Record<string, FloatArray>> {
     this.checkBatch(r.batch);
     const B = r.batch.batch;
     const T = r.batch.length;
     const K = this.dataParallelShards(r.batch);
+    const threads = this.threads ?? defaultThreads();
+    const concurrent = K > 1 && threads > 1;
+    const shardThreads = K > 1 ? Math.max(1, Math.floor(threads / K)) : this.threads;
     // every shard feeds a mask (the graphs take one)
     const batch = { ...r.batch, mask: r.batch.mask ?? new Int32Array(B * T).fill(1) };
-    const rowsOut = r.rows ?? [];
-    const scalars = r.scalars ?? [];
-    const fetch = [...rowsOut, ...scalars];
+    const fetch = [...(r.rows ?? []), ...(r.scalars ?? [])];
+    const grad = r.gradInto !== undefined;
     const shards = shardRows(B, K);
     const shardBatch = ([start, rows]: [number, number]): TokenBatch => ({
       tokens: batch.tokens.subarray(start * T, (start + rows) * T),
@@ -222,64 +232,76 @@ export class Gpt {
       }
       return out;
     };
-    // Replicas first (they start at once), then the calling thread's own shard.
-    let pending: Promise<Record<string, WireTensor>>[] = [];
-    if (K > 1) {
+    const runHere = async (shard: [number, number], into: FloatArray | undefined) => {
+      const s = await this.session(r.key, r.build, shardThreads);
+      const feeds = this.feeds(shardBatch(shard));
+      for (const [name, t] of Object.entries(shardInputs(shard)))
+        feeds[name] = tensor(t.dtype, t.data, t.dims);
+      const outs: Record<string, ort.Tensor | null> = {};
+      for (const k of fetch) outs[k] = null;
+      if (into) Object.assign(outs, this.gradOutputs(s, into));
+      const o = await s.runInto(feeds, outs);
+      return Object.fromEntries(fetch.map((k) => [k, o[k]!.data as FloatArray]));
+    };
+    const outputs: Record<string, FloatArray>[] = [];
+    /** Gradients of shards 1…K−1 (shard 0's is written into r.gradInto). */
+    const grads: FloatArray[] = [];
+    if (concurrent) {
       const bytes = this.bytes(r.key, r.build);
       this.replicas ??= new Replicas(this.params, gradOutputName(""));
       const reps = this.replicas;
       reps.publish();
-      pending = shards.slice(1).map((sh, i) => {
+      const pending = shards.slice(1).map((sh, i) => {
         const feeds = shardInputs(sh);
         const sb = shardBatch(sh);
         feeds.tokens = { dtype: "int32", data: sb.tokens, dims: [sh[1], T] };
         feeds.mask = { dtype: "int32", data: sb.mask!, dims: [sh[1], T] };
         // copies: a transferred buffer must hold only this shard
-        for (const t of Object.values(feeds))
-          (t as { data: WireTensor["data"] }).data = t.data.slice();
-        return reps.run(i, r.key, bytes, feeds, fetch, r.gradInto !== undefined);
+        const sent: Record<string, WireTensor> = {};
+        for (const [k, t] of Object.entries(feeds)) sent[k] = { ...t, data: t.data.slice() };
+        return reps.run(i, r.key, bytes, shardThreads ?? 1, sent, fetch, grad);
       });
+      try {
+        outputs.push(await runHere(shards[0]!, r.gradInto));
+      } finally {
+        // a failed run must not leave replica runs unobserved
+        await Promise.allSettled(pending);
+      }
+      for (const [i, o] of (await Promise.all(pending)).entries()) {
+        outputs.push(Object.fromEntries(fetch.map((k) => [k, o[k]!.data as FloatArray])));
+        if (grad) grads.push(reps.grad(i));
+      }
+    } else {
+      for (const [i, sh] of shards.entries()) {
+        let into = r.gradInto;
+        if (grad && i > 0) {
+          this.shardGrads[i - 1] ??= this.params.zerosLike();
+          into = this.shardGrads[i - 1]!;
+          grads.push(into);
+        }
+        outputs.push(await runHere(sh, into));
+      }
     }
-    const first = shards[0]!;
-    const s = await this.session(r.key, r.build, K > 1 ? 1 : this.threads);
-    const feeds = this.feeds(shardBatch(first));
-    for (const [name, t] of Object.entries(shardInputs(first)))
-      feeds[name] = tensor(t.dtype, t.data, t.dims);
-    const outs: Record<string, ort.Tensor | null> = {};
-    for (const k of fetch) outs[k] = null;
-    if (r.gradInto) Object.assign(outs, this.gradOutputs(s, r.gradInto));
-    let main: Record<string, ort.Tensor>;
-    try {
-      main = await s.runInto(feeds, outs);
-    } finally {
-      // a failed run must not leave replica runs unobserved
-      if (pending.length > 0) await Promise.allSettled(pending);
-    }
-    const others = await Promise.all(pending);
+    if (K === 1) return outputs[0]!;
     const weights = shards.map(([start, rows]) => (r.weight ? r.weight(start, rows) : 1));
     const res: Record<string, FloatArray> = {};
-    for (const k of rowsOut) {
-      const m = main[k]!.data as FloatArray;
-      if (K === 1) {
-        res[k] = m;
-        continue;
-      }
-      const per = m.length / first[1];
-      const all = new (m.constructor as Float32ArrayConstructor)(B * per);
-      all.set(m, 0);
-      others.forEach((o, i) => {
-        all.set(o[k]!.data as FloatArray, shards[i + 1]![0] * per);
+    for (const k of r.rows ?? []) {
+      const first = outputs[0]![k]!;
+      const per = first.length / shards[0]![1];
+      const all = new (first.constructor as Float32ArrayConstructor)(B * per);
+      outputs.forEach((o, i) => {
+        all.set(o[k]!, shards[i]![0] * per);
       });
       res[k] = all;
     }
-    for (const k of scalars) {
-      let v = weights[0]! * Number(main[k]!.data[0]);
-      others.forEach((o, i) => {
-        v += weights[i + 1]! * Number(o[k]!.data[0]);
+    for (const k of r.scalars ?? []) {
+      let v = 0;
+      outputs.forEach((o, i) => {
+        v += weights[i]! * Number(o[k]![0]);
       });
       res[k] = Float64Array.of(v);
     }
-    if (r.gradInto && K > 1) combineGradients(r.gradInto, weights, this.replicas!, K - 1);
+    if (r.gradInto) combineGradients(r.gradInto, weights, grads);
     return res;
   }
 
@@ -458,12 +480,15 @@ export class Gpt {
   }
 }
 
-/** into ← w₀·into + Σ_i w_{i+1}·(replica i's gradient): the shards' gradients summed. */
-function combineGradients(into: FloatArray, w: readonly number[], reps: Replicas, n: number): void {
+/** into ← w₀·into + Σ_i w_{i+1}·grads[i]: the shards' gradients summed, in shard order. */
+function combineGradients(
+  into: FloatArray,
+  w: readonly number[],
+  grads: readonly FloatArray[],
+): void {
   const w0 = w[0]!;
   if (w0 !== 1) for (let j = 0; j < into.length; j++) into[j] = into[j]! * w0;
-  for (let i = 0; i < n; i++) {
-    const g = reps.grad(i);
+  for (const [i, g] of grads.entries()) {
     const wi = w[i + 1]!;
     if (wi === 1) for (let j = 0; j < into.length; j++) into[j] = into[j]! + g[j]!;
     else for (let j = 0; j < into.length; j++) into[j] = into[j]! + wi * g[j]!;
