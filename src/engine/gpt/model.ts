@@ -9,7 +9,10 @@
  *                             TypeScript (PPO, DPO, Bradley–Terry); the session recomputes the
  *                             forward pass, so a TS-loss step costs one forward + one
  *                             forward-and-backward
+ *   runBatch(run)             any graph over a batch (the three above and PPO's graphs use it)
  * Gradients come back as one flat array in `params.flat`'s layout, ready for `AdamW.step`.
+ * A small model runs each batch as two row shards, side by side on the calling thread and a
+ * worker thread when it has two threads or more (`dataParallelShards`, `replicas.ts`).
  * Generation lives in `generate.ts`.
  */
 import type * as ort from "onnxruntime-node";
