@@ -130,7 +130,7 @@ def main():
     gen_times = []
     gen = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        for rep in range(-1, g["reps"]):  # rep -1: untimed warm-up, as on keel's side
+        for rep in range(-g["warmup"], g["reps"]):  # rep < 0: untimed warm-up, as on keel's side
             prompt = batches[max(rep, 0) % batches.shape[0], :, : g["prompt"]]
             t0 = time.perf_counter()
             logits, cache = model(prompt)
