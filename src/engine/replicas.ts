@@ -183,13 +183,18 @@ export class Replicas {
     grad: boolean,
   ): Promise<Record<string, WireTensor>> {
     const r = this.replica(i);
-    const k = `${key}@${threads}`;
-    if (!r.graphs.has(k)) {
-      r.worker.postMessage({ type: "graph", key: k, bytes, threads } satisfies ReplicaRequest);
-      r.graphs.add(k);
+    // one session per graph and thread count
+    const sessionKey = `${key}@${threads}`;
+    if (!r.graphs.has(sessionKey)) {
+      r.worker.postMessage({
+        type: "graph",
+        key: sessionKey,
+        bytes,
+        threads,
+      } satisfies ReplicaRequest);
+      r.graphs.add(sessionKey);
     }
-    key = k;
-    return r.run(this.nextId++, key, feeds, fetch, grad);
+    return r.run(this.nextId++, sessionKey, feeds, fetch, grad);
   }
 
   /** Replica i's gradient of its last run with `grad` (params layout). */
