@@ -4,6 +4,7 @@
  * submission, skips, the quiz, auto-pause and the review queue, live scores, export.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { Rng } from "../../src/core/rng.js";
 import { pauseExcluded } from "../../src/server/scores/pause.js";
 import { SYNC_MS } from "../../src/server/tasks/registry.js";
 import {
@@ -191,6 +192,15 @@ for (const d of dialectFixtures()) {
         .filter((i) => i >= 0);
       const gaps = new Set(positions.slice(1).map((p, i) => p - positions[i]!));
       expect(gaps.size).toBeGreaterThan(2);
+      // Nor in a pattern the rater can compute: the project's seed is its id unless set, and a
+      // coin seeded by it alone would say which serves are gold (it matched all of them before
+      // the coin was keyed by the server secret).
+      const predicted = served.map(
+        (_, i) => new Rng(`p1/gold/${fx.actors.rater.user_id}/${i}`).float() < 0.25,
+      );
+      const actual = served.map((t) => String(t.prompt).startsWith("Gold"));
+      const agree = predicted.filter((p, i) => p === actual[i]).length;
+      expect(agree).toBeLessThan(served.length * 0.9);
       // Nothing the rater can read names gold items or their answers.
       const mine = await call(fx, fx.actors.rater, "GET", "/api/projects/p1/judgments/me");
       expect(mine.body).not.toMatch(/gold|comparison_id/);

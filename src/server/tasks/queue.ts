@@ -262,11 +262,11 @@ export class ProjectQueue {
       s.cursor++;
     }
     if (s.cursor >= this.tasks.length) return undefined;
-    const coin = new Rng(`${this.project.seed}/gold/${userId}/${s.served}`);
+    const coin = new Rng(this.ids.keyedSeed(`${this.project.seed}/gold/${userId}/${s.served}`));
     if (this.gold.length > 0 && coin.float() < this.project.gold_rate) {
-      s.goldOrder ??= new Rng(`${this.project.seed}/gold-order/${userId}`).shuffle(
-        this.gold.map((_, i) => i),
-      );
+      s.goldOrder ??= new Rng(
+        this.ids.keyedSeed(`${this.project.seed}/gold-order/${userId}`),
+      ).shuffle(this.gold.map((_, i) => i));
       if (sharesJudgments(this.leases)) {
         const gold = function* (q: ProjectQueue, order: readonly number[]) {
           for (const i of order) {

@@ -10,6 +10,10 @@
  * 128 bits of id: unguessable, so a rater cannot name a task that was not served to them.
  * The order is a fair coin per (rater, comparison), independent across raters, which is what
  * position-bias estimates need; it is recorded in the ledger as `shown_order`.
+ *
+ * The queue's own coins (is the next task gold? in which order come the gold items?) are keyed
+ * by the same secret (`keyedSeed`): seeded from the project's settings alone, a rater who knows
+ * the algorithm, the project id and their own user id could tell which of their tasks are gold.
  */
 import { createHmac } from "node:crypto";
 import type { ShownOrder } from "../../core/types.js";
@@ -30,6 +34,15 @@ export class TaskIds {
       taskId: m.subarray(0, 16).toString("base64url").slice(0, 22),
       shownOrder: (m[31]! & 1) === 1 ? "ba" : "ab",
     };
+  }
+
+  /**
+   * A seed for the queue's random choices that only the server can compute: the HMAC of
+   * `label` (which names the project's seed, the rater and the draw), as hex. The same secret
+   * and label give the same seed, so every process serving the store draws alike.
+   */
+  keyedSeed(label: string): string {
+    return createHmac("sha256", this.secret).update(`queue\u0000${label}`).digest("hex");
   }
 
   taskId(projectId: string, userId: string, comparisonId: string): string {
