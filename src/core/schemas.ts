@@ -22,21 +22,47 @@ export const MAX_ID_CHARS = 256;
 
 const noControl = /^[^\u0000-\u001f\u007f]*$/;
 
+/**
+ * No lone UTF-16 surrogate (with the `u` flag a surrogate pair reads as one code point, so only
+ * an unpaired half is outside the class). JSON may spell one (`"\ud800"`), but the databases
+ * store text as UTF-8, which cannot: SQLite would keep U+FFFD instead, PostgreSQL refuses it,
+ * and a judgment hashed before that change would fail `keel ledger verify` ever after.
+ * Written as a pattern so that the server's JSON Schemas (Ajv, `u` flag) check it too.
+ */
+export const WELL_FORMED = /^[^\ud800-\udfff]*$/u;
+export const NOT_WELL_FORMED =
+  "must be valid Unicode text (it holds a lone UTF-16 surrogate, such as an escaped \\ud800)";
+
+/** The same check without a regular expression, for the import's fast path. */
+export function isWellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** A string of at most `max` characters that the stores keep exactly as given. */
+export function storableString(max: number) {
+  return z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .regex(WELL_FORMED, NOT_WELL_FORMED);
+}
+
 export const IdSchema = z
   .string()
   .min(1, "must not be empty")
   .max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`)
-  .regex(noControl, "must not contain control characters");
+  .regex(noControl, "must not contain control characters")
+  .regex(WELL_FORMED, NOT_WELL_FORMED);
 
 export const ChoiceSchema = z.enum(["a", "b", "tie"]);
 
 export const TextSchema = z
   .string()
   .max(MAX_TEXT_CHARS, `must be at most ${MAX_TEXT_CHARS} characters`)
-  .refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
+  .regex(/^[^\u0000]*$/, "must not contain NUL characters")
+  .regex(WELL_FORMED, NOT_WELL_FORMED);
 
 export const MessageSchema = z.strictObject({
-  role: z.string().min(1).max(64).regex(noControl),
+  role: z.string().min(1).max(64).regex(noControl).regex(WELL_FORMED, NOT_WELL_FORMED),
   content: TextSchema,
 });
 
@@ -58,13 +84,18 @@ export const JudgmentSchema = z.strictObject({
   created_at: IsoDate.optional(),
   latency_ms: z.number().finite().nonnegative().max(1e10).optional(),
   shown_order: z.enum(["ab", "ba"]).optional(),
-  rationale: z.string().max(10_000).optional(),
-  flags: z.array(z.string().min(1).max(64).regex(noControl)).max(16).optional(),
+  rationale: storableString(10_000).optional(),
+  flags: z
+    .array(z.string().min(1).max(64).regex(noControl).regex(WELL_FORMED, NOT_WELL_FORMED))
+    .max(16)
+    .optional(),
 }) satisfies z.ZodType<Judgment>;
 
 export const RaterSchema = z.strictObject({
   rater_id: IdSchema,
-  attributes: z.record(z.string().min(1).max(64), z.string().max(256)).default({}),
+  attributes: z
+    .record(z.string().min(1).max(64).regex(WELL_FORMED, NOT_WELL_FORMED), storableString(256))
+    .default({}),
 }) satisfies z.ZodType<Rater, unknown>;
 
 export const GoldSchema = z.strictObject({
@@ -89,7 +120,12 @@ export const HhRowSchema = z.strictObject({
   rejected: TextSchema,
 });
 
-const Cell = z.string().min(1, "must not be empty").max(MAX_ID_CHARS).regex(noControl);
+const Cell = z
+  .string()
+  .min(1, "must not be empty")
+  .max(MAX_ID_CHARS)
+  .regex(noControl)
+  .regex(WELL_FORMED, NOT_WELL_FORMED);
 
 export const CategoricalLabelSchema = z.strictObject({
   task: Cell,
@@ -160,11 +196,19 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const isoDate = IsoDate;
 
 function fastId(x: unknown): boolean {
-  return typeof x === "string" && x.length >= 1 && x.length <= MAX_ID_CHARS && !CONTROL.test(x);
+  return (
+    typeof x === "string" &&
+    x.length >= 1 &&
+    x.length <= MAX_ID_CHARS &&
+    !CONTROL.test(x) &&
+    isWellFormed(x)
+  );
 }
 
 function fastText(x: unknown): boolean {
-  return typeof x === "string" && x.length <= MAX_TEXT_CHARS && !x.includes("\u0000");
+  return (
+    typeof x === "string" && x.length <= MAX_TEXT_CHARS && !x.includes("\u0000") && isWellFormed(x)
+  );
 }
 
 /**

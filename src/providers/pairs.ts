@@ -3,12 +3,12 @@
  * a comparison. A batching provider (keel's engine) answers a whole chunk in one engine batch;
  * any other gets at most `concurrency` calls in flight. Every request carries a seed drawn from
  * the caller's stream, so a provider that honours seeds repeats the run. Output is untrusted
- * text made storable (no NUL characters, at most MAX_TEXT_CHARS); a failed call stops the run
+ * text made storable (no NUL characters or lone surrogates, at most MAX_TEXT_CHARS); a failed call stops the run
  * with an error naming the comparison and the side.
  */
 import { KeelError } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { MAX_TEXT_CHARS } from "../core/schemas.js";
+import { isWellFormed, MAX_TEXT_CHARS } from "../core/schemas.js";
 import {
   canBatch,
   type Generation,
@@ -48,11 +48,15 @@ export interface PairOptions {
 
 /**
  * Model output made storable: judgments refuse NUL characters (a byte-level tokenizer can
- * decode one) and texts over MAX_TEXT_CHARS. Returns the text and whether it was changed.
+ * decode one), lone UTF-16 surrogates (a remote model's output cut mid-character; each becomes
+ * U+FFFD, as UTF-8 would store it) and texts over MAX_TEXT_CHARS. Returns the text and whether
+ * it was changed.
  */
 export function storableText(text: string): { text: string; changed: boolean } {
   let t = text.includes("\u0000") ? text.replaceAll("\u0000", "") : text;
   if (t.length > MAX_TEXT_CHARS) t = t.slice(0, MAX_TEXT_CHARS);
+  // After the cut, which may split a surrogate pair.
+  if (!isWellFormed(t)) t = (t as unknown as { toWellFormed(): string }).toWellFormed();
   return { text: t, changed: t !== text };
 }
 

@@ -20,6 +20,7 @@ import { healthRoutes } from "./http/health.js";
 import { collectRoutes, openApiDocument } from "./http/openapi.js";
 import { LIMIT } from "./http/schema.js";
 import { registerSecurityHeaders } from "./http/security.js";
+import { registerStringCheck } from "./http/strings.js";
 import { MemoryRateLimitStore, type RateLimitStore } from "./limits/rate-limit.js";
 import { resolveOptions, type ServerOptions } from "./options.js";
 import { adminRoutes } from "./routes/admin.js";
@@ -118,6 +119,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
   const ops = collectRoutes(app);
   registerErrors(app);
   registerSecurityHeaders(app);
+  registerStringCheck(app);
   await app.register(fastifyCookie);
   const cache = new AuthCache(options.authCacheMs);
   await app.register(authPlugin(ctx, cache));

@@ -64,11 +64,26 @@ describe("JudgmentSchema", () => {
     [{ ...good, shown_order: "ab2" }, "shown_order"],
     [{ ...good, flags: [""] }, "flags.0"],
     [{ ...good, extra: 1 }, "(record)"],
+    // Lone surrogates: valid JSON escapes, but no store keeps them as given.
+    [{ ...good, response_b: "cut mid-emoji \ud83d" }, "response_b"],
+    [{ ...good, prompt: [{ role: "user", content: "\udc00" }] }, "prompt.0.content"],
+    [{ ...good, comparison_id: "c\ud800" }, "comparison_id"],
+    [{ ...good, rationale: "why \ud800" }, "rationale"],
+    [{ ...good, flags: ["\udfff"] }, "flags.0"],
   ])("rejects %j at field %s with file:line", (value, field) => {
     const e = failure(JudgmentSchema, value);
     expect(e.code).toBe("KEEL_E_INVALID_RECORD");
     expect(e.where?.field).toBe(field);
     expect(e.message.startsWith(`in.jsonl:7: ${field}: `)).toBe(true);
+  });
+
+  it("says what is wrong with a lone surrogate, and keeps surrogate pairs", () => {
+    const e = failure(JudgmentSchema, { ...good, response_a: "x\ud800" });
+    expect(e.message).toBe(
+      "in.jsonl:7: response_a: must be valid Unicode text (it holds a lone UTF-16 surrogate, such as an escaped \\ud800)",
+    );
+    const emoji = { ...good, response_a: "\ud83d\ude00", rationale: "\ud83d\ude00" };
+    expect(parseRecord(JudgmentSchema, emoji, {})).toEqual(emoji);
   });
 
   it("names unknown fields", () => {
@@ -164,6 +179,9 @@ describe("acceptJudgmentFast", () => {
         "",
         "a\u0000b",
         "x\ny",
+        "\ud800",
+        "a\udc00b",
+        "\ud83d\ude00",
         "c1",
         "2026-01-02T03:04:05Z",
         "2026-01-02",

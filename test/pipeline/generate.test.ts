@@ -258,6 +258,12 @@ describe("storable model output", () => {
     const long = storableText("x".repeat(1_000_005));
     expect(long.changed).toBe(true);
     expect(long.text.length).toBe(1_000_000);
+    expect(storableText("cut \ud83d")).toEqual({ text: "cut \ufffd", changed: true });
+    expect(storableText("ok \ud83d\ude00")).toEqual({ text: "ok \ud83d\ude00", changed: false });
+    // A cut at the limit that splits a surrogate pair leaves no half behind.
+    const split = storableText(`${"x".repeat(999_999)}\ud83d\ude00`);
+    expect(split.text.endsWith("\ufffd")).toBe(true);
+    expect(split.text.length).toBe(1_000_000);
   });
 });
 

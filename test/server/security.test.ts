@@ -280,6 +280,75 @@ describe("schema rejections and body limits", () => {
     expect(await fx.store.countJudgments()).toBe(0);
   });
 
+  it("refuses text a store would not keep as given (lone surrogates, NUL) in any field", async () => {
+    const fx = await fixture();
+    const r = fx.actors.rater;
+    await call(fx, r, "POST", "/api/projects/p1/guidelines/ack");
+    const t = json<{ task: { task_id: string } }>(
+      await call(fx, r, "POST", "/api/projects/p1/tasks/next"),
+    ).task;
+    const item = { comparison_id: "new-1", prompt: "p", response_a: "a", response_b: "b" };
+    const cases: [Parameters<typeof call>[1], string, unknown, string, string][] = [
+      [
+        r,
+        `/api/tasks/${t.task_id}/judgment`,
+        { choice: "left", rationale: "bad \ud800" },
+        "body.rationale",
+        "surrogate",
+      ],
+      [
+        r,
+        `/api/tasks/${t.task_id}/judgment`,
+        { choice: "left", rationale: "a\u0000b" },
+        "body.rationale",
+        "NUL",
+      ],
+      [
+        r,
+        `/api/tasks/${t.task_id}/skip`,
+        { reason: "other", note: "\udc00" },
+        "body.note",
+        "surrogate",
+      ],
+      [
+        fx.actors.admin,
+        "/api/projects/p1/items",
+        { items: [{ ...item, response_b: "cut \ud83d" }] },
+        "body.items.0.response_b",
+        "surrogate",
+      ],
+      [
+        fx.actors.admin,
+        "/api/projects/p1/items",
+        { items: [{ ...item, comparison_id: "x\ud800" }] },
+        "body.items.0.comparison_id",
+        "surrogate",
+      ],
+      [
+        fx.actors.admin,
+        "/api/projects/p1/items",
+        { items: [{ ...item, prompt: "a\u0000b" }] },
+        "body.items.0.prompt",
+        "NUL",
+      ],
+    ];
+    for (const [who, url, body, field, what] of cases) {
+      const res = await call(fx, who, "POST", url, { body });
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      const e = json<Err>(res).error;
+      expect(e.code).toBe("KEEL_E_INVALID_RECORD");
+      expect(e.where?.field, JSON.stringify(body)).toBe(field);
+      expect(e.message).toContain(what);
+    }
+    // A surrogate pair is text like any other, and the ledger still verifies.
+    const ok = await call(fx, r, "POST", `/api/tasks/${t.task_id}/judgment`, {
+      body: { choice: "left", rationale: "fine \ud83d\ude00" },
+    });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(await fx.store.countJudgments()).toBe(1);
+    expect((await fx.store.verifyLedger()).ok).toBe(true);
+  });
+
   it("refuses bodies over the route's limit with 413", async () => {
     const fx = await fixture();
     const r = await call(fx, fx.actors.rater, "POST", "/api/tokens", {

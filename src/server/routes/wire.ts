@@ -1,6 +1,6 @@
 /** zod schemas of what the API sends and receives, shared by the route files. */
 import { z } from "zod";
-import { ContentSchema } from "../../core/schemas.js";
+import { ContentSchema, IdSchema } from "../../core/schemas.js";
 import { Id } from "../http/schema.js";
 
 export const RoleSchema = z.enum(["owner", "admin", "reviewer", "rater"]);
@@ -74,11 +74,7 @@ export const RaterProjectOut = z.object({
 });
 
 export const ItemIn = z.strictObject({
-  comparison_id: z
-    .string()
-    .min(1)
-    .max(256)
-    .regex(/^[^\u0000-\u001f\u007f]*$/),
+  comparison_id: IdSchema,
   prompt: ContentSchema,
   response_a: ContentSchema,
   response_b: ContentSchema,
