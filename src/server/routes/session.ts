@@ -19,6 +19,7 @@ import {
   secretHash,
   type User,
   updateUser,
+  writeTransaction,
 } from "../../store/collection/index.js";
 import { dummyHash, hashPassword, verifyPassword } from "../auth/password.js";
 import { type AuthCache, clientKey, SESSION_COOKIE } from "../auth/plugin.js";
@@ -219,7 +220,7 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
         const inv = await openInvitation(ctx, req.params.token);
         const hash = await hashPassword(req.body.password, ctx.options.scrypt);
         const now = ctx.now();
-        const u = await ctx.db.transaction().execute(async (trx) => {
+        const u = await writeTransaction(ctx.db, async (trx) => {
           const user = await createUser(
             trx,
             {

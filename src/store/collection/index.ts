@@ -5,4 +5,4 @@ export * from "./projects.js";
 export * from "./schema.js";
 export * from "./settings.js";
 export * from "./users.js";
-export { isUniqueViolation, newId } from "./util.js";
+export { isUniqueViolation, newId, writeTransaction } from "./util.js";

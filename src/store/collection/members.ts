@@ -11,7 +11,7 @@ import type {
   ReviewAction,
   ReviewEventsTable,
 } from "./schema.js";
-import { newId } from "./util.js";
+import { newId, writeTransaction } from "./util.js";
 
 export type Member = ProjectMembersTable;
 
@@ -114,7 +114,7 @@ export async function recordQuizAttempt(
   },
   now: Date,
 ): Promise<number | undefined> {
-  return db.transaction().execute(async (trx) => {
+  return writeTransaction(db, async (trx) => {
     const m = await trx
       .selectFrom("project_members")
       .select("quiz_attempts")
@@ -188,7 +188,7 @@ export async function setMemberStatus(
   },
   now: Date,
 ): Promise<Member | undefined> {
-  return db.transaction().execute(async (trx) => {
+  return writeTransaction(db, async (trx) => {
     let q = trx
       .updateTable("project_members")
       .set({ status: e.status, status_reason: e.reason, status_at: now.toISOString() })

@@ -8,7 +8,7 @@ import { contentDigest, storedText } from "../../core/digest.js";
 import { KeelError } from "../../core/errors.js";
 import type { Choice, Comparison, Content } from "../../core/types.js";
 import type { CollectionDb, ItemKind, ProjectsTable } from "./schema.js";
-import { isUniqueViolation } from "./util.js";
+import { isUniqueViolation, writeTransaction } from "./util.js";
 
 export type Project = ProjectsTable;
 
@@ -93,7 +93,7 @@ export async function addItems(
   projectId: string,
   items: readonly NewItem[],
 ): Promise<{ added: number; existing: number }> {
-  return db.transaction().execute(async (trx) => {
+  return writeTransaction(db, async (trx) => {
     const ids = [...new Set(items.map((i) => i.comparison.comparison_id))];
     const stored = new Map<string, { p: string; a: string; b: string; gold: Choice | null }>();
     for (let i = 0; i < ids.length; i += 500) {

@@ -1,5 +1,6 @@
 /** Small helpers shared by the collection queries. */
 import { randomBytes } from "node:crypto";
+import { type Kysely, SqliteAdapter, sql } from "kysely";
 
 /** An opaque random identifier with a readable prefix (`u_…`, `p_…`): 96 random bits. */
 export function newId(prefix: string): string {
@@ -14,4 +15,29 @@ export function isUniqueViolation(e: unknown): boolean {
     code === "SQLITE_CONSTRAINT_UNIQUE" ||
     code === "SQLITE_CONSTRAINT_PRIMARYKEY"
   );
+}
+
+/**
+ * A transaction that writes. On SQLite it begins IMMEDIATE, taking the write lock before its
+ * first read: a deferred one that reads first and writes later gets SQLITE_BUSY at once, without
+ * waiting for busy_timeout, when another connection — the server's ledger appender — commits in
+ * between (its snapshot is stale, or the two would deadlock). PostgreSQL's row locks need none
+ * of this.
+ */
+export async function writeTransaction<DB, T>(
+  db: Kysely<DB>,
+  fn: (trx: Kysely<DB>) => Promise<T>,
+): Promise<T> {
+  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return db.transaction().execute(fn);
+  return db.connection().execute(async (conn) => {
+    await sql`BEGIN IMMEDIATE`.execute(conn);
+    try {
+      const result = await fn(conn);
+      await sql`COMMIT`.execute(conn);
+      return result;
+    } catch (e) {
+      await sql`ROLLBACK`.execute(conn).catch(() => undefined);
+      throw e;
+    }
+  });
 }
