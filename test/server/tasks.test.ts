@@ -209,6 +209,50 @@ for (const d of dialectFixtures()) {
       expect(Object.keys(json(project))).toEqual(["project_id", "name", "guidelines", "me"]);
     });
 
+    it("keeps a comparison in one project, and an ordinary task from turning gold", async () => {
+      const fx = await setup({ tasks: 4, gold: 0, overlap: 2 });
+      const admin = fx.actors.admin;
+      const created = await call(fx, admin, "POST", "/api/projects", {
+        body: { project_id: "p9", name: "second" },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      const t0 = {
+        comparison_id: "t0",
+        prompt: "Task prompt 0",
+        response_a: "task A 0",
+        response_b: "task B 0",
+      };
+      const stored = await collectionDb(fx.store)
+        .selectFrom("comparisons")
+        .selectAll()
+        .where("comparison_id", "=", "t0")
+        .executeTakeFirstOrThrow();
+      expect(stored.gold).toBeNull();
+      // Judgments carry no project: p9 holding t0 would count p1's judgments as its own.
+      const shared = await call(fx, admin, "POST", "/api/projects/p9/items", {
+        body: { items: [t0] },
+      });
+      expect(shared.statusCode, shared.body).toBe(409);
+      expect(json<{ error: { message: string } }>(shared).error.message).toContain(
+        'already an item of project "p1"',
+      );
+      const gold = await call(fx, admin, "POST", "/api/projects/p1/items", {
+        body: { items: [{ ...t0, gold: "b" }] },
+      });
+      expect(gold.statusCode, gold.body).toBe(409);
+      const after = await collectionDb(fx.store)
+        .selectFrom("comparisons")
+        .select("gold")
+        .where("comparison_id", "=", "t0")
+        .executeTakeFirstOrThrow();
+      expect(after.gold).toBeNull();
+      // The same item again is counted, not refused; a new one is added.
+      const again = await call(fx, admin, "POST", "/api/projects/p1/items", {
+        body: { items: [t0, { ...t0, comparison_id: "fresh", prompt: "new" }] },
+      });
+      expect(json(again)).toEqual({ added: 1, existing: 1 });
+    });
+
     it("refuses a second judgment of the same task, also when both arrive at once", async () => {
       const fx = await setup({ tasks: 3, gold: 0, overlap: 2 });
       const t = (await nextTask(fx, fx.actors.rater))!;

@@ -111,14 +111,18 @@ export async function addItems(
         });
     }
     const inProject = new Set<string>();
+    /** Items of these ids in other projects: comparison id → project id. */
+    const elsewhere = new Map<string, string>();
     for (let i = 0; i < ids.length; i += 500) {
       const rows = await trx
         .selectFrom("project_items")
-        .select("comparison_id")
-        .where("project_id", "=", projectId)
+        .select(["comparison_id", "project_id"])
         .where("comparison_id", "in", ids.slice(i, i + 500))
         .execute();
-      for (const r of rows) inProject.add(r.comparison_id);
+      for (const r of rows) {
+        if (r.project_id === projectId) inProject.add(r.comparison_id);
+        else elsewhere.set(r.comparison_id, r.project_id);
+      }
     }
     const maxPos = await trx
       .selectFrom("project_items")
@@ -140,6 +144,17 @@ export async function addItems(
         throw new KeelError("KEEL_E_INVALID_RECORD", "a quiz item needs a gold answer", {
           where: { ...where, field: "gold" },
         });
+      }
+      // Judgments carry no project: one comparison's judgments would count towards the overlap,
+      // progress and export of every project that held it, and a quiz answer in one would be a
+      // gold answer in another.
+      const other = elsewhere.get(c.comparison_id);
+      if (other !== undefined) {
+        throw new KeelError(
+          "KEEL_E_CONFLICT",
+          `comparison ${JSON.stringify(c.comparison_id)} is already an item of project ${JSON.stringify(other)}; a comparison can be in one project only (give it another comparison_id)`,
+          { where: { ...where, field: "comparison_id" } },
+        );
       }
       const digests = [c.prompt, c.response_a, c.response_b].map((x: Content) => contentDigest(x));
       const known = stored.get(c.comparison_id);
@@ -163,6 +178,15 @@ export async function addItems(
           throw new KeelError("KEEL_E_CONFLICT", `gold contradicts the stored gold ${known.gold}`, {
             where: { ...where, field: "gold" },
           });
+        }
+        if (c.gold !== undefined && known.gold === null && inProject.has(c.comparison_id)) {
+          // Raters may already have been served it as an ordinary task, and the running queues
+          // keep it in their task list.
+          throw new KeelError(
+            "KEEL_E_CONFLICT",
+            `comparison ${JSON.stringify(c.comparison_id)} is already an ordinary task of this project; it cannot become gold`,
+            { where: { ...where, field: "gold" } },
+          );
         }
         if (c.gold !== undefined && known.gold === null) {
           await trx
