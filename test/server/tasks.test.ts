@@ -454,6 +454,20 @@ for (const d of dialectFixtures()) {
       expect(
         (await call(fx, fx.actors.rater, "POST", "/api/projects/p1/tasks/next")).statusCode,
       ).toBe(403);
+      // A reviewer's reinstatement holds: the next sweep sees the same verdict and leaves it.
+      const back = await call(
+        fx,
+        fx.actors.reviewer,
+        "POST",
+        `/api/projects/p1/members/${fx.actors.rater.user_id}/review`,
+        { body: { action: "reinstate", reason: "checked by hand" } },
+      );
+      expect(back.statusCode, back.body).toBe(200);
+      expect(await pauseExcluded(fx.ctx, q)).toEqual([]);
+      const member = json<{ queue: unknown[] }>(
+        await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1/reviews"),
+      );
+      expect(member.queue).toEqual([]);
     });
 
     it("exports the project's judgments and reports agreement per batch and progress", async () => {

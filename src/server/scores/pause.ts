@@ -4,8 +4,13 @@
  * reviewer reinstates or excludes them. The gold-accuracy check in the task flow pauses at once;
  * this sweep, run every `auditIntervalMs`, catches what only the whole audit sees (agreement,
  * collusion, speed, position bias, triggers, promotions).
+ *
+ * A reviewer's reinstatement holds against it: the audit would reach the same verdict on the
+ * same judgments within one sweep, and the reviewer has looked at them. The reviewer still sees
+ * the live verdict on the admin page, and the gold check, which counts only gold answered since
+ * the reinstatement, can still pause the rater at once.
  */
-import { setMemberStatus } from "../../store/collection/index.js";
+import { reviewEvents, setMemberStatus } from "../../store/collection/index.js";
 import type { ServerContext } from "../context.js";
 import type { ProjectQueue } from "../tasks/queue.js";
 
@@ -16,6 +21,8 @@ export async function pauseExcluded(ctx: ServerContext, q: ProjectQueue): Promis
   const paused: string[] = [];
   for (const r of a.raters) {
     if (r.verdict !== "excluded") continue;
+    const events = await reviewEvents(ctx.db, q.project.project_id, r.rater_id);
+    if (events.at(-1)?.action === "reinstate") continue;
     const m = await setMemberStatus(
       ctx.db,
       {
