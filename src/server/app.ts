@@ -10,16 +10,16 @@
  */
 import { randomBytes } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
-import Fastify, { type FastifyInstance, type RouteOptions } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type RouteOptions } from "fastify";
 import { collectionDb, settingOrInit } from "../store/collection/index.js";
 import type { FeedbackStore } from "../store/store.js";
 import { AuthCache, authPlugin } from "./auth/plugin.js";
 import type { ServerContext } from "./context.js";
-import { registerErrors } from "./http/errors.js";
+import { errorHandler, registerErrors } from "./http/errors.js";
 import { healthRoutes } from "./http/health.js";
 import { collectRoutes, openApiDocument } from "./http/openapi.js";
 import { LIMIT } from "./http/schema.js";
-import { registerSecurityHeaders } from "./http/security.js";
+import { registerSecurityHeaders, setSecurityHeaders } from "./http/security.js";
 import { registerStringCheck } from "./http/strings.js";
 import { MemoryRateLimitStore, type RateLimitStore } from "./limits/rate-limit.js";
 import { resolveOptions, type ServerOptions } from "./options.js";
@@ -104,6 +104,15 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
       ...(logStream ? { stream: logStream } : {}),
     } as never,
     bodyLimit: LIMIT.small,
+    // Path parameters are ids of at most 128 characters (Fastify's default cap is 100, which
+    // made projects with longer ids unreachable); longer ones fail as the ids' schemas say.
+    maxParamLength: 256,
+    // A malformed or over-long URL is answered in keel's error shape, not Fastify's.
+    // (Fastify answers these before routing, so the security-header hook does not run.)
+    frameworkErrors: (error, req, reply) => {
+      setSecurityHeaders(req, reply);
+      errorHandler(error as FastifyError, req, reply);
+    },
     trustProxy: options.trustProxy,
     ajv: {
       customOptions: {

@@ -127,6 +127,31 @@ describe("sessions and CSRF", () => {
     });
     expect(bad.statusCode).toBe(401);
   });
+
+  it("reads the Bearer scheme in any case, leaves other schemes alone, and honours re-enabling at once", async () => {
+    const fx = await fixture();
+    const r = fx.actors.rater;
+    const me = (authorization: string) =>
+      fx.app.inject({ method: "GET", url: "/api/me", headers: { authorization } });
+    expect((await me(`bearer ${r.token}`)).statusCode).toBe(200);
+    // A reverse proxy's Basic credentials are not keel's: a public route still answers, a
+    // private one asks for keel's own.
+    const health = await fx.app.inject({
+      method: "GET",
+      url: "/healthz",
+      headers: { authorization: "Basic YTpi" },
+    });
+    expect(health.statusCode).toBe(200);
+    expect((await me("Basic YTpi")).statusCode).toBe(401);
+    expect((await me("Bearer keel_short")).statusCode).toBe(401);
+    // Disabled, the token is refused (and that refusal cached); enabled again, it works at once.
+    const set = (disabled: boolean) =>
+      call(fx, fx.actors.admin, "PATCH", `/api/users/${r.user_id}`, { body: { disabled } });
+    expect((await set(true)).statusCode).toBe(200);
+    expect((await me(`Bearer ${r.token}`)).statusCode).toBe(401);
+    expect((await set(false)).statusCode).toBe(200);
+    expect((await me(`Bearer ${r.token}`)).statusCode).toBe(200);
+  });
 });
 
 describe("no escalation", () => {
@@ -347,6 +372,21 @@ describe("schema rejections and body limits", () => {
     expect(ok.statusCode, ok.body).toBe(200);
     expect(await fx.store.countJudgments()).toBe(1);
     expect((await fx.store.verifyLedger()).ok).toBe(true);
+  });
+
+  it("reaches every id the schemas allow, and answers longer path parameters in keel's shape", async () => {
+    const fx = await fixture();
+    const id = "p".repeat(128);
+    const made = await call(fx, fx.actors.admin, "POST", "/api/projects", {
+      body: { project_id: id, name: "long id" },
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const got = await call(fx, fx.actors.admin, "GET", `/api/projects/${id}`);
+    expect(got.statusCode, got.body).toBe(200);
+    const tooLong = await call(fx, fx.actors.admin, "GET", `/api/projects/${"p".repeat(300)}`);
+    expect(tooLong.statusCode).toBe(400);
+    expect(json<Err>(tooLong).error.code).toBe("KEEL_E_INVALID_RECORD");
+    expect(tooLong.headers["x-content-type-options"]).toBe("nosniff");
   });
 
   it("refuses bodies over the route's limit with 413", async () => {

@@ -275,6 +275,23 @@ for (const d of dialectFixtures()) {
       expect(bogus.statusCode).toBe(404);
     });
 
+    it("records a judgment or a skip of one task, not both, when the two arrive at once", async () => {
+      const fx = await setup({ tasks: 3, gold: 0, overlap: 2 });
+      const t = (await nextTask(fx, fx.actors.rater))!;
+      const [j, k] = await Promise.all([
+        judge(fx, "rater", t, "left"),
+        call(fx, fx.actors.rater, "POST", `/api/tasks/${t.task_id}/skip`, {
+          body: { reason: "unclear" },
+        }),
+      ]);
+      expect([j.statusCode, k.statusCode].sort()).toEqual([200, 409]);
+      const me = json<{ judged: number; skipped: number }>(
+        await call(fx, fx.actors.rater, "GET", "/api/projects/p1/progress/me"),
+      );
+      expect(me.judged + me.skipped).toBe(1);
+      expect(await fx.store.countJudgments()).toBe(me.judged);
+    });
+
     it("skips with a reason, and does not serve the skipped task again", async () => {
       const fx = await setup({ tasks: 3, gold: 0, overlap: 1 });
       const t = (await nextTask(fx, fx.actors.rater))!;

@@ -25,6 +25,8 @@ export const SESSION_COOKIE = "keel_session";
 
 interface Cached {
   readonly user: AuthUser | null;
+  /** The user a refused token belongs to (a disabled user's), so that enabling them drops it. */
+  readonly owner?: string;
   readonly csrf: string | null;
   readonly expiresAt: number;
   readonly at: number;
@@ -46,7 +48,8 @@ export class AuthCache {
     this.map.set(key, c);
   }
   dropUser(userId: string): void {
-    for (const [k, c] of this.map) if (c.user?.user_id === userId) this.map.delete(k);
+    for (const [k, c] of this.map)
+      if (c.user?.user_id === userId || c.owner === userId) this.map.delete(k);
   }
   dropKey(key: string): void {
     this.map.delete(key);
@@ -68,8 +71,10 @@ async function resolve(
   nowMs: number,
 ): Promise<{ user: AuthUser | null; csrf: string | null; kind: "session" | "token" | null }> {
   const header = req.headers.authorization;
-  if (header !== undefined) {
-    const m = /^Bearer (keel_[A-Za-z0-9_-]{20,100})$/.exec(header);
+  // Another scheme (a reverse proxy's Basic auth, say) is not keel's: the request goes on as if
+  // it carried none. The scheme's name is case-insensitive (RFC 9110).
+  if (header !== undefined && /^bearer(\s|$)/i.test(header)) {
+    const m = /^bearer +(keel_[A-Za-z0-9_-]{20,100})$/i.exec(header);
     if (!m)
       throw new KeelError(
         "KEEL_E_UNAUTHORIZED",
@@ -80,7 +85,13 @@ async function resolve(
     if (!c) {
       const t = await findApiToken(ctx.db, m[1]!);
       const u = t && t.revoked_at === null ? await getUser(ctx.db, t.user_id) : undefined;
-      c = { user: u && !u.disabled ? pick(u) : null, csrf: null, expiresAt: Infinity, at: nowMs };
+      c = {
+        user: u && !u.disabled ? pick(u) : null,
+        ...(u?.disabled ? { owner: u.user_id } : {}),
+        csrf: null,
+        expiresAt: Infinity,
+        at: nowMs,
+      };
       cache.set(key, c);
     }
     if (!c.user) throw new KeelError("KEEL_E_UNAUTHORIZED", "unknown or revoked API token");

@@ -4,7 +4,7 @@
  * foreign origins — an injected `<script>` or `<img onerror>` would not run even if it reached
  * the DOM), no MIME sniffing, no framing, no referrer; API answers are never cached.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 export const CSP = [
   "default-src 'self'",
@@ -19,14 +19,19 @@ export const CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
+/** Sets the headers on one reply (the hook below does it for every routed request). */
+export function setSecurityHeaders(req: FastifyRequest, reply: FastifyReply): void {
+  reply.header("content-security-policy", CSP);
+  reply.header("x-content-type-options", "nosniff");
+  reply.header("x-frame-options", "DENY");
+  reply.header("referrer-policy", "no-referrer");
+  reply.header("cross-origin-opener-policy", "same-origin");
+  if (req.url.startsWith("/api/")) reply.header("cache-control", "no-store");
+}
+
 export function registerSecurityHeaders(app: FastifyInstance): void {
   app.addHook("onSend", async (req, reply, payload) => {
-    reply.header("content-security-policy", CSP);
-    reply.header("x-content-type-options", "nosniff");
-    reply.header("x-frame-options", "DENY");
-    reply.header("referrer-policy", "no-referrer");
-    reply.header("cross-origin-opener-policy", "same-origin");
-    if (req.url.startsWith("/api/")) reply.header("cache-control", "no-store");
+    setSecurityHeaders(req, reply);
     return payload;
   });
 }

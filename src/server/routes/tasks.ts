@@ -162,7 +162,10 @@ export function taskRoutes(ctx: ServerContext) {
         const { q, s, lease } = await leaseOf(req.params.taskId, user.user_id);
         const key = `${lease.projectId}\u0000${user.user_id}\u0000${lease.comparisonId}`;
         if (inflight.has(key))
-          throw new KeelError("KEEL_E_DUPLICATE", "a judgment of this task is being recorded");
+          throw new KeelError(
+            "KEEL_E_DUPLICATE",
+            "a judgment or skip of this task is being recorded",
+          );
         inflight.add(key);
         const now = ctx.now();
         const t = await q.textsOf(lease.comparisonId).catch((e) => {
@@ -232,22 +235,34 @@ export function taskRoutes(ctx: ServerContext) {
       async (req) => {
         const user = req.user!;
         const { q, s, lease } = await leaseOf(req.params.taskId, user.user_id);
-        const fresh = await recordSkip(
-          ctx.db,
-          {
-            project_id: lease.projectId,
-            user_id: user.user_id,
-            comparison_id: lease.comparisonId,
-            reason: req.body.reason,
-            note: req.body.note ?? null,
-          },
-          ctx.now(),
-        );
-        const skipped = await skippedCount(q, user.user_id);
-        if (fresh) skips.set(skipKey(q, user.user_id), skipped + 1);
-        s.done.add(lease.comparisonId);
-        await ctx.leases.finish(lease.taskId, ctx.now().getTime());
-        return { progress: progress(q, s, skipped + (fresh ? 1 : 0)) };
+        // A judgment of the same task arriving at the same time: one of the two wins.
+        const key = `${lease.projectId}\u0000${user.user_id}\u0000${lease.comparisonId}`;
+        if (inflight.has(key))
+          throw new KeelError(
+            "KEEL_E_DUPLICATE",
+            "a judgment or skip of this task is being recorded",
+          );
+        inflight.add(key);
+        try {
+          const fresh = await recordSkip(
+            ctx.db,
+            {
+              project_id: lease.projectId,
+              user_id: user.user_id,
+              comparison_id: lease.comparisonId,
+              reason: req.body.reason,
+              note: req.body.note ?? null,
+            },
+            ctx.now(),
+          );
+          const skipped = await skippedCount(q, user.user_id);
+          if (fresh) skips.set(skipKey(q, user.user_id), skipped + 1);
+          s.done.add(lease.comparisonId);
+          await ctx.leases.finish(lease.taskId, ctx.now().getTime());
+          return { progress: progress(q, s, skipped + (fresh ? 1 : 0)) };
+        } finally {
+          inflight.delete(key);
+        }
       },
     );
 
