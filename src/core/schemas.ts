@@ -38,11 +38,15 @@ export function isWellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
+/** PostgreSQL's text type cannot hold NUL (SQLite can, but a store must not depend on which). */
+const NO_NUL = /^[^\u0000]*$/;
+
 /** A string of at most `max` characters that the stores keep exactly as given. */
 export function storableString(max: number) {
   return z
     .string()
     .max(max, `must be at most ${max} characters`)
+    .regex(NO_NUL, "must not contain NUL characters")
     .regex(WELL_FORMED, NOT_WELL_FORMED);
 }
 
@@ -58,7 +62,7 @@ export const ChoiceSchema = z.enum(["a", "b", "tie"]);
 export const TextSchema = z
   .string()
   .max(MAX_TEXT_CHARS, `must be at most ${MAX_TEXT_CHARS} characters`)
-  .regex(/^[^\u0000]*$/, "must not contain NUL characters")
+  .regex(NO_NUL, "must not contain NUL characters")
   .regex(WELL_FORMED, NOT_WELL_FORMED);
 
 export const MessageSchema = z.strictObject({

@@ -69,6 +69,7 @@ describe("JudgmentSchema", () => {
     [{ ...good, prompt: [{ role: "user", content: "\udc00" }] }, "prompt.0.content"],
     [{ ...good, comparison_id: "c\ud800" }, "comparison_id"],
     [{ ...good, rationale: "why \ud800" }, "rationale"],
+    [{ ...good, rationale: "be\u0000fore" }, "rationale"],
     [{ ...good, flags: ["\udfff"] }, "flags.0"],
   ])("rejects %j at field %s with file:line", (value, field) => {
     const e = failure(JudgmentSchema, value);

@@ -400,6 +400,19 @@ describe("schema rejections and body limits", () => {
       body: { login: "a", password: "p".repeat(2000) },
     });
     expect(big.statusCode).toBe(413);
+    // A project's settings are not an item upload: 1 MiB, not 16.
+    const settings = await call(fx, fx.actors.admin, "PATCH", "/api/projects/p1", {
+      body: { guidelines: "g".repeat(2 * 1024 * 1024) },
+    });
+    expect(settings.statusCode).toBe(413);
+    const longest = await call(fx, fx.actors.admin, "PATCH", "/api/projects/p1", {
+      body: { guidelines: "\u0001".repeat(100_000) },
+    });
+    expect(longest.statusCode, longest.body.slice(0, 200)).toBe(200);
+    // A page of no judgments is a mistake, not a page of one.
+    const none = await call(fx, fx.actors.admin, "GET", "/api/projects/p1/judgments?limit=0");
+    expect(none.statusCode).toBe(400);
+    expect(json<Err>(none).error.where?.field).toBe("querystring.limit");
   });
 
   it("declares access, schema and body limit on every route (adding one without fails)", async () => {

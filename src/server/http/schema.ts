@@ -57,5 +57,7 @@ export const Ok = z.object({ ok: z.literal(true) });
 export const LIMIT = {
   tiny: 1024,
   small: 16 * 1024,
+  /** A project's settings: guidelines of up to 100,000 characters, even if all escaped. */
+  settings: 1024 * 1024,
   items: 16 * 1024 * 1024,
 } as const;

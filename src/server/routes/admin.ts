@@ -312,7 +312,7 @@ export function adminRoutes(ctx: ServerContext) {
         .optional(),
       limit: z
         .string()
-        .regex(/^\d{1,5}$/)
+        .regex(/^[1-9]\d{0,4}$/, "a whole number from 1 to 99999 (pages hold at most 5000)")
         .optional(),
     });
 

@@ -79,7 +79,7 @@ export function projectRoutes(ctx: ServerContext) {
       "/projects",
       {
         config: { access: "admin" },
-        bodyLimit: LIMIT.items,
+        bodyLimit: LIMIT.settings,
         schema: {
           summary: "create a project",
           body: js(ProjectCreateIn),
@@ -135,7 +135,7 @@ export function projectRoutes(ctx: ServerContext) {
       "/projects/:projectId",
       {
         config: { access: "admin" },
-        bodyLimit: LIMIT.items,
+        bodyLimit: LIMIT.settings,
         schema: {
           summary: "change a project's settings",
           params: js(ProjectParams),
