@@ -72,7 +72,7 @@ export const generateCommand: CommandModule = {
       )
       .option(
         "--batch-size <n>",
-        "prompts per engine batch (checkpoint)",
+        "prompts per engine batch (checkpoint); sampled responses depend on it as on --seed (each batch draws its own stream), so keep both to repeat a run",
         positiveInt("--batch-size"),
         32,
       )

@@ -163,7 +163,12 @@ export const modelCommand: CommandModule = {
         "--split <name>",
         "with a world's prompts.jsonl: only prompts of this split (train, eval, redteam, …)",
       )
-      .option("--batch-size <n>", "prompts per engine batch", positiveInt("--batch-size"), 32)
+      .option(
+        "--batch-size <n>",
+        "prompts per engine batch; sampled completions depend on it as on --seed (each batch draws its own stream), so keep both to repeat a run",
+        positiveInt("--batch-size"),
+        32,
+      )
       .option(
         "--max-new-tokens <n>",
         "tokens to generate per prompt",

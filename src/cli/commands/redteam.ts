@@ -105,7 +105,12 @@ export const redteamCommand: CommandModule = {
         positiveInt("--max-new-tokens"),
         48,
       )
-      .option("--batch-size <n>", "probes per engine batch", positiveInt("--batch-size"), 64)
+      .option(
+        "--batch-size <n>",
+        "probes per engine batch; with --temperature > 0 the answers, and so the rates, depend on it as on --seed (each batch draws its own stream), so keep both to repeat a run",
+        positiveInt("--batch-size"),
+        64,
+      )
       .option("--concurrency <n>", "calls in flight (provider)", positiveInt("--concurrency"), 4)
       .option(
         "--seed <n>",
