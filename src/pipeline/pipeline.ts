@@ -2,14 +2,17 @@
  * keel's main job as one function: world → [generate] → collect → base policy → per arm (preferences,
  * reward model, policy, evaluation) → report, in one run directory, resumable stage by stage.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { stringify as toYaml } from "yaml";
 import type { ConfigSource } from "../core/config.js";
 import { KeelError } from "../core/errors.js";
+import { hasCheckpoint } from "../engine/checkpoint/checkpoint.js";
 import { writeFileAtomic } from "../io/files.js";
+import { isPostgresUrl } from "../store/store.js";
+import { checkPolicy } from "../train/common/role.js";
 import type { PipelineConfig } from "./config.js";
 import { resolvePlan } from "./plan.js";
-import { RunDir } from "./rundir.js";
+import { RunDir, refuseOtherRun } from "./rundir.js";
 import { Runner, type RunnerEvents, type Stage } from "./runner.js";
 import { collectStage, preferencesStage, worldStage } from "./stages/data.js";
 import { policyEvalStage, rewardEvalStage } from "./stages/evaluate.js";
@@ -57,6 +60,63 @@ export function pipelineStages(
   return stages;
 }
 
+const isFile = (path: string): boolean => {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Every file and checkpoint the config names must be there before anything runs: a missing
+ * `prompts.path` would otherwise fail at the policy stage, minutes in. KEEL_E_NOT_FOUND names
+ * the config file, line and field; a base checkpoint (or an engine provider's) that is a reward
+ * or cost model is KEEL_E_CHECKPOINT.
+ */
+export function checkPipelineInputs(config: PipelineConfig, source: ConfigSource = {}): void {
+  const where = (...path: string[]) => {
+    const line = source.lineOf?.(path);
+    return {
+      ...(source.file ? { file: source.file } : {}),
+      ...(line ? { line } : {}),
+      field: path.join("."),
+    };
+  };
+  const missing = (message: string, path: string[], hint: string) =>
+    new KeelError("KEEL_E_NOT_FOUND", message, { where: where(...path), hint });
+  const { collect, prompts, base, generate } = config;
+  if (collect.from === "import" && !isFile(collect.path!))
+    throw missing(`no judgments file at ${collect.path}`, ["collect", "path"], "fix the path");
+  if (
+    collect.from === "store" &&
+    !isPostgresUrl(collect.path!) &&
+    collect.path !== ":memory:" &&
+    !isFile(collect.path!)
+  )
+    throw missing(
+      `no keel store at ${collect.path}`,
+      ["collect", "path"],
+      "give an existing store's file or a postgres:// URL",
+    );
+  if (prompts.from === "file" && !isFile(prompts.path!))
+    throw missing(`no prompts file at ${prompts.path}`, ["prompts", "path"], "fix the path");
+  const checkpoints: [string, string[]][] = [];
+  if (base.checkpoint !== undefined) checkpoints.push([base.checkpoint, ["base", "checkpoint"]]);
+  const provider = generate.provider as { type?: unknown; checkpoint?: unknown } | undefined;
+  if (provider?.type === "engine" && typeof provider.checkpoint === "string")
+    checkpoints.push([provider.checkpoint, ["generate", "provider", "checkpoint"]]);
+  for (const [dir, path] of checkpoints) {
+    if (!hasCheckpoint(dir))
+      throw missing(
+        `no checkpoint at ${dir} (config.json missing)`,
+        path,
+        "train one first (keel train sft's model/ directory), or fix the path",
+      );
+    checkPolicy(dir, where(...path));
+  }
+}
+
 export interface PipelineResult {
   readonly runDir: string;
   readonly summary: RunSummary;
@@ -66,6 +126,8 @@ export async function runPipeline(
   config: PipelineConfig,
   o: PipelineOptions,
 ): Promise<PipelineResult> {
+  checkPipelineInputs(config, o.source);
+  refuseOtherRun(o.out, "pipeline");
   if (!o.resume && existsSync(`${o.out}/state.json`)) {
     throw new KeelError("KEEL_E_USAGE", `${o.out} already holds a run`, {
       hint: "pass --resume to continue it, or choose another --out",
@@ -86,6 +148,7 @@ export async function runPipeline(
       if (base.checkpoint) r.recordCheckpoint("base.checkpoint", base.checkpoint);
     },
     o.resume ?? false,
+    "pipeline",
   );
   const stages = pipelineStages(config, run.path, o.source);
   await writeFileAtomic(run.file("config.yaml"), toYaml(config));

@@ -3,13 +3,14 @@
  * seeds, input hashes, stage timings), metrics and outputs. Files are written atomically.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { stringify as toYaml } from "yaml";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
+import { ensureDir } from "../engine/checkpoint/atomic.js";
 import { writeFileAtomic } from "../io/files.js";
 import { isEnsembleDir, readJsonQuietly } from "../train/common/role.js";
 
@@ -36,7 +37,12 @@ export interface StageTiming {
   readonly seconds: number;
 }
 
+/** What wrote a run directory: the pipeline (`keel run`, `keel demo`) or one trainer. */
+export type RunKind = "pipeline" | `train ${string}`;
+
 export interface Manifest {
+  /** Absent in runs begun before keel recorded it (`heldRunKind` infers it for those). */
+  kind?: RunKind;
   readonly keel_version: string;
   readonly node_version: string;
   /** onnxruntime-node's version: the engine's numerics depend on it. */
@@ -59,7 +65,7 @@ export class RunDir {
     seeds: Record<string, number | string>,
     previous?: Manifest,
   ) {
-    mkdirSync(path, { recursive: true });
+    ensureDir(path);
     if (previous) {
       this.manifest = previous;
       return;
@@ -111,18 +117,24 @@ export class RunDir {
   /**
    * A run directory's record: a new one, or, when resuming a run that has one, that record —
    * after checking that the inputs `record` notes now are those the run began with. A data file
-   * or checkpoint changed since is refused by name: the result would belong to neither.
+   * or checkpoint changed since is refused by name: the result would belong to neither. With
+   * `kind`, a directory that holds another kind of run is refused before anything is written
+   * (`refuseOtherRun`), and the record says what wrote it.
    */
   static open(
     path: string,
     seeds: Record<string, number | string>,
     record: (run: RunDir) => void,
     resume: boolean,
+    kind?: RunKind,
   ): RunDir {
+    if (kind) refuseOtherRun(path, kind);
     const now = new RunDir(path, seeds);
+    if (kind) now.manifest.kind = kind;
     record(now);
     const before = resume ? RunDir.readManifest(path) : undefined;
     if (!before) return now;
+    if (kind) before.kind ??= kind;
     const names = new Set([...Object.keys(before.inputs), ...Object.keys(now.manifest.inputs)]);
     for (const name of names) {
       const [was, is] = [before.inputs[name], now.manifest.inputs[name]];
@@ -191,4 +203,42 @@ export class RunDir {
       `${JSON.stringify(this.manifest, null, 2)}\n`,
     );
   }
+}
+
+/**
+ * The kind of run `dir` holds: the manifest's `kind`, or for a run begun before keel recorded
+ * it, `pipeline` when it has a state.json (or a pipeline's config.yaml) and `train <trainer>`
+ * when its config.yaml names a trainer; `unknown` for any other manifest.json, undefined when
+ * it holds no run.
+ */
+export function heldRunKind(dir: string): RunKind | "unknown" | undefined {
+  const manifest = RunDir.readManifest(dir);
+  if (typeof manifest?.kind === "string") return manifest.kind;
+  if (existsSync(join(dir, "state.json"))) return "pipeline";
+  let config: unknown;
+  try {
+    config = parseYaml(readFileSync(join(dir, "config.yaml"), "utf8"));
+  } catch {
+    config = undefined; // absent or unreadable: the manifest alone decides
+  }
+  if (typeof config === "object" && config !== null) {
+    const c = config as { trainer?: unknown; preset?: unknown; arms?: unknown };
+    if (typeof c.trainer === "string") return `train ${c.trainer}`;
+    if (c.preset !== undefined && c.arms !== undefined) return "pipeline";
+  }
+  return manifest || existsSync(join(dir, "manifest.json")) ? "unknown" : undefined;
+}
+
+/**
+ * Refuses (KEEL_E_USAGE) a directory that holds a run of another kind than `kind`: writing into
+ * it would replace that run's config.yaml and manifest.json, and with them its provenance.
+ * A run of the same kind is left to the caller (resume, or refuse a finished one).
+ */
+export function refuseOtherRun(dir: string, kind: RunKind): void {
+  const held = heldRunKind(dir);
+  if (held === undefined || held === kind) return;
+  const what = held === "unknown" ? "another kind of run (its manifest.json)" : `a ${held} run`;
+  throw new KeelError("KEEL_E_USAGE", `${dir} already holds ${what}; choose another --out`, {
+    hint: `writing a ${kind} run there would replace that run's config.yaml and manifest.json`,
+  });
 }

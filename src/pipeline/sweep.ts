@@ -16,6 +16,7 @@ import { writeFileAtomic } from "../io/files.js";
 import type { PairedDifference } from "../redteam/index.js";
 import { ATTACK_TYPES, type AttackType } from "../redteam/scenarios.js";
 import { lineSpec, vegaLiteToSvg } from "../report/charts.js";
+import { groupCounts } from "../world/index.js";
 import {
   deepMerge,
   type PipelineConfig,
@@ -23,6 +24,7 @@ import {
   parsePipelineConfig,
 } from "./config.js";
 import { runPipeline } from "./pipeline.js";
+import { resolvePlan } from "./plan.js";
 import type { RunnerEvents } from "./runner.js";
 import { panelFiles } from "./stages/generate.js";
 import type { ArmDifference, ArmSummary } from "./stages/report.js";
@@ -88,6 +90,24 @@ export function sweepCellConfig(
   };
   const merged = deepMerge(cell, o.overrides ?? {});
   return (base ? { ...merged, base: { checkpoint: base } } : merged) as PipelineConfigInput;
+}
+
+/**
+ * How many of the panel's raters the attacker gets in a cell: its group's count in the cell's
+ * resolved world (shares become counts by largest remainder, so a small enough rate gives none,
+ * and that cell would be a clean run under an attack's name).
+ */
+export function attackerCount(
+  o: Pick<SweepOptions, "preset" | "seed" | "overrides">,
+  attack: AttackType,
+  rate: number,
+): { readonly attackers: number; readonly panel: number } {
+  const cell = { ...o, out: "", attacks: [attack], rates: [rate], resume: false };
+  const plan = resolvePlan(parsePipelineConfig(sweepCellConfig(cell, attack, rate)), "");
+  const counts = groupCounts(plan.world);
+  const panel = counts.reduce((a, n) => a + n, 0);
+  // applyAttack appends the attacker's group after the clean panel's.
+  return { attackers: rate > 0 && attack !== "none" ? (counts.at(-1) ?? 0) : 0, panel };
 }
 
 async function poisonedShare(runDir: string, config: PipelineConfig): Promise<number> {

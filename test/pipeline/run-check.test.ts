@@ -61,8 +61,9 @@ describe("keel run --check", () => {
     writeFileSync(file, text);
     const r = await runCli(["run", "-c", file, "-o", join(dir, "nb"), "--check"]);
     expect(r.code, r.stderr).toBe(66);
+    const line = text.split("\n").findIndex((l) => l.includes("no-model")) + 1;
     expect(r.stderr).toContain(
-      `${file}: base.checkpoint: no checkpoint at ${join(dir, "no-model")}`,
+      `${file}:${line}: base.checkpoint: no checkpoint at ${join(dir, "no-model")}`,
     );
   });
 
@@ -79,8 +80,9 @@ describe("keel run --check", () => {
     writeFileSync(file, text);
     const r = await runCli(["run", "-c", file, "-o", join(dir, "rb"), "--check"]);
     expect(r.code, r.stderr).toBe(65);
+    const line = text.split("\n").findIndex((l) => l.includes(rm)) + 1;
     expect(r.stderr).toContain(
-      `KEEL_E_CHECKPOINT: ${file}: base.checkpoint: ${rm} is a reward model`,
+      `KEEL_E_CHECKPOINT: ${file}:${line}: base.checkpoint: ${rm} is a reward model`,
     );
   });
 });

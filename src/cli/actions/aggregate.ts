@@ -25,6 +25,7 @@ import {
 import type { AggregateFlags, AgreementFlags } from "../commands/aggregate.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
+import { checkOutputFiles } from "./out-paths.js";
 import { withStore } from "./with-store.js";
 
 /** Where the labels come from: a file (`--in`) or the judgments of a store (`--db`). */
@@ -131,6 +132,7 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
   if (o.prior !== undefined) raw.prior = o.prior;
   if (o.seed !== undefined) raw.seed = o.seed;
   const options = validateFlags(key, method.validate, raw);
+  checkOutputFiles(o.out);
   if (o.format === "crowd-kit" && method.kind !== "categorical") {
     throw new KeelError(
       "KEEL_E_USAGE",

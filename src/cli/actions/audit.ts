@@ -27,8 +27,9 @@ import { writeFileAtomic } from "../../io/files.js";
 import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import type { AuditFlags } from "../commands/audit.js";
-import { clip, formatTable, printJson, printLine, warn } from "../output.js";
+import { clip, formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
+import { checkOutputFiles } from "./out-paths.js";
 import { withStore } from "./with-store.js";
 
 /** Reads an audit config (YAML or JSON), naming file, line and field on errors. */
@@ -229,18 +230,21 @@ export async function runAudit(o: AuditFlags): Promise<void> {
   if (!o.out && !o.report && !o.json) {
     throw new KeelError("KEEL_E_USAGE", "give --out audit.json, --report audit.html or --json");
   }
+  checkOutputFiles(o.out, o.report);
   const { result } = await runAuditFromFlags(o);
-  const json = auditToJson(result);
-  if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(json)}\n`);
-  if (o.report) {
-    // The charting library is large; load it only when a report is asked for.
-    const { renderAuditReport } = await import("../../report/index.js");
-    await writeFileAtomic(
-      o.report,
-      await renderAuditReport(json as never, { source: o.in ?? o.db ?? "" }),
-    );
-  }
   const s = result.summary;
+  if (s.judgments === 0) throw noJudgments(o);
+  const json = auditToJson(result);
+  // Both outputs were checked before the audit and both texts are made before either is
+  // written, so a bad --report path no longer leaves an audit JSON behind.
+  const report = o.report
+    ? // The charting library is large; load it only when a report is asked for.
+      await (await import("../../report/index.js")).renderAuditReport(json as never, {
+        source: o.in ?? o.db ?? "",
+      })
+    : undefined;
+  if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(json)}\n`);
+  if (report !== undefined) await writeFileAtomic(o.report!, report);
   if (o.json) {
     printJson(o.out ? { summary: s, out: o.out, report: o.report ?? null } : json);
     return;
@@ -291,7 +295,19 @@ export async function runAudit(o: AuditFlags): Promise<void> {
     if (o.out) printLine(`\nwrote ${o.out}${o.report ? ` and ${o.report}` : ""}`);
     else if (o.report) printLine(`\nwrote ${o.report}`);
   }
-  if (s.judgments === 0) warn("no judgments to audit");
+}
+
+/** An empty input has nothing to audit: refused, as keel aggregate refuses it. */
+function noJudgments(o: AuditFlags): KeelError {
+  if (o.in)
+    return new KeelError("KEEL_E_INVALID_RECORD", "no judgments in the file", {
+      where: { file: o.in },
+      hint: "the file is empty or has only blank lines",
+    });
+  return new KeelError("KEEL_E_NOT_FOUND", "the store holds no judgments", {
+    where: { file: o.db ?? "" },
+    hint: "import judgments first (keel import FILE --db …), or give a file with --in",
+  });
 }
 
 /** The plan from an audit JSON file, or from auditing the store now (balanced policy). */

@@ -1,8 +1,9 @@
 /** `keel experiment tradeoff|poison-sweep|rm-pairs`'s actions (src/pipeline/tradeoff.ts, sweep.ts, rm-pairs.ts). */
 import { join } from "node:path";
+import { KeelError } from "../../core/errors.js";
 import { writeFileAtomic } from "../../io/files.js";
 import { pairsMarkdown, rewardModelPairs } from "../../pipeline/rm-pairs.js";
-import { runPoisonSweep, sweepMarkdown } from "../../pipeline/sweep.js";
+import { attackerCount, runPoisonSweep, sweepMarkdown } from "../../pipeline/sweep.js";
 import { runTradeoff } from "../../pipeline/tradeoff.js";
 import { buildWorld } from "../../world/index.js";
 import type { PoisonSweepFlags, RmPairsFlags, TradeoffFlags } from "../commands/experiment.js";
@@ -36,7 +37,29 @@ export async function runTradeoffExperiment(o: TradeoffFlags): Promise<void> {
   }
 }
 
+/**
+ * Rates are percentages of a panel of a few hundred raters: 0.05 (read as 5% by someone who
+ * meant a share) is 0.1 of a rater, which rounds to none, and the cell would run clean under an
+ * attack's name. Refused before anything runs.
+ */
+function refuseEmptyCells(o: PoisonSweepFlags): void {
+  for (const attack of o.attacks)
+    for (const rate of o.rates) {
+      if (rate === 0) continue;
+      const { attackers, panel } = attackerCount(o, attack, rate);
+      if (attackers > 0) continue;
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `--rates: ${+(100 * rate).toPrecision(6)}% of the ${panel}-rater panel gives the ${attack} attack no rater`,
+        {
+          hint: `rates are in percent (0.5 means 0.5%); one rater is ${+(100 / panel).toPrecision(3)}% of this panel`,
+        },
+      );
+    }
+}
+
 export async function runPoisonSweepExperiment(o: PoisonSweepFlags): Promise<void> {
+  refuseEmptyCells(o);
   const rows = await withInterrupt((signal) =>
     runPoisonSweep({
       out: o.out,

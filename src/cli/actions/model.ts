@@ -1,9 +1,15 @@
 /** `keel model init|info|export-onnx|generate`'s actions over src/engine. */
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
-import { loadCheckpoint, saveCheckpoint } from "../../engine/checkpoint/checkpoint.js";
+import { ensureDir } from "../../engine/checkpoint/atomic.js";
+import {
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from "../../engine/checkpoint/checkpoint.js";
 import { exportOnnx } from "../../engine/gpt/export.js";
 import { generate } from "../../engine/gpt/generate.js";
 import type { Head } from "../../engine/gpt/graphs.js";
@@ -23,8 +29,29 @@ import type {
 } from "../commands/model.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
+import { checkOutputFiles } from "./out-paths.js";
+
+/**
+ * `keel model init`'s output must be a new or empty directory: saving over a checkpoint would
+ * mix its files with the new one's (a tokenizer.json the new config.json does not list stays
+ * behind), and any other directory's files are not ours to mix with.
+ */
+function refuseOccupied(dir: string): void {
+  let entries: string[] = [];
+  try {
+    entries = statSync(dir).isDirectory() ? readdirSync(dir) : [];
+  } catch {
+    return; // not there yet (or unreadable: creating it says why)
+  }
+  if (entries.length === 0) return;
+  const what = hasCheckpoint(dir) ? "a checkpoint (config.json)" : "files";
+  throw new KeelError("KEEL_E_USAGE", `${dir} already holds ${what}; choose another --out`, {
+    hint: "keel model init writes into a new or empty directory",
+  });
+}
 
 export async function runInit(o: ModelInitFlags): Promise<void> {
+  refuseOccupied(o.out);
   const tokenizer = o.tokenizer
     ? BpeTokenizer.fromJSON(readJsonTextFile(o.tokenizer), o.tokenizer)
     : undefined;
@@ -38,6 +65,7 @@ export async function runInit(o: ModelInitFlags): Promise<void> {
     { vocab: o.vocab, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context },
     { seed: o.seed },
   );
+  ensureDir(o.out);
   saveCheckpoint(o.out, model, { tokenizer, extra: { seed: o.seed } });
   if (o.json) printJson({ checkpoint: o.out, parameters: model.params.size, config: model.config });
   else printLine(`wrote ${o.out} (${model.params.size.toLocaleString("en")} parameters)`);
@@ -176,6 +204,7 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
   ];
   if (texts.length === 0)
     throw new KeelError("KEEL_E_USAGE", "no prompts: give --prompt TEXT or --prompts FILE");
+  checkOutputFiles(o.out);
   checkPolicy(o.checkpoint);
   const ck = loadCheckpoint(o.checkpoint);
   const tok = ck.tokenizer;

@@ -20,6 +20,7 @@ import { withInterrupt } from "../interrupt.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { providerOf } from "./generate.js";
+import { checkOutputFiles } from "./out-paths.js";
 import { loadWorldConfig, readWorldPrompts } from "./world.js";
 
 /** The world's redteam split, from its config or from its written prompts.jsonl. */
@@ -52,6 +53,7 @@ const HEADLINE: readonly [keyof RedteamMetrics, string][] = [
 ];
 
 export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
+  checkOutputFiles(o.out);
   const pool = await redteamPool(o);
   const probes = buildSuites(pool, {
     perSuite: o.perSuite,

@@ -1,13 +1,10 @@
 /** `keel run`'s action: load the YAML config and run the pipeline until done or interrupted. */
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { ConfigSource } from "../../core/config.js";
-import { KeelError } from "../../core/errors.js";
-import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { type PipelineConfig, parsePipelineConfig } from "../../pipeline/config.js";
-import { pipelineStages, runPipeline } from "../../pipeline/pipeline.js";
-import { checkPolicy } from "../../train/common/role.js";
+import { checkPipelineInputs, pipelineStages, runPipeline } from "../../pipeline/pipeline.js";
+import { heldRunKind } from "../../pipeline/rundir.js";
 import type { RunFlags } from "../commands/run.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
@@ -41,18 +38,13 @@ async function run(o: RunFlags): Promise<void> {
 
 /**
  * `--check`: the whole plan is resolved (each stage's trainer config parsed with the file's
- * line numbers), a given base checkpoint must exist, and the stages are listed. Nothing is
- * written.
+ * line numbers), every file and checkpoint the config names must be there, and the stages are
+ * listed. Nothing is written.
  */
 function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource): void {
   const stages = pipelineStages(config, resolve(o.out), source);
-  const base = config.base.checkpoint;
-  if (base !== undefined && !hasCheckpoint(base))
-    throw new KeelError("KEEL_E_NOT_FOUND", `no checkpoint at ${base} (config.json missing)`, {
-      where: { file: o.config, field: "base.checkpoint" },
-    });
-  if (base !== undefined) checkPolicy(base, { file: o.config, field: "base.checkpoint" });
-  const existing = existsSync(join(o.out, "state.json"));
+  checkPipelineInputs(config, source);
+  const held = heldRunKind(o.out);
   const total = stages.reduce((a, s) => a + s.weight, 0) || 1;
   const rows = stages.map((s) => ({
     key: s.key,
@@ -61,7 +53,7 @@ function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource):
     share: s.weight / total,
   }));
   if (o.json) {
-    printJson({ config: o.config, out: o.out, existing_run: existing, stages: rows });
+    printJson({ config: o.config, out: o.out, existing_run: held !== undefined, stages: rows });
     return;
   }
   printLine(
@@ -70,8 +62,12 @@ function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource):
   const w = Math.max(...rows.map((r) => r.key.length));
   for (const r of rows)
     printLine(`  ${r.key.padEnd(w)}  ${`${Math.round(r.share * 100)}%`.padStart(4)}  ${r.title}`);
-  if (existing)
+  if (held === "pipeline")
     printLine(
       `${o.out} already holds a run: pass --resume to continue it, or choose another --out`,
+    );
+  else if (held !== undefined)
+    printLine(
+      `${o.out} already holds ${held === "unknown" ? "another kind of run" : `a ${held} run`}: choose another --out`,
     );
 }

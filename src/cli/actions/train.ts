@@ -10,7 +10,7 @@ import type { PreferencePair } from "../../core/types.js";
 import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
 import { promptRow } from "../../io/prompts.js";
 import { loadYamlConfig } from "../../io/yaml.js";
-import { RunDir } from "../../pipeline/rundir.js";
+import { RunDir, refuseOtherRun } from "../../pipeline/rundir.js";
 import { buildSuites, runRedteam } from "../../redteam/index.js";
 import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
 import { trainedArtifact } from "../../train/common/run.js";
@@ -57,18 +57,35 @@ import { explainConfigPath } from "./config-paths.js";
 import { PairRowSchema, readJsonl, readPairs } from "./pair-files.js";
 import { loadWorldConfig } from "./world.js";
 
-const DataSchema = z.strictObject({
-  train: z.string().optional(),
-  eval: z.string().optional(),
-  weights: z.string().optional(),
-  prompts: z.string().optional(),
-  eval_prompts: z.string().optional(),
-  split: z.enum(["train", "eval", "redteam"]).optional(),
-  world: z.string().optional(),
-  world_seed: z.int().optional(),
-  /** World data: the first n eval pairs (default all) or PPO eval prompts (default 200). */
-  eval_count: z.int().positive().optional(),
-});
+/** Data files that a world replaces (eval_prompts is PPO's own evaluation set, world or not). */
+const WORLD_EXCLUSIVE = ["train", "eval", "weights", "prompts"] as const;
+
+const DataSchema = z
+  .strictObject({
+    train: z.string().optional(),
+    eval: z.string().optional(),
+    weights: z.string().optional(),
+    prompts: z.string().optional(),
+    eval_prompts: z.string().optional(),
+    split: z.enum(["train", "eval", "redteam"]).optional(),
+    world: z.string().optional(),
+    world_seed: z.int().optional(),
+    /** World data: the first n eval pairs (default all) or PPO eval prompts (default 200). */
+    eval_count: z.int().positive().optional(),
+  })
+  // A world supplies the examples these files would: with both, the trainer read the world
+  // and the record would still name the files as its inputs (an "audit-weighted" reward model
+  // that no weight ever reached).
+  .superRefine((d, ctx) => {
+    if (d.world === undefined) return;
+    const file = WORLD_EXCLUSIVE.find((k) => d[k] !== undefined);
+    if (file)
+      ctx.addIssue({
+        code: "custom",
+        path: [file],
+        message: "give either world or train/eval/weights/prompts files, not both",
+      });
+  });
 type DataSpec = z.output<typeof DataSchema>;
 
 const RedteamSchema = z.strictObject({
@@ -433,7 +450,7 @@ const DATA_FILES = ["train", "eval", "weights", "prompts", "eval_prompts", "worl
  * SHA-256 of every data file and starting checkpoint, and `config.yaml`, the resolved config. A
  * resumed run keeps its record and must read the same inputs.
  */
-function recordRun(prep: Prepared, resume: boolean): RunDir {
+function recordRun(trainer: Trainer, prep: Prepared, resume: boolean): RunDir {
   const seeds: Record<string, number> = { seed: prep.config.seed };
   if (prep.data.world_seed !== undefined) seeds.world_seed = prep.data.world_seed;
   return RunDir.open(
@@ -447,18 +464,20 @@ function recordRun(prep: Prepared, resume: boolean): RunDir {
       for (const k of prep.checkpoints) run.recordCheckpoint(k.field, k.dir);
     },
     resume,
+    `train ${trainer}`,
   );
 }
 
 async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const prep = await prepare(trainer, o.config, o.out);
   if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
+  refuseOtherRun(prep.out, `train ${trainer}`);
   const held = trainedArtifact(prep.out);
   if (!o.resume && held !== undefined)
     throw new KeelError("KEEL_E_USAGE", `${prep.out} already holds a run (${held})`, {
       hint: "pass --resume to continue it, or give another output directory (out: or --out)",
     });
-  const record = recordRun(prep, o.resume === true);
+  const record = recordRun(trainer, prep, o.resume === true);
   await record.saveManifest();
   if (!o.resume || !existsSync(record.file("config.yaml")))
     await record.writeYaml("config.yaml", {

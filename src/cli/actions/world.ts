@@ -21,6 +21,7 @@ import {
 import type { ScoreFlags, WorldGenerateFlags } from "../commands/world.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { fmtCount, Progress } from "../progress.js";
+import { checkOutputFiles } from "./out-paths.js";
 
 /** Reads and validates a world config file, naming file, line and field on errors. */
 export async function loadWorldConfig(file: string): Promise<WorldConfig> {
@@ -82,6 +83,7 @@ async function loadPrompts(
 }
 
 export async function runScore(o: ScoreFlags): Promise<void> {
+  checkOutputFiles(o.out);
   const known = o.prompts !== undefined ? await loadPrompts(o.prompts) : undefined;
   const triggers = o.trigger.length > 0 ? o.trigger : [DEFAULT_TRIGGER];
   const rows: ScoredRow[] = [];

@@ -3,7 +3,7 @@
  * (src/pipeline/sweep.ts); `tradeoff` (src/pipeline/tradeoff.ts); `rm-pairs`: a reward model's
  * agreement with the oracle per family and response kinds (src/pipeline/rm-pairs.ts).
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { KeelError } from "../../core/errors.js";
 import type { AttackType } from "../../redteam/scenarios.js";
 import { SWEEP_ATTACKS } from "../choices.js";
@@ -76,6 +76,9 @@ const rate = (s: string): number => {
   return n / 100;
 };
 
+/** The poison rates of the design's headline experiment, in percent. */
+const SWEEP_RATES = [0, 0.5, 1, 3, 5, 10] as const;
+
 const attack = (s: string): AttackType => {
   if (!(SWEEP_ATTACKS as readonly string[]).includes(s)) {
     throw new KeelError(
@@ -140,11 +143,14 @@ export const experimentCommand: CommandModule = {
         parseList("--attacks", attack),
         ["flip", "backdoor", "sybil"],
       )
-      .option(
-        "--rates <list>",
-        "adversary shares of the rater panel, in percent",
-        parseList("--rates", rate),
-        [0, 0.005, 0.01, 0.03, 0.05, 0.1],
+      .addOption(
+        // The parsed default is in shares, as --rates gives them; shown as the flag is written.
+        new Option("--rates <list>", "adversary shares of the rater panel, in percent (0.5 = 0.5%)")
+          .argParser(parseList("--rates", rate))
+          .default(
+            SWEEP_RATES.map((r) => r / 100),
+            SWEEP_RATES.join(","),
+          ),
       )
       .option(
         "--preset <name>",

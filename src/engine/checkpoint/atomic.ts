@@ -4,9 +4,53 @@
  * new one, never a torn mix. The directory is fsynced afterwards (best effort) so the rename
  * itself survives a crash.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import { KeelError } from "../../core/errors.js";
+import { describeFsError } from "../../core/files.js";
+
+/**
+ * The nearest of `path` and its ancestors that exists and is not a directory (a regular file
+ * where a directory is needed), or undefined.
+ */
+export function fileInTheWay(path: string): string | undefined {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      return statSync(p).isDirectory() ? undefined : p;
+    } catch {
+      if (dirname(p) === p) return undefined;
+    }
+  }
+}
+
+/** Why a file-system call on `path` failed, in words (naming a file that stands in the way). */
+function whyNot(path: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const file = code === "ENOTDIR" || code === "EEXIST" ? fileInTheWay(path) : undefined;
+  return file !== undefined ? `${file} is a file, not a directory` : describeFsError(e);
+}
+
+/** Creates directory `dir` (and its parents), or fails with KEEL_E_FILE naming it and why. */
+export function ensureDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot create the directory: ${whyNot(dir, e)}`, {
+      where: { file: dir },
+      hint: "choose an output path that is, or can become, a directory",
+      cause: e,
+    });
+  }
+}
 
 export function writeFileAtomic(
   path: string,
@@ -34,8 +78,12 @@ export function writeFileAtomic(
     }
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new KeelError("KEEL_E_FILE", `cannot write ${path}: ${(e as Error).message}`, {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // the temporary file was never created (its directory cannot be): nothing to remove
+    }
+    throw new KeelError("KEEL_E_FILE", `cannot write: ${whyNot(path, e)}`, {
       where: { file: path },
       cause: e,
     });

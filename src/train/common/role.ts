@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { KeelError } from "../../core/errors.js";
+import { KeelError, type Where } from "../../core/errors.js";
 
 /** What a scorer is loaded as. */
 export type ScorerKind = "reward" | "cost";
@@ -34,6 +34,25 @@ export function checkpointRole(dir: string): { kind?: unknown; trainer?: unknown
   return { kind: cfg?.extra?.kind, trainer: cfg?.extra?.trainer };
 }
 
+/** The trainers that write reward and cost models, by the kind of model they write. */
+const SCORER_TRAINERS: ReadonlyMap<string, ScorerKind> = new Map([
+  ["rm", "reward"],
+  ["cost", "cost"],
+]);
+
+/**
+ * The kind of scorer `dir` holds, if it says so: its `extra.kind`, or, for a mid-run checkpoint
+ * of `keel train rm|cost` (`checkpoints/step-N/`, which records its trainer but no kind), the
+ * kind its trainer writes.
+ */
+export function scorerKindOf(dir: string): ScorerKind | undefined {
+  const { kind, trainer } = checkpointRole(dir);
+  if (kind === "reward" || kind === "cost") return kind;
+  return kind === undefined && typeof trainer === "string"
+    ? SCORER_TRAINERS.get(trainer)
+    : undefined;
+}
+
 /**
  * Why `dir` cannot start or anchor a policy, or undefined when it can. A reward or cost model's
  * trunk and tied embeddings were trained to score, not to write: generating from one, or
@@ -45,17 +64,14 @@ export function policyMismatch(dir: string): string | undefined {
     const kind = ens?.kind === "cost" ? "cost" : "reward";
     return `${dir} is a ${kind}-model ensemble (ensemble.json), not a policy checkpoint`;
   }
-  const { kind } = checkpointRole(dir);
-  if (kind === "reward" || kind === "cost")
+  const kind = scorerKindOf(dir);
+  if (kind !== undefined)
     return `${dir} is a ${kind} model (written by keel train ${kind === "cost" ? "cost" : "rm"}), not a policy: it was trained to score responses, not to write them`;
   return undefined;
 }
 
 /** Throws KEEL_E_CHECKPOINT (at `where`) when `dir` is not a policy (see `policyMismatch`). */
-export function checkPolicy(
-  dir: string,
-  where: { file: string; field?: string } = { file: dir },
-): void {
+export function checkPolicy(dir: string, where: Where = { file: dir }): void {
   const why = policyMismatch(dir);
   if (why)
     throw new KeelError("KEEL_E_CHECKPOINT", why, {

@@ -25,6 +25,7 @@ import {
   POLICY_TRAINERS,
   readJsonQuietly,
   type ScorerKind,
+  scorerKindOf,
 } from "../common/role.js";
 import { ENSEMBLE_SCORING, type EnsembleScoring } from "./rmConfig.js";
 
@@ -145,10 +146,11 @@ export function scorerMismatch(dir: string, expect?: ScorerKind): string | undef
   const members =
     ens && Array.isArray(ens.members) ? ens.members.map((m) => join(dir, String(m))) : [dir];
   for (const m of members) {
-    const { kind, trainer } = checkpointRole(m);
-    if (kind === undefined && typeof trainer === "string" && POLICY_TRAINERS.has(trainer))
+    const { kind: said, trainer } = checkpointRole(m);
+    if (said === undefined && typeof trainer === "string" && POLICY_TRAINERS.has(trainer))
       return `${m} is a policy (written by keel train ${trainer}), not a ${expect ?? "reward"} model: its reward head was never trained`;
-    if (expect && (kind === "reward" || kind === "cost") && kind !== expect)
+    const kind = scorerKindOf(m);
+    if (expect && kind !== undefined && kind !== expect)
       return `${m} is a ${kind} model, where a ${expect} model is expected`;
   }
   return undefined;

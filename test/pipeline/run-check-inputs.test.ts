@@ -1,0 +1,31 @@
+/** `keel run` (and `--check`) find every file the config names before anything runs. */
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/stores.js";
+
+describe("keel run: the config's input paths", () => {
+  const dir = tempDir("keel-run-inputs-");
+  const cases: [string, string, string][] = [
+    ["prompts", "prompts: { from: file, path: MISSING }", "no prompts file at MISSING"],
+    ["collect-import", "collect: { from: import, path: MISSING }", "no judgments file at MISSING"],
+    ["collect-store", "collect: { from: store, path: MISSING }", "no keel store at MISSING"],
+  ];
+  for (const [name, block, message] of cases)
+    it(`${name}: a missing path fails with its file, line and field`, async () => {
+      const missing = join(dir, `${name}-missing.jsonl`);
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, `name: x\npreset: quick\n${block.replace("MISSING", missing)}\n`);
+      const field = block.startsWith("prompts") ? "prompts.path" : "collect.path";
+      const out = join(dir, name);
+      for (const check of [["--check"], []]) {
+        const r = await runCli(["run", "-c", file, "-o", out, ...check, "-q"]);
+        expect(r.code, r.stderr).toBe(66);
+        expect(r.stderr).toContain(
+          `KEEL_E_NOT_FOUND: ${file}:3: ${field}: ${message.replace("MISSING", missing)}`,
+        );
+      }
+      expect(existsSync(out)).toBe(false);
+    });
+});
