@@ -17,7 +17,6 @@ describe("keel train: data.world with data files", () => {
   const cases: [string, string, string][] = [
     ["rm", `weights: ${join(dir, "audit.json")}`, "weights"],
     ["rm", `train: ${join(dir, "judgments.jsonl")}`, "train"],
-    ["sft", `eval: ${join(dir, "judgments.jsonl")}`, "eval"],
     ["ppo", `prompts: ${join(dir, "judgments.jsonl")}`, "prompts"],
   ];
   for (const [trainer, extra, field] of cases)
@@ -32,9 +31,28 @@ describe("keel train: data.world with data files", () => {
         const r = await runCli(["train", trainer, "-c", file, ...check, "-q"]);
         expect(r.code, r.stderr).toBe(78);
         expect(r.stderr).toContain(
-          `KEEL_E_CONFIG: ${file}:3: data.${field}: give either world or train/eval/weights/prompts files, not both`,
+          `KEEL_E_CONFIG: ${file}:3: data.${field}: give either world or train/weights/prompts files, not both`,
         );
       }
       expect(existsSync(out)).toBe(false);
     });
+
+  it("sft: world with data.eval is accepted (the file replaces the world's held-out set)", async () => {
+    const file = join(dir, "sft-eval.yaml");
+    writeFileSync(
+      file,
+      [
+        `out: ${join(dir, "sft-eval")}`,
+        "seed: 1",
+        "model: { arch: { d_model: 32, layers: 1, heads: 2, context: 64 }, tokenizer: { vocab_size: 300 } }",
+        `data: { world: ${world}, eval: ${join(dir, "sft-eval.jsonl")} }`,
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(dir, "sft-eval.jsonl"),
+      `${JSON.stringify({ prompt: "p", completion: "r" })}\n`,
+    );
+    const r = await runCli(["train", "sft", "-c", file, "--check", "-q"]);
+    expect(r.code, r.stderr).toBe(0);
+  });
 });

@@ -57,8 +57,11 @@ import { explainConfigPath } from "./config-paths.js";
 import { PairRowSchema, readJsonl, readPairs } from "./pair-files.js";
 import { loadWorldConfig } from "./world.js";
 
-/** Data files that a world replaces (eval_prompts is PPO's own evaluation set, world or not). */
-const WORLD_EXCLUSIVE = ["train", "eval", "weights", "prompts"] as const;
+/**
+ * Data files that a world replaces. (`eval` and PPO's `eval_prompts` may come with a world: they
+ * replace its held-out set, and the trainers read them.)
+ */
+const WORLD_EXCLUSIVE = ["train", "weights", "prompts"] as const;
 
 const DataSchema = z
   .strictObject({
@@ -83,7 +86,7 @@ const DataSchema = z
       ctx.addIssue({
         code: "custom",
         path: [file],
-        message: "give either world or train/eval/weights/prompts files, not both",
+        message: "give either world or train/weights/prompts files, not both",
       });
   });
 type DataSpec = z.output<typeof DataSchema>;
