@@ -1,6 +1,6 @@
 import { Tokenizer } from "@huggingface/tokenizers";
 import { describe, expect, it } from "vitest";
-import { BpeTokenizer } from "../../src/engine/tokenizer/bpe.js";
+import { BpeTokenizer, MAX_PRETOKEN } from "../../src/engine/tokenizer/bpe.js";
 import { trainBpe } from "../../src/engine/tokenizer/train.js";
 
 const CORPUS = [
@@ -52,6 +52,24 @@ describe("byte-level BPE", () => {
     }
     const back = BpeTokenizer.fromJSON(json);
     for (const s of PROBES) expect(back.encode(s)).toEqual(tok.encode(s));
+  });
+
+  it("encodes hostile long runs in linear time, without overflowing the stack, and round-trips them", () => {
+    // One pre-token of 60,000 letters took minutes when merged whole (quadratic); 200,000
+    // spaces overflowed the call stack (push(...ids)).
+    let word = "";
+    for (let i = 0; i < 30_000; i++)
+      word += "he"[i % 2]! + String.fromCharCode(97 + ((i * 7) % 26));
+    for (const s of [word, " ".repeat(200_000), `${"lowest ".repeat(5_000)}${word}`]) {
+      const ids = tok.encode(s);
+      expect(tok.decode(ids)).toBe(s);
+    }
+    // Longer pre-tokens are merged MAX_PRETOKEN characters at a time.
+    const long = "lowestnewestwidest".repeat(10).slice(0, MAX_PRETOKEN + 3);
+    expect(tok.encode(long)).toEqual([
+      ...tok.encode(long.slice(0, MAX_PRETOKEN)),
+      ...tok.encode(long.slice(MAX_PRETOKEN)),
+    ]);
   });
 
   it("maps special tokens to their ids", () => {

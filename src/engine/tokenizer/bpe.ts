@@ -28,6 +28,9 @@ export interface TokenizerData {
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+/** Longest pre-token merged in one piece (byte-level characters); see `bpe`. */
+export const MAX_PRETOKEN = 128;
+
 export class BpeTokenizer {
   private readonly vocab: ReadonlyMap<string, number>;
   private readonly idToToken: string[];
@@ -69,8 +72,19 @@ export class BpeTokenizer {
     return this.idToToken[id];
   }
 
-  /** Merges one byte-level pre-token into token ids. */
+  /**
+   * Merges one byte-level pre-token into token ids. Merging is quadratic in the pre-token's
+   * length, and a run of letters or spaces is one pre-token, so untrusted text could make one
+   * encode take minutes (a 40 KB word: 29 s, with the server's event loop blocked): longer
+   * pre-tokens are merged MAX_PRETOKEN characters at a time. Ordinary text has none that long.
+   */
   private bpe(word: string): number[] {
+    if (word.length > MAX_PRETOKEN) {
+      const out: number[] = [];
+      for (let i = 0; i < word.length; i += MAX_PRETOKEN)
+        for (const id of this.bpe(word.slice(i, i + MAX_PRETOKEN))) out.push(id);
+      return out;
+    }
     const hit = this.cache.get(word);
     if (hit) return hit;
     const parts = Array.from(word);
@@ -109,7 +123,8 @@ export class BpeTokenizer {
     const chunks = this.specialRe ? text.split(this.specialRe) : [text];
     chunks.forEach((chunk, i) => {
       if (i % 2 === 1) out.push(this.tokenToId(chunk)!);
-      else for (const w of preTokenize(chunk)) out.push(...this.bpe(w));
+      // (Not push(...ids): a long text's spread would overflow the call stack.)
+      else for (const w of preTokenize(chunk)) for (const id of this.bpe(w)) out.push(id);
     });
     return out;
   }
