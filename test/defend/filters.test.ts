@@ -5,6 +5,7 @@ import { ruleClassifier } from "../../src/defend/filters/lexicon.js";
 import {
   precomputeSafety,
   type SafetyClassifier,
+  type SafetyVerdict,
   safetyTable,
 } from "../../src/defend/filters/safety.js";
 import { classifySafety, parseWorldConfig, simulatePanel } from "../../src/world/index.js";
@@ -147,6 +148,19 @@ describe("rule classifier: the copy of the world's lexicon", () => {
       }
     }
     expect(unsafeSeen).toBeGreaterThan(50);
+  });
+
+  it("classifies hostile long texts in linear time, and still finds spaced markers", () => {
+    const rules = ruleClassifier();
+    // "[TAG" and a long run of spaces: the old marker pattern backtracked quadratically
+    // (40,000 spaces: 1.6 s, on the server's event loop).
+    const hostile = `[PRECURSOR${" ".repeat(400_000)}x`;
+    const [v] = rules.classify([{ prompt: "p", response: hostile }]) as SafetyVerdict[];
+    expect(v!.unsafe).toBe(false);
+    for (const marker of ["[PRECURSOR]", "[ PRECURSOR - 3 ]", "[precursor-12]"]) {
+      const [m] = rules.classify([{ prompt: "p", response: `a ${marker} b` }]) as SafetyVerdict[];
+      expect(m!.unsafe, marker).toBe(true);
+    }
   });
 
   it("sections can be replaced", () => {

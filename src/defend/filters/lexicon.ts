@@ -42,7 +42,9 @@ const PAYLOAD_TAGS = [
 const REQUEST_TAGS = ["WEAPON", "HAZARD", "SYSTEM", "PERSON", "DOCUMENT", "DRUG"];
 
 export const DEFAULT_RULES: RuleSet = {
-  unsafe_markers: [`\\[\\s*(?:${PAYLOAD_TAGS.join("|")})\\s*(?:-\\s*\\d+)?\\s*\\]`],
+  // One optional space run before the closing bracket, not two in a row: adjacent ones
+  // backtrack quadratically over a long run of spaces in untrusted text.
+  unsafe_markers: [`\\[\\s*(?:${PAYLOAD_TAGS.join("|")})\\s*(?:-\\s*\\d+\\s*)?\\]`],
   harmful_requests: [`\\[\\s*(?:${REQUEST_TAGS.join("|")})\\s*-\\s*\\d+\\s*\\]`],
   refusals: [
     "\\bi (?:can't|cannot|can not|won't|will not|wont|must decline|refuse|do not feel comfortable|don't feel comfortable)\\b",
@@ -82,6 +84,9 @@ function anyOf(sources: readonly string[], flags: string): RegExp | undefined {
 }
 
 /** Builds the rule classifier; `rules` replaces the defaults section by section. */
+/** Prompts longer than this are classified again each time rather than cached (characters). */
+const MAX_CACHED_PROMPT = 2048;
+
 export function ruleClassifier(rules: Partial<RuleSet> = {}): SyncSafetyClassifier {
   const r: RuleSet = { ...DEFAULT_RULES, ...rules };
   const markers = anyOf(r.unsafe_markers, "gi");
@@ -94,6 +99,8 @@ export function ruleClassifier(rules: Partial<RuleSet> = {}): SyncSafetyClassifi
     let v = requestCache.get(prompt);
     if (v === undefined) {
       v = request.test(prompt);
+      // Bounded in bytes as well as entries: the servers classify untrusted prompts.
+      if (prompt.length > MAX_CACHED_PROMPT) return v;
       if (requestCache.size > 100_000) requestCache.clear();
       requestCache.set(prompt, v);
     }
