@@ -36,7 +36,23 @@ export async function send(
     let last: KeelError | undefined;
     for (let k = 1; k <= attempts; k++) {
       if (signal?.aborted) throw aborted(signal);
-      const timeout = AbortSignal.timeout(o.timeoutMs);
+      // A timer that owns its controller, not AbortSignal.timeout(): combined by
+      // AbortSignal.any, nothing else holds that signal, and on Node 20 a garbage collection
+      // then drops it before it fires — a stalled upstream held the call (and its slot in the
+      // limiter) for good. The timer bounds the whole call, body included, as before.
+      const timer = new AbortController();
+      const clock = setTimeout(
+        () =>
+          timer.abort(
+            new DOMException(
+              `${o.name}: ${method} ${url} timed out after ${o.timeoutMs} ms`,
+              "TimeoutError",
+            ),
+          ),
+        o.timeoutMs,
+      );
+      clock.unref();
+      const timeout = timer.signal;
       const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
       let retryAfter: string | null = null;
       try {
@@ -52,10 +68,12 @@ export async function send(
         });
         if (res.ok) return res;
         const text = await res.text().catch(() => "");
+        clearTimeout(clock);
         last = upstreamError(o.name, method, url, res.status, text);
         if (!RETRYABLE.has(res.status)) throw last;
         retryAfter = res.headers.get("retry-after");
       } catch (e) {
+        clearTimeout(clock);
         if (e === last) throw e;
         if (signal?.aborted) throw aborted(signal);
         last = new KeelError(
