@@ -276,3 +276,41 @@ describe("the output guard", () => {
     }
   });
 });
+
+describe("keel serve-model in front of another server", () => {
+  it("does not pass the upstream's address, model name or error body to its callers", async () => {
+    const { createServer } = await import("node:http");
+    const upstream = createServer((_req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "db password=hunter2 at /srv/secret.py" } }));
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
+    const port = (upstream.address() as AddressInfo).port;
+    try {
+      const provider = new OpenAiProvider(
+        parseOpenAiConfig({
+          base_url: `http://127.0.0.1:${port}/v1`,
+          model: "internal-llama",
+          retries: 0,
+        }),
+      );
+      const url = await serve(
+        await buildModelApp({ provider, model: "public", logLevel: "silent" }),
+      );
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "public", messages: [{ role: "user", content: "hi" }] }),
+      });
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      const body = await res.text();
+      for (const secret of ["hunter2", "internal-llama", String(port), "secret.py"])
+        expect(body).not.toContain(secret);
+      expect(JSON.parse(body).error.message).toBe(
+        "the model behind this server failed; the server log has the details",
+      );
+    } finally {
+      upstream.close();
+    }
+  });
+});

@@ -67,7 +67,16 @@ function openAiError(e: KeelError) {
           : "invalid_request_error";
   const code =
     e.code === "KEEL_E_NOT_FOUND" && e.where?.field === "model" ? "model_not_found" : e.code;
-  return { error: { message: e.message, type, param: e.where?.field ?? null, code } };
+  // A server-side failure's message can carry the upstream's URL, the model name this server
+  // hides behind --model and the upstream's own error body (a traceback): the caller gets a
+  // generic one, the log the details. (501 says what the request asked for that is not served.)
+  const message =
+    status < 500 || status === 501
+      ? e.message
+      : e.code === "KEEL_E_UPSTREAM"
+        ? "the model behind this server failed; the server log has the details"
+        : "internal error; the server log has the details";
+  return { error: { message, type, param: e.where?.field ?? null, code } };
 }
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {

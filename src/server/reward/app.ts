@@ -149,9 +149,11 @@ export async function buildRewardApp(
       );
   });
 
+  // Open to anyone even with an API key: the scorer's id (which names the model's path on
+  // this machine) only without one.
   app.get("/healthz", { bodyLimit: 1024 }, async () => ({
     ok: true,
-    scorer: o.scorer.id,
+    ...(keyDigest ? {} : { scorer: o.scorer.id }),
     batches: batcher.stats,
   }));
 
