@@ -271,3 +271,18 @@ describe("keel serve-rm speaks OpenRLHF's remote reward-model protocol", () => {
     }
   });
 });
+
+describe("keel serve-rm's health check", () => {
+  it("names the scorer (and so the model's path) only when no API key guards the server", async () => {
+    const scorer = new CombinedScorer({ reward: rm, floor: -10 });
+    const open = await serve({ scorer, floor: -10 });
+    const openHealth = (await (await fetch(`${open.url}/healthz`)).json()) as { scorer?: string };
+    expect(openHealth.scorer).toBe(scorer.id);
+    const keyed = await serve({ scorer, floor: -10, apiKey: "sk-rm" });
+    const res = await fetch(`${keyed.url}/healthz`);
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(JSON.parse(body)).toMatchObject({ ok: true });
+    expect(body).not.toContain(ckpt);
+  });
+});
