@@ -47,7 +47,10 @@ function colorOf(field: string, colors: SeriesColors | undefined): Record<string
 
 /** Renders a Vega-Lite spec (data inline) to an SVG string. */
 export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
-  const full = { config: BASE_CONFIG, ...spec } as unknown as vegaLite.TopLevelSpec;
+  const full = {
+    config: BASE_CONFIG,
+    ...(plainSeparators(spec) as VegaLiteSpec),
+  } as unknown as vegaLite.TopLevelSpec;
   const compiled = vegaLite.compile(full).spec;
   for (const d of compiled.data ?? []) {
     if ("url" in d && d.url !== undefined) {
@@ -62,14 +65,29 @@ export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
     const svg = await view.toSVG();
     // Text and attribute values are escaped by vega, so "<" only opens real tags and quotes
     // delimit values: with the quoted values removed, look for script or event handlers.
+    // Report charts draw no links, so any href (a javascript: URL, entity-encoded or not) is
+    // refused. Text content that merely reads "javascript:" (a rater's id) is harmless.
     const bare = svg.replace(/"[^"]*"/g, '""');
-    if (/<script|<[^>]*\son\w+\s*=|javascript:/i.test(bare)) {
+    if (/<script|<[^>]*\son\w+\s*=|<[^>]*\s(?:xlink:)?href\s*=/i.test(bare)) {
       throw new KeelError("KEEL_E_INTERNAL", "chart SVG contains script; refusing to embed it");
     }
     return svg;
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * Vega-Lite writes sort orders and labels into Vega expressions with JSON.stringify, which
+ * leaves U+2028 and U+2029 as they are, and Vega's expression parser refuses them: one rater id
+ * holding either made the whole report fail. Drawn, they are spaces anyway.
+ */
+function plainSeparators(value: unknown): unknown {
+  if (typeof value === "string") return value.replace(/[\u2028\u2029]/g, " ");
+  if (Array.isArray(value)) return value.map(plainSeparators);
+  if (typeof value === "object" && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainSeparators(v)]));
+  return value;
 }
 
 /** A chart as safe markup for a page. */

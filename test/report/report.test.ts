@@ -28,6 +28,12 @@ describe("html", () => {
 });
 
 describe("page", () => {
+  it("keeps its own style sheet intact (it was HTML-escaped, breaking the body font)", () => {
+    const page = renderPage({ title: "t", sections: [] });
+    expect(page).toContain('"Segoe UI"');
+    expect(page).not.toContain("&quot;Segoe UI&quot;");
+  });
+
   it("is self-contained: a CSP that loads nothing, no scripts, no external resources", () => {
     const page = renderPage({
       title: HOSTILE,
@@ -96,6 +102,24 @@ describe("charts (Vega-Lite to SVG, offline)", () => {
       expect(svg).toContain("#abcdef");
     }
     expect(await vegaLiteToSvg(bars)).toContain("#123456");
+  });
+
+  it("draws raters' ids that hold line separators or read like a script URL", async () => {
+    // U+2028 in a sort label broke Vega's expression parser; "javascript:" in drawn text
+    // tripped the script check. Both failed the whole audit report.
+    const heat = await vegaLiteToSvg(
+      heatmapSpec({
+        labels: ["r\u2028one", "javascript:alert(1)"],
+        values: [
+          [1, 0.5],
+          [0.5, null],
+        ],
+        title: "h",
+        legend: "agreement",
+      }),
+    );
+    expect(heat).toContain("javascript:alert(1)");
+    expect(heat).not.toMatch(/href/i);
   });
 
   it("refuses to load data from a URL", async () => {
