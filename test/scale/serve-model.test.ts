@@ -161,6 +161,15 @@ describe("keel serve-model and the official openai client", () => {
     expect(((await typed.json()) as { error: { message: string } }).error.message).toBe(
       "messages: expected array, received number",
     );
+    // What the server does not serve is the request's fault: a 400 the SDK does not retry.
+    await expect(
+      client.chat.completions.create({
+        model: "tiny",
+        messages: [{ role: "user", content: "x" }],
+        n: 2,
+        stream: true,
+      }),
+    ).rejects.toBeInstanceOf(OpenAI.BadRequestError);
   });
 
   it("is reachable through keel's own OpenAI-compatible provider (chat, completions, stream)", async () => {

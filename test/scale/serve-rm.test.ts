@@ -285,4 +285,19 @@ describe("keel serve-rm's health check", () => {
     expect(JSON.parse(body)).toMatchObject({ ok: true });
     expect(body).not.toContain(ckpt);
   });
+
+  it("answers an oversized body with 413", async () => {
+    const { url } = await serve({
+      scorer: new CombinedScorer({ reward: rm, floor: -10 }),
+      floor: -10,
+      bodyLimit: 1024,
+    });
+    const res = await fetch(`${url}/get_reward`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: ["x".repeat(4096)] }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("KEEL_E_TOO_LARGE");
+  });
 });

@@ -221,7 +221,8 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     const promptText = renderChat(messages);
     if (b.stream) {
       if (n > 1)
-        throw new KeelError("KEEL_E_UNSUPPORTED", "streaming supports n = 1 only", {
+        // A 400, not a 501: clients (the openai SDK among them) retry server errors.
+        throw new KeelError("KEEL_E_INVALID_RECORD", "streaming supports n = 1 only", {
           where: { field: "n" },
         });
       const frame = (delta: object, finish: FinishReason | null) => ({
@@ -289,7 +290,7 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     });
     if (b.stream) {
       if (n > 1 || prompts.length > 1)
-        throw new KeelError("KEEL_E_UNSUPPORTED", "streaming supports one prompt and n = 1", {
+        throw new KeelError("KEEL_E_INVALID_RECORD", "streaming supports one prompt and n = 1", {
           where: { field: "prompt" },
         });
       const frame = (text: string, finish: FinishReason | null) => ({

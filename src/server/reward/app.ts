@@ -123,10 +123,12 @@ export async function buildRewardApp(
     const e =
       error instanceof KeelError
         ? error
-        : typeof (error as { statusCode?: number }).statusCode === "number" &&
-            (error as { statusCode: number }).statusCode < 500
-          ? new KeelError("KEEL_E_INVALID_RECORD", (error as Error).message)
-          : asKeelError(error);
+        : (error as { code?: string }).code === "FST_ERR_CTP_BODY_TOO_LARGE"
+          ? new KeelError("KEEL_E_TOO_LARGE", "request body too large")
+          : typeof (error as { statusCode?: number }).statusCode === "number" &&
+              (error as { statusCode: number }).statusCode < 500
+            ? new KeelError("KEEL_E_INVALID_RECORD", (error as Error).message)
+            : asKeelError(error);
     if (e.httpStatus >= 500) req.log.error({ err: e }, "reward request failed");
     return reply.status(e.httpStatus).send({ error: e.toJSON() });
   });
