@@ -13,7 +13,7 @@ import { z } from "zod";
 import { KeelError } from "../core/errors.js";
 import { zodIssueMessage } from "../core/schemas.js";
 import { Limiter } from "./http/limiter.js";
-import { type HttpClientOptions, send } from "./http/request.js";
+import { type HttpClientOptions, readJsonCapped, send } from "./http/request.js";
 import { Backoff } from "./http/retry.js";
 import { sseData } from "./http/sse.js";
 import {
@@ -179,7 +179,7 @@ export class OpenAiProvider implements StreamingProvider {
     try {
       const { path, body } = this.body(r, false);
       const res = await send(this.http, "POST", this.base + path, body, r.signal);
-      const json: unknown = await res.json().catch(() => undefined);
+      const json = await readJsonCapped(res, this.http.name);
       if (this.config.api === "completions") {
         const p = CompletionOut.safeParse(json);
         if (!p.success) return fail(this.malformed(path, p.error));

@@ -206,6 +206,30 @@ describe("transport pieces", () => {
     );
   });
 
+  it("refuses an upstream's oversized answer and endless event lines instead of holding them", async () => {
+    const { readCapped } = await import("../../src/providers/http/request.js");
+    const { MAX_SSE_LINE } = await import("../../src/providers/http/sse.js");
+    const chunk = new Uint8Array(1 << 20).fill(120);
+    const endless = (n: number) =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < n; i++) c.enqueue(chunk);
+          c.close();
+        },
+      });
+    await expect(readCapped(new Response(endless(3)), 2 << 20, "up")).rejects.toThrow(
+      /larger than 2 MiB/,
+    );
+    expect((await readCapped(new Response(endless(1)), 2 << 20, "up")).length).toBe(1 << 20);
+    const lines = async () => {
+      const body = endless((MAX_SSE_LINE >> 20) + 2);
+      for await (const _ of sseData(body)) {
+        // no event ever ends
+      }
+    };
+    await expect(lines()).rejects.toThrow(/longer than 4 MiB/);
+  });
+
   it("draws backoff delays within the cap, repeatably, and honours Retry-After", () => {
     const a = new Backoff({ retries: 5, baseDelayMs: 100, maxDelayMs: 1000, seed: 3 });
     const b = new Backoff({ retries: 5, baseDelayMs: 100, maxDelayMs: 1000, seed: 3 });

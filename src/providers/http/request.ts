@@ -67,7 +67,7 @@ export async function send(
           signal: both,
         });
         if (res.ok) return res;
-        const text = await res.text().catch(() => "");
+        const text = await readCapped(res, MAX_ERROR_BYTES, o.name).catch(() => "");
         clearTimeout(clock);
         last = upstreamError(o.name, method, url, res.status, text);
         if (!RETRYABLE.has(res.status)) throw last;
@@ -134,4 +134,49 @@ function causeOf(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   const c = (e as { cause?: unknown }).cause;
   return c instanceof Error ? `${e.message} (${c.message})` : e.message;
+}
+
+/** Largest answer read from an upstream service (bytes): model outputs are far smaller. */
+export const MAX_ANSWER_BYTES = 32 << 20;
+/** Largest error body read (bytes); only its end is quoted anyway. */
+const MAX_ERROR_BYTES = 1 << 20;
+
+/**
+ * The body of an upstream's answer as text, refusing one over `max` bytes: the upstream is not
+ * trusted, and `res.text()`/`res.json()` would hold whatever it sends (a 1.5 GB answer took
+ * keel to 3.2 GB).
+ */
+export async function readCapped(res: Response, max: number, name: string): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.byteLength;
+      if (bytes > max) {
+        await reader.cancel().catch(() => undefined);
+        throw new KeelError(
+          "KEEL_E_UPSTREAM",
+          `${name}: the answer is larger than ${max >> 20} MiB; refusing to read it`,
+        );
+      }
+      parts.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(parts).toString("utf8");
+}
+
+/** The answer's JSON, or undefined when it is not JSON (a size over the cap still throws). */
+export async function readJsonCapped(res: Response, name: string): Promise<unknown> {
+  const text = await readCapped(res, MAX_ANSWER_BYTES, name);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

@@ -4,6 +4,11 @@
  * lines starting with ":" are comments; CR, LF and CRLF all end lines. Only the data of each
  * event matters to the OpenAI streaming format, so that is what this yields.
  */
+import { KeelError } from "../../core/errors.js";
+
+/** Longest event line, and longest event, accepted (characters). */
+export const MAX_SSE_LINE = 4 << 20;
+
 export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buf = "";
@@ -33,6 +38,13 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
         }
       }
       buf = buf.slice(start);
+      // The upstream is not trusted: an endless line would grow the buffer, and rescanning it
+      // on every read, without bound (OpenAI's events are a few hundred bytes).
+      if (buf.length > MAX_SSE_LINE || data.reduce((n, d) => n + d.length, 0) > MAX_SSE_LINE)
+        throw new KeelError(
+          "KEEL_E_UPSTREAM",
+          `the upstream's event stream sent an event longer than ${MAX_SSE_LINE >> 20} MiB characters`,
+        );
       // An event not ended by a blank line before the stream closes is dropped (as the spec says).
       if (done) return;
     }

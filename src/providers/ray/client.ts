@@ -23,7 +23,7 @@ import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/schemas.js";
 import { Limiter } from "../http/limiter.js";
-import { type HttpClientOptions, send } from "../http/request.js";
+import { type HttpClientOptions, readJsonCapped, send } from "../http/request.js";
 import { Backoff, sleep } from "../http/retry.js";
 
 export const JOB_STATUSES = ["PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED"] as const;
@@ -118,7 +118,13 @@ export class RayJobClient {
     } catch (e) {
       throw rayError(e);
     }
-    const p = schema.safeParse(await res.json().catch(() => undefined));
+    let json: unknown;
+    try {
+      json = await readJsonCapped(res, this.reads.name);
+    } catch (e) {
+      throw rayError(e);
+    }
+    const p = schema.safeParse(json);
     if (!p.success) {
       const { field, message } = zodIssueMessage(p.error);
       throw new KeelError(

@@ -12,7 +12,7 @@ import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/schemas.js";
 import { Limiter } from "../http/limiter.js";
-import { type HttpClientOptions, send } from "../http/request.js";
+import { type HttpClientOptions, readJsonCapped, send } from "../http/request.js";
 import { Backoff } from "../http/retry.js";
 import {
   fail,
@@ -84,7 +84,7 @@ export class RemoteRewardProvider implements RewardProvider {
         labels: items.map((i) => i.label ?? ""),
       };
       const res = await send(this.http, "POST", this.config.url, body, opts.signal);
-      const p = RewardOut.safeParse(await res.json().catch(() => undefined));
+      const p = RewardOut.safeParse(await readJsonCapped(res, this.http.name));
       if (!p.success) {
         const { field, message } = zodIssueMessage(p.error);
         throw new KeelError(
