@@ -112,9 +112,15 @@ export class Runner {
 
   private fingerprint(s: Stage): string {
     const upstream = s.after.map((a) => this.fingerprints.get(a) ?? "");
-    return sha256Hex(
-      canonicalJson({ keel: KEEL_VERSION, key: s.key, config: s.config ?? null, upstream }),
-    );
+    // Paths inside the run directory count relative to it: the same run reached as `d`, `./d`
+    // or `/abs/d` keeps its finished stages (they re-ran when --out was spelled differently).
+    let config = canonicalJson(s.config ?? null);
+    const inRun = JSON.stringify(`${this.run.path.replace(/\/+$/, "")}/`).slice(0, -1);
+    if (inRun !== '"/') {
+      const escaped = inRun.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      config = config.replace(new RegExp(`${escaped}/*`, "g"), '"<run>/');
+    }
+    return sha256Hex(canonicalJson({ keel: KEEL_VERSION, key: s.key, config, upstream }));
   }
 
   /** A finished stage can be skipped when its fingerprint and every output are unchanged. */
