@@ -25,7 +25,13 @@ function busyWriter(path: string, stop: Int32Array): Worker {
     const many = db.transaction((n) => { for (let i = 0; i < 200; i++) ins.run(n + i); });
     parentPort.postMessage("ready");
     let n = 0;
-    while (Atomics.load(workerData.stop, 0) === 0) many((n += 200));
+    // Like the ledger appender's group commits: a commit, then a short pause (a loop with no
+    // pause at all could starve the other connection past busy_timeout on a loaded machine).
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    while (Atomics.load(workerData.stop, 0) === 0) {
+      many((n += 200));
+      Atomics.wait(pause, 0, 0, 2);
+    }
     db.close();
     parentPort.postMessage(n);`;
   return new Worker(code, {
