@@ -24,6 +24,14 @@ export function progress(q: ProjectQueue, s: RaterState, skipped: number) {
 
 export function taskRoutes(ctx: ServerContext) {
   const inflight = new Set<string>();
+  /** Marks a rater's task as being judged or skipped; a second claim at the same time is a 409. */
+  const claim = (projectId: string, userId: string, comparisonId: string): string => {
+    const key = `${projectId}\u0000${userId}\u0000${comparisonId}`;
+    if (inflight.has(key))
+      throw new KeelError("KEEL_E_DUPLICATE", "a judgment or skip of this task is being recorded");
+    inflight.add(key);
+    return key;
+  };
   const skips = new Map<string, number>();
   const skipKey = (q: ProjectQueue, userId: string) => `${q.project.project_id}\u0000${userId}`;
 
@@ -160,13 +168,7 @@ export function taskRoutes(ctx: ServerContext) {
       async (req) => {
         const user = req.user!;
         const { q, s, lease } = await leaseOf(req.params.taskId, user.user_id);
-        const key = `${lease.projectId}\u0000${user.user_id}\u0000${lease.comparisonId}`;
-        if (inflight.has(key))
-          throw new KeelError(
-            "KEEL_E_DUPLICATE",
-            "a judgment or skip of this task is being recorded",
-          );
-        inflight.add(key);
+        const key = claim(lease.projectId, user.user_id, lease.comparisonId);
         const now = ctx.now();
         const t = await q.textsOf(lease.comparisonId).catch((e) => {
           inflight.delete(key);
@@ -235,14 +237,7 @@ export function taskRoutes(ctx: ServerContext) {
       async (req) => {
         const user = req.user!;
         const { q, s, lease } = await leaseOf(req.params.taskId, user.user_id);
-        // A judgment of the same task arriving at the same time: one of the two wins.
-        const key = `${lease.projectId}\u0000${user.user_id}\u0000${lease.comparisonId}`;
-        if (inflight.has(key))
-          throw new KeelError(
-            "KEEL_E_DUPLICATE",
-            "a judgment or skip of this task is being recorded",
-          );
-        inflight.add(key);
+        const key = claim(lease.projectId, user.user_id, lease.comparisonId);
         try {
           const fresh = await recordSkip(
             ctx.db,
