@@ -8,6 +8,13 @@ import { parse } from "csv-parse";
 import { KeelError } from "../core/errors.js";
 import type { Parsed } from "../core/types.js";
 import { openInput } from "./files.js";
+import { MAX_LINE_BYTES } from "./lines.js";
+
+/**
+ * The longest record a table may have, as a line of JSONL may: an unclosed quote would
+ * otherwise make one record of the rest of the file, held in memory.
+ */
+export const MAX_RECORD_BYTES = MAX_LINE_BYTES;
 
 export interface CsvColumns {
   readonly required: readonly string[];
@@ -24,15 +31,34 @@ export async function* parseCsvBatches<T>(
 ): AsyncGenerator<Parsed<T>[]> {
   const input = await openInput(path);
   const skipped: Parsed<T>[] = [];
+  let tooLong: KeelError | undefined;
+  let lastRecordLine = 0;
   const parser = input.pipe(
     parse({
       bom: true,
       info: true,
+      max_record_size: MAX_RECORD_BYTES,
+      on_record: (record, context) => {
+        lastRecordLine = context.lines;
+        return record;
+      },
       relax_column_count: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
       on_skip: (err, raw) => {
         const line = (err as { lines?: number } | undefined)?.lines ?? 0;
+        if (err?.code === "CSV_MAX_RECORD_SIZE") {
+          // Not a record to set aside: no later line can be told apart from this one.
+          tooLong = new KeelError(
+            "KEEL_E_INVALID_RECORD",
+            `the CSV record that starts here runs on for more than ${MAX_RECORD_BYTES} bytes (to line ${line})`,
+            {
+              where: { file: path, line: lastRecordLine + 1 },
+              hint: 'look for an unclosed quote (") on this line',
+            },
+          );
+          throw tooLong;
+        }
         skipped.push({
           ok: false,
           line,
@@ -51,42 +77,50 @@ export async function* parseCsvBatches<T>(
   );
   let header: (string | undefined)[] | undefined;
   let batch: Parsed<T>[] = [];
-  for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-    if (skipped.length > 0) batch.push(...skipped.splice(0));
-    const { record, info } = item;
-    const line = info.lines;
-    if (header === undefined) {
-      header = checkHeader(record, columns, path, line);
-      continue;
-    }
-    const raw = record.join(",");
-    if (record.length !== header.length) {
-      batch.push({
-        ok: false,
-        line,
-        raw,
-        error: new KeelError(
-          "KEEL_E_INVALID_RECORD",
-          `expected ${header.length} columns, found ${record.length}`,
-          { where: { file: path, line } },
-        ),
-      });
-    } else {
-      const row: Record<string, string> = {};
-      header.forEach((name, i) => {
-        if (name !== undefined) row[name] = record[i]!;
-      });
-      try {
-        batch.push({ ok: true, line, record: convert(row, { file: path, line }) });
-      } catch (e) {
-        if (!(e instanceof KeelError)) throw e;
-        batch.push({ ok: false, line, raw, error: e });
+  const items = rethrowTooLong(
+    parser as AsyncIterable<{ record: string[]; info: { lines: number } }>,
+    () => tooLong,
+  );
+  try {
+    for await (const item of items) {
+      if (skipped.length > 0) batch.push(...skipped.splice(0));
+      const { record, info } = item;
+      const line = info.lines;
+      if (header === undefined) {
+        header = checkHeader(record, columns, path, line);
+        continue;
+      }
+      const raw = record.join(",");
+      if (record.length !== header.length) {
+        batch.push({
+          ok: false,
+          line,
+          raw,
+          error: new KeelError(
+            "KEEL_E_INVALID_RECORD",
+            `expected ${header.length} columns, found ${record.length}`,
+            { where: { file: path, line } },
+          ),
+        });
+      } else {
+        const row: Record<string, string> = {};
+        header.forEach((name, i) => {
+          if (name !== undefined) row[name] = record[i]!;
+        });
+        try {
+          batch.push({ ok: true, line, record: convert(row, { file: path, line }) });
+        } catch (e) {
+          if (!(e instanceof KeelError)) throw e;
+          batch.push({ ok: false, line, raw, error: e });
+        }
+      }
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
       }
     }
-    if (batch.length >= batchSize) {
-      yield batch;
-      batch = [];
-    }
+  } finally {
+    if (path !== "-") input.destroy();
   }
   if (skipped.length > 0) batch.push(...skipped.splice(0));
   if (header === undefined) {
@@ -95,6 +129,18 @@ export async function* parseCsvBatches<T>(
     });
   }
   if (batch.length > 0) yield batch;
+}
+
+/** The parser's records, with its error for an oversized record replaced by ours. */
+async function* rethrowTooLong<R>(
+  records: AsyncIterable<R>,
+  tooLong: () => KeelError | undefined,
+): AsyncGenerator<R> {
+  try {
+    yield* records;
+  } catch (e) {
+    throw tooLong() ?? e;
+  }
 }
 
 function checkHeader(

@@ -20,12 +20,15 @@ import {
   pairToOpenRlhfRow,
 } from "./formats/openrlhf.js";
 import { judgmentToPair, pairToTrlRow } from "./formats/trl.js";
+import type { ProtectedFile } from "./output-target.js";
 
 export interface ExportOptions {
   readonly table?: TableFormat;
   readonly openrlhfKeys?: Partial<OpenRlhfKeys>;
   /** Per-comparison weight and margin to attach to preference rows (e.g. from an audit). */
   readonly pairExtras?: (j: Judgment) => { weight?: number; margin?: number } | undefined;
+  /** Files the output must not be (the store being exported): see TextSink. */
+  readonly protect?: readonly ProtectedFile[];
 }
 
 export interface Exporter {
@@ -50,10 +53,11 @@ class RowExporter implements Exporter {
 
   constructor(
     path: string,
+    opts: ExportOptions,
     private readonly toRow: (j: Judgment) => string | undefined,
     private readonly header?: string,
   ) {
-    this.sink = new TextSink(path);
+    this.sink = new TextSink(path, opts.protect ? { protect: opts.protect } : {});
   }
 
   async write(j: Judgment): Promise<void> {
@@ -95,14 +99,14 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = [
   {
     key: "judgments",
     description: "keel judgments JSONL, one judgment per line (lossless)",
-    open: (path) => new RowExporter(path, (j) => jsonLine(judgmentToJson(j))),
+    open: (path, opts) => new RowExporter(path, opts, (j) => jsonLine(judgmentToJson(j))),
   },
   {
     key: "trl",
     description:
       "TRL preference JSONL prompt/chosen/rejected (+ weight with --clean, margin with --margin); ties skipped",
     open: (path, opts) =>
-      new RowExporter(path, (j) => {
+      new RowExporter(path, opts, (j) => {
         const p = judgmentToPair(j);
         return p ? jsonLine(pairToTrlRow(withExtras(j, p, opts))) : undefined;
       }),
@@ -112,7 +116,7 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = [
     description: "OpenRLHF reward/DPO JSONL with configurable key names; ties skipped",
     open: (path, opts) => {
       const keys = checkOpenRlhfKeys({ ...DEFAULT_OPENRLHF_KEYS, ...opts.openrlhfKeys });
-      return new RowExporter(path, (j) => {
+      return new RowExporter(path, opts, (j) => {
         const p = judgmentToPair(j);
         return p ? jsonLine(pairToOpenRlhfRow(withExtras(j, p, opts), keys)) : undefined;
       });
@@ -123,9 +127,10 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = [
     description: "crowd-kit categorical table task,worker,label (label a/b/tie); CSV or JSONL",
     open: (path, opts) =>
       opts.table === "jsonl"
-        ? new RowExporter(path, (j) => jsonLine(judgmentToCategorical(j)))
+        ? new RowExporter(path, opts, (j) => jsonLine(judgmentToCategorical(j)))
         : new RowExporter(
             path,
+            opts,
             (j) => {
               const r = judgmentToCategorical(j);
               return csvRow([r.task, r.worker, r.label]);
@@ -139,12 +144,13 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = [
       "crowd-kit pairwise table worker,left,right,label (items = response ids); ties skipped",
     open: (path, opts) =>
       opts.table === "jsonl"
-        ? new RowExporter(path, (j) => {
+        ? new RowExporter(path, opts, (j) => {
             const r = judgmentToPairwise(j);
             return r ? jsonLine(r) : undefined;
           })
         : new RowExporter(
             path,
+            opts,
             (j) => {
               const r = judgmentToPairwise(j);
               return r ? csvRow([r.worker, r.left, r.right, r.label]) : undefined;

@@ -4,17 +4,26 @@
  * that nothing half-written is ever left under the final name.
  */
 import { once } from "node:events";
-import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
+import {
+  createReadStream,
+  createWriteStream,
+  fchmodSync,
+  fchownSync,
+  openSync,
+  type WriteStream,
+} from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { KeelError } from "../core/errors.js";
 import { describeFsError } from "../core/files.js";
+import { type ProtectedFile, resolveOutputTarget } from "./output-target.js";
+import { trackTempFile, untrackTempFile } from "./temp-files.js";
 
 export { describeFsError, readJsonTextFile, readTextFile } from "../core/files.js";
 
 /**
- * Standard input can be read once. What `peekStdin` reads ahead (to detect a format) is kept
+ * Standard input can be read once. What `peekStdinChunks` reads ahead (to detect a format) is kept
  * here and given back first by the next `openInput("-")`.
  */
 let stdinHead: Buffer[] = [];
@@ -44,18 +53,18 @@ async function nextChunk(s: Readable): Promise<Buffer | null> {
 }
 
 /**
- * Reads standard input ahead until `enough` says the bytes so far suffice (or input ends) and
- * returns them; `openInput("-")` yields them again before the rest.
+ * Standard input's chunks, read ahead and kept: `openInput("-")` gives them again before the
+ * rest. Each chunk is yielded once as it arrives (already kept ones first), so a reader that
+ * stops early, such as format detection, costs time linear in what it read.
  */
-export async function peekStdin(enough: (head: Buffer) => boolean): Promise<Buffer> {
-  let head = Buffer.concat(stdinHead);
-  while (!enough(head)) {
+export async function* peekStdinChunks(): AsyncGenerator<Buffer> {
+  yield* stdinHead;
+  for (;;) {
     const chunk = await nextChunk(process.stdin);
-    if (chunk === null) break;
+    if (chunk === null) return;
     stdinHead.push(chunk);
-    head = Buffer.concat([head, chunk]);
+    yield chunk;
   }
-  return head;
 }
 
 /**
@@ -111,11 +120,17 @@ export async function fileSize(path: string): Promise<number | undefined> {
 
 /**
  * A buffered text writer. With a path, it writes to `<dir>/.<name>.tmp-<pid>-<n>` and renames
- * onto the path in `commit()`; `abort()` removes the temporary file. `-` writes to stdout.
+ * onto the path in `commit()` (keeping an existing file's permissions); `abort()`, a failure or
+ * Ctrl-C removes the temporary file. A symbolic link's target is replaced, not the link; a
+ * character device or FIFO (`/dev/null`, a named pipe) is written in place. `-` writes to
+ * stdout. The temporary file is created in the constructor, so a path that cannot be written
+ * (no such directory, the store's own file: `protect`) fails before any work is done.
  */
 export class TextSink {
   private readonly stream: WriteStream | NodeJS.WriteStream;
   private readonly tmp: string | undefined;
+  /** Where the text goes in the end (a symbolic link's target). */
+  private readonly final: string;
   private buffer: string[] = [];
   private buffered = 0;
   private closed = false;
@@ -123,18 +138,40 @@ export class TextSink {
 
   private static counter = 0;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    opts: { readonly protect?: readonly ProtectedFile[] } = {},
+  ) {
     if (path === "-") {
       this.stream = process.stdout;
       this.tmp = undefined;
-    } else {
-      this.tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${TextSink.counter++}`);
-      const ws = createWriteStream(this.tmp, { flags: "wx" });
-      ws.on("error", (e) => {
-        this.failure ??= e;
-      });
-      this.stream = ws;
+      this.final = path;
+      return;
     }
+    const target = resolveOutputTarget(path, opts.protect);
+    this.final = target.path;
+    let ws: WriteStream;
+    if (target.kind === "direct") {
+      this.tmp = undefined;
+      ws = createWriteStream(target.path, { flags: "w" });
+    } else {
+      const tmp = join(
+        dirname(target.path),
+        `.${basename(target.path)}.tmp-${process.pid}-${TextSink.counter++}`,
+      );
+      ws = createWriteStream(tmp, { fd: openTemp(tmp, path, target.existing) });
+      this.tmp = tmp;
+      trackTempFile(tmp);
+    }
+    ws.on("error", (e) => {
+      this.failure ??= e;
+    });
+    this.stream = ws;
+  }
+
+  /** The temporary file being written, if any (a worker's owner cleans it up on Ctrl-C). */
+  get tempPath(): string | undefined {
+    return this.closed ? undefined : this.tmp;
   }
 
   private failure: Error | undefined;
@@ -170,12 +207,7 @@ export class TextSink {
     this.check();
   }
 
-  /** Flushes, closes and renames the file into place. */
-  async commit(): Promise<void> {
-    if (this.closed) return;
-    await this.flush();
-    this.closed = true;
-    if (this.tmp === undefined) return;
+  private async end(): Promise<void> {
     const ws = this.stream as WriteStream;
     await new Promise<void>((resolve) => {
       if (this.failure) resolve();
@@ -184,17 +216,32 @@ export class TextSink {
         ws.end(() => resolve());
       }
     });
-    if (this.failure) {
-      await rm(this.tmp, { force: true });
-      this.check();
-    }
+  }
+
+  /** Flushes, closes and renames the file into place. */
+  async commit(): Promise<void> {
+    if (this.closed) return;
     try {
-      await rename(this.tmp, this.path);
+      await this.flush();
+    } catch (e) {
+      await this.abort();
+      throw e;
+    }
+    this.closed = true;
+    if (this.stream === process.stdout) return;
+    await this.end();
+    if (this.tmp === undefined) return this.check();
+    try {
+      this.check();
+      await rename(this.tmp, this.final);
     } catch (e) {
       await rm(this.tmp, { force: true });
+      if (e instanceof KeelError) throw e;
       throw new KeelError("KEEL_E_FILE", `cannot write: ${describeFsError(e)}`, {
         where: { file: this.path },
       });
+    } finally {
+      untrackTempFile(this.tmp);
     }
   }
 
@@ -203,11 +250,41 @@ export class TextSink {
     if (this.closed) return;
     this.closed = true;
     this.buffer = [];
+    if (this.stream === process.stdout) return;
+    await this.end();
     if (this.tmp === undefined) return;
-    const ws = this.stream as WriteStream;
-    if (!this.failure) await new Promise<void>((resolve) => ws.end(() => resolve()));
     await rm(this.tmp, { force: true });
+    untrackTempFile(this.tmp);
   }
+}
+
+/**
+ * Creates the temporary file (exclusively) with an existing file's permissions and, where the
+ * process may, its owner, so that the rename does not change who can read the output.
+ */
+function openTemp(
+  tmp: string,
+  path: string,
+  existing: { mode: number; uid: number; gid: number } | undefined,
+): number {
+  let fd: number;
+  try {
+    fd = openSync(tmp, "wx", existing?.mode ?? 0o666);
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot write: ${describeFsError(e)}`, {
+      where: { file: path },
+    });
+  }
+  if (existing) {
+    try {
+      fchmodSync(fd, existing.mode); // the mode given to open is masked by the umask
+      if (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.())
+        fchownSync(fd, existing.uid, existing.gid);
+    } catch {
+      // Only root may give a file away; otherwise the output belongs to whoever wrote it.
+    }
+  }
+  return fd;
 }
 
 /** Writes a whole file atomically. */

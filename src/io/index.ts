@@ -10,4 +10,6 @@ export * from "./formats/raters.js";
 export * from "./formats/trl.js";
 export * from "./jsonl.js";
 export * from "./lines.js";
+export * from "./output-target.js";
+export * from "./raw-lines.js";
 export * from "./registry.js";

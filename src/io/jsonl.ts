@@ -9,6 +9,7 @@ import { zodIssueMessage } from "../core/schemas.js";
 import type { Parsed } from "../core/types.js";
 import { TextSink } from "./files.js";
 import { readLineBatches } from "./lines.js";
+import type { ProtectedFile } from "./output-target.js";
 
 /** Parses each non-empty line as JSON and maps it through `convert` (which may throw). */
 export async function* parseJsonlBatches<T>(
@@ -74,8 +75,13 @@ export class JsonlWriter {
   private readonly sink: TextSink;
   count = 0;
 
-  constructor(path: string) {
-    this.sink = new TextSink(path);
+  constructor(path: string, opts: { readonly protect?: readonly ProtectedFile[] } = {}) {
+    this.sink = new TextSink(path, opts);
+  }
+
+  /** The temporary file being written, if any (see TextSink). */
+  get tempPath(): string | undefined {
+    return this.sink.tempPath;
   }
 
   async write(value: unknown): Promise<void> {

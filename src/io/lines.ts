@@ -5,7 +5,7 @@
  * chunk size and the longest line, which is itself capped.
  */
 import { KeelError } from "../core/errors.js";
-import { openInput, peekStdin } from "./files.js";
+import { openInput, peekStdinChunks } from "./files.js";
 
 export const MAX_LINE_BYTES = 32 * 1024 * 1024;
 
@@ -32,10 +32,8 @@ export async function* readLineBatches(path: string): AsyncGenerator<LineBatch> 
 export async function firstNonBlankLine(
   path: string,
 ): Promise<{ text: string; line: number } | undefined> {
-  const batches =
-    path === "-"
-      ? splitLines([await peekStdin((b) => /\S[^\n]*\n/.test(b.toString("utf8")))], path)
-      : readLineBatches(path);
+  // Lines are split as the bytes arrive (a long first line is gathered once, up to the cap).
+  const batches = path === "-" ? splitLines(peekStdinChunks(), path) : readLineBatches(path);
   for await (const { firstLine, lines } of batches) {
     const i = lines.findIndex((l) => l.trim() !== "");
     if (i >= 0) return { text: lines[i]!, line: firstLine + i };

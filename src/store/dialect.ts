@@ -4,6 +4,7 @@
  * has the same file names; dialects override these hooks, they do not fork the store.
  */
 import type { Kysely } from "kysely";
+import type { ExistingSchema } from "./foreign.js";
 import type { DialectName } from "./migrations/index.js";
 import type { Database } from "./schema.js";
 import type { LedgerWriter } from "./writer.js";
@@ -20,5 +21,13 @@ export interface StoreDialect {
    * dialect may relax checks that the ledger writer already guarantees (see each dialect).
    */
   writeTransaction<T>(fn: (w: LedgerWriter) => Promise<T>, opts?: { bulk?: boolean }): Promise<T>;
+  /** What the database holds before migrating (see foreign.ts). */
+  existingSchema(): Promise<ExistingSchema>;
+  /**
+   * Runs the schema migrations `fn` so that a failure leaves the database as it was. SQLite
+   * wraps them, Kysely's bookkeeping tables included, in one transaction; PostgreSQL's
+   * migrator already runs them in one (its DDL is transactional).
+   */
+  migrationTransaction<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -22,7 +22,8 @@ import {
   LedgerAppender,
 } from "./append.js";
 import type { StoreDialect } from "./dialect.js";
-import { type DialectName, migrationProvider } from "./migrations/index.js";
+import { checkKeelDatabase } from "./foreign.js";
+import { type DialectName, MIGRATION_NAMES, migrationProvider } from "./migrations/index.js";
 import { openPostgres } from "./postgres/dialect.js";
 import { openSqlite } from "./sqlite/dialect.js";
 import {
@@ -110,7 +111,11 @@ export interface ImportReport {
 export interface ImportOptions {
   /** Set invalid lines aside (passed to `onReject`) instead of failing the whole import. */
   readonly skipInvalid?: boolean;
-  readonly onReject?: (line: number, error: Error, raw: string) => void | Promise<void>;
+  /**
+   * A line set aside, with its text when the parser had it (undefined for a valid record the
+   * store refused: the caller can read the line again from the source).
+   */
+  readonly onReject?: (line: number, error: Error, raw: string | undefined) => void | Promise<void>;
   readonly onProgress?: (read: number) => void;
   /** Name of the source (file path) for messages. */
   readonly source?: string;
@@ -165,38 +170,55 @@ export class FeedbackStore {
     return this.dialect.location;
   }
 
+  /** The SQLite file on disk, if the store is one (outputs must never be written over it). */
+  get filePath(): string | undefined {
+    return this.dialect.name === "sqlite" && this.location !== ":memory:"
+      ? this.location
+      : undefined;
+  }
+
   /** The Kysely instance, for read queries in other modules (server, audit). */
   get db() {
     return this.dialect.db;
   }
 
-  /** Applies pending migrations; a store newer than this keel is an error. */
+  /**
+   * Applies pending migrations, all or none; a store newer than this keel is an error, and so
+   * is a non-empty database that keel did not create (see foreign.ts).
+   */
   async migrate(): Promise<string[]> {
+    const existing = await this.dialect.existingSchema();
+    checkKeelDatabase(this.location, existing);
+    const applied = existing.applied ?? [];
+    const unknown = applied.filter((name) => !MIGRATION_NAMES.includes(name));
+    if (unknown.length > 0) throw this.newerStore(`it has migrations ${unknown.join(", ")}`);
+    if (MIGRATION_NAMES.every((name) => applied.includes(name))) return [];
     const migrator = new Migrator({
       db: this.dialect.db,
       provider: migrationProvider(this.dialect.name),
       // Kysely looks its bookkeeping tables up by name across schemas; pin them to ours.
       ...(this.dialect.schema ? { migrationTableSchema: this.dialect.schema } : {}),
     });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) {
+    const results = await this.dialect.migrationTransaction(async () => {
+      const { error, results } = await migrator.migrateToLatest();
+      if (!error) return results ?? [];
       const msg = error instanceof Error ? error.message : String(error);
-      if (/corrupted migrations|missing/i.test(msg)) {
-        throw new KeelError(
-          "KEEL_E_STORE_SCHEMA",
-          `the store at ${this.location} was migrated by a newer keel: ${msg}`,
-          {
-            hint: "upgrade keel",
-          },
-        );
-      }
+      if (/corrupted migrations|missing/i.test(msg)) throw this.newerStore(msg);
       throw new KeelError(
         "KEEL_E_STORE",
-        `migrating the store at ${this.location} failed: ${msg}`,
+        `migrating the store at ${this.location} failed (it was left as it was): ${msg}`,
         { cause: error },
       );
-    }
-    return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+    });
+    return results.filter((r) => r.status === "Success").map((r) => r.migrationName);
+  }
+
+  private newerStore(detail: string): KeelError {
+    return new KeelError(
+      "KEEL_E_STORE_SCHEMA",
+      `the store at ${this.location} was migrated by a newer keel: ${detail}`,
+      { hint: "upgrade keel" },
+    );
   }
 
   async close(): Promise<void> {
@@ -239,7 +261,7 @@ export class FeedbackStore {
         const rejectAll = async (r: BatchResult) => {
           for (const x of r.rejected) {
             rejected++;
-            await opts.onReject?.(x.where.line ?? 0, x.error, "");
+            await opts.onReject?.(x.where.line ?? 0, x.error, undefined);
           }
         };
         for await (const b of batches) {
@@ -361,7 +383,7 @@ export class FeedbackStore {
           if (error) {
             if (!skip) throw error;
             rejected++;
-            await opts.onReject?.(p.line, error, p.ok ? JSON.stringify(p.record) : p.raw);
+            await opts.onReject?.(p.line, error, p.ok ? undefined : p.raw);
           }
         }
         await w.write({ texts: [], comparisons: [], gold: updates, raters: [], judgments: [] });

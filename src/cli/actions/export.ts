@@ -1,6 +1,7 @@
 /** `keel export`'s action: stream the ledger through the chosen exporter, atomically. */
 import { KeelError } from "../../core/errors.js";
 import { exportFormat } from "../../io/exporters.js";
+import { sqliteFiles } from "../../io/output-target.js";
 import { collectionDb, getProject, listItems } from "../../store/collection/index.js";
 import type { FeedbackStore } from "../../store/store.js";
 import type { ExportFlags } from "../commands/export.js";
@@ -45,34 +46,37 @@ export async function runExport(o: ExportFlags): Promise<void> {
     );
   // The audit (defenses, and perhaps a safety model) is loaded only when --clean needs it.
   const plan = o.clean ? await (await import("./audit.js")).cleanPlanFor(o) : undefined;
-  const exporter = format.open(o.out, {
-    ...(o.table ? { table: o.table } : {}),
-    openrlhfKeys: keys,
-    ...(plan
-      ? {
-          pairExtras: (j) => {
-            const weight = plan.weightOf(j);
-            const margin = o.margin ? plan.marginOf(j) : undefined;
-            return weight !== undefined
-              ? { weight, ...(margin !== undefined ? { margin } : {}) }
-              : undefined;
-          },
-        }
-      : {}),
-  });
   const result = await withStore(o.db, async (store) => {
     const inProject = o.project ? await projectComparisons(store, o.project) : undefined;
-    // A cleaned export writes one row per comparison, from its first judgment: only those are
-    // read (with their texts), not every judgment.
-    const judgments = await store.countJudgments();
-    const progress = new Progress({
-      label: `export ${format.key}`,
-      unit: plan ? "comparisons" : "judgments",
-      total: plan ? await store.countJudgedComparisons() : judgments,
-      enabled: !o.quiet && process.stderr.isTTY && o.out !== "-",
+    // The output is created only once the store and the arguments are known to be good, so a
+    // failure before this point leaves nothing behind.
+    const exporter = format.open(o.out, {
+      ...(o.table ? { table: o.table } : {}),
+      openrlhfKeys: keys,
+      ...(store.filePath ? { protect: sqliteFiles(store.filePath, "the feedback store") } : {}),
+      ...(plan
+        ? {
+            pairExtras: (j) => {
+              const weight = plan.weightOf(j);
+              const margin = o.margin ? plan.marginOf(j) : undefined;
+              return weight !== undefined
+                ? { weight, ...(margin !== undefined ? { margin } : {}) }
+                : undefined;
+            },
+          }
+        : {}),
     });
     let n = 0;
     try {
+      // A cleaned export writes one row per comparison, from its first judgment: only those are
+      // read (with their texts), not every judgment.
+      const judgments = await store.countJudgments();
+      const progress = new Progress({
+        label: `export ${format.key}`,
+        unit: plan ? "comparisons" : "judgments",
+        total: plan ? await store.countJudgedComparisons() : judgments,
+        enabled: !o.quiet && process.stderr.isTTY && o.out !== "-",
+      });
       for await (const j of plan ? store.firstJudgments() : store.judgments()) {
         progress.update(++n);
         if (inProject && !inProject.has(j.comparison_id)) continue;
@@ -84,19 +88,19 @@ export async function runExport(o: ExportFlags): Promise<void> {
         await exporter.write(j);
       }
       await exporter.commit();
+      progress.finish();
+      return {
+        format: format.key,
+        out: o.out,
+        ...(o.project ? { project: o.project } : {}),
+        judgments: plan ? judgments : n,
+        written: exporter.written,
+        skipped: exporter.skipped,
+      };
     } catch (e) {
       await exporter.abort();
       throw e;
     }
-    progress.finish();
-    return {
-      format: format.key,
-      out: o.out,
-      ...(o.project ? { project: o.project } : {}),
-      judgments: plan ? judgments : n,
-      written: exporter.written,
-      skipped: exporter.skipped,
-    };
   });
   if (o.out === "-") {
     // stdout carries the data; the summary goes to stderr.

@@ -7,7 +7,6 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { KeelError, type KeelErrorData, keelErrorData } from "../../core/errors.js";
-import { JsonlWriter } from "../../io/jsonl.js";
 import { importFormat } from "../../io/registry.js";
 import type { ImportReport, RecordImportReport } from "../../store/store.js";
 import type { ImportFlags } from "../commands/import.js";
@@ -21,6 +20,8 @@ export interface ImportWriterData {
 
 export type ImportWriterMessage =
   | { readonly type: "progress"; readonly n: number }
+  /** The rejects file's temporary name, for the main thread to remove on Ctrl-C. */
+  | { readonly type: "rejects-temp"; readonly path: string }
   | {
       readonly type: "done";
       readonly report: ImportReport | RecordImportReport;
@@ -30,19 +31,18 @@ export type ImportWriterMessage =
 
 async function run(port: NonNullable<typeof parentPort>, data: ImportWriterData): Promise<void> {
   const post = (m: ImportWriterMessage) => port.postMessage(m);
-  const rejects = data.flags.rejects ? new JsonlWriter(data.flags.rejects) : undefined;
   try {
-    const report = await importRecords(
+    const { report, rejectsWritten } = await importRecords(
       importFormat(data.format),
       data.file,
       data.flags,
-      { update: (n) => post({ type: "progress", n }) },
-      rejects,
+      {
+        update: (n) => post({ type: "progress", n }),
+        rejectsOpened: (path) => post({ type: "rejects-temp", path }),
+      },
     );
-    await rejects?.commit();
-    post({ type: "done", report, rejectsWritten: rejects?.count ?? 0 });
+    post({ type: "done", report, rejectsWritten });
   } catch (e) {
-    await rejects?.abort();
     post({
       type: "error",
       error:

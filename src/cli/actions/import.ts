@@ -1,11 +1,22 @@
 /** `keel import`'s action: parse the file (on a second core when it can) into the store. */
+
+import { rm } from "node:fs/promises";
 import { KeelError, reviveKeelError } from "../../core/errors.js";
 import { startModuleWorker } from "../../core/worker.js";
+import type { TableFormat } from "../../io/formats/crowdkit.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { countLines } from "../../io/lines.js";
+import { sqliteFiles } from "../../io/output-target.js";
 import { parseJudgmentsInWorker } from "../../io/parallel.js";
+import { RawLines } from "../../io/raw-lines.js";
 import { detectFormat, type ImportFormat, importFormat } from "../../io/registry.js";
-import type { ImportReport, RecordImportReport } from "../../store/store.js";
+import { trackTempFile, untrackTempFile } from "../../io/temp-files.js";
+import type {
+  FeedbackStore,
+  ImportOptions,
+  ImportReport,
+  RecordImportReport,
+} from "../../store/store.js";
 import type { ImportFlags } from "../commands/import.js";
 import { shortHash } from "../common.js";
 import { printJson, printLine, warn } from "../output.js";
@@ -26,26 +37,15 @@ export async function runImport(file: string, o: ImportFlags): Promise<void> {
     enabled: !o.quiet && process.stderr.isTTY,
     ...(total ? { total } : {}),
   });
-  if (file !== "-" && format.kind === "judgments" && o.parallel !== false) {
-    try {
-      const { report, rejectsWritten } = await importInWorker(format, file, o, progress);
-      progress.finish();
-      printReport(format, file, o, report, rejectsWritten);
-    } catch (e) {
-      progress.finish();
-      throw e;
-    }
-    return;
-  }
-  const rejects = o.rejects ? new JsonlWriter(o.rejects) : undefined;
   try {
-    const report = await importRecords(format, file, o, progress, rejects);
+    const { report, rejectsWritten } =
+      file !== "-" && format.kind === "judgments" && o.parallel !== false
+        ? await importInWorker(format, file, o, progress)
+        : await importRecords(format, file, o, progress);
     progress.finish();
-    await rejects?.commit();
-    printReport(format, file, o, report, rejects?.count ?? 0);
+    printReport(format, file, o, report, rejectsWritten);
   } catch (e) {
     progress.finish();
-    await rejects?.abort();
     throw e;
   }
 }
@@ -72,19 +72,24 @@ async function importInWorker(
   file: string,
   o: ImportFlags,
   progress: Progress,
-): Promise<{ report: ImportReport | RecordImportReport; rejectsWritten: number }> {
+): Promise<ImportOutcome> {
   const heapMb = importHeapMb();
   const data: ImportWriterData = { file, format: format.key, flags: { ...o } };
   const worker = startModuleWorker(import.meta.url, "import-writer", {
     workerData: data,
     resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 12 },
   });
+  let rejectsTemp: string | undefined;
   try {
     return await new Promise((resolve, reject) => {
       let settled = false;
       worker.on("message", (m: ImportWriterMessage) => {
         if (m.type === "progress") progress.update(m.n);
-        else if (m.type === "done") {
+        else if (m.type === "rejects-temp") {
+          // Signals reach this thread only: it removes the worker's file on Ctrl-C.
+          rejectsTemp = m.path;
+          trackTempFile(m.path);
+        } else if (m.type === "done") {
           settled = true;
           resolve({ report: m.report, rejectsWritten: m.rejectsWritten });
         } else {
@@ -111,46 +116,95 @@ async function importInWorker(
     });
   } finally {
     await worker.terminate();
+    if (rejectsTemp !== undefined) {
+      // Renamed into place, or removed by the worker; gone in any case if the worker died.
+      await rm(rejectsTemp, { force: true });
+      untrackTempFile(rejectsTemp);
+    }
   }
 }
 
+/** What an import did, and how many lines went to the rejects file. */
+export interface ImportOutcome {
+  readonly report: ImportReport | RecordImportReport;
+  readonly rejectsWritten: number;
+}
+
+/**
+ * Imports `file` into the store. The rejects file is opened first, before anything is written:
+ * a path that cannot be written, or that is the input or the store itself, fails with nothing
+ * imported. `rejectsOpened` learns the temporary file it is written to (see importInWorker).
+ */
 export async function importRecords(
   format: ImportFormat,
   file: string,
   o: ImportFlags,
-  progress: { update(n: number): void },
-  rejects: JsonlWriter | undefined,
-): Promise<ImportReport | RecordImportReport> {
+  hooks: { update(n: number): void; rejectsOpened?(tempPath: string): void },
+): Promise<ImportOutcome> {
   const parseOpts = {
     ...(o.rater ? { raterId: o.rater } : {}),
     ...(o.table ? { table: o.table } : {}),
   };
-  const storeOpts = {
-    skipInvalid: o.skipInvalid ?? false,
-    source: file,
-    onProgress: (n: number) => progress.update(n),
-    onReject: async (line: number, error: Error, raw: string) => {
-      await rejects?.write({ line, error: error.message, raw });
-    },
-  };
   return withStore(o.db, async (store) => {
-    switch (format.kind) {
-      case "judgments":
-        // Parse on a second core unless reading standard input (a worker cannot share it).
-        return store.importJudgments(
-          file !== "-" && o.parallel !== false
-            ? parseJudgmentsInWorker(format.key, file, parseOpts)
-            : format.parse(file, parseOpts),
-          storeOpts,
-        );
-      case "refs":
-        return store.importJudgments(format.parse(file, parseOpts), storeOpts);
-      case "gold":
-        return store.importGold(format.parse(file, parseOpts), storeOpts);
-      case "raters":
-        return store.importRaters(format.parse(file, parseOpts), storeOpts);
+    const rejects = o.rejects ? openRejects(o.rejects, file, store) : undefined;
+    if (rejects?.tempPath !== undefined) hooks.rejectsOpened?.(rejects.tempPath);
+    const rawLines = new RawLines(file);
+    const storeOpts = {
+      skipInvalid: o.skipInvalid ?? false,
+      source: file,
+      onProgress: (n: number) => hooks.update(n),
+      onReject: async (line: number, error: Error, raw: string | undefined) => {
+        if (!rejects) return;
+        // A record the store refused was valid to the parser, which kept no text of it.
+        const text = raw ?? (await rawLines.line(line)) ?? "";
+        await rejects.write({ line, error: error.message, raw: text });
+      },
+    };
+    try {
+      const report = await importInto(store, format, file, o, parseOpts, storeOpts);
+      await rejects?.commit();
+      return { report, rejectsWritten: rejects?.count ?? 0 };
+    } catch (e) {
+      await rejects?.abort();
+      throw e;
+    } finally {
+      await rawLines.close();
     }
   });
+}
+
+function openRejects(path: string, input: string, store: FeedbackStore): JsonlWriter {
+  const protect = [
+    ...(input !== "-" ? [{ path: input, what: "the file being imported" }] : []),
+    ...(store.filePath ? sqliteFiles(store.filePath, "the feedback store") : []),
+  ];
+  return new JsonlWriter(path, { protect });
+}
+
+function importInto(
+  store: FeedbackStore,
+  format: ImportFormat,
+  file: string,
+  o: ImportFlags,
+  parseOpts: { raterId?: string; table?: TableFormat },
+  storeOpts: ImportOptions,
+): Promise<ImportReport | RecordImportReport> {
+  switch (format.kind) {
+    case "judgments":
+      // Parse on a second core unless reading standard input (a worker cannot share it).
+      return store.importJudgments(
+        file !== "-" && o.parallel !== false
+          ? parseJudgmentsInWorker(format.key, file, parseOpts)
+          : format.parse(file, parseOpts),
+        storeOpts,
+      );
+    case "refs":
+      return store.importJudgments(format.parse(file, parseOpts), storeOpts);
+    case "gold":
+      return store.importGold(format.parse(file, parseOpts), storeOpts);
+    case "raters":
+      return store.importRaters(format.parse(file, parseOpts), storeOpts);
+  }
 }
 
 function printReport(

@@ -16,6 +16,9 @@ const MIGRATIONS: readonly [string, (dialect: DialectName) => Migration][] = [
   ["0002_collection", collection],
 ];
 
+/** The migrations' names, in order. */
+export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(([name]) => name);
+
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {

@@ -9,6 +9,7 @@ import pg from "pg";
 import { KeelError } from "../../core/errors.js";
 import type { Choice } from "../../core/types.js";
 import type { StoreDialect } from "../dialect.js";
+import { MIGRATION_TABLE } from "../foreign.js";
 import type { Database as Schema } from "../schema.js";
 import {
   type ComparisonRow,
@@ -112,6 +113,18 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
         return fn(new PostgresWriter(trx, row));
       });
     },
+    async existingSchema() {
+      const r = await sql<{ name: string }>`
+        SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ${schema}
+      `.execute(db);
+      const tables = r.rows.map((t) => t.name);
+      if (!tables.includes(MIGRATION_TABLE)) return { tables, applied: undefined };
+      const applied = await sql<{ name: string }>`
+        SELECT name FROM ${sql.id(schema, MIGRATION_TABLE)}
+      `.execute(db);
+      return { tables, applied: applied.rows.map((m) => m.name) };
+    },
+    migrationTransaction: (fn) => fn(),
     async close() {
       await db.destroy();
     },

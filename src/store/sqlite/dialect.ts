@@ -10,6 +10,7 @@ import { Kysely, SqliteDialect } from "kysely";
 import { KeelError } from "../../core/errors.js";
 import type { Choice } from "../../core/types.js";
 import type { StoreDialect } from "../dialect.js";
+import { checkKeelDatabase, type ExistingSchema, MIGRATION_TABLE } from "../foreign.js";
 import type { Database as Schema } from "../schema.js";
 import {
   type ComparisonRow,
@@ -27,9 +28,15 @@ export interface SqliteOptions {
    * more than the store held (default `DEFER_INDEXES_AFTER`; tests lower it).
    */
   readonly deferIndexesAfter?: number;
+  /** How long a write waits for another connection's lock (default `BUSY_TIMEOUT_MS`). */
+  readonly busyTimeoutMs?: number;
 }
 
+/** How long a write waits for another connection's write lock before giving up. */
+export const BUSY_TIMEOUT_MS = 10_000;
+
 export function openSqlite(opts: SqliteOptions): StoreDialect {
+  const busyTimeout = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   let raw: Database.Database;
   try {
     raw = new Database(opts.path, { readonly: opts.readonly ?? false, fileMustExist: false });
@@ -39,7 +46,10 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
     });
   }
   try {
-    raw.pragma("busy_timeout = 10000");
+    raw.pragma(`busy_timeout = ${busyTimeout}`);
+    // Before anything changes the file (WAL mode is recorded in it): another application's
+    // database is left exactly as it was.
+    checkKeelDatabase(opts.path, existingSchema(raw));
     if (!opts.readonly) {
       // 8 KiB pages for a new file (the page size is fixed once the first table exists, and
       // before WAL mode): fewer page splits on the ledger's random-key indexes (measured ~5%).
@@ -51,8 +61,9 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
     // 64 MiB of page cache: index inserts on random keys (digests) stay in memory.
     raw.pragma("cache_size = -65536");
   } catch (e) {
-    // The file opened but is not SQLite (better-sqlite3 reads the header lazily).
     raw.close();
+    if (e instanceof KeelError) throw e;
+    // The file opened but is not SQLite (better-sqlite3 reads the header lazily).
     throw new KeelError("KEEL_E_STORE", `cannot open SQLite database: ${(e as Error).message}`, {
       where: { file: opts.path },
       hint: "--db takes a keel store (a SQLite file made by keel init) or a postgres:// URL",
@@ -74,7 +85,7 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
         // written or read in this same transaction. (The pragma cannot change inside one.)
         if (o.bulk) raw.pragma("foreign_keys = OFF");
         try {
-          raw.exec("BEGIN IMMEDIATE");
+          beginImmediate(raw, opts.path, busyTimeout);
           try {
             const writer = new SqliteWriter(raw, {
               deferIndexesAfter: o.bulk ? deferAfter : Number.POSITIVE_INFINITY,
@@ -92,10 +103,61 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
         }
       });
     },
+    existingSchema: async () => existingSchema(raw),
+    async migrationTransaction<T>(fn: () => Promise<T>): Promise<T> {
+      // Kysely's migrator takes the connection itself, so the transaction is opened here, on it,
+      // without the driver's mutex; nothing else runs on this connection while a store opens.
+      beginImmediate(raw, opts.path, busyTimeout);
+      try {
+        const result = await fn();
+        raw.exec("COMMIT");
+        return result;
+      } catch (e) {
+        if (raw.inTransaction) raw.exec("ROLLBACK");
+        throw e;
+      }
+    },
     async close() {
       await db.destroy();
     },
   };
+}
+
+function existingSchema(raw: Database.Database): ExistingSchema {
+  const tables = raw
+    .prepare<[], { name: string }>(
+      "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+    )
+    .all()
+    .map((r) => r.name);
+  if (!tables.includes(MIGRATION_TABLE)) return { tables, applied: undefined };
+  const applied = raw.prepare<[], { name: string }>(`SELECT name FROM "${MIGRATION_TABLE}"`).all();
+  return { tables, applied: applied.map((m) => m.name) };
+}
+
+/**
+ * Takes the write lock. Another connection holding it longer than the busy timeout (another
+ * import, say) is KEEL_E_STORE, not an internal error: nothing was written, and trying again
+ * later works.
+ */
+function beginImmediate(raw: Database.Database, path: string, busyTimeout: number): void {
+  try {
+    raw.exec("BEGIN IMMEDIATE");
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /^SQLITE_(BUSY|LOCKED)/.test(code)) {
+      throw new KeelError(
+        "KEEL_E_STORE",
+        `the store is busy with another write (another import?); try again`,
+        {
+          where: { file: path },
+          hint: `keel waited ${busyTimeout / 1000} s for its lock`,
+          cause: e,
+        },
+      );
+    }
+    throw e;
+  }
 }
 
 function prepareStatements(raw: Database.Database) {

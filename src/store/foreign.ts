@@ -1,0 +1,34 @@
+/**
+ * Telling a keel store from another application's database before touching it. Opening a store
+ * applies keel's pending migrations; run on someone else's database they would add keel's
+ * tables to it (and, failing halfway, leave half of them). A database is keel's to migrate
+ * when it is empty, or when its migration record shows keel's first migration.
+ */
+import { KeelError } from "../core/errors.js";
+import { MIGRATION_NAMES } from "./migrations/index.js";
+
+/** Kysely's bookkeeping tables (the record of applied migrations, and its lock). */
+export const MIGRATION_TABLE = "kysely_migration";
+const BOOKKEEPING = new Set([MIGRATION_TABLE, "kysely_migration_lock"]);
+
+/** What a database holds before keel migrates it. */
+export interface ExistingSchema {
+  /** Tables and views (SQLite: of the file; PostgreSQL: of the store's schema). */
+  readonly tables: readonly string[];
+  /** Names in the migration record, or undefined when there is no record. */
+  readonly applied: readonly string[] | undefined;
+}
+
+/** Refuses a non-empty database that keel did not create. */
+export function checkKeelDatabase(location: string, existing: ExistingSchema): void {
+  const others = existing.tables.filter((t) => !BOOKKEEPING.has(t));
+  if (others.length === 0 || existing.applied?.includes(MIGRATION_NAMES[0]!)) return;
+  const shown = others.slice(0, 5).join(", ") + (others.length > 5 ? ", …" : "");
+  throw new KeelError(
+    "KEEL_E_STORE",
+    `${location} is not a keel store: it holds other tables (${shown}) and no record of keel's migrations; it was left unchanged`,
+    {
+      hint: "pass --db a keel store, or a new path for keel init to create one (for PostgreSQL, ?schema=NAME keeps a store in a schema of its own)",
+    },
+  );
+}

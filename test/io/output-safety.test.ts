@@ -1,0 +1,138 @@
+/**
+ * Where an output goes: never over the file being read (the store, the import's input), through
+ * a symbolic link to its target, in place into a device or FIFO, with an existing file's
+ * permissions kept, and with no temporary file left behind by a failure or Ctrl-C.
+ */
+import { execFileSync } from "node:child_process";
+import {
+  createReadStream,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { KeelError } from "../../src/core/errors.js";
+import { TextSink } from "../../src/io/files.js";
+import { resolveOutputTarget, sqliteFiles } from "../../src/io/output-target.js";
+import { tempDir } from "../helpers/stores.js";
+
+const dir = tempDir("keel-out-");
+let n = 0;
+const fresh = () => {
+  const d = join(dir, `d${n++}`);
+  mkdirSync(d);
+  return d;
+};
+
+function thrown(fn: () => unknown): KeelError {
+  try {
+    fn();
+  } catch (e) {
+    return e as KeelError;
+  }
+  throw new Error("expected a failure");
+}
+
+async function writeAll(path: string, text: string, protect = sqliteFiles("/nowhere.db", "x")) {
+  const sink = new TextSink(path, { protect });
+  await sink.write(text);
+  await sink.commit();
+}
+
+describe("TextSink", () => {
+  it("refuses the store's file, its journals and the input, however they are named", () => {
+    const d = fresh();
+    const store = join(d, "victim.db");
+    writeFileSync(store, "store");
+    writeFileSync(`${store}-wal`, "wal");
+    symlinkSync(store, join(d, "alias.db"));
+    linkSync(store, join(d, "hard.db"));
+    const protect = sqliteFiles(store, "the feedback store");
+    for (const out of ["victim.db", "./victim.db", "alias.db", "hard.db", "victim.db-wal"]) {
+      const e = thrown(() => new TextSink(join(d, out), { protect }));
+      expect(e.code, out).toBe("KEEL_E_USAGE");
+      expect(e.message).toContain("writing the output there would destroy it");
+    }
+    // -shm does not exist yet; SQLite may create it: refused by its path all the same.
+    expect(thrown(() => new TextSink(`${store}-shm`, { protect })).code).toBe("KEEL_E_USAGE");
+    expect(readFileSync(store, "utf8")).toBe("store");
+    expect(readdirSync(d).sort()).toEqual(["alias.db", "hard.db", "victim.db", "victim.db-wal"]);
+  });
+
+  it("keeps an existing file's permissions", async () => {
+    const d = fresh();
+    const path = join(d, "private.jsonl");
+    writeFileSync(path, "old\n", { mode: 0o600 });
+    await writeAll(path, "new\n");
+    expect(readFileSync(path, "utf8")).toBe("new\n");
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it("replaces a symbolic link's target, not the link", async () => {
+    const d = fresh();
+    writeFileSync(join(d, "target.jsonl"), "old\n");
+    symlinkSync("target.jsonl", join(d, "link.jsonl"));
+    await writeAll(join(d, "link.jsonl"), "new\n");
+    expect(lstatSync(join(d, "link.jsonl")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(d, "target.jsonl"), "utf8")).toBe("new\n");
+    symlinkSync("missing.jsonl", join(d, "dangling.jsonl"));
+    expect(thrown(() => new TextSink(join(d, "dangling.jsonl"))).code).toBe("KEEL_E_FILE");
+  });
+
+  it("writes into a device or a FIFO in place, and refuses a directory", async () => {
+    // Decided, not tried: run as root, a rename would replace the machine's /dev/null.
+    expect(resolveOutputTarget("/dev/null")).toEqual({ kind: "direct", path: "/dev/null" });
+    const d = fresh();
+    const fifo = join(d, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    const read = new Promise<string>((resolve) => {
+      let text = "";
+      createReadStream(fifo)
+        .on("data", (c) => {
+          text += String(c);
+        })
+        .on("end", () => resolve(text));
+    });
+    await writeAll(fifo, "through the pipe\n");
+    expect(await read).toBe("through the pipe\n");
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(readdirSync(d)).toEqual(["pipe"]);
+    expect(thrown(() => new TextSink(d)).message).toContain("is a directory");
+  });
+
+  it("fails at once, before any work, for a directory that does not exist", () => {
+    const e = thrown(() => new TextSink(join(dir, "no-such-dir", "r.jsonl")));
+    expect(e.code).toBe("KEEL_E_FILE");
+    expect(e.message).toContain("no-such-dir/r.jsonl: cannot write: no such file or directory");
+  });
+
+  it("removes its temporary file on abort and on Ctrl-C or SIGTERM", async () => {
+    const d = fresh();
+    const aborted = new TextSink(join(d, "a.jsonl"));
+    await aborted.write("x\n");
+    await aborted.abort();
+    expect(readdirSync(d)).toEqual([]);
+    // Someone else handles the signal here (as vitest would not): the files go all the same.
+    const keepAlive = () => undefined;
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.on(signal, keepAlive);
+      try {
+        const sink = new TextSink(join(d, `${signal}.jsonl`));
+        await sink.write("x\n");
+        expect(readdirSync(d)).toHaveLength(1);
+        process.emit(signal, signal);
+        expect(readdirSync(d)).toEqual([]);
+      } finally {
+        process.off(signal, keepAlive);
+      }
+    }
+    expect(existsSync(join(d, "SIGINT.jsonl"))).toBe(false);
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * Opening a store touches only keel's own databases: another application's database is refused
+ * and left byte for byte as it was, a migration that fails leaves the schema as it was (every
+ * dialect), an older store is still brought up to date, and a write that meets another
+ * process's lock says the store is busy.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { Migrator, sql } from "kysely";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import type { KeelError } from "../../src/core/errors.js";
+import type { StoreDialect } from "../../src/store/dialect.js";
+import { migrationProvider } from "../../src/store/migrations/index.js";
+import { openPostgres } from "../../src/store/postgres/dialect.js";
+import { openSqlite } from "../../src/store/sqlite/dialect.js";
+import { FeedbackStore, openStore } from "../../src/store/store.js";
+import { makeJudgments } from "../helpers/data.js";
+import { PG_URL, tempDir } from "../helpers/stores.js";
+
+const dir = tempDir("keel-open-");
+let n = 0;
+
+async function failure(p: Promise<unknown>): Promise<KeelError> {
+  try {
+    await p;
+  } catch (e) {
+    return e as KeelError;
+  }
+  throw new Error("expected a failure");
+}
+
+const pgSchemas: string[] = [];
+afterAll(async () => {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  for (const s of pgSchemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  await client.end();
+});
+
+interface Target {
+  readonly name: string;
+  /** A fresh, empty database or schema: its `--db` target and a dialect over it. */
+  fresh(): Promise<{
+    target: string;
+    schema?: string;
+    dialect: () => Promise<StoreDialect>;
+    /** Its tables, read without keel's checks. */
+    tables: () => Promise<string[]>;
+  }>;
+}
+
+const TARGETS: Target[] = [
+  {
+    name: "sqlite",
+    async fresh() {
+      const path = join(dir, `s${n++}.db`);
+      writeFileSync(path, "");
+      const tables = async () => {
+        const raw = new Database(path, { readonly: true });
+        const names = raw
+          .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+          .all()
+          .map((r) => r.name);
+        raw.close();
+        return names.sort();
+      };
+      return { target: path, dialect: async () => openSqlite({ path }), tables };
+    },
+  },
+  {
+    name: "postgres",
+    async fresh() {
+      const schema = `keel_open_${process.pid}_${n++}`;
+      pgSchemas.push(schema);
+      const dialect = () => openPostgres({ url: PG_URL, schema });
+      const tables = async () => {
+        const d = await dialect();
+        const names = [...(await d.existingSchema()).tables].sort();
+        await d.close();
+        return names;
+      };
+      return { target: PG_URL, schema, dialect, tables };
+    },
+  },
+];
+
+describe("a SQLite database that is not a keel store", () => {
+  it("is refused by every command, keel init included, and left unchanged", async () => {
+    const path = join(dir, "app.sqlite");
+    const app = new Database(path);
+    app.exec("CREATE TABLE users (id, name); INSERT INTO users VALUES (1, 'ann')");
+    app.close();
+    const before = readFileSync(path);
+    for (const create of [false, true]) {
+      const e = await failure(openStore(path, { create }));
+      expect(e.code).toBe("KEEL_E_STORE");
+      expect(e.message).toContain("is not a keel store: it holds other tables (users)");
+      expect(readFileSync(path).equals(before)).toBe(true);
+    }
+  });
+
+  it("is fine when empty: keel init makes it a store", async () => {
+    const path = join(dir, "empty.db");
+    writeFileSync(path, "");
+    const store = await openStore(path);
+    expect(store.appliedOnOpen).toEqual(["0001_initial", "0002_collection"]);
+    await store.close();
+  });
+});
+
+for (const t of TARGETS) {
+  describe(`migrations on ${t.name}`, () => {
+    it("refuses a non-empty schema that keel did not create", async () => {
+      const { target, schema, dialect, tables } = await t.fresh();
+      const d = await dialect();
+      await sql`CREATE TABLE users (id integer, name text)`.execute(d.db);
+      await d.close();
+      const e = await failure(openStore(target, schema ? { schema } : {}));
+      expect(e.code).toBe("KEEL_E_STORE");
+      expect(await tables()).toEqual(["users"]);
+    });
+
+    it("leaves the schema as it was when a migration fails, and upgrades an older store", async () => {
+      const { target, schema, dialect, tables } = await t.fresh();
+      // A store as the first keel release left it: 0001 only.
+      const d = await dialect();
+      const migrator = new Migrator({
+        db: d.db,
+        provider: migrationProvider(d.name),
+        ...(d.schema ? { migrationTableSchema: d.schema } : {}),
+      });
+      expect((await migrator.migrateTo("0001_initial")).error).toBeUndefined();
+      // A table in the way of 0002's fifth table: 0002 fails after creating four others.
+      await sql`CREATE TABLE invitations (x integer)`.execute(d.db);
+      await d.close();
+      const before = await tables();
+
+      const e = await failure(openStore(target, schema ? { schema } : {}));
+      expect(e.code).toBe("KEEL_E_STORE");
+      expect(e.message).toContain("migrating the store");
+      expect(await tables()).toEqual(before);
+      const after = await dialect();
+      expect((await after.existingSchema()).applied).toEqual(["0001_initial"]);
+
+      await sql`DROP TABLE invitations`.execute(after.db);
+      await after.close();
+      const store = await openStore(target, schema ? { schema } : {});
+      expect(store.appliedOnOpen).toEqual(["0002_collection"]);
+      await store.close();
+      const reopened = await openStore(target, schema ? { schema } : {});
+      expect(reopened.appliedOnOpen).toEqual([]);
+      await reopened.close();
+    });
+  });
+}
+
+describe("a SQLite store another process is writing to", () => {
+  it("says the store is busy instead of failing with a raw SQLite error", async () => {
+    const path = join(dir, "busy.db");
+    await (await openStore(path, { create: true })).close();
+    const other = new Database(path);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      // An up-to-date store opens without the write lock (reading goes on during an import).
+      const store = new FeedbackStore(openSqlite({ path, busyTimeoutMs: 50 }), () => new Date());
+      expect(await store.migrate()).toEqual([]);
+      const batch = makeJudgments(2, 1).map((record, i) => ({
+        ok: true as const,
+        line: i + 1,
+        record,
+      }));
+      const e = await failure(
+        store.importJudgments(
+          (async function* () {
+            yield batch;
+          })(),
+        ),
+      );
+      expect(e.code).toBe("KEEL_E_STORE");
+      expect(e.exitCode).toBe(74);
+      expect(e.message).toContain(
+        "the store is busy with another write (another import?); try again",
+      );
+      await store.close();
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+  });
+});
