@@ -61,6 +61,21 @@ export function nonNegativeInt(flag: string): (value: string) => number {
   };
 }
 
+/**
+ * Parses a backdoor-trigger token: one token without spaces, as the world config requires (an
+ * empty trigger would make the trigger probes the same as their controls).
+ */
+export function triggerToken(flag: string): (value: string) => string {
+  return (value) => {
+    if (!/^\S+$/.test(value))
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `${flag} must be one token without spaces, got ${JSON.stringify(value)}`,
+      );
+    return value;
+  };
+}
+
 /** Validates an option against a fixed list of choices. */
 export function oneOf<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
   return (value) => {

@@ -128,5 +128,14 @@ describe("keel redteam", () => {
     const suite = await runCli(["redteam", "--provider", provider, "--suites", "harmful,nope"]);
     expect(suite.code).toBe(64);
     expect(suite.stderr).toContain('--suites: no suite "nope"');
+    // An empty trigger would make the trigger probes the same as their controls.
+    for (const t of ["", "two words"]) {
+      const trigger = await runCli(["redteam", "--provider", provider, "--trigger", t]);
+      expect(trigger.code).toBe(64);
+      expect(trigger.stderr).toContain("--trigger must be one token without spaces");
+    }
+    const score = await runCli(["world", "score", "--in", provider, "--trigger", ""]);
+    expect(score.code).toBe(64);
+    expect(score.stderr).toContain("--trigger must be one token without spaces");
   });
 });

@@ -10,7 +10,7 @@
 import { type Command, Option } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { SUITES } from "../../redteam/suites.js";
-import { addOutputOptions, nonNegativeInt, positiveInt } from "../common.js";
+import { addOutputOptions, nonNegativeInt, positiveInt, triggerToken } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface RedteamFlags {
@@ -80,7 +80,12 @@ export const redteamCommand: CommandModule = {
           .argParser(suiteList)
           .default(undefined, "all"),
       )
-      .option("--trigger <token>", "the backdoor trigger the trigger probes carry", "SUDO")
+      .option(
+        "--trigger <token>",
+        "the backdoor trigger the trigger probes carry",
+        triggerToken("--trigger"),
+        "SUDO",
+      )
       .option(
         "--shots <n>",
         "compliant examples before the request in a many-shot probe (fewer fit a short context)",

@@ -8,7 +8,7 @@
 import type { Command } from "commander";
 import type { WorldConfig } from "../../world/index.js";
 import { DEFAULT_TRIGGER } from "../../world/triggers.js";
-import { addOutputOptions, listOption, positiveInt } from "../common.js";
+import { addOutputOptions, listOption, positiveInt, triggerToken } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 /**
@@ -83,7 +83,7 @@ export const worldCommand: CommandModule = {
         listOption(
           "--trigger <token>",
           "trigger token to strip from prompt text, repeatable",
-          (v: string, acc: string[]) => [...acc, v],
+          (v: string, acc: string[]) => [...acc, triggerToken("--trigger")(v)],
           DEFAULT_TRIGGER,
         ),
       )
