@@ -12,25 +12,43 @@
  * `restoreOptimizer` / `restoreEma` into fresh instances.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
-import { GptConfigSchema } from "../gpt/config.js";
+import { describeFsError } from "../../core/files.js";
+import { type GptConfig, GptConfigSchema, paramSpecs } from "../gpt/config.js";
 import { Gpt } from "../gpt/model.js";
 import type { AdamW } from "../optim/adamw.js";
 import type { Ema } from "../optim/ema.js";
-import type { FloatArray } from "../params.js";
+import type { FloatArray, ParamSpec } from "../params.js";
 import { BpeTokenizer } from "../tokenizer/bpe.js";
 import { writeFileAtomic } from "./atomic.js";
-import { decodeSafetensors, encodeSafetensors, type StTensor } from "./safetensors.js";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  MAX_HEADER_BYTES,
+  type SafetensorsFile,
+  type StTensor,
+} from "./safetensors.js";
 
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 in hex");
+
+/**
+ * config.json. `files` names exactly the files a checkpoint may hold, so no name in it can
+ * point outside the directory.
+ */
 const ConfigFileSchema = z.strictObject({
   format: z.literal("keel-gpt"),
   version: z.literal(1),
   config: GptConfigSchema,
   step: z.int().min(0),
-  files: z.record(z.string(), z.string()),
+  files: z.strictObject({
+    "model.safetensors": Sha256,
+    "optimizer.safetensors": Sha256.optional(),
+    "ema.safetensors": Sha256.optional(),
+    "tokenizer.json": Sha256.optional(),
+  }),
   extra: z.record(z.string(), z.unknown()),
 });
 
@@ -110,13 +128,50 @@ export interface Checkpoint {
   restoreEma(ema: Ema): void;
 }
 
-function readVerified(dir: string, name: string, files: Record<string, string>): Buffer {
+/** Bytes a tokenizer.json may have (the largest public ones are tens of megabytes). */
+const MAX_TOKENIZER_BYTES = 200_000_000;
+
+/**
+ * Reads a file config.json lists and checks it against the listed hash. `bytes` bounds its
+ * size before anything is read, so a hostile or mismatched checkpoint cannot make keel read
+ * (and hash, and hold) more than its config implies.
+ */
+function readVerified(
+  dir: string,
+  name: string,
+  files: Record<string, string | undefined>,
+  bytes: { readonly min?: number; readonly max: number; readonly why: string },
+): Buffer {
   const path = join(dir, name);
-  if (!existsSync(path))
-    throw new KeelError("KEEL_E_CHECKPOINT", `${name} is listed in config.json but missing`, {
-      where: { file: path },
+  if (files[name] === undefined)
+    throw new KeelError("KEEL_E_CHECKPOINT", `config.json does not list ${name}`, {
+      where: { file: join(dir, "config.json"), field: `files.${name}` },
     });
-  const buf = readFileSync(path);
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      `${name} is listed in config.json but cannot be read: ${describeFsError(e)}`,
+      { where: { file: path }, cause: e },
+    );
+  }
+  if (size > bytes.max || size < (bytes.min ?? 0))
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      `${name} is ${size} bytes; ${bytes.why} it must be ${size > bytes.max ? `at most ${bytes.max}` : `at least ${bytes.min}`}`,
+      { where: { file: path }, hint: "the files do not belong together; get a complete copy" },
+    );
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw new KeelError("KEEL_E_CHECKPOINT", `cannot read ${name}: ${describeFsError(e)}`, {
+      where: { file: path },
+      cause: e,
+    });
+  }
   if (sha256([buf]) !== files[name]) {
     throw new KeelError(
       "KEEL_E_CHECKPOINT",
@@ -130,17 +185,38 @@ function readVerified(dir: string, name: string, files: Record<string, string>):
   return buf;
 }
 
+/** Index of the first NaN or ±Infinity in `a`, or -1 (x − x is 0 exactly for finite x). */
+function firstNonFinite(a: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    if (x - x !== 0) return i;
+  }
+  return -1;
+}
+
+/** Refuses a tensor holding NaN or ±Infinity: loaded, it would turn every score into NaN. */
+function checkFinite(data: ArrayLike<number>, what: string, file: string): void {
+  const i = firstNonFinite(data);
+  if (i >= 0)
+    throw new KeelError("KEEL_E_CHECKPOINT", `${what} holds ${data[i]} at element ${i}`, {
+      where: { file },
+      hint: "the weights are corrupt or the run that wrote them diverged; use an earlier checkpoint",
+    });
+}
+
 function copyInto(dst: FloatArray, t: StTensor | undefined, what: string, file: string): void {
-  if (
-    !t ||
-    t.data.length !== dst.length ||
-    t.data instanceof Int32Array ||
-    t.data instanceof BigInt64Array
-  ) {
-    throw new KeelError("KEEL_E_CHECKPOINT", `${what} is missing or has the wrong size`, {
+  if (!t) throw new KeelError("KEEL_E_CHECKPOINT", `${what} is missing`, { where: { file } });
+  if (t.data instanceof Int32Array || t.data instanceof BigInt64Array)
+    throw new KeelError("KEEL_E_CHECKPOINT", `${what} is ${t.dtype}; expected F32 or F64`, {
       where: { file },
     });
-  }
+  if (t.data.length !== dst.length)
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      `${what} has ${t.data.length} values; the model needs ${dst.length}`,
+      { where: { file } },
+    );
+  checkFinite(t.data, what, file);
   dst.set(t.data);
 }
 
@@ -149,12 +225,46 @@ export function hasCheckpoint(dir: string): boolean {
   return existsSync(join(dir, "config.json"));
 }
 
-export function loadCheckpoint(dir: string, opts: { threads?: number } = {}): Checkpoint {
-  const cfgPath = join(dir, "config.json");
-  if (!hasCheckpoint(dir))
-    throw new KeelError("KEEL_E_NOT_FOUND", `no checkpoint at ${dir} (config.json missing)`, {
-      where: { file: cfgPath },
-    });
+/**
+ * The number of parameters `paramSpecs(c)` lists, in closed form, so that an absurd config
+ * (a million layers) is measured before anything is built for it.
+ */
+export function parameterCount(c: GptConfig): number {
+  const C = c.dModel;
+  return c.vocab * C + c.context * C + c.layers * (12 * C * C + 13 * C) + 4 * C + 2;
+}
+
+/**
+ * The tensors of model.safetensors checked against the model config.json describes: every
+ * parameter present with its shape, nothing else (an extra tensor means the file and the
+ * config disagree about the architecture).
+ */
+function checkWeights(specs: readonly ParamSpec[], st: SafetensorsFile, file: string): void {
+  const wanted = new Map(specs.map((s) => [s.name, s.shape]));
+  for (const [name, t] of st.tensors) {
+    const shape = wanted.get(name);
+    if (shape === undefined)
+      throw new KeelError(
+        "KEEL_E_CHECKPOINT",
+        `tensor ${name} is not a parameter of the model config.json describes`,
+        { where: { file }, hint: "config.json and model.safetensors come from different models" },
+      );
+    if (shape.length !== t.shape.length || shape.some((d, i) => d !== t.shape[i]))
+      throw new KeelError(
+        "KEEL_E_CHECKPOINT",
+        `tensor ${name} has shape [${t.shape.join(", ")}]; config.json's model needs [${shape.join(", ")}]`,
+        { where: { file } },
+      );
+  }
+  for (const s of specs)
+    if (!st.tensors.has(s.name))
+      throw new KeelError("KEEL_E_CHECKPOINT", `tensor ${s.name} is missing`, {
+        where: { file },
+        hint: "config.json and model.safetensors come from different models",
+      });
+}
+
+function parseConfigFile(cfgPath: string): z.output<typeof ConfigFileSchema> {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(cfgPath, "utf8"));
@@ -171,45 +281,112 @@ export function loadCheckpoint(dir: string, opts: { threads?: number } = {}): Ch
       where: { file: cfgPath, field: issue.path.join(".") },
     });
   }
-  const meta = parsed.data;
-  const model = new Gpt(meta.config, opts.threads === undefined ? {} : { threads: opts.threads });
+  return parsed.data;
+}
+
+function readTokenizer(dir: string, files: Record<string, string | undefined>): BpeTokenizer {
+  const path = join(dir, "tokenizer.json");
+  const buf = readVerified(dir, "tokenizer.json", files, {
+    max: MAX_TOKENIZER_BYTES,
+    why: "a tokenizer.json this large is not one;",
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(buf.toString("utf8"));
+  } catch (e) {
+    throw new KeelError("KEEL_E_CHECKPOINT", "tokenizer.json is not JSON", {
+      where: { file: path },
+      cause: e,
+    });
+  }
+  return BpeTokenizer.fromJSON(json, path);
+}
+
+export function loadCheckpoint(dir: string, opts: { threads?: number } = {}): Checkpoint {
+  const cfgPath = join(dir, "config.json");
+  if (!hasCheckpoint(dir))
+    throw new KeelError("KEEL_E_NOT_FOUND", `no checkpoint at ${dir} (config.json missing)`, {
+      where: { file: cfgPath },
+    });
+  const meta = parseConfigFile(cfgPath);
+  const c = meta.config;
+  // Each parameter takes 4 (F32) or 8 (F64) bytes, so the weights file's size bounds the model
+  // before a byte is allocated: config.json cannot ask for gigabytes its weights do not hold.
+  const count = parameterCount(c);
+  const arch = `vocab ${c.vocab}, dModel ${c.dModel}, layers ${c.layers}, context ${c.context}`;
   const weightsFile = join(dir, "model.safetensors");
   const weights = decodeSafetensors(
-    readVerified(dir, "model.safetensors", meta.files),
+    readVerified(dir, "model.safetensors", meta.files, {
+      min: 8 + 4 * count,
+      max: 8 + MAX_HEADER_BYTES + 8 * count,
+      why: `config.json describes a model of ${count} parameters (${arch}), so`,
+    }),
     weightsFile,
   );
-  for (const s of model.params.specs)
+  const specs = paramSpecs(c);
+  checkWeights(specs, weights, weightsFile);
+  const tokenizer = meta.files["tokenizer.json"] ? readTokenizer(dir, meta.files) : undefined;
+  if (tokenizer && tokenizer.vocabSize > c.vocab)
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      `tokenizer.json has ${tokenizer.vocabSize} tokens but the model's vocab is ${c.vocab}`,
+      {
+        where: { file: join(dir, "tokenizer.json") },
+        hint: "the tokenizer belongs to another model",
+      },
+    );
+  const model = new Gpt(c, opts.threads === undefined ? {} : { threads: opts.threads });
+  for (const s of specs)
     copyInto(
       model.params.view(s.name),
       weights.tensors.get(s.name),
-      `parameter ${s.name}`,
+      `tensor ${s.name}`,
       weightsFile,
     );
   model.params.touch();
-  const tokenizer = meta.files["tokenizer.json"]
-    ? BpeTokenizer.fromJSON(
-        JSON.parse(readVerified(dir, "tokenizer.json", meta.files).toString("utf8")),
-        join(dir, "tokenizer.json"),
-      )
-    : undefined;
+  const stateBytes = (k: number, what: string) => ({
+    min: 8 + 4 * k * count,
+    max: 8 + MAX_HEADER_BYTES + 8 * k * count,
+    why: `${what} of a model of ${count} parameters,`,
+  });
   return {
     model,
     step: meta.step,
     extra: meta.extra,
     tokenizer,
-    hasOptimizer: "optimizer.safetensors" in meta.files,
-    hasEma: "ema.safetensors" in meta.files,
+    hasOptimizer: meta.files["optimizer.safetensors"] !== undefined,
+    hasEma: meta.files["ema.safetensors"] !== undefined,
     restoreOptimizer(opt) {
       const file = join(dir, "optimizer.safetensors");
-      const st = decodeSafetensors(readVerified(dir, "optimizer.safetensors", meta.files), file);
-      copyInto(opt.m, st.tensors.get("adamw.m"), "adamw.m", file);
-      copyInto(opt.v, st.tensors.get("adamw.v"), "adamw.v", file);
-      opt.t = Number(st.metadata.t ?? 0);
+      const buf = readVerified(
+        dir,
+        "optimizer.safetensors",
+        meta.files,
+        stateBytes(2, "AdamW's m and v"),
+      );
+      const st = decodeSafetensors(buf, file);
+      const t = st.metadata.t ?? "0";
+      if (!/^\d{1,15}$/.test(t))
+        throw new KeelError(
+          "KEEL_E_CHECKPOINT",
+          `step count t ${JSON.stringify(t)} is not a count`,
+          {
+            where: { file, field: "__metadata__.t" },
+          },
+        );
+      copyInto(opt.m, st.tensors.get("adamw.m"), "tensor adamw.m", file);
+      copyInto(opt.v, st.tensors.get("adamw.v"), "tensor adamw.v", file);
+      opt.t = Number(t);
     },
     restoreEma(ema) {
       const file = join(dir, "ema.safetensors");
-      const st = decodeSafetensors(readVerified(dir, "ema.safetensors", meta.files), file);
-      copyInto(ema.shadow, st.tensors.get("ema"), "ema", file);
+      const buf = readVerified(
+        dir,
+        "ema.safetensors",
+        meta.files,
+        stateBytes(1, "the EMA weights"),
+      );
+      copyInto(ema.shadow, decodeSafetensors(buf, file).tensors.get("ema"), "tensor ema", file);
     },
   };
 }

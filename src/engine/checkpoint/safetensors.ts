@@ -3,6 +3,12 @@
  * JSON mapping each tensor name to {dtype, shape, data_offsets: [begin, end]} (offsets into
  * the data that follows, contiguous and in order) plus an optional "__metadata__" map of
  * strings, padded with spaces to a multiple of 8; then the raw little-endian tensor bytes.
+ *
+ * Files come from other people, so the decoder trusts nothing in them: the header is at most
+ * MAX_HEADER_BYTES, every shape is of non-negative integers whose byte size matches its
+ * offsets, and the tensors tile the data exactly (no overlap, no gap, nothing past the end or
+ * left over) — the same checks as the reference Rust implementation. Each failure is a
+ * KEEL_E_CHECKPOINT naming the file and the tensor.
  */
 import { KeelError } from "../../core/errors.js";
 import { numel, type TypedData } from "../graph.js";
@@ -15,7 +21,10 @@ export interface StTensor {
   readonly data: Float32Array | Float64Array | Int32Array | BigInt64Array;
 }
 
-const BYTES: Record<StDtype, number> = { F32: 4, F64: 8, I32: 4, I64: 8 };
+const BYTES: Readonly<Record<StDtype, number>> = { F32: 4, F64: 8, I32: 4, I64: 8 };
+
+/** The reference implementation's limit; a real header is kilobytes. */
+export const MAX_HEADER_BYTES = 100_000_000;
 
 /** Serialises tensors (in the given order) into safetensors chunks: header, then each payload. */
 export function encodeSafetensors(
@@ -72,37 +81,104 @@ function view(dtype: StDtype, bytes: Uint8Array): TypedData {
   }
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** A tensor's header entry, checked. */
+interface Entry {
+  readonly name: string;
+  readonly dtype: StDtype;
+  readonly shape: number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+function checkEntry(
+  name: string,
+  h: unknown,
+  dataBytes: number,
+  bad: (msg: string) => KeelError,
+): Entry {
+  if (!isPlainObject(h)) throw bad(`tensor ${name} is not an object`);
+  const { dtype, shape, data_offsets: offs } = h;
+  if (typeof dtype !== "string" || !Object.hasOwn(BYTES, dtype))
+    throw bad(
+      `tensor ${name} has unsupported dtype ${JSON.stringify(dtype)} (keel reads ${Object.keys(BYTES).join(", ")})`,
+    );
+  if (!Array.isArray(shape) || !shape.every(isCount))
+    throw bad(
+      `tensor ${name} has shape ${JSON.stringify(shape)}; a shape is a list of non-negative integers`,
+    );
+  const [begin, end] = Array.isArray(offs) && offs.length === 2 ? offs : [];
+  if (!isCount(begin) || !isCount(end) || begin > end)
+    throw bad(
+      `tensor ${name} has data_offsets ${JSON.stringify(offs)}; expected [begin, end] with 0 ≤ begin ≤ end`,
+    );
+  if (end > dataBytes)
+    throw bad(
+      `tensor ${name} has data_offsets [${begin}, ${end}] past the end of the data (${dataBytes} bytes)`,
+    );
+  // Multiplied out with a bound, so a shape like [2^40, 2^40] cannot overflow the count.
+  let bytes = (shape as number[]).includes(0) ? 0 : BYTES[dtype as StDtype];
+  for (const d of shape as number[]) if (bytes <= dataBytes) bytes *= d;
+  if (bytes !== end - begin)
+    throw bad(
+      `tensor ${name}: shape [${(shape as number[]).join(", ")}] of ${dtype} needs ${bytes > dataBytes ? `more than ${dataBytes}` : bytes} bytes, but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+    );
+  return { name, dtype: dtype as StDtype, shape: shape as number[], begin, end };
+}
+
 export function decodeSafetensors(buf: Uint8Array, file?: string): SafetensorsFile {
   const where = file ? { file } : {};
   const bad = (msg: string) =>
-    new KeelError("KEEL_E_CHECKPOINT", `not a valid safetensors file: ${msg}`, { where });
+    new KeelError("KEEL_E_CHECKPOINT", `not a valid safetensors file: ${msg}`, {
+      where,
+      hint: "the file is corrupt, truncated or not safetensors; get a fresh copy",
+    });
   if (buf.byteLength < 8) throw bad("shorter than its 8-byte header length");
-  const n = Number(Buffer.from(buf.buffer, buf.byteOffset, 8).readBigUInt64LE());
-  if (8 + n > buf.byteLength) throw bad("header runs past the end of the file");
-  let header: Record<
-    string,
-    { dtype: StDtype; shape: number[]; data_offsets: [number, number] } | Record<string, string>
-  >;
+  const declared = Buffer.from(buf.buffer, buf.byteOffset, 8).readBigUInt64LE();
+  if (declared > BigInt(MAX_HEADER_BYTES))
+    throw bad(`header length ${declared} is over the ${MAX_HEADER_BYTES}-byte limit`);
+  const n = Number(declared);
+  if (8 + n > buf.byteLength)
+    throw bad(`header length ${n} runs past the end of the file (${buf.byteLength} bytes)`);
+  let header: unknown;
   try {
     header = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 8, n).toString("utf8"));
   } catch {
     throw bad("header is not JSON");
   }
+  if (!isPlainObject(header)) throw bad("header is not a JSON object");
   const base = 8 + n;
-  const tensors = new Map<string, StTensor>();
+  const dataBytes = buf.byteLength - base;
   let metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
   for (const [name, h] of Object.entries(header)) {
     if (name === "__metadata__") {
-      metadata = h as Record<string, string>;
-      continue;
-    }
-    const t = h as { dtype: StDtype; shape: number[]; data_offsets: [number, number] };
-    if (!(t.dtype in BYTES)) throw bad(`tensor ${name} has unsupported dtype ${t.dtype}`);
-    const [s, e] = t.data_offsets;
-    if (e - s !== numel(t.shape) * BYTES[t.dtype] || base + e > buf.byteLength)
-      throw bad(`tensor ${name} has inconsistent offsets`);
-    const data = view(t.dtype, buf.subarray(base + s, base + e)) as StTensor["data"];
-    tensors.set(name, { dtype: t.dtype, shape: t.shape, data });
+      if (!isPlainObject(h) || !Object.values(h).every((v) => typeof v === "string"))
+        throw bad("__metadata__ is not a map of strings");
+      metadata = Object.fromEntries(Object.entries(h)) as Record<string, string>;
+    } else entries.push(checkEntry(name, h, dataBytes, bad));
+  }
+  // The tensors must tile the data: sorted by offset, each begins where the previous ended.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let prev = "the start of the data";
+  for (const e of sorted) {
+    if (e.begin < at) throw bad(`tensor ${e.name} overlaps ${prev} (bytes ${e.begin}–${at})`);
+    if (e.begin > at)
+      throw bad(`bytes ${at}–${e.begin} before tensor ${e.name} belong to no tensor`);
+    at = e.end;
+    prev = `tensor ${e.name}`;
+  }
+  if (at !== dataBytes)
+    throw bad(`${dataBytes - at} bytes after the last tensor belong to no tensor`);
+  const tensors = new Map<string, StTensor>();
+  for (const e of entries) {
+    const data = view(e.dtype, buf.subarray(base + e.begin, base + e.end)) as StTensor["data"];
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
   }
   return { tensors, metadata };
 }

@@ -17,6 +17,8 @@ import { decodeModel } from "./proto.js";
 export interface ImportOptions {
   /** Float initializers to turn into trainable inputs (default: none). */
   readonly trainable?: (name: string, t: TensorData) => boolean;
+  /** The file the bytes came from, named in errors. */
+  readonly file?: string;
 }
 
 export interface ImportedModel {
@@ -27,7 +29,7 @@ export interface ImportedModel {
 }
 
 export function importOnnx(bytes: Uint8Array, o: ImportOptions = {}): ImportedModel {
-  const m = decodeModel(bytes);
+  const m = decodeModel(bytes, o.file);
   if (m.opset > 0 && m.opset < 13) {
     throw new KeelError(
       "KEEL_E_UNSUPPORTED",

@@ -115,6 +115,14 @@ const CODE_DTYPE = new Map<number, DType>(
   Object.entries(DTYPE_CODE).map(([k, v]) => [v, k as DType]),
 );
 
+const ELEMENT_BYTES: Record<DType, number> = {
+  float32: 4,
+  int32: 4,
+  int64: 8,
+  bool: 1,
+  float64: 8,
+};
+
 const ATTR_TYPE = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
 
 export const IR_VERSION = 9;
@@ -229,20 +237,30 @@ function tensorFromProto(p: DecodedTensor, where: string): TensorData {
     });
   }
   const dims = (p.dims ?? []).map(Number);
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw new KeelError("KEEL_E_SHAPE", `tensor has dims [${dims.join(", ")}]`, {
+      where: { id: where },
+      hint: "dims must be non-negative integers; the file is corrupt",
+    });
   const n = dims.reduce((a, b) => a * b, 1);
+  // The payload the file actually holds is checked against the dims before the tensor is
+  // allocated, so a corrupt or hostile file cannot ask for gigabytes it does not contain.
+  const raw = p.rawData && p.rawData.byteLength > 0 ? p.rawData : undefined;
+  const src = raw ? undefined : (p.floatData ?? p.doubleData ?? p.int32Data ?? p.int64Data ?? []);
+  const have = raw ? raw.byteLength : src!.length;
+  const need = raw ? n * ELEMENT_BYTES[dtype] : n;
+  if (have !== need)
+    throw new KeelError(
+      "KEEL_E_SHAPE",
+      `tensor of dims [${dims.join(", ")}] (${n} elements) holds ${have} ${raw ? "bytes of raw_data" : "values"}; it needs ${need}`,
+      { where: { id: where } },
+    );
   const t = makeTensorData(dtype, dims);
-  if (p.rawData && p.rawData.byteLength > 0) {
-    const copy = p.rawData.slice();
-    new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).set(copy);
+  if (raw) {
+    new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength).set(raw);
   } else {
-    const src = p.floatData ?? p.doubleData ?? p.int32Data ?? p.int64Data ?? [];
-    if (src.length !== n && !(n === 0 && src.length === 0)) {
-      throw new KeelError("KEEL_E_SHAPE", `tensor has ${src.length} values for ${n} elements`, {
-        where: { id: where },
-      });
-    }
     for (let i = 0; i < n; i++) {
-      const v = src[i] ?? 0;
+      const v = src![i] ?? 0;
       if (t.data instanceof BigInt64Array) t.data[i] = BigInt(v);
       else (t.data as Float32Array)[i] = Number(v);
     }
@@ -340,12 +358,21 @@ function valueInfoFromProto(v: DecodedValueInfo): ValueInfo {
 }
 
 /** Parses ONNX ModelProto bytes. */
-export function decodeModel(bytes: Uint8Array): DecodedModel {
-  const m = ModelProto.toObject(ModelProto.decode(bytes), {
-    longs: Number,
-    defaults: false,
-    arrays: true,
-  }) as { graph?: DecodedGraph; opsetImport?: { domain?: string; version?: number }[] };
+export function decodeModel(bytes: Uint8Array, file?: string): DecodedModel {
+  let m: { graph?: DecodedGraph; opsetImport?: { domain?: string; version?: number }[] };
+  try {
+    m = ModelProto.toObject(ModelProto.decode(bytes), {
+      longs: Number,
+      defaults: false,
+      arrays: true,
+    });
+  } catch (e) {
+    throw new KeelError(
+      "KEEL_E_UNKNOWN_FORMAT",
+      `not a readable ONNX model: ${e instanceof Error ? e.message : String(e)}`,
+      { ...(file ? { where: { file } } : {}), hint: "the file is truncated or not ONNX", cause: e },
+    );
+  }
   const g: DecodedGraph = m.graph ?? {};
   const opset = (m.opsetImport ?? []).find((o) => !o.domain || o.domain === "ai.onnx");
   const initializers = new Map<string, TensorData>();

@@ -193,19 +193,26 @@ export class BpeTokenizer {
     };
   }
 
-  /** Reads a tokenizer.json object of the byte-level BPE layout. */
+  /**
+   * Reads a tokenizer.json object of the byte-level BPE layout. The file may come from anyone,
+   * so it is checked as the `tokenizers` library checks it, before anything is built: ids are
+   * distinct integers 0…n−1 (an id of 1e9 would make a 1e9-row embedding), added tokens are
+   * non-empty strings, and every merge is two tokens of the vocabulary whose join is one too.
+   */
   static fromJSON(json: unknown, file?: string): BpeTokenizer {
     const j = json as {
-      model?: {
-        type?: string;
-        vocab?: Record<string, number>;
-        merges?: (string | [string, string])[];
-      };
-      pre_tokenizer?: { type?: string };
-      added_tokens?: { id: number; content: string }[];
-    };
+      model?: { type?: unknown; vocab?: unknown; merges?: unknown };
+      pre_tokenizer?: { type?: unknown };
+      added_tokens?: unknown;
+    } | null;
     const where = file ? { file } : {};
-    if (j.model?.type !== "BPE" || !j.model.vocab || !j.model.merges) {
+    if (
+      typeof j !== "object" ||
+      j === null ||
+      j.model?.type !== "BPE" ||
+      !j.model.vocab ||
+      !j.model.merges
+    ) {
       throw new KeelError(
         "KEEL_E_UNKNOWN_FORMAT",
         "not a BPE tokenizer.json (model.type must be BPE)",
@@ -217,15 +224,97 @@ export class BpeTokenizer {
         where: { ...where, field: "pre_tokenizer" },
       });
     }
-    const merges = j.model.merges.map((m) =>
-      Array.isArray(m) ? [m[0], m[1]] : (m.split(" ") as [string, string]),
-    ) as [string, string][];
-    return new BpeTokenizer({
-      vocab: new Map(Object.entries(j.model.vocab)),
-      merges,
-      special: (j.added_tokens ?? []).map((t) => ({ id: t.id, content: t.content })),
-    });
+    const bad = (field: string, msg: string) =>
+      new KeelError("KEEL_E_INVALID_RECORD", `invalid tokenizer.json: ${msg}`, {
+        where: { ...where, field },
+      });
+    const vocab = readVocab(j.model.vocab, bad);
+    const special = readAddedTokens(j.added_tokens, vocab, bad);
+    return new BpeTokenizer({ vocab, merges: readMerges(j.model.merges, vocab, bad), special });
   }
+}
+
+type Bad = (field: string, msg: string) => KeelError;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** model.vocab: token → id, each id a distinct integer, the ids 0…n−1 with no holes. */
+function readVocab(raw: unknown, bad: Bad): Map<string, number> {
+  if (!isObject(raw)) throw bad("model.vocab", "not a map of token to id");
+  const vocab = new Map<string, number>();
+  const byId = new Map<number, string>();
+  for (const [token, id] of Object.entries(raw)) {
+    if (!Number.isSafeInteger(id) || (id as number) < 0)
+      throw bad(`model.vocab.${token}`, `id ${JSON.stringify(id)} is not a non-negative integer`);
+    const other = byId.get(id as number);
+    if (other !== undefined)
+      throw bad(
+        `model.vocab.${token}`,
+        `id ${id} is also the id of ${JSON.stringify(other)}; ids must be distinct`,
+      );
+    byId.set(id as number, token);
+    vocab.set(token, id as number);
+  }
+  return vocab;
+}
+
+/** added_tokens: {id, content} with non-empty content; an id is one token's, no holes overall. */
+function readAddedTokens(raw: unknown, vocab: Map<string, number>, bad: Bad): SpecialToken[] {
+  if (raw !== undefined && raw !== null && !Array.isArray(raw))
+    throw bad("added_tokens", "not a list");
+  const byId = new Map<number, string>();
+  for (const [t, id] of vocab) byId.set(id, t);
+  const special: SpecialToken[] = [];
+  for (const [i, t] of ((raw as unknown[] | null | undefined) ?? []).entries()) {
+    const { id, content } = isObject(t) ? t : {};
+    if (!Number.isSafeInteger(id) || (id as number) < 0 || typeof content !== "string" || !content)
+      throw bad(
+        `added_tokens.${i}`,
+        "expected {id: non-negative integer, content: non-empty string}",
+      );
+    const other = byId.get(id as number);
+    if (other !== undefined && other !== content)
+      throw bad(
+        `added_tokens.${i}`,
+        `id ${id} is also the id of ${JSON.stringify(other)}; ids must be distinct`,
+      );
+    byId.set(id as number, content);
+    special.push({ id: id as number, content });
+  }
+  let max = -1;
+  for (const id of byId.keys()) max = Math.max(max, id);
+  if (max + 1 !== byId.size)
+    throw bad(
+      "model.vocab",
+      `ids run up to ${max} but there are ${byId.size} tokens; ids must be 0…${byId.size - 1} with no gaps`,
+    );
+  return special;
+}
+
+/** model.merges: "a b" strings or [a, b] pairs, each part and its join in the vocabulary. */
+function readMerges(raw: unknown, vocab: Map<string, number>, bad: Bad): [string, string][] {
+  if (!Array.isArray(raw)) throw bad("model.merges", "not a list");
+  return raw.map((m: unknown, i): [string, string] => {
+    const pair = typeof m === "string" ? m.split(" ") : m;
+    if (
+      !Array.isArray(pair) ||
+      pair.length !== 2 ||
+      typeof pair[0] !== "string" ||
+      typeof pair[1] !== "string" ||
+      !pair[0] ||
+      !pair[1]
+    )
+      throw bad(`model.merges.${i}`, `${JSON.stringify(m)} is not a pair of tokens ("a b")`);
+    const [a, b] = pair as [string, string];
+    for (const t of [a, b, a + b])
+      if (!vocab.has(t))
+        throw bad(
+          `model.merges.${i}`,
+          `merge ${JSON.stringify(`${a} ${b}`)} uses ${JSON.stringify(t)}, which is not in the vocabulary`,
+        );
+    return [a, b];
+  });
 }
 
 /** The 256 byte tokens in byte order (ids 0–255 of keel-trained tokenizers). */
