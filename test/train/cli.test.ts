@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -217,6 +217,24 @@ describe("keel train", () => {
       expect(r.stderr).toContain("is a reward model (written by keel train rm), not a policy");
     }
     expect(existsSync(join(dir, "c.jsonl"))).toBe(false);
+  });
+
+  it("an ensemble.json whose members leave its directory is refused, not followed", async () => {
+    const rm = join(dir, "rm", "model");
+    const { RewardScorer } = await import("../../src/train/rm/ensemble.js");
+    const ens = JSON.parse(readFileSync(join(rm, "ensemble.json"), "utf8"));
+    for (const member of ["../model/member-0", join(rm, "member-0")]) {
+      const evil = join(dir, `evil-${member.length}`);
+      mkdirSync(evil, { recursive: true });
+      writeFileSync(join(evil, "ensemble.json"), JSON.stringify({ ...ens, members: [member] }));
+      const info = await runCli(["model", "info", "--checkpoint", evil]);
+      expect(info.code, member).toBe(65);
+      expect(info.stderr).toContain("must be a path inside the ensemble's directory");
+      expect(info.stderr).toContain("members.0");
+      expect(() => RewardScorer.load(evil, { threads: 1 })).toThrow(
+        /must be a path inside the ensemble's directory/,
+      );
+    }
   });
 
   it("model score: a reward model scores pairs, judgments and responses as the library does", async () => {

@@ -12,7 +12,7 @@
  * and one checkpoint per member; a plain checkpoint directory is an ensemble of one.
  */
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { writeFileAtomic } from "../../engine/checkpoint/atomic.js";
@@ -29,10 +29,34 @@ import {
 } from "../common/role.js";
 import { ENSEMBLE_SCORING, type EnsembleScoring } from "./rmConfig.js";
 
+/**
+ * Whether an ensemble member's path stays inside the ensemble's directory. ensemble.json comes
+ * with a downloaded model like its weights do: a member named `../../elsewhere` or `/abs` would
+ * make keel load (and score with) a checkpoint the directory does not hold.
+ */
+export function memberInside(member: string): boolean {
+  return (
+    member.length > 0 &&
+    !isAbsolute(member) &&
+    !/^[A-Za-z]:/.test(member) &&
+    !member.split(/[\\/]/).includes("..")
+  );
+}
+
 export const EnsembleFileSchema = z.strictObject({
   format: z.literal("keel-reward-ensemble"),
   kind: z.enum(["reward", "cost"]),
-  members: z.array(z.string().min(1)).min(1),
+  members: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .refine(
+          memberInside,
+          "must be a path inside the ensemble's directory (no .., not absolute)",
+        ),
+    )
+    .min(1),
   scoring: z.enum(ENSEMBLE_SCORING),
   lambda: z.number().min(0),
   normalise: z.boolean(),
@@ -143,8 +167,11 @@ export function scorerMismatch(dir: string, expect?: ScorerKind): string | undef
     : undefined;
   if (ens && expect && ens.kind !== undefined && ens.kind !== expect)
     return `${dir} is a ${String(ens.kind)}-model ensemble, where a ${expect} model is expected`;
+  // Members outside the directory are left to readEnsembleFile, which refuses them.
   const members =
-    ens && Array.isArray(ens.members) ? ens.members.map((m) => join(dir, String(m))) : [dir];
+    ens && Array.isArray(ens.members)
+      ? ens.members.filter((m) => memberInside(String(m))).map((m) => join(dir, String(m)))
+      : [dir];
   for (const m of members) {
     const { kind: said, trainer } = checkpointRole(m);
     if (said === undefined && typeof trainer === "string" && POLICY_TRAINERS.has(trainer))
