@@ -2,17 +2,19 @@
  * keel's main job as one function: world → [generate] → collect → base policy → per arm (preferences,
  * reward model, policy, evaluation) → report, in one run directory, resumable stage by stage.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
+import { dirname, resolve, sep } from "node:path";
 import { stringify as toYaml } from "yaml";
 import type { ConfigSource } from "../core/config.js";
 import { KeelError } from "../core/errors.js";
+import { KEEL_VERSION } from "../core/version.js";
+import { writeFileAtomic } from "../engine/checkpoint/atomic.js";
 import { hasCheckpoint } from "../engine/checkpoint/checkpoint.js";
-import { writeFileAtomic } from "../io/files.js";
 import { isPostgresUrl } from "../store/store.js";
 import { checkPolicy } from "../train/common/role.js";
 import type { PipelineConfig } from "./config.js";
 import { resolvePlan } from "./plan.js";
-import { RunDir, refuseOtherRun } from "./rundir.js";
+import { foreignContents, RunDir, refuseOtherRun } from "./rundir.js";
 import { Runner, type RunnerEvents, type Stage } from "./runner.js";
 import { collectStage, preferencesStage, worldStage } from "./stages/data.js";
 import { policyEvalStage, rewardEvalStage } from "./stages/evaluate.js";
@@ -117,6 +119,92 @@ export function checkPipelineInputs(config: PipelineConfig, source: ConfigSource
   }
 }
 
+/** `path` with symbolic links resolved as far as it exists (the rest appended as given). */
+function realPath(path: string): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : `${realPath(parent)}${sep}${abs.slice(parent.length + 1)}`;
+  }
+}
+
+/** The files and checkpoints the config names, by field. */
+function inputPaths(config: PipelineConfig): [string, string[]][] {
+  const { collect, prompts, base, generate } = config;
+  const paths: [string, string[]][] = [];
+  if (collect.from !== "panel" && !isPostgresUrl(collect.path!) && collect.path !== ":memory:")
+    paths.push([collect.path!, ["collect", "path"]]);
+  if (prompts.from === "file") paths.push([prompts.path!, ["prompts", "path"]]);
+  if (base.checkpoint !== undefined) paths.push([base.checkpoint, ["base", "checkpoint"]]);
+  const provider = generate.provider as { type?: unknown; checkpoint?: unknown } | undefined;
+  if (provider?.type === "engine" && typeof provider.checkpoint === "string")
+    paths.push([provider.checkpoint, ["generate", "provider", "checkpoint"]]);
+  return paths;
+}
+
+/**
+ * Where a run may be written, checked before anything is: `out` must be new, empty or a
+ * pipeline run (continued with `resume`, begun by this keel) — not another kind of run, not a
+ * checkpoint or any other directory with files in it — and no file the config reads may lie
+ * inside it, where the run's own files would replace it (the collect stage starts by removing
+ * `keel.db`; a trainer stage by removing its directory).
+ */
+export function checkRunDir(
+  config: PipelineConfig,
+  out: string,
+  resume: boolean,
+  source: ConfigSource = {},
+): void {
+  const inRun = realPath(out);
+  for (const [path, field] of inputPaths(config)) {
+    const p = realPath(path);
+    if (p !== inRun && !p.startsWith(`${inRun}${sep}`)) continue;
+    const line = source.lineOf?.(field);
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `${path} is inside the run directory ${out}, where the run writes its own files`,
+      {
+        where: {
+          ...(source.file ? { file: source.file } : {}),
+          ...(line ? { line } : {}),
+          field: field.join("."),
+        },
+        hint: "copy it out of the run directory, or choose another --out",
+      },
+    );
+  }
+  refuseOtherRun(out, "pipeline");
+  const foreign = foreignContents(out);
+  if (foreign !== undefined)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `${out} holds ${foreign}, not a keel run; choose another --out`,
+      {
+        hint: foreign.startsWith("a model checkpoint")
+          ? "a run writes into a new or empty directory; to start from this checkpoint, name it as base.checkpoint"
+          : "a run writes into a new or empty directory (or continues its own run there with --resume)",
+      },
+    );
+  if (!resume && existsSync(`${out}/state.json`))
+    throw new KeelError("KEEL_E_USAGE", `${out} already holds a run`, {
+      hint: "pass --resume to continue it, or choose another --out",
+    });
+  const began = resume ? RunDir.readManifest(out)?.keel_version : undefined;
+  // Every stage's fingerprint names the keel that ran it: under another keel each would re-run
+  // and the record would mix two versions' stages.
+  if (began !== undefined && began !== KEEL_VERSION)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `cannot resume: ${out} was begun by keel ${began}; this is keel ${KEEL_VERSION}`,
+      {
+        where: { file: `${out}/manifest.json`, field: "keel_version" },
+        hint: `resume it with keel ${began}, or start a new run in a fresh --out`,
+      },
+    );
+}
+
 export interface PipelineResult {
   readonly runDir: string;
   readonly summary: RunSummary;
@@ -127,12 +215,7 @@ export async function runPipeline(
   o: PipelineOptions,
 ): Promise<PipelineResult> {
   checkPipelineInputs(config, o.source);
-  refuseOtherRun(o.out, "pipeline");
-  if (!o.resume && existsSync(`${o.out}/state.json`)) {
-    throw new KeelError("KEEL_E_USAGE", `${o.out} already holds a run`, {
-      hint: "pass --resume to continue it, or choose another --out",
-    });
-  }
+  checkRunDir(config, o.out, o.resume ?? false, o.source);
   // The files the run reads. The world and its panel are made from config.yaml itself; a store
   // (collect.from: store) is a live database, not hashed here: the collect stage verifies its
   // ledger.
@@ -151,7 +234,7 @@ export async function runPipeline(
     "pipeline",
   );
   const stages = pipelineStages(config, run.path, o.source);
-  await writeFileAtomic(run.file("config.yaml"), toYaml(config));
+  writeFileAtomic(run.file("config.yaml"), toYaml(config));
   const runner = new Runner(run, stages, o.events ?? {});
   if (o.resume) runner.loadState();
   const results = await runner.runAll(o.signal ?? new AbortController().signal, o.resume ?? false);

@@ -1,17 +1,18 @@
 /**
  * A run directory: one per run, holding the resolved config, a provenance manifest (versions,
- * seeds, input hashes, stage timings), metrics and outputs. Files are written atomically.
+ * seeds, input hashes, stage timings), metrics and outputs. Files are written atomically and
+ * synchronously: Ctrl-C is handled between JavaScript tasks, so it cannot land inside the write
+ * (an asynchronous write's temporary file was removed under it, and the record was lost).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
-import { ensureDir } from "../engine/checkpoint/atomic.js";
-import { writeFileAtomic } from "../io/files.js";
+import { ensureDir, writeFileAtomic } from "../engine/checkpoint/atomic.js";
 import { isEnsembleDir, readJsonQuietly } from "../train/common/role.js";
 
 /** onnxruntime-node's own version, from its package.json ("unknown" if it cannot be read). */
@@ -129,10 +130,21 @@ export class RunDir {
     kind?: RunKind,
   ): RunDir {
     if (kind) refuseOtherRun(path, kind);
+    const before = resume ? RunDir.readManifest(path) : undefined;
+    // A record that is there but unreadable (damaged, edited) cannot vouch for the inputs: a new
+    // one in its place would resume without the check.
+    if (resume && !before && existsSync(join(path, "manifest.json")))
+      throw new KeelError(
+        "KEEL_E_CHECKPOINT",
+        "cannot resume: manifest.json is not a keel manifest (not JSON, or its inputs are missing)",
+        {
+          where: { file: join(path, "manifest.json") },
+          hint: "restore the run's manifest.json, or start a new run in a fresh output directory",
+        },
+      );
     const now = new RunDir(path, seeds);
     if (kind) now.manifest.kind = kind;
     record(now);
-    const before = resume ? RunDir.readManifest(path) : undefined;
     if (!before) return now;
     if (kind) before.kind ??= kind;
     const names = new Set([...Object.keys(before.inputs), ...Object.keys(now.manifest.inputs)]);
@@ -184,24 +196,22 @@ export class RunDir {
 
   async writeJson(name: string, value: unknown): Promise<string> {
     const p = this.file(name);
-    await writeFileAtomic(p, `${JSON.stringify(value, null, 2)}\n`);
-    this.manifest.outputs[name] = sha256Hex(`${JSON.stringify(value, null, 2)}\n`);
+    const text = `${JSON.stringify(value, null, 2)}\n`;
+    writeFileAtomic(p, text);
+    this.manifest.outputs[name] = sha256Hex(text);
     return p;
   }
 
   async writeYaml(name: string, value: unknown): Promise<string> {
     const p = this.file(name);
     const text = toYaml(value);
-    await writeFileAtomic(p, text);
+    writeFileAtomic(p, text);
     this.manifest.outputs[name] = sha256Hex(text);
     return p;
   }
 
   async saveManifest(): Promise<void> {
-    await writeFileAtomic(
-      this.file("manifest.json"),
-      `${JSON.stringify(this.manifest, null, 2)}\n`,
-    );
+    writeFileAtomic(this.file("manifest.json"), `${JSON.stringify(this.manifest, null, 2)}\n`);
   }
 }
 
@@ -241,4 +251,26 @@ export function refuseOtherRun(dir: string, kind: RunKind): void {
   throw new KeelError("KEEL_E_USAGE", `${dir} already holds ${what}; choose another --out`, {
     hint: `writing a ${kind} run there would replace that run's config.yaml and manifest.json`,
   });
+}
+
+/**
+ * What a directory that holds no run holds, when it holds anything: a model checkpoint (what
+ * `keel model init` and `keel train` write), a reward-model ensemble, a feedback store, or other
+ * files. Undefined for a new or empty directory (hidden files aside) and for one that holds a
+ * run (`heldRunKind`).
+ */
+export function foreignContents(dir: string): string | undefined {
+  let entries: string[];
+  try {
+    // Hidden files (.gitkeep, .DS_Store) are not contents a run could destroy.
+    entries = statSync(dir).isDirectory() ? readdirSync(dir).filter((e) => !e.startsWith(".")) : [];
+  } catch {
+    return undefined; // not there yet
+  }
+  if (entries.length === 0 || heldRunKind(dir) !== undefined) return undefined;
+  if (entries.includes("config.json")) return "a model checkpoint (config.json)";
+  if (entries.includes("ensemble.json")) return "a reward-model ensemble (ensemble.json)";
+  if (entries.includes("keel.db")) return "a feedback store (keel.db)";
+  const shown = entries.sort().slice(0, 3).join(", ");
+  return `other files (${shown}${entries.length > 3 ? ", …" : ""})`;
 }

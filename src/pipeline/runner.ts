@@ -3,16 +3,18 @@
  * share of the run's time, for the ETA), the config slice it depends on, the keys of the stages
  * whose outputs it reads, and the files it writes. When a stage finishes, the runner records in
  * `state.json` its fingerprint (a hash of its config slice and of its inputs' fingerprints),
- * the SHA-256 of each output file and its result. `--resume` skips every stage whose fingerprint
- * and outputs are unchanged and re-runs the rest; a trainer stage that was interrupted
- * continues from its own last checkpoint.
+ * the SHA-256 of each output file and its result; when a stage begins, the fingerprint it
+ * begins under. `--resume` skips every stage whose fingerprint and outputs are unchanged and
+ * re-runs the rest. An interrupted stage continues from its own last checkpoint only when it
+ * resumes under the fingerprint it began under: a partial checkpoint made under other settings
+ * (or from other upstream data) is not continued, the stage starts again from scratch.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { canonicalJson } from "../core/canonical.js";
 import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
-import { writeFileAtomic } from "../io/files.js";
+import { writeFileAtomic } from "../engine/checkpoint/atomic.js";
 import type { RunDir } from "./rundir.js";
 
 export interface StageContext {
@@ -41,16 +43,28 @@ export interface Stage {
   run(ctx: StageContext): Promise<StageResult>;
 }
 
-interface StageRecord {
+/** What a stage's fingerprint is made of, kept to say why a stage re-runs. */
+interface Basis {
   readonly fingerprint: string;
+  /** SHA-256 of the stage's own config slice (absent in records of older runs). */
+  readonly config_sha256?: string;
+  /** The upstream stages' fingerprints, by key (absent in records of older runs). */
+  readonly upstream?: Record<string, string>;
+}
+
+interface StageRecord extends Basis {
   readonly outputs: Record<string, string>;
   readonly result: StageResult;
   readonly seconds: number;
 }
 
+const STATE_FORMAT = "keel-run-state/1";
+
 interface RunState {
-  readonly format: "keel-run-state/1";
+  readonly format: typeof STATE_FORMAT;
   stages: Record<string, StageRecord>;
+  /** Stages begun and not finished, with what they began under. */
+  started?: Record<string, Basis>;
 }
 
 export interface RunnerEvents {
@@ -62,6 +76,11 @@ export interface RunnerEvents {
     eta: number | undefined,
   ): void;
   onStageEnd?(stage: Stage, seconds: number, skipped: boolean): void;
+  /**
+   * On resume, before a stage that ran (or began) before runs again: why, and whether it
+   * continues from its checkpoint (`continues`) or starts again from scratch.
+   */
+  onStageRerun?(stage: Stage, reason: string, continues: boolean): void;
 }
 
 function fileHash(path: string): string | undefined {
@@ -97,20 +116,34 @@ export class Runner {
   /** Loads the state of an earlier run in the same directory (for --resume). */
   loadState(): void {
     if (!existsSync(this.statePath)) return;
+    let s: RunState;
     try {
-      const s = JSON.parse(readFileSync(this.statePath, "utf8")) as RunState;
-      if (s.format === "keel-run-state/1") this.state = s;
+      s = JSON.parse(readFileSync(this.statePath, "utf8")) as RunState;
     } catch (e) {
       throw new KeelError("KEEL_E_CHECKPOINT", "the run's state.json is not valid JSON", {
         where: { file: this.statePath },
         cause: e,
       });
     }
+    const format = (s as { format?: unknown } | null)?.format;
+    // A state this keel cannot read (a newer keel's, or a damaged one) is refused: read as no
+    // state, every stage would re-run and the file be overwritten in the older format.
+    if (format !== STATE_FORMAT || typeof s.stages !== "object" || s.stages === null) {
+      throw new KeelError(
+        "KEEL_E_CHECKPOINT",
+        `the run's state.json is not a ${STATE_FORMAT} record (format ${JSON.stringify(format ?? null)})`,
+        {
+          where: { file: this.statePath },
+          hint: "resume it with the keel that began it, or start a new run in a fresh --out",
+        },
+      );
+    }
+    this.state = s;
   }
 
   private fingerprints = new Map<string, string>();
 
-  private fingerprint(s: Stage): string {
+  private basis(s: Stage): Basis {
     const upstream = s.after.map((a) => this.fingerprints.get(a) ?? "");
     // Paths inside the run directory count relative to it: the same run reached as `d`, `./d`
     // or `/abs/d` keeps its finished stages (they re-ran when --out was spelled differently).
@@ -120,7 +153,51 @@ export class Runner {
       const escaped = inRun.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
       config = config.replace(new RegExp(`${escaped}/*`, "g"), '"<run>/');
     }
-    return sha256Hex(canonicalJson({ keel: KEEL_VERSION, key: s.key, config, upstream }));
+    return {
+      fingerprint: sha256Hex(canonicalJson({ keel: KEEL_VERSION, key: s.key, config, upstream })),
+      config_sha256: sha256Hex(config),
+      upstream: Object.fromEntries(s.after.map((a, i) => [a, upstream[i]!])),
+    };
+  }
+
+  /** Why a stage that ran or began under `was` does not match `now`. */
+  private changed(s: Stage, was: Basis, now: Basis): string {
+    if (was.config_sha256 !== undefined && was.config_sha256 !== now.config_sha256)
+      return "its settings changed";
+    const upstream = s.after.filter(
+      (a) => was.upstream?.[a] !== undefined && was.upstream[a] !== now.upstream?.[a],
+    );
+    if (upstream.length > 0)
+      return `${upstream.join(", ")} ${upstream.length > 1 ? "were" : "was"} re-run with other settings`;
+    return was.config_sha256 === undefined
+      ? "its settings or an upstream stage changed"
+      : "keel's version changed";
+  }
+
+  /**
+   * On resume, how a stage that is not kept runs: from its checkpoint (it was interrupted under
+   * the same fingerprint) or from scratch, and why (undefined for a stage that never began).
+   */
+  private plan(s: Stage, now: Basis): { continues: boolean; reason?: string } {
+    const began = this.state.started?.[s.key];
+    if (began?.fingerprint === now.fingerprint)
+      return { continues: true, reason: "interrupted; continuing from its last checkpoint" };
+    if (began)
+      return {
+        continues: false,
+        reason: `interrupted, and ${this.changed(s, began, now)} since: starting again from scratch (its partial checkpoints and metrics are removed)`,
+      };
+    const rec = this.state.stages[s.key];
+    if (!rec) return { continues: false };
+    if (rec.fingerprint !== now.fingerprint)
+      return { continues: false, reason: this.changed(s, rec, now) };
+    const gone = s.outputs.find((f) => fileHash(this.run.file(f)) !== rec.outputs[f]);
+    return { continues: false, reason: `its output ${gone ?? "?"} was changed or removed` };
+  }
+
+  /** Synchronously, so Ctrl-C cannot land inside the write (see rundir.ts). */
+  private async saveState(): Promise<void> {
+    writeFileAtomic(this.statePath, `${JSON.stringify(this.state, null, 2)}\n`);
   }
 
   /** A finished stage can be skipped when its fingerprint and every output are unchanged. */
@@ -139,7 +216,8 @@ export class Runner {
     let doneWeight = 0;
     const t0 = performance.now();
     for (const [i, s] of this.stages.entries()) {
-      const fp = this.fingerprint(s);
+      const now = this.basis(s);
+      const fp = now.fingerprint;
       this.fingerprints.set(s.key, fp);
       const prior = resume ? this.reusable(s, fp) : undefined;
       this.events.onStageStart?.(i, this.stages.length, s, prior !== undefined);
@@ -150,11 +228,17 @@ export class Runner {
         continue;
       }
       if (signal.aborted) throw interrupted();
+      const how = resume ? this.plan(s, now) : { continues: false };
+      if (how.reason !== undefined) this.events.onStageRerun?.(s, how.reason, how.continues);
+      // Recorded before the stage writes anything: a later --resume knows what its partial
+      // checkpoints were made under.
+      this.state.started = { ...this.state.started, [s.key]: now };
+      await this.saveState();
       const started = performance.now();
       const ctx: StageContext = {
         run: this.run,
         signal,
-        resume: resume && this.state.stages[s.key] === undefined,
+        resume: how.continues,
         inputs: Object.fromEntries(s.after.map((a) => [a, results[a]!])),
         progress: (fraction, detail) => {
           const elapsed = (performance.now() - t0) / 1000;
@@ -173,8 +257,9 @@ export class Runner {
           throw new KeelError("KEEL_E_INTERNAL", `stage ${s.key} did not write ${f}`);
         outputs[f] = h;
       }
-      this.state.stages[s.key] = { fingerprint: fp, outputs, result, seconds };
-      await writeFileAtomic(this.statePath, `${JSON.stringify(this.state, null, 2)}\n`);
+      this.state.stages[s.key] = { ...now, outputs, result, seconds };
+      delete this.state.started?.[s.key];
+      await this.saveState();
       results[s.key] = result;
       doneWeight += s.weight;
       this.events.onStageEnd?.(s, seconds, false);

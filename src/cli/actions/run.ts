@@ -1,10 +1,16 @@
 /** `keel run`'s action: load the YAML config and run the pipeline until done or interrupted. */
 import { resolve } from "node:path";
 import type { ConfigSource } from "../../core/config.js";
+import { KeelError } from "../../core/errors.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { type PipelineConfig, parsePipelineConfig } from "../../pipeline/config.js";
-import { checkPipelineInputs, pipelineStages, runPipeline } from "../../pipeline/pipeline.js";
-import { heldRunKind } from "../../pipeline/rundir.js";
+import {
+  checkPipelineInputs,
+  checkRunDir,
+  pipelineStages,
+  runPipeline,
+} from "../../pipeline/pipeline.js";
+import { foreignContents, heldRunKind } from "../../pipeline/rundir.js";
 import type { RunFlags } from "../commands/run.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
@@ -23,13 +29,20 @@ async function run(o: RunFlags): Promise<void> {
   const { raw, source } = await loadYamlConfig(o.config);
   const config = parsePipelineConfig(raw, source);
   if (o.check) return reportCheck(o, config, source);
+  const quiet = o.quiet ?? false;
   const r = await withInterrupt((signal) =>
     runPipeline(config, {
       out: o.out,
       resume: o.resume ?? false,
       signal,
       source,
-      events: pipelineEvents(o.quiet ?? false),
+      events: {
+        ...pipelineEvents(quiet),
+        // Under the stage's "[i/n] title" line: why it runs again on --resume.
+        onStageRerun(_stage, reason, continues) {
+          if (!quiet) process.stderr.write(`  ${continues ? "resumed" : "re-run"}: ${reason}\n`);
+        },
+      },
     }),
   );
   if (o.json) printJson(r.summary);
@@ -44,7 +57,17 @@ async function run(o: RunFlags): Promise<void> {
 function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource): void {
   const stages = pipelineStages(config, resolve(o.out), source);
   checkPipelineInputs(config, source);
+  // A config error (a file it reads inside --out) fails the check; where the run would go is
+  // only reported, below.
+  let refusal: string | undefined;
+  try {
+    checkRunDir(config, o.out, true, source);
+  } catch (e) {
+    if (!(e instanceof KeelError && e.code === "KEEL_E_USAGE")) throw e;
+    refusal = e.message;
+  }
   const held = heldRunKind(o.out);
+  const foreign = foreignContents(o.out);
   const total = stages.reduce((a, s) => a + s.weight, 0) || 1;
   const rows = stages.map((s) => ({
     key: s.key,
@@ -62,10 +85,13 @@ function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource):
   const w = Math.max(...rows.map((r) => r.key.length));
   for (const r of rows)
     printLine(`  ${r.key.padEnd(w)}  ${`${Math.round(r.share * 100)}%`.padStart(4)}  ${r.title}`);
-  if (held === "pipeline")
+  if (held === "pipeline" && refusal !== undefined) printLine(refusal);
+  else if (held === "pipeline")
     printLine(
       `${o.out} already holds a run: pass --resume to continue it, or choose another --out`,
     );
+  else if (foreign !== undefined)
+    printLine(`${o.out} holds ${foreign}, not a keel run: choose another --out`);
   else if (held !== undefined)
     printLine(
       `${o.out} already holds ${held === "unknown" ? "another kind of run" : `a ${held} run`}: choose another --out`,
