@@ -16,7 +16,22 @@ import type { ServeModelFlags } from "../commands/serve-model.js";
 import { printLine } from "../output.js";
 import { listenOrExplain, secretFromEnv, untilSignal } from "./serving.js";
 
-function provider(o: ServeModelFlags): { provider: GenerationProvider; model: string } {
+interface Served {
+  readonly provider: GenerationProvider;
+  readonly model: string;
+  /** The server's cap on a request's max_tokens (undefined: none). */
+  readonly cap: number | undefined;
+  /** What a chat request without max_tokens gets: the provider's own default. */
+  readonly chatDefault: number;
+}
+
+/**
+ * The provider, and the token limits the server states explicitly so that its work budget
+ * counts what the provider would do anyway: a keel checkpoint never generates past its context,
+ * so its cap is at most the context; a chat request without max_tokens gets the provider's
+ * default (or --max-tokens).
+ */
+function provider(o: ServeModelFlags): Served {
   if ((o.checkpoint === undefined) === (o.upstream === undefined))
     throw new KeelError("KEEL_E_USAGE", "give exactly one of --checkpoint DIR and --upstream URL");
   if (o.checkpoint) {
@@ -31,7 +46,13 @@ function provider(o: ServeModelFlags): { provider: GenerationProvider; model: st
         seed: o.seed,
       }),
     );
-    return { provider: p, model: p.name };
+    const context = p.model.config.context;
+    return {
+      provider: p,
+      model: p.name,
+      cap: Math.min(o.maxTokens ?? context, context),
+      chatDefault: p.config.max_tokens,
+    };
   }
   if (!o.upstreamModel)
     throw new KeelError("KEEL_E_USAGE", "--upstream needs --upstream-model NAME");
@@ -43,12 +64,17 @@ function provider(o: ServeModelFlags): { provider: GenerationProvider; model: st
       ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
     }),
   );
-  return { provider: p, model: o.model ?? o.upstreamModel };
+  return {
+    provider: p,
+    model: o.model ?? o.upstreamModel,
+    cap: o.maxTokens,
+    chatDefault: o.maxTokens ?? p.config.max_tokens,
+  };
 }
 
 export async function runServeModel(o: ServeModelFlags): Promise<void> {
   const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
-  const { provider: p, model } = provider(o);
+  const { provider: p, model, cap, chatDefault } = provider(o);
   const cost = o.costModel
     ? new EngineRewardProvider({
         dir: o.costModel,
@@ -74,7 +100,10 @@ export async function runServeModel(o: ServeModelFlags): Promise<void> {
     model,
     ...(apiKey ? { apiKey } : {}),
     ...(guard ? { guard } : {}),
-    ...(o.maxTokens ? { maxTokens: o.maxTokens } : {}),
+    ...(cap === undefined ? {} : { maxTokens: cap }),
+    chatMaxTokens: chatDefault,
+    maxRequestTokens: o.maxRequestTokens,
+    maxPending: o.maxPending,
     logLevel: o.logLevel,
   });
   const served = app;

@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
+import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../server/openai/limits.js";
 import { positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
@@ -20,6 +21,8 @@ export interface ServeModelFlags {
   host: string;
   apiKeyEnv?: string;
   maxTokens?: number;
+  maxRequestTokens: number;
+  maxPending: number;
   temperature?: number;
   threads?: number;
   seed: number;
@@ -70,6 +73,18 @@ export const serveModelCommand: CommandModule = {
         "--max-tokens <n>",
         "default and largest completion length",
         positiveInt("--max-tokens"),
+      )
+      .option(
+        "--max-request-tokens <n>",
+        "most tokens one request may ask for (prompts × n × max_tokens); more is refused with 400",
+        positiveInt("--max-request-tokens"),
+        DEFAULT_MAX_REQUEST_TOKENS,
+      )
+      .option(
+        "--max-pending <n>",
+        "most completion requests in progress or waiting at once; more get 429 with Retry-After",
+        positiveInt("--max-pending"),
+        DEFAULT_MAX_PENDING,
       )
       .option(
         "--temperature <t>",

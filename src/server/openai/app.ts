@@ -11,16 +11,22 @@
  * "text_completion"; a stream ends with `data: [DONE]`; `stream_options.include_usage` adds a
  * final usage chunk); errors are {"error": {"message", "type", "param", "code"}} with the
  * catalogue code's HTTP status. With a guard (guard.ts) every completion is checked before any
- * of it is sent, so a stream carries either the checked completion or the refusal.
+ * of it is sent, so a stream carries either the checked completion or the refusal. Work limits
+ * (limits.ts): a request may ask for at most `maxRequestTokens` tokens (prompts × n ×
+ * max_tokens), and at most `maxPending` completion requests run or wait at once.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type onRequestAsyncHookHandler,
+} from "fastify";
 import type { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/schemas.js";
 import { renderChat } from "../../providers/chat.js";
 import {
-  asKeelError,
   type ChatMessage,
   canStream,
   type FinishReason,
@@ -29,6 +35,13 @@ import {
   type Usage,
 } from "../../providers/types.js";
 import type { OutputGuard } from "./guard.js";
+import {
+  checkWork,
+  DEFAULT_MAX_PENDING,
+  DEFAULT_MAX_REQUEST_TOKENS,
+  PendingLimit,
+} from "./limits.js";
+import { now, openAiError, streamSse, totalUsage } from "./respond.js";
 import { ChatRequest, CompletionRequest, contentText } from "./schema.js";
 
 export interface ModelAppOptions {
@@ -42,6 +55,10 @@ export interface ModelAppOptions {
   readonly maxTokens?: number;
   /** max_tokens of a chat request that gives none (completions default to 16, as OpenAI's). */
   readonly chatMaxTokens?: number;
+  /** The most tokens one request may ask for: prompts × n × max_tokens (default 16384). */
+  readonly maxRequestTokens?: number;
+  /** The most completion requests in progress or waiting at once (default 16); more get 429. */
+  readonly maxPending?: number;
   readonly logLevel?: string;
   readonly logStream?: NodeJS.WritableStream;
   readonly bodyLimit?: number;
@@ -52,32 +69,7 @@ interface Choice {
   readonly finish: FinishReason;
 }
 
-const now = () => Math.floor(Date.now() / 1000);
 const newId = (p: string) => `${p}-${randomBytes(12).toString("base64url")}`;
-
-function openAiError(e: KeelError) {
-  const status = e.httpStatus;
-  const type =
-    status === 401
-      ? "authentication_error"
-      : status === 429
-        ? "rate_limit_error"
-        : status >= 500
-          ? "server_error"
-          : "invalid_request_error";
-  const code =
-    e.code === "KEEL_E_NOT_FOUND" && e.where?.field === "model" ? "model_not_found" : e.code;
-  // A server-side failure's message can carry the upstream's URL, the model name this server
-  // hides behind --model and the upstream's own error body (a traceback): the caller gets a
-  // generic one, the log the details. (501 says what the request asked for that is not served.)
-  const message =
-    status < 500 || status === 501
-      ? e.message
-      : e.code === "KEEL_E_UPSTREAM"
-        ? "the model behind this server failed; the server log has the details"
-        : "internal error; the server log has the details";
-  return { error: { message, type, param: e.where?.field ?? null, code } };
-}
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
@@ -100,6 +92,8 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
   });
   const keyDigest = o.apiKey ? createHash("sha256").update(o.apiKey).digest() : undefined;
   const cap = o.maxTokens ?? Number.POSITIVE_INFINITY;
+  const budget = o.maxRequestTokens ?? DEFAULT_MAX_REQUEST_TOKENS;
+  const pending = new PendingLimit(o.maxPending ?? DEFAULT_MAX_PENDING);
 
   app.setErrorHandler((error, req, reply) => {
     let e: KeelError;
@@ -151,6 +145,22 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       );
   };
 
+  /**
+   * Admits a completion request, or refuses it at once when `maxPending` are already admitted
+   * (before its body is read). Its slot is freed when the response ends or the client leaves.
+   */
+  const admit: onRequestAsyncHookHandler = async (_req, reply) => {
+    const a = pending.enter();
+    if (!a.ok) {
+      reply.header("retry-after", String(a.retryAfterSeconds));
+      throw new KeelError(
+        "KEEL_E_RATE_LIMITED",
+        `the server is busy: ${pending.max} completion request${pending.max === 1 ? " is" : "s are"} already in progress or waiting, its limit (--max-pending); retry after ${a.retryAfterSeconds} s`,
+      );
+    }
+    reply.raw.once("close", a.leave);
+  };
+
   /** Generates one choice (checked by the guard); throws the provider's error. */
   const one = async (
     req: FastifyRequest,
@@ -199,7 +209,7 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     return { id: o.model, object: "model", created: 0, owned_by: "keel" };
   });
 
-  app.post("/v1/chat/completions", async (req, reply) => {
+  app.post("/v1/chat/completions", { onRequest: admit }, async (req, reply) => {
     const b = parse(ChatRequest, req.body);
     checkModel(b.model);
     const messages: ChatMessage[] = b.messages.map((m) => ({
@@ -219,12 +229,13 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       ...sampling(b, i, signal),
     });
     const promptText = renderChat(messages);
+    if (b.stream && n > 1)
+      // A 400, not a 501: clients (the openai SDK among them) retry server errors.
+      throw new KeelError("KEEL_E_INVALID_RECORD", "streaming supports n = 1 only", {
+        where: { field: "n" },
+      });
+    checkWork({ prompts: 1, n, maxTokens }, budget);
     if (b.stream) {
-      if (n > 1)
-        // A 400, not a 501: clients (the openai SDK among them) retry server errors.
-        throw new KeelError("KEEL_E_INVALID_RECORD", "streaming supports n = 1 only", {
-          where: { field: "n" },
-        });
       const frame = (delta: object, finish: FinishReason | null) => ({
         id,
         object: "chat.completion.chunk",
@@ -275,7 +286,7 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     };
   });
 
-  app.post("/v1/completions", async (req, reply) => {
+  app.post("/v1/completions", { onRequest: admit }, async (req, reply) => {
     const b = parse(CompletionRequest, req.body);
     checkModel(b.model);
     const prompts = typeof b.prompt === "string" ? [b.prompt] : b.prompt;
@@ -288,11 +299,12 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       ...(Number.isFinite(maxTokens) ? { maxTokens } : {}),
       ...sampling(b, i, signal),
     });
+    if (b.stream && (n > 1 || prompts.length > 1))
+      throw new KeelError("KEEL_E_INVALID_RECORD", "streaming supports one prompt and n = 1", {
+        where: { field: "prompt" },
+      });
+    checkWork({ prompts: prompts.length, n, maxTokens }, budget);
     if (b.stream) {
-      if (n > 1 || prompts.length > 1)
-        throw new KeelError("KEEL_E_INVALID_RECORD", "streaming supports one prompt and n = 1", {
-          where: { field: "prompt" },
-        });
       const frame = (text: string, finish: FinishReason | null) => ({
         id,
         object: "text_completion",
@@ -345,54 +357,4 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
   });
 
   return app;
-}
-
-function totalUsage(us: readonly Usage[]) {
-  const prompt = us.reduce((s, u) => s + u.promptTokens, 0);
-  const completion = us.reduce((s, u) => s + u.completionTokens, 0);
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-  };
-}
-
-/**
- * Writes a server-sent event stream: each frame the generator yields, then (when asked) a usage
- * chunk, then `data: [DONE]`. An error after the first byte is sent as an `error` event, which
- * OpenAI's clients raise.
- */
-async function streamSse(
-  reply: FastifyReply,
-  id: string,
-  model: string,
-  includeUsage: boolean,
-  object: string,
-  frames: () => AsyncGenerator<object, Usage, void>,
-): Promise<void> {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache",
-    connection: "keep-alive",
-    "x-accel-buffering": "no",
-  });
-  const write = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
-  try {
-    const it = frames();
-    let next = await it.next();
-    while (!next.done) {
-      write(next.value);
-      next = await it.next();
-    }
-    if (includeUsage) {
-      write({ id, object, created: now(), model, choices: [], usage: totalUsage([next.value]) });
-    }
-  } catch (e) {
-    const err = asKeelError(e);
-    reply.log.warn({ err }, "stream failed");
-    write(openAiError(err));
-  }
-  res.end("data: [DONE]\n\n");
 }

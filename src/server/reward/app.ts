@@ -16,10 +16,11 @@
  * query, a model error, the timeout) is answered with an error status, which OpenRLHF retries
  * and then stops the run on. With `failClosed`, those items get the floor reward instead and
  * `failed` = 1, so training goes on but never credits a response nobody could check. There is
- * no fail-open mode.
+ * no fail-open mode. A request that times out, or whose client leaves, takes its items that have
+ * not started scoring off the batcher's queue: they are never scored.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/schemas.js";
@@ -85,23 +86,29 @@ export function splitQuery(
   return at < 0 ? undefined : q.slice(at + p.length);
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(
-      () => reject(new KeelError("KEEL_E_TIMEOUT", `scoring did not finish within ${ms} ms`)),
-      ms,
-    );
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
+/**
+ * A signal that aborts after `ms` or when the client goes away before its answer is sent, with
+ * the reason as a catalogue error; `done()` disarms it. The batcher drops the request's
+ * unstarted items on abort, so nobody's time is spent scoring an answer nobody will read.
+ */
+function requestSignal(reply: FastifyReply, ms: number): { signal: AbortSignal; done: () => void } {
+  const ac = new AbortController();
+  const t = setTimeout(
+    () => ac.abort(new KeelError("KEEL_E_TIMEOUT", `scoring did not finish within ${ms} ms`)),
+    ms,
+  );
+  const onClose = () => {
+    if (!reply.raw.writableFinished)
+      ac.abort(new KeelError("KEEL_E_INTERRUPTED", "the client closed the connection"));
+  };
+  reply.raw.once("close", onClose);
+  return {
+    signal: ac.signal,
+    done: () => {
+      clearTimeout(t);
+      reply.raw.off("close", onClose);
+    },
+  };
 }
 
 export async function buildRewardApp(
@@ -159,7 +166,7 @@ export async function buildRewardApp(
     batches: batcher.stats,
   }));
 
-  app.post("/get_reward", async (req) => {
+  app.post("/get_reward", async (req, reply) => {
     const parsed = RewardRequest.safeParse(req.body);
     if (!parsed.success) {
       const { field, message } = zodIssueMessage(parsed.error);
@@ -200,8 +207,9 @@ export async function buildRewardApp(
       at.push(i);
     }
     let scored: ScoredItem[] | undefined;
+    const { signal, done } = requestSignal(reply, o.timeoutMs ?? 120_000);
     try {
-      scored = await withTimeout(batcher.submit(items), o.timeoutMs ?? 120_000);
+      scored = await batcher.submit(items, signal);
     } catch (e) {
       if (!o.failClosed) throw asKeelError(e);
       req.log.warn(
@@ -209,6 +217,8 @@ export async function buildRewardApp(
         "scoring failed; fail-closed floor given",
       );
       for (const i of at) failed[i] = 1;
+    } finally {
+      done();
     }
     const rewards = new Array<number>(n).fill(o.floor);
     const logs: Record<string, number[]> = {};

@@ -4,7 +4,9 @@
  * batching is natural, not timed: the first items after a quiet spell go out on the next turn
  * of the event loop; whatever arrives while a batch runs forms the next one. A request larger
  * than `maxBatch` is split across batches; it is answered when all its items are scored, and
- * fails if any of its batches fails.
+ * fails if any of its batches fails. A submission whose signal aborts (its request timed out,
+ * or its client left) is rejected at once and its items that have not started leave the queue
+ * unscored; those already in the running batch finish with it and their scores are dropped.
  */
 
 interface Pending<T, R> {
@@ -20,6 +22,10 @@ export interface BatchStats {
   readonly batches: number;
   readonly items: number;
   readonly largest: number;
+  /** Items taken off the queue unscored because their submission was aborted. */
+  readonly dropped: number;
+  /** Items waiting for a batch now. */
+  readonly queued: number;
 }
 
 export class Batcher<T, R> {
@@ -29,6 +35,7 @@ export class Batcher<T, R> {
   private batches = 0;
   private itemsScored = 0;
   private largest = 0;
+  private dropped = 0;
 
   constructor(
     private readonly fn: (batch: readonly T[]) => Promise<readonly R[]>,
@@ -36,23 +43,51 @@ export class Batcher<T, R> {
   ) {}
 
   get stats(): BatchStats {
-    return { batches: this.batches, items: this.itemsScored, largest: this.largest };
+    return {
+      batches: this.batches,
+      items: this.itemsScored,
+      largest: this.largest,
+      dropped: this.dropped,
+      queued: this.queue.reduce((s, q) => s + q.p.items.length - q.from, 0),
+    };
   }
 
-  submit(items: readonly T[]): Promise<R[]> {
+  /** Scores `items`; when `signal` aborts first, rejects with its reason (see the header). */
+  submit(items: readonly T[], signal?: AbortSignal): Promise<R[]> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     if (items.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
+      const onAbort = () => this.cancel(p, signal!.reason);
       const p: Pending<T, R> = {
         items,
         out: new Array(items.length),
         done: 0,
         failed: false,
-        resolve,
-        reject,
+        resolve: (r) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
       };
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.queue.push({ p, from: 0 });
       this.schedule();
     });
+  }
+
+  /** Fails `p` now and takes its unstarted items off the queue. */
+  private cancel(p: Pending<T, R>, reason: unknown): void {
+    if (p.failed || p.done === p.items.length) return;
+    p.failed = true;
+    const at = this.queue.findIndex((q) => q.p === p);
+    if (at >= 0) {
+      this.dropped += p.items.length - this.queue[at]!.from;
+      this.queue.splice(at, 1);
+    }
+    p.reject(reason);
   }
 
   private schedule(): void {

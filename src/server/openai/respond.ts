@@ -1,0 +1,83 @@
+/**
+ * How keel's OpenAI-compatible endpoint writes answers: OpenAI's error shape
+ * {"error": {"message", "type", "param", "code"}}, token usage, and server-sent event streams.
+ */
+import type { FastifyReply } from "fastify";
+import type { KeelError } from "../../core/errors.js";
+import { asKeelError, type Usage } from "../../providers/types.js";
+
+export const now = () => Math.floor(Date.now() / 1000);
+
+export function openAiError(e: KeelError) {
+  const status = e.httpStatus;
+  const type =
+    status === 401
+      ? "authentication_error"
+      : status === 429
+        ? "rate_limit_error"
+        : status >= 500
+          ? "server_error"
+          : "invalid_request_error";
+  const code =
+    e.code === "KEEL_E_NOT_FOUND" && e.where?.field === "model" ? "model_not_found" : e.code;
+  // A server-side failure's message can carry the upstream's URL, the model name this server
+  // hides behind --model and the upstream's own error body (a traceback): the caller gets a
+  // generic one, the log the details. (501 says what the request asked for that is not served.)
+  const message =
+    status < 500 || status === 501
+      ? e.message
+      : e.code === "KEEL_E_UPSTREAM"
+        ? "the model behind this server failed; the server log has the details"
+        : "internal error; the server log has the details";
+  return { error: { message, type, param: e.where?.field ?? null, code } };
+}
+
+export function totalUsage(us: readonly Usage[]) {
+  const prompt = us.reduce((s, u) => s + u.promptTokens, 0);
+  const completion = us.reduce((s, u) => s + u.completionTokens, 0);
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+  };
+}
+
+/**
+ * Writes a server-sent event stream: each frame the generator yields, then (when asked) a usage
+ * chunk, then `data: [DONE]`. An error after the first byte is sent as an `error` event, which
+ * OpenAI's clients raise.
+ */
+export async function streamSse(
+  reply: FastifyReply,
+  id: string,
+  model: string,
+  includeUsage: boolean,
+  object: string,
+  frames: () => AsyncGenerator<object, Usage, void>,
+): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  const write = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
+  try {
+    const it = frames();
+    let next = await it.next();
+    while (!next.done) {
+      write(next.value);
+      next = await it.next();
+    }
+    if (includeUsage) {
+      write({ id, object, created: now(), model, choices: [], usage: totalUsage([next.value]) });
+    }
+  } catch (e) {
+    const err = asKeelError(e);
+    reply.log.warn({ err }, "stream failed");
+    write(openAiError(err));
+  }
+  res.end("data: [DONE]\n\n");
+}
