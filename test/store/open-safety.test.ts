@@ -105,7 +105,7 @@ describe("a SQLite database that is not a keel store", () => {
     const path = join(dir, "empty.db");
     writeFileSync(path, "");
     const store = await openStore(path);
-    expect(store.appliedOnOpen).toEqual(["0001_initial", "0002_collection"]);
+    expect(store.appliedOnOpen).toEqual(["0001_initial", "0002_collection", "0003_task_outcome"]);
     await store.close();
   });
 });
@@ -147,7 +147,7 @@ for (const t of TARGETS) {
       await sql`DROP TABLE invitations`.execute(after.db);
       await after.close();
       const store = await openStore(target, schema ? { schema } : {});
-      expect(store.appliedOnOpen).toEqual(["0002_collection"]);
+      expect(store.appliedOnOpen).toEqual(["0002_collection", "0003_task_outcome"]);
       await store.close();
       const reopened = await openStore(target, schema ? { schema } : {});
       expect(reopened.appliedOnOpen).toEqual([]);

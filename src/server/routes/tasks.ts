@@ -11,7 +11,7 @@ import { KeelError } from "../../core/errors.js";
 import { ackGuidelines, recordSkip, setMemberStatus } from "../../store/collection/index.js";
 import type { ServerContext } from "../context.js";
 import { js, LIMIT, Ok, ProjectParams, responses } from "../http/schema.js";
-import type { Lease } from "../tasks/leases.js";
+import { type Lease, sharesJudgments } from "../tasks/leases.js";
 import type { ProjectQueue, RaterState } from "../tasks/queue.js";
 import { memberState, requireReady } from "./access.js";
 import { quizRoutes } from "./quiz.js";
@@ -31,6 +31,16 @@ export function taskRoutes(ctx: ServerContext) {
       throw new KeelError("KEEL_E_DUPLICATE", "a judgment or skip of this task is being recorded");
     inflight.add(key);
     return key;
+  };
+  /**
+   * A request that lost its task to another outcome (recorded by another request or process):
+   * the rater is done with the task. A shared lease is the winner's to finish (after counting
+   * its judgment, so the slot never looks free); a lease held in this process only ever ends
+   * here, or the rater would be served the task again until it lapsed.
+   */
+  const lost = async (lease: Lease, message: string): Promise<never> => {
+    if (!sharesJudgments(ctx.leases)) await ctx.leases.finish(lease.taskId, ctx.now().getTime());
+    throw new KeelError("KEEL_E_DUPLICATE", message);
   };
   const skips = new Map<string, number>();
   const skipKey = (q: ProjectQueue, userId: string) => `${q.project.project_id}\u0000${userId}`;
@@ -197,9 +207,14 @@ export function taskRoutes(ctx: ServerContext) {
         } finally {
           inflight.delete(key);
         }
-        if (outcome.status === "duplicate") {
+        if (outcome.status !== "appended") {
           s.done.add(lease.comparisonId);
-          throw new KeelError("KEEL_E_DUPLICATE", "you have already judged this task");
+          return lost(
+            lease,
+            outcome.status === "duplicate"
+              ? "you have already judged this task"
+              : "you have already skipped this task; a task is judged or skipped, not both",
+          );
         }
         await q.judgedBy(s, lease.comparisonId);
         await ctx.leases.finish(lease.taskId, ctx.now().getTime());
@@ -239,7 +254,7 @@ export function taskRoutes(ctx: ServerContext) {
         const { q, s, lease } = await leaseOf(req.params.taskId, user.user_id);
         const key = claim(lease.projectId, user.user_id, lease.comparisonId);
         try {
-          const fresh = await recordSkip(
+          const recorded = await recordSkip(
             ctx.db,
             {
               project_id: lease.projectId,
@@ -250,9 +265,16 @@ export function taskRoutes(ctx: ServerContext) {
             },
             ctx.now(),
           );
+          s.done.add(lease.comparisonId);
+          if (recorded === "judged") {
+            return await lost(
+              lease,
+              "you have already judged this task; a task is judged or skipped, not both",
+            );
+          }
+          const fresh = recorded === "recorded";
           const skipped = await skippedCount(q, user.user_id);
           if (fresh) skips.set(skipKey(q, user.user_id), skipped + 1);
-          s.done.add(lease.comparisonId);
           await ctx.leases.finish(lease.taskId, ctx.now().getTime());
           return { progress: progress(q, s, skipped + (fresh ? 1 : 0)) };
         } finally {

@@ -10,14 +10,19 @@
  * next turn of the event loop; submissions that arrive while a commit runs form the next batch.
  * So one lone submission pays one commit, and under load a batch holds whatever arrived during
  * the previous commit (at most `maxBatch`). A batch that fails as a whole is retried one
- * judgment at a time, so one bad judgment cannot fail its neighbours.
+ * judgment at a time, so one bad judgment cannot fail its neighbours. One such judgment is that
+ * of a task the rater skipped meanwhile, through another process: the store refuses it in the
+ * append's transaction (migration 0003), and its submitter is answered "skipped".
  */
 import type { Judgment } from "../../core/types.js";
+import { refusedOutcome } from "../../store/collection/index.js";
 import type { LedgerAppend } from "./append.js";
 
 export type CommitOutcome =
   | { readonly status: "appended"; readonly seq: number; readonly hash: string }
-  | { readonly status: "duplicate" };
+  | { readonly status: "duplicate" }
+  /** The rater has skipped the task: a task is judged or skipped, not both. */
+  | { readonly status: "skipped" };
 
 interface Pending {
   readonly judgment: Judgment;
@@ -89,7 +94,8 @@ export class GroupCommitter {
         try {
           await this.commit([p]);
         } catch (e) {
-          p.reject(e);
+          if (refusedOutcome(e) === "skipped") p.resolve({ status: "skipped" });
+          else p.reject(e);
         }
       }
     } finally {

@@ -4,6 +4,7 @@
  * every status change logged in `review_events`. Also skips (a task set aside with a reason).
  */
 import type { Choice } from "../../core/types.js";
+import { refusedOutcome } from "./outcome.js";
 import type {
   CollectionDb,
   MemberStatus,
@@ -228,7 +229,11 @@ export async function reviewEvents(
   return q.orderBy("created_at").orderBy("event_id").execute();
 }
 
-/** Records a skip; false when the user had already skipped that comparison. */
+/**
+ * Records a skip: "repeated" when the user had already skipped that comparison, "judged" (and
+ * nothing written) when they have judged it — in any process: the store keeps one outcome per
+ * task (migration 0003).
+ */
 export async function recordSkip(
   db: CollectionDb,
   s: {
@@ -239,13 +244,18 @@ export async function recordSkip(
     note: string | null;
   },
   now: Date,
-): Promise<boolean> {
-  const r = await db
-    .insertInto("skips")
-    .values({ ...s, created_at: now.toISOString() })
-    .onConflict((oc) => oc.columns(["project_id", "user_id", "comparison_id"]).doNothing())
-    .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+): Promise<"recorded" | "repeated" | "judged"> {
+  try {
+    const r = await db
+      .insertInto("skips")
+      .values({ ...s, created_at: now.toISOString() })
+      .onConflict((oc) => oc.columns(["project_id", "user_id", "comparison_id"]).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0 ? "recorded" : "repeated";
+  } catch (e) {
+    if (refusedOutcome(e) === "judged") return "judged";
+    throw e;
+  }
 }
 
 export async function skipCounts(

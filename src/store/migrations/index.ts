@@ -7,6 +7,7 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001_initial.js";
 import { collection } from "./0002_collection.js";
+import { taskOutcome } from "./0003_task_outcome.js";
 import type { DialectName } from "./types.js";
 
 export type { DialectName } from "./types.js";
@@ -14,6 +15,7 @@ export type { DialectName } from "./types.js";
 const MIGRATIONS: readonly [string, (dialect: DialectName) => Migration][] = [
   ["0001_initial", initial],
   ["0002_collection", collection],
+  ["0003_task_outcome", taskOutcome],
 ];
 
 /** The migrations' names, in order. */
