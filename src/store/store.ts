@@ -21,6 +21,7 @@ import {
   type JudgmentInput,
   LedgerAppender,
 } from "./append.js";
+import { refusedOutcome } from "./collection/outcome.js";
 import type { StoreDialect } from "./dialect.js";
 import { checkKeelDatabase } from "./foreign.js";
 import { type DialectName, MIGRATION_NAMES, migrationProvider } from "./migrations/index.js";
@@ -34,7 +35,7 @@ import {
   type StoredLedgerRow,
   type VerifyReport,
 } from "./verify.js";
-import type { LedgerHead } from "./writer.js";
+import type { LedgerHead, LedgerWriter } from "./writer.js";
 
 export interface OpenStoreOptions {
   /** Create the SQLite file if it does not exist (default false: a missing store is an error). */
@@ -234,86 +235,108 @@ export class FeedbackStore {
     opts: ImportOptions = {},
   ): Promise<ImportReport> {
     const skip = opts.skipInvalid ?? false;
-    return this.dialect.writeTransaction(
-      async (w) => {
-        const app = new LedgerAppender(w, this.now);
-        let read = 0;
-        let appended = 0;
-        let newComparisons = 0;
-        let duplicates = 0;
-        let conflicting = 0;
-        let rejected = 0;
-        const examples: Duplicate[] = [];
-        const ignoredFields: Record<string, number> = {};
-        const ignore = (field: string, n = 1) => {
-          ignoredFields[field] = (ignoredFields[field] ?? 0) + n;
-        };
-        const where = opts.source ? { file: opts.source } : {};
-        const count = (r: BatchResult) => {
-          appended += r.appended;
-          newComparisons += r.newComparisons;
-          duplicates += r.duplicates.length;
-          for (const d of r.duplicates) {
-            if (d.conflicting) conflicting++;
-            if (examples.length < DUPLICATE_EXAMPLES) examples.push(d);
-          }
-        };
-        const rejectAll = async (r: BatchResult) => {
-          for (const x of r.rejected) {
+    return this.importTransaction(opts.source, async (w) => {
+      const app = new LedgerAppender(w, this.now);
+      let read = 0;
+      let appended = 0;
+      let newComparisons = 0;
+      let duplicates = 0;
+      let conflicting = 0;
+      let rejected = 0;
+      const examples: Duplicate[] = [];
+      const ignoredFields: Record<string, number> = {};
+      const ignore = (field: string, n = 1) => {
+        ignoredFields[field] = (ignoredFields[field] ?? 0) + n;
+      };
+      const where = opts.source ? { file: opts.source } : {};
+      const count = (r: BatchResult) => {
+        appended += r.appended;
+        newComparisons += r.newComparisons;
+        duplicates += r.duplicates.length;
+        for (const d of r.duplicates) {
+          if (d.conflicting) conflicting++;
+          if (examples.length < DUPLICATE_EXAMPLES) examples.push(d);
+        }
+      };
+      const rejectAll = async (r: BatchResult) => {
+        for (const x of r.rejected) {
+          rejected++;
+          await opts.onReject?.(x.where.line ?? 0, x.error, undefined);
+        }
+      };
+      for await (const b of batches) {
+        if (isColumns(b)) {
+          // Lines that failed to parse come first (they stop an import before its batch).
+          read += b.n + b.rejected.length;
+          for (const [f, n] of Object.entries(b.ignored ?? {})) ignore(f, n);
+          for (const x of b.rejected) {
+            const error = reviveKeelError(x.error);
+            if (!skip) throw error;
             rejected++;
-            await opts.onReject?.(x.where.line ?? 0, x.error, undefined);
+            await opts.onReject?.(x.line, error, x.raw);
           }
-        };
-        for await (const b of batches) {
-          if (isColumns(b)) {
-            // Lines that failed to parse come first (they stop an import before its batch).
-            read += b.n + b.rejected.length;
-            for (const [f, n] of Object.entries(b.ignored ?? {})) ignore(f, n);
-            for (const x of b.rejected) {
-              const error = reviveKeelError(x.error);
-              if (!skip) throw error;
-              rejected++;
-              await opts.onReject?.(x.line, error, x.raw);
-            }
-            const r = await app.appendColumns(b, where, skip);
-            count(r);
-            await rejectAll(r);
-            opts.onProgress?.(read);
-            continue;
-          }
-          const items: AppendItem[] = [];
-          for (const p of b) {
-            read++;
-            if (p.ok) {
-              items.push({ input: p.record, where: { ...where, line: p.line } });
-              for (const f of p.ignored ?? []) ignore(f);
-            } else if (skip) {
-              rejected++;
-              await opts.onReject?.(p.line, p.error, p.raw);
-            } else {
-              throw p.error;
-            }
-          }
-          const r = await app.append(items, skip);
+          const r = await app.appendColumns(b, where, skip);
           count(r);
           await rejectAll(r);
           opts.onProgress?.(read);
+          continue;
         }
-        const head = await app.finish();
-        return {
-          read,
-          appended,
-          newComparisons,
-          duplicates,
-          conflictingDuplicates: conflicting,
-          duplicateExamples: examples,
-          rejected,
-          head,
-          ignoredFields,
-        };
-      },
-      { bulk: true },
-    );
+        const items: AppendItem[] = [];
+        for (const p of b) {
+          read++;
+          if (p.ok) {
+            items.push({ input: p.record, where: { ...where, line: p.line } });
+            for (const f of p.ignored ?? []) ignore(f);
+          } else if (skip) {
+            rejected++;
+            await opts.onReject?.(p.line, p.error, p.raw);
+          } else {
+            throw p.error;
+          }
+        }
+        const r = await app.append(items, skip);
+        count(r);
+        await rejectAll(r);
+        opts.onProgress?.(read);
+      }
+      const head = await app.finish();
+      return {
+        read,
+        appended,
+        newComparisons,
+        duplicates,
+        conflictingDuplicates: conflicting,
+        duplicateExamples: examples,
+        rejected,
+        head,
+        ignoredFields,
+      };
+    });
+  }
+
+  /**
+   * A bulk import's transaction. A judgment of a task its rater skipped in the collection app
+   * (migration 0003: a task has one outcome) rolls it back with KEEL_E_DUPLICATE instead of the
+   * driver's error.
+   */
+  private async importTransaction<T>(
+    source: string | undefined,
+    fn: (w: LedgerWriter) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await this.dialect.writeTransaction(fn, { bulk: true });
+    } catch (e) {
+      if (refusedOutcome(e) !== "skipped") throw e;
+      throw new KeelError(
+        "KEEL_E_DUPLICATE",
+        "a judgment in this import is of a task its rater skipped in the collection app (a task has one outcome: a judgment or a skip); nothing was imported",
+        {
+          ...(source ? { where: { file: source } } : {}),
+          hint: "remove those judgments from the file, or import into a store that holds no skips",
+          cause: e,
+        },
+      );
+    }
   }
 
   /** Appends judgments in one transaction (the server's path); duplicates are reported. */
