@@ -2,13 +2,16 @@
  * CSV tables with a header row (RFC 4180 quoting, via csv-parse). The header is checked against
  * the expected columns: missing columns and unknown columns are errors; a leading unnamed column
  * (the index pandas writes by default) is ignored. Rows come back as column-name → string maps,
- * with the line number where the row ends.
+ * with the line number where the row ends. A record with bytes that are not UTF-8 is rejected
+ * (`file:line: invalid UTF-8 …`, naming the line of the first bad byte) rather than decoded to
+ * U+FFFD.
  */
 import { parse } from "csv-parse";
 import { KeelError } from "../core/errors.js";
 import type { Parsed } from "../core/types.js";
 import { openInput } from "./files.js";
 import { MAX_LINE_BYTES } from "./lines.js";
+import { type InvalidLine, Utf8Check } from "./utf8.js";
 
 /**
  * The longest record a table may have, as a line of JSONL may: an unclosed quote would
@@ -30,10 +33,11 @@ export async function* parseCsvBatches<T>(
   batchSize = 2048,
 ): AsyncGenerator<Parsed<T>[]> {
   const input = await openInput(path);
+  const utf8 = new Utf8Check(path);
   const skipped: Parsed<T>[] = [];
   let tooLong: KeelError | undefined;
   let lastRecordLine = 0;
-  const parser = input.pipe(
+  const parser = input.pipe(utf8).pipe(
     parse({
       bom: true,
       info: true,
@@ -77,6 +81,7 @@ export async function* parseCsvBatches<T>(
   );
   let header: (string | undefined)[] | undefined;
   let batch: Parsed<T>[] = [];
+  let prevEnd = 0;
   const items = rethrowTooLong(
     parser as AsyncIterable<{ record: string[]; info: { lines: number } }>,
     () => tooLong,
@@ -86,12 +91,17 @@ export async function* parseCsvBatches<T>(
       if (skipped.length > 0) batch.push(...skipped.splice(0));
       const { record, info } = item;
       const line = info.lines;
+      const unreadable = invalidIn(utf8.invalid, prevEnd + 1, line);
+      prevEnd = line;
       if (header === undefined) {
+        if (unreadable) throw unreadable;
         header = checkHeader(record, columns, path, line);
         continue;
       }
       const raw = record.join(",");
-      if (record.length !== header.length) {
+      if (unreadable) {
+        batch.push({ ok: false, line, raw, error: unreadable });
+      } else if (record.length !== header.length) {
         batch.push({
           ok: false,
           line,
@@ -121,6 +131,7 @@ export async function* parseCsvBatches<T>(
     }
   } finally {
     if (path !== "-") input.destroy();
+    utf8.destroy();
   }
   if (skipped.length > 0) batch.push(...skipped.splice(0));
   if (header === undefined) {
@@ -129,6 +140,20 @@ export async function* parseCsvBatches<T>(
     });
   }
   if (batch.length > 0) yield batch;
+}
+
+/**
+ * The first invalid-UTF-8 error of a record on lines [from, to], taken off the queue with any
+ * before it (lines of skipped records) and the rest of the record's.
+ */
+function invalidIn(queue: InvalidLine[], from: number, to: number): KeelError | undefined {
+  if (queue.length === 0) return undefined;
+  let k = 0;
+  while (k < queue.length && queue[k]!.line < from) k++;
+  const error = k < queue.length && queue[k]!.line <= to ? queue[k]!.error : undefined;
+  while (k < queue.length && queue[k]!.line <= to) k++;
+  queue.splice(0, k);
+  return error;
 }
 
 /** The parser's records, with its error for an oversized record replaced by ours. */

@@ -16,11 +16,17 @@ export async function* parseJsonlBatches<T>(
   path: string,
   convert: (value: unknown, where: Where) => T,
 ): AsyncGenerator<Parsed<T>[]> {
-  for await (const { firstLine, lines } of readLineBatches(path)) {
+  for await (const { firstLine, lines, bad } of readLineBatches(path, { invalid: "report" })) {
     const out: Parsed<T>[] = [];
+    const badAt = bad ? new Map(bad.map((b) => [b.index, b.error])) : undefined;
     for (let i = 0; i < lines.length; i++) {
       const raw = lines[i]!;
       const line = firstLine + i;
+      const unreadable = badAt?.get(i);
+      if (unreadable) {
+        out.push({ ok: false, line, raw, error: unreadable });
+        continue;
+      }
       if (raw.trim() === "") continue;
       let value: unknown;
       try {
@@ -38,6 +44,8 @@ export async function* parseJsonlBatches<T>(
         continue;
       }
       try {
+        // JSON spells the key `\u005f_proto__` as well; other lines cannot hold it.
+        if (raw.includes("__proto__") || raw.includes("\\u")) refuseProtoKey(value, path, line);
         out.push({ ok: true, line, record: convert(value, { file: path, line }) });
       } catch (e) {
         if (!(e instanceof KeelError)) throw e;
@@ -45,6 +53,33 @@ export async function* parseJsonlBatches<T>(
       }
     }
     if (out.length > 0) yield out;
+  }
+}
+
+/**
+ * Throws if an object in `value` has the key `__proto__`. JSON.parse keeps it as an ordinary
+ * key, but JavaScript gives it a meaning elsewhere: copied into another object it sets that
+ * object's prototype instead, and the value silently disappears (or a schema reports some other
+ * field as missing). Walked without recursion: JSON may nest deeper than the stack.
+ */
+function refuseProtoKey(value: unknown, file: string, line: number): void {
+  const stack: { v: unknown; path: string }[] = [{ v: value, path: "" }];
+  while (stack.length > 0) {
+    const { v, path } = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (!Array.isArray(v) && Object.hasOwn(v, "__proto__")) {
+      throw new KeelError(
+        "KEEL_E_INVALID_RECORD",
+        'the key "__proto__" is not allowed (JavaScript reserves it); rename or remove it',
+        { where: { file, line, field: path === "" ? "(record)" : path } },
+      );
+    }
+    const entries = Object.entries(v);
+    for (let k = entries.length - 1; k >= 0; k--) {
+      const [key, child] = entries[k]!;
+      if (typeof child === "object" && child !== null)
+        stack.push({ v: child, path: path === "" ? key : `${path}.${key}` });
+    }
   }
 }
 

@@ -3,22 +3,54 @@
  * multi-byte sequence), strips a trailing `\r` and a leading BOM, and yields lines in batches so
  * that per-line `await` overhead does not dominate large imports. Memory stays bounded by the
  * chunk size and the longest line, which is itself capped.
+ *
+ * A line that is not UTF-8, or longer than the cap, cannot be read as text. By default the
+ * first such line throws `file:line: …`; with `{ invalid: "report" }` it comes in the batch's
+ * `bad` list instead (with what could be read of it) and reading goes on, so that an import
+ * with --skip-invalid can set it aside. The bytes of each chunk are checked for UTF-8 at once
+ * (`isUtf8`, native); only a chunk that fails is looked at line by line.
  */
+import { isUtf8 } from "node:buffer";
 import { KeelError } from "../core/errors.js";
 import { openInput, peekStdinChunks } from "./files.js";
+import { firstInvalidUtf8, invalidUtf8Error } from "./utf8.js";
 
 export const MAX_LINE_BYTES = 32 * 1024 * 1024;
+
+/** How much of an over-long line a reader keeps (for a rejects file): its first bytes only. */
+export const TOO_LONG_PREFIX_BYTES = 1024;
+
+/** A line that could not be read: its index in the batch's `lines`, and why. */
+export interface BadLine {
+  readonly index: number;
+  readonly reason: "too-long" | "not-utf8";
+  readonly error: KeelError;
+}
 
 export interface LineBatch {
   /** Line number (1-based) of `lines[0]`. */
   readonly firstLine: number;
+  /**
+   * The lines' text. A bad line's entry holds what could be read of it: invalid bytes decoded
+   * as U+FFFD, or only the first TOO_LONG_PREFIX_BYTES of an over-long line.
+   */
   readonly lines: string[];
+  /** Lines that are not UTF-8 or are too long (only with `invalid: "report"`). */
+  readonly bad?: readonly BadLine[];
 }
 
-export async function* readLineBatches(path: string): AsyncGenerator<LineBatch> {
+export interface ReadLinesOptions {
+  /** "throw" (default): the first bad line throws; "report": bad lines come in `bad`. */
+  readonly invalid?: "throw" | "report";
+}
+
+export async function* readLineBatches(
+  path: string,
+  opts: ReadLinesOptions = {},
+): AsyncGenerator<LineBatch> {
   const input = await openInput(path);
   try {
-    yield* splitLines(input as AsyncIterable<Buffer>, path);
+    yield* splitLines(input as AsyncIterable<Buffer>, path, opts.invalid === "report");
   } finally {
     if (path !== "-") (input as { destroy?: () => void }).destroy?.();
   }
@@ -27,37 +59,79 @@ export async function* readLineBatches(path: string): AsyncGenerator<LineBatch> 
 /**
  * The first non-blank line of `path` and its number, or undefined if it has none. Standard
  * input is peeked at, not consumed (breaking out of a stream's iterator destroys the stream):
- * the next `openInput("-")` gives the parser those bytes again.
+ * the next `openInput("-")` gives the parser those bytes again. Lines that cannot be read are
+ * passed over (the parser reports them, or sets them aside with --skip-invalid), except an
+ * over-long line on standard input: passing over it would keep all of it for the parser.
  */
 export async function firstNonBlankLine(
   path: string,
 ): Promise<{ text: string; line: number } | undefined> {
   // Lines are split as the bytes arrive (a long first line is gathered once, up to the cap).
-  const batches = path === "-" ? splitLines(peekStdinChunks(), path) : readLineBatches(path);
-  for await (const { firstLine, lines } of batches) {
-    const i = lines.findIndex((l) => l.trim() !== "");
-    if (i >= 0) return { text: lines[i]!, line: firstLine + i };
+  const batches =
+    path === "-"
+      ? splitLines(peekStdinChunks(), path, true)
+      : readLineBatches(path, { invalid: "report" });
+  for await (const { firstLine, lines, bad } of batches) {
+    for (let i = 0; i < lines.length; i++) {
+      const unreadable = bad?.find((b) => b.index === i);
+      if (unreadable?.reason === "too-long" && path === "-") throw unreadable.error;
+      if (unreadable === undefined && lines[i]!.trim() !== "")
+        return { text: lines[i]!, line: firstLine + i };
+    }
   }
   return undefined;
+}
+
+/** What could be read of an over-long line: its first bytes, cut at a character boundary. */
+function prefixOf(buf: Buffer, start: number): string {
+  let end = Math.min(buf.length, start + TOO_LONG_PREFIX_BYTES);
+  // Back up to the start of a character rather than cut one in two.
+  while (end > start && end < buf.length && (buf[end]! & 0xc0) === 0x80) end--;
+  return buf.toString("utf8", start, end);
 }
 
 /**
  * Lines of a byte stream, in batches (one per chunk that ends a line). A line longer than a
  * chunk is gathered piece by piece and joined once, so a long line costs one copy however
- * small the chunks are.
+ * small the chunks are. With `report`, a line over the cap is handed on as soon as it passes
+ * the cap (as a bad line) and the rest of it is skipped unread.
  */
 async function* splitLines(
   input: AsyncIterable<Buffer> | Iterable<Buffer>,
   path: string,
+  report: boolean,
 ): AsyncGenerator<LineBatch> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let lineNo = 1;
   let first = true;
+  /** True while skipping the rest of an over-long line (report mode). */
+  let skipping = false;
   const tooLong = (line: number) =>
     new KeelError("KEEL_E_INVALID_RECORD", `line is longer than ${MAX_LINE_BYTES} bytes`, {
       where: { file: path, line },
     });
+  /** The over-long line being gathered, as a batch of its own; the rest of it is skipped. */
+  const overflow = (): LineBatch => {
+    const pieces: Buffer[] = [];
+    let size = 0;
+    for (const p of pending) {
+      if (size > TOO_LONG_PREFIX_BYTES) break;
+      pieces.push(p);
+      size += p.length;
+    }
+    const head = Buffer.concat(pieces, size);
+    const batch = {
+      firstLine: lineNo,
+      lines: [prefixOf(head, 0)],
+      bad: [{ index: 0, reason: "too-long" as const, error: tooLong(lineNo) }],
+    };
+    pending = [];
+    pendingBytes = 0;
+    lineNo++;
+    skipping = true;
+    return batch;
+  };
   for await (const chunk of input) {
     let buf = chunk;
     if (first) {
@@ -65,44 +139,99 @@ async function* splitLines(
       if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)
         buf = buf.subarray(3);
     }
-    if (buf.indexOf(10) < 0) {
+    if (skipping) {
+      const nl = buf.indexOf(10);
+      if (nl < 0) continue;
+      skipping = false;
+      buf = buf.subarray(nl + 1);
+    }
+    const lastNl = buf.lastIndexOf(10);
+    if (lastNl < 0) {
       // No line ends here: keep the piece for the line it belongs to.
       pending.push(buf);
       pendingBytes += buf.length;
-      if (pendingBytes > MAX_LINE_BYTES) throw tooLong(lineNo);
+      if (pendingBytes > MAX_LINE_BYTES) {
+        if (!report) throw tooLong(lineNo);
+        yield overflow();
+      }
       continue;
     }
+    let end = lastNl + 1;
     if (pending.length > 0) {
       pending.push(buf);
+      end += pendingBytes;
       buf = Buffer.concat(pending, pendingBytes + buf.length);
       pending = [];
       pendingBytes = 0;
     }
-    const lines: string[] = [];
     const start = lineNo;
-    let pos = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, pos);
-      if (nl < 0) break;
-      const end = nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl;
-      if (end - pos > MAX_LINE_BYTES) throw tooLong(start + lines.length);
-      lines.push(buf.toString("utf8", pos, end));
-      pos = nl + 1;
+    const batch = splitComplete(buf, end, start, path, report, tooLong);
+    lineNo += batch.lines.length;
+    if (end < buf.length) {
+      pending.push(buf.subarray(end));
+      pendingBytes = buf.length - end;
+      if (pendingBytes > MAX_LINE_BYTES) {
+        if (batch.lines.length > 0) yield batch;
+        if (!report) throw tooLong(lineNo);
+        yield overflow();
+        continue;
+      }
     }
-    lineNo += lines.length;
-    if (pos < buf.length) {
-      pending.push(buf.subarray(pos));
-      pendingBytes = buf.length - pos;
-      if (pendingBytes > MAX_LINE_BYTES) throw tooLong(lineNo);
-    }
-    if (lines.length > 0) yield { firstLine: start, lines };
+    if (batch.lines.length > 0) yield batch;
   }
   if (pendingBytes > 0) {
     const carry = Buffer.concat(pending, pendingBytes);
     let end = carry.length;
     if (carry[end - 1] === 13) end--;
-    yield { firstLine: lineNo, lines: [carry.toString("utf8", 0, end)] };
+    const batch = { firstLine: lineNo, lines: [carry.toString("utf8", 0, end)] };
+    const bad = isUtf8(carry.subarray(0, end)) ? -1 : firstInvalidUtf8(carry, 0, end);
+    if (bad < 0) yield batch;
+    else {
+      const error = invalidUtf8Error(path, lineNo, bad, carry[bad]!);
+      if (!report) throw error;
+      yield { ...batch, bad: [{ index: 0, reason: "not-utf8" as const, error }] };
+    }
   }
+}
+
+/** Splits `buf[0, end)`, which ends with a newline, into lines numbered from `start`. */
+function splitComplete(
+  buf: Buffer,
+  end: number,
+  start: number,
+  path: string,
+  report: boolean,
+  tooLong: (line: number) => KeelError,
+): LineBatch {
+  // The common case: all of it is UTF-8, and only its lines' lengths need a look.
+  const valid = isUtf8(end === buf.length ? buf : buf.subarray(0, end));
+  const lines: string[] = [];
+  const bad: BadLine[] = [];
+  let pos = 0;
+  while (pos < end) {
+    const nl = buf.indexOf(10, pos);
+    const stop = nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl;
+    const line = start + lines.length;
+    let badLine: BadLine | undefined;
+    if (stop - pos > MAX_LINE_BYTES) {
+      badLine = { index: lines.length, reason: "too-long", error: tooLong(line) };
+    } else if (!valid) {
+      const at = firstInvalidUtf8(buf, pos, stop);
+      if (at >= 0) {
+        const error = invalidUtf8Error(path, line, at - pos, buf[at]!);
+        badLine = { index: lines.length, reason: "not-utf8", error };
+      }
+    }
+    if (badLine) {
+      if (!report) throw badLine.error;
+      bad.push(badLine);
+      lines.push(
+        badLine.reason === "too-long" ? prefixOf(buf, pos) : buf.toString("utf8", pos, stop),
+      );
+    } else lines.push(buf.toString("utf8", pos, stop));
+    pos = nl + 1;
+  }
+  return bad.length > 0 ? { firstLine: start, lines, bad } : { firstLine: start, lines };
 }
 
 /** Counts lines (for progress totals); a final line without a newline counts. */

@@ -4,7 +4,8 @@
  * number by then: the parser kept no text of valid lines, which would double the memory and
  * the traffic between threads of every import for the rare rejection. The rejects file gets
  * the line from here instead, by a second, forward-only read of the input that starts at the
- * first such rejection and keeps the last two chunks of lines.
+ * first such rejection and keeps the last two chunks of lines. Lines the parser could not read
+ * (not UTF-8, too long) were set aside with their text already; here they are passed over.
  */
 import { type LineBatch, readLineBatches } from "./lines.js";
 
@@ -24,7 +25,7 @@ export class RawLines {
       }
       const last = this.window[this.window.length - 1];
       if (this.ended || (last !== undefined && n < last.firstLine)) return undefined;
-      this.batches ??= readLineBatches(this.path);
+      this.batches ??= readLineBatches(this.path, { invalid: "report" });
       const next = await this.batches.next();
       if (next.done) {
         this.ended = true;

@@ -40,10 +40,13 @@ function renameAliases(value: unknown): unknown {
 /** JSONL cells may be numbers (pandas writes ints); tables compare them as strings. */
 function stringifyCells(value: unknown): unknown {
   if (!value || typeof value !== "object" || Array.isArray(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value))
-    out[k] = typeof v === "number" || typeof v === "boolean" ? String(v) : v;
-  return out;
+  // fromEntries defines keys: an assignment `out["__proto__"] = v` would drop the key unseen.
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      typeof v === "number" || typeof v === "boolean" ? String(v) : v,
+    ]),
+  );
 }
 
 export function parseCategoricalBatches(

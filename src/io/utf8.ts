@@ -1,0 +1,144 @@
+/**
+ * Finding invalid UTF-8. Readers check whole chunks with `buffer.isUtf8` (native, fast) and
+ * call `firstInvalidUtf8` only for a chunk that fails, to say where. Decoding invalid bytes
+ * would put U+FFFD in their place: the stored text, and its ledger hash, would then differ from
+ * the file, so keel refuses such lines instead.
+ */
+import { isUtf8 } from "node:buffer";
+import { Transform, type TransformCallback } from "node:stream";
+import { KeelError } from "../core/errors.js";
+
+/**
+ * Offset of the first byte of the first ill-formed sequence in `buf[start, end)`, or -1 when
+ * the range is well-formed UTF-8 (the Unicode standard's table 3-7: no overlong forms, no
+ * surrogates, nothing above U+10FFFF). A sequence cut off by `end` is ill-formed.
+ */
+export function firstInvalidUtf8(buf: Uint8Array, start = 0, end = buf.length): number {
+  let i = start;
+  while (i < end) {
+    const b = buf[i]!;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) need = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      else if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3;
+      if (b === 0xf0) lo = 0x90;
+      else if (b === 0xf4) hi = 0x8f;
+    } else return i;
+    if (i + need >= end) return i;
+    const second = buf[i + 1]!;
+    if (second < lo || second > hi) return i;
+    for (let k = 2; k <= need; k++) {
+      const c = buf[i + k]!;
+      if (c < 0x80 || c > 0xbf) return i;
+    }
+    i += need + 1;
+  }
+  return -1;
+}
+
+/** The error for a line whose bytes are not UTF-8 (`offset` from the start of the line). */
+export function invalidUtf8Error(
+  file: string,
+  line: number,
+  offset: number,
+  byte: number,
+): KeelError {
+  return new KeelError(
+    "KEEL_E_INVALID_RECORD",
+    `invalid UTF-8 at byte offset ${offset} of the line (byte 0x${byte.toString(16).padStart(2, "0")})`,
+    {
+      where: { file, line },
+      hint: "keel reads text as UTF-8; convert the file first (for example: iconv -f windows-1252 -t utf-8)",
+    },
+  );
+}
+
+/** A line of a stream that is not UTF-8. */
+export interface InvalidLine {
+  readonly line: number;
+  readonly error: KeelError;
+}
+
+/**
+ * Passes a byte stream through unchanged while checking that it is UTF-8, for parsers that
+ * decode by themselves (CSV). Each line that is not is added to `invalid`, in order, before the
+ * parser can see its end; the parser's consumer takes them off as its records pass those lines.
+ * Chunks are checked whole; only the 0–3 bytes of a character cut by a chunk's end wait for the
+ * next chunk.
+ */
+export class Utf8Check extends Transform {
+  readonly invalid: InvalidLine[] = [];
+  private carry: Buffer = Buffer.alloc(0);
+  private line = 1;
+  /** Offset in the stream of `carry[0]`, and of the current line's first byte. */
+  private offset = 0;
+  private lineStart = 0;
+
+  constructor(private readonly file: string) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const bytes = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
+    const cut = completeEnd(bytes);
+    this.check(bytes, cut);
+    this.carry = Buffer.from(bytes.subarray(cut));
+    this.offset += cut;
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.carry.length > 0) this.check(this.carry, this.carry.length, true);
+    done();
+  }
+
+  /** Notes the invalid lines of `bytes[0, end)`, and counts its lines. */
+  private check(bytes: Buffer, end: number, atEnd = false): void {
+    const valid = !atEnd && isUtf8(bytes.subarray(0, end));
+    let pos = 0;
+    for (;;) {
+      const bad = valid ? -1 : firstInvalidUtf8(bytes, pos, end);
+      const stop = bad < 0 ? end : bad;
+      let nl = bytes.indexOf(10, pos);
+      while (nl >= 0 && nl < stop) {
+        this.line++;
+        this.lineStart = this.offset + nl + 1;
+        nl = bytes.indexOf(10, nl + 1);
+      }
+      if (bad < 0) return;
+      const at = this.offset + bad - this.lineStart;
+      this.invalid.push({
+        line: this.line,
+        error: invalidUtf8Error(this.file, this.line, at, bytes[bad]!),
+      });
+      // The rest of this line is not looked at: one error a line.
+      if (nl < 0 || nl >= end) return;
+      this.line++;
+      this.lineStart = this.offset + nl + 1;
+      pos = nl + 1;
+    }
+  }
+}
+
+/** The end of the last whole character in `b` (a multi-byte character may be cut off). */
+function completeEnd(b: Buffer): number {
+  const n = b.length;
+  for (let k = 1; k <= 3 && k <= n; k++) {
+    const c = b[n - k]!;
+    if ((c & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    if (c < 0x80) return n;
+    const len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return len > k ? n - k : n;
+  }
+  return n;
+}
