@@ -7,7 +7,7 @@
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../server/openai/limits.js";
+import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
 import { positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 

@@ -16,10 +16,7 @@
  */
 import { KeelError } from "../../core/errors.js";
 
-/** Tokens one request may ask the model for (prompts × n × max_tokens). */
-export const DEFAULT_MAX_REQUEST_TOKENS = 16_384;
-/** Completion requests in progress or waiting for the model at once. */
-export const DEFAULT_MAX_PENDING = 16;
+export { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
 
 export interface WorkAsk {
   readonly prompts: number;

@@ -1,0 +1,10 @@
+/**
+ * Default work limits of keel's model servers (serve-model, serve-rm), here rather than in
+ * src/server so that the CLI's command definitions can show them in --help without loading
+ * the servers (the start-up test keeps `keel --help` light).
+ */
+
+/** serve-model: tokens one request may ask the model for (prompts × n × max_tokens). */
+export const DEFAULT_MAX_REQUEST_TOKENS = 16_384;
+/** serve-model: completion requests in progress or waiting for the model at once. */
+export const DEFAULT_MAX_PENDING = 16;
