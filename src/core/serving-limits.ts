@@ -8,3 +8,11 @@
 export const DEFAULT_MAX_REQUEST_TOKENS = 16_384;
 /** serve-model: completion requests in progress or waiting for the model at once. */
 export const DEFAULT_MAX_PENDING = 16;
+
+/** serve-rm: the most queries in one request. */
+export const DEFAULT_MAX_ITEMS = 8192;
+/**
+ * serve-rm: the most items waiting for a batch across requests (four of the largest requests),
+ * so neither one client nor many can queue work, and memory, without bound.
+ */
+export const DEFAULT_MAX_QUEUED_ITEMS = 4 * DEFAULT_MAX_ITEMS;

@@ -1,9 +1,12 @@
 /**
  * `keel serve-rm` drops the work of requests nobody waits for: a request that times out, or
  * whose client leaves, takes its items that have not started scoring off the batcher's queue,
- * so they are never scored; items already in the running batch finish with it. The scorer is
- * the real tiny reward model behind a gate the test opens, so "running" and "queued" are
- * states the test sets up, not moments it hopes to hit.
+ * so they are never scored; items already in the running batch finish with it. And it bounds
+ * the queue: a request that would push the items waiting across requests past the cap is
+ * refused at once with 503 and Retry-After, none of its items queued, while the requests
+ * already queued are answered as before. The scorer is the real tiny reward model behind a
+ * gate the test opens, so "running" and "queued" are states the test sets up, not moments it
+ * hopes to hit.
  */
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
@@ -13,7 +16,9 @@ import {
   type RewardItem,
   type RewardProvider,
 } from "../../src/providers/index.js";
-import { buildRewardApp } from "../../src/server/reward/app.js";
+import { buildRewardApp, type RewardAppOptions } from "../../src/server/reward/app.js";
+import { Batcher } from "../../src/server/reward/batcher.js";
+import { DEFAULT_MAX_QUEUED_ITEMS } from "../../src/server/reward/limits.js";
 import { CombinedScorer } from "../../src/server/reward/scorer.js";
 import { tempDir } from "../helpers/stores.js";
 import { tinyCheckpoint } from "../providers/tiny.js";
@@ -57,7 +62,7 @@ const body = (tag: string, n: number) => {
   return { query: prompts.map((p) => `${p} answer`), prompts, labels: prompts.map(() => null) };
 };
 
-async function setup(o: { timeoutMs?: number; failClosed?: boolean }) {
+async function setup(o: Partial<RewardAppOptions>) {
   const g = gatedRm();
   const { app, batcher } = await buildRewardApp({
     scorer: new CombinedScorer({ reward: g.provider, floor: -10 }),
@@ -155,5 +160,122 @@ describe("keel serve-rm drops the queued work of abandoned requests", () => {
     expect(((await answer.json()) as { rewards: number[] }).rewards).toHaveLength(2);
     await drain(s.batcher);
     expect(s.scored).toEqual(["a-0?", "a-1?", "after?"]);
+  });
+});
+
+describe("keel serve-rm bounds the items queued across requests", () => {
+  const post = (app: FastifyInstance, payload: object) =>
+    app.inject({ method: "POST", url: "/get_reward", payload });
+  const waitQueued = (batcher: { stats: { queued: number } }, n: number) =>
+    vi.waitFor(() => expect(batcher.stats.queued).toBe(n), { timeout: 30_000, interval: 10 });
+  type Answer = Awaited<ReturnType<typeof post>>;
+  /**
+   * The answer to `req`, or "queued" as soon as the queue grows past `before`: a refused
+   * request's items must never join it (and without the cap the request would wait forever
+   * behind the held batch).
+   */
+  const refusedOrQueued = (
+    batcher: { stats: { queued: number } },
+    before: number,
+    req: Promise<Answer>,
+  ): Promise<Answer | "queued"> =>
+    new Promise((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (batcher.stats.queued > before) finish(() => resolve("queued"));
+      }, 5);
+      const finish = (f: () => void) => {
+        clearInterval(poll);
+        f();
+      };
+      req.then(
+        (r) => finish(() => resolve(r)),
+        (e) => finish(() => reject(e)),
+      );
+    });
+
+  for (const failClosed of [false, true]) {
+    it(`refuses a request past the cap with 503 and Retry-After, queuing none of it (${failClosed ? "fail-closed" : "strict"})`, async () => {
+      const s = await setup({ maxQueuedItems: 5, failClosed });
+      const running = s.batcher.submit([{ prompt: "held?", response: " answer" }]);
+      await s.started;
+      const a = post(s.app, body("a", 3));
+      await waitQueued(s.batcher, 3);
+
+      const refused = await refusedOrQueued(s.batcher, 3, post(s.app, body("b", 3)));
+      if (refused === "queued") expect.fail("the request past the cap was queued");
+      expect(refused.statusCode).toBe(503);
+      const retryAfter = Number(refused.headers["retry-after"]);
+      expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
+      expect(refused.json().error).toMatchObject({ code: "KEEL_E_BUSY" });
+      expect(refused.json().error.message).toContain(
+        "3 items are waiting to be scored and this request's 3 would pass the cap of 5 (--max-queued-items)",
+      );
+      expect(s.batcher.stats).toMatchObject({ queued: 3, refused: 1, dropped: 0 });
+
+      // Exactly up to the cap still fits.
+      const c = post(s.app, body("c", 2));
+      await waitQueued(s.batcher, 5);
+      const health = await s.app.inject({ method: "GET", url: "/healthz" });
+      expect(health.json().batches).toMatchObject({ queued: 5, maxQueued: 5, refused: 1 });
+
+      s.release();
+      await running;
+      for (const [answer, n] of [
+        [await a, 3],
+        [await c, 2],
+      ] as const) {
+        expect(answer.statusCode).toBe(200);
+        expect(answer.json().rewards).toHaveLength(n);
+        expect(answer.json().extra_logs.failed).toEqual(new Array(n).fill(0));
+      }
+      expect(s.scored).toEqual(["held?", "a-0?", "a-1?", "a-2?", "c-0?", "c-1?"]);
+
+      // With the queue empty again, the refused request is admitted.
+      const again = await post(s.app, body("b", 3));
+      expect(again.statusCode).toBe(200);
+      expect(s.scored.filter((p) => p.startsWith("b-"))).toEqual(["b-0?", "b-1?", "b-2?"]);
+    });
+  }
+
+  it("answers a request larger than the cap itself 413, not 503", async () => {
+    const s = await setup({ maxQueuedItems: 2 });
+    const big = await Promise.race([
+      post(s.app, body("a", 3)),
+      s.started.then(() => "scored" as const),
+    ]);
+    if (big === "scored") expect.fail("the request larger than the cap went to the model");
+    expect(big.statusCode).toBe(413);
+    expect(big.json().error).toMatchObject({ code: "KEEL_E_TOO_LARGE" });
+    expect(big.json().error.message).toContain("the most is 2 (--max-queued-items)");
+    expect(s.scored).toEqual([]);
+  });
+
+  it("shows the queued count and the default cap on /healthz", async () => {
+    const s = await setup({});
+    const health = await s.app.inject({ method: "GET", url: "/healthz" });
+    expect(health.json().batches).toMatchObject({
+      queued: 0,
+      maxQueued: DEFAULT_MAX_QUEUED_ITEMS,
+      refused: 0,
+    });
+  });
+
+  it("keeps the queued count exact when a batch fails and takes its request's rest with it", async () => {
+    let calls = 0;
+    const b = new Batcher<number, number>(
+      async (xs) => {
+        calls++;
+        if (calls === 1) throw new Error("model failed");
+        return xs.map((x) => x * 2);
+      },
+      2,
+      6,
+    );
+    const failing = b.submit([1, 2, 3, 4, 5]);
+    await expect(failing).rejects.toThrow("model failed");
+    expect(b.stats).toMatchObject({ queued: 0, dropped: 0 });
+    // All six places are free again.
+    await expect(b.submit([1, 2, 3, 4, 5, 6])).resolves.toEqual([2, 4, 6, 8, 10, 12]);
+    expect(b.stats.queued).toBe(0);
   });
 });

@@ -25,6 +25,7 @@ export async function runServeRm(o: ServeRmFlags): Promise<void> {
     floor: o.floor,
     failClosed: o.failClosed ?? false,
     maxBatch: o.maxBatch,
+    maxQueuedItems: o.maxQueuedItems,
     timeoutMs: Math.round(o.timeout * 1000),
     strip: o.strip,
     ...(apiKey ? { apiKey } : {}),

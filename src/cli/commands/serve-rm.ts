@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
+import { DEFAULT_MAX_QUEUED_ITEMS } from "../../core/serving-limits.js";
 import { listOption, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
@@ -16,6 +17,7 @@ export interface ServeRmFlags {
   floor: number;
   failClosed?: boolean;
   maxBatch: number;
+  maxQueuedItems: number;
   timeout: number;
   strip: string[];
   port: number;
@@ -57,6 +59,12 @@ export const serveRmCommand: CommandModule = {
       )
       .option("--fail-closed", "give unscorable items the floor instead of failing the request")
       .option("--max-batch <n>", "most items scored in one batch", positiveInt("--max-batch"), 64)
+      .option(
+        "--max-queued-items <n>",
+        "most items waiting to be scored, across requests; a request that would pass it gets 503 with Retry-After",
+        positiveInt("--max-queued-items"),
+        DEFAULT_MAX_QUEUED_ITEMS,
+      )
       .option("--timeout <seconds>", "per request", finite("--timeout"), 120)
       .addOption(
         listOption(

@@ -18,6 +18,12 @@
  * `failed` = 1, so training goes on but never credits a response nobody could check. There is
  * no fail-open mode. A request that times out, or whose client leaves, takes its items that have
  * not started scoring off the batcher's queue: they are never scored.
+ *
+ * Bounded queue: at most `maxQueuedItems` items wait for a batch across all requests (default
+ * four of the largest requests). A request that would pass that is refused before any of its
+ * items are queued, with 503 and Retry-After; OpenRLHF's client retries any error status after
+ * 1 s, up to five attempts. Requests already queued are unaffected. A request larger than the
+ * cap itself gets 413: waiting would never make it fit.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
@@ -25,7 +31,8 @@ import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/schemas.js";
 import { asKeelError, type RewardItem } from "../../providers/types.js";
-import { Batcher } from "./batcher.js";
+import { Batcher, QueueFullError } from "./batcher.js";
+import { DEFAULT_MAX_ITEMS, DEFAULT_MAX_QUEUED_ITEMS } from "./limits.js";
 import type { CombinedScorer, ScoredItem } from "./scorer.js";
 
 export interface RewardAppOptions {
@@ -42,6 +49,8 @@ export interface RewardAppOptions {
   readonly apiKey?: string;
   /** The most queries in one request (default 8192). */
   readonly maxItems?: number;
+  /** The most items waiting for a batch across requests (default 32768); more get 503. */
+  readonly maxQueuedItems?: number;
   readonly logLevel?: string;
   readonly logStream?: NodeJS.WritableStream;
   readonly bodyLimit?: number;
@@ -111,6 +120,16 @@ function requestSignal(reply: FastifyReply, ms: number): { signal: AbortSignal; 
   };
 }
 
+/** The refusal of a request the queue has no room for: 503 with Retry-After. */
+function busy(reply: FastifyReply, e: QueueFullError): KeelError {
+  reply.header("retry-after", String(e.retryAfterSeconds));
+  return new KeelError(
+    "KEEL_E_BUSY",
+    `the server is busy: ${e.queued} items are waiting to be scored and this request's ${e.asked} would pass the cap of ${e.maxQueued} (--max-queued-items); retry after ${e.retryAfterSeconds} s`,
+    { hint: "nothing of this request was queued or scored; send it again" },
+  );
+}
+
 export async function buildRewardApp(
   o: RewardAppOptions,
 ): Promise<{ app: FastifyInstance; batcher: Batcher<RewardItem, ScoredItem> }> {
@@ -122,7 +141,18 @@ export async function buildRewardApp(
     bodyLimit: o.bodyLimit ?? 64 << 20,
     return503OnClosing: true,
   });
-  const batcher = new Batcher<RewardItem, ScoredItem>((b) => o.scorer.score(b), o.maxBatch ?? 64);
+  const maxQueued = o.maxQueuedItems ?? DEFAULT_MAX_QUEUED_ITEMS;
+  if (!Number.isInteger(maxQueued) || maxQueued < 1)
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `max queued items must be a positive integer, got ${maxQueued}`,
+    );
+  const maxItems = Math.min(o.maxItems ?? DEFAULT_MAX_ITEMS, maxQueued);
+  const batcher = new Batcher<RewardItem, ScoredItem>(
+    (b) => o.scorer.score(b),
+    o.maxBatch ?? 64,
+    maxQueued,
+  );
   const strip = o.strip ?? [];
   const keyDigest = o.apiKey ? createHash("sha256").update(o.apiKey).digest() : undefined;
 
@@ -179,10 +209,10 @@ export async function buildRewardApp(
         "KEEL_E_INVALID_RECORD",
         `query, prompts and labels must have one entry per item (got ${n}, ${prompts.length}, ${labels?.length ?? "none"})`,
       );
-    if (n > (o.maxItems ?? 8192))
+    if (n > maxItems)
       throw new KeelError(
         "KEEL_E_TOO_LARGE",
-        `${n} queries in one request; the most is ${o.maxItems ?? 8192}`,
+        `${n} queries in one request; the most is ${maxItems}${maxItems === maxQueued ? " (--max-queued-items)" : ""}`,
       );
     const items: RewardItem[] = [];
     const at: number[] = [];
@@ -211,6 +241,7 @@ export async function buildRewardApp(
     try {
       scored = await batcher.submit(items, signal);
     } catch (e) {
+      if (e instanceof QueueFullError) throw busy(reply, e);
       if (!o.failClosed) throw asKeelError(e);
       req.log.warn(
         { err: asKeelError(e), items: items.length },
