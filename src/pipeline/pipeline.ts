@@ -2,8 +2,8 @@
  * keel's main job as one function: world → [generate] → collect → base policy → per arm (preferences,
  * reward model, policy, evaluation) → report, in one run directory, resumable stage by stage.
  */
-import { existsSync, realpathSync, statSync } from "node:fs";
-import { dirname, resolve, sep } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { sep } from "node:path";
 import { stringify as toYaml } from "yaml";
 import type { ConfigSource } from "../core/config.js";
 import { KeelError } from "../core/errors.js";
@@ -14,7 +14,7 @@ import { isPostgresUrl } from "../store/store.js";
 import { checkPolicy } from "../train/common/role.js";
 import type { PipelineConfig } from "./config.js";
 import { resolvePlan } from "./plan.js";
-import { foreignContents, RunDir, refuseOtherRun } from "./rundir.js";
+import { foreignContents, RunDir, realPath, refuseOtherRun } from "./rundir.js";
 import { Runner, type RunnerEvents, type Stage } from "./runner.js";
 import { collectStage, preferencesStage, worldStage } from "./stages/data.js";
 import { policyEvalStage, rewardEvalStage } from "./stages/evaluate.js";
@@ -119,17 +119,6 @@ export function checkPipelineInputs(config: PipelineConfig, source: ConfigSource
   }
 }
 
-/** `path` with symbolic links resolved as far as it exists (the rest appended as given). */
-function realPath(path: string): string {
-  const abs = resolve(path);
-  try {
-    return realpathSync(abs);
-  } catch {
-    const parent = dirname(abs);
-    return parent === abs ? abs : `${realPath(parent)}${sep}${abs.slice(parent.length + 1)}`;
-  }
-}
-
 /** The files and checkpoints the config names, by field. */
 function inputPaths(config: PipelineConfig): [string, string[]][] {
   const { collect, prompts, base, generate } = config;
@@ -142,6 +131,46 @@ function inputPaths(config: PipelineConfig): [string, string[]][] {
   if (provider?.type === "engine" && typeof provider.checkpoint === "string")
     paths.push([provider.checkpoint, ["generate", "provider", "checkpoint"]]);
   return paths;
+}
+
+/**
+ * Checkpoints outside the run that the trainer overrides (`reward_model.model.init`,
+ * `policy.ppo.reward.model`…) or an engine provider name, by field. A stage's fingerprint holds
+ * their paths only, so the run records what they hold (their config.json, with the SHA-256 of
+ * the weights) as it records base.checkpoint: a model changed at the same path is then a changed
+ * input to `--resume`. Only the chosen algorithm's block counts; the other's is not read.
+ */
+export function externalCheckpoints(config: PipelineConfig, out: string): [string, string][] {
+  const fields: string[][] = [
+    ["base", "sft", "model", "init"],
+    ["reward_model", "model", "init"],
+    ...(config.policy.algorithm === "ppo"
+      ? [
+          ["policy", "ppo", "policy", "init"],
+          ["policy", "ppo", "reference", "init"],
+          ["policy", "ppo", "reward", "model"],
+          ["policy", "ppo", "cost", "model"],
+        ]
+      : [
+          ["policy", "dpo", "model", "init"],
+          ["policy", "dpo", "reference", "init"],
+        ]),
+  ];
+  const provider = config.generate.provider as { type?: unknown } | undefined;
+  if (provider?.type === "engine") fields.push(["generate", "provider", "checkpoint"]);
+  const inRun = realPath(out);
+  const found: [string, string][] = [];
+  for (const field of fields) {
+    let v: unknown = config;
+    for (const k of field)
+      v = typeof v === "object" && v !== null ? (v as Record<string, unknown>)[k] : undefined;
+    if (typeof v !== "string") continue;
+    // A model the run trains itself is covered by its stage's fingerprint.
+    const p = realPath(v);
+    if (p === inRun || p.startsWith(`${inRun}${sep}`)) continue;
+    found.push([field.join("."), v]);
+  }
+  return found;
 }
 
 /**
@@ -216,9 +245,9 @@ export async function runPipeline(
 ): Promise<PipelineResult> {
   checkPipelineInputs(config, o.source);
   checkRunDir(config, o.out, o.resume ?? false, o.source);
-  // The files the run reads. The world and its panel are made from config.yaml itself; a store
-  // (collect.from: store) is a live database, not hashed here: the collect stage verifies its
-  // ledger.
+  // The files and checkpoints the run reads. The world and its panel are made from config.yaml
+  // itself; a store (collect.from: store) is a live database, not hashed here: the collect stage
+  // verifies its ledger.
   const run = RunDir.open(
     o.out,
     { pipeline: config.seed },
@@ -229,6 +258,7 @@ export async function runPipeline(
       if (prompts.from === "file" && prompts.path && existsSync(prompts.path))
         r.recordInput("prompts.path", prompts.path);
       if (base.checkpoint) r.recordCheckpoint("base.checkpoint", base.checkpoint);
+      for (const [field, dir] of externalCheckpoints(config, o.out)) r.recordCheckpoint(field, dir);
     },
     o.resume ?? false,
     "pipeline",

@@ -5,9 +5,9 @@
  * (an asynchronous write's temporary file was removed under it, and the record was lost).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
@@ -225,26 +225,87 @@ export function heldRunKind(dir: string): RunKind | "unknown" | undefined {
   const manifest = RunDir.readManifest(dir);
   if (typeof manifest?.kind === "string") return manifest.kind;
   if (existsSync(join(dir, "state.json"))) return "pipeline";
+  const kind = configYamlKind(dir);
+  if (kind !== undefined) return kind;
+  return manifest || existsSync(join(dir, "manifest.json")) ? "unknown" : undefined;
+}
+
+/** The kind of run a directory's config.yaml was written by, when it says. */
+function configYamlKind(dir: string): RunKind | undefined {
   let config: unknown;
   try {
     config = parseYaml(readFileSync(join(dir, "config.yaml"), "utf8"));
   } catch {
-    config = undefined; // absent or unreadable: the manifest alone decides
+    return undefined; // absent or unreadable
   }
-  if (typeof config === "object" && config !== null) {
-    const c = config as { trainer?: unknown; preset?: unknown; arms?: unknown };
-    if (typeof c.trainer === "string") return `train ${c.trainer}`;
-    if (c.preset !== undefined && c.arms !== undefined) return "pipeline";
+  if (typeof config !== "object" || config === null) return undefined;
+  const c = config as { trainer?: unknown; preset?: unknown; arms?: unknown };
+  if (typeof c.trainer === "string") return `train ${c.trainer}`;
+  if (c.preset !== undefined && c.arms !== undefined) return "pipeline";
+  return undefined;
+}
+
+/** `path` with symbolic links resolved as far as it exists (the rest appended as given). */
+export function realPath(path: string): string {
+  const abs = resolve(path);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : `${realPath(parent)}${sep}${abs.slice(parent.length + 1)}`;
   }
-  return manifest || existsSync(join(dir, "manifest.json")) ? "unknown" : undefined;
 }
 
 /**
- * Refuses (KEEL_E_USAGE) a directory that holds a run of another kind than `kind`: writing into
- * it would replace that run's config.yaml and manifest.json, and with them its provenance.
+ * The pipeline run directory that `dir` lies inside, at any depth (`dir` itself aside), if any,
+ * as the path spells it when it can (else resolved). A pipeline run's stage directories (`base`,
+ * `defended/rm`…) have no manifest.json of their own, so `heldRunKind` sees nothing there.
+ * Stricter than `heldRunKind` on purpose, since every ancestor up to / is asked: the manifest
+ * must say `pipeline`, or (a run begun before manifests named their kind) its config.yaml must
+ * be a pipeline's — a stray state.json in a parent directory is not taken for a run.
+ */
+export function enclosingPipelineRun(dir: string): string | undefined {
+  const ancestors: string[] = [];
+  for (let p = dir, up = dirname(p); up !== p; p = up, up = dirname(p)) ancestors.push(up);
+  // Then through symbolic links, and above the working directory for a relative path.
+  const real = realPath(dir);
+  for (let p = real, up = dirname(p); up !== p; p = up, up = dirname(p)) ancestors.push(up);
+  const seen = new Set<string>([real]);
+  for (const a of ancestors) {
+    const key = realPath(a);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const kind = RunDir.readManifest(a)?.kind;
+    if (kind === "pipeline" || (kind === undefined && configYamlKind(a) === "pipeline")) return a;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses (KEEL_E_USAGE) an output path inside a pipeline run's directory: the run's state.json
+ * records what its stages wrote there, and a stage that runs again removes its directory, so
+ * either the output or the run would be lost. `what` names the output for the hint.
+ */
+export function refuseInsidePipelineRun(path: string, what: string): void {
+  const run = enclosingPipelineRun(path);
+  if (run === undefined) return;
+  throw new KeelError(
+    "KEEL_E_USAGE",
+    `${path} is inside the pipeline run directory ${run}; choose another --out`,
+    {
+      hint: `the run's stages own what is in it (a stage that runs again removes its directory): write ${what} outside ${run}`,
+    },
+  );
+}
+
+/**
+ * Refuses (KEEL_E_USAGE) a directory inside a pipeline run's directory (`enclosingPipelineRun`),
+ * and one that holds a run of another kind than `kind`: writing into it would replace that run's
+ * config.yaml and manifest.json, and with them its provenance.
  * A run of the same kind is left to the caller (resume, or refuse a finished one).
  */
 export function refuseOtherRun(dir: string, kind: RunKind): void {
+  refuseInsidePipelineRun(dir, `a ${kind} run`);
   const held = heldRunKind(dir);
   if (held === undefined || held === kind) return;
   const what = held === "unknown" ? "another kind of run (its manifest.json)" : `a ${held} run`;

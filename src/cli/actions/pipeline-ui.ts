@@ -1,4 +1,7 @@
-/** Progress output for pipeline runs (keel demo, keel run, keel experiment): stage lines and a bar. */
+/**
+ * Progress output for pipeline runs (keel demo, keel run, keel experiment): stage lines, a bar,
+ * and on --resume why a stage runs again.
+ */
 import { excludesZero, signedPoints } from "../../core/interval.js";
 import type { RunnerEvents } from "../../pipeline/runner.js";
 import type { RunSummary } from "../../pipeline/stages/report.js";
@@ -26,6 +29,10 @@ export function pipelineEvents(quiet: boolean): RunnerEvents {
       if (tty)
         process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1)}\u001b[K`);
       else process.stderr.write(`${line}\n`);
+    },
+    // Under the stage's "[i/n] title" line.
+    onStageRerun(_stage, reason, continues) {
+      process.stderr.write(`  ${continues ? "resumed" : "re-run"}: ${reason}\n`);
     },
     onStageEnd(_stage, seconds, skipped) {
       if (tty) process.stderr.write("\r\u001b[K");

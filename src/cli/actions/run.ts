@@ -10,7 +10,7 @@ import {
   pipelineStages,
   runPipeline,
 } from "../../pipeline/pipeline.js";
-import { foreignContents, heldRunKind } from "../../pipeline/rundir.js";
+import { enclosingPipelineRun, foreignContents, heldRunKind } from "../../pipeline/rundir.js";
 import type { RunFlags } from "../commands/run.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
@@ -29,20 +29,13 @@ async function run(o: RunFlags): Promise<void> {
   const { raw, source } = await loadYamlConfig(o.config);
   const config = parsePipelineConfig(raw, source);
   if (o.check) return reportCheck(o, config, source);
-  const quiet = o.quiet ?? false;
   const r = await withInterrupt((signal) =>
     runPipeline(config, {
       out: o.out,
       resume: o.resume ?? false,
       signal,
       source,
-      events: {
-        ...pipelineEvents(quiet),
-        // Under the stage's "[i/n] title" line: why it runs again on --resume.
-        onStageRerun(_stage, reason, continues) {
-          if (!quiet) process.stderr.write(`  ${continues ? "resumed" : "re-run"}: ${reason}\n`);
-        },
-      },
+      events: pipelineEvents(o.quiet ?? false),
     }),
   );
   if (o.json) printJson(r.summary);
@@ -85,7 +78,8 @@ function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource):
   const w = Math.max(...rows.map((r) => r.key.length));
   for (const r of rows)
     printLine(`  ${r.key.padEnd(w)}  ${`${Math.round(r.share * 100)}%`.padStart(4)}  ${r.title}`);
-  if (held === "pipeline" && refusal !== undefined) printLine(refusal);
+  if ((held === "pipeline" || enclosingPipelineRun(o.out) !== undefined) && refusal !== undefined)
+    printLine(refusal);
   else if (held === "pipeline")
     printLine(
       `${o.out} already holds a run: pass --resume to continue it, or choose another --out`,

@@ -1,0 +1,134 @@
+/**
+ * A pipeline run's stage directories (`base`, `defended`, `defended/policy`…) have no
+ * manifest.json of their own, yet the run's state.json records what its stages wrote there and a
+ * stage that runs again removes its directory: `keel train` and `keel run` refuse any directory
+ * inside a pipeline run (KEEL_E_USAGE naming the run) and leave the run as it was.
+ */
+import { createHash } from "node:crypto";
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import { stringify as toYaml } from "yaml";
+import { parsePipelineConfig } from "../../src/pipeline/config.js";
+import { runPipeline } from "../../src/pipeline/pipeline.js";
+import { enclosingPipelineRun } from "../../src/pipeline/rundir.js";
+import { runCli } from "../helpers/cli.js";
+import { TINY_PIPELINE as tiny } from "../helpers/pipeline.js";
+import { tinyCheckpoint, tmp } from "../train/fixtures.js";
+
+/** Every file under `dir` with the SHA-256 of its bytes. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = createHash("sha256").update(readFileSync(p)).digest("hex");
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** A pipeline run as an interrupted `keel run` leaves it: base trained, defended begun. */
+function pipelineRun(run: string, manifest: object): void {
+  mkdirSync(join(run, "defended"), { recursive: true });
+  writeFileSync(join(run, "config.yaml"), toYaml(parsePipelineConfig(tiny)));
+  writeFileSync(
+    join(run, "state.json"),
+    JSON.stringify({ format: "keel-run-state/1", stages: {} }),
+  );
+  writeFileSync(join(run, "manifest.json"), JSON.stringify(manifest));
+  tinyCheckpoint(join(run, "base", "model"));
+  writeFileSync(
+    join(run, "defended", "pairs.jsonl"),
+    '{"prompt":"p","chosen":"a","rejected":"b"}\n',
+  );
+}
+
+describe("directories inside a pipeline run", () => {
+  const dir = tmp("run-subdirs");
+  writeFileSync(join(dir, "sft.jsonl"), '{"prompt":"say yes","completion":"yes"}\n');
+  const sftYaml = join(dir, "sft.yaml");
+  writeFileSync(
+    sftYaml,
+    [
+      `data: { train: ${join(dir, "sft.jsonl")} }`,
+      "model:",
+      "  arch: { d_model: 16, layers: 1, heads: 2, context: 24 }",
+      "  tokenizer: { vocab_size: 280 }",
+      "train: { steps: 1, batch_size: 1 }",
+    ].join("\n"),
+  );
+  const runs = {
+    // As this keel writes it, and as a keel that did not yet name the kind in the manifest did.
+    "this keel's": { kind: "pipeline", keel_version: "0", inputs: {}, stages: [], outputs: {} },
+    "an older keel's": { inputs: {}, stages: [] },
+  };
+
+  for (const [name, manifest] of Object.entries(runs)) {
+    it(`keel train refuses a stage directory of ${name} run, with or without --resume`, async () => {
+      const run = join(dir, name);
+      pipelineRun(run, manifest);
+      const before = snapshot(run);
+      for (const sub of ["base", "defended", join("defended", "policy"), join("base", "model")]) {
+        for (const resume of [[], ["--resume"]]) {
+          const out = join(run, sub);
+          const r = await runCli(["train", "sft", "-c", sftYaml, "-o", out, ...resume, "-q"]);
+          expect(r.code, `${sub} ${resume}: ${r.stderr}`).toBe(64);
+          expect(r.stderr).toContain(
+            `KEEL_E_USAGE: ${out} is inside the pipeline run directory ${run}; choose another --out`,
+          );
+        }
+      }
+      expect(snapshot(run)).toEqual(before);
+    });
+  }
+
+  it("keel run refuses one too, and --check says so", async () => {
+    const run = join(dir, "outer");
+    pipelineRun(run, runs["this keel's"]);
+    const before = snapshot(run);
+    const out = join(run, "defended", "nested");
+    const stopped = new AbortController();
+    stopped.abort();
+    await expect(
+      runPipeline(parsePipelineConfig(tiny), { out, signal: stopped.signal }),
+    ).rejects.toMatchObject({
+      code: "KEEL_E_USAGE",
+      message: `${out} is inside the pipeline run directory ${run}; choose another --out`,
+    });
+    const file = join(dir, "pipeline.yaml");
+    writeFileSync(file, "name: tiny\npreset: quick\n");
+    const check = await runCli(["run", "-c", file, "-o", out, "--check"]);
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout).toContain(`${out} is inside the pipeline run directory ${run}`);
+    expect(snapshot(run)).toEqual(before);
+  });
+
+  it("finds the run through a relative path or a symbolic link, and not beside it", () => {
+    const run = join(dir, "linked");
+    pipelineRun(run, runs["this keel's"]);
+    symlinkSync(join(run, "defended"), join(dir, "link"));
+    // Found through the link's target, so named as resolved.
+    expect(enclosingPipelineRun(join(dir, "link", "rm"))).toBe(realpathSync(run));
+    expect(enclosingPipelineRun(relative(process.cwd(), join(run, "base")))).toBe(
+      relative(process.cwd(), run),
+    );
+    expect(enclosingPipelineRun(run)).toBeUndefined();
+    expect(enclosingPipelineRun(join(dir, "beside"))).toBeUndefined();
+    // A parent with a stray state.json but no pipeline record is not a run.
+    const other = join(dir, "other");
+    mkdirSync(other);
+    writeFileSync(join(other, "state.json"), "{}\n");
+    expect(enclosingPipelineRun(join(other, "sub"))).toBeUndefined();
+  });
+});
