@@ -27,6 +27,9 @@ export interface ParamSpec {
   readonly std?: number;
 }
 
+/** Each parameter's values, asked for once per spec in declaration order (e.g. a file's tensors). */
+export type WeightSource = (spec: ParamSpec) => ArrayLike<number>;
+
 /** A bump allocator of 16-byte-aligned float32 arrays in one WebAssembly.Memory. */
 export class Arena {
   readonly memory: WasmMemory;
@@ -144,6 +147,24 @@ export class ParamStore {
       if (s.init === "ones") v.fill(1);
       else if (s.init === "zeros") v.fill(0);
       else for (let i = 0; i < v.length; i++) v[i] = rng.normal(0, s.std ?? 0.02);
+    }
+    this.touch();
+  }
+
+  /**
+   * Copies every parameter from `source`, in declaration order: the whole store is written
+   * or this throws, so no parameter keeps the zeros it was allocated with.
+   */
+  assign(source: WeightSource): void {
+    for (const s of this.specs) {
+      const v = this.view(s.name);
+      const src = source(s);
+      if (src.length !== v.length)
+        throw new KeelError(
+          "KEEL_E_SHAPE",
+          `weights for ${s.name} have ${src.length} values; the parameter needs ${v.length}`,
+        );
+      v.set(src);
     }
     this.touch();
   }

@@ -19,6 +19,7 @@ import { KeelError } from "../../core/errors.js";
 import { describeFsError } from "../../core/files.js";
 import { type GptConfig, GptConfigSchema, paramSpecs } from "../gpt/config.js";
 import { Gpt } from "../gpt/model.js";
+import { numel } from "../graph.js";
 import type { AdamW } from "../optim/adamw.js";
 import type { Ema } from "../optim/ema.js";
 import type { FloatArray, ParamSpec } from "../params.js";
@@ -204,20 +205,25 @@ function checkFinite(data: ArrayLike<number>, what: string, file: string): void 
     });
 }
 
-function copyInto(dst: FloatArray, t: StTensor | undefined, what: string, file: string): void {
+/** The floats of `t`, checked to be present, float, `n` long and finite. */
+function checkedFloats(t: StTensor | undefined, n: number, what: string, file: string): FloatArray {
   if (!t) throw new KeelError("KEEL_E_CHECKPOINT", `${what} is missing`, { where: { file } });
   if (t.data instanceof Int32Array || t.data instanceof BigInt64Array)
     throw new KeelError("KEEL_E_CHECKPOINT", `${what} is ${t.dtype}; expected F32 or F64`, {
       where: { file },
     });
-  if (t.data.length !== dst.length)
+  if (t.data.length !== n)
     throw new KeelError(
       "KEEL_E_CHECKPOINT",
-      `${what} has ${t.data.length} values; the model needs ${dst.length}`,
+      `${what} has ${t.data.length} values; the model needs ${n}`,
       { where: { file } },
     );
   checkFinite(t.data, what, file);
-  dst.set(t.data);
+  return t.data;
+}
+
+function copyInto(dst: FloatArray, t: StTensor | undefined, what: string, file: string): void {
+  dst.set(checkedFloats(t, dst.length, what, file));
 }
 
 /** Whether `dir` holds a checkpoint (its config.json; the weights are checked on load). */
@@ -335,15 +341,13 @@ export function loadCheckpoint(dir: string, opts: { threads?: number } = {}): Ch
         hint: "the tokenizer belongs to another model",
       },
     );
-  const model = new Gpt(c, opts.threads === undefined ? {} : { threads: opts.threads });
-  for (const s of specs)
-    copyInto(
-      model.params.view(s.name),
-      weights.tensors.get(s.name),
-      `tensor ${s.name}`,
-      weightsFile,
-    );
-  model.params.touch();
+  // Built from the file's tensors rather than drawn at random and overwritten: the random
+  // fill was most of a load's time. checkWeights has seen every parameter with its shape.
+  const model = new Gpt(c, {
+    ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+    weights: (s) =>
+      checkedFloats(weights.tensors.get(s.name), numel(s.shape), `tensor ${s.name}`, weightsFile),
+  });
   const stateBytes = (k: number, what: string) => ({
     min: 8 + 4 * k * count,
     max: 8 + MAX_HEADER_BYTES + 8 * k * count,

@@ -20,7 +20,7 @@ import { KeelError } from "../../core/errors.js";
 import { Rng, type Seed } from "../../core/rng.js";
 import type { DType, Graph } from "../graph.js";
 import { encodeModel } from "../onnx/proto.js";
-import { type FloatArray, ParamStore } from "../params.js";
+import { type FloatArray, ParamStore, type WeightSource } from "../params.js";
 import { Replicas, type WireTensor } from "../replicas.js";
 import { defaultThreads, Session, tensor } from "../runtime.js";
 import { type GptConfig, type GptConfigInput, paramSpecs, parseGptConfig } from "./config.js";
@@ -78,6 +78,13 @@ export type HeadOutputs = Partial<Record<Head, FloatArray>>;
 export interface GptOptions {
   /** Seed for initialisation. */
   readonly seed?: Seed;
+  /**
+   * Every parameter's values (a checkpoint's tensors, another model's weights): the model is
+   * built from them instead of drawn at random, which for a model of millions of parameters
+   * is most of the time a load takes. Each parameter is copied as the model is built, so no
+   * one can see it before it holds its weights. Exclusive with `seed`.
+   */
+  readonly weights?: WeightSource;
   /** Threads for a run (ONNX Runtime intra-op threads, shared out among data-parallel shards). */
   readonly threads?: number;
   /**
@@ -153,7 +160,13 @@ export class Gpt {
   constructor(config: GptConfigInput | GptConfig, opts: GptOptions = {}) {
     this.config = parseGptConfig(config);
     this.params = new ParamStore(paramSpecs(this.config), this.config.dtype);
-    this.params.initialise(new Rng(opts.seed ?? 0).fork("gpt-init"));
+    if (opts.weights) {
+      if (opts.seed !== undefined)
+        throw new KeelError("KEEL_E_USAGE", "a GPT takes a seed or its weights, not both", {
+          hint: "drop the seed: it only draws the initial weights",
+        });
+      this.params.assign(opts.weights);
+    } else this.params.initialise(new Rng(opts.seed ?? 0).fork("gpt-init"));
     this.threads = opts.threads;
     this.dataParallel = opts.dataParallel ?? true;
   }
@@ -462,13 +475,11 @@ export class Gpt {
   /** A new model with the same config and a copy of the weights (e.g. a frozen reference). */
   clone(opts: { threads?: number } = {}): Gpt {
     const threads = opts.threads ?? this.threads;
-    const m = new Gpt(this.config, {
+    return new Gpt(this.config, {
       ...(threads === undefined ? {} : { threads }),
       dataParallel: this.dataParallel,
+      weights: (s) => this.params.view(s.name),
     });
-    m.params.flat.set(this.params.flat);
-    m.params.touch();
-    return m;
   }
 
   /** Releases every ONNX Runtime session and stops the data-parallel replicas. */
