@@ -114,6 +114,29 @@ describe("directories inside a pipeline run", () => {
     expect(snapshot(run)).toEqual(before);
   });
 
+  it("keel model init and keel generate refuse it as well", async () => {
+    const run = join(dir, "for-model-and-generate");
+    pipelineRun(run, runs["this keel's"]);
+    const before = snapshot(run);
+    const init = await runCli(["model", "init", "-o", join(run, "defended", "rm"), "--json"]);
+    expect(init.code, init.stderr).toBe(64);
+    expect(init.stderr).toContain(`is inside the pipeline run directory ${run}`);
+    const prompts = join(dir, "gen-prompts.txt");
+    writeFileSync(prompts, `${JSON.stringify({ prompt: "say yes" })}\n`);
+    const gen = await runCli([
+      "generate",
+      "--checkpoint",
+      join(run, "base", "model"),
+      "-p",
+      prompts,
+      "-o",
+      join(run, "defended", "pairs.jsonl"),
+    ]);
+    expect(gen.code, gen.stderr).toBe(64);
+    expect(gen.stderr).toContain(`is inside the pipeline run directory ${run}`);
+    expect(snapshot(run)).toEqual(before);
+  });
+
   it("finds the run through a relative path or a symbolic link, and not beside it", () => {
     const run = join(dir, "linked");
     pipelineRun(run, runs["this keel's"]);
