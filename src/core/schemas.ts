@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { KeelError, type Where } from "./errors.js";
+import { quote, zodIssueMessage } from "./issue-messages.js";
 import type {
   CategoricalLabel,
   Choice,
@@ -15,12 +16,16 @@ import type {
   Rater,
 } from "./types.js";
 
+/** The formatter lives in issue-messages.ts; its importers may keep importing it from here. */
+export { type IssueContext, zodIssueMessage } from "./issue-messages.js";
+
 /** Longest text accepted in any one prompt or response field (characters). */
 export const MAX_TEXT_CHARS = 1_000_000;
 /** Longest identifier (rater id, comparison id). */
 export const MAX_ID_CHARS = 256;
 
 const noControl = /^[^\u0000-\u001f\u007f]*$/;
+const NO_CONTROL = "must not contain control characters";
 
 /**
  * No lone UTF-16 surrogate (with the `u` flag a surrogate pair reads as one code point, so only
@@ -54,7 +59,7 @@ export const IdSchema = z
   .string()
   .min(1, "must not be empty")
   .max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`)
-  .regex(noControl, "must not contain control characters")
+  .regex(noControl, NO_CONTROL)
   .regex(WELL_FORMED, NOT_WELL_FORMED);
 
 export const ChoiceSchema = z.enum(["a", "b", "tie"]);
@@ -65,17 +70,29 @@ export const TextSchema = z
   .regex(NO_NUL, "must not contain NUL characters")
   .regex(WELL_FORMED, NOT_WELL_FORMED);
 
+/** A short name: a message role, a flag, an attribute name. */
+const Name = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(noControl, NO_CONTROL)
+  .regex(WELL_FORMED, NOT_WELL_FORMED);
+
 export const MessageSchema = z.strictObject({
-  role: z.string().min(1).max(64).regex(noControl).regex(WELL_FORMED, NOT_WELL_FORMED),
+  role: Name,
   content: TextSchema,
 });
 
-export const ContentSchema: z.ZodType<Content> = z.union([
-  TextSchema,
-  z.array(MessageSchema).min(1, "a message list must not be empty").max(1000),
-]);
+export const ContentSchema: z.ZodType<Content> = z.union(
+  [TextSchema, z.array(MessageSchema).min(1, "a message list must not be empty").max(1000)],
+  // The union's own message: what it accepts, added to "expected string or array, received …".
+  { error: "a string, or a list of {role, content} messages" },
+);
 
-const IsoDate = z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time" });
+const IsoDate = z.iso.datetime({
+  offset: true,
+  message: "must be an ISO-8601 date-time with a time zone, such as 2026-03-01T10:00:00Z",
+});
 
 export const JudgmentSchema = z.strictObject({
   comparison_id: IdSchema,
@@ -89,10 +106,7 @@ export const JudgmentSchema = z.strictObject({
   latency_ms: z.number().finite().nonnegative().max(1e10).optional(),
   shown_order: z.enum(["ab", "ba"]).optional(),
   rationale: storableString(10_000).optional(),
-  flags: z
-    .array(z.string().min(1).max(64).regex(noControl).regex(WELL_FORMED, NOT_WELL_FORMED))
-    .max(16)
-    .optional(),
+  flags: z.array(Name).max(16).optional(),
 }) satisfies z.ZodType<Judgment>;
 
 export const RaterSchema = z.strictObject({
@@ -127,8 +141,8 @@ export const HhRowSchema = z.strictObject({
 const Cell = z
   .string()
   .min(1, "must not be empty")
-  .max(MAX_ID_CHARS)
-  .regex(noControl)
+  .max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`)
+  .regex(noControl, NO_CONTROL)
   .regex(WELL_FORMED, NOT_WELL_FORMED);
 
 export const CategoricalLabelSchema = z.strictObject({
@@ -140,54 +154,21 @@ export const CategoricalLabelSchema = z.strictObject({
 export const PairwiseLabelSchema = z
   .strictObject({ worker: Cell, left: Cell, right: Cell, label: Cell })
   .refine((r) => r.label === r.left || r.label === r.right, {
-    message: "must equal left or right (the preferred item)",
+    error: (issue) => {
+      const r = issue.input as PairwiseLabel;
+      return `must equal left or right (the preferred item): ${quote(r.left)} or ${quote(r.right)}; got ${quote(r.label)}`;
+    },
     path: ["label"],
   })
   .refine((r) => r.left !== r.right, { message: "left and right must differ", path: ["right"] });
 
 export type PairwiseLabelParsed = PairwiseLabel;
 
-/** Turns a zod failure into `file:line: field: what is wrong`. */
-export function zodIssueMessage(error: z.ZodError): { field: string; message: string } {
-  const issue = error.issues[0];
-  if (!issue) return { field: "", message: "invalid" };
-  let field = issue.path.map(String).join(".");
-  let message = issue.message;
-  if (issue.code === "unrecognized_keys") {
-    message = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
-  } else if (issue.code === "invalid_type") {
-    message = typeMessage([issue.message]) ?? message;
-  } else if (issue.code === "invalid_union") {
-    // Each alternative failed on the value's type alone: say what would have done.
-    const branches = issue.errors.map((e) =>
-      e.length === 1 && e[0]!.path.length === 0 ? e[0] : undefined,
-    );
-    if (branches.every((b) => b?.code === "invalid_type"))
-      message = typeMessage(branches.map((b) => b!.message)) ?? message;
-  }
-  if (field === "") field = "(record)";
-  return { field, message };
-}
-
-/**
- * "is required" for a missing value, else "expected string or array, received number", from
- * zod's own messages ("Invalid input: expected string, received undefined"; zod does not keep
- * the input in the issue). Undefined when a message is not of that form.
- */
-function typeMessage(messages: readonly string[]): string | undefined {
-  const parsed = messages.map((m) => /expected (.+), received (\w+)$/.exec(m));
-  if (parsed.length === 0 || parsed.some((p) => p === null)) return undefined;
-  const received = parsed[0]![2]!;
-  if (received === "undefined") return "is required";
-  const expected = [...new Set(parsed.map((p) => p![1]!))];
-  return `expected ${expected.join(" or ")}, received ${received}`;
-}
-
 /** Validates `value` against `schema` or throws KEEL_E_INVALID_RECORD naming the place. */
 export function parseRecord<T>(schema: z.ZodType<T>, value: unknown, where: Where): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const { field, message } = zodIssueMessage(result.error);
+  const { field, message } = zodIssueMessage(result.error, { input: value, schema });
   throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { ...where, field } });
 }
 

@@ -88,7 +88,7 @@ export function validateWith<T>(schema: z.ZodType<T>): (value: unknown, where: W
   return (value, where) => {
     const r = schema.safeParse(value);
     if (r.success) return r.data;
-    const { field, message } = zodIssueMessage(r.error);
+    const { field, message } = zodIssueMessage(r.error, { input: value, schema });
     throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { ...where, field } });
   };
 }

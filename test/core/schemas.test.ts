@@ -57,7 +57,7 @@ describe("JudgmentSchema", () => {
     [{ ...good, comparison_id: 5 }, "comparison_id"],
     [{ ...good, prompt: 3 }, "prompt"],
     [{ ...good, prompt: [] }, "prompt"],
-    [{ ...good, response_a: [{ role: "user" }] }, "response_a"],
+    [{ ...good, response_a: [{ role: "user" }] }, "response_a.0.content"],
     [{ ...good, gold: "yes" }, "gold"],
     [{ ...good, created_at: "yesterday" }, "created_at"],
     [{ ...good, latency_ms: -1 }, "latency_ms"],

@@ -105,6 +105,6 @@ describe('a JSON key "__proto__"', () => {
       parseJudgmentBatches,
     );
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error.message).toMatch(/\.jsonl:1: prompt: /);
+    if (!result.ok) expect(result.error.message).toMatch(/\.jsonl:1: prompt\.0: /);
   });
 });
