@@ -10,11 +10,12 @@ import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
 import { writeFileAtomic } from "../engine/checkpoint/atomic.js";
 import { hasCheckpoint } from "../engine/checkpoint/checkpoint.js";
+import { canonicalPath } from "../io/output-target.js";
 import { isPostgresUrl } from "../store/store.js";
 import { checkPolicy } from "../train/common/role.js";
 import type { PipelineConfig } from "./config.js";
 import { resolvePlan } from "./plan.js";
-import { foreignContents, RunDir, realPath, refuseOtherRun } from "./rundir.js";
+import { foreignContents, RunDir, refuseOtherRun } from "./rundir.js";
 import { Runner, type RunnerEvents, type Stage } from "./runner.js";
 import { collectStage, preferencesStage, worldStage } from "./stages/data.js";
 import { policyEvalStage, rewardEvalStage } from "./stages/evaluate.js";
@@ -158,7 +159,7 @@ export function externalCheckpoints(config: PipelineConfig, out: string): [strin
   ];
   const provider = config.generate.provider as { type?: unknown } | undefined;
   if (provider?.type === "engine") fields.push(["generate", "provider", "checkpoint"]);
-  const inRun = realPath(out);
+  const inRun = canonicalPath(out);
   const found: [string, string][] = [];
   for (const field of fields) {
     let v: unknown = config;
@@ -166,7 +167,7 @@ export function externalCheckpoints(config: PipelineConfig, out: string): [strin
       v = typeof v === "object" && v !== null ? (v as Record<string, unknown>)[k] : undefined;
     if (typeof v !== "string") continue;
     // A model the run trains itself is covered by its stage's fingerprint.
-    const p = realPath(v);
+    const p = canonicalPath(v);
     if (p === inRun || p.startsWith(`${inRun}${sep}`)) continue;
     found.push([field.join("."), v]);
   }
@@ -186,9 +187,9 @@ export function checkRunDir(
   resume: boolean,
   source: ConfigSource = {},
 ): void {
-  const inRun = realPath(out);
+  const inRun = canonicalPath(out);
   for (const [path, field] of inputPaths(config)) {
-    const p = realPath(path);
+    const p = canonicalPath(path);
     if (p !== inRun && !p.startsWith(`${inRun}${sep}`)) continue;
     const line = source.lineOf?.(field);
     throw new KeelError(

@@ -5,14 +5,15 @@
  * (an asynchronous write's temporary file was removed under it, and the record was lost).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, join } from "node:path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
 import { ensureDir, writeFileAtomic } from "../engine/checkpoint/atomic.js";
+import { canonicalPath } from "../io/output-target.js";
 import { isEnsembleDir, readJsonQuietly } from "../train/common/role.js";
 
 /** onnxruntime-node's own version, from its package.json ("unknown" if it cannot be read). */
@@ -245,17 +246,6 @@ function configYamlKind(dir: string): RunKind | undefined {
   return undefined;
 }
 
-/** `path` with symbolic links resolved as far as it exists (the rest appended as given). */
-export function realPath(path: string): string {
-  const abs = resolve(path);
-  try {
-    return realpathSync(abs);
-  } catch {
-    const parent = dirname(abs);
-    return parent === abs ? abs : `${realPath(parent)}${sep}${abs.slice(parent.length + 1)}`;
-  }
-}
-
 /**
  * The pipeline run directory that `dir` lies inside, at any depth (`dir` itself aside), if any,
  * as the path spells it when it can (else resolved). A pipeline run's stage directories (`base`,
@@ -268,11 +258,11 @@ export function enclosingPipelineRun(dir: string): string | undefined {
   const ancestors: string[] = [];
   for (let p = dir, up = dirname(p); up !== p; p = up, up = dirname(p)) ancestors.push(up);
   // Then through symbolic links, and above the working directory for a relative path.
-  const real = realPath(dir);
+  const real = canonicalPath(dir);
   for (let p = real, up = dirname(p); up !== p; p = up, up = dirname(p)) ancestors.push(up);
   const seen = new Set<string>([real]);
   for (const a of ancestors) {
-    const key = realPath(a);
+    const key = canonicalPath(a);
     if (seen.has(key)) continue;
     seen.add(key);
     const kind = RunDir.readManifest(a)?.kind;
