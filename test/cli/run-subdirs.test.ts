@@ -1,19 +1,4 @@
-/**
- * A pipeline run's stage directories (`base`, `defended`, `defended/policy`…) have no
- * manifest.json of their own, yet the run's state.json records what its stages wrote there and a
- * stage that runs again removes its directory: `keel train` and `keel run` refuse any directory
- * inside a pipeline run (KEEL_E_USAGE naming the run) and leave the run as it was.
- */
-import { createHash } from "node:crypto";
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stringify as toYaml } from "yaml";
@@ -21,22 +6,9 @@ import { parsePipelineConfig } from "../../src/pipeline/config.js";
 import { runPipeline } from "../../src/pipeline/pipeline.js";
 import { enclosingPipelineRun } from "../../src/pipeline/rundir.js";
 import { runCli } from "../helpers/cli.js";
+import { snapshot } from "../helpers/files.js";
 import { TINY_PIPELINE as tiny } from "../helpers/pipeline.js";
 import { tinyCheckpoint, tmp } from "../train/fixtures.js";
-
-/** Every file under `dir` with the SHA-256 of its bytes. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(dir, p)] = createHash("sha256").update(readFileSync(p)).digest("hex");
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** A pipeline run as an interrupted `keel run` leaves it: base trained, defended begun. */
 function pipelineRun(run: string, manifest: object): void {

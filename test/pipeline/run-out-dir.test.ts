@@ -1,13 +1,5 @@
-/**
- * Where `keel run` may write: not into a model checkpoint or any other directory with files in
- * it, not over a file its own config reads, not on top of a run begun by another keel or whose
- * manifest.json is damaged — each refused before anything is written. The runs are given an
- * already-raised abort signal, so a run that is wrongly let through stops (KEEL_E_INTERRUPTED)
- * right after it has written its config.yaml, without training anything.
- */
-import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stringify as toYaml } from "yaml";
 import { KEEL_VERSION } from "../../src/core/version.js";
@@ -15,23 +7,10 @@ import { type PipelineConfigInput, parsePipelineConfig } from "../../src/pipelin
 import { runPipeline } from "../../src/pipeline/pipeline.js";
 import { RunDir } from "../../src/pipeline/rundir.js";
 import { runCli } from "../helpers/cli.js";
+import { snapshot } from "../helpers/files.js";
 import { TINY_PIPELINE as tiny } from "../helpers/pipeline.js";
 import { tempDir } from "../helpers/stores.js";
 import { tinyCheckpoint } from "../train/fixtures.js";
-
-/** Every file under `dir` with the SHA-256 of its bytes. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(dir, p)] = createHash("sha256").update(readFileSync(p)).digest("hex");
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const stopped = () => {
   const ac = new AbortController();
