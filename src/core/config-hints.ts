@@ -130,9 +130,21 @@ export function missingBlockHint(
   schema: z.ZodType,
   path: readonly (string | number)[],
 ): string | undefined {
-  const fields = [...new Set(shapesAt(schema, path).flatMap((s) => Object.keys(s)))];
-  if (fields.length === 0) return undefined;
+  const fields = fieldsAt(schema, path);
+  if (fields === undefined) return undefined;
   return `${path.join(".")} is a block; it takes ${fields.join(", ")}`;
+}
+
+/**
+ * The fields an object at `path` of `schema` may have (every alternative's, in order), or
+ * undefined where the schema expects no object there.
+ */
+export function fieldsAt(
+  schema: z.ZodType,
+  path: readonly (string | number)[],
+): string[] | undefined {
+  const fields = [...new Set(shapesAt(schema, path).flatMap((s) => Object.keys(s)))];
+  return fields.length > 0 ? fields : undefined;
 }
 
 /** The value at `path` in a parsed config (undefined where the path leads nowhere). */

@@ -3,7 +3,7 @@
  * wrong`, used by every reader of outside input (imports, configs, server bodies, providers).
  */
 import type { z } from "zod";
-import { nearestValueHint, unknownKeysHint, valueAt } from "./config-hints.js";
+import { fieldsAt, nearestValueHint, unknownKeysHint, valueAt } from "./config-hints.js";
 
 /** What the formatter may consult besides the error: the value checked, and its schema. */
 export interface IssueContext {
@@ -168,7 +168,10 @@ function typeText(
       issues.map((i) => {
         const e = (i as { expected: string }).expected;
         if (e !== "object" && e !== "record") return e;
-        const fields = ctx.schema && e === "object" ? fieldsAt(ctx.schema, path) : undefined;
+        const fields =
+          ctx.schema && e === "object"
+            ? fieldsAt(ctx.schema, path as (string | number)[])
+            : undefined;
         return fields ? `an object {${fields.join(", ")}}` : "object";
       }),
     ),
@@ -220,35 +223,4 @@ function fieldsHint(schema: z.ZodType, path: readonly PropertyKey[], keys: reado
   if (hint) return hint;
   const fields = fieldsAt(schema, at)?.filter((f) => !keys.includes(f));
   return fields ? `known fields: ${fields.join(", ")}` : "not a known field";
-}
-
-interface SchemaDef {
-  readonly type: string;
-  readonly shape?: Record<string, z.ZodType>;
-  readonly innerType?: z.ZodType;
-  readonly in?: z.ZodType;
-  readonly element?: z.ZodType;
-  readonly options?: readonly z.ZodType[];
-  readonly valueType?: z.ZodType;
-}
-
-/** The fields of the object that `schema` expects at `path`, if it expects one there. */
-function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
-  const d = (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
-  if (d.innerType) return fieldsAt(d.innerType, path); // optional, default, nullable, …
-  if (d.type === "pipe" && d.in) return fieldsAt(d.in, path);
-  if (d.type === "union") {
-    for (const option of d.options ?? []) {
-      const fields = fieldsAt(option, path);
-      if (fields) return fields;
-    }
-    return undefined;
-  }
-  if (path.length === 0) return d.type === "object" && d.shape ? Object.keys(d.shape) : undefined;
-  const [seg, ...rest] = path;
-  if (d.type === "object" && d.shape && typeof seg === "string" && Object.hasOwn(d.shape, seg))
-    return fieldsAt(d.shape[seg]!, rest);
-  if (d.type === "array" && d.element) return fieldsAt(d.element, rest);
-  if (d.type === "record" && d.valueType) return fieldsAt(d.valueType, rest);
-  return undefined;
 }
