@@ -5,14 +5,14 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { KeelError } from "../../src/core/errors.js";
 import { parseCsvBatches } from "../../src/io/csv.js";
 import { openInput } from "../../src/io/files.js";
 import { MAX_LINE_BYTES } from "../../src/io/lines.js";
 import { detectFormat } from "../../src/io/registry.js";
 import { collect } from "../helpers/data.js";
+import { fakeStdin } from "../helpers/stdin.js";
 import { tempDir } from "../helpers/stores.js";
 
 const dir = tempDir("keel-caps-");
@@ -25,29 +25,6 @@ async function failure(p: Promise<unknown>): Promise<KeelError> {
     return e as KeelError;
   }
   throw new Error("expected a failure");
-}
-
-const realStdin = Object.getOwnPropertyDescriptor(process, "stdin")!;
-afterEach(() => {
-  Object.defineProperty(process, "stdin", realStdin);
-});
-
-/** Replaces standard input with `chunks`; returns how many bytes were taken from it so far. */
-function fakeStdin(chunks: Iterable<Buffer>): () => number {
-  let taken = 0;
-  const it = chunks[Symbol.iterator]();
-  const stream = new Readable({
-    read() {
-      const next = it.next();
-      if (next.done) this.push(null);
-      else {
-        taken += next.value.length;
-        this.push(next.value);
-      }
-    },
-  });
-  Object.defineProperty(process, "stdin", { value: stream, configurable: true });
-  return () => taken;
 }
 
 describe("format detection on standard input", () => {

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Judgment } from "../../src/core/types.js";
 import { parseCategoricalBatches } from "../../src/io/formats/crowdkit.js";
 import { parseJudgmentBatches } from "../../src/io/formats/judgments.js";
@@ -18,6 +18,7 @@ import { firstInvalidUtf8, Utf8Check } from "../../src/io/utf8.js";
 import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { collect } from "../helpers/data.js";
+import { fakeStdin } from "../helpers/stdin.js";
 import { tempDir } from "../helpers/stores.js";
 
 const root = tempDir("keel-encoding-");
@@ -273,31 +274,13 @@ describe("firstInvalidUtf8", () => {
 });
 
 describe("a line over the length cap", () => {
-  const realStdin = Object.getOwnPropertyDescriptor(process, "stdin")!;
-  afterEach(() => {
-    Object.defineProperty(process, "stdin", realStdin);
-  });
-
   it("is reported as it passes the cap, without reading the rest of it first", async () => {
-    let taken = 0;
     const chunk = Buffer.alloc(MiB, "x");
     const tail = Buffer.from(`\n${judgment("c2", "after")}\n`);
-    const chunks = [...Array.from({ length: 40 }, () => chunk), tail];
-    const it = chunks[Symbol.iterator]();
-    const stream = new Readable({
-      read() {
-        const next = it.next();
-        if (next.done) this.push(null);
-        else {
-          taken += next.value.length;
-          this.push(next.value);
-        }
-      },
-    });
-    Object.defineProperty(process, "stdin", { value: stream, configurable: true });
+    const taken = fakeStdin([...Array.from({ length: 40 }, () => chunk), tail]);
     const batches = readLineBatches("-", { invalid: "report" });
     const first = await batches.next();
-    expect(taken).toBeLessThanOrEqual(MAX_LINE_BYTES + 3 * MiB);
+    expect(taken()).toBeLessThanOrEqual(MAX_LINE_BYTES + 3 * MiB);
     expect(first.value).toMatchObject({ firstLine: 1, lines: ["x".repeat(TOO_LONG_PREFIX_BYTES)] });
     expect(first.value!.bad![0]!.error.message).toBe(
       `-:1: line is longer than ${MAX_LINE_BYTES} bytes`,
