@@ -9,13 +9,13 @@ import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_MAX_REQUEST_TOKENS } from "../../src/core/serving-limits.js";
 import {
   EngineProvider,
   type GenerationProvider,
   parseEngineConfig,
 } from "../../src/providers/index.js";
 import { buildModelApp, type ModelAppOptions } from "../../src/server/openai/app.js";
-import { DEFAULT_MAX_REQUEST_TOKENS } from "../../src/server/openai/limits.js";
 import { tempDir } from "../helpers/stores.js";
 import { PAIRS, tinyCheckpoint } from "../providers/tiny.js";
 import { spawnKeel, stop } from "../scale/helpers.js";

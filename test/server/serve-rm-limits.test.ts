@@ -11,6 +11,7 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { DEFAULT_MAX_QUEUED_ITEMS } from "../../src/core/serving-limits.js";
 import {
   EngineRewardProvider,
   type RewardItem,
@@ -18,7 +19,6 @@ import {
 } from "../../src/providers/index.js";
 import { buildRewardApp, type RewardAppOptions } from "../../src/server/reward/app.js";
 import { Batcher } from "../../src/server/reward/batcher.js";
-import { DEFAULT_MAX_QUEUED_ITEMS } from "../../src/server/reward/limits.js";
 import { CombinedScorer } from "../../src/server/reward/scorer.js";
 import { tempDir } from "../helpers/stores.js";
 import { tinyCheckpoint } from "../providers/tiny.js";

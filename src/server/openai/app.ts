@@ -25,6 +25,7 @@ import Fastify, {
 import type { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/schemas.js";
+import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
 import { renderChat } from "../../providers/chat.js";
 import {
   type ChatMessage,
@@ -35,12 +36,7 @@ import {
   type Usage,
 } from "../../providers/types.js";
 import type { OutputGuard } from "./guard.js";
-import {
-  checkWork,
-  DEFAULT_MAX_PENDING,
-  DEFAULT_MAX_REQUEST_TOKENS,
-  PendingLimit,
-} from "./limits.js";
+import { checkWork, PendingLimit } from "./limits.js";
 import { now, openAiError, streamSse, totalUsage } from "./respond.js";
 import { ChatRequest, CompletionRequest, contentText } from "./schema.js";
 

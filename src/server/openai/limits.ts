@@ -16,8 +16,6 @@
  */
 import { KeelError } from "../../core/errors.js";
 
-export { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
-
 export interface WorkAsk {
   readonly prompts: number;
   readonly n: number;

@@ -30,9 +30,9 @@ import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/schemas.js";
+import { DEFAULT_MAX_ITEMS, DEFAULT_MAX_QUEUED_ITEMS } from "../../core/serving-limits.js";
 import { asKeelError, type RewardItem } from "../../providers/types.js";
 import { Batcher, QueueFullError } from "./batcher.js";
-import { DEFAULT_MAX_ITEMS, DEFAULT_MAX_QUEUED_ITEMS } from "./limits.js";
 import type { CombinedScorer, ScoredItem } from "./scorer.js";
 
 export interface RewardAppOptions {
