@@ -6,7 +6,7 @@
 import type { z } from "zod";
 import { missingBlockHint, nearestValueHint, unknownKeysHint, valueAt } from "./config-hints.js";
 import { KeelError } from "./errors.js";
-import { zodIssueMessage } from "./schemas.js";
+import { zodIssueMessage } from "./issue-messages.js";
 
 export interface ConfigSource {
   readonly file?: string;

@@ -16,9 +16,6 @@ import type {
   Rater,
 } from "./types.js";
 
-/** The formatter lives in issue-messages.ts; its importers may keep importing it from here. */
-export { type IssueContext, zodIssueMessage } from "./issue-messages.js";
-
 /** Longest text accepted in any one prompt or response field (characters). */
 export const MAX_TEXT_CHARS = 1_000_000;
 /** Longest identifier (rater id, comparison id). */

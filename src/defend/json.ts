@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";
-import { zodIssueMessage } from "../core/schemas.js";
+import { zodIssueMessage } from "../core/issue-messages.js";
 import type { AuditResult } from "./audit.js";
 
 export const AUDIT_FORMAT = "keel-audit/1";

@@ -5,7 +5,7 @@
  */
 import type { z } from "zod";
 import { KeelError, type Where } from "../core/errors.js";
-import { zodIssueMessage } from "../core/schemas.js";
+import { zodIssueMessage } from "../core/issue-messages.js";
 import type { Parsed } from "../core/types.js";
 import { TextSink } from "./files.js";
 import { readLineBatches } from "./lines.js";

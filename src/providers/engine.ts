@@ -14,8 +14,8 @@
 import { basename, resolve } from "node:path";
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";
+import { zodIssueMessage } from "../core/issue-messages.js";
 import { Rng } from "../core/rng.js";
-import { zodIssueMessage } from "../core/schemas.js";
 import { generate } from "../engine/gpt/generate.js";
 import type { Gpt } from "../engine/gpt/model.js";
 import type { TextCodec } from "../train/common/codec.js";

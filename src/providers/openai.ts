@@ -11,7 +11,7 @@
  */
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";
-import { zodIssueMessage } from "../core/schemas.js";
+import { zodIssueMessage } from "../core/issue-messages.js";
 import { Limiter } from "./http/limiter.js";
 import { type HttpClientOptions, readJsonCapped, send } from "./http/request.js";
 import { Backoff } from "./http/retry.js";

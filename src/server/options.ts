@@ -3,7 +3,7 @@
  */
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";
-import { zodIssueMessage } from "../core/schemas.js";
+import { zodIssueMessage } from "../core/issue-messages.js";
 
 const Rule = z.strictObject({
   rate: z.number().nonnegative(),

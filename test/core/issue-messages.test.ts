@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ContentSchema, JudgmentSchema, zodIssueMessage } from "../../src/core/schemas.js";
+import { zodIssueMessage } from "../../src/core/issue-messages.js";
+import { ContentSchema, JudgmentSchema } from "../../src/core/schemas.js";
 
 function messageOf(schema: z.ZodType, input: unknown, withContext: boolean) {
   const r = schema.safeParse(input);

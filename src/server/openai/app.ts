@@ -24,7 +24,7 @@ import Fastify, {
 } from "fastify";
 import type { z } from "zod";
 import { KeelError } from "../../core/errors.js";
-import { zodIssueMessage } from "../../core/schemas.js";
+import { zodIssueMessage } from "../../core/issue-messages.js";
 import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
 import { renderChat } from "../../providers/chat.js";
 import {

@@ -29,7 +29,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
-import { zodIssueMessage } from "../../core/schemas.js";
+import { zodIssueMessage } from "../../core/issue-messages.js";
 import { DEFAULT_MAX_ITEMS, DEFAULT_MAX_QUEUED_ITEMS } from "../../core/serving-limits.js";
 import { asKeelError, type RewardItem } from "../../providers/types.js";
 import { Batcher, QueueFullError } from "./batcher.js";
