@@ -16,3 +16,13 @@ export const DEFAULT_MAX_ITEMS = 8192;
  * so neither one client nor many can queue work, and memory, without bound.
  */
 export const DEFAULT_MAX_QUEUED_ITEMS = 4 * DEFAULT_MAX_ITEMS;
+
+/**
+ * serve-rm: requests admitted at once, from their first byte (so bodies still arriving count)
+ * to their answer. With the 64 MiB body limit this bounds request bodies to 2 GiB in the worst
+ * case; an OpenRLHF run sends one request per rollout worker at a time, far fewer than this.
+ */
+export const DEFAULT_RM_MAX_PENDING = 32;
+
+/** serve-rm: the largest request body, in bytes. */
+export const DEFAULT_RM_BODY_LIMIT = 64 << 20;

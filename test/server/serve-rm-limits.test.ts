@@ -8,10 +8,10 @@
  * gate the test opens, so "running" and "queued" are states the test sets up, not moments it
  * hopes to hit.
  */
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { DEFAULT_MAX_QUEUED_ITEMS } from "../../src/core/serving-limits.js";
+import { DEFAULT_MAX_QUEUED_ITEMS, DEFAULT_RM_MAX_PENDING } from "../../src/core/serving-limits.js";
 import {
   EngineRewardProvider,
   type RewardItem,
@@ -277,5 +277,90 @@ describe("keel serve-rm bounds the items queued across requests", () => {
     // All six places are free again.
     await expect(b.submit([1, 2, 3, 4, 5, 6])).resolves.toEqual([2, 4, 6, 8, 10, 12]);
     expect(b.stats.queued).toBe(0);
+  });
+});
+
+describe("keel serve-rm bounds the requests it holds at once", () => {
+  /** Listens on a free port; returns the base URL. */
+  const listen = async (app: FastifyInstance) => {
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  };
+  const postTo = (url: string, payload: object) =>
+    fetch(`${url}/get_reward`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(payload),
+    });
+  const pendingNow = async (url: string) =>
+    ((await (await fetch(`${url}/healthz`)).json()) as { requests: { pending: number } }).requests
+      .pending;
+
+  it("refuses one request past --max-pending with 503 and Retry-After, before scoring any of it", async () => {
+    const s = await setup({ maxPending: 1 });
+    const url = await listen(s.app);
+    const first = postTo(url, body("a", 2));
+    await s.started;
+
+    const refused = await postTo(url, body("b", 2));
+    expect(refused.status).toBe(503);
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
+    const err = ((await refused.json()) as { error: { code: string; message: string } }).error;
+    expect(err.code).toBe("KEEL_E_BUSY");
+    expect(err.message).toContain("1 reward request is already being received or scored");
+    expect(err.message).toContain("--max-pending");
+    // The health check is not a reward request.
+    expect(await pendingNow(url)).toBe(1);
+
+    s.release();
+    expect((await first).status).toBe(200);
+    await vi.waitFor(async () => expect(await pendingNow(url)).toBe(0), {
+      timeout: 30_000,
+      interval: 10,
+    });
+    const after = await postTo(url, body("c", 1));
+    expect(after.status).toBe(200);
+    expect(s.scored).toEqual(["a-0?", "a-1?", "c-0?"]);
+  });
+
+  it("counts a request whose body is still arriving, and frees its place when the client leaves", async () => {
+    const s = await setup({ maxPending: 1 });
+    const url = await listen(s.app);
+    const port = Number(new URL(url).port);
+    // A client that announces a body and sends only its first bytes: it holds its place
+    // without the server having anything to score yet.
+    const slow = connect({ port, host: "127.0.0.1" });
+    await new Promise<void>((r) => slow.once("connect", () => r()));
+    slow.write(
+      "POST /get_reward HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n" +
+        '{"query": ["',
+    );
+    slow.on("error", () => {});
+    await vi.waitFor(async () => expect(await pendingNow(url)).toBe(1), {
+      timeout: 30_000,
+      interval: 10,
+    });
+
+    const refused = await postTo(url, body("b", 1));
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("KEEL_E_BUSY");
+    expect(s.scored).toEqual([]);
+
+    slow.destroy();
+    await vi.waitFor(async () => expect(await pendingNow(url)).toBe(0), {
+      timeout: 30_000,
+      interval: 10,
+    });
+    s.release();
+    const after = await postTo(url, body("c", 1));
+    expect(after.status).toBe(200);
+    expect(s.scored).toEqual(["c-0?"]);
+  });
+
+  it("shows the default cap on /healthz", async () => {
+    const s = await setup({});
+    const health = await s.app.inject({ method: "GET", url: "/healthz" });
+    expect(health.json().requests).toEqual({ pending: 0, maxPending: DEFAULT_RM_MAX_PENDING });
   });
 });

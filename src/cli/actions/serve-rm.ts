@@ -26,6 +26,7 @@ export async function runServeRm(o: ServeRmFlags): Promise<void> {
     failClosed: o.failClosed ?? false,
     maxBatch: o.maxBatch,
     maxQueuedItems: o.maxQueuedItems,
+    maxPending: o.maxPending,
     timeoutMs: Math.round(o.timeout * 1000),
     strip: o.strip,
     ...(apiKey ? { apiKey } : {}),

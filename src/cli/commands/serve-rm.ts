@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { DEFAULT_MAX_QUEUED_ITEMS } from "../../core/serving-limits.js";
+import { DEFAULT_MAX_QUEUED_ITEMS, DEFAULT_RM_MAX_PENDING } from "../../core/serving-limits.js";
 import { listOption, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
@@ -18,6 +18,7 @@ export interface ServeRmFlags {
   failClosed?: boolean;
   maxBatch: number;
   maxQueuedItems: number;
+  maxPending: number;
   timeout: number;
   strip: string[];
   port: number;
@@ -64,6 +65,12 @@ export const serveRmCommand: CommandModule = {
         "most items waiting to be scored, across requests; a request that would pass it gets 503 with Retry-After",
         positiveInt("--max-queued-items"),
         DEFAULT_MAX_QUEUED_ITEMS,
+      )
+      .option(
+        "--max-pending <n>",
+        "most requests being received or scored at once; one more gets 503 with Retry-After before its body is read",
+        positiveInt("--max-pending"),
+        DEFAULT_RM_MAX_PENDING,
       )
       .option("--timeout <seconds>", "per request", finite("--timeout"), 120)
       .addOption(

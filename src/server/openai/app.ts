@@ -35,8 +35,9 @@ import {
   type GenerationRequest,
   type Usage,
 } from "../../providers/types.js";
+import { PendingLimit } from "../limits/pending.js";
 import type { OutputGuard } from "./guard.js";
-import { checkWork, PendingLimit } from "./limits.js";
+import { checkWork } from "./limits.js";
 import { now, openAiError, streamSse, totalUsage } from "./respond.js";
 import { ChatRequest, CompletionRequest, contentText } from "./schema.js";
 

@@ -10,9 +10,10 @@
  * body limit (and, for a keel checkpoint, cut to the model's context), and reading it is one
  * forward pass per choice where each completion token is one more.
  *
- * Requests in progress or waiting for the model are capped as well (`PendingLimit`): past the
- * cap a request is refused at once with 429 and Retry-After, as an overloaded inference server
- * answers, instead of queueing without bound behind the others.
+ * Requests in progress or waiting for the model are capped as well (`PendingLimit`, shared with
+ * serve-rm in ../limits/pending.ts): past the cap a request is refused at once with 429 and
+ * Retry-After, as an overloaded inference server answers, instead of queueing without bound
+ * behind the others.
  */
 import { KeelError } from "../../core/errors.js";
 
@@ -45,47 +46,4 @@ export function checkWork(ask: WorkAsk, budget: number): void {
     `this request asks for up to ${work} completion tokens (${shape} × max_tokens ${ask.maxTokens}); the most one request may ask for is ${budget} (--max-request-tokens): lower max_tokens or n, or send fewer prompts per request`,
     { where },
   );
-}
-
-export type Admission =
-  | { readonly ok: true; readonly leave: () => void }
-  | { readonly ok: false; readonly retryAfterSeconds: number };
-
-/**
- * At most `max` requests admitted at once. A refused caller is told to come back after about
- * one typical request's duration (an exponential moving average of admitted requests, α = 0.2),
- * between 1 and 60 seconds: that is when the oldest admitted request is likely to be done.
- */
-export class PendingLimit {
-  private admitted = 0;
-  private meanMs: number | undefined;
-
-  constructor(readonly max: number) {
-    if (!Number.isInteger(max) || max < 1)
-      throw new KeelError("KEEL_E_CONFIG", `max pending must be a positive integer, got ${max}`);
-  }
-
-  get pending(): number {
-    return this.admitted;
-  }
-
-  enter(nowMs: () => number = Date.now): Admission {
-    if (this.admitted >= this.max) {
-      const s = Math.ceil((this.meanMs ?? 1000) / 1000);
-      return { ok: false, retryAfterSeconds: Math.min(60, Math.max(1, s)) };
-    }
-    this.admitted++;
-    const start = nowMs();
-    let left = false;
-    return {
-      ok: true,
-      leave: () => {
-        if (left) return;
-        left = true;
-        this.admitted--;
-        const ms = nowMs() - start;
-        this.meanMs = this.meanMs === undefined ? ms : 0.8 * this.meanMs + 0.2 * ms;
-      },
-    };
-  }
 }

@@ -24,14 +24,29 @@
  * items are queued, with 503 and Retry-After; OpenRLHF's client retries any error status after
  * 1 s, up to five attempts. Requests already queued are unaffected. A request larger than the
  * cap itself gets 413: waiting would never make it fit.
+ *
+ * Bounded requests: at most `maxPending` requests are admitted at once, each from its first
+ * byte (its body still arriving counts) until its answer is sent or its client leaves; one
+ * more is refused before its body is read, also with 503 and Retry-After. That bounds the
+ * memory held in request bodies to `maxPending` × the body limit, whatever clients send.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type onRequestAsyncHookHandler,
+} from "fastify";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
-import { DEFAULT_MAX_ITEMS, DEFAULT_MAX_QUEUED_ITEMS } from "../../core/serving-limits.js";
+import {
+  DEFAULT_MAX_ITEMS,
+  DEFAULT_MAX_QUEUED_ITEMS,
+  DEFAULT_RM_BODY_LIMIT,
+  DEFAULT_RM_MAX_PENDING,
+} from "../../core/serving-limits.js";
 import { asKeelError, type RewardItem } from "../../providers/types.js";
+import { PendingLimit } from "../limits/pending.js";
 import { Batcher, QueueFullError } from "./batcher.js";
 import type { CombinedScorer, ScoredItem } from "./scorer.js";
 
@@ -51,8 +66,11 @@ export interface RewardAppOptions {
   readonly maxItems?: number;
   /** The most items waiting for a batch across requests (default 32768); more get 503. */
   readonly maxQueuedItems?: number;
+  /** The most requests admitted at once, bodies still arriving included (default 32). */
+  readonly maxPending?: number;
   readonly logLevel?: string;
   readonly logStream?: NodeJS.WritableStream;
+  /** The largest request body in bytes (default 64 MiB). */
   readonly bodyLimit?: number;
 }
 
@@ -138,7 +156,7 @@ export async function buildRewardApp(
       level: o.logLevel ?? "info",
       ...(o.logStream ? { stream: o.logStream } : {}),
     } as never,
-    bodyLimit: o.bodyLimit ?? 64 << 20,
+    bodyLimit: o.bodyLimit ?? DEFAULT_RM_BODY_LIMIT,
     return503OnClosing: true,
   });
   const maxQueued = o.maxQueuedItems ?? DEFAULT_MAX_QUEUED_ITEMS;
@@ -153,6 +171,7 @@ export async function buildRewardApp(
     o.maxBatch ?? 64,
     maxQueued,
   );
+  const pending = new PendingLimit(o.maxPending ?? DEFAULT_RM_MAX_PENDING);
   const strip = o.strip ?? [];
   const keyDigest = o.apiKey ? createHash("sha256").update(o.apiKey).digest() : undefined;
 
@@ -194,9 +213,27 @@ export async function buildRewardApp(
     ok: true,
     ...(keyDigest ? {} : { scorer: o.scorer.id }),
     batches: batcher.stats,
+    requests: { pending: pending.pending, maxPending: pending.max },
   }));
 
-  app.post("/get_reward", async (req, reply) => {
+  /**
+   * Admits a reward request, or refuses it at once (before its body is read) when `maxPending`
+   * are already admitted. Its slot is freed when the answer ends or the client leaves.
+   */
+  const admit: onRequestAsyncHookHandler = async (_req, reply) => {
+    const a = pending.enter();
+    if (!a.ok) {
+      reply.header("retry-after", String(a.retryAfterSeconds));
+      throw new KeelError(
+        "KEEL_E_BUSY",
+        `the server is busy: ${pending.max} reward request${pending.max === 1 ? " is" : "s are"} already being received or scored, its limit (--max-pending); retry after ${a.retryAfterSeconds} s`,
+        { hint: "nothing of this request was read or scored; send it again" },
+      );
+    }
+    reply.raw.once("close", a.leave);
+  };
+
+  app.post("/get_reward", { onRequest: admit }, async (req, reply) => {
     const parsed = RewardRequest.safeParse(req.body);
     if (!parsed.success) {
       const { field, message } = zodIssueMessage(parsed.error);
