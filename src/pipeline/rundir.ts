@@ -247,14 +247,16 @@ function configYamlKind(dir: string): RunKind | undefined {
 }
 
 /**
- * The pipeline run directory that `dir` lies inside, at any depth (`dir` itself aside), if any,
- * as the path spells it when it can (else resolved). A pipeline run's stage directories (`base`,
- * `defended/rm`…) have no manifest.json of their own, so `heldRunKind` sees nothing there.
- * Stricter than `heldRunKind` on purpose, since every ancestor up to / is asked: the manifest
- * must say `pipeline`, or (a run begun before manifests named their kind) its config.yaml must
- * be a pipeline's — a stray state.json in a parent directory is not taken for a run.
+ * The run directory that `dir` lies inside, at any depth (`dir` itself aside), if any, with its
+ * kind, the path spelled as `dir` spells it when it can (else resolved). A pipeline run's stage
+ * directories (`base`, `defended/rm`…) and a trainer run's `model` and `checkpoints` have no
+ * manifest.json of their own, so `heldRunKind` sees nothing there. Stricter than `heldRunKind`
+ * on purpose, since every ancestor up to / is asked: the manifest must name the kind, or (a run
+ * begun before manifests did) the manifest must be there and the config.yaml beside it say
+ * which; a pipeline's config.yaml alone also counts. A stray state.json or a trainer config
+ * named config.yaml in a parent directory is not taken for a run.
  */
-export function enclosingPipelineRun(dir: string): string | undefined {
+export function enclosingRun(dir: string): { dir: string; kind: RunKind } | undefined {
   const ancestors: string[] = [];
   for (let p = dir, up = dirname(p); up !== p; p = up, up = dirname(p)) ancestors.push(up);
   // Then through symbolic links, and above the working directory for a relative path.
@@ -265,37 +267,43 @@ export function enclosingPipelineRun(dir: string): string | undefined {
     const key = canonicalPath(a);
     if (seen.has(key)) continue;
     seen.add(key);
-    const kind = RunDir.readManifest(a)?.kind;
-    if (kind === "pipeline" || (kind === undefined && configYamlKind(a) === "pipeline")) return a;
+    const manifest = RunDir.readManifest(a);
+    if (manifest?.kind !== undefined) return { dir: a, kind: manifest.kind };
+    const kind = configYamlKind(a);
+    if (kind === "pipeline" || (kind !== undefined && manifest !== undefined))
+      return { dir: a, kind };
   }
   return undefined;
 }
 
 /**
- * Refuses (KEEL_E_USAGE) an output path inside a pipeline run's directory: the run's state.json
- * records what its stages wrote there, and a stage that runs again removes its directory, so
- * either the output or the run would be lost. `what` names the output for the hint.
+ * Refuses (KEEL_E_USAGE) an output path inside a run's directory (`enclosingRun`): a pipeline
+ * run's state.json records what its stages wrote there, and a stage that runs again removes its
+ * directory; a trainer run prunes its checkpoints and its manifest records its model. Either the
+ * output or the run would be lost. `what` names the output for the hint.
  */
-export function refuseInsidePipelineRun(path: string, what: string): void {
-  const run = enclosingPipelineRun(path);
+export function refuseInsideRun(path: string, what: string): void {
+  const run = enclosingRun(path);
   if (run === undefined) return;
+  const owner =
+    run.kind === "pipeline"
+      ? "the run's stages own what is in it (a stage that runs again removes its directory)"
+      : "the run owns what is in it (its model, and checkpoints it prunes as it trains)";
   throw new KeelError(
     "KEEL_E_USAGE",
-    `${path} is inside the pipeline run directory ${run}; choose another --out`,
-    {
-      hint: `the run's stages own what is in it (a stage that runs again removes its directory): write ${what} outside ${run}`,
-    },
+    `${path} is inside the ${run.kind} run directory ${run.dir}; choose another --out`,
+    { hint: `${owner}: write ${what} outside ${run.dir}` },
   );
 }
 
 /**
- * Refuses (KEEL_E_USAGE) a directory inside a pipeline run's directory (`enclosingPipelineRun`),
- * and one that holds a run of another kind than `kind`: writing into it would replace that run's
+ * Refuses (KEEL_E_USAGE) a directory inside a run's directory (`enclosingRun`), and one that
+ * holds a run of another kind than `kind`: writing into it would replace that run's
  * config.yaml and manifest.json, and with them its provenance.
  * A run of the same kind is left to the caller (resume, or refuse a finished one).
  */
 export function refuseOtherRun(dir: string, kind: RunKind): void {
-  refuseInsidePipelineRun(dir, `a ${kind} run`);
+  refuseInsideRun(dir, `a ${kind} run`);
   const held = heldRunKind(dir);
   if (held === undefined || held === kind) return;
   const what = held === "unknown" ? "another kind of run (its manifest.json)" : `a ${held} run`;

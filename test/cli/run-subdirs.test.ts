@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { stringify as toYaml } from "yaml";
 import { parsePipelineConfig } from "../../src/pipeline/config.js";
 import { runPipeline } from "../../src/pipeline/pipeline.js";
-import { enclosingPipelineRun } from "../../src/pipeline/rundir.js";
+import { enclosingRun } from "../../src/pipeline/rundir.js";
 import { runCli } from "../helpers/cli.js";
 import { snapshot } from "../helpers/files.js";
 import { TINY_PIPELINE as tiny } from "../helpers/pipeline.js";
@@ -114,16 +114,63 @@ describe("directories inside a pipeline run", () => {
     pipelineRun(run, runs["this keel's"]);
     symlinkSync(join(run, "defended"), join(dir, "link"));
     // Found through the link's target, so named as resolved.
-    expect(enclosingPipelineRun(join(dir, "link", "rm"))).toBe(realpathSync(run));
-    expect(enclosingPipelineRun(relative(process.cwd(), join(run, "base")))).toBe(
+    expect(enclosingRun(join(dir, "link", "rm"))?.dir).toBe(realpathSync(run));
+    expect(enclosingRun(relative(process.cwd(), join(run, "base")))?.dir).toBe(
       relative(process.cwd(), run),
     );
-    expect(enclosingPipelineRun(run)).toBeUndefined();
-    expect(enclosingPipelineRun(join(dir, "beside"))).toBeUndefined();
+    expect(enclosingRun(run)).toBeUndefined();
+    expect(enclosingRun(join(dir, "beside"))).toBeUndefined();
     // A parent with a stray state.json but no pipeline record is not a run.
     const other = join(dir, "other");
     mkdirSync(other);
     writeFileSync(join(other, "state.json"), "{}\n");
-    expect(enclosingPipelineRun(join(other, "sub"))).toBeUndefined();
+    expect(enclosingRun(join(other, "sub"))).toBeUndefined();
+  });
+
+  it("keel train, model init and generate refuse a directory inside a trainer's run", async () => {
+    const run = join(dir, "sft-run");
+    const made = await runCli(["train", "sft", "-c", sftYaml, "-o", run, "-q"]);
+    expect(made.code, made.stderr).toBe(0);
+    const before = snapshot(run);
+    for (const sub of ["model", join("checkpoints", "again"), "nested"]) {
+      const out = join(run, sub);
+      const r = await runCli(["train", "sft", "-c", sftYaml, "-o", out, "-q"]);
+      expect(r.code, `${sub}: ${r.stderr}`).toBe(64);
+      expect(r.stderr).toContain(
+        `KEEL_E_USAGE: ${out} is inside the train sft run directory ${run}; choose another --out`,
+      );
+    }
+    const init = await runCli(["model", "init", "-o", join(run, "model", "fresh"), "--json"]);
+    expect(init.code, init.stderr).toBe(64);
+    expect(init.stderr).toContain(`is inside the train sft run directory ${run}`);
+    const prompts = join(dir, "gen-prompts-2.txt");
+    writeFileSync(prompts, `${JSON.stringify({ prompt: "say yes" })}\n`);
+    const gen = await runCli([
+      "generate",
+      "--checkpoint",
+      join(run, "model"),
+      "-p",
+      prompts,
+      "-o",
+      join(run, "metrics.jsonl"),
+    ]);
+    expect(gen.code, gen.stderr).toBe(64);
+    expect(gen.stderr).toContain(`is inside the train sft run directory ${run}`);
+    expect(snapshot(run)).toEqual(before);
+    // The run itself is still a run to resume or refuse, not a directory inside one.
+    expect(enclosingRun(run)).toBeUndefined();
+  });
+
+  it("takes an older trainer run by its manifest, but not a bare trainer config for a run", () => {
+    const older = join(dir, "older-train");
+    mkdirSync(older);
+    writeFileSync(join(older, "config.yaml"), "trainer: rm\n");
+    writeFileSync(join(older, "manifest.json"), JSON.stringify({ inputs: {}, stages: [] }));
+    expect(enclosingRun(join(older, "model"))).toEqual({ dir: older, kind: "train rm" });
+    // A project directory that keeps its trainer config as config.yaml holds no run.
+    const project = join(dir, "project");
+    mkdirSync(project);
+    writeFileSync(join(project, "config.yaml"), "trainer: rm\n");
+    expect(enclosingRun(join(project, "runs", "rm"))).toBeUndefined();
   });
 });

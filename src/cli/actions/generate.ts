@@ -4,7 +4,7 @@ import { Rng } from "../../core/rng.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { readPromptFile } from "../../io/prompts.js";
 import { loadYamlConfig } from "../../io/yaml.js";
-import { refuseInsidePipelineRun } from "../../pipeline/rundir.js";
+import { refuseInsideRun } from "../../pipeline/rundir.js";
 import { EngineProvider, parseEngineConfig } from "../../providers/engine.js";
 import { generatePairs } from "../../providers/pairs.js";
 import { createGenerationProvider } from "../../providers/registry.js";
@@ -55,7 +55,7 @@ export async function providerOf(
 
 export async function runGenerateCandidates(o: GenerateCandidatesFlags): Promise<void> {
   // A pipeline run's stages own its files (the preferences stage writes pairs.jsonl).
-  refuseInsidePipelineRun(o.out, "the candidate pairs");
+  refuseInsideRun(o.out, "the candidate pairs");
   if (!/^[\w.-]{0,32}$/.test(o.idPrefix)) {
     throw new KeelError(
       "KEEL_E_USAGE",

@@ -18,7 +18,7 @@ import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { readJsonTextFile } from "../../io/files.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { readPromptFile } from "../../io/prompts.js";
-import { refuseInsidePipelineRun } from "../../pipeline/rundir.js";
+import { refuseInsideRun } from "../../pipeline/rundir.js";
 import { TextCodec } from "../../train/common/codec.js";
 import { checkPolicy, checkpointRole, isEnsembleDir } from "../../train/common/role.js";
 import { readEnsembleFile } from "../../train/rm/ensemble.js";
@@ -52,7 +52,7 @@ function refuseOccupied(dir: string): void {
 }
 
 export async function runInit(o: ModelInitFlags): Promise<void> {
-  refuseInsidePipelineRun(o.out, "a new checkpoint");
+  refuseInsideRun(o.out, "a new checkpoint");
   refuseOccupied(o.out);
   const tokenizer = o.tokenizer
     ? BpeTokenizer.fromJSON(readJsonTextFile(o.tokenizer), o.tokenizer)

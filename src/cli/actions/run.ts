@@ -10,7 +10,7 @@ import {
   pipelineStages,
   runPipeline,
 } from "../../pipeline/pipeline.js";
-import { enclosingPipelineRun, foreignContents, heldRunKind } from "../../pipeline/rundir.js";
+import { enclosingRun, foreignContents, heldRunKind } from "../../pipeline/rundir.js";
 import type { RunFlags } from "../commands/run.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
@@ -78,7 +78,7 @@ function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource):
   const w = Math.max(...rows.map((r) => r.key.length));
   for (const r of rows)
     printLine(`  ${r.key.padEnd(w)}  ${`${Math.round(r.share * 100)}%`.padStart(4)}  ${r.title}`);
-  if ((held === "pipeline" || enclosingPipelineRun(o.out) !== undefined) && refusal !== undefined)
+  if ((held === "pipeline" || enclosingRun(o.out) !== undefined) && refusal !== undefined)
     printLine(refusal);
   else if (held === "pipeline")
     printLine(
