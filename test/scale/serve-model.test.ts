@@ -161,6 +161,23 @@ describe("keel serve-model and the official openai client", () => {
     expect(((await typed.json()) as { error: { message: string } }).error.message).toBe(
       "messages: expected array, received number",
     );
+    // Inside a union, the field the request came closest to is named, and a misspelt field
+    // gets its near miss.
+    const post = async (body: object) => {
+      const r = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      expect(r.status).toBe(400);
+      return ((await r.json()) as { error: { message: string } }).error.message;
+    };
+    expect(
+      await post({ model: "tiny", messages: [{ role: "user", content: [{ type: "text" }] }] }),
+    ).toBe("messages.0.content.0.text: is required");
+    expect(
+      await post({ model: "tiny", messages: [{ role: "user", content: "x" }], max_token: 8 }),
+    ).toMatch(/unknown field "max_token".*did you mean "max_tokens"/);
     // What the server does not serve is the request's fault: a 400 the SDK does not retry.
     await expect(
       client.chat.completions.create({

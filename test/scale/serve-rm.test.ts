@@ -229,6 +229,16 @@ describe("keel serve-rm speaks OpenRLHF's remote reward-model protocol", () => {
     expect(((await missing.json()) as { error: { message: string } }).error.message).toBe(
       "query: expected array, received number",
     );
+    // A misspelt field gets its near miss.
+    const misspelt = await fetch(`${strict.url}/get_reward`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: ["a"], prompt: ["a"] }),
+    });
+    expect(misspelt.status).toBe(400);
+    expect(((await misspelt.json()) as { error: { message: string } }).error.message).toMatch(
+      /unknown field "prompt".*did you mean "prompts"/,
+    );
     const nowhere = await fetch(`${strict.url}/nope`);
     expect(nowhere.status).toBe(404);
     expect(await nowhere.json()).toMatchObject({

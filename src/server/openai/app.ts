@@ -71,7 +71,7 @@ const newId = (p: string) => `${p}-${randomBytes(12).toString("base64url")}`;
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (!r.success) {
-    const { field, message } = zodIssueMessage(r.error);
+    const { field, message } = zodIssueMessage(r.error, { input: body, schema });
     throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { field } });
   }
   return r.data;

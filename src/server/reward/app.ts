@@ -236,7 +236,10 @@ export async function buildRewardApp(
   app.post("/get_reward", { onRequest: admit }, async (req, reply) => {
     const parsed = RewardRequest.safeParse(req.body);
     if (!parsed.success) {
-      const { field, message } = zodIssueMessage(parsed.error);
+      const { field, message } = zodIssueMessage(parsed.error, {
+        input: req.body,
+        schema: RewardRequest,
+      });
       throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { field } });
     }
     const { query, prompts, labels } = parsed.data;
