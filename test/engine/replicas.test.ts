@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
-import { Gpt, padBatch, shardRows } from "../../src/engine/gpt/model.js";
+import { Gpt, padBatch } from "../../src/engine/gpt/model.js";
+import { shardRows } from "../../src/engine/gpt/shards.js";
 
 const SMALL = { vocab: 40, dModel: 16, layers: 2, heads: 2, context: 64 };
 

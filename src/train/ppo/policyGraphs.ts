@@ -17,7 +17,8 @@ import { gradients } from "../../engine/autodiff.js";
 import { GraphBuilder, type T } from "../../engine/builder.js";
 import { gradOutputName } from "../../engine/gpt/graphs.js";
 import * as L from "../../engine/gpt/layers.js";
-import type { BatchRun, Gpt, TokenBatch } from "../../engine/gpt/model.js";
+import type { Gpt, TokenBatch } from "../../engine/gpt/model.js";
+import type { BatchRun } from "../../engine/gpt/shards.js";
 import type { FloatArray } from "../../engine/params.js";
 
 export type PolicyHead = "logprobs" | "values" | "entropy";
