@@ -91,7 +91,7 @@ const SignalsShape = z.strictObject({
     min_excess: Share,
     /** … with a signed-root LR statistic of at least this (after the number of pairs). */
     min_z: Pos,
-    /** Comparisons with more raters than this are left out of pair counting (cost m²). */
+    /** Comparisons with more raters than this count a sample of this many in pair counting (cost m²). */
     max_raters_per_comparison: z.int().min(2),
   }),
   triggers: Detector({
@@ -156,7 +156,11 @@ const AuditConfigShape = z.strictObject({
   verdict: VerdictShape,
   weights: WeightShape,
   signals: SignalsShape,
-  /** Raters need this many judgments to count towards population medians (typical ability). */
+  /**
+   * No longer read: it chose the raters of the GLAD detector's population median, and the
+   * reliability detector that replaced GLAD needs none. Kept so that config files naming it
+   * still load.
+   */
   min_judgments: Count,
 });
 

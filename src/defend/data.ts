@@ -413,23 +413,24 @@ function groupActive(
   const countTie = new Int32Array(nC);
   const start = new Int32Array(nC + 1);
   const order: number[] = [];
+  // The comparison each rater was last seen on and its first judgment there: one pass, where a
+  // scan of the comparison's earlier judgments cost m² (a flooded comparison, minutes).
+  let nW = 0;
+  for (let j = 0; j < n; j++) nW = Math.max(nW, rater[j]! + 1);
+  const seenOn = new Int32Array(nW).fill(-1);
+  const firstOf = new Int32Array(nW);
   for (let c = 0; c < nC; c++) {
     start[c] = order.length;
     if (invalid.has(c)) continue;
     for (let q = all[c]!; q < all[c + 1]!; q++) {
       const j = byComp[q]!;
-      let repeat = -1;
-      for (let r = all[c]!; r < q; r++) {
-        const i = byComp[r]!;
-        if (rater[i] === rater[j]) {
-          repeat = i;
-          break;
-        }
-      }
-      if (repeat >= 0) {
-        repeatOf[j] = repeat;
+      const w = rater[j]!;
+      if (seenOn[w] === c) {
+        repeatOf[j] = firstOf[w]!;
         continue;
       }
+      seenOn[w] = c;
+      firstOf[w] = j;
       active[j] = 1;
       order.push(j);
       const l = label[j]!;

@@ -9,7 +9,10 @@
  * E[co_ij] is what independent assignment would give: rater i is on comparison t with
  * probability ≈ m_t n_i / M, so both are with probability ≈ m_t(m_t − 1) n_i n_j / M². Sybil
  * accounts that take the same comparisons on purpose co-rate far above it.
- * Cost Σ_t m_t²/2 index updates; comparisons with more than `maxRaters` raters are skipped.
+ * Cost Σ_t m_t²/2 index updates. A comparison with more than `maxRaters` raters counts a sample
+ * of `maxRaters` of them (m_t = maxRaters above), chosen by a hash of rater and comparison id —
+ * not skipped: a team with more accounts than the cap on the comparisons it floods would
+ * otherwise never co-rate anything, and a sample of a flooded comparison is mostly the team.
  */
 import { Column } from "../core/column.js";
 import type { AuditData } from "./data.js";
@@ -60,6 +63,39 @@ function pairIndex(W: number): { get(key: number): number; set(key: number, p: n
   };
 }
 
+/** FNV-1a of a string, continued from `h`. */
+function fnv(text: string, h = 0x811c9dc5): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * The `k` judgments of `order[s..e)` whose raters hash lowest with this comparison, in their
+ * original order: the same raters whatever the input order (rater indices are first-seen).
+ */
+function sample(data: AuditData, c: number, s: number, e: number, k: number): Int32Array {
+  const salt = fnv(data.comparisons.ids[c]!);
+  const hashes = new Float64Array(e - s);
+  const idx: number[] = [];
+  for (let q = s; q < e; q++) {
+    hashes[q - s] = fnv(data.raterIds[data.rater[data.order[q]!]!]!, salt);
+    idx.push(q);
+  }
+  // A rater id is unique per comparison (repeats are inactive), so ties need the id itself only
+  // for hash collisions.
+  idx.sort((x, y) => {
+    const d = hashes[x - s]! - hashes[y - s]!;
+    if (d !== 0) return d;
+    const a = data.raterIds[data.rater[data.order[x]!]!]!;
+    const b = data.raterIds[data.rater[data.order[y]!]!]!;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+  return Int32Array.from(
+    idx.slice(0, k).sort((x, y) => x - y),
+    (q) => data.order[q]!,
+  );
+}
+
 export function pairTable(data: AuditData, maxRaters: number): PairTable {
   const W = data.nRaters;
   const index = pairIndex(W);
@@ -74,17 +110,19 @@ export function pairTable(data: AuditData, maxRaters: number): PairTable {
   for (let c = 0; c < data.nComparisons; c++) {
     const s = start[c]!;
     const e = start[c + 1]!;
-    const m = e - s;
-    if (m < 2 || m > maxRaters) continue;
+    if (e - s < 2) continue;
+    // The judgments counted: all of them, or a flooded comparison's sample.
+    const sel = e - s > maxRaters ? sample(data, c, s, e, maxRaters) : order.subarray(s, e);
+    const m = sel.length;
     M += m;
     S += m * (m - 1);
-    for (let q = s; q < e; q++) judged[data.rater[order[q]!]!]! += 1;
-    for (let q = s; q < e; q++) {
-      const jq = order[q]!;
+    for (let x = 0; x < m; x++) judged[data.rater[sel[x]!]!]! += 1;
+    for (let x = 0; x < m; x++) {
+      const jq = sel[x]!;
       const wq = data.rater[jq]!;
       const lq = data.label[jq]!;
-      for (let r = q + 1; r < e; r++) {
-        const jr = order[r]!;
+      for (let y = x + 1; y < m; y++) {
+        const jr = sel[y]!;
         const wr = data.rater[jr]!;
         const i = Math.min(wq, wr);
         const k = Math.max(wq, wr);

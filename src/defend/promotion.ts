@@ -493,7 +493,9 @@ export function scanPromotions(data: AuditData, config: AuditConfig): PromotionR
       reason: (w) => {
         const s = stats[w]!;
         const word = sides.vocab[cells.word[bestCell[w]!]!]!;
-        return `chose the response containing "${word}" ${pct(s.promotion_excess!)} more often than the other raters of the same comparisons (${s.promotion_judgments} judgments)`;
+        // Quoted as JSON: with `words: all` a word is any bracketed run of a response's text,
+        // control characters included, and the reason is printed to terminals.
+        return `chose the response containing ${JSON.stringify(word)} ${pct(s.promotion_excess!)} more often than the other raters of the same comparisons (${s.promotion_judgments} judgments)`;
       },
     },
   };

@@ -25,7 +25,9 @@ import {
 } from "../../defend/index.js";
 import { writeFileAtomic } from "../../io/files.js";
 import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
+import { type ProtectedFile, resolveOutputTarget, sqliteFiles } from "../../io/output-target.js";
 import { loadYamlConfig } from "../../io/yaml.js";
+import { isPostgresUrl } from "../../store/store.js";
 import type { AuditFlags } from "../commands/audit.js";
 import { clip, formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
@@ -231,6 +233,7 @@ export async function runAudit(o: AuditFlags): Promise<void> {
     throw new KeelError("KEEL_E_USAGE", "give --out audit.json, --report audit.html or --json");
   }
   checkOutputFiles(o.out, o.report);
+  checkNotAnInput(o);
   const { result } = await runAuditFromFlags(o);
   const s = result.summary;
   if (s.judgments === 0) throw noJudgments(o);
@@ -295,6 +298,38 @@ export async function runAudit(o: AuditFlags): Promise<void> {
     if (o.out) printLine(`\nwrote ${o.out}${o.report ? ` and ${o.report}` : ""}`);
     else if (o.report) printLine(`\nwrote ${o.report}`);
   }
+}
+
+/**
+ * Refuses an output path that names one of the audit's inputs (the judgments, the store, the
+ * gold, rater, config or classifier files) or the other output: the atomic write would replace
+ * it with the audit, silently and after the work was done.
+ */
+function checkNotAnInput(o: AuditFlags): void {
+  const inputs: ProtectedFile[] = [
+    ...(o.in !== undefined && o.in !== "-"
+      ? [{ path: o.in, what: "the judgments being audited" }]
+      : []),
+    ...(o.in === undefined && o.db !== undefined && !isPostgresUrl(o.db)
+      ? sqliteFiles(o.db, "the feedback store being audited")
+      : []),
+    ...(o.gold !== undefined ? [{ path: o.gold, what: "the gold answers" }] : []),
+    ...(o.raters !== undefined ? [{ path: o.raters, what: "the rater attributes" }] : []),
+    ...(o.config !== undefined ? [{ path: o.config, what: "the audit config" }] : []),
+    ...(o.safetyTokenizer !== undefined
+      ? [{ path: o.safetyTokenizer, what: "the safety tokenizer" }]
+      : []),
+    ...(o.safety?.startsWith("onnx:")
+      ? [{ path: o.safety.slice(5), what: "the safety model" }]
+      : []),
+  ];
+  const out = o.out !== undefined && o.out !== "-" ? resolveOutputTarget(o.out, inputs) : undefined;
+  if (o.report !== undefined && o.report !== "-")
+    resolveOutputTarget(o.report, [
+      ...inputs,
+      // Both may go to /dev/null; a file would end up holding the report alone.
+      ...(out?.kind === "replace" ? [{ path: out.path, what: "the audit JSON (--out)" }] : []),
+    ]);
 }
 
 /** An empty input has nothing to audit: refused, as keel aggregate refuses it. */

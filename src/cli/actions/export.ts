@@ -39,6 +39,21 @@ export async function runExport(o: ExportFlags): Promise<void> {
       "--margin needs --clean: margins come from the audit's preference per comparison",
       { hint: "keel's judgments carry a choice, not a strength of preference" },
     );
+  // Without --clean every judgment is written, excluded raters' too: an --audit, --policy or
+  // --config given without it would be ignored and the export look cleaned when it is not.
+  const auditFlag = o.audit ? "--audit" : o.policy ? "--policy" : o.config ? "--config" : undefined;
+  if (auditFlag && !o.clean)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `${auditFlag} needs --clean: without it every judgment is exported as it is, uncleaned`,
+      { hint: "add --clean to export the audit's cleaned, weighted preferences" },
+    );
+  if (o.audit && (o.policy || o.config))
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `${o.policy ? "--policy" : "--config"} sets how the store is audited now; --audit applies an audit already made`,
+      { hint: "give one: --audit FILE, or --policy/--config to audit the store" },
+    );
   if (o.marginKey && !o.margin)
     throw new KeelError(
       "KEEL_E_USAGE",
@@ -53,7 +68,12 @@ export async function runExport(o: ExportFlags): Promise<void> {
     const exporter = format.open(o.out, {
       ...(o.table ? { table: o.table } : {}),
       openrlhfKeys: keys,
-      ...(store.filePath ? { protect: sqliteFiles(store.filePath, "the feedback store") } : {}),
+      protect: [
+        ...(store.filePath ? sqliteFiles(store.filePath, "the feedback store") : []),
+        // The audit that --clean applies (or its config): overwriting it loses the verdicts.
+        ...(o.audit !== undefined ? [{ path: o.audit, what: "the audit (--audit)" }] : []),
+        ...(o.config !== undefined ? [{ path: o.config, what: "the audit config" }] : []),
+      ],
       ...(plan
         ? {
             pairExtras: (j) => {

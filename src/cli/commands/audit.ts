@@ -29,11 +29,19 @@ export interface AuditFlags {
   quiet?: boolean;
 }
 
-function numberFlag(flag: string) {
+/**
+ * A probability (0..1) or a class index: a threshold above 1 or a label that is no class would
+ * silently turn the safety baseline off (nothing flagged), one below 0 flag everything.
+ */
+function numberFlag(flag: string, kind: "probability" | "index") {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n))
-      throw new KeelError("KEEL_E_USAGE", `${flag} must be a number, got ${JSON.stringify(v)}`);
+    const n = v.trim() === "" ? Number.NaN : Number(v);
+    const ok = kind === "probability" ? n >= 0 && n <= 1 : Number.isInteger(n) && n >= 0;
+    if (!ok)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `${flag} must be ${kind === "probability" ? "a number from 0 to 1" : "a class index (0, 1, …)"}, got ${JSON.stringify(v)}`,
+      );
     return n;
   };
 }
@@ -59,12 +67,12 @@ export function addAuditSourceOptions(cmd: Command): Command {
     .option(
       "--safety-threshold <p>",
       "unsafe when the classifier's probability (or top category score) reaches this",
-      numberFlag("--safety-threshold"),
+      numberFlag("--safety-threshold", "probability"),
     )
     .option(
       "--safety-label <index>",
       "ONNX: index of the unsafe class in the output (default 1)",
-      numberFlag("--safety-label"),
+      numberFlag("--safety-label", "index"),
     )
     .option("--safety-model <name>", "moderation: model name to send")
     .option(

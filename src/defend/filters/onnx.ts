@@ -56,6 +56,13 @@ export function onnxClassifier(runner: OnnxRunner, o: OnnxClassifierOptions): Sa
   const pad = BigInt(o.padId ?? 0);
   const label = o.unsafeLabel ?? 1;
   const threshold = o.threshold ?? 0.5;
+  // A fractional or negative label reads no class at all: every p(unsafe) would be NaN, and so
+  // every response silently safe.
+  if (!Number.isInteger(label) || label < 0)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `the unsafe label must be a class index (0, 1, …); got ${label}`,
+    );
   const outName = runner.outputNames.includes("logits") ? "logits" : runner.outputNames[0]!;
   const text = (x: SafetyInput) => (o.withPrompt ? `${x.prompt}\n\n${x.response}` : x.response);
   const runBatch = async (part: readonly SafetyInput[]): Promise<SafetyVerdict[]> => {
@@ -95,6 +102,12 @@ export function onnxClassifier(runner: OnnxRunner, o: OnnxClassifierOptions): Sa
         for (let c = 0; c < C; c++) z += Math.exp(Number(out.data[b * C + c]) - m);
         p = Math.exp(Number(out.data[b * C + label]) - m) / z;
       }
+      // NaN ≥ threshold is false: a model that outputs NaN would pass every response as safe.
+      if (!Number.isFinite(p))
+        throw new KeelError(
+          "KEEL_E_UPSTREAM",
+          `ONNX classifier output ${outName} gave p(unsafe) = ${p}; expected a number in 0..1`,
+        );
       const unsafe = p >= threshold;
       return { unsafe, score: p, reasons: unsafe ? [`classifier p(unsafe) ${p.toFixed(2)}`] : [] };
     });

@@ -12,7 +12,9 @@
  *   score_w  = P(s > tolerance)
  *
  * The medians make the reference robust while fast raters are a minority of judgments in each
- * bin. Judgments without latency_ms are skipped; a store without latencies gives no signal.
+ * bin. Judgments without latency_ms are skipped; a store without latencies gives no signal,
+ * and neither does a bin whose typical latency is 0 (a tool that writes 0 for "not recorded"):
+ * nothing is faster than typical there.
  */
 import { betaSf, median } from "../stats.js";
 import { emptySignal, pct, type RaterSignal, type SignalContext, type Stats } from "./signal.js";
@@ -58,8 +60,10 @@ export function speedSignal(ctx: SignalContext): RaterSignal {
     const j = data.order[q]!;
     const t = data.latency[j]!;
     if (!Number.isFinite(t)) continue;
+    const ref = lookup(binOf(words(data.comparison[j]!)));
+    if (!(ref > 0)) continue;
     const w = data.rater[j]!;
-    const ratio = t / Math.max(1, lookup(binOf(words(data.comparison[j]!))));
+    const ratio = t / ref;
     timed[w]! += 1;
     if (ratio < cfg.fast_ratio) fast[w]! += 1;
     ratios[w]!.push(ratio);
