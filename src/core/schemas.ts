@@ -21,7 +21,15 @@ export const MAX_TEXT_CHARS = 1_000_000;
 /** Longest identifier (rater id, comparison id). */
 export const MAX_ID_CHARS = 256;
 
-const noControl = /^[^\u0000-\u001f\u007f]*$/;
+/**
+ * Identifiers and names are printed in terminal tables and reports: no C0 or C1 control
+ * characters (U+009B is a terminal's one-byte CSI) and no bidirectional formatting marks
+ * (U+200E/F, U+202A–E, U+2066–9, U+061C), which would let an id display as another
+ * ("Trojan Source").
+ */
+const CONTROL_CHARS =
+  "\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069";
+const noControl = new RegExp(`^[^${CONTROL_CHARS}]*$`);
 const NO_CONTROL = "must not contain control characters";
 
 /**
@@ -174,7 +182,8 @@ export function isChoice(x: unknown): x is Choice {
 }
 
 const JUDGMENT_KEYS = new Set(Object.keys(JudgmentSchema.shape));
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** One such character anywhere (the fast path's test of `noControl`). */
+const CONTROL = new RegExp(`[${CONTROL_CHARS}]`);
 const isoDate = IsoDate;
 
 function fastId(x: unknown): boolean {

@@ -66,6 +66,17 @@ const table: [format: string, input: string, expected: string][] = [
   ],
   ["judgments", judgment({ rater_id: "" }), "1: rater_id: must not be empty"],
   ["judgments", judgment({ rater_id: "a\nb" }), "1: rater_id: must not contain control characters"],
+  // A C1 CSI and a right-to-left override would drive or spoof the terminal tables ids reach.
+  [
+    "judgments",
+    judgment({ rater_id: "a\u009b2Jb" }),
+    "1: rater_id: must not contain control characters",
+  ],
+  [
+    "judgments",
+    judgment({ comparison_id: "c\u202e1" }),
+    "1: comparison_id: must not contain control characters",
+  ],
   [
     "judgments",
     judgment({ rater_id: "x".repeat(300) }),
