@@ -13,6 +13,7 @@
  * table an asynchronous classifier filled beforehand (`precomputeSafety`).
  */
 import type { GoldAnswer, Rater } from "../core/types.js";
+import { textsDigest } from "./clean.js";
 import { type CohortFinding, cohortFindings } from "./cohorts.js";
 import { type AuditConfig, type Policy, resolveAuditConfig } from "./config.js";
 import { categoricalView, fitDawidSkene, leaveOneOut } from "./consensus.js";
@@ -82,6 +83,8 @@ export interface ComparisonAudit {
   readonly excluded: boolean;
   readonly reasons: readonly string[];
   readonly judgments: number;
+  /** `textsDigest` of the comparison's texts, as read. */
+  readonly texts: string;
 }
 
 export interface GroupAudit {
@@ -299,6 +302,7 @@ function comparisonAudits(data: AuditData, outcome: ComparisonOutcome): Comparis
     excluded: outcome.weight[c]! === 0,
     reasons: outcome.reasons[c]!,
     judgments: perComparison[c]!,
+    texts: textsDigest(data.comparisons.prompt[c]!, data.comparisons.a[c]!, data.comparisons.b[c]!),
   }));
 }
 

@@ -9,13 +9,30 @@
  * start of training (σ(0) − p = −(2p − 1)·½), so a row's weight carries both the trust in the
  * comparison and the certainty of its preference.
  */
-import type { Judgment } from "../core/types.js";
+import { sha256Hex } from "../core/digest.js";
+import { KeelError } from "../core/errors.js";
+import { contentToText, type Judgment } from "../core/types.js";
+
+/**
+ * A short digest of a comparison's texts as the audit read them (prompt, response a, response
+ * b, flattened to text), recorded in the audit JSON so that an audit applied to other data —
+ * another world or store whose comparison ids repeat this one's — is refused, not applied to
+ * texts it never saw. 64 bits: a guard against mix-ups, not against forgery.
+ */
+export function textsDigest(prompt: string, a: string, b: string): string {
+  return sha256Hex(JSON.stringify([prompt, a, b])).slice(0, 16);
+}
 
 export class CleanPlan {
   private readonly seen = new Set<string>();
   readonly byId: ReadonlyMap<
     string,
-    { readonly p_a: number; readonly weight: number; readonly excluded: boolean }
+    {
+      readonly p_a: number;
+      readonly weight: number;
+      readonly excluded: boolean;
+      readonly texts?: string | undefined;
+    }
   >;
   constructor(
     comparisons: readonly {
@@ -23,7 +40,11 @@ export class CleanPlan {
       p_a: number;
       weight: number;
       excluded: boolean;
+      /** `textsDigest` of the comparison the audit read (absent in older audit files). */
+      texts?: string | undefined;
     }[],
+    /** Where the plan came from, for the refusal's message. */
+    private readonly source?: string,
   ) {
     this.byId = new Map(comparisons.map((c) => [c.comparison_id, c]));
   }
@@ -32,6 +53,22 @@ export class CleanPlan {
     if (this.seen.has(j.comparison_id)) return undefined;
     this.seen.add(j.comparison_id);
     const c = this.byId.get(j.comparison_id);
+    if (c?.texts !== undefined) {
+      const here = textsDigest(
+        contentToText(j.prompt),
+        contentToText(j.response_a),
+        contentToText(j.response_b),
+      );
+      if (here !== c.texts)
+        throw new KeelError(
+          "KEEL_E_CONFLICT",
+          `comparison ${JSON.stringify(j.comparison_id)} has other texts than the audit read: the audit was made on other data`,
+          {
+            ...(this.source !== undefined ? { where: { file: this.source } } : {}),
+            hint: "audit this store (keel audit --db …) and export with that audit, or with --clean alone",
+          },
+        );
+    }
     if (!c || c.excluded || c.weight <= 0 || c.p_a === 0.5) return undefined;
     return { ...j, rater_id: "keel-audit", choice: c.p_a > 0.5 ? "a" : "b" };
   }

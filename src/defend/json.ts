@@ -52,6 +52,7 @@ export function auditToJson(result: AuditResult): Record<string, unknown> {
       reasons: c.reasons,
       p_tie: round(c.p_tie),
       judgments: c.judgments,
+      texts: c.texts,
     })),
     groups: result.groups.map((g) => ({
       rater_ids: g.rater_ids,
@@ -110,6 +111,7 @@ const ComparisonSchema = z.looseObject({
   weight: z.number().finite().nonnegative(),
   excluded: z.boolean(),
   reasons: z.array(z.string()),
+  texts: z.string().optional(),
 });
 
 export const AuditJsonSchema = z.looseObject({

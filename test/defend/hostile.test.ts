@@ -2,7 +2,7 @@
  * The audit against hostile input and careless invocation: a comparison flooded with judgments,
  * control characters in a promoted word, and output paths that name the audit's own inputs.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -164,6 +164,56 @@ describe("output paths that name an input", () => {
     expect(r.code).toBe(64);
     expect(r.stderr).toMatch(/the audit \(--audit\)/);
     expect(readFileSync(auditFile, "utf8")).toBe(before);
+  });
+});
+
+describe("an audit applied to other data", () => {
+  const dir = mkdtempSync(join(tmpdir(), "keel-audit-other-"));
+  /** 60 judgments of 20 comparisons whose ids repeat across `tag`s, as two worlds' ids do. */
+  const file = (tag: string) => {
+    const path = join(dir, `${tag}.jsonl`);
+    const rows = Array.from({ length: 60 }, (_, i) => ({
+      ...judgment(`c${i % 20}`, `r${i % 7}`, i % 4 === 0 ? "b" : "a"),
+      prompt: `${tag} prompt ${i % 20}`,
+    }));
+    writeFileSync(path, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
+    return path;
+  };
+
+  it("is refused by keel export --clean, naming a comparison, and nothing is written", async () => {
+    const auditFile = join(dir, "a.json");
+    expect((await runCli(["audit", "--in", file("a"), "--out", auditFile, "-q"])).code).toBe(0);
+    const audited = JSON.parse(readFileSync(auditFile, "utf8")) as {
+      comparisons: { texts?: string }[];
+    };
+    expect(audited.comparisons[0]?.texts).toMatch(/^[0-9a-f]{16}$/);
+    const db = join(dir, "b.db");
+    expect((await runCli(["init", "--db", db, "-q"])).code).toBe(0);
+    expect((await runCli(["import", file("b"), "--db", db, "-q"])).code).toBe(0);
+    const rows = join(dir, "rows.jsonl");
+    const r = await runCli([
+      ...["export", "-f", "trl", "-o", rows, "--clean", "--audit", auditFile, "--db", db, "-q"],
+    ]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain("KEEL_E_CONFLICT");
+    expect(r.stderr).toContain(
+      'comparison "c0" has other texts than the audit read: the audit was made on other data',
+    );
+    expect(existsSync(rows)).toBe(false);
+    // The store's own audit applies, and so does an audit file from before texts were recorded.
+    const own = join(dir, "b.json");
+    expect((await runCli(["audit", "--db", db, "--out", own, "-q"])).code).toBe(0);
+    const ok = await runCli([
+      ...["export", "-f", "trl", "-o", rows, "--clean", "--audit", own, "--db", db, "-q"],
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const older = JSON.parse(readFileSync(own, "utf8")) as { comparisons: { texts?: string }[] };
+    for (const c of older.comparisons) delete c.texts;
+    writeFileSync(own, JSON.stringify(older));
+    const again = await runCli([
+      ...["export", "-f", "trl", "-o", rows, "--clean", "--audit", own, "--db", db, "-q"],
+    ]);
+    expect(again.code, again.stderr).toBe(0);
   });
 });
 

@@ -362,7 +362,7 @@ export async function cleanPlanFor(o: {
       });
     }
     const { parseAuditJson } = await import("../../defend/json.js");
-    return new CleanPlan(parseAuditJson(value, o.audit).comparisons);
+    return new CleanPlan(parseAuditJson(value, o.audit).comparisons, o.audit);
   }
   const { result } = await runAuditFromFlags({
     db: o.db,
