@@ -24,7 +24,16 @@ export function parseYamlConfig(text: string, file: string): YamlConfig {
       where: { file, ...(line !== undefined ? { line } : {}) },
     });
   }
-  const raw = (doc.toJS() ?? {}) as unknown;
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (e) {
+    // The yaml library refuses aliases that would expand without bound (a "billion laughs"
+    // file): a config error, not a crash.
+    throw new KeelError("KEEL_E_CONFIG", `invalid YAML: ${(e as Error).message}`, {
+      where: { file },
+    });
+  }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new KeelError("KEEL_E_CONFIG", "the config must be a YAML mapping", { where: { file } });
   }
