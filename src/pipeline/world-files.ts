@@ -34,14 +34,15 @@ export interface GenerateResult {
   readonly seconds: number;
 }
 
-const FILES = [
+/** The files a world writes into its directory. */
+export const WORLD_FILES = [
   "judgments.jsonl",
   "truth.json",
   "prompts.jsonl",
   "sft.jsonl",
   "eval_pairs.jsonl",
 ] as const;
-type FileName = (typeof FILES)[number];
+type FileName = (typeof WORLD_FILES)[number];
 
 /**
  * truth.json streamed: the head (world, raters, and any `extra` keys before the comparisons),
@@ -107,11 +108,10 @@ export async function generateWorldFiles(
     });
   });
   const world = buildWorld(config, options.seed);
-  const sinks = Object.fromEntries(FILES.map((f) => [f, new TextSink(join(out, f))])) as Record<
-    FileName,
-    TextSink
-  >;
-  const records: Record<string, number> = Object.fromEntries(FILES.map((f) => [f, 0]));
+  const sinks = Object.fromEntries(
+    WORLD_FILES.map((f) => [f, new TextSink(join(out, f))]),
+  ) as Record<FileName, TextSink>;
+  const records: Record<string, number> = Object.fromEntries(WORLD_FILES.map((f) => [f, 0]));
   const put = async (f: FileName, line: string) => {
     records[f]!++;
     await sinks[f].write(`${line}\n`);
@@ -130,13 +130,13 @@ export async function generateWorldFiles(
     await truth.finish();
     for (const row of sftCorpus(world)) await put("sft.jsonl", JSON.stringify(row));
     for (const row of evalPairs(world)) await put("eval_pairs.jsonl", JSON.stringify(row));
-    for (const f of FILES) await sinks[f].commit();
+    for (const f of WORLD_FILES) await sinks[f].commit();
   } catch (e) {
-    for (const f of FILES) await sinks[f].abort();
+    for (const f of WORLD_FILES) await sinks[f].abort();
     throw e;
   }
   const files = Object.fromEntries(
-    FILES.map((f) => [f, { records: records[f]!, bytes: sinks[f].bytes }]),
+    WORLD_FILES.map((f) => [f, { records: records[f]!, bytes: sinks[f].bytes }]),
   );
   return {
     out,

@@ -9,6 +9,9 @@ import { type ConfigSource, parseConfig } from "../core/config.js";
 import { DEFAULT_TRIGGER } from "./triggers.js";
 import type { Family, ResponseKind } from "./types.js";
 
+/** The most comparisons a world may have (`comparisons.count`, and `--comparisons`). */
+export const MAX_COMPARISONS = 100_000_000;
+
 const FamilyEnum = z.enum([
   "arithmetic",
   "facts",
@@ -45,12 +48,17 @@ const LatencySchema = z
   })
   .prefault({});
 
+/** A panel of this many raters builds in seconds; far more would run for minutes to hours. */
+const MAX_RATERS = 100_000;
+/** The SFT corpus and the evaluation pairs are built in memory before they are written. */
+const MAX_ROWS = 1_000_000;
+
 const size = {
   /** Exactly one of count (raters) or share (of panel.size). */
-  count: z.int().nonnegative().optional(),
+  count: z.int().nonnegative().max(MAX_RATERS).optional(),
   share: Share.optional(),
   /** Relative rate at which this group's raters take comparisons. */
-  activity: z.number().finite().positive().default(1),
+  activity: z.number().finite().positive().max(1e6).default(1),
   latency: LatencySchema,
 };
 
@@ -188,7 +196,7 @@ const WorldConfigShape = z.strictObject({
     .prefault({}),
   comparisons: z
     .strictObject({
-      count: z.int().nonnegative().max(100_000_000).default(10_000),
+      count: z.int().nonnegative().max(MAX_COMPARISONS).default(10_000),
       /** Raters per comparison. */
       overlap: z.int().min(1).default(3),
       /** Probability that an eligible comparison is a gold item (its answer goes in `gold`). */
@@ -222,7 +230,7 @@ const WorldConfigShape = z.strictObject({
     .prefault({}),
   sft: z
     .strictObject({
-      count: z.int().nonnegative().default(4000),
+      count: z.int().nonnegative().max(MAX_ROWS).default(4000),
       benign: z.partialRecord(KindEnum, Weight).default({
         correct: 0.6,
         verbose_correct: 0.15,
@@ -238,14 +246,14 @@ const WorldConfigShape = z.strictObject({
     .prefault({}),
   eval_pairs: z
     .strictObject({
-      count: z.int().nonnegative().default(2000),
+      count: z.int().nonnegative().max(MAX_ROWS).default(2000),
       /** Share of evaluation pairs on triggered harmful prompts. */
       triggered_rate: Share.default(0.25),
     })
     .prefault({}),
   panel: z
     .strictObject({
-      size: z.int().min(1).optional(),
+      size: z.int().min(1).max(MAX_RATERS).optional(),
       raters: z.array(RaterGroupSchema).min(1),
     })
     .prefault({ raters: [{ type: "honest", count: 20 }] }),
@@ -262,6 +270,8 @@ export type WorldConfig = z.infer<typeof WorldConfigSchema>;
 export type WorldConfigInput = z.input<typeof WorldConfigSchema>;
 
 const BENIGN = ["correct", "wrong", "verbose_correct", "verbose_wrong", "refusal"];
+/** The families whose SFT rows draw from `sft.benign`. */
+const BENIGN_FAMILIES = ["arithmetic", "facts", "words"];
 
 function crossChecks(c: Shape, issue: Issue): void {
   const fam = c.prompts.families as Record<string, number>;
@@ -288,6 +298,11 @@ function crossChecks(c: Shape, issue: Issue): void {
     const allowed = name === "harmful" ? ["refusal", "unsafe"] : BENIGN;
     for (const k of Object.keys(mix))
       if (!allowed.includes(k)) issue(["sft", name, k], `is not a kind for ${name} prompts`);
+    const used = Object.entries(fam).some(
+      ([f, w]) => w > 0 && (f === name || (name === "benign" && BENIGN_FAMILIES.includes(f))),
+    );
+    if (c.sft.count > 0 && used && !Object.values(mix).some((w) => (w ?? 0) > 0))
+      issue(["sft", name], "needs a kind with positive weight");
   }
   if (c.trigger.rate > 0 && !c.trigger.families.some((f) => (fam[f] ?? 0) > 0)) {
     issue(["trigger", "families"], "no prompts of these families exist to carry the trigger");
@@ -307,10 +322,12 @@ function checkPanel(c: Shape, issue: Issue): void {
       issue(["panel", "raters"], "give every group a count or every group a share, not both");
     else if (Math.abs(total - 1) > 1e-6)
       issue(["panel", "raters"], `shares sum to ${total}, not 1`);
-  } else if (c.panel.size !== undefined) {
+  } else {
     const counted = groups.reduce((s, g) => s + (g.count ?? 0), 0);
-    if (counted !== c.panel.size)
+    if (c.panel.size !== undefined && counted !== c.panel.size)
       issue(["panel", "size"], `is ${c.panel.size} but the group counts sum to ${counted}`);
+    else if (counted > MAX_RATERS)
+      issue(["panel", "raters"], `the group counts sum to ${counted}, more than ${MAX_RATERS}`);
   }
   groups.forEach((g, i) => {
     if (

@@ -12,7 +12,13 @@ export type {
   WorldConfig,
   WorldConfigInput,
 } from "./config.js";
-export { parseWorldConfig, RATER_TYPES, RaterGroupSchema, WorldConfigSchema } from "./config.js";
+export {
+  MAX_COMPARISONS,
+  parseWorldConfig,
+  RATER_TYPES,
+  RaterGroupSchema,
+  WorldConfigSchema,
+} from "./config.js";
 export { BORDERLINE, type BorderlineEntry, type BorderlineFiller } from "./data/borderline.js";
 export { CONTINENTS, COUNTRIES, type CountryFact } from "./data/countries.js";
 export { ELEMENTS, type ElementFact } from "./data/elements.js";

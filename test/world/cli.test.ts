@@ -104,6 +104,59 @@ describe("keel world generate", () => {
     expect(r2.stderr).toContain(`${at("bad2.yaml")}:2: comparisons.count`);
   });
 
+  it("checks --comparisons and --seed as the config would, and never writes over the config", async () => {
+    writeFileSync(at("flags.yaml"), CONFIG);
+    const huge = await runCli([
+      "world",
+      "generate",
+      "-c",
+      at("flags.yaml"),
+      "-o",
+      at("flags"),
+      "--comparisons",
+      "1e15",
+    ]);
+    expect(huge.code).toBe(64);
+    expect(huge.stderr).toContain("--comparisons must be at most 100000000");
+    const empty = await runCli([
+      "world",
+      "generate",
+      "-c",
+      at("flags.yaml"),
+      "-o",
+      at("flags"),
+      "--seed",
+      "",
+    ]);
+    expect(empty.code).toBe(64);
+    expect(empty.stderr).toContain("--seed must not be empty");
+    // Seeds too long for a number stay distinct strings, not one rounded number.
+    const seeds = [] as string[];
+    for (const seed of ["99999999999999999999998", "99999999999999999999999"]) {
+      const r = await runCli([
+        "world",
+        "generate",
+        "-c",
+        at("flags.yaml"),
+        "-o",
+        at(`seed-${seed}`),
+        "--seed",
+        seed,
+        "--json",
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).seed).toBe(seed);
+      seeds.push(readFileSync(at(`seed-${seed}`, "judgments.jsonl"), "utf8"));
+    }
+    expect(seeds[0]).not.toBe(seeds[1]);
+    // A config named as one of the world's files, in --out: refused, and left as it was.
+    writeFileSync(at("judgments.jsonl"), CONFIG);
+    const over = await runCli(["world", "generate", "-c", at("judgments.jsonl"), "-o", dir]);
+    expect(over.code).toBe(64);
+    expect(over.stderr).toContain("is the config being read (--config)");
+    expect(readFileSync(at("judgments.jsonl"), "utf8")).toBe(CONFIG);
+  });
+
   it("the example configs are valid and cover every rater type", async () => {
     const files = readdirSync("examples").filter((f) => /^world.*\.yaml$/.test(f));
     expect(files.length).toBeGreaterThanOrEqual(9);

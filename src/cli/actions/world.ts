@@ -2,10 +2,12 @@ import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { TextSink } from "../../io/files.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
+import { canonicalPath } from "../../io/output-target.js";
 import { loadYamlConfig } from "../../io/yaml.js";
-import { generateWorldFiles } from "../../pipeline/world-files.js";
+import { generateWorldFiles, WORLD_FILES } from "../../pipeline/world-files.js";
 import {
   DEFAULT_TRIGGER,
+  MAX_COMPARISONS,
   type OracleScore,
   PromptRecordSchema,
   parseWorldConfig,
@@ -29,12 +31,37 @@ export async function loadWorldConfig(file: string): Promise<WorldConfig> {
   return parseWorldConfig(raw, source);
 }
 
+/**
+ * `--seed`: an integer when it is one that a number holds exactly, else the string itself (a
+ * string seed is hashed, so long digit strings stay distinct instead of rounding into one).
+ */
 function parseSeed(s: string): string | number {
-  return /^-?\d+$/.test(s) ? Number(s) : s;
+  if (s === "") throw new KeelError("KEEL_E_USAGE", "--seed must not be empty");
+  if (!/^-?\d+$/.test(s)) return s;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : s;
+}
+
+/** Refuses an --out whose world files would replace the config being read. */
+function refuseConfigInOut(config: string, out: string): void {
+  const input = canonicalPath(config);
+  for (const f of WORLD_FILES)
+    if (canonicalPath(join(out, f)) === input)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `${join(out, f)} is the config being read (--config); choose another --out`,
+        { hint: "the world's files would replace it" },
+      );
 }
 
 export async function runGenerate(o: WorldGenerateFlags): Promise<void> {
+  refuseConfigInOut(o.config, o.out);
   let config = await loadWorldConfig(o.config);
+  if (o.comparisons !== undefined && o.comparisons > MAX_COMPARISONS)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--comparisons must be at most ${MAX_COMPARISONS}, as comparisons.count, got ${o.comparisons}`,
+    );
   if (o.comparisons !== undefined)
     config = { ...config, comparisons: { ...config.comparisons, count: o.comparisons } };
   const progress = new Progress({

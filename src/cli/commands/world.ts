@@ -8,7 +8,12 @@
 import type { Command } from "commander";
 import type { WorldConfig } from "../../world/index.js";
 import { DEFAULT_TRIGGER } from "../../world/triggers.js";
-import { addOutputOptions, listOption, positiveInt, triggerToken } from "../common.js";
+import {
+  addOutputOptions,
+  listOption,
+  nonNegativeInt,
+  triggerToken,
+} from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 /**
@@ -59,7 +64,7 @@ export const worldCommand: CommandModule = {
         "output directory (created if missing); files are written atomically",
       )
       .option("--seed <seed>", "override the config's seed")
-      .option("--comparisons <n>", "override comparisons.count", positiveInt("--comparisons"))
+      .option("--comparisons <n>", "override comparisons.count", nonNegativeInt("--comparisons"))
       .addHelpText(
         "after",
         "\nExample:\n  keel world generate --config examples/world.yaml --out runs/world",
