@@ -5,7 +5,9 @@
  * exploits one model's errors, members diverge. Per iteration, d = mean over responses of the
  * standard deviation across members' (normalised) scores; the baseline is d's mean over the
  * first `baseline_iters` iterations; the alarm fires when d > max_ratio × baseline.
- * Without an ensemble (one member) the monitor reports once that it is inactive.
+ * Without an ensemble (one member) the monitor reports once that it is inactive. A
+ * disagreement that is not finite (a member scoring NaN) stays out of the baseline, so it
+ * cannot disable the monitor, and past the baseline it raises the alarm.
  */
 import type { Monitor, MonitorContext } from "../train/common/monitor.js";
 import type { Metrics, TrainEvent } from "../train/common/run.js";
@@ -61,11 +63,12 @@ export class DisagreementMonitor implements Monitor {
       ];
     }
     this.current = ensembleDisagreement(members);
-    if (this.seen.length < this.o.baseline_iters) this.seen.push(this.current);
+    if (this.seen.length < this.o.baseline_iters && Number.isFinite(this.current))
+      this.seen.push(this.current);
     const base = this.baseline;
     if (base === undefined || base <= 0) return [];
     const limit = this.o.max_ratio * base;
-    return this.alarm.check(ctx.step, this.current > limit, () => ({
+    return this.alarm.check(ctx.step, !(this.current <= limit), () => ({
       message: `reward-ensemble disagreement ${this.current.toFixed(3)} is ${(this.current / base).toFixed(2)}× its baseline ${base.toFixed(3)}: the policy may be exploiting reward-model errors`,
       value: this.current,
       threshold: limit,

@@ -44,7 +44,8 @@ export class EmaMonitor implements Monitor {
     this.drift = Math.sqrt(d) / Math.max(l2norm(e), 1e-12);
     const max = this.o.max_drift;
     if (max === null) return [];
-    return this.alarm.check(ctx.step, this.drift > max, () => ({
+    // NaN weights are as far from the EMA as weights can be.
+    return this.alarm.check(ctx.step, !(this.drift <= max), () => ({
       message: `the policy is ${this.drift.toFixed(4)} (relative L2) from its EMA, over ${max}`,
       value: this.drift,
       threshold: max,

@@ -4,7 +4,9 @@
  * proxy (reward-model) score rising while the gold score falls (Gao et al. 2022). Both are
  * smoothed, s ← α·s + (1 − α)·x (α = `smoothing`); the alarm fires when smoothed gold is more
  * than `max_drop` below its best so far while smoothed proxy is at or above its value at that
- * best. Metrics: gold_reward (this batch), gold_best, gold_proxy_gap.
+ * best. Metrics: gold_reward (this batch), gold_best, gold_proxy_gap. A batch whose mean gold
+ * or proxy reward is not finite leaves the smoothed values and the best untouched (one NaN
+ * would otherwise stay in them for the rest of the run and silence the alarm).
  */
 import type { Monitor, MonitorContext } from "../train/common/monitor.js";
 import type { Metrics, TrainEvent } from "../train/common/run.js";
@@ -40,6 +42,7 @@ export class GoldMonitor implements Monitor {
       ctx.rollout.scores.reduce((a, x) => a + x, 0) / Math.max(ctx.rollout.scores.length, 1);
     const a = this.o.smoothing;
     this.lastGold = gm;
+    if (!Number.isFinite(gm) || !Number.isFinite(pm)) return [];
     this.gold = this.gold === undefined ? gm : a * this.gold + (1 - a) * gm;
     this.proxy = this.proxy === undefined ? pm : a * this.proxy + (1 - a) * pm;
     if (this.gold > this.best) {

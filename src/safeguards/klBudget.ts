@@ -3,7 +3,8 @@
  * per-sequence KL(π ‖ π_ref) (the same estimate the reward penalty uses). A warning fires at
  * warn_fraction × max; crossing max raises the configured action (default: stop), so a run
  * whose KL controller cannot hold the policy ends instead of drifting into reward hacking
- * (Gao et al. 2022: gold reward peaks and then falls as KL grows).
+ * (Gao et al. 2022: gold reward peaks and then falls as KL grows). A KL that is not a number
+ * (a policy whose log-probabilities diverged) is over any budget.
  */
 import type { Monitor, MonitorContext } from "../train/common/monitor.js";
 import type { Metrics, TrainEvent } from "../train/common/run.js";
@@ -31,7 +32,7 @@ export class KlBudgetMonitor implements Monitor {
         value: kl,
         threshold: soft,
       })),
-      ...this.over.check(ctx.step, kl > this.o.max, () => ({
+      ...this.over.check(ctx.step, !(kl <= this.o.max), () => ({
         message: `KL to the reference is ${kl.toFixed(3)} nats, over the budget ${this.o.max}`,
         value: kl,
         threshold: this.o.max,

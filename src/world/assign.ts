@@ -4,10 +4,14 @@
  * takes it with probability `claim` and fills the slots with its own raters, and (2) when a
  * sybil account is drawn, its teammates join with probability `co_assign` and fill the
  * remaining slots. Draws are with replacement and rejection of repeats, which is fast because
- * the overlap is small next to the panel.
+ * the overlap is usually small next to the panel; after `MAX_REJECTS` repeats in one comparison
+ * (an overlap near the panel's size, or a rater far less active than the rest) the remaining
+ * slots are drawn by a scan over the raters not yet taken, so a comparison never stalls.
  */
 import type { Rng } from "../core/rng.js";
 import type { Roster } from "./roster.js";
+
+const MAX_REJECTS = 64;
 
 export class Assigner {
   private readonly cumulative: Float64Array;
@@ -48,9 +52,13 @@ export class Assigner {
         }
       }
     }
+    let rejects = 0;
     while (chosen.length < this.overlap) {
-      const i = this.drawOne();
-      if (taken.has(i)) continue;
+      const i = rejects < MAX_REJECTS ? this.drawOne() : this.drawUntaken(taken);
+      if (taken.has(i)) {
+        rejects++;
+        continue;
+      }
       add(i);
       const ti = this.teamOf[i]!;
       if (ti >= 0) {
@@ -61,6 +69,25 @@ export class Assigner {
       }
     }
     return chosen;
+  }
+
+  /** A rater not in `taken`, in proportion to activity, by a linear scan. */
+  private drawUntaken(taken: ReadonlySet<number>): number {
+    const raters = this.roster.raters;
+    let total = 0;
+    let last = -1;
+    for (let i = 0; i < raters.length; i++) {
+      if (taken.has(i)) continue;
+      total += raters[i]!.profile.activity;
+      last = i;
+    }
+    let u = this.rng.float() * total;
+    for (let i = 0; i < raters.length; i++) {
+      if (taken.has(i)) continue;
+      u -= raters[i]!.profile.activity;
+      if (u < 0) return i;
+    }
+    return last;
   }
 
   private drawOne(): number {

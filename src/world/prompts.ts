@@ -81,7 +81,9 @@ export function generatePrompts(options: PromptPoolOptions, rng: Rng): WorldProm
     while (made < want) {
       const spec = def.sample(frng);
       if (seen.has(spec.content)) {
-        if (++misses > 200 + 20 * want) {
+        // Misses are budgeted per prompt asked, but never beyond twice what the family has
+        // yielded: asked for far more than it holds, a family fails in moments, not minutes.
+        if (++misses > 200 + 20 * Math.min(want, 2 * made)) {
           throw new KeelError(
             "KEEL_E_CONFIG",
             `the ${family} family yielded only ${made} distinct prompts of the ${want} asked for`,

@@ -135,6 +135,7 @@ export class PanelSession {
         1,
         Math.round(median * Math.exp(r.latency.sigma * this.latRng.normal())),
       );
+      this.checkClock(this.t + latency_ms);
       judgments.push({
         comparison_id,
         prompt: prompt.content,
@@ -172,7 +173,21 @@ export class PanelSession {
     };
     return { item, truth, judgments };
   }
+
+  /** A time past what a Date can hold (±8.64e15 ms) would end the run with a RangeError. */
+  private checkClock(at: number): void {
+    if (Math.abs(at) <= MAX_TIME_MS) return;
+    const field =
+      Math.abs(this.t) <= MAX_TIME_MS ? "panel.raters.latency" : "comparisons.arrival_ms";
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      "the simulated clock ran past the year 275760, the last time a timestamp can hold",
+      { where: { field }, hint: "lower comparisons.arrival_ms or the raters' latency" },
+    );
+  }
 }
+
+const MAX_TIME_MS = 8.64e15;
 
 /** The comparison id of the `n`-th comparison (0-based) of a world of `count` comparisons. */
 export function comparisonId(n: number, count: number): string {
