@@ -1,7 +1,8 @@
 /**
- * Every aggregation method in one explicit list: `{ key, kind, summary, validate, fit }`.
- * `validate` parses the options with zod (unknown keys are errors) and `fit` runs the method on
- * encoded data. The CLI and the pipeline look methods up here; nothing is discovered.
+ * Every aggregation method in one explicit list: `{ key, kind, summary, validate, options, fit }`
+ * (and, for categorical methods, `usesGold`). `validate` parses the options with zod (unknown
+ * keys are errors), `options` names them, and `fit` runs the method on encoded data. The CLI
+ * and the pipeline look methods up here; nothing is discovered.
  */
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";
@@ -25,7 +26,13 @@ const iter = {
 const seed = z.union([z.number().int(), z.string().min(1)]).optional();
 const IterSchema = z.strictObject(iter);
 const NoOptions = z.strictObject({});
-const PairwiseSchema = z.strictObject({ ...iter, prior: z.number().min(0).finite().optional() });
+// Beyond ~1e307 virtual games the MM denominators overflow to ∞ and every score is NaN; far
+// below that the prior already pins every score to 0.
+export const MAX_PRIOR = 1e12;
+const PairwiseSchema = z.strictObject({
+  ...iter,
+  prior: z.number().min(0).max(MAX_PRIOR).optional(),
+});
 const MaceSchema = z.strictObject({
   ...iter,
   method: z.enum(["em", "vb"]).optional(),
@@ -42,18 +49,24 @@ interface MethodBase<D, R> {
   readonly summary: string;
   /** Options accepted by `fit`, checked once at the boundary. */
   validate(options: unknown): MethodOptions;
+  /** The names of those options (an unknown name is an error of `validate`). */
+  readonly options: readonly string[];
   fit(data: D, options: MethodOptions): R;
 }
 
 export interface CategoricalMethod extends MethodBase<CategoricalData, CategoricalResult> {
   readonly kind: "categorical";
+  /** Whether `fit` uses known gold classes (`data.gold`); the others ignore them. */
+  readonly usesGold: boolean;
 }
 export interface PairwiseMethod extends MethodBase<PairwiseData, PairwiseResult> {
   readonly kind: "pairwise";
 }
 export type AggregationMethod = CategoricalMethod | PairwiseMethod;
 
-function parser(schema: z.ZodType<MethodOptions>, key: string) {
+type OptionsSchema = z.ZodObject<z.ZodRawShape>;
+
+function parser(schema: OptionsSchema, key: string) {
   return (options: unknown): MethodOptions => {
     const r = schema.safeParse(options ?? {});
     if (r.success) return r.data;
@@ -77,10 +90,13 @@ function parser(schema: z.ZodType<MethodOptions>, key: string) {
 function categorical(
   key: string,
   summary: string,
-  schema: z.ZodType<MethodOptions>,
+  schema: OptionsSchema,
   fit: (d: CategoricalData, o: MethodOptions) => CategoricalResult,
+  usesGold = false,
 ): CategoricalMethod {
-  return { key, kind: "categorical", summary, validate: parser(schema, key), fit };
+  const validate = parser(schema, key);
+  const options = Object.keys(schema.shape);
+  return { key, kind: "categorical", summary, validate, options, fit, usesGold };
 }
 
 function pairwise(
@@ -88,7 +104,15 @@ function pairwise(
   summary: string,
   fit: (d: PairwiseData, o: MethodOptions) => PairwiseResult,
 ): PairwiseMethod {
-  return { key, kind: "pairwise", summary, validate: parser(PairwiseSchema, key), fit };
+  const validate = parser(PairwiseSchema, key);
+  return {
+    key,
+    kind: "pairwise",
+    summary,
+    validate,
+    options: Object.keys(PairwiseSchema.shape),
+    fit,
+  };
 }
 
 export const AGGREGATION_METHODS: readonly AggregationMethod[] = [
@@ -103,15 +127,21 @@ export const AGGREGATION_METHODS: readonly AggregationMethod[] = [
     "EM with a full confusion matrix per worker (Dawid & Skene 1979)",
     IterSchema,
     (d, o) => dawidSkene(d, o),
+    true,
   ),
-  categorical("one-coin", "Dawid–Skene with one accuracy per worker", IterSchema, (d, o) =>
-    oneCoinDawidSkene(d, o),
+  categorical(
+    "one-coin",
+    "Dawid–Skene with one accuracy per worker",
+    IterSchema,
+    (d, o) => oneCoinDawidSkene(d, o),
+    true,
   ),
   categorical(
     "glad",
     "worker ability × task difficulty (Whitehill et al. 2009)",
     IterSchema,
     (d, o) => glad(d, o),
+    true,
   ),
   categorical(
     "mace",

@@ -6,6 +6,7 @@ import {
   krippendorffAlpha,
   looConsensusAgreement,
 } from "../../src/aggregate/index.js";
+import { KeelError } from "../../src/core/errors.js";
 import { FLEISS_1971, KRIPPENDORFF_2011 } from "./fixtures.js";
 
 describe("Krippendorff's alpha (nominal)", () => {
@@ -121,5 +122,27 @@ describe("leave-one-out consensus agreement", () => {
     const r = looConsensusAgreement(d);
     expect(r.agreement[d.workers.indexOf("a")]).toBe(0);
     expect(r.agreement[d.workers.indexOf("b")]).toBe(0);
+  });
+});
+
+describe("Cohen's kappa per pair on a task that many raters share", () => {
+  const rows = Array.from({ length: 6 }, (_, i) => ({
+    task: "check",
+    worker: `r${i}`,
+    label: i % 2 ? "x" : "y",
+  }));
+
+  it("refuses past maxPairs pairs with KEEL_E_UNSUPPORTED naming the busiest task", () => {
+    const d = encodeCategorical(rows);
+    expect(cohenKappaPairs(d, { maxPairs: 15 })).toHaveLength(15);
+    let err: unknown;
+    try {
+      cohenKappaPairs(d, { maxPairs: 14 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(KeelError);
+    expect((err as KeelError).code).toBe("KEEL_E_UNSUPPORTED");
+    expect((err as KeelError).message).toContain('task "check" alone has 6 raters');
   });
 });

@@ -305,3 +305,76 @@ describe("invariants (fast-check)", () => {
     );
   });
 });
+
+describe("M-MSR and workers who share no task with anyone", () => {
+  const base = crowd(5, 40, 8, 2, 5).rows;
+  // Two raters who each labelled a task of their own.
+  const loners: Row[] = [
+    { task: "own1", worker: "loner1", label: "c0" },
+    { task: "own2", worker: "loner2", label: "c1" },
+  ];
+
+  it("gives them chance skill whatever the seed, and keeps their labels", () => {
+    const d = encodeCategorical([...base, ...loners]);
+    const K = d.nClasses;
+    for (const seed of [0, 1, 2, 3]) {
+      const r = mmsr(d, { seed });
+      for (const w of ["loner1", "loner2"]) {
+        const i = r.workers.indexOf(w);
+        expect(r.skills![i], `${w} seed ${seed}`).toBe(0);
+        expect(r.reliability[i], `${w} seed ${seed}`).toBeCloseTo(1 / K, 12);
+      }
+      expect(labelOf(r, "own1")).toBe("c0");
+      expect(labelOf(r, "own2")).toBe("c1");
+    }
+  });
+
+  it("stays finite when a worker agrees with everyone exactly at chance", () => {
+    // w2 agrees with w0 and w1 on one task of two: C = 0 for both pairs, so its factor is 0 and
+    // |C| / 0 used to turn every skill and posterior into NaN.
+    const d = encodeCategorical([
+      { task: "t1", worker: "w2", label: "c0" },
+      { task: "t3", worker: "w2", label: "c0" },
+      { task: "t3", worker: "w0", label: "c0" },
+      { task: "t3", worker: "w1", label: "c0" },
+      { task: "t2", worker: "w0", label: "c0" },
+      { task: "t2", worker: "w1", label: "c0" },
+      { task: "t2", worker: "w2", label: "c1" },
+      { task: "t1", worker: "w2", label: "c1" },
+    ]);
+    const r = mmsr(d);
+    for (const a of [r.probas, r.skills!, r.reliability])
+      for (const x of a) expect(Number.isFinite(x)).toBe(true);
+    expect(r.skills![r.workers.indexOf("w2")]).toBe(0);
+    expect(labelOf(r, "t2")).toBe("c0");
+  });
+
+  it("stops at the last finite iterate when the factors run off, instead of returning NaN", () => {
+    // Four workers on one task: the rank-one iterates grow without bound; after ~400
+    // iterations the change overflowed and every skill and posterior came back NaN.
+    const w = [0, 1, 1, 1, 0, 2, 0, 3, 3, 3];
+    const l = [0, 0, 1, 2, 0, 2, 0, 1, 2, 1];
+    const d = encodeCategorical(
+      w.map((x, j) => ({ task: "t", worker: `w${x}`, label: `c${l[j]}` })),
+    );
+    const r = mmsr(d, { maxIter: 1000, tol: 1e-12 });
+    expect(r.converged).toBe(false);
+    for (const a of [r.probas, r.skills!, r.reliability, Float64Array.from(r.history)])
+      for (const x of a) expect(Number.isFinite(x)).toBe(true);
+  });
+
+  it("leaves the other workers' skills as they are without them", () => {
+    const alone = mmsr(encodeCategorical(base));
+    const withLoners = mmsr(encodeCategorical([...base, ...loners]));
+    // Skills at the clip 1 − 1/√I move with the number of tasks I; the others must not move.
+    const ceiling = 1 - 1 / Math.sqrt(40);
+    let compared = 0;
+    for (const w of alone.workers) {
+      const before = alone.skills![alone.workers.indexOf(w)]!;
+      if (before >= ceiling - 1e-9) continue;
+      compared++;
+      expect(withLoners.skills![withLoners.workers.indexOf(w)], w).toBeCloseTo(before, 6);
+    }
+    expect(compared).toBeGreaterThan(3);
+  });
+});

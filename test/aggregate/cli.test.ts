@@ -138,6 +138,48 @@ describe("keel aggregate", () => {
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain("KEEL_E_USAGE: --prior does not apply to dawid-skene");
   });
+
+  it("tells a flag the method does not take from a value out of range", async () => {
+    const pw = at("range-pairs.csv");
+    writeFileSync(pw, "worker,left,right,label\nw1,a,b,a\nw2,b,a,b\n");
+    const cases = [
+      [["--max-iter", "2000000"], "--max-iter: bradley-terry: maxIter: Too big"],
+      // 1e308 virtual games overflowed the MM step to NaN scores (printed as null, exit 0).
+      [["--prior", "1e308"], "--prior: bradley-terry: prior: Too big"],
+      [["--seed", "3"], "--seed does not apply to bradley-terry"],
+    ] as const;
+    for (const [flags, message] of cases) {
+      const r = await runCli(["aggregate", "--in", pw, "--format", "crowd-kit-pairwise", ...flags]);
+      expect(r.code, flags.join(" ")).toBe(64);
+      expect(r.stderr).toContain(`KEEL_E_USAGE: ${message}`);
+    }
+  });
+
+  it("refuses --gold for a method that would ignore it, and names those that use it", async () => {
+    const cat = at("gold-labels.csv");
+    writeFileSync(cat, "task,worker,label\nt1,w1,a\nt1,w2,b\nt2,w1,a\nt2,w2,a\n");
+    const gold = at("gold.csv");
+    writeFileSync(gold, "task,true_label\nt1,b\n");
+    for (const method of ["majority-vote", "wawa", "mace", "mmsr"]) {
+      const r = await runCli([
+        "aggregate",
+        "--in",
+        cat,
+        "--format",
+        "crowd-kit",
+        "--method",
+        method,
+        "--gold",
+        gold,
+      ]);
+      expect(r.code, method).toBe(64);
+      expect(r.stderr).toContain(`KEEL_E_USAGE: --gold does not apply to ${method}`);
+      expect(r.stderr).toContain("dawid-skene, one-coin, glad");
+    }
+    const ds = await runCli(["aggregate", "--in", cat, "--format", "crowd-kit", "--gold", gold]);
+    expect(ds.code, ds.stderr).toBe(0);
+    expect(JSON.parse(ds.stdout).labels.t1).toBe("b");
+  });
 });
 
 describe("keel agreement", () => {
@@ -166,6 +208,32 @@ describe("keel agreement", () => {
       "2",
     ]);
     expect(low.stdout).toMatch(/with ≥ 2 tasks in common \(3 of 3; 3 pairs in all/);
+  });
+
+  it("prints its tables when hundreds of raters share one task (a quarter-million pairs)", async () => {
+    const many = at("many-raters.csv");
+    const rows = Array.from({ length: 700 }, (_, i) => `check,r${i},${i % 3 ? "x" : "y"}`);
+    writeFileSync(many, `task,worker,label\n${rows.join("\n")}\n`);
+    const r = await runCli(["agreement", "--in", many, "--format", "crowd-kit", "--top", "2"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("no pair shares 10 tasks (at most 1)");
+  });
+
+  it("prints alpha and the per-rater table but skips Cohen's pairs past a million of them", async () => {
+    // 1,500 raters on one check item: 1,124,250 pairs. The pair tables used to exhaust the
+    // heap (an abort after minutes at 20,000 raters); now the rest is printed.
+    const many = at("crowd-raters.csv");
+    const rows = Array.from({ length: 1500 }, (_, i) => `check,r${i},${i % 3 ? "x" : "y"}`);
+    writeFileSync(many, `task,worker,label\n${rows.join("\n")}\nt2,r0,x\nt2,r1,x\n`);
+    const text = await runCli(["agreement", "--in", many, "--format", "crowd-kit", "--top", "2"]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain("Krippendorff's alpha");
+    expect(text.stdout).toContain("more than 1000000 pairs of raters share a task");
+    const json = await runCli(["agreement", "--in", many, "--format", "crowd-kit", "--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    const res = JSON.parse(json.stdout);
+    expect(res.cohen_kappa).toBeNull();
+    expect(res.per_rater).toHaveLength(1500);
   });
 
   it("refuses an empty input instead of printing empty results", async () => {
@@ -200,6 +268,8 @@ describe("keel aggregate and agreement on a store (--db)", () => {
   ];
   writeFileSync(jfile, `${rows.map((j) => JSON.stringify(j)).join("\n")}\n`);
   const db = at("store.db");
+  const gfile = at("store-gold.jsonl");
+  writeFileSync(gfile, `${JSON.stringify({ comparison_id: "s2", gold: "b" })}\n`);
 
   it("reads the store's judgments (with their gold) as --in reads the same file", async () => {
     expect((await runCli(["init", "--db", db])).code).toBe(0);
@@ -220,6 +290,23 @@ describe("keel aggregate and agreement on a store (--db)", () => {
     // --in wins over --db (which has a default).
     const both = await runCli(["agreement", "--in", jfile, "--db", at("absent.db"), "--json"]);
     expect(both.code, both.stderr).toBe(0);
+  });
+
+  it("refuses an --out that is the store, its journal, the labels file or the gold file", async () => {
+    const before = readFileSync(db);
+    for (const [args, what] of [
+      [["--db", db, "--out", db], "the feedback store being read"],
+      [["--db", db, "--out", `${db}-wal`], "the feedback store being read's wal file"],
+      [["--in", jfile, "--out", jfile], "the labels being read"],
+      [["--in", jfile, "--gold", gfile, "--out", gfile], "the gold answers"],
+    ] as const) {
+      const r = await runCli(["aggregate", ...args]);
+      expect(r.code, args.join(" ")).toBe(64);
+      expect(r.stderr).toContain(`is ${what}`);
+    }
+    expect(readFileSync(db).equals(before)).toBe(true);
+    expect(readFileSync(jfile, "utf8")).toContain('"comparison_id"');
+    expect(readFileSync(gfile, "utf8")).toContain('"gold"');
   });
 
   it("refuses a crowd-kit format without a file, and an empty store", async () => {

@@ -282,3 +282,60 @@ describe("strongly connected components", () => {
     expect(one).toBe(1);
   });
 });
+
+describe("rater models whose scores run off to ±∞ without a prior", () => {
+  // Strongly connected as judged, but w0, read as a flipper (Crowd-BT) or as answering at
+  // random (Noisy BT), leaves comparisons that are not: the strengths ran to 0 and ∞ and the
+  // scores came back NaN and ∞ (null in the JSON) with no error.
+  const cases: [string, Fit, Row[]][] = [
+    [
+      "crowd-bt",
+      crowdBradleyTerry,
+      [
+        ["w1", "i4", "i2", 1],
+        ["w2", "i4", "i1", 1],
+        ["w1", "i4", "i0", 1],
+        ["w0", "i0", "i1", 1],
+        ["w0", "i2", "i4", 2],
+        ["w1", "i2", "i1", 2],
+        ["w0", "i4", "i1", 0],
+      ],
+    ],
+    [
+      "noisy-bt",
+      noisyBradleyTerry,
+      [
+        ["w0", "i2", "i1", 1],
+        ["w0", "i1", "i2", 1],
+        ["w2", "i2", "i0", 2],
+        ["w1", "i1", "i0", 2],
+        ["w0", "i0", "i1", 2],
+        ["w1", "i0", "i2", 0],
+        ["w0", "i2", "i1", 0],
+        ["w2", "i0", "i1", 2],
+        ["w1", "i1", "i2", 1],
+        ["w2", "i2", "i0", 0],
+        ["w1", "i0", "i1", 0],
+        ["w0", "i0", "i1", 1],
+      ],
+    ],
+  ];
+
+  it("throw KEEL_E_NOT_CONNECTED pointing at --prior instead of returning NaN scores", () => {
+    for (const [name, fitModel, rows] of cases) {
+      const data = encode(rows);
+      expect(isStronglyConnected(data), name).toBe(true);
+      let err: unknown;
+      try {
+        fitModel(data);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, name).toBeInstanceOf(KeelError);
+      expect((err as KeelError).code, name).toBe("KEEL_E_NOT_CONNECTED");
+      expect((err as KeelError).hint, name).toContain("--prior");
+      const r = fitModel(data, { prior: 1 });
+      for (const s of r.scores) expect(Number.isFinite(s), name).toBe(true);
+    }
+  });
+});

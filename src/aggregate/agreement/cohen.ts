@@ -7,14 +7,22 @@
  *
  * null when p_e = 1 (both raters used one and the same class throughout).
  *
- * Cost: O(Σ_t m_t²) time over tasks with m_t raters and O(pairs · K²) memory; `minCommon`
- * drops pairs with few shared tasks from the output (not from the work).
+ * Cost: O(Σ_t m_t²) time over tasks with m_t raters and one K×K table per pair of raters who
+ * share a task (8K² bytes each, plus the index); `minCommon` drops pairs with few shared tasks
+ * from the output (not from the work). The number of pairs is quadratic in the raters of a
+ * task that many share (a check item shown to everyone), so past `maxPairs` pairs (default
+ * 1,000,000, fewer with many classes: at most 2²⁴ table cells, 128 MiB) the function refuses
+ * with KEEL_E_UNSUPPORTED instead of exhausting memory.
  *
  * Citation: J. Cohen (1960), "A Coefficient of Agreement for Nominal Scales", Educational and
  * Psychological Measurement 20(1):37–46, doi:10.1177/001316446002000104.
  */
+import { KeelError } from "../../core/errors.js";
 import { groupByTask } from "../grouping.js";
 import type { CategoricalData } from "../types.js";
+
+export const COHEN_MAX_PAIRS = 1_000_000;
+const COHEN_MAX_CELLS = 2 ** 24;
 
 export interface CohenPair {
   /** Worker indices, a < b. */
@@ -28,11 +36,16 @@ export interface CohenPair {
 
 export function cohenKappaPairs(
   data: CategoricalData,
-  opts: { minCommon?: number } = {},
+  opts: { minCommon?: number; maxPairs?: number } = {},
 ): CohenPair[] {
   const K = data.nClasses;
+  const KK = K * K;
   const W = data.nWorkers;
-  const tables = new Map<number, Float64Array>();
+  const maxPairs = opts.maxPairs ?? Math.min(COHEN_MAX_PAIRS, Math.floor(COHEN_MAX_CELLS / KK));
+  // Pair a·W + b → slot; slot s's table is tables[s·K² .. (s+1)·K²), [K(a's label), K(b's)].
+  const slotOf = new Map<number, number>();
+  let tables = new Float64Array(KK * Math.min(1024, maxPairs + 1));
+  const keys: number[] = [];
   const { start, order } = groupByTask(data);
   const seen = new Int32Array(W).fill(-1);
   const firstLabel = new Int32Array(W);
@@ -53,27 +66,46 @@ export function cohenKappaPairs(
         const a = present[x]!;
         const b = present[y]!;
         const key = a * W + b;
-        let tab = tables.get(key);
-        if (!tab) {
-          tab = new Float64Array(K * K);
-          tables.set(key, tab);
+        let slot = slotOf.get(key);
+        if (slot === undefined) {
+          slot = keys.length;
+          if (slot === maxPairs) {
+            throw new KeelError(
+              "KEEL_E_UNSUPPORTED",
+              `Cohen's kappa per rater pair: more than ${maxPairs} pairs of raters share a task (task ${JSON.stringify(data.tasks[t])} alone has ${present.length} raters)`,
+              {
+                hint: "Krippendorff's alpha, Fleiss' kappa and the leave-one-out agreement have no such limit",
+              },
+            );
+          }
+          slotOf.set(key, slot);
+          keys.push(key);
+          if ((slot + 1) * KK > tables.length) {
+            const grown = new Float64Array(tables.length * 2);
+            grown.set(tables);
+            tables = grown;
+          }
         }
-        tab[firstLabel[a]! * K + firstLabel[b]!]! += 1;
+        tables[slot * KK + firstLabel[a]! * K + firstLabel[b]!]! += 1;
       }
     }
   }
   const out: CohenPair[] = [];
   const minCommon = opts.minCommon ?? 1;
-  for (const [key, tab] of tables) {
+  const ra = new Float64Array(K);
+  const rb = new Float64Array(K);
+  for (let slot = 0; slot < keys.length; slot++) {
+    const key = keys[slot]!;
+    const o = slot * KK;
     const a = Math.floor(key / W);
     const b = key - a * W;
     let n = 0;
     let agree = 0;
-    const ra = new Float64Array(K);
-    const rb = new Float64Array(K);
+    ra.fill(0);
+    rb.fill(0);
     for (let i = 0; i < K; i++) {
       for (let k = 0; k < K; k++) {
-        const v = tab[i * K + k]!;
+        const v = tables[o + i * K + k]!;
         n += v;
         ra[i]! += v;
         rb[k]! += v;

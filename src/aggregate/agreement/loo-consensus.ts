@@ -8,7 +8,9 @@
  *
  * Leaving the rater out matters: with few raters per task a rater's own vote would otherwise
  * make up much of the consensus they are compared with, flattering careless and adversarial
- * raters alike. Cost O(Σ_t m_t²).
+ * raters alike. Cost O(n·K): the other raters' counts are the task's counts minus the rater's
+ * own, so a task that thousands of raters labelled (a shared check item) costs no more than
+ * thousands of small ones.
  *
  * Citation: the "agreement with the other annotators" reliability screen, e.g. R. Snow,
  * B. O'Connor, D. Jurafsky and A. Ng (2008), "Cheap and Fast — But is it Good?", Proceedings
@@ -32,17 +34,19 @@ export function looConsensusAgreement(data: CategoricalData): LooConsensusResult
   const { start, order } = groupByTask(data);
   const counts = new Float64Array(K);
   const others = new Float64Array(K);
+  // Each worker's own label counts on the current task, cleared after the task. [W, K]
+  const own = new Float64Array(W * K);
   for (let t = 0; t < data.nTasks; t++) {
     counts.fill(0);
-    for (let q = start[t]!; q < start[t + 1]!; q++) counts[data.label[order[q]!]!]! += 1;
+    for (let q = start[t]!; q < start[t + 1]!; q++) {
+      const j = order[q]!;
+      counts[data.label[j]!]! += 1;
+      own[data.worker[j]! * K + data.label[j]!]! += 1;
+    }
     for (let q = start[t]!; q < start[t + 1]!; q++) {
       const j = order[q]!;
       const w = data.worker[j]!;
-      others.set(counts);
-      for (let r = start[t]!; r < start[t + 1]!; r++) {
-        const i = order[r]!;
-        if (data.worker[i] === w) others[data.label[i]!]! -= 1;
-      }
+      for (let k = 0; k < K; k++) others[k] = counts[k]! - own[w * K + k]!;
       let top = 0;
       for (let k = 0; k < K; k++) top = Math.max(top, others[k]!);
       if (top <= 0) continue;
@@ -50,6 +54,10 @@ export function looConsensusAgreement(data: CategoricalData): LooConsensusResult
       for (let k = 0; k < K; k++) if (others[k] === top) ties++;
       n[w]! += 1;
       if (others[data.label[j]!] === top) credit[w]! += 1 / ties;
+    }
+    for (let q = start[t]!; q < start[t + 1]!; q++) {
+      const j = order[q]!;
+      own[data.worker[j]! * K + data.label[j]!] = 0;
     }
   }
   const agreement = new Float64Array(W);

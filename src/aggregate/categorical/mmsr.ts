@@ -9,15 +9,18 @@
  * so s is recovered from the observed entries C_ij by alternating updates of u, v (C ≈ u vᵀ)
  * in which each new u_i is the mean of {|C_ij| / v_j} after discarding the F largest and F
  * smallest values (the Mean-Subsequence-Reduced step, which tolerates up to F adversarial
- * workers per neighbourhood), F = ⌊d_min / 2⌋ − 1 for d_min the fewest co-workers of anyone.
+ * workers per neighbourhood), F = ⌊d_min / 2⌋ − 1 for d_min the fewest co-workers of anyone
+ * who has any.
  * Then |s| = u / √(‖u‖/‖v‖); signs: s_i gets the sign of Σ_j C_ij |s_j| (a worker who agrees
  * with the others beyond chance is better than chance; this replaces the paper's spectral
- * sign-determination step and assumes, as the paper does, that good workers dominate).
+ * sign-determination step and assumes, as the paper does, that good workers dominate). A worker
+ * who shares no task with anyone (Σ_j C_ij |s_j| = 0) gets s = 0: chance, weight 0; a task
+ * that only such workers labelled keeps its plain vote shares.
  * s is clipped to [−1/(K−1) + 1/√I, 1 − 1/√I], p_w = s_w (K−1)/K + 1/K, and tasks are labelled
  * by a vote weighted by the log-odds log((K−1) p_w / (1 − p_w)); with these weights the vote's
  * softmax is the one-coin model's posterior under uniform priors, which is what `probas` holds.
  *
- * Preconditions: at most 4096 workers (the agreement matrix is dense, 12 bytes per entry).
+ * Preconditions: at most 4096 workers (the agreement matrix is dense, 16 bytes per entry).
  *
  * Citation: Q. Ma and A. Olshevsky (2020), "Adversarial Crowdsourcing Through Robust Rank-One
  * Matrix Completion", Advances in Neural Information Processing Systems 33 (NeurIPS 2020),
@@ -28,6 +31,7 @@ import { Rng } from "../../core/rng.js";
 import { groupByTask } from "../grouping.js";
 import { argmaxRows } from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
+import { voteProportions } from "./confusion-em.js";
 import { emptyCategorical } from "./result.js";
 
 export interface MmsrOptions extends IterOptions {
@@ -36,32 +40,58 @@ export interface MmsrOptions extends IterOptions {
 
 export const MMSR_MAX_WORKERS = 4096;
 
-/** Rescaled agreement matrix C and co-occurrence counts. [W, W] each */
-function agreementMatrix(data: CategoricalData): { C: Float64Array; common: Int32Array } {
+/**
+ * Rescaled agreement matrix C and co-occurrence counts. [W, W] each
+ *
+ * Every pair of labels two workers gave one task counts once. Per task the labels are grouped
+ * by worker, so a pair of workers adds n_a n_b co-occurrences and Σ_k n_ak n_bk agreements
+ * in O(n_a + n_b): a worker who labels one task many times costs linear time, not quadratic.
+ */
+function agreementMatrix(data: CategoricalData): { C: Float64Array; common: Float64Array } {
   const W = data.nWorkers;
   const K = data.nClasses;
-  const common = new Int32Array(W * W);
-  const agree = new Int32Array(W * W);
-  const { start, order } = groupByTask(data);
-  for (let t = 0; t < data.nTasks; t++) {
-    for (let a = start[t]!; a < start[t + 1]!; a++) {
-      const ja = order[a]!;
-      const wa = data.worker[ja]!;
-      for (let b = a + 1; b < start[t + 1]!; b++) {
-        const jb = order[b]!;
-        const wb = data.worker[jb]!;
-        if (wa === wb) continue;
-        const same = data.label[ja] === data.label[jb] ? 1 : 0;
-        common[wa * W + wb]! += 1;
-        common[wb * W + wa]! += 1;
-        agree[wa * W + wb]! += same;
-        agree[wb * W + wa]! += same;
-      }
-    }
-  }
+  // C holds the agreement counts until the end; Float64 counts stay exact past 2³¹.
   const C = new Float64Array(W * W);
+  const common = new Float64Array(W * W);
+  const { start, order } = groupByTask(data);
+  const slot = new Int32Array(W).fill(-1);
+  const present: number[] = [];
+  const labelsOf: number[][] = [];
+  const byClass = new Float64Array(K);
+  for (let t = 0; t < data.nTasks; t++) {
+    present.length = 0;
+    for (let q = start[t]!; q < start[t + 1]!; q++) {
+      const j = order[q]!;
+      const w = data.worker[j]!;
+      if (slot[w]! < 0) {
+        slot[w] = present.length;
+        if (labelsOf.length === present.length) labelsOf.push([]);
+        labelsOf[present.length]!.length = 0;
+        present.push(w);
+      }
+      labelsOf[slot[w]!]!.push(data.label[j]!);
+    }
+    for (let b = 0; b < present.length; b++) {
+      const lb = labelsOf[b]!;
+      const wb = present[b]!;
+      for (const l of lb) byClass[l]! += 1;
+      for (let a = 0; a < b; a++) {
+        const la = labelsOf[a]!;
+        const wa = present[a]!;
+        let same = 0;
+        for (const l of la) same += byClass[l]!;
+        const pairs = la.length * lb.length;
+        common[wa * W + wb]! += pairs;
+        common[wb * W + wa]! += pairs;
+        C[wa * W + wb]! += same;
+        C[wb * W + wa]! += same;
+      }
+      for (const l of lb) byClass[l] = 0;
+    }
+    for (const w of present) slot[w] = -1;
+  }
   for (let i = 0; i < W * W; i++) {
-    if (common[i]! > 0) C[i] = (K / (K - 1)) * (agree[i]! / common[i]!) - 1 / (K - 1);
+    if (common[i]! > 0) C[i] = (K / (K - 1)) * (C[i]! / common[i]!) - 1 / (K - 1);
   }
   return { C, common };
 }
@@ -103,13 +133,15 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
   const maxIter = opts.maxIter ?? 100;
   const tol = opts.tol ?? 1e-10;
   const { C, common } = agreementMatrix(K > 1 ? data : { ...data, nClasses: 2 });
+  // Workers who share no task with anyone take no part in the completion: they would set
+  // d_min = 0 (no trimming for anybody) and their never-updated random u_i would set the scale.
+  const degree = new Int32Array(W);
   let minDeg = Number.POSITIVE_INFINITY;
   for (let i = 0; i < W; i++) {
-    let d = 0;
-    for (let j = 0; j < W; j++) if (common[i * W + j]! > 0) d++;
-    minDeg = Math.min(minDeg, d);
+    for (let j = 0; j < W; j++) if (common[i * W + j]! > 0) degree[i]! += 1;
+    if (degree[i]! > 0) minDeg = Math.min(minDeg, degree[i]!);
   }
-  const F = Math.floor(minDeg / 2) - 1;
+  const F = Number.isFinite(minDeg) ? Math.floor(minDeg / 2) - 1 : -1;
   const rng = new Rng(opts.seed ?? 0);
   const u = Float64Array.from({ length: W }, () => rng.float() + 1e-3);
   const v = Float64Array.from({ length: W }, () => rng.float() + 1e-3);
@@ -121,8 +153,11 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
   const update = (target: Float64Array, other: Float64Array): void => {
     for (let i = 0; i < W; i++) {
       buf.length = 0;
+      // A co-worker whose factor is 0 (agreement exactly at chance with everyone) says nothing
+      // about this one's, and |C_ij| / 0 would be NaN or ∞ and spread to every worker.
       for (let j = 0; j < W; j++)
-        if (common[i * W + j]! > 0) buf.push(Math.abs(C[i * W + j]!) / other[j]!);
+        if (common[i * W + j]! > 0 && other[j]! !== 0)
+          buf.push(Math.abs(C[i * W + j]!) / other[j]!);
       const m = trimmedMean(buf, F, target[i]!);
       if (m !== undefined) target[i] = m === 0 && buf.length === 1 ? floor : m;
     }
@@ -149,6 +184,14 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
       v0v0 += v0[i]! * v0[i]!;
     }
     const change = Math.sqrt(Math.max(uu * vv - 2 * uu0 * vv0 + u0u0 * v0v0, 0));
+    if (!Number.isFinite(change) || !u.every(Number.isFinite) || !v.every(Number.isFinite)) {
+      // The iterates are running off (tiny factors divide): keep the last finite pair and
+      // report no convergence rather than let ∞ and NaN into every skill.
+      u.set(u0);
+      v.set(v0);
+      iterations--;
+      break;
+    }
     history.push(change);
     if (change < tol) {
       converged = true;
@@ -158,6 +201,7 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
   let nu = 0,
     nv = 0;
   for (let i = 0; i < W; i++) {
+    if (degree[i] === 0) continue;
     nu += u[i]! * u[i]!;
     nv += v[i]! * v[i]!;
   }
@@ -169,7 +213,9 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
   for (let i = 0; i < W; i++) {
     let dir = 0;
     for (let j = 0; j < W; j++) if (common[i * W + j]! > 0) dir += C[i * W + j]! * sAbs[j]!;
-    let s = dir < 0 ? -sAbs[i]! : sAbs[i]!;
+    // No co-worker (or agreement exactly at chance): nothing tells the sign, and u_i is still
+    // its random start; s = 0 (chance), as crowd-kit's sign step gives such workers.
+    let s = dir === 0 ? 0 : dir < 0 ? -sAbs[i]! : sAbs[i]!;
     s = Math.min(s, 1 - floor);
     if (K > 1) s = Math.max(s, -1 / (K - 1) + floor);
     const p = K > 1 ? (s * (K - 1)) / K + 1 / K : 1;
@@ -178,10 +224,21 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
     weights[i] = K > 1 ? Math.log(((K - 1) * p) / Math.max(1 - p, 1e-300)) : 0;
   }
   const probas = new Float64Array(data.nTasks * K);
-  for (let j = 0; j < data.task.length; j++)
-    probas[data.task[j]! * K + data.label[j]!]! += weights[data.worker[j]!]!;
+  // Tasks whose labellers all have weight 0 (workers who share no task with anyone) take the
+  // plain vote shares instead of a uniform row, so their labels are not thrown away.
+  const weighed = new Uint8Array(data.nTasks);
+  for (let j = 0; j < data.task.length; j++) {
+    const wj = weights[data.worker[j]!]!;
+    probas[data.task[j]! * K + data.label[j]!]! += wj;
+    if (wj !== 0) weighed[data.task[j]!] = 1;
+  }
+  const shares = voteProportions(data);
   for (let t = 0; t < data.nTasks; t++) {
     const o = t * K;
+    if (!weighed[t]) {
+      probas.set(shares.subarray(o, o + K), o);
+      continue;
+    }
     let m = Number.NEGATIVE_INFINITY;
     for (let k = 0; k < K; k++) m = Math.max(m, probas[o + k]!);
     let z = 0;

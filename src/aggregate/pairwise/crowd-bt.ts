@@ -29,7 +29,12 @@ import {
   BT_DEFAULT_TOL,
   emptyPairwise,
 } from "./bradley-terry.js";
-import { assertPairTableConnected, buildPairTable, centredLogScores } from "./pairs.js";
+import {
+  assertFiniteScores,
+  assertPairTableConnected,
+  buildPairTable,
+  centredLogScores,
+} from "./pairs.js";
 
 export type CrowdBtOptions = BradleyTerryOptions;
 
@@ -122,11 +127,13 @@ export function crowdBradleyTerry(data: PairwiseData, opts: CrowdBtOptions = {})
       break;
     }
   }
+  const scores = centredLogScores(gamma, R);
+  assertFiniteScores(scores, "crowd-bt");
   return {
     method: "crowd-bt",
     items: data.items,
     workers: data.workers,
-    scores: centredLogScores(gamma, R),
+    scores,
     skills: eta,
     reliability: eta,
     iterations,

@@ -32,7 +32,12 @@ import {
   BT_DEFAULT_TOL,
   emptyPairwise,
 } from "./bradley-terry.js";
-import { assertPairTableConnected, buildPairTable, centredLogScores } from "./pairs.js";
+import {
+  assertFiniteScores,
+  assertPairTableConnected,
+  buildPairTable,
+  centredLogScores,
+} from "./pairs.js";
 
 export type NoisyBtOptions = BradleyTerryOptions;
 
@@ -139,11 +144,13 @@ export function noisyBradleyTerry(data: PairwiseData, opts: NoisyBtOptions = {})
       break;
     }
   }
+  const scores = centredLogScores(gamma, R);
+  assertFiniteScores(scores, "noisy-bt");
   return {
     method: "noisy-bt",
     items: data.items,
     workers: data.workers,
-    scores: centredLogScores(gamma, R),
+    scores,
     skills: skill,
     biases: bias,
     reliability: skill,

@@ -6,6 +6,7 @@
  * this is the prior crowd-kit's NoisyBT uses, it makes every graph strongly connected and
  * shrinks scores towards the common mean.
  */
+import { KeelError } from "../../core/errors.js";
 import type { PairwiseData } from "../types.js";
 import { LEFT_WINS, TIE } from "../types.js";
 import { assertStronglyConnected, buildDigraph } from "./graph.js";
@@ -122,4 +123,21 @@ export function centredLogScores(gamma: Float64Array, nReal: number): Float64Arr
   mean /= Math.max(nReal, 1);
   for (let i = 0; i < nReal; i++) out[i] = out[i]! - mean;
   return out;
+}
+
+/**
+ * Throws KEEL_E_NOT_CONNECTED when the fitted scores are not finite. The rater models (Noisy BT,
+ * Crowd-BT) can read a rater's answers as random or flipped, and the graph of the comparisons
+ * that are then left may not be strongly connected even though the raw one is: without a prior
+ * some strengths then run off to 0 or ∞ and the scores to NaN.
+ */
+export function assertFiniteScores(scores: Float64Array, method: string): void {
+  if (scores.every(Number.isFinite)) return;
+  throw new KeelError(
+    "KEEL_E_NOT_CONNECTED",
+    `${method}: the scores ran off to ±∞: once the fitted raters' answers are discounted or turned around, some group of items never beats or ties the rest`,
+    {
+      hint: "ask for regularisation (--prior, e.g. 1), which adds virtual games against a reference item, or add comparisons",
+    },
+  );
 }

@@ -1,7 +1,10 @@
 /** `keel aggregate` and `keel agreement`'s actions: read the labels, fit or measure, print. */
 import {
+  AGGREGATION_METHODS,
+  type AggregationMethod,
   type CategoricalData,
   CategoricalEncoder,
+  type CohenPair,
   categoricalToJson,
   cohenKappaPairs,
   fleissKappa,
@@ -22,6 +25,8 @@ import {
   readJudgments,
   readPairwiseLabels,
 } from "../../io/index.js";
+import { resolveOutputTarget, sqliteFiles } from "../../io/output-target.js";
+import { isPostgresUrl } from "../../store/store.js";
 import type { AggregateFlags, AgreementFlags } from "../commands/aggregate.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
@@ -102,25 +107,38 @@ const FLAG_OF: Record<string, string> = {
 };
 
 /** The method's options from the flags; a flag the method does not take is named as such. */
-function validateFlags(
-  key: string,
-  validate: (raw: unknown) => Record<string, unknown>,
-  raw: Record<string, unknown>,
-): Record<string, unknown> {
-  for (const [k, v] of Object.entries(raw)) {
-    try {
-      validate({ [k]: v });
-    } catch (e) {
-      if (!(e instanceof KeelError)) throw e;
-      const flag = FLAG_OF[k] ?? k;
-      const message =
-        e.where?.field === k ? `${flag} does not apply to ${key}` : `${flag}: ${e.message}`;
-      throw new KeelError("KEEL_E_USAGE", message, {
+function validateFlags(method: AggregationMethod, raw: Record<string, unknown>) {
+  for (const k of Object.keys(raw)) {
+    if (!method.options.includes(k)) {
+      throw new KeelError("KEEL_E_USAGE", `${FLAG_OF[k] ?? k} does not apply to ${method.key}`, {
         hint: "docs/aggregate.md lists each method's options",
       });
     }
   }
-  return validate(raw);
+  try {
+    return method.validate(raw);
+  } catch (e) {
+    if (!(e instanceof KeelError)) throw e;
+    const field = e.where?.field ?? "";
+    throw new KeelError("KEEL_E_USAGE", `${FLAG_OF[field] ?? field}: ${e.detail}`, {
+      hint: "docs/aggregate.md lists each method's options",
+    });
+  }
+}
+
+/**
+ * Refuses an --out that names an input (the labels file, the store, the gold file): the atomic
+ * write would replace it with the result, silently and after the work was done.
+ */
+function checkNotAnInput(o: AggregateFlags): void {
+  if (o.out === undefined || o.out === "-") return;
+  resolveOutputTarget(o.out, [
+    ...(o.in !== undefined && o.in !== "-" ? [{ path: o.in, what: "the labels being read" }] : []),
+    ...(o.in === undefined && o.db !== undefined && !isPostgresUrl(o.db)
+      ? sqliteFiles(o.db, "the feedback store being read")
+      : []),
+    ...(o.gold !== undefined ? [{ path: o.gold, what: "the gold answers" }] : []),
+  ]);
 }
 
 export async function runAggregate(o: AggregateFlags): Promise<void> {
@@ -131,8 +149,9 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
   if (o.tol !== undefined) raw.tol = o.tol;
   if (o.prior !== undefined) raw.prior = o.prior;
   if (o.seed !== undefined) raw.seed = o.seed;
-  const options = validateFlags(key, method.validate, raw);
+  const options = validateFlags(method, raw);
   checkOutputFiles(o.out);
+  checkNotAnInput(o);
   if (o.format === "crowd-kit" && method.kind !== "categorical") {
     throw new KeelError(
       "KEEL_E_USAGE",
@@ -147,6 +166,15 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
   }
   if (o.gold && method.kind === "pairwise") {
     throw new KeelError("KEEL_E_USAGE", "--gold is used by the categorical methods only");
+  }
+  if (o.gold && method.kind === "categorical" && !method.usesGold) {
+    throw new KeelError("KEEL_E_USAGE", `--gold does not apply to ${key}`, {
+      hint: `the methods that use gold answers: ${AGGREGATION_METHODS.filter(
+        (m) => m.kind === "categorical" && m.usesGold,
+      )
+        .map((m) => m.key)
+        .join(", ")}`,
+    });
   }
   let json: Record<string, unknown>;
   let summary: Record<string, unknown>;
@@ -220,7 +248,15 @@ export async function runAgreement(o: AgreementFlags): Promise<void> {
   const alpha = krippendorffAlpha(data);
   const fleiss = fleissKappa(data);
   const loo = looConsensusAgreement(data);
-  const pairs = cohenKappaPairs(data);
+  // Too many rater pairs (one task labelled by thousands) is no reason to withhold the rest.
+  let pairs: CohenPair[] | undefined;
+  let pairsSkipped: string | undefined;
+  try {
+    pairs = cohenKappaPairs(data);
+  } catch (e) {
+    if (!(e instanceof KeelError) || e.code !== "KEEL_E_UNSUPPORTED") throw e;
+    pairsSkipped = e.message;
+  }
   const raters = data.workers.map((w, i) => ({
     rater_id: w,
     loo_agreement: Number.isFinite(loo.agreement[i]!) ? loo.agreement[i]! : null,
@@ -234,12 +270,13 @@ export async function runAgreement(o: AgreementFlags): Promise<void> {
       krippendorff_alpha: alpha.alpha,
       fleiss_kappa: fleiss.kappa,
       per_rater: raters,
-      cohen_kappa: pairs.map((p) => ({
-        rater_a: data.workers[p.a],
-        rater_b: data.workers[p.b],
-        common: p.common,
-        kappa: p.kappa,
-      })),
+      cohen_kappa:
+        pairs?.map((p) => ({
+          rater_a: data.workers[p.a],
+          rater_b: data.workers[p.b],
+          common: p.common,
+          kappa: p.kappa,
+        })) ?? null,
     });
     return;
   }
@@ -262,11 +299,17 @@ export async function runAgreement(o: AgreementFlags): Promise<void> {
       worst.map((r) => [r.rater_id, fmt(r.loo_agreement), r.labels]),
     ),
   );
+  if (pairs === undefined) {
+    printLine();
+    printLine(`${pairsSkipped}: skipped`);
+    return;
+  }
   if (pairs.length === 0) return;
   const enough = pairs.filter((p) => p.common >= o.minCommon);
   printLine();
   if (enough.length === 0) {
-    const most = Math.max(...pairs.map((p) => p.common));
+    // A loop, not Math.max(...): a panel of thousands of raters has millions of pairs.
+    const most = pairs.reduce((m, p) => Math.max(m, p.common), 0);
     printLine(
       `Cohen's kappa per rater pair: no pair shares ${o.minCommon} tasks (at most ${most}); --min-common lowers the bar`,
     );
