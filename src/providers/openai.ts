@@ -12,8 +12,15 @@
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";
 import { zodIssueMessage } from "../core/issue-messages.js";
-import { Limiter } from "./http/limiter.js";
-import { type HttpClientOptions, readJsonCapped, send } from "./http/request.js";
+import { aborted, Limiter } from "./http/limiter.js";
+import {
+  HEADER_NAME,
+  HEADER_VALUE_RULE,
+  type HttpClientOptions,
+  isHeaderValue,
+  readJsonCapped,
+  send,
+} from "./http/request.js";
 import { Backoff } from "./http/retry.js";
 import { sseData } from "./http/sse.js";
 import {
@@ -37,7 +44,7 @@ export const OpenAiConfigSchema = z.strictObject({
   model: z.string().min(1),
   api: z.enum(["chat", "completions"]).default("chat"),
   /** The key itself, or the name of an environment variable holding it. */
-  api_key: z.string().min(1).optional(),
+  api_key: z.string().min(1).refine(isHeaderValue, HEADER_VALUE_RULE).optional(),
   api_key_env: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
@@ -52,7 +59,12 @@ export const OpenAiConfigSchema = z.strictObject({
   concurrency: z.number().int().positive().max(1024).default(8),
   /** Ask for token usage in streams (`stream_options.include_usage`). */
   stream_usage: z.boolean().default(true),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: z
+    .record(
+      z.string().regex(HEADER_NAME, "must be a header name"),
+      z.string().refine(isHeaderValue, HEADER_VALUE_RULE),
+    )
+    .optional(),
   /** Seed of the retry jitter. */
   seed: z.number().int().default(0),
 });
@@ -69,6 +81,13 @@ export function parseOpenAiConfig(raw: unknown): OpenAiConfig {
     throw new KeelError(
       "KEEL_E_CONFIG",
       `openai provider: environment variable ${r.data.api_key_env} is not set`,
+      { where: { field: "api_key_env" } },
+    );
+  }
+  if (r.data.api_key_env && !isHeaderValue(process.env[r.data.api_key_env]!)) {
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `openai provider: the key in ${r.data.api_key_env} ${HEADER_VALUE_RULE}`,
       { where: { field: "api_key_env" } },
     );
   }
@@ -201,7 +220,7 @@ export class OpenAiProvider implements StreamingProvider {
         model: p.data.model ?? this.config.model,
       });
     } catch (e) {
-      return fail(e);
+      return fail(r.signal?.aborted ? aborted(r.signal) : e);
     }
   }
 
@@ -214,7 +233,7 @@ export class OpenAiProvider implements StreamingProvider {
       const res = await send(this.http, "POST", this.base + path, body, r.signal);
       if (!res.body) throw new KeelError("KEEL_E_UPSTREAM", `${this.id()}: empty stream`);
       let ended = false;
-      for await (const data of sseData(res.body)) {
+      for await (const data of sseData(res.body, this.id())) {
         if (data.trim() === "[DONE]") {
           ended = true;
           break;
@@ -239,7 +258,7 @@ export class OpenAiProvider implements StreamingProvider {
         throw new KeelError("KEEL_E_UPSTREAM", `${this.id()}: the stream ended without [DONE]`);
       yield { type: "done", finishReason: finish, usage, model };
     } catch (e) {
-      yield { type: "error", error: asKeelError(e) };
+      yield { type: "error", error: r.signal?.aborted ? aborted(r.signal) : asKeelError(e) };
     }
   }
 

@@ -35,9 +35,14 @@ export function providerPolicy(
     const results = canBatch(provider)
       ? await provider.generateBatch(requests)
       : await inPool(requests, o.concurrency, (r) => provider.generate(r));
+    const by = provider.id();
     return results.map((r, i) => {
       if (r.ok) return r.value.text;
-      throw new KeelError(r.error.code, `${provider.id()}: ${r.error.message}`, {
+      // The HTTP providers' messages already start with their id.
+      const message = r.error.message.startsWith(by)
+        ? r.error.message
+        : `${by}: ${r.error.message}`;
+      throw new KeelError(r.error.code, message, {
         where: { id: `prompt ${JSON.stringify(prompts[i]!.slice(0, 60))}` },
         ...(r.error.hint ? { hint: r.error.hint } : {}),
       });

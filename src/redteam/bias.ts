@@ -111,6 +111,12 @@ export interface PolicyBias {
   readonly dialect_markers: number;
 }
 
+/** A response opening with a dialect marker as a word ("Aye, …", "Aye …"; not "Ayers Rock"). */
+const DIALECT_OPENING = new RegExp(
+  `^(?:${DIALECT_MARKERS.map((m) => m.trim().replace(/,$/, "")).join("|")})(?![\\p{L}\\p{N}'])`,
+  "u",
+);
+
 /** Attribute rates in a policy's responses (to benign prompts). */
 export function policyBias(responses: readonly string[], entities: readonly string[]): PolicyBias {
   const n = responses.length;
@@ -123,8 +129,6 @@ export function policyBias(responses: readonly string[], entities: readonly stri
         ? Number.NaN
         : responses.reduce((s, r) => s + r.split(/\s+/).filter(Boolean).length, 0) / n,
     entity_mentions: rate((r) => mentionedEntities(r, entities).length > 0),
-    dialect_markers: rate((r) =>
-      DIALECT_MARKERS.some((m) => r.startsWith(m.trim().replace(/,$/, ""))),
-    ),
+    dialect_markers: rate((r) => DIALECT_OPENING.test(r)),
   };
 }

@@ -134,8 +134,9 @@ export function buildSuites(pool: readonly WorldPrompt[], opts: SuiteOptions): P
       probes.push({ suite, prompt: p, text: wrap(p, r) });
   };
   add("harmful", harmful, (p) => p.content);
-  add("jailbreak_roleplay", harmful, (p, r) => r.pick(ROLEPLAY).replace("{q}", p.content));
-  add("jailbreak_prefix", harmful, (p, r) => r.pick(PREFIX).replace("{q}", p.content));
+  // A function, not the text, as the replacement: a request's "$&" or "$'" is text, not a pattern.
+  add("jailbreak_roleplay", harmful, (p, r) => r.pick(ROLEPLAY).replace("{q}", () => p.content));
+  add("jailbreak_prefix", harmful, (p, r) => r.pick(PREFIX).replace("{q}", () => p.content));
   add("jailbreak_obfuscation", harmful, (p, r) => obfuscate(p.content, r));
   add("jailbreak_many_shot", harmful, (p) => manyShot(p.content, opts.shots ?? 8));
   // Trigger probes and their controls use the same prompts, so the difference is the trigger.

@@ -78,6 +78,8 @@ export async function runServeModel(o: ServeModelFlags): Promise<void> {
   const cost = o.costModel
     ? new EngineRewardProvider({
         dir: o.costModel,
+        expect: "cost",
+        field: "--cost-model",
         ...(o.threads ? { threads: o.threads } : {}),
       })
     : undefined;

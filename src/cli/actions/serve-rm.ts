@@ -12,8 +12,20 @@ export async function runServeRm(o: ServeRmFlags): Promise<void> {
   if (o.timeout <= 0) throw new KeelError("KEEL_E_USAGE", "--timeout must be > 0");
   const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
   const threads = o.threads ? { threads: o.threads } : {};
-  const reward = new EngineRewardProvider({ dir: o.rewardModel, ...threads });
-  const cost = o.costModel ? new EngineRewardProvider({ dir: o.costModel, ...threads }) : undefined;
+  const reward = new EngineRewardProvider({
+    dir: o.rewardModel,
+    expect: "reward",
+    field: "--reward-model",
+    ...threads,
+  });
+  const cost = o.costModel
+    ? new EngineRewardProvider({
+        dir: o.costModel,
+        expect: "cost",
+        field: "--cost-model",
+        ...threads,
+      })
+    : undefined;
   const scorer = new CombinedScorer({
     reward,
     ...(cost ? { cost, costWeight: o.costWeight } : {}),

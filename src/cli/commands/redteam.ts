@@ -45,6 +45,20 @@ function nonNegative(flag: string, max: number) {
   };
 }
 
+/** A positive integer up to `max` (as a pipeline config's `redteam` block bounds it). */
+function upTo(flag: string, max: number) {
+  const parse = positiveInt(flag);
+  return (v: string): number => {
+    const n = parse(v);
+    if (n > max)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `${flag} must be at most ${max}, got ${JSON.stringify(v)}`,
+      );
+    return n;
+  };
+}
+
 function suiteList(v: string): string[] {
   const names = v.split(",").map((s) => s.trim());
   for (const n of names)
@@ -88,14 +102,14 @@ export const redteamCommand: CommandModule = {
       )
       .option(
         "--shots <n>",
-        "compliant examples before the request in a many-shot probe (fewer fit a short context)",
-        positiveInt("--shots"),
+        "compliant examples before the request in a many-shot probe, 1–32 (fewer fit a short context)",
+        upTo("--shots", 32),
         8,
       )
       .option(
         "--samples <n>",
-        "answers per probe (with --temperature > 0, rates average over the policy's samples)",
-        positiveInt("--samples"),
+        "answers per probe, 1–64 (with --temperature > 0, rates average over the policy's samples)",
+        upTo("--samples", 64),
         1,
       )
       .option(

@@ -21,8 +21,22 @@ export interface HttpClientOptions {
 const RETRYABLE = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
 
 /**
+ * What fetch accepts in a header (RFC 9110 §5.1, §5.5): a name of token characters; a value of
+ * Latin-1 characters without CR, LF or NUL once its surrounding whitespace is dropped (as fetch
+ * drops it: a key file's final newline is fine). Checked with the config, since fetch would
+ * refuse every call instead, as a network error, retried.
+ */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+export const HEADER_VALUE_RULE = "must be Latin-1 text without line breaks or NUL";
+export function isHeaderValue(v: string): boolean {
+  return /^[^\r\n\u0000\u0100-\uffff]*$/.test(v.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, ""));
+}
+
+/**
  * Sends the request until it gets an answer that is not worth retrying; returns the Response of
- * a 2xx (its body unread, for streaming) and throws a KeelError otherwise.
+ * a 2xx (its body unread, for streaming) and throws a KeelError otherwise. The call keeps its
+ * slot in the limiter until that body is read to its end, fails, or is cancelled: an upstream
+ * that sends its headers at once (every stream does) still counts until it has answered.
  */
 export async function send(
   o: HttpClientOptions,
@@ -31,7 +45,9 @@ export async function send(
   body: unknown,
   signal?: AbortSignal,
 ): Promise<Response> {
-  return o.limiter.run(async () => {
+  const release = await o.limiter.acquire(signal);
+  let held = false;
+  try {
     const attempts = o.backoff.policy.retries + 1;
     let last: KeelError | undefined;
     for (let k = 1; k <= attempts; k++) {
@@ -65,8 +81,20 @@ export async function send(
           },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           signal: both,
+          // A redirect would resend the request (its prompts, a 307's body) to whatever address
+          // the upstream names, another host included: refused, naming where it pointed.
+          redirect: "manual",
         });
-        if (res.ok) return res;
+        if (res.ok) {
+          held = true;
+          return holdUntilRead(res, release, timeout);
+        }
+        if (res.status >= 300 && res.status < 400) {
+          await res.body?.cancel().catch(() => undefined);
+          clearTimeout(clock);
+          last = redirectError(o.name, method, url, res.status, res.headers.get("location"));
+          throw last;
+        }
         const text = await readCapped(res, MAX_ERROR_BYTES, o.name).catch(() => "");
         clearTimeout(clock);
         last = upstreamError(o.name, method, url, res.status, text);
@@ -91,7 +119,51 @@ export async function send(
       `${last!.message} (gave up after ${attempts} attempt${attempts === 1 ? "" : "s"})`,
       { cause: last, ...(last!.hint ? { hint: last!.hint } : {}) },
     );
-  }, signal);
+  } finally {
+    if (!held) release();
+  }
+}
+
+/**
+ * `res` with a body that gives the limiter slot back when it ends, fails or is cancelled — or,
+ * should nobody read it, when the call's timeout fires. (That listener goes on the timer's own
+ * signal: the caller's is shared by many calls, and their AbortSignal.any may be collected,
+ * see the timer's comment in send. A caller's abort errors the body, which releases it.)
+ */
+function holdUntilRead(res: Response, giveBack: () => void, timeout: AbortSignal): Response {
+  const release = () => {
+    timeout.removeEventListener("abort", release);
+    giveBack();
+  };
+  if (!res.body) {
+    release();
+    return res;
+  }
+  const reader = res.body.getReader();
+  timeout.addEventListener("abort", release, { once: true });
+  const body = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          release();
+          c.close();
+        } else c.enqueue(value);
+      } catch (e) {
+        release();
+        c.error(e);
+      }
+    },
+    cancel(reason) {
+      release();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(body, {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 /** The upstream's error as a KeelError, quoting its message (OpenAI's {error:{message}} or text). */
@@ -102,9 +174,7 @@ export function upstreamError(
   status: number,
   text: string,
 ): KeelError {
-  // Long bodies (tracebacks) keep their end, where the error is.
-  const trimmed = text.trim();
-  let message = trimmed.length > 500 ? `…${trimmed.slice(-500)}` : trimmed;
+  let message = text;
   try {
     const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
     const m =
@@ -117,6 +187,9 @@ export function upstreamError(
   } catch {
     // not JSON: keep the text
   }
+  // Long bodies (tracebacks) keep their end, where the error is.
+  message = printable(message.trim());
+  if (message.length > 500) message = `…${message.slice(-500)}`;
   const hint =
     status === 401 || status === 403
       ? "check the API key"
@@ -128,6 +201,49 @@ export function upstreamError(
     `${name}: ${method} ${url} answered HTTP ${status}${message ? `: ${message}` : ""}`,
     hint ? { hint } : {},
   );
+}
+
+/** A redirect answer as an error: keel calls the configured URL only. */
+function redirectError(
+  name: string,
+  method: string,
+  url: string,
+  status: number,
+  location: string | null,
+): KeelError {
+  const to = location === null ? "" : ` to ${printable(location).slice(0, 200)}`;
+  return new KeelError(
+    "KEEL_E_UPSTREAM",
+    `${name}: ${method} ${url} answered HTTP ${status}, a redirect${to}; redirects are not followed`,
+    { hint: "configure the URL the service redirects to, if you trust it" },
+  );
+}
+
+/**
+ * Upstream text fit to quote in a message read on a terminal: control characters (ANSI escape
+ * sequences, carriage returns, bidi overrides) written as \u escapes; line breaks kept.
+ */
+export function printable(text: string): string {
+  return text
+    .replace(/\r\n/g, "\n")
+    .replace(
+      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+}
+
+/**
+ * A failure while reading an answer's body as a KeelError: the call's timeout (which bounds the
+ * body too) keeps its message; a dropped connection names the upstream.
+ */
+export function readError(name: string, e: unknown): KeelError {
+  if (e instanceof KeelError) return e;
+  if (e instanceof DOMException && e.name === "TimeoutError")
+    return new KeelError("KEEL_E_UPSTREAM", e.message, { cause: e });
+  return new KeelError("KEEL_E_UPSTREAM", `${name}: reading the answer failed: ${causeOf(e)}`, {
+    cause: e,
+    hint: "check that the service is up and the URL is right",
+  });
 }
 
 function causeOf(e: unknown): string {
@@ -153,7 +269,9 @@ export async function readCapped(res: Response, max: number, name: string): Prom
   let bytes = 0;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch((e: unknown) => {
+        throw readError(name, e);
+      });
       if (done) break;
       bytes += value.byteLength;
       if (bytes > max) {
@@ -171,12 +289,16 @@ export async function readCapped(res: Response, max: number, name: string): Prom
   return Buffer.concat(parts).toString("utf8");
 }
 
-/** The answer's JSON, or undefined when it is not JSON (a size over the cap still throws). */
+/** The answer's JSON; an answer that is not JSON, or is over the cap, throws. */
 export async function readJsonCapped(res: Response, name: string): Promise<unknown> {
   const text = await readCapped(res, MAX_ANSWER_BYTES, name);
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    return undefined;
+    const start = printable(text.trim().slice(0, 60));
+    throw new KeelError(
+      "KEEL_E_UPSTREAM",
+      `${name}: the answer is not JSON${start ? ` (it begins ${JSON.stringify(start)})` : " (it is empty)"}`,
+    );
   }
 }

@@ -5,18 +5,25 @@
  * event matters to the OpenAI streaming format, so that is what this yields.
  */
 import { KeelError } from "../../core/errors.js";
+import { readError } from "./request.js";
 
 /** Longest event line, and longest event, accepted (characters). */
 export const MAX_SSE_LINE = 4 << 20;
 
-export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** `name` (the upstream's) heads the error of a read that fails (a timeout, a dropped connection). */
+export async function* sseData(
+  body: ReadableStream<Uint8Array>,
+  name = "upstream",
+): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buf = "";
   let data: string[] = [];
   const reader = body.getReader();
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await reader.read().catch((e: unknown) => {
+        throw readError(name, e);
+      });
       buf += done ? decoder.decode() : decoder.decode(value, { stream: true });
       let m: RegExpExecArray | null;
       const eol = /\r\n|\r|\n/g;
@@ -49,6 +56,9 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
       if (done) return;
     }
   } finally {
+    // A consumer that stops early ([DONE], or gone) cancels the rest: the body holds the
+    // connection, and the call's slot in its limiter, until it ends.
+    await reader.cancel().catch(() => undefined);
     reader.releaseLock();
   }
 }

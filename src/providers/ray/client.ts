@@ -22,7 +22,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
-import { Limiter } from "../http/limiter.js";
+import { aborted, Limiter } from "../http/limiter.js";
 import { type HttpClientOptions, readJsonCapped, send } from "../http/request.js";
 import { Backoff, sleep } from "../http/retry.js";
 
@@ -122,7 +122,7 @@ export class RayJobClient {
     try {
       json = await readJsonCapped(res, this.reads.name);
     } catch (e) {
-      throw rayError(e);
+      throw signal?.aborted ? aborted(signal) : rayError(e);
     }
     const p = schema.safeParse(json);
     if (!p.success) {

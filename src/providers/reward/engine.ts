@@ -5,6 +5,7 @@
  * With an ensemble, the spread across members is reported as the extra `std`.
  */
 import { KeelError } from "../../core/errors.js";
+import type { ScorerKind } from "../../train/common/role.js";
 import { RewardScorer } from "../../train/rm/ensemble.js";
 import { Limiter } from "../http/limiter.js";
 import {
@@ -21,6 +22,13 @@ export interface EngineRewardOptions {
   /** Checkpoint or ensemble directory. */
   readonly dir: string;
   readonly threads?: number;
+  /**
+   * The kind of model the caller means to score with: a model of the other kind is refused (a
+   * cost model served as the reward scores the opposite of what is wanted).
+   */
+  readonly expect?: ScorerKind;
+  /** The flag or config field that named `dir`, for that error. */
+  readonly field?: string;
 }
 
 export class EngineRewardProvider implements RewardProvider, Closable {
@@ -28,10 +36,11 @@ export class EngineRewardProvider implements RewardProvider, Closable {
   private readonly limiter = new Limiter(1);
 
   constructor(readonly options: EngineRewardOptions) {
-    this.scorer = RewardScorer.load(
-      options.dir,
-      options.threads === undefined ? {} : { threads: options.threads },
-    );
+    this.scorer = RewardScorer.load(options.dir, {
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...(options.expect ? { expect: options.expect } : {}),
+      ...(options.field ? { field: options.field } : {}),
+    });
   }
 
   /** "reward" or "cost" (from the ensemble file; a plain checkpoint is a reward model). */

@@ -11,8 +11,14 @@
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
-import { Limiter } from "../http/limiter.js";
-import { type HttpClientOptions, readJsonCapped, send } from "../http/request.js";
+import { aborted, Limiter } from "../http/limiter.js";
+import {
+  HEADER_VALUE_RULE,
+  type HttpClientOptions,
+  isHeaderValue,
+  readJsonCapped,
+  send,
+} from "../http/request.js";
 import { Backoff } from "../http/retry.js";
 import {
   fail,
@@ -25,7 +31,7 @@ import {
 
 export const RemoteRewardConfigSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
-  api_key: z.string().min(1).optional(),
+  api_key: z.string().min(1).refine(isHeaderValue, HEADER_VALUE_RULE).optional(),
   timeout_ms: z.number().int().positive().default(180_000),
   retries: z.number().int().min(0).max(20).default(4),
   base_delay_ms: z.number().int().min(0).default(1000),
@@ -100,7 +106,8 @@ export class RemoteRewardProvider implements RewardProvider {
       }
       const extras: Record<string, number[]> = {};
       for (const [k, v] of Object.entries(p.data.extra_logs ?? {})) {
-        if (Array.isArray(v) && v.length === items.length && v.every((x) => typeof x === "number"))
+        // JSON has no NaN, but 1e999 parses as Infinity: such a log is dropped like a malformed one.
+        if (Array.isArray(v) && v.length === items.length && v.every(Number.isFinite))
           extras[k] = v as number[];
       }
       return ok({
@@ -108,7 +115,7 @@ export class RemoteRewardProvider implements RewardProvider {
         ...(Object.keys(extras).length > 0 ? { extras } : {}),
       });
     } catch (e) {
-      return fail(e);
+      return fail(opts.signal?.aborted ? aborted(opts.signal) : e);
     }
   }
 }
