@@ -106,7 +106,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     bodyLimit: LIMIT.small,
     // Path parameters are ids of at most 128 characters (Fastify's default cap is 100, which
     // made projects with longer ids unreachable); longer ones fail as the ids' schemas say.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // A malformed or over-long URL is answered in keel's error shape, not Fastify's.
     // (Fastify answers these before routing, so the security-header hook does not run.)
     frameworkErrors: (error, req, reply) => {
