@@ -1,5 +1,6 @@
 /** How CLI commands talk to the user: results on stdout, progress and errors on stderr. */
 import { isKeelError } from "../core/errors.js";
+import { reportLine } from "../core/printable.js";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -23,8 +24,9 @@ export function reportError(e: unknown, json: boolean): number {
   if (isKeelError(e)) {
     if (json) process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
     else {
-      process.stderr.write(`keel: error ${e.code}: ${e.message}\n`);
-      if (e.hint) process.stderr.write(`keel: hint: ${e.hint}\n`);
+      // Messages quote ids, file contents and upstream answers: escaped, continuations indented.
+      process.stderr.write(`keel: error ${e.code}: ${reportLine(e.message)}\n`);
+      if (e.hint) process.stderr.write(`keel: hint: ${reportLine(e.hint)}\n`);
     }
     return e.exitCode;
   }

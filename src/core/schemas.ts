@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { KeelError, type Where } from "./errors.js";
 import { quote, zodIssueMessage } from "./issue-messages.js";
+import { DECEPTIVE_CHARS } from "./printable.js";
 import type {
   CategoricalLabel,
   Choice,
@@ -27,8 +28,7 @@ export const MAX_ID_CHARS = 256;
  * (U+200E/F, U+202A–E, U+2066–9, U+061C), which would let an id display as another
  * ("Trojan Source").
  */
-const CONTROL_CHARS =
-  "\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069";
+const CONTROL_CHARS = `\\u0000-\\u001f${DECEPTIVE_CHARS}`;
 const noControl = new RegExp(`^[^${CONTROL_CHARS}]*$`);
 const NO_CONTROL = "must not contain control characters";
 

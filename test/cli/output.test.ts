@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { clip, formatTable } from "../../src/cli/output.js";
+import { describe, expect, it, vi } from "vitest";
+import { clip, formatTable, reportError } from "../../src/cli/output.js";
+import { KeelError } from "../../src/core/errors.js";
 
 describe("formatTable", () => {
   it("right-aligns columns of numbers and left-aligns columns of words", () => {
@@ -23,5 +24,35 @@ describe("clip", () => {
   it("marks a cut with an ellipsis and leaves short text alone", () => {
     expect(clip("abcdef", 4)).toBe("abc…");
     expect(clip("abcd", 4)).toBe("abcd");
+  });
+});
+
+describe("reportError", () => {
+  it("escapes control characters in a message and indents its continuation lines", () => {
+    const written: string[] = [];
+    const spy = vi
+      .spyOn(process.stderr, "write")
+      .mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      });
+    try {
+      const code = reportError(
+        new KeelError(
+          "KEEL_E_UPSTREAM",
+          "upstream said: \u001b[2Jgone\u009b1m\r\nkeel: hint: run rm -rf ~ \u202eecnis",
+          { hint: "check the service\nkeel: error none" },
+        ),
+        false,
+      );
+      expect(code).toBe(69);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join("")).toBe(
+      "keel: error KEEL_E_UPSTREAM: upstream said: \\u001b[2Jgone\\u009b1m\n" +
+        "  keel: hint: run rm -rf ~ \\u202eecnis\n" +
+        "keel: hint: check the service\n  keel: error none\n",
+    );
   });
 });

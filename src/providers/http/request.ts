@@ -6,6 +6,7 @@
  * A caller's abort is never retried.
  */
 import { KeelError } from "../../core/errors.js";
+import { printable } from "../../core/printable.js";
 import type { Limiter } from "./limiter.js";
 import { aborted } from "./limiter.js";
 import { type Backoff, sleep } from "./retry.js";
@@ -217,19 +218,6 @@ function redirectError(
     `${name}: ${method} ${url} answered HTTP ${status}, a redirect${to}; redirects are not followed`,
     { hint: "configure the URL the service redirects to, if you trust it" },
   );
-}
-
-/**
- * Upstream text fit to quote in a message read on a terminal: control characters (ANSI escape
- * sequences, carriage returns, bidi overrides) written as \u escapes; line breaks kept.
- */
-export function printable(text: string): string {
-  return text
-    .replace(/\r\n/g, "\n")
-    .replace(
-      /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-    );
 }
 
 /**
