@@ -36,6 +36,22 @@ async function rejection(p: Promise<unknown>): Promise<KeelError> {
 }
 
 describe("RayJobClient", () => {
+  it("reads a log past the 32 MiB cap of other answers, and names one past its own cap", async () => {
+    const { submissionId } = await client.submit({
+      entrypoint: "python3 train.py",
+      runtime_env: {},
+    });
+    const job = ray.jobs.get(submissionId)!;
+    job.logs = `${"x".repeat(1023)}\n`.repeat(40 << 10); // 40 MiB
+    expect((await client.logs(submissionId)).length).toBe(40 << 20);
+    const small = new RayJobClient({ address: ray.url, maxLogBytes: 16 << 20 });
+    const e = await rejection(small.logs(submissionId));
+    expect(e.code).toBe("KEEL_E_TOO_LARGE");
+    expect(e.message).toContain(`the logs of job ${submissionId} are over 16 MiB`);
+    expect(e.hint).toContain(`ray job logs ${submissionId}`);
+    job.logs = "";
+  });
+
   it("submits a job, follows its status and logs to the end", async () => {
     expect((await client.version()).ray_version).toBe("2.40.0");
     const { submissionId } = await client.submit({

@@ -278,8 +278,12 @@ export async function readCapped(res: Response, max: number, name: string): Prom
 }
 
 /** The answer's JSON; an answer that is not JSON, or is over the cap, throws. */
-export async function readJsonCapped(res: Response, name: string): Promise<unknown> {
-  const text = await readCapped(res, MAX_ANSWER_BYTES, name);
+export async function readJsonCapped(
+  res: Response,
+  name: string,
+  max: number = MAX_ANSWER_BYTES,
+): Promise<unknown> {
+  const text = await readCapped(res, max, name);
   try {
     return JSON.parse(text) as unknown;
   } catch {

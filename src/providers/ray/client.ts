@@ -26,6 +26,9 @@ import { aborted, Limiter } from "../http/limiter.js";
 import { type HttpClientOptions, readJsonCapped, send } from "../http/request.js";
 import { Backoff, sleep } from "../http/retry.js";
 
+/** The largest job log `logs` reads (Ray sends the whole log as one JSON string). */
+export const MAX_LOG_BYTES = 128 << 20;
+
 export const JOB_STATUSES = ["PENDING", "RUNNING", "STOPPED", "SUCCEEDED", "FAILED"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL: ReadonlySet<JobStatus> = new Set(["STOPPED", "SUCCEEDED", "FAILED"]);
@@ -63,10 +66,13 @@ export interface RayClientOptions {
   readonly timeoutMs?: number;
   readonly retries?: number;
   readonly seed?: number;
+  /** The largest log `logs` reads (default `MAX_LOG_BYTES`). */
+  readonly maxLogBytes?: number;
 }
 
 export class RayJobClient {
   readonly address: string;
+  private readonly maxLogBytes: number;
   private readonly reads: HttpClientOptions;
   private readonly writes: HttpClientOptions;
 
@@ -80,6 +86,7 @@ export class RayJobClient {
         },
       );
     this.address = o.address.replace(/\/+$/, "");
+    this.maxLogBytes = o.maxLogBytes ?? MAX_LOG_BYTES;
     const limiter = new Limiter(4);
     const base = {
       name: `ray ${this.address}`,
@@ -105,6 +112,7 @@ export class RayJobClient {
     schema: z.ZodType<T>,
     body?: unknown,
     signal?: AbortSignal,
+    maxBytes?: number,
   ): Promise<T> {
     let res: Response;
     try {
@@ -120,7 +128,7 @@ export class RayJobClient {
     }
     let json: unknown;
     try {
-      json = await readJsonCapped(res, this.reads.name);
+      json = await readJsonCapped(res, this.reads.name, maxBytes);
     } catch (e) {
       throw signal?.aborted ? aborted(signal) : rayError(e);
     }
@@ -167,16 +175,33 @@ export class RayJobClient {
     );
   }
 
+  /**
+   * The job's whole log (Ray's API has no offset: each call returns all of it), up to
+   * `MAX_LOG_BYTES` — a long training run's log passes the 32 MiB cap of other answers.
+   */
   async logs(id: string, signal?: AbortSignal): Promise<string> {
-    return (
-      await this.call(
-        "GET",
-        `/api/jobs/${encodeURIComponent(id)}/logs`,
-        z.object({ logs: z.string() }),
-        undefined,
-        signal,
-      )
-    ).logs;
+    try {
+      return (
+        await this.call(
+          "GET",
+          `/api/jobs/${encodeURIComponent(id)}/logs`,
+          z.object({ logs: z.string() }),
+          undefined,
+          signal,
+          this.maxLogBytes,
+        )
+      ).logs;
+    } catch (e) {
+      if (e instanceof KeelError && /is larger than \d+ MiB/.test(e.message))
+        throw new KeelError(
+          "KEEL_E_TOO_LARGE",
+          `ray: the logs of job ${id} are over ${this.maxLogBytes >> 20} MiB, more than keel reads through the jobs API`,
+          {
+            hint: `the job goes on; read its logs on the Ray dashboard or with \`ray job logs ${id} --follow\``,
+          },
+        );
+      throw e;
+    }
   }
 
   async stop(id: string): Promise<boolean> {
