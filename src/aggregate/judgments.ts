@@ -14,6 +14,7 @@
  * `prior` > 0; the rater parameters of Noisy BT / Crowd-BT are still shared across comparisons.
  * Texts are keyed by two 32-bit hashes and the length, not stored.
  */
+import { sha256Hex } from "../core/digest.js";
 import { type Choice, contentToText, type GoldAnswer, type Judgment } from "../core/types.js";
 import { CategoricalEncoder, Interner, PairwiseEncoder } from "./encode.js";
 import type { CategoricalData, PairwiseData } from "./types.js";
@@ -31,17 +32,14 @@ export interface JudgmentData {
   readonly items: ComparisonItems;
 }
 
+/**
+ * The identity of a response to a prompt, as a pairwise item: 128 bits of SHA-256 over both
+ * texts. Response texts come from models and imported files, so a non-cryptographic hash (the
+ * 64-bit FNV/multiply pair used before) would let whoever writes them craft two texts that
+ * merge into one item.
+ */
 function textKey(prompt: string, response: string): string {
-  let h1 = 0x811c9dc5;
-  let h2 = 0x9e3779b1;
-  const s = `${prompt}\u0000${response}`;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193);
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-    h2 ^= h2 >>> 15;
-  }
-  return `${(h1 >>> 0).toString(36)}.${(h2 >>> 0).toString(36)}.${s.length.toString(36)}`;
+  return sha256Hex(`${prompt}\u0000${response}`).slice(0, 32);
 }
 
 export class JudgmentEncoder {
