@@ -4,6 +4,7 @@
  * leaves, so the cap bounds request bodies being received as well as work in progress: at most
  * `max` × the body limit of memory in bodies, whatever the clients do.
  */
+import type { onRequestAsyncHookHandler } from "fastify";
 import { KeelError } from "../../core/errors.js";
 
 export type Admission =
@@ -47,4 +48,23 @@ export class PendingLimit {
       },
     };
   }
+}
+
+/**
+ * A route's onRequest hook that admits its request into `limit`, or refuses it at once — before
+ * its body is read — with `refusal` (given the seconds to wait) and a Retry-After header. The
+ * slot is freed when the response ends or the client leaves.
+ */
+export function admitInto(
+  limit: PendingLimit,
+  refusal: (retryAfterSeconds: number) => KeelError,
+): onRequestAsyncHookHandler {
+  return async (_req, reply) => {
+    const a = limit.enter();
+    if (!a.ok) {
+      reply.header("retry-after", String(a.retryAfterSeconds));
+      throw refusal(a.retryAfterSeconds);
+    }
+    reply.raw.once("close", a.leave);
+  };
 }

@@ -16,12 +16,7 @@
  * max_tokens), and at most `maxPending` completion requests run or wait at once.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import Fastify, {
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type onRequestAsyncHookHandler,
-} from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
@@ -35,7 +30,7 @@ import {
   type GenerationRequest,
   type Usage,
 } from "../../providers/types.js";
-import { PendingLimit } from "../limits/pending.js";
+import { admitInto, PendingLimit } from "../limits/pending.js";
 import type { OutputGuard } from "./guard.js";
 import { checkWork } from "./limits.js";
 import { now, openAiError, streamSse, totalUsage } from "./respond.js";
@@ -142,21 +137,15 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       );
   };
 
-  /**
-   * Admits a completion request, or refuses it at once when `maxPending` are already admitted
-   * (before its body is read). Its slot is freed when the response ends or the client leaves.
-   */
-  const admit: onRequestAsyncHookHandler = async (_req, reply) => {
-    const a = pending.enter();
-    if (!a.ok) {
-      reply.header("retry-after", String(a.retryAfterSeconds));
-      throw new KeelError(
+  /** Completion requests past `maxPending` are refused at once, before their bodies are read. */
+  const admit = admitInto(
+    pending,
+    (s) =>
+      new KeelError(
         "KEEL_E_RATE_LIMITED",
-        `the server is busy: ${pending.max} completion request${pending.max === 1 ? " is" : "s are"} already in progress or waiting, its limit (--max-pending); retry after ${a.retryAfterSeconds} s`,
-      );
-    }
-    reply.raw.once("close", a.leave);
-  };
+        `the server is busy: ${pending.max} completion request${pending.max === 1 ? " is" : "s are"} already in progress or waiting, its limit (--max-pending); retry after ${s} s`,
+      ),
+  );
 
   /** Generates one choice (checked by the guard); throws the provider's error. */
   const one = async (

@@ -31,11 +31,7 @@
  * memory held in request bodies to `maxPending` × the body limit, whatever clients send.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import Fastify, {
-  type FastifyInstance,
-  type FastifyReply,
-  type onRequestAsyncHookHandler,
-} from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
@@ -46,7 +42,7 @@ import {
   DEFAULT_RM_MAX_PENDING,
 } from "../../core/serving-limits.js";
 import { asKeelError, type RewardItem } from "../../providers/types.js";
-import { PendingLimit } from "../limits/pending.js";
+import { admitInto, PendingLimit } from "../limits/pending.js";
 import { Batcher, QueueFullError } from "./batcher.js";
 import type { CombinedScorer, ScoredItem } from "./scorer.js";
 
@@ -216,22 +212,16 @@ export async function buildRewardApp(
     requests: { pending: pending.pending, maxPending: pending.max },
   }));
 
-  /**
-   * Admits a reward request, or refuses it at once (before its body is read) when `maxPending`
-   * are already admitted. Its slot is freed when the answer ends or the client leaves.
-   */
-  const admit: onRequestAsyncHookHandler = async (_req, reply) => {
-    const a = pending.enter();
-    if (!a.ok) {
-      reply.header("retry-after", String(a.retryAfterSeconds));
-      throw new KeelError(
+  /** Reward requests past `maxPending` are refused at once, before their bodies are read. */
+  const admit = admitInto(
+    pending,
+    (s) =>
+      new KeelError(
         "KEEL_E_BUSY",
-        `the server is busy: ${pending.max} reward request${pending.max === 1 ? " is" : "s are"} already being received or scored, its limit (--max-pending); retry after ${a.retryAfterSeconds} s`,
+        `the server is busy: ${pending.max} reward request${pending.max === 1 ? " is" : "s are"} already being received or scored, its limit (--max-pending); retry after ${s} s`,
         { hint: "nothing of this request was read or scored; send it again" },
-      );
-    }
-    reply.raw.once("close", a.leave);
-  };
+      ),
+  );
 
   app.post("/get_reward", { onRequest: admit }, async (req, reply) => {
     const parsed = RewardRequest.safeParse(req.body);
