@@ -106,28 +106,12 @@ describe("keel world generate", () => {
 
   it("checks --comparisons and --seed as the config would, and never writes over the config", async () => {
     writeFileSync(at("flags.yaml"), CONFIG);
-    const huge = await runCli([
-      "world",
-      "generate",
-      "-c",
-      at("flags.yaml"),
-      "-o",
-      at("flags"),
-      "--comparisons",
-      "1e15",
-    ]);
+    const gen = (...extra: string[]) =>
+      runCli(["world", "generate", "-c", at("flags.yaml"), "-o", at("flags"), ...extra]);
+    const huge = await gen("--comparisons", "1e15");
     expect(huge.code).toBe(64);
     expect(huge.stderr).toContain("--comparisons must be at most 100000000");
-    const empty = await runCli([
-      "world",
-      "generate",
-      "-c",
-      at("flags.yaml"),
-      "-o",
-      at("flags"),
-      "--seed",
-      "",
-    ]);
+    const empty = await gen("--seed", "");
     expect(empty.code).toBe(64);
     expect(empty.stderr).toContain("--seed must not be empty");
     // Seeds too long for a number stay distinct strings, not one rounded number.
