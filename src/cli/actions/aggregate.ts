@@ -18,13 +18,13 @@ import {
   posteriorsFromPairwise,
 } from "../../aggregate/index.js";
 import { KeelError } from "../../core/errors.js";
-import { writeFileAtomic } from "../../io/files.js";
 import {
   readCategoricalLabels,
   readGold,
   readJudgments,
   readPairwiseLabels,
 } from "../../io/index.js";
+import { writeJsonFile } from "../../io/json-file.js";
 import { resolveOutputTarget, sqliteFiles } from "../../io/output-target.js";
 import { isPostgresUrl } from "../../store/store.js";
 import type { AggregateFlags, AgreementFlags } from "../commands/aggregate.js";
@@ -222,7 +222,8 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
     log_likelihood: json.log_likelihood ?? null,
     out: o.out ?? null,
   };
-  if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(json, null, 2)}\n`);
+  // Streamed: millions of tasks' probabilities would pass V8's string limit as one string.
+  if (o.out) await writeJsonFile(o.out, json, { indent: 2 });
   if (o.json) printJson(o.out ? summary : json);
   else if (!o.out) printJson(json);
   else {

@@ -25,6 +25,7 @@ import {
 } from "../../defend/index.js";
 import { writeFileAtomic } from "../../io/files.js";
 import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
+import { writeJsonFile } from "../../io/json-file.js";
 import { type ProtectedFile, resolveOutputTarget, sqliteFiles } from "../../io/output-target.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { isPostgresUrl } from "../../store/store.js";
@@ -246,7 +247,8 @@ export async function runAudit(o: AuditFlags): Promise<void> {
         source: o.in ?? o.db ?? "",
       })
     : undefined;
-  if (o.out) await writeFileAtomic(o.out, `${JSON.stringify(json)}\n`);
+  // Streamed: millions of comparisons would pass V8's string limit as one string.
+  if (o.out) await writeJsonFile(o.out, json);
   if (report !== undefined) await writeFileAtomic(o.report!, report);
   if (o.json) {
     printJson(o.out ? { summary: s, out: o.out, report: o.report ?? null } : json);
