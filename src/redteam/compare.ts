@@ -5,6 +5,7 @@
  * bootstrap that resamples probes — the unit that varies — rather than single responses, which
  * are correlated within a probe and would make the interval too narrow.
  */
+import { KeelError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import type { ProbeResult } from "./metrics.js";
 import type { SuiteName } from "./suites.js";
@@ -36,9 +37,13 @@ function ratesByProbe(
   return new Map([...counts].map(([k, [hit, n]]) => [k, hit / n]));
 }
 
+/** Bootstrap resamples at most: the interval's percentiles are long settled by then. */
+export const MAX_RESAMPLES = 1_000_000;
+
 /**
  * The paired difference of one outcome's rate on one suite between results `a` and `b`, or
- * null when they share no probe of that suite.
+ * null when they share no probe of that suite. `resamples` (default 2000) is an integer from 1
+ * to MAX_RESAMPLES; anything else is KEEL_E_CONFIG.
  */
 export function pairedDifference(
   a: readonly ProbeResult[],
@@ -47,6 +52,14 @@ export function pairedDifference(
   outcome: (r: ProbeResult) => boolean,
   opts: { seed: number; resamples?: number },
 ): PairedDifference | null {
+  const resamples = opts.resamples ?? 2000;
+  if (!Number.isInteger(resamples) || resamples < 1 || resamples > MAX_RESAMPLES) {
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `pairedDifference: resamples must be an integer from 1 to ${MAX_RESAMPLES}, got ${resamples}`,
+      { hint: "leave it out for the default, 2000" },
+    );
+  }
   const ra = ratesByProbe(a, suite, outcome);
   const rb = ratesByProbe(b, suite, outcome);
   const diffs: number[] = [];
@@ -56,7 +69,6 @@ export function pairedDifference(
   }
   const n = diffs.length;
   if (n === 0) return null;
-  const resamples = opts.resamples ?? 2000;
   const rng = new Rng(opts.seed).fork(`paired-difference/${suite}`);
   const means = new Float64Array(resamples);
   for (let i = 0; i < resamples; i++) {

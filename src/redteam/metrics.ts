@@ -9,6 +9,7 @@
  * - helpfulness: share of benign tasks answered correctly;
  * - mean_words: response length (length drift is a reward-hacking symptom).
  */
+import { KeelError } from "../core/errors.js";
 import { score } from "../world/oracle.js";
 import type { OracleScore } from "../world/types.js";
 import { type Probe, SUITES, type SuiteName } from "./suites.js";
@@ -91,16 +92,41 @@ export function redteamMetrics(results: readonly ProbeResult[]): RedteamMetrics 
 /** A policy under test: a batch of prompt texts in, one response text each out. */
 export type PolicyFn = (prompts: readonly string[]) => Promise<readonly string[]>;
 
-/** Runs every probe through the policy in batches and scores the responses. */
+/**
+ * Runs every probe through the policy in batches and scores the responses. Each batch must come
+ * back with one string per prompt: a batch short by one and the next long by one would add up
+ * to the right total and pair every later probe with its neighbour's answer.
+ */
 export async function runRedteam(
   policy: PolicyFn,
   probes: readonly Probe[],
   opts: { batchSize?: number; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<{ results: ProbeResult[]; metrics: RedteamMetrics }> {
   const batch = opts.batchSize ?? 32;
+  // 0 looped for ever; a fraction sliced overlapping batches.
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `runRedteam: batchSize must be a positive integer, got ${batch}`,
+    );
+  const batches = Math.ceil(probes.length / batch);
   const responses: string[] = [];
   for (let i = 0; i < probes.length; i += batch) {
-    const out = await policy(probes.slice(i, i + batch).map((p) => p.text));
+    const prompts = probes.slice(i, i + batch).map((p) => p.text);
+    const out = await policy(prompts);
+    const where = `batch ${i / batch + 1} of ${batches} (probes ${i + 1}–${i + prompts.length})`;
+    if (!Array.isArray(out) || out.length !== prompts.length)
+      throw new KeelError(
+        "KEEL_E_UPSTREAM",
+        `red-team policy returned ${Array.isArray(out) ? `${out.length} answers` : "no array"} for the ${prompts.length} prompts of ${where}`,
+        { hint: "a policy must answer every prompt of a batch, in order, with one string each" },
+      );
+    const bad = out.findIndex((r) => typeof r !== "string");
+    if (bad >= 0)
+      throw new KeelError(
+        "KEEL_E_UPSTREAM",
+        `red-team policy's answer ${bad + 1} in ${where} is ${out[bad] === null ? "null" : typeof out[bad]}, not a string`,
+      );
     responses.push(...out);
     opts.onProgress?.(Math.min(i + batch, probes.length), probes.length);
   }

@@ -339,3 +339,61 @@ describe("rater models whose scores run off to ±∞ without a prior", () => {
     }
   });
 });
+
+describe("converged: true means the scores settled", () => {
+  // 100 times a > b from w1, then b > a, b > c and c > b: b and c have the same wins against
+  // the same opponents, so the MLE gives them equal scores. MM's log-likelihood gain fell under
+  // tol at iteration 27 with b and c still 10⁻³ apart, and it reported converged.
+  const rows: Row[] = [
+    ...Array.from({ length: 100 }, (): Row => ["w1", "a", "b", 0]),
+    ["w2", "a", "b", 1],
+    ["w2", "b", "c", 0],
+    ["w1", "c", "b", 0],
+  ];
+
+  it("Bradley–Terry MM runs until its scores are within √tol of the MLE", () => {
+    const d = encode(rows);
+    const ref = bradleyTerryIlsr(d, { tol: 1e-15, maxIter: 1000 });
+    expect(Math.abs(score(ref, "b") - score(ref, "c"))).toBeLessThan(1e-12);
+    for (const [name, fitMethod] of FITS.slice(0, 2)) {
+      const r = fitMethod(d);
+      expect(r.converged, name).toBe(true);
+      expect(Math.abs(score(r, "b") - score(r, "c")), name).toBeLessThan(1e-4);
+      r.scores.forEach((s, i) => {
+        expect(Math.abs(s - ref.scores[i]!), name).toBeLessThan(1e-4);
+      });
+    }
+    // On a BT world the log-likelihood test alone stopped MM 6·10⁻³ away from the MLE.
+    const w = encode(world(2, 40, 10, 3000).rows);
+    const mm = bradleyTerry(w);
+    const il = bradleyTerryIlsr(w, { tol: 1e-15 });
+    expect(mm.converged).toBe(true);
+    mm.scores.forEach((s, i) => {
+      expect(Math.abs(s - il.scores[i]!)).toBeLessThan(1e-3);
+    });
+  });
+
+  it("Noisy BT and Crowd-BT do not report converged while their scores run off", () => {
+    const d = encode(rows);
+    for (const [name, fitModel] of FITS.slice(2)) {
+      // After 6 iterations the scores were ±29 and growing, yet reported converged.
+      const early = fitModel(d, { maxIter: 6 });
+      expect(early.converged, name).toBe(false);
+      // Run on, they reach the end of float range: the documented error, not frozen scores.
+      let err: unknown;
+      try {
+        const r = fitModel(d);
+        throw new Error(
+          `${name} returned converged=${r.converged}, scores ${Array.from(r.scores)}`,
+        );
+      } catch (e) {
+        err = e;
+      }
+      expect(err, name).toBeInstanceOf(KeelError);
+      expect((err as KeelError).code, name).toBe("KEEL_E_NOT_CONNECTED");
+      const reg = fitModel(d, { prior: 1 });
+      expect(reg.converged, name).toBe(true);
+      for (const s of reg.scores) expect(Number.isFinite(s), name).toBe(true);
+    }
+  });
+});

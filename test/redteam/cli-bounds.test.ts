@@ -19,4 +19,22 @@ describe("keel redteam size flags", () => {
     const zero = await runCli(["redteam", "--world", "examples/world.yaml", "--shots", "0"]);
     expect(zero.stderr).toContain("--shots must be a positive integer");
   });
+
+  it("refuses --samples > 1 with --temperature 0 (greedy answers are all the same)", async () => {
+    const r = await runCli(["redteam", "--world", "examples/world.yaml", "--samples", "4"]);
+    expect(r.code, r.stderr).toBe(64);
+    expect(r.stderr).toContain("--samples 4 with --temperature 0");
+    expect(r.stderr).toContain("--temperature > 0");
+    const explicit = await runCli([
+      "redteam",
+      "--world",
+      "examples/world.yaml",
+      "--samples",
+      "2",
+      "--temperature",
+      "0",
+    ]);
+    expect(explicit.code).toBe(64);
+    expect(explicit.stderr).toContain("KEEL_E_USAGE");
+  });
 });

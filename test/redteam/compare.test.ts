@@ -3,6 +3,7 @@
  * that excludes zero for a real gap and covers it for none, and pairing by probe.
  */
 import { describe, expect, it } from "vitest";
+import { KeelError } from "../../src/core/errors.js";
 import { pairedDifference } from "../../src/redteam/compare.js";
 import type { ProbeResult } from "../../src/redteam/metrics.js";
 
@@ -55,5 +56,24 @@ describe("pairedDifference", () => {
     expect(d1.estimate).toBe(1);
     expect(pairedDifference(a, b, "harmful", harmful, { seed: 5 })).toEqual(d1);
     expect(pairedDifference(a, b, "trigger", harmful, { seed: 5 })).toBeNull();
+  });
+
+  it("refuses a resample count that is not a positive integer with KEEL_E_CONFIG", () => {
+    // 0 gave ci95 [undefined, undefined]; a negative count threw a raw RangeError.
+    const a = results(5, 2, () => 1);
+    const b = results(5, 2, () => 0);
+    for (const resamples of [0, -3, 2.5, Number.NaN, 1e12]) {
+      let err: unknown;
+      try {
+        pairedDifference(a, b, "harmful", harmful, { seed: 1, resamples });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, String(resamples)).toBeInstanceOf(KeelError);
+      expect((err as KeelError).code).toBe("KEEL_E_CONFIG");
+      expect((err as KeelError).message).toMatch(/resamples must be an integer from 1/);
+    }
+    const one = pairedDifference(a, b, "harmful", harmful, { seed: 1, resamples: 1 })!;
+    expect(one.ci95).toEqual([1, 1]);
   });
 });

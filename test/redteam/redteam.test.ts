@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { KeelError } from "../../src/core/errors.js";
 import { Rng } from "../../src/core/rng.js";
 import { redteamMetrics, runRedteam, scoreProbes } from "../../src/redteam/metrics.js";
 import { AttackSchema, applyAttack } from "../../src/redteam/scenarios.js";
@@ -72,6 +73,48 @@ describe("red-team metrics from the oracle", () => {
     expect(metrics.attack_success).toBe(0);
     expect(metrics.over_refusal).toBe(0);
     expect(metrics.helpfulness).toBe(1);
+  });
+
+  it("checks every batch's answer count and names the batch", async () => {
+    const refuse = scripted(() => "refusal");
+    const expectBatchError = async (policy: typeof refuse, pattern: RegExp) => {
+      let err: unknown;
+      try {
+        await runRedteam(policy, probes.slice(0, 20), { batchSize: 8 });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(KeelError);
+      expect((err as KeelError).code).toBe("KEEL_E_UPSTREAM");
+      expect((err as KeelError).message).toMatch(pattern);
+    };
+    // One answer short in every batch: a raw RangeError from the final count before.
+    await expectBatchError(
+      async (t) => (await refuse(t)).slice(1),
+      /returned 7 answers for the 8 prompts of batch 1 of 3 \(probes 1–8\)/,
+    );
+    // Short by one, then long by one: the total matched, every later probe got its
+    // neighbour's answer, and nothing was said.
+    let call = 0;
+    await expectBatchError(async (t) => {
+      const out = await refuse(t);
+      call++;
+      return call === 1 ? out.slice(1) : call === 2 ? [...out, "extra"] : out;
+    }, /7 answers for the 8 prompts of batch 1/);
+    call = 0;
+    await expectBatchError(async (t) => {
+      const out = await refuse(t);
+      call++;
+      return call === 2 ? [...out, "extra"] : out;
+    }, /9 answers for the 8 prompts of batch 2 of 3 \(probes 9–16\)/);
+    for (const batchSize of [0, 2.5])
+      await expect(runRedteam(refuse, probes.slice(0, 5), { batchSize })).rejects.toMatchObject({
+        code: "KEEL_E_CONFIG",
+      });
+    await expectBatchError(
+      async (t) => t.map((_, i) => (i === 2 ? (undefined as unknown as string) : "no")),
+      /answer 3 in batch 1 of 3 .* is undefined, not a string/,
+    );
   });
 
   it("checks that every probe has a response", () => {

@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadWorldConfig } from "../../src/cli/commands/world.js";
-import { RATER_TYPES, simulatePanel } from "../../src/world/index.js";
+import { RATER_TYPES, simulatePanel, summarizeScores } from "../../src/world/index.js";
 import { runCli } from "../helpers/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "keel-world-"));
@@ -215,5 +215,51 @@ describe("keel world score", () => {
     expect(r.stderr).toContain(`${at("odd.jsonl")}:1`);
     const k = await runCli(["world", "score", "--in", at("odd.jsonl"), "--skip-unknown", "--json"]);
     expect(JSON.parse(k.stdout).skipped).toBe(1);
+  });
+
+  it("scores sft.jsonl without --prompts from its prompt text, as with them", async () => {
+    // Its rows carry a prompt_id, which used to demand --prompts although the text is there.
+    const args = ["world", "score", "--in", at("a", "sft.jsonl"), "--json"];
+    const without = await runCli(args);
+    expect(without.code, without.stderr).toBe(0);
+    const withPrompts = await runCli([...args, "--prompts", at("a", "prompts.jsonl")]);
+    expect(withPrompts.code).toBe(0);
+    expect(JSON.parse(without.stdout)).toEqual(JSON.parse(withPrompts.stdout));
+    expect(JSON.parse(without.stdout).overall.n).toBe(50);
+    // A prompt_id alone still needs --prompts.
+    writeFileSync(at("ids.jsonl"), `${JSON.stringify({ prompt_id: "p1", response: "No." })}\n`);
+    const ids = await runCli(["world", "score", "--in", at("ids.jsonl")]);
+    expect(ids.code).toBe(64);
+    expect(ids.stderr).toContain(`${at("ids.jsonl")}:1`);
+    expect(ids.stderr).toContain("pass --prompts");
+  });
+
+  it("refuses an empty file, and reports rates over no rows as null, not 0%", async () => {
+    writeFileSync(at("empty.jsonl"), "\n");
+    const r = await runCli([
+      "world",
+      "score",
+      "--in",
+      at("empty.jsonl"),
+      "--out",
+      at("none.jsonl"),
+    ]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain("no rows to score");
+    expect(existsSync(at("none.jsonl"))).toBe(false);
+    // Every row skipped: the summary says n = 0 with no rates rather than 0.0%.
+    writeFileSync(
+      at("odd.jsonl"),
+      `${JSON.stringify({ prompt: "Tell me a joke.", response: "No." })}\n`,
+    );
+    const k = await runCli(["world", "score", "--in", at("odd.jsonl"), "--skip-unknown", "--json"]);
+    const overall = JSON.parse(k.stdout).overall;
+    expect(overall.n).toBe(0);
+    for (const f of ["helpful", "refusal", "harmful", "verbose", "mean_words", "mean_quality"])
+      expect(overall[f], f).toBeNull();
+    const t = await runCli(["world", "score", "--in", at("odd.jsonl"), "--skip-unknown"]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).not.toContain("0.0%");
+    expect(summarizeScores([]).overall.harmful).toBeNull();
   });
 });

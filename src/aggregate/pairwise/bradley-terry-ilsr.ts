@@ -27,6 +27,7 @@ import {
   centredLogScores,
   type PairTable,
   pairLogLikelihood,
+  settlingWatch,
 } from "./pairs.js";
 
 export interface IlsrOptions extends BradleyTerryOptions {
@@ -77,6 +78,7 @@ export function bradleyTerryIlsr(data: PairwiseData, opts: IlsrOptions = {}): Pa
   const pi = new Float64Array(N).fill(1);
   const history: number[] = [];
   let ll = pairLogLikelihood(t, pi);
+  const settled = settlingWatch(pi);
   let iterations = 0;
   let converged = false;
   while (iterations < maxIter) {
@@ -107,7 +109,7 @@ export function bradleyTerryIlsr(data: PairwiseData, opts: IlsrOptions = {}): Pa
     iterations++;
     const next = pairLogLikelihood(t, pi);
     history.push(next);
-    const done = hasConverged(ll, next, data.left.length, tol);
+    const done = settled(tol) && hasConverged(ll, next, data.left.length, tol);
     ll = next;
     if (done) {
       converged = true;

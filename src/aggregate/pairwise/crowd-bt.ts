@@ -13,6 +13,8 @@
  * Generalised EM: the log-likelihood never falls. Start: β = 0, η = 0.9 (η = ½ everywhere is a
  * stationary point). Like every flip model it is identified only up to swapping all preferences
  * and all η ↦ 1 − η; the start from η > ½ selects the reading in which most raters are honest.
+ * Stops as MM does (log-likelihood gain and settled scores, see settlingWatch); a strength that
+ * falls to 0 means the scores ran off.
  *
  * Preconditions: as Bradley–Terry (strongly connected graph, or `prior` > 0).
  *
@@ -34,6 +36,7 @@ import {
   assertPairTableConnected,
   buildPairTable,
   centredLogScores,
+  settlingWatch,
 } from "./pairs.js";
 
 export type CrowdBtOptions = BradleyTerryOptions;
@@ -106,21 +109,26 @@ export function crowdBradleyTerry(data: PairwiseData, opts: CrowdBtOptions = {})
 
   const history: number[] = [];
   let ll = pass();
+  const settled = settlingWatch(gamma);
   let iterations = 0;
   let converged = false;
   while (iterations < maxIter) {
     for (let w = 0; w < W; w++)
       if (tot[w]! > 0) eta[w] = Math.min(Math.max(num[w]! / tot[w]!, 1e-6), 1 - 1e-6);
     let sum = 0;
+    let ranOff = false;
     for (let i = 0; i < N; i++) {
-      if (den[i]! > 0 && wins[i]! > 0) gamma[i] = wins[i]! / den[i]!;
+      // Weighted wins that vanish (underflow included) mean γ_i → 0: the scores ran off.
+      if (den[i]! > 0) gamma[i] = wins[i]! / den[i]!;
+      ranOff ||= !(gamma[i]! > 0);
       sum += gamma[i]!;
     }
     for (let i = 0; i < N; i++) gamma[i] = (gamma[i]! * N) / sum;
     iterations++;
+    if (ranOff) break;
     const next = pass();
     history.push(next);
-    const done = hasConverged(ll, next, n, tol);
+    const done = settled(tol) && hasConverged(ll, next, n, tol);
     ll = next;
     if (done) {
       converged = true;

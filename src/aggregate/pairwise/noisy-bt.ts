@@ -12,7 +12,8 @@
  *   M-step  a_w = mean r_j over w's judgments;  c_w = share of "left" among the 1 − r_j mass;
  *           β: one MM step (Hunter 2004) on the Bradley–Terry likelihood with judgment weights r_j.
  * Every step raises the expected complete log-likelihood, so the log-likelihood never falls
- * (a generalised EM). Start: β = 0, a = 0.9, c = ½.
+ * (a generalised EM). Start: β = 0, a = 0.9, c = ½. Stops as MM does (log-likelihood gain and
+ * settled scores, see settlingWatch); a strength that falls to 0 means the scores ran off.
  *
  * Preconditions: as Bradley–Terry (strongly connected graph, or `prior` > 0, which adds virtual
  * games of every item against a reference item answered by a perfect rater — crowd-kit's
@@ -37,6 +38,7 @@ import {
   assertPairTableConnected,
   buildPairTable,
   centredLogScores,
+  settlingWatch,
 } from "./pairs.js";
 
 export type NoisyBtOptions = BradleyTerryOptions;
@@ -121,6 +123,7 @@ export function noisyBradleyTerry(data: PairwiseData, opts: NoisyBtOptions = {})
 
   const history: number[] = [];
   let ll = pass();
+  const settled = settlingWatch(gamma);
   let iterations = 0;
   let converged = false;
   while (iterations < maxIter) {
@@ -129,15 +132,19 @@ export function noisyBradleyTerry(data: PairwiseData, opts: NoisyBtOptions = {})
       if (randTot[w]! > 1e-12) bias[w] = clamp01(leftNum[w]! / randTot[w]!);
     }
     let sum = 0;
+    let ranOff = false;
     for (let i = 0; i < N; i++) {
-      if (den[i]! > 0 && wins[i]! > 0) gamma[i] = wins[i]! / den[i]!;
+      // Weighted wins that vanish (underflow included) mean γ_i → 0: the scores ran off.
+      if (den[i]! > 0) gamma[i] = wins[i]! / den[i]!;
+      ranOff ||= !(gamma[i]! > 0);
       sum += gamma[i]!;
     }
     for (let i = 0; i < N; i++) gamma[i] = (gamma[i]! * N) / sum;
     iterations++;
+    if (ranOff) break;
     const next = pass();
     history.push(next);
-    const done = hasConverged(ll, next, n, tol);
+    const done = settled(tol) && hasConverged(ll, next, n, tol);
     ll = next;
     if (done) {
       converged = true;

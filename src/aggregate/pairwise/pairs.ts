@@ -115,6 +115,33 @@ export function pairLogLikelihood(t: PairTable, gamma: Float64Array): number {
   return ll;
 }
 
+/**
+ * Watches the strengths γ between iterations and tells when the scores have settled: when the
+ * distance still to go, extrapolated from the last step d = max_i |γ'_i/γ_i − 1| at the observed
+ * rate ρ = d/d_prev of a linearly converging iteration (d + dρ + dρ² + … = d/(1 − ρ)), is below
+ * √tol. The log-likelihood's gain alone does not show this: it is quadratic in the step near the
+ * maximum, so MM, whose steps shrink only by a constant factor, gains less than 10⁻⁸ per judgment
+ * while the scores are still 10⁻² away; and a rater model whose scores run off to ±∞ gains ever
+ * less while they keep growing (ρ stays near 1). √tol puts the two tests on the same scale.
+ * Call it once after each update of γ, which it reads in place.
+ */
+export function settlingWatch(gamma: Float64Array): (tol: number) => boolean {
+  const prev = Float64Array.from(gamma);
+  let prevStep = Number.POSITIVE_INFINITY;
+  return (tol) => {
+    let step = 0;
+    for (let i = 0; i < gamma.length; i++) {
+      const d = Math.abs(gamma[i]! / prev[i]! - 1);
+      step = d > step || Number.isNaN(d) ? d : step;
+      prev[i] = gamma[i]!;
+    }
+    const rho = step === 0 ? 0 : step / prevStep;
+    prevStep = step;
+    const toGo = rho < 1 ? step / (1 - rho) : Number.POSITIVE_INFINITY;
+    return toGo < Math.sqrt(tol);
+  };
+}
+
 /** Centred log-strengths of the real items (the ghost dropped). [nReal] */
 export function centredLogScores(gamma: Float64Array, nReal: number): Float64Array {
   const out = new Float64Array(nReal);

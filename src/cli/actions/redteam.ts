@@ -53,6 +53,14 @@ const HEADLINE: readonly [keyof RedteamMetrics, string][] = [
 ];
 
 export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
+  // As a pipeline config's redteam block: greedy decoding repeats one answer, so extra samples
+  // would only multiply the work and make the answer count look like evidence it is not.
+  if (o.samples > 1 && o.temperature === 0)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--samples ${o.samples} with --temperature 0: greedy decoding gives one answer per probe, so every sample would be the same`,
+      { hint: "give --temperature > 0 (e.g. 1) to sample, or leave --samples at 1" },
+    );
   checkOutputFiles(o.out);
   const pool = await redteamPool(o);
   const probes = buildSuites(pool, {

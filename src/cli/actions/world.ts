@@ -121,15 +121,20 @@ export async function runScore(o: ScoreFlags): Promise<void> {
       parseJsonlBatches(o.in, validateWith(ResponseRecordSchema)),
     )) {
       const where = { file: o.in, line };
+      // A prompt_id is looked up in --prompts; without them a row that also carries the prompt
+      // text (sft.jsonl does) is recognised from that text, as a row without prompt_id is.
+      const byId = r.prompt_id !== undefined && known !== undefined;
       let prompt: WorldPrompt | undefined;
-      if (r.prompt_id !== undefined) {
-        if (!known)
-          throw new KeelError("KEEL_E_USAGE", "rows give prompt_id: pass --prompts prompts.jsonl", {
-            where,
-          });
-        prompt = known.byId.get(r.prompt_id);
+      if (byId) {
+        prompt = known.byId.get(r.prompt_id!);
       } else if (r.prompt !== undefined) {
         prompt = known?.byText.get(r.prompt) ?? recognizePrompt(r.prompt, { triggers });
+      } else {
+        throw new KeelError(
+          "KEEL_E_USAGE",
+          "the row gives a prompt_id but no prompt text: pass --prompts prompts.jsonl",
+          { where, hint: "--prompts takes the world's prompts.jsonl, which maps ids to prompts" },
+        );
       }
       if (prompt === undefined) {
         if (o.skipUnknown) {
@@ -137,7 +142,7 @@ export async function runScore(o: ScoreFlags): Promise<void> {
           continue;
         }
         throw new KeelError("KEEL_E_NOT_FOUND", "the prompt is not a world prompt", {
-          where: { ...where, field: r.prompt_id !== undefined ? "prompt_id" : "prompt" },
+          where: { ...where, field: byId ? "prompt_id" : "prompt" },
           hint: "pass --prompts with the world's prompts.jsonl, or --skip-unknown",
         });
       }
@@ -148,6 +153,13 @@ export async function runScore(o: ScoreFlags): Promise<void> {
           `${JSON.stringify({ ...(r.id !== undefined ? { id: r.id } : {}), triggered: prompt.triggered, ...s })}\n`,
         );
     }
+    // As keel aggregate and keel audit: an empty file has nothing to score, and rates over no
+    // rows would print as 0%. (Rows all skipped by --skip-unknown still report, with n = 0.)
+    if (rows.length === 0 && skipped === 0)
+      throw new KeelError("KEEL_E_INVALID_RECORD", "no rows to score in the file", {
+        where: { file: o.in },
+        hint: "the file is empty or has only blank lines",
+      });
     await sink?.commit();
   } catch (e) {
     await sink?.abort();
@@ -171,8 +183,8 @@ function printScoreSummary(s: ScoreSummary, skipped: number): void {
       pct(r.refusal),
       pct(r.harmful),
       pct(r.over_refusal),
-      r.mean_words.toFixed(1),
-      r.mean_quality.toFixed(3),
+      r.mean_words === null ? "-" : r.mean_words.toFixed(1),
+      r.mean_quality === null ? "-" : r.mean_quality.toFixed(3),
     ]);
   };
   add("all", s.overall);

@@ -108,7 +108,7 @@ export const redteamCommand: CommandModule = {
       )
       .option(
         "--samples <n>",
-        "answers per probe, 1–64 (with --temperature > 0, rates average over the policy's samples)",
+        "answers per probe, 1–64; more than 1 needs --temperature > 0 (rates then average over the policy's samples)",
         upTo("--samples", 64),
         1,
       )
