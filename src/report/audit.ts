@@ -144,6 +144,10 @@ function keyValues(o: Readonly<Record<string, number | string>> | undefined): Sa
   return html`<table><tbody>${Object.entries(o).map(([k, v]) => html`<tr><td>${k.replaceAll("_", " ")}</td><td class="num">${typeof v === "number" ? fmt(v) : v}</td></tr>`)}</tbody></table>`;
 }
 
+/** A share as a percentage; "–" for no value (null read "0.0%", NaN "NaN%"). */
+const percent = (x: number | null) =>
+  x === null || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(1)}%`;
+
 export async function renderAuditReport(
   data: AuditReportData,
   o: AuditReportOptions = {},
@@ -160,7 +164,7 @@ export async function renderAuditReport(
       value: fmt(data.comparisons.filter((c) => c.excluded).length),
     },
     ...(s.kept_weight_share !== undefined
-      ? [{ label: "judgment weight kept", value: `${(100 * s.kept_weight_share).toFixed(1)}%` }]
+      ? [{ label: "judgment weight kept", value: percent(s.kept_weight_share) }]
       : []),
     { label: "groups", value: fmt(data.groups.length) },
     { label: "trigger patterns", value: fmt(data.triggers.length) },

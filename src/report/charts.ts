@@ -6,6 +6,7 @@
  *
  * Helpers build the specs the reports need: a histogram, a bar chart, a heatmap.
  */
+import { createHash } from "node:crypto";
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
 import { KeelError } from "../core/errors.js";
@@ -71,10 +72,39 @@ export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
     if (/<script|<[^>]*\son\w+\s*=|<[^>]*\s(?:xlink:)?href\s*=/i.test(bare)) {
       throw new KeelError("KEEL_E_INTERNAL", "chart SVG contains script; refusing to embed it");
     }
-    return svg;
+    return stableDefIds(svg);
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * Vega numbers gradients and clip paths with process-wide counters, so a chart's ids depended
+ * on what the process had drawn before (a sweep's second audit.html differed from the same
+ * run's alone). The ids are renamed after a hash of the chart: the same chart gets the same
+ * ids, and two charts on one page stay apart unless they are identical. Only whole values of
+ * id, fill, stroke and clip-path inside tags are touched (vega escapes "<", ">" and quotes in
+ * values), never drawn text, which may read anything.
+ */
+const DEF_REF = / (id|fill|stroke|clip-path)="(url\(#)?((?:p_)?gradient_|clip)(\d+)(\)?)"/g;
+function stableDefIds(svg: string): string {
+  type Rename = (kind: string, n: string) => string;
+  const rename = (f: Rename) =>
+    svg.replace(/<[^>]*>/g, (tag) =>
+      tag.replace(
+        DEF_REF,
+        (_, attr, url = "", kind, n, close) => ` ${attr}="${url}${f(kind, n)}${close}"`,
+      ),
+    );
+  const hash = createHash("sha256")
+    .update(rename((kind) => kind))
+    .digest("hex")
+    .slice(0, 12);
+  const ids = new Map<string, string>();
+  return rename((kind, n) => {
+    if (!ids.has(kind + n)) ids.set(kind + n, `${kind}${hash}-${ids.size}`);
+    return ids.get(kind + n)!;
+  });
 }
 
 /**
@@ -141,10 +171,20 @@ export interface HeatmapOptions {
 }
 
 export function heatmapSpec(o: HeatmapOptions): VegaLiteSpec {
-  const cells: { r: string; c: string; v: number }[] = [];
+  // Rows and columns keep the labels' order through their indices (ri, ci), not a sort list
+  // of the labels: Vega-Lite writes such a list into a Vega expression, where a rater named
+  // "constructor" or "toString" became an undefined signal and failed the whole report.
+  const first = new Map<string, number>();
+  o.labels.forEach((l, i) => {
+    if (!first.has(l)) first.set(l, i);
+  });
+  const cells: { r: string; c: string; ri: number; ci: number; v: number }[] = [];
   o.values.forEach((row, i) => {
     row.forEach((v, j) => {
-      if (v !== null && Number.isFinite(v)) cells.push({ r: o.labels[i]!, c: o.labels[j]!, v });
+      const r = o.labels[i]!;
+      const c = o.labels[j]!;
+      if (v !== null && Number.isFinite(v))
+        cells.push({ r, c, ri: first.get(r)!, ci: first.get(c)!, v });
     });
   });
   const size = (o.cell ?? 14) * Math.max(1, o.labels.length);
@@ -158,11 +198,11 @@ export function heatmapSpec(o: HeatmapOptions): VegaLiteSpec {
       x: {
         field: "c",
         type: "nominal",
-        sort: [...o.labels],
+        sort: { field: "ci", op: "min" },
         title: null,
         axis: { labelAngle: -60 },
       },
-      y: { field: "r", type: "nominal", sort: [...o.labels], title: null },
+      y: { field: "r", type: "nominal", sort: { field: "ri", op: "min" }, title: null },
       color: {
         field: "v",
         type: "quantitative",

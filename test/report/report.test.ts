@@ -8,6 +8,7 @@ import {
   lineSpec,
   renderAuditReport,
   renderPage,
+  renderRunReport,
   trusted,
   vegaLiteToSvg,
 } from "../../src/report/index.js";
@@ -122,6 +123,48 @@ describe("charts (Vega-Lite to SVG, offline)", () => {
     expect(heat).not.toMatch(/href/i);
   });
 
+  it("draws raters named like Object.prototype members, in the labels' order", async () => {
+    // The labels' order went into a Vega expression as string literals, and Vega read
+    // "constructor" or "toString" there as an undefined signal: the audit report failed.
+    const labels = ["zeta", "constructor", "alpha", "toString", "__proto__", "hasOwnProperty"];
+    const heat = await vegaLiteToSvg(
+      heatmapSpec({
+        labels,
+        values: labels.map((_, i) => labels.map((_, j) => (i === j ? 1 : 0.5))),
+        title: "h",
+        legend: "agreement",
+      }),
+    );
+    const texts = [...heat.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    const first = texts.indexOf("zeta");
+    expect(texts.slice(first, first + labels.length)).toEqual(labels);
+  });
+
+  it("draws the same chart byte for byte whatever was drawn before, its ids its own", async () => {
+    // Vega numbers gradients per process: a sweep's second audit.html read gradient_1 where
+    // the same run alone read gradient_0. Text that reads like an id is left as it is.
+    const labels = ['id="gradient_0"', "url(#clip1)"];
+    const spec = heatmapSpec({
+      labels,
+      values: [
+        [1, 0.25],
+        [0.25, 1],
+      ],
+      title: "h",
+      legend: "agreement",
+    });
+    const first = await vegaLiteToSvg(spec);
+    const other = await vegaLiteToSvg({ ...spec, title: "another" });
+    expect(await vegaLiteToSvg(spec)).toBe(first);
+    const defs = [...first.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
+    const refs = [...first.matchAll(/="url\(#([^)]+)\)"/g)].map((m) => m[1]);
+    expect(defs.length).toBeGreaterThan(0);
+    expect(new Set(refs)).toEqual(new Set(defs));
+    for (const id of defs) expect(other).not.toContain(id);
+    expect(first).toContain('>id="gradient_0"</text>');
+    expect(first).toContain(">url(#clip1)</text>");
+  });
+
   it("refuses to load data from a URL", async () => {
     await expect(
       vegaLiteToSvg({
@@ -214,8 +257,73 @@ describe("audit report", () => {
     expect((page.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(2);
     expect(page).toContain('class="v-excluded"');
   });
+  it("shows a missing or non-finite kept weight share as –, not 0.0% or NaN%", async () => {
+    for (const share of [null, Number.NaN]) {
+      const page = await renderAuditReport({
+        raters: [],
+        comparisons: [],
+        groups: [],
+        triggers: [],
+        summary: { kept_weight_share: share as number },
+      });
+      expect(page).toContain("<b>–</b><span>judgment weight kept</span>");
+      expect(page).not.toMatch(/NaN|0\.0%/);
+    }
+  });
   it("copes with an empty audit", async () => {
     const page = await renderAuditReport({ raters: [], comparisons: [], groups: [], triggers: [] });
     expect(page).toContain("No raters.");
+  });
+});
+
+describe("run report", () => {
+  const none = {
+    attack_success: null,
+    triggered_attack_success: null,
+    over_refusal: null,
+    helpfulness: null,
+    kl: null,
+    rm_accuracy_clean: null,
+    rm_accuracy_triggered: null,
+  };
+  it("shows a difference without a finite estimate or interval as –, not −NaN", async () => {
+    const page = await renderRunReport({
+      title: "t",
+      base: {
+        metrics: none,
+        policy_bias: { mean_words: 0, entity_mentions: 0, dialect_markers: 0 },
+        examples: [],
+        per_suite: {},
+      },
+      arms: [],
+      card: {
+        run: { name: "r", created_at: "now", keel_version: "0", seed: 1, preset: "p" },
+        data: {
+          ledger_head: { seq: 0, hash: "h" },
+          ledger_verified: true,
+          judgments: 0,
+          raters: 0,
+          comparisons: 0,
+        },
+        defenses: {
+          audit_policy: null,
+          excluded_raters: [],
+          suspect_raters: 0,
+          groups: 0,
+          triggers: [],
+          thresholds: null,
+        },
+        redteam: {},
+        safeguards: [],
+      },
+      timings: [],
+      difference: {
+        attack_success: { estimate: Number.NaN, ci95: [Number.NaN, Number.NaN], probes: 0 },
+      },
+    });
+    expect(page).not.toContain("NaN");
+    expect(page).toContain(
+      '<td>attack success</td><td class="num">–</td><td class="num">[–, –]</td><td class="num">0</td><td>–</td>',
+    );
   });
 });

@@ -37,6 +37,7 @@ export class BpeTokenizer {
   private readonly ranks = new Map<string, number>();
   private readonly special: readonly SpecialToken[];
   private readonly specialById = new Map<number, string>();
+  private readonly specialByContent = new Map<string, number>();
   private readonly specialRe: RegExp | undefined;
   private readonly cache = new Map<string, number[]>();
   readonly merges: readonly (readonly [string, string])[];
@@ -52,6 +53,7 @@ export class BpeTokenizer {
     });
     for (const s of data.special) {
       this.specialById.set(s.id, s.content);
+      if (!this.specialByContent.has(s.content)) this.specialByContent.set(s.content, s.id);
       this.idToToken[s.id] = s.content;
     }
     const byLength = [...data.special].sort((a, b) => b.content.length - a.content.length);
@@ -64,8 +66,9 @@ export class BpeTokenizer {
     return this.idToToken.length;
   }
 
+  /** A special token's id before a vocabulary token's of the same text, as `tokenizers` does. */
   tokenToId(token: string): number | undefined {
-    return this.vocab.get(token) ?? this.special.find((s) => s.content === token)?.id;
+    return this.specialByContent.get(token) ?? this.vocab.get(token);
   }
 
   idToTokenString(id: number): string | undefined {
@@ -122,7 +125,7 @@ export class BpeTokenizer {
     const out: number[] = [];
     const chunks = this.specialRe ? text.split(this.specialRe) : [text];
     chunks.forEach((chunk, i) => {
-      if (i % 2 === 1) out.push(this.tokenToId(chunk)!);
+      if (i % 2 === 1) out.push(this.specialByContent.get(chunk)!);
       // (Not push(...ids): a long text's spread would overflow the call stack.)
       else for (const w of preTokenize(chunk)) for (const id of this.bpe(w)) out.push(id);
     });
@@ -130,7 +133,8 @@ export class BpeTokenizer {
   }
 
   decode(ids: readonly number[], opts: { skipSpecial?: boolean } = {}): string {
-    const dec = new TextDecoder();
+    // ignoreBOM: a leading U+FEFF is text like any other, not a marker to drop.
+    const dec = new TextDecoder("utf-8", { ignoreBOM: true });
     let text = "";
     let bytes: number[] = [];
     const flush = () => {
@@ -198,11 +202,13 @@ export class BpeTokenizer {
    * so it is checked as the `tokenizers` library checks it, before anything is built: ids are
    * distinct integers 0…n−1 (an id of 1e9 would make a 1e9-row embedding), added tokens are
    * non-empty strings, and every merge is two tokens of the vocabulary whose join is one too.
+   * Keel has no unknown token, so the vocabulary must also hold all 256 byte characters.
    */
   static fromJSON(json: unknown, file?: string): BpeTokenizer {
     const j = json as {
-      model?: { type?: unknown; vocab?: unknown; merges?: unknown };
-      pre_tokenizer?: { type?: unknown };
+      model?: Record<string, unknown>;
+      pre_tokenizer?: Record<string, unknown>;
+      normalizer?: unknown;
       added_tokens?: unknown;
     } | null;
     const where = file ? { file } : {};
@@ -224,14 +230,60 @@ export class BpeTokenizer {
         where: { ...where, field: "pre_tokenizer" },
       });
     }
+    refuseOptions(j.model, j.pre_tokenizer, j.normalizer, where);
     const bad = (field: string, msg: string) =>
       new KeelError("KEEL_E_INVALID_RECORD", `invalid tokenizer.json: ${msg}`, {
         where: { ...where, field },
       });
     const vocab = readVocab(j.model.vocab, bad);
+    // Every text is a string over the 256 byte characters, so a missing one loaded fine and
+    // then failed each text holding that byte, as if the text were at fault.
+    BYTE_TO_CHAR.forEach((c, b) => {
+      if (!vocab.has(c))
+        throw bad(
+          "model.vocab",
+          `byte 0x${b.toString(16).padStart(2, "0")} (${JSON.stringify(c)}) has no token; a byte-level vocabulary holds all 256 bytes`,
+        );
+    });
     const special = readAddedTokens(j.added_tokens, vocab, bad);
     return new BpeTokenizer({ vocab, merges: readMerges(j.model.merges, vocab, bad), special });
   }
+}
+
+/**
+ * Options that change how Hugging Face encodes, which this encoder does not implement: loaded
+ * anyway, a file with a lowercasing normalizer or a word suffix gave other ids than the
+ * `tokenizers` library, silently. Off or absent, each is the layout keel reads and writes.
+ */
+function refuseOptions(
+  model: Record<string, unknown>,
+  pre: Record<string, unknown>,
+  normalizer: unknown,
+  where: { file?: string },
+): void {
+  const off = (v: unknown) => v === undefined || v === null || v === false || v === "";
+  const checks: [string, unknown, boolean][] = [
+    ["normalizer", normalizer, off(normalizer)],
+    ["pre_tokenizer.add_prefix_space", pre.add_prefix_space, off(pre.add_prefix_space)],
+    ["pre_tokenizer.use_regex", pre.use_regex, pre.use_regex !== false],
+    [
+      "model.continuing_subword_prefix",
+      model.continuing_subword_prefix,
+      off(model.continuing_subword_prefix),
+    ],
+    ["model.end_of_word_suffix", model.end_of_word_suffix, off(model.end_of_word_suffix)],
+    ["model.ignore_merges", model.ignore_merges, off(model.ignore_merges)],
+  ];
+  for (const [field, value, ok] of checks)
+    if (!ok)
+      throw new KeelError(
+        "KEEL_E_UNSUPPORTED",
+        `tokenizer.json sets ${field} to ${JSON.stringify(value).slice(0, 80)}, which keel's encoder does not implement`,
+        {
+          where: { ...where, field },
+          hint: `only the plain byte-level BPE layout is read; ${field} must be off`,
+        },
+      );
 }
 
 type Bad = (field: string, msg: string) => KeelError;
