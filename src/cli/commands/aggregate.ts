@@ -81,7 +81,7 @@ export const aggregateCommand: CommandModule = {
       )
       .option(
         "--tol <x>",
-        "stop when the log-likelihood per judgment improves by less than x",
+        "stop when the log-likelihood per judgment improves by less than x (pairwise: and the scores are within √x of their limit)",
         positiveNumber("--tol"),
       )
       .option(

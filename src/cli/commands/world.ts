@@ -8,12 +8,7 @@
 import type { Command } from "commander";
 import type { WorldConfig } from "../../world/index.js";
 import { DEFAULT_TRIGGER } from "../../world/triggers.js";
-import {
-  addOutputOptions,
-  listOption,
-  nonNegativeInt,
-  triggerToken,
-} from "../common.js";
+import { addOutputOptions, listOption, nonNegativeInt, triggerToken } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 /**
@@ -82,7 +77,7 @@ export const worldCommand: CommandModule = {
       )
       .option(
         "--prompts <file>",
-        "the world's prompts.jsonl (needed for prompt_id; exact truth for prompt text)",
+        "the world's prompts.jsonl (needed for rows that give only a prompt_id; exact truth for prompt text)",
       )
       .addOption(
         listOption(
