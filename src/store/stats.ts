@@ -35,6 +35,16 @@ export interface StoreStats {
 
 const n = (x: unknown): number => Number(x ?? 0);
 
+const MAX_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Rows in rater-id order by UTF-16 code units, as SQLite orders text: PostgreSQL's ORDER BY
+ * follows the database's collation (en_US puts "a" before "B"), and the two stores must agree.
+ */
+export function sortByRaterId<T extends { readonly rater_id: string }>(rows: T[]): T[] {
+  return rows.sort((x, y) => (x.rater_id < y.rater_id ? -1 : x.rater_id > y.rater_id ? 1 : 0));
+}
+
 /** Collects the statistics; `top` limits the per-prompt list (most-judged first). */
 export async function storeStats(
   store: FeedbackStore,
@@ -90,7 +100,6 @@ export async function storeStats(
         .as("gold_correct"),
     ])
     .groupBy("j.rater_id")
-    .orderBy("j.rater_id")
     .execute();
   let promptQuery = db
     .selectFrom("comparisons as c")
@@ -105,7 +114,8 @@ export async function storeStats(
     .groupBy(["c.prompt_digest", "t.body"])
     .orderBy("judgments", "desc")
     .orderBy("c.prompt_digest");
-  if (opts.top !== undefined) promptQuery = promptQuery.limit(opts.top);
+  // A LIMIT past 2^53 is not an integer to either database (SQLite: datatype mismatch).
+  if (opts.top !== undefined) promptQuery = promptQuery.limit(Math.min(opts.top, MAX_LIMIT));
   const perPrompt = await promptQuery.execute();
   return {
     judgments: await count("judgments"),
@@ -116,7 +126,7 @@ export async function storeStats(
     texts: await count("texts"),
     choices,
     head: await store.ledgerHead(),
-    per_rater: perRater.map((r) => ({
+    per_rater: sortByRaterId(perRater).map((r) => ({
       rater_id: r.rater_id,
       judgments: n(r.judgments),
       a: n(r.a),

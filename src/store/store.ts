@@ -3,7 +3,7 @@
  * SQLite (embedded default) or PostgreSQL, with one query layer (Kysely) for both.
  */
 import { existsSync } from "node:fs";
-import { Migrator, sql } from "kysely";
+import { type Kysely, Migrator, sql } from "kysely";
 import { KeelError, reviveKeelError } from "../core/errors.js";
 import type {
   Choice,
@@ -26,10 +26,13 @@ import type { StoreDialect } from "./dialect.js";
 import { checkKeelDatabase } from "./foreign.js";
 import { type DialectName, MIGRATION_NAMES, migrationProvider } from "./migrations/index.js";
 import { openPostgres } from "./postgres/dialect.js";
+import type { Database } from "./schema.js";
 import { openSqlite } from "./sqlite/dialect.js";
+import { sortByRaterId } from "./stats.js";
 import {
   checkRow,
   checkText,
+  checkTextsPresent,
   GENESIS_HASH,
   type LedgerBreak,
   type StoredLedgerRow,
@@ -130,6 +133,18 @@ export interface RecordImportReport {
 }
 
 const DUPLICATE_EXAMPLES = 20;
+
+/** `verifyLedger` reads texts in pages of about this many characters, the first of this many texts. */
+const TEXT_PAGE_CHARS = 8_000_000;
+const FIRST_TEXT_PAGE = 64;
+
+export interface VerifyOptions {
+  /** A head hash anchored outside the database (`keel ledger head`, published earlier). */
+  readonly expectHead?: string;
+  /** Called after each page of judgments with the number checked so far. */
+  readonly onProgress?: (rows: number) => void | Promise<void>;
+  readonly pageSize?: number;
+}
 
 /** The judgment columns a ledger row is read with (alias `j`). */
 const LEDGER_COLUMNS = [
@@ -535,12 +550,13 @@ export class FeedbackStore {
         );
       const rows = await q.orderBy("j.seq").limit(pageSize).execute();
       for (const r of rows) {
+        const seq = Number(r.seq);
         const e: LedgerEntry = {
-          seq: Number(r.seq),
+          seq,
           comparison_id: r.comparison_id,
-          prompt: asContent(r.prompt, r.prompt_chat),
-          response_a: asContent(r.a, r.a_chat),
-          response_b: asContent(r.b, r.b_chat),
+          prompt: asContent(r.prompt, r.prompt_chat, seq),
+          response_a: asContent(r.a, r.a_chat, seq),
+          response_b: asContent(r.b, r.b_chat, seq),
           rater_id: r.rater_id,
           choice: r.choice,
           ...(r.gold !== null ? { gold: r.gold } : {}),
@@ -548,7 +564,9 @@ export class FeedbackStore {
           ...(r.latency_ms !== null ? { latency_ms: r.latency_ms } : {}),
           ...(r.shown_order !== null ? { shown_order: r.shown_order } : {}),
           ...(r.rationale !== null ? { rationale: r.rationale } : {}),
-          ...(r.flags !== null ? { flags: JSON.parse(r.flags) as string[] } : {}),
+          ...(r.flags !== null
+            ? { flags: parseStored(r.flags, `judgment row ${seq}: its flags`) as string[] }
+            : {}),
           recorded_at: r.recorded_at,
           prev_hash: r.prev_hash,
           hash: r.hash,
@@ -562,54 +580,90 @@ export class FeedbackStore {
 
   /** Rater records with their attributes. */
   async raters(): Promise<Rater[]> {
-    const rows = await this.db
-      .selectFrom("raters")
-      .select(["rater_id", "attributes"])
-      .orderBy("rater_id")
-      .execute();
-    return rows.map((r) => ({
+    const rows = await this.db.selectFrom("raters").select(["rater_id", "attributes"]).execute();
+    return sortByRaterId(rows).map((r) => ({
       rater_id: r.rater_id,
-      attributes: JSON.parse(r.attributes) as Record<string, string>,
+      attributes: parseStored(
+        r.attributes,
+        `rater ${JSON.stringify(r.rater_id)}: attributes`,
+        false,
+      ) as Record<string, string>,
     }));
   }
 
   /**
    * Walks the whole ledger and every stored text; reports the first broken link. With
-   * `expectHead`, also checks the chain ends at that hash (anchored outside the database).
+   * `expectHead`, also checks that the chain passes through that hash (a head anchored outside
+   * the database when it was the head; rows appended since are fine).
+   * The walk reads one snapshot, the store as it was when it began: judgments that other
+   * processes append meanwhile are neither read nor taken for rows appended outside keel.
    */
-  async verifyLedger(
-    opts: { expectHead?: string; onProgress?: (rows: number) => void; pageSize?: number } = {},
-  ): Promise<VerifyReport> {
+  async verifyLedger(opts: VerifyOptions = {}): Promise<VerifyReport> {
+    const tx =
+      this.dialect.name === "postgres"
+        ? this.db.transaction().setIsolationLevel("repeatable read").setAccessMode("read only")
+        : this.db.transaction(); // SQLite (WAL): a read transaction keeps its first read's snapshot
+    return tx.execute((trx) => this.verifyIn(trx, opts));
+  }
+
+  private async verifyIn(db: Kysely<Database>, opts: VerifyOptions): Promise<VerifyReport> {
     const pageSize = opts.pageSize ?? 10_000;
-    const recordedHead = await this.ledgerHead();
+    const head = await db
+      .selectFrom("ledger_head")
+      .select(["seq", "hash"])
+      .where("id", "=", 1)
+      .executeTakeFirst();
+    if (!head) throw new KeelError("KEEL_E_STORE_SCHEMA", "the ledger_head row is missing");
+    const recordedHead = { seq: Number(head.seq), hash: head.hash };
     let texts = 0;
     let firstBreak: LedgerBreak | undefined;
     let afterDigest = "";
+    // Texts run to a million characters each: pages are sized to hold about TEXT_PAGE_CHARS
+    // (from the last page's mean), so memory stays bounded however long the texts are.
+    let limit = Math.min(pageSize, FIRST_TEXT_PAGE);
     for (;;) {
-      const rows = await this.db
+      const rows = await db
         .selectFrom("texts")
         .select(["digest", "body", "is_chat"])
         .where("digest", ">", afterDigest)
         .orderBy("digest")
-        .limit(pageSize)
+        .limit(limit)
         .execute();
+      let chars = 0;
       for (const t of rows) {
         texts++;
+        chars += t.body.length;
         firstBreak ??= checkText(t.digest, t.body, t.is_chat);
       }
-      if (rows.length < pageSize) break;
+      if (rows.length < limit) break;
       afterDigest = rows[rows.length - 1]!.digest;
+      const mean = Math.max(1, chars / rows.length);
+      limit = Math.max(1, Math.min(pageSize, Math.floor(TEXT_PAGE_CHARS / mean)));
     }
     let seq = 0;
     let hash = GENESIS_HASH;
     let count = 0;
     let after = 0;
     let rowBreak: LedgerBreak | undefined;
+    // The anchored head was the head when it was published: the chain must pass through it,
+    // and may have grown since.
+    let anchoredAt: number | undefined = opts.expectHead === GENESIS_HASH ? 0 : undefined;
     outer: for (;;) {
-      const rows = await this.db
+      const rows = await db
         .selectFrom("judgments as j")
         .leftJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
-        .select([...LEDGER_COLUMNS, "c.prompt_digest", "c.a_digest", "c.b_digest"])
+        .leftJoin("texts as p", "p.digest", "c.prompt_digest")
+        .leftJoin("texts as ta", "ta.digest", "c.a_digest")
+        .leftJoin("texts as tb", "tb.digest", "c.b_digest")
+        .select([
+          ...LEDGER_COLUMNS,
+          "c.prompt_digest",
+          "c.a_digest",
+          "c.b_digest",
+          "p.digest as prompt_found",
+          "ta.digest as a_found",
+          "tb.digest as b_found",
+        ])
         .where("j.seq", ">", after)
         .orderBy("j.seq")
         .limit(pageSize)
@@ -628,10 +682,15 @@ export class FeedbackStore {
           rowBreak = res.break;
           break outer;
         }
+        // The hash covers the digests; a text deleted from under them would make exports drop
+        // the judgment without a word.
+        rowBreak = checkTextsPresent(stored, [r.prompt_found, r.a_found, r.b_found]);
+        if (rowBreak) break outer;
         seq = stored.seq;
         hash = res.hash;
+        if (anchoredAt === undefined && hash === opts.expectHead) anchoredAt = seq;
       }
-      opts.onProgress?.(count);
+      await opts.onProgress?.(count);
       if (rows.length < pageSize) break;
       after = Number(rows[rows.length - 1]!.seq);
     }
@@ -646,11 +705,11 @@ export class FeedbackStore {
             : `the recorded head is row ${recordedHead.seq} but the chain ends at row ${seq}: rows were removed from the end, or the head was rewritten`,
       };
     }
-    if (!firstBreak && opts.expectHead !== undefined && opts.expectHead !== hash) {
+    if (!firstBreak && opts.expectHead !== undefined && anchoredAt === undefined) {
       firstBreak = {
         kind: "head-mismatch",
         seq,
-        message: `the chain ends at hash ${hash}, not the expected ${opts.expectHead}: the ledger was rewritten or differs from the anchored copy`,
+        message: `the anchored head ${opts.expectHead} is not in the chain (which ends at row ${seq}, hash ${hash}): the ledger was rewritten up to the anchor, or it is another ledger`,
       };
     }
     return {
@@ -659,6 +718,7 @@ export class FeedbackStore {
       texts,
       head: { seq, hash },
       recordedHead,
+      ...(anchoredAt !== undefined ? { anchoredAt } : {}),
       ...(firstBreak ? { firstBreak } : {}),
     };
   }
@@ -669,6 +729,25 @@ export class FeedbackStore {
   }
 }
 
-function asContent(body: string, isChat: number): Content {
-  return isChat === 1 ? (JSON.parse(body) as Content) : body;
+function asContent(body: string, isChat: number, seq: number): Content {
+  return isChat === 1
+    ? (parseStored(body, `judgment row ${seq}: a chat text of its comparison`) as Content)
+    : body;
+}
+
+/** JSON that keel stored; unparseable only if someone edited the database behind keel's back. */
+function parseStored(json: string, what: string, chained = true): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    throw new KeelError(
+      chained ? "KEEL_E_LEDGER_BROKEN" : "KEEL_E_STORE",
+      `${what}: not valid JSON; the store was edited outside keel`,
+      {
+        hint: chained
+          ? "run `keel ledger verify` to find the first altered row"
+          : "rater attributes are not part of the ledger: import the raters file again",
+      },
+    );
+  }
 }

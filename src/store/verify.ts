@@ -8,8 +8,10 @@
  * - unlinked: the row's `prev_hash` is not the previous row's hash (a row before it was
  *   replaced, or rows were inserted or reordered and re-hashed);
  * - text-edited: a stored prompt or response no longer matches its digest;
- * - head-mismatch: the chain's end disagrees with the recorded head or the expected head hash
- *   (rows appended or removed at the end, outside keel).
+ * - text-missing: a text a judgment's comparison points at was deleted (exports, which join the
+ *   texts, would silently drop the judgment);
+ * - head-mismatch: the chain's end disagrees with the recorded head (rows appended or removed at
+ *   the end, outside keel), or the chain does not pass through the expected (anchored) head.
  */
 import { contentDigest } from "../core/digest.js";
 import type { Content } from "../core/types.js";
@@ -21,6 +23,7 @@ export type BreakKind =
   | "missing"
   | "unlinked"
   | "text-edited"
+  | "text-missing"
   | "head-mismatch";
 
 export interface LedgerBreak {
@@ -36,6 +39,8 @@ export interface VerifyReport {
   readonly texts: number;
   readonly head: { readonly seq: number; readonly hash: string };
   readonly recordedHead: { readonly seq: number; readonly hash: string };
+  /** With an expected head: the row whose hash it is (0 for an empty ledger's). */
+  readonly anchoredAt?: number;
   readonly firstBreak?: LedgerBreak;
 }
 
@@ -108,6 +113,23 @@ export function checkRow(
     };
   }
   return { hash: r.hash };
+}
+
+/** Checks that the three texts a row's comparison points at are stored (`found`: the join's digests). */
+export function checkTextsPresent(
+  r: StoredLedgerRow,
+  found: readonly (string | null)[],
+): LedgerBreak | undefined {
+  const i = found.indexOf(null);
+  if (i < 0) return undefined;
+  const digest = [r.prompt, r.response_a, r.response_b][i]!;
+  return {
+    kind: "text-missing",
+    seq: r.seq,
+    message: `row ${r.seq} (comparison ${JSON.stringify(r.comparison_id)}): its ${
+      ["prompt", "response A", "response B"][i]
+    } (text ${digest.slice(0, 12)}…) is missing from the store (deleted)`,
+  };
 }
 
 /** Checks a stored text against its digest. */

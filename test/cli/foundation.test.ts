@@ -203,7 +203,7 @@ describe("keel CLI: init, import, export, stats, ledger", () => {
     const head = (await runCli(["ledger", "head", "--db", db])).stdout.trim().split(" ")[1]!;
     expect((await runCli(["ledger", "verify", "--db", db, "--expect-head", head])).code).toBe(0);
     expect(
-      (await runCli(["ledger", "verify", "--db", db, "--expect-head", "0".repeat(64)])).code,
+      (await runCli(["ledger", "verify", "--db", db, "--expect-head", "f".repeat(64)])).code,
     ).toBe(65);
     const store = await openStore(db);
     await store.rawExecute("DROP TRIGGER judgments_no_update");

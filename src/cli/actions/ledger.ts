@@ -5,7 +5,23 @@ import { printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { withStore } from "./with-store.js";
 
+/** What `keel ledger head` prints: `SEQ HASH`, or the hash alone. */
+const ANCHOR = /^\s*(?:\d+\s+)?([0-9a-f]{64})\s*$/i;
+
 export async function runVerify(o: VerifyFlags): Promise<void> {
+  let expectHead: string | undefined;
+  if (o.expectHead !== undefined) {
+    const m = ANCHOR.exec(o.expectHead);
+    // A mistyped anchor must not read as a rewritten ledger.
+    if (!m) {
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `--expect-head ${JSON.stringify(o.expectHead)} is not a ledger head hash (64 hexadecimal digits)`,
+        { hint: "pass the hash `keel ledger head` printed (its second field), or the whole line" },
+      );
+    }
+    expectHead = m[1]!.toLowerCase();
+  }
   const report = await withStore(o.db, async (store) => {
     const progress = new Progress({
       label: "verify",
@@ -14,7 +30,7 @@ export async function runVerify(o: VerifyFlags): Promise<void> {
       enabled: !o.quiet && process.stderr.isTTY,
     });
     const r = await store.verifyLedger({
-      ...(o.expectHead ? { expectHead: o.expectHead.toLowerCase() } : {}),
+      ...(expectHead ? { expectHead } : {}),
       onProgress: (n) => progress.update(n),
     });
     progress.finish();
@@ -30,6 +46,9 @@ export async function runVerify(o: VerifyFlags): Promise<void> {
   if (!o.json) {
     printLine(`ledger OK: ${report.rows} judgments and ${report.texts} texts verified`);
     printLine(`head: #${report.head.seq} ${report.head.hash}`);
+    if (report.anchoredAt !== undefined) {
+      printLine(`anchored head found at #${report.anchoredAt}`);
+    }
   }
 }
 

@@ -2,12 +2,19 @@
  * `keel stats`'s action: count in the store, print a summary and the top raters and prompts,
  * and with `--by` the raters grouped by one of their attributes.
  */
+import { printable } from "../../core/printable.js";
 import type { Rater } from "../../core/types.js";
 import { type RaterStats, storeStats } from "../../store/stats.js";
 import type { StatsFlags } from "../commands/stats.js";
 import { shortHash } from "../common.js";
 import { clip, formatTable, printJson, printLine } from "../output.js";
 import { withStore } from "./with-store.js";
+
+/**
+ * Rater ids, attribute values and prompts are untrusted: JSON escapes C0 controls but not C1's
+ * one-byte CSI (U+009B) or bidirectional overrides, which `printable` writes as \u escapes.
+ */
+const quoted = (text: string, max: number) => clip(printable(JSON.stringify(text)), max);
 
 const pct = (x: number, n: number) => (n === 0 ? "-" : `${((100 * x) / n).toFixed(1)}%`);
 
@@ -88,7 +95,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
     printLine(
       formatTable(
         ["rater", "judgments", "A", "B", "tie", "gold seen", "gold acc"],
-        raters.slice(0, o.top).map((r) => [r.rater_id, ...countCells(r)]),
+        raters.slice(0, o.top).map((r) => [printable(r.rater_id), ...countCells(r)]),
       ),
     );
   }
@@ -104,7 +111,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
       formatTable(
         [o.by!, "raters", "judgments", "A", "B", "tie", "gold seen", "gold acc"],
         groups.map((g) => [
-          clip(g.value === NONE ? NONE : JSON.stringify(g.value), 40),
+          g.value === NONE ? NONE : quoted(g.value, 40),
           g.raters,
           ...countCells(g),
         ]),
@@ -117,7 +124,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
     printLine(
       formatTable(
         ["prompt", "comparisons", "judgments"],
-        s.per_prompt.map((p) => [clip(JSON.stringify(p.preview), 60), p.comparisons, p.judgments]),
+        s.per_prompt.map((p) => [quoted(p.preview, 60), p.comparisons, p.judgments]),
       ),
     );
   }

@@ -32,7 +32,7 @@ export const ledgerCommand: CommandModule = {
       .description("walk the chain; exit non-zero and name the first broken link if any")
       .option(
         "--expect-head <hash>",
-        "also require the chain to end at this hash (anchored elsewhere)",
+        "also require the chain to pass through this head hash (anchored elsewhere earlier)",
       );
     addOutputOptions(addDbOption(verify)).action(async (o: VerifyFlags) => {
       const { runVerify } = await import("../actions/ledger.js");

@@ -28,10 +28,15 @@ export interface PostgresOptions {
 
 const INT8_OID = 20;
 
+/** The URL for messages: the password gone, whether in the authority or a query parameter. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
+    // pg's connection strings take any connection option as a query parameter, passwords too.
+    for (const key of [...u.searchParams.keys()]) {
+      if (/password/i.test(key)) u.searchParams.set(key, "***");
+    }
     return u.toString();
   } catch {
     return "postgres://(unparseable URL)";
