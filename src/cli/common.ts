@@ -39,7 +39,8 @@ export function listOption<T>(
 export function positiveInt(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0)
+    // Safe integers only: 1e20 is an integer to JavaScript, but not to SQL or a loop counter.
+    if (!Number.isSafeInteger(n) || n <= 0)
       throw new KeelError(
         "KEEL_E_USAGE",
         `${flag} must be a positive integer, got ${JSON.stringify(value)}`,
@@ -52,7 +53,7 @@ export function positiveInt(flag: string): (value: string) => number {
 export function nonNegativeInt(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0)
+    if (!Number.isSafeInteger(n) || n < 0)
       throw new KeelError(
         "KEEL_E_USAGE",
         `${flag} must be an integer ≥ 0, got ${JSON.stringify(value)}`,

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { nonNegativeInt, positiveInt } from "../../src/cli/common.js";
 import { clip, formatTable, reportError } from "../../src/cli/output.js";
 import { KeelError } from "../../src/core/errors.js";
 
@@ -54,5 +55,15 @@ describe("reportError", () => {
         "  keel: hint: run rm -rf ~ \\u202eecnis\n" +
         "keel: hint: check the service\n  keel: error none\n",
     );
+  });
+});
+
+describe("integer options", () => {
+  it("refuse integers beyond 2^53, which SQL limits and loop counters cannot take", () => {
+    expect(positiveInt("--top")("12")).toBe(12);
+    expect(nonNegativeInt("--skip")("0")).toBe(0);
+    for (const parse of [positiveInt("--top"), nonNegativeInt("--skip")])
+      for (const v of ["1e20", "99999999999999999999", "9007199254740993"])
+        expect(() => parse(v)).toThrow(expect.objectContaining({ code: "KEEL_E_USAGE" }));
   });
 });
