@@ -71,7 +71,7 @@ describe("keel ledger verify --expect-head", () => {
 });
 
 describe("keel stats --top", () => {
-  it("takes a --top beyond any count, on every dialect", async () => {
+  it("takes a --top beyond any count, on every dialect, and refuses one beyond 2^53", async () => {
     const dir = tempDir();
     const sqlite = join(dir, "keel.db");
     const schema = `keel_t_top_${process.pid}_${Date.now().toString(36)}`;
@@ -80,9 +80,12 @@ describe("keel stats --top", () => {
     try {
       for (const db of [sqlite, u.toString()]) {
         expect((await runCli(["init", "--db", db])).code).toBe(0);
-        const r = await runCli(["stats", "--db", db, "--top", "99999999999999999999"]);
+        const r = await runCli(["stats", "--db", db, "--top", String(Number.MAX_SAFE_INTEGER)]);
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
+        const huge = await runCli(["stats", "--db", db, "--top", "99999999999999999999"]);
+        expect(huge.code).toBe(64);
+        expect(huge.stderr).toContain("KEEL_E_USAGE: --top must be a positive integer");
       }
     } finally {
       const { default: pg } = await import("pg");
