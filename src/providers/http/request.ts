@@ -250,7 +250,18 @@ const MAX_ERROR_BYTES = 1 << 20;
  * trusted, and `res.text()`/`res.json()` would hold whatever it sends (a 1.5 GB answer took
  * keel to 3.2 GB).
  */
-export async function readCapped(res: Response, max: number, name: string): Promise<string> {
+/** A cap on an answer's bytes, and optionally the error for an answer past it. */
+export interface AnswerCap {
+  readonly bytes: number;
+  readonly tooLarge?: () => KeelError;
+}
+
+export async function readCapped(
+  res: Response,
+  max: number | AnswerCap,
+  name: string,
+): Promise<string> {
+  const cap = typeof max === "number" ? { bytes: max } : max;
   if (!res.body) return "";
   const reader = res.body.getReader();
   const parts: Uint8Array[] = [];
@@ -262,11 +273,14 @@ export async function readCapped(res: Response, max: number, name: string): Prom
       });
       if (done) break;
       bytes += value.byteLength;
-      if (bytes > max) {
+      if (bytes > cap.bytes) {
         await reader.cancel().catch(() => undefined);
-        throw new KeelError(
-          "KEEL_E_UPSTREAM",
-          `${name}: the answer is larger than ${max >> 20} MiB; refusing to read it`,
+        throw (
+          cap.tooLarge?.() ??
+          new KeelError(
+            "KEEL_E_UPSTREAM",
+            `${name}: the answer is larger than ${cap.bytes >> 20} MiB; refusing to read it`,
+          )
         );
       }
       parts.push(value);
@@ -281,7 +295,7 @@ export async function readCapped(res: Response, max: number, name: string): Prom
 export async function readJsonCapped(
   res: Response,
   name: string,
-  max: number = MAX_ANSWER_BYTES,
+  max: number | AnswerCap = MAX_ANSWER_BYTES,
 ): Promise<unknown> {
   const text = await readCapped(res, max, name);
   try {

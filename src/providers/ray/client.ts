@@ -23,7 +23,7 @@ import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
 import { aborted, Limiter } from "../http/limiter.js";
-import { type HttpClientOptions, readJsonCapped, send } from "../http/request.js";
+import { type AnswerCap, type HttpClientOptions, readJsonCapped, send } from "../http/request.js";
 import { Backoff, sleep } from "../http/retry.js";
 
 /** The largest job log `logs` reads (Ray sends the whole log as one JSON string). */
@@ -112,7 +112,7 @@ export class RayJobClient {
     schema: z.ZodType<T>,
     body?: unknown,
     signal?: AbortSignal,
-    maxBytes?: number,
+    cap?: AnswerCap,
   ): Promise<T> {
     let res: Response;
     try {
@@ -128,7 +128,7 @@ export class RayJobClient {
     }
     let json: unknown;
     try {
-      json = await readJsonCapped(res, this.reads.name, maxBytes);
+      json = await readJsonCapped(res, this.reads.name, cap);
     } catch (e) {
       throw signal?.aborted ? aborted(signal) : rayError(e);
     }
@@ -180,28 +180,27 @@ export class RayJobClient {
    * `MAX_LOG_BYTES` — a long training run's log passes the 32 MiB cap of other answers.
    */
   async logs(id: string, signal?: AbortSignal): Promise<string> {
-    try {
-      return (
-        await this.call(
-          "GET",
-          `/api/jobs/${encodeURIComponent(id)}/logs`,
-          z.object({ logs: z.string() }),
-          undefined,
-          signal,
-          this.maxLogBytes,
-        )
-      ).logs;
-    } catch (e) {
-      if (e instanceof KeelError && /is larger than \d+ MiB/.test(e.message))
-        throw new KeelError(
+    const cap: AnswerCap = {
+      bytes: this.maxLogBytes,
+      tooLarge: () =>
+        new KeelError(
           "KEEL_E_TOO_LARGE",
           `ray: the logs of job ${id} are over ${this.maxLogBytes >> 20} MiB, more than keel reads through the jobs API`,
           {
             hint: `the job goes on; read its logs on the Ray dashboard or with \`ray job logs ${id} --follow\``,
           },
-        );
-      throw e;
-    }
+        ),
+    };
+    return (
+      await this.call(
+        "GET",
+        `/api/jobs/${encodeURIComponent(id)}/logs`,
+        z.object({ logs: z.string() }),
+        undefined,
+        signal,
+        cap,
+      )
+    ).logs;
   }
 
   async stop(id: string): Promise<boolean> {
