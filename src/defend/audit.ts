@@ -62,6 +62,12 @@ export interface AuditOptions {
   readonly useGold?: boolean;
   /** Raters in the agreement heatmap (most suspicious and group members first). */
   readonly heatmapRaters?: number;
+  /**
+   * Record each comparison's `texts` digest (default true), for an audit JSON that others
+   * apply; about 8% of an audit's time, so the server's live scores, which never write one,
+   * turn it off.
+   */
+  readonly textsDigests?: boolean;
 }
 
 export interface RaterAudit {
@@ -83,8 +89,8 @@ export interface ComparisonAudit {
   readonly excluded: boolean;
   readonly reasons: readonly string[];
   readonly judgments: number;
-  /** `textsDigest` of the comparison's texts, as read. */
-  readonly texts: string;
+  /** `textsDigest` of the comparison's texts, as read (unless `textsDigests` is off). */
+  readonly texts?: string;
 }
 
 export interface GroupAudit {
@@ -205,7 +211,7 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
   const omega = judgmentWeights(data, decision, groups.groups, config, promotions.promoted);
   const outcome = cleanedComparisons(data, omega, config, triggers.matches);
   const { raters, effective } = raterAudits(data, decision, outcome);
-  const comparisons = comparisonAudits(data, outcome);
+  const comparisons = comparisonAudits(data, outcome, options.textsDigests ?? true);
   const count = (v: Verdict) => decision.verdict.filter((x) => x === v).length;
   let kept = 0;
   for (let j = 0; j < effective.length; j++) kept += effective[j]!;
@@ -291,7 +297,11 @@ function raterAudits(
   return { raters, effective };
 }
 
-function comparisonAudits(data: AuditData, outcome: ComparisonOutcome): ComparisonAudit[] {
+function comparisonAudits(
+  data: AuditData,
+  outcome: ComparisonOutcome,
+  digests: boolean,
+): ComparisonAudit[] {
   const perComparison = new Int32Array(data.nComparisons);
   for (let j = 0; j < data.nJudgments; j++) perComparison[data.comparison[j]!]!++;
   return data.comparisons.ids.map((id, c) => ({
@@ -302,7 +312,15 @@ function comparisonAudits(data: AuditData, outcome: ComparisonOutcome): Comparis
     excluded: outcome.weight[c]! === 0,
     reasons: outcome.reasons[c]!,
     judgments: perComparison[c]!,
-    texts: textsDigest(data.comparisons.prompt[c]!, data.comparisons.a[c]!, data.comparisons.b[c]!),
+    ...(digests
+      ? {
+          texts: textsDigest(
+            data.comparisons.prompt[c]!,
+            data.comparisons.a[c]!,
+            data.comparisons.b[c]!,
+          ),
+        }
+      : {}),
   }));
 }
 

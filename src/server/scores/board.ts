@@ -71,7 +71,9 @@ export class ScoreBoard {
       if (it?.kind === "task") full.push(j);
     }
     const audited =
-      full.length > 0 ? audit({ judgments: full }, { policy: this.policy }) : undefined;
+      full.length > 0
+        ? audit({ judgments: full }, { policy: this.policy, textsDigests: false })
+        : undefined;
     const scores = computeScores(
       q.project,
       q.items,
