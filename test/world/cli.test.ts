@@ -137,7 +137,9 @@ describe("keel world generate", () => {
     writeFileSync(at("judgments.jsonl"), CONFIG);
     const over = await runCli(["world", "generate", "-c", at("judgments.jsonl"), "-o", dir]);
     expect(over.code).toBe(64);
-    expect(over.stderr).toContain("is the config being read (--config)");
+    expect(over.stderr).toContain(
+      `KEEL_E_USAGE: ${at("judgments.jsonl")}: is the world config (--config)`,
+    );
     expect(readFileSync(at("judgments.jsonl"), "utf8")).toBe(CONFIG);
   });
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { TextSink } from "../../io/files.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
-import { canonicalPath } from "../../io/output-target.js";
+import { resolveOutputTarget } from "../../io/output-target.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { generateWorldFiles, WORLD_FILES } from "../../pipeline/world-files.js";
 import {
@@ -44,14 +44,8 @@ function parseSeed(s: string): string | number {
 
 /** Refuses an --out whose world files would replace the config being read. */
 function refuseConfigInOut(config: string, out: string): void {
-  const input = canonicalPath(config);
-  for (const f of WORLD_FILES)
-    if (canonicalPath(join(out, f)) === input)
-      throw new KeelError(
-        "KEEL_E_USAGE",
-        `${join(out, f)} is the config being read (--config); choose another --out`,
-        { hint: "the world's files would replace it" },
-      );
+  const protect = [{ path: config, what: "the world config (--config)" }];
+  for (const f of WORLD_FILES) resolveOutputTarget(join(out, f), protect);
 }
 
 export async function runGenerate(o: WorldGenerateFlags): Promise<void> {
