@@ -25,12 +25,12 @@ import {
   readPairwiseLabels,
 } from "../../io/index.js";
 import { writeJsonFile } from "../../io/json-file.js";
-import { resolveOutputTarget, sqliteFiles } from "../../io/output-target.js";
-import { isPostgresUrl } from "../../store/store.js";
+import { resolveOutputTarget } from "../../io/output-target.js";
 import type { AggregateFlags, AgreementFlags } from "../commands/aggregate.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { checkOutputFiles } from "./out-paths.js";
+import { sourceFiles } from "./source-files.js";
 import { withStore } from "./with-store.js";
 
 /** Where the labels come from: a file (`--in`) or the judgments of a store (`--db`). */
@@ -132,13 +132,7 @@ function validateFlags(method: AggregationMethod, raw: Record<string, unknown>) 
  */
 function checkNotAnInput(o: AggregateFlags): void {
   if (o.out === undefined || o.out === "-") return;
-  resolveOutputTarget(o.out, [
-    ...(o.in !== undefined && o.in !== "-" ? [{ path: o.in, what: "the labels being read" }] : []),
-    ...(o.in === undefined && o.db !== undefined && !isPostgresUrl(o.db)
-      ? sqliteFiles(o.db, "the feedback store being read")
-      : []),
-    ...(o.gold !== undefined ? [{ path: o.gold, what: "the gold answers" }] : []),
-  ]);
+  resolveOutputTarget(o.out, sourceFiles(o, "labels"));
 }
 
 export async function runAggregate(o: AggregateFlags): Promise<void> {

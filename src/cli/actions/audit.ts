@@ -26,13 +26,13 @@ import {
 import { writeFileAtomic } from "../../io/files.js";
 import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
 import { writeJsonFile } from "../../io/json-file.js";
-import { type ProtectedFile, resolveOutputTarget, sqliteFiles } from "../../io/output-target.js";
+import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { loadYamlConfig } from "../../io/yaml.js";
-import { isPostgresUrl } from "../../store/store.js";
 import type { AuditFlags } from "../commands/audit.js";
 import { clip, formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { checkOutputFiles } from "./out-paths.js";
+import { sourceFiles } from "./source-files.js";
 import { withStore } from "./with-store.js";
 
 /** Reads an audit config (YAML or JSON), naming file, line and field on errors. */
@@ -309,13 +309,7 @@ export async function runAudit(o: AuditFlags): Promise<void> {
  */
 function checkNotAnInput(o: AuditFlags): void {
   const inputs: ProtectedFile[] = [
-    ...(o.in !== undefined && o.in !== "-"
-      ? [{ path: o.in, what: "the judgments being audited" }]
-      : []),
-    ...(o.in === undefined && o.db !== undefined && !isPostgresUrl(o.db)
-      ? sqliteFiles(o.db, "the feedback store being audited")
-      : []),
-    ...(o.gold !== undefined ? [{ path: o.gold, what: "the gold answers" }] : []),
+    ...sourceFiles(o, "judgments"),
     ...(o.raters !== undefined ? [{ path: o.raters, what: "the rater attributes" }] : []),
     ...(o.config !== undefined ? [{ path: o.config, what: "the audit config" }] : []),
     ...(o.safetyTokenizer !== undefined
