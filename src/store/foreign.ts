@@ -32,3 +32,20 @@ export function checkKeelDatabase(location: string, existing: ExistingSchema): v
     },
   );
 }
+
+/** Whether a database holds a keel store (the record of keel's first migration). */
+export function holdsStore(existing: ExistingSchema): boolean {
+  return existing.applied?.includes(MIGRATION_NAMES[0]!) ?? false;
+}
+
+/**
+ * Refuses an empty database where a store was expected: every command but `keel init` reads or
+ * appends to an existing store, and one that made a new, empty store at a mistyped path or schema
+ * would report on (or collect judgments into) nothing, say `ledger verify`'s "OK: 0 judgments".
+ */
+export function checkHoldsStore(location: string, existing: ExistingSchema): void {
+  if (holdsStore(existing)) return;
+  throw new KeelError("KEEL_E_STORE", `no keel store at ${location}: the database is empty`, {
+    hint: "create one with `keel init` and the same --db (or pass --db an existing store)",
+  });
+}

@@ -23,7 +23,7 @@ import {
 } from "./append.js";
 import { refusedOutcome } from "./collection/outcome.js";
 import type { StoreDialect } from "./dialect.js";
-import { checkKeelDatabase } from "./foreign.js";
+import { checkHoldsStore, checkKeelDatabase } from "./foreign.js";
 import { type DialectName, MIGRATION_NAMES, migrationProvider } from "./migrations/index.js";
 import { openPostgres } from "./postgres/dialect.js";
 import type { Database } from "./schema.js";
@@ -41,7 +41,10 @@ import {
 import type { LedgerHead, LedgerWriter } from "./writer.js";
 
 export interface OpenStoreOptions {
-  /** Create the SQLite file if it does not exist (default false: a missing store is an error). */
+  /**
+   * Make a new store where there is none: a new SQLite file, a PostgreSQL schema, an empty
+   * database (default false: `keel init` creates stores, and every other opener expects one).
+   */
   readonly create?: boolean;
   /** PostgreSQL schema (default: the connection's search_path). */
   readonly schema?: string;
@@ -76,20 +79,32 @@ export async function openStore(
   opts: OpenStoreOptions = {},
 ): Promise<FeedbackStore> {
   let dialect: StoreDialect;
+  // An in-memory database is new by definition.
+  const create = (opts.create ?? false) || target === ":memory:";
   if (isPostgresUrl(target)) {
     const { url, schema } = schemaFromUrl(target);
     const chosen = opts.schema ?? schema;
-    dialect = await openPostgres({ url, ...(chosen ? { schema: chosen } : {}) });
+    dialect = await openPostgres({
+      url,
+      ...(chosen ? { schema: chosen } : {}),
+      createSchema: create,
+    });
   } else {
-    if (target !== ":memory:" && !opts.create && !existsSync(target)) {
+    if (!create && !existsSync(target)) {
       throw new KeelError("KEEL_E_STORE", `no keel store at ${target}`, {
         hint: "create one with `keel init` (or pass --db with an existing store's path or a postgres:// URL)",
       });
     }
-    dialect = openSqlite({ path: target });
+    dialect = openSqlite({ path: target, mustHoldStore: !create });
   }
   const store = new FeedbackStore(dialect, opts.now ?? (() => new Date()));
   try {
+    // SQLite checked this before touching the file; a PostgreSQL schema is only read here.
+    if (!create && dialect.name === "postgres") {
+      const existing = await dialect.existingSchema();
+      checkKeelDatabase(dialect.location, existing);
+      checkHoldsStore(`${dialect.location} (schema ${dialect.schema})`, existing);
+    }
     store.appliedOnOpen = await store.migrate();
   } catch (e) {
     await dialect.close();

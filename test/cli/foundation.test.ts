@@ -25,6 +25,19 @@ describe("keel CLI: init, import, export, stats, ledger", () => {
     expect(r.stderr).toContain("keel init");
   });
 
+  it("an empty file or PostgreSQL schema is no store either: ledger verify does not call it intact", async () => {
+    const empty = at("empty.db");
+    writeFileSync(empty, "");
+    const schema = `keel_cli_empty_${process.pid}`;
+    for (const target of [empty, `${PG_URL}?schema=${schema}`]) {
+      const r = await runCli(["ledger", "verify", "--db", target]);
+      expect(r.code, r.stderr).toBe(74);
+      expect(r.stderr).toContain("KEEL_E_STORE: no keel store at");
+      expect(r.stdout).not.toContain("OK");
+    }
+    expect(readFileSync(empty).length).toBe(0);
+  });
+
   it("init creates the store; import loads and reports duplicates", async () => {
     expect((await runCli(["init", "--db", db])).code).toBe(0);
     const js = makeJudgments(20, 3);

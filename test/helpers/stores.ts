@@ -61,7 +61,7 @@ function postgresFixture(): DialectFixture {
     async open(opts = {}) {
       const schema = `keel_t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
       schemas.push(schema);
-      return openStore(PG_URL, { schema, ...(opts.now ? { now: opts.now } : {}) });
+      return openStore(PG_URL, { schema, create: true, ...(opts.now ? { now: opts.now } : {}) });
     },
     async tamper(store, statements) {
       await store.rawExecute("ALTER TABLE judgments DISABLE TRIGGER judgments_append_only");

@@ -44,7 +44,7 @@ interface Ack {
 }
 
 async function setup(): Promise<{ url: string; tokens: string[] }> {
-  const store = await openStore(PG_URL, { schema });
+  const store = await openStore(PG_URL, { schema, create: true });
   const db = collectionDb(store);
   const now = new Date();
   await createProject(

@@ -80,7 +80,7 @@ function postgresTarget(): Target {
       const schema = `keel_multi_${process.pid}_${Date.now().toString(36)}_${counter++}`;
       schemas.push(schema);
       return {
-        store: await openStore(PG_URL, { schema }),
+        store: await openStore(PG_URL, { schema, create: true }),
         reopen: () => openStore(PG_URL, { schema }),
         schema,
       };

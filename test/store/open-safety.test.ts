@@ -104,8 +104,52 @@ describe("a SQLite database that is not a keel store", () => {
   it("is fine when empty: keel init makes it a store", async () => {
     const path = join(dir, "empty.db");
     writeFileSync(path, "");
-    const store = await openStore(path);
+    const store = await openStore(path, { create: true });
     expect(store.appliedOnOpen).toEqual(["0001_initial", "0002_collection", "0003_task_outcome"]);
+    await store.close();
+  });
+});
+
+for (const t of TARGETS) {
+  describe(`an empty database on ${t.name}`, () => {
+    it("is refused by every opener but keel init, and left untouched", async () => {
+      const { target, schema, dialect, tables } = await t.fresh();
+      await (await dialect()).close(); // PostgreSQL: an empty schema
+      const before = t.name === "sqlite" ? readFileSync(target) : undefined;
+      const e = await failure(openStore(target, schema ? { schema } : {}));
+      expect(e.code).toBe("KEEL_E_STORE");
+      expect(e.message).toMatch(/^no keel store at .*: the database is empty$/);
+      expect(e.hint).toContain("keel init");
+      expect(await tables()).toEqual([]);
+      if (before) expect(readFileSync(target).equals(before)).toBe(true);
+      const store = await openStore(target, { create: true, ...(schema ? { schema } : {}) });
+      await store.close();
+      const reopened = await openStore(target, schema ? { schema } : {});
+      expect(reopened.appliedOnOpen).toEqual([]);
+      await reopened.close();
+    });
+  });
+}
+
+describe("a PostgreSQL schema that does not exist", () => {
+  it("is not created by an opener but keel init", async () => {
+    const schema = `keel_open_${process.pid}_${n++}`;
+    pgSchemas.push(schema);
+    const e = await failure(openStore(`${PG_URL}?schema=${schema}`));
+    expect(e.code).toBe("KEEL_E_STORE");
+    expect(e.message).toContain(`schema ${schema} does not exist`);
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      const r = await client.query(
+        "SELECT 1 FROM information_schema.schemata WHERE schema_name = $1",
+        [schema],
+      );
+      expect(r.rowCount).toBe(0);
+    } finally {
+      await client.end();
+    }
+    const store = await openStore(`${PG_URL}?schema=${schema}`, { create: true });
     await store.close();
   });
 });

@@ -21,8 +21,10 @@ import {
 
 export interface PostgresOptions {
   readonly url: string;
-  /** Schema to use (created if missing); tests give each suite its own. */
+  /** Schema to use; tests give each suite its own. */
   readonly schema?: string;
+  /** Create `schema` if it does not exist (default true); false makes a missing one an error. */
+  readonly createSchema?: boolean;
   readonly maxConnections?: number;
 }
 
@@ -69,7 +71,9 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
   try {
     const client = await pool.connect();
     try {
-      if (opts.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+      if (opts.schema && (opts.createSchema ?? true)) {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+      }
       // The schema the store lives in (from `schema`, or the URL's search_path, or the default):
       // Kysely's migrator must be told, or it finds another schema's bookkeeping tables.
       const r = await client.query<{ s: string | null }>("SELECT current_schema() AS s");
@@ -77,9 +81,13 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
       if (!current) {
         throw new KeelError(
           "KEEL_E_STORE",
-          "the connection's search_path names no existing schema",
+          opts.schema
+            ? `no keel store at ${redactUrl(opts.url)}: schema ${opts.schema} does not exist`
+            : "the connection's search_path names no existing schema",
           {
-            hint: "create the schema first, or pass a URL whose search_path starts with an existing schema",
+            hint: opts.schema
+              ? "check the schema's name, or create the store with `keel init` (which creates the schema)"
+              : "create the schema first, or pass a URL whose search_path starts with an existing schema",
           },
         );
       }

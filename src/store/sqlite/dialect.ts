@@ -10,7 +10,12 @@ import { Kysely, SqliteDialect } from "kysely";
 import { KeelError } from "../../core/errors.js";
 import type { Choice } from "../../core/types.js";
 import type { StoreDialect } from "../dialect.js";
-import { checkKeelDatabase, type ExistingSchema, MIGRATION_TABLE } from "../foreign.js";
+import {
+  checkHoldsStore,
+  checkKeelDatabase,
+  type ExistingSchema,
+  MIGRATION_TABLE,
+} from "../foreign.js";
 import type { Database as Schema } from "../schema.js";
 import {
   type ComparisonRow,
@@ -23,6 +28,8 @@ import {
 export interface SqliteOptions {
   readonly path: string;
   readonly readonly?: boolean;
+  /** Refuse a file that holds no keel store yet (empty or new) instead of making it one. */
+  readonly mustHoldStore?: boolean;
   /**
    * A bulk import defers the secondary indexes once it has appended this many judgments and
    * more than the store held (default `DEFER_INDEXES_AFTER`; tests lower it).
@@ -49,7 +56,9 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
     raw.pragma(`busy_timeout = ${busyTimeout}`);
     // Before anything changes the file (WAL mode is recorded in it): another application's
     // database is left exactly as it was.
-    checkKeelDatabase(opts.path, existingSchema(raw));
+    const existing = existingSchema(raw);
+    checkKeelDatabase(opts.path, existing);
+    if (opts.mustHoldStore) checkHoldsStore(opts.path, existing);
     if (!opts.readonly) {
       // 8 KiB pages for a new file (the page size is fixed once the first table exists, and
       // before WAL mode): fewer page splits on the ledger's random-key indexes (measured ~5%).
