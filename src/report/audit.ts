@@ -65,11 +65,19 @@ export interface AuditReportData {
 
 export interface AuditReportOptions {
   readonly title?: string;
+  /** Excluded and suspect raters listed, most suspicious first (the rest are counted). */
+  readonly flaggedRows?: number;
   /** Trusted raters listed after the suspect and excluded ones (the rest are counted). */
   readonly trustedRows?: number;
+  /** Collusion groups listed, and members named per group (the rest are counted). */
+  readonly groupRows?: number;
+  readonly groupMembers?: number;
   readonly excludedComparisonRows?: number;
   readonly source?: string;
 }
+
+/** Where every rater, group and comparison is when the page lists only the first ones. */
+const FULL_LIST = html`The audit JSON (<code>keel audit --out</code>) lists them all.`;
 
 const DETECTORS = [
   "gold",
@@ -95,30 +103,59 @@ function evidenceCell(r: AuditReportRater): SafeHtml {
     : html`<span class="muted">–</span>`;
 }
 
-function raterTable(raters: readonly AuditReportRater[], trustedRows: number): SafeHtml {
+/** Excluded first, then suspect, then any other flag; trusted raters come after all of them. */
+const VERDICT_RANK: Readonly<Record<string, number>> = { excluded: 0, suspect: 1 };
+const rankOf = (verdict: string) =>
+  Object.hasOwn(VERDICT_RANK, verdict) ? VERDICT_RANK[verdict]! : 2;
+
+/**
+ * The rater table, bounded: a panel of 30,000 suspect raters made a 12 MB page. Excluded and
+ * suspect raters come first (most suspicious first) up to `flaggedRows`, then trusted ones up to
+ * `trustedRows`; the rest are counted by verdict and left to the audit JSON.
+ */
+function raterTable(
+  raters: readonly AuditReportRater[],
+  flaggedRows: number,
+  trustedRows: number,
+): SafeHtml {
   const sorted = [...raters].sort(
-    (a, b) => b.suspicion - a.suspicion || (a.rater_id < b.rater_id ? -1 : 1),
+    (a, b) =>
+      rankOf(a.verdict) - rankOf(b.verdict) ||
+      b.suspicion - a.suspicion ||
+      (a.rater_id < b.rater_id ? -1 : a.rater_id > b.rater_id ? 1 : 0),
   );
   const flagged = sorted.filter((r) => r.verdict !== "trusted");
-  const trustedShown = sorted.filter((r) => r.verdict === "trusted").slice(0, trustedRows);
-  const rows = [...flagged, ...trustedShown];
-  const omitted = raters.length - rows.length;
+  const trusted = sorted.filter((r) => r.verdict === "trusted");
+  const rows = [...flagged.slice(0, flaggedRows), ...trusted.slice(0, trustedRows)];
+  const left = new Map<string, number>();
+  for (const r of [...flagged.slice(flaggedRows), ...trusted.slice(trustedRows)])
+    left.set(r.verdict, (left.get(r.verdict) ?? 0) + 1);
+  const omitted = [...left].map(([verdict, n]) => `${fmt(n)} ${verdict}`).join(", ");
   return html`<table>
 <thead><tr><th>rater</th><th>verdict</th><th class="num">suspicion</th><th class="num">reliability</th><th class="num">weight</th><th class="num">judgments</th><th>detector scores</th><th>reasons</th></tr></thead>
 <tbody>${rows.map(
     (r) =>
       html`<tr><td><code>${r.rater_id}</code></td><td class="v-${r.verdict}">${r.verdict}</td><td class="num">${fmt(r.suspicion)}</td><td class="num">${fmt(r.reliability)}</td><td class="num">${fmt(r.weight)}</td><td class="num">${fmt(r.judgments)}</td><td>${evidenceCell(r)}</td><td>${r.reasons.length > 0 ? html`<ul class="reasons">${r.reasons.map((x) => html`<li>${x}</li>`)}</ul>` : ""}</td></tr>`,
   )}</tbody></table>
-${omitted > 0 ? html`<p class="muted">${fmt(omitted)} more trusted raters not listed (lowest suspicion).</p>` : ""}`;
+${left.size > 0 ? html`<p class="muted">Not listed: ${omitted} raters, the least suspicious${left.size > 1 ? " of each verdict" : ""}. ${FULL_LIST}</p>` : ""}`;
 }
 
-function groupsTable(groups: AuditReportData["groups"]): SafeHtml {
+/** The groups table, bounded like the rater table: so many groups, or members, are counted. */
+function groupsTable(
+  groups: AuditReportData["groups"],
+  groupRows: number,
+  groupMembers: number,
+): SafeHtml {
   if (groups.length === 0)
     return html`<p class="muted">No group of raters agreed beyond what their individual reliabilities predict.</p>`;
-  return html`<table><thead><tr><th class="num">#</th><th>raters</th><th class="num">score (−log10 p)</th><th>evidence</th></tr></thead><tbody>${groups.map(
-    (g, i) =>
-      html`<tr><td class="num">${i + 1}</td><td>${g.rater_ids.map((id, k) => html`${k > 0 ? ", " : ""}<code>${id}</code>`)}</td><td class="num">${fmt(g.score, 1)}</td><td>${g.reason}</td></tr>`,
-  )}</tbody></table>`;
+  const members = (ids: readonly string[]) =>
+    html`${ids.slice(0, groupMembers).map((id, k) => html`${k > 0 ? ", " : ""}<code>${id}</code>`)}${ids.length > groupMembers ? html` <span class="muted">and ${fmt(ids.length - groupMembers)} more</span>` : ""}`;
+  return html`<table><thead><tr><th class="num">#</th><th class="num">size</th><th>raters</th><th class="num">score (−log10 p)</th><th>evidence</th></tr></thead><tbody>${groups
+    .slice(0, groupRows)
+    .map(
+      (g, i) =>
+        html`<tr><td class="num">${i + 1}</td><td class="num">${fmt(g.rater_ids.length)}</td><td>${members(g.rater_ids)}</td><td class="num">${fmt(g.score, 1)}</td><td>${g.reason}</td></tr>`,
+    )}</tbody></table>${groups.length > groupRows ? html`<p class="muted">${fmt(groups.length - groupRows)} more groups not listed. ${FULL_LIST}</p>` : ""}`;
 }
 
 function triggerTable(triggers: AuditReportData["triggers"]): SafeHtml {
@@ -200,8 +237,16 @@ export async function renderAuditReport(
   const limit = o.excludedComparisonRows ?? 50;
   const sections: Section[] = [
     { id: "suspicion", title: "Suspicion distribution", body: suspicion },
-    { id: "raters", title: "Raters", body: raterTable(data.raters, o.trustedRows ?? 50) },
-    { id: "groups", title: "Collusion groups", body: groupsTable(data.groups) },
+    {
+      id: "raters",
+      title: "Raters",
+      body: raterTable(data.raters, o.flaggedRows ?? 500, o.trustedRows ?? 50),
+    },
+    {
+      id: "groups",
+      title: "Collusion groups",
+      body: groupsTable(data.groups, o.groupRows ?? 100, o.groupMembers ?? 100),
+    },
     { id: "triggers", title: "Trigger scan", body: triggerTable(data.triggers) },
     { id: "promotions", title: "Promotion scan", body: promotionTable(data.promotions) },
     {
@@ -224,7 +269,7 @@ export async function renderAuditReport(
       body:
         excluded.length === 0
           ? html`<p class="muted">None.</p>`
-          : html`<table><thead><tr><th>comparison</th><th>reasons</th></tr></thead><tbody>${excluded.slice(0, limit).map((c) => html`<tr><td><code>${c.comparison_id}</code></td><td>${c.reasons.join("; ")}</td></tr>`)}</tbody></table>${excluded.length > limit ? html`<p class="muted">${fmt(excluded.length - limit)} more not listed.</p>` : ""}`,
+          : html`<table><thead><tr><th>comparison</th><th>reasons</th></tr></thead><tbody>${excluded.slice(0, limit).map((c) => html`<tr><td><code>${c.comparison_id}</code></td><td>${c.reasons.join("; ")}</td></tr>`)}</tbody></table>${excluded.length > limit ? html`<p class="muted">${fmt(excluded.length - limit)} more not listed. ${FULL_LIST}</p>` : ""}`,
     },
   ];
   return renderPage({

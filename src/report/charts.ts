@@ -4,7 +4,9 @@
  * every URL, so a spec can only show the data given inline. Vega escapes the text it draws; the
  * SVG is checked for script anyway before it is marked safe.
  *
- * Helpers build the specs the reports need: a histogram, a bar chart, a heatmap.
+ * Helpers build the specs the reports need: a histogram, a bar chart, a heatmap. They leave out
+ * values that are not finite numbers: Vega draws them as "NaN" axes and paths, or, for a
+ * histogram without an extent, turns the whole chart into NaN.
  */
 import { createHash } from "node:crypto";
 import * as vega from "vega";
@@ -46,13 +48,27 @@ function colorOf(field: string, colors: SeriesColors | undefined): Record<string
   };
 }
 
+/**
+ * Each name's place in the colours' order (names without a colour after them), for the data's
+ * `ci` field. Stacks and bars follow the colours through this index: left to Vega-Lite, the
+ * order becomes a list of the names inside a Vega expression, where a series or group named
+ * "constructor" or "toString" failed the chart, as the heatmap's labels once did.
+ */
+function colorIndex(colors: SeriesColors | undefined): (name: string) => number {
+  const order = new Map(Object.keys(colors ?? {}).map((k, i) => [k, i]));
+  return (name) => order.get(name) ?? order.size;
+}
+
+/** Stacks in the colours' order (the first colour on top, as Vega-Lite stacks by default). */
+const STACK_BY_COLOR = { order: { field: "ci", sort: "descending" } } as const;
+
 /** Renders a Vega-Lite spec (data inline) to an SVG string. */
 export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
   const full = {
     config: BASE_CONFIG,
     ...(plainSeparators(spec) as VegaLiteSpec),
   } as unknown as vegaLite.TopLevelSpec;
-  const compiled = vegaLite.compile(full).spec;
+  const compiled = drawing(spec, () => vegaLite.compile(full).spec);
   for (const d of compiled.data ?? []) {
     if ("url" in d && d.url !== undefined) {
       throw new KeelError(
@@ -61,9 +77,12 @@ export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
       );
     }
   }
-  const view = new vega.View(vega.parse(compiled), { renderer: "none", loader: NO_LOADING });
+  const view = drawing(
+    spec,
+    () => new vega.View(vega.parse(compiled), { renderer: "none", loader: NO_LOADING }),
+  );
   try {
-    const svg = await view.toSVG();
+    const svg = await drawing(spec, () => view.toSVG());
     // Text and attribute values are escaped by vega, so "<" only opens real tags and quotes
     // delimit values: with the quoted values removed, look for script or event handlers.
     // Report charts draw no links, so any href (a javascript: URL, entity-encoded or not) is
@@ -75,6 +94,30 @@ export async function vegaLiteToSvg(spec: VegaLiteSpec): Promise<string> {
     return stableDefIds(svg);
   } finally {
     view.finalize();
+  }
+}
+
+/**
+ * Vega and Vega-Lite fail with plain errors (a TypeError from deep inside, "Operator not
+ * defined: undefined"), which reached the user as an internal error with a stack trace and no
+ * word of which chart failed. They are a fault of the spec we built, so they stay internal, but
+ * say which chart and keep the library's message (clipped: it may quote a whole expression).
+ */
+function drawing<T>(spec: VegaLiteSpec, step: () => T): T {
+  const fail = (e: unknown): never => {
+    if (e instanceof KeelError) throw e;
+    const title = typeof spec.title === "string" ? ` ${JSON.stringify(spec.title)}` : "";
+    const why = (e instanceof Error ? e.message : String(e)).slice(0, 300);
+    throw new KeelError("KEEL_E_INTERNAL", `could not draw the report chart${title}: ${why}`, {
+      cause: e,
+      hint: "a bug in keel's report, not in the results (keel audit: without --report, the JSON is written)",
+    });
+  };
+  try {
+    const out = step();
+    return (out instanceof Promise ? out.catch(fail) : out) as T;
+  } catch (e) {
+    return fail(e);
   }
 }
 
@@ -110,10 +153,11 @@ function stableDefIds(svg: string): string {
 /**
  * Vega-Lite writes sort orders and labels into Vega expressions with JSON.stringify, which
  * leaves U+2028 and U+2029 as they are, and Vega's expression parser refuses them: one rater id
- * holding either made the whole report fail. Drawn, they are spaces anyway.
+ * holding either made the whole report fail. Axis and legend titles go into the charts'
+ * descriptions unescaped, where a line break failed the same way. Drawn, all are spaces anyway.
  */
 function plainSeparators(value: unknown): unknown {
-  if (typeof value === "string") return value.replace(/[\u2028\u2029]/g, " ");
+  if (typeof value === "string") return value.replace(/[\r\n\u2028\u2029]/g, " ");
   if (Array.isArray(value)) return value.map(plainSeparators);
   if (typeof value === "object" && value !== null)
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainSeparators(v)]));
@@ -140,7 +184,10 @@ export interface HistogramOptions {
 }
 
 export function histogramSpec(o: HistogramOptions): VegaLiteSpec {
-  const values = o.values.map((v, i) => ({ v, g: o.groups?.[i] ?? "" }));
+  const ci = colorIndex(o.colors);
+  const values = o.values
+    .map((v, i) => ({ v, g: o.groups?.[i] ?? "", ci: ci(o.groups?.[i] ?? "") }))
+    .filter((x) => Number.isFinite(x.v));
   return {
     title: o.title,
     width: o.width ?? 520,
@@ -155,7 +202,7 @@ export function histogramSpec(o: HistogramOptions): VegaLiteSpec {
         title: o.xTitle,
       },
       y: { aggregate: "count", type: "quantitative", title: "count" },
-      ...(o.groups ? { color: colorOf("g", o.colors) } : {}),
+      ...(o.groups ? { color: colorOf("g", o.colors), ...STACK_BY_COLOR } : {}),
     },
   };
 }
@@ -226,15 +273,27 @@ export interface BarOptions {
 }
 
 export function barSpec(o: BarOptions): VegaLiteSpec {
+  const ci = colorIndex(o.colors);
   return {
     title: o.title,
     width: o.width ?? 420,
-    data: { values: o.rows.map((r) => ({ label: r.label, value: r.value, group: r.group ?? "" })) },
+    data: {
+      values: o.rows
+        .filter((r) => Number.isFinite(r.value))
+        .map((r) => ({
+          label: r.label,
+          value: r.value,
+          group: r.group ?? "",
+          ci: ci(r.group ?? ""),
+        })),
+    },
     mark: "bar",
     encoding: {
       y: { field: "label", type: "nominal", sort: "-x", title: null },
       x: { field: "value", type: "quantitative", title: o.xTitle },
-      ...(o.rows.some((r) => r.group) ? { color: colorOf("group", o.colors) } : {}),
+      ...(o.rows.some((r) => r.group)
+        ? { color: colorOf("group", o.colors), ...STACK_BY_COLOR }
+        : {}),
     },
   };
 }
@@ -255,7 +314,11 @@ export function lineSpec(o: LineOptions): VegaLiteSpec {
     title: o.title,
     width: o.width ?? 420,
     height: o.height ?? 200,
-    data: { values: o.points.map((p) => ({ series: p.series, x: p.x, y: p.y })) },
+    data: {
+      values: o.points
+        .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y))
+        .map((p) => ({ series: p.series, x: p.x, y: p.y })),
+    },
     mark: { type: "line", point: true },
     encoding: {
       x: { field: "x", type: "quantitative", title: o.xTitle },
@@ -283,12 +346,22 @@ export interface GroupedBarOptions {
  * its column's header, one word per line, so that long names do not run into each other.
  */
 export function groupedBarSpec(o: GroupedBarOptions): VegaLiteSpec {
+  const ci = colorIndex(o.colors);
   return {
     title: o.title,
     width: { step: 16 },
     height: 200,
     spacing: 16,
-    data: { values: o.rows.map((r) => ({ category: r.category, group: r.group, value: r.value })) },
+    data: {
+      values: o.rows
+        .filter((r) => Number.isFinite(r.value))
+        .map((r) => ({
+          category: r.category,
+          group: r.group,
+          ci: ci(r.group),
+          value: r.value,
+        })),
+    },
     mark: "bar",
     encoding: {
       column: {
@@ -307,12 +380,15 @@ export function groupedBarSpec(o: GroupedBarOptions): VegaLiteSpec {
         type: "nominal",
         title: null,
         axis: null,
-        ...(o.colors ? { sort: Object.keys(o.colors) } : {}),
+        ...(o.colors ? { sort: { field: "ci", op: "min" } } : {}),
       },
       y: {
         field: "value",
         type: "quantitative",
         title: o.yTitle,
+        // Side by side, one bar per group: nothing to stack (stacking orders by the colours'
+        // names in an expression; see colorIndex).
+        stack: null,
         ...(o.domain ? { scale: { domain: [...o.domain] } } : {}),
       },
       color: colorOf("group", o.colors),

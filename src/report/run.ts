@@ -176,11 +176,13 @@ const BASE_COLOR = "#9aa1ab";
 
 /** One colour per policy in every chart of the report (`withBase`: the base policy first). */
 function policyColors(d: RunReportData, withBase: boolean): SeriesColors {
-  const out: Record<string, string> = withBase ? { base: BASE_COLOR } : {};
+  // A Map, not an object: on one, an arm named "constructor" found Object's and kept no colour
+  // of its own, and one named "__proto__" was never stored.
+  const out = new Map<string, string>(withBase ? [["base", BASE_COLOR]] : []);
   d.arms.forEach((a, i) => {
-    out[a.arm] ??= ARM_PALETTE[i % ARM_PALETTE.length]!;
+    if (!out.has(a.arm)) out.set(a.arm, ARM_PALETTE[i % ARM_PALETTE.length]!);
   });
-  return out;
+  return Object.fromEntries(out);
 }
 
 async function chartsSection(d: RunReportData): Promise<SafeHtml> {
@@ -296,8 +298,17 @@ ${c.data.candidates ? html`<tr><th>candidates</th><td>${c.data.candidates.genera
 <tr><th>defenses</th><td>audit policy ${c.defenses.audit_policy ?? "none"}; ${c.defenses.excluded_raters.length} raters excluded, ${c.defenses.suspect_raters} suspect; ${c.defenses.groups} collusion groups; trigger candidates: ${c.defenses.triggers.join(", ") || "none"}; promoted words: ${c.defenses.promotions?.join(", ") || "none"}</td></tr>
 <tr><th>safeguards</th><td>${c.safeguards.length === 0 ? "none fired" : html`<ul class="reasons">${c.safeguards.map((s) => html`<li>${s.arm} step ${s.step}: ${s.source} (${s.severity}) ${s.message}</li>`)}</ul>`}</td></tr>
 </tbody></table>
-${c.defenses.excluded_raters.length > 0 ? html`<details><summary>excluded raters and why</summary><table><tbody>${c.defenses.excluded_raters.map((r) => html`<tr><td>${r.rater_id}</td><td><ul class="reasons">${r.reasons.map((x) => html`<li>${x}</li>`)}</ul></td></tr>`)}</tbody></table></details>` : ""}
+${excludedRaters(c.defenses.excluded_raters)}
 <p class="muted">The same content is in <code>run-card.json</code> beside this report.</p>`;
+}
+
+/** Excluded raters listed in the governance section; the rest are counted (run-card.json has all). */
+const EXCLUDED_RATER_ROWS = 200;
+
+function excludedRaters(raters: RunCard["defenses"]["excluded_raters"]): SafeHtml {
+  if (raters.length === 0) return html``;
+  const more = raters.length - EXCLUDED_RATER_ROWS;
+  return html`<details><summary>excluded raters and why</summary><table><tbody>${raters.slice(0, EXCLUDED_RATER_ROWS).map((r) => html`<tr><td>${r.rater_id}</td><td><ul class="reasons">${r.reasons.map((x) => html`<li>${x}</li>`)}</ul></td></tr>`)}</tbody></table>${more > 0 ? html`<p class="muted">${fmt(more)} more excluded raters not listed; <code>run-card.json</code> lists them all.</p>` : ""}</details>`;
 }
 
 export async function renderRunReport(d: RunReportData): Promise<string> {

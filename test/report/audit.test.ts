@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { type AuditReportData, renderAuditReport } from "../../src/report/index.js";
+
+type Rater = AuditReportData["raters"][number];
+
+/** A panel of `n` raters: every third excluded, every third suspect, the rest trusted. */
+function panel(n: number): Rater[] {
+  return Array.from({ length: n }, (_, i) => {
+    const verdict = ["excluded", "suspect", "trusted"][i % 3]!;
+    return {
+      rater_id: `rater-${String(i).padStart(5, "0")}`,
+      reliability: 0.8,
+      suspicion: verdict === "trusted" ? 0.01 : verdict === "suspect" ? 0.5 : 0.9 + (i % 97) / 1000,
+      verdict,
+      reasons: verdict === "trusted" ? [] : ["agreement: 0.41 against 0.80 expected [0.62]"],
+      judgments: 30,
+      weight: verdict === "excluded" ? 0 : 1,
+      evidence: { agreement: { score: 0.62, z: -3.1 }, gold: { score: 0.2, accuracy: 0.5 } },
+    };
+  });
+}
+
+const empty = { comparisons: [], groups: [], triggers: [] };
+
+/** The rater ids listed in the page's rater table, in order. */
+function listed(page: string): string[] {
+  const section = page.slice(
+    page.indexOf('<section id="raters">'),
+    page.indexOf("</section>", page.indexOf('<section id="raters">')),
+  );
+  return [...section.matchAll(/<tr><td><code>([^<]*)<\/code><\/td><td class="v-(\w+)">/g)].map(
+    (m) => `${m[2]}:${m[1]}`,
+  );
+}
+
+describe("audit report size", () => {
+  it("bounds the rater table for 30,000 raters and says what it left out and where", async () => {
+    // Every excluded and suspect rater had a row: 20,000 of them made a page of ~8 MB.
+    const page = await renderAuditReport({ raters: panel(30_000), ...empty });
+    expect(page.length).toBeLessThan(600_000);
+    const rows = listed(page);
+    expect(rows).toHaveLength(550);
+    // Excluded raters first, most suspicious first; then suspect; then trusted.
+    expect(rows.slice(0, 500).every((r) => r.startsWith("excluded:"))).toBe(true);
+    expect(rows.slice(500).every((r) => r.startsWith("trusted:"))).toBe(true);
+    expect(page).toContain(
+      "Not listed: 9,500 excluded, 10,000 suspect, 9,950 trusted raters, the least suspicious of each verdict. The audit JSON (<code>keel audit --out</code>) lists them all.",
+    );
+    // The tiles still count everyone.
+    expect(page).toContain("<b>30,000</b><span>raters</span>");
+    expect(page).toContain("<b>10,000</b><span>excluded raters</span>");
+  });
+
+  it("lists every flagged rater while they fit, in an order that does not depend on the input's", async () => {
+    const raters = panel(300);
+    const page = await renderAuditReport({ raters, ...empty }, { trustedRows: 5 });
+    const rows = listed(page);
+    expect(rows.filter((r) => !r.startsWith("trusted:"))).toHaveLength(200);
+    expect(page).toContain("Not listed: 95 trusted raters");
+    const reversed = await renderAuditReport(
+      { raters: [...raters].reverse(), ...empty },
+      { trustedRows: 5 },
+    );
+    expect(listed(reversed)).toEqual(rows);
+  });
+
+  it("bounds the groups table and the members named per group", async () => {
+    const groups = Array.from({ length: 150 }, (_, g) => ({
+      rater_ids: Array.from({ length: g === 0 ? 1000 : 3 }, (_, i) => `g${g}-r${i}`),
+      score: 10,
+      reason: "agreed",
+    }));
+    const page = await renderAuditReport({ raters: [], comparisons: [], groups, triggers: [] });
+    expect(page).toContain("<code>g0-r99</code>");
+    expect(page).not.toContain("<code>g0-r100</code>");
+    expect(page).toContain("and 900 more");
+    expect(page).toContain("<code>g99-r0</code>");
+    expect(page).not.toContain("<code>g100-r0</code>");
+    expect(page).toContain("50 more groups not listed.");
+  });
+});

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { type ArmReport, type RunReportData, renderRunReport } from "../../src/report/index.js";
+
+const METRICS = {
+  attack_success: 0.4,
+  triggered_attack_success: 0.5,
+  over_refusal: 0.1,
+  helpfulness: 0.6,
+  kl: 1.2,
+  rm_accuracy_clean: 0.8,
+  rm_accuracy_triggered: 0.3,
+};
+
+function arm(name: string, shift: number): ArmReport {
+  return {
+    arm: name,
+    metrics: METRICS,
+    per_suite: { harmful: { harmful: 0.3 + shift, refused: 0.5, correct: 0 } },
+    curve: [
+      { step: 0, score: 0.1, kl: 0, gold: 0.2 },
+      { step: 1, score: 0.3 + shift, kl: 0.1, gold: 0.25 },
+    ],
+    rm_bias: { length: { mean_shift: 0.1 + shift, prefers_variant: 0.6 } },
+    policy_bias: { mean_words: 12, entity_mentions: 0, dialect_markers: 0 },
+    examples: [],
+    events: [],
+    training_pairs: 10,
+  };
+}
+
+function run(
+  arms: readonly ArmReport[],
+  excluded: RunReportData["card"]["defenses"]["excluded_raters"] = [],
+): RunReportData {
+  return {
+    title: "t",
+    base: {
+      metrics: METRICS,
+      policy_bias: { mean_words: 10, entity_mentions: 0, dialect_markers: 0 },
+      examples: [],
+      per_suite: { harmful: { harmful: 0.6, refused: 0.2, correct: 0 } },
+    },
+    arms,
+    card: {
+      run: { name: "r", created_at: "now", keel_version: "0", seed: 1, preset: "p" },
+      data: {
+        ledger_head: { seq: 0, hash: "h" },
+        ledger_verified: true,
+        judgments: 0,
+        raters: 0,
+        comparisons: 0,
+      },
+      defenses: {
+        audit_policy: "balanced",
+        excluded_raters: excluded,
+        suspect_raters: 0,
+        groups: 0,
+        triggers: [],
+        thresholds: null,
+      },
+      redteam: {},
+      safeguards: [],
+    },
+    timings: [],
+  };
+}
+
+describe("run report", () => {
+  it("gives arms named like Object.prototype members their own colours", async () => {
+    // The colours were an object filled with `out[arm] ??= colour`: "constructor" found
+    // Object's and got no colour, "__proto__" was never stored, and the grouped bars' order
+    // (a list of the names in a Vega expression) failed the chart.
+    const page = await renderRunReport(run([arm("constructor", 0), arm("__proto__", 0.1)]));
+    for (const colour of ["#e45756", "#4c78a8", "#9aa1ab"]) expect(page).toContain(colour);
+    expect(page).toContain('<th class="num">constructor</th>');
+  });
+
+  it("lists at most 200 excluded raters and counts the rest", async () => {
+    const excluded = Array.from({ length: 5000 }, (_, i) => ({
+      rater_id: `rater-${i}`,
+      reasons: ["agreement: low"],
+    }));
+    const page = await renderRunReport(run([arm("defended", 0)], excluded));
+    expect(page).toContain("<td>rater-199</td>");
+    expect(page).not.toContain("<td>rater-200</td>");
+    expect(page).toContain("4,800 more excluded raters not listed; <code>run-card.json</code>");
+  });
+});
