@@ -3,7 +3,8 @@
  * safeguards, redteam; see commands/train.ts), gather the examples from files or a synthetic
  * world, run the trainer with a progress bar, and print the result.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import type { PreferencePair } from "../../core/types.js";
@@ -51,6 +52,7 @@ import {
   type World,
 } from "../../world/index.js";
 import type { Trainer, TrainFlags } from "../commands/train.js";
+import { withInterrupt } from "../interrupt.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { explainConfigPath } from "./config-paths.js";
@@ -80,7 +82,25 @@ const DataSchema = z
   // and the record would still name the files as its inputs (an "audit-weighted" reward model
   // that no weight ever reached).
   .superRefine((d, ctx) => {
-    if (d.world === undefined) return;
+    // A world's own settings: without a world, or beside the eval file that replaces its
+    // held-out set, they would be ignored without a word.
+    if (d.world === undefined) {
+      for (const k of ["world_seed", "eval_count"] as const)
+        if (d[k] !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: [k],
+            message: `${k} applies to a world's data; give it with data.world`,
+          });
+      return;
+    }
+    const evalFile = d.eval !== undefined ? "eval" : d.eval_prompts ? "eval_prompts" : undefined;
+    if (d.eval_count !== undefined && evalFile !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["eval_count"],
+        message: `eval_count takes the first n of the world's eval set, which data.${evalFile} replaces`,
+      });
     const file = WORLD_EXCLUSIVE.find((k) => d[k] !== undefined);
     if (file)
       ctx.addIssue({
@@ -90,6 +110,38 @@ const DataSchema = z
       });
   });
 type DataSpec = z.output<typeof DataSchema>;
+
+/**
+ * The data fields each trainer reads. Any other would be recorded in the manifest as an input
+ * that nothing read (a cost model "weighted" by an audit that no weight ever reached).
+ */
+const DATA_READ: Readonly<Record<Trainer, readonly (keyof DataSpec)[]>> = {
+  sft: ["train", "eval", "world", "world_seed"],
+  rm: ["train", "eval", "weights", "world", "world_seed", "eval_count"],
+  dpo: ["train", "eval", "weights", "world", "world_seed", "eval_count"],
+  cost: ["train", "eval", "world", "world_seed", "eval_count"],
+  ppo: ["prompts", "eval_prompts", "split", "world", "world_seed", "eval_count"],
+};
+
+function checkDataRead(trainer: Trainer, data: DataSpec, src: ConfigSource): void {
+  const read = DATA_READ[trainer];
+  const unread = (Object.keys(data) as (keyof DataSpec)[]).find(
+    (k) => data[k] !== undefined && !read.includes(k),
+  );
+  if (unread === undefined) return;
+  const line = src.lineOf?.(["data", unread]);
+  throw new KeelError(
+    "KEEL_E_CONFIG",
+    `train ${trainer} does not read data.${unread} (it reads ${read.join(", ")})`,
+    {
+      where: {
+        ...(src.file ? { file: src.file } : {}),
+        ...(line ? { line } : {}),
+        field: `data.${unread}`,
+      },
+    },
+  );
+}
 
 const RedteamSchema = z.strictObject({
   per_suite: z.int().positive().default(40),
@@ -201,13 +253,30 @@ async function prepare(
   outFlag: string | undefined,
 ): Promise<Prepared> {
   const { raw, source } = await loadYamlConfig(file);
-  const { out: outRaw, data: dataRaw, safeguards: sgRaw, redteam: rtRaw, ...rest } = raw;
+  const {
+    trainer: trainerRaw,
+    out: outRaw,
+    data: dataRaw,
+    safeguards: sgRaw,
+    redteam: rtRaw,
+    ...rest
+  } = raw;
+  // A run's config.yaml names its trainer, so that it can be given back as a config.
+  if (trainerRaw !== undefined && trainerRaw !== trainer) {
+    const line = source.lineOf?.(["trainer"]);
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `this config is for "keel train ${String(trainerRaw)}", not ${trainer}`,
+      { where: { file, ...(line ? { line } : {}), field: "trainer" } },
+    );
+  }
   const out = outFlag ?? (typeof outRaw === "string" ? outRaw : undefined);
   if (!out)
     throw new KeelError("KEEL_E_CONFIG", "give an output directory (out: DIR or --out)", {
       where: { file, field: "out" },
     });
   const data: DataSpec = block(DataSchema, dataRaw, "data", source);
+  checkDataRead(trainer, data, source);
   if (trainer !== "ppo" && (sgRaw !== undefined || rtRaw !== undefined))
     throw new KeelError("KEEL_E_CONFIG", "safeguards and redteam apply to ppo only", {
       where: { file, field: "safeguards" },
@@ -471,6 +540,61 @@ function recordRun(trainer: Trainer, prep: Prepared, resume: boolean): RunDir {
   );
 }
 
+/**
+ * The first field where the config a run began with (`was`, its config.yaml) and the config now
+ * differ; a field given on one side only counts (an optional data field, such as eval_count).
+ */
+function firstChange(
+  was: unknown,
+  now: unknown,
+  path: readonly string[] = [],
+): { field: string; was: unknown; now: unknown } | undefined {
+  const isMap = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (isMap(was) && isMap(now)) {
+    for (const k of new Set([...Object.keys(was), ...Object.keys(now)])) {
+      const d = firstChange(was[k], now[k], [...path, k]);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  return JSON.stringify(was) === JSON.stringify(now)
+    ? undefined
+    : { field: path.join("."), was, now };
+}
+
+/**
+ * A resumed run must go on under the config it began with. The trainer's checkpoint carries a
+ * hash of the trainer's own settings only, and the manifest the hashes of the files read; a
+ * changed data block (a world's seed, eval_count, a prompt split) or PPO's safeguards would
+ * otherwise be mixed into the run without a word, while config.yaml still showed the old ones.
+ * The output directory may move.
+ */
+function checkSameConfig(path: string, now: Record<string, unknown>): void {
+  let was: unknown;
+  try {
+    was = parseYaml(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new KeelError("KEEL_E_CONFIG", "cannot resume: the run's config.yaml is not YAML", {
+      where: { file: path },
+      cause: e,
+    });
+  }
+  const { out: _wasOut, ...before } = (was ?? {}) as Record<string, unknown>;
+  const { out: _nowOut, ...after } = JSON.parse(JSON.stringify(now)) as Record<string, unknown>;
+  const d = firstChange(before, after);
+  if (!d) return;
+  const show = (v: unknown) => (v === undefined ? "(none)" : JSON.stringify(v));
+  throw new KeelError(
+    "KEEL_E_CONFIG",
+    `cannot resume: ${d.field} changed since the run began (${show(d.was)} then, ${show(d.now)} now)`,
+    {
+      where: { file: path, field: d.field },
+      hint: "resume with the config the run began with, or start a new run in a fresh output directory",
+    },
+  );
+}
+
 async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const prep = await prepare(trainer, o.config, o.out);
   if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
@@ -481,22 +605,16 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
       hint: "pass --resume to continue it, or give another output directory (out: or --out)",
     });
   const record = recordRun(trainer, prep, o.resume === true);
+  const resolved = { trainer, out: prep.out, data: prep.data, ...prep.config };
+  const recorded = record.file("config.yaml");
+  if (o.resume && existsSync(recorded)) checkSameConfig(recorded, resolved);
   await record.saveManifest();
-  if (!o.resume || !existsSync(record.file("config.yaml")))
-    await record.writeYaml("config.yaml", {
-      trainer,
-      out: prep.out,
-      data: prep.data,
-      ...prep.config,
-    });
+  if (!o.resume || !existsSync(recorded)) await record.writeYaml("config.yaml", resolved);
   const bar = new Progress({
     label: `train ${trainer}`,
     unit: "steps",
     enabled: o.quiet || o.json ? false : undefined,
   });
-  const abort = new AbortController();
-  const onSigint = () => abort.abort();
-  process.once("SIGINT", onSigint);
   // The latest training metrics, then the latest evaluation's after a bar; the final line
   // keeps both.
   let trainLine = "";
@@ -508,20 +626,18 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
     else trainLine = liveLine(e.metrics);
     bar.update(e.step, shown());
   };
-  let res: TrainResult;
-  try {
-    res = await record.stage(o.resume ? "train (resumed)" : "train", () =>
+  // Ctrl-C or SIGTERM (a scheduler's stop) ends the current step and saves a checkpoint.
+  const res: TrainResult = await withInterrupt((signal) =>
+    record.stage(o.resume ? "train (resumed)" : "train", () =>
       prep.run({
         outDir: prep.out,
         onProgress,
-        signal: abort.signal,
+        signal,
         ...(o.resume ? { resume: true } : {}),
         ...(o.threads ? { threads: o.threads } : {}),
       }),
-    );
-  } finally {
-    process.off("SIGINT", onSigint);
-  }
+    ),
+  );
   bar.finish(shown());
   const summary = {
     trainer,

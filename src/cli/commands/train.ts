@@ -14,7 +14,9 @@
  *   safeguards: {...}              ppo only (src/safeguards/config.ts); gold tracking uses the
  *                                  world's oracle when data.world is set
  *   redteam: {per_suite, seed}     ppo with data.world: red-team metrics at every evaluation
- * Paths are relative to the working directory. Ctrl-C saves a checkpoint; --resume continues.
+ * Paths are relative to the working directory. Ctrl-C (or SIGTERM) saves a checkpoint; --resume
+ * continues, under the config the run began with (its config.yaml, which is itself a config:
+ * its `trainer:` field must name this subcommand).
  * --check stops after reading: it reports the example counts and the checkpoints the run starts
  * from, and fails (exit 66) naming the field of a checkpoint that is not there.
  * The action (reading the file and the data, running the trainer) is in actions/train.ts.

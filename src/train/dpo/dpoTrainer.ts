@@ -23,9 +23,9 @@ import {
 } from "../common/model.js";
 import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
-import { splitEval } from "../common/split.js";
+import { requireTraining, splitEval } from "../common/split.js";
 import { DPO_LOSSES } from "../losses/dpo.js";
-import { type EncodedPair, encodePairs, pairBatch } from "../rm/pairs.js";
+import { type EncodedPair, encodePairs, pairBatch, requireWeight } from "../rm/pairs.js";
 import { type DpoConfig, type DpoConfigInput, parseDpoConfig } from "./dpoConfig.js";
 
 export interface DpoData {
@@ -78,10 +78,8 @@ export async function trainDpo(
 ): Promise<TrainResult> {
   const c = parseDpoConfig(input);
   const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed);
-  if (sets.train.length === 0)
-    throw new KeelError("KEEL_E_USAGE", "dpo: no training pairs", {
-      where: { field: "data.train" },
-    });
+  requireTraining(sets.train, data.train.length, c.train.eval_fraction, "dpo", "pairs");
+  requireWeight(sets.train, "dpo");
   const { model, codec } = openModel(c.model, {
     seed: c.seed,
     threads: hooks.threads,

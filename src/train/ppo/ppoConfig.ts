@@ -22,7 +22,9 @@
  *                            teaches a small policy to refuse benign prompts; see docs/train.md)
  *   eval                     greedy evaluation cadence and size (run.eval_every iterations)
  * Cross-field checks: minibatch_size divides rollout.batch_size; context leaves room for
- * max_new_tokens; an adaptive controller needs a target.
+ * max_new_tokens (rollout and eval; checked by the trainer, which knows the context); an
+ * adaptive controller needs a target, a coefficient above 0 and a horizon above
+ * 0.2 × rollout.batch_size (so β stays positive); cost.lambda_init ≤ cost.lambda_max.
  */
 import { z } from "zod";
 import { type ConfigSource, OptimSchema, parseConfig, RunSchema } from "../common/config.js";
@@ -105,13 +107,46 @@ export const PpoConfigSchema = z
         message: `minibatch_size ${c.ppo.minibatch_size} must divide rollout.batch_size ${c.rollout.batch_size}`,
         path: ["ppo", "minibatch_size"],
       });
-    if (c.kl.controller === "adaptive" && c.kl.target === null)
+    if (c.kl.controller === "adaptive") adaptiveKlIssues(c, ctx);
+    // λ is capped at lambda_max after each update; a start above the cap would run the first
+    // iteration with a multiplier the config forbids.
+    if (c.cost && c.cost.lambda_init > c.cost.lambda_max)
       ctx.addIssue({
         code: "custom",
-        message: "the adaptive KL controller needs kl.target",
-        path: ["kl", "target"],
+        message: `cost.lambda_init ${c.cost.lambda_init} is above cost.lambda_max ${c.cost.lambda_max}`,
+        path: ["cost", "lambda_init"],
       });
   });
+
+/**
+ * β ← β(1 + e·n/horizon) with e ∈ [−0.2, 0.2] and n = rollout.batch_size: β must start above 0
+ * (0 stays 0, so the controller would never act), and one batch under target must not take it
+ * to 0 or below (a negative coefficient would reward drifting from the reference).
+ */
+function adaptiveKlIssues(
+  c: { kl: z.output<typeof KlSchema>; rollout: z.output<typeof RolloutSchema> },
+  ctx: z.RefinementCtx,
+): void {
+  if (c.kl.target === null)
+    ctx.addIssue({
+      code: "custom",
+      message: "the adaptive KL controller needs kl.target",
+      path: ["kl", "target"],
+    });
+  if (c.kl.coef === 0)
+    ctx.addIssue({
+      code: "custom",
+      message: "the adaptive KL controller scales kl.coef, so it must start above 0",
+      path: ["kl", "coef"],
+    });
+  const floor = 0.2 * c.rollout.batch_size;
+  if (c.kl.horizon <= floor)
+    ctx.addIssue({
+      code: "custom",
+      message: `kl.horizon must exceed 0.2 × rollout.batch_size = ${floor}, or one batch under target would make the KL coefficient 0 or negative`,
+      path: ["kl", "horizon"],
+    });
+}
 
 export type PpoConfig = z.output<typeof PpoConfigSchema>;
 export type PpoConfigInput = z.input<typeof PpoConfigSchema>;

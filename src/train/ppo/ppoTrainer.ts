@@ -72,14 +72,19 @@ export async function trainPpo(
   if (c.reference)
     checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
   const { model: policy, codec } = openCheckpoint(c.policy.init, hooks.threads);
-  if (policy.config.context <= c.rollout.max_new_tokens + 4)
-    throw new KeelError(
-      "KEEL_E_CONFIG",
-      `max_new_tokens ${c.rollout.max_new_tokens} leaves no room for prompts in context ${policy.config.context}`,
-      {
-        where: { field: "rollout.max_new_tokens" },
-      },
-    );
+  // Generation keeps a prompt's last tokens; without room the eval's prompts would be cut to a
+  // token or two and its scores would say nothing about the policy.
+  for (const [field, n] of [
+    ["rollout.max_new_tokens", c.rollout.max_new_tokens],
+    ["eval.max_new_tokens", c.eval.max_new_tokens],
+  ] as const) {
+    if (n !== undefined && policy.config.context <= n + 4)
+      throw new KeelError(
+        "KEEL_E_CONFIG",
+        `max_new_tokens ${n} leaves no room for prompts in context ${policy.config.context}`,
+        { where: { field } },
+      );
+  }
   const ref = c.reference ? openCheckpoint(c.reference.init, hooks.threads).model : policy.clone();
   const sources = openSources(c, hooks);
   const monitors = hooks.monitors ?? [];
@@ -154,8 +159,9 @@ export async function trainPpo(
   let it = loop.startStep;
   try {
     const hasEval = data.evalPrompts !== undefined && data.evalPrompts.length > 0;
-    if (hasEval && it === 0) {
-      // The starting policy's scores, so every curve begins at the SFT model.
+    if (hasEval && it === 0 && !loop.resumePoint) {
+      // The starting policy's scores, so every curve begins at the SFT model. A checkpoint at
+      // step 0 (Ctrl-C during this evaluation) is saved after it, so its log holds them already.
       const ev = await evaluate(c, policy, codec, data.evalPrompts!, sources.reward, hooks, 0);
       loop.record("eval", 0, ev);
       loop.progress("eval", 0, ev);

@@ -82,6 +82,22 @@ export function encodePairs(
   });
 }
 
+/**
+ * Throws when every training pair weighs 0 (an audit that excluded every comparison): the
+ * weighted loss would be 0 at every step, and the run would save its starting model as trained.
+ */
+export function requireWeight(pairs: readonly PreferencePair[], what: string): void {
+  if (pairs.some((p) => (p.weight ?? 1) > 0)) return;
+  throw new KeelError(
+    "KEEL_E_USAGE",
+    `${what}: every training pair has weight 0 (${pairs.length} pairs); nothing to train on`,
+    {
+      where: { field: "data.train" },
+      hint: "an audit that excluded every comparison leaves no weight; check its verdicts, or train without data.weights",
+    },
+  );
+}
+
 function groupOf(p: object): { group?: string } {
   const g = (p as { group?: unknown }).group;
   return typeof g === "string" ? { group: g } : {};

@@ -34,12 +34,19 @@ import {
   saveModel,
 } from "../common/model.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
-import { splitEval } from "../common/split.js";
+import { requireTraining, splitEval } from "../common/split.js";
 import { REWARD_LOSSES } from "../losses/reward.js";
 import { parseCostConfig } from "./costConfig.js";
 import { aggregateScores, RewardScorer, writeEnsembleFile } from "./ensemble.js";
 import { type PairEvalMetrics, pairEvalMetrics } from "./metrics.js";
-import { type CostPair, type EncodedPair, encodePairs, pairBatch, scorePairs } from "./pairs.js";
+import {
+  type CostPair,
+  type EncodedPair,
+  encodePairs,
+  pairBatch,
+  requireWeight,
+  scorePairs,
+} from "./pairs.js";
 import { parseRmConfig, type RmConfig, type RmConfigInput } from "./rmConfig.js";
 
 export interface RmData<P extends PreferencePair = PreferencePair> {
@@ -127,10 +134,8 @@ async function trainPairModel(
   const c = parseRmConfig(input);
   const cost = c.loss === "safe_rlhf_cost";
   const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed);
-  if (sets.train.length === 0)
-    throw new KeelError("KEEL_E_USAGE", `${kind} model: no training pairs`, {
-      where: { field: "data.train" },
-    });
+  requireTraining(sets.train, data.train.length, c.train.eval_fraction, `${kind} model`, "pairs");
+  requireWeight(sets.train, `${kind} model`);
   const texts = () =>
     sets.train.flatMap((p) => [
       contentToText(p.prompt),

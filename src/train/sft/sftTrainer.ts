@@ -24,7 +24,7 @@ import {
   saveModel,
 } from "../common/model.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
-import { splitEval } from "../common/split.js";
+import { requireTraining, splitEval } from "../common/split.js";
 import { buildRows, encodeExample, type SftExample, type SftRow } from "./packing.js";
 import { parseSftConfig, type SftConfig, type SftConfigInput } from "./sftConfig.js";
 
@@ -74,10 +74,7 @@ export async function trainSft(
 ): Promise<TrainResult> {
   const c = parseSftConfig(input);
   const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed);
-  if (sets.train.length === 0)
-    throw new KeelError("KEEL_E_USAGE", "sft: no training examples", {
-      where: { field: "data.train" },
-    });
+  requireTraining(sets.train, data.train.length, c.train.eval_fraction, "sft", "examples");
   const { model, codec } = openModel(c.model, {
     seed: c.seed,
     threads: hooks.threads,
