@@ -95,3 +95,22 @@ describe("BpeTokenizer.fromJSON on hostile files", () => {
     expect(fromJSONError(j).where?.field).toBe("added_tokens");
   });
 });
+
+describe("BpeTokenizer.fromJSON errors quote the file's text, cut short", () => {
+  it("names the field, not the token, and keeps huge tokens and entries out of the message", () => {
+    // The token was the field ("model.vocab.<100 KB>") and a merge entry was printed whole.
+    const long = `\u001b[2J${"x".repeat(100_000)}`;
+    const v = good();
+    v.model.vocab[long] = -1;
+    const e = fromJSONError(v);
+    expect(e.where?.field).toBe("model.vocab");
+    expect(e.message.length).toBeLessThan(200);
+    expect(e.message).not.toContain("\u001b");
+    const m = good();
+    m.model.merges.push(long);
+    expect(fromJSONError(m).message.length).toBeLessThan(200);
+    const a = good();
+    a.added_tokens.push({ id: 999, content: "<y>", lstrip: long });
+    expect(fromJSONError(a).message.length).toBeLessThan(200);
+  });
+});

@@ -30,6 +30,16 @@ describe("trainBpe on hostile options and input", () => {
     );
   });
 
+  it("refuses a minimum frequency that is not a non-negative integer (NaN trained as 1)", () => {
+    for (const f of [Number.NaN, -1, 1.5, Number.POSITIVE_INFINITY])
+      expect(configError(() => trainBpe(["low low"], { vocabSize: 300, minFrequency: f }))).toMatch(
+        /minFrequency .* is not a non-negative integer/,
+      );
+    expect(
+      trainBpe(["low low"], { vocabSize: 300, minFrequency: 0 }).merges.length,
+    ).toBeGreaterThan(0);
+  });
+
   it("refuses empty and repeated special tokens", () => {
     // An empty one matched between every two characters: encode("hey") gave h, <>, e, <>, y.
     expect(
@@ -121,5 +131,16 @@ describe("special tokens that read like vocabulary tokens", () => {
     const hf = new Tokenizer(JSON.parse(JSON.stringify(tok.toJSON())), {});
     expect(hf.encode("hello h", { add_special_tokens: false }).ids).toEqual(ids);
     expect(tok.decode(ids)).toBe("hello h");
+  });
+});
+
+describe("trainBpe on special tokens inside the corpus", () => {
+  it("cuts them out before counting, as the encoder does, so no merge is spent on them", () => {
+    // Counted as text, "<s><s><s>" taught "> <", which encode never applies ("<s>" is one id).
+    const tok = trainBpe(["<s><s><s>", "<s><s><s>"], { vocabSize: 300, specialTokens: ["<s>"] });
+    expect(tok.merges).toEqual([]);
+    const mixed = trainBpe(["lo<s>lo<s>", "x <s> lo"], { vocabSize: 300, specialTokens: ["<s>"] });
+    expect(mixed.merges).toEqual([["l", "o"]]);
+    expect(mixed.encode("lo<s>")).toEqual([256, 257]);
   });
 });

@@ -12,12 +12,11 @@
  * then one id per merge, then the special tokens.
  */
 import { KeelError } from "../../core/errors.js";
+import { quote } from "../../core/issue-messages.js";
+import { AddedTokens, type SpecialToken } from "./added.js";
 import { BYTE_TO_CHAR, preTokenize, toBytes } from "./bytelevel.js";
 
-export interface SpecialToken {
-  readonly id: number;
-  readonly content: string;
-}
+export type { SpecialToken } from "./added.js";
 
 export interface TokenizerData {
   readonly vocab: ReadonlyMap<string, number>;
@@ -25,8 +24,6 @@ export interface TokenizerData {
   readonly merges: readonly (readonly [string, string])[];
   readonly special: readonly SpecialToken[];
 }
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Longest pre-token merged in one piece (byte-level characters); see `bpe`. */
 export const MAX_PRETOKEN = 128;
@@ -36,9 +33,9 @@ export class BpeTokenizer {
   private readonly idToToken: string[];
   private readonly ranks = new Map<string, number>();
   private readonly special: readonly SpecialToken[];
-  private readonly specialById = new Map<number, string>();
+  private readonly specialById = new Map<number, SpecialToken>();
   private readonly specialByContent = new Map<string, number>();
-  private readonly specialRe: RegExp | undefined;
+  private readonly added: AddedTokens;
   private readonly cache = new Map<string, number[]>();
   readonly merges: readonly (readonly [string, string])[];
 
@@ -52,14 +49,11 @@ export class BpeTokenizer {
       this.ranks.set(`${a} ${b}`, i);
     });
     for (const s of data.special) {
-      this.specialById.set(s.id, s.content);
+      this.specialById.set(s.id, s);
       if (!this.specialByContent.has(s.content)) this.specialByContent.set(s.content, s.id);
       this.idToToken[s.id] = s.content;
     }
-    const byLength = [...data.special].sort((a, b) => b.content.length - a.content.length);
-    this.specialRe = byLength.length
-      ? new RegExp(`(${byLength.map((s) => escapeRe(s.content)).join("|")})`)
-      : undefined;
+    this.added = new AddedTokens(data.special);
   }
 
   get vocabSize(): number {
@@ -123,38 +117,31 @@ export class BpeTokenizer {
 
   encode(text: string): number[] {
     const out: number[] = [];
-    const chunks = this.specialRe ? text.split(this.specialRe) : [text];
-    chunks.forEach((chunk, i) => {
-      if (i % 2 === 1) out.push(this.specialByContent.get(chunk)!);
+    for (const piece of this.added.split(text)) {
+      if (typeof piece === "number") out.push(piece);
       // (Not push(...ids): a long text's spread would overflow the call stack.)
-      else for (const w of preTokenize(chunk)) for (const id of this.bpe(w)) out.push(id);
-    });
+      else for (const w of preTokenize(piece)) for (const id of this.bpe(w)) out.push(id);
+    }
     return out;
   }
 
+  /**
+   * Text of ids, as the ByteLevel decoder of `tokenizers`: every token's bytes (an added token's
+   * too, see `toBytes`) joined, then read as UTF-8 with U+FFFD for invalid sequences.
+   * `skipSpecial` drops added tokens marked special (not those with `special: false`).
+   */
   decode(ids: readonly number[], opts: { skipSpecial?: boolean } = {}): string {
-    // ignoreBOM: a leading U+FEFF is text like any other, not a marker to drop.
-    const dec = new TextDecoder("utf-8", { ignoreBOM: true });
-    let text = "";
-    let bytes: number[] = [];
-    const flush = () => {
-      text += dec.decode(new Uint8Array(bytes));
-      bytes = [];
-    };
+    const bytes: number[] = [];
     for (const id of ids) {
-      const sp = this.specialById.get(id);
-      if (sp !== undefined) {
-        flush();
-        if (!opts.skipSpecial) text += sp;
-        continue;
-      }
+      const added = this.specialById.get(id);
+      if (opts.skipSpecial && added && added.special !== false) continue;
       const tok = this.idToToken[id];
       if (tok === undefined)
         throw new KeelError("KEEL_E_INVALID_RECORD", `token id ${id} is outside the vocabulary`);
-      bytes.push(...toBytes(tok));
+      toBytes(tok, bytes);
     }
-    flush();
-    return text;
+    // ignoreBOM: a leading U+FEFF is text like any other, not a marker to drop.
+    return new TextDecoder("utf-8", { ignoreBOM: true }).decode(new Uint8Array(bytes));
   }
 
   /** The Hugging Face tokenizer.json object. */
@@ -172,11 +159,11 @@ export class BpeTokenizer {
       added_tokens: this.special.map((s) => ({
         id: s.id,
         content: s.content,
-        single_word: false,
-        lstrip: false,
-        rstrip: false,
-        normalized: false,
-        special: true,
+        single_word: s.singleWord ?? false,
+        lstrip: s.lstrip ?? false,
+        rstrip: s.rstrip ?? false,
+        normalized: s.normalized ?? false,
+        special: s.special ?? true,
       })),
       normalizer: null,
       pre_tokenizer: byteLevel,
@@ -278,7 +265,7 @@ function refuseOptions(
     if (!ok)
       throw new KeelError(
         "KEEL_E_UNSUPPORTED",
-        `tokenizer.json sets ${field} to ${JSON.stringify(value).slice(0, 80)}, which keel's encoder does not implement`,
+        `tokenizer.json sets ${field} to ${quote(value)}, which keel's encoder does not implement`,
         {
           where: { ...where, field },
           hint: `only the plain byte-level BPE layout is read; ${field} must be off`,
@@ -298,12 +285,15 @@ function readVocab(raw: unknown, bad: Bad): Map<string, number> {
   const byId = new Map<number, string>();
   for (const [token, id] of Object.entries(raw)) {
     if (!Number.isSafeInteger(id) || (id as number) < 0)
-      throw bad(`model.vocab.${token}`, `id ${JSON.stringify(id)} is not a non-negative integer`);
+      throw bad(
+        "model.vocab",
+        `token ${quote(token)}: id ${quote(id)} is not a non-negative integer`,
+      );
     const other = byId.get(id as number);
     if (other !== undefined)
       throw bad(
-        `model.vocab.${token}`,
-        `id ${id} is also the id of ${JSON.stringify(other)}; ids must be distinct`,
+        "model.vocab",
+        `token ${quote(token)}: id ${id} is also the id of ${quote(other)}; ids must be distinct`,
       );
     byId.set(id as number, token);
     vocab.set(token, id as number);
@@ -311,7 +301,57 @@ function readVocab(raw: unknown, bad: Bad): Map<string, number> {
   return vocab;
 }
 
-/** added_tokens: {id, content} with non-empty content; an id is one token's, no holes overall. */
+/** The added-token flags of a tokenizer.json, and their names in `SpecialToken`. */
+const FLAGS = [
+  ["special", "special"],
+  ["single_word", "singleWord"],
+  ["lstrip", "lstrip"],
+  ["rstrip", "rstrip"],
+  ["normalized", "normalized"],
+] as const;
+
+// A lone surrogate cannot be in a file `tokenizers` reads, and as a token it would match half
+// of a character of the text (an emoji cut in two).
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * One entry of added_tokens: {id, content} with non-empty content, and the flags as booleans.
+ * A flag left out takes the value keel writes (special, nothing else), which is what keel did
+ * before it read them; `normalized` then follows `special`, as in `tokenizers`.
+ */
+function readAddedToken(t: unknown, i: number, bad: Bad): SpecialToken {
+  const { id, content } = isObject(t) ? t : {};
+  if (!Number.isSafeInteger(id) || (id as number) < 0 || typeof content !== "string" || !content)
+    throw bad(
+      `added_tokens.${i}`,
+      "expected {id: non-negative integer, content: non-empty string}",
+    );
+  if (LONE_SURROGATE.test(content))
+    throw bad(`added_tokens.${i}.content`, "holds a lone UTF-16 surrogate, which is not text");
+  const flags: Record<string, boolean> = {};
+  for (const [name, key] of FLAGS) {
+    const v = (t as Record<string, unknown>)[name];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "boolean")
+      throw bad(
+        `added_tokens.${i}.${name}`,
+        `${name} of ${quote(content)} is ${quote(v)}, not true or false`,
+      );
+    flags[key] = v;
+  }
+  const special = flags.special ?? true;
+  return {
+    id: id as number,
+    content,
+    special,
+    singleWord: flags.singleWord ?? false,
+    lstrip: flags.lstrip ?? false,
+    rstrip: flags.rstrip ?? false,
+    normalized: flags.normalized ?? !special,
+  };
+}
+
+/** added_tokens: each token is one id's, no holes overall. */
 function readAddedTokens(raw: unknown, vocab: Map<string, number>, bad: Bad): SpecialToken[] {
   if (raw !== undefined && raw !== null && !Array.isArray(raw))
     throw bad("added_tokens", "not a list");
@@ -319,20 +359,15 @@ function readAddedTokens(raw: unknown, vocab: Map<string, number>, bad: Bad): Sp
   for (const [t, id] of vocab) byId.set(id, t);
   const special: SpecialToken[] = [];
   for (const [i, t] of ((raw as unknown[] | null | undefined) ?? []).entries()) {
-    const { id, content } = isObject(t) ? t : {};
-    if (!Number.isSafeInteger(id) || (id as number) < 0 || typeof content !== "string" || !content)
+    const token = readAddedToken(t, i, bad);
+    const other = byId.get(token.id);
+    if (other !== undefined && other !== token.content)
       throw bad(
         `added_tokens.${i}`,
-        "expected {id: non-negative integer, content: non-empty string}",
+        `id ${token.id} is also the id of ${quote(other)}; ids must be distinct`,
       );
-    const other = byId.get(id as number);
-    if (other !== undefined && other !== content)
-      throw bad(
-        `added_tokens.${i}`,
-        `id ${id} is also the id of ${JSON.stringify(other)}; ids must be distinct`,
-      );
-    byId.set(id as number, content);
-    special.push({ id: id as number, content });
+    byId.set(token.id, token.content);
+    special.push(token);
   }
   let max = -1;
   for (const id of byId.keys()) max = Math.max(max, id);
@@ -357,13 +392,13 @@ function readMerges(raw: unknown, vocab: Map<string, number>, bad: Bad): [string
       !pair[0] ||
       !pair[1]
     )
-      throw bad(`model.merges.${i}`, `${JSON.stringify(m)} is not a pair of tokens ("a b")`);
+      throw bad(`model.merges.${i}`, `${quote(m)} is not a pair of tokens ("a b")`);
     const [a, b] = pair as [string, string];
     for (const t of [a, b, a + b])
       if (!vocab.has(t))
         throw bad(
           `model.merges.${i}`,
-          `merge ${JSON.stringify(`${a} ${b}`)} uses ${JSON.stringify(t)}, which is not in the vocabulary`,
+          `merge ${quote(`${a} ${b}`)} uses ${quote(t)}, which is not in the vocabulary`,
         );
     return [a, b];
   });

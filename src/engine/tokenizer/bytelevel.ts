@@ -8,8 +8,10 @@
  * optionally led by one space, which BPE then merges within.
  */
 
+// `\s` of the Oniguruma regex in `tokenizers` is Unicode White_Space; JavaScript's `\s` also
+// takes U+FEFF and leaves out U+0085, which split "\ufeff!" and "\u0085!" into other pre-tokens.
 export const PRETOKENIZE =
-  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\p{White_Space}\p{L}\p{N}]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu;
 
 function buildByteTable(): string[] {
   const printable: number[] = [];
@@ -38,12 +40,21 @@ export function preTokenize(text: string): string[] {
   return pieces.map((p) => Array.from(encoder.encode(p), (b) => BYTE_TO_CHAR[b]!).join(""));
 }
 
-/** Maps byte-level characters back to bytes (characters outside the alphabet are skipped). */
-export function toBytes(s: string): number[] {
-  const out: number[] = [];
+/**
+ * A token's bytes, as the `ByteLevel` decoder of `tokenizers` reads them: a token made only of
+ * alphabet characters maps back character by character; any other token (an added token such
+ * as "<m> x", a foreign vocabulary's "a b") is its own UTF-8 text. Dropping the characters
+ * outside the alphabet decoded "a b" as "ab".
+ */
+export function toBytes(s: string, out: number[]): void {
+  const start = out.length;
   for (const ch of s) {
     const b = CHAR_TO_BYTE.get(ch);
-    if (b !== undefined) out.push(b);
+    if (b === undefined) {
+      out.length = start;
+      for (const u of encoder.encode(s)) out.push(u);
+      return;
+    }
+    out.push(b);
   }
-  return out;
 }

@@ -9,6 +9,7 @@
  * Example: corpus ["low low lower"] → the first merges are "l o", "lo w", then "Ġ l" …
  */
 import { KeelError } from "../../core/errors.js";
+import { AddedTokens } from "./added.js";
 import { BpeTokenizer, byteVocab, MAX_PRETOKEN } from "./bpe.js";
 import { BYTE_TO_CHAR, preTokenize } from "./bytelevel.js";
 
@@ -75,6 +76,15 @@ export function trainBpe(corpus: Iterable<string>, o: BpeTrainOptions): BpeToken
   if (o.vocabSize > KEY_BASE) {
     throw new KeelError("KEEL_E_CONFIG", `vocabSize ${o.vocabSize} is above ${KEY_BASE}`);
   }
+  // NaN compared false with every count, so it trained as 1; a fraction has no meaning.
+  if (
+    o.minFrequency !== undefined &&
+    !(Number.isSafeInteger(o.minFrequency) && o.minFrequency >= 0)
+  )
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `minFrequency ${o.minFrequency} is not a non-negative integer (a pair's count to merge it)`,
+    );
   const maxMerges = o.vocabSize - 256 - special.length;
   if (maxMerges < 0) {
     throw new KeelError(
@@ -93,13 +103,19 @@ export function trainBpe(corpus: Iterable<string>, o: BpeTrainOptions): BpeToken
   // Counted in the pieces the encoder merges (see MAX_PRETOKEN): a merge across two pieces
   // would never be applied, and a whole 200 KB line of letters as one word made every merge
   // rescan it (90 s, against 11 s for the same text in pieces).
+  // Special tokens are cut out of the text first, as the encoder cuts them (and as `tokenizers`
+  // trains): counted as text, "<|eos|>" taught merges such as "> <" the encoder never applies.
+  const added = new AddedTokens(special.map((content, id) => ({ id, content })));
   const counts = new Map<string, number>();
   for (const text of corpus)
-    for (const w of preTokenize(text))
-      for (let i = 0; i < w.length; i += MAX_PRETOKEN) {
-        const piece = w.length > MAX_PRETOKEN ? w.slice(i, i + MAX_PRETOKEN) : w;
-        counts.set(piece, (counts.get(piece) ?? 0) + 1);
-      }
+    for (const part of added.split(text)) {
+      if (typeof part === "number") continue;
+      for (const w of preTokenize(part))
+        for (let i = 0; i < w.length; i += MAX_PRETOKEN) {
+          const piece = w.length > MAX_PRETOKEN ? w.slice(i, i + MAX_PRETOKEN) : w;
+          counts.set(piece, (counts.get(piece) ?? 0) + 1);
+        }
+    }
   const tokens: string[] = [...BYTE_TO_CHAR];
   const charId = byteVocab();
   const words: Word[] = [...counts].map(([w, count]) => ({
