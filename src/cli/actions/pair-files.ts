@@ -9,6 +9,9 @@ import { parseRecord } from "../../core/schemas.js";
 import type { PreferencePair } from "../../core/types.js";
 import { readJsonTextFile, readTextFile } from "../../io/files.js";
 
+const NOT_JSONL =
+  "the file must be JSONL: one JSON object a line, not a JSON array or pretty-printed JSON";
+
 /** Every non-blank line of `file`, parsed and converted (or checked against a schema). */
 export function readJsonl<T>(
   file: string,
@@ -18,17 +21,28 @@ export function readJsonl<T>(
   const convert =
     typeof row === "function" ? row : (v: unknown, where: Where) => parseRecord(row, v, where);
   const out: T[] = [];
-  text.split("\n").forEach((l, i) => {
+  // A byte-order mark (editors on Windows write one) is not part of the first row.
+  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  body.split("\n").forEach((l, i) => {
     if (!l.trim()) return;
+    const where = { file, line: i + 1 };
     let v: unknown;
     try {
       v = JSON.parse(l);
     } catch {
+      // A JSON array, or one object spread over lines, fails on its first line.
+      const spread = /^\s*[[{]\s*$/.test(l) || (i === 0 && l.trimStart().startsWith("["));
       throw new KeelError("KEEL_E_INVALID_RECORD", "not valid JSON", {
-        where: { file, line: i + 1 },
+        where,
+        ...(spread ? { hint: NOT_JSONL } : {}),
       });
     }
-    out.push(convert(v, { file, line: i + 1 }));
+    if (Array.isArray(v))
+      throw new KeelError("KEEL_E_INVALID_RECORD", "is a JSON array, not one object", {
+        where,
+        hint: NOT_JSONL,
+      });
+    out.push(convert(v, where));
   });
   return out;
 }
