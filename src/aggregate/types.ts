@@ -96,6 +96,9 @@ export interface PairwiseResult extends FitTrace {
 export interface IterOptions {
   /** Maximum number of iterations (0 returns the initialisation). */
   readonly maxIter?: number;
-  /** Stop when the objective per judgment improves by less than this. */
+  /**
+   * Stop when the objective per judgment improves by less than this and the fitted values (scores,
+   * posteriors, worker parameters) are within √tol of where they are heading.
+   */
   readonly tol?: number;
 }

@@ -378,3 +378,117 @@ describe("M-MSR and workers who share no task with anyone", () => {
     expect(compared).toBeGreaterThan(3);
   });
 });
+
+describe("converged: true means the fit has settled, not only its log-likelihood", () => {
+  // On these crowds EM's log-likelihood gained less than tol per judgment while the posteriors
+  // were still up to 0.95 from their limit and up to 15 labels of 500 were still to flip, yet
+  // every method said converged.
+  const maxDiff = (a: Float64Array, b: Float64Array) =>
+    a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+  const fits: [
+    string,
+    (d: CategoricalData, o: { maxIter?: number; tol?: number }) => CategoricalResult,
+  ][] = [
+    ["dawid-skene", (d, o) => dawidSkene(d, o)],
+    ["one-coin", (d, o) => oneCoinDawidSkene(d, o)],
+    ["glad", (d, o) => glad(d, o)],
+    ["mace", (d, o) => mace(d, { ...o, restarts: 1 })],
+  ];
+  // (Not a world with far more confusion cells than labels, such as 20 workers × 16 cells on
+  // 100 labels: Dawid–Skene's EM there crawls across saddle plateaus, where no local test can
+  // tell a pause from the limit.)
+  const worlds = [crowd(4, 500, 30, 2, 3).rows, crowd(2, 200, 10, 3, 3).rows];
+  for (const [name, fitMethod] of fits) {
+    it(name, () => {
+      for (const rows of worlds) {
+        const d = encodeCategorical(rows);
+        const limit = fitMethod(d, { maxIter: 100_000, tol: 1e-14 });
+        expect(limit.converged, `${name}: the reference run converges`).toBe(true);
+        for (const maxIter of [100, 100_000]) {
+          const r = fitMethod(d, { maxIter });
+          if (maxIter > 100)
+            expect(r.converged, `${name}: converges given the iterations`).toBe(true);
+          if (!r.converged) continue;
+          // √tol = 3.2e-3 for the default tol 1e-5.
+          expect(maxDiff(r.probas, limit.probas), `${name} probas`).toBeLessThan(1e-2);
+          expect(maxDiff(r.skills ?? r.errors!, limit.skills ?? limit.errors!), name).toBeLessThan(
+            1e-2,
+          );
+        }
+      }
+    });
+  }
+});
+
+describe("free-text labels (a class per label)", () => {
+  const rows = (n: number, perTask: number, workers: number): Row[] =>
+    Array.from({ length: n }, (_, i) => ({
+      task: `t${Math.floor(i / perTask)}`,
+      worker: `w${i % workers}`,
+      label: `L${i}`,
+    }));
+
+  it("Dawid–Skene and one-coin refuse confusion matrices past the cap instead of a RangeError", () => {
+    // 600 workers × 6,000² classes: 21.6·10⁹ cells, which `new Float64Array` cannot allocate.
+    const d = encodeCategorical(rows(6000, 3, 600));
+    for (const fitMethod of [dawidSkene, oneCoinDawidSkene]) {
+      expect(() => fitMethod(d)).toThrow(
+        expect.objectContaining({
+          code: "KEEL_E_UNSUPPORTED",
+          message: expect.stringContaining("600 workers × 6000² classes"),
+        }),
+      );
+    }
+  });
+
+  it("every method refuses posteriors past the cap", () => {
+    // 6,000 tasks × 6,000 classes = 3.6·10⁷ probabilities (a result JSON of over a gigabyte).
+    const d = encodeCategorical(rows(6000, 1, 50));
+    for (const [name, fitMethod] of Object.entries(METHODS)) {
+      expect(() => fitMethod(d), name).toThrow(
+        expect.objectContaining({
+          code: "KEEL_E_UNSUPPORTED",
+          message: expect.stringContaining("6000 tasks × 6000 classes"),
+        }),
+      );
+    }
+  });
+});
+
+describe("MACE without smoothing", () => {
+  it("stays finite when a worker's labels leave no spam to count (0/0 in ξ)", () => {
+    // Two of three workers are always right: their expected spam count reaches 0, and ξ = 0/0
+    // turned every competence and the log-likelihood into NaN (`smoothing` ≥ 0 is accepted).
+    const d = encodeCategorical(crowd(11, 16, 3, 4, 3, [0.9, 1, 1]).rows);
+    for (const restarts of [1, 3]) {
+      const r = mace(d, { method: "em", smoothing: 0, restarts });
+      for (const a of [r.probas, r.skills!, r.reliability, r.priors!, Float64Array.from(r.history)])
+        for (const x of a) expect(Number.isFinite(x), `restarts ${restarts}`).toBe(true);
+      expect(labelOf(r, "t1")).toBe("c3");
+    }
+  });
+});
+
+describe("GLAD's fixed class priors", () => {
+  const d = encodeCategorical(crowd(3, 30, 6, 3, 3).rows);
+  it("are checked: one per class, finite, ≥ 0, not all 0", () => {
+    // One prior for three classes used to leave the E-step reading the previous task's row.
+    expect(() => glad(d, { priors: Float64Array.of(1) })).toThrow(
+      expect.objectContaining({ code: "KEEL_E_SHAPE" }),
+    );
+    expect(() => glad(d, { priors: Float64Array.of(0.2, 0.3, 0.4, 0.1) })).toThrow(
+      expect.objectContaining({ code: "KEEL_E_SHAPE" }),
+    );
+    for (const bad of [
+      [0, 0, 0],
+      [0.5, Number.NaN, 0.5],
+      [1, -0.5, 0.5],
+    ]) {
+      expect(() => glad(d, { priors: Float64Array.from(bad) }), String(bad)).toThrow(
+        expect.objectContaining({ code: "KEEL_E_CONFIG" }),
+      );
+    }
+    const r = glad(d, { priors: Float64Array.of(0.2, 0.3, 0.5) });
+    for (const x of r.probas) expect(Number.isFinite(x)).toBe(true);
+  });
+});

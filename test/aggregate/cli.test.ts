@@ -182,6 +182,22 @@ describe("keel aggregate", () => {
   });
 });
 
+describe("keel aggregate on free-text labels", () => {
+  it("names the size it refuses instead of an internal error", async () => {
+    // A class per label: Dawid–Skene's 600 × 6,000² confusion cells used to be a RangeError
+    // reported as KEEL_E_INTERNAL with a stack trace.
+    const free = at("free-text.csv");
+    const rows = Array.from({ length: 6000 }, (_, i) => `t${Math.floor(i / 3)},w${i % 600},L${i}`);
+    writeFileSync(free, `task,worker,label\n${rows.join("\n")}\n`);
+    const r = await runCli(["aggregate", "--in", free, "--format", "crowd-kit"]);
+    expect(r.code, r.stderr).toBe(70);
+    expect(r.stderr).toContain(
+      "KEEL_E_UNSUPPORTED: dawid-skene would keep 600 workers × 6000² classes",
+    );
+    expect(r.stderr).not.toContain("KEEL_E_INTERNAL");
+  });
+});
+
 describe("keel agreement", () => {
   it("prints alpha, kappa and per-rater leave-one-out agreement", async () => {
     const cat = at("agree.csv");

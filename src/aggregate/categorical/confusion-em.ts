@@ -12,6 +12,7 @@
  */
 import { argmaxRows, columnMeans, hasConverged, safeLog } from "../numeric.js";
 import type { CategoricalData, IterOptions } from "../types.js";
+import { settlingWatch } from "./settling.js";
 
 export const DEFAULT_MAX_ITER = 100;
 export const DEFAULT_TOL = 1e-5;
@@ -117,8 +118,10 @@ export interface ConfusionFit {
 
 /**
  * Runs EM: T⁰ = vote proportions (gold clamped); then repeatedly M-step (p, π from T) and
- * E-step (T from p, π). The reported parameters are the last M-step's and the posteriors and
- * log-likelihood are those of exactly these parameters.
+ * E-step (T from p, π), until the log-likelihood gains less than `tol` per judgment and the
+ * posteriors and confusion matrices have settled to within about √tol (see settling.ts). The
+ * reported parameters are the last M-step's and the posteriors and log-likelihood are those of
+ * exactly these parameters.
  */
 export function runConfusionEM(
   data: CategoricalData,
@@ -162,13 +165,14 @@ export function runConfusionEM(
   }
   let prev = Number.NEGATIVE_INFINITY;
   let ll = prev;
+  const settled = settlingWatch([probas, errors]);
   while (iterations < maxIter) {
     const lp = mAndLog(probas);
     ll = confusionEStep(data, lp, logErrors, next);
     [probas, next] = [next, probas];
     iterations++;
     history.push(ll);
-    if (hasConverged(prev, ll, n, tol)) {
+    if (settled([probas, errors], tol) && hasConverged(prev, ll, n, tol)) {
       converged = true;
       break;
     }

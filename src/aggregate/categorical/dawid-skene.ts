@@ -7,7 +7,8 @@
  *               π^(w)_kl = Σ_i T_ik n_il^(w) / Σ_l' Σ_i T_ik n_il'^(w)
  *   E-step      T_ik ∝ p_k Π_w Π_l (π^(w)_kl)^(n_il^(w))              (in log space, max-shift)
  *
- * until the log-likelihood per judgment gains less than `tol`. A worker may label a task more
+ * until the log-likelihood per judgment gains less than `tol` and the posteriors and confusion
+ * matrices have settled to within about √tol (see settling.ts). A worker may label a task more
  * than once (the paper's observer 1 did three times). Known gold classes, when given, fix their
  * tasks' T rows throughout (crowd-kit's `true_labels`). Probabilities are clipped at ε before
  * the log, as crowd-kit does, so a never-seen confusion cell cannot produce log 0.
@@ -25,7 +26,7 @@
 
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
 import { confusionReliability, runConfusionEM } from "./confusion-em.js";
-import { emptyCategorical } from "./result.js";
+import { checkConfusionSize, emptyCategorical } from "./result.js";
 
 export type DawidSkeneOptions = IterOptions;
 
@@ -55,6 +56,7 @@ export function dawidSkeneMStep(
 
 export function dawidSkene(data: CategoricalData, opts: DawidSkeneOptions = {}): CategoricalResult {
   if (data.task.length === 0) return emptyCategorical("dawid-skene", data);
+  checkConfusionSize("dawid-skene", data);
   const fit = runConfusionEM(data, opts, dawidSkeneMStep);
   return {
     method: "dawid-skene",

@@ -16,6 +16,9 @@
  *           always positive) with step halving until Q rises: a monotone M-step, so the
  *           log-posterior never decreases across iterations (crowd-kit runs scipy's CG here).
  *
+ * Stops when the log-posterior gains less than `tol` per judgment and the posteriors, α and b
+ * have settled to within about √tol (see settling.ts).
+ *
  * log σ and log(1 − σ) = log σ(x) − x come from one softplus, stable for large |x|.
  * Start: α = 1, b = 1 (all workers equal, so the first E-step is a smoothed majority vote).
  *
@@ -28,10 +31,12 @@
  *
  * Known gold classes fix their tasks' posteriors; the likelihood then uses the known class.
  */
+import { KeelError } from "../../core/errors.js";
 import { argmaxRows, hasConverged, logSigmoid, sigmoid } from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
 import { DEFAULT_MAX_ITER, DEFAULT_TOL } from "./confusion-em.js";
-import { emptyCategorical } from "./result.js";
+import { checkPosteriorSize, emptyCategorical } from "./result.js";
+import { settlingWatch } from "./settling.js";
 
 export interface GladOptions extends IterOptions {
   /** Fixed class priors [K]; uniform by default. */
@@ -194,6 +199,33 @@ function gladMStep(s: GladState, probas: Float64Array, iters: number): void {
   }
 }
 
+/**
+ * Fixed class priors must be one finite, non-negative weight per class with some mass: a short
+ * array left the E-step reading the previous task's row, and all zeros made every posterior NaN.
+ */
+function checkPriors(priors: Float64Array, K: number): void {
+  if (priors.length !== K) {
+    throw new KeelError(
+      "KEEL_E_SHAPE",
+      `glad needs one prior per class (${K}), got ${priors.length}`,
+    );
+  }
+  let sum = 0;
+  for (const p of priors) {
+    if (!(p >= 0) || !Number.isFinite(p)) {
+      throw new KeelError("KEEL_E_CONFIG", `glad: class priors must be finite and ≥ 0, got ${p}`, {
+        where: { field: "priors" },
+      });
+    }
+    sum += p;
+  }
+  if (sum === 0) {
+    throw new KeelError("KEEL_E_CONFIG", "glad: class priors are all 0", {
+      where: { field: "priors" },
+    });
+  }
+}
+
 export function glad(data: CategoricalData, opts: GladOptions = {}): GladResult {
   const K = data.nClasses;
   if (data.task.length === 0) {
@@ -203,9 +235,11 @@ export function glad(data: CategoricalData, opts: GladOptions = {}): GladResult 
       betas: new Float64Array(0),
     };
   }
+  checkPosteriorSize("glad", data);
   const maxIter = opts.maxIter ?? DEFAULT_MAX_ITER;
   const tol = opts.tol ?? DEFAULT_TOL;
   const priors = opts.priors ?? new Float64Array(K).fill(1 / K);
+  checkPriors(priors, K);
   const muA = opts.alphaPriorMean ?? 1;
   const muB = opts.betaPriorMean ?? 1;
   const s: GladState = {
@@ -224,12 +258,13 @@ export function glad(data: CategoricalData, opts: GladOptions = {}): GladResult 
   const history: number[] = [];
   let converged = false;
   let iterations = 0;
+  const settled = settlingWatch([probas, s.alpha, s.b]);
   while (iterations < maxIter) {
     gladMStep(s, probas, opts.mStepIters ?? 5);
     const next = gladEStep(s, probas);
     iterations++;
     history.push(next);
-    const done = hasConverged(obj, next, n, tol);
+    const done = settled([probas, s.alpha, s.b], tol) && hasConverged(obj, next, n, tol);
     obj = next;
     if (done) {
       converged = true;

@@ -14,6 +14,8 @@
  *           "vb": mean-field variational Bayes with Beta(a, b) and Dirichlet(γ) priors:
  *           θ_w = exp(ψ(Σ r + a) − ψ(n_w + a + b)), 1 − θ_w ↦ exp(ψ(Σ(1 − r) + b) − ψ(n_w + a + b)),
  *           ξ_wl = exp(ψ(c_wl + γ) − ψ(Σ_l c_wl + Kγ)).
+ * Each start stops when its objective gains less than `tol` per judgment and the posteriors,
+ * θ and ξ have settled to within about √tol (see settling.ts).
  * MACE's likelihood has several optima, so the paper restarts from random points and keeps the
  * best log-likelihood. Restart 0 starts from the vote proportions (deterministic); restarts
  * 1…R−1 from random θ, ξ drawn from the seeded generator.
@@ -25,7 +27,8 @@ import { Rng } from "../../core/rng.js";
 import { argmaxRows, columnMeans, digamma, hasConverged, safeLog } from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
 import { DEFAULT_TOL, voteProportions } from "./confusion-em.js";
-import { emptyCategorical } from "./result.js";
+import { checkPosteriorSize, emptyCategorical } from "./result.js";
+import { settlingWatch } from "./settling.js";
 
 export interface MaceOptions extends IterOptions {
   readonly method?: "em" | "vb";
@@ -100,8 +103,10 @@ function maceMStep(
     const spam = total[w]! - known[w]!;
     if (o.method === "em") {
       p.theta[w] = (known[w]! + o.smoothing) / (total[w]! + 2 * o.smoothing);
+      // Without smoothing a worker read as never spamming leaves ξ at 0/0: no evidence, uniform.
+      const z = spam + K * o.smoothing;
       for (let l = 0; l < K; l++)
-        p.xi[w * K + l] = (spamCounts[w * K + l]! + o.smoothing) / (spam + K * o.smoothing);
+        p.xi[w * K + l] = z > 0 ? (spamCounts[w * K + l]! + o.smoothing) / z : 1 / K;
     } else {
       const dAll = digamma(total[w]! + o.alpha + o.beta);
       const eKnow = Math.exp(digamma(known[w]! + o.alpha) - dAll);
@@ -131,6 +136,7 @@ function smoothingLogPrior(p: MaceParams, s: number): number {
 
 export function mace(data: CategoricalData, opts: MaceOptions = {}): CategoricalResult {
   if (data.task.length === 0) return emptyCategorical("mace", data);
+  checkPosteriorSize("mace", data);
   const K = data.nClasses;
   const W = data.nWorkers;
   const o = {
@@ -177,13 +183,14 @@ export function mace(data: CategoricalData, opts: MaceOptions = {}): Categorical
       maceEStep(data, p, probas) + (o.method === "em" ? smoothingLogPrior(p, o.smoothing) : 0);
     let it = 0;
     let conv = false;
+    const settled = settlingWatch([probas, p.theta, p.xi]);
     while (it < maxIter) {
       maceMStep(data, probas, p, o);
       const next =
         maceEStep(data, p, probas) + (o.method === "em" ? smoothingLogPrior(p, o.smoothing) : 0);
       it++;
       hist.push(next);
-      const done = hasConverged(obj, next, n, tol);
+      const done = settled([probas, p.theta, p.xi], tol) && hasConverged(obj, next, n, tol);
       obj = next;
       if (done) {
         conv = true;

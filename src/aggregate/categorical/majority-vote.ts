@@ -21,7 +21,7 @@ import { KeelError } from "../../core/errors.js";
 import { argmaxRows } from "../numeric.js";
 import type { CategoricalData, CategoricalResult } from "../types.js";
 import { voteProportions } from "./confusion-em.js";
-import { agreementWithLabels, emptyCategorical } from "./result.js";
+import { agreementWithLabels, checkPosteriorSize, emptyCategorical } from "./result.js";
 
 export interface MajorityVoteOptions {
   /** One non-negative weight per worker (index as in data.workers). [nWorkers] */
@@ -54,6 +54,7 @@ export function majorityVote(
   }
   const method = weights ? "weighted-majority-vote" : "majority-vote";
   if (data.task.length === 0) return emptyCategorical(method, data);
+  checkPosteriorSize(method, data);
   const probas = voteProportions(data, weights);
   const labels = argmaxRows(probas, data.nTasks, data.nClasses);
   const skills = agreementWithLabels(data, probas);

@@ -32,7 +32,7 @@ import { groupByTask } from "../grouping.js";
 import { argmaxRows } from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
 import { voteProportions } from "./confusion-em.js";
-import { emptyCategorical } from "./result.js";
+import { checkPosteriorSize, emptyCategorical } from "./result.js";
 
 export interface MmsrOptions extends IterOptions {
   readonly seed?: number | string;
@@ -119,6 +119,7 @@ function trimmedMean(values: number[], F: number, current: number): number | und
 
 export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): CategoricalResult {
   if (data.task.length === 0) return emptyCategorical("mmsr", data);
+  checkPosteriorSize("mmsr", data);
   const W = data.nWorkers;
   const K = data.nClasses;
   if (W > MMSR_MAX_WORKERS) {

@@ -17,7 +17,7 @@
  */
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
 import { runConfusionEM } from "./confusion-em.js";
-import { emptyCategorical } from "./result.js";
+import { checkConfusionSize, emptyCategorical } from "./result.js";
 
 export type OneCoinOptions = IterOptions;
 
@@ -51,6 +51,7 @@ export function oneCoinDawidSkene(
   opts: OneCoinOptions = {},
 ): CategoricalResult {
   if (data.task.length === 0) return emptyCategorical("one-coin", data);
+  checkConfusionSize("one-coin", data);
   const K = data.nClasses;
   let skills: Float64Array = new Float64Array(data.nWorkers);
   const fit = runConfusionEM(data, opts, (d, probas, errors) => {

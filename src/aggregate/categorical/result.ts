@@ -1,5 +1,45 @@
 /** Helpers shared by the categorical methods' results. */
+import { KeelError } from "../../core/errors.js";
 import type { CategoricalData, CategoricalResult } from "../types.js";
+
+/**
+ * Most entries in one dense matrix a categorical method keeps: the posteriors [nTasks, K], and
+ * for Dawid–Skene and one-coin the confusion matrices [nWorkers, K, K]; 256 MiB of float64
+ * each, two of each at a time. Labels that are free text (a class per label) make K grow with
+ * the data: 6,000 rows of distinct labels asked Dawid–Skene for 21.6·10⁹ confusion cells
+ * (a RangeError) and the others for a 460 MB result.
+ */
+export const MAX_DENSE_ENTRIES = 2 ** 25;
+
+function checkDense(method: string, entries: number, shape: string, hint: string): void {
+  if (entries <= MAX_DENSE_ENTRIES) return;
+  throw new KeelError(
+    "KEEL_E_UNSUPPORTED",
+    `${method} would keep ${shape} = ${entries.toExponential(2)} numbers; at most ${MAX_DENSE_ENTRIES} are supported`,
+    { hint },
+  );
+}
+
+/** Refuses data whose posteriors [nTasks, K] would not fit (see MAX_DENSE_ENTRIES). */
+export function checkPosteriorSize(method: string, data: CategoricalData): void {
+  checkDense(
+    method,
+    data.nTasks * data.nClasses,
+    `${data.nTasks} tasks × ${data.nClasses} classes`,
+    "every task gets a probability for every class: are the labels free text? Map them to a few classes first",
+  );
+}
+
+/** Refuses data whose confusion matrices [nWorkers, K, K] would not fit (see MAX_DENSE_ENTRIES). */
+export function checkConfusionSize(method: string, data: CategoricalData): void {
+  checkPosteriorSize(method, data);
+  checkDense(
+    method,
+    data.nWorkers * data.nClasses * data.nClasses,
+    `${data.nWorkers} workers × ${data.nClasses}² classes`,
+    "use glad or mace, whose worker parameters do not grow with the square of the classes",
+  );
+}
 
 /** The well-formed result for data without judgments: no tasks, no iterations. */
 export function emptyCategorical(method: string, data: CategoricalData): CategoricalResult {

@@ -13,10 +13,11 @@
  */
 import type { CategoricalData, CategoricalResult } from "../types.js";
 import { majorityVote } from "./majority-vote.js";
-import { emptyCategorical } from "./result.js";
+import { checkPosteriorSize, emptyCategorical } from "./result.js";
 
 export function wawa(data: CategoricalData): CategoricalResult {
   if (data.task.length === 0) return emptyCategorical("wawa", data);
+  checkPosteriorSize("wawa", data);
   const first = majorityVote(data);
   const skills = first.skills!;
   const second = majorityVote(data, { weights: skills });

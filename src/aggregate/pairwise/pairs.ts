@@ -7,6 +7,7 @@
  * shrinks scores towards the common mean.
  */
 import { KeelError } from "../../core/errors.js";
+import { rateTest } from "../settling.js";
 import type { PairwiseData } from "../types.js";
 import { LEFT_WINS, TIE } from "../types.js";
 import { assertStronglyConnected, buildDigraph } from "./graph.js";
@@ -127,7 +128,7 @@ export function pairLogLikelihood(t: PairTable, gamma: Float64Array): number {
  */
 export function settlingWatch(gamma: Float64Array): (tol: number) => boolean {
   const prev = Float64Array.from(gamma);
-  let prevStep = Number.POSITIVE_INFINITY;
+  const settled = rateTest();
   return (tol) => {
     let step = 0;
     for (let i = 0; i < gamma.length; i++) {
@@ -135,10 +136,7 @@ export function settlingWatch(gamma: Float64Array): (tol: number) => boolean {
       step = d > step || Number.isNaN(d) ? d : step;
       prev[i] = gamma[i]!;
     }
-    const rho = step === 0 ? 0 : step / prevStep;
-    prevStep = step;
-    const toGo = rho < 1 ? step / (1 - rho) : Number.POSITIVE_INFINITY;
-    return toGo < Math.sqrt(tol);
+    return settled(step, tol);
   };
 }
 
