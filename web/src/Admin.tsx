@@ -2,7 +2,8 @@
  * The admin view of a project: progress, raters with live scores and verdicts, the review
  * queue (reinstate or exclude), agreement per batch, collusion groups, triggers and promoted names from the
  * audit, export, invitations, adding items from a JSONL file, and (admins and owners) the
- * project's settings. Scores refresh every few seconds.
+ * project's settings. Scores refresh every few seconds; a refresh that fails says so until one
+ * succeeds, and a project that cannot be loaded shows only why.
  */
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, api } from "./api";
@@ -87,6 +88,9 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
   const [progress, setProgress] = useState<ProgressData | null>(null);
   const [batches, setBatches] = useState<Batch[]>([]);
   const [groups, setGroups] = useState<Groups | null>(null);
+  /** The last refresh's failure (cleared by the next success). */
+  const [loadError, setLoadError] = useState<string | null>(null);
+  /** An action's failure (review, invitation, adding items): stays until the next action. */
   const [error, setError] = useState<string | null>(null);
   const [invite, setInvite] = useState<string | null>(null);
   const [added, setAdded] = useState<string | null>(null);
@@ -104,8 +108,9 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
       setProgress(p);
       setBatches(a.batches);
       setGroups(g);
+      setLoadError(null);
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : "cannot load the project");
+      setLoadError(e instanceof ApiError ? e.message : "cannot load the project");
     }
   }, [projectId]);
 
@@ -180,42 +185,66 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
   };
 
   const queue = (raters ?? []).filter((r) => r.status === "paused");
+  if (!progress || !raters)
+    return (
+      <div className="admin">
+        <h1>Project {projectId}</h1>
+        {loadError ? (
+          <p role="alert" className="error">
+            {loadError}
+          </p>
+        ) : (
+          <p>Loading…</p>
+        )}
+      </div>
+    );
   return (
     <div className="admin">
       <h1>Project {projectId}</h1>
+      {loadError && (
+        <p role="alert" className="error">
+          Refreshing failed: {loadError}
+        </p>
+      )}
       {error && (
         <p role="alert" className="error">
           {error}
         </p>
       )}
-      {progress && (
-        <section className="card" aria-labelledby="progress-title">
-          <h2 id="progress-title">Progress</h2>
-          <progress
-            value={progress.complete}
-            max={Math.max(1, progress.tasks)}
-            aria-label="Comparisons complete"
-          />
-          <p>
-            {progress.complete} of {progress.tasks} task comparisons complete · {progress.judgments}{" "}
-            judgments · {progress.gold} gold items mixed in · {progress.quiz} quiz items · raters:{" "}
-            {progress.raters.active} active, {progress.raters.paused} paused,{" "}
-            {progress.raters.excluded} excluded
-          </p>
-          <p>
-            <a href={`/api/projects/${projectId}/export`} download>
-              Export judgments (JSONL)
-            </a>{" "}
-            ·{" "}
-            <button type="button" className="link" onClick={() => void makeInvite()}>
-              Invite a rater
-            </button>
-          </p>
-          {invite && (
-            <p>
-              Invitation link (shown once): <code className="text">{invite}</code>
-            </p>
+      <section className="card" aria-labelledby="progress-title">
+        <h2 id="progress-title">Progress</h2>
+        <progress
+          value={progress.complete}
+          max={Math.max(1, progress.tasks)}
+          aria-label="Comparisons complete"
+        />
+        <p>
+          {progress.complete} of {progress.tasks} task comparisons complete · {progress.judgments}{" "}
+          judgments · {progress.gold} gold items mixed in · {progress.quiz} quiz items · raters:{" "}
+          {progress.raters.active} active, {progress.raters.paused} paused,{" "}
+          {progress.raters.excluded} excluded
+        </p>
+        <p>
+          <a href={`/api/projects/${projectId}/export`} download>
+            Export judgments (JSONL)
+          </a>
+          {/* Inviting and adding items are for admins and owners; a reviewer would get 403. */}
+          {canEdit && (
+            <>
+              {" "}
+              ·{" "}
+              <button type="button" className="link" onClick={() => void makeInvite()}>
+                Invite a rater
+              </button>
+            </>
           )}
+        </p>
+        {invite && (
+          <p>
+            Invitation link (shown once): <code className="text">{invite}</code>
+          </p>
+        )}
+        {canEdit && (
           <p>
             <label>
               Add items (JSONL: comparison_id, prompt, response_a, response_b, gold?, kind?, batch?){" "}
@@ -230,13 +259,13 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
               />
             </label>
           </p>
-          {added && (
-            <p role="status" data-testid="items-added">
-              {added}
-            </p>
-          )}
-        </section>
-      )}
+        )}
+        {added && (
+          <p role="status" data-testid="items-added">
+            {added}
+          </p>
+        )}
+      </section>
       {canEdit && <ProjectSettings projectId={projectId} onSaved={() => void load()} />}
       <section className="card" aria-labelledby="raters-title">
         <h2 id="raters-title">Raters</h2>
@@ -259,7 +288,12 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
               </tr>
             </thead>
             <tbody>
-              {(raters ?? []).map((r) => (
+              {raters.length === 0 && (
+                <tr>
+                  <td colSpan={12}>No raters in this project yet; invite some.</td>
+                </tr>
+              )}
+              {raters.map((r) => (
                 <tr key={r.user_id} data-rater={r.login}>
                   <th scope="row">{r.display_name}</th>
                   <td>{r.status}</td>
@@ -324,7 +358,10 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
           <ul>
             {queue.map((r) => (
               <li key={r.user_id}>
-                <strong>{r.display_name}</strong>: <span className="text">{r.status_reason}</span>{" "}
+                <strong>
+                  <bdi>{r.display_name}</bdi>
+                </strong>
+                : <span className="text">{r.status_reason}</span>{" "}
                 <button type="button" onClick={() => void review(r.user_id, "reinstate")}>
                   Reinstate
                 </button>{" "}
@@ -354,6 +391,11 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
             </tr>
           </thead>
           <tbody>
+            {batches.length === 0 && (
+              <tr>
+                <td colSpan={6}>No items yet.</td>
+              </tr>
+            )}
             {batches.map((b) => (
               <tr key={b.batch}>
                 <th scope="row">{b.batch}</th>
@@ -370,7 +412,7 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
       <section className="card" aria-labelledby="groups-title">
         <h2 id="groups-title">Groups and triggers</h2>
         {groups?.source !== "audit" ? (
-          <p>The audit is not available on this server yet.</p>
+          <p>No audit yet: it runs once raters have judged some comparisons.</p>
         ) : (
           <>
             <h3>Raters who vote together</h3>

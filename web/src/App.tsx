@@ -1,7 +1,7 @@
 /** The shell: who is signed in, and a tiny path router (/login, /invite/…, /rate/…, /admin/…). */
 import { type ReactElement, useCallback, useEffect, useState } from "react";
 import { Admin } from "./Admin";
-import { ApiError, api, isStaff, setCsrf, type User } from "./api";
+import { ApiError, api, isStaff, onSessionEnd, setCsrf, type User } from "./api";
 import { Home } from "./Home";
 import { Invite, Login } from "./Login";
 import { Rate } from "./Rate";
@@ -24,15 +24,18 @@ function usePath(): string {
 export function App() {
   const path = usePath();
   const [user, setUser] = useState<User | null | undefined>(undefined);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [sessionEnded, setSessionEnded] = useState(false);
 
   const load = useCallback(async () => {
+    setLoadError(null);
     try {
       const me = await api<{ user: User; csrf_token: string | null }>("GET", "/api/me");
-      setCsrf(me.csrf_token);
+      setCsrf(me.csrf_token, me.user.user_id);
       setUser(me.user);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) setUser(null);
-      else throw e;
+      else setLoadError(e instanceof ApiError ? e.message : "the app could not start");
     }
   }, []);
 
@@ -40,19 +43,45 @@ export function App() {
     void load();
   }, [load]);
 
+  useEffect(() => {
+    onSessionEnd(() => setSessionEnded(true));
+    return () => onSessionEnd(null);
+  }, []);
+
+  /** Signed in again over the page: it stays as it was (an unsent judgment, a rationale). */
+  const resumed = (u: User, token: string | null) => {
+    setCsrf(token, u.user_id);
+    setSessionEnded(false);
+    setUser(u);
+  };
+
   const signedIn = (u: User, token: string | null) => {
-    setCsrf(token);
+    setCsrf(token, u.user_id);
     setUser(u);
     navigate("/");
   };
 
   const signOut = async () => {
     await api("DELETE", "/api/session").catch(() => undefined);
-    setCsrf(null);
+    setCsrf(null, null);
+    setSessionEnded(false);
     setUser(null);
     navigate("/login");
   };
 
+  if (loadError)
+    return (
+      <main id="main">
+        <section className="card narrow">
+          <p role="alert" className="error">
+            Cannot reach keel: {loadError}
+          </p>
+          <button type="button" onClick={() => void load()}>
+            Try again
+          </button>
+        </section>
+      </main>
+    );
   if (user === undefined) return <p className="loading">Loading…</p>;
   const invite = /^\/invite\/([A-Za-z0-9_-]+)$/.exec(path);
   let page: ReactElement;
@@ -90,7 +119,18 @@ export function App() {
           </span>
         )}
       </header>
-      <main id="main">{page}</main>
+      {/* Another user signing in over the page starts it afresh. */}
+      <main id="main" key={user?.user_id ?? ""}>
+        {page}
+      </main>
+      {sessionEnded && user && (
+        <div className="dialog" role="dialog" aria-modal="true" aria-labelledby="login-title">
+          <Login
+            onDone={resumed}
+            notice="Your session has ended. Sign in again to go on where you were; nothing on this page is lost."
+          />
+        </div>
+      )}
     </>
   );
 }

@@ -63,10 +63,11 @@ function NewProject() {
 
 export function Home({ user }: { user: User }) {
   const [projects, setProjects] = useState<{ project_id: string; name: string }[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    api<{ projects: { project_id: string; name: string }[] }>("GET", "/api/projects").then((r) =>
-      setProjects(r.projects),
-    );
+    api<{ projects: { project_id: string; name: string }[] }>("GET", "/api/projects")
+      .then((r) => setProjects(r.projects))
+      .catch((e) => setError(e instanceof ApiError ? e.message : "cannot load the projects"));
   }, []);
   const go = (path: string) => (e: { preventDefault(): void }) => {
     e.preventDefault();
@@ -76,7 +77,11 @@ export function Home({ user }: { user: User }) {
     <>
       <section className="card">
         <h1>Projects</h1>
-        {projects === null ? (
+        {error ? (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        ) : projects === null ? (
           <p>Loading…</p>
         ) : projects.length === 0 ? (
           <p>You are not part of any project yet.</p>

@@ -8,7 +8,8 @@ function message(e: unknown): string {
   return e instanceof ApiError ? e.message : "Something went wrong; try again.";
 }
 
-export function Login({ onDone }: { onDone: Done }) {
+/** `notice` says why the form is shown over a page (a session that ended mid-task). */
+export function Login({ onDone, notice }: { onDone: Done; notice?: string }) {
   const [login, setLogin] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
@@ -28,6 +29,7 @@ export function Login({ onDone }: { onDone: Done }) {
   return (
     <form className="card narrow" onSubmit={(e) => void submit(e)} aria-labelledby="login-title">
       <h1 id="login-title">Sign in</h1>
+      {notice && <p role="status">{notice}</p>}
       <label>
         Login
         <input
@@ -36,6 +38,8 @@ export function Login({ onDone }: { onDone: Done }) {
           value={login}
           onChange={(e) => setLogin(e.target.value)}
           required
+          // biome-ignore lint/a11y/noAutofocus: over a page, the dialog must take the keyboard
+          autoFocus={notice !== undefined}
         />
       </label>
       <label>
@@ -97,7 +101,10 @@ export function Invite({ token, onDone }: { token: string; onDone: Done }) {
           {info.project_name ? (
             <>
               {" "}
-              to <strong>{info.project_name}</strong>
+              to{" "}
+              <strong>
+                <bdi>{info.project_name}</bdi>
+              </strong>
             </>
           ) : null}
           .

@@ -1,5 +1,9 @@
-/** The onboarding quiz: every item at once, then the result with the expected answers. */
-import { type FormEvent, useEffect, useState } from "react";
+/**
+ * The onboarding quiz: every item at once, then the result with the expected answers. Each
+ * submission is an attempt the server counts, so the form sends one at a time, and a new try
+ * reloads the quiz for the attempts left.
+ */
+import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, api, type Content } from "./api";
 import { ContentView } from "./Content";
 
@@ -23,21 +27,31 @@ export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => v
   const [quiz, setQuiz] = useState<QuizData | null>(null);
   const [answers, setAnswers] = useState<Record<string, string>>({});
   const [result, setResult] = useState<Result | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  /** A failed submission: shown on the form, which keeps the answers for another try. */
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
+  const [sending, setSending] = useState(false);
+  // A ref as well as the state: a second click can come before React has re-rendered.
+  const pending = useRef(false);
+  const load = useCallback(() => {
     api<QuizData>("GET", `/api/projects/${projectId}/quiz`)
       .then(setQuiz)
-      .catch((e) => setError(String(e.message)));
+      .catch((e) => setLoadError(String(e.message)));
   }, [projectId]);
-  if (error)
+  useEffect(load, [load]);
+  if (loadError)
     return (
       <p role="alert" className="error card">
-        {error}
+        {loadError}
       </p>
     );
   if (!quiz) return <p>Loading…</p>;
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    if (pending.current) return;
+    pending.current = true;
+    setSending(true);
+    setError(null);
     try {
       const r = await api<Result>("POST", `/api/projects/${projectId}/quiz`, {
         answers: quiz.items.map((i) => ({ quiz_id: i.quiz_id, choice: answers[i.quiz_id] })),
@@ -45,6 +59,9 @@ export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => v
       setResult(r);
     } catch (err) {
       setError(err instanceof ApiError ? err.message : "could not submit the quiz");
+    } finally {
+      pending.current = false;
+      setSending(false);
     }
   };
   if (result) {
@@ -73,6 +90,7 @@ export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => v
             onClick={() => {
               setResult(null);
               setAnswers({});
+              load();
               onDone();
             }}
           >
@@ -123,7 +141,12 @@ export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => v
           </div>
         </fieldset>
       ))}
-      <button type="submit" disabled={!complete}>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <button type="submit" disabled={!complete || sending}>
         Submit answers
       </button>
     </form>

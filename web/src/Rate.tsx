@@ -2,6 +2,8 @@
  * The rater's page: guidelines first, then the onboarding quiz, then comparisons side by side.
  * Keyboard: 1 / 2 / 3 choose left / right / tie (and submit), f flags the pair as unsafe,
  * ? opens the help. Shortcuts are off while typing a rationale (Esc leaves the text box).
+ * One press is one decision: a held key's repeats, and the second click of a double click,
+ * never judge the comparison that replaced the one just judged.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, api, type Progress, type Task } from "./api";
@@ -23,9 +25,18 @@ interface Me {
 
 type Side = "left" | "right" | "tie";
 
+/** Keys that act on the comparison shown; their auto-repeats are ignored. */
+const SHORTCUTS = new Set(["1", "2", "3", "f", "F", "?"]);
+
+/** The first click of a mouse double click (or a keyboard activation, detail 0) only. */
+const once = (act: () => void) => (e: { detail: number }) => {
+  if (e.detail <= 1) act();
+};
+
 export function Rate({ projectId }: { projectId: string }) {
   const [me, setMe] = useState<Me | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [acking, setAcking] = useState(false);
   const reload = useCallback(() => {
     api<Me>("GET", `/api/projects/${projectId}/me`)
       .then(setMe)
@@ -55,13 +66,22 @@ export function Rate({ projectId }: { projectId: string }) {
   if (!me.me.guidelines_acknowledged) {
     return (
       <section className="card" aria-labelledby="guidelines-title">
-        <h1 id="guidelines-title">{me.name}: guidelines</h1>
+        <h1 id="guidelines-title">
+          <bdi>{me.name}</bdi>: guidelines
+        </h1>
         <div className="guidelines text">
           {me.guidelines || "No guidelines were given for this project."}
         </div>
         <button
           type="button"
-          onClick={() => void api("POST", `/api/projects/${projectId}/guidelines/ack`).then(reload)}
+          disabled={acking}
+          onClick={() => {
+            setAcking(true);
+            api("POST", `/api/projects/${projectId}/guidelines/ack`)
+              .then(reload)
+              .catch((e) => setError(e instanceof ApiError ? e.message : "could not save that"))
+              .finally(() => setAcking(false));
+          }}
         >
           I have read the guidelines
         </button>
@@ -99,13 +119,17 @@ function Rating({
   const [paused, setPaused] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [skipReason, setSkipReason] = useState<string>("unclear");
+  const [stalled, setStalled] = useState(false);
   const busy = useRef(false);
+  /** The last task judged or skipped: a late key event bound to it must not send it again. */
+  const finished = useRef<string | null>(null);
   const closeHelp = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     if (help) closeHelp.current?.focus();
   }, [help]);
 
   const fetchNext = useCallback(async () => {
+    setStalled(false);
     try {
       const r = await api<{ task: Task | null; progress: Progress }>(
         "POST",
@@ -115,7 +139,10 @@ function Rating({
       setProgress(r.progress);
     } catch (e) {
       if (e instanceof ApiError && e.status === 403) setPaused(true);
-      else setError(e instanceof ApiError ? e.message : "cannot load the next comparison");
+      else {
+        setError(e instanceof ApiError ? e.message : "cannot load the next comparison");
+        setStalled(true);
+      }
     }
   }, [projectId]);
 
@@ -128,9 +155,26 @@ function Rating({
     setRationale("");
   };
 
+  /**
+   * A refused judgment or skip: 409 / 404 mean the task is no longer the rater's (already
+   * recorded, or its reservation went to others), so the next one is fetched; anything else
+   * leaves the task, its flag and its rationale in place to try again.
+   */
+  const failed = useCallback(
+    async (e: unknown, what: string) => {
+      if (e instanceof ApiError && (e.status === 409 || e.status === 404)) {
+        setAnnounce("That comparison is no longer yours; here is the next one.");
+        setFlagged(false);
+        setRationale("");
+        await fetchNext();
+      } else setError(e instanceof ApiError ? e.message : `${what} failed; try again`);
+    },
+    [fetchNext],
+  );
+
   const choose = useCallback(
     async (side: Side) => {
-      if (!task || busy.current) return;
+      if (!task || busy.current || finished.current === task.task_id) return;
       busy.current = true;
       setError(null);
       try {
@@ -144,6 +188,7 @@ function Rating({
             ...(flagged ? { flags: ["unsafe"] } : {}),
           },
         );
+        finished.current = task.task_id;
         setProgress(r.progress);
         setFlagged(false);
         setRationale("");
@@ -153,30 +198,30 @@ function Rating({
           `Saved (${side}${flagged ? ", flagged unsafe" : ""}). ${r.progress.judged} judged.`,
         );
       } catch (e) {
-        if (e instanceof ApiError && (e.status === 409 || e.status === 404)) {
-          setAnnounce("That comparison is no longer yours; here is the next one.");
-          setFlagged(false);
-          setRationale("");
-          await fetchNext();
-        } else setError(e instanceof ApiError ? e.message : "saving failed; try again");
+        await failed(e, "saving");
       } finally {
         busy.current = false;
       }
     },
-    [task, rationale, flagged, fetchNext],
+    [task, rationale, flagged, failed],
   );
 
   const skip = async () => {
-    if (!task || busy.current) return;
+    if (!task || busy.current || finished.current === task.task_id) return;
     busy.current = true;
+    setError(null);
     try {
       const r = await api<{ progress: Progress }>("POST", `/api/tasks/${task.task_id}/skip`, {
         reason: skipReason,
       });
+      finished.current = task.task_id;
       setProgress(r.progress);
       reset();
       setAnnounce("Skipped.");
+      setTask(undefined);
       await fetchNext();
+    } catch (e) {
+      await failed(e, "skipping");
     } finally {
       busy.current = false;
     }
@@ -190,6 +235,11 @@ function Rating({
         return;
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return;
+      // Holding a key (or Enter on a focused button) repeats it; one press is one decision.
+      if (e.repeat && (SHORTCUTS.has(e.key) || (e.key === "Enter" && t?.tagName === "BUTTON"))) {
+        e.preventDefault();
+        return;
+      }
       if (e.key === "?") {
         setHelp((h) => !h);
         e.preventDefault();
@@ -237,12 +287,20 @@ function Rating({
           Your work on this project is paused while a reviewer looks at it.
         </p>
       ) : task === undefined ? (
-        <p>Loading…</p>
+        stalled ? (
+          <button type="button" onClick={() => void fetchNext()}>
+            Load the next comparison
+          </button>
+        ) : (
+          <p>Loading…</p>
+        )
       ) : task === null ? (
         <p className="card" role="status">
           Nothing left to judge right now. Thank you!
         </p>
       ) : (
+        // Long texts scroll inside their boxes (styles.css), so the pair and the choices stay on
+        // screen; browsers let the keyboard focus a box that scrolls, to scroll it with the arrows.
         <div className="task" data-task={task.task_id}>
           <section className="prompt" aria-label="Prompt">
             <h2>Prompt</h2>
@@ -259,13 +317,13 @@ function Rating({
             </section>
           </div>
           <div className="controls">
-            <button type="button" onClick={() => void choose("left")} aria-keyshortcuts="1">
+            <button type="button" onClick={once(() => void choose("left"))} aria-keyshortcuts="1">
               <kbd>1</kbd> Response 1 is better
             </button>
-            <button type="button" onClick={() => void choose("tie")} aria-keyshortcuts="3">
+            <button type="button" onClick={once(() => void choose("tie"))} aria-keyshortcuts="3">
               <kbd>3</kbd> Tie
             </button>
-            <button type="button" onClick={() => void choose("right")} aria-keyshortcuts="2">
+            <button type="button" onClick={once(() => void choose("right"))} aria-keyshortcuts="2">
               <kbd>2</kbd> Response 2 is better
             </button>
           </div>
@@ -299,7 +357,7 @@ function Rating({
                   ))}
                 </select>
               </label>
-              <button type="button" className="secondary" onClick={() => void skip()}>
+              <button type="button" className="secondary" onClick={once(() => void skip())}>
                 Skip
               </button>
             </div>
