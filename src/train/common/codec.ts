@@ -18,9 +18,13 @@ import { trainBpe } from "../../engine/tokenizer/train.js";
 
 export const SPECIAL_TOKENS = { pad: "<|pad|>", sep: "<|sep|>", eos: "<|eos|>" } as const;
 
-/** Trains the byte-level BPE the trainers expect (with the three special tokens). */
+/**
+ * Trains the byte-level BPE the trainers expect (with the three special tokens), on the texts as
+ * the codec will encode them: merges learnt on a "<|" that encoding always defuses would never
+ * apply.
+ */
 export function trainTokenizer(texts: Iterable<string>, vocabSize: number): BpeTokenizer {
-  return trainBpe(texts, {
+  return trainBpe(defused(texts), {
     vocabSize,
     minFrequency: 2,
     specialTokens: [SPECIAL_TOKENS.pad, SPECIAL_TOKENS.sep, SPECIAL_TOKENS.eos],
@@ -28,6 +32,10 @@ export function trainTokenizer(texts: Iterable<string>, vocabSize: number): BpeT
 }
 
 const defuse = (text: string) => text.replaceAll("<|", "< |");
+
+function* defused(texts: Iterable<string>): Iterable<string> {
+  for (const t of texts) yield defuse(t);
+}
 
 export class TextCodec {
   readonly padId: number;
