@@ -45,7 +45,12 @@ describe("keel train --resume with a changed config", () => {
   it("is refused naming the field when the data block changed; the same config resumes", async () => {
     const first = yaml("first", ", world_seed: 1");
     expect((await train(first)).code).toBe(0);
-    const log = readFileSync(join(out, "metrics.jsonl"), "utf8");
+    // As if killed after its last checkpoint, before the summary line that ends a run.
+    const metrics = join(out, "metrics.jsonl");
+    const lines = readFileSync(metrics, "utf8").trimEnd().split("\n");
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ type: "summary", status: "completed" });
+    writeFileSync(metrics, `${lines.slice(0, -1).join("\n")}\n`);
+    const log = readFileSync(metrics, "utf8");
     for (const [name, data, field] of [
       ["seed", ", world_seed: 7", "data.world_seed"],
       ["eval", ", world_seed: 1, eval_count: 5", "data.eval_count"],
@@ -58,6 +63,12 @@ describe("keel train --resume with a changed config", () => {
     }
     const again = await train(first, "--resume");
     expect(again.code, again.stderr).toBe(0);
+    // Now the run has ended: there is nothing to resume, and nothing is trained again.
+    const done = readFileSync(metrics, "utf8");
+    const more = await train(first, "--resume");
+    expect(more.code).toBe(64);
+    expect(more.stderr).toContain("is complete (metrics.jsonl ends with its summary)");
+    expect(readFileSync(metrics, "utf8")).toBe(done);
   });
 
   it("a run's config.yaml is a config for the same trainer, and only for it", async () => {

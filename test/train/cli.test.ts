@@ -158,7 +158,19 @@ describe("keel train", () => {
     const twice = await runCli(args);
     expect(twice.code).toBe(64);
     expect(twice.stdout + twice.stderr).toContain(`${run} already holds a run (model)`);
-    // Resuming with the same inputs extends the record; with a changed data file it is refused.
+    // A finished run has nothing to resume; one killed before its end (no summary line in
+    // metrics.jsonl) resumes with the same inputs and extends the record, and with a changed
+    // data file it is refused.
+    expect((await runCli([...args, "--resume"])).code).toBe(64);
+    const unfinish = () => {
+      const metrics = join(run, "metrics.jsonl");
+      const lines = readFileSync(metrics, "utf8").trimEnd().split("\n");
+      writeFileSync(
+        metrics,
+        `${lines.filter((l) => !l.includes('"type":"summary"')).join("\n")}\n`,
+      );
+    };
+    unfinish();
     expect((await runCli([...args, "--resume"])).code).toBe(0);
     const again = JSON.parse(readFileSync(join(run, "manifest.json"), "utf8"));
     expect(again.created_at).toBe(m.created_at);
@@ -167,6 +179,7 @@ describe("keel train", () => {
       "train (resumed)",
     ]);
     writeFileSync(data, jsonl(judgments.slice(0, 3)));
+    unfinish();
     const changed = await runCli([...args, "--resume"]);
     expect(changed.code).toBe(78);
     expect(changed.stdout + changed.stderr).toContain(

@@ -14,7 +14,7 @@ import { loadYamlConfig } from "../../io/yaml.js";
 import { RunDir, refuseOtherRun } from "../../pipeline/rundir.js";
 import { buildSuites, runRedteam } from "../../redteam/index.js";
 import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
-import { trainedArtifact } from "../../train/common/run.js";
+import { endedAs, trainedArtifact } from "../../train/common/run.js";
 import {
   type ConfigSource,
   type CostPair,
@@ -604,6 +604,12 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
     throw new KeelError("KEEL_E_USAGE", `${prep.out} already holds a run (${held})`, {
       hint: "pass --resume to continue it, or give another output directory (out: or --out)",
     });
+  if (o.resume && endedAs(prep.out) === "completed")
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `the run in ${prep.out} is complete (metrics.jsonl ends with its summary); there is nothing to resume`,
+      { hint: "its model is in model/; to train again, give another output directory" },
+    );
   const record = recordRun(trainer, prep, o.resume === true);
   const resolved = { trainer, out: prep.out, data: prep.data, ...prep.config };
   const recorded = record.file("config.yaml");

@@ -9,7 +9,18 @@
  * Checkpoints live in `<out>/checkpoints/step-<n>/`; `latest.json` is rewritten atomically after
  * a checkpoint is complete, so a crash mid-save leaves the previous one in force.
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+} from "node:fs";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { writeFileAtomic } from "../../engine/checkpoint/atomic.js";
@@ -99,6 +110,36 @@ export function readMetrics(outDir: string): Record<string, unknown>[] {
     .split("\n")
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * How a run directory's run ended, from the summary line its trainer writes last to
+ * metrics.jsonl; undefined while it has not ended (killed, or never started). Only the file's
+ * tail is read: a long PPO log is megabytes.
+ */
+export function endedAs(outDir: string): TrainResult["status"] | undefined {
+  const path = join(outDir, "metrics.jsonl");
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(size, 64 * 1024));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    const last = tail.toString("utf8").trimEnd().split("\n").at(-1) ?? "";
+    const row = JSON.parse(last) as { type?: unknown; status?: unknown };
+    return row.type === "summary" &&
+      ["completed", "stopped", "aborted"].includes(String(row.status))
+      ? (row.status as TrainResult["status"])
+      : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The final model's directory inside a run directory. */
