@@ -36,6 +36,11 @@ export function reportError(e: unknown, json: boolean): number {
 }
 
 /** `text` cut to at most `max` characters, with an ellipsis when it was cut. */
+/** "1 rater", "3 raters": a count and its noun (`plural` when it is not the noun + "s"). */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -1,7 +1,15 @@
 import { describe, expect, it, vi } from "vitest";
 import { nonNegativeInt, positiveInt } from "../../src/cli/common.js";
-import { clip, formatTable, reportError } from "../../src/cli/output.js";
+import { clip, count, formatTable, reportError } from "../../src/cli/output.js";
 import { KeelError } from "../../src/core/errors.js";
+
+describe("count", () => {
+  it("gives one of a noun and any other number of its plural", () => {
+    expect([0, 1, 2].map((n) => count(n, "rater"))).toEqual(["0 raters", "1 rater", "2 raters"]);
+    expect(count(1, "class", "classes")).toBe("1 class");
+    expect(count(3, "class", "classes")).toBe("3 classes");
+  });
+});
 
 describe("formatTable", () => {
   it("right-aligns columns of numbers and left-aligns columns of words", () => {

@@ -27,7 +27,7 @@ import {
 import { writeJsonFile } from "../../io/json-file.js";
 import { resolveOutputTarget } from "../../io/output-target.js";
 import type { AggregateFlags, AgreementFlags } from "../commands/aggregate.js";
-import { formatTable, printJson, printLine } from "../output.js";
+import { count, formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { checkOutputFiles } from "./out-paths.js";
 import { sourceFiles } from "./source-files.js";
@@ -276,7 +276,7 @@ export async function runAgreement(o: AgreementFlags): Promise<void> {
     return;
   }
   printLine(
-    `${data.task.length} labels by ${data.nWorkers} raters on ${data.nTasks} tasks, ${data.nClasses} classes`,
+    `${count(data.task.length, "label")} by ${count(data.nWorkers, "rater")} on ${count(data.nTasks, "task")}, ${count(data.nClasses, "class", "classes")}`,
   );
   printLine(
     `Krippendorff's alpha (nominal): ${fmt(alpha.alpha)}   Fleiss' kappa: ${fmt(fleiss.kappa)} (P̄ ${fmt(fleiss.observed)}, P̄e ${fmt(fleiss.expected)})`,

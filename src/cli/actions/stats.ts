@@ -7,7 +7,7 @@ import type { Rater } from "../../core/types.js";
 import { type RaterStats, storeStats } from "../../store/stats.js";
 import type { StatsFlags } from "../commands/stats.js";
 import { shortHash } from "../common.js";
-import { clip, formatTable, printJson, printLine } from "../output.js";
+import { clip, count, formatTable, printJson, printLine } from "../output.js";
 import { withStore } from "./with-store.js";
 
 /**
@@ -80,7 +80,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
   }
   const total = s.judgments;
   printLine(
-    `${s.judgments} judgments by ${s.raters} raters on ${s.comparisons} comparisons (${s.gold_comparisons} gold) over ${s.prompts} prompts`,
+    `${count(s.judgments, "judgment")} by ${count(s.raters, "rater")} on ${count(s.comparisons, "comparison")} (${s.gold_comparisons} gold) over ${count(s.prompts, "prompt")}`,
   );
   printLine(
     `choices: A ${s.choices.a} (${pct(s.choices.a, total)})  B ${s.choices.b} (${pct(s.choices.b, total)})  tie ${s.choices.tie} (${pct(s.choices.tie, total)})`,
