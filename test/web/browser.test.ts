@@ -8,7 +8,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp, type KeelApp } from "../../src/server/app.js";
 import { hashPassword } from "../../src/server/auth/password.js";
@@ -23,7 +23,7 @@ import {
   type NewItem,
 } from "../../src/store/collection/index.js";
 import { type FeedbackStore, openStore } from "../../src/store/store.js";
-import { CHROMIUM_ARGS } from "../helpers/report-page.js";
+import { launchChromium, signIn as signInAs } from "../helpers/browser.js";
 import { tempDir } from "../helpers/stores.js";
 
 const WEB = fileURLToPath(new URL("../../web/dist", import.meta.url));
@@ -117,10 +117,7 @@ beforeAll(async () => {
   await addMembers(db, "p1", [rater.user_id], now);
   keel = await buildApp(store, { webRoot: WEB, logLevel: "silent", scrypt: CHEAP });
   base = await keel.app.listen({ port: 0, host: "127.0.0.1" });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [...CHROMIUM_ARGS, "--disable-quic", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -129,12 +126,8 @@ afterAll(async () => {
   await store?.close();
 });
 
-async function signIn(page: Page, login: string): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.getByLabel("Login").fill(login);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Projects" }).waitFor();
+function signIn(page: Page, login: string): Promise<void> {
+  return signInAs(page, base, login, PASSWORD);
 }
 
 describe("rater and admin in the browser", () => {

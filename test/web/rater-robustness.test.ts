@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp, type KeelApp } from "../../src/server/app.js";
@@ -24,7 +24,7 @@ import {
   type NewItem,
 } from "../../src/store/collection/index.js";
 import { type FeedbackStore, openStore } from "../../src/store/store.js";
-import { CHROMIUM_ARGS } from "../helpers/report-page.js";
+import { launchChromium, signIn as signInAs } from "../helpers/browser.js";
 import { tempDir } from "../helpers/stores.js";
 
 const CONFIG = fileURLToPath(new URL("../../web/vite.config.ts", import.meta.url));
@@ -129,10 +129,7 @@ beforeAll(async () => {
     rateLimits: { login: { rate: 1, burst: 100 } },
   });
   base = await keel.app.listen({ port: 0, host: "127.0.0.1" });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [...CHROMIUM_ARGS, "--disable-quic", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -141,12 +138,8 @@ afterAll(async () => {
   await store?.close();
 });
 
-async function signIn(page: Page, login: string): Promise<void> {
-  await page.goto(`${base}/`);
-  await page.getByLabel("Login").fill(login);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("heading", { name: "Projects" }).waitFor();
+function signIn(page: Page, login: string): Promise<void> {
+  return signInAs(page, base, login, PASSWORD);
 }
 
 /** A signed-in rater on the rating page of project `p`, with its first task shown. */
