@@ -103,6 +103,10 @@ function matrix(): Record<string, Case> {
       expect: ADMIN_INVALID,
     },
     "GET /api/invitations": { url: "/api/invitations", expect: ADMIN_READ },
+    "DELETE /api/invitations/{invitationId}": {
+      url: "/api/invitations/i_nonexistent",
+      expect: { anon: 401, outsider: 403, rater: 403, reviewer: 403, rest: 404 },
+    },
     "GET /api/tokens": { url: "/api/tokens", expect: ANY_USER },
     "POST /api/tokens": { url: "/api/tokens", body: {}, expect: { anon: 401, rest: 400 } },
     "DELETE /api/tokens/{tokenId}": {

@@ -3,7 +3,10 @@
  * rate limits.
  */
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
+import { KeelError } from "../../src/core/errors.js";
+import { collectionDb, createApiToken, createUser } from "../../src/store/collection/index.js";
 import { openStore } from "../../src/store/store.js";
 import { tempDir } from "../helpers/stores.js";
 import { call, type Fixture, json, login, makeFixture, PASSWORD } from "./helpers.js";
@@ -73,6 +76,28 @@ describe("sessions and CSRF", () => {
       (await fx.app.inject({ method: "GET", url: "/api/me", headers: { cookie: session } }))
         .statusCode,
     ).toBe(401);
+  });
+
+  it("forgets a user's expired sessions when they sign in again", async () => {
+    // Before, nothing deleted an expired session: one row per sign-in, kept for good.
+    const fx = await fixture({ sessionTtlHours: 1 });
+    const rows = async () =>
+      (
+        await collectionDb(fx.store)
+          .selectFrom("sessions")
+          .select("expires_at")
+          .where("user_id", "=", fx.actors.rater.user_id)
+          .execute()
+      ).length;
+    await login(fx, fx.actors.rater);
+    await login(fx, fx.actors.rater);
+    expect(await rows()).toBe(2);
+    fx.advance(3_601_000);
+    expect((await call(fx, fx.actors.rater, "GET", "/api/me", { session: true })).statusCode).toBe(
+      401,
+    );
+    await login(fx, fx.actors.rater);
+    expect(await rows()).toBe(1);
   });
 
   it("refuses wrong passwords, unknown logins and disabled users alike", async () => {
@@ -259,6 +284,59 @@ describe("invitations", () => {
     expect((await call(fx, undefined, "GET", `/api/invitations/${old.token}`)).statusCode).toBe(
       404,
     );
+  });
+
+  it("ends with its sender's right to grant the role, and can be withdrawn", async () => {
+    const fx = await fixture();
+    const { owner, admin, reviewer } = fx.actors;
+    const invite = async (who: typeof owner, role: string) => {
+      const r = await call(fx, who, "POST", "/api/invitations", { body: { role } });
+      expect(r.statusCode, r.body).toBe(201);
+      return json<{ token: string; invitation_id: string }>(r);
+    };
+    const usable = async (token: string) => {
+      const r = await call(fx, undefined, "GET", `/api/invitations/${token}`);
+      return r.statusCode === 200;
+    };
+    // A second owner, acting through an API token.
+    const db = collectionDb(fx.store);
+    const u2 = await createUser(db, { login: "owner2", role: "owner" }, new Date());
+    const { token } = await createApiToken(db, u2.user_id, "test", new Date());
+    const o2 = { ...owner, login: "owner2", user_id: u2.user_id, token };
+    // Before: an invitation outlived its sender's rights, so a disabled owner's (or a demoted
+    // admin's) invitations still made owners (raters) for up to 90 days, and none could be
+    // withdrawn.
+    const fromOwner2 = await invite(o2, "owner");
+    const fromAdmin = await invite(admin, "rater");
+    expect(await usable(fromOwner2.token)).toBe(true);
+    expect(await usable(fromAdmin.token)).toBe(true);
+    await call(fx, owner, "PATCH", `/api/users/${u2.user_id}`, { body: { disabled: true } });
+    await call(fx, owner, "PATCH", `/api/users/${admin.user_id}`, { body: { role: "reviewer" } });
+    expect(await usable(fromOwner2.token)).toBe(false);
+    expect(await usable(fromAdmin.token)).toBe(false);
+    const accept = await call(
+      fx,
+      undefined,
+      "POST",
+      `/api/invitations/${fromOwner2.token}/accept`,
+      {
+        body: { login: "sneaky", password: PASSWORD },
+      },
+    );
+    expect(accept.statusCode).toBe(404);
+    // Withdrawn by whoever may grant its role; not by a reviewer, nor an admin for an owner's.
+    await call(fx, owner, "PATCH", `/api/users/${admin.user_id}`, { body: { role: "admin" } });
+    const forAdmin = await invite(owner, "admin");
+    const forRater = await invite(owner, "rater");
+    const withdraw = (who: typeof owner, id: string) =>
+      call(fx, who, "DELETE", `/api/invitations/${id}`);
+    expect((await withdraw(reviewer, forRater.invitation_id)).statusCode).toBe(403);
+    expect((await withdraw(admin, forAdmin.invitation_id)).statusCode).toBe(403);
+    expect((await withdraw(admin, forRater.invitation_id)).statusCode).toBe(200);
+    expect(await usable(forRater.token)).toBe(false);
+    expect(await usable(forAdmin.token)).toBe(true);
+    expect((await withdraw(admin, forRater.invitation_id)).statusCode).toBe(404);
+    expect((await withdraw(owner, "i_nonexistent")).statusCode).toBe(404);
   });
 });
 
@@ -454,6 +532,38 @@ describe("rate limits", () => {
     const ip: number[] = [];
     for (let i = 0; i < 40; i++) ip.push((await call(fx, undefined, "GET", "/healthz")).statusCode);
     expect(ip.filter((s) => s === 429).length).toBeGreaterThan(0);
+  });
+});
+
+describe("server-side failures", () => {
+  it("answers them with the code and a generic message, never the store's or Redis's internals", async () => {
+    // What RedisRateLimitStore throws when Redis goes away (every request passes it, signed in
+    // or not): before, its message and hint, with Redis's address, went to any client.
+    const failing = {
+      async hit(): Promise<never> {
+        throw new KeelError(
+          "KEEL_E_STORE",
+          "Redis rate limit failed: connect ECONNREFUSED 10.9.8.7:6379",
+          { hint: "check Redis at redis://10.9.8.7:6379", where: { file: "/srv/keel/keel.db" } },
+        );
+      },
+      async close() {},
+    };
+    const lines: string[] = [];
+    const logStream = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const fx = await fixture({ limits: failing, logLevel: "error", logStream });
+    const r = await call(fx, undefined, "GET", "/api/projects");
+    expect(r.statusCode).toBe(503);
+    expect(json<Err>(r).error.code).toBe("KEEL_E_STORE");
+    expect(r.body).not.toMatch(/10\.9\.8\.7|redis|\/srv/i);
+    expect(json<Err>(r).error.message).toMatch(/server log/);
+    // The operator still gets the whole story.
+    expect(lines.join("")).toMatch(/ECONNREFUSED 10\.9\.8\.7/);
   });
 });
 

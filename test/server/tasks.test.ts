@@ -152,6 +152,38 @@ for (const d of dialectFixtures()) {
       expect((await judge(fx, "rater2", b!)).statusCode).toBe(200);
     });
 
+    it("frees at once the task a paused, excluded or disabled rater held", async () => {
+      // A lease of an hour: before, the task stayed reserved for a rater who could no longer
+      // submit it, and nobody else was served it until the hour was up.
+      const fx = await setup({ tasks: 3, gold: 0, overlap: 1, lease_seconds: 3600 });
+      await addMembers(collectionDb(fx.store), "p1", [fx.actors.outsider.user_id], new Date());
+      await onboard(fx, fx.actors.outsider);
+      const { rater, reviewer, admin } = fx.actors;
+      const review = (who: Actor, action: string) =>
+        call(fx, reviewer, "POST", `/api/projects/p1/members/${who.user_id}/review`, {
+          body: { action, reason: "checking" },
+        });
+      const a = await nextTask(fx, rater);
+      expect((await review(rater, "pause")).statusCode).toBe(200);
+      expect((await judge(fx, "rater", a!)).statusCode).toBe(404);
+      const taken = await nextTask(fx, fx.actors.rater2);
+      expect(taken?.prompt).toEqual(a?.prompt);
+      // Reinstated, the rater is served what is free; their released task id is gone.
+      expect((await review(rater, "reinstate")).statusCode).toBe(200);
+      expect((await judge(fx, "rater", a!)).statusCode).toBe(404);
+      const b = await nextTask(fx, rater);
+      expect(b?.prompt).not.toEqual(a?.prompt);
+      expect((await review(rater, "exclude")).statusCode).toBe(200);
+      expect((await nextTask(fx, fx.actors.outsider))?.prompt).toEqual(b?.prompt);
+      const disabled = await call(fx, admin, "PATCH", `/api/users/${fx.actors.rater2.user_id}`, {
+        body: { disabled: true },
+      });
+      expect(disabled.statusCode).toBe(200);
+      const c = await nextTask(fx, fx.actors.outsider);
+      expect((await judge(fx, "outsider", c!)).statusCode).toBe(200);
+      expect((await nextTask(fx, fx.actors.outsider))?.prompt).toEqual(a?.prompt);
+    });
+
     it("randomises the A/B order per rater, maps the rater's side back, and records shown_order", async () => {
       const fx = await setup({ tasks: 24, gold: 0, overlap: 2 });
       const shown = new Map<string, TaskView>();

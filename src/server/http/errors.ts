@@ -3,7 +3,8 @@
  * `{ "error": { "code": "KEEL_E_…", "message", "where"?, "hint"? } }` with the code's HTTP
  * status. Fastify's own failures (schema validation, body too large, bad JSON, unknown route)
  * are mapped onto catalogue codes; anything unexpected is logged and answered with a generic
- * KEEL_E_INTERNAL that reveals nothing of the server.
+ * KEEL_E_INTERNAL that reveals nothing of the server, and a catalogue error of the server's own
+ * (5xx: the store or Redis failing) keeps its code but is answered with its title only.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ERROR_CATALOGUE, type ErrorCode, KeelError } from "../../core/errors.js";
@@ -23,8 +24,16 @@ export function errorHandler(
   reply: FastifyReply,
 ) {
   if (error instanceof KeelError) {
-    if (error.httpStatus >= 500) req.log.error({ err: error }, "request failed");
-    return reply.status(error.httpStatus).send({ error: error.toJSON() });
+    if (error.httpStatus < 500)
+      return reply.status(error.httpStatus).send({ error: error.toJSON() });
+    // A failure on the server's side (the store, Redis) names what the operator needs — file
+    // paths, addresses, the driver's words — and that is not for whoever sent the request.
+    req.log.error({ err: error }, "request failed");
+    return send(
+      reply,
+      error.code,
+      `${ERROR_CATALOGUE[error.code].title}; try again later (the server log has the details)`,
+    );
   }
   const fe = error as FastifyError;
   if (fe.validation) {

@@ -18,6 +18,7 @@ import {
 } from "../../store/collection/index.js";
 import type { ServerContext } from "../context.js";
 import { Id, js, LIMIT, ProjectParams, responses } from "../http/schema.js";
+import { releaseHeld } from "../tasks/leases.js";
 import { projectFor } from "./access.js";
 
 const Num = z.number().nullable();
@@ -299,6 +300,13 @@ export function adminRoutes(ctx: ServerContext) {
           );
         if (a === "reinstate")
           await resetQuizAttempts(ctx.db, q.project.project_id, req.params.userId);
+        else
+          await releaseHeld(
+            ctx.leases,
+            q.project.project_id,
+            req.params.userId,
+            ctx.now().getTime(),
+          );
         q.forget(req.params.userId);
         ctx.scores.invalidate(q.project.project_id);
         return { status: m.status };

@@ -10,12 +10,15 @@ import {
   addMembers,
   createSession,
   createUser,
+  deleteExpiredSessions,
   deleteSession,
   deleteUserSessions,
   findInvitation,
   getProject,
+  getUser,
   getUserByLogin,
   markInvitationAccepted,
+  type Role,
   secretHash,
   type User,
   updateUser,
@@ -23,6 +26,7 @@ import {
 } from "../../store/collection/index.js";
 import { dummyHash, hashPassword, verifyPassword } from "../auth/password.js";
 import { type AuthCache, clientKey, SESSION_COOKIE } from "../auth/plugin.js";
+import { canGrant } from "../auth/roles.js";
 import type { ServerContext } from "../context.js";
 import { js, LIMIT, Ok, responses } from "../http/schema.js";
 import { Login, Password, SessionOut } from "./wire.js";
@@ -44,6 +48,8 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
 
   const startSession = async (reply: FastifyReply, u: User) => {
     const ttl = ctx.options.sessionTtlHours * 3600_000;
+    // Each sign-in tidies the user's own expired sessions, or they would pile up for good.
+    await deleteExpiredSessions(ctx.db, ctx.now(), u.user_id);
     const s = await createSession(ctx.db, u.user_id, ctx.now(), ttl);
     reply.setCookie(SESSION_COOKIE, s.token, {
       httpOnly: true,
@@ -243,13 +249,27 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
   };
 }
 
+/**
+ * An invitation that is unused, unexpired, and still backed by its sender: one whose sender was
+ * disabled, or can no longer grant its role, is void (those from the CLI have no sender).
+ */
 async function openInvitation(ctx: ServerContext, token: string) {
   const inv = await findInvitation(ctx.db, token);
-  if (!inv || inv.accepted_at !== null || Date.parse(inv.expires_at) <= ctx.now().getTime()) {
+  const open =
+    inv !== undefined &&
+    inv.accepted_at === null &&
+    Date.parse(inv.expires_at) > ctx.now().getTime() &&
+    (inv.created_by === null || (await senderMayGrant(ctx, inv.created_by, inv.role)));
+  if (!open) {
     throw new KeelError(
       "KEEL_E_NOT_FOUND",
-      "no open invitation with this link (used, expired or wrong)",
+      "no open invitation with this link (used, expired, withdrawn or wrong)",
     );
   }
   return inv;
+}
+
+async function senderMayGrant(ctx: ServerContext, userId: string, role: Role): Promise<boolean> {
+  const u = await getUser(ctx.db, userId);
+  return u !== undefined && !u.disabled && canGrant(u.role, role);
 }

@@ -11,7 +11,7 @@ import { KeelError } from "../../core/errors.js";
 import { ackGuidelines, recordSkip, setMemberStatus } from "../../store/collection/index.js";
 import type { ServerContext } from "../context.js";
 import { js, LIMIT, Ok, ProjectParams, responses } from "../http/schema.js";
-import { type Lease, sharesJudgments } from "../tasks/leases.js";
+import { type Lease, releaseHeld, sharesJudgments } from "../tasks/leases.js";
 import type { ProjectQueue, RaterState } from "../tasks/queue.js";
 import { memberState, requireReady } from "./access.js";
 import { quizRoutes } from "./quiz.js";
@@ -375,6 +375,9 @@ export async function autoPause(ctx: ServerContext, q: ProjectQueue, s: RaterSta
     },
     ctx.now(),
   );
-  if (m) s.member = m;
+  if (m) {
+    s.member = m;
+    await releaseHeld(ctx.leases, p.project_id, m.user_id, ctx.now().getTime());
+  }
   ctx.scores.invalidate(p.project_id);
 }

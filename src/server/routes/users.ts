@@ -12,20 +12,24 @@ import {
   createInvitation,
   createUser,
   deleteUserSessions,
+  getInvitation,
   getProject,
   getUser,
   listApiTokens,
   listInvitations,
   listUsers,
+  memberProjects,
   type Role,
   revokeApiToken,
   updateUser,
+  withdrawInvitation,
 } from "../../store/collection/index.js";
 import { hashPassword } from "../auth/password.js";
 import type { AuthCache } from "../auth/plugin.js";
 import { canGrant, canManage } from "../auth/roles.js";
 import type { ServerContext } from "../context.js";
 import { Id, js, LIMIT, Ok, responses } from "../http/schema.js";
+import { releaseHeld } from "../tasks/leases.js";
 import { Login, Password, RoleSchema, UserAdminOut } from "./wire.js";
 
 const UserParams = z.strictObject({ userId: Id });
@@ -169,7 +173,13 @@ export function userRoutes(ctx: ServerContext, cache: AuthCache) {
           );
         }
         const u = await updateUser(ctx.db, target.user_id, req.body);
-        if (req.body.disabled) await deleteUserSessions(ctx.db, u.user_id);
+        if (req.body.disabled) {
+          await deleteUserSessions(ctx.db, u.user_id);
+          // Tasks they held go back to the other raters now, not when the leases lapse.
+          const nowMs = ctx.now().getTime();
+          for (const p of await memberProjects(ctx.db, u.user_id))
+            await releaseHeld(ctx.leases, p, u.user_id, nowMs);
+        }
         cache.dropUser(u.user_id);
         return adminView(u);
       },
@@ -228,6 +238,32 @@ export function userRoutes(ctx: ServerContext, cache: AuthCache) {
         );
         reply.status(201);
         return { ...invitation, token, path: `/invite/${token}` };
+      },
+    );
+
+    app.delete<{ Params: { invitationId: string } }>(
+      "/invitations/:invitationId",
+      {
+        config: { access: "admin" },
+        bodyLimit: LIMIT.tiny,
+        schema: {
+          summary: "withdraw an open invitation (by anyone who may grant its role)",
+          params: js(z.strictObject({ invitationId: Id })),
+          response: responses(Ok),
+        },
+      },
+      async (req) => {
+        const inv = await getInvitation(ctx.db, req.params.invitationId);
+        if (inv && !canGrant(req.user!.role, inv.role)) {
+          throw new KeelError(
+            "KEEL_E_FORBIDDEN",
+            `a ${req.user!.role} cannot withdraw an invitation for a ${inv.role}`,
+          );
+        }
+        if (!inv || !(await withdrawInvitation(ctx.db, inv.invitation_id, ctx.now()))) {
+          throw new KeelError("KEEL_E_NOT_FOUND", "no open invitation with this id");
+        }
+        return { ok: true as const };
       },
     );
 

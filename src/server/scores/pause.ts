@@ -12,6 +12,7 @@
  */
 import { reviewEvents, setMemberStatus } from "../../store/collection/index.js";
 import type { ServerContext } from "../context.js";
+import { releaseHeld } from "../tasks/leases.js";
 import type { ProjectQueue } from "../tasks/queue.js";
 
 /** Pauses the active members the audit excludes; returns their user ids. */
@@ -37,6 +38,7 @@ export async function pauseExcluded(ctx: ServerContext, q: ProjectQueue): Promis
       ctx.now(),
     );
     if (m) {
+      await releaseHeld(ctx.leases, q.project.project_id, r.rater_id, ctx.now().getTime());
       q.forget(r.rater_id);
       paused.push(r.rater_id);
     }

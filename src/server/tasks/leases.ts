@@ -84,6 +84,22 @@ export function sharesJudgments(s: LeaseStore): s is LeaseStore & SharedJudgment
   return typeof (s as Partial<SharedJudgmentCounts>).countJudgment === "function";
 }
 
+/**
+ * Gives up every live lease a user holds in a project, when they stop taking part (paused,
+ * excluded, disabled): refused at submission from then on, the lease would otherwise keep its
+ * comparison's slot from other raters until it lapsed (`lease_seconds`, up to a day). Released,
+ * not finished: a shared store never re-serves a finished task, and a reinstated rater must be
+ * able to get it back.
+ */
+export async function releaseHeld(
+  leases: LeaseStore,
+  projectId: string,
+  userId: string,
+  nowMs: number,
+): Promise<void> {
+  for (const l of await leases.heldBy(projectId, userId, nowMs)) await leases.release(l.taskId);
+}
+
 export class MemoryLeaseStore implements LeaseStore {
   private readonly byTask = new Map<string, Lease>();
   private readonly byComparison = new Map<string, Set<string>>();

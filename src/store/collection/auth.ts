@@ -65,8 +65,15 @@ export async function deleteUserSessions(db: CollectionDb, userId: string): Prom
   await db.deleteFrom("sessions").where("user_id", "=", userId).execute();
 }
 
-export async function deleteExpiredSessions(db: CollectionDb, now: Date): Promise<void> {
-  await db.deleteFrom("sessions").where("expires_at", "<", now.toISOString()).execute();
+/** Deletes expired sessions: a user's (by the `sessions_user` index), or everyone's. */
+export async function deleteExpiredSessions(
+  db: CollectionDb,
+  now: Date,
+  userId?: string,
+): Promise<void> {
+  let q = db.deleteFrom("sessions").where("expires_at", "<=", now.toISOString());
+  if (userId !== undefined) q = q.where("user_id", "=", userId);
+  await q.execute();
 }
 
 export interface ApiTokenInfo {
@@ -162,22 +169,25 @@ export async function createInvitation(
   return { token, invitation };
 }
 
+/** An invitation's columns, all but its token's hash. */
+const INVITATION_COLUMNS = [
+  "invitation_id",
+  "role",
+  "project_id",
+  "created_by",
+  "created_at",
+  "expires_at",
+  "accepted_at",
+  "accepted_user_id",
+] as const;
+
 export async function findInvitation(
   db: CollectionDb,
   token: string,
 ): Promise<Invitation | undefined> {
   return db
     .selectFrom("invitations")
-    .select([
-      "invitation_id",
-      "role",
-      "project_id",
-      "created_by",
-      "created_at",
-      "expires_at",
-      "accepted_at",
-      "accepted_user_id",
-    ])
+    .select(INVITATION_COLUMNS)
     .where("token_hash", "=", secretHash(token))
     .executeTakeFirst();
 }
@@ -198,19 +208,41 @@ export async function markInvitationAccepted(
   return Number(r.numUpdatedRows) > 0;
 }
 
+/**
+ * Withdraws an open invitation: it expires now (the row stays, for the record). False when
+ * there is no such invitation, or it was used or had expired already.
+ */
+export async function withdrawInvitation(
+  db: CollectionDb,
+  invitationId: string,
+  now: Date,
+): Promise<boolean> {
+  const at = now.toISOString();
+  const r = await db
+    .updateTable("invitations")
+    .set({ expires_at: at })
+    .where("invitation_id", "=", invitationId)
+    .where("accepted_at", "is", null)
+    .where("expires_at", ">", at)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function getInvitation(
+  db: CollectionDb,
+  invitationId: string,
+): Promise<Invitation | undefined> {
+  return db
+    .selectFrom("invitations")
+    .select(INVITATION_COLUMNS)
+    .where("invitation_id", "=", invitationId)
+    .executeTakeFirst();
+}
+
 export async function listInvitations(db: CollectionDb): Promise<Invitation[]> {
   return db
     .selectFrom("invitations")
-    .select([
-      "invitation_id",
-      "role",
-      "project_id",
-      "created_by",
-      "created_at",
-      "expires_at",
-      "accepted_at",
-      "accepted_user_id",
-    ])
+    .select(INVITATION_COLUMNS)
     .orderBy("created_at", "desc")
     .execute();
 }
