@@ -505,8 +505,14 @@ export class FeedbackStore {
     return Number(r?.n ?? 0);
   }
 
-  /** Judgments in ledger order, texts included, fetched in pages of `pageSize`. */
-  judgments(opts: { afterSeq?: number; pageSize?: number } = {}): AsyncGenerator<LedgerEntry> {
+  /**
+   * Judgments in ledger order, texts included, fetched in pages of `pageSize`; `taskOf` keeps
+   * those of one collection project's task items (its quiz items left out), so that a project's
+   * live audit reads its own judgments and not the whole ledger.
+   */
+  judgments(
+    opts: { afterSeq?: number; pageSize?: number; taskOf?: string } = {},
+  ): AsyncGenerator<LedgerEntry> {
     return this.ledgerEntries(false, opts);
   }
 
@@ -530,7 +536,7 @@ export class FeedbackStore {
 
   private async *ledgerEntries(
     firstOnly: boolean,
-    opts: { afterSeq?: number; pageSize?: number },
+    opts: { afterSeq?: number; pageSize?: number; taskOf?: string },
   ): AsyncGenerator<LedgerEntry> {
     const pageSize = opts.pageSize ?? 5000;
     let after = opts.afterSeq ?? 0;
@@ -552,6 +558,11 @@ export class FeedbackStore {
           "tb.is_chat as b_chat",
         ])
         .where("j.seq", ">", after);
+      // project_items belongs to the collection schema (migration 0002), not to this one's type.
+      if (opts.taskOf !== undefined)
+        q = q.where(
+          sql<boolean>`j.comparison_id IN (SELECT comparison_id FROM project_items WHERE project_id = ${opts.taskOf} AND kind = 'task')`,
+        );
       if (firstOnly)
         q = q.where(({ not, exists, selectFrom }) =>
           not(

@@ -66,10 +66,7 @@ export class ScoreBoard {
       .where("project_id", "=", pid)
       .execute();
     const full: Judgment[] = [];
-    for await (const j of this.store.judgments()) {
-      const it = q.items.get(j.comparison_id);
-      if (it?.kind === "task") full.push(j);
-    }
+    for await (const j of this.store.judgments({ taskOf: pid })) full.push(j);
     const audited =
       full.length > 0
         ? audit({ judgments: full }, { policy: this.policy, textsDigests: false })
