@@ -1,7 +1,7 @@
 /**
  * Every export format, in one explicit list. An exporter receives judgments one at a time and
  * writes its rows to a file atomically (or to stdout); it may skip judgments its format cannot
- * express (ties have no chosen/rejected), and counts what it wrote and skipped.
+ * express (ties have no chosen/rejected), and counts what it wrote and skipped, and why.
  */
 import { KeelError } from "../core/errors.js";
 import type { Judgment, PreferencePair } from "../core/types.js";
@@ -31,12 +31,19 @@ export interface ExportOptions {
   readonly protect?: readonly ProtectedFile[];
 }
 
+/**
+ * Why a judgment has no row: a tie has no chosen/rejected; two identical responses have no
+ * preferred item (a pairwise table would compare an item with itself).
+ */
+export type SkipReason = "tie" | "identical";
+
 export interface Exporter {
   write(j: Judgment): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
   readonly written: number;
   readonly skipped: number;
+  readonly skips: Readonly<Record<SkipReason, number>>;
 }
 
 export interface ExportFormat {
@@ -49,6 +56,7 @@ class RowExporter implements Exporter {
   private readonly sink: TextSink;
   written = 0;
   skipped = 0;
+  readonly skips: Record<SkipReason, number> = { tie: 0, identical: 0 };
   private started = false;
 
   constructor(
@@ -66,8 +74,11 @@ class RowExporter implements Exporter {
       if (this.header) await this.sink.write(this.header);
     }
     const row = this.toRow(j);
-    if (row === undefined) this.skipped++;
-    else {
+    if (row === undefined) {
+      // Every format skips ties; crowd-kit-pairwise skips identical responses as well.
+      this.skipped++;
+      this.skips[j.choice === "tie" ? "tie" : "identical"]++;
+    } else {
       this.written++;
       await this.sink.write(row);
     }

@@ -123,6 +123,33 @@ describe("HH-RLHF", () => {
       splitHhTranscripts(`${prompt} 4`, "\n\nHuman: other\n\nAssistant: 5", { line: 1 }),
     ).toThrow(/rejected: does not share/);
   });
+
+  it("keeps an answer whole that writes turns of its own, whichever transcript holds it", () => {
+    const prompt = "\n\nHuman: hi\n\nAssistant: hello\n\nHuman: 2+2?\n\nAssistant:";
+    const rambling = " 4\n\nHuman: thanks\n\nAssistant: you're welcome";
+    // Cutting at the chosen transcript's own last Assistant turn split inside its answer.
+    expect(splitHhTranscripts(`${prompt}${rambling}`, `${prompt} 5`, {})).toEqual([
+      prompt,
+      rambling.slice(1),
+      "5",
+    ]);
+    expect(splitHhTranscripts(`${prompt} 5`, `${prompt}${rambling}`, {})).toEqual([
+      prompt,
+      "5",
+      rambling.slice(1),
+    ]);
+    // Answers that start alike, an empty answer, and a "\n\nHuman:" inside an answer.
+    expect(splitHhTranscripts(`${prompt} 4, I think`, `${prompt} 4`, {})).toEqual([
+      prompt,
+      "4, I think",
+      "4",
+    ]);
+    expect(splitHhTranscripts(prompt, `${prompt} 5\n\nHuman: ok`, {})).toEqual([
+      prompt,
+      "",
+      "5\n\nHuman: ok",
+    ]);
+  });
 });
 
 describe("OpenRLHF export", () => {
@@ -173,6 +200,19 @@ describe("crowd-kit tables", () => {
     await expect(collect(readPairwiseLabels(bad))).rejects.toThrow(
       /:1: label: must equal left or right/,
     );
+  });
+
+  it("refuses a JSONL row that names its worker twice (worker and performer)", async () => {
+    const p = file(jsonl({ task: "t", worker: "w1", performer: "w2", label: "a" }));
+    await expect(collect(readCategoricalLabels(p))).rejects.toThrow(
+      /:1: worker: both "worker" and "performer" are given/,
+    );
+    const q = file(jsonl({ performer: "w2", worker: "w1", left: "x", right: "y", label: "x" }));
+    await expect(collect(readPairwiseLabels(q))).rejects.toThrow(/:1: worker: both/);
+    const alias = file(jsonl({ task: "t", performer: "w2", label: "a" }));
+    expect((await collect(readCategoricalLabels(alias))).map((r) => r.record)).toEqual([
+      { task: "t", worker: "w2", label: "a" },
+    ]);
   });
 
   it("turns pairwise rows into one comparison per unordered pair, keeping the on-screen order", async () => {
@@ -232,6 +272,20 @@ describe("gold files", () => {
     expect(
       (await collect(readGold(file("task,true_label\nc,b\n", "csv")))).map((r) => r.record),
     ).toEqual([{ comparison_id: "c", gold: "b" }]);
+  });
+
+  it("reads crowd-kit's gold keys in JSONL too, as detection and the docs promise", async () => {
+    const p = file(jsonl({ task: "c", true_label: "b" }, { task: "7", label: "tie" }));
+    expect(await detectFormat(p)).toBe("gold");
+    expect((await collect(readGold(p))).map((r) => r.record)).toEqual([
+      { comparison_id: "c", gold: "b" },
+      { comparison_id: "7", gold: "tie" },
+    ]);
+    // Two keys for one field: neither value may be dropped unseen.
+    const both = file(jsonl({ comparison_id: "c", task: "d", gold: "a" }));
+    await expect(collect(readGold(both))).rejects.toThrow(
+      /:1: comparison_id: both "comparison_id" and "task" are given/,
+    );
   });
 });
 

@@ -103,6 +103,44 @@ const withGoldEverywhere = (js: Judgment[]): Record<string, unknown>[] => {
   );
 };
 
+/** Chat turns as TRL's conversational data sets have them: any role, multi-line text. */
+const turn = fc.record({
+  role: fc.constantFrom("system", "user", "assistant", "tool"),
+  content: fc.oneof(text, fc.constantFrom("", " lead", "trail ", "a\n\nHuman: b", "Sure,")),
+});
+const turns = (min: number, max: number) => fc.array(turn, { minLength: min, maxLength: max });
+const sameTurn = (x: { role: string; content: string }, y: { role: string; content: string }) =>
+  x.role === y.role && x.content === y.content;
+
+/**
+ * A TRL row as written (explicit prompt, or implicit: chosen and rejected repeat the prompt's
+ * turns), with the row keel should export for it (always an explicit prompt) and whether it
+ * had a weight (read, reported, not stored).
+ */
+const trlRow = fc.oneof(
+  fc
+    .record({
+      prompt: turns(1, 3),
+      chosen: turns(1, 2),
+      rejected: turns(1, 2),
+      weighted: fc.boolean(),
+    })
+    .map(({ weighted, ...row }) => ({
+      input: { ...row, ...(weighted ? { weight: 0.5 } : {}) },
+      expected: row,
+      weighted,
+    })),
+  fc
+    .record({ prompt: turns(1, 3), chosen: turns(1, 2), rejected: turns(1, 2) })
+    // The tails must differ at their first turn, or that turn belongs to the shared prompt.
+    .filter((r) => !sameTurn(r.chosen[0]!, r.rejected[0]!))
+    .map((r) => ({
+      input: { chosen: [...r.prompt, ...r.chosen], rejected: [...r.prompt, ...r.rejected] },
+      expected: r,
+      weighted: false,
+    })),
+);
+
 describe("import → export → import", () => {
   it("keel judgments round-trip exactly", async () => {
     await fc.assert(
@@ -156,6 +194,35 @@ describe("import → export → import", () => {
         },
       ),
       { numRuns: 20 },
+    );
+  });
+
+  it("TRL conversations round-trip: system turns, assistant prefixes, implicit prompts", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(trlRow, {
+          selector: (r) => JSON.stringify(r.expected),
+          minLength: 1,
+          maxLength: 10,
+        }),
+        async (rows) => {
+          const n = k++;
+          const src = join(dir, `conv${n}.jsonl`);
+          writeFileSync(src, `${rows.map((r) => JSON.stringify(r.input)).join("\n")}\n`);
+          const report = await importFile(join(dir, `conv${n}.db`), src, "trl");
+          expect(report.appended).toBe(rows.length);
+          const weighted = rows.filter((r) => r.weighted).length;
+          expect(report.ignoredFields).toEqual(weighted > 0 ? { weight: weighted } : {});
+          const out = join(dir, `conv-out${n}.jsonl`);
+          await exportFile(join(dir, `conv${n}.db`), out, "trl");
+          const exported = readFileSync(out, "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => JSON.parse(l));
+          expect(exported).toEqual(rows.map((r) => r.expected));
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 });

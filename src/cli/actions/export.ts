@@ -1,6 +1,8 @@
 /** `keel export`'s action: stream the ledger through the chosen exporter, atomically. */
 import { KeelError } from "../../core/errors.js";
-import { exportFormat } from "../../io/exporters.js";
+import type { Judgment } from "../../core/types.js";
+import type { CleanPlan } from "../../defend/clean.js";
+import { exportFormat, type SkipReason } from "../../io/exporters.js";
 import { sqliteFiles } from "../../io/output-target.js";
 import { collectionDb, getProject, listItems } from "../../store/collection/index.js";
 import type { FeedbackStore } from "../../store/store.js";
@@ -87,6 +89,7 @@ export async function runExport(o: ExportFlags): Promise<void> {
         : {}),
     });
     let n = 0;
+    const dropped: Record<DropReason, number> = { excluded: 0, undecided: 0, unaudited: 0 };
     try {
       // A cleaned export writes one row per comparison, from its first judgment: only those are
       // read (with their texts), not every judgment.
@@ -103,6 +106,7 @@ export async function runExport(o: ExportFlags): Promise<void> {
         if (plan) {
           const chosen = plan.choose(j);
           if (chosen) await exporter.write(chosen);
+          else dropped[dropReason(plan, j)]++;
           continue;
         }
         await exporter.write(j);
@@ -116,6 +120,8 @@ export async function runExport(o: ExportFlags): Promise<void> {
         judgments: plan ? judgments : n,
         written: exporter.written,
         skipped: exporter.skipped,
+        skips: { ...exporter.skips },
+        ...(plan ? { dropped } : {}),
       };
     } catch (e) {
       await exporter.abort();
@@ -129,7 +135,48 @@ export async function runExport(o: ExportFlags): Promise<void> {
   else {
     printLine(
       `wrote ${result.written} rows to ${o.out} (${format.key}${o.clean ? ", cleaned: one row per comparison" : ""}${o.project ? `, project ${o.project}` : ""}) from ${result.judgments} judgments` +
-        (result.skipped > 0 ? `; ${result.skipped} skipped (ties have no chosen/rejected)` : ""),
+        skippedText(result.skips) +
+        (result.dropped ? droppedText(result.dropped, o.audit) : ""),
     );
   }
+}
+
+/** Why `--clean` wrote no row for a comparison (CleanPlan.choose's reasons). */
+type DropReason = "excluded" | "undecided" | "unaudited";
+
+function dropReason(plan: CleanPlan, j: Judgment): DropReason {
+  const c = plan.byId.get(j.comparison_id);
+  if (!c) return "unaudited";
+  return c.excluded || c.weight <= 0 ? "excluded" : "undecided";
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+function skippedText(skips: Readonly<Record<SkipReason, number>>): string {
+  const parts = [
+    ...(skips.tie > 0 ? [`${plural(skips.tie, "tie", "ties")} (no chosen/rejected)`] : []),
+    ...(skips.identical > 0
+      ? [
+          `${plural(skips.identical, "judgment", "judgments")} of two identical responses (no preferred item)`,
+        ]
+      : []),
+  ];
+  return parts.length > 0 ? `; skipped ${parts.join(", ")}` : "";
+}
+
+/** The comparisons a cleaned export leaves out, said, so that none goes missing unnoticed. */
+function droppedText(d: Readonly<Record<DropReason, number>>, audit: string | undefined): string {
+  const parts = [
+    ...(d.excluded > 0 ? [`${d.excluded} excluded by the audit`] : []),
+    ...(d.undecided > 0 ? [`${d.undecided} without a preference (p_a = 0.5)`] : []),
+    ...(d.unaudited > 0
+      ? [
+          `${d.unaudited} not in the audit${audit !== undefined ? ` (judged after ${audit} was made? audit the store again)` : ""}`,
+        ]
+      : []),
+  ];
+  const total = d.excluded + d.undecided + d.unaudited;
+  return total > 0
+    ? `; left out ${plural(total, "comparison", "comparisons")}: ${parts.join(", ")}`
+    : "";
 }

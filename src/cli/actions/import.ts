@@ -241,9 +241,12 @@ function printReport(
       );
     printLine(`ledger head: #${report.head.seq} ${shortHash(report.head.hash)}`);
   } else {
+    // The store writes every rater it reads (it does not compare attributes): it counts no
+    // unchanged raters, and "0 unchanged" would say that each one changed.
+    const unchanged = format.kind === "gold" ? `${report.unchanged} unchanged, ` : "";
     const what = format.kind === "gold" ? "gold answers" : "raters";
     printLine(
-      `imported ${report.written} ${what} from ${file}: ${report.read} read, ${report.unchanged} unchanged, ${report.rejected} rejected`,
+      `imported ${report.written} ${what} from ${file}: ${report.read} read, ${unchanged}${report.rejected} rejected`,
     );
   }
   if (rejectsWritten > 0 && o.rejects)

@@ -29,12 +29,36 @@ const ALIASES = { performer: "worker" } as const;
 const validateCategorical = validateWith(CategoricalLabelSchema);
 const validatePairwise = validateWith(PairwiseLabelSchema);
 
-function renameAliases(value: unknown): unknown {
-  if (value && typeof value === "object" && !Array.isArray(value) && "performer" in value) {
-    const { performer, ...rest } = value as Record<string, unknown>;
-    return { worker: performer, ...rest };
+/**
+ * A JSONL record with its alias keys renamed (alias → canonical name), as the CSV reader does
+ * with a header. A record that gives both an alias and its canonical key is rejected, as a
+ * header naming one column twice is: keeping either would drop the other's value unseen.
+ */
+export function renameAliases(
+  value: unknown,
+  aliases: Readonly<Record<string, string>>,
+  where: Where,
+): unknown {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return value;
+  const record = value as Record<string, unknown>;
+  if (!Object.keys(aliases).some((k) => Object.hasOwn(record, k))) return value;
+  const out: [string, unknown][] = [];
+  const from = new Map<string, string>();
+  for (const [k, v] of Object.entries(record)) {
+    const name = Object.hasOwn(aliases, k) ? aliases[k]! : k;
+    const other = from.get(name);
+    if (other !== undefined) {
+      throw new KeelError(
+        "KEEL_E_INVALID_RECORD",
+        `both ${JSON.stringify(other)} and ${JSON.stringify(k)} are given; they name the same field`,
+        { where: { ...where, field: name }, hint: `keep one of ${other} and ${k}` },
+      );
+    }
+    from.set(name, k);
+    out.push([name, v]);
   }
-  return value;
+  // fromEntries defines keys: an assignment `out["__proto__"] = v` would drop the key unseen.
+  return Object.fromEntries(out);
 }
 
 /** JSONL cells may be numbers (pandas writes ints); tables compare them as strings. */
@@ -61,7 +85,7 @@ export function parseCategoricalBatches(
     );
   }
   return parseJsonlBatches(path, (v, where) =>
-    validateCategorical(stringifyCells(renameAliases(v)), where),
+    validateCategorical(stringifyCells(renameAliases(v, ALIASES, where)), where),
   );
 }
 
@@ -77,7 +101,7 @@ export function parsePairwiseBatches(
     );
   }
   return parseJsonlBatches(path, (v, where) =>
-    validatePairwise(stringifyCells(renameAliases(v)), where),
+    validatePairwise(stringifyCells(renameAliases(v, ALIASES, where)), where),
   );
 }
 
@@ -165,11 +189,16 @@ export function judgmentToCategorical(j: Judgment): CategoricalLabel {
   return { task: j.comparison_id, worker: j.rater_id, label: j.choice };
 }
 
-/** Pairwise row for export (ties have no preferred item and are skipped: undefined). */
+/**
+ * Pairwise row for export, or undefined when there is no preferred item: a tie, or two
+ * identical responses (one item; a row comparing it with itself is one that crowd-kit's models
+ * cannot use and that `keel import` refuses, "left and right must differ").
+ */
 export function judgmentToPairwise(j: Judgment): PairwiseLabel | undefined {
   if (j.choice === "tie") return undefined;
   const a = contentId(j.response_a);
   const b = contentId(j.response_b);
+  if (a === b) return undefined;
   const [left, right] = j.shown_order === "ba" ? [b, a] : [a, b];
   return { worker: j.rater_id, left, right, label: j.choice === "a" ? a : b };
 }

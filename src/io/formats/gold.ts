@@ -1,14 +1,15 @@
 /**
- * Gold answers: JSONL `{comparison_id, gold}` or a crowd-kit style CSV `task,true_label`
- * (`label` and `gold` are accepted as the answer column; `comparison_id` for `task`).
+ * Gold answers: `{comparison_id, gold}` or crowd-kit's `task,true_label` (`label` is accepted
+ * for the answer too), as CSV with a header or as JSONL objects, like the other crowd-kit tables.
  */
 import { GoldSchema } from "../../core/schemas.js";
 import type { GoldAnswer, Parsed } from "../../core/types.js";
 import { parseCsvBatches } from "../csv.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../jsonl.js";
-import { type TableFormat, tableFormatOf } from "./crowdkit.js";
+import { renameAliases, type TableFormat, tableFormatOf } from "./crowdkit.js";
 
 const validateGold = validateWith(GoldSchema);
+const ALIASES = { task: "comparison_id", true_label: "gold", label: "gold" } as const;
 
 export function parseGoldBatches(
   path: string,
@@ -19,12 +20,14 @@ export function parseGoldBatches(
       path,
       {
         required: ["comparison_id", "gold"],
-        aliases: { task: "comparison_id", true_label: "gold", label: "gold" },
+        aliases: ALIASES,
       },
       (row, where) => validateGold(row, where),
     );
   }
-  return parseJsonlBatches(path, validateGold);
+  return parseJsonlBatches(path, (v, where) =>
+    validateGold(renameAliases(v, ALIASES, where), where),
+  );
 }
 
 export function readGold(

@@ -1,7 +1,10 @@
 /**
  * Anthropic HH-RLHF: `{chosen, rejected}`, each a full transcript ("\n\nHuman: … \n\nAssistant:
- * …"). Both share everything up to the final "\n\nAssistant:"; that shared part is the prompt
- * and the rest of each transcript is the response (the same split TRL applies to this data set).
+ * …"). The prompt is the two transcripts' common start, up to and including its last
+ * "\n\nAssistant:"; the rest of each transcript is the response (the split TRL's HH-RLHF script
+ * makes). An answer may itself hold "\n\nHuman:" or "\n\nAssistant:" (a model that went on
+ * writing the conversation): cutting at the chosen transcript's own last "\n\nAssistant:" would
+ * cut inside such an answer.
  */
 import { KeelError, type Where } from "../../core/errors.js";
 import { HhRowSchema } from "../../core/schemas.js";
@@ -12,26 +15,37 @@ import { DEFAULT_IMPORT_RATER, type PreferenceImportOptions, pairComparisonId } 
 const ASSISTANT = "\n\nAssistant:";
 const validateHh = validateWith(HhRowSchema);
 
+/** The length of the longest common start of two strings. */
+function commonStart(a: string, b: string): number {
+  const max = Math.min(a.length, b.length);
+  let n = 0;
+  while (n < max && a.charCodeAt(n) === b.charCodeAt(n)) n++;
+  return n;
+}
+
 /** Splits a transcript pair into the shared prompt and the two final answers. */
 export function splitHhTranscripts(
   chosen: string,
   rejected: string,
   where: Where,
 ): [string, string, string] {
-  const cut = chosen.lastIndexOf(ASSISTANT);
-  if (cut < 0) {
+  if (!chosen.includes(ASSISTANT)) {
     throw new KeelError("KEEL_E_INVALID_RECORD", `has no "${ASSISTANT.trim()}" turn`, {
       where: { ...where, field: "chosen" },
     });
   }
-  const prompt = chosen.slice(0, cut + ASSISTANT.length);
-  if (!rejected.startsWith(prompt)) {
+  const shared = commonStart(chosen, rejected);
+  // The last "\n\nAssistant:" that lies wholly inside the common start.
+  const cut =
+    shared < ASSISTANT.length ? -1 : chosen.lastIndexOf(ASSISTANT, shared - ASSISTANT.length);
+  if (cut < 0) {
     throw new KeelError(
       "KEEL_E_INVALID_RECORD",
-      "does not share the chosen transcript's prompt (everything up to the last Assistant turn)",
+      "does not share the chosen transcript's conversation up to an Assistant turn",
       { where: { ...where, field: "rejected" } },
     );
   }
+  const prompt = chosen.slice(0, cut + ASSISTANT.length);
   const strip = (s: string) => (s.startsWith(" ") ? s.slice(1) : s);
   return [prompt, strip(chosen.slice(prompt.length)), strip(rejected.slice(prompt.length))];
 }

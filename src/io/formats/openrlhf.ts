@@ -29,6 +29,9 @@ export function checkOpenRlhfKeys(keys: OpenRlhfKeys): OpenRlhfKeys {
         `OpenRLHF ${name} key ${JSON.stringify(v)} is not a valid key name`,
       );
     }
+    // JavaScript gives this key a meaning of its own (keel's readers refuse it too).
+    if (v === "__proto__")
+      throw new KeelError("KEEL_E_USAGE", `OpenRLHF ${name} key "__proto__" is not allowed`);
   }
   if (new Set(values).size !== values.length) {
     throw new KeelError(
@@ -43,11 +46,11 @@ export function pairToOpenRlhfRow(
   p: PreferencePair,
   keys: OpenRlhfKeys = DEFAULT_OPENRLHF_KEYS,
 ): Record<string, unknown> {
-  const row: Record<string, unknown> = {
-    [keys.prompt]: p.prompt,
-    [keys.chosen]: p.chosen,
-    [keys.rejected]: p.rejected,
-  };
-  if (p.margin !== undefined) row[keys.margin] = p.margin;
-  return row;
+  // fromEntries defines keys: an assignment `row["__proto__"] = margin` would drop it unseen.
+  return Object.fromEntries([
+    [keys.prompt, p.prompt],
+    [keys.chosen, p.chosen],
+    [keys.rejected, p.rejected],
+    ...(p.margin !== undefined ? [[keys.margin, p.margin]] : []),
+  ]);
 }
