@@ -455,8 +455,9 @@ export class FeedbackStore {
     const skip = opts.skipInvalid ?? false;
     return this.dialect.writeTransaction(async (w) => {
       let read = 0;
-      let written = 0;
       let rejected = 0;
+      // Raters, not rows: one listed in two batches is one rater written.
+      const written = new Set<string>();
       for await (const batch of batches) {
         const rows = new Map<
           string,
@@ -479,10 +480,10 @@ export class FeedbackStore {
           }
         }
         await w.upsertRaters([...rows.values()]);
-        written += rows.size;
+        for (const id of rows.keys()) written.add(id);
         opts.onProgress?.(read);
       }
-      return { read, written, unchanged: 0, rejected };
+      return { read, written: written.size, unchanged: 0, rejected };
     });
   }
 

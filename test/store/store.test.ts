@@ -274,12 +274,18 @@ for (const fx of dialectFixtures()) {
       ).rejects.toMatchObject({
         code: "KEEL_E_NOT_FOUND",
       });
-      await store.importRaters(
-        asBatches<Rater>([
-          { rater_id: "r0", attributes: { locale: "de" } },
-          { rater_id: "r9", attributes: {} },
-        ]),
+      // One rater per batch, r0 twice: two raters written, not three.
+      const raters = await store.importRaters(
+        asBatches<Rater>(
+          [
+            { rater_id: "r0", attributes: { locale: "de" } },
+            { rater_id: "r9", attributes: {} },
+            { rater_id: "r0", attributes: { locale: "de" } },
+          ],
+          1,
+        ),
       );
+      expect(raters).toMatchObject({ read: 3, written: 2, rejected: 0 });
       expect(await store.raters()).toEqual([
         { rater_id: "r0", attributes: { locale: "de" } },
         { rater_id: "r1", attributes: {} },
