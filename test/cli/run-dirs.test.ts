@@ -61,7 +61,7 @@ describe("run directories of another kind", () => {
     expect(record(run)).toEqual(before);
   });
 
-  it("the pipeline and another trainer refuse a trainer's run directory; its own --resume works", async () => {
+  it("the pipeline and another trainer refuse a trainer's run directory; its own --resume gets through", async () => {
     const run = join(dir, "sft");
     const trained = await runCli(["train", "sft", "-c", sftYaml(run), "--threads", "1", "-q"]);
     expect(trained.code, trained.stderr).toBe(0);
@@ -93,8 +93,12 @@ describe("run directories of another kind", () => {
     expect(rm.code, rm.stderr).toBe(64);
     expect(rm.stderr).toContain(`${run} already holds a train sft run; choose another --out`);
     expect(record(run)).toEqual(before);
+    // Its own trainer's --resume gets past the check, to the run's state: finished, so there is
+    // nothing to resume.
     const resumed = await runCli(["train", "sft", "-c", sftYaml(run), "--resume", "-q"]);
-    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.code, resumed.stderr).toBe(64);
+    expect(resumed.stderr).toContain(`the run in ${run} is complete`);
+    expect(record(run)).toEqual(before);
   });
 
   it("the pipeline refuses a trainer's run begun before manifests named their kind", async () => {
