@@ -104,7 +104,7 @@ export function sample(
     const inv = 1 / t;
     let total = 0;
     for (let i = 0; i < V; i++) {
-      const w = Math.exp((logits[i]! - max) * inv);
+      const w = Math.exp(tempered(logits[i]! - max, inv, t));
       scratch[i] = w;
       total += w;
     }
@@ -151,5 +151,16 @@ function softWeights(logits: ArrayLike<number>, t: number): Float64Array {
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
   const inv = 1 / t;
-  return Float64Array.from({ length: logits.length }, (_, i) => Math.exp((logits[i]! - max) * inv));
+  return Float64Array.from({ length: logits.length }, (_, i) =>
+    Math.exp(tempered(logits[i]! - max, inv, t)),
+  );
+}
+
+/**
+ * (logit − max) / t, as a product with inv = 1/t where that is finite. Below t ≈ 5.6e-309, 1/t
+ * overflows to ∞ and 0·∞ would make the top token's weight NaN (every draw then fell to the
+ * last id); the quotient gives the top tokens weight 1 and the rest 0, greedy in effect.
+ */
+function tempered(shifted: number, inv: number, t: number): number {
+  return Number.isFinite(inv) ? shifted * inv : shifted / t;
 }

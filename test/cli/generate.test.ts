@@ -106,4 +106,25 @@ describe("keel generate", () => {
     const bad = await generate(badLine, "--provider", provider);
     expect(bad.stderr).toMatch(/bad\.jsonl:2/);
   }, 60_000);
+
+  it("refuses an --out that is the prompt file, a checkpoint file or the provider config", async () => {
+    // the candidates replaced the prompts they were generated from, silently
+    const dir = tempDir();
+    const prompts = join(dir, "p.jsonl");
+    writeFileSync(prompts, '"hello"\n');
+    const provider = join(dir, "provider.yaml");
+    writeFileSync(provider, "type: openai\nbase_url: http://127.0.0.1:9/v1\nmodel: m\n");
+    const ckpt = join(dir, "ck");
+    const cases: [string[], RegExp][] = [
+      [["--checkpoint", ckpt, "--out", prompts], /the prompt file being read/],
+      [["--checkpoint", ckpt, "--out", join(ckpt, "config.json")], /a file of the checkpoint/],
+      [["--provider", provider, "--out", provider], /the provider config/],
+    ];
+    for (const [args, why] of cases) {
+      const r = await runCli(["generate", "--prompts", prompts, ...args]);
+      expect(r.code, r.stderr).toBe(64);
+      expect(r.stderr).toMatch(why);
+    }
+    expect(readFileSync(prompts, "utf8")).toBe('"hello"\n');
+  });
 });

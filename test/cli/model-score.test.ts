@@ -1,5 +1,12 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { distinctResponses } from "../../src/cli/actions/model-score.js";
+import { saveCheckpoint } from "../../src/engine/checkpoint/checkpoint.js";
+import { Gpt } from "../../src/engine/gpt/model.js";
+import { TextCodec, trainTokenizer } from "../../src/train/common/codec.js";
+import { runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/stores.js";
 
 describe("keel model score: each distinct response is scored once", () => {
   it("maps every input to the first occurrence of its (prompt, response)", () => {
@@ -15,4 +22,46 @@ describe("keel model score: each distinct response is scored once", () => {
       expect(texts[unique[slot[i]!]!]).toBe(texts[i]);
     }
   });
+});
+
+describe("keel model score: what it reads stays, what it prints is escaped", () => {
+  it("refuses an --out that is the scored file or a model file, and escapes rater ids", async () => {
+    const dir = tempDir();
+    const codec = new TextCodec(trainTokenizer(["two plus two is four", "one"], 270));
+    const m = new Gpt(
+      { vocab: codec.vocabSize, dModel: 8, layers: 1, heads: 2, context: 16 },
+      { seed: 1 },
+    );
+    const model = join(dir, "rm");
+    saveCheckpoint(model, m, { tokenizer: codec.tokenizer });
+    await m.dispose();
+    const rows = ["\u001b[31mEVIL\u001b[0m", "bob"].flatMap((rater, r) =>
+      [1, 2, 3, 4, 5].map((i) =>
+        JSON.stringify({
+          comparison_id: `c${r}${i}`,
+          prompt: "two",
+          response_a: "four",
+          response_b: "one",
+          choice: r === 0 ? "a" : "b",
+          rater_id: rater,
+        }),
+      ),
+    );
+    const file = join(dir, "j.jsonl");
+    const text = `${rows.join("\n")}\n`;
+    writeFileSync(file, text);
+    // the scores replaced the judgments they were computed from
+    const over = await runCli(["model", "score", "-m", model, "-i", file, "-o", file]);
+    expect(over.code).toBe(64);
+    expect(over.stderr).toMatch(/the file being read/);
+    expect(readFileSync(file, "utf8")).toBe(text);
+    const intoModel = join(model, "model.safetensors");
+    const bad = await runCli(["model", "score", "-m", model, "-i", file, "-o", intoModel]);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toMatch(/a file of the model being read/);
+    const r = await runCli(["model", "score", "-m", model, "-i", file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("\\u001b[31mEVIL\\u001b[0m");
+    expect(r.stdout).not.toContain("\u001b");
+  }, 60_000);
 });

@@ -59,3 +59,59 @@ describe("KV-cache generation", () => {
     expect(g.finish).toEqual(["length", "length", "length"]);
   });
 });
+
+describe("generation at its edges", () => {
+  const cfg = { vocab: 19, dModel: 16, layers: 1, heads: 2, context: 16 };
+
+  it("an empty batch gives an empty generation", async () => {
+    // ONNX Runtime failed on a [0, 1] batch (a raw Reshape error, KEEL_E_INTERNAL to a user).
+    const m = new Gpt(cfg, { seed: 2, threads: 1 });
+    const g = await generate(m, [], { maxNewTokens: 3, seed: 1 });
+    expect(g).toEqual({ sequences: [], completions: [], logprobs: [], finish: [] });
+    await m.dispose();
+  });
+
+  it("refuses a maxNewTokens that is not a non-negative integer, and token ids outside the vocabulary", async () => {
+    // 1.5 generated two tokens and -1 none, silently; id 25 reached ONNX Runtime's Gather.
+    const m = new Gpt(cfg, { seed: 2, threads: 1 });
+    for (const maxNewTokens of [1.5, -1, Number.NaN]) {
+      await expect(generate(m, [[1, 2]], { maxNewTokens, seed: 1 })).rejects.toMatchObject({
+        code: "KEEL_E_CONFIG",
+      });
+    }
+    expect((await generate(m, [[1, 2]], { maxNewTokens: 0, seed: 1 })).completions).toEqual([[]]);
+    await expect(generate(m, [[1, 25]], { maxNewTokens: 2, seed: 1 })).rejects.toMatchObject({
+      code: "KEEL_E_SHAPE",
+      message: expect.stringMatching(/prompt 0 holds token id 25/),
+    });
+    await m.dispose();
+  });
+
+  it("textVocab draws only ids a smaller tokenizer can decode, with the model's own log-probs", async () => {
+    const m = new Gpt(cfg, { seed: 2, threads: 1 });
+    const prompts = [[1, 2, 3], [4], [5, 6]];
+    const g = await generate(m, prompts, { maxNewTokens: 12, seed: 3, textVocab: 5 });
+    const all = g.completions.flat();
+    expect(all.length).toBe(36);
+    expect(all.every((t) => t < 5)).toBe(true);
+    const full = padBatch(g.sequences);
+    const lp = await m.logprobs(full);
+    g.logprobs.forEach((row, b) => {
+      row.forEach((v, j) => {
+        expect(v).toBeCloseTo(lp[b * full.length + prompts[b]!.length + j]!, 4);
+      });
+    });
+    // greedy within the allowed ids
+    const greedy = await generate(m, prompts, {
+      maxNewTokens: 4,
+      seed: 3,
+      temperature: 0,
+      textVocab: 1,
+    });
+    expect(greedy.completions.flat()).toEqual(new Array(12).fill(0));
+    await expect(
+      generate(m, prompts, { maxNewTokens: 1, seed: 1, textVocab: 20 }),
+    ).rejects.toMatchObject({ code: "KEEL_E_CONFIG" });
+    await m.dispose();
+  });
+});

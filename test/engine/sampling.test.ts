@@ -17,6 +17,18 @@ describe("sampling one token", () => {
     }
   });
 
+  it("a temperature so small that 1/t overflows still draws the most likely token", () => {
+    // 1/t is ∞ below t ≈ 5.6e-309: the top token's weight was 0·∞ = NaN and every draw fell
+    // to the last id (the least likely one here).
+    for (const temperature of [1e-300, 1e-310, Number.MIN_VALUE]) {
+      const rng = new Rng(9);
+      for (let i = 0; i < 5; i++) {
+        expect(sample(LOGITS, { temperature }, rng).token).toBe(1);
+        expect(sampleToken(LOGITS, { temperature }, rng)).toBe(1);
+      }
+    }
+  });
+
   it("top-k and top-p keep only the allowed set", () => {
     const rng = new Rng(2);
     const seen = new Set<number>();

@@ -2,6 +2,7 @@
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
 import { JsonlWriter } from "../../io/jsonl.js";
+import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { readPromptFile } from "../../io/prompts.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { refuseInsideRun } from "../../pipeline/rundir.js";
@@ -14,6 +15,7 @@ import type { GenerateCandidatesFlags } from "../commands/generate.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
+import { modelFiles } from "./model-files.js";
 
 /** The generation provider the flags name: a keel checkpoint (a policy) or a provider config. */
 export async function providerOf(
@@ -53,6 +55,15 @@ export async function providerOf(
   }
 }
 
+/** What the candidates file must not replace: the prompt file, the checkpoint, the provider config. */
+function inputFiles(o: GenerateCandidatesFlags): ProtectedFile[] {
+  return [
+    { path: o.prompts, what: "the prompt file being read" },
+    ...(o.checkpoint !== undefined ? modelFiles(o.checkpoint, "the checkpoint") : []),
+    ...(o.provider !== undefined ? [{ path: o.provider, what: "the provider config" }] : []),
+  ];
+}
+
 export async function runGenerateCandidates(o: GenerateCandidatesFlags): Promise<void> {
   // A pipeline run's stages own its files (the preferences stage writes pairs.jsonl).
   refuseInsideRun(o.out, "the candidate pairs");
@@ -62,6 +73,8 @@ export async function runGenerateCandidates(o: GenerateCandidatesFlags): Promise
       "--id-prefix: at most 32 letters, digits, '.', '_' and '-'",
     );
   }
+  // Before the work: the candidates replaced the prompt file they were generated from.
+  if (o.out !== "-") resolveOutputTarget(o.out, inputFiles(o));
   const prompts = await readPromptFile(o.prompts);
   const provider = await providerOf(o);
   const width = Math.max(6, String(prompts.length).length);
@@ -76,7 +89,7 @@ export async function runGenerateCandidates(o: GenerateCandidatesFlags): Promise
     enabled: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
   });
   const started = performance.now();
-  const out = new JsonlWriter(o.out);
+  const out = new JsonlWriter(o.out, { protect: inputFiles(o) });
   let altered = 0;
   let same = 0;
   try {

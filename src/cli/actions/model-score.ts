@@ -16,16 +16,21 @@
  */
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
+import { printable } from "../../core/printable.js";
 import { parseRecord } from "../../core/schemas.js";
 import { contentToText } from "../../core/types.js";
-import { readTextFile, writeFileAtomic } from "../../io/files.js";
+import { readTextFile } from "../../io/files.js";
+import { JsonlWriter } from "../../io/jsonl.js";
+import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { RewardScorer } from "../../train/rm/ensemble.js";
 import { pairEvalMetrics } from "../../train/rm/metrics.js";
 import type { EnsembleScoring } from "../../train/rm/rmConfig.js";
 import type { ScoreFlags } from "../commands/model.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
+import { modelFiles } from "./model-files.js";
 import { isJudgmentsText, JudgmentRowSchema, PairRowSchema, readJsonl } from "./pair-files.js";
+import { sourceFiles } from "./source-files.js";
 import { withStore } from "./with-store.js";
 
 const ResponseRowSchema = z.object({ prompt: z.string(), response: z.string() });
@@ -207,6 +212,21 @@ export function distinctResponses(
   return { unique, slot };
 }
 
+async function writeRows(
+  path: string,
+  rows: readonly Record<string, unknown>[],
+  protect: readonly ProtectedFile[],
+): Promise<void> {
+  const out = new JsonlWriter(path, { protect });
+  try {
+    for (const r of rows) await out.write(r);
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}
+
 /** Raters with fewer judgments are left out of the printed table (their share is noise). */
 const MIN_RATER_PAIRS = 5;
 
@@ -218,6 +238,9 @@ export async function runScore(o: ScoreFlags): Promise<void> {
   if ((o.in === undefined) === (o.db === undefined))
     throw new KeelError("KEEL_E_USAGE", "give exactly one of --in FILE and --db STORE");
   const source = (o.in ?? o.db)!;
+  // Before the work: --out must not replace what is read (the input file, the store, the model).
+  const protect = [...sourceFiles(o, "file"), ...modelFiles(o.model)];
+  if (o.out !== undefined && o.out !== "-") resolveOutputTarget(o.out, protect);
   const inputs = o.in ? readInputs(o.in) : await storeInputs(o.db!);
   if (inputs.texts.length === 0)
     throw new KeelError("KEEL_E_INVALID_RECORD", "nothing to score: every judgment is a tie", {
@@ -290,7 +313,7 @@ export async function runScore(o: ScoreFlags): Promise<void> {
       });
     });
   }
-  if (o.out) await writeFileAtomic(o.out, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  if (o.out) await writeRows(o.out, rows, protect);
   const summary: Record<string, unknown> = {
     model: o.model,
     kind,
@@ -355,7 +378,8 @@ export async function runScore(o: ScoreFlags): Promise<void> {
       printLine(
         formatTable(
           ["rater", "pairs", "agreement"],
-          shown.map((r) => [r.rater_id, r.pairs, fixed4(r.agreement)]),
+          // a judgments file's rater ids are anyone's text
+          shown.map((r) => [printable(r.rater_id), r.pairs, fixed4(r.agreement)]),
         ),
       );
   }

@@ -1,22 +1,26 @@
 /** `keel model init|info|export-onnx|generate`'s actions over src/engine. */
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { KeelError } from "../../core/errors.js";
+import { printable } from "../../core/printable.js";
 import { Rng } from "../../core/rng.js";
-import { ensureDir } from "../../engine/checkpoint/atomic.js";
+import { ensureDir, fileInTheWay, writeFileAtomic } from "../../engine/checkpoint/atomic.js";
 import {
   hasCheckpoint,
   loadCheckpoint,
+  parameterCount,
   saveCheckpoint,
 } from "../../engine/checkpoint/checkpoint.js";
-import { exportOnnx } from "../../engine/gpt/export.js";
+import { parseGptConfig } from "../../engine/gpt/config.js";
+import { exportOnnxBytes } from "../../engine/gpt/export.js";
 import { generate } from "../../engine/gpt/generate.js";
 import type { Head } from "../../engine/gpt/graphs.js";
 import { Gpt, padBatch } from "../../engine/gpt/model.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { readJsonTextFile } from "../../io/files.js";
 import { JsonlWriter } from "../../io/jsonl.js";
+import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { readPromptFile } from "../../io/prompts.js";
 import { refuseInsideRun } from "../../pipeline/rundir.js";
 import { TextCodec } from "../../train/common/codec.js";
@@ -30,6 +34,7 @@ import type {
 } from "../commands/model.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
+import { modelFiles } from "./model-files.js";
 import { checkOutputFiles } from "./out-paths.js";
 
 /**
@@ -51,6 +56,9 @@ function refuseOccupied(dir: string): void {
   });
 }
 
+/** The most elements a typed array may have (V8 on 64-bit: 2³²). */
+const MAX_TYPED_ARRAY_LENGTH = 2 ** 32;
+
 export async function runInit(o: ModelInitFlags): Promise<void> {
   refuseInsideRun(o.out, "a new checkpoint");
   refuseOccupied(o.out);
@@ -63,10 +71,24 @@ export async function runInit(o: ModelInitFlags): Promise<void> {
       `--vocab ${o.vocab} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`,
     );
   }
-  const model = new Gpt(
-    { vocab: o.vocab, dModel: o.dModel, layers: o.layers, heads: o.heads, context: o.context },
-    { seed: o.seed },
-  );
+  const config = parseGptConfig({
+    vocab: o.vocab,
+    dModel: o.dModel,
+    layers: o.layers,
+    heads: o.heads,
+    context: o.context,
+  });
+  // The weights live in one Float32Array; past its length limit the allocation threw a bare
+  // RangeError (KEEL_E_INTERNAL with a stack trace).
+  const count = parameterCount(config);
+  if (count > MAX_TYPED_ARRAY_LENGTH) {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `these sizes make a model of ${count.toLocaleString("en")} parameters; keel's engine holds at most ${MAX_TYPED_ARRAY_LENGTH.toLocaleString("en")}`,
+      { hint: "lower --vocab, --d-model, --layers or --context" },
+    );
+  }
+  const model = new Gpt(config, { seed: o.seed });
   ensureDir(o.out);
   saveCheckpoint(o.out, model, { tokenizer, extra: { seed: o.seed } });
   if (o.json) printJson({ checkpoint: o.out, parameters: model.params.size, config: model.config });
@@ -101,7 +123,8 @@ function infoRows(i: Awaited<ReturnType<typeof checkpointInfo>>): (string | numb
     ],
     ["parameters", i.parameters.toLocaleString("en")],
     ["step", i.step],
-    ["written by", i.trainer ? `keel train ${i.trainer}` : "unknown"],
+    // a checkpoint's config.json is anyone's text
+    ["written by", i.trainer ? `keel train ${printable(i.trainer)}` : "unknown"],
     ["optimizer state", i.optimizer ? "yes" : "no"],
     ["EMA weights", i.ema ? "yes" : "no"],
     ["tokenizer", i.tokenizer !== null ? `${i.tokenizer} tokens` : "none"],
@@ -132,20 +155,28 @@ export async function runInfo(o: InfoFlags): Promise<void> {
     `${o.checkpoint}: ${ens.kind}-model ensemble of ${n} member${n === 1 ? "" : "s"}; scoring ${ens.scoring}${ens.scoring === "uncertainty" ? ` (λ ${ens.lambda})` : ""}, member scores ${ens.normalise ? "normalised by their training rewards" : "raw"}`,
   );
   members.forEach((m, i) => {
-    printLine(`\n${ens.members[i]} (${m.checkpoint})`);
+    printLine(`\n${printable(`${ens.members[i]} (${m.checkpoint})`)}`);
     printLine(formatTable(["field", "value"], infoRows(m)));
   });
 }
 
 /** Runs the exported file in a fresh ONNX Runtime session and compares with keel. */
-async function verifyExport(model: Gpt, path: string, heads: readonly Head[]): Promise<number> {
+async function verifyExport(
+  model: Gpt,
+  file: string | Uint8Array,
+  heads: readonly Head[],
+): Promise<number> {
   const rng = new Rng("export-verify");
   const T = Math.min(model.config.context, 16);
   const rows = [0, 1].map((r) =>
     Array.from({ length: T - 3 * r }, () => rng.int(model.config.vocab)),
   );
   const batch = padBatch(rows);
-  const session = await ort.InferenceSession.create(path);
+  // (two calls: create's overloads take a path or bytes, not the union)
+  const session =
+    typeof file === "string"
+      ? await ort.InferenceSession.create(file)
+      : await ort.InferenceSession.create(file);
   const out = await session.run({
     input_ids: new ort.Tensor("int64", BigInt64Array.from(batch.tokens, BigInt), [
       batch.batch,
@@ -179,9 +210,26 @@ export async function runExport(o: ExportOnnxFlags): Promise<void> {
       },
     );
   }
+  // Before the work: --out must not be one of the checkpoint's own files (the export replaced
+  // model.safetensors in place), nor a directory, nor under a file (its directory is created).
+  const inTheWay = fileInTheWay(dirname(o.out));
+  if (inTheWay !== undefined) {
+    throw new KeelError("KEEL_E_FILE", `cannot write: ${inTheWay} is a file, not a directory`, {
+      where: { file: o.out },
+      hint: "choose an output path that is, or can become, a file in a directory",
+    });
+  }
+  const target = resolveOutputTarget(o.out, modelFiles(o.checkpoint, "the checkpoint"));
   const ck = loadCheckpoint(o.checkpoint);
-  const bytes = exportOnnx(ck.model, o.out, o.heads);
-  const maxDiff = o.verify ? await verifyExport(ck.model, o.out, o.heads) : undefined;
+  const data = exportOnnxBytes(ck.model, o.heads);
+  // A device or FIFO is written in place (renaming over /dev/null would replace the device);
+  // its bytes cannot be read back, so the check runs on the bytes written.
+  if (target.kind === "direct") writeFileSync(target.path, data);
+  else writeFileAtomic(target.path, data);
+  const bytes = data.byteLength;
+  const maxDiff = o.verify
+    ? await verifyExport(ck.model, target.kind === "direct" ? data : target.path, o.heads)
+    : undefined;
   await ck.model.dispose();
   if (maxDiff !== undefined && !(maxDiff < 1e-4)) {
     throw new KeelError("KEEL_E_NUMERIC", `the exported model disagrees with keel by ${maxDiff}`, {
@@ -197,6 +245,25 @@ export async function runExport(o: ExportOnnxFlags): Promise<void> {
   }
 }
 
+/** What `keel model generate --out` must not replace: the prompt file and the checkpoint's files. */
+function generateProtects(o: GenerateFlags): ProtectedFile[] {
+  return [
+    ...(o.prompts !== undefined ? [{ path: o.prompts, what: "the prompt file being read" }] : []),
+    ...modelFiles(o.checkpoint, "the checkpoint"),
+  ];
+}
+
+/**
+ * A prompt's token ids. A tokenizer with keel's special tokens means a model trained by keel's
+ * trainers: prompt it as they do (prompt, <|sep|>), as serve-model and the pipeline do. Any other
+ * tokenizer: the prompt's tokens as they are. Either way the prompt keeps its last tokens when it
+ * does not fit the context with room for one new token.
+ */
+function encodePrompt(tok: BpeTokenizer, codec: TextCodec | undefined, text: string, max: number) {
+  const ids = codec ? codec.prompt(text) : tok.encode(text);
+  return ids.slice(Math.max(0, ids.length - max));
+}
+
 export async function runGenerate(o: GenerateFlags): Promise<void> {
   if (o.split !== undefined && o.prompts === undefined)
     throw new KeelError("KEEL_E_USAGE", "--split selects rows of --prompts FILE; give --prompts");
@@ -207,6 +274,7 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
   if (texts.length === 0)
     throw new KeelError("KEEL_E_USAGE", "no prompts: give --prompt TEXT or --prompts FILE");
   checkOutputFiles(o.out);
+  if (o.out !== undefined && o.out !== "-") resolveOutputTarget(o.out, generateProtects(o));
   checkPolicy(o.checkpoint);
   const ck = loadCheckpoint(o.checkpoint);
   const tok = ck.tokenizer;
@@ -219,10 +287,18 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
       },
     );
   }
-  // A tokenizer with keel's special tokens means a model trained by keel's trainers: prompt it
-  // as they do (prompt, <|sep|>) and stop at <|eos|>, as serve-model and the pipeline do.
-  // Any other tokenizer: the prompt's tokens as they are, and the completion runs to the limit.
+  // keel's layout also stops at <|eos|>; with any other tokenizer the completion runs to the limit.
   const codec = TextCodec.of(tok);
+  const empty = codec ? -1 : texts.indexOf("");
+  if (empty >= 0) {
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `prompt ${empty + 1} is empty: there is nothing to continue`,
+      {
+        hint: "give every prompt some text (this tokenizer has no <|sep|> to start an answer from)",
+      },
+    );
+  }
   const context = ck.model.config.context;
   const rows: { prompt: string; completion: string; finish: "stop" | "length" }[] = [];
   const progress = new Progress({
@@ -236,17 +312,20 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
   // start, so batches do not repeat each other's draws. Greedy decoding ignores the seed.
   for (let at = 0; at < texts.length; at += o.batchSize) {
     const part = texts.slice(at, at + o.batchSize);
-    const prompts = part.map((p) =>
-      codec ? codec.fitPrompt(codec.prompt(p), context - 1) : tok.encode(p),
+    const g = await generate(
+      ck.model,
+      part.map((p) => encodePrompt(tok, codec, p, context - 1)),
+      {
+        maxNewTokens: o.maxNewTokens,
+        temperature: o.temperature,
+        ...(o.topK !== undefined ? { topK: o.topK } : {}),
+        ...(o.topP !== undefined ? { topP: o.topP } : {}),
+        ...(codec ? { stopTokens: [codec.eosId] } : {}),
+        // a model's vocabulary may be larger than its tokenizer's, which has no text for the rest
+        textVocab: Math.min(tok.vocabSize, ck.model.config.vocab),
+        seed: at === 0 ? o.seed : `${o.seed}/from-${at}`,
+      },
     );
-    const g = await generate(ck.model, prompts, {
-      maxNewTokens: o.maxNewTokens,
-      temperature: o.temperature,
-      ...(o.topK !== undefined ? { topK: o.topK } : {}),
-      ...(o.topP !== undefined ? { topP: o.topP } : {}),
-      ...(codec ? { stopTokens: [codec.eosId] } : {}),
-      seed: at === 0 ? o.seed : `${o.seed}/from-${at}`,
-    });
     for (const [i, p] of part.entries()) {
       const ids = g.completions[i]!;
       rows.push({
@@ -260,7 +339,7 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
   progress.finish();
   await ck.model.dispose();
   if (o.out !== undefined) {
-    const out = new JsonlWriter(o.out);
+    const out = new JsonlWriter(o.out, { protect: generateProtects(o) });
     try {
       for (const r of rows) await out.write(r);
       await out.commit();
@@ -272,6 +351,11 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
   if (o.json) printJson(rows);
   else if (o.out !== undefined) {
     if (!o.quiet) printLine(`wrote ${o.out} (${rows.length} completions)`);
-  } else if (codec) for (const r of rows) printLine(`${r.prompt}\n→ ${r.completion}`);
-  else for (const r of rows) printLine(`${r.prompt}${r.completion}`);
+  } else {
+    // Model text and prompts are anyone's: a byte-level model writes ESC as readily as "a".
+    for (const r of rows) {
+      const text = codec ? `${r.prompt}\n→ ${r.completion}` : `${r.prompt}${r.completion}`;
+      printLine(printable(text));
+    }
+  }
 }

@@ -80,7 +80,7 @@ function parseHeads(v: string): Head[] {
       );
     }
   }
-  return heads as Head[];
+  return [...new Set(heads)] as Head[];
 }
 
 const num = (flag: string) => (v: string) => {
@@ -89,6 +89,16 @@ const num = (flag: string) => (v: string) => {
     throw new KeelError("KEEL_E_USAGE", `${flag} must be a number, got ${JSON.stringify(v)}`);
   return n;
 };
+
+/** A number in [lo, hi] (a flag's own range, checked here so the error names the flag). */
+const inRange =
+  (flag: string, lo: number, hi: number, range: string) =>
+  (v: string): number => {
+    const n = num(flag)(v);
+    if (!(n >= lo && n <= hi))
+      throw new KeelError("KEEL_E_USAGE", `${flag} must be in ${range}, got ${JSON.stringify(v)}`);
+    return n;
+  };
 
 export const modelCommand: CommandModule = {
   name: "model",
@@ -175,9 +185,18 @@ export const modelCommand: CommandModule = {
         positiveInt("--max-new-tokens"),
         32,
       )
-      .option("--temperature <t>", "sampling temperature (0 = greedy)", num("--temperature"), 1)
+      .option(
+        "--temperature <t>",
+        "sampling temperature (0 = greedy)",
+        inRange("--temperature", 0, Number.MAX_VALUE, "[0, ∞)"),
+        1,
+      )
       .option("--top-k <k>", "keep the k most likely tokens", positiveInt("--top-k"))
-      .option("--top-p <p>", "nucleus sampling mass", num("--top-p"))
+      .option(
+        "--top-p <p>",
+        "nucleus sampling mass, in (0, 1]",
+        inRange("--top-p", Number.MIN_VALUE, 1, "(0, 1]"),
+      )
       .option("--seed <seed>", "sampling seed", "0")
       .option(
         "--out <file>",

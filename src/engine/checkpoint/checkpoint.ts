@@ -53,6 +53,12 @@ const ConfigFileSchema = z.strictObject({
   extra: z.record(z.string(), z.unknown()),
 });
 
+/** Every file a checkpoint directory may hold. */
+export const CHECKPOINT_FILES: readonly string[] = [
+  "config.json",
+  ...Object.keys(ConfigFileSchema.shape.files.shape),
+];
+
 export interface SaveOptions {
   readonly step?: number;
   readonly optimizer?: AdamW;

@@ -21,13 +21,18 @@ import type * as ort from "onnxruntime-node";
 import { KeelError } from "../../core/errors.js";
 import { Rng, type Seed } from "../../core/rng.js";
 import { tensor } from "../runtime.js";
-import { type SamplingOptions, sample, validateSampling } from "../sampling.js";
+import { type SamplingOptions, sample, tokenLogprob, validateSampling } from "../sampling.js";
 import { decodeGraph } from "./graphs.js";
 import { type Gpt, padBatch } from "./model.js";
 
 export interface GenerateOptions extends SamplingOptions {
   readonly maxNewTokens: number;
   readonly stopTokens?: readonly number[];
+  /**
+   * Draw only ids below this (default: the whole vocabulary). A tokenizer smaller than the
+   * model's vocabulary has no text for the ids above it; log-probs stay the model's own.
+   */
+  readonly textVocab?: number;
   readonly seed: Seed;
   /** Intra-op threads of the decoding session (default: 1 below 1M parameters, else the model's). */
   readonly threads?: number;
@@ -131,20 +136,22 @@ function appendCache(
   }
 }
 
-export async function generate(
-  model: Gpt,
-  prompts: readonly (readonly number[])[],
-  o: GenerateOptions,
-): Promise<Generation> {
+function validateGeneration(o: GenerateOptions, V: number): void {
   validateSampling(o);
-  const c = model.config;
-  if (c.dtype !== "float32")
-    throw new KeelError("KEEL_E_UNSUPPORTED", "generation runs float32 models only");
-  const B = prompts.length;
-  const S = c.context;
-  const H = c.heads;
-  const D = c.dModel / H;
-  const V = c.vocab;
+  if (!(Number.isInteger(o.maxNewTokens) && o.maxNewTokens >= 0)) {
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `maxNewTokens must be a non-negative integer, got ${o.maxNewTokens}`,
+    );
+  }
+  const tv = o.textVocab;
+  if (tv !== undefined && !(Number.isInteger(tv) && tv >= 1 && tv <= V)) {
+    throw new KeelError("KEEL_E_CONFIG", `textVocab must be an integer in [1, ${V}], got ${tv}`);
+  }
+}
+
+/** Every prompt must leave room for one new token and hold only ids of the vocabulary. */
+function checkPrompts(prompts: readonly (readonly number[])[], S: number, V: number): void {
   prompts.forEach((p, b) => {
     if (p.length === 0 || p.length >= S) {
       throw new KeelError(
@@ -155,7 +162,47 @@ export async function generate(
         },
       );
     }
+    const bad = p.find((t) => !(Number.isInteger(t) && t >= 0 && t < V));
+    if (bad !== undefined) {
+      throw new KeelError(
+        "KEEL_E_SHAPE",
+        `prompt ${b} holds token id ${bad}, outside the model's vocabulary of ${V}`,
+        { hint: "encode prompts with the model's own tokenizer" },
+      );
+    }
   });
+}
+
+/** One token of a row: `sample`, over the first `textVocab` ids when that is fewer than all. */
+function draw(
+  row: Float32Array,
+  o: GenerateOptions,
+  rng: Rng,
+  scratch: Float64Array,
+  textVocab: number,
+): { token: number; logprob: number } {
+  if (textVocab >= row.length) return sample(row, o, rng, scratch);
+  const { token } = sample(row.subarray(0, textVocab), o, rng, scratch);
+  return { token, logprob: tokenLogprob(row, token) };
+}
+
+export async function generate(
+  model: Gpt,
+  prompts: readonly (readonly number[])[],
+  o: GenerateOptions,
+): Promise<Generation> {
+  const c = model.config;
+  validateGeneration(o, c.vocab);
+  if (c.dtype !== "float32")
+    throw new KeelError("KEEL_E_UNSUPPORTED", "generation runs float32 models only");
+  const B = prompts.length;
+  const S = c.context;
+  const H = c.heads;
+  const D = c.dModel / H;
+  const V = c.vocab;
+  checkPrompts(prompts, S, V);
+  if (B === 0) return { sequences: [], completions: [], logprobs: [], finish: [] };
+  const textVocab = o.textVocab ?? V;
   const stops = new Set(o.stopTokens ?? []);
   const rngs = prompts.map((_, b) => new Rng(o.seed).fork(`row${b}`));
   const lengths = prompts.map((p) => p.length);
@@ -208,7 +255,7 @@ export async function generate(
   for (let step = 0; step < o.maxNewTokens; step++) {
     for (let b = 0; b < B; b++) {
       if (!live[b]) continue;
-      const { token: t, logprob } = sample(logits(b), o, rngs[b]!, scratch);
+      const { token: t, logprob } = draw(logits(b), o, rngs[b]!, scratch, textVocab);
       res.completions[b]!.push(t);
       res.sequences[b]!.push(t);
       res.logprobs[b]!.push(logprob);
