@@ -119,6 +119,9 @@ export class EngineProvider implements StreamingProvider, BatchGenerationProvide
           ...(topP === undefined ? {} : { topP }),
           ...(this.config.top_k === undefined ? {} : { topK: this.config.top_k }),
           stopTokens: [this.codec.eosId],
+          // A model may have more ids than its tokenizer (model init allows it); draw only ids
+          // the tokenizer can decode.
+          textVocab: this.codec.vocabSize,
           seed,
           ...(this.config.threads === undefined ? {} : { threads: this.config.threads }),
         }),

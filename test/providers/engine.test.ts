@@ -4,7 +4,10 @@
  * reward provider against the reward scorer it wraps.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { saveCheckpoint } from "../../src/engine/checkpoint/checkpoint.js";
+import { Gpt } from "../../src/engine/gpt/model.js";
 import {
   EngineProvider,
   EngineRewardProvider,
@@ -12,6 +15,7 @@ import {
   renderChat,
   type StreamEvent,
 } from "../../src/providers/index.js";
+import { TextCodec, trainTokenizer } from "../../src/train/common/codec.js";
 import { RewardScorer } from "../../src/train/rm/ensemble.js";
 import { ResponseRecordSchema } from "../../src/world/records.js";
 import { runCli } from "../helpers/cli.js";
@@ -146,6 +150,33 @@ describe("EngineProvider", () => {
       expect(a.ok && b.ok && a.value.text === b.value.text).toBe(true);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe("EngineProvider on a model with more ids than its tokenizer", () => {
+  const dir = tempDir();
+  it("samples only ids its tokenizer can decode", async () => {
+    // model init allows a vocabulary larger than the tokenizer's; untrained, such a model gives
+    // the extra ids about a third of the probability.
+    const corpus = PAIRS.flat();
+    const codec = new TextCodec(trainTokenizer(corpus, 280));
+    const model = new Gpt(
+      { vocab: codec.vocabSize + 128, dModel: 16, layers: 1, heads: 2, context: 48 },
+      { seed: 3, threads: 1 },
+    );
+    saveCheckpoint(join(dir, "wide"), model, { tokenizer: codec.tokenizer });
+    await model.dispose();
+    const wide = new EngineProvider(
+      parseEngineConfig({ checkpoint: join(dir, "wide"), temperature: 1 }),
+    );
+    try {
+      for (let seed = 0; seed < 4; seed++) {
+        const r = await wide.generate({ prompt: "hello", maxTokens: 30, seed });
+        expect(r.ok, r.ok ? "" : r.error.message).toBe(true);
+      }
+    } finally {
+      await wide.close();
     }
   });
 });
