@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { pauseExcluded } from "../../src/server/scores/pause.js";
+import { GOLD_COUNT_DELAY_MAX } from "../../src/server/tasks/queue.js";
 import { SYNC_MS } from "../../src/server/tasks/registry.js";
 import {
   addItems,
@@ -395,6 +396,36 @@ for (const d of dialectFixtures()) {
       const pass = json<{ passed: boolean }>(passRes);
       expect(pass.passed).toBe(true);
       expect(await nextTask(fx, r)).not.toBeNull();
+    });
+
+    it("pauses some judgments after the wrong gold answer, not with it (which would say it was gold)", async () => {
+      const fx = await setup({
+        tasks: 30,
+        gold: 10,
+        overlap: 2,
+        gold_rate: 0.3,
+        pause_gold_accuracy: 0.5,
+        pause_min_gold: 1,
+      });
+      const r = fx.actors.rater;
+      const statuses: { gold: boolean; status: string }[] = [];
+      for (let t = await nextTask(fx, r); t; ) {
+        const res = json<Judged>(await judge(fx, "rater", t, answer(t, true), { next: true }));
+        statuses.push({ gold: String(t.prompt).startsWith("Gold"), status: res.status });
+        if (res.status !== "active") break;
+        t = res.next ?? null;
+      }
+      const firstGold = statuses.findIndex((x) => x.gold);
+      const paused = statuses.findIndex((x) => x.status === "paused");
+      expect(firstGold).toBeGreaterThanOrEqual(0);
+      // The judgment of the gold item left the rater active; the pause came 1–4 judgments later.
+      expect(statuses[firstGold]!.status).toBe("active");
+      expect(paused - firstGold).toBeGreaterThanOrEqual(1);
+      expect(paused - firstGold).toBeLessThanOrEqual(GOLD_COUNT_DELAY_MAX);
+      const row = json<{ raters: { user_id: string; status: string }[] }>(
+        await call(fx, fx.actors.admin, "GET", "/api/projects/p1/raters"),
+      ).raters.find((x) => x.user_id === r.user_id)!;
+      expect(row.status).toBe("paused");
     });
 
     it("auto-pauses a rater whose gold accuracy falls below the policy, and shows it to admins", async () => {

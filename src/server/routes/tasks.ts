@@ -218,7 +218,8 @@ export function taskRoutes(ctx: ServerContext) {
         }
         await q.judgedBy(s, lease.comparisonId);
         await ctx.leases.finish(lease.taskId, ctx.now().getTime());
-        if (q.countGold(s, lease.comparisonId, choice)) await autoPause(ctx, q, s);
+        q.recordJudgment(s, lease.comparisonId, choice);
+        await autoPause(ctx, q, s);
         const skipped = await skippedCount(q, user.user_id);
         let next: Awaited<ReturnType<typeof serve>> | null | undefined;
         if (req.body.next) {

@@ -61,10 +61,25 @@ export interface RaterState {
   cursor: number;
   served: number;
   goldOrder?: number[];
-  /** Gold record since the rater was last (re)instated: for the auto-pause policy. */
+  /**
+   * Gold record since the rater was last (re)instated, as the auto-pause policy counts it: a gold
+   * answer counts only some judgments after it was given (`recordJudgment`).
+   */
   goldSeen: number;
   goldCorrect: number;
+  /** Judgments since the rater was last (re)instated. */
+  judgedSince: number;
+  /** Gold answers not counted yet: each counts once `judgedSince` reaches its `due`. */
+  goldPending: { correct: boolean; due: number }[];
 }
+
+/**
+ * A gold answer counts toward the auto-pause 1 to this many judgments after it was given (a
+ * keyed coin per rater and gold answer). Counted at once, a pause would come with the judgment
+ * of the gold item that caused it, and tell the rater which item was gold; now it comes some
+ * judgments later, after ordinary items as often as not.
+ */
+export const GOLD_COUNT_DELAY_MAX = 4;
 
 export class ProjectQueue {
   readonly tasks: ItemInfo[] = [];
@@ -155,6 +170,8 @@ export class ProjectQueue {
       served: judged.length + skipped.length,
       goldSeen: 0,
       goldCorrect: 0,
+      judgedSince: 0,
+      goldPending: [],
     };
     const since = member.status === "active" ? member.status_at : undefined;
     if (since !== undefined) {
@@ -163,19 +180,34 @@ export class ProjectQueue {
         .select(["comparison_id", "choice"])
         .where("rater_id", "=", userId)
         .where("recorded_at", ">=", since)
+        .orderBy("seq")
         .execute();
-      for (const r of rows) this.countGold(s, r.comparison_id, r.choice);
+      for (const r of rows) this.recordJudgment(s, r.comparison_id, r.choice);
     }
     return s;
   }
 
-  /** Updates the rater's gold record; true when the comparison is a gold task. */
-  countGold(s: RaterState, comparisonId: string, choice: Choice): boolean {
+  /**
+   * Updates the rater's gold record after a judgment: a gold answer waits its keyed delay
+   * (GOLD_COUNT_DELAY_MAX), and answers whose delay has run out are counted. The same
+   * judgments in the same order give the same record in every process.
+   */
+  recordJudgment(s: RaterState, comparisonId: string, choice: Choice): void {
+    s.judgedSince++;
     const it = this.items.get(comparisonId);
-    if (it?.kind !== "task" || it.gold === null) return false;
-    s.goldSeen++;
-    if (choice === it.gold) s.goldCorrect++;
-    return true;
+    if (it?.kind === "task" && it.gold !== null) {
+      const nth = s.goldSeen + s.goldPending.length;
+      const coin = new Rng(
+        this.ids.keyedSeed(`${this.project.seed}/gold-delay/${s.member.user_id}/${nth}`),
+      );
+      const due = s.judgedSince + 1 + coin.int(GOLD_COUNT_DELAY_MAX);
+      s.goldPending.push({ correct: choice === it.gold, due });
+    }
+    const counted = s.goldPending.filter((g) => g.due <= s.judgedSince);
+    if (counted.length === 0) return;
+    s.goldPending = s.goldPending.filter((g) => g.due > s.judgedSince);
+    s.goldSeen += counted.length;
+    s.goldCorrect += counted.filter((g) => g.correct).length;
   }
 
   /**
