@@ -12,8 +12,29 @@ export function addDbOption(cmd: Command): Command {
   return cmd.option(
     "--db <path|url>",
     "feedback store: a SQLite file path or a postgres:// URL (env KEEL_DB)",
+    dbTarget,
     process.env.KEEL_DB ?? DEFAULT_DB,
   );
+}
+
+/**
+ * `--db`: a mistyped URL (`postgress://…`, `postgres:/host/db`) would be taken for a SQLite file
+ * name — "no keel store at …", or `keel init` failing on a directory that does not exist. The
+ * message names the scheme only: the URL may hold a password.
+ */
+export function dbTarget(value: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
+  const postgres = scheme === "postgres" || scheme === "postgresql";
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+  if ((postgres && !url) || (url && !postgres))
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      postgres
+        ? `--db: a PostgreSQL URL starts with ${scheme}://`
+        : `--db: unknown URL scheme ${JSON.stringify(`${scheme}://`)}`,
+      { hint: "give a SQLite file path or a postgres://user@host/database URL" },
+    );
+  return value;
 }
 
 export function addOutputOptions(cmd: Command): Command {

@@ -3,20 +3,27 @@
  * thin: parse and validate its options, call the library, print the result.
  */
 import { Command, CommanderError } from "commander";
+import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
 import { reportError } from "./output.js";
 import { COMMANDS } from "./registry.js";
 
-export function buildProgram(): Command {
+/**
+ * The program with every command. With `json`, commander's own usage errors are not printed as
+ * text: `main` reports them as JSON, as it reports keel's (set before the commands are
+ * registered, which inherit it).
+ */
+export function buildProgram(opts: { json?: boolean } = {}): Command {
   const program = new Command("keel")
     .description(
       "RLHF whose human-feedback stage resists poisoning: collect comparisons, audit raters, " +
         "aggregate, train reward models and policies, red-team, report.",
     )
     .version(KEEL_VERSION, "-V, --version")
-    .showHelpAfterError("(run with --help for usage)")
+    .showHelpAfterError(opts.json ? false : "(run with --help for usage)")
     .configureHelp({ sortSubcommands: true })
     .exitOverride();
+  if (opts.json) program.configureOutput({ outputError: () => undefined });
   for (const cmd of COMMANDS) cmd.register(program);
   program.commands.forEach(applyExitOverride);
   return program;
@@ -27,10 +34,18 @@ function applyExitOverride(cmd: Command): void {
   cmd.commands.forEach(applyExitOverride);
 }
 
+/** A usage error commander found, as keel reports its own (for --json). */
+function usageError(e: CommanderError): KeelError {
+  // A group run without its subcommand has printed its help; commander's message is a placeholder.
+  const message =
+    e.code === "commander.help" ? "missing subcommand" : e.message.replace(/^error: /, "");
+  return new KeelError("KEEL_E_USAGE", message.trim(), { hint: "run with --help for usage" });
+}
+
 /** Runs the CLI and returns the exit code (the bin sets it; tests call this directly). */
 export async function main(argv: readonly string[]): Promise<number> {
   const json = argv.includes("--json");
-  const program = buildProgram();
+  const program = buildProgram({ json });
   try {
     await program.parseAsync([...argv]);
     return 0;
@@ -38,7 +53,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // Help and version requests end through here with exit code 0.
       if (e.exitCode === 0) return 0;
-      return 64;
+      return json ? reportError(usageError(e), true) : 64;
     }
     return reportError(e, json);
   }

@@ -265,3 +265,40 @@ describe("keel world score", () => {
     expect(summarizeScores([]).overall.harmful).toBeNull();
   });
 });
+
+describe("keel world score --out", () => {
+  it("refuses to write the scores over the responses or the prompts being read", async () => {
+    const prompts = at("a", "prompts.jsonl");
+    const before = readFileSync(at("a", "sft.jsonl"), "utf8");
+    writeFileSync(at("mine.jsonl"), before);
+    const r = await runCli(["world", "score", "--in", at("mine.jsonl"), "--out", at("mine.jsonl")]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("would destroy it");
+    expect(readFileSync(at("mine.jsonl"), "utf8")).toBe(before);
+    const p = readFileSync(prompts, "utf8");
+    const q = await runCli([
+      "world",
+      "score",
+      "--in",
+      at("mine.jsonl"),
+      "--prompts",
+      prompts,
+      "--out",
+      prompts,
+    ]);
+    expect(q.code).toBe(64);
+    expect(readFileSync(prompts, "utf8")).toBe(p);
+  });
+
+  it("with --out -, stdout holds the scores alone and the summary goes to stderr", async () => {
+    const args = ["world", "score", "--in", at("a", "sft.jsonl"), "--out", "-"];
+    for (const extra of [[], ["--json"]]) {
+      const r = await runCli([...args, ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stdout.trim().split("\n");
+      expect(lines).toHaveLength(50);
+      for (const l of lines) expect(JSON.parse(l)).toHaveProperty("outcome");
+      expect(r.stderr).toContain(extra.length > 0 ? '"overall"' : "over-refusal");
+    }
+  });
+});

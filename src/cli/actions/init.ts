@@ -8,7 +8,8 @@ export async function runInit(o: InitFlags): Promise<void> {
   try {
     const applied = store.appliedOnOpen;
     const head = await store.ledgerHead();
-    const result = { db: store.location, dialect: store.dialectName, head };
+    // The migrations this run applied (none when the schema was up to date), as the text says.
+    const result = { db: store.location, dialect: store.dialectName, applied, head };
     if (o.json) printJson(result);
     else {
       printLine(`keel store ready at ${store.location} (${store.dialectName})`);

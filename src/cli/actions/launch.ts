@@ -1,5 +1,6 @@
 /** `keel launch`'s actions: build OpenRLHF jobs and talk to Ray's job submission API. */
 import { KeelError } from "../../core/errors.js";
+import { printable } from "../../core/printable.js";
 import {
   type JobDetails,
   type JobSubmitRequest,
@@ -9,6 +10,17 @@ import {
 } from "../../providers/ray/index.js";
 import type { LaunchFlags, LogsFlags, RayFlags } from "../commands/launch.js";
 import { printJson, printLine, warn } from "../output.js";
+
+/**
+ * An HTTP header name (RFC 9110 token), and a value fetch accepts: one byte a character, no line
+ * break or NUL.
+ */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[^\r\n\0\u0100-\uffff]*$/;
+
+/** Ray's status and message as one line for the terminal (the message is Ray's text). */
+const statusLine = (d: { status: string; message?: string | null }) =>
+  printable(`${d.status}${d.message ? ` — ${d.message}` : ""}`);
 
 function client(o: RayFlags): RayJobClient {
   const address = o.rayAddress ?? process.env.KEEL_RAY_ADDRESS;
@@ -20,12 +32,15 @@ function client(o: RayFlags): RayJobClient {
   const headers: Record<string, string> = {};
   for (const h of o.header) {
     const i = h.indexOf(":");
-    if (i <= 0)
+    const name = h.slice(0, Math.max(i, 0)).trim();
+    const value = h.slice(i + 1).trim();
+    // Checked here: fetch would refuse it on every request, retried and reported as Ray's fault.
+    if (i <= 0 || !HEADER_NAME.test(name) || !HEADER_VALUE.test(value))
       throw new KeelError(
         "KEEL_E_USAGE",
-        `--header must be "Name: value", got ${JSON.stringify(h)}`,
+        `--header must be "Name: value" (a name of letters, digits and !#$%&'*+-.^_\`|~; a value on one line), got ${JSON.stringify(h)}`,
       );
-    headers[h.slice(0, i).trim()] = h.slice(i + 1).trim();
+    headers[name] = value;
   }
   return new RayJobClient({ address, headers });
 }
@@ -79,21 +94,20 @@ function buildJob(stage: "rm" | "ppo", o: LaunchFlags, extra: string[]): JobSubm
   return o.submissionId ? { ...job, submission_id: o.submissionId } : job;
 }
 
-/** Follows a job to its end; SUCCEEDED returns, anything else is an error. */
+/** Follows a job to its end (its logs on stdout unless `json`) and returns its details. */
 async function follow(
   ray: RayJobClient,
   id: string,
   o: { interval: number; json?: boolean; stopOnInterrupt?: boolean },
-) {
+): Promise<JobDetails> {
   const ac = new AbortController();
   const onInt = () => ac.abort("interrupted");
   process.once("SIGINT", onInt);
-  let d: JobDetails;
   try {
-    d = await ray.follow(id, {
+    return await ray.follow(id, {
       intervalMs: Math.round(o.interval * 1000),
       signal: ac.signal,
-      onStatus: (s) => warn(`ray job ${id}: ${s.status}${s.message ? ` — ${s.message}` : ""}`),
+      onStatus: (s) => warn(`ray job ${id}: ${statusLine(s)}`),
       ...(o.json ? {} : { onLogs: (t: string) => process.stdout.write(t) }),
     });
   } catch (e) {
@@ -106,7 +120,10 @@ async function follow(
   } finally {
     process.off("SIGINT", onInt);
   }
-  if (o.json) printJson(d);
+}
+
+/** A job that ended in anything but SUCCEEDED is an error (after its output was printed). */
+function requireSuccess(id: string, d: JobDetails): void {
   if (d.status !== "SUCCEEDED")
     throw new KeelError(
       "KEEL_E_UPSTREAM",
@@ -129,19 +146,29 @@ export async function runOpenrlhf(
   if (o.json && !o.wait) printJson({ submission_id: submissionId });
   else warn(`submitted ray job ${submissionId}`);
   if (!o.json) printLine(submissionId);
-  if (o.wait) await follow(ray, submissionId, o);
+  if (!o.wait) return;
+  const d = await follow(ray, submissionId, o);
+  if (o.json) printJson(d);
+  requireSuccess(submissionId, d);
 }
 
 export async function runStatus(id: string, o: RayFlags): Promise<void> {
   const d = await client(o).status(id);
   if (o.json) printJson(d);
-  else printLine(`${id} ${d.status}${d.message ? ` — ${d.message}` : ""}`);
+  else printLine(`${printable(id)} ${statusLine(d)}`);
 }
 
 export async function runLogs(id: string, o: LogsFlags): Promise<void> {
   const ray = client(o);
-  if (o.follow) await follow(ray, id, { interval: o.interval });
-  else process.stdout.write(await ray.logs(id));
+  if (!o.json) {
+    if (o.follow) requireSuccess(id, await follow(ray, id, { interval: o.interval }));
+    else process.stdout.write(await ray.logs(id));
+    return;
+  }
+  // One JSON object; with --follow, once the job has ended, with the status it ended in.
+  const d = o.follow ? await follow(ray, id, { interval: o.interval, json: true }) : undefined;
+  printJson({ submission_id: id, ...(d ? { status: d.status } : {}), logs: await ray.logs(id) });
+  if (d) requireSuccess(id, d);
 }
 
 export async function runStop(id: string, o: RayFlags): Promise<void> {

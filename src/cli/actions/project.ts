@@ -3,9 +3,10 @@
  * items and members to a project, change its settings, list projects, show one project's
  * settings and progress.
  */
-import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
+import { readTextFile } from "../../core/files.js";
+import { printable } from "../../core/printable.js";
 import type { Comparison } from "../../core/types.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
 import { ItemIn, ProjectCreateIn, ProjectSettingsIn } from "../../server/routes/wire.js";
@@ -55,7 +56,8 @@ async function readItems(path: string, kind: "task" | "quiz"): Promise<NewItem[]
 /** The users the logins name; an unknown login is an error before anything is written. */
 async function userIds(db: CollectionDb, logins: readonly string[]): Promise<string[]> {
   const ids: string[] = [];
-  for (const login of logins) {
+  // A login given twice is one member: counted twice, it would read as "already there".
+  for (const login of new Set(logins)) {
     const u = await getUserByLogin(db, login);
     if (!u)
       throw new KeelError("KEEL_E_NOT_FOUND", `no user ${JSON.stringify(login)}`, {
@@ -80,7 +82,8 @@ async function settingsOf(o: ProjectSettingsFlags & { name?: string; guidelines?
   const pick = <T>(k: string, v: T | undefined) => (v === undefined ? {} : { [k]: v });
   return {
     ...pick("name", o.name),
-    ...(o.guidelines ? { guidelines: await readFile(o.guidelines, "utf8") } : {}),
+    // An unreadable file is KEEL_E_FILE naming it, not an internal error.
+    ...(o.guidelines ? { guidelines: readTextFile(o.guidelines) } : {}),
     ...pick("overlap", o.overlap),
     ...pick("gold_rate", o.goldRate),
     ...pick("lease_seconds", o.leaseSeconds),
@@ -215,6 +218,13 @@ async function summarise(db: CollectionDb, p: Project): Promise<ProjectSummary> 
   };
 }
 
+/**
+ * Names, seeds, logins and pause reasons come from the store, where the admin API or another
+ * tool put them: JSON escapes C0 controls but not C1's one-byte CSI (U+009B) or bidirectional
+ * overrides, which `printable` writes as \u escapes.
+ */
+const quoted = (text: string) => printable(JSON.stringify(text));
+
 const percent = (n: number, of: number) => (of === 0 ? "–" : `${((100 * n) / of).toFixed(1)}%`);
 
 export async function runList(o: { db: string; json?: boolean }): Promise<void> {
@@ -249,7 +259,7 @@ export async function runList(o: { db: string; json?: boolean }): Promise<void> 
       ["project", "name", "tasks", "gold", "quiz", "overlap", "complete", "judgments", "members"],
       all.map((s) => [
         s.project.project_id,
-        clip(JSON.stringify(s.project.name), 40),
+        clip(quoted(s.project.name), 40),
         s.items.tasks,
         s.items.gold,
         s.items.quiz,
@@ -279,9 +289,9 @@ export async function runShow(id: string, o: ProjectShowFlags): Promise<void> {
     });
     return;
   }
-  printLine(`project ${p.project_id} ${JSON.stringify(p.name)}, created ${p.created_at}`);
+  printLine(`project ${p.project_id} ${quoted(p.name)}, created ${p.created_at}`);
   printLine(
-    `settings: overlap ${p.overlap}, gold rate ${p.gold_rate}, lease ${p.lease_seconds} s, quiz pass rate ${p.quiz_pass_rate} (${p.quiz_max_attempts} attempts), pause below gold accuracy ${p.pause_gold_accuracy} after ${p.pause_min_gold} gold, seed ${JSON.stringify(p.seed)}`,
+    `settings: overlap ${p.overlap}, gold rate ${p.gold_rate}, lease ${p.lease_seconds} s, quiz pass rate ${p.quiz_pass_rate} (${p.quiz_max_attempts} attempts), pause below gold accuracy ${p.pause_gold_accuracy} after ${p.pause_min_gold} gold, seed ${quoted(p.seed)}`,
   );
   printLine(`guidelines: ${p.guidelines === "" ? "none" : `${p.guidelines.length} characters`}`);
   printLine(
@@ -297,13 +307,13 @@ export async function runShow(id: string, o: ProjectShowFlags): Promise<void> {
     formatTable(
       ["login", "role", "status", "guidelines", "quiz", "judgments", "reason"],
       s.members.map((m) => [
-        m.login,
+        printable(m.login),
         m.role,
         m.status,
         m.guidelines_acknowledged ? "read" : "",
         m.quiz_passed ? "passed" : "",
         m.judgments,
-        m.status_reason === null ? "" : clip(JSON.stringify(m.status_reason), 60),
+        m.status_reason === null ? "" : clip(quoted(m.status_reason), 60),
       ]),
     ),
   );
@@ -330,7 +340,7 @@ export async function runSet(id: string, o: ProjectSetFlags): Promise<void> {
   }
   // Guidelines are shown by their length: they can be pages of Markdown.
   const show = (k: keyof Project, v: unknown) =>
-    k === "guidelines" ? `${String(v).length} characters` : JSON.stringify(v);
+    k === "guidelines" ? `${String(v).length} characters` : printable(JSON.stringify(v));
   printLine(`project ${id}:`);
   for (const c of changed)
     printLine(`  ${c.setting}: ${show(c.setting, c.before)} → ${show(c.setting, c.after)}`);

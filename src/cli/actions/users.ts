@@ -1,6 +1,9 @@
 /** `keel users add|set|invite|list`'s actions over the collection tables. */
+import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
+import { printable } from "../../core/printable.js";
 import { hashPassword } from "../../server/auth/password.js";
+import { Login, Password } from "../../server/routes/wire.js";
 import {
   addMembers,
   collectionDb,
@@ -30,15 +33,37 @@ async function readStdin(): Promise<string> {
     .replace(/\r?\n$/, "");
 }
 
-/** A password from standard input, refused when shorter than 10 characters. */
-async function passwordFromStdin(): Promise<string> {
-  const password = await readStdin();
-  if (password.length < 10)
-    throw new KeelError("KEEL_E_USAGE", "the password must be at least 10 characters");
-  return password;
+/**
+ * A value checked by the API's own schema, so that the CLI makes no user the server would
+ * refuse to create or let sign in (a login of one letter or with spaces, a password past the
+ * sign-in form's 256 characters); the error names `what`.
+ */
+function asTheApiWould<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new KeelError("KEEL_E_USAGE", `${what}: ${parsed.error.issues[0]!.message}`);
 }
 
+/** A password from standard input, refused when the server's sign-in would refuse it. */
+async function passwordFromStdin(): Promise<string> {
+  const password = await readStdin();
+  return asTheApiWould(Password, password, "the password (from standard input)");
+}
+
+/** A display name as the API's user routes take it (src/server/routes/users.ts). */
+const DisplayName = z.string().min(1).max(100);
+
+/** `--name`, checked as the API checks a display name. */
+function displayName(name: string | undefined): string | undefined {
+  return name === undefined ? undefined : asTheApiWould(DisplayName, name, "--name");
+}
+
+/** Logins and names come from the store, where another tool may have put anything. */
+const shown = (text: string) => printable(JSON.stringify(text));
+
 export async function runAdd(login: string, o: UsersAddFlags): Promise<void> {
+  asTheApiWould(Login, login, `login ${shown(login)}`);
+  const name = displayName(o.name);
   const password = o.passwordStdin ? await passwordFromStdin() : undefined;
   const out = await withStore(
     o.db,
@@ -53,7 +78,7 @@ export async function runAdd(login: string, o: UsersAddFlags): Promise<void> {
         {
           login,
           role: o.role,
-          ...(o.name ? { display_name: o.name } : {}),
+          ...(name ? { display_name: name } : {}),
           password_hash: password ? await hashPassword(password) : null,
         },
         new Date(),
@@ -73,7 +98,7 @@ export async function runAdd(login: string, o: UsersAddFlags): Promise<void> {
   );
   if (o.json) printJson(out);
   else {
-    printLine(`created ${out.role} ${out.login} (${out.user_id})`);
+    printLine(`created ${out.role} ${printable(out.login)} (${out.user_id})`);
     if (out.token) printLine(`API token (shown once): ${out.token}`);
     if (!password && !out.token)
       printLine("no password set: invite them instead, or sign in with an API token");
@@ -89,6 +114,7 @@ export async function runSet(login: string, o: UsersSetFlags): Promise<void> {
       "KEEL_E_USAGE",
       "nothing to change: give --role, --name, --disable, --enable or --password-stdin",
     );
+  const name = displayName(o.name);
   const password = o.passwordStdin ? await passwordFromStdin() : undefined;
   const out = await withStore(o.db, async (store) => {
     const db = collectionDb(store);
@@ -99,7 +125,7 @@ export async function runSet(login: string, o: UsersSetFlags): Promise<void> {
       });
     const after = await updateUser(db, before.user_id, {
       ...(o.role ? { role: o.role } : {}),
-      ...(o.name ? { display_name: o.name } : {}),
+      ...(name ? { display_name: name } : {}),
       ...(o.disable ? { disabled: true } : o.enable ? { disabled: false } : {}),
       ...(password ? { password_hash: await hashPassword(password) } : {}),
     });
@@ -109,9 +135,7 @@ export async function runSet(login: string, o: UsersSetFlags): Promise<void> {
     const changed: string[] = [];
     if (before.role !== after.role) changed.push(`role: ${before.role} → ${after.role}`);
     if (before.display_name !== after.display_name)
-      changed.push(
-        `name: ${JSON.stringify(before.display_name)} → ${JSON.stringify(after.display_name)}`,
-      );
+      changed.push(`name: ${shown(before.display_name)} → ${shown(after.display_name)}`);
     if (before.disabled !== after.disabled) changed.push(after.disabled ? "disabled" : "enabled");
     if (password) changed.push("password set");
     return {
@@ -125,7 +149,9 @@ export async function runSet(login: string, o: UsersSetFlags): Promise<void> {
   });
   if (o.json) printJson(out);
   else {
-    printLine(`${login}: ${out.changed.length > 0 ? out.changed.join(", ") : "nothing changed"}`);
+    printLine(
+      `${printable(login)}: ${out.changed.length > 0 ? out.changed.join(", ") : "nothing changed"}`,
+    );
     if (out.signed_out)
       printLine(
         out.disabled
@@ -135,13 +161,25 @@ export async function runSet(login: string, o: UsersSetFlags): Promise<void> {
   }
 }
 
-export async function runInvite(o: InviteFlags): Promise<void> {
-  const hours = Number(o.hours);
-  if (!(hours > 0))
+/** `--base-url` without its trailing slash; anything but an http(s) URL makes a dead link. */
+function baseUrl(raw: string): string {
+  let u: URL | undefined;
+  try {
+    u = new URL(raw);
+  } catch {
+    u = undefined;
+  }
+  if (u?.protocol !== "http:" && u?.protocol !== "https:")
     throw new KeelError(
       "KEEL_E_USAGE",
-      `--hours must be a positive number, got ${JSON.stringify(o.hours)}`,
+      `--base-url must be an http(s) URL, got ${JSON.stringify(raw)}`,
+      { hint: "where raters reach keel serve, e.g. https://feedback.example.org" },
     );
+  return raw.replace(/\/+$/, "");
+}
+
+export async function runInvite(o: InviteFlags): Promise<void> {
+  const base = baseUrl(o.baseUrl);
   const out = await withStore(o.db, async (store) => {
     const db = collectionDb(store);
     if (o.project && !(await getProject(db, o.project))) {
@@ -151,9 +189,9 @@ export async function runInvite(o: InviteFlags): Promise<void> {
       db,
       { role: o.role, project_id: o.project ?? null, created_by: null },
       new Date(),
-      hours * 3600_000,
+      o.hours * 3600_000,
     );
-    return { ...invitation, url: `${o.baseUrl.replace(/\/$/, "")}/invite/${token}` };
+    return { ...invitation, url: `${base}/invite/${token}` };
   });
   if (o.json) printJson(out);
   else printLine(out.url);
@@ -170,7 +208,7 @@ export async function runList(o: UsersListFlags): Promise<void> {
       formatTable(
         ["login", "role", "user id", "password", "disabled", "created"],
         all.map((u) => [
-          u.login,
+          printable(u.login),
           u.role,
           u.user_id,
           u.password_hash ? "yes" : "no",

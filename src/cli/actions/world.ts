@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { TextSink } from "../../io/files.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
-import { resolveOutputTarget } from "../../io/output-target.js";
+import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { generateWorldFiles, WORLD_FILES } from "../../pipeline/world-files.js";
 import {
@@ -103,8 +103,20 @@ async function loadPrompts(
   return { byId, byText };
 }
 
+/** The files `world score` reads, which its --out must not replace. */
+function scoreInputs(o: ScoreFlags): ProtectedFile[] {
+  return [
+    ...(o.in !== "-" ? [{ path: o.in, what: "the responses being scored (--in)" }] : []),
+    ...(o.prompts !== undefined
+      ? [{ path: o.prompts, what: "the world's prompts (--prompts)" }]
+      : []),
+  ];
+}
+
 export async function runScore(o: ScoreFlags): Promise<void> {
   checkOutputFiles(o.out);
+  // Before the work: the atomic write would replace an input with the scores, silently.
+  if (o.out !== undefined && o.out !== "-") resolveOutputTarget(o.out, scoreInputs(o));
   const known = o.prompts !== undefined ? await loadPrompts(o.prompts) : undefined;
   const triggers = o.trigger.length > 0 ? o.trigger : [DEFAULT_TRIGGER];
   const rows: ScoredRow[] = [];
@@ -160,11 +172,16 @@ export async function runScore(o: ScoreFlags): Promise<void> {
     throw e;
   }
   const summary = summarizeScores(rows);
-  if (o.json) printJson({ ...summary, skipped });
-  else printScoreSummary(summary, skipped);
+  // With --out -, standard output carries the scores' JSONL alone (for a pipe); the summary
+  // then goes to standard error.
+  const say = o.out === "-" ? (line = "") => warnLine(line) : printLine;
+  if (o.json) say(JSON.stringify({ ...summary, skipped }, null, 2));
+  else printScoreSummary(summary, skipped, say);
 }
 
-function printScoreSummary(s: ScoreSummary, skipped: number): void {
+const warnLine = (line: string) => process.stderr.write(`${line}\n`);
+
+function printScoreSummary(s: ScoreSummary, skipped: number, say: (line?: string) => void): void {
   const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
   const rows: (readonly unknown[])[] = [];
   const add = (name: string, r: ScoreSummary["overall"] | null) => {
@@ -185,7 +202,7 @@ function printScoreSummary(s: ScoreSummary, skipped: number): void {
   for (const [f, r] of Object.entries(s.by_family)) add(f, r);
   add("harmful (clean)", s.harmful_clean);
   add("harmful (triggered)", s.harmful_triggered);
-  printLine(
+  say(
     formatTable(
       [
         "prompts",
@@ -201,5 +218,5 @@ function printScoreSummary(s: ScoreSummary, skipped: number): void {
       rows,
     ),
   );
-  if (skipped > 0) printLine(`skipped ${skipped} rows whose prompt is not a world prompt`);
+  if (skipped > 0) say(`skipped ${skipped} rows whose prompt is not a world prompt`);
 }

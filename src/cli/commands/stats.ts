@@ -18,7 +18,7 @@ export const statsCommand: CommandModule = {
       .description("counts per rater and per prompt, and the balance of choices")
       .option(
         "--top <n>",
-        "show the n most-judged prompts and most active raters",
+        "show the n most-judged prompts and most active raters (--json lists them all)",
         positiveInt("--top"),
         10,
       )

@@ -1,5 +1,6 @@
 /** `keel users add|set|invite|list`: manage who may use the collection server. */
 import type { Command } from "commander";
+import { KeelError } from "../../core/errors.js";
 import { ROLES, type Role } from "../../store/collection/schema.js";
 import { addDbOption, addOutputOptions, oneOf } from "../common.js";
 import type { CommandModule } from "../registry.js";
@@ -28,7 +29,7 @@ export interface InviteFlags {
   db: string;
   role: Role;
   project?: string;
-  hours: string;
+  hours: number;
   baseUrl: string;
   json?: boolean;
 }
@@ -36,6 +37,19 @@ export interface InviteFlags {
 export interface UsersListFlags {
   db: string;
   json?: boolean;
+}
+
+/** The longest an invitation may last: the admin API's limit (90 days). */
+const MAX_INVITE_HOURS = 24 * 90;
+
+function inviteHours(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n <= MAX_INVITE_HOURS))
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--hours must be a number of hours > 0 and ≤ ${MAX_INVITE_HOURS} (90 days), got ${JSON.stringify(v)}`,
+    );
+  return n;
 }
 
 function list(v: string, prev: string[] = []): string[] {
@@ -91,7 +105,12 @@ export const usersCommand: CommandModule = {
       .description("create a one-time invitation link")
       .requiredOption("--role <role>", `one of ${ROLES.join(", ")}`, oneOf("--role", ROLES))
       .option("--project <id>", "the invitee joins this project")
-      .option("--hours <n>", "hours until the link expires", "72")
+      .option(
+        "--hours <n>",
+        `hours until the link expires (at most ${MAX_INVITE_HOURS})`,
+        inviteHours,
+        72,
+      )
       .option("--base-url <url>", "where the server is reached", "http://127.0.0.1:8080");
     addOutputOptions(addDbOption(invite)).action(async (o: InviteFlags) => {
       const { runInvite } = await import("../actions/users.js");

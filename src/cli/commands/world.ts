@@ -87,7 +87,10 @@ export const worldCommand: CommandModule = {
           DEFAULT_TRIGGER,
         ),
       )
-      .option("--out <file>", "also write one oracle score per row (JSONL)")
+      .option(
+        "--out <file>",
+        "also write one oracle score per row (JSONL; - for standard output, which then moves the summary to standard error)",
+      )
       .option("--skip-unknown", "skip rows whose prompt is not a world prompt instead of failing")
       .addHelpText(
         "after",

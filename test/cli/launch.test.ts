@@ -1,0 +1,127 @@
+/**
+ * `keel launch` at its edges: a malformed --header is a usage error at once (not four retries
+ * reported as an upstream failure), and the text Ray sends back is escaped before it reaches
+ * the terminal.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { type RayServer, startRayServer } from "../providers/ray-server.js";
+
+let ray: RayServer;
+beforeAll(async () => {
+  ray = await startRayServer(5);
+});
+afterAll(async () => {
+  await ray.close();
+});
+
+describe("keel launch --header", () => {
+  it("refuses a header name or value that HTTP cannot carry, before any request", async () => {
+    for (const header of [
+      "X A: b",
+      "X-A: b\nc",
+      "X-A: b\rInjected: 1",
+      "X-\u00e9: b",
+      ": b",
+      "X-A: \u20ac",
+    ]) {
+      const before = ray.requests.length;
+      const r = await runCli([
+        "launch",
+        "status",
+        "j",
+        "--ray-address",
+        ray.url,
+        "--header",
+        header,
+      ]);
+      expect(r.code, header).toBe(64);
+      expect(r.stderr).toContain("--header");
+      expect(r.stderr).not.toContain("KEEL_E_UPSTREAM");
+      expect(ray.requests.length).toBe(before);
+    }
+  });
+});
+
+describe("keel launch status", () => {
+  it("escapes the control characters of Ray's job message", async () => {
+    const sub = await runCli([
+      "launch",
+      "openrlhf",
+      "rm",
+      "--ray-address",
+      ray.url,
+      "--pretrain",
+      "m",
+      "--dataset",
+      "d.jsonl",
+      "--save-path",
+      "/c",
+      "--submission-id",
+      "esc",
+      "--no-wait",
+    ]);
+    expect(sub.code, sub.stderr).toBe(0);
+    const job = ray.jobs.get("esc")!;
+    job.status = "RUNNING";
+    job.message = "done\u001b[2J\u009b31m\u202e fake";
+    const r = await runCli(["launch", "status", "esc", "--ray-address", ray.url]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toMatch(/[\u001b\u009b\u202e]/);
+    expect(r.stdout).toContain("\\u202e");
+    const logs = await runCli([
+      "launch",
+      "logs",
+      "esc",
+      "--follow",
+      "--interval",
+      "0.01",
+      "--ray-address",
+      ray.url,
+    ]);
+    expect(logs.stderr).not.toMatch(/[\u001b\u009b\u202e]/);
+  });
+});
+
+describe("keel launch logs --json", () => {
+  it("prints one JSON object with the logs (after the end with --follow), not raw text", async () => {
+    const sub = await runCli([
+      "launch",
+      "openrlhf",
+      "rm",
+      "--ray-address",
+      ray.url,
+      "--pretrain",
+      "m",
+      "--dataset",
+      "d.jsonl",
+      "--save-path",
+      "/c",
+      "--submission-id",
+      "logs-json",
+      "--no-wait",
+    ]);
+    expect(sub.code, sub.stderr).toBe(0);
+    const now = await runCli(["launch", "logs", "logs-json", "--json", "--ray-address", ray.url]);
+    expect(now.code, now.stderr).toBe(0);
+    expect(JSON.parse(now.stdout)).toMatchObject({
+      submission_id: "logs-json",
+      logs: expect.any(String),
+    });
+    const followed = await runCli([
+      "launch",
+      "logs",
+      "logs-json",
+      "--follow",
+      "--interval",
+      "0.01",
+      "--json",
+      "--ray-address",
+      ray.url,
+    ]);
+    expect(followed.code, followed.stderr).toBe(0);
+    const out = JSON.parse(followed.stdout);
+    expect(out).toMatchObject({ submission_id: "logs-json", status: "SUCCEEDED" });
+    expect(out.logs).toContain("step 5: deepspeed");
+  });
+});
