@@ -18,7 +18,12 @@ import { tempDir } from "../helpers/stores.js";
 
 const dir = tempDir("keel-users-project-");
 let n = 0;
-const freshDb = () => join(dir, `s${n++}.db`);
+/** A new store (keel init: users and project need one). */
+async function freshDb(): Promise<string> {
+  const db = join(dir, `s${n++}.db`);
+  expect((await runCli(["init", "--db", db])).code).toBe(0);
+  return db;
+}
 
 /** Characters that drive or deceive a terminal: ESC, the one-byte CSI, a bidi override. */
 const NASTY = "x\u001b[2J\u009b31m\u202eevil";
@@ -30,8 +35,7 @@ function expectEscaped(text: string): void {
 
 describe("keel users add", () => {
   it("refuses the logins, names and passwords the server would refuse, and writes nothing", async () => {
-    const db = freshDb();
-    expect((await runCli(["init", "--db", db])).code).toBe(0);
+    const db = await freshDb();
     for (const login of ["", "a", "bob smith", NASTY, "l".repeat(65)]) {
       const r = await runCli(["users", "add", login, "--role", "rater", "--db", db]);
       expect(r.code, login).toBe(64);
@@ -74,7 +78,7 @@ describe("keel users add", () => {
 
 describe("keel users list and set", () => {
   it("escapes logins and names that another tool put in the store", async () => {
-    const db = freshDb();
+    const db = await freshDb();
     const store = await openStore(db, { create: true });
     await createUser(
       collectionDb(store),
@@ -93,8 +97,7 @@ describe("keel users list and set", () => {
 
 describe("keel users invite", () => {
   it("refuses an expiry the API would refuse (no internal error), and a base URL that is no link", async () => {
-    const db = freshDb();
-    expect((await runCli(["init", "--db", db])).code).toBe(0);
+    const db = await freshDb();
     for (const hours of ["Infinity", "1e12", "2161", "0", "-1", "soon"]) {
       const r = await runCli(["users", "invite", "--role", "rater", "--hours", hours, "--db", db]);
       expect(r.code, hours).toBe(64);
@@ -134,7 +137,7 @@ describe("keel users invite", () => {
 
 describe("keel project", () => {
   it("names a guidelines file it cannot read (KEEL_E_FILE, not an internal error)", async () => {
-    const db = freshDb();
+    const db = await freshDb();
     const missing = await runCli([
       "project",
       "create",
@@ -156,7 +159,7 @@ describe("keel project", () => {
   });
 
   it("escapes project names, seeds, logins and pause reasons in list, show and set", async () => {
-    const db = freshDb();
+    const db = await freshDb();
     const store = await openStore(db, { create: true });
     const cdb = collectionDb(store);
     const u = await createUser(cdb, { login: NASTY, role: "rater" }, new Date());
@@ -203,7 +206,7 @@ describe("keel project", () => {
 
 describe("keel project add --member", () => {
   it("counts a login given twice once, not as a member already there", async () => {
-    const db = freshDb();
+    const db = await freshDb();
     expect((await runCli(["users", "add", "bob", "--role", "rater", "--db", db])).code).toBe(0);
     expect((await runCli(["project", "create", "p1", "--name", "P", "--db", db])).code).toBe(0);
     const r = await runCli([

@@ -15,6 +15,11 @@ describe("keel users and keel project", () => {
   it("creates users and a project with items, quiz and members; invites; lists", async () => {
     const dir = tempDir();
     const db = join(dir, "k.db");
+    // Like every command but init, users and project need a store: a mistyped --db makes none.
+    const none = await runCli(["users", "add", "rita", "--role", "rater", "--db", db]);
+    expect(none.code).toBe(74);
+    expect(none.stderr).toContain(`no keel store at ${db}`);
+    expect((await runCli(["init", "--db", db])).code).toBe(0);
     const add = await runCli([
       "users",
       "add",
@@ -255,6 +260,7 @@ describe("keel users set", () => {
   it("disables a user (sessions ended, token refused by a running server), re-enables and changes the role", async () => {
     const dir = tempDir();
     const db = join(dir, "k.db");
+    expect((await runCli(["init", "--db", db])).code).toBe(0);
     const add = await runCli([
       "users",
       "add",

@@ -114,18 +114,14 @@ export async function runCreate(id: string, o: ProjectCreateFlags): Promise<void
     ...(o.items ? await readItems(o.items, "task") : []),
     ...(o.quiz ? await readItems(o.quiz, "quiz") : []),
   ];
-  const out = await withStore(
-    o.db,
-    async (store) => {
-      const db = collectionDb(store);
-      const members = await userIds(db, o.member ?? []);
-      const p = await createProject(db, settings, new Date());
-      const r = items.length > 0 ? await addItems(db, id, items) : { added: 0, existing: 0 };
-      const added = members.length > 0 ? await addMembers(db, id, members, new Date()) : 0;
-      return { project_id: p.project_id, items: r.added, members: added };
-    },
-    { create: true },
-  );
+  const out = await withStore(o.db, async (store) => {
+    const db = collectionDb(store);
+    const members = await userIds(db, o.member ?? []);
+    const p = await createProject(db, settings, new Date());
+    const r = items.length > 0 ? await addItems(db, id, items) : { added: 0, existing: 0 };
+    const added = members.length > 0 ? await addMembers(db, id, members, new Date()) : 0;
+    return { project_id: p.project_id, items: r.added, members: added };
+  });
   if (o.json) printJson(out);
   else printLine(`created project ${out.project_id}: ${out.items} items, ${out.members} members`);
 }

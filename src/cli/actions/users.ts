@@ -65,37 +65,33 @@ export async function runAdd(login: string, o: UsersAddFlags): Promise<void> {
   asTheApiWould(Login, login, `login ${shown(login)}`);
   const name = displayName(o.name);
   const password = o.passwordStdin ? await passwordFromStdin() : undefined;
-  const out = await withStore(
-    o.db,
-    async (store) => {
-      const db = collectionDb(store);
-      for (const p of o.project ?? []) {
-        if (!(await getProject(db, p)))
-          throw new KeelError("KEEL_E_NOT_FOUND", `no project ${JSON.stringify(p)}`);
-      }
-      const u = await createUser(
-        db,
-        {
-          login,
-          role: o.role,
-          ...(name ? { display_name: name } : {}),
-          password_hash: password ? await hashPassword(password) : null,
-        },
-        new Date(),
-      );
-      for (const p of o.project ?? []) await addMembers(db, p, [u.user_id], new Date());
-      const token = o.token
-        ? (await createApiToken(db, u.user_id, o.token, new Date())).token
-        : undefined;
-      return {
-        user_id: u.user_id,
-        login: u.login,
-        role: u.role,
-        ...(token ? { token } : {}),
-      };
-    },
-    { create: true },
-  );
+  const out = await withStore(o.db, async (store) => {
+    const db = collectionDb(store);
+    for (const p of o.project ?? []) {
+      if (!(await getProject(db, p)))
+        throw new KeelError("KEEL_E_NOT_FOUND", `no project ${JSON.stringify(p)}`);
+    }
+    const u = await createUser(
+      db,
+      {
+        login,
+        role: o.role,
+        ...(name ? { display_name: name } : {}),
+        password_hash: password ? await hashPassword(password) : null,
+      },
+      new Date(),
+    );
+    for (const p of o.project ?? []) await addMembers(db, p, [u.user_id], new Date());
+    const token = o.token
+      ? (await createApiToken(db, u.user_id, o.token, new Date())).token
+      : undefined;
+    return {
+      user_id: u.user_id,
+      login: u.login,
+      role: u.role,
+      ...(token ? { token } : {}),
+    };
+  });
   if (o.json) printJson(out);
   else {
     printLine(`created ${out.role} ${printable(out.login)} (${out.user_id})`);
