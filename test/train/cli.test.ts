@@ -158,6 +158,10 @@ describe("keel train", () => {
     const twice = await runCli(args);
     expect(twice.code).toBe(64);
     expect(twice.stdout + twice.stderr).toContain(`${run} already holds a run (model)`);
+    // --check says so too, rather than calling the config valid.
+    const checked = await runCli([...args, "--check"]);
+    expect(checked.code).toBe(64);
+    expect(checked.stderr).toContain(`${run} already holds a run (model)`);
     // A finished run has nothing to resume; one killed before its end (no summary line in
     // metrics.jsonl) resumes with the same inputs and extends the record, and with a changed
     // data file it is refused.

@@ -597,7 +597,7 @@ function checkSameConfig(path: string, now: Record<string, unknown>): void {
 
 async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const prep = await prepare(trainer, o.config, o.out);
-  if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
+  // --check refuses what the run would refuse: its output directory is checked first.
   refuseOtherRun(prep.out, `train ${trainer}`);
   const held = trainedArtifact(prep.out);
   if (!o.resume && held !== undefined)
@@ -610,6 +610,7 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
       `the run in ${prep.out} is complete (metrics.jsonl ends with its summary); there is nothing to resume`,
       { hint: "its model is in model/; to train again, give another output directory" },
     );
+  if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
   const record = recordRun(trainer, prep, o.resume === true);
   const resolved = { trainer, out: prep.out, data: prep.data, ...prep.config };
   const recorded = record.file("config.yaml");
