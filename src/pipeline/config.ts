@@ -25,15 +25,21 @@
 import { z } from "zod";
 import { type ConfigSource, parseConfig } from "../core/config.js";
 import { POLICIES } from "../defend/config.js";
+import { IMPORT_FORMATS } from "../io/registry.js";
 import { AttackSchema } from "../redteam/scenarios.js";
 import { PRESETS, type Preset, type PresetName } from "../train/presets.js";
 
 const Overrides = z.record(z.string(), z.unknown());
 
+/** Import formats whose records are whole judgments (texts included), as collect needs. */
+const JUDGMENT_FORMATS: readonly string[] = IMPORT_FORMATS.filter(
+  (f) => f.kind === "judgments",
+).map((f) => f.key);
+
 export const ARMS = ["undefended", "defended"] as const;
 export type Arm = (typeof ARMS)[number];
 
-export const PipelineConfigSchema = z.strictObject({
+const PipelineConfigObject = z.strictObject({
   name: z
     .string()
     .min(1)
@@ -103,6 +109,22 @@ export const PipelineConfigSchema = z.strictObject({
       message: "collect.path is needed to import a file or read a store",
       path: ["path"],
     })
+    // Read by one choice only: a judgments file beside the default `from: panel` would be
+    // ignored without a word, and the simulated panel rated instead.
+    .refine((c) => c.from !== "panel" || c.path === undefined, {
+      message:
+        "is read only with from: import or from: store (from: panel, the default, ignores it)",
+      path: ["path"],
+    })
+    .refine((c) => c.from === "import" || c.format === "auto", {
+      message: "is read only with from: import",
+      path: ["format"],
+    })
+    // Checked here, not at the collect stage that may come after SFT and generation.
+    .refine((c) => c.format === "auto" || JUDGMENT_FORMATS.includes(c.format), {
+      message: `must be auto or a format that carries judgments with their texts: ${JUDGMENT_FORMATS.join(", ")}`,
+      path: ["format"],
+    })
     .default({ from: "panel", format: "auto" }),
   /**
    * PPO's prompts: the distinct prompts the feedback was collected on (default), or a JSONL
@@ -115,6 +137,10 @@ export const PipelineConfigSchema = z.strictObject({
     })
     .refine((p) => p.from === "rated" || p.path !== undefined, {
       message: "prompts.path is needed to read PPO prompts from a file",
+      path: ["path"],
+    })
+    .refine((p) => p.from === "file" || p.path === undefined, {
+      message: "is read only with from: file (from: rated, the default, ignores it)",
       path: ["path"],
     })
     .default({ from: "rated" }),
@@ -151,6 +177,15 @@ export const PipelineConfigSchema = z.strictObject({
   bias_probes: z.strictObject({ pairs: z.int().min(0).default(40) }).default({ pairs: 40 }),
   report: z.strictObject({ examples: z.int().min(0).max(50).default(6) }).default({ examples: 6 }),
 });
+
+export const PipelineConfigSchema = PipelineConfigObject
+  // DPO trains on the preference pairs alone: a prompts file would be read by nothing, yet
+  // recorded as an input of the run.
+  .refine((c) => c.prompts.from !== "file" || c.policy.algorithm === "ppo", {
+    message:
+      "PPO's prompts: with policy.algorithm dpo nothing reads them (DPO trains on the pairs)",
+    path: ["prompts", "from"],
+  });
 
 export type PipelineConfig = z.output<typeof PipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof PipelineConfigSchema>;

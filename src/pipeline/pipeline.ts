@@ -89,14 +89,19 @@ export function checkPipelineInputs(config: PipelineConfig, source: ConfigSource
   const missing = (message: string, path: string[], hint: string) =>
     new KeelError("KEEL_E_NOT_FOUND", message, { where: where(...path), hint });
   const { collect, prompts, base, generate } = config;
+  // It would fail at the collect stage, after SFT and generation, for want of judgments.
+  if (collect.from === "store" && collect.path === ":memory:")
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      ":memory: is a new, empty store, with no judgments to read",
+      {
+        where: where("collect", "path"),
+        hint: "give the rater web app's store: its keel.db file or a postgres:// URL",
+      },
+    );
   if (collect.from === "import" && !isFile(collect.path!))
     throw missing(`no judgments file at ${collect.path}`, ["collect", "path"], "fix the path");
-  if (
-    collect.from === "store" &&
-    !isPostgresUrl(collect.path!) &&
-    collect.path !== ":memory:" &&
-    !isFile(collect.path!)
-  )
+  if (collect.from === "store" && !isPostgresUrl(collect.path!) && !isFile(collect.path!))
     throw missing(
       `no keel store at ${collect.path}`,
       ["collect", "path"],

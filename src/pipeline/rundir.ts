@@ -169,7 +169,9 @@ export class RunDir {
         },
       );
     }
-    return new RunDir(path, seeds, before);
+    // The seeds the run goes on with (a changed one re-runs the stages that depend on it), as
+    // config.yaml is rewritten with them; the rest of the record is the run's since it began.
+    return new RunDir(path, seeds, { ...before, seeds });
   }
 
   /** The manifest.json a run directory holds, if any (undefined when absent or unreadable). */

@@ -200,10 +200,15 @@ export class Runner {
     writeFileAtomic(this.statePath, `${JSON.stringify(this.state, null, 2)}\n`);
   }
 
-  /** A finished stage can be skipped when its fingerprint and every output are unchanged. */
+  /**
+   * A finished stage can be skipped when its fingerprint and every output are unchanged, and no
+   * later attempt of it began and stopped part-way: that attempt may have rewritten files it
+   * does not list as outputs (collect's keel.db) while its listed outputs still hold the record's.
+   */
   private reusable(s: Stage, fp: string): StageRecord | undefined {
     const rec = this.state.stages[s.key];
-    if (!rec || rec.fingerprint !== fp) return undefined;
+    if (!rec || rec.fingerprint !== fp || this.state.started?.[s.key] !== undefined)
+      return undefined;
     for (const f of s.outputs)
       if (rec.outputs[f] === undefined || fileHash(this.run.file(f)) !== rec.outputs[f])
         return undefined;
@@ -247,8 +252,9 @@ export class Runner {
           this.events.onStageProgress?.(s, fraction, detail, eta);
         },
       };
+      // A stage that finished although Ctrl-C came while it ran (one that does not watch the
+      // signal: evaluation, collection) is recorded; the run stops before the next stage.
       const result = await this.run.stage(s.key, () => s.run(ctx));
-      if (signal.aborted) throw interrupted();
       const seconds = (performance.now() - started) / 1000;
       const outputs: Record<string, string> = {};
       for (const f of s.outputs) {

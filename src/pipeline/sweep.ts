@@ -23,7 +23,7 @@ import {
   type PipelineConfigInput,
   parsePipelineConfig,
 } from "./config.js";
-import { runPipeline } from "./pipeline.js";
+import { checkRunDir, runPipeline } from "./pipeline.js";
 import { resolvePlan } from "./plan.js";
 import type { RunnerEvents } from "./runner.js";
 import { panelFiles } from "./stages/generate.js";
@@ -69,6 +69,14 @@ const CLEAN_PANEL = {
   ],
 };
 
+/**
+ * A rate as the decimal it was written as: 7% is 0.07 × 100 = 7.000000000000001 and 0.7% is
+ * 0.7 / 100 = 0.006999999999999999 in floating point, which would name a run and a directory.
+ */
+function decimal(x: number): number {
+  return +x.toPrecision(12);
+}
+
 /** How each attacker is given its comparisons (claiming, co-assignment) in the sweep. */
 function attackConfig(attack: AttackType, rate: number): PipelineConfigInput["attack"] {
   if (attack === "sybil") return { type: "sybil", rate, group_size: 4 };
@@ -82,7 +90,7 @@ export function sweepCellConfig(
   base?: string,
 ): PipelineConfigInput {
   const cell: Record<string, unknown> = {
-    name: `sweep-${attack}-${String(rate * 100).replace(".", "_")}pct`,
+    name: `sweep-${attack}-${String(decimal(rate * 100)).replace(".", "_")}pct`,
     seed: o.seed,
     preset: o.preset,
     world: { panel: CLEAN_PANEL, trigger: { token: "SUDO", rate: 0.05 } },
@@ -123,9 +131,32 @@ async function poisonedShare(runDir: string, config: PipelineConfig): Promise<nu
   return all === 0 ? 0 : poisoned / all;
 }
 
+/** A cell's run directory: every attack at rate 0 is the one clean run. */
+function cellDir(o: SweepOptions, attack: AttackType, rate: number): string {
+  return join(o.out, rate === 0 ? "clean" : `${attack}-${decimal(rate)}`);
+}
+
+/**
+ * Every cell's directory is checked before the first cell runs (new, empty, or its run with
+ * --resume; src/pipeline/pipeline.ts): a later cell refused — a finished run there without
+ * --resume — would otherwise stop the sweep after the earlier cells had run for minutes.
+ */
+function checkCellDirs(o: SweepOptions, cells: readonly { attack: AttackType; rate: number }[]) {
+  const seen = new Set<string>();
+  for (const [i, { attack, rate }] of cells.entries()) {
+    const dir = cellDir(o, attack, rate);
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    const base =
+      i === 0 ? undefined : join(cellDir(o, cells[0]!.attack, cells[0]!.rate), "base", "model");
+    checkRunDir(parsePipelineConfig(sweepCellConfig(o, attack, rate, base)), dir, o.resume);
+  }
+}
+
 export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
   const rows: SweepRow[] = [];
   const cells = o.attacks.flatMap((attack) => o.rates.map((rate) => ({ attack, rate })));
+  checkCellDirs(o, cells);
   let base: string | undefined;
   // Every attack at rate 0 is the same clean run: it runs once and its rows are repeated.
   let clean: Awaited<ReturnType<typeof runPipeline>>["summary"] | undefined;
@@ -144,7 +175,7 @@ export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
         });
       continue;
     }
-    const dir = join(o.out, rate === 0 ? "clean" : `${attack}-${rate}`);
+    const dir = cellDir(o, attack, rate);
     const config = parsePipelineConfig(sweepCellConfig(o, attack, rate, base));
     const resume = o.resume && existsSync(join(dir, "state.json"));
     const r = await runPipeline(config, {

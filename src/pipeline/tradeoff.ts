@@ -5,9 +5,11 @@
  * the world's safe/unsafe labels at several cost thresholds — and each tuned policy is
  * red-teamed: helpfulness on benign tasks against harmful compliance under jailbreaks.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { canonicalJson } from "../core/canonical.js";
+import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
 import { writeFileAtomic } from "../io/files.js";
 import { loadYamlConfig } from "../io/yaml.js";
@@ -17,12 +19,14 @@ import {
   type CostPair,
   loadTextPolicy,
   parsePpoConfig,
+  type RmConfig,
   trainCostModel,
   trainPpo,
 } from "../train/index.js";
 import { buildWorld, promptsOf } from "../world/index.js";
 import { parsePipelineConfig } from "./config.js";
 import { type Plan, resolvePlan } from "./plan.js";
+import { fileSha256 } from "./rundir.js";
 
 export interface TradeoffOptions {
   /** A finished pipeline run directory (base/model, defended/rm/model, world/, config.yaml). */
@@ -92,6 +96,31 @@ async function costPairs(from: string): Promise<CostPair[]> {
   return out;
 }
 
+/** Beside the cost model in --out: what it was trained from (`costSource`). */
+const SOURCE = "source.json";
+
+/**
+ * What the cost model is trained from: the run's base policy (its config.json holds the
+ * weights' hash), the world's judgments and truth, and the trainer config.
+ */
+function costSource(from: string, rm: RmConfig): string {
+  const digest = (...p: string[]) => fileSha256(join(from, ...p));
+  return `${JSON.stringify({
+    base: digest("base", "model", "config.json"),
+    truth: digest("world", "truth.json"),
+    judgments: digest("world", "judgments.jsonl"),
+    rm: sha256Hex(canonicalJson(rm)),
+  })}\n`;
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> {
   const plan = await readRun(o.from);
   const armPlan = plan.arms.find((a) => a.arm === o.arm);
@@ -122,7 +151,10 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
   let costDir: string | undefined;
   if (o.costThresholds.length > 0) {
     costDir = join(o.out, "cost");
-    if (!existsSync(join(costDir, "model"))) {
+    const source = costSource(o.from, armPlan.rm);
+    if (!existsSync(join(costDir, "model")) || readText(join(costDir, SOURCE)) !== source) {
+      // One trained from another run (or an interrupted one) is not scored with.
+      rmSync(costDir, { recursive: true, force: true });
       const r = await trainCostModel(
         { ...armPlan.rm, loss: "safe_rlhf_cost", model: { init: plan.baseModel } },
         { train: await costPairs(o.from) },
@@ -130,6 +162,7 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
       );
       if (r.status === "aborted")
         throw new KeelError("KEEL_E_INTERRUPTED", "interrupted while training the cost model");
+      await writeFileAtomic(join(costDir, SOURCE), source);
     }
   }
   const points = [

@@ -221,6 +221,16 @@ describe("the pipeline", () => {
     }
     expect(existsSync(join(out, "cost", "model"))).toBe(true);
     expect(readFileSync(join(out, "tradeoff.html"), "utf8")).toContain("<svg");
+    // Again from the same run: its cost model is kept, not trained again.
+    writeFileSync(join(out, "cost", "model", "kept.txt"), "");
+    await runTradeoff({
+      from: join(dir, "run"),
+      out,
+      kl: [],
+      costThresholds: [0],
+      arm: "defended",
+    });
+    expect(existsSync(join(out, "cost", "model", "kept.txt"))).toBe(true);
     await expect(
       runTradeoff({ from: join(dir, "nope"), out, kl: [0.1], costThresholds: [], arm: "defended" }),
     ).rejects.toThrow(/not a finished keel run/);

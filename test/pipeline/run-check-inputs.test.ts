@@ -28,4 +28,18 @@ describe("keel run: the config's input paths", () => {
       }
       expect(existsSync(out)).toBe(false);
     });
+
+  it("collect-store: an in-memory store, new and empty, fails before anything runs", async () => {
+    const file = join(dir, "memory.yaml");
+    writeFileSync(file, 'name: x\npreset: quick\ncollect: { from: store, path: ":memory:" }\n');
+    const out = join(dir, "memory");
+    for (const check of [["--check"], []]) {
+      const r = await runCli(["run", "-c", file, "-o", out, ...check, "-q"]);
+      expect(r.code, r.stderr).toBe(78);
+      expect(r.stderr).toContain(
+        `KEEL_E_CONFIG: ${file}:3: collect.path: :memory: is a new, empty store`,
+      );
+    }
+    expect(existsSync(out)).toBe(false);
+  });
 });

@@ -37,6 +37,37 @@ describe("keel run --check", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("says whether a run already in --out would be continued or refused, in --json too", async () => {
+    const out = join(dir, "held");
+    mkdirSync(out);
+    writeFileSync(join(out, "state.json"), '{"format":"keel-run-state/1","stages":{}}');
+    const check = (...flags: string[]) =>
+      runCli(["run", "-c", "examples/pipeline.yaml", "-o", out, "--check", ...flags]);
+    const plain = await check();
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain(`${out} already holds a run: pass --resume to continue it`);
+    // With --resume the run would go on: it is not told to pass the flag it was given.
+    const resumed = await check("--resume");
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).not.toContain("pass --resume");
+    expect(resumed.stdout).toContain(`${out} holds a run: --resume continues it`);
+    const json = JSON.parse((await check("--json")).stdout);
+    expect(json.existing_run).toBe(true);
+    expect(json.refused).toContain(`${out} already holds a run`);
+    expect(JSON.parse((await check("--json", "--resume")).stdout).refused).toBeNull();
+    expect(JSON.parse((await check("--json")).stdout).stages.length).toBeGreaterThan(0);
+    const fresh = await runCli([
+      "run",
+      "-c",
+      "examples/pipeline.yaml",
+      "-o",
+      join(dir, "new"),
+      "--check",
+      "--json",
+    ]);
+    expect(JSON.parse(fresh.stdout).refused).toBeNull();
+  });
+
   it("names the file, line and field of a bad trainer setting deep in the plan", async () => {
     const file = join(dir, "bad.yaml");
     const text = readFileSync("examples/pipeline.yaml", "utf8").replace(

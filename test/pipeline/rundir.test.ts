@@ -46,6 +46,16 @@ describe("RunDir.open", () => {
     expect(fresh.manifest.onnxruntime_version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it("records the seeds the resumed run goes on with, as config.yaml does", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "keel-rundir-seed-")), "run");
+    await RunDir.open(out, { pipeline: 7 }, () => undefined, false).saveManifest();
+    // A new seed re-runs every stage that depends on it: the record must not keep the old one.
+    const resumed = RunDir.open(out, { pipeline: 8 }, () => undefined, true);
+    await resumed.saveManifest();
+    const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    expect(m.seeds).toEqual({ pipeline: 8 });
+  });
+
   it("records a checkpoint by its config.json, an ensemble by ensemble.json and each member's", () => {
     const dir = mkdtempSync(join(tmpdir(), "keel-rundir-ck-"));
     const ens = join(dir, "rm");

@@ -45,13 +45,47 @@ async function run(o: RunFlags): Promise<void> {
 /**
  * `--check`: the whole plan is resolved (each stage's trainer config parsed with the file's
  * line numbers), every file and checkpoint the config names must be there, and the stages are
- * listed. Nothing is written.
+ * listed. Nothing is written. Where the run would go is reported (`refused` in --json): a
+ * directory the run would refuse, or a run there that --resume would continue.
  */
 function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource): void {
   const stages = pipelineStages(config, resolve(o.out), source);
   checkPipelineInputs(config, source);
+  const out = outVerdict(o, config, source);
+  const total = stages.reduce((a, s) => a + s.weight, 0) || 1;
+  const rows = stages.map((s) => ({
+    key: s.key,
+    title: s.title,
+    after: [...s.after],
+    share: s.weight / total,
+  }));
+  if (o.json) {
+    printJson({
+      config: o.config,
+      out: o.out,
+      existing_run: heldRunKind(o.out) !== undefined,
+      refused: out.refused ? out.line : null,
+      stages: rows,
+    });
+    return;
+  }
+  printLine(
+    `${o.config}: valid pipeline config; ${rows.length} stages into ${o.out} (share of the run's time, what)`,
+  );
+  const w = Math.max(...rows.map((r) => r.key.length));
+  for (const r of rows)
+    printLine(`  ${r.key.padEnd(w)}  ${`${Math.round(r.share * 100)}%`.padStart(4)}  ${r.title}`);
+  if (out.line !== undefined) printLine(out.line);
+}
+
+/** What the run would find at --out: a reason it would be refused, or a run --resume continues. */
+function outVerdict(
+  o: RunFlags,
+  config: PipelineConfig,
+  source: ConfigSource,
+): { refused: boolean; line?: string } {
   // A config error (a file it reads inside --out) fails the check; where the run would go is
-  // only reported, below.
+  // only reported.
   let refusal: string | undefined;
   try {
     checkRunDir(config, o.out, true, source);
@@ -61,33 +95,27 @@ function reportCheck(o: RunFlags, config: PipelineConfig, source: ConfigSource):
   }
   const held = heldRunKind(o.out);
   const foreign = foreignContents(o.out);
-  const total = stages.reduce((a, s) => a + s.weight, 0) || 1;
-  const rows = stages.map((s) => ({
-    key: s.key,
-    title: s.title,
-    after: [...s.after],
-    share: s.weight / total,
-  }));
-  if (o.json) {
-    printJson({ config: o.config, out: o.out, existing_run: held !== undefined, stages: rows });
-    return;
-  }
-  printLine(
-    `${o.config}: valid pipeline config; ${rows.length} stages into ${o.out} (share of the run's time, what)`,
-  );
-  const w = Math.max(...rows.map((r) => r.key.length));
-  for (const r of rows)
-    printLine(`  ${r.key.padEnd(w)}  ${`${Math.round(r.share * 100)}%`.padStart(4)}  ${r.title}`);
   if ((held === "pipeline" || enclosingRun(o.out) !== undefined) && refusal !== undefined)
-    printLine(refusal);
-  else if (held === "pipeline")
-    printLine(
-      `${o.out} already holds a run: pass --resume to continue it, or choose another --out`,
-    );
-  else if (foreign !== undefined)
-    printLine(`${o.out} holds ${foreign}, not a keel run: choose another --out`);
-  else if (held !== undefined)
-    printLine(
-      `${o.out} already holds ${held === "unknown" ? "another kind of run" : `a ${held} run`}: choose another --out`,
-    );
+    return { refused: true, line: refusal };
+  if (held === "pipeline" && o.resume)
+    return {
+      refused: false,
+      line: `${o.out} holds a run: --resume continues it, keeping each finished stage whose settings and outputs are unchanged`,
+    };
+  if (held === "pipeline")
+    return {
+      refused: true,
+      line: `${o.out} already holds a run: pass --resume to continue it, or choose another --out`,
+    };
+  if (foreign !== undefined)
+    return {
+      refused: true,
+      line: `${o.out} holds ${foreign}, not a keel run: choose another --out`,
+    };
+  if (held !== undefined)
+    return {
+      refused: true,
+      line: `${o.out} already holds ${held === "unknown" ? "another kind of run" : `a ${held} run`}: choose another --out`,
+    };
+  return { refused: false };
 }

@@ -1,6 +1,6 @@
 /** `keel demo`: the main job on the embedded default (see src/pipeline). */
 import type { Command } from "commander";
-import { positiveInt } from "../common.js";
+import { nonNegativeInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface DemoFlags {
@@ -26,7 +26,7 @@ export const demoCommand: CommandModule = {
         "smaller world and models: about 1 minute on 2 cores, against about 3 for the full demo",
       )
       .option("--out <dir>", "run directory (default runs/demo-<timestamp>)")
-      .option("--seed <n>", "seed for everything random", positiveInt("--seed"), 7)
+      .option("--seed <n>", "seed for everything random", nonNegativeInt("--seed"), 7)
       .option("--resume", "continue an interrupted demo in --out")
       .option("--json", "print summary.json on stdout")
       .option("-q, --quiet", "no progress output")

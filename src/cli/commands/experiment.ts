@@ -7,7 +7,7 @@ import { type Command, Option } from "commander";
 import { KeelError } from "../../core/errors.js";
 import type { AttackType } from "../../redteam/scenarios.js";
 import { SWEEP_ATTACKS } from "../choices.js";
-import { listOption, oneOf, positiveInt } from "../common.js";
+import { listOption, nonNegativeInt, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface TradeoffFlags {
@@ -45,7 +45,15 @@ function parseList<T>(flag: string, parse: (s: string) => T): (value: string) =>
       .map((s) => s.trim())
       .filter(Boolean);
     if (items.length === 0) throw new KeelError("KEEL_E_USAGE", `${flag} needs at least one value`);
-    return items.map(parse);
+    const values = items.map(parse);
+    // A repeated value is the same cell or point, written to the same directory twice.
+    const twice = values.findIndex((v, i) => values.indexOf(v) !== i);
+    if (twice >= 0)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `${flag}: ${JSON.stringify(items[twice])} is given twice`,
+      );
+    return values;
   };
 }
 
@@ -73,7 +81,8 @@ const rate = (s: string): number => {
       "KEEL_E_USAGE",
       `--rates: ${JSON.stringify(s)} is not a percentage between 0 and 50`,
     );
-  return n / 100;
+  // As the decimal written: 0.7 / 100 is 0.006999999999999999 in floating point (sweep.json).
+  return +(n / 100).toPrecision(12);
 };
 
 /** The poison rates of the design's headline experiment, in percent. */
@@ -158,7 +167,7 @@ export const experimentCommand: CommandModule = {
         oneOf("--preset", ["quick", "demo"] as const),
         "quick",
       )
-      .option("--seed <n>", "seed", positiveInt("--seed"), 7)
+      .option("--seed <n>", "seed", nonNegativeInt("--seed"), 7)
       .requiredOption("-o, --out <dir>", "directory for the cells' runs, sweep.json and sweep.md")
       .option("--resume", "keep finished cells and stages")
       .option("--json", "print the rows as JSON")

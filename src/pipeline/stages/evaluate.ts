@@ -160,7 +160,8 @@ export function rewardEvalStage(plan: Plan, arm: Arm): Stage {
     key: `${arm}/rm-eval`,
     title: `${arm}: reward model on held-out pairs and bias probes`,
     weight: 3,
-    config: { bias: plan.config.bias_probes },
+    // The seed draws the bias probes (the world's and the trainers' seeds may be pinned apart).
+    config: { bias: plan.config.bias_probes, seed: plan.config.seed },
     after: [`${arm}/reward`],
     outputs: [`${arm}/rm-eval.json`],
     async run(ctx) {

@@ -89,7 +89,8 @@ export function generateStage(plan: Plan): Stage {
     key: "generate",
     title: `generate: two candidate responses per comparison from ${from}, rated by the panel`,
     weight: 4,
-    config: { generate: g, max_new_tokens: plan.generate.maxNewTokens },
+    // The seed draws the samples (the world's own seed may be pinned apart from it).
+    config: { generate: g, max_new_tokens: plan.generate.maxNewTokens, seed: plan.config.seed },
     after: g.from === "policy" ? ["world", "base"] : ["world"],
     outputs: GENERATE_FILES,
     async run(ctx) {

@@ -129,7 +129,14 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
     key: "report",
     title: "report: summary.json, run-card.json, report.html",
     weight: 0.3,
-    config: { examples: plan.config.report.examples },
+    // summary.json and run-card.json name the run, its seed and preset: a change to any of
+    // them alone re-writes them (config.yaml says the new ones).
+    config: {
+      examples: plan.config.report.examples,
+      name: plan.config.name,
+      seed: plan.config.seed,
+      preset: plan.config.preset,
+    },
     after: stageKeys,
     outputs: ["summary.json", "run-card.json", "report.html"],
     async run(ctx) {
