@@ -136,3 +136,19 @@ export class JsonlWriter {
     return this.sink.abort();
   }
 }
+
+/** Writes whole rows as a JSONL file, atomically: on a failure nothing is left at `path`. */
+export async function writeJsonlFile(
+  path: string,
+  rows: Iterable<unknown>,
+  opts: { readonly protect?: readonly ProtectedFile[] } = {},
+): Promise<void> {
+  const out = new JsonlWriter(path, opts);
+  try {
+    for (const r of rows) await out.write(r);
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}

@@ -20,8 +20,8 @@ import { printable } from "../../core/printable.js";
 import { parseRecord } from "../../core/schemas.js";
 import { contentToText } from "../../core/types.js";
 import { readTextFile } from "../../io/files.js";
-import { JsonlWriter } from "../../io/jsonl.js";
-import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
+import { writeJsonlFile } from "../../io/jsonl.js";
+import { resolveOutputTarget } from "../../io/output-target.js";
 import { RewardScorer } from "../../train/rm/ensemble.js";
 import { pairEvalMetrics } from "../../train/rm/metrics.js";
 import type { EnsembleScoring } from "../../train/rm/rmConfig.js";
@@ -212,21 +212,6 @@ export function distinctResponses(
   return { unique, slot };
 }
 
-async function writeRows(
-  path: string,
-  rows: readonly Record<string, unknown>[],
-  protect: readonly ProtectedFile[],
-): Promise<void> {
-  const out = new JsonlWriter(path, { protect });
-  try {
-    for (const r of rows) await out.write(r);
-    await out.commit();
-  } catch (e) {
-    await out.abort();
-    throw e;
-  }
-}
-
 /** Raters with fewer judgments are left out of the printed table (their share is noise). */
 const MIN_RATER_PAIRS = 5;
 
@@ -313,7 +298,7 @@ export async function runScore(o: ScoreFlags): Promise<void> {
       });
     });
   }
-  if (o.out) await writeRows(o.out, rows, protect);
+  if (o.out) await writeJsonlFile(o.out, rows, { protect });
   const summary: Record<string, unknown> = {
     model: o.model,
     kind,

@@ -19,7 +19,7 @@ import type { Head } from "../../engine/gpt/graphs.js";
 import { Gpt, padBatch } from "../../engine/gpt/model.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { readJsonTextFile } from "../../io/files.js";
-import { JsonlWriter } from "../../io/jsonl.js";
+import { writeJsonlFile } from "../../io/jsonl.js";
 import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { readPromptFile } from "../../io/prompts.js";
 import { refuseInsideRun } from "../../pipeline/rundir.js";
@@ -338,16 +338,7 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
   }
   progress.finish();
   await ck.model.dispose();
-  if (o.out !== undefined) {
-    const out = new JsonlWriter(o.out, { protect: generateProtects(o) });
-    try {
-      for (const r of rows) await out.write(r);
-      await out.commit();
-    } catch (e) {
-      await out.abort();
-      throw e;
-    }
-  }
+  if (o.out !== undefined) await writeJsonlFile(o.out, rows, { protect: generateProtects(o) });
   if (o.json) printJson(rows);
   else if (o.out !== undefined) {
     if (!o.quiet) printLine(`wrote ${o.out} (${rows.length} completions)`);
