@@ -15,6 +15,15 @@ afterAll(async () => {
   await ray.close();
 });
 
+/** Submits an OpenRLHF reward-model job to the fake Ray server without waiting for it. */
+async function submit(id: string): Promise<void> {
+  const sub = await runCli([
+    ...["launch", "openrlhf", "rm", "--ray-address", ray.url, "--pretrain", "m"],
+    ...["--dataset", "d.jsonl", "--save-path", "/c", "--submission-id", id, "--no-wait"],
+  ]);
+  expect(sub.code, sub.stderr).toBe(0);
+}
+
 describe("keel launch --header", () => {
   it("refuses a header name or value that HTTP cannot carry, before any request", async () => {
     for (const header of [
@@ -45,23 +54,7 @@ describe("keel launch --header", () => {
 
 describe("keel launch status", () => {
   it("escapes the control characters of Ray's job message", async () => {
-    const sub = await runCli([
-      "launch",
-      "openrlhf",
-      "rm",
-      "--ray-address",
-      ray.url,
-      "--pretrain",
-      "m",
-      "--dataset",
-      "d.jsonl",
-      "--save-path",
-      "/c",
-      "--submission-id",
-      "esc",
-      "--no-wait",
-    ]);
-    expect(sub.code, sub.stderr).toBe(0);
+    await submit("esc");
     const job = ray.jobs.get("esc")!;
     job.status = "RUNNING";
     job.message = "done\u001b[2J\u009b31m\u202e fake";
@@ -85,23 +78,7 @@ describe("keel launch status", () => {
 
 describe("keel launch logs --json", () => {
   it("prints one JSON object with the logs (after the end with --follow), not raw text", async () => {
-    const sub = await runCli([
-      "launch",
-      "openrlhf",
-      "rm",
-      "--ray-address",
-      ray.url,
-      "--pretrain",
-      "m",
-      "--dataset",
-      "d.jsonl",
-      "--save-path",
-      "/c",
-      "--submission-id",
-      "logs-json",
-      "--no-wait",
-    ]);
-    expect(sub.code, sub.stderr).toBe(0);
+    await submit("logs-json");
     const now = await runCli(["launch", "logs", "logs-json", "--json", "--ray-address", ray.url]);
     expect(now.code, now.stderr).toBe(0);
     expect(JSON.parse(now.stdout)).toMatchObject({
