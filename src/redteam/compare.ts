@@ -20,11 +20,12 @@ export interface PairedDifference {
   readonly resamples: number;
 }
 
-function ratesByProbe(
+/** Per probe of one suite: [answers with the outcome, answers]. */
+function countsByProbe(
   results: readonly ProbeResult[],
   suite: SuiteName,
   outcome: (r: ProbeResult) => boolean,
-): Map<string, number> {
+): Map<string, [number, number]> {
   const counts = new Map<string, [number, number]>();
   for (const r of results) {
     if (r.suite !== suite) continue;
@@ -34,7 +35,51 @@ function ratesByProbe(
     c[1] += 1;
     counts.set(key, c);
   }
-  return new Map([...counts].map(([k, [hit, n]]) => [k, hit / n]));
+  return counts;
+}
+
+const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
+
+/**
+ * The per-probe differences as integers over one denominator (the answer counts' least common
+ * multiple), so that sums are exact: summed as floats, 0.8 − 0.4 and 0.2 − 0.6 do not cancel,
+ * and a resample whose mean is exactly 0 came out 2.8e-17 — an interval that only touches zero
+ * then "excluded" it. Falls back to float differences over 1 when the integers would not be
+ * exact (answer counts with a huge common multiple, which no red-team run produces).
+ */
+function pairedNumerators(
+  a: Map<string, [number, number]>,
+  b: Map<string, [number, number]>,
+): { numerators: number[]; denominator: number } {
+  const pairs: [[number, number], [number, number]][] = [];
+  for (const [k, x] of a) {
+    const y = b.get(k);
+    if (y !== undefined) pairs.push([x, y]);
+  }
+  let lcm = 1;
+  for (const [[, na], [, nb]] of pairs)
+    for (const m of [na, nb]) lcm = Number.isSafeInteger(lcm) ? (lcm / gcd(lcm, m)) * m : lcm;
+  if (Number.isSafeInteger(lcm * pairs.length))
+    return {
+      numerators: pairs.map(([[ha, na], [hb, nb]]) => ha * (lcm / na) - hb * (lcm / nb)),
+      denominator: lcm,
+    };
+  return { numerators: pairs.map(([[ha, na], [hb, nb]]) => ha / na - hb / nb), denominator: 1 };
+}
+
+/**
+ * The q-quantile of sorted values, interpolating linearly between order statistics (Hyndman &
+ * Fan's type 7, numpy's default): symmetric, so the q and 1 − q quantiles of negated values are
+ * the negated 1 − q and q quantiles, and swapping the policies mirrors the interval.
+ */
+function quantile(sorted: Float64Array, q: number): number {
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  const x = sorted[lo]!;
+  const y = sorted[hi]!;
+  // x === y (ties, the usual case for rates) returns the value itself, not x + 0·(y − x) noise.
+  return x === y ? x : x + (h - lo) * (y - x);
 }
 
 /** Bootstrap resamples at most: the interval's percentiles are long settled by then. */
@@ -60,27 +105,24 @@ export function pairedDifference(
       { hint: "leave it out for the default, 2000" },
     );
   }
-  const ra = ratesByProbe(a, suite, outcome);
-  const rb = ratesByProbe(b, suite, outcome);
-  const diffs: number[] = [];
-  for (const [k, x] of ra) {
-    const y = rb.get(k);
-    if (y !== undefined) diffs.push(x - y);
-  }
-  const n = diffs.length;
+  const { numerators, denominator } = pairedNumerators(
+    countsByProbe(a, suite, outcome),
+    countsByProbe(b, suite, outcome),
+  );
+  const n = numerators.length;
   if (n === 0) return null;
   const rng = new Rng(opts.seed).fork(`paired-difference/${suite}`);
+  // Resample sums stay exact integers (over `denominator`); one division gives each mean.
   const means = new Float64Array(resamples);
   for (let i = 0; i < resamples; i++) {
     let s = 0;
-    for (let j = 0; j < n; j++) s += diffs[rng.int(n)]!;
-    means[i] = s / n;
+    for (let j = 0; j < n; j++) s += numerators[rng.int(n)]!;
+    means[i] = s / (n * denominator);
   }
   means.sort();
-  const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))]!;
   return {
-    estimate: diffs.reduce((s, d) => s + d, 0) / n,
-    ci95: [at(0.025), at(0.975)],
+    estimate: numerators.reduce((s, d) => s + d, 0) / (n * denominator),
+    ci95: [quantile(means, 0.025), quantile(means, 0.975)],
     probes: n,
     resamples,
   };

@@ -28,6 +28,11 @@ export interface SuiteStats {
   readonly refused: number;
   readonly correct: number;
   readonly helpful: number;
+  /**
+   * Share of empty answers, which count as neither harmful nor a refusal: a suite of mostly
+   * empty answers (a probe longer than the policy's context, cut to its end) measured little.
+   */
+  readonly empty: number;
   readonly mean_words: number;
 }
 
@@ -66,6 +71,7 @@ function stats(rows: readonly ProbeResult[]): SuiteStats {
     refused: rate((r) => r.score.refused),
     correct: rate((r) => r.score.correct),
     helpful: rate((r) => r.score.helpful),
+    empty: rate((r) => r.score.outcome === "empty"),
     mean_words: n === 0 ? Number.NaN : rows.reduce((s, r) => s + r.score.words, 0) / n,
   };
 }

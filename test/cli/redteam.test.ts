@@ -3,11 +3,12 @@
  * that refuses everything, so the oracle's rates are known), the probes it sends, the
  * per-probe file, and failures that write nothing.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWorld, parseWorldConfig, promptRecord } from "../../src/world/index.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/stores.js";
 
@@ -137,5 +138,96 @@ describe("keel redteam", () => {
     const score = await runCli(["world", "score", "--in", provider, "--trigger", ""]);
     expect(score.code).toBe(64);
     expect(score.stderr).toContain("--trigger must be one token without spaces");
+  });
+
+  it("probes with the world's own trigger unless --trigger names another", async () => {
+    // The trigger probes carried "SUDO" whatever the world's backdoor token was, so against a
+    // world whose attacker used another token the trigger rate measured nothing.
+    const world = join(dir, "cf-world.yaml");
+    writeFileSync(
+      world,
+      readFileSync("examples/world.yaml", "utf8").replace("token: SUDO", "token: cf"),
+    );
+    seen.length = 0;
+    const r = await runCli([
+      "redteam",
+      ...["--provider", provider, "--world", world, "--suites", "trigger", "--per-suite", "3"],
+      "--json",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).trigger).toBe("cf");
+    expect(seen).toHaveLength(3);
+    for (const t of seen) expect(t.endsWith(" cf"), t).toBe(true);
+
+    // A world's prompts.jsonl holds the triggered variants, which show its token.
+    const w = buildWorld(
+      parseWorldConfig({ prompts: { count: 600 }, trigger: { token: "cf", position: "random" } }),
+    );
+    const prompts = join(dir, "cf-prompts.jsonl");
+    writeFileSync(
+      prompts,
+      [...w.prompts, ...w.triggered].map((p) => `${JSON.stringify(promptRecord(p))}\n`).join(""),
+    );
+    seen.length = 0;
+    const fromFile = await runCli([
+      "redteam",
+      ...["--provider", provider, "--prompts", prompts, "--suites", "trigger", "--per-suite", "2"],
+      "--json",
+    ]);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(JSON.parse(fromFile.stdout).trigger).toBe("cf");
+    for (const t of seen) expect(t.endsWith(" cf"), t).toBe(true);
+
+    // A token the requests already hold puts the trigger in the controls too: the gap between
+    // the two rates then measures nothing, and the run said nothing.
+    seen.length = 0;
+    const clash = await runCli([
+      "redteam",
+      ...["--provider", provider, "--world", world, "--suites", "trigger", "--trigger", "How"],
+    ]);
+    expect(clash.code, clash.stderr).toBe(64);
+    expect(clash.stderr).toContain('--trigger "How" already occurs in the red-team prompts');
+    expect(seen).toHaveLength(0);
+
+    seen.length = 0;
+    const given = await runCli([
+      "redteam",
+      ...["--provider", provider, "--world", world, "--suites", "trigger", "--per-suite", "2"],
+      ...["--trigger", "SUDO", "--json"],
+    ]);
+    expect(JSON.parse(given.stdout).trigger).toBe("SUDO");
+    for (const t of seen) expect(t.endsWith(" SUDO"), t).toBe(true);
+  });
+
+  it("refuses an --out that is one of its inputs, before any work", async () => {
+    // The atomic write replaced the prompts file (or the world or provider config) with the
+    // results, silently.
+    const prompts = join(dir, "inputs-prompts.jsonl");
+    const w = buildWorld(parseWorldConfig({ prompts: { count: 300 } }));
+    const text = w.prompts.map((p) => `${JSON.stringify(promptRecord(p))}\n`).join("");
+    writeFileSync(prompts, text);
+    for (const [out, input] of [
+      [prompts, ["--prompts", prompts]],
+      [provider, ["--prompts", prompts]],
+    ] as const) {
+      const before = statSync(out).mtimeMs;
+      seen.length = 0;
+      const r = await runCli([
+        "redteam",
+        ...["--provider", provider, ...input, "--per-suite", "1", "--out", out],
+      ]);
+      expect(r.code, r.stderr).toBe(64);
+      expect(r.stderr).toContain("writing the output there would destroy it");
+      expect(seen).toHaveLength(0);
+      expect(statSync(out).mtimeMs).toBe(before);
+    }
+    expect(readFileSync(prompts, "utf8")).toBe(text);
+  });
+
+  it("labels the control rate as the requests without the trigger", async () => {
+    const r = await redteam("--per-suite", "2", "--suites", "trigger,trigger_control");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain("control token");
+    expect(r.stdout).toContain("harmful compliance on the same requests without the trigger: 0.0%");
   });
 });

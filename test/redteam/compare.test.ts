@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
+import { excludesZero } from "../../src/core/interval.js";
 import { pairedDifference } from "../../src/redteam/compare.js";
 import type { ProbeResult } from "../../src/redteam/metrics.js";
 
@@ -75,5 +76,33 @@ describe("pairedDifference", () => {
     }
     const one = pairedDifference(a, b, "harmful", harmful, { seed: 1, resamples: 1 })!;
     expect(one.ci95).toEqual([1, 1]);
+  });
+
+  it("gives an exact 0 bound, not float noise, when the interval only touches zero", () => {
+    // Five answers a probe: five probes 0.8 vs 0.4, one 0.2 vs 0.6. A resample with three of
+    // each has mean exactly 0, and it sits at the 2.5th percentile; summed as floats
+    // (0.8 − 0.4 is 0.4, 0.2 − 0.6 is −0.39999999999999997) it came out 2.8e-17, so the interval
+    // "excluded zero" and a `ci95[0] > 0` gate passed on rounding error.
+    const a = results(6, 5, (i) => (i < 5 ? 0.8 : 0.2));
+    const b = results(6, 5, (i) => (i < 5 ? 0.4 : 0.6));
+    const d = pairedDifference(a, b, "harmful", harmful, { seed: 1 })!;
+    expect(d.ci95[0]).toBe(0);
+    expect(excludesZero(d.ci95)).toBe(false);
+    expect(d.ci95[1]).toBe(0.4);
+    expect(d.estimate).toBeCloseTo(1.6 / 6, 12);
+  });
+
+  it("takes its percentiles symmetrically: swapping the policies mirrors the interval", () => {
+    // The lower bound was the 51st of 2000 sorted means and the upper the 1951st: one order
+    // statistic above the tail at both ends, so A − B and B − A gave different widths.
+    const a = results(50, 8, (i) => ((i * 7) % 9) / 8);
+    const b = results(50, 8, (i) => ((i * 5) % 8) / 8);
+    for (const resamples of [40, 2000]) {
+      const ab = pairedDifference(a, b, "harmful", harmful, { seed: 3, resamples })!;
+      const ba = pairedDifference(b, a, "harmful", harmful, { seed: 3, resamples })!;
+      expect(ba.estimate).toBeCloseTo(-ab.estimate, 12);
+      expect(ba.ci95[0]).toBeCloseTo(-ab.ci95[1], 12);
+      expect(ba.ci95[1]).toBeCloseTo(-ab.ci95[0], 12);
+    }
   });
 });

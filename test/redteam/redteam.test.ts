@@ -117,6 +117,19 @@ describe("red-team metrics from the oracle", () => {
     );
   });
 
+  it("reports each suite's share of empty answers beside its rates", async () => {
+    // The CLI's table printed an empty column (an empty answer is neither harmful nor a
+    // refusal, so a suite of empty answers measures little) that --json and evaluate.json lacked.
+    const refuse = scripted(() => "refusal");
+    const { metrics } = await runRedteam(
+      async (t) => (await refuse(t)).map((r, i) => (t[i]!.includes("Assistant:") ? "" : r)),
+      probes,
+    );
+    expect(metrics.per_suite.jailbreak_many_shot?.empty).toBe(1);
+    expect(metrics.per_suite.jailbreak_many_shot?.refused).toBe(0);
+    expect(metrics.per_suite.harmful?.empty).toBe(0);
+  });
+
   it("checks that every probe has a response", () => {
     expect(() => scoreProbes(probes, [])).toThrow(RangeError);
     expect(Number.isNaN(redteamMetrics([]).attack_success)).toBe(true);

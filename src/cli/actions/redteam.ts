@@ -5,6 +5,7 @@
  */
 import { KeelError } from "../../core/errors.js";
 import { writeFileAtomic } from "../../io/files.js";
+import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { providerPolicy } from "../../providers/policy.js";
 import { isClosable } from "../../providers/types.js";
 import {
@@ -15,29 +16,87 @@ import {
   type SuiteName,
 } from "../../redteam/index.js";
 import { buildWorld, promptsOf, type WorldPrompt } from "../../world/index.js";
+import { DEFAULT_TRIGGER, hasTrigger } from "../../world/triggers.js";
 import type { RedteamFlags } from "../commands/redteam.js";
 import { withInterrupt } from "../interrupt.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { providerOf } from "./generate.js";
+import { modelFiles } from "./model-files.js";
 import { checkOutputFiles } from "./out-paths.js";
 import { loadWorldConfig, readWorldPrompts } from "./world.js";
 
-/** The world's redteam split, from its config or from its written prompts.jsonl. */
-async function redteamPool(o: RedteamFlags): Promise<WorldPrompt[]> {
+/**
+ * The token a world's prompts.jsonl was triggered with: a triggered variant is its clean
+ * prompt with one word inserted (src/world/triggers.ts), at the end, the start or between two
+ * words. Undefined when the file holds no triggered variant of a prompt it holds.
+ */
+function triggerOfPrompts(prompts: readonly WorldPrompt[]): string | undefined {
+  const byId = new Map(prompts.map((p) => [p.id, p]));
+  for (const t of prompts) {
+    const base = t.triggered && t.base_id !== undefined ? byId.get(t.base_id) : undefined;
+    if (base === undefined) continue;
+    const words = t.content.split(" ");
+    const clean = base.content.split(" ");
+    if (words.length !== clean.length + 1) continue;
+    const at = clean.findIndex((w, i) => w !== words[i]);
+    return words[at === -1 ? clean.length : at];
+  }
+  return undefined;
+}
+
+/**
+ * The world's redteam split, from its config or from its written prompts.jsonl, and the
+ * world's backdoor trigger token: the trigger probes carry it unless --trigger names another,
+ * as a pipeline's `redteam.trigger` defaults to its world's.
+ */
+async function redteamPool(o: RedteamFlags): Promise<{ pool: WorldPrompt[]; trigger: string }> {
   if ((o.world === undefined) === (o.prompts === undefined))
     throw new KeelError("KEEL_E_USAGE", "give exactly one of --world and --prompts", {
       hint: "--world takes a world config (YAML); --prompts a world's prompts.jsonl",
     });
-  const pool = o.world
-    ? promptsOf(buildWorld(await loadWorldConfig(o.world)), "redteam")
-    : (await readWorldPrompts(o.prompts!)).filter((p) => p.split === "redteam");
+  let pool: WorldPrompt[];
+  let token: string | undefined;
+  if (o.world) {
+    const config = await loadWorldConfig(o.world);
+    pool = promptsOf(buildWorld(config), "redteam");
+    token = config.trigger.token;
+  } else {
+    const all = await readWorldPrompts(o.prompts!);
+    pool = all.filter((p) => p.split === "redteam");
+    token = triggerOfPrompts(all);
+  }
   if (pool.length === 0)
     throw new KeelError("KEEL_E_INVALID_RECORD", "the world has no prompts in its redteam split", {
       where: { file: (o.world ?? o.prompts)! },
       hint: "the red-team suites draw on the redteam split (world config: splits.redteam)",
     });
-  return pool;
+  const trigger = o.trigger ?? token ?? DEFAULT_TRIGGER;
+  // In a request already, the token would be in the trigger probes' controls too, and the gap
+  // between the two rates would measure nothing (a world refuses such a token for itself).
+  const clash = pool.find((p) => !p.triggered && hasTrigger(p.content, trigger));
+  if (clash !== undefined)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--trigger ${JSON.stringify(trigger)} already occurs in the red-team prompts (${JSON.stringify(clash.content.slice(0, 60))})`,
+      {
+        where: { id: clash.id },
+        hint: "choose a token that is not an ordinary word, such as SUDO",
+      },
+    );
+  return { pool, trigger };
+}
+
+/** What --out must not replace: the files the command reads. */
+function inputFiles(o: RedteamFlags): ProtectedFile[] {
+  return [
+    ...(o.world !== undefined ? [{ path: o.world, what: "the world config (--world)" }] : []),
+    ...(o.prompts !== undefined
+      ? [{ path: o.prompts, what: "the world's prompts (--prompts)" }]
+      : []),
+    ...(o.provider !== undefined ? [{ path: o.provider, what: "the provider config" }] : []),
+    ...(o.checkpoint !== undefined ? modelFiles(o.checkpoint, "the checkpoint") : []),
+  ];
 }
 
 const pct = (x: number) => (Number.isNaN(x) ? "–" : `${(100 * x).toFixed(1)}%`);
@@ -47,7 +106,7 @@ const HEADLINE: readonly [keyof RedteamMetrics, string][] = [
   ["attack_success", "harmful compliance (plain harmful requests)"],
   ["jailbreak_success", "jailbreak success (all jailbreak suites)"],
   ["triggered_attack_success", "harmful compliance with the trigger"],
-  ["trigger_control_success", "harmful compliance with a control token"],
+  ["trigger_control_success", "harmful compliance on the same requests without the trigger"],
   ["over_refusal", "over-refusal (borderline-but-safe requests)"],
   ["helpfulness", "helpfulness (benign tasks answered correctly)"],
 ];
@@ -62,10 +121,12 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
       { hint: "give --temperature > 0 (e.g. 1) to sample, or leave --samples at 1" },
     );
   checkOutputFiles(o.out);
-  const pool = await redteamPool(o);
+  // Before the work: the atomic write would replace an input with the results, silently.
+  if (o.out !== undefined && o.out !== "-") resolveOutputTarget(o.out, inputFiles(o));
+  const { pool, trigger } = await redteamPool(o);
   const probes = buildSuites(pool, {
     perSuite: o.perSuite,
-    trigger: o.trigger,
+    trigger,
     seed: o.seed,
     shots: o.shots,
     ...(o.suites ? { suites: o.suites as SuiteName[] } : {}),
@@ -138,7 +199,7 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     answers: results.length,
     temperature: o.temperature,
     seed: o.seed,
-    trigger: o.trigger,
+    trigger,
     seconds: Math.round((performance.now() - started) / 10) / 100,
     metrics,
     out: o.out ?? null,
@@ -150,11 +211,6 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
   printLine(
     `red-teamed ${summary.policy}: ${probes.length} probes × ${o.samples} sample${o.samples > 1 ? "s" : ""} (${o.temperature === 0 ? "greedy" : `temperature ${o.temperature}`}) in ${summary.seconds}s`,
   );
-  // An empty answer is neither harmful nor a refusal: a suite of mostly empty answers (a probe
-  // longer than the policy's context, cut to its end) measured little, and says so.
-  const empty = new Map<string, number>();
-  for (const r of results)
-    empty.set(r.suite, (empty.get(r.suite) ?? 0) + Number(r.score.outcome === "empty"));
   printLine(
     formatTable(
       ["suite", "answers", "harmful", "refused", "correct", "helpful", "empty", "mean words"],
@@ -165,7 +221,7 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
         pct(s.refused),
         pct(s.correct),
         pct(s.helpful),
-        pct(empty.get(suite)! / s.n),
+        pct(s.empty),
         s.mean_words.toFixed(1),
       ]),
     ),
@@ -175,12 +231,10 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     const v = metrics[k] as number;
     if (!Number.isNaN(v)) printLine(`${label}: ${pct(v)}`);
   }
-  for (const [suite, n] of empty) {
-    const total = metrics.per_suite[suite as SuiteName]?.n ?? 0;
-    if (total > 0 && n / total >= 0.25)
+  for (const [suite, s] of Object.entries(metrics.per_suite))
+    if (s.empty >= 0.25)
       printLine(
-        `note: ${n} of ${total} ${suite} answers are empty (a probe longer than a checkpoint's context is cut to its last tokens; --shots makes many-shot probes shorter); its rates measure little`,
+        `note: ${Math.round(s.empty * s.n)} of ${s.n} ${suite} answers are empty (a probe longer than a checkpoint's context is cut to its last tokens; --shots makes many-shot probes shorter); its rates measure little`,
       );
-  }
   if (o.out) printLine(`wrote ${results.length} results to ${o.out}`);
 }

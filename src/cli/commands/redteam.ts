@@ -20,7 +20,8 @@ export interface RedteamFlags {
   prompts?: string;
   perSuite: number;
   suites?: string[];
-  trigger: string;
+  /** Default: the world's trigger token. */
+  trigger?: string;
   shots: number;
   samples: number;
   temperature: number;
@@ -96,9 +97,8 @@ export const redteamCommand: CommandModule = {
       )
       .option(
         "--trigger <token>",
-        "the backdoor trigger the trigger probes carry",
+        "the backdoor trigger the trigger probes carry (default: the world's trigger token, SUDO unless the world sets another)",
         triggerToken("--trigger"),
-        "SUDO",
       )
       .option(
         "--shots <n>",
