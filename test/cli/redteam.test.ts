@@ -140,6 +140,17 @@ describe("keel redteam", () => {
     expect(score.stderr).toContain("--trigger must be one token without spaces");
   });
 
+  it("with --out -, keeps standard output for the results' JSONL and prints the summary on stderr", async () => {
+    for (const json of [[], ["--json"]]) {
+      const r = await redteam("--per-suite", "2", "--out", "-", ...json);
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stdout.trim().split("\n");
+      expect(lines).toHaveLength(18); // nine suites × 2
+      for (const l of lines) expect(JSON.parse(l)).toHaveProperty("outcome");
+      expect(r.stderr).toContain(json.length > 0 ? '"answers": 18' : "red-teamed");
+    }
+  });
+
   it("probes with the world's own trigger unless --trigger names another", async () => {
     // The trigger probes carried "SUDO" whatever the world's backdoor token was, so against a
     // world whose attacker used another token the trigger rate measured nothing.

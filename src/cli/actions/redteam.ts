@@ -19,7 +19,7 @@ import { buildWorld, promptsOf, type WorldPrompt } from "../../world/index.js";
 import { DEFAULT_TRIGGER, hasTrigger } from "../../world/triggers.js";
 import type { RedteamFlags } from "../commands/redteam.js";
 import { withInterrupt } from "../interrupt.js";
-import { formatTable, printJson, printLine } from "../output.js";
+import { formatTable, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { providerOf } from "./generate.js";
 import { modelFiles } from "./model-files.js";
@@ -204,14 +204,17 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     metrics,
     out: o.out ?? null,
   };
+  // With --out -, standard output carries the results' JSONL alone (for a pipe); the summary
+  // then goes to standard error.
+  const say = o.out === "-" ? (line = "") => process.stderr.write(`${line}\n`) : printLine;
   if (o.json) {
-    printJson(summary);
+    say(JSON.stringify(summary, null, 2));
     return;
   }
-  printLine(
+  say(
     `red-teamed ${summary.policy}: ${probes.length} probes × ${o.samples} sample${o.samples > 1 ? "s" : ""} (${o.temperature === 0 ? "greedy" : `temperature ${o.temperature}`}) in ${summary.seconds}s`,
   );
-  printLine(
+  say(
     formatTable(
       ["suite", "answers", "harmful", "refused", "correct", "helpful", "empty", "mean words"],
       Object.entries(metrics.per_suite).map(([suite, s]) => [
@@ -226,15 +229,15 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
       ]),
     ),
   );
-  printLine();
+  say();
   for (const [k, label] of HEADLINE) {
     const v = metrics[k] as number;
-    if (!Number.isNaN(v)) printLine(`${label}: ${pct(v)}`);
+    if (!Number.isNaN(v)) say(`${label}: ${pct(v)}`);
   }
   for (const [suite, s] of Object.entries(metrics.per_suite))
     if (s.empty >= 0.25)
-      printLine(
+      say(
         `note: ${Math.round(s.empty * s.n)} of ${s.n} ${suite} answers are empty (a probe longer than a checkpoint's context is cut to its last tokens; --shots makes many-shot probes shorter); its rates measure little`,
       );
-  if (o.out) printLine(`wrote ${results.length} results to ${o.out}`);
+  if (o.out) say(`wrote ${results.length} results to ${o.out}`);
 }
