@@ -1,13 +1,15 @@
 /**
  * The Redis lease store and rate limiter against a real Redis, each used through two separate
- * connections (as two server processes would): atomic slots under a race, judgment counts,
- * finished leases, expiry, and token buckets that several processes draw from.
+ * connections (as two server processes would): atomic slots under a race, judgment counts
+ * (no slot while they are unseeded), finished leases, expiry, and token buckets that several
+ * processes draw from.
  */
+import { type AddressInfo, connect as connectTcp, createServer, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { MemoryRateLimitStore } from "../../src/server/limits/rate-limit.js";
 import { RedisLeaseStore, RedisRateLimitStore, SharedRedis } from "../../src/server/redis/index.js";
 import type { Lease } from "../../src/server/tasks/leases.js";
-import { connect, redisPrefix } from "./helpers.js";
+import { connect, REDIS_URL, redisPrefix } from "./helpers.js";
 
 const prefix = redisPrefix();
 const opened: SharedRedis[] = [];
@@ -39,6 +41,15 @@ describe("RedisLeaseStore", () => {
     const [ra, rb] = await two();
     const a = new RedisLeaseStore(ra);
     const b = new RedisLeaseStore(rb);
+    // Unseeded counts (never seeded, or lost by Redis) give no limited slot to anyone.
+    expect(await a.acquire(lease("race-x", "c-race", "ux"), 3, T0)).toBeUndefined();
+    expect(await b.acquireFirst([lease("race-x", "c-race", "ux")], 3, T0)).toEqual({
+      lease: undefined,
+      judged: [],
+      unseeded: true,
+    });
+    await a.seedJudgments("p", new Map());
+    expect(await b.judgmentCounts("p")).toEqual(new Map());
     const tries = Array.from({ length: 40 }, (_, i) =>
       (i % 2 ? a : b).acquire(lease(`race-${i}`, "c-race", `u${i}`), 3, T0),
     );
@@ -111,6 +122,59 @@ describe("Redis failures", () => {
     await expect(limits.hit("k", { rate: 1, burst: 1 }, T0)).rejects.toMatchObject({
       code: "KEEL_E_STORE",
     });
+  });
+});
+
+/**
+ * A TCP proxy to the test Redis that can go silent: connections stay open and nothing comes
+ * back (a network partition, or a Redis stuck in a long command).
+ */
+async function silentProxy(): Promise<{ url: string; silence: () => void; close: () => void }> {
+  const target = new URL(REDIS_URL);
+  let silent = false;
+  const sockets: Socket[] = [];
+  const server = createServer((client) => {
+    const upstream = connectTcp(Number(target.port || 6379), target.hostname);
+    sockets.push(client, upstream);
+    client.on("data", (d) => {
+      if (!silent) upstream.write(d);
+    });
+    upstream.on("data", (d) => {
+      if (!silent) client.write(d);
+    });
+    client.on("error", () => {});
+    upstream.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    silence: () => {
+      silent = true;
+    },
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+describe("a Redis that stops answering", () => {
+  it("fails the call with KEEL_E_STORE instead of leaving the request waiting", async () => {
+    const proxy = await silentProxy();
+    const r = await SharedRedis.connect({ url: proxy.url, prefix, commandTimeoutMs: 300 });
+    opened.push(r);
+    try {
+      const leases = new RedisLeaseStore(r);
+      expect(await leases.get("nothing")).toBeUndefined();
+      proxy.silence();
+      await expect(leases.get("nothing")).rejects.toMatchObject({ code: "KEEL_E_STORE" });
+      await expect(
+        new RedisRateLimitStore(r).hit("k", { rate: 1, burst: 1 }, T0),
+      ).rejects.toMatchObject({ code: "KEEL_E_STORE" });
+    } finally {
+      proxy.close();
+    }
   });
 });
 

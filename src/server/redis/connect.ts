@@ -17,6 +17,12 @@ export interface RedisOptions {
   readonly prefix?: string;
   /** Milliseconds to wait for the first connection (default 5000). */
   readonly connectTimeoutMs?: number;
+  /**
+   * Milliseconds to wait for a command's answer (default 5000). A Redis that keeps the
+   * connection open and never answers (a network partition, a stuck server) otherwise holds
+   * every request that needs it, without an error, until TCP gives up many minutes later.
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 export class SharedRedis {
@@ -39,6 +45,7 @@ export class SharedRedis {
     const redis = new Redis(o.url, {
       lazyConnect: true,
       connectTimeout: o.connectTimeoutMs ?? 5000,
+      commandTimeout: o.commandTimeoutMs ?? 5000,
       maxRetriesPerRequest: 2,
       enableAutoPipelining: true,
     });

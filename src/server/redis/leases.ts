@@ -7,7 +7,8 @@
  *                                  PEXPIRE = expiry + grace
  *   cmp:<project>:<cmp>      zset  task → expiry: the comparison's leases
  *   user:<project>:<user>    zset  task → expiry: the leases a rater holds
- *   judged:<project>         hash  comparison → judgments recorded by every process
+ *   judged:<project>         hash  comparison → judgments recorded by every process, and
+ *                                  the field "" once the counts were seeded from the ledger
  *
  * `acquire` is one Lua script: unless the caller already holds a live lease on the task, it
  * drops the comparison's expired entries and refuses when live leases + recorded judgments
@@ -15,7 +16,11 @@
  * processes racing for a comparison's last slot cannot both win. A finished lease is never
  * taken again (the rater is done with it, whichever process knows it). `acquireFirst` does the
  * same for a window of a rater's candidates in one script (one round trip per serve, however
- * many comparisons ahead are full), and returns their judgment counts.
+ * many comparisons ahead are full), and returns their judgment counts. Neither takes a slot
+ * limited by the overlap while the project's judgment hash lacks the seeded mark (Redis
+ * restarted without its data, was flushed, or evicted the key): counts of 0 there would let
+ * every comparison out again. `acquireFirst` then tells the caller to seed the counts from the
+ * ledger and ask again (`unseeded`).
  *
  * Times are the callers' clocks (ms), as with the in-memory store; processes on different hosts
  * need their clocks in sync (NTP) to well under a lease's length.
@@ -49,6 +54,7 @@ local held = cur[1] and tonumber(cur[1]) > now
 if not held then
   local limit = tonumber(ARGV[8])
   if limit >= 0 then
+    if redis.call('HEXISTS', KEYS[4], '') == 0 then return false end
     redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
     local judged = tonumber(redis.call('HGET', KEYS[4], ARGV[3]) or '0')
     if redis.call('ZCARD', KEYS[2]) + judged >= limit then return false end
@@ -64,11 +70,13 @@ return issued
 /**
  * The first candidate with room, taken; and every candidate's judgment count.
  * KEYS judged user (lease cmp)×n; ARGV now grace limit project user n (task cmp order issued
- * expires)×n. Returns {index of the lease taken (0 = none), its issued time, counts…}.
+ * expires)×n. Returns {index of the lease taken (0 = none), its issued time, counts…}, or
+ * {-1} when the counts were never seeded (or were lost).
  */
 const ACQUIRE_FIRST = new Script(
   "acquireFirst",
   `${TAKE}
+if redis.call('HEXISTS', KEYS[1], '') == 0 then return {-1} end
 local now = tonumber(ARGV[1])
 local grace = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
@@ -115,7 +123,10 @@ return 1
 `,
 );
 
-/** Raises hash fields to at least the given counts (ARGV: field, count, field, count, …). */
+/**
+ * Raises hash fields to at least the given counts (ARGV: field, count, field, count, …); the
+ * seeded mark is the field "" raised to 1, sent with the last batch.
+ */
 const SEED = new Script(
   "seed",
   `
@@ -126,6 +137,9 @@ end
 return 1
 `,
 );
+
+/** The judgment hash's field that says its counts were seeded (no comparison id is empty). */
+const SEEDED = "";
 
 export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
   /** Finished and expired leases are kept `graceMs` (so a late or repeated submission is told). */
@@ -233,7 +247,7 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
     candidates: readonly Lease[],
     overlap: number,
     nowMs: number,
-  ): Promise<{ lease: Lease | undefined; judged: readonly number[] }> {
+  ): Promise<{ lease: Lease | undefined; judged: readonly number[]; unseeded?: true }> {
     const first = candidates[0];
     if (!first) return { lease: undefined, judged: [] };
     const keys = [this.judgedKey(first.projectId), this.userKey(first.projectId, first.userId)];
@@ -251,6 +265,7 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
     }
     const out = (await ACQUIRE_FIRST.run(this.r, keys, args)) as [number, string, ...number[]];
     const won = Number(out[0]);
+    if (won === -1) return { lease: undefined, judged: [], unseeded: true };
     const judged = out.slice(2).map(Number);
     if (won === 0) return { lease: undefined, judged };
     return { lease: { ...candidates[won - 1]!, issuedAt: Number(out[1]) }, judged };
@@ -272,6 +287,7 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
       flat.push(id, n);
       if (flat.length >= 2000) await flush();
     }
+    flat.push(SEEDED, 1);
     await flush();
   }
 
@@ -279,7 +295,11 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
     const h = await this.r.call("judgmentCounts", () =>
       this.r.redis.hgetall(this.judgedKey(projectId)),
     );
-    return new Map(Object.entries(h).map(([k, v]) => [k, Number(v)]));
+    return new Map(
+      Object.entries(h)
+        .filter(([k]) => k !== SEEDED)
+        .map(([k, v]) => [k, Number(v)]),
+    );
   }
 
   async occupancy(

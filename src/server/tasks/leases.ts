@@ -58,7 +58,10 @@ export interface LeaseStore {
 export interface SharedJudgmentCounts {
   /** Records a committed judgment (called before `finish`, so the slot never looks free). */
   countJudgment(projectId: string, comparisonId: string): Promise<void>;
-  /** Raises each recorded count to at least the given one (the ledger's, at project load). */
+  /**
+   * Raises each recorded count to at least the given one (the ledger's, at project load and
+   * whenever the store lost them) and marks the project's counts as seeded.
+   */
   seedJudgments(projectId: string, counts: ReadonlyMap<string, number>): Promise<void>;
   /** Every process's judgment counts of a project's comparisons. */
   judgmentCounts(projectId: string): Promise<Map<string, number>>;
@@ -72,12 +75,14 @@ export interface SharedJudgmentCounts {
    * Takes the first of `candidates` (one rater's leases, in serving order) whose comparison has
    * room (live leases + judgments < `overlap`), atomically, in one round trip; also returns
    * each candidate's recorded judgment count, so the caller learns what other processes did.
+   * `unseeded`: the store holds no counts for the project (never seeded, or lost since); it
+   * took nothing, and wants `seedJudgments` with the ledger's counts before it is asked again.
    */
   acquireFirst(
     candidates: readonly Lease[],
     overlap: number,
     nowMs: number,
-  ): Promise<{ lease: Lease | undefined; judged: readonly number[] }>;
+  ): Promise<{ lease: Lease | undefined; judged: readonly number[]; unseeded?: true }>;
 }
 
 export function sharesJudgments(s: LeaseStore): s is LeaseStore & SharedJudgmentCounts {

@@ -93,6 +93,9 @@ export class ProjectQueue {
   private readonly fetching = new Map<string, Promise<void>>();
   /** Position of each item in its list (tasks, gold or quiz). */
   private readonly index = new Map<string, number>();
+  /** A committed judgment's shared count failed: rebuild the counts before the next serve. */
+  private countsOwed = false;
+  private reseeding: Promise<void> | undefined;
 
   constructor(
     public project: Project,
@@ -285,7 +288,12 @@ export class ProjectQueue {
 
   /** Serves the rater's next task, or undefined when none is available to them now. */
   async next(userId: string, s: RaterState, nowMs: number): Promise<Lease | undefined> {
-    const held = await this.leases.heldBy(this.project.project_id, userId, nowMs);
+    // A live lease on a task the rater is done with is not served again: a process that did not
+    // know the rater had judged it (the judgment went through another process after its lease
+    // was forgotten) served it, and the submission was refused as a duplicate. It lapses.
+    const held = (await this.leases.heldBy(this.project.project_id, userId, nowMs)).filter(
+      (l) => !s.done.has(l.comparisonId),
+    );
     if (held.length > 0) return held[0];
     // Advance the cursor past what this rater can never be served again.
     while (s.cursor < this.tasks.length) {
@@ -393,7 +401,12 @@ export class ProjectQueue {
         window.push(this.lease(userId, n.value.comparison_id, nowMs));
       }
       if (window.length === 0) break;
-      const r = await shared.acquireFirst(window, limit, nowMs);
+      if (this.countsOwed) await this.reseedShared(shared);
+      let r = await shared.acquireFirst(window, limit, nowMs);
+      if (r.unseeded) {
+        await this.reseedShared(shared);
+        r = await shared.acquireFirst(window, limit, nowMs);
+      }
       window.forEach((l, k) => {
         this.sawJudged(l.comparisonId, r.judged[k] ?? 0);
       });
@@ -403,6 +416,30 @@ export class ProjectQueue {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Rebuilds the shared store's counts from the ledger (never lowering them): when the store
+   * lost them (a Redis restarted without its data), or a count of this process's could not be
+   * written after its judgment was committed. Concurrent serves share one rebuild.
+   */
+  private reseedShared(shared: SharedJudgmentCounts): Promise<void> {
+    this.reseeding ??= (async () => {
+      const pid = this.project.project_id;
+      // Cleared first: a count failing while the ledger is read owes another rebuild.
+      this.countsOwed = false;
+      try {
+        const counts = await judgedCounts(this.db, pid);
+        for (const [id, n] of counts) this.sawJudged(id, n);
+        await shared.seedJudgments(pid, counts);
+      } catch (e) {
+        this.countsOwed = true;
+        throw e;
+      } finally {
+        this.reseeding = undefined;
+      }
+    })();
+    return this.reseeding;
   }
 
   /**
@@ -426,8 +463,14 @@ export class ProjectQueue {
     this.judged.set(comparisonId, (this.judged.get(comparisonId) ?? 0) + 1);
     this.dropTextsIfComplete(comparisonId);
     s.done.add(comparisonId);
-    if (sharesJudgments(this.leases))
+    if (!sharesJudgments(this.leases)) return;
+    try {
       await this.leases.countJudgment(this.project.project_id, comparisonId);
+    } catch (e) {
+      // The judgment is in the ledger; the next serve rebuilds the shared counts from it.
+      this.countsOwed = true;
+      throw e;
+    }
   }
 
   /** Takes in a count seen in the shared store (every process's judgments; never lower). */
