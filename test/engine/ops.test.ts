@@ -265,6 +265,148 @@ const CASES: Case[] = [
       { name: "u", shape: [2, 1] },
     ],
     (b, i) => b.op1("ScatterElements", [i.d!, i.ix!, i.u!], { axis: A.int(1) }),
+  ], // ops whose rule had no finite-difference case before
+  ["Identity", [{ name: "x", shape: [2, 3] }], (b, i) => b.mul(b.op1("Identity", [i.x!]), 2)],
+  [
+    "Dropout (inference)",
+    [{ name: "x", shape: [2, 3] }],
+    (b, i) => b.mul(b.op1("Dropout", [i.x!]), 2),
+  ],
+  [
+    "CumSum exclusive",
+    [{ name: "x", shape: [2, 4] }],
+    (b, i) => b.op1("CumSum", [i.x!, b.constant("int64", [1], [])], { exclusive: A.int(1) }),
+  ],
+  [
+    "CumSum reverse",
+    [{ name: "x", shape: [3, 2] }],
+    (b, i) => b.op1("CumSum", [i.x!, b.constant("int64", [0], [])], { reverse: A.int(1) }),
+  ],
+  [
+    "CumSum exclusive reverse",
+    [{ name: "x", shape: [5] }],
+    (b, i) =>
+      b.op1("CumSum", [i.x!, b.constant("int64", [0], [])], {
+        exclusive: A.int(1),
+        reverse: A.int(1),
+      }),
+  ],
+  [
+    "Trilu upper, k = 1",
+    [{ name: "x", shape: [2, 3, 4] }],
+    (b, i) => b.op1("Trilu", [i.x!, b.constant("int64", [1], [])], { upper: A.int(1) }),
+  ],
+  [
+    "ScatterND (add, repeated index)",
+    [
+      { name: "d", shape: [4, 3] },
+      { name: "ix", shape: [3, 1], dtype: "int64", values: [2, 0, 2] },
+      { name: "u", shape: [3, 3] },
+    ],
+    (b, i) => b.op1("ScatterND", [i.d!, i.ix!, i.u!], { reduction: A.str("add") }),
+  ],
+  [
+    "ScatterND (replace)",
+    [
+      { name: "d", shape: [4, 3] },
+      { name: "ix", shape: [2, 2], dtype: "int64", values: [1, 2, 3, 0] },
+      { name: "u", shape: [2] },
+    ],
+    (b, i) => b.op1("ScatterND", [i.d!, i.ix!, i.u!]),
+  ],
+  [
+    "GatherElements axis 0",
+    [
+      { name: "x", shape: [3, 2] },
+      { name: "ix", shape: [4, 2], dtype: "int64", values: [2, 0, 0, 0, 1, 2, 2, 1] },
+    ],
+    (b, i) => b.gatherElements(i.x!, i.ix!, 0),
+  ],
+  [
+    "Gather (large table, scatter path)",
+    [
+      { name: "w", shape: [1100, 1] },
+      { name: "ids", shape: [4], dtype: "int32", values: [1099, 3, -1, 3] },
+    ],
+    (b, i) => b.gather(i.w!, i.ids!, 0),
+  ],
+  [
+    "Gather (3-D table)",
+    [
+      { name: "w", shape: [3, 2, 2] },
+      { name: "ids", shape: [3], dtype: "int64", values: [2, 0, 2] },
+    ],
+    (b, i) => b.gather(i.w!, i.ids!, 0),
+  ],
+  [
+    "ReduceMax with ties",
+    [{ name: "x", shape: [2, 3], values: [1, 3, 3, -2, -1, -4] }],
+    (b, i) => b.reduceMax(i.x!, [1], true),
+  ],
+  [
+    "Slice to the end (symbolic-style end)",
+    [{ name: "x", shape: [2, 5] }],
+    (b, i) => b.slice(i.x!, [2], [2 ** 62], [1]),
+  ],
+  [
+    "Split, one piece without gradient",
+    [{ name: "x", shape: [3, 4] }],
+    (b, i) => b.split(i.x!, [1, 3], 1)[0]!,
+  ],
+  ["Softmax axis 1 of 3", [{ name: "x", shape: [2, 3, 2] }], (b, i) => b.softmax(i.x!, 1)],
+  ["LogSoftmax axis 0", [{ name: "x", shape: [3, 2] }], (b, i) => b.logSoftmax(i.x!, 0)],
+  [
+    "LayerNormalization over two axes",
+    [
+      { name: "x", shape: [2, 3, 4] },
+      { name: "g", shape: [3, 4] },
+      { name: "b", shape: [3, 4] },
+    ],
+    (b, i) =>
+      b.op1("LayerNormalization", [i.x!, i.g!, i.b!], { axis: A.int(1), epsilon: A.float(1e-5) }),
+  ],
+  [
+    "Min/Max with both operands needing a gradient",
+    [
+      { name: "a", shape: [2, 3] },
+      { name: "b", shape: [2, 3] },
+    ],
+    (b, i) => b.add(b.min(i.a!, i.b!), b.mul(b.max(i.a!, i.b!), 3)),
+  ],
+  [
+    "Where with a broadcast condition",
+    [
+      { name: "c", shape: [3], dtype: "bool", values: [1, 0, 1] },
+      { name: "a", shape: [2, 3] },
+      { name: "b", shape: [2, 1] },
+    ],
+    (b, i) => b.where(i.c!, i.a!, i.b!),
+  ],
+  [
+    "Gemm with a column bias [M, 1]",
+    [
+      { name: "a", shape: [3, 4] },
+      { name: "b", shape: [4, 2] },
+      { name: "c", shape: [3, 1] },
+    ],
+    (b, i) => b.gemm(i.a!, i.b!, i.c!, { beta: 0.5 }),
+  ],
+  [
+    "Gemm with a scalar bias, transA",
+    [
+      { name: "a", shape: [4, 3] },
+      { name: "b", shape: [4, 2] },
+      { name: "c", shape: [] },
+    ],
+    (b, i) => b.gemm(i.a!, i.b!, i.c!, { transA: true }),
+  ],
+  [
+    "Div, both operands",
+    [
+      { name: "a", shape: [2, 3] },
+      { name: "b", shape: [2, 3], values: pos(6) },
+    ],
+    (b, i) => b.div(i.a!, i.b!),
   ],
 ];
 
@@ -296,6 +438,8 @@ describe("float32 rules vs float64 finite differences", () => {
     "matmulT transA transB alpha, broadcast batch",
     "matmulT alpha, shared weight",
     "Gather (embedding, repeated ids)",
+    "LayerNormalization over two axes",
+    "Softmax axis 1 of 3",
   ];
   for (const [name, specs, build] of CASES.filter((c) => F32.includes(c[0]))) {
     it(name, async () => {
@@ -348,4 +492,30 @@ describe("embedding gradient under multi-threaded ONNX Runtime", () => {
       await s.dispose();
     });
   }
+});
+
+describe("float32-only rules vs float64 finite differences", () => {
+  // The erf form differentiates in float32 only, and ONNX Runtime has no float64 Erf, so the
+  // differences run the float32 kernel between casts with a wide step (h = 1e-2: truncation
+  // ~1e-5, float32 round-off over 2h ~1e-5).
+  it("Gelu (erf form)", async () => {
+    const r = await gradcheck(
+      [{ name: "x", shape: [2, 6] }],
+      (b, i) => b.cast(b.op1("Gelu", [b.cast(i.x!, "float32")]), i.x!.dtype),
+      { dtype: "float32", h: 1e-2 },
+    );
+    expect(r.maxRelErr).toBeLessThan(1e-3);
+  });
+});
+
+describe("Dropout in training mode", () => {
+  it("is refused on the differentiated path rather than differentiated as the identity", async () => {
+    const { GraphBuilder } = await import("../../src/engine/builder.js");
+    const { gradients } = await import("../../src/engine/autodiff.js");
+    const b = new GraphBuilder("dropout");
+    const x = b.input("x", "float64", [2, 3]);
+    const y = b.op1("Dropout", [x, b.scalar(0.5, "float64"), b.constant("bool", [1], [])]);
+    const loss = b.reduceSum(y, [], false);
+    expect(() => gradients(b, [{ of: loss }], [x])).toThrow(/training mode/);
+  });
 });

@@ -102,6 +102,73 @@ describe("AdamW", () => {
     expect(Math.abs(norm / Math.sqrt(sq) - 1)).toBeLessThan(1e-6);
   });
 
+  it("clips a finite gradient too large for a float32 sum of squares, SIMD or not", () => {
+    // 1e20² overflows float32: the SIMD norm reported Infinity and refused a gradient that the
+    // scalar path (float64 sums) clipped
+    const specs = [{ name: "w", shape: [4, 2], init: "ones" as const }];
+    const [a, b] = [new ParamStore(specs), new ParamStore(specs)];
+    const ga = a.zerosLike();
+    ga[0] = 1e20;
+    ga[5] = -3e19;
+    const gb = Float32Array.from(ga); // outside the arena: the scalar path
+    const ia = new AdamW(a, { lr: 0.1, maxGradNorm: 1 }).step(ga);
+    const ib = new AdamW(b, { lr: 0.1, maxGradNorm: 1 }).step(gb);
+    expect(ia.gradNorm).toBeCloseTo(ib.gradNorm, -14);
+    expect(ia.gradNorm / Math.hypot(1e20, 3e19)).toBeCloseTo(1, 6);
+    // the kernel's float32 arithmetic against the scalar loop's float64 (as the test above)
+    a.flat.forEach((x, i) => {
+      expect(Math.abs(x - b.flat[i]!)).toBeLessThan(1e-5);
+    });
+    expect(a.flat[0]).toBeCloseTo(-0.1, 5);
+  });
+
+  it("refuses a gradient whose square overflows the float32 moments, leaving the state as it was", () => {
+    // unclipped, g = 1e21 made v = (1 − β₂)·g² = Infinity: the parameter froze (m / ∞ = 0) and
+    // the checkpoint's moments were refused at load
+    const ps = new ParamStore(SPECS);
+    ps.initialise(new Rng(4));
+    const before = Float32Array.from(ps.flat);
+    const opt = new AdamW(ps, { lr: 0.1 });
+    for (const g of [new Float32Array(ps.size), ps.zerosLike()]) {
+      g[2] = 1e21;
+      expect(() => opt.step(g)).toThrow(/float32/);
+      expect(opt.t).toBe(0);
+      expect(opt.v.every((x) => x === 0)).toBe(true);
+      expect(Array.from(ps.flat)).toEqual(Array.from(before));
+    }
+    // a large gradient whose square still fits takes its step
+    const ok = ps.zerosLike();
+    ok[2] = 1e18;
+    opt.step(ok);
+    expect(opt.v.every(Number.isFinite)).toBe(true);
+  });
+
+  it("refuses options that would poison every step (β = 1, ε ≤ 0, a negative clip, a bad lr)", () => {
+    // β₁ = 1 divided by 1 − β₁ᵗ = 0 (NaN weights); a negative clip turned descent into ascent
+    const ps = new ParamStore(SPECS);
+    for (const bad of [
+      { beta1: 1 },
+      { beta2: 1 },
+      { beta1: -0.1 },
+      { eps: 0 },
+      { weightDecay: -1 },
+      { maxGradNorm: -1 },
+      { lr: Number.NaN },
+      { lr: -0.1 },
+    ]) {
+      expect(() => new AdamW(ps, { lr: 0.1, ...bad })).toThrow(
+        expect.objectContaining({ code: "KEEL_E_CONFIG" }),
+      );
+    }
+    const opt = new AdamW(ps, { lr: 0.1 });
+    const before = Float32Array.from(ps.flat);
+    const g = ps.zerosLike().fill(1);
+    for (const lr of [Number.NaN, Number.POSITIVE_INFINITY, -1])
+      expect(() => opt.step(g, lr)).toThrow(expect.objectContaining({ code: "KEEL_E_NUMERIC" }));
+    expect(opt.t).toBe(0);
+    expect(Array.from(ps.flat)).toEqual(Array.from(before));
+  });
+
   it("refuses a non-finite gradient", () => {
     const ps = new ParamStore(SPECS);
     const g = ps.zerosLike();

@@ -113,7 +113,7 @@ export function trainGraph(c: GptConfig, store: ParamStore) {
   const lossMask = b.input("loss_mask", store.dtype, ["B", "T"]);
   const { h } = L.trunk(b, c, param, tokens, mask);
   const logits = L.lmHead(b, param, h); // [N, V]
-  const { loss, dLogits } = L.nextTokenLoss(b, logits, tokens, lossMask);
+  const { loss, dLogits } = L.nextTokenLoss(b, logits, tokens, mask, lossMask);
   // the backward pass starts at the logits, from the loss's closed-form gradient
   const grads = gradients(b, [{ of: logits, grad: dLogits }], params);
   b.output(loss, "loss");

@@ -17,6 +17,7 @@
  * Backward passes are not written here: `autodiff.ts` derives them from these graphs.
  */
 import type { GraphBuilder, T } from "../builder.js";
+import type { DType } from "../graph.js";
 import { A } from "../ops/types.js";
 import type { GptConfig } from "./config.js";
 
@@ -180,6 +181,16 @@ export function lmHead(b: GraphBuilder, P: Params, h: T): T {
   return b.gemm(h, P("wte"), undefined, { transB: true }); // [N, V]
 }
 
+/**
+ * [N, 1]: 1 where positions t and t + 1 both hold real tokens, else 0. Only there does
+ * position t predict a real token from real context; a left-padded row's first token would
+ * be "predicted" from its pads alone, a right-padded row's first pad from its last token.
+ */
+function predictionMask(b: GraphBuilder, mask: T, dtype: DType): T {
+  const m = b.cast(mask, dtype); // [B, T]
+  return b.mul(shiftLeft(b, m), b.reshape(m, [-1, 1])); // [N, 1]
+}
+
 /** log p(tokens[t] | tokens[<t]) for t = 1..T−1, from logits [N, V]: [B, T-1]. */
 export function nextTokenLogprobs(b: GraphBuilder, logits: T, tokens: T, bt: T): T {
   const seq = b.reshape(logits, b.concat([bt, b.ints([-1])], 0)); // [B, T, V]
@@ -209,17 +220,18 @@ function pickedLogprobGrad(b: GraphBuilder, logp: T, next: T, s: T): T {
 
 /**
  * The SFT loss, −Σ_t w_t·log p(tokens[t+1] | tokens[≤t]) / max(Σ_t w_t, 1) with w_t =
- * lossMask[t+1] (nothing predicts token 0), over logits [N, V] for every position, and its
+ * lossMask[t+1]·mask[t]·mask[t+1] (nothing predicts token 0, and padding neither predicts nor
+ * is predicted, whatever lossMask says), over logits [N, V] for every position, and its
  * gradient with respect to the logits in closed form: (softmax − onehot(next))·w/count.
  * Positions are not sliced: the last one of each row predicts a dummy token 0 with weight 0.
  * Bit for bit the gradient autodiff derives through LogSoftmax and GatherElements, without
  * the zero-filled scatter target, the slice and its padding back (bench:engine's (a) step,
  * forward and backward: 20.3–20.6 → 19.8–19.9 ms, old and new alternating in one process).
  */
-export function nextTokenLoss(b: GraphBuilder, logits: T, tokens: T, lossMask: T) {
+export function nextTokenLoss(b: GraphBuilder, logits: T, tokens: T, mask: T, lossMask: T) {
   const logp = b.logSoftmax(logits, -1); // [N, V]
   const next = shiftLeft(b, tokens); // [N, 1]
-  const w = shiftLeft(b, lossMask); // [N, 1]
+  const w = b.mul(shiftLeft(b, lossMask), predictionMask(b, mask, lossMask.dtype)); // [N, 1]
   const count = b.max(b.reduceSum(w, [], false), 1); // []
   const picked = b.gatherElements(logp, next, 1); // [N, 1]
   const loss = b.neg(b.div(b.reduceSum(b.mul(picked, w), [], false), count)); // []
@@ -239,11 +251,13 @@ export function tokenLogprobsGrad(b: GraphBuilder, logits: T, tokens: T, d: T): 
 
 /**
  * Per-token log-probabilities [B, T]: entry t is log p(tokens[t] | tokens[<t]); entry 0 is 0
- * (the first token has no prediction).
+ * (the first token has no prediction). Entries at padding, and at a left-padded row's first
+ * real token (predicted from its pads), are computed all the same: callers mask them.
  */
 export function tokenLogprobs(b: GraphBuilder, logits: T, tokens: T, bt: T): T {
   const picked = nextTokenLogprobs(b, logits, tokens, bt); // [B, T-1]
-  const zero = b.mul(b.slice(picked, [0], [1], [1]), 0); // [B, 1]
+  // zeros cut from the tokens, which keep a column when T = 1 (picked then has none)
+  const zero = b.mul(b.cast(b.slice(tokens, [0], [1], [1]), logits.dtype), 0); // [B, 1]
   return b.concat([zero, picked], 1); // [B, T]
 }
 

@@ -47,7 +47,8 @@ export interface TokenBatch {
 export interface TrainBatch extends TokenBatch {
   /**
    * Weights of the next-token predictions in the loss, [batch, length]: entry t weighs
-   * log p(tokens[t] | tokens[<t]); entry 0 is ignored (nothing predicts the first token).
+   * log p(tokens[t] | tokens[<t]); entry 0 is ignored (nothing predicts the first token), and
+   * so is every entry t whose token t or t − 1 is padding (mask 0).
    */
   readonly lossMask: FloatArray;
 }
@@ -71,6 +72,33 @@ export function padBatch(
     mask.fill(1, i * length, i * length + r.length);
   });
   return { tokens, mask, batch: rows.length, length };
+}
+
+/**
+ * Token ids must lie in [0, V) and mask entries be 0 or 1: ONNX Runtime's Gather reads a
+ * negative id as counting from the end of the table (−1 silently embeds token V − 1) and
+ * fails on ids ≥ V with an error naming none of ours; a mask of 2 would shift the positions
+ * and add +1e9 to attention scores. One pass over B·T integers, small next to a forward pass.
+ */
+function checkEntries(batch: TokenBatch, V: number): void {
+  const { tokens, mask, length: T } = batch;
+  for (let i = 0; i < tokens.length; i++) {
+    const id = tokens[i]!;
+    if (id < 0 || id >= V) {
+      throw new KeelError(
+        "KEEL_E_SHAPE",
+        `token id ${id} at row ${Math.floor(i / T)}, position ${i % T} is outside the model's vocabulary of ${V}`,
+        { hint: "encode with the model's own tokenizer" },
+      );
+    }
+    const m = mask?.[i];
+    if (m !== undefined && m !== 0 && m !== 1) {
+      throw new KeelError(
+        "KEEL_E_SHAPE",
+        `mask entry ${m} at row ${Math.floor(i / T)}, position ${i % T}: mask entries are 0 or 1`,
+      );
+    }
+  }
 }
 
 export type HeadOutputs = Partial<Record<Head, FloatArray>>;
@@ -187,6 +215,12 @@ export class Gpt {
 
   private checkBatch(batch: TokenBatch): void {
     const { batch: B, length: T } = batch;
+    if (!(Number.isInteger(B) && B >= 1 && Number.isInteger(T) && T >= 1)) {
+      throw new KeelError(
+        "KEEL_E_SHAPE",
+        `a batch needs at least one row of one token, not [${B}, ${T}]`,
+      );
+    }
     if (batch.tokens.length !== B * T) {
       throw new KeelError(
         "KEEL_E_SHAPE",
@@ -205,10 +239,12 @@ export class Gpt {
     if (batch.mask && batch.mask.length !== B * T) {
       throw new KeelError("KEEL_E_SHAPE", `mask has ${batch.mask.length} entries for [${B}, ${T}]`);
     }
+    checkEntries(batch, this.config.vocab);
   }
 
   async forward(batch: TokenBatch, heads: readonly Head[]): Promise<HeadOutputs> {
     const want = [...new Set(heads)].sort();
+    if (want.length === 0) throw new KeelError("KEEL_E_USAGE", "forward needs at least one head");
     return this.runBatch({
       key: `forward:${want.join(",")}`,
       build: () => forwardGraph(this.config, this.params, want),
@@ -249,15 +285,21 @@ export class Gpt {
     return outs;
   }
 
-  /** SFT: loss = −Σ_{t≥1} lossMask·logprobs / max(Σ_{t≥1} lossMask, 1) and its gradient, in one run. */
+  /**
+   * SFT: loss = −Σ_{t≥1} w·logprobs / max(Σ_{t≥1} w, 1) and its gradient, in one run, with
+   * w_t = lossMask[t] where tokens t − 1 and t are both real (mask 1), else 0: padding is
+   * never a target nor a context, whatever lossMask holds there.
+   */
   async lossAndGrad(batch: TrainBatch): Promise<{ loss: number; grad: FloatArray }> {
     const T = batch.length;
-    // A shard's graph divides by its own count; weighting by count/total gives the whole
-    // batch's loss and gradient.
+    const mask = batch.mask;
+    // A shard's graph divides by its own count (layers.nextTokenLoss); weighting by
+    // count/total gives the whole batch's loss and gradient.
     const count = (start: number, rows: number) => {
       let n = 0;
       for (let r = start; r < start + rows; r++)
-        for (let t = 1; t < T; t++) n += batch.lossMask[r * T + t]!;
+        for (let t = r * T + 1; t < (r + 1) * T; t++)
+          if (!mask || (mask[t - 1] === 1 && mask[t] === 1)) n += batch.lossMask[t]!;
       return Math.max(n, 1);
     };
     const total = count(0, batch.batch);

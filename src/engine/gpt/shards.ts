@@ -137,7 +137,7 @@ export class ShardedRuns {
           );
         out[name] = {
           dtype: x.dtype as WireTensor["dtype"],
-          data: x.data.subarray(start * per, (start + rows) * per),
+          data: inDtype(x.data.subarray(start * per, (start + rows) * per), x.dtype),
           dims: [rows, ...x.dims.slice(1)],
         };
       }
@@ -221,6 +221,17 @@ export class ShardedRuns {
     await this.replicas?.dispose();
     this.replicas = undefined;
   }
+}
+
+/**
+ * `data` as the array type of `dtype`, copied only when it differs: a Float64Array loss mask
+ * or upstream gradient for a float32 model (or the reverse) is converted, where ONNX Runtime
+ * would throw a TypeError naming none of keel's inputs.
+ */
+function inDtype(data: FloatArray | Int32Array, dtype: DType): FloatArray | Int32Array {
+  if (dtype === "float32" && !(data instanceof Float32Array)) return Float32Array.from(data);
+  if (dtype === "float64" && !(data instanceof Float64Array)) return Float64Array.from(data);
+  return data;
 }
 
 /** into ← w₀·into + Σ_i w_{i+1}·grads[i]: the shards' gradients summed, in shard order. */

@@ -9,6 +9,7 @@
  *   Split(axis)                    dx = concat(gᵢ), zeros for pieces with no gradient
  *   Slice (steps 1)                dx = pad(g) with zeros back to x's shape
  *   Trilu                          dx = trilu(g) with the same k and side
+ *   Dropout (inference mode)       dx = g; training mode is refused
  * Shape, Size, ConstantOfShape, Constant and Range make integer or constant tensors and carry
  * no gradient. Shape inputs (target shapes, axes, starts/ends) must be constants for exact
  * inference; otherwise the affected dims become unknown symbols.
@@ -301,7 +302,17 @@ export const SHAPE_OPS: Record<string, OpDef> = {
         0,
         c.node.outputs.length,
       ),
-    grad: (c) => [c.needs[0] ? c.g[0] : undefined],
+    grad: (c) => {
+      // in training mode the output is masked and rescaled, so g would need the same mask
+      const mode = c.node.inputs[2] ? c.b.graph.constant(c.node.inputs[2]) : undefined;
+      if (c.node.inputs[2] && (!mode || Number(mode.data[0]) !== 0)) {
+        throw new KeelError("KEEL_E_UNSUPPORTED", "Dropout in training mode has no gradient rule", {
+          where: { id: c.node.name ?? "Dropout" },
+          hint: "export the graph in inference mode (training_mode false or absent)",
+        });
+      }
+      return [c.needs[0] ? c.g[0] : undefined];
+    },
   },
   Shape: {
     infer: (c) => {

@@ -9,7 +9,9 @@
  * with g optionally rescaled first by global-norm clipping (as `clip_grad_norm_`):
  * g ← g · min(1, c / (‖g‖₂ + 1e-6)). The clip factor is folded into the update loop, so a
  * step is two passes over the flat arrays (norm, update). State (m, v, t) is flat, in the
- * ParamStore layout, and is what a checkpoint saves for resume.
+ * ParamStore layout, and is what a checkpoint saves for resume. A step whose gradient norm is
+ * not finite, or whose (clipped) entries would square beyond float32 in float32 moments, is
+ * refused (KEEL_E_NUMERIC) before any state changes.
  *
  * Default decay set, as nanoGPT: every parameter of rank ≥ 2 (matrices and embeddings), no
  * biases or layer-norm gains.
@@ -73,6 +75,7 @@ export class AdamW {
     readonly params: ParamStore,
     readonly opts: AdamWOptions,
   ) {
+    checkOptions(opts);
     this.m = params.zerosLike();
     this.v = params.zerosLike();
     this.lr = opts.lr;
@@ -95,8 +98,16 @@ export class AdamW {
         `gradient has ${grad.length} entries, parameters ${p.length}`,
       );
     }
+    if (!(Number.isFinite(lr) && lr >= 0)) {
+      throw new KeelError("KEEL_E_NUMERIC", `learning rate ${lr} at step ${this.t + 1}`, {
+        hint: "a learning rate is a finite number ≥ 0; check the schedule's settings",
+      });
+    }
     const simd = this.kernels && this.params.arena!.owns(grad) ? this.kernels : undefined;
-    const gradNorm = simd ? simdNorm(simd.sumsq, grad) : l2norm(grad);
+    let gradNorm = simd ? simdNorm(simd.sumsq, grad) : l2norm(grad);
+    // the SIMD sums square in float32, which overflows from |g| ≈ 1.8e19: recount in float64
+    // before calling a finite gradient infinite (clipping may well bring it back)
+    if (simd && !Number.isFinite(gradNorm)) gradNorm = l2norm(grad);
     if (!Number.isFinite(gradNorm)) {
       throw new KeelError("KEEL_E_NUMERIC", `gradient norm is ${gradNorm} at step ${this.t + 1}`, {
         hint: "lower the learning rate or check the loss for overflow",
@@ -104,6 +115,7 @@ export class AdamW {
     }
     const clip = this.opts.maxGradNorm;
     const scale = clip !== undefined ? Math.min(1, clip / (gradNorm + 1e-6)) : 1;
+    this.checkSquares(grad, gradNorm, scale);
     this.t += 1;
     const b1 = this.opts.beta1 ?? 0.9;
     const b2 = this.opts.beta2 ?? 0.999;
@@ -133,4 +145,50 @@ export class AdamW {
     this.params.touch();
     return { gradNorm, lr };
   }
+
+  /**
+   * float32 moments hold v = β₂v + (1 − β₂)g², which stays finite while every scaled g² is a
+   * float32 (v is then a mix of finite values). A larger entry would make v infinite: its
+   * parameter would stop moving (m / ∞ = 0) and the checkpoint's moments would be refused at
+   * load, so the step is refused before anything changes. ‖g‖ bounds every entry, so the
+   * scan runs only when the norm is that large.
+   */
+  private checkSquares(grad: FloatArray, gradNorm: number, scale: number): void {
+    if (!(this.v instanceof Float32Array) || gradNorm * scale <= F32_SQRT_MAX) return;
+    let big = 0;
+    for (let i = 0; i < grad.length; i++) big = Math.max(big, Math.abs(grad[i]!));
+    if (big * scale > F32_SQRT_MAX) {
+      throw new KeelError(
+        "KEEL_E_NUMERIC",
+        `gradient entry ${big * scale} at step ${this.t + 1} squares beyond float32's range, ` +
+          "so Adam's second moment would become infinite",
+        { hint: "set maxGradNorm (max_grad_norm) or lower the learning rate" },
+      );
+    }
+  }
 }
+
+/**
+ * Options outside these ranges poison every step: β = 1 divides by 1 − βᵗ = 0, ε ≤ 0 divides
+ * by zero where v = 0, a negative clip or learning rate climbs the loss instead of descending.
+ */
+function checkOptions(o: AdamWOptions): void {
+  const ranges: [keyof AdamWOptions, number | undefined, (x: number) => boolean, string][] = [
+    ["lr", o.lr, (x) => x >= 0, "≥ 0"],
+    ["beta1", o.beta1, (x) => x >= 0 && x < 1, "in [0, 1)"],
+    ["beta2", o.beta2, (x) => x >= 0 && x < 1, "in [0, 1)"],
+    ["eps", o.eps, (x) => x > 0, "> 0"],
+    ["weightDecay", o.weightDecay, (x) => x >= 0, "≥ 0"],
+    ["maxGradNorm", o.maxGradNorm, (x) => x > 0, "> 0"],
+  ];
+  for (const [field, x, ok, want] of ranges) {
+    if (x !== undefined && !(Number.isFinite(x) && ok(x))) {
+      throw new KeelError("KEEL_E_CONFIG", `AdamW option ${field} is ${x}; it must be ${want}`, {
+        where: { field },
+      });
+    }
+  }
+}
+
+/** √(largest float32): a larger number squares to infinity in float32. */
+const F32_SQRT_MAX = Math.sqrt(3.4028234663852886e38);
