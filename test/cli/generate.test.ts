@@ -48,6 +48,7 @@ describe("keel generate", () => {
     expect(readFileSync(again, "utf8")).toBe(readFileSync(out, "utf8"));
 
     const db = join(dir, "k.db");
+    expect((await runCli(["init", "--db", db])).code).toBe(0);
     const create = await runCli([
       "project",
       "create",
