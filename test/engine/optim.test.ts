@@ -190,6 +190,14 @@ describe("warm-up + cosine schedule", () => {
 });
 
 describe("EMA", () => {
+  it("refuses a decay outside [0, 1]", () => {
+    const ps = new ParamStore([{ name: "x", shape: [2], init: "zeros" }], "float64");
+    for (const d of [-0.1, 1.5, Number.NaN])
+      expect(() => new Ema(ps, d)).toThrow(/EMA decay must be in \[0, 1\]/);
+    expect(() => new Ema(ps, 0)).not.toThrow();
+    expect(() => new Ema(ps, 1)).not.toThrow();
+  });
+
   it("tracks d·ē + (1−d)·θ and swaps in place", () => {
     const ps = new ParamStore([{ name: "x", shape: [2], init: "zeros" }], "float64");
     const ema = new Ema(ps, 0.5);

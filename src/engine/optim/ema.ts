@@ -3,6 +3,7 @@
  * ē ← d·ē + (1 − d)·θ. `swap()` exchanges the averaged and live weights in place, so an
  * evaluation can run on ē and the next swap restores θ.
  */
+import { KeelError } from "../../core/errors.js";
 import type { FloatArray, ParamStore } from "../params.js";
 
 export class Ema {
@@ -12,6 +13,9 @@ export class Ema {
     readonly params: ParamStore,
     readonly decay = 0.999,
   ) {
+    // Outside [0, 1] the average grows without bound or flips sign at every step; NaN poisons it.
+    if (!(decay >= 0 && decay <= 1))
+      throw new KeelError("KEEL_E_CONFIG", `EMA decay must be in [0, 1], got ${decay}`);
     this.shadow = params.flat.slice();
   }
 
