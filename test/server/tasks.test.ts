@@ -4,8 +4,10 @@
  * submission, skips, the quiz, auto-pause and the review queue, live scores, export.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { KeelError } from "../../src/core/errors.js";
 import { Rng } from "../../src/core/rng.js";
 import { pauseExcluded } from "../../src/server/scores/pause.js";
+import { MemoryLeaseStore } from "../../src/server/tasks/leases.js";
 import { GOLD_COUNT_DELAY_MAX } from "../../src/server/tasks/queue.js";
 import { SYNC_MS } from "../../src/server/tasks/registry.js";
 import {
@@ -151,6 +153,33 @@ for (const d of dialectFixtures()) {
       expect(late.statusCode).toBe(409);
       expect(json<{ error: { code: string } }>(late).error.code).toBe("KEEL_E_CONFLICT");
       expect((await judge(fx, "rater2", b!)).statusCode).toBe(200);
+    });
+
+    it("answers a committed judgment with its receipt even when the lease store then fails", async () => {
+      // A lease store that fails after the commit, as Redis going away would.
+      class FailingAfterCommit extends MemoryLeaseStore {
+        override async finish(): Promise<void> {
+          throw new KeelError("KEEL_E_STORE", "the lease store is unreachable");
+        }
+      }
+      f = await makeFixture(
+        await d.open(),
+        { tasks: 4, gold: 0, overlap: 1 },
+        {
+          leases: new FailingAfterCommit(),
+        },
+      );
+      await onboard(f, f.actors.rater);
+      const t = await nextTask(f, f.actors.rater);
+      expect(t).not.toBeNull();
+      const r = await judge(f, "rater", t!, "left", { next: true });
+      expect(r.statusCode, r.body).toBe(200);
+      const body = json<Judged>(r);
+      expect(body.receipt.seq).toBe(1);
+      expect(body.next).not.toBeNull();
+      // The judgment is in the ledger once; a retry is told so.
+      const again = await judge(f, "rater", t!, "left");
+      expect(again.statusCode).toBe(409);
     });
 
     it("frees at once the task a paused, excluded or disabled rater held", async () => {

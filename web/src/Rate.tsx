@@ -193,7 +193,10 @@ function Rating({
         setFlagged(false);
         setRationale("");
         if (r.status !== "active") setPaused(true);
-        else setTask(r.next ?? null);
+        // Asked for with next: true, a next task left out means the server could not fetch
+        // it after saving this judgment: ask for it separately.
+        else if (r.next === undefined) void fetchNext();
+        else setTask(r.next);
         setAnnounce(
           `Saved (${side}${flagged ? ", flagged unsafe" : ""}). ${r.progress.judged} judged.`,
         );
@@ -203,7 +206,7 @@ function Rating({
         busy.current = false;
       }
     },
-    [task, rationale, flagged, failed],
+    [task, rationale, flagged, failed, fetchNext],
   );
 
   const skip = async () => {

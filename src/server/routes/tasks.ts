@@ -216,18 +216,37 @@ export function taskRoutes(ctx: ServerContext) {
               : "you have already skipped this task; a task is judged or skipped, not both",
           );
         }
-        await q.judgedBy(s, lease.comparisonId);
-        await ctx.leases.finish(lease.taskId, ctx.now().getTime());
+        // The judgment is committed: from here on a failure (the lease store, Redis, going away)
+        // must not answer it as failed — a retry would only be told it was judged already. The
+        // shared counts are rebuilt from the ledger (judgedBy), the lease lapses by itself, and
+        // a next task that cannot be fetched is left out for the client to ask for.
+        const afterCommit = async <T>(
+          what: string,
+          fn: () => Promise<T>,
+        ): Promise<T | undefined> => {
+          try {
+            return await fn();
+          } catch (e) {
+            req.log.warn({ err: e }, `${what} failed after judgment #${outcome.seq} was committed`);
+            return undefined;
+          }
+        };
+        await afterCommit("counting the judgment", () => q.judgedBy(s, lease.comparisonId));
+        await afterCommit("finishing the lease", () =>
+          ctx.leases.finish(lease.taskId, ctx.now().getTime()),
+        );
         q.recordJudgment(s, lease.comparisonId, choice);
-        await autoPause(ctx, q, s);
+        await afterCommit("the gold auto-pause", () => autoPause(ctx, q, s));
         const skipped = await skippedCount(q, user.user_id);
         let next: Awaited<ReturnType<typeof serve>> | null | undefined;
         if (req.body.next) {
-          const l =
-            s.member.status === "active"
-              ? await q.next(user.user_id, s, ctx.now().getTime())
-              : undefined;
-          next = l ? await serve(q, l) : null;
+          next = await afterCommit("serving the next task", async () => {
+            const l =
+              s.member.status === "active"
+                ? await q.next(user.user_id, s, ctx.now().getTime())
+                : undefined;
+            return l ? await serve(q, l) : null;
+          });
         }
         return {
           receipt: { seq: outcome.seq, hash: outcome.hash },
