@@ -498,11 +498,15 @@ export class FeedbackStore {
     return { seq: Number(row.seq), hash: row.hash };
   }
 
-  async countJudgments(): Promise<number> {
-    const r = await this.db
-      .selectFrom("judgments")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .executeTakeFirst();
+  /** Judgments in the store, or of one collection project's items (`ofProject`). */
+  async countJudgments(opts: { ofProject?: string } = {}): Promise<number> {
+    let q = this.db.selectFrom("judgments").select((eb) => eb.fn.countAll<number>().as("n"));
+    // project_items belongs to the collection schema (migration 0002), not to this one's type.
+    if (opts.ofProject !== undefined)
+      q = q.where(
+        sql<boolean>`comparison_id IN (SELECT comparison_id FROM project_items WHERE project_id = ${opts.ofProject})`,
+      );
+    const r = await q.executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 

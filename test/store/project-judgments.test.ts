@@ -70,5 +70,12 @@ for (const fx of dialectFixtures()) {
       );
       expect(await ids("nope")).toEqual([]);
     });
+
+    it("are counted by countJudgments({ ofProject }), quiz items included", async () => {
+      expect(await store.countJudgments()).toBe(24);
+      expect(await store.countJudgments({ ofProject: "p1" })).toBe(10);
+      expect(await store.countJudgments({ ofProject: "p2" })).toBe(6);
+      expect(await store.countJudgments({ ofProject: "nope" })).toBe(0);
+    });
   });
 }

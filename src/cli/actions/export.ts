@@ -93,11 +93,16 @@ export async function runExport(o: ExportFlags): Promise<void> {
     try {
       // A cleaned export writes one row per comparison, from its first judgment: only those are
       // read (with their texts), not every judgment.
-      const judgments = await store.countJudgments();
+      const judgments = await store.countJudgments(o.project ? { ofProject: o.project } : {});
       const progress = new Progress({
         label: `export ${format.key}`,
         unit: plan ? "comparisons" : "judgments",
-        total: plan ? await store.countJudgedComparisons() : judgments,
+        // Progress counts what is read: every comparison or judgment, the project's or not.
+        total: plan
+          ? await store.countJudgedComparisons()
+          : o.project
+            ? await store.countJudgments()
+            : judgments,
         enabled: !o.quiet && process.stderr.isTTY && o.out !== "-",
       });
       for await (const j of plan ? store.firstJudgments() : store.judgments()) {
@@ -117,7 +122,7 @@ export async function runExport(o: ExportFlags): Promise<void> {
         format: format.key,
         out: o.out,
         ...(o.project ? { project: o.project } : {}),
-        judgments: plan ? judgments : n,
+        judgments,
         written: exporter.written,
         skipped: exporter.skipped,
         skips: { ...exporter.skips },
