@@ -201,6 +201,11 @@ export class FeedbackStore {
     return this.dialect.location;
   }
 
+  /** The PostgreSQL schema the store lives in (undefined for SQLite). */
+  get schema(): string | undefined {
+    return this.dialect.schema;
+  }
+
   /** The SQLite file on disk, if the store is one (outputs must never be written over it). */
   get filePath(): string | undefined {
     return this.dialect.name === "sqlite" && this.location !== ":memory:"

@@ -9,10 +9,19 @@ export async function runInit(o: InitFlags): Promise<void> {
     const applied = store.appliedOnOpen;
     const head = await store.ledgerHead();
     // The migrations this run applied (none when the schema was up to date), as the text says.
-    const result = { db: store.location, dialect: store.dialectName, applied, head };
+    // A URL's ?schema= is taken out of the location: say which schema was set up.
+    const schema = store.schema;
+    const result = {
+      db: store.location,
+      dialect: store.dialectName,
+      ...(schema !== undefined ? { schema } : {}),
+      applied,
+      head,
+    };
     if (o.json) printJson(result);
     else {
-      printLine(`keel store ready at ${store.location} (${store.dialectName})`);
+      const where = schema !== undefined ? `, schema ${schema}` : "";
+      printLine(`keel store ready at ${store.location}${where} (${store.dialectName})`);
       printLine(
         applied.length > 0 ? `applied migrations: ${applied.join(", ")}` : "schema up to date",
       );
