@@ -24,6 +24,16 @@ async function submit(id: string): Promise<void> {
   expect(sub.code, sub.stderr).toBe(0);
 }
 
+describe("keel launch --interval", () => {
+  it("refuses a poll interval under 10 ms, which would hammer the Ray dashboard", async () => {
+    for (const v of ["1e-9", "0.001", "0"]) {
+      const r = await runCli(["launch", "logs", "j", "--follow", "--interval", v]);
+      expect(r.code, v).toBe(64);
+      expect(r.stderr).toContain("--interval must be a number of seconds ≥ 0.01");
+    }
+  });
+});
+
 describe("keel launch --header", () => {
   it("refuses a header name or value that HTTP cannot carry, before any request", async () => {
     for (const header of [

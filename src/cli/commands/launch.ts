@@ -64,12 +64,15 @@ function rayOptions(cmd: Command): Command {
     .option("--json", "print machine-readable JSON on stdout");
 }
 
+/** Polls closer than this would hammer the Ray dashboard (1e-9 rounded to a 0 ms loop). */
+const MIN_INTERVAL_S = 0.01;
+
 function seconds(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0)
+  if (!Number.isFinite(n) || n < MIN_INTERVAL_S)
     throw new KeelError(
       "KEEL_E_USAGE",
-      `--interval must be a number of seconds > 0, got ${JSON.stringify(v)}`,
+      `--interval must be a number of seconds ≥ ${MIN_INTERVAL_S}, got ${JSON.stringify(v)}`,
     );
   return n;
 }
