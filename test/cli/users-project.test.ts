@@ -69,6 +69,14 @@ describe("keel users add", () => {
     ]);
     expect(pw.code).toBe(64);
     expect(pw.stderr).toContain("the password");
+    // On a terminal it would echo the password and wait for an end of input nobody asked for.
+    fakeStdin([]);
+    Object.defineProperty(process.stdin, "isTTY", { value: true, configurable: true });
+    const onTerminal = await runCli([
+      ...["users", "add", "bob", "--role", "rater", "--password-stdin", "--db", db],
+    ]);
+    expect(onTerminal.code).toBe(64);
+    expect(onTerminal.stderr).toContain("--password-stdin reads a pipe, not a terminal");
     const list = await runCli(["users", "list", "--json", "--db", db]);
     expect(JSON.parse(list.stdout)).toEqual([]);
     const ok = await runCli(["users", "add", "bob.smith@x", "--role", "rater", "--db", db]);

@@ -46,6 +46,12 @@ function asTheApiWould<S extends z.ZodType>(schema: S, value: unknown, what: str
 
 /** A password from standard input, refused when the server's sign-in would refuse it. */
 async function passwordFromStdin(): Promise<string> {
+  // On a terminal the password would be echoed as it is typed, and the command would wait for
+  // an end of input nobody is told to give.
+  if (process.stdin.isTTY)
+    throw new KeelError("KEEL_E_USAGE", "--password-stdin reads a pipe, not a terminal", {
+      hint: "printf '%s' \"$PASSWORD\" | keel users add … --password-stdin (or use an invitation: keel users invite)",
+    });
   const password = await readStdin();
   return asTheApiWould(Password, password, "the password (from standard input)");
 }
