@@ -14,22 +14,25 @@ import { SharedRedis } from "../../src/server/redis/index.js";
 export const REDIS_URL = process.env.KEEL_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+/** Deletes every key under a prefix (also what a Redis restart without persistence leaves). */
+export async function wipePrefix(prefix: string): Promise<void> {
+  const r = new Redis(REDIS_URL);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) await r.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    r.disconnect();
+  }
+}
+
 /** A fresh key prefix; every key under it is deleted after the file's tests. */
 export function redisPrefix(): string {
   const prefix = `keel-test:${process.pid}:${randomBytes(4).toString("hex")}:`;
-  afterAll(async () => {
-    const r = new Redis(REDIS_URL);
-    try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-        cursor = next;
-        if (keys.length > 0) await r.del(...keys);
-      } while (cursor !== "0");
-    } finally {
-      r.disconnect();
-    }
-  });
+  afterAll(() => wipePrefix(prefix));
   return prefix;
 }
 

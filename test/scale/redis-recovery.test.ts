@@ -5,7 +5,6 @@
  * committed (Redis unreachable for a moment), the counts are rebuilt from the ledger before the
  * next serve, so a comparison is not handed out beyond its overlap.
  */
-import { Redis } from "ioredis";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
 import { RedisLeaseStore, type SharedRedis } from "../../src/server/redis/index.js";
@@ -21,27 +20,12 @@ import {
 } from "../../src/store/collection/index.js";
 import { openStore } from "../../src/store/store.js";
 import { tempDir } from "../helpers/stores.js";
-import { connect, REDIS_URL, redisPrefix } from "./helpers.js";
+import { connect, redisPrefix, wipePrefix as wipe } from "./helpers.js";
 
 const opened: SharedRedis[] = [];
 afterAll(() => {
   for (const r of opened) r.redis.disconnect();
 });
-
-/** Deletes every key under a prefix: what a Redis restart without persistence leaves. */
-async function wipe(prefix: string): Promise<void> {
-  const r = new Redis(REDIS_URL);
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await r.del(...keys);
-    } while (cursor !== "0");
-  } finally {
-    r.disconnect();
-  }
-}
 
 /** Items c0 and c1, raters r0..r2; two queues ("processes") with their own Redis. */
 async function setup(overlap = 1) {
