@@ -113,6 +113,26 @@ export async function openStore(
   return store;
 }
 
+/** One collection project's items (its task items alone with `tasksOnly`), or the whole store. */
+export interface ProjectScope {
+  readonly project?: string;
+  readonly tasksOnly?: boolean;
+}
+
+export interface LedgerPageOptions extends ProjectScope {
+  readonly afterSeq?: number;
+  readonly pageSize?: number;
+}
+
+/**
+ * `column` is a comparison of the project's items. project_items belongs to the collection
+ * schema (migration 0002), not to the ledger's Kysely type, hence the raw (parameterized) SQL.
+ */
+function inProject(column: string, scope: ProjectScope) {
+  const kind = scope.tasksOnly ? sql` AND kind = 'task'` : sql``;
+  return sql<boolean>`${sql.ref(column)} IN (SELECT comparison_id FROM project_items WHERE project_id = ${scope.project}${kind})`;
+}
+
 export interface ImportReport {
   readonly read: number;
   readonly appended: number;
@@ -503,26 +523,20 @@ export class FeedbackStore {
     return { seq: Number(row.seq), hash: row.hash };
   }
 
-  /** Judgments in the store, or of one collection project's items (`ofProject`). */
-  async countJudgments(opts: { ofProject?: string } = {}): Promise<number> {
+  /** Judgments in the store, or of one collection project's items. */
+  async countJudgments(opts: ProjectScope = {}): Promise<number> {
     let q = this.db.selectFrom("judgments").select((eb) => eb.fn.countAll<number>().as("n"));
-    // project_items belongs to the collection schema (migration 0002), not to this one's type.
-    if (opts.ofProject !== undefined)
-      q = q.where(
-        sql<boolean>`comparison_id IN (SELECT comparison_id FROM project_items WHERE project_id = ${opts.ofProject})`,
-      );
+    if (opts.project !== undefined) q = q.where(inProject("comparison_id", opts));
     const r = await q.executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 
   /**
-   * Judgments in ledger order, texts included, fetched in pages of `pageSize`; `taskOf` keeps
-   * those of one collection project's task items (its quiz items left out), so that a project's
-   * live audit reads its own judgments and not the whole ledger.
+   * Judgments in ledger order, texts included, fetched in pages of `pageSize`; with `project`,
+   * those of one collection project's items only (a project's live audit and export read their
+   * own judgments, not the whole ledger).
    */
-  judgments(
-    opts: { afterSeq?: number; pageSize?: number; taskOf?: string } = {},
-  ): AsyncGenerator<LedgerEntry> {
+  judgments(opts: LedgerPageOptions = {}): AsyncGenerator<LedgerEntry> {
     return this.ledgerEntries(false, opts);
   }
 
@@ -531,22 +545,23 @@ export class FeedbackStore {
    * entry per comparison, for exports that write one row per comparison — a store of a million
    * judgments of 250,000 comparisons reads a quarter of the rows and texts.
    */
-  firstJudgments(opts: { afterSeq?: number; pageSize?: number } = {}): AsyncGenerator<LedgerEntry> {
+  firstJudgments(opts: LedgerPageOptions = {}): AsyncGenerator<LedgerEntry> {
     return this.ledgerEntries(true, opts);
   }
 
-  /** Comparisons that have at least one judgment. */
-  async countJudgedComparisons(): Promise<number> {
-    const r = await this.db
+  /** Comparisons that have at least one judgment (of one collection project's items). */
+  async countJudgedComparisons(opts: ProjectScope = {}): Promise<number> {
+    let q = this.db
       .selectFrom("judgments")
-      .select(sql<number>`count(distinct comparison_id)`.as("n"))
-      .executeTakeFirst();
+      .select(sql<number>`count(distinct comparison_id)`.as("n"));
+    if (opts.project !== undefined) q = q.where(inProject("comparison_id", opts));
+    const r = await q.executeTakeFirst();
     return Number(r?.n ?? 0);
   }
 
   private async *ledgerEntries(
     firstOnly: boolean,
-    opts: { afterSeq?: number; pageSize?: number; taskOf?: string },
+    opts: LedgerPageOptions,
   ): AsyncGenerator<LedgerEntry> {
     const pageSize = opts.pageSize ?? 5000;
     let after = opts.afterSeq ?? 0;
@@ -568,11 +583,7 @@ export class FeedbackStore {
           "tb.is_chat as b_chat",
         ])
         .where("j.seq", ">", after);
-      // project_items belongs to the collection schema (migration 0002), not to this one's type.
-      if (opts.taskOf !== undefined)
-        q = q.where(
-          sql<boolean>`j.comparison_id IN (SELECT comparison_id FROM project_items WHERE project_id = ${opts.taskOf} AND kind = 'task')`,
-        );
+      if (opts.project !== undefined) q = q.where(inProject("j.comparison_id", opts));
       if (firstOnly)
         q = q.where(({ not, exists, selectFrom }) =>
           not(

@@ -1,7 +1,7 @@
 /**
- * `judgments({ taskOf })`: a collection project's live audit reads its own task items'
- * judgments from the store, not the whole ledger (other projects' items, quiz items, judgments of no
- * project), on every dialect.
+ * `judgments({ project })` and the counts with it: a collection project's live audit (its task
+ * items, `tasksOnly`) and its export (all its items) read its own judgments from the store, not
+ * the whole ledger (other projects' items, judgments of no project), on every dialect.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -54,28 +54,37 @@ for (const fx of dialectFixtures()) {
       await store?.close();
     });
 
-    it("are the judgments of its task items, in ledger order, and no others", async () => {
-      const ids = async (taskOf?: string) => {
+    it("are the judgments of its items (or task items), in ledger order, and no others", async () => {
+      const ids = async (scope: { project?: string; tasksOnly?: boolean } = {}, first = false) => {
         const out: string[] = [];
-        for await (const j of store.judgments({ pageSize: 3, ...(taskOf ? { taskOf } : {}) }))
+        const read = first ? store.firstJudgments : store.judgments;
+        for await (const j of read.call(store, { pageSize: 3, ...scope }))
           out.push(`${j.comparison_id}/${j.rater_id}`);
         return out;
       };
       const all = await ids();
       expect(all).toHaveLength(24);
-      const inP1 = ["c0", "c1", "c2", "c3"];
-      expect(await ids("p1")).toEqual(all.filter((k) => inP1.includes(k.split("/")[0]!)));
-      expect(await ids("p2")).toEqual(
-        all.filter((k) => ["c5", "c6", "c7"].includes(k.split("/")[0]!)),
-      );
-      expect(await ids("nope")).toEqual([]);
+      const of = (cs: string[]) => all.filter((k) => cs.includes(k.split("/")[0]!));
+      const tasksP1 = ["c0", "c1", "c2", "c3"];
+      expect(await ids({ project: "p1", tasksOnly: true })).toEqual(of(tasksP1));
+      expect(await ids({ project: "p1" })).toEqual(of([...tasksP1, "c4"]));
+      expect(await ids({ project: "p2" })).toEqual(of(["c5", "c6", "c7"]));
+      expect(await ids({ project: "nope" })).toEqual([]);
+      // One per comparison, the first in ledger order.
+      const firsts = await ids({ project: "p2" }, true);
+      expect(firsts.map((k) => k.split("/")[0])).toEqual(["c5", "c6", "c7"]);
+      expect(firsts).toEqual(["c5", "c6", "c7"].map((c) => of([c])[0]));
     });
 
-    it("are counted by countJudgments({ ofProject }), quiz items included", async () => {
+    it("are counted with the same scope, quiz items included unless tasksOnly", async () => {
       expect(await store.countJudgments()).toBe(24);
-      expect(await store.countJudgments({ ofProject: "p1" })).toBe(10);
-      expect(await store.countJudgments({ ofProject: "p2" })).toBe(6);
-      expect(await store.countJudgments({ ofProject: "nope" })).toBe(0);
+      expect(await store.countJudgments({ project: "p1" })).toBe(10);
+      expect(await store.countJudgments({ project: "p1", tasksOnly: true })).toBe(8);
+      expect(await store.countJudgments({ project: "p2" })).toBe(6);
+      expect(await store.countJudgments({ project: "nope" })).toBe(0);
+      expect(await store.countJudgedComparisons()).toBe(12);
+      expect(await store.countJudgedComparisons({ project: "p1" })).toBe(5);
+      expect(await store.countJudgedComparisons({ project: "p2" })).toBe(3);
     });
   });
 }

@@ -4,21 +4,19 @@ import type { Judgment } from "../../core/types.js";
 import type { CleanPlan } from "../../defend/clean.js";
 import { exportFormat, type SkipReason } from "../../io/exporters.js";
 import { sqliteFiles } from "../../io/output-target.js";
-import { collectionDb, getProject, listItems } from "../../store/collection/index.js";
+import { collectionDb, getProject } from "../../store/collection/index.js";
 import type { FeedbackStore } from "../../store/store.js";
 import type { ExportFlags } from "../commands/export.js";
 import { printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { withStore } from "./with-store.js";
 
-/** The comparison ids of a collection project's items (refusing an unknown project). */
-async function projectComparisons(store: FeedbackStore, id: string): Promise<Set<string>> {
-  const db = collectionDb(store);
-  if (!(await getProject(db, id)))
+/** Refuses an unknown collection project. */
+async function requireProject(store: FeedbackStore, id: string): Promise<void> {
+  if (!(await getProject(collectionDb(store), id)))
     throw new KeelError("KEEL_E_NOT_FOUND", `no project ${JSON.stringify(id)}`, {
       hint: "keel project list shows the store's projects",
     });
-  return new Set((await listItems(db, id)).map((i) => i.comparison_id));
 }
 
 export async function runExport(o: ExportFlags): Promise<void> {
@@ -64,7 +62,9 @@ export async function runExport(o: ExportFlags): Promise<void> {
   // The audit (defenses, and perhaps a safety model) is loaded only when --clean needs it.
   const plan = o.clean ? await (await import("./audit.js")).cleanPlanFor(o) : undefined;
   const result = await withStore(o.db, async (store) => {
-    const inProject = o.project ? await projectComparisons(store, o.project) : undefined;
+    if (o.project) await requireProject(store, o.project);
+    // Only the project's judgments are read (the store filters them), not the whole ledger.
+    const scope = o.project ? { project: o.project } : {};
     // The output is created only once the store and the arguments are known to be good, so a
     // failure before this point leaves nothing behind.
     const exporter = format.open(o.out, {
@@ -93,21 +93,15 @@ export async function runExport(o: ExportFlags): Promise<void> {
     try {
       // A cleaned export writes one row per comparison, from its first judgment: only those are
       // read (with their texts), not every judgment.
-      const judgments = await store.countJudgments(o.project ? { ofProject: o.project } : {});
+      const judgments = await store.countJudgments(scope);
       const progress = new Progress({
         label: `export ${format.key}`,
         unit: plan ? "comparisons" : "judgments",
-        // Progress counts what is read: every comparison or judgment, the project's or not.
-        total: plan
-          ? await store.countJudgedComparisons()
-          : o.project
-            ? await store.countJudgments()
-            : judgments,
+        total: plan ? await store.countJudgedComparisons(scope) : judgments,
         enabled: !o.quiet && process.stderr.isTTY && o.out !== "-",
       });
-      for await (const j of plan ? store.firstJudgments() : store.judgments()) {
+      for await (const j of plan ? store.firstJudgments(scope) : store.judgments(scope)) {
         progress.update(++n);
-        if (inProject && !inProject.has(j.comparison_id)) continue;
         if (plan) {
           const chosen = plan.choose(j);
           if (chosen) await exporter.write(chosen);

@@ -66,7 +66,7 @@ export class ScoreBoard {
       .where("project_id", "=", pid)
       .execute();
     const full: Judgment[] = [];
-    for await (const j of this.store.judgments({ taskOf: pid })) full.push(j);
+    for await (const j of this.store.judgments({ project: pid, tasksOnly: true })) full.push(j);
     const audited =
       full.length > 0
         ? audit({ judgments: full }, { policy: this.policy, textsDigests: false })
