@@ -3,8 +3,7 @@
  * safeguards, redteam; see commands/train.ts), gather the examples from files or a synthetic
  * world, run the trainer with a progress bar, and print the result.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import type { PreferencePair } from "../../core/types.js";
@@ -570,17 +569,8 @@ function firstChange(
  * otherwise be mixed into the run without a word, while config.yaml still showed the old ones.
  * The output directory may move.
  */
-function checkSameConfig(path: string, now: Record<string, unknown>): void {
-  let was: unknown;
-  try {
-    was = parseYaml(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new KeelError("KEEL_E_CONFIG", "cannot resume: the run's config.yaml is not YAML", {
-      where: { file: path },
-      cause: e,
-    });
-  }
-  const { out: _wasOut, ...before } = (was ?? {}) as Record<string, unknown>;
+async function checkSameConfig(path: string, now: Record<string, unknown>): Promise<void> {
+  const { out: _wasOut, ...before } = (await loadYamlConfig(path)).raw;
   const { out: _nowOut, ...after } = JSON.parse(JSON.stringify(now)) as Record<string, unknown>;
   const d = firstChange(before, after);
   if (!d) return;
@@ -614,7 +604,7 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const record = recordRun(trainer, prep, o.resume === true);
   const resolved = { trainer, out: prep.out, data: prep.data, ...prep.config };
   const recorded = record.file("config.yaml");
-  if (o.resume && existsSync(recorded)) checkSameConfig(recorded, resolved);
+  if (o.resume && existsSync(recorded)) await checkSameConfig(recorded, resolved);
   await record.saveManifest();
   if (!o.resume || !existsSync(recorded)) await record.writeYaml("config.yaml", resolved);
   const bar = new Progress({

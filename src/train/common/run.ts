@@ -70,12 +70,15 @@ export interface TrainResult {
   readonly seconds: number;
 }
 
+/** The metrics log inside a run directory. */
+const METRICS_FILE = "metrics.jsonl";
+
 export class MetricsLog {
   private readonly path: string | undefined;
 
   /** Opens `<outDir>/metrics.jsonl`, cut back to `resumeStep` (or emptied when undefined). */
   constructor(outDir: string | undefined, resumeStep?: number) {
-    this.path = outDir ? join(outDir, "metrics.jsonl") : undefined;
+    this.path = outDir ? join(outDir, METRICS_FILE) : undefined;
     if (!this.path) return;
     mkdirSync(outDir!, { recursive: true });
     let keep = "";
@@ -104,7 +107,7 @@ export class MetricsLog {
 
 /** Reads a metrics.jsonl back (for tests, reports and the pipeline). */
 export function readMetrics(outDir: string): Record<string, unknown>[] {
-  const path = join(outDir, "metrics.jsonl");
+  const path = join(outDir, METRICS_FILE);
   if (!existsSync(path)) return [];
   return readFileSync(path, "utf8")
     .split("\n")
@@ -118,7 +121,7 @@ export function readMetrics(outDir: string): Record<string, unknown>[] {
  * tail is read: a long PPO log is megabytes.
  */
 export function endedAs(outDir: string): TrainResult["status"] | undefined {
-  const path = join(outDir, "metrics.jsonl");
+  const path = join(outDir, METRICS_FILE);
   let fd: number;
   try {
     fd = openSync(path, "r");
