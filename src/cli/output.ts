@@ -15,6 +15,14 @@ export function printLine(line = ""): void {
   process.stdout.write(`${line}\n`);
 }
 
+/**
+ * Where a command prints its summary: standard output, or standard error when `out` is "-" and
+ * standard output carries the command's data (for a pipe).
+ */
+export function summaryPrinter(out: string | undefined): (line?: string) => void {
+  return out === "-" ? (line = "") => process.stderr.write(`${line}\n`) : printLine;
+}
+
 export function warn(line: string): void {
   process.stderr.write(`keel: ${line}\n`);
 }

@@ -19,7 +19,7 @@ import { buildWorld, promptsOf, type WorldPrompt } from "../../world/index.js";
 import { DEFAULT_TRIGGER, hasTrigger } from "../../world/triggers.js";
 import type { RedteamFlags } from "../commands/redteam.js";
 import { withInterrupt } from "../interrupt.js";
-import { formatTable, printLine } from "../output.js";
+import { formatTable, summaryPrinter } from "../output.js";
 import { Progress } from "../progress.js";
 import { providerOf } from "./generate.js";
 import { modelFiles } from "./model-files.js";
@@ -204,9 +204,7 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     metrics,
     out: o.out ?? null,
   };
-  // With --out -, standard output carries the results' JSONL alone (for a pipe); the summary
-  // then goes to standard error.
-  const say = o.out === "-" ? (line = "") => process.stderr.write(`${line}\n`) : printLine;
+  const say = summaryPrinter(o.out);
   if (o.json) {
     say(JSON.stringify(summary, null, 2));
     return;

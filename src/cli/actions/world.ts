@@ -21,7 +21,7 @@ import {
   type WorldPrompt,
 } from "../../world/index.js";
 import type { ScoreFlags, WorldGenerateFlags } from "../commands/world.js";
-import { formatTable, printJson, printLine } from "../output.js";
+import { formatTable, printJson, printLine, summaryPrinter } from "../output.js";
 import { fmtCount, Progress } from "../progress.js";
 import { checkOutputFiles } from "./out-paths.js";
 
@@ -172,14 +172,10 @@ export async function runScore(o: ScoreFlags): Promise<void> {
     throw e;
   }
   const summary = summarizeScores(rows);
-  // With --out -, standard output carries the scores' JSONL alone (for a pipe); the summary
-  // then goes to standard error.
-  const say = o.out === "-" ? (line = "") => warnLine(line) : printLine;
+  const say = summaryPrinter(o.out);
   if (o.json) say(JSON.stringify({ ...summary, skipped }, null, 2));
   else printScoreSummary(summary, skipped, say);
 }
-
-const warnLine = (line: string) => process.stderr.write(`${line}\n`);
 
 function printScoreSummary(s: ScoreSummary, skipped: number, say: (line?: string) => void): void {
   const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
