@@ -67,6 +67,9 @@ function routeContract(r: RouteOptions): void {
     throw new Error(`${what} declares no access`);
   if (r.schema === undefined) throw new Error(`${what} has no schema`);
   if (r.bodyLimit === undefined) throw new Error(`${what} has no body limit`);
+  const methods = Array.isArray(r.method) ? r.method : [r.method];
+  if (methods.some((m) => m !== "GET" && m !== "HEAD") && r.schema.body === undefined)
+    throw new Error(`${what} has no body schema (NoBody when it takes none)`);
 }
 
 export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Promise<KeelApp> {

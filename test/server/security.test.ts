@@ -496,6 +496,30 @@ describe("schema rejections and body limits", () => {
   it("declares access, schema and body limit on every route (adding one without fails)", async () => {
     const fx = await fixture();
     expect(() => fx.app.get("/api/unguarded", async () => ({}))).toThrow(/declares no access/);
+    // A route that changes something declares its body, even when it takes none.
+    expect(() =>
+      fx.app.post(
+        "/api/unchecked",
+        { config: { access: "user" }, bodyLimit: 1024, schema: { summary: "x" } },
+        async () => ({}),
+      ),
+    ).toThrow(/has no body schema/);
+  });
+
+  it("refuses a body on the routes that take none, instead of reading and ignoring it", async () => {
+    const fx = await fixture();
+    const ack = "/api/projects/p1/guidelines/ack";
+    const extra = await call(fx, fx.actors.rater, "POST", ack, { body: { choice: "a" } });
+    expect(extra.statusCode).toBe(400);
+    expect(json<Err>(extra).error.code).toBe("KEEL_E_INVALID_RECORD");
+    // No body, or the empty object a generic JSON client sends, is fine.
+    expect((await call(fx, fx.actors.rater, "POST", ack)).statusCode).toBe(200);
+    expect((await call(fx, fx.actors.rater, "POST", ack, { body: {} })).statusCode).toBe(200);
+    const out = await call(fx, fx.actors.rater, "DELETE", "/api/session", {
+      session: true,
+      body: { everything: true },
+    });
+    expect(out.statusCode).toBe(400);
   });
 });
 

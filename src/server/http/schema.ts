@@ -53,6 +53,12 @@ export const ProjectParams = z.strictObject({ projectId: Id });
 
 export const Ok = z.object({ ok: z.literal(true) });
 
+/**
+ * The body of a POST or DELETE that takes none: nothing, or `{}` (what a generic JSON client
+ * sends). Anything else is refused instead of being read and ignored.
+ */
+export const NoBody = z.union([z.null(), z.strictObject({})]);
+
 /** Body limits (bytes): small by default, larger only where a route needs it. */
 export const LIMIT = {
   tiny: 1024,

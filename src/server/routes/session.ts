@@ -28,7 +28,7 @@ import { dummyHash, hashPassword, verifyPassword } from "../auth/password.js";
 import { type AuthCache, clientKey, SESSION_COOKIE } from "../auth/plugin.js";
 import { canGrant } from "../auth/roles.js";
 import type { ServerContext } from "../context.js";
-import { js, LIMIT, Ok, responses } from "../http/schema.js";
+import { js, LIMIT, NoBody, Ok, responses } from "../http/schema.js";
 import { Login, Password, SessionOut } from "./wire.js";
 
 const InvitationParams = z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
@@ -103,7 +103,7 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
       {
         config: { access: "user" },
         bodyLimit: LIMIT.tiny,
-        schema: { summary: "sign out", response: responses(Ok) },
+        schema: { summary: "sign out", body: js(NoBody), response: responses(Ok) },
       },
       async (req, reply) => {
         if (req.sessionToken) {

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { ackGuidelines, recordSkip, setMemberStatus } from "../../store/collection/index.js";
 import type { ServerContext } from "../context.js";
-import { js, LIMIT, Ok, ProjectParams, responses } from "../http/schema.js";
+import { js, LIMIT, NoBody, Ok, ProjectParams, responses } from "../http/schema.js";
 import { type Lease, releaseHeld, sharesJudgments } from "../tasks/leases.js";
 import type { ProjectQueue, RaterState } from "../tasks/queue.js";
 import { memberState, requireReady } from "./access.js";
@@ -119,6 +119,7 @@ export function taskRoutes(ctx: ServerContext) {
         bodyLimit: LIMIT.tiny,
         schema: {
           summary: "acknowledge that you have read the guidelines",
+          body: js(NoBody),
           params: js(ProjectParams),
           response: responses(Ok),
         },
@@ -142,6 +143,7 @@ export function taskRoutes(ctx: ServerContext) {
         bodyLimit: LIMIT.tiny,
         schema: {
           summary: "reserve your next task (the same one again while its lease is live)",
+          body: js(NoBody),
           params: js(ProjectParams),
           response: responses(NextOut),
         },

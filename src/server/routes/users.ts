@@ -28,7 +28,7 @@ import { hashPassword } from "../auth/password.js";
 import type { AuthCache } from "../auth/plugin.js";
 import { canGrant, canManage } from "../auth/roles.js";
 import type { ServerContext } from "../context.js";
-import { Id, js, LIMIT, Ok, responses } from "../http/schema.js";
+import { Id, js, LIMIT, NoBody, Ok, responses } from "../http/schema.js";
 import { releaseHeld } from "../tasks/leases.js";
 import { Login, Password, RoleSchema, UserAdminOut } from "./wire.js";
 
@@ -248,6 +248,7 @@ export function userRoutes(ctx: ServerContext, cache: AuthCache) {
         bodyLimit: LIMIT.tiny,
         schema: {
           summary: "withdraw an open invitation (by anyone who may grant its role)",
+          body: js(NoBody),
           params: js(z.strictObject({ invitationId: Id })),
           response: responses(Ok),
         },
@@ -330,6 +331,7 @@ export function userRoutes(ctx: ServerContext, cache: AuthCache) {
         bodyLimit: LIMIT.tiny,
         schema: {
           summary: "revoke one of your API tokens",
+          body: js(NoBody),
           params: js(z.strictObject({ tokenId: Id })),
           response: responses(Ok),
         },
