@@ -69,7 +69,7 @@ export async function runPoisonSweepExperiment(o: PoisonSweepFlags): Promise<voi
       seed: o.seed,
       resume: o.resume ?? false,
       signal,
-      events: pipelineEvents(true),
+      events: pipelineEvents(o.quiet ?? false),
       onCell: (a, r, i, n) => {
         if (!o.quiet)
           process.stderr.write(`cell ${i + 1}/${n}: ${a} at ${(100 * r).toFixed(1)}% of raters\n`);
