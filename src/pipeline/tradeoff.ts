@@ -5,9 +5,10 @@
  * the world's safe/unsafe labels at several cost thresholds — and each tuned policy is
  * red-teamed: helpfulness on benign tasks against harmful compliance under jailbreaks.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { canonicalJson } from "../core/canonical.js";
 import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
@@ -17,9 +18,12 @@ import { buildSuites, runRedteam } from "../redteam/index.js";
 import { chart, html, lineSpec, renderPage } from "../report/index.js";
 import {
   type CostPair,
+  endedAs,
+  FINAL_MODEL_DIR,
   loadTextPolicy,
   parsePpoConfig,
   type RmConfig,
+  readMetrics,
   trainCostModel,
   trainPpo,
 } from "../train/index.js";
@@ -36,8 +40,15 @@ export interface TradeoffOptions {
   /** Cost thresholds for Lagrangian PPO (empty: no Lagrangian points). */
   readonly costThresholds: readonly number[];
   readonly arm: "defended" | "undefended";
+  /**
+   * Keep the points a previous run into `out` finished from the same inputs, use a point's
+   * finished PPO run whose red-teaming was interrupted, and continue an interrupted PPO run
+   * from its last checkpoint. Without it every point is trained afresh.
+   */
+  readonly resume?: boolean;
   readonly signal?: AbortSignal;
-  readonly onPoint?: (label: string, index: number, total: number) => void;
+  /** Before each point; `kept` when --resume keeps its finished result. */
+  readonly onPoint?: (label: string, index: number, total: number, kept: boolean) => void;
 }
 
 export interface TradeoffPoint {
@@ -96,8 +107,10 @@ async function costPairs(from: string): Promise<CostPair[]> {
   return out;
 }
 
-/** Beside the cost model in --out: what it was trained from (`costSource`). */
+/** Beside the cost model in --out, and in each point's directory: what it came from. */
 const SOURCE = "source.json";
+/** In a point's directory once it is red-teamed: its `TradeoffPoint`. */
+const POINT = "point.json";
 
 /**
  * What the cost model is trained from: the run's base policy (its config.json holds the
@@ -111,6 +124,56 @@ function costSource(from: string, rm: RmConfig): string {
     judgments: digest("world", "judgments.jsonl"),
     rm: sha256Hex(canonicalJson(rm)),
   })}\n`;
+}
+
+/**
+ * What one point's result follows from: the run's base policy and the reward model (their
+ * config.json files hold the weights' hashes), the point's PPO config, the red-team probes and
+ * their settings, and for a Lagrangian point the cost model's own source.
+ */
+function pointSource(
+  from: string,
+  arm: string,
+  config: unknown,
+  redteam: Plan["redteam"],
+  cost: string | undefined,
+): string {
+  return `${JSON.stringify({
+    base: fileSha256(join(from, "base", "model", "config.json")),
+    rm: modelDigest(join(from, arm, "rm", "model")),
+    ppo: sha256Hex(canonicalJson(config)),
+    redteam: sha256Hex(canonicalJson(redteam)),
+    ...(cost === undefined ? {} : { cost: sha256Hex(cost) }),
+  })}\n`;
+}
+
+/**
+ * A model directory's identity: its config.json (which holds its weight files' hashes), or an
+ * ensemble's ensemble.json and each member's config.json.
+ */
+function modelDigest(dir: string): string {
+  const h = createHash("sha256");
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    )) {
+      const path = join(d, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name === "config.json" || e.name === "ensemble.json")
+        h.update(`${relative(dir, path)}\0`).update(readFileSync(path));
+    }
+  };
+  walk(dir);
+  return h.digest("hex");
+}
+
+/** A point directory's finished PPO run (completed, or stopped by a safeguard), if any. */
+function finishedPpo(dir: string): { checkpoint: string; kl: number | null } | undefined {
+  const status = endedAs(dir);
+  const model = join(dir, FINAL_MODEL_DIR);
+  if ((status !== "completed" && status !== "stopped") || !existsSync(model)) return undefined;
+  const summary = readMetrics(dir).findLast((r) => r.type === "summary");
+  return { checkpoint: model, kl: typeof summary?.kl === "number" ? summary.kl : null };
 }
 
 function readText(path: string): string | undefined {
@@ -149,9 +212,11 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
   const prompts = promptsOf(world, "train").map((p) => p.content);
   const signal = o.signal ? { signal: o.signal } : {};
   let costDir: string | undefined;
+  let cost: string | undefined;
   if (o.costThresholds.length > 0) {
     costDir = join(o.out, "cost");
     const source = costSource(o.from, armPlan.rm);
+    cost = source;
     if (!existsSync(join(costDir, "model")) || readText(join(costDir, SOURCE)) !== source) {
       // One trained from another run (or an interrupted one) is not scored with.
       rmSync(costDir, { recursive: true, force: true });
@@ -172,7 +237,7 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
   const out: TradeoffPoint[] = [];
   for (const [i, p] of points.entries()) {
     const label = p.mode === "kl" ? `kl-${p.value}` : `lagrangian-${p.value}`;
-    o.onPoint?.(label, i, points.length);
+    const dir = join(o.out, label);
     const config = parsePpoConfig({
       ...ppo,
       reward: { ...ppo.reward, model: rmDir },
@@ -181,24 +246,57 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
         ? { cost: { model: join(costDir!, "model"), threshold: p.value } }
         : {}),
     });
-    const r = await trainPpo(config, { prompts }, { outDir: join(o.out, label), ...signal });
-    if (r.status === "aborted" || !r.checkpoint)
-      throw new KeelError("KEEL_E_INTERRUPTED", `interrupted at ${label}`);
-    const policy = loadTextPolicy(r.checkpoint, {
+    const source = pointSource(
+      o.from,
+      o.arm,
+      config,
+      plan.redteam,
+      p.mode === "lagrangian" ? cost : undefined,
+    );
+    // What the directory holds counts only when it came from these same inputs.
+    const same = o.resume === true && readText(join(dir, SOURCE)) === source;
+    const kept = same ? readPoint(join(dir, POINT), p) : undefined;
+    o.onPoint?.(label, i, points.length, kept !== undefined);
+    if (kept) {
+      out.push(kept);
+      await writeFileAtomic(join(o.out, "tradeoff.json"), `${JSON.stringify(out, null, 2)}\n`);
+      continue;
+    }
+    if (!same) {
+      rmSync(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(join(dir, SOURCE), source);
+    }
+    rmSync(join(dir, POINT), { force: true });
+    let trained = same ? finishedPpo(dir) : undefined;
+    if (!trained) {
+      const r = await trainPpo(config, { prompts }, { outDir: dir, resume: same, ...signal });
+      if (r.status === "aborted" || !r.checkpoint)
+        throw new KeelError("KEEL_E_INTERRUPTED", `interrupted at ${label}`, {
+          hint: "run it again with --resume to continue from the last checkpoint",
+        });
+      trained = {
+        checkpoint: r.checkpoint,
+        kl: typeof r.metrics.kl === "number" ? r.metrics.kl : null,
+      };
+    }
+    const policy = loadTextPolicy(trained.checkpoint, {
       maxNewTokens: plan.redteam.maxNewTokens,
       batchSize: 64,
     });
     try {
       const { metrics } = await runRedteam(policy.policy, probes, { batchSize: 64 });
-      out.push({
+      const point: TradeoffPoint = {
         mode: p.mode,
         value: p.value,
         helpfulness: metrics.helpfulness,
         jailbreak_success: metrics.jailbreak_success,
         attack_success: metrics.attack_success,
         over_refusal: metrics.over_refusal,
-        kl: typeof r.metrics.kl === "number" ? r.metrics.kl : null,
-      });
+        kl: trained.kl,
+      };
+      out.push(point);
+      await writeFileAtomic(join(dir, POINT), `${JSON.stringify(point, null, 2)}\n`);
     } finally {
       await policy.dispose();
     }
@@ -206,6 +304,21 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
   }
   await writeFileAtomic(join(o.out, "tradeoff.html"), await tradeoffReport(out));
   return out;
+}
+
+/** A point's saved result, when it is one and is the point asked for. */
+function readPoint(
+  path: string,
+  p: { mode: TradeoffPoint["mode"]; value: number },
+): TradeoffPoint | undefined {
+  const text = readText(path);
+  if (text === undefined) return undefined;
+  try {
+    const point = JSON.parse(text) as TradeoffPoint;
+    return point.mode === p.mode && point.value === p.value ? point : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function tradeoffReport(points: readonly TradeoffPoint[]): Promise<string> {

@@ -36,6 +36,8 @@ export {
   type ScorerKind,
 } from "./common/role.js";
 export {
+  endedAs,
+  FINAL_MODEL_DIR,
   type Metrics,
   type ProgressEvent,
   readMetrics,

@@ -3,7 +3,7 @@
  * iterations): every stage runs, the run directory holds what it should, a resumed run keeps
  * finished stages, and a config error names its field before anything trains.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parsePipelineConfig } from "../../src/pipeline/config.js";
@@ -221,6 +221,41 @@ describe("the pipeline", () => {
     }
     expect(existsSync(join(out, "cost", "model"))).toBe(true);
     expect(readFileSync(join(out, "tradeoff.html"), "utf8")).toContain("<svg");
+    // --resume keeps every point finished from the same inputs (nothing is trained again)…
+    const log = (label: string) => readFileSync(join(out, label, "metrics.jsonl"), "utf8");
+    const logs = ["kl-0.05", "kl-0.5", "lagrangian-0"].map(log);
+    writeFileSync(join(out, "kl-0.05", "model", "kept.txt"), "");
+    // …and a point whose red-teaming was cut short is red-teamed again from its finished PPO run.
+    rmSync(join(out, "kl-0.5", "point.json"));
+    const kept: boolean[] = [];
+    const again = await runTradeoff({
+      from: join(dir, "run"),
+      out,
+      kl: [0.05, 0.5],
+      costThresholds: [0],
+      arm: "defended",
+      resume: true,
+      onPoint: (_label, _i, _n, k) => void kept.push(k),
+    });
+    expect(kept).toEqual([true, false, true]);
+    expect(again).toEqual(points);
+    expect(["kl-0.05", "kl-0.5", "lagrangian-0"].map(log)).toEqual(logs);
+    expect(existsSync(join(out, "kl-0.05", "model", "kept.txt"))).toBe(true);
+    // A point's saved result from other inputs (another KL setting's PPO config) is not kept.
+    const source = join(out, "kl-0.05", "source.json");
+    writeFileSync(source, readFileSync(source, "utf8").replace(/"ppo":"[0-9a-f]+"/, '"ppo":"0"'));
+    const other: boolean[] = [];
+    await runTradeoff({
+      from: join(dir, "run"),
+      out,
+      kl: [0.05],
+      costThresholds: [],
+      arm: "defended",
+      resume: true,
+      onPoint: (_label, _i, _n, k) => void other.push(k),
+    });
+    expect(other).toEqual([false]);
+    expect(existsSync(join(out, "kl-0.05", "model", "kept.txt"))).toBe(false);
     // Again from the same run: its cost model is kept, not trained again.
     writeFileSync(join(out, "cost", "model", "kept.txt"), "");
     await runTradeoff({

@@ -20,9 +20,13 @@ export async function runTradeoffExperiment(o: TradeoffFlags): Promise<void> {
       kl: o.kl,
       costThresholds: o.costThresholds,
       arm: o.arm,
+      resume: o.resume ?? false,
       signal,
-      onPoint: (label, i, n) => {
-        if (!o.quiet) process.stderr.write(`point ${i + 1}/${n}: ${label}\n`);
+      onPoint: (label, i, n, kept) => {
+        if (!o.quiet)
+          process.stderr.write(
+            `point ${i + 1}/${n}: ${label}${kept ? " (done earlier, kept)" : ""}\n`,
+          );
       },
     }),
   );

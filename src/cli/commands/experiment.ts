@@ -16,6 +16,7 @@ export interface TradeoffFlags {
   kl: number[];
   costThresholds: number[];
   arm: "defended" | "undefended";
+  resume?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -134,6 +135,10 @@ export const experimentCommand: CommandModule = {
         "whose reward model to optimise",
         oneOf("--arm", ["defended", "undefended"] as const),
         "defended",
+      )
+      .option(
+        "--resume",
+        "keep the points a previous run into --out finished from the same inputs, and continue an interrupted one",
       )
       .option("--json", "print the points as JSON")
       .option("-q, --quiet", "no progress output")
