@@ -4,7 +4,8 @@
  * 2023): while the policy stays where the reward models were trained they agree; when it
  * exploits one model's errors, members diverge. Per iteration, d = mean over responses of the
  * standard deviation across members' (normalised) scores; the baseline is d's mean over the
- * first `baseline_iters` iterations; the alarm fires when d > max_ratio × baseline.
+ * first `baseline_iters` iterations; on each later iteration the alarm fires when
+ * d > max_ratio × baseline.
  * Without an ensemble (one member) the monitor reports once that it is inactive. A
  * disagreement that is not finite (a member scoring NaN) stays out of the baseline, so it
  * cannot disable the monitor, and past the baseline it raises the alarm.
@@ -63,8 +64,11 @@ export class DisagreementMonitor implements Monitor {
       ];
     }
     this.current = ensembleDisagreement(members);
-    if (this.seen.length < this.o.baseline_iters && Number.isFinite(this.current))
-      this.seen.push(this.current);
+    if (this.seen.length < this.o.baseline_iters) {
+      // Baseline iterations are what "normal" means; none is checked against a mean it is part of.
+      if (Number.isFinite(this.current)) this.seen.push(this.current);
+      return [];
+    }
     const base = this.baseline;
     if (base === undefined || base <= 0) return [];
     const limit = this.o.max_ratio * base;

@@ -5,6 +5,7 @@
  *   const monitors = createSafeguards(parseSafeguards(yaml.safeguards), { gold });
  *   await trainPpo(config, data, { outDir, monitors });
  */
+import { KeelError } from "../core/errors.js";
 import type { Monitor } from "../train/common/monitor.js";
 import type { SafeguardsConfig } from "./config.js";
 import { DisagreementMonitor } from "./disagreement.js";
@@ -26,8 +27,20 @@ export { type GoldFn, GoldMonitor } from "./gold.js";
 export { KlBudgetMonitor } from "./klBudget.js";
 export { LengthMonitor } from "./length.js";
 
-/** The monitors a config asks for, in a fixed order. Gold tracking needs a gold scorer. */
+/**
+ * The monitors a config asks for, in a fixed order. Gold tracking needs a gold scorer: a config
+ * that asks for it without one is an error, not a run that silently goes unwatched.
+ */
 export function createSafeguards(c: SafeguardsConfig, o: { gold?: GoldFn } = {}): Monitor[] {
+  if (c.gold && !o.gold)
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      "gold-reward tracking needs a gold scorer, and this run has none",
+      {
+        where: { field: "safeguards.gold" },
+        hint: "train on a synthetic world (data.world), whose oracle is the gold reward, or remove safeguards.gold",
+      },
+    );
   const out: Monitor[] = [];
   if (c.kl_budget) out.push(new KlBudgetMonitor(c.kl_budget));
   if (c.disagreement) out.push(new DisagreementMonitor(c.disagreement));

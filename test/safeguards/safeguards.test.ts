@@ -91,6 +91,19 @@ describe("reward-ensemble disagreement", () => {
     expect(e).toHaveLength(1);
     expect(m.metrics().rm_disagreement_ratio).toBeCloseTo(2.5, 12);
   });
+  it("does not check a baseline iteration against a mean that includes it", () => {
+    const m = new DisagreementMonitor(
+      parseSafeguards({ disagreement: { max_ratio: 1.5, baseline_iters: 3 } }).disagreement!,
+    );
+    const members = (spread: number) => [Float64Array.from([0]), Float64Array.from([spread])];
+    // d = 0.05, 0.05, 0.5: the third is 0.5 > 1.5 × 0.2, but it is part of the baseline.
+    expect(m.observe(ctx(1, { memberScores: members(0.1), responses: ["r"] }))).toEqual([]);
+    expect(m.observe(ctx(2, { memberScores: members(0.1), responses: ["r"] }))).toEqual([]);
+    expect(m.observe(ctx(3, { memberScores: members(1), responses: ["r"] }))).toEqual([]);
+    const e = m.observe(ctx(4, { memberScores: members(1), responses: ["r"] }));
+    expect(e.map((x) => x.step)).toEqual([4]);
+    expect(e[0]!.threshold).toBeCloseTo(0.3, 12);
+  });
 });
 
 describe("gold-reward tracking", () => {
@@ -163,14 +176,28 @@ describe("EMA policy", () => {
 });
 
 describe("config", () => {
-  it("rejects unknown fields and builds monitors in order (gold needs a scorer)", () => {
+  it("rejects unknown fields and builds monitors in order", () => {
     expect(() => parseSafeguards({ kl_budget: { max: 1, maxx: 2 } })).toThrow(KeelError);
     const c = parseSafeguards({ kl_budget: { max: 1 }, gold: {}, length: {} });
-    expect(createSafeguards(c).map((m) => m.name)).toEqual(["kl_budget", "length"]);
     expect(createSafeguards(c, { gold: (p) => p.map(() => 0) }).map((m) => m.name)).toEqual([
       "kl_budget",
       "gold",
       "length",
     ]);
+  });
+  it("refuses gold tracking without a gold scorer instead of silently dropping it", () => {
+    const c = parseSafeguards({ kl_budget: { max: 1 }, gold: { action: "stop" } });
+    let err: unknown;
+    try {
+      createSafeguards(c);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(KeelError);
+    expect((err as KeelError).code).toBe("KEEL_E_CONFIG");
+    expect((err as KeelError).where?.field).toBe("safeguards.gold");
+    expect(createSafeguards(parseSafeguards({ kl_budget: { max: 1 } })).map((m) => m.name)).toEqual(
+      ["kl_budget"],
+    );
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { DPO_LOSSES } from "../../src/train/losses/dpo.js";
 import { klPerToken } from "../../src/train/losses/kl.js";
-import { clippedPolicyLoss, clippedValueLoss } from "../../src/train/losses/ppo.js";
+import { clippedPolicyLoss, clippedValueLoss, entropyBonus } from "../../src/train/losses/ppo.js";
 import { LOSS_CHECKS } from "../../src/train/losses/registry.js";
 import { REWARD_LOSSES } from "../../src/train/losses/reward.js";
 
@@ -140,6 +140,23 @@ describe("hand-computed values", () => {
     );
     expect(r.loss).toBeCloseTo(0.5 * (3 - 0.5) ** 2, 12);
     expect(r.grads.values![0]).toBe(0);
+  });
+  it("PPO losses never read a masked-out position (padding may hold NaN)", () => {
+    const nan = Number.NaN;
+    const pl = clippedPolicyLoss(
+      { logprobs: [0, nan], oldLogprobs: [0, nan], advantages: [1, nan], mask: [1, 0] },
+      { clip: 0.2 },
+    );
+    expect(pl.loss).toBe(-1);
+    const vl = clippedValueLoss(
+      { values: [1, nan], oldValues: [1, nan], returns: [2, nan], mask: [1, 0] },
+      { clip: 0.2 },
+    );
+    expect(vl.loss).toBeCloseTo(0.5, 12);
+    const eb = entropyBonus({ entropy: [2, nan], mask: [1, 0] }, { coef: 0.01 });
+    expect(eb.loss).toBeCloseTo(-0.02, 12);
+    expect(eb.metrics.entropy).toBe(2);
+    expect(Array.from(eb.grads.entropy!)).toEqual([-0.01, 0]);
   });
   it("KL estimators at δ = 0.1 and the clamp", () => {
     const d = Math.log(0.5) - Math.log(0.5 * Math.exp(-0.1));

@@ -47,6 +47,12 @@ describe("GAE", () => {
     expect(s.std).toBeCloseTo(1, 6);
     expect(w[2]).toBe(0);
   });
+  it("whitening never reads a masked-out position", () => {
+    const w = whiten([1, 3, Number.NaN, Number.POSITIVE_INFINITY], [1, 1, 0, 0]);
+    expect(w[0]).toBeCloseTo(-1, 6);
+    expect(w[1]).toBeCloseTo(1, 6);
+    expect(Array.from(w.slice(2))).toEqual([0, 0]);
+  });
 });
 
 describe("KL controllers (Ziegler et al. 2019)", () => {
@@ -65,6 +71,15 @@ describe("KL controllers (Ziegler et al. 2019)", () => {
     down.update(0, 64);
     expect(down.beta).toBeCloseTo(0.1 * (1 - 0.2 * 0.0064), 15);
   });
+  it("adaptive leaves β as it was on a NaN KL, so one bad batch cannot poison later rewards", () => {
+    const k = new AdaptiveKlController(0.1, 6, 10000);
+    k.update(Number.NaN, 64);
+    expect(k.beta).toBe(0.1);
+    k.update(12, 64);
+    expect(k.beta).toBeCloseTo(0.1 * (1 + 0.2 * 0.0064), 15);
+    k.update(Number.POSITIVE_INFINITY, 64);
+    expect(k.beta).toBeCloseTo(0.1 * (1 + 0.2 * 0.0064) ** 2, 15);
+  });
   it("adaptive drives β up while KL stays above target and down below", () => {
     const k = new AdaptiveKlController(0.1, 1, 100);
     for (let i = 0; i < 50; i++) k.update(5, 10);
@@ -81,6 +96,17 @@ describe("Lagrange multiplier (Safe-RLHF)", () => {
     expect(l.lambda).toBe(10);
     for (let i = 0; i < 300; i++) l.update(-1);
     expect(l.lambda).toBeLessThan(0.01);
+  });
+  it("leaves λ as it was on a NaN mean cost; an infinite one hits the cap", () => {
+    const l = new Lagrangian({ init: 1, threshold: 0.5, lr: 0.1, max: 10 });
+    l.update(Number.NaN);
+    expect(l.lambda).toBe(1);
+    l.update(1.5);
+    expect(l.lambda).toBeCloseTo(Math.exp(0.1), 12);
+    l.update(Number.POSITIVE_INFINITY);
+    expect(l.lambda).toBe(10);
+    l.update(Number.NEGATIVE_INFINITY);
+    expect(l.lambda).toBe(1e-8);
   });
   it("combines advantages as (A_r − λ A_c)/(1 + λ)", () => {
     const l = new Lagrangian({ init: 2, threshold: 0, lr: 0.1, max: 10 });

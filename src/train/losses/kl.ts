@@ -6,8 +6,10 @@
  *
  *   k1 = δ                     unbiased, high variance, can be negative per token
  *   k2 = ½ δ²                  biased, low variance
- *   k3 = (e^−δ − 1) + δ        unbiased, ≥ 0, low variance; clamped above at c as well
+ *   k3 = (e^−δ − 1) + δ        unbiased, ≥ 0, low variance
  *
+ * and each estimate then clamped above at c as well (as OpenRLHF clamps the estimate; it binds
+ * for k2 once |δ| > √(2c), for k3 once δ < about −2.6 when c = 10).
  * In PPO the estimate is a reward term (no gradient flows through it); the derivative with
  * respect to log π is returned anyway (0 where a clamp binds) for KL-as-loss uses and so the
  * estimator is checked against finite differences like every loss.

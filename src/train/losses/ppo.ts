@@ -137,6 +137,8 @@ export function entropyBonus(x: { entropy: Vec; mask: Vec }, o: { coef: number }
   if (n > 0) {
     for (let i = 0; i < N; i++) {
       const m = x.mask[i]!;
+      // As in the other losses, a padding position never reaches the sum (0 · NaN is NaN).
+      if (m === 0) continue;
       mean += (m * x.entropy[i]!) / n;
       g[i] = (-o.coef * m) / n;
     }

@@ -50,18 +50,19 @@ export function gae(
   return { advantages, returns };
 }
 
-/** Masked mean and (population) standard deviation. */
+/** Masked mean and (population) standard deviation; entries where mask = 0 are never read. */
 export function maskedMoments(x: Vec, mask: Vec): { mean: number; std: number; n: number } {
   let n = 0;
   let s = 0;
   for (let i = 0; i < x.length; i++) {
+    if (mask[i] === 0) continue;
     n += mask[i]!;
     s += mask[i]! * x[i]!;
   }
   if (n === 0) return { mean: 0, std: 0, n };
   const mean = s / n;
   let v = 0;
-  for (let i = 0; i < x.length; i++) v += mask[i]! * (x[i]! - mean) ** 2;
+  for (let i = 0; i < x.length; i++) if (mask[i] !== 0) v += mask[i]! * (x[i]! - mean) ** 2;
   return { mean, std: Math.sqrt(v / n), n };
 }
 

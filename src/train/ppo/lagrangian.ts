@@ -10,7 +10,8 @@
  *   log λ ← log λ + η · (J_C − d),  J_C = the batch's mean episode cost
  *
  * so λ grows while the policy's cost exceeds the threshold d and decays once it is met;
- * it is capped at `max` to keep the combined advantage from vanishing.
+ * it is capped at `max` to keep the combined advantage from vanishing. A NaN mean cost leaves
+ * λ unchanged.
  * Example: λ = 1, η = 0.1, J_C = 1.5, d = 0.5 → λ = e^0.1 ≈ 1.105.
  */
 export interface LagrangianOptions {
@@ -26,6 +27,9 @@ export class Lagrangian {
     this.lambda = o.init;
   }
   update(meanCost: number): void {
+    // A NaN mean cost (a cost model scoring NaN) would stay in λ and make every later
+    // advantage NaN: leave λ as it was.
+    if (Number.isNaN(meanCost)) return;
     const next = this.lambda * Math.exp(this.o.lr * (meanCost - this.o.threshold));
     this.lambda = Math.min(Math.max(next, 1e-8), this.o.max);
   }
