@@ -36,6 +36,14 @@ export const DistSchema = z.union([
   z.strictObject({ mean: z.number().finite(), sd: z.number().finite().nonnegative().default(0) }),
 ]);
 export type Dist = z.infer<typeof DistSchema>;
+/** A per-rater parameter that cannot be negative: a fixed value ≥ 0, or a draw clamped at 0. */
+const NonNegativeDist = z.union([
+  z.number().finite().nonnegative(),
+  z.strictObject({
+    mean: z.number().finite().nonnegative(),
+    sd: z.number().finite().nonnegative().default(0),
+  }),
+]);
 
 const LatencySchema = z
   .strictObject({
@@ -69,8 +77,8 @@ const honest = {
   position_bias: DistSchema.default({ mean: 0, sd: 0.2 }),
   /** Logit per unit of log(words_a / words_b). */
   length_bias: DistSchema.default({ mean: 0.2, sd: 0.2 }),
-  /** Rao–Kupper tie threshold θ ≥ 0 (0: never a tie). */
-  tie_threshold: z.number().finite().nonnegative().default(0),
+  /** Rao–Kupper tie threshold θ ≥ 0 (0: never a tie); a draw is clamped at 0. */
+  tie_threshold: NonNegativeDist.default(0),
 };
 
 const rate = Share.default(1);
@@ -304,6 +312,11 @@ function crossChecks(c: Shape, issue: Issue): void {
     if (c.sft.count > 0 && used && !Object.values(mix).some((w) => (w ?? 0) > 0))
       issue(["sft", name], "needs a kind with positive weight");
   }
+  if (c.eval_pairs.count > 0 && !(c.prompts.splits.eval > 0))
+    issue(
+      ["eval_pairs", "count"],
+      `is ${c.eval_pairs.count} but prompts.splits.eval is 0, so no prompt is held out for them: set it to 0 or give eval a share`,
+    );
   if (c.trigger.rate > 0 && !c.trigger.families.some((f) => (fam[f] ?? 0) > 0)) {
     issue(["trigger", "families"], "no prompts of these families exist to carry the trigger");
   }
@@ -328,18 +341,29 @@ function checkPanel(c: Shape, issue: Issue): void {
       issue(["panel", "size"], `is ${c.panel.size} but the group counts sum to ${counted}`);
     else if (counted > MAX_RATERS)
       issue(["panel", "raters"], `the group counts sum to ${counted}, more than ${MAX_RATERS}`);
+    else if (counted < c.comparisons.overlap)
+      issue(
+        ["comparisons", "overlap"],
+        `is ${c.comparisons.overlap} but the panel has ${counted} raters: each comparison needs that many distinct raters`,
+      );
   }
+  if (usesShare && c.panel.size !== undefined && c.panel.size < c.comparisons.overlap)
+    issue(
+      ["comparisons", "overlap"],
+      `is ${c.comparisons.overlap} but panel.size is ${c.panel.size}: each comparison needs that many distinct raters`,
+    );
   groups.forEach((g, i) => {
-    if (
-      (g.type === "entity_promoter" || (g.type === "sybil" && g.goal === "entity")) &&
-      g.entity !== undefined
-    ) {
-      if (!c.entities.names.includes(g.entity)) {
+    if (g.type === "entity_promoter" || (g.type === "sybil" && g.goal === "entity")) {
+      if (g.entity === undefined && c.entities.names.length === 0)
+        issue(
+          ["panel", "raters", i, "entity"],
+          "an entity attack needs a name: set entity, or give entities.names",
+        );
+      else if (g.entity !== undefined && !c.entities.names.includes(g.entity))
         issue(
           ["panel", "raters", i, "entity"],
           `"${g.entity}" is not in entities.names, so no response would mention it`,
         );
-      }
     }
     if (g.type === "backdoor" && c.trigger.rate === 0) {
       issue(

@@ -42,6 +42,8 @@ export interface Roster {
   readonly teams: readonly Team[];
   /** Backdoor groups that claim triggered comparisons. */
   readonly claims: readonly Claim[];
+  /** The sybil teams' operators, whose streams each simulation restarts. */
+  readonly operators: readonly SybilTeam[];
 }
 
 /** Draws a value: a fixed number, or mean + sd·N(0, 1). */
@@ -54,7 +56,7 @@ function drawHonest(g: RaterGroupConfig, rng: Rng): HonestParams {
     skill: Math.max(0, draw(g.skill, rng)),
     position_bias: draw(g.position_bias, rng),
     length_bias: draw(g.length_bias, rng),
-    tie_threshold: g.tie_threshold,
+    tie_threshold: Math.max(0, draw(g.tie_threshold, rng)),
   };
 }
 
@@ -72,7 +74,7 @@ interface Draft {
   profile: Omit<RaterProfile, "rater_id">;
   make: (profile: RaterProfile) => RaterModel;
   latency: LatencyModel;
-  team?: string;
+  team?: SybilTeam;
   claim?: number;
 }
 
@@ -119,7 +121,7 @@ function draftGroup(
           jitter: g.jitter,
           entity,
         };
-        team = new SybilTeam(options, rng.fork(`team/${id}`));
+        team = new SybilTeam(options, () => rng.fork(`team/${id}`));
         teams.set(t, team);
       }
       honest = team.options.params;
@@ -139,7 +141,7 @@ function draftGroup(
         skill: round4(honest.skill),
         position_bias: round4(honest.position_bias),
         length_bias: round4(honest.length_bias),
-        tie_threshold: honest.tie_threshold,
+        tie_threshold: round4(honest.tie_threshold),
         ...entry.params(g as never, ctx),
       },
       activity: g.activity,
@@ -153,7 +155,7 @@ function draftGroup(
         per_word_ms: (fast ? 0 : 1) * g.latency.per_word_ms * pace,
         sigma: g.latency.sigma,
       },
-      ...(team ? { team: team.options.id } : {}),
+      ...(team ? { team } : {}),
       ...(g.type === "backdoor" && g.claim > 0 ? { claim: g.claim } : {}),
     });
   }
@@ -187,7 +189,10 @@ export function buildRoster(config: WorldConfig, rng: Rng): Roster {
   const claimMembers = new Map<string, { claim: number; members: number[] }>();
   order.forEach((di, k) => {
     const d = drafts[di]!;
-    if (d.team !== undefined) teamMembers.set(d.team, [...(teamMembers.get(d.team) ?? []), k]);
+    if (d.team !== undefined) {
+      const id = d.team.options.id;
+      teamMembers.set(id, [...(teamMembers.get(id) ?? []), k]);
+    }
     if (d.claim !== undefined) {
       const c = claimMembers.get(d.profile.group) ?? { claim: d.claim, members: [] };
       c.members.push(k);
@@ -204,5 +209,6 @@ export function buildRoster(config: WorldConfig, rng: Rng): Roster {
   const claims = [...claimMembers.entries()]
     .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
     .map(([, c]) => c);
-  return { raters, teams, claims };
+  const operators = [...new Set(drafts.flatMap((d) => (d.team ? [d.team] : [])))];
+  return { raters, teams, claims, operators };
 }

@@ -105,6 +105,7 @@ export class PanelSession {
     this.latRng = rng.fork("latency");
     this.assigner = new Assigner(roster, config.comparisons.overlap, rng.fork("assign"));
     this.voteRngs = roster.raters.map((r) => rng.fork(`votes/${r.profile.rater_id}`));
+    for (const team of roster.operators) team.restart();
     this.t = Date.parse(config.comparisons.start);
   }
 

@@ -8,7 +8,7 @@ import { Rng, type Seed } from "../core/rng.js";
 import type { WorldConfig } from "./config.js";
 import { generatePrompts, triggeredVariant } from "./prompts.js";
 import { buildRoster, type Roster } from "./roster.js";
-import type { TriggerPosition } from "./triggers.js";
+import { hasTrigger, type TriggerPosition } from "./triggers.js";
 import type { Family, WorldPrompt } from "./types.js";
 
 export interface TriggerInfo {
@@ -44,7 +44,8 @@ export function buildWorld(config: WorldConfig, seed?: Seed): World {
     families: config.trigger.families,
     rate: config.trigger.rate,
   };
-  const clash = prompts.find((p) => p.content.split(/\s+/).includes(trigger.token));
+  // As recognizePrompt strips it: a whole word, punctuation around it or not ("Kenya?").
+  const clash = prompts.find((p) => hasTrigger(p.content, trigger.token));
   if (clash !== undefined) {
     throw new KeelError(
       "KEEL_E_CONFIG",

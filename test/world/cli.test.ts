@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadWorldConfig } from "../../src/cli/commands/world.js";
-import { RATER_TYPES, simulatePanel, summarizeScores } from "../../src/world/index.js";
+import {
+  parseWorldConfig,
+  RATER_TYPES,
+  simulatePanel,
+  summarizeScores,
+} from "../../src/world/index.js";
 import { runCli } from "../helpers/cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "keel-world-"));
@@ -88,6 +93,15 @@ describe("keel world generate", () => {
     expect(prompts.length).toBe(lib.world.prompts.length + lib.world.triggered.length);
     const ids = new Set(prompts.map((p) => p.id));
     for (const c of truth.comparisons) expect(ids.has(c.prompt_id)).toBe(true);
+  });
+
+  it("truth.json's resolved config carries --seed, so it regenerates the same world", async () => {
+    const truth = JSON.parse(readFileSync(at("c", "truth.json"), "utf8"));
+    expect(truth.seed).toBe(4);
+    expect(truth.config.seed).toBe(4);
+    const lib = simulatePanel(parseWorldConfig(truth.config));
+    const judgments = readFileSync(at("c", "judgments.jsonl"), "utf8");
+    expect(lib.judgments.map((j) => `${JSON.stringify(j)}\n`).join("")).toBe(judgments);
   });
 
   it("names the file, line and field of a config error, and writes nothing", async () => {

@@ -76,11 +76,58 @@ describe("world config", () => {
     expect(buildRoster(c, new Rng(1)).raters).toHaveLength(10);
   });
 
-  it("rejects a panel smaller than the overlap", () => {
+  it("rejects a panel smaller than the overlap in the config, naming the file and the field", () => {
+    expect(
+      configError({
+        comparisons: { overlap: 5 },
+        panel: { raters: [{ type: "honest", count: 3 }] },
+      }),
+    ).toContain("w.yaml: comparisons.overlap: is 5 but the panel has 3 raters");
+    expect(
+      configError({
+        comparisons: { overlap: 4 },
+        panel: { size: 3, raters: [{ type: "honest", share: 1 }] },
+      }),
+    ).toContain("w.yaml: comparisons.overlap: is 4 but panel.size is 3");
+  });
+
+  it("rejects an entity attack with no name to promote, naming the group", () => {
+    expect(
+      configError({
+        entities: { names: [] },
+        panel: { raters: [{ type: "entity_promoter", count: 3 }] },
+      }),
+    ).toContain("w.yaml: panel.raters.0.entity: an entity attack needs a name");
+    expect(
+      configError({
+        entities: { names: [] },
+        panel: {
+          raters: [
+            { type: "honest", count: 3 },
+            { type: "sybil", count: 3, goal: "entity" },
+          ],
+        },
+      }),
+    ).toContain("w.yaml: panel.raters.1.entity: an entity attack needs a name");
+  });
+
+  it("rejects evaluation pairs asked of a world with no eval split", () => {
+    expect(configError({ prompts: { splits: { eval: 0 } } })).toContain(
+      "w.yaml: eval_pairs.count: is 2000 but prompts.splits.eval is 0",
+    );
+    const c = parseWorldConfig({ prompts: { splits: { eval: 0 } }, eval_pairs: { count: 0 } });
+    expect(c.eval_pairs.count).toBe(0);
+  });
+
+  it("draws tie_threshold per rater like the other honest parameters, never below 0", () => {
     const c = parseWorldConfig({
-      comparisons: { overlap: 5 },
-      panel: { raters: [{ type: "honest", count: 3 }] },
+      panel: { raters: [{ type: "honest", count: 200, tie_threshold: { mean: 0.5, sd: 0.5 } }] },
     });
-    expect(() => buildRoster(c, new Rng(1))).toThrow(/needs 5/);
+    const ties = buildRoster(c, new Rng(1)).raters.map((r) => r.profile.params.tie_threshold);
+    expect(new Set(ties).size).toBeGreaterThan(100);
+    expect(Math.min(...(ties as number[]))).toBe(0);
+    expect(
+      configError({ panel: { raters: [{ type: "honest", count: 3, tie_threshold: -1 }] } }),
+    ).toContain("panel.raters.0.tie_threshold");
   });
 });

@@ -3,10 +3,12 @@ import { describe, expect, it } from "vitest";
 import { isKeelError } from "../../src/core/errors.js";
 import { Rng } from "../../src/core/rng.js";
 import {
+  buildWorld,
   FAMILIES,
   FAMILY_DEFS,
   generatePrompts,
   hasTrigger,
+  parseWorldConfig,
   promptId,
   recognizePrompt,
   splitOf,
@@ -78,6 +80,15 @@ describe("prompt pool", () => {
         family: "harmful",
       });
     }
+  });
+
+  it("refuses a trigger token that a clean prompt holds, even next to punctuation", () => {
+    // "Which city is the capital of Barbados?": the token ends the prompt, before the "?".
+    const config = parseWorldConfig({
+      prompts: { count: 1000, families: { facts: 1 } },
+      trigger: { token: "Barbados", families: ["facts"] },
+    });
+    expect(() => buildWorld(config)).toThrow(/trigger token "Barbados" occurs in a clean prompt/);
   });
 
   it("is reproducible: the same seed gives the same pool", () => {

@@ -169,7 +169,7 @@ describe("adversaries", () => {
   it("sybil accounts copy their operator's vote", () => {
     const team = new SybilTeam(
       { id: "t", params: plain(4), goal: "flip", rate: 1, jitter: 0, entity: undefined },
-      new Rng(3),
+      () => new Rng(3),
     );
     const members = [0, 1, 2].map(() => sybilModel(profile("sybil"), team));
     const rng = new Rng(4);
@@ -182,7 +182,7 @@ describe("adversaries", () => {
     const h = honestModel(profile("honest"), plain(4));
     const team2 = new SybilTeam(
       { id: "u", params: plain(4), goal: "flip", rate: 1, jitter: 0, entity: undefined },
-      new Rng(5),
+      () => new Rng(5),
     );
     expect(accuracy(sybilModel(profile("sybil"), team2), items)).toBeCloseTo(
       1 - accuracy(h, items, 8),

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { JudgmentSchema } from "../../src/core/schemas.js";
 import type { Judgment } from "../../src/core/types.js";
 import {
+  buildWorld,
   type ComparisonTruth,
   evalPairs,
   parseWorldConfig,
@@ -13,6 +14,7 @@ import {
   type RaterType,
   score,
   sftCorpus,
+  simulateComparisons,
   simulatePanel,
 } from "../../src/world/index.js";
 
@@ -98,6 +100,24 @@ describe("simulatePanel: files and truth", () => {
     expect(JSON.stringify(other.judgments.slice(0, 50))).not.toBe(
       JSON.stringify(judgments.slice(0, 50)),
     );
+  });
+
+  it("simulating one world twice gives the same comparisons, sybil teams' votes included", () => {
+    const small = parseWorldConfig({
+      prompts: { count: 200 },
+      comparisons: { count: 300 },
+      sft: { count: 0 },
+      eval_pairs: { count: 0 },
+      panel: {
+        raters: [
+          { type: "honest", count: 3 },
+          { type: "sybil", count: 4, group_size: 2, goal: "flip", rate: 0.5 },
+        ],
+      },
+    });
+    const world = buildWorld(small, 5);
+    const votes = () => JSON.stringify([...simulateComparisons(world)].map((s) => s.judgments));
+    expect(votes()).toBe(votes());
   });
 
   it("rater ids are opaque: every type is present and ids do not group by type", () => {

@@ -58,6 +58,8 @@ export async function runGenerate(o: WorldGenerateFlags): Promise<void> {
     );
   if (o.comparisons !== undefined)
     config = { ...config, comparisons: { ...config.comparisons, count: o.comparisons } };
+  // Into the config, so that truth.json's resolved config regenerates this very world.
+  if (o.seed !== undefined) config = { ...config, seed: parseSeed(o.seed) };
   const progress = new Progress({
     label: "world",
     unit: "comparisons",
@@ -65,7 +67,6 @@ export async function runGenerate(o: WorldGenerateFlags): Promise<void> {
     enabled: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
   });
   const r = await generateWorldFiles(config, o.out, {
-    ...(o.seed !== undefined ? { seed: parseSeed(o.seed) } : {}),
     onProgress: (n) => progress.update(n),
   });
   progress.finish();

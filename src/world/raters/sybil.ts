@@ -35,15 +35,29 @@ export interface SybilTeamOptions {
   readonly entity: string | undefined;
 }
 
-/** The operator of a team: one shared vote per comparison, from its own random stream. */
+/**
+ * The operator of a team: one shared vote per comparison, from its own random stream. Each
+ * simulation restarts the stream (`restart`), as it restarts every rater's, so simulating one
+ * world twice gives the team the same votes.
+ */
 export class SybilTeam {
   private lastId: string | undefined;
   private lastVote: Vote = { choice: "tie", attacked: false };
+  private rng: Rng;
 
   constructor(
     readonly options: SybilTeamOptions,
-    private readonly rng: Rng,
-  ) {}
+    private readonly stream: () => Rng,
+  ) {
+    this.rng = stream();
+  }
+
+  /** Back to the start of the team's stream, for a new simulation of the world. */
+  restart(): void {
+    this.rng = this.stream();
+    this.lastId = undefined;
+    this.lastVote = { choice: "tie", attacked: false };
+  }
 
   decide(item: SimItem): Vote {
     if (item.comparison_id === this.lastId) return this.lastVote;
