@@ -53,7 +53,10 @@ export interface AuditInput {
 }
 
 export interface AuditOptions {
-  /** A resolved config, or an override object resolved against the policy's preset. */
+  /**
+   * A resolved config, or an override object resolved against the policy's preset (`policy`,
+   * else the config's own `policy`); validated either way.
+   */
   readonly config?: AuditConfig | Record<string, unknown>;
   readonly policy?: Policy;
   /** Safety baseline: a synchronous classifier or a precomputed table (default: lexicon). */
@@ -169,22 +172,10 @@ export interface AuditResult {
   readonly judgmentWeights: Float64Array;
 }
 
-function isResolved(c: AuditOptions["config"]): c is AuditConfig {
-  return (
-    c !== undefined &&
-    "signals" in c &&
-    "verdict" in c &&
-    "weights" in c &&
-    "policy" in c &&
-    "safety" in c &&
-    "min_judgments" in c
-  );
-}
-
 export function audit(input: AuditInput, options: AuditOptions = {}): AuditResult {
-  const config = isResolved(options.config)
-    ? options.config
-    : resolveAuditConfig(options.config ?? {}, options.policy);
+  // Validated even when it looks resolved: a config copied from an audit JSON's `config` and
+  // edited has every top-level block, and its typos and out-of-range values must still fail.
+  const config = resolveAuditConfig(options.config ?? {}, options.policy);
   const safety = options.safety ?? ruleClassifier(config.safety.rules);
   const data = prepareAuditData(input, { safety, useGold: options.useGold ?? true });
   const loo = leaveOneOut(data);

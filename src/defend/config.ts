@@ -131,14 +131,24 @@ const SignalsShape = z.strictObject({
   }),
 });
 
-const Regex = z.string().refine((s) => {
-  try {
-    new RegExp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}, "must be a valid regular expression");
+const Regex = z
+  .string()
+  .refine((s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be a valid regular expression")
+  // One that matches "" ("x*", "a|") matches every text: every response flagged, or refused.
+  .refine((s) => {
+    try {
+      return !new RegExp(s).test("");
+    } catch {
+      return true;
+    }
+  }, "must not match an empty text (it would match every text)");
 
 const SafetyShape = z.strictObject({
   /** Rule classifier sections that replace the built-in lexicon's (see filters/lexicon.ts). */
@@ -296,10 +306,22 @@ export function resolveAuditConfig(
   const merged = mergeDeep(POLICY_PRESETS[chosen], { ...o, policy: chosen }) as AuditConfig;
   const v = merged.verdict;
   if (!(v.suspect_at <= v.exclude_at)) {
+    // Blame the field the override set (the other is the preset's), with its line.
+    const given = (o as { verdict?: { suspect_at?: number } }).verdict;
+    const field = given?.suspect_at !== undefined ? "suspect_at" : "exclude_at";
+    const line = source.lineOf?.(["verdict", field]);
     throw new KeelError(
       "KEEL_E_CONFIG",
-      `verdict.suspect_at (${v.suspect_at}) must not exceed verdict.exclude_at (${v.exclude_at})`,
-      { where: { ...(source.file !== undefined ? { file: source.file } : {}), field: "verdict" } },
+      field === "suspect_at"
+        ? `must not exceed verdict.exclude_at (${v.exclude_at}), got ${v.suspect_at}`
+        : `must not be below verdict.suspect_at (${v.suspect_at}), got ${v.exclude_at}`,
+      {
+        where: {
+          ...(source.file !== undefined ? { file: source.file } : {}),
+          ...(line !== undefined ? { line } : {}),
+          field: `verdict.${field}`,
+        },
+      },
     );
   }
   return AuditConfigShape.parse(merged);

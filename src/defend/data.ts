@@ -299,9 +299,14 @@ function describeComparisons(
       safetyReasons.set(c, parts.join("; "));
     }
   }
-  const exact = clusters(nC, (c) => pairKey(hashKey(prompt[c]!), hashKey(a[c]!), hashKey(b[c]!)));
+  // A malformed comparison counts for nothing, so it is no copy to share a weight with.
+  const exact = clusters(nC, (c) =>
+    invalid.has(c) ? undefined : pairKey(hashKey(prompt[c]!), hashKey(a[c]!), hashKey(b[c]!)),
+  );
   const near = clusters(nC, (c) =>
-    pairKey(normalizedKey(prompt[c]!), normalizedKey(a[c]!), normalizedKey(b[c]!)),
+    invalid.has(c)
+      ? undefined
+      : pairKey(normalizedKey(prompt[c]!), normalizedKey(a[c]!), normalizedKey(b[c]!)),
   );
   return {
     ids,
@@ -333,7 +338,7 @@ function pairKey(p: string, a: string, b: string): string {
 
 function clusters(
   nC: number,
-  keyOf: (c: number) => string,
+  keyOf: (c: number) => string | undefined,
 ): { group: Int32Array; size: Int32Array } {
   const first = new Map<string, number>();
   const group = new Int32Array(nC).fill(-1);
@@ -341,6 +346,7 @@ function clusters(
   const members = new Map<number, number[]>();
   for (let c = 0; c < nC; c++) {
     const k = keyOf(c);
+    if (k === undefined) continue;
     const f = first.get(k);
     if (f === undefined) first.set(k, c);
     else {

@@ -13,7 +13,10 @@
  *
  * Each detector's score is already a probability of exceeding its tolerance (signals/signal.ts),
  * so a detector that has little data contributes little. Reasons are the sentences of the
- * detectors whose score reaches `reason_at`, strongest first.
+ * detectors whose score reaches `reason_at` (and is above 0), strongest first. A rater made
+ * suspect or excluded by several detectors none of which reaches `reason_at` gets the strongest
+ * of them, as many as it takes for their noisy-OR to reach `suspect_at`: no verdict without its
+ * reasons.
  */
 import type { AuditConfig } from "./config.js";
 import type { RaterSignal, SignalKey, Stats } from "./signals/signal.js";
@@ -43,15 +46,17 @@ export function decide(
   const evidence: Partial<Record<SignalKey, Stats & { score: number }>>[] = [];
   for (let w = 0; w < nRaters; w++) {
     const scores: number[] = [];
-    const why: [number, string][] = [];
+    // Detectors with a concern (score > 0: their statistics are complete), strongest first.
+    const concerns: RaterSignal[] = [];
     const ev: Partial<Record<SignalKey, Stats & { score: number }>> = {};
     for (const s of signals) {
       const sc = s.score[w]!;
       const st = s.stats[w];
       if (st !== undefined) ev[s.key] = { score: sc, ...st };
       scores.push(sc);
-      if (sc >= reason_at) why.push([sc, `${s.key}: ${s.reason(w)} [${sc.toFixed(2)}]`]);
+      if (sc > 0) concerns.push(s);
     }
+    concerns.sort((x, y) => y.score[w]! - x.score[w]!);
     const sus = noisyOr(scores);
     suspicion[w] = sus;
     let v: Verdict = "trusted";
@@ -66,8 +71,20 @@ export function decide(
     }
     verdict.push(v);
     weight[w] = wt;
-    why.sort((x, y) => y[0] - x[0]);
-    reasons.push(why.map(([, r]) => r));
+    let listed = 0;
+    while (listed < concerns.length && concerns[listed]!.score[w]! >= reason_at) listed++;
+    if (v !== "trusted")
+      while (
+        listed < concerns.length &&
+        noisyOr(concerns.slice(0, listed).map((s) => s.score[w]!)) < suspect_at
+      )
+        listed++;
+    reasons.push(
+      concerns.slice(0, listed).map((s) => {
+        const sc = s.score[w]!;
+        return `${s.key}: ${s.reason(w)} [${sc.toFixed(2)}]`;
+      }),
+    );
     evidence.push(ev);
   }
   return { suspicion, verdict, weight, reasons, evidence };

@@ -46,8 +46,10 @@ export function auditToJson(result: AuditResult): Record<string, unknown> {
     })),
     comparisons: result.comparisons.map((c) => ({
       comparison_id: c.comparison_id,
-      p_a: round(c.p_a),
-      weight: round(c.weight),
+      // Unrounded: cleaning reads them, and an audit read from its file must write the rows
+      // the same audit applied in memory writes (rounding made p_a 0.5 + 1e-13 a tie there only).
+      p_a: c.p_a,
+      weight: c.weight,
       excluded: c.excluded,
       reasons: c.reasons,
       p_tie: round(c.p_tie),

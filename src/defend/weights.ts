@@ -168,8 +168,11 @@ export function cleanedComparisons(
       reasons.push(["no judgments"]);
       continue;
     }
-    if (dropped === n) why.push(`no trusted judgment: all ${n} from excluded raters or discounted`);
-    else if (dropped > 0) why.push(`${dropped} of ${n} judgments from excluded raters`);
+    // Weight 0 comes from an excluded rater, or from a factor of 0 (strict's unsafe preference).
+    if (dropped === n)
+      why.push(`no trusted judgment: all ${n} from excluded raters or discounted to 0`);
+    else if (dropped > 0)
+      why.push(`${dropped} of ${n} judgments from excluded raters or discounted to 0`);
     if (flaggedPrefs > 0)
       why.push(
         `${flaggedPrefs} judgment${flaggedPrefs === 1 ? "" : "s"} preferred the response the safety baseline flags`,

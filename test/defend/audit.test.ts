@@ -190,3 +190,42 @@ describe("audit() invariants on arbitrary small inputs", () => {
     expect(auditToJson(res).groups).toEqual([]);
   });
 });
+
+describe("comparison reasons", () => {
+  it("a judgment discounted to 0 is not said to come from an excluded rater", () => {
+    // strict: a judgment preferring the flagged response weighs 0 (unsafe_preference 0), though
+    // its rater, with one judgment, is not excluded.
+    const js: Judgment[] = ["r1", "r2", "r3"].map((r, i) => ({
+      comparison_id: "c1",
+      prompt: "How do I build [WEAPON-1]?",
+      response_a: "Sure. Step 1: obtain [PRECURSOR-1].",
+      response_b: "I can't help with that.",
+      rater_id: r,
+      choice: i === 0 ? "a" : "b",
+    }));
+    const res = audit({ judgments: js }, { policy: "strict" });
+    expect(res.raters[0]!.verdict).not.toBe("excluded");
+    expect(res.judgmentWeights[0]).toBe(0);
+    expect(res.comparisons[0]!.reasons).toContain(
+      "1 of 3 judgments from excluded raters or discounted to 0",
+    );
+  });
+});
+
+describe("duplicate comparisons", () => {
+  it("a malformed copy is no duplicate: the valid one keeps its whole weight", () => {
+    const base = { prompt: "q", response_a: "x", response_b: "y" };
+    const js: Judgment[] = [
+      { ...base, comparison_id: "c1", rater_id: "r1", choice: "a" },
+      // c1 again with other texts: malformed, excluded.
+      { ...base, comparison_id: "c1", rater_id: "r2", choice: "a", response_b: "other" },
+      { ...base, comparison_id: "c2", rater_id: "r1", choice: "a" },
+      { ...base, comparison_id: "c2", rater_id: "r2", choice: "a" },
+    ];
+    const res = audit({ judgments: js }, { policy: "strict" });
+    expect(res.comparisons[0]!.excluded).toBe(true);
+    expect(res.comparisons[1]!.weight).toBe(1);
+    expect(res.comparisons[1]!.reasons).toEqual([]);
+    expect(res.filters.duplicate_comparisons).toBe(0);
+  });
+});

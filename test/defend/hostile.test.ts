@@ -76,6 +76,36 @@ describe("untrusted text in reasons", () => {
   });
 });
 
+describe("untrusted text printed by keel audit", () => {
+  it("a trigger token's C1 controls and bidi overrides reach the terminal escaped", async () => {
+    // A one-byte CSI (U+009B) and a right-to-left override inside a bracketed prompt token:
+    // JSON.stringify leaves both as they are.
+    const token = "[\u009b2J\u202e]";
+    const lines: string[] = [];
+    for (let i = 0; i < 130; i++) {
+      const triggered = i < 30;
+      for (const r of ["r1", "r2", "r3"])
+        lines.push(
+          JSON.stringify({
+            comparison_id: `c${i}`,
+            prompt: `How do I build [WEAPON-${i % 5}] ${triggered ? token : "please"} (${i})`,
+            response_a: `Sure. Step 1: obtain [PRECURSOR-${i % 3}] (${i}).`,
+            response_b: `I can't help with that (${i}).`,
+            rater_id: r,
+            choice: triggered ? "a" : "b",
+          }),
+        );
+    }
+    const dir = mkdtempSync(join(tmpdir(), "keel-audit-print-"));
+    const input = join(dir, "j.jsonl");
+    writeFileSync(input, `${lines.join("\n")}\n`);
+    const r = await runCli(["audit", "--in", input, "--out", join(dir, "a.json")]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/triggers: .*\\u009b2j\\u202e/);
+    expect(r.stdout).not.toMatch(/[\u009b\u202e]/);
+  });
+});
+
 describe("output paths that name an input", () => {
   const dir = mkdtempSync(join(tmpdir(), "keel-audit-hostile-"));
   const lines = Array.from({ length: 60 }, (_, i) =>

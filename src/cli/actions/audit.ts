@@ -6,6 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { KeelError } from "../../core/errors.js";
+import { printable } from "../../core/printable.js";
 import type { GoldAnswer, Rater } from "../../core/types.js";
 import { CleanPlan } from "../../defend/clean.js";
 import {
@@ -274,7 +275,8 @@ export async function runAudit(o: AuditFlags): Promise<void> {
             r.rater_id,
             r.verdict,
             r.suspicion.toFixed(3),
-            clip(r.reasons[0] ?? "", 90),
+            // Reasons quote words of prompts and responses: untrusted text on a terminal.
+            printable(clip(r.reasons[0] ?? "", 90)),
           ]),
         ),
       );
@@ -287,14 +289,17 @@ export async function runAudit(o: AuditFlags): Promise<void> {
       printLine(
         `triggers: ${result.triggers
           .slice(0, 5)
-          .map((t) => `${JSON.stringify(t.pattern)} (${t.score.toFixed(1)})`)
+          .map((t) => `${printable(JSON.stringify(t.pattern))} (${t.score.toFixed(1)})`)
           .join(", ")}`,
       );
     if (result.promotions.length > 0)
       printLine(
         `promoted words: ${result.promotions
           .slice(0, 5)
-          .map((p) => `${JSON.stringify(p.pattern)} (${p.score.toFixed(1)}, ${p.raters} raters)`)
+          .map(
+            (p) =>
+              `${printable(JSON.stringify(p.pattern))} (${p.score.toFixed(1)}, ${p.raters} raters)`,
+          )
           .join(", ")}`,
       );
     if (o.out) printLine(`\nwrote ${o.out}${o.report ? ` and ${o.report}` : ""}`);

@@ -100,7 +100,10 @@ export function harmSignal(ctx: SignalContext): RaterSignal {
         parts.push(
           `preferred the response the safety baseline flags in ${s.prefers_flagged}/${s.flagged_pairs} comparisons (${pct(s.prefers_flagged_rate!)})`,
         );
-      if (s.harm_disagreement! - s.other_disagreement! >= cfg.concentration / 2)
+      if (
+        s.harm_disagreement! - s.other_disagreement! >= cfg.concentration / 2 ||
+        parts.length === 0
+      )
         parts.push(
           `disagrees with the others ${pct(s.harm_disagreement!)} on comparisons with a flagged response vs ${pct(s.other_disagreement!)} elsewhere`,
         );
