@@ -27,6 +27,32 @@ export function subSource(
 }
 
 /**
+ * Runs a trainer's config parser on a nested block and names the field from the top of the
+ * file (`reward_model.train.epochs` in a pipeline file, not `train.epochs`).
+ */
+export function parseNested<T>(
+  prefix: readonly string[],
+  source: ConfigSource,
+  parse: (src: ConfigSource) => T,
+): T {
+  try {
+    return parse(subSource(source, prefix));
+  } catch (e) {
+    if (e instanceof KeelError && e.code === "KEEL_E_CONFIG" && e.where?.field !== undefined) {
+      const field = `${prefix.join(".")}.${e.where.field}`;
+      const message = e.message.slice(
+        e.message.lastIndexOf(`${e.where.field}: `) + e.where.field.length + 2,
+      );
+      throw new KeelError("KEEL_E_CONFIG", message, {
+        where: { ...e.where, field },
+        ...(e.hint ? { hint: e.hint } : {}),
+      });
+    }
+    throw e;
+  }
+}
+
+/**
  * Parses `raw` with `schema` or throws KEEL_E_CONFIG naming the file, line and field (`prefix`
  * places a nested block; `what` ends the message, e.g. "reward-model config"). An unknown field
  * gets a hint when the schema shows what was meant, a missing block the fields it takes.

@@ -4,7 +4,7 @@
  * training), and the paths each stage reads and writes inside the run directory.
  */
 import type { ConfigSource } from "../core/config.js";
-import { subSource } from "../core/config.js";
+import { parseNested } from "../core/config.js";
 import { KeelError } from "../core/errors.js";
 import { validateGenerationProvider } from "../providers/registry.js";
 import { applyAttack } from "../redteam/scenarios.js";
@@ -88,32 +88,6 @@ export function presetWorld(p: Preset, seed: number): Record<string, unknown> {
   };
 }
 
-/**
- * Runs a trainer's config parser on a nested block and names the field from the top of the
- * pipeline file (`reward_model.train.epochs`, not `train.epochs`).
- */
-function nested<T>(
-  prefix: readonly string[],
-  source: ConfigSource,
-  parse: (src: ConfigSource) => T,
-): T {
-  try {
-    return parse(subSource(source, prefix));
-  } catch (e) {
-    if (e instanceof KeelError && e.code === "KEEL_E_CONFIG" && e.where?.field !== undefined) {
-      const field = `${prefix.join(".")}.${e.where.field}`;
-      const message = e.message.slice(
-        e.message.lastIndexOf(`${e.where.field}: `) + e.where.field.length + 2,
-      );
-      throw new KeelError("KEEL_E_CONFIG", message, {
-        where: { ...e.where, field },
-        ...(e.hint ? { hint: e.hint } : {}),
-      });
-    }
-    throw e;
-  }
-}
-
 /** A generation provider's config checked up front, its field named from the pipeline's top. */
 function checkProvider(c: PipelineConfig): void {
   if (c.generate.provider === undefined) return;
@@ -135,11 +109,11 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
   const path = (...p: string[]) => [runDir, ...p].join("/");
   let worldInput = deepMerge(presetWorld(preset, c.seed), c.world);
   if (c.attack) worldInput = applyAttack(worldInput, c.attack) as Record<string, unknown>;
-  const world = nested(["world"], source, (src) => parseWorldConfig(worldInput, src));
+  const world = parseNested(["world"], source, (src) => parseWorldConfig(worldInput, src));
   const baseModel = c.base.checkpoint ?? path("base", "model");
   const sft = c.base.checkpoint
     ? undefined
-    : nested(["base", "sft"], source, (src) =>
+    : parseNested(["base", "sft"], source, (src) =>
         parseSftConfig(
           deepMerge(
             {
@@ -153,14 +127,14 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
         ),
       );
   const arms = c.arms.map((arm): ArmPlan => {
-    const rm = nested(["reward_model"], source, (src) =>
+    const rm = parseNested(["reward_model"], source, (src) =>
       parseRmConfig(
         deepMerge({ ...preset.rm, seed: c.seed, model: { init: baseModel } }, c.reward_model),
         src,
       ),
     );
     if (c.policy.algorithm === "dpo") {
-      const dpo = nested(["policy", "dpo"], source, (src) =>
+      const dpo = parseNested(["policy", "dpo"], source, (src) =>
         parseDpoConfig(
           deepMerge({ ...preset.dpo, seed: c.seed, model: { init: baseModel } }, c.policy.dpo),
           src,
@@ -168,7 +142,7 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
       );
       return { arm, rm, dpo };
     }
-    const ppo = nested(["policy", "ppo"], source, (src) =>
+    const ppo = parseNested(["policy", "ppo"], source, (src) =>
       parsePpoConfig(
         deepMerge(
           {
@@ -191,7 +165,7 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
     baseModel,
     ...(sft ? { sft } : {}),
     arms,
-    safeguards: nested(["safeguards"], source, (src) => parseSafeguards(c.safeguards, src)),
+    safeguards: parseNested(["safeguards"], source, (src) => parseSafeguards(c.safeguards, src)),
     generate: { maxNewTokens: c.generate.max_new_tokens ?? preset.eval.max_new_tokens },
     redteam: {
       perSuite: c.redteam.per_suite ?? preset.eval.per_suite,

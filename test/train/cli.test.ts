@@ -488,6 +488,29 @@ describe("keel train", () => {
     const r2 = await runCli(["train", "dpo", "--config", join(dir, "bad2.yaml")]);
     expect(r2.code).toBe(78);
     expect(r2.stderr).toMatch(/label_smoothing/);
+    // A safeguard's field is named from the top of the file, with its line.
+    const ppo = (name: string, safeguards: string) => {
+      writeFileSync(
+        join(dir, `${name}.yaml`),
+        [
+          `out: ${join(dir, name)}`,
+          `data: { prompts: ${join(dir, "prompts.jsonl")} }`,
+          `policy: { init: ${join(dir, "sft", "model")} }`,
+          `reward: { model: ${join(dir, "rm", "model")} }`,
+          "safeguards:",
+          ...safeguards.split("\n"),
+        ].join("\n"),
+      );
+      return runCli(["train", "ppo", "--config", join(dir, `${name}.yaml`), "--check"]);
+    };
+    const r3 = await ppo("bad-sg", "  kl_budget:\n    max: 0");
+    expect(r3.code, r3.stderr).toBe(78);
+    expect(r3.stderr).toMatch(/bad-sg\.yaml:7: safeguards\.kl_budget\.max: /);
+    // Gold tracking without a world (no gold scorer) is refused by --check, nothing written.
+    const r4 = await ppo("gold-no-world", "  gold: { action: stop }");
+    expect(r4.code, r4.stderr).toBe(78);
+    expect(r4.stderr).toMatch(/gold-no-world\.yaml:6: safeguards\.gold: .*gold scorer/);
+    expect(existsSync(join(dir, "gold-no-world"))).toBe(false);
   });
 
   it("--check: every example config is valid, loads its data and names its checkpoints; nothing is trained", async () => {

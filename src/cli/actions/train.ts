@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { z } from "zod";
+import { parseNested } from "../../core/config.js";
 import { KeelError } from "../../core/errors.js";
 import type { PreferencePair } from "../../core/types.js";
 import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
@@ -380,7 +381,23 @@ function preparePpo(
   rtRaw: unknown,
 ): Omit<Prepared, "data"> {
   const c = parsePpoConfig(rest, source);
-  const sg = parseSafeguards(sgRaw ?? {}, source);
+  const sg = parseNested(["safeguards"], source, (src) => parseSafeguards(sgRaw ?? {}, src));
+  if (sg.gold && !world) {
+    // Refused here, before anything is written (and by --check), not when the monitors start.
+    const line = source.lineOf?.(["safeguards", "gold"]);
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      "gold-reward tracking needs a gold scorer, and this run has none",
+      {
+        where: {
+          ...(source.file ? { file: source.file } : {}),
+          ...(line ? { line } : {}),
+          field: "safeguards.gold",
+        },
+        hint: "train on a synthetic world (data.world), whose oracle is the gold reward, or remove safeguards.gold",
+      },
+    );
+  }
   const prompts = world
     ? promptsOf(world, data.split ?? "train").map((p) => p.content)
     : readPrompts(data.prompts ?? "", data.split ?? "train");
