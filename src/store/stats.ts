@@ -29,6 +29,7 @@ export interface StoreStats {
   readonly texts: number;
   readonly choices: Record<Choice, number>;
   readonly head: { readonly seq: number; readonly hash: string };
+  /** Every rater, in rater-id order; those with no judgments yet have zero counts. */
   readonly per_rater: RaterStats[];
   readonly per_prompt: PromptStats[];
 }
@@ -85,12 +86,15 @@ export async function storeStats(
     .execute()) {
     choices[r.choice] = n(r.n);
   }
+  // From the raters, so that a rater with no judgments yet (one a raters file brought) is
+  // listed too, with zero counts.
   const perRater = await db
-    .selectFrom("judgments as j")
-    .innerJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
+    .selectFrom("raters as r")
+    .leftJoin("judgments as j", "j.rater_id", "r.rater_id")
+    .leftJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
     .select((eb) => [
-      "j.rater_id",
-      eb.fn.countAll().as("judgments"),
+      "r.rater_id",
+      eb.fn.count("j.seq").as("judgments"),
       eb.fn.sum(eb.case().when("j.choice", "=", "a").then(1).else(0).end()).as("a"),
       eb.fn.sum(eb.case().when("j.choice", "=", "b").then(1).else(0).end()).as("b"),
       eb.fn.sum(eb.case().when("j.choice", "=", "tie").then(1).else(0).end()).as("tie"),
@@ -99,7 +103,7 @@ export async function storeStats(
         .sum(eb.case().when("c.gold", "=", eb.ref("j.choice")).then(1).else(0).end())
         .as("gold_correct"),
     ])
-    .groupBy("j.rater_id")
+    .groupBy("r.rater_id")
     .execute();
   let promptQuery = db
     .selectFrom("comparisons as c")

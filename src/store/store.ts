@@ -30,12 +30,15 @@ import type { Database } from "./schema.js";
 import { openSqlite } from "./sqlite/dialect.js";
 import { sortByRaterId } from "./stats.js";
 import {
+  checkHead,
   checkRow,
-  checkText,
   checkTextsPresent,
   GENESIS_HASH,
   type LedgerBreak,
   type StoredLedgerRow,
+  type TextField,
+  textEdited,
+  textProblem,
   type VerifyReport,
 } from "./verify.js";
 import type { LedgerHead, LedgerWriter } from "./writer.js";
@@ -172,6 +175,8 @@ const DUPLICATE_EXAMPLES = 20;
 /** `verifyLedger` reads texts in pages of about this many characters, the first of this many texts. */
 const TEXT_PAGE_CHARS = 8_000_000;
 const FIRST_TEXT_PAGE = 64;
+/** Edited texts `verifyLedger` looks for the first judgment of (the earliest names the break). */
+const EDITED_TEXTS_LOOKED_UP = 100;
 
 export interface VerifyOptions {
   /** A head hash anchored outside the database (`keel ledger head`, published earlier). */
@@ -259,11 +264,14 @@ export class FeedbackStore {
       const { error, results } = await migrator.migrateToLatest();
       if (!error) return results ?? [];
       const msg = error instanceof Error ? error.message : String(error);
-      if (/corrupted migrations|missing/i.test(msg)) throw this.newerStore(msg);
+      // Kysely's own words for a record of migrations this keel does not have.
+      if (/^corrupted migrations/.test(msg)) throw this.newerStore(msg);
+      // A migration's own refusal keeps its code and its advice.
+      const own = error instanceof KeelError ? error : undefined;
       throw new KeelError(
-        "KEEL_E_STORE",
+        own?.code ?? "KEEL_E_STORE",
         `migrating the store at ${this.location} failed (it was left as it was): ${msg}`,
-        { cause: error },
+        { cause: error, ...(own?.hint ? { hint: own.hint } : {}) },
       );
     });
     return results.filter((r) => r.status === "Success").map((r) => r.migrationName);
@@ -663,7 +671,7 @@ export class FeedbackStore {
     if (!head) throw new KeelError("KEEL_E_STORE_SCHEMA", "the ledger_head row is missing");
     const recordedHead = { seq: Number(head.seq), hash: head.hash };
     let texts = 0;
-    let firstBreak: LedgerBreak | undefined;
+    const edited = new Map<string, string>(); // digest → what is wrong with it
     let afterDigest = "";
     // Texts run to a million characters each: pages are sized to hold about TEXT_PAGE_CHARS
     // (from the last page's mean), so memory stays bounded however long the texts are.
@@ -680,7 +688,9 @@ export class FeedbackStore {
       for (const t of rows) {
         texts++;
         chars += t.body.length;
-        firstBreak ??= checkText(t.digest, t.body, t.is_chat);
+        if (edited.size >= EDITED_TEXTS_LOOKED_UP) continue;
+        const problem = textProblem(t.digest, t.body, t.is_chat);
+        if (problem !== undefined) edited.set(t.digest, problem);
       }
       if (rows.length < limit) break;
       afterDigest = rows[rows.length - 1]!.digest;
@@ -689,6 +699,7 @@ export class FeedbackStore {
     }
     let seq = 0;
     let hash = GENESIS_HASH;
+    let hashAtRecorded = recordedHead.seq === 0 ? GENESIS_HASH : undefined;
     let count = 0;
     let after = 0;
     let rowBreak: LedgerBreak | undefined;
@@ -726,7 +737,13 @@ export class FeedbackStore {
         };
         const res = checkRow(stored, seq + 1, hash);
         if ("break" in res) {
-          rowBreak = res.break;
+          rowBreak =
+            res.break.kind === "edited" && r.prompt_digest === null
+              ? {
+                  ...res.break,
+                  message: `row ${stored.seq}: its comparison ${JSON.stringify(r.comparison_id)} is missing from the store (deleted)`,
+                }
+              : res.break;
           break outer;
         }
         // The hash covers the digests; a text deleted from under them would make exports drop
@@ -735,23 +752,21 @@ export class FeedbackStore {
         if (rowBreak) break outer;
         seq = stored.seq;
         hash = res.hash;
+        if (seq === recordedHead.seq) hashAtRecorded = hash;
         if (anchoredAt === undefined && hash === opts.expectHead) anchoredAt = seq;
       }
       await opts.onProgress?.(count);
       if (rows.length < pageSize) break;
       after = Number(rows[rows.length - 1]!.seq);
     }
-    firstBreak = rowBreak ?? firstBreak;
-    if (!firstBreak && (recordedHead.seq !== seq || recordedHead.hash !== hash)) {
-      firstBreak = {
-        kind: "head-mismatch",
-        seq: Math.min(seq, recordedHead.seq) + 1,
-        message:
-          recordedHead.seq < seq
-            ? `the chain runs to row ${seq} but the recorded head is row ${recordedHead.seq}: rows ${recordedHead.seq + 1}..${seq} were appended outside keel`
-            : `the recorded head is row ${recordedHead.seq} but the chain ends at row ${seq}: rows were removed from the end, or the head was rewritten`,
-      };
-    }
+    const textBreak = edited.size > 0 ? await firstTextBreak(db, edited) : undefined;
+    // The break in the earliest row; an edited text no judgment refers to comes after any row's.
+    let firstBreak =
+      textBreak === undefined ||
+      (rowBreak !== undefined && (textBreak.seq === 0 || rowBreak.seq <= textBreak.seq))
+        ? rowBreak
+        : textBreak;
+    firstBreak ??= checkHead(seq, hash, recordedHead, hashAtRecorded);
     if (!firstBreak && opts.expectHead !== undefined && anchoredAt === undefined) {
       firstBreak = {
         kind: "head-mismatch",
@@ -774,6 +789,40 @@ export class FeedbackStore {
   async rawExecute(statement: string): Promise<void> {
     await sql.raw(statement).execute(this.db);
   }
+}
+
+/** The edited texts' break: at the first judgment that refers to one of them, if any does. */
+async function firstTextBreak(
+  db: Kysely<Database>,
+  edited: ReadonlyMap<string, string>,
+): Promise<LedgerBreak> {
+  const digests = [...edited.keys()];
+  const use = await db
+    .selectFrom("judgments as j")
+    .innerJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
+    .select(["j.seq", "j.comparison_id", "c.prompt_digest", "c.a_digest", "c.b_digest"])
+    .where((eb) =>
+      eb.or([
+        eb("c.prompt_digest", "in", digests),
+        eb("c.a_digest", "in", digests),
+        eb("c.b_digest", "in", digests),
+      ]),
+    )
+    .orderBy("j.seq")
+    .limit(1)
+    .executeTakeFirst();
+  if (use === undefined) return textEdited(digests[0]!, edited.get(digests[0]!)!);
+  const fields: [TextField, string][] = [
+    ["prompt", use.prompt_digest],
+    ["response_a", use.a_digest],
+    ["response_b", use.b_digest],
+  ];
+  const [field, digest] = fields.find(([, d]) => edited.has(d))!;
+  return textEdited(digest, edited.get(digest)!, {
+    seq: Number(use.seq),
+    comparison_id: use.comparison_id,
+    field,
+  });
 }
 
 function asContent(body: string, isChat: number, seq: number): Content {

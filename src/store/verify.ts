@@ -132,27 +132,90 @@ export function checkTextsPresent(
   };
 }
 
-/** Checks a stored text against its digest. */
-export function checkText(digest: string, body: string, isChat: number): LedgerBreak | undefined {
+/** What is wrong with a stored text, if anything: "is no longer valid JSON", "does not match its digest". */
+export function textProblem(digest: string, body: string, isChat: number): string | undefined {
   let content: Content = body;
   if (isChat === 1) {
     try {
       content = JSON.parse(body) as Content;
     } catch {
-      return {
-        kind: "text-edited",
-        seq: 0,
-        message: `text ${digest.slice(0, 12)}… is no longer valid JSON (edited)`,
-      };
+      return "is no longer valid JSON";
     }
   }
-  return contentDigest(content) === digest
-    ? undefined
-    : {
-        kind: "text-edited",
-        seq: 0,
-        message: `text ${digest.slice(0, 12)}… does not match its digest (edited)`,
-      };
+  return contentDigest(content) === digest ? undefined : "does not match its digest";
+}
+
+export type TextField = "prompt" | "response_a" | "response_b";
+
+const TEXT_FIELD_NAMES: Record<TextField, string> = {
+  prompt: "prompt",
+  response_a: "response A",
+  response_b: "response B",
+};
+
+/**
+ * An edited text, placed at the first judgment that refers to it (`use`: that row, and the
+ * text's place in its comparison): the first row the edit falsifies, since its hash covers the
+ * text's digest, not its body. Without `use`, no judgment refers to the text.
+ */
+export function textEdited(
+  digest: string,
+  problem: string,
+  use?: { readonly seq: number; readonly comparison_id: string; readonly field: TextField },
+): LedgerBreak {
+  const text = `text ${digest.slice(0, 12)}…`;
+  if (use === undefined) {
+    return {
+      kind: "text-edited",
+      seq: 0,
+      message: `${text} ${problem} (edited); no judgment refers to it`,
+    };
+  }
+  return {
+    kind: "text-edited",
+    seq: use.seq,
+    message: `row ${use.seq} (comparison ${JSON.stringify(use.comparison_id)}): its ${
+      TEXT_FIELD_NAMES[use.field]
+    } (${text}) ${problem} (edited)`,
+  };
+}
+
+/**
+ * The chain (walked to row `seq`, ending in `hash`) against the recorded head. `hashAtRecorded`
+ * is the chain's hash at the recorded head's row, when the chain reaches it.
+ */
+export function checkHead(
+  seq: number,
+  hash: string,
+  recorded: { readonly seq: number; readonly hash: string },
+  hashAtRecorded: string | undefined,
+): LedgerBreak | undefined {
+  if (recorded.seq === seq && recorded.hash === hash) return undefined;
+  const head = `the recorded head (row ${recorded.seq}, hash ${recorded.hash.slice(0, 12)}…)`;
+  if (recorded.seq === seq) {
+    return {
+      kind: "head-mismatch",
+      seq,
+      message: `${head} is not row ${seq}'s hash ${hash.slice(0, 12)}…: the head was rewritten, or row ${seq} was replaced`,
+    };
+  }
+  if (recorded.seq > seq) {
+    return {
+      kind: "head-mismatch",
+      seq: seq + 1,
+      message: `${head} is past the chain's end at row ${seq}: rows ${seq + 1}..${recorded.seq} were removed from the end, or the head was rewritten`,
+    };
+  }
+  return {
+    kind: "head-mismatch",
+    seq: recorded.seq + 1,
+    message:
+      hashAtRecorded === recorded.hash
+        ? `the chain runs to row ${seq} but the recorded head is row ${recorded.seq}: rows ${recorded.seq + 1}..${seq} were appended outside keel`
+        : recorded.hash === hash
+          ? `${head} carries the hash of row ${seq}, the chain's end: the head's sequence number was rewritten`
+          : `${head} is not in the chain, which runs to row ${seq}: the head was rewritten`,
+  };
 }
 
 export { GENESIS_HASH };

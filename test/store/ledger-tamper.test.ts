@@ -164,3 +164,102 @@ for (const fx of dialectFixtures()) {
     });
   });
 }
+
+for (const fx of dialectFixtures()) {
+  describe(`keel ledger verify on ${fx.name}: where the break is`, () => {
+    let store: FeedbackStore;
+
+    beforeEach(async () => {
+      store = await fx.open();
+      await store.importJudgments(asBatches(makeJudgments(5, 2)));
+      expect((await store.verifyLedger()).ok).toBe(true);
+      return () => store.close();
+    });
+
+    it("names an edited text at the first judgment that refers to it, with the field", async () => {
+      const c = await store.db
+        .selectFrom("comparisons")
+        .selectAll()
+        .where("comparison_id", "=", "c2")
+        .executeTakeFirstOrThrow();
+      const first = (await collect(store.judgments())).find((e) => e.comparison_id === "c2")!;
+      await fx.tamper(store, [`UPDATE texts SET body = 'tampered' WHERE digest = '${c.b_digest}'`]);
+      const b = (await store.verifyLedger({ pageSize: 3 })).firstBreak!;
+      expect(b).toEqual({
+        kind: "text-edited",
+        seq: first.seq,
+        message: `row ${first.seq} (comparison "c2"): its response B (text ${c.b_digest.slice(0, 12)}…) does not match its digest (edited)`,
+      });
+    });
+
+    it("prefers an earlier row's break to an edited text of a later row, and the reverse", async () => {
+      const c4 = await store.db
+        .selectFrom("comparisons")
+        .selectAll()
+        .where("comparison_id", "=", "c4")
+        .executeTakeFirstOrThrow();
+      await fx.tamper(store, [
+        `UPDATE texts SET body = 'tampered' WHERE digest = '${c4.a_digest}'`,
+        "UPDATE judgments SET choice = CASE choice WHEN 'a' THEN 'b' ELSE 'a' END WHERE seq = 2",
+      ]);
+      expect((await store.verifyLedger()).firstBreak).toMatchObject({ kind: "edited", seq: 2 });
+      const c0 = await store.db
+        .selectFrom("comparisons")
+        .selectAll()
+        .where("comparison_id", "=", "c0")
+        .executeTakeFirstOrThrow();
+      await fx.tamper(store, [`UPDATE texts SET body = 'x' WHERE digest = '${c0.prompt_digest}'`]);
+      expect((await store.verifyLedger()).firstBreak).toMatchObject({
+        kind: "text-edited",
+        seq: 1,
+        message: expect.stringContaining('row 1 (comparison "c0"): its prompt'),
+      });
+    });
+
+    it("says the head was rewritten when only its hash changed, at the last row", async () => {
+      const head = await store.ledgerHead();
+      await fx.tamper(store, [`UPDATE ledger_head SET hash = '${"e".repeat(64)}' WHERE id = 1`]);
+      const b = (await store.verifyLedger()).firstBreak!;
+      expect(b).toMatchObject({ kind: "head-mismatch", seq: head.seq });
+      expect(b.message).toBe(
+        `the recorded head (row 10, hash eeeeeeeeeeee…) is not row 10's hash ${head.hash.slice(0, 12)}…: the head was rewritten, or row 10 was replaced`,
+      );
+    });
+
+    it("tells a head whose sequence number was rewritten from rows appended outside keel", async () => {
+      await fx.tamper(store, ["UPDATE ledger_head SET seq = 7 WHERE id = 1"]);
+      const b = (await store.verifyLedger()).firstBreak!;
+      expect(b).toMatchObject({ kind: "head-mismatch", seq: 8 });
+      expect(b.message).toContain("carries the hash of row 10, the chain's end");
+      expect(b.message).toContain("the head's sequence number was rewritten");
+    });
+
+    it("says rows were removed from the end when the chain stops short of the head", async () => {
+      await fx.tamper(store, ["DELETE FROM judgments WHERE seq >= 9"]);
+      const b = (await store.verifyLedger()).firstBreak!;
+      expect(b).toMatchObject({ kind: "head-mismatch", seq: 9 });
+      expect(b.message).toContain("rows 9..10 were removed from the end");
+    });
+
+    it("names a judgment whose comparison was deleted", async () => {
+      const first = (await collect(store.judgments())).find((e) => e.comparison_id === "c3")!;
+      if (fx.name === "sqlite") {
+        await fx.tamper(store, [
+          "PRAGMA foreign_keys = OFF",
+          "DELETE FROM comparisons WHERE comparison_id = 'c3'",
+          "PRAGMA foreign_keys = ON",
+        ]);
+      } else {
+        await fx.tamper(store, [
+          "ALTER TABLE judgments DROP CONSTRAINT judgments_comparison_id_fkey",
+          "DELETE FROM comparisons WHERE comparison_id = 'c3'",
+        ]);
+      }
+      expect((await store.verifyLedger()).firstBreak).toEqual({
+        kind: "edited",
+        seq: first.seq,
+        message: `row ${first.seq}: its comparison "c3" is missing from the store (deleted)`,
+      });
+    });
+  });
+}

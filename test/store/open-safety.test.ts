@@ -10,8 +10,10 @@ import Database from "better-sqlite3";
 import { Migrator, sql } from "kysely";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { contentDigest } from "../../src/core/digest.js";
 import type { KeelError } from "../../src/core/errors.js";
 import type { StoreDialect } from "../../src/store/dialect.js";
+import { chainHash, GENESIS_HASH } from "../../src/store/ledger.js";
 import { migrationProvider } from "../../src/store/migrations/index.js";
 import { openPostgres } from "../../src/store/postgres/dialect.js";
 import { openSqlite } from "../../src/store/sqlite/dialect.js";
@@ -196,6 +198,101 @@ for (const t of TARGETS) {
       const reopened = await openStore(target, schema ? { schema } : {});
       expect(reopened.appliedOnOpen).toEqual([]);
       await reopened.close();
+    });
+  });
+}
+
+for (const t of TARGETS) {
+  describe(`migration 0003 on ${t.name}`, () => {
+    it("refuses a store that holds a task both judged and skipped, naming it, and leaves it as it was", async () => {
+      const { target, schema, dialect } = await t.fresh();
+      const opts = schema ? { schema } : {};
+      // A store as keel left it before 0003: a judgment of c1 by u1, and u1's skip of c1.
+      const d = await dialect();
+      const migrator = new Migrator({
+        db: d.db,
+        provider: migrationProvider(d.name),
+        ...(d.schema ? { migrationTableSchema: d.schema } : {}),
+      });
+      expect((await migrator.migrateTo("0002_collection")).error).toBeUndefined();
+      const [p, a, b] = ["the prompt", "yes", "no"].map((x) => contentDigest(x));
+      const row = {
+        seq: 1,
+        comparison_id: "c1",
+        rater_id: "u1",
+        choice: "a" as const,
+        created_at: null,
+        latency_ms: null,
+        shown_order: null,
+        rationale: null,
+        flags: null,
+        recorded_at: "2026-01-01T00:00:00.000Z",
+      };
+      const hash = chainHash(GENESIS_HASH, {
+        ...row,
+        prompt: p!,
+        response_a: a!,
+        response_b: b!,
+      });
+      for (const statement of [
+        `INSERT INTO texts (digest, body, is_chat) VALUES ('${p}', 'the prompt', 0), ('${a}', 'yes', 0), ('${b}', 'no', 0)`,
+        `INSERT INTO comparisons (comparison_id, prompt_digest, a_digest, b_digest) VALUES ('c1', '${p}', '${a}', '${b}')`,
+        "INSERT INTO raters (rater_id, attributes, first_seen) VALUES ('u1', '{}', 'then')",
+        `INSERT INTO judgments (seq, comparison_id, rater_id, choice, recorded_at, prev_hash, hash) VALUES (1, 'c1', 'u1', 'a', '${row.recorded_at}', '${GENESIS_HASH}', '${hash}')`,
+        `UPDATE ledger_head SET seq = 1, hash = '${hash}' WHERE id = 1`,
+        "INSERT INTO skips (project_id, user_id, comparison_id, reason, created_at) VALUES ('p1', 'u1', 'c1', 'unclear', 'then')",
+      ]) {
+        await sql.raw(statement).execute(d.db);
+      }
+      await d.close();
+
+      const e = await failure(openStore(target, opts));
+      expect(e.code).toBe("KEEL_E_CONFLICT");
+      expect(e.message).toContain(
+        "failed (it was left as it was): 1 task has both a judgment and a skip, recorded before keel kept one outcome per task: " +
+          'rater "u1" judged comparison "c1" (ledger row 1) and skipped it in project "p1"',
+      );
+      expect(e.hint).toContain("DELETE FROM skips WHERE EXISTS");
+      const after = await dialect();
+      expect((await after.existingSchema()).applied).toEqual(["0001_initial", "0002_collection"]);
+      const skips = await sql<{ n: number }>`SELECT count(*) AS n FROM skips`.execute(after.db);
+      expect(Number(skips.rows[0]!.n)).toBe(1);
+      // The hint's statement, then the store opens, with its ledger intact.
+      await sql
+        .raw(e.hint!.slice(e.hint!.indexOf("DELETE"), e.hint!.lastIndexOf(")")))
+        .execute(after.db);
+      await after.close();
+      const store = await openStore(target, opts);
+      try {
+        expect(store.appliedOnOpen).toEqual(["0003_task_outcome"]);
+        expect(await store.verifyLedger()).toMatchObject({ ok: true, rows: 1 });
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+for (const t of TARGETS) {
+  describe(`a store from a newer keel on ${t.name}`, () => {
+    it("is refused by every opener, keel init included, and left as it was", async () => {
+      const { target, schema, dialect } = await t.fresh();
+      const opts = schema ? { schema } : {};
+      await (await openStore(target, { create: true, ...opts })).close();
+      const d = await dialect();
+      await sql`INSERT INTO kysely_migration (name, timestamp) VALUES ('0099_future', 'then')`.execute(
+        d.db,
+      );
+      await d.close();
+      for (const create of [false, true]) {
+        const e = await failure(openStore(target, { create, ...opts }));
+        expect(e.code).toBe("KEEL_E_STORE_SCHEMA");
+        expect(e.message).toContain("was migrated by a newer keel: it has migrations 0099_future");
+        expect(e.hint).toBe("upgrade keel");
+      }
+      const after = await dialect();
+      expect((await after.existingSchema()).applied).toContain("0099_future");
+      await after.close();
     });
   });
 }

@@ -46,7 +46,12 @@ interface AttributeGroup {
 
 /** Per-rater counts summed per value of one rater attribute, most judgments first. */
 function groupBy(perRater: readonly RaterStats[], raters: readonly Rater[], attribute: string) {
-  const valueByRater = new Map(raters.map((r) => [r.rater_id, r.attributes[attribute] ?? NONE]));
+  // An own string value only: `--by constructor` must not find Object's own properties.
+  const attributeOf = (attrs: Readonly<Record<string, string>>) => {
+    const v = Object.hasOwn(attrs, attribute) ? attrs[attribute] : undefined;
+    return typeof v === "string" ? v : NONE;
+  };
+  const valueByRater = new Map(raters.map((r) => [r.rater_id, attributeOf(r.attributes)]));
   const groups = new Map<string, AttributeGroup>();
   for (const r of perRater) {
     const value = valueByRater.get(r.rater_id) ?? NONE;

@@ -21,6 +21,7 @@
  * `refusedOutcome`, src/store/collection/outcome.ts); its transaction rolls back whole.
  */
 import { type Migration, sql } from "kysely";
+import { KeelError } from "../../core/errors.js";
 import type { AnyDb, DialectName } from "./types.js";
 
 /** Raised by a judgment insert whose (comparison, rater) has a skip. */
@@ -33,6 +34,7 @@ export const SKIP_OF_JUDGED_TASK =
 export function taskOutcome(dialect: DialectName): Migration {
   return {
     async up(db: AnyDb) {
+      await refuseBothOutcomes(db);
       // The judgments side's lookup (the skips' key starts with the project, which it lacks).
       await db.schema
         .createIndex("skips_task")
@@ -43,6 +45,41 @@ export function taskOutcome(dialect: DialectName): Migration {
       else await postgresTriggers(db);
     },
   };
+}
+
+/** Tasks shown in the refusal, at most. */
+const SHOWN_TASKS = 5;
+
+/**
+ * A store written before 0003 may hold a task with both outcomes (a judgment and a skip sent
+ * to two processes at once). The triggers would not notice: they check new rows only. Which
+ * outcome stands is the owner's call, not a migration's, and neither is deleted behind their
+ * back: the migration refuses, naming the tasks, and the store stays as it was.
+ */
+async function refuseBothOutcomes(db: AnyDb): Promise<void> {
+  const both = sql`FROM skips s JOIN judgments j ON j.comparison_id = s.comparison_id AND j.rater_id = s.user_id`;
+  const count = await sql<{ n: number | string }>`SELECT count(*) AS n ${both}`.execute(db);
+  const n = Number(count.rows[0]?.n ?? 0);
+  if (n === 0) return;
+  const shown = await sql<{
+    project_id: string;
+    user_id: string;
+    comparison_id: string;
+    seq: number;
+  }>`
+    SELECT s.project_id, s.user_id, s.comparison_id, j.seq ${both}
+    ORDER BY j.seq, s.project_id LIMIT ${SHOWN_TASKS}`.execute(db);
+  const tasks = shown.rows.map(
+    (t) =>
+      `rater ${JSON.stringify(t.user_id)} judged comparison ${JSON.stringify(t.comparison_id)} (ledger row ${Number(t.seq)}) and skipped it in project ${JSON.stringify(t.project_id)}`,
+  );
+  throw new KeelError(
+    "KEEL_E_CONFLICT",
+    `${n} task${n === 1 ? " has" : "s have"} both a judgment and a skip, recorded before keel kept one outcome per task: ${tasks.join("; ")}${n > SHOWN_TASKS ? "; …" : ""}`,
+    {
+      hint: "the judgments stand in the append-only ledger: to keep them as those tasks' outcomes, delete the skips (sqlite3 or psql: DELETE FROM skips WHERE EXISTS (SELECT 1 FROM judgments j WHERE j.comparison_id = skips.comparison_id AND j.rater_id = skips.user_id)), then open the store again",
+    },
+  );
 }
 
 async function sqliteTriggers(db: AnyDb): Promise<void> {

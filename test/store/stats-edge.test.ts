@@ -1,0 +1,130 @@
+/** `keel stats` on edge cases: ties, gold comparisons nobody judged, raters with no judgments. */
+
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Judgment, Parsed, Rater } from "../../src/core/types.js";
+import { storeStats } from "../../src/store/stats.js";
+import { runCli } from "../helpers/cli.js";
+import { asBatches } from "../helpers/data.js";
+import { dialectFixtures, tempDir } from "../helpers/stores.js";
+
+const judgment = (
+  comparison_id: string,
+  rater_id: string,
+  choice: Judgment["choice"],
+  gold?: Judgment["choice"],
+): Judgment => ({
+  comparison_id,
+  prompt: `prompt of ${comparison_id}`,
+  response_a: "yes",
+  response_b: "no",
+  rater_id,
+  choice,
+  ...(gold ? { gold } : {}),
+});
+
+async function* ratersOf(raters: Rater[]): AsyncGenerator<Parsed<Rater>[]> {
+  yield raters.map((record, i) => ({ ok: true as const, line: i + 1, record }));
+}
+
+for (const fx of dialectFixtures()) {
+  describe(`keel stats on ${fx.name}: edge cases`, () => {
+    it("counts ties, gold comparisons nobody judged, and raters with no judgments", async () => {
+      const store = await fx.open();
+      try {
+        await store.importJudgments(
+          asBatches([
+            judgment("c1", "r1", "tie", "tie"),
+            judgment("c1", "r2", "a"),
+            judgment("c2", "r1", "tie"),
+          ]),
+        );
+        // A gold comparison of a collection project that nobody has judged yet.
+        const c1 = await store.db
+          .selectFrom("comparisons")
+          .selectAll()
+          .where("comparison_id", "=", "c1")
+          .executeTakeFirstOrThrow();
+        await store.rawExecute(
+          `INSERT INTO comparisons (comparison_id, prompt_digest, a_digest, b_digest, gold) VALUES ('g1', '${c1.prompt_digest}', '${c1.a_digest}', '${c1.b_digest}', 'b')`,
+        );
+        await store.importRaters(ratersOf([{ rater_id: "r3", attributes: { cohort: "new" } }]));
+
+        const s = await storeStats(store);
+        expect(s).toMatchObject({
+          judgments: 3,
+          comparisons: 3,
+          gold_comparisons: 2,
+          raters: 3,
+          prompts: 2,
+          choices: { a: 1, b: 0, tie: 2 },
+        });
+        expect(s.per_rater).toEqual([
+          { rater_id: "r1", judgments: 2, a: 0, b: 0, tie: 2, gold_seen: 1, gold_correct: 1 },
+          { rater_id: "r2", judgments: 1, a: 1, b: 0, tie: 0, gold_seen: 1, gold_correct: 0 },
+          { rater_id: "r3", judgments: 0, a: 0, b: 0, tie: 0, gold_seen: 0, gold_correct: 0 },
+        ]);
+        expect(s.per_prompt).toEqual([
+          expect.objectContaining({ preview: "prompt of c1", comparisons: 2, judgments: 2 }),
+          expect.objectContaining({ preview: "prompt of c2", comparisons: 1, judgments: 1 }),
+        ]);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+describe("keel stats --by", () => {
+  it("groups by the raters' own attributes only, and lists raters with no judgments", async () => {
+    const dir = tempDir();
+    const db = join(dir, "keel.db");
+    writeFileSync(
+      join(dir, "j.jsonl"),
+      `${[judgment("c1", "r1", "a"), judgment("c1", "r2", "b")].map((j) => JSON.stringify(j)).join("\n")}\n`,
+    );
+    writeFileSync(
+      join(dir, "raters.jsonl"),
+      `${[
+        { rater_id: "r1", attributes: { cohort: "x" } },
+        { rater_id: "r3", attributes: { cohort: "y" } },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join("\n")}\n`,
+    );
+    expect((await runCli(["init", "--db", db])).code).toBe(0);
+    expect((await runCli(["import", join(dir, "j.jsonl"), "--db", db])).code).toBe(0);
+    expect(
+      (await runCli(["import", "-f", "raters", join(dir, "raters.jsonl"), "--db", db])).code,
+    ).toBe(0);
+
+    const byCohort = JSON.parse(
+      (await runCli(["stats", "--db", db, "--by", "cohort", "--json"])).stdout,
+    );
+    expect(
+      byCohort.by.groups.map((g: { value: string; raters: number; judgments: number }) => [
+        g.value,
+        g.raters,
+        g.judgments,
+      ]),
+    ).toEqual([
+      ["(none)", 1, 1],
+      ["x", 1, 1],
+      ["y", 1, 0],
+    ]);
+
+    for (const attribute of ["constructor", "__proto__", "toString"]) {
+      const r = await runCli(["stats", "--db", db, "--by", attribute]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`raters by "${attribute}": no rater has this attribute`);
+      const js = JSON.parse(
+        (await runCli(["stats", "--db", db, "--by", attribute, "--json"])).stdout,
+      );
+      expect(js.by.groups).toEqual([
+        expect.objectContaining({ value: "(none)", raters: 3, judgments: 2 }),
+      ]);
+    }
+  });
+});
