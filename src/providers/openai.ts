@@ -7,7 +7,9 @@
  *
  * Every call goes through one concurrency limit, a timeout per attempt, and retries with capped
  * exponential backoff and full jitter on network errors, timeouts, 429 and 5xx (see http/).
- * A stream is retried only until its first byte. Failures are KeelError values.
+ * A stream is retried only until its first byte. Failures are KeelError values, errors the
+ * upstream sends with status 200 included; a content filter's answer is not one (see
+ * promptFiltered).
  */
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";
@@ -17,11 +19,16 @@ import {
   HEADER_NAME,
   HEADER_VALUE_RULE,
   type HttpClientOptions,
+  hasNoCredentials,
   isHeaderValue,
+  quotable,
   readJsonCapped,
+  scrub,
   send,
+  URL_CREDENTIALS_RULE,
+  upstreamFailure,
 } from "./http/request.js";
-import { Backoff } from "./http/retry.js";
+import { Backoff, MAX_TIMER_MS } from "./http/retry.js";
 import { sseData } from "./http/sse.js";
 import {
   asKeelError,
@@ -40,7 +47,14 @@ import {
 
 export const OpenAiConfigSchema = z.strictObject({
   /** Up to and including the API version: http://127.0.0.1:8000/v1 */
-  base_url: z.url({ protocol: /^https?$/ }),
+  base_url: z
+    .url({ protocol: /^https?$/ })
+    .refine(hasNoCredentials, URL_CREDENTIALS_RULE)
+    // The API's path is appended to it: after a query, it would become part of the query.
+    .refine(
+      (u) => !/[?#]/.test(u),
+      "must not have a query or fragment (/chat/completions is appended to it)",
+    ),
   model: z.string().min(1),
   api: z.enum(["chat", "completions"]).default("chat"),
   /** The key itself, or the name of an environment variable holding it. */
@@ -52,10 +66,10 @@ export const OpenAiConfigSchema = z.strictObject({
   max_tokens: z.number().int().positive().default(256),
   temperature: z.number().min(0).max(2).optional(),
   top_p: z.number().gt(0).max(1).optional(),
-  timeout_ms: z.number().int().positive().default(60_000),
+  timeout_ms: z.number().int().positive().max(MAX_TIMER_MS).default(60_000),
   retries: z.number().int().min(0).max(20).default(3),
-  base_delay_ms: z.number().int().min(0).default(500),
-  max_delay_ms: z.number().int().min(0).default(20_000),
+  base_delay_ms: z.number().int().min(0).max(MAX_TIMER_MS).default(500),
+  max_delay_ms: z.number().int().min(0).max(MAX_TIMER_MS).default(20_000),
   concurrency: z.number().int().positive().max(1024).default(8),
   /** Ask for token usage in streams (`stream_options.include_usage`). */
   stream_usage: z.boolean().default(true),
@@ -77,10 +91,19 @@ export function parseOpenAiConfig(raw: unknown): OpenAiConfig {
     const { field, message } = zodIssueMessage(r.error);
     throw new KeelError("KEEL_E_CONFIG", `openai provider: ${field}: ${message}`);
   }
-  if (r.data.api_key_env && process.env[r.data.api_key_env] === undefined) {
+  // Both given, one would be ignored without a word: the key sent might not be the one meant.
+  if (r.data.api_key !== undefined && r.data.api_key_env !== undefined) {
     throw new KeelError(
       "KEEL_E_CONFIG",
-      `openai provider: environment variable ${r.data.api_key_env} is not set`,
+      "openai provider: api_key_env: give api_key or api_key_env, not both",
+      { where: { field: "api_key_env" } },
+    );
+  }
+  // An empty one (a secret that failed to load) would send no key at all, and get a 401.
+  if (r.data.api_key_env && !process.env[r.data.api_key_env]?.trim()) {
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `openai provider: environment variable ${r.data.api_key_env} is ${process.env[r.data.api_key_env] === undefined ? "not set" : "empty"}`,
       { where: { field: "api_key_env" } },
     );
   }
@@ -128,6 +151,34 @@ const ChunkOut = z.object({
     .default([]),
   usage: UsageIn,
 });
+
+/**
+ * The message of an error an upstream sends with status 200: as a stream event (vLLM,
+ * llama.cpp's server and OpenAI send `{"error": {...}}` mid-stream, then end it) or as a whole
+ * answer (vLLM's older `{"object": "error", "message"}`). Undefined for anything else.
+ */
+function errorIn(json: unknown): string | undefined {
+  if (typeof json !== "object" || json === null) return undefined;
+  const j = json as { error?: unknown; object?: unknown; message?: unknown };
+  const e = j.error;
+  if (typeof e === "string") return e;
+  if (typeof e === "object" && e !== null) {
+    const m = (e as { message?: unknown }).message;
+    return typeof m === "string" ? m : "";
+  }
+  if (j.object === "error") return typeof j.message === "string" ? j.message : "";
+  return undefined;
+}
+
+/**
+ * Azure OpenAI's prompt filter: HTTP 400 with error code "content_filter". The service declined
+ * to answer, as it does when it filters a completion, so the answer is an empty one with finish
+ * "content_filter" — not a failure, which would stop a red-team run at its first jailbreak probe.
+ */
+function promptFiltered(e: unknown): boolean {
+  const f = upstreamFailure(e);
+  return f?.status === 400 && f.code === "content_filter";
+}
 
 function finishOf(r: string | null | undefined): FinishReason {
   return r === "length" ? "length" : r === "content_filter" ? "content_filter" : "stop";
@@ -197,8 +248,21 @@ export class OpenAiProvider implements StreamingProvider {
   async generate(r: GenerationRequest): Promise<ProviderResult<Generation>> {
     try {
       const { path, body } = this.body(r, false);
-      const res = await send(this.http, "POST", this.base + path, body, r.signal);
+      let res: Response;
+      try {
+        res = await send(this.http, "POST", this.base + path, body, r.signal);
+      } catch (e) {
+        if (!promptFiltered(e)) throw e;
+        return ok({
+          text: "",
+          finishReason: "content_filter",
+          usage: { promptTokens: 0, completionTokens: 0 },
+          model: this.config.model,
+        });
+      }
       const json = await readJsonCapped(res, this.http.name);
+      const error = errorIn(json);
+      if (error !== undefined) return fail(this.answeredError(path, error));
       if (this.config.api === "completions") {
         const p = CompletionOut.safeParse(json);
         if (!p.success) return fail(this.malformed(path, p.error));
@@ -244,6 +308,9 @@ export class OpenAiProvider implements StreamingProvider {
         } catch {
           throw new KeelError("KEEL_E_UPSTREAM", `${this.id()}: a stream event is not JSON`);
         }
+        const error = errorIn(json);
+        // Without this, the [DONE] that follows would pass the text so far as the whole answer.
+        if (error !== undefined) throw this.answeredError(path, error);
         const p = ChunkOut.safeParse(json);
         if (!p.success) throw this.malformed(path, p.error);
         model = p.data.model ?? model;
@@ -258,8 +325,17 @@ export class OpenAiProvider implements StreamingProvider {
         throw new KeelError("KEEL_E_UPSTREAM", `${this.id()}: the stream ended without [DONE]`);
       yield { type: "done", finishReason: finish, usage, model };
     } catch (e) {
-      yield { type: "error", error: r.signal?.aborted ? aborted(r.signal) : asKeelError(e) };
+      if (promptFiltered(e)) yield { type: "done", finishReason: "content_filter", usage, model };
+      else yield { type: "error", error: r.signal?.aborted ? aborted(r.signal) : asKeelError(e) };
     }
+  }
+
+  private answeredError(path: string, message: string): KeelError {
+    const m = quotable(scrub(message, this.http.headers));
+    return new KeelError(
+      "KEEL_E_UPSTREAM",
+      `${this.id()}: ${path} answered with an error${m ? `: ${m}` : ""}`,
+    );
   }
 
   private malformed(path: string, e: z.ZodError): KeelError {

@@ -4,10 +4,21 @@
  * endpoint) can be red-teamed. A provider that batches gets each call's prompts as one batch;
  * others get `concurrency` requests in flight. A failed request fails the call, naming the
  * prompt: a red-team rate over the answers that happened to come back would not be honest.
+ *
+ * An answer its provider's content filter stopped (finish reason "content_filter": a hosted
+ * API's moderation, keel's own guard) is the system declining, so it reads as a refusal: the
+ * text that came back (often none) then FILTERED_NOTICE. Left empty, it would count as an empty
+ * answer — neither refused nor harmful — and hide the filter's work from the refusal rates;
+ * whatever did come back before the filter stopped still counts (payload markers stay harmful).
  */
 import { KeelError } from "../core/errors.js";
 import { inPool } from "./pairs.js";
-import { canBatch, type GenerationProvider, type GenerationRequest } from "./types.js";
+import {
+  canBatch,
+  type Generation,
+  type GenerationProvider,
+  type GenerationRequest,
+} from "./types.js";
 
 export interface ProviderPolicyOptions {
   readonly maxTokens: number;
@@ -17,6 +28,15 @@ export interface ProviderPolicyOptions {
   readonly seed: number;
   readonly concurrency: number;
   readonly signal?: AbortSignal;
+}
+
+/** Stands for a filtered answer; a refusal phrase of the world's lexicon ("I can't"). */
+export const FILTERED_NOTICE = "[content filter] I can't help with that.";
+
+/** The text a policy answers with for one generation. */
+export function policyText(g: Generation): string {
+  if (g.finishReason !== "content_filter") return g.text;
+  return g.text.trim() === "" ? FILTERED_NOTICE : `${g.text}\n\n${FILTERED_NOTICE}`;
 }
 
 export function providerPolicy(
@@ -37,7 +57,7 @@ export function providerPolicy(
       : await inPool(requests, o.concurrency, (r) => provider.generate(r));
     const by = provider.id();
     return results.map((r, i) => {
-      if (r.ok) return r.value.text;
+      if (r.ok) return policyText(r.value);
       // The HTTP providers' messages already start with their id.
       const message = r.error.message.startsWith(by)
         ? r.error.message

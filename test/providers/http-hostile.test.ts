@@ -9,6 +9,7 @@ import { getEventListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeelError } from "../../src/core/errors.js";
 import {
   Limiter,
   OpenAiProvider,
@@ -17,6 +18,7 @@ import {
   RemoteRewardProvider,
   type StreamEvent,
 } from "../../src/providers/index.js";
+import { RayJobClient } from "../../src/providers/ray/index.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 let handler: Handler = () => {};
@@ -152,6 +154,53 @@ describe("a hostile OpenAI-compatible upstream", () => {
   });
 });
 
+describe("an upstream that echoes the API key", () => {
+  it("does not get it into keel's messages", async () => {
+    const key = "sk-test-0123456789abcdef";
+    handler = (req, res) => {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({ error: { message: `invalid header: ${req.headers.authorization}` } }),
+      );
+    };
+    const r = await provider({ api_key: key }).generate({ prompt: "x" });
+    expect(!r.ok && r.error.message).toMatch(/answered HTTP 401: invalid header: \*\*\*$/);
+    handler = (req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(`data: {"error":"bad key ${req.headers["x-api-key"]}"}\n\n`);
+    };
+    const e = await streamError(provider({ headers: { "x-api-key": key } }));
+    expect(e?.message).toMatch(/answered with an error: bad key \*\*\*$/);
+  });
+});
+
+describe("an upstream that reports an error with status 200", () => {
+  it("mid-stream is an error, not the text so far as a finished answer", async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write('data: {"choices":[{"delta":{"content":"Hel"}}]}\n\n');
+      res.write('data: {"error":{"message":"CUDA out of memory\\u001b[2J","code":500}}\n\n');
+      res.end("data: [DONE]\n\n");
+    };
+    const e = await streamError(provider());
+    expect(e?.code).toBe("KEEL_E_UPSTREAM");
+    expect(e?.message).toMatch(
+      /\/chat\/completions answered with an error: CUDA out of memory\\u001b\[2J$/,
+    );
+  });
+
+  it("as a whole answer is quoted, not reported as a missing field", async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"object":"error","message":"model overloaded","code":503}');
+    };
+    const r = await provider({ api: "completions" }).generate({ prompt: "x" });
+    expect(!r.ok && r.error.message).toMatch(
+      /\/completions answered with an error: model overloaded$/,
+    );
+  });
+});
+
 describe("the concurrency limit against an upstream that sends its headers first", () => {
   it("counts a call until its body has been read", async () => {
     const open = { now: 0, max: 0 };
@@ -261,6 +310,42 @@ describe("header values in a provider config", () => {
     process.env.KEEL_TEST_BAD_KEY = "sk-abc\n";
     expect(parse({ api_key_env: "KEEL_TEST_BAD_KEY", headers: { "x-b": " ok " } })).not.toThrow();
     delete process.env.KEEL_TEST_BAD_KEY;
+  });
+});
+
+describe("upstream URLs in a provider config", () => {
+  it("refuse a user name or password, without printing them, and a query the path would join", () => {
+    const secret = "sekret-pw";
+    const cases: [() => unknown, RegExp][] = [
+      [
+        () => parseOpenAiConfig({ base_url: `http://u:${secret}@127.0.0.1:1/v1`, model: "m" }),
+        /^openai provider: base_url: must not carry a user name or password/,
+      ],
+      [
+        () => parseRemoteRewardConfig({ url: `http://u:${secret}@127.0.0.1:1/get_reward` }),
+        /^remote reward provider: url: must not carry a user name or password/,
+      ],
+      [
+        () => new RayJobClient({ address: `http://u:${secret}@127.0.0.1:1` }),
+        /^--ray-address must not carry a user name or password/,
+      ],
+      [
+        () => parseOpenAiConfig({ base_url: "http://127.0.0.1:1/v1?key=k", model: "m" }),
+        /^openai provider: base_url: must not have a query/,
+      ],
+    ];
+    for (const [f, re] of cases) {
+      const e = (() => {
+        try {
+          f();
+        } catch (x) {
+          return x as KeelError;
+        }
+      })();
+      expect(e).toBeInstanceOf(KeelError);
+      expect(e!.message).toMatch(re);
+      expect(e!.message).not.toContain(secret);
+    }
   });
 });
 

@@ -15,6 +15,7 @@ import {
   Limiter,
   OpenAiProvider,
   parseOpenAiConfig,
+  parseRemoteRewardConfig,
   parseRetryAfter,
   type StreamEvent,
   sseData,
@@ -69,6 +70,31 @@ describe("provider configs", () => {
     expect(() => parseOpenAiConfig({ model: "m" })).toThrow(
       /^openai provider: base_url: is required$/,
     );
+    process.env.KEEL_TEST_KEY = "sk-env";
+    expect(() =>
+      parseOpenAiConfig({
+        base_url: "http://127.0.0.1:1/v1",
+        model: "m",
+        api_key: "sk-inline",
+        api_key_env: "KEEL_TEST_KEY",
+      }),
+    ).toThrow(/api_key_env: give api_key or api_key_env, not both/);
+    process.env.KEEL_TEST_KEY = " ";
+    expect(() =>
+      parseOpenAiConfig({
+        base_url: "http://127.0.0.1:1/v1",
+        model: "m",
+        api_key_env: "KEEL_TEST_KEY",
+      }),
+    ).toThrow(/openai provider: environment variable KEEL_TEST_KEY is empty$/);
+    delete process.env.KEEL_TEST_KEY;
+    // setTimeout fires at once past 2^31 − 1 ms: every call would time out at its start.
+    expect(() =>
+      parseOpenAiConfig({ base_url: "http://127.0.0.1:1/v1", model: "m", timeout_ms: 3e9 }),
+    ).toThrow(/^openai provider: timeout_ms: must be at most 2147483647$/);
+    expect(() =>
+      parseRemoteRewardConfig({ url: "http://127.0.0.1:1/get_reward", max_delay_ms: 3e9 }),
+    ).toThrow(/^remote reward provider: max_delay_ms: must be at most 2147483647$/);
   });
 });
 

@@ -34,6 +34,22 @@ export function isHeaderValue(v: string): boolean {
 }
 
 /**
+ * A user name or password in an upstream's URL: fetch refuses such a URL (on every call, as a
+ * network error, retried), and every message naming the URL would print the secret. Checked
+ * with the config, where the message names the field but not the URL.
+ */
+export const URL_CREDENTIALS_RULE =
+  "must not carry a user name or password (fetch refuses them, and URLs are printed in messages); send the key as a header";
+export function hasNoCredentials(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username === "" && u.password === "";
+  } catch {
+    return true;
+  }
+}
+
+/**
  * Sends the request until it gets an answer that is not worth retrying; returns the Response of
  * a 2xx (its body unread, for streaming) and throws a KeelError otherwise. The call keeps its
  * slot in the limiter until that body is read to its end, fails, or is cancelled: an upstream
@@ -98,7 +114,7 @@ export async function send(
         }
         const text = await readCapped(res, MAX_ERROR_BYTES, o.name).catch(() => "");
         clearTimeout(clock);
-        last = upstreamError(o.name, method, url, res.status, text);
+        last = upstreamError(o.name, method, url, res.status, scrub(text, o.headers));
         if (!RETRYABLE.has(res.status)) throw last;
         retryAfter = res.headers.get("retry-after");
       } catch (e) {
@@ -167,6 +183,44 @@ function holdUntilRead(res: Response, giveBack: () => void, timeout: AbortSignal
   });
 }
 
+/**
+ * `text` with the client's header values (its API key above all) written as "***": an upstream
+ * may echo what it was sent ("invalid token sk-…"), and its message goes to the terminal and to
+ * logs. Short values (under 8 characters) are left, since they would match ordinary words.
+ */
+export function scrub(text: string, headers: Readonly<Record<string, string>> = {}): string {
+  let out = text;
+  for (const v of Object.values(headers)) {
+    const value = v.trim();
+    for (const secret of [value, value.replace(/^(?:Bearer|Basic|Token)\s+/i, "")])
+      if (secret.length >= 8) out = out.replaceAll(secret, "***");
+  }
+  return out;
+}
+
+/** An upstream's text fit to quote: printable, and long ones (tracebacks) cut to their end. */
+export function quotable(text: string): string {
+  const t = printable(text.trim());
+  return t.length > 500 ? `…${t.slice(-500)}` : t;
+}
+
+/**
+ * What an upstream's error answer said, kept as its KeelError's cause for callers that branch
+ * on it: the status and OpenAI's `error.code` (Azure's prompt filter answers 400 with
+ * code "content_filter").
+ */
+export interface UpstreamFailure {
+  readonly status: number;
+  readonly code: string | undefined;
+}
+
+export function upstreamFailure(e: unknown): UpstreamFailure | undefined {
+  const c = e instanceof KeelError ? e.cause : undefined;
+  return typeof c === "object" && c !== null && "status" in c && "code" in c
+    ? (c as UpstreamFailure)
+    : undefined;
+}
+
 /** The upstream's error as a KeelError, quoting its message (OpenAI's {error:{message}} or text). */
 export function upstreamError(
   name: string,
@@ -176,8 +230,12 @@ export function upstreamError(
   text: string,
 ): KeelError {
   let message = text;
+  let code: string | undefined;
   try {
-    const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    const j = JSON.parse(text) as {
+      error?: { message?: unknown; code?: unknown } | string;
+      message?: unknown;
+    };
     const m =
       typeof j.error === "object" && j.error !== null
         ? j.error.message
@@ -185,12 +243,12 @@ export function upstreamError(
           ? j.error
           : j.message;
     if (typeof m === "string") message = m;
+    if (typeof j.error === "object" && j.error !== null && typeof j.error.code === "string")
+      code = j.error.code;
   } catch {
     // not JSON: keep the text
   }
-  // Long bodies (tracebacks) keep their end, where the error is.
-  message = printable(message.trim());
-  if (message.length > 500) message = `…${message.slice(-500)}`;
+  message = quotable(message);
   const hint =
     status === 401 || status === 403
       ? "check the API key"
@@ -200,7 +258,7 @@ export function upstreamError(
   return new KeelError(
     "KEEL_E_UPSTREAM",
     `${name}: ${method} ${url} answered HTTP ${status}${message ? `: ${message}` : ""}`,
-    hint ? { hint } : {},
+    { cause: { status, code } satisfies UpstreamFailure, ...(hint ? { hint } : {}) },
   );
 }
 

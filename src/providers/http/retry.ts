@@ -11,6 +11,9 @@
  */
 import { Rng } from "../../core/rng.js";
 
+/** setTimeout's longest delay (ms): a longer one fires at once, so configs are capped at it. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface RetryPolicy {
   /** Attempts after the first (0 = no retries). */
   readonly retries: number;

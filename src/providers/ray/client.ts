@@ -23,7 +23,14 @@ import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
 import { aborted, Limiter } from "../http/limiter.js";
-import { type AnswerCap, type HttpClientOptions, readJsonCapped, send } from "../http/request.js";
+import {
+  type AnswerCap,
+  type HttpClientOptions,
+  hasNoCredentials,
+  readJsonCapped,
+  send,
+  URL_CREDENTIALS_RULE,
+} from "../http/request.js";
 import { Backoff, sleep } from "../http/retry.js";
 
 /** The largest job log `logs` reads (Ray sends the whole log as one JSON string). */
@@ -85,6 +92,10 @@ export class RayJobClient {
           hint: "the Ray dashboard's address, e.g. http://head-node:8265",
         },
       );
+    if (!hasNoCredentials(o.address))
+      throw new KeelError("KEEL_E_USAGE", `--ray-address ${URL_CREDENTIALS_RULE}`, {
+        hint: "give an authorization header with --header instead",
+      });
     this.address = o.address.replace(/\/+$/, "");
     this.maxLogBytes = o.maxLogBytes ?? MAX_LOG_BYTES;
     const limiter = new Limiter(4);

@@ -15,11 +15,13 @@ import { aborted, Limiter } from "../http/limiter.js";
 import {
   HEADER_VALUE_RULE,
   type HttpClientOptions,
+  hasNoCredentials,
   isHeaderValue,
   readJsonCapped,
   send,
+  URL_CREDENTIALS_RULE,
 } from "../http/request.js";
-import { Backoff } from "../http/retry.js";
+import { Backoff, MAX_TIMER_MS } from "../http/retry.js";
 import {
   fail,
   ok,
@@ -30,12 +32,12 @@ import {
 } from "../types.js";
 
 export const RemoteRewardConfigSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
+  url: z.url({ protocol: /^https?$/ }).refine(hasNoCredentials, URL_CREDENTIALS_RULE),
   api_key: z.string().min(1).refine(isHeaderValue, HEADER_VALUE_RULE).optional(),
-  timeout_ms: z.number().int().positive().default(180_000),
+  timeout_ms: z.number().int().positive().max(MAX_TIMER_MS).default(180_000),
   retries: z.number().int().min(0).max(20).default(4),
-  base_delay_ms: z.number().int().min(0).default(1000),
-  max_delay_ms: z.number().int().min(0).default(20_000),
+  base_delay_ms: z.number().int().min(0).max(MAX_TIMER_MS).default(1000),
+  max_delay_ms: z.number().int().min(0).max(MAX_TIMER_MS).default(20_000),
   concurrency: z.number().int().positive().default(4),
   seed: z.number().int().default(0),
 });
