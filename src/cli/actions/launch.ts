@@ -35,10 +35,13 @@ function client(o: RayFlags): RayJobClient {
     const name = h.slice(0, Math.max(i, 0)).trim();
     const value = h.slice(i + 1).trim();
     // Checked here: fetch would refuse it on every request, retried and reported as Ray's fault.
+    // The value is not quoted back: it is often a token.
     if (i <= 0 || !HEADER_NAME.test(name) || !HEADER_VALUE.test(value))
       throw new KeelError(
         "KEEL_E_USAGE",
-        `--header must be "Name: value" (a name of letters, digits and !#$%&'*+-.^_\`|~; a value on one line), got ${JSON.stringify(h)}`,
+        `--header must be "Name: value" (a name of letters, digits and !#$%&'*+-.^_\`|~; a value on one line), got ${
+          i <= 0 ? "no name before a colon" : `one named ${JSON.stringify(name)}`
+        }`,
       );
     headers[name] = value;
   }

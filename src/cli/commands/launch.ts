@@ -66,13 +66,15 @@ function rayOptions(cmd: Command): Command {
 
 /** Polls closer than this would hammer the Ray dashboard (1e-9 rounded to a 0 ms loop). */
 const MIN_INTERVAL_S = 0.01;
+/** A day: Node fires a timer longer than 2^31 − 1 ms (24.8 days) at once, a 1 ms loop. */
+const MAX_INTERVAL_S = 86_400;
 
 function seconds(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < MIN_INTERVAL_S)
+  if (!Number.isFinite(n) || n < MIN_INTERVAL_S || n > MAX_INTERVAL_S)
     throw new KeelError(
       "KEEL_E_USAGE",
-      `--interval must be a number of seconds ≥ ${MIN_INTERVAL_S}, got ${JSON.stringify(v)}`,
+      `--interval must be a number of seconds from ${MIN_INTERVAL_S} to ${MAX_INTERVAL_S}, got ${JSON.stringify(v)}`,
     );
   return n;
 }
