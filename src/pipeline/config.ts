@@ -29,6 +29,20 @@ import { IMPORT_FORMATS } from "../io/registry.js";
 import { AttackSchema } from "../redteam/scenarios.js";
 import { PRESETS, type Preset, type PresetName } from "../train/presets.js";
 
+/** Headers that carry credentials, which a run directory's config.yaml must not hold. */
+const CREDENTIAL_HEADERS = new Set([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "api-key",
+  "x-api-key",
+]);
+
+function credentialHeader(headers: unknown): string | undefined {
+  if (typeof headers !== "object" || headers === null) return undefined;
+  return Object.keys(headers).find((h) => CREDENTIAL_HEADERS.has(h.toLowerCase()));
+}
+
 const Overrides = z.record(z.string(), z.unknown());
 
 /** Import formats whose records are whole judgments (texts included), as collect needs. */
@@ -78,6 +92,11 @@ const PipelineConfigObject = z.strictObject({
           message:
             "a run directory records its config: name an environment variable with api_key_env instead of api_key",
           path: ["api_key"],
+        })
+        .refine((p) => credentialHeader(p.headers) === undefined, {
+          message:
+            "a run directory records its config: send a key with api_key_env (and api_key_header for a header other than Authorization), not in headers",
+          path: ["headers"],
         })
         .optional(),
       /** Sampling temperature; two samples of one prompt need some (greedy gives a = b). */

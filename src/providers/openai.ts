@@ -63,6 +63,11 @@ export const OpenAiConfigSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
     .optional(),
+  /**
+   * The header the key goes in, as it is (Azure OpenAI's `api-key`); by default it is sent as
+   * `Authorization: Bearer <key>`.
+   */
+  api_key_header: z.string().regex(HEADER_NAME, "must be a header name").optional(),
   max_tokens: z.number().int().positive().default(256),
   temperature: z.number().min(0).max(2).optional(),
   top_p: z.number().gt(0).max(1).optional(),
@@ -206,7 +211,14 @@ export class OpenAiProvider implements StreamingProvider {
         seed: config.seed,
       }),
       limiter: new Limiter(config.concurrency),
-      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...config.headers },
+      headers: {
+        ...(key
+          ? config.api_key_header
+            ? { [config.api_key_header.toLowerCase()]: key }
+            : { authorization: `Bearer ${key}` }
+          : {}),
+        ...config.headers,
+      },
     };
   }
 

@@ -229,6 +229,17 @@ describe("the generate stage", () => {
         generate: { from: "provider", provider: { type: "openai", api_key: "sk-x" } },
       }),
     ).toThrow(/api_key_env/);
+    // So is a key in a header (Azure's api-key among them): api_key_env and api_key_header.
+    for (const header of ["Authorization", "api-key", "X-API-Key"])
+      expect(() =>
+        parsePipelineConfig({
+          ...tiny,
+          generate: {
+            from: "provider",
+            provider: { type: "openai", headers: { [header]: "sk-x" } },
+          },
+        }),
+      ).toThrow(/generate\.provider\.headers.*api_key_header/);
     expect(() =>
       pipelineStages(
         parsePipelineConfig({

@@ -174,6 +174,22 @@ describe("an upstream that echoes the API key", () => {
   });
 });
 
+describe("api_key_header", () => {
+  it("sends the key in the named header as it is, not as Authorization: Bearer", async () => {
+    const seen: (string | undefined)[] = [];
+    handler = (req, res) => {
+      seen.push(req.headers["api-key"] as string | undefined, req.headers.authorization);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ choices: [{ message: { content: "hi" }, finish_reason: "stop" }] }));
+    };
+    const r = await provider({ api_key: "azure-key-123", api_key_header: "api-key" }).generate({
+      prompt: "x",
+    });
+    expect(r.ok).toBe(true);
+    expect(seen).toEqual(["azure-key-123", undefined]);
+  });
+});
+
 describe("an upstream that reports an error with status 200", () => {
   it("mid-stream is an error, not the text so far as a finished answer", async () => {
     handler = (_req, res) => {
