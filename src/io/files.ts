@@ -134,6 +134,8 @@ export class TextSink {
   private buffer: string[] = [];
   private buffered = 0;
   private closed = false;
+  /** Written out and closed by `finish`, waiting for `commit`'s rename. */
+  private finished = false;
   bytes = 0;
 
   private static counter = 0;
@@ -218,18 +220,37 @@ export class TextSink {
     });
   }
 
-  /** Flushes, closes and renames the file into place. */
-  async commit(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Flushes and closes the temporary file without renaming it: where a write can still fail
+   * (a full disk). Writers of several files finish them all before committing any, so that one
+   * failing leaves none renamed into place. A failure here discards the file.
+   */
+  async finish(): Promise<void> {
+    if (this.closed || this.finished) return;
     try {
       await this.flush();
     } catch (e) {
       await this.abort();
       throw e;
     }
-    this.closed = true;
+    this.finished = true;
     if (this.stream === process.stdout) return;
     await this.end();
+    try {
+      this.check();
+    } catch (e) {
+      this.finished = false;
+      await this.abort();
+      throw e;
+    }
+  }
+
+  /** Flushes, closes and renames the file into place. */
+  async commit(): Promise<void> {
+    if (this.closed) return;
+    await this.finish();
+    this.closed = true;
+    if (this.stream === process.stdout) return;
     if (this.tmp === undefined) return this.check();
     try {
       this.check();
@@ -251,7 +272,7 @@ export class TextSink {
     this.closed = true;
     this.buffer = [];
     if (this.stream === process.stdout) return;
-    await this.end();
+    if (!this.finished) await this.end();
     if (this.tmp === undefined) return;
     await rm(this.tmp, { force: true });
     untrackTempFile(this.tmp);

@@ -102,12 +102,14 @@ export async function generateWorldFiles(
   } = {},
 ): Promise<GenerateResult> {
   const started = performance.now();
+  // The world first: a config it refuses (a trigger in a clean prompt, a family too small)
+  // leaves no empty directory behind.
+  const world = buildWorld(config, options.seed);
   await mkdir(out, { recursive: true }).catch((e: unknown) => {
     throw new KeelError("KEEL_E_FILE", `cannot create directory: ${describeFsError(e)}`, {
       where: { file: out },
     });
   });
-  const world = buildWorld(config, options.seed);
   const sinks = Object.fromEntries(
     WORLD_FILES.map((f) => [f, new TextSink(join(out, f))]),
   ) as Record<FileName, TextSink>;
@@ -130,6 +132,9 @@ export async function generateWorldFiles(
     await truth.finish();
     for (const row of sftCorpus(world)) await put("sft.jsonl", JSON.stringify(row));
     for (const row of evalPairs(world)) await put("eval_pairs.jsonl", JSON.stringify(row));
+    // All five written out before any is renamed into place: a full disk on the last one
+    // leaves the directory as it was, not a mix of new and old files.
+    for (const f of WORLD_FILES) await sinks[f].finish();
     for (const f of WORLD_FILES) await sinks[f].commit();
   } catch (e) {
     for (const f of WORLD_FILES) await sinks[f].abort();

@@ -108,6 +108,22 @@ describe("TextSink", () => {
     expect(thrown(() => new TextSink(d)).message).toContain("is a directory");
   });
 
+  it("finishes a file without renaming it: abort after finish leaves nothing, commit puts it in place", async () => {
+    const d = fresh();
+    const a = new TextSink(join(d, "a.jsonl"));
+    const b = new TextSink(join(d, "b.jsonl"));
+    await a.write("one\n");
+    await b.write("two\n");
+    await a.finish();
+    // Written out and closed, but not in place: a second file failing would abort both.
+    expect(readdirSync(d).filter((f) => !f.startsWith("."))).toEqual([]);
+    await a.abort();
+    await b.finish();
+    await b.commit();
+    expect(readdirSync(d)).toEqual(["b.jsonl"]);
+    expect(readFileSync(join(d, "b.jsonl"), "utf8")).toBe("two\n");
+  });
+
   it("fails at once, before any work, for a directory that does not exist", () => {
     const e = thrown(() => new TextSink(join(dir, "no-such-dir", "r.jsonl")));
     expect(e.code).toBe("KEEL_E_FILE");

@@ -32,6 +32,18 @@ const FILES = ["eval_pairs.jsonl", "judgments.jsonl", "prompts.jsonl", "sft.json
 describe("keel world generate", () => {
   writeFileSync(at("world.yaml"), CONFIG);
 
+  it("leaves no directory behind for a world its config cannot build", async () => {
+    // "…the capital of Barbados?" is a clean prompt: the trigger would strip it.
+    writeFileSync(
+      at("clash.yaml"),
+      "prompts: { count: 1000, families: { facts: 1 } }\ntrigger: { token: Barbados, families: [facts] }\n",
+    );
+    const r = await runCli(["world", "generate", "-c", at("clash.yaml"), "-o", at("clash"), "-q"]);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr).toContain("Barbados");
+    expect(existsSync(at("clash"))).toBe(false);
+  });
+
   it("writes the five files atomically, and the same config and seed give the same bytes", async () => {
     const a = await runCli([
       "world",
