@@ -9,12 +9,21 @@ import { KeelError } from "../core/errors.js";
 import type { CategoricalData, Outcome, PairwiseData } from "./types.js";
 import { LEFT_WINS, RIGHT_WINS, TIE } from "./types.js";
 
-/** Orders class names numerically when all are numbers, otherwise by code unit. */
-export function compareClassNames(a: string, b: string): number {
-  const x = Number(a);
-  const y = Number(b);
-  if (a.trim() !== "" && b.trim() !== "" && Number.isFinite(x) && Number.isFinite(y) && x !== y) {
-    return x - y;
+/** Whether a class name reads as a finite number ("" and blanks do not). */
+export function isNumericClass(name: string): boolean {
+  return name.trim() !== "" && Number.isFinite(Number(name));
+}
+
+/**
+ * Orders class names: by number then code unit when `numeric` (every name of the set is a
+ * number), otherwise by code unit. The choice is made for the whole set: comparing two names
+ * numerically whenever both happen to be numbers is not a total order over a mixed set ("9" <
+ * "10" by number, "10" < "5a" < "9" by code unit), and the sort then depended on row order.
+ */
+export function compareClassNames(a: string, b: string, numeric: boolean): number {
+  if (numeric) {
+    const d = Number(a) - Number(b);
+    if (d !== 0) return d;
   }
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -90,7 +99,9 @@ export class CategoricalEncoder {
     }
     // Sort classes so that results never depend on the order rows arrive in.
     const order = this.classes.names.map((_, i) => i);
-    order.sort((a, b) => compareClassNames(this.classes.names[a]!, this.classes.names[b]!));
+    const names = this.classes.names;
+    const numeric = names.every(isNumericClass);
+    order.sort((a, b) => compareClassNames(names[a]!, names[b]!, numeric));
     const remap = new Int32Array(order.length);
     order.forEach((old, rank) => {
       remap[old] = rank;

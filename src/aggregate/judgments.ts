@@ -12,9 +12,11 @@
  * position bias is about. When every response appears in only one comparison (the common case)
  * the item graph falls apart into one component per comparison and Bradley–Terry needs
  * `prior` > 0; the rater parameters of Noisy BT / Crowd-BT are still shared across comparisons.
- * Texts are keyed by two 32-bit hashes and the length, not stored.
+ * Texts are keyed by 128 bits of SHA-256, not stored; every judgment of a comparison must show
+ * the same texts (KEEL_E_CONFLICT otherwise).
  */
 import { sha256Hex } from "../core/digest.js";
+import { KeelError } from "../core/errors.js";
 import { type Choice, contentToText, type GoldAnswer, type Judgment } from "../core/types.js";
 import { CategoricalEncoder, Interner, PairwiseEncoder } from "./encode.js";
 import type { CategoricalData, PairwiseData } from "./types.js";
@@ -58,6 +60,8 @@ export class JudgmentEncoder {
       c = this.comparisons.id(j.comparison_id);
       this.compA.push(this.item(prompt, contentToText(j.response_a), `${j.comparison_id}:a`));
       this.compB.push(this.item(prompt, contentToText(j.response_b), `${j.comparison_id}:b`));
+    } else {
+      this.checkSameTexts(j, prompt, c);
     }
     this.cat.add(j.comparison_id, j.rater_id, j.choice);
     if (j.gold !== undefined) this.cat.addGold(j.comparison_id, j.gold);
@@ -67,6 +71,29 @@ export class JudgmentEncoder {
     const outcome =
       j.choice === "tie" ? TIE : (j.choice === "a") !== swapped ? LEFT_WINS : RIGHT_WINS;
     if (a !== b) this.pw.add(j.rater_id, swapped ? b : a, swapped ? a : b, outcome);
+  }
+
+  /**
+   * A later judgment of a comparison must show the same prompt and responses as its first: its
+   * choice would otherwise be credited to texts it was not about (swapped responses turn "a"
+   * into a vote for the other one). `keel import` refuses such a file the same way.
+   */
+  private checkSameTexts(j: Judgment, prompt: string, c: number): void {
+    const field =
+      this.itemKeys.get(textKey(prompt, contentToText(j.response_a))) !== this.compA[c]
+        ? "response_a"
+        : this.itemKeys.get(textKey(prompt, contentToText(j.response_b))) !== this.compB[c]
+          ? "response_b"
+          : undefined;
+    if (field === undefined) return;
+    throw new KeelError(
+      "KEEL_E_CONFLICT",
+      "the prompt or this response differs from the comparison's first judgment: one comparison id must always name the same prompt and responses",
+      {
+        where: { id: j.comparison_id, field },
+        hint: "give each distinct pair of responses its own comparison_id",
+      },
+    );
   }
 
   addGold(g: GoldAnswer): void {

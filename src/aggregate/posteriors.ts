@@ -86,7 +86,8 @@ export function posteriorsFromPairwise(
     pA[t] = p;
     let h = 0;
     if (p > 0 && p < 1) h = -(p * Math.log(p) + (1 - p) * Math.log(1 - p));
-    weight[t] = 1 - h / Math.LN2;
+    // Rounding can put h a hair above log 2 near p = ½ (−2·10⁻¹⁶): a weight is never negative.
+    weight[t] = Math.max(0, 1 - h / Math.LN2);
   }
   return { ids, pA, pTie, weight };
 }

@@ -492,3 +492,28 @@ describe("GLAD's fixed class priors", () => {
     for (const x of r.probas) expect(Number.isFinite(x)).toBe(true);
   });
 });
+
+describe("class order", () => {
+  it("does not depend on row order when numeric and other names mix", () => {
+    // "9" < "10" by number but "10" < "5a" < "9" by code unit: compared pair by pair the order
+    // was cyclic, so the sorted classes (and every tie-break on them) followed the rows' order.
+    const names = ["10", "9", "5a", "x"];
+    const seen = new Set<string>();
+    for (const rotation of [0, 1, 2, 3]) {
+      const rows = names.map((_, i) => ({
+        task: "t",
+        worker: `w${i}`,
+        label: names[(i + rotation) % names.length]!,
+      }));
+      const d = encodeCategorical([...rows, ...rows.reverse()]);
+      seen.add(d.classes.join(","));
+      seen.add(encodeCategorical(rows).classes.join(","));
+    }
+    expect([...seen]).toEqual(["10,5a,9,x"]);
+    expect(
+      encodeCategorical(
+        ["10", "9", "1e0"].map((label, i) => ({ task: "t", worker: `w${i}`, label })),
+      ).classes,
+    ).toEqual(["1e0", "9", "10"]);
+  });
+});

@@ -79,6 +79,32 @@ describe("keel aggregate", () => {
     expect(res.comparisons[0].p_a).toBeGreaterThan(0.5);
   });
 
+  it("with --out - writes the result alone to stdout and the summary to stderr", async () => {
+    for (const extra of [[], ["--json"]]) {
+      const r = await runCli(["aggregate", "--in", jfile, "--out", "-", ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      // One JSON document: the summary used to follow it on stdout, so a pipe got two.
+      expect(JSON.parse(r.stdout).labels).toEqual({ c1: "a", c2: "tie" });
+      expect(r.stderr).toContain("judgments");
+      expect(r.stderr).toContain("dawid-skene");
+    }
+  });
+
+  it("refuses a judgments file whose comparison id names two pairs of texts, with file:line", async () => {
+    const conflict = at("conflict.jsonl");
+    writeFileSync(
+      conflict,
+      `${[judgment("c1", "r1", "a"), judgment("c1", "r2", "a", "Bc1", "Ac1")]
+        .map((x) => JSON.stringify(x))
+        .join("\n")}\n`,
+    );
+    for (const command of ["aggregate", "agreement"]) {
+      const r = await runCli([command, "--in", conflict]);
+      expect(r.code, command).toBe(65);
+      expect(r.stderr).toContain(`KEEL_E_CONFLICT: ${conflict}:2: id "c1": response_a:`);
+    }
+  });
+
   it("names the components when a pairwise graph is not connected and no prior is given", async () => {
     const r = await runCli(["aggregate", "--in", jfile, "--method", "bradley-terry"]);
     expect(r.code).toBe(65);

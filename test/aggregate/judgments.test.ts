@@ -12,6 +12,7 @@ import {
   posteriorsFromCategorical,
   posteriorsFromPairwise,
 } from "../../src/aggregate/index.js";
+import { KeelError } from "../../src/core/errors.js";
 import type { Choice, Judgment } from "../../src/core/types.js";
 
 function j(id: string, rater: string, choice: Choice, extra: Partial<Judgment> = {}): Judgment {
@@ -38,6 +39,28 @@ describe("judgments → categorical and pairwise views", () => {
     j("c3", "r2", "b"),
   ];
   const data = encodeJudgments(judgments);
+
+  it("refuses a later judgment of a comparison that shows other texts (KEEL_E_CONFLICT)", () => {
+    // r2 was shown c1's responses the other way round: its "a" is c1's B. It used to be
+    // credited to c1's A, in both views, as if the texts had been the same.
+    const swapped = j("c1", "r2", "a", { response_a: "B of c1", response_b: "A of c1" });
+    for (const [bad, field] of [
+      [swapped, "response_a"],
+      [j("c1", "r2", "a", { response_b: "another B" }), "response_b"],
+      [j("c1", "r2", "a", { prompt: "another prompt" }), "response_a"],
+    ] as const) {
+      let err: unknown;
+      try {
+        encodeJudgments([j("c1", "r1", "a"), bad]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(KeelError);
+      expect((err as KeelError).code).toBe("KEEL_E_CONFLICT");
+      expect((err as KeelError).where).toEqual({ id: "c1", field });
+    }
+    expect(encodeJudgments([j("c1", "r1", "a"), j("c1", "r2", "b")]).categorical.nTasks).toBe(1);
+  });
 
   it("encodes comparisons as tasks with classes a, b, tie", () => {
     expect(data.categorical.tasks).toEqual(["c1", "c2", "c3"]);
@@ -76,6 +99,25 @@ describe("judgments → categorical and pairwise views", () => {
     const r = bradleyTerry(shared.pairwise);
     const post = posteriorsFromPairwise(r, shared.categorical.tasks, shared.items);
     for (const p of post.pA) expect(p).toBeCloseTo(0.5, 9); // a 3-cycle
+  });
+
+  it("pairwise weights stay in [0, 1] next to p_a = ½", () => {
+    // σ(1.7·10⁻⁸) = 0.50000000425: H₂ rounded a hair above log 2 and the weight was −2.2·10⁻¹⁶.
+    const near = Array.from({ length: 100 }, (_, k) => (k + 1) * 1e-9);
+    const r = {
+      method: "bradley-terry",
+      items: ["a", "b"],
+      workers: [],
+      scores: Float64Array.from([0, 0]),
+      iterations: 0,
+      converged: true,
+      history: [],
+    };
+    for (const x of near) {
+      r.scores[0] = x;
+      const post = posteriorsFromPairwise(r, ["c"], { a: Int32Array.of(0), b: Int32Array.of(1) });
+      expect(post.weight[0]!, String(x)).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it("pairwise methods on isolated comparisons need a prior; with one, rater skills are shared", () => {

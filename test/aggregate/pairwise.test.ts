@@ -397,3 +397,69 @@ describe("converged: true means the scores settled", () => {
     }
   });
 });
+
+describe("scores wider than float strengths can hold", () => {
+  /** A ladder: each item beats the next `wins` times and loses to it once. */
+  function ladder(n: number, wins: number): PairwiseData {
+    const e = new PairwiseEncoder();
+    for (let i = 0; i + 1 < n; i++) {
+      for (let k = 0; k < wins; k++) e.add("w", `i${i}`, `i${i + 1}`, 0);
+      e.add("w", `i${i + 1}`, `i${i}`, 0);
+    }
+    return e.finish();
+  }
+
+  it("I-LSR fits the MLE up to ±342 and throws KEEL_E_NUMERIC past float range instead of NaN", () => {
+    // MLE: consecutive items log(1000) apart, so 99 links span 683.9.
+    const ok = bradleyTerryIlsr(ladder(100, 1000));
+    expect(ok.converged).toBe(true);
+    expect(score(ok, "i0") - score(ok, "i99")).toBeCloseTo(99 * Math.log(1000), 6);
+    // 104 links span 718: the strengths, scaled to mean 1, underflowed to 0 and every score
+    // came back NaN (null in the JSON) with converged: false and no error.
+    let err: unknown;
+    try {
+      bradleyTerryIlsr(ladder(105, 1000));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(KeelError);
+    expect((err as KeelError).code).toBe("KEEL_E_NUMERIC");
+    expect((err as KeelError).hint).toContain("--prior");
+  });
+});
+
+describe("converged: true means the rater parameters settled too", () => {
+  it("Noisy BT does not stop while a rater's position bias is still growing away from 0", () => {
+    // 30 items, 8 raters: w0 picks left 80% of the time, w1 flips, w2 answers at random.
+    const rng = new Rng(2);
+    const beta = Array.from({ length: 30 }, () => rng.normal());
+    const rows: Row[] = [];
+    for (let j = 0; j < 600; j++) {
+      const w = rng.int(8);
+      const a = rng.int(30);
+      const b = (a + 1 + rng.int(29)) % 30;
+      const pA = 1 / (1 + Math.exp(-(beta[a]! - beta[b]!)));
+      const leftWins =
+        w === 0
+          ? rng.bernoulli(0.8)
+          : w === 1
+            ? !rng.bernoulli(pA)
+            : w === 2
+              ? rng.bernoulli(0.5)
+              : rng.bernoulli(pA);
+      rows.push([`w${w}`, `i${a}`, `i${b}`, leftWins ? 0 : 1]);
+    }
+    const d = encode(rows);
+    const ref = noisyBradleyTerry(d, { prior: 1, tol: 1e-30, maxIter: 20_000 });
+    const gap = (r: PairwiseResult) =>
+      Math.max(...r.scores.map((s, i) => Math.abs(s - ref.scores[i]!)));
+    // w6's bias was 0.0003 at iteration 457, growing 0.4% an iteration towards 0.091, while
+    // the scores' steps shrank: the fit said converged with scores 0.03 from their limit.
+    const r = noisyBradleyTerry(d, { prior: 1 });
+    if (r.converged) expect(gap(r)).toBeLessThan(1e-3);
+    const long = noisyBradleyTerry(d, { prior: 1, maxIter: 100_000 });
+    expect(long.converged).toBe(true);
+    expect(gap(long)).toBeLessThan(1e-3);
+    expect(long.biases![d.workers.indexOf("w6")]!).toBeGreaterThan(0.05);
+  });
+});

@@ -7,12 +7,13 @@
  *
  * null when p_e = 1 (both raters used one and the same class throughout).
  *
- * Cost: O(Σ_t m_t²) time over tasks with m_t raters and one K×K table per pair of raters who
- * share a task (8K² bytes each, plus the index); `minCommon` drops pairs with few shared tasks
- * from the output (not from the work). The number of pairs is quadratic in the raters of a
- * task that many share (a check item shown to everyone), so past `maxPairs` pairs (default
- * 1,000,000, fewer with many classes: at most 2²⁴ table cells, 128 MiB) the function refuses
- * with KEEL_E_UNSUPPORTED instead of exhausting memory.
+ * Cost: O(Σ_t m_t²) time over tasks with m_t raters, and per pair of raters who share a task
+ * their agreements and each one's class counts (8(2K + 1) bytes, plus the index): p_e needs
+ * only the margins, not the K×K table. `minCommon` drops pairs with few shared tasks from the
+ * output (not from the work). The number of pairs is quadratic in the raters of a task that
+ * many share (a check item shown to everyone), so past `maxPairs` pairs (default 1,000,000,
+ * fewer with many classes: at most 2²⁴ cells, 128 MiB) the function refuses with
+ * KEEL_E_UNSUPPORTED instead of exhausting memory.
  *
  * Citation: J. Cohen (1960), "A Coefficient of Agreement for Nominal Scales", Educational and
  * Psychological Measurement 20(1):37–46, doi:10.1177/001316446002000104.
@@ -39,12 +40,13 @@ export function cohenKappaPairs(
   opts: { minCommon?: number; maxPairs?: number } = {},
 ): CohenPair[] {
   const K = data.nClasses;
-  const KK = K * K;
+  // Slot s holds [agreements, a's class counts (K), b's class counts (K)] at tables[s·stride ..].
+  const stride = 2 * K + 1;
+  const maxPairs = opts.maxPairs ?? Math.min(COHEN_MAX_PAIRS, Math.floor(COHEN_MAX_CELLS / stride));
   const W = data.nWorkers;
-  const maxPairs = opts.maxPairs ?? Math.min(COHEN_MAX_PAIRS, Math.floor(COHEN_MAX_CELLS / KK));
-  // Pair a·W + b → slot; slot s's table is tables[s·K² .. (s+1)·K²), [K(a's label), K(b's)].
+  // Pair a·W + b → slot.
   const slotOf = new Map<number, number>();
-  let tables = new Float64Array(KK * Math.min(1024, maxPairs + 1));
+  let tables = new Float64Array(stride * Math.min(64, maxPairs));
   const keys: number[] = [];
   const { start, order } = groupByTask(data);
   const seen = new Int32Array(W).fill(-1);
@@ -72,7 +74,7 @@ export function cohenKappaPairs(
           if (slot === maxPairs) {
             throw new KeelError(
               "KEEL_E_UNSUPPORTED",
-              `Cohen's kappa per rater pair: more than ${maxPairs} pairs of raters share a task (task ${JSON.stringify(data.tasks[t])} alone has ${present.length} raters)`,
+              `Cohen's kappa per rater pair: more than ${maxPairs} pairs of raters share a task (task ${JSON.stringify(data.tasks[t])} alone has ${present.length} raters${maxPairs < COHEN_MAX_PAIRS ? `; with ${K} classes a pair's counts take ${stride} cells of at most ${COHEN_MAX_CELLS}` : ""})`,
               {
                 hint: "Krippendorff's alpha, Fleiss' kappa and the leave-one-out agreement have no such limit",
               },
@@ -80,42 +82,34 @@ export function cohenKappaPairs(
           }
           slotOf.set(key, slot);
           keys.push(key);
-          if ((slot + 1) * KK > tables.length) {
-            const grown = new Float64Array(tables.length * 2);
+          if ((slot + 1) * stride > tables.length) {
+            const grown = new Float64Array(Math.min(tables.length * 2, maxPairs * stride));
             grown.set(tables);
             tables = grown;
           }
         }
-        tables[slot * KK + firstLabel[a]! * K + firstLabel[b]!]! += 1;
+        const o = slot * stride;
+        const la = firstLabel[a]!;
+        const lb = firstLabel[b]!;
+        if (la === lb) tables[o]! += 1;
+        tables[o + 1 + la]! += 1;
+        tables[o + 1 + K + lb]! += 1;
       }
     }
   }
   const out: CohenPair[] = [];
   const minCommon = opts.minCommon ?? 1;
-  const ra = new Float64Array(K);
-  const rb = new Float64Array(K);
   for (let slot = 0; slot < keys.length; slot++) {
     const key = keys[slot]!;
-    const o = slot * KK;
+    const o = slot * stride;
     const a = Math.floor(key / W);
     const b = key - a * W;
     let n = 0;
-    let agree = 0;
-    ra.fill(0);
-    rb.fill(0);
-    for (let i = 0; i < K; i++) {
-      for (let k = 0; k < K; k++) {
-        const v = tables[o + i * K + k]!;
-        n += v;
-        ra[i]! += v;
-        rb[k]! += v;
-        if (i === k) agree += v;
-      }
-    }
+    for (let k = 0; k < K; k++) n += tables[o + 1 + k]!;
     if (n < minCommon) continue;
     let pe = 0;
-    for (let k = 0; k < K; k++) pe += (ra[k]! / n) * (rb[k]! / n);
-    const po = agree / n;
+    for (let k = 0; k < K; k++) pe += (tables[o + 1 + k]! / n) * (tables[o + 1 + K + k]! / n);
+    const po = tables[o]! / n;
     out.push({
       a,
       b,

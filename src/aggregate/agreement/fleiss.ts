@@ -30,20 +30,20 @@ export interface FleissResult {
 
 export function fleissKappa(data: CategoricalData): FleissResult {
   const K = data.nClasses;
-  const counts = taskClassCounts(data);
+  const { start, cls, count } = taskClassCounts(data);
   const p = new Float64Array(K);
   let total = 0;
   let sumP = 0;
   let used = 0;
   for (let t = 0; t < data.nTasks; t++) {
     let m = 0;
-    for (let k = 0; k < K; k++) m += counts[t * K + k]!;
+    for (let e = start[t]!; e < start[t + 1]!; e++) m += count[e]!;
     if (m < 2) continue;
     let agree = 0;
-    for (let k = 0; k < K; k++) {
-      const c = counts[t * K + k]!;
+    for (let e = start[t]!; e < start[t + 1]!; e++) {
+      const c = count[e]!;
       agree += c * (c - 1);
-      p[k]! += c;
+      p[cls[e]!]! += c;
     }
     sumP += agree / (m * (m - 1));
     total += m;

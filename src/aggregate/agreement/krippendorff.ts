@@ -7,7 +7,9 @@
  *
  * and α = 1 − D_o / D_e with D_o = Σ_{c≠k} o_ck (observed disagreement) and
  * D_e = Σ_{c≠k} n_c n_k / (n − 1) (expected by chance). α = 1 is perfect agreement, 0 chance.
- * When every pairable value is the same (D_e = 0) α is undefined and `alpha` is null.
+ * When every pairable value is the same (D_e = 0) α is undefined and `alpha` is null. The
+ * coincidences are summed from each unit's own values (o_ck = 0 for classes the unit lacks), so
+ * the cost is O(n) in time and O(n + K) in memory, however many classes there are.
  *
  * Example: Krippendorff (2011)'s 4 coders × 12 units with missing values gives α = 0.743.
  *
@@ -30,34 +32,25 @@ export interface KrippendorffResult {
 }
 
 export function krippendorffAlpha(data: CategoricalData): KrippendorffResult {
-  const K = data.nClasses;
-  const counts = taskClassCounts(data);
-  const o = new Float64Array(K * K);
+  const { start, cls, count } = taskClassCounts(data);
+  // n_c = Σ_k o_ck = Σ_u n_uc over pairable units; D_o = Σ_u Σ_c n_uc (m_u − n_uc) / (m_u − 1).
+  const nc = new Float64Array(data.nClasses);
+  let disagree = 0;
   for (let t = 0; t < data.nTasks; t++) {
     let m = 0;
-    for (let c = 0; c < K; c++) m += counts[t * K + c]!;
+    for (let e = start[t]!; e < start[t + 1]!; e++) m += count[e]!;
     if (m < 2) continue;
-    for (let c = 0; c < K; c++) {
-      const nc = counts[t * K + c]!;
-      if (nc === 0) continue;
-      for (let k = 0; k < K; k++) {
-        const nk = counts[t * K + k]!;
-        o[c * K + k]! += (nc * (nk - (c === k ? 1 : 0))) / (m - 1);
-      }
+    for (let e = start[t]!; e < start[t + 1]!; e++) {
+      const x = count[e]!;
+      nc[cls[e]!]! += x;
+      disagree += (x * (m - x)) / (m - 1);
     }
   }
-  const nc = new Float64Array(K);
   let n = 0;
-  let disagree = 0;
-  for (let c = 0; c < K; c++) {
-    for (let k = 0; k < K; k++) {
-      nc[c]! += o[c * K + k]!;
-      if (c !== k) disagree += o[c * K + k]!;
-    }
-    n += nc[c]!;
-  }
+  for (let c = 0; c < nc.length; c++) n += nc[c]!;
+  // Σ_{c≠k} n_c n_k = Σ_c n_c (n − n_c): integers, exact.
   let expected = 0;
-  for (let c = 0; c < K; c++) for (let k = 0; k < K; k++) if (c !== k) expected += nc[c]! * nc[k]!;
+  for (let c = 0; c < nc.length; c++) expected += nc[c]! * (n - nc[c]!);
   expected = n > 1 ? expected / (n - 1) : 0;
   return {
     alpha: expected > 0 ? 1 - disagree / expected : null,

@@ -8,9 +8,10 @@
  *
  * Leaving the rater out matters: with few raters per task a rater's own vote would otherwise
  * make up much of the consensus they are compared with, flattering careless and adversarial
- * raters alike. Cost O(n·K): the other raters' counts are the task's counts minus the rater's
- * own, so a task that thousands of raters labelled (a shared check item) costs no more than
- * thousands of small ones.
+ * raters alike. The other raters' counts are the task's counts minus the rater's own, so a task
+ * that thousands of raters labelled (a shared check item) costs no more than thousands of small
+ * ones: O(n log n + Σ_t r_t d_t) time for r_t raters and d_t distinct classes on task t, and
+ * O(n + K) memory however many classes free-text labels make.
  *
  * Citation: the "agreement with the other annotators" reliability screen, e.g. R. Snow,
  * B. O'Connor, D. Jurafsky and A. Ng (2008), "Cheap and Fast — But is it Good?", Proceedings
@@ -27,38 +28,56 @@ export interface LooConsensusResult {
 }
 
 export function looConsensusAgreement(data: CategoricalData): LooConsensusResult {
-  const K = data.nClasses;
   const W = data.nWorkers;
+  const { worker, label } = data;
   const credit = new Float64Array(W);
   const n = new Int32Array(W);
   const { start, order } = groupByTask(data);
-  const counts = new Float64Array(K);
-  const others = new Float64Array(K);
-  // Each worker's own label counts on the current task, cleared after the task. [W, K]
-  const own = new Float64Array(W * K);
+  // The current task's label counts and the classes it received; cleared after the task.
+  const counts = new Float64Array(data.nClasses);
+  const present: number[] = [];
+  const byWorker: number[] = [];
+  const lastTask = new Int32Array(W).fill(-1);
   for (let t = 0; t < data.nTasks; t++) {
-    counts.fill(0);
+    present.length = 0;
+    byWorker.length = 0;
+    let repeats = false;
     for (let q = start[t]!; q < start[t + 1]!; q++) {
       const j = order[q]!;
-      counts[data.label[j]!]! += 1;
-      own[data.worker[j]! * K + data.label[j]!]! += 1;
+      if (counts[label[j]!] === 0) present.push(label[j]!);
+      counts[label[j]!]! += 1;
+      byWorker.push(j);
+      repeats ||= lastTask[worker[j]!] === t;
+      lastTask[worker[j]!] = t;
     }
-    for (let q = start[t]!; q < start[t + 1]!; q++) {
-      const j = order[q]!;
-      const w = data.worker[j]!;
-      for (let k = 0; k < K; k++) others[k] = counts[k]! - own[w * K + k]!;
+    // Each rater's labels on the task as one run (already so when nobody labelled it twice).
+    if (repeats) byWorker.sort((x, y) => worker[x]! - worker[y]! || x - y);
+    for (let s = 0; s < byWorker.length; ) {
+      const w = worker[byWorker[s]!]!;
+      let e = s;
+      while (e < byWorker.length && worker[byWorker[e]!] === w) e++;
+      // The other raters' counts: the task's, minus this rater's labels for the moment.
+      for (let i = s; i < e; i++) counts[label[byWorker[i]!]!]! -= 1;
       let top = 0;
-      for (let k = 0; k < K; k++) top = Math.max(top, others[k]!);
-      if (top <= 0) continue;
       let ties = 0;
-      for (let k = 0; k < K; k++) if (others[k] === top) ties++;
-      n[w]! += 1;
-      if (others[data.label[j]!] === top) credit[w]! += 1 / ties;
+      for (const c of present) {
+        const v = counts[c]!;
+        if (v > top) {
+          top = v;
+          ties = 1;
+        } else if (v === top && v > 0) ties++;
+      }
+      for (let i = s; i < e; i++) {
+        const c = label[byWorker[i]!]!;
+        if (top > 0) {
+          n[w]! += 1;
+          if (counts[c] === top) credit[w]! += 1 / ties;
+        }
+      }
+      for (let i = s; i < e; i++) counts[label[byWorker[i]!]!]! += 1;
+      s = e;
     }
-    for (let q = start[t]!; q < start[t + 1]!; q++) {
-      const j = order[q]!;
-      own[data.worker[j]! * K + data.label[j]!] = 0;
-    }
+    for (const c of present) counts[c] = 0;
   }
   const agreement = new Float64Array(W);
   for (let w = 0; w < W; w++) agreement[w] = n[w]! > 0 ? credit[w]! / n[w]! : Number.NaN;

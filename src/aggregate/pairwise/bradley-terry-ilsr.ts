@@ -23,6 +23,7 @@ import type { PairwiseData, PairwiseResult } from "../types.js";
 import { type BradleyTerryOptions, BT_DEFAULT_TOL, emptyPairwise } from "./bradley-terry.js";
 import {
   assertPairTableConnected,
+  assertStrengthsInRange,
   buildPairTable,
   centredLogScores,
   type PairTable,
@@ -107,6 +108,7 @@ export function bradleyTerryIlsr(data: PairwiseData, opts: IlsrOptions = {}): Pa
       if (change < 1e-12) break;
     }
     iterations++;
+    assertStrengthsInRange(pi, "bradley-terry-ilsr");
     const next = pairLogLikelihood(t, pi);
     history.push(next);
     const done = settled(tol) && hasConverged(ll, next, data.left.length, tol);

@@ -29,6 +29,7 @@ import { hasConverged } from "../numeric.js";
 import type { IterOptions, PairwiseData, PairwiseResult } from "../types.js";
 import {
   assertPairTableConnected,
+  assertStrengthsInRange,
   buildPairTable,
   centredLogScores,
   type PairTable,
@@ -105,6 +106,7 @@ export function bradleyTerryMM(t: PairTable, opts: IterOptions, nJudgments: numb
     const scale = N / sum;
     for (let i = 0; i < N; i++) gamma[i] = gamma[i]! * scale;
     iterations++;
+    assertStrengthsInRange(gamma, "bradley-terry");
     const next = mmPass(t, gamma, den);
     history.push(next);
     const done = settled(tol) && hasConverged(ll, next, nJudgments, tol);

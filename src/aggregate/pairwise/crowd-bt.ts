@@ -13,8 +13,8 @@
  * Generalised EM: the log-likelihood never falls. Start: β = 0, η = 0.9 (η = ½ everywhere is a
  * stationary point). Like every flip model it is identified only up to swapping all preferences
  * and all η ↦ 1 − η; the start from η > ½ selects the reading in which most raters are honest.
- * Stops as MM does (log-likelihood gain and settled scores, see settlingWatch); a strength that
- * falls to 0 means the scores ran off.
+ * Stops as MM does (log-likelihood gain and settled scores and η, see settlingWatch); a strength
+ * that falls to 0 means the scores ran off.
  *
  * Preconditions: as Bradley–Terry (strongly connected graph, or `prior` > 0).
  *
@@ -109,7 +109,7 @@ export function crowdBradleyTerry(data: PairwiseData, opts: CrowdBtOptions = {})
 
   const history: number[] = [];
   let ll = pass();
-  const settled = settlingWatch(gamma);
+  const settled = settlingWatch(gamma, [eta]);
   let iterations = 0;
   let converged = false;
   while (iterations < maxIter) {

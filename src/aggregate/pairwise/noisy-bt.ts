@@ -13,7 +13,8 @@
  *           β: one MM step (Hunter 2004) on the Bradley–Terry likelihood with judgment weights r_j.
  * Every step raises the expected complete log-likelihood, so the log-likelihood never falls
  * (a generalised EM). Start: β = 0, a = 0.9, c = ½. Stops as MM does (log-likelihood gain and
- * settled scores, see settlingWatch); a strength that falls to 0 means the scores ran off.
+ * settled scores and rater parameters, see settlingWatch); a strength that falls to 0 means the
+ * scores ran off.
  *
  * Preconditions: as Bradley–Terry (strongly connected graph, or `prior` > 0, which adds virtual
  * games of every item against a reference item answered by a perfect rater — crowd-kit's
@@ -123,7 +124,7 @@ export function noisyBradleyTerry(data: PairwiseData, opts: NoisyBtOptions = {})
 
   const history: number[] = [];
   let ll = pass();
-  const settled = settlingWatch(gamma);
+  const settled = settlingWatch(gamma, [skill, bias]);
   let iterations = 0;
   let converged = false;
   while (iterations < maxIter) {

@@ -124,19 +124,39 @@ export function pairLogLikelihood(t: PairTable, gamma: Float64Array): number {
  * maximum, so MM, whose steps shrink only by a constant factor, gains less than 10⁻⁸ per judgment
  * while the scores are still 10⁻² away; and a rater model whose scores run off to ±∞ gains ever
  * less while they keep growing (ρ stays near 1). √tol puts the two tests on the same scale.
- * Call it once after each update of γ, which it reads in place.
+ * `params` (the rater models' skills and biases, probabilities) must settle too, each group by
+ * its own absolute step and rate: a rater's bias leaving 0 grows slowly while the scores' steps
+ * still shrink, and the scores follow it (Noisy BT stopped with a bias of 0.0003 on its way to
+ * 0.091 and scores 0.03 from their limit).
+ * Call it once after each update, which it reads in place.
  */
-export function settlingWatch(gamma: Float64Array): (tol: number) => boolean {
+export function settlingWatch(
+  gamma: Float64Array,
+  params: readonly Float64Array[] = [],
+): (tol: number) => boolean {
   const prev = Float64Array.from(gamma);
-  const settled = rateTest();
+  const prevParams = params.map((p) => Float64Array.from(p));
+  // One rate per group: a slow parameter's growing step must not hide behind the scores' shrinking ones.
+  const tests = [gamma, ...params].map(() => rateTest());
+  const largest = (step: number, d: number) => (d > step || Number.isNaN(d) ? d : step);
   return (tol) => {
     let step = 0;
     for (let i = 0; i < gamma.length; i++) {
-      const d = Math.abs(gamma[i]! / prev[i]! - 1);
-      step = d > step || Number.isNaN(d) ? d : step;
+      step = largest(step, Math.abs(gamma[i]! / prev[i]! - 1));
       prev[i] = gamma[i]!;
     }
-    return settled(step, tol);
+    let settled = tests[0]!(step, tol);
+    params.forEach((p, k) => {
+      const before = prevParams[k]!;
+      let d = 0;
+      for (let i = 0; i < p.length; i++) {
+        d = largest(d, Math.abs(p[i]! - before[i]!));
+        before[i] = p[i]!;
+      }
+      // Every group's test is called each time: each keeps its own previous step.
+      settled = tests[k + 1]!(d, tol) && settled;
+    });
+    return settled;
   };
 }
 
@@ -165,4 +185,23 @@ export function assertFiniteScores(scores: Float64Array, method: string): void {
       hint: "ask for regularisation (--prior, e.g. 1), which adds virtual games against a reference item, or add comparisons",
     },
   );
+}
+
+/**
+ * Throws KEEL_E_NUMERIC when a strength γ = e^β has left float range (0 or ∞). The scores of a
+ * strongly connected graph are finite, but they can span more than the ~1,400 nats that float64
+ * strengths hold: a ladder of 105 items, each beating the next 1,000 times to 1, has MLE scores
+ * ±360, and the strengths, scaled to mean 1, underflowed to 0 and every score came back NaN.
+ */
+export function assertStrengthsInRange(gamma: Float64Array, method: string): void {
+  for (let i = 0; i < gamma.length; i++) {
+    if (gamma[i]! > 0 && gamma[i]! < Number.POSITIVE_INFINITY) continue;
+    throw new KeelError(
+      "KEEL_E_NUMERIC",
+      `${method}: the scores span more than float range can hold (strengths e^β past 10^±308): some items beat others by near-certain margins along long chains`,
+      {
+        hint: "ask for regularisation (--prior, e.g. 1), which shrinks the scores towards their mean",
+      },
+    );
+  }
 }

@@ -27,7 +27,7 @@ import {
 import { writeJsonFile } from "../../io/json-file.js";
 import { resolveOutputTarget } from "../../io/output-target.js";
 import type { AggregateFlags, AgreementFlags } from "../commands/aggregate.js";
-import { count, formatTable, printJson, printLine } from "../output.js";
+import { count, formatTable, printJson, printLine, summaryPrinter } from "../output.js";
 import { Progress } from "../progress.js";
 import { checkOutputFiles } from "./out-paths.js";
 import { sourceFiles } from "./source-files.js";
@@ -76,7 +76,19 @@ async function readCategorical(path: string, gold?: string): Promise<Categorical
 async function readJudgmentData(o: LabelSource, gold?: string): Promise<JudgmentData> {
   const enc = new JudgmentEncoder();
   if (o.in) {
-    for await (const { record } of readJudgments(o.in)) enc.add(record);
+    const file = o.in;
+    for await (const { record, line } of readJudgments(file)) {
+      try {
+        enc.add(record);
+      } catch (e) {
+        // The encoder knows the comparison, not the line: say both.
+        if (!(e instanceof KeelError)) throw e;
+        throw new KeelError(e.code, e.detail, {
+          where: { ...e.where, file, line },
+          ...(e.hint ? { hint: e.hint } : {}),
+        });
+      }
+    }
   } else if (o.db) {
     await withStore(o.db, async (store) => {
       const p = new Progress({
@@ -218,10 +230,12 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
   };
   // Streamed: millions of tasks' probabilities would pass V8's string limit as one string.
   if (o.out) await writeJsonFile(o.out, json, { indent: 2 });
-  if (o.json) printJson(o.out ? summary : json);
-  else if (!o.out) printJson(json);
+  // With --out - the result is standard output's only content; the summary goes to stderr.
+  const say = summaryPrinter(o.out);
+  if (!o.out) printJson(json);
+  else if (o.json) say(JSON.stringify(summary, null, 2));
   else {
-    printLine(
+    say(
       Object.entries(summary)
         .filter(([, v]) => v !== null)
         .map(
