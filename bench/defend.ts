@@ -36,18 +36,18 @@ import {
   simulatePanel,
   type WorldTruth,
 } from "../src/world/index.js";
+import { benchArgs, resultFile } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const QUICK = args.includes("--quick");
-const opt = (name: string, def: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
+const cli = benchArgs("defend", process.argv.slice(2), {
+  flags: ["--no-scale"],
+  options: ["--comparisons", "--scale-judgments", "--attacks"],
+});
+const QUICK = cli.quick;
 const PANEL = 200;
-const COMPARISONS = opt("--comparisons", QUICK ? 3000 : 15_000);
-const SCALE = opt("--scale-judgments", QUICK ? 100_000 : 1_000_000);
-const NO_SCALE = args.includes("--no-scale");
+const COMPARISONS = cli.int("--comparisons", QUICK ? 3000 : 15_000);
+const SCALE = cli.int("--scale-judgments", QUICK ? 100_000 : 1_000_000);
+const NO_SCALE = cli.has("--no-scale");
 const RATES = QUICK ? [0.05, 0.2] : [0.01, 0.05, 0.1, 0.2];
 const OVERLAPS = QUICK ? [3] : [3, 5];
 
@@ -70,17 +70,7 @@ const ATTACKS: Attack[] = [
 ];
 
 /** `--attacks a,b`: only these (each run keeps the seed it has in the full table). */
-const ONLY = (() => {
-  const i = args.indexOf("--attacks");
-  if (i < 0) return undefined;
-  const names = (args[i + 1] ?? "").split(",").filter(Boolean);
-  for (const n of names)
-    if (!ATTACKS.includes(n as Attack)) {
-      process.stderr.write(`bench:defend: unknown attack "${n}" (one of ${ATTACKS.join(", ")})\n`);
-      process.exit(2);
-    }
-  return new Set(names as Attack[]);
-})();
+const ONLY = cli.has("--attacks") ? new Set(cli.list("--attacks", ATTACKS, ATTACKS)) : undefined;
 
 function attackers(a: Attack, k: number): RaterGroupConfig {
   const g: Record<Attack, unknown> = {
@@ -424,9 +414,8 @@ function main(): void {
     (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v),
     2,
   );
-  // A partial run (--attacks, --no-scale) must not replace the full table's results.
-  const name = `defend${QUICK ? ".quick" : ""}${ONLY || NO_SCALE ? ".partial" : ""}.json`;
-  writeFileSync(join(outDir, name), `${sanitized}\n`);
+  // A partial run (--attacks, --no-scale, other sizes) must not replace the full table's results.
+  writeFileSync(join(outDir, resultFile("defend", cli)), `${sanitized}\n`);
 }
 
 main();

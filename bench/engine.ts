@@ -43,10 +43,14 @@ import { forwardFlopsPerToken, type GptConfigInput } from "../src/engine/gpt/con
 import { generate } from "../src/engine/gpt/generate.js";
 import { Gpt } from "../src/engine/gpt/model.js";
 import { AdamW } from "../src/engine/optim/adamw.js";
+import { benchArgs, resultFile } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const QUICK = args.includes("--quick");
+/** A child run (`--child DIR THREADS`) takes the arguments this file passes it itself. */
+const CHILD = args[0] === "--child";
+const cli = benchArgs("engine", CHILD ? [] : args, { options: ["--configs"] });
+const QUICK = cli.quick;
 const PYTHON = "/usr/bin/python3";
 const FLOOR_GFLOPS = 200;
 const LOSS_STEPS = 20;
@@ -260,6 +264,8 @@ function summarise(name: string, spec: Spec, keelRuns: SideResult[], torch: Side
   const t1 = torch.find((r) => r.threads === 1)!;
   const t2 = torch.find((r) => r.threads === 2)!;
   const lossDiff = diff(keel, t1);
+  const keelRss = Math.max(...keelRuns.map((r) => r.peak_rss_mb));
+  const torchRss = Math.max(...torch.map((r) => r.peak_rss_mb));
   const c = `(${name}) L${spec.layers} d${spec.dModel} h${spec.heads} T${spec.context} B${BATCH}`;
   return [
     {
@@ -323,13 +329,14 @@ function summarise(name: string, spec: Spec, keelRuns: SideResult[], torch: Side
       ratio: fastest(torch, (r) => r.gen_ms) / fastest(keelRuns, (r) => r.gen_ms),
     },
     {
+      // the largest process on each side (keel's was compared with one chosen torch run's)
       config: c,
-      metric: "peak RSS",
+      metric: "peak RSS, largest process",
       unit: "MB",
-      keel: Math.max(...keelRuns.map((r) => r.peak_rss_mb)),
-      reference: bestTrain.peak_rss_mb,
-      reference_name: ref(bestTrain),
-      ratio: bestTrain.peak_rss_mb / Math.max(...keelRuns.map((r) => r.peak_rss_mb)),
+      keel: keelRss,
+      reference: torchRss,
+      reference_name: "pytorch, largest of its runs",
+      ratio: torchRss / keelRss,
     },
     {
       config: c,
@@ -358,11 +365,8 @@ function fmt(x: number | undefined): string {
 }
 
 async function main(): Promise<void> {
-  const ci = args.indexOf("--child");
-  if (ci >= 0) return child(args[ci + 1]!, Number(args[ci + 2] ?? 2));
-  const names = (args.includes("--configs") ? args[args.indexOf("--configs") + 1]! : "a,b").split(
-    ",",
-  );
+  if (CHILD) return child(args[1]!, Number(args[2] ?? 2));
+  const names = cli.list("--configs", ["a", "b"], ["a", "b"]);
   const rounds = QUICK ? 1 : 3;
   const rows: Row[] = [];
   const load = loadavg()[0]!;
@@ -436,10 +440,7 @@ async function main(): Promise<void> {
   );
   const out = join(HERE, "results");
   mkdirSync(out, { recursive: true });
-  writeFileSync(
-    join(out, QUICK ? "engine.quick.json" : "engine.json"),
-    `${JSON.stringify(rows, null, 2)}\n`,
-  );
+  writeFileSync(join(out, resultFile("engine", cli)), `${JSON.stringify(rows, null, 2)}\n`);
   const bad = rows.filter((r) => r.metric.startsWith("max |loss diff|") && r.keel > LOSS_TOL);
   if (bad.length) {
     process.stderr.write(

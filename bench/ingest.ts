@@ -18,10 +18,19 @@
  *   options: --n N, --no-pg, --no-big, --keep (keep the temporary directory)
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchArgs, resultFile } from "./args.js";
 import { writeIngestFiles } from "./ingest-data.js";
 import { integerKeyFloor, sqliteInsertFloor } from "./ingest-floor.js";
 
@@ -30,11 +39,13 @@ const KEEL = join(ROOT, "bin", "keel.js");
 const PG_URL = process.env.KEEL_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const PG_SCHEMA = "keel_bench_ingest";
 
-const args = process.argv.slice(2);
-const quick = args.includes("--quick");
-const flag = (name: string) => args.includes(name);
-const nArg = args.indexOf("--n");
-const N = nArg >= 0 ? Number(args[nArg + 1]) : quick ? 100_000 : 1_000_000;
+const cli = benchArgs("ingest", process.argv.slice(2), {
+  flags: ["--no-pg", "--no-big", "--keep"],
+  options: ["--n"],
+});
+const quick = cli.quick;
+const flag = (name: string) => cli.has(name);
+const N = cli.int("--n", quick ? 100_000 : 1_000_000);
 const withPg = !flag("--no-pg");
 const withBig = !quick && !flag("--no-big");
 
@@ -141,6 +152,7 @@ function record(
     ...(ref
       ? { reference: (ref.cpu / n) * 1e6, reference_name: refName, ratio: ref.cpu / k.cpu }
       : {}),
+    ...(note ? { note } : {}),
   });
   rows.push({
     config,
@@ -192,6 +204,22 @@ async function recordFloor(config: string, jsonl: string, dir: string, n: number
   });
 }
 
+/** The first source file whose compiled `dist/` file is missing or older, if any. */
+function staleSource(dir = "src"): string | undefined {
+  for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+    const rel = join(dir, e.name);
+    if (e.isDirectory()) {
+      const s = staleSource(rel);
+      if (s !== undefined) return s;
+    } else if (e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) {
+      const built = join(ROOT, "dist", rel.slice("src/".length).replace(/\.ts$/, ".js"));
+      if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, rel)).mtimeMs)
+        return rel;
+    }
+  }
+  return undefined;
+}
+
 function checkImported(db: string, n: number): void {
   const stats = JSON.parse(keel(["stats", "--db", db, "--json"]).stdout) as { judgments: number };
   if (stats.judgments !== n)
@@ -202,6 +230,14 @@ function checkImported(db: string, n: number): void {
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, "dist", "cli", "main.js"))) {
     spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
+  }
+  // `keel import` runs the built JavaScript: an older build would be timed in place of the code.
+  const stale = staleSource();
+  if (stale !== undefined) {
+    process.stderr.write(
+      `bench:ingest: ${stale} is newer than its build in dist/; run npm run build\n`,
+    );
+    process.exit(1);
   }
   const dir = mkdtempSync(join(tmpdir(), "keel-bench-ingest-"));
   try {
@@ -237,7 +273,8 @@ async function main(): Promise<void> {
         kp,
         rp,
         "PostgreSQL COPY CSV",
-        "PostgreSQL server memory not included",
+        // COPY's work is all in the server, keel's parsing and hashing in its client
+        "client processes only: the PostgreSQL server's CPU time and memory are not included",
       );
       psql(
         `DROP SCHEMA IF EXISTS ${PG_SCHEMA} CASCADE; DROP SCHEMA IF EXISTS ${PG_SCHEMA}_copy CASCADE;`,
@@ -273,11 +310,9 @@ async function main(): Promise<void> {
   printTable();
   const out = join(ROOT, "bench", "results");
   mkdirSync(out, { recursive: true });
-  writeFileSync(
-    join(out, quick ? "ingest-quick.json" : "ingest.json"),
-    `${JSON.stringify(rows, null, 2)}\n`,
-  );
-  process.stderr.write(`wrote bench/results/${quick ? "ingest-quick.json" : "ingest.json"}\n`);
+  const file = resultFile("ingest", cli, "-quick");
+  writeFileSync(join(out, file), `${JSON.stringify(rows, null, 2)}\n`);
+  process.stderr.write(`wrote bench/results/${file}\n`);
 }
 
 function printTable(): void {

@@ -44,9 +44,11 @@ import {
   sftCorpus,
   simulatePanel,
 } from "../src/world/index.js";
+import { benchArgs, resultFile } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const QUICK = process.argv.includes("--quick");
+const cli = benchArgs("ppo", process.argv.slice(2), { optional: ["--presets"] });
+const QUICK = cli.quick;
 
 interface BenchConfig {
   readonly name: string;
@@ -293,16 +295,23 @@ async function timePresets(names: PresetName[]): Promise<void> {
     }
   }
   mkdirSync(join(HERE, "results"), { recursive: true });
-  const file = join(HERE, "results", "ppo-presets.json");
+  // one preset alone is a partial run: it must not replace the committed table of both
+  const file = join(
+    HERE,
+    "results",
+    names.length === 2 ? "ppo-presets.json" : "ppo-presets.partial.json",
+  );
   writeFileSync(file, `${JSON.stringify(recs, null, 2)}\n`);
   console.log(`wrote ${file}`);
 }
 
 async function main(): Promise<void> {
-  const at = process.argv.indexOf("--presets");
-  if (at >= 0) {
-    const arg = process.argv[at + 1];
-    await timePresets(arg === "quick" || arg === "demo" ? [arg] : ["quick", "demo"]);
+  if (cli.has("--presets")) {
+    // `--presets` alone: both; `--presets quick` or `--presets demo`: that one
+    const names: PresetName[] = cli.text("--presets")
+      ? cli.list("--presets", ["quick", "demo"], [])
+      : ["quick", "demo"];
+    await timePresets([...new Set(names)]);
     return;
   }
   const world = buildWorld(
@@ -323,7 +332,7 @@ async function main(): Promise<void> {
   for (const c of CONFIGS) recs.push(...(await runConfig(c, codec, prompts)));
   console.log(`load average ${loadavg()[0]!.toFixed(2)} at end`);
   mkdirSync(join(HERE, "results"), { recursive: true });
-  const file = join(HERE, "results", QUICK ? "ppo.quick.json" : "ppo.json");
+  const file = join(HERE, "results", resultFile("ppo", cli));
   writeFileSync(file, `${JSON.stringify(recs, null, 2)}\n`);
   console.log(`wrote ${file}`);
 }

@@ -31,15 +31,17 @@ import {
   createUser,
 } from "../src/store/collection/index.js";
 import { openStore } from "../src/store/store.js";
+import { benchArgs, resultFile } from "./args.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const PG_ADMIN = process.env.KEEL_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const args = process.argv.slice(2);
-
-function opt(name: string, dflt: number): number {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-}
+/** The server child (`--serve ...`) passes its arguments on to `keel serve`. */
+const SERVE = args[0] === "--serve";
+const cli = benchArgs("server", SERVE ? [] : args, {
+  flags: ["--no-pg"],
+  options: ["--duration", "--connections", "--rate"],
+});
 
 interface Seeded {
   tokens: string[];
@@ -464,6 +466,13 @@ async function wrkLoad(
   };
 }
 
+/**
+ * A pause between runs. wrk stops with a request in flight on every connection; a judgment still
+ * being recorded when the next run's rater reserved and judged the same task was answered 409
+ * and counted as that run's error.
+ */
+const settle = () => new Promise((r) => setTimeout(r, 1000));
+
 async function bench(
   dialect: "sqlite" | "postgres",
   duration: number,
@@ -506,6 +515,7 @@ async function bench(
         pid,
       );
       const max = await wrkLoad(server.url, tokens, "judge", duration, dir, pid);
+      await settle();
       const fixed = await load(
         server.url,
         tokens,
@@ -545,11 +555,12 @@ async function bench(
 }
 
 async function run(): Promise<void> {
-  const quick = args.includes("--quick");
-  const duration = opt("--duration", quick ? 4 : 15);
-  const connections = opt("--connections", 64);
-  const rate = opt("--rate", 2000);
-  const dialects: ("sqlite" | "postgres")[] = args.includes("--no-pg")
+  const quick = cli.quick;
+  // whole seconds: wrk reads no fraction of one
+  const duration = cli.int("--duration", quick ? 4 : 15);
+  const connections = cli.int("--connections", 64);
+  const rate = cli.int("--rate", 2000);
+  const dialects: ("sqlite" | "postgres")[] = cli.has("--no-pg")
     ? ["sqlite"]
     : ["sqlite", "postgres"];
   const records: Record<string, unknown>[] = [];
@@ -613,6 +624,20 @@ async function run(): Promise<void> {
         ratio: round(r.ceiling.p99 / Math.max(r.max.p99, 0.001), 3),
       },
       {
+        config,
+        metric: "errors (non-200 answers), max load",
+        unit: "count",
+        keel: r.max.errors,
+        reference: r.ceiling.errors,
+        reference_name: "no-write route",
+      },
+      {
+        config: `${config}, offered ${rate}/s`,
+        metric: "errors (non-200 answers) at fixed rate",
+        unit: "count",
+        keel: r.fixed.errors,
+      },
+      {
         config: `${config}, offered ${rate}/s`,
         metric: "judgments per second at fixed rate",
         unit: "judgments/s",
@@ -643,7 +668,7 @@ async function run(): Promise<void> {
     "(per second: acknowledged judgments for judgment runs, answered requests for the ceiling)",
   );
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  const file = join(ROOT, `bench/results/server${quick ? ".quick" : ""}.json`);
+  const file = join(ROOT, "bench/results", resultFile("server", cli));
   writeFileSync(file, `${JSON.stringify(records, null, 2)}\n`);
   console.log(`wrote ${file}`);
 }
@@ -653,7 +678,7 @@ function round(x: number, digits = 1): number {
   return Math.round(x * f) / f;
 }
 
-if (args[0] === "--serve") {
+if (SERVE) {
   // Child mode: run `keel serve` with the given flags.
   main(["node", "keel", "serve", ...args.slice(1)]).then((code) => {
     process.exitCode = code;

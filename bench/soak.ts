@@ -12,7 +12,8 @@
  * Afterwards the ledger must hold exactly the acknowledged judgments, no comparison more than
  * `overlap` times, and verify as one chain. The reference, side by side in the same command: one
  * process with in-memory leases and limits (no Redis) at the same offered rate, for a fifth of
- * the time.
+ * the time (at least 10 s, at most the whole run). A run with other options than --quick writes
+ * soak.partial.json.
  *
  *   npm run bench:soak                # 600 s, 3 processes, 150 judgments/s offered
  *   npm run bench:soak -- --quick     # 30 s (and a 10 s reference)
@@ -35,24 +36,25 @@ import {
   createUser,
 } from "../src/store/collection/index.js";
 import { openStore } from "../src/store/store.js";
+import { benchArgs, resultFile } from "./args.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const PG_URL = process.env.KEEL_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.KEEL_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const args = process.argv.slice(2);
+/** A server child (`--serve ...`) passes its arguments on to `keel serve`. */
+const SERVE = args[0] === "--serve";
+const cli = benchArgs("soak", SERVE ? [] : args, {
+  options: ["--duration", "--rate", "--raters", "--processes"],
+});
 const OVERLAP = 3;
-
-function opt(name: string, dflt: number): number {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-}
 
 const urlFor = (schema: string) =>
   `${PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 
 /** A project of `n` comparisons (10% gold) and `raters` raters with tokens, in a new schema. */
 async function seed(schema: string, n: number, raters: number): Promise<string[]> {
-  const store = await openStore(PG_URL, { schema });
+  const store = await openStore(PG_URL, { schema, create: true });
   const db = collectionDb(store);
   const now = new Date();
   await createProject(
@@ -389,12 +391,13 @@ function round(x: number, d = 2): number {
 }
 
 async function bench(): Promise<void> {
-  const quick = args.includes("--quick");
-  const duration = opt("--duration", quick ? 30 : 600);
-  const rate = opt("--rate", 150);
-  const raters = opt("--raters", 60);
-  const processes = opt("--processes", 3);
-  const refDuration = Math.max(10, Math.round(duration / 5));
+  const quick = cli.quick;
+  const duration = cli.int("--duration", quick ? 30 : 600);
+  const rate = cli.int("--rate", 150);
+  const raters = cli.int("--raters", 60);
+  const processes = cli.int("--processes", 3);
+  // a fifth of the run, at least 10 s, but never longer than the run itself
+  const refDuration = Math.max(Math.min(10, duration), Math.round(duration / 5));
   const main = await run({
     processes,
     redis: true,
@@ -531,12 +534,12 @@ async function bench(): Promise<void> {
       `errors: ${JSON.stringify(main.errorKinds)} reference ${JSON.stringify(ref.errorKinds)}`,
     );
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  const file = join(ROOT, `bench/results/soak${quick ? ".quick" : ""}.json`);
+  const file = join(ROOT, "bench/results", resultFile("soak", cli));
   writeFileSync(file, `${JSON.stringify(records, null, 2)}\n`);
   console.log(`wrote ${file}`);
 }
 
-if (args[0] === "--serve") {
+if (SERVE) {
   main(["node", "keel", "serve", ...args.slice(1)]).then((code) => {
     process.exitCode = code;
   });

@@ -14,13 +14,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchArgs, resultFile } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
-const args = process.argv.slice(2);
-const QUICK = args.includes("--quick");
-const at = args.indexOf("--comparisons");
-const COMPARISONS = at >= 0 ? Number(args[at + 1]) : QUICK ? 10_000 : 50_000;
+const cli = benchArgs("world", process.argv.slice(2), { options: ["--comparisons"] });
+const QUICK = cli.quick;
+const COMPARISONS = cli.int("--comparisons", QUICK ? 10_000 : 50_000);
 const TARGET_S = 60;
 
 interface Record {
@@ -133,6 +133,6 @@ console.log(
 );
 const outDir = join(HERE, "results");
 mkdirSync(outDir, { recursive: true });
-const out = join(outDir, QUICK ? "world-quick.json" : "world.json");
+const out = join(outDir, resultFile("world", cli, "-quick"));
 writeFileSync(out, `${JSON.stringify(records, null, 2)}\n`);
 console.log(`wrote ${out}`);

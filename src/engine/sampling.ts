@@ -9,7 +9,9 @@
  *                      reaches p; both may apply, top-k first
  * Numerics: softmax is max-shifted. The log-probability returned alongside is the model's own,
  * log softmax(logits)[token] at temperature 1 with no truncation — the quantity PPO and DPO
- * compare against a fresh forward pass.
+ * compare against a fresh forward pass. A logit of −∞ masks its token; NaN or +∞ (a diverged
+ * model) is refused with KEEL_E_NUMERIC: every weight after it would be NaN and every draw would
+ * silently fall to the last id.
  */
 import { KeelError } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
@@ -42,6 +44,27 @@ export function tokenLogprob(logits: ArrayLike<number>, token: number): number {
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
   return logits[token]! - max - Math.log(sum);
+}
+
+/** max(logits); throws if one is NaN or +∞, or if every one is −∞ (nothing can be drawn). */
+function maxLogit(logits: ArrayLike<number>): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < logits.length; i++) {
+    const l = logits[i]!;
+    if (!(l < Number.POSITIVE_INFINITY)) {
+      throw new KeelError("KEEL_E_NUMERIC", `logit of token id ${i} is ${l}`, {
+        hint: "the model's weights or inputs are not finite; reload a checkpoint from before it diverged",
+      });
+    }
+    if (l > max) max = l;
+  }
+  if (max === Number.NEGATIVE_INFINITY) {
+    throw new KeelError(
+      "KEEL_E_NUMERIC",
+      `all ${logits.length} logits are −∞: no token can be drawn`,
+    );
+  }
+  return max;
 }
 
 function argmax(logits: ArrayLike<number>): number {
@@ -89,8 +112,7 @@ export function sample(
   scratch: Float64Array = new Float64Array(logits.length),
 ): { token: number; logprob: number } {
   const V = logits.length;
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < V; i++) if (logits[i]! > max) max = logits[i]!;
+  const max = maxLogit(logits);
   const t = o.temperature ?? 1;
   const topK = o.topK && o.topK < V ? o.topK : V;
   const topP = o.topP ?? 1;
@@ -128,6 +150,7 @@ export function sample(
 
 /** Draws one token id from `logits` (length V). */
 export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, rng: Rng): number {
+  const max = maxLogit(logits);
   const t = o.temperature ?? 1;
   if (t === 0) return argmax(logits);
   const V = logits.length;
@@ -136,7 +159,7 @@ export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, rng: 
   const { ids, w } =
     topK < V || topP < 1
       ? truncated(logits, t, topK, topP)
-      : { ids: null, w: softWeights(logits, t) };
+      : { ids: null, w: softWeights(logits, max, t) };
   let total = 0;
   for (let j = 0; j < w.length; j++) total += w[j]!;
   let u = rng.float() * total;
@@ -147,9 +170,7 @@ export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, rng: 
   return ids ? ids[ids.length - 1]! : w.length - 1;
 }
 
-function softWeights(logits: ArrayLike<number>, t: number): Float64Array {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+function softWeights(logits: ArrayLike<number>, max: number, t: number): Float64Array {
   const inv = 1 / t;
   return Float64Array.from({ length: logits.length }, (_, i) =>
     Math.exp(tempered(logits[i]! - max, inv, t)),

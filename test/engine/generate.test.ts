@@ -87,6 +87,23 @@ describe("generation at its edges", () => {
     await m.dispose();
   });
 
+  it("refuses a thread count that is not a positive integer, and still generates afterwards", async () => {
+    // -1 reached ONNX Runtime as KEEL_E_INTERNAL ("a bug in the graph builder"), and the model
+    // kept the failed decoding session: every later call, with good options, failed the same way.
+    const m = new Gpt(cfg, { seed: 2, threads: 1 });
+    for (const threads of [-1, 1.5, Number.NaN, 0]) {
+      await expect(generate(m, [[1, 2]], { maxNewTokens: 2, seed: 1, threads })).rejects.toThrow(
+        expect.objectContaining({
+          code: "KEEL_E_CONFIG",
+          message: expect.stringMatching(/threads/),
+        }),
+      );
+    }
+    const g = await generate(m, [[1, 2]], { maxNewTokens: 2, seed: 1, threads: 1 });
+    expect(g.completions[0]!.length).toBe(2);
+    await m.dispose();
+  });
+
   it("textVocab draws only ids a smaller tokenizer can decode, with the model's own log-probs", async () => {
     const m = new Gpt(cfg, { seed: 2, threads: 1 });
     const prompts = [[1, 2, 3], [4], [5, 6]];

@@ -86,6 +86,14 @@ describe("ONNX export at several sequence lengths", () => {
     await m.dispose();
   });
 
+  it("refuses an export of no head (a file with no outputs)", async () => {
+    const m = new Gpt(CFG, { seed: 6, threads: 1 });
+    expect(() => exportOnnxBytes(m, [])).toThrow(
+      expect.objectContaining({ code: "KEEL_E_USAGE", message: expect.stringMatching(/head/) }),
+    );
+    await m.dispose();
+  });
+
   it("holds only the weights its outputs read", () => {
     // a logits-only file carried the value and reward heads, which ONNX Runtime warned about
     // on every load

@@ -29,6 +29,38 @@ describe("sampling one token", () => {
     }
   });
 
+  it("refuses NaN and +∞ logits, and rows with nothing to draw, instead of drawing the last id", () => {
+    // One NaN made every weight sum NaN: each draw fell to the last id (the least likely here)
+    // with a NaN log-prob, and greedy decoding never moved off id 0 when that was NaN.
+    const nan = Float32Array.from([1, 3, Number.NaN, 2.9, -1]);
+    const rng = new Rng(1);
+    for (const o of [{}, { temperature: 0 }, { temperature: 0.7 }, { topK: 2 }, { topP: 0.9 }]) {
+      expect(() => sample(nan, o, rng)).toThrow(/token id 2 is NaN/);
+      expect(() => sampleToken(nan, o, rng)).toThrow(/token id 2 is NaN/);
+    }
+    const inf = Float32Array.from([0, Number.POSITIVE_INFINITY, 1]);
+    expect(() => sample(inf, {}, rng)).toThrow(
+      expect.objectContaining({ code: "KEEL_E_NUMERIC", message: expect.stringMatching(/id 1/) }),
+    );
+    const none = Float32Array.from([Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+    expect(() => sample(none, {}, rng)).toThrow(/all 2 logits are −∞/);
+    // −∞ masks a token and is allowed
+    const masked = Float32Array.from([0, Number.NEGATIVE_INFINITY, 1]);
+    for (let i = 0; i < 200; i++) expect(sample(masked, {}, rng).token).not.toBe(1);
+    expect(sampleToken(masked, { temperature: 0 }, rng)).toBe(2);
+  });
+
+  it("top-k of the vocabulary or more, top-k 0 and top-p 1 truncate nothing: the same draws per seed", () => {
+    const draws = (o: object) => {
+      const rng = new Rng(11);
+      return Array.from({ length: 50 }, () => sample(LOGITS, o, rng).token);
+    };
+    const plain = draws({});
+    for (const o of [{ topK: LOGITS.length }, { topK: 1000 }, { topK: 0 }, { topP: 1 }])
+      expect(draws(o)).toEqual(plain);
+    expect(new Set(plain).size).toBeGreaterThan(2);
+  });
+
   it("top-k and top-p keep only the allowed set", () => {
     const rng = new Rng(2);
     const seen = new Set<number>();

@@ -5,6 +5,7 @@
  * rewards [B]. Any ONNX Runtime (or other ONNX tool supporting opset 20) loads it without
  * keel.
  */
+import { KeelError } from "../../core/errors.js";
 import { writeFileAtomic } from "../checkpoint/atomic.js";
 import type { Graph } from "../graph.js";
 import { encodeModel } from "../onnx/proto.js";
@@ -12,6 +13,9 @@ import { forwardGraph, type Head } from "./graphs.js";
 import type { Gpt } from "./model.js";
 
 export function exportOnnxBytes(model: Gpt, heads: readonly Head[] = ["logits"]): Uint8Array {
+  // a graph of no outputs loads in ONNX Runtime and computes nothing: refuse it, as forward does
+  if (heads.length === 0)
+    throw new KeelError("KEEL_E_USAGE", "ONNX export needs at least one head");
   // a head named twice would be two graph outputs of one name: a file no runtime loads
   const g = forwardGraph(model.config, model.params, [...new Set(heads)], true);
   dropUnusedInitializers(g);

@@ -148,6 +148,11 @@ function validateGeneration(o: GenerateOptions, V: number): void {
   if (tv !== undefined && !(Number.isInteger(tv) && tv >= 1 && tv <= V)) {
     throw new KeelError("KEEL_E_CONFIG", `textVocab must be an integer in [1, ${V}], got ${tv}`);
   }
+  // ONNX Runtime refuses these only when the decoding session is built, as an internal error,
+  // and the model kept that failed session for every later call
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 1)) {
+    throw new KeelError("KEEL_E_CONFIG", `threads must be a positive integer, got ${o.threads}`);
+  }
 }
 
 /** Every prompt must leave room for one new token and hold only ids of the vocabulary. */
