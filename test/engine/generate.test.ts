@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type Generation, generate } from "../../src/engine/gpt/generate.js";
+import { decodeGraph } from "../../src/engine/gpt/graphs.js";
 import { Gpt, padBatch } from "../../src/engine/gpt/model.js";
 
 const CFG = { vocab: 37, dModel: 32, layers: 2, heads: 4, context: 24 };
@@ -101,6 +102,19 @@ describe("generation at its edges", () => {
     }
     const g = await generate(m, [[1, 2]], { maxNewTokens: 2, seed: 1, threads: 1 });
     expect(g.completions[0]!.length).toBe(2);
+    await m.dispose();
+  });
+
+  it("does not keep a decoding session that failed to build, and rebuilds one for another thread count", async () => {
+    const m = new Gpt(cfg, { seed: 2, threads: 1 });
+    const build = () => decodeGraph(m.config, m.params, 8, true);
+    // ONNX Runtime refuses -1 threads when the session is built: nothing is kept under the key.
+    await expect(m.bakedSession("decode:8", build, -1)).rejects.toThrow();
+    const one = await m.bakedSession("decode:8", build, 1);
+    expect(await m.bakedSession("decode:8", build, 1)).toBe(one);
+    // Another thread count is another session (the first one's count was silently kept).
+    const two = await m.bakedSession("decode:8", build, 2);
+    expect(two).not.toBe(one);
     await m.dispose();
   });
 

@@ -130,7 +130,10 @@ export class Gpt {
   private readonly sessions = new Map<string, Promise<Session>>();
   readonly threads: number | undefined;
   private gradBuffer: FloatArray | undefined;
-  private readonly baked = new Map<string, { version: number; session: Promise<Session> }>();
+  private readonly baked = new Map<
+    string,
+    { version: number; threads: number | undefined; session: Promise<Session> }
+  >();
   private readonly encoded = new Map<string, Uint8Array>();
   private readonly shards: ShardedRuns;
 
@@ -182,12 +185,16 @@ export class Gpt {
 
   /**
    * A session whose graph embeds the current weights (see `decodeGraph`), rebuilt — and the
-   * previous one released — whenever `params.version` has moved since it was built.
+   * previous one released — whenever `params.version` or the thread count has moved since it
+   * was built. A session that failed to build is not kept: the next call tries again.
    */
   async bakedSession(key: string, build: () => Graph, threads = this.threads): Promise<Session> {
     const hit = this.baked.get(key);
-    if (hit && hit.version === this.params.version) return hit.session;
-    if (hit) await (await hit.session).dispose();
+    if (hit && hit.version === this.params.version && hit.threads === threads) return hit.session;
+    if (hit) {
+      this.baked.delete(key);
+      await disposeQuietly(hit.session);
+    }
     const flat = this.params.flat;
     const session = Session.create(build(), {
       ...(threads === undefined ? {} : { threads }),
@@ -198,7 +205,11 @@ export class Gpt {
         },
       ],
     });
-    this.baked.set(key, { version: this.params.version, session });
+    const entry = { version: this.params.version, threads, session };
+    this.baked.set(key, entry);
+    session.catch(() => {
+      if (this.baked.get(key) === entry) this.baked.delete(key);
+    });
     return session;
   }
 
@@ -361,7 +372,18 @@ export class Gpt {
     this.sessions.clear();
     this.baked.clear();
     this.encoded.clear();
-    for (const s of all) await (await s).dispose();
+    for (const s of all) await disposeQuietly(s);
     await this.shards.dispose();
   }
+}
+
+/** Releases a session; one that never got built has nothing to release. */
+async function disposeQuietly(session: Promise<Session>): Promise<void> {
+  let built: Session;
+  try {
+    built = await session;
+  } catch {
+    return;
+  }
+  await built.dispose();
 }
