@@ -312,6 +312,9 @@ interface Record_ {
   ratio?: number;
 }
 
+/** Largest relative difference of keel's final log-likelihood from numpy's that counts as the same fit. */
+const LL_TOLERANCE = 1e-6;
+
 function main(): void {
   const s = SIZES;
   const dir = mkdtempSync(join(tmpdir(), "keel-bench-aggregate-"));
@@ -348,6 +351,8 @@ function main(): void {
     ];
     const records: Record_[] = [];
     const rows: string[][] = [];
+    /** Methods whose final log-likelihood is not numpy's (same data, same iterations). */
+    const mismatched: string[] = [];
     const size = `${(s.judgments / 1e6).toFixed(1)}M judgments`;
     for (const [job, label, iters, refKey] of jobs) {
       process.stderr.write(`running ${job} …\n`);
@@ -383,6 +388,8 @@ function main(): void {
         r && k.log_likelihood !== null
           ? Math.abs(k.log_likelihood! - r.log_likelihood) / Math.abs(r.log_likelihood)
           : undefined;
+      if (llMatch !== undefined && !(llMatch <= LL_TOLERANCE))
+        mismatched.push(`${label} (relative difference ${llMatch.toExponential(1)})`);
       rows.push([
         label,
         String(k.iterations),
@@ -441,6 +448,13 @@ function main(): void {
       join(outDir, resultFile("aggregate", cli)),
       `${JSON.stringify(records, null, 2)}\n`,
     );
+    // A speed-up of a method that computes something else is no speed-up.
+    if (mismatched.length > 0) {
+      console.error(
+        `log-likelihood differs from numpy's beyond ${LL_TOLERANCE}: ${mismatched.join(", ")}`,
+      );
+      process.exitCode = 1;
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
