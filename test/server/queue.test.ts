@@ -123,3 +123,65 @@ describe("the task queue under a burst", () => {
     }
   });
 });
+
+describe("a rater's gold record", () => {
+  it("is the same loaded from the store as kept live, whatever they judged in other projects", async () => {
+    const store = await openStore(`${tempDir()}/g.db`, { create: true });
+    try {
+      const db = collectionDb(store);
+      const joined = new Date(Date.now() - 60_000);
+      const project = await createProject(db, { project_id: "p", name: "p", gold_rate: 0 }, joined);
+      await createProject(db, { project_id: "other", name: "other" }, joined);
+      const cmp = (id: string, gold?: "a") => ({
+        comparison: {
+          comparison_id: id,
+          prompt: `prompt ${id}`,
+          response_a: `a ${id}`,
+          response_b: `b ${id}`,
+          ...(gold ? { gold } : {}),
+        },
+        kind: "task" as const,
+        batch: "b",
+      });
+      await addItems(db, "p", [cmp("c0"), cmp("g0", "a")]);
+      await addItems(
+        db,
+        "other",
+        ["x0", "x1", "x2", "x3", "x4", "x5"].map((id) => cmp(id)),
+      );
+      const u = (await createUser(db, { login: "r", role: "rater" }, joined)).user_id;
+      await addMembers(db, "p", [u], joined);
+      await addMembers(db, "other", [u], joined);
+      const ids = new TaskIds(Buffer.alloc(32, 7));
+      const live = await ProjectQueue.load(project, db, new MemoryLeaseStore(), ids);
+      const s = (await live.rater(u))!;
+      // A wrong gold answer in p, then six judgments in the other project.
+      const judged = [
+        ["g0", "b"],
+        ["x0", "a"],
+        ["x1", "a"],
+        ["x2", "a"],
+        ["x3", "a"],
+        ["x4", "a"],
+        ["x5", "a"],
+      ] as const;
+      for (const [id, choice] of judged) {
+        const r = await store.appendJudgments([{ ...cmp(id).comparison, rater_id: u, choice }]);
+        expect(r.rows).toHaveLength(1);
+        if (id === "g0") live.recordJudgment(s, id, choice);
+      }
+      const loaded = await ProjectQueue.load(project, db, new MemoryLeaseStore(), ids);
+      const t = (await loaded.rater(u))!;
+      const record = (x: typeof s) => ({
+        goldSeen: x.goldSeen,
+        goldCorrect: x.goldCorrect,
+        judgedSince: x.judgedSince,
+        goldPending: x.goldPending,
+      });
+      expect(record(s)).toMatchObject({ goldSeen: 0, judgedSince: 1 });
+      expect(record(t)).toEqual(record(s));
+    } finally {
+      await store.close();
+    }
+  });
+});

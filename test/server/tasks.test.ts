@@ -135,6 +135,32 @@ for (const d of dialectFixtures()) {
       expect(await judgeAll(fx, "rater2")).toHaveLength(4);
     });
 
+    it("reopens complete items to raters who had passed them when the overlap is raised", async () => {
+      const fx = await setup({ tasks: 3, gold: 0, overlap: 1 });
+      const first = await nextTask(fx, fx.actors.rater);
+      expect((await judge(fx, "rater", first!)).statusCode).toBe(200);
+      // rater2 is served past the complete item: their place in the list is beyond it.
+      const t = await nextTask(fx, fx.actors.rater2);
+      expect(t?.prompt).not.toEqual(first?.prompt);
+      const raised = await call(fx, fx.actors.admin, "PATCH", "/api/projects/p1", {
+        body: { overlap: 2 },
+      });
+      expect(raised.statusCode, raised.body).toBe(200);
+      const rest = [t!];
+      let next = json<Judged>(await judge(fx, "rater2", t!, "left", { next: true })).next;
+      for (
+        ;
+        next;
+        next = json<Judged>(await judge(fx, "rater2", next, "left", { next: true })).next
+      )
+        rest.push(next);
+      expect(rest.map((x) => x.prompt).sort()).toEqual([
+        "Task prompt 0",
+        "Task prompt 1",
+        "Task prompt 2",
+      ]);
+    });
+
     it("holds a reservation until its lease expires, then lets it go", async () => {
       const fx = await setup({ tasks: 2, gold: 0, overlap: 1, lease_seconds: 60 });
       await addMembers(collectionDb(fx.store), "p1", [fx.actors.outsider.user_id], new Date());

@@ -3,7 +3,7 @@
  * judgments (texts included, for the trigger and length detectors) plus the server's own
  * per-rater statistics — recomputed from the ledger when it has grown and the last computation
  * is older than `scoresCacheMs`, so that an admin page polling every few seconds does not re-run
- * the audit on every request.
+ * the audit on every request; the requests that find the entry stale together share one run.
  */
 import type { Judgment } from "../../core/types.js";
 import { type AuditResult, audit, type Policy } from "../../defend/index.js";
@@ -21,6 +21,9 @@ interface Entry {
 
 export class ScoreBoard {
   private readonly cache = new Map<string, Entry>();
+  private readonly running = new Map<string, Promise<Entry>>();
+  /** Bumped by every invalidation: a computation that began before one is not kept. */
+  private generation = 0;
 
   constructor(
     private readonly store: FeedbackStore,
@@ -59,7 +62,30 @@ export class ScoreBoard {
     const pid = q.project.project_id;
     const head = await this.store.ledgerHead();
     const hit = this.cache.get(pid);
-    if (hit && (hit.seq === head.seq || nowMs - hit.at < this.cacheMs)) return hit;
+    // Kept while the ledger has not grown, or for `cacheMs` — not for as long as a clock
+    // stepped back takes to catch up with the entry's time.
+    if (hit && (hit.seq === head.seq || (nowMs >= hit.at && nowMs - hit.at < this.cacheMs)))
+      return hit;
+    // Requests that find the entry stale together share one computation (the admin page asks
+    // for raters, agreement and groups at once: three audits of the whole project otherwise).
+    const joined = this.running.get(pid);
+    if (joined) return joined;
+    const generation = this.generation;
+    const run: Promise<Entry> = this.compute(q, head.seq, nowMs)
+      .then((e) => {
+        // An invalidation meanwhile (a status changed) makes this result stale at once.
+        if (this.generation === generation) this.cache.set(pid, e);
+        return e;
+      })
+      .finally(() => {
+        if (this.running.get(pid) === run) this.running.delete(pid);
+      });
+    this.running.set(pid, run);
+    return run;
+  }
+
+  private async compute(q: ProjectQueue, seq: number, nowMs: number): Promise<Entry> {
+    const pid = q.project.project_id;
     const members = await this.db
       .selectFrom("project_members")
       .select(["user_id", "status"])
@@ -78,9 +104,7 @@ export class ScoreBoard {
       new Map(members.map((m) => [m.user_id, m.status])),
       audited,
     );
-    const e: Entry = { seq: head.seq, at: nowMs, scores, audit: audited };
-    this.cache.set(pid, e);
-    return e;
+    return { seq, at: nowMs, scores, audit: audited };
   }
 
   /** Collusion groups, trigger patterns and promoted names found by the audit. */
@@ -113,6 +137,8 @@ export class ScoreBoard {
   }
 
   invalidate(projectId: string): void {
+    this.generation++;
     this.cache.delete(projectId);
+    this.running.delete(projectId);
   }
 }

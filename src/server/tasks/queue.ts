@@ -97,12 +97,39 @@ export class ProjectQueue {
   private countsOwed = false;
   private reseeding: Promise<void> | undefined;
 
+  private settings: Project;
+
   constructor(
-    public project: Project,
+    project: Project,
     private readonly db: CollectionDb,
     private readonly leases: LeaseStore,
     private readonly ids: TaskIds,
-  ) {}
+  ) {
+    this.settings = project;
+  }
+
+  get project(): Project {
+    return this.settings;
+  }
+
+  /**
+   * New settings (changed through this process or seen in the store). A raised overlap reopens
+   * complete items, which the raters' cursors may have passed: every cursor starts over.
+   */
+  set project(p: Project) {
+    const reopened = p.overlap > this.settings.overlap;
+    this.settings = p;
+    if (reopened) this.eachRater((s) => (s.cursor = 0));
+  }
+
+  /** Applies `f` to every loaded rater's state. */
+  private eachRater(f: (s: RaterState) => void): void {
+    for (const r of this.raters.values()) {
+      void r.then((s) => {
+        if (s) f(s);
+      });
+    }
+  }
 
   static async load(
     project: Project,
@@ -139,11 +166,7 @@ export class ProjectQueue {
     const list = it.kind === "quiz" ? this.quiz : it.gold !== null ? this.gold : this.tasks;
     this.index.set(it.comparison_id, list.length);
     list.push(it);
-    for (const r of this.raters.values()) {
-      void r.then((s) => {
-        if (s) s.goldOrder = undefined;
-      });
-    }
+    this.eachRater((s) => (s.goldOrder = undefined));
   }
 
   /** The rater's state, loaded once; undefined when the user is not a member. */
@@ -178,12 +201,16 @@ export class ProjectQueue {
     };
     const since = member.status === "active" ? member.status_at : undefined;
     if (since !== undefined) {
+      // This project's judgments only, as `recordJudgment` is called live: the rater's
+      // judgments elsewhere would move the gold answers' due counts.
       const rows = await this.db
-        .selectFrom("judgments")
-        .select(["comparison_id", "choice"])
-        .where("rater_id", "=", userId)
-        .where("recorded_at", ">=", since)
-        .orderBy("seq")
+        .selectFrom("judgments as j")
+        .innerJoin("project_items as i", "i.comparison_id", "j.comparison_id")
+        .select(["j.comparison_id", "j.choice"])
+        .where("i.project_id", "=", this.project.project_id)
+        .where("j.rater_id", "=", userId)
+        .where("j.recorded_at", ">=", since)
+        .orderBy("j.seq")
         .execute();
       for (const r of rows) this.recordJudgment(s, r.comparison_id, r.choice);
     }

@@ -37,7 +37,9 @@ export class QueueRegistry {
     }
     const queue = await q;
     const t = this.now();
-    if (t - queue.syncedAt >= SYNC_MS) {
+    // A clock stepped back (NTP, a test's clock) would otherwise hold the sync off until it
+    // caught up with the last one.
+    if (t - queue.syncedAt >= SYNC_MS || t < queue.syncedAt) {
       // Marked first: requests arriving meanwhile go on with the queue as it is.
       queue.syncedAt = t;
       await queue.syncFromStore();

@@ -102,7 +102,9 @@ export async function ackGuidelines(
 
 /**
  * Records one quiz attempt (its answers and outcome) in one transaction. Returns how many
- * attempts the member has now used, or undefined when the limit was reached meanwhile.
+ * attempts the member has now used, or undefined when the limit was reached meanwhile. A
+ * member's attempts are recorded one at a time (on PostgreSQL too): two at once would read the
+ * same attempt count and number their answers alike.
  */
 export async function recordQuizAttempt(
   db: CollectionDb,
@@ -115,48 +117,52 @@ export async function recordQuizAttempt(
   },
   now: Date,
 ): Promise<number | undefined> {
-  return writeTransaction(db, async (trx) => {
-    const m = await trx
-      .selectFrom("project_members")
-      .select("quiz_attempts")
-      .where("project_id", "=", a.project_id)
-      .where("user_id", "=", a.user_id)
-      .executeTakeFirst();
-    if (!m || m.quiz_attempts >= a.maxAttempts) return undefined;
-    const attempt = m.quiz_attempts + 1;
-    // Answers are numbered across reinstatements (attempts may be reset, the log is not).
-    const last = await trx
-      .selectFrom("quiz_answers")
-      .select((eb) => eb.fn.max("attempt").as("n"))
-      .where("project_id", "=", a.project_id)
-      .where("user_id", "=", a.user_id)
-      .executeTakeFirst();
-    const number = Number(last?.n ?? 0) + 1;
-    const at = now.toISOString();
-    if (a.answers.length > 0) {
+  return writeTransaction(
+    db,
+    async (trx) => {
+      const m = await trx
+        .selectFrom("project_members")
+        .select("quiz_attempts")
+        .where("project_id", "=", a.project_id)
+        .where("user_id", "=", a.user_id)
+        .executeTakeFirst();
+      if (!m || m.quiz_attempts >= a.maxAttempts) return undefined;
+      const attempt = m.quiz_attempts + 1;
+      // Answers are numbered across reinstatements (attempts may be reset, the log is not).
+      const last = await trx
+        .selectFrom("quiz_answers")
+        .select((eb) => eb.fn.max("attempt").as("n"))
+        .where("project_id", "=", a.project_id)
+        .where("user_id", "=", a.user_id)
+        .executeTakeFirst();
+      const number = Number(last?.n ?? 0) + 1;
+      const at = now.toISOString();
+      if (a.answers.length > 0) {
+        await trx
+          .insertInto("quiz_answers")
+          .values(
+            a.answers.map((x) => ({
+              project_id: a.project_id,
+              user_id: a.user_id,
+              attempt: number,
+              comparison_id: x.comparison_id,
+              choice: x.choice,
+              correct: x.correct ? 1 : 0,
+              answered_at: at,
+            })),
+          )
+          .execute();
+      }
       await trx
-        .insertInto("quiz_answers")
-        .values(
-          a.answers.map((x) => ({
-            project_id: a.project_id,
-            user_id: a.user_id,
-            attempt: number,
-            comparison_id: x.comparison_id,
-            choice: x.choice,
-            correct: x.correct ? 1 : 0,
-            answered_at: at,
-          })),
-        )
+        .updateTable("project_members")
+        .set({ quiz_attempts: attempt, ...(a.passed ? { quiz_passed_at: at } : {}) })
+        .where("project_id", "=", a.project_id)
+        .where("user_id", "=", a.user_id)
         .execute();
-    }
-    await trx
-      .updateTable("project_members")
-      .set({ quiz_attempts: attempt, ...(a.passed ? { quiz_passed_at: at } : {}) })
-      .where("project_id", "=", a.project_id)
-      .where("user_id", "=", a.user_id)
-      .execute();
-    return attempt;
-  });
+      return attempt;
+    },
+    `quiz:${JSON.stringify([a.project_id, a.user_id])}`,
+  );
 }
 
 /** Gives a member who has not passed the quiz their attempts back (on reinstatement). */

@@ -86,162 +86,174 @@ export interface NewItem {
 /**
  * Stores the comparisons (new ones with their texts; known ones must name the same texts and
  * must not contradict a stored gold answer) and adds them to the project, in one transaction.
- * Returns how many items were new to the project.
+ * Returns how many items were new to the project. Additions run one at a time (on PostgreSQL
+ * too): two at once would both find a comparison in no project and put it in two, or number
+ * their items from the same last position.
  */
 export async function addItems(
   db: CollectionDb,
   projectId: string,
   items: readonly NewItem[],
 ): Promise<{ added: number; existing: number }> {
-  return writeTransaction(db, async (trx) => {
-    const ids = [...new Set(items.map((i) => i.comparison.comparison_id))];
-    const stored = new Map<string, { p: string; a: string; b: string; gold: Choice | null }>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = await trx
-        .selectFrom("comparisons")
-        .select(["comparison_id", "prompt_digest", "a_digest", "b_digest", "gold"])
-        .where("comparison_id", "in", ids.slice(i, i + 500))
-        .execute();
-      for (const r of rows)
-        stored.set(r.comparison_id, {
-          p: r.prompt_digest,
-          a: r.a_digest,
-          b: r.b_digest,
-          gold: r.gold,
-        });
-    }
-    const inProject = new Set<string>();
-    /** Items of these ids in other projects: comparison id → project id. */
-    const elsewhere = new Map<string, string>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = await trx
-        .selectFrom("project_items")
-        .select(["comparison_id", "project_id"])
-        .where("comparison_id", "in", ids.slice(i, i + 500))
-        .execute();
-      for (const r of rows) {
-        if (r.project_id === projectId) inProject.add(r.comparison_id);
-        else elsewhere.set(r.comparison_id, r.project_id);
+  return writeTransaction(
+    db,
+    async (trx) => {
+      const ids = [...new Set(items.map((i) => i.comparison.comparison_id))];
+      const stored = new Map<string, { p: string; a: string; b: string; gold: Choice | null }>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await trx
+          .selectFrom("comparisons")
+          .select(["comparison_id", "prompt_digest", "a_digest", "b_digest", "gold"])
+          .where("comparison_id", "in", ids.slice(i, i + 500))
+          .execute();
+        for (const r of rows)
+          stored.set(r.comparison_id, {
+            p: r.prompt_digest,
+            a: r.a_digest,
+            b: r.b_digest,
+            gold: r.gold,
+          });
       }
-    }
-    const maxPos = await trx
-      .selectFrom("project_items")
-      .select((eb) => eb.fn.max("position").as("m"))
-      .where("project_id", "=", projectId)
-      .executeTakeFirst();
-    let position = Number(maxPos?.m ?? 0);
-    let added = 0;
-    let existing = 0;
-    const seen = new Set<string>();
-    for (const [n, item] of items.entries()) {
-      const c = item.comparison;
-      const where = { line: n + 1, id: c.comparison_id };
-      if (
-        item.kind === "quiz" &&
-        c.gold === undefined &&
-        stored.get(c.comparison_id)?.gold == null
-      ) {
-        throw new KeelError("KEEL_E_INVALID_RECORD", "a quiz item needs a gold answer", {
-          where: { ...where, field: "gold" },
-        });
-      }
-      // Judgments carry no project: one comparison's judgments would count towards the overlap,
-      // progress and export of every project that held it, and a quiz answer in one would be a
-      // gold answer in another.
-      const other = elsewhere.get(c.comparison_id);
-      if (other !== undefined) {
-        throw new KeelError(
-          "KEEL_E_CONFLICT",
-          `comparison ${JSON.stringify(c.comparison_id)} is already an item of project ${JSON.stringify(other)}; a comparison can be in one project only (give it another comparison_id)`,
-          { where: { ...where, field: "comparison_id" } },
-        );
-      }
-      const digests = [c.prompt, c.response_a, c.response_b].map((x: Content) => contentDigest(x));
-      const known = stored.get(c.comparison_id);
-      if (known) {
-        const field =
-          known.p !== digests[0]
-            ? "prompt"
-            : known.a !== digests[1]
-              ? "response_a"
-              : known.b !== digests[2]
-                ? "response_b"
-                : undefined;
-        if (field) {
-          throw new KeelError(
-            "KEEL_E_CONFLICT",
-            `differs from the stored comparison ${JSON.stringify(c.comparison_id)}`,
-            { where: { ...where, field } },
-          );
+      const inProject = new Set<string>();
+      /** Items of these ids in other projects: comparison id → project id. */
+      const elsewhere = new Map<string, string>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await trx
+          .selectFrom("project_items")
+          .select(["comparison_id", "project_id"])
+          .where("comparison_id", "in", ids.slice(i, i + 500))
+          .execute();
+        for (const r of rows) {
+          if (r.project_id === projectId) inProject.add(r.comparison_id);
+          else elsewhere.set(r.comparison_id, r.project_id);
         }
-        if (c.gold !== undefined && known.gold !== null && known.gold !== c.gold) {
-          throw new KeelError("KEEL_E_CONFLICT", `gold contradicts the stored gold ${known.gold}`, {
+      }
+      const maxPos = await trx
+        .selectFrom("project_items")
+        .select((eb) => eb.fn.max("position").as("m"))
+        .where("project_id", "=", projectId)
+        .executeTakeFirst();
+      let position = Number(maxPos?.m ?? 0);
+      let added = 0;
+      let existing = 0;
+      const seen = new Set<string>();
+      for (const [n, item] of items.entries()) {
+        const c = item.comparison;
+        const where = { line: n + 1, id: c.comparison_id };
+        if (
+          item.kind === "quiz" &&
+          c.gold === undefined &&
+          stored.get(c.comparison_id)?.gold == null
+        ) {
+          throw new KeelError("KEEL_E_INVALID_RECORD", "a quiz item needs a gold answer", {
             where: { ...where, field: "gold" },
           });
         }
-        if (c.gold !== undefined && known.gold === null && inProject.has(c.comparison_id)) {
-          // Raters may already have been served it as an ordinary task, and the running queues
-          // keep it in their task list.
+        // Judgments carry no project: one comparison's judgments would count towards the overlap,
+        // progress and export of every project that held it, and a quiz answer in one would be a
+        // gold answer in another.
+        const other = elsewhere.get(c.comparison_id);
+        if (other !== undefined) {
           throw new KeelError(
             "KEEL_E_CONFLICT",
-            `comparison ${JSON.stringify(c.comparison_id)} is already an ordinary task of this project; it cannot become gold`,
-            { where: { ...where, field: "gold" } },
+            `comparison ${JSON.stringify(c.comparison_id)} is already an item of project ${JSON.stringify(other)}; a comparison can be in one project only (give it another comparison_id)`,
+            { where: { ...where, field: "comparison_id" } },
           );
         }
-        if (c.gold !== undefined && known.gold === null) {
+        const digests = [c.prompt, c.response_a, c.response_b].map((x: Content) =>
+          contentDigest(x),
+        );
+        const known = stored.get(c.comparison_id);
+        if (known) {
+          const field =
+            known.p !== digests[0]
+              ? "prompt"
+              : known.a !== digests[1]
+                ? "response_a"
+                : known.b !== digests[2]
+                  ? "response_b"
+                  : undefined;
+          if (field) {
+            throw new KeelError(
+              "KEEL_E_CONFLICT",
+              `differs from the stored comparison ${JSON.stringify(c.comparison_id)}`,
+              { where: { ...where, field } },
+            );
+          }
+          if (c.gold !== undefined && known.gold !== null && known.gold !== c.gold) {
+            throw new KeelError(
+              "KEEL_E_CONFLICT",
+              `gold contradicts the stored gold ${known.gold}`,
+              {
+                where: { ...where, field: "gold" },
+              },
+            );
+          }
+          if (c.gold !== undefined && known.gold === null && inProject.has(c.comparison_id)) {
+            // Raters may already have been served it as an ordinary task, and the running queues
+            // keep it in their task list.
+            throw new KeelError(
+              "KEEL_E_CONFLICT",
+              `comparison ${JSON.stringify(c.comparison_id)} is already an ordinary task of this project; it cannot become gold`,
+              { where: { ...where, field: "gold" } },
+            );
+          }
+          if (c.gold !== undefined && known.gold === null) {
+            await trx
+              .updateTable("comparisons")
+              .set({ gold: c.gold })
+              .where("comparison_id", "=", c.comparison_id)
+              .execute();
+            known.gold = c.gold;
+          }
+        } else {
+          const contents = [c.prompt, c.response_a, c.response_b];
+          for (let k = 0; k < 3; k++) {
+            await trx
+              .insertInto("texts")
+              .values(storedText(contents[k]!, digests[k]!))
+              .onConflict((oc) => oc.column("digest").doNothing())
+              .execute();
+          }
           await trx
-            .updateTable("comparisons")
-            .set({ gold: c.gold })
-            .where("comparison_id", "=", c.comparison_id)
+            .insertInto("comparisons")
+            .values({
+              comparison_id: c.comparison_id,
+              prompt_digest: digests[0]!,
+              a_digest: digests[1]!,
+              b_digest: digests[2]!,
+              gold: c.gold ?? null,
+            })
             .execute();
-          known.gold = c.gold;
-        }
-      } else {
-        const contents = [c.prompt, c.response_a, c.response_b];
-        for (let k = 0; k < 3; k++) {
-          await trx
-            .insertInto("texts")
-            .values(storedText(contents[k]!, digests[k]!))
-            .onConflict((oc) => oc.column("digest").doNothing())
-            .execute();
-        }
-        await trx
-          .insertInto("comparisons")
-          .values({
-            comparison_id: c.comparison_id,
-            prompt_digest: digests[0]!,
-            a_digest: digests[1]!,
-            b_digest: digests[2]!,
+          stored.set(c.comparison_id, {
+            p: digests[0]!,
+            a: digests[1]!,
+            b: digests[2]!,
             gold: c.gold ?? null,
+          });
+        }
+        if (inProject.has(c.comparison_id) || seen.has(c.comparison_id)) {
+          existing++;
+          continue;
+        }
+        seen.add(c.comparison_id);
+        position++;
+        await trx
+          .insertInto("project_items")
+          .values({
+            project_id: projectId,
+            comparison_id: c.comparison_id,
+            kind: item.kind,
+            batch: item.batch,
+            position,
           })
           .execute();
-        stored.set(c.comparison_id, {
-          p: digests[0]!,
-          a: digests[1]!,
-          b: digests[2]!,
-          gold: c.gold ?? null,
-        });
+        added++;
       }
-      if (inProject.has(c.comparison_id) || seen.has(c.comparison_id)) {
-        existing++;
-        continue;
-      }
-      seen.add(c.comparison_id);
-      position++;
-      await trx
-        .insertInto("project_items")
-        .values({
-          project_id: projectId,
-          comparison_id: c.comparison_id,
-          kind: item.kind,
-          batch: item.batch,
-          position,
-        })
-        .execute();
-      added++;
-    }
-    return { added, existing };
-  });
+      return { added, existing };
+    },
+    "add_items",
+  );
 }
 
 export interface ItemInfo {

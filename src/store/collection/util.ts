@@ -22,13 +22,24 @@ export function isUniqueViolation(e: unknown): boolean {
  * first read: a deferred one that reads first and writes later gets SQLITE_BUSY at once, without
  * waiting for busy_timeout, when another connection — the server's ledger appender — commits in
  * between (its snapshot is stale, or the two would deadlock). PostgreSQL's row locks need none
- * of this.
+ * of this, except where a transaction checks rows that do not exist yet (no row to lock):
+ * `serialize` names a lock (an advisory lock of the store's schema) that such transactions
+ * take first, so they run one at a time, as every writer does on SQLite.
  */
 export async function writeTransaction<DB, T>(
   db: Kysely<DB>,
   fn: (trx: Kysely<DB>) => Promise<T>,
+  serialize?: string,
 ): Promise<T> {
-  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) return db.transaction().execute(fn);
+  if (!(db.getExecutor().adapter instanceof SqliteAdapter)) {
+    return db.transaction().execute(async (trx) => {
+      if (serialize !== undefined)
+        await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ${`:${serialize}`}))`.execute(
+          trx,
+        );
+      return fn(trx);
+    });
+  }
   return db.connection().execute(async (conn) => {
     await sql`BEGIN IMMEDIATE`.execute(conn);
     try {
