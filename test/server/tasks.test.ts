@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
 import { Rng } from "../../src/core/rng.js";
+import { autoPause, RENEW_WITHIN_MS } from "../../src/server/routes/tasks.js";
 import { pauseExcluded } from "../../src/server/scores/pause.js";
 import { MemoryLeaseStore } from "../../src/server/tasks/leases.js";
 import { GOLD_COUNT_DELAY_MAX } from "../../src/server/tasks/queue.js";
@@ -17,6 +18,7 @@ import {
   createApiToken,
   createUser,
   judgmentsPerRater,
+  setMemberStatus,
 } from "../../src/store/collection/index.js";
 import { dialectFixtures } from "../helpers/stores.js";
 import {
@@ -179,6 +181,67 @@ for (const d of dialectFixtures()) {
       expect(late.statusCode).toBe(409);
       expect(json<{ error: { code: string } }>(late).error.code).toBe("KEEL_E_CONFLICT");
       expect((await judge(fx, "rater2", b!)).statusCode).toBe(200);
+    });
+
+    it("extends a lease about to lapse before committing its judgment", async () => {
+      // A lease that ran out while its judgment was being committed freed the slot for another
+      // rater: one judgment past the overlap. The real store, with its acquisitions recorded.
+      const renewals: number[] = [];
+      class Recording extends MemoryLeaseStore {
+        override async acquire(...a: Parameters<MemoryLeaseStore["acquire"]>) {
+          renewals.push(a[0].expiresAt - a[2]);
+          return super.acquire(...a);
+        }
+      }
+      f = await makeFixture(
+        await d.open(),
+        { tasks: 2, gold: 0, overlap: 1, lease_seconds: 60 },
+        { leases: new Recording() },
+      );
+      await onboard(f, f.actors.rater);
+      const t = await nextTask(f, f.actors.rater);
+      const u = await nextTask(f, f.actors.rater);
+      expect(u?.task_id).toBe(t?.task_id);
+      // Well before the end of the lease: committed as it is.
+      renewals.length = 0;
+      f.advance(20_000);
+      expect((await judge(f, "rater", t!)).statusCode).toBe(200);
+      expect(renewals).toEqual([]);
+      const t2 = await nextTask(f, f.actors.rater);
+      renewals.length = 0;
+      // Seconds before its end: extended by a whole lease first.
+      f.advance(60_000 - RENEW_WITHIN_MS / 2);
+      expect((await judge(f, "rater", t2!)).statusCode).toBe(200);
+      expect(renewals).toEqual([60_000]);
+    });
+
+    it("stops serving a rater another process paused first, when its own auto-pause finds them paused", async () => {
+      f = await makeFixture(await d.open(), { tasks: 4, gold: 0, overlap: 1 });
+      await onboard(f, f.actors.rater);
+      const q = await f.ctx.queues.get("p1");
+      const s = (await q.rater(f.actors.rater.user_id))!;
+      expect(s.member.status).toBe("active");
+      // Another server process paused the rater in the store; this one still holds "active".
+      await setMemberStatus(
+        collectionDb(f.store),
+        {
+          project_id: "p1",
+          user_id: f.actors.rater.user_id,
+          status: "paused",
+          action: "auto_pause",
+          actor_id: null,
+          reason: "elsewhere",
+          from: ["active"],
+        },
+        new Date(),
+      );
+      s.goldSeen = 10;
+      s.goldCorrect = 0;
+      await autoPause(f.ctx, q, s);
+      // Before, this process kept its stale "active" state and went on serving them.
+      expect((await q.rater(f.actors.rater.user_id))!.member.status).toBe("paused");
+      const r = await call(f, f.actors.rater, "POST", "/api/projects/p1/tasks/next");
+      expect(r.statusCode).toBe(403);
     });
 
     it("answers a committed judgment with its receipt even when the lease store then fails", async () => {

@@ -22,6 +22,9 @@ export function progress(q: ProjectQueue, s: RaterState, skipped: number) {
   return { judged: s.done.size - skipped, skipped, total: q.tasks.length + q.gold.length };
 }
 
+/** A lease this close to lapsing is extended before its judgment is committed. */
+export const RENEW_WITHIN_MS = 10_000;
+
 export function taskRoutes(ctx: ServerContext) {
   const inflight = new Set<string>();
   /** Marks a rater's task as being judged or skipped; a second claim at the same time is a 409. */
@@ -74,7 +77,11 @@ export function taskRoutes(ctx: ServerContext) {
     return n;
   };
 
-  /** The caller's live lease for a task id, renewed if it lapsed and the slot is still free. */
+  /**
+   * The caller's live lease for a task id, renewed if it lapsed and the slot is still free, or
+   * if it would lapse within RENEW_WITHIN_MS: a lease that ran out while its judgment was being
+   * committed would free the slot for another rater, one judgment past the overlap.
+   */
   const leaseOf = async (taskId: string, userId: string) => {
     const l = await ctx.leases.get(taskId);
     if (!l || l.userId !== userId) {
@@ -91,7 +98,7 @@ export function taskRoutes(ctx: ServerContext) {
     }
     const nowMs = ctx.now().getTime();
     let lease = l;
-    if (l.expiresAt <= nowMs) {
+    if (l.expiresAt <= nowMs + RENEW_WITHIN_MS) {
       const renewed = await q.renew(l, nowMs);
       if (!renewed) {
         throw new KeelError(
@@ -400,6 +407,10 @@ export async function autoPause(ctx: ServerContext, q: ProjectQueue, s: RaterSta
   if (m) {
     s.member = m;
     await releaseHeld(ctx.leases, p.project_id, m.user_id, ctx.now().getTime());
+  } else {
+    // Not active any more in the store (another server process paused them first): this
+    // process's copy of their state is stale, and would keep serving them.
+    q.forget(s.member.user_id);
   }
   ctx.scores.invalidate(p.project_id);
 }
