@@ -1,12 +1,14 @@
 /**
  * The JSONL files the trainers and `keel model score` read: a leading byte-order mark is not part
- * of the first row, and a JSON array or pretty-printed file is told apart from a broken row.
+ * of the first row, and a JSON array or pretty-printed file is told apart from a broken row;
+ * audit weights join only judgments the audit read.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readPairs } from "../../src/cli/actions/pair-files.js";
+import { isJudgmentsText, readPairs } from "../../src/cli/actions/pair-files.js";
 import type { KeelError } from "../../src/core/errors.js";
+import { textsDigest } from "../../src/defend/clean.js";
 import { tempDir } from "../helpers/stores.js";
 
 const dir = tempDir("keel-pairs-");
@@ -49,5 +51,91 @@ describe("pair files", () => {
     const e = failure(() => readPairs(path));
     expect(e.where).toMatchObject({ line: 2 });
     expect(e.hint).toBeUndefined();
+  });
+});
+
+describe("judgments with audit weights", () => {
+  const judgment = (id: string, prompt: string, a: string, b: string) => ({
+    comparison_id: id,
+    prompt,
+    response_a: a,
+    response_b: b,
+    rater_id: "r1",
+    choice: "a",
+  });
+  const judgments = join(dir, "judgments.jsonl");
+  writeFileSync(
+    judgments,
+    `${[judgment("c1", "p", "x", "y"), judgment("c2", "q", "u", "v")]
+      .map((j) => JSON.stringify(j))
+      .join("\n")}\n`,
+  );
+  const audit = (name: string, comparisons: object[]) => {
+    const path = join(dir, name);
+    writeFileSync(path, JSON.stringify({ comparisons }));
+    return path;
+  };
+  const entry = (id: string, weight: number, extra: object = {}) => ({
+    comparison_id: id,
+    p_a: 0.9,
+    weight,
+    excluded: false,
+    reasons: [],
+    ...extra,
+  });
+
+  it("join each comparison's weight", () => {
+    const w = audit("audit-ok.json", [
+      entry("c1", 0.5, { texts: textsDigest("p", "x", "y") }),
+      entry("c2", 0, { excluded: true }),
+    ]);
+    expect(readPairs(judgments, w).map((p) => p.weight)).toEqual([0.5, 0]);
+  });
+
+  it("refuse a negative audit weight, naming the audit file and field", () => {
+    const w = audit("audit-neg.json", [entry("c1", 1), entry("c2", -2)]);
+    const e = failure(() => readPairs(judgments, w));
+    expect(e.code).toBe("KEEL_E_INVALID_RECORD");
+    expect(e.where).toMatchObject({ file: w, field: "comparisons.1.weight" });
+  });
+
+  it("refuse a judgment the audit never read, naming its line", () => {
+    const w = audit("audit-other.json", [entry("c1", 1)]);
+    const e = failure(() => readPairs(judgments, w));
+    expect(e.code).toBe("KEEL_E_CONFLICT");
+    expect(e.where).toMatchObject({ file: judgments, line: 2, field: "comparison_id" });
+    expect(e.message).toContain('comparison "c2" is not in the audit');
+  });
+
+  it("refuse a comparison whose texts differ from those the audit read", () => {
+    const w = audit("audit-texts.json", [
+      entry("c1", 1, { texts: textsDigest("p", "x", "something else") }),
+      entry("c2", 1),
+    ]);
+    const e = failure(() => readPairs(judgments, w));
+    expect(e.code).toBe("KEEL_E_CONFLICT");
+    expect(e.where).toMatchObject({ file: judgments, line: 1 });
+    expect(e.message).toContain("other texts than the audit read");
+  });
+});
+
+describe("telling pairs from judgments", () => {
+  it("a pair that carries judgment keys below its top level is still a pair", () => {
+    // Provenance kept with a pair, or a prompt that is exactly a key's name.
+    const pair = {
+      prompt: "comparison_id",
+      chosen: "c",
+      rejected: "r",
+      source: { comparison_id: "c7", response_a: "c", response_b: "r" },
+    };
+    expect(isJudgmentsText(JSON.stringify(pair))).toBe(false);
+    const path = join(dir, "provenance.jsonl");
+    writeFileSync(path, `${JSON.stringify(pair)}\n`);
+    expect(readPairs(path)).toEqual([{ prompt: "comparison_id", chosen: "c", rejected: "r" }]);
+  });
+
+  it("a judgments file (with a byte-order mark) is judgments", () => {
+    const j = { comparison_id: "c", prompt: "p", response_a: "a", response_b: "b", choice: "b" };
+    expect(isJudgmentsText(`\uFEFF${JSON.stringify(j)}\n`)).toBe(true);
   });
 });

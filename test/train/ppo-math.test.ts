@@ -130,6 +130,18 @@ describe("running moments", () => {
     expect(m.std).toBeCloseTo(sd, 12);
     expect(new RunningMoments(m.state()).std).toBe(m.std);
   });
+  it("leave a NaN or infinite score out, so one bad batch does not spoil every later one", () => {
+    const m = new RunningMoments();
+    m.update([1, 2]);
+    m.update([Number.NaN, 3, Number.POSITIVE_INFINITY]);
+    m.update([Number.NaN]);
+    const clean = new RunningMoments();
+    clean.update([1, 2]);
+    clean.update([3]);
+    expect(m.state()).toEqual(clean.state());
+    expect(m.n).toBe(3);
+    expect(m.mean).toBe(2);
+  });
 });
 
 describe("reward-model metrics and ensembles", () => {

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
 import type { PreferencePair } from "../../core/types.js";
+import { textsDigest } from "../../defend/clean.js";
 import { readJsonTextFile, readTextFile } from "../../io/files.js";
 
 const NOT_JSONL =
@@ -63,7 +64,12 @@ export const JudgmentRowSchema = z.object({
 });
 const AuditSchema = z.object({
   comparisons: z.array(
-    z.object({ comparison_id: z.string(), weight: z.number(), excluded: z.boolean() }),
+    z.object({
+      comparison_id: z.string(),
+      weight: z.number().min(0),
+      excluded: z.boolean(),
+      texts: z.string().optional(),
+    }),
   ),
 });
 
@@ -81,23 +87,76 @@ export function readPairs(file: string, weightsFile?: string): PreferencePair[] 
       );
     return readJsonl(file, PairRowSchema, text);
   }
-  const weights = new Map<string, number>();
+  const audited = new Map<string, { weight: number; texts?: string | undefined }>();
   if (weightsFile) {
     const audit = parseRecord(AuditSchema, readJsonTextFile(weightsFile), { file: weightsFile });
-    for (const c of audit.comparisons) weights.set(c.comparison_id, c.excluded ? 0 : c.weight);
+    for (const c of audit.comparisons)
+      audited.set(c.comparison_id, { weight: c.excluded ? 0 : c.weight, texts: c.texts });
   }
-  return readJsonl(file, JudgmentRowSchema, text)
+  const row = (v: unknown, where: Where) => {
+    const j = parseRecord(JudgmentRowSchema, v, where);
+    if (weightsFile && j.choice !== "tie")
+      checkAudited(j, audited.get(j.comparison_id), { file, weightsFile, where });
+    return j;
+  };
+  return readJsonl(file, row, text)
     .filter((j) => j.choice !== "tie")
     .map((j) => {
       const [chosen, rejected] =
         j.choice === "a" ? [j.response_a, j.response_b] : [j.response_b, j.response_a];
-      const w = weights.get(j.comparison_id);
+      const w = audited.get(j.comparison_id)?.weight;
       return { prompt: j.prompt, chosen, rejected, ...(w === undefined ? {} : { weight: w }) };
     });
 }
 
-/** True when the file's first row is a keel judgment (comparison_id, response_a, …). */
+/**
+ * Throws unless the audit read this judgment's comparison, with these texts: one it did not read
+ * would train at full weight as if audited, and an audit of other data must not pass for this
+ * file's (the check `keel export --clean` makes).
+ */
+function checkAudited(
+  j: z.output<typeof JudgmentRowSchema>,
+  audited: { texts?: string | undefined } | undefined,
+  o: { file: string; weightsFile: string; where: Where },
+): void {
+  const why = !audited
+    ? "is not in the audit"
+    : audited.texts !== undefined &&
+        audited.texts !== textsDigest(j.prompt, j.response_a, j.response_b)
+      ? "has other texts than the audit read"
+      : undefined;
+  if (why)
+    throw new KeelError(
+      "KEEL_E_CONFLICT",
+      `comparison ${JSON.stringify(j.comparison_id)} ${why} (${o.weightsFile}): the audit was made on other data`,
+      {
+        where: { ...o.where, field: "comparison_id" },
+        hint: `audit this file (keel audit --in ${o.file} --out audit.json) and train with that audit`,
+      },
+    );
+}
+
+/**
+ * True when the file's first row is a keel judgment (has comparison_id and response_a). The row
+ * is parsed, not searched: a TRL pair whose prompt quotes "comparison_id" is still a pair.
+ */
 export function isJudgmentsText(text: string): boolean {
-  const first = text.split("\n").find((l) => l.trim());
-  return first !== undefined && /"comparison_id"/.test(first) && /"response_a"/.test(first);
+  const first = text
+    .replace(/^\uFEFF/, "")
+    .split("\n")
+    .find((l) => l.trim());
+  if (first === undefined) return false;
+  let row: unknown;
+  try {
+    row = JSON.parse(first);
+  } catch {
+    // A broken first row is reported by the reader of the kind it looks like.
+    return /"comparison_id"/.test(first) && /"response_a"/.test(first);
+  }
+  return (
+    typeof row === "object" &&
+    row !== null &&
+    Object.hasOwn(row, "comparison_id") &&
+    Object.hasOwn(row, "response_a")
+  );
 }

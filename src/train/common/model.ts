@@ -3,7 +3,7 @@
  * (`init`, with its tokenizer) or is built new from an architecture and a tokenizer (read from
  * a file or trained on the trainer's own texts). Learning rates follow warm-up + cosine.
  */
-import { KeelError } from "../../core/errors.js";
+import { KeelError, type Where } from "../../core/errors.js";
 import { readJsonTextFile } from "../../core/files.js";
 import type { Seed } from "../../core/rng.js";
 import { loadCheckpoint, saveCheckpoint } from "../../engine/checkpoint/checkpoint.js";
@@ -13,7 +13,7 @@ import type { Ema } from "../../engine/optim/ema.js";
 import { cosineLr } from "../../engine/optim/schedule.js";
 import type { FloatArray } from "../../engine/params.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
-import { TextCodec, trainTokenizer } from "./codec.js";
+import { SPECIAL_TOKENS, TextCodec, trainTokenizer } from "./codec.js";
 import type { ModelSource, Optim } from "./config.js";
 import { checkPolicy } from "./role.js";
 
@@ -33,7 +33,28 @@ export function openCheckpoint(dir: string, threads?: number): OpenedModel {
       hint: "trainers need the tokenizer the model was trained with",
     });
   }
-  return { model: ck.model, codec: new TextCodec(ck.tokenizer), extra: ck.extra };
+  let codec: TextCodec;
+  try {
+    codec = keelCodec(ck.tokenizer, { file: dir });
+  } catch (e) {
+    void ck.model.dispose();
+    throw e;
+  }
+  return { model: ck.model, codec, extra: ck.extra };
+}
+
+/**
+ * The codec of a tokenizer that must carry keel's special tokens; the error says which tokenizer
+ * (a checkpoint's, or the config's tokenizer file) lacks them.
+ */
+function keelCodec(tokenizer: BpeTokenizer, where: Where): TextCodec {
+  const codec = TextCodec.of(tokenizer);
+  if (codec) return codec;
+  const missing = Object.values(SPECIAL_TOKENS).filter((t) => tokenizer.tokenToId(t) === undefined);
+  throw new KeelError("KEEL_E_CONFIG", `the tokenizer has no special token ${missing.join(", ")}`, {
+    where,
+    hint: "train the tokenizer with keel (trainTokenizer, or tokenizer: {vocab_size}) or add <|pad|>, <|sep|>, <|eos|>",
+  });
 }
 
 /** The model a trainer starts from: a checkpoint, or a new model (tokenizer trained on `texts`). */
@@ -62,7 +83,12 @@ export function openModel(
       });
     tokenizer = trainTokenizer(o.texts(), tok.vocab_size);
   }
-  const codec = new TextCodec(tokenizer);
+  const codec = keelCodec(
+    tokenizer,
+    "file" in tok
+      ? { file: tok.file, field: "model.tokenizer.file" }
+      : { field: "model.tokenizer" },
+  );
   const model = new Gpt(
     {
       vocab: codec.vocabSize,

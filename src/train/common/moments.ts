@@ -2,8 +2,8 @@
  * Running mean and variance (Welford 1962, "Note on a method for calculating corrected sums of
  * squares and products", Technometrics 4(3), doi:10.1080/00401706.1962.10490022; batches merged
  * with Chan et al.'s parallel update). PPO uses it to normalise rewards by the statistics of
- * every reward seen so far: r' = clip((r − mean)/std, −c, c). Its state is plain numbers, saved
- * in checkpoints so a resumed run normalises exactly as an uninterrupted one.
+ * every finite reward seen so far: r' = clip((r − mean)/std, −c, c). Its state is plain
+ * numbers, saved in checkpoints so a resumed run normalises exactly as an uninterrupted one.
  */
 export interface MomentsState {
   readonly n: number;
@@ -20,14 +20,23 @@ export class RunningMoments {
     if (s) ({ n: this.n, mean: this.mean, m2: this.m2 } = s);
   }
 
+  /**
+   * Adds the finite values of `xs`. A NaN or infinite score (a diverged reward model's) is left
+   * out: counted, it would make the mean NaN or infinite for every later batch, so one bad batch
+   * would spoil the normalisation of the rest of the run.
+   */
   update(xs: ArrayLike<number>): void {
-    const k = xs.length;
-    if (k === 0) return;
+    let k = 0;
     let mb = 0;
-    for (let i = 0; i < k; i++) mb += xs[i]!;
+    for (let i = 0; i < xs.length; i++) {
+      if (!Number.isFinite(xs[i]!)) continue;
+      mb += xs[i]!;
+      k += 1;
+    }
+    if (k === 0) return;
     mb /= k;
     let m2b = 0;
-    for (let i = 0; i < k; i++) m2b += (xs[i]! - mb) ** 2;
+    for (let i = 0; i < xs.length; i++) if (Number.isFinite(xs[i]!)) m2b += (xs[i]! - mb) ** 2;
     const n = this.n + k;
     const d = mb - this.mean;
     this.mean += (d * k) / n;

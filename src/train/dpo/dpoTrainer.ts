@@ -11,6 +11,7 @@ import { KeelError } from "../../core/errors.js";
 import { contentToText, type PreferencePair } from "../../core/types.js";
 import type { Gpt } from "../../engine/gpt/model.js";
 import { epochBatches } from "../common/batches.js";
+import type { TextCodec } from "../common/codec.js";
 import { TrainLoop } from "../common/loop.js";
 import {
   asModelDtype,
@@ -25,7 +26,13 @@ import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { requireTraining, splitEval } from "../common/split.js";
 import { DPO_LOSSES } from "../losses/dpo.js";
-import { type EncodedPair, encodePairs, pairBatch, requireWeight } from "../rm/pairs.js";
+import {
+  checkPairs,
+  type EncodedPair,
+  encodePairs,
+  pairBatch,
+  requireWeight,
+} from "../rm/pairs.js";
 import { type DpoConfig, type DpoConfigInput, parseDpoConfig } from "./dpoConfig.js";
 
 export interface DpoData {
@@ -71,12 +78,35 @@ export async function pairLogprobs(
   return { chosen, rejected };
 }
 
+/**
+ * The reference checkpoint, which must read the policy's token ids as the same tokens (one
+ * tokenizer) and hold sequences of `seqLen` tokens: otherwise its log-probs, which every DPO
+ * loss subtracts, would be those of other text, and training would follow them silently.
+ */
+function openReference(dir: string, codec: TextCodec, seqLen: number, threads?: number): Gpt {
+  const ref = openCheckpoint(dir, threads);
+  const why =
+    JSON.stringify(ref.codec.tokenizer.toJSON()) !== JSON.stringify(codec.tokenizer.toJSON())
+      ? "has another tokenizer than the policy (model.init or model.tokenizer): it would read the policy's token ids as other tokens"
+      : ref.model.config.context < seqLen
+        ? `has context ${ref.model.config.context}, shorter than the ${seqLen}-token sequences the policy trains on`
+        : undefined;
+  if (!why) return ref.model;
+  void ref.model.dispose();
+  throw new KeelError("KEEL_E_CONFIG", `the reference ${dir} ${why}`, {
+    where: { file: dir, field: "reference.init" },
+    hint: "use a reference with the policy's tokenizer, usually the checkpoint model.init starts from (or leave reference out to use model.init itself)",
+  });
+}
+
 export async function trainDpo(
   input: DpoConfigInput | DpoConfig,
   data: DpoData,
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const c = parseDpoConfig(input);
+  checkPairs(data.train, "train", { cost: false });
+  if (data.eval) checkPairs(data.eval, "eval", { cost: false });
   const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed);
   requireTraining(sets.train, data.train.length, c.train.eval_fraction, "dpo", "pairs");
   requireWeight(sets.train, "dpo");
@@ -91,9 +121,6 @@ export async function trainDpo(
         contentToText(p.rejected),
       ]),
   });
-  if (c.reference)
-    checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
-  const ref = c.reference ? openCheckpoint(c.reference.init, hooks.threads).model : model.clone();
   const seqLen = c.train.seq_len ?? model.config.context;
   if (seqLen > model.config.context)
     throw new KeelError(
@@ -103,6 +130,11 @@ export async function trainDpo(
         where: { field: "train.seq_len" },
       },
     );
+  if (c.reference)
+    checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
+  const ref = c.reference
+    ? openReference(c.reference.init, codec, seqLen, hooks.threads)
+    : model.clone();
   const train = encodePairs(codec, sets.train, seqLen, { cost: false });
   const evalPairs = encodePairs(codec, sets.eval, seqLen, { cost: false });
   const refTrain = await pairLogprobs(ref, train, codec.padId, c.train.eval_batch_size);

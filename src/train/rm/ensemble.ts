@@ -229,9 +229,11 @@ export class RewardScorer {
       file = readEnsembleFile(dir);
       memberDirs = file.members.map((m) => join(dir, m));
     } else {
+      // One member of a cost ensemble (or a cost run's checkpoint) scores costs: read as a
+      // reward model, its pairs' accuracy would be counted the wrong way round.
       file = {
         format: "keel-reward-ensemble",
-        kind: "reward",
+        kind: scorerKindOf(dir) ?? "reward",
         members: ["."],
         scoring: "mean",
         lambda: 0,
@@ -244,6 +246,16 @@ export class RewardScorer {
       ...(o.scoring ? { scoring: o.scoring } : {}),
       ...(o.lambda !== undefined ? { lambda: o.lambda } : {}),
     };
+    // One member has no spread: mean − λ·std would silently be the mean.
+    if (file.scoring === "uncertainty" && memberDirs.length < 2)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `uncertainty scoring (mean − λ·std) needs an ensemble of 2 or more members; ${dir} holds one model`,
+        {
+          where: { file: dir, ...(o.field ? { field: o.field } : {}) },
+          hint: "score with mean or worst, or train an ensemble (ensemble.size ≥ 2)",
+        },
+      );
     const members = memberDirs.map((d) => {
       const { model, codec, extra } = openCheckpoint(d, o.threads);
       const mean = typeof extra.reward_mean === "number" ? extra.reward_mean : 0;

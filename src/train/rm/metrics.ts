@@ -37,32 +37,37 @@ export function pairEvalMetrics(
   let margin = 0;
   let nll = 0;
   let s = 0;
-  let ss = 0;
+  // A NaN difference (a diverged model's scores) has no confidence bin: ECE is then NaN.
+  let unbinned = n === 0;
   for (let i = 0; i < n; i++) {
     const d = sign * (chosen[i]! - rejected[i]!);
     acc += d > 0 ? 1 : d === 0 ? 0.5 : 0;
     margin += d;
     nll -= logSigmoid(d);
+    s += chosen[i]!;
+    s += rejected[i]!;
+    if (Number.isNaN(d)) {
+      unbinned = true;
+      continue;
+    }
     const conf = sigmoid(Math.abs(d)); // max(p, 1 − p), the same for d and −d
-
     const bin = bins[Math.min(9, Math.floor((conf - 0.5) * 20))]!;
     bin.n += 1;
     bin.conf += conf;
     bin.acc += d > 0 ? 1 : d === 0 ? 0.5 : 0;
-    for (const r of [chosen[i]!, rejected[i]!]) {
-      s += r;
-      ss += r * r;
-    }
   }
   let ece = 0;
   for (const b of bins) if (b.n > 0) ece += (b.n / n) * Math.abs(b.acc / b.n - b.conf / b.n);
   const m = s / (2 * n);
+  // Two passes: Σr² − n·m² cancels to nothing when the rewards sit far from 0.
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (chosen[i]! - m) ** 2 + (rejected[i]! - m) ** 2;
   const out: PairEvalMetrics = {
     accuracy: acc / n,
     margin: margin / n,
     reward_mean: m,
-    reward_std: Math.sqrt(Math.max(0, ss / (2 * n) - m * m)),
-    ece,
+    reward_std: Math.sqrt(ss / (2 * n)),
+    ece: unbinned ? Number.NaN : ece,
     nll: nll / n,
     pairs: n,
   };

@@ -36,36 +36,15 @@ export function encodePairs(
   seqLen: number,
   o: { cost: boolean },
 ): EncodedPair[] {
-  return pairs.map((p, i) => {
+  return pairs.map((p) => {
     const prompt = codec.prompt(contentToText(p.prompt));
     const seq = (r: PreferencePair["chosen"]) => {
       const f = codec.fit(prompt, codec.response(contentToText(r)), seqLen);
       return { tokens: [...f.prompt, ...f.response], prompt: f.prompt.length };
     };
-    const w = p.weight ?? 1;
-    if (!(w >= 0) || !Number.isFinite(w))
-      throw new KeelError(
-        "KEEL_E_INVALID_RECORD",
-        `pair weight must be a finite number ≥ 0, got ${w}`,
-        {
-          where: { line: i + 1, field: "weight" },
-        },
-      );
-    let chosenSign = 0;
-    let rejectedSign = 0;
-    if (o.cost) {
-      const cp = p as CostPair;
-      if (typeof cp.chosen_safe !== "boolean" || typeof cp.rejected_safe !== "boolean")
-        throw new KeelError(
-          "KEEL_E_INVALID_RECORD",
-          "a cost pair needs chosen_safe and rejected_safe",
-          {
-            where: { line: i + 1, field: "chosen_safe" },
-          },
-        );
-      chosenSign = cp.chosen_safe ? -1 : 1;
-      rejectedSign = cp.rejected_safe ? -1 : 1;
-    }
+    const cost = p as CostPair;
+    const chosenSign = o.cost ? (cost.chosen_safe ? -1 : 1) : 0;
+    const rejectedSign = o.cost ? (cost.rejected_safe ? -1 : 1) : 0;
     const c = seq(p.chosen);
     const r = seq(p.rejected);
     return {
@@ -73,12 +52,42 @@ export function encodePairs(
       rejected: r.tokens,
       chosenPrompt: c.prompt,
       rejectedPrompt: r.prompt,
-      weight: w,
+      weight: p.weight ?? 1,
       margin: p.margin ?? 0,
       chosenSign,
       rejectedSign,
       ...groupOf(p),
     };
+  });
+}
+
+/**
+ * Throws on the first pair of `pairs` (the caller's `data.<set>`, before any split) whose weight
+ * is not a finite number ≥ 0, whose margin is not finite, or, for a cost model, whose responses
+ * are not labelled safe or unsafe; the error names it as `data.<set>[i].<field>`. (Files are
+ * checked row by row with file:line when read; this guards the library API.)
+ */
+export function checkPairs(
+  pairs: readonly (PreferencePair | CostPair)[],
+  set: "train" | "eval",
+  o: { cost: boolean },
+): void {
+  pairs.forEach((p, i) => {
+    const bad = (field: string, message: string) =>
+      new KeelError("KEEL_E_INVALID_RECORD", message, {
+        where: { field: `data.${set}[${i}].${field}` },
+      });
+    const w = p.weight ?? 1;
+    if (!(w >= 0) || !Number.isFinite(w))
+      throw bad("weight", `pair weight must be a finite number ≥ 0, got ${w}`);
+    if (p.margin !== undefined && !Number.isFinite(p.margin))
+      throw bad("margin", `pair margin must be a finite number, got ${p.margin}`);
+    if (o.cost) {
+      const cp = p as CostPair;
+      for (const field of ["chosen_safe", "rejected_safe"] as const)
+        if (typeof cp[field] !== "boolean")
+          throw bad(field, `a cost pair needs chosen_safe and rejected_safe (true or false)`);
+    }
   });
 }
 

@@ -41,6 +41,7 @@ import { aggregateScores, RewardScorer, writeEnsembleFile } from "./ensemble.js"
 import { type PairEvalMetrics, pairEvalMetrics } from "./metrics.js";
 import {
   type CostPair,
+  checkPairs,
   type EncodedPair,
   encodePairs,
   pairBatch,
@@ -133,6 +134,8 @@ async function trainPairModel(
 ): Promise<TrainResult> {
   const c = parseRmConfig(input);
   const cost = c.loss === "safe_rlhf_cost";
+  checkPairs(data.train, "train", { cost });
+  if (data.eval) checkPairs(data.eval, "eval", { cost });
   const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed);
   requireTraining(sets.train, data.train.length, c.train.eval_fraction, `${kind} model`, "pairs");
   requireWeight(sets.train, `${kind} model`);
