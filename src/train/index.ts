@@ -46,7 +46,7 @@ export {
   type TrainHooks,
   type TrainResult,
 } from "./common/run.js";
-export { heldOutCount, splitEval } from "./common/split.js";
+export { heldOutCount, promptKey, splitEval } from "./common/split.js";
 export {
   type DpoConfig,
   type DpoConfigInput,

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { z } from "zod";
 import { parseNested } from "../../core/config.js";
 import { KeelError } from "../../core/errors.js";
+import type { Seed } from "../../core/rng.js";
 import type { PreferencePair } from "../../core/types.js";
 import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
 import { promptRow } from "../../io/prompts.js";
@@ -31,8 +32,10 @@ import {
   parsePpoConfig,
   parseRmConfig,
   parseSftConfig,
+  promptKey,
   type ScorerKind,
   type SftExample,
+  splitEval,
   type TrainHooks,
   type TrainResult,
   trainCostModel,
@@ -228,11 +231,25 @@ interface Checkpointed {
   readonly policy?: true;
 }
 
-/** What a trainer trains and evaluates on: the given eval set, else its held-out share. */
-const counts = (n: number, ev: readonly unknown[] | undefined, evalFraction: number) => {
-  const held = ev ? ev.length : heldOutCount(n, evalFraction);
-  return { train: ev ? n : n - held, eval: held };
-};
+/**
+ * What a trainer trains and evaluates on: the given eval set, else its held-out share (split as
+ * the trainer splits it: the pair trainers hold out whole prompts, `groupOf`).
+ */
+function counts<T>(
+  train: readonly T[],
+  ev: readonly unknown[] | undefined,
+  evalFraction: number,
+  seed: Seed,
+  groupOf?: (x: T) => string,
+) {
+  if (ev) return { train: train.length, eval: ev.length };
+  if (!groupOf) {
+    const held = heldOutCount(train.length, evalFraction);
+    return { train: train.length - held, eval: held };
+  }
+  const sets = splitEval(train, undefined, evalFraction, seed, groupOf);
+  return { train: sets.train.length, eval: sets.eval.length };
+}
 
 const inits = (...c: [string, string | undefined, (ScorerKind | "policy")?][]): Checkpointed[] =>
   c.flatMap(([field, dir, role]) =>
@@ -302,7 +319,7 @@ async function prepare(
         return {
           out,
           config: c,
-          counts: counts(train.length, ev, c.train.eval_fraction),
+          counts: counts(train, ev, c.train.eval_fraction, c.seed),
           checkpoints: inits(["model.init", c.model.init, "policy"]),
           run: (h) => trainSft(c, { train, ...(ev ? { eval: ev } : {}) }, h),
         };
@@ -326,7 +343,7 @@ async function prepare(
         return {
           out,
           config: c,
-          counts: counts(train.length, ev, c.train.eval_fraction),
+          counts: counts(train, ev, c.train.eval_fraction, c.seed, promptKey),
           checkpoints:
             trainer === "dpo"
               ? inits(["model.init", c.model.init, "policy"], ["reference.init", ref, "policy"])
@@ -353,7 +370,7 @@ async function prepare(
         return {
           out,
           config: c,
-          counts: counts(all.length, ev, c.train.eval_fraction),
+          counts: counts(all, ev, c.train.eval_fraction, c.seed, promptKey),
           checkpoints: inits(["model.init", c.model.init]),
           run: (h) => trainCostModel(c, { train: all, ...(ev ? { eval: ev } : {}) }, h),
         };

@@ -2,9 +2,20 @@
  * The evaluation split every trainer uses: a given eval set as is; otherwise, with
  * `eval_fraction` > 0, a seeded held-out share of the training examples
  * (`Rng(seed).fork("eval-split")` shuffles the indices; the first `heldOutCount` are held out).
+ * With `groupOf`, examples of one group (the reward model's and DPO's pairs: one prompt) are
+ * held out together — whole groups in the shuffled order of their first examples, until
+ * `heldOutCount` examples are out — so that no evaluated pair has its prompt, or its very
+ * comparison judged by another rater, among the training pairs. With every group of one example
+ * this is the plain split, example for example.
  */
 import { KeelError } from "../../core/errors.js";
 import { Rng, type Seed } from "../../core/rng.js";
+import type { Content } from "../../core/types.js";
+
+/** A pair's group for the split: its prompt. */
+export function promptKey(p: { readonly prompt: Content }): string {
+  return typeof p.prompt === "string" ? `s:${p.prompt}` : `c:${JSON.stringify(p.prompt)}`;
+}
 
 /** How many of `n` training examples a fraction holds out for evaluation. */
 export function heldOutCount(n: number, evalFraction: number): number {
@@ -16,10 +27,30 @@ export function splitEval<T>(
   evalSet: readonly T[] | undefined,
   evalFraction: number,
   seed: Seed,
+  groupOf?: (example: T) => string,
 ): { train: T[]; eval: T[] } {
   if (evalSet || evalFraction === 0) return { train: [...train], eval: [...(evalSet ?? [])] };
   const idx = new Rng(seed).fork("eval-split").shuffle(train.map((_, i) => i));
-  const held = new Set(idx.slice(0, heldOutCount(idx.length, evalFraction)));
+  const want = heldOutCount(idx.length, evalFraction);
+  const held = new Set<number>();
+  if (groupOf === undefined) for (const i of idx.slice(0, want)) held.add(i);
+  else {
+    const members = new Map<string, number[]>();
+    train.forEach((x, i) => {
+      const g = groupOf(x);
+      const m = members.get(g);
+      if (m) m.push(i);
+      else members.set(g, [i]);
+    });
+    const taken = new Set<string>();
+    for (const i of idx) {
+      if (held.size >= want) break;
+      const g = groupOf(train[i]!);
+      if (taken.has(g)) continue;
+      taken.add(g);
+      for (const j of members.get(g)!) held.add(j);
+    }
+  }
   return {
     train: train.filter((_, i) => !held.has(i)),
     eval: train.filter((_, i) => held.has(i)),

@@ -24,7 +24,7 @@ import {
 } from "../common/model.js";
 import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
-import { requireTraining, splitEval } from "../common/split.js";
+import { promptKey, requireTraining, splitEval } from "../common/split.js";
 import { DPO_LOSSES } from "../losses/dpo.js";
 import {
   checkPairs,
@@ -107,7 +107,7 @@ export async function trainDpo(
   const c = parseDpoConfig(input);
   checkPairs(data.train, "train", { cost: false });
   if (data.eval) checkPairs(data.eval, "eval", { cost: false });
-  const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed);
+  const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed, promptKey);
   requireTraining(sets.train, data.train.length, c.train.eval_fraction, "dpo", "pairs");
   requireWeight(sets.train, "dpo");
   const { model, codec } = openModel(c.model, {

@@ -34,7 +34,7 @@ import {
   saveModel,
 } from "../common/model.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
-import { requireTraining, splitEval } from "../common/split.js";
+import { promptKey, requireTraining, splitEval } from "../common/split.js";
 import { REWARD_LOSSES } from "../losses/reward.js";
 import { parseCostConfig } from "./costConfig.js";
 import { aggregateScores, RewardScorer, writeEnsembleFile } from "./ensemble.js";
@@ -136,7 +136,7 @@ async function trainPairModel(
   const cost = c.loss === "safe_rlhf_cost";
   checkPairs(data.train, "train", { cost });
   if (data.eval) checkPairs(data.eval, "eval", { cost });
-  const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed);
+  const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed, promptKey);
   requireTraining(sets.train, data.train.length, c.train.eval_fraction, `${kind} model`, "pairs");
   requireWeight(sets.train, `${kind} model`);
   const texts = () =>
