@@ -84,12 +84,30 @@ describe("judgments with audit weights", () => {
     ...extra,
   });
 
-  it("join each comparison's weight", () => {
+  it("become the audit's cleaned preferences: one pair per comparison, as export --clean writes", () => {
     const w = audit("audit-ok.json", [
       entry("c1", 0.5, { texts: textsDigest("p", "x", "y") }),
       entry("c2", 0, { excluded: true }),
     ]);
-    expect(readPairs(judgments, w).map((p) => p.weight)).toEqual([0.5, 0]);
+    // weight · |2 p_a − 1| = 0.5 · 0.8; the excluded comparison is left out.
+    const pairs = readPairs(judgments, w);
+    expect(pairs.map((p) => [p.chosen, p.weight])).toEqual([["x", expect.closeTo(0.4, 12)]]);
+  });
+
+  it("are oriented by the audit, not by each judgment: an excluded rater's flip does not train", () => {
+    // Three raters say a, an attacker the audit excluded says b: joined judgment by judgment,
+    // the flip trained at the comparison's full weight.
+    const file = join(dir, "flip.jsonl");
+    const rows = ["r1", "r2", "r3", "attacker"].map((r) => ({
+      ...judgment("c1", "p", "x", "y"),
+      rater_id: r,
+      choice: r === "attacker" ? "b" : "a",
+    }));
+    writeFileSync(file, `${rows.map((j) => JSON.stringify(j)).join("\n")}\n`);
+    const w = audit("audit-flip.json", [entry("c1", 1, { p_a: 0.95 })]);
+    const pairs = readPairs(file, w);
+    expect(pairs).toHaveLength(1);
+    expect(pairs[0]).toMatchObject({ chosen: "x", rejected: "y" });
   });
 
   it("refuse a negative audit weight, naming the audit file and field", () => {

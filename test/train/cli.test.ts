@@ -119,7 +119,9 @@ describe("keel train", () => {
       "1",
     ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).steps).toBe(4); // 3 non-tie pairs → 2 batches × 2 epochs
+    // The audit's cleaned preferences: c1 and c2 (c4 excluded, c3 a tie it never read) → one
+    // batch of 2 × 2 epochs.
+    expect(JSON.parse(r.stdout).steps).toBe(2);
     expect(existsSync(join(dir, "rm", "model", "ensemble.json"))).toBe(true);
   });
 
@@ -200,7 +202,7 @@ describe("keel train", () => {
     const json = JSON.parse((await runCli(["model", "info", "-c", rm, "--json"])).stdout);
     expect(json.ensemble.members).toEqual(["member-0"]);
     expect(json.members[0].kind).toBe("reward");
-    expect(json.members[0].step).toBe(4);
+    expect(json.members[0].step).toBe(2);
     const exp = await runCli(["model", "export-onnx", "-c", rm, "-o", join(dir, "rm.onnx")]);
     expect(exp.code).toBe(64);
     expect(exp.stderr).toContain("is a reward-model ensemble (ensemble.json)");

@@ -6,8 +6,8 @@
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
-import type { PreferencePair } from "../../core/types.js";
-import { textsDigest } from "../../defend/clean.js";
+import type { Judgment, PreferencePair } from "../../core/types.js";
+import { CleanPlan, textsDigest } from "../../defend/clean.js";
 import { readJsonTextFile, readTextFile } from "../../io/files.js";
 
 const NOT_JSONL =
@@ -66,6 +66,7 @@ const AuditSchema = z.object({
   comparisons: z.array(
     z.object({
       comparison_id: z.string(),
+      p_a: z.number().min(0).max(1),
       weight: z.number().min(0),
       excluded: z.boolean(),
       texts: z.string().optional(),
@@ -73,7 +74,14 @@ const AuditSchema = z.object({
   ),
 });
 
-/** Preference pairs from TRL rows or keel judgments (ties dropped; audit weights joined). */
+/**
+ * Preference pairs from TRL rows or keel judgments (ties dropped). With an audit, judgments
+ * become the audit's cleaned preferences, as `keel export --clean` writes them and the pipeline
+ * trains on them: one pair per comparison, the side its p_a favours, weighing
+ * weight·|2p_a − 1| (excluded comparisons and exact ties left out). Joined judgment by judgment
+ * instead, an excluded rater's flipped judgment of a kept comparison trained at the comparison's
+ * full weight: the poison the audit had caught went through.
+ */
 export function readPairs(file: string, weightsFile?: string): PreferencePair[] {
   const text = readTextFile(file);
   if (!isJudgmentsText(text)) {
@@ -87,26 +95,32 @@ export function readPairs(file: string, weightsFile?: string): PreferencePair[] 
       );
     return readJsonl(file, PairRowSchema, text);
   }
-  const audited = new Map<string, { weight: number; texts?: string | undefined }>();
-  if (weightsFile) {
-    const audit = parseRecord(AuditSchema, readJsonTextFile(weightsFile), { file: weightsFile });
-    for (const c of audit.comparisons)
-      audited.set(c.comparison_id, { weight: c.excluded ? 0 : c.weight, texts: c.texts });
+  const side = (j: { choice: string; prompt: string; response_a: string; response_b: string }) => {
+    const [chosen, rejected] =
+      j.choice === "a" ? [j.response_a, j.response_b] : [j.response_b, j.response_a];
+    return { prompt: j.prompt, chosen, rejected };
+  };
+  if (!weightsFile) {
+    return readJsonl(file, (v, where) => parseRecord(JudgmentRowSchema, v, where), text)
+      .filter((j) => j.choice !== "tie")
+      .map(side);
   }
+  const audit = parseRecord(AuditSchema, readJsonTextFile(weightsFile), { file: weightsFile });
+  const audited = new Map(audit.comparisons.map((c) => [c.comparison_id, c]));
+  const plan = new CleanPlan(audit.comparisons, weightsFile);
   const row = (v: unknown, where: Where) => {
     const j = parseRecord(JudgmentRowSchema, v, where);
-    if (weightsFile && j.choice !== "tie")
+    if (j.choice !== "tie")
       checkAudited(j, audited.get(j.comparison_id), { file, weightsFile, where });
     return j;
   };
-  return readJsonl(file, row, text)
-    .filter((j) => j.choice !== "tie")
-    .map((j) => {
-      const [chosen, rejected] =
-        j.choice === "a" ? [j.response_a, j.response_b] : [j.response_b, j.response_a];
-      const w = audited.get(j.comparison_id)?.weight;
-      return { prompt: j.prompt, chosen, rejected, ...(w === undefined ? {} : { weight: w }) };
-    });
+  const out: PreferencePair[] = [];
+  for (const j of readJsonl(file, row, text)) {
+    // The rater does not matter here: the plan chooses for the comparison.
+    const cleaned = plan.choose({ ...j, rater_id: "" } satisfies Judgment);
+    if (cleaned) out.push({ ...side(cleaned as typeof j), weight: plan.weightOf(cleaned)! });
+  }
+  return out;
 }
 
 /**
