@@ -14,6 +14,7 @@ import { trainBpe } from "../../src/engine/tokenizer/train.js";
 import { TextCodec, trainTokenizer } from "../../src/train/common/codec.js";
 import { saveModel } from "../../src/train/common/model.js";
 import { trainDpo } from "../../src/train/dpo/dpoTrainer.js";
+import { trainPpo } from "../../src/train/ppo/ppoTrainer.js";
 import { RewardScorer } from "../../src/train/rm/ensemble.js";
 import { pairEvalMetrics } from "../../src/train/rm/metrics.js";
 import { trainCostModel, trainRewardModel } from "../../src/train/rm/rmTrainer.js";
@@ -176,6 +177,38 @@ describe("a DPO reference", () => {
     expect(e.code).toBe("KEEL_E_CONFIG");
     expect(e.where).toEqual({ file: other, field: "reference.init" });
     expect(e.message).toContain("has another tokenizer than the policy");
+  });
+
+  it("with another tokenizer is refused by PPO too, whose KL penalty compares with it", async () => {
+    const init = tinyCheckpoint(tmp("ppo-policy"));
+    const codec = new TextCodec(
+      trainTokenizer(
+        ["zebra zone", "quiet quartz", "xylophone jive", "fjord vex", "zebra quartz"].flatMap(
+          (t) => [t, t.toUpperCase()],
+        ),
+        tinyCodec().vocabSize,
+      ),
+    );
+    const other = tmp("ppo-other-ref");
+    const m = new Gpt({ vocab: codec.vocabSize, ...TINY_ARCH }, { seed: 1, threads: 1 });
+    saveModel(other, m, codec);
+    await m.dispose();
+    const e = await failure(
+      trainPpo(
+        {
+          policy: { init },
+          reference: { init: other },
+          reward: { model: init },
+          rollout: { batch_size: 2, max_new_tokens: 4 },
+          ppo: { iterations: 1, epochs: 1, minibatch_size: 2 },
+        },
+        { prompts: ["pick one", "say yes"] },
+        { threads: 1 },
+      ),
+    );
+    expect(e.code).toBe("KEEL_E_CONFIG");
+    expect(e.where).toEqual({ file: other, field: "reference.init" });
+    expect(e.message).toContain("has another tokenizer than the policy (policy.init)");
   });
 
   it("with the policy's tokenizer trains (a checkpoint saved from a loaded one included)", async () => {

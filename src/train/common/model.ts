@@ -154,3 +154,31 @@ export function restoreInto(
   void ck.model.dispose();
   return { step: ck.step, extra: ck.extra };
 }
+
+/**
+ * The reference checkpoint, which must read the policy's token ids as the same tokens (one
+ * tokenizer) and hold sequences of `seqLen` tokens: otherwise its log-probs, which every DPO
+ * loss subtracts and PPO's KL penalty compares with, would be those of other text, and training
+ * would follow them silently.
+ */
+export function openReference(
+  dir: string,
+  codec: TextCodec,
+  seqLen: number,
+  policyField: "model.init" | "policy.init",
+  threads?: number,
+): Gpt {
+  const ref = openCheckpoint(dir, threads);
+  const why =
+    JSON.stringify(ref.codec.tokenizer.toJSON()) !== JSON.stringify(codec.tokenizer.toJSON())
+      ? `has another tokenizer than the policy (${policyField}): it would read the policy's token ids as other tokens`
+      : ref.model.config.context < seqLen
+        ? `has context ${ref.model.config.context}, shorter than the ${seqLen}-token sequences the policy trains on`
+        : undefined;
+  if (!why) return ref.model;
+  void ref.model.dispose();
+  throw new KeelError("KEEL_E_CONFIG", `the reference ${dir} ${why}`, {
+    where: { file: dir, field: "reference.init" },
+    hint: `use a reference with the policy's tokenizer, usually the checkpoint ${policyField} starts from (or leave reference out to use ${policyField} itself)`,
+  });
+}

@@ -11,14 +11,13 @@ import { KeelError } from "../../core/errors.js";
 import { contentToText, type PreferencePair } from "../../core/types.js";
 import type { Gpt } from "../../engine/gpt/model.js";
 import { epochBatches } from "../common/batches.js";
-import type { TextCodec } from "../common/codec.js";
 import { TrainLoop } from "../common/loop.js";
 import {
   asModelDtype,
   lrAt,
   makeOptimizer,
-  openCheckpoint,
   openModel,
+  openReference,
   restoreInto,
   saveModel,
 } from "../common/model.js";
@@ -78,27 +77,6 @@ export async function pairLogprobs(
   return { chosen, rejected };
 }
 
-/**
- * The reference checkpoint, which must read the policy's token ids as the same tokens (one
- * tokenizer) and hold sequences of `seqLen` tokens: otherwise its log-probs, which every DPO
- * loss subtracts, would be those of other text, and training would follow them silently.
- */
-function openReference(dir: string, codec: TextCodec, seqLen: number, threads?: number): Gpt {
-  const ref = openCheckpoint(dir, threads);
-  const why =
-    JSON.stringify(ref.codec.tokenizer.toJSON()) !== JSON.stringify(codec.tokenizer.toJSON())
-      ? "has another tokenizer than the policy (model.init or model.tokenizer): it would read the policy's token ids as other tokens"
-      : ref.model.config.context < seqLen
-        ? `has context ${ref.model.config.context}, shorter than the ${seqLen}-token sequences the policy trains on`
-        : undefined;
-  if (!why) return ref.model;
-  void ref.model.dispose();
-  throw new KeelError("KEEL_E_CONFIG", `the reference ${dir} ${why}`, {
-    where: { file: dir, field: "reference.init" },
-    hint: "use a reference with the policy's tokenizer, usually the checkpoint model.init starts from (or leave reference out to use model.init itself)",
-  });
-}
-
 export async function trainDpo(
   input: DpoConfigInput | DpoConfig,
   data: DpoData,
@@ -133,7 +111,7 @@ export async function trainDpo(
   if (c.reference)
     checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
   const ref = c.reference
-    ? openReference(c.reference.init, codec, seqLen, hooks.threads)
+    ? openReference(c.reference.init, codec, seqLen, "model.init", hooks.threads)
     : model.clone();
   const train = encodePairs(codec, sets.train, seqLen, { cost: false });
   const evalPairs = encodePairs(codec, sets.eval, seqLen, { cost: false });

@@ -24,7 +24,13 @@ import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
 import type { TextPolicy } from "../adapters.js";
 import { TrainLoop } from "../common/loop.js";
-import { makeOptimizer, openCheckpoint, restoreInto, saveModel } from "../common/model.js";
+import {
+  makeOptimizer,
+  openCheckpoint,
+  openReference,
+  restoreInto,
+  saveModel,
+} from "../common/model.js";
 import { type MomentsState, RunningMoments } from "../common/moments.js";
 import type { Monitor } from "../common/monitor.js";
 import { checkPolicy } from "../common/role.js";
@@ -85,7 +91,10 @@ export async function trainPpo(
         { where: { field } },
       );
   }
-  const ref = c.reference ? openCheckpoint(c.reference.init, hooks.threads).model : policy.clone();
+  // The reference scores the policy's own sequences (prompt and response, up to its context).
+  const ref = c.reference
+    ? openReference(c.reference.init, codec, policy.config.context, "policy.init", hooks.threads)
+    : policy.clone();
   const sources = openSources(c, hooks);
   const monitors = hooks.monitors ?? [];
   const learner: Learner = {
