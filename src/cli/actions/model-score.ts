@@ -321,14 +321,13 @@ export async function runScore(o: ScoreFlags): Promise<void> {
       summary.per_rater = perRater;
     }
   } else {
+    // Two passes: Σx²/n − mean² loses every digit of the spread of scores far from 0.
     let s = 0;
-    let ss = 0;
-    for (const x of score) {
-      s += x;
-      ss += x * x;
-    }
+    for (const x of score) s += x;
     const mean = s / n;
-    summary.metrics = { score_mean: mean, score_std: Math.sqrt(Math.max(0, ss / n - mean * mean)) };
+    let ss = 0;
+    for (const x of score) ss += (x - mean) ** 2;
+    summary.metrics = { score_mean: mean, score_std: Math.sqrt(ss / n) };
   }
   if (o.json) {
     printJson(o.out ? summary : { ...summary, rows });
