@@ -39,8 +39,11 @@ export function cliReference(): string {
     "Generated from `keel --help` by `npm run docs:cli`; do not edit by hand.\n",
     "Every command that opens the feedback store takes `--db PATH|postgres://URL` (default `keel.db`,",
     "or the `KEEL_DB` environment variable). `--json` prints machine-readable output on stdout;",
-    "progress and errors go to stderr. Exit codes: 0 success, 64 usage, 65 bad input data,",
-    "66 missing input, 70 internal, 74 store unavailable, 78 bad configuration (see docs/errors.md).\n",
+    "progress and errors go to stderr. Exit codes: 0 success, 3 a safeguard stopped the run,",
+    "64 usage, 65 bad input data, 66 missing input, 69 upstream service failed, 70 internal,",
+    "74 store unavailable, 75 busy or timed out (try again), 77 not allowed, 78 bad configuration,",
+    "130 interrupted (see docs/errors.md). Ctrl-C (or SIGTERM) stops a long command after its",
+    "current step; a second Ctrl-C stops it at once (exit 130, 143 for SIGTERM).\n",
     `\`\`\`text\n${helpOf(program)}\n\`\`\`\n`,
   ];
   walk(program, [], out);

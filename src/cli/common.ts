@@ -8,13 +8,24 @@ import { KeelError } from "../core/errors.js";
 
 export const DEFAULT_DB = "keel.db";
 
+/**
+ * `--db`, or else the KEEL_DB environment variable. The variable is read when the command runs
+ * and checked as the flag is; not when the command is defined, where the help would show its
+ * value (a URL may hold a password) and a mistyped URL would pass unchecked.
+ */
 export function addDbOption(cmd: Command): Command {
-  return cmd.option(
-    "--db <path|url>",
-    "feedback store: a SQLite file path or a postgres:// URL (env KEEL_DB)",
-    dbTarget,
-    process.env.KEEL_DB ?? DEFAULT_DB,
-  );
+  return cmd
+    .option(
+      "--db <path|url>",
+      "feedback store: a SQLite file path or a postgres:// URL (env KEEL_DB)",
+      dbTarget,
+      DEFAULT_DB,
+    )
+    .hook("preAction", (c) => {
+      const env = process.env.KEEL_DB;
+      if (env !== undefined && c.getOptionValueSource("db") === "default")
+        c.setOptionValueWithSource("db", dbTarget(env), "env");
+    });
 }
 
 /**
@@ -30,8 +41,8 @@ export function dbTarget(value: string): string {
     throw new KeelError(
       "KEEL_E_USAGE",
       postgres
-        ? `--db: a PostgreSQL URL starts with ${scheme}://`
-        : `--db: unknown URL scheme ${JSON.stringify(`${scheme}://`)}`,
+        ? `--db (or KEEL_DB): a PostgreSQL URL starts with ${scheme}://`
+        : `--db (or KEEL_DB): unknown URL scheme ${JSON.stringify(`${scheme}://`)}`,
       { hint: "give a SQLite file path or a postgres://user@host/database URL" },
     );
   return value;
@@ -56,10 +67,18 @@ export function listOption<T>(
   return new Option(flags, description).argParser(collect).default([] as T[], shown);
 }
 
+/**
+ * A number as written on the command line. Number() reads "" and blanks as 0, so `--seed
+ * "$SEED"` with SEED unset would run with seed 0 unannounced: blank is NaN here.
+ */
+export function numberArg(value: string): number {
+  return value.trim() === "" ? Number.NaN : Number(value);
+}
+
 /** Parses a positive integer option or fails with a usage error naming the flag. */
 export function positiveInt(flag: string): (value: string) => number {
   return (value) => {
-    const n = Number(value);
+    const n = numberArg(value);
     // Safe integers only: 1e20 is an integer to JavaScript, but not to SQL or a loop counter.
     if (!Number.isSafeInteger(n) || n <= 0)
       throw new KeelError(
@@ -73,7 +92,7 @@ export function positiveInt(flag: string): (value: string) => number {
 /** Parses an integer option ≥ 0 or fails with a usage error naming the flag. */
 export function nonNegativeInt(flag: string): (value: string) => number {
   return (value) => {
-    const n = Number(value);
+    const n = numberArg(value);
     if (!Number.isSafeInteger(n) || n < 0)
       throw new KeelError(
         "KEEL_E_USAGE",

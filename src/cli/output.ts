@@ -1,5 +1,5 @@
 /** How CLI commands talk to the user: results on stdout, progress and errors on stderr. */
-import { isKeelError } from "../core/errors.js";
+import { ERROR_CATALOGUE, isKeelError } from "../core/errors.js";
 import { reportLine } from "../core/printable.js";
 
 export interface GlobalOptions {
@@ -38,17 +38,21 @@ export function reportError(e: unknown, json: boolean): number {
     }
     return e.exitCode;
   }
+  // The stack's message may quote input (JSON.parse's does): escaped like keel's own.
   const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
-  process.stderr.write(`keel: internal error (KEEL_E_INTERNAL): ${message}\n`);
-  return 70;
+  if (json) {
+    const error = { code: "KEEL_E_INTERNAL", message };
+    process.stderr.write(`${JSON.stringify({ error })}\n`);
+  } else process.stderr.write(`keel: internal error (KEEL_E_INTERNAL): ${reportLine(message)}\n`);
+  return ERROR_CATALOGUE.KEEL_E_INTERNAL.exit;
 }
 
-/** `text` cut to at most `max` characters, with an ellipsis when it was cut. */
 /** "1 rater", "3 raters": a count and its noun (`plural` when it is not the noun + "s"). */
 export function count(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
 
+/** `text` cut to at most `max` characters, with an ellipsis when it was cut. */
 export function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

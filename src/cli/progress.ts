@@ -22,6 +22,7 @@ export class Progress {
   private readonly now: () => number;
   private readonly started: number;
   private lastDraw = 0;
+  private finished = false;
   private readonly enabled: boolean;
   private readonly stream: NodeJS.WriteStream;
   private total: number | undefined;
@@ -51,7 +52,7 @@ export class Progress {
     this.done = done;
     const now = this.now();
     this.mark(now);
-    if (!this.enabled || now - this.lastDraw < 100) return;
+    if (!this.enabled || this.finished || now - this.lastDraw < 100) return;
     this.lastDraw = now;
     this.draw(extra);
   }
@@ -60,9 +61,13 @@ export class Progress {
     this.update(this.done + n, extra);
   }
 
-  /** Draws the final state and ends the line. */
+  /**
+   * Draws the final state and ends the line, once: a command that finishes its bar and then
+   * fails calls it again on the way out, which must not draw a second, stale bar.
+   */
   finish(extra?: string): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.finished) return;
+    this.finished = true;
     this.draw(extra);
     this.stream.write("\n");
   }
@@ -99,9 +104,10 @@ export class Progress {
     let line = `${this.opts.label} `;
     if (this.total !== undefined && this.total > 0) {
       const frac = Math.min(this.done / this.total, 1);
+      // Past a total that was an estimate (lines counted, records read), nothing is left: 0, not −.
       const eta =
         recent !== undefined && recent > 0 && secs >= 1
-          ? (this.total - this.done) / recent
+          ? Math.max(this.total - this.done, 0) / recent
           : Number.NaN;
       const text = `${(frac * 100).toFixed(1)}% ${fmtCount(this.done)}/${fmtCount(this.total)} ${unit} ${fmtCount(rate)}/s ETA ${fmtDuration(eta)}`;
       // The bar gives way on a narrow terminal, so that the counts and the ETA stay whole.
@@ -121,9 +127,10 @@ export class Progress {
 
 export function fmtCount(n: number): string {
   if (!Number.isFinite(n)) return "?";
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
-  return n >= 100 || Number.isInteger(n) ? String(Math.round(n)) : n.toFixed(1);
+  // The thresholds are where the smaller unit would round up to the next (never "1000.0k").
+  if (n >= 999_950) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 9_999.5) return `${(n / 1e3).toFixed(1)}k`;
+  return n >= 99.95 || Number.isInteger(n) ? String(Math.round(n)) : n.toFixed(1);
 }
 
 export function fmtDuration(secs: number): string {

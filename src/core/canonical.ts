@@ -1,7 +1,9 @@
 /**
  * Canonical JSON: object keys sorted by UTF-16 code unit order, no whitespace, `undefined`
  * members omitted, numbers in JavaScript's shortest round-trip form. Two equal values always
- * encode to the same bytes, which is what hashing needs.
+ * encode to the same bytes, which is what hashing needs. Otherwise it reads values as
+ * `JSON.stringify` does: a `toJSON` method (a Date's) gives the value encoded, and an array's
+ * holes and `undefined` items are `null`.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null) return "null";
@@ -14,7 +16,12 @@ export function canonicalJson(value: unknown): string {
     case "boolean":
       return value ? "true" : "false";
     case "object": {
-      if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(",")}]`;
+      // Without this a Date would encode as {}, so every Date would hash alike.
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === "function") return canonicalJson(toJSON.call(value) ?? null);
+      // Array.from visits holes (map skips them, which would leave "[1,,3]", not JSON).
+      if (Array.isArray(value))
+        return `[${Array.from(value, (v) => canonicalJson(v ?? null)).join(",")}]`;
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj)
         .filter((k) => obj[k] !== undefined)

@@ -50,7 +50,8 @@ function shapesAt(
     const next: z.ZodType[] = [];
     for (const t of current) {
       const d = defOf(t);
-      if (d.type === "object" && typeof seg === "string" && d.shape?.[seg])
+      // Own fields only: "constructor" or "toString" in a config is not a field of every object.
+      if (d.type === "object" && typeof seg === "string" && d.shape && Object.hasOwn(d.shape, seg))
         next.push(...variants(d.shape[seg]!));
       else if (d.type === "array" && typeof seg === "number" && d.element)
         next.push(...variants(d.element));
@@ -93,7 +94,7 @@ export function unknownKeysHint(
   // Fields of a child object written one level up.
   for (const shape of shapes) {
     for (const [child, t] of Object.entries(shape)) {
-      if (shapesAt(t, []).some((s) => keys.every((k) => k in s))) {
+      if (shapesAt(t, []).some((s) => keys.every((k) => Object.hasOwn(s, k)))) {
         const list = keys.map((k) => JSON.stringify(k)).join(", ");
         return `${list} belong${keys.length === 1 ? "s" : ""} under ${at(child)}: ${at(child)}.${keys[0]}`;
       }

@@ -40,10 +40,7 @@ export function parseNested<T>(
   } catch (e) {
     if (e instanceof KeelError && e.code === "KEEL_E_CONFIG" && e.where?.field !== undefined) {
       const field = `${prefix.join(".")}.${e.where.field}`;
-      const message = e.message.slice(
-        e.message.lastIndexOf(`${e.where.field}: `) + e.where.field.length + 2,
-      );
-      throw new KeelError("KEEL_E_CONFIG", message, {
+      throw new KeelError("KEEL_E_CONFIG", e.detail, {
         where: { ...e.where, field },
         ...(e.hint ? { hint: e.hint } : {}),
       });

@@ -127,9 +127,17 @@ export function keelErrorData(e: KeelError): KeelErrorData {
   };
 }
 
-/** Rebuilds a KeelError with exactly the original message (no second location prefix). */
+/**
+ * Rebuilds a KeelError with exactly the original message (no second location prefix) and,
+ * when the message starts with its location as usual, the original `detail`, so that
+ * `withHint` or a caller that relocates the error does not repeat the location.
+ */
 export function reviveKeelError(d: KeelErrorData): KeelError {
-  const e = new KeelError(d.code, d.message, d.hint ? { hint: d.hint } : {});
+  const hint = d.hint ? { hint: d.hint } : {};
+  const prefix = d.where ? `${formatWhere(d.where)}: ` : "";
+  if (d.where && prefix !== ": " && d.message.startsWith(prefix))
+    return new KeelError(d.code, d.message.slice(prefix.length), { where: d.where, ...hint });
+  const e = new KeelError(d.code, d.message, hint);
   if (d.where) Object.defineProperty(e, "where", { value: d.where });
   return e;
 }

@@ -35,14 +35,18 @@ export class Rng {
   readonly seed: Seed;
 
   constructor(seed: Seed) {
+    // NaN (arithmetic on a missing value) would silently seed the stream of 0. A fractional
+    // seed is truncated: 1.5 seeds the stream of 1.
+    if (typeof seed === "number" && !Number.isFinite(seed))
+      throw new RangeError(`Rng: a numeric seed must be finite, got ${seed}`);
     this.seed = seed;
-    let st =
-      typeof seed === "number" ? (seed >>> 0) ^ Math.floor(seed / 2 ** 32) : hashString32(seed);
-    const words: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      const [next, out] = splitmix32(st);
-      st = next;
-      words.push(out);
+    const words = seedWords(typeof seed === "number" ? seed >>> 0 : hashString32(seed));
+    // The high word of a seed outside [0, 2^32) (a negative one, say) is mixed in on its own:
+    // folded into the low word, −1 would seed the same stream as 0, −2 as 1, 2^32 + 1 as 0.
+    const high = typeof seed === "number" ? Math.floor(seed / 2 ** 32) >>> 0 : 0;
+    if (high !== 0) {
+      const extra = seedWords(high ^ 0x5bd1e995);
+      for (let i = 0; i < 4; i++) words[i] = (words[i]! ^ extra[i]!) >>> 0;
     }
     [this.s0, this.s1, this.s2, this.s3] = words as [number, number, number, number];
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
@@ -119,14 +123,24 @@ export class Rng {
   /** An index drawn with probability proportional to `weights` (non-negative, not all zero). */
   weighted(weights: readonly number[]): number {
     let total = 0;
-    for (const w of weights) total += w;
-    if (!(total > 0)) throw new RangeError("Rng.weighted: weights must have a positive sum");
+    let last = -1;
+    for (let i = 0; i < weights.length; i++) {
+      const w = weights[i]!;
+      // A negative weight would shift every later index's share; an infinite one gives NaN.
+      if (!(w >= 0 && w < Number.POSITIVE_INFINITY))
+        throw new RangeError(`Rng.weighted: weight ${i} must be finite and ≥ 0, got ${w}`);
+      total += w;
+      if (w > 0) last = i;
+    }
+    if (!(total > 0 && total < Number.POSITIVE_INFINITY))
+      throw new RangeError("Rng.weighted: weights must have a positive, finite sum");
     let r = this.float() * total;
     for (let i = 0; i < weights.length; i++) {
       r -= weights[i]!;
       if (r < 0) return i;
     }
-    return weights.length - 1;
+    // Rounding can leave r ≥ 0 after the last subtraction: the last index that can be drawn.
+    return last;
   }
 
   /** Fisher–Yates shuffle in place; returns the same array. */
@@ -142,7 +156,9 @@ export class Rng {
 
   /** `k` distinct indices from [0, n), in random order. */
   sampleIndices(n: number, k: number): number[] {
-    if (k > n) throw new RangeError(`Rng.sampleIndices: k=${k} > n=${n}`);
+    // A fractional k would give ⌈k⌉ indices on one path and ⌊k⌋ on the other.
+    if (!Number.isInteger(n) || !Number.isInteger(k) || k < 0 || k > n)
+      throw new RangeError(`Rng.sampleIndices: need integers 0 ≤ k ≤ n, got k=${k}, n=${n}`);
     if (k * 4 < n) {
       const seen = new Set<number>();
       const out: number[] = [];
@@ -164,6 +180,18 @@ export class Rng {
   fork(label: string): Rng {
     return new Rng(`${String(this.seed)}/${label}`);
   }
+}
+
+/** Four state words from a 32-bit start through splitmix32. */
+function seedWords(start: number): number[] {
+  let st = start;
+  const words: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const [next, out] = splitmix32(st);
+    st = next;
+    words.push(out);
+  }
+  return words;
 }
 
 function rotl(x: number, k: number): number {

@@ -1,5 +1,6 @@
 /** `--db` with a mistyped PostgreSQL URL: a usage error, not a SQLite file of that name. */
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { dbTarget } from "../../src/cli/common.js";
 import { runCli } from "../helpers/cli.js";
@@ -34,5 +35,48 @@ describe("--db", () => {
       "POSTGRESQL://h/db",
     ])
       expect(dbTarget(db)).toBe(db);
+  });
+
+  describe("from KEEL_DB", () => {
+    const saved = process.env.KEEL_DB;
+    const withEnv = async <T>(value: string, run: () => Promise<T>): Promise<T> => {
+      process.env.KEEL_DB = value;
+      try {
+        return await run();
+      } finally {
+        if (saved === undefined) delete process.env.KEEL_DB;
+        else process.env.KEEL_DB = saved;
+      }
+    };
+
+    it("is checked as --db is, without printing the URL", async () => {
+      const cwd = tempDir("keel-db-env-");
+      const r = await withEnv("postgress://bob:secret@127.0.0.1/test", () =>
+        runCli(["stats"], { cwd }),
+      );
+      expect(r.code).toBe(64);
+      expect(r.stderr).toContain("KEEL_E_USAGE: --db (or KEEL_DB): unknown URL scheme");
+      expect(r.stderr).not.toContain("secret");
+      expect(readdirSync(cwd)).toEqual([]);
+    });
+
+    it("is used when --db is not given, and --db wins over it", async () => {
+      const cwd = tempDir("keel-db-env-");
+      const db = join(cwd, "from-env.db");
+      expect((await withEnv(db, () => runCli(["init"], { cwd }))).code).toBe(0);
+      expect(existsSync(db)).toBe(true);
+      const other = join(cwd, "from-flag.db");
+      expect((await withEnv(db, () => runCli(["init", "--db", other], { cwd }))).code).toBe(0);
+      expect(existsSync(other)).toBe(true);
+    });
+
+    it("never shows its value in --help, where a URL's password would be on screen", async () => {
+      const r = await withEnv("postgres://bob:secret@127.0.0.1/test", () =>
+        runCli(["stats", "--help"]),
+      );
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("--db <path|url>");
+      expect(r.stdout).not.toContain("secret");
+    });
   });
 });

@@ -1,6 +1,6 @@
 /** Durations in progress lines: never "8m60s" or "60s" from rounding at a boundary. */
 import { describe, expect, it } from "vitest";
-import { fmtDuration, Progress } from "../../src/cli/progress.js";
+import { fmtCount, fmtDuration, Progress } from "../../src/cli/progress.js";
 
 describe("fmtDuration", () => {
   it("formats seconds, minutes and hours", () => {
@@ -123,5 +123,50 @@ describe("Progress", () => {
       p.update(s);
     }
     expect(r.last()).toMatch(/ 1\/s ETA 8m58s$/);
+  });
+
+  it("shows an ETA of 0, not a negative one, past a total that was an estimate", () => {
+    const r = recorder(120);
+    const p = new Progress({ label: "import", total: 100, stream: r.stream, now: r.now });
+    r.at(1000);
+    p.update(10);
+    r.at(3000);
+    p.update(140); // more records than the lines counted ahead
+    expect(r.last()).toMatch(/ 100\.0% 140\/100 items 65\/s ETA 0\.0s$/);
+  });
+});
+
+describe("Progress.finish", () => {
+  it("ends the bar once, however often it is called, and draws nothing after", () => {
+    let out = "";
+    const stream = {
+      columns: 80,
+      isTTY: true,
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream;
+    let clock = 1000;
+    const p = new Progress({ label: "import", total: 10, stream, now: () => clock });
+    p.update(10);
+    p.finish();
+    const once = out;
+    clock = 5000;
+    p.finish();
+    p.update(10);
+    expect(out).toBe(once);
+    expect(out.match(/\n/g)).toHaveLength(1);
+  });
+});
+
+describe("fmtCount", () => {
+  it("moves to the next unit where rounding would reach it", () => {
+    expect(fmtCount(99.96)).toBe("100");
+    expect(fmtCount(9_999.6)).toBe("10.0k");
+    expect(fmtCount(999_949)).toBe("999.9k");
+    expect(fmtCount(999_960)).toBe("1.00M");
+    expect(fmtCount(12.34)).toBe("12.3");
+    expect(fmtCount(Number.NaN)).toBe("?");
   });
 });

@@ -66,6 +66,49 @@ describe("reportError", () => {
   });
 });
 
+describe("reportError for an unexpected failure", () => {
+  function report(e: unknown, json: boolean): { code: number; written: string } {
+    const chunks: string[] = [];
+    const spy = vi
+      .spyOn(process.stderr, "write")
+      .mockImplementation((chunk: string | Uint8Array) => {
+        chunks.push(String(chunk));
+        return true;
+      });
+    try {
+      return { code: reportError(e, json), written: chunks.join("") };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+  // What JSON.parse says of a file that starts with an escape sequence: it quotes the input.
+  const parseError = (() => {
+    try {
+      JSON.parse("\u001b[2Jgone");
+    } catch (e) {
+      return e;
+    }
+  })();
+
+  it("is one JSON object on stderr with --json, like keel's own errors", () => {
+    const { code, written } = report(parseError, true);
+    expect(code).toBe(70);
+    expect(written.endsWith("\n")).toBe(true);
+    expect(written.trimEnd().split("\n")).toHaveLength(1);
+    const e = JSON.parse(written).error;
+    expect(e.code).toBe("KEEL_E_INTERNAL");
+    expect(e.message).toContain("is not valid JSON");
+  });
+
+  it("escapes the control characters its message quotes", () => {
+    const { code, written } = report(parseError, false);
+    expect(code).toBe(70);
+    expect(written).toMatch(/^keel: internal error \(KEEL_E_INTERNAL\): /);
+    expect(written).not.toContain("\u001b");
+    expect(written).toContain("\\u001b[2Jgone");
+  });
+});
+
 describe("integer options", () => {
   it("refuse integers beyond 2^53, which SQL limits and loop counters cannot take", () => {
     expect(positiveInt("--top")("12")).toBe(12);
@@ -73,5 +116,12 @@ describe("integer options", () => {
     for (const parse of [positiveInt("--top"), nonNegativeInt("--skip")])
       for (const v of ["1e20", "99999999999999999999", "9007199254740993"])
         expect(() => parse(v)).toThrow(expect.objectContaining({ code: "KEEL_E_USAGE" }));
+  });
+
+  it("refuse an empty or blank value, which Number() would read as 0", () => {
+    for (const parse of [positiveInt("--top"), nonNegativeInt("--seed")])
+      for (const v of ["", " ", "\t"])
+        expect(() => parse(v)).toThrow(expect.objectContaining({ code: "KEEL_E_USAGE" }));
+    expect(nonNegativeInt("--seed")(" 7 ")).toBe(7);
   });
 });

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { parseConfig } from "../../src/core/config.js";
 import { editDistance, unknownKeysHint } from "../../src/core/config-hints.js";
 import { KeelError } from "../../src/core/errors.js";
+import { parseRecord } from "../../src/core/schemas.js";
 import { resolveAuditConfig } from "../../src/defend/config.js";
 import { parsePipelineConfig } from "../../src/pipeline/config.js";
 import { parseRmConfig } from "../../src/train/index.js";
@@ -71,6 +72,33 @@ describe("hints for unknown config fields", () => {
     expect(hintOf(() => parseWorldConfig({ pannel: {} }))).toBe('did you mean "panel"?');
     expect(hintOf(() => resolveAuditConfig({ verdict: { exclude_a: 0.9 } }))).toBe(
       'did you mean "exclude_at" (verdict.exclude_at)?',
+    );
+  });
+
+  it("takes a key named like an Object method for an unknown field, not a field of every object", () => {
+    const S = z.strictObject({
+      model: z
+        .strictObject({ arch: z.strictObject({ d_model: z.number() }).optional() })
+        .optional(),
+      epochs: z.number().optional(),
+    });
+    for (const key of ["constructor", "toString", "hasOwnProperty", "__proto__"]) {
+      expect(
+        hintOf(() => parseConfig(S, JSON.parse(`{"${key}": 1}`))),
+        key,
+      ).toBeUndefined();
+      expect(
+        hintOf(() => parseConfig(S, JSON.parse(`{"model": {"${key}": 1}}`))),
+        key,
+      ).toBe(undefined);
+    }
+    // A record key "constructor" inside a union with an object: a located error, not a crash.
+    const U = z.union([
+      z.strictObject({ a: z.number() }),
+      z.record(z.string(), z.strictObject({ x: z.strictObject({ y: z.number() }) })),
+    ]);
+    expect(() => parseRecord(U, JSON.parse('{"constructor": {"x": 5}}'), { line: 1 })).toThrow(
+      "line 1: constructor.x: expected an object {y}, received number",
     );
   });
 });

@@ -80,3 +80,76 @@ describe("Rng", () => {
     expect(() => r.weighted([0, 0])).toThrow(RangeError);
   });
 });
+
+describe("Rng seeds", () => {
+  it("keeps the streams of seeds in [0, 2^32) and string seeds", () => {
+    expect(new Rng(0).nextU32()).toBe(3809008728);
+    expect(new Rng(1).nextU32()).toBe(2442144158);
+    expect(new Rng("panel").nextU32()).toBe(new Rng("panel").nextU32());
+  });
+
+  it("gives negative seeds and seeds beyond 2^32 streams of their own", () => {
+    const first = (seed: number) => {
+      const r = new Rng(seed);
+      return [r.nextU32(), r.nextU32(), r.nextU32()];
+    };
+    const seeds = [0, 1, 6, -1, -2, -7, 2 ** 32, 2 ** 32 + 1, -(2 ** 32), 2 ** 53 - 1];
+    const streams = new Set(seeds.map((s) => first(s).join(",")));
+    expect(streams.size).toBe(seeds.length);
+    expect(first(-1)).toEqual(first(-1));
+  });
+
+  it("refuses a seed that is not a finite number instead of reading it as 0", () => {
+    for (const seed of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])
+      expect(() => new Rng(seed)).toThrow(RangeError);
+    expect(new Rng(1.5).nextU32()).toBe(new Rng(1).nextU32());
+  });
+});
+
+describe("Rng.weighted", () => {
+  /** An Rng whose float() is fixed, to reach the edges of the draw. */
+  class FixedRng extends Rng {
+    constructor(private readonly x: number) {
+      super(0);
+    }
+    override float(): number {
+      return this.x;
+    }
+  }
+
+  it("never draws an index of weight 0, even where rounding leaves a remainder", () => {
+    const top = 1 - 2 ** -53; // the largest value float() returns
+    expect(new FixedRng(top).weighted([0.1, 0.2, 0.3, 0])).toBe(2);
+    expect(new FixedRng(top).weighted([0.1, 0.2, 0.3])).toBe(2);
+    expect(new FixedRng(0).weighted([0, 0.5, 0.5])).toBe(1);
+  });
+
+  it("refuses negative and infinite weights, which would skew or break the draw", () => {
+    const r = new Rng(1);
+    expect(() => r.weighted([5, -5, 1])).toThrow(RangeError);
+    expect(() => r.weighted([Number.POSITIVE_INFINITY, 1])).toThrow(RangeError);
+    expect(() => r.weighted([Number.NaN, 1])).toThrow(RangeError);
+    expect(() => r.weighted([Number.MAX_VALUE, Number.MAX_VALUE])).toThrow(RangeError);
+  });
+
+  it("handles the distribution helpers' edge cases", () => {
+    const r = new Rng(5);
+    expect(r.sampleIndices(3, 3).sort()).toEqual([0, 1, 2]);
+    expect(r.sampleIndices(0, 0)).toEqual([]);
+    expect(() => r.sampleIndices(2, 3)).toThrow(RangeError);
+    for (const [n, k] of [
+      [100, 2.5],
+      [10, 2.5],
+      [10, -1],
+      [Number.NaN, 1],
+    ] as const)
+      expect(() => r.sampleIndices(n, k), `n=${n} k=${k}`).toThrow(RangeError);
+    expect(r.shuffle([])).toEqual([]);
+    expect(r.shuffle([1])).toEqual([1]);
+    for (let i = 0; i < 100; i++) {
+      expect(r.bernoulli(0)).toBe(false);
+      expect(r.bernoulli(1)).toBe(true);
+      expect(r.normal(3, 0)).toBe(3);
+    }
+  });
+});
