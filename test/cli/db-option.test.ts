@@ -79,4 +79,18 @@ describe("--db", () => {
       expect(r.stdout).not.toContain("secret");
     });
   });
+
+  it("KEEL_REDIS is not shown in keel serve --help either", async () => {
+    const saved = process.env.KEEL_REDIS;
+    process.env.KEEL_REDIS = "redis://:hunter2secret@127.0.0.1:6379";
+    try {
+      const r = await runCli(["serve", "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("--redis <url>");
+      expect(r.stdout).not.toContain("hunter2secret");
+    } finally {
+      if (saved === undefined) delete process.env.KEEL_REDIS;
+      else process.env.KEEL_REDIS = saved;
+    }
+  });
 });

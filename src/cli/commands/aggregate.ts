@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { addDbOption, nonNegativeInt, oneOf, positiveInt } from "../common.js";
+import { addDbOption, nonNegativeInt, numberArg, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 const FORMATS = ["crowd-kit", "crowd-kit-pairwise", "judgments"] as const;
@@ -14,7 +14,7 @@ type InputFormat = (typeof FORMATS)[number];
 
 function positiveNumber(flag: string, allowZero = false) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = numberArg(v);
     if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
       throw new KeelError(
         "KEEL_E_USAGE",

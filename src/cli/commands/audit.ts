@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { POLICIES, type Policy } from "../../defend/config.js";
-import { addDbOption, oneOf } from "../common.js";
+import { addDbOption, numberArg, oneOf } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface AuditFlags {
@@ -35,7 +35,7 @@ export interface AuditFlags {
  */
 function numberFlag(flag: string, kind: "probability" | "index") {
   return (v: string): number => {
-    const n = v.trim() === "" ? Number.NaN : Number(v);
+    const n = numberArg(v);
     const ok = kind === "probability" ? n >= 0 && n <= 1 : Number.isInteger(n) && n >= 0;
     if (!ok)
       throw new KeelError(

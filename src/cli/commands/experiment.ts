@@ -7,7 +7,7 @@ import { type Command, Option } from "commander";
 import { KeelError } from "../../core/errors.js";
 import type { AttackType } from "../../redteam/scenarios.js";
 import { SWEEP_ATTACKS } from "../choices.js";
-import { listOption, nonNegativeInt, oneOf, positiveInt } from "../common.js";
+import { listOption, nonNegativeInt, numberArg, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface TradeoffFlags {
@@ -61,7 +61,7 @@ function parseList<T>(flag: string, parse: (s: string) => T): (value: string) =>
 const finite =
   (flag: string) =>
   (s: string): number => {
-    const n = Number(s);
+    const n = numberArg(s);
     if (!Number.isFinite(n))
       throw new KeelError("KEEL_E_USAGE", `${flag}: ${JSON.stringify(s)} is not a number`);
     return n;
@@ -76,7 +76,7 @@ const nonNegative =
   };
 
 const rate = (s: string): number => {
-  const n = Number(s);
+  const n = numberArg(s);
   if (!Number.isFinite(n) || n < 0 || n > 50)
     throw new KeelError(
       "KEEL_E_USAGE",

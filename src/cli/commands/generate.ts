@@ -9,7 +9,7 @@
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { addOutputOptions, positiveInt } from "../common.js";
+import { addOutputOptions, numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface GenerateCandidatesFlags {
@@ -28,7 +28,7 @@ export interface GenerateCandidatesFlags {
 }
 
 function temperature(v: string): number {
-  const n = Number(v);
+  const n = numberArg(v);
   if (!Number.isFinite(n) || n <= 0 || n > 2)
     throw new KeelError(
       "KEEL_E_USAGE",

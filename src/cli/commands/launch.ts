@@ -12,7 +12,7 @@
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { OPENRLHF_VERSION } from "../../providers/ray/openrlhf.js";
-import { listOption, oneOf, positiveInt } from "../common.js";
+import { listOption, numberArg, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface RayFlags {
@@ -70,7 +70,7 @@ const MIN_INTERVAL_S = 0.01;
 const MAX_INTERVAL_S = 86_400;
 
 function seconds(v: string): number {
-  const n = Number(v);
+  const n = numberArg(v);
   if (!Number.isFinite(n) || n < MIN_INTERVAL_S || n > MAX_INTERVAL_S)
     throw new KeelError(
       "KEEL_E_USAGE",

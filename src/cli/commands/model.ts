@@ -13,7 +13,7 @@ import { type Command, Option } from "commander";
 import { KeelError } from "../../core/errors.js";
 import type { Head } from "../../engine/gpt/graphs.js";
 import { HEADS } from "../choices.js";
-import { addOutputOptions, listOption, positiveInt } from "../common.js";
+import { addOutputOptions, listOption, numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface ModelInitFlags {
@@ -84,7 +84,7 @@ function parseHeads(v: string): Head[] {
 }
 
 const num = (flag: string) => (v: string) => {
-  const n = Number(v);
+  const n = numberArg(v);
   if (!Number.isFinite(n))
     throw new KeelError("KEEL_E_USAGE", `${flag} must be a number, got ${JSON.stringify(v)}`);
   return n;

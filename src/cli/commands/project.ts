@@ -5,7 +5,7 @@
 
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { addDbOption, addOutputOptions } from "../common.js";
+import { addDbOption, addOutputOptions, numberArg } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface ProjectCreateFlags extends ProjectSettingsFlags {
@@ -77,7 +77,7 @@ function addSettingsOptions(cmd: Command): Command {
 
 function num(flag: string) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = numberArg(v);
     if (!Number.isFinite(n))
       throw new KeelError("KEEL_E_USAGE", `${flag} must be a number, got ${JSON.stringify(v)}`);
     return n;

@@ -10,7 +10,13 @@
 import { type Command, Option } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { SUITES } from "../../redteam/suites.js";
-import { addOutputOptions, nonNegativeInt, positiveInt, triggerToken } from "../common.js";
+import {
+  addOutputOptions,
+  nonNegativeInt,
+  numberArg,
+  positiveInt,
+  triggerToken,
+} from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface RedteamFlags {
@@ -36,7 +42,7 @@ export interface RedteamFlags {
 
 function nonNegative(flag: string, max: number) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = numberArg(v);
     if (!Number.isFinite(n) || n < 0 || n > max)
       throw new KeelError(
         "KEEL_E_USAGE",

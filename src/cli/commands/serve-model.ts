@@ -8,7 +8,7 @@
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
-import { positiveInt } from "../common.js";
+import { numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface ServeModelFlags {
@@ -37,7 +37,7 @@ export interface ServeModelFlags {
 
 function number(flag: string, min: number, max: number) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = numberArg(v);
     if (!Number.isFinite(n) || n < min || n > max)
       throw new KeelError(
         "KEEL_E_USAGE",

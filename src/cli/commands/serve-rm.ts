@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_QUEUED_ITEMS, DEFAULT_RM_MAX_PENDING } from "../../core/serving-limits.js";
-import { listOption, positiveInt } from "../common.js";
+import { listOption, numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface ServeRmFlags {
@@ -30,7 +30,7 @@ export interface ServeRmFlags {
 
 function finite(flag: string) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = numberArg(v);
     if (!Number.isFinite(n))
       throw new KeelError("KEEL_E_USAGE", `${flag} must be a number, got ${JSON.stringify(v)}`);
     return n;

@@ -1,12 +1,12 @@
 /** `keel serve`: the rater and admin web app and its API over a feedback store. */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { addDbOption, positiveInt } from "../common.js";
+import { addDbOption, numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 function rate(flag: string) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = numberArg(v);
     if (!Number.isFinite(n) || n < 0) {
       throw new KeelError(
         "KEEL_E_USAGE",
@@ -66,8 +66,14 @@ export const serveCommand: CommandModule = {
       .option(
         "--redis <url>",
         "share leases and rate limits with other keel serve processes through Redis (env KEEL_REDIS)",
-        process.env.KEEL_REDIS,
       )
+      // Read when the command runs, not as the option's default: the help would print it, and
+      // a Redis URL may hold a password.
+      .hook("preAction", (c) => {
+        const env = process.env.KEEL_REDIS;
+        if (env !== undefined && env !== "" && c.getOptionValueSource("redis") === undefined)
+          c.setOptionValueWithSource("redis", env, "env");
+      })
       .option("--redis-prefix <prefix>", "prefix of every Redis key", "keel:")
       .addHelpText(
         "after",

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { ROLES, type Role } from "../../store/collection/schema.js";
-import { addDbOption, addOutputOptions, oneOf } from "../common.js";
+import { addDbOption, addOutputOptions, numberArg, oneOf } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface UsersAddFlags {
@@ -43,7 +43,7 @@ export interface UsersListFlags {
 const MAX_INVITE_HOURS = 24 * 90;
 
 function inviteHours(v: string): number {
-  const n = Number(v);
+  const n = numberArg(v);
   if (!(n > 0 && n <= MAX_INVITE_HOURS))
     throw new KeelError(
       "KEEL_E_USAGE",
