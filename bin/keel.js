@@ -10,6 +10,11 @@ process.stdout.on("error", (e) => {
   if (e.code === "EPIPE") process.exit(0);
   throw e;
 });
+// Progress and errors go to stderr; with `2>&1 | head` it is that closed pipe too. What could
+// not be shown is dropped, and the command ends with its own exit code instead of a crash.
+process.stderr.on("error", (e) => {
+  if (e.code !== "EPIPE") throw e;
+});
 
 main(process.argv).then((code) => {
   process.exitCode = code;

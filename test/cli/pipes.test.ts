@@ -67,4 +67,16 @@ describe("keel in pipelines", () => {
     expect(r.stderr).not.toContain("EPIPE");
     expect(r.code).toBe(0);
   });
+
+  it("ends with its own exit code when its standard error is a closed pipe (2>&1 | head)", async () => {
+    // Before, the error message's write crashed it: an unhandled EPIPE and exit code 1.
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, "bin/keel.js"), "stats", "--db", join(dir, "missing", "x.db")],
+      { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    child.stderr.destroy();
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code).toBe(74);
+  });
 });
