@@ -1,4 +1,5 @@
 import type { Choice, Judgment, Parsed } from "../../src/core/types.js";
+import type { NewItem } from "../../src/store/collection/index.js";
 
 /** A small deterministic judgment set: `n` comparisons over a few prompts, `raters` raters each. */
 export function makeJudgments(n: number, raters = 3): Judgment[] {
@@ -40,4 +41,18 @@ export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 export function fixedClock(start = Date.parse("2026-06-01T00:00:00Z")): () => Date {
   let t = start;
   return () => new Date(t++);
+}
+
+/** A project task item of comparison `id` (texts made from the id), for the collection tests. */
+export function taskItem(id: string): NewItem {
+  return {
+    comparison: {
+      comparison_id: id,
+      prompt: `p ${id}`,
+      response_a: `a ${id}`,
+      response_b: `b ${id}`,
+    },
+    kind: "task",
+    batch: "b",
+  };
 }

@@ -6,26 +6,17 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { KeelError } from "../../src/core/errors.js";
 import { parseCsvBatches } from "../../src/io/csv.js";
 import { openInput } from "../../src/io/files.js";
 import { MAX_LINE_BYTES } from "../../src/io/lines.js";
 import { detectFormat } from "../../src/io/registry.js";
 import { collect } from "../helpers/data.js";
+import { failure } from "../helpers/errors.js";
 import { fakeStdin } from "../helpers/stdin.js";
 import { tempDir } from "../helpers/stores.js";
 
 const dir = tempDir("keel-caps-");
 const MiB = 1024 * 1024;
-
-async function failure(p: Promise<unknown>): Promise<KeelError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as KeelError;
-  }
-  throw new Error("expected a failure");
-}
 
 describe("format detection on standard input", () => {
   it("reads a long first line once and gives every byte back to the parser", async () => {

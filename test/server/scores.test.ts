@@ -15,30 +15,17 @@ import {
   collectionDb,
   createProject,
   createUser,
-  type NewItem,
 } from "../../src/store/collection/index.js";
 import { type FeedbackStore, openStore } from "../../src/store/store.js";
+import { taskItem } from "../helpers/data.js";
 import { tempDir } from "../helpers/stores.js";
-
-function item(id: string): NewItem {
-  return {
-    comparison: {
-      comparison_id: id,
-      prompt: `p ${id}`,
-      response_a: `a ${id}`,
-      response_b: `b ${id}`,
-    },
-    kind: "task",
-    batch: "b",
-  };
-}
 
 async function setup() {
   const store = await openStore(`${tempDir()}/b.db`, { create: true });
   const db = collectionDb(store);
   const now = new Date();
   const project = await createProject(db, { project_id: "p", name: "p", gold_rate: 0 }, now);
-  await addItems(db, "p", ["c0", "c1", "c2"].map(item));
+  await addItems(db, "p", ["c0", "c1", "c2"].map(taskItem));
   const users: string[] = [];
   for (const login of ["r0", "r1"])
     users.push((await createUser(db, { login, role: "rater" }, now)).user_id);
@@ -46,7 +33,7 @@ async function setup() {
   const ids = new TaskIds(Buffer.alloc(32, 7));
   const q = await ProjectQueue.load(project, db, new MemoryLeaseStore(), ids);
   const judge = async (rater: string, id: string) => {
-    await store.appendJudgments([{ ...item(id).comparison, rater_id: rater, choice: "a" }]);
+    await store.appendJudgments([{ ...taskItem(id).comparison, rater_id: rater, choice: "a" }]);
   };
   return { store, db, q, ids, users, judge };
 }
@@ -143,11 +130,11 @@ describe("the queue registry", () => {
       let now = Date.now();
       const reg = new QueueRegistry(db, new MemoryLeaseStore(), ids, () => now);
       expect((await reg.get("p")).tasks).toHaveLength(3);
-      await addItems(db, "p", [item("c3")]);
+      await addItems(db, "p", [taskItem("c3")]);
       now -= 3_600_000;
       expect((await reg.get("p")).tasks).toHaveLength(4);
       // And syncs at its interval from there on.
-      await addItems(db, "p", [item("c4")]);
+      await addItems(db, "p", [taskItem("c4")]);
       now += SYNC_MS;
       expect((await reg.get("p")).tasks).toHaveLength(5);
     } finally {

@@ -12,24 +12,11 @@ import {
   createUser,
   getMember,
   listItems,
-  type NewItem,
   recordQuizAttempt,
 } from "../../src/store/collection/index.js";
 import type { FeedbackStore } from "../../src/store/store.js";
+import { taskItem } from "../helpers/data.js";
 import { dialectFixtures } from "../helpers/stores.js";
-
-function item(id: string): NewItem {
-  return {
-    comparison: {
-      comparison_id: id,
-      prompt: `p ${id}`,
-      response_a: `a ${id}`,
-      response_b: `b ${id}`,
-    },
-    kind: "task",
-    batch: "b",
-  };
-}
 
 for (const d of dialectFixtures()) {
   describe(`project items (${d.name})`, () => {
@@ -58,8 +45,8 @@ for (const d of dialectFixtures()) {
         })),
       );
       const r = await Promise.allSettled([
-        addItems(db, "p1", ids.map(item)),
-        addItems(db, "p2", ids.map(item)),
+        addItems(db, "p1", ids.map(taskItem)),
+        addItems(db, "p2", ids.map(taskItem)),
       ]);
       expect(r.map((x) => x.status).sort()).toEqual(["fulfilled", "rejected"]);
       const rejected = r.find((x) => x.status === "rejected") as PromiseRejectedResult;
@@ -76,12 +63,12 @@ for (const d of dialectFixtures()) {
         addItems(
           db,
           "p1",
-          Array.from({ length: 30 }, (_, k) => item(`x${k}`)),
+          Array.from({ length: 30 }, (_, k) => taskItem(`x${k}`)),
         ),
         addItems(
           db,
           "p1",
-          Array.from({ length: 30 }, (_, k) => item(`y${k}`)),
+          Array.from({ length: 30 }, (_, k) => taskItem(`y${k}`)),
         ),
       ]);
       const positions = (await listItems(db, "p1")).map((i) => i.position);
@@ -96,7 +83,7 @@ for (const d of dialectFixtures()) {
       await addItems(
         db,
         "p1",
-        [{ ...item("q0"), kind: "quiz" as const }].map((i) => ({
+        [{ ...taskItem("q0"), kind: "quiz" as const }].map((i) => ({
           ...i,
           comparison: { ...i.comparison, gold: "a" as const },
         })),

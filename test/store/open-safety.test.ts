@@ -11,7 +11,6 @@ import { Migrator, sql } from "kysely";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { contentDigest } from "../../src/core/digest.js";
-import type { KeelError } from "../../src/core/errors.js";
 import type { StoreDialect } from "../../src/store/dialect.js";
 import { chainHash, GENESIS_HASH } from "../../src/store/ledger.js";
 import { migrationProvider } from "../../src/store/migrations/index.js";
@@ -19,19 +18,11 @@ import { openPostgres } from "../../src/store/postgres/dialect.js";
 import { openSqlite } from "../../src/store/sqlite/dialect.js";
 import { FeedbackStore, openStore } from "../../src/store/store.js";
 import { makeJudgments } from "../helpers/data.js";
+import { failure } from "../helpers/errors.js";
 import { PG_URL, tempDir } from "../helpers/stores.js";
 
 const dir = tempDir("keel-open-");
 let n = 0;
-
-async function failure(p: Promise<unknown>): Promise<KeelError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as KeelError;
-  }
-  throw new Error("expected a failure");
-}
 
 const pgSchemas: string[] = [];
 afterAll(async () => {

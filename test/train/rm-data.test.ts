@@ -19,16 +19,8 @@ import { RewardScorer } from "../../src/train/rm/ensemble.js";
 import { pairEvalMetrics } from "../../src/train/rm/metrics.js";
 import { trainCostModel, trainRewardModel } from "../../src/train/rm/rmTrainer.js";
 import { trainSft } from "../../src/train/sft/sftTrainer.js";
+import { failure } from "../helpers/errors.js";
 import { TINY_ARCH, tinyCheckpoint, tinyCodec, tmp } from "./fixtures.js";
-
-async function failure(p: Promise<unknown>): Promise<KeelError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as KeelError;
-  }
-  throw new Error("expected a failure");
-}
 
 describe("pairEvalMetrics at the edges", () => {
   it("a NaN score counts as wrong and makes ECE NaN instead of crashing", () => {
