@@ -150,6 +150,30 @@ describe("cross-field config checks", () => {
   });
 });
 
+describe("ppo with a reward that is not a number", () => {
+  it("stops with KEEL_E_NUMERIC naming the iteration, instead of training on NaN advantages", async () => {
+    const init = tinyCheckpoint(tmp("ppo-nan-reward"));
+    const e = await failure(
+      trainPpo(
+        {
+          policy: { init },
+          rollout: { batch_size: 2, max_new_tokens: 4 },
+          ppo: { iterations: 2, epochs: 1, minibatch_size: 2 },
+        },
+        { prompts: ["pick one", "say yes"] },
+        {
+          threads: 1,
+          // A reward model that diverged: one response of the batch scores NaN.
+          reward: async (_p, rs) => ({ score: Float64Array.from(rs, (_t, i) => (i ? NaN : 1)) }),
+        },
+      ),
+    );
+    expect(e.code).toBe("KEEL_E_NUMERIC");
+    expect(e.message).toMatch(/iteration 1: the reward model scored 1 of 2 responses NaN/);
+    expect(e.where?.field).toBe("reward.model");
+  });
+});
+
 describe("ppo interrupted before its first iteration", () => {
   it("resumes without evaluating the starting policy a second time", async () => {
     const init = tinyCheckpoint(tmp("ppo-abort0"));

@@ -4,6 +4,7 @@
  * the reward normaliser's running moments and the Lagrange multiplier. ppoTrainer.ts runs the
  * loop, checkpoints and monitors around them.
  */
+import { KeelError } from "../../core/errors.js";
 import type { Gpt } from "../../engine/gpt/model.js";
 import { generateTexts, textPolicy } from "../adapters.js";
 import type { TextCodec } from "../common/codec.js";
@@ -42,6 +43,30 @@ export function initialState(c: PpoConfig): State {
       })
     : undefined;
   return { kl, moments: new RunningMoments(), lagrangian };
+}
+
+/**
+ * A score that is not a finite number (a reward model whose weights diverged, a remote scorer's
+ * NaN) stops the run: clipping passes NaN through, so the batch's advantages, losses and the
+ * update would be NaN, and later batches would train on whatever the model has become.
+ */
+function requireFinite(scores: ArrayLike<number>, what: "reward" | "cost", it: number): void {
+  let bad = 0;
+  let first = -1;
+  for (let i = 0; i < scores.length; i++)
+    if (!Number.isFinite(scores[i]!)) {
+      bad++;
+      if (first < 0) first = i;
+    }
+  if (bad === 0) return;
+  throw new KeelError(
+    "KEEL_E_NUMERIC",
+    `iteration ${it + 1}: the ${what} model scored ${bad} of ${scores.length} responses ${scores[first]} (response ${first} first)`,
+    {
+      where: { field: `${what}.model` },
+      hint: "check the model (keel model score) or the scoring server; the last checkpoint is from before this batch",
+    },
+  );
 }
 
 /** Normalised, clipped scores (running moments include this batch). */
@@ -95,10 +120,12 @@ export async function iteration(
   });
   const t1 = clock();
   const scored = await x.sources.reward(r.prompts, r.responses);
+  requireFinite(scored.score, "reward", it);
   const raw = Float64Array.from(scored.score, (s, b) =>
     c.missing_eos_penalty !== null && !r.finished[b] ? s + c.missing_eos_penalty : s,
   );
   const costs = x.sources.cost ? (await x.sources.cost(r.prompts, r.responses)).score : undefined;
+  if (costs) requireFinite(costs, "cost", it);
   const t2 = clock();
   const refLp = await x.ref.logprobs(r.batch);
   const t3 = clock();
