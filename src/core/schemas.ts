@@ -24,11 +24,13 @@ export const MAX_ID_CHARS = 256;
 
 /**
  * Identifiers and names are printed in terminal tables and reports: no C0 or C1 control
- * characters (U+009B is a terminal's one-byte CSI) and no bidirectional formatting marks
+ * characters (U+009B is a terminal's one-byte CSI), no bidirectional formatting marks
  * (U+200E/F, U+202A–E, U+2066–9, U+061C), which would let an id display as another
- * ("Trojan Source").
+ * ("Trojan Source"), and no invisible characters (U+200B–D zero-width space and (non-)joiner,
+ * U+2060 word joiner, U+FEFF), with which "alice\u200b" would show as the rater "alice". Texts
+ * keep the invisible ones (emoji sequences are joined with U+200D); `printable` leaves them.
  */
-const CONTROL_CHARS = `\\u0000-\\u001f${DECEPTIVE_CHARS}`;
+const CONTROL_CHARS = `\\u0000-\\u001f${DECEPTIVE_CHARS}\\u200b-\\u200d\\u2060\\ufeff`;
 const noControl = new RegExp(`^[^${CONTROL_CHARS}]*$`);
 const NO_CONTROL = "must not contain control characters";
 

@@ -77,6 +77,17 @@ const table: [format: string, input: string, expected: string][] = [
     judgment({ comparison_id: "c\u202e1" }),
     "1: comparison_id: must not contain control characters",
   ],
+  // An invisible character would let a rater id display as another's ("alice\u200b").
+  [
+    "judgments",
+    judgment({ rater_id: "alice\u200b" }),
+    "1: rater_id: must not contain control characters",
+  ],
+  [
+    "judgments",
+    judgment({ rater_id: "\ufeffbob" }),
+    "1: rater_id: must not contain control characters",
+  ],
   [
     "judgments",
     judgment({ rater_id: "x".repeat(300) }),
