@@ -29,6 +29,14 @@ describe("splitEval", () => {
       );
   });
 
+  it("holds out at least one example when asked for an evaluation", () => {
+    // 4 pairs at 0.1 rounded to none: the run reported no evaluation without a word.
+    const data = [0, 1, 2, 3].map((i) => pair(`q${i}`, i));
+    const s = splitEval(data, undefined, 0.1, 1, promptKey);
+    expect([s.train.length, s.eval.length]).toEqual([3, 1]);
+    expect(splitEval(data, undefined, 0, 1).eval).toEqual([]);
+  });
+
   it("takes a whole group even past the share, and keeps a given eval set as it is", () => {
     const data = [pair("a", 0), pair("a", 1), pair("a", 2), pair("b", 3)];
     const s = splitEval(data, undefined, 0.25, 1, promptKey);

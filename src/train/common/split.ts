@@ -17,9 +17,14 @@ export function promptKey(p: { readonly prompt: Content }): string {
   return typeof p.prompt === "string" ? `s:${p.prompt}` : `c:${JSON.stringify(p.prompt)}`;
 }
 
-/** How many of `n` training examples a fraction holds out for evaluation. */
+/**
+ * How many of `n` training examples a fraction holds out for evaluation: at least one when the
+ * fraction is above 0 (4 pairs at 0.1 rounded to none, and the run reported no evaluation
+ * without a word), so that asking for an evaluation gives one.
+ */
 export function heldOutCount(n: number, evalFraction: number): number {
-  return Math.round(n * evalFraction);
+  if (evalFraction <= 0 || n === 0) return 0;
+  return Math.max(1, Math.round(n * evalFraction));
 }
 
 export function splitEval<T>(
