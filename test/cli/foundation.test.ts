@@ -181,7 +181,7 @@ describe("keel CLI: init, import, export, stats, ledger", () => {
     ).toEqual([
       ["a", 2, 40],
       ["<b>", 1, 20],
-      ["(none)", 1, 4],
+      [null, 1, 4],
     ]);
     const a = s.by.groups[0];
     expect(a.a + a.b + a.tie).toBe(40);

@@ -89,6 +89,8 @@ describe("keel stats --by", () => {
       `${[
         { rater_id: "r1", attributes: { cohort: "x" } },
         { rater_id: "r3", attributes: { cohort: "y" } },
+        // A cohort named like the table's mark for "no value" is a value of its own.
+        { rater_id: "r4", attributes: { cohort: "(none)" } },
       ]
         .map((r) => JSON.stringify(r))
         .join("\n")}\n`,
@@ -109,10 +111,14 @@ describe("keel stats --by", () => {
         g.judgments,
       ]),
     ).toEqual([
-      ["(none)", 1, 1],
       ["x", 1, 1],
+      [null, 1, 1],
+      ["(none)", 1, 0],
       ["y", 1, 0],
     ]);
+    const table = (await runCli(["stats", "--db", db, "--by", "cohort"])).stdout;
+    expect(table).toMatch(/^"\(none\)"\s+1\s+0/m);
+    expect(table).toMatch(/^\(none\)\s+1\s+1/m);
 
     for (const attribute of ["constructor", "__proto__", "toString"]) {
       const r = await runCli(["stats", "--db", db, "--by", attribute]);
@@ -123,7 +129,7 @@ describe("keel stats --by", () => {
         (await runCli(["stats", "--db", db, "--by", attribute, "--json"])).stdout,
       );
       expect(js.by.groups).toEqual([
-        expect.objectContaining({ value: "(none)", raters: 3, judgments: 2 }),
+        expect.objectContaining({ value: null, raters: 4, judgments: 2 }),
       ]);
     }
   });

@@ -30,11 +30,12 @@ function countCells(c: Omit<RaterStats, "rater_id">): (string | number)[] {
   ];
 }
 
-/** The value raters without the attribute are grouped under. */
+/** How the table shows the group of raters without the attribute (null in --json). */
 const NONE = "(none)";
 
 interface AttributeGroup {
-  readonly value: string;
+  /** null: the raters without the attribute (apart from any whose value is the text "(none)"). */
+  readonly value: string | null;
   raters: number;
   judgments: number;
   a: number;
@@ -49,12 +50,12 @@ function groupBy(perRater: readonly RaterStats[], raters: readonly Rater[], attr
   // An own string value only: `--by constructor` must not find Object's own properties.
   const attributeOf = (attrs: Readonly<Record<string, string>>) => {
     const v = Object.hasOwn(attrs, attribute) ? attrs[attribute] : undefined;
-    return typeof v === "string" ? v : NONE;
+    return typeof v === "string" ? v : null;
   };
   const valueByRater = new Map(raters.map((r) => [r.rater_id, attributeOf(r.attributes)]));
-  const groups = new Map<string, AttributeGroup>();
+  const groups = new Map<string | null, AttributeGroup>();
   for (const r of perRater) {
-    const value = valueByRater.get(r.rater_id) ?? NONE;
+    const value = valueByRater.get(r.rater_id) ?? null;
     let g = groups.get(value);
     if (!g) {
       g = { value, raters: 0, judgments: 0, a: 0, b: 0, tie: 0, gold_seen: 0, gold_correct: 0 };
@@ -69,7 +70,9 @@ function groupBy(perRater: readonly RaterStats[], raters: readonly Rater[], attr
     g.gold_correct += r.gold_correct;
   }
   return [...groups.values()].sort(
-    (x, y) => y.judgments - x.judgments || x.value.localeCompare(y.value),
+    (x, y) =>
+      y.judgments - x.judgments ||
+      (x.value === null ? 1 : y.value === null ? -1 : x.value.localeCompare(y.value)),
   );
 }
 
@@ -106,7 +109,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
   }
   if (groups) {
     printLine();
-    const known = groups.filter((g) => g.value !== NONE).length;
+    const known = groups.filter((g) => g.value !== null).length;
     printLine(
       known === 0
         ? `raters by ${JSON.stringify(o.by)}: no rater has this attribute (keel import --format raters sets attributes)`
@@ -116,7 +119,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
       formatTable(
         [o.by!, "raters", "judgments", "A", "B", "tie", "gold seen", "gold acc"],
         groups.map((g) => [
-          g.value === NONE ? NONE : quoted(g.value, 40),
+          g.value === null ? NONE : quoted(g.value, 40),
           g.raters,
           ...countCells(g),
         ]),
