@@ -5,14 +5,21 @@ import { type FeedbackStore, openStore } from "../../src/store/store.js";
 import { asBatches, collect, makeJudgments } from "../helpers/data.js";
 import { dialectFixtures, PG_URL } from "../helpers/stores.js";
 
+/** A store of 5 comparisons × 2 raters whose ledger verifies, to tamper with. */
+async function verifiedStore(
+  fx: ReturnType<typeof dialectFixtures>[number],
+): Promise<FeedbackStore> {
+  const store = await fx.open();
+  await store.importJudgments(asBatches(makeJudgments(5, 2)));
+  expect((await store.verifyLedger()).ok).toBe(true);
+  return store;
+}
+
 for (const fx of dialectFixtures()) {
   describe(`keel ledger verify on ${fx.name}: texts`, () => {
     let store: FeedbackStore;
-
     beforeEach(async () => {
-      store = await fx.open();
-      await store.importJudgments(asBatches(makeJudgments(5, 2)));
-      expect((await store.verifyLedger()).ok).toBe(true);
+      store = await verifiedStore(fx);
       return () => store.close();
     });
 
@@ -168,11 +175,8 @@ for (const fx of dialectFixtures()) {
 for (const fx of dialectFixtures()) {
   describe(`keel ledger verify on ${fx.name}: where the break is`, () => {
     let store: FeedbackStore;
-
     beforeEach(async () => {
-      store = await fx.open();
-      await store.importJudgments(asBatches(makeJudgments(5, 2)));
-      expect((await store.verifyLedger()).ok).toBe(true);
+      store = await verifiedStore(fx);
       return () => store.close();
     });
 

@@ -143,15 +143,8 @@ describe("a DPO reference", () => {
     { prompt: "pick one", chosen: "A", rejected: "B" },
     { prompt: "say yes", chosen: "yes", rejected: "no" },
   ];
-  const small = (init: string, reference: string) => ({
-    model: { init },
-    reference: { init: reference },
-    train: { steps: 1, batch_size: 2 },
-  });
-
-  it("with another tokenizer is refused: it would score other tokens than the policy's", async () => {
-    const init = tinyCheckpoint(tmp("dpo-policy"));
-    // Same architecture and vocabulary size, other merges: ids that mean other text.
+  /** A tiny model of the same architecture and vocabulary size, other merges: ids that mean other text. */
+  const otherTokenizerCheckpoint = async (name: string): Promise<string> => {
     const codec = new TextCodec(
       trainTokenizer(
         ["zebra zone", "quiet quartz", "xylophone jive", "fjord vex", "zebra quartz"].flatMap(
@@ -161,10 +154,21 @@ describe("a DPO reference", () => {
       ),
     );
     expect(codec.vocabSize).toBe(tinyCodec().vocabSize);
-    const other = tmp("dpo-other-ref");
+    const dir = tmp(name);
     const m = new Gpt({ vocab: codec.vocabSize, ...TINY_ARCH }, { seed: 1, threads: 1 });
-    saveModel(other, m, codec);
+    saveModel(dir, m, codec);
     await m.dispose();
+    return dir;
+  };
+  const small = (init: string, reference: string) => ({
+    model: { init },
+    reference: { init: reference },
+    train: { steps: 1, batch_size: 2 },
+  });
+
+  it("with another tokenizer is refused: it would score other tokens than the policy's", async () => {
+    const init = tinyCheckpoint(tmp("dpo-policy"));
+    const other = await otherTokenizerCheckpoint("dpo-other-ref");
     const e = await failure(trainDpo(small(init, other), { train: pairs }, { threads: 1 }));
     expect(e.code).toBe("KEEL_E_CONFIG");
     expect(e.where).toEqual({ file: other, field: "reference.init" });
@@ -173,18 +177,7 @@ describe("a DPO reference", () => {
 
   it("with another tokenizer is refused by PPO too, whose KL penalty compares with it", async () => {
     const init = tinyCheckpoint(tmp("ppo-policy"));
-    const codec = new TextCodec(
-      trainTokenizer(
-        ["zebra zone", "quiet quartz", "xylophone jive", "fjord vex", "zebra quartz"].flatMap(
-          (t) => [t, t.toUpperCase()],
-        ),
-        tinyCodec().vocabSize,
-      ),
-    );
-    const other = tmp("ppo-other-ref");
-    const m = new Gpt({ vocab: codec.vocabSize, ...TINY_ARCH }, { seed: 1, threads: 1 });
-    saveModel(other, m, codec);
-    await m.dispose();
+    const other = await otherTokenizerCheckpoint("ppo-other-ref");
     const e = await failure(
       trainPpo(
         {
