@@ -4,6 +4,7 @@
  */
 
 export { type CohenPair, cohenKappaPairs } from "./agreement/cohen.js";
+export { firstLabels } from "./agreement/counts.js";
 export { type FleissResult, fleissKappa } from "./agreement/fleiss.js";
 export { type KrippendorffResult, krippendorffAlpha } from "./agreement/krippendorff.js";
 export { type LooConsensusResult, looConsensusAgreement } from "./agreement/loo-consensus.js";

@@ -252,6 +252,28 @@ describe("keel agreement", () => {
     expect(low.stdout).toMatch(/with ≥ 2 tasks in common \(3 of 3; 3 pairs in all/);
   });
 
+  it("counts each rater's first label of a task once: a repeated label is no agreement with itself", async () => {
+    const plain = at("once.csv");
+    writeFileSync(plain, "task,worker,label\n1,a,x\n1,b,y\n2,a,y\n2,b,x\n");
+    // The same panel with a repeating a's and b's labels of task 1, once each: a rater
+    // "agreeing with itself" raised alpha and every leave-one-out agreement.
+    const repeated = at("repeated.csv");
+    writeFileSync(repeated, "task,worker,label\n1,a,x\n1,a,x\n1,b,y\n1,b,y\n2,a,y\n2,b,x\n");
+    const json = async (f: string) =>
+      JSON.parse(
+        (await runCli(["agreement", "--in", f, "--format", "crowd-kit", "--json"])).stdout,
+      );
+    const once = await json(plain);
+    const twice = await json(repeated);
+    expect(twice.repeated_labels).toBe(2);
+    expect(once.repeated_labels).toBe(0);
+    expect(twice.krippendorff_alpha).toBe(once.krippendorff_alpha);
+    expect(twice.fleiss_kappa).toBe(once.fleiss_kappa);
+    expect(twice.per_rater).toEqual(once.per_rater);
+    const text = await runCli(["agreement", "--in", repeated, "--format", "crowd-kit"]);
+    expect(text.stdout).toContain("2 repeated labels of a rater on a task left out");
+  });
+
   it("prints its tables when hundreds of raters share one task (a quarter-million pairs)", async () => {
     const many = at("many-raters.csv");
     const rows = Array.from({ length: 700 }, (_, i) => `check,r${i},${i % 3 ? "x" : "y"}`);

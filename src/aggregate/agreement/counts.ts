@@ -38,3 +38,41 @@ export function taskClassCounts(data: CategoricalData): TaskClassCounts {
   }
   return { start, cls: cls.subarray(0, e), count: count.subarray(0, e) };
 }
+
+/**
+ * Each rater's first label of each task, in row order: the agreement measures count one value
+ * per rater and task (Cohen's kappa already takes the first), and a file that repeats a rater's
+ * label of a task would count it as agreeing with itself. The data itself when nothing repeats
+ * (a store's judgments never do: one per comparison and rater).
+ */
+export function firstLabels(data: CategoricalData): { data: CategoricalData; repeats: number } {
+  const { start, order } = groupByTask(data);
+  const seenIn = new Int32Array(data.nWorkers).fill(-1);
+  const keep = new Uint8Array(data.task.length);
+  let repeats = 0;
+  for (let t = 0; t < data.nTasks; t++) {
+    for (let q = start[t]!; q < start[t + 1]!; q++) {
+      const j = order[q]!;
+      const w = data.worker[j]!;
+      if (seenIn[w] === t) repeats++;
+      else {
+        seenIn[w] = t;
+        keep[j] = 1;
+      }
+    }
+  }
+  if (repeats === 0) return { data, repeats };
+  const n = data.task.length - repeats;
+  const task = new Int32Array(n);
+  const worker = new Int32Array(n);
+  const label = new Int32Array(n);
+  let k = 0;
+  for (let j = 0; j < data.task.length; j++) {
+    if (!keep[j]) continue;
+    task[k] = data.task[j]!;
+    worker[k] = data.worker[j]!;
+    label[k] = data.label[j]!;
+    k++;
+  }
+  return { data: { ...data, task, worker, label }, repeats };
+}

@@ -7,6 +7,7 @@ import {
   type CohenPair,
   categoricalToJson,
   cohenKappaPairs,
+  firstLabels,
   fleissKappa,
   getAggregationMethod,
   type JudgmentData,
@@ -249,10 +250,11 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
 const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? "-" : x.toFixed(3));
 
 export async function runAgreement(o: AgreementFlags): Promise<void> {
-  const data =
+  const read =
     o.format === "crowd-kit"
       ? await readCategorical(inputFile(o))
       : (await readJudgmentData(o)).categorical;
+  const { data, repeats } = firstLabels(read);
   requireLabels(data.task.length, o);
   const alpha = krippendorffAlpha(data);
   const fleiss = fleissKappa(data);
@@ -274,6 +276,7 @@ export async function runAgreement(o: AgreementFlags): Promise<void> {
   if (o.json) {
     printJson({
       judgments: data.task.length,
+      repeated_labels: repeats,
       tasks: data.nTasks,
       raters: data.nWorkers,
       krippendorff_alpha: alpha.alpha,
@@ -292,6 +295,10 @@ export async function runAgreement(o: AgreementFlags): Promise<void> {
   printLine(
     `${count(data.task.length, "label")} by ${count(data.nWorkers, "rater")} on ${count(data.nTasks, "task")}, ${count(data.nClasses, "class", "classes")}`,
   );
+  if (repeats > 0)
+    printLine(
+      `${count(repeats, "repeated label")} of a rater on a task left out (each rater's first label of a task counts)`,
+    );
   printLine(
     `Krippendorff's alpha (nominal): ${fmt(alpha.alpha)}   Fleiss' kappa: ${fmt(fleiss.kappa)} (P̄ ${fmt(fleiss.observed)}, P̄e ${fmt(fleiss.expected)})`,
   );
