@@ -132,15 +132,14 @@ function costSource(from: string, rm: RmConfig): string {
  * their settings, and for a Lagrangian point the cost model's own source.
  */
 function pointSource(
-  from: string,
-  arm: string,
+  models: { readonly base: string; readonly rm: string },
   config: unknown,
   redteam: Plan["redteam"],
   cost: string | undefined,
 ): string {
   return `${JSON.stringify({
-    base: fileSha256(join(from, "base", "model", "config.json")),
-    rm: modelDigest(join(from, arm, "rm", "model")),
+    base: models.base,
+    rm: models.rm,
     ppo: sha256Hex(canonicalJson(config)),
     redteam: sha256Hex(canonicalJson(redteam)),
     ...(cost === undefined ? {} : { cost: sha256Hex(cost) }),
@@ -235,6 +234,11 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
     ...o.costThresholds.map((v) => ({ mode: "lagrangian" as const, value: v })),
   ];
   const out: TradeoffPoint[] = [];
+  // The run's base policy and reward model, by their weights' hashes: the same for every point.
+  const models = {
+    base: fileSha256(join(o.from, "base", "model", "config.json")),
+    rm: modelDigest(rmDir),
+  };
   for (const [i, p] of points.entries()) {
     const label = p.mode === "kl" ? `kl-${p.value}` : `lagrangian-${p.value}`;
     const dir = join(o.out, label);
@@ -247,8 +251,7 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
         : {}),
     });
     const source = pointSource(
-      o.from,
-      o.arm,
+      models,
       config,
       plan.redteam,
       p.mode === "lagrangian" ? cost : undefined,
