@@ -106,12 +106,11 @@ export function readPairs(file: string, weightsFile?: string): PreferencePair[] 
       .map(side);
   }
   const audit = parseRecord(AuditSchema, readJsonTextFile(weightsFile), { file: weightsFile });
-  const audited = new Map(audit.comparisons.map((c) => [c.comparison_id, c]));
   const plan = new CleanPlan(audit.comparisons, weightsFile);
   const row = (v: unknown, where: Where) => {
     const j = parseRecord(JudgmentRowSchema, v, where);
     if (j.choice !== "tie")
-      checkAudited(j, audited.get(j.comparison_id), { file, weightsFile, where });
+      checkAudited(j, plan.byId.get(j.comparison_id), { file, weightsFile, where });
     return j;
   };
   const out: PreferencePair[] = [];
