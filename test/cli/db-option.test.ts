@@ -1,5 +1,5 @@
 /** `--db` with a mistyped PostgreSQL URL: a usage error, not a SQLite file of that name. */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { dbTarget } from "../../src/cli/common.js";
@@ -68,6 +68,35 @@ describe("--db", () => {
       const other = join(cwd, "from-flag.db");
       expect((await withEnv(db, () => runCli(["init", "--db", other], { cwd }))).code).toBe(0);
       expect(existsSync(other)).toBe(true);
+    });
+
+    it("is the store `keel model score` reads when neither --in nor --db is given", async () => {
+      const cwd = tempDir("keel-db-env-");
+      const db = join(cwd, "from-env.db");
+      expect((await runCli(["init", "--db", db], { cwd })).code).toBe(0);
+      // An empty store: the command gets as far as reading it, and says which store it read.
+      const r = await withEnv(db, () => runCli(["model", "score", "-m", join(cwd, "rm")], { cwd }));
+      expect(r.code).toBe(66);
+      expect(r.stderr).toContain("the store holds no judgments");
+      expect(r.stderr).toContain("from-env.db");
+      // A mistyped URL, in KEEL_DB or in --db, is refused as every command's --db is.
+      const env = await withEnv("postgress://bob:secret@127.0.0.1/test", () =>
+        runCli(["model", "score", "-m", join(cwd, "rm")], { cwd }),
+      );
+      expect(env.stderr).toContain("KEEL_E_USAGE: --db (or KEEL_DB): unknown URL scheme");
+      expect(env.stderr).not.toContain("secret");
+      const flag = await runCli(
+        ["model", "score", "-m", join(cwd, "rm"), "--db", "postgres:/h/db"],
+        { cwd },
+      );
+      expect(flag.stderr).toContain("a PostgreSQL URL starts with postgres://");
+      // --in wins: KEEL_DB set in the shell does not make `-i FILE` an error.
+      const file = join(cwd, "none.jsonl");
+      writeFileSync(file, "");
+      const withIn = await withEnv(db, () =>
+        runCli(["model", "score", "-m", join(cwd, "rm"), "-i", file], { cwd }),
+      );
+      expect(withIn.stderr).not.toContain("exactly one of");
     });
 
     it("never shows its value in --help, where a URL's password would be on screen", async () => {

@@ -26,6 +26,7 @@ import { RewardScorer } from "../../train/rm/ensemble.js";
 import { pairEvalMetrics } from "../../train/rm/metrics.js";
 import type { EnsembleScoring } from "../../train/rm/rmConfig.js";
 import type { ScoreFlags } from "../commands/model.js";
+import { dbTarget } from "../common.js";
 import { formatTable, printJson, printLine } from "../output.js";
 import { Progress } from "../progress.js";
 import { modelFiles } from "./model-files.js";
@@ -219,9 +220,18 @@ const round = (x: number) => Math.round(x * 1e6) / 1e6;
 /** Four decimals, without the "-0.0000" of a tiny negative number. */
 const fixed4 = (x: number) => (Math.abs(x) < 5e-5 ? "0.0000" : x.toFixed(4));
 
-export async function runScore(o: ScoreFlags): Promise<void> {
+export async function runScore(flags: ScoreFlags): Promise<void> {
+  // The store of KEEL_DB, as every command's --db, when no input is named; checked as --db is.
+  const env = process.env.KEEL_DB;
+  const o =
+    flags.in === undefined && flags.db === undefined && env !== undefined
+      ? { ...flags, db: dbTarget(env) }
+      : flags;
   if ((o.in === undefined) === (o.db === undefined))
-    throw new KeelError("KEEL_E_USAGE", "give exactly one of --in FILE and --db STORE");
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      "give exactly one of --in FILE and --db STORE (or set KEEL_DB)",
+    );
   const source = (o.in ?? o.db)!;
   // Before the work: --out must not replace what is read (the input file, the store, the model).
   const protect = [...sourceFiles(o, "file"), ...modelFiles(o.model)];

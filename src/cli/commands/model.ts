@@ -13,7 +13,7 @@ import { type Command, Option } from "commander";
 import { KeelError } from "../../core/errors.js";
 import type { Head } from "../../engine/gpt/graphs.js";
 import { HEADS } from "../choices.js";
-import { addOutputOptions, listOption, numberArg, positiveInt } from "../common.js";
+import { addOutputOptions, dbTarget, listOption, numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface ModelInitFlags {
@@ -225,7 +225,8 @@ export const modelCommand: CommandModule = {
       )
       .option(
         "--db <path|url>",
-        "instead: the judgments of this feedback store (each rater's agreement with the model too)",
+        "instead: the judgments of this feedback store (each rater's agreement with the model too; env KEEL_DB when neither --in nor --db is given)",
+        dbTarget,
       )
       .option(
         "-o, --out <file>",
