@@ -5,7 +5,7 @@
  * (13 per pairwise one) plus the distinct names.
  */
 import { Column } from "../core/column.js";
-import { KeelError } from "../core/errors.js";
+import { formatWhere, KeelError, type Where } from "../core/errors.js";
 import type { CategoricalData, Outcome, PairwiseData } from "./types.js";
 import { LEFT_WINS, RIGHT_WINS, TIE } from "./types.js";
 
@@ -60,7 +60,9 @@ export class CategoricalEncoder {
   private readonly worker: Column<Int32Array>;
   private readonly label: Column<Int32Array>;
   private readonly goldByTask = new Map<number, number>();
-  private readonly pendingGold: [string, string][] = [];
+  /** Where each task's gold was first given, for a conflict's message. */
+  private readonly goldWhere = new Map<number, Where>();
+  private readonly pendingGold: [string, string, Where | undefined][] = [];
 
   constructor(expected = 1024) {
     this.task = new Column(Int32Array, expected);
@@ -74,9 +76,12 @@ export class CategoricalEncoder {
     this.label.push(this.classes.id(label));
   }
 
-  /** A known true label; gold for tasks that nobody labelled is ignored. */
-  addGold(task: string, label: string): void {
-    this.pendingGold.push([task, label]);
+  /**
+   * A known true label; gold for tasks that nobody labelled is ignored. `where` (the file and
+   * line it came from) names both sides of a conflict.
+   */
+  addGold(task: string, label: string, where?: Where): void {
+    this.pendingGold.push([task, label, where]);
   }
 
   get size(): number {
@@ -84,18 +89,22 @@ export class CategoricalEncoder {
   }
 
   finish(): CategoricalData {
-    for (const [task, label] of this.pendingGold) {
+    for (const [task, label, where] of this.pendingGold) {
       const t = this.tasks.get(task);
       if (t === undefined) continue;
       const c = this.classes.id(label);
       const prev = this.goldByTask.get(t);
       if (prev !== undefined && prev !== c) {
-        throw new KeelError("KEEL_E_CONFLICT", "two different gold labels for one task", {
-          where: { id: task },
-          hint: "keep one gold answer per task",
-        });
+        const first = this.goldWhere.get(t);
+        const at = first ? ` (${formatWhere(first)})` : "";
+        throw new KeelError(
+          "KEEL_E_CONFLICT",
+          `two different gold labels for one task: ${JSON.stringify(label)} here, ${JSON.stringify(this.classes.names[prev]!)} before${at}`,
+          { where: { ...where, id: task }, hint: "keep one gold answer per task" },
+        );
       }
       this.goldByTask.set(t, c);
+      if (where && !this.goldWhere.has(t)) this.goldWhere.set(t, where);
     }
     // Sort classes so that results never depend on the order rows arrive in.
     const order = this.classes.names.map((_, i) => i);

@@ -16,7 +16,7 @@
  * the same texts (KEEL_E_CONFLICT otherwise).
  */
 import { sha256Hex } from "../core/digest.js";
-import { KeelError } from "../core/errors.js";
+import { KeelError, type Where } from "../core/errors.js";
 import { type Choice, contentToText, type GoldAnswer, type Judgment } from "../core/types.js";
 import { CategoricalEncoder, Interner, PairwiseEncoder } from "./encode.js";
 import type { CategoricalData, PairwiseData } from "./types.js";
@@ -53,7 +53,8 @@ export class JudgmentEncoder {
   private readonly compA: number[] = [];
   private readonly compB: number[] = [];
 
-  add(j: Judgment): void {
+  /** `where`: the judgment's file and line, named if its gold conflicts with another's. */
+  add(j: Judgment, where?: Where): void {
     const prompt = contentToText(j.prompt);
     let c = this.comparisons.get(j.comparison_id);
     if (c === undefined) {
@@ -64,7 +65,7 @@ export class JudgmentEncoder {
       this.checkSameTexts(j, prompt, c);
     }
     this.cat.add(j.comparison_id, j.rater_id, j.choice);
-    if (j.gold !== undefined) this.cat.addGold(j.comparison_id, j.gold);
+    if (j.gold !== undefined) this.cat.addGold(j.comparison_id, j.gold, where);
     const a = this.itemNames[this.compA[c]!]!;
     const b = this.itemNames[this.compB[c]!]!;
     const swapped = j.shown_order === "ba";
@@ -96,8 +97,8 @@ export class JudgmentEncoder {
     );
   }
 
-  addGold(g: GoldAnswer): void {
-    this.cat.addGold(g.comparison_id, g.gold);
+  addGold(g: GoldAnswer, where?: Where): void {
+    this.cat.addGold(g.comparison_id, g.gold, where);
   }
 
   private item(prompt: string, response: string, name: string): number {

@@ -206,6 +206,33 @@ describe("keel aggregate", () => {
     expect(ds.code, ds.stderr).toBe(0);
     expect(JSON.parse(ds.stdout).labels.t1).toBe("b");
   });
+
+  it("names the file and line of both sides of a gold conflict", async () => {
+    const cat = at("conflict-labels.csv");
+    writeFileSync(cat, "task,worker,label\nt1,w1,a\nt1,w2,b\nt2,w1,a\nt2,w2,a\n");
+    const gold = at("conflict-gold.csv");
+    writeFileSync(gold, "task,true_label\nt1,b\nt2,a\nt1,a\n");
+    const r = await runCli(["aggregate", "--in", cat, "--format", "crowd-kit", "--gold", gold]);
+    expect(r.code).toBe(65);
+    expect(r.stderr).toContain(
+      `KEEL_E_CONFLICT: ${gold}:4: id "t1": two different gold labels for one task: "a" here, "b" before (${gold}:2)`,
+    );
+    // A judgments file's own gold against the --gold file's: each side named where it is.
+    const jf = at("conflict-judgments.jsonl");
+    writeFileSync(
+      jf,
+      `${[judgment("c1", "r1", "a"), { ...judgment("c1", "r2", "b"), gold: "a" }]
+        .map((j) => JSON.stringify(j))
+        .join("\n")}\n`,
+    );
+    const gj = at("conflict-gold.jsonl");
+    writeFileSync(gj, `${JSON.stringify({ comparison_id: "c1", gold: "b" })}\n`);
+    const j = await runCli(["aggregate", "--in", jf, "--gold", gj]);
+    expect(j.code).toBe(65);
+    expect(j.stderr).toContain(
+      `KEEL_E_CONFLICT: ${gj}:1: id "c1": two different gold labels for one task: "b" here, "a" before (${jf}:2)`,
+    );
+  });
 });
 
 describe("keel aggregate on free-text labels", () => {

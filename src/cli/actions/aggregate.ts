@@ -69,7 +69,8 @@ async function readCategorical(path: string, gold?: string): Promise<Categorical
   for await (const { record } of readCategoricalLabels(path))
     enc.add(record.task, record.worker, record.label);
   if (gold)
-    for await (const { record } of readGold(gold)) enc.addGold(record.comparison_id, record.gold);
+    for await (const { record, line } of readGold(gold))
+      enc.addGold(record.comparison_id, record.gold, { file: gold, line });
   return enc.finish();
 }
 
@@ -80,7 +81,7 @@ async function readJudgmentData(o: LabelSource, gold?: string): Promise<Judgment
     const file = o.in;
     for await (const { record, line } of readJudgments(file)) {
       try {
-        enc.add(record);
+        enc.add(record, { file, line });
       } catch (e) {
         // The encoder knows the comparison, not the line: say both.
         if (!(e instanceof KeelError)) throw e;
@@ -108,7 +109,8 @@ async function readJudgmentData(o: LabelSource, gold?: string): Promise<Judgment
   } else {
     throw new KeelError("KEEL_E_USAGE", "give --in <file> or --db <store>");
   }
-  if (gold) for await (const { record } of readGold(gold)) enc.addGold(record);
+  if (gold)
+    for await (const { record, line } of readGold(gold)) enc.addGold(record, { file: gold, line });
   return enc.finish();
 }
 
