@@ -83,9 +83,11 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
   const leaseStore = leases ?? new MemoryLeaseStore();
   const clock = now ?? (() => new Date());
   const queues = new QueueRegistry(db, leaseStore, ids, () => clock().getTime());
+  // The log is made with the app, below; a worker that dies before then is still restarted.
+  let workerDied: ((reason: Error) => void) | undefined;
   const ledger: LedgerAppend =
     store.dialectName === "sqlite" && store.location !== ":memory:" && options.appendWorker
-      ? await WorkerAppend.start(store.location)
+      ? await WorkerAppend.start(store.location, { onRestart: (e) => workerDied?.(e) })
       : new StoreAppend(store);
   const ctx: ServerContext = {
     store,
@@ -127,6 +129,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     },
     return503OnClosing: true,
   });
+  workerDied = (e) => app.log.error({ err: e }, "the ledger append worker died; starting another");
   app.addHook("onRoute", routeContract);
   const ops = collectRoutes(app);
   registerErrors(app);

@@ -47,57 +47,105 @@ function startWorker(path: string): Worker {
   return startModuleWorker(import.meta.url, "append-worker", { workerData: { path } });
 }
 
+/** How soon after a start a dead worker may be started again (a store that fails to open). */
+const RESTART_INTERVAL_MS = 2000;
+
+export interface WorkerAppendOptions {
+  /** Called with the reason when a dead worker is replaced (the server logs it). */
+  readonly onRestart?: (reason: Error) => void;
+  /** Least time between two starts (default RESTART_INTERVAL_MS). */
+  readonly restartIntervalMs?: number;
+}
+
+/**
+ * A worker that dies (an uncaught error, a native crash, the thread terminated) takes the
+ * batch in flight with it: its submitters are answered with the error, and SQLite's
+ * transaction either committed that batch or left no trace of it. The next append starts a new
+ * worker on the same file instead of failing every later judgment until the server is
+ * restarted; starts are spaced by RESTART_INTERVAL_MS, so a store that cannot be opened is not
+ * reopened on every request (those appends fail with the error that stopped it).
+ */
 export class WorkerAppend implements LedgerAppend {
-  private readonly worker: Worker;
+  private worker!: Worker;
   private readonly pending = new Map<
     number,
     { resolve: (r: AppendResult) => void; reject: (e: Error) => void }
   >();
   private next = 0;
+  /** Why the current worker stopped, while it is not replaced. */
   private failure: Error | undefined;
-  readonly ready: Promise<void>;
+  private closed = false;
+  private startedAt = 0;
+  private starting: Promise<void> | undefined;
+  /** Whether the current worker's thread has ended. */
+  private exited = false;
+  /** Workers started after the first. */
+  restarts = 0;
 
-  private constructor(path: string) {
-    this.worker = startWorker(path);
-    let ready!: () => void;
-    let fail!: (e: Error) => void;
-    this.ready = new Promise((res, rej) => {
-      ready = res;
-      fail = rej;
-    });
-    this.worker.on("message", (m: WorkerReply) => {
-      if (m.id === -1) return ready();
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.ok) p.resolve((m as { result: AppendResult }).result);
-      else {
-        const e = new Error(m.error.message) as Error & { code?: string };
-        if (m.error.code) e.code = m.error.code;
-        p.reject(e);
-      }
-    });
-    const die = (e: Error) => {
-      this.failure ??= e;
-      fail(e);
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-    };
-    this.worker.on("error", die);
-    this.worker.on("exit", (code) =>
-      die(new Error(`the ledger append worker exited (code ${code})`)),
-    );
-  }
+  private constructor(
+    private readonly path: string,
+    private readonly opts: WorkerAppendOptions,
+  ) {}
 
   /** Starts the worker and waits until its store is open. */
-  static async start(path: string): Promise<WorkerAppend> {
-    const w = new WorkerAppend(path);
-    await w.ready;
+  static async start(path: string, opts: WorkerAppendOptions = {}): Promise<WorkerAppend> {
+    const w = new WorkerAppend(path, opts);
+    await w.spawn();
     return w;
   }
 
-  append(judgments: readonly Judgment[]): Promise<AppendResult> {
-    if (this.failure) return Promise.reject(this.failure);
+  /** Starts a worker; resolves when its store is open, rejects if it dies first. */
+  private spawn(): Promise<void> {
+    this.startedAt = Date.now();
+    this.failure = undefined;
+    this.exited = false;
+    const worker = startWorker(this.path);
+    this.worker = worker;
+    return new Promise<void>((ready, fail) => {
+      worker.on("message", (m: WorkerReply) => {
+        if (m.id === -1) return ready();
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if (m.ok) p.resolve((m as { result: AppendResult }).result);
+        else {
+          const e = new Error(m.error.message) as Error & { code?: string };
+          if (m.error.code) e.code = m.error.code;
+          p.reject(e);
+        }
+      });
+      const die = (e: Error) => {
+        if (this.worker !== worker) return;
+        this.failure ??= e;
+        fail(e);
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+      };
+      worker.on("error", die);
+      worker.on("exit", (code) => {
+        if (this.worker === worker) this.exited = true;
+        die(new Error(`the ledger append worker exited (code ${code})`));
+      });
+    });
+  }
+
+  /** A new worker in place of a dead one, unless one was started too recently. */
+  private revive(reason: Error): Promise<void> {
+    if (this.starting) return this.starting;
+    const interval = this.opts.restartIntervalMs ?? RESTART_INTERVAL_MS;
+    if (Date.now() - this.startedAt < interval) return Promise.reject(reason);
+    this.restarts++;
+    this.opts.onRestart?.(reason);
+    this.starting = this.spawn().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  async append(judgments: readonly Judgment[]): Promise<AppendResult> {
+    if (this.closed) throw new Error("the ledger append worker is closed");
+    if (this.starting) await this.starting;
+    else if (this.failure) await this.revive(this.failure);
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -106,14 +154,23 @@ export class WorkerAppend implements LedgerAppend {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.starting?.catch(() => undefined);
     this.failure ??= new Error("the ledger append worker is closed");
-    this.worker.postMessage("close");
+    const worker = this.worker;
+    if (this.exited) return;
+    worker.postMessage("close");
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => void this.worker.terminate().then(() => resolve()), 5000);
-      this.worker.once("exit", () => {
+      const t = setTimeout(() => void worker.terminate().then(() => resolve()), 5000);
+      worker.once("exit", () => {
         clearTimeout(t);
         resolve();
       });
     });
+  }
+
+  /** For tests: ends the worker thread as a crash would. */
+  kill(): Promise<number> {
+    return this.worker.terminate();
   }
 }
