@@ -5,8 +5,15 @@
  *
  * Determinism contract: a trainer derives all randomness of step s from (seed, s) — never from
  * how many numbers earlier steps drew — so that resuming at step s replays exactly.
+ *
+ * Resume rule: the checkpoint must have been written by the same trainer under the same config
+ * (its hash; periodic checkpoints also hold the config, so a refusal names the first field that
+ * changed), checked before any weights are restored or the log is cut. The data a trainer is
+ * given are not part of it: the CLI and the pipeline record their inputs' hashes in the run's
+ * manifest.json and refuse a resume whose inputs changed.
  */
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import type { RunOptions } from "./config.js";
@@ -25,6 +32,57 @@ export interface ResumePoint {
   readonly step: number;
 }
 
+/**
+ * The trainer state of a checkpoint, read from its config.json without loading the weights: a
+ * trainer checkpoint is a model directory, or (PPO) holds one in `policy/`.
+ */
+function checkpointStamp(dir: string): Record<string, unknown> {
+  const file = [join(dir, "config.json"), join(dir, "policy", "config.json")].find((f) =>
+    existsSync(f),
+  );
+  if (!file)
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      `cannot resume: ${dir} holds no checkpoint (no config.json)`,
+      {
+        where: { file: join(dir, "config.json") },
+        hint: "checkpoints/latest.json points at a checkpoint that is gone; start a new run in a fresh output directory",
+      },
+    );
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new KeelError("KEEL_E_CHECKPOINT", "cannot resume: config.json is not JSON", {
+      where: { file },
+      hint: "the checkpoint is torn; start a new run in a fresh output directory",
+      cause: e,
+    });
+  }
+  const extra = (raw as { extra?: unknown } | null)?.extra;
+  return typeof extra === "object" && extra !== null ? (extra as Record<string, unknown>) : {};
+}
+
+/** The first field where two configs (as JSON) differ, with both values. */
+function firstChange(
+  was: unknown,
+  now: unknown,
+  path: readonly string[] = [],
+): { field: string; was: unknown; now: unknown } | undefined {
+  const isMap = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (isMap(was) && isMap(now)) {
+    for (const k of new Set([...Object.keys(was), ...Object.keys(now)])) {
+      const d = firstChange(was[k], now[k], [...path, k]);
+      if (d) return d;
+    }
+    return undefined;
+  }
+  return JSON.stringify(was) === JSON.stringify(now)
+    ? undefined
+    : { field: path.join("."), was, now };
+}
+
 export class TrainLoop {
   readonly log: MetricsLog;
   readonly checkpoints: CheckpointStore | undefined;
@@ -32,6 +90,10 @@ export class TrainLoop {
   readonly configHash: string;
   readonly events: TrainEvent[] = [];
   private readonly started = Date.now();
+  /** The config as JSON, recorded in checkpoints so a refused resume can name what changed. */
+  private readonly configJson: unknown;
+  /** The step of the checkpoint that holds this run's current state, if any. */
+  private savedStep: number | undefined;
 
   constructor(
     readonly trainer: string,
@@ -40,12 +102,18 @@ export class TrainLoop {
     readonly total: number,
     config: unknown,
   ) {
-    this.configHash = createHash("sha256").update(JSON.stringify(config)).digest("hex");
+    const json = JSON.stringify(config);
+    this.configHash = createHash("sha256").update(json).digest("hex");
+    this.configJson = JSON.parse(json);
     const out = hooks.outDir;
     if (hooks.resume && !out)
       throw new KeelError("KEEL_E_USAGE", `${trainer}: resume needs an output directory`);
     this.checkpoints = out ? new CheckpointStore(out, run.keep_checkpoints) : undefined;
     this.resumePoint = hooks.resume ? this.checkpoints!.latest() : undefined;
+    // Before anything is restored (weights of another shape would not fit) and before the log
+    // is cut back to the checkpoint's step: a refused resume leaves the run as it was.
+    if (this.resumePoint) this.checkResumable(checkpointStamp(this.resumePoint.dir));
+    this.savedStep = this.resumePoint?.step;
     this.log = new MetricsLog(out, this.resumePoint?.step);
   }
 
@@ -55,21 +123,34 @@ export class TrainLoop {
 
   /** Checks that the checkpoint being resumed was written by this trainer under this config. */
   checkResumable(extra: Record<string, unknown>): void {
-    if (extra.trainer !== this.trainer || extra.config_hash !== this.configHash) {
+    const file = this.resumePoint?.dir ?? "";
+    const hint = "resume with the same config, or start a new run in a fresh output directory";
+    if (extra.trainer !== this.trainer)
       throw new KeelError(
         "KEEL_E_CONFIG",
-        `cannot resume: the checkpoint was written by ${String(extra.trainer)} under a different config`,
-        {
-          where: { file: this.resumePoint?.dir ?? "" },
-          hint: "resume with the same config, or start a new run in a fresh output directory",
-        },
+        `cannot resume: the checkpoint was written by ${typeof extra.trainer === "string" ? `the ${extra.trainer} trainer` : "no keel trainer"}, not ${this.trainer}`,
+        { where: { file, field: "trainer" }, hint },
       );
-    }
+    if (extra.config_hash === this.configHash) return;
+    const d = extra.config === undefined ? undefined : firstChange(extra.config, this.configJson);
+    const show = (v: unknown) => (v === undefined ? "(none)" : JSON.stringify(v));
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      d
+        ? `cannot resume: ${d.field} changed since the run began (${show(d.was)} then, ${show(d.now)} now)`
+        : `cannot resume: the checkpoint was written by ${this.trainer} under a different config`,
+      { where: { file, ...(d ? { field: d.field } : {}) }, hint },
+    );
   }
 
   /** Trainer-state fields every checkpoint carries. */
   stamp(step: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
     return { ...extra, trainer: this.trainer, config_hash: this.configHash, step };
+  }
+
+  /** `stamp` plus the config itself, for the periodic checkpoints a run resumes from. */
+  resumeStamp(step: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { ...this.stamp(step, extra), config: this.configJson };
   }
 
   /** 1-based step counts: log after step s when s % log_every = 0 or at the end. */
@@ -94,8 +175,18 @@ export class TrainLoop {
     return this.hooks.signal?.aborted ?? false;
   }
 
+  /**
+   * Saves a checkpoint at `step`, unless the latest one already holds this step's state (an
+   * abort right after a periodic checkpoint, or right after resuming): rewriting it would
+   * delete the run's only checkpoint of that step first, and a crash mid-save would lose it.
+   */
   saveCheckpoint(step: number, write: (dir: string) => void): string | undefined {
-    return this.checkpoints?.save(step, write);
+    if (!this.checkpoints) return undefined;
+    const latest = step === this.savedStep ? this.checkpoints.latest() : undefined;
+    if (latest?.step === step) return latest.dir;
+    const dir = this.checkpoints.save(step, write);
+    this.savedStep = step;
+    return dir;
   }
 
   /** `<outDir>/model` (the final model), or undefined without an output directory. */

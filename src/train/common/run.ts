@@ -75,33 +75,49 @@ const METRICS_FILE = "metrics.jsonl";
 
 export class MetricsLog {
   private readonly path: string | undefined;
+  /** The step a resumed log is cut back to, at its first write. */
+  private cutTo: number | undefined;
 
-  /** Opens `<outDir>/metrics.jsonl`, cut back to `resumeStep` (or emptied when undefined). */
+  /**
+   * Opens `<outDir>/metrics.jsonl`: emptied now for a new run (`resumeStep` undefined); for a
+   * resumed one, cut back to `resumeStep` when the first record is written, so a resume refused
+   * before then (another config, other safeguards) leaves the run's log as it was.
+   */
   constructor(outDir: string | undefined, resumeStep?: number) {
     this.path = outDir ? join(outDir, METRICS_FILE) : undefined;
     if (!this.path) return;
     mkdirSync(outDir!, { recursive: true });
-    let keep = "";
-    if (resumeStep !== undefined && existsSync(this.path)) {
-      keep = readFileSync(this.path, "utf8")
-        .split("\n")
-        .filter((l) => {
-          if (!l.trim()) return false;
-          try {
-            const r = JSON.parse(l) as { type?: string; step?: number };
-            return r.type !== "summary" && (r.step ?? 0) <= resumeStep;
-          } catch {
-            return false; // a line torn by the crash
-          }
-        })
-        .map((l) => `${l}\n`)
-        .join("");
-    }
-    writeFileAtomic(this.path, keep);
+    if (resumeStep === undefined) writeFileAtomic(this.path, "");
+    else this.cutTo = resumeStep;
+  }
+
+  private cut(resumeStep: number): void {
+    const path = this.path!;
+    const keep = existsSync(path)
+      ? readFileSync(path, "utf8")
+          .split("\n")
+          .filter((l) => {
+            if (!l.trim()) return false;
+            try {
+              const r = JSON.parse(l) as { type?: string; step?: number };
+              return r.type !== "summary" && (r.step ?? 0) <= resumeStep;
+            } catch {
+              return false; // a line torn by the crash
+            }
+          })
+          .map((l) => `${l}\n`)
+          .join("")
+      : "";
+    writeFileAtomic(path, keep);
   }
 
   write(record: { type: string; step: number } & Record<string, unknown>): void {
-    if (this.path) appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+    if (!this.path) return;
+    if (this.cutTo !== undefined) {
+      this.cut(this.cutTo);
+      this.cutTo = undefined;
+    }
+    appendFileSync(this.path, `${JSON.stringify(record)}\n`);
   }
 }
 
@@ -173,15 +189,34 @@ export class CheckpointStore {
   latest(): { step: number; dir: string } | undefined {
     const p = join(this.dir, LATEST);
     if (!existsSync(p)) return undefined;
+    let j: unknown;
     try {
-      const j = JSON.parse(readFileSync(p, "utf8")) as { step: number; dir: string };
-      return { step: j.step, dir: join(this.dir, j.dir) };
+      j = JSON.parse(readFileSync(p, "utf8"));
     } catch (e) {
       throw new KeelError("KEEL_E_CHECKPOINT", "latest.json is not valid JSON", {
         where: { file: p },
         cause: e,
       });
     }
+    // The pointer names one of this directory's own checkpoints, at a whole step: a string
+    // step would be counted on as text ("2" + 1), a path could point outside the run.
+    const { step, dir } = (typeof j === "object" && j !== null ? j : {}) as Record<string, unknown>;
+    const bad =
+      !Number.isSafeInteger(step) || (step as number) < 0
+        ? { field: "step", why: "a whole number of steps" }
+        : typeof dir !== "string" || !/^step-\d+$/.test(dir)
+          ? { field: "dir", why: "the name of a step-<n> directory in checkpoints/" }
+          : undefined;
+    if (bad)
+      throw new KeelError(
+        "KEEL_E_CHECKPOINT",
+        `not a checkpoint pointer: ${bad.field} must be ${bad.why}, got ${JSON.stringify(bad.field === "step" ? step : dir) ?? "nothing"}`,
+        {
+          where: { file: p, field: bad.field },
+          hint: `point it at the newest complete checkpoint: {"step": <n>, "dir": "step-<n>"}`,
+        },
+      );
+    return { step: step as number, dir: join(this.dir, dir as string) };
   }
 
   /** Writes a checkpoint through `write(dir)`, then points latest.json at it. */

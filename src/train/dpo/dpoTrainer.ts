@@ -128,7 +128,7 @@ export async function trainDpo(
   const lossFn = DPO_LOSSES[c.loss];
   const lossOpts = { beta: c.beta, labelSmoothing: c.label_smoothing };
   const save = (dir: string, step: number) =>
-    saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.stamp(step) });
+    saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.resumeStamp(step) });
 
   let last: Metrics = {};
   let step = loop.startStep;

@@ -59,6 +59,32 @@ export interface PpoHooks extends TrainHooks {
   readonly evaluate?: (policy: TextPolicy, step: number) => Promise<Metrics>;
 }
 
+/**
+ * A checkpoint's monitor states restore into the same monitors, in the same order: another set
+ * (safeguards added, removed or reordered since the run began) would hand one monitor another's
+ * state, or none. `was` is the checkpoint's monitor names (or, from a checkpoint written before
+ * they were recorded, their count).
+ */
+function checkSameMonitors(was: string[] | number, monitors: readonly Monitor[], dir: string) {
+  const now = monitors.map((m) => m.name);
+  const same =
+    typeof was === "number"
+      ? was === now.length
+      : was.length === now.length && was.every((n, i) => n === now[i]);
+  if (same) return;
+  const list = (names: readonly string[]) => (names.length > 0 ? names.join(", ") : "none");
+  throw new KeelError(
+    "KEEL_E_CONFIG",
+    typeof was === "number"
+      ? `cannot resume: the run began with ${was} safeguard monitor(s), now ${now.length} (${list(now)})`
+      : `cannot resume: the run's safeguards were ${list(was)} then, ${list(now)} now`,
+    {
+      where: { file: dir, field: "safeguards" },
+      hint: "resume with the safeguards the run began with, or start a new run in a fresh output directory",
+    },
+  );
+}
+
 export async function trainPpo(
   input: PpoConfigInput | PpoConfig,
   data: PpoData,
@@ -121,7 +147,9 @@ export async function trainPpo(
       moments: MomentsState;
       lambda: number | null;
       monitors: unknown[];
+      monitor_names?: string[];
     };
+    checkSameMonitors(s.monitor_names ?? s.monitors.length, monitors, dir);
     st.kl =
       c.kl.controller === "adaptive"
         ? new AdaptiveKlController(s.beta, c.kl.target!, c.kl.horizon)
@@ -138,13 +166,14 @@ export async function trainPpo(
       moments: st.moments.state(),
       lambda: st.lagrangian?.lambda ?? null,
       monitors: monitors.map((m) => m.state?.() ?? null),
+      monitor_names: monitors.map((m) => m.name),
     };
     const e = ema();
     saveModel(join(dir, "policy"), policy, codec, {
       step,
       optimizer: learner.opt,
       ...(e ? { ema: e } : {}),
-      extra: loop.stamp(step, { state }),
+      extra: loop.resumeStamp(step, { state }),
     });
     if (critic)
       saveModel(join(dir, "cost_critic"), critic.model, codec, { step, optimizer: critic.opt });

@@ -191,7 +191,7 @@ async function trainPairModel(
       local = loop.startStep - m * perMember;
     }
     const save = (dir: string, step: number) =>
-      saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.stamp(step) });
+      saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.resumeStamp(step) });
     let batches: number[][] = [];
     let batchesEpoch = -1;
     while (local < perMember) {

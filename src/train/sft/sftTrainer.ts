@@ -119,7 +119,7 @@ export async function trainSft(
     saveModel(dir, model, codec, {
       step,
       optimizer: opt,
-      extra: loop.stamp(step, { window: { loss: window.loss, steps: window.steps } }),
+      extra: loop.resumeStamp(step, { window: { loss: window.loss, steps: window.steps } }),
     });
   if (loop.resumePoint) {
     const { extra } = restoreInto(loop.resumePoint.dir, model, opt);
