@@ -22,7 +22,7 @@
  * The action (reading the file and the data, running the trainer) is in actions/train.ts.
  */
 import type { Command } from "commander";
-import { addOutputOptions, positiveInt } from "../common.js";
+import { addOutputOptions, listOption, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 const TRAINERS = ["sft", "rm", "cost", "ppo", "dpo"] as const;
@@ -34,6 +34,14 @@ export interface TrainFlags {
   resume?: boolean;
   check?: boolean;
   threads?: number;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export interface PlotFlags {
+  out?: string;
+  metrics: string[];
+  columns: number;
   json?: boolean;
   quiet?: boolean;
 }
@@ -72,5 +80,35 @@ export const trainCommand: CommandModule = {
         await runTrain(trainer, o);
       });
     }
+    const plot = cmd
+      .command("plot <run>")
+      .description(
+        "draw a run's metrics.jsonl as training curves: one SVG, a panel per metric (train and eval values of a metric share one), safeguard events as rules",
+      )
+      .option("-o, --out <file>", "the SVG to write (default: RUN/curves.svg)")
+      .addOption(
+        listOption(
+          "-m, --metrics <list>",
+          "the panels, comma-separated (an eval row's eval_loss is the panel loss)",
+          (v: string, acc: string[]) => [
+            ...acc,
+            ...v
+              .split(",")
+              .map((s) => s.trim())
+              .filter((s) => s !== ""),
+          ],
+          "every metric logged",
+        ),
+      )
+      .option("--columns <n>", "panels per row", positiveInt("--columns"), 3)
+      .addHelpText(
+        "after",
+        "\nExamples:\n  keel train plot runs/train/ppo\n" +
+          "  keel train plot runs/train/rm -m loss,accuracy -o docs/img/rm.svg",
+      );
+    addOutputOptions(plot).action(async (run: string, o: PlotFlags) => {
+      const { runTrainPlot } = await import("../actions/train-plot.js");
+      await runTrainPlot(run, o);
+    });
   },
 };

@@ -1,0 +1,79 @@
+/**
+ * `keel train plot RUN`: a run's metrics.jsonl as training curves (one SVG, a panel per
+ * metric; see src/report/curves.ts). RUN is a run directory or a metrics.jsonl file; the SVG
+ * goes to RUN/curves.svg unless --out says otherwise.
+ */
+import { statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { z } from "zod";
+import { KeelError, type Where } from "../../core/errors.js";
+import { parseRecord } from "../../core/schemas.js";
+import { TextSink } from "../../io/files.js";
+import { resolveOutputTarget } from "../../io/output-target.js";
+import type { MetricsRow } from "../../report/curves.js";
+import type { PlotFlags } from "../commands/train.js";
+import { printJson, printLine } from "../output.js";
+import { readJsonl } from "./pair-files.js";
+
+const Row = z.object({ type: z.string(), step: z.number().finite().nonnegative() }).passthrough();
+
+/** The metrics file of `target`: the file itself, or metrics.jsonl in a run directory. */
+function metricsFile(target: string): string {
+  let dir = false;
+  try {
+    dir = statSync(target).isDirectory();
+  } catch {
+    throw new KeelError("KEEL_E_NOT_FOUND", "no such run directory or metrics file", {
+      where: { file: target },
+      hint: "give a run directory (the config's out) or its metrics.jsonl",
+    });
+  }
+  return dir ? join(target, "metrics.jsonl") : target;
+}
+
+export async function runTrainPlot(target: string, o: PlotFlags): Promise<void> {
+  const { curvePanels, curvesSpec } = await import("../../report/curves.js");
+  const { vegaLiteToSvg } = await import("../../report/charts.js");
+  const file = metricsFile(target);
+  const rows = readJsonl(
+    file,
+    (v: unknown, where: Where) => parseRecord(Row, v, where) as MetricsRow,
+  );
+  if (!rows.some((r) => r.type === "train" || r.type === "eval"))
+    throw new KeelError("KEEL_E_INVALID_RECORD", "no train or eval rows to plot", {
+      where: { file },
+      hint: "a run writes them every run.log_every and run.eval_every steps",
+    });
+  const out = o.out ?? join(dirname(file), "curves.svg");
+  resolveOutputTarget(out, [{ path: file, what: "the metrics file being read" }]);
+  const panels = curvePanels(rows, o.metrics.length > 0 ? o.metrics : undefined);
+  const events = rows
+    .filter((r) => r.type === "event")
+    .map((r) => ({ step: r.step, label: String(r.source ?? "event") }));
+  const run = basename(dirname(file)) || file;
+  const svg = await vegaLiteToSvg(
+    curvesSpec(panels, { title: `${run}: training curves`, events, columns: o.columns }),
+  );
+  const sink = new TextSink(out, {
+    protect: [{ path: file, what: "the metrics file being read" }],
+  });
+  try {
+    await sink.write(svg);
+    await sink.commit();
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
+  const points = panels.reduce((n, p) => n + p.points.length, 0);
+  if (o.json)
+    printJson({
+      out,
+      metrics: panels.map((p) => p.metric),
+      points,
+      events: events.length,
+    });
+  else if (!o.quiet)
+    printLine(
+      `wrote ${out}: ${panels.length} panels (${panels.map((p) => p.metric).join(", ")}), ${points} points${events.length > 0 ? `, ${events.length} events` : ""}`,
+    );
+}

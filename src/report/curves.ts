@@ -1,0 +1,141 @@
+/**
+ * Training curves: a run's `metrics.jsonl` (docs/train.md) as a grid of line charts, one panel
+ * per metric, step on x. A train row's `loss` and an eval row's `eval_loss` share the panel
+ * `loss` (series "train" and "eval"), so held-out and training values sit on one axis; metrics
+ * only one of them logs get a panel of their own. Safeguard events are drawn as vertical rules
+ * on every panel. The input is plain rows (the caller reads and checks the file); non-finite
+ * values are left out, as every chart here leaves them out.
+ */
+import { KeelError } from "../core/errors.js";
+import type { VegaLiteSpec } from "./charts.js";
+
+/** One parsed line of metrics.jsonl. */
+export interface MetricsRow {
+  readonly type: string;
+  readonly step: number;
+  readonly [key: string]: unknown;
+}
+
+export interface CurvePanel {
+  readonly metric: string;
+  readonly points: readonly {
+    readonly series: "train" | "eval";
+    readonly x: number;
+    readonly y: number;
+  }[];
+}
+
+/** Keys that are bookkeeping, not curves: the x axis and the epoch counter that tracks it. */
+const NOT_CURVES = new Set(["type", "step", "epoch"]);
+
+/**
+ * Panels first in this order when present, then the rest in order of first appearance, then
+ * throughput (which follows the machine's load, not the training).
+ */
+const FIRST = ["loss", "accuracy", "score", "gold_reward", "kl", "kl_coef", "lambda", "cost"];
+const LAST = ["tokens_per_s"];
+
+/** Every metric the rows hold (eval rows' `eval_` prefix removed), in panel order. */
+export function curveMetrics(rows: readonly MetricsRow[]): string[] {
+  const seen: string[] = [];
+  const known = new Set<string>();
+  for (const row of rows) {
+    const series = seriesOf(row);
+    if (!series) continue;
+    for (const [key, value] of Object.entries(row)) {
+      if (NOT_CURVES.has(key) || typeof value !== "number") continue;
+      const metric = metricName(key, series);
+      if (!known.has(metric)) {
+        known.add(metric);
+        seen.push(metric);
+      }
+    }
+  }
+  const first = FIRST.filter((m) => known.has(m));
+  const last = LAST.filter((m) => known.has(m));
+  return [...first, ...seen.filter((m) => !FIRST.includes(m) && !LAST.includes(m)), ...last];
+}
+
+function seriesOf(row: MetricsRow): "train" | "eval" | undefined {
+  return row.type === "train" ? "train" : row.type === "eval" ? "eval" : undefined;
+}
+
+function metricName(key: string, series: "train" | "eval"): string {
+  return series === "eval" && key.startsWith("eval_") ? key.slice(5) : key;
+}
+
+/**
+ * The panels for `metrics` (default: every metric, see curveMetrics). A named metric the rows
+ * do not hold is refused with the ones they do.
+ */
+export function curvePanels(
+  rows: readonly MetricsRow[],
+  metrics?: readonly string[],
+): CurvePanel[] {
+  const available = curveMetrics(rows);
+  const chosen = metrics ?? available;
+  const missing = chosen.filter((m) => !available.includes(m));
+  if (missing.length > 0)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `no metric ${missing.map((m) => JSON.stringify(m)).join(", ")} in these metrics`,
+      { hint: `the metrics logged: ${available.join(", ") || "none"}` },
+    );
+  const panels = new Map(chosen.map((m) => [m, [] as CurvePanel["points"][number][]]));
+  for (const row of rows) {
+    const series = seriesOf(row);
+    if (!series || !Number.isFinite(row.step)) continue;
+    for (const [key, value] of Object.entries(row)) {
+      if (NOT_CURVES.has(key) || typeof value !== "number" || !Number.isFinite(value)) continue;
+      panels.get(metricName(key, series))?.push({ series, x: row.step, y: value });
+    }
+  }
+  return chosen.map((metric) => ({ metric, points: panels.get(metric)! }));
+}
+
+export interface CurvesOptions {
+  readonly title: string;
+  /** Panels per row of the grid. */
+  readonly columns?: number;
+  /** Steps of the run's events (safeguard alarms, stops), drawn on every panel. */
+  readonly events?: readonly { readonly step: number; readonly label: string }[];
+}
+
+const COLORS = { train: "#4c78a8", eval: "#f58518" } as const;
+
+/** A grid of line charts, one per panel, sharing the step axis's title and the colours. */
+export function curvesSpec(panels: readonly CurvePanel[], o: CurvesOptions): VegaLiteSpec {
+  const columns = o.columns ?? 3;
+  const events = (o.events ?? []).filter((e) => Number.isFinite(e.step));
+  const charts = panels.map((p) => {
+    const line = {
+      data: { values: p.points.map((q) => ({ series: q.series, step: q.x, value: q.y })) },
+      mark: { type: "line", point: p.points.length <= 60 },
+      encoding: {
+        x: { field: "step", type: "quantitative", title: "step" },
+        y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
+        color: {
+          field: "series",
+          type: "nominal",
+          title: null,
+          scale: { domain: Object.keys(COLORS), range: Object.values(COLORS) },
+        },
+      },
+    };
+    const rules = {
+      data: { values: events.map((e) => ({ step: e.step, label: e.label })) },
+      mark: { type: "rule", color: "#d62728", strokeDash: [4, 3] },
+      encoding: { x: { field: "step", type: "quantitative" } },
+    };
+    return {
+      title: p.metric,
+      width: 260,
+      height: 150,
+      layer: events.length > 0 ? [line, rules] : [line],
+    };
+  });
+  const rows: unknown[] = [];
+  for (let i = 0; i < charts.length; i += columns)
+    rows.push({ hconcat: charts.slice(i, i + columns) });
+  return { title: o.title, vconcat: rows };
+}
