@@ -30,10 +30,38 @@ const NOT_CURVES = new Set(["type", "step", "epoch"]);
 
 /**
  * Panels first in this order when present, then the rest in order of first appearance, then
- * throughput (which follows the machine's load, not the training).
+ * timings and throughput (which follow the machine's load, not the training).
  */
-const FIRST = ["loss", "accuracy", "score", "gold_reward", "kl", "kl_coef", "lambda", "cost"];
-const LAST = ["tokens_per_s"];
+const FIRST = [
+  "loss",
+  "accuracy",
+  "margin",
+  "score",
+  "gold_reward",
+  "kl",
+  "kl_coef",
+  "lambda",
+  "cost",
+  "response_len",
+  "rt_attack_success",
+  "rt_over_refusal",
+  "rt_helpfulness",
+  "rt_gold_quality",
+];
+const isTiming = (m: string) => /^t_.+_s$|_per_s$|^wall_s$/.test(m);
+
+/** Counters that say how a step ran, not how training goes. */
+const BOOKKEEPING = new Set([
+  "member",
+  "pairs",
+  "updates",
+  "epochs_run",
+  "early_stop",
+  "skipped_minibatches",
+]);
+
+/** How many panels a plot shows when none are named. */
+export const DEFAULT_PANELS = 12;
 
 /** Every metric the rows hold (eval rows' `eval_` prefix removed), in panel order. */
 export function curveMetrics(rows: readonly MetricsRow[]): string[] {
@@ -52,8 +80,18 @@ export function curveMetrics(rows: readonly MetricsRow[]): string[] {
     }
   }
   const first = FIRST.filter((m) => known.has(m));
-  const last = LAST.filter((m) => known.has(m));
-  return [...first, ...seen.filter((m) => !FIRST.includes(m) && !LAST.includes(m)), ...last];
+  const rest = seen.filter((m) => !FIRST.includes(m));
+  return [...first, ...rest.filter((m) => !isTiming(m)), ...rest.filter(isTiming)];
+}
+
+/**
+ * The panels a plot shows by default: the first DEFAULT_PANELS metrics (curveMetrics order)
+ * that are not timings, step counters or per-family breakdowns (`accuracy/facts`).
+ */
+export function defaultCurveMetrics(rows: readonly MetricsRow[]): string[] {
+  return curveMetrics(rows)
+    .filter((m) => !isTiming(m) && !BOOKKEEPING.has(m) && !m.includes("/"))
+    .slice(0, DEFAULT_PANELS);
 }
 
 function seriesOf(row: MetricsRow): "train" | "eval" | undefined {
@@ -65,15 +103,16 @@ function metricName(key: string, series: "train" | "eval"): string {
 }
 
 /**
- * The panels for `metrics` (default: every metric, see curveMetrics). A named metric the rows
- * do not hold is refused with the ones they do.
+ * The panels for `metrics`: default defaultCurveMetrics, "all" every metric (curveMetrics). A
+ * named metric the rows do not hold is refused with the ones they do.
  */
 export function curvePanels(
   rows: readonly MetricsRow[],
-  metrics?: readonly string[],
+  metrics?: readonly string[] | "all",
 ): CurvePanel[] {
   const available = curveMetrics(rows);
-  const chosen = metrics ?? available;
+  const chosen =
+    metrics === undefined ? defaultCurveMetrics(rows) : metrics === "all" ? available : metrics;
   const missing = chosen.filter((m) => !available.includes(m));
   if (missing.length > 0)
     throw new KeelError(

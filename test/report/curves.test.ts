@@ -2,7 +2,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { curveMetrics, curvePanels, type MetricsRow } from "../../src/report/curves.js";
+import {
+  curveMetrics,
+  curvePanels,
+  defaultCurveMetrics,
+  type MetricsRow,
+} from "../../src/report/curves.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/stores.js";
 
@@ -24,6 +29,28 @@ describe("curve panels", () => {
       { series: "train", x: 20, y: 2.0 },
       { series: "eval", x: 20, y: 2.2 },
     ]);
+  });
+
+  it("shows up to 12 main curves by default: no timings, counters or per-family breakdowns", () => {
+    const many: MetricsRow[] = [
+      {
+        type: "train",
+        step: 1,
+        t_update_s: 1,
+        member: 0,
+        pairs: 32,
+        "accuracy/facts": 0.5,
+        ...Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`m${i}`, i])),
+        kl: 0.1,
+      },
+      { type: "eval", step: 1, eval_accuracy: 0.7 },
+    ];
+    expect(defaultCurveMetrics(many)).toEqual([
+      "accuracy",
+      "kl",
+      ...Array.from({ length: 10 }, (_, i) => `m${i}`),
+    ]);
+    expect(curvePanels(many, "all")).toHaveLength(20);
   });
 
   it("refuses a metric the rows do not hold, naming the ones they do", () => {
@@ -52,14 +79,18 @@ describe("keel train plot", () => {
     const out = join(dir, "curves.svg");
     expect(JSON.parse(r.stdout)).toEqual({
       out,
-      metrics: ["loss", "lr", "ppl", "tokens_per_s"],
-      points: 8,
+      metrics: ["loss", "lr", "ppl"],
+      points: 6,
       events: 1,
+      metrics_logged: 4,
     });
     const svg = readFileSync(out, "utf8");
     expect(svg.startsWith("<svg")).toBe(true);
-    for (const title of ["ppo: training curves", ">loss<", ">ppl<", ">tokens_per_s<"])
-      expect(svg).toContain(title);
+    for (const title of ["ppo: training curves", ">loss<", ">ppl<"]) expect(svg).toContain(title);
+    expect(svg).not.toContain(">tokens_per_s<");
+    const all = await runCli(["train", "plot", dir, "-m", "all"]);
+    expect(all.stdout).toContain("4 panels (loss, lr, ppl, tokens_per_s), 8 points, 1 events");
+    expect(readFileSync(out, "utf8")).toContain(">tokens_per_s<");
     const picked = await runCli([
       "train",
       "plot",

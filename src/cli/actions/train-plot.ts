@@ -32,7 +32,7 @@ function metricsFile(target: string): string {
 }
 
 export async function runTrainPlot(target: string, o: PlotFlags): Promise<void> {
-  const { curvePanels, curvesSpec } = await import("../../report/curves.js");
+  const { curveMetrics, curvePanels, curvesSpec } = await import("../../report/curves.js");
   const { vegaLiteToSvg } = await import("../../report/charts.js");
   const file = metricsFile(target);
   const rows = readJsonl(
@@ -46,7 +46,9 @@ export async function runTrainPlot(target: string, o: PlotFlags): Promise<void> 
     });
   const out = o.out ?? join(dirname(file), "curves.svg");
   resolveOutputTarget(out, [{ path: file, what: "the metrics file being read" }]);
-  const panels = curvePanels(rows, o.metrics.length > 0 ? o.metrics : undefined);
+  const all = o.metrics.length === 1 && o.metrics[0] === "all";
+  const panels = curvePanels(rows, all ? "all" : o.metrics.length > 0 ? o.metrics : undefined);
+  const logged = curveMetrics(rows).length;
   const events = rows
     .filter((r) => r.type === "event")
     .map((r) => ({ step: r.step, label: String(r.source ?? "event") }));
@@ -71,9 +73,10 @@ export async function runTrainPlot(target: string, o: PlotFlags): Promise<void> 
       metrics: panels.map((p) => p.metric),
       points,
       events: events.length,
+      metrics_logged: logged,
     });
   else if (!o.quiet)
     printLine(
-      `wrote ${out}: ${panels.length} panels (${panels.map((p) => p.metric).join(", ")}), ${points} points${events.length > 0 ? `, ${events.length} events` : ""}`,
+      `wrote ${out}: ${panels.length} panels (${panels.map((p) => p.metric).join(", ")}), ${points} points${events.length > 0 ? `, ${events.length} events` : ""}${logged > panels.length ? `; ${logged - panels.length} more metrics logged (-m all, or -m NAME,…)` : ""}`,
     );
 }

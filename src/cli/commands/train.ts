@@ -89,7 +89,7 @@ export const trainCommand: CommandModule = {
       .addOption(
         listOption(
           "-m, --metrics <list>",
-          "the panels, comma-separated (an eval row's eval_loss is the panel loss)",
+          "the panels, comma-separated (an eval row's eval_loss is the panel loss), or all",
           (v: string, acc: string[]) => [
             ...acc,
             ...v
@@ -97,7 +97,7 @@ export const trainCommand: CommandModule = {
               .map((s) => s.trim())
               .filter((s) => s !== ""),
           ],
-          "every metric logged",
+          "up to 12: the main curves, no timings, counters or per-family breakdowns",
         ),
       )
       .option("--columns <n>", "panels per row", positiveInt("--columns"), 3)
