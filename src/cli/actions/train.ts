@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { z } from "zod";
 import { parseNested } from "../../core/config.js";
 import { KeelError } from "../../core/errors.js";
+import { firstChange } from "../../core/first-change.js";
 import type { Seed } from "../../core/rng.js";
 import type { PreferencePair } from "../../core/types.js";
 import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
@@ -571,29 +572,6 @@ function recordRun(trainer: Trainer, prep: Prepared, resume: boolean): RunDir {
     resume,
     `train ${trainer}`,
   );
-}
-
-/**
- * The first field where the config a run began with (`was`, its config.yaml) and the config now
- * differ; a field given on one side only counts (an optional data field, such as eval_count).
- */
-function firstChange(
-  was: unknown,
-  now: unknown,
-  path: readonly string[] = [],
-): { field: string; was: unknown; now: unknown } | undefined {
-  const isMap = (v: unknown): v is Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v);
-  if (isMap(was) && isMap(now)) {
-    for (const k of new Set([...Object.keys(was), ...Object.keys(now)])) {
-      const d = firstChange(was[k], now[k], [...path, k]);
-      if (d) return d;
-    }
-    return undefined;
-  }
-  return JSON.stringify(was) === JSON.stringify(now)
-    ? undefined
-    : { field: path.join("."), was, now };
 }
 
 /**

@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
+import { firstChange } from "../../core/first-change.js";
 import type { RunOptions } from "./config.js";
 import {
   CheckpointStore,
@@ -61,26 +62,6 @@ function checkpointStamp(dir: string): Record<string, unknown> {
   }
   const extra = (raw as { extra?: unknown } | null)?.extra;
   return typeof extra === "object" && extra !== null ? (extra as Record<string, unknown>) : {};
-}
-
-/** The first field where two configs (as JSON) differ, with both values. */
-function firstChange(
-  was: unknown,
-  now: unknown,
-  path: readonly string[] = [],
-): { field: string; was: unknown; now: unknown } | undefined {
-  const isMap = (v: unknown): v is Record<string, unknown> =>
-    typeof v === "object" && v !== null && !Array.isArray(v);
-  if (isMap(was) && isMap(now)) {
-    for (const k of new Set([...Object.keys(was), ...Object.keys(now)])) {
-      const d = firstChange(was[k], now[k], [...path, k]);
-      if (d) return d;
-    }
-    return undefined;
-  }
-  return JSON.stringify(was) === JSON.stringify(now)
-    ? undefined
-    : { field: path.join("."), was, now };
 }
 
 export class TrainLoop {
