@@ -146,12 +146,20 @@ const COLORS = { train: "#4c78a8", eval: "#f58518" } as const;
 export function curvesSpec(panels: readonly CurvePanel[], o: CurvesOptions): VegaLiteSpec {
   const columns = o.columns ?? 3;
   const events = (o.events ?? []).filter((e) => Number.isFinite(e.step));
+  // One step axis for every panel, so that a step lines up across them.
+  const steps = [...panels.flatMap((p) => p.points.map((q) => q.x)), ...events.map((e) => e.step)];
+  const domain = steps.length > 0 ? [Math.min(...steps), Math.max(...steps)] : undefined;
   const charts = panels.map((p) => {
     const line = {
       data: { values: p.points.map((q) => ({ series: q.series, step: q.x, value: q.y })) },
       mark: { type: "line", point: p.points.length <= 60 },
       encoding: {
-        x: { field: "step", type: "quantitative", title: "step" },
+        x: {
+          field: "step",
+          type: "quantitative",
+          title: "step",
+          ...(domain ? { scale: { domain, nice: false } } : {}),
+        },
         y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
         color: {
           field: "series",
@@ -164,7 +172,13 @@ export function curvesSpec(panels: readonly CurvePanel[], o: CurvesOptions): Veg
     const rules = {
       data: { values: events.map((e) => ({ step: e.step, label: e.label })) },
       mark: { type: "rule", color: "#d62728", strokeDash: [4, 3] },
-      encoding: { x: { field: "step", type: "quantitative" } },
+      encoding: {
+        x: {
+          field: "step",
+          type: "quantitative",
+          ...(domain ? { scale: { domain, nice: false } } : {}),
+        },
+      },
     };
     return {
       title: p.metric,
