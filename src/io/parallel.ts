@@ -4,8 +4,9 @@
  * worker thread and hands over packed batches (see packed.ts), while the caller writes.
  */
 import type { Worker } from "node:worker_threads";
-import { reviveKeelError } from "../core/errors.js";
+import { KeelError, reviveKeelError } from "../core/errors.js";
 import { startModuleWorker } from "../core/worker.js";
+import { MAX_LINE_BYTES } from "./lines.js";
 import type { PackedBatch } from "./packed.js";
 import type { ParseWorkerData, ParseWorkerMessage } from "./parse-worker.js";
 import type { ImportOptions } from "./registry.js";
@@ -13,8 +14,29 @@ import type { ImportOptions } from "./registry.js";
 /**
  * The parser's heap needs little (a few batches in flight and two bounded caches); capping it
  * makes V8 collect garbage instead of growing the heap, which keeps an import's memory bounded.
+ * It must still hold the longest line the reader accepts twice over (the line's text and the
+ * string parsed out of it), at two bytes a character (one non-Latin-1 character makes V8 store
+ * a whole string so), besides its working set: with less, a long line that the schema would
+ * refuse with file:line ended the worker out of memory instead. Unused, the room costs nothing.
  */
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 };
+const WORKER_LIMITS = {
+  maxOldGenerationSizeMb: 64 + (4 * MAX_LINE_BYTES) / (1024 * 1024),
+  maxYoungGenerationSizeMb: 8,
+};
+
+/** A worker that died (out of memory, or a crash) as an error that names the file. */
+function workerFailure(path: string, e: Error & { code?: string }): KeelError {
+  if (e.code === "ERR_WORKER_OUT_OF_MEMORY")
+    return new KeelError(
+      "KEEL_E_TOO_LARGE",
+      `parsing needed more than the parser's ${WORKER_LIMITS.maxOldGenerationSizeMb} MB heap; nothing was imported`,
+      { where: { file: path }, hint: "run it again with --no-parallel", cause: e },
+    );
+  return new KeelError("KEEL_E_INTERNAL", `the parse worker failed: ${e.message}`, {
+    where: { file: path },
+    cause: e,
+  });
+}
 
 function startWorker(data: ParseWorkerData): Worker {
   return startModuleWorker(import.meta.url, "parse-worker", {
@@ -44,19 +66,19 @@ export async function* parseJudgmentsInWorker(
     wakeUp();
   });
   worker.on("error", (e) => {
-    failure ??= e;
+    failure ??= workerFailure(path, e);
     wakeUp();
   });
   worker.on("exit", (code) => {
     exited = true;
-    if (code !== 0) failure ??= new Error(`parse worker exited with code ${code}`);
+    if (code !== 0) failure ??= workerFailure(path, new Error(`it exited with code ${code}`));
     wakeUp();
   });
   try {
     for (;;) {
       while (queue.length === 0) {
         if (failure) throw failure;
-        if (exited) throw new Error("parse worker exited before finishing");
+        if (exited) throw workerFailure(path, new Error("it exited before finishing"));
         await new Promise<void>((r) => (notify = r));
       }
       const m = queue.shift()!;

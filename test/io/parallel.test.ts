@@ -126,6 +126,20 @@ describe("parsing in a worker thread", () => {
     await b.close();
   });
 
+  it("refuses a line near the line cap by its file:line, as the main thread does", async () => {
+    // 30 MB of text in one line: within the reader's cap, far over the schema's.
+    const long = join(dir, "long.jsonl");
+    const row = (id: string, prompt: string) =>
+      JSON.stringify({ ...makeJudgments(1, 1)[0]!, comparison_id: id, prompt });
+    writeFileSync(long, `${row("c1", "p")}\n${row("c2", "x".repeat(30 * 1024 * 1024))}\n`);
+    const batches = await collect(parseJudgmentsInWorker("judgments", long));
+    const rejected = batches.flatMap((b) => b.rejected);
+    expect(rejected).toHaveLength(1);
+    expect(reviveKeelError(rejected[0]!.error).message).toBe(
+      `${long}:2: prompt: must be at most 1000000 characters`,
+    );
+  }, 60_000);
+
   it("reports a missing file as the worker saw it", async () => {
     await expect(
       collect(parseJudgmentsInWorker("judgments", join(dir, "nope.jsonl"))),

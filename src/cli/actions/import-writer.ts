@@ -29,8 +29,15 @@ export type ImportWriterMessage =
     }
   | { readonly type: "error"; readonly error: KeelErrorData };
 
+/** What the main thread tells the worker: stop (Ctrl-C), rolling the import back. */
+export type ImportWriterCommand = { readonly type: "abort" };
+
 async function run(port: NonNullable<typeof parentPort>, data: ImportWriterData): Promise<void> {
   const post = (m: ImportWriterMessage) => port.postMessage(m);
+  const stop = new AbortController();
+  port.on("message", (m: ImportWriterCommand) => {
+    if (m.type === "abort") stop.abort();
+  });
   try {
     const { report, rejectsWritten } = await importRecords(
       importFormat(data.format),
@@ -39,6 +46,7 @@ async function run(port: NonNullable<typeof parentPort>, data: ImportWriterData)
       {
         update: (n) => post({ type: "progress", n }),
         rejectsOpened: (path) => post({ type: "rejects-temp", path }),
+        signal: stop.signal,
       },
     );
     post({ type: "done", report, rejectsWritten });

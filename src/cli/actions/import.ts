@@ -13,15 +13,21 @@ import { detectFormat, type ImportFormat, importFormat } from "../../io/registry
 import { trackTempFile, untrackTempFile } from "../../io/temp-files.js";
 import type {
   FeedbackStore,
+  ImportBatch,
   ImportOptions,
   ImportReport,
   RecordImportReport,
 } from "../../store/store.js";
 import type { ImportFlags } from "../commands/import.js";
 import { shortHash } from "../common.js";
+import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine, warn } from "../output.js";
 import { Progress } from "../progress.js";
-import type { ImportWriterData, ImportWriterMessage } from "./import-writer.js";
+import type {
+  ImportWriterCommand,
+  ImportWriterData,
+  ImportWriterMessage,
+} from "./import-writer.js";
 import { withStore } from "./with-store.js";
 
 export async function runImport(file: string, o: ImportFlags): Promise<void> {
@@ -38,14 +44,23 @@ export async function runImport(file: string, o: ImportFlags): Promise<void> {
     ...(total ? { total } : {}),
   });
   try {
-    const { report, rejectsWritten } =
-      file !== "-" && format.kind === "judgments" && o.parallel !== false
-        ? await importInWorker(format, file, o, progress)
-        : await importRecords(format, file, o, progress);
+    // Ctrl-C rolls the transaction back and says so, rather than ending without a word: the
+    // import stops at its next batch (the parser's, or the worker's writer's).
+    const { report, rejectsWritten } = await withInterrupt(
+      (signal) =>
+        file !== "-" && format.kind === "judgments" && o.parallel !== false
+          ? importInWorker(format, file, o, progress, signal)
+          : importRecords(format, file, o, { update: (n) => progress.update(n), signal }),
+      "stopping the import; nothing will be imported",
+    );
     progress.finish();
     printReport(format, file, o, report, rejectsWritten);
   } catch (e) {
     progress.finish();
+    // Stopped while waiting for standard input: stop reading it too, or the process would wait
+    // for input that nothing will use.
+    if (file === "-" && e instanceof KeelError && e.code === "KEEL_E_INTERRUPTED")
+      process.stdin.destroy();
     throw e;
   }
 }
@@ -72,6 +87,7 @@ async function importInWorker(
   file: string,
   o: ImportFlags,
   progress: Progress,
+  signal: AbortSignal,
 ): Promise<ImportOutcome> {
   const heapMb = importHeapMb();
   const data: ImportWriterData = { file, format: format.key, flags: { ...o } };
@@ -80,6 +96,8 @@ async function importInWorker(
     resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 12 },
   });
   let rejectsTemp: string | undefined;
+  const abort = () => worker.postMessage({ type: "abort" } satisfies ImportWriterCommand);
+  signal.addEventListener("abort", abort, { once: true });
   try {
     return await new Promise((resolve, reject) => {
       let settled = false;
@@ -115,6 +133,7 @@ async function importInWorker(
       });
     });
   } finally {
+    signal.removeEventListener("abort", abort);
     await worker.terminate();
     if (rejectsTemp !== undefined) {
       // Renamed into place, or removed by the worker; gone in any case if the worker died.
@@ -134,12 +153,17 @@ export interface ImportOutcome {
  * Imports `file` into the store. The rejects file is opened first, before anything is written:
  * a path that cannot be written, or that is the input or the store itself, fails with nothing
  * imported. `rejectsOpened` learns the temporary file it is written to (see importInWorker).
+ * Aborting `signal` stops the import at its next batch with KEEL_E_INTERRUPTED, rolled back.
  */
 export async function importRecords(
   format: ImportFormat,
   file: string,
   o: ImportFlags,
-  hooks: { update(n: number): void; rejectsOpened?(tempPath: string): void },
+  hooks: {
+    update(n: number): void;
+    rejectsOpened?(tempPath: string): void;
+    readonly signal?: AbortSignal;
+  },
 ): Promise<ImportOutcome> {
   const parseOpts = {
     ...(o.rater ? { raterId: o.rater } : {}),
@@ -161,7 +185,7 @@ export async function importRecords(
       },
     };
     try {
-      const report = await importInto(store, format, file, o, parseOpts, storeOpts);
+      const report = await importInto(store, format, file, o, parseOpts, storeOpts, hooks.signal);
       await rejects?.commit();
       return { report, rejectsWritten: rejects?.count ?? 0 };
     } catch (e) {
@@ -188,22 +212,78 @@ function importInto(
   o: ImportFlags,
   parseOpts: { raterId?: string; table?: TableFormat },
   storeOpts: ImportOptions,
+  signal: AbortSignal | undefined,
 ): Promise<ImportReport | RecordImportReport> {
+  const stoppable = <T>(batches: AsyncIterable<T>) =>
+    signal ? untilAborted(batches, signal, file) : batches;
   switch (format.kind) {
     case "judgments":
       // Parse on a second core unless reading standard input (a worker cannot share it).
       return store.importJudgments(
-        file !== "-" && o.parallel !== false
-          ? parseJudgmentsInWorker(format.key, file, parseOpts)
-          : format.parse(file, parseOpts),
+        stoppable<ImportBatch>(
+          file !== "-" && o.parallel !== false
+            ? parseJudgmentsInWorker(format.key, file, parseOpts)
+            : format.parse(file, parseOpts),
+        ),
         storeOpts,
       );
     case "refs":
-      return store.importJudgments(format.parse(file, parseOpts), storeOpts);
+      return store.importJudgments(stoppable(format.parse(file, parseOpts)), storeOpts);
     case "gold":
-      return store.importGold(format.parse(file, parseOpts), storeOpts);
+      return store.importGold(stoppable(format.parse(file, parseOpts)), storeOpts);
     case "raters":
-      return store.importRaters(format.parse(file, parseOpts), storeOpts);
+      return store.importRaters(stoppable(format.parse(file, parseOpts)), storeOpts);
+  }
+}
+
+/**
+ * The batches of `batches` until `signal` is aborted, then KEEL_E_INTERRUPTED, which rolls the
+ * import's transaction back. A batch being waited for (standard input that sends nothing) is
+ * not waited for: the source is left to end with the process.
+ */
+export async function* untilAborted<T>(
+  batches: AsyncIterable<T>,
+  signal: AbortSignal,
+  file: string,
+): AsyncGenerator<T> {
+  const interrupted = () =>
+    new KeelError(
+      "KEEL_E_INTERRUPTED",
+      "the import was interrupted: nothing was imported (an import is one transaction, rolled back)",
+      { where: { file }, hint: "run the same import again to import the file" },
+    );
+  // Each wait listens for the abort only while it lasts: a race against one long-lived promise
+  // would keep every batch it ever settled with reachable, for the whole import.
+  const nextOrAbort = (next: Promise<IteratorResult<T>>) =>
+    new Promise<IteratorResult<T>>((resolve, reject) => {
+      const onAbort = () => reject(interrupted());
+      signal.addEventListener("abort", onAbort, { once: true });
+      next.then(
+        (r) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(r);
+        },
+        (e: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      );
+    });
+  const it = batches[Symbol.asyncIterator]();
+  let pending = false;
+  try {
+    for (;;) {
+      if (signal.aborted) throw interrupted();
+      pending = true;
+      const r = await nextOrAbort(it.next());
+      pending = false;
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    // A source still producing a batch finishes it before it can be closed; do not wait.
+    if (pending) void it.return?.()?.catch(() => undefined);
+    else await it.return?.();
   }
 }
 

@@ -1,0 +1,110 @@
+/**
+ * Ctrl-C (or SIGTERM) during `keel import`: the import is one transaction, so it is rolled back;
+ * the command says so and exits 130 instead of ending without a word, leaves no temporary file,
+ * and the next import works. Also the batch source's stop on its own.
+ */
+
+import { getEventListeners } from "node:events";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { untilAborted } from "../../src/cli/actions/import.js";
+import { KeelError } from "../../src/core/errors.js";
+import { openStore } from "../../src/store/store.js";
+import { runCli } from "../helpers/cli.js";
+import { makeJudgments } from "../helpers/data.js";
+import { failure } from "../helpers/errors.js";
+import { tempDir } from "../helpers/stores.js";
+
+const root = tempDir("keel-import-interrupt-");
+let n = 0;
+
+async function ledgerRows(db: string): Promise<number> {
+  const store = await openStore(db);
+  try {
+    const report = await store.verifyLedger();
+    expect(report.ok).toBe(true);
+    return report.rows;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Resolves once `path` exists (the store's WAL: the import has opened it). */
+async function appears(path: string): Promise<void> {
+  while (!existsSync(path)) await new Promise((r) => setTimeout(r, 5));
+}
+
+describe("keel import interrupted", () => {
+  const rows = makeJudgments(10_000, 3).map((j) => JSON.stringify(j));
+
+  it.each([
+    ["SIGINT", "in a worker", []],
+    ["SIGTERM", "in a worker", []],
+    ["SIGINT", "in the main thread", ["--no-parallel"]],
+  ] as const)(
+    "by %s %s says so, imports nothing, and the next import works",
+    async (signal, _, extra) => {
+      const dir = join(root, `d${n++}`);
+      mkdirSync(dir);
+      const db = join(dir, "k.db");
+      const file = join(dir, "in.jsonl");
+      writeFileSync(file, `${rows.join("\n")}\n`);
+      writeFileSync(join(dir, "seed.jsonl"), `${rows[0]}\n`);
+      expect((await runCli(["init", "--db", db, "-q"])).code).toBe(0);
+      expect((await runCli(["import", join(dir, "seed.jsonl"), "--db", db, "-q"])).code).toBe(0);
+      const args = ["import", file, "--db", db, "--skip-invalid", "-q", ...extra];
+      const run = runCli(args);
+      await appears(`${db}-wal`);
+      process.emit(signal, signal);
+      const r = await run;
+      expect(r.code).toBe(130);
+      expect(r.stderr).toContain("stopping the import; nothing will be imported");
+      expect(r.stderr).toContain(
+        `KEEL_E_INTERRUPTED: ${file}: the import was interrupted: nothing was imported`,
+      );
+      expect(await ledgerRows(db)).toBe(1);
+      expect(readdirSync(dir).filter((f) => !f.startsWith("k.db"))).toEqual([
+        "in.jsonl",
+        "seed.jsonl",
+      ]);
+      // Its handlers are gone: the next import runs to the end.
+      const again = await runCli(["import", file, "--db", db, "-q", ...extra]);
+      expect(again.code).toBe(0);
+      expect(await ledgerRows(db)).toBe(rows.length);
+    },
+    60_000,
+  );
+});
+
+describe("untilAborted", () => {
+  async function* source(batches: number, thenWait = false): AsyncGenerator<number> {
+    for (let i = 0; i < batches; i++) yield i;
+    if (thenWait) await new Promise(() => undefined); // standard input that sends nothing
+  }
+
+  it("passes every batch through, leaving no listener on the signal between batches", async () => {
+    const ac = new AbortController();
+    const seen: number[] = [];
+    for await (const b of untilAborted(source(5), ac.signal, "f")) {
+      seen.push(b);
+      expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("stops at once when aborted while a batch is awaited, naming the file", async () => {
+    const ac = new AbortController();
+    const it = untilAborted(source(2, true), ac.signal, "in.jsonl");
+    expect((await it.next()).value).toBe(0);
+    expect((await it.next()).value).toBe(1);
+    const waiting = it.next();
+    ac.abort();
+    const e = await failure(waiting);
+    expect(e).toBeInstanceOf(KeelError);
+    expect(e.code).toBe("KEEL_E_INTERRUPTED");
+    expect(e.message).toBe(
+      "in.jsonl: the import was interrupted: nothing was imported (an import is one transaction, rolled back)",
+    );
+  });
+});
