@@ -1,5 +1,9 @@
 /** `keel stats`: counts per rater and per prompt, and the balance of choices. */
+
+import type { Kysely } from "kysely";
+import { KeelError } from "../core/errors.js";
 import type { Choice } from "../core/types.js";
+import type { Database } from "./schema.js";
 import type { FeedbackStore } from "./store.js";
 
 export interface RaterStats {
@@ -39,8 +43,10 @@ const n = (x: unknown): number => Number(x ?? 0);
 const MAX_LIMIT = Number.MAX_SAFE_INTEGER;
 
 /**
- * Rows in rater-id order by UTF-16 code units, as SQLite orders text: PostgreSQL's ORDER BY
- * follows the database's collation (en_US puts "a" before "B"), and the two stores must agree.
+ * Rows in rater-id order by UTF-16 code units, sorted here rather than by ORDER BY: PostgreSQL's
+ * follows the database's collation (en_US puts "a" before "B"), SQLite's compares UTF-8 bytes
+ * (code points, which put U+E000 before an emoji, where code units do not), and the two stores
+ * must agree.
  */
 export function sortByRaterId<T extends { readonly rater_id: string }>(rows: T[]): T[] {
   return rows.sort((x, y) => (x.rater_id < y.rater_id ? -1 : x.rater_id > y.rater_id ? 1 : 0));
@@ -51,7 +57,12 @@ export async function storeStats(
   store: FeedbackStore,
   opts: { top?: number } = {},
 ): Promise<StoreStats> {
-  const db = store.db;
+  // One snapshot: counts taken while another process appends agree with each other and with
+  // the head (judgments = head seq = the per-rater and per-choice sums).
+  return store.readSnapshot((db) => statsIn(db, opts));
+}
+
+async function statsIn(db: Kysely<Database>, opts: { top?: number }): Promise<StoreStats> {
   const count = async (table: "judgments" | "comparisons" | "raters" | "texts") =>
     n(
       (
@@ -129,7 +140,7 @@ export async function storeStats(
     prompts,
     texts: await count("texts"),
     choices,
-    head: await store.ledgerHead(),
+    head: await headIn(db),
     per_rater: sortByRaterId(perRater).map((r) => ({
       rater_id: r.rater_id,
       judgments: n(r.judgments),
@@ -146,4 +157,14 @@ export async function storeStats(
       judgments: n(r.judgments),
     })),
   };
+}
+
+async function headIn(db: Kysely<Database>): Promise<{ seq: number; hash: string }> {
+  const row = await db
+    .selectFrom("ledger_head")
+    .select(["seq", "hash"])
+    .where("id", "=", 1)
+    .executeTakeFirst();
+  if (!row) throw new KeelError("KEEL_E_STORE_SCHEMA", "the ledger_head row is missing");
+  return { seq: Number(row.seq), hash: row.hash };
 }

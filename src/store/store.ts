@@ -654,11 +654,20 @@ export class FeedbackStore {
    * processes append meanwhile are neither read nor taken for rows appended outside keel.
    */
   async verifyLedger(opts: VerifyOptions = {}): Promise<VerifyReport> {
+    return this.readSnapshot((trx) => this.verifyIn(trx, opts));
+  }
+
+  /**
+   * Runs reads on one snapshot of the store, so that what they count agrees with itself while
+   * other processes append (PostgreSQL: a read-only repeatable-read transaction; SQLite in WAL
+   * mode: a read transaction keeps its first read's snapshot).
+   */
+  async readSnapshot<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
     const tx =
       this.dialect.name === "postgres"
         ? this.db.transaction().setIsolationLevel("repeatable read").setAccessMode("read only")
-        : this.db.transaction(); // SQLite (WAL): a read transaction keeps its first read's snapshot
-    return tx.execute((trx) => this.verifyIn(trx, opts));
+        : this.db.transaction();
+    return tx.execute(fn);
   }
 
   private async verifyIn(db: Kysely<Database>, opts: VerifyOptions): Promise<VerifyReport> {

@@ -12,7 +12,7 @@ import type {
   ReviewAction,
   ReviewEventsTable,
 } from "./schema.js";
-import { newId, writeTransaction } from "./util.js";
+import { byCodeUnits, newId, writeTransaction } from "./util.js";
 
 export type Member = ProjectMembersTable;
 
@@ -65,14 +65,15 @@ export interface MemberWithUser extends Member {
 }
 
 export async function listMembers(db: CollectionDb, projectId: string): Promise<MemberWithUser[]> {
-  return db
+  const rows = await db
     .selectFrom("project_members as m")
     .innerJoin("users as u", "u.user_id", "m.user_id")
     .selectAll("m")
     .select(["u.login", "u.display_name", "u.role"])
     .where("m.project_id", "=", projectId)
-    .orderBy("u.login")
     .execute();
+  // By login in code-unit order on both dialects (see byCodeUnits).
+  return rows.sort((x, y) => byCodeUnits(x.login, y.login));
 }
 
 /** Projects a user belongs to. */

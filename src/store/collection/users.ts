@@ -1,7 +1,7 @@
 /** Users: login, display name, one role, an optional scrypt password hash. */
 import { KeelError } from "../../core/errors.js";
 import type { CollectionDb, Role, UsersTable } from "./schema.js";
-import { isUniqueViolation, newId } from "./util.js";
+import { byCodeUnits, isUniqueViolation, newId } from "./util.js";
 
 export type User = Omit<UsersTable, "disabled"> & { readonly disabled: boolean };
 
@@ -59,12 +59,9 @@ export async function getUserByLogin(db: CollectionDb, login: string): Promise<U
 }
 
 export async function listUsers(db: CollectionDb): Promise<User[]> {
-  const rows = await db
-    .selectFrom("users")
-    .selectAll()
-    .orderBy("created_at")
-    .orderBy("login")
-    .execute();
+  // Oldest first, then by login in code-unit order on both dialects (see byCodeUnits).
+  const rows = await db.selectFrom("users").selectAll().execute();
+  rows.sort((x, y) => byCodeUnits(x.created_at, y.created_at) || byCodeUnits(x.login, y.login));
   return rows.map(toUser);
 }
 

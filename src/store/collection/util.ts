@@ -7,6 +7,15 @@ export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(12).toString("base64url")}`;
 }
 
+/**
+ * Text in UTF-16 code-unit order, the same on both dialects: PostgreSQL's ORDER BY follows the
+ * database's collation (en_US, a common default, puts "bob" before "Carol" and ignores "." and
+ * "-"), SQLite's does not. Lists ordered by a text the user chose are sorted with this.
+ */
+export function byCodeUnits(x: string, y: string): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 /** True for a UNIQUE or PRIMARY KEY violation in either dialect. */
 export function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;

@@ -45,6 +45,32 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * `CREATE SCHEMA IF NOT EXISTS`, for any number of processes at once: PostgreSQL's IF NOT
+ * EXISTS does not stop two sessions that both found no schema from both creating it, and the
+ * later one fails on pg_namespace's unique index (two `keel init` of one new schema at once).
+ * A schema that exists once the error is in is the other session's, and fine. Any other
+ * failure (say, no CREATE privilege) is not a failure to connect, and says so.
+ */
+async function createSchema(client: pg.PoolClient, opts: PostgresOptions): Promise<void> {
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
+  } catch (e) {
+    const r = await client
+      .query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [opts.schema])
+      .catch(() => undefined);
+    if (r !== undefined && r.rowCount === 1) return;
+    throw new KeelError(
+      "KEEL_E_STORE",
+      `cannot create schema ${opts.schema} at ${redactUrl(opts.url)}: ${(e as Error).message}`,
+      {
+        hint: "check that the user may create schemas in the database (GRANT CREATE ON DATABASE), or create the schema first",
+        cause: e,
+      },
+    );
+  }
+}
+
 export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect> {
   if (opts.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) {
     throw new KeelError(
@@ -71,9 +97,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
   try {
     const client = await pool.connect();
     try {
-      if (opts.schema && (opts.createSchema ?? true)) {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`);
-      }
+      if (opts.schema && (opts.createSchema ?? true)) await createSchema(client, opts);
       // The schema the store lives in (from `schema`, or the URL's search_path, or the default):
       // Kysely's migrator must be told, or it finds another schema's bookkeeping tables.
       const r = await client.query<{ s: string | null }>("SELECT current_schema() AS s");

@@ -5,8 +5,9 @@
  * prepared statements directly on it (BEGIN IMMEDIATE … COMMIT), which is what lets a bulk
  * import reach hundreds of thousands of rows a second.
  */
+import { type Stats, statSync } from "node:fs";
 import Database from "better-sqlite3";
-import { Kysely, SqliteDialect } from "kysely";
+import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
 import { KeelError } from "../../core/errors.js";
 import type { Choice } from "../../core/types.js";
 import type { StoreDialect } from "../dialect.js";
@@ -48,9 +49,7 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
   try {
     raw = new Database(opts.path, { readonly: opts.readonly ?? false, fileMustExist: false });
   } catch (e) {
-    throw new KeelError("KEEL_E_STORE", `cannot open SQLite database: ${(e as Error).message}`, {
-      where: { file: opts.path },
-    });
+    throw cannotOpen(e, opts.path);
   }
   try {
     raw.pragma(`busy_timeout = ${busyTimeout}`);
@@ -72,13 +71,11 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
   } catch (e) {
     raw.close();
     if (e instanceof KeelError) throw e;
-    // The file opened but is not SQLite (better-sqlite3 reads the header lazily).
-    throw new KeelError("KEEL_E_STORE", `cannot open SQLite database: ${(e as Error).message}`, {
-      where: { file: opts.path },
-      hint: "--db takes a keel store (a SQLite file made by keel init) or a postgres:// URL",
-    });
+    throw cannotOpen(e, opts.path);
   }
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Schema>({
+    dialect: new SqliteDialect({ database: translatingErrors(raw, opts.path, busyTimeout) }),
+  });
   const deferAfter = opts.deferIndexesAfter ?? DEFER_INDEXES_AFTER;
   return {
     name: "sqlite",
@@ -106,7 +103,7 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
             return result;
           } catch (e) {
             if (raw.inTransaction) raw.exec("ROLLBACK");
-            throw e;
+            throw storeError(e, opts.path, busyTimeout);
           }
         } finally {
           if (o.bulk) raw.pragma("foreign_keys = ON");
@@ -124,13 +121,55 @@ export function openSqlite(opts: SqliteOptions): StoreDialect {
         return result;
       } catch (e) {
         if (raw.inTransaction) raw.exec("ROLLBACK");
-        throw e;
+        throw storeError(e, opts.path, busyTimeout);
       }
     },
     async close() {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Why a path did not open as a database. better-sqlite3 reads the header lazily, so a file that
+ * is not SQLite opens and fails at the first statement; SQLite says "unable to open database
+ * file" alike for a directory and for a WAL store whose -shm and -wal files cannot be made
+ * beside it (a read-only directory or mount).
+ */
+function cannotOpen(e: unknown, path: string): KeelError {
+  const message = (e as Error).message;
+  const code = (e as { code?: unknown }).code;
+  let stat: Stats | undefined;
+  try {
+    stat = statSync(path);
+  } catch {
+    // a new file in a missing directory: SQLite's own words say so
+  }
+  if (stat?.isDirectory()) {
+    return new KeelError("KEEL_E_STORE", "cannot open SQLite database: it is a directory", {
+      where: { file: path },
+      hint: "--db takes a keel store's file (made by keel init), say DIR/keel.db, or a postgres:// URL",
+      cause: e,
+    });
+  }
+  if (stat && typeof code === "string" && code.startsWith("SQLITE_CANTOPEN")) {
+    return new KeelError(
+      "KEEL_E_STORE",
+      `cannot open SQLite database: ${message} (a keel store keeps its -wal and -shm files beside it: the directory must be writable, or those files already there)`,
+      {
+        where: { file: path },
+        hint: "copy the store to a writable directory to read it, or check the permissions of the file and its directory",
+        cause: e,
+      },
+    );
+  }
+  return new KeelError("KEEL_E_STORE", `cannot open SQLite database: ${message}`, {
+    where: { file: path },
+    ...(stat
+      ? { hint: "--db takes a keel store (a SQLite file made by keel init) or a postgres:// URL" }
+      : {}),
+    cause: e,
+  });
 }
 
 function existingSchema(raw: Database.Database): ExistingSchema {
@@ -154,20 +193,74 @@ function beginImmediate(raw: Database.Database, path: string, busyTimeout: numbe
   try {
     raw.exec("BEGIN IMMEDIATE");
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && /^SQLITE_(BUSY|LOCKED)/.test(code)) {
-      throw new KeelError(
-        "KEEL_E_STORE",
-        `the store is busy with another write (another import?); try again`,
-        {
-          where: { file: path },
-          hint: `keel waited ${busyTimeout / 1000} s for its lock`,
-          cause: e,
-        },
-      );
-    }
-    throw e;
+    throw storeError(e, path, busyTimeout);
   }
+}
+
+/**
+ * SQLite's refusals that are about the store's state, not keel's logic, as KEEL_E_STORE naming
+ * the file: the write lock held by another connection past the busy timeout, and a store that
+ * cannot be written (a file or directory without write permission, a read-only mount): SQLite
+ * then opens it read-only without a word, reading works, and the first write fails. Anything
+ * else (constraint and trigger errors that callers look at) is passed through unchanged.
+ */
+function storeError(e: unknown, path: string, busyTimeout: number): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return e;
+  if (/^SQLITE_(BUSY|LOCKED)/.test(code)) {
+    return new KeelError(
+      "KEEL_E_STORE",
+      `the store is busy with another write (another import?); try again`,
+      {
+        where: { file: path },
+        hint: `keel waited ${busyTimeout / 1000} s for its lock`,
+        cause: e,
+      },
+    );
+  }
+  if (/^SQLITE_READONLY/.test(code)) {
+    return new KeelError(
+      "KEEL_E_STORE",
+      `the store cannot be written: ${(e as Error).message} (the file, or the directory it is in, is read-only to this user)`,
+      {
+        where: { file: path },
+        hint: "reading commands (stats, ledger verify, export) work on it; to write, give this user write permission on the file and its directory",
+        cause: e,
+      },
+    );
+  }
+  return e;
+}
+
+/**
+ * The connection as Kysely's driver sees it, with `storeError`'s translation on every
+ * statement: the collection's writes and the readers go through Kysely, not the ledger writer.
+ */
+function translatingErrors(
+  raw: Database.Database,
+  path: string,
+  busyTimeout: number,
+): SqliteDatabase {
+  const guard = <T>(run: () => T): T => {
+    try {
+      return run();
+    } catch (e) {
+      throw storeError(e, path, busyTimeout);
+    }
+  };
+  return {
+    close: () => raw.close(),
+    prepare(sql: string): SqliteStatement {
+      const stmt = guard(() => raw.prepare(sql));
+      return {
+        reader: stmt.reader,
+        // Positional parameters as one array, as Kysely's driver passes them.
+        all: (p) => guard(() => stmt.all(p as unknown[])),
+        run: (p) => guard(() => stmt.run(p as unknown[])),
+        iterate: (p) => guard(() => stmt.iterate(p as unknown[])),
+      };
+    },
+  };
 }
 
 function prepareStatements(raw: Database.Database) {
