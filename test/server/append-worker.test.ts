@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { KeelError } from "../../src/core/errors.js";
 import type { Judgment } from "../../src/core/types.js";
 import { WorkerAppend } from "../../src/server/tasks/append.js";
 import { openStore } from "../../src/store/store.js";
@@ -48,6 +49,20 @@ describe("WorkerAppend", () => {
     } finally {
       await store.close();
     }
+  });
+
+  it("passes a KeelError from the worker's store as a KeelError (the server answers it with its own status)", async () => {
+    const path = join(tempDir(), "s.db");
+    await (await openStore(path, { create: true })).close();
+    const w = await started(path, 60_000);
+    await w.append([judgment(1)]);
+    // The same comparison id with other texts: the store refuses it (KEEL_E_CONFLICT).
+    const e = await w.append([{ ...judgment(1), rater_id: "r2", response_a: "other" }]).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(KeelError);
+    expect((e as KeelError).code).toBe("KEEL_E_CONFLICT");
   });
 
   it("answers with the worker's death while a restart would come too soon after the last start", async () => {

@@ -1,5 +1,6 @@
 /** The ledger append worker (see append.ts): its own connection to the SQLite store. */
 import { parentPort, workerData } from "node:worker_threads";
+import { KeelError, keelErrorData } from "../../core/errors.js";
 import { openStore } from "../../store/store.js";
 import { StoreAppend, type WorkerReply, type WorkerRequest } from "./append.js";
 
@@ -18,11 +19,16 @@ port.on("message", async (m: WorkerRequest | "close") => {
   try {
     reply = { id: m.id, ok: true, result: await appender.append(m.judgments) };
   } catch (e) {
+    // A KeelError (the store busy or read-only) crosses the thread whole, so the server answers
+    // it with its own status (503), not as an internal error.
     const err = e as Error & { code?: string };
     reply = {
       id: m.id,
       ok: false,
-      error: { message: err.message, ...(err.code ? { code: err.code } : {}) },
+      error:
+        e instanceof KeelError
+          ? { message: err.message, keel: keelErrorData(e) }
+          : { message: err.message, ...(err.code ? { code: err.code } : {}) },
     };
   }
   port.postMessage(reply);

@@ -7,6 +7,7 @@
  * answering requests (and gathering the next batch) while the disk syncs.
  */
 import type { Worker } from "node:worker_threads";
+import { type KeelErrorData, reviveKeelError } from "../../core/errors.js";
 import type { Judgment } from "../../core/types.js";
 import { startModuleWorker } from "../../core/worker.js";
 import type { FeedbackStore } from "../../store/store.js";
@@ -40,7 +41,11 @@ export class StoreAppend implements LedgerAppend {
 export type WorkerRequest = { id: number; judgments: readonly Judgment[] };
 export type WorkerReply =
   | { id: number; ok: true; result: AppendResult }
-  | { id: number; ok: false; error: { message: string; code?: string } }
+  | {
+      id: number;
+      ok: false;
+      error: { message: string; code?: string; keel?: KeelErrorData };
+    }
   | { id: -1; ok: true; ready: true };
 
 function startWorker(path: string): Worker {
@@ -108,6 +113,7 @@ export class WorkerAppend implements LedgerAppend {
         if (!p) return;
         this.pending.delete(m.id);
         if (m.ok) p.resolve((m as { result: AppendResult }).result);
+        else if (m.error.keel) p.reject(reviveKeelError(m.error.keel));
         else {
           const e = new Error(m.error.message) as Error & { code?: string };
           if (m.error.code) e.code = m.error.code;
