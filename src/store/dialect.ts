@@ -9,6 +9,12 @@ import type { DialectName } from "./migrations/index.js";
 import type { Database } from "./schema.js";
 import type { LedgerWriter } from "./writer.js";
 
+/**
+ * How long a write waits for another connection's hold on the ledger (SQLite's write lock,
+ * PostgreSQL's head row) before failing with KEEL_E_STORE "busy": the same on both dialects.
+ */
+export const BUSY_TIMEOUT_MS = 10_000;
+
 export interface StoreDialect {
   readonly name: DialectName;
   readonly db: Kysely<Database>;

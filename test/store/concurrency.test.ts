@@ -10,6 +10,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
 import { collectionDb, createProject, createUser } from "../../src/store/collection/index.js";
+import { openPostgres } from "../../src/store/postgres/dialect.js";
 import { openSqlite } from "../../src/store/sqlite/dialect.js";
 import { storeStats } from "../../src/store/stats.js";
 import { FeedbackStore, openStore } from "../../src/store/store.js";
@@ -171,6 +172,38 @@ describe("keel stats while another connection appends (PostgreSQL)", () => {
       await appending;
       await writer.close();
       await reader.close();
+    }
+  });
+});
+
+describe("a PostgreSQL store another connection holds the ledger head of", () => {
+  it("gives up after the busy timeout with KEEL_E_STORE, as SQLite does, instead of waiting without limit", async () => {
+    const schema = `keel_conc_${process.pid}_${n++}`;
+    pgSchemas.push(schema);
+    const store = new FeedbackStore(
+      await openPostgres({ url: PG_URL, schema, createSchema: true, busyTimeoutMs: 300 }),
+      () => new Date(),
+    );
+    try {
+      await store.migrate();
+      const other = new pg.Client({ connectionString: PG_URL });
+      await other.connect();
+      try {
+        await other.query("BEGIN");
+        await other.query(`SELECT seq FROM ${schema}.ledger_head WHERE id = 1 FOR UPDATE`);
+        const e = await failure(store.appendJudgments(makeJudgments(2, 1)));
+        expect(e).toBeInstanceOf(KeelError);
+        expect(e.code).toBe("KEEL_E_STORE");
+        expect(e.message).toContain("the store is busy with another write");
+        await other.query("COMMIT");
+      } finally {
+        await other.end();
+      }
+      // The lock released, the same append goes through.
+      expect((await store.appendJudgments(makeJudgments(2, 1))).rows).toHaveLength(2);
+      expect((await store.verifyLedger()).ok).toBe(true);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -8,7 +8,7 @@ import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
 import pg from "pg";
 import { KeelError } from "../../core/errors.js";
 import type { Choice } from "../../core/types.js";
-import type { StoreDialect } from "../dialect.js";
+import { BUSY_TIMEOUT_MS, type StoreDialect } from "../dialect.js";
 import { MIGRATION_TABLE } from "../foreign.js";
 import type { Database as Schema } from "../schema.js";
 import {
@@ -26,6 +26,8 @@ export interface PostgresOptions {
   /** Create `schema` if it does not exist (default true); false makes a missing one an error. */
   readonly createSchema?: boolean;
   readonly maxConnections?: number;
+  /** How long a write waits for another's hold on the ledger head (default BUSY_TIMEOUT_MS). */
+  readonly busyTimeoutMs?: number;
 }
 
 const INT8_OID = 20;
@@ -131,6 +133,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
     );
   }
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const busyTimeout = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   return {
     name: "postgres",
     db,
@@ -141,10 +144,30 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
       _opts?: { bulk?: boolean },
     ): Promise<T> {
       return db.transaction().execute(async (trx) => {
-        const head =
-          await sql<LedgerHead>`SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(
-            trx,
-          );
+        // As SQLite's busy timeout: a writer behind another (a long import) gives up after
+        // busyTimeout with KEEL_E_STORE instead of waiting without limit (a rater's submission
+        // hung for the whole import); the rest of the transaction runs under the usual setting.
+        await sql`SELECT set_config('lock_timeout', ${`${busyTimeout}ms`}, true)`.execute(trx);
+        let head: { rows: LedgerHead[] };
+        try {
+          head =
+            await sql<LedgerHead>`SELECT seq, hash FROM ledger_head WHERE id = 1 FOR UPDATE`.execute(
+              trx,
+            );
+        } catch (e) {
+          if ((e as { code?: unknown }).code === "55P03")
+            throw new KeelError(
+              "KEEL_E_STORE",
+              "the store is busy with another write (another import?); try again",
+              {
+                where: { file: redactUrl(opts.url) },
+                hint: `keel waited ${busyTimeout / 1000} s for its lock`,
+                cause: e,
+              },
+            );
+          throw e;
+        }
+        await sql`SET LOCAL lock_timeout TO DEFAULT`.execute(trx);
         const row = head.rows[0];
         if (!row) throw new KeelError("KEEL_E_STORE_SCHEMA", "the ledger_head row is missing");
         return fn(new PostgresWriter(trx, row));

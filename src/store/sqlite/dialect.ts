@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
 import { KeelError } from "../../core/errors.js";
 import type { Choice } from "../../core/types.js";
-import type { StoreDialect } from "../dialect.js";
+import { BUSY_TIMEOUT_MS, type StoreDialect } from "../dialect.js";
 import {
   checkHoldsStore,
   checkKeelDatabase,
@@ -41,7 +41,6 @@ export interface SqliteOptions {
 }
 
 /** How long a write waits for another connection's write lock before giving up. */
-export const BUSY_TIMEOUT_MS = 10_000;
 
 export function openSqlite(opts: SqliteOptions): StoreDialect {
   const busyTimeout = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
