@@ -14,7 +14,7 @@ import { canonicalPath } from "../io/output-target.js";
 import { isPostgresUrl } from "../store/store.js";
 import { checkPolicy } from "../train/common/role.js";
 import type { PipelineConfig } from "./config.js";
-import { resolvePlan } from "./plan.js";
+import { type Plan, resolvePlan } from "./plan.js";
 import { foreignContents, RunDir, refuseOtherRun } from "./rundir.js";
 import { Runner, type RunnerEvents, type Stage } from "./runner.js";
 import { collectStage, preferencesStage, worldStage } from "./stages/data.js";
@@ -36,7 +36,11 @@ export function pipelineStages(
   runDir: string,
   source?: ConfigSource,
 ): Stage[] {
-  const plan = resolvePlan(config, runDir, source);
+  return planStages(resolvePlan(config, runDir, source));
+}
+
+function planStages(plan: Plan): Stage[] {
+  const config = plan.config;
   // The base policy's samples need the base policy first; other candidates come before it.
   const from = config.generate.from;
   const stages: Stage[] = [
@@ -240,6 +244,26 @@ export function checkRunDir(
     );
 }
 
+/**
+ * Every seed the run draws with, by the config field that sets it: the pipeline's own (the
+ * generate stage's samples and the bias probes), and those it gives the world and each trainer
+ * unless the config pins them apart, and the red-team's (its own default, not the pipeline's).
+ */
+export function runSeeds(plan: Plan): Record<string, number | string> {
+  const c = plan.config;
+  const seeds: Record<string, number | string> = { pipeline: c.seed, world: plan.world.seed };
+  if (plan.sft) seeds["base.sft"] = plan.sft.seed;
+  // Every arm's trainers are parsed from the same blocks: one seed each.
+  const arm = plan.arms[0];
+  if (arm) {
+    seeds.reward_model = arm.rm.seed;
+    if (arm.ppo) seeds["policy.ppo"] = arm.ppo.seed;
+    if (arm.dpo) seeds["policy.dpo"] = arm.dpo.seed;
+  }
+  seeds.redteam = plan.redteam.seed;
+  return seeds;
+}
+
 export interface PipelineResult {
   readonly runDir: string;
   readonly summary: RunSummary;
@@ -254,9 +278,12 @@ export async function runPipeline(
   // The files and checkpoints the run reads. The world and its panel are made from config.yaml
   // itself; a store (collect.from: store) is a live database, not hashed here: the collect stage
   // verifies its ledger.
+  // Resolved before the directory is touched: an error in a trainer block leaves nothing behind.
+  const plan = resolvePlan(config, o.out, o.source);
+  const stages = planStages(plan);
   const run = RunDir.open(
     o.out,
-    { pipeline: config.seed },
+    runSeeds(plan),
     (r) => {
       const { collect, prompts, base } = config;
       if (collect.from === "import" && collect.path && existsSync(collect.path))
@@ -269,8 +296,10 @@ export async function runPipeline(
     o.resume ?? false,
     "pipeline",
   );
-  const stages = pipelineStages(config, run.path, o.source);
   writeFileAtomic(run.file("config.yaml"), toYaml(config));
+  // Saved before any stage runs: a run killed in its first stage keeps the command it began
+  // with, its start and the inputs a --resume is checked against.
+  await run.saveManifest();
   const runner = new Runner(run, stages, o.events ?? {});
   if (o.resume) runner.loadState();
   const results = await runner.runAll(o.signal ?? new AbortController().signal, o.resume ?? false);

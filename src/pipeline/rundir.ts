@@ -55,6 +55,7 @@ export interface Manifest {
   readonly seeds: Record<string, number | string>;
   readonly inputs: Record<string, string>;
   readonly stages: StageTiming[];
+  /** SHA-256 of each output file, by its path in the run directory. */
   readonly outputs: Record<string, string>;
 }
 
@@ -158,16 +159,16 @@ export class RunDir {
         before.inputs[name] = is!;
         continue;
       }
-      const what = is === undefined ? "is gone" : "changed";
+      // Not recorded now: its file is missing, or the config (edited since) no longer reads it.
+      const what =
+        is === undefined
+          ? "is gone since the run began (its file is missing, or the config no longer names it)"
+          : "changed since the run began";
       const hashes = is ? ` (sha256 ${was.slice(0, 12)}… then, ${is.slice(0, 12)}… now)` : "";
-      throw new KeelError(
-        "KEEL_E_CONFIG",
-        `cannot resume: ${name} ${what} since the run began${hashes}`,
-        {
-          where: { file: join(path, "manifest.json"), field: `inputs.${name}` },
-          hint: "resume with the inputs the run began with, or start a new run in a fresh output directory",
-        },
-      );
+      throw new KeelError("KEEL_E_CONFIG", `cannot resume: ${name} ${what}${hashes}`, {
+        where: { file: join(path, "manifest.json"), field: `inputs.${name}` },
+        hint: "resume with the inputs the run began with, or start a new run in a fresh output directory",
+      });
     }
     // The seeds the run goes on with (a changed one re-runs the stages that depend on it), as
     // config.yaml is rewritten with them; the rest of the record is the run's since it began.

@@ -16,6 +16,7 @@ import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
 import { writeFileAtomic } from "../engine/checkpoint/atomic.js";
 import type { RunDir } from "./rundir.js";
+import { fileDigest } from "./stages/data.js";
 
 export interface StageContext {
   readonly run: RunDir;
@@ -83,9 +84,21 @@ export interface RunnerEvents {
   onStageRerun?(stage: Stage, reason: string, continues: boolean): void;
 }
 
+/** The SHA-256 of a file's bytes (undefined when it is not there), as `sha256sum` prints it. */
 function fileHash(path: string): string | undefined {
-  if (!existsSync(path)) return undefined;
-  return sha256Hex(readFileSync(path, "latin1"));
+  return fileDigest(path) ?? undefined;
+}
+
+/**
+ * Whether a file still holds what a record says. Records written before keel hashed a file's
+ * bytes hold the SHA-256 of its text read as Latin-1 and encoded as UTF-8 (the same for ASCII,
+ * not for report.html's "·"): such a record still vouches for the file it was made of.
+ */
+function holds(path: string, recorded: string | undefined): boolean {
+  if (recorded === undefined) return false;
+  const h = fileHash(path);
+  if (h === recorded) return true;
+  return h !== undefined && sha256Hex(readFileSync(path, "latin1")) === recorded;
 }
 
 export class Runner {
@@ -191,7 +204,7 @@ export class Runner {
     if (!rec) return { continues: false };
     if (rec.fingerprint !== now.fingerprint)
       return { continues: false, reason: this.changed(s, rec, now) };
-    const gone = s.outputs.find((f) => fileHash(this.run.file(f)) !== rec.outputs[f]);
+    const gone = s.outputs.find((f) => !holds(this.run.file(f), rec.outputs[f]));
     return { continues: false, reason: `its output ${gone ?? "?"} was changed or removed` };
   }
 
@@ -209,9 +222,7 @@ export class Runner {
     const rec = this.state.stages[s.key];
     if (!rec || rec.fingerprint !== fp || this.state.started?.[s.key] !== undefined)
       return undefined;
-    for (const f of s.outputs)
-      if (rec.outputs[f] === undefined || fileHash(this.run.file(f)) !== rec.outputs[f])
-        return undefined;
+    for (const f of s.outputs) if (!holds(this.run.file(f), rec.outputs[f])) return undefined;
     return rec;
   }
 
@@ -220,6 +231,10 @@ export class Runner {
     const totalWeight = this.stages.reduce((a, s) => a + s.weight, 0);
     let doneWeight = 0;
     const t0 = performance.now();
+    // The manifest lists the outputs of this run's stages as they stand (a stage dropped from
+    // the config since the run began is no longer one of them).
+    const recorded = this.run.manifest.outputs;
+    for (const f of Object.keys(recorded)) delete recorded[f];
     for (const [i, s] of this.stages.entries()) {
       const now = this.basis(s);
       const fp = now.fingerprint;
@@ -227,6 +242,8 @@ export class Runner {
       const prior = resume ? this.reusable(s, fp) : undefined;
       this.events.onStageStart?.(i, this.stages.length, s, prior !== undefined);
       if (prior) {
+        // By the files' own SHA-256 (an older record may hold the Latin-1 reading's).
+        for (const f of s.outputs) recorded[f] = fileHash(this.run.file(f))!;
         results[s.key] = prior.result;
         doneWeight += s.weight;
         this.events.onStageEnd?.(s, 0, true);
@@ -266,6 +283,8 @@ export class Runner {
       this.state.stages[s.key] = { ...now, outputs, result, seconds };
       delete this.state.started?.[s.key];
       await this.saveState();
+      Object.assign(recorded, outputs);
+      await this.run.saveManifest();
       results[s.key] = result;
       doneWeight += s.weight;
       this.events.onStageEnd?.(s, seconds, false);

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../../src/core/digest.js";
 import { parsePipelineConfig } from "../../src/pipeline/config.js";
 import { runPipeline } from "../../src/pipeline/pipeline.js";
 import { resolvePlan } from "../../src/pipeline/plan.js";
@@ -97,7 +98,17 @@ describe("the pipeline", () => {
     expect(card.data.judgments).toBeGreaterThan(1000);
     expect(card.defenses.audit_policy).toBe("balanced");
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
-    expect(manifest.seeds).toEqual({ pipeline: 3 });
+    expect(manifest.seeds).toEqual({
+      pipeline: 3,
+      world: 3,
+      "base.sft": 3,
+      reward_model: 3,
+      "policy.ppo": 3,
+      redteam: 11,
+    });
+    expect(manifest.outputs["summary.json"]).toBe(
+      sha256Hex(readFileSync(join(out, "summary.json"), "latin1")),
+    );
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain("<svg");
     expect(html).not.toMatch(/<script/i);
