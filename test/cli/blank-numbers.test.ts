@@ -8,9 +8,9 @@ import { runCli } from "../helpers/cli.js";
 
 const CASES: [string[], string, string][] = [
   [["serve", "--rate-ip", ""], "--rate-ip", '""'],
-  [["serve-model", "-m", "x", "--seed", " "], "--seed", '" "'],
-  [["serve-rm", "-m", "x", "--floor", ""], "--floor", '""'],
-  [["redteam", "-m", "x", "--temperature", ""], "--temperature", '""'],
+  [["serve-model", "--checkpoint", "x", "--seed", " "], "--seed", '" "'],
+  [["serve-rm", "--reward-model", "x", "--floor", ""], "--floor", '""'],
+  [["redteam", "--checkpoint", "x", "--temperature", ""], "--temperature", '""'],
   [["aggregate", "--method", "bradley-terry", "--prior", ""], "--prior", '""'],
   [["project", "create", "p", "--overlap", ""], "--overlap", '""'],
   [["model", "score", "-m", "x", "--lambda", ""], "--lambda", '""'],

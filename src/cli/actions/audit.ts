@@ -30,7 +30,7 @@ import { writeJsonFile } from "../../io/json-file.js";
 import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import type { AuditFlags } from "../commands/audit.js";
-import { clip, formatTable, printJson, printLine } from "../output.js";
+import { clip, formatTable, printJson, summaryPrinter } from "../output.js";
 import { Progress } from "../progress.js";
 import { checkOutputFiles } from "./out-paths.js";
 import { sourceFiles } from "./source-files.js";
@@ -240,6 +240,8 @@ export async function runAudit(o: AuditFlags): Promise<void> {
   const s = result.summary;
   if (s.judgments === 0) throw noJudgments(o);
   const json = auditToJson(result);
+  // With --out -, standard output carries the audit: the summary goes to standard error.
+  const say = summaryPrinter(o.out);
   // Both outputs were checked before the audit and both texts are made before either is
   // written, so a bad --report path no longer leaves an audit JSON behind.
   const report = o.report
@@ -252,14 +254,15 @@ export async function runAudit(o: AuditFlags): Promise<void> {
   if (o.out) await writeJsonFile(o.out, json);
   if (report !== undefined) await writeFileAtomic(o.report!, report);
   if (o.json) {
-    printJson(o.out ? { summary: s, out: o.out, report: o.report ?? null } : json);
+    if (o.out) say(JSON.stringify({ summary: s, out: o.out, report: o.report ?? null }, null, 2));
+    else printJson(json);
     return;
   }
   if (!o.quiet) {
-    printLine(
+    say(
       `audited ${s.judgments} judgments of ${s.comparisons} comparisons by ${s.raters} raters (policy ${result.policy}, safety ${result.filters.safety_classifier})`,
     );
-    printLine(
+    say(
       `raters: ${s.trusted} trusted, ${s.suspect} suspect, ${s.excluded} excluded; comparisons excluded: ${s.excluded_comparisons}; judgment weight kept: ${(100 * s.kept_weight_share).toFixed(1)}%`,
     );
     const top = result.raters
@@ -267,8 +270,8 @@ export async function runAudit(o: AuditFlags): Promise<void> {
       .sort((a, b) => b.suspicion - a.suspicion)
       .slice(0, 10);
     if (top.length > 0) {
-      printLine();
-      printLine(
+      say();
+      say(
         formatTable(
           ["rater", "verdict", "suspicion", "first reason"],
           top.map((r) => [
@@ -282,18 +285,18 @@ export async function runAudit(o: AuditFlags): Promise<void> {
       );
     }
     if (result.groups.length > 0)
-      printLine(
+      say(
         `\ngroups: ${result.groups.length} (largest: ${result.groups[0]!.rater_ids.length} raters)`,
       );
     if (result.triggers.length > 0)
-      printLine(
+      say(
         `triggers: ${result.triggers
           .slice(0, 5)
           .map((t) => `${printable(JSON.stringify(t.pattern))} (${t.score.toFixed(1)})`)
           .join(", ")}`,
       );
     if (result.promotions.length > 0)
-      printLine(
+      say(
         `promoted words: ${result.promotions
           .slice(0, 5)
           .map(
@@ -302,8 +305,8 @@ export async function runAudit(o: AuditFlags): Promise<void> {
           )
           .join(", ")}`,
       );
-    if (o.out) printLine(`\nwrote ${o.out}${o.report ? ` and ${o.report}` : ""}`);
-    else if (o.report) printLine(`\nwrote ${o.report}`);
+    if (o.out) say(`\nwrote ${o.out}${o.report ? ` and ${o.report}` : ""}`);
+    else if (o.report) say(`\nwrote ${o.report}`);
   }
 }
 

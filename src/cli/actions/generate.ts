@@ -13,7 +13,7 @@ import { type GenerationProvider, isClosable } from "../../providers/types.js";
 import { checkPolicy } from "../../train/common/role.js";
 import type { GenerateCandidatesFlags } from "../commands/generate.js";
 import { withInterrupt } from "../interrupt.js";
-import { printJson, printLine } from "../output.js";
+import { summaryPrinter } from "../output.js";
 import { Progress } from "../progress.js";
 import { modelFiles } from "./model-files.js";
 
@@ -124,15 +124,17 @@ export async function runGenerateCandidates(o: GenerateCandidatesFlags): Promise
     altered,
     seconds: Math.round((performance.now() - started) / 10) / 100,
   };
+  // With --out -, standard output carries the pairs: the summary goes to standard error.
+  const say = summaryPrinter(o.out);
   if (o.json) {
-    printJson(result);
+    say(JSON.stringify(result, null, 2));
     return;
   }
-  printLine(
+  say(
     `wrote ${result.pairs} candidate pairs by ${result.generated_by} to ${o.out} in ${result.seconds}s`,
   );
-  if (same > 0) printLine(`${same} pairs have two identical responses (raise --temperature?)`);
+  if (same > 0) say(`${same} pairs have two identical responses (raise --temperature?)`);
   if (altered > 0)
-    printLine(`${altered} responses were stripped of NUL characters or cut to be storable`);
-  printLine(`next: keel project create <id> --name <name> --items ${o.out}`);
+    say(`${altered} responses were stripped of NUL characters or cut to be storable`);
+  say(`next: keel project create <id> --name <name> --items ${o.out}`);
 }

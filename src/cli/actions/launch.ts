@@ -97,11 +97,14 @@ function buildJob(stage: "rm" | "ppo", o: LaunchFlags, extra: string[]): JobSubm
   return o.submissionId ? { ...job, submission_id: o.submissionId } : job;
 }
 
-/** Follows a job to its end (its logs on stdout unless `json`) and returns its details. */
+/**
+ * Follows a job to its end (its logs on stdout unless `json`; each status change on stderr
+ * unless `quiet`) and returns its details.
+ */
 async function follow(
   ray: RayJobClient,
   id: string,
-  o: { interval: number; json?: boolean; stopOnInterrupt?: boolean },
+  o: { interval: number; json?: boolean; quiet?: boolean; stopOnInterrupt?: boolean },
 ): Promise<JobDetails> {
   const ac = new AbortController();
   const onInt = () => ac.abort("interrupted");
@@ -110,7 +113,7 @@ async function follow(
     return await ray.follow(id, {
       intervalMs: Math.round(o.interval * 1000),
       signal: ac.signal,
-      onStatus: (s) => warn(`ray job ${id}: ${statusLine(s)}`),
+      ...(o.quiet ? {} : { onStatus: (s: JobDetails) => warn(`ray job ${id}: ${statusLine(s)}`) }),
       ...(o.json ? {} : { onLogs: (t: string) => process.stdout.write(t) }),
     });
   } catch (e) {
@@ -147,7 +150,7 @@ export async function runOpenrlhf(
   const ray = client(o);
   const { submissionId } = await ray.submit(job);
   if (o.json && !o.wait) printJson({ submission_id: submissionId });
-  else warn(`submitted ray job ${submissionId}`);
+  else if (!o.quiet) warn(`submitted ray job ${submissionId}`);
   if (!o.json) printLine(submissionId);
   if (!o.wait) return;
   const d = await follow(ray, submissionId, o);
@@ -164,12 +167,12 @@ export async function runStatus(id: string, o: RayFlags): Promise<void> {
 export async function runLogs(id: string, o: LogsFlags): Promise<void> {
   const ray = client(o);
   if (!o.json) {
-    if (o.follow) requireSuccess(id, await follow(ray, id, { interval: o.interval }));
+    if (o.follow) requireSuccess(id, await follow(ray, id, o));
     else process.stdout.write(await ray.logs(id));
     return;
   }
   // One JSON object; with --follow, once the job has ended, with the status it ended in.
-  const d = o.follow ? await follow(ray, id, { interval: o.interval, json: true }) : undefined;
+  const d = o.follow ? await follow(ray, id, o) : undefined;
   printJson({ submission_id: id, ...(d ? { status: d.status } : {}), logs: await ray.logs(id) });
   if (d) requireSuccess(id, d);
 }

@@ -27,7 +27,7 @@ import { pairEvalMetrics } from "../../train/rm/metrics.js";
 import type { EnsembleScoring } from "../../train/rm/rmConfig.js";
 import type { ScoreFlags } from "../commands/model.js";
 import { dbTarget } from "../common.js";
-import { formatTable, printJson, printLine } from "../output.js";
+import { formatTable, printJson, summaryPrinter } from "../output.js";
 import { Progress } from "../progress.js";
 import { modelFiles } from "./model-files.js";
 import { isJudgmentsText, JudgmentRowSchema, PairRowSchema, readJsonl } from "./pair-files.js";
@@ -339,19 +339,22 @@ export async function runScore(flags: ScoreFlags): Promise<void> {
     for (const x of score) ss += (x - mean) ** 2;
     summary.metrics = { score_mean: mean, score_std: Math.sqrt(ss / n) };
   }
+  // With --out -, standard output carries the rows: the summary goes to standard error.
+  const say = summaryPrinter(o.out);
   if (o.json) {
-    printJson(o.out ? summary : { ...summary, rows });
+    if (o.out) say(JSON.stringify(summary, null, 2));
+    else printJson({ ...summary, rows });
     return;
   }
   const what =
     inputs.kind === "responses"
       ? `${inputs.lines.length} responses`
       : `${inputs.lines.length} pairs${inputs.kind === "judgments" ? ` (${inputs.ties} tied judgments left out)` : ""}`;
-  printLine(
+  say(
     `${o.model}: ${kind} model${ensemble ? ` (ensemble of ${scorer.members.length}, ${scorer.file.scoring})` : ""} scored ${what} from ${source}`,
   );
   const m = summary.metrics as Record<string, number>;
-  printLine(
+  say(
     formatTable(
       ["metric", "value"],
       Object.entries(m).map(([k, v]) => [k, Number.isInteger(v) ? v : fixed4(v)]),
@@ -359,17 +362,15 @@ export async function runScore(flags: ScoreFlags): Promise<void> {
   );
   if (perRater && perRater.length > 1) {
     const shown = perRater.filter((r) => r.pairs >= MIN_RATER_PAIRS).slice(0, 10);
-    printLine();
+    say();
     if (shown.length === 0)
-      printLine(
-        `no rater has ${MIN_RATER_PAIRS} or more pairs (--json lists each rater's agreement)`,
-      );
+      say(`no rater has ${MIN_RATER_PAIRS} or more pairs (--json lists each rater's agreement)`);
     else
-      printLine(
+      say(
         `raters least in agreement with the model (${shown.length} of ${perRater.length}; at least ${MIN_RATER_PAIRS} pairs; --json lists all):`,
       );
     if (shown.length > 0)
-      printLine(
+      say(
         formatTable(
           ["rater", "pairs", "agreement"],
           // a judgments file's rater ids are anyone's text
@@ -377,6 +378,6 @@ export async function runScore(flags: ScoreFlags): Promise<void> {
         ),
       );
   }
-  if (o.out) printLine(`wrote ${rows.length} rows to ${o.out}`);
-  else if (!o.quiet) printLine("(--out FILE writes each row's scores)");
+  if (o.out) say(`wrote ${rows.length} rows to ${o.out}`);
+  else if (!o.quiet) say("(--out FILE writes each row's scores)");
 }

@@ -32,7 +32,7 @@ import type {
   InfoFlags,
   ModelInitFlags,
 } from "../commands/model.js";
-import { formatTable, printJson, printLine } from "../output.js";
+import { formatTable, printJson, printLine, summaryPrinter } from "../output.js";
 import { Progress } from "../progress.js";
 import { modelFiles } from "./model-files.js";
 import { checkOutputFiles } from "./out-paths.js";
@@ -339,9 +339,11 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
   progress.finish();
   await ck.model.dispose();
   if (o.out !== undefined) await writeJsonlFile(o.out, rows, { protect: generateProtects(o) });
-  if (o.json) printJson(rows);
+  // With --out -, standard output carries the completions: the rest goes to standard error.
+  const say = summaryPrinter(o.out);
+  if (o.json) say(JSON.stringify(rows, null, 2));
   else if (o.out !== undefined) {
-    if (!o.quiet) printLine(`wrote ${o.out} (${rows.length} completions)`);
+    if (!o.quiet) say(`wrote ${o.out} (${rows.length} completions)`);
   } else {
     // Model text and prompts are anyone's: a byte-level model writes ESC as readily as "a".
     for (const r of rows) {

@@ -37,6 +37,7 @@ export interface RmPairsFlags {
   model: string;
   count?: number;
   json?: boolean;
+  quiet?: boolean;
 }
 
 function parseList<T>(flag: string, parse: (s: string) => T): (value: string) => T[] {
@@ -190,6 +191,7 @@ export const experimentCommand: CommandModule = {
       .requiredOption("--model <dir>", "a reward-model checkpoint or ensemble directory")
       .option("--count <n>", "score the first n eval pairs (default: all)", positiveInt("--count"))
       .option("--json", "print the breakdown as JSON")
+      .option("-q, --quiet", "no progress output")
       .addHelpText(
         "after",
         "\nExample:\n  keel experiment rm-pairs --world examples/train-world.yaml --model runs/train/rm/model",

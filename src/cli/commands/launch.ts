@@ -12,13 +12,14 @@
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { OPENRLHF_VERSION } from "../../providers/ray/openrlhf.js";
-import { listOption, numberArg, oneOf, positiveInt } from "../common.js";
+import { addOutputOptions, listOption, numberArg, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface RayFlags {
   rayAddress?: string;
   header: string[];
   json?: boolean;
+  quiet?: boolean;
 }
 
 export interface LaunchFlags extends RayFlags {
@@ -48,7 +49,7 @@ export interface LogsFlags extends RayFlags {
 }
 
 function rayOptions(cmd: Command): Command {
-  return cmd
+  const ray = cmd
     .option(
       "--ray-address <url>",
       "Ray dashboard address, e.g. http://head:8265 (env KEEL_RAY_ADDRESS)",
@@ -60,8 +61,9 @@ function rayOptions(cmd: Command): Command {
         (v: string, acc: string[]) => [...acc, v],
         "none",
       ),
-    )
-    .option("--json", "print machine-readable JSON on stdout");
+    );
+  // -q silences the job's status lines on standard error while following it.
+  return addOutputOptions(ray);
 }
 
 /** Polls closer than this would hammer the Ray dashboard (1e-9 rounded to a 0 ms loop). */

@@ -9,11 +9,18 @@
  *   keel model generate --checkpoint DIR --prompt "2+2=" [--prompts FILE] [--max-new-tokens 32]
  *   keel model score --model DIR --in pairs.jsonl [--out scores.jsonl]
  */
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import type { Head } from "../../engine/gpt/graphs.js";
 import { HEADS } from "../choices.js";
-import { addOutputOptions, dbTarget, listOption, numberArg, positiveInt } from "../common.js";
+import {
+  addOutputOptions,
+  dbTarget,
+  listOption,
+  numberArg,
+  oneOf,
+  positiveInt,
+} from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface ModelInitFlags {
@@ -83,6 +90,16 @@ function parseHeads(v: string): Head[] {
   return [...new Set(heads)] as Head[];
 }
 
+/**
+ * `--seed`: any text (a string seed is hashed), but not a blank one — `--seed "$SEED"` with SEED
+ * unset would run with seed "" unannounced, where keel world generate and project create refuse.
+ */
+function seedArg(v: string): string {
+  if (v.trim() === "")
+    throw new KeelError("KEEL_E_USAGE", `--seed must not be blank, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 const num = (flag: string) => (v: string) => {
   const n = numberArg(v);
   if (!Number.isFinite(n))
@@ -115,7 +132,7 @@ export const modelCommand: CommandModule = {
       .option("--layers <n>", "transformer blocks", positiveInt("--layers"), 2)
       .option("--heads <n>", "attention heads (must divide --d-model)", positiveInt("--heads"), 4)
       .option("--context <n>", "context length", positiveInt("--context"), 64)
-      .option("--seed <seed>", "initialisation seed", "0")
+      .option("--seed <seed>", "initialisation seed", seedArg, "0")
       .option("--tokenizer <file>", "a tokenizer.json to store with the checkpoint");
     addOutputOptions(init).action(async (o: ModelInitFlags) => {
       const { runInit } = await import("../actions/model.js");
@@ -197,7 +214,7 @@ export const modelCommand: CommandModule = {
         "nucleus sampling mass, in (0, 1]",
         inRange("--top-p", Number.MIN_VALUE, 1, "(0, 1]"),
       )
-      .option("--seed <seed>", "sampling seed", "0")
+      .option("--seed <seed>", "sampling seed", seedArg, "0")
       .option(
         "--out <file>",
         'also write the completions as JSONL ({"prompt", "completion", "finish"} per line, written atomically), which keel world score --in reads as it is',
@@ -233,12 +250,10 @@ export const modelCommand: CommandModule = {
         "write each row's scores as JSONL (line, chosen, rejected, p_chosen; or line, score), atomically",
       )
       .option("--batch-size <n>", "responses per forward pass", positiveInt("--batch-size"), 64)
-      .addOption(
-        new Option("--scoring <how>", "an ensemble's scoring instead of its own").choices([
-          "mean",
-          "worst",
-          "uncertainty",
-        ]),
+      .option(
+        "--scoring <how>",
+        "an ensemble's scoring instead of its own: mean, worst or uncertainty",
+        oneOf("--scoring", ["mean", "worst", "uncertainty"] as const),
       )
       .option("--lambda <x>", "uncertainty scoring: mean − λ·std", num("--lambda"))
       .option("--threads <n>", "ONNX Runtime threads", positiveInt("--threads"))

@@ -48,29 +48,58 @@ export interface ProjectSetFlags extends ProjectSettingsFlags {
 export interface ProjectShowFlags {
   db: string;
   json?: boolean;
+  quiet?: boolean;
 }
 
 const repeat = (v: string, p: string[] = []) => [...p, v];
 
-function addSettingsOptions(cmd: Command): Command {
+/**
+ * What `create` gives a setting it is not given: DEFAULT_SETTINGS in
+ * src/store/collection/projects.ts, restated for the help (defining the commands loads no store
+ * code; test/cli/help-consistency.test.ts checks the two agree). `set` keeps what a project has.
+ */
+export const CREATE_DEFAULTS: Readonly<Required<ProjectSettingsFlags>> = {
+  overlap: 3,
+  goldRate: 0.1,
+  leaseSeconds: 600,
+  quizPassRate: 0.8,
+  quizMaxAttempts: 3,
+  pauseGoldAccuracy: 0.5,
+  pauseMinGold: 5,
+};
+
+function addSettingsOptions(cmd: Command, defaults?: typeof CREATE_DEFAULTS): Command {
+  const d = (key: keyof typeof CREATE_DEFAULTS) => (defaults ? ` (default: ${defaults[key]})` : "");
   return cmd
-    .option("--overlap <n>", "raters per comparison", num("--overlap"))
-    .option("--gold-rate <p>", "share of served tasks that are gold items", num("--gold-rate"))
-    .option("--lease-seconds <n>", "how long a served task stays reserved", num("--lease-seconds"))
-    .option("--quiz-pass-rate <p>", "share of quiz items to get right", num("--quiz-pass-rate"))
+    .option("--overlap <n>", `raters per comparison${d("overlap")}`, num("--overlap"))
+    .option(
+      "--gold-rate <p>",
+      `share of served tasks that are gold items${d("goldRate")}`,
+      num("--gold-rate"),
+    )
+    .option(
+      "--lease-seconds <n>",
+      `how long a served task stays reserved${d("leaseSeconds")}`,
+      num("--lease-seconds"),
+    )
+    .option(
+      "--quiz-pass-rate <p>",
+      `share of quiz items to get right${d("quizPassRate")}`,
+      num("--quiz-pass-rate"),
+    )
     .option(
       "--quiz-max-attempts <n>",
-      "quiz attempts before a rater is paused for review",
+      `quiz attempts before a rater is paused for review${d("quizMaxAttempts")}`,
       num("--quiz-max-attempts"),
     )
     .option(
       "--pause-gold-accuracy <p>",
-      "pause raters whose gold accuracy falls below this",
+      `pause raters whose gold accuracy falls below this${d("pauseGoldAccuracy")}`,
       num("--pause-gold-accuracy"),
     )
     .option(
       "--pause-min-gold <n>",
-      "…once they have judged this many gold items",
+      `…once they have judged this many gold items${d("pauseMinGold")}`,
       num("--pause-min-gold"),
     );
 }
@@ -102,7 +131,7 @@ export const projectCommand: CommandModule = {
         "comparisons JSONL: comparison_id, prompt, response_a, response_b, gold?, batch?",
       )
       .option("--quiz <file>", "onboarding quiz JSONL (same fields; gold required)");
-    addSettingsOptions(create)
+    addSettingsOptions(create, CREATE_DEFAULTS)
       .option("--seed <seed>", "seed for gold mixing and quiz order (default: the project id)")
       .option("--member <login>", "add this user (repeatable)", repeat);
     addOutputOptions(addDbOption(create)).action(async (id: string, o: ProjectCreateFlags) => {
@@ -142,23 +171,21 @@ export const projectCommand: CommandModule = {
     const list = project
       .command("list")
       .description("list projects with their items, completion, judgments and members");
-    addDbOption(list)
-      .option("--json", "print machine-readable JSON on stdout")
-      .action(async (o: { db: string; json?: boolean }) => {
+    addOutputOptions(addDbOption(list)).action(
+      async (o: { db: string; json?: boolean; quiet?: boolean }) => {
         const { runList } = await import("../actions/project.js");
         await runList(o);
-      });
+      },
+    );
     const show = project
       .command("show")
       .argument("<id>", "the project")
       .description(
         "a project's settings, items, completion and members (status, guidelines, quiz, judgments)",
       );
-    addDbOption(show)
-      .option("--json", "print machine-readable JSON on stdout")
-      .action(async (id: string, o: ProjectShowFlags) => {
-        const { runShow } = await import("../actions/project.js");
-        await runShow(id, o);
-      });
+    addOutputOptions(addDbOption(show)).action(async (id: string, o: ProjectShowFlags) => {
+      const { runShow } = await import("../actions/project.js");
+      await runShow(id, o);
+    });
   },
 };

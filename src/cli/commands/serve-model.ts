@@ -10,6 +10,7 @@ import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
 import { numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
+import { type LogLevel, logLevelOption } from "./serve.js";
 
 export interface ServeModelFlags {
   checkpoint?: string;
@@ -32,7 +33,7 @@ export interface ServeModelFlags {
   refusal?: string;
   refusalLog?: string;
   logTexts?: boolean;
-  logLevel: string;
+  logLevel: LogLevel;
 }
 
 function number(flag: string, min: number, max: number) {
@@ -50,7 +51,7 @@ function number(flag: string, min: number, max: number) {
 export const serveModelCommand: CommandModule = {
   name: "serve-model",
   register(program: Command) {
-    program
+    const cmd = program
       .command("serve-model")
       .description("serve a keel checkpoint (or guard another server) over the OpenAI API")
       .option("--checkpoint <dir>", "keel checkpoint to serve")
@@ -117,8 +118,8 @@ export const serveModelCommand: CommandModule = {
       .option(
         "--log-texts",
         "put prompt and output texts in refusal records (default: SHA-256 only)",
-      )
-      .option("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", "info")
+      );
+    logLevelOption(cmd)
       .addHelpText(
         "after",
         "\nExamples:\n  keel serve-model --checkpoint runs/policy --port 8000 --guard\n" +

@@ -8,6 +8,7 @@ import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_QUEUED_ITEMS, DEFAULT_RM_MAX_PENDING } from "../../core/serving-limits.js";
 import { listOption, numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
+import { type LogLevel, logLevelOption, timerSeconds } from "./serve.js";
 
 export interface ServeRmFlags {
   rewardModel: string;
@@ -25,7 +26,7 @@ export interface ServeRmFlags {
   host: string;
   apiKeyEnv?: string;
   threads?: number;
-  logLevel: string;
+  logLevel: LogLevel;
 }
 
 function finite(flag: string) {
@@ -40,7 +41,7 @@ function finite(flag: string) {
 export const serveRmCommand: CommandModule = {
   name: "serve-rm",
   register(program: Command) {
-    program
+    const cmd = program
       .command("serve-rm")
       .description("serve a keel reward model over OpenRLHF's remote reward-model protocol")
       .requiredOption("--reward-model <dir>", "keel reward model checkpoint or ensemble directory")
@@ -72,7 +73,7 @@ export const serveRmCommand: CommandModule = {
         positiveInt("--max-pending"),
         DEFAULT_RM_MAX_PENDING,
       )
-      .option("--timeout <seconds>", "per request", finite("--timeout"), 120)
+      .option("--timeout <seconds>", "per request", timerSeconds("--timeout"), 120)
       .addOption(
         listOption(
           "--strip <token>",
@@ -92,8 +93,8 @@ export const serveRmCommand: CommandModule = {
         "--api-key-env <var>",
         "require Authorization: Bearer <the key in this environment variable>",
       )
-      .option("--threads <n>", "ONNX Runtime threads per model", positiveInt("--threads"))
-      .option("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", "info")
+      .option("--threads <n>", "ONNX Runtime threads per model", positiveInt("--threads"));
+    logLevelOption(cmd)
       .addHelpText(
         "after",
         "\nExamples:\n  keel serve-rm --reward-model runs/rm --port 5000\n" +

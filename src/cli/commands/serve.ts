@@ -1,8 +1,49 @@
 /** `keel serve`: the rater and admin web app and its API over a feedback store. */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { addDbOption, numberArg, positiveInt } from "../common.js";
+import { addDbOption, numberArg, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
+
+/**
+ * The servers' log levels (pino's; logLevel in src/server/options.ts), restated so that defining
+ * the commands loads no server code. Checked here, a mistyped level is a usage error that names
+ * the flag, before the store or a model is opened; past here it was a configuration or internal
+ * error. test/cli/serve-options.test.ts checks the list against the server's.
+ */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `--log-level`, as keel serve, serve-model and serve-rm take it. */
+export function logLevelOption(cmd: Command): Command {
+  return cmd.option(
+    "--log-level <level>",
+    "fatal, error, warn, info, debug, trace or silent",
+    oneOf("--log-level", LOG_LEVELS),
+    "info",
+  );
+}
+
+/** A day: Node fires a timer longer than 2^31 − 1 ms (24.8 days) at once, a 1 ms loop. */
+const MAX_TIMER_S = 86_400;
+
+/**
+ * A duration in seconds that becomes a timer: at least a millisecond (less rounds to 0 ms) and
+ * at most a day; with `zeroMeans`, 0 is allowed and means what it says.
+ */
+export function timerSeconds(flag: string, zeroMeans?: string): (v: string) => number {
+  return (v) => {
+    const n = numberArg(v);
+    if (Number.isFinite(n) && ((n === 0 && zeroMeans) || (n >= 0.001 && n <= MAX_TIMER_S)))
+      return n;
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `${flag} must be a number of seconds from 0.001 to ${MAX_TIMER_S}${zeroMeans ? ` (or 0 = ${zeroMeans})` : ""}, got ${JSON.stringify(v)}`,
+    );
+  };
+}
+
+/** The most judgments per group commit the server takes (maxBatch in src/server/options.ts). */
+const MAX_BATCH = 100_000;
 
 function rate(flag: string) {
   return (v: string): number => {
@@ -17,12 +58,22 @@ function rate(flag: string) {
   };
 }
 
+function maxBatch(v: string): number {
+  const n = positiveInt("--max-batch")(v);
+  if (n > MAX_BATCH)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--max-batch must be at most ${MAX_BATCH}, got ${JSON.stringify(v)}`,
+    );
+  return n;
+}
+
 export interface ServeFlags {
   db: string;
   port: number;
   host: string;
   web?: string | false;
-  logLevel: string;
+  logLevel: LogLevel;
   secureCookies?: boolean;
   trustProxy?: boolean;
   rateIp?: number;
@@ -47,21 +98,29 @@ export const serveCommand: CommandModule = {
       )
       .option("--host <address>", "address to listen on", "127.0.0.1")
       .option("--web <dir>", "built web app to serve (default: this package's web/dist)")
-      .option("--no-web", "serve the API only")
-      .option("--log-level <level>", "fatal, error, warn, info, debug, trace or silent", "info")
+      .option("--no-web", "serve the API only");
+    logLevelOption(cmd)
       .option("--secure-cookies", "mark cookies Secure (when clients reach keel over HTTPS)")
       .option("--trust-proxy", "trust X-Forwarded-For from a reverse proxy (per-address limits)")
       .option(
         "--rate-ip <n>",
-        "requests per second per client address (0 = no limit)",
+        "requests per second per client address (0 = no limit; default: 50)",
         rate("--rate-ip"),
       )
-      .option("--rate-user <n>", "requests per second per user (0 = no limit)", rate("--rate-user"))
-      .option("--max-batch <n>", "most judgments per group commit", positiveInt("--max-batch"))
+      .option(
+        "--rate-user <n>",
+        "requests per second per user (0 = no limit; default: 20)",
+        rate("--rate-user"),
+      )
+      .option(
+        "--max-batch <n>",
+        `most judgments per group commit, up to ${MAX_BATCH} (default: 1024)`,
+        maxBatch,
+      )
       .option(
         "--audit-interval <seconds>",
-        "audit active projects this often and pause raters it excludes (0 = never)",
-        rate("--audit-interval"),
+        "audit active projects this often and pause raters it excludes (0 = never; default: 30)",
+        timerSeconds("--audit-interval", "never"),
       )
       .option(
         "--redis <url>",
