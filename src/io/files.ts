@@ -308,9 +308,13 @@ function openTemp(
   return fd;
 }
 
-/** Writes a whole file atomically. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const sink = new TextSink(path);
+/** Writes a whole file atomically; `protect` as TextSink's (files it must not replace). */
+export async function writeFileAtomic(
+  path: string,
+  text: string,
+  opts: { readonly protect?: readonly ProtectedFile[] } = {},
+): Promise<void> {
+  const sink = new TextSink(path, opts);
   try {
     await sink.write(text);
     await sink.commit();

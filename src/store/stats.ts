@@ -140,7 +140,7 @@ async function statsIn(db: Kysely<Database>, opts: { top?: number }): Promise<St
     prompts,
     texts: await count("texts"),
     choices,
-    head: await headIn(db),
+    head: await readLedgerHead(db),
     per_rater: sortByRaterId(perRater).map((r) => ({
       rater_id: r.rater_id,
       judgments: n(r.judgments),
@@ -159,7 +159,8 @@ async function statsIn(db: Kysely<Database>, opts: { top?: number }): Promise<St
   };
 }
 
-async function headIn(db: Kysely<Database>): Promise<{ seq: number; hash: string }> {
+/** The head recorded in the store (updated in the same transaction as every append). */
+export async function readLedgerHead(db: Kysely<Database>): Promise<{ seq: number; hash: string }> {
   const row = await db
     .selectFrom("ledger_head")
     .select(["seq", "hash"])

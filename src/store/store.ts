@@ -28,7 +28,7 @@ import { type DialectName, MIGRATION_NAMES, migrationProvider } from "./migratio
 import { openPostgres } from "./postgres/dialect.js";
 import type { Database } from "./schema.js";
 import { openSqlite } from "./sqlite/dialect.js";
-import { sortByRaterId } from "./stats.js";
+import { readLedgerHead, sortByRaterId } from "./stats.js";
 import {
   checkHead,
   checkRow,
@@ -521,14 +521,8 @@ export class FeedbackStore {
   }
 
   /** The head recorded in the store (updated in the same transaction as every append). */
-  async ledgerHead(): Promise<LedgerHead> {
-    const row = await this.db
-      .selectFrom("ledger_head")
-      .select(["seq", "hash"])
-      .where("id", "=", 1)
-      .executeTakeFirst();
-    if (!row) throw new KeelError("KEEL_E_STORE_SCHEMA", "the ledger_head row is missing");
-    return { seq: Number(row.seq), hash: row.hash };
+  ledgerHead(): Promise<LedgerHead> {
+    return readLedgerHead(this.db);
   }
 
   /** Judgments in the store, or of one collection project's items. */
@@ -672,13 +666,7 @@ export class FeedbackStore {
 
   private async verifyIn(db: Kysely<Database>, opts: VerifyOptions): Promise<VerifyReport> {
     const pageSize = opts.pageSize ?? 10_000;
-    const head = await db
-      .selectFrom("ledger_head")
-      .select(["seq", "hash"])
-      .where("id", "=", 1)
-      .executeTakeFirst();
-    if (!head) throw new KeelError("KEEL_E_STORE_SCHEMA", "the ledger_head row is missing");
-    const recordedHead = { seq: Number(head.seq), hash: head.hash };
+    const recordedHead = await readLedgerHead(db);
     let texts = 0;
     const edited = new Map<string, string>(); // digest → what is wrong with it
     let afterDigest = "";

@@ -8,8 +8,7 @@ import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
-import { TextSink } from "../../io/files.js";
-import { resolveOutputTarget } from "../../io/output-target.js";
+import { writeFileAtomic } from "../../io/files.js";
 import type { MetricsRow } from "../../report/curves.js";
 import type { PlotFlags } from "../commands/train.js";
 import { printJson, printLine } from "../output.js";
@@ -45,7 +44,6 @@ export async function runTrainPlot(target: string, o: PlotFlags): Promise<void> 
       hint: "a run writes them every run.log_every and run.eval_every steps",
     });
   const out = o.out ?? join(dirname(file), "curves.svg");
-  resolveOutputTarget(out, [{ path: file, what: "the metrics file being read" }]);
   const all = o.metrics.length === 1 && o.metrics[0] === "all";
   const panels = curvePanels(rows, all ? "all" : o.metrics.length > 0 ? o.metrics : undefined);
   const logged = curveMetrics(rows).length;
@@ -56,16 +54,9 @@ export async function runTrainPlot(target: string, o: PlotFlags): Promise<void> 
   const svg = await vegaLiteToSvg(
     curvesSpec(panels, { title: `${run}: training curves`, events, columns: o.columns }),
   );
-  const sink = new TextSink(out, {
+  await writeFileAtomic(out, svg, {
     protect: [{ path: file, what: "the metrics file being read" }],
   });
-  try {
-    await sink.write(svg);
-    await sink.commit();
-  } catch (e) {
-    await sink.abort();
-    throw e;
-  }
   const points = panels.reduce((n, p) => n + p.points.length, 0);
   if (o.json)
     printJson({
