@@ -17,6 +17,7 @@ import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { KeelError } from "../core/errors.js";
 import { describeFsError } from "../core/files.js";
+import { removeStaleTemps } from "../core/temp-names.js";
 import { type ProtectedFile, resolveOutputTarget } from "./output-target.js";
 import { trackTempFile, untrackTempFile } from "./temp-files.js";
 
@@ -157,6 +158,7 @@ export class TextSink {
       this.tmp = undefined;
       ws = createWriteStream(target.path, { flags: "w" });
     } else {
+      removeStaleTemps(target.path);
       const tmp = join(
         dirname(target.path),
         `.${basename(target.path)}.tmp-${process.pid}-${TextSink.counter++}`,

@@ -17,6 +17,7 @@ import {
 import { dirname } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { describeFsError } from "../../core/files.js";
+import { removeStaleTemps } from "../../core/temp-names.js";
 
 /**
  * The nearest of `path` and its ancestors that exists and is not a directory (a regular file
@@ -66,6 +67,7 @@ export function writeFileAtomic(
         : chunks;
   try {
     mkdirSync(dir, { recursive: true });
+    removeStaleTemps(path);
     const fd = openSync(tmp, "w");
     try {
       for (const p of parts) {
