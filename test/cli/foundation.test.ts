@@ -50,9 +50,13 @@ describe("keel CLI: init, import, export, stats, ledger", () => {
       read: 61,
       appended: 60,
       duplicates: 1,
+      conflicting_duplicates: 0,
       rejected: 0,
     });
-    expect(report.duplicateExamples[0].where).toEqual({ file, line: 61 });
+    // snake_case, as every other --json output and the interchange formats
+    expect(report.new_comparisons).toBe(20);
+    expect(report.duplicate_examples[0].where).toEqual({ file, line: 61 });
+    expect(Object.keys(report).filter((k) => /[A-Z]/.test(k))).toEqual([]);
   });
 
   it("the import's worker heap is set by KEEL_IMPORT_HEAP_MB, validated, and the same either way", async () => {
@@ -139,7 +143,7 @@ describe("keel CLI: init, import, export, stats, ledger", () => {
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({
         appended: 3,
-        ignoredFields: { weight: 2, margin: 1 },
+        ignored_fields: { weight: 2, margin: 1 },
       });
       const text = await runCli(["import", trl, "--db", store, ...extra]);
       expect(text.stderr).toContain("2 rows had weight, 1 row had margin: keel does not store");

@@ -295,7 +295,7 @@ function printReport(
   rejectsWritten: number,
 ): void {
   if (o.json) {
-    printJson({ file, format: format.key, ...report });
+    printJson({ file, format: format.key, ...jsonReport(report) });
     return;
   }
   if ("appended" in report) {
@@ -331,4 +331,20 @@ function printReport(
   }
   if (rejectsWritten > 0 && o.rejects)
     printLine(`rejected lines and reasons written to ${o.rejects}`);
+}
+
+/** The report in the snake_case keys of keel's other machine-readable output. */
+function jsonReport(report: ImportReport | RecordImportReport): Record<string, unknown> {
+  if (!("appended" in report)) return { ...report };
+  return {
+    read: report.read,
+    appended: report.appended,
+    new_comparisons: report.newComparisons,
+    duplicates: report.duplicates,
+    conflicting_duplicates: report.conflictingDuplicates,
+    duplicate_examples: report.duplicateExamples,
+    rejected: report.rejected,
+    head: report.head,
+    ignored_fields: report.ignoredFields,
+  };
 }
