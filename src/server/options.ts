@@ -4,6 +4,10 @@
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";
 import { zodIssueMessage } from "../core/issue-messages.js";
+import { MAX_TIMER_MS } from "../providers/http/retry.js";
+
+/** Milliseconds a timer can wait: Node runs a longer setInterval every millisecond instead. */
+const TimerMs = z.number().int().nonnegative().max(MAX_TIMER_MS);
 
 const Rule = z.strictObject({
   rate: z.number().nonnegative(),
@@ -54,13 +58,13 @@ export const ServerOptionsSchema = z.strictObject({
   /** Trust X-Forwarded-For from a reverse proxy in front (for per-address limits). */
   trustProxy: z.boolean().default(false),
   /** How long an authenticated session or token is cached in memory before re-reading (ms). */
-  authCacheMs: z.number().int().nonnegative().default(5000),
+  authCacheMs: TimerMs.default(5000),
   /** Audit each active project this often and pause raters it excludes (ms; 0 = never). */
-  auditIntervalMs: z.number().int().nonnegative().default(30_000),
+  auditIntervalMs: TimerMs.default(30_000),
   /** The defenses' policy for live scores and auto-pause. */
   auditPolicy: z.enum(["strict", "balanced", "permissive"]).default("balanced"),
   /** Re-run the live scores at most this often (ms). */
-  scoresCacheMs: z.number().int().nonnegative().default(2000),
+  scoresCacheMs: TimerMs.default(2000),
 });
 
 export type ServerOptions = z.input<typeof ServerOptionsSchema>;

@@ -87,6 +87,11 @@ describe("keel serve --max-batch", () => {
     expect(r.stderr).toContain("--max-batch must be at most 100000");
     expect(() => resolveOptions({ maxBatch: 100_000 })).not.toThrow();
     expect(() => resolveOptions({ maxBatch: 100_001 })).toThrow();
+    // The library's timers too, not only the CLI's flags: a longer setInterval runs every ms.
+    for (const key of ["auditIntervalMs", "authCacheMs", "scoresCacheMs"] as const) {
+      expect(() => resolveOptions({ [key]: 2 ** 31 - 1 })).not.toThrow();
+      expect(() => resolveOptions({ [key]: 2 ** 31 })).toThrow(`server option ${key}`);
+    }
   });
 });
 

@@ -364,3 +364,14 @@ describe("keel serve-rm bounds the requests it holds at once", () => {
     expect(health.json().requests).toEqual({ pending: 0, maxPending: DEFAULT_RM_MAX_PENDING });
   });
 });
+
+describe("keel serve-rm's request timeout", () => {
+  it("is refused past what a timer can wait (Node would fire it every millisecond)", async () => {
+    await expect(setup({ timeoutMs: 2 ** 31 })).rejects.toMatchObject({
+      code: "KEEL_E_CONFIG",
+      message: expect.stringContaining("request timeout"),
+    });
+    await expect(setup({ timeoutMs: 0 })).rejects.toMatchObject({ code: "KEEL_E_CONFIG" });
+    await expect(setup({ timeoutMs: 2 ** 31 - 1 })).resolves.toBeDefined();
+  });
+});

@@ -41,6 +41,7 @@ import {
   DEFAULT_RM_BODY_LIMIT,
   DEFAULT_RM_MAX_PENDING,
 } from "../../core/serving-limits.js";
+import { MAX_TIMER_MS } from "../../providers/http/retry.js";
 import { asKeelError, type RewardItem } from "../../providers/types.js";
 import { admitInto, PendingLimit } from "../limits/pending.js";
 import { Batcher, QueueFullError } from "./batcher.js";
@@ -161,6 +162,12 @@ export async function buildRewardApp(
       "KEEL_E_CONFIG",
       `max queued items must be a positive integer, got ${maxQueued}`,
     );
+  const timeoutMs = o.timeoutMs ?? 120_000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMER_MS)
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `the request timeout must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}, got ${timeoutMs}`,
+    );
   const maxItems = Math.min(o.maxItems ?? DEFAULT_MAX_ITEMS, maxQueued);
   const batcher = new Batcher<RewardItem, ScoredItem>(
     (b) => o.scorer.score(b),
@@ -267,7 +274,7 @@ export async function buildRewardApp(
       at.push(i);
     }
     let scored: ScoredItem[] | undefined;
-    const { signal, done } = requestSignal(reply, o.timeoutMs ?? 120_000);
+    const { signal, done } = requestSignal(reply, timeoutMs);
     try {
       scored = await batcher.submit(items, signal);
     } catch (e) {
