@@ -49,6 +49,13 @@ export const EngineConfigSchema = z.strictObject({
   top_k: z.number().int().positive().optional(),
   threads: z.number().int().positive().optional(),
   seed: z.number().int().default(0),
+  /**
+   * A prompt longer than the context leaves: `keep_end` keeps its last tokens (as keel's
+   * trainers and `keel model generate` do), `refuse` fails the request (a 400 from
+   * `keel serve-model`, as OpenAI's API and vLLM answer), since a cut chat loses its start,
+   * system message included, without the client knowing. Absent: keep_end.
+   */
+  prompt_overflow: z.enum(["keep_end", "refuse"]).optional(),
 });
 export type EngineConfig = z.output<typeof EngineConfigSchema>;
 export type EngineConfigInput = z.input<typeof EngineConfigSchema>;
@@ -90,13 +97,25 @@ export class EngineProvider implements StreamingProvider, BatchGenerationProvide
   }
 
   /**
-   * The prompt's tokens (its last context − 1 if longer). Generation stops when a sequence
-   * fills the context, so a long prompt leaves less room and ends with finish "length".
+   * The prompt's tokens (its last context − 1 if longer, unless prompt_overflow refuses).
+   * Generation stops when a sequence fills the context, so a long prompt leaves less room and
+   * ends with finish "length".
    */
   private promptIds(r: GenerationRequest): number[] {
     const t = requestText(r);
     const text = t.kind === "chat" ? renderChat(t.messages) : t.prompt;
-    return this.codec.fitPrompt(this.codec.prompt(text), this.model.config.context - 1);
+    const ids = this.codec.prompt(text);
+    const room = this.model.config.context - 1;
+    if (ids.length > room && this.config.prompt_overflow === "refuse")
+      throw new KeelError(
+        "KEEL_E_INVALID_RECORD",
+        `the prompt is ${ids.length} tokens; ${this.name}'s context is ${room + 1} tokens, which must hold the prompt and at least one new token`,
+        {
+          where: { field: t.kind === "chat" ? "messages" : "prompt" },
+          hint: `shorten the prompt to at most ${room} tokens`,
+        },
+      );
+    return this.codec.fitPrompt(ids, room);
   }
 
   private maxNew(r: GenerationRequest): number {
@@ -161,11 +180,23 @@ export class EngineProvider implements StreamingProvider, BatchGenerationProvide
     requests: readonly GenerationRequest[],
   ): Promise<readonly ProviderResult<Generation>[]> {
     if (requests.length === 0) return [];
+    // A prompt the provider refuses fails alone; the others still run as one batch.
+    const refused = requests.map((r) => {
+      try {
+        this.promptIds(r);
+        return undefined;
+      } catch (e) {
+        return fail<Generation>(e);
+      }
+    });
+    const kept = requests.filter((_, i) => refused[i] === undefined);
+    if (kept.length === 0) return refused as ProviderResult<Generation>[];
     try {
-      const rows = await this.run(requests);
-      return rows.map((row, i) => ok(this.toGeneration(requests[i]!, row)));
+      const rows = await this.run(kept);
+      let k = 0;
+      return requests.map((r, i) => refused[i] ?? ok(this.toGeneration(r, rows[k++]!)));
     } catch (e) {
-      return requests.map(() => fail(e));
+      return requests.map((_, i) => refused[i] ?? fail(e));
     }
   }
 

@@ -65,3 +65,77 @@ describe("keel model score: what it reads stays, what it prints is escaped", () 
     expect(r.stdout).not.toContain("\u001b");
   }, 60_000);
 });
+
+describe("keel model score reads what keel's other commands write", () => {
+  it("scores keel model generate --out's completions, and names the fields a row lacks", async () => {
+    const dir = tempDir();
+    const codec = new TextCodec(trainTokenizer(["two plus two is four", "one"], 270));
+    const m = new Gpt(
+      { vocab: codec.vocabSize, dModel: 8, layers: 1, heads: 2, context: 16 },
+      { seed: 1 },
+    );
+    const model = join(dir, "m");
+    saveCheckpoint(model, m, { tokenizer: codec.tokenizer });
+    await m.dispose();
+    const answers = join(dir, "answers.jsonl");
+    const gen = await runCli([
+      "model",
+      "generate",
+      "-c",
+      model,
+      "-p",
+      "two",
+      "-p",
+      "one",
+      "--max-new-tokens",
+      "3",
+      "--out",
+      answers,
+      "-q",
+    ]);
+    expect(gen.code, gen.stderr).toBe(0);
+    const scores = join(dir, "scores.jsonl");
+    const r = await runCli(["model", "score", "-m", model, "-i", answers, "-o", scores, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readFileSync(scores, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows.map((x) => x.line)).toEqual([1, 2]);
+    // the same texts as {prompt, response} rows score the same
+    const asResponses = join(dir, "responses.jsonl");
+    writeFileSync(
+      asResponses,
+      readFileSync(answers, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => {
+          const { prompt, completion } = JSON.parse(l);
+          return `${JSON.stringify({ prompt, response: completion })}\n`;
+        })
+        .join(""),
+    );
+    const same = await runCli(["model", "score", "-m", model, "-i", asResponses, "--json"]);
+    expect(JSON.parse(same.stdout).rows.map((x: { score: number }) => x.score)).toEqual(
+      rows.map((x) => x.score),
+    );
+    // a later row with neither field: its line and what it needs
+    const bad = join(dir, "bad.jsonl");
+    writeFileSync(bad, '{"prompt":"a","completion":"b"}\n{"prompt":"a","text":"b"}\n');
+    const e = await runCli(["model", "score", "-m", model, "-i", bad]);
+    expect(e.code).toBe(65);
+    expect(e.stderr).toMatch(
+      /bad\.jsonl:2: response: needs exactly one of response and completion/,
+    );
+    // keel generate's candidate pairs have no choice yet: the hint says so
+    const cand = join(dir, "cand.jsonl");
+    writeFileSync(
+      cand,
+      '{"comparison_id":"g1","prompt":"two","response_a":"four","response_b":"one"}\n',
+    );
+    const c = await runCli(["model", "score", "-m", model, "-i", cand]);
+    expect(c.code).toBe(65);
+    expect(c.stderr).toMatch(/choice: is required/);
+    expect(c.stderr).toMatch(/candidate pairs \(keel generate --out\)/);
+  }, 60_000);
+});

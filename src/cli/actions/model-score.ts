@@ -34,7 +34,42 @@ import { isJudgmentsText, JudgmentRowSchema, PairRowSchema, readJsonl } from "./
 import { sourceFiles } from "./source-files.js";
 import { withStore } from "./with-store.js";
 
-const ResponseRowSchema = z.object({ prompt: z.string(), response: z.string() });
+/**
+ * A response to score: `response`, or `completion` as `keel model generate --out` and TRL's
+ * prompt-completion rows name it (what one command writes, the next reads as it is).
+ */
+const ResponseRowSchema = z
+  .object({
+    prompt: z.string(),
+    response: z.string().optional(),
+    completion: z.string().optional(),
+  })
+  .refine((r) => (r.response === undefined) !== (r.completion === undefined), {
+    message: "needs exactly one of response and completion (the text to score)",
+    path: ["response"],
+  })
+  .transform((r) => ({ prompt: r.prompt, response: (r.response ?? r.completion)! }));
+
+const WHAT_SCORE_READS =
+  "expected preference pairs {prompt, chosen, rejected}, keel judgments {comparison_id, prompt, response_a, response_b, choice} or responses {prompt, response} (or {prompt, completion}, as keel model generate --out writes)";
+
+/**
+ * Which rows a file holds, by its first row's keys (a text that merely quotes "chosen" is not a
+ * pair). A first row that is not JSON is judged by its text; its reader then reports the line.
+ */
+function rowKind(first: string): "pairs" | "responses" | undefined {
+  let keys: (k: string) => boolean;
+  try {
+    const row: unknown = JSON.parse(first);
+    if (typeof row !== "object" || row === null) return undefined;
+    keys = (k) => Object.hasOwn(row, k);
+  } catch {
+    keys = (k) => first.includes(`"${k}"`);
+  }
+  if (keys("chosen") || keys("rejected")) return "pairs";
+  if (keys("response") || keys("completion")) return "responses";
+  return undefined;
+}
 
 /** What is scored: pairs (two texts each) or single responses, with their input lines. */
 interface Inputs {
@@ -158,10 +193,20 @@ function readInputs(file: string): Inputs {
     <T>(schema: z.ZodType<T>) =>
     (v: unknown, where: Where) => ({ row: parseRecord(schema, v, where), line: where.line ?? 0 });
   if (isJudgmentsText(text)) {
-    const rows = readJsonl(file, lined(JudgmentRowSchema.extend({ rater_id: z.string() })), text);
-    return judgmentInputs(rows.map(({ row, line }) => ({ ...row, line })));
+    try {
+      const rows = readJsonl(file, lined(JudgmentRowSchema.extend({ rater_id: z.string() })), text);
+      return judgmentInputs(rows.map(({ row, line }) => ({ ...row, line })));
+    } catch (e) {
+      // keel generate's candidates look like judgments until the choice a rater has not made yet
+      if (e instanceof KeelError && e.where?.field === "choice" && !/"choice"/.test(first))
+        throw e.withHint(
+          "these look like candidate pairs (keel generate --out), which no rater has judged yet: collect judgments first (keel project create --items), or score each response as {prompt, response} rows",
+        );
+      throw e;
+    }
   }
-  if (/"chosen"/.test(first)) {
+  const kind = rowKind(first);
+  if (kind === "pairs") {
     for (const { row: p, line } of readJsonl(file, lined(PairRowSchema), text)) {
       prompts.push(p.prompt, p.prompt);
       texts.push(p.chosen, p.rejected);
@@ -169,7 +214,7 @@ function readInputs(file: string): Inputs {
     }
     return { kind: "pairs", prompts, texts, lines, ties: 0 };
   }
-  if (/"response"/.test(first)) {
+  if (kind === "responses") {
     for (const { row: r, line } of readJsonl(file, lined(ResponseRowSchema), text)) {
       prompts.push(r.prompt);
       texts.push(r.response);
@@ -179,7 +224,7 @@ function readInputs(file: string): Inputs {
   }
   throw new KeelError(
     "KEEL_E_INVALID_RECORD",
-    "not a file keel model score reads: expected preference pairs {prompt, chosen, rejected}, keel judgments {comparison_id, prompt, response_a, response_b, choice} or responses {prompt, response}",
+    `not a file keel model score reads: ${WHAT_SCORE_READS}`,
     { where: { file, line: text.split("\n").indexOf(first) + 1 } },
   );
 }

@@ -16,7 +16,7 @@ import type { ServeModelFlags } from "../commands/serve-model.js";
 import { printLine } from "../output.js";
 import { listenOrExplain, secretFromEnv, untilSignal } from "./serving.js";
 
-interface Served {
+export interface Served {
   readonly provider: GenerationProvider;
   readonly model: string;
   /** The server's cap on a request's max_tokens (undefined: none). */
@@ -31,7 +31,7 @@ interface Served {
  * so its cap is at most the context; a chat request without max_tokens gets the provider's
  * default (or --max-tokens).
  */
-function provider(o: ServeModelFlags): Served {
+export function servedProvider(o: ServeModelFlags): Served {
   if ((o.checkpoint === undefined) === (o.upstream === undefined))
     throw new KeelError("KEEL_E_USAGE", "give exactly one of --checkpoint DIR and --upstream URL");
   if (o.checkpoint) {
@@ -44,6 +44,8 @@ function provider(o: ServeModelFlags): Served {
         ...(o.temperature === undefined ? {} : { temperature: o.temperature }),
         ...(o.threads ? { threads: o.threads } : {}),
         seed: o.seed,
+        // An API client is told its prompt does not fit rather than answered on its last part.
+        prompt_overflow: "refuse",
       }),
     );
     const context = p.model.config.context;
@@ -74,7 +76,7 @@ function provider(o: ServeModelFlags): Served {
 
 export async function runServeModel(o: ServeModelFlags): Promise<void> {
   const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
-  const { provider: p, model, cap, chatDefault } = provider(o);
+  const { provider: p, model, cap, chatDefault } = servedProvider(o);
   const cost = o.costModel
     ? new EngineRewardProvider({
         dir: o.costModel,

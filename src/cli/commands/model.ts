@@ -162,7 +162,8 @@ export const modelCommand: CommandModule = {
       )
       .addHelpText(
         "after",
-        "\nExample:\n  keel model export-onnx --checkpoint runs/policy --out policy.onnx",
+        "\nExamples:\n  keel model export-onnx --checkpoint runs/train/ppo/model --out policy.onnx\n" +
+          "  keel model export-onnx --checkpoint runs/train/rm/model/member-0 --heads rewards --out rm.onnx",
       );
     addOutputOptions(exp).action(async (o: ExportOnnxFlags) => {
       const { runExport } = await import("../actions/model.js");
@@ -238,7 +239,7 @@ export const modelCommand: CommandModule = {
       )
       .option(
         "-i, --in <file>",
-        "JSONL: TRL pairs {prompt, chosen, rejected}, keel judgments (ties left out) or responses {prompt, response}",
+        "JSONL: TRL pairs {prompt, chosen, rejected}, keel judgments (ties left out) or responses {prompt, response} (or {prompt, completion}, as keel model generate --out writes)",
       )
       .option(
         "--db <path|url>",
@@ -260,7 +261,7 @@ export const modelCommand: CommandModule = {
       .addHelpText(
         "after",
         "\nExamples:\n  keel model score -m runs/train/rm/model -i heldout.jsonl\n" +
-          "  keel model score -m trusted-rm/model --db keel.db   # which raters disagree with it\n" +
+          "  keel model score -m runs/train/rm-large/model --db keel.db   # which raters disagree with it\n" +
           "  keel model score -m runs/train/rm/model -i answers.jsonl -o scores.jsonl --json",
       );
     addOutputOptions(score).action(async (o: ScoreFlags) => {

@@ -122,8 +122,9 @@ export const serveModelCommand: CommandModule = {
     logLevelOption(cmd)
       .addHelpText(
         "after",
-        "\nExamples:\n  keel serve-model --checkpoint runs/policy --port 8000 --guard\n" +
-          "  KEEL_MODEL_KEY=s3cret keel serve-model --checkpoint runs/policy --api-key-env KEEL_MODEL_KEY --cost-model runs/cost\n" +
+        "\nExamples:\n  keel serve-model --checkpoint runs/train/ppo/model --port 8000 --guard\n" +
+          "  keel serve-model --checkpoint runs/demo/defended/policy/model --model defended   # a keel run's or demo's policy\n" +
+          "  KEEL_MODEL_KEY=s3cret keel serve-model --checkpoint runs/train/ppo/model --api-key-env KEEL_MODEL_KEY --cost-model runs/train/cost/model\n" +
           "  keel serve-model --upstream http://127.0.0.1:8001/v1 --upstream-model meta-llama/Llama-3.1-8B-Instruct --guard",
       )
       .action(async (o: ServeModelFlags) => {

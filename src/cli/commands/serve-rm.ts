@@ -97,8 +97,9 @@ export const serveRmCommand: CommandModule = {
     logLevelOption(cmd)
       .addHelpText(
         "after",
-        "\nExamples:\n  keel serve-rm --reward-model runs/rm --port 5000\n" +
-          "  keel serve-rm --reward-model runs/rm --cost-model runs/cost --safety --fail-closed --strip '<|endoftext|>' --host 0.0.0.0\n" +
+        "\nExamples:\n  keel serve-rm --reward-model runs/train/rm/model --port 5000\n" +
+          "  keel serve-rm --reward-model runs/demo/defended/rm/model   # a keel run's or demo's reward model\n" +
+          "  keel serve-rm --reward-model runs/train/rm/model --cost-model runs/train/cost/model --safety --fail-closed --strip '<|endoftext|>' --host 0.0.0.0\n" +
           "  # OpenRLHF: python3 -m openrlhf.cli.train_ppo_ray … --remote_rm_url http://<host>:5000/get_reward",
       )
       .action(async (o: ServeRmFlags) => {
