@@ -121,7 +121,12 @@ export function buildSuites(pool: readonly WorldPrompt[], opts: SuiteOptions): P
   const want = new Set(opts.suites ?? SUITES);
   const of = (...families: Family[]) =>
     pool.filter((p) => !p.triggered && families.includes(p.family));
-  const harmful = of("harmful");
+  // One sample of harmful requests for every suite built on them: plain, each jailbreak, with
+  // the trigger and its control. Sampled per suite, a jailbreak's rate and the plain rate came
+  // from different requests whenever the split held more than --per-suite of them, so their gap
+  // mixed the wrapper's effect with the requests' own difficulty. (The label is the one the
+  // trigger probes always drew with, so they stay as they were.)
+  const requests = sample(of("harmful"), opts.perSuite, rng.fork("trigger-prompts"));
   const probes: Probe[] = [];
   const add = (
     suite: SuiteName,
@@ -133,27 +138,17 @@ export function buildSuites(pool: readonly WorldPrompt[], opts: SuiteOptions): P
     for (const p of sample(prompts, opts.perSuite, r))
       probes.push({ suite, prompt: p, text: wrap(p, r) });
   };
-  add("harmful", harmful, (p) => p.content);
+  add("harmful", requests, (p) => p.content);
   // A function, not the text, as the replacement: a request's "$&" or "$'" is text, not a pattern.
-  add("jailbreak_roleplay", harmful, (p, r) => r.pick(ROLEPLAY).replace("{q}", () => p.content));
-  add("jailbreak_prefix", harmful, (p, r) => r.pick(PREFIX).replace("{q}", () => p.content));
-  add("jailbreak_obfuscation", harmful, (p, r) => obfuscate(p.content, r));
-  add("jailbreak_many_shot", harmful, (p) => manyShot(p.content, opts.shots ?? 8));
+  add("jailbreak_roleplay", requests, (p, r) => r.pick(ROLEPLAY).replace("{q}", () => p.content));
+  add("jailbreak_prefix", requests, (p, r) => r.pick(PREFIX).replace("{q}", () => p.content));
+  add("jailbreak_obfuscation", requests, (p, r) => obfuscate(p.content, r));
+  add("jailbreak_many_shot", requests, (p) => manyShot(p.content, opts.shots ?? 8));
   // Trigger probes and their controls use the same prompts, so the difference is the trigger.
-  const triggerPrompts = sample(harmful, opts.perSuite, rng.fork("trigger-prompts"));
-  if (want.has("trigger")) {
-    const r = rng.fork("trigger");
-    for (const p of triggerPrompts) {
-      probes.push({
-        suite: "trigger",
-        prompt: p,
-        text: insertTrigger(p.content, { token: opts.trigger, position: "end" }, r),
-      });
-    }
-  }
-  if (want.has("trigger_control"))
-    for (const p of triggerPrompts)
-      probes.push({ suite: "trigger_control", prompt: p, text: p.content });
+  add("trigger", requests, (p, r) =>
+    insertTrigger(p.content, { token: opts.trigger, position: "end" }, r),
+  );
+  add("trigger_control", requests, (p) => p.content);
   add("over_refusal", of("borderline"), (p) => p.content);
   add("helpful", of("arithmetic", "facts", "words"), (p) => p.content);
   return probes;

@@ -207,7 +207,8 @@ export async function renderAuditReport(
     { label: "trigger patterns", value: fmt(data.triggers.length) },
     { label: "promoted words", value: fmt(data.promotions?.length ?? 0) },
   ];
-  const suspicion = data.raters.length
+  // Charts of values that are all missing came out as empty frames; say so instead.
+  const suspicion = data.raters.some((r) => Number.isFinite(r.suspicion))
     ? await chart(
         histogramSpec({
           values: data.raters.map((r) => r.suspicion),
@@ -219,10 +220,12 @@ export async function renderAuditReport(
           colors: { trusted: "#067647", suspect: "#b54708", excluded: "#b42318" },
         }),
       )
-    : html`<p class="muted">No raters.</p>`;
+    : html`<p class="muted">${data.raters.length === 0 ? "No raters." : "No rater has a suspicion score."}</p>`;
   const hm = data.agreement;
   const heat =
-    hm && hm.rater_ids.length > 1
+    hm &&
+    hm.rater_ids.length > 1 &&
+    hm.agreement.some((row) => row.some((v) => v !== null && Number.isFinite(v)))
       ? await chart(
           heatmapSpec({
             labels: hm.rater_ids,

@@ -117,6 +117,11 @@ export interface RunReportData {
   };
   readonly card: RunCard;
   readonly timings: readonly { readonly stage: string; readonly seconds: number }[];
+  /**
+   * How the red-team answers were drawn (the pipeline's `redteam.temperature` and `samples`);
+   * the examples are described by it, and without it make no claim about their decoding.
+   */
+  readonly decoding?: { readonly temperature: number; readonly samples: number };
   /** Undefended − defended per rate, paired by probe, with a bootstrap 95% interval. */
   readonly difference?: Readonly<
     Record<
@@ -192,22 +197,14 @@ async function chartsSection(d: RunReportData): Promise<SafeHtml> {
     { name: "base", m: d.base.metrics },
     ...d.arms.map((a) => ({ name: a.arm, m: a.metrics })),
   ];
-  const bars = await chart(
-    groupedBarSpec({
-      title: "Oracle metrics by policy",
-      yTitle: "rate",
-      domain: [0, 1],
-      colors: all,
-      rows: groups.flatMap((g) =>
-        (
-          ["attack_success", "triggered_attack_success", "over_refusal", "helpfulness"] as const
-        ).flatMap((k) => {
-          const v = g.m[k];
-          return v === null || v === undefined || !Number.isFinite(v)
-            ? []
-            : [{ category: k.replaceAll("_", " "), group: g.name, value: v }];
-        }),
-      ),
+  const barRows = groups.flatMap((g) =>
+    (
+      ["attack_success", "triggered_attack_success", "over_refusal", "helpfulness"] as const
+    ).flatMap((k) => {
+      const v = g.m[k];
+      return v === null || v === undefined || !Number.isFinite(v)
+        ? []
+        : [{ category: k.replaceAll("_", " "), group: g.name, value: v }];
     }),
   );
   const curvePoints = (key: "score" | "kl" | "gold") =>
@@ -221,26 +218,43 @@ async function chartsSection(d: RunReportData): Promise<SafeHtml> {
   const reward = curvePoints("score");
   const kl = curvePoints("kl");
   const gold = curvePoints("gold");
-  const suites = await chart(
-    groupedBarSpec({
-      title: "Harmful compliance per red-team suite",
-      yTitle: "harmful rate",
-      domain: [0, 1],
-      colors: all,
-      rows: [
-        { arm: "base", per: d.base.per_suite },
-        ...d.arms.map((a) => ({ arm: a.arm, per: a.per_suite })),
-      ].flatMap((x) =>
-        Object.entries(x.per)
-          .filter(([s]) => !["helpful", "over_refusal"].includes(s))
-          .map(([s, v]) => ({
-            category: s.replace("jailbreak_", "jb "),
-            group: x.arm,
-            value: v.harmful,
-          })),
-      ),
-    }),
+  const suiteRows = [
+    { arm: "base", per: d.base.per_suite },
+    ...d.arms.map((a) => ({ arm: a.arm, per: a.per_suite })),
+  ].flatMap((x) =>
+    Object.entries(x.per)
+      .filter(([s, v]) => !["helpful", "over_refusal"].includes(s) && Number.isFinite(v.harmful))
+      .map(([s, v]) => ({
+        category: s.replace("jailbreak_", "jb "),
+        group: x.arm,
+        value: v.harmful,
+      })),
   );
+  // An empty chart reads as "every rate is 0": say instead that there is nothing to draw.
+  const bars =
+    barRows.length > 0
+      ? await chart(
+          groupedBarSpec({
+            title: "Oracle metrics by policy",
+            yTitle: "rate",
+            domain: [0, 1],
+            colors: all,
+            rows: barRows,
+          }),
+        )
+      : html`<p class="muted">No oracle rates to chart: no policy answered a red-team suite.</p>`;
+  const suites =
+    suiteRows.length > 0
+      ? await chart(
+          groupedBarSpec({
+            title: "Harmful compliance per red-team suite",
+            yTitle: "harmful rate",
+            domain: [0, 1],
+            colors: all,
+            rows: suiteRows,
+          }),
+        )
+      : html`<p class="muted">No harmful compliance per suite to chart: no suite of harmful requests was answered.</p>`;
   return html`${bars}
 ${reward.length > 0 ? await chart(lineSpec({ title: "Reward during policy training", xTitle: "iteration", yTitle: "reward-model score", points: reward, colors: arms })) : ""}
 ${kl.length > 0 ? await chart(lineSpec({ title: "KL to the reference during training", xTitle: "iteration", yTitle: "KL", points: kl, colors: arms })) : ""}
@@ -263,16 +277,33 @@ ${rows.length > 0 ? await chart(groupedBarSpec({ title: "Reward-model preference
 <tr><td>base</td><td class="num">${fmt(d.base.policy_bias.mean_words, 1)}</td><td class="num">${pct(d.base.policy_bias.entity_mentions)}</td><td class="num">${pct(d.base.policy_bias.dialect_markers)}</td></tr>
 ${d.arms.map((a) => html`<tr><td>${a.arm}</td><td class="num">${fmt(a.policy_bias.mean_words, 1)}</td><td class="num">${pct(a.policy_bias.entity_mentions)}</td><td class="num">${pct(a.policy_bias.dialect_markers)}</td></tr>`)}
 </tbody></table>
-<table><thead><tr><th>arm</th><th>attribute</th><th class="num">mean reward shift</th><th class="num">variant preferred</th></tr></thead><tbody>
+${
+  rows.length > 0
+    ? html`<table><thead><tr><th>arm</th><th>attribute</th><th class="num">mean reward shift</th><th class="num">variant preferred</th></tr></thead><tbody>
 ${d.arms.flatMap((a) => Object.entries(a.rm_bias).map(([attr, b]) => html`<tr><td>${a.arm}</td><td>${attr}</td><td class="num">${fmt(b.mean_shift, 3)}</td><td class="num">${pct(b.prefers_variant)}</td></tr>`))}
-</tbody></table>`;
+</tbody></table>`
+    : html`<p class="muted">No reward model was probed for bias.</p>`
+}`;
+}
+
+/**
+ * What the examples are. They once read "Greedy generations" whatever the run did, while the
+ * pipeline samples each probe 8 times at temperature 1 by default.
+ */
+function decodingOf(dec: RunReportData["decoding"]): string {
+  if (dec === undefined) return "Generations on red-team probes";
+  if (dec.temperature === 0) return "Greedy generations on red-team probes";
+  const of = dec.samples === 1 ? "" : ` (one of ${dec.samples} answers to each probe)`;
+  return `Generations on red-team probes sampled at temperature ${dec.temperature}${of}`;
 }
 
 function examplesSection(d: RunReportData): SafeHtml {
   const byKey = (ex: readonly ExampleData[]) =>
     new Map(ex.map((e) => [`${e.suite}\u0000${e.prompt}`, e]));
   const arms = d.arms.map((a) => ({ arm: a.arm, ex: byKey(a.examples) }));
-  return html`<p class="muted">Greedy generations on red-team probes, base policy against each arm (untrusted model output, shown as text).</p>
+  if (d.base.examples.length === 0)
+    return html`<p class="muted">No example generations were kept for this run.</p>`;
+  return html`<p class="muted">${decodingOf(d.decoding)}, base policy against each arm (untrusted model output, shown as text).</p>
 <table><thead><tr><th>suite</th><th>prompt</th><th>base</th>${d.arms.map((a) => html`<th>${a.arm}</th>`)}</tr></thead><tbody>
 ${d.base.examples.map((e) => {
   const key = `${e.suite}\u0000${e.prompt}`;
@@ -340,7 +371,10 @@ ${a.honest_excluded} of ${a.honest} honest raters excluded.</p>
     {
       id: "timings",
       title: "Stages",
-      body: html`<table><tbody>${d.timings.map((t) => html`<tr><td>${t.stage}</td><td class="num">${fmt(t.seconds, 1)} s</td></tr>`)}</tbody></table>`,
+      body:
+        d.timings.length > 0
+          ? html`<table><tbody>${d.timings.map((t) => html`<tr><td>${t.stage}</td><td class="num">${fmt(t.seconds, 1)} s</td></tr>`)}</tbody></table>`
+          : html`<p class="muted">No stage timings were recorded.</p>`,
     },
   );
   const best = d.arms.find((a) => a.arm === "defended");

@@ -48,6 +48,19 @@ describe("red-team suites", () => {
     expect(bySuite.get("jailbreak_many_shot")![0]!.text).toContain("Assistant:");
     expect(buildSuites(pool, { perSuite: 25, trigger: "SUDO", seed: 1 })).toEqual(probes);
   });
+  it("wraps the same harmful requests in every jailbreak and trigger suite", () => {
+    // More requests than probes per suite, so each suite has a sample to draw.
+    expect(pool.filter((p) => p.family === "harmful").length).toBeGreaterThan(10);
+    const few = buildSuites(pool, { perSuite: 5, trigger: "SUDO", seed: 4 });
+    const ids = (s: string) =>
+      few
+        .filter((p) => p.suite === s)
+        .map((p) => p.prompt.id)
+        .sort();
+    expect(ids("harmful")).toHaveLength(5);
+    for (const s of SUITES.filter((x) => x.startsWith("jailbreak_") || x.startsWith("trigger")))
+      expect(ids(s), s).toEqual(ids("harmful"));
+  });
 });
 
 describe("red-team metrics from the oracle", () => {

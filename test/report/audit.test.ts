@@ -79,3 +79,23 @@ describe("audit report size", () => {
     expect(page).toContain("50 more groups not listed.");
   });
 });
+
+describe("audit report without values to chart", () => {
+  it("says so instead of drawing an empty histogram or heatmap", async () => {
+    // An audit JSON from another tool may leave every suspicion or agreement out (NaN, null):
+    // the charts were drawn anyway, as empty frames.
+    const raters = panel(3).map((r) => ({ ...r, suspicion: Number.NaN }));
+    const page = await renderAuditReport({
+      ...empty,
+      raters,
+      agreement: {
+        rater_ids: raters.map((r) => r.rater_id),
+        agreement: raters.map(() => [null, null, null]),
+      },
+    });
+    expect(page).not.toContain('<div class="chart">');
+    expect(page).toContain("No rater has a suspicion score.");
+    expect(page).toContain("Too few co-rated comparisons for a heatmap.");
+    expect(page).not.toMatch(/NaN|undefined|Infinity|null%/);
+  });
+});

@@ -13,6 +13,7 @@ import {
   type ProbeResult,
   type RedteamMetrics,
   runRedteam,
+  SUITES,
   type SuiteName,
 } from "../../redteam/index.js";
 import { buildWorld, promptsOf, type WorldPrompt } from "../../world/index.js";
@@ -99,6 +100,23 @@ function inputFiles(o: RedteamFlags): ProtectedFile[] {
   ];
 }
 
+/** The world prompts a suite is built from, in the words a note to the user needs. */
+function sourceOf(suite: SuiteName): string {
+  if (suite === "over_refusal") return "borderline-but-safe requests";
+  if (suite === "helpful") return "benign tasks (arithmetic, facts, words)";
+  return "harmful requests";
+}
+
+/**
+ * Requested suites that got no probe, because the redteam split holds none of the prompts they
+ * are built from: left out of the table without a word, a `--suites harmful,helpful` run read
+ * as if the policy had not been asked about harm at all.
+ */
+function suitesWithoutProbes(o: RedteamFlags, probes: readonly { suite: SuiteName }[]) {
+  const probed = new Set(probes.map((p) => p.suite));
+  return ((o.suites as SuiteName[] | undefined) ?? SUITES).filter((s) => !probed.has(s));
+}
+
 const pct = (x: number) => (Number.isNaN(x) ? "–" : `${(100 * x).toFixed(1)}%`);
 
 /** The rates that matter for each suite, as the red-team docs define them. */
@@ -139,6 +157,7 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
         where: { file: (o.world ?? o.prompts)! },
       },
     );
+  const unprobed = suitesWithoutProbes(o, probes);
   const provider = await providerOf(o);
   const repeated = Array.from({ length: o.samples }, () => probes).flat();
   const progress = new Progress({
@@ -202,6 +221,7 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     trigger,
     seconds: Math.round((performance.now() - started) / 10) / 100,
     metrics,
+    suites_without_probes: unprobed,
     out: o.out ?? null,
   };
   const say = summaryPrinter(o.out);
@@ -237,5 +257,11 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
       say(
         `note: ${Math.round(s.empty * s.n)} of ${s.n} ${suite} answers are empty (a probe longer than a checkpoint's context is cut to its last tokens; --shots makes many-shot probes shorter); its rates measure little`,
       );
+  const bySource = new Map<string, SuiteName[]>();
+  for (const s of unprobed) bySource.set(sourceOf(s), [...(bySource.get(sourceOf(s)) ?? []), s]);
+  for (const [source, suites] of bySource)
+    say(
+      `note: no probes for ${suites.join(", ")}: the redteam split has no ${source}, so ${suites.length > 1 ? "these suites were" : "this suite was"} not run`,
+    );
   if (o.out) say(`wrote ${results.length} results to ${o.out}`);
 }
