@@ -45,6 +45,6 @@ describe("describeSummary", () => {
 
   it("prints no gap block for a one-arm run", () => {
     const { difference: _d, ...oneArm } = summary;
-    expect(describeSummary(oneArm, "runs/x")).not.toContain("paired by prompt");
+    expect(describeSummary(oneArm, "runs/x")).not.toContain("paired by");
   });
 });

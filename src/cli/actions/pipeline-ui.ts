@@ -102,5 +102,5 @@ function describeDifference(s: RunSummary): string[] {
       `${label.padEnd(36)}${points(d.estimate).padStart(7)} points, 95% CI [${points(d.ci95[0])}, ${points(d.ci95[1])}] over ${d.probes} prompts${sure ? "" : " (not distinguishable from noise)"}`,
     ];
   });
-  return lines.length > 0 ? ["", "undefended - defended, paired by prompt:", ...lines] : [];
+  return lines.length > 0 ? ["", "undefended - defended, paired by probe:", ...lines] : [];
 }
