@@ -304,10 +304,12 @@ describe("the output guard", () => {
 });
 
 describe("keel serve-model in front of another server", () => {
-  it("does not pass the upstream's address, model name or error body to its callers", async () => {
+  it("does not pass a failing upstream's address, model name or error body to its callers", async () => {
     const { createServer } = await import("node:http");
+    // A 5xx (the upstream broke; its body may be a traceback). An upstream's 400 is its refusal
+    // of the request and reaches the caller: test/server/serve-model-protocol.test.ts.
     const upstream = createServer((_req, res) => {
-      res.writeHead(400, { "content-type": "application/json" });
+      res.writeHead(500, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: { message: "db password=hunter2 at /srv/secret.py" } }));
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));

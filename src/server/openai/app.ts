@@ -28,6 +28,7 @@ import {
   type FinishReason,
   type GenerationProvider,
   type GenerationRequest,
+  type StreamingProvider,
   type Usage,
 } from "../../providers/types.js";
 import { admitInto, PendingLimit } from "../limits/pending.js";
@@ -35,6 +36,7 @@ import type { OutputGuard } from "./guard.js";
 import { checkWork } from "./limits.js";
 import { now, openAiError, streamSse, totalUsage } from "./respond.js";
 import { ChatRequest, CompletionRequest, contentText } from "./schema.js";
+import { asClientError } from "./upstream.js";
 
 export interface ModelAppOptions {
   readonly provider: GenerationProvider;
@@ -67,7 +69,11 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (!r.success) {
     const { field, message } = zodIssueMessage(r.error, { input: body, schema });
-    throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { field } });
+    // OpenAI's `param` names a field or is null: a fault of the body as a whole (an unknown
+    // field, a body that is not an object) names none.
+    throw new KeelError("KEEL_E_INVALID_RECORD", message, {
+      ...(field === "(record)" ? {} : { where: { field } }),
+    });
   }
   return r.data;
 }
@@ -147,6 +153,42 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       ),
   );
 
+  /** The provider's error as the client sees it; the log keeps what the provider said. */
+  const failed = (req: FastifyRequest, e: KeelError): KeelError => {
+    const c = asClientError(e, o.provider, o.model);
+    if (c !== e) req.log.info({ err: e }, "the upstream refused the request");
+    return c;
+  };
+
+  /**
+   * A provider's stream as frames: nothing is yielded before the provider's first event, so a
+   * request it refuses at once gets a plain error (see streamSse); `opening` frames (chat's role
+   * frame) go before its first text.
+   */
+  async function* streamed(
+    provider: StreamingProvider,
+    req: FastifyRequest,
+    g: GenerationRequest,
+    opening: readonly object[],
+    delta: (text: string) => object,
+    finish: (reason: FinishReason) => object,
+  ): AsyncGenerator<object, Usage, void> {
+    let started = false;
+    for await (const ev of provider.stream(g)) {
+      if (ev.type === "error") throw failed(req, ev.error);
+      if (!started) {
+        started = true;
+        yield* opening;
+      }
+      if (ev.type === "delta") yield delta(ev.text);
+      else {
+        yield finish(ev.finishReason);
+        return ev.usage;
+      }
+    }
+    throw new KeelError("KEEL_E_UPSTREAM", "the provider's stream ended without a finish");
+  }
+
   /** Generates one choice (checked by the guard); throws the provider's error. */
   const one = async (
     req: FastifyRequest,
@@ -155,7 +197,7 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     promptText: string,
   ): Promise<{ choice: Choice; usage: Usage }> => {
     const r = await o.provider.generate(g);
-    if (!r.ok) throw r.error;
+    if (!r.ok) throw failed(req, r.error);
     let choice: Choice = { text: r.value.text, finish: r.value.finishReason };
     if (o.guard) {
       const v = await o.guard.check(
@@ -208,6 +250,8 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     );
     const n = b.n ?? 1;
     const id = newId("chatcmpl");
+    // One timestamp for the whole completion, every chunk of a stream included, as OpenAI's.
+    const created = now();
     const signal = abortOnClose(reply);
     const base = (i: number): GenerationRequest => ({
       messages,
@@ -225,33 +269,34 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       const frame = (delta: object, finish: FinishReason | null) => ({
         id,
         object: "chat.completion.chunk",
-        created: now(),
+        created,
         model: o.model,
         choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
       });
       return streamSse(
         reply,
         id,
+        created,
         o.model,
         b.stream_options?.include_usage === true,
         "chat.completion.chunk",
         async function* () {
-          yield frame({ role: "assistant", content: "" }, null);
+          const opening = frame({ role: "assistant", content: "" }, null);
           if (o.guard || !canStream(o.provider)) {
             const { choice, usage } = await one(req, "chat", base(0), promptText);
+            yield opening;
             if (choice.text) yield frame({ content: choice.text }, null);
             yield frame({}, choice.finish);
             return usage;
           }
-          for await (const ev of o.provider.stream(base(0))) {
-            if (ev.type === "error") throw ev.error;
-            if (ev.type === "delta") yield frame({ content: ev.text }, null);
-            else {
-              yield frame({}, ev.finishReason);
-              return ev.usage;
-            }
-          }
-          throw new KeelError("KEEL_E_UPSTREAM", "the provider's stream ended without a finish");
+          return yield* streamed(
+            o.provider,
+            req,
+            base(0),
+            [opening],
+            (text) => frame({ content: text }, null),
+            (reason) => frame({}, reason),
+          );
         },
       );
     }
@@ -260,7 +305,7 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     return {
       id,
       object: "chat.completion",
-      created: now(),
+      created,
       model: o.model,
       choices: results.map((r, i) => ({
         index: i,
@@ -268,7 +313,10 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
         logprobs: null,
         finish_reason: r.choice.finish,
       })),
-      usage: totalUsage(results.map((r) => r.usage)),
+      usage: totalUsage(
+        results.map((r) => r.usage),
+        n,
+      ),
     };
   });
 
@@ -279,6 +327,7 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     const maxTokens = Math.min(cap, b.max_tokens ?? 16);
     const n = b.n ?? 1;
     const id = newId("cmpl");
+    const created = now();
     const signal = abortOnClose(reply);
     const request = (p: string, i: number): GenerationRequest => ({
       prompt: p,
@@ -294,7 +343,7 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       const frame = (text: string, finish: FinishReason | null) => ({
         id,
         object: "text_completion",
-        created: now(),
+        created,
         model: o.model,
         choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
       });
@@ -302,6 +351,7 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       return streamSse(
         reply,
         id,
+        created,
         o.model,
         b.stream_options?.include_usage === true,
         "text_completion",
@@ -312,15 +362,14 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
             yield frame("", choice.finish);
             return usage;
           }
-          for await (const ev of o.provider.stream(request(p, 0))) {
-            if (ev.type === "error") throw ev.error;
-            if (ev.type === "delta") yield frame(ev.text, null);
-            else {
-              yield frame("", ev.finishReason);
-              return ev.usage;
-            }
-          }
-          throw new KeelError("KEEL_E_UPSTREAM", "the provider's stream ended without a finish");
+          return yield* streamed(
+            o.provider,
+            req,
+            request(p, 0),
+            [],
+            (text) => frame(text, null),
+            (reason) => frame("", reason),
+          );
         },
       );
     }
@@ -330,7 +379,7 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     return {
       id,
       object: "text_completion",
-      created: now(),
+      created,
       model: o.model,
       choices: results.map((r, i) => ({
         index: i,
@@ -338,7 +387,10 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
         logprobs: null,
         finish_reason: r.choice.finish,
       })),
-      usage: totalUsage(results.map((r) => r.usage)),
+      usage: totalUsage(
+        results.map((r) => r.usage),
+        n,
+      ),
     };
   });
 

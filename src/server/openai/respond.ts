@@ -22,7 +22,8 @@ export function openAiError(e: KeelError) {
     e.code === "KEEL_E_NOT_FOUND" && e.where?.field === "model" ? "model_not_found" : e.code;
   // A server-side failure's message can carry the upstream's URL, the model name this server
   // hides behind --model and the upstream's own error body (a traceback): the caller gets a
-  // generic one, the log the details. (501 says what the request asked for that is not served.)
+  // generic one, the log the details. (501 says what the request asked for that is not served;
+  // an upstream's refusal of the request has become a 4xx with its own message, upstream.ts.)
   const message =
     status < 500 || status === 501
       ? e.message
@@ -32,8 +33,14 @@ export function openAiError(e: KeelError) {
   return { error: { message, type, param: e.where?.field ?? null, code } };
 }
 
-export function totalUsage(us: readonly Usage[]) {
-  const prompt = us.reduce((s, u) => s + u.promptTokens, 0);
+/**
+ * The usage of a whole answer from its choices' usages, `choicesPerPrompt` consecutive ones per
+ * prompt: every choice of a prompt reads the same prompt, which OpenAI counts once.
+ */
+export function totalUsage(us: readonly Usage[], choicesPerPrompt = 1) {
+  let prompt = 0;
+  for (let i = 0; i < us.length; i += choicesPerPrompt)
+    prompt += Math.max(...us.slice(i, i + choicesPerPrompt).map((u) => u.promptTokens));
   const completion = us.reduce((s, u) => s + u.completionTokens, 0);
   return {
     prompt_tokens: prompt,
@@ -44,17 +51,23 @@ export function totalUsage(us: readonly Usage[]) {
 
 /**
  * Writes a server-sent event stream: each frame the generator yields, then (when asked) a usage
- * chunk, then `data: [DONE]`. An error after the first byte is sent as an `error` event, which
- * OpenAI's clients raise.
+ * chunk, then `data: [DONE]`. Nothing is sent before the first frame: a failure before it (a
+ * prompt the provider refuses) throws, for the route's error handler to answer with a plain
+ * JSON error and its status, as OpenAI and vLLM do; a stream that has begun is committed to
+ * 200, so an error after the first byte is sent as an `error` event, which OpenAI's clients
+ * raise.
  */
 export async function streamSse(
   reply: FastifyReply,
   id: string,
+  created: number,
   model: string,
   includeUsage: boolean,
   object: string,
   frames: () => AsyncGenerator<object, Usage, void>,
 ): Promise<void> {
+  const it = frames();
+  let next = await it.next();
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -65,14 +78,12 @@ export async function streamSse(
   });
   const write = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
   try {
-    const it = frames();
-    let next = await it.next();
     while (!next.done) {
       write(next.value);
       next = await it.next();
     }
     if (includeUsage) {
-      write({ id, object, created: now(), model, choices: [], usage: totalUsage([next.value]) });
+      write({ id, object, created, model, choices: [], usage: totalUsage([next.value]) });
     }
   } catch (e) {
     const err = asKeelError(e);

@@ -10,7 +10,8 @@
  * what follows the prompt (after stripping the `strip` strings, e.g. pad and end-of-text
  * tokens, from both ends of query and prompt). Items of concurrent requests are scored in
  * shared batches (batcher.ts) by the combined scorer (scorer.ts). `extra_logs` carries each
- * part per item (`reward_model`, `cost`, `unsafe`) and `failed`.
+ * part per item (`reward_model`, `cost`, `unsafe`; 0 for an item not scored) and `failed`, the
+ * same keys in every answer, an empty request's included.
  *
  * Failures: without `failClosed`, a request any of whose items cannot be scored (unsplittable
  * query, a model error, the timeout) is answered with an error status, which OpenRLHF retries
@@ -176,6 +177,8 @@ export async function buildRewardApp(
   );
   const pending = new PendingLimit(o.maxPending ?? DEFAULT_RM_MAX_PENDING);
   const strip = o.strip ?? [];
+  /** The extra_logs keys of every answer: the scorer's parts, and any it has reported since. */
+  const partNames = new Set(o.scorer.partNames);
   const keyDigest = o.apiKey ? createHash("sha256").update(o.apiKey).digest() : undefined;
 
   app.setErrorHandler((error, req, reply) => {
@@ -289,14 +292,15 @@ export async function buildRewardApp(
       done();
     }
     const rewards = new Array<number>(n).fill(o.floor);
+    for (const s of scored ?? []) for (const name of Object.keys(s.parts)) partNames.add(name);
+    // Every answer carries the same extra_logs keys, an empty or all-failed request's included:
+    // the trainer gathers each key across answers, and a key missing from one breaks that.
     const logs: Record<string, number[]> = {};
+    for (const name of partNames) logs[name] = new Array<number>(n).fill(0);
     scored?.forEach((s, k) => {
       const i = at[k]!;
       rewards[i] = s.reward;
-      for (const [name, v] of Object.entries(s.parts)) {
-        logs[name] ??= new Array<number>(n).fill(0);
-        logs[name][i] = v;
-      }
+      for (const [name, v] of Object.entries(s.parts)) logs[name]![i] = v;
     });
     const nFailed = failed.reduce((s, f) => s + f, 0);
     if (nFailed > 0) req.log.warn({ failed: nFailed, of: n }, "items given the fail-closed floor");

@@ -37,6 +37,14 @@ export class CombinedScorer {
     return [this.o.reward.id(), this.o.cost?.id(), this.o.safety?.id].filter(Boolean).join(" + ");
   }
 
+  /**
+   * The parts every scored item reports, known before any is scored (the reward model's own
+   * extras, `reward_model_<name>`, appear with its first answer).
+   */
+  get partNames(): readonly string[] {
+    return ["reward_model", ...(this.o.cost ? ["cost"] : []), ...(this.o.safety ? ["unsafe"] : [])];
+  }
+
   async score(items: readonly RewardItem[]): Promise<ScoredItem[]> {
     const r = await this.o.reward.score(items);
     if (!r.ok) throw r.error;
