@@ -37,20 +37,29 @@ export async function* parseCsvBatches<T>(
   const skipped: Parsed<T>[] = [];
   let tooLong: KeelError | undefined;
   let lastRecordLine = 0;
+  /** csv-parse's line count less ours at the last record (see Utf8Check: it counts `\r`s). */
+  let shift = 0;
   const parser = input.pipe(utf8).pipe(
     parse({
       bom: true,
       info: true,
       max_record_size: MAX_RECORD_BYTES,
-      on_record: (record, context) => {
-        lastRecordLine = context.lines;
-        return record;
+      on_record: (item, context) => {
+        // With `info`, the item is `{ record, info }`. `bytes` is the offset just past the
+        // record (and its line end, if it has one).
+        const { record } = item as unknown as { record: string[] };
+        lastRecordLine = utf8.lineAt(context.bytes - 1);
+        shift = context.lines - lastRecordLine;
+        return { record, line: lastRecordLine } as unknown as typeof item;
       },
       relax_column_count: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
       on_skip: (err, raw) => {
-        const line = (err as { lines?: number } | undefined)?.lines ?? 0;
+        // Where in the record the parser stopped is not told in bytes: its own count will do,
+        // set right as of the last record (and kept inside the bytes it can have read).
+        const told = ((err as { lines?: number } | undefined)?.lines ?? 0) - shift;
+        const line = Math.min(Math.max(lastRecordLine + 1, told), utf8.lastLine);
         if (err?.code === "CSV_MAX_RECORD_SIZE") {
           // Not a record to set aside: no later line can be told apart from this one.
           tooLong = new KeelError(
@@ -69,7 +78,8 @@ export async function* parseCsvBatches<T>(
           raw: raw ?? "",
           error: new KeelError(
             "KEEL_E_INVALID_RECORD",
-            `malformed CSV: ${err?.message ?? "unparseable row"}`,
+            // Without csv-parse's own line number, which is counted its way (see above).
+            `malformed CSV: ${err?.message.replace(/ (at|on) line \d+/g, "") ?? "unparseable row"}`,
             {
               where: { file: path, line },
             },
@@ -83,14 +93,13 @@ export async function* parseCsvBatches<T>(
   let batch: Parsed<T>[] = [];
   let prevEnd = 0;
   const items = rethrowTooLong(
-    parser as AsyncIterable<{ record: string[]; info: { lines: number } }>,
+    parser as AsyncIterable<{ record: string[]; line: number }>,
     () => tooLong,
   );
   try {
     for await (const item of items) {
       if (skipped.length > 0) batch.push(...skipped.splice(0));
-      const { record, info } = item;
-      const line = info.lines;
+      const { record, line } = item;
       const unreadable = invalidIn(utf8.invalid, prevEnd + 1, line);
       prevEnd = line;
       if (header === undefined) {

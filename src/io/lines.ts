@@ -17,6 +17,8 @@ import { firstInvalidUtf8, invalidUtf8Error } from "./utf8.js";
 
 export const MAX_LINE_BYTES = 32 * 1024 * 1024;
 
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
 /** How much of an over-long line a reader keeps (for a rejects file): its first bytes only. */
 export const TOO_LONG_PREFIX_BYTES = 1024;
 
@@ -104,7 +106,8 @@ async function* splitLines(
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let lineNo = 1;
-  let first = true;
+  /** The stream's first bytes while they may yet be a BOM (a pipe may deliver 1 byte at a time). */
+  let head: Buffer | undefined = Buffer.alloc(0);
   /** True while skipping the rest of an over-long line (report mode). */
   let skipping = false;
   const tooLong = (line: number) =>
@@ -134,10 +137,14 @@ async function* splitLines(
   };
   for await (const chunk of input) {
     let buf = chunk;
-    if (first) {
-      first = false;
-      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf)
-        buf = buf.subarray(3);
+    if (head !== undefined) {
+      if (head.length > 0) buf = Buffer.concat([head, buf]);
+      if (buf.length < 3 && BOM.subarray(0, buf.length).equals(buf)) {
+        head = buf;
+        continue;
+      }
+      head = undefined;
+      if (BOM.equals(buf.subarray(0, 3))) buf = buf.subarray(3);
     }
     if (skipping) {
       const nl = buf.indexOf(10);
@@ -178,6 +185,11 @@ async function* splitLines(
       }
     }
     if (batch.lines.length > 0) yield batch;
+  }
+  if (head !== undefined && head.length > 0) {
+    // The whole input is one or two bytes of a BOM: not UTF-8, reported below.
+    pending.push(head);
+    pendingBytes += head.length;
   }
   if (pendingBytes > 0) {
     const carry = Buffer.concat(pending, pendingBytes);

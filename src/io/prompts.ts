@@ -5,13 +5,15 @@
  * candidate pairs for one, and `keel model generate` samples completions for one.
  */
 import { KeelError, type Where } from "../core/errors.js";
+import { isWellFormed, NOT_WELL_FORMED } from "../core/schemas.js";
 import { parseJsonlBatches, strictRecords } from "./jsonl.js";
 
 /** One line of a prompt file, parsed: its prompt and, for a world's row, its split. */
 export function promptRow(v: unknown, where: Where): { text: string; split: string | undefined } {
-  if (typeof v === "string" && v.trim() !== "") return { text: v, split: undefined };
   const row = v !== null && typeof v === "object" ? (v as Record<string, unknown>) : {};
-  const text = row.prompt ?? row.content;
+  const text = typeof v === "string" ? v : (row.prompt ?? row.content);
+  const field =
+    typeof v === "string" ? "(record)" : row.prompt !== undefined ? "prompt" : "content";
   if (typeof text !== "string" || text.trim() === "") {
     throw new KeelError(
       "KEEL_E_INVALID_RECORD",
@@ -19,6 +21,11 @@ export function promptRow(v: unknown, where: Where): { text: string; split: stri
       { where: { ...where, field: "prompt" } },
     );
   }
+  // A lone surrogate ("\ud800" in JSON) has no UTF-8 form: the tokenizer and a provider's
+  // request would both send U+FFFD instead, and the pairs generated for it could never be
+  // stored (the store refuses such text). Refused here, at its line, before any work.
+  if (!isWellFormed(text))
+    throw new KeelError("KEEL_E_INVALID_RECORD", NOT_WELL_FORMED, { where: { ...where, field } });
   return { text, split: typeof row.split === "string" ? row.split : undefined };
 }
 

@@ -75,6 +75,11 @@ export interface InvalidLine {
  * parser can see its end; the parser's consumer takes them off as its records pass those lines.
  * Chunks are checked whole; only the 0–3 bytes of a character cut by a chunk's end wait for the
  * next chunk.
+ *
+ * It also numbers the parser's bytes (`lineAt`), as every keel reader numbers lines: one per
+ * `\n`. csv-parse's own count takes each `\r` as a line too, so a quoted field holding "\r\n"
+ * would shift every later record's number by one — and with it which record an invalid line is
+ * charged to: the record before it refused, the invalid one stored with U+FFFD.
  */
 export class Utf8Check extends Transform {
   readonly invalid: InvalidLine[] = [];
@@ -83,6 +88,12 @@ export class Utf8Check extends Transform {
   /** Offset in the stream of `carry[0]`, and of the current line's first byte. */
   private offset = 0;
   private lineStart = 0;
+  /** Chunks passed on that `lineAt` has not counted through; the first starts at `seenStart`. */
+  private readonly seen: Buffer[] = [];
+  private seenStart = 0;
+  /** `lineAt`'s place in the stream, and the newlines before it. */
+  private counted = 0;
+  private newlines = 0;
 
   constructor(private readonly file: string) {
     super();
@@ -94,7 +105,36 @@ export class Utf8Check extends Transform {
     this.check(bytes, cut);
     this.carry = Buffer.from(bytes.subarray(cut));
     this.offset += cut;
+    if (chunk.length > 0) this.seen.push(chunk);
     done(null, chunk);
+  }
+
+  /** The line of the last byte passed through: no byte the parser has seen lies past it. */
+  get lastLine(): number {
+    return this.line;
+  }
+
+  /**
+   * The line (1-based, lines end at `\n`) of the byte at stream offset `at`, which must have
+   * passed through already. Offsets asked must not decrease: what lies before one is let go.
+   */
+  lineAt(at: number): number {
+    while (this.counted < at && this.seen.length > 0) {
+      const head = this.seen[0]!;
+      const end = this.seenStart + head.length;
+      const stop = Math.min(at, end);
+      let nl = head.indexOf(10, this.counted - this.seenStart);
+      while (nl >= 0 && this.seenStart + nl < stop) {
+        this.newlines++;
+        nl = head.indexOf(10, nl + 1);
+      }
+      this.counted = stop;
+      if (stop === end) {
+        this.seen.shift();
+        this.seenStart = end;
+      }
+    }
+    return this.newlines + 1;
   }
 
   override _flush(done: TransformCallback): void {
