@@ -19,6 +19,17 @@ import { type InvalidLine, Utf8Check } from "./utf8.js";
  */
 export const MAX_RECORD_BYTES = MAX_LINE_BYTES;
 
+/**
+ * csv-parse's errors inside a quoted field. Skipping on from one, the parser stays in the field
+ * and swallows the rows after it; a quote in an unquoted field (CSV_INVALID_OPENING_QUOTE)
+ * ends at the line's end and is set aside like any bad row.
+ */
+const QUOTED_FIELD_ERRORS = new Set([
+  "CSV_INVALID_CLOSING_QUOTE",
+  "CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE",
+  "CSV_QUOTE_NOT_CLOSED",
+]);
+
 export interface CsvColumns {
   readonly required: readonly string[];
   readonly optional?: readonly string[];
@@ -35,7 +46,8 @@ export async function* parseCsvBatches<T>(
   const input = await openInput(path);
   const utf8 = new Utf8Check(path);
   const skipped: Parsed<T>[] = [];
-  let tooLong: KeelError | undefined;
+  /** An error after which no later record can be trusted: it ends the parse, --skip-invalid or not. */
+  let fatal: KeelError | undefined;
   let lastRecordLine = 0;
   /** csv-parse's line count less ours at the last record (see Utf8Check: it counts `\r`s). */
   let shift = 0;
@@ -62,7 +74,7 @@ export async function* parseCsvBatches<T>(
         const line = Math.min(Math.max(lastRecordLine + 1, told), utf8.lastLine);
         if (err?.code === "CSV_MAX_RECORD_SIZE") {
           // Not a record to set aside: no later line can be told apart from this one.
-          tooLong = new KeelError(
+          fatal = new KeelError(
             "KEEL_E_INVALID_RECORD",
             `the CSV record that starts here runs on for more than ${MAX_RECORD_BYTES} bytes (to line ${line})`,
             {
@@ -70,7 +82,20 @@ export async function* parseCsvBatches<T>(
               hint: 'look for an unclosed quote (") on this line',
             },
           );
-          throw tooLong;
+          throw fatal;
+        }
+        if (err?.code !== undefined && QUOTED_FIELD_ERRORS.has(err.code)) {
+          // The valid rows after it were neither imported nor rejected: the import stops here
+          // whatever --skip-invalid says.
+          fatal = new KeelError(
+            "KEEL_E_INVALID_RECORD",
+            `malformed CSV quoting in the record that starts here (the parser stopped at line ${line}): ${err.message.replace(/ (at|on) line \d+/g, "")}; the rows after it cannot be told apart, so nothing is imported (--skip-invalid included)`,
+            {
+              where: { file: path, line: lastRecordLine + 1 },
+              hint: 'a quoted field ends at a comma or the line end; write a quote inside one as ""',
+            },
+          );
+          throw fatal;
         }
         skipped.push({
           ok: false,
@@ -92,14 +117,17 @@ export async function* parseCsvBatches<T>(
   let header: (string | undefined)[] | undefined;
   let batch: Parsed<T>[] = [];
   let prevEnd = 0;
-  const items = rethrowTooLong(
+  const items = rethrowFatal(
     parser as AsyncIterable<{ record: string[]; line: number }>,
-    () => tooLong,
+    () => fatal,
   );
   try {
     for await (const item of items) {
-      if (skipped.length > 0) batch.push(...skipped.splice(0));
       const { record, line } = item;
+      // The parser runs ahead of this loop: only the rows it set aside before this one.
+      let before = 0;
+      while (before < skipped.length && skipped[before]!.line < line) before++;
+      if (before > 0) batch.push(...skipped.splice(0, before));
       const unreadable = invalidIn(utf8.invalid, prevEnd + 1, line);
       prevEnd = line;
       if (header === undefined) {
@@ -165,15 +193,15 @@ function invalidIn(queue: InvalidLine[], from: number, to: number): KeelError | 
   return error;
 }
 
-/** The parser's records, with its error for an oversized record replaced by ours. */
-async function* rethrowTooLong<R>(
+/** The parser's records, with its error for a record that ends the parse replaced by ours. */
+async function* rethrowFatal<R>(
   records: AsyncIterable<R>,
-  tooLong: () => KeelError | undefined,
+  fatal: () => KeelError | undefined,
 ): AsyncGenerator<R> {
   try {
     yield* records;
   } catch (e) {
-    throw tooLong() ?? e;
+    throw fatal() ?? e;
   }
 }
 

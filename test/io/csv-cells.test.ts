@@ -4,12 +4,12 @@
  * spreadsheet would take for a formula, because a quote prefix would change the ids that
  * join the table to the store (docs/formats.md says so and why).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Judgment } from "../../src/core/types.js";
 import { exportFormat } from "../../src/io/exporters.js";
-import { parseCategoricalBatches } from "../../src/io/formats/crowdkit.js";
+import { parseCategoricalBatches, parsePairwiseBatches } from "../../src/io/formats/crowdkit.js";
 import { collect } from "../helpers/data.js";
 import { tempDir } from "../helpers/stores.js";
 
@@ -38,5 +38,35 @@ describe("crowd-kit CSV export", () => {
     expect(back.map((p) => (p.ok ? [p.record.task, p.record.worker] : p.error.message))).toEqual(
       ids.map((id) => [id, id]),
     );
+  });
+});
+
+describe("crowd-kit CSV import of a misplaced quote", () => {
+  const rows = (bad: string) =>
+    ["worker,left,right,label", "w1,a,b,a", bad, "w3,a,b,b", "w4,c,d,c", "w5,e,f,e", ""].join("\n");
+
+  it("stops at a quoted field that does not end at a comma, --skip-invalid or not (the rows after it were swallowed)", async () => {
+    for (const bad of ['w2,"x"y,z,w', 'w2,"unclosed,z,w']) {
+      const path = join(dir, "closing.csv");
+      writeFileSync(path, rows(bad));
+      await expect(collect(parsePairwiseBatches(path))).rejects.toMatchObject({
+        code: "KEEL_E_INVALID_RECORD",
+        where: { file: path, line: 3 },
+        message: expect.stringContaining("malformed CSV quoting"),
+      });
+    }
+  });
+
+  it("sets aside a quote inside an unquoted field and reads every row after it", async () => {
+    const path = join(dir, "opening.csv");
+    writeFileSync(path, rows('w2,x"y,z,w'));
+    const got = (await collect(parsePairwiseBatches(path))).flat();
+    expect(got.map((p) => (p.ok ? p.record.worker : `bad:${p.line}`))).toEqual([
+      "w1",
+      "bad:3",
+      "w3",
+      "w4",
+      "w5",
+    ]);
   });
 });
