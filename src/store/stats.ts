@@ -1,6 +1,6 @@
 /** `keel stats`: counts per rater and per prompt, and the balance of choices. */
 
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { KeelError } from "../core/errors.js";
 import type { Choice } from "../core/types.js";
 import type { Database } from "./schema.js";
@@ -89,49 +89,8 @@ async function statsIn(db: Kysely<Database>, opts: { top?: number }): Promise<St
         .executeTakeFirst()
     )?.n,
   );
-  const choices: Record<Choice, number> = { a: 0, b: 0, tie: 0 };
-  for (const r of await db
-    .selectFrom("judgments")
-    .select(["choice", (eb) => eb.fn.countAll().as("n")])
-    .groupBy("choice")
-    .execute()) {
-    choices[r.choice] = n(r.n);
-  }
-  // From the raters, so that a rater with no judgments yet (one a raters file brought) is
-  // listed too, with zero counts.
-  const perRater = await db
-    .selectFrom("raters as r")
-    .leftJoin("judgments as j", "j.rater_id", "r.rater_id")
-    .leftJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
-    .select((eb) => [
-      "r.rater_id",
-      eb.fn.count("j.seq").as("judgments"),
-      eb.fn.sum(eb.case().when("j.choice", "=", "a").then(1).else(0).end()).as("a"),
-      eb.fn.sum(eb.case().when("j.choice", "=", "b").then(1).else(0).end()).as("b"),
-      eb.fn.sum(eb.case().when("j.choice", "=", "tie").then(1).else(0).end()).as("tie"),
-      eb.fn.sum(eb.case().when("c.gold", "is not", null).then(1).else(0).end()).as("gold_seen"),
-      eb.fn
-        .sum(eb.case().when("c.gold", "=", eb.ref("j.choice")).then(1).else(0).end())
-        .as("gold_correct"),
-    ])
-    .groupBy("r.rater_id")
-    .execute();
-  let promptQuery = db
-    .selectFrom("comparisons as c")
-    .innerJoin("texts as t", "t.digest", "c.prompt_digest")
-    .leftJoin("judgments as j", "j.comparison_id", "c.comparison_id")
-    .select((eb) => [
-      "c.prompt_digest",
-      "t.body",
-      eb.fn.count("c.comparison_id").distinct().as("comparisons"),
-      eb.fn.count("j.seq").as("judgments"),
-    ])
-    .groupBy(["c.prompt_digest", "t.body"])
-    .orderBy("judgments", "desc")
-    .orderBy("c.prompt_digest");
-  // A LIMIT past 2^53 is not an integer to either database (SQLite: datatype mismatch).
-  if (opts.top !== undefined) promptQuery = promptQuery.limit(Math.min(opts.top, MAX_LIMIT));
-  const perPrompt = await promptQuery.execute();
+  const { choices, perRater } = await raterCounts(db);
+  const perPrompt = await promptCounts(db, opts.top).execute();
   return {
     judgments: await count("judgments"),
     comparisons: await count("comparisons"),
@@ -141,23 +100,106 @@ async function statsIn(db: Kysely<Database>, opts: { top?: number }): Promise<St
     texts: await count("texts"),
     choices,
     head: await readLedgerHead(db),
-    per_rater: sortByRaterId(perRater).map((r) => ({
-      rater_id: r.rater_id,
-      judgments: n(r.judgments),
-      a: n(r.a),
-      b: n(r.b),
-      tie: n(r.tie),
-      gold_seen: n(r.gold_seen),
-      gold_correct: n(r.gold_correct),
-    })),
+    per_rater: perRater,
     per_prompt: perPrompt.map((r) => ({
       prompt_digest: r.prompt_digest,
-      preview: r.body.length > 80 ? `${r.body.slice(0, 77)}...` : r.body,
+      preview: r.head.length > 80 ? `${r.head.slice(0, 77)}...` : r.head,
       comparisons: n(r.comparisons),
       judgments: n(r.judgments),
     })),
   };
 }
+
+/**
+ * Judgments per rater and choice, with the gold among them. Choice comes first in the grouping
+ * so that SQLite cannot walk the judgments in rater order through judgments_rater: that reads
+ * the ledger's rows in random order, one page read per judgment (20 s of a 26 s `keel stats`
+ * at a million judgments, against about 1.5 s for a scan).
+ */
+export function raterChoiceCounts(db: Kysely<Database>) {
+  return db
+    .selectFrom("judgments as j")
+    .leftJoin("comparisons as c", "c.comparison_id", "j.comparison_id")
+    .select((eb) => [
+      "j.choice",
+      "j.rater_id",
+      eb.fn.countAll().as("n"),
+      eb.fn.sum(eb.case().when("c.gold", "is not", null).then(1).else(0).end()).as("gold_seen"),
+      eb.fn
+        .sum(eb.case().when("c.gold", "=", eb.ref("j.choice")).then(1).else(0).end())
+        .as("gold_correct"),
+    ])
+    .groupBy(["j.choice", "j.rater_id"]);
+}
+
+/**
+ * Every rater, in rater-id order, with their counts — from the raters table, so that a rater with
+ * no judgments yet (one a raters file brought) is listed too, with zeros — and the choices'.
+ */
+async function raterCounts(
+  db: Kysely<Database>,
+): Promise<{ choices: Record<Choice, number>; perRater: RaterStats[] }> {
+  const byId = new Map<string, Mutable<RaterStats>>();
+  for (const { rater_id } of await db.selectFrom("raters").select("rater_id").execute()) {
+    byId.set(rater_id, {
+      rater_id,
+      judgments: 0,
+      a: 0,
+      b: 0,
+      tie: 0,
+      gold_seen: 0,
+      gold_correct: 0,
+    });
+  }
+  const choices: Record<Choice, number> = { a: 0, b: 0, tie: 0 };
+  for (const row of await raterChoiceCounts(db).execute()) {
+    const k = n(row.n);
+    choices[row.choice] += k;
+    const r = byId.get(row.rater_id);
+    if (!r) continue;
+    r.judgments += k;
+    r[row.choice] += k;
+    r.gold_seen += n(row.gold_seen);
+    r.gold_correct += n(row.gold_correct);
+  }
+  return { choices, perRater: sortByRaterId([...byId.values()]) };
+}
+
+/**
+ * Comparisons and judgments per prompt, most judged first, grouped by digest alone: the texts
+ * are joined to the `top` prompts afterwards, and only the preview's first 81 characters are
+ * read (grouping by the body sorted every prompt text, up to a million characters each).
+ */
+export function promptCounts(db: Kysely<Database>, top: number | undefined) {
+  let counts = db
+    .selectFrom("comparisons as c")
+    // A comparison whose prompt text is missing (deleted outside keel) is not counted.
+    .innerJoin("texts as p", "p.digest", "c.prompt_digest")
+    .leftJoin("judgments as j", "j.comparison_id", "c.comparison_id")
+    .select((eb) => [
+      "c.prompt_digest",
+      eb.fn.count("c.comparison_id").distinct().as("comparisons"),
+      eb.fn.count("j.seq").as("judgments"),
+    ])
+    .groupBy("c.prompt_digest")
+    .orderBy("judgments", "desc")
+    .orderBy("c.prompt_digest");
+  // A LIMIT past 2^53 is not an integer to either database (SQLite: datatype mismatch).
+  if (top !== undefined) counts = counts.limit(Math.min(top, MAX_LIMIT));
+  return db
+    .selectFrom(counts.as("g"))
+    .innerJoin("texts as t", "t.digest", "g.prompt_digest")
+    .select([
+      "g.prompt_digest",
+      "g.comparisons",
+      "g.judgments",
+      sql<string>`substr(${sql.ref("t.body")}, 1, 81)`.as("head"),
+    ])
+    .orderBy("g.judgments", "desc")
+    .orderBy("g.prompt_digest");
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The head recorded in the store (updated in the same transaction as every append). */
 export async function readLedgerHead(db: Kysely<Database>): Promise<{ seq: number; hash: string }> {

@@ -172,9 +172,19 @@ export interface RecordImportReport {
 
 const DUPLICATE_EXAMPLES = 20;
 
-/** `verifyLedger` reads texts in pages of about this many characters, the first of this many texts. */
+/**
+ * Texts are read in pages of about this many characters (from the last page's mean), the first
+ * page of this many rows: texts run to a million characters each, and memory must stay bounded
+ * however long they are.
+ */
 const TEXT_PAGE_CHARS = 8_000_000;
 const FIRST_TEXT_PAGE = 64;
+
+/** The next page's row count after a page of `rows` rows holding `chars` characters of text. */
+function textPageLimit(rows: number, chars: number, max: number): number {
+  const mean = Math.max(1, chars / rows);
+  return Math.max(1, Math.min(max, Math.floor(TEXT_PAGE_CHARS / mean)));
+}
 /** Edited texts `verifyLedger` looks for the first judgment of (the earliest names the break). */
 const EDITED_TEXTS_LOOKED_UP = 100;
 
@@ -567,6 +577,9 @@ export class FeedbackStore {
   ): AsyncGenerator<LedgerEntry> {
     const pageSize = opts.pageSize ?? 5000;
     let after = opts.afterSeq ?? 0;
+    // Every row brings its own copy of its three texts (a 50,000-character prompt shared by a
+    // whole page of 5,000 judgments is 250 MB): pages are sized by characters, as verify's are.
+    let limit = Math.min(pageSize, FIRST_TEXT_PAGE);
     for (;;) {
       let q = this.db
         .selectFrom("judgments as j")
@@ -597,8 +610,10 @@ export class FeedbackStore {
             ),
           ),
         );
-      const rows = await q.orderBy("j.seq").limit(pageSize).execute();
+      const rows = await q.orderBy("j.seq").limit(limit).execute();
+      let chars = 0;
       for (const r of rows) {
+        chars += r.prompt.length + r.a.length + r.b.length;
         const seq = Number(r.seq);
         const e: LedgerEntry = {
           seq,
@@ -622,8 +637,9 @@ export class FeedbackStore {
         };
         yield e;
       }
-      if (rows.length < pageSize) return;
+      if (rows.length < limit) return;
       after = Number(rows[rows.length - 1]!.seq);
+      limit = textPageLimit(rows.length, chars, pageSize);
     }
   }
 
@@ -670,8 +686,6 @@ export class FeedbackStore {
     let texts = 0;
     const edited = new Map<string, string>(); // digest → what is wrong with it
     let afterDigest = "";
-    // Texts run to a million characters each: pages are sized to hold about TEXT_PAGE_CHARS
-    // (from the last page's mean), so memory stays bounded however long the texts are.
     let limit = Math.min(pageSize, FIRST_TEXT_PAGE);
     for (;;) {
       const rows = await db
@@ -691,8 +705,7 @@ export class FeedbackStore {
       }
       if (rows.length < limit) break;
       afterDigest = rows[rows.length - 1]!.digest;
-      const mean = Math.max(1, chars / rows.length);
-      limit = Math.max(1, Math.min(pageSize, Math.floor(TEXT_PAGE_CHARS / mean)));
+      limit = textPageLimit(rows.length, chars, pageSize);
     }
     let seq = 0;
     let hash = GENESIS_HASH;

@@ -42,6 +42,22 @@ interface LabelSource {
   readonly quiet?: boolean | undefined;
 }
 
+/** Progress goes to a terminal's stderr, unless --quiet. */
+function showsProgress(o: LabelSource): boolean {
+  return !o.quiet && Boolean(process.stderr.isTTY);
+}
+
+/**
+ * A fit has no natural count to show and runs for a minute at a million judgments (MACE, GLAD):
+ * say what is happening, as `keel audit` does, rather than sit silent after the reading bar.
+ */
+function sayFitting(o: LabelSource, method: string, judgments: number): void {
+  if (showsProgress(o))
+    process.stderr.write(
+      `aggregate: fitting ${method} to ${judgments.toLocaleString("en-US")} judgments…\n`,
+    );
+}
+
 /** The file named by --in; a crowd-kit table cannot come from the store. */
 function inputFile(o: LabelSource): string {
   if (o.in) return o.in;
@@ -79,7 +95,10 @@ async function readJudgmentData(o: LabelSource, gold?: string): Promise<Judgment
   const enc = new JudgmentEncoder();
   if (o.in) {
     const file = o.in;
+    const p = new Progress({ label: "reading", unit: "judgments", enabled: showsProgress(o) });
+    let n = 0;
     for await (const { record, line } of readJudgments(file)) {
+      p.update(++n);
       try {
         enc.add(record, { file, line });
       } catch (e) {
@@ -91,13 +110,14 @@ async function readJudgmentData(o: LabelSource, gold?: string): Promise<Judgment
         });
       }
     }
+    p.finish();
   } else if (o.db) {
     await withStore(o.db, async (store) => {
       const p = new Progress({
         label: "reading",
         unit: "judgments",
         total: await store.countJudgments(),
-        enabled: !o.quiet && Boolean(process.stderr.isTTY),
+        enabled: showsProgress(o),
       });
       let n = 0;
       for await (const j of store.judgments()) {
@@ -194,6 +214,7 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
     const data = enc.finish();
     requireLabels(data.left.length, o);
     if (method.kind !== "pairwise") throw new Error("unreachable");
+    sayFitting(o, key, data.left.length);
     const r = method.fit(data, options);
     json = pairwiseToJson(r);
     summary = { judgments: data.left.length, items: data.nItems, workers: data.nWorkers };
@@ -201,6 +222,7 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
     const data = await readCategorical(inputFile(o), o.gold);
     requireLabels(data.task.length, o);
     if (method.kind !== "categorical") throw new Error("unreachable");
+    sayFitting(o, key, data.task.length);
     json = categoricalToJson(method.fit(data, options));
     summary = {
       judgments: data.task.length,
@@ -211,6 +233,7 @@ export async function runAggregate(o: AggregateFlags): Promise<void> {
   } else {
     const data = await readJudgmentData(o, o.gold);
     requireLabels(data.categorical.task.length, o);
+    sayFitting(o, key, data.categorical.task.length);
     if (method.kind === "categorical") {
       json = categoricalToJson(method.fit(data.categorical, options));
     } else {
