@@ -15,6 +15,7 @@ import { isPostgresUrl } from "../store/store.js";
 import { checkPolicy } from "../train/common/role.js";
 import type { PipelineConfig } from "./config.js";
 import { type Plan, resolvePlan } from "./plan.js";
+import { resolvedConfig } from "./resolved.js";
 import { foreignContents, RunDir, refuseOtherRun } from "./rundir.js";
 import { Runner, type RunnerEvents, type Stage } from "./runner.js";
 import { collectStage, preferencesStage, worldStage } from "./stages/data.js";
@@ -296,7 +297,11 @@ export async function runPipeline(
     o.resume ?? false,
     "pipeline",
   );
-  writeFileAtomic(run.file("config.yaml"), toYaml(config));
+  // config.yaml: every setting the run uses (src/pipeline/resolved.ts); config.given.yaml: the
+  // config as given, its own defaults filled in (the `attack` block, folded into config.yaml's
+  // world, is still there by name).
+  writeFileAtomic(run.file("config.yaml"), toYaml(resolvedConfig(plan, o.out)));
+  writeFileAtomic(run.file("config.given.yaml"), toYaml(config));
   // Saved before any stage runs: a run killed in its first stage keeps the command it began
   // with, its start and the inputs a --resume is checked against.
   await run.saveManifest();

@@ -39,8 +39,27 @@ export interface StageTiming {
   readonly seconds: number;
 }
 
-/** What wrote a run directory: the pipeline (`keel run`, `keel demo`) or one trainer. */
-export type RunKind = "pipeline" | `train ${string}`;
+/**
+ * What wrote a run directory: the pipeline (`keel run`, `keel demo`), one trainer, or an
+ * experiment (`experiment tradeoff`, `experiment poison-sweep`), whose directory holds runs.
+ */
+export type RunKind = "pipeline" | `train ${string}` | `experiment ${string}`;
+
+/** One `--resume` of a run: when, by what, with which command, and what ran again. */
+export interface ResumeRecord {
+  readonly at: string;
+  readonly keel_version: string;
+  readonly node_version: string;
+  readonly onnxruntime_version: string;
+  readonly platform: string;
+  readonly command: readonly string[];
+  /** The seeds before this resume, when it goes on with others (`seeds` holds the new ones). */
+  readonly seeds_before?: Record<string, number | string>;
+  /** Inputs that changed since, when the run's own resume re-does what used them (experiments). */
+  readonly inputs_changed?: readonly string[];
+  /** The stages (or points, cells) this invocation ran, each with why when it says. */
+  readonly ran: { stage: string; why?: string }[];
+}
 
 export interface Manifest {
   /** Absent in runs begun before keel recorded it (`heldRunKind` infers it for those). */
@@ -57,10 +76,16 @@ export interface Manifest {
   readonly stages: StageTiming[];
   /** SHA-256 of each output file, by its path in the run directory. */
   readonly outputs: Record<string, string>;
+  /** Each `--resume` since the run began, oldest first (absent until the first). */
+  resumes?: ResumeRecord[];
 }
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export class RunDir {
   readonly manifest: Manifest;
+  /** This invocation's entry in `manifest.resumes`, when it resumes the run. */
+  private resumed: { ran: { stage: string; why?: string }[] } | undefined;
 
   /** `previous`: the manifest of the run being continued (its record is kept and extended). */
   constructor(
@@ -172,7 +197,55 @@ export class RunDir {
     }
     // The seeds the run goes on with (a changed one re-runs the stages that depend on it), as
     // config.yaml is rewritten with them; the rest of the record is the run's since it began.
-    return new RunDir(path, seeds, { ...before, seeds });
+    const resumed = new RunDir(path, seeds, { ...before, seeds });
+    resumed.noteResume(before.seeds);
+    return resumed;
+  }
+
+  /**
+   * An experiment's directory (`kind` = `experiment …`), which holds runs of its own and
+   * re-does by itself what used a changed input: a new record, or with `resume` the one there,
+   * its inputs recorded afresh (those that changed are named in the resume's entry).
+   */
+  static openExperiment(
+    path: string,
+    kind: `experiment ${string}`,
+    seeds: Record<string, number | string>,
+    record: (run: RunDir) => void,
+    resume: boolean,
+  ): RunDir {
+    refuseOtherRun(path, kind);
+    const before = resume ? RunDir.readManifest(path) : undefined;
+    const now = new RunDir(path, seeds);
+    now.manifest.kind = kind;
+    record(now);
+    if (before?.kind !== kind) return now;
+    const inputs = now.manifest.inputs;
+    const names = new Set([...Object.keys(before.inputs), ...Object.keys(inputs)]);
+    const changed = [...names].filter((n) => before.inputs[n] !== inputs[n]).sort();
+    const run = new RunDir(path, seeds, { ...before, seeds, inputs, outputs: {} });
+    run.noteResume(before.seeds, changed);
+    return run;
+  }
+
+  /** Adds this invocation to the record's resumes (docs/pipeline.md, "Resume"). */
+  private noteResume(
+    seedsBefore: Record<string, number | string>,
+    inputsChanged: readonly string[] = [],
+  ): void {
+    const entry: ResumeRecord = {
+      at: new Date().toISOString(),
+      keel_version: KEEL_VERSION,
+      node_version: process.version,
+      onnxruntime_version: ONNXRUNTIME_VERSION,
+      platform: `${process.platform}-${process.arch}`,
+      command: process.argv.slice(2),
+      ...(sameJson(seedsBefore, this.manifest.seeds) ? {} : { seeds_before: seedsBefore }),
+      ...(inputsChanged.length > 0 ? { inputs_changed: inputsChanged } : {}),
+      ran: [],
+    };
+    this.manifest.resumes = [...(this.manifest.resumes ?? []), entry];
+    this.resumed = entry;
   }
 
   /** The manifest.json a run directory holds, if any (undefined when absent or unreadable). */
@@ -185,9 +258,17 @@ export class RunDir {
     }
   }
 
-  async stage<T>(name: string, fn: () => Promise<T> | T): Promise<T> {
+  /**
+   * Runs and times one stage; `why` says, on a resume, why it runs again (it is listed in the
+   * resume's entry as it begins: a resume stopped in it says so).
+   */
+  async stage<T>(name: string, fn: () => Promise<T> | T, why?: string): Promise<T> {
     const started = new Date();
     const t0 = performance.now();
+    if (this.resumed) {
+      this.resumed.ran.push({ stage: name, ...(why !== undefined ? { why } : {}) });
+      await this.saveManifest();
+    }
     const result = await fn();
     this.manifest.stages.push({
       stage: name,
@@ -196,6 +277,11 @@ export class RunDir {
     });
     await this.saveManifest();
     return result;
+  }
+
+  /** Records the SHA-256 of a file written in the run directory by other means (if it is there). */
+  recordOutput(name: string): void {
+    if (existsSync(this.file(name))) this.manifest.outputs[name] = fileSha256(this.file(name));
   }
 
   async writeJson(name: string, value: unknown): Promise<string> {
@@ -271,6 +357,8 @@ export function enclosingRun(dir: string): { dir: string; kind: RunKind } | unde
     if (seen.has(key)) continue;
     seen.add(key);
     const manifest = RunDir.readManifest(a);
+    // An experiment's directory is made to hold runs (its cells', its points').
+    if (manifest?.kind?.startsWith("experiment ")) continue;
     if (manifest?.kind !== undefined) return { dir: a, kind: manifest.kind };
     const kind = configYamlKind(a);
     if (kind === "pipeline" || (kind !== undefined && manifest !== undefined))
@@ -299,6 +387,11 @@ export function refuseInsideRun(path: string, what: string): void {
   );
 }
 
+/** "a pipeline run", "an experiment tradeoff run". */
+export function aRun(kind: RunKind): string {
+  return `${/^[aeiou]/.test(kind) ? "an" : "a"} ${kind} run`;
+}
+
 /**
  * Refuses (KEEL_E_USAGE) a directory inside a run's directory (`enclosingRun`), and one that
  * holds a run of another kind than `kind`: writing into it would replace that run's
@@ -306,12 +399,12 @@ export function refuseInsideRun(path: string, what: string): void {
  * A run of the same kind is left to the caller (resume, or refuse a finished one).
  */
 export function refuseOtherRun(dir: string, kind: RunKind): void {
-  refuseInsideRun(dir, `a ${kind} run`);
+  refuseInsideRun(dir, aRun(kind));
   const held = heldRunKind(dir);
   if (held === undefined || held === kind) return;
-  const what = held === "unknown" ? "another kind of run (its manifest.json)" : `a ${held} run`;
+  const what = held === "unknown" ? "another kind of run (its manifest.json)" : aRun(held);
   throw new KeelError("KEEL_E_USAGE", `${dir} already holds ${what}; choose another --out`, {
-    hint: `writing a ${kind} run there would replace that run's config.yaml and manifest.json`,
+    hint: `writing ${aRun(kind)} there would replace that run's config.yaml and manifest.json`,
   });
 }
 

@@ -271,7 +271,7 @@ export class Runner {
       };
       // A stage that finished although Ctrl-C came while it ran (one that does not watch the
       // signal: evaluation, collection) is recorded; the run stops before the next stage.
-      const result = await this.run.stage(s.key, () => s.run(ctx));
+      const result = await this.run.stage(s.key, () => s.run(ctx), how.reason);
       const seconds = (performance.now() - started) / 1000;
       const outputs: Record<string, string> = {};
       for (const f of s.outputs) {
@@ -289,6 +289,8 @@ export class Runner {
       doneWeight += s.weight;
       this.events.onStageEnd?.(s, seconds, false);
     }
+    // Kept stages' outputs (and a resume that ran nothing) are in the record too.
+    await this.run.saveManifest();
     return results;
   }
 }

@@ -10,7 +10,7 @@
 
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { excludesZero, signedPoints } from "../core/interval.js";
 import { writeFileAtomic } from "../io/files.js";
 import type { PairedDifference } from "../redteam/index.js";
@@ -23,8 +23,9 @@ import {
   type PipelineConfigInput,
   parsePipelineConfig,
 } from "./config.js";
-import { checkRunDir, runPipeline } from "./pipeline.js";
+import { checkRunDir, runPipeline, runSeeds } from "./pipeline.js";
 import { resolvePlan } from "./plan.js";
+import { RunDir } from "./rundir.js";
 import type { RunnerEvents } from "./runner.js";
 import { panelFiles } from "./stages/generate.js";
 import type { ArmDifference, ArmSummary } from "./stages/report.js";
@@ -153,10 +154,46 @@ function checkCellDirs(o: SweepOptions, cells: readonly { attack: AttackType; ra
   }
 }
 
+/**
+ * The sweep's own record in --out (src/pipeline/rundir.ts): config.yaml (the sweep's settings
+ * and each cell's pipeline config, by its directory) and manifest.json (versions, command, the
+ * seeds every cell draws with, each cell's timing, the SHA-256 of the sweep's files and of each
+ * cell's summary.json). Each cell's run directory keeps its own record.
+ */
+async function openSweepRecord(
+  o: SweepOptions,
+  cells: readonly { attack: AttackType; rate: number }[],
+): Promise<RunDir> {
+  const first = cells[0];
+  const seeds = first
+    ? runSeeds(resolvePlan(parsePipelineConfig(sweepCellConfig(o, first.attack, first.rate)), ""))
+    : { pipeline: o.seed };
+  const run = RunDir.openExperiment(o.out, "experiment poison-sweep", seeds, () => {}, o.resume);
+  const byDir: Record<string, unknown> = {};
+  for (const [i, { attack, rate }] of cells.entries()) {
+    const dir = relative(o.out, cellDir(o, attack, rate));
+    const base =
+      i === 0 || !first ? undefined : join(cellDir(o, first.attack, first.rate), "base", "model");
+    byDir[dir] ??= parsePipelineConfig(sweepCellConfig(o, attack, rate, base));
+  }
+  await run.writeYaml("config.yaml", {
+    experiment: "poison-sweep",
+    attacks: o.attacks,
+    rates: o.rates,
+    preset: o.preset,
+    seed: o.seed,
+    ...(o.overrides ? { overrides: o.overrides } : {}),
+    cells: byDir,
+  });
+  await run.saveManifest();
+  return run;
+}
+
 export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
   const rows: SweepRow[] = [];
   const cells = o.attacks.flatMap((attack) => o.rates.map((rate) => ({ attack, rate })));
   checkCellDirs(o, cells);
+  const record = await openSweepRecord(o, cells);
   let base: string | undefined;
   // Every attack at rate 0 is the same clean run: it runs once and its rows are repeated.
   let clean: Awaited<ReturnType<typeof runPipeline>>["summary"] | undefined;
@@ -178,12 +215,16 @@ export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
     const dir = cellDir(o, attack, rate);
     const config = parsePipelineConfig(sweepCellConfig(o, attack, rate, base));
     const resume = o.resume && existsSync(join(dir, "state.json"));
-    const r = await runPipeline(config, {
-      out: dir,
-      resume,
-      ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.events ? { events: o.events } : {}),
-    });
+    const cell = relative(o.out, dir);
+    const r = await record.stage(cell, () =>
+      runPipeline(config, {
+        out: dir,
+        resume,
+        ...(o.signal ? { signal: o.signal } : {}),
+        ...(o.events ? { events: o.events } : {}),
+      }),
+    );
+    record.recordOutput(`${cell}/summary.json`);
     base ??= join(dir, "base", "model");
     const gap = r.summary.difference;
     if (rate === 0) {
@@ -201,11 +242,16 @@ export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
         ...gapOn(arm, gap),
       });
     }
-    await writeFileAtomic(join(o.out, "sweep.json"), `${JSON.stringify(rows, null, 2)}\n`);
+    await record.writeJson("sweep.json", rows);
+    await record.saveManifest();
   }
   for (const [name, svg] of await sweepCharts(rows)) {
-    await writeFileAtomic(join(o.out, name), svg);
+    await writeFileAtomic(record.file(name), svg);
+    record.recordOutput(name);
   }
+  await writeFileAtomic(record.file("sweep.md"), `${sweepMarkdown(rows)}\n`);
+  record.recordOutput("sweep.md");
+  await record.saveManifest();
   return rows;
 }
 

@@ -21,6 +21,7 @@ import {
   endedAs,
   FINAL_MODEL_DIR,
   loadTextPolicy,
+  type PpoConfig,
   parsePpoConfig,
   type RmConfig,
   readMetrics,
@@ -29,6 +30,7 @@ import {
 } from "../train/index.js";
 import { buildWorld, promptsOf } from "../world/index.js";
 import { parsePipelineConfig } from "./config.js";
+import { openTradeoffRecord, recordPoint } from "./experiment-record.js";
 import { type Plan, resolvePlan } from "./plan.js";
 import { fileSha256 } from "./rundir.js";
 
@@ -191,7 +193,7 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
     throw new KeelError("KEEL_E_USAGE", `${o.from} has no ${o.arm} arm trained with PPO`);
   }
   const ppo = armPlan.ppo;
-  await mkdir(o.out, { recursive: true });
+  const record = await openTradeoffRecord(o, plan, armPlan.rm.seed, ppo.seed);
   const world = buildWorld(plan.world);
   const probes = buildSuites(promptsOf(world, "redteam"), {
     perSuite: plan.redteam.perSuite,
@@ -219,15 +221,18 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
     if (!existsSync(join(costDir, "model")) || readText(join(costDir, SOURCE)) !== source) {
       // One trained from another run (or an interrupted one) is not scored with.
       rmSync(costDir, { recursive: true, force: true });
-      const r = await trainCostModel(
-        { ...armPlan.rm, loss: "safe_rlhf_cost", model: { init: plan.baseModel } },
-        { train: await costPairs(o.from) },
-        { outDir: costDir, ...signal },
+      const r = await record.stage("cost", async () =>
+        trainCostModel(
+          { ...armPlan.rm, loss: "safe_rlhf_cost", model: { init: plan.baseModel } },
+          { train: await costPairs(o.from) },
+          { outDir: costDir!, ...signal },
+        ),
       );
       if (r.status === "aborted")
         throw new KeelError("KEEL_E_INTERRUPTED", "interrupted while training the cost model");
       await writeFileAtomic(join(costDir, SOURCE), source);
     }
+    record.recordOutput(`cost/${SOURCE}`);
   }
   const points = [
     ...o.kl.map((v) => ({ mode: "kl" as const, value: v })),
@@ -262,51 +267,72 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
     o.onPoint?.(label, i, points.length, kept !== undefined);
     if (kept) {
       out.push(kept);
-      await writeFileAtomic(join(o.out, "tradeoff.json"), `${JSON.stringify(out, null, 2)}\n`);
+      recordPoint(record, label, [POINT, SOURCE, `${FINAL_MODEL_DIR}/config.json`]);
+      await record.writeJson("tradeoff.json", out);
+      await record.saveManifest();
       continue;
     }
-    if (!same) {
-      rmSync(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
-      await writeFileAtomic(join(dir, SOURCE), source);
-    }
-    rmSync(join(dir, POINT), { force: true });
-    let trained = same ? finishedPpo(dir) : undefined;
-    if (!trained) {
-      const r = await trainPpo(config, { prompts }, { outDir: dir, resume: same, ...signal });
-      if (r.status === "aborted" || !r.checkpoint)
-        throw new KeelError("KEEL_E_INTERRUPTED", `interrupted at ${label}`, {
-          hint: "run it again with --resume to continue from the last checkpoint",
-        });
-      trained = {
-        checkpoint: r.checkpoint,
-        kl: typeof r.metrics.kl === "number" ? r.metrics.kl : null,
-      };
-    }
-    const policy = loadTextPolicy(trained.checkpoint, {
-      maxNewTokens: plan.redteam.maxNewTokens,
-      batchSize: 64,
+    const point = await record.stage(label, async () => {
+      if (!same) {
+        rmSync(dir, { recursive: true, force: true });
+        await mkdir(dir, { recursive: true });
+        await writeFileAtomic(join(dir, SOURCE), source);
+      }
+      rmSync(join(dir, POINT), { force: true });
+      const trained =
+        (same ? finishedPpo(dir) : undefined) ??
+        (await trainPoint(config, prompts, dir, label, same, o.signal));
+      const policy = loadTextPolicy(trained.checkpoint, {
+        maxNewTokens: plan.redteam.maxNewTokens,
+        batchSize: 64,
+      });
+      try {
+        const { metrics } = await runRedteam(policy.policy, probes, { batchSize: 64 });
+        const point: TradeoffPoint = {
+          mode: p.mode,
+          value: p.value,
+          helpfulness: metrics.helpfulness,
+          jailbreak_success: metrics.jailbreak_success,
+          attack_success: metrics.attack_success,
+          over_refusal: metrics.over_refusal,
+          kl: trained.kl,
+        };
+        await writeFileAtomic(join(dir, POINT), `${JSON.stringify(point, null, 2)}\n`);
+        return point;
+      } finally {
+        await policy.dispose();
+      }
     });
-    try {
-      const { metrics } = await runRedteam(policy.policy, probes, { batchSize: 64 });
-      const point: TradeoffPoint = {
-        mode: p.mode,
-        value: p.value,
-        helpfulness: metrics.helpfulness,
-        jailbreak_success: metrics.jailbreak_success,
-        attack_success: metrics.attack_success,
-        over_refusal: metrics.over_refusal,
-        kl: trained.kl,
-      };
-      out.push(point);
-      await writeFileAtomic(join(dir, POINT), `${JSON.stringify(point, null, 2)}\n`);
-    } finally {
-      await policy.dispose();
-    }
-    await writeFileAtomic(join(o.out, "tradeoff.json"), `${JSON.stringify(out, null, 2)}\n`);
+    out.push(point);
+    recordPoint(record, label, [POINT, SOURCE, `${FINAL_MODEL_DIR}/config.json`]);
+    await record.writeJson("tradeoff.json", out);
+    await record.saveManifest();
   }
-  await writeFileAtomic(join(o.out, "tradeoff.html"), await tradeoffReport(out));
+  await writeFileAtomic(record.file("tradeoff.html"), await tradeoffReport(out));
+  record.recordOutput("tradeoff.html");
+  await record.saveManifest();
   return out;
+}
+
+/** One point's PPO run, continued from its last checkpoint with `resume`. */
+async function trainPoint(
+  config: PpoConfig,
+  prompts: string[],
+  dir: string,
+  label: string,
+  resume: boolean,
+  signal: AbortSignal | undefined,
+): Promise<{ checkpoint: string; kl: number | null }> {
+  const r = await trainPpo(
+    config,
+    { prompts },
+    { outDir: dir, resume, ...(signal ? { signal } : {}) },
+  );
+  if (r.status === "aborted" || !r.checkpoint)
+    throw new KeelError("KEEL_E_INTERRUPTED", `interrupted at ${label}`, {
+      hint: "run it again with --resume to continue from the last checkpoint",
+    });
+  return { checkpoint: r.checkpoint, kl: typeof r.metrics.kl === "number" ? r.metrics.kl : null };
 }
 
 /** A point's saved result, when it is one and is the point asked for. */

@@ -112,6 +112,8 @@ describe("the pipeline", () => {
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain("<svg");
     expect(html).not.toMatch(/<script/i);
+    // The examples are said to be what they are: one of the 8 answers sampled per probe.
+    expect(html).toContain("sampled at temperature 1 (one of 8 answers to each probe)");
     // The run's own report.html in Chromium: no console errors, no requests, marks in every chart.
     const seen = await openReport(join(out, "report.html"));
     expect(seen.errors).toEqual([]);
@@ -232,6 +234,18 @@ describe("the pipeline", () => {
     }
     expect(existsSync(join(out, "cost", "model"))).toBe(true);
     expect(readFileSync(join(out, "tradeoff.html"), "utf8")).toContain("<svg");
+    // The experiment's own record: each point's timing and the SHA-256 of what it wrote.
+    const record = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    expect(record.stages.map((s: { stage: string }) => s.stage)).toEqual([
+      "cost",
+      "kl-0.05",
+      "kl-0.5",
+      "lagrangian-0",
+    ]);
+    expect(record.outputs["kl-0.5/point.json"]).toBe(
+      sha256Hex(readFileSync(join(out, "kl-0.5", "point.json"), "utf8")),
+    );
+    expect(record.outputs["lagrangian-0/model/config.json"]).toEqual(expect.any(String));
     // --resume keeps every point finished from the same inputs (nothing is trained again)…
     const log = (label: string) => readFileSync(join(out, label, "metrics.jsonl"), "utf8");
     const logs = ["kl-0.05", "kl-0.5", "lagrangian-0"].map(log);

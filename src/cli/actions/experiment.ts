@@ -1,7 +1,6 @@
 /** `keel experiment tradeoff|poison-sweep|rm-pairs`'s actions (src/pipeline/tradeoff.ts, sweep.ts, rm-pairs.ts). */
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
-import { writeFileAtomic } from "../../io/files.js";
 import { pairsMarkdown, rewardModelPairs } from "../../pipeline/rm-pairs.js";
 import { attackerCount, runPoisonSweep, sweepMarkdown } from "../../pipeline/sweep.js";
 import { runTradeoff } from "../../pipeline/tradeoff.js";
@@ -80,10 +79,9 @@ export async function runPoisonSweepExperiment(o: PoisonSweepFlags): Promise<voi
       },
     }),
   );
-  const md = sweepMarkdown(rows);
-  await writeFileAtomic(join(o.out, "sweep.md"), `${md}\n`);
+  // sweep.md is written by the sweep, recorded in its manifest.
   if (o.json) printJson(rows);
-  else printLine(md);
+  else printLine(sweepMarkdown(rows));
 }
 
 export async function runRmPairsExperiment(o: RmPairsFlags): Promise<void> {

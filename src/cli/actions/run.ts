@@ -10,7 +10,7 @@ import {
   pipelineStages,
   runPipeline,
 } from "../../pipeline/pipeline.js";
-import { enclosingRun, foreignContents, heldRunKind } from "../../pipeline/rundir.js";
+import { aRun, enclosingRun, foreignContents, heldRunKind } from "../../pipeline/rundir.js";
 import type { RunFlags } from "../commands/run.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine } from "../output.js";
@@ -115,7 +115,7 @@ function outVerdict(
   if (held !== undefined)
     return {
       refused: true,
-      line: `${o.out} already holds ${held === "unknown" ? "another kind of run" : `a ${held} run`}: choose another --out`,
+      line: `${o.out} already holds ${held === "unknown" ? "another kind of run" : aRun(held)}: choose another --out`,
     };
   return { refused: false };
 }

@@ -72,6 +72,26 @@ export function fileDigest(path: string): string | null {
   }
 }
 
+/**
+ * The clock a simulated panel's judgments are recorded by: the latest simulated `created_at`
+ * seen so far (the epoch before any). Every ledger record holds `recorded_at`, so under the
+ * wall clock two runs of the same config and seed ended with different ledger heads
+ * (collect.json, run-card.json). The store reads the clock once per batch, after the batch has
+ * passed `saw`, so each record's `recorded_at` is at or after every `created_at` in its batch.
+ * Imported files and stores are real collections: they keep the wall clock.
+ */
+export class SimulatedClock {
+  private latest = 0;
+
+  saw(createdAt: string | undefined): void {
+    if (!createdAt) return; // "" in columns when absent
+    const t = Date.parse(createdAt);
+    if (t > this.latest) this.latest = t;
+  }
+
+  readonly now = (): Date => new Date(this.latest);
+}
+
 /** A ledger entry as the judgment it records (without its place in the chain). */
 function judgmentOf(e: LedgerEntry): Judgment {
   const { seq: _s, recorded_at: _r, prev_hash: _p, hash: _h, ...j } = e;
@@ -120,7 +140,8 @@ export function collectStage(plan: Plan): Stage {
     async run(ctx) {
       const db = ctx.run.file("keel.db");
       for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
-      const store = await openStore(db, { create: true });
+      const clock = c.from === "panel" ? new SimulatedClock() : undefined;
+      const store = await openStore(db, { create: true, ...(clock ? { now: clock.now } : {}) });
       let source: FeedbackStore | undefined;
       try {
         let batches: AsyncIterable<ImportBatch>;
@@ -176,11 +197,13 @@ export function collectStage(plan: Plan): Stage {
             if (isColumns(batch)) {
               for (const r of batch.rater_id) raters.add(r);
               for (const c of batch.comparison_id) comparisons.add(c);
+              if (clock) for (const t of batch.created_at) clock.saw(t);
             } else {
               for (const p of batch) {
                 if (!p.ok) continue;
                 raters.add(p.record.rater_id);
                 comparisons.add(p.record.comparison_id);
+                if (clock && "created_at" in p.record) clock.saw(p.record.created_at);
               }
             }
             yield batch;

@@ -253,6 +253,7 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
           per_suite: perSuite(base.metrics),
         },
         arms,
+        decoding: { temperature: plan.redteam.temperature, samples: plan.redteam.samples },
         ...(defended
           ? {
               audit: {
