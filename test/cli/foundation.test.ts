@@ -232,6 +232,13 @@ describe("keel CLI: init, import, export, stats, ledger", () => {
     const bad = await runCli(["ledger", "verify", "--db", db]);
     expect(bad.code).toBe(65);
     expect(bad.stderr).toContain("KEEL_E_LEDGER_BROKEN: edited at row 7");
+    // --json names the break in snake_case, as keel's other machine-readable output does
+    const json = await runCli(["ledger", "verify", "--db", db, "--json", "--expect-head", head]);
+    expect(json.code).toBe(65);
+    const report = JSON.parse(json.stdout);
+    expect(report).toMatchObject({ ok: false, first_break: { kind: "edited", seq: 7 } });
+    expect(report.recorded_head.seq).toBe(64);
+    expect(Object.keys(report).filter((k) => /[A-Z]/.test(k))).toEqual([]);
   });
 
   it("works against PostgreSQL with a postgres:// URL", async () => {

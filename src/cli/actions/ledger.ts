@@ -36,7 +36,18 @@ export async function runVerify(o: VerifyFlags): Promise<void> {
     progress.finish();
     return r;
   });
-  if (o.json) printJson(report);
+  if (o.json) {
+    // In the snake_case of keel's other machine-readable output (the library's report is camelCase).
+    printJson({
+      ok: report.ok,
+      rows: report.rows,
+      texts: report.texts,
+      head: report.head,
+      recorded_head: report.recordedHead,
+      ...(report.anchoredAt !== undefined ? { anchored_at: report.anchoredAt } : {}),
+      ...(report.firstBreak ? { first_break: report.firstBreak } : {}),
+    });
+  }
   if (!report.ok) {
     const b = report.firstBreak!;
     throw new KeelError("KEEL_E_LEDGER_BROKEN", `${b.kind} at row ${b.seq}: ${b.message}`, {
