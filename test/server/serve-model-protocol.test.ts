@@ -144,6 +144,19 @@ describe("keel serve-model in front of another OpenAI-compatible server", () => 
     }
   });
 
+  it("passes the upstream's param on, and its whole message even when it quotes keel's wording", async () => {
+    const said = "bad value (the client answered HTTP 400: twice)";
+    const app = await proxyOver(
+      await fixedUpstream(400, { error: { message: said, param: "temperature" } }),
+    );
+    const res = await app.inject(chat("hi"));
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().error).toMatchObject({
+      param: "temperature",
+      message: `temperature: the model refused the request: ${said}`,
+    });
+  });
+
   it("keeps an upstream 5xx or 401 a generic 502: those are the server's problem, not the caller's", async () => {
     for (const status of [500, 401, 404]) {
       const app = await proxyOver(

@@ -212,6 +212,10 @@ export function quotable(text: string): string {
 export interface UpstreamFailure {
   readonly status: number;
   readonly code: string | undefined;
+  /** What the upstream said (its error message, quotable), without keel's prefix naming the URL. */
+  readonly message?: string;
+  /** OpenAI's `error.param`, when the upstream named the field at fault. */
+  readonly param?: string;
 }
 
 export function upstreamFailure(e: unknown): UpstreamFailure | undefined {
@@ -231,9 +235,10 @@ export function upstreamError(
 ): KeelError {
   let message = text;
   let code: string | undefined;
+  let param: string | undefined;
   try {
     const j = JSON.parse(text) as {
-      error?: { message?: unknown; code?: unknown } | string;
+      error?: { message?: unknown; code?: unknown; param?: unknown } | string;
       message?: unknown;
     };
     const m =
@@ -243,8 +248,10 @@ export function upstreamError(
           ? j.error
           : j.message;
     if (typeof m === "string") message = m;
-    if (typeof j.error === "object" && j.error !== null && typeof j.error.code === "string")
-      code = j.error.code;
+    if (typeof j.error === "object" && j.error !== null) {
+      if (typeof j.error.code === "string") code = j.error.code;
+      if (typeof j.error.param === "string") param = quotable(j.error.param);
+    }
   } catch {
     // not JSON: keep the text
   }
@@ -258,7 +265,10 @@ export function upstreamError(
   return new KeelError(
     "KEEL_E_UPSTREAM",
     `${name}: ${method} ${url} answered HTTP ${status}${message ? `: ${message}` : ""}`,
-    { cause: { status, code } satisfies UpstreamFailure, ...(hint ? { hint } : {}) },
+    {
+      cause: { status, code, message, ...(param ? { param } : {}) } satisfies UpstreamFailure,
+      ...(hint ? { hint } : {}),
+    },
   );
 }
 

@@ -35,11 +35,7 @@ export function asClientError(
   const f = e.code === "KEEL_E_UPSTREAM" ? upstreamFailure(e) : undefined;
   const code = f ? REFUSALS[f.status] : undefined;
   if (!f || !code) return e;
-  // The provider's message is "<provider id>: <method> <url> answered HTTP <status>: <message>";
-  // the last marker is taken so that nothing of the prefix (the URL) can come through.
-  const marker = ` answered HTTP ${f.status}: `;
-  const at = e.message.lastIndexOf(marker);
-  let said = at < 0 ? "" : e.message.slice(at + marker.length);
+  let said = f.message ?? "";
   if (provider instanceof OpenAiProvider) {
     const { model, base_url } = provider.config;
     const u = new URL(base_url);
@@ -50,6 +46,7 @@ export function asClientError(
   return new KeelError(
     code,
     said ? `the model refused the request: ${said}` : "the model refused the request",
-    { cause: e },
+    // The field the upstream named becomes the answer's `param`, as it would have been there.
+    { cause: e, ...(f.param ? { where: { field: f.param } } : {}) },
   );
 }
