@@ -308,6 +308,9 @@ export async function runPipeline(
   const runner = new Runner(run, stages, o.events ?? {});
   if (o.resume) runner.loadState();
   const results = await runner.runAll(o.signal ?? new AbortController().signal, o.resume ?? false);
+  // The run's outputs are its stages' (runAll lists those anew) and the configs it ran under.
+  run.recordOutput("config.yaml");
+  run.recordOutput("config.given.yaml");
   await run.saveManifest();
   return { runDir: run.path, summary: (results.report as { summary: RunSummary }).summary };
 }

@@ -106,9 +106,8 @@ describe("the pipeline", () => {
       "policy.ppo": 3,
       redteam: 11,
     });
-    expect(manifest.outputs["summary.json"]).toBe(
-      sha256Hex(readFileSync(join(out, "summary.json"), "latin1")),
-    );
+    for (const f of ["summary.json", "config.yaml", "config.given.yaml"])
+      expect(manifest.outputs[f], f).toBe(sha256Hex(readFileSync(join(out, f), "latin1")));
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain("<svg");
     expect(html).not.toMatch(/<script/i);
