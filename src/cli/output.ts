@@ -1,6 +1,7 @@
 /** How CLI commands talk to the user: results on stdout, progress and errors on stderr. */
 import { ERROR_CATALOGUE, isKeelError } from "../core/errors.js";
 import { reportLine } from "../core/printable.js";
+import { clipTo, displayWidth, padTo } from "./width.js";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -54,7 +55,7 @@ export function count(n: number, noun: string, plural = `${noun}s`): string {
 
 /** `text` cut to at most `max` characters, with an ellipsis when it was cut. */
 export function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return clipTo(text, max);
 }
 
 /** A table cell that is a number: 12, -0.5, 1,234, 3.2e-5, 97.5%, 1.38×, 24 ms, n/a, –. */
@@ -69,14 +70,15 @@ export function formatTable(
     header,
     ...rows.map((r) => r.map((c) => (c === undefined || c === null ? "" : String(c)))),
   ];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  // In terminal columns: a CJK prompt or an emoji in a rater id takes two a character.
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => displayWidth(r[i] ?? ""))));
   // Numbers line up on the right; words (names, verdicts, reasons) read from the left.
   const numeric = header.map(
     (_, i) => i > 0 && cells.slice(1).every((r) => (r[i] ?? "") === "" || NUMBER.test(r[i]!)),
   );
   const fmt = (r: readonly string[]) =>
     r
-      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .map((c, i) => padTo(c, widths[i]!, numeric[i] ? "start" : "end"))
       .join("  ")
       .trimEnd();
   return [
