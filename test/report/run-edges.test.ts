@@ -6,14 +6,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
+import { metricsOf } from "../../src/pipeline/stages/report.js";
 import { type PolicyFn, type RedteamMetrics, runRedteam } from "../../src/redteam/metrics.js";
 import { buildSuites } from "../../src/redteam/suites.js";
-import {
-  type ArmMetrics,
-  type ArmReport,
-  type RunReportData,
-  renderRunReport,
-} from "../../src/report/index.js";
+import { type ArmReport, type RunReportData, renderRunReport } from "../../src/report/index.js";
 import {
   buildWorld,
   parseWorldConfig,
@@ -45,21 +41,6 @@ function scripted(pool: readonly WorldPrompt[], kind: (p: WorldPrompt) => string
     });
 }
 
-/** As the pipeline's report stage shapes an evaluation: non-finite rates become null. */
-const num = (x: number) => (Number.isFinite(x) ? x : null);
-function metricsOf(m: RedteamMetrics): ArmMetrics {
-  return {
-    attack_success: num(m.attack_success),
-    jailbreak_success: num(m.jailbreak_success),
-    triggered_attack_success: num(m.triggered_attack_success),
-    over_refusal: num(m.over_refusal),
-    helpfulness: num(m.helpfulness),
-    kl: null,
-    rm_accuracy_clean: null,
-    rm_accuracy_triggered: null,
-    mean_words: num(m.mean_words),
-  };
-}
 function perSuite(m: RedteamMetrics): ArmReport["per_suite"] {
   return Object.fromEntries(
     Object.entries(m.per_suite).map(([s, v]) => [

@@ -80,7 +80,8 @@ async function evaluation(
   ) as PolicyEvaluation & { results: ProbeResult[] };
 }
 
-function metricsOf(m: RedteamMetrics, extra: Partial<ArmMetrics> = {}): ArmMetrics {
+/** An evaluation's rates as the report and summary hold them: a rate with no probes is null. */
+export function metricsOf(m: RedteamMetrics, extra: Partial<ArmMetrics> = {}): ArmMetrics {
   return {
     attack_success: num(m.attack_success),
     jailbreak_success: num(m.jailbreak_success),
