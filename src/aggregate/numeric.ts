@@ -5,7 +5,11 @@
  * not underflow to 0/0.
  */
 
-/** Probabilities are clipped to at least this before a log, as crowd-kit does (float64 machine ε). */
+/**
+ * Probabilities are clipped to at least this (float64 machine ε) before a log, so that a
+ * never-seen confusion cell cannot give log 0. crowd-kit instead clips its confusion counts at
+ * 10⁻¹⁰ before normalising: the same purpose, a slightly different floor.
+ */
 export const EPS = 2.220446049250313e-16;
 
 export function sigmoid(x: number): number {

@@ -11,7 +11,8 @@
  * matrices have settled to within about √tol (see settling.ts). A worker may label a task more
  * than once (the paper's observer 1 did three times). Known gold classes, when given, fix their
  * tasks' T rows throughout (crowd-kit's `true_labels`). Probabilities are clipped at ε before
- * the log, as crowd-kit does, so a never-seen confusion cell cannot produce log 0.
+ * the log, so a never-seen confusion cell cannot produce log 0 (crowd-kit clips the counts at
+ * 10⁻¹⁰ instead), and a true class a worker has no evidence for gets a uniform row.
  *
  * Preconditions: none beyond encoded data; EM finds a local maximum of the likelihood.
  * Each iteration is O(n·K) over the judgments plus O(W·K²).

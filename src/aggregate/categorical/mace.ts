@@ -9,11 +9,20 @@
  *   E-step  T_ik ∝ Π_j P(l_j | k)  (log space);  for judgment j with label l on task i,
  *           r_j = P(not spam) = T_il θ_w / (θ_w + (1 − θ_w) ξ_wl)
  *   M-step  "em": θ_w = (Σ_j r_j + s) / (n_w + 2s),  ξ_wl = (Σ_{j: l} (1 − r_j) + s) / (Σ_j (1 − r_j) + K s)
- *           (s = smoothing, a symmetric pseudo-count; the objective is the log-likelihood plus
- *           the matching Beta/Dirichlet log-prior, which never decreases);
- *           "vb": mean-field variational Bayes with Beta(a, b) and Dirichlet(γ) priors:
- *           θ_w = exp(ψ(Σ r + a) − ψ(n_w + a + b)), 1 − θ_w ↦ exp(ψ(Σ(1 − r) + b) − ψ(n_w + a + b)),
- *           ξ_wl = exp(ψ(c_wl + γ) − ψ(Σ_l c_wl + Kγ)).
+ *           (s = smoothing, a symmetric pseudo-count, MACE's 0.01/K by default; the objective is
+ *           the log-likelihood plus the matching Beta/Dirichlet log-prior, which never decreases);
+ *           "vb": mean-field variational Bayes with Beta(a, b) and Dirichlet(γ) priors. The
+ *           E-step above then takes the geometric means exp E[log ·] in place of θ_w, 1 − θ_w
+ *           and ξ_wl, which are *not* renormalised (that is the mean-field update, and what
+ *           MACE and crowd-kit compute; renormalising them would tilt knowing against
+ *           spamming by 1/Σ_l exp E[log ξ_wl]):
+ *             θ_w ↦ exp(ψ(Σ r + a) − ψ(n_w + a + b)),   1 − θ_w ↦ exp(ψ(Σ(1 − r) + b) − ψ(n_w + a + b)),
+ *             ξ_wl ↦ exp(ψ(c_wl + γ) − ψ(Σ_l c_wl + Kγ)),   c_wl = Σ_{j: l} (1 − r_j).
+ *           The reported competences and spamming distributions are the posterior means,
+ *           θ_w = (Σ r + a)/(n_w + a + b) and ξ_wl = (c_wl + γ)/(Σ_l c_wl + Kγ).
+ * Defaults are MACE's (and crowd-kit's): a = b = 0.5, γ = 10, s = 0.01/K, 10 restarts, 50
+ * iterations. MACE's and crowd-kit's `alpha` is the pseudo-count of *spamming*; here `alpha` is
+ * that of knowing (θ ~ Beta(alpha, beta)): the same for the symmetric default.
  * Each start stops when its objective gains less than `tol` per judgment and the posteriors,
  * θ and ξ have settled to within about √tol (see settling.ts).
  * MACE's likelihood has several optima, so the paper restarts from random points and keeps the
@@ -35,16 +44,21 @@ export interface MaceOptions extends IterOptions {
   /** Number of starts (the first from vote proportions, the rest random). MACE's default: 10. */
   readonly restarts?: number;
   readonly seed?: number | string;
-  /** EM pseudo-count. */
+  /** EM pseudo-count; MACE's 0.01/K by default. */
   readonly smoothing?: number;
-  /** VB priors: Beta(a, b) on competence, Dirichlet(γ) on spam labels (MACE: 0.5, 0.5, 1). */
+  /** VB priors: Beta(a, b) on competence, Dirichlet(γ) on spam labels (MACE: 0.5, 0.5, 10). */
   readonly alpha?: number;
   readonly beta?: number;
   readonly gamma?: number;
 }
 
+/**
+ * P(l | true k) = theta[w] [l = k] + spam[w] xi[w, l]. For "em" these are probabilities
+ * (spam = 1 − theta); for "vb" the subnormalised geometric means exp E[log ·].
+ */
 interface MaceParams {
   theta: Float64Array; // [W]
+  spam: Float64Array; // [W]
   xi: Float64Array; // [W, K]
 }
 
@@ -57,7 +71,7 @@ function maceEStep(data: CategoricalData, p: MaceParams, out: Float64Array): num
     const w = worker[j]!;
     const l = label[j]!;
     const th = p.theta[w]!;
-    const spam = (1 - th) * p.xi[w * K + l]!;
+    const spam = p.spam[w]! * p.xi[w * K + l]!;
     const off = safeLog(spam);
     const o = task[j]! * K;
     for (let k = 0; k < K; k++) out[o + k]! += off;
@@ -76,13 +90,17 @@ function maceEStep(data: CategoricalData, p: MaceParams, out: Float64Array): num
   return ll;
 }
 
-/** Expected counts then the M-step; `first` treats θ as 0.5 and ξ as uniform (vote-share start). */
-function maceMStep(
-  data: CategoricalData,
-  probas: Float64Array,
-  p: MaceParams,
-  o: Required<Pick<MaceOptions, "method" | "smoothing" | "alpha" | "beta" | "gamma">>,
-): void {
+interface MaceCounts {
+  /** Σ_j r_j, expected labels given knowing. [W] */
+  readonly known: Float64Array;
+  /** n_w. [W] */
+  readonly total: Float64Array;
+  /** c_wl = Σ_{j: l} (1 − r_j), expected spam labels per class. [W, K] */
+  readonly spamCounts: Float64Array;
+}
+
+/** Expected counts of knowing and of each spam label, from the posteriors and parameters. */
+function maceCounts(data: CategoricalData, probas: Float64Array, p: MaceParams): MaceCounts {
   const K = data.nClasses;
   const W = data.nWorkers;
   const { task, worker, label } = data;
@@ -93,35 +111,58 @@ function maceMStep(
     const w = worker[j]!;
     const l = label[j]!;
     const th = p.theta[w]!;
-    const denom = th + (1 - th) * p.xi[w * K + l]!;
+    const denom = th + p.spam[w]! * p.xi[w * K + l]!;
     const r = denom > 0 ? (probas[task[j]! * K + l]! * th) / denom : 0;
     known[w]! += r;
     total[w]! += 1;
     spamCounts[w * K + l]! += 1 - r;
   }
-  for (let w = 0; w < W; w++) {
+  return { known, total, spamCounts };
+}
+
+type MaceHyper = Required<Pick<MaceOptions, "method" | "smoothing" | "alpha" | "beta" | "gamma">>;
+
+/** The M-step ("em") or the variational update ("vb") of p from the posteriors. */
+function maceMStep(data: CategoricalData, probas: Float64Array, p: MaceParams, o: MaceHyper): void {
+  const K = data.nClasses;
+  const { known, total, spamCounts } = maceCounts(data, probas, p);
+  for (let w = 0; w < data.nWorkers; w++) {
     const spam = total[w]! - known[w]!;
     if (o.method === "em") {
       p.theta[w] = (known[w]! + o.smoothing) / (total[w]! + 2 * o.smoothing);
+      p.spam[w] = 1 - p.theta[w]!;
       // Without smoothing a worker read as never spamming leaves ξ at 0/0: no evidence, uniform.
       const z = spam + K * o.smoothing;
       for (let l = 0; l < K; l++)
         p.xi[w * K + l] = z > 0 ? (spamCounts[w * K + l]! + o.smoothing) / z : 1 / K;
     } else {
       const dAll = digamma(total[w]! + o.alpha + o.beta);
-      const eKnow = Math.exp(digamma(known[w]! + o.alpha) - dAll);
-      const eSpam = Math.exp(digamma(spam + o.beta) - dAll);
-      p.theta[w] = eKnow / (eKnow + eSpam);
+      p.theta[w] = Math.exp(digamma(known[w]! + o.alpha) - dAll);
+      p.spam[w] = Math.exp(digamma(spam + o.beta) - dAll);
       const dXi = digamma(spam + K * o.gamma);
-      let z = 0;
-      for (let l = 0; l < K; l++) {
-        const v = Math.exp(digamma(spamCounts[w * K + l]! + o.gamma) - dXi);
-        p.xi[w * K + l] = v;
-        z += v;
-      }
-      for (let l = 0; l < K; l++) p.xi[w * K + l] = p.xi[w * K + l]! / z;
+      for (let l = 0; l < K; l++)
+        p.xi[w * K + l] = Math.exp(digamma(spamCounts[w * K + l]! + o.gamma) - dXi);
     }
   }
+}
+
+/** VB's reported parameters: the posterior means of θ and ξ under q. */
+function posteriorMeans(
+  data: CategoricalData,
+  probas: Float64Array,
+  p: MaceParams,
+  o: MaceHyper,
+): { theta: Float64Array; xi: Float64Array } {
+  const K = data.nClasses;
+  const { known, total, spamCounts } = maceCounts(data, probas, p);
+  const theta = new Float64Array(data.nWorkers);
+  const xi = new Float64Array(data.nWorkers * K);
+  for (let w = 0; w < data.nWorkers; w++) {
+    theta[w] = (known[w]! + o.alpha) / (total[w]! + o.alpha + o.beta);
+    const z = total[w]! - known[w]! + K * o.gamma;
+    for (let l = 0; l < K; l++) xi[w * K + l] = (spamCounts[w * K + l]! + o.gamma) / z;
+  }
+  return { theta, xi };
 }
 
 /** Log of the Beta(1+s,1+s)/Dirichlet(1+s) prior that the "em" smoothing corresponds to. */
@@ -141,10 +182,10 @@ export function mace(data: CategoricalData, opts: MaceOptions = {}): Categorical
   const W = data.nWorkers;
   const o = {
     method: opts.method ?? "vb",
-    smoothing: opts.smoothing ?? 0.01,
+    smoothing: opts.smoothing ?? 0.01 / K,
     alpha: opts.alpha ?? 0.5,
     beta: opts.beta ?? 0.5,
-    gamma: opts.gamma ?? 1,
+    gamma: opts.gamma ?? 10,
   };
   const maxIter = opts.maxIter ?? 50;
   const tol = opts.tol ?? DEFAULT_TOL;
@@ -162,10 +203,15 @@ export function mace(data: CategoricalData, opts: MaceOptions = {}): Categorical
       }
     | undefined;
   for (let r = 0; r < restarts; r++) {
-    const p: MaceParams = { theta: new Float64Array(W), xi: new Float64Array(W * K) };
+    const p: MaceParams = {
+      theta: new Float64Array(W),
+      spam: new Float64Array(W),
+      xi: new Float64Array(W * K),
+    };
     let probas: Float64Array = new Float64Array(data.nTasks * K);
     if (r === 0) {
       p.theta.fill(0.5);
+      p.spam.fill(0.5);
       p.xi.fill(1 / K);
       probas = voteProportions(data);
       maceMStep(data, probas, p, o);
@@ -173,6 +219,7 @@ export function mace(data: CategoricalData, opts: MaceOptions = {}): Categorical
       const g = rng.fork(`restart-${r}`);
       for (let w = 0; w < W; w++) {
         p.theta[w] = g.float();
+        p.spam[w] = 1 - p.theta[w]!;
         let z = 0;
         for (let l = 0; l < K; l++) z += p.xi[w * K + l] = g.float() + 1e-3;
         for (let l = 0; l < K; l++) p.xi[w * K + l] = p.xi[w * K + l]! / z;
@@ -183,14 +230,14 @@ export function mace(data: CategoricalData, opts: MaceOptions = {}): Categorical
       maceEStep(data, p, probas) + (o.method === "em" ? smoothingLogPrior(p, o.smoothing) : 0);
     let it = 0;
     let conv = false;
-    const settled = settlingWatch([probas, p.theta, p.xi]);
+    const settled = settlingWatch([probas, p.theta, p.spam, p.xi]);
     while (it < maxIter) {
       maceMStep(data, probas, p, o);
       const next =
         maceEStep(data, p, probas) + (o.method === "em" ? smoothingLogPrior(p, o.smoothing) : 0);
       it++;
       hist.push(next);
-      const done = settled([probas, p.theta, p.xi], tol) && hasConverged(obj, next, n, tol);
+      const done = settled([probas, p.theta, p.spam, p.xi], tol) && hasConverged(obj, next, n, tol);
       obj = next;
       if (done) {
         conv = true;
@@ -199,7 +246,8 @@ export function mace(data: CategoricalData, opts: MaceOptions = {}): Categorical
     }
     if (!best || obj > best.obj) best = { probas, p, obj, it, conv, hist };
   }
-  const { probas, p } = best!;
+  const { probas } = best!;
+  const p = o.method === "vb" ? posteriorMeans(data, probas, best!.p, o) : best!.p;
   const prevalence = columnMeans(probas, data.nTasks, K);
   const reliability = new Float64Array(W);
   for (let w = 0; w < W; w++) {
