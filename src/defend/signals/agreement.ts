@@ -4,7 +4,7 @@
  * For each judgment j of rater w with at least two other raters (consensus.ts):
  *   r_j = agree_j − between_j      (w's agreement with the others − the others' agreement
  *                                   among themselves; E[r_j] = 0 when w rates like them)
- *   d̂_w = mean_j r_j,  s²_w = max(sample variance of r_j, ½ · pooled variance) / n_w
+ *   d̂_w = mean_j r_j,  s²_w = max(sample variance of r_j, ½ · pooled variance, ¼ · 4/(n_w + 4)) / n_w
  * Shrunk towards 0 by a N(0, 0.15²) prior on the rater's true excess d_w:
  *   d_w | data ~ N(m, v),  v = 1/(1/0.15² + 1/s²_w),  m = v · d̂_w / s²_w
  *   score_w = P(d_w < −tolerance) = Φ((−tolerance − m)/√v)
@@ -28,6 +28,7 @@ import {
   type SignalContext,
   type Stats,
   shrunkExceedance,
+  smallSampleVariance,
 } from "./signal.js";
 
 export function agreementSignal(ctx: SignalContext): RaterSignal {
@@ -67,7 +68,7 @@ export function agreementSignal(ctx: SignalContext): RaterSignal {
     if (k === 0) continue;
     const mean = sum[w]! / k;
     const sampleVar = k > 1 ? Math.max(0, (sumSq[w]! - k * mean * mean) / (k - 1)) : pooledVar;
-    const s2 = Math.max(sampleVar, 0.5 * pooledVar) / k;
+    const s2 = Math.max(sampleVar, 0.5 * pooledVar, smallSampleVariance(k)) / k;
     score[w] = shrunkExceedance(-mean, s2, cfg.tolerance); // P(d_w < −tolerance)
     stats[w] = {
       agreement_n: k,

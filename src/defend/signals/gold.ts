@@ -6,9 +6,10 @@
  *   score_w    = P(θ_w < min_accuracy | data)
  *
  * Why a posterior and not the raw ratio: one miss out of two gold items is a 50% ratio but
- * almost no evidence; the posterior says so (score ≈ 0.2 at the defaults), while ten misses out
- * of twenty push the score near 1. Sleepers answer gold honestly, so this detector cannot see
- * them; the agreement detector can.
+ * almost no evidence; the posterior says so (score ≈ 0.20 at the defaults), while ten misses out
+ * of twenty give 0.70 and twenty of forty 0.90: a rater at chance on gold needs about forty gold
+ * answers to be excluded on gold alone. Sleepers answer gold honestly, so this detector cannot
+ * see them; the agreement detector can.
  */
 import { LABEL_TIE } from "../data.js";
 import { betaCdf } from "../stats.js";

@@ -7,7 +7,8 @@
  *       p₁ = P(u > tolerance)
  * (2) Disagreement with the others (1 − agree_j) on comparisons with any flagged response,
  *     d_h over n_h judgments, against elsewhere, d_o over n_o:
- *       Δ̂ = d_h − d_o,  s² = (d_h(1−d_h) + 0.01)/n_h + (d_o(1−d_o) + 0.01)/n_o
+ *       Δ̂ = d_h − d_o,  s² = max(d_h(1−d_h) + 0.01, f(n_h))/n_h + max(d_o(1−d_o) + 0.01, f(n_o))/n_o
+ *       with the small-sample floor f(n) = ¼ · 4/(n + 4) (signal.ts)
  *       Δ | data ~ N(m, v) with a N(0, 0.15²) prior: v = 1/(1/0.15² + 1/s²), m = v·Δ̂/s²
  *       p₂ = P(Δ > concentration)
  *   score_w = max(p₁, p₂)
@@ -26,6 +27,7 @@ import {
   type SignalContext,
   type Stats,
   shrunkExceedance,
+  smallSampleVariance,
 } from "./signal.js";
 
 export function harmSignal(ctx: SignalContext): RaterSignal {
@@ -77,7 +79,9 @@ export function harmSignal(ctx: SignalContext): RaterSignal {
       const a = dh[w]! / nh[w]!;
       const b = dOther[w]! / nOther[w]!;
       delta = a - b;
-      const s2 = (a * (1 - a) + 0.01) / nh[w]! + (b * (1 - b) + 0.01) / nOther[w]!;
+      const s2 =
+        Math.max(a * (1 - a) + 0.01, smallSampleVariance(nh[w]!)) / nh[w]! +
+        Math.max(b * (1 - b) + 0.01, smallSampleVariance(nOther[w]!)) / nOther[w]!;
       p2 = shrunkExceedance(delta, s2, cfg.concentration);
     }
     score[w] = Math.max(p1, p2);

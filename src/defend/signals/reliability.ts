@@ -30,6 +30,7 @@ import {
   type SignalContext,
   type Stats,
   shrunkExceedance,
+  smallSampleVariance,
 } from "./signal.js";
 
 /** g(l, ·) summed against weighted label totals S = (S_a, S_b, S_tie). */
@@ -122,7 +123,7 @@ export function reliabilitySignal(
     }
     const mean = sum[w]! / k;
     const sampleVar = k > 1 ? Math.max(0, (sumSq[w]! - k * mean * mean) / (k - 1)) : pooledVar;
-    const s2 = Math.max(sampleVar, 0.5 * pooledVar) / k;
+    const s2 = Math.max(sampleVar, 0.5 * pooledVar, smallSampleVariance(k)) / k;
     score[w] = shrunkExceedance(-mean, s2, tolerance); // P(d_w < −tolerance)
     stats[w] = {
       model_reliability: fit.reliability[w]!,

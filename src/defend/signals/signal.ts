@@ -72,6 +72,21 @@ export function shrunkExceedance(estimate: number, s2: number, threshold: number
   return normalSf((threshold - (v * estimate) / s2) / Math.sqrt(v));
 }
 
+/** Judgments' worth of the small-sample variance floor (below). */
+const SMALL_SAMPLE_WEIGHT = 4;
+
+/**
+ * The least per-judgment variance to assume of a rater's mean from k judgments: ¼ (a share's
+ * largest) worth 4 judgments, ¼ · 4/(k + 4). Why: the variances the detectors estimate — the
+ * others' pooled one, a rate's p(1 − p) — describe raters who mostly agree, and can be near 0
+ * on a clean panel or at a rate of 0 or 1; against them one honest slip by a rater with one or
+ * two judgments is many standard errors out, and the N(0, 0.15²) prior alone cannot hold it
+ * (one disagreement scored 1.0). By k ≈ 20 the floor is below any panel's own noise.
+ */
+export function smallSampleVariance(k: number): number {
+  return (0.25 * SMALL_SAMPLE_WEIGHT) / (k + SMALL_SAMPLE_WEIGHT);
+}
+
 /**
  * Two-sided tail of a share against ½: P(|s − ½| > tolerance) for s ~ Beta(5 + k, 5 + n − k).
  * The Beta(5, 5) prior keeps a handful of one-sided disagreements from looking like a bias.
