@@ -18,6 +18,7 @@
  * of them, as many as it takes for their noisy-OR to reach `suspect_at`: no verdict without its
  * reasons.
  */
+import { KeelError } from "../core/errors.js";
 import type { AuditConfig } from "./config.js";
 import type { RaterSignal, SignalKey, Stats } from "./signals/signal.js";
 import { noisyOr } from "./stats.js";
@@ -51,6 +52,13 @@ export function decide(
     const ev: Partial<Record<SignalKey, Stats & { score: number }>> = {};
     for (const s of signals) {
       const sc = s.score[w]!;
+      // A NaN would make suspicion NaN, and NaN >= suspect_at is false: the rater trusted with
+      // weight 1. No detector gives one today; if one ever does, the audit fails, not the rater.
+      if (!(sc >= 0 && sc <= 1))
+        throw new KeelError(
+          "KEEL_E_INTERNAL",
+          `the ${s.key} detector scored rater #${w} ${sc}, not a probability`,
+        );
       const st = s.stats[w];
       if (st !== undefined) ev[s.key] = { score: sc, ...st };
       scores.push(sc);

@@ -37,6 +37,14 @@ describe("decide(): verdicts and their reasons", () => {
     expect(d.reasons[1]).toEqual([]);
   });
 
+  it("fails the audit, not open, on a score that is not a probability (NaN would trust the rater)", () => {
+    const config = resolveAuditConfig({}, "balanced");
+    for (const bad of [Number.NaN, 1.5, -0.1])
+      expect(() => decide([signal("agreement", bad)], 2, config)).toThrow(
+        /agreement detector scored rater #0/,
+      );
+  });
+
   it("a trusted rater lists only the detectors that reach reason_at", () => {
     const config = resolveAuditConfig({}, "balanced");
     const d = decide([signal("agreement", 0.35), signal("speed", 0.1)], 2, config);
