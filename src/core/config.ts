@@ -4,7 +4,13 @@
  * its line, so a failure reads `pipeline.yaml:12: reward_model.train.epochs: …`.
  */
 import type { z } from "zod";
-import { missingBlockHint, nearestValueHint, unknownKeysHint, valueAt } from "./config-hints.js";
+import {
+  fieldsAt,
+  missingBlockHint,
+  nearestValueHint,
+  unknownKeysHint,
+  valueAt,
+} from "./config-hints.js";
 import { KeelError } from "./errors.js";
 import { zodIssueMessage } from "./issue-messages.js";
 
@@ -63,18 +69,28 @@ export function parseConfig<S extends z.ZodType>(
 ): z.output<S> {
   const r = schema.safeParse(raw ?? {});
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const { message } = zodIssueMessage(r.error);
-  const at = issue.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+  const first = r.error.issues[0]!;
+  // Inside a union, the field of the alternative the value came closest to (`skill.mean`, not
+  // `skill`); elsewhere the issue as zod placed it.
+  const union = first.code === "invalid_union";
+  const described = union ? zodIssueMessage(r.error, { input: raw ?? {} }) : undefined;
+  const message = (described ?? zodIssueMessage(r.error)).message;
+  const issue = described?.issue ?? first;
+  const at = (described?.path ?? issue.path).map((p) => (typeof p === "symbol" ? String(p) : p));
   let path = at;
   let hint: string | undefined;
   if (issue.code === "unrecognized_keys" && issue.keys.length > 0) {
     path = [...at, issue.keys[0]!];
     hint = unknownKeysHint(schema, at, issue.keys);
-  } else if (issue.code === "invalid_value") {
+  } else if (issue.code === "invalid_value" && !union) {
+    // (Inside a union the message itself already suggests the near miss.)
     hint = nearestValueHint(valueAt(raw, at), issue.values);
   } else if (issue.code === "invalid_type" && at.length > 0 && valueAt(raw, at) === undefined) {
     hint = missingBlockHint(schema, at);
+  } else if (issue.code === "invalid_type" && at.length > 0 && valueAt(raw, at) === null) {
+    hint = nullBlockHint(schema, at);
+  } else if (issue.code === "invalid_type") {
+    hint = yamlValueHint(valueAt(raw, at), issue.expected);
   }
   const full = [...prefix, ...path];
   const line = source.lineOf?.(full);
@@ -86,4 +102,30 @@ export function parseConfig<S extends z.ZodType>(
     },
     ...(hint !== undefined ? { hint } : {}),
   });
+}
+
+/** `block:` with nothing under it (its fields commented out, say) is null in YAML. */
+function nullBlockHint(schema: z.ZodType, at: readonly (string | number)[]): string | undefined {
+  const fields = fieldsAt(schema, at);
+  if (fields === undefined) return undefined;
+  return `nothing is written under ${at.join(".")}, which YAML reads as null: give its fields (${fields.join(", ")}), or remove the line`;
+}
+
+/** Words YAML 1.1 read as booleans; YAML 1.2, which keel reads, keeps them as text. */
+const YAML11_BOOLEANS = /^(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
+
+/**
+ * For a string where a number or boolean was expected, what YAML made of the text: a quoted
+ * number, `1_000` or `yes` (YAML 1.1 read them as 1000 and true; YAML 1.2 keeps them as text).
+ */
+function yamlValueHint(value: unknown, expected: string): string | undefined {
+  if (typeof value !== "string") return undefined;
+  if (expected === "boolean" && YAML11_BOOLEANS.test(value)) {
+    return `YAML 1.2 reads ${value} as text: write true or false`;
+  }
+  if (expected !== "number" && expected !== "int") return undefined;
+  const plain = value.trim().replace(/_/g, "");
+  if (plain === "" || !Number.isFinite(Number(plain))) return undefined;
+  if (plain !== value.trim()) return `YAML 1.2 reads ${value} as text: write ${plain}`;
+  return `${JSON.stringify(value)} is text: write the number without quotes`;
 }

@@ -25,12 +25,12 @@ export interface IssueContext {
 export function zodIssueMessage(
   error: z.ZodError,
   context: IssueContext = {},
-): { field: string; message: string; path: PropertyKey[] } {
-  const issue = firstIssue(error.issues, context);
-  if (!issue) return { field: "", message: "invalid", path: [] };
-  const { path, message } = describeIssue(issue, [], context);
+): { field: string; message: string; path: PropertyKey[]; issue?: Issue } {
+  const first = firstIssue(error.issues, context);
+  if (!first) return { field: "", message: "invalid", path: [] };
+  const { path, message, issue } = describeIssue(first, [], context);
   const field = path.map(String).join(".");
-  return { field: field === "" ? "(record)" : field, message, path };
+  return { field: field === "" ? "(record)" : field, message, path, issue };
 }
 
 type Issue = z.core.$ZodIssue;
@@ -38,13 +38,14 @@ type Issue = z.core.$ZodIssue;
 /** zod's own wording starts so; a schema's custom message is kept as written. */
 const isDefault = (message: string) => /^(Invalid|Too (small|big)|Unrecognized)\b/.test(message);
 
+/** `issue` is the one described: inside a union, the closest alternative's. */
 function describeIssue(
   issue: Issue,
   prefix: readonly PropertyKey[],
   ctx: IssueContext,
-): { path: PropertyKey[]; message: string } {
+): { path: PropertyKey[]; message: string; issue: Issue } {
   const path = [...prefix, ...issue.path];
-  if (!("input" in ctx)) return { path, message: issueText(issue, path, ctx) };
+  if (!("input" in ctx)) return { path, message: issueText(issue, path, ctx), issue };
   if (issue.code === "invalid_union") {
     const branch = closestBranch(issue.errors);
     if (branch) return describeIssue(firstIssue(branch, ctx, path)!, path, ctx);
@@ -54,10 +55,10 @@ function describeIssue(
     const key = path.at(-1);
     if (inner && typeof key === "string") {
       const what = describeIssue(inner, [], {}).message;
-      return { path: path.slice(0, -1), message: `key ${quote(key)} ${what}` };
+      return { path: path.slice(0, -1), message: `key ${quote(key)} ${what}`, issue };
     }
   }
-  return { path, message: issueText(issue, path, ctx) };
+  return { path, message: issueText(issue, path, ctx), issue };
 }
 
 /**
@@ -114,6 +115,18 @@ function issueText(issue: Issue, path: readonly PropertyKey[], ctx: IssueContext
       if (!isDefault(issue.message)) return issue.message;
       return typeText([issue], path, ctx) ?? issue.message;
     case "invalid_union": {
+      // A discriminated union's tag field (`type: honnest`): zod lists the tags in its own words.
+      if (
+        "options" in issue &&
+        issue.options &&
+        issue.errors.length === 0 &&
+        isDefault(issue.message)
+      ) {
+        const list = issue.options.map((v) => quote(v)).join(", ");
+        if (known && value === undefined) return `is required (one of ${list})`;
+        const hint = known ? nearestValueHint(value, issue.options) : undefined;
+        return `must be one of ${list}${got}${hint ? ` (${hint})` : ""}`;
+      }
       const accepted = isDefault(issue.message) ? undefined : issue.message;
       const branch = closestBranch(issue.errors);
       if (!branch) {

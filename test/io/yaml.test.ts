@@ -13,8 +13,8 @@ describe("parseYamlConfig", () => {
     expect(() => parseYamlConfig(`${levels.join("\n")}\n`, "bomb.yaml")).toThrow(
       expect.objectContaining({
         code: "KEEL_E_CONFIG",
-        where: { file: "bomb.yaml" },
-        message: expect.stringContaining("invalid YAML"),
+        where: { file: "bomb.yaml", line: 7 },
+        message: expect.stringContaining("aliases expand this value"),
       }),
     );
   });
