@@ -93,6 +93,9 @@ export function checkPipelineInputs(config: PipelineConfig, source: ConfigSource
   };
   const missing = (message: string, path: string[], hint: string) =>
     new KeelError("KEEL_E_NOT_FOUND", message, { where: where(...path), hint });
+  // A directory is there, but is not what the field names.
+  const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+  const dirNote = (p: string) => (isDir(p) ? " (that is a directory)" : "");
   const { collect, prompts, base, generate } = config;
   // It would fail at the collect stage, after SFT and generation, for want of judgments.
   if (collect.from === "store" && collect.path === ":memory:")
@@ -105,15 +108,23 @@ export function checkPipelineInputs(config: PipelineConfig, source: ConfigSource
       },
     );
   if (collect.from === "import" && !isFile(collect.path!))
-    throw missing(`no judgments file at ${collect.path}`, ["collect", "path"], "fix the path");
+    throw missing(
+      `no judgments file at ${collect.path}${dirNote(collect.path!)}`,
+      ["collect", "path"],
+      "fix the path",
+    );
   if (collect.from === "store" && !isPostgresUrl(collect.path!) && !isFile(collect.path!))
     throw missing(
-      `no keel store at ${collect.path}`,
+      `no keel store at ${collect.path}${dirNote(collect.path!)}`,
       ["collect", "path"],
       "give an existing store's file or a postgres:// URL",
     );
   if (prompts.from === "file" && !isFile(prompts.path!))
-    throw missing(`no prompts file at ${prompts.path}`, ["prompts", "path"], "fix the path");
+    throw missing(
+      `no prompts file at ${prompts.path}${dirNote(prompts.path!)}`,
+      ["prompts", "path"],
+      "fix the path",
+    );
   const checkpoints: [string, string[]][] = [];
   if (base.checkpoint !== undefined) checkpoints.push([base.checkpoint, ["base", "checkpoint"]]);
   const provider = generate.provider as { type?: unknown; checkpoint?: unknown } | undefined;

@@ -29,6 +29,25 @@ describe("keel run: the config's input paths", () => {
       expect(existsSync(out)).toBe(false);
     });
 
+  it("a directory where a file belongs fails as missing, and says it is a directory (--check crashed on EISDIR)", async () => {
+    const file = join(dir, "dir.yaml");
+    for (const [block, message] of [
+      [
+        "collect: { from: import, path: DIR }",
+        "collect.path: no judgments file at DIR (that is a directory)",
+      ],
+      [
+        "prompts: { from: file, path: DIR }",
+        "prompts.path: no prompts file at DIR (that is a directory)",
+      ],
+    ] as const) {
+      writeFileSync(file, `name: x\npreset: quick\n${block.replace("DIR", dir)}\n`);
+      const r = await runCli(["run", "-c", file, "-o", join(dir, "dir-out"), "--check", "-q"]);
+      expect(r.code, r.stderr).toBe(66);
+      expect(r.stderr).toContain(`KEEL_E_NOT_FOUND: ${file}:3: ${message.replace("DIR", dir)}`);
+    }
+  });
+
   it("collect-store: an in-memory store, new and empty, fails before anything runs", async () => {
     const file = join(dir, "memory.yaml");
     writeFileSync(file, 'name: x\npreset: quick\ncollect: { from: store, path: ":memory:" }\n');

@@ -67,6 +67,8 @@ export function fileDigest(path: string): string | null {
     const buf = Buffer.allocUnsafe(1 << 20);
     for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) h.update(buf.subarray(0, n));
     return h.digest("hex");
+  } catch {
+    return null; // a directory opens, and fails at the first read (EISDIR)
   } finally {
     closeSync(fd);
   }
