@@ -11,7 +11,9 @@
  * log softmax(logits)[token] at temperature 1 with no truncation — the quantity PPO and DPO
  * compare against a fresh forward pass. A logit of −∞ masks its token; NaN or +∞ (a diverged
  * model) is refused with KEEL_E_NUMERIC: every weight after it would be NaN and every draw would
- * silently fall to the last id.
+ * silently fall to the last id. Options are checked on every draw (`validateSampling`): these
+ * functions are exported, and top-p 0 drew `undefined`, a negative temperature the least likely
+ * token.
  */
 import { KeelError } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
@@ -111,6 +113,7 @@ export function sample(
   rng: Rng,
   scratch: Float64Array = new Float64Array(logits.length),
 ): { token: number; logprob: number } {
+  validateSampling(o);
   const V = logits.length;
   const max = maxLogit(logits);
   const t = o.temperature ?? 1;
@@ -130,15 +133,7 @@ export function sample(
       scratch[i] = w;
       total += w;
     }
-    let u = rng.float() * total;
-    token = V - 1;
-    for (let i = 0; i < V; i++) {
-      u -= scratch[i]!;
-      if (u < 0) {
-        token = i;
-        break;
-      }
-    }
+    token = inverseCdf(scratch, V, rng.float() * total);
     z1 = total;
     if (t !== 1) {
       z1 = 0;
@@ -150,6 +145,7 @@ export function sample(
 
 /** Draws one token id from `logits` (length V). */
 export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, rng: Rng): number {
+  validateSampling(o);
   const max = maxLogit(logits);
   const t = o.temperature ?? 1;
   if (t === 0) return argmax(logits);
@@ -162,12 +158,24 @@ export function sampleToken(logits: ArrayLike<number>, o: SamplingOptions, rng: 
       : { ids: null, w: softWeights(logits, max, t) };
   let total = 0;
   for (let j = 0; j < w.length; j++) total += w[j]!;
-  let u = rng.float() * total;
-  for (let j = 0; j < w.length; j++) {
+  const j = inverseCdf(w, w.length, rng.float() * total);
+  return ids ? ids[j]! : j;
+}
+
+/**
+ * The first j < n at which u − w[0] − … − w[j] < 0. Rounding can leave u ≥ 0 after the last
+ * subtraction (u drawn just below the rounded total); the draw then goes to the last id of
+ * positive weight, never to a trailing one of weight 0 (a −∞ logit, or one underflowed at a
+ * small temperature), which is what falling to the last id did.
+ */
+function inverseCdf(w: ArrayLike<number>, n: number, u: number): number {
+  let last = 0;
+  for (let j = 0; j < n; j++) {
     u -= w[j]!;
-    if (u < 0) return ids ? ids[j]! : j;
+    if (u < 0) return j;
+    if (w[j]! > 0) last = j;
   }
-  return ids ? ids[ids.length - 1]! : w.length - 1;
+  return last;
 }
 
 function softWeights(logits: ArrayLike<number>, max: number, t: number): Float64Array {
