@@ -29,6 +29,7 @@ export {
   encodeJudgments,
   type JudgmentData,
   JudgmentEncoder,
+  type JudgmentWithoutTexts,
 } from "./judgments.js";
 export { type BradleyTerryOptions, bradleyTerry } from "./pairwise/bradley-terry.js";
 export { bradleyTerryIlsr, type IlsrOptions } from "./pairwise/bradley-terry-ilsr.js";

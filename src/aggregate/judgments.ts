@@ -44,6 +44,12 @@ function textKey(prompt: string, response: string): string {
   return sha256Hex(`${prompt}\u0000${response}`).slice(0, 32);
 }
 
+/**
+ * A later judgment of a comparison, without the texts its first judgment carried (a store's
+ * `judgmentsTextsOnce`: the store fixes a comparison's texts, so there is nothing to check).
+ */
+export type JudgmentWithoutTexts = Omit<Judgment, "prompt" | "response_a" | "response_b">;
+
 export class JudgmentEncoder {
   private readonly cat = new CategoricalEncoder();
   private readonly pw = new PairwiseEncoder();
@@ -53,8 +59,24 @@ export class JudgmentEncoder {
   private readonly compA: number[] = [];
   private readonly compB: number[] = [];
 
-  /** `where`: the judgment's file and line, named if its gold conflicts with another's. */
-  add(j: Judgment, where?: Where): void {
+  /**
+   * `where`: the judgment's file and line, named if its gold conflicts with another's. A judgment
+   * without texts must be of a comparison added before.
+   */
+  add(j: Judgment | JudgmentWithoutTexts, where?: Where): void {
+    const c = "prompt" in j ? this.comparisonOf(j) : this.knownComparison(j.comparison_id, where);
+    this.cat.add(j.comparison_id, j.rater_id, j.choice);
+    if (j.gold !== undefined) this.cat.addGold(j.comparison_id, j.gold, where);
+    const a = this.itemNames[this.compA[c]!]!;
+    const b = this.itemNames[this.compB[c]!]!;
+    const swapped = j.shown_order === "ba";
+    const outcome =
+      j.choice === "tie" ? TIE : (j.choice === "a") !== swapped ? LEFT_WINS : RIGHT_WINS;
+    if (a !== b) this.pw.add(j.rater_id, swapped ? b : a, swapped ? a : b, outcome);
+  }
+
+  /** The judgment's comparison, added on its first judgment, checked on the later ones. */
+  private comparisonOf(j: Judgment): number {
     const prompt = contentToText(j.prompt);
     let c = this.comparisons.get(j.comparison_id);
     if (c === undefined) {
@@ -64,14 +86,17 @@ export class JudgmentEncoder {
     } else {
       this.checkSameTexts(j, prompt, c);
     }
-    this.cat.add(j.comparison_id, j.rater_id, j.choice);
-    if (j.gold !== undefined) this.cat.addGold(j.comparison_id, j.gold, where);
-    const a = this.itemNames[this.compA[c]!]!;
-    const b = this.itemNames[this.compB[c]!]!;
-    const swapped = j.shown_order === "ba";
-    const outcome =
-      j.choice === "tie" ? TIE : (j.choice === "a") !== swapped ? LEFT_WINS : RIGHT_WINS;
-    if (a !== b) this.pw.add(j.rater_id, swapped ? b : a, swapped ? a : b, outcome);
+    return c;
+  }
+
+  private knownComparison(id: string, where?: Where): number {
+    const c = this.comparisons.get(id);
+    if (c !== undefined) return c;
+    throw new KeelError(
+      "KEEL_E_INTERNAL",
+      "a judgment without texts came before its comparison's first judgment",
+      { where: { ...where, id } },
+    );
   }
 
   /**

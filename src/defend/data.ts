@@ -9,6 +9,7 @@
  * statistic.
  */
 import { Column } from "../core/column.js";
+import { KeelError } from "../core/errors.js";
 import { contentToText, type GoldAnswer, type Judgment, type Rater } from "../core/types.js";
 import type { SafetyTable, SafetyVerdict, SyncSafetyClassifier } from "./filters/safety.js";
 import { countWords, hashKey, normalizedKey } from "./text.js";
@@ -109,6 +110,9 @@ export type AuditJudgment = Pick<
   | "shown_order"
 >;
 
+/** A later judgment of a comparison, without the texts its first judgment carried. */
+export type AuditJudgmentWithoutTexts = Omit<AuditJudgment, "prompt" | "response_a" | "response_b">;
+
 /**
  * Builds the audit's working set one judgment at a time, keeping only dense columns and one
  * copy of each comparison's texts — so a caller that streams judgments (a file, a store) never
@@ -138,7 +142,29 @@ export class AuditDataBuilder {
     return this.jc.length;
   }
 
-  add(j: AuditJudgment): void {
+  /**
+   * A judgment without texts (a store's `judgmentsTextsOnce`) must be of a comparison added
+   * before: the store fixes a comparison's texts, so there is nothing to compare.
+   */
+  add(j: AuditJudgment | AuditJudgmentWithoutTexts): void {
+    const c = "prompt" in j ? this.comparisonOf(j) : this.knownComparison(j.comparison_id);
+    if (j.gold !== undefined && this.judgedGold[c] === -1)
+      this.judgedGold[c] = CHOICE_CODE[j.gold]!;
+    let w = this.raterIndex.get(j.rater_id);
+    if (w === undefined) {
+      w = this.raterIds.length;
+      this.raterIndex.set(j.rater_id, w);
+      this.raterIds.push(j.rater_id);
+    }
+    this.jc.push(c);
+    this.jw.push(w);
+    this.lab.push(CHOICE_CODE[j.choice] ?? LABEL_TIE);
+    this.sw.push(j.shown_order === "ba" ? 1 : 0);
+    this.lat.push(j.latency_ms ?? Number.NaN);
+  }
+
+  /** The judgment's comparison, added on its first judgment, checked on the later ones. */
+  private comparisonOf(j: AuditJudgment): number {
     let c = this.compIndex.get(j.comparison_id);
     const p = contentToText(j.prompt);
     const ra = contentToText(j.response_a);
@@ -155,19 +181,17 @@ export class AuditDataBuilder {
       this.conflicts++;
       this.invalid.set(c, "the same comparison id carries different texts");
     }
-    if (j.gold !== undefined && this.judgedGold[c] === -1)
-      this.judgedGold[c] = CHOICE_CODE[j.gold]!;
-    let w = this.raterIndex.get(j.rater_id);
-    if (w === undefined) {
-      w = this.raterIds.length;
-      this.raterIndex.set(j.rater_id, w);
-      this.raterIds.push(j.rater_id);
-    }
-    this.jc.push(c);
-    this.jw.push(w);
-    this.lab.push(CHOICE_CODE[j.choice] ?? LABEL_TIE);
-    this.sw.push(j.shown_order === "ba" ? 1 : 0);
-    this.lat.push(j.latency_ms ?? Number.NaN);
+    return c;
+  }
+
+  private knownComparison(id: string): number {
+    const c = this.compIndex.get(id);
+    if (c !== undefined) return c;
+    throw new KeelError(
+      "KEEL_E_INTERNAL",
+      "a judgment without texts came before its comparison's first judgment",
+      { where: { id } },
+    );
   }
 
   /**

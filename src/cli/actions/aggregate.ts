@@ -120,7 +120,7 @@ async function readJudgmentData(o: LabelSource, gold?: string): Promise<Judgment
         enabled: showsProgress(o),
       });
       let n = 0;
-      for await (const j of store.judgments()) {
+      for await (const j of store.judgmentsTextsOnce()) {
         enc.add(j);
         p.update(++n);
       }

@@ -78,7 +78,7 @@ export async function readAuditSources(
   } else if (o.db) {
     await withStore(o.db, async (store) => {
       const p = progress(await store.countJudgments());
-      for await (const j of store.judgments()) {
+      for await (const j of store.judgmentsTextsOnce()) {
         builder.add(j);
         p.update(builder.count);
       }
