@@ -13,8 +13,12 @@
  * not finite, or whose (clipped) entries would square beyond float32 in float32 moments, is
  * refused (KEEL_E_NUMERIC) before any state changes.
  *
- * Default decay set, as nanoGPT: every parameter of rank ≥ 2 (matrices and embeddings), no
- * biases or layer-norm gains.
+ * Default decay set, as nanoGPT: every parameter of rank ≥ 2 (matrices, embeddings, the
+ * [C, 1] value and reward head weights), no biases or layer-norm gains. One difference from
+ * PyTorch: torch skips a parameter whose `.grad` is None (a head the loss never reached); here
+ * every tensor gets a gradient, zero for an unused head, so a decayed unused head still shrinks
+ * by (1 − η·λ) per step (its Adam term is 0). One global t drives bias correction, as torch's
+ * per-parameter counts when every parameter steps every time.
  */
 import { KeelError } from "../../core/errors.js";
 import type { FloatArray, ParamStore } from "../params.js";
@@ -75,7 +79,7 @@ export class AdamW {
     readonly params: ParamStore,
     readonly opts: AdamWOptions,
   ) {
-    checkOptions(opts);
+    checkOptions(opts, params.dtype);
     this.m = params.zerosLike();
     this.v = params.zerosLike();
     this.lr = opts.lr;
@@ -171,8 +175,19 @@ export class AdamW {
 /**
  * Options outside these ranges poison every step: β = 1 divides by 1 − βᵗ = 0, ε ≤ 0 divides
  * by zero where v = 0, a negative clip or learning rate climbs the loss instead of descending.
+ * ε below float32's smallest number is 0 in float32 arithmetic (the SIMD kernel's, and
+ * PyTorch's): every entry whose gradient was 0 so far became 0/0 = NaN, silently.
  */
-function checkOptions(o: AdamWOptions): void {
+function checkOptions(o: AdamWOptions, dtype: "float32" | "float64"): void {
+  if (dtype === "float32") checkFloat32Betas(o);
+  if (dtype === "float32" && o.eps !== undefined && o.eps > 0 && Math.fround(o.eps) === 0) {
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `AdamW option eps is ${o.eps}, which is 0 in float32, the parameters' type: every ` +
+        "parameter whose gradient is 0 would become 0/0 = NaN",
+      { where: { field: "eps" }, hint: "use eps ≥ 1.4e-45, the smallest float32 (1e-8 is usual)" },
+    );
+  }
   const ranges: [keyof AdamWOptions, number | undefined, (x: number) => boolean, string][] = [
     ["lr", o.lr, (x) => x >= 0, "≥ 0"],
     ["beta1", o.beta1, (x) => x >= 0 && x < 1, "in [0, 1)"],
@@ -192,3 +207,27 @@ function checkOptions(o: AdamWOptions): void {
 
 /** √(largest float32): a larger number squares to infinity in float32. */
 const F32_SQRT_MAX = Math.sqrt(3.4028234663852886e38);
+
+/**
+ * The SIMD kernel (simd.ts) forms 1 − β in float32 from float32(β), which keeps about
+ * 2⁻²⁴/(1 − β) of relative accuracy: within 1e-6 for the usual β (0.9, 0.95, 0.999), 0.14% at
+ * β₂ = 0.99999, and 0 above 1 − 2⁻²⁵, where v stays 0 and every step divides by ε. A β whose
+ * complement is off by more than 0.1% is refused rather than trained on inaccurately. (The
+ * complement computed in float64, as PyTorch passes it, changes every float32 result in the last
+ * bit: the measured figures in the docs would then be run again.)
+ */
+function checkFloat32Betas(o: AdamWOptions): void {
+  for (const [field, beta] of [
+    ["beta1", o.beta1],
+    ["beta2", o.beta2],
+  ] as const) {
+    if (beta === undefined || !(beta >= 0 && beta < 1)) continue; // the range check says why
+    const complement = Math.fround(1 - Math.fround(beta));
+    if (Math.abs(complement - (1 - beta)) <= 1e-3 * (1 - beta)) continue;
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `AdamW option ${field} is ${beta}: float32 parameters hold 1 − ${field} only as ${complement}`,
+      { where: { field }, hint: `use ${field} ≤ 0.9999, or float64 parameters` },
+    );
+  }
+}
