@@ -52,26 +52,43 @@ export const ModelSourceSchema = z
   });
 export type ModelSource = z.output<typeof ModelSourceSchema>;
 
-export const OptimSchema = z
-  .strictObject({
-    lr: z.number().positive().default(1e-3),
-    min_lr: z.number().min(0).default(0),
-    warmup: z.int().min(0).default(0),
-    weight_decay: z.number().min(0).default(0),
-    beta1: z.number().min(0).lt(1).default(0.9),
-    beta2: z.number().min(0).lt(1).default(0.95),
-    eps: z.number().positive().default(1e-8),
-    max_grad_norm: z.number().positive().nullable().default(1),
-  })
-  // The cosine runs from lr down to min_lr; above lr it would raise the rate as training ends.
-  .superRefine((o, ctx) => {
-    if (o.min_lr > o.lr)
-      ctx.addIssue({
-        code: "custom",
-        message: `min_lr ${o.min_lr} is above lr ${o.lr}; the schedule decays from lr to min_lr`,
-        path: ["min_lr"],
-      });
-  });
+/** The `optim` block, its `lr` defaulting to `lr` (each trainer's own). */
+function optimWithLr(lr: number) {
+  return (
+    z
+      .strictObject({
+        lr: z.number().positive().default(lr),
+        min_lr: z.number().min(0).default(0),
+        warmup: z.int().min(0).default(0),
+        weight_decay: z.number().min(0).default(0),
+        beta1: z.number().min(0).lt(1).default(0.9),
+        beta2: z.number().min(0).lt(1).default(0.95),
+        eps: z.number().positive().default(1e-8),
+        max_grad_norm: z.number().positive().nullable().default(1),
+      })
+      // The cosine runs from lr down to min_lr; above lr it would raise the rate as training ends.
+      .superRefine((o, ctx) => {
+        if (o.min_lr > o.lr)
+          ctx.addIssue({
+            code: "custom",
+            message: `min_lr ${o.min_lr} is above lr ${o.lr}; the schedule decays from lr to min_lr`,
+            path: ["min_lr"],
+          });
+      })
+  );
+}
+
+export const OptimSchema = optimWithLr(1e-3);
+
+/**
+ * A trainer's `optim` field: absent, or given in part (`optim: {warmup: 10}`), its `lr` is the
+ * trainer's own default. (A block given in part once took the shared 1e-3: ten times DPO's.)
+ */
+export function optimField(lr: number) {
+  const schema = optimWithLr(lr);
+  return schema.default(schema.parse({}));
+}
+
 export type Optim = z.output<typeof OptimSchema>;
 
 export const RunSchema = z.strictObject({

@@ -12,7 +12,7 @@ import { z } from "zod";
 import {
   type ConfigSource,
   ModelSourceSchema,
-  OptimSchema,
+  optimField,
   parseConfig,
   RunSchema,
 } from "../common/config.js";
@@ -36,7 +36,7 @@ export const DpoConfigSchema = z
     beta: z.number().positive().default(0.1),
     label_smoothing: z.number().min(0).lt(0.5).default(0),
     train: DpoTrainSchema.default(DpoTrainSchema.parse({})),
-    optim: OptimSchema.default(OptimSchema.parse({ lr: 1e-4 })),
+    optim: optimField(1e-4),
     run: RunSchema.default(RunSchema.parse({})),
   })
   .superRefine((c, ctx) => {

@@ -27,7 +27,7 @@
  * 0.2 × rollout.batch_size (so β stays positive); cost.lambda_init ≤ cost.lambda_max.
  */
 import { z } from "zod";
-import { type ConfigSource, OptimSchema, parseConfig, RunSchema } from "../common/config.js";
+import { type ConfigSource, optimField, parseConfig, RunSchema } from "../common/config.js";
 import { KL_ESTIMATORS } from "../losses/kl.js";
 import { ENSEMBLE_SCORING } from "../rm/rmConfig.js";
 
@@ -97,7 +97,7 @@ export const PpoConfigSchema = z
         batch_size: z.int().positive().default(64),
       })
       .default({ batch_size: 64 }),
-    optim: OptimSchema.default(OptimSchema.parse({ lr: 1e-4 })),
+    optim: optimField(1e-4),
     run: RunSchema.default(RunSchema.parse({ log_every: 1 })),
   })
   .superRefine((c, ctx) => {

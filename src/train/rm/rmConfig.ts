@@ -20,7 +20,7 @@ import { z } from "zod";
 import {
   type ConfigSource,
   ModelSourceSchema,
-  OptimSchema,
+  optimField,
   parseConfig,
   RunSchema,
 } from "../common/config.js";
@@ -60,7 +60,7 @@ export const RmConfigSchema = z
     loss: z.enum(REWARD_LOSS_TYPES).default("bradley_terry"),
     train: RmTrainSchema.default(RmTrainSchema.parse({})),
     ensemble: EnsembleSchema.default(EnsembleSchema.parse({})),
-    optim: OptimSchema.default(OptimSchema.parse({ lr: 3e-4 })),
+    optim: optimField(3e-4),
     run: RunSchema.default(RunSchema.parse({})),
   })
   .superRefine((c, ctx) => {

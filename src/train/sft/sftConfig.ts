@@ -12,7 +12,7 @@ import { z } from "zod";
 import {
   type ConfigSource,
   ModelSourceSchema,
-  OptimSchema,
+  optimField,
   parseConfig,
   RunSchema,
 } from "../common/config.js";
@@ -31,7 +31,7 @@ export const SftConfigSchema = z.strictObject({
   seed: z.int().default(1),
   model: ModelSourceSchema,
   train: SftTrainSchema.default(SftTrainSchema.parse({})),
-  optim: OptimSchema.default(OptimSchema.parse({})),
+  optim: optimField(1e-3),
   run: RunSchema.default(RunSchema.parse({})),
 });
 
