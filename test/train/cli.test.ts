@@ -603,9 +603,12 @@ describe("keel train", () => {
       return file;
     };
     const missing = join(dir, "no-tokenizer.json");
-    const r = await runCli(["train", "sft", "--config", cfg("tok-missing", missing)]);
+    const missingCfg = cfg("tok-missing", missing);
+    const r = await runCli(["train", "sft", "--config", missingCfg]);
     expect(r.code, r.stderr).toBe(66);
-    expect(r.stderr).toContain(`KEEL_E_FILE: ${missing}: cannot read: no such file or directory`);
+    expect(r.stderr).toContain(
+      `KEEL_E_FILE: ${missingCfg}:3: model.tokenizer.file: ${missing}: cannot read: no such file or directory`,
+    );
     const bad = await runCli([
       "train",
       "sft",
@@ -630,7 +633,7 @@ describe("keel train", () => {
     const r = await runCli(["train", "rm", "--config", file, "--check"]);
     expect(r.code).toBe(66);
     expect(r.stderr).toContain(
-      `${file}: model.init: no checkpoint at ${join(dir, "no-such-model")}`,
+      `${file}:3: model.init: no checkpoint at ${join(dir, "no-such-model")}`,
     );
   });
 });

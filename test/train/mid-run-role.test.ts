@@ -2,7 +2,7 @@
  * A mid-run checkpoint of keel train rm|cost (`checkpoints/step-N/`) records its trainer but no
  * kind; it is a reward or cost model all the same, not a policy.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { policyMismatch, scorerKindOf } from "../../src/train/common/role.js";
@@ -75,6 +75,8 @@ describe("mid-run reward and cost checkpoints", () => {
     const asReward = await ppo(policy, costStep);
     expect(asReward.code).toBe(65);
     expect(asReward.stderr).toContain(`reward.model: ${costStep} is a cost model`);
+    // (The step checkpoint above is only a config.json: a trainer needs its tokenizer too.)
+    copyFileSync(join(policy, "tokenizer.json"), join(rmStep, "tokenizer.json"));
     const fine = await ppo(policy, rmStep);
     expect(fine.code, fine.stderr).toBe(0);
   });

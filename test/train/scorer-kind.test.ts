@@ -97,7 +97,7 @@ describe("reward and cost models are what they are loaded as", () => {
     );
     const r = await runCli(["train", "ppo", "--config", file, "--check"]);
     expect(r.code).toBe(65);
-    expect(r.stderr).toContain(`KEEL_E_CHECKPOINT: ${file}: reward.model: ${m.sft} is a policy`);
+    expect(r.stderr).toContain(`KEEL_E_CHECKPOINT: ${file}:4: reward.model: ${m.sft} is a policy`);
   });
 
   it("a reward or cost model is not a policy: policy fields refuse them", async () => {
@@ -200,7 +200,7 @@ describe("reward and cost models are what they are loaded as", () => {
     const r = await runCli(["train", "dpo", "--config", file, "--check"]);
     expect(r.code).toBe(65);
     expect(r.stderr).toContain(
-      `KEEL_E_CHECKPOINT: ${file}: reference.init: ${rmModel} is a reward model`,
+      `KEEL_E_CHECKPOINT: ${file}:4: reference.init: ${rmModel} is a reward model`,
     );
   });
 });

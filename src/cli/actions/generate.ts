@@ -1,4 +1,6 @@
 /** `keel generate`'s action: candidate pairs from a checkpoint or a provider, written atomically. */
+import type { z } from "zod";
+import { type ConfigSource, parseConfig } from "../../core/config.js";
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
 import { JsonlWriter } from "../../io/jsonl.js";
@@ -6,7 +8,8 @@ import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.
 import { readPromptFile } from "../../io/prompts.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { refuseInsideRun } from "../../pipeline/rundir.js";
-import { EngineProvider, parseEngineConfig } from "../../providers/engine.js";
+import { EngineConfigSchema, EngineProvider, parseEngineConfig } from "../../providers/engine.js";
+import { OpenAiConfigSchema } from "../../providers/openai.js";
 import { generatePairs } from "../../providers/pairs.js";
 import { createGenerationProvider } from "../../providers/registry.js";
 import { type GenerationProvider, isClosable } from "../../providers/types.js";
@@ -39,20 +42,51 @@ export async function providerOf(
     );
   }
   const file = o.provider!;
-  const { raw } = await loadYamlConfig(file);
+  const { raw, source } = await loadYamlConfig(file);
   if (typeof raw.type !== "string") {
+    const line = source.lineOf?.(["type"]);
     throw new KeelError("KEEL_E_CONFIG", "a provider config needs a type (openai or engine)", {
-      where: { file, field: "type" },
+      where: { file, ...(line ? { line } : {}), field: "type" },
     });
   }
+  const { type, ...fields } = raw;
+  const schema = FIELDS[type];
+  if (schema) parseConfig(schema, fields, source, [], `${type} provider`);
   try {
-    return createGenerationProvider(raw as { type: string } & Record<string, unknown>);
+    return createGenerationProvider({ type, ...fields });
   } catch (e) {
-    if (e instanceof KeelError && e.code === "KEEL_E_CONFIG") {
-      throw new KeelError("KEEL_E_CONFIG", e.message, { where: { ...e.where, file } });
-    }
-    throw e;
+    throw atLine(e, source);
   }
+}
+
+/**
+ * The fields of the providers a file may name, read here first with the file's lines (the
+ * providers' own parsers know no file): `provider.yaml:4: api: …`. A provider not listed is
+ * still checked by its parser, its errors placed by field.
+ */
+const FIELDS: Readonly<Record<string, z.ZodType>> = {
+  openai: OpenAiConfigSchema,
+  engine: EngineConfigSchema,
+};
+
+/** A provider's config error, at the line of its field in the provider file. */
+function atLine(e: unknown, source: ConfigSource): unknown {
+  if (!(e instanceof KeelError) || e.code !== "KEEL_E_CONFIG") return e;
+  const field = e.where?.field;
+  const line = field ? source.lineOf?.(field.split(".")) : undefined;
+  // The providers' messages name the field themselves, which the location now does.
+  const said = field ? `${field}: ` : undefined;
+  const detail = said
+    ? e.detail.replace(
+        /^(\w+ provider: )?(.*)$/s,
+        (_, what = "", rest: string) =>
+          `${what}${rest.startsWith(said) ? rest.slice(said.length) : rest}`,
+      )
+    : e.detail;
+  return new KeelError("KEEL_E_CONFIG", detail, {
+    where: { ...e.where, file: source.file!, ...(line ? { line } : {}) },
+    ...(e.hint ? { hint: e.hint } : {}),
+  });
 }
 
 /** What the candidates file must not replace: the prompt file, the checkpoint, the provider config. */

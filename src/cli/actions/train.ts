@@ -3,28 +3,29 @@
  * safeguards, redteam; see commands/train.ts), gather the examples from files or a synthetic
  * world, run the trainer with a progress bar, and print the result.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 import { parseNested } from "../../core/config.js";
 import { KeelError } from "../../core/errors.js";
 import { firstChange } from "../../core/first-change.js";
 import type { Seed } from "../../core/rng.js";
 import type { PreferencePair } from "../../core/types.js";
-import { hasCheckpoint } from "../../engine/checkpoint/checkpoint.js";
+import { fileInTheWay } from "../../engine/checkpoint/atomic.js";
 import { promptRow } from "../../io/prompts.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { RunDir, refuseOtherRun } from "../../pipeline/rundir.js";
 import { buildSuites, runRedteam } from "../../redteam/index.js";
 import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
-import { endedAs, trainedArtifact } from "../../train/common/run.js";
+import { checkCheckpointInput } from "../../train/common/inputs.js";
+import { tokenizerFromFile } from "../../train/common/model.js";
+import { endedAs, readMetrics, trainedArtifact } from "../../train/common/run.js";
 import {
   type ConfigSource,
   type CostPair,
-  checkPolicy,
-  checkScorer,
   type DpoConfig,
   heldOutCount,
-  isEnsembleDir,
   type Metrics,
   type PpoHooks,
   type ProgressEvent,
@@ -221,6 +222,9 @@ interface Prepared {
   readonly counts: { readonly train: number; readonly eval: number };
   /** The checkpoints the run starts from or scores with, by config field (`scores`: as what). */
   readonly checkpoints: readonly Checkpointed[];
+  /** A new model's tokenizer file (`model.tokenizer.file`). */
+  readonly tokenizer?: string | undefined;
+  readonly source: ConfigSource;
 }
 
 interface Checkpointed {
@@ -264,6 +268,10 @@ const inits = (...c: [string, string | undefined, (ScorerKind | "policy")?][]): 
           },
         ],
   );
+
+/** The config's tokenizer file, when a new model reads one. */
+const tokenizerFile = (c: { model: { tokenizer?: object | undefined } }): string | undefined =>
+  c.model.tokenizer && "file" in c.model.tokenizer ? (c.model.tokenizer.file as string) : undefined;
 
 async function prepare(
   trainer: Trainer,
@@ -309,7 +317,7 @@ async function prepare(
     });
   };
   const evalOf = <T>(all: T[]) => all.slice(0, data.eval_count);
-  const prepared = ((): Omit<Prepared, "data"> => {
+  const prepared = ((): Omit<Prepared, "data" | "source"> => {
     switch (trainer) {
       case "sft": {
         const c = parseSftConfig(rest, source);
@@ -322,6 +330,7 @@ async function prepare(
           config: c,
           counts: counts(train, ev, c.train.eval_fraction, c.seed),
           checkpoints: inits(["model.init", c.model.init, "policy"]),
+          tokenizer: tokenizerFile(c),
           run: (h) => trainSft(c, { train, ...(ev ? { eval: ev } : {}) }, h),
         };
       }
@@ -345,6 +354,7 @@ async function prepare(
           out,
           config: c,
           counts: counts(train, ev, c.train.eval_fraction, c.seed, promptKey),
+          tokenizer: tokenizerFile(c),
           checkpoints:
             trainer === "dpo"
               ? inits(["model.init", c.model.init, "policy"], ["reference.init", ref, "policy"])
@@ -373,6 +383,7 @@ async function prepare(
           config: c,
           counts: counts(all, ev, c.train.eval_fraction, c.seed, promptKey),
           checkpoints: inits(["model.init", c.model.init]),
+          tokenizer: tokenizerFile(c),
           run: (h) => trainCostModel(c, { train: all, ...(ev ? { eval: ev } : {}) }, h),
         };
       }
@@ -380,7 +391,7 @@ async function prepare(
         return preparePpo(rest, source, out, data, world, sgRaw, rtRaw);
     }
   })();
-  return { ...prepared, data };
+  return { ...prepared, data, source };
 }
 
 function readPrompts(file: string, split: string | undefined): string[] {
@@ -397,7 +408,7 @@ function preparePpo(
   world: World | undefined,
   sgRaw: unknown,
   rtRaw: unknown,
-): Omit<Prepared, "data"> {
+): Omit<Prepared, "data" | "source"> {
   const c = parsePpoConfig(rest, source);
   const sg = parseNested(["safeguards"], source, (src) => parseSafeguards(sgRaw ?? {}, src));
   if (sg.gold && !world) {
@@ -416,13 +427,13 @@ function preparePpo(
       },
     );
   }
-  const prompts = world
-    ? promptsOf(world, data.split ?? "train").map((p) => p.content)
-    : readPrompts(data.prompts ?? "", data.split ?? "train");
   if (!world && !data.prompts)
     throw new KeelError("KEEL_E_CONFIG", "data.prompts is required (or data.world)", {
-      where: { field: "data.prompts" },
+      where: { ...(source.file ? { file: source.file } : {}), field: "data.prompts" },
     });
+  const prompts = world
+    ? promptsOf(world, data.split ?? "train").map((p) => p.content)
+    : readPrompts(data.prompts!, data.split ?? "train");
   const evalPrompts = data.eval_prompts
     ? readPrompts(data.eval_prompts, undefined)
     : world
@@ -507,22 +518,43 @@ function liveLine(m: Metrics): string {
     .join(" ");
 }
 
-/** `--check`: everything up to training; a missing checkpoint is a KEEL_E_NOT_FOUND error. */
-function reportCheck(trainer: Trainer, file: string, prep: Prepared, json: boolean): void {
-  const missing = prep.checkpoints.find((k) => !hasCheckpoint(k.dir) && !isEnsembleDir(k.dir));
-  if (missing)
+/**
+ * What the run would refuse once its record is written, refused before (by --check too): an
+ * output path that cannot be a directory, a tokenizer file or checkpoint the trainer cannot
+ * open as its field says (missing, a file for a directory, no tokenizer, a reward model as a
+ * policy). Told at the config's line and field.
+ */
+function checkInputs(prep: Prepared, file: string, outFlag: boolean): void {
+  const at = (field: string) => {
+    const line = prep.source.lineOf?.(field.split("."));
+    return { file, ...(line ? { line } : {}), field };
+  };
+  if (prep.out === "~" || prep.out.startsWith("~/"))
     throw new KeelError(
-      "KEEL_E_NOT_FOUND",
-      `no checkpoint at ${missing.dir} (neither config.json nor ensemble.json)`,
+      "KEEL_E_CONFIG",
+      `keel does not expand ~: ${prep.out} would be a directory called "~" in the directory keel runs in`,
       {
-        where: { file, field: missing.field },
-        hint: "train that model first (its run directory's model/), or fix the path",
+        where: outFlag ? { field: "--out" } : at("out"),
+        hint: `write the full path, ${join(homedir(), prep.out.slice(1))}`,
       },
     );
-  for (const k of prep.checkpoints) {
-    if (k.scores) checkScorer(k.dir, k.scores, { file, field: k.field });
-    if (k.policy) checkPolicy(k.dir, { file, field: k.field });
-  }
+  const blocking = fileInTheWay(prep.out);
+  if (blocking !== undefined)
+    throw new KeelError(
+      "KEEL_E_FILE",
+      `cannot create the directory: ${blocking} is a file, not a directory`,
+      {
+        where: { file: prep.out },
+        hint: "choose an output path that is, or can become, a directory",
+      },
+    );
+  if (prep.tokenizer !== undefined) tokenizerFromFile(prep.tokenizer, at("model.tokenizer.file"));
+  for (const k of prep.checkpoints)
+    checkCheckpointInput(k.dir, k.policy ? "policy" : (k.scores ?? "start"), at(k.field));
+}
+
+/** `--check`: everything up to training. */
+function reportCheck(trainer: Trainer, file: string, prep: Prepared, json: boolean): void {
   const what = trainer === "ppo" ? "prompts" : "examples";
   if (json) {
     printJson({
@@ -612,7 +644,39 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
       `the run in ${prep.out} is complete (metrics.jsonl ends with its summary); there is nothing to resume`,
       { hint: "its model is in model/; to train again, give another output directory" },
     );
+  checkInputs(prep, o.config, o.out !== undefined);
   if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
+  const existed = existsSync(prep.out);
+  try {
+    await trainRecorded(trainer, o, prep);
+  } catch (e) {
+    if (!o.resume) removeUnstarted(prep.out, existed);
+    throw e;
+  }
+}
+
+/** What a new run writes before its first step. */
+const RECORD_FILES = ["config.yaml", "manifest.json", "metrics.jsonl"];
+
+/**
+ * After a new run failed before its first step (on an input only its trainer could judge: a
+ * reference with another tokenizer, too few prompts for a batch), removes the record it wrote,
+ * and the directory when the run made it: a run directory that holds a config and a manifest
+ * says a run was made from them.
+ */
+function removeUnstarted(out: string, existed: boolean): void {
+  if (trainedArtifact(out) !== undefined || readMetrics(out).length > 0) return;
+  for (const f of RECORD_FILES) rmSync(join(out, f), { force: true });
+  for (const dir of [join(out, "checkpoints"), ...(existed ? [] : [out])]) {
+    try {
+      if (readdirSync(dir).length === 0) rmdirSync(dir);
+    } catch {
+      // not there, or not ours to remove
+    }
+  }
+}
+
+async function trainRecorded(trainer: Trainer, o: TrainFlags, prep: Prepared): Promise<void> {
   const record = recordRun(trainer, prep, o.resume === true);
   const resolved = { trainer, out: prep.out, data: prep.data, ...prep.config };
   const recorded = record.file("config.yaml");

@@ -14,11 +14,13 @@
  *   safeguards: {...}              ppo only (src/safeguards/config.ts); gold tracking uses the
  *                                  world's oracle when data.world is set
  *   redteam: {per_suite, seed}     ppo with data.world: red-team metrics at every evaluation
- * Paths are relative to the working directory. Ctrl-C (or SIGTERM) saves a checkpoint; --resume
- * continues, under the config the run began with (its config.yaml, which is itself a config:
- * its `trainer:` field must name this subcommand).
+ * Paths are relative to the working directory (`~` is not expanded). Ctrl-C (or SIGTERM) saves a
+ * checkpoint; --resume continues, under the config the run began with (its config.yaml, which is
+ * itself a config: its `trainer:` field must name this subcommand).
  * --check stops after reading: it reports the example counts and the checkpoints the run starts
- * from, and fails (exit 66) naming the field of a checkpoint that is not there.
+ * from. It refuses what the run would refuse before training (a checkpoint or tokenizer file
+ * that is missing or not one, a model of the wrong kind, an output path that is a file), at the
+ * config's file:line: field; the run checks the same before it writes anything.
  * The action (reading the file and the data, running the trainer) is in actions/train.ts.
  */
 import type { Command } from "commander";

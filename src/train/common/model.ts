@@ -3,7 +3,9 @@
  * (`init`, with its tokenizer) or is built new from an architecture and a tokenizer (read from
  * a file or trained on the trainer's own texts). Learning rates follow warm-up + cosine.
  */
-import { KeelError, type Where } from "../../core/errors.js";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { formatWhere, KeelError, type Where } from "../../core/errors.js";
 import { readJsonTextFile } from "../../core/files.js";
 import type { Seed } from "../../core/rng.js";
 import { loadCheckpoint, saveCheckpoint } from "../../engine/checkpoint/checkpoint.js";
@@ -24,15 +26,16 @@ export interface OpenedModel {
   readonly extra: Record<string, unknown>;
 }
 
+const noTokenizer = (dir: string) =>
+  new KeelError("KEEL_E_CHECKPOINT", "the checkpoint has no tokenizer.json", {
+    where: { file: dir },
+    hint: "trainers need the tokenizer the model was trained with",
+  });
+
 /** Loads a checkpoint that must carry a keel tokenizer. */
 export function openCheckpoint(dir: string, threads?: number): OpenedModel {
   const ck = loadCheckpoint(dir, threads === undefined ? {} : { threads });
-  if (!ck.tokenizer) {
-    throw new KeelError("KEEL_E_CHECKPOINT", "the checkpoint has no tokenizer.json", {
-      where: { file: dir },
-      hint: "trainers need the tokenizer the model was trained with",
-    });
-  }
+  if (!ck.tokenizer) throw noTokenizer(dir);
   let codec: TextCodec;
   try {
     codec = keelCodec(ck.tokenizer, { file: dir });
@@ -41,6 +44,59 @@ export function openCheckpoint(dir: string, threads?: number): OpenedModel {
     throw e;
   }
   return { model: ck.model, codec, extra: ck.extra };
+}
+
+/**
+ * Checks, without loading its weights, that checkpoint `dir` holds a tokenizer a trainer can
+ * use, failing as `openCheckpoint` would: trainers open their checkpoints only after the run's
+ * record is written, and a check that passed would otherwise be a run that fails at its start.
+ */
+export function checkCheckpointTokenizer(dir: string): void {
+  const file = join(dir, "tokenizer.json");
+  if (!existsSync(file)) throw noTokenizer(dir);
+  keelCodec(BpeTokenizer.fromJSON(readJsonTextFile(file), file), { file: dir });
+}
+
+/**
+ * The codec of the tokenizer in `file` (a config's `model.tokenizer.file`). With `at`, the
+ * config's file, line and field, a failure is told there, the tokenizer's path in the message
+ * (`train.yaml:6: model.tokenizer.file: tok/: cannot read: is a directory`); without, at the
+ * tokenizer's path and the field.
+ */
+export function tokenizerFromFile(file: string, at?: Where): TextCodec {
+  const where = { file, field: "model.tokenizer.file" };
+  try {
+    let json: unknown;
+    try {
+      json = readJsonTextFile(file);
+    } catch (e) {
+      if (!(e instanceof KeelError)) throw e;
+      const inDir = join(file, "tokenizer.json");
+      const dir = isDirectory(file) && existsSync(inDir);
+      throw new KeelError(e.code, e.detail, {
+        where,
+        ...(dir ? { hint: `name the tokenizer file inside it: ${inDir}` } : {}),
+      });
+    }
+    return keelCodec(BpeTokenizer.fromJSON(json, file), where);
+  } catch (e) {
+    if (!at || !(e instanceof KeelError)) throw e;
+    // The tokenizer's own field stays in the message (`pre_tokenizer`), the config's is in `at`.
+    const inner = e.where?.field === where.field ? { file } : { file, ...e.where };
+    throw new KeelError(e.code, `${formatWhere(inner)}: ${e.detail}`, {
+      where: at,
+      ...(e.hint ? { hint: e.hint } : {}),
+      cause: e,
+    });
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -74,21 +130,15 @@ export function openModel(
   }
   const arch = source.arch!;
   const tok = source.tokenizer!;
-  let tokenizer: BpeTokenizer;
-  if ("file" in tok) tokenizer = BpeTokenizer.fromJSON(readJsonTextFile(tok.file), tok.file);
+  let codec: TextCodec;
+  if ("file" in tok) codec = tokenizerFromFile(tok.file);
   else {
     if (!o.texts)
       throw new KeelError("KEEL_E_CONFIG", "no texts to train the tokenizer on", {
         where: { field: "model.tokenizer" },
       });
-    tokenizer = trainTokenizer(o.texts(), tok.vocab_size);
+    codec = keelCodec(trainTokenizer(o.texts(), tok.vocab_size), { field: "model.tokenizer" });
   }
-  const codec = keelCodec(
-    tokenizer,
-    "file" in tok
-      ? { file: tok.file, field: "model.tokenizer.file" }
-      : { field: "model.tokenizer" },
-  );
   const model = new Gpt(
     {
       vocab: codec.vocabSize,
