@@ -6,7 +6,8 @@
  *   reward_mean, reward_std   over every scored response (chosen and rejected)
  *   ece           expected calibration error of P(chosen ≻ rejected) = σ(r_c − r_r): pairs are
  *                 binned by the confidence of the predicted side, max(p, 1 − p), in 10 equal bins
- *                 over [0.5, 1]; ECE = Σ_bins (n_b/N)·|accuracy_b − confidence_b|
+ *                 over [0.5, 1] ([0.5, 0.55), …, [0.95, 1]; a tie, p = ½, is half right in its
+ *                 bin as in accuracy); ECE = Σ_bins (n_b/N)·|accuracy_b − confidence_b|
  *                 (Guo et al. 2017, "On Calibration of Modern Neural Networks", ICML)
  *   nll           mean −log σ(r_c − r_r) (the Bradley–Terry loss without margin or centring)
  * For a cost model (`sign = −1`) the chosen (safer) response should score lower, and
@@ -23,6 +24,19 @@ export interface PairEvalMetrics {
   readonly nll: number;
   readonly pairs: number;
   readonly sign_accuracy?: number;
+}
+
+/**
+ * The bin of a confidence in [0.5, 1]: k when conf ≥ the edge 0.5 + k/20 (as the double nearest
+ * it) and below the next one. Computed as ⌊(conf − 0.5)·20⌋ it put 0.6 and 0.7 in the bin below
+ * theirs ((0.6 − 0.5)·20 is 1.9999999999999996); ⌊conf·20⌋ − 10 alone rounds the double just
+ * under 0.9 up to 18; so the guess is checked against the edges themselves.
+ */
+function eceBin(conf: number): number {
+  let k = Math.max(0, Math.min(9, Math.floor(conf * 20) - 10));
+  if (k > 0 && conf < (10 + k) / 20) k -= 1;
+  else if (k < 9 && conf >= (11 + k) / 20) k += 1;
+  return k;
 }
 
 export function pairEvalMetrics(
@@ -51,7 +65,7 @@ export function pairEvalMetrics(
       continue;
     }
     const conf = sigmoid(Math.abs(d)); // max(p, 1 − p), the same for d and −d
-    const bin = bins[Math.min(9, Math.floor((conf - 0.5) * 20))]!;
+    const bin = bins[eceBin(conf)]!;
     bin.n += 1;
     bin.conf += conf;
     bin.acc += d > 0 ? 1 : d === 0 ? 0.5 : 0;
