@@ -326,7 +326,7 @@ export function sweepMarkdown(rows: readonly SweepRow[]): string {
   const pct = (x: number | null) => (x === null ? "–" : `${(100 * x).toFixed(1)}`);
   const gap = (d: PairedDifference | null | undefined) => {
     if (!d) return "";
-    const sure = excludesZero(d.ci95) ? " **" : "";
+    const sure = excludesZero(d) ? " **" : "";
     return `${signedPoints(d.estimate)} [${signedPoints(d.ci95[0])}, ${signedPoints(d.ci95[1])}]${sure}`;
   };
   const head =

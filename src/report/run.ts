@@ -170,7 +170,7 @@ function differenceTable(diff: NonNullable<RunReportData["difference"]>): SafeHt
     (e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== null,
   );
   return html`<table><thead><tr><th>rate</th><th class="num">undefended − defended (points)</th><th class="num">95% interval</th><th class="num">probes</th><th>interval excludes 0</th></tr></thead><tbody>
-${rows.map(([k, v]) => html`<tr><td>${k.replaceAll("_", " ")}</td><td class="num">${points(v.estimate)}</td><td class="num">[${points(v.ci95[0])}, ${points(v.ci95[1])}]</td><td class="num">${fmt(v.probes)}</td><td>${!v.ci95.every(Number.isFinite) ? "–" : excludesZero(v.ci95) ? "yes" : "no"}</td></tr>`)}
+${rows.map(([k, v]) => html`<tr><td>${k.replaceAll("_", " ")}</td><td class="num">${points(v.estimate)}</td><td class="num">[${points(v.ci95[0])}, ${points(v.ci95[1])}]</td><td class="num">${fmt(v.probes)}</td><td>${!v.ci95.every(Number.isFinite) ? "–" : excludesZero(v) ? "yes" : "no"}</td></tr>`)}
 </tbody></table>
 <p class="muted">Paired by probe: each probe's rate is the share of its sampled answers; the interval is a seeded bootstrap over probes.</p>`;
 }

@@ -87,9 +87,27 @@ describe("pairedDifference", () => {
     const b = results(6, 5, (i) => (i < 5 ? 0.4 : 0.6));
     const d = pairedDifference(a, b, "harmful", harmful, { seed: 1 })!;
     expect(d.ci95[0]).toBe(0);
-    expect(excludesZero(d.ci95)).toBe(false);
+    expect(excludesZero({ ...d, probes: 100 })).toBe(false); // the bound only touches zero
     expect(d.ci95[1]).toBe(0.4);
     expect(d.estimate).toBeCloseTo(1.6 / 6, 12);
+  });
+
+  it("tells no gap from zero on fewer than 10 probes (one probe's interval is [d, d])", () => {
+    const a = results(1, 8, () => 1);
+    const b = results(1, 8, () => 0);
+    const one = pairedDifference(a, b, "harmful", harmful, { seed: 1 })!;
+    expect(one.ci95).toEqual([1, 1]);
+    expect(excludesZero(one)).toBe(false);
+    const many = pairedDifference(
+      results(10, 8, () => 1),
+      results(10, 8, () => 0),
+      "harmful",
+      harmful,
+      {
+        seed: 1,
+      },
+    )!;
+    expect(excludesZero(many)).toBe(true);
   });
 
   it("takes its percentiles symmetrically: swapping the policies mirrors the interval", () => {

@@ -97,7 +97,7 @@ function describeDifference(s: RunSummary): string[] {
   const lines = labels.flatMap(([k, label]) => {
     const d = s.difference?.[k];
     if (!d) return [];
-    const sure = excludesZero(d.ci95);
+    const sure = excludesZero(d);
     return [
       `${label.padEnd(36)}${points(d.estimate).padStart(7)} points, 95% CI [${points(d.ci95[0])}, ${points(d.ci95[1])}] over ${d.probes} prompts${sure ? "" : " (not distinguishable from noise)"}`,
     ];
