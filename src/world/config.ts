@@ -120,7 +120,10 @@ const SybilGroup = z.strictObject({
   goal: z.enum(["unsafe", "flip", "longer", "entity", "random"]).default("unsafe"),
   entity: z.string().min(1).optional(),
   rate,
-  /** Probability that a member deviates from the group's shared vote. */
+  /**
+   * Probability that a member casts a fair a/b coin instead of the shared vote, so that it
+   * departs from that vote at half this rate.
+   */
   jitter: Share.default(0.02),
   /** Probability that the other members join a comparison one member was given. */
   co_assign: Share.default(0.9),

@@ -119,7 +119,8 @@ export class PanelSession {
     const { roster, config } = this.world;
     const c = config.comparisons;
     const better = trueBetter(a.quality, b.quality);
-    const eligible = better !== "tie" && Math.abs(a.quality - b.quality) >= c.gold_min_margin;
+    const eligible =
+      better !== "tie" && Math.abs(a.quality - b.quality) >= c.gold_min_margin - MARGIN_EPS;
     const gold = eligible && c.gold_rate > 0 && this.goldRng.bernoulli(c.gold_rate);
     const item: SimItem = { comparison_id, prompt, a, b, better, gold };
     this.t += c.arrival_ms > 0 ? Math.round(-Math.log(1 - this.clock.float()) * c.arrival_ms) : 0;
@@ -189,6 +190,11 @@ export class PanelSession {
 }
 
 const MAX_TIME_MS = 8.64e15;
+/**
+ * Qualities are rounded to 1e-6, but their difference is not exact in floating point
+ * (0.3 − 0.1 < 0.2): a gap equal to `gold_min_margin` must still count as at least it.
+ */
+const MARGIN_EPS = 1e-9;
 
 /** The comparison id of the `n`-th comparison (0-based) of a world of `count` comparisons. */
 export function comparisonId(n: number, count: number): string {
