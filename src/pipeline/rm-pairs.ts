@@ -16,6 +16,7 @@
  * wrong, the data never said it.
  */
 import { loadRewardFn } from "../train/index.js";
+import { pairCredit } from "../train/rm/metrics.js";
 import {
   type EvalPair,
   evalPairFamily,
@@ -92,7 +93,7 @@ export function tallyPairs(
   let total = 0;
   pairs.forEach((p, i) => {
     const d = chosen[i]! - rejected[i]!;
-    const v = d > 0 ? 1 : d === 0 ? 0.5 : 0;
+    const v = pairCredit(d);
     total += v;
     const add = (m: Map<string, [number, number]>, k: string) => {
       const t = m.get(k) ?? [0, 0];

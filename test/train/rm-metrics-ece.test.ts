@@ -4,7 +4,7 @@
  * last one closed, so a confidence of exactly 0.6 or 0.7 opens its bin as the edges say.
  */
 import { describe, expect, it } from "vitest";
-import { pairEvalMetrics } from "../../src/train/rm/metrics.js";
+import { pairCredit, pairEvalMetrics } from "../../src/train/rm/metrics.js";
 
 /** Chosen scores whose σ(r_c − r_r) against a rejected 0 is the given p. */
 const logit = (p: number) => Math.log(p / (1 - p));
@@ -39,5 +39,11 @@ describe("pairEvalMetrics: ECE's bins", () => {
     const m = pairEvalMetrics([0, 0, logit(0.52)], [0, 0, 0]);
     expect(m.accuracy).toBeCloseTo(2 / 3, 12);
     expect(m.ece).toBeCloseTo(2 / 3 - 1.52 / 3, 12);
+  });
+});
+
+describe("pairCredit: one rule for every reward-model accuracy keel reports", () => {
+  it("gives 1 for a pair scored right, ½ for a tie, 0 for a wrong or NaN score", () => {
+    expect([0.3, 0, -0, -0.3, Number.NaN].map(pairCredit)).toEqual([1, 0.5, 0.5, 0, 0]);
   });
 });

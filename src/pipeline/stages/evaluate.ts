@@ -17,6 +17,7 @@ import {
   runRedteam,
 } from "../../redteam/index.js";
 import { loadRewardFn, loadTextPolicy, type TextCodec } from "../../train/index.js";
+import { pairCredit } from "../../train/rm/metrics.js";
 import { buildWorld, promptsOf } from "../../world/index.js";
 import type { Arm } from "../config.js";
 import type { Plan } from "../plan.js";
@@ -171,7 +172,10 @@ export function rewardEvalStage(plan: Plan, arm: Arm): Stage {
         const acc = async (pairs: typeof rows) => {
           if (pairs.length === 0) return null;
           const { chosen, rejected } = await scorePairs(rm.reward, pairs);
-          return Array.from(chosen).filter((x, i) => x > rejected[i]!).length / pairs.length;
+          // Ties count half, as in the trainers' eval accuracy and keel experiment rm-pairs.
+          let credit = 0;
+          for (let i = 0; i < pairs.length; i++) credit += pairCredit(chosen[i]! - rejected[i]!);
+          return credit / pairs.length;
         };
         ctx.progress(0.2, "held-out pairs");
         const clean = await acc(rows.filter((p) => !p.triggered));

@@ -27,6 +27,14 @@ export interface PairEvalMetrics {
 }
 
 /**
+ * A pair's credit toward accuracy from d = r(chosen) − r(rejected): 1 scored right, ½ tied, 0
+ * wrong (or NaN). Every accuracy keel reports of a reward model counts this way.
+ */
+export function pairCredit(d: number): number {
+  return d > 0 ? 1 : d === 0 ? 0.5 : 0;
+}
+
+/**
  * The bin of a confidence in [0.5, 1]: k when conf ≥ the edge 0.5 + k/20 (as the double nearest
  * it) and below the next one. Computed as ⌊(conf − 0.5)·20⌋ it put 0.6 and 0.7 in the bin below
  * theirs ((0.6 − 0.5)·20 is 1.9999999999999996); ⌊conf·20⌋ − 10 alone rounds the double just
@@ -55,7 +63,7 @@ export function pairEvalMetrics(
   let unbinned = n === 0;
   for (let i = 0; i < n; i++) {
     const d = sign * (chosen[i]! - rejected[i]!);
-    acc += d > 0 ? 1 : d === 0 ? 0.5 : 0;
+    acc += pairCredit(d);
     margin += d;
     nll -= logSigmoid(d);
     s += chosen[i]!;
@@ -68,7 +76,7 @@ export function pairEvalMetrics(
     const bin = bins[eceBin(conf)]!;
     bin.n += 1;
     bin.conf += conf;
-    bin.acc += d > 0 ? 1 : d === 0 ? 0.5 : 0;
+    bin.acc += pairCredit(d);
   }
   let ece = 0;
   for (const b of bins) if (b.n > 0) ece += (b.n / n) * Math.abs(b.acc / b.n - b.conf / b.n);
