@@ -4,9 +4,9 @@
  * training), and the paths each stage reads and writes inside the run directory.
  */
 import type { ConfigSource } from "../core/config.js";
-import { parseNested } from "../core/config.js";
+import { parseConfig, parseNested } from "../core/config.js";
 import { KeelError } from "../core/errors.js";
-import { validateGenerationProvider } from "../providers/registry.js";
+import { generationProviderFields, validateGenerationProvider } from "../providers/registry.js";
 import { applyAttack } from "../redteam/scenarios.js";
 import { parseSafeguards, type SafeguardsConfig } from "../safeguards/config.js";
 import {
@@ -89,14 +89,27 @@ export function presetWorld(p: Preset, seed: number): Record<string, unknown> {
 }
 
 /** A generation provider's config checked up front, its field named from the pipeline's top. */
-function checkProvider(c: PipelineConfig): void {
-  if (c.generate.provider === undefined) return;
+function checkProvider(c: PipelineConfig, source: ConfigSource): void {
+  const provider = c.generate.provider;
+  if (provider === undefined) return;
+  // Its fields first with the pipeline config's lines (the providers' parsers know no file).
+  const { type, ...fields } = provider;
+  const schema = generationProviderFields(type);
+  if (schema) parseConfig(schema, fields, source, ["generate", "provider"], `${type} provider`);
   try {
-    validateGenerationProvider(c.generate.provider);
+    validateGenerationProvider(provider);
   } catch (e) {
     if (e instanceof KeelError && e.code === "KEEL_E_CONFIG") {
-      throw new KeelError("KEEL_E_CONFIG", `generate.provider: ${e.message}`, {
-        where: { field: `generate.provider.${e.where?.field ?? "type"}` },
+      // At the field's line in the pipeline config, as every other field's error is.
+      const path = ["generate", "provider", ...(e.where?.field ?? "type").split(".")];
+      const line = source.lineOf?.(path);
+      throw new KeelError("KEEL_E_CONFIG", e.detail, {
+        where: {
+          ...(source.file !== undefined ? { file: source.file } : {}),
+          ...(line !== undefined ? { line } : {}),
+          field: path.join("."),
+        },
+        ...(e.hint ? { hint: e.hint } : {}),
       });
     }
     throw e;
@@ -105,7 +118,7 @@ function checkProvider(c: PipelineConfig): void {
 
 export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSource = {}): Plan {
   const preset = presetOf(c);
-  checkProvider(c);
+  checkProvider(c, source);
   const path = (...p: string[]) => [runDir, ...p].join("/");
   let worldInput = deepMerge(presetWorld(preset, c.seed), c.world);
   if (c.attack) worldInput = applyAttack(worldInput, c.attack) as Record<string, unknown>;

@@ -8,9 +8,10 @@
  *   reward:      engine   a keel reward model, ensemble or cost model directory
  *                openrlhf a remote reward model speaking OpenRLHF's /get_reward protocol
  */
+import type { z } from "zod";
 import { KeelError } from "../core/errors.js";
-import { EngineProvider, parseEngineConfig } from "./engine.js";
-import { OpenAiProvider, parseOpenAiConfig } from "./openai.js";
+import { EngineConfigSchema, EngineProvider, parseEngineConfig } from "./engine.js";
+import { OpenAiConfigSchema, OpenAiProvider, parseOpenAiConfig } from "./openai.js";
 import { EngineRewardProvider } from "./reward/engine.js";
 import { parseRemoteRewardConfig, RemoteRewardProvider } from "./reward/remote.js";
 import type { GenerationProvider, RewardProvider } from "./types.js";
@@ -22,6 +23,11 @@ export interface ProviderEntry<P> {
   readonly create: (fields: Record<string, unknown>) => P;
   /** Validates `fields` without building anything (no files opened, no sockets). */
   readonly validate?: (fields: Record<string, unknown>) => void;
+  /**
+   * The fields' schema, for a config file to read them with its lines first
+   * (`provider.yaml:4: api: …`): the providers' own parsers know no file.
+   */
+  readonly fields?: z.ZodType;
 }
 
 export const GENERATION_PROVIDERS: readonly ProviderEntry<GenerationProvider>[] = [
@@ -30,12 +36,14 @@ export const GENERATION_PROVIDERS: readonly ProviderEntry<GenerationProvider>[] 
     description: "an OpenAI-compatible endpoint: base_url, model, api (chat|completions), api_key",
     create: (f) => new OpenAiProvider(parseOpenAiConfig(f)),
     validate: (f) => void parseOpenAiConfig(f),
+    fields: OpenAiConfigSchema,
   },
   {
     key: "engine",
     description: "a keel checkpoint run by keel's engine: checkpoint, max_tokens, temperature",
     create: (f) => new EngineProvider(parseEngineConfig(f)),
     validate: (f) => void parseEngineConfig(f),
+    fields: EngineConfigSchema,
   },
 ];
 
@@ -116,4 +124,9 @@ export function createRewardProvider(
   config: { readonly type: string } & Record<string, unknown>,
 ): RewardProvider {
   return build(REWARD_PROVIDERS, "reward", config);
+}
+
+/** The schema of a generation provider's fields, when the registry has one for `type`. */
+export function generationProviderFields(type: unknown): z.ZodType | undefined {
+  return GENERATION_PROVIDERS.find((e) => e.key === type)?.fields;
 }

@@ -62,3 +62,28 @@ describe("keel run: the config's input paths", () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe("keel run: a generation provider's error", () => {
+  const dir = tempDir("keel-run-provider-");
+  it("names the pipeline config's file, the field's line and its full path", async () => {
+    const file = join(dir, "provider.yaml");
+    writeFileSync(
+      file,
+      [
+        "name: x",
+        "preset: quick",
+        "generate:",
+        "  from: provider",
+        "  provider:",
+        "    type: openai",
+        "    base_url: http://127.0.0.1:9/v1",
+        "    model: m",
+        "    api: chatt",
+        "",
+      ].join("\n"),
+    );
+    const r = await runCli(["run", "-c", file, "-o", join(dir, "out"), "--check", "-q"]);
+    expect(r.code, r.stderr).toBe(78);
+    expect(r.stderr).toContain(`KEEL_E_CONFIG: ${file}:9: generate.provider.api:`);
+  });
+});

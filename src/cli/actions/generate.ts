@@ -1,5 +1,3 @@
-/** `keel generate`'s action: candidate pairs from a checkpoint or a provider, written atomically. */
-import type { z } from "zod";
 import { type ConfigSource, parseConfig } from "../../core/config.js";
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
@@ -8,10 +6,9 @@ import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.
 import { readPromptFile } from "../../io/prompts.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { refuseInsideRun } from "../../pipeline/rundir.js";
-import { EngineConfigSchema, EngineProvider, parseEngineConfig } from "../../providers/engine.js";
-import { OpenAiConfigSchema } from "../../providers/openai.js";
+import { EngineProvider, parseEngineConfig } from "../../providers/engine.js";
 import { generatePairs } from "../../providers/pairs.js";
-import { createGenerationProvider } from "../../providers/registry.js";
+import { createGenerationProvider, generationProviderFields } from "../../providers/registry.js";
 import { type GenerationProvider, isClosable } from "../../providers/types.js";
 import { checkPolicy } from "../../train/common/role.js";
 import type { GenerateCandidatesFlags } from "../commands/generate.js";
@@ -50,7 +47,7 @@ export async function providerOf(
     });
   }
   const { type, ...fields } = raw;
-  const schema = FIELDS[type];
+  const schema = generationProviderFields(type);
   if (schema) parseConfig(schema, fields, source, [], `${type} provider`);
   try {
     return createGenerationProvider({ type, ...fields });
@@ -58,16 +55,6 @@ export async function providerOf(
     throw atLine(e, source);
   }
 }
-
-/**
- * The fields of the providers a file may name, read here first with the file's lines (the
- * providers' own parsers know no file): `provider.yaml:4: api: …`. A provider not listed is
- * still checked by its parser, its errors placed by field.
- */
-const FIELDS: Readonly<Record<string, z.ZodType>> = {
-  openai: OpenAiConfigSchema,
-  engine: EngineConfigSchema,
-};
 
 /** A provider's config error, at the line of its field in the provider file. */
 function atLine(e: unknown, source: ConfigSource): unknown {
