@@ -122,11 +122,16 @@ export class EngineProvider implements StreamingProvider, BatchGenerationProvide
     return Math.max(1, r.maxTokens ?? this.config.max_tokens);
   }
 
-  /** One engine batch: rows share the sampling options of the first request. */
-  private async run(requests: readonly GenerationRequest[]): Promise<Row[]> {
+  /**
+   * One engine batch: rows share the sampling options of the first request. `ids`: the
+   * requests' prompt tokens, when the caller has them already.
+   */
+  private async run(
+    requests: readonly GenerationRequest[],
+    ids: number[][] = requests.map((r) => this.promptIds(r)),
+  ): Promise<Row[]> {
     const first = requests[0]!;
     const maxNew = this.maxNew(first);
-    const ids = requests.map((r) => this.promptIds(r));
     const temperature = first.temperature ?? this.config.temperature;
     const topP = first.topP ?? this.config.top_p;
     const seed = first.seed ?? this.seeds.fork(`call-${this.calls++}`).seed;
@@ -181,18 +186,21 @@ export class EngineProvider implements StreamingProvider, BatchGenerationProvide
   ): Promise<readonly ProviderResult<Generation>[]> {
     if (requests.length === 0) return [];
     // A prompt the provider refuses fails alone; the others still run as one batch.
-    const refused = requests.map((r) => {
+    const refused: (ProviderResult<Generation> | undefined)[] = [];
+    const kept: GenerationRequest[] = [];
+    const keptIds: number[][] = [];
+    for (const r of requests) {
       try {
-        this.promptIds(r);
-        return undefined;
+        keptIds.push(this.promptIds(r));
+        kept.push(r);
+        refused.push(undefined);
       } catch (e) {
-        return fail<Generation>(e);
+        refused.push(fail<Generation>(e));
       }
-    });
-    const kept = requests.filter((_, i) => refused[i] === undefined);
+    }
     if (kept.length === 0) return refused as ProviderResult<Generation>[];
     try {
-      const rows = await this.run(kept);
+      const rows = await this.run(kept, keptIds);
       let k = 0;
       return requests.map((r, i) => refused[i] ?? ok(this.toGeneration(r, rows[k++]!)));
     } catch (e) {
