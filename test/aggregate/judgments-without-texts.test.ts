@@ -4,9 +4,9 @@
  * judgments that all carry them.
  */
 import { describe, expect, it } from "vitest";
-import { JudgmentEncoder, type JudgmentWithoutTexts } from "../../src/aggregate/index.js";
-import type { Judgment } from "../../src/core/types.js";
+import { JudgmentEncoder } from "../../src/aggregate/index.js";
 import { parseWorldConfig, simulatePanel } from "../../src/world/index.js";
+import { textsOnce } from "../helpers/data.js";
 
 const world = simulatePanel(
   parseWorldConfig({
@@ -17,19 +17,6 @@ const world = simulatePanel(
   }),
   4,
 );
-
-/** The judgments with the texts of each comparison's later judgments taken off. */
-function textsOnce(js: readonly Judgment[]): (Judgment | JudgmentWithoutTexts)[] {
-  const seen = new Set<string>();
-  return js.map((j) => {
-    if (!seen.has(j.comparison_id)) {
-      seen.add(j.comparison_id);
-      return j;
-    }
-    const { prompt: _p, response_a: _a, response_b: _b, ...rest } = j;
-    return rest;
-  });
-}
 
 describe("JudgmentEncoder with later judgments without texts", () => {
   it("encodes what it encodes from judgments that all carry their texts", () => {

@@ -4,10 +4,10 @@
  * judgments that all carry them.
  */
 import { describe, expect, it } from "vitest";
-import type { Judgment } from "../../src/core/types.js";
-import { AuditDataBuilder, type AuditJudgmentWithoutTexts } from "../../src/defend/data.js";
+import { AuditDataBuilder } from "../../src/defend/data.js";
 import { audit, auditToJson } from "../../src/defend/index.js";
 import { parseWorldConfig, simulatePanel } from "../../src/world/index.js";
+import { textsOnce } from "../helpers/data.js";
 
 const world = simulatePanel(
   parseWorldConfig({
@@ -23,18 +23,6 @@ const world = simulatePanel(
   }),
   5,
 );
-
-function textsOnce(js: readonly Judgment[]): (Judgment | AuditJudgmentWithoutTexts)[] {
-  const seen = new Set<string>();
-  return js.map((j) => {
-    if (!seen.has(j.comparison_id)) {
-      seen.add(j.comparison_id);
-      return j;
-    }
-    const { prompt: _p, response_a: _a, response_b: _b, ...rest } = j;
-    return rest;
-  });
-}
 
 describe("AuditDataBuilder with later judgments without texts", () => {
   it("gives the audit it gives from judgments that all carry their texts", () => {

@@ -56,3 +56,21 @@ export function taskItem(id: string): NewItem {
     batch: "b",
   };
 }
+
+/**
+ * The judgments as a store reads them with `judgmentsTextsOnce`: each comparison's texts with
+ * its first judgment only.
+ */
+export function textsOnce(
+  js: readonly Judgment[],
+): (Judgment | Omit<Judgment, "prompt" | "response_a" | "response_b">)[] {
+  const seen = new Set<string>();
+  return js.map((j) => {
+    if (!seen.has(j.comparison_id)) {
+      seen.add(j.comparison_id);
+      return j;
+    }
+    const { prompt: _p, response_a: _a, response_b: _b, ...rest } = j;
+    return rest;
+  });
+}

@@ -1,5 +1,7 @@
 /** The whole pipeline at a size a test can run: a small world, a one-layer model, PPO for two iterations. */
+import { writeFileSync } from "node:fs";
 import type { PipelineConfigInput } from "../../src/pipeline/config.js";
+import type { Stage } from "../../src/pipeline/runner.js";
 
 export const TINY_PIPELINE: PipelineConfigInput = {
   name: "tiny",
@@ -31,3 +33,19 @@ export const TINY_PIPELINE: PipelineConfigInput = {
   bias_probes: { pairs: 3 },
   report: { examples: 1 },
 };
+
+/** A stage that writes `text` to `<key>.txt` (its config, so a changed text runs it again). */
+export function textStage(key: string, text: string): Stage {
+  return {
+    key,
+    title: key,
+    weight: 1,
+    config: { text },
+    after: [],
+    outputs: [`${key}.txt`],
+    async run(ctx) {
+      writeFileSync(ctx.run.file(`${key}.txt`), text);
+      return {};
+    },
+  };
+}

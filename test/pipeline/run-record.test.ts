@@ -12,7 +12,7 @@ import { type PipelineConfigInput, parsePipelineConfig } from "../../src/pipelin
 import { runPipeline } from "../../src/pipeline/pipeline.js";
 import { RunDir } from "../../src/pipeline/rundir.js";
 import { Runner, type Stage } from "../../src/pipeline/runner.js";
-import { TINY_PIPELINE as tiny } from "../helpers/pipeline.js";
+import { textStage, TINY_PIPELINE as tiny } from "../helpers/pipeline.js";
 import { tempDir } from "../helpers/stores.js";
 
 /** A signal already raised: the run stops before its first stage (as kill -9 in it would). */
@@ -98,20 +98,8 @@ describe("a pipeline run's manifest", () => {
 
   it("lists the SHA-256 of every output of the run's stages, as they stand after a resume", async () => {
     const out = join(dir, "outputs");
-    const stage = (key: string, text: string): Stage => ({
-      key,
-      title: key,
-      weight: 1,
-      config: { text },
-      after: [],
-      outputs: [`${key}.txt`],
-      async run(ctx) {
-        writeFileSync(ctx.run.file(`${key}.txt`), text);
-        return {};
-      },
-    });
     const run = RunDir.open(out, {}, () => undefined, false, "pipeline");
-    await new Runner(run, [stage("a", "one"), stage("b", "two")]).runAll(
+    await new Runner(run, [textStage("a", "one"), textStage("b", "two")]).runAll(
       new AbortController().signal,
       false,
     );
@@ -121,7 +109,7 @@ describe("a pipeline run's manifest", () => {
     });
     // Resumed with b dropped and a changed: a's new output, nothing of b's.
     const again = RunDir.open(out, {}, () => undefined, true, "pipeline");
-    const runner = new Runner(again, [stage("a", "uno")]);
+    const runner = new Runner(again, [textStage("a", "uno")]);
     runner.loadState();
     await runner.runAll(new AbortController().signal, true);
     expect(manifestOf(out).outputs).toEqual({ "a.txt": sha256Hex("uno") });

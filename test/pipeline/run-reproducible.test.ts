@@ -4,7 +4,7 @@
  * every setting as resolved (and resolves back to the same stages), and each --resume is listed
  * in the manifest with what it ran again.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
@@ -13,10 +13,10 @@ import { type PipelineConfigInput, parsePipelineConfig } from "../../src/pipelin
 import { pipelineStages, runPipeline } from "../../src/pipeline/pipeline.js";
 import { resolvePlan } from "../../src/pipeline/plan.js";
 import { RunDir } from "../../src/pipeline/rundir.js";
-import { Runner, type Stage } from "../../src/pipeline/runner.js";
+import { Runner } from "../../src/pipeline/runner.js";
 import { collectStage, worldStage } from "../../src/pipeline/stages/data.js";
 import { openStore } from "../../src/store/store.js";
-import { TINY_PIPELINE as tiny } from "../helpers/pipeline.js";
+import { textStage, TINY_PIPELINE as tiny } from "../helpers/pipeline.js";
 import { tempDir } from "../helpers/stores.js";
 
 const stopped = () => {
@@ -99,20 +99,8 @@ describe("a run's record", () => {
 
   it("lists each --resume in the manifest: when, by what, and which stages ran again and why", async () => {
     const out = join(dir, "resumes");
-    const stage = (key: string, text: string): Stage => ({
-      key,
-      title: key,
-      weight: 1,
-      config: { text },
-      after: [],
-      outputs: [`${key}.txt`],
-      async run(ctx) {
-        writeFileSync(ctx.run.file(`${key}.txt`), text);
-        return {};
-      },
-    });
     const first = RunDir.open(out, { seed: 1 }, () => undefined, false, "pipeline");
-    await new Runner(first, [stage("a", "one"), stage("b", "two")]).runAll(
+    await new Runner(first, [textStage("a", "one"), textStage("b", "two")]).runAll(
       new AbortController().signal,
       false,
     );
@@ -120,7 +108,7 @@ describe("a run's record", () => {
     expect(manifest().resumes).toBeUndefined();
     // Resumed with a's settings changed and another seed: a runs again, b is kept.
     const again = RunDir.open(out, { seed: 2 }, () => undefined, true, "pipeline");
-    const runner = new Runner(again, [stage("a", "uno"), stage("b", "two")]);
+    const runner = new Runner(again, [textStage("a", "uno"), textStage("b", "two")]);
     runner.loadState();
     await runner.runAll(new AbortController().signal, true);
     const [r] = manifest().resumes;
@@ -136,7 +124,7 @@ describe("a run's record", () => {
     expect(manifest().seeds).toEqual({ seed: 2 });
     // A second resume, with nothing to do, is listed too (and the same seeds are not repeated).
     const third = RunDir.open(out, { seed: 2 }, () => undefined, true, "pipeline");
-    const r3 = new Runner(third, [stage("a", "uno"), stage("b", "two")]);
+    const r3 = new Runner(third, [textStage("a", "uno"), textStage("b", "two")]);
     r3.loadState();
     await r3.runAll(new AbortController().signal, true);
     expect(manifest().resumes).toHaveLength(2);
