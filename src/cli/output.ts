@@ -1,7 +1,7 @@
 /** How CLI commands talk to the user: results on stdout, progress and errors on stderr. */
 import { ERROR_CATALOGUE, isKeelError } from "../core/errors.js";
 import { reportLine } from "../core/printable.js";
-import { clipTo, displayWidth, padTo } from "./width.js";
+import { displayWidth, padTo } from "./width.js";
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -53,10 +53,8 @@ export function count(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
 
-/** `text` cut to at most `max` characters, with an ellipsis when it was cut. */
-export function clip(text: string, max: number): string {
-  return clipTo(text, max);
-}
+/** `text` cut to at most `max` terminal columns, with an ellipsis when it was cut. */
+export { clipTo as clip } from "./width.js";
 
 /** A table cell that is a number: 12, -0.5, 1,234, 3.2e-5, 97.5%, 1.38×, 24 ms, n/a, –. */
 const NUMBER = /^(?:[-+−]?(?:\d[\d,]*)?\.?\d+(?:e[-+]?\d+)?\s*(?:%|×|x|s|ms|MB|GB)?|n\/a|–|-)$/i;
