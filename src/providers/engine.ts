@@ -2,7 +2,7 @@
  * keel's own models as a generation provider: a checkpoint (with its tokenizer) answers prompts
  * through the engine's KV-cache generation (src/engine/gpt/generate.ts). Calls run one at a
  * time (the model's sessions are shared; the CPU is the limit anyway); `generateBatch` runs many
- * prompts as one engine batch.
+ * prompts as one engine batch per distinct set of sampling options.
  *
  * Sampling: temperature 0 is greedy; otherwise temperature / top-p / top-k sampling from
  * `Rng(seed)`, where seed is the request's or, without one, a fork of the provider's seed per
@@ -123,8 +123,9 @@ export class EngineProvider implements StreamingProvider, BatchGenerationProvide
   }
 
   /**
-   * One engine batch: rows share the sampling options of the first request. `ids`: the
-   * requests' prompt tokens, when the caller has them already.
+   * One engine batch: rows share the sampling options and the seed of the first request
+   * (`generateBatch` groups requests by their options first). `ids`: the requests' prompt
+   * tokens, when the caller has them already.
    */
   private async run(
     requests: readonly GenerationRequest[],
@@ -199,13 +200,40 @@ export class EngineProvider implements StreamingProvider, BatchGenerationProvide
       }
     }
     if (kept.length === 0) return refused as ProviderResult<Generation>[];
-    try {
-      const rows = await this.run(kept, keptIds);
-      let k = 0;
-      return requests.map((r, i) => refused[i] ?? ok(this.toGeneration(r, rows[k++]!)));
-    } catch (e) {
-      return requests.map((_, i) => refused[i] ?? fail(e));
+    // One engine batch per set of sampling options: a request's own max_tokens, temperature and
+    // top_p hold whatever the other requests ask (they were the first request's for all).
+    const results: (ProviderResult<Generation> | undefined)[] = [...refused];
+    const where: number[] = requests.flatMap((_, i) => (refused[i] ? [] : [i]));
+    for (const group of this.byOptions(kept)) {
+      try {
+        const rows = await this.run(
+          group.map((k) => kept[k]!),
+          group.map((k) => keptIds[k]!),
+        );
+        group.forEach((k, g) => {
+          results[where[k]!] = ok(this.toGeneration(kept[k]!, rows[g]!));
+        });
+      } catch (e) {
+        for (const k of group) results[where[k]!] = fail(e);
+      }
     }
+    return results as ProviderResult<Generation>[];
+  }
+
+  /** Indexes of `requests` grouped by the sampling options one engine batch shares. */
+  private byOptions(requests: readonly GenerationRequest[]): number[][] {
+    const groups = new Map<string, number[]>();
+    requests.forEach((r, i) => {
+      const key = [
+        this.maxNew(r),
+        r.temperature ?? this.config.temperature,
+        r.topP ?? this.config.top_p,
+      ].join("|");
+      const g = groups.get(key);
+      if (g) g.push(i);
+      else groups.set(key, [i]);
+    });
+    return [...groups.values()];
   }
 
   async *stream(r: GenerationRequest): AsyncGenerator<StreamEvent> {

@@ -93,7 +93,11 @@ export interface StreamingProvider extends GenerationProvider {
 }
 
 export interface BatchGenerationProvider extends GenerationProvider {
-  /** Many requests in one engine batch (same sampling options); one result per request. */
+  /**
+   * Many requests in one engine batch per distinct set of sampling options (max tokens,
+   * temperature, top-p); one result per request. A batch samples from its first request's seed,
+   * so a sampled answer depends on the batch it ran in (greedy answers do not).
+   */
   generateBatch(
     requests: readonly GenerationRequest[],
   ): Promise<readonly ProviderResult<Generation>[]>;

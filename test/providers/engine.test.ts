@@ -142,6 +142,36 @@ describe("EngineProvider", () => {
     expect(!bad.ok && bad.error.code).toBe("KEEL_E_USAGE");
   });
 
+  it("gives each request of a batch its own max tokens and temperature", async () => {
+    // The batch took the first request's options for every row: the second request's greedy
+    // answer was cut at one token, and the third one sampled at temperature 1.5.
+    const hot = new EngineProvider(parseEngineConfig({ checkpoint: ckpt, temperature: 0 }));
+    try {
+      const [q0, a0] = PAIRS[0]!;
+      const [q1, a1] = PAIRS[1]!;
+      const [q2, a2] = PAIRS[2]!;
+      const batch = await hot.generateBatch([
+        { prompt: q0, maxTokens: 1 },
+        { prompt: q1 },
+        { prompt: q2, temperature: 0 },
+        { prompt: q0, temperature: 1.5, seed: 3 },
+      ]);
+      expect(batch.map((r) => r.ok && r.value.finishReason)).toEqual([
+        "length",
+        "stop",
+        "stop",
+        expect.any(String),
+      ]);
+      expect(batch[0]!.ok && a0.startsWith(batch[0]!.value.text)).toBe(true);
+      expect(batch[1]!.ok && batch[1]!.value.text).toBe(a1);
+      expect(batch[2]!.ok && batch[2]!.value.text).toBe(a2);
+      const alone = await hot.generate({ prompt: q0, temperature: 1.5, seed: 3 });
+      expect(batch[3]!.ok && alone.ok && batch[3]!.value.text).toBe(alone.ok && alone.value.text);
+    } finally {
+      await hot.close();
+    }
+  });
+
   it("samples repeatably for a given seed", async () => {
     const s = new EngineProvider(parseEngineConfig({ checkpoint: ckpt, temperature: 1.5 }));
     try {
