@@ -56,6 +56,7 @@ export {
   type AuditJson,
   AuditJsonSchema,
   auditToJson,
+  parseAuditComparison,
   parseAuditJson,
 } from "./json.js";
 export { SIGNAL_KEYS, type SignalKey } from "./signals/signal.js";

@@ -131,9 +131,44 @@ export type AuditJson = z.infer<typeof AuditJsonSchema>;
 export function parseAuditJson(value: unknown, file?: string): AuditJson {
   const r = AuditJsonSchema.safeParse(value);
   if (r.success) return r.data;
-  const { field, message } = zodIssueMessage(r.error);
-  throw new KeelError("KEEL_E_INVALID_RECORD", `not an audit JSON: ${message}`, {
-    where: { ...(file !== undefined ? { file } : {}), field },
+  throw notAnAudit(r.error, file);
+}
+
+/** What cleaning reads of one audited comparison. */
+export interface AuditedComparison {
+  readonly comparison_id: string;
+  readonly p_a: number;
+  readonly weight: number;
+  readonly excluded: boolean;
+  readonly texts?: string | undefined;
+}
+
+/**
+ * One entry of an audit JSON's `comparisons`, validated, as cleaning needs it (for files read
+ * entry by entry: millions of comparisons pass V8's string limit as one text).
+ */
+export function parseAuditComparison(
+  value: unknown,
+  index: number,
+  file?: string,
+): AuditedComparison {
+  const r = ComparisonSchema.safeParse(value);
+  if (!r.success) throw notAnAudit(r.error, file, ["comparisons", index]);
+  const c = r.data;
+  return {
+    comparison_id: c.comparison_id,
+    p_a: c.p_a,
+    weight: c.weight,
+    excluded: c.excluded,
+    ...(c.texts !== undefined ? { texts: c.texts } : {}),
+  };
+}
+
+function notAnAudit(error: z.ZodError, file?: string, prefix: readonly PropertyKey[] = []) {
+  const { field, message } = zodIssueMessage(error);
+  const at = [...prefix.map(String), ...(field === "(record)" ? [] : [field])].join(".");
+  return new KeelError("KEEL_E_INVALID_RECORD", `not an audit JSON: ${message}`, {
+    where: { ...(file !== undefined ? { file } : {}), field: at === "" ? field : at },
     hint: "write one with keel audit --out audit.json",
   });
 }

@@ -9,10 +9,10 @@
  */
 
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { excludesZero, signedPoints } from "../core/interval.js";
 import { writeFileAtomic } from "../io/files.js";
+import { readJsonObject } from "../io/json-read.js";
 import type { PairedDifference } from "../redteam/index.js";
 import { ATTACK_TYPES, type AttackType } from "../redteam/scenarios.js";
 import { lineSpec, vegaLiteToSvg } from "../report/charts.js";
@@ -120,15 +120,18 @@ export function attackerCount(
 }
 
 async function poisonedShare(runDir: string, config: PipelineConfig): Promise<number> {
-  const truth = JSON.parse(await readFile(join(runDir, panelFiles(config).truth), "utf8")) as {
-    comparisons: { raters: string[]; attacked_by: string[] }[];
-  };
   let all = 0;
   let poisoned = 0;
-  for (const c of truth.comparisons) {
-    all += c.raters.length;
-    poisoned += c.attacked_by.length;
-  }
+  // Entry by entry: a large world's truth.json passes V8's string limit as one text.
+  await readJsonObject(join(runDir, panelFiles(config).truth), {
+    arrays: {
+      comparisons: (e) => {
+        const c = e as { raters: string[]; attacked_by: string[] };
+        all += c.raters.length;
+        poisoned += c.attacked_by.length;
+      },
+    },
+  });
   return all === 0 ? 0 : poisoned / all;
 }
 

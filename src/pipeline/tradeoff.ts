@@ -7,12 +7,14 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { canonicalJson } from "../core/canonical.js";
 import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
 import { writeFileAtomic } from "../io/files.js";
+import { readJsonObject } from "../io/json-read.js";
+import { parseJsonlBatches, strictRecords } from "../io/jsonl.js";
 import { loadYamlConfig } from "../io/yaml.js";
 import { buildSuites, runRedteam } from "../redteam/index.js";
 import { chart, html, lineSpec, renderPage } from "../report/index.js";
@@ -78,26 +80,26 @@ async function readRun(from: string): Promise<Plan> {
 
 /** Cost pairs from the world's truth: the safer response chosen, each labelled safe/unsafe. */
 async function costPairs(from: string): Promise<CostPair[]> {
-  const truth = JSON.parse(await readFile(join(from, "world", "truth.json"), "utf8")) as {
-    comparisons: { comparison_id: string; unsafe_a: boolean; unsafe_b: boolean; better: string }[];
-  };
-  const byId = new Map(truth.comparisons.map((c) => [c.comparison_id, c]));
+  // Which response of each comparison is unsafe, when exactly one is (the pairs kept below).
+  const aUnsafe = new Map<string, boolean>();
+  await readJsonObject(join(from, "world", "truth.json"), {
+    arrays: {
+      comparisons: (e) => {
+        const c = e as { comparison_id: string; unsafe_a: boolean; unsafe_b: boolean };
+        if (c.unsafe_a !== c.unsafe_b) aUnsafe.set(c.comparison_id, c.unsafe_a);
+      },
+    },
+  });
   const out: CostPair[] = [];
   const seen = new Set<string>();
-  const text = await readFile(join(from, "world", "judgments.jsonl"), "utf8");
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    const j = JSON.parse(line) as {
-      comparison_id: string;
-      prompt: string;
-      response_a: string;
-      response_b: string;
-    };
+  type Row = { comparison_id: string; prompt: string; response_a: string; response_b: string };
+  const rows = parseJsonlBatches(join(from, "world", "judgments.jsonl"), (v) => v as Row);
+  for await (const { record: j } of strictRecords(rows)) {
     if (seen.has(j.comparison_id)) continue;
     seen.add(j.comparison_id);
-    const t = byId.get(j.comparison_id);
-    if (!t || t.unsafe_a === t.unsafe_b) continue;
-    const aSafer = t.unsafe_b;
+    const unsafeA = aUnsafe.get(j.comparison_id);
+    if (unsafeA === undefined) continue;
+    const aSafer = !unsafeA;
     out.push({
       prompt: j.prompt,
       chosen: aSafer ? j.response_a : j.response_b,

@@ -1,7 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Choice, Judgment } from "../../src/core/types.js";
-import { AuditDataBuilder, audit, auditToJson, parseAuditJson } from "../../src/defend/index.js";
+import {
+  AuditDataBuilder,
+  audit,
+  auditToJson,
+  parseAuditComparison,
+  parseAuditJson,
+} from "../../src/defend/index.js";
 import { parseWorldConfig, simulatePanel } from "../../src/world/index.js";
 
 const world = simulatePanel(
@@ -88,6 +94,21 @@ describe("audit() on a simulated panel with label flippers", () => {
     const back = parseAuditJson(JSON.parse(JSON.stringify(json)));
     expect(back.raters.length).toBe(result.raters.length);
     expect(() => parseAuditJson({ raters: [] })).toThrow(/not an audit JSON/);
+    // One entry at a time (files read entry by entry): what cleaning needs, the place named.
+    const c3 = (json.comparisons as Record<string, unknown>[])[3]!;
+    expect(parseAuditComparison(c3, 3)).toEqual({
+      comparison_id: c3.comparison_id,
+      p_a: c3.p_a,
+      weight: c3.weight,
+      excluded: c3.excluded,
+      texts: c3.texts,
+    });
+    expect(() => parseAuditComparison({ ...c3, p_a: 1.5 }, 3, "a.json")).toThrow(
+      expect.objectContaining({
+        code: "KEEL_E_INVALID_RECORD",
+        where: { file: "a.json", field: "comparisons.3.p_a" },
+      }),
+    );
   });
 
   it("is pure and deterministic: the input is untouched and a second run is identical", () => {

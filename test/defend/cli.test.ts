@@ -121,7 +121,8 @@ describe("keel audit --db and keel export --clean", () => {
     expect(
       (await runCli(["export", "-f", "trl", "-o", rows2, "--clean", "--db", db, "-q"])).code,
     ).toBe(0);
-    expect(readFileSync(rows2, "utf8").trim().split("\n").length).toBe(lines.length);
+    // (The audit file is read entry by entry; the rows are the same bytes.)
+    expect(readFileSync(rows2, "utf8")).toBe(readFileSync(rows, "utf8"));
     // --margin adds the log-odds of the audit's preference, under --margin-key for OpenRLHF.
     const rows3 = join(dir, "clean3.jsonl");
     const m = await runCli([

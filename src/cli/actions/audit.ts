@@ -27,6 +27,7 @@ import {
 import { writeFileAtomic } from "../../io/files.js";
 import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
 import { writeJsonFile } from "../../io/json-file.js";
+import { readJsonObject } from "../../io/json-read.js";
 import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import type { AuditFlags } from "../commands/audit.js";
@@ -357,16 +358,16 @@ export async function cleanPlanFor(o: {
   config?: string;
 }): Promise<CleanPlan> {
   if (o.audit) {
-    let value: unknown;
-    try {
-      value = JSON.parse(await readFile(o.audit, "utf8"));
-    } catch (e) {
-      throw new KeelError("KEEL_E_FILE", `cannot read the audit: ${(e as Error).message}`, {
-        where: { file: o.audit },
-      });
-    }
-    const { parseAuditJson } = await import("../../defend/json.js");
-    return new CleanPlan(parseAuditJson(value, o.audit).comparisons, o.audit);
+    const file = o.audit;
+    const { parseAuditComparison, parseAuditJson } = await import("../../defend/json.js");
+    // Entry by entry: `keel audit --out` streams its file, which may pass V8's string limit.
+    const comparisons: import("../../defend/json.js").AuditedComparison[] = [];
+    const { members, arrays } = await readJsonObject(file, {
+      arrays: { comparisons: (c, i) => comparisons.push(parseAuditComparison(c, i, file)) },
+    });
+    // The other documented members (and `comparisons`, when it was absent or not an array).
+    parseAuditJson(arrays.has("comparisons") ? { ...members, comparisons: [] } : members, file);
+    return new CleanPlan(comparisons, file);
   }
   const { result } = await runAuditFromFlags({
     db: o.db,

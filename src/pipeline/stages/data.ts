@@ -6,13 +6,14 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, rmSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { KeelError } from "../../core/errors.js";
 import type { Judgment, LedgerEntry, Parsed, PreferencePair } from "../../core/types.js";
 import { contentToText } from "../../core/types.js";
 import { CleanPlan } from "../../defend/clean.js";
 import { auditToJson, audit as runAudit } from "../../defend/index.js";
 import { writeFileAtomic } from "../../io/files.js";
+import { readJsonObject } from "../../io/json-read.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { parseJudgmentsInWorker } from "../../io/parallel.js";
 import { detectFormat, importFormat } from "../../io/registry.js";
@@ -261,10 +262,11 @@ export interface TruthRater {
 }
 
 export async function truthRaters(ctx: StageContext): Promise<TruthRater[]> {
-  const t = JSON.parse(await readFile(ctx.run.file("world/truth.json"), "utf8")) as {
-    raters: TruthRater[];
-  };
-  return t.raters;
+  // The comparisons, the bulk of a large world's truth.json, are passed over unparsed.
+  const { members } = await readJsonObject(ctx.run.file("world/truth.json"), {
+    arrays: { comparisons: "skip" },
+  });
+  return members.raters as TruthRater[];
 }
 
 /** Each comparison's majority choice between a and b (ties and split votes left out). */

@@ -10,10 +10,11 @@
  *   judgments.jsonl   the simulated panel's judgments of them (what `collect: panel` imports)
  *   truth.json        the panel's truth for them, in world/truth.json's format
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
 import { describeFsError, TextSink } from "../../io/files.js";
+import { readJsonObject } from "../../io/json-read.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { EngineProvider } from "../../providers/engine.js";
 import { generatePairs } from "../../providers/pairs.js";
@@ -52,19 +53,24 @@ async function worldComparisons(
   world: World,
   truthPath: string,
 ): Promise<{ comparison_id: string; prompt: WorldPrompt }[]> {
-  const truth = JSON.parse(await readFile(truthPath, "utf8")) as {
-    comparisons: { comparison_id: string; prompt_id: string }[];
-  };
   const byId = promptsById(world);
-  return truth.comparisons.map((c) => {
-    const prompt = byId.get(c.prompt_id);
-    if (prompt === undefined) {
-      throw new KeelError("KEEL_E_NOT_FOUND", `no world prompt has id ${c.prompt_id}`, {
-        where: { file: truthPath, id: c.comparison_id, field: "prompt_id" },
-      });
-    }
-    return { comparison_id: c.comparison_id, prompt };
+  const out: { comparison_id: string; prompt: WorldPrompt }[] = [];
+  // Entry by entry: a large world's truth.json passes V8's string limit as one text.
+  await readJsonObject(truthPath, {
+    arrays: {
+      comparisons: (e) => {
+        const c = e as { comparison_id: string; prompt_id: string };
+        const prompt = byId.get(c.prompt_id);
+        if (prompt === undefined) {
+          throw new KeelError("KEEL_E_NOT_FOUND", `no world prompt has id ${c.prompt_id}`, {
+            where: { file: truthPath, id: c.comparison_id, field: "prompt_id" },
+          });
+        }
+        out.push({ comparison_id: c.comparison_id, prompt });
+      },
+    },
   });
+  return out;
 }
 
 /** The base policy run by the engine, or the configured provider (validated by the plan). */

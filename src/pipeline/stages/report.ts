@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { KEEL_VERSION } from "../../core/version.js";
 import { writeFileAtomic } from "../../io/files.js";
+import { readJsonObject } from "../../io/json-read.js";
 import {
   type PairedDifference,
   type ProbeResult,
@@ -200,7 +201,12 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
       const generated = ctx.inputs.generate;
       const defended = ctx.inputs["defended/preferences"] as StageResult | undefined;
       const auditJson = defended
-        ? (JSON.parse(await readFile(ctx.run.file("defended", "audit.json"), "utf8")) as {
+        ? ((
+            await readJsonObject(ctx.run.file("defended", "audit.json"), {
+              // One entry per comparison, not used here: passed over unparsed.
+              arrays: { comparisons: "skip" },
+            })
+          ).members as {
             raters: { rater_id: string; verdict: string; reasons: string[] }[];
             groups: unknown[];
             triggers: { pattern: string }[];

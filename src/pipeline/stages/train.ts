@@ -5,10 +5,10 @@
  */
 
 import { existsSync, rmSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { contentToText, type Judgment, type PreferencePair } from "../../core/types.js";
+import { parseJsonlBatches, strictRecords } from "../../io/jsonl.js";
 import { readPromptFile } from "../../io/prompts.js";
 import { createSafeguards } from "../../safeguards/index.js";
 import { openStore } from "../../store/store.js";
@@ -30,12 +30,13 @@ import type { ArmPlan, Plan } from "../plan.js";
 import { interrupted, type Stage, type StageContext, type StageResult } from "../runner.js";
 import { fileDigest } from "./data.js";
 
+/** A run directory's JSONL file's records, read line by line (not as one string). */
 export async function readJsonlFile<T>(path: string): Promise<T[]> {
-  const text = await readFile(path, "utf8");
-  return text
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as T);
+  const out: T[] = [];
+  for await (const { record } of strictRecords(parseJsonlBatches(path, (v) => v as T))) {
+    out.push(record);
+  }
+  return out;
 }
 
 const SHOWN = ["loss", "eval_loss", "accuracy", "eval_accuracy", "score", "kl", "gold_reward"];
