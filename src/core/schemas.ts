@@ -96,10 +96,27 @@ export const ContentSchema: z.ZodType<Content> = z.union(
   { error: "a string, or a list of {role, content} messages" },
 );
 
-const IsoDate = z.iso.datetime({
-  offset: true,
-  message: "must be an ISO-8601 date-time with a time zone, such as 2026-03-01T10:00:00Z",
-});
+/** The longest `latency_ms` a judgment may carry (ms; about 115 days). */
+export const MAX_LATENCY_MS = 1e10;
+
+/**
+ * The last instant a `created_at` can name: the date-time form has four-digit years, so a time
+ * past 9999 (which `toISOString` writes as `+010000-…`) could not be read back.
+ */
+export const LATEST_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/**
+ * Long enough for nanoseconds and an offset (`2026-03-01T10:00:00.123456789+14:00` is 35); the
+ * format alone allows any number of fraction digits, which the ledger would store and hash.
+ */
+const MAX_DATE_CHARS = 64;
+
+const IsoDate = z.iso
+  .datetime({
+    offset: true,
+    message: "must be an ISO-8601 date-time with a time zone, such as 2026-03-01T10:00:00Z",
+  })
+  .max(MAX_DATE_CHARS, `must be at most ${MAX_DATE_CHARS} characters`);
 
 export const JudgmentSchema = z.strictObject({
   comparison_id: IdSchema,
@@ -110,7 +127,7 @@ export const JudgmentSchema = z.strictObject({
   choice: ChoiceSchema,
   gold: ChoiceSchema.optional(),
   created_at: IsoDate.optional(),
-  latency_ms: z.number().finite().nonnegative().max(1e10).optional(),
+  latency_ms: z.number().finite().nonnegative().max(MAX_LATENCY_MS).optional(),
   shown_order: z.enum(["ab", "ba"]).optional(),
   rationale: storableString(10_000).optional(),
   flags: z.array(Name).max(16).optional(),
@@ -221,7 +238,10 @@ export function acceptJudgmentFast(v: unknown): Judgment | undefined {
   const g = o.gold;
   if (g !== undefined && g !== "a" && g !== "b" && g !== "tie") return undefined;
   const l = o.latency_ms;
-  if (l !== undefined && !(typeof l === "number" && Number.isFinite(l) && l >= 0 && l <= 1e10))
+  if (
+    l !== undefined &&
+    !(typeof l === "number" && Number.isFinite(l) && l >= 0 && l <= MAX_LATENCY_MS)
+  )
     return undefined;
   if (o.created_at !== undefined && !isoDate.safeParse(o.created_at).success) return undefined;
   if (o.shown_order !== undefined || o.rationale !== undefined || o.flags !== undefined)

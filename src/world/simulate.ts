@@ -7,12 +7,14 @@
  */
 import { KeelError } from "../core/errors.js";
 import type { Rng, Seed } from "../core/rng.js";
+import { LATEST_TIME_MS, MAX_LATENCY_MS } from "../core/schemas.js";
 import type { Choice, Judgment } from "../core/types.js";
 import { Assigner } from "./assign.js";
 import type { WorldConfig } from "./config.js";
 import { score, trueBetter } from "./oracle.js";
 import type { RaterProfile, SideTruth, SimItem } from "./raters/model.js";
 import { kindsFor, mentionedEntities, respond } from "./responses.js";
+import type { LatencyModel } from "./roster.js";
 import { type RaterStats, SummaryBuilder, type TruthSummary } from "./summary.js";
 import { countWords } from "./text.js";
 import type { OracleScore, ResponseKind, WorldPrompt } from "./types.js";
@@ -132,11 +134,7 @@ export class PanelSession {
       const r = roster.raters[ri]!;
       const vote = r.model.vote(item, this.voteRngs[ri]!);
       if (vote.attacked) attacked.push(r.profile.rater_id);
-      const median = r.latency.base_ms + r.latency.per_word_ms * readWords;
-      const latency_ms = Math.max(
-        1,
-        Math.round(median * Math.exp(r.latency.sigma * this.latRng.normal())),
-      );
+      const latency_ms = this.latency(r.latency, readWords);
       this.checkClock(this.t + latency_ms);
       judgments.push({
         comparison_id,
@@ -176,20 +174,44 @@ export class PanelSession {
     return { item, truth, judgments };
   }
 
-  /** A time past what a Date can hold (±8.64e15 ms) would end the run with a RangeError. */
+  /**
+   * One judgment's latency: log-normal around the rater's median, at least 1 ms, and at most
+   * what a judgment's `latency_ms` may hold, so that `keel import` reads the file back (for a
+   * median of seconds, only a spread `sigma` of 5 or more reaches it); a median past the limit
+   * is a config error.
+   */
+  private latency(l: LatencyModel, words: number): number {
+    const median = l.base_ms + l.per_word_ms * words;
+    if (!(median <= MAX_LATENCY_MS)) {
+      throw new KeelError(
+        "KEEL_E_CONFIG",
+        `a rater's median latency for a comparison of ${words} words is ${Math.round(median)} ms, past ${MAX_LATENCY_MS} ms, the most a judgment's latency_ms can hold`,
+        { where: { field: "panel.raters.latency" }, hint: "lower base_ms or per_word_ms" },
+      );
+    }
+    const ms = Math.round(median * Math.exp(l.sigma * this.latRng.normal()));
+    // A zero median stays zero under any spread (0 · ∞ is NaN): the 1 ms floor.
+    return median === 0 ? 1 : Math.min(Math.max(ms, 1), MAX_LATENCY_MS);
+  }
+
+  /**
+   * `created_at` is written with `toISOString`: a time past the year 9999 would come out as
+   * `+010000-…`, which no ISO-8601 date-time (nor `keel import`) reads, and past ±8.64e15 ms
+   * the run would end with a RangeError.
+   */
   private checkClock(at: number): void {
-    if (Math.abs(at) <= MAX_TIME_MS) return;
-    const field =
-      Math.abs(this.t) <= MAX_TIME_MS ? "panel.raters.latency" : "comparisons.arrival_ms";
+    if (at <= LATEST_TIME_MS) return;
+    // A latency is at most MAX_LATENCY_MS (115 days): the arrivals brought the clock this far.
     throw new KeelError(
       "KEEL_E_CONFIG",
-      "the simulated clock ran past the year 275760, the last time a timestamp can hold",
-      { where: { field }, hint: "lower comparisons.arrival_ms or the raters' latency" },
+      "the simulated clock ran past the year 9999, the last a judgment's created_at can name",
+      {
+        where: { field: "comparisons.arrival_ms" },
+        hint: "lower comparisons.arrival_ms or start earlier (comparisons.start)",
+      },
     );
   }
 }
-
-const MAX_TIME_MS = 8.64e15;
 /**
  * Qualities are rounded to 1e-6, but their difference is not exact in floating point
  * (0.3 − 0.1 < 0.2): a gap equal to `gold_min_margin` must still count as at least it.

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/core/canonical.js";
 import { KeelError } from "../../src/core/errors.js";
 import {
+  acceptJudgmentFast,
   CategoricalLabelSchema,
   GoldSchema,
   HhRowSchema,
@@ -85,6 +86,16 @@ describe("JudgmentSchema", () => {
     );
     const emoji = { ...good, response_a: "\ud83d\ude00", rationale: "\ud83d\ude00" };
     expect(parseRecord(JudgmentSchema, emoji, {})).toEqual(emoji);
+  });
+
+  it("bounds created_at's length: the format alone allows any number of fraction digits", () => {
+    const ns = { ...good, created_at: "2026-03-01T10:00:00.123456789+14:00" };
+    expect(parseRecord(JudgmentSchema, ns, {})).toEqual(ns);
+    const long = { ...good, created_at: `2026-03-01T10:00:00.${"1".repeat(100_000)}Z` };
+    expect(failure(JudgmentSchema, long).message).toBe(
+      "in.jsonl:7: created_at: must be at most 64 characters",
+    );
+    expect(acceptJudgmentFast(long)).toBeUndefined();
   });
 
   it("names unknown fields", () => {
@@ -172,7 +183,6 @@ describe("canonicalJson", () => {
 
 describe("acceptJudgmentFast", () => {
   it("accepts only what JudgmentSchema accepts, and returns the same value", async () => {
-    const { acceptJudgmentFast } = await import("../../src/core/schemas.js");
     const fcm = (await import("fast-check")).default;
     const str = fcm.oneof(
       fcm.string({ maxLength: 8 }),

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isKeelError } from "../../src/core/errors.js";
 import { Rng } from "../../src/core/rng.js";
+import { JudgmentSchema, MAX_LATENCY_MS } from "../../src/core/schemas.js";
 import {
   generatePrompts,
   parseWorldConfig,
@@ -155,6 +156,40 @@ describe("the simulated clock", () => {
     expect(run({ ...small, comparisons: { count: 2000, arrival_ms: 1e13 } })).toBe(
       "KEEL_E_CONFIG comparisons.arrival_ms",
     );
+  });
+
+  it("stops at the year 9999: a later created_at could not be imported again", () => {
+    // Before: the clock ran on to "+010000-01-01T…", which JudgmentSchema (keel import) refuses.
+    const start = "9999-12-31T23:00:00Z";
+    expect(run({ ...small, comparisons: { count: 200, arrival_ms: 60_000, start } })).toBe(
+      "KEEL_E_CONFIG comparisons.arrival_ms",
+    );
+    const { judgments } = simulatePanel(
+      parseWorldConfig({ ...small, comparisons: { count: 20, arrival_ms: 60_000, start } }),
+      1,
+    );
+    for (const j of judgments) expect(JudgmentSchema.safeParse(j).success).toBe(true);
+  });
+
+  it("names the latency when a rater's median is past what latency_ms can hold", () => {
+    // Finite and far from the clock's end, but over the import's 10^10 ms.
+    const panel = { raters: [{ type: "honest", count: 5, latency: { base_ms: 2e10 } }] };
+    expect(run({ ...small, comparisons: { count: 2 }, panel })).toBe(
+      "KEEL_E_CONFIG panel.raters.latency",
+    );
+  });
+
+  it("keeps a wide spread's latencies within what keel import reads", () => {
+    // sigma 1000 draws e^±1000: 0 ms and Infinity ms before the bounds.
+    const panel = { raters: [{ type: "honest", count: 5, latency: { sigma: 1000 } }] };
+    const { judgments } = simulatePanel(
+      parseWorldConfig({ ...small, comparisons: { count: 20 }, panel }),
+      1,
+    );
+    const latencies = judgments.map((j) => j.latency_ms!);
+    expect(Math.min(...latencies)).toBe(1);
+    expect(Math.max(...latencies)).toBe(MAX_LATENCY_MS);
+    for (const j of judgments) expect(JudgmentSchema.safeParse(j).success).toBe(true);
   });
 
   it("names the latency when a judgment's latency does", () => {
