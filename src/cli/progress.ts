@@ -9,7 +9,10 @@ export interface ProgressOptions {
   readonly unit?: string;
   readonly enabled?: boolean;
   readonly stream?: NodeJS.WriteStream;
-  /** Clock in milliseconds (tests pin it). */
+  /**
+   * Clock in milliseconds (tests pin it); by default the monotonic `performance.now`, since the
+   * wall clock may be stepped back (NTP, a suspended laptop, a changed date) in a long import.
+   */
   readonly now?: () => number;
 }
 
@@ -21,7 +24,7 @@ export class Progress {
   private done = 0;
   private readonly now: () => number;
   private readonly started: number;
-  private lastDraw = 0;
+  private lastDraw = Number.NEGATIVE_INFINITY;
   private finished = false;
   private readonly enabled: boolean;
   private readonly stream: NodeJS.WriteStream;
@@ -36,7 +39,7 @@ export class Progress {
   private next: { t: number; done: number } | undefined;
 
   constructor(private readonly opts: ProgressOptions) {
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => performance.now());
     this.started = this.now();
     this.stream = opts.stream ?? process.stderr;
     this.enabled = opts.enabled ?? Boolean(this.stream.isTTY);

@@ -1,5 +1,5 @@
 /** Durations in progress lines: never "8m60s" or "60s" from rounding at a boundary. */
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { fmtCount, fmtDuration, Progress } from "../../src/cli/progress.js";
 
 describe("fmtDuration", () => {
@@ -133,6 +133,38 @@ describe("Progress", () => {
     r.at(3000);
     p.update(140); // more records than the lines counted ahead
     expect(r.last()).toMatch(/ 100\.0% 140\/100 items 65\/s ETA 0\.0s$/);
+  });
+});
+
+describe("Progress on a wall clock stepped back", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("keeps drawing, and keeps its rate, when the date is set back an hour", () => {
+    // Date and performance both faked: advancing moves both, setSystemTime the date alone.
+    vi.useFakeTimers({ toFake: ["Date", "performance"], now: Date.UTC(2026, 2, 1) });
+    let out = "";
+    const stream = {
+      columns: 120,
+      isTTY: true,
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream;
+    const p = new Progress({ label: "import", total: 1000, stream });
+    vi.advanceTimersByTime(2000);
+    p.update(100);
+    vi.advanceTimersByTime(1000);
+    p.update(200);
+    vi.setSystemTime(Date.now() - 3_600_000); // NTP, or someone fixing the date
+    vi.advanceTimersByTime(1000);
+    out = "";
+    p.update(300);
+    // 200 more in the 2 s since the first update: 100/s, 700 to go. On the wall clock the
+    // draw was skipped (an hour before the last one) and the rate had no time to run over.
+    expect(out).toMatch(/ 300\/1000 items 100\/s ETA 7\.0s/);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { pipelineEvents } from "../../src/cli/actions/pipeline-ui.js";
 import { RunDir } from "../../src/pipeline/rundir.js";
 import { interrupted, Runner, type Stage } from "../../src/pipeline/runner.js";
@@ -109,5 +109,58 @@ describe("pipeline progress output on --resume", () => {
     expect(await attempt(out, 0.2, { resume: true, quiet: true })).toBe("");
     const fresh = await attempt(join(dir, "fresh"), 0.1, {});
     expect(fresh).not.toMatch(/re-run|resumed/);
+  });
+});
+
+describe("pipeline progress lines", () => {
+  /** What `onStageProgress` wrote to a log (not a terminal), call by call. */
+  function progressLog() {
+    const tty = process.stderr.isTTY;
+    process.stderr.isTTY = false;
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => {
+      lines.push(String(c));
+      return true;
+    });
+    const events = pipelineEvents(false);
+    const stage = stages(0.1, false, new AbortController())[0]!;
+    return {
+      lines,
+      progress: (fraction: number, eta?: number) =>
+        events.onStageProgress?.(stage, fraction, "step", eta),
+      restore: () => {
+        spy.mockRestore();
+        process.stderr.isTTY = tty;
+      },
+    };
+  }
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("keeps logging every 10 s when the date is set back an hour", () => {
+    vi.useFakeTimers({ toFake: ["Date", "performance"], now: Date.UTC(2026, 2, 1) });
+    const log = progressLog();
+    try {
+      vi.advanceTimersByTime(20_000);
+      log.progress(0.1);
+      vi.setSystemTime(Date.now() - 3_600_000);
+      vi.advanceTimersByTime(11_000);
+      log.progress(0.2);
+    } finally {
+      log.restore();
+    }
+    expect(log.lines.map((l) => /\d+%/.exec(l)?.[0])).toEqual(["10%", "20%"]);
+  });
+
+  it("draws a fraction outside 0..1 as its nearest end instead of throwing", () => {
+    const log = progressLog();
+    try {
+      log.progress(-0.2, 5);
+      expect(log.lines).toEqual(["  [--------------------]   0% (run ETA 5.0s) step\n"]);
+    } finally {
+      log.restore();
+    }
   });
 });

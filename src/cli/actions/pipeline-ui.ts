@@ -10,7 +10,8 @@ import { fmtDuration } from "../progress.js";
 export function pipelineEvents(quiet: boolean): RunnerEvents {
   if (quiet) return {};
   const tty = Boolean(process.stderr.isTTY);
-  let last = 0;
+  // Monotonic: a wall clock stepped back an hour would silence the bar for that hour.
+  let last = Number.NEGATIVE_INFINITY;
   let count = 0;
   return {
     onStageStart(i, n, stage, skipped) {
@@ -20,12 +21,14 @@ export function pipelineEvents(quiet: boolean): RunnerEvents {
       );
     },
     onStageProgress(_stage, fraction, detail, eta) {
-      const now = Date.now();
+      const now = performance.now();
       if (now - last < (tty ? 200 : 10_000)) return;
       last = now;
-      const bar = `${"#".repeat(Math.round(fraction * 20)).padEnd(20, "-")}`;
+      // A stage's own fraction, as the runner's ETA takes it: 0..1 (a negative one would throw).
+      const f = Number.isFinite(fraction) ? Math.min(Math.max(fraction, 0), 1) : 0;
+      const bar = `${"#".repeat(Math.round(f * 20)).padEnd(20, "-")}`;
       // The ETA is the whole run's (stage weights), not this stage's.
-      const line = `  [${bar}] ${(fraction * 100).toFixed(0).padStart(3)}%${eta !== undefined ? ` (run ETA ${fmtDuration(eta)})` : ""} ${detail ?? ""}`;
+      const line = `  [${bar}] ${(f * 100).toFixed(0).padStart(3)}%${eta !== undefined ? ` (run ETA ${fmtDuration(eta)})` : ""} ${detail ?? ""}`;
       if (tty)
         process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 120) - 1)}\u001b[K`);
       else process.stderr.write(`${line}\n`);
