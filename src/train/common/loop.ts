@@ -70,7 +70,7 @@ export class TrainLoop {
   readonly resumePoint: ResumePoint | undefined;
   readonly configHash: string;
   readonly events: TrainEvent[] = [];
-  private readonly started = Date.now();
+  private readonly started = performance.now();
   /** The config as JSON, recorded in checkpoints so a refused resume can name what changed. */
   private readonly configJson: unknown;
   /** The step of the checkpoint that holds this run's current state, if any. */
@@ -181,7 +181,7 @@ export class TrainLoop {
     metrics: Metrics,
     checkpoint: string | undefined,
   ): TrainResult {
-    const seconds = (Date.now() - this.started) / 1000;
+    const seconds = (performance.now() - this.started) / 1000;
     this.log.write({ type: "summary", step: steps, status, ...metrics, wall_s: seconds });
     return { status, steps, metrics, checkpoint, events: this.events, seconds };
   }

@@ -114,7 +114,7 @@ export async function trainSft(
     }
     return batches[s % perEpoch]!.map((i) => rows[i]!);
   };
-  let window = { loss: 0, tokens: 0, steps: 0, t0: Date.now() };
+  let window = { loss: 0, tokens: 0, steps: 0, t0: performance.now() };
   const save = (dir: string, step: number) =>
     saveModel(dir, model, codec, {
       step,
@@ -147,7 +147,7 @@ export async function trainSft(
     const live = { loss, lr: info.lr, grad_norm: info.gradNorm };
     loop.progress("train", step, live);
     if (loop.due(c.run.log_every, step)) {
-      const secs = Math.max((Date.now() - window.t0) / 1000, 1e-9);
+      const secs = Math.max((performance.now() - window.t0) / 1000, 1e-9);
       last = {
         ...live,
         loss: window.loss / window.steps,
@@ -155,7 +155,7 @@ export async function trainSft(
         tokens_per_s: window.tokens / secs,
       };
       loop.record("train", step, last);
-      window = { loss: 0, tokens: 0, steps: 0, t0: Date.now() };
+      window = { loss: 0, tokens: 0, steps: 0, t0: performance.now() };
     }
     if (evalRows.length > 0 && loop.due(c.run.eval_every, step)) {
       const ev = await evalLoss(model, codec, evalRows, c.train.eval_batch_size);
