@@ -271,6 +271,19 @@ describe("transport pieces", () => {
       parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT", Date.parse("Wed, 21 Oct 2015 07:27:58 GMT")),
     ).toBe(2000);
     expect(parseRetryAfter("soon")).toBeUndefined();
+    // The asctime form names no zone: it is GMT whatever this machine's time zone.
+    const at = Date.UTC(1994, 10, 6, 8, 49, 30);
+    const tz = process.env.TZ;
+    process.env.TZ = "America/St_Johns"; // Node reads the zone again when TZ is set
+    try {
+      expect(parseRetryAfter("Sun Nov  6 08:49:37 1994", at)).toBe(7000);
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+    expect(parseRetryAfter("Sunday, 06-Nov-94 08:49:37 GMT", at)).toBe(7000);
+    // Neither delta-seconds (digits, perhaps a fraction) nor a date.
+    for (const odd of ["0x10", "1e3", "-5", " "]) expect(parseRetryAfter(odd, at)).toBeUndefined();
   });
 
   it("limits concurrency and drops an aborted waiter from the queue", async () => {

@@ -44,9 +44,15 @@ export function parseRetryAfter(
   nowMs = Date.now(),
 ): number | undefined {
   if (!v) return undefined;
-  const s = Number(v.trim());
-  if (Number.isFinite(s) && s >= 0) return s * 1000;
-  const t = Date.parse(v);
+  const text = v.trim();
+  // delta-seconds is digits (some servers add a fraction); Number() also took "0x10" and "1e3".
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  // An HTTP date starts with the day's name (its three forms do; Date.parse takes almost
+  // anything), and is in GMT, the asctime form without saying so: Date.parse would read a date
+  // without a zone in this machine's time zone.
+  if (!/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s/i.test(text)) return undefined;
+  const zoned = /\b(GMT|UTC?|Z)\b|[+-]\d{4}\b/i.test(text) ? text : `${text} GMT`;
+  const t = Date.parse(zoned);
   return Number.isNaN(t) ? undefined : Math.max(0, t - nowMs);
 }
 
