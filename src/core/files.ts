@@ -44,6 +44,8 @@ export function describeFsError(e: unknown): string {
       return "already exists";
     case "ENOSPC":
       return "no space left on device";
+    case "ERR_STRING_TOO_LONG":
+      return "too large to read as one text (this reader takes up to 512 MiB)";
     default:
       return code ?? (e instanceof Error ? e.message : String(e));
   }
