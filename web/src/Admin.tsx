@@ -355,7 +355,7 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
         {queue.length === 0 ? (
           <p>No rater is waiting for review.</p>
         ) : (
-          <ul>
+          <ul className="queue">
             {queue.map((r) => (
               <li key={r.user_id}>
                 <strong>
@@ -379,35 +379,38 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
       </section>
       <section className="card" aria-labelledby="agreement-title">
         <h2 id="agreement-title">Agreement per batch</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Batch</th>
-              <th scope="col">Comparisons (gold included)</th>
-              <th scope="col">Complete</th>
-              <th scope="col">Judgments</th>
-              <th scope="col">Krippendorff α</th>
-              <th scope="col">Fleiss κ</th>
-            </tr>
-          </thead>
-          <tbody>
-            {batches.length === 0 && (
+        {/* Wider than a phone: it scrolls in its own box (which browsers let the keyboard focus). */}
+        <div className="scroll">
+          <table>
+            <thead>
               <tr>
-                <td colSpan={6}>No items yet.</td>
+                <th scope="col">Batch</th>
+                <th scope="col">Comparisons (gold included)</th>
+                <th scope="col">Complete</th>
+                <th scope="col">Judgments</th>
+                <th scope="col">Krippendorff α</th>
+                <th scope="col">Fleiss κ</th>
               </tr>
-            )}
-            {batches.map((b) => (
-              <tr key={b.batch}>
-                <th scope="row">{b.batch}</th>
-                <td>{b.comparisons}</td>
-                <td>{b.complete}</td>
-                <td>{b.judgments}</td>
-                <td>{num(b.krippendorff_alpha)}</td>
-                <td>{num(b.fleiss_kappa)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {batches.length === 0 && (
+                <tr>
+                  <td colSpan={6}>No items yet.</td>
+                </tr>
+              )}
+              {batches.map((b) => (
+                <tr key={b.batch}>
+                  <th scope="row">{b.batch}</th>
+                  <td>{b.comparisons}</td>
+                  <td>{b.complete}</td>
+                  <td>{b.judgments}</td>
+                  <td>{num(b.krippendorff_alpha)}</td>
+                  <td>{num(b.fleiss_kappa)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
       <section className="card" aria-labelledby="groups-title">
         <h2 id="groups-title">Groups and triggers</h2>

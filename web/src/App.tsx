@@ -1,9 +1,10 @@
 /** The shell: who is signed in, and a tiny path router (/login, /invite/…, /rate/…, /admin/…). */
-import { type ReactElement, useCallback, useEffect, useState } from "react";
+import { type ReactElement, useCallback, useEffect, useRef, useState } from "react";
 import { Admin } from "./Admin";
 import { ApiError, api, isStaff, onSessionEnd, setCsrf, type User } from "./api";
 import { Home } from "./Home";
 import { Invite, Login } from "./Login";
+import { Modal } from "./Modal";
 import { Rate } from "./Rate";
 
 export function navigate(path: string): void {
@@ -19,6 +20,13 @@ function usePath(): string {
     return () => removeEventListener("popstate", on);
   }, []);
   return path;
+}
+
+/** Where signing in leads: the page asked for (a rating page opened from a link or reloaded
+ * after the session ended), but not back to a sign-in or invitation page. */
+function afterSignIn(): string {
+  const p = location.pathname;
+  return p === "/login" || p.startsWith("/invite/") ? "/" : p;
 }
 
 export function App() {
@@ -43,6 +51,17 @@ export function App() {
     void load();
   }, [load]);
 
+  // A new page (another path, or signing in or out) moves the focus to its content, as a page
+  // load would, rather than leaving it on a control that is gone: the next Tab goes into the
+  // page, and a screen reader reads it.
+  const shown = useRef<string | null>(null);
+  useEffect(() => {
+    if (user === undefined) return;
+    const page = `${path}\u0000${user?.user_id ?? ""}`;
+    if (shown.current !== null && shown.current !== page) document.getElementById("main")?.focus();
+    shown.current = page;
+  }, [path, user]);
+
   useEffect(() => {
     onSessionEnd(() => setSessionEnded(true));
     return () => onSessionEnd(null);
@@ -58,7 +77,8 @@ export function App() {
   const signedIn = (u: User, token: string | null) => {
     setCsrf(token, u.user_id);
     setUser(u);
-    navigate("/");
+    const to = afterSignIn();
+    if (to !== location.pathname) navigate(to);
   };
 
   const signOut = async () => {
@@ -120,16 +140,16 @@ export function App() {
         )}
       </header>
       {/* Another user signing in over the page starts it afresh. */}
-      <main id="main" key={user?.user_id ?? ""}>
+      <main id="main" key={user?.user_id ?? ""} tabIndex={-1}>
         {page}
       </main>
       {sessionEnded && user && (
-        <div className="dialog" role="dialog" aria-modal="true" aria-labelledby="login-title">
+        <Modal labelledBy="login-title">
           <Login
             onDone={resumed}
             notice="Your session has ended. Sign in again to go on where you were; nothing on this page is lost."
           />
-        </div>
+        </Modal>
       )}
     </>
   );

@@ -1,5 +1,5 @@
 /** Signing in, and accepting an invitation (which creates the account). */
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, useEffect, useRef, useState } from "react";
 import { ApiError, api, type User } from "./api";
 
 type Done = (u: User, csrf: string | null) => void;
@@ -8,23 +8,48 @@ function message(e: unknown): string {
   return e instanceof ApiError ? e.message : "Something went wrong; try again.";
 }
 
+/**
+ * One request at a time: on a slow connection a second Enter or click, while the first is on
+ * its way, would sign in twice (two sessions, the page swapped under the user's hands). The
+ * button stays focusable (aria-disabled, not disabled) so the focus is not lost meanwhile.
+ */
+function useOnce(): [boolean, (act: () => Promise<void>) => Promise<void>] {
+  const [sending, setSending] = useState(false);
+  const pending = useRef(false);
+  const run = async (act: () => Promise<void>) => {
+    if (pending.current) return;
+    pending.current = true;
+    setSending(true);
+    try {
+      await act();
+    } finally {
+      pending.current = false;
+      setSending(false);
+    }
+  };
+  return [sending, run];
+}
+
 /** `notice` says why the form is shown over a page (a session that ended mid-task). */
 export function Login({ onDone, notice }: { onDone: Done; notice?: string }) {
   const [login, setLogin] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
-  const submit = async (e: FormEvent) => {
+  const [sending, once] = useOnce();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    try {
-      const r = await api<{ user: User; csrf_token: string }>("POST", "/api/session", {
-        login,
-        password,
-      });
-      onDone(r.user, r.csrf_token);
-    } catch (err) {
-      setError(message(err));
-    }
+    return once(async () => {
+      setError(null);
+      try {
+        const r = await api<{ user: User; csrf_token: string }>("POST", "/api/session", {
+          login,
+          password,
+        });
+        onDone(r.user, r.csrf_token);
+      } catch (err) {
+        setError(message(err));
+      }
+    });
   };
   return (
     <form className="card narrow" onSubmit={(e) => void submit(e)} aria-labelledby="login-title">
@@ -58,7 +83,9 @@ export function Login({ onDone, notice }: { onDone: Done; notice?: string }) {
           {error}
         </p>
       )}
-      <button type="submit">Sign in</button>
+      <button type="submit" aria-disabled={sending}>
+        {sending ? "Signing in…" : "Sign in"}
+      </button>
     </form>
   );
 }
@@ -74,23 +101,26 @@ export function Invite({ token, onDone }: { token: string; onDone: Done }) {
       .then(setInfo)
       .catch((e) => setError(message(e)));
   }, [token]);
-  const submit = async (e: FormEvent) => {
+  const [sending, once] = useOnce();
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
-    try {
-      const r = await api<{ user: User; csrf_token: string }>(
-        "POST",
-        `/api/invitations/${token}/accept`,
-        {
-          login,
-          password,
-          ...(name ? { display_name: name } : {}),
-        },
-      );
-      onDone(r.user, r.csrf_token);
-    } catch (err) {
-      setError(message(err));
-    }
+    return once(async () => {
+      setError(null);
+      try {
+        const r = await api<{ user: User; csrf_token: string }>(
+          "POST",
+          `/api/invitations/${token}/accept`,
+          {
+            login,
+            password,
+            ...(name ? { display_name: name } : {}),
+          },
+        );
+        onDone(r.user, r.csrf_token);
+      } catch (err) {
+        setError(message(err));
+      }
+    });
   };
   return (
     <form className="card narrow" onSubmit={(e) => void submit(e)} aria-labelledby="invite-title">
@@ -141,8 +171,8 @@ export function Invite({ token, onDone }: { token: string; onDone: Done }) {
           {error}
         </p>
       )}
-      <button type="submit" disabled={!info}>
-        Create account
+      <button type="submit" disabled={!info} aria-disabled={sending}>
+        {sending ? "Creating the account…" : "Create account"}
       </button>
     </form>
   );

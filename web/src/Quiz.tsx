@@ -33,6 +33,16 @@ export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => v
   const [sending, setSending] = useState(false);
   // A ref as well as the state: a second click can come before React has re-rendered.
   const pending = useRef(false);
+  /** The result replaces the form (and the button pressed), and a new try the result: the
+   * focus goes to the heading of what replaced it. */
+  const resultTitle = useRef<HTMLHeadingElement>(null);
+  const quizTitle = useRef<HTMLHeadingElement>(null);
+  const hadResult = useRef(false);
+  useEffect(() => {
+    if (result) resultTitle.current?.focus();
+    else if (hadResult.current) quizTitle.current?.focus();
+    hadResult.current = result !== null;
+  }, [result]);
   const load = useCallback(() => {
     api<QuizData>("GET", `/api/projects/${projectId}/quiz`)
       .then(setQuiz)
@@ -67,7 +77,9 @@ export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => v
   if (result) {
     return (
       <section className="card" aria-labelledby="quiz-result">
-        <h1 id="quiz-result">{result.passed ? "Quiz passed" : "Quiz not passed"}</h1>
+        <h1 id="quiz-result" tabIndex={-1} ref={resultTitle}>
+          {result.passed ? "Quiz passed" : "Quiz not passed"}
+        </h1>
         <p role="status">
           {result.correct} of {result.total} right.{" "}
           {!result.passed &&
@@ -103,7 +115,9 @@ export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => v
   const complete = quiz.items.every((i) => answers[i.quiz_id]);
   return (
     <form className="quiz" onSubmit={(e) => void submit(e)} aria-labelledby="quiz-title">
-      <h1 id="quiz-title">Onboarding quiz</h1>
+      <h1 id="quiz-title" tabIndex={-1} ref={quizTitle}>
+        Onboarding quiz
+      </h1>
       <p>
         Judge these {quiz.items.length} comparisons as the guidelines say;{" "}
         {Math.round(quiz.pass_rate * 100)}% right passes. {quiz.attempts_left} attempt

@@ -1,13 +1,19 @@
 /**
  * The rater's page: guidelines first, then the onboarding quiz, then comparisons side by side.
  * Keyboard: 1 / 2 / 3 choose left / right / tie (and submit), f flags the pair as unsafe,
- * ? opens the help. Shortcuts are off while typing a rationale (Esc leaves the text box).
- * One press is one decision: a held key's repeats, and the second click of a double click,
- * never judge the comparison that replaced the one just judged.
+ * ? opens the help. Shortcuts are off while typing a rationale (Esc leaves the text box) and
+ * while a dialog is open. One press is one decision: a held key's repeats, and the second click
+ * of a double click, never judge the comparison that replaced the one just judged.
+ *
+ * On a slow connection the page says "Saving…" until the server has acknowledged the judgment,
+ * and only then "Saved"; a choice that was not saved is named in the error, with the flag and
+ * rationale left in place to choose again. The focus stays on the control used (or, when that
+ * is gone, moves to what replaced it), never dropped to the top of the page.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, api, type Progress, type Task } from "./api";
 import { ContentView } from "./Content";
+import { Modal, modalOpen } from "./Modal";
 import { Quiz } from "./Quiz";
 
 interface Me {
@@ -25,8 +31,20 @@ interface Me {
 
 type Side = "left" | "right" | "tie";
 
+const CHOICE: Record<Side, string> = {
+  left: "Response 1 is better",
+  right: "Response 2 is better",
+  tie: "Tie",
+};
+
 /** Keys that act on the comparison shown; their auto-repeats are ignored. */
 const SHORTCUTS = new Set(["1", "2", "3", "f", "F", "?"]);
+
+/** The task control that has the focus (its data-focus), to focus again if it is re-rendered away. */
+function focusedControl(): string | null {
+  const at = document.activeElement;
+  return at instanceof HTMLElement ? (at.dataset.focus ?? null) : null;
+}
 
 /** The first click of a mouse double click (or a keyboard activation, detail 0) only. */
 const once = (act: () => void) => (e: { detail: number }) => {
@@ -43,6 +61,23 @@ export function Rate({ projectId }: { projectId: string }) {
       .catch((e) => setError(e instanceof ApiError ? e.message : "cannot load the project"));
   }, [projectId]);
   useEffect(reload, [reload]);
+  // Guidelines read, quiz passed: the next step replaces the button that led to it, so the
+  // focus goes to the page (as on a new page), not to the top of the document.
+  const stage = !me
+    ? null
+    : me.me.status !== "active"
+      ? "stopped"
+      : !me.me.guidelines_acknowledged
+        ? "guidelines"
+        : me.me.quiz_required && !me.me.quiz_passed
+          ? "quiz"
+          : "rating";
+  const shown = useRef<string | null>(null);
+  useEffect(() => {
+    if (stage === null) return;
+    if (shown.current !== null && shown.current !== stage) document.getElementById("main")?.focus();
+    shown.current = stage;
+  }, [stage]);
 
   if (error)
     return (
@@ -120,13 +155,29 @@ function Rating({
   const [error, setError] = useState<string | null>(null);
   const [skipReason, setSkipReason] = useState<string>("unclear");
   const [stalled, setStalled] = useState(false);
+  /** What is on its way to the server ("Response 1 is better", "Skip"), until it answers. */
+  const [saving, setSaving] = useState<string | null>(null);
   const busy = useRef(false);
+  /** The control to give the focus back to once the next task is shown (data-focus), if the
+   * one that had it was removed meanwhile (a skip shows "Loading…" in between). */
+  const refocus = useRef<string | null>(null);
   /** The last task judged or skipped: a late key event bound to it must not send it again. */
   const finished = useRef<string | null>(null);
   const closeHelp = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     if (help) closeHelp.current?.focus();
   }, [help]);
+  useEffect(() => {
+    const key = refocus.current;
+    if (key === null || task === undefined) return;
+    refocus.current = null;
+    const at = document.activeElement;
+    if (at && at !== document.body) return;
+    const el =
+      document.querySelector<HTMLElement>(`[data-focus="${key}"]`) ??
+      document.querySelector<HTMLElement>('[data-focus="end"]');
+    el?.focus();
+  }, [task]);
 
   const fetchNext = useCallback(async () => {
     setStalled(false);
@@ -163,11 +214,24 @@ function Rating({
   const failed = useCallback(
     async (e: unknown, what: string) => {
       if (e instanceof ApiError && (e.status === 409 || e.status === 404)) {
-        setAnnounce("That comparison is no longer yours; here is the next one.");
+        // KEEL_E_DUPLICATE: an earlier try did reach the server (its answer was lost on the way
+        // back), so the comparison is done, not taken away.
+        setAnnounce(
+          e.code === "KEEL_E_DUPLICATE"
+            ? "That comparison was already recorded; here is the next one."
+            : "That comparison is no longer yours; here is the next one.",
+        );
         setFlagged(false);
         setRationale("");
+        refocus.current = focusedControl();
         await fetchNext();
-      } else setError(e instanceof ApiError ? e.message : `${what} failed; try again`);
+      } else if (e instanceof ApiError && e.status === 401)
+        setError(`${what} was not saved: your session had ended. Sign in, then try again.`);
+      else if (e instanceof ApiError && e.status === 0)
+        // No answer: it may have been saved all the same. Trying again is safe; a comparison
+        // already recorded is answered as such (above).
+        setError(`${what} may not have been saved: ${e.message}`);
+      else setError(`${what} was not saved: ${e instanceof ApiError ? e.message : "try again"}`);
     },
     [fetchNext],
   );
@@ -177,6 +241,8 @@ function Rating({
       if (!task || busy.current || finished.current === task.task_id) return;
       busy.current = true;
       setError(null);
+      setAnnounce("");
+      setSaving(CHOICE[side]);
       try {
         const r = await api<{ status: string; progress: Progress; next?: Task | null }>(
           "POST",
@@ -192,18 +258,20 @@ function Rating({
         setProgress(r.progress);
         setFlagged(false);
         setRationale("");
+        refocus.current = focusedControl();
         if (r.status !== "active") setPaused(true);
         // Asked for with next: true, a next task left out means the server could not fetch
         // it after saving this judgment: ask for it separately.
         else if (r.next === undefined) void fetchNext();
         else setTask(r.next);
         setAnnounce(
-          `Saved (${side}${flagged ? ", flagged unsafe" : ""}). ${r.progress.judged} judged.`,
+          `Saved: ${CHOICE[side]}${flagged ? ", flagged unsafe" : ""}. ${r.progress.judged} judged.`,
         );
       } catch (e) {
-        await failed(e, "saving");
+        await failed(e, `“${CHOICE[side]}”`);
       } finally {
         busy.current = false;
+        setSaving(null);
       }
     },
     [task, rationale, flagged, failed, fetchNext],
@@ -213,6 +281,8 @@ function Rating({
     if (!task || busy.current || finished.current === task.task_id) return;
     busy.current = true;
     setError(null);
+    setAnnounce("");
+    setSaving("Skip");
     try {
       const r = await api<{ progress: Progress }>("POST", `/api/tasks/${task.task_id}/skip`, {
         reason: skipReason,
@@ -220,13 +290,15 @@ function Rating({
       finished.current = task.task_id;
       setProgress(r.progress);
       reset();
-      setAnnounce("Skipped.");
+      setAnnounce(`Skipped. ${r.progress.skipped} skipped.`);
+      refocus.current = focusedControl();
       setTask(undefined);
       await fetchNext();
     } catch (e) {
-      await failed(e, "skipping");
+      await failed(e, "The skip");
     } finally {
       busy.current = false;
+      setSaving(null);
     }
   };
 
@@ -238,6 +310,13 @@ function Rating({
         return;
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return;
+      // Over the help, ? and Esc close it; under any dialog, nothing acts on the hidden pair.
+      if (help && (e.key === "?" || e.key === "Escape")) {
+        setHelp(false);
+        e.preventDefault();
+        return;
+      }
+      if (modalOpen()) return;
       // Holding a key (or Enter on a focused button) repeats it; one press is one decision.
       if (e.repeat && (SHORTCUTS.has(e.key) || (e.key === "Enter" && t?.tagName === "BUTTON"))) {
         e.preventDefault();
@@ -254,7 +333,7 @@ function Rating({
     };
     addEventListener("keydown", onKey);
     return () => removeEventListener("keydown", onKey);
-  }, [choose]);
+  }, [choose, help]);
 
   return (
     <section className="rating" aria-labelledby="rating-title">
@@ -277,8 +356,9 @@ function Rating({
           Help (?)
         </button>
       </div>
-      <p className="sr-only" role="status" aria-live="polite" data-testid="announce">
-        {announce}
+      {/* Shown as well as read out: on a slow connection, whether the last choice is saved yet. */}
+      <p className="status muted" role="status" aria-live="polite" data-testid="announce">
+        {saving ? `Saving: ${saving}…` : announce}
       </p>
       {error && (
         <p role="alert" className="error">
@@ -291,20 +371,20 @@ function Rating({
         </p>
       ) : task === undefined ? (
         stalled ? (
-          <button type="button" onClick={() => void fetchNext()}>
+          <button type="button" onClick={() => void fetchNext()} data-focus="end">
             Load the next comparison
           </button>
         ) : (
           <p>Loading…</p>
         )
       ) : task === null ? (
-        <p className="card" role="status">
+        <p className="card" role="status" tabIndex={-1} data-focus="end">
           Nothing left to judge right now. Thank you!
         </p>
       ) : (
         // Long texts scroll inside their boxes (styles.css), so the pair and the choices stay on
         // screen; browsers let the keyboard focus a box that scrolls, to scroll it with the arrows.
-        <div className="task" data-task={task.task_id}>
+        <div className="task" data-task={task.task_id} aria-busy={saving !== null}>
           <section className="prompt" aria-label="Prompt">
             <h2>Prompt</h2>
             <ContentView value={task.prompt} />
@@ -320,15 +400,24 @@ function Rating({
             </section>
           </div>
           <div className="controls">
-            <button type="button" onClick={once(() => void choose("left"))} aria-keyshortcuts="1">
-              <kbd>1</kbd> Response 1 is better
-            </button>
-            <button type="button" onClick={once(() => void choose("tie"))} aria-keyshortcuts="3">
-              <kbd>3</kbd> Tie
-            </button>
-            <button type="button" onClick={once(() => void choose("right"))} aria-keyshortcuts="2">
-              <kbd>2</kbd> Response 2 is better
-            </button>
+            {(
+              [
+                ["left", "1"],
+                ["tie", "3"],
+                ["right", "2"],
+              ] as const
+            ).map(([side, key]) => (
+              <button
+                key={side}
+                type="button"
+                onClick={once(() => void choose(side))}
+                aria-keyshortcuts={key}
+                aria-disabled={saving !== null}
+                data-focus={side}
+              >
+                <kbd>{key}</kbd> {CHOICE[side]}
+              </button>
+            ))}
           </div>
           <div className="extras">
             <label className="check">
@@ -360,7 +449,13 @@ function Rating({
                   ))}
                 </select>
               </label>
-              <button type="button" className="secondary" onClick={once(() => void skip())}>
+              <button
+                type="button"
+                className="secondary"
+                onClick={once(() => void skip())}
+                aria-disabled={saving !== null}
+                data-focus="skip"
+              >
                 Skip
               </button>
             </div>
@@ -368,7 +463,7 @@ function Rating({
         </div>
       )}
       {help && (
-        <div className="dialog" role="dialog" aria-modal="true" aria-labelledby="help-title">
+        <Modal labelledBy="help-title">
           <div className="card">
             <h2 id="help-title">Keyboard shortcuts</h2>
             <dl className="keys">
@@ -399,7 +494,7 @@ function Rating({
               Close
             </button>
           </div>
-        </div>
+        </Modal>
       )}
     </section>
   );

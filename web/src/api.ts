@@ -3,7 +3,8 @@
  * only, never in storage) on every state-changing request. Errors come back as ApiError with
  * the server's catalogue code and message; when no answer came (the network failed) the status
  * is 0 and the code "network", and an answer that is not the server's JSON (a proxy's HTML
- * error page) is named by its status, so every failure has a message a user can act on.
+ * error page) is named by its status, so every failure has a message a user can act on. A
+ * refusal to go faster (429, or 503 with Retry-After) says how long to wait, in seconds.
  */
 export type Content = string | { role: string; content: string }[];
 
@@ -127,14 +128,25 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   if (!res.ok) {
     if (res.status === 401 && !SIGN_IN.test(path)) sessionEnded?.();
     const e = (data as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new ApiError(
-      res.status,
-      e?.code ?? "KEEL_E_INTERNAL",
-      e?.message ??
-        `the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ""}; try again`,
-    );
+    const answered = `the server answered ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
+    const wait = waitSeconds(res.headers.get("retry-after"));
+    let message = e?.message ?? `${answered}; try again`;
+    if (res.status === 429)
+      message = `too many requests; wait ${wait === undefined ? "a moment" : `${wait} s`}, then try again`;
+    else if (wait !== undefined && !e?.message)
+      message = `${answered}; wait ${wait} s, then try again`;
+    throw new ApiError(res.status, e?.code ?? "KEEL_E_INTERNAL", message);
   }
   return data as T;
+}
+
+/** Retry-After in whole seconds (at least 1): a number of seconds or an HTTP date. */
+function waitSeconds(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const ms = /^\d+$/.test(header.trim())
+    ? Number(header.trim()) * 1000
+    : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : undefined;
 }
 
 export function isStaff(u: User | null): boolean {
