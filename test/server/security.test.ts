@@ -538,6 +538,10 @@ describe("rate limits", () => {
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     const limited = await call(fx, fx.actors.rater, "GET", "/api/me");
     expect(Number(limited.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+    // The message gives the wait as the header does, in whole seconds (it said "1000 ms").
+    expect(limited.json().error.message).toBe(
+      `too many requests; retry in ${limited.headers["retry-after"]} s`,
+    );
     // Another user is not affected by the first one's bucket.
     expect((await call(fx, fx.actors.rater2, "GET", "/api/me")).statusCode).toBe(200);
     fx.advance(5000);

@@ -134,10 +134,14 @@ async function limit(
   nowMs: number,
 ): Promise<void> {
   const d = await ctx.limits.hit(key, rule, nowMs);
-  if (!d.allowed) {
-    reply.header("retry-after", String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))));
-    throw new KeelError("KEEL_E_RATE_LIMITED", `too many requests; retry in ${d.retryAfterMs} ms`);
-  }
+  if (!d.allowed) throw rateLimited(reply, d.retryAfterMs, "requests");
+}
+
+/** The 429 of a rate limit: Retry-After and the message in the same whole seconds. */
+export function rateLimited(reply: FastifyReply, retryAfterMs: number, what: string): KeelError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  reply.header("retry-after", String(seconds));
+  return new KeelError("KEEL_E_RATE_LIMITED", `too many ${what}; retry in ${seconds} s`);
 }
 
 export function authPlugin(ctx: ServerContext, cache: AuthCache) {

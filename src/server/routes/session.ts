@@ -25,7 +25,7 @@ import {
   writeTransaction,
 } from "../../store/collection/index.js";
 import { dummyHash, hashPassword, verifyPassword } from "../auth/password.js";
-import { type AuthCache, clientKey, SESSION_COOKIE } from "../auth/plugin.js";
+import { type AuthCache, clientKey, rateLimited, SESSION_COOKIE } from "../auth/plugin.js";
 import { canGrant } from "../auth/roles.js";
 import type { ServerContext } from "../context.js";
 import { js, LIMIT, NoBody, Ok, responses } from "../http/schema.js";
@@ -37,13 +37,7 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
   let dummy: Promise<string> | undefined;
   const loginLimit = async (key: string, reply: FastifyReply) => {
     const d = await ctx.limits.hit(key, ctx.options.rateLimits.login, ctx.now().getTime());
-    if (!d.allowed) {
-      reply.header("retry-after", String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))));
-      throw new KeelError(
-        "KEEL_E_RATE_LIMITED",
-        `too many attempts; retry in ${d.retryAfterMs} ms`,
-      );
-    }
+    if (!d.allowed) throw rateLimited(reply, d.retryAfterMs, "attempts");
   };
 
   const startSession = async (reply: FastifyReply, u: User) => {
