@@ -2,12 +2,13 @@
  * Paths inside a config file (data files, worlds, checkpoints, outputs) are read relative to the
  * directory keel runs in, as the examples assume (they run from the repository root). When a
  * file a config names is missing there but exists relative to the config's own directory or one
- * above it, the error says where to run keel from. keel does not expand `~` (a shell does, on a
- * command line, but not inside a file), so a missing `~/…` path gets the full path to write.
+ * above it, the error says where to run keel from (or, when that is an installed package, what to
+ * copy out of it). keel does not expand `~` (a shell does, on a command line, but not inside a
+ * file), so a missing `~/…` path gets the full path to write.
  */
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { KeelError } from "../../core/errors.js";
 
 const MISSING = new Set(["KEEL_E_FILE", "KEEL_E_NOT_FOUND"]);
@@ -48,6 +49,14 @@ export function explainConfigPath(e: unknown, config: string): unknown {
       if (dir !== cwd && existsSync(join(dir, path))) {
         const rel = relative(cwd, dir);
         const from = rel.startsWith("..") ? dir : rel;
+        const top = path.split(/[\\/]/).find((s) => s !== ".");
+        // An installed package (the examples shipped with keel) is no place to run in: runs/
+        // would be written inside it. Its files are copied out instead.
+        if (dir.split(sep).includes("node_modules") && top !== undefined && top !== "..")
+          return e.withHint(
+            `paths in ${config} are relative to the directory keel runs in, not to the config file; ` +
+              `${path} is in the installed package at ${from}: copy ${top} here (cp -r ${join(from, top)} .), or name the path from here`,
+          );
         return e.withHint(
           `paths in ${config} are relative to the directory keel runs in, not to the config file; ` +
             `${path} is there from ${from}: run keel from that directory, or name the path from here`,
