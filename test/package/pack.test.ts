@@ -96,6 +96,8 @@ describe("the packed package", () => {
       for (const f of readdirSync(join(ROOT, top), { recursive: true, withFileTypes: true }))
         if (f.isFile()) expect(files).toContain(relative(ROOT, join(f.parentPath, f.name)));
     expect(files.filter((f) => /^(test|bench|src|scripts|\.ci|\.tmp)\//.test(f))).toEqual([]);
+    // Apache-2.0 asks that a copy of the license goes with the work.
+    expect(files).toContain("LICENSE");
   });
 
   it("builds no source maps or declarations: the package ships no src/ and no typed entry", () => {
