@@ -4,6 +4,7 @@
  * has the same file names; dialects override these hooks, they do not fork the store.
  */
 import type { Kysely } from "kysely";
+import { KeelError } from "../core/errors.js";
 import type { ExistingSchema } from "./foreign.js";
 import type { DialectName } from "./migrations/index.js";
 import type { Database } from "./schema.js";
@@ -14,6 +15,31 @@ import type { LedgerWriter } from "./writer.js";
  * PostgreSQL's head row) before failing with KEEL_E_STORE "busy": the same on both dialects.
  */
 export const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * A write that gave up waiting `waitedMs` for another's hold on the store: nothing was written,
+ * and trying again later works. `location` names the store when the caller knows it.
+ */
+export function storeBusy(
+  location: string | undefined,
+  waitedMs: number,
+  cause: unknown,
+): KeelError {
+  return new KeelError(
+    "KEEL_E_STORE",
+    "the store is busy with another write (another import?); try again",
+    {
+      ...(location !== undefined ? { where: { file: location } } : {}),
+      hint: `keel waited ${waitedMs / 1000} s for its lock`,
+      cause,
+    },
+  );
+}
+
+/** PostgreSQL's lock_not_available: a lock not granted within lock_timeout. */
+export function isLockTimeout(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === "55P03";
+}
 
 export interface StoreDialect {
   readonly name: DialectName;

@@ -195,6 +195,8 @@ describe("a PostgreSQL store another connection holds the ledger head of", () =>
         expect(e).toBeInstanceOf(KeelError);
         expect(e.code).toBe("KEEL_E_STORE");
         expect(e.message).toContain("the store is busy with another write");
+        // It names the store: the database alone would not say which of its stores is busy.
+        expect(e.where?.file).toContain(`(schema ${schema})`);
         await other.query("COMMIT");
       } finally {
         await other.end();

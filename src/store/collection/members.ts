@@ -162,7 +162,7 @@ export async function recordQuizAttempt(
         .execute();
       return attempt;
     },
-    `quiz:${JSON.stringify([a.project_id, a.user_id])}`,
+    { serialize: `quiz:${JSON.stringify([a.project_id, a.user_id])}` },
   );
 }
 
@@ -253,11 +253,18 @@ export async function recordSkip(
   now: Date,
 ): Promise<"recorded" | "repeated" | "judged"> {
   try {
-    const r = await db
-      .insertInto("skips")
-      .values({ ...s, created_at: now.toISOString() })
-      .onConflict((oc) => oc.columns(["project_id", "user_id", "comparison_id"]).doNothing())
-      .executeTakeFirst();
+    // The skip's trigger checks the ledger under its head row: holding that row first bounds
+    // the wait behind an import (PostgreSQL), as SQLite's busy timeout does.
+    const r = await writeTransaction(
+      db,
+      (trx) =>
+        trx
+          .insertInto("skips")
+          .values({ ...s, created_at: now.toISOString() })
+          .onConflict((oc) => oc.columns(["project_id", "user_id", "comparison_id"]).doNothing())
+          .executeTakeFirst(),
+      { ledger: true },
+    );
     return Number(r.numInsertedOrUpdatedRows ?? 0) > 0 ? "recorded" : "repeated";
   } catch (e) {
     if (refusedOutcome(e) === "judged") return "judged";

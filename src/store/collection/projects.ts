@@ -252,7 +252,8 @@ export async function addItems(
       }
       return { added, existing };
     },
-    "add_items",
+    // One at a time, and never inside an import (see holdLedgerHead in util.ts).
+    { serialize: "add_items", ledger: true },
   );
 }
 

@@ -1,6 +1,7 @@
 /** Small helpers shared by the collection queries. */
 import { randomBytes } from "node:crypto";
 import { type Kysely, SqliteAdapter, sql } from "kysely";
+import { BUSY_TIMEOUT_MS, isLockTimeout, storeBusy } from "../dialect.js";
 
 /** An opaque random identifier with a readable prefix (`u_…`, `p_…`): 96 random bits. */
 export function newId(prefix: string): string {
@@ -27,25 +28,59 @@ export function isUniqueViolation(e: unknown): boolean {
 }
 
 /**
+ * PostgreSQL: holds the ledger head row FOR KEY SHARE until the transaction ends, as a skip's
+ * trigger does (migration 0003). A ledger write (an import, the server's appends) holds that row
+ * FOR UPDATE from before it reads comparisons until it commits, so a transaction holding it
+ * neither runs inside an import nor lets one start: what it reads of comparisons and texts stays
+ * true until it commits. Without it, a project addition during an import found a comparison
+ * missing that the import then inserted (a unique violation), or set a quiz item's gold that the
+ * import then overwrote with another answer from its file. Waiting is bounded as the ledger's
+ * writers' is (BUSY_TIMEOUT_MS, then KEEL_E_STORE busy), not the length of the import.
+ */
+async function holdLedgerHead<DB>(trx: Kysely<DB>): Promise<void> {
+  await sql`SELECT set_config('lock_timeout', ${`${BUSY_TIMEOUT_MS}ms`}, true)`.execute(trx);
+  try {
+    await sql`SELECT 1 FROM ledger_head WHERE id = 1 FOR KEY SHARE`.execute(trx);
+  } catch (e) {
+    throw isLockTimeout(e) ? storeBusy(undefined, BUSY_TIMEOUT_MS, e) : e;
+  }
+  await sql`SET LOCAL lock_timeout TO DEFAULT`.execute(trx);
+}
+
+export interface WriteTransactionOptions {
+  /**
+   * PostgreSQL: the name of a lock (an advisory lock of the store's schema) that the transaction
+   * takes first, for transactions that check rows that do not exist yet (no row to lock): they
+   * run one at a time, as every writer does on SQLite.
+   */
+  readonly serialize?: string;
+  /**
+   * PostgreSQL: hold the ledger head (see holdLedgerHead), for a transaction that writes
+   * comparisons or texts, or whose writes the ledger's triggers check against the ledger.
+   * SQLite's write lock already excludes the ledger's writers.
+   */
+  readonly ledger?: boolean;
+}
+
+/**
  * A transaction that writes. On SQLite it begins IMMEDIATE, taking the write lock before its
  * first read: a deferred one that reads first and writes later gets SQLITE_BUSY at once, without
  * waiting for busy_timeout, when another connection — the server's ledger appender — commits in
  * between (its snapshot is stale, or the two would deadlock). PostgreSQL's row locks need none
- * of this, except where a transaction checks rows that do not exist yet (no row to lock):
- * `serialize` names a lock (an advisory lock of the store's schema) that such transactions
- * take first, so they run one at a time, as every writer does on SQLite.
+ * of this, except where `opts` asks for it.
  */
 export async function writeTransaction<DB, T>(
   db: Kysely<DB>,
   fn: (trx: Kysely<DB>) => Promise<T>,
-  serialize?: string,
+  opts: WriteTransactionOptions = {},
 ): Promise<T> {
   if (!(db.getExecutor().adapter instanceof SqliteAdapter)) {
     return db.transaction().execute(async (trx) => {
-      if (serialize !== undefined)
-        await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ${`:${serialize}`}))`.execute(
+      if (opts.serialize !== undefined)
+        await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ${`:${opts.serialize}`}))`.execute(
           trx,
         );
+      if (opts.ledger) await holdLedgerHead(trx);
       return fn(trx);
     });
   }

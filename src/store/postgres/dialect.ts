@@ -8,7 +8,7 @@ import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
 import pg from "pg";
 import { KeelError } from "../../core/errors.js";
 import type { Choice } from "../../core/types.js";
-import { BUSY_TIMEOUT_MS, type StoreDialect } from "../dialect.js";
+import { BUSY_TIMEOUT_MS, isLockTimeout, type StoreDialect, storeBusy } from "../dialect.js";
 import { MIGRATION_TABLE } from "../foreign.js";
 import type { Database as Schema } from "../schema.js";
 import {
@@ -155,16 +155,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
               trx,
             );
         } catch (e) {
-          if ((e as { code?: unknown }).code === "55P03")
-            throw new KeelError(
-              "KEEL_E_STORE",
-              "the store is busy with another write (another import?); try again",
-              {
-                where: { file: redactUrl(opts.url) },
-                hint: `keel waited ${busyTimeout / 1000} s for its lock`,
-                cause: e,
-              },
-            );
+          if (isLockTimeout(e))
+            throw storeBusy(`${redactUrl(opts.url)} (schema ${schema})`, busyTimeout, e);
           throw e;
         }
         await sql`SET LOCAL lock_timeout TO DEFAULT`.execute(trx);

@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import { Kysely, type SqliteDatabase, SqliteDialect, type SqliteStatement } from "kysely";
 import { KeelError } from "../../core/errors.js";
 import type { Choice } from "../../core/types.js";
-import { BUSY_TIMEOUT_MS, type StoreDialect } from "../dialect.js";
+import { BUSY_TIMEOUT_MS, type StoreDialect, storeBusy } from "../dialect.js";
 import {
   checkHoldsStore,
   checkKeelDatabase,
@@ -207,15 +207,7 @@ function storeError(e: unknown, path: string, busyTimeout: number): unknown {
   const code = (e as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return e;
   if (/^SQLITE_(BUSY|LOCKED)/.test(code)) {
-    return new KeelError(
-      "KEEL_E_STORE",
-      `the store is busy with another write (another import?); try again`,
-      {
-        where: { file: path },
-        hint: `keel waited ${busyTimeout / 1000} s for its lock`,
-        cause: e,
-      },
-    );
+    return storeBusy(path, busyTimeout, e);
   }
   if (/^SQLITE_READONLY/.test(code)) {
     return new KeelError(
