@@ -91,27 +91,32 @@ export async function runExport(o: ExportFlags): Promise<void> {
     let n = 0;
     const dropped: Record<DropReason, number> = { excluded: 0, undecided: 0, unaudited: 0 };
     try {
-      // A cleaned export writes one row per comparison, from its first judgment: only those are
-      // read (with their texts), not every judgment.
-      const judgments = await store.countJudgments(scope);
-      const progress = new Progress({
-        label: `export ${format.key}`,
-        unit: plan ? "comparisons" : "judgments",
-        total: plan ? await store.countJudgedComparisons(scope) : judgments,
-        enabled: !o.quiet && process.stderr.isTTY && o.out !== "-",
-      });
-      for await (const j of plan ? store.firstJudgments(scope) : store.judgments(scope)) {
-        progress.update(++n);
-        if (plan) {
-          const chosen = plan.choose(j);
-          if (chosen) await exporter.write(chosen);
-          else dropped[dropReason(plan, j)]++;
-          continue;
+      // One snapshot: judgments that another process appends meanwhile are neither written nor
+      // counted, so the count agrees with the rows.
+      const judgments = await store.inSnapshot(async (snap) => {
+        const judgments = await snap.countJudgments(scope);
+        // A cleaned export writes one row per comparison, from its first judgment: only those
+        // are read (with their texts), not every judgment.
+        const progress = new Progress({
+          label: `export ${format.key}`,
+          unit: plan ? "comparisons" : "judgments",
+          total: plan ? await snap.countJudgedComparisons(scope) : judgments,
+          enabled: !o.quiet && process.stderr.isTTY && o.out !== "-",
+        });
+        for await (const j of plan ? snap.firstJudgments(scope) : snap.judgments(scope)) {
+          progress.update(++n);
+          if (plan) {
+            const chosen = plan.choose(j);
+            if (chosen) await exporter.write(chosen);
+            else dropped[dropReason(plan, j)]++;
+            continue;
+          }
+          await exporter.write(j);
         }
-        await exporter.write(j);
-      }
+        progress.finish();
+        return judgments;
+      });
       await exporter.commit();
-      progress.finish();
       return {
         format: format.key,
         out: o.out,
