@@ -15,6 +15,7 @@ import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
 import { writeFileAtomic } from "../engine/checkpoint/atomic.js";
+import { relativeToRun } from "../train/common/run.js";
 import type { RunDir } from "./rundir.js";
 import { fileDigest } from "./stages/data.js";
 
@@ -160,12 +161,7 @@ export class Runner {
     const upstream = s.after.map((a) => this.fingerprints.get(a) ?? "");
     // Paths inside the run directory count relative to it: the same run reached as `d`, `./d`
     // or `/abs/d` keeps its finished stages (they re-ran when --out was spelled differently).
-    let config = canonicalJson(s.config ?? null);
-    const inRun = JSON.stringify(`${this.run.path.replace(/\/+$/, "")}/`).slice(0, -1);
-    if (inRun !== '"/') {
-      const escaped = inRun.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-      config = config.replace(new RegExp(`${escaped}/*`, "g"), '"<run>/');
-    }
+    const config = relativeToRun(canonicalJson(s.config ?? null), this.run.path);
     return {
       fingerprint: sha256Hex(canonicalJson({ keel: KEEL_VERSION, key: s.key, config, upstream })),
       config_sha256: sha256Hex(config),

@@ -16,7 +16,12 @@ import {
   rewardBias,
   runRedteam,
 } from "../../redteam/index.js";
-import { loadRewardFn, loadTextPolicy, type TextCodec } from "../../train/index.js";
+import {
+  FINAL_MODEL_DIR,
+  loadRewardFn,
+  loadTextPolicy,
+  type TextCodec,
+} from "../../train/index.js";
 import { pairCredit } from "../../train/rm/metrics.js";
 import { buildWorld, promptsOf } from "../../world/index.js";
 import type { Arm } from "../config.js";
@@ -98,9 +103,10 @@ export function policyEvalStage(plan: Plan, who: "base" | Arm): Stage {
         seed: rt.seed,
         shots: rt.shots,
       });
-      const modelDir = String(
-        (ctx.inputs[who === "base" ? "base" : `${who}/policy`] as StageResult).model,
-      );
+      // From the run directory as this attempt names it, not the path an earlier attempt
+      // recorded: a resume from another directory or of a moved run reads this run's model.
+      const modelDir =
+        who === "base" ? plan.baseModel : ctx.run.file(who, "policy", FINAL_MODEL_DIR);
       const p = loadTextPolicy(modelDir, {
         maxNewTokens: rt.maxNewTokens,
         batchSize: 64,
@@ -167,7 +173,8 @@ export function rewardEvalStage(plan: Plan, arm: Arm): Stage {
     outputs: [`${arm}/rm-eval.json`],
     async run(ctx) {
       const rows = await evalPairRows(ctx);
-      const rm = loadRewardFn(String((ctx.inputs[`${arm}/reward`] as StageResult).model));
+      // As above: this run's reward model, wherever the run was when the model was trained.
+      const rm = loadRewardFn(ctx.run.file(arm, "rm", FINAL_MODEL_DIR));
       try {
         const acc = async (pairs: typeof rows) => {
           if (pairs.length === 0) return null;

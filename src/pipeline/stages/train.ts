@@ -45,6 +45,7 @@ function hooks(ctx: StageContext, outDir: string): TrainHooks {
   if (!ctx.resume) rmSync(outDir, { recursive: true, force: true });
   return {
     outDir,
+    runDir: ctx.run.path,
     signal: ctx.signal,
     resume: ctx.resume,
     onProgress: (e: ProgressEvent) => {

@@ -8,9 +8,10 @@
  *
  * Resume rule: the checkpoint must have been written by the same trainer under the same config
  * (its hash; periodic checkpoints also hold the config, so a refusal names the first field that
- * changed), checked before any weights are restored or the log is cut. The data a trainer is
- * given are not part of it: the CLI and the pipeline record their inputs' hashes in the run's
- * manifest.json and refuse a resume whose inputs changed.
+ * changed), checked before any weights are restored or the log is cut. Paths under the run's
+ * own directory (`hooks.runDir`) count relative to it, so a moved or respelled run resumes. The
+ * data a trainer is given are not part of it: the CLI and the pipeline record their inputs'
+ * hashes in the run's manifest.json and refuse a resume whose inputs changed.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -23,6 +24,7 @@ import {
   FINAL_MODEL_DIR,
   type Metrics,
   MetricsLog,
+  relativeToRun,
   type TrainEvent,
   type TrainHooks,
   type TrainResult,
@@ -73,6 +75,11 @@ export class TrainLoop {
   private readonly started = performance.now();
   /** The config as JSON, recorded in checkpoints so a refused resume can name what changed. */
   private readonly configJson: unknown;
+  /**
+   * The hash of the config with its run-directory paths as spelled, which checkpoints held
+   * before `hooks.runDir` existed: a run begun then still resumes.
+   */
+  private readonly literalHash: string;
   /** The step of the checkpoint that holds this run's current state, if any. */
   private savedStep: number | undefined;
 
@@ -83,8 +90,10 @@ export class TrainLoop {
     readonly total: number,
     config: unknown,
   ) {
-    const json = JSON.stringify(config);
+    const literal = JSON.stringify(config);
+    const json = hooks.runDir === undefined ? literal : relativeToRun(literal, hooks.runDir);
     this.configHash = createHash("sha256").update(json).digest("hex");
+    this.literalHash = createHash("sha256").update(literal).digest("hex");
     this.configJson = JSON.parse(json);
     const out = hooks.outDir;
     if (hooks.resume && !out)
@@ -112,7 +121,7 @@ export class TrainLoop {
         `cannot resume: the checkpoint was written by ${typeof extra.trainer === "string" ? `the ${extra.trainer} trainer` : "no keel trainer"}, not ${this.trainer}`,
         { where: { file, field: "trainer" }, hint },
       );
-    if (extra.config_hash === this.configHash) return;
+    if (extra.config_hash === this.configHash || extra.config_hash === this.literalHash) return;
     const d = extra.config === undefined ? undefined : firstChange(extra.config, this.configJson);
     const show = (v: unknown) => (v === undefined ? "(none)" : JSON.stringify(v));
     throw new KeelError(

@@ -57,6 +57,24 @@ export interface TrainHooks {
   readonly resume?: boolean;
   /** ONNX Runtime threads per session (default KEEL_THREADS or all cores). */
   readonly threads?: number;
+  /**
+   * The directory that holds the run the trainer is part of (a pipeline's run directory): the
+   * config's paths under it (`model.init: <run>/base/model`) count relative to it in the
+   * config's hash, so checkpoints keep their hash, and an interrupted stage can be resumed,
+   * when the run is reached by another spelling (`d`, `./d`, `/abs/d`) or moved.
+   */
+  readonly runDir?: string;
+}
+
+/**
+ * JSON text with every string that begins with `dir`'s path (as spelled) written as
+ * `"<run>/…"` instead, so that what it hashes to does not depend on where the run lies.
+ */
+export function relativeToRun(json: string, dir: string): string {
+  const prefix = JSON.stringify(`${dir.replace(/\/+$/, "")}/`).slice(0, -1);
+  if (prefix === '"/') return json;
+  const escaped = prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return json.replace(new RegExp(`${escaped}/*`, "g"), '"<run>/');
 }
 
 export interface TrainResult {
