@@ -32,3 +32,11 @@ export function canonicalJson(value: unknown): string {
       throw new TypeError(`canonicalJson: cannot encode ${typeof value}`);
   }
 }
+
+/**
+ * Strings in UTF-16 code-unit order, as `sort()` and canonical JSON order them: the same on
+ * every machine, where `localeCompare` follows the process's locale (LANG, LC_ALL).
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -91,6 +91,10 @@ describe("keel stats --by", () => {
         { rater_id: "r3", attributes: { cohort: "y" } },
         // A cohort named like the table's mark for "no value" is a value of its own.
         { rater_id: "r4", attributes: { cohort: "(none)" } },
+        // Ties are ordered by code unit ("B" before "a"), not by the locale's collation ("a"
+        // before "B"), so that the output is the same on every machine.
+        { rater_id: "r5", attributes: { cohort: "a" } },
+        { rater_id: "r6", attributes: { cohort: "B" } },
       ]
         .map((r) => JSON.stringify(r))
         .join("\n")}\n`,
@@ -114,6 +118,8 @@ describe("keel stats --by", () => {
       ["x", 1, 1],
       [null, 1, 1],
       ["(none)", 1, 0],
+      ["B", 1, 0],
+      ["a", 1, 0],
       ["y", 1, 0],
     ]);
     const table = (await runCli(["stats", "--db", db, "--by", "cohort"])).stdout;
@@ -129,7 +135,7 @@ describe("keel stats --by", () => {
         (await runCli(["stats", "--db", db, "--by", attribute, "--json"])).stdout,
       );
       expect(js.by.groups).toEqual([
-        expect.objectContaining({ value: null, raters: 4, judgments: 2 }),
+        expect.objectContaining({ value: null, raters: 6, judgments: 2 }),
       ]);
     }
   });

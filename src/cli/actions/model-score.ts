@@ -15,6 +15,7 @@
  * uncertainty) unless `--scoring` overrides it, with each member's spread as `std`.
  */
 import { z } from "zod";
+import { compareText } from "../../core/canonical.js";
 import { KeelError, type Where } from "../../core/errors.js";
 import { printable } from "../../core/printable.js";
 import { parseRecord } from "../../core/schemas.js";
@@ -176,7 +177,7 @@ function raterAgreement(inputs: Inputs, modelAgrees: (i: number) => boolean) {
     .map(([rater_id, r]) => ({ rater_id, pairs: r.pairs, agreement: r.agree / r.pairs }))
     .sort(
       (a, b) =>
-        a.agreement - b.agreement || b.pairs - a.pairs || a.rater_id.localeCompare(b.rater_id),
+        a.agreement - b.agreement || b.pairs - a.pairs || compareText(a.rater_id, b.rater_id),
     );
 }
 

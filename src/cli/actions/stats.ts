@@ -2,6 +2,7 @@
  * `keel stats`'s action: count in the store, print a summary and the top raters and prompts,
  * and with `--by` the raters grouped by one of their attributes.
  */
+import { compareText } from "../../core/canonical.js";
 import { printable } from "../../core/printable.js";
 import type { Rater } from "../../core/types.js";
 import { type RaterStats, storeStats } from "../../store/stats.js";
@@ -72,7 +73,7 @@ function groupBy(perRater: readonly RaterStats[], raters: readonly Rater[], attr
   return [...groups.values()].sort(
     (x, y) =>
       y.judgments - x.judgments ||
-      (x.value === null ? 1 : y.value === null ? -1 : x.value.localeCompare(y.value)),
+      (x.value === null ? 1 : y.value === null ? -1 : compareText(x.value, y.value)),
   );
 }
 
@@ -96,7 +97,7 @@ export async function runStats(o: StatsFlags): Promise<void> {
   printLine(`ledger head: #${s.head.seq} ${shortHash(s.head.hash)}`);
   if (s.per_rater.length > 0) {
     const raters = [...s.per_rater].sort(
-      (x, y) => y.judgments - x.judgments || x.rater_id.localeCompare(y.rater_id),
+      (x, y) => y.judgments - x.judgments || compareText(x.rater_id, y.rater_id),
     );
     printLine();
     printLine(`raters (${Math.min(o.top, raters.length)} of ${raters.length}, most active first):`);

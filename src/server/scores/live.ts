@@ -16,6 +16,7 @@ import {
   krippendorffAlpha,
   looConsensusAgreement,
 } from "../../aggregate/index.js";
+import { compareText } from "../../core/canonical.js";
 import type { Choice, ShownOrder } from "../../core/types.js";
 import type { AuditResult } from "../../defend/index.js";
 import type { ItemInfo, MemberStatus, Project } from "../../store/collection/index.js";
@@ -123,7 +124,7 @@ export function computeScores(
   const loo = data.task.length > 0 ? looConsensusAgreement(data) : undefined;
   const widx = new Map(data.workers.map((w, i) => [w, i]));
   const raters: RaterScore[] = [];
-  for (const [rater_id, p] of [...per.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+  for (const [rater_id, p] of [...per.entries()].sort((a, b) => compareText(a[0], b[0]))) {
     const w = widx.get(rater_id);
     const acc = p.gs > 0 ? p.gc / p.gs : null;
     const a = fromAudit.get(rater_id);
@@ -180,7 +181,7 @@ function batchAgreement(
     if (it && it.kind === "task") byBatch.get(it.batch)!.push(j);
   }
   const out: BatchAgreement[] = [];
-  for (const [batch, js] of [...byBatch.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+  for (const [batch, js] of [...byBatch.entries()].sort((a, b) => compareText(a[0], b[0]))) {
     const enc = new CategoricalEncoder(js.length + 1);
     const per = new Map<string, number>();
     for (const j of js) {
