@@ -112,20 +112,23 @@ async function readJudgmentData(o: LabelSource, gold?: string): Promise<Judgment
     }
     p.finish();
   } else if (o.db) {
-    await withStore(o.db, async (store) => {
-      const p = new Progress({
-        label: "reading",
-        unit: "judgments",
-        total: await store.countJudgments(),
-        enabled: showsProgress(o),
-      });
-      let n = 0;
-      for await (const j of store.judgmentsTextsOnce()) {
-        enc.add(j);
-        p.update(++n);
-      }
-      p.finish();
-    });
+    // One snapshot: judgments appended meanwhile (a live server) are not half read.
+    await withStore(o.db, (s) =>
+      s.inSnapshot(async (store) => {
+        const p = new Progress({
+          label: "reading",
+          unit: "judgments",
+          total: await store.countJudgments(),
+          enabled: showsProgress(o),
+        });
+        let n = 0;
+        for await (const j of store.judgmentsTextsOnce()) {
+          enc.add(j);
+          p.update(++n);
+        }
+        p.finish();
+      }),
+    );
   } else {
     throw new KeelError("KEEL_E_USAGE", "give --in <file> or --db <store>");
   }

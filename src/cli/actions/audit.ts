@@ -77,15 +77,18 @@ export async function readAuditSources(
     }
     p.finish();
   } else if (o.db) {
-    await withStore(o.db, async (store) => {
-      const p = progress(await store.countJudgments());
-      for await (const j of store.judgmentsTextsOnce()) {
-        builder.add(j);
-        p.update(builder.count);
-      }
-      p.finish();
-      raters = await store.raters();
-    });
+    // One snapshot: judgments appended meanwhile (a live server) are not half read.
+    await withStore(o.db, (s) =>
+      s.inSnapshot(async (store) => {
+        const p = progress(await store.countJudgments());
+        for await (const j of store.judgmentsTextsOnce()) {
+          builder.add(j);
+          p.update(builder.count);
+        }
+        p.finish();
+        raters = await store.raters();
+      }),
+    );
   } else {
     throw new KeelError("KEEL_E_USAGE", "give --in <judgments.jsonl> or --db <store>");
   }
