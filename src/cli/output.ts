@@ -1,5 +1,5 @@
 /** How CLI commands talk to the user: results on stdout, progress and errors on stderr. */
-import { ERROR_CATALOGUE, isKeelError } from "../core/errors.js";
+import { asCatalogueError, ERROR_CATALOGUE } from "../core/errors.js";
 import { reportLine } from "../core/printable.js";
 import { displayWidth, padTo } from "./width.js";
 
@@ -28,24 +28,78 @@ export function warn(line: string): void {
   process.stderr.write(`keel: ${line}\n`);
 }
 
-/** Prints an error the way a user should see it and returns the process exit code. */
-export function reportError(e: unknown, json: boolean): number {
-  if (isKeelError(e)) {
-    if (json) process.stderr.write(`${JSON.stringify({ error: e.toJSON() })}\n`);
-    else {
-      // Messages quote ids, file contents and upstream answers: escaped, continuations indented.
-      process.stderr.write(`keel: error ${e.code}: ${reportLine(e.message)}\n`);
-      if (e.hint) process.stderr.write(`keel: hint: ${reportLine(e.hint)}\n`);
-    }
-    return e.exitCode;
+/** Whether the user asked for stack traces and causes with errors: KEEL_DEBUG set, not to 0. */
+export function debugging(): boolean {
+  const v = process.env.KEEL_DEBUG;
+  return v !== undefined && v !== "" && v !== "0";
+}
+
+/** The hint of every internal error: it is keel's fault, and what a bug report needs. */
+export const REPORT_BUG =
+  "this is a bug in keel: please report it with the command you ran and what it printed " +
+  "with KEEL_DEBUG=1 set (which adds the stack trace)";
+
+/** An error's text without its stack frames (the `    at …` lines a stack trace adds). */
+function withoutFrames(text: string): string {
+  return text
+    .split("\n")
+    .filter((l) => !/^\s+at\s/.test(l))
+    .join("\n")
+    .trimEnd();
+}
+
+/** A cause that is not an Error (an upstream's answer: status, code, message) as JSON. */
+function described(c: unknown): string {
+  if (typeof c !== "object" || c === null) return String(c);
+  try {
+    return JSON.stringify(c);
+  } catch {
+    return String(c);
   }
-  // The stack's message may quote input (JSON.parse's does): escaped like keel's own.
-  const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+}
+
+/** What caused `e`, outermost first, as a stack trace each (for KEEL_DEBUG). */
+function causes(e: unknown): string[] {
+  const out: string[] = [];
+  let c = e instanceof Error ? e.cause : undefined;
+  for (let depth = 0; c !== undefined && depth < 8; depth++) {
+    out.push(c instanceof Error ? (c.stack ?? `${c.name}: ${c.message}`) : described(c));
+    c = c instanceof Error ? c.cause : undefined;
+  }
+  return out;
+}
+
+/**
+ * Prints an error the way a user should see it and returns the process exit code. An
+ * unexpected failure (a TypeError deep inside) is KEEL_E_INTERNAL: its message and a request
+ * for a bug report, and, only with KEEL_DEBUG=1, its stack trace and causes.
+ */
+export function reportError(e: unknown, json: boolean): number {
+  const debug = debugging();
+  const known = asCatalogueError(e);
+  const internal = known === undefined || known.code === "KEEL_E_INTERNAL";
+  // A worker thread's unexpected failure arrives as KEEL_E_INTERNAL whose message is its stack.
+  const full =
+    known?.message ?? (e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : described(e));
+  const message = internal && !debug ? withoutFrames(full) : full;
+  const hint = known?.hint ?? (internal ? REPORT_BUG : undefined);
   if (json) {
-    const error = { code: "KEEL_E_INTERNAL", message };
+    const error = known
+      ? { ...known.toJSON(), message, ...(hint ? { hint } : {}) }
+      : { code: "KEEL_E_INTERNAL", message, hint };
     process.stderr.write(`${JSON.stringify({ error })}\n`);
-  } else process.stderr.write(`keel: internal error (KEEL_E_INTERNAL): ${reportLine(message)}\n`);
-  return ERROR_CATALOGUE.KEEL_E_INTERNAL.exit;
+  } else {
+    // Messages quote ids, file contents and upstream answers: escaped, continuations indented.
+    if (known) process.stderr.write(`keel: error ${known.code}: ${reportLine(message)}\n`);
+    else process.stderr.write(`keel: internal error (KEEL_E_INTERNAL): ${reportLine(message)}\n`);
+    if (hint) process.stderr.write(`keel: hint: ${reportLine(hint)}\n`);
+    if (debug) {
+      if (known?.stack) process.stderr.write(`keel: debug: ${reportLine(known.stack)}\n`);
+      for (const c of causes(known ?? e))
+        process.stderr.write(`keel: caused by: ${reportLine(c)}\n`);
+    }
+  }
+  return known?.exitCode ?? ERROR_CATALOGUE.KEEL_E_INTERNAL.exit;
 }
 
 /** "1 rater", "3 raters": a count and its noun (`plural` when it is not the noun + "s"). */

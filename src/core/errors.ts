@@ -132,12 +132,33 @@ export function keelErrorData(e: KeelError): KeelErrorData {
  * when the message starts with its location as usual, the original `detail`, so that
  * `withHint` or a caller that relocates the error does not repeat the location.
  */
-export function reviveKeelError(d: KeelErrorData): KeelError {
-  const hint = d.hint ? { hint: d.hint } : {};
+export function reviveKeelError(d: KeelErrorData, cause?: unknown): KeelError {
+  const extra = { ...(d.hint ? { hint: d.hint } : {}), ...(cause !== undefined ? { cause } : {}) };
   const prefix = d.where ? `${formatWhere(d.where)}: ` : "";
   if (d.where && prefix !== ": " && d.message.startsWith(prefix))
-    return new KeelError(d.code, d.message.slice(prefix.length), { where: d.where, ...hint });
-  const e = new KeelError(d.code, d.message, hint);
+    return new KeelError(d.code, d.message.slice(prefix.length), { where: d.where, ...extra });
+  const e = new KeelError(d.code, d.message, extra);
   if (d.where) Object.defineProperty(e, "where", { value: d.where });
   return e;
+}
+
+/**
+ * A thrown value as the catalogue error it is, or undefined for an unexpected one. A KeelError
+ * thrown uncaught in a worker thread (a store that fails to open as the worker starts) reaches
+ * the main thread through the worker's `error` event as a plain Error that still carries the
+ * KeelError's name, code, where and hint: it is revived, so that it keeps its code, exit code
+ * and HTTP status instead of being reported as an internal error.
+ */
+export function asCatalogueError(e: unknown): KeelError | undefined {
+  if (e instanceof KeelError) return e;
+  if (!(e instanceof Error) || e.name !== "KeelError") return undefined;
+  const { code, where, hint } = e as Error & { code?: unknown; where?: unknown; hint?: unknown };
+  if (typeof code !== "string" || !Object.hasOwn(ERROR_CATALOGUE, code)) return undefined;
+  const data: KeelErrorData = {
+    code: code as ErrorCode,
+    message: e.message,
+    ...(typeof where === "object" && where !== null ? { where: where as Where } : {}),
+    ...(typeof hint === "string" && hint !== "" ? { hint } : {}),
+  };
+  return reviveKeelError(data, e);
 }

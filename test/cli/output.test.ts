@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { nonNegativeInt, positiveInt } from "../../src/cli/common.js";
-import { clip, count, formatTable, reportError } from "../../src/cli/output.js";
-import { KeelError } from "../../src/core/errors.js";
+import { clip, count, formatTable, REPORT_BUG, reportError } from "../../src/cli/output.js";
+import { KeelError, reviveKeelError } from "../../src/core/errors.js";
 
 describe("count", () => {
   it("gives one of a noun and any other number of its plural", () => {
@@ -106,6 +106,104 @@ describe("reportError for an unexpected failure", () => {
     expect(written).toMatch(/^keel: internal error \(KEEL_E_INTERNAL\): /);
     expect(written).not.toContain("\u001b");
     expect(written).toContain("\\u001b[2Jgone");
+  });
+
+  function withDebug<T>(value: string | undefined, f: () => T): T {
+    const saved = process.env.KEEL_DEBUG;
+    if (value === undefined) delete process.env.KEEL_DEBUG;
+    else process.env.KEEL_DEBUG = value;
+    try {
+      return f();
+    } finally {
+      if (saved === undefined) delete process.env.KEEL_DEBUG;
+      else process.env.KEEL_DEBUG = saved;
+    }
+  }
+  const deep = new TypeError("Cannot read properties of undefined (reading 'id')", {
+    cause: new Error("the first failure"),
+  });
+
+  it("asks for a bug report and shows no stack trace unless KEEL_DEBUG is set", () => {
+    for (const value of [undefined, "0", ""]) {
+      const { code, written } = withDebug(value, () => report(deep, false));
+      expect(code).toBe(70);
+      expect(written).toBe(
+        "keel: internal error (KEEL_E_INTERNAL): TypeError: Cannot read properties of undefined (reading 'id')\n" +
+          `keel: hint: ${REPORT_BUG}\n`,
+      );
+    }
+    const json = JSON.parse(withDebug(undefined, () => report(deep, true)).written).error;
+    expect(json).toEqual({
+      code: "KEEL_E_INTERNAL",
+      message: "TypeError: Cannot read properties of undefined (reading 'id')",
+      hint: REPORT_BUG,
+    });
+  });
+
+  it("adds the stack trace and the causes with KEEL_DEBUG=1", () => {
+    const { code, written } = withDebug("1", () => report(deep, false));
+    expect(code).toBe(70);
+    expect(written).toMatch(/^keel: internal error \(KEEL_E_INTERNAL\): TypeError: Cannot read/);
+    expect(written).toMatch(/\n {2}\s+at .*output\.test\.ts/);
+    expect(written).toContain(`keel: hint: ${REPORT_BUG}\n`);
+    expect(written).toMatch(/\nkeel: caused by: Error: the first failure\n {2}\s+at /);
+    // An upstream's answer, kept as the cause of a KEEL_E_UPSTREAM, is shown as what it says.
+    const upstream = new KeelError("KEEL_E_UPSTREAM", "openai: POST /v1 answered HTTP 400", {
+      cause: { status: 400, code: "bad_request", message: "no such model" },
+    });
+    const shown = withDebug("1", () => report(upstream, false)).written;
+    expect(shown).toContain(
+      'keel: caused by: {"status":400,"code":"bad_request","message":"no such model"}\n',
+    );
+    expect(withDebug(undefined, () => report(upstream, false)).written).toBe(
+      "keel: error KEEL_E_UPSTREAM: openai: POST /v1 answered HTTP 400\n",
+    );
+    const json = JSON.parse(withDebug("1", () => report(deep, true)).written).error;
+    expect(json.message).toMatch(/^TypeError: Cannot read[^\n]*\n\s+at /);
+  });
+
+  it("shows a worker's failure, which arrives as its stack, without the stack", () => {
+    // What the parse and import workers send for an unexpected failure.
+    const fromWorker = reviveKeelError({
+      code: "KEEL_E_INTERNAL",
+      message: "RangeError: Invalid array length\n    at pack (/x/io/packed.js:3:9)\n    at run",
+    });
+    const { code, written } = withDebug(undefined, () => report(fromWorker, false));
+    expect(code).toBe(70);
+    expect(written).toBe(
+      `keel: error KEEL_E_INTERNAL: RangeError: Invalid array length\nkeel: hint: ${REPORT_BUG}\n`,
+    );
+    // A hint of its own is kept.
+    const own = new KeelError("KEEL_E_INTERNAL", "chart failed", { hint: "a bug in the report" });
+    expect(withDebug(undefined, () => report(own, false)).written).toBe(
+      "keel: error KEEL_E_INTERNAL: chart failed\nkeel: hint: a bug in the report\n",
+    );
+  });
+
+  it("reports a KeelError that crossed a thread boundary uncaught with its own code", () => {
+    // A worker's `error` event gives a plain Error with the KeelError's fields
+    // (test/core/errors.test.ts shows it with a real worker).
+    const arrived = Object.assign(new Error("/srv/k.db: no keel store here"), {
+      name: "KeelError",
+      code: "KEEL_E_STORE",
+      exitCode: 74,
+      where: { file: "/srv/k.db" },
+      hint: "create one with `keel init`",
+    });
+    const { code, written } = report(arrived, false);
+    expect(code).toBe(74);
+    expect(written).toBe(
+      "keel: error KEEL_E_STORE: /srv/k.db: no keel store here\n" +
+        "keel: hint: create one with `keel init`\n",
+    );
+    expect(JSON.parse(report(arrived, true).written)).toEqual({
+      error: {
+        code: "KEEL_E_STORE",
+        message: "/srv/k.db: no keel store here",
+        where: { file: "/srv/k.db" },
+        hint: "create one with `keel init`",
+      },
+    });
   });
 });
 

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
+  asCatalogueError,
   ERROR_CATALOGUE,
   KeelError,
   keelErrorData,
   reviveKeelError,
 } from "../../src/core/errors.js";
+import { startModuleWorker } from "../../src/core/worker.js";
 
 describe("the error catalogue", () => {
   it("gives every code a sysexits-style exit code and an HTTP error status", () => {
@@ -39,5 +41,36 @@ describe("reviveKeelError", () => {
     expect(r.where).toEqual({ file: "x" });
     const plain = reviveKeelError({ code: "KEEL_E_FILE", message: "f:2: bad" });
     expect(plain.message).toBe("f:2: bad");
+  });
+});
+
+describe("asCatalogueError", () => {
+  it("revives a KeelError thrown uncaught in a worker thread, with its code, place and hint", async () => {
+    const worker = startModuleWorker(import.meta.url, "fixtures/throws-keel-error");
+    const arrived = await new Promise<unknown>((resolve) => worker.once("error", resolve));
+    await worker.terminate();
+    // What the `error` event gives: a plain Error carrying the KeelError's fields.
+    expect(arrived).toBeInstanceOf(Error);
+    expect(arrived).not.toBeInstanceOf(KeelError);
+    const e = asCatalogueError(arrived);
+    expect(e).toBeInstanceOf(KeelError);
+    expect(e?.code).toBe("KEEL_E_STORE");
+    expect(e?.exitCode).toBe(74);
+    expect(e?.httpStatus).toBe(503);
+    expect(e?.message).toBe("/srv/keel/k.db: no keel store here");
+    expect(e?.detail).toBe("no keel store here");
+    expect(e?.where).toEqual({ file: "/srv/keel/k.db" });
+    expect(e?.hint).toBe("create one with `keel init`");
+  });
+
+  it("leaves unexpected errors, and codes the catalogue does not have, to be internal", () => {
+    expect(asCatalogueError(new TypeError("x is undefined"))).toBeUndefined();
+    const odd = Object.assign(new Error("m"), { name: "KeelError", code: "KEEL_E_NOPE" });
+    expect(asCatalogueError(odd)).toBeUndefined();
+    expect(
+      asCatalogueError(Object.assign(new Error("ENOENT"), { code: "ENOENT" })),
+    ).toBeUndefined();
+    const k = new KeelError("KEEL_E_FILE", "gone");
+    expect(asCatalogueError(k)).toBe(k);
   });
 });

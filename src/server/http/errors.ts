@@ -7,7 +7,12 @@
  * (5xx: the store or Redis failing) keeps its code but is answered with its title only.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ERROR_CATALOGUE, type ErrorCode, KeelError } from "../../core/errors.js";
+import {
+  asCatalogueError,
+  ERROR_CATALOGUE,
+  type ErrorCode,
+  type KeelError,
+} from "../../core/errors.js";
 
 function send(
   reply: FastifyReply,
@@ -23,16 +28,18 @@ export function errorHandler(
   req: FastifyRequest,
   reply: FastifyReply,
 ) {
-  if (error instanceof KeelError) {
-    if (error.httpStatus < 500)
-      return reply.status(error.httpStatus).send({ error: error.toJSON() });
+  // (A KeelError thrown uncaught in the ledger append worker arrives as a plain Error.)
+  const known = asCatalogueError(error);
+  if (known) {
+    if (known.httpStatus < 500)
+      return reply.status(known.httpStatus).send({ error: known.toJSON() });
     // A failure on the server's side (the store, Redis) names what the operator needs — file
     // paths, addresses, the driver's words — and that is not for whoever sent the request.
     req.log.error({ err: error }, "request failed");
     return send(
       reply,
-      error.code,
-      `${ERROR_CATALOGUE[error.code].title}; try again later (the server log has the details)`,
+      known.code,
+      `${ERROR_CATALOGUE[known.code].title}; try again later (the server log has the details)`,
     );
   }
   const fe = error as FastifyError;
@@ -53,6 +60,17 @@ export function errorHandler(
     return reply.status(415).send({
       error: { code: "KEEL_E_INVALID_RECORD", message: "send application/json" },
     });
+  }
+  if (fe.statusCode === 412 || fe.statusCode === 416) {
+    // A web app file's conditional or range request that cannot be met keeps its status (and
+    // a range past the end its Content-Range, the file's length), so that a client can act on
+    // it: a plain 400 said the request itself was malformed.
+    const headers = (fe as { headers?: unknown }).headers;
+    if (typeof headers === "object" && headers !== null)
+      reply.headers(headers as Record<string, string>);
+    return reply
+      .status(fe.statusCode)
+      .send({ error: { code: "KEEL_E_INVALID_RECORD", message: fe.message } });
   }
   if (typeof fe.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
     return send(reply, "KEEL_E_INVALID_RECORD", fe.message);
