@@ -4,7 +4,14 @@
  * The ledger head row is locked FOR UPDATE for the length of a write transaction, so concurrent
  * writers in any number of processes append to one chain, one after the other.
  */
-import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
+import {
+  Kysely,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  sql,
+  type Transaction,
+} from "kysely";
 import pg from "pg";
 import { KeelError } from "../../core/errors.js";
 import type { Choice } from "../../core/types.js";
@@ -48,6 +55,156 @@ export function redactUrl(url: string): string {
 }
 
 /**
+ * The pool's options: the URL's own `options` (`?options=-c …`) kept, with `schema`'s
+ * search_path after them. pg lets a connection string's parameters override the pool's, so an
+ * `options` in the URL that set search_path put the store in that schema and not the one asked.
+ */
+function connectionOptions(opts: PostgresOptions): { connectionString: string; options?: string } {
+  if (!opts.schema) return { connectionString: opts.url };
+  const ours = `-c search_path=${opts.schema}`;
+  let u: URL;
+  try {
+    u = new URL(opts.url);
+  } catch {
+    return { connectionString: opts.url, options: ours };
+  }
+  const theirs = u.searchParams.get("options");
+  if (theirs === null) return { connectionString: opts.url, options: ours };
+  u.searchParams.delete("options");
+  // PostgreSQL applies a startup option's settings in order: the last search_path wins.
+  return { connectionString: u.toString(), options: `${theirs} ${ours}` };
+}
+
+/** Node's socket errors that mean the server cannot be reached or went away. */
+const SOCKET_ERRORS = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * A connection that is gone: SQLSTATE class 08, the server ending the session (57P01–57P05:
+ * an administrator's pg_terminate_backend, a shutdown, the database dropped, idle_session_timeout;
+ * 25P03: idle_in_transaction_session_timeout), a socket error, or pg's own words for a client
+ * whose connection ended.
+ */
+function isConnectionLost(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string") {
+    if (/^08|^57P0[1-5]$|^25P03$/.test(code) || SOCKET_ERRORS.has(code)) return true;
+  }
+  const message = (e as { message?: unknown } | null)?.message;
+  return (
+    typeof message === "string" &&
+    /^Connection terminated|is not queryable$|timeout exceeded when trying to connect/.test(message)
+  );
+}
+
+/**
+ * PostgreSQL's refusals that are about the server, the connection or an administrator's
+ * settings, not keel's logic, as KEEL_E_STORE naming the store and what to do: a connection
+ * lost (killed, timed out, the server gone), a statement canceled (statement_timeout), a
+ * read-only connection (a standby, default_transaction_read_only), the server out of resources
+ * (too many clients), a missing privilege. Anything else (constraint and trigger errors, the
+ * lock timeout, that callers look at) is passed through unchanged. `committing`: the error
+ * came from COMMIT, whose outcome a lost connection leaves unknown.
+ */
+function storeError(e: unknown, location: string, committing: boolean): unknown {
+  if (e instanceof KeelError) return e;
+  const message = (e as Error | null)?.message ?? String(e);
+  const code = (e as { code?: unknown } | null)?.code;
+  const fail = (what: string, hint: string) =>
+    new KeelError("KEEL_E_STORE", what, { where: { file: location }, hint, cause: e });
+  if (isConnectionLost(e)) {
+    const idle = code === "25P03";
+    return fail(
+      committing
+        ? `lost the connection to PostgreSQL while committing (${message}): the write may or may not have been saved`
+        : `lost the connection to PostgreSQL (${message}): the transaction in progress was rolled back, nothing of it was written`,
+      idle
+        ? "the transaction stayed idle past idle_in_transaction_session_timeout (an import waiting on slow input holds its transaction open): raise it for keel's role (ALTER ROLE … SET idle_in_transaction_session_timeout = …), or import from a file"
+        : `check that the server is running and reachable (an administrator may have ended the session), then try again: ${committing ? "a judgment already stored is reported as a duplicate, not stored twice" : "the next attempt opens a new connection"}`,
+    );
+  }
+  if (code === "22P05") {
+    return fail(
+      `the store's database cannot hold this text: ${message}; nothing of the transaction was written`,
+      "the database's encoding is not UTF8: move the store to a UTF8 database (keel export, then keel init and keel import into the new one)",
+    );
+  }
+  if (code === "57014") {
+    return fail(
+      `PostgreSQL canceled a statement (${message}): the transaction was rolled back, nothing of it was written`,
+      "statement_timeout (set for keel's role or database) is shorter than the statement needed: raise it for keel's role (ALTER ROLE … SET statement_timeout = …), or try again when the server is less busy",
+    );
+  }
+  if (code === "25006") {
+    return fail(
+      `the store cannot be written: ${message} (the server is a read-only standby, or default_transaction_read_only is on for this role or database)`,
+      "reading commands (stats, ledger verify, export) work on it; to write, connect to the primary, or turn default_transaction_read_only off for keel's role",
+    );
+  }
+  if (typeof code === "string" && code.startsWith("53")) {
+    return fail(
+      `PostgreSQL is out of resources: ${message}`,
+      "too many clients: raise the server's max_connections or run fewer keel processes; a full disk or memory: free some; then try again",
+    );
+  }
+  if (code === "42501") {
+    return fail(
+      `PostgreSQL refused keel's role: ${message}`,
+      "grant keel's role USAGE on the store's schema and SELECT, INSERT, UPDATE, DELETE on its tables, or connect as the role that created the store",
+    );
+  }
+  return e;
+}
+
+/**
+ * The pool as Kysely's driver sees it, with `storeError`'s translation on every connect and
+ * every statement: the collection's writes and the readers go through Kysely too. A client whose
+ * connection was lost answers every later statement (Kysely's ROLLBACK) with the first error,
+ * which says what happened, instead of pg's "not queryable".
+ */
+function translatingPool(pool: pg.Pool, location: string): PostgresPool {
+  return {
+    async connect() {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (e) {
+        throw storeError(e, location, false);
+      }
+      let lost: unknown;
+      const query = (text: string, params: readonly unknown[]) => {
+        if (lost !== undefined) return Promise.reject(lost);
+        // A COMMIT sent on a connection already gone did not commit; one lost on the way might have.
+        const committing = /^commit$/i.test(text.trim()) && !droppedWith.has(client);
+        return client.query(text, params as unknown[]).catch((e: unknown) => {
+          const reason = isConnectionLost(e) ? (droppedWith.get(client) ?? e) : e;
+          const translated = storeError(reason, location, committing);
+          if (isConnectionLost(reason)) lost = translated;
+          throw translated;
+        });
+      };
+      return {
+        // Kysely passes a cursor only to a dialect configured with one; this one is not.
+        query: query as unknown as PostgresPoolClient["query"],
+        release: (destroy?: boolean) => client.release(destroy),
+      };
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** Why a checked-out client's connection dropped, as pg reported it (see `openPostgres`). */
+const droppedWith = new WeakMap<pg.PoolClient | pg.Client, unknown>();
+
+/**
  * `CREATE SCHEMA IF NOT EXISTS`, for any number of processes at once: PostgreSQL's IF NOT
  * EXISTS does not stop two sessions that both found no schema from both creating it, and the
  * later one fails on pg_namespace's unique index (two `keel init` of one new schema at once).
@@ -62,6 +219,10 @@ async function createSchema(client: pg.PoolClient, opts: PostgresOptions): Promi
       .query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [opts.schema])
       .catch(() => undefined);
     if (r !== undefined && r.rowCount === 1) return;
+    // A read-only connection, a lost one: said as any statement's would be.
+    const own =
+      (e as { code?: unknown }).code === "42501" ? e : storeError(e, redactUrl(opts.url), false);
+    if (own instanceof KeelError) throw own;
     throw new KeelError(
       "KEEL_E_STORE",
       `cannot create schema ${opts.schema} at ${redactUrl(opts.url)}: ${(e as Error).message}`,
@@ -73,6 +234,24 @@ async function createSchema(client: pg.PoolClient, opts: PostgresOptions): Promi
   }
 }
 
+/**
+ * A new store needs a UTF8 database: keel stores any Unicode text, and a LATIN1 (or other)
+ * database takes some texts and refuses the first one outside its character set, a rater's
+ * judgment of an emoji or a CJK prompt included, long after `keel init` said the store was ready.
+ */
+async function checkEncoding(client: pg.PoolClient, opts: PostgresOptions): Promise<void> {
+  const r = await client.query<{ e: string }>("SELECT current_setting('server_encoding') AS e");
+  const encoding = r.rows[0]?.e;
+  if (encoding === undefined || encoding === "UTF8") return;
+  throw new KeelError(
+    "KEEL_E_STORE",
+    `cannot make a keel store at ${redactUrl(opts.url)}: the database's encoding is ${encoding}, and keel stores any Unicode text (it needs UTF8)`,
+    {
+      hint: "create a UTF8 database for it (CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8') and pass its URL",
+    },
+  );
+}
+
 export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect> {
   if (opts.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) {
     throw new KeelError(
@@ -81,7 +260,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
     );
   }
   const pool = new pg.Pool({
-    connectionString: opts.url,
+    ...connectionOptions(opts),
     max: opts.maxConnections ?? 8,
     // bigint sequence numbers fit a double exactly up to 2^53.
     types: {
@@ -90,15 +269,24 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
           ? (v: string) => Number(v)
           : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
     },
-    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
   });
   pool.on("error", () => {
     // An idle client's connection dropped; the pool replaces it. Queries report their own errors.
+  });
+  pool.on("connect", (client) => {
+    // The pool listens for errors only while a client is idle. One checked out whose connection
+    // drops between statements (an import's transaction waiting on its input, killed by an
+    // administrator or idle_in_transaction_session_timeout) emits "error" with no listener, and
+    // that ended the process; its next statement fails instead (`translatingPool`).
+    client.on("error", (e) => {
+      if (!droppedWith.has(client)) droppedWith.set(client, e);
+    });
   });
   let schema: string;
   try {
     const client = await pool.connect();
     try {
+      if (opts.createSchema ?? true) await checkEncoding(client, opts);
       if (opts.schema && (opts.createSchema ?? true)) await createSchema(client, opts);
       // The schema the store lives in (from `schema`, or the URL's search_path, or the default):
       // Kysely's migrator must be told, or it finds another schema's bookkeeping tables.
@@ -132,7 +320,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
       },
     );
   }
-  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const location = `${redactUrl(opts.url)} (schema ${schema})`;
+  const db = new Kysely<Schema>({
+    dialect: new PostgresDialect({ pool: translatingPool(pool, location) }),
+  });
   const busyTimeout = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   return {
     name: "postgres",
@@ -155,8 +346,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<StoreDialect>
               trx,
             );
         } catch (e) {
-          if (isLockTimeout(e))
-            throw storeBusy(`${redactUrl(opts.url)} (schema ${schema})`, busyTimeout, e);
+          if (isLockTimeout(e)) throw storeBusy(location, busyTimeout, e);
           throw e;
         }
         await sql`SET LOCAL lock_timeout TO DEFAULT`.execute(trx);
