@@ -25,8 +25,9 @@ export function storeBusy(
   waitedMs: number,
   cause: unknown,
 ): KeelError {
+  // KEEL_E_BUSY: exit 75, the code scripts retry on (not 74, "store unavailable").
   return new KeelError(
-    "KEEL_E_STORE",
+    "KEEL_E_BUSY",
     "the store is busy with another write (another import?); try again",
     {
       ...(location !== undefined ? { where: { file: location } } : {}),

@@ -1,6 +1,6 @@
 /**
  * Several processes on one store, and stores that cannot be used as they are: a clear
- * KEEL_E_STORE naming the store, never a driver's raw error (which reads as an internal error,
+ * KEEL_E_BUSY or KEEL_E_STORE naming the store, never a driver's raw error (which reads as an internal error,
  * HTTP 500 in the server).
  */
 import { mkdirSync } from "node:fs";
@@ -79,7 +79,7 @@ describe("a SQLite store another connection holds the write lock of", () => {
       ]) {
         const e = await failure(write());
         expect(e).toBeInstanceOf(KeelError);
-        expect(e.code).toBe("KEEL_E_STORE");
+        expect(e.code).toBe("KEEL_E_BUSY");
         expect(e.message).toContain("the store is busy with another write");
         expect(e.where?.file).toBe(path);
       }
@@ -177,7 +177,7 @@ describe("keel stats while another connection appends (PostgreSQL)", () => {
 });
 
 describe("a PostgreSQL store another connection holds the ledger head of", () => {
-  it("gives up after the busy timeout with KEEL_E_STORE, as SQLite does, instead of waiting without limit", async () => {
+  it("gives up after the busy timeout with KEEL_E_BUSY, as SQLite does, instead of waiting without limit", async () => {
     const schema = `keel_conc_${process.pid}_${n++}`;
     pgSchemas.push(schema);
     const store = new FeedbackStore(
@@ -193,7 +193,7 @@ describe("a PostgreSQL store another connection holds the ledger head of", () =>
         await other.query(`SELECT seq FROM ${schema}.ledger_head WHERE id = 1 FOR UPDATE`);
         const e = await failure(store.appendJudgments(makeJudgments(2, 1)));
         expect(e).toBeInstanceOf(KeelError);
-        expect(e.code).toBe("KEEL_E_STORE");
+        expect(e.code).toBe("KEEL_E_BUSY");
         expect(e.message).toContain("the store is busy with another write");
         // It names the store: the database alone would not say which of its stores is busy.
         expect(e.where?.file).toContain(`(schema ${schema})`);

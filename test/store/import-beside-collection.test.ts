@@ -192,7 +192,7 @@ describe("a project addition while an import is in its transaction (PostgreSQL)"
 });
 
 describe("a skip while an import is in its transaction (PostgreSQL)", () => {
-  it("gives up after the busy timeout with KEEL_E_STORE, as a judgment does, instead of waiting for the whole import", async () => {
+  it("gives up after the busy timeout with KEEL_E_BUSY, as a judgment does, instead of waiting for the whole import", async () => {
     const { importer, other } = await twoConnections();
     try {
       const imp = pausedImport(importer, [judgment("A", "r1")], [judgment("B", "r1")]);
@@ -212,7 +212,7 @@ describe("a skip while an import is in its transaction (PostgreSQL)", () => {
       imp.resume();
       expect(r.ok).toBe(false);
       if (!r.ok) {
-        expect(r.error.code).toBe("KEEL_E_STORE");
+        expect(r.error.code).toBe("KEEL_E_BUSY");
         expect(r.error.message).toContain("the store is busy with another write");
       }
       expect((await imp.done).appended).toBe(2);

@@ -310,8 +310,9 @@ describe("a SQLite store another process is writing to", () => {
           })(),
         ),
       );
-      expect(e.code).toBe("KEEL_E_STORE");
-      expect(e.exitCode).toBe(74);
+      // Busy: try again (exit 75, as the CLI reference tells scripts), not "store unavailable".
+      expect(e.code).toBe("KEEL_E_BUSY");
+      expect(e.exitCode).toBe(75);
       expect(e.message).toContain(
         "the store is busy with another write (another import?); try again",
       );
