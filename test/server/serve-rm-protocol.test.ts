@@ -88,4 +88,19 @@ describe("keel serve-rm's answer shape", () => {
       failed: [1],
     });
   });
+
+  it("answers a failure on its own side with the catalogue's title, not the failure's words", async () => {
+    // The scorer's own message names files and upstreams, which are the operator's business;
+    // the log has them (serve-model and keel serve answer the same way).
+    const leaky: RewardProvider = {
+      id: () => "leaky",
+      score: async () => {
+        throw new Error("cannot read /srv/models/secret-rm/model.onnx");
+      },
+    };
+    const r = await post(await rewardApp(leaky), ["q a"], ["q"]);
+    expect(r.statusCode).toBeGreaterThanOrEqual(500);
+    expect(r.body).not.toContain("/srv/models");
+    expect(r.json().error.message).toMatch(/try again later \(the server log has the details\)/);
+  });
 });

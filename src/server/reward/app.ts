@@ -34,7 +34,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
 import { z } from "zod";
-import { KeelError } from "../../core/errors.js";
+import { ERROR_CATALOGUE, KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
 import {
   DEFAULT_MAX_ITEMS,
@@ -191,8 +191,17 @@ export async function buildRewardApp(
               (error as { statusCode: number }).statusCode < 500
             ? new KeelError("KEEL_E_INVALID_RECORD", (error as Error).message)
             : asKeelError(error);
-    if (e.httpStatus >= 500) req.log.error({ err: e }, "reward request failed");
-    return reply.status(e.httpStatus).send({ error: e.toJSON() });
+    if (e.httpStatus < 500 || e.code === "KEEL_E_BUSY")
+      return reply.status(e.httpStatus).send({ error: e.toJSON() });
+    // A failure on the server's side names files, models and upstreams: the log has it, the
+    // client gets the catalogue's title (as from keel serve and serve-model).
+    req.log.error({ err: e }, "reward request failed");
+    return reply.status(e.httpStatus).send({
+      error: {
+        code: e.code,
+        message: `${ERROR_CATALOGUE[e.code].title}; try again later (the server log has the details)`,
+      },
+    });
   });
   app.setNotFoundHandler((req, reply) => {
     const e = new KeelError("KEEL_E_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`, {
