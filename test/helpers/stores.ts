@@ -22,6 +22,19 @@ export interface DialectFixture {
 
 let counter = 0;
 
+/** A list to push PostgreSQL schema names to: each is dropped after the file's tests. */
+export function schemasDroppedAfterAll(): string[] {
+  const schemas: string[] = [];
+  afterAll(async () => {
+    if (schemas.length === 0) return;
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+    await client.end();
+  });
+  return schemas;
+}
+
 export function tempDir(prefix = "keel-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,14 +61,7 @@ function sqliteFixture(): DialectFixture {
 }
 
 function postgresFixture(): DialectFixture {
-  const schemas: string[] = [];
-  afterAll(async () => {
-    if (schemas.length === 0) return;
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-    await client.end();
-  });
+  const schemas = schemasDroppedAfterAll();
   return {
     name: "postgres",
     async open(opts = {}) {

@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import type { Judgment } from "../../src/core/types.js";
 import { type BuildOptions, buildApp } from "../../src/server/app.js";
@@ -31,7 +31,7 @@ import {
 } from "../../src/store/collection/index.js";
 import { openPostgres } from "../../src/store/postgres/dialect.js";
 import { type FeedbackStore, openStore } from "../../src/store/store.js";
-import { PG_URL, tempDir } from "../helpers/stores.js";
+import { PG_URL, schemasDroppedAfterAll, tempDir } from "../helpers/stores.js";
 import { spawnKeel, stop } from "../scale/helpers.js";
 import { CHEAP_SCRYPT, type Fixture, items, makeFixture, type TaskView } from "./helpers.js";
 
@@ -66,14 +66,7 @@ function sqliteTarget(): Target {
 }
 
 function postgresTarget(): Target {
-  const schemas: string[] = [];
-  afterAll(async () => {
-    if (schemas.length === 0) return;
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-    await client.end();
-  });
+  const schemas = schemasDroppedAfterAll();
   return {
     name: "postgres",
     async fresh() {

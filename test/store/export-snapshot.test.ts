@@ -9,24 +9,16 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Judgment } from "../../src/core/types.js";
 import { openStore } from "../../src/store/store.js";
 import { asBatches } from "../helpers/data.js";
-import { PG_URL, tempDir } from "../helpers/stores.js";
+import { PG_URL, schemasDroppedAfterAll, tempDir } from "../helpers/stores.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FROM_SOURCES = ["--import", "tsx", join(ROOT, "test/server/serve-child.ts")];
 
-const schemas: string[] = [];
-afterAll(async () => {
-  if (schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await client.end();
-});
+const schemas = schemasDroppedAfterAll();
 
 /** Enough rows that the export's output fills the pipe long before its last page. */
 const STORED = 12_000;
