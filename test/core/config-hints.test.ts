@@ -2,22 +2,15 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { parseConfig } from "../../src/core/config.js";
 import { editDistance, unknownKeysHint } from "../../src/core/config-hints.js";
-import { KeelError } from "../../src/core/errors.js";
+import type { KeelError } from "../../src/core/errors.js";
 import { parseRecord } from "../../src/core/schemas.js";
 import { resolveAuditConfig } from "../../src/defend/config.js";
 import { parsePipelineConfig } from "../../src/pipeline/config.js";
 import { parseRmConfig } from "../../src/train/index.js";
 import { parseWorldConfig } from "../../src/world/config.js";
+import { refusal } from "../helpers/errors.js";
 
-function hintOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KeelError) return e.hint;
-    throw e;
-  }
-  throw new Error("accepted");
-}
+const hintOf = (f: () => unknown): string | undefined => refusal(f).hint;
 
 describe("hints for unknown config fields", () => {
   it("edit distance counts a swap of neighbours once", () => {

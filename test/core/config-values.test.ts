@@ -6,19 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { parseConfig } from "../../src/core/config.js";
-import { KeelError } from "../../src/core/errors.js";
 import { parseYamlConfig } from "../../src/io/yaml.js";
 import { parseWorldConfig } from "../../src/world/config.js";
-
-function refusal(f: () => unknown): KeelError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("accepted");
-}
+import { refusal } from "../helpers/errors.js";
 
 const world = (text: string) => {
   const { raw, source } = parseYamlConfig(text, "world.yaml");

@@ -2,23 +2,14 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { parseConfig, parseNested } from "../../src/core/config.js";
 import { KeelError } from "../../src/core/errors.js";
-
-function failure(f: () => unknown): KeelError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("accepted");
-}
+import { refusal } from "../helpers/errors.js";
 
 describe("parseNested", () => {
   const source = { file: "pipeline.yaml", lineOf: () => 12 };
 
   it("names the field from the top of the file, with the line and the message as they were", () => {
     const S = z.strictObject({ beta: z.number() });
-    const e = failure(() =>
+    const e = refusal(() =>
       parseNested(["policy", "dpo"], source, (src) => parseConfig(S, { beta: "x" }, src)),
     );
     expect(e.code).toBe("KEEL_E_CONFIG");
@@ -27,7 +18,7 @@ describe("parseNested", () => {
   });
 
   it("keeps a message that itself says `field: …` whole", () => {
-    const e = failure(() =>
+    const e = refusal(() =>
       parseNested(["policy", "dpo"], source, () => {
         throw new KeelError("KEEL_E_CONFIG", "beta: 0 leaves nothing to learn with loss: ipo", {
           where: { file: "pipeline.yaml", line: 3, field: "loss" },

@@ -15,16 +15,7 @@ import {
   parseYamlConfig,
 } from "../../src/io/yaml.js";
 import { parsePipelineConfig } from "../../src/pipeline/config.js";
-
-function refusal(f: () => unknown): KeelError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("accepted");
-}
+import { refusal } from "../helpers/errors.js";
 
 async function loadRefusal(file: string): Promise<KeelError> {
   try {
