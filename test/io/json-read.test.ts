@@ -6,9 +6,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { KeelError } from "../../src/core/errors.js";
 import { writeJsonFile } from "../../src/io/json-file.js";
 import { readJsonObject } from "../../src/io/json-read.js";
+import { failure } from "../helpers/errors.js";
 import { tempDir } from "../helpers/stores.js";
 
 const dir = tempDir();
@@ -32,14 +32,9 @@ async function read(path: string, streamed: string[], chunkChars: number) {
   return { rest: members, entries };
 }
 
-async function failure(text: string): Promise<KeelError> {
-  try {
-    await readJsonObject(file(text), { arrays: { xs: () => {} }, chunkChars: 3 });
-  } catch (e) {
-    return e as KeelError;
-  }
-  throw new Error("no error");
-}
+/** How reading `text` (its `xs` streamed, 3 characters at a time) fails. */
+const failed = (text: string) =>
+  failure(readJsonObject(file(text), { arrays: { xs: () => {} }, chunkChars: 3 }));
 
 describe("readJsonObject", () => {
   it("gives JSON.parse's object, streamed arrays entry by entry, at any chunk size", async () => {
@@ -99,14 +94,14 @@ describe("readJsonObject", () => {
       ['{"xs": [1 2]}', 10, "expected , or ]"],
       ["", 0, "ends where { was expected"],
     ] as const) {
-      const e = await failure(text);
+      const e = await failed(text);
       expect(e.code, text).toBe("KEEL_E_INVALID_RECORD");
       expect(e.message, text).toContain(`at character ${at}`);
       expect(e.message, text).toContain(what);
       expect(e.where?.file).toMatch(/r\d+\.json$/);
     }
-    const missing = await readJsonObject(join(dir, "none.json")).catch((e: KeelError) => e);
+    const missing = await failure(readJsonObject(join(dir, "none.json")));
     expect(missing).toMatchObject({ code: "KEEL_E_FILE" });
-    expect((missing as KeelError).message).toContain("no such file");
+    expect(missing.message).toContain("no such file");
   });
 });
