@@ -44,6 +44,19 @@ export function textPageLimit(rows: number, chars: number, max: number): number 
 }
 
 /** The judgment columns a ledger row is read with (alias `j`). */
+/**
+ * A comparison's three texts and whether each is a chat, from the joins `texts as p` (prompt),
+ * `texts as ta` and `texts as tb` (responses a and b).
+ */
+export const TEXT_COLUMNS = [
+  "p.body as prompt",
+  "p.is_chat as prompt_chat",
+  "ta.body as a",
+  "ta.is_chat as a_chat",
+  "tb.body as b",
+  "tb.is_chat as b_chat",
+] as const;
+
 export const LEDGER_COLUMNS = [
   "j.seq",
   "j.comparison_id",
@@ -83,16 +96,7 @@ export async function* readLedgerEntries(
       .innerJoin("texts as p", "p.digest", "c.prompt_digest")
       .innerJoin("texts as ta", "ta.digest", "c.a_digest")
       .innerJoin("texts as tb", "tb.digest", "c.b_digest")
-      .select([
-        ...LEDGER_COLUMNS,
-        "c.gold",
-        "p.body as prompt",
-        "p.is_chat as prompt_chat",
-        "ta.body as a",
-        "ta.is_chat as a_chat",
-        "tb.body as b",
-        "tb.is_chat as b_chat",
-      ])
+      .select([...LEDGER_COLUMNS, "c.gold", ...TEXT_COLUMNS])
       .where("j.seq", ">", after);
     if (opts.project !== undefined) q = q.where(inProject("j.comparison_id", opts));
     if (firstOnly)
@@ -263,15 +267,7 @@ class TextsOnce {
         .innerJoin("texts as p", "p.digest", "c.prompt_digest")
         .innerJoin("texts as ta", "ta.digest", "c.a_digest")
         .innerJoin("texts as tb", "tb.digest", "c.b_digest")
-        .select([
-          "c.comparison_id",
-          "p.body as prompt",
-          "p.is_chat as prompt_chat",
-          "ta.body as a",
-          "ta.is_chat as a_chat",
-          "tb.body as b",
-          "tb.is_chat as b_chat",
-        ])
+        .select(["c.comparison_id", ...TEXT_COLUMNS])
         .where("c.comparison_id", "in", ids.slice(s, s + COMPARISONS_PER_QUERY))
         .execute();
       for (const t of found) {

@@ -7,6 +7,7 @@
 import { contentDigest, storedText } from "../../core/digest.js";
 import { KeelError } from "../../core/errors.js";
 import type { Choice, Comparison, Content } from "../../core/types.js";
+import { TEXT_COLUMNS } from "../read.js";
 import type { CollectionDb, ItemKind, ProjectsTable } from "./schema.js";
 import { isUniqueViolation, writeTransaction } from "./util.js";
 
@@ -298,22 +299,14 @@ export async function comparisonTexts(
       .innerJoin("texts as p", "p.digest", "c.prompt_digest")
       .innerJoin("texts as ta", "ta.digest", "c.a_digest")
       .innerJoin("texts as tb", "tb.digest", "c.b_digest")
-      .select([
-        "c.comparison_id",
-        "p.body as p",
-        "p.is_chat as pc",
-        "ta.body as a",
-        "ta.is_chat as ac",
-        "tb.body as b",
-        "tb.is_chat as bc",
-      ])
+      .select(["c.comparison_id", ...TEXT_COLUMNS])
       .where("c.comparison_id", "in", ids.slice(i, i + 500))
       .execute();
     for (const r of rows) {
       out.set(r.comparison_id, {
-        prompt: asContent(r.p, r.pc),
-        response_a: asContent(r.a, r.ac),
-        response_b: asContent(r.b, r.bc),
+        prompt: asContent(r.prompt, r.prompt_chat),
+        response_a: asContent(r.a, r.a_chat),
+        response_b: asContent(r.b, r.b_chat),
       });
     }
   }
