@@ -57,13 +57,15 @@ export function taskItem(id: string): NewItem {
   };
 }
 
+type Texts = "prompt" | "response_a" | "response_b";
+
 /**
- * The judgments as a store reads them with `judgmentsTextsOnce`: each comparison's texts with
+ * The judgments (or ledger entries) as a store reads them with `judgmentsTextsOnce`: each comparison's texts with
  * its first judgment only.
  */
-export function textsOnce(
-  js: readonly Judgment[],
-): (Judgment | Omit<Judgment, "prompt" | "response_a" | "response_b">)[] {
+export function textsOnce<T extends Pick<Judgment, "comparison_id" | Texts>>(
+  js: readonly T[],
+): (T | Omit<T, Texts>)[] {
   const seen = new Set<string>();
   return js.map((j) => {
     if (!seen.has(j.comparison_id)) {

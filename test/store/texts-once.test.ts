@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { Choice, Judgment, LedgerEntry } from "../../src/core/types.js";
 import type { EntryWithoutTexts, FeedbackStore } from "../../src/store/store.js";
-import { asBatches, collect } from "../helpers/data.js";
+import { asBatches, collect, textsOnce } from "../helpers/data.js";
 import { type DialectFixture, dialectFixtures } from "../helpers/stores.js";
 
 /** Comparisons judged in rounds (each rater's turn comes after every comparison's previous). */
@@ -31,19 +31,6 @@ function interleaved(comparisons: number, raters: number): Judgment[] {
     }
   }
   return out;
-}
-
-/** What `judgments` yields with the texts of every comparison's later judgments taken off. */
-function withoutRepeatedTexts(all: LedgerEntry[]): (LedgerEntry | EntryWithoutTexts)[] {
-  const seen = new Set<string>();
-  return all.map((e) => {
-    if (!seen.has(e.comparison_id)) {
-      seen.add(e.comparison_id);
-      return e;
-    }
-    const { prompt: _p, response_a: _a, response_b: _b, ...rest } = e;
-    return rest;
-  });
 }
 
 /** Equal values and equal key order (the audit and aggregate results depend on neither, but). */
@@ -72,7 +59,7 @@ for (const fx of dialectFixtures()) {
           const all = await collect(store.judgments({ pageSize }));
           expect(all).toHaveLength(92);
           const once = await collect(store.judgmentsTextsOnce({ pageSize }));
-          expectSame(once, withoutRepeatedTexts(all));
+          expectSame(once, textsOnce(all));
           expect(once.filter((e) => "prompt" in e)).toHaveLength(23);
         }
       });
@@ -83,7 +70,7 @@ for (const fx of dialectFixtures()) {
         await store.importJudgments(asBatches(interleaved(10, 3)));
         // After seq 15, c5…c9's first judgments are in the second round: they carry the texts.
         const after = await collect(store.judgmentsTextsOnce({ afterSeq: 15, pageSize: 4 }));
-        expectSame(after, withoutRepeatedTexts(await collect(store.judgments({ afterSeq: 15 }))));
+        expectSame(after, textsOnce(await collect(store.judgments({ afterSeq: 15 }))));
         expect(after.filter((e) => "prompt" in e).map((e) => e.comparison_id)).toEqual([
           "c5",
           "c6",
@@ -123,7 +110,7 @@ for (const fx of dialectFixtures()) {
         const c110 = got[110] as LedgerEntry;
         expect(c110.comparison_id).toBe("c110");
         expect(c110.response_a).toBe("edited late");
-        expectSame(got, withoutRepeatedTexts(await collect(store.judgments())));
+        expectSame(got, textsOnce(await collect(store.judgments())));
       });
     });
 
@@ -146,7 +133,7 @@ for (const fx of dialectFixtures()) {
         const all = await collect(store.judgments({ pageSize: 5 }));
         expect(all).toHaveLength(30);
         const once = await collect(store.judgmentsTextsOnce({ pageSize: 5 }));
-        expectSame(once, withoutRepeatedTexts(all));
+        expectSame(once, textsOnce(all));
       });
     });
   });
