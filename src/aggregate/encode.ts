@@ -4,6 +4,8 @@
  * through `add` without ever holding its records: memory is 12 bytes per categorical judgment
  * (13 per pairwise one) plus the distinct names.
  */
+
+import { compareText } from "../core/canonical.js";
 import { Column } from "../core/column.js";
 import { formatWhere, KeelError, type Where } from "../core/errors.js";
 import type { CategoricalData, Outcome, PairwiseData } from "./types.js";
@@ -25,7 +27,7 @@ export function compareClassNames(a: string, b: string, numeric: boolean): numbe
     const d = Number(a) - Number(b);
     if (d !== 0) return d;
   }
-  return a < b ? -1 : a > b ? 1 : 0;
+  return compareText(a, b);
 }
 
 /** Interns strings to dense indices in order of first appearance. */

@@ -14,6 +14,8 @@
  * not skipped: a team with more accounts than the cap on the comparisons it floods would
  * otherwise never co-rate anything, and a sample of a flooded comparison is mostly the team.
  */
+
+import { compareText } from "../core/canonical.js";
 import { Column } from "../core/column.js";
 import type { AuditData } from "./data.js";
 
@@ -86,9 +88,10 @@ function sample(data: AuditData, c: number, s: number, e: number, k: number): In
   idx.sort((x, y) => {
     const d = hashes[x - s]! - hashes[y - s]!;
     if (d !== 0) return d;
-    const a = data.raterIds[data.rater[data.order[x]!]!]!;
-    const b = data.raterIds[data.rater[data.order[y]!]!]!;
-    return a < b ? -1 : a > b ? 1 : 0;
+    return compareText(
+      data.raterIds[data.rater[data.order[x]!]!]!,
+      data.raterIds[data.rater[data.order[y]!]!]!,
+    );
   });
   return Int32Array.from(
     idx.slice(0, k).sort((x, y) => x - y),

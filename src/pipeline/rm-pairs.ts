@@ -15,6 +15,7 @@
  * are right and the model is not, the model has not learnt what its data says; where both are
  * wrong, the data never said it.
  */
+import { compareText } from "../core/canonical.js";
 import { loadRewardFn } from "../train/index.js";
 import { pairCredit } from "../train/rm/metrics.js";
 import {
@@ -107,7 +108,7 @@ export function tallyPairs(
   });
   const rows = (m: Map<string, [number, number]>): PairTally[] =>
     [...m]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .sort(([a], [b]) => compareText(a, b))
       .map(([key, [a, n]]) => {
         const l = labels?.get(key);
         return { key, pairs: n, accuracy: a / n, ...(l ? { labels: l } : {}) };
