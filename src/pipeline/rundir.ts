@@ -15,6 +15,7 @@ import { KEEL_VERSION } from "../core/version.js";
 import { ensureDir, writeFileAtomic } from "../engine/checkpoint/atomic.js";
 import { canonicalPath } from "../io/output-target.js";
 import { isEnsembleDir, readJsonQuietly } from "../train/common/role.js";
+import { type CpuRecord, cpuRecord } from "./machine.js";
 
 /** onnxruntime-node's own version, from its package.json ("unknown" if it cannot be read). */
 const ONNXRUNTIME_VERSION: string = (() => {
@@ -52,6 +53,8 @@ export interface ResumeRecord {
   readonly node_version: string;
   readonly onnxruntime_version: string;
   readonly platform: string;
+  /** The processor this resume ran on (absent in records written before keel kept it). */
+  readonly cpu?: CpuRecord;
   readonly command: readonly string[];
   /** The seeds before this resume, when it goes on with others (`seeds` holds the new ones). */
   readonly seeds_before?: Record<string, number | string>;
@@ -69,6 +72,11 @@ export interface Manifest {
   /** onnxruntime-node's version: the engine's numerics depend on it. */
   readonly onnxruntime_version: string;
   readonly platform: string;
+  /**
+   * The processor: results can differ across instruction sets (machine.ts). Absent in runs
+   * begun before keel recorded it.
+   */
+  readonly cpu?: CpuRecord;
   readonly created_at: string;
   readonly command: readonly string[];
   readonly seeds: Record<string, number | string>;
@@ -103,6 +111,7 @@ export class RunDir {
       node_version: process.version,
       onnxruntime_version: ONNXRUNTIME_VERSION,
       platform: `${process.platform}-${process.arch}`,
+      cpu: cpuRecord(),
       created_at: new Date().toISOString(),
       command: process.argv.slice(2),
       seeds,
@@ -239,6 +248,7 @@ export class RunDir {
       node_version: process.version,
       onnxruntime_version: ONNXRUNTIME_VERSION,
       platform: `${process.platform}-${process.arch}`,
+      cpu: cpuRecord(),
       command: process.argv.slice(2),
       ...(sameJson(seedsBefore, this.manifest.seeds) ? {} : { seeds_before: seedsBefore }),
       ...(inputsChanged.length > 0 ? { inputs_changed: inputsChanged } : {}),
