@@ -24,6 +24,7 @@
  */
 import { z } from "zod";
 import { type ConfigSource, parseConfig } from "../core/config.js";
+import { redactUrl } from "../core/redact.js";
 import { POLICIES } from "../defend/config.js";
 import { IMPORT_FORMATS } from "../io/registry.js";
 import { AttackSchema } from "../redteam/scenarios.js";
@@ -126,6 +127,12 @@ const PipelineConfigObject = z.strictObject({
     })
     .refine((c) => c.from === "panel" || c.path !== undefined, {
       message: "collect.path is needed to import a file or read a store",
+      path: ["path"],
+    })
+    // As with a provider's api_key: config.yaml, the progress lines and --check show the path.
+    .refine((c) => c.path === undefined || redactUrl(c.path) === c.path, {
+      message:
+        "a run directory records its config: give the store's password in PGPASSWORD (or ~/.pgpass), not in the URL",
       path: ["path"],
     })
     // Read by one choice only: a judgments file beside the default `from: panel` would be

@@ -17,6 +17,7 @@ import { AuthCache, authPlugin } from "./auth/plugin.js";
 import type { ServerContext } from "./context.js";
 import { errorHandler, registerErrors } from "./http/errors.js";
 import { healthRoutes } from "./http/health.js";
+import { requestForLog } from "./http/log.js";
 import { collectRoutes, openApiDocument } from "./http/openapi.js";
 import { LIMIT } from "./http/schema.js";
 import { registerSecurityHeaders, setSecurityHeaders } from "./http/security.js";
@@ -106,6 +107,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     logger: {
       level: options.logLevel,
       redact: ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]'],
+      serializers: { req: requestForLog },
       ...(logStream ? { stream: logStream } : {}),
     } as never,
     bodyLimit: LIMIT.small,

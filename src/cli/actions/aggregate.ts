@@ -19,6 +19,7 @@ import {
   posteriorsFromPairwise,
 } from "../../aggregate/index.js";
 import { KeelError } from "../../core/errors.js";
+import { redactUrl } from "../../core/redact.js";
 import {
   readCategoricalLabels,
   readGold,
@@ -75,7 +76,7 @@ function requireLabels(n: number, o: LabelSource): void {
       hint: "the file is empty or has only blank lines",
     });
   throw new KeelError("KEEL_E_NOT_FOUND", "the store holds no judgments", {
-    where: { file: o.db ?? "" },
+    where: { file: redactUrl(o.db ?? "") },
     hint: "import judgments first (keel import FILE --db …), or give a file with --in",
   });
 }

@@ -7,6 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { KeelError } from "../../core/errors.js";
 import { printable } from "../../core/printable.js";
+import { redactUrl } from "../../core/redact.js";
 import type { GoldAnswer, Rater } from "../../core/types.js";
 import { CleanPlan } from "../../defend/clean.js";
 import {
@@ -155,6 +156,13 @@ async function onnxFromFile(path: string, o: AuditFlags): Promise<SafetyClassifi
 }
 
 function moderationFromUrl(url: string, o: AuditFlags): SafetyClassifier {
+  // fetch refuses such a URL, and the messages (and the audit's safety_classifier) name it.
+  if (redactUrl(url) !== url)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--safety moderation:URL must not carry a password or key: got ${JSON.stringify(redactUrl(url))}`,
+      { hint: "give the key in the KEEL_MODERATION_API_KEY environment variable" },
+    );
   const key = process.env.KEEL_MODERATION_API_KEY;
   const post = async (target: string, body: unknown): Promise<unknown> => {
     let res: Response;
@@ -203,7 +211,7 @@ export async function safetyFor(
   else
     throw new KeelError(
       "KEEL_E_USAGE",
-      `--safety must be lexicon, onnx:FILE or moderation:URL; got ${JSON.stringify(spec)}`,
+      `--safety must be lexicon, onnx:FILE or moderation:URL; got ${JSON.stringify(redactUrl(spec))}`,
     );
   function* inputs() {
     for (const c of judgments.comparisonTexts()) {
@@ -251,7 +259,8 @@ export async function runAudit(o: AuditFlags): Promise<void> {
   const report = o.report
     ? // The charting library is large; load it only when a report is asked for.
       await (await import("../../report/index.js")).renderAuditReport(json as never, {
-        source: o.in ?? o.db ?? "",
+        // A report is for sharing: a store URL's password stays out of it.
+        source: o.in ?? redactUrl(o.db ?? ""),
       })
     : undefined;
   // Streamed: millions of comparisons would pass V8's string limit as one string.
@@ -348,7 +357,7 @@ function noJudgments(o: AuditFlags): KeelError {
       hint: "the file is empty or has only blank lines",
     });
   return new KeelError("KEEL_E_NOT_FOUND", "the store holds no judgments", {
-    where: { file: o.db ?? "" },
+    where: { file: redactUrl(o.db ?? "") },
     hint: "import judgments first (keel import FILE --db …), or give a file with --in",
   });
 }

@@ -18,6 +18,7 @@ import { z } from "zod";
 import { compareText } from "../../core/canonical.js";
 import { KeelError, type Where } from "../../core/errors.js";
 import { printable } from "../../core/printable.js";
+import { redactUrl } from "../../core/redact.js";
 import { parseRecord } from "../../core/schemas.js";
 import { contentToText } from "../../core/types.js";
 import { readTextFile } from "../../io/files.js";
@@ -159,7 +160,7 @@ async function storeInputs(db: string): Promise<Inputs> {
   });
   if (rows.length === 0)
     throw new KeelError("KEEL_E_NOT_FOUND", "the store holds no judgments", {
-      where: { file: db },
+      where: { file: redactUrl(db) },
     });
   return judgmentInputs(rows);
 }
@@ -278,7 +279,7 @@ export async function runScore(flags: ScoreFlags): Promise<void> {
       "KEEL_E_USAGE",
       "give exactly one of --in FILE and --db STORE (or set KEEL_DB)",
     );
-  const source = (o.in ?? o.db)!;
+  const source = o.in ?? redactUrl(o.db!);
   // Before the work: --out must not replace what is read (the input file, the store, the model).
   const protect = [...sourceFiles(o, "file"), ...modelFiles(o.model)];
   if (o.out !== undefined && o.out !== "-") resolveOutputTarget(o.out, protect);

@@ -1,17 +1,30 @@
 /** `keel serve`'s action: open the store, build the Fastify app, listen until Ctrl-C. */
 
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { KeelError } from "../../core/errors.js";
 import { buildApp } from "../../server/app.js";
 import { redact, redisServices } from "../../server/redis/index.js";
 import { openStore } from "../../store/store.js";
 import type { ServeFlags } from "../commands/serve.js";
-import { printLine } from "../output.js";
+import { printLine, warn } from "../output.js";
 import { listenOrExplain, untilSignal } from "./serving.js";
 
 /** web/dist of this package: three levels up from src/cli/actions and dist/cli/actions alike. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../../../web/dist", import.meta.url));
+
+/**
+ * A SQLite store other users of the machine can read gives them the password hashes and the
+ * secret that tells gold items apart (`keel init` makes new ones owner-only; older ones are not).
+ */
+function warnIfShared(store: { dialectName: string; location: string }): void {
+  if (store.dialectName !== "sqlite" || store.location === ":memory:") return;
+  const mode = statSync(store.location).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  warn(
+    `warning: ${store.location} is readable by other users of this machine (mode ${mode.toString(8)}), and it holds password hashes and the server's secret: chmod 600 ${store.location}`,
+  );
+}
 
 export async function runServe(o: ServeFlags): Promise<void> {
   let webRoot: string | null = null;
@@ -26,6 +39,7 @@ export async function runServe(o: ServeFlags): Promise<void> {
   // Like every command but init, serve opens an existing store: a mistyped --db would
   // otherwise serve a new, empty one that nobody can sign in to.
   const store = await openStore(o.db);
+  warnIfShared(store);
   const r = {
     ip: { rate: 50, burst: 200 },
     user: { rate: 20, burst: 100 },

@@ -22,6 +22,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
+import { redactUrl } from "../../core/redact.js";
 import { aborted, Limiter } from "../http/limiter.js";
 import {
   type AnswerCap,
@@ -87,7 +88,7 @@ export class RayJobClient {
     if (!/^https?:\/\/[^/]+/.test(o.address))
       throw new KeelError(
         "KEEL_E_USAGE",
-        `--ray-address must be an http(s) URL, got ${JSON.stringify(o.address)}`,
+        `--ray-address must be an http(s) URL, got ${JSON.stringify(redactUrl(o.address))}`,
         {
           hint: "the Ray dashboard's address, e.g. http://head-node:8265",
         },

@@ -9,6 +9,7 @@
  */
 import { Redis } from "ioredis";
 import { KeelError } from "../../core/errors.js";
+import { redactUrl } from "../../core/redact.js";
 
 export interface RedisOptions {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS. */
@@ -98,7 +99,8 @@ export class SharedRedis {
   }
 }
 
-/** The URL without its password (for messages and logs). */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
-}
+/**
+ * The URL without its password (for messages and logs), in the authority or a query parameter
+ * (ioredis reads `?password=`); a password holding `@` or `/` is hidden whole.
+ */
+export const redact = redactUrl;

@@ -14,6 +14,7 @@ import {
 } from "kysely";
 import pg from "pg";
 import { KeelError } from "../../core/errors.js";
+import { redactUrl } from "../../core/redact.js";
 import type { Choice } from "../../core/types.js";
 import { BUSY_TIMEOUT_MS, isLockTimeout, type StoreDialect, storeBusy } from "../dialect.js";
 import { MIGRATION_TABLE } from "../foreign.js";
@@ -38,21 +39,6 @@ export interface PostgresOptions {
 }
 
 const INT8_OID = 20;
-
-/** The URL for messages: the password gone, whether in the authority or a query parameter. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    // pg's connection strings take any connection option as a query parameter, passwords too.
-    for (const key of [...u.searchParams.keys()]) {
-      if (/password/i.test(key)) u.searchParams.set(key, "***");
-    }
-    return u.toString();
-  } catch {
-    return "postgres://(unparseable URL)";
-  }
-}
 
 /**
  * The pool's options: the URL's own `options` (`?options=-c …`) kept, with `schema`'s
