@@ -47,6 +47,23 @@ async function holdLedgerHead<DB>(trx: Kysely<DB>): Promise<void> {
   await sql`SET LOCAL lock_timeout TO DEFAULT`.execute(trx);
 }
 
+/**
+ * PostgreSQL: takes the transaction's advisory lock `name` (of the store's schema), waiting as
+ * the ledger's writers do (BUSY_TIMEOUT_MS, then KEEL_E_BUSY): a second `keel project add` behind
+ * a long one waited for all of it, and one behind a hung session for ever.
+ */
+async function serializeOn<DB>(trx: Kysely<DB>, name: string): Promise<void> {
+  await sql`SELECT set_config('lock_timeout', ${`${BUSY_TIMEOUT_MS}ms`}, true)`.execute(trx);
+  try {
+    await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ${`:${name}`}))`.execute(
+      trx,
+    );
+  } catch (e) {
+    throw isLockTimeout(e) ? storeBusy(undefined, BUSY_TIMEOUT_MS, e) : e;
+  }
+  await sql`SET LOCAL lock_timeout TO DEFAULT`.execute(trx);
+}
+
 export interface WriteTransactionOptions {
   /**
    * PostgreSQL: the name of a lock (an advisory lock of the store's schema) that the transaction
@@ -76,10 +93,7 @@ export async function writeTransaction<DB, T>(
 ): Promise<T> {
   if (!(db.getExecutor().adapter instanceof SqliteAdapter)) {
     return db.transaction().execute(async (trx) => {
-      if (opts.serialize !== undefined)
-        await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ${`:${opts.serialize}`}))`.execute(
-          trx,
-        );
+      if (opts.serialize !== undefined) await serializeOn(trx, opts.serialize);
       if (opts.ledger) await holdLedgerHead(trx);
       return fn(trx);
     });

@@ -45,7 +45,43 @@ const INT8_OID = 20;
  * search_path after them. pg lets a connection string's parameters override the pool's, so an
  * `options` in the URL that set search_path put the store in that schema and not the one asked.
  */
-function connectionOptions(opts: PostgresOptions): { connectionString: string; options?: string } {
+function connectionOptions(opts: PostgresOptions): {
+  connectionString: string;
+  options?: string;
+} & ReturnType<typeof networkOptions> {
+  return { ...pathOptions(opts), ...networkOptions(opts.url) };
+}
+
+/** Seconds to wait for a connection (and for a free one of the pool) unless the URL says. */
+const CONNECT_TIMEOUT_S = 30;
+
+/**
+ * How long to wait for the server and how to notice it gone: a server that accepts the TCP
+ * connection and never answers (a hung host, a half-open firewall) made every command wait for
+ * ever, and a connection silently dropped by the network went unnoticed until the kernel's
+ * two-hour keep-alive. The URL's `connect_timeout` (seconds, as libpq reads it) overrides the
+ * default; 0 waits without limit.
+ */
+function networkOptions(url: string): {
+  connectionTimeoutMillis: number;
+  keepAlive: true;
+  keepAliveInitialDelayMillis: number;
+} {
+  let seconds = CONNECT_TIMEOUT_S;
+  try {
+    const given = new URL(url).searchParams.get("connect_timeout");
+    if (given !== null && /^\d+$/.test(given.trim())) seconds = Number(given.trim());
+  } catch {
+    // An unparseable URL: pg says what is wrong with it when it connects.
+  }
+  return {
+    connectionTimeoutMillis: seconds * 1000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 60_000,
+  };
+}
+
+function pathOptions(opts: PostgresOptions): { connectionString: string; options?: string } {
   if (!opts.schema) return { connectionString: opts.url };
   const ours = `-c search_path=${opts.schema}`;
   let u: URL;
@@ -106,6 +142,12 @@ function storeError(e: unknown, location: string, committing: boolean): unknown 
   const code = (e as { code?: unknown } | null)?.code;
   const fail = (what: string, hint: string) =>
     new KeelError("KEEL_E_STORE", what, { where: { file: location }, hint, cause: e });
+  if (/timeout exceeded when trying to connect|due to connection timeout/.test(message)) {
+    return fail(
+      `no connection to PostgreSQL within the connect timeout (${message}): nothing was written`,
+      "the server did not answer, or every connection of this process's pool was busy: try again, or raise connect_timeout (seconds) in the URL",
+    );
+  }
   if (isConnectionLost(e)) {
     const idle = code === "25P03";
     return fail(
