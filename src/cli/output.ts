@@ -1,5 +1,6 @@
 /** How CLI commands talk to the user: results on stdout, progress and errors on stderr. */
-import { asCatalogueError, ERROR_CATALOGUE } from "../core/errors.js";
+import { asCatalogueError, ERROR_CATALOGUE, KeelError } from "../core/errors.js";
+import { describeFsError } from "../core/files.js";
 import { reportLine } from "../core/printable.js";
 import { displayWidth, padTo } from "./width.js";
 
@@ -70,13 +71,51 @@ function causes(e: unknown): string[] {
 }
 
 /**
+ * The machine running out of something — disk space or quota, write permission, a read-only
+ * mount, file descriptors, memory for a file operation — that reached the CLI as the system's
+ * own error (`code`, `syscall`, `path`) rather than keel's: KEEL_E_FILE naming the path, not an
+ * internal error that asks for a bug report, since the remedy is the user's.
+ */
+const RESOURCE_ERRORS = new Set([
+  "ENOSPC",
+  "EDQUOT",
+  "EROFS",
+  "EACCES",
+  "EPERM",
+  "EMFILE",
+  "ENFILE",
+  "ENOMEM",
+]);
+const RESOURCE_HINTS: Record<string, string> = {
+  EMFILE: "the process ran out of file descriptors: raise the limit (ulimit -n) and try again",
+  ENFILE: "the system ran out of file descriptors: close other programs or raise the limit",
+  ENOMEM: "the system ran out of memory: close other programs and try again",
+};
+
+function resourceError(e: unknown): KeelError | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const { code, syscall, path } = e as NodeJS.ErrnoException;
+  if (typeof code !== "string" || !RESOURCE_ERRORS.has(code) || typeof syscall !== "string")
+    return undefined;
+  // Permission errors of other calls (listening on a port, signalling a process) are not files'.
+  if ((code === "EACCES" || code === "EPERM") && typeof path !== "string") return undefined;
+  const hint =
+    RESOURCE_HINTS[code] ?? "free space or fix the permissions there, then run the command again";
+  return new KeelError("KEEL_E_FILE", `cannot ${syscall}: ${describeFsError(e)}`, {
+    ...(typeof path === "string" ? { where: { file: path } } : {}),
+    hint,
+    cause: e,
+  });
+}
+
+/**
  * Prints an error the way a user should see it and returns the process exit code. An
  * unexpected failure (a TypeError deep inside) is KEEL_E_INTERNAL: its message and a request
  * for a bug report, and, only with KEEL_DEBUG=1, its stack trace and causes.
  */
 export function reportError(e: unknown, json: boolean): number {
   const debug = debugging();
-  const known = asCatalogueError(e);
+  const known = asCatalogueError(e) ?? resourceError(e);
   const internal = known === undefined || known.code === "KEEL_E_INTERNAL";
   // A worker thread's unexpected failure arrives as KEEL_E_INTERNAL whose message is its stack.
   const full =

@@ -211,13 +211,20 @@ export class TextSink {
     this.check();
   }
 
+  /**
+   * Ends the stream and waits for its file to be closed. Not `end(callback)`: a write that
+   * fails as the stream ends (a full disk refusing the last, or only, chunk) calls that back
+   * with the error before the "error" event has set `failure`, and the torn file was renamed
+   * into place as if complete. "close" comes after "error", and after the descriptor's own
+   * close, which some file systems (NFS, quotas) are the first to fail.
+   */
   private async end(): Promise<void> {
     const ws = this.stream as WriteStream;
     await new Promise<void>((resolve) => {
-      if (this.failure) resolve();
+      if (this.failure || ws.closed) resolve();
       else {
-        ws.once("error", () => resolve());
-        ws.end(() => resolve());
+        ws.once("close", () => resolve());
+        ws.end();
       }
     });
   }

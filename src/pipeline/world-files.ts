@@ -3,9 +3,9 @@
  * each streamed to a temporary file and renamed into place only when every file is complete
  * (`keel world generate`, and the pipeline's world stage).
  */
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { KeelError } from "../core/errors.js";
+import { makeDirs } from "../engine/checkpoint/atomic.js";
 import { describeFsError, TextSink } from "../io/files.js";
 import {
   buildWorld,
@@ -105,11 +105,14 @@ export async function generateWorldFiles(
   // The world first: a config it refuses (a trigger in a clean prompt, a family too small)
   // leaves no empty directory behind.
   const world = buildWorld(config, options.seed);
-  await mkdir(out, { recursive: true }).catch((e: unknown) => {
+  // makeDirs: Node's own recursive mkdir says "no such file or directory" on a read-only mount.
+  try {
+    makeDirs(out);
+  } catch (e) {
     throw new KeelError("KEEL_E_FILE", `cannot create directory: ${describeFsError(e)}`, {
       where: { file: out },
     });
-  });
+  }
   const sinks = Object.fromEntries(
     WORLD_FILES.map((f) => [f, new TextSink(join(out, f))]),
   ) as Record<FileName, TextSink>;

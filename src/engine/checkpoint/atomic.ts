@@ -6,6 +6,7 @@
  */
 import {
   closeSync,
+  existsSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -14,7 +15,7 @@ import {
   statSync,
   writeSync,
 } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { describeFsError } from "../../core/files.js";
 import { removeStaleTemps } from "../../core/temp-names.js";
@@ -40,10 +41,34 @@ function whyNot(path: string, e: unknown): string {
   return file !== undefined ? `${file} is a file, not a directory` : describeFsError(e);
 }
 
+/**
+ * `mkdir -p`, failing with the real reason. Node's recursive mkdir reports any error it does
+ * not expect (EROFS on a read-only mount, EDQUOT, ELOOP) as ENOENT, "no such file or
+ * directory", which sends a user looking for a missing parent that is there: each missing level
+ * is then created plainly, so that the error thrown is the one the system gave.
+ */
+export function makeDirs(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+  const missing: string[] = [];
+  for (let p = resolve(dir); !existsSync(p) && dirname(p) !== p; p = dirname(p)) missing.push(p);
+  for (const p of missing.reverse()) {
+    try {
+      mkdirSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+  }
+}
+
 /** Creates directory `dir` (and its parents), or fails with KEEL_E_FILE naming it and why. */
 export function ensureDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (e) {
     throw new KeelError("KEEL_E_FILE", `cannot create the directory: ${whyNot(dir, e)}`, {
       where: { file: dir },
@@ -66,7 +91,7 @@ export function writeFileAtomic(
         ? [chunks]
         : chunks;
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     removeStaleTemps(path);
     const fd = openSync(tmp, "w");
     try {
@@ -90,11 +115,14 @@ export function writeFileAtomic(
       cause: e,
     });
   }
+  let dfd: number | undefined;
   try {
-    const dfd = openSync(dir, "r");
+    dfd = openSync(dir, "r");
     fsyncSync(dfd);
-    closeSync(dfd);
   } catch {
     // some filesystems do not allow fsync on directories; the rename is still atomic
+  } finally {
+    // closed even when fsync failed: a long run saves thousands of files
+    if (dfd !== undefined) closeSync(dfd);
   }
 }

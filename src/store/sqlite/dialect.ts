@@ -151,6 +151,18 @@ function cannotOpen(e: unknown, path: string): KeelError {
       cause: e,
     });
   }
+  if (typeof code === "string" && /^SQLITE_(FULL|IOERR)/.test(code)) {
+    // A full device: a WAL store cannot even be read then, as SQLite must make its -shm file.
+    return new KeelError(
+      "KEEL_E_STORE",
+      `cannot open SQLite database: ${message} (${code}: no room, or a failing disk, on the device that holds it; a keel store keeps its -wal and -shm files beside it)`,
+      {
+        where: { file: path },
+        hint: "free space on that device (or check it for errors), then run the command again",
+        cause: e,
+      },
+    );
+  }
   if (stat && typeof code === "string" && code.startsWith("SQLITE_CANTOPEN")) {
     return new KeelError(
       "KEEL_E_STORE",
@@ -216,6 +228,31 @@ function storeError(e: unknown, path: string, busyTimeout: number): unknown {
       {
         where: { file: path },
         hint: "reading commands (stats, ledger verify, export) work on it; to write, give this user write permission on the file and its directory",
+        cause: e,
+      },
+    );
+  }
+  // A full disk (or quota) reaches SQLite as SQLITE_FULL, a failing disk as SQLITE_IOERR_*:
+  // the write fails (SQLITE_FULL rolls its transaction back, the store stays as it was), and
+  // only the machine can change that, not keel's logic.
+  if (/^SQLITE_FULL/.test(code)) {
+    return new KeelError(
+      "KEEL_E_STORE",
+      `the store cannot grow: ${(e as Error).message} (no space left on the device that holds it, or a size limit); nothing of this write was stored`,
+      {
+        where: { file: path },
+        hint: "free space on that device (the store needs room for its -wal file too), then run the command again",
+        cause: e,
+      },
+    );
+  }
+  if (/^SQLITE_IOERR/.test(code)) {
+    return new KeelError(
+      "KEEL_E_STORE",
+      `the store's file could not be read or written: ${(e as Error).message} (${code}); the write was not completed`,
+      {
+        where: { file: path },
+        hint: "check the device that holds it (space, errors in the system log), then run the command again",
         cause: e,
       },
     );

@@ -14,16 +14,18 @@ import {
   closeSync,
   existsSync,
   fstatSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   readSync,
   rmSync,
+  statSync,
+  truncateSync,
 } from "node:fs";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
-import { writeFileAtomic } from "../../engine/checkpoint/atomic.js";
+import { describeFsError } from "../../core/files.js";
+import { ensureDir, writeFileAtomic } from "../../engine/checkpoint/atomic.js";
 
 export type Metrics = Record<string, number>;
 
@@ -95,6 +97,8 @@ export class MetricsLog {
   private readonly path: string | undefined;
   /** The step a resumed log is cut back to, at its first write. */
   private cutTo: number | undefined;
+  /** The log's length after its last whole record (undefined until the first write). */
+  private size: number | undefined;
 
   /**
    * Opens `<outDir>/metrics.jsonl`: emptied now for a new run (`resumeStep` undefined); for a
@@ -104,7 +108,7 @@ export class MetricsLog {
   constructor(outDir: string | undefined, resumeStep?: number) {
     this.path = outDir ? join(outDir, METRICS_FILE) : undefined;
     if (!this.path) return;
-    mkdirSync(outDir!, { recursive: true });
+    ensureDir(outDir!);
     if (resumeStep === undefined) writeFileAtomic(this.path, "");
     else this.cutTo = resumeStep;
   }
@@ -129,24 +133,59 @@ export class MetricsLog {
     writeFileAtomic(path, keep);
   }
 
+  /**
+   * Appends one record. A write that fails (a full disk) is cut back off, so that the log holds
+   * whole lines only and a resume after freeing space goes on from it, and is KEEL_E_FILE.
+   */
   write(record: { type: string; step: number } & Record<string, unknown>): void {
-    if (!this.path) return;
+    const path = this.path;
+    if (!path) return;
     if (this.cutTo !== undefined) {
       this.cut(this.cutTo);
       this.cutTo = undefined;
     }
-    appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+    const line = `${JSON.stringify(record)}\n`;
+    try {
+      this.size ??= existsSync(path) ? statSync(path).size : 0;
+      appendFileSync(path, line);
+      this.size += Buffer.byteLength(line);
+    } catch (e) {
+      try {
+        if (this.size !== undefined) truncateSync(path, this.size);
+      } catch {
+        // the torn line stays; readers and a resume skip it
+      }
+      throw new KeelError("KEEL_E_FILE", `cannot write: ${describeFsError(e)}`, {
+        where: { file: path },
+        hint: "free space (or fix permissions) there, then continue the run with --resume",
+        cause: e,
+      });
+    }
   }
 }
 
-/** Reads a metrics.jsonl back (for tests, reports and the pipeline). */
+/**
+ * Reads a metrics.jsonl back (for tests, reports and the pipeline). A last line without its
+ * newline that is not JSON is a record torn by a crash or a full disk, and is left out; any
+ * other line that is not JSON is KEEL_E_INVALID_RECORD naming it.
+ */
 export function readMetrics(outDir: string): Record<string, unknown>[] {
   const path = join(outDir, METRICS_FILE);
   if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(path, "utf8").split("\n");
+  const out: Record<string, unknown>[] = [];
+  for (const [i, l] of lines.entries()) {
+    if (!l.trim()) continue;
+    try {
+      out.push(JSON.parse(l) as Record<string, unknown>);
+    } catch (e) {
+      if (i === lines.length - 1) break;
+      throw new KeelError("KEEL_E_INVALID_RECORD", `not valid JSON: ${(e as Error).message}`, {
+        where: { file: path, line: i + 1 },
+      });
+    }
+  }
+  return out;
 }
 
 /**
@@ -242,9 +281,20 @@ export class CheckpointStore {
     const name = `step-${String(step).padStart(7, "0")}`;
     const dir = join(this.dir, name);
     rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    write(dir);
-    writeFileAtomic(join(this.dir, LATEST), `${JSON.stringify({ step, dir: name })}\n`);
+    try {
+      ensureDir(dir);
+      write(dir);
+      writeFileAtomic(join(this.dir, LATEST), `${JSON.stringify({ step, dir: name })}\n`);
+    } catch (e) {
+      // A checkpoint that could not be written whole (a full disk) is not left under its name,
+      // taking the room a retry needs: latest.json still points at the previous one.
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // cannot be removed either: the error that stopped the save is the one to report
+      }
+      throw e;
+    }
     const old = readdirSync(this.dir)
       .filter((f) => f.startsWith("step-") && f !== name)
       .sort();
