@@ -178,9 +178,11 @@ export class Runner {
     );
     if (upstream.length > 0)
       return `${upstream.join(", ")} ${upstream.length > 1 ? "were" : "was"} re-run with other settings`;
-    return was.config_sha256 === undefined
-      ? "its settings or an upstream stage changed"
-      : "keel's version changed";
+    // A record from before keel kept the parts cannot say which one changed (for a stage with
+    // no upstream stage, "or an upstream stage" named one it does not have).
+    if (was.config_sha256 === undefined)
+      return `it was recorded by an older keel, which kept too little to say what changed (its settings${s.after.length > 0 ? ", an upstream stage" : ""} or keel itself)`;
+    return "keel's version changed";
   }
 
   /**

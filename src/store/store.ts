@@ -24,6 +24,7 @@ import { refusedOutcome } from "./collection/outcome.js";
 import type { StoreDialect } from "./dialect.js";
 import { checkHoldsStore, checkKeelDatabase } from "./foreign.js";
 import { type DialectName, MIGRATION_NAMES, migrationProvider } from "./migrations/index.js";
+import { dropSqliteLeftovers } from "./migrations/leftovers.js";
 import { openPostgres } from "./postgres/dialect.js";
 import {
   type EntryWithoutTexts,
@@ -235,6 +236,8 @@ export class FeedbackStore {
       ...(this.dialect.schema ? { migrationTableSchema: this.dialect.schema } : {}),
     });
     const results = await this.dialect.migrationTransaction(async () => {
+      // A keel before 2026-12-06 could leave a SQLite store half-way through a migration.
+      if (this.dialect.name === "sqlite") await dropSqliteLeftovers(this.dialect.db);
       const { error, results } = await migrator.migrateToLatest();
       if (!error) return results ?? [];
       const msg = error instanceof Error ? error.message : String(error);

@@ -35,13 +35,17 @@ import {
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 in hex");
 
+/** config.json's `format`, and the `version` of it this keel writes and reads. */
+const CHECKPOINT_FORMAT = "keel-gpt";
+const CHECKPOINT_VERSION = 1;
+
 /**
  * config.json. `files` names exactly the files a checkpoint may hold, so no name in it can
  * point outside the directory.
  */
 const ConfigFileSchema = z.strictObject({
-  format: z.literal("keel-gpt"),
-  version: z.literal(1),
+  format: z.literal(CHECKPOINT_FORMAT),
+  version: z.literal(CHECKPOINT_VERSION),
   config: GptConfigSchema,
   step: z.int().min(0),
   files: z.strictObject({
@@ -113,8 +117,8 @@ export function saveCheckpoint(dir: string, model: Gpt, o: SaveOptions = {}): vo
     );
   if (o.tokenizer) put("tokenizer.json", [Buffer.from(JSON.stringify(o.tokenizer.toJSON()))]);
   const meta = {
-    format: "keel-gpt",
-    version: 1,
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
     config: model.config,
     step: o.step ?? 0,
     files,
@@ -276,6 +280,32 @@ function checkWeights(specs: readonly ParamSpec[], st: SafetensorsFile, file: st
       });
 }
 
+/**
+ * Refuses config.json of another kind of model (a Hugging Face config.json has no `format`) and
+ * of a newer keel's checkpoint format by saying so, before the schema would name a field.
+ */
+function checkFormat(raw: unknown, cfgPath: string): void {
+  const { format, version } = (typeof raw === "object" && raw !== null ? raw : {}) as {
+    format?: unknown;
+    version?: unknown;
+  };
+  if (format !== CHECKPOINT_FORMAT)
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      `not a keel checkpoint: config.json's format is ${JSON.stringify(format ?? null)}, not "${CHECKPOINT_FORMAT}"`,
+      {
+        where: { file: cfgPath, field: "format" },
+        hint: "pass a directory written by keel (keel model init, keel train, a run's model)",
+      },
+    );
+  if (typeof version === "number" && version > CHECKPOINT_VERSION)
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      `the checkpoint is in ${CHECKPOINT_FORMAT} format version ${version}, written by a newer keel; this keel reads version ${CHECKPOINT_VERSION}`,
+      { where: { file: cfgPath, field: "version" }, hint: "upgrade keel to load it" },
+    );
+}
+
 function parseConfigFile(cfgPath: string): z.output<typeof ConfigFileSchema> {
   let raw: unknown;
   try {
@@ -286,6 +316,7 @@ function parseConfigFile(cfgPath: string): z.output<typeof ConfigFileSchema> {
       cause: e,
     });
   }
+  checkFormat(raw, cfgPath);
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
