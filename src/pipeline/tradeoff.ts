@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { canonicalJson } from "../core/canonical.js";
 import { sha256Hex } from "../core/digest.js";
 import { KeelError } from "../core/errors.js";
@@ -116,17 +116,54 @@ const SOURCE = "source.json";
 /** In a point's directory once it is red-teamed: its `TradeoffPoint`. */
 const POINT = "point.json";
 
+/** `--from` and `--out` as source.json names them, the longer (inner) one first. */
+type Roots = readonly (readonly [dir: string, name: string])[];
+
+function rootsOf(o: { readonly from: string; readonly out: string }): Roots {
+  const roots: [string, string][] = [
+    [resolve(o.from), "<from>"],
+    [resolve(o.out), "<out>"],
+  ];
+  return roots.sort((a, b) => b[0].length - a[0].length);
+}
+
+/**
+ * A config as source.json hashes it: each string that names a path inside `--from` or `--out`
+ * becomes "<from>/…" or "<out>/…", so that `--resume` under another spelling of the same
+ * directories (`run` and `./run/`, a relative path and an absolute one) keeps the finished points
+ * instead of training them again. What the paths hold is hashed on its own (weights, data).
+ */
+export function locationFree(value: unknown, roots: Roots): unknown {
+  if (typeof value === "string") {
+    if (!value.includes("/") && !value.includes(sep) && !roots.some(([d]) => resolve(value) === d))
+      return value;
+    const abs = resolve(value);
+    for (const [dir, name] of roots) {
+      const rel = relative(dir, abs);
+      if (rel === "") return name;
+      if (!rel.startsWith("..") && !isAbsolute(rel)) return `${name}/${rel.split(sep).join("/")}`;
+    }
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v) => locationFree(v, roots));
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, locationFree(v, roots)] as const),
+    );
+  return value;
+}
+
 /**
  * What the cost model is trained from: the run's base policy (its config.json holds the
  * weights' hash), the world's judgments and truth, and the trainer config.
  */
-function costSource(from: string, rm: RmConfig): string {
+function costSource(from: string, rm: RmConfig, roots: Roots): string {
   const digest = (...p: string[]) => fileSha256(join(from, ...p));
   return `${JSON.stringify({
     base: digest("base", "model", "config.json"),
     truth: digest("world", "truth.json"),
     judgments: digest("world", "judgments.jsonl"),
-    rm: sha256Hex(canonicalJson(rm)),
+    rm: sha256Hex(canonicalJson(locationFree(rm, roots))),
   })}\n`;
 }
 
@@ -140,11 +177,12 @@ function pointSource(
   config: unknown,
   redteam: Plan["redteam"],
   cost: string | undefined,
+  roots: Roots,
 ): string {
   return `${JSON.stringify({
     base: models.base,
     rm: models.rm,
-    ppo: sha256Hex(canonicalJson(config)),
+    ppo: sha256Hex(canonicalJson(locationFree(config, roots))),
     redteam: sha256Hex(canonicalJson(redteam)),
     ...(cost === undefined ? {} : { cost: sha256Hex(cost) }),
   })}\n`;
@@ -218,7 +256,7 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
   let cost: string | undefined;
   if (o.costThresholds.length > 0) {
     costDir = join(o.out, "cost");
-    const source = costSource(o.from, armPlan.rm);
+    const source = costSource(o.from, armPlan.rm, rootsOf(o));
     cost = source;
     if (!existsSync(join(costDir, "model")) || readText(join(costDir, SOURCE)) !== source) {
       // One trained from another run (or an interrupted one) is not scored with.
@@ -262,6 +300,7 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
       config,
       plan.redteam,
       p.mode === "lagrangian" ? cost : undefined,
+      rootsOf(o),
     );
     // What the directory holds counts only when it came from these same inputs.
     const same = o.resume === true && readText(join(dir, SOURCE)) === source;

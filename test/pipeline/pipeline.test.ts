@@ -4,7 +4,7 @@
  * finished stages, and a config error names its field before anything trains.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/core/digest.js";
 import { parsePipelineConfig } from "../../src/pipeline/config.js";
@@ -252,9 +252,10 @@ describe("the pipeline", () => {
     // …and a point whose red-teaming was cut short is red-teamed again from its finished PPO run.
     rmSync(join(out, "kl-0.5", "point.json"));
     const kept: boolean[] = [];
+    // …under another spelling of the same directories too (the source hashed them literally).
     const again = await runTradeoff({
-      from: join(dir, "run"),
-      out,
+      from: `${relative(process.cwd(), join(dir, "run"))}/`,
+      out: `${out}/./`,
       kl: [0.05, 0.5],
       costThresholds: [0],
       arm: "defended",
