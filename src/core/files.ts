@@ -44,6 +44,20 @@ export function describeFsError(e: unknown): string {
       return "already exists";
     case "ENOSPC":
       return "no space left on device";
+    case "EDQUOT":
+      return "disk quota exceeded";
+    case "EROFS":
+      return "read-only file system";
+    case "EMFILE":
+      return "too many open files in this process (ulimit -n)";
+    case "ENFILE":
+      return "too many open files on this system";
+    case "ENAMETOOLONG":
+      return "file name too long";
+    case "ENOTDIR":
+      return "a part of the path is a file, not a directory";
+    case "ELOOP":
+      return "too many symbolic links (a loop?)";
     case "ERR_STRING_TOO_LONG":
       return "too large to read as one text (this reader takes up to 512 MiB)";
     default:

@@ -77,9 +77,9 @@ describe.skipIf(!isRoot)(
       }
       expect(e).toBeInstanceOf(KeelError);
       expect((e as KeelError).message).toContain(join(ro, "run", "checkpoints"));
-      expect((e as KeelError).message).toContain("EROFS");
+      expect((e as KeelError).message).toContain("read-only file system");
       expect((e as KeelError).message).not.toContain("no such file or directory");
-      expect(() => writeFileAtomic(join(ro, "a", "b.json"), "{}")).toThrow(/EROFS/);
+      expect(() => writeFileAtomic(join(ro, "a", "b.json"), "{}")).toThrow(/read-only file system/);
     });
 
     it("keel world generate into a read-only mount says so", async () => {
@@ -96,7 +96,7 @@ describe.skipIf(!isRoot)(
       ]);
       expect(r.code).toBe(66);
       expect(r.stderr).toContain("KEEL_E_FILE");
-      expect(r.stderr).toContain("EROFS");
+      expect(r.stderr).toContain("read-only file system");
       expect(r.stderr).not.toContain("no such file or directory");
     });
 
