@@ -127,8 +127,28 @@ export const AuditJsonSchema = z.looseObject({
 
 export type AuditJson = z.infer<typeof AuditJsonSchema>;
 
+/**
+ * Refuses an audit a newer keel wrote in another layout (`format: "keel-audit/2"`), which would
+ * otherwise be read as this one without a word. A file without `format` (another tool's, in
+ * DESIGN.md's layout) or with a format of its own is read by the documented fields.
+ */
+export function checkAuditFormat(value: unknown, file?: string): void {
+  const format = (value as { format?: unknown } | null)?.format;
+  if (typeof format !== "string" || !format.startsWith("keel-audit/") || format === AUDIT_FORMAT)
+    return;
+  throw new KeelError(
+    "KEEL_E_INVALID_RECORD",
+    `the audit is in format ${JSON.stringify(format)}, and this keel reads ${AUDIT_FORMAT}`,
+    {
+      where: { ...(file !== undefined ? { file } : {}), field: "format" },
+      hint: "read it with the keel that wrote it (or a newer one), or audit the judgments again with this one",
+    },
+  );
+}
+
 /** Validates a parsed audit JSON (the four documented arrays; extra fields are kept). */
 export function parseAuditJson(value: unknown, file?: string): AuditJson {
+  checkAuditFormat(value, file);
   const r = AuditJsonSchema.safeParse(value);
   if (r.success) return r.data;
   throw notAnAudit(r.error, file);

@@ -8,6 +8,7 @@ import { KeelError, type Where } from "../../core/errors.js";
 import { parseRecord } from "../../core/schemas.js";
 import type { Judgment, PreferencePair } from "../../core/types.js";
 import { CleanPlan, textsDigest } from "../../defend/clean.js";
+import { checkAuditFormat } from "../../defend/json.js";
 import { readJsonTextFile, readTextFile } from "../../io/files.js";
 
 const NOT_JSONL =
@@ -105,7 +106,9 @@ export function readPairs(file: string, weightsFile?: string): PreferencePair[] 
       .filter((j) => j.choice !== "tie")
       .map(side);
   }
-  const audit = parseRecord(AuditSchema, readJsonTextFile(weightsFile), { file: weightsFile });
+  const raw = readJsonTextFile(weightsFile);
+  checkAuditFormat(raw, weightsFile);
+  const audit = parseRecord(AuditSchema, raw, { file: weightsFile });
   const plan = new CleanPlan(audit.comparisons, weightsFile);
   const row = (v: unknown, where: Where) => {
     const j = parseRecord(JudgmentRowSchema, v, where);
