@@ -2,8 +2,9 @@
  * `keel serve-model`'s action: the generation provider (a checkpoint or an upstream server), the
  * optional output guard, and the OpenAI-compatible app, until Ctrl-C.
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, closeSync, openSync } from "node:fs";
 import { KeelError } from "../../core/errors.js";
+import { describeFsError } from "../../core/files.js";
 import { ruleClassifier } from "../../defend/filters/lexicon.js";
 import { EngineProvider, parseEngineConfig } from "../../providers/engine.js";
 import { OpenAiProvider, parseOpenAiConfig } from "../../providers/openai.js";
@@ -74,6 +75,29 @@ export function servedProvider(o: ServeModelFlags): Served {
   };
 }
 
+/**
+ * `--refusal-log`'s writer. The file is opened once before serving, so that a path that cannot
+ * be written stops the server at start (it failed at the first refusal, mid-request). A later
+ * failed append (a full disk) is logged and the refusal still answered: the caller gets the
+ * refusal either way, never the output the guard held back.
+ */
+export function refusalLog(path: string, onError: (e: unknown) => void): (r: unknown) => void {
+  try {
+    closeSync(openSync(path, "a"));
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot write the refusal log: ${describeFsError(e)}`, {
+      where: { file: path, field: "--refusal-log" },
+    });
+  }
+  return (r) => {
+    try {
+      appendFileSync(path, `${JSON.stringify(r)}\n`);
+    } catch (e) {
+      onError(e);
+    }
+  };
+}
+
 export async function runServeModel(o: ServeModelFlags): Promise<void> {
   const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
   const { provider: p, model, cap, chatDefault } = servedProvider(o);
@@ -86,6 +110,9 @@ export async function runServeModel(o: ServeModelFlags): Promise<void> {
       })
     : undefined;
   let app: Awaited<ReturnType<typeof buildModelApp>> | undefined;
+  const appendRefusal = o.refusalLog
+    ? refusalLog(o.refusalLog, (e) => app?.log.error({ err: e }, "cannot append to --refusal-log"))
+    : undefined;
   const guard =
     o.guard || cost
       ? new OutputGuard({
@@ -95,7 +122,7 @@ export async function runServeModel(o: ServeModelFlags): Promise<void> {
           logTexts: o.logTexts ?? false,
           onRefusal: (r) => {
             app?.log.warn(r, "guarded refusal");
-            if (o.refusalLog) appendFileSync(o.refusalLog, `${JSON.stringify(r)}\n`);
+            appendRefusal?.(r);
           },
         })
       : undefined;
