@@ -28,10 +28,21 @@ export function checkKeelDatabase(location: string, existing: ExistingSchema): v
     "KEEL_E_STORE",
     `${location} is not a keel store: it holds other tables (${shown}) and no record of keel's migrations; it was left unchanged`,
     {
-      hint: "pass --db a keel store, or a new path for keel init to create one (for PostgreSQL, ?schema=NAME keeps a store in a schema of its own)",
+      hint: others.every((t) => FIRST_MIGRATION_TABLES.has(t))
+        ? "its tables have the names of those keel's first migration makes: if it is a store whose first `keel init` stopped half-way (keel before 2026-12-06 did not run it in one transaction), no keel command wrote to it since, so delete it (a SQLite file with its -wal and -shm files, or the PostgreSQL schema) and run keel init again; if it is another application's, pass --db a keel store or a new path"
+        : "pass --db a keel store, or a new path for keel init to create one (for PostgreSQL, ?schema=NAME keeps a store in a schema of its own)",
     },
   );
 }
+
+/** The tables migration 0001 creates (an interrupted first `keel init` leaves some of them). */
+const FIRST_MIGRATION_TABLES = new Set([
+  "texts",
+  "comparisons",
+  "raters",
+  "judgments",
+  "ledger_head",
+]);
 
 /** Whether a database holds a keel store (the record of keel's first migration). */
 export function holdsStore(existing: ExistingSchema): boolean {

@@ -90,8 +90,24 @@ describe("a SQLite database that is not a keel store", () => {
       const e = await failure(openStore(path, { create }));
       expect(e.code).toBe("KEEL_E_STORE");
       expect(e.message).toContain("is not a keel store: it holds other tables (users)");
+      expect(e.hint).not.toContain("stopped half-way");
       expect(readFileSync(path).equals(before)).toBe(true);
     }
+  });
+
+  it("with only tables named as keel's first migration's, says how an interrupted init is undone", async () => {
+    const path = join(dir, "half-init.db");
+    const half = new Database(path);
+    // What an old keel killed inside its first `keel init` left: 0001's first tables, no record.
+    half.exec(
+      "CREATE TABLE texts (digest TEXT PRIMARY KEY, body TEXT); CREATE TABLE comparisons (id)",
+    );
+    half.close();
+    const e = await failure(openStore(path, { create: true }));
+    expect(e.code).toBe("KEEL_E_STORE");
+    expect(e.message).toContain("is not a keel store");
+    expect(e.hint).toMatch(/first `keel init` stopped half-way.*delete it.*keel init again/);
+    expect(e.hint).toContain("if it is another application's");
   });
 
   it("is fine when empty: keel init makes it a store", async () => {
