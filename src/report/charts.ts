@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import * as vega from "vega";
 import * as vegaLite from "vega-lite";
 import { KeelError } from "../core/errors.js";
-import { type SafeHtml, trusted } from "./html.js";
+import { type SafeHtml, trusted, visibleControls } from "./html.js";
 
 export type VegaLiteSpec = Record<string, unknown>;
 
@@ -155,9 +155,11 @@ function stableDefIds(svg: string): string {
  * leaves U+2028 and U+2029 as they are, and Vega's expression parser refuses them: one rater id
  * holding either made the whole report fail. Axis and legend titles go into the charts'
  * descriptions unescaped, where a line break failed the same way. Drawn, all are spaces anyway.
+ * Bidirectional overrides are drawn as `\u202e` escapes, as in the page's text (html.ts): an
+ * arm, suite or run directory named with one otherwise read as other text in the chart.
  */
 function plainSeparators(value: unknown): unknown {
-  if (typeof value === "string") return value.replace(/[\r\n\u2028\u2029]/g, " ");
+  if (typeof value === "string") return visibleControls(value.replace(/[\r\n\u2028\u2029]/g, " "));
   if (Array.isArray(value)) return value.map(plainSeparators);
   if (typeof value === "object" && value !== null)
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainSeparators(v)]));

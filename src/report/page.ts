@@ -1,7 +1,8 @@
 /**
  * A self-contained report page: one HTML file with inline CSS and inline SVG charts, no scripts,
  * no external resources, so it opens offline and from an e-mail attachment alike. A Content
- * Security Policy forbids loading anything, as a second line of defence against injected markup.
+ * Security Policy forbids loading anything, and any script, base URL or form submission (which
+ * `default-src` does not cover), as a second line of defence against injected markup.
  */
 import { html, type SafeHtml, trusted } from "./html.js";
 
@@ -20,7 +21,11 @@ export interface PageOptions {
   readonly footer?: string;
 }
 
-/** The page's own constant style sheet (written here, not data: safe as it is). */
+/**
+ * The page's own constant style sheet (written here, not data: safe as it is). Text breaks
+ * anywhere when it must: one unbroken string (a 3,000-letter trigger pattern, a response of one
+ * long token) widened a table column, and the page, to 28,000 pixels.
+ */
 const CSS = `
 :root { --fg:#1d2430; --muted:#5b6575; --line:#d9dee6; --bg:#fff; --soft:#f4f6f9;
         --bad:#b42318; --warn:#b54708; --ok:#067647; }
@@ -40,6 +45,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 th.num { text-align: right; }
 .v-excluded { color: var(--bad); font-weight: 600; } .v-suspect { color: var(--warn); font-weight: 600; }
 .v-trusted { color: var(--ok); }
+td, li, h1, .sub, .tile, footer { overflow-wrap: anywhere; } td[class^="v-"] { overflow-wrap: normal; }
 ul.reasons { margin: 0; padding-left: 16px; } ul.reasons li { margin: 1px 0; }
 .muted { color: var(--muted); } .chart { overflow-x: auto; margin: 8px 0; }
 details summary { cursor: pointer; color: var(--muted); }
@@ -52,7 +58,7 @@ export function renderPage(o: PageOptions): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title}</title>
 <style>${trusted(CSS)}</style>

@@ -7,6 +7,7 @@ import { statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
+import { printable } from "../../core/printable.js";
 import { parseRecord } from "../../core/schemas.js";
 import { writeFileAtomic } from "../../io/files.js";
 import type { MetricsRow } from "../../report/curves.js";
@@ -68,6 +69,15 @@ export async function runTrainPlot(target: string, o: PlotFlags): Promise<void> 
     });
   else if (!o.quiet)
     printLine(
-      `wrote ${out}: ${panels.length} panels (${panels.map((p) => p.metric).join(", ")}), ${points} points${events.length > 0 ? `, ${events.length} events` : ""}${logged > panels.length ? `; ${logged - panels.length} more metrics logged (-m all, or -m NAME,…)` : ""}`,
+      `wrote ${shown(out)}: ${panels.length} panels (${panels.map((p) => shown(p.metric)).join(", ")}), ${points} points${events.length > 0 ? `, ${events.length} events` : ""}${logged > panels.length ? `; ${logged - panels.length} more metrics logged (-m all, or -m NAME,…)` : ""}`,
     );
+}
+
+/**
+ * A metric name (any JSON key of the metrics file) or a path, fit for one terminal line: escape
+ * sequences and bidirectional overrides written as \u escapes (see printable), a line break or
+ * tab as \n or \t.
+ */
+function shown(text: string): string {
+  return printable(text).replace(/[\t\n]/g, (c) => (c === "\n" ? "\\n" : "\\t"));
 }
