@@ -11,7 +11,9 @@
  * 4. CSRF: a state-changing request authenticated by the cookie must carry the session's CSRF
  *    token in `X-CSRF-Token` (synchroniser token; the token is handed out at login and in
  *    `GET /api/me`, never in a cookie the browser sends on its own). Bearer-token requests carry
- *    no ambient credential and need none;
+ *    no ambient credential and need none; nor do public routes (signing in, accepting an
+ *    invitation), which act on no session's authority: a browser whose cookie names another
+ *    user's session (signed in in another tab) must still be able to sign in;
  * 5. per-user rate limit.
  */
 import { timingSafeEqual } from "node:crypto";
@@ -53,6 +55,10 @@ export class AuthCache {
   }
   dropKey(key: string): void {
     this.map.delete(key);
+  }
+  /** Forgets a session at once (signed out, or replaced by a new sign-in in that browser). */
+  dropSession(token: string): void {
+    this.map.delete(`s:${secretHash(token)}`);
   }
 }
 
@@ -164,7 +170,7 @@ export function authPlugin(ctx: ServerContext, cache: AuthCache) {
           throw new KeelError("KEEL_E_FORBIDDEN", `this needs the ${access} role or higher`);
         }
       }
-      if (r.kind === "session" && !SAFE.has(req.method)) {
+      if (r.kind === "session" && access !== "public" && !SAFE.has(req.method)) {
         const sent = req.headers["x-csrf-token"];
         if (typeof sent !== "string" || !r.csrf || !sameSecret(sent, r.csrf)) {
           throw new KeelError("KEEL_E_FORBIDDEN", "missing or wrong X-CSRF-Token header", {

@@ -3,11 +3,12 @@
  * returns the CSRF token), `DELETE /api/session`, `GET /api/me`, `POST /api/me/password`, and
  * accepting an invitation (`GET|POST /api/invitations/:token…`), which creates the account.
  */
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import {
   addMembers,
+  type CollectionDb,
   createSession,
   createUser,
   deleteExpiredSessions,
@@ -40,10 +41,16 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
     if (!d.allowed) throw rateLimited(reply, d.retryAfterMs, "attempts");
   };
 
-  const startSession = async (reply: FastifyReply, u: User) => {
+  const startSession = async (req: FastifyRequest, reply: FastifyReply, u: User) => {
     const ttl = ctx.options.sessionTtlHours * 3600_000;
     // Each sign-in tidies the user's own expired sessions, or they would pile up for good.
     await deleteExpiredSessions(ctx.db, ctx.now(), u.user_id);
+    // The session this browser sent (this user's or another's) is replaced by the new cookie:
+    // it ends here, rather than staying valid, unreachable, until it expires.
+    if (req.sessionToken) {
+      await deleteSession(ctx.db, req.sessionToken);
+      cache.dropSession(req.sessionToken);
+    }
     const s = await createSession(ctx.db, u.user_id, ctx.now(), ttl);
     reply.setCookie(SESSION_COOKIE, s.token, {
       httpOnly: true,
@@ -88,7 +95,7 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
           await verifyPassword(req.body.password, await dummy);
         }
         if (!ok || !u) throw new KeelError("KEEL_E_UNAUTHORIZED", "wrong login or password");
-        return startSession(reply, u);
+        return startSession(req, reply, u);
       },
     );
 
@@ -221,6 +228,9 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
         const hash = await hashPassword(req.body.password, ctx.options.scrypt);
         const now = ctx.now();
         const u = await writeTransaction(ctx.db, async (trx) => {
+          // Checked again where it is used up: hashing the password takes a while, and the
+          // invitation may have been withdrawn, expired, or lost its sender's rights meanwhile.
+          await openInvitation(ctx, req.params.token, trx, now);
           const user = await createUser(
             trx,
             {
@@ -237,7 +247,7 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
           if (inv.project_id) await addMembers(trx, inv.project_id, [user.user_id], now);
           return user;
         });
-        return startSession(reply, u);
+        return startSession(req, reply, u);
       },
     );
   };
@@ -247,13 +257,18 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
  * An invitation that is unused, unexpired, and still backed by its sender: one whose sender was
  * disabled, or can no longer grant its role, is void (those from the CLI have no sender).
  */
-async function openInvitation(ctx: ServerContext, token: string) {
-  const inv = await findInvitation(ctx.db, token);
+async function openInvitation(
+  ctx: ServerContext,
+  token: string,
+  db: CollectionDb = ctx.db,
+  now: Date = ctx.now(),
+) {
+  const inv = await findInvitation(db, token);
   const open =
     inv !== undefined &&
     inv.accepted_at === null &&
-    Date.parse(inv.expires_at) > ctx.now().getTime() &&
-    (inv.created_by === null || (await senderMayGrant(ctx, inv.created_by, inv.role)));
+    Date.parse(inv.expires_at) > now.getTime() &&
+    (inv.created_by === null || (await senderMayGrant(db, inv.created_by, inv.role)));
   if (!open) {
     throw new KeelError(
       "KEEL_E_NOT_FOUND",
@@ -263,7 +278,7 @@ async function openInvitation(ctx: ServerContext, token: string) {
   return inv;
 }
 
-async function senderMayGrant(ctx: ServerContext, userId: string, role: Role): Promise<boolean> {
-  const u = await getUser(ctx.db, userId);
+async function senderMayGrant(db: CollectionDb, userId: string, role: Role): Promise<boolean> {
+  const u = await getUser(db, userId);
   return u !== undefined && !u.disabled && canGrant(u.role, role);
 }

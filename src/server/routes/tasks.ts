@@ -13,6 +13,7 @@ import type { ServerContext } from "../context.js";
 import { js, LIMIT, NoBody, Ok, ProjectParams, responses } from "../http/schema.js";
 import { type Lease, releaseHeld, sharesJudgments } from "../tasks/leases.js";
 import type { ProjectQueue, RaterState } from "../tasks/queue.js";
+import { reclaim } from "../tasks/reclaim.js";
 import { memberState, requireReady } from "./access.js";
 import { quizRoutes } from "./quiz.js";
 import { toSide, toStored } from "./sides.js";
@@ -83,7 +84,11 @@ export function taskRoutes(ctx: ServerContext) {
    * committed would free the slot for another rater, one judgment past the overlap.
    */
   const leaseOf = async (taskId: string, userId: string) => {
-    const l = await ctx.leases.get(taskId);
+    let l = await ctx.leases.get(taskId);
+    // No lease at all (a restart, or one forgotten after its grace period): served again, if
+    // it is still the rater's next task. Its serve time is gone, so no latency is recorded.
+    const reclaimed = l === undefined;
+    if (!l) l = await reclaim(ctx, taskId, userId, ctx.now().getTime());
     if (!l || l.userId !== userId) {
       throw new KeelError("KEEL_E_NOT_FOUND", "no task with this id is reserved for you", {
         where: { field: "taskId" },
@@ -111,7 +116,18 @@ export function taskRoutes(ctx: ServerContext) {
       }
       lease = renewed;
     }
-    return { q, s, lease };
+    // The overlap was lowered while the task was out: it may already have the judgments it now
+    // needs, and one more would go past the overlap. The lease goes, or it would be served again.
+    const it = q.items.get(l.comparisonId);
+    if (it?.kind === "task" && q.capacity(it) <= 0) {
+      await ctx.leases.release(l.taskId);
+      throw new KeelError(
+        "KEEL_E_CONFLICT",
+        `this comparison has all the judgments it needs (the project's overlap is now ${q.project.overlap})`,
+        { hint: "ask for the next task" },
+      );
+    }
+    return { q, s, lease, reclaimed };
   };
 
   const NextOut = z.object({ task: TaskOut.nullable(), progress: ProgressOut });
@@ -186,7 +202,7 @@ export function taskRoutes(ctx: ServerContext) {
       },
       async (req) => {
         const user = req.user!;
-        const { q, s, lease } = await leaseOf(req.params.taskId, user.user_id);
+        const { q, s, lease, reclaimed } = await leaseOf(req.params.taskId, user.user_id);
         const key = claim(lease.projectId, user.user_id, lease.comparisonId);
         const now = ctx.now();
         const t = await q.textsOf(lease.comparisonId).catch((e) => {
@@ -208,7 +224,7 @@ export function taskRoutes(ctx: ServerContext) {
             rater_id: user.user_id,
             choice,
             created_at: now.toISOString(),
-            latency_ms: Math.max(0, now.getTime() - lease.issuedAt),
+            ...(reclaimed ? {} : { latency_ms: Math.max(0, now.getTime() - lease.issuedAt) }),
             shown_order: lease.shownOrder,
             ...(req.body.rationale ? { rationale: req.body.rationale } : {}),
             ...(flags ? { flags } : {}),

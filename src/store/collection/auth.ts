@@ -192,7 +192,10 @@ export async function findInvitation(
     .executeTakeFirst();
 }
 
-/** Marks an open invitation used; false when it was already used (a concurrent accept won). */
+/**
+ * Marks an open invitation used; false when it was already used (a concurrent accept won) or
+ * has expired or been withdrawn (which sets its expiry to the moment) since it was read.
+ */
 export async function markInvitationAccepted(
   db: CollectionDb,
   invitationId: string,
@@ -204,6 +207,7 @@ export async function markInvitationAccepted(
     .set({ accepted_at: now.toISOString(), accepted_user_id: userId })
     .where("invitation_id", "=", invitationId)
     .where("accepted_at", "is", null)
+    .where("expires_at", ">", now.toISOString())
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
