@@ -3,28 +3,13 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { writeUnanimousJudgments } from "../helpers/data.js";
 import { tmp } from "../train/fixtures.js";
 
 describe("keel audit outputs and input", () => {
   const dir = tmp("audit-out");
   const judgments = join(dir, "judgments.jsonl");
-  writeFileSync(
-    judgments,
-    ["r1", "r2", "r3"]
-      .flatMap((rater_id) =>
-        ["c1", "c2"].map((comparison_id) =>
-          JSON.stringify({
-            comparison_id,
-            prompt: "say yes",
-            response_a: "yes",
-            response_b: "no",
-            rater_id,
-            choice: "a",
-          }),
-        ),
-      )
-      .join("\n"),
-  );
+  writeUnanimousJudgments(judgments, ["r1", "r2", "r3"], ["c1", "c2"]);
 
   it("a --report it cannot write leaves no --out behind", async () => {
     const out = join(dir, "a.json");

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import type { Choice, Judgment, Parsed } from "../../src/core/types.js";
 import type { NewItem } from "../../src/store/collection/index.js";
 
@@ -75,4 +76,29 @@ export function textsOnce<T extends Pick<Judgment, "comparison_id" | Texts>>(
     const { prompt: _p, response_a: _a, response_b: _b, ...rest } = j;
     return rest;
   });
+}
+
+/**
+ * Writes a judgments JSONL in which every rater of `raters` prefers "yes" to "no" on each of
+ * `comparisons` ("say yes"): the smallest file the audit's command-line paths accept.
+ */
+export function writeUnanimousJudgments(
+  path: string,
+  raters: readonly string[],
+  comparisons: readonly string[],
+): string {
+  const lines = raters.flatMap((rater_id) =>
+    comparisons.map((comparison_id) =>
+      JSON.stringify({
+        comparison_id,
+        prompt: "say yes",
+        response_a: "yes",
+        response_b: "no",
+        rater_id,
+        choice: "a",
+      }),
+    ),
+  );
+  writeFileSync(path, lines.join("\n"));
+  return path;
 }

@@ -2,10 +2,11 @@
  * A `--db postgres://user:password@…` URL: the password appears in nothing keel prints or
  * writes — error messages (plain and --json), the audit's HTML report — and the user does.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { writeUnanimousJudgments } from "../helpers/data.js";
 import { tempDir } from "../helpers/stores.js";
 import { passwordUrl } from "./helpers.js";
 
@@ -35,23 +36,7 @@ describe("a PostgreSQL password given in --db", () => {
 
   it("is not in the audit's HTML report", async () => {
     const judgments = join(dir, "judgments.jsonl");
-    writeFileSync(
-      judgments,
-      ["r1", "r2", "r3"]
-        .flatMap((rater_id) =>
-          ["c1", "c2"].map((comparison_id) =>
-            JSON.stringify({
-              comparison_id,
-              prompt: "say yes",
-              response_a: "yes",
-              response_b: "no",
-              rater_id,
-              choice: "a",
-            }),
-          ),
-        )
-        .join("\n"),
-    );
+    writeUnanimousJudgments(judgments, ["r1", "r2", "r3"], ["c1", "c2"]);
     const imp = await runCli(["import", judgments, "--db", url, "-q"]);
     expect(imp.code, imp.stderr).toBe(0);
     const out = join(dir, "audit.json");

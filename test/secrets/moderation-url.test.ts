@@ -1,11 +1,7 @@
-/**
- * `keel audit --safety moderation:URL` with a password or key in the URL: refused before any
- * call, without printing it (fetch refused such a URL, and both its message and keel's quoted it).
- */
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { writeUnanimousJudgments } from "../helpers/data.js";
 import { tempDir } from "../helpers/stores.js";
 
 const SECRET = "keelModerationKey5";
@@ -13,21 +9,7 @@ const SECRET = "keelModerationKey5";
 describe("a key in the moderation endpoint's URL", () => {
   const dir = tempDir("keel-secrets-moderation-");
   const judgments = join(dir, "judgments.jsonl");
-  writeFileSync(
-    judgments,
-    ["r1", "r2"]
-      .map((rater_id) =>
-        JSON.stringify({
-          comparison_id: "c1",
-          prompt: "say yes",
-          response_a: "yes",
-          response_b: "no",
-          rater_id,
-          choice: "a",
-        }),
-      )
-      .join("\n"),
-  );
+  writeUnanimousJudgments(judgments, ["r1", "r2"], ["c1"]);
 
   for (const safety of [
     `moderation:http://user:${SECRET}@127.0.0.1:9/v1`,
