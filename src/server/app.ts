@@ -15,9 +15,15 @@ import { collectionDb, settingOrInit } from "../store/collection/index.js";
 import type { FeedbackStore } from "../store/store.js";
 import { AuthCache, authPlugin } from "./auth/plugin.js";
 import type { ServerContext } from "./context.js";
+import {
+  clientError,
+  nearestProxyOnly,
+  REQUEST_TIMEOUT_MS,
+  registerClosing,
+} from "./http/connections.js";
 import { errorHandler, registerErrors } from "./http/errors.js";
 import { healthRoutes } from "./http/health.js";
-import { requestForLog } from "./http/log.js";
+import { logWhenSent, OneLinePerRequest, requestForLog } from "./http/log.js";
 import { collectRoutes, openApiDocument } from "./http/openapi.js";
 import { LIMIT } from "./http/schema.js";
 import { registerSecurityHeaders, setSecurityHeaders } from "./http/security.js";
@@ -47,6 +53,8 @@ export interface BuildOptions extends ServerOptions {
   readonly now?: () => Date;
   /** Log destination for pino (default stdout). */
   readonly logStream?: NodeJS.WritableStream;
+  /** How long a client may take to send a request (tests shorten it; see http/connections). */
+  readonly requestTimeoutMs?: number;
 }
 
 export interface KeelApp {
@@ -74,7 +82,7 @@ function routeContract(r: RouteOptions): void {
 }
 
 export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Promise<KeelApp> {
-  const { leases, limits, now, logStream, ...rest } = raw;
+  const { leases, limits, now, logStream, requestTimeoutMs, ...rest } = raw;
   const options = resolveOptions(rest);
   const db = collectionDb(store);
   const secret = await settingOrInit(db, "task_secret", () =>
@@ -110,6 +118,15 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
       serializers: { req: requestForLog },
       ...(logStream ? { stream: logStream } : {}),
     } as never,
+    logController: new OneLinePerRequest(),
+    requestTimeout: requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    // Given to Node's server as it is made too: lowered afterwards, as Fastify sets it, Node
+    // kept its default. Node looks for requests past their time every 30 s (or sooner in tests).
+    http: {
+      requestTimeout: requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(30_000, requestTimeoutMs ?? 30_000),
+    },
+    clientErrorHandler: clientError,
     bodyLimit: LIMIT.small,
     // Path parameters are ids of at most 128 characters (Fastify's default cap is 100, which
     // made projects with longer ids unreachable); longer ones fail as the ids' schemas say.
@@ -117,10 +134,11 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     // A malformed or over-long URL is answered in keel's error shape, not Fastify's.
     // (Fastify answers these before routing, so the security-header hook does not run.)
     frameworkErrors: (error, req, reply) => {
+      logWhenSent(req, reply);
       setSecurityHeaders(req, reply);
       errorHandler(error as FastifyError, req, reply);
     },
-    trustProxy: options.trustProxy,
+    trustProxy: options.trustProxy ? nearestProxyOnly : false,
     ajv: {
       customOptions: {
         removeAdditional: false,
@@ -129,12 +147,14 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
         allErrors: false,
       },
     },
-    return503OnClosing: true,
+    // Answered by registerClosing instead, in keel's error shape.
+    return503OnClosing: false,
   });
   workerDied = (e) => app.log.error({ err: e }, "the ledger append worker died; starting another");
   app.addHook("onRoute", routeContract);
   const ops = collectRoutes(app);
   registerErrors(app);
+  registerClosing(app);
   registerSecurityHeaders(app);
   registerStringCheck(app);
   await app.register(fastifyCookie);

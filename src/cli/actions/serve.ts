@@ -8,7 +8,7 @@ import { redact, redisServices } from "../../server/redis/index.js";
 import { openStore } from "../../store/store.js";
 import type { ServeFlags } from "../commands/serve.js";
 import { printLine, warn } from "../output.js";
-import { listenOrExplain, untilSignal } from "./serving.js";
+import { closeWithin, listenOrExplain, untilSignal } from "./serving.js";
 
 /** web/dist of this package: three levels up from src/cli/actions and dist/cli/actions alike. */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../../../web/dist", import.meta.url));
@@ -89,7 +89,7 @@ export async function runServe(o: ServeFlags): Promise<void> {
     `keel serving ${store.location} (${store.dialectName}${o.redis ? `, shared through ${redact(o.redis)}` : ""}) on ${address}`,
   );
   await untilSignal();
-  await app.close();
+  await closeWithin(app, Math.round(o.shutdownTimeout * 1000));
   await store.close();
   printLine("keel stopped");
 }

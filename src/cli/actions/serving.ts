@@ -25,7 +25,9 @@ export async function listenOrExplain(
     await cleanup().catch(() => undefined);
     const code = (e as NodeJS.ErrnoException).code ?? "";
     const why = LISTEN_ERRORS[code] ?? (e as Error).message;
-    throw new KeelError("KEEL_E_USAGE", `cannot listen on ${where.host}:${where.port}: ${why}`, {
+    // An IPv6 address in brackets, as in a URL: "::1:8080" reads as another address.
+    const host = where.host.includes(":") ? `[${where.host}]` : where.host;
+    throw new KeelError("KEEL_E_USAGE", `cannot listen on ${host}:${where.port}: ${why}`, {
       hint:
         code === "EADDRINUSE"
           ? "stop what is using that port, or choose another with --port (0 picks a free one)"
@@ -45,6 +47,37 @@ export function untilSignal(): Promise<void> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+}
+
+/**
+ * Closes a server after a signal: it takes no new connections, requests being handled finish,
+ * and requests that still arrive on open connections are told to go elsewhere (503). The
+ * connections still open after `graceMs` (a client that sends its request slowly or does not
+ * read its answer), or at a second Ctrl-C or SIGTERM, are cut, so that the shutdown ends instead
+ * of waiting on them; the close then goes on (pending commits are drained, the store closed).
+ * A third signal ends the process as usual.
+ */
+export async function closeWithin(
+  app: { close(): Promise<unknown>; server: { closeAllConnections(): void } },
+  graceMs: number,
+): Promise<void> {
+  const stopListening = () => {
+    process.off("SIGINT", cut);
+    process.off("SIGTERM", cut);
+  };
+  function cut() {
+    stopListening();
+    app.server.closeAllConnections();
+  }
+  const timer = setTimeout(cut, graceMs);
+  process.on("SIGINT", cut);
+  process.on("SIGTERM", cut);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+    stopListening();
+  }
 }
 
 /** The secret in environment variable `name` (keys never go on the command line). */

@@ -68,6 +68,15 @@ function maxBatch(v: string): number {
   return n;
 }
 
+/** `--port`: 0 (any free port) to 65535. */
+export function portArg(v: string): number {
+  if (v === "0") return 0;
+  const n = positiveInt("--port")(v);
+  if (n > 65_535)
+    throw new KeelError("KEEL_E_USAGE", `--port must be at most 65535, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 export interface ServeFlags {
   db: string;
   port: number;
@@ -82,6 +91,7 @@ export interface ServeFlags {
   auditInterval?: number;
   redis?: string;
   redisPrefix: string;
+  shutdownTimeout: number;
 }
 
 export const serveCommand: CommandModule = {
@@ -90,18 +100,16 @@ export const serveCommand: CommandModule = {
     const cmd = program
       .command("serve")
       .description("serve the rater and admin web app and its API (Ctrl-C stops it cleanly)")
-      .option(
-        "--port <n>",
-        "TCP port (0 = any free port)",
-        (v) => (v === "0" ? 0 : positiveInt("--port")(v)),
-        8080,
-      )
+      .option("--port <n>", "TCP port (0 = any free port)", portArg, 8080)
       .option("--host <address>", "address to listen on", "127.0.0.1")
       .option("--web <dir>", "built web app to serve (default: this package's web/dist)")
       .option("--no-web", "serve the API only");
     logLevelOption(cmd)
       .option("--secure-cookies", "mark cookies Secure (when clients reach keel over HTTPS)")
-      .option("--trust-proxy", "trust X-Forwarded-For from a reverse proxy (per-address limits)")
+      .option(
+        "--trust-proxy",
+        "behind a reverse proxy: a client's address is the one the proxy adds to X-Forwarded-For (per-address limits)",
+      )
       .option(
         "--rate-ip <n>",
         "requests per second per client address (0 = no limit; default: 50)",
@@ -134,6 +142,12 @@ export const serveCommand: CommandModule = {
           c.setOptionValueWithSource("redis", env, "env");
       })
       .option("--redis-prefix <prefix>", "prefix of every Redis key", "keel:")
+      .option(
+        "--shutdown-timeout <seconds>",
+        "on Ctrl-C or SIGTERM, wait this long for open connections, then cut them",
+        timerSeconds("--shutdown-timeout"),
+        10,
+      )
       .addHelpText(
         "after",
         "\nExamples:\n  keel init && keel users add admin --role owner --password-stdin && keel serve\n" +

@@ -61,6 +61,16 @@ export function errorHandler(
       error: { code: "KEEL_E_INVALID_RECORD", message: "send application/json" },
     });
   }
+  if (fe.code === "FST_ERR_MAX_PARAM_LENGTH") {
+    // A path parameter past the router's cap (256): an id too long, refused with 400 as one of
+    // 129 to 256 characters is by its schema (not 414: the URL is not too long to read). Fastify's
+    // message repeated the whole URL, up to 16 KiB of it, and said it was "not valid".
+    return send(
+      reply,
+      "KEEL_E_INVALID_RECORD",
+      "a path parameter is longer than 256 characters (ids have at most 128)",
+    );
+  }
   if (fe.statusCode === 412 || fe.statusCode === 416) {
     // A web app file's conditional or range request that cannot be met keeps its status (and
     // a range past the end its Content-Range, the file's length), so that a client can act on

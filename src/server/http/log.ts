@@ -5,7 +5,7 @@
  * otherwise take up an open invitation; withdrawing one (`DELETE /api/invitations/<id>`) names
  * its id, which is no secret and stays.
  */
-import type { FastifyRequest } from "fastify";
+import { type FastifyReply, type FastifyRequest, LogController } from "fastify";
 
 const INVITATION_PATH = /^(\/(?:api\/invitations|invite)\/)[^/?#]+/;
 
@@ -24,4 +24,33 @@ export function requestForLog(req: FastifyRequest) {
     remoteAddress: req.ip,
     remotePort: req.socket?.remotePort,
   };
+}
+
+/**
+ * One log line per request, written when its answer has gone out, with the request, the status
+ * and the time taken. Fastify's own controller writes two: the request as it arrives, then a
+ * "request completed" line that names neither the method nor the URL, only a request id.
+ */
+export class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    const line = { req: request, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...line, err: error }, "request errored");
+    else reply.log.info(line, "request completed");
+  }
+}
+
+/**
+ * The line for a request Fastify refuses before routing (a malformed or over-long URL), whose
+ * answer does not reach the controller above.
+ */
+export function logWhenSent(req: FastifyRequest, reply: FastifyReply): void {
+  reply.raw.once("finish", () =>
+    reply.log.info({ req, res: reply, responseTime: reply.elapsedTime }, "request completed"),
+  );
 }
