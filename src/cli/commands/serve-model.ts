@@ -10,7 +10,7 @@ import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
 import { numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
-import { type LogLevel, logLevelOption } from "./serve.js";
+import { type LogLevel, logLevelOption, portArg } from "./serve.js";
 
 export interface ServeModelFlags {
   checkpoint?: string;
@@ -59,12 +59,7 @@ export const serveModelCommand: CommandModule = {
       .option("--upstream-model <name>", "--upstream: the model to ask for")
       .option("--upstream-key-env <var>", "--upstream: environment variable holding its API key")
       .option("--model <name>", "model name clients use (default: the checkpoint's directory name)")
-      .option(
-        "--port <n>",
-        "TCP port (0 = any free port)",
-        (v) => (v === "0" ? 0 : positiveInt("--port")(v)),
-        8000,
-      )
+      .option("--port <n>", "TCP port (0 = any free port)", portArg, 8000)
       .option("--host <address>", "address to listen on", "127.0.0.1")
       .option(
         "--api-key-env <var>",

@@ -8,7 +8,7 @@ import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_QUEUED_ITEMS, DEFAULT_RM_MAX_PENDING } from "../../core/serving-limits.js";
 import { listOption, numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
-import { type LogLevel, logLevelOption, timerSeconds } from "./serve.js";
+import { type LogLevel, logLevelOption, portArg, timerSeconds } from "./serve.js";
 
 export interface ServeRmFlags {
   rewardModel: string;
@@ -82,12 +82,7 @@ export const serveRmCommand: CommandModule = {
           "none",
         ),
       )
-      .option(
-        "--port <n>",
-        "TCP port (0 = any free port)",
-        (v) => (v === "0" ? 0 : positiveInt("--port")(v)),
-        5000,
-      )
+      .option("--port <n>", "TCP port (0 = any free port)", portArg, 5000)
       .option("--host <address>", "address to listen on", "127.0.0.1")
       .option(
         "--api-key-env <var>",
