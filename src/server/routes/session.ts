@@ -55,7 +55,9 @@ export function sessionRoutes(ctx: ServerContext, cache: AuthCache) {
     reply.setCookie(SESSION_COOKIE, s.token, {
       httpOnly: true,
       sameSite: "strict",
-      secure: ctx.options.secureCookies,
+      // Behind a TLS-terminating proxy (--trust-proxy), the browser's connection is https even
+      // though the proxy's to keel is not: X-Forwarded-Proto, which Fastify reads only then.
+      secure: ctx.options.secureCookies || req.protocol === "https",
       path: "/",
       maxAge: Math.floor(ttl / 1000),
     });
