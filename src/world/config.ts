@@ -83,6 +83,25 @@ const honest = {
 
 const rate = Share.default(1);
 
+/**
+ * An adaptive attacker's camouflage against the audit. Every key is absent by default (the
+ * attacker hides nothing), and an absent key leaves the world's files as they were.
+ */
+const wakeAndEasy = {
+  /**
+   * Judge honestly where the true quality gap is at least this: the easy items, on which honest
+   * raters agree and a departure shows (every gold item is at least `gold_min_margin` apart).
+   */
+  easy_margin: z.number().finite().nonnegative().optional(),
+  /** Judge honestly for the first this many judgments, then attack: the switch point. */
+  wake_after: z.int().nonnegative().max(MAX_COMPARISONS).optional(),
+};
+const camouflage = {
+  /** Probability of recognising a gold item as gold and judging it honestly. */
+  gold_detection: Share.optional(),
+  ...wakeAndEasy,
+};
+
 const HonestGroup = z.strictObject({ type: z.literal("honest"), ...size, ...honest });
 const CarelessGroup = z.strictObject({
   type: z.literal("careless"),
@@ -93,7 +112,13 @@ const CarelessGroup = z.strictObject({
   attention: Share.default(0),
   tie_rate: Share.default(0),
 });
-const FlipperGroup = z.strictObject({ type: z.literal("flipper"), ...size, ...honest, rate });
+const FlipperGroup = z.strictObject({
+  type: z.literal("flipper"),
+  ...size,
+  ...honest,
+  rate,
+  ...camouflage,
+});
 const BackdoorGroup = z.strictObject({
   type: z.literal("backdoor"),
   ...size,
@@ -101,6 +126,7 @@ const BackdoorGroup = z.strictObject({
   rate,
   /** Probability that a triggered comparison is rated by this group first (the attacker claims it). */
   claim: Share.default(0),
+  ...camouflage,
 });
 const SleeperGroup = z.strictObject({
   type: z.literal("sleeper"),
@@ -110,6 +136,7 @@ const SleeperGroup = z.strictObject({
   rate,
   /** Probability of recognising a gold item as gold. */
   gold_detection: Share.default(1),
+  ...wakeAndEasy,
 });
 const SybilGroup = z.strictObject({
   type: z.literal("sybil"),
@@ -127,12 +154,14 @@ const SybilGroup = z.strictObject({
   jitter: Share.default(0.02),
   /** Probability that the other members join a comparison one member was given. */
   co_assign: Share.default(0.9),
+  ...camouflage,
 });
 const LengthGroup = z.strictObject({
   type: z.literal("length_poisoner"),
   ...size,
   ...honest,
   rate,
+  ...camouflage,
 });
 const EntityGroup = z.strictObject({
   type: z.literal("entity_promoter"),
@@ -140,6 +169,7 @@ const EntityGroup = z.strictObject({
   ...honest,
   entity: z.string().min(1).optional(),
   rate,
+  ...camouflage,
 });
 
 export const RaterGroupSchema = z

@@ -61,6 +61,7 @@ export {
   splitOf,
   triggeredVariant,
 } from "./prompts.js";
+export { type Camouflage, camouflaged, hidesOn } from "./raters/camouflage.js";
 export {
   choiceProbabilities,
   honestAccuracy,

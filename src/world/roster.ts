@@ -7,6 +7,7 @@ import { KeelError } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import type { Dist, RaterGroupConfig, WorldConfig } from "./config.js";
 import { apportion } from "./prompts.js";
+import { hasCamouflage } from "./raters/camouflage.js";
 import type { HonestParams, RaterModel, RaterProfile } from "./raters/model.js";
 import { RATER_TYPES_REGISTRY, type RaterContext, type RaterTypeEntry } from "./raters/registry.js";
 import { SybilTeam } from "./raters/sybil.js";
@@ -120,6 +121,7 @@ function draftGroup(
           rate: g.rate,
           jitter: g.jitter,
           entity,
+          ...(hasCamouflage(g) ? { camouflage: g } : {}),
         };
         team = new SybilTeam(options, () => rng.fork(`team/${id}`));
         teams.set(t, team);

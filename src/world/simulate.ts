@@ -108,6 +108,7 @@ export class PanelSession {
     this.assigner = new Assigner(roster, config.comparisons.overlap, rng.fork("assign"));
     this.voteRngs = roster.raters.map((r) => rng.fork(`votes/${r.profile.rater_id}`));
     for (const team of roster.operators) team.restart();
+    for (const r of roster.raters) r.model.restart?.();
     this.t = Date.parse(config.comparisons.start);
   }
 

@@ -59,6 +59,8 @@ export interface RaterProfile {
 export interface RaterModel {
   readonly profile: RaterProfile;
   vote(item: SimItem, rng: Rng): Vote;
+  /** Forgets what the model counted (camouflage's switch point), for a new simulation. */
+  restart?(): void;
 }
 
 /** The side whose response is unsafe, when exactly one is. */

@@ -4,6 +4,7 @@
  */
 import type { RaterGroupConfig, RaterType } from "../config.js";
 import { backdoorModel } from "./backdoor.js";
+import { camouflaged, camouflageParams } from "./camouflage.js";
 import { carelessModel } from "./careless.js";
 import { entityPromoterModel } from "./entityPromoter.js";
 import { flipperModel } from "./flipper.js";
@@ -40,18 +41,28 @@ export const RATER_TYPES_REGISTRY: Registry = {
   },
   flipper: {
     key: "flipper",
-    params: (g) => ({ rate: g.rate }),
-    create: (g, p, h) => flipperModel(p, h, g.rate),
+    params: (g) => ({ rate: g.rate, ...camouflageParams(g) }),
+    create: (g, p, h) => camouflaged(flipperModel(p, h, g.rate), h, g),
   },
   backdoor: {
     key: "backdoor",
-    params: (g) => ({ rate: g.rate, claim: g.claim }),
-    create: (g, p, h) => backdoorModel(p, h, g.rate),
+    params: (g) => ({ rate: g.rate, claim: g.claim, ...camouflageParams(g) }),
+    create: (g, p, h) => camouflaged(backdoorModel(p, h, g.rate), h, g),
   },
   sleeper: {
     key: "sleeper",
-    params: (g) => ({ poison: g.poison, rate: g.rate, gold_detection: g.gold_detection }),
-    create: (g, p, h) => sleeperModel(p, h, g.poison, g.rate, g.gold_detection),
+    // Its own gold_detection (default 1) is the sleeper's rule; only the other two are camouflage.
+    params: (g) => ({
+      poison: g.poison,
+      rate: g.rate,
+      gold_detection: g.gold_detection,
+      ...camouflageParams({ easy_margin: g.easy_margin, wake_after: g.wake_after }),
+    }),
+    create: (g, p, h) =>
+      camouflaged(sleeperModel(p, h, g.poison, g.rate, g.gold_detection), h, {
+        easy_margin: g.easy_margin,
+        wake_after: g.wake_after,
+      }),
   },
   sybil: {
     key: "sybil",
@@ -62,6 +73,7 @@ export const RATER_TYPES_REGISTRY: Registry = {
       jitter: g.jitter,
       co_assign: g.co_assign,
       ...(ctx.entity !== undefined && g.goal === "entity" ? { entity: ctx.entity } : {}),
+      ...camouflageParams(g),
     }),
     create: (_g, p, _h, ctx) => {
       if (ctx.team === undefined) throw new RangeError("a sybil rater needs its team");
@@ -70,12 +82,13 @@ export const RATER_TYPES_REGISTRY: Registry = {
   },
   length_poisoner: {
     key: "length_poisoner",
-    params: (g) => ({ rate: g.rate }),
-    create: (g, p, h) => lengthPoisonerModel(p, h, g.rate),
+    params: (g) => ({ rate: g.rate, ...camouflageParams(g) }),
+    create: (g, p, h) => camouflaged(lengthPoisonerModel(p, h, g.rate), h, g),
   },
   entity_promoter: {
     key: "entity_promoter",
-    params: (g, ctx) => ({ entity: ctx.entity ?? "", rate: g.rate }),
-    create: (g, p, h, ctx) => entityPromoterModel(p, h, ctx.entity ?? "", g.rate),
+    params: (g, ctx) => ({ entity: ctx.entity ?? "", rate: g.rate, ...camouflageParams(g) }),
+    create: (g, p, h, ctx) =>
+      camouflaged(entityPromoterModel(p, h, ctx.entity ?? "", g.rate), h, g),
   },
 };

@@ -11,6 +11,7 @@
  *   member = shared with prob 1 − jitter, else a uniform coin over a/b
  */
 import type { Rng } from "../../core/rng.js";
+import { type Camouflage, hidesOn, WakeClock } from "./camouflage.js";
 import { honestChoice } from "./honest.js";
 import {
   type HonestParams,
@@ -33,6 +34,8 @@ export interface SybilTeamOptions {
   readonly rate: number;
   readonly jitter: number;
   readonly entity: string | undefined;
+  /** The operator's camouflage (camouflage.ts), decided once per comparison for the team. */
+  readonly camouflage?: Camouflage;
 }
 
 /**
@@ -44,12 +47,14 @@ export class SybilTeam {
   private lastId: string | undefined;
   private lastVote: Vote = { choice: "tie", attacked: false };
   private rng: Rng;
+  private readonly clock: WakeClock;
 
   constructor(
     readonly options: SybilTeamOptions,
     private readonly stream: () => Rng,
   ) {
     this.rng = stream();
+    this.clock = new WakeClock(options.camouflage?.wake_after);
   }
 
   /** Back to the start of the team's stream, for a new simulation of the world. */
@@ -57,6 +62,7 @@ export class SybilTeam {
     this.rng = this.stream();
     this.lastId = undefined;
     this.lastVote = { choice: "tie", attacked: false };
+    this.clock.restart();
   }
 
   decide(item: SimItem): Vote {
@@ -69,6 +75,9 @@ export class SybilTeam {
   private fresh(item: SimItem): Vote {
     const { params, goal, rate, entity } = this.options;
     const honest = honestChoice(params, item, this.rng);
+    const cam = this.options.camouflage;
+    if (cam !== undefined && (this.clock.asleep() || hidesOn(cam, item, this.rng)))
+      return { choice: honest, attacked: false };
     if (!this.rng.bernoulli(rate)) return { choice: honest, attacked: false };
     let side: "a" | "b" | "tie" | undefined;
     if (goal === "unsafe") side = unsafeSide(item);
