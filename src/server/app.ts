@@ -138,7 +138,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
       setSecurityHeaders(req, reply);
       errorHandler(error as FastifyError, req, reply);
     },
-    trustProxy: options.trustProxy ? nearestProxyOnly : false,
+    trustProxy: options.trustProxy === true ? nearestProxyOnly : options.trustProxy || false,
     ajv: {
       customOptions: {
         removeAdditional: false,

@@ -1,10 +1,12 @@
 /**
  * Server options, validated once at the boundary (zod, unknown keys rejected) and frozen.
  */
+
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";
 import { zodIssueMessage } from "../core/issue-messages.js";
 import { MAX_TIMER_MS } from "../providers/http/retry.js";
+import { PROXY_LIST_MESSAGE, validProxyList } from "./http/connections.js";
 
 /** Milliseconds a timer can wait: Node runs a longer setInterval every millisecond instead. */
 const TimerMs = z.number().int().nonnegative().max(MAX_TIMER_MS);
@@ -55,8 +57,14 @@ export const ServerOptionsSchema = z.strictObject({
   maxBatch: z.number().int().positive().max(100_000).default(1024),
   /** Append judgments to a SQLite file store from a worker thread (see tasks/append.ts). */
   appendWorker: z.boolean().default(true),
-  /** Trust X-Forwarded-For from a reverse proxy in front (for per-address limits). */
-  trustProxy: z.boolean().default(false),
+  /**
+   * Trust X-Forwarded-For from a reverse proxy in front (for per-address limits): `true`, the
+   * peer in front only; or the proxies' addresses (IPs, CIDR ranges, `loopback`, `linklocal`,
+   * `uniquelocal`, comma-separated), every hop through them (a CDN, then a load balancer).
+   */
+  trustProxy: z
+    .union([z.boolean(), z.string().refine(validProxyList, PROXY_LIST_MESSAGE)])
+    .default(false),
   /** How long an authenticated session or token is cached in memory before re-reading (ms). */
   authCacheMs: TimerMs.default(5000),
   /** Audit each active project this often and pause raters it excludes (ms; 0 = never). */

@@ -1,6 +1,7 @@
 /** `keel serve`: the rater and admin web app and its API over a feedback store. */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
+import { PROXY_LIST_MESSAGE, validProxyList } from "../../server/http/connections.js";
 import { addDbOption, numberArg, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
@@ -68,6 +69,13 @@ function maxBatch(v: string): number {
   return n;
 }
 
+/** `--trust-proxy [addresses]`: the proxies' addresses, checked before anything opens. */
+function trustProxyArg(v: string): string {
+  if (!validProxyList(v))
+    throw new KeelError("KEEL_E_USAGE", `${PROXY_LIST_MESSAGE}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 /** `--port`: 0 (any free port) to 65535. */
 export function portArg(v: string): number {
   if (v === "0") return 0;
@@ -84,7 +92,7 @@ export interface ServeFlags {
   web?: string | false;
   logLevel: LogLevel;
   secureCookies?: boolean;
-  trustProxy?: boolean;
+  trustProxy?: boolean | string;
   rateIp?: number;
   rateUser?: number;
   maxBatch?: number;
@@ -107,8 +115,9 @@ export const serveCommand: CommandModule = {
     logLevelOption(cmd)
       .option("--secure-cookies", "mark cookies Secure (when clients reach keel over HTTPS)")
       .option(
-        "--trust-proxy",
-        "behind a reverse proxy: a client's address is the one the proxy adds to X-Forwarded-For (per-address limits)",
+        "--trust-proxy [addresses]",
+        "behind a reverse proxy: a client's address is the one the proxy adds to X-Forwarded-For (per-address limits); with ADDRESSES (IPs, CIDR ranges, loopback; comma-separated), every hop through those proxies",
+        trustProxyArg,
       )
       .option(
         "--rate-ip <n>",
