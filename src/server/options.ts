@@ -5,8 +5,8 @@
 import { z } from "zod";
 import { KeelError } from "../core/errors.js";
 import { zodIssueMessage } from "../core/issue-messages.js";
+import { PROXY_LIST_MESSAGE, validProxyList } from "../core/proxy-list.js";
 import { MAX_TIMER_MS } from "../providers/http/retry.js";
-import { PROXY_LIST_MESSAGE, validProxyList } from "./http/connections.js";
 
 /** Milliseconds a timer can wait: Node runs a longer setInterval every millisecond instead. */
 const TimerMs = z.number().int().nonnegative().max(MAX_TIMER_MS);

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { validProxyList } from "../../src/server/http/connections.js";
+import { validProxyList } from "../../src/core/proxy-list.js";
 import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/stores.js";

@@ -1,7 +1,7 @@
 /** `keel serve`: the rater and admin web app and its API over a feedback store. */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { PROXY_LIST_MESSAGE, validProxyList } from "../../server/http/connections.js";
+import { PROXY_LIST_MESSAGE, validProxyList } from "../../core/proxy-list.js";
 import { addDbOption, numberArg, oneOf, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 

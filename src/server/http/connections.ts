@@ -6,7 +6,6 @@
  * answer is in keel's error shape, not Fastify's.
  */
 import { STATUS_CODES } from "node:http";
-import { isIP } from "node:net";
 import type { Duplex } from "node:stream";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { ErrorCode } from "../../core/errors.js";
@@ -27,32 +26,6 @@ export const REQUEST_TIMEOUT_MS = 120_000;
 export function nearestProxyOnly(_address: string, hop: number): boolean {
   return hop === 0;
 }
-
-const PROXY_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
-
-/**
- * `--trust-proxy ADDRESSES`: the proxies by address (comma-separated IPs, CIDR ranges, or the
- * names `loopback`, `linklocal`, `uniquelocal`). Every hop through one of them is trusted, so
- * behind a CDN and then a load balancer the address is the client's, not the CDN's.
- */
-export function validProxyList(list: string): boolean {
-  const items = list.split(",").map((s) => s.trim());
-  return (
-    items.length > 0 &&
-    items.every((item) => {
-      if (PROXY_NAMES.has(item)) return true;
-      const [ip, bits, extra] = item.split("/");
-      const family = isIP(ip ?? "");
-      if (family === 0 || extra !== undefined) return false;
-      if (bits === undefined) return true;
-      const n = /^\d{1,3}$/.test(bits) ? Number(bits) : Number.NaN;
-      return n >= 0 && n <= (family === 4 ? 32 : 128);
-    })
-  );
-}
-
-export const PROXY_LIST_MESSAGE =
-  "--trust-proxy takes the proxies' addresses: comma-separated IPs, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal";
 
 /**
  * Once the server starts closing, a request that still arrives (on a keep-alive connection, or
