@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { writeUnanimousJudgments } from "../helpers/data.js";
 import { tinyCheckpoint, tmp } from "../train/fixtures.js";
 
 const jsonl = (rows: readonly object[]) => `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`;
@@ -174,21 +175,7 @@ describe("an output path that is, or sits under, a regular file", () => {
   );
   writeFileSync(join(dir, "sft.jsonl"), jsonl([{ prompt: "say yes", completion: "yes" }]));
   const judgments = join(dir, "judgments.jsonl");
-  writeFileSync(
-    judgments,
-    jsonl(
-      ["r1", "r2", "r3"].flatMap((rater_id) =>
-        ["c1", "c2"].map((comparison_id) => ({
-          comparison_id,
-          prompt: "say yes",
-          response_a: "yes",
-          response_b: "no",
-          rater_id,
-          choice: "a",
-        })),
-      ),
-    ),
-  );
+  writeUnanimousJudgments(judgments, ["r1", "r2", "r3"], ["c1", "c2"]);
   const checkpoint = tinyCheckpoint(join(dir, "ckpt"));
 
   const cases: [string, string[], string][] = [

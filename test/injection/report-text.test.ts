@@ -21,6 +21,7 @@ import {
 import { runCli } from "../helpers/cli.js";
 import { makeJudgments } from "../helpers/data.js";
 import { openReport } from "../helpers/report-page.js";
+import { emptyRunCard } from "../helpers/run-card.js";
 import { tempDir } from "../helpers/stores.js";
 
 const RLO = "\u202e";
@@ -149,26 +150,10 @@ describe("reports in Chromium", () => {
         per_suite: { [suite]: { harmful: 0.6, refused: 0.2, correct: 0 } },
       },
       arms: [arm(`de${RLO}dednefed`), arm("defended")],
-      card: {
-        run: { name: SPOOFED_FILE, created_at: "now", keel_version: "0", seed: 1, preset: "p" },
-        data: {
-          ledger_head: { seq: 0, hash: "h" },
-          ledger_verified: true,
-          judgments: 0,
-          raters: 0,
-          comparisons: 0,
-        },
-        defenses: {
-          audit_policy: null,
-          excluded_raters: [],
-          suspect_raters: 0,
-          groups: 0,
-          triggers: [`cf${RLO}`, LONG],
-          thresholds: null,
-        },
-        redteam: {},
-        safeguards: [],
-      },
+      card: emptyRunCard({
+        run: { name: SPOOFED_FILE },
+        defenses: { triggers: [`cf${RLO}`, LONG] },
+      }),
       timings: [],
     };
     const file = join(tempDir(), "report.html");

@@ -12,6 +12,7 @@ import {
   trusted,
   vegaLiteToSvg,
 } from "../../src/report/index.js";
+import { emptyRunCard } from "../helpers/run-card.js";
 
 const HOSTILE = `<img src=x onerror="alert(1)">&'"\``;
 
@@ -299,26 +300,7 @@ describe("run report", () => {
         per_suite: {},
       },
       arms: [],
-      card: {
-        run: { name: "r", created_at: "now", keel_version: "0", seed: 1, preset: "p" },
-        data: {
-          ledger_head: { seq: 0, hash: "h" },
-          ledger_verified: true,
-          judgments: 0,
-          raters: 0,
-          comparisons: 0,
-        },
-        defenses: {
-          audit_policy: null,
-          excluded_raters: [],
-          suspect_raters: 0,
-          groups: 0,
-          triggers: [],
-          thresholds: null,
-        },
-        redteam: {},
-        safeguards: [],
-      },
+      card: emptyRunCard(),
       timings: [],
       difference: {
         attack_success: { estimate: Number.NaN, ci95: [Number.NaN, Number.NaN], probes: 0 },

@@ -18,6 +18,7 @@ import {
   respond,
 } from "../../src/world/index.js";
 import type { WorldPrompt } from "../../src/world/types.js";
+import { emptyRunCard } from "../helpers/run-card.js";
 
 const BAD_TEXT = /NaN|undefined|Infinity|null%/;
 
@@ -80,26 +81,7 @@ function report(
       events: [],
       training_pairs: 0,
     })),
-    card: {
-      run: { name: "r", created_at: "now", keel_version: "0", seed: 1, preset: "quick" },
-      data: {
-        ledger_head: { seq: 0, hash: "h" },
-        ledger_verified: true,
-        judgments: 0,
-        raters: 0,
-        comparisons: 0,
-      },
-      defenses: {
-        audit_policy: null,
-        excluded_raters: [],
-        suspect_raters: 0,
-        groups: 0,
-        triggers: [],
-        thresholds: null,
-      },
-      redteam: {},
-      safeguards: [],
-    },
+    card: emptyRunCard({ run: { preset: "quick" } }),
     timings: [],
     ...extra,
   };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type ArmReport, type RunReportData, renderRunReport } from "../../src/report/index.js";
+import { emptyRunCard } from "../helpers/run-card.js";
 
 const METRICS = {
   attack_success: 0.4,
@@ -41,26 +42,7 @@ function run(
       per_suite: { harmful: { harmful: 0.6, refused: 0.2, correct: 0 } },
     },
     arms,
-    card: {
-      run: { name: "r", created_at: "now", keel_version: "0", seed: 1, preset: "p" },
-      data: {
-        ledger_head: { seq: 0, hash: "h" },
-        ledger_verified: true,
-        judgments: 0,
-        raters: 0,
-        comparisons: 0,
-      },
-      defenses: {
-        audit_policy: "balanced",
-        excluded_raters: excluded,
-        suspect_raters: 0,
-        groups: 0,
-        triggers: [],
-        thresholds: null,
-      },
-      redteam: {},
-      safeguards: [],
-    },
+    card: emptyRunCard({ defenses: { audit_policy: "balanced", excluded_raters: excluded } }),
     timings: [],
   };
 }

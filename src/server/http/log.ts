@@ -39,10 +39,15 @@ export class OneLinePerRequest extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
-    const line = { req: request, res: reply, responseTime: reply.elapsedTime };
-    if (error) reply.log.error({ ...line, err: error }, "request errored");
-    else reply.log.info(line, "request completed");
+    logCompleted(request, reply, error);
   }
+}
+
+/** The one line of a request whose answer has gone out. */
+function logCompleted(req: FastifyRequest, reply: FastifyReply, error?: Error | null): void {
+  const line = { req, res: reply, responseTime: reply.elapsedTime };
+  if (error) reply.log.error({ ...line, err: error }, "request errored");
+  else reply.log.info(line, "request completed");
 }
 
 /**
@@ -50,7 +55,5 @@ export class OneLinePerRequest extends LogController {
  * answer does not reach the controller above.
  */
 export function logWhenSent(req: FastifyRequest, reply: FastifyReply): void {
-  reply.raw.once("finish", () =>
-    reply.log.info({ req, res: reply, responseTime: reply.elapsedTime }, "request completed"),
-  );
+  reply.raw.once("finish", () => logCompleted(req, reply));
 }

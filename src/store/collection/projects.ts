@@ -253,7 +253,7 @@ export async function addItems(
       }
       return { added, existing };
     },
-    // One at a time, and never inside an import (see holdLedgerHead in util.ts).
+    // One at a time, and never inside an import (see takeLocks in util.ts).
     { serialize: "add_items", ledger: true },
   );
 }

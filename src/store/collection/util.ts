@@ -28,36 +28,29 @@ export function isUniqueViolation(e: unknown): boolean {
 }
 
 /**
- * PostgreSQL: holds the ledger head row FOR KEY SHARE until the transaction ends, as a skip's
- * trigger does (migration 0003). A ledger write (an import, the server's appends) holds that row
- * FOR UPDATE from before it reads comparisons until it commits, so a transaction holding it
- * neither runs inside an import nor lets one start: what it reads of comparisons and texts stays
- * true until it commits. Without it, a project addition during an import found a comparison
- * missing that the import then inserted (a unique violation), or set a quiz item's gold that the
- * import then overwrote with another answer from its file. Waiting is bounded as the ledger's
- * writers' is (BUSY_TIMEOUT_MS, then KEEL_E_STORE busy), not the length of the import.
+ * PostgreSQL: the locks `opts` asks for, each waited for as the ledger's writers wait
+ * (BUSY_TIMEOUT_MS, then KEEL_E_BUSY), not for as long as their holder runs: a second
+ * `keel project add` behind a long one waited for all of it, one behind a hung session for ever,
+ * and a skip for a whole import.
+ *
+ * - `serialize`: the transaction's advisory lock of that name (of the store's schema).
+ * - `ledger`: the ledger head row FOR KEY SHARE until the transaction ends, as a skip's trigger
+ *   does (migration 0003). A ledger write (an import, the server's appends) holds that row FOR
+ *   UPDATE from before it reads comparisons until it commits, so a transaction holding it
+ *   neither runs inside an import nor lets one start: what it reads of comparisons and texts
+ *   stays true until it commits. Without it, a project addition during an import found a
+ *   comparison missing that the import then inserted (a unique violation), or set a quiz item's
+ *   gold that the import then overwrote with another answer from its file.
  */
-async function holdLedgerHead<DB>(trx: Kysely<DB>): Promise<void> {
+async function takeLocks<DB>(trx: Kysely<DB>, opts: WriteTransactionOptions): Promise<void> {
+  if (opts.serialize === undefined && !opts.ledger) return;
   await sql`SELECT set_config('lock_timeout', ${`${BUSY_TIMEOUT_MS}ms`}, true)`.execute(trx);
   try {
-    await sql`SELECT 1 FROM ledger_head WHERE id = 1 FOR KEY SHARE`.execute(trx);
-  } catch (e) {
-    throw isLockTimeout(e) ? storeBusy(undefined, BUSY_TIMEOUT_MS, e) : e;
-  }
-  await sql`SET LOCAL lock_timeout TO DEFAULT`.execute(trx);
-}
-
-/**
- * PostgreSQL: takes the transaction's advisory lock `name` (of the store's schema), waiting as
- * the ledger's writers do (BUSY_TIMEOUT_MS, then KEEL_E_BUSY): a second `keel project add` behind
- * a long one waited for all of it, and one behind a hung session for ever.
- */
-async function serializeOn<DB>(trx: Kysely<DB>, name: string): Promise<void> {
-  await sql`SELECT set_config('lock_timeout', ${`${BUSY_TIMEOUT_MS}ms`}, true)`.execute(trx);
-  try {
-    await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ${`:${name}`}))`.execute(
-      trx,
-    );
+    if (opts.serialize !== undefined)
+      await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ${`:${opts.serialize}`}))`.execute(
+        trx,
+      );
+    if (opts.ledger) await sql`SELECT 1 FROM ledger_head WHERE id = 1 FOR KEY SHARE`.execute(trx);
   } catch (e) {
     throw isLockTimeout(e) ? storeBusy(undefined, BUSY_TIMEOUT_MS, e) : e;
   }
@@ -72,7 +65,7 @@ export interface WriteTransactionOptions {
    */
   readonly serialize?: string;
   /**
-   * PostgreSQL: hold the ledger head (see holdLedgerHead), for a transaction that writes
+   * PostgreSQL: hold the ledger head (see takeLocks), for a transaction that writes
    * comparisons or texts, or whose writes the ledger's triggers check against the ledger.
    * SQLite's write lock already excludes the ledger's writers.
    */
@@ -93,8 +86,7 @@ export async function writeTransaction<DB, T>(
 ): Promise<T> {
   if (!(db.getExecutor().adapter instanceof SqliteAdapter)) {
     return db.transaction().execute(async (trx) => {
-      if (opts.serialize !== undefined) await serializeOn(trx, opts.serialize);
-      if (opts.ledger) await holdLedgerHead(trx);
+      await takeLocks(trx, opts);
       return fn(trx);
     });
   }

@@ -30,9 +30,7 @@ export function camouflageParams(c: Camouflage): Record<string, number> {
 }
 
 export function hasCamouflage(c: Camouflage): boolean {
-  return (
-    c.gold_detection !== undefined || c.easy_margin !== undefined || c.wake_after !== undefined
-  );
+  return Object.keys(camouflageParams(c)).length > 0;
 }
 
 /**
