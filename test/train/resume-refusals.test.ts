@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
+import { KEEL_VERSION } from "../../src/core/version.js";
 import { loadCheckpoint } from "../../src/engine/checkpoint/checkpoint.js";
 import { Gpt } from "../../src/engine/gpt/model.js";
 import { createSafeguards, parseSafeguards } from "../../src/safeguards/index.js";
@@ -216,5 +217,35 @@ describe("an abort at the step of the latest checkpoint", () => {
     const ck = loadCheckpoint(again.dir);
     expect(ck.step).toBe(2);
     await ck.model.dispose();
+  });
+});
+
+describe("a run resumed by another keel version", () => {
+  it("goes on, with a warn event naming both versions (none when the version is the same)", async () => {
+    const init = tinyCheckpoint(tmp("init"));
+    const resume = (out: string) =>
+      trainSft({ model: { init }, train: { steps: 4, batch_size: 1 }, run }, sftData, {
+        outDir: out,
+        threads: 1,
+        resume: true,
+      });
+    const same = await resume(await abortedSft(init));
+    expect(same.status).toBe("completed");
+    expect(same.events.filter((e) => e.source === "resume")).toEqual([]);
+
+    const out = await abortedSft(init);
+    const file = join(new CheckpointStore(out).latest()!.dir, "config.json");
+    const cfg = JSON.parse(readFileSync(file, "utf8"));
+    expect(cfg.extra.keel_version).toBe(KEEL_VERSION);
+    cfg.extra.keel_version = "0.0.1";
+    writeFileSync(file, JSON.stringify(cfg));
+    const r = await resume(out);
+    expect(r.status).toBe("completed");
+    const warned = r.events.filter((e) => e.source === "resume");
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toMatchObject({ step: 2, severity: "warn" });
+    expect(warned[0]!.message).toContain(`resumed by keel ${KEEL_VERSION}`);
+    expect(warned[0]!.message).toContain("began under keel 0.0.1");
+    expect(metrics(out)).toContain('"source":"resume"');
   });
 });

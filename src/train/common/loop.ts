@@ -11,13 +11,16 @@
  * changed), checked before any weights are restored or the log is cut. Paths under the run's
  * own directory (`hooks.runDir`) count relative to it, so a moved or respelled run resumes. The
  * data a trainer is given are not part of it: the CLI and the pipeline record their inputs'
- * hashes in the run's manifest.json and refuse a resume whose inputs changed.
+ * hashes in the run's manifest.json and refuse a resume whose inputs changed. A run resumed by
+ * another keel version goes on (an upgrade must not strand a long run), with a `warn` event in
+ * metrics.jsonl naming both versions: its result need not match an uninterrupted run's.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { firstChange } from "../../core/first-change.js";
+import { KEEL_VERSION } from "../../core/version.js";
 import type { RunOptions } from "./config.js";
 import {
   CheckpointStore,
@@ -102,9 +105,23 @@ export class TrainLoop {
     this.resumePoint = hooks.resume ? this.checkpoints!.latest() : undefined;
     // Before anything is restored (weights of another shape would not fit) and before the log
     // is cut back to the checkpoint's step: a refused resume leaves the run as it was.
-    if (this.resumePoint) this.checkResumable(checkpointStamp(this.resumePoint.dir));
+    const stamp = this.resumePoint ? checkpointStamp(this.resumePoint.dir) : undefined;
+    if (stamp) this.checkResumable(stamp);
     this.savedStep = this.resumePoint?.step;
     this.log = new MetricsLog(out, this.resumePoint?.step);
+    if (stamp && stamp.keel_version !== KEEL_VERSION) this.versionChanged(stamp.keel_version);
+  }
+
+  /** The warning a run resumed by another keel version carries (see the resume rule). */
+  private versionChanged(was: unknown): void {
+    const began =
+      typeof was === "string" ? `keel ${was}` : "a keel that did not record its version";
+    this.event({
+      step: this.startStep,
+      source: "resume",
+      severity: "warn",
+      message: `resumed by keel ${KEEL_VERSION}; the run began under ${began}, so its result may differ from an uninterrupted run's`,
+    });
   }
 
   get startStep(): number {
@@ -135,7 +152,13 @@ export class TrainLoop {
 
   /** Trainer-state fields every checkpoint carries. */
   stamp(step: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-    return { ...extra, trainer: this.trainer, config_hash: this.configHash, step };
+    return {
+      ...extra,
+      trainer: this.trainer,
+      config_hash: this.configHash,
+      keel_version: KEEL_VERSION,
+      step,
+    };
   }
 
   /** `stamp` plus the config itself, for the periodic checkpoints a run resumes from. */
