@@ -1,10 +1,11 @@
 /** File errors in words: what a user sees when keel cannot read an input. */
 
-import { mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { describeFsError } from "../../src/core/files.js";
+import { describeFsError, textLines } from "../../src/core/files.js";
 
 describe("describeFsError", () => {
   it("says what went wrong in words, a file past V8's string limit included", () => {
@@ -35,5 +36,51 @@ describe("describeFsError", () => {
     const file = join(mkdtempSync(join(tmpdir(), "keel-fserr-")), "f");
     writeFileSync(file, "x");
     expect(real(() => openSync(join(file, "below"), "r"))).toMatch(/is a file, not a directory/);
+  });
+});
+
+describe("textLines", () => {
+  const dir = mkdtempSync(join(tmpdir(), "keel-lines-"));
+  const split = (text: string) => (text.startsWith("\uFEFF") ? text.slice(1) : text).split("\n");
+
+  it("gives the lines String.split gives, whatever the chunk size cuts (UTF-8 across chunks)", () => {
+    const piece = fc.constantFrom("a", "\n", "\r\n", "é", "€", "𝄞", "\uFEFF", " ", "{}", "\n\n");
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 60 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 9 }),
+        (pieces, bom, chunk) => {
+          const text = (bom ? "\uFEFF" : "") + pieces.join("");
+          const path = join(dir, "p.txt");
+          writeFileSync(path, text);
+          expect([...textLines(path, chunk)]).toEqual(split(text));
+        },
+      ),
+      { seed: 20261207, numRuns: 300 },
+    );
+  });
+
+  it("replaces invalid UTF-8 as readFileSync does, and names an unreadable file", () => {
+    const path = join(dir, "bad.txt");
+    writeFileSync(path, Buffer.from([0x61, 0xff, 0x0a, 0xe2, 0x82]));
+    expect([...textLines(path, 2)]).toEqual(split(readFileSync(path, "utf8")));
+    expect(() => [...textLines(join(dir, "missing"))]).toThrow(
+      expect.objectContaining({
+        code: "KEEL_E_FILE",
+        detail: "cannot read: no such file or directory",
+      }),
+    );
+    expect(() => [...textLines(dir)]).toThrow(
+      expect.objectContaining({ code: "KEEL_E_FILE", detail: "cannot read: is a directory" }),
+    );
+  });
+
+  it("closes the file when the reader stops early", () => {
+    const path = join(dir, "many.txt");
+    writeFileSync(path, "x\n".repeat(1000));
+    for (let k = 0; k < 3000; k++) for (const _ of textLines(path, 4)) break;
+    // 3,000 leaked descriptors would be past this process's limit soon; one more open works.
+    expect(typeof openSync(path, "r")).toBe("number");
   });
 });

@@ -5,28 +5,38 @@
  */
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
+import { textLines } from "../../core/files.js";
 import { parseRecord } from "../../core/schemas.js";
 import type { Judgment, PreferencePair } from "../../core/types.js";
 import { CleanPlan, textsDigest } from "../../defend/clean.js";
 import { checkAuditFormat } from "../../defend/json.js";
-import { readJsonTextFile, readTextFile } from "../../io/files.js";
+import { readJsonTextFile } from "../../io/files.js";
 
 const NOT_JSONL =
   "the file must be JSONL: one JSON object a line, not a JSON array or pretty-printed JSON";
 
-/** Every non-blank line of `file`, parsed and converted (or checked against a schema). */
+/**
+ * Every non-blank line of `file` (or of `text`, its contents when already read), parsed and
+ * converted (or checked against a schema). The file is read line by line, so a training set
+ * past V8's ~512 MiB string limit is read too.
+ */
 export function readJsonl<T>(
   file: string,
   row: z.ZodType<T> | ((value: unknown, where: Where) => T),
-  text = readTextFile(file),
+  text?: string,
 ): T[] {
   const convert =
     typeof row === "function" ? row : (v: unknown, where: Where) => parseRecord(row, v, where);
   const out: T[] = [];
   // A byte-order mark (editors on Windows write one) is not part of the first row.
-  const body = text.startsWith("\uFEFF") ? text.slice(1) : text;
-  body.split("\n").forEach((l, i) => {
-    if (!l.trim()) return;
+  const lines =
+    text === undefined
+      ? textLines(file)
+      : (text.startsWith("\uFEFF") ? text.slice(1) : text).split("\n");
+  let i = -1;
+  for (const l of lines) {
+    i++;
+    if (!l.trim()) continue;
     const where = { file, line: i + 1 };
     let v: unknown;
     try {
@@ -45,8 +55,14 @@ export function readJsonl<T>(
         hint: NOT_JSONL,
       });
     out.push(convert(v, where));
-  });
+  }
   return out;
+}
+
+/** The first non-blank line of `file` ("" when it has none), read without the rest. */
+function firstLine(file: string): string {
+  for (const l of textLines(file)) if (l.trim()) return l;
+  return "";
 }
 
 export const PairRowSchema = z.object({
@@ -84,8 +100,7 @@ const AuditSchema = z.object({
  * full weight: the poison the audit had caught went through.
  */
 export function readPairs(file: string, weightsFile?: string): PreferencePair[] {
-  const text = readTextFile(file);
-  if (!isJudgmentsText(text)) {
+  if (!isJudgmentsText(firstLine(file))) {
     if (weightsFile)
       throw new KeelError(
         "KEEL_E_USAGE",
@@ -94,7 +109,7 @@ export function readPairs(file: string, weightsFile?: string): PreferencePair[] 
           where: { file, field: "data.weights" },
         },
       );
-    return readJsonl(file, PairRowSchema, text);
+    return readJsonl(file, PairRowSchema);
   }
   const side = (j: { choice: string; prompt: string; response_a: string; response_b: string }) => {
     const [chosen, rejected] =
@@ -102,7 +117,7 @@ export function readPairs(file: string, weightsFile?: string): PreferencePair[] 
     return { prompt: j.prompt, chosen, rejected };
   };
   if (!weightsFile) {
-    return readJsonl(file, (v, where) => parseRecord(JudgmentRowSchema, v, where), text)
+    return readJsonl(file, (v, where) => parseRecord(JudgmentRowSchema, v, where))
       .filter((j) => j.choice !== "tie")
       .map(side);
   }
@@ -117,7 +132,7 @@ export function readPairs(file: string, weightsFile?: string): PreferencePair[] 
     return j;
   };
   const out: PreferencePair[] = [];
-  for (const j of readJsonl(file, row, text)) {
+  for (const j of readJsonl(file, row)) {
     // The rater does not matter here: the plan chooses for the comparison.
     const cleaned = plan.choose({ ...j, rater_id: "" } satisfies Judgment);
     if (cleaned) out.push({ ...side(cleaned as typeof j), weight: plan.weightOf(cleaned)! });
