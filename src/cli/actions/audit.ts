@@ -371,12 +371,28 @@ export async function cleanPlanFor(o: {
 }): Promise<CleanPlan> {
   if (o.audit) {
     const file = o.audit;
-    const { parseAuditComparison, parseAuditJson } = await import("../../defend/json.js");
+    const { checkAuditFormat, parseAuditComparison, parseAuditJson } = await import(
+      "../../defend/json.js"
+    );
     // Entry by entry: `keel audit --out` streams its file, which may pass V8's string limit.
     const comparisons: import("../../defend/json.js").AuditedComparison[] = [];
+    // A bad entry is reported after the format check: a newer keel's layout is refused as
+    // such, not as a wrong field of its first comparison (`format` may come after the array).
+    let bad: unknown;
     const { members, arrays } = await readJsonObject(file, {
-      arrays: { comparisons: (c, i) => comparisons.push(parseAuditComparison(c, i, file)) },
+      arrays: {
+        comparisons: (c, i) => {
+          if (bad !== undefined) return;
+          try {
+            comparisons.push(parseAuditComparison(c, i, file));
+          } catch (e) {
+            bad = e;
+          }
+        },
+      },
     });
+    checkAuditFormat(members, file);
+    if (bad !== undefined) throw bad;
     // The other documented members (and `comparisons`, when it was absent or not an array).
     parseAuditJson(arrays.has("comparisons") ? { ...members, comparisons: [] } : members, file);
     return new CleanPlan(comparisons, file);
