@@ -32,10 +32,10 @@ import {
   saveModel,
 } from "../common/model.js";
 import { type MomentsState, RunningMoments } from "../common/moments.js";
-import type { Monitor } from "../common/monitor.js";
+import type { Monitor, MonitorContext, RolloutView } from "../common/monitor.js";
 import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainEvent, TrainHooks, TrainResult } from "../common/run.js";
-import { evaluate, initialState, iteration } from "./iteration.js";
+import { evaluate, initialState, iteration, type State } from "./iteration.js";
 import { AdaptiveKlController, FixedKlController } from "./klControl.js";
 import { type PpoConfig, type PpoConfigInput, parsePpoConfig } from "./ppoConfig.js";
 import type { Learner } from "./ppoUpdate.js";
@@ -85,6 +85,98 @@ function checkSameMonitors(was: string[] | number, monitors: readonly Monitor[],
   );
 }
 
+/** Generation keeps a prompt's last tokens: without room, prompts would be cut to a token or two. */
+function checkPromptRoom(c: PpoConfig, context: number): void {
+  for (const [field, n] of [
+    ["rollout.max_new_tokens", c.rollout.max_new_tokens],
+    ["eval.max_new_tokens", c.eval.max_new_tokens],
+  ] as const) {
+    if (n !== undefined && context <= n + 4)
+      throw new KeelError(
+        "KEEL_E_CONFIG",
+        `max_new_tokens ${n} leaves no room for prompts in context ${context}`,
+        { where: { field } },
+      );
+  }
+}
+
+/** The trainer state a PPO checkpoint carries beside the weights. */
+interface PpoState {
+  readonly beta: number;
+  readonly moments: MomentsState;
+  readonly lambda: number | null;
+  readonly monitors: unknown[];
+  readonly monitor_names?: string[];
+}
+
+function stateOf(st: State, monitors: readonly Monitor[]): PpoState {
+  return {
+    beta: st.kl.beta,
+    moments: st.moments.state(),
+    lambda: st.lagrangian?.lambda ?? null,
+    monitors: monitors.map((m) => m.state?.() ?? null),
+    monitor_names: monitors.map((m) => m.name),
+  };
+}
+
+/** Puts a checkpoint's controller, normaliser, multiplier and monitor states back. */
+function restoreState(
+  c: PpoConfig,
+  st: State,
+  monitors: readonly Monitor[],
+  s: PpoState,
+  dir: string,
+): void {
+  checkSameMonitors(s.monitor_names ?? s.monitors.length, monitors, dir);
+  st.kl =
+    c.kl.controller === "adaptive"
+      ? new AdaptiveKlController(s.beta, c.kl.target!, c.kl.horizon)
+      : new FixedKlController(s.beta);
+  st.moments = new RunningMoments(s.moments);
+  if (st.lagrangian && s.lambda !== null) st.lagrangian.lambda = s.lambda;
+  monitors.forEach((m, i) => {
+    m.restore?.(s.monitors[i]);
+  });
+}
+
+/**
+ * Iteration it's B prompts: epoch e = ⌊it / (⌊N/B⌋)⌋ visits the prompts in the order
+ * Rng(seed).fork(`prompts-e`) shuffles them (a resumed run draws the same order).
+ */
+function promptSchedule(
+  prompts: readonly string[],
+  B: number,
+  seed: number,
+): (it: number) => string[] {
+  const perEpoch = Math.floor(prompts.length / B);
+  let order: number[] = [];
+  let orderEpoch = -1;
+  return (it) => {
+    const e = Math.floor(it / perEpoch);
+    if (e !== orderEpoch) {
+      order = new Rng(seed).fork(`prompts-${e}`).shuffle(prompts.map((_, i) => i));
+      orderEpoch = e;
+    }
+    const at = (it % perEpoch) * B;
+    return order.slice(at, at + B).map((i) => prompts[i]!);
+  };
+}
+
+/** Each monitor's events after iteration `step`; their metrics join the iteration's. */
+async function observe(
+  monitors: readonly Monitor[],
+  step: number,
+  policy: MonitorContext["policy"],
+  it: { metrics: Metrics; view: RolloutView },
+): Promise<TrainEvent[]> {
+  const events: TrainEvent[] = [];
+  for (const m of monitors) {
+    events.push(...(await m.observe({ step, policy, rollout: it.view, metrics: it.metrics })));
+    Object.assign(it.metrics, m.metrics?.() ?? {});
+  }
+  return events;
+}
+
 export async function trainPpo(
   input: PpoConfigInput | PpoConfig,
   data: PpoData,
@@ -104,19 +196,7 @@ export async function trainPpo(
   if (c.reference)
     checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
   const { model: policy, codec } = openCheckpoint(c.policy.init, hooks.threads);
-  // Generation keeps a prompt's last tokens; without room the eval's prompts would be cut to a
-  // token or two and its scores would say nothing about the policy.
-  for (const [field, n] of [
-    ["rollout.max_new_tokens", c.rollout.max_new_tokens],
-    ["eval.max_new_tokens", c.eval.max_new_tokens],
-  ] as const) {
-    if (n !== undefined && policy.config.context <= n + 4)
-      throw new KeelError(
-        "KEEL_E_CONFIG",
-        `max_new_tokens ${n} leaves no room for prompts in context ${policy.config.context}`,
-        { where: { field } },
-      );
-  }
+  checkPromptRoom(c, policy.config.context);
   // The reference scores the policy's own sequences (prompt and response, up to its context).
   const ref = c.reference
     ? openReference(c.reference.init, codec, policy.config.context, "policy.init", hooks.threads)
@@ -142,55 +222,20 @@ export async function trainPpo(
     const { extra } = restoreInto(join(dir, "policy"), policy, learner.opt, ema());
     loop.checkResumable(extra);
     if (critic) restoreInto(join(dir, "cost_critic"), critic.model, critic.opt);
-    const s = extra.state as {
-      beta: number;
-      moments: MomentsState;
-      lambda: number | null;
-      monitors: unknown[];
-      monitor_names?: string[];
-    };
-    checkSameMonitors(s.monitor_names ?? s.monitors.length, monitors, dir);
-    st.kl =
-      c.kl.controller === "adaptive"
-        ? new AdaptiveKlController(s.beta, c.kl.target!, c.kl.horizon)
-        : new FixedKlController(s.beta);
-    st.moments = new RunningMoments(s.moments);
-    if (st.lagrangian && s.lambda !== null) st.lagrangian.lambda = s.lambda;
-    monitors.forEach((m, i) => {
-      m.restore?.(s.monitors[i]);
-    });
+    restoreState(c, st, monitors, extra.state as PpoState, dir);
   }
   const save = (dir: string, step: number) => {
-    const state = {
-      beta: st.kl.beta,
-      moments: st.moments.state(),
-      lambda: st.lagrangian?.lambda ?? null,
-      monitors: monitors.map((m) => m.state?.() ?? null),
-      monitor_names: monitors.map((m) => m.name),
-    };
     const e = ema();
     saveModel(join(dir, "policy"), policy, codec, {
       step,
       optimizer: learner.opt,
       ...(e ? { ema: e } : {}),
-      extra: loop.resumeStamp(step, { state }),
+      extra: loop.resumeStamp(step, { state: stateOf(st, monitors) }),
     });
     if (critic)
       saveModel(join(dir, "cost_critic"), critic.model, codec, { step, optimizer: critic.opt });
   };
-
-  const perEpoch = Math.floor(data.prompts.length / B);
-  let order: number[] = [];
-  let orderEpoch = -1;
-  const promptsAt = (it: number): string[] => {
-    const e = Math.floor(it / perEpoch);
-    if (e !== orderEpoch) {
-      order = new Rng(c.seed).fork(`prompts-${e}`).shuffle(data.prompts.map((_, i) => i));
-      orderEpoch = e;
-    }
-    const at = (it % perEpoch) * B;
-    return order.slice(at, at + B).map((i) => data.prompts[i]!);
-  };
+  const promptsAt = promptSchedule(data.prompts, B, c.seed);
 
   let last: Metrics = {};
   let status: TrainResult["status"] = "completed";
@@ -222,18 +267,7 @@ export async function trainPpo(
         monitors,
       });
       it += 1;
-      const events: TrainEvent[] = [];
-      for (const m of monitors) {
-        events.push(
-          ...(await m.observe({
-            step: it,
-            policy,
-            rollout: metrics.view,
-            metrics: metrics.metrics,
-          })),
-        );
-        Object.assign(metrics.metrics, m.metrics?.() ?? {});
-      }
+      const events = await observe(monitors, it, policy, metrics);
       for (const e of events) loop.event(e);
       last = metrics.metrics;
       loop.progress("train", it, last);
