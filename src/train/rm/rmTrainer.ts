@@ -126,6 +126,71 @@ export function chosenLmTerm(
   return { loss: sum / total, grad };
 }
 
+/**
+ * One optimiser step on a batch of pairs: chosen and rejected rows scored in one forward pass,
+ * the pair loss's gradient (and the chosen responses' LM term with `train.lm_coef` > 0) fed
+ * back through the model, then AdamW. Returns the step's metrics.
+ */
+async function pairStep(
+  model: Gpt,
+  opt: ReturnType<typeof makeOptimizer>,
+  pairs: readonly EncodedPair[],
+  padId: number,
+  c: RmConfig,
+  o: { lr: number; cost: boolean },
+): Promise<Metrics> {
+  const batch = pairBatch(pairs, padId);
+  const lm = c.train.lm_coef > 0;
+  const out = await model.forward(batch, lm ? ["rewards", "logprobs"] : ["rewards"]);
+  const r = out.rewards!; // [2·nb]: chosen rows, then rejected
+  const nb = pairs.length;
+  const res = REWARD_LOSSES[c.loss](
+    {
+      chosen: r.subarray(0, nb),
+      rejected: r.subarray(nb),
+      weight: pairs.map((p) => p.weight),
+      ...(c.train.use_margin ? { margin: pairs.map((p) => p.margin) } : {}),
+      ...(o.cost
+        ? {
+            chosenSign: pairs.map((p) => p.chosenSign),
+            rejectedSign: pairs.map((p) => p.rejectedSign),
+          }
+        : {}),
+    },
+    { centring: c.train.centring, labelSmoothing: c.train.label_smoothing },
+  );
+  const d = new Float64Array(2 * nb);
+  d.set(res.grads.chosen!, 0);
+  d.set(res.grads.rejected!, nb);
+  const lmTerm = lm ? chosenLmTerm(pairs, batch.length, out.logprobs!, c.train.lm_coef) : undefined;
+  const grad = await model.backward(batch, {
+    rewards: asModelDtype(model, d),
+    ...(lmTerm ? { logprobs: asModelDtype(model, lmTerm.grad) } : {}),
+  });
+  const info = opt.step(grad, o.lr);
+  return {
+    loss: res.loss + (lmTerm ? c.train.lm_coef * lmTerm.loss : 0),
+    ...res.metrics,
+    ...(lmTerm ? { lm_loss: lmTerm.loss } : {}),
+    lr: info.lr,
+    grad_norm: info.gradNorm,
+  };
+}
+
+/** Mean and std of a member's rewards over `pairs` (both sides), for ensemble normalisation. */
+async function rewardMoments(
+  model: Gpt,
+  pairs: readonly EncodedPair[],
+  padId: number,
+  c: RmConfig,
+): Promise<{ mean: number; std: number }> {
+  const s = await scorePairs(model, pairs, padId, c.train.eval_batch_size);
+  const all = [...s.chosen, ...s.rejected];
+  const mean = all.reduce((a, x) => a + x, 0) / all.length;
+  const std = Math.sqrt(all.reduce((a, x) => a + (x - mean) ** 2, 0) / all.length) || 1;
+  return { mean, std };
+}
+
 async function trainPairModel(
   input: RmConfigInput | RmConfig,
   data: RmData<PreferencePair | CostPair>,
@@ -151,7 +216,6 @@ async function trainPairModel(
   const perEpoch = Math.ceil(n / B);
   const perMember = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
   const loop = new TrainLoop(kind === "cost" ? "cost" : "rm", hooks, c.run, k * perMember, c);
-  const lossFn = REWARD_LOSSES[c.loss];
   const memberNames = Array.from({ length: k }, (_, m) => `member-${m}`);
   let last: Metrics = {};
   let encodedEval: EncodedPair[] = [];
@@ -209,47 +273,13 @@ async function trainPairModel(
         batchesEpoch = epoch;
       }
       const batchPairs = batches[local % perEpoch]!.map((i) => train[i]!);
-      const batch = pairBatch(batchPairs, codec.padId);
-      const lm = c.train.lm_coef > 0;
-      const out = await model.forward(batch, lm ? ["rewards", "logprobs"] : ["rewards"]);
-      const r = out.rewards!;
-      const nb = batchPairs.length;
-      const res = lossFn(
-        {
-          chosen: r.subarray(0, nb),
-          rejected: r.subarray(nb),
-          weight: batchPairs.map((p) => p.weight),
-          ...(c.train.use_margin ? { margin: batchPairs.map((p) => p.margin) } : {}),
-          ...(cost
-            ? {
-                chosenSign: batchPairs.map((p) => p.chosenSign),
-                rejectedSign: batchPairs.map((p) => p.rejectedSign),
-              }
-            : {}),
-        },
-        { centring: c.train.centring, labelSmoothing: c.train.label_smoothing },
-      );
-      const d = new Float64Array(2 * nb);
-      d.set(res.grads.chosen!, 0);
-      d.set(res.grads.rejected!, nb);
-      const lmTerm = lm
-        ? chosenLmTerm(batchPairs, batch.length, out.logprobs!, c.train.lm_coef)
-        : undefined;
-      const grad = await model.backward(batch, {
-        rewards: asModelDtype(model, d),
-        ...(lmTerm ? { logprobs: asModelDtype(model, lmTerm.grad) } : {}),
+      const stepMetrics = await pairStep(model, opt, batchPairs, codec.padId, c, {
+        lr: lrAt(c.optim, local, perMember),
+        cost,
       });
-      const info = opt.step(grad, lrAt(c.optim, local, perMember));
       local += 1;
       const done = m * perMember + local;
-      const live: Metrics = {
-        member: m,
-        loss: res.loss + (lmTerm ? c.train.lm_coef * lmTerm.loss : 0),
-        ...res.metrics,
-        ...(lmTerm ? { lm_loss: lmTerm.loss } : {}),
-        lr: info.lr,
-        grad_norm: info.gradNorm,
-      };
+      const live: Metrics = { member: m, ...stepMetrics };
       loop.progress(`member-${m}`, done, live);
       if (loop.due(c.run.log_every, done) || local === perMember) {
         loop.record("train", done, live);
@@ -272,15 +302,11 @@ async function trainPairModel(
         loop.saveCheckpoint(done, (dd) => save(dd, done));
     }
     // Member finished: normalisation statistics over (up to 512) training pairs, then save.
-    const sample = train.slice(0, 512);
-    const s = await scorePairs(model, sample, codec.padId, c.train.eval_batch_size);
-    const all = [...s.chosen, ...s.rejected];
-    const mu = all.reduce((a, x) => a + x, 0) / all.length;
-    const sd = Math.sqrt(all.reduce((a, x) => a + (x - mu) ** 2, 0) / all.length) || 1;
+    const { mean, std } = await rewardMoments(model, train.slice(0, 512), codec.padId, c);
     if (loop.finalDir)
       saveModel(join(loop.finalDir, memberNames[m]!), model, codec, {
         step: (m + 1) * perMember,
-        extra: loop.stamp((m + 1) * perMember, { kind, reward_mean: mu, reward_std: sd }),
+        extra: loop.stamp((m + 1) * perMember, { kind, reward_mean: mean, reward_std: std }),
       });
     await model.dispose();
   }
