@@ -13,6 +13,7 @@ import { trainPpo } from "../../src/train/ppo/ppoTrainer.js";
 import { parseRmConfig } from "../../src/train/rm/rmConfig.js";
 import { trainCostModel, trainRewardModel } from "../../src/train/rm/rmTrainer.js";
 import { parseSftConfig } from "../../src/train/sft/sftConfig.js";
+import { trainSft } from "../../src/train/sft/sftTrainer.js";
 import { tinyCheckpoint, tmp } from "./fixtures.js";
 
 async function failure(p: Promise<unknown> | (() => unknown)): Promise<KeelError> {
@@ -147,6 +148,27 @@ describe("cross-field config checks", () => {
     );
     expect(e.code).toBe("KEEL_E_CONFIG");
     expect(e.where?.field).toBe("eval.max_new_tokens");
+  });
+
+  it("sft, rm and dpo: a seq_len longer than the model's context is refused naming train.seq_len", async () => {
+    const init = tinyCheckpoint(tmp("seq-len")); // context 24
+    const pairs = [{ prompt: "pick one", chosen: "A", rejected: "B" }];
+    const train = { steps: 1, batch_size: 1, seq_len: 25 };
+    for (const run of [
+      () =>
+        trainSft(
+          { model: { init }, train },
+          { train: [{ prompt: "p", completion: "A" }] },
+          { threads: 1 },
+        ),
+      () => trainRewardModel({ model: { init }, train }, { train: pairs }, { threads: 1 }),
+      () => trainDpo({ model: { init }, train }, { train: pairs }, { threads: 1 }),
+    ]) {
+      const e = await failure(run);
+      expect(e.code).toBe("KEEL_E_CONFIG");
+      expect(e.where?.field).toBe("train.seq_len");
+      expect(e.message).toContain("seq_len 25 exceeds the model context 24");
+    }
   });
 });
 

@@ -152,6 +152,16 @@ export function openModel(
   return { model, codec, extra: {} };
 }
 
+/** `train.seq_len`, or the model's context when unset; longer than the context is refused. */
+export function seqLenFor(seqLen: number | undefined, model: Gpt): number {
+  const context = model.config.context;
+  if (seqLen !== undefined && seqLen > context)
+    throw new KeelError("KEEL_E_CONFIG", `seq_len ${seqLen} exceeds the model context ${context}`, {
+      where: { field: "train.seq_len" },
+    });
+  return seqLen ?? context;
+}
+
 export function makeOptimizer(model: Gpt, o: Optim): AdamW {
   return new AdamW(model.params, {
     lr: o.lr,

@@ -7,7 +7,6 @@
  * takes an AdamW step. Per-pair weights enter the loss's weighted mean.
  */
 
-import { KeelError } from "../../core/errors.js";
 import { contentToText, type PreferencePair } from "../../core/types.js";
 import type { Gpt } from "../../engine/gpt/model.js";
 import { epochBatches } from "../common/batches.js";
@@ -20,6 +19,7 @@ import {
   openReference,
   restoreInto,
   saveModel,
+  seqLenFor,
 } from "../common/model.js";
 import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
@@ -77,6 +77,72 @@ export async function pairLogprobs(
   return { chosen, rejected };
 }
 
+/** Encoded pairs with their reference model's summed log-probs (computed once, up front). */
+interface ScoredPairs {
+  readonly train: readonly EncodedPair[];
+  readonly ref: { chosen: Float64Array; rejected: Float64Array };
+  readonly padId: number;
+}
+
+/**
+ * One optimiser step on the pairs `idx`: the loss's gradient with respect to each response's
+ * summed log-prob is the upstream gradient of every response token's log-prob. Returns the
+ * step's metrics.
+ */
+async function dpoStep(
+  model: Gpt,
+  opt: ReturnType<typeof makeOptimizer>,
+  idx: readonly number[],
+  d: ScoredPairs,
+  c: DpoConfig,
+  o: { lr: number },
+): Promise<Metrics> {
+  const part = idx.map((i) => d.train[i]!);
+  const batch = pairBatch(part, d.padId);
+  const T = batch.length;
+  const sums = responseSums(await model.logprobs(batch), part, T); // [2n]: chosen, then rejected
+  const n = part.length;
+  const res = DPO_LOSSES[c.loss](
+    {
+      policyChosen: sums.subarray(0, n),
+      policyRejected: sums.subarray(n),
+      refChosen: idx.map((i) => d.ref.chosen[i]!),
+      refRejected: idx.map((i) => d.ref.rejected[i]!),
+      weight: part.map((p) => p.weight),
+    },
+    { beta: c.beta, labelSmoothing: c.label_smoothing },
+  );
+  const up = new Float64Array(2 * n * T); // [2n, T]
+  for (let row = 0; row < 2 * n; row++) {
+    const p = part[row % n]!;
+    const [start, len, g] =
+      row < n
+        ? [p.chosenPrompt, p.chosen.length, res.grads.policyChosen![row]!]
+        : [p.rejectedPrompt, p.rejected.length, res.grads.policyRejected![row - n]!];
+    for (let t = start; t < len; t++) up[row * T + t] = g;
+  }
+  const grad = await model.backward(batch, { logprobs: asModelDtype(model, up) });
+  const info = opt.step(grad, o.lr);
+  return { loss: res.loss, ...res.metrics, lr: info.lr, grad_norm: info.gradNorm };
+}
+
+/** The loss and its metrics on the held-out pairs, prefixed `eval_`. */
+async function dpoEval(model: Gpt, d: ScoredPairs, c: DpoConfig): Promise<Metrics> {
+  const pol = await pairLogprobs(model, d.train, d.padId, c.train.eval_batch_size);
+  const ev = DPO_LOSSES[c.loss](
+    {
+      policyChosen: pol.chosen,
+      policyRejected: pol.rejected,
+      refChosen: d.ref.chosen,
+      refRejected: d.ref.rejected,
+    },
+    { beta: c.beta, labelSmoothing: c.label_smoothing },
+  );
+  return Object.fromEntries(
+    Object.entries({ loss: ev.loss, ...ev.metrics }).map(([k, v]) => [`eval_${k}`, v]),
+  );
+}
+
 export async function trainDpo(
   input: DpoConfigInput | DpoConfig,
   data: DpoData,
@@ -99,15 +165,7 @@ export async function trainDpo(
         contentToText(p.rejected),
       ]),
   });
-  const seqLen = c.train.seq_len ?? model.config.context;
-  if (seqLen > model.config.context)
-    throw new KeelError(
-      "KEEL_E_CONFIG",
-      `seq_len ${seqLen} exceeds the model context ${model.config.context}`,
-      {
-        where: { field: "train.seq_len" },
-      },
-    );
+  const seqLen = seqLenFor(c.train.seq_len, model);
   if (c.reference)
     checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
   const ref = c.reference
@@ -125,8 +183,6 @@ export async function trainDpo(
   const loop = new TrainLoop("dpo", hooks, c.run, total, c);
   const opt = makeOptimizer(model, c.optim);
   if (loop.resumePoint) loop.checkResumable(restoreInto(loop.resumePoint.dir, model, opt).extra);
-  const lossFn = DPO_LOSSES[c.loss];
-  const lossOpts = { beta: c.beta, labelSmoothing: c.label_smoothing };
   const save = (dir: string, step: number) =>
     saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.resumeStamp(step) });
 
@@ -154,53 +210,17 @@ export async function trainDpo(
       batchesEpoch = epoch;
     }
     const idx = batches[step % perEpoch]!;
-    const part = idx.map((i) => train[i]!);
-    const batch = pairBatch(part, codec.padId);
-    const T = batch.length;
-    const sums = responseSums(await model.logprobs(batch), part, T);
-    const n = part.length;
-    const res = lossFn(
-      {
-        policyChosen: sums.subarray(0, n),
-        policyRejected: sums.subarray(n),
-        refChosen: idx.map((i) => refTrain.chosen[i]!),
-        refRejected: idx.map((i) => refTrain.rejected[i]!),
-        weight: part.map((p) => p.weight),
-      },
-      lossOpts,
-    );
-    const d = new Float64Array(2 * n * T);
-    for (let row = 0; row < 2 * n; row++) {
-      const p = part[row % n]!;
-      const [start, len, g] =
-        row < n
-          ? [p.chosenPrompt, p.chosen.length, res.grads.policyChosen![row]!]
-          : [p.rejectedPrompt, p.rejected.length, res.grads.policyRejected![row - n]!];
-      for (let t = start; t < len; t++) d[row * T + t] = g;
-    }
-    const grad = await model.backward(batch, { logprobs: asModelDtype(model, d) });
-    const info = opt.step(grad, lrAt(c.optim, step, total));
+    const live = await dpoStep(model, opt, idx, { train, ref: refTrain, padId: codec.padId }, c, {
+      lr: lrAt(c.optim, step, total),
+    });
     step += 1;
-    const live: Metrics = { loss: res.loss, ...res.metrics, lr: info.lr, grad_norm: info.gradNorm };
     loop.progress("train", step, live);
     if (loop.due(c.run.log_every, step)) {
       loop.record("train", step, live);
       last = live;
     }
     if (evalPairs.length > 0 && loop.due(c.run.eval_every, step)) {
-      const pol = await pairLogprobs(model, evalPairs, codec.padId, c.train.eval_batch_size);
-      const ev = lossFn(
-        {
-          policyChosen: pol.chosen,
-          policyRejected: pol.rejected,
-          refChosen: refEval.chosen,
-          refRejected: refEval.rejected,
-        },
-        lossOpts,
-      );
-      const em: Metrics = Object.fromEntries(
-        Object.entries({ loss: ev.loss, ...ev.metrics }).map(([k, v]) => [`eval_${k}`, v]),
-      );
+      const em = await dpoEval(model, { train: evalPairs, ref: refEval, padId: codec.padId }, c);
       loop.record("eval", step, em);
       loop.progress("eval", step, em);
       last = { ...last, ...em };

@@ -18,7 +18,6 @@
  */
 
 import { join } from "node:path";
-import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
 import type { PreferencePair } from "../../core/types.js";
 import { contentToText } from "../../core/types.js";
@@ -32,6 +31,7 @@ import {
   openModel,
   restoreInto,
   saveModel,
+  seqLenFor,
 } from "../common/model.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { promptKey, requireTraining, splitEval } from "../common/split.js";
@@ -230,15 +230,7 @@ async function trainPairModel(
       texts,
     });
     padId = codec.padId;
-    const seqLen = c.train.seq_len ?? model.config.context;
-    if (seqLen > model.config.context)
-      throw new KeelError(
-        "KEEL_E_CONFIG",
-        `seq_len ${seqLen} exceeds the model context ${model.config.context}`,
-        {
-          where: { field: "train.seq_len" },
-        },
-      );
+    const seqLen = seqLenFor(c.train.seq_len, model);
     const train = encodePairs(codec, sets.train, seqLen, { cost });
     encodedEval = encodePairs(codec, sets.eval, seqLen, { cost });
     if (c.train.reinit_head) reinitHead(model, rng.fork("head"));

@@ -10,7 +10,6 @@
  * replays.
  */
 
-import { KeelError } from "../../core/errors.js";
 import { type Gpt, padBatch } from "../../engine/gpt/model.js";
 import { epochBatches } from "../common/batches.js";
 import type { TextCodec } from "../common/codec.js";
@@ -22,6 +21,7 @@ import {
   openModel,
   restoreInto,
   saveModel,
+  seqLenFor,
 } from "../common/model.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { requireTraining, splitEval } from "../common/split.js";
@@ -81,15 +81,7 @@ export async function trainSft(
     policy: true,
     texts: () => sets.train.flatMap((e) => [e.prompt, e.completion]),
   });
-  const seqLen = c.train.seq_len ?? model.config.context;
-  if (seqLen > model.config.context)
-    throw new KeelError(
-      "KEEL_E_CONFIG",
-      `seq_len ${seqLen} exceeds the model context ${model.config.context}`,
-      {
-        where: { field: "train.seq_len" },
-      },
-    );
+  const seqLen = seqLenFor(c.train.seq_len, model);
   const rows = buildRows(codec, sets.train, { seqLen, packing: c.train.packing, seed: c.seed });
   const evalRows = sets.eval.map((e) => encodeExample(codec, e, seqLen));
   const perEpoch = Math.ceil(rows.length / c.train.batch_size);
