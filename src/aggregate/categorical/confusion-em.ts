@@ -9,6 +9,10 @@
  * and the observed-data log-likelihood is Σ_i log Σ_k exp(log T_ik before normalising).
  * A gold task's posterior is its known class (one-hot), and its likelihood term is the joint
  * probability of that class and its labels.
+ *
+ * Data with two equally likely readings (a task whose two labels are exchangeable under the
+ * model) start EM on a saddle; rounding, which follows the order of the rows, decides the side,
+ * so such a task's posterior can change with row order while the objective does not.
  */
 import { argmaxRows, columnMeans, hasConverged, safeLog } from "../numeric.js";
 import type { CategoricalData, IterOptions } from "../types.js";

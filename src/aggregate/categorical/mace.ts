@@ -27,7 +27,9 @@
  * θ and ξ have settled to within about √tol (see settling.ts).
  * MACE's likelihood has several optima, so the paper restarts from random points and keeps the
  * best log-likelihood. Restart 0 starts from the vote proportions (deterministic); restarts
- * 1…R−1 from random θ, ξ drawn from the seeded generator.
+ * 1…R−1 from random θ, ξ drawn from the seeded generator, each worker's from a stream named by
+ * the seed, the restart and the worker's id: the result does not depend on the order of the
+ * rows, and renaming workers changes which random starts are tried (the best is kept).
  *
  * Citation: D. Hovy, T. Berg-Kirkpatrick, A. Vaswani and E. Hovy (2013), "Learning Whom to
  * Trust with MACE", Proceedings of NAACL-HLT 2013, pp. 1120–1130 (ACL Anthology N13-1132).
@@ -218,10 +220,14 @@ export function mace(data: CategoricalData, opts: MaceOptions = {}): Categorical
     } else {
       const g = rng.fork(`restart-${r}`);
       for (let w = 0; w < W; w++) {
-        p.theta[w] = g.float();
+        // Drawn from the worker's name, not its place: workers are numbered in order of first
+        // appearance, and a start that followed that order made the kept restart (and labels)
+        // depend on the order of the rows.
+        const gw = g.fork(data.workers[w]!);
+        p.theta[w] = gw.float();
         p.spam[w] = 1 - p.theta[w]!;
         let z = 0;
-        for (let l = 0; l < K; l++) z += p.xi[w * K + l] = g.float() + 1e-3;
+        for (let l = 0; l < K; l++) z += p.xi[w * K + l] = gw.float() + 1e-3;
         for (let l = 0; l < K; l++) p.xi[w * K + l] = p.xi[w * K + l]! / z;
       }
     }

@@ -9,6 +9,9 @@
  *                                                        on the others' share)
  *   score_w  = P(s > e + tolerance)
  *
+ * When several labels tie for w's most frequent, k* is the one that scores highest (the one the
+ * others give least), so the score does not depend on which response is called "a".
+ *
  * Comparing with the others' share on the same items is what keeps a rater who happened to see
  * only comparisons where A is better (so "always a" is right) from firing. Entropies in bits of
  * w's labels and of the others' are reported.
@@ -18,6 +21,13 @@ import { betaSf, entropyBits } from "../stats.js";
 import { emptySignal, pct, type RaterSignal, type SignalContext, type Stats } from "./signal.js";
 
 const NAMES = ["a", "b", "tie"];
+
+/** P(s > e + tolerance) for the share s of a label given n_k of n and the others' share e. */
+function topLabelScore(e: number, nk: number, n: number, tolerance: number): number {
+  const prior = 20;
+  const e0 = Math.min(0.98, Math.max(0.02, e));
+  return betaSf(Math.min(1, e + tolerance), prior * e0 + nk, prior * (1 - e0) + n - nk);
+}
 
 export function entropySignal(ctx: SignalContext): RaterSignal {
   const { data, loo, config } = ctx;
@@ -48,17 +58,25 @@ export function entropySignal(ctx: SignalContext): RaterSignal {
     const o = own.subarray(w * 3, w * 3 + 3);
     const n = o[0]! + o[1]! + o[2]!;
     if (n === 0) continue;
-    let k = 0;
-    for (let i = 1; i < 3; i++) if (o[i]! > o[k]!) k = i;
+    // Among labels tied for the most frequent, the one the others give least (the highest
+    // score): taking the first in a/b/tie order scored a rater who split evenly between a and b
+    // by which response happened to be called "a".
+    let k = -1;
+    let best = -1;
+    let e = 0;
+    const most = Math.max(o[0]!, o[1]!, o[2]!);
+    for (let i = 0; i < 3; i++) {
+      if (o[i] !== most) continue;
+      const ei = others[w * 3 + i]! / n;
+      const s = topLabelScore(ei, o[i]!, n, cfg.tolerance);
+      if (k < 0 || s > best || (s === best && ei < e)) {
+        k = i;
+        best = s;
+        e = ei;
+      }
+    }
     top[w] = k;
-    const e = others[w * 3 + k]! / n;
-    const prior = 20;
-    const e0 = Math.min(0.98, Math.max(0.02, e));
-    score[w] = betaSf(
-      Math.min(1, e + cfg.tolerance),
-      prior * e0 + o[k]!,
-      prior * (1 - e0) + n - o[k]!,
-    );
+    score[w] = best;
     stats[w] = {
       entropy_bits: entropyBits(o),
       others_entropy_bits: entropyBits(others.subarray(w * 3, w * 3 + 3)),
