@@ -48,6 +48,104 @@ function aligned(action: ArrayLike<number>, v: ArrayLike<number>): Float64Array 
   return out;
 }
 
+type SubBatch = ReturnType<typeof subBatch>;
+
+/**
+ * One minibatch's clipped policy + value (+ entropy) loss, fed back through the policy graph,
+ * and an AdamW step. Without `metrics` the ratio guard skipped the step (nothing changed).
+ */
+async function policyStep(
+  c: PpoConfig,
+  sub: SubBatch,
+  mask: Float64Array,
+  t: UpdateTargets,
+  policy: Learner,
+  heads: PolicyHead[],
+  lr: number,
+): Promise<{ approxKl: number; ratioMax: number; metrics?: Metrics }> {
+  const out = await policyForward(policy.model, sub.batch, heads);
+  const pl = clippedPolicyLoss(
+    {
+      logprobs: out.logprobs!,
+      oldLogprobs: sub.take(t.oldLogprobs),
+      advantages: sub.take(t.advantages),
+      mask,
+    },
+    { clip: c.ppo.clip },
+  );
+  const seen = { approxKl: pl.metrics.approx_kl!, ratioMax: pl.metrics.ratio_max! };
+  if (pl.metrics.ratio_mean! > c.ppo.ratio_threshold) return seen;
+  const vl = clippedValueLoss(
+    {
+      values: aligned(mask, out.values!),
+      oldValues: sub.take(t.oldValues),
+      returns: sub.take(t.returns),
+      mask,
+    },
+    { clip: c.ppo.value_clip },
+  );
+  const d: Partial<Record<PolicyHead, FloatArray>> = {
+    logprobs: asModelDtype(policy.model, pl.grads.logprobs!),
+    values: asModelDtype(
+      policy.model,
+      shiftBack(
+        mask,
+        vl.grads.values!.map((g) => g * c.ppo.vf_coef),
+      ),
+    ),
+  };
+  const metrics: Metrics = {};
+  let entLoss = 0;
+  if (out.entropy) {
+    const en = entropyBonus({ entropy: out.entropy, mask }, { coef: c.ppo.ent_coef });
+    d.entropy = asModelDtype(policy.model, en.grads.entropy!);
+    entLoss = en.loss;
+    metrics.entropy = en.metrics.entropy!;
+  }
+  const grad = await policyBackward(policy.model, sub.batch, d, policy.grad);
+  const info = policy.opt.step(grad, lr);
+  return {
+    ...seen,
+    metrics: {
+      ...metrics,
+      policy_loss: pl.loss,
+      value_loss: vl.loss,
+      loss: pl.loss + c.ppo.vf_coef * vl.loss + entLoss,
+      clipfrac: pl.metrics.clipfrac!,
+      approx_kl: pl.metrics.approx_kl!,
+      value_clipfrac: vl.metrics.value_clipfrac!,
+      explained_variance: vl.metrics.explained_variance!,
+      grad_norm: info.gradNorm,
+    },
+  };
+}
+
+/** Lagrangian mode: the cost critic's clipped value-loss step on the same minibatch. */
+async function costStep(
+  c: PpoConfig,
+  sub: SubBatch,
+  mask: Float64Array,
+  cost: NonNullable<UpdateTargets["cost"]>,
+  critic: Learner,
+  lr: number,
+): Promise<number> {
+  const cv = await critic.model.values(sub.batch);
+  const cl = clippedValueLoss(
+    {
+      values: aligned(mask, cv),
+      oldValues: sub.take(cost.oldValues),
+      returns: sub.take(cost.returns),
+      mask,
+    },
+    { clip: c.ppo.value_clip },
+  );
+  const g = await critic.model.backward(sub.batch, {
+    values: asModelDtype(critic.model, shiftBack(mask, cl.grads.values!)),
+  });
+  critic.opt.step(g, lr);
+  return cl.loss;
+}
+
 export async function ppoUpdate(
   c: PpoConfig,
   r: Rollout,
@@ -78,80 +176,19 @@ export async function ppoUpdate(
       const rows = order.slice(s, s + M);
       const sub = subBatch(r, rows);
       const mask = sub.take(r.action);
-      const out = await policyForward(policy.model, sub.batch, heads);
-      const pl = clippedPolicyLoss(
-        {
-          logprobs: out.logprobs!,
-          oldLogprobs: sub.take(t.oldLogprobs),
-          advantages: sub.take(t.advantages),
-          mask,
-        },
-        { clip: c.ppo.clip },
-      );
-      epochKl += pl.metrics.approx_kl!;
+      const step = await policyStep(c, sub, mask, t, policy, heads, o.lr);
+      epochKl += step.approxKl;
       epochMb += 1;
-      if (pl.metrics.ratio_mean! > c.ppo.ratio_threshold) {
+      if (!step.metrics) {
         skipped += 1;
         continue;
       }
-      const vl = clippedValueLoss(
-        {
-          values: aligned(mask, out.values!),
-          oldValues: sub.take(t.oldValues),
-          returns: sub.take(t.returns),
-          mask,
-        },
-        { clip: c.ppo.value_clip },
-      );
-      const d: Partial<Record<PolicyHead, FloatArray>> = {
-        logprobs: asModelDtype(policy.model, pl.grads.logprobs!),
-        values: asModelDtype(
-          policy.model,
-          shiftBack(
-            mask,
-            vl.grads.values!.map((g) => g * c.ppo.vf_coef),
-          ),
-        ),
-      };
-      let entLoss = 0;
-      if (out.entropy) {
-        const en = entropyBonus({ entropy: out.entropy, mask }, { coef: c.ppo.ent_coef });
-        d.entropy = asModelDtype(policy.model, en.grads.entropy!);
-        entLoss = en.loss;
-        add({ entropy: en.metrics.entropy! });
-      }
-      const grad = await policyBackward(policy.model, sub.batch, d, policy.grad);
-      const info = policy.opt.step(grad, o.lr);
       o.afterUpdate();
       steps += 1;
-      add({
-        policy_loss: pl.loss,
-        value_loss: vl.loss,
-        loss: pl.loss + c.ppo.vf_coef * vl.loss + entLoss,
-        clipfrac: pl.metrics.clipfrac!,
-        approx_kl: pl.metrics.approx_kl!,
-        value_clipfrac: vl.metrics.value_clipfrac!,
-        explained_variance: vl.metrics.explained_variance!,
-        grad_norm: info.gradNorm,
-      });
-      sums.ratio_max = Math.max(sums.ratio_max ?? 0, pl.metrics.ratio_max!);
-      if (costCritic && t.cost) {
-        const cv = await costCritic.model.values(sub.batch);
-        const cl = clippedValueLoss(
-          {
-            values: aligned(mask, cv),
-            oldValues: sub.take(t.cost.oldValues),
-            returns: sub.take(t.cost.returns),
-            mask,
-          },
-          { clip: c.ppo.value_clip },
-        );
-        const g = await costCritic.model.backward(sub.batch, {
-          values: asModelDtype(costCritic.model, shiftBack(mask, cl.grads.values!)),
-        });
-        costCritic.opt.step(g, o.lr);
-        add({ cost_value_loss: cl.loss });
-      }
+      add(step.metrics);
+      sums.ratio_max = Math.max(sums.ratio_max ?? 0, step.ratioMax);
+      if (costCritic && t.cost)
+        add({ cost_value_loss: await costStep(c, sub, mask, t.cost, costCritic, o.lr) });
     }
     epochsRun += 1;
     if (c.ppo.target_kl !== null && epochKl / epochMb > 1.5 * c.ppo.target_kl) {
