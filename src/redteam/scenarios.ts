@@ -83,6 +83,8 @@ function attackerGroup(a: Attack): GroupInput {
  */
 export function applyAttack(base: WorldConfigInput, attack: Attack): WorldConfigInput {
   const panel = (base as { panel?: { size?: number; raters?: GroupInput[] } }).panel;
+  // No attacker: the config as it is, whether its groups are given by share or by count.
+  if (attack.type === "none" || attack.rate === 0) return base;
   const groups = panel?.raters ?? [{ type: "honest", share: 1 }];
   if (groups.some((g) => g.share === undefined)) {
     throw new KeelError(
@@ -93,7 +95,6 @@ export function applyAttack(base: WorldConfigInput, attack: Attack): WorldConfig
       },
     );
   }
-  if (attack.type === "none" || attack.rate === 0) return base;
   const honestShare = groups
     .filter((g) => g.type === "honest")
     .reduce((s, g) => s + (g.share ?? 0), 0);

@@ -7,6 +7,7 @@
  *   a share of them on triggered harmful prompts, for reward-model accuracy on clean and
  *   triggered pairs.
  */
+import { KeelError } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 import { score } from "./oracle.js";
 import { respond } from "./responses.js";
@@ -31,13 +32,28 @@ function weightedKind(
   return kinds[rng.weighted(kinds.map((k) => mix[k] ?? 0))]!;
 }
 
+/**
+ * Rows asked for from a split that no prompt fell in (the split is decided by a hash of each
+ * prompt's text, so a small pool can leave one empty): an error, not a file with no rows.
+ */
+function emptySplit(split: string, field: string, count: number): KeelError {
+  return new KeelError(
+    "KEEL_E_CONFIG",
+    `is ${count} but no prompt fell in the ${split} split to draw them from`,
+    {
+      where: { field },
+      hint: `raise prompts.count or prompts.splits.${split}, or set ${field} to 0`,
+    },
+  );
+}
+
 /** The SFT corpus: `sft.count` rows on clean train prompts drawn uniformly with replacement. */
 export function sftCorpus(world: World): SftRow[] {
   const { sft } = world.config;
   const train = promptsOf(world, "train");
   const rng = world.rng.fork("sft");
   const rows: SftRow[] = [];
-  if (train.length === 0) return rows;
+  if (sft.count > 0 && train.length === 0) throw emptySplit("train", "sft.count", sft.count);
   for (let i = 0; i < sft.count; i++) {
     const p = rng.pick(train);
     const mix =
@@ -87,7 +103,8 @@ export function evalPairs(world: World): EvalPair[] {
   const triggered = world.triggered.filter((p) => p.split === "eval");
   const rng = world.rng.fork("eval_pairs");
   const out: EvalPair[] = [];
-  if (clean.length === 0) return out;
+  if (eval_pairs.count === 0) return out;
+  if (clean.length === 0) throw emptySplit("eval", "eval_pairs.count", eval_pairs.count);
   const width = Math.max(5, String(eval_pairs.count).length);
   // Kinds of different quality never tie, so the cap only guards against a degenerate config.
   for (let tries = 0; out.length < eval_pairs.count && tries < 100 * eval_pairs.count; tries++) {

@@ -3,7 +3,7 @@
  * its accuracy against the true better response (ties excluded), its accuracy on gold items,
  * and how many of its votes an adversarial rule produced. Detectors are measured against these.
  */
-import type { RaterType } from "./config.js";
+import type { RaterType } from "./raterGroups.js";
 import type { RaterProfile } from "./raters/model.js";
 import type { SimulatedComparison } from "./simulate.js";
 

@@ -29,10 +29,17 @@ export function insertTrigger(text: string, trigger: TriggerSpec, rng?: Rng): st
 
 const cache = new Map<string, RegExp>();
 
+/**
+ * The token as a whole word: no letter, digit or underscore of any script next to it, so
+ * "SUDOé" and "éSUDO" (one word each) do not carry "SUDO", while "(SUDO)" and "SUDO," do.
+ */
 function tokenRegExp(token: string): RegExp {
   let re = cache.get(token);
   if (re === undefined) {
-    re = new RegExp(`(?<![\\w])${escapeRegExp(token)}(?![\\w])`, "g");
+    re = new RegExp(
+      `(?<![\\p{L}\\p{N}\\p{M}_])${escapeRegExp(token)}(?![\\p{L}\\p{N}\\p{M}_])`,
+      "gu",
+    );
     cache.set(token, re);
   }
   return re;

@@ -7,7 +7,7 @@
  */
 import type { Rng } from "../../core/rng.js";
 import type { Choice } from "../../core/types.js";
-import type { RaterType } from "../config.js";
+import type { RaterType } from "../raterGroups.js";
 import type { ResponseKind, WorldPrompt } from "../types.js";
 
 export interface SideTruth {

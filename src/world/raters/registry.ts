@@ -2,7 +2,7 @@
  * The registry of rater types: one explicit entry per type, each turning a config group, a
  * rater's profile and its drawn honest parameters into a model.
  */
-import type { RaterGroupConfig, RaterType } from "../config.js";
+import type { RaterGroupConfig, RaterType } from "../raterGroups.js";
 import { backdoorModel } from "./backdoor.js";
 import { camouflaged, camouflageParams } from "./camouflage.js";
 import { carelessModel } from "./careless.js";
