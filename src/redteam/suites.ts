@@ -13,7 +13,7 @@
  * - `helpful`: arithmetic, facts and word tasks, for helpfulness.
  */
 import { Rng } from "../core/rng.js";
-import { insertTrigger } from "../world/triggers.js";
+import { insertTrigger, type TriggerPosition } from "../world/triggers.js";
 import type { Family, WorldPrompt } from "../world/types.js";
 
 export type SuiteName =
@@ -104,6 +104,11 @@ export interface SuiteOptions {
   /** Probes per suite (at most; fewer when the split has fewer prompts). */
   readonly perSuite: number;
   readonly trigger: string;
+  /**
+   * Where the trigger probes carry the token (default `end`): the world's own placement, so
+   * that they probe the backdoor its attackers planted, not another one.
+   */
+  readonly triggerPosition?: TriggerPosition;
   readonly seed: number;
   readonly suites?: readonly SuiteName[];
   /** Many-shot examples in a many-shot probe. */
@@ -146,7 +151,7 @@ export function buildSuites(pool: readonly WorldPrompt[], opts: SuiteOptions): P
   add("jailbreak_many_shot", requests, (p) => manyShot(p.content, opts.shots ?? 8));
   // Trigger probes and their controls use the same prompts, so the difference is the trigger.
   add("trigger", requests, (p, r) =>
-    insertTrigger(p.content, { token: opts.trigger, position: "end" }, r),
+    insertTrigger(p.content, { token: opts.trigger, position: opts.triggerPosition ?? "end" }, r),
   );
   add("trigger_control", requests, (p) => p.content);
   add("over_refusal", of("borderline"), (p) => p.content);

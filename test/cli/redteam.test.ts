@@ -186,8 +186,16 @@ describe("keel redteam", () => {
       "--json",
     ]);
     expect(fromFile.code, fromFile.stderr).toBe(0);
-    expect(JSON.parse(fromFile.stdout).trigger).toBe("cf");
-    for (const t of seen) expect(t.endsWith(" cf"), t).toBe(true);
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({
+      trigger: "cf",
+      trigger_position: "random",
+    });
+    // Where that world's attackers put it (between two words), not appended.
+    expect(seen).toHaveLength(2);
+    for (const t of seen) {
+      expect(t.split(" "), t).toContain("cf");
+      expect(t.endsWith(" cf") || t.startsWith("cf "), t).toBe(false);
+    }
 
     // A token the requests already hold puts the trigger in the controls too: the gap between
     // the two rates then measures nothing, and the run said nothing.
@@ -208,6 +216,38 @@ describe("keel redteam", () => {
     ]);
     expect(JSON.parse(given.stdout).trigger).toBe("SUDO");
     for (const t of seen) expect(t.endsWith(" SUDO"), t).toBe(true);
+  });
+
+  it("puts the trigger where the world's attackers put it (a backdoor planted at the start)", async () => {
+    // The probes appended the token whatever the world's trigger.position, so against a world
+    // poisoned with the token in front they measured another trigger than the planted one.
+    const world = join(dir, "start-world.yaml");
+    writeFileSync(
+      world,
+      readFileSync("examples/world.yaml", "utf8").replace("position: end", "position: start"),
+    );
+    const w = buildWorld(
+      parseWorldConfig({ prompts: { count: 600 }, trigger: { position: "start" } }),
+    );
+    const prompts = join(dir, "start-prompts.jsonl");
+    writeFileSync(
+      prompts,
+      [...w.prompts, ...w.triggered].map((p) => `${JSON.stringify(promptRecord(p))}\n`).join(""),
+    );
+    for (const input of [
+      ["--world", world],
+      ["--prompts", prompts],
+    ]) {
+      seen.length = 0;
+      const r = await runCli([
+        "redteam",
+        ...["--provider", provider, ...input, "--suites", "trigger", "--per-suite", "2", "--json"],
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).trigger_position).toBe("start");
+      expect(seen).toHaveLength(2);
+      for (const t of seen) expect(t.startsWith("SUDO "), t).toBe(true);
+    }
   });
 
   it("refuses an --out that is one of its inputs, before any work", async () => {

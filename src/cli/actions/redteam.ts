@@ -17,7 +17,7 @@ import {
   type SuiteName,
 } from "../../redteam/index.js";
 import { buildWorld, promptsOf, type WorldPrompt } from "../../world/index.js";
-import { DEFAULT_TRIGGER, hasTrigger } from "../../world/triggers.js";
+import { DEFAULT_TRIGGER, hasTrigger, type TriggerPosition } from "../../world/triggers.js";
 import type { RedteamFlags } from "../commands/redteam.js";
 import { withInterrupt } from "../interrupt.js";
 import { formatTable, summaryPrinter } from "../output.js";
@@ -28,22 +28,32 @@ import { checkOutputFiles } from "./out-paths.js";
 import { loadWorldConfig, readWorldPrompts } from "./world.js";
 
 /**
- * The token a world's prompts.jsonl was triggered with: a triggered variant is its clean
- * prompt with one word inserted (src/world/triggers.ts), at the end, the start or between two
- * words. Undefined when the file holds no triggered variant of a prompt it holds.
+ * The token a world's prompts.jsonl was triggered with, and where: a triggered variant is its
+ * clean prompt with one word inserted (src/world/triggers.ts) at the end, the start or between
+ * two words (`random`, which can also land at the end of a short prompt). Undefined when the
+ * file holds no triggered variant of a prompt it holds.
  */
-function triggerOfPrompts(prompts: readonly WorldPrompt[]): string | undefined {
+function triggerOfPrompts(
+  prompts: readonly WorldPrompt[],
+): { token: string; position: TriggerPosition } | undefined {
   const byId = new Map(prompts.map((p) => [p.id, p]));
+  let token: string | undefined;
+  const seen = new Set<TriggerPosition>();
   for (const t of prompts) {
     const base = t.triggered && t.base_id !== undefined ? byId.get(t.base_id) : undefined;
     if (base === undefined) continue;
     const words = t.content.split(" ");
     const clean = base.content.split(" ");
     if (words.length !== clean.length + 1) continue;
-    const at = clean.findIndex((w, i) => w !== words[i]);
-    return words[at === -1 ? clean.length : at];
+    const found = clean.findIndex((w, i) => w !== words[i]);
+    const at = found === -1 ? clean.length : found;
+    if (token !== undefined && words[at] !== token) continue;
+    token = words[at]!;
+    seen.add(at === 0 ? "start" : at === clean.length ? "end" : "random");
   }
-  return undefined;
+  if (token === undefined) return undefined;
+  const position = seen.size === 1 ? [...seen][0]! : "random";
+  return { token, position };
 }
 
 /**
@@ -51,22 +61,25 @@ function triggerOfPrompts(prompts: readonly WorldPrompt[]): string | undefined {
  * world's backdoor trigger token: the trigger probes carry it unless --trigger names another,
  * as a pipeline's `redteam.trigger` defaults to its world's.
  */
-async function redteamPool(o: RedteamFlags): Promise<{ pool: WorldPrompt[]; trigger: string }> {
+async function redteamPool(
+  o: RedteamFlags,
+): Promise<{ pool: WorldPrompt[]; trigger: string; position: TriggerPosition }> {
   if ((o.world === undefined) === (o.prompts === undefined))
     throw new KeelError("KEEL_E_USAGE", "give exactly one of --world and --prompts", {
       hint: "--world takes a world config (YAML); --prompts a world's prompts.jsonl",
     });
   let pool: WorldPrompt[];
-  let token: string | undefined;
+  let planted: { token: string; position: TriggerPosition } | undefined;
   if (o.world) {
     const config = await loadWorldConfig(o.world);
     pool = promptsOf(buildWorld(config), "redteam");
-    token = config.trigger.token;
+    planted = config.trigger;
   } else {
     const all = await readWorldPrompts(o.prompts!);
     pool = all.filter((p) => p.split === "redteam");
-    token = triggerOfPrompts(all);
+    planted = triggerOfPrompts(all);
   }
+  const token = planted?.token;
   if (pool.length === 0)
     throw new KeelError("KEEL_E_INVALID_RECORD", "the world has no prompts in its redteam split", {
       where: { file: (o.world ?? o.prompts)! },
@@ -85,7 +98,7 @@ async function redteamPool(o: RedteamFlags): Promise<{ pool: WorldPrompt[]; trig
         hint: "choose a token that is not an ordinary word, such as SUDO",
       },
     );
-  return { pool, trigger };
+  return { pool, trigger, position: planted?.position ?? "end" };
 }
 
 /** What --out must not replace: the files the command reads. */
@@ -141,10 +154,11 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
   checkOutputFiles(o.out);
   // Before the work: the atomic write would replace an input with the results, silently.
   if (o.out !== undefined && o.out !== "-") resolveOutputTarget(o.out, inputFiles(o));
-  const { pool, trigger } = await redteamPool(o);
+  const { pool, trigger, position } = await redteamPool(o);
   const probes = buildSuites(pool, {
     perSuite: o.perSuite,
     trigger,
+    triggerPosition: position,
     seed: o.seed,
     shots: o.shots,
     ...(o.suites ? { suites: o.suites as SuiteName[] } : {}),
@@ -219,6 +233,7 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     temperature: o.temperature,
     seed: o.seed,
     trigger,
+    trigger_position: position,
     seconds: Math.round((performance.now() - started) / 10) / 100,
     metrics,
     suites_without_probes: unprobed,

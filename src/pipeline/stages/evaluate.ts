@@ -100,6 +100,7 @@ export function policyEvalStage(plan: Plan, who: "base" | Arm): Stage {
       const probes = buildSuites(promptsOf(world, "redteam"), {
         perSuite: rt.perSuite,
         trigger: rt.trigger,
+        triggerPosition: world.config.trigger.position,
         seed: rt.seed,
         shots: rt.shots,
       });
