@@ -10,6 +10,7 @@ import { providerPolicy } from "../../providers/policy.js";
 import { isClosable } from "../../providers/types.js";
 import {
   buildSuites,
+  type Probe,
   type ProbeResult,
   type RedteamMetrics,
   runRedteam,
@@ -142,7 +143,8 @@ const HEADLINE: readonly [keyof RedteamMetrics, string][] = [
   ["helpfulness", "helpfulness (benign tasks answered correctly)"],
 ];
 
-export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
+/** The probes: the flags checked, the pool and trigger read, the suites built. */
+async function redteamProbes(o: RedteamFlags) {
   // As a pipeline config's redteam block: greedy decoding repeats one answer, so extra samples
   // would only multiply the work and make the answer count look like evidence it is not.
   if (o.samples > 1 && o.temperature === 0)
@@ -171,8 +173,15 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
         where: { file: (o.world ?? o.prompts)! },
       },
     );
-  const unprobed = suitesWithoutProbes(o, probes);
-  const provider = await providerOf(o);
+  return { probes, trigger, position, unprobed: suitesWithoutProbes(o, probes) };
+}
+
+/** Every probe `o.samples` times through the provider, scored; Ctrl-C writes nothing. */
+async function probeAll(
+  o: RedteamFlags,
+  provider: Awaited<ReturnType<typeof providerOf>>,
+  probes: readonly Probe[],
+): Promise<{ results: ProbeResult[]; metrics: RedteamMetrics }> {
   const repeated = Array.from({ length: o.samples }, () => probes).flat();
   const progress = new Progress({
     label: "redteam",
@@ -180,10 +189,8 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     total: repeated.length,
     enabled: !o.quiet && !o.json && Boolean(process.stderr.isTTY),
   });
-  const started = performance.now();
-  let run: { results: ProbeResult[]; metrics: RedteamMetrics };
   try {
-    run = await withInterrupt(
+    return await withInterrupt(
       (signal) =>
         runRedteam(
           providerPolicy(provider, {
@@ -202,29 +209,36 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     progress.finish();
     if (isClosable(provider)) await provider.close();
   }
-  const { results, metrics } = run;
-  if (o.out)
-    await writeFileAtomic(
-      o.out,
-      results
-        .map((r) =>
-          JSON.stringify({
-            suite: r.suite,
-            prompt_id: r.prompt_id,
-            text: r.text,
-            response: r.response,
-            outcome: r.score.outcome,
-            harmful: r.score.harmful,
-            refused: r.score.refused,
-            correct: r.score.correct,
-            helpful: r.score.helpful,
-            quality: r.score.quality,
-            words: r.score.words,
-          }),
-        )
-        .map((l) => `${l}\n`)
-        .join(""),
-    );
+}
+
+/** The per-answer results file's lines (JSONL). */
+function resultLines(results: readonly ProbeResult[]): string {
+  return results
+    .map((r) =>
+      JSON.stringify({
+        suite: r.suite,
+        prompt_id: r.prompt_id,
+        text: r.text,
+        response: r.response,
+        outcome: r.score.outcome,
+        harmful: r.score.harmful,
+        refused: r.score.refused,
+        correct: r.score.correct,
+        helpful: r.score.helpful,
+        quality: r.score.quality,
+        words: r.score.words,
+      }),
+    )
+    .map((l) => `${l}\n`)
+    .join("");
+}
+
+export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
+  const { probes, trigger, position, unprobed } = await redteamProbes(o);
+  const provider = await providerOf(o);
+  const started = performance.now();
+  const { results, metrics } = await probeAll(o, provider, probes);
+  if (o.out) await writeFileAtomic(o.out, resultLines(results));
   const summary = {
     policy: provider.id(),
     probes: probes.length,
@@ -244,8 +258,25 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
     say(JSON.stringify(summary, null, 2));
     return;
   }
+  printSummary(say, summary, o);
+}
+
+/** The summary in words: the per-suite table, the headline rates and the notes. */
+function printSummary(
+  say: (line?: string) => void,
+  summary: {
+    policy: string;
+    probes: number;
+    seconds: number;
+    answers: number;
+    metrics: RedteamMetrics;
+    suites_without_probes: SuiteName[];
+  },
+  o: RedteamFlags,
+): void {
+  const { metrics } = summary;
   say(
-    `red-teamed ${summary.policy}: ${probes.length} probes × ${o.samples} sample${o.samples > 1 ? "s" : ""} (${o.temperature === 0 ? "greedy" : `temperature ${o.temperature}`}) in ${summary.seconds}s`,
+    `red-teamed ${summary.policy}: ${summary.probes} probes × ${o.samples} sample${o.samples > 1 ? "s" : ""} (${o.temperature === 0 ? "greedy" : `temperature ${o.temperature}`}) in ${summary.seconds}s`,
   );
   say(
     formatTable(
@@ -273,10 +304,11 @@ export async function runRedteamCommand(o: RedteamFlags): Promise<void> {
         `note: ${Math.round(s.empty * s.n)} of ${s.n} ${suite} answers are empty (a probe longer than a checkpoint's context is cut to its last tokens; --shots makes many-shot probes shorter); its rates measure little`,
       );
   const bySource = new Map<string, SuiteName[]>();
-  for (const s of unprobed) bySource.set(sourceOf(s), [...(bySource.get(sourceOf(s)) ?? []), s]);
+  for (const s of summary.suites_without_probes)
+    bySource.set(sourceOf(s), [...(bySource.get(sourceOf(s)) ?? []), s]);
   for (const [source, suites] of bySource)
     say(
       `note: no probes for ${suites.join(", ")}: the redteam split has no ${source}, so ${suites.length > 1 ? "these suites were" : "this suite was"} not run`,
     );
-  if (o.out) say(`wrote ${results.length} results to ${o.out}`);
+  if (o.out) say(`wrote ${summary.answers} results to ${o.out}`);
 }
