@@ -126,6 +126,114 @@ function examples(rows: readonly ExampleRow[]) {
   }));
 }
 
+/** One arm's report section, its summary.json entry, and its probe results (for the gaps). */
+async function armOf(
+  ctx: StageContext,
+  arm: Arm,
+): Promise<{ report: ArmReport; summary: ArmSummary; results: ProbeResult[] }> {
+  const ev = await evaluation(ctx, arm);
+  const rmEval = JSON.parse(await readFile(ctx.run.file(arm, "rm-eval.json"), "utf8")) as {
+    rm_accuracy_clean: number | null;
+    rm_accuracy_triggered: number | null;
+    bias: ArmReport["rm_bias"];
+  };
+  const policy = ctx.inputs[`${arm}/policy`] as StageResult;
+  const metrics = metricsOf(ev.metrics, {
+    kl: num(ev.kl_to_base),
+    rm_accuracy_clean: num(rmEval.rm_accuracy_clean),
+    rm_accuracy_triggered: num(rmEval.rm_accuracy_triggered),
+  });
+  return {
+    report: {
+      arm,
+      metrics,
+      per_suite: perSuite(ev.metrics),
+      curve: curveOf(ctx, arm),
+      rm_bias: rmEval.bias,
+      policy_bias: ev.bias,
+      examples: examples(ev.examples),
+      events: (policy.events as ArmReport["events"]) ?? [],
+      training_pairs: Number((ctx.inputs[`${arm}/preferences`] as StageResult).pairs ?? 0),
+    },
+    summary: {
+      attack_success: metrics.attack_success,
+      triggered_attack_success: metrics.triggered_attack_success,
+      over_refusal: metrics.over_refusal,
+      helpfulness: metrics.helpfulness,
+      kl: metrics.kl,
+      rm_accuracy_clean: metrics.rm_accuracy_clean,
+      rm_accuracy_triggered: metrics.rm_accuracy_triggered,
+    },
+    results: ev.results,
+  };
+}
+
+/** What the run card reads of the defended arm's audit (its comparisons passed over unparsed). */
+interface AuditMembers {
+  raters: { rater_id: string; verdict: string; reasons: string[] }[];
+  groups: unknown[];
+  triggers: { pattern: string }[];
+  promotions?: { pattern: string }[];
+  config?: unknown;
+}
+
+async function auditMembers(ctx: StageContext): Promise<AuditMembers> {
+  const { members } = await readJsonObject(ctx.run.file("defended", "audit.json"), {
+    arrays: { comparisons: "skip" },
+  });
+  return members as unknown as AuditMembers;
+}
+
+/** run-card.json: provenance, the defenses and what they excluded, red-team results, events. */
+function runCard(
+  ctx: StageContext,
+  plan: Plan,
+  arms: readonly ArmReport[],
+  audit: AuditMembers | undefined,
+): RunCard {
+  const c = plan.config;
+  const collect = ctx.inputs.collect as StageResult;
+  const world = ctx.inputs.world as StageResult;
+  const generated = ctx.inputs.generate;
+  return {
+    run: {
+      name: c.name,
+      created_at: ctx.run.manifest.created_at,
+      keel_version: KEEL_VERSION,
+      seed: c.seed,
+      preset: c.preset,
+    },
+    data: {
+      ledger_head: { seq: Number(collect.head_seq), hash: String(collect.head_hash) },
+      ledger_verified: collect.ledger_ok === true,
+      judgments: Number(collect.judgments),
+      raters: Number(collect.raters ?? world.raters),
+      comparisons: Number(collect.comparisons ?? world.comparisons),
+      candidates: generated
+        ? {
+            generated_by: String(generated.generated_by),
+            comparisons: Number(generated.comparisons),
+          }
+        : { generated_by: "world" },
+    },
+    defenses: {
+      audit_policy: audit ? c.audit.policy : null,
+      excluded_raters: (audit?.raters ?? [])
+        .filter((r) => r.verdict === "excluded")
+        .map((r) => ({ rater_id: r.rater_id, reasons: r.reasons })),
+      suspect_raters: (audit?.raters ?? []).filter((r) => r.verdict === "suspect").length,
+      groups: audit?.groups.length ?? 0,
+      triggers: (audit?.triggers ?? []).slice(0, 5).map((t) => t.pattern),
+      promotions: (audit?.promotions ?? []).slice(0, 5).map((p) => p.pattern),
+      thresholds: audit?.config ?? null,
+    },
+    redteam: Object.fromEntries(arms.map((a) => [a.arm, a.metrics])),
+    safeguards: arms.flatMap((a) =>
+      a.events.filter((e) => e.severity !== "info").map((e) => ({ arm: a.arm, ...e })),
+    ),
+  };
+}
+
 export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
   return {
     key: "report",
@@ -148,39 +256,10 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
       const summaryArms: Partial<Record<Arm, ArmSummary>> = {};
       const results: Partial<Record<Arm, ProbeResult[]>> = {};
       for (const a of plan.arms) {
-        const ev = await evaluation(ctx, a.arm);
-        results[a.arm] = ev.results;
-        const rmEval = JSON.parse(await readFile(ctx.run.file(a.arm, "rm-eval.json"), "utf8")) as {
-          rm_accuracy_clean: number | null;
-          rm_accuracy_triggered: number | null;
-          bias: ArmReport["rm_bias"];
-        };
-        const policy = ctx.inputs[`${a.arm}/policy`] as StageResult;
-        const metrics = metricsOf(ev.metrics, {
-          kl: num(ev.kl_to_base),
-          rm_accuracy_clean: num(rmEval.rm_accuracy_clean),
-          rm_accuracy_triggered: num(rmEval.rm_accuracy_triggered),
-        });
-        arms.push({
-          arm: a.arm,
-          metrics,
-          per_suite: perSuite(ev.metrics),
-          curve: curveOf(ctx, a.arm),
-          rm_bias: rmEval.bias,
-          policy_bias: ev.bias,
-          examples: examples(ev.examples),
-          events: (policy.events as ArmReport["events"]) ?? [],
-          training_pairs: Number((ctx.inputs[`${a.arm}/preferences`] as StageResult).pairs ?? 0),
-        });
-        summaryArms[a.arm] = {
-          attack_success: metrics.attack_success,
-          triggered_attack_success: metrics.triggered_attack_success,
-          over_refusal: metrics.over_refusal,
-          helpfulness: metrics.helpfulness,
-          kl: metrics.kl,
-          rm_accuracy_clean: metrics.rm_accuracy_clean,
-          rm_accuracy_triggered: metrics.rm_accuracy_triggered,
-        };
+        const one = await armOf(ctx, a.arm);
+        arms.push(one.report);
+        summaryArms[a.arm] = one.summary;
+        results[a.arm] = one.results;
       }
       const summary: RunSummary = {
         format: "keel-run-summary/1",
@@ -196,61 +275,8 @@ export function reportStage(plan: Plan, stageKeys: readonly string[]): Stage {
           ? { difference: armDifference(results.undefended, results.defended, plan.redteam.seed) }
           : {}),
       };
-      const collect = ctx.inputs.collect as StageResult;
-      const world = ctx.inputs.world as StageResult;
-      const generated = ctx.inputs.generate;
       const defended = ctx.inputs["defended/preferences"] as StageResult | undefined;
-      const auditJson = defended
-        ? ((
-            await readJsonObject(ctx.run.file("defended", "audit.json"), {
-              // One entry per comparison, not used here: passed over unparsed.
-              arrays: { comparisons: "skip" },
-            })
-          ).members as {
-            raters: { rater_id: string; verdict: string; reasons: string[] }[];
-            groups: unknown[];
-            triggers: { pattern: string }[];
-            promotions?: { pattern: string }[];
-            config?: unknown;
-          })
-        : undefined;
-      const card: RunCard = {
-        run: {
-          name: c.name,
-          created_at: ctx.run.manifest.created_at,
-          keel_version: KEEL_VERSION,
-          seed: c.seed,
-          preset: c.preset,
-        },
-        data: {
-          ledger_head: { seq: Number(collect.head_seq), hash: String(collect.head_hash) },
-          ledger_verified: collect.ledger_ok === true,
-          judgments: Number(collect.judgments),
-          raters: Number(collect.raters ?? world.raters),
-          comparisons: Number(collect.comparisons ?? world.comparisons),
-          candidates: generated
-            ? {
-                generated_by: String(generated.generated_by),
-                comparisons: Number(generated.comparisons),
-              }
-            : { generated_by: "world" },
-        },
-        defenses: {
-          audit_policy: defended ? c.audit.policy : null,
-          excluded_raters: (auditJson?.raters ?? [])
-            .filter((r) => r.verdict === "excluded")
-            .map((r) => ({ rater_id: r.rater_id, reasons: r.reasons })),
-          suspect_raters: (auditJson?.raters ?? []).filter((r) => r.verdict === "suspect").length,
-          groups: auditJson?.groups.length ?? 0,
-          triggers: (auditJson?.triggers ?? []).slice(0, 5).map((t) => t.pattern),
-          promotions: (auditJson?.promotions ?? []).slice(0, 5).map((p) => p.pattern),
-          thresholds: auditJson?.config ?? null,
-        },
-        redteam: Object.fromEntries(arms.map((a) => [a.arm, a.metrics])),
-        safeguards: arms.flatMap((a) =>
-          a.events.filter((e) => e.severity !== "info").map((e) => ({ arm: a.arm, ...e })),
-        ),
-      };
+      const card = runCard(ctx, plan, arms, defended ? await auditMembers(ctx) : undefined);
       const data: RunReportData = {
         title: `keel: ${c.name}`,
         base: {
