@@ -115,6 +115,99 @@ async function* storeBatches(source: FeedbackStore): AsyncGenerator<ImportBatch>
   if (batch.length > 0) yield batch;
 }
 
+/** Where collection reads its judgments from, what to record of it, and how many to expect. */
+interface CollectSource {
+  readonly batches: AsyncIterable<ImportBatch>;
+  readonly origin: Record<string, unknown>;
+  /** For progress (0: unknown). */
+  readonly expected: number;
+  /** The source store, to close after the import (`collect.from: store`). */
+  readonly source?: FeedbackStore;
+}
+
+async function collectSource(
+  plan: Plan,
+  ctx: StageContext,
+  sha256: string | null | undefined,
+): Promise<CollectSource> {
+  const c = plan.config.collect;
+  if (c.from === "panel") {
+    const panel = panelFiles(plan.config).judgments;
+    return {
+      batches: parseJudgmentsInWorker("judgments", ctx.run.file(panel)),
+      origin: { from: "panel", file: panel },
+      expected: Number((ctx.inputs.generate ?? ctx.inputs.world)?.judgments ?? 0),
+    };
+  }
+  if (c.from === "import") {
+    const path = c.path!;
+    const key = c.format === "auto" ? await detectFormat(path) : c.format;
+    const format = importFormat(key);
+    if (format.kind !== "judgments") {
+      throw new KeelError(
+        "KEEL_E_CONFIG",
+        `format ${key} does not carry judgments with their texts`,
+        {
+          where: { field: "collect.format" },
+        },
+      );
+    }
+    return {
+      batches: parseJudgmentsInWorker(format.key, path),
+      origin: { from: "import", file: path, format: format.key, sha256 },
+      expected: 0,
+    };
+  }
+  const source = await openStore(c.path!);
+  try {
+    const v = await source.verifyLedger();
+    if (!v.ok) {
+      throw new KeelError(
+        "KEEL_E_LEDGER_BROKEN",
+        `the source store's ledger does not verify: ${v.firstBreak?.message ?? "broken"}`,
+        { where: { field: "collect.path" } },
+      );
+    }
+    return {
+      batches: storeBatches(source),
+      origin: {
+        from: "store",
+        store: source.location,
+        source_head_seq: v.head.seq,
+        source_head_hash: v.head.hash,
+      },
+      expected: v.head.seq,
+      source,
+    };
+  } catch (e) {
+    await source.close();
+    throw e;
+  }
+}
+
+/** The batches, passed on unchanged, with their raters and comparisons counted on the way. */
+async function* countingBatches(
+  batches: AsyncIterable<ImportBatch>,
+  seen: { raters: Set<string>; comparisons: Set<string>; clock: SimulatedClock | undefined },
+): AsyncGenerator<ImportBatch> {
+  const { raters, comparisons, clock } = seen;
+  for await (const batch of batches) {
+    if (isColumns(batch)) {
+      for (const r of batch.rater_id) raters.add(r);
+      for (const c of batch.comparison_id) comparisons.add(c);
+      if (clock) for (const t of batch.created_at) clock.saw(t);
+    } else {
+      for (const p of batch) {
+        if (!p.ok) continue;
+        raters.add(p.record.rater_id);
+        comparisons.add(p.record.comparison_id);
+        if (clock && "created_at" in p.record) clock.saw(p.record.created_at);
+      }
+    }
+    yield batch;
+  }
+}
+
 /**
  * Collection into the run's own store: the world panel's judgments, a file (any judgment
  * format `keel import` reads), or an existing store whose ledger verifies (the rater web app's).
@@ -147,72 +240,14 @@ export function collectStage(plan: Plan): Stage {
       const store = await openStore(db, { create: true, ...(clock ? { now: clock.now } : {}) });
       let source: FeedbackStore | undefined;
       try {
-        let batches: AsyncIterable<ImportBatch>;
-        let origin: Record<string, unknown>;
-        const panel = panelFiles(plan.config).judgments;
-        let expected = Number((ctx.inputs.generate ?? ctx.inputs.world)?.judgments ?? 0);
-        if (c.from === "panel") {
-          batches = parseJudgmentsInWorker("judgments", ctx.run.file(panel));
-          origin = { from: "panel", file: panel };
-        } else if (c.from === "import") {
-          const path = c.path!;
-          const key = c.format === "auto" ? await detectFormat(path) : c.format;
-          const format = importFormat(key);
-          if (format.kind !== "judgments") {
-            throw new KeelError(
-              "KEEL_E_CONFIG",
-              `format ${key} does not carry judgments with their texts`,
-              { where: { field: "collect.format" } },
-            );
-          }
-          batches = parseJudgmentsInWorker(format.key, path);
-          origin = {
-            from: "import",
-            file: path,
-            format: format.key,
-            sha256,
-          };
-          expected = 0;
-        } else {
-          source = await openStore(c.path!);
-          const v = await source.verifyLedger();
-          if (!v.ok) {
-            throw new KeelError(
-              "KEEL_E_LEDGER_BROKEN",
-              `the source store's ledger does not verify: ${v.firstBreak?.message ?? "broken"}`,
-              { where: { field: "collect.path" } },
-            );
-          }
-          batches = storeBatches(source);
-          origin = {
-            from: "store",
-            store: source.location,
-            source_head_seq: v.head.seq,
-            source_head_hash: v.head.hash,
-          };
-          expected = v.head.seq;
-        }
+        const from = await collectSource(plan, ctx, sha256);
+        source = from.source;
+        const { batches, origin, expected } = from;
         // Raters and comparisons counted as the records pass (no second read of the store).
         const raters = new Set<string>();
         const comparisons = new Set<string>();
-        const counted = async function* (): AsyncGenerator<ImportBatch> {
-          for await (const batch of batches) {
-            if (isColumns(batch)) {
-              for (const r of batch.rater_id) raters.add(r);
-              for (const c of batch.comparison_id) comparisons.add(c);
-              if (clock) for (const t of batch.created_at) clock.saw(t);
-            } else {
-              for (const p of batch) {
-                if (!p.ok) continue;
-                raters.add(p.record.rater_id);
-                comparisons.add(p.record.comparison_id);
-                if (clock && "created_at" in p.record) clock.saw(p.record.created_at);
-              }
-            }
-            yield batch;
-          }
-        };
-        const r = await store.importJudgments(counted(), {
+        const counted = countingBatches(batches, { raters, comparisons, clock });
+        const r = await store.importJudgments(counted, {
           source: String(origin.file ?? origin.store),
           onProgress: (n) => ctx.progress(expected > 0 ? n / expected : 0.5),
         });
