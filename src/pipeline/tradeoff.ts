@@ -5,36 +5,45 @@
  * the world's safe/unsafe labels at several cost thresholds — and each tuned policy is
  * red-teamed: helpfulness on benign tasks against harmful compliance under jailbreaks.
  */
-import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
-import { canonicalJson } from "../core/canonical.js";
-import { sha256Hex } from "../core/digest.js";
+import { join } from "node:path";
 import { KeelError } from "../core/errors.js";
 import { writeFileAtomic } from "../io/files.js";
 import { readJsonObject } from "../io/json-read.js";
 import { parseJsonlBatches, strictRecords } from "../io/jsonl.js";
 import { loadYamlConfig } from "../io/yaml.js";
 import { buildSuites, runRedteam } from "../redteam/index.js";
-import { chart, html, lineSpec, renderPage } from "../report/index.js";
 import {
   type CostPair,
-  endedAs,
   FINAL_MODEL_DIR,
   loadTextPolicy,
   type PpoConfig,
   parsePpoConfig,
   type RmConfig,
-  readMetrics,
   trainCostModel,
   trainPpo,
 } from "../train/index.js";
-import { buildWorld, promptsOf } from "../world/index.js";
+import { buildWorld, promptsOf, type World } from "../world/index.js";
 import { parsePipelineConfig } from "./config.js";
 import { openTradeoffRecord, recordPoint } from "./experiment-record.js";
 import { type Plan, resolvePlan } from "./plan.js";
-import { fileSha256 } from "./rundir.js";
+import { fileSha256, type RunDir } from "./rundir.js";
+import { tradeoffReport } from "./tradeoff-report.js";
+import {
+  costSource,
+  finishedPpo,
+  modelDigest,
+  POINT,
+  pointSource,
+  readPoint,
+  readText,
+  rootsOf,
+  SOURCE,
+} from "./tradeoff-source.js";
+
+export { tradeoffReport } from "./tradeoff-report.js";
+export { locationFree } from "./tradeoff-source.js";
 
 export interface TradeoffOptions {
   /** A finished pipeline run directory (base/model, defended/rm/model, world/, config.yaml). */
@@ -111,131 +120,9 @@ async function costPairs(from: string): Promise<CostPair[]> {
   return out;
 }
 
-/** Beside the cost model in --out, and in each point's directory: what it came from. */
-const SOURCE = "source.json";
-/** In a point's directory once it is red-teamed: its `TradeoffPoint`. */
-const POINT = "point.json";
-
-/** `--from` and `--out` as source.json names them, the longer (inner) one first. */
-type Roots = readonly (readonly [dir: string, name: string])[];
-
-function rootsOf(o: { readonly from: string; readonly out: string }): Roots {
-  const roots: [string, string][] = [
-    [resolve(o.from), "<from>"],
-    [resolve(o.out), "<out>"],
-  ];
-  return roots.sort((a, b) => b[0].length - a[0].length);
-}
-
-/**
- * A config as source.json hashes it: each string that names a path inside `--from` or `--out`
- * becomes "<from>/…" or "<out>/…", so that `--resume` under another spelling of the same
- * directories (`run` and `./run/`, a relative path and an absolute one) keeps the finished points
- * instead of training them again. What the paths hold is hashed on its own (weights, data).
- */
-export function locationFree(value: unknown, roots: Roots): unknown {
-  if (typeof value === "string") {
-    if (!value.includes("/") && !value.includes(sep) && !roots.some(([d]) => resolve(value) === d))
-      return value;
-    const abs = resolve(value);
-    for (const [dir, name] of roots) {
-      const rel = relative(dir, abs);
-      if (rel === "") return name;
-      if (!rel.startsWith("..") && !isAbsolute(rel)) return `${name}/${rel.split(sep).join("/")}`;
-    }
-    return value;
-  }
-  if (Array.isArray(value)) return value.map((v) => locationFree(v, roots));
-  if (value !== null && typeof value === "object")
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, locationFree(v, roots)] as const),
-    );
-  return value;
-}
-
-/**
- * What the cost model is trained from: the run's base policy (its config.json holds the
- * weights' hash), the world's judgments and truth, and the trainer config.
- */
-function costSource(from: string, rm: RmConfig, roots: Roots): string {
-  const digest = (...p: string[]) => fileSha256(join(from, ...p));
-  return `${JSON.stringify({
-    base: digest("base", "model", "config.json"),
-    truth: digest("world", "truth.json"),
-    judgments: digest("world", "judgments.jsonl"),
-    rm: sha256Hex(canonicalJson(locationFree(rm, roots))),
-  })}\n`;
-}
-
-/**
- * What one point's result follows from: the run's base policy and the reward model (their
- * config.json files hold the weights' hashes), the point's PPO config, the red-team probes and
- * their settings, and for a Lagrangian point the cost model's own source.
- */
-function pointSource(
-  models: { readonly base: string; readonly rm: string },
-  config: unknown,
-  redteam: Plan["redteam"],
-  cost: string | undefined,
-  roots: Roots,
-): string {
-  return `${JSON.stringify({
-    base: models.base,
-    rm: models.rm,
-    ppo: sha256Hex(canonicalJson(locationFree(config, roots))),
-    redteam: sha256Hex(canonicalJson(redteam)),
-    ...(cost === undefined ? {} : { cost: sha256Hex(cost) }),
-  })}\n`;
-}
-
-/**
- * A model directory's identity: its config.json (which holds its weight files' hashes), or an
- * ensemble's ensemble.json and each member's config.json.
- */
-function modelDigest(dir: string): string {
-  const h = createHash("sha256");
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-    )) {
-      const path = join(d, e.name);
-      if (e.isDirectory()) walk(path);
-      else if (e.name === "config.json" || e.name === "ensemble.json")
-        h.update(`${relative(dir, path)}\0`).update(readFileSync(path));
-    }
-  };
-  walk(dir);
-  return h.digest("hex");
-}
-
-/** A point directory's finished PPO run (completed, or stopped by a safeguard), if any. */
-function finishedPpo(dir: string): { checkpoint: string; kl: number | null } | undefined {
-  const status = endedAs(dir);
-  const model = join(dir, FINAL_MODEL_DIR);
-  if ((status !== "completed" && status !== "stopped") || !existsSync(model)) return undefined;
-  const summary = readMetrics(dir).findLast((r) => r.type === "summary");
-  return { checkpoint: model, kl: typeof summary?.kl === "number" ? summary.kl : null };
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
-}
-
-export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> {
-  const plan = await readRun(o.from);
-  const armPlan = plan.arms.find((a) => a.arm === o.arm);
-  const rmDir = join(o.from, o.arm, "rm", "model");
-  if (!armPlan?.ppo || !existsSync(rmDir)) {
-    throw new KeelError("KEEL_E_USAGE", `${o.from} has no ${o.arm} arm trained with PPO`);
-  }
-  const ppo = armPlan.ppo;
-  const record = await openTradeoffRecord(o, plan, armPlan.rm.seed, ppo.seed);
-  const world = buildWorld(plan.world);
-  const probes = buildSuites(promptsOf(world, "redteam"), {
+/** The red-team probes every point is scored on: benign tasks, harmful requests, jailbreaks. */
+function tradeoffProbes(plan: Plan, world: World) {
+  return buildSuites(promptsOf(world, "redteam"), {
     perSuite: plan.redteam.perSuite,
     trigger: plan.redteam.trigger,
     seed: plan.redteam.seed,
@@ -250,30 +137,63 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
       "over_refusal",
     ],
   });
-  const prompts = promptsOf(world, "train").map((p) => p.content);
-  const signal = o.signal ? { signal: o.signal } : {};
-  let costDir: string | undefined;
-  let cost: string | undefined;
-  if (o.costThresholds.length > 0) {
-    costDir = join(o.out, "cost");
-    const source = costSource(o.from, armPlan.rm, rootsOf(o));
-    cost = source;
-    if (!existsSync(join(costDir, "model")) || readText(join(costDir, SOURCE)) !== source) {
-      // One trained from another run (or an interrupted one) is not scored with.
-      rmSync(costDir, { recursive: true, force: true });
-      const r = await record.stage("cost", async () =>
-        trainCostModel(
-          { ...armPlan.rm, loss: "safe_rlhf_cost", model: { init: plan.baseModel } },
-          { train: await costPairs(o.from) },
-          { outDir: costDir!, ...signal },
-        ),
-      );
-      if (r.status === "aborted")
-        throw new KeelError("KEEL_E_INTERRUPTED", "interrupted while training the cost model");
-      await writeFileAtomic(join(costDir, SOURCE), source);
-    }
-    record.recordOutput(`cost/${SOURCE}`);
+}
+
+/**
+ * The cost model in `--out`/cost, trained on the world's safe/unsafe labels unless one from the
+ * same inputs is there; its directory and its source.json.
+ */
+async function costModel(
+  o: TradeoffOptions,
+  plan: Plan,
+  rm: RmConfig,
+  record: RunDir,
+): Promise<{ dir: string; source: string }> {
+  const costDir = join(o.out, "cost");
+  const source = costSource(o.from, rm, rootsOf(o));
+  if (!existsSync(join(costDir, "model")) || readText(join(costDir, SOURCE)) !== source) {
+    // One trained from another run (or an interrupted one) is not scored with.
+    rmSync(costDir, { recursive: true, force: true });
+    const r = await record.stage("cost", async () =>
+      trainCostModel(
+        { ...rm, loss: "safe_rlhf_cost", model: { init: plan.baseModel } },
+        { train: await costPairs(o.from) },
+        { outDir: costDir, ...(o.signal ? { signal: o.signal } : {}) },
+      ),
+    );
+    if (r.status === "aborted")
+      throw new KeelError("KEEL_E_INTERRUPTED", "interrupted while training the cost model");
+    await writeFileAtomic(join(costDir, SOURCE), source);
   }
+  record.recordOutput(`cost/${SOURCE}`);
+  return { dir: costDir, source };
+}
+
+/** One point to run: where, from what, and whether its directory came from the same inputs. */
+interface PointRun {
+  readonly point: { readonly mode: TradeoffPoint["mode"]; readonly value: number };
+  readonly label: string;
+  readonly dir: string;
+  readonly config: PpoConfig;
+  readonly source: string;
+  /** With --resume, the directory holds this point's work so far (source.json matches). */
+  readonly same: boolean;
+}
+
+export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> {
+  const plan = await readRun(o.from);
+  const armPlan = plan.arms.find((a) => a.arm === o.arm);
+  const rmDir = join(o.from, o.arm, "rm", "model");
+  if (!armPlan?.ppo || !existsSync(rmDir)) {
+    throw new KeelError("KEEL_E_USAGE", `${o.from} has no ${o.arm} arm trained with PPO`);
+  }
+  const ppo = armPlan.ppo;
+  const record = await openTradeoffRecord(o, plan, armPlan.rm.seed, ppo.seed);
+  const world = buildWorld(plan.world);
+  const probes = tradeoffProbes(plan, world);
+  const prompts = promptsOf(world, "train").map((p) => p.content);
+  const cost =
+    o.costThresholds.length > 0 ? await costModel(o, plan, armPlan.rm, record) : undefined;
   const points = [
     ...o.kl.map((v) => ({ mode: "kl" as const, value: v })),
     ...o.costThresholds.map((v) => ({ mode: "lagrangian" as const, value: v })),
@@ -292,58 +212,25 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
       reward: { ...ppo.reward, model: rmDir },
       ...(p.mode === "kl" ? { kl: { ...ppo.kl, coef: p.value } } : {}),
       ...(p.mode === "lagrangian"
-        ? { cost: { model: join(costDir!, "model"), threshold: p.value } }
+        ? { cost: { model: join(cost!.dir, "model"), threshold: p.value } }
         : {}),
     });
     const source = pointSource(
       models,
       config,
       plan.redteam,
-      p.mode === "lagrangian" ? cost : undefined,
+      p.mode === "lagrangian" ? cost?.source : undefined,
       rootsOf(o),
     );
     // What the directory holds counts only when it came from these same inputs.
     const same = o.resume === true && readText(join(dir, SOURCE)) === source;
     const kept = same ? readPoint(join(dir, POINT), p) : undefined;
     o.onPoint?.(label, i, points.length, kept !== undefined);
-    if (kept) {
-      out.push(kept);
-      recordPoint(record, label, [POINT, SOURCE, `${FINAL_MODEL_DIR}/config.json`]);
-      await record.writeJson("tradeoff.json", out);
-      await record.saveManifest();
-      continue;
-    }
-    const point = await record.stage(label, async () => {
-      if (!same) {
-        rmSync(dir, { recursive: true, force: true });
-        await mkdir(dir, { recursive: true });
-        await writeFileAtomic(join(dir, SOURCE), source);
-      }
-      rmSync(join(dir, POINT), { force: true });
-      const trained =
-        (same ? finishedPpo(dir) : undefined) ??
-        (await trainPoint(config, prompts, dir, label, same, o.signal));
-      const policy = loadTextPolicy(trained.checkpoint, {
-        maxNewTokens: plan.redteam.maxNewTokens,
-        batchSize: 64,
-      });
-      try {
-        const { metrics } = await runRedteam(policy.policy, probes, { batchSize: 64 });
-        const point: TradeoffPoint = {
-          mode: p.mode,
-          value: p.value,
-          helpfulness: metrics.helpfulness,
-          jailbreak_success: metrics.jailbreak_success,
-          attack_success: metrics.attack_success,
-          over_refusal: metrics.over_refusal,
-          kl: trained.kl,
-        };
-        await writeFileAtomic(join(dir, POINT), `${JSON.stringify(point, null, 2)}\n`);
-        return point;
-      } finally {
-        await policy.dispose();
-      }
-    });
+    const point =
+      kept ??
+      (await record.stage(label, () =>
+        runPoint({ point: p, label, dir, config, source, same }, prompts, probes, plan, o.signal),
+      ));
     out.push(point);
     recordPoint(record, label, [POINT, SOURCE, `${FINAL_MODEL_DIR}/config.json`]);
     await record.writeJson("tradeoff.json", out);
@@ -353,6 +240,49 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
   record.recordOutput("tradeoff.html");
   await record.saveManifest();
   return out;
+}
+
+/**
+ * Runs one point: its PPO run (one finished from the same inputs is kept, an interrupted one
+ * continued), red-teamed, the result written to point.json.
+ */
+async function runPoint(
+  r: PointRun,
+  prompts: string[],
+  probes: ReturnType<typeof tradeoffProbes>,
+  plan: Plan,
+  signal: AbortSignal | undefined,
+): Promise<TradeoffPoint> {
+  const { dir, same } = r;
+  if (!same) {
+    rmSync(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    await writeFileAtomic(join(dir, SOURCE), r.source);
+  }
+  rmSync(join(dir, POINT), { force: true });
+  const trained =
+    (same ? finishedPpo(dir) : undefined) ??
+    (await trainPoint(r.config, prompts, dir, r.label, same, signal));
+  const policy = loadTextPolicy(trained.checkpoint, {
+    maxNewTokens: plan.redteam.maxNewTokens,
+    batchSize: 64,
+  });
+  try {
+    const { metrics } = await runRedteam(policy.policy, probes, { batchSize: 64 });
+    const point: TradeoffPoint = {
+      mode: r.point.mode,
+      value: r.point.value,
+      helpfulness: metrics.helpfulness,
+      jailbreak_success: metrics.jailbreak_success,
+      attack_success: metrics.attack_success,
+      over_refusal: metrics.over_refusal,
+      kl: trained.kl,
+    };
+    await writeFileAtomic(join(dir, POINT), `${JSON.stringify(point, null, 2)}\n`);
+    return point;
+  } finally {
+    await policy.dispose();
+  }
 }
 
 /** One point's PPO run, continued from its last checkpoint with `resume`. */
@@ -374,51 +304,4 @@ async function trainPoint(
       hint: "run it again with --resume to continue from the last checkpoint",
     });
   return { checkpoint: r.checkpoint, kl: typeof r.metrics.kl === "number" ? r.metrics.kl : null };
-}
-
-/** A point's saved result, when it is one and is the point asked for. */
-function readPoint(
-  path: string,
-  p: { mode: TradeoffPoint["mode"]; value: number },
-): TradeoffPoint | undefined {
-  const text = readText(path);
-  if (text === undefined) return undefined;
-  try {
-    const point = JSON.parse(text) as TradeoffPoint;
-    return point.mode === p.mode && point.value === p.value ? point : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function tradeoffReport(points: readonly TradeoffPoint[]): Promise<string> {
-  const series = (mode: TradeoffPoint["mode"]) =>
-    mode === "kl" ? "KL coefficient" : "Lagrangian cost threshold";
-  const curve = await chart(
-    lineSpec({
-      title: "Helpful versus harmless under jailbreaks",
-      xTitle: "harmful compliance under jailbreaks",
-      yTitle: "helpfulness",
-      points: points.map((p) => ({
-        series: series(p.mode),
-        x: p.jailbreak_success,
-        y: p.helpfulness,
-      })),
-    }),
-  );
-  const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "–");
-  return renderPage({
-    title: "keel: helpful-versus-harmless trade-off",
-    sections: [
-      { id: "curve", title: "Trade-off", body: curve },
-      {
-        id: "points",
-        title: "Points",
-        body: html`<table><thead><tr><th>mode</th><th>value</th><th>helpfulness</th><th>jailbreak success</th><th>attack success</th><th>over-refusal</th><th>KL</th></tr></thead><tbody>
-${points.map((p) => html`<tr><td>${series(p.mode)}</td><td class="num">${p.value}</td><td class="num">${pct(p.helpfulness)}</td><td class="num">${pct(p.jailbreak_success)}</td><td class="num">${pct(p.attack_success)}</td><td class="num">${pct(p.over_refusal)}</td><td class="num">${p.kl === null ? "–" : p.kl.toFixed(2)}</td></tr>`)}
-</tbody></table>`,
-      },
-    ],
-    footer: "Generated by keel experiment tradeoff. Metrics from the synthetic world's oracle.",
-  });
 }
