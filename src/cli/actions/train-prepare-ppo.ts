@@ -53,6 +53,7 @@ function redteamEvaluate(world: World, rt: RedteamSpec): NonNullable<PpoHooks["e
   const probes = buildSuites(promptsOf(world, "redteam"), {
     perSuite: rt.per_suite,
     trigger: rt.trigger,
+    triggerPosition: world.config.trigger.position,
     seed: rt.seed,
     shots: rt.shots,
   });
