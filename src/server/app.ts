@@ -17,6 +17,7 @@ import { AuthCache, authPlugin } from "./auth/plugin.js";
 import type { ServerContext } from "./context.js";
 import {
   clientError,
+  HEADERS_TIMEOUT_MS,
   nearestProxyOnly,
   REQUEST_TIMEOUT_MS,
   registerClosing,
@@ -111,6 +112,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     now: clock,
   };
 
+  const requestTimeout = requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: {
       level: options.logLevel,
@@ -119,11 +121,14 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
       ...(logStream ? { stream: logStream } : {}),
     } as never,
     logController: new OneLinePerRequest(),
-    requestTimeout: requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+    requestTimeout,
     // Given to Node's server as it is made too: lowered afterwards, as Fastify sets it, Node
     // kept its default. Node looks for requests past their time every 30 s (or sooner in tests).
+    // The headers timeout is set, not left to Node's default, because it is what closes a
+    // connection that never sends a request (see HEADERS_TIMEOUT_MS).
     http: {
-      requestTimeout: requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      requestTimeout,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
       connectionsCheckingInterval: Math.min(30_000, requestTimeoutMs ?? 30_000),
     },
     clientErrorHandler: clientError,

@@ -2,11 +2,12 @@
  * Appending judgments to the ledger in batches. For each input, in order: resolve its
  * comparison (stored, earlier in the batch, or new), reject conflicting texts or gold answers,
  * report duplicate (comparison, rater) pairs instead of doubling them, then number and chain
- * the new rows. Pure bookkeeping over a `LedgerWriter`; the dialect does the SQL.
+ * the new rows. Pure bookkeeping over a `LedgerWriter`; the dialect does the SQL. What one batch
+ * accumulates is in append-batch.ts, the caches kept across batches in append-cache.ts.
  */
 import { contentDigest, storedText } from "../core/digest.js";
 import { KeelError, type Where } from "../core/errors.js";
-import { encodeLedgerPrefix, encodeLedgerSuffix, recordedAtPart } from "../core/ledger-record.js";
+import { encodeLedgerPrefix, encodeLedgerSuffix } from "../core/ledger-record.js";
 import {
   CHOICES,
   type Choice,
@@ -15,17 +16,26 @@ import {
   type Judgment,
   type JudgmentColumns,
   type JudgmentRef,
-  type ShownOrder,
 } from "../core/types.js";
+import {
+  Batch,
+  type BatchResult,
+  columnExtras,
+  extrasOf,
+  NO_EXTRAS,
+  type RowExtras,
+} from "./append-batch.js";
+import { BoundedMap, type CachedComparison, sameTexts } from "./append-cache.js";
 import { chainLink } from "./ledger.js";
 import {
   type ComparisonRow,
-  type JudgmentRow,
   type LedgerHead,
   type LedgerWriter,
   pairKey,
   type TextRow,
 } from "./writer.js";
+
+export type { BatchResult, Duplicate } from "./append-batch.js";
 
 /** A judgment with its texts, with its texts' digests (texts sent separately), or by reference. */
 export type JudgmentInput = Judgment | DigestedJudgment | JudgmentRef;
@@ -36,135 +46,12 @@ export interface AppendItem {
   readonly where: Where;
 }
 
-export interface Duplicate {
-  readonly where: Where;
-  readonly comparison_id: string;
-  readonly rater_id: string;
-  /** True when the duplicate's choice differs from the stored one. */
-  readonly conflicting: boolean;
-}
-
-export interface BatchResult {
-  readonly appended: number;
-  readonly newComparisons: number;
-  readonly duplicates: Duplicate[];
-  /** Inputs refused (conflicts, unknown comparisons) when the caller asked to skip them. */
-  readonly rejected: { where: Where; error: KeelError }[];
-  /** The rows appended, in ledger order (with seq and hash). */
-  readonly rows: JudgmentRow[];
-}
-
 function isFull(input: JudgmentInput): input is Judgment {
   return "prompt" in input;
 }
 
 function isDigested(input: JudgmentInput): input is DigestedJudgment {
   return "digests" in input;
-}
-
-/** A small insertion-ordered cache that forgets its oldest half when full. */
-class BoundedMap<K, V> {
-  private map = new Map<K, V>();
-  constructor(private readonly limit: number) {}
-  get(k: K): V | undefined {
-    return this.map.get(k);
-  }
-  set(k: K, v: V): void {
-    if (this.map.size >= this.limit) {
-      let drop = this.map.size >> 1;
-      for (const key of this.map.keys()) {
-        if (drop-- <= 0) break;
-        this.map.delete(key);
-      }
-    }
-    this.map.set(k, v);
-  }
-}
-
-/**
- * A comparison as cached: its row, and (for plain-text contents) the texts themselves, so that
- * the usual case — the next rater's judgment of a comparison seen a moment ago — is checked
- * with three string comparisons instead of three SHA-256 digests.
- */
-interface CachedComparison {
-  row: ComparisonRow;
-  texts?: readonly [Content, Content, Content] | undefined;
-  /**
-   * For a comparison this appender created, when the writer is remote: the raters it has
-   * appended judgments of and their choices (rater, choice, rater, choice, …), which are all the
-   * store holds — the write transaction excludes other writers — so its pairs need no lookup.
-   * Undefined for a comparison loaded from the store.
-   */
-  judged?: string[] | undefined;
-}
-
-/** What one `append` call accumulates, in ledger order. */
-class Batch {
-  readonly texts: TextRow[] = [];
-  readonly newComparisons: ComparisonRow[] = [];
-  readonly gold: { comparison_id: string; gold: Choice }[] = [];
-  readonly raters: { rater_id: string; first_seen: string }[] = [];
-  readonly rows: JudgmentRow[] = [];
-  readonly duplicates: Duplicate[] = [];
-  readonly rejected: { where: Where; error: KeelError }[] = [];
-  /**
-   * Every comparison this batch names, as loaded or created: the bounded cache may forget one
-   * in the middle of a batch that brings many new comparisons.
-   */
-  readonly local = new Map<string, CachedComparison>();
-  /** This batch's choices, by `pairKey`. */
-  readonly choices = new Map<string, Choice>();
-  /** The store's judgments of this batch's pairs, by `pairKey`. */
-  readonly existing = new Map<string, Choice>();
-  readonly recordedAtPart: string;
-  seq: number;
-  hash: string;
-
-  constructor(
-    head: LedgerHead,
-    readonly recordedAt: string,
-  ) {
-    this.seq = head.seq;
-    this.hash = head.hash;
-    this.recordedAtPart = recordedAtPart(recordedAt);
-  }
-
-  result(): BatchResult {
-    return {
-      appended: this.rows.length,
-      newComparisons: this.newComparisons.length,
-      duplicates: this.duplicates,
-      rejected: this.rejected,
-      rows: this.rows,
-    };
-  }
-}
-
-/** The parts of a judgment that only the ledger row keeps (none for a reference). */
-interface RowExtras {
-  readonly created_at: string | null;
-  readonly latency_ms: number | null;
-  readonly shown_order: ShownOrder | null;
-  readonly rationale: string | null;
-  readonly flags: readonly string[] | null;
-}
-
-const NO_EXTRAS: RowExtras = {
-  created_at: null,
-  latency_ms: null,
-  shown_order: null,
-  rationale: null,
-  flags: null,
-};
-
-function extrasOf(j: Judgment | DigestedJudgment): RowExtras {
-  return {
-    created_at: j.created_at ?? null,
-    latency_ms: j.latency_ms ?? null,
-    shown_order: j.shown_order ?? null,
-    rationale: j.rationale ?? null,
-    flags: j.flags ?? null,
-  };
 }
 
 export class LedgerAppender {
@@ -323,16 +210,7 @@ export class LedgerAppender {
         b.rejected.push({ where: where(), error: e });
         continue;
       }
-      const x = c.extras[i] ? (JSON.parse(c.extras[i]!) as Partial<RowExtras>) : undefined;
-      const created = c.created_at[i]!;
-      const latency = c.latency_ms[i]!;
-      const extras: RowExtras = {
-        created_at: created === "" ? null : created,
-        latency_ms: Number.isNaN(latency) ? null : latency,
-        shown_order: x?.shown_order ?? null,
-        rationale: x?.rationale ?? null,
-        flags: x?.flags ?? null,
-      };
+      const extras = columnExtras(c, i);
       this.record(b, cmp, c.rater_id[i]!, CHOICES[c.choice[i]!]!, extras, c.pre[i], where);
     }
     return this.flush(b);
@@ -519,19 +397,4 @@ export class LedgerAppender {
     b.gold.push({ comparison_id: row.comparison_id, gold });
     return entry;
   }
-}
-
-/** True when the judgment names exactly the cached texts (plain strings; chat lists compare by digest). */
-function sameTexts(
-  cached: readonly [Content, Content, Content],
-  c: readonly [Content, Content, Content],
-): boolean {
-  return (
-    typeof c[0] === "string" &&
-    typeof c[1] === "string" &&
-    typeof c[2] === "string" &&
-    cached[0] === c[0] &&
-    cached[1] === c[1] &&
-    cached[2] === c[2]
-  );
 }

@@ -52,8 +52,12 @@ export interface StoreDialect {
   /**
    * Runs `fn` in a write transaction holding the ledger head. `bulk` marks a large import: the
    * dialect may relax checks that the ledger writer already guarantees (see each dialect).
+   * `tx` runs queries inside the same transaction (the collection server's checks at commit).
    */
-  writeTransaction<T>(fn: (w: LedgerWriter) => Promise<T>, opts?: { bulk?: boolean }): Promise<T>;
+  writeTransaction<T>(
+    fn: (w: LedgerWriter, tx: Kysely<Database>) => Promise<T>,
+    opts?: { bulk?: boolean },
+  ): Promise<T>;
   /** What the database holds before migrating (see foreign.ts). */
   existingSchema(): Promise<ExistingSchema>;
   /**

@@ -69,6 +69,7 @@ function matrix(): Record<string, Case> {
   const uid = () => f.actors.rater.user_id;
   return {
     "GET /healthz": { url: "/healthz", expect: { rest: 200 } },
+    "GET /api/health": { url: "/api/health", expect: ADMIN_READ },
     "POST /api/session": {
       url: "/api/session",
       body: { login: "rater", password: "wrong password!" },

@@ -608,7 +608,11 @@ describe("OpenAPI and health", () => {
     expect(op["x-keel-body-limit"]).toBe(16 * 1024);
     expect(JSON.stringify(op.requestBody)).toMatch(/"additionalProperties":false/);
     const h = await call(fx, undefined, "GET", "/healthz");
-    expect(json(h)).toMatchObject({ status: "ok", store: "sqlite", ledger_seq: 0 });
+    // Public: up and ready, nothing more (before, the store's kind and the ledger's length).
+    expect(json(h)).toEqual({ status: "ok" });
     expect(h.headers["content-security-policy"]).toMatch(/script-src 'self'/);
+    const details = await call(fx, fx.actors.admin, "GET", "/api/health");
+    expect(json(details)).toMatchObject({ status: "ok", store: "sqlite", ledger_seq: 0 });
+    expect((await call(fx, fx.actors.rater, "GET", "/api/health")).statusCode).toBe(403);
   });
 });

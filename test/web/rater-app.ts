@@ -18,6 +18,7 @@ import {
   createProject,
   createUser,
   type NewItem,
+  setMemberStatus,
 } from "../../src/store/collection/index.js";
 import { openStore } from "../../src/store/store.js";
 import { launchChromium, signIn } from "../helpers/browser.js";
@@ -44,6 +45,8 @@ export interface RaterApp {
   rating(login: string, project?: string): Promise<{ context: BrowserContext; page: Page }>;
   /** How many judgments of `login` the ledger holds. */
   judgmentsOf(login: string): Promise<number>;
+  /** Pauses or excludes `login` in `project` in the store, as another server process would. */
+  setStatus(login: string, project: string, status: "paused" | "excluded"): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -160,6 +163,20 @@ export async function startRaterApp(): Promise<RaterApp> {
       await page.goto(`${base}/rate/${project}`);
       await page.locator(".task").waitFor();
       return { context, page };
+    },
+    async setStatus(login, project, status) {
+      await setMemberStatus(
+        db,
+        {
+          project_id: project,
+          user_id: users.get(login)!,
+          status,
+          action: status === "paused" ? "pause" : "exclude",
+          actor_id: null,
+          reason: "checking",
+        },
+        new Date(),
+      );
     },
     async judgmentsOf(login) {
       const id = users.get(login);

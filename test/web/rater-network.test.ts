@@ -2,7 +2,7 @@
  * The rater's page on a slow or flaky connection, in a real browser with the network slowed or
  * failed by route interception: what the status line says before and after the server
  * answered, presses while a judgment is on its way, refusals that say how long to wait, an
- * answer lost on the way back, and a sign-in sent twice.
+ * answer lost on the way back, a rater paused mid-task, and a sign-in sent twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -124,6 +124,33 @@ describe("a slow or failing connection", () => {
     expect(await app.judgmentsOf("lost")).toBe(1);
     await expect(judged(page)).resolves.toBe("1");
     await context.close();
+  });
+
+  it("a rater paused while a comparison is on screen is shown the paused page, not an error", async () => {
+    await app.member("stopped", ["p"]);
+    const { context, page } = await app.rating("stopped");
+    // Paused elsewhere (another process, the audit): this server still holds their lease, and
+    // the judgment is refused when it is committed (403, as a paused rater is answered).
+    await app.setStatus("stopped", "p", "paused");
+    await page.keyboard.press("1");
+    await page
+      .getByText(
+        /^Your work on this project is paused while a reviewer looks at it\. You will be able/,
+      )
+      .waitFor();
+    await expect(page.getByRole("alert").count()).resolves.toBe(0);
+    await expect(page.locator(".task").count()).resolves.toBe(0);
+    expect(await app.judgmentsOf("stopped")).toBe(0);
+    await context.close();
+
+    // Excluded: the same, with what excluded means.
+    await app.member("gone", ["p"]);
+    const gone = await app.rating("gone");
+    await app.setStatus("gone", "p", "excluded");
+    await gone.page.getByRole("button", { name: /Tie/ }).click();
+    await gone.page.getByText("You are no longer taking part in this project.").waitFor();
+    await expect(gone.page.getByRole("alert").count()).resolves.toBe(0);
+    await gone.context.close();
   });
 
   it("a second Enter while signing in on a slow connection signs in once", async () => {

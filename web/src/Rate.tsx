@@ -9,6 +9,11 @@
  * and only then "Saved"; a choice that was not saved is named in the error, with the flag and
  * rationale left in place to choose again. The focus stays on the control used (or, when that
  * is gone, moves to what replaced it), never dropped to the top of the page.
+ *
+ * A rater paused (or excluded) while a comparison is on screen sees the same page as one who
+ * arrives paused: a refusal (403) of a judgment, a skip or the next task reloads their standing
+ * in the project, and the page follows it; only a 403 that leaves them free to work is shown
+ * as an error.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import { ApiError, api, type Progress, type Task } from "./api";
@@ -60,18 +65,17 @@ export function Rate({ projectId }: { projectId: string }) {
       .then(setMe)
       .catch((e) => setError(e instanceof ApiError ? e.message : "cannot load the project"));
   }, [projectId]);
+  /** After a refusal: true when the rater may no longer rate here (the page then shows why). */
+  const stopped = useCallback(async () => {
+    const m = await api<Me>("GET", `/api/projects/${projectId}/me`).catch(() => null);
+    if (m === null || stageOf(m) === "rating") return false;
+    setMe(m);
+    return true;
+  }, [projectId]);
   useEffect(reload, [reload]);
   // Guidelines read, quiz passed: the next step replaces the button that led to it, so the
   // focus goes to the page (as on a new page), not to the top of the document.
-  const stage = !me
-    ? null
-    : me.me.status !== "active"
-      ? "stopped"
-      : !me.me.guidelines_acknowledged
-        ? "guidelines"
-        : me.me.quiz_required && !me.me.quiz_passed
-          ? "quiz"
-          : "rating";
+  const stage = me ? stageOf(me) : null;
   const shown = useRef<string | null>(null);
   useEffect(() => {
     if (stage === null) return;
@@ -125,7 +129,16 @@ export function Rate({ projectId }: { projectId: string }) {
   }
   if (me.me.quiz_required && !me.me.quiz_passed)
     return <Quiz projectId={projectId} onDone={reload} />;
-  return <Rating projectId={projectId} name={me.name} guidelines={me.guidelines} />;
+  return (
+    <Rating projectId={projectId} name={me.name} guidelines={me.guidelines} stopped={stopped} />
+  );
+}
+
+function stageOf(me: Me): "stopped" | "guidelines" | "quiz" | "rating" {
+  if (me.me.status !== "active") return "stopped";
+  if (!me.me.guidelines_acknowledged) return "guidelines";
+  if (me.me.quiz_required && !me.me.quiz_passed) return "quiz";
+  return "rating";
 }
 
 const REASONS = [
@@ -140,10 +153,13 @@ function Rating({
   projectId,
   name,
   guidelines,
+  stopped,
 }: {
   projectId: string;
   name: string;
   guidelines: string;
+  /** Reloads the rater's standing after a refusal: true when they may no longer rate. */
+  stopped: () => Promise<boolean>;
 }) {
   const [task, setTask] = useState<Task | null | undefined>(undefined);
   const [progress, setProgress] = useState<Progress | null>(null);
@@ -189,13 +205,11 @@ function Rating({
       setTask(r.task);
       setProgress(r.progress);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 403) setPaused(true);
-      else {
-        setError(e instanceof ApiError ? e.message : "cannot load the next comparison");
-        setStalled(true);
-      }
+      if (e instanceof ApiError && e.status === 403 && (await stopped())) return;
+      setError(e instanceof ApiError ? e.message : "cannot load the next comparison");
+      setStalled(true);
     }
-  }, [projectId]);
+  }, [projectId, stopped]);
 
   useEffect(() => {
     void fetchNext();
@@ -225,6 +239,8 @@ function Rating({
         setRationale("");
         refocus.current = focusedControl();
         await fetchNext();
+      } else if (e instanceof ApiError && e.status === 403 && (await stopped())) {
+        // Paused or excluded while the comparison was on screen: the page says so.
       } else if (e instanceof ApiError && e.status === 401)
         setError(`${what} was not saved: your session had ended. Sign in, then try again.`);
       else if (e instanceof ApiError && e.status === 0)
@@ -233,7 +249,7 @@ function Rating({
         setError(`${what} may not have been saved: ${e.message}`);
       else setError(`${what} was not saved: ${e instanceof ApiError ? e.message : "try again"}`);
     },
-    [fetchNext],
+    [fetchNext, stopped],
   );
 
   const choose = useCallback(

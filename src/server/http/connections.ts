@@ -18,6 +18,19 @@ import type { ErrorCode } from "../../core/errors.js";
 export const REQUEST_TIMEOUT_MS = 120_000;
 
 /**
+ * How long a client may take to send a request's headers, counted from when the connection
+ * opened or the request's first byte arrived (never more than the request timeout). This is
+ * also what bounds a connection that sends nothing at all: Node counts a new connection as a
+ * request begun, so a silent one, or one that dribbles its headers a byte at a time, is
+ * answered 408 and closed once this has passed (at the next connection check, every 30 s).
+ * Between requests, an idle keep-alive connection is closed after Fastify's keep-alive timeout
+ * (72 s). There is no cap on the number of connections (Node's default): a cap that silent
+ * connections could fill would turn raters away just the same, so each one's time is bounded
+ * instead; in front of keel, a reverse proxy should bound connections per client.
+ */
+export const HEADERS_TIMEOUT_MS = 60_000;
+
+/**
  * `--trust-proxy`: the address a request comes from is the one the proxy in front of keel saw,
  * the last entry of X-Forwarded-For (the one that proxy added), not the first. The first is
  * whatever the client wrote there, and trusting every hop (Fastify's `trustProxy: true`) let a

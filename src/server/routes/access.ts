@@ -47,16 +47,19 @@ export function notFound(projectId: string): KeelError {
   );
 }
 
+/** What a rater who is not active (paused, excluded) is answered when they ask for work. */
+export function notTakingPart(status: "paused" | "excluded"): KeelError {
+  return new KeelError(
+    "KEEL_E_FORBIDDEN",
+    status === "paused"
+      ? "your work on this project is paused pending review"
+      : "you are no longer taking part in this project",
+  );
+}
+
 /** Refuses task work until the member may do it: active, guidelines read, quiz passed. */
 export function requireReady(q: ProjectQueue, s: RaterState): void {
-  if (s.member.status !== "active") {
-    throw new KeelError(
-      "KEEL_E_FORBIDDEN",
-      s.member.status === "paused"
-        ? "your work on this project is paused pending review"
-        : "you are no longer taking part in this project",
-    );
-  }
+  if (s.member.status !== "active") throw notTakingPart(s.member.status);
   if (s.member.guidelines_ack_at === null) {
     throw new KeelError("KEEL_E_FORBIDDEN", "read and acknowledge the guidelines first");
   }

@@ -11,13 +11,22 @@ import { KeelError } from "../../core/errors.js";
 import { ackGuidelines, recordSkip, setMemberStatus } from "../../store/collection/index.js";
 import type { ServerContext } from "../context.js";
 import { js, LIMIT, NoBody, Ok, ProjectParams, responses } from "../http/schema.js";
+import type { Refusal } from "../tasks/admit.js";
 import { type Lease, releaseHeld, sharesJudgments } from "../tasks/leases.js";
 import type { ProjectQueue, RaterState } from "../tasks/queue.js";
 import { reclaim } from "../tasks/reclaim.js";
-import { memberState, requireReady } from "./access.js";
+import { memberState, notTakingPart, requireReady } from "./access.js";
 import { quizRoutes } from "./quiz.js";
 import { toSide, toStored } from "./sides.js";
 import { Flag, JudgmentIn, ProgressOut, Side, SkipIn, TaskOut, TaskParams } from "./wire.js";
+
+function comparisonFull(q: ProjectQueue): KeelError {
+  return new KeelError(
+    "KEEL_E_CONFLICT",
+    `this comparison has all the judgments it needs (the project's overlap is now ${q.project.overlap})`,
+    { hint: "ask for the next task" },
+  );
+}
 
 export function progress(q: ProjectQueue, s: RaterState, skipped: number) {
   return { judged: s.done.size - skipped, skipped, total: q.tasks.length + q.gold.length };
@@ -45,6 +54,17 @@ export function taskRoutes(ctx: ServerContext) {
   const lost = async (lease: Lease, message: string): Promise<never> => {
     if (!sharesJudgments(ctx.leases)) await ctx.leases.finish(lease.taskId, ctx.now().getTime());
     throw new KeelError("KEEL_E_DUPLICATE", message);
+  };
+  /**
+   * A judgment the checks at commit refused (see tasks/admit.ts): the rater stopped taking part
+   * while it waited for its commit, or the comparison got all its judgments. It is answered as
+   * it would have been on arrival; the lease goes, and a rater's cached state is reloaded.
+   */
+  const refusedAtCommit = async (q: ProjectQueue, lease: Lease, why: Refusal): Promise<never> => {
+    await ctx.leases.release(lease.taskId);
+    if (why === "full") throw comparisonFull(q);
+    q.forget(lease.userId);
+    throw notTakingPart(why === "paused" ? "paused" : "excluded");
   };
   const skips = new Map<string, number>();
   const skipKey = (q: ProjectQueue, userId: string) => `${q.project.project_id}\u0000${userId}`;
@@ -121,11 +141,7 @@ export function taskRoutes(ctx: ServerContext) {
     const it = q.items.get(l.comparisonId);
     if (it?.kind === "task" && q.capacity(it) <= 0) {
       await ctx.leases.release(l.taskId);
-      throw new KeelError(
-        "KEEL_E_CONFLICT",
-        `this comparison has all the judgments it needs (the project's overlap is now ${q.project.overlap})`,
-        { hint: "ask for the next task" },
-      );
+      throw comparisonFull(q);
     }
     return { q, s, lease, reclaimed };
   };
@@ -216,22 +232,33 @@ export function taskRoutes(ctx: ServerContext) {
             : undefined;
         let outcome: Awaited<ReturnType<typeof ctx.committer.submit>>;
         try {
-          outcome = await ctx.committer.submit({
+          const it = q.items.get(lease.comparisonId);
+          const stake = {
+            project_id: lease.projectId,
+            user_id: user.user_id,
             comparison_id: lease.comparisonId,
-            prompt: t.prompt,
-            response_a: t.response_a,
-            response_b: t.response_b,
-            rater_id: user.user_id,
-            choice,
-            created_at: now.toISOString(),
-            ...(reclaimed ? {} : { latency_ms: Math.max(0, now.getTime() - lease.issuedAt) }),
-            shown_order: lease.shownOrder,
-            ...(req.body.rationale ? { rationale: req.body.rationale } : {}),
-            ...(flags ? { flags } : {}),
-          });
+            capped: it?.kind === "task" && it.gold === null,
+          };
+          outcome = await ctx.committer.submit(
+            {
+              comparison_id: lease.comparisonId,
+              prompt: t.prompt,
+              response_a: t.response_a,
+              response_b: t.response_b,
+              rater_id: user.user_id,
+              choice,
+              created_at: now.toISOString(),
+              ...(reclaimed ? {} : { latency_ms: Math.max(0, now.getTime() - lease.issuedAt) }),
+              shown_order: lease.shownOrder,
+              ...(req.body.rationale ? { rationale: req.body.rationale } : {}),
+              ...(flags ? { flags } : {}),
+            },
+            stake,
+          );
         } finally {
           inflight.delete(key);
         }
+        if (outcome.status === "refused") return refusedAtCommit(q, lease, outcome.reason);
         if (outcome.status !== "appended") {
           s.done.add(lease.comparisonId);
           return lost(

@@ -17,7 +17,7 @@ port.on("message", async (m: WorkerRequest | "close") => {
   }
   let reply: WorkerReply;
   try {
-    reply = { id: m.id, ok: true, result: await appender.append(m.judgments) };
+    reply = { id: m.id, ok: true, result: await appender.append(m.judgments, m.stakes) };
   } catch (e) {
     // A KeelError (the store busy or read-only) crosses the thread whole, so the server answers
     // it with its own status (503), not as an internal error.

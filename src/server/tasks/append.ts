@@ -11,34 +11,61 @@ import { type KeelErrorData, reviveKeelError } from "../../core/errors.js";
 import type { Judgment } from "../../core/types.js";
 import { startModuleWorker } from "../../core/worker.js";
 import type { FeedbackStore } from "../../store/store.js";
+import { admitJudgments, type Refusal, type Stake } from "./admit.js";
 
 export interface AppendResult {
-  /** seq and hash of each appended judgment, in batch order (duplicates left out). */
+  /** seq and hash of each appended judgment, in batch order (duplicates and refusals left out). */
   readonly rows: readonly { readonly seq: number; readonly hash: string }[];
   /** Batch indices (0-based) of judgments that duplicated a stored (comparison, rater) pair. */
   readonly duplicates: readonly number[];
+  /** Judgments the checks at commit refused (see admit.ts), by batch index; none appended. */
+  readonly refused: readonly (readonly [number, Refusal])[];
 }
 
 export interface LedgerAppend {
-  append(judgments: readonly Judgment[]): Promise<AppendResult>;
+  /** `stakes[i]`, when given, is checked in the transaction before judgment i is appended. */
+  append(
+    judgments: readonly Judgment[],
+    stakes?: readonly (Stake | undefined)[],
+  ): Promise<AppendResult>;
   close(): Promise<void>;
 }
 
 export class StoreAppend implements LedgerAppend {
   constructor(private readonly store: FeedbackStore) {}
 
-  async append(judgments: readonly Judgment[]): Promise<AppendResult> {
-    const r = await this.store.appendJudgments(judgments);
+  async append(
+    judgments: readonly Judgment[],
+    stakes?: readonly (Stake | undefined)[],
+  ): Promise<AppendResult> {
+    let refused = new Map<number, Refusal>();
+    const lock = this.store.dialectName === "postgres";
+    const r = await this.store.appendJudgments(
+      judgments,
+      stakes?.some((s) => s !== undefined)
+        ? {
+            admit: async (tx) => {
+              refused = await admitJudgments(tx, stakes, lock);
+              return new Set(refused.keys());
+            },
+          }
+        : {},
+    );
     return {
       rows: r.rows.map((x) => ({ seq: x.seq, hash: x.hash })),
       duplicates: r.duplicates.map((d) => (d.where.line ?? 0) - 1),
+      refused: [...refused],
     };
   }
 
   async close(): Promise<void> {}
 }
 
-export type WorkerRequest = { id: number; judgments: readonly Judgment[] };
+export type WorkerRequest = {
+  id: number;
+  judgments: readonly Judgment[];
+  stakes?: readonly (Stake | undefined)[];
+};
 export type WorkerReply =
   | { id: number; ok: true; result: AppendResult }
   | {
@@ -148,14 +175,21 @@ export class WorkerAppend implements LedgerAppend {
     return this.starting;
   }
 
-  async append(judgments: readonly Judgment[]): Promise<AppendResult> {
+  async append(
+    judgments: readonly Judgment[],
+    stakes?: readonly (Stake | undefined)[],
+  ): Promise<AppendResult> {
     if (this.closed) throw new Error("the ledger append worker is closed");
     if (this.starting) await this.starting;
     else if (this.failure) await this.revive(this.failure);
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, judgments } satisfies WorkerRequest);
+      this.worker.postMessage({
+        id,
+        judgments,
+        ...(stakes ? { stakes } : {}),
+      } satisfies WorkerRequest);
     });
   }
 

@@ -13,19 +13,29 @@
  * judgment at a time, so one bad judgment cannot fail its neighbours. One such judgment is that
  * of a task the rater skipped meanwhile, through another process: the store refuses it in the
  * append's transaction (migration 0003), and its submitter is answered "skipped".
+ *
+ * A submission may carry its `Stake`: the rater's standing and the comparison's overlap are
+ * then checked again inside the committing transaction (admit.ts), and a judgment that fails
+ * them is answered "refused" and not appended. The route checked them on arrival, but a pause,
+ * a disabled account or a lowered overlap committed while the judgment waited for its batch
+ * would otherwise not stop it.
  */
 import type { Judgment } from "../../core/types.js";
 import { refusedOutcome } from "../../store/collection/index.js";
+import type { Refusal, Stake } from "./admit.js";
 import type { LedgerAppend } from "./append.js";
 
 export type CommitOutcome =
   | { readonly status: "appended"; readonly seq: number; readonly hash: string }
   | { readonly status: "duplicate" }
   /** The rater has skipped the task: a task is judged or skipped, not both. */
-  | { readonly status: "skipped" };
+  | { readonly status: "skipped" }
+  /** The checks at commit refused it (admit.ts): nothing was appended. */
+  | { readonly status: "refused"; readonly reason: Refusal };
 
 interface Pending {
   readonly judgment: Judgment;
+  readonly stake: Stake | undefined;
   readonly resolve: (o: CommitOutcome) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -54,10 +64,13 @@ export class GroupCommitter {
     } = {},
   ) {}
 
-  /** Resolves once the judgment is durable in the ledger (or found to be a duplicate). */
-  submit(judgment: Judgment): Promise<CommitOutcome> {
+  /**
+   * Resolves once the judgment is durable in the ledger (or found to be a duplicate, or refused
+   * by the checks of its `stake` at commit).
+   */
+  submit(judgment: Judgment, stake?: Stake): Promise<CommitOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ judgment, resolve, reject });
+      this.queue.push({ judgment, stake, resolve, reject });
       this.schedule();
     });
   }
@@ -107,13 +120,23 @@ export class GroupCommitter {
 
   /** One transaction; answers every submitter in `batch` once it has committed. */
   private async commit(batch: readonly Pending[]): Promise<void> {
-    const r = await this.ledger.append(batch.map((p) => p.judgment));
+    const stakes = batch.some((p) => p.stake) ? batch.map((p) => p.stake) : undefined;
+    const r = await this.ledger.append(
+      batch.map((p) => p.judgment),
+      stakes,
+    );
     const dup = new Set(r.duplicates);
+    const refused = new Map(r.refused);
     const appended: Judgment[] = [];
     let k = 0;
     this.commits++;
     this.largest = Math.max(this.largest, batch.length);
     for (const [i, p] of batch.entries()) {
+      const reason = refused.get(i);
+      if (reason !== undefined) {
+        p.resolve({ status: "refused", reason });
+        continue;
+      }
       if (dup.has(i)) {
         p.resolve({ status: "duplicate" });
         continue;

@@ -7,8 +7,8 @@
  *   their own cursor, so comparisons are completed one after another rather than spread thin.
  *   The cursor passes an item once the rater has judged or skipped it or it is complete.
  * - Gold: each time a rater is served, with probability `gold_rate` (a seeded coin per rater and
- *   serve number) the task is a gold comparison the rater has not seen, taken in a per-rater
- *   seeded order; gold comparisons are not limited by the overlap. Gold and ordinary tasks are
+ *   number of tasks they have judged or skipped) the task is a gold comparison the rater has
+ *   not seen, taken in a per-rater seeded order; gold comparisons are not limited by the overlap. Gold and ordinary tasks are
  *   served by the same code, with the same payload, ids and leases. When no ordinary task is
  *   left, no gold is served either (a gold-only tail would single gold items out).
  * - One task at a time: a rater holding a live lease is served that task again.
@@ -59,7 +59,6 @@ export interface RaterState {
   readonly done: Set<string>;
   /** Index into `tasks` before which every item is judged/skipped by this rater or complete. */
   cursor: number;
-  served: number;
   goldOrder?: number[];
   /**
    * Gold record since the rater was last (re)instated, as the auto-pause policy counts it: a gold
@@ -193,7 +192,6 @@ export class ProjectQueue {
       member,
       done: new Set([...judged, ...skipped]),
       cursor: 0,
-      served: judged.length + skipped.length,
       goldSeen: 0,
       goldCorrect: 0,
       judgedSince: 0,
@@ -329,7 +327,12 @@ export class ProjectQueue {
       s.cursor++;
     }
     if (s.cursor >= this.tasks.length) return undefined;
-    const coin = new Rng(this.ids.keyedSeed(`${this.project.seed}/gold/${userId}/${s.served}`));
+    // The coin is numbered by the rater's outcomes, not by serves: asked again for the same
+    // place in their stream (a lapsed lease, a made-up task id tried as one they are owed), the
+    // rater draws the same coin and is served the same task. A new draw per serve brought an
+    // ordinary task back with probability 1 − gold_rate and a gold one with gold_rate, so
+    // letting a task lapse told gold apart.
+    const coin = new Rng(this.ids.keyedSeed(`${this.project.seed}/gold/${userId}/${s.done.size}`));
     if (this.gold.length > 0 && coin.float() < this.project.gold_rate) {
       s.goldOrder ??= new Rng(
         this.ids.keyedSeed(`${this.project.seed}/gold-order/${userId}`),
@@ -344,7 +347,6 @@ export class ProjectQueue {
         const got = await this.firstShared(
           this.leases,
           userId,
-          s,
           gold(this, s.goldOrder),
           Infinity,
           nowMs,
@@ -359,10 +361,7 @@ export class ProjectQueue {
             Infinity,
             nowMs,
           );
-          if (got) {
-            s.served++;
-            return got;
-          }
+          if (got) return got;
         }
       }
     }
@@ -373,7 +372,7 @@ export class ProjectQueue {
           if (!s.done.has(it.comparison_id) && q.capacity(it) > 0) yield it;
         }
       };
-      return this.firstShared(this.leases, userId, s, open(this), this.project.overlap, nowMs);
+      return this.firstShared(this.leases, userId, open(this), this.project.overlap, nowMs);
     }
     // Cheap pre-check before building a lease (an HMAC); acquire re-checks atomically. With a
     // store in this process the check is synchronous: nothing runs between it and acquire, so
@@ -395,10 +394,7 @@ export class ProjectQueue {
         cap,
         nowMs,
       );
-      if (got) {
-        s.served++;
-        return got;
-      }
+      if (got) return got;
     }
     return undefined;
   }
@@ -411,7 +407,6 @@ export class ProjectQueue {
   private async firstShared(
     shared: LeaseStore & SharedJudgmentCounts,
     userId: string,
-    s: RaterState,
     candidates: Iterable<ItemInfo>,
     limit: number,
     nowMs: number,
@@ -437,10 +432,7 @@ export class ProjectQueue {
       window.forEach((l, k) => {
         this.sawJudged(l.comparisonId, r.judged[k] ?? 0);
       });
-      if (r.lease) {
-        s.served++;
-        return r.lease;
-      }
+      if (r.lease) return r.lease;
     }
     return undefined;
   }

@@ -1,0 +1,117 @@
+/**
+ * What one `append` call of the ledger appender accumulates, in ledger order (texts, new
+ * comparisons, gold answers, raters, numbered and chained rows, duplicates and refusals), what
+ * it returns, and the parts of a judgment that only its ledger row keeps.
+ */
+import type { KeelError, Where } from "../core/errors.js";
+import { recordedAtPart } from "../core/ledger-record.js";
+import type {
+  Choice,
+  DigestedJudgment,
+  Judgment,
+  JudgmentColumns,
+  ShownOrder,
+} from "../core/types.js";
+import type { CachedComparison } from "./append-cache.js";
+import type { ComparisonRow, JudgmentRow, LedgerHead, TextRow } from "./writer.js";
+
+export interface Duplicate {
+  readonly where: Where;
+  readonly comparison_id: string;
+  readonly rater_id: string;
+  /** True when the duplicate's choice differs from the stored one. */
+  readonly conflicting: boolean;
+}
+
+export interface BatchResult {
+  readonly appended: number;
+  readonly newComparisons: number;
+  readonly duplicates: Duplicate[];
+  /** Inputs refused (conflicts, unknown comparisons) when the caller asked to skip them. */
+  readonly rejected: { where: Where; error: KeelError }[];
+  /** The rows appended, in ledger order (with seq and hash). */
+  readonly rows: JudgmentRow[];
+}
+
+/** What one `append` call accumulates, in ledger order. */
+export class Batch {
+  readonly texts: TextRow[] = [];
+  readonly newComparisons: ComparisonRow[] = [];
+  readonly gold: { comparison_id: string; gold: Choice }[] = [];
+  readonly raters: { rater_id: string; first_seen: string }[] = [];
+  readonly rows: JudgmentRow[] = [];
+  readonly duplicates: Duplicate[] = [];
+  readonly rejected: { where: Where; error: KeelError }[] = [];
+  /**
+   * Every comparison this batch names, as loaded or created: the bounded cache may forget one
+   * in the middle of a batch that brings many new comparisons.
+   */
+  readonly local = new Map<string, CachedComparison>();
+  /** This batch's choices, by `pairKey`. */
+  readonly choices = new Map<string, Choice>();
+  /** The store's judgments of this batch's pairs, by `pairKey`. */
+  readonly existing = new Map<string, Choice>();
+  readonly recordedAtPart: string;
+  seq: number;
+  hash: string;
+
+  constructor(
+    head: LedgerHead,
+    readonly recordedAt: string,
+  ) {
+    this.seq = head.seq;
+    this.hash = head.hash;
+    this.recordedAtPart = recordedAtPart(recordedAt);
+  }
+
+  result(): BatchResult {
+    return {
+      appended: this.rows.length,
+      newComparisons: this.newComparisons.length,
+      duplicates: this.duplicates,
+      rejected: this.rejected,
+      rows: this.rows,
+    };
+  }
+}
+
+/** The parts of a judgment that only the ledger row keeps (none for a reference). */
+export interface RowExtras {
+  readonly created_at: string | null;
+  readonly latency_ms: number | null;
+  readonly shown_order: ShownOrder | null;
+  readonly rationale: string | null;
+  readonly flags: readonly string[] | null;
+}
+
+export const NO_EXTRAS: RowExtras = {
+  created_at: null,
+  latency_ms: null,
+  shown_order: null,
+  rationale: null,
+  flags: null,
+};
+
+export function extrasOf(j: Judgment | DigestedJudgment): RowExtras {
+  return {
+    created_at: j.created_at ?? null,
+    latency_ms: j.latency_ms ?? null,
+    shown_order: j.shown_order ?? null,
+    rationale: j.rationale ?? null,
+    flags: j.flags ?? null,
+  };
+}
+
+/** Row `i`'s extras, from a parsing thread's columns. */
+export function columnExtras(c: JudgmentColumns, i: number): RowExtras {
+  const x = c.extras[i] ? (JSON.parse(c.extras[i]!) as Partial<RowExtras>) : undefined;
+  const created = c.created_at[i]!;
+  const latency = c.latency_ms[i]!;
+  return {
+    created_at: created === "" ? null : created,
+    latency_ms: Number.isNaN(latency) ? null : latency,
+    shown_order: x?.shown_order ?? null,
+    rationale: x?.rationale ?? null,
+    flags: x?.flags ?? null,
+  };
+}
