@@ -361,7 +361,11 @@ function agreementMatrix(
     if (chosen.length < limit && !chosen.includes(w)) chosen.push(w);
   };
   for (const g of groups.groups) for (const w of g.members) add(w);
-  const bySuspicion = ids.map((_, w) => w).sort((x, y) => suspicion[y]! - suspicion[x]! || x - y);
+  // Equal suspicion (many raters at 1) goes by id: which of them make the cut must not follow
+  // the order the judgments came in.
+  const bySuspicion = ids
+    .map((_, w) => w)
+    .sort((x, y) => suspicion[y]! - suspicion[x]! || (ids[x]! < ids[y]! ? -1 : 1));
   // Half the rows for the most suspicious, the rest for the least (a reference block).
   for (const w of bySuspicion.slice(0, Math.ceil(limit / 2))) add(w);
   for (const w of bySuspicion.slice().reverse()) add(w);

@@ -14,10 +14,15 @@
  *    max(min_z, √(2 ln(#pairs tested / 0.01))) (a Bonferroni bound at 1%).
  * 4. Groups are the communities of the edge graph (weights z_ij) found by label propagation
  *    (Raghavan, Albert & Kumara 2007, doi:10.1103/PhysRevE.76.036106), deterministic: nodes in
- *    index order, ties to the smallest label; communities of two or more raters are groups.
+ *    the order of their rater ids, ties to the label of the smallest id; communities of two or
+ *    more raters are groups. The ids, not the raters' indices (their first appearance), order
+ *    it: where communities overlap (a rater colluding with two teams) propagation depends on
+ *    the order, and the judgments' order must not decide how they split.
  * 5. A group's evidence pools its within-group pairs: observed agreement O_G, expected E_G,
  *    z_G, and the co-rating ratio Σ co / Σ E[co]. The group's score is −log10 of z_G's upper
  *    tail; each member's signal is P(O_G − E_G > min_excess) under a normal approximation.
+ *    Groups are listed by score, equal scores (two teams both at the 300 cap) by their smallest
+ *    member id; a group's members by id.
  *
  * What it cannot see: accounts that never share comparisons (then they cannot outvote anyone
  * either, and their individual behaviour is what other detectors see), and groups whose shared
@@ -49,10 +54,22 @@ export interface GroupResult {
   readonly accuracy: Float64Array;
 }
 
-function labelPropagation(W: number, adj: Map<number, Map<number, number>>): Int32Array {
-  const label = new Int32Array(W);
-  for (let i = 0; i < W; i++) label[i] = i;
-  const nodes = [...adj.keys()].sort((x, y) => x - y);
+/** Each rater's place among the ids sorted by code unit: an order the judgments' order cannot change. */
+function idRanks(ids: readonly string[]): Int32Array {
+  const byId = ids
+    .map((_, w) => w)
+    .sort((x, y) => (ids[x]! < ids[y]! ? -1 : ids[x]! > ids[y]! ? 1 : 0));
+  const rank = new Int32Array(ids.length);
+  byId.forEach((w, r) => {
+    rank[w] = r;
+  });
+  return rank;
+}
+
+/** Labels are id ranks: nodes are visited by rank, and a tie goes to the smallest. */
+function labelPropagation(rank: Int32Array, adj: Map<number, Map<number, number>>): Int32Array {
+  const label = Int32Array.from(rank);
+  const nodes = [...adj.keys()].sort((x, y) => rank[x]! - rank[y]!);
   for (let iter = 0; iter < 50; iter++) {
     let changed = false;
     for (const v of nodes) {
@@ -205,7 +222,8 @@ export function detectGroups(data: AuditData, config: AuditConfig): GroupResult 
   const zBar = Math.max(cfg.min_z, Math.sqrt(2 * Math.log(Math.max(1, P) / 0.01)));
   const accuracy = raterAccuracy(pairs, zBar, cfg.min_corated);
   const adj = excessEdges(pairs, accuracy, zBar, cfg);
-  const label = labelPropagation(W, adj);
+  const rank = idRanks(data.raterIds);
+  const label = labelPropagation(rank, adj);
   const members = new Map<number, number[]>();
   for (const v of adj.keys()) members.set(label[v]!, [...(members.get(label[v]!) ?? []), v]);
   const groups: RaterGroup[] = [];
@@ -213,11 +231,13 @@ export function detectGroups(data: AuditData, config: AuditConfig): GroupResult 
   const stats: (Stats | undefined)[] = new Array(W).fill(undefined);
   for (const list of members.values()) {
     if (list.length < 2) continue;
+    // The evidence sums pairs in index order (renaming keeps it bit for bit); members are
+    // listed by id (the judgments' order keeps the list).
     list.sort((x, y) => x - y);
     const g = groupEvidence(list, pairs, accuracy, cfg.min_excess);
     if (!g) continue;
     const { memberScore, ...group } = g;
-    groups.push(group);
+    groups.push({ ...group, members: [...list].sort((x, y) => rank[x]! - rank[y]!) });
     for (const w of list) {
       score[w] = memberScore;
       stats[w] = {
@@ -227,7 +247,7 @@ export function detectGroups(data: AuditData, config: AuditConfig): GroupResult 
       };
     }
   }
-  groups.sort((x, y) => y.score - x.score);
+  groups.sort((x, y) => y.score - x.score || rank[x.members[0]!]! - rank[y.members[0]!]!);
   const signal: RaterSignal = {
     key: "group",
     score,

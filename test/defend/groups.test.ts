@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import type { Choice, Judgment } from "../../src/core/types.js";
+import { audit } from "../../src/defend/audit.js";
 import { detectGroups } from "../../src/defend/groups.js";
 import { honest, type Item, makeItems } from "./fixtures.js";
 import { contextFor } from "./helpers.js";
@@ -82,5 +83,79 @@ describe("collusion groups", () => {
       ctx.data.raterIds.indexOf("s1"),
     );
     expect(result.pairs.co[p]!).toBeGreaterThan(5 * result.pairs.expectedCo[p]!);
+  });
+});
+
+/**
+ * 60 comparisons judged by five honest raters (each wrong on a fixed fifth) and a team that votes
+ * as one, wrong on every other comparison; the comparisons are numbered from `offset`.
+ */
+function teamBlock(team: readonly string[], offset: number): Judgment[] {
+  const out: Judgment[] = [];
+  for (let i = 0; i < 60; i++) {
+    const c = offset + i;
+    const truth: Choice = i % 3 === 0 ? "b" : "a";
+    const wrong: Choice = truth === "a" ? "b" : "a";
+    const judge = (rater_id: string, choice: Choice) =>
+      out.push({
+        comparison_id: `c${c}`,
+        prompt: `question ${c}?`,
+        response_a: `answer A${c}`,
+        response_b: `answer B${c}`,
+        rater_id,
+        choice,
+      });
+    for (let k = 0; k < 5; k++) judge(`h${k}`, (i + k) % 5 === 0 ? wrong : truth);
+    for (const t of team) judge(t, i % 2 === 0 ? wrong : truth);
+  }
+  return out;
+}
+
+function permute<T>(xs: readonly T[], seed: number): T[] {
+  const out = xs.slice();
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+describe("collusion groups do not depend on the judgments' order", () => {
+  // Two teams the same in every statistic: equal scores, ordered by their smallest id.
+  const a = teamBlock(["a0", "a1", "a2"], 0);
+  const b = teamBlock(["b0", "b1", "b2"], 60);
+  const named = (js: Judgment[], options = {}) => audit({ judgments: js }, options);
+
+  it("lists groups of equal score by their smallest member id, each group's members by id", () => {
+    for (const js of [[...a, ...b], [...b, ...a], [...b, ...a].reverse()]) {
+      const r = named(js);
+      expect(r.groups.map((g) => g.rater_ids)).toEqual([
+        ["a0", "a1", "a2"],
+        ["b0", "b1", "b2"],
+      ]);
+      expect(r.groups[0]!.score).toBe(r.groups[1]!.score);
+    }
+  });
+
+  it("picks the heatmap's raters of equal suspicion by id", () => {
+    const off = { config: { signals: { groups: { enabled: false } } }, heatmapRaters: 4 };
+    const first = named([...a, ...b], off).heatmap.rater_ids;
+    expect(named([...b, ...a], off).heatmap.rater_ids).toEqual(first);
+    expect(named([...b, ...a].reverse(), off).heatmap.rater_ids).toEqual(first);
+  });
+
+  it("splits overlapping teams the same way whatever the order (x colludes with both)", () => {
+    const js = [
+      ...teamBlock(["a0", "a1", "a2", "x"], 0),
+      ...teamBlock(["b0", "b1", "b2", "x"], 60),
+    ];
+    const partition = (r: ReturnType<typeof audit>) =>
+      r.groups.map((g) => g.rater_ids.join(",")).sort();
+    const first = partition(named(js));
+    expect(first.length).toBeGreaterThan(0);
+    for (const seed of [1, 2, 3, 5, 8, 13, 21, 34])
+      expect(partition(named(permute(js, seed))), `shuffle ${seed}`).toEqual(first);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
-import type { Judgment } from "../../src/core/types.js";
+import type { Choice, Judgment } from "../../src/core/types.js";
 import { audit, auditToJson, resolveAuditConfig } from "../../src/defend/index.js";
 import { scanPromotions } from "../../src/defend/promotion.js";
 import { namesIn } from "../../src/defend/text.js";
@@ -211,5 +211,40 @@ describe("promotion scan", () => {
     expect(() => resolveAuditConfig({ signals: { promotion: { words: "brands" } } })).toThrow(
       /signals\.promotion\.words/,
     );
+  });
+
+  it("names a rater's word by the promotions' order when two names score the same, whatever the judgments' order", () => {
+    // One response of each comparison names Acme and Globex, in either order; two promoters
+    // always choose it, 12 honest raters choose the better answer. Equal word counts, so that
+    // no length preference can stand in for the names.
+    const js: Judgment[] = [];
+    for (let c = 0; c < 80; c++) {
+      const named = `For help, try ${c % 2 === 0 ? "Acme or Globex" : "Globex or Acme"} for item ${c}.`;
+      const plain = `For help, ask a good friend about item ${c}.`;
+      const namedIsA = c % 4 < 2;
+      const side = (toNamed: boolean): Choice => (toNamed === namedIsA ? "a" : "b");
+      const judge = (rater_id: string, choice: Choice) =>
+        js.push({
+          comparison_id: `c${c}`,
+          prompt: `question ${c}?`,
+          response_a: namedIsA ? named : plain,
+          response_b: namedIsA ? plain : named,
+          rater_id,
+          choice,
+        });
+      judge("p", side(true));
+      judge("q", side(true));
+      for (let k = 0; k < 12; k++) judge(`h${k}`, side((c % 3 === 0) !== ((c + k) % 7 === 0)));
+    }
+    for (const order of [js, js.slice().reverse()]) {
+      const r = audit({ judgments: order });
+      expect(r.promotions.map((p) => p.pattern)).toEqual(["acme", "globex"]);
+      expect(r.promotions[0]!.score).toBe(r.promotions[1]!.score);
+      for (const id of ["p", "q"]) {
+        const x = r.raters.find((y) => y.rater_id === id)!;
+        expect(x.evidence.promotion?.promotion_word, id).toBe(0);
+        expect(x.reasons.join(" "), id).toContain('"acme"');
+      }
+    }
   });
 });

@@ -1,0 +1,120 @@
+/**
+ * The promotion scan's words (promotion.ts): per comparison, the words one response has and the
+ * other does not contain at all — names (`words: names`, runs of up to `max_n` names as one) or
+ * every word and its n-grams (`words: all`) — with each word's support.
+ */
+import type { AuditConfig } from "./config.js";
+import type { AuditData } from "./data.js";
+import { distinctNgrams, isWordCharacter, namesIn, tokenize } from "./text.js";
+
+type PromotionConfig = AuditConfig["signals"]["promotion"];
+
+/** One-sided words per comparison: word ids, +id+1 for a's side, −(id+1) for b's. */
+export interface Sides {
+  readonly vocab: readonly string[];
+  readonly support: Int32Array;
+  /** Whether a word is scanned (enough support). */
+  readonly scanned: Uint8Array;
+  readonly offsets: Int32Array;
+  readonly words: Int32Array;
+}
+
+/** The distinct word n-grams of a response (every word: `words: all`). */
+function allGrams(text: string, maxN: number): Set<string> {
+  return distinctNgrams(tokenize(text), maxN);
+}
+
+/**
+ * The distinct names of a response, lowercased: runs of up to `maxN` names separated by single
+ * spaces count as one ("Acme Corp").
+ */
+function nameGrams(text: string, maxN: number): Set<string> {
+  const { names, starts, ends } = namesIn(text);
+  const out = new Set<string>();
+  for (let i = 0; i < names.length; i++) {
+    let g = names[i]!;
+    out.add(g);
+    for (let k = i + 1; k < names.length && k - i < maxN; k++) {
+      if (!/^ +$/.test(text.slice(ends[k - 1]!, starts[k]!))) break;
+      g = `${g} ${names[k]!}`;
+      out.add(g);
+    }
+  }
+  return out;
+}
+
+/** Whether `lower` (a lowercased text) contains `word` as whole words. */
+function containsWord(lower: string, word: string): boolean {
+  let i = lower.indexOf(word);
+  while (i >= 0) {
+    const before = i === 0 ? "" : lower[i - 1]!;
+    const after = lower[i + word.length] ?? "";
+    if (!isWordCharacter(before) && !isWordCharacter(after)) return true;
+    i = lower.indexOf(word, i + 1);
+  }
+  return false;
+}
+
+export function oneSidedWords(data: AuditData, cfg: PromotionConfig): Sides {
+  const ids = new Map<string, number>();
+  const vocab: string[] = [];
+  const support: number[] = [];
+  const offsets = new Int32Array(data.nComparisons + 1);
+  let words = new Int32Array(1 << 16);
+  let used = 0;
+  const idOf = (g: string): number => {
+    let id = ids.get(g);
+    if (id === undefined) {
+      id = vocab.length;
+      ids.set(g, id);
+      vocab.push(g);
+      support.push(0);
+    }
+    return id;
+  };
+  const push = (x: number) => {
+    if (used === words.length) {
+      const grown = new Int32Array(words.length * 2);
+      grown.set(words);
+      words = grown;
+    }
+    words[used++] = x;
+  };
+  const side = (g: string, sign: number) => {
+    const id = idOf(g);
+    support[id]!++;
+    push(sign * (id + 1));
+  };
+  const { a, b, invalid } = data.comparisons;
+  const names = cfg.words === "names";
+  for (let c = 0; c < data.nComparisons; c++) {
+    offsets[c] = used;
+    // Only comparisons where a judgment can be set against another one matter.
+    if (invalid.has(c) || data.start[c + 1]! - data.start[c]! < 2) continue;
+    if (names) {
+      // A name is one-sided when the other response does not contain it at all, in any case.
+      const na = nameGrams(a[c]!, cfg.max_n);
+      const nb = nameGrams(b[c]!, cfg.max_n);
+      if (na.size === 0 && nb.size === 0) continue;
+      const la = a[c]!.toLowerCase();
+      const lb = b[c]!.toLowerCase();
+      for (const g of na) if (!containsWord(lb, g)) side(g, 1);
+      for (const g of nb) if (!containsWord(la, g)) side(g, -1);
+    } else {
+      const ga = allGrams(a[c]!, cfg.max_n);
+      const gb = allGrams(b[c]!, cfg.max_n);
+      for (const g of ga) if (!gb.has(g)) side(g, 1);
+      for (const g of gb) if (!ga.has(g)) side(g, -1);
+    }
+  }
+  offsets[data.nComparisons] = used;
+  const scanned = new Uint8Array(vocab.length);
+  for (let t = 0; t < vocab.length; t++) scanned[t] = support[t]! >= cfg.min_support ? 1 : 0;
+  return {
+    vocab,
+    support: Int32Array.from(support),
+    scanned,
+    offsets,
+    words: words.subarray(0, used),
+  };
+}
