@@ -19,7 +19,7 @@ import { Lagrangian } from "./lagrangian.js";
 import { policyForward } from "./policyGraphs.js";
 import type { PpoConfig } from "./ppoConfig.js";
 import type { PpoHooks } from "./ppoTrainer.js";
-import { type Learner, ppoUpdate } from "./ppoUpdate.js";
+import { type Learner, ppoUpdate, type UpdateTargets } from "./ppoUpdate.js";
 import { alignValues, collectRollout, type Rollout, rowSums, tokenRewards } from "./rollout.js";
 import type { RewardSource, Sources } from "./sources.js";
 
@@ -102,6 +102,72 @@ export interface IterContext {
   readonly monitors: readonly Monitor[];
 }
 
+/**
+ * Step 2, scoring: the reward model's scores (finite, or KEEL_E_NUMERIC naming the iteration),
+ * with missing_eos_penalty on responses cut at max_new_tokens; in Lagrangian mode the costs.
+ */
+async function scoreRollout(c: PpoConfig, sources: Sources, r: Rollout, it: number) {
+  const scored = await sources.reward(r.prompts, r.responses);
+  requireFinite(scored.score, "reward", it);
+  const raw = Float64Array.from(scored.score, (s, b) =>
+    c.missing_eos_penalty !== null && !r.finished[b] ? s + c.missing_eos_penalty : s,
+  );
+  const costs = sources.cost ? (await sources.cost(r.prompts, r.responses)).score : undefined;
+  if (costs) requireFinite(costs, "cost", it);
+  return { scored, raw, costs };
+}
+
+/**
+ * Step 5, shaping: per-token rewards (−β·kl_t, the normalised score on the last token), GAE,
+ * in Lagrangian mode the cost critic's advantages combined in, and whitening.
+ */
+async function shapeTargets(
+  c: PpoConfig,
+  x: IterContext,
+  r: Rollout,
+  o: {
+    kl: Float64Array;
+    beta: number;
+    norm: Float64Array;
+    costs: Float64Array | undefined;
+    oldValues: Float64Array;
+    oldLogprobs: Float64Array;
+  },
+): Promise<UpdateTargets> {
+  const shape = { batch: r.batch.batch, length: r.batch.length };
+  const g = gae(
+    tokenRewards(r, o.kl, o.beta, o.norm),
+    o.oldValues,
+    r.action,
+    shape,
+    c.ppo.gamma,
+    c.ppo.lam,
+  );
+  let advantages = g.advantages;
+  let cost: { oldValues: Float64Array; returns: Float64Array } | undefined;
+  if (x.critic && o.costs && x.st.lagrangian) {
+    const cv = alignValues(r, await x.critic.model.values(r.batch));
+    const gc = gae(
+      tokenRewards(r, new Float64Array(o.kl.length), 0, o.costs),
+      cv,
+      r.action,
+      shape,
+      c.ppo.gamma,
+      c.ppo.lam,
+    );
+    advantages = x.st.lagrangian.combine(advantages, gc.advantages);
+    cost = { oldValues: cv, returns: gc.returns };
+  }
+  if (c.ppo.whiten_advantages) advantages = whiten(advantages, r.action);
+  return {
+    oldLogprobs: o.oldLogprobs,
+    oldValues: o.oldValues,
+    advantages,
+    returns: g.returns,
+    ...(cost ? { cost } : {}),
+  };
+}
+
 export async function iteration(
   c: PpoConfig,
   it: number,
@@ -119,13 +185,7 @@ export async function iteration(
     seed: `${seed}/generate`,
   });
   const t1 = clock();
-  const scored = await x.sources.reward(r.prompts, r.responses);
-  requireFinite(scored.score, "reward", it);
-  const raw = Float64Array.from(scored.score, (s, b) =>
-    c.missing_eos_penalty !== null && !r.finished[b] ? s + c.missing_eos_penalty : s,
-  );
-  const costs = x.sources.cost ? (await x.sources.cost(r.prompts, r.responses)).score : undefined;
-  if (costs) requireFinite(costs, "cost", it);
+  const { scored, raw, costs } = await scoreRollout(c, x.sources, r, it);
   const t2 = clock();
   const refLp = await x.ref.logprobs(r.batch);
   const t3 = clock();
@@ -137,46 +197,15 @@ export async function iteration(
   const k1 = rowSums(r, klPerToken("k1", oldLogprobs, refLp, r.action, c.kl.clamp).kl);
   const norm = normalise(c, x.st.moments, raw);
   const beta = x.st.kl.beta;
-  const shape = { batch: r.batch.batch, length: r.batch.length };
   const oldValues = alignValues(r, old.values!);
-  const g = gae(
-    tokenRewards(r, kl, beta, norm),
-    oldValues,
-    r.action,
-    shape,
-    c.ppo.gamma,
-    c.ppo.lam,
-  );
-  let advantages = g.advantages;
-  let cost: { oldValues: Float64Array; returns: Float64Array } | undefined;
-  if (x.critic && costs && x.st.lagrangian) {
-    const cv = alignValues(r, await x.critic.model.values(r.batch));
-    const gc = gae(
-      tokenRewards(r, new Float64Array(kl.length), 0, costs),
-      cv,
-      r.action,
-      shape,
-      c.ppo.gamma,
-      c.ppo.lam,
-    );
-    advantages = x.st.lagrangian.combine(advantages, gc.advantages);
-    cost = { oldValues: cv, returns: gc.returns };
-  }
-  if (c.ppo.whiten_advantages) advantages = whiten(advantages, r.action);
-  const up = await ppoUpdate(
-    c,
-    r,
-    { oldLogprobs, oldValues, advantages, returns: g.returns, ...(cost ? { cost } : {}) },
-    x.policy,
-    x.critic,
-    {
-      seed: `${seed}/update`,
-      lr: lrAt(c.optim, it, c.ppo.iterations),
-      afterUpdate: () => {
-        for (const m of x.monitors) m.afterUpdate?.(x.policy.model);
-      },
+  const targets = await shapeTargets(c, x, r, { kl, beta, norm, costs, oldValues, oldLogprobs });
+  const up = await ppoUpdate(c, r, targets, x.policy, x.critic, {
+    seed: `${seed}/update`,
+    lr: lrAt(c.optim, it, c.ppo.iterations),
+    afterUpdate: () => {
+      for (const m of x.monitors) m.afterUpdate?.(x.policy.model);
     },
-  );
+  });
   const t4 = clock();
   const meanKl = mean(seqKl);
   x.st.kl.update(meanKl, r.batch.batch);
