@@ -177,6 +177,53 @@ async function observe(
   return events;
 }
 
+/**
+ * The policy (and its learner), the frozen reference, the reward (and cost) sources, and in
+ * Lagrangian mode the cost critic: a copy of the policy with its own optimiser.
+ */
+function openModels(c: PpoConfig, hooks: PpoHooks) {
+  checkPolicy(c.policy.init, { file: c.policy.init, field: "policy.init" });
+  if (c.reference)
+    checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
+  const { model: policy, codec } = openCheckpoint(c.policy.init, hooks.threads);
+  checkPromptRoom(c, policy.config.context);
+  // The reference scores the policy's own sequences (prompt and response, up to its context).
+  const ref = c.reference
+    ? openReference(c.reference.init, codec, policy.config.context, "policy.init", hooks.threads)
+    : policy.clone();
+  const sources = openSources(c, hooks);
+  const learner: Learner = {
+    model: policy,
+    opt: makeOptimizer(policy, c.optim),
+    grad: policy.params.zerosLike(),
+  };
+  let critic: Learner | undefined;
+  if (c.cost) {
+    const m = policy.clone();
+    critic = { model: m, opt: makeOptimizer(m, c.optim), grad: m.params.zerosLike() };
+  }
+  return { policy, codec, ref, sources, learner, critic };
+}
+
+/** The final model at `dir`, and with an EMA safeguard its averaged weights at `<dir>-ema`. */
+function saveFinal(
+  dir: string,
+  step: number,
+  o: {
+    policy: Learner["model"];
+    codec: Parameters<typeof saveModel>[2];
+    ema: ReturnType<NonNullable<Monitor["ema"]>>;
+    loop: TrainLoop;
+  },
+): void {
+  const { policy, codec, ema: e, loop } = o;
+  saveModel(dir, policy, codec, { step, ...(e ? { ema: e } : {}), extra: loop.stamp(step) });
+  if (!e) return;
+  e.swap();
+  saveModel(`${dir}-ema`, policy, codec, { step, extra: loop.stamp(step, { weights: "ema" }) });
+  e.swap();
+}
+
 export async function trainPpo(
   input: PpoConfigInput | PpoConfig,
   data: PpoData,
@@ -192,27 +239,8 @@ export async function trainPpo(
         where: { field: "data.prompts" },
       },
     );
-  checkPolicy(c.policy.init, { file: c.policy.init, field: "policy.init" });
-  if (c.reference)
-    checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
-  const { model: policy, codec } = openCheckpoint(c.policy.init, hooks.threads);
-  checkPromptRoom(c, policy.config.context);
-  // The reference scores the policy's own sequences (prompt and response, up to its context).
-  const ref = c.reference
-    ? openReference(c.reference.init, codec, policy.config.context, "policy.init", hooks.threads)
-    : policy.clone();
-  const sources = openSources(c, hooks);
+  const { policy, codec, ref, sources, learner, critic } = openModels(c, hooks);
   const monitors = hooks.monitors ?? [];
-  const learner: Learner = {
-    model: policy,
-    opt: makeOptimizer(policy, c.optim),
-    grad: policy.params.zerosLike(),
-  };
-  let critic: Learner | undefined;
-  if (c.cost) {
-    const m = policy.clone();
-    critic = { model: m, opt: makeOptimizer(m, c.optim), grad: m.params.zerosLike() };
-  }
   const st = initialState(c);
   const loop = new TrainLoop("ppo", hooks, c.run, c.ppo.iterations, c);
   for (const m of monitors) m.attach?.(policy);
@@ -294,18 +322,7 @@ export async function trainPpo(
       }
     }
     const dir = loop.finalDir;
-    if (dir && status !== "aborted") {
-      const e = ema();
-      saveModel(dir, policy, codec, { step: it, ...(e ? { ema: e } : {}), extra: loop.stamp(it) });
-      if (e) {
-        e.swap();
-        saveModel(`${dir}-ema`, policy, codec, {
-          step: it,
-          extra: loop.stamp(it, { weights: "ema" }),
-        });
-        e.swap();
-      }
-    }
+    if (dir && status !== "aborted") saveFinal(dir, it, { policy, codec, ema: ema(), loop });
     return loop.finish(status, it, last, status === "aborted" ? undefined : dir);
   } finally {
     await sources.dispose();
