@@ -67,8 +67,8 @@ class PairHeap {
 const KEY_BASE = 0x100000;
 const key = (a: number, b: number) => a * KEY_BASE + b;
 
-export function trainBpe(corpus: Iterable<string>, o: BpeTrainOptions): BpeTokenizer {
-  const special = o.specialTokens ?? [];
+/** The options' refusals; returns the number of merges the vocabulary leaves room for. */
+function checkTrainOptions(o: BpeTrainOptions, special: readonly string[]): number {
   if (!Number.isSafeInteger(o.vocabSize)) {
     throw new KeelError("KEEL_E_CONFIG", `vocabSize ${o.vocabSize} is not an integer`);
   }
@@ -100,11 +100,17 @@ export function trainBpe(corpus: Iterable<string>, o: BpeTrainOptions): BpeToken
         `special token ${JSON.stringify(t)} is ${t ? "given twice" : "empty"}; special tokens must be distinct, non-empty strings`,
       );
   });
-  // Counted in the pieces the encoder merges (see MAX_PRETOKEN): a merge across two pieces
-  // would never be applied, and a whole 200 KB line of letters as one word made every merge
-  // rescan it (90 s, against 11 s for the same text in pieces).
-  // Special tokens are cut out of the text first, as the encoder cuts them (and as `tokenizers`
-  // trains): counted as text, "<|eos|>" taught merges such as "> <" the encoder never applies.
+  return maxMerges;
+}
+
+/**
+ * How often each piece occurs, counted in the pieces the encoder merges (see MAX_PRETOKEN): a
+ * merge across two pieces would never be applied, and a whole 200 KB line of letters as one
+ * word made every merge rescan it (90 s, against 11 s for the same text in pieces). Special
+ * tokens are cut out of the text first, as the encoder cuts them (and as `tokenizers` trains):
+ * counted as text, "<|eos|>" taught merges such as "> <" the encoder never applies.
+ */
+function countPieces(corpus: Iterable<string>, special: readonly string[]): Map<string, number> {
   const added = new AddedTokens(special.map((content, id) => ({ id, content })));
   const counts = new Map<string, number>();
   for (const text of corpus)
@@ -116,6 +122,13 @@ export function trainBpe(corpus: Iterable<string>, o: BpeTrainOptions): BpeToken
           counts.set(piece, (counts.get(piece) ?? 0) + 1);
         }
     }
+  return counts;
+}
+
+export function trainBpe(corpus: Iterable<string>, o: BpeTrainOptions): BpeTokenizer {
+  const special = o.specialTokens ?? [];
+  const maxMerges = checkTrainOptions(o, special);
+  const counts = countPieces(corpus, special);
   const tokens: string[] = [...BYTE_TO_CHAR];
   const charId = byteVocab();
   const words: Word[] = [...counts].map(([w, count]) => ({
