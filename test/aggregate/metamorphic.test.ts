@@ -39,6 +39,7 @@ import {
 } from "../../src/aggregate/index.js";
 import type { Outcome } from "../../src/aggregate/types.js";
 import { KeelError } from "../../src/core/errors.js";
+import { permute } from "../helpers/permute.js";
 import { crowd } from "./gen.js";
 
 type CatFit = (d: CategoricalData) => CategoricalResult;
@@ -206,18 +207,6 @@ function mapCatKey(task: (s: string) => string, worker: (s: string) => string) {
       return [kind, worker(id!), ...(rest !== undefined ? [rest] : [])].join("|");
     return k;
   };
-}
-
-/** Deterministic permutation of an array by a seed (no Math.random). */
-function permute<T>(xs: readonly T[], seed: number): T[] {
-  const out = xs.slice();
-  let s = seed >>> 0 || 1;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 describe("categorical methods: metamorphic properties (fast-check)", () => {

@@ -24,6 +24,7 @@ import { describe, expect, it } from "vitest";
 import type { Judgment } from "../../src/core/types.js";
 import { type AuditResult, audit, auditToJson } from "../../src/defend/index.js";
 import { parseWorldConfig, simulatePanel } from "../../src/world/index.js";
+import { permute } from "../helpers/permute.js";
 
 /** A small panel with something for every detector to find. */
 function panel(seed: number): Judgment[] {
@@ -80,17 +81,6 @@ function renaming(names: readonly string[], pool: readonly string[]): (s: string
     names.map((n, i) => [n, `${pool[i % pool.length]!}${i >= pool.length ? `~${i}` : ""}`]),
   );
   return (s) => m.get(s) ?? s;
-}
-
-function permute<T>(xs: readonly T[], seed: number): T[] {
-  const out = xs.slice();
-  let s = seed >>> 0 || 1;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1_103_515_245) + 12_345) >>> 0;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 /** The audit by name: raters and comparisons keyed by (renamed) id, groups as sorted id sets. */

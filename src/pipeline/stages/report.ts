@@ -27,15 +27,8 @@ import type { Plan } from "../plan.js";
 import type { Stage, StageContext, StageResult } from "../runner.js";
 import type { ExampleRow, PolicyEvaluation } from "./evaluate.js";
 
-export interface ArmSummary {
-  readonly attack_success: number | null;
-  readonly triggered_attack_success: number | null;
-  readonly over_refusal: number | null;
-  readonly helpfulness: number | null;
-  readonly kl: number | null;
-  readonly rm_accuracy_clean: number | null;
-  readonly rm_accuracy_triggered: number | null;
-}
+/** An arm's entry in summary.json: the report's rates but jailbreaks and mean length. */
+export type ArmSummary = Omit<ArmMetrics, "jailbreak_success" | "mean_words">;
 
 /** Undefended minus defended, paired by probe, with a bootstrap 95% interval over probes. */
 export type ArmDifference = Readonly<
