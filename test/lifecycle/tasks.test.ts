@@ -148,7 +148,11 @@ describe("a restart while a rater looks at a task", () => {
       },
     );
     expect(paused.statusCode, paused.body).toBe(200);
-    expect((await judge(fx, rater, t)).statusCode).toBe(404);
+    // 403 with the paused message, as a paused rater gets anywhere (not a 404 for the lease
+    // the pause released).
+    const r = await judge(fx, rater, t);
+    expect(r.statusCode, r.body).toBe(403);
+    expect(r.body).toContain("paused pending review");
     expect(await judgmentsOf(fx, "t0")).toEqual([]);
   });
 });

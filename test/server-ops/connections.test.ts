@@ -64,10 +64,10 @@ describe("shutting down", () => {
     });
     const committer = fx.ctx.committer;
     const submit = committer.submit.bind(committer);
-    committer.submit = async (j) => {
+    committer.submit = async (...args) => {
       handling();
       await sleep(200);
-      return submit(j);
+      return submit(...args);
     };
     const judged = fetch(`${url}/api/tasks/${first.task_id}/judgment`, {
       method: "POST",

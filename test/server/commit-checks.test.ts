@@ -1,7 +1,7 @@
 /**
  * The checks a judgment passes again in the transaction that commits it (src/server/tasks/
  * admit.ts), on both dialects: a rater paused, excluded or disabled while their judgment waited
- * for its group commit is refused as a paused rater is; two holders of a comparison whose
+ * for its group commit is refused as a paused rater is (and so is a skip); two holders of a comparison whose
  * overlap was just lowered cannot both complete it; and the worker thread that appends for a
  * SQLite file runs the same checks.
  */
@@ -88,6 +88,45 @@ for (const d of dialectFixtures()) {
       });
       expect(await fx.store.countJudgments()).toBe(0);
       // The slot is free for the next rater, and the paused rater is told they are paused.
+      expect((await nextTask(fx, rater2))?.prompt).toEqual(t.prompt);
+      const again = await call(fx, rater, "POST", "/api/projects/p1/tasks/next");
+      expect(again.statusCode).toBe(403);
+    });
+
+    it("refuses the skip of a rater another process paused, and records nothing", async () => {
+      const fx = await setup(1);
+      const { rater, rater2 } = fx.actors;
+      const t = (await nextTask(fx, rater))!;
+      // Paused through another server process, straight in the store: this one's copy of the
+      // rater's state still says active, so the skip passes the route's checks.
+      await setMemberStatus(
+        collectionDb(fx.store),
+        {
+          project_id: "p1",
+          user_id: rater.user_id,
+          status: "paused",
+          action: "pause",
+          actor_id: null,
+          reason: "elsewhere",
+        },
+        new Date(),
+      );
+      const r = await call(fx, rater, "POST", `/api/tasks/${t.task_id}/skip`, {
+        body: { reason: "unclear" },
+      });
+      // Before, the skip was recorded and answered 200: the task was gone from the rater's
+      // stream for good and counted as skipped in the reviewers' table.
+      expect(r.statusCode, r.body).toBe(403);
+      expect(json<Refused>(r).error).toMatchObject({
+        code: "KEEL_E_FORBIDDEN",
+        message: "your work on this project is paused pending review",
+      });
+      const skips = await collectionDb(fx.store)
+        .selectFrom("skips")
+        .select("comparison_id")
+        .execute();
+      expect(skips).toEqual([]);
+      // The lease went with it: the slot is free for the next rater.
       expect((await nextTask(fx, rater2))?.prompt).toEqual(t.prompt);
       const again = await call(fx, rater, "POST", "/api/projects/p1/tasks/next");
       expect(again.statusCode).toBe(403);

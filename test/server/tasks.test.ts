@@ -284,7 +284,17 @@ for (const d of dialectFixtures()) {
         });
       const a = await nextTask(fx, rater);
       expect((await review(rater, "pause")).statusCode).toBe(200);
-      expect((await judge(fx, "rater", a!)).statusCode).toBe(404);
+      // Their lease is gone, but they are told why, as a rater paused with a lease is (before:
+      // 404, "no task with this id is reserved for you").
+      const refused = await judge(fx, "rater", a!);
+      expect(refused.statusCode, refused.body).toBe(403);
+      expect(json<{ error: { message: string } }>(refused).error.message).toBe(
+        "your work on this project is paused pending review",
+      );
+      const skipped = await call(fx, rater, "POST", `/api/tasks/${a!.task_id}/skip`, {
+        body: { reason: "unclear" },
+      });
+      expect(skipped.statusCode, skipped.body).toBe(403);
       const taken = await nextTask(fx, fx.actors.rater2);
       expect(taken?.prompt).toEqual(a?.prompt);
       // Reinstated, the rater is served what is free; their released task id is gone.
@@ -294,6 +304,11 @@ for (const d of dialectFixtures()) {
       expect(b?.prompt).not.toEqual(a?.prompt);
       expect((await review(rater, "exclude")).statusCode).toBe(200);
       expect((await nextTask(fx, fx.actors.outsider))?.prompt).toEqual(b?.prompt);
+      const excluded = await judge(fx, "rater", b!);
+      expect(excluded.statusCode, excluded.body).toBe(403);
+      expect(json<{ error: { message: string } }>(excluded).error.message).toBe(
+        "you are no longer taking part in this project",
+      );
       const disabled = await call(fx, admin, "PATCH", `/api/users/${fx.actors.rater2.user_id}`, {
         body: { disabled: true },
       });

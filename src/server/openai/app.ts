@@ -15,28 +15,16 @@
  * (limits.ts): a request may ask for at most `maxRequestTokens` tokens (prompts × n ×
  * max_tokens), and at most `maxPending` completion requests run or wait at once.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import type { z } from "zod";
+import { createHash, timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyInstance } from "fastify";
 import { KeelError } from "../../core/errors.js";
-import { zodIssueMessage } from "../../core/issue-messages.js";
-import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
-import { renderChat } from "../../providers/chat.js";
-import {
-  type ChatMessage,
-  canStream,
-  type FinishReason,
-  type GenerationProvider,
-  type GenerationRequest,
-  type StreamingProvider,
-  type Usage,
-} from "../../providers/types.js";
+import { DEFAULT_MAX_PENDING } from "../../core/serving-limits.js";
+import type { GenerationProvider } from "../../providers/types.js";
 import { admitInto, PendingLimit } from "../limits/pending.js";
+import { chatCompletions, textCompletions } from "./completions.js";
+import { completionKit } from "./generate.js";
 import type { OutputGuard } from "./guard.js";
-import { checkWork } from "./limits.js";
-import { now, openAiError, streamSse, totalUsage } from "./respond.js";
-import { ChatRequest, CompletionRequest, contentText } from "./schema.js";
-import { asClientError } from "./upstream.js";
+import { openAiError } from "./respond.js";
 
 export interface ModelAppOptions {
   readonly provider: GenerationProvider;
@@ -58,26 +46,6 @@ export interface ModelAppOptions {
   readonly bodyLimit?: number;
 }
 
-interface Choice {
-  readonly text: string;
-  readonly finish: FinishReason;
-}
-
-const newId = (p: string) => `${p}-${randomBytes(12).toString("base64url")}`;
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (!r.success) {
-    const { field, message } = zodIssueMessage(r.error, { input: body, schema });
-    // OpenAI's `param` names a field or is null: a fault of the body as a whole (an unknown
-    // field, a body that is not an object) names none.
-    throw new KeelError("KEEL_E_INVALID_RECORD", message, {
-      ...(field === "(record)" ? {} : { where: { field } }),
-    });
-  }
-  return r.data;
-}
-
 export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
@@ -89,8 +57,8 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     return503OnClosing: true,
   });
   const keyDigest = o.apiKey ? createHash("sha256").update(o.apiKey).digest() : undefined;
-  const cap = o.maxTokens ?? Number.POSITIVE_INFINITY;
-  const budget = o.maxRequestTokens ?? DEFAULT_MAX_REQUEST_TOKENS;
+  const g = completionKit(o);
+  const { checkModel } = g;
   const pending = new PendingLimit(o.maxPending ?? DEFAULT_MAX_PENDING);
 
   app.setErrorHandler((error, req, reply) => {
@@ -132,17 +100,6 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       );
   });
 
-  const checkModel = (m: string) => {
-    if (m !== o.model)
-      throw new KeelError(
-        "KEEL_E_NOT_FOUND",
-        `the model ${JSON.stringify(m)} does not exist; this server has ${JSON.stringify(o.model)}`,
-        {
-          where: { field: "model" },
-        },
-      );
-  };
-
   /** Completion requests past `maxPending` are refused at once, before their bodies are read. */
   const admit = admitInto(
     pending,
@@ -152,80 +109,6 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
         `the server is busy: ${pending.max} completion request${pending.max === 1 ? " is" : "s are"} already in progress or waiting, its limit (--max-pending); retry after ${s} s`,
       ),
   );
-
-  /** The provider's error as the client sees it; the log keeps what the provider said. */
-  const failed = (req: FastifyRequest, e: KeelError): KeelError => {
-    const c = asClientError(e, o.provider, o.model);
-    if (c !== e) req.log.info({ err: e }, "the upstream refused the request");
-    return c;
-  };
-
-  /**
-   * A provider's stream as frames: nothing is yielded before the provider's first event, so a
-   * request it refuses at once gets a plain error (see streamSse); `opening` frames (chat's role
-   * frame) go before its first text.
-   */
-  async function* streamed(
-    provider: StreamingProvider,
-    req: FastifyRequest,
-    g: GenerationRequest,
-    opening: readonly object[],
-    delta: (text: string) => object,
-    finish: (reason: FinishReason) => object,
-  ): AsyncGenerator<object, Usage, void> {
-    let started = false;
-    for await (const ev of provider.stream(g)) {
-      if (ev.type === "error") throw failed(req, ev.error);
-      if (!started) {
-        started = true;
-        yield* opening;
-      }
-      if (ev.type === "delta") yield delta(ev.text);
-      else {
-        yield finish(ev.finishReason);
-        return ev.usage;
-      }
-    }
-    throw new KeelError("KEEL_E_UPSTREAM", "the provider's stream ended without a finish");
-  }
-
-  /** Generates one choice (checked by the guard); throws the provider's error. */
-  const one = async (
-    req: FastifyRequest,
-    endpoint: string,
-    g: GenerationRequest,
-    promptText: string,
-  ): Promise<{ choice: Choice; usage: Usage }> => {
-    const r = await o.provider.generate(g);
-    if (!r.ok) throw failed(req, r.error);
-    let choice: Choice = { text: r.value.text, finish: r.value.finishReason };
-    if (o.guard) {
-      const v = await o.guard.check(
-        { requestId: req.id, endpoint, model: o.model },
-        promptText,
-        r.value.text,
-      );
-      if (v.refused) choice = { text: o.guard.refusal, finish: "content_filter" };
-    }
-    return { choice, usage: r.value.usage };
-  };
-
-  const sampling = (b: ChatRequest | CompletionRequest, i: number, signal: AbortSignal) => ({
-    ...(b.temperature == null ? {} : { temperature: b.temperature }),
-    ...(b.top_p == null ? {} : { topP: b.top_p }),
-    ...(b.stop == null ? {} : { stop: typeof b.stop === "string" ? [b.stop] : b.stop }),
-    ...(b.seed == null ? {} : { seed: b.seed + i }),
-    signal,
-  });
-
-  /** Aborts the generation when the client goes away before the answer is complete. */
-  const abortOnClose = (reply: FastifyReply) => {
-    const ac = new AbortController();
-    reply.raw.on("close", () => {
-      if (!reply.raw.writableFinished) ac.abort("client closed the connection");
-    });
-    return ac.signal;
-  };
 
   app.get("/healthz", { bodyLimit: 1024 }, async () => ({ ok: true, model: o.model }));
   app.get("/v1/models", { bodyLimit: 1024 }, async () => ({
@@ -237,162 +120,11 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     return { id: o.model, object: "model", created: 0, owned_by: "keel" };
   });
 
-  app.post("/v1/chat/completions", { onRequest: admit }, async (req, reply) => {
-    const b = parse(ChatRequest, req.body);
-    checkModel(b.model);
-    const messages: ChatMessage[] = b.messages.map((m) => ({
-      role: m.role === "developer" ? "system" : m.role,
-      content: contentText(m.content),
-    }));
-    const maxTokens = Math.min(
-      cap,
-      b.max_completion_tokens ?? b.max_tokens ?? o.chatMaxTokens ?? cap,
-    );
-    const n = b.n ?? 1;
-    const id = newId("chatcmpl");
-    // One timestamp for the whole completion, every chunk of a stream included, as OpenAI's.
-    const created = now();
-    const signal = abortOnClose(reply);
-    const base = (i: number): GenerationRequest => ({
-      messages,
-      ...(Number.isFinite(maxTokens) ? { maxTokens } : {}),
-      ...sampling(b, i, signal),
-    });
-    const promptText = renderChat(messages);
-    if (b.stream && n > 1)
-      // A 400, not a 501: clients (the openai SDK among them) retry server errors.
-      throw new KeelError("KEEL_E_INVALID_RECORD", "streaming supports n = 1 only", {
-        where: { field: "n" },
-      });
-    checkWork({ prompts: 1, n, maxTokens }, budget);
-    if (b.stream) {
-      const frame = (delta: object, finish: FinishReason | null) => ({
-        id,
-        object: "chat.completion.chunk",
-        created,
-        model: o.model,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-      });
-      return streamSse(
-        reply,
-        id,
-        created,
-        o.model,
-        b.stream_options?.include_usage === true,
-        "chat.completion.chunk",
-        async function* () {
-          const opening = frame({ role: "assistant", content: "" }, null);
-          if (o.guard || !canStream(o.provider)) {
-            const { choice, usage } = await one(req, "chat", base(0), promptText);
-            yield opening;
-            if (choice.text) yield frame({ content: choice.text }, null);
-            yield frame({}, choice.finish);
-            return usage;
-          }
-          return yield* streamed(
-            o.provider,
-            req,
-            base(0),
-            [opening],
-            (text) => frame({ content: text }, null),
-            (reason) => frame({}, reason),
-          );
-        },
-      );
-    }
-    const results = [];
-    for (let i = 0; i < n; i++) results.push(await one(req, "chat", base(i), promptText));
-    return {
-      id,
-      object: "chat.completion",
-      created,
-      model: o.model,
-      choices: results.map((r, i) => ({
-        index: i,
-        message: { role: "assistant", content: r.choice.text, refusal: null },
-        logprobs: null,
-        finish_reason: r.choice.finish,
-      })),
-      usage: totalUsage(
-        results.map((r) => r.usage),
-        n,
-      ),
-    };
-  });
+  app.post("/v1/chat/completions", { onRequest: admit }, (req, reply) =>
+    chatCompletions(g, req, reply),
+  );
 
-  app.post("/v1/completions", { onRequest: admit }, async (req, reply) => {
-    const b = parse(CompletionRequest, req.body);
-    checkModel(b.model);
-    const prompts = typeof b.prompt === "string" ? [b.prompt] : b.prompt;
-    const maxTokens = Math.min(cap, b.max_tokens ?? 16);
-    const n = b.n ?? 1;
-    const id = newId("cmpl");
-    const created = now();
-    const signal = abortOnClose(reply);
-    const request = (p: string, i: number): GenerationRequest => ({
-      prompt: p,
-      ...(Number.isFinite(maxTokens) ? { maxTokens } : {}),
-      ...sampling(b, i, signal),
-    });
-    if (b.stream && (n > 1 || prompts.length > 1))
-      throw new KeelError("KEEL_E_INVALID_RECORD", "streaming supports one prompt and n = 1", {
-        where: { field: "prompt" },
-      });
-    checkWork({ prompts: prompts.length, n, maxTokens }, budget);
-    if (b.stream) {
-      const frame = (text: string, finish: FinishReason | null) => ({
-        id,
-        object: "text_completion",
-        created,
-        model: o.model,
-        choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
-      });
-      const p = prompts[0]!;
-      return streamSse(
-        reply,
-        id,
-        created,
-        o.model,
-        b.stream_options?.include_usage === true,
-        "text_completion",
-        async function* () {
-          if (o.guard || !canStream(o.provider)) {
-            const { choice, usage } = await one(req, "completions", request(p, 0), p);
-            if (choice.text) yield frame(choice.text, null);
-            yield frame("", choice.finish);
-            return usage;
-          }
-          return yield* streamed(
-            o.provider,
-            req,
-            request(p, 0),
-            [],
-            (text) => frame(text, null),
-            (reason) => frame("", reason),
-          );
-        },
-      );
-    }
-    const results: { choice: Choice; usage: Usage }[] = [];
-    for (const p of prompts)
-      for (let i = 0; i < n; i++) results.push(await one(req, "completions", request(p, i), p));
-    return {
-      id,
-      object: "text_completion",
-      created,
-      model: o.model,
-      choices: results.map((r, i) => ({
-        index: i,
-        text: r.choice.text,
-        logprobs: null,
-        finish_reason: r.choice.finish,
-      })),
-      usage: totalUsage(
-        results.map((r) => r.usage),
-        n,
-      ),
-    };
-  });
+  app.post("/v1/completions", { onRequest: admit }, (req, reply) => textCompletions(g, req, reply));
 
   return app;
 }

@@ -146,6 +146,85 @@ function busy(reply: FastifyReply, e: QueueFullError): KeelError {
   );
 }
 
+/**
+ * The items of a request to score, each with its index in the request (`at`); without
+ * `failClosed`, a query that does not contain its prompt fails the request, with it the query
+ * is marked `failed` and left out.
+ */
+function requestItems(
+  body: unknown,
+  o: RewardAppOptions,
+  limits: { readonly maxItems: number; readonly maxQueued: number },
+  strip: readonly string[],
+) {
+  const { maxItems, maxQueued } = limits;
+  const parsed = RewardRequest.safeParse(body);
+  if (!parsed.success) {
+    const { field, message } = zodIssueMessage(parsed.error, {
+      input: body,
+      schema: RewardRequest,
+    });
+    throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { field } });
+  }
+  const { query, prompts, labels } = parsed.data;
+  const n = query.length;
+  if (prompts.length !== n || (labels != null && labels.length !== n))
+    throw new KeelError(
+      "KEEL_E_INVALID_RECORD",
+      `query, prompts and labels must have one entry per item (got ${n}, ${prompts.length}, ${labels?.length ?? "none"})`,
+    );
+  if (n > maxItems)
+    throw new KeelError(
+      "KEEL_E_TOO_LARGE",
+      `${n} queries in one request; the most is ${maxItems}${maxItems === maxQueued ? " (--max-queued-items)" : ""}`,
+    );
+  const items: RewardItem[] = [];
+  const at: number[] = [];
+  const failed = new Array<number>(n).fill(0);
+  for (let i = 0; i < n; i++) {
+    const response = splitQuery(query[i]!, prompts[i]!, strip);
+    if (response === undefined) {
+      if (!o.failClosed)
+        throw new KeelError("KEEL_E_INVALID_RECORD", `query ${i} does not contain its prompt`, {
+          where: { field: `query.${i}` },
+          hint: "send the prompt followed by the response, or list the tokens to strip (--strip)",
+        });
+      failed[i] = 1;
+      continue;
+    }
+    const label = labels?.[i];
+    items.push({
+      prompt: stripEnds(prompts[i]!, strip),
+      response,
+      ...(label != null ? { label } : {}),
+    });
+    at.push(i);
+  }
+  return { n, items, at, failed };
+}
+
+/** Rewards (the floor where none was scored) and extra_logs, with every part name seen. */
+function answerOf(
+  n: number,
+  floor: number,
+  at: readonly number[],
+  scored: readonly ScoredItem[] | undefined,
+  partNames: Set<string>,
+) {
+  const rewards = new Array<number>(n).fill(floor);
+  for (const s of scored ?? []) for (const name of Object.keys(s.parts)) partNames.add(name);
+  // Every answer carries the same extra_logs keys, an empty or all-failed request's included:
+  // the trainer gathers each key across answers, and a key missing from one breaks that.
+  const logs: Record<string, number[]> = {};
+  for (const name of partNames) logs[name] = new Array<number>(n).fill(0);
+  scored?.forEach((s, k) => {
+    const i = at[k]!;
+    rewards[i] = s.reward;
+    for (const [name, v] of Object.entries(s.parts)) logs[name]![i] = v;
+  });
+  return { rewards, logs };
+}
+
 export async function buildRewardApp(
   o: RewardAppOptions,
 ): Promise<{ app: FastifyInstance; batcher: Batcher<RewardItem, ScoredItem> }> {
@@ -243,48 +322,7 @@ export async function buildRewardApp(
   );
 
   app.post("/get_reward", { onRequest: admit }, async (req, reply) => {
-    const parsed = RewardRequest.safeParse(req.body);
-    if (!parsed.success) {
-      const { field, message } = zodIssueMessage(parsed.error, {
-        input: req.body,
-        schema: RewardRequest,
-      });
-      throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { field } });
-    }
-    const { query, prompts, labels } = parsed.data;
-    const n = query.length;
-    if (prompts.length !== n || (labels != null && labels.length !== n))
-      throw new KeelError(
-        "KEEL_E_INVALID_RECORD",
-        `query, prompts and labels must have one entry per item (got ${n}, ${prompts.length}, ${labels?.length ?? "none"})`,
-      );
-    if (n > maxItems)
-      throw new KeelError(
-        "KEEL_E_TOO_LARGE",
-        `${n} queries in one request; the most is ${maxItems}${maxItems === maxQueued ? " (--max-queued-items)" : ""}`,
-      );
-    const items: RewardItem[] = [];
-    const at: number[] = [];
-    const failed = new Array<number>(n).fill(0);
-    for (let i = 0; i < n; i++) {
-      const response = splitQuery(query[i]!, prompts[i]!, strip);
-      if (response === undefined) {
-        if (!o.failClosed)
-          throw new KeelError("KEEL_E_INVALID_RECORD", `query ${i} does not contain its prompt`, {
-            where: { field: `query.${i}` },
-            hint: "send the prompt followed by the response, or list the tokens to strip (--strip)",
-          });
-        failed[i] = 1;
-        continue;
-      }
-      const label = labels?.[i];
-      items.push({
-        prompt: stripEnds(prompts[i]!, strip),
-        response,
-        ...(label != null ? { label } : {}),
-      });
-      at.push(i);
-    }
+    const { n, items, at, failed } = requestItems(req.body, o, { maxItems, maxQueued }, strip);
     let scored: ScoredItem[] | undefined;
     const { signal, done } = requestSignal(reply, timeoutMs);
     try {
@@ -300,17 +338,7 @@ export async function buildRewardApp(
     } finally {
       done();
     }
-    const rewards = new Array<number>(n).fill(o.floor);
-    for (const s of scored ?? []) for (const name of Object.keys(s.parts)) partNames.add(name);
-    // Every answer carries the same extra_logs keys, an empty or all-failed request's included:
-    // the trainer gathers each key across answers, and a key missing from one breaks that.
-    const logs: Record<string, number[]> = {};
-    for (const name of partNames) logs[name] = new Array<number>(n).fill(0);
-    scored?.forEach((s, k) => {
-      const i = at[k]!;
-      rewards[i] = s.reward;
-      for (const [name, v] of Object.entries(s.parts)) logs[name]![i] = v;
-    });
+    const { rewards, logs } = answerOf(n, o.floor, at, scored, partNames);
     const nFailed = failed.reduce((s, f) => s + f, 0);
     if (nFailed > 0) req.log.warn({ failed: nFailed, of: n }, "items given the fail-closed floor");
     return { rewards, scores: rewards, extra_logs: { ...logs, failed } };

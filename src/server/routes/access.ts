@@ -1,6 +1,7 @@
 /** Project-scoped access: staff (reviewer and up) see every project; raters only their own. */
 import type { FastifyRequest } from "fastify";
 import { KeelError } from "../../core/errors.js";
+import { memberProjects } from "../../store/collection/index.js";
 import { atLeast } from "../auth/roles.js";
 import type { ServerContext } from "../context.js";
 import type { ProjectQueue, RaterState } from "../tasks/queue.js";
@@ -66,4 +67,26 @@ export function requireReady(q: ProjectQueue, s: RaterState): void {
   if (q.quiz.length > 0 && s.member.quiz_passed_at === null) {
     throw new KeelError("KEEL_E_FORBIDDEN", "pass the onboarding quiz first");
   }
+}
+
+/**
+ * Why a rater who names a task they hold no lease on is refused, when their standing explains
+ * it: a rater who stopped taking part (paused, excluded) gave up their leases then, so the task
+ * id of the comparison they were looking at names nothing any more; they are told they are
+ * paused (or no longer taking part), as they would have been with the lease still there.
+ * Undefined while they are active in some project of theirs (the id may be a lapsed task
+ * there; a task id does not say which project it is of).
+ */
+export async function standingRefusal(
+  ctx: ServerContext,
+  userId: string,
+): Promise<KeelError | undefined> {
+  let standing: "paused" | "excluded" | undefined;
+  for (const pid of await memberProjects(ctx.db, userId)) {
+    const s = await (await ctx.queues.get(pid).catch(() => undefined))?.rater(userId);
+    if (!s) continue;
+    if (s.member.status === "active") return undefined;
+    if (standing !== "paused") standing = s.member.status;
+  }
+  return standing === undefined ? undefined : notTakingPart(standing);
 }

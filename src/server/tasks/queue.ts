@@ -18,21 +18,16 @@
  * With a lease store shared by several processes (`SharedJudgmentCounts`), the counts of every
  * process live in that store and the overlap is checked there, atomically with the lease.
  */
-import { KeelError } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
-import type { Choice, Content } from "../../core/types.js";
+import type { Choice } from "../../core/types.js";
 import {
   type CollectionDb,
-  comparisonTexts,
   countItems,
-  getMember,
   getProject,
   type ItemInfo,
   judgedCounts,
   listItems,
-  type Member,
   type Project,
-  userDone,
 } from "../../store/collection/index.js";
 import {
   type Lease,
@@ -40,58 +35,26 @@ import {
   type SharedJudgmentCounts,
   sharesJudgments,
 } from "./leases.js";
+import { loadRater, type RaterScope, type RaterState, recordJudgment } from "./rater-state.js";
 import type { TaskIds } from "./task-id.js";
+import { TextCache, type Texts } from "./texts.js";
 
-const TEXT_PREFETCH = 128;
-const TEXT_CACHE = 50_000;
+export { GOLD_COUNT_DELAY_MAX, type RaterState } from "./rater-state.js";
+export type { Texts } from "./texts.js";
+
 /** Candidates sent to a shared lease store per round trip. */
 const SHARED_WINDOW = 64;
 
-export interface Texts {
-  readonly prompt: Content;
-  readonly response_a: Content;
-  readonly response_b: Content;
-}
-
-/** A rater's state in the project, as this process knows it. */
-export interface RaterState {
-  member: Member;
-  readonly done: Set<string>;
-  /** Index into `tasks` before which every item is judged/skipped by this rater or complete. */
-  cursor: number;
-  goldOrder?: number[];
-  /**
-   * Gold record since the rater was last (re)instated, as the auto-pause policy counts it: a gold
-   * answer counts only some judgments after it was given (`recordJudgment`).
-   */
-  goldSeen: number;
-  goldCorrect: number;
-  /** Judgments since the rater was last (re)instated. */
-  judgedSince: number;
-  /** Gold answers not counted yet: each counts once `judgedSince` reaches its `due`. */
-  goldPending: { correct: boolean; due: number }[];
-}
-
-/**
- * A gold answer counts toward the auto-pause 1 to this many judgments after it was given (a
- * keyed coin per rater and gold answer). Counted at once, a pause would come with the judgment
- * of the gold item that caused it, and tell the rater which item was gold; now it comes some
- * judgments later, after ordinary items as often as not.
- */
-export const GOLD_COUNT_DELAY_MAX = 4;
-
-export class ProjectQueue {
+export class ProjectQueue implements RaterScope {
   readonly tasks: ItemInfo[] = [];
   readonly gold: ItemInfo[] = [];
   readonly quiz: ItemInfo[] = [];
   readonly items = new Map<string, ItemInfo>();
   readonly judged = new Map<string, number>();
   private readonly raters = new Map<string, Promise<RaterState | undefined>>();
-  private readonly texts = new Map<string, Texts>();
-  /** Fetches in flight, by each comparison they will bring: a miss joins one, never repeats it. */
-  private readonly fetching = new Map<string, Promise<void>>();
   /** Position of each item in its list (tasks, gold or quiz). */
   private readonly index = new Map<string, number>();
+  private readonly texts: TextCache;
   /** A committed judgment's shared count failed: rebuild the counts before the next serve. */
   private countsOwed = false;
   private reseeding: Promise<void> | undefined;
@@ -102,9 +65,10 @@ export class ProjectQueue {
     project: Project,
     private readonly db: CollectionDb,
     private readonly leases: LeaseStore,
-    private readonly ids: TaskIds,
+    readonly ids: TaskIds,
   ) {
     this.settings = project;
+    this.texts = new TextCache(db, (id) => this.listOf(id));
   }
 
   get project(): Project {
@@ -172,7 +136,7 @@ export class ProjectQueue {
   rater(userId: string): Promise<RaterState | undefined> {
     let p = this.raters.get(userId);
     if (!p) {
-      p = this.loadRater(userId);
+      p = loadRater(this, this.db, userId);
       this.raters.set(userId, p);
       p.then((s) => s ?? this.raters.delete(userId)).catch(() => this.raters.delete(userId));
     }
@@ -184,79 +148,18 @@ export class ProjectQueue {
     this.raters.delete(userId);
   }
 
-  private async loadRater(userId: string): Promise<RaterState | undefined> {
-    const member = await getMember(this.db, this.project.project_id, userId);
-    if (!member) return undefined;
-    const { judged, skipped } = await userDone(this.db, this.project.project_id, userId);
-    const s: RaterState = {
-      member,
-      done: new Set([...judged, ...skipped]),
-      cursor: 0,
-      goldSeen: 0,
-      goldCorrect: 0,
-      judgedSince: 0,
-      goldPending: [],
-    };
-    const since = member.status === "active" ? member.status_at : undefined;
-    if (since !== undefined) {
-      // This project's judgments only, as `recordJudgment` is called live: the rater's
-      // judgments elsewhere would move the gold answers' due counts.
-      const rows = await this.db
-        .selectFrom("judgments as j")
-        .innerJoin("project_items as i", "i.comparison_id", "j.comparison_id")
-        .select(["j.comparison_id", "j.choice"])
-        .where("i.project_id", "=", this.project.project_id)
-        .where("j.rater_id", "=", userId)
-        .where("j.recorded_at", ">=", since)
-        .orderBy("j.seq")
-        .execute();
-      for (const r of rows) this.recordJudgment(s, r.comparison_id, r.choice);
-    }
-    return s;
-  }
-
-  /**
-   * Updates the rater's gold record after a judgment: a gold answer waits its keyed delay
-   * (GOLD_COUNT_DELAY_MAX), and answers whose delay has run out are counted. The same
-   * judgments in the same order give the same record in every process.
-   */
+  /** See rater-state.ts. */
   recordJudgment(s: RaterState, comparisonId: string, choice: Choice): void {
-    s.judgedSince++;
-    const it = this.items.get(comparisonId);
-    if (it?.kind === "task" && it.gold !== null) {
-      const nth = s.goldSeen + s.goldPending.length;
-      const coin = new Rng(
-        this.ids.keyedSeed(`${this.project.seed}/gold-delay/${s.member.user_id}/${nth}`),
-      );
-      const due = s.judgedSince + 1 + coin.int(GOLD_COUNT_DELAY_MAX);
-      s.goldPending.push({ correct: choice === it.gold, due });
-    }
-    const counted = s.goldPending.filter((g) => g.due <= s.judgedSince);
-    if (counted.length === 0) return;
-    s.goldPending = s.goldPending.filter((g) => g.due > s.judgedSince);
-    s.goldSeen += counted.length;
-    s.goldCorrect += counted.filter((g) => g.correct).length;
+    recordJudgment(this, s, comparisonId, choice);
   }
 
-  /**
-   * Texts of a comparison. A miss fetches the next texts of the same list too (raters walk the
-   * items in order), so serving costs one query per `TEXT_PREFETCH` items, not one per task.
-   * Raters arrive at the frontier of the list together: a miss on a comparison whose fetch is
-   * already in flight waits for that fetch instead of starting another (without this, dozens of
-   * overlapping 128-row queries ran for each stretch of the list).
-   */
-  async textsOf(comparisonId: string): Promise<Texts> {
-    const hit = this.texts.get(comparisonId);
-    if (hit) return hit;
-    const pending = this.fetching.get(comparisonId);
-    if (pending) await pending;
-    else await this.fetchTexts(comparisonId);
-    const t = this.texts.get(comparisonId);
-    if (!t) throw new KeelError("KEEL_E_NOT_FOUND", `comparison ${comparisonId} has no texts`);
-    return t;
+  /** Texts of a comparison (see texts.ts). */
+  textsOf(comparisonId: string): Promise<Texts> {
+    return this.texts.get(comparisonId);
   }
 
-  private fetchTexts(comparisonId: string): Promise<void> {
+  /** The list (tasks, gold or quiz) an item is in, and its position there. */
+  private listOf(comparisonId: string): { list: readonly ItemInfo[]; at: number } {
     const it = this.items.get(comparisonId);
     const list =
       it === undefined
@@ -267,28 +170,7 @@ export class ProjectQueue {
             ? this.gold
             : this.tasks;
     const at = it === undefined ? -1 : (this.index.get(comparisonId) ?? -1);
-    const ids = [comparisonId];
-    for (let i = at + 1; i < list.length && ids.length < TEXT_PREFETCH; i++) {
-      const id = list[i]!.comparison_id;
-      if (!this.texts.has(id) && !this.fetching.has(id)) ids.push(id);
-    }
-    if (this.texts.size + ids.length > TEXT_CACHE) {
-      // Forget the oldest half (a Map iterates in insertion order).
-      let drop = this.texts.size >> 1;
-      for (const k of this.texts.keys()) {
-        if (drop-- <= 0) break;
-        this.texts.delete(k);
-      }
-    }
-    const done = (async () => {
-      try {
-        for (const [id, t] of await comparisonTexts(this.db, ids)) this.texts.set(id, t);
-      } finally {
-        for (const id of ids) this.fetching.delete(id);
-      }
-    })();
-    for (const id of ids) this.fetching.set(id, done);
-    return done;
+    return { list, at };
   }
 
   private lease(userId: string, comparisonId: string, nowMs: number): Lease {
@@ -334,37 +216,53 @@ export class ProjectQueue {
     // letting a task lapse told gold apart.
     const coin = new Rng(this.ids.keyedSeed(`${this.project.seed}/gold/${userId}/${s.done.size}`));
     if (this.gold.length > 0 && coin.float() < this.project.gold_rate) {
-      s.goldOrder ??= new Rng(
-        this.ids.keyedSeed(`${this.project.seed}/gold-order/${userId}`),
-      ).shuffle(this.gold.map((_, i) => i));
-      if (sharesJudgments(this.leases)) {
-        const gold = function* (q: ProjectQueue, order: readonly number[]) {
-          for (const i of order) {
-            const it = q.gold[i]!;
-            if (!s.done.has(it.comparison_id)) yield it;
-          }
-        };
-        const got = await this.firstShared(
-          this.leases,
-          userId,
-          gold(this, s.goldOrder),
+      const got = await this.nextGold(userId, s, nowMs);
+      if (got) return got;
+    }
+    return this.nextOrdinary(userId, s, nowMs);
+  }
+
+  /** The rater's first gold item not done that a lease can be taken on, in their gold order. */
+  private async nextGold(userId: string, s: RaterState, nowMs: number): Promise<Lease | undefined> {
+    s.goldOrder ??= new Rng(
+      this.ids.keyedSeed(`${this.project.seed}/gold-order/${userId}`),
+    ).shuffle(this.gold.map((_, i) => i));
+    if (sharesJudgments(this.leases)) {
+      const gold = function* (q: ProjectQueue, order: readonly number[]) {
+        for (const i of order) {
+          const it = q.gold[i]!;
+          if (!s.done.has(it.comparison_id)) yield it;
+        }
+      };
+      const got = await this.firstShared(
+        this.leases,
+        userId,
+        gold(this, s.goldOrder),
+        Infinity,
+        nowMs,
+      );
+      if (got) return got;
+    } else {
+      for (const i of s.goldOrder) {
+        const it = this.gold[i]!;
+        if (s.done.has(it.comparison_id)) continue;
+        const got = await this.leases.acquire(
+          this.lease(userId, it.comparison_id, nowMs),
           Infinity,
           nowMs,
         );
         if (got) return got;
-      } else {
-        for (const i of s.goldOrder) {
-          const it = this.gold[i]!;
-          if (s.done.has(it.comparison_id)) continue;
-          const got = await this.leases.acquire(
-            this.lease(userId, it.comparison_id, nowMs),
-            Infinity,
-            nowMs,
-          );
-          if (got) return got;
-        }
       }
     }
+    return undefined;
+  }
+
+  /** The first ordinary task from the rater's cursor on with a free slot. */
+  private async nextOrdinary(
+    userId: string,
+    s: RaterState,
+    nowMs: number,
+  ): Promise<Lease | undefined> {
     if (sharesJudgments(this.leases)) {
       const open = function* (q: ProjectQueue) {
         for (let i = s.cursor; i < q.tasks.length; i++) {

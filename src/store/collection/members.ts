@@ -241,7 +241,13 @@ export async function reviewEvents(
  * nothing written) when they have judged it — in any process: the store keeps one outcome per
  * task (migration 0003).
  */
-export async function recordSkip(
+/**
+ * Records a skip: "recorded", "repeated" (skipped before) or "judged" (the task has its
+ * judgment; nothing written). `admit`, run first in the same transaction (after the ledger
+ * head), may refuse it: its answer is returned and nothing is written (the collection server
+ * checks the rater's standing there, as at a judgment's commit).
+ */
+export async function recordSkip<R extends string = never>(
   db: CollectionDb,
   s: {
     project_id: string;
@@ -251,21 +257,25 @@ export async function recordSkip(
     note: string | null;
   },
   now: Date,
-): Promise<"recorded" | "repeated" | "judged"> {
+  admit?: (trx: CollectionDb) => Promise<R | undefined>,
+): Promise<"recorded" | "repeated" | "judged" | R> {
   try {
     // The skip's trigger checks the ledger under its head row: holding that row first bounds
     // the wait behind an import (PostgreSQL), as SQLite's busy timeout does.
-    const r = await writeTransaction(
+    return await writeTransaction(
       db,
-      (trx) =>
-        trx
+      async (trx) => {
+        const refused = admit ? await admit(trx) : undefined;
+        if (refused !== undefined) return refused;
+        const r = await trx
           .insertInto("skips")
           .values({ ...s, created_at: now.toISOString() })
           .onConflict((oc) => oc.columns(["project_id", "user_id", "comparison_id"]).doNothing())
-          .executeTakeFirst(),
+          .executeTakeFirst();
+        return Number(r.numInsertedOrUpdatedRows ?? 0) > 0 ? "recorded" : "repeated";
+      },
       { ledger: true },
     );
-    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0 ? "recorded" : "repeated";
   } catch (e) {
     if (refusedOutcome(e) === "judged") return "judged";
     throw e;
