@@ -8,7 +8,8 @@
  * pause waits for the commit rather than passing it unseen. (SQLite's single writer already
  * orders the two.)
  *
- * - Standing: the rater must still be an active member of the project and not disabled.
+ * - Standing: the rater must still be an active member of the project and not disabled (a
+ *   rater who is no member is refused as excluded, disabled or not).
  * - Overlap: an ordinary task comparison takes a judgment only while fewer than the project's
  *   `overlap` raters have judged it, counting the earlier judgments of the same batch. A rater
  *   who already judged it is left to the ledger's duplicate check.
@@ -46,29 +47,27 @@ export async function admitJudgments(
   const projects = [...new Set(present.map((s) => s.project_id))];
   const capped = [...new Set(present.filter((s) => s.capped).map((s) => s.comparison_id))];
 
+  // One query for the standing (member status, the account's flag, the project's overlap) and
+  // one for the capped comparisons' judges: each commit pays for these, so they are few.
   let mq = db
-    .selectFrom("project_members")
-    .select(["project_id", "user_id", "status"])
-    .where("project_id", "in", projects)
-    .where("user_id", "in", users);
-  if (lock) mq = mq.forShare();
-  const status = new Map(
-    (await mq.execute()).map((m) => [`${m.project_id}\u0000${m.user_id}`, m.status]),
-  );
-  let uq = db.selectFrom("users").select(["user_id", "disabled"]).where("user_id", "in", users);
-  if (lock) uq = uq.forShare();
-  const disabled = new Set(
-    (await uq.execute()).filter((u) => Number(u.disabled) !== 0).map((u) => u.user_id),
-  );
+    .selectFrom("project_members as m")
+    .innerJoin("users as u", "u.user_id", "m.user_id")
+    .innerJoin("projects as p", "p.project_id", "m.project_id")
+    .select(["m.project_id", "m.user_id", "m.status", "u.disabled", "p.overlap"])
+    .where("m.project_id", "in", projects)
+    .where("m.user_id", "in", users);
+  if (lock) mq = mq.forShare(["m", "u"]);
+  const rows = await mq.execute();
+  const status = new Map<string, (typeof rows)[number]["status"]>();
+  const disabled = new Set<string>();
   const overlap = new Map<string, number>();
+  for (const m of rows) {
+    status.set(`${m.project_id}\u0000${m.user_id}`, m.status);
+    if (Number(m.disabled) !== 0) disabled.add(m.user_id);
+    overlap.set(m.project_id, Number(m.overlap));
+  }
   const judgedBy = new Map<string, Set<string>>();
   if (capped.length > 0) {
-    for (const p of await db
-      .selectFrom("projects")
-      .select(["project_id", "overlap"])
-      .where("project_id", "in", projects)
-      .execute())
-      overlap.set(p.project_id, Number(p.overlap));
     for (const j of await db
       .selectFrom("judgments")
       .select(["comparison_id", "rater_id"])
