@@ -120,6 +120,9 @@ function splitPass(sentence: string, pass: Pass, out: Piece[], rest: (text: stri
   if (offset < sentence.length) rest(sentence.slice(offset));
 }
 
+/** In /u mode a surrogate pair is one code point, so \p{Cs} matches lone halves only. */
+const LONE_SURROGATE = /\p{Cs}/gu;
+
 export class AddedTokens {
   private readonly raw: Pass | undefined;
   private readonly normalized: Pass | undefined;
@@ -129,8 +132,14 @@ export class AddedTokens {
     this.normalized = makePass(tokens.filter((t) => t.normalized));
   }
 
-  /** The text in order as pieces to encode and added tokens' ids. */
-  split(text: string): Piece[] {
+  /**
+   * The text in order as pieces to encode and added tokens' ids. A lone UTF-16 surrogate is
+   * U+FFFD first, as UTF-8 encoding makes it anyway: otherwise an added token holding U+FFFD
+   * matched the decoded text but not the text it came from, and encode(decode(encode(s)))
+   * differed from encode(s).
+   */
+  split(input: string): Piece[] {
+    const text = input.replace(LONE_SURROGATE, "\ufffd");
     const out: Piece[] = [];
     const second = (piece: string) => {
       if (this.normalized) splitPass(piece, this.normalized, out, (p) => out.push(p));
