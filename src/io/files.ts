@@ -5,10 +5,12 @@
  */
 import { once } from "node:events";
 import {
+  closeSync,
   createReadStream,
   createWriteStream,
   fchmodSync,
   fchownSync,
+  fsyncSync,
   openSync,
   type WriteStream,
 } from "node:fs";
@@ -163,7 +165,11 @@ export class TextSink {
         dirname(target.path),
         `.${basename(target.path)}.tmp-${process.pid}-${TextSink.counter++}`,
       );
-      ws = createWriteStream(tmp, { fd: openTemp(tmp, path, target.existing) });
+      // flush: the bytes reach the disk before the file is closed and renamed into place.
+      // Without it a power cut soon after the rename could leave an empty or partial file
+      // under the final name on file systems that do not order the two (XFS, ext4 for a file
+      // that is new).
+      ws = createWriteStream(tmp, { fd: openTemp(tmp, path, target.existing), flush: true });
       this.tmp = tmp;
       trackTempFile(tmp);
     }
@@ -264,6 +270,7 @@ export class TextSink {
     try {
       this.check();
       await rename(this.tmp, this.final);
+      syncDirectory(dirname(this.final));
     } catch (e) {
       await rm(this.tmp, { force: true });
       if (e instanceof KeelError) throw e;
@@ -285,6 +292,25 @@ export class TextSink {
     if (this.tmp === undefined) return;
     await rm(this.tmp, { force: true });
     untrackTempFile(this.tmp);
+  }
+}
+
+/**
+ * Flushes a directory's entries (a rename into it) to disk. Best effort: some file systems
+ * refuse fsync on a directory, and the rename is atomic without it.
+ */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    // not supported here: the rename stands, only its durability across a power cut is less sure
+  }
+  try {
+    if (fd !== undefined) closeSync(fd);
+  } catch {
+    // nothing was written through it
   }
 }
 

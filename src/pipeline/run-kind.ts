@@ -114,16 +114,25 @@ export function refuseOtherRun(dir: string, kind: RunKind): void {
 }
 
 /**
+ * The temporary file of one of keel's atomic writes (`NAME.tmp-PID-N`, core/temp-names.ts). A
+ * run killed while it wrote its first file (config.yaml) leaves only that in its directory.
+ */
+const KEEL_TEMP_FILE = /\.tmp-\d+-\d+$/;
+
+/**
  * What a directory that holds no run holds, when it holds anything: a model checkpoint (what
  * `keel model init` and `keel train` write), a reward-model ensemble, a feedback store, or other
- * files. Undefined for a new or empty directory (hidden files aside) and for one that holds a
- * run (`heldRunKind`).
+ * files. Undefined for a new or empty directory (hidden files and keel's own temporary files
+ * aside) and for one that holds a run (`heldRunKind`).
  */
 export function foreignContents(dir: string): string | undefined {
   let entries: string[];
   try {
-    // Hidden files (.gitkeep, .DS_Store) are not contents a run could destroy.
-    entries = statSync(dir).isDirectory() ? readdirSync(dir).filter((e) => !e.startsWith(".")) : [];
+    // Hidden files (.gitkeep, .DS_Store) are not contents a run could destroy; a killed run's
+    // temporary file is its own, and the run's next write of that file removes it.
+    entries = statSync(dir).isDirectory()
+      ? readdirSync(dir).filter((e) => !e.startsWith(".") && !KEEL_TEMP_FILE.test(e))
+      : [];
   } catch {
     return undefined; // not there yet
   }
