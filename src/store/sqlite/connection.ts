@@ -73,6 +73,9 @@ export function beginImmediate(raw: Database.Database, path: string, busyTimeout
   }
 }
 
+/** Prepared statements kept per connection for Kysely's queries (see `translatingErrors`). */
+export const STATEMENT_CACHE = 256;
+
 /**
  * The connection as Kysely's driver sees it, with `storeError`'s translation on every
  * statement: the collection's writes and the readers go through Kysely, not the ledger writer.
@@ -89,10 +92,29 @@ export function translatingErrors(
       throw storeError(e, path, busyTimeout);
     }
   };
+  // Kysely prepares every query it runs; parsing and planning the SQL cost more than running a
+  // small indexed query (a three-table join: ~50 µs to prepare, ~10 µs to run). Statements are
+  // kept by their text (a bounded, least-recently-used set) and reused, unless one is busy in
+  // an unfinished iteration, when the query gets a statement of its own.
+  const cache = new Map<string, Database.Statement>();
+  const statement = (sql: string): Database.Statement => {
+    const hit = cache.get(sql);
+    if (hit !== undefined && !hit.busy) {
+      cache.delete(sql);
+      cache.set(sql, hit);
+      return hit;
+    }
+    const stmt = guard(() => raw.prepare(sql));
+    if (hit === undefined) {
+      cache.set(sql, stmt);
+      if (cache.size > STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+    }
+    return stmt;
+  };
   return {
     close: () => raw.close(),
     prepare(sql: string): SqliteStatement {
-      const stmt = guard(() => raw.prepare(sql));
+      const stmt = statement(sql);
       return {
         reader: stmt.reader,
         // Positional parameters as one array, as Kysely's driver passes them.
