@@ -7,10 +7,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { makeJudgments } from "../helpers/data.js";
-import { PG_URL, schemasDroppedAfterAll, tempDir } from "../helpers/stores.js";
+import { PG_URL, schemasDroppedAfterAll, tempDir, verifiedLedgerRows } from "../helpers/stores.js";
 import { ageTempFiles, keel, killTimes, tempFiles } from "./helpers.js";
 
 const root = tempDir("keel-crash-import-");
@@ -26,16 +25,7 @@ const bigText = () => {
   return `${lines.join("\n")}\n`;
 };
 
-async function ledger(db: string): Promise<number> {
-  const store = await openStore(db);
-  try {
-    const report = await store.verifyLedger();
-    expect(report.ok).toBe(true);
-    return report.rows;
-  } finally {
-    await store.close();
-  }
-}
+const ledger = verifiedLedgerRows;
 
 type Kill = { signal: NodeJS.Signals; afterMs: number };
 

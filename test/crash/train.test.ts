@@ -11,22 +11,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { endedAs } from "../../src/train/common/run.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/stores.js";
-import { tinyCheckpoint } from "../train/fixtures.js";
+import { tinyCheckpoint, untimedLines } from "../train/fixtures.js";
 import { keel, killTimes } from "./helpers.js";
 
 const root = tempDir("keel-crash-train-");
 const jsonl = (rows: readonly object[]) => `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`;
 
-const TIMING = /^(t_.*|.*_per_s|wall_s)$/;
-const metrics = (dir: string) =>
-  readFileSync(join(dir, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) =>
-      JSON.stringify(
-        Object.fromEntries(Object.entries(JSON.parse(l)).filter(([k]) => !TIMING.test(k))),
-      ),
-    );
+const metrics = untimedLines;
 
 /** The bytes of every weights file under `dir` (a model, or an ensemble's members). */
 function weights(dir: string): Record<string, string> {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll } from "vitest";
+import { afterAll, expect } from "vitest";
 import { type FeedbackStore, openStore } from "../../src/store/store.js";
 
 export const PG_URL = process.env.KEEL_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -78,4 +78,16 @@ function postgresFixture(): DialectFixture {
 
 export function dialectFixtures(): DialectFixture[] {
   return [sqliteFixture(), postgresFixture()];
+}
+
+/** The rows of the ledger at `location` (a SQLite file or a PostgreSQL URL), after it verifies. */
+export async function verifiedLedgerRows(location: string): Promise<number> {
+  const store = await openStore(location);
+  try {
+    const report = await store.verifyLedger();
+    expect(report.ok).toBe(true);
+    return report.rows;
+  } finally {
+    await store.close();
+  }
 }

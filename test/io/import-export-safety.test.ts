@@ -7,9 +7,8 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
-import { tempDir } from "../helpers/stores.js";
+import { tempDir, verifiedLedgerRows } from "../helpers/stores.js";
 
 const root = tempDir("keel-cli-io-");
 let n = 0;
@@ -49,16 +48,7 @@ function ownFiles(dir: string): string[] {
     .sort();
 }
 
-async function ledgerRows(db: string): Promise<number> {
-  const store = await openStore(db);
-  try {
-    const report = await store.verifyLedger();
-    expect(report.ok).toBe(true);
-    return report.rows;
-  } finally {
-    await store.close();
-  }
-}
+const ledgerRows = verifiedLedgerRows;
 
 describe("keel export -o", () => {
   it("refuses to write over the store it reads", async () => {

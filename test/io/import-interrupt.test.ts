@@ -10,25 +10,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { untilAborted } from "../../src/cli/actions/import.js";
 import { KeelError } from "../../src/core/errors.js";
-import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { makeJudgments } from "../helpers/data.js";
 import { failure } from "../helpers/errors.js";
-import { tempDir } from "../helpers/stores.js";
+import { tempDir, verifiedLedgerRows } from "../helpers/stores.js";
 
 const root = tempDir("keel-import-interrupt-");
 let n = 0;
 
-async function ledgerRows(db: string): Promise<number> {
-  const store = await openStore(db);
-  try {
-    const report = await store.verifyLedger();
-    expect(report.ok).toBe(true);
-    return report.rows;
-  } finally {
-    await store.close();
-  }
-}
+const ledgerRows = verifiedLedgerRows;
 
 /** Resolves once `path` exists (the store's WAL: the import has opened it). */
 async function appears(path: string): Promise<void> {

@@ -1,5 +1,5 @@
 /** Tiny models and data for the trainer tests (seconds, not minutes). */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Gpt } from "../../src/engine/gpt/model.js";
@@ -57,3 +57,17 @@ export function changed(a: Map<string, Float64Array>, b: Map<string, Float64Arra
     return false;
   });
 }
+
+/** Timing fields of a metrics record: the only ones a resumed run may change. */
+const TIMING = /^(t_.*|.*_per_s|wall_s)$/;
+
+/** A metrics record without its timing fields. */
+export const untimed = (m: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(m).filter(([k]) => !TIMING.test(k)));
+
+/** `dir`'s metrics.jsonl, each record without its timing fields, as JSON (key order kept). */
+export const untimedLines = (dir: string): string[] =>
+  readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.stringify(untimed(JSON.parse(l))));

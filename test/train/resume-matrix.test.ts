@@ -6,7 +6,6 @@
  * fields aside), line for line, the same final weights bit for bit, and no step logged twice
  * or missing.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCheckpoint } from "../../src/engine/checkpoint/checkpoint.js";
@@ -17,16 +16,10 @@ import { DPO_LOSS_TYPES } from "../../src/train/losses/dpo.js";
 import { type PpoHooks, trainPpo } from "../../src/train/ppo/ppoTrainer.js";
 import { trainCostModel, trainRewardModel } from "../../src/train/rm/rmTrainer.js";
 import { trainSft } from "../../src/train/sft/sftTrainer.js";
-import { tinyCheckpoint, tmp } from "./fixtures.js";
+import { tinyCheckpoint, tmp, untimed, untimedLines } from "./fixtures.js";
 
-const TIMING = /^(t_.*|.*_per_s|wall_s)$/;
-const strip = (m: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(m).filter(([k]) => !TIMING.test(k)));
-const lines = (dir: string) =>
-  readFileSync(join(dir, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.stringify(strip(JSON.parse(l))));
+const strip = untimed;
+const lines = untimedLines;
 
 class Crash extends Error {}
 

@@ -5,24 +5,15 @@
  * fields aside), the final weights bit for bit.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCheckpoint } from "../../src/engine/checkpoint/checkpoint.js";
 import { CheckpointStore } from "../../src/train/common/run.js";
-import { tinyCheckpoint, tmp } from "./fixtures.js";
+import { tinyCheckpoint, tmp, untimedLines } from "./fixtures.js";
 import { TRAINERS } from "./resume-child.js";
 
-const TIMING = /^(t_.*|.*_per_s|wall_s)$/;
-const lines = (dir: string) =>
-  readFileSync(join(dir, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) =>
-      JSON.stringify(
-        Object.fromEntries(Object.entries(JSON.parse(l)).filter(([k]) => !TIMING.test(k))),
-      ),
-    );
+const lines = untimedLines;
 const weights = (dir: string) => {
   const m = loadCheckpoint(dir).model;
   const b = Buffer.from(m.params.flat.buffer, m.params.flat.byteOffset, m.params.flat.byteLength);

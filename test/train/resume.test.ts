@@ -3,7 +3,6 @@
  * so nothing is saved at the moment of death) and is resumed from its last periodic checkpoint
  * ends with the same weights, bit for bit, and the same metrics as an uninterrupted run.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadCheckpoint } from "../../src/engine/checkpoint/checkpoint.js";
@@ -13,18 +12,10 @@ import { trainDpo } from "../../src/train/dpo/dpoTrainer.js";
 import { type PpoHooks, trainPpo } from "../../src/train/ppo/ppoTrainer.js";
 import { trainRewardModel } from "../../src/train/rm/rmTrainer.js";
 import { trainSft } from "../../src/train/sft/sftTrainer.js";
-import { tinyCheckpoint, tmp } from "./fixtures.js";
+import { tinyCheckpoint, tmp, untimed, untimedLines } from "./fixtures.js";
 
-const TIMING = /^(t_.*|.*_per_s|wall_s)$/;
-const strip = (m: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(m).filter(([k]) => !TIMING.test(k)));
-
-function log(dir: string): Record<string, unknown>[] {
-  return readFileSync(join(dir, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => strip(JSON.parse(l)));
-}
+const strip = untimed;
+const log = (dir: string) => untimedLines(dir).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 class Crash extends Error {}
 
