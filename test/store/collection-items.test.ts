@@ -75,6 +75,41 @@ for (const d of dialectFixtures()) {
       expect(new Set(positions).size).toBe(60);
     });
 
+    it("refuses to make an item of the project another kind, and re-adding it as it was counts it once", async () => {
+      store = await d.open();
+      const db = collectionDb(store);
+      await createProject(db, { project_id: "p1", name: "one" }, new Date());
+      const quiz = (id: string) => ({
+        ...taskItem(id),
+        kind: "quiz" as const,
+        comparison: { ...taskItem(id).comparison, gold: "a" as const },
+      });
+      await addItems(db, "p1", [taskItem("t0"), quiz("q0")]);
+      // Before, both came back as "already there" and the items silently kept their kinds.
+      for (const [item, was] of [
+        [quiz("t0"), "task"],
+        [taskItem("q0"), "quiz"],
+      ] as const) {
+        const err = await addItems(db, "p1", [item]).catch((e: unknown) => e);
+        expect(err).toMatchObject({
+          code: "KEEL_E_CONFLICT",
+          where: { line: 1, id: item.comparison.comparison_id, field: "kind" },
+        });
+        expect(String((err as Error).message)).toContain(`already a ${was} item`);
+      }
+      // The same comparison twice in one call, once as each kind: refused, nothing written.
+      const err = await addItems(db, "p1", [taskItem("n0"), quiz("n0")]).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: "KEEL_E_CONFLICT", where: { line: 2, field: "kind" } });
+      expect((await listItems(db, "p1")).map((i) => [i.comparison_id, i.kind])).toEqual([
+        ["t0", "task"],
+        ["q0", "quiz"],
+      ]);
+      expect(await addItems(db, "p1", [taskItem("t0"), quiz("q0"), taskItem("t0")])).toEqual({
+        added: 0,
+        existing: 3,
+      });
+    });
+
     it("counts each of a member's racing quiz attempts, and no more than the limit", async () => {
       store = await d.open();
       const db = collectionDb(store);

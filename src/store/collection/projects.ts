@@ -84,12 +84,138 @@ export interface NewItem {
   readonly batch: string;
 }
 
+/** A stored comparison's digests and gold answer. */
+interface StoredComparison {
+  readonly p: string;
+  readonly a: string;
+  readonly b: string;
+  gold: Choice | null;
+}
+
+/** The stored comparisons among `ids`. */
+async function storedComparisons(trx: CollectionDb, ids: readonly string[]) {
+  const stored = new Map<string, StoredComparison>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await trx
+      .selectFrom("comparisons")
+      .select(["comparison_id", "prompt_digest", "a_digest", "b_digest", "gold"])
+      .where("comparison_id", "in", ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows)
+      stored.set(r.comparison_id, {
+        p: r.prompt_digest,
+        a: r.a_digest,
+        b: r.b_digest,
+        gold: r.gold,
+      });
+  }
+  return stored;
+}
+
+/** Where the comparisons among `ids` are items: in this project (with their kind) or another. */
+async function memberships(trx: CollectionDb, projectId: string, ids: readonly string[]) {
+  const inProject = new Map<string, ItemKind>();
+  /** Items of these ids in other projects: comparison id → project id. */
+  const elsewhere = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await trx
+      .selectFrom("project_items")
+      .select(["comparison_id", "project_id", "kind"])
+      .where("comparison_id", "in", ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows) {
+      if (r.project_id === projectId) inProject.set(r.comparison_id, r.kind);
+      else elsewhere.set(r.comparison_id, r.project_id);
+    }
+  }
+  return { inProject, elsewhere };
+}
+
+/**
+ * Checks an item whose comparison is stored against the stored one (same texts, no contradicting
+ * gold) and records a gold answer the stored one lacked.
+ */
+async function reconcile(
+  trx: CollectionDb,
+  c: Comparison,
+  digests: readonly string[],
+  known: StoredComparison,
+  inProject: boolean,
+  where: { line: number; id: string },
+): Promise<void> {
+  const field =
+    known.p !== digests[0]
+      ? "prompt"
+      : known.a !== digests[1]
+        ? "response_a"
+        : known.b !== digests[2]
+          ? "response_b"
+          : undefined;
+  if (field) {
+    throw new KeelError(
+      "KEEL_E_CONFLICT",
+      `differs from the stored comparison ${JSON.stringify(c.comparison_id)}`,
+      { where: { ...where, field } },
+    );
+  }
+  if (c.gold === undefined || known.gold === c.gold) return;
+  if (known.gold !== null) {
+    throw new KeelError("KEEL_E_CONFLICT", `gold contradicts the stored gold ${known.gold}`, {
+      where: { ...where, field: "gold" },
+    });
+  }
+  if (inProject) {
+    // Raters may already have been served it as an ordinary task, and the running queues
+    // keep it in their task list.
+    throw new KeelError(
+      "KEEL_E_CONFLICT",
+      `comparison ${JSON.stringify(c.comparison_id)} is already an ordinary task of this project; it cannot become gold`,
+      { where: { ...where, field: "gold" } },
+    );
+  }
+  await trx
+    .updateTable("comparisons")
+    .set({ gold: c.gold })
+    .where("comparison_id", "=", c.comparison_id)
+    .execute();
+  known.gold = c.gold;
+}
+
+/** Stores a new comparison and its texts. */
+async function insertComparison(
+  trx: CollectionDb,
+  c: Comparison,
+  digests: readonly string[],
+): Promise<StoredComparison> {
+  const contents = [c.prompt, c.response_a, c.response_b];
+  for (let k = 0; k < 3; k++) {
+    await trx
+      .insertInto("texts")
+      .values(storedText(contents[k]!, digests[k]!))
+      .onConflict((oc) => oc.column("digest").doNothing())
+      .execute();
+  }
+  const gold = c.gold ?? null;
+  await trx
+    .insertInto("comparisons")
+    .values({
+      comparison_id: c.comparison_id,
+      prompt_digest: digests[0]!,
+      a_digest: digests[1]!,
+      b_digest: digests[2]!,
+      gold,
+    })
+    .execute();
+  return { p: digests[0]!, a: digests[1]!, b: digests[2]!, gold };
+}
+
 /**
  * Stores the comparisons (new ones with their texts; known ones must name the same texts and
  * must not contradict a stored gold answer) and adds them to the project, in one transaction.
- * Returns how many items were new to the project. Additions run one at a time (on PostgreSQL
- * too): two at once would both find a comparison in no project and put it in two, or number
- * their items from the same last position.
+ * Returns how many items were new to the project; an item already there (or given twice) counts
+ * once, and must keep its kind: a task cannot also be a quiz item. Additions run one at a time
+ * (on PostgreSQL too): two at once would both find a comparison in no project and put it in two,
+ * or number their items from the same last position.
  */
 export async function addItems(
   db: CollectionDb,
@@ -100,35 +226,8 @@ export async function addItems(
     db,
     async (trx) => {
       const ids = [...new Set(items.map((i) => i.comparison.comparison_id))];
-      const stored = new Map<string, { p: string; a: string; b: string; gold: Choice | null }>();
-      for (let i = 0; i < ids.length; i += 500) {
-        const rows = await trx
-          .selectFrom("comparisons")
-          .select(["comparison_id", "prompt_digest", "a_digest", "b_digest", "gold"])
-          .where("comparison_id", "in", ids.slice(i, i + 500))
-          .execute();
-        for (const r of rows)
-          stored.set(r.comparison_id, {
-            p: r.prompt_digest,
-            a: r.a_digest,
-            b: r.b_digest,
-            gold: r.gold,
-          });
-      }
-      const inProject = new Set<string>();
-      /** Items of these ids in other projects: comparison id → project id. */
-      const elsewhere = new Map<string, string>();
-      for (let i = 0; i < ids.length; i += 500) {
-        const rows = await trx
-          .selectFrom("project_items")
-          .select(["comparison_id", "project_id"])
-          .where("comparison_id", "in", ids.slice(i, i + 500))
-          .execute();
-        for (const r of rows) {
-          if (r.project_id === projectId) inProject.add(r.comparison_id);
-          else elsewhere.set(r.comparison_id, r.project_id);
-        }
-      }
+      const stored = await storedComparisons(trx, ids);
+      const { inProject, elsewhere } = await memberships(trx, projectId, ids);
       const maxPos = await trx
         .selectFrom("project_items")
         .select((eb) => eb.fn.max("position").as("m"))
@@ -137,7 +236,8 @@ export async function addItems(
       let position = Number(maxPos?.m ?? 0);
       let added = 0;
       let existing = 0;
-      const seen = new Set<string>();
+      /** Items of this call so far (and the project's): comparison id → kind. */
+      const kinds = new Map(inProject);
       for (const [n, item] of items.entries()) {
         const c = item.comparison;
         const where = { line: n + 1, id: c.comparison_id };
@@ -161,83 +261,26 @@ export async function addItems(
             { where: { ...where, field: "comparison_id" } },
           );
         }
+        const kind = kinds.get(c.comparison_id);
+        if (kind !== undefined && kind !== item.kind) {
+          // Counted as "already there", the item would silently stay what it was.
+          throw new KeelError(
+            "KEEL_E_CONFLICT",
+            `comparison ${JSON.stringify(c.comparison_id)} is already a ${kind} item of this project; it cannot also be a ${item.kind} item`,
+            { where: { ...where, field: "kind" } },
+          );
+        }
         const digests = [c.prompt, c.response_a, c.response_b].map((x: Content) =>
           contentDigest(x),
         );
         const known = stored.get(c.comparison_id);
-        if (known) {
-          const field =
-            known.p !== digests[0]
-              ? "prompt"
-              : known.a !== digests[1]
-                ? "response_a"
-                : known.b !== digests[2]
-                  ? "response_b"
-                  : undefined;
-          if (field) {
-            throw new KeelError(
-              "KEEL_E_CONFLICT",
-              `differs from the stored comparison ${JSON.stringify(c.comparison_id)}`,
-              { where: { ...where, field } },
-            );
-          }
-          if (c.gold !== undefined && known.gold !== null && known.gold !== c.gold) {
-            throw new KeelError(
-              "KEEL_E_CONFLICT",
-              `gold contradicts the stored gold ${known.gold}`,
-              {
-                where: { ...where, field: "gold" },
-              },
-            );
-          }
-          if (c.gold !== undefined && known.gold === null && inProject.has(c.comparison_id)) {
-            // Raters may already have been served it as an ordinary task, and the running queues
-            // keep it in their task list.
-            throw new KeelError(
-              "KEEL_E_CONFLICT",
-              `comparison ${JSON.stringify(c.comparison_id)} is already an ordinary task of this project; it cannot become gold`,
-              { where: { ...where, field: "gold" } },
-            );
-          }
-          if (c.gold !== undefined && known.gold === null) {
-            await trx
-              .updateTable("comparisons")
-              .set({ gold: c.gold })
-              .where("comparison_id", "=", c.comparison_id)
-              .execute();
-            known.gold = c.gold;
-          }
-        } else {
-          const contents = [c.prompt, c.response_a, c.response_b];
-          for (let k = 0; k < 3; k++) {
-            await trx
-              .insertInto("texts")
-              .values(storedText(contents[k]!, digests[k]!))
-              .onConflict((oc) => oc.column("digest").doNothing())
-              .execute();
-          }
-          await trx
-            .insertInto("comparisons")
-            .values({
-              comparison_id: c.comparison_id,
-              prompt_digest: digests[0]!,
-              a_digest: digests[1]!,
-              b_digest: digests[2]!,
-              gold: c.gold ?? null,
-            })
-            .execute();
-          stored.set(c.comparison_id, {
-            p: digests[0]!,
-            a: digests[1]!,
-            b: digests[2]!,
-            gold: c.gold ?? null,
-          });
-        }
-        if (inProject.has(c.comparison_id) || seen.has(c.comparison_id)) {
+        if (known) await reconcile(trx, c, digests, known, inProject.has(c.comparison_id), where);
+        else stored.set(c.comparison_id, await insertComparison(trx, c, digests));
+        if (kind !== undefined) {
           existing++;
           continue;
         }
-        seen.add(c.comparison_id);
+        kinds.set(c.comparison_id, item.kind);
         position++;
         await trx
           .insertInto("project_items")
