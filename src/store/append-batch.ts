@@ -3,7 +3,7 @@
  * comparisons, gold answers, raters, numbered and chained rows, duplicates and refusals), what
  * it returns, and the parts of a judgment that only its ledger row keeps.
  */
-import type { KeelError, Where } from "../core/errors.js";
+import { KeelError, type Where } from "../core/errors.js";
 import { recordedAtPart } from "../core/ledger-record.js";
 import type {
   Choice,
@@ -49,6 +49,11 @@ export class Batch {
   readonly local = new Map<string, CachedComparison>();
   /** This batch's choices, by `pairKey`. */
   readonly choices = new Map<string, Choice>();
+  /**
+   * Stored comparisons without gold that inputs of this batch give a gold answer and that are
+   * ordinary tasks of a project: comparison id → project id (such gold is refused).
+   */
+  readonly projectTasks = new Map<string, string>();
   /** The store's judgments of this batch's pairs, by `pairKey`. */
   readonly existing = new Map<string, Choice>();
   readonly recordedAtPart: string;
@@ -114,4 +119,16 @@ export function columnExtras(c: JudgmentColumns, i: number): RowExtras {
     rationale: x?.rationale ?? null,
     flags: x?.flags ?? null,
   };
+}
+
+/** The refusal of a first gold answer for a comparison that is an ordinary task of `project`. */
+export function goldForTaskError(id: string, project: string, where: Where): KeelError {
+  return new KeelError(
+    "KEEL_E_CONFLICT",
+    `comparison ${JSON.stringify(id)} is an ordinary task of project ${JSON.stringify(project)}; it cannot become gold`,
+    {
+      where: { ...where, field: "gold" },
+      hint: "give gold answers for an audit with keel audit --gold, or add gold items to a project as new comparisons",
+    },
+  );
 }

@@ -22,6 +22,7 @@ import {
   type BatchResult,
   columnExtras,
   extrasOf,
+  goldForTaskError,
   NO_EXTRAS,
   type RowExtras,
 } from "./append-batch.js";
@@ -94,12 +95,17 @@ export class LedgerAppender {
     }
   }
 
-  /** Before a batch: the comparisons it names (cached or loaded), and its pairs' judgments. */
+  /**
+   * Before a batch: the comparisons it names (cached or loaded), its pairs' judgments, and which
+   * of the stored comparisons that its inputs give a first gold answer (`gilds`) are a project's
+   * ordinary tasks.
+   */
   private async prepare(
     b: Batch,
     n: number,
     comparison: (i: number) => string,
     rater: (i: number) => string,
+    gilds: (i: number) => boolean,
   ) {
     const missing = new Set<string>();
     for (let i = 0; i < n; i++) {
@@ -135,6 +141,16 @@ export class LedgerAppender {
     }
     if (pairs.length > 0)
       for (const [k, c] of await this.writer.findExistingPairs(pairs)) b.existing.set(k, c);
+    // A comparison new to the store is in no project (additions do not run beside an import).
+    const gilded = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      if (!gilds(i)) continue;
+      const id = comparison(i);
+      if (!missing.has(id) && b.local.get(id)!.row.gold === null) gilded.add(id);
+    }
+    if (gilded.size > 0)
+      for (const [id, p] of await this.writer.findProjectTasks([...gilded]))
+        b.projectTasks.set(id, p);
   }
 
   /**
@@ -148,6 +164,10 @@ export class LedgerAppender {
       items.length,
       (i) => items[i]!.input.comparison_id,
       (i) => items[i]!.input.rater_id,
+      (i) => {
+        const input = items[i]!.input;
+        return (isFull(input) || isDigested(input)) && input.gold !== undefined;
+      },
     );
     for (const { input, where } of items) {
       let cmp: CachedComparison;
@@ -186,6 +206,7 @@ export class LedgerAppender {
       c.n,
       (i) => c.comparison_id[i]!,
       (i) => c.rater_id[i]!,
+      (i) => c.gold[i]! > 0,
     );
     for (let t = 0; t < c.texts.digest.length; t++)
       this.addText(b, {
@@ -393,6 +414,8 @@ export class LedgerAppender {
         { where: { ...where(), field: "gold" } },
       );
     }
+    const project = b.projectTasks.get(row.comparison_id);
+    if (project !== undefined) throw goldForTaskError(row.comparison_id, project, where());
     entry.row = { ...row, gold };
     b.gold.push({ comparison_id: row.comparison_id, gold });
     return entry;

@@ -13,6 +13,7 @@ import {
   type JudgmentInput,
   LedgerAppender,
 } from "./append.js";
+import { goldForTaskError } from "./append-batch.js";
 import { refusedOutcome } from "./collection/outcome.js";
 import type { StoreDialect } from "./dialect.js";
 import type { LedgerHead, LedgerWriter } from "./writer.js";
@@ -223,6 +224,11 @@ export async function importGold(
       const found = await w.findComparisons(
         batch.flatMap((p) => (p.ok ? [p.record.comparison_id] : [])),
       );
+      const tasks = await w.findProjectTasks(
+        batch.flatMap((p) =>
+          p.ok && found.get(p.record.comparison_id)?.gold === null ? [p.record.comparison_id] : [],
+        ),
+      );
       const updates: { comparison_id: string; gold: Choice }[] = [];
       for (const p of batch) {
         read++;
@@ -249,6 +255,8 @@ export async function importGold(
               `gold ${JSON.stringify(p.record.gold)} contradicts the stored gold ${JSON.stringify(current)}`,
               { where: { ...where, field: "gold" } },
             );
+          } else if (tasks.has(id)) {
+            error = goldForTaskError(id, tasks.get(id)!, where);
           } else {
             set.set(id, p.record.gold);
             updates.push({ comparison_id: id, gold: p.record.gold });

@@ -47,6 +47,13 @@ export interface LedgerWriter {
   findComparisons(ids: readonly string[]): Promise<Map<string, ComparisonRow>>;
   /** Stored choices of the (comparison, rater) pairs that already have a judgment, by `pairKey`. */
   findExistingPairs(pairs: readonly (readonly [string, string])[]): Promise<Map<string, Choice>>;
+  /**
+   * The comparisons among `ids` that are ordinary tasks of a project, by id, with the project's
+   * id. Such a comparison cannot be given a gold answer: raters may already have been served it
+   * as an ordinary task, and a gold answer would turn their judgments into gold answers and the
+   * item into one served to every rater (what `addItems` refuses too).
+   */
+  findProjectTasks(ids: readonly string[]): Promise<Map<string, string>>;
   write(batch: WriteBatch): Promise<void>;
   setHead(head: LedgerHead): Promise<void>;
   upsertRaters(

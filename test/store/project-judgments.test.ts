@@ -14,7 +14,8 @@ import type { FeedbackStore } from "../../src/store/store.js";
 import { makeJudgments } from "../helpers/data.js";
 import { dialectFixtures } from "../helpers/stores.js";
 
-const judgments = makeJudgments(12, 2);
+// Without gold: c0, a task of p1, cannot be given gold after it was added to the project.
+const judgments = makeJudgments(12, 2).map(({ gold: _gold, ...j }) => j);
 const item = (c: number, kind: "task" | "quiz"): NewItem => {
   const j = judgments.find((x) => x.comparison_id === `c${c}`)!;
   return {

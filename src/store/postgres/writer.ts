@@ -45,6 +45,16 @@ export class PostgresWriter implements LedgerWriter {
     return out;
   }
 
+  async findProjectTasks(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (ids.length === 0) return out;
+    const r = await sql<{ comparison_id: string; project_id: string }>`
+      SELECT comparison_id, project_id FROM project_items
+      WHERE kind = 'task' AND comparison_id = ANY(${[...ids]}::text[])`.execute(this.trx);
+    for (const row of r.rows) out.set(row.comparison_id, row.project_id);
+    return out;
+  }
+
   async write(b: WriteBatch): Promise<void> {
     const t = this.trx;
     if (b.texts.length > 0) {

@@ -24,6 +24,9 @@ function prepareStatements(raw: Database.Database) {
     pair: raw.prepare<[string, string], { choice: Choice }>(
       "SELECT choice FROM judgments WHERE comparison_id = ? AND rater_id = ?",
     ),
+    projectTasks: raw.prepare<[string], { comparison_id: string; project_id: string }>(
+      "SELECT comparison_id, project_id FROM project_items WHERE kind = 'task' AND comparison_id IN (SELECT value FROM json_each(?))",
+    ),
     text: raw.prepare("INSERT OR IGNORE INTO texts (digest, body, is_chat) VALUES (?, ?, ?)"),
     insertComparison: raw.prepare(
       "INSERT INTO comparisons (comparison_id, prompt_digest, a_digest, b_digest, gold) VALUES (?, ?, ?, ?, ?)",
@@ -163,6 +166,14 @@ export class SqliteWriter implements LedgerWriter {
       const row = this.s.pair.get(c, r);
       if (row) out.set(pairKey(c, r), row.choice);
     }
+    return out;
+  }
+
+  async findProjectTasks(ids: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (ids.length === 0) return out;
+    for (const r of this.s.projectTasks.all(JSON.stringify(ids)))
+      out.set(r.comparison_id, r.project_id);
     return out;
   }
 
