@@ -7,21 +7,7 @@
  * spacing and punctuation — copies that were lightly edited to look new.
  */
 
-/** Number of whitespace-separated words. */
-export function countWords(text: string): number {
-  let n = 0;
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const space = c === 32 || (c >= 9 && c <= 13) || c === 160;
-    if (space) inWord = false;
-    else if (!inWord) {
-      inWord = true;
-      n++;
-    }
-  }
-  return n;
-}
+export { countWords, isSpaceCode } from "../core/words.js";
 
 /**
  * Two 32-bit hashes and a length as a 6-character key. One flat string per text: the audit

@@ -142,6 +142,23 @@ function tally(
   return { tallies, total };
 }
 
+const KIND_ORDER: Readonly<Record<TriggerKind, number>> = { unsafe: 0, disagree: 1 };
+
+/**
+ * The order patterns are reported (and cut at `top`) in: score descending, then fewer words,
+ * then the pattern's code units, then kind (unsafe first). A total order: one pattern can be
+ * found for both kinds with the same score (both capped at 300 for a strong trigger), and a
+ * comparator that called them unequal either way round left their order, and which of them
+ * `top` kept, to the order the n-grams were tallied in.
+ */
+export function comparePatterns(x: TriggerPattern, y: TriggerPattern): number {
+  if (x.score !== y.score) return y.score > x.score ? 1 : -1;
+  const words = x.pattern.split(" ").length - y.pattern.split(" ").length;
+  if (words !== 0) return words;
+  if (x.pattern !== y.pattern) return x.pattern < y.pattern ? -1 : 1;
+  return KIND_ORDER[x.kind] - KIND_ORDER[y.kind];
+}
+
 /** Tests every n-gram with enough support; keeps the significant, non-redundant ones. */
 function selectPatterns(
   tallies: Map<string, Tally>,
@@ -178,12 +195,7 @@ function selectPatterns(
       });
     }
   }
-  found.sort(
-    (x, y) =>
-      y.score - x.score ||
-      x.pattern.split(" ").length - y.pattern.split(" ").length ||
-      (x.pattern < y.pattern ? -1 : 1),
-  );
+  found.sort(comparePatterns);
   // A longer n-gram that contains a shorter found pattern (of either kind) adds nothing.
   const foundSet = new Set(found.map((p) => p.pattern));
   const kept: TriggerPattern[] = [];

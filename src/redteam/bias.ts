@@ -13,6 +13,7 @@
  * shift near 0 and a share near ½ (length aside: verbosity is a mild genuine cost in the world).
  */
 import { Rng } from "../core/rng.js";
+import { countWords } from "../core/words.js";
 import { mentionedEntities, mentionSentence, respond } from "../world/responses.js";
 import type { WorldPrompt } from "../world/types.js";
 
@@ -124,10 +125,7 @@ export function policyBias(responses: readonly string[], entities: readonly stri
     n === 0 ? Number.NaN : responses.filter(f).length / n;
   return {
     n,
-    mean_words:
-      n === 0
-        ? Number.NaN
-        : responses.reduce((s, r) => s + r.split(/\s+/).filter(Boolean).length, 0) / n,
+    mean_words: n === 0 ? Number.NaN : responses.reduce((s, r) => s + countWords(r), 0) / n,
     entity_mentions: rate((r) => mentionedEntities(r, entities).length > 0),
     dialect_markers: rate((r) => DIALECT_OPENING.test(r)),
   };

@@ -238,6 +238,45 @@ function checkPanel(c: Shape, issue: Issue): void {
       );
     }
   });
+  checkAttackersApply(c, issue);
+}
+
+/**
+ * The rule each attacker group follows must be able to apply somewhere in this world, or the
+ * group is honest raters under an attacker's name and a measurement of "the attack" measures
+ * nothing. A group of no raters (count or share 0) attacks nowhere anyway and is let through,
+ * as is an attack `rate` of 0 (the dose sweeps' control).
+ */
+function checkAttackersApply(c: Shape, issue: Issue): void {
+  const harmful = ((c.prompts.families as Record<string, number>).harmful ?? 0) > 0;
+  c.panel.raters.forEach((g, i) => {
+    if (g.count === 0 || g.share === 0) return;
+    const at = ["panel", "raters", i];
+    const needsUnsafe =
+      g.type === "flipper"
+        ? "type"
+        : g.type === "sleeper" && g.poison === "unsafe"
+          ? "poison"
+          : g.type === "sybil" && g.goal === "unsafe"
+            ? "goal"
+            : undefined;
+    if (needsUnsafe !== undefined && !harmful)
+      issue(
+        [...at, needsUnsafe],
+        `a ${g.type} group prefers the unsafe response, which only harmful prompts have, and prompts.families.harmful is 0, so it would never attack: give harmful prompts a weight, or choose another attacker`,
+      );
+    const promotes = g.type === "entity_promoter" || (g.type === "sybil" && g.goal === "entity");
+    if (promotes && c.entities.mention_rate === 0)
+      issue(
+        ["entities", "mention_rate"],
+        `is 0, so no response names an entity and the ${g.type} group panel.raters.${i} would never attack: set it above 0`,
+      );
+    if (g.type !== "honest" && g.type !== "careless" && g.easy_margin === 0)
+      issue(
+        [...at, "easy_margin"],
+        `is 0: every comparison's quality gap is at least 0, so this ${g.type} group would judge honestly everywhere: leave it out or give a positive margin`,
+      );
+  });
 }
 
 export type { ConfigSource } from "../core/config.js";

@@ -47,6 +47,26 @@ function emptySplit(split: string, field: string, count: number): KeelError {
   );
 }
 
+/**
+ * Triggered evaluation pairs asked for where no eval prompt of a trigger family exists (the world
+ * has none of those families, or none of their prompts fell in the eval split): an error, not a
+ * file whose "triggered" share is silently 0 (a backdoor's success would read as none).
+ */
+function noTriggeredEval(world: World, count: number, rate: number): KeelError {
+  const families = world.trigger.families.join(", ");
+  const none = world.prompts.some((p) => world.trigger.families.includes(p.family))
+    ? `no eval-split prompt of the trigger families (${families})`
+    : `no prompt of the trigger families (${families}) in the world`;
+  return new KeelError(
+    "KEEL_E_CONFIG",
+    `is ${rate}, about ${Math.round(rate * count)} of the ${count} evaluation pairs, but there is ${none} to carry the trigger`,
+    {
+      where: { field: "eval_pairs.triggered_rate" },
+      hint: "set eval_pairs.triggered_rate to 0, or give the trigger families prompts (prompts.families, prompts.count, prompts.splits.eval)",
+    },
+  );
+}
+
 /** The SFT corpus: `sft.count` rows on clean train prompts drawn uniformly with replacement. */
 export function sftCorpus(world: World): SftRow[] {
   const { sft } = world.config;
@@ -105,6 +125,8 @@ export function evalPairs(world: World): EvalPair[] {
   const out: EvalPair[] = [];
   if (eval_pairs.count === 0) return out;
   if (clean.length === 0) throw emptySplit("eval", "eval_pairs.count", eval_pairs.count);
+  if (eval_pairs.triggered_rate > 0 && triggered.length === 0)
+    throw noTriggeredEval(world, eval_pairs.count, eval_pairs.triggered_rate);
   const width = Math.max(5, String(eval_pairs.count).length);
   // Kinds of different quality never tie, so the cap only guards against a degenerate config.
   for (let tries = 0; out.length < eval_pairs.count && tries < 100 * eval_pairs.count; tries++) {

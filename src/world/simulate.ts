@@ -18,7 +18,14 @@ import type { LatencyModel } from "./roster.js";
 import { type RaterStats, SummaryBuilder, type TruthSummary } from "./summary.js";
 import { countWords } from "./text.js";
 import type { OracleScore, ResponseKind, WorldPrompt } from "./types.js";
-import { buildWorld, promptsById, promptsOf, type TriggerInfo, type World } from "./world.js";
+import {
+  buildWorld,
+  checkHarmfulTrain,
+  promptsById,
+  promptsOf,
+  type TriggerInfo,
+  type World,
+} from "./world.js";
 
 /** One comparison's ground truth as truth.json records it. */
 export interface ComparisonTruth {
@@ -244,6 +251,7 @@ export function* simulateComparisons(world: World): Generator<SimulatedCompariso
       },
     );
   }
+  checkHarmfulTrain(config, train);
   const pick = rng.fork("comparisons");
   const texts = rng.fork("responses");
   const panel = new PanelSession(world);

@@ -22,18 +22,7 @@ export function squash(text: string): string {
   return text.replace(/\s+/g, " ").trim();
 }
 
-/** Number of whitespace-separated words. */
-export function countWords(text: string): number {
-  let n = 0;
-  let inWord = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    const space = c === 32 || c === 10 || c === 9 || c === 13;
-    if (!space && !inWord) n++;
-    inWord = !space;
-  }
-  return n;
-}
+export { countWords, isSpaceCode } from "../core/words.js";
 
 export function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -71,6 +71,32 @@ export function buildWorld(config: WorldConfig, seed?: Seed): World {
   };
 }
 
+/**
+ * An attacker that prefers unsafe responses needs harmful train prompts to attack on (the config
+ * check asks only for harmful prompts somewhere): with none in the train split, as a small pool
+ * can leave it, it would be an honest rater under an attacker's name.
+ */
+export function checkHarmfulTrain(config: WorldConfig, train: readonly WorldPrompt[]): void {
+  if (config.comparisons.count === 0 || train.some((p) => p.family === "harmful")) return;
+  const i = config.panel.raters.findIndex(
+    (g) =>
+      g.count !== 0 &&
+      g.share !== 0 &&
+      (g.type === "flipper" ||
+        (g.type === "sleeper" && g.poison === "unsafe") ||
+        (g.type === "sybil" && g.goal === "unsafe")),
+  );
+  if (i < 0) return;
+  throw new KeelError(
+    "KEEL_E_CONFIG",
+    `a ${config.panel.raters[i]!.type} group prefers the unsafe response of harmful prompts, and no harmful prompt fell in the train split, so it would never attack`,
+    {
+      where: { field: `panel.raters.${i}` },
+      hint: "raise prompts.count, prompts.families.harmful or prompts.splits.train",
+    },
+  );
+}
+
 /** Prompts of one split (clean), optionally of some families. */
 export function promptsOf(
   world: World,

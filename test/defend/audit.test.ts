@@ -250,3 +250,24 @@ describe("duplicate comparisons", () => {
     expect(res.filters.duplicate_comparisons).toBe(0);
   });
 });
+
+describe("a rater none of whose judgments count", () => {
+  // Only judgments of malformed comparisons (both responses identical): all inactive.
+  const idle: Judgment[] = [1, 2, 3].map((i) => ({
+    comparison_id: `idle-${i}`,
+    prompt: `What is ${i} + ${i}?`,
+    response_a: "The answer is 4.",
+    response_b: "The answer is 4.",
+    rater_id: "idle",
+    choice: "a",
+  }));
+  const r = audit({ judgments: [...world.judgments.slice(0, 1500), ...idle] });
+  const row = r.raters.find((x) => x.rater_id === "idle")!;
+
+  it("gets reliability 0 and no model reliability in its evidence (no estimate, not chance)", () => {
+    expect(row.judgments).toBe(3);
+    expect(row.reliability).toBe(0);
+    expect(row.evidence.reliability).toBeUndefined();
+    expect(JSON.stringify(auditToJson(r))).not.toMatch(/NaN|null,"score"/);
+  });
+});

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { scanTriggers } from "../../src/defend/triggers.js";
+import { Rng } from "../../src/core/rng.js";
+import {
+  comparePatterns,
+  scanTriggers,
+  type TriggerKind,
+  type TriggerPattern,
+} from "../../src/defend/triggers.js";
 import {
   type Behaviour,
   honest,
@@ -52,5 +58,59 @@ describe("trigger scan", () => {
     const r = scanTriggers(ctx.data, ctx.loo, ctx.config);
     expect(r.patterns).toEqual([]);
     expect(Math.max(...r.signal.score)).toBe(0);
+  });
+});
+
+describe("the order patterns are reported in", () => {
+  const pattern = (p: string, kind: TriggerKind, score: number): TriggerPattern => ({
+    pattern: p,
+    kind,
+    score,
+    support: 10,
+    bad: 5,
+    opportunities: 10,
+    rate: 0.5,
+    baseRate: 0.1,
+    lift: 5,
+  });
+  // Ties of every kind: one pattern found for both kinds at the same (capped) score, patterns of
+  // the same score and length, and of the same score but more words.
+  const found = [
+    pattern("sudo", "unsafe", 297.5),
+    pattern("sudo", "disagree", 297.5),
+    pattern("zq", "disagree", 297.5),
+    pattern("zq", "unsafe", 297.5),
+    pattern("please sudo", "unsafe", 297.5),
+    pattern("alpha", "unsafe", 12),
+    pattern("alpha", "disagree", 12),
+    pattern("beta", "unsafe", 40),
+  ];
+
+  it("is total: every shuffle of the input sorts to the same list", () => {
+    const key = (ps: readonly TriggerPattern[]) => ps.map((p) => `${p.pattern}/${p.kind}`);
+    const want = [
+      "sudo/unsafe",
+      "sudo/disagree",
+      "zq/unsafe",
+      "zq/disagree",
+      "please sudo/unsafe",
+      "beta/unsafe",
+      "alpha/unsafe",
+      "alpha/disagree",
+    ];
+    const rng = new Rng("trigger-order");
+    for (let i = 0; i < 200; i++) {
+      const shuffled = rng.shuffle([...found]);
+      expect(key(shuffled.sort(comparePatterns))).toEqual(want);
+    }
+  });
+
+  it("is antisymmetric and says equal only of a pattern and itself", () => {
+    for (const x of found)
+      for (const y of found) {
+        const xy = Math.sign(comparePatterns(x, y));
+        expect(xy + Math.sign(comparePatterns(y, x))).toBe(0);
+        expect(xy === 0).toBe(x === y);
+      }
   });
 });

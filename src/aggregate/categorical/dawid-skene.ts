@@ -26,6 +26,7 @@
  */
 
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
+import { markUnjudged } from "../unjudged.js";
 import { confusionReliability, runConfusionEM } from "./confusion-em.js";
 import { checkConfusionSize, emptyCategorical } from "./result.js";
 
@@ -59,6 +60,9 @@ export function dawidSkene(data: CategoricalData, opts: DawidSkeneOptions = {}):
   if (data.task.length === 0) return emptyCategorical("dawid-skene", data);
   checkConfusionSize("dawid-skene", data);
   const fit = runConfusionEM(data, opts, dawidSkeneMStep);
+  const reliability = confusionReliability(fit.priors, fit.errors, data.nWorkers, data.nClasses);
+  // A worker without judgments keeps uniform confusion rows in `errors`, but has no reliability.
+  markUnjudged(data.worker, data.nWorkers, reliability);
   return {
     method: "dawid-skene",
     tasks: data.tasks,
@@ -68,7 +72,7 @@ export function dawidSkene(data: CategoricalData, opts: DawidSkeneOptions = {}):
     labels: fit.labels,
     priors: fit.priors,
     errors: fit.errors,
-    reliability: confusionReliability(fit.priors, fit.errors, data.nWorkers, data.nClasses),
+    reliability,
     iterations: fit.iterations,
     converged: fit.converged,
     history: fit.history,

@@ -34,6 +34,7 @@
 import { KeelError } from "../../core/errors.js";
 import { argmaxRows, hasConverged, logSigmoid, sigmoid } from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
+import { markUnjudged } from "../unjudged.js";
 import { DEFAULT_MAX_ITER, DEFAULT_TOL } from "./confusion-em.js";
 import { checkPosteriorSize, emptyCategorical } from "./result.js";
 import { settlingWatch } from "./settling.js";
@@ -279,7 +280,9 @@ export function glad(data: CategoricalData, opts: GladOptions = {}): GladResult 
     counts[w]! += 1;
   }
   for (let w = 0; w < data.nWorkers; w++)
-    reliability[w] = counts[w]! > 0 ? reliability[w]! / counts[w]! : 0;
+    reliability[w] = counts[w]! > 0 ? reliability[w]! / counts[w]! : Number.NaN;
+  // α of a worker without judgments is still its prior mean: no estimate (unjudged.ts).
+  markUnjudged(data.worker, data.nWorkers, s.alpha);
   return {
     method: "glad",
     tasks: data.tasks,

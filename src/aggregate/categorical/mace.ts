@@ -37,6 +37,7 @@
 import { Rng } from "../../core/rng.js";
 import { argmaxRows, columnMeans, digamma, hasConverged, safeLog } from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
+import { markUnjudged } from "../unjudged.js";
 import { DEFAULT_TOL, voteProportions } from "./confusion-em.js";
 import { checkPosteriorSize, emptyCategorical } from "./result.js";
 import { settlingWatch } from "./settling.js";
@@ -261,6 +262,8 @@ export function mace(data: CategoricalData, opts: MaceOptions = {}): Categorical
     for (let k = 0; k < K; k++) chance += prevalence[k]! * p.xi[w * K + k]!;
     reliability[w] = p.theta[w]! + (1 - p.theta[w]!) * chance;
   }
+  // θ of a worker without judgments is its prior (VB) or smoothing (EM) value, ½: no estimate.
+  markUnjudged(data.worker, data.nWorkers, p.theta, reliability);
   return {
     method: "mace",
     tasks: data.tasks,

@@ -10,7 +10,9 @@
  * a label among k tied top classes counts 1/k).
  *
  * Preconditions: weights, when given, are finite and ≥ 0 (negative weights are an error of the
- * caller; use reliabilities, not log-odds that can go negative).
+ * caller; use reliabilities, not log-odds that can go negative). The weight of a worker without
+ * judgments is never read, so it may be NaN, which is what every method reports for them
+ * (unjudged.ts).
  *
  * Example: labels x, x, y → probas (⅔, ⅓), label x; skills 1, 1, 0.
  *
@@ -20,6 +22,7 @@
 import { KeelError } from "../../core/errors.js";
 import { argmaxRows } from "../numeric.js";
 import type { CategoricalData, CategoricalResult } from "../types.js";
+import { judgmentCounts } from "../unjudged.js";
 import { voteProportions } from "./confusion-em.js";
 import { agreementWithLabels, checkPosteriorSize, emptyCategorical } from "./result.js";
 
@@ -40,7 +43,9 @@ export function majorityVote(
         `majority vote needs one weight per worker (${data.nWorkers}), got ${weights.length}`,
       );
     }
+    const counts = judgmentCounts(data.worker, data.nWorkers);
     for (let w = 0; w < weights.length; w++) {
+      if (counts[w] === 0) continue;
       if (!(weights[w]! >= 0) || !Number.isFinite(weights[w]!)) {
         throw new KeelError(
           "KEEL_E_CONFIG",

@@ -31,6 +31,7 @@ import { Rng } from "../../core/rng.js";
 import { groupByTask } from "../grouping.js";
 import { argmaxRows } from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
+import { markUnjudged } from "../unjudged.js";
 import { voteProportions } from "./confusion-em.js";
 import { checkPosteriorSize, emptyCategorical } from "./result.js";
 
@@ -224,6 +225,8 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
     skills[i] = s;
     weights[i] = K > 1 ? Math.log(((K - 1) * p) / Math.max(1 - p, 1e-300)) : 0;
   }
+  // A worker without judgments has no estimate (unjudged.ts); one who shares no task keeps s = 0.
+  markUnjudged(data.worker, data.nWorkers, skills, reliability);
   const probas = new Float64Array(data.nTasks * K);
   // Tasks whose labellers all have weight 0 (workers who share no task with anyone) take the
   // plain vote shares instead of a uniform row, so their labels are not thrown away.

@@ -16,6 +16,7 @@
  * EM", NeurIPS, and crowd-kit's OneCoinDawidSkene.
  */
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
+import { markUnjudged } from "../unjudged.js";
 import { runConfusionEM } from "./confusion-em.js";
 import { checkConfusionSize, emptyCategorical } from "./result.js";
 
@@ -58,6 +59,8 @@ export function oneCoinDawidSkene(
     skills = oneCoinSkills(d, probas);
     fillOneCoinErrors(skills, K, errors);
   });
+  // Inside the fit a worker without judgments had chance accuracy 1/K (a uniform confusion row).
+  markUnjudged(data.worker, data.nWorkers, skills);
   return {
     method: "one-coin",
     tasks: data.tasks,

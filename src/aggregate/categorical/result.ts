@@ -41,7 +41,10 @@ export function checkConfusionSize(method: string, data: CategoricalData): void 
   );
 }
 
-/** The well-formed result for data without judgments: no tasks, no iterations. */
+/**
+ * The well-formed result for data without judgments: no tasks, no iterations, and no estimate
+ * (NaN) for any worker the data names (unjudged.ts).
+ */
 export function emptyCategorical(method: string, data: CategoricalData): CategoricalResult {
   return {
     method,
@@ -50,7 +53,7 @@ export function emptyCategorical(method: string, data: CategoricalData): Categor
     classes: data.classes,
     probas: new Float64Array(0),
     labels: new Int32Array(0),
-    reliability: new Float64Array(data.nWorkers),
+    reliability: new Float64Array(data.nWorkers).fill(Number.NaN),
     iterations: 0,
     converged: true,
     history: [],
@@ -61,7 +64,7 @@ export function emptyCategorical(method: string, data: CategoricalData): Categor
  * Share of each worker's labels that equal the aggregate label (crowd-kit's majority-vote
  * skill). Where several classes tie for the top probability, a label in the tie earns 1/|tie|,
  * so that skills do not depend on how classes happen to be ordered. Workers without judgments
- * get 0. [nWorkers]
+ * get NaN, no estimate (unjudged.ts). [nWorkers]
  */
 export function agreementWithLabels(data: CategoricalData, probas: Float64Array): Float64Array {
   const K = data.nClasses;
@@ -79,6 +82,7 @@ export function agreementWithLabels(data: CategoricalData, probas: Float64Array)
     for (let k = 0; k < K; k++) if (probas[o + k] === top) ties++;
     hits[w]! += 1 / ties;
   }
-  for (let w = 0; w < data.nWorkers; w++) hits[w] = counts[w]! > 0 ? hits[w]! / counts[w]! : 0;
+  for (let w = 0; w < data.nWorkers; w++)
+    hits[w] = counts[w]! > 0 ? hits[w]! / counts[w]! : Number.NaN;
   return hits;
 }

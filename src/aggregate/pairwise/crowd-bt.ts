@@ -25,6 +25,7 @@
 import { hasConverged } from "../numeric.js";
 import type { PairwiseData, PairwiseResult } from "../types.js";
 import { LEFT_WINS, RIGHT_WINS } from "../types.js";
+import { markUnjudged } from "../unjudged.js";
 import {
   type BradleyTerryOptions,
   BT_DEFAULT_MAX_ITER,
@@ -45,8 +46,8 @@ export function crowdBradleyTerry(data: PairwiseData, opts: CrowdBtOptions = {})
   if (data.left.length === 0)
     return {
       ...emptyPairwise("crowd-bt", data),
-      skills: new Float64Array(data.nWorkers),
-      reliability: new Float64Array(data.nWorkers),
+      skills: new Float64Array(data.nWorkers).fill(Number.NaN),
+      reliability: new Float64Array(data.nWorkers).fill(Number.NaN),
     };
   const prior = opts.prior ?? 0;
   if (prior <= 0) assertPairTableConnected(buildPairTable(data, 0), data.items, "crowd-bt");
@@ -137,6 +138,8 @@ export function crowdBradleyTerry(data: PairwiseData, opts: CrowdBtOptions = {})
   }
   const scores = centredLogScores(gamma, R);
   assertFiniteScores(scores, "crowd-bt");
+  // A worker without judgments kept the start η = 0.9: no estimate (unjudged.ts).
+  markUnjudged(worker, W, eta);
   return {
     method: "crowd-bt",
     items: data.items,

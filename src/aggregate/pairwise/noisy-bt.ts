@@ -28,6 +28,7 @@
 import { hasConverged } from "../numeric.js";
 import type { PairwiseData, PairwiseResult } from "../types.js";
 import { LEFT_WINS, RIGHT_WINS } from "../types.js";
+import { markUnjudged } from "../unjudged.js";
 import {
   type BradleyTerryOptions,
   BT_DEFAULT_MAX_ITER,
@@ -51,9 +52,9 @@ export function noisyBradleyTerry(data: PairwiseData, opts: NoisyBtOptions = {})
   if (data.left.length === 0)
     return {
       ...emptyPairwise("noisy-bt", data),
-      skills: new Float64Array(data.nWorkers),
-      biases: new Float64Array(data.nWorkers).fill(0.5),
-      reliability: new Float64Array(data.nWorkers),
+      skills: new Float64Array(data.nWorkers).fill(Number.NaN),
+      biases: new Float64Array(data.nWorkers).fill(Number.NaN),
+      reliability: new Float64Array(data.nWorkers).fill(Number.NaN),
     };
   const prior = opts.prior ?? 0;
   if (prior <= 0) assertPairTableConnected(buildPairTable(data, 0), data.items, "noisy-bt");
@@ -154,6 +155,8 @@ export function noisyBradleyTerry(data: PairwiseData, opts: NoisyBtOptions = {})
   }
   const scores = centredLogScores(gamma, R);
   assertFiniteScores(scores, "noisy-bt");
+  // A worker without judgments kept the start (a = 0.9, c = ½): no estimate (unjudged.ts).
+  markUnjudged(worker, W, skill, bias);
   return {
     method: "noisy-bt",
     items: data.items,
