@@ -1,16 +1,16 @@
 /**
  * File plumbing shared by readers and writers: opening inputs with a clear error, and writing
  * outputs atomically (a temporary file renamed into place on success, removed on failure), so
- * that nothing half-written is ever left under the final name.
+ * that nothing half-written is ever left under the final name. Outputs that belong together (a
+ * world's five files, an audit and its report) are renamed as one set under a journal, so that
+ * a crash between two renames is finished by the next keel command that touches them.
  */
 import { once } from "node:events";
 import {
-  closeSync,
   createReadStream,
   createWriteStream,
   fchmodSync,
   fchownSync,
-  fsyncSync,
   openSync,
   type WriteStream,
 } from "node:fs";
@@ -19,11 +19,21 @@ import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { KeelError } from "../core/errors.js";
 import { describeFsError } from "../core/files.js";
+import { syncDirectory } from "../core/sync-dir.js";
 import { removeStaleTemps } from "../core/temp-names.js";
+import {
+  currentSet,
+  type OutputSet,
+  renameSet,
+  type SetMember,
+  settleOutputSet,
+  settleSetOf,
+} from "./output-set.js";
 import { type ProtectedFile, resolveOutputTarget } from "./output-target.js";
 import { trackTempFile, untrackTempFile } from "./temp-files.js";
 
 export { describeFsError, readJsonTextFile, readTextFile } from "../core/files.js";
+export { settleSetOf } from "./output-set.js";
 
 /**
  * Standard input can be read once. What `peekStdinChunks` reads ahead (to detect a format) is kept
@@ -98,6 +108,7 @@ export async function openInput(path: string): Promise<Readable> {
       })(),
     );
   }
+  settleSetOf(path);
   try {
     const s = await stat(path);
     if (!s.isFile())
@@ -139,6 +150,10 @@ export class TextSink {
   private closed = false;
   /** Written out and closed by `finish`, waiting for `commit`'s rename. */
   private finished = false;
+  /** The set (`commitTogether`) whose other files this one's rename waits for. */
+  private readonly set: OutputSet | undefined;
+  /** Committed within its set: renamed when the set is. */
+  private awaitingSet = false;
   bytes = 0;
 
   private static counter = 0;
@@ -151,6 +166,7 @@ export class TextSink {
       this.stream = process.stdout;
       this.tmp = undefined;
       this.final = path;
+      this.set = undefined;
       return;
     }
     const target = resolveOutputTarget(path, opts.protect);
@@ -158,8 +174,11 @@ export class TextSink {
     let ws: WriteStream;
     if (target.kind === "direct") {
       this.tmp = undefined;
+      this.set = undefined;
       ws = createWriteStream(target.path, { flags: "w" });
     } else {
+      // A set a killed writer left half renamed here is finished before its temporaries go.
+      settleOutputSet(dirname(target.path));
       removeStaleTemps(target.path);
       const tmp = join(
         dirname(target.path),
@@ -172,6 +191,8 @@ export class TextSink {
       ws = createWriteStream(tmp, { fd: openTemp(tmp, path, target.existing), flush: true });
       this.tmp = tmp;
       trackTempFile(tmp);
+      this.set = currentSet.getStore();
+      this.set?.sinks.push(this);
     }
     ws.on("error", (e) => {
       this.failure ??= e;
@@ -260,10 +281,21 @@ export class TextSink {
     }
   }
 
-  /** Flushes, closes and renames the file into place. */
+  /**
+   * Flushes, closes and renames the file into place; within `commitTogether`, the rename waits
+   * for the set's other files.
+   */
   async commit(): Promise<void> {
-    if (this.closed) return;
+    if (this.closed || this.awaitingSet) return;
     await this.finish();
+    if (this.set !== undefined) {
+      this.awaitingSet = true;
+      return;
+    }
+    await this.place();
+  }
+
+  private async place(): Promise<void> {
     this.closed = true;
     if (this.stream === process.stdout) return;
     if (this.tmp === undefined) return this.check();
@@ -282,6 +314,24 @@ export class TextSink {
     }
   }
 
+  /** The set's sinks whose files are ready to be renamed together. */
+  static ready(set: OutputSet): TextSink[] {
+    return set.sinks.filter((s) => s.awaitingSet && !s.closed);
+  }
+
+  /** Renames this sink's file into place now (a set of one). */
+  static async placeAlone(s: TextSink): Promise<void> {
+    s.awaitingSet = false;
+    await s.place();
+  }
+
+  /** This file as a member of its set; the set's journal owns its temporary file from now on. */
+  static handOver(s: TextSink): SetMember {
+    s.closed = true;
+    untrackTempFile(s.tmp!);
+    return { dir: dirname(s.final), tmp: basename(s.tmp!), final: basename(s.final), path: s.path };
+  }
+
   /** Discards everything written so far. */
   async abort(): Promise<void> {
     if (this.closed) return;
@@ -292,25 +342,6 @@ export class TextSink {
     if (this.tmp === undefined) return;
     await rm(this.tmp, { force: true });
     untrackTempFile(this.tmp);
-  }
-}
-
-/**
- * Flushes a directory's entries (a rename into it) to disk. Best effort: some file systems
- * refuse fsync on a directory, and the rename is atomic without it.
- */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, "r");
-    fsyncSync(fd);
-  } catch {
-    // not supported here: the rename stands, only its durability across a power cut is less sure
-  }
-  try {
-    if (fd !== undefined) closeSync(fd);
-  } catch {
-    // nothing was written through it
   }
 }
 
@@ -357,4 +388,25 @@ export async function writeFileAtomic(
     await sink.abort();
     throw e;
   }
+}
+
+/**
+ * Runs `write`; the files its TextSinks commit are renamed into place together when it has
+ * returned, so that a crash leaves the old set, the new one, or a journal that the next keel
+ * command finishes. If `write` throws, none is renamed and their temporary files are removed.
+ */
+export async function commitTogether<T>(what: string, write: () => Promise<T>): Promise<T> {
+  const set: OutputSet = { what, sinks: [] };
+  let result: T;
+  try {
+    result = await currentSet.run(set, write);
+  } catch (e) {
+    for (const s of set.sinks) await s.abort();
+    throw e;
+  }
+  const ready = TextSink.ready(set);
+  if (ready.length === 1) await TextSink.placeAlone(ready[0]!);
+  // (Any journal a killed writer left in these directories was settled as the sinks opened.)
+  else if (ready.length > 1) renameSet(ready.map(TextSink.handOver), what);
+  return result;
 }

@@ -9,6 +9,7 @@
 import { createReadStream } from "node:fs";
 import { KeelError } from "../core/errors.js";
 import { describeFsError } from "../core/files.js";
+import { settleSetOf } from "./output-set.js";
 
 /** What to do with a top-level array member: each entry to a callback, or skip it unparsed. */
 export type ArrayHandler = ((entry: unknown, index: number) => void) | "skip";
@@ -39,6 +40,8 @@ export async function readJsonObject(
   path: string,
   o: ReadJsonObjectOptions = {},
 ): Promise<JsonObjectRead> {
+  // A file of a set that a killed keel left half renamed is finished first (output-set.ts).
+  settleSetOf(path);
   const r = new Reader(path, o.chunkChars ?? 1 << 20);
   try {
     return await r.object(o.arrays ?? {});

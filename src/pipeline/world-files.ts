@@ -3,10 +3,11 @@
  * each streamed to a temporary file and renamed into place only when every file is complete
  * (`keel world generate`, and the pipeline's world stage).
  */
+import { existsSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 import { KeelError } from "../core/errors.js";
 import { makeDirs } from "../engine/checkpoint/atomic.js";
-import { describeFsError, TextSink } from "../io/files.js";
+import { commitTogether, describeFsError, TextSink } from "../io/files.js";
 import {
   buildWorld,
   evalPairs,
@@ -106,6 +107,7 @@ export async function generateWorldFiles(
   // leaves no empty directory behind.
   const world = buildWorld(config, options.seed);
   // makeDirs: Node's own recursive mkdir says "no such file or directory" on a read-only mount.
+  const created = !existsSync(out);
   try {
     makeDirs(out);
   } catch (e) {
@@ -113,34 +115,37 @@ export async function generateWorldFiles(
       where: { file: out },
     });
   }
-  const sinks = Object.fromEntries(
-    WORLD_FILES.map((f) => [f, new TextSink(join(out, f))]),
-  ) as Record<FileName, TextSink>;
+  const sinks = {} as Record<FileName, TextSink>;
   const records: Record<string, number> = Object.fromEntries(WORLD_FILES.map((f) => [f, 0]));
   const put = async (f: FileName, line: string) => {
     records[f]!++;
     await sinks[f].write(`${line}\n`);
   };
+  // One set: readers (the pipeline, keel import, training) take the five files as one world, so
+  // they are renamed into place together (a crash between two renames is finished by the next
+  // reader; see io/output-set.ts). A failure renames none and removes their temporaries.
   try {
-    for (const p of [...world.prompts, ...world.triggered])
-      await put("prompts.jsonl", JSON.stringify(promptRecord(p)));
-    const truth = new TruthWriter(sinks["truth.json"], truthHead(world));
-    for (const sim of simulateComparisons(world)) {
-      for (const j of sim.judgments) await put("judgments.jsonl", JSON.stringify(j));
-      await truth.add(sim);
-      if (truth.count % 1000 === 0) options.onProgress?.(truth.count, config.comparisons.count);
-    }
-    options.onProgress?.(truth.count, config.comparisons.count);
-    records["truth.json"] = truth.count;
-    await truth.finish();
-    for (const row of sftCorpus(world)) await put("sft.jsonl", JSON.stringify(row));
-    for (const row of evalPairs(world)) await put("eval_pairs.jsonl", JSON.stringify(row));
-    // All five written out before any is renamed into place: a full disk on the last one
-    // leaves the directory as it was, not a mix of new and old files.
-    for (const f of WORLD_FILES) await sinks[f].finish();
-    for (const f of WORLD_FILES) await sinks[f].commit();
+    await commitTogether("keel world generate", async () => {
+      for (const f of WORLD_FILES) sinks[f] = new TextSink(join(out, f));
+      for (const p of [...world.prompts, ...world.triggered])
+        await put("prompts.jsonl", JSON.stringify(promptRecord(p)));
+      const truth = new TruthWriter(sinks["truth.json"], truthHead(world));
+      for (const sim of simulateComparisons(world)) {
+        for (const j of sim.judgments) await put("judgments.jsonl", JSON.stringify(j));
+        await truth.add(sim);
+        if (truth.count % 1000 === 0) options.onProgress?.(truth.count, config.comparisons.count);
+      }
+      options.onProgress?.(truth.count, config.comparisons.count);
+      records["truth.json"] = truth.count;
+      await truth.finish();
+      for (const row of sftCorpus(world)) await put("sft.jsonl", JSON.stringify(row));
+      for (const row of evalPairs(world)) await put("eval_pairs.jsonl", JSON.stringify(row));
+      for (const f of WORLD_FILES) await sinks[f].commit();
+    });
   } catch (e) {
-    for (const f of WORLD_FILES) await sinks[f].abort();
+    // A draw the world refuses only while writing (an empty split, no prompt to carry a
+    // trigger) leaves no empty directory behind, as a config refused up front does not.
+    if (created) rmEmptyDir(out);
     throw e;
   }
   const files = Object.fromEntries(
@@ -158,4 +163,13 @@ export async function generateWorldFiles(
     files,
     seconds: Math.round((performance.now() - started) / 10) / 100,
   };
+}
+
+/** Removes `dir` if it is empty (best effort: anything else in it stays). */
+function rmEmptyDir(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty, or already gone
+  }
 }

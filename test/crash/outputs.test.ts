@@ -1,10 +1,11 @@
 /**
  * `keel export`, `keel audit --out --report` and `keel world generate --out` killed at seeded
  * moments: each output file is then the old one, byte for byte, or the whole new one (as an
- * uninterrupted run writes it), never a torn one; a Ctrl-C or SIGTERM leaves no temporary file,
+ * uninterrupted run writes it), never a torn one, and the files of one command are all old or all
+ * new unless a journal names the set to finish (output-sets.test.ts); a Ctrl-C or SIGTERM leaves no temporary file,
  * and the next run of the command removes those a SIGKILL left behind.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -84,6 +85,10 @@ describe.each(Object.keys(COMMANDS))("keel %s killed", (name) => {
         const now = readFileSync(join(dir, f));
         if (now.toString() !== OLD) expect(now.equals(reference[name]![f]!), f).toBe(true);
       }
+      // And one run's set: all old or all new, unless the journal the next keel finishes is there.
+      const old = c.files.filter((f) => readFileSync(join(dir, f), "utf8") === OLD);
+      if (!existsSync(join(dir, ".keel-outputs.json")))
+        expect([0, c.files.length]).toContain(old.length);
       if (signal !== "SIGKILL") expect(tempFiles(dir)).toEqual([]);
 
       ageTempFiles(dir);

@@ -25,7 +25,7 @@ import {
   type SafetyClassifier,
   type SafetyTable,
 } from "../../defend/index.js";
-import { writeFileAtomic } from "../../io/files.js";
+import { commitTogether, settleSetOf, writeFileAtomic } from "../../io/files.js";
 import { parseRaterBatches, readGold, readJudgments, strictRecords } from "../../io/index.js";
 import { writeJsonFile } from "../../io/json-file.js";
 import { readJsonObject } from "../../io/json-read.js";
@@ -263,9 +263,12 @@ export async function runAudit(o: AuditFlags): Promise<void> {
         source: o.in ?? redactUrl(o.db ?? ""),
       })
     : undefined;
-  // Streamed: millions of comparisons would pass V8's string limit as one string.
-  if (o.out) await writeJsonFile(o.out, json);
-  if (report !== undefined) await writeFileAtomic(o.report!, report);
+  // Streamed: millions of comparisons would pass V8's string limit as one string. Renamed into
+  // place together: a crash between the two renames left a new audit beside an old report.
+  await commitTogether("keel audit", async () => {
+    if (o.out) await writeJsonFile(o.out, json);
+    if (report !== undefined) await writeFileAtomic(o.report!, report);
+  });
   if (o.json) {
     if (o.out) say(JSON.stringify({ summary: s, out: o.out, report: o.report ?? null }, null, 2));
     else printJson(json);
@@ -371,6 +374,8 @@ export async function cleanPlanFor(o: {
 }): Promise<CleanPlan> {
   if (o.audit) {
     const file = o.audit;
+    // An audit a killed `keel audit` left half renamed beside its report is finished first.
+    settleSetOf(file);
     const { checkAuditFormat, parseAuditComparison, parseAuditJson } = await import(
       "../../defend/json.js"
     );

@@ -1,12 +1,14 @@
 /** `keel model init|info|export-onnx|generate`'s actions over src/engine. */
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { KeelError } from "../../core/errors.js";
 import { printable } from "../../core/printable.js";
 import { Rng } from "../../core/rng.js";
+import { syncDirectory } from "../../core/sync-dir.js";
 import { ensureDir, fileInTheWay, writeFileAtomic } from "../../engine/checkpoint/atomic.js";
 import {
+  CHECKPOINT_FILES,
   hasCheckpoint,
   loadCheckpoint,
   parameterCount,
@@ -38,22 +40,88 @@ import { modelFiles } from "./model-files.js";
 import { checkOutputFiles } from "./out-paths.js";
 
 /**
- * `keel model init`'s output must be a new or empty directory: saving over a checkpoint would
- * mix its files with the new one's (a tokenizer.json the new config.json does not list stays
- * behind), and any other directory's files are not ours to mix with.
+ * Written into the directory before the checkpoint's files and removed after its config.json:
+ * a directory holding it is what a `keel model init` that never finished left behind (killed,
+ * out of memory, a power cut), not a model, and the next init may replace it.
  */
-function refuseOccupied(dir: string): void {
+const INIT_MARKER = ".keel-init";
+
+/** A file an init writes: the marker, a checkpoint file, or either's temporary file. */
+function isInitFile(name: string): boolean {
+  const base = name.replace(/\.tmp-\d+-\d+$/, "");
+  return base === INIT_MARKER || CHECKPOINT_FILES.includes(base);
+}
+
+/** The process is running (or exists under another user: kill(pid, 0) says EPERM then). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/**
+ * The process that wrote an init marker (its content, or the name of its temporary file, which a
+ * kill before the marker's rename leaves alone); undefined if neither says.
+ */
+function markerPid(dir: string, entries: readonly string[]): number | undefined {
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(readFileSync(join(dir, INIT_MARKER), "utf8")) as { pid?: unknown }).pid;
+  } catch {
+    const temp = entries.find((e) => e.startsWith(`${INIT_MARKER}.tmp-`));
+    pid = temp !== undefined ? Number(/\.tmp-(\d+)-/.exec(temp)?.[1]) : undefined;
+  }
+  return typeof pid === "number" && Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * `keel model init`'s output must be a new or empty directory, or the leftovers of an init that
+ * never finished (its marker, checkpoint files, temporary files; returned, to be removed): saving
+ * over a checkpoint would mix its files with the new one's (a tokenizer.json the new config.json
+ * does not list stays behind), and any other directory's files are not ours to mix with.
+ */
+function leftoversOf(dir: string): string[] {
   let entries: string[] = [];
   try {
     entries = statSync(dir).isDirectory() ? readdirSync(dir) : [];
   } catch {
-    return; // not there yet (or unreadable: creating it says why)
+    return []; // not there yet (or unreadable: creating it says why)
   }
-  if (entries.length === 0) return;
+  if (entries.length === 0) return [];
+  const marked = entries.some((e) => e === INIT_MARKER || e.startsWith(`${INIT_MARKER}.tmp-`));
+  if (marked && entries.every(isInitFile)) {
+    const pid = markerPid(dir, entries);
+    if (pid !== undefined && pid !== process.pid && isRunning(pid))
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `${dir} is being written by another keel model init (process ${pid})`,
+        { hint: `wait for it, or remove ${dir} if no keel model init is running` },
+      );
+    return entries;
+  }
   const what = hasCheckpoint(dir) ? "a checkpoint (config.json)" : "files";
   throw new KeelError("KEEL_E_USAGE", `${dir} already holds ${what}; choose another --out`, {
     hint: "keel model init writes into a new or empty directory",
   });
+}
+
+/** Saves `model` into `dir` between the marker's creation and its removal. */
+function saveNewCheckpoint(
+  dir: string,
+  model: Gpt,
+  leftovers: readonly string[],
+  o: ModelInitFlags,
+  tokenizer: BpeTokenizer | undefined,
+): void {
+  ensureDir(dir);
+  for (const name of leftovers) rmSync(join(dir, name), { force: true });
+  writeFileAtomic(join(dir, INIT_MARKER), `${JSON.stringify({ pid: process.pid })}\n`);
+  saveCheckpoint(dir, model, { tokenizer, extra: { seed: o.seed } });
+  rmSync(join(dir, INIT_MARKER), { force: true });
+  syncDirectory(dir);
 }
 
 /** The most elements a typed array may have (V8 on 64-bit: 2³²). */
@@ -61,7 +129,7 @@ const MAX_TYPED_ARRAY_LENGTH = 2 ** 32;
 
 export async function runInit(o: ModelInitFlags): Promise<void> {
   refuseInsideRun(o.out, "a new checkpoint");
-  refuseOccupied(o.out);
+  const leftovers = leftoversOf(o.out);
   const tokenizer = o.tokenizer
     ? BpeTokenizer.fromJSON(readJsonTextFile(o.tokenizer), o.tokenizer)
     : undefined;
@@ -89,8 +157,7 @@ export async function runInit(o: ModelInitFlags): Promise<void> {
     );
   }
   const model = new Gpt(config, { seed: o.seed });
-  ensureDir(o.out);
-  saveCheckpoint(o.out, model, { tokenizer, extra: { seed: o.seed } });
+  saveNewCheckpoint(o.out, model, leftovers, o, tokenizer);
   if (o.json) printJson({ checkpoint: o.out, parameters: model.params.size, config: model.config });
   else printLine(`wrote ${o.out} (${model.params.size.toLocaleString("en")} parameters)`);
 }
