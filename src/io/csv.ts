@@ -30,6 +30,14 @@ const QUOTED_FIELD_ERRORS = new Set([
   "CSV_QUOTE_NOT_CLOSED",
 ]);
 
+/**
+ * csv-parse reports a quote inside an unquoted field once per quote, each time with the field
+ * so far in its message: a line of n quotes cost O(n²) time and memory (a 120 kB line took 3 GB
+ * and minutes). One record is set aside once, however many quotes it holds; past this many in
+ * one record the parse ends (no row has a reason to hold so many).
+ */
+export const MAX_STRAY_QUOTES = 16;
+
 export interface CsvColumns {
   readonly required: readonly string[];
   readonly optional?: readonly string[];
@@ -51,6 +59,9 @@ export async function* parseCsvBatches<T>(
   let lastRecordLine = 0;
   /** csv-parse's line count less ours at the last record (see Utf8Check: it counts `\r`s). */
   let shift = 0;
+  /** csv-parse's line of the record a stray quote was last reported in, and how many it holds. */
+  let strayLine = -1;
+  let strays = 0;
   const parser = input.pipe(utf8).pipe(
     parse({
       bom: true,
@@ -70,8 +81,26 @@ export async function* parseCsvBatches<T>(
       on_skip: (err, raw) => {
         // Where in the record the parser stopped is not told in bytes: its own count will do,
         // set right as of the last record (and kept inside the bytes it can have read).
-        const told = ((err as { lines?: number } | undefined)?.lines ?? 0) - shift;
+        const parserLine = (err as { lines?: number } | undefined)?.lines ?? 0;
+        const told = parserLine - shift;
         const line = Math.min(Math.max(lastRecordLine + 1, told), utf8.lastLine);
+        if (err?.code === "INVALID_OPENING_QUOTE") {
+          // A field is never quoted after its start: each further quote is the same record's.
+          if (parserLine === strayLine) {
+            if (++strays <= MAX_STRAY_QUOTES) return undefined;
+            fatal = new KeelError(
+              "KEEL_E_INVALID_RECORD",
+              `malformed CSV quoting: more than ${MAX_STRAY_QUOTES} quotes inside unquoted fields of the record that starts here; nothing is imported (--skip-invalid included)`,
+              {
+                where: { file: path, line },
+                hint: 'a field that holds a quote is quoted whole, with the quote doubled: "a ""b"""',
+              },
+            );
+            throw fatal;
+          }
+          strayLine = parserLine;
+          strays = 1;
+        }
         if (err?.code === "CSV_MAX_RECORD_SIZE") {
           // Not a record to set aside: no later line can be told apart from this one.
           fatal = new KeelError(
@@ -132,6 +161,9 @@ export async function* parseCsvBatches<T>(
       prevEnd = line;
       if (header === undefined) {
         if (unreadable) throw unreadable;
+        // The header row was set aside (a stray quote): this row is data, not the header.
+        const first = batch.find((p) => !p.ok);
+        if (first !== undefined && !first.ok) throw first.error;
         header = checkHeader(record, columns, path, line);
         continue;
       }

@@ -62,10 +62,25 @@ function fail(file: string, line: number | undefined, message: string, hint?: st
 /** Parses YAML text; `file` names it in errors and in the returned source. */
 export function parseYamlConfig(text: string, file: string): YamlConfig {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, merge: true });
+  // A line of stray quotes gives one error per quote. The library's pretty errors each quote
+  // their line (a 200 kB line cost 74 s), and each error's stack trace costs more than its
+  // parsing: neither is used, only the first error, placed by offset here.
+  const stackTraceLimit = Error.stackTraceLimit;
+  let doc: YamlDoc;
+  try {
+    Error.stackTraceLimit = 0;
+    doc = parseDocument(text, {
+      lineCounter: lines,
+      uniqueKeys: false,
+      merge: true,
+      prettyErrors: false,
+    });
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
   const lineAt = (offset: number) => lines.linePos(offset).line;
   const problem = doc.errors[0] ?? doc.warnings[0];
-  if (problem) yamlProblem(problem, file);
+  if (problem) yamlProblem(problem, file, (offset) => lines.linePos(offset));
   checkNodes(doc, file, lineAt);
   let raw: unknown;
   try {
@@ -93,8 +108,12 @@ export function parseYamlConfig(text: string, file: string): YamlConfig {
 }
 
 /** A parse error or warning (an unknown tag, a YAML version keel does not read) as KEEL_E_CONFIG. */
-function yamlProblem(e: YAMLError, file: string): never {
-  const pos = e.linePos?.[0];
+function yamlProblem(
+  e: YAMLError,
+  file: string,
+  linePos: (offset: number) => { line: number; col: number },
+): never {
+  const pos = e.linePos?.[0] ?? linePos(e.pos[0]);
   const text = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
   if (e.code === "MULTIPLE_DOCS") {
     fail(
