@@ -3,9 +3,10 @@
  * naming it and the reason in words, a file that is not JSON is KEEL_E_INVALID_RECORD. Here in
  * core so that every layer (io, train, cli) reads its inputs the same way.
  */
+import { isUtf8 } from "node:buffer";
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
-import { StringDecoder } from "node:string_decoder";
 import { KeelError } from "./errors.js";
+import { decodeUtf8, firstInvalidUtf8, invalidUtf8Error } from "./utf8.js";
 
 /** A whole (small) text file; an unreadable one is KEEL_E_FILE naming it. */
 export function readTextFile(path: string): string {
@@ -19,11 +20,28 @@ export function readTextFile(path: string): string {
 }
 
 /**
+ * A whole (small) text file that must be UTF-8: unreadable is KEEL_E_FILE naming it, bytes that
+ * are not UTF-8 are KEEL_E_INVALID_RECORD at their line and byte offset (not U+FFFD).
+ */
+export function readUtf8File(path: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read: ${describeFsError(e)}`, {
+      where: { file: path },
+    });
+  }
+  return decodeUtf8(bytes, path);
+}
+
+/**
  * The lines of a text file, read a chunk at a time: a JSONL file past V8's string limit
  * (~512 MiB) cannot be one string, but each of its lines can. The lines are the file's text
  * split on "\n" (so numbering matches `text.split("\n")`; a "\r" stays on its line), without a
- * leading byte-order mark; invalid UTF-8 becomes U+FFFD as in `readFileSync(path, "utf8")`.
- * Unreadable: KEEL_E_FILE naming the file. Stopping the iteration early closes the file.
+ * leading byte-order mark. A line whose bytes are not UTF-8 is KEEL_E_INVALID_RECORD at its
+ * line and byte offset (decoded, it would read as U+FFFD and train as text the file does not
+ * hold). Unreadable: KEEL_E_FILE naming the file. Stopping the iteration early closes the file.
  */
 export function* textLines(path: string, chunkBytes = 1 << 20): Generator<string, void, undefined> {
   const fail = (e: unknown) =>
@@ -34,11 +52,20 @@ export function* textLines(path: string, chunkBytes = 1 << 20): Generator<string
   } catch (e) {
     throw fail(e);
   }
+  let line = 0;
+  const decode = (bytes: Buffer): string => {
+    line++;
+    if (!isUtf8(bytes)) {
+      const bad = firstInvalidUtf8(bytes);
+      throw invalidUtf8Error(path, line, bad, bytes[bad]!);
+    }
+    const text = bytes.toString("utf8");
+    return line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  };
   try {
-    const decoder = new StringDecoder("utf8");
     const buf = Buffer.allocUnsafe(chunkBytes);
-    let rest = "";
-    let atStart = true;
+    /** The bytes of the line being read that earlier chunks held (copies: `buf` is reused). */
+    let parts: Buffer[] = [];
     for (;;) {
       let n: number;
       try {
@@ -46,23 +73,18 @@ export function* textLines(path: string, chunkBytes = 1 << 20): Generator<string
       } catch (e) {
         throw fail(e);
       }
-      let text = n === 0 ? decoder.end() : decoder.write(buf.subarray(0, n));
-      if (atStart && text.length > 0) {
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-        atStart = false;
-      }
-      // Only the new text can hold a newline: a long line is not scanned again per chunk.
-      let from = rest.length;
-      rest += text;
-      let start = 0;
-      for (let i = rest.indexOf("\n", from); i !== -1; i = rest.indexOf("\n", from)) {
-        yield rest.slice(start, i);
-        start = from = i + 1;
-      }
-      rest = rest.slice(start);
       if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+        const piece = chunk.subarray(start, nl);
+        yield decode(parts.length > 0 ? Buffer.concat([...parts, piece]) : piece);
+        parts = [];
+        start = nl + 1;
+      }
+      if (start < n) parts.push(Buffer.from(chunk.subarray(start)));
     }
-    yield rest;
+    yield decode(Buffer.concat(parts));
   } finally {
     closeSync(fd);
   }

@@ -45,6 +45,31 @@ describe("pair files", () => {
     }
   });
 
+  it("refuse bytes that are not UTF-8 and a lone surrogate, naming line and field", () => {
+    // Before, the bad bytes read as U+FFFD and "\ud800" went through to the tokenizer (which
+    // reads it as U+FFFD): a model trained on text its file does not hold, without a word.
+    const bytes = join(dir, "latin1.jsonl");
+    writeFileSync(
+      bytes,
+      Buffer.concat([
+        Buffer.from(`${JSON.stringify(row)}\n{"prompt": "caf`),
+        Buffer.from([0xe9]),
+        Buffer.from(`", "chosen": "c", "rejected": "r"}\n`),
+      ]),
+    );
+    const e = failure(() => readPairs(bytes));
+    expect(e.code).toBe("KEEL_E_INVALID_RECORD");
+    expect(e.message).toBe(`${bytes}:2: invalid UTF-8 at byte offset 15 of the line (byte 0xe9)`);
+    const lone = join(dir, "lone.jsonl");
+    writeFileSync(
+      lone,
+      `${JSON.stringify(row)}\n{"prompt": "p", "chosen": "\\ud800", "rejected": "r"}\n`,
+    );
+    const f = failure(() => readPairs(lone));
+    expect(f.code).toBe("KEEL_E_INVALID_RECORD");
+    expect(f.message).toContain(`${lone}:2: chosen: must be valid Unicode text`);
+  });
+
   it("give a broken row no such hint", () => {
     const path = join(dir, "broken.jsonl");
     writeFileSync(path, `${JSON.stringify(row)}\n{"prompt": "p", "chosen":\n`);

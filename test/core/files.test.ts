@@ -1,6 +1,6 @@
 /** File errors in words: what a user sees when keel cannot read an input. */
 
-import { mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -61,10 +61,29 @@ describe("textLines", () => {
     );
   });
 
-  it("replaces invalid UTF-8 as readFileSync does, and names an unreadable file", () => {
+  it("refuses a line that is not UTF-8 at its line and byte, and names an unreadable file", () => {
+    // Before, the bad bytes became U+FFFD, as readFileSync(path, "utf8") makes them: a training
+    // set trained on text its file does not hold.
     const path = join(dir, "bad.txt");
-    writeFileSync(path, Buffer.from([0x61, 0xff, 0x0a, 0xe2, 0x82]));
-    expect([...textLines(path, 2)]).toEqual(split(readFileSync(path, "utf8")));
+    writeFileSync(path, Buffer.from([0x61, 0x0a, 0x62, 0x63, 0xff, 0x0a, 0x64]));
+    for (const chunk of [1, 2, 3, 64]) {
+      const got: string[] = [];
+      expect(() => {
+        for (const l of textLines(path, chunk)) got.push(l);
+      }).toThrow(
+        expect.objectContaining({
+          code: "KEEL_E_INVALID_RECORD",
+          where: { file: path, line: 2 },
+          detail: "invalid UTF-8 at byte offset 2 of the line (byte 0xff)",
+        }),
+      );
+      expect(got).toEqual(["a"]);
+    }
+    // A character cut off by the end of the file.
+    writeFileSync(path, Buffer.from([0x61, 0x0a, 0xe2, 0x82]));
+    expect(() => [...textLines(path, 3)]).toThrow(
+      expect.objectContaining({ where: { file: path, line: 2 } }),
+    );
     expect(() => [...textLines(join(dir, "missing"))]).toThrow(
       expect.objectContaining({
         code: "KEEL_E_FILE",

@@ -6,11 +6,17 @@
  */
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
+import { readUtf8File } from "../../core/files.js";
 import { redactUrl } from "../../core/redact.js";
 import { parseRecord } from "../../core/schemas.js";
 import { contentToText } from "../../core/types.js";
-import { readTextFile } from "../../io/files.js";
-import { isJudgmentsText, JudgmentRowSchema, PairRowSchema, readJsonl } from "./pair-files.js";
+import {
+  isJudgmentsText,
+  JudgmentRowSchema,
+  PairRowSchema,
+  RowText,
+  readJsonl,
+} from "./pair-files.js";
 import { withStore } from "./with-store.js";
 
 /**
@@ -19,9 +25,9 @@ import { withStore } from "./with-store.js";
  */
 const ResponseRowSchema = z
   .object({
-    prompt: z.string(),
-    response: z.string().optional(),
-    completion: z.string().optional(),
+    prompt: RowText,
+    response: RowText.optional(),
+    completion: RowText.optional(),
   })
   .refine((r) => (r.response === undefined) !== (r.completion === undefined), {
     message: "needs exactly one of response and completion (the text to score)",
@@ -143,7 +149,7 @@ export async function storeInputs(db: string): Promise<Inputs> {
 }
 
 export function readInputs(file: string): Inputs {
-  const text = readTextFile(file);
+  const text = readUtf8File(file);
   const lines: number[] = [];
   const prompts: string[] = [];
   const texts: string[] = [];

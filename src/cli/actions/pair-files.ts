@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
 import { textLines } from "../../core/files.js";
-import { parseRecord } from "../../core/schemas.js";
+import { NOT_WELL_FORMED, parseRecord, WELL_FORMED } from "../../core/schemas.js";
 import type { Judgment, PreferencePair } from "../../core/types.js";
 import { CleanPlan, textsDigest } from "../../defend/clean.js";
 import { checkAuditFormat } from "../../defend/json.js";
@@ -65,18 +65,24 @@ function firstLine(file: string): string {
   return "";
 }
 
+/**
+ * A text to train or score on: no lone UTF-16 surrogate (JSON may spell one, `"\ud800"`; the
+ * tokenizer would read it as U+FFFD, a text the file does not hold), as every import refuses.
+ */
+export const RowText = z.string().regex(WELL_FORMED, NOT_WELL_FORMED);
+
 export const PairRowSchema = z.object({
-  prompt: z.string(),
-  chosen: z.string(),
-  rejected: z.string(),
+  prompt: RowText,
+  chosen: RowText,
+  rejected: RowText,
   weight: z.number().min(0).optional(),
   margin: z.number().optional(),
 });
 export const JudgmentRowSchema = z.object({
   comparison_id: z.string(),
-  prompt: z.string(),
-  response_a: z.string(),
-  response_b: z.string(),
+  prompt: RowText,
+  response_a: RowText,
+  response_b: RowText,
   choice: z.enum(["a", "b", "tie"]),
 });
 const AuditSchema = z.object({

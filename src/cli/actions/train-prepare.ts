@@ -31,7 +31,7 @@ import {
   type World,
 } from "../../world/index.js";
 import type { Trainer } from "../commands/train.js";
-import { PairRowSchema, readJsonl, readPairs } from "./pair-files.js";
+import { PairRowSchema, RowText, readJsonl, readPairs } from "./pair-files.js";
 import { block, checkDataRead, DataSchema, type DataSpec } from "./train-config-blocks.js";
 import { preparePpo } from "./train-prepare-ppo.js";
 import {
@@ -46,7 +46,7 @@ import { loadWorldConfig } from "./world.js";
 
 export type { Checkpointed, Prepared } from "./train-prepared.js";
 
-const SftRowSchema = z.object({ prompt: z.string(), completion: z.string() });
+const SftRowSchema = z.object({ prompt: RowText, completion: RowText });
 const CostRowSchema = PairRowSchema.extend({
   chosen_safe: z.boolean(),
   rejected_safe: z.boolean(),
