@@ -18,6 +18,7 @@ import {
 import { dirname, resolve } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import { describeFsError } from "../../core/files.js";
+import { syncDirectory } from "../../core/sync-dir.js";
 import { removeStaleTemps } from "../../core/temp-names.js";
 
 /**
@@ -115,14 +116,5 @@ export function writeFileAtomic(
       cause: e,
     });
   }
-  let dfd: number | undefined;
-  try {
-    dfd = openSync(dir, "r");
-    fsyncSync(dfd);
-  } catch {
-    // some filesystems do not allow fsync on directories; the rename is still atomic
-  } finally {
-    // closed even when fsync failed: a long run saves thousands of files
-    if (dfd !== undefined) closeSync(dfd);
-  }
+  syncDirectory(dir);
 }
