@@ -23,6 +23,20 @@ function send(
   return reply.status(ERROR_CATALOGUE[code].http).send({ error: { code, message, ...extra } });
 }
 
+type Validation = NonNullable<FastifyError["validation"]>;
+
+/**
+ * The error to report of those Ajv gave. A body refused by a union (`NoBody`: null or `{}`) gets
+ * one error per branch and then the union's own: the first ("must be null") says nothing of what
+ * was wrong, where a branch's unknown field says exactly that.
+ */
+function mostSpecific(errors: Validation): Validation[number] | undefined {
+  const named = errors.find(
+    (e) => (e.params as { additionalProperty?: string })?.additionalProperty !== undefined,
+  );
+  return named ?? errors[0];
+}
+
 export function errorHandler(
   error: FastifyError | KeelError,
   req: FastifyRequest,
@@ -44,7 +58,7 @@ export function errorHandler(
   }
   const fe = error as FastifyError;
   if (fe.validation) {
-    const v = fe.validation[0];
+    const v = mostSpecific(fe.validation);
     const path = v?.instancePath?.replace(/^\//, "").replaceAll("/", ".") ?? "";
     const extraKey = (v?.params as { additionalProperty?: string } | undefined)?.additionalProperty;
     const field = [fe.validationContext, path, extraKey].filter((x) => x).join(".");

@@ -9,7 +9,11 @@ import type { FastifyInstance } from "fastify";
 import { KeelError } from "../../core/errors.js";
 import { isWellFormed } from "../../core/schemas.js";
 
-/** The first string in `value` that a store could not keep, with its path ("items.3.prompt"). */
+/**
+ * The first string in `value` that a store could not keep, with its path ("items.3.prompt").
+ * Walked with a stack of its own, not by recursion: JSON nested a few thousand levels deep fits
+ * in the smallest body limit, and recursion that deep overflowed the call stack (a 500).
+ */
 export function unstorableString(
   value: unknown,
   path = "",
@@ -23,19 +27,24 @@ export function unstorableString(
     if (s.includes("\u0000")) return { field: at, message: "must not contain NUL characters" };
     return undefined;
   };
-  const join = (k: string) => (path === "" ? k : `${path}.${k}`);
-  if (typeof value === "string") return check(value, path);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const bad = unstorableString(value[i], join(String(i)));
+  const join = (base: string, k: string) => (base === "" ? k : `${base}.${k}`);
+  // Depth first, in document order: the last pushed is looked at first.
+  const todo: [unknown, string][] = [[value, path]];
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const [v, at] = next;
+    if (typeof v === "string") {
+      const bad = check(v, at);
       if (bad) return bad;
-    }
-  } else if (typeof value === "object" && value !== null) {
-    for (const [k, v] of Object.entries(value)) {
-      const badKey = check(k, join(k));
-      if (badKey) return { ...badKey, message: `(the key) ${badKey.message}` };
-      const bad = unstorableString(v, join(k));
-      if (bad) return bad;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) todo.push([v[i], join(at, String(i))]);
+    } else if (typeof v === "object" && v !== null) {
+      const entries = Object.entries(v);
+      for (const [k] of entries) {
+        const badKey = check(k, join(at, k));
+        if (badKey) return { ...badKey, message: `(the key) ${badKey.message}` };
+      }
+      for (let i = entries.length - 1; i >= 0; i--)
+        todo.push([entries[i]![1], join(at, entries[i]![0])]);
     }
   }
   return undefined;

@@ -16,7 +16,7 @@
  * max_tokens), and at most `maxPending` completion requests run or wait at once.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_PENDING } from "../../core/serving-limits.js";
 import type { GenerationProvider } from "../../providers/types.js";
@@ -46,6 +46,31 @@ export interface ModelAppOptions {
   readonly bodyLimit?: number;
 }
 
+/** Every failure as OpenAI's error shape with a catalogue code (see respond.ts). */
+function answerError(error: unknown, req: FastifyRequest, reply: FastifyReply) {
+  let e: KeelError;
+  if (error instanceof KeelError) e = error;
+  else {
+    const fe = error as { statusCode?: number; code?: string; message: string };
+    if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE")
+      e = new KeelError("KEEL_E_TOO_LARGE", "request body too large");
+    else if (fe.code === "FST_ERR_MAX_PARAM_LENGTH")
+      e = new KeelError(
+        "KEEL_E_INVALID_RECORD",
+        "at most 100 characters in a path (no served model has a longer id)",
+        { where: { field: "model" } },
+      );
+    else if (typeof fe.statusCode === "number" && fe.statusCode < 500)
+      e = new KeelError("KEEL_E_INVALID_RECORD", fe.message);
+    else {
+      req.log.error({ err: error }, "unexpected error");
+      e = new KeelError("KEEL_E_INTERNAL", "internal error; the server log has the details");
+    }
+  }
+  if (e.httpStatus >= 500) req.log.error({ err: e }, "request failed");
+  return reply.status(e.httpStatus).send(openAiError(e));
+}
+
 export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
@@ -55,29 +80,16 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
     } as never,
     bodyLimit: o.bodyLimit ?? 1 << 20,
     return503OnClosing: true,
+    // A malformed URL or an over-long path parameter (/v1/models/:id), which Fastify answers
+    // before routing, in the same shape as every other error (its own shape repeated the URL).
+    frameworkErrors: answerError,
   });
   const keyDigest = o.apiKey ? createHash("sha256").update(o.apiKey).digest() : undefined;
   const g = completionKit(o);
   const { checkModel } = g;
   const pending = new PendingLimit(o.maxPending ?? DEFAULT_MAX_PENDING);
 
-  app.setErrorHandler((error, req, reply) => {
-    let e: KeelError;
-    if (error instanceof KeelError) e = error;
-    else {
-      const fe = error as { statusCode?: number; code?: string; message: string };
-      if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE")
-        e = new KeelError("KEEL_E_TOO_LARGE", "request body too large");
-      else if (typeof fe.statusCode === "number" && fe.statusCode < 500)
-        e = new KeelError("KEEL_E_INVALID_RECORD", fe.message);
-      else {
-        req.log.error({ err: error }, "unexpected error");
-        e = new KeelError("KEEL_E_INTERNAL", "internal error; the server log has the details");
-      }
-    }
-    if (e.httpStatus >= 500) req.log.error({ err: e }, "request failed");
-    return reply.status(e.httpStatus).send(openAiError(e));
-  });
+  app.setErrorHandler(answerError);
   app.setNotFoundHandler((req, reply) =>
     reply
       .status(404)

@@ -160,11 +160,19 @@ function requestItems(
   const { maxItems, maxQueued } = limits;
   const parsed = RewardRequest.safeParse(body);
   if (!parsed.success) {
-    const { field, message } = zodIssueMessage(parsed.error, {
+    const { field, message, issue } = zodIssueMessage(parsed.error, {
       input: body,
       schema: RewardRequest,
     });
-    throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { field } });
+    // "(record)" is the body as a whole: an unknown field is named by itself, and a body that
+    // is not an object at all names no field.
+    const named =
+      field !== "(record)"
+        ? field
+        : issue?.code === "unrecognized_keys"
+          ? issue.keys[0]
+          : undefined;
+    throw new KeelError("KEEL_E_INVALID_RECORD", message, named ? { where: { field: named } } : {});
   }
   const { query, prompts, labels } = parsed.data;
   const n = query.length;
