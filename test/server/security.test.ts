@@ -353,7 +353,8 @@ describe("schema rejections and body limits", () => {
       [{ choice: "left", gold: "a" }, "body.gold"],
       [{ choice: "a" }, "body.choice"],
       [{ choice: 1 }, "body.choice"],
-      [{}, "body"],
+      // A missing field is named (it was "body" before).
+      [{}, "body.choice"],
       [{ choice: "left", flags: ["xss"] }, "body.flags.0"],
       [{ choice: "left", rationale: "x".repeat(2001) }, "body.rationale"],
       [{ choice: "left", next: "yes" }, "body.next"],

@@ -60,11 +60,19 @@ export function errorHandler(
   if (fe.validation) {
     const v = mostSpecific(fe.validation);
     const path = v?.instancePath?.replace(/^\//, "").replaceAll("/", ".") ?? "";
-    const extraKey = (v?.params as { additionalProperty?: string } | undefined)?.additionalProperty;
-    const field = [fe.validationContext, path, extraKey].filter((x) => x).join(".");
+    const params = v?.params as
+      | { additionalProperty?: string; missingProperty?: string }
+      | undefined;
+    const extraKey = params?.additionalProperty;
+    // A required field that is missing is named too ("body.choice: is required"), not its
+    // parent object ("body: must have required property 'choice'").
+    const missing = extraKey === undefined ? params?.missingProperty : undefined;
+    const field = [fe.validationContext, path, extraKey ?? missing].filter((x) => x).join(".");
     const message = extraKey
       ? `unknown field ${JSON.stringify(extraKey)}`
-      : (v?.message ?? fe.message);
+      : missing !== undefined
+        ? "is required"
+        : (v?.message ?? fe.message);
     return send(reply, "KEEL_E_INVALID_RECORD", `${field}: ${message}`, { where: { field } });
   }
   if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
