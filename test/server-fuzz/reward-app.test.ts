@@ -107,4 +107,11 @@ describe("keel serve-rm, every route fuzzed", () => {
     expect(list.statusCode).toBe(400);
     expect(list.json().error.where).toBeUndefined();
   });
+
+  it("answers the health check without the key whatever its query string, and nothing else", async () => {
+    // Before, only the exact URL "/healthz" was exempt: "/healthz?probe=1" asked for the key.
+    for (const url of ["/healthz", "/healthz?probe=1", "/healthz?"])
+      expect((await app.inject({ url })).statusCode, url).toBe(200);
+    expect((await app.inject({ url: "/healthz/x" })).statusCode).toBe(401);
+  });
 });

@@ -100,7 +100,8 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       ),
   );
   app.addHook("onRequest", async (req) => {
-    if (!keyDigest || req.url === "/healthz") return;
+    // The route, not the URL: "/healthz?probe=1" is the health check too.
+    if (!keyDigest || req.routeOptions.url === "/healthz") return;
     const h = req.headers.authorization ?? "";
     const given = createHash("sha256")
       .update(h.startsWith("Bearer ") ? h.slice(7) : "")
