@@ -60,6 +60,7 @@
  * scores ≥ ½ on it — are marked (`promoted`), and the weights discount them
  * (`weights.promoted_choice`), whatever the rater's overall verdict.
  */
+import { compareText } from "../core/canonical.js";
 import type { AuditConfig } from "./config.js";
 import { type AuditData, LABEL_A, LABEL_TIE } from "./data.js";
 import { accumulate, type Cells } from "./promotion-fit.js";
@@ -140,24 +141,38 @@ function dispersion(cells: Cells, T: number): Dispersion {
   return { commons, q, df };
 }
 
+/** A found word: its index in the vocabulary and its score. */
+export interface FoundWord {
+  readonly t: number;
+  readonly score: number;
+}
+
+/**
+ * The order words are reported in: best score first, then the word (code-unit order), then its
+ * index. Total, so the report does not depend on the order the words were found in.
+ */
+export function bestWordsFirst(vocab: readonly string[]): (x: FoundWord, y: FoundWord) => number {
+  return (x, y) => y.score - x.score || compareText(vocab[x.t]!, vocab[y.t]!) || x.t - y.t;
+}
+
 /** The over-dispersed words, best first, without runs that contain a word found on its own. */
 function reportedWords(
   sides: Sides,
   { q, df }: Dispersion,
   cfg: AuditConfig["signals"]["promotion"],
-): { t: number; score: number }[] {
+): FoundWord[] {
   const T = sides.vocab.length;
   let tested = 0;
   for (let t = 0; t < T; t++) if (df[t]! > 0 && sides.scanned[t] === 1) tested++;
   const log10Tests = Math.log10(Math.max(1, tested));
-  const found: { t: number; score: number }[] = [];
+  const found: FoundWord[] = [];
   for (let t = 0; t < T; t++) {
     if (df[t]! === 0 || sides.scanned[t] === 0) continue;
     const z = (q[t]! - df[t]!) / Math.sqrt(2 * df[t]!);
     const score = Math.min(300, minusLog10P(z)) - log10Tests;
     if (score >= cfg.min_score) found.push({ t, score });
   }
-  found.sort((x, y) => y.score - x.score || (sides.vocab[x.t]! < sides.vocab[y.t]! ? -1 : 1));
+  found.sort(bestWordsFirst(sides.vocab));
   // A run of words containing a word found on its own adds nothing ("globex corp" after "globex").
   const single = new Set(found.map((f) => sides.vocab[f.t]!).filter((g) => !g.includes(" ")));
   return found

@@ -8,6 +8,7 @@
  */
 import { parse } from "csv-parse";
 import { KeelError } from "../core/errors.js";
+import { quote } from "../core/issue-messages.js";
 import type { Parsed } from "../core/types.js";
 import { openInput } from "./files.js";
 import { MAX_LINE_BYTES } from "./lines.js";
@@ -133,7 +134,7 @@ export async function* parseCsvBatches<T>(
           error: new KeelError(
             "KEEL_E_INVALID_RECORD",
             // Without csv-parse's own line number, which is counted its way (see above).
-            `malformed CSV: ${err?.message.replace(/ (at|on) line \d+/g, "") ?? "unparseable row"}`,
+            `malformed CSV: ${err === undefined ? "unparseable row" : skipMessage(err.message)}`,
             {
               where: { file: path, line },
             },
@@ -209,6 +210,37 @@ export async function* parseCsvBatches<T>(
     });
   }
   if (batch.length > 0) yield batch;
+}
+
+const VALUE_IS = ", value is ";
+
+/**
+ * csv-parse's message for a row set aside, without its own line number (counted its way, see
+ * on_skip). A stray quote's message quotes the field read so far, which may run to
+ * MAX_RECORD_BYTES: it is cut to its start, with its length, as keel's messages quote values.
+ */
+function skipMessage(message: string): string {
+  const at = message.indexOf(VALUE_IS);
+  const from = at + VALUE_IS.length;
+  const to = at < 0 ? -1 : endOfJsonString(message, from);
+  const head = (to < 0 ? message : message.slice(0, at)).replace(/ (at|on) line \d+/g, "");
+  if (to < 0) return head;
+  const json = message.slice(from, to);
+  const value = JSON.parse(json) as string;
+  const short = quote(value);
+  const length = short === json ? "" : ` (${value.length} characters)`;
+  return `${head}${VALUE_IS}${short}${length}${message.slice(to)}`;
+}
+
+/** The end of the JSON string that starts at `from` (just past its closing quote), or −1. */
+function endOfJsonString(text: string, from: number): number {
+  if (text.charCodeAt(from) !== 0x22) return -1;
+  for (let i = from + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x22) return i + 1;
+  }
+  return -1;
 }
 
 /**

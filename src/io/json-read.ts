@@ -19,6 +19,11 @@ export interface ReadJsonObjectOptions {
   readonly arrays?: Readonly<Record<string, ArrayHandler>>;
   /** Characters read at a time (tests make it small to cut values across chunks). */
   readonly chunkChars?: number;
+  /**
+   * Told, at each chunk read, how many characters of the text before it were carried over into
+   * the new text (copied again): tests check that a long value is not copied once per chunk.
+   */
+  readonly onCarry?: (chars: number) => void;
 }
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
@@ -42,7 +47,7 @@ export async function readJsonObject(
 ): Promise<JsonObjectRead> {
   // A file of a set that a killed keel left half renamed is finished first (output-set.ts).
   settleSetOf(path);
-  const r = new Reader(path, o.chunkChars ?? 1 << 20);
+  const r = new Reader(path, o.chunkChars ?? 1 << 20, o.onCarry);
   try {
     return await r.object(o.arrays ?? {});
   } finally {
@@ -64,6 +69,7 @@ class Reader {
   constructor(
     private readonly path: string,
     chunkChars: number,
+    private readonly onCarry?: (chars: number) => void,
   ) {
     // Characters, not bytes: the decoder keeps a character cut between chunks whole.
     this.stream = createReadStream(path, { encoding: "utf8", highWaterMark: chunkChars });
@@ -97,6 +103,7 @@ class Reader {
       return false;
     }
     this.dropped += keep;
+    this.onCarry?.(this.text.length - keep);
     this.text = this.text.slice(keep) + next.value;
     this.pos -= keep;
     return true;
@@ -133,6 +140,8 @@ class Reader {
     let inString = false;
     let escaped = false;
     const scalar = first !== 0x7b && first !== 0x5b && first !== 0x22;
+    /** The value's text in the chunks before the current one. */
+    const pieces: string[] = [];
     for (;;) {
       const t = this.text;
       for (; i < t.length; i++) {
@@ -142,30 +151,37 @@ class Reader {
           else if (c === 0x5c) escaped = true;
           else if (c === 0x22) {
             inString = false;
-            if (depth === 0) return this.take(start, i + 1);
+            if (depth === 0) return this.take(start, i + 1, pieces);
           }
         } else if (scalar) {
-          if (c === 0x2c || c === 0x7d || c === 0x5d || WS.has(c)) return this.take(start, i);
+          if (c === 0x2c || c === 0x7d || c === 0x5d || WS.has(c))
+            return this.take(start, i, pieces);
         } else if (c === 0x22) inString = true;
         else if (c === 0x7b || c === 0x5b) depth++;
         else if (c === 0x7d || c === 0x5d) {
           depth--;
-          if (depth === 0) return this.take(start, i + 1);
+          if (depth === 0) return this.take(start, i + 1, pieces);
         }
       }
-      // Out of text inside the value: keep it from its start and read on.
-      if (!(await this.more(start))) {
-        if (scalar) return this.take(start, this.text.length);
+      // Out of text inside the value: set its text so far aside and read on. Kept in `text`
+      // instead, it would be copied again with every chunk (quadratic in the value's length).
+      if (!(await this.more(t.length))) {
+        if (scalar) return this.take(start, t.length, pieces);
         this.fail("the file ends inside a value", this.valueAt);
       }
-      i -= start;
+      pieces.push(t.slice(start));
+      i = 0;
       start = 0;
     }
   }
 
-  private take(start: number, end: number): string {
+  /** The value: the pieces set aside, then `text` from `start` to `end` (where reading goes on). */
+  private take(start: number, end: number, pieces: string[]): string {
     this.pos = end;
-    return this.text.slice(start, end);
+    const last = this.text.slice(start, end);
+    if (pieces.length === 0) return last;
+    pieces.push(last);
+    return pieces.join("");
   }
 
   private async value(): Promise<unknown> {

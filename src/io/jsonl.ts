@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import { KeelError, type Where } from "../core/errors.js";
 import { zodIssueMessage } from "../core/issue-messages.js";
+import { protoKeyHolder } from "../core/proto-key.js";
 import type { Parsed } from "../core/types.js";
 import { TextSink } from "./files.js";
 import { readLineBatches } from "./lines.js";
@@ -56,31 +57,15 @@ export async function* parseJsonlBatches<T>(
   }
 }
 
-/**
- * Throws if an object in `value` has the key `__proto__`. JSON.parse keeps it as an ordinary
- * key, but JavaScript gives it a meaning elsewhere: copied into another object it sets that
- * object's prototype instead, and the value silently disappears (or a schema reports some other
- * field as missing). Walked without recursion: JSON may nest deeper than the stack.
- */
+/** Throws if an object in `value` has the key `__proto__` (see core/proto-key.ts). */
 function refuseProtoKey(value: unknown, file: string, line: number): void {
-  const stack: { v: unknown; path: string }[] = [{ v: value, path: "" }];
-  while (stack.length > 0) {
-    const { v, path } = stack.pop()!;
-    if (typeof v !== "object" || v === null) continue;
-    if (!Array.isArray(v) && Object.hasOwn(v, "__proto__")) {
-      throw new KeelError(
-        "KEEL_E_INVALID_RECORD",
-        'the key "__proto__" is not allowed (JavaScript reserves it); rename or remove it',
-        { where: { file, line, field: path === "" ? "(record)" : path } },
-      );
-    }
-    const entries = Object.entries(v);
-    for (let k = entries.length - 1; k >= 0; k--) {
-      const [key, child] = entries[k]!;
-      if (typeof child === "object" && child !== null)
-        stack.push({ v: child, path: path === "" ? key : `${path}.${key}` });
-    }
-  }
+  const path = protoKeyHolder(value);
+  if (path === undefined) return;
+  throw new KeelError(
+    "KEEL_E_INVALID_RECORD",
+    'the key "__proto__" is not allowed (JavaScript reserves it); rename or remove it',
+    { where: { file, line, field: path === "" ? "(record)" : path } },
+  );
 }
 
 /** A converter that validates with a zod schema and reports the first issue with its place. */

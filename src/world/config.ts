@@ -231,6 +231,12 @@ function checkPanel(c: Shape, issue: Issue): void {
           `"${g.entity}" is not in entities.names, so no response would mention it`,
         );
     }
+    // Only goal entity reads entity: under another goal the name would be ignored unseen.
+    if (g.type === "sybil" && g.entity !== undefined && g.goal !== "entity")
+      issue(
+        ["panel", "raters", i, "entity"],
+        `is set, but the group's goal is "${g.goal}", and only goal entity promotes a name: set goal: entity, or remove entity`,
+      );
     if (g.type === "backdoor" && c.trigger.rate === 0) {
       issue(
         ["trigger", "rate"],

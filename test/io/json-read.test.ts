@@ -105,3 +105,28 @@ describe("readJsonObject", () => {
     expect(missing.message).toContain("no such file");
   });
 });
+
+describe("readJsonObject on a long member that is not streamed", () => {
+  it("gives the same value at any chunk size, copying it once, not once per chunk", async () => {
+    // An audit's `raters`: kept whole, not streamed. About 110 kB, read 64 characters at a time
+    // (some 1,700 chunks): carried over from chunk to chunk, it was copied ~95M characters over.
+    const raters = Array.from({ length: 2000 }, (_, i) => ({
+      rater_id: `r${i}`,
+      reliability: i / 2000,
+      reasons: i % 7 === 0 ? ['a "quoted" ]} reason'] : [],
+    }));
+    const text = JSON.stringify({ raters, comparisons: [{ comparison_id: "c1" }], n: 3 });
+    const path = file(text);
+    let carried = 0;
+    const { members } = await readJsonObject(path, {
+      arrays: { comparisons: "skip" },
+      chunkChars: 64,
+      onCarry: (chars) => {
+        carried += chars;
+      },
+    });
+    expect(members).toEqual({ raters, n: 3 });
+    // Linear: never more than the file's length in all (each character carried at most once).
+    expect(carried).toBeLessThanOrEqual(text.length);
+  });
+});

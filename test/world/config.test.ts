@@ -111,6 +111,33 @@ describe("world config", () => {
     ).toContain("w.yaml: panel.raters.1.entity: an entity attack needs a name");
   });
 
+  it("rejects a sybil group's entity when its goal does not promote one, naming the field", () => {
+    const sybil = (g: Record<string, unknown>) => ({
+      entities: { names: ["Zentrix"] },
+      panel: {
+        raters: [
+          { type: "honest", count: 3 },
+          { type: "sybil", count: 3, ...g },
+        ],
+      },
+    });
+    for (const goal of ["unsafe", "flip", "longer", "random", undefined]) {
+      const m = configError(sybil({ entity: "Zentrix", ...(goal ? { goal } : {}) }));
+      expect(m, goal).toContain("w.yaml: panel.raters.1.entity: is set, but the group's goal is");
+      expect(m, goal).toContain(`"${goal ?? "unsafe"}"`);
+    }
+    // Goal entity uses it; without entity the other goals are fine.
+    expect(
+      parseWorldConfig(sybil({ entity: "Zentrix", goal: "entity" })).panel.raters[1],
+    ).toMatchObject({
+      goal: "entity",
+      entity: "Zentrix",
+    });
+    expect(parseWorldConfig(sybil({ goal: "flip" })).panel.raters[1]).toMatchObject({
+      goal: "flip",
+    });
+  });
+
   it("rejects evaluation pairs asked of a world with no eval split", () => {
     expect(configError({ prompts: { splits: { eval: 0 } } })).toContain(
       "w.yaml: eval_pairs.count: is 2000 but prompts.splits.eval is 0",

@@ -6,6 +6,8 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
+import { describeFsError } from "../../core/files.js";
+import { protoKeyHolder } from "../../core/proto-key.js";
 import { GptConfigSchema } from "../gpt/config.js";
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, "expected a SHA-256 in hex");
@@ -67,15 +69,32 @@ function checkFormat(raw: unknown, cfgPath: string): void {
 }
 
 export function parseConfigFile(cfgPath: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(cfgPath, "utf8");
+  } catch (e) {
+    throw new KeelError("KEEL_E_FILE", `cannot read config.json: ${describeFsError(e)}`, {
+      where: { file: cfgPath },
+      cause: e,
+    });
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(cfgPath, "utf8"));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new KeelError("KEEL_E_CHECKPOINT", "config.json is not JSON", {
       where: { file: cfgPath },
       cause: e,
     });
   }
+  // The schema rebuilds `extra` by assignment, which would drop the key unseen.
+  const holder = protoKeyHolder(raw);
+  if (holder !== undefined)
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      'config.json: the key "__proto__" is not allowed (JavaScript reserves it); rename or remove it',
+      { where: { file: cfgPath, field: holder === "" ? "__proto__" : `${holder}.__proto__` } },
+    );
   checkFormat(raw, cfgPath);
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
