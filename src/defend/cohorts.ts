@@ -43,6 +43,14 @@ class Moments {
   get variance(): number {
     return this.n > 1 ? Math.max(0, (this.ss - this.n * this.mean ** 2) / (this.n - 1)) : 0;
   }
+  /** The moments of the values added here and not to `part` (a subset of them). */
+  minus(part: Moments): Moments {
+    const m = new Moments();
+    m.n = this.n - part.n;
+    m.s = this.s - part.s;
+    m.ss = this.ss - part.ss;
+    return m;
+  }
 }
 
 const METRICS = ["excess_agreement", "longer_share", "first_share"] as const;
@@ -56,6 +64,43 @@ function describe(metric: (typeof METRICS)[number], c: number, r: number): strin
   return `when disagreeing with the majority, chooses the response shown first ${p(c)} of the time vs ${p(r)} for other raters`;
 }
 
+/**
+ * Each attribute value's moments and everyone's, in one pass over the judgments: a pass per
+ * value cost values × judgments (400 teams of 5 raters over 400,000 judgments: 27 s). A
+ * value's own moments sum its judgments in input order, as before; the rest is everyone's
+ * minus the value's, exact for the two shares (sums of 0s and 1s) and equal up to rounding for
+ * the excess agreement.
+ */
+function cohortMoments(
+  data: AuditData,
+  loo: Consensus,
+  slotOf: Int32Array,
+  nValues: number,
+): { inside: Moments[][]; all: Moments[] } {
+  const { wordsA, wordsB } = data.comparisons;
+  const inside = Array.from({ length: nValues }, () => METRICS.map(() => new Moments()));
+  const all = METRICS.map(() => new Moments());
+  const { order } = data;
+  for (let q = 0; q < order.length; q++) {
+    const j = order[q]!;
+    const v = slotOf[data.rater[j]!]!;
+    const mine = v >= 0 ? inside[v]! : undefined;
+    const add = (metric: number, x: number) => {
+      if (mine) mine[metric]!.add(x);
+      all[metric]!.add(x);
+    };
+    const b = loo.between[j]!;
+    if (!Number.isNaN(b)) add(0, loo.agree[j]! - b);
+    const maj = loo.majority[j]!;
+    const l = data.label[j]!;
+    if (maj < 0 || l === LABEL_TIE || l === maj) continue;
+    const c = data.comparison[j]!;
+    if (wordsA[c] !== wordsB[c]) add(1, (l === LABEL_A) === wordsA[c]! > wordsB[c]! ? 1 : 0);
+    add(2, (l === LABEL_A) !== (data.swapped[j] === 1) ? 1 : 0);
+  }
+  return { inside, all };
+}
+
 export function cohortFindings(
   data: AuditData,
   loo: Consensus,
@@ -66,35 +111,24 @@ export function cohortFindings(
   const keys = new Set<string>();
   for (const a of data.attributes) if (a) for (const k of Object.keys(a)) keys.add(k);
   if (keys.size === 0) return [];
-  // Per-judgment measures, computed once.
-  const { wordsA, wordsB } = data.comparisons;
   const out: CohortFinding[] = [];
   for (const key of [...keys].sort()) {
     const cohortOf = data.attributes.map((a) => a?.[key]);
     const raterCount = new Map<string, number>();
     for (const v of cohortOf) if (v !== undefined) raterCount.set(v, (raterCount.get(v) ?? 0) + 1);
     if (raterCount.size < 2) continue;
-    for (const [value, nRaters] of [...raterCount].sort()) {
-      if (nRaters < cfg.min_raters) continue;
-      const inside = METRICS.map(() => new Moments());
-      const outside = METRICS.map(() => new Moments());
-      for (let q = 0; q < data.order.length; q++) {
-        const j = data.order[q]!;
-        const mine = cohortOf[data.rater[j]!] === value;
-        const m = mine ? inside : outside;
-        const b = loo.between[j]!;
-        if (!Number.isNaN(b)) m[0]!.add(loo.agree[j]! - b);
-        const maj = loo.majority[j]!;
-        const l = data.label[j]!;
-        if (maj < 0 || l === LABEL_TIE || l === maj) continue;
-        const c = data.comparison[j]!;
-        if (wordsA[c] !== wordsB[c]) m[1]!.add((l === LABEL_A) === wordsA[c]! > wordsB[c]! ? 1 : 0);
-        m[2]!.add((l === LABEL_A) !== (data.swapped[j] === 1) ? 1 : 0);
-      }
-      if (inside[0]!.n < cfg.min_judgments) continue;
+    // The values with enough raters, in the order they are reported; other raters are "rest".
+    const values = [...raterCount].sort().filter(([, n]) => n >= cfg.min_raters);
+    if (values.length === 0) continue;
+    const slot = new Map(values.map(([value], i) => [value, i]));
+    const slotOf = Int32Array.from(cohortOf, (v) => (v === undefined ? -1 : (slot.get(v) ?? -1)));
+    const { inside: byValue, all } = cohortMoments(data, loo, slotOf, values.length);
+    values.forEach(([value, nRaters], vi) => {
+      const inside = byValue[vi]!;
+      if (inside[0]!.n < cfg.min_judgments) return;
       METRICS.forEach((metric, i) => {
         const a = inside[i]!;
-        const r = outside[i]!;
+        const r = all[i]!.minus(a);
         if (a.n < 10 || r.n < 10) return;
         const se = Math.sqrt(a.variance / a.n + r.variance / r.n + 1e-12);
         const z = (a.mean - r.mean) / se;
@@ -111,7 +145,7 @@ export function cohortFindings(
           note: `${key}=${value}: ${describe(metric, a.mean, r.mean)} (z = ${z.toFixed(1)}); a finding for people to judge, not a poisoning verdict`,
         });
       });
-    }
+    });
   }
   return out.sort((x, y) => Math.abs(y.z) - Math.abs(x.z));
 }

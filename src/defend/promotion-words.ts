@@ -43,8 +43,8 @@ function nameGrams(text: string, maxN: number): Set<string> {
   return out;
 }
 
-/** Whether `lower` (a lowercased text) contains `word` as whole words. */
-function containsWord(lower: string, word: string): boolean {
+/** Whether `lower` (a lowercased text) contains `word` as whole words: scans the text. */
+export function containsWord(lower: string, word: string): boolean {
   let i = lower.indexOf(word);
   while (i >= 0) {
     const before = i === 0 ? "" : lower[i - 1]!;
@@ -53,6 +53,62 @@ function containsWord(lower: string, word: string): boolean {
     i = lower.indexOf(word, i + 1);
   }
   return false;
+}
+
+const SCANS_BEFORE_INDEX = 16;
+
+/**
+ * `containsWord` for many words against one text. Scanning the text once per name cost
+ * names × length: one 80 KB response naming 16,000 things took 7.8 s, and the cost grew with
+ * the square of a response's length. A whole-word match of a word that starts with a word
+ * character begins where a run of word characters begins, and that run is exactly the word's
+ * own first run (the character after it is a non-word character in both, or the text's end);
+ * so the text's runs, indexed once by their text, give the only places to check. The index
+ * costs about as much as 16 scans, so the first 16 words are looked up by scanning (a typical
+ * response names a few things).
+ */
+export class WordIndex {
+  private runs: Map<string, number[]> | undefined;
+  private scans = 0;
+  constructor(private readonly lower: string) {}
+
+  has(word: string): boolean {
+    if (this.runs === undefined && this.scans++ < SCANS_BEFORE_INDEX)
+      return containsWord(this.lower, word);
+    let first = 0;
+    while (first < word.length && isWordCharacter(word[first]!)) first++;
+    // Starting with a non-word character (half of a surrogate pair): no run to look up.
+    if (first === 0) return containsWord(this.lower, word);
+    const at = this.index().get(word.slice(0, first));
+    if (at === undefined) return false;
+    const { lower } = this;
+    for (const i of at) {
+      if (lower.startsWith(word, i) && !isWordCharacter(lower[i + word.length] ?? "")) return true;
+    }
+    return false;
+  }
+
+  private index(): Map<string, number[]> {
+    if (this.runs) return this.runs;
+    const runs = new Map<string, number[]>();
+    const { lower } = this;
+    let i = 0;
+    while (i < lower.length) {
+      if (!isWordCharacter(lower[i]!)) {
+        i++;
+        continue;
+      }
+      let e = i + 1;
+      while (e < lower.length && isWordCharacter(lower[e]!)) e++;
+      const run = lower.slice(i, e);
+      const list = runs.get(run);
+      if (list) list.push(i);
+      else runs.set(run, [i]);
+      i = e;
+    }
+    this.runs = runs;
+    return runs;
+  }
 }
 
 export function oneSidedWords(data: AuditData, cfg: PromotionConfig): Sides {
@@ -96,10 +152,10 @@ export function oneSidedWords(data: AuditData, cfg: PromotionConfig): Sides {
       const na = nameGrams(a[c]!, cfg.max_n);
       const nb = nameGrams(b[c]!, cfg.max_n);
       if (na.size === 0 && nb.size === 0) continue;
-      const la = a[c]!.toLowerCase();
-      const lb = b[c]!.toLowerCase();
-      for (const g of na) if (!containsWord(lb, g)) side(g, 1);
-      for (const g of nb) if (!containsWord(la, g)) side(g, -1);
+      const la = new WordIndex(a[c]!.toLowerCase());
+      const lb = new WordIndex(b[c]!.toLowerCase());
+      for (const g of na) if (!lb.has(g)) side(g, 1);
+      for (const g of nb) if (!la.has(g)) side(g, -1);
     } else {
       const ga = allGrams(a[c]!, cfg.max_n);
       const gb = allGrams(b[c]!, cfg.max_n);

@@ -146,9 +146,17 @@ const COLORS = { train: "#4c78a8", eval: "#f58518" } as const;
 export function curvesSpec(panels: readonly CurvePanel[], o: CurvesOptions): VegaLiteSpec {
   const columns = o.columns ?? 3;
   const events = (o.events ?? []).filter((e) => Number.isFinite(e.step));
-  // One step axis for every panel, so that a step lines up across them.
-  const steps = [...panels.flatMap((p) => p.points.map((q) => q.x)), ...events.map((e) => e.step)];
-  const domain = steps.length > 0 ? [Math.min(...steps), Math.max(...steps)] : undefined;
+  // One step axis for every panel, so that a step lines up across them. A loop, not
+  // Math.min(...steps): spread arguments overflowed the stack at about 100,000 points.
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  const step = (x: number) => {
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+  };
+  for (const p of panels) for (const q of p.points) step(q.x);
+  for (const e of events) step(e.step);
+  const domain = lo <= hi ? [lo, hi] : undefined;
   const charts = panels.map((p) => {
     const line = {
       data: { values: p.points.map((q) => ({ series: q.series, step: q.x, value: q.y })) },
