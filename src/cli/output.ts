@@ -162,7 +162,12 @@ export function formatTable(
     ...rows.map((r) => r.map((c) => (c === undefined || c === null ? "" : String(c)))),
   ];
   // In terminal columns: a CJK prompt or an emoji in a rater id takes two a character.
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => displayWidth(r[i] ?? ""))));
+  // A loop, not Math.max(...cells): spread arguments overflow the stack past ~100,000 rows.
+  const widths = header.map((_, i) => {
+    let w = 0;
+    for (const r of cells) w = Math.max(w, displayWidth(r[i] ?? ""));
+    return w;
+  });
   // Numbers line up on the right; words (names, verdicts, reasons) read from the left.
   const numeric = header.map(
     (_, i) => i > 0 && cells.slice(1).every((r) => (r[i] ?? "") === "" || NUMBER.test(r[i]!)),

@@ -133,7 +133,7 @@ export async function runRedteam(
         "KEEL_E_UPSTREAM",
         `red-team policy's answer ${bad + 1} in ${where} is ${out[bad] === null ? "null" : typeof out[bad]}, not a string`,
       );
-    responses.push(...out);
+    for (const r of out) responses.push(r);
     opts.onProgress?.(Math.min(i + batch, probes.length), probes.length);
   }
   const results = scoreProbes(probes, responses);

@@ -223,3 +223,12 @@ describe("integer options", () => {
     expect(nonNegativeInt("--seed")(" 7 ")).toBe(7);
   });
 });
+
+describe("formatTable of many rows", () => {
+  it("lays out 300,000 rows (spread arguments overflowed the stack at ~100,000)", () => {
+    const rows = Array.from({ length: 300_000 }, (_, i) => [`r${i}`, i]);
+    const lines = formatTable(["rater", "judgments"], rows).split("\n");
+    expect(lines).toHaveLength(300_002); // header, rule, rows
+    expect(lines.at(-1)).toBe("r299999     299999");
+  });
+});
