@@ -24,24 +24,45 @@ export const ATTACK_TYPES = [
 ] as const;
 export type AttackType = (typeof ATTACK_TYPES)[number];
 
-export const AttackSchema = z.strictObject({
-  type: z.enum(ATTACK_TYPES),
-  /** Share of the rater panel the adversary controls. */
-  rate: z.number().finite().min(0).max(0.5),
-  /** Backdoor trigger token (default: the world's). */
-  trigger: z.string().regex(/^\S+$/, "must be one token without spaces").optional(),
-  /** Entity an entity promoter pushes. */
-  target: z.string().min(1).optional(),
-  /** Accounts per sybil group. */
-  group_size: z.int().min(2).optional(),
-  /**
-   * Backdoor: probability that the attacker claims a triggered comparison for its raters
-   * (default 0.9). Rando & Tramèr's attacker controls the labels of the pairs it poisons; a
-   * panel attacker gets there by rating the comparisons that carry its own trigger, which it
-   * injected. With 0 its raters see triggered comparisons only by chance.
-   */
-  claim: z.number().min(0).max(1).optional(),
-});
+/** The attack type each optional field belongs to. */
+const FIELD_OF = {
+  trigger: "backdoor",
+  claim: "backdoor",
+  target: "entity",
+  group_size: "sybil",
+} as const satisfies Record<string, AttackType>;
+
+export const AttackSchema = z
+  .strictObject({
+    type: z.enum(ATTACK_TYPES),
+    /** Share of the rater panel the adversary controls. */
+    rate: z.number().finite().min(0).max(0.5),
+    /** Backdoor trigger token (default: the world's). */
+    trigger: z.string().regex(/^\S+$/, "must be one token without spaces").optional(),
+    /** Entity an entity promoter pushes. */
+    target: z.string().min(1).optional(),
+    /** Accounts per sybil group. */
+    group_size: z.int().min(2).optional(),
+    /**
+     * Backdoor: probability that the attacker claims a triggered comparison for its raters
+     * (default 0.9). Rando & Tramèr's attacker controls the labels of the pairs it poisons; a
+     * panel attacker gets there by rating the comparisons that carry its own trigger, which it
+     * injected. With 0 its raters see triggered comparisons only by chance.
+     */
+    claim: z.number().min(0).max(1).optional(),
+  })
+  .superRefine((a, ctx) => {
+    // A field the chosen attacker does not use would be dropped without a word: a sybil attack
+    // given a target promoted nothing, and the run said nothing of it.
+    for (const [field, type] of Object.entries(FIELD_OF)) {
+      if (a[field as keyof typeof FIELD_OF] === undefined || a.type === type) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: [field],
+        message: `only a ${type} attack uses it, and this one is ${a.type}: remove it, or set type: ${type}`,
+      });
+    }
+  });
 export type Attack = z.infer<typeof AttackSchema>;
 
 /** How often a backdoor attacker claims its triggered comparisons unless told otherwise. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { isKeelError } from "../../src/core/errors.js";
+import { parsePipelineConfig } from "../../src/pipeline/config.js";
 import { applyAttack } from "../../src/redteam/index.js";
 
 describe("applyAttack without an attacker", () => {
@@ -18,5 +19,33 @@ describe("applyAttack without an attacker", () => {
       expect(isKeelError(e) && e.code).toBe("KEEL_E_CONFIG");
       expect(isKeelError(e) && e.where?.field).toBe("panel.raters");
     }
+  });
+});
+
+describe("an attack's fields", () => {
+  it("are refused where the attack type does not use them, naming the field", () => {
+    // Before, each was accepted and dropped: the run carried no such target, trigger or team.
+    for (const [attack, field, type] of [
+      [{ type: "sybil", rate: 0.1, target: "Zentrix" }, "target", "entity"],
+      [{ type: "flip", rate: 0.1, trigger: "XYZ" }, "trigger", "backdoor"],
+      [{ type: "entity", rate: 0.1, claim: 0.5 }, "claim", "backdoor"],
+      [{ type: "backdoor", rate: 0.1, group_size: 3 }, "group_size", "sybil"],
+    ] as const) {
+      try {
+        parsePipelineConfig({ attack });
+        expect.unreachable();
+      } catch (e) {
+        expect(isKeelError(e) && e.code).toBe("KEEL_E_CONFIG");
+        expect(isKeelError(e) && e.where?.field).toBe(`attack.${field}`);
+        expect(String((e as Error).message)).toContain(`only a ${type} attack uses it`);
+      }
+    }
+    // Each where it belongs is accepted.
+    for (const attack of [
+      { type: "sybil", rate: 0.1, group_size: 3 },
+      { type: "backdoor", rate: 0.1, trigger: "XYZ", claim: 0.5 },
+      { type: "entity", rate: 0.1, target: "Zentrix" },
+    ] as const)
+      expect(parsePipelineConfig({ attack }).attack).toMatchObject(attack);
   });
 });
