@@ -33,7 +33,11 @@ export const ERROR_CATALOGUE = {
   KEEL_E_TOO_LARGE: { exit: 65, http: 413, title: "payload too large" },
   KEEL_E_UPSTREAM: { exit: 69, http: 502, title: "upstream service failed" },
   KEEL_E_TIMEOUT: { exit: 75, http: 503, title: "timed out; try again" },
-  KEEL_E_BUSY: { exit: 75, http: 503, title: "server busy; try again" },
+  KEEL_E_BUSY: {
+    exit: 75,
+    http: 503,
+    title: "busy (a server, or another keel command on the same directory); try again",
+  },
   KEEL_E_SAFEGUARD: { exit: 3, http: 500, title: "a safeguard stopped the run" },
   KEEL_E_INTERRUPTED: { exit: 130, http: 499, title: "interrupted; a checkpoint was saved" },
   KEEL_E_INTERNAL: { exit: 70, http: 500, title: "internal error" },

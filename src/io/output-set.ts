@@ -21,6 +21,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { processExists } from "../core/dir-lock.js";
 import { KeelError } from "../core/errors.js";
 import { describeFsError } from "../core/files.js";
 import { syncDirectory } from "../core/sync-dir.js";
@@ -156,16 +157,6 @@ function readJournal(journal: string): SetJournal | undefined {
   return j as SetJournal;
 }
 
-/** The process is running (or exists under another user: kill(pid, 0) says EPERM then). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
-
 /**
  * Finishes the renames of a set that a killed keel left half done in `dir` (its journal lists
  * them); with `file`, only if the journal names that file. A set another process is renaming
@@ -182,7 +173,7 @@ export function settleOutputSet(dir: string, file?: string): void {
   } catch {
     return; // finished meanwhile
   }
-  if (j.pid !== process.pid && young && isRunning(j.pid))
+  if (j.pid !== process.pid && young && processExists(j.pid))
     throw new KeelError(
       "KEEL_E_FILE",
       `is being replaced, with the other files of its set, by ${j.what} (process ${j.pid})`,

@@ -16,7 +16,7 @@ import { checkPolicy } from "../train/common/role.js";
 import type { PipelineConfig } from "./config.js";
 import { type Plan, resolvePlan } from "./plan.js";
 import { resolvedConfig } from "./resolved.js";
-import { foreignContents, RunDir, refuseOtherRun } from "./rundir.js";
+import { foreignContents, lockRunDir, RunDir, refuseOtherRun } from "./rundir.js";
 import { Runner, type RunnerEvents, type Stage } from "./runner.js";
 import { collectStage, preferencesStage, worldStage } from "./stages/data.js";
 import { policyEvalStage, rewardEvalStage } from "./stages/evaluate.js";
@@ -208,6 +208,31 @@ export function checkRunDir(
   resume: boolean,
   source: ConfigSource = {},
 ): void {
+  checkRunPlace(config, out, source);
+  if (!resume && existsSync(`${out}/state.json`))
+    throw new KeelError("KEEL_E_USAGE", `${out} already holds a run`, {
+      hint: "pass --resume to continue it, or choose another --out",
+    });
+  const began = resume ? RunDir.readManifest(out)?.keel_version : undefined;
+  // Every stage's fingerprint names the keel that ran it: under another keel each would re-run
+  // and the record would mix two versions' stages.
+  if (began !== undefined && began !== KEEL_VERSION)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `cannot resume: ${out} was begun by keel ${began}; this is keel ${KEEL_VERSION}`,
+      {
+        where: { file: `${out}/manifest.json`, field: "keel_version" },
+        hint: `resume it with keel ${began}, or start a new run in a fresh --out`,
+      },
+    );
+}
+
+/**
+ * `checkRunDir`'s checks of what `out` is (no input inside it, not another kind of run, not a
+ * checkpoint or other files), as against what its run has done: those are asked before the
+ * directory is locked, so that a directory the run may not write is not touched.
+ */
+function checkRunPlace(config: PipelineConfig, out: string, source: ConfigSource): void {
   const inRun = canonicalPath(out);
   for (const [path, field] of inputPaths(config)) {
     const p = canonicalPath(path);
@@ -238,22 +263,6 @@ export function checkRunDir(
           : "a run writes into a new or empty directory (or continues its own run there with --resume)",
       },
     );
-  if (!resume && existsSync(`${out}/state.json`))
-    throw new KeelError("KEEL_E_USAGE", `${out} already holds a run`, {
-      hint: "pass --resume to continue it, or choose another --out",
-    });
-  const began = resume ? RunDir.readManifest(out)?.keel_version : undefined;
-  // Every stage's fingerprint names the keel that ran it: under another keel each would re-run
-  // and the record would mix two versions' stages.
-  if (began !== undefined && began !== KEEL_VERSION)
-    throw new KeelError(
-      "KEEL_E_USAGE",
-      `cannot resume: ${out} was begun by keel ${began}; this is keel ${KEEL_VERSION}`,
-      {
-        where: { file: `${out}/manifest.json`, field: "keel_version" },
-        hint: `resume it with keel ${began}, or start a new run in a fresh --out`,
-      },
-    );
 }
 
 /**
@@ -281,11 +290,26 @@ export interface PipelineResult {
   readonly summary: RunSummary;
 }
 
+/**
+ * Runs the pipeline into `o.out`, which it holds locked while it runs (`lockRunDir`): a second
+ * run into the same directory is refused (KEEL_E_BUSY) instead of mixing its stages with this
+ * one's. What the directory holds is checked under the lock.
+ */
 export async function runPipeline(
   config: PipelineConfig,
   o: PipelineOptions,
 ): Promise<PipelineResult> {
   checkPipelineInputs(config, o.source);
+  checkRunPlace(config, o.out, o.source ?? {});
+  const lock = lockRunDir(o.out);
+  try {
+    return await runLocked(config, o);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(config: PipelineConfig, o: PipelineOptions): Promise<PipelineResult> {
   checkRunDir(config, o.out, o.resume ?? false, o.source);
   // The files and checkpoints the run reads. The world and its panel are made from config.yaml
   // itself; a store (collect.from: store) is a live database, not hashed here: the collect stage

@@ -128,7 +128,8 @@ const KEEL_TEMP_FILE = /\.tmp-\d+-\d+$/;
 export function foreignContents(dir: string): string | undefined {
   let entries: string[];
   try {
-    // Hidden files (.gitkeep, .DS_Store) are not contents a run could destroy; a killed run's
+    // Hidden files (.gitkeep, .DS_Store, the .keel-lock of the command writing the directory:
+    // core/dir-lock.ts) are not contents a run could destroy; a killed run's
     // temporary file is its own, and the run's next write of that file removes it.
     entries = statSync(dir).isDirectory()
       ? readdirSync(dir).filter((e) => !e.startsWith(".") && !KEEL_TEMP_FILE.test(e))

@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { stringify as toYaml } from "yaml";
 import { sha256Hex } from "../core/digest.js";
+import { type DirLock, lockDir } from "../core/dir-lock.js";
 import { KeelError } from "../core/errors.js";
 import { KEEL_VERSION } from "../core/version.js";
 import { ensureDir, writeFileAtomic } from "../engine/checkpoint/atomic.js";
@@ -39,6 +40,17 @@ export {
   type RunKind,
   type StageTiming,
 } from "./run-manifest.js";
+
+/**
+ * Makes `path` if need be and locks it for this command (core/dir-lock.ts): a second command
+ * writing the same run directory is refused (KEEL_E_BUSY, naming the one that writes it). A
+ * directory made here that nothing was written into goes with the lock when it is released.
+ */
+export function lockRunDir(path: string): DirLock {
+  const made = !existsSync(path);
+  ensureDir(path);
+  return lockDir(path, { removeDir: made });
+}
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 

@@ -25,7 +25,7 @@ import {
 } from "./config.js";
 import { checkRunDir, runPipeline, runSeeds } from "./pipeline.js";
 import { resolvePlan } from "./plan.js";
-import { RunDir } from "./rundir.js";
+import { lockRunDir, RunDir } from "./rundir.js";
 import type { RunnerEvents } from "./runner.js";
 import { panelFiles } from "./stages/generate.js";
 import type { ArmDifference, ArmSummary } from "./stages/report.js";
@@ -192,7 +192,17 @@ async function openSweepRecord(
   return run;
 }
 
+/** Runs the sweep with its --out locked (`lockRunDir`; each cell's run locks its own). */
 export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
+  const lock = lockRunDir(o.out);
+  try {
+    return await sweep(o);
+  } finally {
+    lock.release();
+  }
+}
+
+async function sweep(o: SweepOptions): Promise<SweepRow[]> {
   const rows: SweepRow[] = [];
   const cells = o.attacks.flatMap((attack) => o.rates.map((rate) => ({ attack, rate })));
   checkCellDirs(o, cells);

@@ -27,8 +27,8 @@ import {
 import { buildWorld, promptsOf, type World } from "../world/index.js";
 import { parsePipelineConfig } from "./config.js";
 import { openTradeoffRecord, recordPoint } from "./experiment-record.js";
-import { type Plan, resolvePlan } from "./plan.js";
-import { fileSha256, type RunDir } from "./rundir.js";
+import { type ArmPlan, type Plan, resolvePlan } from "./plan.js";
+import { fileSha256, lockRunDir, type RunDir } from "./rundir.js";
 import { tradeoffReport } from "./tradeoff-report.js";
 import {
   costSource,
@@ -187,6 +187,21 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
   if (!armPlan?.ppo || !existsSync(rmDir)) {
     throw new KeelError("KEEL_E_USAGE", `${o.from} has no ${o.arm} arm trained with PPO`);
   }
+  const lock = lockRunDir(o.out);
+  try {
+    return await runPoints(o, plan, { rm: armPlan.rm, ppo: armPlan.ppo }, rmDir);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The experiment's points, its --out locked. */
+async function runPoints(
+  o: TradeoffOptions,
+  plan: Plan,
+  armPlan: Pick<ArmPlan, "rm"> & { readonly ppo: PpoConfig },
+  rmDir: string,
+): Promise<TradeoffPoint[]> {
   const ppo = armPlan.ppo;
   const record = await openTradeoffRecord(o, plan, armPlan.rm.seed, ppo.seed);
   const world = buildWorld(plan.world);

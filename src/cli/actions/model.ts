@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
+import { processExists } from "../../core/dir-lock.js";
 import { KeelError } from "../../core/errors.js";
 import { printable } from "../../core/printable.js";
 import { Rng } from "../../core/rng.js";
@@ -52,16 +53,6 @@ function isInitFile(name: string): boolean {
   return base === INIT_MARKER || CHECKPOINT_FILES.includes(base);
 }
 
-/** The process is running (or exists under another user: kill(pid, 0) says EPERM then). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-}
-
 /**
  * The process that wrote an init marker (its content, or the name of its temporary file, which a
  * kill before the marker's rename leaves alone); undefined if neither says.
@@ -94,7 +85,7 @@ function leftoversOf(dir: string): string[] {
   const marked = entries.some((e) => e === INIT_MARKER || e.startsWith(`${INIT_MARKER}.tmp-`));
   if (marked && entries.every(isInitFile)) {
     const pid = markerPid(dir, entries);
-    if (pid !== undefined && pid !== process.pid && isRunning(pid))
+    if (pid !== undefined && pid !== process.pid && processExists(pid))
       throw new KeelError(
         "KEEL_E_USAGE",
         `${dir} is being written by another keel model init (process ${pid})`,

@@ -10,7 +10,7 @@ import { KeelError } from "../../core/errors.js";
 import { firstChange } from "../../core/first-change.js";
 import { fileInTheWay } from "../../engine/checkpoint/atomic.js";
 import { loadYamlConfig } from "../../io/yaml.js";
-import { RunDir, refuseOtherRun } from "../../pipeline/rundir.js";
+import { lockRunDir, RunDir, refuseOtherRun } from "../../pipeline/rundir.js";
 import { checkCheckpointInput } from "../../train/common/inputs.js";
 import { tokenizerFromFile } from "../../train/common/model.js";
 import { endedAs, readMetrics, trainedArtifact } from "../../train/common/run.js";
@@ -151,30 +151,54 @@ async function checkSameConfig(path: string, now: Record<string, unknown>): Prom
   );
 }
 
+/**
+ * Refuses an output directory that holds another kind of run, a run a new one would overwrite,
+ * or (with --resume) a run that is complete.
+ */
+function refuseOut(trainer: Trainer, o: TrainFlags, out: string): void {
+  refuseOtherRun(out, `train ${trainer}`);
+  const held = trainedArtifact(out);
+  if (!o.resume && held !== undefined)
+    throw new KeelError("KEEL_E_USAGE", `${out} already holds a run (${held})`, {
+      hint: "pass --resume to continue it, or give another output directory (out: or --out)",
+    });
+  if (o.resume && endedAs(out) === "completed")
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `the run in ${out} is complete (metrics.jsonl ends with its summary); there is nothing to resume`,
+      { hint: "its model is in model/; to train again, give another output directory" },
+    );
+}
+
 async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const prep = await prepare(trainer, o.config, o.out);
   // --check refuses what the run would refuse: its output directory is checked first.
-  refuseOtherRun(prep.out, `train ${trainer}`);
-  const held = trainedArtifact(prep.out);
-  if (!o.resume && held !== undefined)
-    throw new KeelError("KEEL_E_USAGE", `${prep.out} already holds a run (${held})`, {
-      hint: "pass --resume to continue it, or give another output directory (out: or --out)",
-    });
-  if (o.resume && endedAs(prep.out) === "completed")
-    throw new KeelError(
-      "KEEL_E_USAGE",
-      `the run in ${prep.out} is complete (metrics.jsonl ends with its summary); there is nothing to resume`,
-      { hint: "its model is in model/; to train again, give another output directory" },
-    );
-  checkInputs(prep, o.config, o.out !== undefined);
-  if (o.check) return reportCheck(trainer, o.config, prep, o.json === true);
-  const existed = existsSync(prep.out);
-  try {
-    await trainRecorded(trainer, o, prep);
-  } catch (e) {
-    if (!o.resume) removeUnstarted(prep.out, existed);
-    throw e;
+  if (o.check) {
+    refuseOut(trainer, o, prep.out);
+    checkInputs(prep, o.config, o.out !== undefined);
+    return reportCheck(trainer, o.config, prep, o.json === true);
   }
+  // A run that another keel command is writing is refused by the lock, before what that run
+  // holds so far is judged; the directory is judged under the lock.
+  refuseOtherRun(prep.out, `train ${trainer}`);
+  checkInputs(prep, o.config, o.out !== undefined);
+  const existed = existsSync(prep.out);
+  // Ctrl-C or SIGTERM (a scheduler's stop) ends the current step and saves a checkpoint; the
+  // lock goes as the command unwinds (withInterrupt's second Ctrl-C exits: dir-lock.ts).
+  await withInterrupt(async (signal) => {
+    const lock = lockRunDir(prep.out);
+    try {
+      refuseOut(trainer, o, prep.out);
+      try {
+        await trainRecorded(trainer, o, prep, signal);
+      } catch (e) {
+        if (!o.resume) removeUnstarted(prep.out, existed);
+        throw e;
+      }
+    } finally {
+      lock.release();
+    }
+  });
 }
 
 /** What a new run writes before its first step. */
@@ -198,7 +222,12 @@ function removeUnstarted(out: string, existed: boolean): void {
   }
 }
 
-async function trainRecorded(trainer: Trainer, o: TrainFlags, prep: Prepared): Promise<void> {
+async function trainRecorded(
+  trainer: Trainer,
+  o: TrainFlags,
+  prep: Prepared,
+  signal: AbortSignal,
+): Promise<void> {
   const record = recordRun(trainer, prep, o.resume === true);
   const resolved = { trainer, out: prep.out, data: prep.data, ...prep.config };
   const recorded = record.file("config.yaml");
@@ -221,17 +250,14 @@ async function trainRecorded(trainer: Trainer, o: TrainFlags, prep: Prepared): P
     else trainLine = liveLine(e.metrics);
     bar.update(e.step, shown());
   };
-  // Ctrl-C or SIGTERM (a scheduler's stop) ends the current step and saves a checkpoint.
-  const res: TrainResult = await withInterrupt((signal) =>
-    record.stage(o.resume ? "train (resumed)" : "train", () =>
-      prep.run({
-        outDir: prep.out,
-        onProgress,
-        signal,
-        ...(o.resume ? { resume: true } : {}),
-        ...(o.threads ? { threads: o.threads } : {}),
-      }),
-    ),
+  const res: TrainResult = await record.stage(o.resume ? "train (resumed)" : "train", () =>
+    prep.run({
+      outDir: prep.out,
+      onProgress,
+      signal,
+      ...(o.resume ? { resume: true } : {}),
+      ...(o.threads ? { threads: o.threads } : {}),
+    }),
   );
   bar.finish(shown());
   const summary = {
