@@ -4,7 +4,7 @@
  * checked; and an abort right after a checkpoint (or a resume) does not rewrite the checkpoint
  * it would lose by dying mid-save.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
@@ -247,5 +247,24 @@ describe("a run resumed by another keel version", () => {
     expect(warned[0]!.message).toContain(`resumed by keel ${KEEL_VERSION}`);
     expect(warned[0]!.message).toContain("began under keel 0.0.1");
     expect(metrics(out)).toContain('"source":"resume"');
+  });
+});
+
+describe("a resume whose checkpoint's config.json cannot be read", () => {
+  it("says why in words (KEEL_E_FILE), not that it is not JSON", async () => {
+    const init = tinyCheckpoint(tmp("init"));
+    const out = await abortedSft(init);
+    const file = join(new CheckpointStore(out).latest()!.dir, "config.json");
+    rmSync(file);
+    mkdirSync(file);
+    const e = await refusal(
+      trainSft({ model: { init }, train: { steps: 4, batch_size: 1 }, run }, sftData, {
+        outDir: out,
+        threads: 1,
+        resume: true,
+      }),
+    );
+    expect(e.code).toBe("KEEL_E_FILE");
+    expect(e.message).toContain("cannot read config.json: is a directory");
   });
 });

@@ -19,6 +19,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
+import { describeFsError } from "../../core/files.js";
 import { firstChange } from "../../core/first-change.js";
 import { KEEL_VERSION } from "../../core/version.js";
 import type { RunOptions } from "./config.js";
@@ -55,9 +56,22 @@ function checkpointStamp(dir: string): Record<string, unknown> {
         hint: "checkpoints/latest.json points at a checkpoint that is gone; start a new run in a fresh output directory",
       },
     );
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new KeelError(
+      "KEEL_E_FILE",
+      `cannot resume: cannot read config.json: ${describeFsError(e)}`,
+      {
+        where: { file },
+        cause: e,
+      },
+    );
+  }
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
+    raw = JSON.parse(text);
   } catch (e) {
     throw new KeelError("KEEL_E_CHECKPOINT", "cannot resume: config.json is not JSON", {
       where: { file },
