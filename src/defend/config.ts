@@ -303,6 +303,14 @@ export function resolveAuditConfig(
 ): AuditConfig {
   const o = parseConfig(OverrideSchema, override, source) as { policy?: Policy };
   const chosen: Policy = policy ?? o.policy ?? "balanced";
+  // `policy` comes from a caller's code, not from the override the schema checked: a JavaScript
+  // caller's misspelt policy otherwise met an undefined preset and a TypeError.
+  if (!(POLICIES as readonly string[]).includes(chosen))
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `unknown audit policy ${JSON.stringify(chosen)}; one of ${POLICIES.join(", ")}`,
+      { where: { field: "policy" } },
+    );
   const merged = mergeDeep(POLICY_PRESETS[chosen], { ...o, policy: chosen }) as AuditConfig;
   const v = merged.verdict;
   if (!(v.suspect_at <= v.exclude_at)) {
