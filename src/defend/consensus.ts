@@ -101,8 +101,17 @@ export function categoricalView(
   };
 }
 
+/**
+ * Pseudo-judgments on the diagonal of every rater's confusion matrix in the audit's Dawid–Skene
+ * (a MAP fit; see DawidSkeneOptions.diagonalPrior). The maximum-likelihood fit collapsed where
+ * raters gave one judgment each (a product's users rating once): every comparison's p_a fell back
+ * to the share of "a" in the data, against its unanimous raters, with weight 1.
+ */
+export const CONFUSION_DIAGONAL_PRIOR = 1;
+
+/** The audit's Dawid–Skene: a MAP fit (`CONFUSION_DIAGONAL_PRIOR`). */
 export function fitDawidSkene(view: CategoricalData): CategoricalResult {
-  return dawidSkene(view, { maxIter: 50, tol: 1e-6 });
+  return dawidSkene(view, { maxIter: 50, tol: 1e-6, diagonalPrior: CONFUSION_DIAGONAL_PRIOR });
 }
 
 /** P(true = a), P(true = b), P(true = tie) of comparison c from a fit over classes a, b[, tie]. */

@@ -11,6 +11,7 @@ import {
   AGGREGATION_METHODS,
   type CategoricalMethod,
   cohenKappaPairs,
+  dawidSkene,
   encodeCategorical,
   encodeJudgments,
   encodePairwise,
@@ -147,6 +148,19 @@ describe("categorical methods on degenerate data", () => {
     // One-coin, with a single accuracy per rater, keeps the labels.
     const oc = categorical.find((x) => x.key === "one-coin")!.fit(data, {});
     expect(Array.from(oc.labels)).toEqual(range(6).map((i) => (i % 2 ? 0 : 1)));
+  });
+
+  it("Dawid–Skene with a diagonal prior keeps each lone label (the audit's fit); a bad one is refused", () => {
+    const data = encodeCategorical(CATEGORICAL["one label per rater"]!.rows);
+    const map = dawidSkene(data, { diagonalPrior: 1 });
+    expect(Array.from(map.labels)).toEqual(range(6).map((i) => (i % 2 ? 0 : 1)));
+    for (const p of map.probas) expect(Math.abs(p - 0.5)).toBeGreaterThan(0.1);
+    // The default is the maximum-likelihood fit, unchanged.
+    expect(dawidSkene(data, { diagonalPrior: 0 }).probas).toEqual(dawidSkene(data).probas);
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => dawidSkene(data, { diagonalPrior: bad })).toThrow(
+        expect.objectContaining({ code: "KEEL_E_CONFIG" }),
+      );
   });
 
   it("two raters who always disagree: ½ for the vote and confusion methods, near ½ for the rest", () => {

@@ -59,21 +59,21 @@ describe("audit() on raters with one judgment each", () => {
     judgment(`c${i % 10}`, `r${i}`, side(`c${i % 10}`)),
   );
 
-  // KNOWN LIMITATION (docs/defend.md, "Few judgments per rater"): the audit's maximum-likelihood
-  // Dawid–Skene makes a lone label uninformative, so every comparison gets the same p_a (the
-  // share of "a", 0.7 here; 0.61 for four unanimous raters each judging once), weight 1,
-  // whatever its raters said. A prior on the confusion matrices fixes it and moves every
-  // documented audit result, so it waits for the re-measurement; this test pins the behaviour
-  // the docs describe, and fails when it changes.
-  it("KNOWN LIMITATION: gives every comparison the same p_a when no rater judged twice", () => {
-    for (const data of [lone, shared])
-      for (const [policy, r] of auditAll(data)) {
-        const ps = new Set(r.comparisons.map((c) => c.p_a.toFixed(6)));
-        expect([...ps], policy).toHaveLength(1);
-        expect(
-          r.comparisons.every((c) => c.weight === 1),
-          policy,
-        ).toBe(true);
+  it("follows a comparison's only judgment, not the class prior", () => {
+    // The maximum-likelihood Dawid–Skene made every lone label uninformative: each comparison got
+    // p_a = the share of "a" (0.70), against the only rater's "b", with weight 1.
+    for (const [policy, r] of auditAll(lone))
+      for (const c of r.comparisons)
+        expect(c.p_a > 0.5, `${policy} ${c.comparison_id}`).toBe(side(c.comparison_id) === "a");
+  });
+
+  it("follows unanimous raters of a comparison, each with one judgment", () => {
+    // (0.61 for every comparison before, whichever side its four raters took.)
+    for (const [policy, r] of auditAll(shared))
+      for (const c of r.comparisons) {
+        const want = side(c.comparison_id) === "a" ? 1 : 0;
+        expect(Math.abs(c.p_a - want), `${policy} ${c.comparison_id}`).toBeLessThan(0.05);
+        expect(c.weight).toBe(1);
       }
   });
 

@@ -25,18 +25,30 @@
  * Statistics) 28(1):20–28, doi:10.2307/2346806.
  */
 
+import { KeelError } from "../../core/errors.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
 import { markUnjudged } from "../unjudged.js";
 import { confusionReliability, runConfusionEM } from "./confusion-em.js";
 import { checkConfusionSize, emptyCategorical } from "./result.js";
 
-export type DawidSkeneOptions = IterOptions;
+export interface DawidSkeneOptions extends IterOptions {
+  /**
+   * Pseudo-judgments added to the diagonal of every worker's confusion matrix: a Dirichlet prior
+   * that a worker's label tends to be the true class, making the fit MAP instead of maximum
+   * likelihood. Default 0 (the paper's and crowd-kit's fit). Without it, where workers gave one
+   * label each, after one EM step a lone label l has π_kl = 1 for every class k with posterior
+   * mass: it tells nothing, and every task's posterior falls back to the class priors. With 1 a
+   * lone label stays informative and a worker with n labels moves by about 1/(n + 1).
+   */
+  readonly diagonalPrior?: number;
+}
 
 /** M-step for full confusion matrices. errors: [nWorkers, K(true), K(observed)] */
 export function dawidSkeneMStep(
   data: CategoricalData,
   probas: Float64Array,
   errors: Float64Array,
+  diagonalPrior = 0,
 ): void {
   const K = data.nClasses;
   const KK = K * K;
@@ -49,6 +61,8 @@ export function dawidSkeneMStep(
   }
   for (let r = 0; r < data.nWorkers * K; r++) {
     const o = r * K;
+    // Row r is worker ⌊r/K⌋'s true class r mod K: its diagonal cell is o + r mod K.
+    if (diagonalPrior > 0) errors[o + (r % K)]! += diagonalPrior;
     let s = 0;
     for (let l = 0; l < K; l++) s += errors[o + l]!;
     if (s > 0) for (let l = 0; l < K; l++) errors[o + l] = errors[o + l]! / s;
@@ -59,7 +73,16 @@ export function dawidSkeneMStep(
 export function dawidSkene(data: CategoricalData, opts: DawidSkeneOptions = {}): CategoricalResult {
   if (data.task.length === 0) return emptyCategorical("dawid-skene", data);
   checkConfusionSize("dawid-skene", data);
-  const fit = runConfusionEM(data, opts, dawidSkeneMStep);
+  const prior = opts.diagonalPrior ?? 0;
+  if (!(prior >= 0) || !Number.isFinite(prior))
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `diagonalPrior must be a finite number ≥ 0, got ${prior}`,
+      {
+        where: { field: "diagonalPrior" },
+      },
+    );
+  const fit = runConfusionEM(data, opts, (d, p, e) => dawidSkeneMStep(d, p, e, prior));
   const reliability = confusionReliability(fit.priors, fit.errors, data.nWorkers, data.nClasses);
   // A worker without judgments keeps uniform confusion rows in `errors`, but has no reliability.
   markUnjudged(data.worker, data.nWorkers, reliability);
