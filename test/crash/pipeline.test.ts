@@ -11,32 +11,12 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fileSha256 } from "../../src/pipeline/rundir.js";
 import { runCli } from "../helpers/cli.js";
-import { TINY_PIPELINE } from "../helpers/pipeline.js";
+import { SMALL_PIPELINE } from "../helpers/pipeline.js";
 import { tempDir } from "../helpers/stores.js";
 import { ageTempFiles, keel, killTimes, tempFiles } from "./helpers.js";
 
 const root = tempDir("keel-crash-pipeline-");
 const config = join(root, "pipeline.yaml");
-
-/** TINY_PIPELINE smaller still: about four seconds of stages. */
-const SMALL = {
-  ...TINY_PIPELINE,
-  world: {
-    prompts: { count: 200 },
-    comparisons: { count: 150 },
-    sft: { count: 100 },
-    eval_pairs: { count: 30 },
-  },
-  base: { sft: { ...TINY_PIPELINE.base!.sft!, train: { steps: 4, batch_size: 8 } } },
-  reward_model: { train: { steps: 4, batch_size: 16 } },
-  policy: {
-    ppo: {
-      ppo: { iterations: 1, epochs: 1, minibatch_size: 8 },
-      rollout: { batch_size: 8, max_new_tokens: 8 },
-    },
-  },
-  redteam: { per_suite: 2, max_new_tokens: 4 },
-};
 
 /** The checks of a run's end: its record is whole and it ran as the uninterrupted run. */
 function expectComplete(out: string): void {
@@ -70,7 +50,7 @@ const outputs = (s: State) =>
 let whole: { outputs: Record<string, string>; summary: string };
 
 beforeAll(async () => {
-  writeFileSync(config, JSON.stringify(SMALL));
+  writeFileSync(config, JSON.stringify(SMALL_PIPELINE));
   const dir = join(root, "whole");
   const r = await runCli(["run", "--config", config, "--out", dir, "-q"]);
   expect(r.code, r.stderr).toBe(0);

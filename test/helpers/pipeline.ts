@@ -49,3 +49,23 @@ export function textStage(key: string, text: string): Stage {
     },
   };
 }
+
+/** TINY_PIPELINE smaller still: about four seconds of stages (the crash and lock tests' runs). */
+export const SMALL_PIPELINE: PipelineConfigInput = {
+  ...TINY_PIPELINE,
+  world: {
+    prompts: { count: 200 },
+    comparisons: { count: 150 },
+    sft: { count: 100 },
+    eval_pairs: { count: 30 },
+  },
+  base: { sft: { ...TINY_PIPELINE.base!.sft!, train: { steps: 4, batch_size: 8 } } },
+  reward_model: { train: { steps: 4, batch_size: 16 } },
+  policy: {
+    ppo: {
+      ppo: { iterations: 1, epochs: 1, minibatch_size: 8 },
+      rollout: { batch_size: 8, max_new_tokens: 8 },
+    },
+  },
+  redteam: { per_suite: 2, max_new_tokens: 4 },
+};

@@ -14,11 +14,11 @@ import { hostname } from "node:os";
 import { join, relative } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LOCK_FILE, lockDir } from "../../src/core/dir-lock.js";
-import { KeelError } from "../../src/core/errors.js";
 import { foreignContents } from "../../src/pipeline/run-kind.js";
 import { ROOT } from "../crash/helpers.js";
 import { runCli } from "../helpers/cli.js";
-import { TINY_PIPELINE } from "../helpers/pipeline.js";
+import { refusal } from "../helpers/errors.js";
+import { SMALL_PIPELINE } from "../helpers/pipeline.js";
 import { tempDir } from "../helpers/stores.js";
 import { untimedLines } from "../train/fixtures.js";
 
@@ -27,16 +27,6 @@ const jsonl = (rows: readonly object[]) => `${rows.map((r) => JSON.stringify(r))
 const lockOf = (dir: string) => join(dir, LOCK_FILE);
 /** A process id that names no live process: one that has ended. */
 const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid!;
-
-function caught(fn: () => unknown): KeelError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KeelError) return e;
-    throw e;
-  }
-  throw new Error("expected a KeelError");
-}
 
 function lockRecord(over: Record<string, unknown>): string {
   return `${JSON.stringify({
@@ -54,13 +44,13 @@ describe("lockDir", () => {
     const dir = join(root, "twice");
     mkdirSync(dir);
     const first = lockDir(dir, { command: ["train", "rm", "--out", dir] });
-    const e = caught(() => lockDir(dir));
+    const e = refusal(() => lockDir(dir));
     expect(e.code).toBe("KEEL_E_BUSY");
     expect(e.message).toContain(`${dir} is being written by another keel command`);
     expect(e.message).toContain(`process ${process.pid} on ${hostname()}`);
     expect(e.message).toContain(`"keel train rm --out ${dir}"`);
     // Spelled another way, it is the same directory and the same lock.
-    expect(caught(() => lockDir(relative(process.cwd(), dir))).code).toBe("KEEL_E_BUSY");
+    expect(refusal(() => lockDir(relative(process.cwd(), dir))).code).toBe("KEEL_E_BUSY");
     first.release();
     expect(existsSync(lockOf(dir))).toBe(false);
     lockDir(dir).release();
@@ -105,7 +95,7 @@ describe("lockDir", () => {
     const dir = join(root, "remote");
     mkdirSync(dir);
     writeFileSync(lockOf(dir), lockRecord({ pid: deadPid(), host: "elsewhere" }));
-    const e = caught(() => lockDir(dir));
+    const e = refusal(() => lockDir(dir));
     expect(e.code).toBe("KEEL_E_BUSY");
     expect(e.message).toContain("on elsewhere");
     expect(e.hint).toContain(`remove ${lockOf(dir)}`);
@@ -293,26 +283,6 @@ describe("keel train", () => {
 
 // ---- keel run -------------------------------------------------------------------------------
 
-/** TINY_PIPELINE smaller still (test/crash/pipeline.test.ts's): a few seconds of stages. */
-const SMALL = {
-  ...TINY_PIPELINE,
-  world: {
-    prompts: { count: 200 },
-    comparisons: { count: 150 },
-    sft: { count: 100 },
-    eval_pairs: { count: 30 },
-  },
-  base: { sft: { ...TINY_PIPELINE.base!.sft!, train: { steps: 4, batch_size: 8 } } },
-  reward_model: { train: { steps: 4, batch_size: 16 } },
-  policy: {
-    ppo: {
-      ppo: { iterations: 1, epochs: 1, minibatch_size: 8 },
-      rollout: { batch_size: 8, max_new_tokens: 8 },
-    },
-  },
-  redteam: { per_suite: 2, max_new_tokens: 4 },
-};
-
 /** Files whose bytes name the run's directory or the time it ran. */
 const TIMED = new Set(["report.html", "run-card.json"]);
 
@@ -343,7 +313,7 @@ describe("keel run", () => {
   ];
 
   it("a second run on a directory being run is refused; the first ends as a lone run", async () => {
-    writeFileSync(config, JSON.stringify(SMALL));
+    writeFileSync(config, JSON.stringify(SMALL_PIPELINE));
     const out = join(root, "run-two");
     const first = await startPaused(run(out), out);
     const lone = join(root, "run-lone");
