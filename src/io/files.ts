@@ -325,11 +325,20 @@ export class TextSink {
     await s.place();
   }
 
-  /** This file as a member of its set; the set's journal owns its temporary file from now on. */
+  /**
+   * This file as a member of its set; the set's journal owns its temporary file from now on.
+   * It stays registered (temp-files.ts) until the set's renames are done: with nothing
+   * registered the signal handlers are removed, and a SIGTERM would then end the process at once,
+   * in the middle of the journal's writing, leaving the temporaries behind.
+   */
   static handOver(s: TextSink): SetMember {
     s.closed = true;
-    untrackTempFile(s.tmp!);
     return { dir: dirname(s.final), tmp: basename(s.tmp!), final: basename(s.final), path: s.path };
+  }
+
+  /** After the set's renames (or their failure, the journal then owning the files). */
+  static released(s: TextSink): void {
+    untrackTempFile(s.tmp!);
   }
 
   /** Discards everything written so far. */
@@ -407,6 +416,13 @@ export async function commitTogether<T>(what: string, write: () => Promise<T>): 
   const ready = TextSink.ready(set);
   if (ready.length === 1) await TextSink.placeAlone(ready[0]!);
   // (Any journal a killed writer left in these directories was settled as the sinks opened.)
-  else if (ready.length > 1) renameSet(ready.map(TextSink.handOver), what);
+  else if (ready.length > 1) {
+    // Synchronous from the first journal to the last rename: a signal's handler runs after it.
+    try {
+      renameSet(ready.map(TextSink.handOver), what);
+    } finally {
+      for (const s of ready) TextSink.released(s);
+    }
+  }
   return result;
 }

@@ -4,7 +4,8 @@
 //
 // KEEL_CRASH_AFTER_RENAME=N:REGEXP kills the process (SIGKILL, nothing of keel runs after it)
 // right after its N-th rename onto a path REGEXP matches: between two renames of a set of outputs,
-// a moment too short for a timed kill to hit.
+// a moment too short for a timed kill to hit. KEEL_CRASH_SIGNAL=SIGTERM sends that signal
+// instead (what keel's own handlers make of it then).
 import fs from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { main } from "../../src/cli/main.js";
@@ -15,7 +16,8 @@ if (crashAt !== undefined) {
   const onto = new RegExp(crashAt.slice(crashAt.indexOf(":") + 1));
   let seen = 0;
   const after = (to: fs.PathLike) => {
-    if (onto.test(String(to)) && ++seen === count) process.kill(process.pid, "SIGKILL");
+    if (onto.test(String(to)) && ++seen === count)
+      process.kill(process.pid, (process.env.KEEL_CRASH_SIGNAL ?? "SIGKILL") as NodeJS.Signals);
   };
   const renameSync = fs.renameSync;
   fs.renameSync = (from, to) => {

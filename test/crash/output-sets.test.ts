@@ -135,6 +135,25 @@ describe("keel audit --out --report killed between its two renames", () => {
   });
 });
 
+describe("keel audit --out --report sent SIGTERM as its set is renamed", () => {
+  it("finishes the renames and leaves no temporary file or journal", async () => {
+    // Before, the files handed to the journal were no longer registered for clean-up, so with
+    // none registered keel's SIGTERM handler was gone, and the signal ended the process in the
+    // middle of the renames like a SIGKILL, leaving the temporaries and the journal behind.
+    const dir = join(root, `audit-${n++}`);
+    copy(ref["audit-old"]!, dir);
+    const r = await keel(auditArgs(join(root, "world-new"), dir), {
+      env: {
+        KEEL_CRASH_AFTER_RENAME: `1:/${JOURNAL.replace(".", "\\.")}$`,
+        KEEL_CRASH_SIGNAL: "SIGTERM",
+      },
+    });
+    expect(r.signal, r.stderr).not.toBe("SIGTERM");
+    expect(filesUnder(dir)).toEqual([...AUDIT_FILES].sort());
+    expect(same(dir, ref["audit-new"]!)).toBe(true);
+  });
+});
+
 describe("keel model init killed", () => {
   const init = (dir: string) => ["model", "init", "--out", dir, "--seed", "3", "-q"];
   let reference: Record<string, Buffer>;
