@@ -15,7 +15,7 @@
  * in the project, and the page follows it; only a 403 that leaves them free to work is shown
  * as an error.
  */
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { ApiError, api, type Progress, type Task } from "./api";
 import { ContentView } from "./Content";
 import { Modal, modalOpen } from "./Modal";
@@ -318,6 +318,15 @@ function Rating({
     }
   };
 
+  // The key handler calls the latest `choose` through a ref set as each render is committed
+  // (before the browser paints it): re-attached by the effect below instead, a key pressed just
+  // after the next task appeared reached the previous task's `choose`, which had finished that
+  // task, and the press was dropped without a word.
+  const chooseNow = useRef(choose);
+  useLayoutEffect(() => {
+    chooseNow.current = choose;
+  });
+
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement | null;
@@ -342,14 +351,14 @@ function Rating({
         setHelp((h) => !h);
         e.preventDefault();
       } else if (e.key === "Escape") setHelp(false);
-      else if (e.key === "1") void choose("left");
-      else if (e.key === "2") void choose("right");
-      else if (e.key === "3") void choose("tie");
+      else if (e.key === "1") void chooseNow.current("left");
+      else if (e.key === "2") void chooseNow.current("right");
+      else if (e.key === "3") void chooseNow.current("tie");
       else if (e.key === "f" || e.key === "F") setFlagged((x) => !x);
     };
     addEventListener("keydown", onKey);
     return () => removeEventListener("keydown", onKey);
-  }, [choose, help]);
+  }, [help]);
 
   return (
     <section className="rating" aria-labelledby="rating-title">
