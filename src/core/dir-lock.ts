@@ -234,30 +234,63 @@ function busy(dir: string, path: string, h: LockHolder | undefined, here: string
   );
 }
 
+/**
+ * How the lock at `path` stands for a process on `here`: free (no lock file, or gone while
+ * looked at), busy (a holder that runs, one on another host, or a record still being written),
+ * or stale (its holder is gone, or its record unreadable for longer than a write takes).
+ */
+function standing(
+  dir: string,
+  path: string,
+  key: string,
+  here: string,
+): "free" | { readonly busy: KeelError } | { readonly stale: LockHolder | undefined } {
+  const text = readOr(path);
+  if (text === undefined) return "free";
+  const h = parseHolder(text);
+  if (h === undefined) {
+    let age = Number.POSITIVE_INFINITY;
+    try {
+      age = Date.now() - statSync(path).mtimeMs;
+    } catch {
+      return "free";
+    }
+    return age < UNREADABLE_GRACE_MS ? { busy: busy(dir, path, undefined, here) } : { stale: h };
+  }
+  return h.host !== here || holderRuns(h, key) ? { busy: busy(dir, path, h, here) } : { stale: h };
+}
+
 /** Takes the lock; returns what was taken over (a holder gone, or an unreadable record). */
 function acquire(dir: string, path: string, key: string, record: LockHolder): string | undefined {
   const here = record.host;
   let tookOver: string | undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     if (create(path, record)) return tookOver;
-    const text = readOr(path);
-    if (text === undefined) continue; // released meanwhile
-    const h = parseHolder(text);
-    if (h === undefined) {
-      let age = Number.POSITIVE_INFINITY;
-      try {
-        age = Date.now() - statSync(path).mtimeMs;
-      } catch {
-        continue;
-      }
-      if (age < UNREADABLE_GRACE_MS) throw busy(dir, path, undefined, here);
-    } else if (h.host !== here || holderRuns(h, key)) throw busy(dir, path, h, here);
-    clearStale(path, h);
-    tookOver = h
-      ? `the lock left by keel ${describe(h)}, which no longer runs`
+    const s = standing(dir, path, key, here);
+    if (s === "free") continue; // released meanwhile
+    if ("busy" in s) throw s.busy;
+    clearStale(path, s.stale);
+    tookOver = s.stale
+      ? `the lock left by keel ${describe(s.stale)}, which no longer runs`
       : "a lock file that holds no keel lock record";
   }
   throw busy(dir, path, parseHolder(readOr(path)), here);
+}
+
+/**
+ * What taking the lock on `dir` now would be refused with (KEEL_E_BUSY naming the holder), or
+ * undefined when it would be taken (no lock, or one left by a process that is gone). Nothing is
+ * written: for the commands' --check, which refuse what the command would refuse.
+ */
+export function lockRefusal(dir: string): KeelError | undefined {
+  let key: string;
+  try {
+    key = join(realpathSync(dir), LOCK_FILE);
+  } catch {
+    return undefined; // no directory, no lock
+  }
+  const s = standing(dir, join(dir, LOCK_FILE), key, hostname());
+  return typeof s === "object" && "busy" in s ? s.busy : undefined;
 }
 
 /**

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, relative } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LOCK_FILE, lockDir } from "../../src/core/dir-lock.js";
+import { LOCK_FILE, lockDir, lockRefusal } from "../../src/core/dir-lock.js";
 import { foreignContents } from "../../src/pipeline/run-kind.js";
 import { ROOT } from "../crash/helpers.js";
 import { runCli } from "../helpers/cli.js";
@@ -113,6 +113,27 @@ describe("lockDir", () => {
     mkdirSync(empty);
     lockDir(empty, { removeDir: true }).release();
     expect(existsSync(empty)).toBe(false);
+  });
+
+  it("lockRefusal says what taking the lock would be refused with, writing nothing", () => {
+    const dir = join(root, "peek");
+    mkdirSync(dir);
+    expect(lockRefusal(dir)).toBeUndefined();
+    expect(lockRefusal(join(root, "no-such-dir"))).toBeUndefined();
+    const lock = lockDir(dir, { command: ["train", "rm"] });
+    const e = lockRefusal(dir);
+    expect(e?.code).toBe("KEEL_E_BUSY");
+    expect(e?.message).toContain(`${dir} is being written by another keel command`);
+    lock.release();
+    // A holder that is gone would be taken over: no refusal, and the file is left as it was.
+    const stale = lockRecord({ pid: deadPid() });
+    writeFileSync(lockOf(dir), stale);
+    expect(lockRefusal(dir)).toBeUndefined();
+    expect(readFileSync(lockOf(dir), "utf8")).toBe(stale);
+    writeFileSync(lockOf(dir), lockRecord({ pid: deadPid(), host: "elsewhere" }));
+    expect(lockRefusal(dir)?.message).toContain("on elsewhere");
+    writeFileSync(lockOf(dir), "");
+    expect(lockRefusal(dir)?.message).toContain("its lock file is being written");
   });
 
   it("is not content: a directory holding only a lock is empty to the run checks", () => {
@@ -234,6 +255,8 @@ describe("keel train", () => {
     const first = await startPaused(train(out), out);
     // A retry with --resume, and a new run, while the first holds the directory.
     const seconds = [await runCli(train(out, "--resume")), await runCli(train(out))];
+    // --check refuses what the command would refuse.
+    seconds.push(await runCli(train(out, "--check")));
     first.child.kill("SIGCONT");
     const ended = await first.ended;
     expect(ended.code, ended.stderr).toBe(0);
@@ -320,6 +343,8 @@ describe("keel run", () => {
     const l = await runCli(run(lone));
     expect(l.code, l.stderr).toBe(0);
     const seconds = [await runCli(run(out, "--resume")), await runCli(run(out))];
+    // --check reports where the run would go: refused, by the lock.
+    const check = await runCli(run(out, "--check", "--json"));
     first.child.kill("SIGCONT");
     const ended = await first.ended;
     expect(ended.code, ended.stderr).toBe(0);
@@ -330,6 +355,10 @@ describe("keel run", () => {
       );
       expect(r.stderr).toContain(`"keel run --config ${config} --out ${out} -q"`);
     }
+    expect(check.code, check.stderr).toBe(0);
+    expect(JSON.parse(check.stdout).refused).toContain(
+      `${out} is being written by another keel command: process ${first.pid}`,
+    );
     expect(stageOutputs(out)).toEqual(stageOutputs(lone));
     expect(readFileSync(join(out, "summary.json"), "utf8")).toBe(
       readFileSync(join(lone, "summary.json"), "utf8"),

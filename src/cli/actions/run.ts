@@ -1,6 +1,7 @@
 /** `keel run`'s action: load the YAML config and run the pipeline until done or interrupted. */
 import { resolve } from "node:path";
 import type { ConfigSource } from "../../core/config.js";
+import { lockRefusal } from "../../core/dir-lock.js";
 import { KeelError } from "../../core/errors.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import { type PipelineConfig, parsePipelineConfig } from "../../pipeline/config.js";
@@ -86,6 +87,9 @@ function outVerdict(
 ): { refused: boolean; line?: string } {
   // A config error (a file it reads inside --out) fails the check; where the run would go is
   // only reported.
+  // A run another keel command is writing now: this one would be refused by its lock.
+  const busy = lockRefusal(o.out);
+  if (busy) return { refused: true, line: busy.message };
   let refusal: string | undefined;
   try {
     checkRunDir(config, o.out, true, source);

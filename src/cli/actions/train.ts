@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { lockRefusal } from "../../core/dir-lock.js";
 import { KeelError } from "../../core/errors.js";
 import { firstChange } from "../../core/first-change.js";
 import { fileInTheWay } from "../../engine/checkpoint/atomic.js";
@@ -174,6 +175,8 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
   const prep = await prepare(trainer, o.config, o.out);
   // --check refuses what the run would refuse: its output directory is checked first.
   if (o.check) {
+    const busy = lockRefusal(prep.out);
+    if (busy) throw busy;
     refuseOut(trainer, o, prep.out);
     checkInputs(prep, o.config, o.out !== undefined);
     return reportCheck(trainer, o.config, prep, o.json === true);
