@@ -18,9 +18,10 @@ import { type Plan, resolvePlan } from "./plan.js";
 import { resolvedConfig } from "./resolved.js";
 import { foreignContents, lockRunDir, RunDir, refuseOtherRun } from "./rundir.js";
 import { Runner, type RunnerEvents, type Stage } from "./runner.js";
-import { collectStage, preferencesStage, worldStage } from "./stages/data.js";
+import { collectStage, worldStage } from "./stages/data.js";
 import { policyEvalStage, rewardEvalStage } from "./stages/evaluate.js";
 import { generateStage } from "./stages/generate.js";
+import { preferencesStage } from "./stages/preferences.js";
 import { type RunSummary, reportStage } from "./stages/report.js";
 import { baseStage, policyStage, rewardStage } from "./stages/train.js";
 

@@ -1,7 +1,7 @@
 /**
  * `keel model …`: create, inspect, export and sample keel's GPT checkpoints. The engine lives
- * in src/engine; this file defines the options, and actions/model.ts (model-score.ts for score) calls it
- * and prints.
+ * in src/engine; this file defines the options, and actions/model.ts (model-init.ts for init,
+ * model-score.ts for score) calls it and prints.
  *
  *   keel model init --out DIR --vocab 256 --d-model 128 --layers 2 --heads 4 --context 64
  *   keel model info --checkpoint DIR
@@ -135,7 +135,7 @@ export const modelCommand: CommandModule = {
       .option("--seed <seed>", "initialisation seed", seedArg, "0")
       .option("--tokenizer <file>", "a tokenizer.json to store with the checkpoint");
     addOutputOptions(init).action(async (o: ModelInitFlags) => {
-      const { runInit } = await import("../actions/model.js");
+      const { runInit } = await import("../actions/model-init.js");
       await runInit(o);
     });
     const info = model
