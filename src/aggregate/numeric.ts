@@ -29,6 +29,30 @@ export function safeLog(p: number): number {
 }
 
 /**
+ * Exact ties. A class's score is a sum over the task's judgments, added up in the order of the
+ * rows, so two classes the data treat alike (a split vote, a rater and their mirror image) can
+ * come out an ulp apart, and which one is larger then follows the rows. Scores within rounding
+ * of the row's best are therefore set equal to it: the posteriors of a tie are exactly equal,
+ * EM stays on the tie instead of running off to the side rounding favoured, and the label goes
+ * to the lower class, as majority vote's integer counts give it.
+ *
+ * "Within rounding": 2⁻³⁰ of `mass` (Σ |terms| that went into the row, which bounds the sum's
+ * rounding error many times over, including what the fitted parameters bring from earlier
+ * iterations) plus 2⁻³⁰. A ratio of posteriors of 1 + 10⁻⁹ is no evidence for either class.
+ */
+export function tieTolerance(mass: number): number {
+  return 2 ** -30 * (mass + 1);
+}
+
+/** Sets the scores of row [o, o + K) within `tol` of its largest to that largest; returns it. */
+export function equaliseTies(scores: Float64Array, o: number, K: number, tol: number): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < K; k++) if (scores[o + k]! > m) m = scores[o + k]!;
+  for (let k = 0; k < K; k++) if (m - scores[o + k]! <= tol) scores[o + k] = m;
+  return m;
+}
+
+/**
  * Turns row-wise log-weights into probabilities in place and returns Σ_rows log Σ_k exp(row),
  * the log normaliser (the log-likelihood when rows are log joint probabilities). [rows, K]
  */

@@ -32,7 +32,14 @@
  * Known gold classes fix their tasks' posteriors; the likelihood then uses the known class.
  */
 import { KeelError } from "../../core/errors.js";
-import { argmaxRows, hasConverged, logSigmoid, sigmoid } from "../numeric.js";
+import {
+  argmaxRows,
+  equaliseTies,
+  hasConverged,
+  logSigmoid,
+  sigmoid,
+  tieTolerance,
+} from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
 import { markUnjudged } from "../unjudged.js";
 import { DEFAULT_MAX_ITER, DEFAULT_TOL } from "./confusion-em.js";
@@ -74,20 +81,33 @@ function logPrior(s: GladState, alpha: Float64Array, b: Float64Array): number {
   return lp;
 }
 
-/** E-step into `out` [nTasks, K]; returns log-likelihood + log-prior of (α, b). */
+/**
+ * E-step into `out` [nTasks, K]; returns log-likelihood + log-prior of (α, b).
+ *
+ * Every judgment adds log((1 − σ)/(K − 1)) to all K classes of its task and, on top, the
+ * log-odds log σ − log((1 − σ)/(K − 1)) = x + log(K − 1) to its own label's class. The first
+ * part is common to the task's classes: it is summed apart (`common`) and enters only the
+ * likelihood, so each class's score is its log prior plus the log-odds of the labels it got.
+ * Adding the common part to each class instead, interleaved in row order, rounded the classes of
+ * an exact split differently (P = 0.4999999999999999 against 0.5000000000000001), and the label
+ * followed the rows. Scores within rounding of the best are set equal to it (numeric.ts,
+ * "Exact ties"), so that an exact tie stays exact through EM and goes to the lower class.
+ */
 function gladEStep(s: GladState, out: Float64Array): number {
   const { data, K, logKm1, alpha, b } = s;
   const { task, worker, label, nTasks } = data;
   const beta = b.map(Math.exp);
+  const common = new Float64Array(nTasks);
+  // Σ |terms| per task: the scale of each score's rounding error.
+  const mass = new Float64Array(nTasks);
   for (let t = 0; t < nTasks; t++) out.set(s.logPriors, t * K);
   for (let j = 0; j < task.length; j++) {
     const t = task[j]!;
     const x = alpha[worker[j]!]! * beta[t]!;
-    const ls = logSigmoid(x);
-    const wrong = ls - x - logKm1; // log((1 − σ)/(K − 1))
-    const o = t * K;
-    for (let k = 0; k < K; k++) out[o + k]! += wrong;
-    out[o + label[j]!]! += ls - wrong;
+    common[t]! += logSigmoid(x) - x - logKm1; // log((1 − σ)/(K − 1))
+    const odds = x + logKm1;
+    out[t * K + label[j]!]! += odds;
+    mass[t]! += Math.abs(odds);
   }
   let ll = 0;
   const gold = data.gold;
@@ -95,7 +115,7 @@ function gladEStep(s: GladState, out: Float64Array): number {
     const o = t * K;
     const g = gold ? gold[t]! : -1;
     if (g >= 0) {
-      ll += out[o + g]!;
+      ll += out[o + g]! + common[t]!;
       for (let k = 0; k < K; k++) out[o + k] = k === g ? 1 : 0;
       continue;
     }
@@ -103,8 +123,12 @@ function gladEStep(s: GladState, out: Float64Array): number {
     for (let k = 0; k < K; k++) if (out[o + k]! > m) m = out[o + k]!;
     let z = 0;
     for (let k = 0; k < K; k++) z += Math.exp(out[o + k]! - m);
+    // The likelihood from the scores as computed; the posteriors with ties made exact.
+    ll += m + Math.log(z) + common[t]!;
+    equaliseTies(out, o, K, tieTolerance(mass[t]! + Math.abs(m)));
+    z = 0;
+    for (let k = 0; k < K; k++) z += Math.exp(out[o + k]! - m);
     for (let k = 0; k < K; k++) out[o + k] = Math.exp(out[o + k]! - m) / z;
-    ll += m + Math.log(z);
   }
   return ll + logPrior(s, alpha, b);
 }

@@ -11,6 +11,18 @@
  * smallest values (the Mean-Subsequence-Reduced step, which tolerates up to F adversarial
  * workers per neighbourhood), F = ⌊d_min / 2⌋ − 1 for d_min the fewest co-workers of anyone
  * who has any.
+ *
+ * Start: u = v = 1 for every worker (crowd-kit starts from a seeded random positive vector).
+ * The fixed point does not depend on the start when the completion is identifiable, i.e. when
+ * the graph of workers who share tasks has no bipartite component (Ma, Olshevsky, Szepesvári
+ * and Saligrama 2018, ICML, PMLR 80:3335); when it has one (two workers, or two groups who
+ * only ever meet each other), one side's |s| can be scaled up and the other's down without
+ * changing any fitted entry, and the start picks the answer. A random start drawn in worker
+ * order made that pick follow the workers' ids: two raters who always disagree got
+ * reliabilities 0.25 and 0.44 and a 0.3/0.7 posterior, swapped when their ids were. From the
+ * all-ones start the iteration treats every worker alike, so the result is a function of the
+ * data alone: renaming workers or reordering rows renames the result (within rounding).
+ *
  * Then |s| = u / √(‖u‖/‖v‖); signs: s_i gets the sign of Σ_j C_ij |s_j| (a worker who agrees
  * with the others beyond chance is better than chance; this replaces the paper's spectral
  * sign-determination step and assumes, as the paper does, that good workers dominate). A worker
@@ -27,15 +39,18 @@
  * arXiv:2010.12181, doi:10.48550/arXiv.2010.12181.
  */
 import { KeelError } from "../../core/errors.js";
-import { Rng } from "../../core/rng.js";
 import { groupByTask } from "../grouping.js";
-import { argmaxRows } from "../numeric.js";
+import { argmaxRows, equaliseTies, tieTolerance } from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
 import { markUnjudged } from "../unjudged.js";
 import { voteProportions } from "./confusion-em.js";
 import { checkPosteriorSize, emptyCategorical } from "./result.js";
 
 export interface MmsrOptions extends IterOptions {
+  /**
+   * Accepted and ignored: the start is deterministic (all ones, see above). Kept so that
+   * configs and `keel aggregate --seed` written for the earlier random start still run.
+   */
   readonly seed?: number | string;
 }
 
@@ -136,7 +151,7 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
   const tol = opts.tol ?? 1e-10;
   const { C, common } = agreementMatrix(K > 1 ? data : { ...data, nClasses: 2 });
   // Workers who share no task with anyone take no part in the completion: they would set
-  // d_min = 0 (no trimming for anybody) and their never-updated random u_i would set the scale.
+  // d_min = 0 (no trimming for anybody) and their never-updated start u_i would set the scale.
   const degree = new Int32Array(W);
   let minDeg = Number.POSITIVE_INFINITY;
   for (let i = 0; i < W; i++) {
@@ -144,9 +159,8 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
     if (degree[i]! > 0) minDeg = Math.min(minDeg, degree[i]!);
   }
   const F = Number.isFinite(minDeg) ? Math.floor(minDeg / 2) - 1 : -1;
-  const rng = new Rng(opts.seed ?? 0);
-  const u = Float64Array.from({ length: W }, () => rng.float() + 1e-3);
-  const v = Float64Array.from({ length: W }, () => rng.float() + 1e-3);
+  const u = new Float64Array(W).fill(1);
+  const v = new Float64Array(W).fill(1);
   const floor = 1 / Math.sqrt(data.nTasks);
   const history: number[] = [];
   let iterations = 0;
@@ -170,7 +184,9 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
     update(v, u);
     update(u, v);
     iterations++;
-    // ‖u vᵀ − u0 v0ᵀ‖_F² from inner products, O(W).
+    // ‖u vᵀ − u0 v0ᵀ‖_F² from inner products, O(W), over the workers who take part: the
+    // start values of one who shares no task with anyone would count their co-workers' moves
+    // again, so a worker without judgments changed everyone's number of iterations.
     let uu = 0,
       vv = 0,
       uu0 = 0,
@@ -178,6 +194,7 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
       u0u0 = 0,
       v0v0 = 0;
     for (let i = 0; i < W; i++) {
+      if (degree[i] === 0) continue;
       uu += u[i]! * u[i]!;
       vv += v[i]! * v[i]!;
       uu0 += u[i]! * u0[i]!;
@@ -216,7 +233,7 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
     let dir = 0;
     for (let j = 0; j < W; j++) if (common[i * W + j]! > 0) dir += C[i * W + j]! * sAbs[j]!;
     // No co-worker (or agreement exactly at chance): nothing tells the sign, and u_i is still
-    // its random start; s = 0 (chance), as crowd-kit's sign step gives such workers.
+    // its start; s = 0 (chance), as crowd-kit's sign step gives such workers.
     let s = dir === 0 ? 0 : dir < 0 ? -sAbs[i]! : sAbs[i]!;
     s = Math.min(s, 1 - floor);
     if (K > 1) s = Math.max(s, -1 / (K - 1) + floor);
@@ -231,9 +248,11 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
   // Tasks whose labellers all have weight 0 (workers who share no task with anyone) take the
   // plain vote shares instead of a uniform row, so their labels are not thrown away.
   const weighed = new Uint8Array(data.nTasks);
+  const mass = new Float64Array(data.nTasks);
   for (let j = 0; j < data.task.length; j++) {
     const wj = weights[data.worker[j]!]!;
     probas[data.task[j]! * K + data.label[j]!]! += wj;
+    mass[data.task[j]!]! += Math.abs(wj);
     if (wj !== 0) weighed[data.task[j]!] = 1;
   }
   const shares = voteProportions(data);
@@ -243,8 +262,8 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
       probas.set(shares.subarray(o, o + K), o);
       continue;
     }
-    let m = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < K; k++) m = Math.max(m, probas[o + k]!);
+    // Weights summed in row order: a split vote must stay an exact tie (numeric.ts).
+    const m = equaliseTies(probas, o, K, tieTolerance(mass[t]!));
     let z = 0;
     for (let k = 0; k < K; k++) z += probas[o + k] = Math.exp(probas[o + k]! - m);
     for (let k = 0; k < K; k++) probas[o + k] = probas[o + k]! / z;

@@ -91,7 +91,7 @@ export const aggregateCommand: CommandModule = {
       )
       .option(
         "--seed <n>",
-        "seed for methods with random restarts (mace, mmsr)",
+        "seed for methods with random restarts (mace)",
         nonNegativeInt("--seed"),
       )
       .option("--out <file>", "write the result JSON here (default: stdout)")
