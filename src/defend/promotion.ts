@@ -221,26 +221,40 @@ function raterLeanings(
   return { score, bestCell, ratersOver, leaning };
 }
 
-/** Judgments that chose the side of a word their rater leans to (keys w · T + t). */
-function promotedJudgments(
-  data: AuditData,
-  sides: Sides,
+/**
+ * Judgments that chose the side of a word their rater leans to (`leaning` keys w · T + t).
+ *
+ * The leaned-to words are a few reported names, so each comparison's one-sided words are read
+ * once for them, and only a comparison that has one looks at its judgments: O(one-sided words
+ * + judgments × leaned-to words present). Checking every one-sided word for every judgment
+ * cost judgments × words: with `words: all`, 10,000 comparisons of two 5,000-word responses
+ * and 5 judgments each, ~10⁹ set look-ups.
+ */
+export function promotedJudgments(
+  data: Pick<AuditData, "nJudgments" | "nComparisons" | "start" | "order" | "label" | "rater">,
+  sides: Pick<Sides, "vocab" | "offsets" | "words">,
   leaning: ReadonlySet<number>,
 ): Uint8Array {
   const promoted = new Uint8Array(data.nJudgments);
   if (leaning.size === 0) return promoted;
   const T = sides.vocab.length;
+  const leanedTo = new Uint8Array(T);
+  for (const key of leaning) leanedTo[key % T] = 1;
+  /** The leaned-to words one-sided in the current comparison, signed as in `sides.words`. */
+  const present: number[] = [];
   for (let c = 0; c < data.nComparisons; c++) {
-    const w0 = sides.offsets[c]!;
-    const w1 = sides.offsets[c + 1]!;
-    if (w0 === w1) continue;
+    present.length = 0;
+    for (let k = sides.offsets[c]!; k < sides.offsets[c + 1]!; k++) {
+      const side = sides.words[k]!;
+      if (leanedTo[Math.abs(side) - 1] === 1) present.push(side);
+    }
+    if (present.length === 0) continue;
     for (let q = data.start[c]!; q < data.start[c + 1]!; q++) {
       const j = data.order[q]!;
       const l = data.label[j]!;
       if (l === LABEL_TIE) continue;
       const w = data.rater[j]!;
-      for (let k = w0; k < w1; k++) {
-        const side = sides.words[k]!;
+      for (const side of present) {
         // The word is on the chosen side: a's words are positive, b's negative.
         if (side > 0 !== (l === LABEL_A)) continue;
         if (leaning.has(w * T + Math.abs(side) - 1)) {
