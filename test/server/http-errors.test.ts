@@ -57,3 +57,48 @@ describe("the error handler", () => {
     expect(whole.statusCode).toBe(200);
   });
 });
+
+describe("a body that is not JSON", () => {
+  it("is answered 415 whatever its type, text/plain included, naming the type received", async () => {
+    const app = Fastify({ logger: false });
+    registerErrors(app);
+    app.post("/x", async (req) => ({ got: req.body }));
+    const answers: [number, unknown][] = [];
+    for (const type of ["text/plain", "text/plain; charset=utf-8", "application/xml"]) {
+      const r = await app.inject({
+        method: "POST",
+        url: "/x",
+        headers: { "content-type": type },
+        payload: '{"a": 1}',
+      });
+      answers.push([r.statusCode, r.json()]);
+    }
+    const json = await app.inject({ method: "POST", url: "/x", payload: { a: 1 } });
+    await app.close();
+    // Before: text/plain was parsed into a string, which a route's schema then refused with 400.
+    expect(answers).toEqual([
+      [
+        415,
+        {
+          error: {
+            code: "KEEL_E_INVALID_RECORD",
+            message: 'send the body as application/json (got "text/plain")',
+          },
+        },
+      ],
+      [
+        415,
+        expect.objectContaining({
+          error: expect.objectContaining({ code: "KEEL_E_INVALID_RECORD" }),
+        }),
+      ],
+      [
+        415,
+        expect.objectContaining({
+          error: expect.objectContaining({ code: "KEEL_E_INVALID_RECORD" }),
+        }),
+      ],
+    ]);
+    expect(json.json()).toEqual({ got: { a: 1 } });
+  });
+});

@@ -41,6 +41,36 @@ export function nearestProxyOnly(_address: string, hop: number): boolean {
 }
 
 /**
+ * A server's error body for a catalogue code, a message fit for the caller and the status:
+ * keel's own shape by default; serve-model answers in OpenAI's (src/server/openai/respond.ts).
+ */
+export type ErrorBodyOf = (code: ErrorCode, message: string, status: number) => object;
+
+export const keelErrorBody: ErrorBodyOf = (code, message) => ({ error: { code, message } });
+
+/**
+ * The settings of Fastify's server that bound how long a client may take to send its request,
+ * for a request timeout in milliseconds (REQUEST_TIMEOUT_MS in production; tests shorten it).
+ * Without them (Fastify's default) a request whose body never finished arriving held its
+ * connection, and in serve-model and serve-rm its place among the requests admitted at once,
+ * for as long as the client liked.
+ */
+export function requestTimeouts(requestTimeoutMs = REQUEST_TIMEOUT_MS) {
+  return {
+    requestTimeout: requestTimeoutMs,
+    // Given to Node's server as it is made too: lowered afterwards, as Fastify sets it, Node
+    // kept its default. Node looks for requests past their time every 30 s (or sooner in
+    // tests). The headers timeout is set, not left to Node's default, because it is what
+    // closes a connection that never sends a request (see HEADERS_TIMEOUT_MS).
+    http: {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(30_000, requestTimeoutMs),
+    },
+  };
+}
+
+/**
  * Once the server starts closing, a request that still arrives (on a keep-alive connection, or
  * pipelined behind one in flight) is answered 503 `KEEL_E_BUSY` with `Connection: close`: send
  * it again, to another process or to this one once it is back. Requests already being handled
@@ -48,7 +78,7 @@ export function nearestProxyOnly(_address: string, hop: number): boolean {
  * before its answer. Register before the other hooks, so that nothing else (authentication,
  * rate limits) runs for a request turned away.
  */
-export function registerClosing(app: FastifyInstance): void {
+export function registerClosing(app: FastifyInstance, body: ErrorBodyOf = keelErrorBody): void {
   let closing = false;
   app.addHook("preClose", async () => {
     closing = true;
@@ -62,13 +92,15 @@ export function registerClosing(app: FastifyInstance): void {
   app.addHook("onRequest", async (_req, reply) => {
     if (!closing) return;
     reply.header("connection", "close").header("retry-after", "1");
-    return reply.status(503).send({
-      error: {
-        code: "KEEL_E_BUSY",
-        message:
+    return reply
+      .status(503)
+      .send(
+        body(
+          "KEEL_E_BUSY",
           "the server is shutting down; send the request again (another server, or this one once restarted, will answer it)",
-      },
-    });
+          503,
+        ),
+      );
   });
 }
 
@@ -86,28 +118,34 @@ const CLIENT_ERRORS: Record<string, readonly [number, ErrorCode, string]> = {
 };
 
 /**
- * Fastify's `clientErrorHandler`: Node's refusals before a request is parsed, answered in keel's
- * error shape on the raw socket, which is then closed.
+ * A Fastify `clientErrorHandler`: Node's refusals before a request is parsed, answered in the
+ * server's error shape on the raw socket, which is then closed.
  */
-export function clientError(
-  this: { log: FastifyBaseLogger },
-  err: NodeJS.ErrnoException,
-  socket: Duplex,
-): void {
-  if (err.code === "ECONNRESET" || socket.destroyed) return;
-  const [status, code, message] = CLIENT_ERRORS[err.code ?? ""] ?? [
-    400,
-    "KEEL_E_INVALID_RECORD",
-    "the request is not well-formed HTTP",
-  ];
-  this.log.debug({ err }, "client error");
-  if (socket.writable) {
-    const body = JSON.stringify({ error: { code, message } });
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n` +
-        `Connection: close\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy(err);
+export function clientErrorAs(shape: ErrorBodyOf) {
+  return function clientError(
+    this: { log: FastifyBaseLogger },
+    err: NodeJS.ErrnoException,
+    socket: Duplex,
+  ): void {
+    if (err.code === "ECONNRESET" || socket.destroyed) return;
+    const [status, code, message] = CLIENT_ERRORS[err.code ?? ""] ?? [
+      400,
+      "KEEL_E_INVALID_RECORD",
+      "the request is not well-formed HTTP",
+    ];
+    this.log.debug({ err }, "client error");
+    if (socket.writable) writeRaw(socket, status, JSON.stringify(shape(code, message, status)));
+    socket.destroy(err);
+  };
+}
+
+/** keel serve's: keel's error shape. */
+export const clientError = clientErrorAs(keelErrorBody);
+
+function writeRaw(socket: Duplex, status: number, body: string): void {
+  socket.write(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
 }

@@ -79,9 +79,8 @@ export function errorHandler(
     return send(reply, "KEEL_E_TOO_LARGE", "request body is larger than this route accepts");
   }
   if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-    return reply.status(415).send({
-      error: { code: "KEEL_E_INVALID_RECORD", message: "send application/json" },
-    });
+    const m = unsupportedMediaType(req);
+    return reply.status(m.status).send({ error: { code: m.code, message: m.message } });
   }
   if (fe.code === "FST_ERR_MAX_PARAM_LENGTH") {
     // A path parameter past the router's cap (256): an id too long, refused with 400 as one of
@@ -111,6 +110,29 @@ export function errorHandler(
   return send(reply, "KEEL_E_INTERNAL", "internal error; the server log has the details");
 }
 
+/**
+ * The refusal of a body that is not JSON, the same from keel serve, serve-model and serve-rm:
+ * 415 with KEEL_E_INVALID_RECORD (in each server's own error shape), naming the type received.
+ */
+export function unsupportedMediaType(req: FastifyRequest) {
+  const got = req.headers["content-type"];
+  const named = got === undefined ? "no Content-Type" : JSON.stringify(got.slice(0, 100));
+  return {
+    status: 415,
+    code: "KEEL_E_INVALID_RECORD",
+    message: `send the body as application/json (got ${named})`,
+  } as const;
+}
+
+/**
+ * Only JSON bodies are parsed. Fastify also parses text/plain, into a string that then failed
+ * the route's check of the body's shape with a 400, where every other type got 415.
+ */
+export function jsonBodiesOnly(app: FastifyInstance): void {
+  app.removeContentTypeParser("text/plain");
+}
+
 export function registerErrors(app: FastifyInstance): void {
   app.setErrorHandler(errorHandler);
+  jsonBodiesOnly(app);
 }

@@ -13,18 +13,23 @@
  * catalogue code's HTTP status. With a guard (guard.ts) every completion is checked before any
  * of it is sent, so a stream carries either the checked completion or the refusal. Work limits
  * (limits.ts): a request may ask for at most `maxRequestTokens` tokens (prompts × n ×
- * max_tokens), and at most `maxPending` completion requests run or wait at once.
+ * max_tokens), and at most `maxPending` completion requests run or wait at once, each of which
+ * must arrive whole within the request timeout (120 s, else 408). The answers Fastify and Node
+ * give outside a route (a body that is not JSON: 415, the shutdown: 503 with Retry-After, a
+ * request too slow or not HTTP) are in OpenAI's shape too, with the statuses `keel serve` uses.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_PENDING } from "../../core/serving-limits.js";
 import type { GenerationProvider } from "../../providers/types.js";
+import { clientErrorAs, registerClosing, requestTimeouts } from "../http/connections.js";
+import { jsonBodiesOnly, unsupportedMediaType } from "../http/errors.js";
 import { admitInto, PendingLimit } from "../limits/pending.js";
 import { chatCompletions, textCompletions } from "./completions.js";
 import { completionKit } from "./generate.js";
 import type { OutputGuard } from "./guard.js";
-import { openAiError } from "./respond.js";
+import { openAiError, openAiErrorBody } from "./respond.js";
 
 export interface ModelAppOptions {
   readonly provider: GenerationProvider;
@@ -44,6 +49,8 @@ export interface ModelAppOptions {
   readonly logLevel?: string;
   readonly logStream?: NodeJS.WritableStream;
   readonly bodyLimit?: number;
+  /** How long a client may take to send a whole request (default 120 s; tests shorten it). */
+  readonly requestTimeoutMs?: number;
 }
 
 /** Every failure as OpenAI's error shape with a catalogue code (see respond.ts). */
@@ -52,6 +59,10 @@ function answerError(error: unknown, req: FastifyRequest, reply: FastifyReply) {
   if (error instanceof KeelError) e = error;
   else {
     const fe = error as { statusCode?: number; code?: string; message: string };
+    if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+      const m = unsupportedMediaType(req);
+      return reply.status(m.status).send(openAiErrorBody(m.code, m.message, m.status));
+    }
     if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE")
       e = new KeelError("KEEL_E_TOO_LARGE", "request body too large");
     else if (fe.code === "FST_ERR_MAX_PARAM_LENGTH")
@@ -79,7 +90,10 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
       ...(o.logStream ? { stream: o.logStream } : {}),
     } as never,
     bodyLimit: o.bodyLimit ?? 1 << 20,
-    return503OnClosing: true,
+    ...requestTimeouts(o.requestTimeoutMs),
+    clientErrorHandler: clientErrorAs(openAiErrorBody),
+    // Answered by registerClosing instead, in OpenAI's error shape with Retry-After.
+    return503OnClosing: false,
     // A malformed URL or an over-long path parameter (/v1/models/:id), which Fastify answers
     // before routing, in the same shape as every other error (its own shape repeated the URL).
     frameworkErrors: answerError,
@@ -89,6 +103,9 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
   const { checkModel } = g;
   const pending = new PendingLimit(o.maxPending ?? DEFAULT_MAX_PENDING);
 
+  // Before the API key is checked: a request turned away for the shutdown needs no key.
+  registerClosing(app, openAiErrorBody);
+  jsonBodiesOnly(app);
   app.setErrorHandler(answerError);
   app.setNotFoundHandler((req, reply) =>
     reply

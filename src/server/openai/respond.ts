@@ -3,21 +3,33 @@
  * {"error": {"message", "type", "param", "code"}}, token usage, and server-sent event streams.
  */
 import type { FastifyReply } from "fastify";
-import type { KeelError } from "../../core/errors.js";
+import type { ErrorCode, KeelError } from "../../core/errors.js";
 import { asKeelError, type Usage } from "../../providers/types.js";
 
 export const now = () => Math.floor(Date.now() / 1000);
 
+/** OpenAI's error type for an HTTP status. */
+function errorType(status: number): string {
+  return status === 401
+    ? "authentication_error"
+    : status === 429
+      ? "rate_limit_error"
+      : status >= 500
+        ? "server_error"
+        : "invalid_request_error";
+}
+
+/**
+ * OpenAI's error shape for a message written for the caller (the answers the server gives before
+ * a route runs: shutting down, a request not sent in time, a body that is not JSON).
+ */
+export const openAiErrorBody = (code: ErrorCode, message: string, status: number) => ({
+  error: { message, type: errorType(status), param: null, code },
+});
+
 export function openAiError(e: KeelError) {
   const status = e.httpStatus;
-  const type =
-    status === 401
-      ? "authentication_error"
-      : status === 429
-        ? "rate_limit_error"
-        : status >= 500
-          ? "server_error"
-          : "invalid_request_error";
+  const type = errorType(status);
   const code =
     e.code === "KEEL_E_NOT_FOUND" && e.where?.field === "model" ? "model_not_found" : e.code;
   // A server-side failure's message can carry the upstream's URL, the model name this server

@@ -29,10 +29,15 @@
  * Bounded requests: at most `maxPending` requests are admitted at once, each from its first
  * byte (its body still arriving counts) until its answer is sent or its client leaves; one
  * more is refused before its body is read, also with 503 and Retry-After. That bounds the
- * memory held in request bodies to `maxPending` × the body limit, whatever clients send.
+ * memory held in request bodies to `maxPending` × the body limit, whatever clients send; and a
+ * request must arrive whole within the request timeout (120 s, else 408), so that stalled
+ * uploads cannot hold those places for ever.
+ *
+ * Every answer outside a route (a body that is not JSON: 415, a malformed URL, the shutdown,
+ * a request too slow or not HTTP) is in keel's error shape, as `keel serve` answers it.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ERROR_CATALOGUE, KeelError } from "../../core/errors.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
@@ -44,6 +49,8 @@ import {
 } from "../../core/serving-limits.js";
 import { MAX_TIMER_MS } from "../../providers/http/retry.js";
 import { asKeelError, type RewardItem } from "../../providers/types.js";
+import { clientError, registerClosing, requestTimeouts } from "../http/connections.js";
+import { jsonBodiesOnly, unsupportedMediaType } from "../http/errors.js";
 import { admitInto, PendingLimit } from "../limits/pending.js";
 import { Batcher, QueueFullError } from "./batcher.js";
 import type { CombinedScorer, ScoredItem } from "./scorer.js";
@@ -70,6 +77,8 @@ export interface RewardAppOptions {
   readonly logStream?: NodeJS.WritableStream;
   /** The largest request body in bytes (default 64 MiB). */
   readonly bodyLimit?: number;
+  /** How long a client may take to send a whole request (default 120 s; tests shorten it). */
+  readonly requestTimeoutMs?: number;
 }
 
 export const RewardRequest = z.strictObject({
@@ -233,6 +242,34 @@ function answerOf(
   return { rewards, logs };
 }
 
+/** Every failure in keel's error shape with a catalogue code, as keel serve answers. */
+function answerError(error: unknown, req: FastifyRequest, reply: FastifyReply) {
+  const fe = error as { code?: string; statusCode?: number; message: string };
+  if (!(error instanceof KeelError) && fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    const m = unsupportedMediaType(req);
+    return reply.status(m.status).send({ error: { code: m.code, message: m.message } });
+  }
+  const e =
+    error instanceof KeelError
+      ? error
+      : fe.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+        ? new KeelError("KEEL_E_TOO_LARGE", "request body too large")
+        : typeof fe.statusCode === "number" && fe.statusCode < 500
+          ? new KeelError("KEEL_E_INVALID_RECORD", fe.message)
+          : asKeelError(error);
+  if (e.httpStatus < 500 || e.code === "KEEL_E_BUSY")
+    return reply.status(e.httpStatus).send({ error: e.toJSON() });
+  // A failure on the server's side names files, models and upstreams: the log has it, the
+  // client gets the catalogue's title (as from keel serve and serve-model).
+  req.log.error({ err: e }, "reward request failed");
+  return reply.status(e.httpStatus).send({
+    error: {
+      code: e.code,
+      message: `${ERROR_CATALOGUE[e.code].title}; try again later (the server log has the details)`,
+    },
+  });
+}
+
 export async function buildRewardApp(
   o: RewardAppOptions,
 ): Promise<{ app: FastifyInstance; batcher: Batcher<RewardItem, ScoredItem> }> {
@@ -242,7 +279,13 @@ export async function buildRewardApp(
       ...(o.logStream ? { stream: o.logStream } : {}),
     } as never,
     bodyLimit: o.bodyLimit ?? DEFAULT_RM_BODY_LIMIT,
-    return503OnClosing: true,
+    ...requestTimeouts(o.requestTimeoutMs),
+    clientErrorHandler: clientError,
+    // A malformed URL, which Fastify answers before routing, in the same shape as every other
+    // error (Fastify's own shape had no KEEL_E_* code).
+    frameworkErrors: (error, req, reply) => answerError(error, req, reply),
+    // Answered by registerClosing instead, in keel's error shape with Retry-After.
+    return503OnClosing: false,
   });
   const maxQueued = o.maxQueuedItems ?? DEFAULT_MAX_QUEUED_ITEMS;
   if (!Number.isInteger(maxQueued) || maxQueued < 1)
@@ -268,28 +311,10 @@ export async function buildRewardApp(
   const partNames = new Set(o.scorer.partNames);
   const keyDigest = o.apiKey ? createHash("sha256").update(o.apiKey).digest() : undefined;
 
-  app.setErrorHandler((error, req, reply) => {
-    const e =
-      error instanceof KeelError
-        ? error
-        : (error as { code?: string }).code === "FST_ERR_CTP_BODY_TOO_LARGE"
-          ? new KeelError("KEEL_E_TOO_LARGE", "request body too large")
-          : typeof (error as { statusCode?: number }).statusCode === "number" &&
-              (error as { statusCode: number }).statusCode < 500
-            ? new KeelError("KEEL_E_INVALID_RECORD", (error as Error).message)
-            : asKeelError(error);
-    if (e.httpStatus < 500 || e.code === "KEEL_E_BUSY")
-      return reply.status(e.httpStatus).send({ error: e.toJSON() });
-    // A failure on the server's side names files, models and upstreams: the log has it, the
-    // client gets the catalogue's title (as from keel serve and serve-model).
-    req.log.error({ err: e }, "reward request failed");
-    return reply.status(e.httpStatus).send({
-      error: {
-        code: e.code,
-        message: `${ERROR_CATALOGUE[e.code].title}; try again later (the server log has the details)`,
-      },
-    });
-  });
+  // Before the API key is checked: a request turned away for the shutdown needs no key.
+  registerClosing(app);
+  jsonBodiesOnly(app);
+  app.setErrorHandler(answerError);
   app.setNotFoundHandler((req, reply) => {
     const e = new KeelError("KEEL_E_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`, {
       hint: "POST /get_reward, GET /healthz",
