@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/stores.js";
+import { tinyCheckpoint } from "../providers/tiny.js";
 import { spawnKeel } from "../scale/helpers.js";
 
 async function store(): Promise<string> {
@@ -42,34 +43,56 @@ describe("keel serve's address", () => {
   });
 });
 
+/**
+ * Starts `args` (a server with --shutdown-timeout 0.5), holds one connection open with half a
+ * request, sends SIGTERM and returns the exit code (or why there is none) and stdout.
+ */
+async function stopWithSlowClient(args: readonly string[], path: string) {
+  const { child, url } = await spawnKeel([...args, "--shutdown-timeout", "0.5"]);
+  let out = "";
+  child.stdout!.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  // A client that sends half a request and then nothing: the request timeout (120 s) would
+  // end it in the end, and before, the shutdown waited for it that long.
+  const slow = connect(Number(new URL(url).port), "127.0.0.1");
+  slow.on("error", () => undefined);
+  slow.write(
+    `POST ${path} HTTP/1.1\r\nHost: keel\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  child.kill("SIGTERM");
+  const code = await Promise.race([
+    exited,
+    new Promise((r) => setTimeout(() => r("still running 20 s after SIGTERM"), 20_000)),
+  ]);
+  slow.destroy();
+  if (typeof code === "string") child.kill("SIGKILL");
+  return { code, out };
+}
+
 describe("stopping keel serve", () => {
   it("cuts a connection still open --shutdown-timeout after SIGTERM, and exits", async () => {
     const db = await store();
-    const { child, url } = await spawnKeel([
-      "serve",
-      ...["--db", db, "--no-web", "--port", "0", "--log-level", "warn"],
-      ...["--shutdown-timeout", "0.5"],
-    ]);
-    let out = "";
-    child.stdout!.on("data", (c: Buffer) => {
-      out += c.toString();
-    });
-    // A client that sends half a request and then nothing: the request timeout (120 s) would
-    // end it in the end, and before, the shutdown waited for it that long.
-    const slow = connect(Number(new URL(url).port), "127.0.0.1");
-    slow.on("error", () => undefined);
-    slow.write(
-      "POST /api/session HTTP/1.1\r\nHost: keel\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    const { code, out } = await stopWithSlowClient(
+      ["serve", ...["--db", db, "--no-web", "--port", "0", "--log-level", "warn"]],
+      "/api/session",
     );
-    await new Promise((r) => setTimeout(r, 200));
-    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    child.kill("SIGTERM");
-    const code = await Promise.race([
-      exited,
-      new Promise((r) => setTimeout(() => r("still running 20 s after SIGTERM"), 20_000)),
-    ]);
-    slow.destroy();
     expect(code).toBe(0);
     expect(out).toContain("keel stopped");
+  });
+
+  it("serve-model and serve-rm cut it the same way (they waited for it before)", async () => {
+    const ckpt = await tinyCheckpoint(tempDir());
+    const quiet = ["--port", "0", "--log-level", "warn"];
+    for (const [args, path] of [
+      [["serve-model", "--checkpoint", ckpt, ...quiet], "/v1/completions"],
+      [["serve-rm", "--reward-model", ckpt, ...quiet], "/get_reward"],
+    ] as const) {
+      const { code, out } = await stopWithSlowClient(args, path);
+      expect(code, args[0]).toBe(0);
+      expect(out).toContain("keel stopped");
+    }
   });
 });

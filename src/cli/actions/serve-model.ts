@@ -15,7 +15,7 @@ import { OutputGuard } from "../../server/openai/guard.js";
 import { checkPolicy } from "../../train/common/role.js";
 import type { ServeModelFlags } from "../commands/serve-model.js";
 import { printLine } from "../output.js";
-import { listenOrExplain, secretFromEnv, untilSignal } from "./serving.js";
+import { closeWithin, listenOrExplain, secretFromEnv, untilSignal } from "./serving.js";
 
 export interface Served {
   readonly provider: GenerationProvider;
@@ -147,7 +147,7 @@ export async function runServeModel(o: ServeModelFlags): Promise<void> {
     `keel serving model ${model} (${p.id()}${guard ? `, guarded by ${guard.id}` : ""}) on ${address}`,
   );
   await untilSignal();
-  await app.close();
+  await closeWithin(app, Math.round(o.shutdownTimeout * 1000));
   if (isClosable(p)) await p.close();
   await cost?.close();
   printLine("keel stopped");

@@ -6,7 +6,7 @@ import { buildRewardApp } from "../../server/reward/app.js";
 import { CombinedScorer } from "../../server/reward/scorer.js";
 import type { ServeRmFlags } from "../commands/serve-rm.js";
 import { printLine } from "../output.js";
-import { listenOrExplain, secretFromEnv, untilSignal } from "./serving.js";
+import { closeWithin, listenOrExplain, secretFromEnv, untilSignal } from "./serving.js";
 
 export async function runServeRm(o: ServeRmFlags): Promise<void> {
   if (o.timeout <= 0) throw new KeelError("KEEL_E_USAGE", "--timeout must be > 0");
@@ -53,7 +53,7 @@ export async function runServeRm(o: ServeRmFlags): Promise<void> {
     `keel serving rewards (${scorer.id}${o.failClosed ? ", fail-closed" : ""}) on ${address} (POST /get_reward)`,
   );
   await untilSignal();
-  await app.close();
+  await closeWithin(app, Math.round(o.shutdownTimeout * 1000));
   await reward.close();
   await cost?.close();
   printLine("keel stopped");

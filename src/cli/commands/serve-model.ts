@@ -10,7 +10,7 @@ import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
 import { numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
-import { type LogLevel, logLevelOption, portArg } from "./serve.js";
+import { type LogLevel, logLevelOption, portArg, shutdownTimeoutOption } from "./serve.js";
 
 export interface ServeModelFlags {
   checkpoint?: string;
@@ -34,6 +34,7 @@ export interface ServeModelFlags {
   refusalLog?: string;
   logTexts?: boolean;
   logLevel: LogLevel;
+  shutdownTimeout: number;
 }
 
 function number(flag: string, min: number, max: number) {
@@ -114,7 +115,7 @@ export const serveModelCommand: CommandModule = {
         "--log-texts",
         "put prompt and output texts in refusal records (default: SHA-256 only)",
       );
-    logLevelOption(cmd)
+    shutdownTimeoutOption(logLevelOption(cmd))
       .addHelpText(
         "after",
         "\nExamples:\n  keel serve-model --checkpoint runs/train/ppo/model --port 8000 --guard\n" +

@@ -8,7 +8,13 @@ import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_QUEUED_ITEMS, DEFAULT_RM_MAX_PENDING } from "../../core/serving-limits.js";
 import { listOption, numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
-import { type LogLevel, logLevelOption, portArg, timerSeconds } from "./serve.js";
+import {
+  type LogLevel,
+  logLevelOption,
+  portArg,
+  shutdownTimeoutOption,
+  timerSeconds,
+} from "./serve.js";
 
 export interface ServeRmFlags {
   rewardModel: string;
@@ -27,6 +33,7 @@ export interface ServeRmFlags {
   apiKeyEnv?: string;
   threads?: number;
   logLevel: LogLevel;
+  shutdownTimeout: number;
 }
 
 function finite(flag: string) {
@@ -89,7 +96,7 @@ export const serveRmCommand: CommandModule = {
         "require Authorization: Bearer <the key in this environment variable>",
       )
       .option("--threads <n>", "ONNX Runtime threads per model", positiveInt("--threads"));
-    logLevelOption(cmd)
+    shutdownTimeoutOption(logLevelOption(cmd))
       .addHelpText(
         "after",
         "\nExamples:\n  keel serve-rm --reward-model runs/train/rm/model --port 5000\n" +

@@ -24,6 +24,16 @@ export function logLevelOption(cmd: Command): Command {
   );
 }
 
+/** How long a server waits for open connections after Ctrl-C or SIGTERM (all three servers). */
+export function shutdownTimeoutOption(cmd: Command): Command {
+  return cmd.option(
+    "--shutdown-timeout <seconds>",
+    "on Ctrl-C or SIGTERM, wait this long for open connections, then cut them",
+    timerSeconds("--shutdown-timeout"),
+    10,
+  );
+}
+
 /** A day: Node fires a timer longer than 2^31 − 1 ms (24.8 days) at once, a 1 ms loop. */
 const MAX_TIMER_S = 86_400;
 
@@ -150,19 +160,13 @@ export const serveCommand: CommandModule = {
         if (env !== undefined && env !== "" && c.getOptionValueSource("redis") === undefined)
           c.setOptionValueWithSource("redis", env, "env");
       })
-      .option("--redis-prefix <prefix>", "prefix of every Redis key", "keel:")
-      .option(
-        "--shutdown-timeout <seconds>",
-        "on Ctrl-C or SIGTERM, wait this long for open connections, then cut them",
-        timerSeconds("--shutdown-timeout"),
-        10,
-      )
-      .addHelpText(
-        "after",
-        "\nExamples:\n  keel init && keel users add admin --role owner --password-stdin && keel serve\n" +
-          "  keel serve --db postgres://keel@db/keel --host 0.0.0.0 --port 8080 --secure-cookies --trust-proxy\n" +
-          "  keel serve --db postgres://keel@db/keel --redis redis://cache:6379 --port 8081   # one of several",
-      );
+      .option("--redis-prefix <prefix>", "prefix of every Redis key", "keel:");
+    shutdownTimeoutOption(cmd).addHelpText(
+      "after",
+      "\nExamples:\n  keel init && keel users add admin --role owner --password-stdin && keel serve\n" +
+        "  keel serve --db postgres://keel@db/keel --host 0.0.0.0 --port 8080 --secure-cookies --trust-proxy\n" +
+        "  keel serve --db postgres://keel@db/keel --redis redis://cache:6379 --port 8081   # one of several",
+    );
     addDbOption(cmd).action(async (o: ServeFlags) => {
       const { runServe } = await import("../actions/serve.js");
       await runServe(o);
