@@ -17,10 +17,9 @@ import { AuthCache, authPlugin } from "./auth/plugin.js";
 import type { ServerContext } from "./context.js";
 import {
   clientError,
-  HEADERS_TIMEOUT_MS,
   nearestProxyOnly,
-  REQUEST_TIMEOUT_MS,
   registerClosing,
+  requestTimeouts,
 } from "./http/connections.js";
 import { errorHandler, registerErrors } from "./http/errors.js";
 import { healthRoutes } from "./http/health.js";
@@ -112,7 +111,6 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     now: clock,
   };
 
-  const requestTimeout = requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: {
       level: options.logLevel,
@@ -121,16 +119,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
       ...(logStream ? { stream: logStream } : {}),
     } as never,
     logController: new OneLinePerRequest(),
-    requestTimeout,
-    // Given to Node's server as it is made too: lowered afterwards, as Fastify sets it, Node
-    // kept its default. Node looks for requests past their time every 30 s (or sooner in tests).
-    // The headers timeout is set, not left to Node's default, because it is what closes a
-    // connection that never sends a request (see HEADERS_TIMEOUT_MS).
-    http: {
-      requestTimeout,
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
-      connectionsCheckingInterval: Math.min(30_000, requestTimeoutMs ?? 30_000),
-    },
+    ...requestTimeouts(requestTimeoutMs),
     clientErrorHandler: clientError,
     bodyLimit: LIMIT.small,
     // Path parameters are ids of at most 128 characters (Fastify's default cap is 100, which
