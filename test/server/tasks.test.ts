@@ -297,9 +297,15 @@ for (const d of dialectFixtures()) {
       expect(skipped.statusCode, skipped.body).toBe(403);
       const taken = await nextTask(fx, fx.actors.rater2);
       expect(taken?.prompt).toEqual(a?.prompt);
-      // Reinstated, the rater is served what is free; their released task id is gone.
+      // Reinstated, the rater is served what is free; their released task went to rater2, and
+      // its id is answered as a lapsed lease's whose slot was taken (before: 404, the id named
+      // nothing once released).
       expect((await review(rater, "reinstate")).statusCode).toBe(200);
-      expect((await judge(fx, "rater", a!)).statusCode).toBe(404);
+      const gone = await judge(fx, "rater", a!);
+      expect(gone.statusCode, gone.body).toBe(409);
+      expect(json<{ error: { message: string } }>(gone).error.message).toBe(
+        "your reservation of this task expired and it went to others",
+      );
       const b = await nextTask(fx, rater);
       expect(b?.prompt).not.toEqual(a?.prompt);
       expect((await review(rater, "exclude")).statusCode).toBe(200);

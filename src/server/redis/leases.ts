@@ -4,7 +4,8 @@
  *
  *   lease:<task>             hash  p c u o (project, comparison, user, shown order),
  *                                  i e (issued, expires; ms), f (1 once finished)
- *                                  PEXPIRE = expiry + grace
+ *                                  PEXPIRE = expiry + grace (a lapsed lease's expiry is
+ *                                  when it was lapsed)
  *   cmp:<project>:<cmp>      zset  task → expiry: the comparison's leases
  *   user:<project>:<user>    zset  task → expiry: the leases a rater holds
  *   judged:<project>         hash  comparison → judgments recorded by every process, and
@@ -124,6 +125,28 @@ return 1
 );
 
 /**
+ * Ends a lease now, unfinished: out of both indexes, its expiry lowered to now and its key's
+ * time to live to the grace period after that (never raised). KEYS lease cmp user; ARGV task
+ * now grace.
+ */
+const LAPSE = new Script(
+  "lapse",
+  `
+local e = redis.call('HGET', KEYS[1], 'e')
+if not e then return 0 end
+local now = tonumber(ARGV[2])
+local ends = math.min(tonumber(e), now)
+if tonumber(e) > now then redis.call('HSET', KEYS[1], 'e', ARGV[2]) end
+local ttl = math.max(1, math.floor(ends + tonumber(ARGV[3]) - now))
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 or ttl < left then redis.call('PEXPIRE', KEYS[1], ttl) end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
+`,
+);
+
+/**
  * Raises hash fields to at least the given counts (ARGV: field, count, field, count, …); the
  * seeded mark is the field "" raised to 1, sent with the last batch.
  */
@@ -218,6 +241,20 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
         this.userKey(l.projectId, l.userId),
       ],
       [taskId, nowMs],
+    );
+  }
+
+  async lapse(taskId: string, nowMs: number): Promise<void> {
+    const l = await this.get(taskId);
+    if (!l) return;
+    await LAPSE.run(
+      this.r,
+      [
+        this.leaseKey(taskId),
+        this.cmpKey(l.projectId, l.comparisonId),
+        this.userKey(l.projectId, l.userId),
+      ],
+      [taskId, nowMs, this.graceMs],
     );
   }
 

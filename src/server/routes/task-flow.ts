@@ -53,10 +53,11 @@ export function taskFlow(ctx: ServerContext) {
    * A judgment or skip the checks at commit refused (see tasks/admit.ts): the rater stopped
    * taking part while it waited for its commit (or in another process, unseen by this one's
    * copy of their state), or the comparison got all its judgments. It is answered as it would
-   * have been on arrival; the lease goes, and a rater's cached state is reloaded.
+   * have been on arrival; the lease lapses (it holds no slot, and a retry is answered the
+   * same: see `releaseHeld`), and a rater's cached state is reloaded.
    */
   const refusedAtCommit = async (q: ProjectQueue, lease: Lease, why: Refusal): Promise<never> => {
-    await ctx.leases.release(lease.taskId);
+    await ctx.leases.lapse(lease.taskId, ctx.now().getTime());
     if (why === "full") throw comparisonFull(q);
     q.forget(lease.userId);
     throw notTakingPart(why === "paused" ? "paused" : "excluded");
@@ -104,20 +105,26 @@ export function taskFlow(ctx: ServerContext) {
     // it is still the rater's next task. Its serve time is gone, so no latency is recorded.
     const reclaimed = l === undefined;
     if (!l) l = await reclaim(ctx, taskId, userId, ctx.now().getTime());
-    if (!l || l.userId !== userId) {
-      throw (
-        (await standingRefusal(ctx, userId)) ??
-        new KeelError("KEEL_E_NOT_FOUND", "no task with this id is reserved for you", {
-          where: { field: "taskId" },
-        })
-      );
-    }
+    const notReserved = () =>
+      new KeelError("KEEL_E_NOT_FOUND", "no task with this id is reserved for you", {
+        where: { field: "taskId" },
+      });
+    if (!l || l.userId !== userId) throw (await standingRefusal(ctx, userId)) ?? notReserved();
     const q = await ctx.queues.get(l.projectId);
     const s = await q.rater(userId);
-    if (!s) throw new KeelError("KEEL_E_NOT_FOUND", "no task with this id is reserved for you");
+    if (!s) throw notReserved();
     requireReady(q, s);
     if (s.done.has(l.comparisonId)) {
       throw new KeelError("KEEL_E_DUPLICATE", "you have already judged or skipped this task");
+    }
+    // The overlap was lowered while the task was out: it may already have the judgments it now
+    // needs, and one more would go past the overlap. Checked before a lapsed lease is renewed, so
+    // that a retry is told the same (not that the task "went to others"). The lease lapses, or
+    // it would be served again.
+    const it = q.items.get(l.comparisonId);
+    if (it?.kind === "task" && q.capacity(it) <= 0) {
+      await ctx.leases.lapse(l.taskId, ctx.now().getTime());
+      throw comparisonFull(q);
     }
     const nowMs = ctx.now().getTime();
     let lease = l;
@@ -133,13 +140,6 @@ export function taskFlow(ctx: ServerContext) {
         );
       }
       lease = renewed;
-    }
-    // The overlap was lowered while the task was out: it may already have the judgments it now
-    // needs, and one more would go past the overlap. The lease goes, or it would be served again.
-    const it = q.items.get(l.comparisonId);
-    if (it?.kind === "task" && q.capacity(it) <= 0) {
-      await ctx.leases.release(l.taskId);
-      throw comparisonFull(q);
     }
     return { q, s, lease, reclaimed };
   };

@@ -29,7 +29,15 @@ export interface LeaseStore {
    */
   acquire(lease: Lease, limit: number, nowMs: number): Promise<Lease | undefined>;
   get(taskId: string): Promise<Lease | undefined>;
+  /** Forgets the lease at once (one its holder never saw: see reclaim.ts). */
   release(taskId: string): Promise<void>;
+  /**
+   * Ends a lease now without finishing it: it stops counting toward the overlap at once, and,
+   * like a lease that lapsed by itself, is remembered (with its project and holder) for the
+   * grace period. So its holder who submits it is answered by their standing in its project,
+   * and a reinstated holder may take it again while its slot is free.
+   */
+  lapse(taskId: string, nowMs: number): Promise<void>;
   /**
    * Ends a lease whose task is done: it stops counting toward the overlap at once but is
    * remembered for the grace period, so a repeated submission is told it is a duplicate.
@@ -92,9 +100,16 @@ export function sharesJudgments(s: LeaseStore): s is LeaseStore & SharedJudgment
 /**
  * Gives up every live lease a user holds in a project, when they stop taking part (paused,
  * excluded, disabled): refused at submission from then on, the lease would otherwise keep its
- * comparison's slot from other raters until it lapsed (`lease_seconds`, up to a day). Released,
- * not finished: a shared store never re-serves a finished task, and a reinstated rater must be
- * able to get it back.
+ * comparison's slot from other raters until it lapsed (`lease_seconds`, up to a day).
+ *
+ * Lapsed, not finished: a shared store never re-serves a finished task, and a reinstated rater
+ * must be able to get it back. Lapsed, not forgotten: the task id must still name its project
+ * and holder, so that a submission of it is answered by the holder's standing there (403,
+ * paused or no longer taking part). Forgotten, the id named nothing, and a rater still active in
+ * another project was answered 404, as for an id they were never given: a task id does not say
+ * which project it is of. The memory is bounded as every lapsed lease's is: one record per lease
+ * served, kept the store's grace period (an hour by default) after it ends, then dropped; a
+ * submission after that is answered as for a lease forgotten after lapsing (see reclaim.ts).
  */
 export async function releaseHeld(
   leases: LeaseStore,
@@ -102,7 +117,8 @@ export async function releaseHeld(
   userId: string,
   nowMs: number,
 ): Promise<void> {
-  for (const l of await leases.heldBy(projectId, userId, nowMs)) await leases.release(l.taskId);
+  for (const l of await leases.heldBy(projectId, userId, nowMs))
+    await leases.lapse(l.taskId, nowMs);
 }
 
 export class MemoryLeaseStore implements LeaseStore {
@@ -141,7 +157,12 @@ export class MemoryLeaseStore implements LeaseStore {
     removeFrom(this.byUser, `${l.projectId}\u0000${l.userId}`, taskId);
   }
 
+  /** In memory a finished lease is a lapsed one: nothing re-serves a task its rater is done with. */
   async finish(taskId: string, nowMs: number): Promise<void> {
+    await this.lapse(taskId, nowMs);
+  }
+
+  async lapse(taskId: string, nowMs: number): Promise<void> {
     const l = this.byTask.get(taskId);
     if (!l) return;
     this.byTask.set(taskId, { ...l, expiresAt: Math.min(l.expiresAt, nowMs) });

@@ -32,6 +32,7 @@ import {
 import {
   type Lease,
   type LeaseStore,
+  releaseHeld,
   type SharedJudgmentCounts,
   sharesJudgments,
 } from "./leases.js";
@@ -112,15 +113,50 @@ export class ProjectQueue implements RaterScope {
 
   /**
    * Catches up with what another process (another `keel serve` on the same store, or `keel
-   * project add`) wrote: the project's settings, and items this queue has not seen. Items are
-   * only ever added, so a count tells whether any are new.
+   * project add`) wrote: the project's settings, items this queue has not seen (items are only
+   * ever added, so a count tells whether any are new), and the standing of loaded raters.
    */
-  async syncFromStore(): Promise<void> {
+  async syncFromStore(nowMs: number): Promise<void> {
     const pid = this.project.project_id;
     const p = await getProject(this.db, pid);
     if (p) this.project = p;
     if ((await countItems(this.db, pid)) > this.items.size)
       for (const it of await listItems(this.db, pid)) this.addItem(it);
+    await this.syncMembers(nowMs);
+  }
+
+  /**
+   * Catches up with the standing of the raters this process has loaded, which another process
+   * may have changed (a pause, an exclusion, a reinstatement; a guidelines acknowledgement or a
+   * quiz passed there): a rater whose member row is not this process's copy is reloaded on next
+   * use, and one no longer active gives up the leases this process served them meanwhile.
+   * Before, the copy was kept until this process restarted: a rater paused elsewhere went on
+   * being served here, each task holding its comparison's slot for the whole lease, and one
+   * reinstated elsewhere was refused here as paused. One query per sync of the project.
+   */
+  private async syncMembers(nowMs: number): Promise<void> {
+    if (this.raters.size === 0) return;
+    const pid = this.project.project_id;
+    const rows = await this.db
+      .selectFrom("project_members")
+      .select(["user_id", "status", "status_at", "guidelines_ack_at", "quiz_passed_at"])
+      .where("project_id", "=", pid)
+      .execute();
+    for (const r of rows) {
+      const loading = this.raters.get(r.user_id);
+      const s = await loading?.catch(() => undefined);
+      if (!s || this.raters.get(r.user_id) !== loading) continue;
+      const m = s.member;
+      if (
+        m.status === r.status &&
+        m.status_at === r.status_at &&
+        (m.guidelines_ack_at === null) === (r.guidelines_ack_at === null) &&
+        (m.quiz_passed_at === null) === (r.quiz_passed_at === null)
+      )
+        continue;
+      this.forget(r.user_id);
+      if (r.status !== "active") await releaseHeld(this.leases, pid, r.user_id, nowMs);
+    }
   }
 
   addItem(it: ItemInfo): void {

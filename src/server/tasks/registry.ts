@@ -1,7 +1,7 @@
 /**
  * The task queues of all projects, loaded on first use (one load per project at a time), and
  * brought up to date with the store at most every `SYNC_MS` (items and settings that another
- * process or the CLI wrote).
+ * process or the CLI wrote, and the standing of raters another process changed).
  */
 import { KeelError } from "../../core/errors.js";
 import { type CollectionDb, getProject } from "../../store/collection/index.js";
@@ -42,7 +42,7 @@ export class QueueRegistry {
     if (t - queue.syncedAt >= SYNC_MS || t < queue.syncedAt) {
       // Marked first: requests arriving meanwhile go on with the queue as it is.
       queue.syncedAt = t;
-      await queue.syncFromStore();
+      await queue.syncFromStore(t);
     }
     return queue;
   }
