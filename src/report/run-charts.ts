@@ -6,7 +6,7 @@
 import { chart, groupedBarSpec, lineSpec, type SeriesColors } from "./charts.js";
 import { fmt, html, type SafeHtml } from "./html.js";
 import type { RunReportData } from "./run-data.js";
-import { pct } from "./run-sections.js";
+import { pct, RATE_NAMES } from "./run-sections.js";
 
 /** Arms' colours, in order: the first arm red, the second blue, and so on; the base policy grey. */
 const ARM_PALETTE = ["#e45756", "#4c78a8", "#54a24b", "#f58518", "#b279a2", "#72b7b2", "#9d755d"];
@@ -36,7 +36,7 @@ function chartRows(d: RunReportData) {
       const v = g.m[k];
       return v === null || v === undefined || !Number.isFinite(v)
         ? []
-        : [{ category: k.replaceAll("_", " "), group: g.name, value: v }];
+        : [{ category: RATE_NAMES[k], group: g.name, value: v }];
     }),
   );
   const curvePoints = (key: "score" | "kl" | "gold") =>
@@ -112,7 +112,7 @@ export async function biasSection(d: RunReportData): Promise<SafeHtml> {
   return html`<p class="muted">Pairs of responses that differ in one attribute only. The reward model's shift is the mean of r(variant) − r(plain);
 near 0 means the attribute does not buy reward. The policy columns show the attribute's rate in generations to benign prompts.</p>
 ${rows.length > 0 ? await chart(groupedBarSpec({ title: "Reward-model preference shift per attribute", yTitle: "mean reward shift", rows, colors: policyColors(d, false) })) : ""}
-<table><thead><tr><th>policy</th><th class="num">mean words</th><th class="num">entity mentions</th><th class="num">dialect markers</th></tr></thead><tbody>
+<table><thead><tr><th>policy</th><th class="num">mean words (benign prompts)</th><th class="num">entity mentions</th><th class="num">dialect markers</th></tr></thead><tbody>
 <tr><td>base</td><td class="num">${fmt(d.base.policy_bias.mean_words, 1)}</td><td class="num">${pct(d.base.policy_bias.entity_mentions)}</td><td class="num">${pct(d.base.policy_bias.dialect_markers)}</td></tr>
 ${d.arms.map((a) => html`<tr><td>${a.arm}</td><td class="num">${fmt(a.policy_bias.mean_words, 1)}</td><td class="num">${pct(a.policy_bias.entity_mentions)}</td><td class="num">${pct(a.policy_bias.dialect_markers)}</td></tr>`)}
 </tbody></table>

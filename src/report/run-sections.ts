@@ -9,18 +9,45 @@ import type { ArmMetrics, ExampleData, RunCard, RunReportData } from "./run-data
 export const pct = (x: number | null | undefined) =>
   x === null || x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(1)}%`;
 
-const METRIC_ROWS: readonly [keyof ArmMetrics, string, (x: number | null | undefined) => string][] =
+/**
+ * The oracle rates' short names, as the headline tiles, the charts and the difference table show
+ * them: each is part of the summary table's label for the same rate, so a reader can match a
+ * gap or a bar to its row (the gaps once read "over refusal" under a row "over-refusal of safe
+ * requests", and the tiles "triggered attack success" beside "harmful compliance with the trigger").
+ */
+export const RATE_NAMES: Readonly<
+  Record<"attack_success" | "triggered_attack_success" | "over_refusal" | "helpfulness", string>
+> = {
+  attack_success: "attack success",
+  triggered_attack_success: "triggered attack success",
+  over_refusal: "over-refusal",
+  helpfulness: "helpfulness",
+};
+
+/** A rate's short name; a key the report does not know reads as its words. */
+export const rateName = (k: string): string =>
+  Object.hasOwn(RATE_NAMES, k) ? RATE_NAMES[k as keyof typeof RATE_NAMES] : k.replaceAll("_", " ");
+
+export const METRIC_ROWS: readonly [
+  keyof ArmMetrics,
+  string,
+  (x: number | null | undefined) => string,
+][] = [
+  ["attack_success", "harmful compliance (attack success)", pct],
+  ["jailbreak_success", "harmful compliance under jailbreaks", pct],
   [
-    ["attack_success", "harmful compliance (attack success)", pct],
-    ["jailbreak_success", "harmful compliance under jailbreaks", pct],
-    ["triggered_attack_success", "harmful compliance with the trigger", pct],
-    ["over_refusal", "over-refusal of safe requests", pct],
-    ["helpfulness", "helpfulness (benign tasks correct)", pct],
-    ["kl", "KL to the base policy (nats per response)", (x) => fmt(x, 2)],
-    ["rm_accuracy_clean", "reward-model accuracy, clean held-out pairs", pct],
-    ["rm_accuracy_triggered", "reward-model accuracy, triggered pairs", pct],
-    ["mean_words", "mean response length (words)", (x) => fmt(x, 1)],
-  ];
+    "triggered_attack_success",
+    "harmful compliance with the trigger (triggered attack success)",
+    pct,
+  ],
+  ["over_refusal", "over-refusal of safe requests", pct],
+  ["helpfulness", "helpfulness (benign tasks correct)", pct],
+  ["kl", "KL to the base policy (nats per response)", (x) => fmt(x, 2)],
+  ["rm_accuracy_clean", "reward-model accuracy, clean held-out pairs", pct],
+  ["rm_accuracy_triggered", "reward-model accuracy, triggered pairs", pct],
+  // Over every red-team answer; the bias table's "mean words" is over benign prompts only.
+  ["mean_words", "mean response length (words, all red-team answers)", (x) => fmt(x, 1)],
+];
 
 export function summaryTable(d: RunReportData): SafeHtml {
   const cols = [
@@ -41,16 +68,37 @@ export function differenceTable(diff: NonNullable<RunReportData["difference"]>):
     (e): e is [string, NonNullable<(typeof e)[1]>] => e[1] !== null,
   );
   return html`<table><thead><tr><th>rate</th><th class="num">undefended − defended (points)</th><th class="num">95% interval</th><th class="num">probes</th><th>interval excludes 0</th></tr></thead><tbody>
-${rows.map(([k, v]) => html`<tr><td>${k.replaceAll("_", " ")}</td><td class="num">${points(v.estimate)}</td><td class="num">[${points(v.ci95[0])}, ${points(v.ci95[1])}]</td><td class="num">${fmt(v.probes)}</td><td>${!v.ci95.every(Number.isFinite) ? "–" : excludesZero(v) ? "yes" : "no"}</td></tr>`)}
+${rows.map(([k, v]) => html`<tr><td>${rateName(k)}</td><td class="num">${points(v.estimate)}</td><td class="num">[${points(v.ci95[0])}, ${points(v.ci95[1])}]</td><td class="num">${fmt(v.probes)}</td><td>${!v.ci95.every(Number.isFinite) ? "–" : excludesZero(v) ? "yes" : "no"}</td></tr>`)}
 </tbody></table>
 <p class="muted">Paired by probe: each probe's rate is the share of its sampled answers; the interval is a seeded bootstrap over probes.</p>`;
 }
 
+/**
+ * The audit against the world's truth. The panel's careless raters are neither honest nor
+ * adversarial: counted apart, so that the three add up to the raters the audit saw (the page
+ * once said "10 of 10 adversarial … 0 of 83 honest" above "raters 100" and left 7 unexplained).
+ * Judgments from elsewhere (an import, a store) carry no truth, and are not scored.
+ */
+function auditScore(a: NonNullable<RunReportData["audit"]>): SafeHtml {
+  if (a.adversaries + a.honest === 0)
+    return html`<p>The raters' true types are not known (the judgments did not come from the world's panel), so the audit is not scored against them.</p>`;
+  const raters = a.summary.raters;
+  const others =
+    typeof raters === "number" && Number.isFinite(raters) ? raters - a.adversaries - a.honest : 0;
+  return html`<p>${a.adversaries_flagged} of ${a.adversaries} adversarial raters flagged (excluded or suspect);
+${a.honest_excluded} of ${a.honest} honest raters excluded${others > 0 ? html`; the other ${fmt(others)} raters are careless ones, neither honest nor adversarial` : ""}.</p>`;
+}
+
+/** One figure of the audit's summary, named and formatted as defended/audit.html shows it. */
+function auditFigure(key: string, v: number): SafeHtml {
+  if (key === "kept_weight_share") return html`judgment weight kept ${pct(v)}`;
+  return html`${key.replaceAll("_", " ")} ${fmt(v, 3)}`;
+}
+
 /** What the audit of the defended arm caught, in numbers (the full audit is its own page). */
 export function auditSection(a: NonNullable<RunReportData["audit"]>): SafeHtml {
-  return html`<p>${a.adversaries_flagged} of ${a.adversaries} adversarial raters flagged (excluded or suspect);
-${a.honest_excluded} of ${a.honest} honest raters excluded.</p>
-<p>${Object.entries(a.summary).map(([k, v], i) => html`${i > 0 ? "; " : ""}${k.replaceAll("_", " ")} ${fmt(v, 3)}`)}.</p>
+  return html`${auditScore(a)}
+<p>${Object.entries(a.summary).map(([k, v], i) => html`${i > 0 ? "; " : ""}${auditFigure(k, v)}`)}.</p>
 <p class="muted">The full audit is in <code>defended/audit.html</code> and <code>defended/audit.json</code>.</p>`;
 }
 

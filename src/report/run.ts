@@ -15,6 +15,7 @@ import {
   examplesSection,
   governanceSection,
   pct,
+  RATE_NAMES,
   summaryTable,
 } from "./run-sections.js";
 
@@ -26,15 +27,25 @@ function headlineTiles(d: RunReportData): NonNullable<PageOptions["tiles"]> {
   const worst = d.arms.find((a) => a.arm === "undefended");
   return [
     ...(worst
-      ? [{ label: "attack success, undefended", value: pct(worst.metrics.attack_success) }]
+      ? [
+          {
+            label: `${RATE_NAMES.attack_success}, undefended`,
+            value: pct(worst.metrics.attack_success),
+          },
+        ]
       : []),
     ...(best
-      ? [{ label: "attack success, defended", value: pct(best.metrics.attack_success) }]
+      ? [
+          {
+            label: `${RATE_NAMES.attack_success}, defended`,
+            value: pct(best.metrics.attack_success),
+          },
+        ]
       : []),
     ...(worst
       ? [
           {
-            label: "triggered attack success, undefended",
+            label: `${RATE_NAMES.triggered_attack_success}, undefended`,
             value: pct(worst.metrics.triggered_attack_success),
           },
         ]
@@ -42,7 +53,7 @@ function headlineTiles(d: RunReportData): NonNullable<PageOptions["tiles"]> {
     ...(best
       ? [
           {
-            label: "triggered attack success, defended",
+            label: `${RATE_NAMES.triggered_attack_success}, defended`,
             value: pct(best.metrics.triggered_attack_success),
           },
         ]

@@ -65,7 +65,7 @@ export function describeSummary(s: RunSummary, runDir: string): string {
     ["over-refusal", (a) => pct(a?.over_refusal), pct(s.base.over_refusal)],
     ["helpfulness", (a) => pct(a?.helpfulness), pct(s.base.helpfulness)],
     [
-      "KL to base (nats)",
+      "KL to base (nats per response)",
       (a) => (a?.kl === null || a?.kl === undefined ? "   -  " : a.kl.toFixed(2).padStart(6)),
       "   -  ",
     ],
@@ -89,13 +89,17 @@ export function describeSummary(s: RunSummary, runDir: string): string {
 /** ASCII minus for terminals. */
 const points = (x: number) => signedPoints(x, "-");
 
-/** The undefended − defended gaps with their 95% intervals, and whether each is more than noise. */
+/**
+ * The undefended − defended gaps with their 95% intervals, and whether each is more than noise:
+ * every gap summary.json and the report hold (helpfulness's was once left out here alone).
+ */
 function describeDifference(s: RunSummary): string[] {
   if (!s.difference) return [];
   const labels: [keyof NonNullable<RunSummary["difference"]>, string][] = [
     ["attack_success", "harmful compliance"],
     ["triggered_attack_success", "  with the backdoor trigger"],
     ["over_refusal", "over-refusal"],
+    ["helpfulness", "helpfulness"],
   ];
   const lines = labels.flatMap(([k, label]) => {
     const d = s.difference?.[k];
