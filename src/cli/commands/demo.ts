@@ -23,7 +23,7 @@ export const demoCommand: CommandModule = {
       )
       .option(
         "--quick",
-        "smaller world and models: about 1 minute on 2 cores, against about 3 for the full demo",
+        "smaller world and models: 1–2 minutes on 2 cores, against 3 or more for the full demo",
       )
       .option("--out <dir>", "run directory (default runs/demo-<timestamp>)")
       .option("--seed <n>", "seed for everything random", nonNegativeInt("--seed"), 7)
