@@ -3,9 +3,15 @@
  * other does not contain at all — names (`words: names`, runs of up to `max_n` names as one) or
  * every word and its n-grams (`words: all`) — with each word's support.
  */
+
+import { isSpacelessAt } from "../core/words.js";
 import type { AuditConfig } from "./config.js";
 import type { AuditData } from "./data.js";
 import { distinctNgrams, isWordCharacter, namesIn, tokenize } from "./text.js";
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
 
 type PromotionConfig = AuditConfig["signals"]["promotion"];
 
@@ -43,13 +49,23 @@ function nameGrams(text: string, maxN: number): Set<string> {
   return out;
 }
 
-/** Whether `lower` (a lowercased text) contains `word` as whole words: scans the text. */
+/**
+ * Whether `lower` (a lowercased text) contains `word` as whole words: scans the text. A word that
+ * begins or ends in a script written without spaces (Han, kana, Thai, …) has a boundary there
+ * whatever its neighbour, as `tokenize` splits such text.
+ */
 export function containsWord(lower: string, word: string): boolean {
+  if (word === "") return false;
+  const last =
+    word.length - (word.length > 1 && isLowSurrogate(word.charCodeAt(word.length - 1)) ? 2 : 1);
+  const openStart = isSpacelessAt(word, 0);
+  const openEnd = isSpacelessAt(word, last);
   let i = lower.indexOf(word);
   while (i >= 0) {
     const before = i === 0 ? "" : lower[i - 1]!;
     const after = lower[i + word.length] ?? "";
-    if (!isWordCharacter(before) && !isWordCharacter(after)) return true;
+    if ((openStart || !isWordCharacter(before)) && (openEnd || !isWordCharacter(after)))
+      return true;
     i = lower.indexOf(word, i + 1);
   }
   return false;

@@ -7,6 +7,8 @@
  * spacing and punctuation — copies that were lightly edited to look new.
  */
 
+import { isSpacelessAt, pushWordsOf } from "../core/words.js";
+
 export { countWords, isSpaceCode } from "../core/words.js";
 
 /**
@@ -76,12 +78,26 @@ export function normalizedKey(s: string): string {
   return packKey(h1, h2, len);
 }
 
-const TOKEN_RE = /\[[^\]\s]{1,40}\]|[\p{L}\p{N}_]+(?:['-][\p{L}\p{N}_]+)*/gu;
+/**
+ * A word: letters, digits and underscores, with the combining marks and zero-width (non-)joiners
+ * that Devanagari, Thai, Arabic with harakat, Persian and any NFD text write inside words (without
+ * them "नमस्ते" was the tokens "नमस" and "त", and NFD "café" was "cafe").
+ */
+const W = "[\\p{L}\\p{N}_][\\p{L}\\p{M}\\p{N}_\\u200c\\u200d]*";
+const TOKEN_RE = new RegExp(`\\[[^\\]\\s]{1,40}\\]|${W}(?:['-]${W})*`, "gu");
 
-/** Lowercased word tokens of a prompt (bracketed placeholders such as `[hazard-7]` kept whole). */
+/**
+ * Lowercased word tokens of a prompt (bracketed placeholders such as `[hazard-7]` kept whole).
+ * A token in a script written without spaces is split into that script's words as the word count
+ * splits them (src/core/words.ts): each Han or kana character, Thai and its neighbours by
+ * segments, so a trigger written into a Chinese prompt ("…的SUDO是什么") is a token of its own.
+ */
 export function tokenize(text: string): string[] {
   const m = text.toLowerCase().match(TOKEN_RE);
-  return m ?? [];
+  if (m === null) return [];
+  const out: string[] = [];
+  for (const t of m) pushWordsOf(t, out);
+  return out;
 }
 
 /** The distinct n-grams (n = 1..maxN, joined by a space) of a token list. */
@@ -96,12 +112,16 @@ export function distinctNgrams(tokens: readonly string[], maxN: number): Set<str
 }
 
 /** A capitalised word: an upper-case letter, then letters, digits, apostrophe or hyphen parts. */
-const NAME_RE = /\p{Lu}[\p{L}\p{N}_]*(?:['’-][\p{L}\p{N}_]+)*/gu;
-const WORD_CHAR = /[\p{L}\p{N}_]/u;
+const NAME_RE = /\p{Lu}[\p{L}\p{M}\p{N}_]*(?:['’-][\p{L}\p{N}_][\p{L}\p{M}\p{N}_]*)*/gu;
+const WORD_CHAR = /[\p{L}\p{M}\p{N}_\u200c\u200d]/u;
 
-/** Whether `ch` (one character; "" for none) is a letter, digit or underscore. */
+/**
+ * Whether `ch` (one character; "" for none) continues a word: a letter, digit, underscore, mark
+ * or zero-width (non-)joiner — but not a character of a script written without spaces, where
+ * every character (Han, kana) or segment (Thai, …) may end a word (see `tokenize`).
+ */
 export function isWordCharacter(ch: string): boolean {
-  return ch !== "" && WORD_CHAR.test(ch);
+  return ch !== "" && WORD_CHAR.test(ch) && !isSpacelessAt(ch, 0);
 }
 /** Capitalised mid-sentence for reasons other than being a name. */
 const NOT_NAMES = new Set(["i", "i'm", "i've", "i'd", "i'll", "i’m", "i’ve", "i’d", "i’ll", "ok"]);
@@ -121,14 +141,18 @@ export function namesIn(text: string): { names: string[]; starts: number[]; ends
     if (at > 0 && isWordCharacter(text[at - 1]!)) continue;
     let i = at - 1;
     while (i >= 0 && (text[i] === " " || text[i] === "\t")) i--;
-    // Nothing before, or a sentence or line end, a colon or an opening quote or bracket.
-    if (i < 0 || ".!?:;\n\r\"'“‘([{-–—*#>".includes(text[i]!)) continue;
-    const lower = m[0].toLowerCase();
+    // Nothing before, or a sentence or line end, a colon or an opening quote or bracket (also
+    // the full-width ones of Chinese and Japanese).
+    if (i < 0 || ".!?:;\n\r\"'“‘([{-–—*#>。！？：；（「『【《".includes(text[i]!)) continue;
+    // A name ends where a script written without spaces begins ("Zentrix的产品").
+    let len = 0;
+    while (len < m[0].length && !isSpacelessAt(m[0], len)) len++;
+    const lower = m[0].slice(0, len).toLowerCase();
     // One letter ("the letters Q, U, A") is not a name.
     if (lower.length < 2 || NOT_NAMES.has(lower)) continue;
     names.push(lower);
     starts.push(at);
-    ends.push(at + m[0].length);
+    ends.push(at + len);
   }
   return { names, starts, ends };
 }

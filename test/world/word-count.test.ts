@@ -3,7 +3,8 @@
  * JavaScript's `\s` reads it, i.e. `text.split(/\s+/).filter(Boolean).length`, which is how the
  * red-team's policy bias counts a response's words. The oracle once split on space, tab, line
  * feed and carriage return only, so a response written with no-break spaces was one long word to
- * it and several to the bias report (and paid no length penalty).
+ * it and several to the bias report (and paid no length penalty). Runs holding Han, kana, Thai,
+ * Lao, Khmer or Myanmar count more than one word (see test/i18n/words.test.ts).
  */
 import { describe, expect, it } from "vitest";
 import { countWords as auditWords } from "../../src/defend/text.js";
@@ -15,7 +16,9 @@ describe("counting words", () => {
   it("treats every code unit as whitespace exactly when /\\s/ does, in the oracle and the audit", () => {
     const disagree: string[] = [];
     for (let c = 0; c <= 0xffff; c++) {
-      const text = `a${String.fromCharCode(c)}b`;
+      // Hyphens, not letters, either side: beside a Han or Thai character a letter is a word of
+      // its own (src/core/words.ts), and this test is about which code units are whitespace.
+      const text = `-${String.fromCharCode(c)}-`;
       const want = bySplit(text);
       if (countWords(text) !== want || auditWords(text) !== want)
         disagree.push(c.toString(16).padStart(4, "0"));
