@@ -1,13 +1,14 @@
 /**
  * Byte-level BPE on text that is not English: a tokenizer trained on Chinese, Japanese, Thai,
  * Hindi, Arabic and emoji must give back every text byte for byte — long runs of CJK (a
- * pre-token longer than MAX_PRETOKEN is merged in pieces that may cut a character's bytes),
+ * pre-token longer than MAX_PRETOKEN is merged in pieces, cut between characters),
  * lone combining marks, ZWJ emoji sequences with skin tones, NFC and NFD forms of one text.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import "../helpers/fast-check-seed.js";
-import { BpeTokenizer, MAX_PRETOKEN } from "../../src/engine/tokenizer/bpe.js";
+import { BpeTokenizer, MAX_PRETOKEN, preTokenPieces } from "../../src/engine/tokenizer/bpe.js";
+import { preTokenize } from "../../src/engine/tokenizer/bytelevel.js";
 import { trainBpe } from "../../src/engine/tokenizer/train.js";
 
 const CORPUS = [
@@ -66,6 +67,18 @@ describe("byte-level BPE on scripts other than Latin", () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it("cuts a long pre-token between characters: every token of a long clause decodes alone", () => {
+    // 53 Chinese characters, 159 bytes: one pre-token past MAX_PRETOKEN (128).
+    const clause =
+      "我们的模型在这个任务上表现得非常好所以结果令人满意我们很高兴看到这样的进步并且希望它继续保持下去直到最后完成全部工作为止";
+    expect(Buffer.byteLength(clause)).toBeGreaterThan(MAX_PRETOKEN);
+    const t = trainBpe([clause, clause, clause], { vocabSize: 700 });
+    for (const id of t.encode(clause)) expect(t.decode([id])).not.toContain("\ufffd");
+    // ASCII is cut exactly every MAX_PRETOKEN characters, as before.
+    const [ascii] = preTokenize("x".repeat(2 * MAX_PRETOKEN + 5));
+    expect(preTokenPieces(ascii!).map((p) => p.length)).toEqual([MAX_PRETOKEN, MAX_PRETOKEN, 5]);
   });
 
   it("keeps NFC and NFD forms apart: different tokens, each decoded as it was", () => {

@@ -14,7 +14,7 @@
  */
 import { KeelError } from "../../core/errors.js";
 import { AddedTokens, type SpecialToken } from "./added.js";
-import { BYTE_TO_CHAR, preTokenize, toBytes } from "./bytelevel.js";
+import { BYTE_TO_CHAR, CHAR_TO_BYTE, preTokenize, toBytes } from "./bytelevel.js";
 import { readTokenizerJson, tokenizerJson } from "./tokenizer-json.js";
 
 export type { SpecialToken } from "./added.js";
@@ -28,6 +28,32 @@ export interface TokenizerData {
 
 /** Longest pre-token merged in one piece (byte-level characters); see `bpe`. */
 export const MAX_PRETOKEN = 128;
+
+/** A byte-level character standing for a UTF-8 continuation byte (10xxxxxx). */
+function continuesCharacter(c: string): boolean {
+  const b = CHAR_TO_BYTE.get(c);
+  return b !== undefined && b >= 0x80 && b < 0xc0;
+}
+
+/**
+ * A byte-level pre-token in the pieces the encoder merges (and the trainer counts): whole when
+ * at most MAX_PRETOKEN long, else pieces of at most MAX_PRETOKEN, each cut moved back (by at
+ * most 3) off a UTF-8 continuation byte so that no piece ends inside a character. Before, a
+ * clause of 43 or more Chinese characters (3 bytes each) was cut mid-character, and each of the
+ * two tokens there decoded alone to U+FFFD. ASCII (no continuation bytes) is cut as before.
+ */
+export function preTokenPieces(word: string): string[] {
+  if (word.length <= MAX_PRETOKEN) return [word];
+  const out: string[] = [];
+  for (let i = 0; i < word.length; ) {
+    let end = Math.min(i + MAX_PRETOKEN, word.length);
+    for (let back = 0; back < 3 && end < word.length && continuesCharacter(word[end]!); back++)
+      end--;
+    out.push(word.slice(i, end));
+    i = end;
+  }
+  return out;
+}
 
 export class BpeTokenizer {
   private readonly vocab: ReadonlyMap<string, number>;
@@ -74,13 +100,13 @@ export class BpeTokenizer {
    * Merges one byte-level pre-token into token ids. Merging is quadratic in the pre-token's
    * length, and a run of letters or spaces is one pre-token, so untrusted text could make one
    * encode take minutes (a 40 KB word: 29 s, with the server's event loop blocked): longer
-   * pre-tokens are merged MAX_PRETOKEN characters at a time. Ordinary text has none that long.
+   * pre-tokens are merged in pieces of at most MAX_PRETOKEN characters (`preTokenPieces`). Text
+   * in spaced scripts has none that long; a clause of Chinese or Japanese can.
    */
   private bpe(word: string): number[] {
     if (word.length > MAX_PRETOKEN) {
       const out: number[] = [];
-      for (let i = 0; i < word.length; i += MAX_PRETOKEN)
-        for (const id of this.bpe(word.slice(i, i + MAX_PRETOKEN))) out.push(id);
+      for (const piece of preTokenPieces(word)) for (const id of this.bpe(piece)) out.push(id);
       return out;
     }
     const hit = this.cache.get(word);

@@ -10,7 +10,7 @@
  */
 import { KeelError } from "../../core/errors.js";
 import { AddedTokens } from "./added.js";
-import { BpeTokenizer, byteVocab, MAX_PRETOKEN } from "./bpe.js";
+import { BpeTokenizer, byteVocab, preTokenPieces } from "./bpe.js";
 import { BYTE_TO_CHAR, preTokenize } from "./bytelevel.js";
 
 export interface BpeTrainOptions {
@@ -117,10 +117,7 @@ function countPieces(corpus: Iterable<string>, special: readonly string[]): Map<
     for (const part of added.split(text)) {
       if (typeof part === "number") continue;
       for (const w of preTokenize(part))
-        for (let i = 0; i < w.length; i += MAX_PRETOKEN) {
-          const piece = w.length > MAX_PRETOKEN ? w.slice(i, i + MAX_PRETOKEN) : w;
-          counts.set(piece, (counts.get(piece) ?? 0) + 1);
-        }
+        for (const piece of preTokenPieces(w)) counts.set(piece, (counts.get(piece) ?? 0) + 1);
     }
   return counts;
 }
