@@ -17,11 +17,12 @@
  * processes racing for a comparison's last slot cannot both win. A finished lease is never
  * taken again (the rater is done with it, whichever process knows it). `acquireFirst` does the
  * same for a window of a rater's candidates in one script (one round trip per serve, however
- * many comparisons ahead are full), and returns their judgment counts. Neither takes a slot
- * limited by the overlap while the project's judgment hash lacks the seeded mark (Redis
- * restarted without its data, was flushed, or evicted the key): counts of 0 there would let
- * every comparison out again. `acquireFirst` then tells the caller to seed the counts from the
- * ledger and ask again (`unseeded`).
+ * many comparisons ahead are full), and returns their judgment counts; `firstOpen` is the same
+ * script without the writes, naming the candidate it would take. None of them takes (or
+ * names) a slot limited by the overlap while the project's judgment hash lacks the seeded mark
+ * (Redis restarted without its data, was flushed, or evicted the key): counts of 0 there would
+ * let every comparison out again. `acquireFirst` and `firstOpen` then tell the caller to seed
+ * the counts from the ledger and ask again (`unseeded`).
  *
  * Times are the callers' clocks (ms), as with the in-memory store; processes on different hosts
  * need their clocks in sync (NTP) to well under a lease's length.
@@ -69,14 +70,13 @@ return issued
 );
 
 /**
- * The first candidate with room, taken; and every candidate's judgment count.
- * KEYS judged user (lease cmp)×n; ARGV now grace limit project user n (task cmp order issued
- * expires)×n. Returns {index of the lease taken (0 = none), its issued time, counts…}, or
- * {-1} when the counts were never seeded (or were lost).
+ * The first candidate with room, taken when `take` (else only named); and every candidate's
+ * judgment count. KEYS judged user (lease cmp)×n; ARGV now grace limit project user n (task cmp
+ * order issued expires)×n. Returns {index of the lease taken or named (0 = none), its issued
+ * time, counts…}, or {-1} when the counts were never seeded (or were lost). Without `take` the
+ * script writes nothing: live leases are counted above `now` instead of expired ones dropped.
  */
-const ACQUIRE_FIRST = new Script(
-  "acquireFirst",
-  `${TAKE}
+const firstWithRoom = (take: boolean) => `${take ? TAKE : ""}
 if redis.call('HEXISTS', KEYS[1], '') == 0 then return {-1} end
 local now = tonumber(ARGV[1])
 local grace = tonumber(ARGV[2])
@@ -94,22 +94,32 @@ for k = 1, n do
     if cur[3] ~= '1' then
       local room = (cur[1] and tonumber(cur[1]) > now) or limit < 0
       if not room then
-        redis.call('ZREMRANGEBYSCORE', ck, '-inf', now)
-        room = redis.call('ZCARD', ck) + j < limit
+${
+  take
+    ? `        redis.call('ZREMRANGEBYSCORE', ck, '-inf', now)
+        room = redis.call('ZCARD', ck) + j < limit`
+    : `        room = redis.call('ZCOUNT', ck, '(' .. ARGV[1], '+inf') + j < limit`
+}
       end
       if room then
         local issued = cur[2] or ARGV[a + 4]
-        take(lk, ck, KEYS[2], ARGV[a + 1], ARGV[4], ARGV[a + 2], ARGV[5], ARGV[a + 3], issued,
+${
+  take
+    ? `        take(lk, ck, KEYS[2], ARGV[a + 1], ARGV[4], ARGV[a + 2], ARGV[5], ARGV[a + 3], issued,
           ARGV[a + 5], now, grace)
-        out[1] = k
+`
+    : ""
+}        out[1] = k
         out[2] = issued
       end
     end
   end
 end
 return out
-`,
-);
+`;
+
+const ACQUIRE_FIRST = new Script("acquireFirst", firstWithRoom(true));
+const FIRST_OPEN = new Script("firstOpen", firstWithRoom(false));
 
 const FINISH = new Script(
   "finish",
@@ -280,7 +290,24 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
     return out;
   }
 
-  async acquireFirst(
+  acquireFirst(
+    candidates: readonly Lease[],
+    overlap: number,
+    nowMs: number,
+  ): Promise<{ lease: Lease | undefined; judged: readonly number[]; unseeded?: true }> {
+    return this.first(ACQUIRE_FIRST, candidates, overlap, nowMs);
+  }
+
+  firstOpen(
+    candidates: readonly Lease[],
+    overlap: number,
+    nowMs: number,
+  ): Promise<{ lease: Lease | undefined; judged: readonly number[]; unseeded?: true }> {
+    return this.first(FIRST_OPEN, candidates, overlap, nowMs);
+  }
+
+  private async first(
+    script: Script,
     candidates: readonly Lease[],
     overlap: number,
     nowMs: number,
@@ -300,7 +327,7 @@ export class RedisLeaseStore implements LeaseStore, SharedJudgmentCounts {
       keys.push(this.leaseKey(l.taskId), this.cmpKey(l.projectId, l.comparisonId));
       args.push(l.taskId, l.comparisonId, l.shownOrder, l.issuedAt, l.expiresAt);
     }
-    const out = (await ACQUIRE_FIRST.run(this.r, keys, args)) as [number, string, ...number[]];
+    const out = (await script.run(this.r, keys, args)) as [number, string, ...number[]];
     const won = Number(out[0]);
     if (won === -1) return { lease: undefined, judged: [], unseeded: true };
     const judged = out.slice(2).map(Number);

@@ -91,6 +91,16 @@ export interface SharedJudgmentCounts {
     overlap: number,
     nowMs: number,
   ): Promise<{ lease: Lease | undefined; judged: readonly number[]; unseeded?: true }>;
+  /**
+   * What `acquireFirst` would answer now, taking nothing: the candidate it would take (not
+   * held by anyone for it) and the judgment counts. For a serve that only asks which task the
+   * rater is owed (see reclaim.ts); another process may take the slot before it is acquired.
+   */
+  firstOpen(
+    candidates: readonly Lease[],
+    overlap: number,
+    nowMs: number,
+  ): Promise<{ lease: Lease | undefined; judged: readonly number[]; unseeded?: true }>;
 }
 
 export function sharesJudgments(s: LeaseStore): s is LeaseStore & SharedJudgmentCounts {

@@ -16,7 +16,8 @@
  * State is loaded from the store on first use (judgment counts per comparison; per rater, what
  * they judged or skipped and their gold record) and kept current by this process's commits.
  * With a lease store shared by several processes (`SharedJudgmentCounts`), the counts of every
- * process live in that store and the overlap is checked there, atomically with the lease.
+ * process live in that store and the overlap is checked there, atomically with the lease
+ * (see shared-counts.ts).
  */
 import { Rng } from "../../core/rng.js";
 import type { Choice } from "../../core/types.js";
@@ -29,22 +30,14 @@ import {
   listItems,
   type Project,
 } from "../../store/collection/index.js";
-import {
-  type Lease,
-  type LeaseStore,
-  releaseHeld,
-  type SharedJudgmentCounts,
-  sharesJudgments,
-} from "./leases.js";
+import { type Lease, type LeaseStore, releaseHeld, sharesJudgments } from "./leases.js";
 import { loadRater, type RaterScope, type RaterState, recordJudgment } from "./rater-state.js";
+import { SharedCounts } from "./shared-counts.js";
 import type { TaskIds } from "./task-id.js";
 import { TextCache, type Texts } from "./texts.js";
 
 export { GOLD_COUNT_DELAY_MAX, type RaterState } from "./rater-state.js";
 export type { Texts } from "./texts.js";
-
-/** Candidates sent to a shared lease store per round trip. */
-const SHARED_WINDOW = 64;
 
 export class ProjectQueue implements RaterScope {
   readonly tasks: ItemInfo[] = [];
@@ -56,9 +49,8 @@ export class ProjectQueue implements RaterScope {
   /** Position of each item in its list (tasks, gold or quiz). */
   private readonly index = new Map<string, number>();
   private readonly texts: TextCache;
-  /** A committed judgment's shared count failed: rebuild the counts before the next serve. */
-  private countsOwed = false;
-  private reseeding: Promise<void> | undefined;
+  /** The counts of every process, with a lease store they share (see shared-counts.ts). */
+  private readonly shared: SharedCounts | undefined;
 
   private settings: Project;
 
@@ -70,6 +62,9 @@ export class ProjectQueue implements RaterScope {
   ) {
     this.settings = project;
     this.texts = new TextCache(db, (id) => this.listOf(id));
+    this.shared = sharesJudgments(leases)
+      ? new SharedCounts(leases, db, project.project_id, (id, n) => this.sawJudged(id, n))
+      : undefined;
   }
 
   get project(): Project {
@@ -104,7 +99,7 @@ export class ProjectQueue implements RaterScope {
     const q = new ProjectQueue(project, db, leases, ids);
     for (const it of await listItems(db, project.project_id)) q.addItem(it);
     for (const [id, n] of await judgedCounts(db, project.project_id)) q.judged.set(id, n);
-    if (sharesJudgments(leases)) await leases.seedJudgments(project.project_id, q.judged);
+    await q.shared?.seed(q.judged);
     return q;
   }
 
@@ -230,7 +225,25 @@ export class ProjectQueue implements RaterScope {
   }
 
   /** Serves the rater's next task, or undefined when none is available to them now. */
-  async next(userId: string, s: RaterState, nowMs: number): Promise<Lease | undefined> {
+  next(userId: string, s: RaterState, nowMs: number): Promise<Lease | undefined> {
+    return this.serve(userId, s, nowMs, true);
+  }
+
+  /**
+   * The task `next` would serve the rater now, its lease not taken: asking takes, ends and
+   * holds nothing (see reclaim.ts). Another request may take the slot before `next` is called.
+   */
+  peek(userId: string, s: RaterState, nowMs: number): Promise<Lease | undefined> {
+    return this.serve(userId, s, nowMs, false);
+  }
+
+  /** `next` (`take`), or `peek`: the same choice, so the two cannot disagree. */
+  private async serve(
+    userId: string,
+    s: RaterState,
+    nowMs: number,
+    take: boolean,
+  ): Promise<Lease | undefined> {
     // A live lease on a task the rater is done with is not served again: a process that did not
     // know the rater had judged it (the judgment went through another process after its lease
     // was forgotten) served it, and the submission was refused as a duplicate. It lapses.
@@ -252,61 +265,57 @@ export class ProjectQueue implements RaterScope {
     // letting a task lapse told gold apart.
     const coin = new Rng(this.ids.keyedSeed(`${this.project.seed}/gold/${userId}/${s.done.size}`));
     if (this.gold.length > 0 && coin.float() < this.project.gold_rate) {
-      const got = await this.nextGold(userId, s, nowMs);
+      const got = await this.nextGold(userId, s, nowMs, take);
       if (got) return got;
     }
-    return this.nextOrdinary(userId, s, nowMs);
+    return this.nextOrdinary(userId, s, nowMs, take);
   }
 
-  /** The rater's first gold item not done that a lease can be taken on, in their gold order. */
-  private async nextGold(userId: string, s: RaterState, nowMs: number): Promise<Lease | undefined> {
+  /**
+   * The rater's first gold item not done that a lease can be taken on, in their gold order
+   * (taken when `take`). Gold is not limited by the overlap, so outside a shared store (where a
+   * finished lease is never taken again) that is the first gold item not done.
+   */
+  private async nextGold(
+    userId: string,
+    s: RaterState,
+    nowMs: number,
+    take: boolean,
+  ): Promise<Lease | undefined> {
     s.goldOrder ??= new Rng(
       this.ids.keyedSeed(`${this.project.seed}/gold-order/${userId}`),
     ).shuffle(this.gold.map((_, i) => i));
-    if (sharesJudgments(this.leases)) {
-      const gold = function* (q: ProjectQueue, order: readonly number[]) {
-        for (const i of order) {
-          const it = q.gold[i]!;
-          if (!s.done.has(it.comparison_id)) yield it;
-        }
-      };
-      const got = await this.firstShared(
-        this.leases,
-        userId,
-        gold(this, s.goldOrder),
-        Infinity,
-        nowMs,
-      );
-      if (got) return got;
-    } else {
-      for (const i of s.goldOrder) {
-        const it = this.gold[i]!;
-        if (s.done.has(it.comparison_id)) continue;
-        const got = await this.leases.acquire(
-          this.lease(userId, it.comparison_id, nowMs),
-          Infinity,
-          nowMs,
-        );
-        if (got) return got;
+    const order = s.goldOrder;
+    const gold = function* (q: ProjectQueue) {
+      for (const i of order) {
+        const it = q.gold[i]!;
+        if (!s.done.has(it.comparison_id)) yield q.lease(userId, it.comparison_id, nowMs);
       }
+    };
+    if (this.shared) return this.shared.first(gold(this), Infinity, nowMs, take);
+    for (const l of gold(this)) {
+      const got = take ? await this.leases.acquire(l, Infinity, nowMs) : l;
+      if (got) return got;
     }
     return undefined;
   }
 
-  /** The first ordinary task from the rater's cursor on with a free slot. */
+  /** The first ordinary task from the rater's cursor on with a free slot (taken when `take`). */
   private async nextOrdinary(
     userId: string,
     s: RaterState,
     nowMs: number,
+    take: boolean,
   ): Promise<Lease | undefined> {
-    if (sharesJudgments(this.leases)) {
+    if (this.shared) {
       const open = function* (q: ProjectQueue) {
         for (let i = s.cursor; i < q.tasks.length; i++) {
           const it = q.tasks[i]!;
-          if (!s.done.has(it.comparison_id) && q.capacity(it) > 0) yield it;
+          if (!s.done.has(it.comparison_id) && q.capacity(it) > 0)
+            yield q.lease(userId, it.comparison_id, nowMs);
         }
       };
-      return this.firstShared(this.leases, userId, open(this), this.project.overlap, nowMs);
+      return this.shared.first(open(this), this.project.overlap, nowMs, take);
     }
     // Cheap pre-check before building a lease (an HMAC); acquire re-checks atomically. With a
     // store in this process the check is synchronous: nothing runs between it and acquire, so
@@ -323,76 +332,12 @@ export class ProjectQueue implements RaterScope {
         ? now(pid, it.comparison_id, nowMs)
         : await this.leases.liveCount(pid, it.comparison_id, nowMs);
       if (live >= cap) continue;
-      const got = await this.leases.acquire(
-        this.lease(userId, it.comparison_id, nowMs),
-        cap,
-        nowMs,
-      );
+      // With fewer than `cap` live leases, `acquire` takes it: that is the one to peek at.
+      const l = this.lease(userId, it.comparison_id, nowMs);
+      const got = take ? await this.leases.acquire(l, cap, nowMs) : l;
       if (got) return got;
     }
     return undefined;
-  }
-
-  /**
-   * Serving over a shared store: the candidates go to the store a window at a time; it takes
-   * the first with room in one atomic step and reports every candidate's judgment count, so
-   * this process's counts (and the raters' cursors) catch up with the other processes'.
-   */
-  private async firstShared(
-    shared: LeaseStore & SharedJudgmentCounts,
-    userId: string,
-    candidates: Iterable<ItemInfo>,
-    limit: number,
-    nowMs: number,
-  ): Promise<Lease | undefined> {
-    const it = candidates[Symbol.iterator]();
-    for (let done = false; !done; ) {
-      const window: Lease[] = [];
-      while (window.length < SHARED_WINDOW) {
-        const n = it.next();
-        if (n.done) {
-          done = true;
-          break;
-        }
-        window.push(this.lease(userId, n.value.comparison_id, nowMs));
-      }
-      if (window.length === 0) break;
-      if (this.countsOwed) await this.reseedShared(shared);
-      let r = await shared.acquireFirst(window, limit, nowMs);
-      if (r.unseeded) {
-        await this.reseedShared(shared);
-        r = await shared.acquireFirst(window, limit, nowMs);
-      }
-      window.forEach((l, k) => {
-        this.sawJudged(l.comparisonId, r.judged[k] ?? 0);
-      });
-      if (r.lease) return r.lease;
-    }
-    return undefined;
-  }
-
-  /**
-   * Rebuilds the shared store's counts from the ledger (never lowering them): when the store
-   * lost them (a Redis restarted without its data), or a count of this process's could not be
-   * written after its judgment was committed. Concurrent serves share one rebuild.
-   */
-  private reseedShared(shared: SharedJudgmentCounts): Promise<void> {
-    this.reseeding ??= (async () => {
-      const pid = this.project.project_id;
-      // Cleared first: a count failing while the ledger is read owes another rebuild.
-      this.countsOwed = false;
-      try {
-        const counts = await judgedCounts(this.db, pid);
-        for (const [id, n] of counts) this.sawJudged(id, n);
-        await shared.seedJudgments(pid, counts);
-      } catch (e) {
-        this.countsOwed = true;
-        throw e;
-      } finally {
-        this.reseeding = undefined;
-      }
-    })();
-    return this.reseeding;
   }
 
   /**
@@ -402,8 +347,7 @@ export class ProjectQueue implements RaterScope {
   async renew(l: Lease, nowMs: number): Promise<Lease | undefined> {
     const it = this.items.get(l.comparisonId);
     if (!it) return undefined;
-    const limit =
-      sharesJudgments(this.leases) && it.gold === null ? this.project.overlap : this.capacity(it);
+    const limit = this.shared && it.gold === null ? this.project.overlap : this.capacity(it);
     return this.leases.acquire(
       { ...l, expiresAt: nowMs + this.project.lease_seconds * 1000 },
       limit,
@@ -416,14 +360,7 @@ export class ProjectQueue implements RaterScope {
     this.judged.set(comparisonId, (this.judged.get(comparisonId) ?? 0) + 1);
     this.dropTextsIfComplete(comparisonId);
     s.done.add(comparisonId);
-    if (!sharesJudgments(this.leases)) return;
-    try {
-      await this.leases.countJudgment(this.project.project_id, comparisonId);
-    } catch (e) {
-      // The judgment is in the ledger; the next serve rebuilds the shared counts from it.
-      this.countsOwed = true;
-      throw e;
-    }
+    await this.shared?.count(comparisonId);
   }
 
   /** Takes in a count seen in the shared store (every process's judgments; never lower). */
@@ -447,9 +384,7 @@ export class ProjectQueue implements RaterScope {
 
   /** Brings the local counts up to every process's (for the progress view). */
   async refreshJudged(): Promise<void> {
-    if (!sharesJudgments(this.leases)) return;
-    for (const [id, n] of await this.leases.judgmentCounts(this.project.project_id))
-      this.sawJudged(id, n);
+    await this.shared?.refresh();
   }
 
   /** How many task items are complete (judged by `overlap` raters). */

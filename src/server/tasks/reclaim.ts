@@ -4,7 +4,12 @@
  * period. Task ids are derived from (project, rater, comparison), so serving the rater again
  * gives the same id for the same comparison: when the task they name is the one they would be
  * served now, they get it back and their judgment counts, instead of being refused and shown
- * the same comparison again to judge twice. A fresh lease that is not it is released at once,
+ * the same comparison again to judge twice.
+ *
+ * Which task the rater is owed is asked first without taking its lease (`peek`): an id that is
+ * not it (made up, another rater's, one they are past) costs no lease taken and dropped, in any
+ * project, however many such ids are sent. Only an id that matches is acquired (`next`); a
+ * lease that is then not it (another request took the slot in between) is released at once,
  * so an id that names nothing holds no slot.
  */
 import { memberProjects } from "../../store/collection/index.js";
@@ -35,6 +40,7 @@ export async function reclaim(
     // A rater holding a live task here is served that one, and it is not `taskId` (whose lease
     // is unknown): serving would change nothing.
     if ((await ctx.leases.heldBy(pid, userId, nowMs)).length > 0) continue;
+    if ((await q.peek(userId, s, nowMs))?.taskId !== taskId) continue;
     const l = await q.next(userId, s, nowMs);
     if (l?.taskId === taskId) return l;
     if (l) await ctx.leases.release(l.taskId);
