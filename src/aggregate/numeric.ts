@@ -32,9 +32,11 @@ export function safeLog(p: number): number {
  * Exact ties. A class's score is a sum over the task's judgments, added up in the order of the
  * rows, so two classes the data treat alike (a split vote, a rater and their mirror image) can
  * come out an ulp apart, and which one is larger then follows the rows. Scores within rounding
- * of the row's best are therefore set equal to it: the posteriors of a tie are exactly equal,
- * EM stays on the tie instead of running off to the side rounding favoured, and the label goes
- * to the lower class, as majority vote's integer counts give it.
+ * of a larger one are therefore set equal to it: the posteriors of a tie are exactly equal, EM
+ * stays on the tie instead of running off to the side rounding favoured, and the label goes to
+ * the lower class, as majority vote's integer counts give it. Ties below the best count too:
+ * one-coin Dawid–Skene, with two classes tied under a third, let them drift apart by rounding
+ * over the iterations until one overtook the third (a/b posterior gap 1 after 1,000 iterations).
  *
  * "Within rounding": 2⁻³⁰ of `mass` (Σ |terms| that went into the row, which bounds the sum's
  * rounding error many times over, including what the fitted parameters bring from earlier
@@ -44,12 +46,67 @@ export function tieTolerance(mass: number): number {
   return 2 ** -30 * (mass + 1);
 }
 
-/** Sets the scores of row [o, o + K) within `tol` of its largest to that largest; returns it. */
+/**
+ * Below the best score by more than this, exp(score − best) is 0 in float64: the posteriors of
+ * such classes are exactly 0 and need no equalising.
+ */
+const UNDERFLOW = 750;
+
+/** Rows up to this wide are clustered by repeated scans (K per cluster), wider ones by a sort. */
+const SCAN_WIDTH = 8;
+
+/**
+ * Equalises the scores of row [o, o + K): from the largest down, each score within `tol` of
+ * the top of its cluster is set to that top, and the first one below starts the next cluster
+ * (so a cluster spans at most `tol`). Scores are log-space (classes more than UNDERFLOW below
+ * the best are left alone), or shares in [0, 1]. Returns the largest score.
+ */
 export function equaliseTies(scores: Float64Array, o: number, K: number, tol: number): number {
   let m = Number.NEGATIVE_INFINITY;
   for (let k = 0; k < K; k++) if (scores[o + k]! > m) m = scores[o + k]!;
-  for (let k = 0; k < K; k++) if (m - scores[o + k]! <= tol) scores[o + k] = m;
+  if (K > SCAN_WIDTH) equaliseSorted(scores, o, K, tol, m);
+  else if (mayTie(scores, o, K, tol)) equaliseScanned(scores, o, K, tol, m);
   return m;
+}
+
+/**
+ * False when no two scores of row [o, o + K) lie within `tol` of each other (most rows), so
+ * that equaliseTies has nothing to do. Rows wider than SCAN_WIDTH are not checked (true): the
+ * check is quadratic, and equaliseTies sorts them anyway.
+ */
+export function mayTie(scores: Float64Array, o: number, K: number, tol: number): boolean {
+  if (K > SCAN_WIDTH) return true;
+  for (let a = 1; a < K; a++)
+    for (let b = 0; b < a; b++) if (Math.abs(scores[o + a]! - scores[o + b]!) <= tol) return true;
+  return false;
+}
+
+/** Cluster by cluster from the top, one scan of the row each. */
+function equaliseScanned(scores: Float64Array, o: number, K: number, tol: number, m: number) {
+  for (let top = m; top > m - UNDERFLOW; ) {
+    let next = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < K; k++) {
+      const v = scores[o + k]!;
+      if (v > top) continue; // in a cluster above
+      if (top - v <= tol) scores[o + k] = top;
+      else if (v > next) next = v;
+    }
+    top = next;
+  }
+}
+
+/** The same, in one pass over the row sorted from the top. */
+function equaliseSorted(scores: Float64Array, o: number, K: number, tol: number, m: number) {
+  const order = Array.from({ length: K }, (_, k) => k).sort(
+    (x, y) => scores[o + y]! - scores[o + x]!,
+  );
+  let top = m;
+  for (const k of order) {
+    const v = scores[o + k]!;
+    if (top - v <= tol) scores[o + k] = top;
+    else if (v > m - UNDERFLOW) top = v;
+    else break;
+  }
 }
 
 /**

@@ -291,54 +291,73 @@ describe("categorical methods: metamorphic properties (fast-check)", () => {
     // the data are unchanged by swapping a↔b with the twins, so a and b are exactly tied on
     // every task. GLAD's E-step used to round the two classes differently, and EM ran off from
     // the tie to whichever side the rows' order favoured (P up to 1 − 10⁻¹⁰, 106 label changes
-    // in 300 shuffles).
+    // in 300 shuffles); so did one-coin (67 of these 300 cases had a label follow the row order)
+    // and MACE from its vote-share start (62 by EM, 138 by VB), and Wawa's weighted vote, summed
+    // in row order, flipped a label in 2. Below the top, one-coin let a tie under a third class
+    // drift apart over the iterations until it overtook it (gap 1 after 1,000 iterations).
+    // MACE is held to its first start only (restarts: 1): its random restarts draw each
+    // worker's start from its id, so a rater and their twin start apart and EM may settle on
+    // one of two mirror-image optima; which is found is then not a tie kept or broken by
+    // rounding, and the mirror image, equally likely, is not tried.
     const swap = (l: string) => (l === "a" ? "b" : l === "b" ? "a" : l);
     const TIE_EXACT: [string, CatFit][] = [
       ["majority-vote", (d) => majorityVote(d)],
+      ["wawa", (d) => wawa(d)],
       ["dawid-skene", (d) => dawidSkene(d)],
+      ["one-coin", (d) => oneCoinDawidSkene(d)],
+      ["one-coin, 1,000 iterations", (d) => oneCoinDawidSkene(d, { tol: 0, maxIter: 1000 })],
       ["glad", (d) => glad(d)],
+      ["mace-em", (d) => mace(d, { method: "em", restarts: 1 })],
+      ["mace-vb", (d) => mace(d, { restarts: 1 })],
       ["mmsr", (d) => mmsr(d)],
     ];
-    fc.assert(
-      fc.property(catRows, fc.integer(), (rows, seed) => {
-        const twinned = [
-          ...rows,
-          ...rows.map((r) => ({ ...r, worker: `${r.worker}'`, label: swap(r.label) })),
-        ];
-        const a = encodeCategorical(twinned);
-        const b = encodeCategorical(permute(twinned, seed));
-        const ia = a.classes.indexOf("a");
-        const ib = a.classes.indexOf("b");
-        for (const [name, run] of TIE_EXACT) {
-          const ra = run(a);
-          const rb = run(b);
-          const K = ra.classes.length;
-          ra.tasks.forEach((t, i) => {
-            const j = rb.tasks.indexOf(t);
-            expect(rb.classes[rb.labels[j]!], `${name}: label of ${t}`).toBe(
-              ra.classes[ra.labels[i]!],
-            );
-            if (ia < 0 || ib < 0) return;
-            // The top of the posterior is exact (lower scores may differ by rounding): when a
-            // and b share it, they are equal and a, the lower class, is the label.
-            for (const [r, o] of [
-              [ra, i * K],
-              [rb, j * K],
-            ] as const) {
-              const top = Math.max(...r.probas.subarray(o, o + K));
-              const pa = r.probas[o + ia]!;
-              const pb = r.probas[o + ib]!;
-              if (Math.abs(pa - top) < 1e-9 || Math.abs(pb - top) < 1e-9) {
-                expect(pb, `${name}: a and b tied on ${t}`).toBe(pa);
-                expect(pa, `${name}: a and b on top of ${t}`).toBe(top);
-              }
-            }
-            expect(ra.classes[ra.labels[i]!], `${name}: label of ${t}`).not.toBe("b");
-          });
-        }
-      }),
-      { numRuns: 300 },
+    const check = (rows: CatRow[], seed: number): void => {
+      const twinned = [
+        ...rows,
+        ...rows.map((r) => ({ ...r, worker: `${r.worker}'`, label: swap(r.label) })),
+      ];
+      const a = encodeCategorical(twinned);
+      const b = encodeCategorical(permute(twinned, seed));
+      const ia = a.classes.indexOf("a");
+      const ib = a.classes.indexOf("b");
+      for (const [name, run] of TIE_EXACT) {
+        const ra = run(a);
+        const rb = run(b);
+        const K = ra.classes.length;
+        ra.tasks.forEach((t, i) => {
+          const j = rb.tasks.indexOf(t);
+          expect(rb.classes[rb.labels[j]!], `${name}: label of ${t}`).toBe(
+            ra.classes[ra.labels[i]!],
+          );
+          expect(ra.classes[ra.labels[i]!], `${name}: label of ${t}`).not.toBe("b");
+          if (ia < 0 || ib < 0) return;
+          // a and b are exactly equal, on top or below it.
+          expect(ra.probas[i * K + ib], `${name}: a and b tied on ${t}`).toBe(
+            ra.probas[i * K + ia],
+          );
+          expect(rb.probas[j * K + ib], `${name}: a and b tied on ${t}`).toBe(
+            rb.probas[j * K + ia],
+          );
+        });
+      }
+    };
+    // Found by shrinking, not by the 300 draws: M-MSR took the sign of w2's skill from its
+    // agreement with the others, which cancels exactly here, summed in worker order to ±an ulp,
+    // and the label went to a or b (P 0.61) by the order of the rows.
+    const row = (task: string, worker: string, label: string): CatRow => ({ task, worker, label });
+    check(
+      [
+        row("t2", "w2", "a"),
+        row("t0", "w0", "a"),
+        row("t0", "w2", "tie"),
+        row("t1", "w2", "a"),
+        row("t0", "w1", "a"),
+        row("t2", "w0", "a"),
+        row("t1", "w0", "a"),
+      ],
+      0,
     );
+    fc.assert(fc.property(catRows, fc.integer(), check), { numRuns: 300 });
   });
 
   it("mirroring a and b mirrors the posteriors (labels too, but for exact ties)", () => {

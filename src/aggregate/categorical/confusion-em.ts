@@ -11,10 +11,22 @@
  * probability of that class and its labels.
  *
  * Data with two equally likely readings (a task whose two labels are exchangeable under the
- * model) start EM on a saddle; rounding, which follows the order of the rows, decides the side,
- * so such a task's posterior can change with row order while the objective does not.
+ * model, as when every rater has a mirror twin) start EM on a saddle. The class scores are sums
+ * in row order, so they came out an ulp apart and EM ran off to the side rounding favoured
+ * (one-coin's label followed the order of the rows); scores within rounding of one another are
+ * therefore set equal (numeric.ts, "Exact ties"), and such a tie stays exact through EM and
+ * goes to the lower class. Data whose readings are equally likely only in their objective,
+ * not class by class, can still reach either optimum.
  */
-import { argmaxRows, columnMeans, hasConverged, safeLog } from "../numeric.js";
+import {
+  argmaxRows,
+  columnMeans,
+  equaliseTies,
+  hasConverged,
+  mayTie,
+  safeLog,
+  tieTolerance,
+} from "../numeric.js";
 import type { CategoricalData, IterOptions } from "../types.js";
 import { settlingWatch } from "./settling.js";
 
@@ -24,6 +36,13 @@ export const DEFAULT_TOL = 1e-5;
 /**
  * Each task's vote proportions: T_ik = (votes for k on i) / (votes on i), the initialisation
  * of Dawid & Skene (1979, §3) and crowd-kit's majority-vote probabilities. [nTasks, K]
+ *
+ * Weighted votes are sums of weights in row order: a rater and a mirror twin with the same
+ * weight up to an ulp (Wawa's skills are such sums too) left the two classes an ulp apart, and
+ * the label followed the rows. Weighted shares within 2⁻³⁰ of a larger one (numeric.ts, "Exact
+ * ties"; the shares of a task add up to 1, so this is relative to its total weight, whatever
+ * unit the weights come in) are set equal to it, and the row is normalised again. Unweighted
+ * counts are integers and exact.
  */
 export function voteProportions(data: CategoricalData, weights?: Float64Array): Float64Array {
   const K = data.nClasses;
@@ -35,6 +54,12 @@ export function voteProportions(data: CategoricalData, weights?: Float64Array): 
   for (let t = 0; t < data.nTasks; t++) {
     let s = 0;
     for (let k = 0; k < K; k++) s += out[t * K + k]!;
+    if (weights && s > 0) {
+      for (let k = 0; k < K; k++) out[t * K + k] = out[t * K + k]! / s;
+      equaliseTies(out, t * K, K, 2 ** -30);
+      s = 0;
+      for (let k = 0; k < K; k++) s += out[t * K + k]!;
+    }
     if (s > 0) for (let k = 0; k < K; k++) out[t * K + k] = out[t * K + k]! / s;
     else for (let k = 0; k < K; k++) out[t * K + k] = 1 / K;
   }
@@ -55,7 +80,8 @@ export function clampGold(probas: Float64Array, data: CategoricalData): void {
 
 /**
  * E-step: posteriors into `out` from log priors [K] and log confusion matrices
- * [nWorkers, K, K]; returns the log-likelihood of those parameters.
+ * [nWorkers, K, K]; returns the log-likelihood of those parameters (from the scores as summed;
+ * the posteriors have exact ties made exact).
  */
 export function confusionEStep(
   data: CategoricalData,
@@ -82,7 +108,22 @@ export function confusionEStep(
       continue;
     }
     let m = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < K; k++) if (out[o + k]! > m) m = out[o + k]!;
+    // Every term is a log-probability (≤ 0), so a class's |score| is the Σ |terms| that went
+    // into it, and the row's lowest score bounds the rounding of all of them.
+    let lo = 0;
+    for (let k = 0; k < K; k++) {
+      if (out[o + k]! > m) m = out[o + k]!;
+      if (out[o + k]! < lo) lo = out[o + k]!;
+    }
+    const tol = tieTolerance(-lo);
+    // The likelihood from the scores as summed; the posteriors with ties made exact.
+    const tied = mayTie(out, o, K, tol);
+    if (tied) {
+      let z = 0;
+      for (let k = 0; k < K; k++) z += Math.exp(out[o + k]! - m);
+      ll += m + Math.log(z);
+      equaliseTies(out, o, K, tol);
+    }
     let s = 0;
     for (let k = 0; k < K; k++) {
       const e = Math.exp(out[o + k]! - m);
@@ -90,7 +131,7 @@ export function confusionEStep(
       s += e;
     }
     for (let k = 0; k < K; k++) out[o + k] = out[o + k]! / s;
-    ll += m + Math.log(s);
+    if (!tied) ll += m + Math.log(s);
   }
   return ll;
 }

@@ -90,7 +90,7 @@ function logPrior(s: GladState, alpha: Float64Array, b: Float64Array): number {
  * likelihood, so each class's score is its log prior plus the log-odds of the labels it got.
  * Adding the common part to each class instead, interleaved in row order, rounded the classes of
  * an exact split differently (P = 0.4999999999999999 against 0.5000000000000001), and the label
- * followed the rows. Scores within rounding of the best are set equal to it (numeric.ts,
+ * followed the rows. Scores within rounding of one another are set equal (numeric.ts,
  * "Exact ties"), so that an exact tie stays exact through EM and goes to the lower class.
  */
 function gladEStep(s: GladState, out: Float64Array): number {

@@ -35,7 +35,15 @@
  * Trust with MACE", Proceedings of NAACL-HLT 2013, pp. 1120–1130 (ACL Anthology N13-1132).
  */
 import { Rng } from "../../core/rng.js";
-import { argmaxRows, columnMeans, digamma, hasConverged, safeLog } from "../numeric.js";
+import {
+  argmaxRows,
+  columnMeans,
+  digamma,
+  equaliseTies,
+  hasConverged,
+  safeLog,
+  tieTolerance,
+} from "../numeric.js";
 import type { CategoricalData, CategoricalResult, IterOptions } from "../types.js";
 import { markUnjudged } from "../unjudged.js";
 import { DEFAULT_TOL, voteProportions } from "./confusion-em.js";
@@ -65,20 +73,33 @@ interface MaceParams {
   xi: Float64Array; // [W, K]
 }
 
-/** E-step into `out` [nTasks, K]; returns the log-likelihood. */
+/**
+ * E-step into `out` [nTasks, K]; returns the log-likelihood.
+ *
+ * A judgment with label l adds log((1 − θ_w) ξ_wl) to every class of its task and, on top, the
+ * log-odds log(θ_w + (1 − θ_w) ξ_wl) − log((1 − θ_w) ξ_wl) to class l. The first part is common
+ * to the task's classes: it is summed apart and enters only the likelihood (as in GLAD). Scores
+ * within rounding of one another are set equal (numeric.ts, "Exact ties"): a rater and their
+ * mirror twin got parameters an ulp apart, and from vote proportions EM ran off from an exact
+ * tie to the side the order of the rows favoured.
+ */
 function maceEStep(data: CategoricalData, p: MaceParams, out: Float64Array): number {
   const K = data.nClasses;
   const { task, worker, label, nTasks } = data;
+  const common = new Float64Array(nTasks);
+  // Σ |log-odds| per task: the scale of each score's rounding error.
+  const mass = new Float64Array(nTasks);
   out.fill(-Math.log(K));
   for (let j = 0; j < task.length; j++) {
     const w = worker[j]!;
     const l = label[j]!;
-    const th = p.theta[w]!;
+    const t = task[j]!;
     const spam = p.spam[w]! * p.xi[w * K + l]!;
     const off = safeLog(spam);
-    const o = task[j]! * K;
-    for (let k = 0; k < K; k++) out[o + k]! += off;
-    out[o + l]! += safeLog(th + spam) - off;
+    const odds = safeLog(p.theta[w]! + spam) - off;
+    common[t]! += off;
+    out[t * K + l]! += odds;
+    mass[t]! += Math.abs(odds);
   }
   let ll = 0;
   for (let t = 0; t < nTasks; t++) {
@@ -87,8 +108,11 @@ function maceEStep(data: CategoricalData, p: MaceParams, out: Float64Array): num
     for (let k = 0; k < K; k++) if (out[o + k]! > m) m = out[o + k]!;
     let z = 0;
     for (let k = 0; k < K; k++) z += Math.exp(out[o + k]! - m);
+    ll += m + Math.log(z) + common[t]!;
+    equaliseTies(out, o, K, tieTolerance(mass[t]! + Math.abs(m)));
+    z = 0;
+    for (let k = 0; k < K; k++) z += Math.exp(out[o + k]! - m);
     for (let k = 0; k < K; k++) out[o + k] = Math.exp(out[o + k]! - m) / z;
-    ll += m + Math.log(z);
   }
   return ll;
 }

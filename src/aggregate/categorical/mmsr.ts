@@ -26,8 +26,9 @@
  * Then |s| = u / √(‖u‖/‖v‖); signs: s_i gets the sign of Σ_j C_ij |s_j| (a worker who agrees
  * with the others beyond chance is better than chance; this replaces the paper's spectral
  * sign-determination step and assumes, as the paper does, that good workers dominate). A worker
- * who shares no task with anyone (Σ_j C_ij |s_j| = 0) gets s = 0: chance, weight 0; a task
- * that only such workers labelled keeps its plain vote shares.
+ * who shares no task with anyone, or whose agreement cancels out exactly (Σ_j C_ij |s_j| = 0,
+ * up to rounding: numeric.ts, "Exact ties"), gets s = 0: chance, weight 0; a task that only
+ * such workers labelled keeps its plain vote shares.
  * s is clipped to [−1/(K−1) + 1/√I, 1 − 1/√I], p_w = s_w (K−1)/K + 1/K, and tasks are labelled
  * by a vote weighted by the log-odds log((K−1) p_w / (1 − p_w)); with these weights the vote's
  * softmax is the one-coin model's posterior under uniform priors, which is what `probas` holds.
@@ -231,9 +232,19 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
   const weights = new Float64Array(W);
   for (let i = 0; i < W; i++) {
     let dir = 0;
-    for (let j = 0; j < W; j++) if (common[i * W + j]! > 0) dir += C[i * W + j]! * sAbs[j]!;
+    let dirMass = 0;
+    for (let j = 0; j < W; j++) {
+      if (common[i * W + j]! === 0) continue;
+      const term = C[i * W + j]! * sAbs[j]!;
+      dir += term;
+      dirMass += Math.abs(term);
+    }
     // No co-worker (or agreement exactly at chance): nothing tells the sign, and u_i is still
-    // its start; s = 0 (chance), as crowd-kit's sign step gives such workers.
+    // its start; s = 0 (chance), as crowd-kit's sign step gives such workers. Agreement that
+    // cancels out exactly (a rater who agrees with one co-worker as much as they disagree with
+    // that co-worker's mirror twin) sums in worker order to ±an ulp, and that sign followed the
+    // order of the rows; a sum within 2⁻³⁰ of its Σ |terms| is exactly at chance (numeric.ts).
+    if (Math.abs(dir) <= 2 ** -30 * dirMass) dir = 0;
     let s = dir === 0 ? 0 : dir < 0 ? -sAbs[i]! : sAbs[i]!;
     s = Math.min(s, 1 - floor);
     if (K > 1) s = Math.max(s, -1 / (K - 1) + floor);

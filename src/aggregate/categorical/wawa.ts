@@ -5,6 +5,8 @@
  *   ŷ⁰ = MV(labels);   s_w = (1/n_w) Σ_j [l_j = ŷ⁰_{i(j)}];   probas = weighted-MV(labels; s)
  *
  * Workers who always disagree with the crowd get weight 0. Skills are those of the first vote.
+ * The weighted vote is summed in row order; shares within rounding of one another are made
+ * equal (voteProportions), so an exact tie stays exact and goes to the lower class.
  *
  * Example: on x, x, y the "y" worker agrees with nothing, weight 0 → probas (1, 0).
  *
