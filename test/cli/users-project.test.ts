@@ -14,13 +14,13 @@ import {
 import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { fakeStdin } from "../helpers/stdin.js";
-import { tempDir } from "../helpers/stores.js";
+import { type DialectFixture, dialectFixtures, tempDir } from "../helpers/stores.js";
 
 const dir = tempDir("keel-users-project-");
-let n = 0;
-/** A new store (keel init: users and project need one). */
-async function freshDb(): Promise<string> {
-  const db = join(dir, `s${n++}.db`);
+const fixtures = dialectFixtures();
+/** A new store (keel init: users and project need one), SQLite unless `fx` says otherwise. */
+async function freshDb(fx: DialectFixture = fixtures[0]!): Promise<string> {
+  const db = fx.target();
   expect((await runCli(["init", "--db", db])).code).toBe(0);
   return db;
 }
@@ -84,24 +84,26 @@ describe("keel users add", () => {
   });
 });
 
-describe("keel users list and set", () => {
-  it("escapes logins and names that another tool put in the store", async () => {
-    const db = await freshDb();
-    const store = await openStore(db, { create: true });
-    await createUser(
-      collectionDb(store),
-      { login: NASTY, role: "rater", display_name: NASTY },
-      new Date(),
-    );
-    await store.close();
-    const list = await runCli(["users", "list", "--db", db]);
-    expect(list.code).toBe(0);
-    expectEscaped(list.stdout);
-    const set = await runCli(["users", "set", NASTY, "--name", "plain", "--db", db]);
-    expect(set.code, set.stderr).toBe(0);
-    expectEscaped(set.stdout);
+for (const fx of fixtures) {
+  describe(`keel users list and set (${fx.name})`, () => {
+    it("escapes logins and names that another tool put in the store", async () => {
+      const db = await freshDb(fx);
+      const store = await openStore(db, { create: true });
+      await createUser(
+        collectionDb(store),
+        { login: NASTY, role: "rater", display_name: NASTY },
+        new Date(),
+      );
+      await store.close();
+      const list = await runCli(["users", "list", "--db", db]);
+      expect(list.code).toBe(0);
+      expectEscaped(list.stdout);
+      const set = await runCli(["users", "set", NASTY, "--name", "plain", "--db", db]);
+      expect(set.code, set.stderr).toBe(0);
+      expectEscaped(set.stdout);
+    });
   });
-});
+}
 
 describe("keel users invite", () => {
   it("refuses an expiry the API would refuse (no internal error), and a base URL that is no link", async () => {
@@ -143,95 +145,120 @@ describe("keel users invite", () => {
   });
 });
 
-describe("keel project", () => {
-  it("names a guidelines file it cannot read (KEEL_E_FILE, not an internal error)", async () => {
-    const db = await freshDb();
-    const missing = await runCli([
-      "project",
-      "create",
-      "p1",
-      "--name",
-      "P",
-      "--guidelines",
-      join(dir, "nope.md"),
-      "--db",
-      db,
-    ]);
-    expect(missing.code).toBe(66);
-    expect(missing.stderr).toContain("KEEL_E_FILE");
-    expect(missing.stderr).toContain("nope.md");
-    expect((await runCli(["project", "create", "p1", "--name", "P", "--db", db])).code).toBe(0);
-    const folder = await runCli(["project", "set", "p1", "--guidelines", dir, "--db", db]);
-    expect(folder.code).toBe(66);
-    expect(folder.stderr).toContain("is a directory");
-  });
+for (const fx of fixtures) {
+  describe(`keel project (${fx.name})`, () => {
+    it("names a guidelines file it cannot read (KEEL_E_FILE, not an internal error)", async () => {
+      const db = await freshDb(fx);
+      const missing = await runCli([
+        "project",
+        "create",
+        "p1",
+        "--name",
+        "P",
+        "--guidelines",
+        join(dir, "nope.md"),
+        "--db",
+        db,
+      ]);
+      expect(missing.code).toBe(66);
+      expect(missing.stderr).toContain("KEEL_E_FILE");
+      expect(missing.stderr).toContain("nope.md");
+      expect((await runCli(["project", "create", "p1", "--name", "P", "--db", db])).code).toBe(0);
+      const folder = await runCli(["project", "set", "p1", "--guidelines", dir, "--db", db]);
+      expect(folder.code).toBe(66);
+      expect(folder.stderr).toContain("is a directory");
+    });
 
-  it("escapes project names, seeds, logins and pause reasons in list, show and set", async () => {
-    const db = await freshDb();
-    const store = await openStore(db, { create: true });
-    const cdb = collectionDb(store);
-    const u = await createUser(cdb, { login: NASTY, role: "rater" }, new Date());
-    await store.close();
-    writeFileSync(join(dir, "g.md"), "Be kind.\n");
-    const create = await runCli([
-      "project",
-      "create",
-      "p1",
-      "--name",
-      NASTY,
-      "--seed",
-      NASTY,
-      "--db",
-      db,
-    ]);
-    expect(create.code, create.stderr).toBe(0);
-    const again = await openStore(db);
-    await addMembers(collectionDb(again), "p1", [u.user_id], new Date());
-    await setMemberStatus(
-      collectionDb(again),
-      {
-        project_id: "p1",
-        user_id: u.user_id,
-        status: "paused",
-        action: "pause",
-        actor_id: null,
-        reason: NASTY,
-      },
-      new Date(),
-    );
-    await again.close();
-    for (const args of [
-      ["project", "list"],
-      ["project", "show", "p1"],
-      ["project", "set", "p1", "--name", "plain"],
-    ]) {
-      const r = await runCli([...args, "--db", db]);
+    it("refuses guidelines a database could not keep as given (NUL), and writes nothing", async () => {
+      const db = await freshDb(fx);
+      const bad = join(dir, `nul-${fx.name}.md`);
+      writeFileSync(bad, "Be kind.\u0000\n");
+      const create = ["project", "create", "p1", "--name", "P", "--guidelines", bad, "--db", db];
+      const r = await runCli(create);
+      expect(r.code, r.stderr).toBe(65);
+      expect(r.stderr).toContain(
+        'KEEL_E_INVALID_RECORD: id "p1": guidelines: must not contain NUL characters',
+      );
+      expect(JSON.parse((await runCli(["project", "list", "--json", "--db", db])).stdout)).toEqual(
+        [],
+      );
+      expect((await runCli(["project", "create", "p1", "--name", "P", "--db", db])).code).toBe(0);
+      const set = await runCli(["project", "set", "p1", "--guidelines", bad, "--db", db]);
+      expect(set.code, set.stderr).toBe(65);
+      expect(set.stderr).toContain("guidelines: must not contain NUL characters");
+      const shown = await runCli(["project", "show", "p1", "--json", "--db", db]);
+      expect(JSON.parse(shown.stdout)).toMatchObject({ project: { guidelines: "" } });
+    });
+
+    it("escapes project names, seeds, logins and pause reasons in list, show and set", async () => {
+      const db = await freshDb(fx);
+      const store = await openStore(db, { create: true });
+      const cdb = collectionDb(store);
+      const u = await createUser(cdb, { login: NASTY, role: "rater" }, new Date());
+      await store.close();
+      writeFileSync(join(dir, "g.md"), "Be kind.\n");
+      const create = await runCli([
+        "project",
+        "create",
+        "p1",
+        "--name",
+        NASTY,
+        "--seed",
+        NASTY,
+        "--db",
+        db,
+      ]);
+      expect(create.code, create.stderr).toBe(0);
+      const again = await openStore(db);
+      await addMembers(collectionDb(again), "p1", [u.user_id], new Date());
+      await setMemberStatus(
+        collectionDb(again),
+        {
+          project_id: "p1",
+          user_id: u.user_id,
+          status: "paused",
+          action: "pause",
+          actor_id: null,
+          reason: NASTY,
+        },
+        new Date(),
+      );
+      await again.close();
+      for (const args of [
+        ["project", "list"],
+        ["project", "show", "p1"],
+        ["project", "set", "p1", "--name", "plain"],
+      ]) {
+        const r = await runCli([...args, "--db", db]);
+        expect(r.code, r.stderr).toBe(0);
+        expectEscaped(r.stdout);
+      }
+    });
+  });
+}
+
+for (const fx of fixtures) {
+  describe(`keel project add --member (${fx.name})`, () => {
+    it("counts a login given twice once, not as a member already there", async () => {
+      const db = await freshDb(fx);
+      expect((await runCli(["users", "add", "bob", "--role", "rater", "--db", db])).code).toBe(0);
+      expect((await runCli(["project", "create", "p1", "--name", "P", "--db", db])).code).toBe(0);
+      const r = await runCli([
+        "project",
+        "add",
+        "p1",
+        "--member",
+        "bob",
+        "--member",
+        "bob",
+        "--json",
+        "--db",
+        db,
+      ]);
       expect(r.code, r.stderr).toBe(0);
-      expectEscaped(r.stdout);
-    }
+      expect(JSON.parse(r.stdout)).toMatchObject({ members: 1, members_already_in_project: 0 });
+      const text = await runCli(["project", "add", "p1", "--member", "bob", "--db", db]);
+      expect(text.stdout).toContain("added 0 items (0 already there), 0 members (1 already there)");
+    });
   });
-});
-
-describe("keel project add --member", () => {
-  it("counts a login given twice once, not as a member already there", async () => {
-    const db = await freshDb();
-    expect((await runCli(["users", "add", "bob", "--role", "rater", "--db", db])).code).toBe(0);
-    expect((await runCli(["project", "create", "p1", "--name", "P", "--db", db])).code).toBe(0);
-    const r = await runCli([
-      "project",
-      "add",
-      "p1",
-      "--member",
-      "bob",
-      "--member",
-      "bob",
-      "--json",
-      "--db",
-      db,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ members: 1, members_already_in_project: 0 });
-    const text = await runCli(["project", "add", "p1", "--member", "bob", "--db", db]);
-    expect(text.stdout).toContain("added 0 items (0 already there), 0 members (1 already there)");
-  });
-});
+}

@@ -18,6 +18,11 @@ export interface DialectFixture {
   open(opts?: { now?: () => Date }): Promise<FeedbackStore>;
   /** Runs raw SQL against the store's database with the append-only guard lifted. */
   tamper(store: FeedbackStore, statements: string[]): Promise<void>;
+  /**
+   * Where a new store may be made, as `--db` takes it (a SQLite path, a PostgreSQL URL with its
+   * own `?schema=`, dropped afterwards); nothing is created until `keel init` or `openStore`.
+   */
+  target(): string;
 }
 
 let counter = 0;
@@ -57,27 +62,46 @@ function sqliteFixture(): DialectFixture {
       await store.rawExecute("DROP TRIGGER IF EXISTS judgments_no_delete");
       for (const s of statements) await store.rawExecute(s);
     },
+    target() {
+      dir ??= tempDir();
+      return join(dir, `s${counter++}.db`);
+    },
   };
 }
 
 function postgresFixture(): DialectFixture {
   const schemas = schemasDroppedAfterAll();
+  const newSchema = () => {
+    const schema = `keel_t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+    schemas.push(schema);
+    return schema;
+  };
   return {
     name: "postgres",
     async open(opts = {}) {
-      const schema = `keel_t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
-      schemas.push(schema);
+      const schema = newSchema();
       return openStore(PG_URL, { schema, create: true, ...(opts.now ? { now: opts.now } : {}) });
     },
     async tamper(store, statements) {
       await store.rawExecute("ALTER TABLE judgments DISABLE TRIGGER judgments_append_only");
       for (const s of statements) await store.rawExecute(s);
     },
+    target() {
+      const u = new URL(PG_URL);
+      u.searchParams.set("schema", newSchema());
+      return u.toString();
+    },
   };
 }
 
 export function dialectFixtures(): DialectFixture[] {
   return [sqliteFixture(), postgresFixture()];
+}
+
+/** Another connection to `store`'s database: its SQLite file, or its PostgreSQL schema. */
+export function reopenStore(store: FeedbackStore): Promise<FeedbackStore> {
+  if (store.dialectName === "sqlite") return openStore(store.location);
+  return openStore(PG_URL, { schema: store.schema! });
 }
 
 /** The rows of the ledger at `location` (a SQLite file or a PostgreSQL URL), after it verifies. */

@@ -7,9 +7,8 @@ import { encodeLedgerRecord } from "../../src/core/ledger-record.js";
 import { CHOICES, type Judgment, type Parsed } from "../../src/core/types.js";
 import { DigestCache, packBatch, SentTexts } from "../../src/io/packed.js";
 import { parseJudgmentsInWorker } from "../../src/io/parallel.js";
-import { openStore } from "../../src/store/store.js";
 import { collect, fixedClock, makeJudgments } from "../helpers/data.js";
-import { tempDir } from "../helpers/stores.js";
+import { dialectFixtures, tempDir } from "../helpers/stores.js";
 
 const dir = tempDir();
 
@@ -91,41 +90,60 @@ describe("packed batches", () => {
   });
 });
 
-describe("parsing in a worker thread", () => {
-  const rows = makeJudgments(300, 3);
-  const file = join(dir, "j.jsonl");
-  writeFileSync(file, rows.map((r, i) => (i === 700 ? "{broken" : JSON.stringify(r))).join("\n"));
+for (const fx of dialectFixtures()) {
+  describe(`parsing in a worker thread, into ${fx.name}`, () => {
+    const rows = makeJudgments(300, 3);
+    const file = join(dir, `j-${fx.name}.jsonl`);
+    // Line 701 does not parse; line 851 parses and the store refuses it (c0 with other texts).
+    const clash = { ...rows[0]!, rater_id: "clash", response_b: "other" };
+    writeFileSync(
+      file,
+      rows
+        .map((r, i) => (i === 700 ? "{broken" : JSON.stringify(i === 850 ? clash : r)))
+        .join("\n"),
+    );
 
-  it("imports the same ledger as parsing in the main thread, with the same errors", async () => {
-    const a = await openStore(join(dir, "a.db"), { create: true, now: fixedClock() });
-    const b = await openStore(join(dir, "b.db"), { create: true, now: fixedClock() });
-    const { importFormat } = await import("../../src/io/registry.js");
-    const f = importFormat("judgments");
-    if (f.kind !== "judgments") throw new Error("unexpected");
-    const err1 = await a
-      .importJudgments(f.parse(file, {}), { source: file })
-      .catch((e: Error) => e.message);
-    const err2 = await b
-      .importJudgments(parseJudgmentsInWorker("judgments", file), { source: file })
-      .catch((e: Error) => e.message);
-    expect(err2).toBe(err1);
-    expect(err1).toMatch(/j\.jsonl:701: invalid JSON/);
-    const skipped: number[] = [];
-    const r1 = await a.importJudgments(f.parse(file, {}), { skipInvalid: true });
-    const r2 = await b.importJudgments(parseJudgmentsInWorker("judgments", file), {
-      skipInvalid: true,
-      onReject: (line) => void skipped.push(line),
+    it("imports the same ledger as parsing in the main thread, with the same errors", async () => {
+      const a = await fx.open({ now: fixedClock() });
+      const b = await fx.open({ now: fixedClock() });
+      const { importFormat } = await import("../../src/io/registry.js");
+      const f = importFormat("judgments");
+      if (f.kind !== "judgments") throw new Error("unexpected");
+      const err1 = await a
+        .importJudgments(f.parse(file, {}), { source: file })
+        .catch((e: Error) => e.message);
+      const err2 = await b
+        .importJudgments(parseJudgmentsInWorker("judgments", file), { source: file })
+        .catch((e: Error) => e.message);
+      expect(err2).toBe(err1);
+      expect(err1).toMatch(/\.jsonl:701: invalid JSON/);
+      expect(await b.countJudgments()).toBe(0);
+      const skipped: number[][] = [[], []];
+      const r1 = await a.importJudgments(f.parse(file, {}), {
+        skipInvalid: true,
+        onReject: (line) => void skipped[0]!.push(line),
+      });
+      const r2 = await b.importJudgments(parseJudgmentsInWorker("judgments", file), {
+        skipInvalid: true,
+        onReject: (line) => void skipped[1]!.push(line),
+      });
+      expect(skipped).toEqual([
+        [701, 851],
+        [701, 851],
+      ]);
+      expect(r2).toEqual(r1);
+      expect(r2.appended).toBe(rows.length - 2);
+      const ja = await collect(a.judgments());
+      const jb = await collect(b.judgments());
+      expect(jb).toEqual(ja);
+      expect((await b.verifyLedger()).ok).toBe(true);
+      await a.close();
+      await b.close();
     });
-    expect(skipped).toEqual([701]);
-    expect(r2).toEqual(r1);
-    const ja = await collect(a.judgments());
-    const jb = await collect(b.judgments());
-    expect(jb).toEqual(ja);
-    expect((await b.verifyLedger()).ok).toBe(true);
-    await a.close();
-    await b.close();
   });
+}
 
+describe("parsing in a worker thread", () => {
   it("refuses a line near the line cap by its file:line, as the main thread does", async () => {
     // 30 MB of text in one line: within the reader's cap, far over the schema's.
     const long = join(dir, "long.jsonl");

@@ -11,10 +11,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Judgment } from "../../src/core/types.js";
 import { addItems, collectionDb, createProject } from "../../src/store/collection/index.js";
-import { type FeedbackStore, openStore } from "../../src/store/store.js";
+import type { FeedbackStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { asBatches, taskItem } from "../helpers/data.js";
-import { dialectFixtures, tempDir } from "../helpers/stores.js";
+import { dialectFixtures, PG_URL, reopenStore, tempDir } from "../helpers/stores.js";
 
 /** A judgment of `id` with the texts `taskItem(id)` gives it. */
 function judgment(id: string, rater: string, gold?: "a" | "b"): Judgment {
@@ -101,33 +101,37 @@ for (const d of dialectFixtures()) {
   });
 }
 
-describe("gold for a project's ordinary task, through keel import (the bulk path)", () => {
-  it("refuses a judgments file line that gives it gold, naming file and line", async () => {
-    const dir = tempDir();
-    const db = join(dir, "keel.db");
-    const store = await openStore(db, { create: true });
-    try {
-      await withTask(store);
-    } finally {
-      await store.close();
-    }
-    const file = join(dir, "more.jsonl");
-    writeFileSync(
-      file,
-      `${[judgment("c9", "r1", "b"), judgment("t0", "r1", "a")].map((j) => JSON.stringify(j)).join("\n")}\n`,
-    );
-    const r = await runCli(["import", file, "--db", db]);
-    expect(r.code).toBe(65);
-    expect(r.stderr).toContain("KEEL_E_CONFLICT");
-    expect(r.stderr).toContain("more.jsonl:2");
-    expect(r.stderr).toContain('ordinary task of project "p1"');
-    const after = await openStore(db);
-    try {
-      expect((await after.ledgerHead()).seq).toBe(2);
-      expect(await goldOf(after, "t0")).toBeNull();
-      expect(await goldOf(after, "c9")).toBeNull();
-    } finally {
-      await after.close();
-    }
+for (const d of dialectFixtures()) {
+  describe(`gold for a project's ordinary task, through keel import (the bulk path, ${d.name})`, () => {
+    it("refuses a judgments file line that gives it gold, naming file and line", async () => {
+      const dir = tempDir();
+      const store = await d.open();
+      try {
+        await withTask(store);
+      } finally {
+        await store.close();
+      }
+      const url = new URL(PG_URL);
+      url.searchParams.set("schema", store.schema ?? "");
+      const db = d.name === "sqlite" ? store.location : url.toString();
+      const file = join(dir, "more.jsonl");
+      writeFileSync(
+        file,
+        `${[judgment("c9", "r1", "b"), judgment("t0", "r1", "a")].map((j) => JSON.stringify(j)).join("\n")}\n`,
+      );
+      const r = await runCli(["import", file, "--db", db]);
+      expect(r.code).toBe(65);
+      expect(r.stderr).toContain("KEEL_E_CONFLICT");
+      expect(r.stderr).toContain("more.jsonl:2");
+      expect(r.stderr).toContain('ordinary task of project "p1"');
+      const after = await reopenStore(store);
+      try {
+        expect((await after.ledgerHead()).seq).toBe(2);
+        expect(await goldOf(after, "t0")).toBeNull();
+        expect(await goldOf(after, "c9")).toBeNull();
+      } finally {
+        await after.close();
+      }
+    });
   });
-});
+}

@@ -6,6 +6,7 @@
  */
 import { contentDigest, storedText } from "../../core/digest.js";
 import { KeelError } from "../../core/errors.js";
+import { isWellFormed, NOT_WELL_FORMED } from "../../core/schemas.js";
 import type { Choice, Comparison, Content } from "../../core/types.js";
 import { TEXT_COLUMNS } from "../read.js";
 import type { CollectionDb, ItemKind, ProjectsTable } from "./schema.js";
@@ -26,11 +27,32 @@ export const DEFAULT_SETTINGS: Omit<ProjectSettings, "seed"> = {
   pause_min_gold: 5,
 };
 
+/**
+ * Refuses a project text that one database could not keep as given: PostgreSQL's text cannot
+ * hold NUL (SQLite stored it, so `keel project create --guidelines` of such a file worked on
+ * one dialect and was an internal error on the other), and neither keeps a lone surrogate.
+ * The API checks these before; `keel project` reads guidelines from any file.
+ */
+function checkStorable(projectId: string, fields: Readonly<Record<string, unknown>>): void {
+  for (const [field, v] of Object.entries(fields)) {
+    if (typeof v !== "string") continue;
+    const problem = v.includes("\u0000")
+      ? "must not contain NUL characters"
+      : isWellFormed(v)
+        ? undefined
+        : NOT_WELL_FORMED;
+    if (problem) {
+      throw new KeelError("KEEL_E_INVALID_RECORD", problem, { where: { id: projectId, field } });
+    }
+  }
+}
+
 export async function createProject(
   db: CollectionDb,
   p: { project_id: string; name: string } & Partial<ProjectSettings>,
   now: Date,
 ): Promise<Project> {
+  checkStorable(p.project_id, p);
   const row: Project = {
     ...DEFAULT_SETTINGS,
     seed: p.project_id,
@@ -70,6 +92,7 @@ export async function updateProject(
   projectId: string,
   patch: Partial<Omit<ProjectSettings, "seed">> & { name?: string },
 ): Promise<Project> {
+  checkStorable(projectId, patch);
   if (Object.keys(patch).length > 0) {
     await db.updateTable("projects").set(patch).where("project_id", "=", projectId).execute();
   }
