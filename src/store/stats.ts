@@ -53,6 +53,18 @@ export function sortByRaterId<T extends { readonly rater_id: string }>(rows: T[]
 }
 
 /** Collects the statistics; `top` limits the per-prompt list (most-judged first). */
+
+/**
+ * A prompt's first characters for the stats table: up to 80 UTF-16 units, or 77 and "...",
+ * never cut between the two halves of a surrogate pair (an emoji cut there left a lone
+ * surrogate, which a terminal shows as U+FFFD and strict JSON readers refuse).
+ */
+function preview(head: string): string {
+  if (head.length <= 80) return head;
+  const cut = head.charCodeAt(76) >= 0xd800 && head.charCodeAt(76) <= 0xdbff ? 76 : 77;
+  return `${head.slice(0, cut)}...`;
+}
+
 export async function storeStats(
   store: FeedbackStore,
   opts: { top?: number } = {},
@@ -103,7 +115,7 @@ async function statsIn(db: Kysely<Database>, opts: { top?: number }): Promise<St
     per_rater: perRater,
     per_prompt: perPrompt.map((r) => ({
       prompt_digest: r.prompt_digest,
-      preview: r.head.length > 80 ? `${r.head.slice(0, 77)}...` : r.head,
+      preview: preview(r.head),
       comparisons: n(r.comparisons),
       judgments: n(r.judgments),
     })),

@@ -188,6 +188,14 @@ for (const fx of fixtures) {
       expect(set.stderr).toContain("guidelines: must not contain NUL characters");
       const shown = await runCli(["project", "show", "p1", "--json", "--db", db]);
       expect(JSON.parse(shown.stdout)).toMatchObject({ project: { guidelines: "" } });
+      // Bytes that are not UTF-8: refused at their line, not stored as U+FFFD.
+      const latin1 = join(dir, `latin1-${fx.name}.md`);
+      writeFileSync(latin1, Buffer.from("Be kind.\nCaf\xe9 rules.\n", "latin1"));
+      const l = await runCli(["project", "set", "p1", "--guidelines", latin1, "--db", db]);
+      expect(l.code, l.stderr).toBe(65);
+      expect(l.stderr).toContain(`${latin1}:2`);
+      const after = await runCli(["project", "show", "p1", "--json", "--db", db]);
+      expect(JSON.parse(after.stdout)).toMatchObject({ project: { guidelines: "" } });
     });
 
     it("escapes project names, seeds, logins and pause reasons in list, show and set", async () => {

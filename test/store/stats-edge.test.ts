@@ -73,6 +73,19 @@ for (const fx of dialectFixtures()) {
         await store.close();
       }
     });
+
+    it("cuts a long prompt's preview between characters, not inside an emoji", async () => {
+      const store = await fx.open();
+      try {
+        const prompt = `${"😀".repeat(79)}é`;
+        await store.importJudgments(asBatches([{ ...judgment("c1", "r1", "a"), prompt }]));
+        const [p] = (await storeStats(store)).per_prompt;
+        expect(p!.preview).toBe(`${"😀".repeat(38)}...`);
+        expect(/\p{Cs}/u.test(p!.preview)).toBe(false);
+      } finally {
+        await store.close();
+      }
+    });
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
-import { readTextFile } from "../../core/files.js";
+import { readUtf8File } from "../../core/files.js";
 import { printable } from "../../core/printable.js";
 import type { Comparison } from "../../core/types.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
@@ -83,7 +83,7 @@ async function settingsOf(o: ProjectSettingsFlags & { name?: string; guidelines?
   return {
     ...pick("name", o.name),
     // An unreadable file is KEEL_E_FILE naming it, not an internal error.
-    ...(o.guidelines ? { guidelines: readTextFile(o.guidelines) } : {}),
+    ...(o.guidelines ? { guidelines: readUtf8File(o.guidelines) } : {}),
     ...pick("overlap", o.overlap),
     ...pick("gold_rate", o.goldRate),
     ...pick("lease_seconds", o.leaseSeconds),
