@@ -80,6 +80,22 @@ function worldData(world: World): { pairs: PreferencePair[]; costPairs: CostPair
   return { pairs, costPairs };
 }
 
+/**
+ * The data a run trains on, given to the first call only: the prepared run is kept for the
+ * whole command, and its closure would otherwise hold every pair's texts after the trainer has
+ * encoded them and let them go.
+ */
+function once<T>(data: T): () => T {
+  let held: T | undefined = data;
+  return () => {
+    const d = held;
+    held = undefined;
+    if (d === undefined)
+      throw new KeelError("KEEL_E_INTERNAL", "a prepared training run was started twice");
+    return d;
+  };
+}
+
 /** `data.<field>`, which a run without a world must give. */
 function need(ctx: PrepareContext, v: string | undefined, field: string): string {
   if (v) return v;
@@ -123,7 +139,7 @@ function preparePairs(ctx: PrepareContext, trainer: "rm" | "dpo"): PreparedRun {
           group: evalPairFamily(p),
         }))
       : undefined;
-  const d = { train, ...(ev ? { eval: ev } : {}) };
+  const take = once({ train, ...(ev ? { eval: ev } : {}) });
   const ref = trainer === "dpo" ? (c as DpoConfig).reference?.init : undefined;
   return {
     out,
@@ -135,7 +151,7 @@ function preparePairs(ctx: PrepareContext, trainer: "rm" | "dpo"): PreparedRun {
         ? inits(["model.init", c.model.init, "policy"], ["reference.init", ref, "policy"])
         : inits(["model.init", c.model.init]),
     run: (h) =>
-      trainer === "rm" ? trainRewardModel(c as never, d, h) : trainDpo(c as never, d, h),
+      trainer === "rm" ? trainRewardModel(c as never, take(), h) : trainDpo(c as never, take(), h),
   };
 }
 
@@ -155,13 +171,14 @@ function prepareCost(ctx: PrepareContext): PreparedRun {
           group: evalPairFamily(p),
         }))
       : undefined;
+  const take = once({ train: all, ...(ev ? { eval: ev } : {}) });
   return {
     out,
     config: c,
     counts: counts(all, ev, c.train.eval_fraction, c.seed, promptKey),
     checkpoints: inits(["model.init", c.model.init]),
     tokenizer: tokenizerFile(c),
-    run: (h) => trainCostModel(c, { train: all, ...(ev ? { eval: ev } : {}) }, h),
+    run: (h) => trainCostModel(c, take(), h),
   };
 }
 

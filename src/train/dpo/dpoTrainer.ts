@@ -28,10 +28,11 @@ import { DPO_LOSSES } from "../losses/dpo.js";
 import {
   checkPairs,
   type EncodedPair,
-  encodePairs,
+  type PairRows,
   pairBatch,
   requireWeight,
 } from "../rm/pairs.js";
+import { type PairTable, RawPairSets } from "../rm/pairTable.js";
 import { type DpoConfig, type DpoConfigInput, parseDpoConfig } from "./dpoConfig.js";
 
 export interface DpoData {
@@ -61,7 +62,7 @@ function responseSums(
 /** Summed response log-probs of every pair under `model`. */
 export async function pairLogprobs(
   model: Gpt,
-  pairs: readonly EncodedPair[],
+  pairs: PairRows,
   padId: number,
   batchSize: number,
 ): Promise<{ chosen: Float64Array; rejected: Float64Array }> {
@@ -79,7 +80,7 @@ export async function pairLogprobs(
 
 /** Encoded pairs with their reference model's summed log-probs (computed once, up front). */
 interface ScoredPairs {
-  readonly train: readonly EncodedPair[];
+  readonly train: PairTable;
   readonly ref: { chosen: Float64Array; rejected: Float64Array };
   readonly padId: number;
 }
@@ -97,7 +98,7 @@ async function dpoStep(
   c: DpoConfig,
   o: { lr: number },
 ): Promise<Metrics> {
-  const part = idx.map((i) => d.train[i]!);
+  const part = d.train.pairs(idx);
   const batch = pairBatch(part, d.padId);
   const T = batch.length;
   const sums = responseSums(await model.logprobs(batch), part, T); // [2n]: chosen, then rejected
@@ -154,12 +155,21 @@ export async function trainDpo(
   const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed, promptKey);
   requireTraining(sets.train, data.train.length, c.train.eval_fraction, "dpo", "pairs");
   requireWeight(sets.train, "dpo");
+  // Not awaited here: this frame (and `data`) ends now, so the texts go once encoded.
+  return runDpo(c, new RawPairSets(sets), hooks);
+}
+
+async function runDpo(
+  c: DpoConfig,
+  raw: RawPairSets<PreferencePair>,
+  hooks: TrainHooks,
+): Promise<TrainResult> {
   const { model, codec } = openModel(c.model, {
     seed: c.seed,
     threads: hooks.threads,
     policy: true,
     texts: () =>
-      sets.train.flatMap((p) => [
+      raw.sets.train.flatMap((p) => [
         contentToText(p.prompt),
         contentToText(p.chosen),
         contentToText(p.rejected),
@@ -171,8 +181,7 @@ export async function trainDpo(
   const ref = c.reference
     ? openReference(c.reference.init, codec, seqLen, "model.init", hooks.threads)
     : model.clone();
-  const train = encodePairs(codec, sets.train, seqLen, { cost: false });
-  const evalPairs = encodePairs(codec, sets.eval, seqLen, { cost: false });
+  const { train, eval: evalPairs } = raw.encode(codec, seqLen, { cost: false, drop: true });
   const refTrain = await pairLogprobs(ref, train, codec.padId, c.train.eval_batch_size);
   const refEval = await pairLogprobs(ref, evalPairs, codec.padId, c.train.eval_batch_size);
   await ref.dispose();
@@ -201,11 +210,11 @@ export async function trainDpo(
     const epoch = Math.floor(step / perEpoch);
     if (epoch !== batchesEpoch) {
       batches = epochBatches(
-        train.map((_, i) => i),
+        Array.from({ length: train.length }, (_, i) => i),
         B,
         c.seed,
         `epoch-${epoch}`,
-        (i) => Math.max(train[i]!.chosen.length, train[i]!.rejected.length),
+        (i) => train.longest(i),
       );
       batchesEpoch = epoch;
     }

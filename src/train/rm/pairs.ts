@@ -5,9 +5,10 @@
  * both scores and one backward pass takes both upstream gradients.
  */
 import { KeelError } from "../../core/errors.js";
-import { contentToText, type PreferencePair } from "../../core/types.js";
+import type { PreferencePair } from "../../core/types.js";
 import { type Gpt, padBatch, type TokenBatch } from "../../engine/gpt/model.js";
 import type { TextCodec } from "../common/codec.js";
+import { PairTable } from "./pairTable.js";
 
 /** A pair for the cost model: `chosen` is the safer response; each response labelled. */
 export interface CostPair extends PreferencePair {
@@ -30,35 +31,23 @@ export interface EncodedPair {
   readonly group?: string;
 }
 
+/**
+ * The pairs as rows of token ids, all held as number[]: for small sets and tests. Trainers keep
+ * a `PairTable` (pairTable.ts), which packs the same rows, and take a batch of rows at a time.
+ */
 export function encodePairs(
   codec: TextCodec,
   pairs: readonly (PreferencePair | CostPair)[],
   seqLen: number,
   o: { cost: boolean },
 ): EncodedPair[] {
-  return pairs.map((p) => {
-    const prompt = codec.prompt(contentToText(p.prompt));
-    const seq = (r: PreferencePair["chosen"]) => {
-      const f = codec.fit(prompt, codec.response(contentToText(r)), seqLen);
-      return { tokens: [...f.prompt, ...f.response], prompt: f.prompt.length };
-    };
-    const cost = p as CostPair;
-    const chosenSign = o.cost ? (cost.chosen_safe ? -1 : 1) : 0;
-    const rejectedSign = o.cost ? (cost.rejected_safe ? -1 : 1) : 0;
-    const c = seq(p.chosen);
-    const r = seq(p.rejected);
-    return {
-      chosen: c.tokens,
-      rejected: r.tokens,
-      chosenPrompt: c.prompt,
-      rejectedPrompt: r.prompt,
-      weight: p.weight ?? 1,
-      margin: p.margin ?? 0,
-      chosenSign,
-      rejectedSign,
-      ...groupOf(p),
-    };
-  });
+  return PairTable.encode(codec, pairs, seqLen, o).slice();
+}
+
+/** Pairs that can be read a run of rows at a time: an EncodedPair[] or a PairTable. */
+export interface PairRows {
+  readonly length: number;
+  slice(start: number, end: number): readonly EncodedPair[];
 }
 
 /**
@@ -107,11 +96,6 @@ export function requireWeight(pairs: readonly PreferencePair[], what: string): v
   );
 }
 
-function groupOf(p: object): { group?: string } {
-  const g = (p as { group?: unknown }).group;
-  return typeof g === "string" ? { group: g } : {};
-}
-
 /** 2B rows: the chosen sequences, then the rejected ones. */
 export function pairBatch(pairs: readonly EncodedPair[], padId: number): TokenBatch {
   return padBatch([...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)], { padId });
@@ -120,7 +104,7 @@ export function pairBatch(pairs: readonly EncodedPair[], padId: number): TokenBa
 /** Scores of chosen and rejected responses of `pairs`, in batches. */
 export async function scorePairs(
   model: Gpt,
-  pairs: readonly EncodedPair[],
+  pairs: PairRows,
   padId: number,
   batchSize: number,
 ): Promise<{ chosen: Float64Array; rejected: Float64Array }> {

@@ -43,11 +43,11 @@ import {
   type CostPair,
   checkPairs,
   type EncodedPair,
-  encodePairs,
   pairBatch,
   requireWeight,
   scorePairs,
 } from "./pairs.js";
+import { type PairTable, RawPairSets } from "./pairTable.js";
 import { parseRmConfig, type RmConfig, type RmConfigInput } from "./rmConfig.js";
 
 export interface RmData<P extends PreferencePair = PreferencePair> {
@@ -64,14 +64,14 @@ function reinitHead(model: Gpt, rng: Rng): void {
 
 function evalMetrics(
   s: { chosen: ArrayLike<number>; rejected: ArrayLike<number> },
-  pairs: readonly EncodedPair[],
+  pairs: PairTable,
   cost: boolean,
 ): PairEvalMetrics {
   return cost
     ? pairEvalMetrics(s.chosen, s.rejected, {
         sign: -1,
-        chosenSafe: pairs.map((p) => p.chosenSign < 0),
-        rejectedSafe: pairs.map((p) => p.rejectedSign < 0),
+        chosenSafe: Array.from(pairs.chosenSign, (x) => x < 0),
+        rejectedSafe: Array.from(pairs.rejectedSign, (x) => x < 0),
       })
     : pairEvalMetrics(s.chosen, s.rejected);
 }
@@ -82,18 +82,19 @@ const asMetrics = (m: PairEvalMetrics, prefix = ""): Metrics =>
 /** Accuracy per evaluation group (pairs carrying a `group` label), as eval_accuracy/<group>. */
 function groupAccuracy(
   s: { chosen: ArrayLike<number>; rejected: ArrayLike<number> },
-  pairs: readonly EncodedPair[],
+  pairs: PairTable,
   cost: boolean,
 ): Metrics {
   const tally = new Map<string, [number, number]>();
-  pairs.forEach((p, i) => {
-    if (p.group === undefined) return;
+  for (let i = 0; i < pairs.length; i++) {
+    const group = pairs.group(i);
+    if (group === undefined) continue;
     const d = (cost ? -1 : 1) * (s.chosen[i]! - s.rejected[i]!);
-    const t = tally.get(p.group) ?? [0, 0];
+    const t = tally.get(group) ?? [0, 0];
     t[0] += d > 0 ? 1 : d === 0 ? 0.5 : 0;
     t[1] += 1;
-    tally.set(p.group, t);
-  });
+    tally.set(group, t);
+  }
   return Object.fromEntries([...tally].sort().map(([g, [a, n]]) => [`eval_accuracy/${g}`, a / n]));
 }
 
@@ -204,21 +205,40 @@ async function trainPairModel(
   const sets = splitEval(data.train, data.eval, c.train.eval_fraction, c.seed, promptKey);
   requireTraining(sets.train, data.train.length, c.train.eval_fraction, `${kind} model`, "pairs");
   requireWeight(sets.train, `${kind} model`);
+  // Not awaited here: this frame (and `data`) ends now, so the texts go once encoded.
+  return runPairModel(c, new RawPairSets(sets), hooks, kind);
+}
+
+/**
+ * The members' training on the split pairs. They are encoded once, with the first member's
+ * codec: every member opens the same `model` source, so the same tokenizer (a tokenizer trained
+ * on the texts is trained on the same texts, deterministically). The texts are dropped then,
+ * unless later members train their tokenizer on them again.
+ */
+async function runPairModel(
+  c: RmConfig,
+  raw: RawPairSets<PreferencePair | CostPair>,
+  hooks: TrainHooks,
+  kind: "reward" | "cost",
+): Promise<TrainResult> {
+  const cost = c.loss === "safe_rlhf_cost";
   const texts = () =>
-    sets.train.flatMap((p) => [
+    raw.sets.train.flatMap((p) => [
       contentToText(p.prompt),
       contentToText(p.chosen),
       contentToText(p.rejected),
     ]);
+  const retrainsTokenizer = c.model.tokenizer !== undefined && "vocab_size" in c.model.tokenizer;
   const k = c.ensemble.size;
   const B = c.train.batch_size;
-  const n = sets.train.length;
+  const n = raw.sets.train.length;
   const perEpoch = Math.ceil(n / B);
   const perMember = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
   const loop = new TrainLoop(kind === "cost" ? "cost" : "rm", hooks, c.run, k * perMember, c);
   const memberNames = Array.from({ length: k }, (_, m) => `member-${m}`);
   let last: Metrics = {};
-  let encodedEval: EncodedPair[] = [];
+  let train: PairTable | undefined;
+  let encodedEval: PairTable | undefined;
   let padId = 0;
   const startMember = Math.floor(loop.startStep / perMember);
 
@@ -231,10 +251,14 @@ async function trainPairModel(
     });
     padId = codec.padId;
     const seqLen = seqLenFor(c.train.seq_len, model);
-    const train = encodePairs(codec, sets.train, seqLen, { cost });
-    encodedEval = encodePairs(codec, sets.eval, seqLen, { cost });
+    const drop = !retrainsTokenizer || m === k - 1;
+    if (!train || !encodedEval)
+      ({ train, eval: encodedEval } = raw.encode(codec, seqLen, { cost, drop }));
+    else if (drop) raw.drop();
+    const pairs = train;
+    const heldOut = encodedEval;
     if (c.train.reinit_head) reinitHead(model, rng.fork("head"));
-    const pool = train.map((_, i) => i);
+    const pool = Array.from({ length: n }, (_, i) => i);
     if (c.ensemble.bootstrap) {
       const br = rng.fork("bootstrap");
       for (let i = 0; i < n; i++) pool[i] = br.int(n);
@@ -260,11 +284,11 @@ async function trainPairModel(
       const epoch = Math.floor(local / perEpoch);
       if (epoch !== batchesEpoch) {
         batches = epochBatches(pool, B, c.seed, `member-${m}/epoch-${epoch}`, (i) =>
-          Math.max(train[i]!.chosen.length, train[i]!.rejected.length),
+          pairs.longest(i),
         );
         batchesEpoch = epoch;
       }
-      const batchPairs = batches[local % perEpoch]!.map((i) => train[i]!);
+      const batchPairs = pairs.pairs(batches[local % perEpoch]!);
       const stepMetrics = await pairStep(model, opt, batchPairs, codec.padId, c, {
         lr: lrAt(c.optim, local, perMember),
         cost,
@@ -278,13 +302,13 @@ async function trainPairModel(
         last = live;
       }
       if (
-        encodedEval.length > 0 &&
+        heldOut.length > 0 &&
         (local === perMember || (c.run.eval_every > 0 && local % c.run.eval_every === 0))
       ) {
-        const scored = await scorePairs(model, encodedEval, codec.padId, c.train.eval_batch_size);
+        const scored = await scorePairs(model, heldOut, codec.padId, c.train.eval_batch_size);
         const ev = {
-          ...asMetrics(evalMetrics(scored, encodedEval, cost), "eval_"),
-          ...groupAccuracy(scored, encodedEval, cost),
+          ...asMetrics(evalMetrics(scored, heldOut, cost), "eval_"),
+          ...groupAccuracy(scored, heldOut, cost),
         };
         loop.record("eval", done, { member: m, ...ev });
         loop.progress("eval", done, { eval_accuracy: ev.eval_accuracy! });
@@ -294,7 +318,7 @@ async function trainPairModel(
         loop.saveCheckpoint(done, (dd) => save(dd, done));
     }
     // Member finished: normalisation statistics over (up to 512) training pairs, then save.
-    const { mean, std } = await rewardMoments(model, train.slice(0, 512), codec.padId, c);
+    const { mean, std } = await rewardMoments(model, pairs.slice(0, 512), codec.padId, c);
     if (loop.finalDir)
       saveModel(join(loop.finalDir, memberNames[m]!), model, codec, {
         step: (m + 1) * perMember,
@@ -312,7 +336,7 @@ async function trainPairModel(
       lambda: c.ensemble.lambda,
       normalise: c.ensemble.normalise,
     });
-  if (dir && encodedEval.length > 0 && k > 1)
+  if (dir && encodedEval && encodedEval.length > 0 && k > 1)
     last = { ...last, ...(await ensembleEval(dir, encodedEval, padId, c, cost)) };
   return loop.finish("completed", k * perMember, last, dir);
 }
@@ -320,7 +344,7 @@ async function trainPairModel(
 /** Held-out metrics of the saved ensemble under its scoring rule, and its members' spread. */
 async function ensembleEval(
   dir: string,
-  pairs: readonly EncodedPair[],
+  pairs: PairTable,
   padId: number,
   c: RmConfig,
   cost: boolean,
