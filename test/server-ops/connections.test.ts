@@ -3,18 +3,16 @@
  * judgment in flight when it does, a client that sends its request too slowly, and requests Node
  * refuses before Fastify sees them. The socket is the point, so these listen on a real port.
  */
-import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BuildOptions } from "../../src/server/app.js";
 import { openStore } from "../../src/store/store.js";
+import { parseRawAnswer, rawConnection } from "../helpers/raw-http.js";
 import { tempDir } from "../helpers/stores.js";
 import { answer, type Fixture, makeFixture, nextTask, onboard } from "../server/helpers.js";
 
 const open: Fixture[] = [];
-const sockets: Socket[] = [];
 afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
   for (const f of open.splice(0)) await f.close().catch(() => undefined);
 });
 
@@ -26,27 +24,8 @@ async function listening(options: BuildOptions = {}) {
   return { fx, port: Number(new URL(url).port), url };
 }
 
-/** A raw connection whose every byte received is kept in `text()`. */
-function raw(port: number) {
-  const s = connect(port, "127.0.0.1");
-  sockets.push(s);
-  let got = "";
-  s.on("data", (d: Buffer) => {
-    got += d.toString();
-  });
-  s.on("error", () => undefined);
-  const closed = new Promise<void>((r) => s.once("close", () => r()));
-  return { s, text: () => got, closed };
-}
-
-function parse(response: string): { status: number; headers: string; body: unknown } {
-  const [head, body] = response.split("\r\n\r\n", 2) as [string, string];
-  return {
-    status: Number(head.split(" ")[1]),
-    headers: head.toLowerCase(),
-    body: JSON.parse(body),
-  };
-}
+const raw = rawConnection;
+const parse = parseRawAnswer;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

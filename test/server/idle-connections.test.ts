@@ -5,17 +5,15 @@
  * both with a 408 in keel's error shape. The socket is the point, so these listen on a real port
  * with the timeouts shortened; each test ends when the server closes the connection.
  */
-import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/store.js";
+import { rawConnection } from "../helpers/raw-http.js";
 import { tempDir } from "../helpers/stores.js";
 import { type Fixture, makeFixture } from "./helpers.js";
 
 const open: Fixture[] = [];
-const sockets: Socket[] = [];
 afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
   for (const f of open.splice(0)) await f.close().catch(() => undefined);
 });
 
@@ -27,18 +25,7 @@ async function listening(requestTimeoutMs: number): Promise<number> {
   return Number(new URL(url).port);
 }
 
-/** A raw connection that reads (a paused socket would never see the server close it). */
-function raw(port: number) {
-  const s = connect(port, "127.0.0.1");
-  sockets.push(s);
-  let got = "";
-  s.on("data", (d: Buffer) => {
-    got += d.toString();
-  });
-  s.on("error", () => undefined);
-  const closed = new Promise<void>((r) => s.once("close", () => r()));
-  return { s, text: () => got, closed };
-}
+const raw = rawConnection;
 
 function expect408(response: string): void {
   const [head, body] = response.split("\r\n\r\n", 2) as [string, string];

@@ -7,13 +7,14 @@
  * for a bad URL, and both gave it for the rest, or, for a stalled request, no answer at all). The
  * sockets are the point of the last three, so those listen on a real port.
  */
-import { type AddressInfo, connect, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type GenerationProvider, ok, type RewardProvider } from "../../src/providers/index.js";
 import { buildModelApp } from "../../src/server/openai/app.js";
 import { buildRewardApp } from "../../src/server/reward/app.js";
 import { CombinedScorer } from "../../src/server/reward/scorer.js";
+import { parseRawAnswer, rawConnection } from "../helpers/raw-http.js";
 
 /** A gate the test opens: the model's (or reward model's) work waits on it once `held`. */
 function gate() {
@@ -120,9 +121,7 @@ const SERVERS = [
 ] as const;
 
 const made: Server[] = [];
-const sockets: Socket[] = [];
 afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
   for (const s of made.splice(0)) {
     s.gate.open();
     await s.app.close().catch(() => undefined);
@@ -141,27 +140,8 @@ async function listen(s: Server): Promise<{ port: number; url: string }> {
   return { port, url: `http://127.0.0.1:${port}` };
 }
 
-/** A raw connection whose every byte received is kept in `text()`. */
-function raw(port: number) {
-  const s = connect(port, "127.0.0.1");
-  sockets.push(s);
-  let got = "";
-  s.on("data", (d: Buffer) => {
-    got += d.toString();
-  });
-  s.on("error", () => undefined);
-  const closed = new Promise<void>((r) => s.once("close", () => r()));
-  return { s, text: () => got, closed };
-}
-
-function parse(response: string): { status: number; headers: string; body: unknown } {
-  const [head, body] = response.split("\r\n\r\n", 2) as [string, string];
-  return {
-    status: Number(head.split(" ")[1]),
-    headers: head.toLowerCase(),
-    body: JSON.parse(body),
-  };
-}
+const raw = rawConnection;
+const parse = parseRawAnswer;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
