@@ -214,6 +214,9 @@ export function fuzzRoutes(ops: readonly RouteOp[], served: ReadonlySet<string>)
       });
       expect(r.statusCode, `${op.method} ${op.url}: ${r.body}`).toBe(413);
       expect(r.json().error.code).toBe("KEEL_E_TOO_LARGE");
+      expect(r.json().error.message).toBe(
+        `request body is larger than this route accepts (${limit.toLocaleString("en")} bytes)`,
+      );
       await sendCase(fx, op, c);
     }
   });

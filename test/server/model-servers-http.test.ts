@@ -50,6 +50,7 @@ interface Server {
 interface Built {
   readonly maxPending?: number;
   readonly requestTimeoutMs?: number;
+  readonly bodyLimit?: number;
 }
 
 async function modelServer(o: Built = {}): Promise<Server> {
@@ -175,6 +176,20 @@ describe.each(SERVERS)("%s's HTTP contract", (_name, make) => {
       payload: JSON.stringify(s.post.body),
     });
     expect(json.statusCode, json.body).toBe(200);
+  });
+
+  it("answers a body over the limit 413 KEEL_E_TOO_LARGE, naming the limit", async () => {
+    const s = await build(make, { bodyLimit: 4096 });
+    const r = await s.app.inject({
+      method: "POST",
+      url: s.post.url,
+      headers: { "content-type": "application/json" },
+      payload: JSON.stringify({ ...s.post.body, pad: "x".repeat(5000) }),
+    });
+    expect(r.statusCode, r.body).toBe(413);
+    const e = s.error(r.json());
+    expect(e.code).toBe("KEEL_E_TOO_LARGE");
+    expect(e.message).toBe("request body is larger than this route accepts (4,096 bytes)");
   });
 
   it("answers a malformed URL 400 in its own error shape", async () => {

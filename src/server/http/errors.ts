@@ -76,7 +76,7 @@ export function errorHandler(
     return send(reply, "KEEL_E_INVALID_RECORD", `${field}: ${message}`, { where: { field } });
   }
   if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-    return send(reply, "KEEL_E_TOO_LARGE", "request body is larger than this route accepts");
+    return send(reply, "KEEL_E_TOO_LARGE", tooLargeMessage(req));
   }
   if (fe.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
     const m = unsupportedMediaType(req);
@@ -108,6 +108,17 @@ export function errorHandler(
   }
   req.log.error({ err: error }, "unexpected error");
   return send(reply, "KEEL_E_INTERNAL", "internal error; the server log has the details");
+}
+
+/**
+ * The refusal of a body over its route's limit, naming the limit (the same from keel serve,
+ * serve-model and serve-rm), so that a client knows how far to cut or split it.
+ */
+export function tooLargeMessage(req: FastifyRequest): string {
+  const limit = req.routeOptions?.bodyLimit;
+  return typeof limit === "number"
+    ? `request body is larger than this route accepts (${limit.toLocaleString("en")} bytes)`
+    : "request body is larger than this route accepts";
 }
 
 /**

@@ -24,7 +24,7 @@ import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_PENDING } from "../../core/serving-limits.js";
 import type { GenerationProvider } from "../../providers/types.js";
 import { clientErrorAs, registerClosing, requestTimeouts } from "../http/connections.js";
-import { jsonBodiesOnly, unsupportedMediaType } from "../http/errors.js";
+import { jsonBodiesOnly, tooLargeMessage, unsupportedMediaType } from "../http/errors.js";
 import { admitInto, PendingLimit } from "../limits/pending.js";
 import { chatCompletions, textCompletions } from "./completions.js";
 import { completionKit } from "./generate.js";
@@ -64,7 +64,7 @@ function answerError(error: unknown, req: FastifyRequest, reply: FastifyReply) {
       return reply.status(m.status).send(openAiErrorBody(m.code, m.message, m.status));
     }
     if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE")
-      e = new KeelError("KEEL_E_TOO_LARGE", "request body too large");
+      e = new KeelError("KEEL_E_TOO_LARGE", tooLargeMessage(req));
     else if (fe.code === "FST_ERR_MAX_PARAM_LENGTH")
       e = new KeelError(
         "KEEL_E_INVALID_RECORD",

@@ -50,7 +50,7 @@ import {
 import { MAX_TIMER_MS } from "../../providers/http/retry.js";
 import { asKeelError, type RewardItem } from "../../providers/types.js";
 import { clientError, registerClosing, requestTimeouts } from "../http/connections.js";
-import { jsonBodiesOnly, unsupportedMediaType } from "../http/errors.js";
+import { jsonBodiesOnly, tooLargeMessage, unsupportedMediaType } from "../http/errors.js";
 import { admitInto, PendingLimit } from "../limits/pending.js";
 import { Batcher, QueueFullError } from "./batcher.js";
 import type { CombinedScorer, ScoredItem } from "./scorer.js";
@@ -253,7 +253,7 @@ function answerError(error: unknown, req: FastifyRequest, reply: FastifyReply) {
     error instanceof KeelError
       ? error
       : fe.code === "FST_ERR_CTP_BODY_TOO_LARGE"
-        ? new KeelError("KEEL_E_TOO_LARGE", "request body too large")
+        ? new KeelError("KEEL_E_TOO_LARGE", tooLargeMessage(req))
         : typeof fe.statusCode === "number" && fe.statusCode < 500
           ? new KeelError("KEEL_E_INVALID_RECORD", fe.message)
           : asKeelError(error);
