@@ -2,6 +2,8 @@
  * How many terminal columns a text takes, for aligned tables: combining marks and format
  * characters take none, East Asian wide and fullwidth characters and emoji take two, the rest
  * one (a terminal's usual wcwidth; a text's control characters are escaped before it is shown).
+ * An emoji sequence that a terminal draws as one picture (a ZWJ family, a skin tone, a flag, an
+ * emoji-presentation selector) takes two columns as a whole, not two per emoji in it.
  */
 
 const ZERO = /^[\p{Mn}\p{Me}\p{Cf}]$/u;
@@ -31,11 +33,34 @@ function charWidth(ch: string): number {
   return isWide(cp) || (cp >= 0x1f000 && EMOJI.test(ch)) ? 2 : 1;
 }
 
+/** What joins emoji into one picture: ZWJ, VS16, skin-tone modifiers, regional indicators. */
+const JOINS_EMOJI = /[\u200d\ufe0f\u{1f3fb}-\u{1f3ff}\u{1f1e6}-\u{1f1ff}]/u;
+const PICTURE = /[\p{Extended_Pictographic}\p{Regional_Indicator}]/u;
+let graphemes: Intl.Segmenter | undefined;
+
+/** A text's pieces, each one character or one emoji sequence, with their widths. */
+function* pieces(text: string): Generator<[string, number]> {
+  if (!JOINS_EMOJI.test(text)) {
+    for (const ch of text) yield [ch, charWidth(ch)];
+    return;
+  }
+  graphemes ??= new Intl.Segmenter("en", { granularity: "grapheme" });
+  for (const { segment } of graphemes.segment(text)) {
+    const first = segment.codePointAt(0)!;
+    const single = segment.length === String.fromCodePoint(first).length;
+    if (!single && PICTURE.test(segment)) {
+      yield [segment, 2];
+      continue;
+    }
+    for (const ch of segment) yield [ch, charWidth(ch)];
+  }
+}
+
 export function displayWidth(text: string): number {
   // Printable ASCII, the common case, is one column a character.
   if (/^[\x20-\x7e]*$/.test(text)) return text.length;
   let w = 0;
-  for (const ch of text) w += charWidth(ch);
+  for (const [, cw] of pieces(text)) w += cw;
   return w;
 }
 
@@ -50,10 +75,9 @@ export function clipTo(text: string, max: number): string {
   if (displayWidth(text) <= max) return text;
   let out = "";
   let w = 0;
-  for (const ch of text) {
-    const cw = charWidth(ch);
+  for (const [piece, cw] of pieces(text)) {
     if (w + cw > max - 1) break;
-    out += ch;
+    out += piece;
     w += cw;
   }
   return `${out}…`;

@@ -13,6 +13,20 @@ describe("table columns in terminal widths", () => {
     expect(displayWidth("ｆｕｌｌ")).toBe(8);
   });
 
+  it("counts an emoji sequence a terminal draws as one picture as two columns", () => {
+    expect(displayWidth("👨\u200d👩\u200d👧")).toBe(2); // a ZWJ family
+    expect(displayWidth("👍\u{1f3fd}")).toBe(2); // a skin tone
+    expect(displayWidth("🇯🇵")).toBe(2); // a flag: two regional indicators
+    expect(displayWidth("\u2764\ufe0f")).toBe(2); // emoji presentation
+    expect(displayWidth("\u2764")).toBe(1); // text presentation, as before
+    expect(displayWidth("a\u200db")).toBe(2); // a ZWJ between letters joins nothing
+    expect(displayWidth("x👨\u200d👩\u200d👧y日")).toBe(6);
+    // Clipping never cuts a sequence in two.
+    expect(clip("👨\u200d👩\u200d👧👨\u200d👩\u200d👧👨\u200d👩\u200d👧", 5)).toBe(
+      "👨\u200d👩\u200d👧👨\u200d👩\u200d👧…",
+    );
+  });
+
   it("lines up a table whose cells hold CJK text, emoji and combining marks", () => {
     const t = formatTable(
       ["prompt", "judgments"],
