@@ -220,7 +220,8 @@ describe("keel model init killed", () => {
     mkdirSync(busy);
     writeFileSync(join(busy, ".keel-init"), `${JSON.stringify({ pid: process.ppid })}\n`);
     const live = await runCli(init(busy));
-    expect(live.code).toBe(64);
+    expect(live.code).toBe(75); // KEEL_E_BUSY, as another command holding a directory's lock
+    expect(live.stderr).toContain("KEEL_E_BUSY");
     expect(live.stderr).toContain(
       `is being written by another keel model init (process ${process.ppid})`,
     );

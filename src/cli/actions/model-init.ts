@@ -69,7 +69,7 @@ function leftoversOf(dir: string): string[] {
     const pid = markerPid(dir, entries);
     if (pid !== undefined && pid !== process.pid && processExists(pid))
       throw new KeelError(
-        "KEEL_E_USAGE",
+        "KEEL_E_BUSY",
         `${dir} is being written by another keel model init (process ${pid})`,
         { hint: `wait for it, or remove ${dir} if no keel model init is running` },
       );
