@@ -73,8 +73,8 @@ function requireFinite(scores: ArrayLike<number>, what: "reward" | "cost", it: n
 function normalise(c: PpoConfig, m: RunningMoments, raw: Float64Array): Float64Array {
   if (!c.reward_norm.enabled) return raw;
   m.update(raw);
-  const sd = m.n > 1 ? m.std : 1;
   const k = c.reward_norm.clip;
+  const sd = m.std; // 1 until two scores have been seen
   return raw.map((x) => Math.min(Math.max((x - m.mean) / (sd + 1e-8), -k), k));
 }
 
