@@ -38,6 +38,22 @@ describe("shape inference", () => {
     expect(b.reshape(y, b.shapeOf(y)).shape).toEqual(["B", "T", 24]);
   });
 
+  it("broadcasts every operand of Where, reduces every axis for empty axes", () => {
+    const b = new GraphBuilder("edges");
+    const x = b.input("x", "float32", ["B", "T", 8]);
+    const cond = b.input("c", "bool", [3]);
+    const row = b.input("r", "float32", [3]);
+    // the widest operand may be the middle one
+    expect(b.where(cond, b.input("a", "float32", [2, 3]), row).shape).toEqual([2, 3]);
+    // a symbolic dim is never 1 (dims.ts), so against a fixed dim n it is n
+    expect(b.add(b.input("s", "float32", ["B", 3]), b.input("f", "float32", [4, 3])).shape).toEqual(
+      [4, 3],
+    );
+    // ONNX: empty axes with noop_with_empty_axes = 0 reduce over every axis
+    expect(b.reduceSum(x, [], false).shape).toEqual([]);
+    expect(b.reduceMax(x, [], true).shape).toEqual([1, 1, 1]);
+  });
+
   it("reports a shape error at the op that caused it", () => {
     const b = new GraphBuilder("bad");
     const x = b.input("x", "float32", [2, 3]);

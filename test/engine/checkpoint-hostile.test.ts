@@ -154,6 +154,15 @@ describe("decodeSafetensors on hostile headers", () => {
     expect(decodeError(st({ a: t32(0, 16, [3]) }, 16))).toMatch(
       /shape \[3\] of F32 needs 12 bytes, but data_offsets \[0, 16\] hold 16/,
     );
+    // a shape whose byte count passes the data's size exactly at a later dim: [4] fills the 16
+    // bytes, [4, 2] claims 32 of them
+    for (const shape of [
+      [4, 2],
+      [2, 2, 2],
+    ])
+      expect(decodeError(st({ a: t32(0, 16, shape) }, 16))).toMatch(
+        /of F32 needs more than 16 bytes, but data_offsets \[0, 16\] hold 16/,
+      );
     expect(decodeSafetensors(st({ e: t32(0, 0, [0, 5]) })).tensors.get("e")!.data.length).toBe(0);
   });
 

@@ -408,6 +408,26 @@ const CASES: Case[] = [
     ],
     (b, i) => b.div(i.a!, i.b!),
   ],
+  // empty axes reduce every axis (ONNX's noop_with_empty_axes = 0): the mean divides by all 6
+  [
+    "ReduceMean over every axis",
+    [{ name: "x", shape: [2, 3] }],
+    (b, i) => b.reduceMean(i.x!, [], false),
+  ],
+  // three consumers: the adjoint is one Sum of three contributions, not an Add of the first two
+  [
+    "A value read by three ops",
+    [{ name: "x", shape: [2, 3] }],
+    (b, i) => b.add(b.add(b.exp(i.x!), b.tanh(i.x!)), b.mul(i.x!, 2)),
+  ],
+  [
+    "Gather (large table, scatter path, 2-D ids)",
+    [
+      { name: "w", shape: [1100, 1] },
+      { name: "ids", shape: [2, 2], dtype: "int32", values: [1099, 3, -1, 3] },
+    ],
+    (b, i) => b.gather(i.w!, i.ids!, 0),
+  ],
 ];
 
 describe("op gradients vs central finite differences (float64)", () => {
@@ -422,6 +442,45 @@ describe("op gradients vs central finite differences (float64)", () => {
       expect(total).toBeGreaterThan(0);
     });
   }
+});
+
+describe("ReduceMean over a symbolic dim", () => {
+  it("divides the gradient by the reduced dim's run-time size", async () => {
+    const { GraphBuilder } = await import("../../src/engine/builder.js");
+    const { gradients } = await import("../../src/engine/autodiff.js");
+    const { Session, tensor } = await import("../../src/engine/runtime.js");
+    const b = new GraphBuilder("mean-sym");
+    const x = b.input("x", "float64", ["B", 3]);
+    const y = b.reduceMean(x, [0], false); // [3]
+    const loss = b.reduceSum(b.mul(y, b.constant("float64", [1, 2, 3], [3])), [], false);
+    b.output(gradients(b, [{ of: loss }], [x]).get("x")!, "g");
+    const s = await Session.create(b.graph, { threads: 1 });
+    const out = await s.run({ x: tensor("float64", new Float64Array(12), [4, 3]) });
+    expect(Array.from(out.g!.data as Float64Array)).toEqual(
+      Array.from({ length: 12 }, (_, i) => ((i % 3) + 1) / 4),
+    );
+    await s.dispose();
+  });
+});
+
+describe("backward graphs take the documented one-GEMM paths", () => {
+  // linalg.ts: a 2-D weight shared across a batch gets dB = one Gemm over the flattened rows;
+  // gather.ts: a table of ≤ 1024 rows gets d data = onehot(idx)ᵀ·g, one Gemm. The other paths
+  // are correct too (the cases above), only slower, so only the graph tells them apart.
+  it("shared-weight MatMul and small-table Gather", async () => {
+    const { GraphBuilder } = await import("../../src/engine/builder.js");
+    const { gradients } = await import("../../src/engine/autodiff.js");
+    const b = new GraphBuilder("paths");
+    const x = b.input("x", "float64", [2, 3, 4]);
+    const w = b.input("w", "float64", [4, 5]);
+    const table = b.input("table", "float64", [64, 4]);
+    const ids = b.input("ids", "int32", [2, 3]);
+    const y = b.add(b.matmul(x, w), b.reduceSum(b.gather(table, ids, 0), [2], true)); // [2, 3, 5]
+    const g = gradients(b, [{ of: b.reduceSum(y, [], false) }], [w, table]);
+    const producer = (t: T) => b.graph.producer.get(t.name)?.op;
+    expect(producer(g.get("w")!)).toBe("Gemm");
+    expect(producer(g.get("table")!)).toBe("Gemm");
+  });
 });
 
 describe("float32 rules vs float64 finite differences", () => {

@@ -72,6 +72,29 @@ describe("AdamW", () => {
     });
   }
 
+  it("defaults to torch's settings: β (0.9, 0.999), ε 1e-8, weight decay 0.01, no clipping", () => {
+    const ps = new ParamStore(SPECS, "float64");
+    ps.initialise(new Rng(4));
+    const ref = Float64Array.from(ps.flat);
+    const rng = new Rng(5);
+    // small gradients, so that ε and the moments' mix both show in the update
+    const grads = Array.from({ length: 5 }, () =>
+      Float64Array.from({ length: ps.size }, () => rng.normal() * 1e-6),
+    );
+    const opt = new AdamW(ps, { lr: 0.01 });
+    for (const g of grads) opt.step(Float64Array.from(g));
+    const torch = { lr: 0.01, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0.01, clip: Infinity };
+    reference(
+      ref,
+      grads,
+      Array.from(ref, (_, i) => i < 35),
+      torch,
+    );
+    ps.flat.forEach((x, i) => {
+      expect(Math.abs(x - ref[i]!)).toBeLessThan(1e-12);
+    });
+  });
+
   it("leaves biases undecayed: with zero gradients only matrices shrink", () => {
     const ps = new ParamStore(SPECS);
     ps.initialise(new Rng(3));
@@ -186,6 +209,16 @@ describe("warm-up + cosine schedule", () => {
     expect(cosineLr(s, 60)).toBeCloseTo(0.55, 12);
     expect(cosineLr(s, 110)).toBe(0.1);
     for (let t = 10; t < 110; t++) expect(cosineLr(s, t + 1)).toBeLessThanOrEqual(cosineLr(s, t));
+  });
+});
+
+describe("cosine schedule without minLr", () => {
+  it("decays to 0, as torch's eta_min = 0", () => {
+    const s = { lr: 2, warmup: 0, total: 10 };
+    expect(cosineLr(s, 0)).toBe(2);
+    expect(cosineLr(s, 5)).toBeCloseTo(1, 12);
+    expect(cosineLr(s, 10)).toBe(0);
+    expect(cosineLr(s, 50)).toBe(0);
   });
 });
 

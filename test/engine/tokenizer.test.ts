@@ -35,6 +35,16 @@ describe("byte-level BPE", () => {
     );
   });
 
+  it("merges a pair that occurs minFrequency times (default 2), and never a pair that no longer occurs", () => {
+    // "ab ab": a·b twice, Ġ·a once
+    expect(trainBpe(["ab ab"], { vocabSize: 300 }).merges).toEqual([["a", "b"]]);
+    // minFrequency 0: after a·b then ab·c nothing is left to merge (b·c went with the first)
+    expect(trainBpe(["abc"], { vocabSize: 300, minFrequency: 0 }).merges).toEqual([
+      ["a", "b"],
+      ["ab", "c"],
+    ]);
+  });
+
   it("is deterministic", () => {
     const again = trainBpe(Array.from({ length: 5 }, () => CORPUS).flat(), {
       vocabSize: 400,
