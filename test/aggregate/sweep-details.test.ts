@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import {
   bradleyTerry,
+  crowdBradleyTerry,
   encodeCategorical,
   encodePairwise,
   mace,
@@ -89,5 +90,27 @@ describe("Bradley–Terry by MM", () => {
     const r = bradleyTerry(encodePairwise(rows));
     for (const v of r.scores) expect(v).toBeCloseTo(0, 9);
     expect(r.logLikelihood!).toBeCloseTo(n * Math.log(0.5), 6);
+  });
+});
+
+describe("Crowd-BT", () => {
+  it("adds the prior's virtual wins and losses against the reference item to ℓ", () => {
+    // From the start (β = 0, η = 0.9) every answer has p = ½, so each judgment adds
+    // log(0.9 · ½ + 0.1 · ½) = log ½; the prior adds, per item, `prior` wins and losses against
+    // the reference item at equal strength: 2 · prior · log ½. (A cycle, so prior 0 is allowed.)
+    const rows = [
+      { worker: "u", left: "a", right: "b", label: "a" },
+      { worker: "u", left: "b", right: "c", label: "b" },
+      { worker: "v", left: "a", right: "c", label: "c" },
+    ];
+    const data = encodePairwise(rows);
+    const items = 3;
+    for (const prior of [0, 0.5, 2]) {
+      const r = crowdBradleyTerry(data, { prior, maxIter: 0 });
+      expect(r.logLikelihood!, `prior ${prior}`).toBeCloseTo(
+        (rows.length + 2 * prior * items) * Math.log(0.5),
+        12,
+      );
+    }
   });
 });
