@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson } from "../../src/core/canonical.js";
+import { canonicalJson, compareText } from "../../src/core/canonical.js";
 
 describe("canonicalJson", () => {
   it("writes numbers and strings as JSON.stringify does", () => {
@@ -33,6 +33,13 @@ describe("canonicalJson", () => {
     expect(canonicalJson(new Date(0))).not.toBe(canonicalJson(new Date(1)));
   });
 
+  it("encodes what toJSON gives even when it is 0, false or an empty string", () => {
+    // As JSON.stringify does: only undefined from toJSON is null.
+    for (const v of [0, false, ""])
+      expect(canonicalJson({ x: { toJSON: () => v } })).toBe(JSON.stringify({ x: v }));
+    expect(canonicalJson([{ toJSON: () => undefined }])).toBe("[null]");
+  });
+
   it("parses back to the value, whose keys it only reorders", () => {
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
@@ -41,5 +48,18 @@ describe("canonicalJson", () => {
         expect(canonicalJson(JSON.parse(text))).toBe(text);
       }),
     );
+  });
+});
+
+describe("compareText", () => {
+  it("orders by UTF-16 code units, as sort() does, and says 0 only for equal strings", () => {
+    expect(compareText("a", "b")).toBe(-1);
+    expect(compareText("b", "a")).toBe(1);
+    expect(compareText("a", "a")).toBe(0);
+    expect(compareText("B", "a")).toBe(-1);
+    // U+1F600 is D83D DE00 in UTF-16: before U+FFFF, though its code point is larger.
+    expect(compareText("\u{1F600}", "\uffff")).toBe(-1);
+    const words = ["\uffff", "b", "\u{1F600}", "B", "a", "a"];
+    expect([...words].sort(compareText)).toEqual([...words].sort());
   });
 });

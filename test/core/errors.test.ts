@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   asCatalogueError,
   ERROR_CATALOGUE,
+  formatWhere,
   KeelError,
   keelErrorData,
   reviveKeelError,
@@ -15,6 +16,18 @@ describe("the error catalogue", () => {
       expect(spec.http >= 400 && spec.http <= 599, code).toBe(true);
       expect(spec.title.length, code).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("formatWhere", () => {
+  it("names the line of an input without a file, and the id of the offending object", () => {
+    expect(formatWhere({ line: 3, field: "choice" })).toBe("line 3: choice");
+    expect(formatWhere({ file: "j.jsonl", line: 3, id: "r1", field: "choice" })).toBe(
+      'j.jsonl:3: id "r1": choice',
+    );
+    expect(
+      new KeelError("KEEL_E_NOT_FOUND", "no such rater", { where: { id: "r9" } }).message,
+    ).toBe('id "r9": no such rater');
   });
 });
 
@@ -72,5 +85,25 @@ describe("asCatalogueError", () => {
     ).toBeUndefined();
     const k = new KeelError("KEEL_E_FILE", "gone");
     expect(asCatalogueError(k)).toBe(k);
+    // Only an error that says it is a KeelError is revived: a code alone is not enough.
+    const coded = Object.assign(new Error("m"), { code: "KEEL_E_FILE" });
+    expect(asCatalogueError(coded)).toBeUndefined();
+    expect(
+      asCatalogueError({ name: "KeelError", code: "KEEL_E_FILE", message: "m" }),
+    ).toBeUndefined();
+  });
+
+  it("keeps the worker's error as the cause, and drops a where or hint of the wrong type", () => {
+    const arrived = Object.assign(new Error("gone"), {
+      name: "KeelError",
+      code: "KEEL_E_FILE",
+      where: "x.jsonl",
+      hint: 5,
+    });
+    const e = asCatalogueError(arrived);
+    expect(e?.cause).toBe(arrived);
+    expect(e?.where).toBeUndefined();
+    expect(e?.hint).toBeUndefined();
+    expect(e?.message).toBe("gone");
   });
 });

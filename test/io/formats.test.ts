@@ -11,6 +11,7 @@ import {
 import { readGold } from "../../src/io/formats/gold.js";
 import { splitHhTranscripts } from "../../src/io/formats/hh.js";
 import { readJudgments } from "../../src/io/formats/judgments.js";
+import { parseTrlBatches, trlRowToJudgment } from "../../src/io/formats/trl.js";
 import { detectFormat, importFormat } from "../../src/io/registry.js";
 import { collect } from "../helpers/data.js";
 import { tempDir } from "../helpers/stores.js";
@@ -51,6 +52,27 @@ describe("judgments JSONL", () => {
     const bad = file(`${JSON.stringify(j1)}\n{"comparison_id": \n`);
     await expect(collect(readJudgments(bad))).rejects.toThrow(`${bad}:2: invalid JSON`);
   });
+
+  it("exports every field a judgment has, in DESIGN.md's key order", async () => {
+    const out = join(dir, "judgments-out.jsonl");
+    const ex = exportFormat("judgments").open(out, {});
+    const full: Judgment = {
+      ...j1,
+      gold: "b",
+      created_at: "2026-01-01T00:00:00.000Z",
+      latency_ms: 1200,
+      shown_order: "ba",
+      rationale: "b is right",
+      flags: ["unsure"],
+    };
+    await ex.write(full);
+    await ex.write(j1);
+    await ex.commit();
+    expect(readFileSync(out, "utf8")).toBe(
+      '{"comparison_id":"c1","prompt":"p","response_a":"a","response_b":"b","rater_id":"r","choice":"a","gold":"b","created_at":"2026-01-01T00:00:00.000Z","latency_ms":1200,"shown_order":"ba","rationale":"b is right","flags":["unsure"]}\n' +
+        '{"comparison_id":"c1","prompt":"p","response_a":"a","response_b":"b","rater_id":"r","choice":"a"}\n',
+    );
+  });
 });
 
 describe("TRL", () => {
@@ -90,6 +112,51 @@ describe("TRL", () => {
     );
   });
 
+  it("takes an implicit prompt from the shared opening turns, leaving each response a turn", () => {
+    const u = (content: string) => ({ role: "user", content });
+    const a = (content: string) => ({ role: "assistant", content });
+    // chosen is all of rejected's opening: the prompt stops before chosen's last turn.
+    expect(
+      trlRowToJudgment(
+        { chosen: [u("q"), a("x")], rejected: [u("q"), a("x"), u("more?"), a("y")] },
+        {},
+        {},
+      ),
+    ).toMatchObject({
+      prompt: [u("q")],
+      response_a: [a("x")],
+      response_b: [a("x"), u("more?"), a("y")],
+    });
+    // Conversations that differ from the first turn share no prompt, though later turns agree.
+    expect(() =>
+      trlRowToJudgment(
+        { chosen: [u("q1"), a("x"), u("z")], rejected: [u("q2"), a("x"), u("w")] },
+        { line: 2 },
+        {},
+      ),
+    ).toThrow("line 2: prompt: chosen and rejected share no opening turns");
+    // A plain-text response beside a conversation is no conversation pair either.
+    expect(() =>
+      trlRowToJudgment({ chosen: "x", rejected: [u("q"), a("y")] }, { line: 3 }, {}),
+    ).toThrow(/^line 3: prompt: is required \(rows without a prompt must be conversations/);
+  });
+
+  it("reports the weight and margin columns it read and does not store, row by row", async () => {
+    const p = file(
+      jsonl(
+        { prompt: "q", chosen: "a", rejected: "b", weight: 0.5 },
+        { prompt: "q", chosen: "c", rejected: "d" },
+        { prompt: "q", chosen: "e", rejected: "f", margin: 1, weight: 2 },
+      ),
+    );
+    const rows = (await collect(parseTrlBatches(p))).flat();
+    expect(rows.map((r) => (r.ok ? (r.ignored ?? []) : "error"))).toEqual([
+      ["weight"],
+      [],
+      ["weight", "margin"],
+    ]);
+  });
+
   it("exports ties skipped and weights/margins attached", async () => {
     const out = join(dir, "trl-out.jsonl");
     const ex = exportFormat("trl").open(out, {
@@ -122,6 +189,10 @@ describe("HH-RLHF", () => {
     expect(() =>
       splitHhTranscripts(`${prompt} 4`, "\n\nHuman: other\n\nAssistant: 5", { line: 1 }),
     ).toThrow(/rejected: does not share/);
+    // A difference in the very first character is a different conversation too.
+    expect(() => splitHhTranscripts(`${prompt} 4`, `X${prompt.slice(1)} 5`, {})).toThrow(
+      /rejected: does not share/,
+    );
   });
 
   it("keeps an answer whole that writes turns of its own, whichever transcript holds it", () => {
@@ -138,6 +209,10 @@ describe("HH-RLHF", () => {
       "5",
       rambling.slice(1),
     ]);
+    // Answers that start alike up to part of an Assistant turn: that turn is not shared.
+    expect(
+      splitHhTranscripts(`${prompt} ok\n\nAssistant: more`, `${prompt} ok\n\nAssist no`, {}),
+    ).toEqual([prompt, "ok\n\nAssistant: more", "ok\n\nAssist no"]);
     // Answers that start alike, an empty answer, and a "\n\nHuman:" inside an answer.
     expect(splitHhTranscripts(`${prompt} 4, I think`, `${prompt} 4`, {})).toEqual([
       prompt,
@@ -161,6 +236,24 @@ describe("OpenRLHF export", () => {
     await ex.write({ ...j1, choice: "b" });
     await ex.commit();
     expect(JSON.parse(readFileSync(out, "utf8"))).toEqual({ input: "p", pos: "b", neg: "a" });
+    // A pair's margin goes under the margin key (OpenRLHF reads it with --margin_loss).
+    const withMargin = join(dir, "orl-margin.jsonl");
+    const ex2 = exportFormat("openrlhf").open(withMargin, {
+      openrlhfKeys: { margin: "gap" },
+      pairExtras: (j) => (j.comparison_id === "c1" ? { margin: 2 } : undefined),
+    });
+    await ex2.write(j1);
+    await ex2.write({ ...j1, comparison_id: "c2" });
+    await ex2.commit();
+    expect(
+      readFileSync(withMargin, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      { prompt: "p", chosen: "a", rejected: "b", gap: 2 },
+      { prompt: "p", chosen: "a", rejected: "b" },
+    ]);
     expect(() =>
       exportFormat("openrlhf").open(join(dir, "x.jsonl"), { openrlhfKeys: { chosen: "prompt" } }),
     ).toThrow(/distinct/);

@@ -55,6 +55,32 @@ for (const fx of dialectFixtures()) {
       expect(v.firstBreak!.message).toContain("response B");
     });
 
+    it("detects a deleted prompt text, naming the prompt", async () => {
+      const c = await store.db
+        .selectFrom("comparisons")
+        .selectAll()
+        .where("comparison_id", "=", "c2")
+        .executeTakeFirstOrThrow();
+      const first = (await collect(store.judgments())).find((e) => e.comparison_id === "c2")!;
+      await deleteText(c.prompt_digest);
+      const v = await store.verifyLedger({ pageSize: 3 });
+      expect(v.ok).toBe(false);
+      expect(v.firstBreak).toMatchObject({ kind: "text-missing", seq: first.seq });
+      expect(v.firstBreak!.message).toContain("its prompt");
+    });
+
+    it("reports an edited text no judgment refers to at row 0, after any row's break", async () => {
+      await fx.tamper(store, [
+        `INSERT INTO texts (digest, body, is_chat) VALUES ('${"f".repeat(64)}', 'orphan', 0)`,
+      ]);
+      const v = await store.verifyLedger({ pageSize: 3 });
+      expect(v.firstBreak).toMatchObject({ kind: "text-edited", seq: 0 });
+      expect(v.firstBreak!.message).toContain("no judgment refers to it");
+      await fx.tamper(store, ["DELETE FROM judgments WHERE seq = 6"]);
+      const w = await store.verifyLedger({ pageSize: 3 });
+      expect(w.firstBreak).toMatchObject({ kind: "missing", seq: 6 });
+    });
+
     it("checks every text when pages shrink to hold long texts", async () => {
       const long = await fx.open();
       try {
@@ -236,6 +262,15 @@ for (const fx of dialectFixtures()) {
       expect(b).toMatchObject({ kind: "head-mismatch", seq: 8 });
       expect(b.message).toContain("carries the hash of row 10, the chain's end");
       expect(b.message).toContain("the head's sequence number was rewritten");
+    });
+
+    it("tells rows appended outside keel to a ledger whose recorded head is still empty", async () => {
+      await fx.tamper(store, [
+        `UPDATE ledger_head SET seq = 0, hash = '${"0".repeat(64)}' WHERE id = 1`,
+      ]);
+      const b = (await store.verifyLedger()).firstBreak!;
+      expect(b).toMatchObject({ kind: "head-mismatch", seq: 1 });
+      expect(b.message).toContain("rows 1..10 were appended outside keel");
     });
 
     it("says rows were removed from the end when the chain stops short of the head", async () => {

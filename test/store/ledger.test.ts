@@ -1,7 +1,12 @@
 import fc from "fast-check";
 import { beforeEach, describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/core/canonical.js";
-import { chainHash, encodeLedgerRecord, type LedgerRecord } from "../../src/store/ledger.js";
+import {
+  chainHash,
+  encodeLedgerRecord,
+  GENESIS_HASH,
+  type LedgerRecord,
+} from "../../src/store/ledger.js";
 import type { FeedbackStore } from "../../src/store/store.js";
 import { asBatches, collect, makeJudgments } from "../helpers/data.js";
 import { dialectFixtures } from "../helpers/stores.js";
@@ -131,7 +136,48 @@ for (const fx of dialectFixtures()) {
           })
         ).sql,
       ]);
-      expect(await firstBreak()).toMatchObject({ kind: "moved", seq: 5 });
+      expect(await firstBreak()).toMatchObject({
+        kind: "moved",
+        seq: 5,
+        message: expect.stringContaining(
+          "row 5 was written as row 4: rows were inserted before it",
+        ),
+      });
+    });
+
+    it("detects a row inserted before the first (every row renumbered)", async () => {
+      await fx.tamper(store, [
+        "INSERT INTO raters (rater_id, attributes, first_seen) VALUES ('mallory', '{}', 'now')",
+        "UPDATE judgments SET seq = -seq",
+        "UPDATE judgments SET seq = 1 - seq WHERE seq < 0",
+        (
+          await forgedInsert(store, {
+            seq: 1,
+            prevHash: GENESIS_HASH,
+            comparison_id: "c1",
+            rater_id: "mallory",
+            choice: "b",
+          })
+        ).sql,
+      ]);
+      expect(await firstBreak()).toMatchObject({
+        kind: "moved",
+        seq: 2,
+        message: expect.stringContaining(
+          "row 2 was written as row 1: rows were inserted before it",
+        ),
+      });
+    });
+
+    it("says how many rows are missing where a run of rows was deleted", async () => {
+      await fx.tamper(store, ["DELETE FROM judgments WHERE seq = 6"]);
+      expect((await firstBreak()).message).toBe("row 6 is missing (deleted)");
+      await fx.tamper(store, ["DELETE FROM judgments WHERE seq = 7"]);
+      expect(await firstBreak()).toMatchObject({
+        kind: "missing",
+        seq: 6,
+        message: "rows 6..7 are missing (deleted)",
+      });
     });
 
     it("detects a row appended outside keel, even with a valid hash", async () => {

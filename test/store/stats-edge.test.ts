@@ -86,6 +86,24 @@ for (const fx of dialectFixtures()) {
         await store.close();
       }
     });
+
+    it("shows a prompt of 80 units whole, and cuts a longer one at 77 unless a pair would split", async () => {
+      const store = await fx.open();
+      try {
+        const prompts = [
+          "x".repeat(80),
+          `${"a".repeat(77)}😀tail`, // the pair starts at 77: 77 units fit before it
+          `${"b".repeat(76)}\u{10FFFF}tail`, // high surrogate 0xDBFF at 76: cut before it
+        ];
+        await store.importJudgments(
+          asBatches(prompts.map((prompt, i) => ({ ...judgment(`c${i}`, "r1", "a"), prompt }))),
+        );
+        const previews = (await storeStats(store)).per_prompt.map((p) => p.preview).sort();
+        expect(previews).toEqual([`${"a".repeat(77)}...`, `${"b".repeat(76)}...`, "x".repeat(80)]);
+      } finally {
+        await store.close();
+      }
+    });
   });
 }
 
