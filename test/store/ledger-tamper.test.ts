@@ -41,33 +41,25 @@ for (const fx of dialectFixtures()) {
       }
     };
 
-    it("detects a deleted response text, at the first judgment that needs it", async () => {
-      const c = await store.db
-        .selectFrom("comparisons")
-        .selectAll()
-        .where("comparison_id", "=", "c2")
-        .executeTakeFirstOrThrow();
-      const first = (await collect(store.judgments())).find((e) => e.comparison_id === "c2")!;
-      await deleteText(c.b_digest);
-      const v = await store.verifyLedger({ pageSize: 3 });
-      expect(v.ok).toBe(false);
-      expect(v.firstBreak).toMatchObject({ kind: "text-missing", seq: first.seq });
-      expect(v.firstBreak!.message).toContain("response B");
-    });
-
-    it("detects a deleted prompt text, naming the prompt", async () => {
-      const c = await store.db
-        .selectFrom("comparisons")
-        .selectAll()
-        .where("comparison_id", "=", "c2")
-        .executeTakeFirstOrThrow();
-      const first = (await collect(store.judgments())).find((e) => e.comparison_id === "c2")!;
-      await deleteText(c.prompt_digest);
-      const v = await store.verifyLedger({ pageSize: 3 });
-      expect(v.ok).toBe(false);
-      expect(v.firstBreak).toMatchObject({ kind: "text-missing", seq: first.seq });
-      expect(v.firstBreak!.message).toContain("its prompt");
-    });
+    it.each([
+      ["response text", "b_digest", "response B"],
+      ["prompt text", "prompt_digest", "its prompt"],
+    ] as const)(
+      "detects a deleted %s, at the first judgment that needs it",
+      async (_, column, named) => {
+        const c = await store.db
+          .selectFrom("comparisons")
+          .selectAll()
+          .where("comparison_id", "=", "c2")
+          .executeTakeFirstOrThrow();
+        const first = (await collect(store.judgments())).find((e) => e.comparison_id === "c2")!;
+        await deleteText(c[column]);
+        const v = await store.verifyLedger({ pageSize: 3 });
+        expect(v.ok).toBe(false);
+        expect(v.firstBreak).toMatchObject({ kind: "text-missing", seq: first.seq });
+        expect(v.firstBreak!.message).toContain(named);
+      },
+    );
 
     it("reports an edited text no judgment refers to at row 0, after any row's break", async () => {
       await fx.tamper(store, [
