@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Judgment } from "../../src/core/types.js";
+import { admitJudgments } from "../../src/server/tasks/admit.js";
 import { WorkerAppend } from "../../src/server/tasks/append.js";
 import { addMembers, collectionDb, setMemberStatus } from "../../src/store/collection/index.js";
 import { type FeedbackStore, openStore } from "../../src/store/store.js";
@@ -186,6 +187,27 @@ for (const d of dialectFixtures()) {
       const who = x.statusCode === 409 ? rater : rater2;
       const next = await nextTask(fx, who);
       expect(next?.prompt).not.toEqual(a.prompt);
+    });
+
+    it("leaves a repeat by a rater who judged a full comparison to the duplicate check", async () => {
+      // A retry on another replica reaches the commit: it must be answered "already judged"
+      // (KEEL_E_DUPLICATE), not "the comparison has all its judgments" (docs/server.md).
+      const fx = await setup(1);
+      const { rater, rater2 } = fx.actors;
+      const t = (await nextTask(fx, rater))!;
+      expect((await judge(fx, rater, t.task_id)).statusCode).toBe(200);
+      const stake = (user_id: string) => ({
+        project_id: "p1",
+        user_id,
+        comparison_id: "t0",
+        capped: true,
+      });
+      const refused = await admitJudgments(
+        fx.store.db,
+        [stake(rater.user_id), stake(rater2.user_id)],
+        false,
+      );
+      expect([...refused]).toEqual([[1, "full"]]);
     });
 
     it("holds the overlap across separate commits too", async () => {

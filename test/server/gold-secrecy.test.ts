@@ -91,6 +91,19 @@ describe("a rater of another project", () => {
     f = undefined;
   });
 
+  it("does not see it listed; staff see every project", async () => {
+    f = await makeFixture(await d.open(), { tasks: 1, gold: 0 });
+    const fx = f;
+    const listed = async (who: keyof Fixture["actors"]) =>
+      json<{ projects: { project_id: string }[] }>(
+        await call(fx, fx.actors[who], "GET", "/api/projects"),
+      ).projects.map((p) => p.project_id);
+    // rater and rater2 belong to p1, outsider to p2 (docs/server.md: "raters: own projects").
+    expect(await listed("rater")).toEqual(["p1"]);
+    expect(await listed("outsider")).toEqual(["p2"]);
+    expect((await listed("reviewer")).sort()).toEqual(["p1", "p2"]);
+  });
+
   it("reaches nothing of it by its ids: answered as if it did not exist", async () => {
     f = await makeFixture(await d.open(), { tasks: 4, gold: 2 });
     const fx = f;

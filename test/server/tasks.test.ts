@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
 import { Rng } from "../../src/core/rng.js";
-import { autoPause, RENEW_WITHIN_MS } from "../../src/server/routes/tasks.js";
+import { autoPause } from "../../src/server/routes/tasks.js";
 import { pauseExcluded } from "../../src/server/scores/pause.js";
 import { MemoryLeaseStore } from "../../src/server/tasks/leases.js";
 import { GOLD_COUNT_DELAY_MAX } from "../../src/server/tasks/queue.js";
@@ -209,8 +209,9 @@ for (const d of dialectFixtures()) {
       expect(renewals).toEqual([]);
       const t2 = await nextTask(f, f.actors.rater);
       renewals.length = 0;
-      // Seconds before its end: extended by a whole lease first.
-      f.advance(60_000 - RENEW_WITHIN_MS / 2);
+      // Seconds before its end (docs/server.md: "within 10 s of lapsing"): extended by a whole
+      // lease first.
+      f.advance(60_000 - 5_000);
       expect((await judge(f, "rater", t2!)).statusCode).toBe(200);
       expect(renewals).toEqual([60_000]);
     });
@@ -376,12 +377,30 @@ for (const d of dialectFixtures()) {
       const actual = served.map((t) => String(t.prompt).startsWith("Gold"));
       const agree = predicted.filter((p, i) => p === actual[i]).length;
       expect(agree).toBeLessThan(served.length * 0.9);
+      // Nor is the order of the gold items one the rater can compute: seeded by the project's
+      // seed alone, the per-rater shuffle of the gold list would name each next gold item.
+      const unkeyed = new Rng(`p1/gold-order/${fx.actors.rater.user_id}`).shuffle(
+        Array.from({ length: 90 }, (_, i) => i),
+      );
+      const goldSeen = gold.map((t) => Number(/(\d+)$/.exec(String(t.prompt))![1]));
+      const foreseen = goldSeen.filter((n, i) => n === unkeyed[i]).length;
+      expect(foreseen).toBeLessThan(goldSeen.length / 2);
       // Nothing the rater can read names gold items or their answers.
       const mine = await call(fx, fx.actors.rater, "GET", "/api/projects/p1/judgments/me");
       expect(mine.body).not.toMatch(/gold|comparison_id/);
       const project = await call(fx, fx.actors.rater, "GET", "/api/projects/p1");
       expect(project.body).not.toMatch(/gold_rate|overlap|seed/);
       expect(Object.keys(json(project))).toEqual(["project_id", "name", "guidelines", "me"]);
+    });
+
+    it("serves the ordinary tasks on once the rater has judged every gold item", async () => {
+      // Nearly every serve's coin says gold, and there is one gold item: once it is judged, a
+      // gold draw must fall back to an ordinary task, not end the rater's work.
+      const fx = await setup({ tasks: 8, gold: 1, overlap: 2, gold_rate: 0.9 });
+      const served = await judgeAll(fx, "rater");
+      expect(served.map((t) => String(t.prompt)).sort()).toEqual(
+        ["Gold prompt 0", ...Array.from({ length: 8 }, (_, i) => `Task prompt ${i}`)].sort(),
+      );
     });
 
     it("keeps a comparison in one project, and an ordinary task from turning gold", async () => {
