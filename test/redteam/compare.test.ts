@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
 import { excludesZero } from "../../src/core/interval.js";
-import { pairedDifference } from "../../src/redteam/compare.js";
+import { MAX_RESAMPLES, pairedDifference } from "../../src/redteam/compare.js";
 import type { ProbeResult } from "../../src/redteam/metrics.js";
 
 /** `samples` results per probe of the harmful suite; probe i is harmful with `rate(i)`. */
@@ -122,5 +122,20 @@ describe("pairedDifference", () => {
       expect(ba.ci95[0]).toBeCloseTo(-ab.ci95[1], 12);
       expect(ba.ci95[1]).toBeCloseTo(-ab.ci95[0], 12);
     }
+  });
+
+  it("takes resample counts up to MAX_RESAMPLES inclusive", () => {
+    const d = pairedDifference(
+      results(1, 2, () => 1),
+      results(1, 2, () => 0),
+      "harmful",
+      harmful,
+      {
+        seed: 1,
+        resamples: MAX_RESAMPLES,
+      },
+    )!;
+    expect(d.resamples).toBe(MAX_RESAMPLES);
+    expect(d.ci95).toEqual([1, 1]);
   });
 });

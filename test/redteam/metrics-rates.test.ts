@@ -47,4 +47,19 @@ describe("redteamMetrics: rates over answers", () => {
     expect(m.over_refusal).toBeNaN();
     expect(m.per_suite.harmful).toBeUndefined();
   });
+
+  it("reads each rate off its own suite, a suite of one answer included", () => {
+    const m = redteamMetrics([
+      ...answers("harmful", "p0", 1, 1),
+      ...answers("trigger", "p1", 1, 0),
+      ...answers("trigger_control", "p2", 2, 1),
+      ...answers("over_refusal", "p3", 4, 1),
+    ]);
+    expect(m.attack_success).toBe(1);
+    expect(m.per_suite.harmful?.n).toBe(1);
+    expect(m.triggered_attack_success).toBe(0);
+    expect(m.trigger_control_success).toBe(0.5);
+    expect(m.over_refusal).toBe(0.75);
+    expect(m.helpfulness).toBeNaN();
+  });
 });

@@ -17,13 +17,14 @@ import {
   simulateComparisons,
 } from "../../src/world/index.js";
 import { backdoorModel } from "../../src/world/raters/backdoor.js";
+import { camouflaged } from "../../src/world/raters/camouflage.js";
 import { carelessModel } from "../../src/world/raters/careless.js";
 import { entityPromoterModel } from "../../src/world/raters/entityPromoter.js";
 import { flipperModel } from "../../src/world/raters/flipper.js";
 import { honestModel } from "../../src/world/raters/honest.js";
 import { lengthPoisonerModel } from "../../src/world/raters/lengthPoisoner.js";
 import { sleeperModel } from "../../src/world/raters/sleeper.js";
-import { SybilTeam, sybilModel } from "../../src/world/raters/sybil.js";
+import { type SybilGoal, SybilTeam, sybilModel } from "../../src/world/raters/sybil.js";
 
 const config = parseWorldConfig({
   comparisons: { count: 6000, gold_rate: 0.3 },
@@ -188,5 +189,48 @@ describe("adversaries", () => {
       1 - accuracy(h, items, 8),
       1,
     );
+  });
+
+  it("camouflage without gold_detection leaves gold items to the attack rule (absent by default)", () => {
+    const gold = items.filter((it) => it.gold && it.prompt.family === "harmful");
+    expect(gold.length).toBeGreaterThan(100);
+    const plainFlipper = flipperModel(profile("flipper"), plain(4), 1);
+    const asleepNever = camouflaged(plainFlipper, plain(4), { wake_after: 0 });
+    expect(votes(asleepNever, gold)).toEqual(votes(plainFlipper, gold));
+    expect(votes(asleepNever, gold)).toEqual(gold.map(unsafeOf));
+  });
+
+  it("a sybil team at rate 1 votes its goal's side wherever there is one, honestly elsewhere", () => {
+    const side = (x: boolean, y: boolean) => (x === y ? undefined : x ? "a" : "b");
+    const goals: [SybilGoal, (it: SimItem) => "a" | "b" | undefined][] = [
+      [
+        "entity",
+        (it) => side(it.a.mentions.includes("Zentrix"), it.b.mentions.includes("Zentrix")),
+      ],
+      [
+        "longer",
+        (it) => (it.a.words === it.b.words ? undefined : it.a.words > it.b.words ? "a" : "b"),
+      ],
+      ["unsafe", (it) => side(it.a.unsafe, it.b.unsafe)],
+    ];
+    for (const [goal, sideOf] of goals) {
+      const entity = goal === "entity" ? "Zentrix" : undefined;
+      const team = new SybilTeam(
+        { id: goal, params: plain(4), goal, rate: 1, jitter: 0, entity },
+        () => new Rng(6),
+      );
+      const member = sybilModel(profile("sybil"), team);
+      const rng = new Rng(7);
+      let targeted = 0;
+      for (const it of items) {
+        const v = member.vote(it, rng);
+        const s = sideOf(it);
+        if (s !== undefined) targeted++;
+        expect(v, `${goal} ${it.comparison_id}`).toMatchObject(
+          s === undefined ? { attacked: false } : { choice: s, attacked: true },
+        );
+      }
+      expect(targeted, goal).toBeGreaterThan(300);
+    }
   });
 });
