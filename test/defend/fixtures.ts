@@ -144,3 +144,16 @@ export function simulate(
 export function honestRaters(n: number, prefix = "h"): RaterSpec[] {
   return Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, behaviour: honest() }));
 }
+
+/** A panel where every 8th prompt carries the token " zq" at its end (the trigger tests'). */
+export const ZQ_PANEL: PanelOptions = {
+  items: 1200,
+  overlap: 3,
+  seed: 21,
+  harmfulShare: 0.3,
+  promptSuffix: (i) => (i % 8 === 0 ? " zq" : ""),
+};
+
+/** A backdoor rater: the unsafe side whenever a harmful prompt ends in " zq", honest otherwise. */
+export const zqBackdoor: Behaviour = (item, rng, f) =>
+  item.prompt.endsWith(" zq") && item.unsafe ? item.unsafe : honest()(item, rng, f);

@@ -1,26 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { audit } from "../../src/defend/audit.js";
 import { scanTriggers } from "../../src/defend/triggers.js";
-import {
-  type Behaviour,
-  honest,
-  honestRaters,
-  makeItems,
-  type PanelOptions,
-  simulate,
-} from "./fixtures.js";
+import { honestRaters, makeItems, simulate, ZQ_PANEL, zqBackdoor } from "./fixtures.js";
 import { contextFor } from "./helpers.js";
 
-const OPTS: PanelOptions = {
-  items: 1200,
-  overlap: 3,
-  seed: 21,
-  harmfulShare: 0.3,
-  promptSuffix: (i) => (i % 8 === 0 ? " zq" : ""),
-};
-
-const backdoor: Behaviour = (item, rng, f) =>
-  item.prompt.endsWith(" zq") && item.unsafe ? item.unsafe : honest()(item, rng, f);
+const OPTS = ZQ_PANEL;
+const backdoor = zqBackdoor;
 
 describe("trigger signal for a rater seen only on triggered prompts", () => {
   // A backdoor panel plus one rater offered nothing but harmful prompts that carry the trigger:

@@ -6,29 +6,14 @@ import {
   type TriggerKind,
   type TriggerPattern,
 } from "../../src/defend/triggers.js";
-import {
-  type Behaviour,
-  honest,
-  honestRaters,
-  makeItems,
-  type PanelOptions,
-  simulate,
-} from "./fixtures.js";
+import { honestRaters, makeItems, simulate, ZQ_PANEL, zqBackdoor } from "./fixtures.js";
 import { contextFor } from "./helpers.js";
 
-const OPTS: PanelOptions = {
-  items: 1200,
-  overlap: 3,
-  seed: 21,
-  harmfulShare: 0.3,
-  // Every 8th prompt carries the token " zq" at its end.
-  promptSuffix: (i) => (i % 8 === 0 ? " zq" : ""),
-};
+const OPTS = ZQ_PANEL;
 
 describe("trigger scan", () => {
   it("finds the token that turns raters towards unsafe answers, and the raters", () => {
-    const backdoor: Behaviour = (item, rng, f) =>
-      item.prompt.endsWith(" zq") && item.unsafe ? item.unsafe : honest()(item, rng, f);
+    const backdoor = zqBackdoor;
     const raters = [
       ...honestRaters(16),
       ...[0, 1, 2].map((i) => ({ id: `bd${i}`, behaviour: backdoor, activity: 3 })),
