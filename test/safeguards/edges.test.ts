@@ -17,34 +17,7 @@ import {
   parseSafeguards,
 } from "../../src/safeguards/index.js";
 import type { Monitor, MonitorContext } from "../../src/train/common/monitor.js";
-
-const policy = null as unknown as Gpt;
-
-function ctx(
-  step: number,
-  o: {
-    kl?: number;
-    lengths?: number[];
-    scores?: number[];
-    members?: number[][];
-    prompt?: string;
-  } = {},
-): MonitorContext {
-  const n = o.lengths?.length ?? o.scores?.length ?? o.members?.[0]?.length ?? 2;
-  return {
-    step,
-    policy,
-    metrics: { kl: o.kl ?? 0 },
-    rollout: {
-      prompts: Array.from({ length: n }, () => o.prompt ?? "p"),
-      responses: Array.from({ length: n }, () => "r"),
-      scores: Float64Array.from(o.scores ?? Array.from({ length: n }, () => 0)),
-      ...(o.members ? { memberScores: o.members.map((m) => Float64Array.from(m)) } : {}),
-      kl: new Float64Array(n),
-      lengths: o.lengths ?? Array.from({ length: n }, () => 10),
-    },
-  };
-}
+import { monitorContext as ctx } from "./helpers.js";
 
 describe("alarm state", () => {
   it("records whether its condition holds now, and restores it", () => {
@@ -168,7 +141,7 @@ describe("state round-trips through a checkpoint", () => {
     const spreads = [1, 1, 3, 3, 1, 1, 1, 3];
     const steps = spreads.map((d, s) =>
       ctx(s + 1, {
-        members: [
+        memberScores: [
           [0, 0],
           [d, d],
         ],
@@ -181,7 +154,9 @@ describe("state round-trips through a checkpoint", () => {
     const o = parseSafeguards({ gold: { max_drop: 0.1, smoothing: 0.3 } }).gold!;
     // Gold falls while the proxy rises: the alarm fires at the second step and stays on.
     const gold = [0.5, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.1];
-    const steps = gold.map((g, s) => ctx(s + 1, { scores: [s, s], prompt: String(g) }));
+    const steps = gold.map((g, s) =>
+      ctx(s + 1, { scores: [s, s], prompts: [String(g), String(g)] }),
+    );
     await resumed(() => new GoldMonitor(o, (ps) => ps.map(Number)), steps, 2);
   });
 

@@ -12,27 +12,7 @@ import {
   KlBudgetMonitor,
   parseSafeguards,
 } from "../../src/safeguards/index.js";
-import type { MonitorContext } from "../../src/train/common/monitor.js";
-
-function ctx(
-  step: number,
-  o: { kl?: number; scores?: number[]; members?: number[][]; policy?: Gpt } = {},
-): MonitorContext {
-  const n = o.scores?.length ?? 2;
-  return {
-    step,
-    policy: o.policy ?? (null as unknown as Gpt),
-    metrics: { kl: o.kl ?? 0 },
-    rollout: {
-      prompts: Array.from({ length: n }, () => "p"),
-      responses: Array.from({ length: n }, () => "r"),
-      scores: Float64Array.from(o.scores ?? [0, 0]),
-      ...(o.members ? { memberScores: o.members.map((m) => Float64Array.from(m)) } : {}),
-      kl: new Float64Array(n),
-      lengths: Array.from({ length: n }, () => 10),
-    },
-  };
-}
+import { monitorContext as ctx } from "./helpers.js";
 
 describe("KL budget", () => {
   it("treats a NaN KL as over the budget", () => {
@@ -64,26 +44,26 @@ describe("reward-ensemble disagreement", () => {
     expect(
       m.observe(
         ctx(1, {
-          members: [
+          memberScores: [
             [0, 0],
             [Number.NaN, 1],
           ],
         }),
       ),
     ).toEqual([]);
-    expect(m.observe(ctx(2, { members: spread(1) }))).toEqual([]);
-    expect(m.observe(ctx(3, { members: spread(1) }))).toEqual([]);
-    expect(m.observe(ctx(4, { members: spread(3) }))).toHaveLength(1);
+    expect(m.observe(ctx(2, { memberScores: spread(1) }))).toEqual([]);
+    expect(m.observe(ctx(3, { memberScores: spread(1) }))).toEqual([]);
+    expect(m.observe(ctx(4, { memberScores: spread(3) }))).toHaveLength(1);
   });
 
   it("raises the alarm on a NaN past the baseline", () => {
     const m = new DisagreementMonitor(o);
-    m.observe(ctx(1, { members: spread(1) }));
-    m.observe(ctx(2, { members: spread(1) }));
+    m.observe(ctx(1, { memberScores: spread(1) }));
+    m.observe(ctx(2, { memberScores: spread(1) }));
     expect(
       m.observe(
         ctx(3, {
-          members: [
+          memberScores: [
             [0, 0],
             [Number.NaN, 1],
           ],

@@ -12,29 +12,7 @@ import {
   LengthMonitor,
   parseSafeguards,
 } from "../../src/safeguards/index.js";
-import type { MonitorContext, RolloutView } from "../../src/train/common/monitor.js";
-
-const policy = null as unknown as Gpt;
-
-function ctx(
-  step: number,
-  o: Partial<Omit<RolloutView, "kl">> & { kl?: number; metrics?: Record<string, number> } = {},
-): MonitorContext {
-  const n = o.responses?.length ?? 2;
-  return {
-    step,
-    policy,
-    metrics: { kl: o.kl ?? 0, ...(o.metrics ?? {}) },
-    rollout: {
-      prompts: o.prompts ?? Array.from({ length: n }, () => "p"),
-      responses: o.responses ?? Array.from({ length: n }, () => "r"),
-      scores: o.scores ?? new Float64Array(n),
-      ...(o.memberScores ? { memberScores: o.memberScores } : {}),
-      kl: new Float64Array(n),
-      lengths: o.lengths ?? Array.from({ length: n }, () => 10),
-    },
-  };
-}
+import { monitorContext as ctx } from "./helpers.js";
 
 describe("alarm", () => {
   it("fires on the rising edge and re-arms after three clear checks", () => {
