@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { CategoricalResult } from "../../src/aggregate/index.js";
-import type { Choice, Judgment } from "../../src/core/types.js";
+import type { Choice } from "../../src/core/types.js";
 import { resolveAuditConfig } from "../../src/defend/config.js";
 import type { RaterDecision } from "../../src/defend/decision.js";
 import type { RaterGroup } from "../../src/defend/groups.js";
@@ -17,25 +17,40 @@ import {
 } from "../../src/defend/signals/signal.js";
 import { betaSf } from "../../src/defend/stats.js";
 import { cleanedComparisons, judgmentWeights } from "../../src/defend/weights.js";
-import { contextFor } from "./helpers.js";
-
-/** One judgment on comparison `c` (texts of equal length, nothing the safety rules flag). */
-function j(c: number, rater: string, choice: Choice, extra: Partial<Judgment> = {}): Judgment {
-  return {
-    comparison_id: `c${c}`,
-    prompt: `question ${c}`,
-    response_a: `answer one ${c}`,
-    response_b: `answer two ${c}`,
-    rater_id: rater,
-    choice,
-    ...extra,
-  };
-}
+import { contextFor, j } from "./helpers.js";
 
 /** Graded agreement of two labels: 1 if equal, ½ if one is a tie, else 0. */
 function g(x: Choice, y: Choice): number {
   if (x === y) return 1;
   return x === "tie" || y === "tie" ? 0.5 : 0;
+}
+
+/**
+ * The header's equations, written out for rater `w` on one comparison's `labels`: o, the
+ * ρ-weighted agreement with the others, and e, the others' ρρ-weighted agreement among
+ * themselves.
+ */
+function agreement(
+  labels: Record<string, Choice>,
+  rho: (id: string) => number,
+  w: string,
+): { o: number; e: number } {
+  const others = Object.keys(labels).filter((i) => i !== w);
+  let num = 0;
+  let den = 0;
+  for (const i of others) {
+    num += rho(i) * g(labels[w]!, labels[i]!);
+    den += rho(i);
+  }
+  let pNum = 0;
+  let pDen = 0;
+  for (let a = 0; a < others.length; a++)
+    for (let b = a + 1; b < others.length; b++) {
+      const pr = rho(others[a]!) * rho(others[b]!);
+      pNum += pr * g(labels[others[a]!]!, labels[others[b]!]!);
+      pDen += pr;
+    }
+  return { o: num / den, e: pNum / pDen };
 }
 
 describe("reliability: agreement weighted by ρ = max(0.01, 2·rel − 1)", () => {
@@ -51,25 +66,10 @@ describe("reliability: agreement weighted by ρ = max(0.01, 2·rel − 1)", () =
     const s = reliabilitySignal(ctx, fit);
     const rho = (id: string) => Math.max(0.01, 2 * rel[id]! - 1);
     for (const w of ids) {
-      const others = ids.filter((i) => i !== w);
-      let num = 0;
-      let den = 0;
-      for (const i of others) {
-        num += rho(i) * g(labels[w]!, labels[i]!);
-        den += rho(i);
-      }
-      let pNum = 0;
-      let pDen = 0;
-      for (let a = 0; a < others.length; a++)
-        for (let b = a + 1; b < others.length; b++) {
-          const x = others[a]!;
-          const y = others[b]!;
-          pNum += rho(x) * rho(y) * g(labels[x]!, labels[y]!);
-          pDen += rho(x) * rho(y);
-        }
+      const { o, e } = agreement(labels, rho, w);
       const st = s.stats[ids.indexOf(w)]!;
-      expect(st.weighted_agreement!, w).toBeCloseTo(num / den, 12);
-      expect(st.others_weighted_agreement!, w).toBeCloseTo(pNum / pDen, 12);
+      expect(st.weighted_agreement!, w).toBeCloseTo(o, 12);
+      expect(st.others_weighted_agreement!, w).toBeCloseTo(e, 12);
       expect(st.model_reliability!, w).toBe(rel[w]!);
     }
     // By hand for r1: others r2 (a, ρ 0.6), r3 (b, 0.4), r4 (tie, 0.1), r5 (a, 0.01):
@@ -100,22 +100,8 @@ describe("reliability: agreement weighted by ρ = max(0.01, 2·rel − 1)", () =
     for (const ls of labels) {
       const raters = Object.keys(ls);
       for (const w of raters) {
-        const others = raters.filter((i) => i !== w);
-        let num = 0;
-        let den = 0;
-        for (const i of others) {
-          num += rho(i) * g(ls[w]!, ls[i]!);
-          den += rho(i);
-        }
-        let pNum = 0;
-        let pDen = 0;
-        for (let a = 0; a < others.length; a++)
-          for (let b = a + 1; b < others.length; b++) {
-            const pr = rho(others[a]!) * rho(others[b]!);
-            pNum += pr * g(ls[others[a]!]!, ls[others[b]!]!);
-            pDen += pr;
-          }
-        residuals.get(w)!.push(num / den - pNum / pDen);
+        const { o, e } = agreement(ls, rho, w);
+        residuals.get(w)!.push(o - e);
       }
     }
     const all = [...residuals.values()].flat();

@@ -1,4 +1,4 @@
-import type { Judgment } from "../../src/core/types.js";
+import type { Choice, Judgment } from "../../src/core/types.js";
 import { type AuditConfig, resolveAuditConfig } from "../../src/defend/config.js";
 import { leaveOneOut } from "../../src/defend/consensus.js";
 import { prepareAuditData } from "../../src/defend/data.js";
@@ -29,4 +29,22 @@ export function maxScore(ctx: SignalContext, signal: RaterSignal, prefix: string
     if (id.startsWith(prefix)) m = Math.max(m, signal.score[w]!);
   });
   return m;
+}
+
+/** One judgment on comparison `c` (texts of equal length, nothing the safety rules flag). */
+export function j(
+  c: number,
+  rater: string,
+  choice: Choice,
+  extra: Partial<Judgment> = {},
+): Judgment {
+  return {
+    comparison_id: `c${c}`,
+    prompt: `question ${c}`,
+    response_a: `answer one ${c}`,
+    response_b: `answer two ${c}`,
+    rater_id: rater,
+    choice,
+    ...extra,
+  };
 }

@@ -19,7 +19,7 @@ import { positionSignal } from "../../src/defend/signals/position.js";
 import type { RaterSignal } from "../../src/defend/signals/signal.js";
 import { speedSignal } from "../../src/defend/signals/speed.js";
 import { normalSf } from "../../src/defend/stats.js";
-import { contextFor, scoreOf } from "./helpers.js";
+import { contextFor, j, scoreOf } from "./helpers.js";
 
 /** P(Bin(n, p) ≥ k), by summing the probabilities. */
 function binomialAtLeast(n: number, p: number, k: number): number {
@@ -30,19 +30,6 @@ function binomialAtLeast(n: number, p: number, k: number): number {
     if (i >= k) s += choose * p ** i * (1 - p) ** (n - i);
   }
   return s;
-}
-
-/** One judgment on comparison `c` (texts of equal length, nothing the safety rules flag). */
-function j(c: number, rater: string, choice: Choice, extra: Partial<Judgment> = {}): Judgment {
-  return {
-    comparison_id: `c${c}`,
-    prompt: `question ${c}`,
-    response_a: `answer one ${c}`,
-    response_b: `answer two ${c}`,
-    rater_id: rater,
-    choice,
-    ...extra,
-  };
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
