@@ -32,7 +32,7 @@ import {
 } from "../src/aggregate/index.js";
 import type { CategoricalData, FitTrace, PairwiseData } from "../src/aggregate/types.js";
 import { Rng } from "../src/core/rng.js";
-import { benchArgs, resultFile } from "./args.js";
+import { type BenchRow, benchArgs, resultFile } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -302,16 +302,6 @@ function child(extra: string[]): Record<string, number> {
   return JSON.parse(r.stdout);
 }
 
-interface Record_ {
-  config: string;
-  metric: string;
-  unit: string;
-  keel: number;
-  reference?: number;
-  reference_name?: string;
-  ratio?: number;
-}
-
 /** Largest relative difference of keel's final log-likelihood from numpy's that counts as the same fit. */
 const LL_TOLERANCE = 1e-6;
 
@@ -349,7 +339,7 @@ function main(): void {
       ["bt-ilsr/pairwise", "Bradley–Terry I-LSR, pairwise", Math.min(s.iters, 5), undefined],
       ["noisy-bt/pairwise", "Noisy BT, pairwise", s.iters, undefined],
     ];
-    const records: Record_[] = [];
+    const records: BenchRow[] = [];
     const rows: string[][] = [];
     /** Methods whose final log-likelihood is not numpy's (same data, same iterations). */
     const mismatched: string[] = [];
@@ -366,7 +356,7 @@ function main(): void {
         reference?: number,
         name = refName,
       ) => {
-        const rec: Record_ = { config: cfg, metric, unit, keel };
+        const rec: BenchRow = { config: cfg, metric, unit, keel };
         if (reference !== undefined) {
           rec.reference = reference;
           rec.reference_name = name;

@@ -109,6 +109,18 @@ export function benchArgs(program: string, argv: readonly string[], spec: BenchC
 }
 
 /** `<name><quick>.json`, with `.partial` before `.json` for a run that is not the documented one. */
+/** One row of a benchmark's JSON results: keel's figure, beside its reference where it has one. */
+export interface BenchRow {
+  config: string;
+  metric: string;
+  unit: string;
+  keel: number;
+  reference?: number;
+  reference_name?: string;
+  ratio?: number;
+  note?: string;
+}
+
 export function resultFile(name: string, cli: BenchCli, quickSuffix = ".quick"): string {
   return `${name}${cli.quick ? quickSuffix : ""}${cli.partial ? ".partial" : ""}.json`;
 }

@@ -43,7 +43,7 @@ import { forwardFlopsPerToken, type GptConfigInput } from "../src/engine/gpt/con
 import { generate } from "../src/engine/gpt/generate.js";
 import { Gpt } from "../src/engine/gpt/model.js";
 import { AdamW } from "../src/engine/optim/adamw.js";
-import { benchArgs, resultFile } from "./args.js";
+import { type BenchRow, benchArgs, resultFile } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -212,16 +212,6 @@ function runJson(cmd: string, argv: string[], what: string): SideResult {
   return JSON.parse(line) as SideResult;
 }
 
-interface Row {
-  config: string;
-  metric: string;
-  unit: string;
-  keel: number;
-  reference?: number;
-  reference_name?: string;
-  ratio?: number;
-}
-
 /**
  * Steps timed: from WARM_STEPS on. On this VM every new process's first ~20 training steps run
  * ~25% slower on both sides (docs/engine.md: the drop comes after ~20 runs whether or not the
@@ -243,7 +233,12 @@ function best(runs: readonly SideResult[]): { train: SideResult; gen: SideResult
 const fastest = (runs: readonly SideResult[], pick: (r: SideResult) => number[]) =>
   Math.min(...runs.flatMap(pick));
 
-function summarise(name: string, spec: Spec, keelRuns: SideResult[], torch: SideResult[]): Row[] {
+function summarise(
+  name: string,
+  spec: Spec,
+  keelRuns: SideResult[],
+  torch: SideResult[],
+): BenchRow[] {
   const tokens = BATCH * spec.context;
   const { train: bestTrain, gen: bestGen } = best(torch);
   const { train: keel, gen: keelGenRun } = best(keelRuns);
@@ -368,7 +363,7 @@ async function main(): Promise<void> {
   if (CHILD) return child(args[1]!, Number(args[2] ?? 2));
   const names = cli.list("--configs", ["a", "b"], ["a", "b"]);
   const rounds = QUICK ? 1 : 3;
-  const rows: Row[] = [];
+  const rows: BenchRow[] = [];
   const load = loadavg()[0]!;
   if (load > 0.5)
     process.stderr.write(

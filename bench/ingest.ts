@@ -30,7 +30,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchArgs, resultFile } from "./args.js";
+import { type BenchRow, benchArgs, resultFile } from "./args.js";
 import { writeIngestFiles } from "./ingest-data.js";
 import { integerKeyFloor, sqliteInsertFloor } from "./ingest-floor.js";
 
@@ -112,18 +112,7 @@ function pgCeiling(csv: string): Timed {
   ]);
 }
 
-interface Row {
-  config: string;
-  metric: string;
-  unit: string;
-  keel: number;
-  reference?: number;
-  reference_name?: string;
-  ratio?: number;
-  note?: string;
-}
-
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 
 function record(
   config: string,

@@ -30,7 +30,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Rng } from "../src/core/rng.js";
 import type { PreferencePair } from "../src/core/types.js";
-import { benchArgs, resultFile } from "./args.js";
+import { type BenchRow, benchArgs, resultFile } from "./args.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..");
@@ -192,16 +192,6 @@ function run(mode: string, file: string, tokenizer: string): Measured {
   return mode === "train" ? { n: 0, bytes: 0, seconds: 0, rssMB } : { ...JSON.parse(line), rssMB };
 }
 
-interface BenchRecord {
-  config: string;
-  metric: string;
-  unit: string;
-  keel: number;
-  reference?: number;
-  reference_name?: string;
-  ratio?: number;
-}
-
 async function main(): Promise<void> {
   const load = loadavg()[0]!;
   const sizes = cli.has("--n")
@@ -210,7 +200,7 @@ async function main(): Promise<void> {
       ? [20_000]
       : [50_000, 100_000, 200_000];
   const dir = mkdtempSync(join(tmpdir(), "keel-bench-train-memory-"));
-  const records: BenchRecord[] = [];
+  const records: BenchRow[] = [];
   const table: string[][] = [];
   try {
     const tokenizer = join(dir, "tokenizer.json");
