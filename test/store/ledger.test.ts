@@ -96,6 +96,21 @@ for (const fx of dialectFixtures()) {
       return v.firstBreak!;
     };
 
+    /** SQL that adds rater mallory and, after `renumber`, a forged row at `seq` linked to `prevHash`. */
+    const forgedMallory = async (seq: number, prevHash: string, renumber: string[] = []) => [
+      "INSERT INTO raters (rater_id, attributes, first_seen) VALUES ('mallory', '{}', 'now')",
+      ...renumber,
+      (
+        await forgedInsert(store, {
+          seq,
+          prevHash,
+          comparison_id: "c1",
+          rater_id: "mallory",
+          choice: "b",
+        })
+      ).sql,
+    ];
+
     it("detects an edited row", async () => {
       await fx.tamper(store, [
         "UPDATE judgments SET choice = CASE choice WHEN 'a' THEN 'b' ELSE 'a' END WHERE seq = 4",
@@ -122,20 +137,13 @@ for (const fx of dialectFixtures()) {
     });
 
     it("detects a row inserted in the middle (later rows renumbered)", async () => {
-      await fx.tamper(store, [
-        "INSERT INTO raters (rater_id, attributes, first_seen) VALUES ('mallory', '{}', 'now')",
-        "UPDATE judgments SET seq = -seq WHERE seq >= 4",
-        "UPDATE judgments SET seq = 1 - seq WHERE seq < 0",
-        (
-          await forgedInsert(store, {
-            seq: 4,
-            prevHash: hashes[2]!,
-            comparison_id: "c1",
-            rater_id: "mallory",
-            choice: "b",
-          })
-        ).sql,
-      ]);
+      await fx.tamper(
+        store,
+        await forgedMallory(4, hashes[2]!, [
+          "UPDATE judgments SET seq = -seq WHERE seq >= 4",
+          "UPDATE judgments SET seq = 1 - seq WHERE seq < 0",
+        ]),
+      );
       expect(await firstBreak()).toMatchObject({
         kind: "moved",
         seq: 5,
@@ -146,20 +154,13 @@ for (const fx of dialectFixtures()) {
     });
 
     it("detects a row inserted before the first (every row renumbered)", async () => {
-      await fx.tamper(store, [
-        "INSERT INTO raters (rater_id, attributes, first_seen) VALUES ('mallory', '{}', 'now')",
-        "UPDATE judgments SET seq = -seq",
-        "UPDATE judgments SET seq = 1 - seq WHERE seq < 0",
-        (
-          await forgedInsert(store, {
-            seq: 1,
-            prevHash: GENESIS_HASH,
-            comparison_id: "c1",
-            rater_id: "mallory",
-            choice: "b",
-          })
-        ).sql,
-      ]);
+      await fx.tamper(
+        store,
+        await forgedMallory(1, GENESIS_HASH, [
+          "UPDATE judgments SET seq = -seq",
+          "UPDATE judgments SET seq = 1 - seq WHERE seq < 0",
+        ]),
+      );
       expect(await firstBreak()).toMatchObject({
         kind: "moved",
         seq: 2,
@@ -181,18 +182,7 @@ for (const fx of dialectFixtures()) {
     });
 
     it("detects a row appended outside keel, even with a valid hash", async () => {
-      await fx.tamper(store, [
-        "INSERT INTO raters (rater_id, attributes, first_seen) VALUES ('mallory', '{}', 'now')",
-        (
-          await forgedInsert(store, {
-            seq: 11,
-            prevHash: hashes[9]!,
-            comparison_id: "c1",
-            rater_id: "mallory",
-            choice: "b",
-          })
-        ).sql,
-      ]);
+      await fx.tamper(store, await forgedMallory(11, hashes[9]!));
       expect(await firstBreak()).toMatchObject({ kind: "head-mismatch", seq: 11 });
     });
 
