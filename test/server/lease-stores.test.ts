@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { RedisLeaseStore } from "../../src/server/redis/index.js";
 import { type Lease, type LeaseStore, MemoryLeaseStore } from "../../src/server/tasks/leases.js";
-import { connect, redisPrefix } from "../scale/helpers.js";
+import { connect } from "../scale/helpers.js";
+import { freshRedisKeys } from "./lease-kinds.js";
 
 const T0 = 1_700_000_000_000;
 const TTL = 60_000;
@@ -25,14 +26,12 @@ const lease = (task: string, user: string, at = T0): Lease => ({
 /** A store (lapsed leases kept for `GRACE`), and the time its record of a task has left to live
  * (ms), as far as it can tell. */
 type Opened = { s: LeaseStore; ttl?: (taskId: string) => Promise<number> };
-const prefix = redisPrefix();
-let opened = 0;
 const stores: { name: string; open: () => Promise<Opened> }[] = [
   { name: "memory", open: async () => ({ s: new MemoryLeaseStore(GRACE) }) },
   {
     name: "redis",
     open: async () => {
-      const r = await connect(`${prefix}${opened++}:`);
+      const r = await connect(freshRedisKeys());
       const s = new RedisLeaseStore(r, GRACE);
       await s.seedJudgments("p", new Map());
       return { s, ttl: (taskId) => r.redis.pttl(r.key("lease", taskId)) };

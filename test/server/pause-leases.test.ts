@@ -10,7 +10,6 @@ import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/server/app.js";
 import { RedisLeaseStore } from "../../src/server/redis/index.js";
-import { type LeaseStore, MemoryLeaseStore } from "../../src/server/tasks/leases.js";
 import { SYNC_MS } from "../../src/server/tasks/registry.js";
 import {
   addItems,
@@ -19,7 +18,7 @@ import {
   setMemberStatus,
 } from "../../src/store/collection/index.js";
 import { dialectFixtures } from "../helpers/stores.js";
-import { connect, redisPrefix } from "../scale/helpers.js";
+import { connect } from "../scale/helpers.js";
 import {
   type Actor,
   CHEAP_SCRYPT,
@@ -32,6 +31,7 @@ import {
   onboard,
   type TaskView,
 } from "./helpers.js";
+import { freshRedisKeys, leaseStoreKinds } from "./lease-kinds.js";
 
 type Failure = { error: { code: string; message: string } };
 
@@ -40,19 +40,8 @@ const review = (fx: Fixture, who: Actor, action: "pause" | "exclude" | "reinstat
     body: { action, reason: "checking" },
   });
 
-const prefix = redisPrefix();
-let fixtures = 0;
-const leaseStores: { name: string; open: () => Promise<LeaseStore> }[] = [
-  { name: "memory", open: async () => new MemoryLeaseStore() },
-  // Keys of their own per fixture: every fixture has a project p1 with the same items.
-  {
-    name: "redis",
-    open: async () => new RedisLeaseStore(await connect(`${prefix}${fixtures++}:`)),
-  },
-];
-
 for (const d of dialectFixtures()) {
-  for (const ls of leaseStores) {
+  for (const ls of leaseStoreKinds) {
     describe(`a paused rater's released task (${d.name}, ${ls.name} leases)`, () => {
       let f: Fixture | undefined;
       afterEach(async () => {
@@ -268,7 +257,7 @@ for (const d of dialectFixtures()) {
     });
 
     it("stops serving a rater another server paused, frees their task, and serves them reinstated", async () => {
-      const keys = `${prefix}${fixtures++}:`;
+      const keys = freshRedisKeys();
       const fx = await makeFixture(
         await d.open(),
         { tasks: 4, gold: 0, overlap: 1, lease_seconds: 3600 },

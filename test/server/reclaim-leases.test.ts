@@ -10,10 +10,10 @@
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { RedisLeaseStore } from "../../src/server/redis/index.js";
-import { type Lease, type LeaseStore, MemoryLeaseStore } from "../../src/server/tasks/leases.js";
+import type { Lease, LeaseStore } from "../../src/server/tasks/leases.js";
 import { addItems, addMembers, collectionDb } from "../../src/store/collection/index.js";
 import { dialectFixtures } from "../helpers/stores.js";
-import { connect, redisPrefix } from "../scale/helpers.js";
+import { connect } from "../scale/helpers.js";
 import {
   type Actor,
   call,
@@ -24,6 +24,7 @@ import {
   nextTask,
   onboard,
 } from "./helpers.js";
+import { freshRedisKeys, leaseStoreKinds } from "./lease-kinds.js";
 
 /** What the server asked of the lease store that takes, ends or drops a lease. */
 interface Counts {
@@ -67,18 +68,8 @@ function madeUpIds(n: number): string[] {
   );
 }
 
-const prefix = redisPrefix();
-let fixtures = 0;
-const leaseStores: { name: string; open: () => Promise<LeaseStore> }[] = [
-  { name: "memory", open: async () => new MemoryLeaseStore() },
-  {
-    name: "redis",
-    open: async () => new RedisLeaseStore(await connect(`${prefix}${fixtures++}:`)),
-  },
-];
-
 for (const d of dialectFixtures()) {
-  for (const ls of leaseStores) {
+  for (const ls of leaseStoreKinds) {
     describe(`task ids with no lease behind them (${d.name}, ${ls.name} leases)`, () => {
       let f: Fixture | undefined;
       afterEach(async () => {
@@ -181,7 +172,7 @@ describe("RedisLeaseStore.firstOpen", () => {
   });
 
   it("names the candidate acquireFirst takes, and writes nothing", async () => {
-    const own = `${prefix}${fixtures++}:`;
+    const own = freshRedisKeys();
     const r = await connect(own);
     const s = new RedisLeaseStore(r);
     try {
