@@ -47,6 +47,12 @@ describe("GAE", () => {
     expect(s.std).toBeCloseTo(1, 6);
     expect(w[2]).toBe(0);
   });
+  it("whitening divides by the population std + 1e-8, so a single action whitens to 0", () => {
+    // TRL's masked_whiten (Bessel-corrected variance) would divide by 0 here and give NaN.
+    expect(Array.from(whiten([5, 7], [0, 1]))).toEqual([0, 0]);
+    const w = whiten([1, 3], [1, 1]);
+    expect(w[1]).toBeCloseTo(1 / (1 + 1e-8), 15);
+  });
   it("whitening never reads a masked-out position", () => {
     const w = whiten([1, 3, Number.NaN, Number.POSITIVE_INFINITY], [1, 1, 0, 0]);
     expect(w[0]).toBeCloseTo(-1, 6);
@@ -94,8 +100,17 @@ describe("Lagrange multiplier (Safe-RLHF)", () => {
     expect(l.lambda).toBeCloseTo(Math.exp(0.1), 12);
     for (let i = 0; i < 100; i++) l.update(3);
     expect(l.lambda).toBe(10);
-    for (let i = 0; i < 300; i++) l.update(-1);
+    // The step on log λ is η·λ·(J_C − d): λ decays like 1/(0.1 + 0.15k) once under, not
+    // geometrically, so it takes about 670 updates from the cap to fall below 0.01.
+    for (let i = 0; i < 1000; i++) l.update(-1);
     expect(l.lambda).toBeLessThan(0.01);
+  });
+  it("steps log λ by η·λ·(J_C − d), the gradient of the dual in log λ (Safe-RLHF eq. 31)", () => {
+    const l = new Lagrangian({ init: 3, threshold: 0.5, lr: 0.1, max: 10 });
+    l.update(1.5);
+    expect(l.lambda).toBeCloseTo(3 * Math.exp(0.3), 12);
+    l.update(0.5 - 1 / l.lambda);
+    expect(l.lambda).toBeCloseTo(3 * Math.exp(0.3 - 0.1), 12);
   });
   it("leaves λ as it was on a NaN mean cost; an infinite one hits the cap", () => {
     const l = new Lagrangian({ init: 1, threshold: 0.5, lr: 0.1, max: 10 });

@@ -5,14 +5,17 @@
  *
  *   A = (A^R − λ A^C) / (1 + λ)
  *
- * and λ takes a gradient step on the dual, kept positive in log space (as Safe-RLHF):
+ * and λ takes a gradient step on the dual, kept positive by stepping its logarithm: the dual
+ * objective λ(J_C − d) has gradient λ(J_C − d) in log λ, so (Safe-RLHF eq. 31, and its trainer's
+ * SGD on log λ)
  *
- *   log λ ← log λ + η · (J_C − d),  J_C = the batch's mean episode cost
+ *   log λ ← log λ + η · λ · (J_C − d),  J_C = the batch's mean episode cost
  *
- * so λ grows while the policy's cost exceeds the threshold d and decays once it is met;
- * it is capped at `max` to keep the combined advantage from vanishing. A NaN mean cost leaves
- * λ unchanged.
- * Example: λ = 1, η = 0.1, J_C = 1.5, d = 0.5 → λ = e^0.1 ≈ 1.105.
+ * so λ grows while the policy's cost exceeds the threshold d and decays once it is met, the
+ * faster the larger λ is; it is capped at `max` to keep the combined advantage from vanishing
+ * and floored at 1e-8. A NaN mean cost leaves λ unchanged.
+ * Example: λ = 1, η = 0.1, J_C = 1.5, d = 0.5 → λ = e^0.1 ≈ 1.105; from λ = 3 the same step
+ * gives 3·e^0.3 ≈ 4.05.
  */
 export interface LagrangianOptions {
   readonly init: number;
@@ -30,7 +33,7 @@ export class Lagrangian {
     // A NaN mean cost (a cost model scoring NaN) would stay in λ and make every later
     // advantage NaN: leave λ as it was.
     if (Number.isNaN(meanCost)) return;
-    const next = this.lambda * Math.exp(this.o.lr * (meanCost - this.o.threshold));
+    const next = this.lambda * Math.exp(this.o.lr * this.lambda * (meanCost - this.o.threshold));
     this.lambda = Math.min(Math.max(next, 1e-8), this.o.max);
   }
   /** (A^R − λ A^C)/(1 + λ), elementwise. */
