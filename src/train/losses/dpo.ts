@@ -12,7 +12,9 @@
  *                                                      rate ε; Chowdhury et al. 2024,
  *                                                      "Provably Robust DPO", arXiv:2403.00409)
  *   ipo      ℓ = (h − 1/(2β))²                        (Azar et al. 2023, arXiv:2310.12036; β
- *                                                      plays τ)
+ *                                                      plays τ; h from summed log-probs as in
+ *                                                      the paper, where TRL averages them over
+ *                                                      each response's tokens for IPO)
  *   hinge    ℓ = max(0, 1 − βh)                       (SLiC-HF, Zhao et al. 2023,
  *                                                      arXiv:2305.10425)
  *

@@ -1,15 +1,17 @@
 /**
  * Per-token estimators of KL(π ‖ π_ref) from a sample a_t ~ π, with the log-ratio
- * δ_t = log π(a_t) − log π_ref(a_t) clamped to [−c, c] first (as OpenRLHF, so one
- * vanishing reference probability cannot dominate a batch) (Schulman 2020, "Approximating KL
- * Divergence", http://joschu.net/blog/kl-approx.html):
+ * δ_t = log π(a_t) − log π_ref(a_t) clamped to [−c, c] first, so one vanishing reference
+ * probability cannot dominate a batch (Schulman 2020, "Approximating KL Divergence",
+ * http://joschu.net/blog/kl-approx.html):
  *
  *   k1 = δ                     unbiased, high variance, can be negative per token
  *   k2 = ½ δ²                  biased, low variance
  *   k3 = (e^−δ − 1) + δ        unbiased, ≥ 0, low variance
  *
- * and each estimate then clamped above at c as well (as OpenRLHF clamps the estimate; it binds
- * for k2 once |δ| > √(2c), for k3 once δ < about −2.6 when c = 10).
+ * and each estimate then clamped above at c as well (it binds for k2 once |δ| > √(2c), for k3
+ * once δ < about −2.6 when c = 10). OpenRLHF clamps only the estimate, to [−c, c]; the two
+ * agree everywhere but k3 with δ > c, where keel's stays at e^−c − 1 + c ≈ c − 1 and
+ * OpenRLHF's rises to c (test/train/losses-torch.test.ts checks both).
  * In PPO the estimate is a reward term (no gradient flows through it); the derivative with
  * respect to log π is returned anyway (0 where a clamp binds) for KL-as-loss uses and so the
  * estimator is checked against finite differences like every loss.

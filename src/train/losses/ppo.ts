@@ -14,7 +14,9 @@
  *     L^H = −c (1/n) Σ m_t H_t,      ∂/∂H_t = −c m_t / n
  *
  * Diagnostics: clip fraction, mean and max ratio, approx_kl = (1/n) Σ m_t ((ρ_t − 1) − log ρ_t)
- * (k3 of the old policy from the new, Schulman 2020), value clip fraction, explained variance.
+ * (k3 of the old policy from the new, Schulman 2020), value clip fraction (the share of tokens
+ * where |V − V_old| > ε_v, the clip binding; TRL's vf_clipfrac counts instead where the clipped
+ * error is the larger), explained variance 1 − Var[R − V]/Var[R] (0 when Var[R] is 0).
  * Preconditions: equal lengths; ε, ε_v > 0. An all-zero mask gives loss 0.
  */
 import { KeelError } from "../../core/errors.js";

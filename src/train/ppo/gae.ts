@@ -6,8 +6,11 @@
  *   δ_t = r_t + γ V_{t+1} − V_t          (V past the row's last action = 0: the episode ends)
  *   A_t = δ_t + γλ A_{t+1}               R_t = A_t + V_t (the value target)
  *
- * and masked advantage whitening, A ← (A − mean) / (std + 1e-8) over all actions of the batch
- * (as TRL's `masked_whiten`). Pure; O(B·T).
+ * and masked advantage whitening, A ← (A − mean) / (std + 1e-8) over all actions of the batch,
+ * std the population one (as OpenAI baselines). TRL's `masked_whiten` divides by
+ * √(var + 1e-8) with the Bessel-corrected variance instead: √(n/(n − 1)) larger, so its
+ * advantages are smaller by that factor (0.1% at a thousand tokens), and it is undefined at
+ * n = 1, where this gives 0. Pure; O(B·T).
  * Example: one row, rewards [0, 1], values [0.5, 0.5], γ = λ = 1 → A = [0.5, 0.5], R = [1, 1].
  */
 import { sameLength, type Vec } from "../losses/types.js";
