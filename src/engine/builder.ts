@@ -16,6 +16,7 @@
 import { KeelError } from "../core/errors.js";
 import type { Attr, DType, Node, Shape, TensorData } from "./graph.js";
 import { Graph, makeTensorData } from "./graph.js";
+import { GELU_A, GELU_C } from "./ops/elementwise.js";
 import { inferNode, MS_DOMAIN } from "./ops/registry.js";
 import { A } from "./ops/types.js";
 
@@ -212,9 +213,18 @@ export class GraphBuilder {
   relu(x: T): T {
     return this.op1("Relu", [x]);
   }
-  /** GELU, tanh approximation (opset 20). */
+  /**
+   * GELU, tanh approximation: x·σ(2u), u = c(x + a·x³). One opset-20 Gelu node, except in
+   * float64: ONNX Runtime has no float64 Gelu kernel and runs ONNX's expansion of it, whose c
+   * and a are float32 constants, so the forward pass would be 1e-8 off the float64 function
+   * the backward rule differentiates. There the formula is written out in float64 ops, and
+   * autodiff differentiates those.
+   */
   gelu(x: T): T {
-    return this.op1("Gelu", [x], { approximate: A.str("tanh") });
+    if (x.dtype !== "float64") return this.op1("Gelu", [x], { approximate: A.str("tanh") });
+    const x2 = this.mul(x, x);
+    const z = this.mul(x, this.add(this.mul(x2, 2 * GELU_C * GELU_A), 2 * GELU_C)); // 2u
+    return this.mul(x, this.sigmoid(z));
   }
   where(cond: T, a: TLike, b: TLike): T {
     return this.op1("Where", [cond, ...order(a, b)]);

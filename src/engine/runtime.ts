@@ -3,13 +3,14 @@
  * keel's typed arrays without copying (onnxruntime-node reads the JS memory in place);
  * outputs are fresh typed arrays per run. Threads: `KEEL_THREADS` or all cores, one
  * inter-op thread, sequential execution, full graph optimisation (ORT folds constants and fuses
- * what it can; keel emits FusedMatMul itself where a product reads an operand transposed).
+ * what it can; keel emits FusedMatMul itself where a product reads an operand transposed) —
+ * except for models that compute in float64 (`optimisationLevel`).
  */
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { KeelError } from "../core/errors.js";
 import type { DType, Graph, TypedData } from "./graph.js";
-import { encodeModel } from "./onnx/proto.js";
+import { encodeModel, modelDtypes } from "./onnx/proto.js";
 
 export type OrtTensor = ort.Tensor;
 
@@ -30,6 +31,22 @@ export function tensor(dtype: DType, data: TypedData, dims: readonly number[]): 
   return new ort.Tensor(type, data as never, dims);
 }
 
+/**
+ * The graph optimisation level for a model, from its own element types: "basic" (constant
+ * folding, redundant nodes removed) when any input, output or initializer is float64, else
+ * "all". Float64 graphs exist to be exact (gradient checks, reference comparisons), and the
+ * extended fusions are not: they write float32 attributes, so MatMul·(1/√D) fused into a
+ * FusedMatMul carries its scale as a float32 alpha (1/√8 off by 1.7e-8 relative). Float32
+ * graphs keep every fusion. Bytes that are not a model get "all"; ONNX Runtime reports them.
+ */
+export function optimisationLevel(bytes: Uint8Array): "basic" | "all" {
+  try {
+    return modelDtypes(bytes).has("float64") ? "basic" : "all";
+  } catch {
+    return "all";
+  }
+}
+
 export class Session {
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -43,7 +60,7 @@ export class Session {
         intraOpNumThreads: opts.threads ?? defaultThreads(),
         interOpNumThreads: 1,
         executionMode: "sequential",
-        graphOptimizationLevel: "all",
+        graphOptimizationLevel: optimisationLevel(bytes),
         logSeverityLevel: 3,
         ...(opts.externalData ? { externalData: [...opts.externalData] } : {}),
       });

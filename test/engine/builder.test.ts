@@ -140,3 +140,29 @@ describe("matmulT", () => {
     expect(() => b.matmulT(x, x, { transA: true, transB: true })).toThrow(/ᵀ/);
   });
 });
+
+describe("gelu", () => {
+  it("is the float64 function in float64 graphs, not ONNX Runtime's float32-constant expansion", async () => {
+    // ONNX Runtime has no float64 Gelu kernel; its expansion of the node holds √(2/π) and
+    // 0.044715 as float32 values, 1e-8 off the function the backward rule differentiates.
+    const b = new GraphBuilder("gelu64");
+    b.output(b.gelu(b.input("x", "float64", [97])), "y");
+    const x = Float64Array.from({ length: 97 }, (_, i) => -6 + i / 8);
+    const s = await Session.create(b.graph, { threads: 1 });
+    const y = (await s.run({ x: tensor("float64", x, [97]) })).y!.data as Float64Array;
+    await s.dispose();
+    let worst = 0;
+    x.forEach((v, i) => {
+      const want = 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+      worst = Math.max(worst, Math.abs(y[i]! - want) / Math.max(1, Math.abs(want)));
+    });
+    expect(worst).toBeLessThan(1e-14);
+  });
+
+  it("is one Gelu node in float32 graphs", () => {
+    const b = new GraphBuilder("gelu32");
+    b.output(b.gelu(b.input("x", "float32", [4])), "y");
+    expect(b.graph.nodes.map((n) => n.op)).toEqual(["Gelu", "Identity"]);
+    expect(b.graph.nodes[0]!.attrs.approximate).toEqual(A.str("tanh"));
+  });
+});

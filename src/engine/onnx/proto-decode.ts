@@ -5,9 +5,9 @@
  * against what the file holds before anything is allocated.
  */
 import { KeelError } from "../../core/errors.js";
-import type { Attr, Node, TensorData, ValueInfo } from "../graph.js";
+import type { Attr, DType, Node, TensorData, ValueInfo } from "../graph.js";
 import { makeTensorData } from "../graph.js";
-import { ATTR_TYPE, CODE_DTYPE, ELEMENT_BYTES, ModelProto } from "./proto-schema.js";
+import { ATTR_TYPE, CODE_DTYPE, ELEMENT_BYTES, ModelProto, ModelTypes } from "./proto-schema.js";
 
 interface DecodedTensor {
   dims?: number[];
@@ -198,4 +198,31 @@ export function decodeModel(bytes: Uint8Array, file?: string): DecodedModel {
     outputs: (g.output ?? []).map(valueInfoFromProto),
     initializers,
   };
+}
+
+/**
+ * The element types of a model's inputs, outputs and initializers, read without decoding its
+ * nodes or tensor payloads (0.1–0.7 ms on a GPT training graph, against 10–30 ms to create its
+ * session). Types keel does not read are left out. Throws protobufjs's error on bytes that are
+ * not a ModelProto.
+ */
+export function modelDtypes(bytes: Uint8Array): Set<DType> {
+  const m = ModelTypes.decode(bytes) as {
+    graph?: {
+      initializer?: { dataType?: number }[];
+      input?: DecodedValueInfo[];
+      output?: DecodedValueInfo[];
+    };
+  };
+  const g = m.graph ?? {};
+  const codes = [
+    ...(g.initializer ?? []).map((t) => t.dataType),
+    ...[...(g.input ?? []), ...(g.output ?? [])].map((v) => v.type?.tensorType?.elemType),
+  ];
+  const out = new Set<DType>();
+  for (const c of codes) {
+    const dtype = CODE_DTYPE.get(c ?? 0);
+    if (dtype) out.add(dtype);
+  }
+  return out;
 }

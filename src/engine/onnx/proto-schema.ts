@@ -83,6 +83,19 @@ const SCHEMA = {
         TypeProtoTensor: { fields: { elemType: S(1, "int32"), shape: S(2, "TensorShapeProto") } },
         TensorShapeProto: { fields: { dim: S(1, "Dimension", "repeated") } },
         Dimension: { fields: { dimValue: S(1, "int64"), dimParam: S(2, "string") } },
+        // A model's element types only: decoding skips its nodes and tensor payloads
+        ModelTypes: { fields: { graph: S(7, "GraphTypes") } },
+        GraphTypes: {
+          fields: {
+            initializer: S(5, "TensorType", "repeated"),
+            input: S(11, "ValueInfoType", "repeated"),
+            output: S(12, "ValueInfoType", "repeated"),
+          },
+        },
+        TensorType: { fields: { dataType: S(2, "int32") } },
+        ValueInfoType: { fields: { type: S(2, "TypeProtoType") } },
+        TypeProtoType: { fields: { tensorType: S(1, "TensorElemType") } },
+        TensorElemType: { fields: { elemType: S(1, "int32") } },
       },
     },
   },
@@ -90,6 +103,7 @@ const SCHEMA = {
 
 const root = protobuf.Root.fromJSON(SCHEMA);
 export const ModelProto = root.lookupType("onnx.ModelProto");
+export const ModelTypes = root.lookupType("onnx.ModelTypes");
 
 /** ONNX TensorProto.DataType codes. */
 export const DTYPE_CODE: Record<DType, number> = {

@@ -16,6 +16,6 @@
  * The table is proto-schema.ts; proto-encode.ts writes and proto-decode.ts reads.
  */
 
-export { type DecodedModel, decodeModel } from "./proto-decode.js";
+export { type DecodedModel, decodeModel, modelDtypes } from "./proto-decode.js";
 export { type EncodeOptions, encodeModel } from "./proto-encode.js";
 export { DTYPE_CODE, IR_VERSION, OPSET } from "./proto-schema.js";

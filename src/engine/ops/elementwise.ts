@@ -49,8 +49,9 @@ function unary(rule: (c: GradCtx, g: T) => T): OpDef {
   return { infer: sameAs(0), grad: (c) => [c.g[0] && c.needs[0] ? rule(c, c.g[0]) : undefined] };
 }
 
-const GELU_C = Math.sqrt(2 / Math.PI);
-const GELU_A = 0.044715;
+/** GELU's tanh-form constants c = √(2/π) and a, shared with `GraphBuilder.gelu`'s float64 form. */
+export const GELU_C = Math.sqrt(2 / Math.PI);
+export const GELU_A = 0.044715;
 
 function geluGrad(c: GradCtx, g: T): T {
   const b = c.b;
