@@ -19,7 +19,8 @@
  *                                                      arXiv:2305.10425)
  *
  * Gradients: ∂ℓ/∂π_c = ℓ'(h), ∂ℓ/∂π_r = −ℓ'(h); the reference is a constant. Implicit rewards
- * β(π − ρ) give the diagnostics (accuracy: chosen's implicit reward above rejected's).
+ * β(π − ρ) give the diagnostics (accuracy: chosen's implicit reward above rejected's, a tie
+ * counting ½).
  * Preconditions: equal lengths, β > 0, 0 ≤ ε < ½. Σ w = 0 gives loss 0.
  * Example: h = 0 (policy = reference) → sigmoid ℓ = log 2 and ∂ℓ/∂π_c = −β/2.
  */
