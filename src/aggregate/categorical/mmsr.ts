@@ -185,25 +185,32 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
     update(v, u);
     update(u, v);
     iterations++;
-    // ‖u vᵀ − u0 v0ᵀ‖_F² from inner products, O(W), over the workers who take part: the
-    // start values of one who shares no task with anyone would count their co-workers' moves
-    // again, so a worker without judgments changed everyone's number of iterations.
-    let uu = 0,
+    // ‖u vᵀ − u0 v0ᵀ‖_F in O(W), over the workers who take part: the start values of one who
+    // shares no task with anyone would count their co-workers' moves again, so a worker without
+    // judgments changed everyone's number of iterations. Written with the steps du = u − u0,
+    // dv = v − v0, u vᵀ − u0 v0ᵀ = du vᵀ + u0 dvᵀ, so every term is on the scale of the change:
+    // expanded as ‖u‖²‖v‖² − 2(u·u0)(v·v0) + ‖u0‖²‖v0‖², terms of size W² cancelled to a rounding
+    // noise of about 10⁻¹⁵, which hid any change below 3·10⁻⁸ and stopped the iteration with
+    // change 0 the first time the noise came out negative (tol is 10⁻¹⁰).
+    let dudu = 0,
+      dvdv = 0,
       vv = 0,
-      uu0 = 0,
-      vv0 = 0,
       u0u0 = 0,
-      v0v0 = 0;
+      duu0 = 0,
+      dvv = 0;
     for (let i = 0; i < W; i++) {
       if (degree[i] === 0) continue;
-      uu += u[i]! * u[i]!;
+      const du = u[i]! - u0[i]!;
+      const dv = v[i]! - v0[i]!;
+      dudu += du * du;
+      dvdv += dv * dv;
       vv += v[i]! * v[i]!;
-      uu0 += u[i]! * u0[i]!;
-      vv0 += v[i]! * v0[i]!;
       u0u0 += u0[i]! * u0[i]!;
-      v0v0 += v0[i]! * v0[i]!;
+      duu0 += du * u0[i]!;
+      dvv += dv * v[i]!;
     }
-    const change = Math.sqrt(Math.max(uu * vv - 2 * uu0 * vv0 + u0u0 * v0v0, 0));
+    // ≥ 0 up to rounding (Cauchy–Schwarz: |2(du·u0)(dv·v)| ≤ ‖du‖²‖v‖² + ‖u0‖²‖dv‖²).
+    const change = Math.sqrt(Math.max(dudu * vv + 2 * duu0 * dvv + u0u0 * dvdv, 0));
     if (!Number.isFinite(change) || !u.every(Number.isFinite) || !v.every(Number.isFinite)) {
       // The iterates are running off (tiny factors divide): keep the last finite pair and
       // report no convergence rather than let ∞ and NaN into every skill.
