@@ -23,9 +23,11 @@
  * all-ones start the iteration treats every worker alike, so the result is a function of the
  * data alone: renaming workers or reordering rows renames the result (within rounding).
  *
- * Then |s| = u / √(‖u‖/‖v‖); signs: s_i gets the sign of Σ_j C_ij |s_j| (a worker who agrees
- * with the others beyond chance is better than chance; this replaces the paper's spectral
- * sign-determination step and assumes, as the paper does, that good workers dominate). A worker
+ * Then |s| = u / √(‖u‖/‖v‖); signs: s_i gets the sign of Σ_j C_ij |s_j| (workers who agree
+ * beyond chance share a sign; this replaces the paper's spectral sign-determination step), and
+ * all signs are flipped if more are negative than positive: as the paper and crowd-kit assume,
+ * most workers are better than chance (the sum's own orientation let a few strong adversaries
+ * turn a panel of weaker honest workers worse than chance). A worker
  * who shares no task with anyone, or whose agreement cancels out exactly (Σ_j C_ij |s_j| = 0,
  * up to rounding: numeric.ts, "Exact ties"), gets s = 0: chance, weight 0; a task that only
  * such workers labelled keeps its plain vote shares.
@@ -237,6 +239,7 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
   const skills = new Float64Array(W);
   const reliability = new Float64Array(W);
   const weights = new Float64Array(W);
+  const sign = new Int8Array(W);
   for (let i = 0; i < W; i++) {
     let dir = 0;
     let dirMass = 0;
@@ -252,7 +255,21 @@ export function mmsr(data: CategoricalData, opts: MmsrOptions = {}): Categorical
     // that co-worker's mirror twin) sums in worker order to ±an ulp, and that sign followed the
     // order of the rows; a sum within 2⁻³⁰ of its Σ |terms| is exactly at chance (numeric.ts).
     if (Math.abs(dir) <= 2 ** -30 * dirMass) dir = 0;
-    let s = dir === 0 ? 0 : dir < 0 ? -sAbs[i]! : sAbs[i]!;
+    sign[i] = Math.sign(dir);
+  }
+  // The completion fits s and −s alike; the signs above are consistent with each other but take
+  // their orientation from Σ_j s_j |s_j|, in which a few perfect flippers can outweigh more,
+  // weaker honest workers and turn the whole panel, honest workers included, worse than chance
+  // (three flippers against seven honest workers and two spammers in
+  // test/aggregate/categorical-python-reference.test.ts).
+  // Orient them as the paper and crowd-kit do instead: most workers are better than chance
+  // (more positive signs than negative; an even count keeps the orientation above).
+  let balance = 0;
+  for (let i = 0; i < W; i++) balance += sign[i]!;
+  if (balance < 0) for (let i = 0; i < W; i++) sign[i] = -sign[i]!;
+  for (let i = 0; i < W; i++) {
+    // (|s| is ∞ when no worker shares a task: the scale divides by 0, and so 0·|s| would be NaN)
+    let s = sign[i] === 0 ? 0 : sign[i]! * sAbs[i]!;
     s = Math.min(s, 1 - floor);
     if (K > 1) s = Math.max(s, -1 / (K - 1) + floor);
     const p = K > 1 ? (s * (K - 1)) / K + 1 / K : 1;
