@@ -148,6 +148,8 @@ function readJournal(journal: string): SetJournal | undefined {
     !Number.isSafeInteger(j.pid) ||
     typeof j.what !== "string" ||
     !Array.isArray(j.members) ||
+    // keel journals sets of two files or more; with none, settleOutputSet had no file to name
+    j.members.length === 0 ||
     !j.members.every(isMember)
   )
     throw new KeelError("KEEL_E_FILE", "is not a journal of keel's output files", {

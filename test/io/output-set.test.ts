@@ -4,7 +4,14 @@
  * or the journal is not one keel wrote (it may only rename a temporary file onto its own name,
  * in its own directory).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
@@ -63,6 +70,27 @@ describe("commitTogether", () => {
     expect(readdirSync(dir).sort()).toEqual(["a", "b"]);
     expect(readFileSync(join(dir, "b"), "utf8")).toBe("new b\n");
   });
+
+  it("removes the set's temporary files when its journal cannot be written", async () => {
+    const dir = join(root, `d${n++}`);
+    mkdirSync(dir);
+    for (const f of ["a", "b"]) writeFileSync(join(dir, f), "old\n");
+    // A directory where the journal goes: renaming the journal's temporary file onto it fails.
+    mkdirSync(join(dir, JOURNAL, "full"), { recursive: true });
+    const e = await fails(
+      commitTogether("test", async () => {
+        for (const f of ["a", "b"]) {
+          const s = new TextSink(join(dir, f));
+          await s.write(`new ${f}\n`);
+          await s.commit();
+        }
+      }),
+    );
+    expect(e.code).toBe("KEEL_E_FILE");
+    expect(e.where?.file).toBe(join(dir, JOURNAL));
+    expect(readdirSync(dir).sort()).toEqual([JOURNAL, "a", "b"]);
+    expect(readFileSync(join(dir, "a"), "utf8")).toBe("old\n");
+  });
 });
 
 describe("a journal left in the directory", () => {
@@ -116,11 +144,24 @@ describe("a journal left in the directory", () => {
     expect(readFileSync(join(dir, "b.jsonl"), "utf8")).toBe("old b\n");
   });
 
+  it("older than a minute is finished even though its process id names a live process", async () => {
+    // Renaming a set takes milliseconds: a process by that id a minute on is another one.
+    const { dir, members } = setUp();
+    journal(dir, process.ppid, members);
+    const past = new Date(Date.now() - 120_000);
+    utimesSync(join(dir, JOURNAL), past, past);
+    expect(await readAll(join(dir, "b.jsonl"))).toBe("new b\n");
+    expect(existsSync(join(dir, JOURNAL))).toBe(false);
+  });
+
   it("that names a file outside its directory, or not a temporary file, is refused", async () => {
     for (const bad of [
       { tmp: "../.x.tmp-1-1", final: "b.jsonl" },
       { tmp: ".b.jsonl.tmp-1-1", final: "../b.jsonl" },
       { tmp: "other.jsonl", final: "b.jsonl" },
+      // Each begins as the rule wants, but holds a path separator: a file in another directory.
+      { tmp: ".../b.jsonl.tmp-1-1", final: "../b.jsonl" },
+      { tmp: ".sub\\b.jsonl.tmp-1-1", final: "sub\\b.jsonl" },
     ]) {
       const { dir } = setUp();
       journal(dir, 2 ** 30, [bad]);
@@ -129,5 +170,20 @@ describe("a journal left in the directory", () => {
       expect(e.where?.file).toBe(join(dir, JOURNAL));
       expect(readFileSync(join(dir, "other.jsonl"), "utf8")).toBe("other\n");
     }
+  });
+
+  it("that names no file at all is refused by a writer into its directory, not a TypeError", () => {
+    const { dir } = setUp();
+    journal(dir, 2 ** 30, []);
+    let e: unknown;
+    try {
+      new TextSink(join(dir, "c.jsonl"));
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(KeelError);
+    expect((e as KeelError).message).toContain("is not a journal of keel's output files");
+    expect((e as KeelError).where?.file).toBe(join(dir, JOURNAL));
+    expect(readdirSync(dir)).not.toContain("c.jsonl");
   });
 });
