@@ -6,10 +6,16 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
 import type { Judgment } from "../../src/core/types.js";
+import { csvField } from "../../src/io/csv.js";
 import { exportFormat } from "../../src/io/exporters.js";
-import { parseCategoricalBatches, parsePairwiseBatches } from "../../src/io/formats/crowdkit.js";
+import {
+  csvRow,
+  parseCategoricalBatches,
+  parsePairwiseBatches,
+} from "../../src/io/formats/crowdkit.js";
 import { collect } from "../helpers/data.js";
 import { tempDir } from "../helpers/stores.js";
 
@@ -38,6 +44,24 @@ describe("crowd-kit CSV export", () => {
     expect(back.map((p) => (p.ok ? [p.record.task, p.record.worker] : p.error.message))).toEqual(
       ids.map((id) => [id, id]),
     );
+  });
+});
+
+describe("csvField", () => {
+  it("quotes a cell with a quote, comma, line break or carriage return, and it reads back whole", () => {
+    const cells = ["a\rb", "c\nd", "e\r\nf", "g,h", 'i"j', " k ", "plain"];
+    expect(cells.map(csvField)).toEqual([
+      '"a\rb"',
+      '"c\nd"',
+      '"e\r\nf"',
+      '"g,h"',
+      '"i""j"',
+      '" k "',
+      "plain",
+    ]);
+    // Ids may not hold control characters, so an RFC 4180 reader checks the round trip.
+    const rows = parse(cells.map((c) => csvRow([c, "w", "a"])).join("")) as string[][];
+    expect(rows.map((r) => r[0])).toEqual(cells);
   });
 });
 

@@ -58,6 +58,19 @@ describe("readLineBatches", () => {
     );
   });
 
+  it("reporting a line over the cap, numbers the lines after it as they are in the file", async () => {
+    const p = join(dir, "long-report.jsonl");
+    // Past the cap by more than a chunk: the reader stops gathering it before its end.
+    writeFileSync(p, `a\n${"y".repeat(MAX_LINE_BYTES + 2 * READ_CHUNK_BYTES)}\nb\nc\n`);
+    const got: string[] = [];
+    for (const b of await collect(readLineBatches(p, { invalid: "report" })))
+      b.lines.forEach((text, i) => {
+        const bad = b.bad?.find((x) => x.index === i);
+        got.push(`${b.firstLine + i}:${bad ? bad.reason : text}`);
+      });
+    expect(got).toEqual(["1:a", "2:too-long", "3:b", "4:c"]);
+  });
+
   it("countLines counts a final unterminated line", async () => {
     const p = join(dir, "c.txt");
     writeFileSync(p, "a\nb\nc");

@@ -5,6 +5,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import {
+  chmodSync,
   createReadStream,
   linkSync,
   lstatSync,
@@ -76,6 +77,20 @@ describe("TextSink", () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
+  it("keeps permissions wider than the umask allows a new file", async () => {
+    const d = fresh();
+    const path = join(d, "shared.jsonl");
+    writeFileSync(path, "old\n");
+    chmodSync(path, 0o664);
+    const umask = process.umask(0o077);
+    try {
+      await writeAll(path, "new\n");
+    } finally {
+      process.umask(umask);
+    }
+    expect(statSync(path).mode & 0o777).toBe(0o664);
+  });
+
   it("replaces a symbolic link's target, not the link", async () => {
     const d = fresh();
     writeFileSync(join(d, "target.jsonl"), "old\n");
@@ -122,6 +137,18 @@ describe("TextSink", () => {
     await b.commit();
     expect(readdirSync(d)).toEqual(["b.jsonl"]);
     expect(readFileSync(join(d, "b.jsonl"), "utf8")).toBe("two\n");
+  });
+
+  it("writes to its temporary file as it goes, holding only a small buffer in memory", async () => {
+    const d = fresh();
+    const sink = new TextSink(join(d, "big.jsonl"));
+    const line = `${"x".repeat(1023)}\n`;
+    for (let i = 0; i < 1024; i++) await sink.write(line); // 1 MiB
+    // All but the last buffer's worth is on disk before the commit.
+    expect(statSync(sink.tempPath!).size).toBeGreaterThanOrEqual(1024 * 1024 - (1 << 16));
+    expect(readdirSync(d).filter((f) => !f.startsWith("."))).toEqual([]);
+    await sink.commit();
+    expect(statSync(join(d, "big.jsonl")).size).toBe(1024 * 1024);
   });
 
   it("fails at once, before any work, for a directory that does not exist", () => {

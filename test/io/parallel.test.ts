@@ -88,6 +88,29 @@ describe("packed batches", () => {
     // The same texts again are not resent.
     expect(packBatch(parsed, sent, new DigestCache()).texts.digest).toEqual([]);
   });
+
+  it("forget the texts sent once they know `limit` of them, so memory stays bounded", () => {
+    const sent = new SentTexts(2);
+    expect(["a", "b", "a", "c", "a"].map((d) => sent.offer(d))).toEqual([
+      true,
+      true,
+      false,
+      true, // the third: the two before it are forgotten
+      true,
+    ]);
+  });
+
+  it("keep flags that come alone, and tell a missing latency from a latency of 0", () => {
+    const base = makeJudgments(1, 1)[0]!;
+    const { latency_ms: _, ...noLatency } = base;
+    const parsed: Parsed<Judgment>[] = [
+      { ok: true, line: 1, record: { ...noLatency, flags: ["unsafe_b"] } },
+      { ok: true, line: 2, record: { ...base, rater_id: "r2", latency_ms: 0 } },
+    ];
+    const b = packBatch(parsed, new SentTexts(), new DigestCache());
+    expect(JSON.parse(b.extras[0]!)).toEqual({ flags: ["unsafe_b"] });
+    expect([...b.latency_ms]).toEqual([Number.NaN, 0]);
+  });
 });
 
 for (const fx of dialectFixtures()) {

@@ -64,6 +64,42 @@ describe("audit report size", () => {
     expect(listed(reversed)).toEqual(rows);
   });
 
+  it("lists the most suspicious raters of a verdict when not all of them fit", async () => {
+    const raters = [0.3, 0.9, 0.6, 0.1].map((suspicion, i) => ({
+      ...panel(2)[1]!,
+      rater_id: `s${i}`,
+      suspicion,
+    }));
+    const page = await renderAuditReport({ raters, ...empty }, { flaggedRows: 2 });
+    expect(listed(page)).toEqual(["suspect:s1", "suspect:s2"]);
+    expect(page).toContain("Not listed: 2 suspect raters");
+  });
+
+  it("counts raters and comparisons by verdict in its tiles; a list that fits leaves nothing out", async () => {
+    const comparisons = [true, false, false].map((excluded, i) => ({
+      comparison_id: `c${i}`,
+      p_a: 0.5,
+      weight: excluded ? 0 : 1,
+      excluded,
+      reasons: excluded ? ["group"] : [],
+    }));
+    const groups = [{ rater_ids: ["g-r0", "g-r1"], score: 5, reason: "agreed" }];
+    const raters = panel(4); // excluded, suspect, trusted, excluded
+    const page = await renderAuditReport(
+      { raters, comparisons, groups, triggers: [], summary: { kept_weight_share: 0.9 } },
+      { groupMembers: 2, excludedComparisonRows: 1 },
+    );
+    expect(page).toContain("<b>2</b><span>excluded raters</span>");
+    expect(page).toContain("<b>1</b><span>suspect raters</span>");
+    // Each detector's score from 0.05 up, gold's 0.2 among them.
+    expect(page).toContain(">gold 0.20</span>");
+    expect(page).toContain("<b>3</b><span>comparisons</span>");
+    expect(page).toContain("<b>1</b><span>excluded comparisons</span>");
+    expect(page).toContain("<b>90.0%</b><span>judgment weight kept</span>");
+    expect(page).toContain("<code>g-r1</code>");
+    expect(page).not.toMatch(/and 0 more|more not listed/);
+  });
+
   it("bounds the groups table and the members named per group", async () => {
     const groups = Array.from({ length: 150 }, (_, g) => ({
       rater_ids: Array.from({ length: g === 0 ? 1000 : 3 }, (_, i) => `g${g}-r${i}`),

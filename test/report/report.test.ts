@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   escapeHtml,
+  fmt,
   groupedBarSpec,
   heatmapSpec,
   histogramSpec,
@@ -26,6 +27,27 @@ describe("html", () => {
     const out = html`<ul>${["<a>", "b"].map((x) => html`<li>${x}</li>`)}</ul>${null}${undefined}${false}${3}`;
     expect(out.value).toBe("<ul><li>&lt;a&gt;</li><li>b</li></ul>3");
     expect(html`${trusted("<b>ok</b>")}`.value).toBe("<b>ok</b>");
+  });
+  it("escapes each string of an interpolated array, not only markup built by html", () => {
+    const ids: readonly string[] = ["<a>", HOSTILE];
+    expect(html`<p>${ids}</p>`.value).toBe(`<p>&lt;a&gt;${escapeHtml(HOSTILE)}</p>`);
+  });
+  it("formats a cell's number, and shows a missing or infinite one as –", () => {
+    // Any figure of an audit JSON may be infinite, and would read "Infinity" in its cell.
+    for (const x of [
+      null,
+      undefined,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ])
+      expect(fmt(x)).toBe("–");
+    expect([fmt(1234), fmt(0.12345), fmt(2.25, 1), fmt(-0.5)]).toEqual([
+      "1,234",
+      "0.123",
+      "2.3",
+      "-0.500",
+    ]);
   });
 });
 

@@ -67,4 +67,26 @@ describe("run report", () => {
     expect(page).not.toContain("<td>rater-200</td>");
     expect(page).toContain("4,800 more excluded raters not listed; <code>run-card.json</code>");
   });
+
+  it("heads the page with each arm's own rates and the ledger's state", async () => {
+    const rates = (attack: number, triggered: number) => ({
+      ...METRICS,
+      attack_success: attack,
+      triggered_attack_success: triggered,
+    });
+    const data = run([
+      { ...arm("defended", 0), metrics: rates(0.02, 0.07) },
+      { ...arm("undefended", 0), metrics: rates(0.4, 0.55) },
+    ]);
+    const card = { ...data.card, data: { ...data.card.data, ledger_verified: false } };
+    const page = await renderRunReport({ ...data, card });
+    const tiles = [...page.matchAll(/<div class="tile"><b>([^<]*)<\/b><span>([^<]*)<\/span>/g)];
+    expect(tiles.map((m) => `${m[2]}: ${m[1]}`)).toEqual([
+      "attack success, undefended: 40.0%",
+      "attack success, defended: 2.0%",
+      "triggered attack success, undefended: 55.0%",
+      "triggered attack success, defended: 7.0%",
+      "ledger: NOT VERIFIED",
+    ]);
+  });
 });
