@@ -10,6 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
+import { send } from "../../src/providers/http/request.js";
+import { Backoff } from "../../src/providers/http/retry.js";
 import {
   Limiter,
   OpenAiProvider,
@@ -23,10 +25,12 @@ import { RayJobClient } from "../../src/providers/ray/index.js";
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 let handler: Handler = () => {};
 let otherHits = 0;
+/** The body of the last request the server read. */
+let lastBody = "";
 const server = createServer(async (req, res) => {
-  for await (const _ of req) {
-    // drain the request
-  }
+  let raw = "";
+  for await (const c of req) raw += c;
+  lastBody = raw;
   handler(req, res);
 });
 // Another host (127.0.0.2) that a redirect points at.
@@ -141,6 +145,13 @@ describe("a hostile OpenAI-compatible upstream", () => {
     };
     const long = await provider().generate({ prompt: "x" });
     expect(!long.ok && long.error.message.length).toBeLessThan(1000);
+    // A traceback's last line says what went wrong: the end is kept, not the start.
+    handler = (_req, res) => {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end(`Traceback\n${"  frame\n".repeat(200)}ValueError: bad shape`);
+    };
+    const trace = await provider().generate({ prompt: "x" });
+    expect(!trace.ok && trace.error.message).toMatch(/…[^…]*ValueError: bad shape/);
   });
 
   it("names a 200 answer that is not JSON as such", async () => {
@@ -171,6 +182,19 @@ describe("an upstream that echoes the API key", () => {
     };
     const e = await streamError(provider({ headers: { "x-api-key": key } }));
     expect(e?.message).toMatch(/answered with an error: bad key \*\*\*$/);
+    // OpenAI's own 401 quotes the key alone, without the "Bearer " it was sent with; a key of
+    // 8 characters is long enough to be scrubbed.
+    for (const k of [key, "sk-12345"]) {
+      handler = (req, res) => {
+        res.writeHead(401, { "content-type": "application/json" });
+        const sent = String(req.headers.authorization).replace("Bearer ", "");
+        res.end(JSON.stringify({ error: { message: `Incorrect API key provided: ${sent}.` } }));
+      };
+      const bare = await provider({ api_key: k }).generate({ prompt: "x" });
+      expect(!bare.ok && bare.error.message).toMatch(
+        /HTTP 401: Incorrect API key provided: \*\*\*\.$/,
+      );
+    }
   });
 });
 
@@ -366,6 +390,32 @@ describe("upstream URLs in a provider config", () => {
 });
 
 describe("a hostile remote reward model", () => {
+  it("sends OpenRLHF's request, and refuses more or fewer rewards than queries", async () => {
+    let rewards: number[] = [];
+    handler = (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ rewards }));
+    };
+    const rm = new RemoteRewardProvider(parseRemoteRewardConfig({ url: base, retries: 0 }));
+    const items = [
+      { prompt: "p1 ", response: "a", label: "x" },
+      { prompt: "p2 ", response: "b" },
+    ];
+    rewards = [0.25, -1];
+    expect(await rm.score(items)).toEqual({ ok: true, value: { rewards: [0.25, -1] } });
+    expect(JSON.parse(lastBody)).toEqual({
+      query: ["p1 a", "p2 b"],
+      prompts: ["p1 ", "p2 "],
+      labels: ["x", ""],
+    });
+    for (const wrong of [[0.5], [0.5, 1, 2]]) {
+      rewards = wrong;
+      const r = await rm.score(items);
+      expect(!r.ok && r.error.code).toBe("KEEL_E_UPSTREAM");
+      expect(!r.ok && r.error.message).toContain(`${wrong.length} rewards for 2 queries`);
+    }
+  });
+
   it("drops extra logs that are not finite (1e999 parses as Infinity)", async () => {
     handler = (_req, res) => {
       res.writeHead(200, { "content-type": "application/json" });
@@ -377,5 +427,60 @@ describe("a hostile remote reward model", () => {
       { prompt: "p", response: "b" },
     ]);
     expect(r).toEqual({ ok: true, value: { rewards: [0.5, 1], extras: { ok: [1, 2] } } });
+  });
+});
+
+describe("send, the call under every provider", () => {
+  /** A backoff that records what each wait was asked for, and waits for nothing. */
+  class RecordingBackoff extends Backoff {
+    readonly asked: [number, string | null | undefined][] = [];
+    onDelay = () => {};
+    override delay(k: number, retryAfter?: string | null): number {
+      this.asked.push([k, retryAfter]);
+      this.onDelay();
+      return 0;
+    }
+  }
+  const client = (backoff: Backoff) => ({
+    name: "up",
+    timeoutMs: 5000,
+    backoff,
+    limiter: new Limiter(1),
+  });
+
+  it("waits between attempts only, with the Retry-After the upstream sent", async () => {
+    const statuses = [429, 503, 503];
+    handler = (_req, res) => {
+      const status = statuses.shift() ?? 500;
+      res.writeHead(status, status === 429 ? { "retry-after": "7" } : {});
+      res.end("busy");
+    };
+    const backoff = new RecordingBackoff({ retries: 2, baseDelayMs: 0, maxDelayMs: 0 });
+    await expect(send(client(backoff), "POST", base, {})).rejects.toThrow(
+      /HTTP 503: busy \(gave up after 3 attempts\)/,
+    );
+    expect(backoff.asked).toEqual([
+      [1, "7"],
+      [2, null],
+    ]);
+  });
+
+  it("makes the caller's abort an interruption, during a call or while it waits to retry", async () => {
+    const during = new AbortController();
+    handler = () => during.abort("stop"); // never answers
+    const once = new Backoff({ retries: 0, baseDelayMs: 0, maxDelayMs: 0 });
+    await expect(send(client(once), "POST", base, {}, during.signal)).rejects.toMatchObject({
+      code: "KEEL_E_INTERRUPTED",
+    });
+    const waiting = new AbortController();
+    handler = (_req, res) => {
+      res.writeHead(503);
+      res.end();
+    };
+    const backoff = new RecordingBackoff({ retries: 2, baseDelayMs: 0, maxDelayMs: 0 });
+    backoff.onDelay = () => waiting.abort();
+    const e = await send(client(backoff), "POST", base, {}, waiting.signal).catch((x) => x);
+    expect(e).toBeInstanceOf(KeelError);
+    expect(e).toMatchObject({ code: "KEEL_E_INTERRUPTED" });
   });
 });

@@ -129,7 +129,12 @@ export async function send(
           { cause: e, hint: "check that the service is up and the URL is right" },
         );
       }
-      if (k < attempts) await sleep(o.backoff.delay(k, retryAfter), signal);
+      // The wait rejects with the signal's own reason (a DOMException): an interruption here
+      // is one as much as during the call.
+      if (k < attempts)
+        await sleep(o.backoff.delay(k, retryAfter), signal).catch(() => {
+          throw aborted(signal!);
+        });
     }
     throw new KeelError(
       "KEEL_E_UPSTREAM",

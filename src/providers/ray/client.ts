@@ -265,7 +265,10 @@ export class RayJobClient {
         seen = logs;
       }
       if (TERMINAL.has(d.status)) return d;
-      await sleep(o.intervalMs ?? 2000, o.signal);
+      // The wait rejects with the signal's own reason (a DOMException), not a catalogue error.
+      await sleep(o.intervalMs ?? 2000, o.signal).catch(() => {
+        throw aborted(o.signal!);
+      });
     }
   }
 }
