@@ -192,6 +192,35 @@ describe("Progress.finish", () => {
   });
 });
 
+describe("Progress on the process's own streams", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("draws on standard error only, so that --json output on standard output stays clean", () => {
+    const out = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const p = new Progress({ label: "import", total: 10, enabled: true, now: () => 1000 });
+    p.update(5);
+    p.finish();
+    expect(out).not.toHaveBeenCalled();
+    expect(err).toHaveBeenCalled();
+  });
+
+  it("draws only on a terminal unless told to", () => {
+    const stream = { isTTY: false, columns: 80, write: vi.fn(() => true) };
+    const p = new Progress({
+      label: "import",
+      total: 10,
+      stream: stream as unknown as NodeJS.WriteStream,
+      now: () => 1000,
+    });
+    p.update(5);
+    p.finish();
+    expect(stream.write).not.toHaveBeenCalled();
+  });
+});
+
 describe("fmtCount", () => {
   it("moves to the next unit where rounding would reach it", () => {
     expect(fmtCount(99.96)).toBe("100");

@@ -46,6 +46,24 @@ describe("keel generate", () => {
     const again = join(dir, "again.jsonl");
     await runCli([...args.slice(0, -1), again, "--max-new-tokens", "8", "--seed", "3", "-q"]);
     expect(readFileSync(again, "utf8")).toBe(readFileSync(out, "utf8"));
+    // Another seed reaches the sampler: other responses (at a temperature where this tiny,
+    // overfitted model's samples differ at all).
+    const hot = async (seed: string) => {
+      const file = join(dir, `hot-${seed}.jsonl`);
+      await runCli([
+        ...args.slice(0, -1),
+        file,
+        "--max-new-tokens",
+        "8",
+        "--temperature",
+        "2",
+        "--seed",
+        seed,
+        "-q",
+      ]);
+      return readFileSync(file, "utf8");
+    };
+    expect(await hot("4")).not.toBe(await hot("3"));
 
     const db = join(dir, "k.db");
     expect((await runCli(["init", "--db", db])).code).toBe(0);

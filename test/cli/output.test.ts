@@ -100,6 +100,20 @@ describe("reportError for an unexpected failure", () => {
     expect(e.message).toContain("is not valid JSON");
   });
 
+  it("keeps a known error's hint and exit code with --json, as without it", () => {
+    const known = new KeelError("KEEL_E_UPSTREAM", "upstream down", { hint: "check the URL" });
+    const { code, written } = report(known, true);
+    expect(code).toBe(69);
+    expect(JSON.parse(written).error).toMatchObject({
+      code: "KEEL_E_UPSTREAM",
+      message: "upstream down",
+      hint: "check the URL",
+    });
+    // An internal error keel raised itself asks for a bug report with --json too.
+    const internal = report(new KeelError("KEEL_E_INTERNAL", "worker lost"), true);
+    expect(JSON.parse(internal.written).error).toMatchObject({ hint: REPORT_BUG });
+  });
+
   it("escapes the control characters its message quotes", () => {
     const { code, written } = report(parseError, false);
     expect(code).toBe(70);
@@ -221,6 +235,14 @@ describe("integer options", () => {
       for (const v of ["", " ", "\t"])
         expect(() => parse(v)).toThrow(expect.objectContaining({ code: "KEEL_E_USAGE" }));
     expect(nonNegativeInt("--seed")(" 7 ")).toBe(7);
+  });
+
+  it("refuse a value below their least: 0 for positive ones, -1 for those that take 0", () => {
+    expect(() => positiveInt("--top")("0")).toThrow(/--top must be a positive integer, got "0"/);
+    for (const v of ["-1", "-2", "1.5"])
+      expect(() => nonNegativeInt("--seed")(v)).toThrow(
+        expect.objectContaining({ code: "KEEL_E_USAGE", message: expect.stringContaining(v) }),
+      );
   });
 });
 

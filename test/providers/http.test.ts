@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   Backoff,
   createGenerationProvider,
@@ -158,6 +158,8 @@ describe("OpenAiProvider over HTTP", () => {
   });
 
   it("keeps at most `concurrency` requests in flight", async () => {
+    // The slow answer the test before gave up on may still be open on a loaded machine.
+    await vi.waitFor(() => expect(inFlight).toBe(0), { timeout: 10_000 });
     maxInFlight = 0;
     handler = (_req, _b, res) => setTimeout(() => send(res, 200, chat("ok")), 20);
     const p = provider({ concurrency: 3 });
@@ -247,6 +249,9 @@ describe("transport pieces", () => {
       /larger than 2 MiB/,
     );
     expect((await readCapped(new Response(endless(1)), 2 << 20, "up")).length).toBe(1 << 20);
+    // The cap is exact: one byte over it is refused.
+    expect(await readCapped(new Response("0123456789"), 10, "up")).toBe("0123456789");
+    await expect(readCapped(new Response("0123456789!"), 10, "up")).rejects.toThrow(/larger than/);
     const lines = async () => {
       const body = endless((MAX_SSE_LINE >> 20) + 2);
       for await (const _ of sseData(body)) {

@@ -49,6 +49,28 @@ describe("providerPolicy", () => {
   });
 });
 
+describe("providerPolicy's seeds", () => {
+  it("give each request the next seed, across calls, from the one it was given", async () => {
+    const seen: (number | undefined)[] = [];
+    const echo: GenerationProvider = {
+      id: () => "stub:m",
+      generate: async (r) => {
+        seen.push(r.seed);
+        return ok({
+          text: `${r.prompt}#${r.seed}`,
+          finishReason: "stop",
+          usage: { promptTokens: 0, completionTokens: 0 },
+          model: "m",
+        });
+      },
+    };
+    const p = providerPolicy(echo, { maxTokens: 4, temperature: 1, seed: 40, concurrency: 1 });
+    expect(await p(["a", "b"])).toEqual(["a#40", "b#41"]);
+    expect(await p(["c"])).toEqual(["c#42"]);
+    expect(seen).toEqual([40, 41, 42]);
+  });
+});
+
 describe("providerPolicy over an endpoint whose content filter stops answers", () => {
   it("counts a filtered answer as a refusal, not an empty one", async () => {
     // Azure OpenAI's two shapes: a filtered completion (content null, finish content_filter),
