@@ -5,14 +5,18 @@
  * once, so a rater (or a stolen session) sending made-up ids had the server take and drop
  * leases per request, holding a slot for a moment each time. Counted here through a wrapper
  * around the lease store, on every lease store (in memory; Redis) and both dialects; and the id
- * that is the rater's next task is still served again, with one lease taken.
+ * that is the rater's next task is still served again, with one lease taken. When another rater
+ * takes its slot between the peek and the take (a race forced through a wrapper), the lease
+ * taken instead is released, so the id still holds nothing; nor does a paused rater's.
  */
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RedisLeaseStore } from "../../src/server/redis/index.js";
 import type { Lease, LeaseStore } from "../../src/server/tasks/leases.js";
 import { addItems, addMembers, collectionDb } from "../../src/store/collection/index.js";
-import { dialectFixtures } from "../helpers/stores.js";
+import { openStore } from "../../src/store/store.js";
+import { dialectFixtures, tempDir } from "../helpers/stores.js";
 import { connect } from "../scale/helpers.js";
 import {
   type Actor,
@@ -156,6 +160,93 @@ for (const d of dialectFixtures()) {
       });
     });
   }
+}
+
+/**
+ * The store as it is, except that the first time the armed rater tries to take a lease, the
+ * rival takes that comparison's last slot just before: the race between reclaim's `peek` and
+ * its `next`, forced rather than hoped for.
+ */
+function racing(store: LeaseStore) {
+  let armed: { userId: string; rival: (l: Lease) => Lease } | undefined;
+  const wrapped = new Proxy(store, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver);
+      if (typeof v !== "function" || typeof key !== "string") return v;
+      if (key !== "acquire" && key !== "acquireFirst") return v.bind(target);
+      return async (...args: unknown[]) => {
+        const first = (key === "acquire" ? args[0] : (args[0] as Lease[])[0]) as Lease;
+        if (armed && first.userId === armed.userId) {
+          const rival = armed.rival(first);
+          armed = undefined;
+          expect(await target.acquire(rival, args[1] as number, args[2] as number)).toBeDefined();
+        }
+        return v.apply(target, args);
+      };
+    },
+  });
+  return {
+    store: wrapped,
+    arm: (userId: string, rival: (l: Lease) => Lease) => (armed = { userId, rival }),
+  };
+}
+
+for (const ls of leaseStoreKinds) {
+  describe(`a task id reclaimed as another rater takes its slot (${ls.name} leases)`, () => {
+    let f: Fixture | undefined;
+    afterEach(async () => {
+      await f?.close();
+      f = undefined;
+    });
+
+    it("releases the other task `next` took instead, and takes none for a paused rater", async () => {
+      const race = racing(await ls.open());
+      const store = await openStore(join(tempDir(), "race.db"), { create: true });
+      const fx = await makeFixture(
+        store,
+        { tasks: 3, gold: 0, gold_rate: 0, overlap: 1 },
+        { leases: race.store },
+      );
+      f = fx;
+      const { rater, rater2 } = fx.actors;
+      await onboard(fx, rater);
+      const t = (await nextTask(fx, rater))!;
+      // Gone, as after a restart: the id is tried as the rater's next task, and `peek` says it
+      // is. Between `peek` and `next`, rater2 takes the comparison's only slot, so `next` takes
+      // the following comparison instead.
+      await fx.ctx.leases.release(t.task_id);
+      race.arm(rater.user_id, (l) => ({
+        ...l,
+        userId: rater2.user_id,
+        ...fx.ctx.ids.derive("p1", rater2.user_id, l.comparisonId),
+      }));
+      const r = await call(fx, rater, "POST", `/api/tasks/${t.task_id}/judgment`, {
+        body: { choice: "left" },
+      });
+      expect(r.statusCode, r.body).toBe(404);
+      const now = fx.ctx.now().getTime();
+      expect(await fx.ctx.leases.heldBy("p1", rater.user_id, now)).toEqual([]);
+      expect(await fx.ctx.leases.liveCount("p1", "t1", now)).toBe(0);
+      expect((await fx.ctx.leases.heldBy("p1", rater2.user_id, now)).length).toBe(1);
+
+      // Paused, the rater is owed no task: the id of the one they would be served next (t1,
+      // rater2 holding t0) is refused, and no lease is taken for it meanwhile.
+      const paused = await call(
+        fx,
+        fx.actors.reviewer,
+        "POST",
+        `/api/projects/p1/members/${rater.user_id}/review`,
+        { body: { action: "pause", reason: "a look at their work" } },
+      );
+      expect(paused.statusCode, paused.body).toBe(200);
+      const owed = fx.ctx.ids.taskId("p1", rater.user_id, "t1");
+      const refused = await call(fx, rater, "POST", `/api/tasks/${owed}/judgment`, {
+        body: { choice: "left" },
+      });
+      expect(refused.statusCode, refused.body).toBe(403);
+      expect(await fx.ctx.leases.liveCount("p1", "t1", now)).toBe(0);
+    });
+  });
 }
 
 /** The read-only twin of `acquireFirst` that a peek uses over Redis. */

@@ -100,6 +100,18 @@ describe("sessions and CSRF", () => {
     expect(await rows()).toBe(1);
   });
 
+  it("ends a session at the very millisecond it expires", async () => {
+    let t = Date.parse("2026-06-01T00:00:00.000Z");
+    const fx = await fixture({ sessionTtlHours: 1, now: () => new Date(t) });
+    await login(fx, fx.actors.rater);
+    const me = async () =>
+      (await call(fx, fx.actors.rater, "GET", "/api/me", { session: true })).statusCode;
+    t += 3_600_000 - 1;
+    expect(await me()).toBe(200);
+    t += 1;
+    expect(await me()).toBe(401);
+  });
+
   it("refuses wrong passwords, unknown logins and disabled users alike", async () => {
     const fx = await fixture();
     for (const body of [
