@@ -157,6 +157,40 @@ describe("pairwise methods on tiny hand-checked cases", () => {
       ["w", "a", "z", 0],
     ]);
     expect(() => bradleyTerry(loser)).toThrow(/\{"z"\}/);
+    // The same when the loser is the first item seen (the lower index of its pair), for every
+    // method: a check that read every pair as an edge both ways let it through.
+    const firstLoses = encode([
+      ["w", "z", "a", 1],
+      ["w", "a", "b", 0],
+      ["w", "b", "a", 0],
+    ]);
+    for (const [name, fitMethod] of FITS)
+      expect(() => fitMethod(firstLoses), name).toThrow(/\{"z"\}/);
+    // Two items, one always winning: the smallest graph that is not strongly connected.
+    const oneWay = encode([
+      ["w", "a", "b", 0],
+      ["w", "b", "a", 1],
+    ]);
+    for (const [name, fitMethod] of FITS)
+      expect(() => fitMethod(oneWay), name).toThrow(/2 components/);
+  });
+
+  it("scores are centred log-strengths: they sum to 0, with and without a prior", () => {
+    const { rows } = world(5, 9, 4, 300);
+    const d = encode(rows);
+    for (const [name, fitMethod] of FITS) {
+      for (const prior of [0, 1]) {
+        const r = fitMethod(d, { prior });
+        expect(
+          r.scores.some((x) => Math.abs(x) > 0.1),
+          name,
+        ).toBe(true);
+        expect(
+          Math.abs(r.scores.reduce((a, x) => a + x, 0)),
+          `${name}, prior ${prior}`,
+        ).toBeLessThan(1e-12);
+      }
+    }
   });
 
   it("regularisation (prior) handles a disconnected graph: groups shrink to the same mean", () => {
@@ -325,9 +359,14 @@ describe("rater models whose scores run off to ±∞ without a prior", () => {
     for (const [name, fitModel, rows] of cases) {
       const data = encode(rows);
       expect(isStronglyConnected(data), name).toBe(true);
+      // Crowd-BT's strength sinks by a steady factor an iteration and leaves float range after
+      // about 1,000 (it used to go faster, by rounding: 1 − resp cancelled to 0); within the
+      // default 500 the run ends unconverged, as documented.
       let err: unknown;
       try {
-        fitModel(data);
+        const early = fitModel(data);
+        expect(early.converged, name).toBe(false);
+        fitModel(data, { maxIter: 5000 });
       } catch (e) {
         err = e;
       }
@@ -336,6 +375,73 @@ describe("rater models whose scores run off to ±∞ without a prior", () => {
       expect((err as KeelError).hint, name).toContain("--prior");
       const r = fitModel(data, { prior: 1 });
       for (const s of r.scores) expect(Number.isFinite(s), name).toBe(true);
+    }
+  });
+});
+
+describe("rater models whose scores run off stall on rounding", () => {
+  // Small seeded tables (3 and 5 items, ties) on which Noisy BT's likelihood keeps rising as a
+  // score runs off (the SciPy reference's L-BFGS-B went past ±31). The runaway strength used to
+  // stall by rounding, and the fit reported converged: true on frozen scores: at 23.4, where
+  // 1 − p cancelled to noise, and at 596, where the strength had become a subnormal whose few
+  // bits could no longer step.
+  const cancelling: Row[] = [
+    ["w2", "i1", "i0", 0],
+    ["w0", "i0", "i2", 2],
+    ["w3", "i1", "i0", 1],
+    ["w0", "i2", "i1", 2],
+    ["w3", "i0", "i1", 2],
+    ["w2", "i0", "i2", 2],
+    ["w0", "i2", "i0", 2],
+    ["w2", "i2", "i0", 1],
+    ["w0", "i0", "i2", 1],
+    ["w2", "i2", "i1", 0],
+    ["w3", "i2", "i1", 2],
+    ["w1", "i1", "i2", 0],
+    ["w0", "i0", "i1", 2],
+    ["w1", "i0", "i2", 1],
+    ["w0", "i2", "i1", 0],
+    ["w2", "i1", "i2", 2],
+  ];
+  const subnormal: Row[] = [
+    ["w1", "i1", "i0", 1],
+    ["w1", "i2", "i3", 1],
+    ["w0", "i1", "i2", 1],
+    ["w0", "i2", "i3", 0],
+    ["w0", "i0", "i3", 2],
+    ["w0", "i1", "i2", 1],
+    ["w1", "i3", "i0", 2],
+    ["w1", "i4", "i1", 0],
+    ["w1", "i0", "i1", 0],
+    ["w1", "i0", "i1", 2],
+    ["w1", "i0", "i2", 1],
+    ["w1", "i1", "i4", 2],
+    ["w0", "i0", "i2", 1],
+    ["w0", "i0", "i1", 0],
+    ["w0", "i2", "i0", 1],
+    ["w0", "i2", "i3", 1],
+    ["w1", "i0", "i1", 0],
+    ["w1", "i0", "i2", 0],
+    ["w0", "i0", "i3", 2],
+    ["w1", "i1", "i2", 2],
+  ];
+
+  it("Noisy BT throws KEEL_E_NOT_CONNECTED instead of reporting frozen scores as converged", () => {
+    for (const [name, rows] of [
+      ["cancelling", cancelling],
+      ["subnormal", subnormal],
+    ] as const) {
+      const data = encode(rows);
+      expect(isStronglyConnected(data), name).toBe(true);
+      let err: unknown;
+      try {
+        const r = noisyBradleyTerry(data, { tol: 1e-20, maxIter: 200_000 });
+        err = new Error(`${name}: converged=${r.converged}, scores ${Array.from(r.scores)}`);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, name).toBeInstanceOf(KeelError);
+      expect((err as KeelError).code, name).toBe("KEEL_E_NOT_CONNECTED");
     }
   });
 });

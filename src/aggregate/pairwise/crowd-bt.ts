@@ -14,7 +14,7 @@
  * stationary point). Like every flip model it is identified only up to swapping all preferences
  * and all η ↦ 1 − η; the start from η > ½ selects the reading in which most raters are honest.
  * Stops as MM does (log-likelihood gain and settled scores and η, see settlingWatch); a strength
- * that falls to 0 means the scores ran off.
+ * that falls out of float range (below 2⁻¹⁰²²) means the scores ran off (KEEL_E_NOT_CONNECTED).
  *
  * Preconditions: as Bradley–Terry (strongly connected graph, or `prior` > 0).
  *
@@ -37,6 +37,8 @@ import {
   assertPairTableConnected,
   buildPairTable,
   centredLogScores,
+  MIN_NORMAL_STRENGTH,
+  ranOffError,
   settlingWatch,
 } from "./pairs.js";
 
@@ -76,20 +78,26 @@ export function crowdBradleyTerry(data: PairwiseData, opts: CrowdBtOptions = {})
       const l = left[j]!;
       const r = right[j]!;
       const s = gamma[l]! + gamma[r]!;
+      // Each side's probability as its own ratio, never as 1 − p: when a strength runs off
+      // towards 0, 1 − p and 1 − resp cancel to rounding noise, the runaway strength stopped
+      // shrinking, and the fit reported converged on frozen scores (one at −28.8, heading to −∞).
       const pL = gamma[l]! / s;
+      const pR = gamma[r]! / s;
       const e = eta[w]!;
       const o = outcome[j]!;
       const half = o === LEFT_WINS || o === RIGHT_WINS ? 1 : 0.5;
       for (let y = 1; y >= 0; y--) {
         if ((y === 1 && o === RIGHT_WINS) || (y === 0 && o === LEFT_WINS)) continue;
-        const p = y === 1 ? pL : 1 - pL;
-        const mix = e * p + (1 - e) * (1 - p);
+        const p = y === 1 ? pL : pR;
+        const q = y === 1 ? pR : pL;
+        const mix = e * p + (1 - e) * q;
         const resp = (e * p) / mix;
+        const flipped = ((1 - e) * q) / mix;
         ll += half * Math.log(mix);
         num[w]! += half * resp;
         tot[w]! += half;
         wins[y === 1 ? l : r]! += half * resp;
-        wins[y === 1 ? r : l]! += half * (1 - resp);
+        wins[y === 1 ? r : l]! += half * flipped;
         const g = half / s;
         den[l]! += g;
         den[r]! += g;
@@ -121,12 +129,12 @@ export function crowdBradleyTerry(data: PairwiseData, opts: CrowdBtOptions = {})
     for (let i = 0; i < N; i++) {
       // Weighted wins that vanish (underflow included) mean γ_i → 0: the scores ran off.
       if (den[i]! > 0) gamma[i] = wins[i]! / den[i]!;
-      ranOff ||= !(gamma[i]! > 0);
+      ranOff ||= !(gamma[i]! >= MIN_NORMAL_STRENGTH);
       sum += gamma[i]!;
     }
     for (let i = 0; i < N; i++) gamma[i] = (gamma[i]! * N) / sum;
     iterations++;
-    if (ranOff) break;
+    if (ranOff) throw ranOffError("crowd-bt");
     const next = pass();
     history.push(next);
     const done = settled(tol) && hasConverged(ll, next, n, tol);

@@ -13,8 +13,8 @@
  *           β: one MM step (Hunter 2004) on the Bradley–Terry likelihood with judgment weights r_j.
  * Every step raises the expected complete log-likelihood, so the log-likelihood never falls
  * (a generalised EM). Start: β = 0, a = 0.9, c = ½. Stops as MM does (log-likelihood gain and
- * settled scores and rater parameters, see settlingWatch); a strength that falls to 0 means the
- * scores ran off.
+ * settled scores and rater parameters, see settlingWatch); a strength that falls out of float
+ * range (below 2⁻¹⁰²²) means the scores ran off (KEEL_E_NOT_CONNECTED).
  *
  * Preconditions: as Bradley–Terry (strongly connected graph, or `prior` > 0, which adds virtual
  * games of every item against a reference item answered by a perfect rater — crowd-kit's
@@ -40,6 +40,8 @@ import {
   assertPairTableConnected,
   buildPairTable,
   centredLogScores,
+  MIN_NORMAL_STRENGTH,
+  ranOffError,
   settlingWatch,
 } from "./pairs.js";
 
@@ -89,21 +91,25 @@ export function noisyBradleyTerry(data: PairwiseData, opts: NoisyBtOptions = {})
       const l = left[j]!;
       const r = right[j]!;
       const s = gamma[l]! + gamma[r]!;
-      const pL = gamma[l]! / s;
       const a = skill[w]!;
       const c = bias[w]!;
       const o = outcome[j]!;
       const half = o === LEFT_WINS || o === RIGHT_WINS ? 1 : 0.5;
       for (let y = 1; y >= 0; y--) {
         if ((y === 1 && o === RIGHT_WINS) || (y === 0 && o === LEFT_WINS)) continue;
-        const pbt = y === 1 ? pL : 1 - pL;
-        const mix = a * pbt + (1 - a) * (y === 1 ? c : 1 - c);
+        // The chosen side's probability as its own ratio, never as 1 − p: when a strength runs
+        // off towards 0, 1 − p cancels to rounding noise, the runaway strength stopped
+        // shrinking, and the fit reported converged on frozen scores (as Crowd-BT did).
+        const pbt = gamma[y === 1 ? l : r]! / s;
+        const random = (1 - a) * (y === 1 ? c : 1 - c);
+        const mix = a * pbt + random;
         const resp = (a * pbt) / mix;
+        const notModel = random / mix;
         ll += half * Math.log(mix);
         sNum[w]! += half * resp;
         tot[w]! += half;
-        leftNum[w]! += half * (1 - resp) * y;
-        randTot[w]! += half * (1 - resp);
+        leftNum[w]! += half * notModel * y;
+        randTot[w]! += half * notModel;
         wins[y === 1 ? l : r]! += half * resp;
         const g = (half * resp) / s;
         den[l]! += g;
@@ -138,12 +144,12 @@ export function noisyBradleyTerry(data: PairwiseData, opts: NoisyBtOptions = {})
     for (let i = 0; i < N; i++) {
       // Weighted wins that vanish (underflow included) mean γ_i → 0: the scores ran off.
       if (den[i]! > 0) gamma[i] = wins[i]! / den[i]!;
-      ranOff ||= !(gamma[i]! > 0);
+      ranOff ||= !(gamma[i]! >= MIN_NORMAL_STRENGTH);
       sum += gamma[i]!;
     }
     for (let i = 0; i < N; i++) gamma[i] = (gamma[i]! * N) / sum;
     iterations++;
-    if (ranOff) break;
+    if (ranOff) throw ranOffError("noisy-bt");
     const next = pass();
     history.push(next);
     const done = settled(tol) && hasConverged(ll, next, n, tol);

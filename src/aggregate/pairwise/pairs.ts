@@ -178,7 +178,19 @@ export function centredLogScores(gamma: Float64Array, nReal: number): Float64Arr
  */
 export function assertFiniteScores(scores: Float64Array, method: string): void {
   if (scores.every(Number.isFinite)) return;
-  throw new KeelError(
+  throw ranOffError(method);
+}
+
+/**
+ * The smallest normal float64 (2⁻¹⁰²²). A strength below it has left float range for the rater
+ * models: a subnormal keeps too few bits for its ratio to the last step to move, so the step
+ * reads 0 and the fit "settles" on frozen scores.
+ */
+export const MIN_NORMAL_STRENGTH = 2 ** -1022;
+
+/** The error of a rater model whose scores ran off to ±∞ (see assertFiniteScores). */
+export function ranOffError(method: string): KeelError {
+  return new KeelError(
     "KEEL_E_NOT_CONNECTED",
     `${method}: the scores ran off to ±∞: once the fitted raters' answers are discounted or turned around, some group of items never beats or ties the rest`,
     {
