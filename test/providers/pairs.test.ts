@@ -6,23 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import { type CandidatePair, generatePairs } from "../../src/providers/pairs.js";
-import { type GenerationProvider, ok } from "../../src/providers/types.js";
-
-/** A provider whose answer names the seed it was asked with, as a seeded sampler would differ. */
-function seedEcho(seen: (number | undefined)[]): GenerationProvider {
-  return {
-    id: () => "stub:m",
-    generate: async (r) => {
-      seen.push(r.seed);
-      return ok({
-        text: `${r.prompt}#${r.seed}`,
-        finishReason: "stop",
-        usage: { promptTokens: 0, completionTokens: 0 },
-        model: "m",
-      });
-    },
-  };
-}
+import { seedEcho } from "./stubs.js";
 
 async function pairs(seed: number, seen: (number | undefined)[]): Promise<CandidatePair[]> {
   const slots = [

@@ -12,6 +12,7 @@ import { fail, type GenerationProvider, ok, type StreamEvent } from "../../src/p
 import { runRedteam } from "../../src/redteam/metrics.js";
 import { buildSuites } from "../../src/redteam/suites.js";
 import { buildWorld, parseWorldConfig, promptsOf } from "../../src/world/index.js";
+import { seedEcho } from "./stubs.js";
 
 const provider = (failOn: string, message: (id: string) => string): GenerationProvider => ({
   id: () => "stub:m",
@@ -52,18 +53,7 @@ describe("providerPolicy", () => {
 describe("providerPolicy's seeds", () => {
   it("give each request the next seed, across calls, from the one it was given", async () => {
     const seen: (number | undefined)[] = [];
-    const echo: GenerationProvider = {
-      id: () => "stub:m",
-      generate: async (r) => {
-        seen.push(r.seed);
-        return ok({
-          text: `${r.prompt}#${r.seed}`,
-          finishReason: "stop",
-          usage: { promptTokens: 0, completionTokens: 0 },
-          model: "m",
-        });
-      },
-    };
+    const echo = seedEcho(seen);
     const p = providerPolicy(echo, { maxTokens: 4, temperature: 1, seed: 40, concurrency: 1 });
     expect(await p(["a", "b"])).toEqual(["a#40", "b#41"]);
     expect(await p(["c"])).toEqual(["c#42"]);
