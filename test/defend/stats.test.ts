@@ -49,6 +49,15 @@ describe("stats", () => {
     expect(logNormalSf(7.999999)).toBeCloseTo(logNormalSf(8.000001), 4);
   });
 
+  it("log normal tails are accurate on both sides of every switch", () => {
+    // A four-term asymptotic series from z = 8 on was 5.6e-6 off there:
+    // log Φ̄(8) = −35.013437159914559 (SciPy's log_ndtr(−8)).
+    expect(Math.abs(logNormalSf(8) / -35.01343715991456 - 1)).toBeLessThan(1e-14);
+    // Below zero log(1 − Φ̄(|z|)) rounded to 0: log Φ̄(−10) = −7.6198530241605e-24.
+    expect(Math.abs(logNormalSf(-10) / -7.619853024160527e-24 - 1)).toBeLessThan(1e-13);
+    expect(minusLog10P(-10)).toBeGreaterThan(0);
+  });
+
   it("signed-root LR statistics have the sign of the deviation and grow with evidence", () => {
     expect(binomialZ(50, 100, 0.5)).toBe(0);
     expect(binomialZ(70, 100, 0.5)).toBeGreaterThan(3.9);
@@ -57,6 +66,13 @@ describe("stats", () => {
     expect(poissonZ(10, 10)).toBe(0);
     expect(poissonZ(40, 10)).toBeGreaterThan(6);
     expect(poissonZ(2, 10)).toBeLessThan(0);
+  });
+
+  it("poissonZ keeps its precision near the null for large means", () => {
+    // k·log(k/λ) − (k − λ) with k/λ = 0.9995 lost 1e-10 of z to the rounding of log near 1
+    // (mpmath at 40 digits: z = −0.50004167534962461 and +0.49995834201148803).
+    expect(poissonZ(999_500, 1e6)).toBeCloseTo(-0.5000416753496246, 12);
+    expect(poissonZ(1_000_500, 1e6)).toBeCloseTo(0.49995834201148803, 12);
   });
 
   it("median, entropy and noisy-OR", () => {
