@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
-import { excludesZero } from "../../src/core/interval.js";
+import { excludesZero, signedPoints } from "../../src/core/interval.js";
 import { MAX_RESAMPLES, pairedDifference } from "../../src/redteam/compare.js";
 import type { ProbeResult } from "../../src/redteam/metrics.js";
 
@@ -137,5 +137,16 @@ describe("pairedDifference", () => {
     )!;
     expect(d.resamples).toBe(MAX_RESAMPLES);
     expect(d.ci95).toEqual([1, 1]);
+  });
+});
+
+describe("signedPoints", () => {
+  it("prints a difference of rates in points with one decimal and its sign", () => {
+    expect(signedPoints(0.142)).toBe("+14.2");
+    expect(signedPoints(-0.03)).toBe("−3.0");
+    expect(signedPoints(-0.03, "-")).toBe("-3.0");
+    expect(signedPoints(0)).toBe("+0.0");
+    expect(signedPoints(1)).toBe("+100.0");
+    expect(signedPoints(-1, "-")).toBe("-100.0");
   });
 });
