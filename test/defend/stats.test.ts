@@ -26,6 +26,22 @@ describe("stats", () => {
     expect(betaSf(0.5, 50, 50)).toBeCloseTo(0.5, 10);
   });
 
+  it("Beta tails with one small and one large parameter, to 1e-13", () => {
+    // Beta(4, 1e5) and Beta(7, 1e5), near their means (4e-5, 7e-5): the prefactor takes
+    // Stirling's series for the large parameter only; for a parameter of 4 the series would be
+    // 2e-11 off (references: mpmath's hypergeometric series, as in scripts/stats-reference.py).
+    // log Γ(1e5 + 4) − log Γ(1e5) from two terms of 1.05e6 left these 6e-11 off.
+    const cases: [number, number, number, number][] = [
+      [4e-5, 4, 1e5, 0.56655723107201],
+      [1e-5, 4, 1e5, 0.01898938316752703],
+      [4e-5, 7, 1e5, 0.11069481891879213],
+    ];
+    for (const [x, a, b, cdf] of cases) {
+      expect(Math.abs(betaCdf(x, a, b) / cdf - 1)).toBeLessThan(1e-13);
+      expect(Math.abs(betaSf(x, a, b) / (1 - cdf) - 1)).toBeLessThan(1e-13);
+    }
+  });
+
   it("Beta CDF is monotone in x", () => {
     fc.assert(
       fc.property(
