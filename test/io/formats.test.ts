@@ -415,4 +415,14 @@ describe("format detection", () => {
     );
     await expect(detectFormat(file("\n\n"))).rejects.toThrow(/file is empty/);
   });
+
+  it("does not take a judgments line without its rater_id for gold answers", async () => {
+    // It has comparison_id and gold, but a judgment's other fields too. Taken for gold answers,
+    // every line was then refused for keys a gold answer does not have, which blames the file
+    // for not being what it never was; being asked for --format names the real question.
+    const line = { comparison_id: "c", prompt: "p", choice: "a", gold: "a" };
+    await expect(detectFormat(file(jsonl(line)))).rejects.toThrow(
+      /cannot tell the format from the keys "comparison_id", "prompt", "choice", "gold"/,
+    );
+  });
 });

@@ -14,6 +14,7 @@ import {
   readFileSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
@@ -184,5 +185,80 @@ describe("TextSink", () => {
     expect(graceful.r.status, graceful.r.stderr).toBe(0);
     expect(graceful.files).toEqual(["out.jsonl"]);
     expect(readFileSync(join(graceful.sub, "out.jsonl"), "utf8")).toBe("x\ny\n");
+  });
+});
+
+describe("TextSink, before it writes", () => {
+  it("removes the temporary files that a dead writer of the same output left", async () => {
+    const d = fresh();
+    // No process has this id (Linux caps ids far below it); the file is ten minutes old.
+    const left = join(d, `.out.jsonl.tmp-${2 ** 30}-0`);
+    writeFileSync(left, "half of an output");
+    const past = (Date.now() - 10 * 60_000) / 1000;
+    utimesSync(left, past, past);
+    const sink = new TextSink(join(d, "out.jsonl"));
+    await sink.write("x\n");
+    await sink.commit();
+    expect(readdirSync(d)).toEqual(["out.jsonl"]);
+  });
+
+  it("finishes the set that a killed writer left half renamed in its directory", async () => {
+    const d = fresh();
+    writeFileSync(join(d, "a.jsonl"), "new a\n"); // renamed before the writer died
+    writeFileSync(join(d, "b.jsonl"), "old b\n");
+    writeFileSync(join(d, ".b.jsonl.tmp-99-1"), "new b\n");
+    const members = [
+      { tmp: ".a.jsonl.tmp-99-0", final: "a.jsonl" },
+      { tmp: ".b.jsonl.tmp-99-1", final: "b.jsonl" },
+    ];
+    const journal = { format: "keel-output-set", pid: 2 ** 30, what: "keel test", members };
+    writeFileSync(join(d, ".keel-outputs.json"), JSON.stringify(journal));
+    // Writing another file of the directory: the set is finished first, not left half old.
+    const sink = new TextSink(join(d, "c.jsonl"));
+    await sink.write("c\n");
+    await sink.commit();
+    expect(readdirSync(d).sort()).toEqual(["a.jsonl", "b.jsonl", "c.jsonl"]);
+    expect(readFileSync(join(d, "b.jsonl"), "utf8")).toBe("new b\n");
+  });
+});
+
+describe("TextSink, when a write to a regular file fails", () => {
+  // A child process under a file-size limit (64 KiB) fails its writes the way a full disk does;
+  // Node ignores the SIGXFSZ that would otherwise end it, so the write reports EFBIG.
+  const run = (how: "alone" | "set") => {
+    const sub = fresh();
+    const child = join(ROOT, "test/io/fsize-child.ts");
+    const r = spawnSync(
+      "bash",
+      ["-c", 'ulimit -f 64 && exec "$0" --import tsx "$@"', process.execPath, child, sub, how],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    return {
+      ...(JSON.parse(r.stdout) as { error?: { code: string; message: string }; files: string[] }),
+      after: readdirSync(sub),
+    };
+  };
+
+  it("writeFileAtomic fails with the file named and leaves no temporary file", () => {
+    const r = run("alone");
+    expect(r.error).toEqual({
+      code: "KEEL_E_FILE",
+      message: expect.stringMatching(/big\.json: cannot write: /),
+    });
+    // Listed before the child exited: its exit handler would remove a file left registered.
+    expect(r.files).toEqual([]);
+  });
+
+  it("renames no file of a set whose last file fails only as it is closed", () => {
+    const r = run("set");
+    expect(r.error).toEqual({
+      code: "KEEL_E_FILE",
+      message: expect.stringMatching(/b\.jsonl: cannot write: /),
+    });
+    // Had finish() missed the failure, a torn b.jsonl would have been renamed into place
+    // beside a.jsonl as if the set were complete.
+    expect(r.files).toEqual([]);
+    expect(r.after).toEqual([]);
   });
 });

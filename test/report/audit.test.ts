@@ -135,3 +135,32 @@ describe("audit report without values to chart", () => {
     expect(page).not.toMatch(/NaN|undefined|Infinity|null%/);
   });
 });
+
+describe("audit report contents", () => {
+  it("draws the suspicion histogram over [0, 1], however narrow the raters' spread", async () => {
+    // Suspicion is a probability: an axis fitted to 0.3–0.5 would make a calm panel look split.
+    const raters = [0.3, 0.4, 0.5].map((suspicion, i) => ({
+      ...panel(3)[2]!,
+      rater_id: `r${i}`,
+      suspicion,
+    }));
+    const page = await renderAuditReport({ raters, ...empty });
+    expect(page).toContain(
+      "X-axis titled 'suspicion' for a linear scale with values from 0.0 to 1.0",
+    );
+  });
+
+  it("shows every reason an excluded comparison has, not only the first", async () => {
+    const comparisons = [
+      {
+        comparison_id: "c1",
+        p_a: 0.5,
+        weight: 0,
+        excluded: true,
+        reasons: ["group g1", "trigger cf"],
+      },
+    ];
+    const page = await renderAuditReport({ raters: [], comparisons, groups: [], triggers: [] });
+    expect(page).toContain("<td><code>c1</code></td><td>group g1; trigger cf</td>");
+  });
+});

@@ -109,6 +109,57 @@ describe("chart specs with untrusted names", () => {
   });
 });
 
+/** The labels of a bar chart's bars from top to bottom, read from each bar's aria-label. */
+function barsTopDown(svg: string): string[] {
+  const bars = [
+    ...svg.matchAll(/aria-label="x: [^;"]*; label: ([^"]*)"[^>]*\bd="M[-\d.]+,([-\d.]+)/g),
+  ];
+  return bars.sort((a, b) => Number(a[2]) - Number(b[2])).map((m) => m[1]!);
+}
+
+/** How many bars a chart draws. */
+const barCount = (svg: string) => svg.split('aria-roledescription="bar"').length - 1;
+
+describe("chart layout", () => {
+  it("orders a bar chart's bars by value, the largest on top, whatever the rows' order", async () => {
+    const svg = await vegaLiteToSvg(
+      barSpec({
+        title: "t",
+        xTitle: "x",
+        rows: [
+          { label: "small", value: 1 },
+          { label: "large", value: 3 },
+          { label: "middle", value: 2 },
+        ],
+      }),
+    );
+    expect(barsTopDown(svg)).toEqual(["large", "middle", "small"]);
+  });
+
+  it("draws as many histogram bins as asked, twenty by default", async () => {
+    // A hundred values spread evenly over [0, 1]: every bin of the extent holds some.
+    const values = Array.from({ length: 100 }, (_, i) => (i + 0.5) / 100);
+    const spec = (bins?: number) =>
+      histogramSpec({ title: "t", xTitle: "x", values, extent: [0, 1], ...(bins ? { bins } : {}) });
+    expect(barCount(await vegaLiteToSvg(spec(5)))).toBe(5);
+    expect(barCount(await vegaLiteToSvg(spec()))).toBe(20);
+  });
+});
+
+describe("chart text with hidden or reordering characters", () => {
+  it("draws them as visible escapes, in the labels and in what screen readers get", async () => {
+    // A right-to-left override makes the text after it read backwards; a zero-width space
+    // makes two rater ids look alike. Raw, either would let a rater's id pass for another's.
+    const svg = await vegaLiteToSvg(
+      barSpec({ title: "t\u2066x", xTitle: "x", rows: [{ label: "r\u202eab\u200b", value: 1 }] }),
+    );
+    expect(svg).not.toMatch(/[\u202e\u200b\u2066]/);
+    expect(svg).toContain(">r\\u202eab\\u200b</text>");
+    expect(svg).toContain('aria-label="x: 1; label: r\\u202eab\\u200b"');
+    expect(svg).toContain(">t\\u2066x</text>");
+  });
+});
+
 describe("chart values that are not finite", () => {
   it("leaves them out instead of drawing NaN", async () => {
     const hist = await vegaLiteToSvg(
