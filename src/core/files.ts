@@ -119,6 +119,8 @@ export function describeFsError(e: unknown): string {
       return "no space left on device";
     case "EDQUOT":
       return "disk quota exceeded";
+    case "EFBIG":
+      return "file too large (past this process's file-size limit, ulimit -f, or the file system's)";
     case "EROFS":
       return "read-only file system";
     case "EMFILE":

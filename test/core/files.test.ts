@@ -22,6 +22,7 @@ describe("describeFsError", () => {
     // These read "cannot write: EROFS" before.
     expect(describeFsError(err("EROFS"))).toBe("read-only file system");
     expect(describeFsError(err("EDQUOT"))).toBe("disk quota exceeded");
+    expect(describeFsError(err("EFBIG"))).toMatch(/file too large .*ulimit -f/);
     expect(describeFsError(err("EMFILE"))).toMatch(/too many open files .*ulimit -n/);
     expect(describeFsError(err("ENFILE"))).toMatch(/too many open files on this system/);
     const real = (f: () => unknown) => {
