@@ -3,7 +3,8 @@
  * reclaim-leases.test.ts leave open: a token bucket never holds more than its burst, however
  * long it rested, and a process whose clock lags the bucket's last hit takes a token without
  * taking any refill back; a peek (`firstOpen`) and a serve (`acquireFirst`) agree on a lease
- * that lapses at the very millisecond they are asked.
+ * that lapses at the very millisecond they are asked; a script Redis does not hold (NOSCRIPT) is
+ * sent whole, and only then.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -11,6 +12,7 @@ import {
   RedisRateLimitStore,
   type SharedRedis,
 } from "../../src/server/redis/index.js";
+import { Script } from "../../src/server/redis/script.js";
 import type { Lease } from "../../src/server/tasks/leases.js";
 import { connect } from "../scale/helpers.js";
 import { freshRedisKeys } from "./lease-kinds.js";
@@ -79,5 +81,33 @@ describe("RedisLeaseStore's peek and serve", () => {
     } finally {
       await s.close();
     }
+  });
+});
+
+describe("a Script run by SHA", () => {
+  // A comment unique to this run gives each script a SHA no Redis has loaded yet.
+  const unseen = (body: string) => `-- ${freshRedisKeys()}\n${body}`;
+
+  it("is sent whole when Redis does not hold it (NOSCRIPT), then run by SHA", async () => {
+    const r = await open();
+    const s = new Script("count", unseen("return redis.call('INCR', KEYS[1])"));
+    const key = r.key("runs");
+    expect(await r.redis.script("EXISTS", s.sha)).toEqual([0]);
+    expect(await s.run(r, [key], [])).toBe(1);
+    expect(await r.redis.script("EXISTS", s.sha)).toEqual([1]);
+    expect(await s.run(r, [key], [])).toBe(2);
+  });
+
+  it("is not run a second time when the script itself fails", async () => {
+    const r = await open();
+    const s = new Script(
+      "fail",
+      unseen("redis.call('INCR', KEYS[1]); return redis.error_reply('refused by the script')"),
+    );
+    const key = r.key("fails");
+    // The first run loads it (NOSCRIPT); the second runs by SHA and fails there.
+    for (let i = 0; i < 2; i++)
+      await expect(s.run(r, [key], [])).rejects.toMatchObject({ code: "KEEL_E_STORE" });
+    expect(Number(await r.redis.get(key))).toBe(2);
   });
 });

@@ -6,7 +6,13 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { KeelError } from "../../src/core/errors.js";
-import { collectionDb, createApiToken, createUser } from "../../src/store/collection/index.js";
+import {
+  collectionDb,
+  createApiToken,
+  createUser,
+  getProject,
+  listItems,
+} from "../../src/store/collection/index.js";
 import { openStore } from "../../src/store/store.js";
 import { tempDir } from "../helpers/stores.js";
 import { call, type Fixture, json, login, makeFixture, PASSWORD } from "./helpers.js";
@@ -393,6 +399,60 @@ describe("schema rejections and body limits", () => {
       payload: "{not json",
     });
     expect(notJson.statusCode).toBe(400);
+    expect(await fx.store.countJudgments()).toBe(0);
+  });
+
+  it("holds settings, items, flags and notes to their bounds, with the field named", async () => {
+    const fx = await fixture();
+    const r = fx.actors.rater;
+    const admin = fx.actors.admin;
+    await call(fx, r, "POST", "/api/projects/p1/guidelines/ack");
+    const t = json<{ task: { task_id: string } }>(
+      await call(fx, r, "POST", "/api/projects/p1/tasks/next"),
+    ).task;
+    const item = { comparison_id: "new-1", prompt: "p", response_a: "a", response_b: "b" };
+    const cases: [Parameters<typeof call>[1], "POST" | "PATCH", string, unknown, string][] = [
+      [
+        r,
+        "POST",
+        `/api/tasks/${t.task_id}/judgment`,
+        { choice: "left", flags: ["unsafe", "broken", "pii", "pii"] },
+        "body.flags",
+      ],
+      [
+        r,
+        "POST",
+        `/api/tasks/${t.task_id}/skip`,
+        { reason: "other", note: "x".repeat(501) },
+        "body.note",
+      ],
+      // Gold-only serving (a rate of 1) would single gold out; an overlap of 0 serves nothing.
+      [admin, "PATCH", "/api/projects/p1", { gold_rate: 0.95 }, "body.gold_rate"],
+      [admin, "PATCH", "/api/projects/p1", { overlap: 0 }, "body.overlap"],
+      [admin, "PATCH", "/api/projects/p1", { lease_seconds: 5 }, "body.lease_seconds"],
+      // A misspelt gold key would add the item as an ordinary task.
+      [
+        admin,
+        "POST",
+        "/api/projects/p1/items",
+        { items: [{ ...item, gold_answer: "a" }] },
+        "body.items.0.gold_answer",
+      ],
+    ];
+    for (const [who, method, url, body, field] of cases) {
+      const res = await call(fx, who, method, url, { body });
+      expect(res.statusCode, JSON.stringify(body)).toBe(400);
+      const e = json<Err>(res).error;
+      expect(e.code).toBe("KEEL_E_INVALID_RECORD");
+      expect(e.where?.field, JSON.stringify(body)).toBe(field);
+    }
+    const db = collectionDb(fx.store);
+    expect(await getProject(db, "p1")).toMatchObject({
+      gold_rate: 0.25,
+      overlap: 2,
+      lease_seconds: 60,
+    });
+    expect((await listItems(db, "p1")).map((it) => it.comparison_id)).not.toContain("new-1");
     expect(await fx.store.countJudgments()).toBe(0);
   });
 
