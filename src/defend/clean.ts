@@ -23,6 +23,31 @@ export function textsDigest(prompt: string, a: string, b: string): string {
   return sha256Hex(JSON.stringify([prompt, a, b])).slice(0, 16);
 }
 
+/**
+ * Refuses a comparison whose p_a or weight is not a number in 0..1 (docs/defend.md, "Weights").
+ * Every row weight comes from these two, weight · |2 p_a − 1|: a weight of 10⁹ from an edited or
+ * foreign audit file would make one pair outweigh the whole training set, and a NaN (an object
+ * built in code; JSON cannot hold one) would train as NaN, or choose side b since NaN > ½ is
+ * false.
+ */
+function checkTrainable(
+  c: { readonly comparison_id: string; readonly p_a: number; readonly weight: number },
+  file: string | undefined,
+): void {
+  for (const field of ["p_a", "weight"] as const) {
+    const v = c[field];
+    if (typeof v === "number" && v >= 0 && v <= 1) continue;
+    throw new KeelError(
+      "KEEL_E_INVALID_RECORD",
+      `comparison ${JSON.stringify(c.comparison_id)} has ${field} ${String(v)}; an audit's ${field} is a number in 0..1`,
+      {
+        where: { ...(file !== undefined ? { file } : {}), id: c.comparison_id, field },
+        hint: "audit the judgments again (keel audit --out audit.json) and clean with that audit",
+      },
+    );
+  }
+}
+
 export class CleanPlan {
   private readonly seen = new Set<string>();
   readonly byId: ReadonlyMap<
@@ -46,6 +71,7 @@ export class CleanPlan {
     /** Where the plan came from, for the refusal's message. */
     private readonly source?: string,
   ) {
+    for (const c of comparisons) checkTrainable(c, source);
     this.byId = new Map(comparisons.map((c) => [c.comparison_id, c]));
   }
   /** The comparison's cleaned preference as a judgment, for its first judgment only. */

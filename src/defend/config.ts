@@ -23,6 +23,7 @@ const Share = z.number().finite().min(0).max(1);
 const Pos = z.number().finite().positive();
 const NonNeg = z.number().finite().nonnegative();
 const Count = z.int().nonnegative();
+const PseudoCount = z.number().min(1e-6).max(1e6);
 
 const VerdictShape = z.strictObject({
   /** Suspicion at or above which a rater is `suspect` (weights ramp down from here). */
@@ -53,9 +54,13 @@ const Detector = <T extends z.ZodRawShape>(shape: T) =>
 
 const SignalsShape = z.strictObject({
   gold: Detector({
-    /** Beta prior pseudo-counts of correct and wrong gold answers. */
-    prior_correct: Pos,
-    prior_wrong: Pos,
+    /**
+     * Beta prior pseudo-counts of correct and wrong gold answers, from a millionth to a million:
+     * past 1e200 (or below 1e-300 beside 1e9 answers) the incomplete beta is NaN, and a NaN
+     * score stops the audit as an internal error instead of naming this field.
+     */
+    prior_correct: PseudoCount,
+    prior_wrong: PseudoCount,
     /** Fires when gold accuracy is probably below this. */
     min_accuracy: Share,
   }),

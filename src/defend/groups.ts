@@ -221,6 +221,12 @@ export function detectGroups(data: AuditData, config: AuditConfig): GroupResult 
     };
   const zBar = Math.max(cfg.min_z, Math.sqrt(2 * Math.log(Math.max(1, P) / 0.01)));
   const accuracy = raterAccuracy(pairs, zBar, cfg.min_corated);
+  // No rater shares comparisons with anyone at the rate independent assignment gives (fixed
+  // teams, each on its own comparisons): no typical agreement to hold a pair against, and every
+  // accuracy is NaN. Said here, rather than left to NaN comparisons (NaN < min_excess is false:
+  // every pair became an edge of weight NaN, which label propagation happened never to join).
+  if (!accuracy.some(Number.isFinite))
+    return { groups: [], signal: emptySignal("group", W), pairs, accuracy };
   const adj = excessEdges(pairs, accuracy, zBar, cfg);
   const rank = idRanks(data.raterIds);
   const label = labelPropagation(rank, adj);

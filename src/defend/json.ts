@@ -110,7 +110,9 @@ const RaterSchema = z.looseObject({
 const ComparisonSchema = z.looseObject({
   comparison_id: z.string(),
   p_a: Unit,
-  weight: z.number().finite().nonnegative(),
+  // 0..1 as documented: cleaning trains on weight · |2 p_a − 1|, and a weight of 10⁹ in an
+  // edited or foreign audit file would let one comparison outweigh all the others.
+  weight: Unit,
   excluded: z.boolean(),
   reasons: z.array(z.string()),
   texts: z.string().optional(),

@@ -199,7 +199,10 @@ function stirlingRest(z: number): number {
 
 /** The regularised incomplete beta function I_x(a, b) = P(θ ≤ x) for θ ~ Beta(a, b). */
 export function betaCdf(x: number, a: number, b: number): number {
-  return betaTails(x, a, b)[0];
+  // Clamped like betaSf: with a parameter near 0 (a prior of 1e-20 pseudo-counts) the tail
+  // comes out up to 1e-13 past 1 or below 0, and a detector's score must be a probability
+  // (decision.ts stops the audit on anything else). NaN (a, b ≤ 0) stays NaN.
+  return Math.min(1, Math.max(0, betaTails(x, a, b)[0]));
 }
 
 /** P(θ > x) for θ ~ Beta(a, b). */

@@ -109,6 +109,17 @@ const rankOf = (verdict: string) =>
   Object.hasOwn(VERDICT_RANK, verdict) ? VERDICT_RANK[verdict]! : 2;
 
 /**
+ * Most suspicious first; a suspicion that is not a number (a tool's rater it could not score)
+ * before every score of its verdict, shown as "–". As `b − a` it compared equal to everything,
+ * and the sort then left the other raters out of order ([0.1, NaN, 0.9] stayed so).
+ */
+function bySuspicion(a: number, b: number): number {
+  const ka = Number.isFinite(a) ? a : Number.POSITIVE_INFINITY;
+  const kb = Number.isFinite(b) ? b : Number.POSITIVE_INFINITY;
+  return ka === kb ? 0 : kb > ka ? 1 : -1;
+}
+
+/**
  * The rater table, bounded: a panel of 30,000 suspect raters made a 12 MB page. Excluded and
  * suspect raters come first (most suspicious first) up to `flaggedRows`, then trusted ones up to
  * `trustedRows`; the rest are counted by verdict and left to the audit JSON.
@@ -121,7 +132,7 @@ function raterTable(
   const sorted = [...raters].sort(
     (a, b) =>
       rankOf(a.verdict) - rankOf(b.verdict) ||
-      b.suspicion - a.suspicion ||
+      bySuspicion(a.suspicion, b.suspicion) ||
       (a.rater_id < b.rater_id ? -1 : a.rater_id > b.rater_id ? 1 : 0),
   );
   const flagged = sorted.filter((r) => r.verdict !== "trusted");

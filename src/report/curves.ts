@@ -63,15 +63,20 @@ const BOOKKEEPING = new Set([
 /** How many panels a plot shows when none are named. */
 export const DEFAULT_PANELS = 12;
 
-/** Every metric the rows hold (eval rows' `eval_` prefix removed), in panel order. */
+/**
+ * Every metric the rows hold at some finite step with a finite value (eval rows' `eval_` prefix
+ * removed), in panel order.
+ */
 export function curveMetrics(rows: readonly MetricsRow[]): string[] {
   const seen: string[] = [];
   const known = new Set<string>();
   for (const row of rows) {
     const series = seriesOf(row);
-    if (!series) continue;
+    // As curvePanels reads them: a metric without one finite point would be an empty panel,
+    // drawn on an axis "from NaN to NaN" (a loss that was NaN from the first step).
+    if (!series || !Number.isFinite(row.step)) continue;
     for (const [key, value] of Object.entries(row)) {
-      if (NOT_CURVES.has(key) || typeof value !== "number") continue;
+      if (NOT_CURVES.has(key) || typeof value !== "number" || !Number.isFinite(value)) continue;
       const metric = metricName(key, series);
       if (!known.has(metric)) {
         known.add(metric);

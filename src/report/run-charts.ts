@@ -42,7 +42,7 @@ function chartRows(d: RunReportData) {
   const curvePoints = (key: "score" | "kl" | "gold") =>
     d.arms.flatMap((a) =>
       a.curve.flatMap((p) =>
-        typeof p[key] === "number" && Number.isFinite(p[key])
+        typeof p[key] === "number" && Number.isFinite(p[key]) && Number.isFinite(p.step)
           ? [{ series: a.arm, x: p.step, y: p[key]! }]
           : [],
       ),
@@ -109,9 +109,12 @@ export async function biasSection(d: RunReportData): Promise<SafeHtml> {
       value: b.mean_shift,
     })),
   );
+  // A reward model that scored NaN (diverged) has no shift to draw: charted, its bars were an
+  // empty frame on an axis "from NaN to NaN"; the table below shows "–".
+  const drawn = rows.filter((r) => Number.isFinite(r.value));
   return html`<p class="muted">Pairs of responses that differ in one attribute only. The reward model's shift is the mean of r(variant) − r(plain);
 near 0 means the attribute does not buy reward. The policy columns show the attribute's rate in generations to benign prompts.</p>
-${rows.length > 0 ? await chart(groupedBarSpec({ title: "Reward-model preference shift per attribute", yTitle: "mean reward shift", rows, colors: policyColors(d, false) })) : ""}
+${drawn.length > 0 ? await chart(groupedBarSpec({ title: "Reward-model preference shift per attribute", yTitle: "mean reward shift", rows: drawn, colors: policyColors(d, false) })) : ""}
 <table><thead><tr><th>policy</th><th class="num">mean words (benign prompts)</th><th class="num">entity mentions</th><th class="num">dialect markers</th></tr></thead><tbody>
 <tr><td>base</td><td class="num">${fmt(d.base.policy_bias.mean_words, 1)}</td><td class="num">${pct(d.base.policy_bias.entity_mentions)}</td><td class="num">${pct(d.base.policy_bias.dialect_markers)}</td></tr>
 ${d.arms.map((a) => html`<tr><td>${a.arm}</td><td class="num">${fmt(a.policy_bias.mean_words, 1)}</td><td class="num">${pct(a.policy_bias.entity_mentions)}</td><td class="num">${pct(a.policy_bias.dialect_markers)}</td></tr>`)}
