@@ -39,10 +39,19 @@ export function validateSampling(o: SamplingOptions): void {
   }
 }
 
-/** log softmax(logits)[token]. */
+/**
+ * log softmax(logits)[token]; −∞ for a masked (−∞) token. NaN, +∞ and an all-−∞ row are refused
+ * as `sample` refuses them: the log-prob was NaN, which `generate` reported for a token drawn
+ * below `textVocab` when a logit above it had diverged.
+ */
 export function tokenLogprob(logits: ArrayLike<number>, token: number): number {
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
+  // an id outside the row read `undefined`: a NaN log-prob, silently
+  if (!(Number.isInteger(token) && token >= 0 && token < logits.length))
+    throw new KeelError(
+      "KEEL_E_SHAPE",
+      `token id ${token} is outside the row of ${logits.length} logits`,
+    );
+  const max = maxLogit(logits);
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
   return logits[token]! - max - Math.log(sum);
@@ -55,7 +64,8 @@ function maxLogit(logits: ArrayLike<number>): number {
     const l = logits[i]!;
     if (!(l < Number.POSITIVE_INFINITY)) {
       throw new KeelError("KEEL_E_NUMERIC", `logit of token id ${i} is ${l}`, {
-        hint: "the model's weights or inputs are not finite; reload a checkpoint from before it diverged",
+        // a checkpoint's weights are checked finite at load, but large ones can still overflow
+        hint: "the model diverged (its outputs overflow float32, or its weights are not finite); use a checkpoint from before it diverged",
       });
     }
     if (l > max) max = l;
@@ -115,6 +125,12 @@ export function sample(
 ): { token: number; logprob: number } {
   validateSampling(o);
   const V = logits.length;
+  // a short scratch drops the weights past its end: they read back as undefined, NaN in the sums
+  if (scratch.length < V)
+    throw new KeelError(
+      "KEEL_E_SHAPE",
+      `scratch has ${scratch.length} entries for ${V} logits; it needs at least ${V}`,
+    );
   const max = maxLogit(logits);
   const t = o.temperature ?? 1;
   const topK = o.topK && o.topK < V ? o.topK : V;

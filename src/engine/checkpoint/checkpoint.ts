@@ -35,7 +35,14 @@ import {
   type SafetensorsFile,
   type StTensor,
 } from "./safetensors.js";
-import { checkedFloats, checkWeights, copyInto, readVerified, sha256 } from "./verify.js";
+import {
+  checkedFloats,
+  checkSecondMoment,
+  checkWeights,
+  copyInto,
+  readVerified,
+  sha256,
+} from "./verify.js";
 
 export { CHECKPOINT_FILES } from "./config-file.js";
 
@@ -187,8 +194,13 @@ function restoreAdamW(dir: string, meta: ConfigFile, count: number, opt: AdamW):
     throw new KeelError("KEEL_E_CHECKPOINT", `step count t ${JSON.stringify(t)} is not a count`, {
       where: { file, field: "__metadata__.t" },
     });
-  copyInto(opt.m, st.tensors.get("adamw.m"), "tensor adamw.m", file);
-  copyInto(opt.v, st.tensors.get("adamw.v"), "tensor adamw.v", file);
+  // both moments are checked before either is copied: a refused file leaves `opt` as it was
+  const into = opt.m instanceof Float64Array ? "float64" : "float32";
+  const m = checkedFloats(st.tensors.get("adamw.m"), opt.m.length, "tensor adamw.m", file, into);
+  const v = checkedFloats(st.tensors.get("adamw.v"), opt.v.length, "tensor adamw.v", file, into);
+  checkSecondMoment(v, "tensor adamw.v", file);
+  opt.m.set(m);
+  opt.v.set(v);
   opt.t = Number(t);
 }
 
@@ -230,7 +242,13 @@ export function loadCheckpoint(dir: string, opts: { threads?: number } = {}): Ch
   const model = new Gpt(c, {
     ...(opts.threads === undefined ? {} : { threads: opts.threads }),
     weights: (s) =>
-      checkedFloats(weights.tensors.get(s.name), numel(s.shape), `tensor ${s.name}`, weightsFile),
+      checkedFloats(
+        weights.tensors.get(s.name),
+        numel(s.shape),
+        `tensor ${s.name}`,
+        weightsFile,
+        c.dtype,
+      ),
   });
   return {
     model,

@@ -68,6 +68,25 @@ function checkFormat(raw: unknown, cfgPath: string): void {
     );
 }
 
+/**
+ * The path ("extra.reward_std") of the first ±Infinity in parsed JSON, in document order, or
+ * undefined. Walked without recursion: JSON may nest deeper than the stack.
+ */
+function infiniteNumberAt(value: unknown): string | undefined {
+  const stack: { v: unknown; path: string }[] = [{ v: value, path: "" }];
+  while (stack.length > 0) {
+    const { v, path } = stack.pop()!;
+    if (typeof v === "number" && !Number.isFinite(v)) return path;
+    if (typeof v !== "object" || v === null) continue;
+    const entries = Object.entries(v);
+    for (let k = entries.length - 1; k >= 0; k--) {
+      const [key, child] = entries[k]!;
+      stack.push({ v: child, path: path === "" ? key : `${path}.${key}` });
+    }
+  }
+  return undefined;
+}
+
 export function parseConfigFile(cfgPath: string): ConfigFile {
   let text: string;
   try {
@@ -96,6 +115,19 @@ export function parseConfigFile(cfgPath: string): ConfigFile {
       { where: { file: cfgPath, field: holder === "" ? "__proto__" : `${holder}.__proto__` } },
     );
   checkFormat(raw, cfgPath);
+  // JSON has no infinite numbers, but JSON.parse reads 1e999 as Infinity; the schema refuses it
+  // in the model's config, while `extra` would carry it to the trainers (in a normalised reward
+  // ensemble, a member's reward_std of Infinity scored every response 0).
+  const infinite = infiniteNumberAt(raw);
+  if (infinite !== undefined)
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      `config.json: ${infinite} is a number beyond the range of a double, which reads as Infinity; keel never writes one`,
+      {
+        where: { file: cfgPath, field: infinite },
+        hint: "the file was edited; restore it from a complete save",
+      },
+    );
   const parsed = ConfigFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -2,7 +2,7 @@
  * The checks a checkpoint's files pass before a byte of them is used: each file config.json
  * lists is read within the size its config implies and must match the listed SHA-256; the
  * weights are exactly the model's parameters with their shapes; every tensor is float, of the
- * right length and finite.
+ * right length and finite, and stays finite in the model's float type; Adam's v is not negative.
  */
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
@@ -81,22 +81,47 @@ function firstNonFinite(a: ArrayLike<number>): number {
   return -1;
 }
 
-/** Refuses a tensor holding NaN or ±Infinity: loaded, it would turn every score into NaN. */
-function checkFinite(data: ArrayLike<number>, what: string, file: string): void {
+/** Index of the first value float32 rounds to ±Infinity (|x| past its largest), or -1. */
+function firstPastFloat32(a: Float64Array): number {
+  for (let i = 0; i < a.length; i++) if (Math.fround(a[i]!) - Math.fround(a[i]!) !== 0) return i;
+  return -1;
+}
+
+/**
+ * Refuses a tensor holding NaN or ±Infinity: loaded, it would turn every score into NaN. An F64
+ * tensor read into float32 storage must also fit float32: 1e300 is finite, but it lands as
+ * Infinity, past the check above.
+ */
+function checkFinite(data: FloatArray, what: string, file: string, into: Dtype): void {
+  const hint =
+    "the weights are corrupt or the run that wrote them diverged; use an earlier checkpoint";
   const i = firstNonFinite(data);
   if (i >= 0)
     throw new KeelError("KEEL_E_CHECKPOINT", `${what} holds ${data[i]} at element ${i}`, {
       where: { file },
-      hint: "the weights are corrupt or the run that wrote them diverged; use an earlier checkpoint",
+      hint,
     });
+  const j = into === "float32" && data instanceof Float64Array ? firstPastFloat32(data) : -1;
+  if (j >= 0)
+    throw new KeelError(
+      "KEEL_E_CHECKPOINT",
+      `${what} holds ${data[j]} at element ${j}, beyond the range of the model's float32 (it would load as ${Math.fround(data[j]!)})`,
+      { where: { file }, hint },
+    );
 }
 
-/** The floats of `t`, checked to be present, float, `n` long and finite. */
+type Dtype = "float32" | "float64";
+
+/**
+ * The floats of `t`, checked to be present, float, `n` long and finite, and to stay finite in
+ * `into`, the type of the array they will be copied into.
+ */
 export function checkedFloats(
   t: StTensor | undefined,
   n: number,
   what: string,
   file: string,
+  into: Dtype,
 ): FloatArray {
   if (!t) throw new KeelError("KEEL_E_CHECKPOINT", `${what} is missing`, { where: { file } });
   if (t.data instanceof Int32Array || t.data instanceof BigInt64Array)
@@ -109,7 +134,7 @@ export function checkedFloats(
       `${what} has ${t.data.length} values; the model needs ${n}`,
       { where: { file } },
     );
-  checkFinite(t.data, what, file);
+  checkFinite(t.data, what, file, into);
   return t.data;
 }
 
@@ -119,7 +144,25 @@ export function copyInto(
   what: string,
   file: string,
 ): void {
-  dst.set(checkedFloats(t, dst.length, what, file));
+  const into = dst instanceof Float64Array ? "float64" : "float32";
+  dst.set(checkedFloats(t, dst.length, what, file, into));
+}
+
+/**
+ * Refuses a negative entry of Adam's second moment v (a mean of squares, never negative in a
+ * run): the next step takes its square root, NaN, and writes it into the parameter silently.
+ */
+export function checkSecondMoment(v: FloatArray, what: string, file: string): void {
+  for (let i = 0; i < v.length; i++)
+    if (v[i]! < 0)
+      throw new KeelError(
+        "KEEL_E_CHECKPOINT",
+        `${what} holds ${v[i]} at element ${i}; Adam's second moment is a mean of squares and is never negative`,
+        {
+          where: { file },
+          hint: "the optimizer state is corrupt; resume from an earlier checkpoint or start a fresh optimizer",
+        },
+      );
 }
 
 /**

@@ -304,6 +304,14 @@ export class Gpt {
   async lossAndGrad(batch: TrainBatch): Promise<{ loss: number; grad: FloatArray }> {
     const T = batch.length;
     const mask = batch.mask;
+    // An ignored entry is multiplied by 0 in the graph, and 0·NaN is NaN: one NaN anywhere made
+    // the loss and every gradient NaN.
+    const bad = batch.lossMask.findIndex((w) => !Number.isFinite(w));
+    if (bad >= 0)
+      throw new KeelError(
+        "KEEL_E_NUMERIC",
+        `loss mask entry ${batch.lossMask[bad]} at row ${Math.floor(bad / T)}, position ${bad % T}: every entry must be finite, ignored ones too`,
+      );
     // A shard's graph divides by its own count (layers.nextTokenLoss); weighting by
     // count/total gives the whole batch's loss and gradient.
     const count = (start: number, rows: number) => {

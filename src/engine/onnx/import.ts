@@ -49,6 +49,21 @@ export function importOnnx(bytes: Uint8Array, o: ImportOptions = {}): ImportedMo
       g.addInput({ name, dtype: t.dtype, shape: [...t.dims] });
     } else g.addInitializer(name, t);
   }
+  // A trainable weight that is NaN or infinite makes every gradient NaN: the first optimizer
+  // step would fail with no word of which weight (a constant may well be −∞, a mask's fill).
+  for (const [name, t] of lifted) {
+    const d = t.data as Float32Array | Float64Array;
+    for (let i = 0; i < d.length; i++)
+      if (d[i]! - d[i]! !== 0)
+        throw new KeelError(
+          "KEEL_E_NUMERIC",
+          `trainable initializer ${name} holds ${d[i]} at element ${i}`,
+          {
+            where: { ...(o.file ? { file: o.file } : {}), id: name },
+            hint: "a weight to train must be finite: export the model from before it diverged, or leave this initializer out of `trainable`",
+          },
+        );
+  }
   const dtypes = new Set(lifted.map(([, t]) => t.dtype));
   if (dtypes.size > 1)
     throw new KeelError("KEEL_E_UNSUPPORTED", "trainable weights mix float32 and float64");

@@ -67,8 +67,8 @@ export class EngineRewardProvider implements RewardProvider, Closable {
         opts.signal,
       );
       const rewards = Array.from(s.score);
-      if (!rewards.every(Number.isFinite))
-        throw new KeelError("KEEL_E_NUMERIC", `${this.id()} produced a non-finite score`);
+      const bad = firstNonFinite(rewards, s.members);
+      if (bad) throw nonFiniteScore(this.id(), bad, this.scorer.file.members);
       return ok({
         rewards,
         ...(s.members.length > 1 ? { extras: { std: Array.from(s.std) } } : {}),
@@ -81,4 +81,37 @@ export class EngineRewardProvider implements RewardProvider, Closable {
   async close(): Promise<void> {
     await this.scorer.dispose();
   }
+}
+
+/**
+ * The first item whose score, or any ensemble member's, is NaN or infinite. Members count too:
+ * `worst` scoring takes the minimum, which passes over a member's +∞, and the spread reported
+ * beside it is then NaN.
+ */
+function firstNonFinite(
+  rewards: readonly number[],
+  members: readonly Float64Array[],
+): { item: number; score: number; member?: number } | undefined {
+  for (let i = 0; i < rewards.length; i++) {
+    const m = members.length > 1 ? members.findIndex((s) => !Number.isFinite(s[i]!)) : -1;
+    if (m >= 0) return { item: i, score: members[m]![i]!, member: m };
+    if (!Number.isFinite(rewards[i]!)) return { item: i, score: rewards[i]! };
+  }
+  return undefined;
+}
+
+/**
+ * A NaN or infinite score must not reach PPO, a report or JSON (where NaN is written as null):
+ * the error names the item and, for an ensemble, the member that scored it so.
+ */
+function nonFiniteScore(
+  id: string,
+  bad: { readonly item: number; readonly score: number; readonly member?: number },
+  members: readonly string[],
+): KeelError {
+  const who = bad.member === undefined ? id : `${id}: ensemble member ${members[bad.member]}`;
+  return new KeelError("KEEL_E_NUMERIC", `${who} scored item ${bad.item} as ${bad.score}`, {
+    where: { field: `items.${bad.item}` },
+    hint: "the reward model's weights overflow on this input (a diverged run); score with an earlier checkpoint",
+  });
 }
