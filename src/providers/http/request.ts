@@ -69,24 +69,24 @@ export async function send(
     let last: KeelError | undefined;
     for (let k = 1; k <= attempts; k++) {
       if (signal?.aborted) throw aborted(signal);
-      // A timer that owns its controller, not AbortSignal.timeout(): combined by
-      // AbortSignal.any, nothing else holds that signal, and on Node 20 a garbage collection
-      // then drops it before it fires — a stalled upstream held the call (and its slot in the
-      // limiter) for good. The timer bounds the whole call, body included, as before.
-      const timer = new AbortController();
-      const clock = setTimeout(
-        () =>
-          timer.abort(
-            new DOMException(
-              `${o.name}: ${method} ${url} timed out after ${o.timeoutMs} ms`,
-              "TimeoutError",
-            ),
-          ),
+      // One controller per attempt, aborted by its own timer or by the caller's signal. Not
+      // AbortSignal.timeout() combined by AbortSignal.any: nothing else held that signal, and
+      // on Node 20 a garbage collection dropped it before it fired (a stalled upstream held
+      // the call, and its slot in the limiter, for good). Nor AbortSignal.any at all: on
+      // Node 20 each call adds an entry to the caller's signal that is never removed, and a
+      // command's one Ctrl-C signal is passed to every call of a long run (on Node 20.20,
+      // 100,000 calls left 100,000 entries). The caller's listener is removed when the attempt
+      // ends, or, for an answer returned unread, when its body does. The timer bounds the
+      // whole call, body included.
+      const attempt = linkedAttempt(
+        signal,
         o.timeoutMs,
+        () =>
+          new DOMException(
+            `${o.name}: ${method} ${url} timed out after ${o.timeoutMs} ms`,
+            "TimeoutError",
+          ),
       );
-      clock.unref();
-      const timeout = timer.signal;
-      const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
       let retryAfter: string | null = null;
       try {
         const res = await fetch(url, {
@@ -97,33 +97,33 @@ export async function send(
             ...o.headers,
           },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: both,
+          signal: attempt.signal,
           // A redirect would resend the request (its prompts, a 307's body) to whatever address
           // the upstream names, another host included: refused, naming where it pointed.
           redirect: "manual",
         });
         if (res.ok) {
           held = true;
-          return holdUntilRead(res, release, timeout);
+          return holdUntilRead(res, release, attempt);
         }
         if (res.status >= 300 && res.status < 400) {
           await res.body?.cancel().catch(() => undefined);
-          clearTimeout(clock);
+          attempt.end();
           last = redirectError(o.name, method, url, res.status, res.headers.get("location"));
           throw last;
         }
         const text = await readCapped(res, MAX_ERROR_BYTES, o.name).catch(() => "");
-        clearTimeout(clock);
+        attempt.end();
         last = upstreamError(o.name, method, url, res.status, scrub(text, o.headers));
         if (!RETRYABLE.has(res.status)) throw last;
         retryAfter = res.headers.get("retry-after");
       } catch (e) {
-        clearTimeout(clock);
+        attempt.end();
         if (e === last) throw e;
         if (signal?.aborted) throw aborted(signal);
         last = new KeelError(
           "KEEL_E_UPSTREAM",
-          timeout.aborted
+          attempt.timedOut
             ? `${o.name}: ${method} ${url} timed out after ${o.timeoutMs} ms`
             : `${o.name}: ${method} ${url} failed: ${causeOf(e)}`,
           { cause: e, hint: "check that the service is up and the URL is right" },
@@ -147,14 +147,53 @@ export async function send(
 }
 
 /**
- * `res` with a body that gives the limiter slot back when it ends, fails or is cancelled — or,
- * should nobody read it, when the call's timeout fires. (That listener goes on the timer's own
- * signal: the caller's is shared by many calls, and their AbortSignal.any may be collected,
- * see the timer's comment in send. A caller's abort errors the body, which releases it.)
+ * One attempt's abort signal: aborted after `timeoutMs` (with `timedOut()`'s reason) or when the
+ * caller's `signal` aborts (with its reason). `end()` stops both: the timer and the listener on
+ * the caller's signal, which outlives the attempt. Until then the timer holds the controller,
+ * so no garbage collection can drop it.
  */
-function holdUntilRead(res: Response, giveBack: () => void, timeout: AbortSignal): Response {
+interface Attempt {
+  readonly signal: AbortSignal;
+  /** Whether the attempt's own timer fired (not the caller's abort). */
+  readonly timedOut: boolean;
+  end(): void;
+}
+
+function linkedAttempt(
+  caller: AbortSignal | undefined,
+  timeoutMs: number,
+  timedOut: () => DOMException,
+): Attempt {
+  const ac = new AbortController();
+  let fired = false;
+  const clock = setTimeout(() => {
+    fired = true;
+    ac.abort(timedOut());
+  }, timeoutMs);
+  clock.unref();
+  const onAbort = () => ac.abort(caller!.reason);
+  caller?.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: ac.signal,
+    get timedOut() {
+      return fired;
+    },
+    end() {
+      clearTimeout(clock);
+      caller?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+/**
+ * `res` with a body that gives the limiter slot back, and ends the attempt, when it ends, fails
+ * or is cancelled — or, should nobody read it, when the attempt is aborted (its timeout, or the
+ * caller's abort, which also errors the body).
+ */
+function holdUntilRead(res: Response, giveBack: () => void, attempt: Attempt): Response {
   const release = () => {
-    timeout.removeEventListener("abort", release);
+    attempt.signal.removeEventListener("abort", release);
+    attempt.end();
     giveBack();
   };
   if (!res.body) {
@@ -162,7 +201,7 @@ function holdUntilRead(res: Response, giveBack: () => void, timeout: AbortSignal
     return res;
   }
   const reader = res.body.getReader();
-  timeout.addEventListener("abort", release, { once: true });
+  attempt.signal.addEventListener("abort", release, { once: true });
   const body = new ReadableStream<Uint8Array>({
     async pull(c) {
       try {

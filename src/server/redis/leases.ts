@@ -7,7 +7,8 @@
  *                                  PEXPIRE = expiry + grace (a lapsed lease's expiry is
  *                                  when it was lapsed)
  *   cmp:<project>:<cmp>      zset  task → expiry: the comparison's leases
- *   user:<project>:<user>    zset  task → expiry: the leases a rater holds
+ *   user:<project>:<user>    zset  task → expiry: the leases a rater holds (lapsed ones
+ *                                  are dropped when the rater takes the next)
  *   judged:<project>         hash  comparison → judgments recorded by every process, and
  *                                  the field "" once the counts were seeded from the ledger
  *
@@ -32,11 +33,16 @@ import type { Lease, LeaseStore, SharedJudgmentCounts } from "../tasks/leases.js
 import type { SharedRedis } from "./connect.js";
 import { Script } from "./script.js";
 
-/** Writes a lease and its two index entries (shared by the acquire scripts). */
+/**
+ * Writes a lease and its two index entries (shared by the acquire scripts). The holder's index
+ * sheds its lapsed entries first: its time to live is renewed by every lease taken, so a rater
+ * active for weeks who let leases lapse would otherwise keep one entry per task lapsed.
+ */
 const TAKE = `
 local function take(lk, ck, uk, task, p, c, u, o, issued, exp, now, grace)
   redis.call('HSET', lk, 'p', p, 'c', c, 'u', u, 'o', o, 'i', issued, 'e', exp, 'f', '0')
   redis.call('PEXPIRE', lk, math.max(1, math.floor(tonumber(exp) + grace - now)))
+  redis.call('ZREMRANGEBYSCORE', uk, '-inf', now)
   local live = math.max(1, math.floor(tonumber(exp) - now) + 1000)
   for _, k in ipairs({ck, uk}) do
     redis.call('ZADD', k, exp, task)

@@ -11,7 +11,8 @@
  * tokens, from both ends of query and prompt). Items of concurrent requests are scored in
  * shared batches (batcher.ts) by the combined scorer (scorer.ts). `extra_logs` carries each
  * part per item (`reward_model`, `cost`, `unsafe`; 0 for an item not scored) and `failed`, the
- * same keys in every answer, an empty request's included.
+ * same keys in every answer, an empty request's included (at most MAX_PART_NAMES of them: a
+ * reward model's extra that first appears past that is left out).
  *
  * Failures: without `failClosed`, a request any of whose items cannot be scored (unsplittable
  * query, a model error, the timeout) is answered with an error status, which OpenRLHF retries
@@ -220,16 +221,33 @@ function requestItems(
   return { n, items, at, failed };
 }
 
-/** Rewards (the floor where none was scored) and extra_logs, with every part name seen. */
+/**
+ * The most extra_logs names the service keeps: the scorer's parts and the reward model's extras
+ * as they appear. A reward model that named a new extra in each answer (a remote one is not
+ * keel's) would otherwise grow the set for as long as the service runs, and every answer with
+ * it, since every answer carries every name. Names past the cap are left out of every answer.
+ */
+export const MAX_PART_NAMES = 64;
+
+/**
+ * Rewards (the floor where none was scored) and extra_logs, with every part name seen (up to
+ * MAX_PART_NAMES); `onDropped` is told of the first name left out.
+ */
 function answerOf(
   n: number,
   floor: number,
   at: readonly number[],
   scored: readonly ScoredItem[] | undefined,
   partNames: Set<string>,
+  onDropped: (name: string) => void,
 ) {
   const rewards = new Array<number>(n).fill(floor);
-  for (const s of scored ?? []) for (const name of Object.keys(s.parts)) partNames.add(name);
+  for (const s of scored ?? [])
+    for (const name of Object.keys(s.parts)) {
+      if (partNames.has(name)) continue;
+      if (partNames.size < MAX_PART_NAMES) partNames.add(name);
+      else onDropped(name);
+    }
   // Every answer carries the same extra_logs keys, an empty or all-failed request's included:
   // the trainer gathers each key across answers, and a key missing from one breaks that.
   const logs: Record<string, number[]> = {};
@@ -237,7 +255,10 @@ function answerOf(
   scored?.forEach((s, k) => {
     const i = at[k]!;
     rewards[i] = s.reward;
-    for (const [name, v] of Object.entries(s.parts)) logs[name]![i] = v;
+    for (const [name, v] of Object.entries(s.parts)) {
+      const log = logs[name];
+      if (log) log[i] = v;
+    }
   });
   return { rewards, logs };
 }
@@ -309,6 +330,8 @@ export async function buildRewardApp(
   const strip = o.strip ?? [];
   /** The extra_logs keys of every answer: the scorer's parts, and any it has reported since. */
   const partNames = new Set(o.scorer.partNames);
+  /** Whether a name past MAX_PART_NAMES was left out (it is logged once). */
+  let droppedName = false;
   const keyDigest = o.apiKey ? createHash("sha256").update(o.apiKey).digest() : undefined;
 
   // Before the API key is checked: a request turned away for the shutdown needs no key.
@@ -372,7 +395,14 @@ export async function buildRewardApp(
     } finally {
       done();
     }
-    const { rewards, logs } = answerOf(n, o.floor, at, scored, partNames);
+    const { rewards, logs } = answerOf(n, o.floor, at, scored, partNames, (name) => {
+      if (droppedName) return;
+      droppedName = true;
+      req.log.warn(
+        { name, kept: MAX_PART_NAMES },
+        "the reward model names more extra_logs than the service keeps; later names are left out of every answer",
+      );
+    });
     const nFailed = failed.reduce((s, f) => s + f, 0);
     if (nFailed > 0) req.log.warn({ failed: nFailed, of: n }, "items given the fail-closed floor");
     return { rewards, scores: rewards, extra_logs: { ...logs, failed } };
