@@ -5,7 +5,7 @@
  * with the cache off (`authCacheMs: 0`), so its boundaries are checked here.
  */
 import { describe, expect, it } from "vitest";
-import { AuthCache } from "../../src/server/auth/plugin.js";
+import { AUTH_CACHE_MAX, AuthCache } from "../../src/server/auth/plugin.js";
 
 const T0 = 1_700_000_000_000;
 const user = (id: string) => ({ user_id: id, login: id, display_name: id, role: "rater" as const });
@@ -39,5 +39,21 @@ describe("AuthCache", () => {
     const c = new AuthCache(0);
     c.set("s:a", { user: user("u1"), csrf: "x", expiresAt: Infinity, at: T0 });
     expect(c.get("s:a", T0)).toBeUndefined();
+  });
+
+  it("under a flood of made-up tokens keeps a signed-in user's session and stays at its cap", () => {
+    // Each unknown token is cached as refused (user null). Before, the cap cleared the whole
+    // map, the user's session with it, once every 50,000 such requests.
+    const c = new AuthCache(3_600_000);
+    c.set("s:user", { user: user("u1"), csrf: "x", expiresAt: Infinity, at: T0 });
+    for (let i = 0; i < AUTH_CACHE_MAX + 10_000; i++) {
+      c.set(`t:flood-${i}`, { user: null, csrf: null, expiresAt: Infinity, at: T0 });
+      if (i % 1_000 === 999) expect(c.get("s:user", T0 + 1)?.user?.user_id).toBe("u1");
+      expect(c.size).toBeLessThanOrEqual(AUTH_CACHE_MAX);
+    }
+    expect(c.size).toBe(AUTH_CACHE_MAX);
+    // the least recently used went first: the oldest flood entries, not the user's session
+    expect(c.get("t:flood-0", T0 + 1)).toBeUndefined();
+    expect(c.get(`t:flood-${AUTH_CACHE_MAX + 9_999}`, T0 + 1)).toBeDefined();
   });
 });

@@ -34,20 +34,44 @@ interface Cached {
   readonly at: number;
 }
 
-/** The in-process credential cache; entries are dropped on logout, revocation or user change. */
+/** The most credentials `AuthCache` holds (sessions, tokens, and tokens found unknown). */
+export const AUTH_CACHE_MAX = 50_000;
+
+/**
+ * The in-process credential cache; entries are dropped on logout, revocation or user change.
+ * At most `max` are kept, in the order they were last used: a new one past the cap drops the
+ * least recently used. (Until 2026-12-07 the cap cleared the whole map, so a flood of made-up
+ * bearer tokens, each cached as unknown, sent every signed-in user back to the database once
+ * every 50,000 requests.)
+ */
 export class AuthCache {
+  /** Least recently used first (a Map iterates in insertion order). */
   private readonly map = new Map<string, Cached>();
-  constructor(private readonly ttlMs: number) {}
+  constructor(
+    private readonly ttlMs: number,
+    readonly max = AUTH_CACHE_MAX,
+  ) {}
   get(key: string, nowMs: number): Cached | undefined {
     const c = this.map.get(key);
-    if (c && nowMs - c.at < this.ttlMs && nowMs < c.expiresAt) return c;
-    if (c) this.map.delete(key);
+    if (!c) return undefined;
+    this.map.delete(key);
+    if (nowMs - c.at < this.ttlMs && nowMs < c.expiresAt) {
+      this.map.set(key, c);
+      return c;
+    }
     return undefined;
   }
   set(key: string, c: Cached): void {
     if (this.ttlMs === 0) return;
-    if (this.map.size > 50_000) this.map.clear();
+    this.map.delete(key);
+    if (this.map.size >= this.max) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
     this.map.set(key, c);
+  }
+  get size(): number {
+    return this.map.size;
   }
   dropUser(userId: string): void {
     for (const [k, c] of this.map)
