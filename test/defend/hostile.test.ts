@@ -267,6 +267,28 @@ describe("the safety baseline's settings", () => {
     expect((await fine.classify([{ prompt: "p", response: "r" }]))[0]?.score).toBeCloseTo(0.5);
   });
 
+  it("an ONNX classifier read as probabilities refuses values outside 0..1 (logits by mistake)", async () => {
+    // Before, 3.2 was "unsafe" and −2 "safe": a logit's sign decided the verdict.
+    for (const v of [3.2, -2, 1.01, -0.001]) {
+      const c = onnxClassifier(runner(v), { tokenize, outputs: "probabilities" });
+      await expect(c.classify([{ prompt: "p", response: "r" }])).rejects.toMatchObject({
+        code: "KEEL_E_UPSTREAM",
+        hint: expect.stringContaining("leave `outputs` out"),
+      });
+    }
+    // a float32 rounding's worth past 1 or below 0 is the end itself
+    for (const [v, p] of [
+      [0, 0],
+      [0.25, 0.25],
+      [1, 1],
+      [1.0000001, 1],
+      [-1e-7, 0],
+    ] as const) {
+      const c = onnxClassifier(runner(v), { tokenize, outputs: "probabilities" });
+      expect((await c.classify([{ prompt: "p", response: "r" }]))[0]?.score).toBeCloseTo(p, 12);
+    }
+  });
+
   it("an unsafe label that is no class index is refused", () => {
     for (const unsafeLabel of [-1, 0.5])
       expect(() => onnxClassifier(runner(0), { tokenize, unsafeLabel })).toThrow(/class index/);

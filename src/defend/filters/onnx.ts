@@ -103,10 +103,19 @@ export function onnxClassifier(runner: OnnxRunner, o: OnnxClassifierOptions): Sa
         p = Math.exp(Number(out.data[b * C + label]) - m) / z;
       }
       // NaN ≥ threshold is false: a model that outputs NaN would pass every response as safe.
-      if (!Number.isFinite(p))
+      // And a "probability" outside 0..1 (logits read as probabilities) decided by its sign;
+      // a float32 rounding's worth past either end is taken as the end.
+      if (p < 0 && p > -1e-6) p = 0;
+      if (p > 1 && p < 1 + 1e-6) p = 1;
+      if (!(p >= 0 && p <= 1))
         throw new KeelError(
           "KEEL_E_UPSTREAM",
           `ONNX classifier output ${outName} gave p(unsafe) = ${p}; expected a number in 0..1`,
+          o.outputs === "probabilities"
+            ? {
+                hint: "with outputs: probabilities the model must output probabilities; if it outputs logits, leave `outputs` out",
+              }
+            : {},
         );
       const unsafe = p >= threshold;
       return { unsafe, score: p, reasons: unsafe ? [`classifier p(unsafe) ${p.toFixed(2)}`] : [] };
