@@ -67,12 +67,22 @@ export function listOption<T>(
   return new Option(flags, description).argParser(collect).default([] as T[], shown);
 }
 
+/** Decimal notation: an optional sign, digits with an optional fraction, an optional exponent. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 /**
- * A number as written on the command line. Number() reads "" and blanks as 0, so `--seed
- * "$SEED"` with SEED unset would run with seed 0 unannounced: blank is NaN here.
+ * A number as written on the command line, in decimal notation (`12`, `-0.5`, `.5`, `1e-3`), or
+ * NaN, which every flag's parser refuses naming the flag. Number() alone reads too much: "" and
+ * blanks as 0 (`--seed "$SEED"` with SEED unset would run with seed 0 unannounced), `0x10`,
+ * `0o17` and `0b11` as 16, 15 and 3, " 5 " as 5, "Infinity" and 1e999 as ∞. A non-zero value
+ * that underflows to 0 (`1e-400`) is NaN too, not the 0 that would switch a setting off; -0 is 0.
  */
 export function numberArg(value: string): number {
-  return value.trim() === "" ? Number.NaN : Number(value);
+  if (!DECIMAL.test(value)) return Number.NaN;
+  const n = Number(value);
+  if (!Number.isFinite(n)) return Number.NaN;
+  if (n === 0 && /[1-9]/.test(value.replace(/[eE].*$/, ""))) return Number.NaN;
+  return n === 0 ? 0 : n;
 }
 
 /** Parses a positive integer option or fails with a usage error naming the flag. */
@@ -89,6 +99,28 @@ export function positiveInt(flag: string): (value: string) => number {
   };
 }
 
+/**
+ * Parses an integer option from `min` to `max` or fails with a usage error naming the flag. Safe
+ * integers only: past 2^53 a number no longer holds every integer, and 9007199254740993 would
+ * run as 9007199254740992 (a seed that is not the one given).
+ */
+export function integerArg(
+  flag: string,
+  min = Number.MIN_SAFE_INTEGER,
+  max = Number.MAX_SAFE_INTEGER,
+): (value: string) => number {
+  const range =
+    min === Number.MIN_SAFE_INTEGER && max === Number.MAX_SAFE_INTEGER
+      ? "an integer"
+      : `an integer from ${min} to ${max}`;
+  return (value) => {
+    const n = numberArg(value);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new KeelError("KEEL_E_USAGE", `${flag} must be ${range}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
 /** Parses an integer option ≥ 0 or fails with a usage error naming the flag. */
 export function nonNegativeInt(flag: string): (value: string) => number {
   return (value) => {
@@ -100,6 +132,16 @@ export function nonNegativeInt(flag: string): (value: string) => number {
       );
     return n;
   };
+}
+
+/**
+ * `--seed` as text (a string seed is hashed), but not a blank one: `--seed "$SEED"` with SEED
+ * unset would run with seed "" unannounced, where keel world generate refuses it too.
+ */
+export function seedArg(v: string): string {
+  if (v.trim() === "")
+    throw new KeelError("KEEL_E_USAGE", `--seed must not be blank, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 /**

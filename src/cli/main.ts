@@ -20,6 +20,11 @@ export function buildProgram(opts: { json?: boolean } = {}): Command {
         "aggregate, train reward models and policies, red-team, report.",
     )
     .version(KEEL_VERSION, "-V, --version")
+    .addHelpText(
+      "after",
+      "\nNumbers in options are decimal: 12, -0.5, .5, 1e-3 (not 0x10, 1_000, blanks or Infinity);\n" +
+        "whole-number options take integers within ±(2^53 − 1).",
+    )
     .showHelpAfterError(opts.json ? false : "(run with --help for usage)")
     .configureHelp({ sortSubcommands: true })
     .exitOverride();

@@ -88,9 +88,12 @@ export function parseConfig<S extends z.ZodType>(
   } else if (issue.code === "invalid_type" && at.length > 0 && valueAt(raw, at) === undefined) {
     hint = missingBlockHint(schema, at);
   } else if (issue.code === "invalid_type" && at.length > 0 && valueAt(raw, at) === null) {
-    hint = nullBlockHint(schema, at);
+    hint = nullBlockHint(schema, at) ?? nullValueHint(at, issue.expected);
   } else if (issue.code === "invalid_type") {
     hint = yamlValueHint(valueAt(raw, at), issue.expected);
+  } else if (issue.code === "too_big" || issue.code === "too_small") {
+    const bound = Number(issue.code === "too_big" ? issue.maximum : issue.minimum);
+    if (Math.abs(bound) === Number.MAX_SAFE_INTEGER) hint = unsafeIntegerHint(valueAt(raw, at));
   }
   const full = [...prefix, ...path];
   const line = source.lineOf?.(full);
@@ -109,6 +112,36 @@ function nullBlockHint(schema: z.ZodType, at: readonly (string | number)[]): str
   const fields = fieldsAt(schema, at);
   if (fields === undefined) return undefined;
   return `nothing is written under ${at.join(".")}, which YAML reads as null: give its fields (${fields.join(", ")}), or remove the line`;
+}
+
+/**
+ * `seed: ~`, `seed: null` or `seed:` with nothing after it is null in YAML, not "use the
+ * default": say so, where zod says only "expected number, received null".
+ */
+function nullValueHint(at: readonly (string | number)[], expected: string): string {
+  const words: Record<string, string> = {
+    int: "whole number",
+    object: "mapping",
+    record: "mapping",
+    array: "list",
+  };
+  const what = words[expected] ?? expected;
+  const last = at.at(-1);
+  if (typeof last !== "string")
+    return `YAML reads ~, null and an empty list item as null: write a ${what}, or remove the item`;
+  return `YAML reads ~, null and a bare \`${last}:\` as null: write a ${what}, or leave the field out`;
+}
+
+/**
+ * z.int()'s bound ±(2^53 − 1) is not a setting's range but where numbers stop holding every whole
+ * number: 12345678901234567890 in the file is read as 12345678901234567168. Said so, or the
+ * limit in the message looks arbitrary.
+ */
+function unsafeIntegerHint(value: unknown): string | undefined {
+  if (typeof value !== "number" || !Number.isInteger(value) || Number.isSafeInteger(value))
+    return undefined;
+  const read = Math.abs(value) < 1e21 ? BigInt(value) : value;
+  return `past 2^53 − 1 a number no longer holds every whole number: this one reads as ${read}`;
 }
 
 /** Words YAML 1.1 read as booleans; YAML 1.2, which keel reads, keeps them as text. */

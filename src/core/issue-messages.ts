@@ -113,6 +113,12 @@ function issueText(issue: Issue, path: readonly PropertyKey[], ctx: IssueContext
     }
     case "invalid_type":
       if (!isDefault(issue.message)) return issue.message;
+      // zod's "expected int, received number" for 1.5, where a count or a seed was meant.
+      if (
+        issue.expected === "int" &&
+        (known ? Number.isFinite(value) : /received number$/.test(issue.message))
+      )
+        return `must be a whole number${got}`;
       return typeText([issue], path, ctx) ?? issue.message;
     case "invalid_union": {
       // A discriminated union's tag field (`type: honnest`): zod lists the tags in its own words.
@@ -173,7 +179,7 @@ function typeText(
   const received =
     "input" in ctx
       ? kindOf(valueAt(ctx.input, path as (string | number)[]))
-      : /received (\w+)$/.exec(issues[0]!.message)?.[1];
+      : /received (-?\w+)$/.exec(issues[0]!.message)?.[1];
   if (received === undefined) return undefined;
   if (received === "undefined") return "is required";
   const expected = [

@@ -10,6 +10,8 @@
  * - a second document (`---`), which would be ignored;
  * - aliases that expand the file past MAX_EXPANDED_BYTES (a "billion laughs" file), or that refer
  *   to the mapping holding them (a config that contains itself);
+ * - a number that is not finite (`.inf`, `.nan`, 1e999), or one too small to hold (1e-400 would
+ *   be read as 0);
  * - a file over MAX_CONFIG_BYTES, or one that is not UTF-8.
  */
 import { isUtf8 } from "node:buffer";
@@ -201,6 +203,7 @@ function checkNodes(doc: YamlDoc, file: string, lineAt: (offset: number) => numb
 
   function enter(n: Node): void {
     checkTag(n, file, lineOf);
+    checkNumber(n, file, lineOf);
     if (isAlias(n)) {
       if (target.size >= MAX_ALIASES) {
         fail(file, lineOf(n), `more than ${MAX_ALIASES} aliases`, "write the values out");
@@ -225,6 +228,36 @@ function checkTag(n: Node, file: string, lineOf: (n: unknown) => number | undefi
   if (tag === undefined || PLAIN_TAGS.has(tag)) return;
   const shown = tag.replace(/^tag:yaml\.org,2002:/, "!!");
   fail(file, lineOf(n), `keel does not read the tag ${shown}`, TAG_HINT);
+}
+
+/**
+ * A number a config can hold: YAML reads `.inf` and `.nan`, and turns 1e999 into infinity and
+ * 1e-400 into 0 without a word. No keel setting takes a number that is not finite, and the 0
+ * would turn a setting off (or fail at another field, "temperature 0 is greedy…"), so each is
+ * refused here at its line, as written.
+ */
+function checkNumber(n: Node, file: string, lineOf: (n: unknown) => number | undefined): void {
+  if (!isScalar(n) || typeof n.value !== "number") return;
+  const v = n.value;
+  const text = n.source ?? String(v);
+  const finite = "keel's settings take finite numbers";
+  if (Number.isNaN(v)) fail(file, lineOf(n), `the number ${text} is not a number`, finite);
+  if (!Number.isFinite(v))
+    fail(
+      file,
+      lineOf(n),
+      /^[-+]?\.inf$/i.test(text)
+        ? `the number ${text} is infinite`
+        : `the number ${text} is past the largest a number holds (about 1.8e308)`,
+      finite,
+    );
+  if (v === 0 && /[1-9]/.test(text.replace(/[eE].*$/, "")))
+    fail(
+      file,
+      lineOf(n),
+      `the number ${text} is too small to hold: it would be read as 0`,
+      "write 0 if 0 is meant",
+    );
 }
 
 const isMergeKey = (key: unknown) => isScalar(key) && typeof key.value === "symbol";

@@ -19,7 +19,7 @@ import type {
   RecordImportReport,
 } from "../../store/store.js";
 import type { ImportFlags } from "../commands/import.js";
-import { shortHash } from "../common.js";
+import { numberArg, shortHash } from "../common.js";
 import { withInterrupt } from "../interrupt.js";
 import { printJson, printLine, warn } from "../output.js";
 import { Progress } from "../progress.js";
@@ -69,8 +69,8 @@ export async function runImport(file: string, o: ImportFlags): Promise<void> {
 function importHeapMb(): number {
   const env = process.env.KEEL_IMPORT_HEAP_MB;
   if (env === undefined || env === "") return 128;
-  const n = Number(env);
-  if (!Number.isInteger(n) || n < 32)
+  const n = numberArg(env);
+  if (!Number.isSafeInteger(n) || n < 32)
     throw new KeelError(
       "KEEL_E_USAGE",
       `KEEL_IMPORT_HEAP_MB: ${JSON.stringify(env)} is not a whole number ≥ 32`,

@@ -1,5 +1,6 @@
 /** `keel launch`'s actions: build OpenRLHF jobs and talk to Ray's job submission API. */
 import { KeelError } from "../../core/errors.js";
+import { infiniteNumberAt } from "../../core/json-numbers.js";
 import { printable } from "../../core/printable.js";
 import {
   type JobDetails,
@@ -66,6 +67,13 @@ function buildJob(stage: "rm" | "ppo", o: LaunchFlags, extra: string[]): JobSubm
     }
     if (typeof runtimeEnv !== "object" || runtimeEnv === null || Array.isArray(runtimeEnv))
       throw new KeelError("KEEL_E_USAGE", "--runtime-env-json must be a JSON object");
+    const infinite = infiniteNumberAt(runtimeEnv);
+    if (infinite !== undefined)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `--runtime-env-json: ${infinite} is a number past the largest double (read as Infinity, sent as null)`,
+        { hint: "write a number JSON can hold, or a string" },
+      );
   }
   const common = {
     pretrain: o.pretrain,

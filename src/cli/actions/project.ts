@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { readUtf8File } from "../../core/files.js";
+import { zodIssueMessage } from "../../core/issue-messages.js";
 import { printable } from "../../core/printable.js";
 import type { Comparison } from "../../core/types.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
@@ -98,10 +99,11 @@ async function settingsOf(o: ProjectSettingsFlags & { name?: string; guidelines?
 function checked<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = String(issue.path[0] ?? "");
+  // In words ("must be at most 100; got 1000"), not zod's ("Too big: expected number to be <=100").
+  const { path, message } = zodIssueMessage(parsed.error, { input: raw, schema });
+  const field = String(path[0] ?? "");
   const flag = field === "project_id" ? "<id>" : `--${field.replaceAll("_", "-")}`;
-  throw new KeelError("KEEL_E_USAGE", `${flag}: ${issue.message}`);
+  throw new KeelError("KEEL_E_USAGE", `${flag}: ${message}`);
 }
 
 export async function runCreate(id: string, o: ProjectCreateFlags): Promise<void> {

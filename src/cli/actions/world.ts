@@ -36,7 +36,12 @@ export async function loadWorldConfig(file: string): Promise<WorldConfig> {
  * string seed is hashed, so long digit strings stay distinct instead of rounding into one).
  */
 function parseSeed(s: string): string | number {
-  if (s === "") throw new KeelError("KEEL_E_USAGE", "--seed must not be empty");
+  // Blank as keel model's --seed: `--seed "$SEED"` with SEED unset or " " is no seed at all.
+  if (s.trim() === "")
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--seed must not be empty or blank, got ${JSON.stringify(s)}`,
+    );
   if (!/^-?\d+$/.test(s)) return s;
   const n = Number(s);
   return Number.isSafeInteger(n) ? n : s;

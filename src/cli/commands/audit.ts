@@ -36,7 +36,7 @@ export interface AuditFlags {
 function numberFlag(flag: string, kind: "probability" | "index") {
   return (v: string): number => {
     const n = numberArg(v);
-    const ok = kind === "probability" ? n >= 0 && n <= 1 : Number.isInteger(n) && n >= 0;
+    const ok = kind === "probability" ? n >= 0 && n <= 1 : Number.isSafeInteger(n) && n >= 0;
     if (!ok)
       throw new KeelError(
         "KEEL_E_USAGE",

@@ -9,7 +9,7 @@
  */
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { addOutputOptions, numberArg, positiveInt } from "../common.js";
+import { addOutputOptions, integerArg, numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface GenerateCandidatesFlags {
@@ -35,14 +35,6 @@ function temperature(v: string): number {
       `--temperature must be in (0, 2] (two greedy answers would be the same text), got ${JSON.stringify(v)}`,
     );
   return n;
-}
-
-function integer(flag: string) {
-  return (v: string): number => {
-    if (!/^-?\d+$/.test(v))
-      throw new KeelError("KEEL_E_USAGE", `${flag} must be an integer, got ${JSON.stringify(v)}`);
-    return Number(v);
-  };
 }
 
 export const generateCommand: CommandModule = {
@@ -77,7 +69,7 @@ export const generateCommand: CommandModule = {
         32,
       )
       .option("--concurrency <n>", "calls in flight (provider)", positiveInt("--concurrency"), 4)
-      .option("--seed <n>", "sampling seed", integer("--seed"), 0)
+      .option("--seed <n>", "sampling seed", integerArg("--seed"), 0)
       .option("--id-prefix <text>", "comparison ids are <prefix>000001, …", "g");
     addOutputOptions(cmd).action(async (o: GenerateCandidatesFlags) => {
       const { runGenerateCandidates } = await import("../actions/generate.js");

@@ -20,6 +20,7 @@ import {
   numberArg,
   oneOf,
   positiveInt,
+  seedArg,
 } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
@@ -88,16 +89,6 @@ function parseHeads(v: string): Head[] {
     }
   }
   return [...new Set(heads)] as Head[];
-}
-
-/**
- * `--seed`: any text (a string seed is hashed), but not a blank one — `--seed "$SEED"` with SEED
- * unset would run with seed "" unannounced, where keel world generate and project create refuse.
- */
-function seedArg(v: string): string {
-  if (v.trim() === "")
-    throw new KeelError("KEEL_E_USAGE", `--seed must not be blank, got ${JSON.stringify(v)}`);
-  return v;
 }
 
 const num = (flag: string) => (v: string) => {

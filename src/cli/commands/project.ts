@@ -5,7 +5,7 @@
 
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
-import { addDbOption, addOutputOptions, numberArg } from "../common.js";
+import { addDbOption, addOutputOptions, integerArg, numberArg, seedArg } from "../common.js";
 import type { CommandModule } from "../registry.js";
 
 export interface ProjectCreateFlags extends ProjectSettingsFlags {
@@ -71,7 +71,7 @@ export const CREATE_DEFAULTS: Readonly<Required<ProjectSettingsFlags>> = {
 function addSettingsOptions(cmd: Command, defaults?: typeof CREATE_DEFAULTS): Command {
   const d = (key: keyof typeof CREATE_DEFAULTS) => (defaults ? ` (default: ${defaults[key]})` : "");
   return cmd
-    .option("--overlap <n>", `raters per comparison${d("overlap")}`, num("--overlap"))
+    .option("--overlap <n>", `raters per comparison${d("overlap")}`, integerArg("--overlap"))
     .option(
       "--gold-rate <p>",
       `share of served tasks that are gold items${d("goldRate")}`,
@@ -80,7 +80,7 @@ function addSettingsOptions(cmd: Command, defaults?: typeof CREATE_DEFAULTS): Co
     .option(
       "--lease-seconds <n>",
       `how long a served task stays reserved${d("leaseSeconds")}`,
-      num("--lease-seconds"),
+      integerArg("--lease-seconds"),
     )
     .option(
       "--quiz-pass-rate <p>",
@@ -90,7 +90,7 @@ function addSettingsOptions(cmd: Command, defaults?: typeof CREATE_DEFAULTS): Co
     .option(
       "--quiz-max-attempts <n>",
       `quiz attempts before a rater is paused for review${d("quizMaxAttempts")}`,
-      num("--quiz-max-attempts"),
+      integerArg("--quiz-max-attempts"),
     )
     .option(
       "--pause-gold-accuracy <p>",
@@ -100,10 +100,11 @@ function addSettingsOptions(cmd: Command, defaults?: typeof CREATE_DEFAULTS): Co
     .option(
       "--pause-min-gold <n>",
       `…once they have judged this many gold items${d("pauseMinGold")}`,
-      num("--pause-min-gold"),
+      integerArg("--pause-min-gold"),
     );
 }
 
+/** A share or a rate; its range, and the counts', are the API's (checked by the action). */
 function num(flag: string) {
   return (v: string): number => {
     const n = numberArg(v);
@@ -132,7 +133,11 @@ export const projectCommand: CommandModule = {
       )
       .option("--quiz <file>", "onboarding quiz JSONL (same fields; gold required)");
     addSettingsOptions(create, CREATE_DEFAULTS)
-      .option("--seed <seed>", "seed for gold mixing and quiz order (default: the project id)")
+      .option(
+        "--seed <seed>",
+        "seed for gold mixing and quiz order (default: the project id)",
+        seedArg,
+      )
       .option("--member <login>", "add this user (repeatable)", repeat);
     addOutputOptions(addDbOption(create)).action(async (id: string, o: ProjectCreateFlags) => {
       const { runCreate } = await import("../actions/project.js");

@@ -8,7 +8,7 @@
 import type { Command } from "commander";
 import { KeelError } from "../../core/errors.js";
 import { DEFAULT_MAX_PENDING, DEFAULT_MAX_REQUEST_TOKENS } from "../../core/serving-limits.js";
-import { numberArg, positiveInt } from "../common.js";
+import { integerArg, numberArg, positiveInt } from "../common.js";
 import type { CommandModule } from "../registry.js";
 import { type LogLevel, logLevelOption, portArg, shutdownTimeoutOption } from "./serve.js";
 
@@ -92,7 +92,7 @@ export const serveModelCommand: CommandModule = {
       .option(
         "--seed <n>",
         "seed of requests that give none",
-        (v) => Math.trunc(number("--seed", -(2 ** 31), 2 ** 31)(v)),
+        integerArg("--seed", -(2 ** 31), 2 ** 31),
         0,
       )
       .option(

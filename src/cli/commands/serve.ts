@@ -88,10 +88,14 @@ function trustProxyArg(v: string): string {
 
 /** `--port`: 0 (any free port) to 65535. */
 export function portArg(v: string): number {
-  if (v === "0") return 0;
-  const n = positiveInt("--port")(v);
+  const n = numberArg(v);
   if (n > 65_535)
     throw new KeelError("KEEL_E_USAGE", `--port must be at most 65535, got ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--port must be an integer from 0 to 65535, got ${JSON.stringify(v)}`,
+    );
   return n;
 }
 

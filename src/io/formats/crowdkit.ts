@@ -61,16 +61,35 @@ export function renameAliases(
   return Object.fromEntries(out);
 }
 
-/** JSONL cells may be numbers (pandas writes ints); tables compare them as strings. */
-function stringifyCells(value: unknown): unknown {
+/**
+ * JSONL cells may be numbers (pandas writes ints); tables compare them as strings, so a number
+ * is read by its value: 1, 1.0 and 1e0 are all the label "1" (JSON cannot tell them apart), as
+ * -0 is "0". Not a whole number past 2^53, which JSON.parse has already rounded
+ * (9007199254740993 arrives as …992, another task's id), nor one past the largest double
+ * (1e999 arrives as Infinity): those are refused at their field, to be written as strings.
+ */
+export function stringifyCells(value: unknown, where: Where): unknown {
   if (!value || typeof value !== "object" || Array.isArray(value)) return value;
   // fromEntries defines keys: an assignment `out["__proto__"] = v` would drop the key unseen.
   return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [
-      k,
-      typeof v === "number" || typeof v === "boolean" ? String(v) : v,
-    ]),
+    Object.entries(value).map(([k, v]) => {
+      if (typeof v === "number") return [k, numberCell(v, { ...where, field: k })];
+      return [k, typeof v === "boolean" ? String(v) : v];
+    }),
   );
+}
+
+function numberCell(v: number, where: Where): string {
+  const lossy = !Number.isFinite(v)
+    ? "past the largest number JSON readers hold"
+    : Number.isInteger(v) && !Number.isSafeInteger(v)
+      ? "a whole number past 2^53, which JSON readers round"
+      : undefined;
+  if (lossy === undefined) return String(v);
+  throw new KeelError("KEEL_E_INVALID_RECORD", `is ${lossy} (read as ${v})`, {
+    where,
+    hint: 'write it as a string, digits in quotes ("…")',
+  });
 }
 
 export function parseCategoricalBatches(
@@ -85,7 +104,7 @@ export function parseCategoricalBatches(
     );
   }
   return parseJsonlBatches(path, (v, where) =>
-    validateCategorical(stringifyCells(renameAliases(v, ALIASES, where)), where),
+    validateCategorical(stringifyCells(renameAliases(v, ALIASES, where), where), where),
   );
 }
 
@@ -101,7 +120,7 @@ export function parsePairwiseBatches(
     );
   }
   return parseJsonlBatches(path, (v, where) =>
-    validatePairwise(stringifyCells(renameAliases(v, ALIASES, where)), where),
+    validatePairwise(stringifyCells(renameAliases(v, ALIASES, where), where), where),
   );
 }
 
