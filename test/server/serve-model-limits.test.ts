@@ -16,7 +16,9 @@ import {
   parseEngineConfig,
 } from "../../src/providers/index.js";
 import { buildModelApp, type ModelAppOptions } from "../../src/server/openai/app.js";
+import { MAX_N } from "../../src/server/openai/schema.js";
 import { tempDir } from "../helpers/stores.js";
+import { seedEcho } from "../providers/stubs.js";
 import { PAIRS, tinyCheckpoint } from "../providers/tiny.js";
 import { spawnKeel, stop } from "../scale/helpers.js";
 
@@ -203,6 +205,26 @@ describe("keel serve-model's limit flags", () => {
       );
     } finally {
       await stop(child);
+    }
+  });
+});
+
+describe("seeds of several choices", () => {
+  it("gives each of n choices its own seed, and refuses a seed with no room for them", async () => {
+    // Choice i is generated with seed + i: from 2^53 − 1 on, those were one number, and the
+    // choices the same text.
+    const seen: (number | undefined)[] = [];
+    const a = await buildModelApp({ provider: seedEcho(seen), model: "tiny", logLevel: "silent" });
+    apps.push(a);
+    const top = Number.MAX_SAFE_INTEGER - (MAX_N - 1);
+    const ok = await completions(a, { prompt: "p", n: MAX_N, seed: top, max_tokens: 4 });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(new Set(seen).size).toBe(MAX_N);
+    expect(Math.max(...(seen as number[]))).toBe(Number.MAX_SAFE_INTEGER);
+    for (const seed of [top + 1, Number.MAX_SAFE_INTEGER]) {
+      const r = await completions(a, { prompt: "p", n: 3, seed, max_tokens: 4 });
+      expect(r.statusCode).toBe(400);
+      expect((r.json() as OpenAiErrorBody).error.param).toBe("seed");
     }
   });
 });

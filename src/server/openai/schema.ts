@@ -6,6 +6,9 @@
  */
 import { z } from "zod";
 
+/** The most choices a request may ask for (`n`). */
+export const MAX_N = 8;
+
 const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullish();
 const Neutral0 = z.literal(0).nullish();
 
@@ -13,11 +16,17 @@ const Common = {
   model: z.string().min(1),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().gt(0).max(1).nullish(),
-  n: z.number().int().min(1).max(8).nullish(),
+  n: z.number().int().min(1).max(MAX_N).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
   stop: Stop,
-  seed: z.number().int().nullish(),
+  // Choice i of n is generated with seed + i, so the largest seed leaves room for n − 1 more
+  // safe integers: past 2^53 − 1, seed + 1 and seed + 2 are the same number (the same text twice).
+  seed: z
+    .number()
+    .int()
+    .max(Number.MAX_SAFE_INTEGER - (MAX_N - 1))
+    .nullish(),
   user: z.string().max(256).optional(),
   presence_penalty: Neutral0,
   frequency_penalty: Neutral0,
