@@ -540,6 +540,22 @@ describe("schema rejections and body limits", () => {
     expect(tooLong.headers["x-content-type-options"]).toBe("nosniff");
   });
 
+  it("refuses a blank project seed, as the CLI does", async () => {
+    const fx = await fixture();
+    for (const seed of [" ", "\t\n"]) {
+      const r = await call(fx, fx.actors.admin, "POST", "/api/projects", {
+        body: { project_id: "blank-seed", name: "n", seed },
+      });
+      expect(r.statusCode, r.body).toBe(400);
+      expect(json<Err>(r).error.code).toBe("KEEL_E_INVALID_RECORD");
+      expect(r.body).toContain("body.seed");
+    }
+    const ok = await call(fx, fx.actors.admin, "POST", "/api/projects", {
+      body: { project_id: "blank-seed", name: "n", seed: " s " },
+    });
+    expect(ok.statusCode, ok.body).toBe(201);
+  });
+
   it("refuses bodies over the route's limit with 413", async () => {
     const fx = await fixture();
     const r = await call(fx, fx.actors.rater, "POST", "/api/tokens", {

@@ -42,7 +42,13 @@ export const ProjectSettingsIn = z.strictObject({
 export const ProjectCreateIn = ProjectSettingsIn.extend({
   project_id: Id,
   name: z.string().min(1).max(200),
-  seed: z.string().min(1).max(200).optional(),
+  // Not blank, as `keel project create --seed` refuses it: a blank seed is a variable left unset.
+  seed: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/\S/, "must not be blank")
+    .optional(),
 });
 
 export const ProjectOut = z.object({
