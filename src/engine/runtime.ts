@@ -21,9 +21,25 @@ export interface SessionOptions {
   readonly externalData?: readonly { readonly path: string; readonly data: Uint8Array }[];
 }
 
+/** The most intra-op threads `KEEL_THREADS` may ask for. */
+export const MAX_THREADS = 1024;
+
+/**
+ * `KEEL_THREADS` (a whole number from 1 to MAX_THREADS) or every core when it is unset or empty.
+ * Anything else is refused naming the variable: before, `lots` or `2abc` was ignored without a
+ * word (every core used), `0x2` read as 2, and 1e9 went to ONNX Runtime as 1e9 threads.
+ */
 export function defaultThreads(): number {
-  const env = Number(process.env.KEEL_THREADS);
-  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+  const raw = process.env.KEEL_THREADS;
+  if (raw === undefined || raw === "") return availableParallelism();
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_THREADS))
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `KEEL_THREADS must be a whole number from 1 to ${MAX_THREADS}, got ${JSON.stringify(raw)}`,
+      { hint: "unset it to use every core" },
+    );
+  return n;
 }
 
 export function tensor(dtype: DType, data: TypedData, dims: readonly number[]): ort.Tensor {

@@ -3,11 +3,19 @@
  * "basic", because the extended fusions write float32 attributes (a product followed by a
  * scale becomes a FusedMatMul whose alpha is a float32); float32 graphs keep every fusion.
  */
+
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import { GraphBuilder } from "../../src/engine/builder.js";
 import type { DType } from "../../src/engine/graph.js";
 import { encodeModel } from "../../src/engine/onnx/proto.js";
-import { optimisationLevel, Session, tensor } from "../../src/engine/runtime.js";
+import {
+  defaultThreads,
+  MAX_THREADS,
+  optimisationLevel,
+  Session,
+  tensor,
+} from "../../src/engine/runtime.js";
 
 /** q·kᵀ/√8 over [2, 3, 8] and [2, 5, 8], attention's scaled product. */
 function scaledProduct(dtype: DType) {
@@ -68,5 +76,31 @@ describe("float64 sessions", () => {
       worst = Math.max(worst, Math.abs(y[o]! - want) / Math.max(1e-3, Math.abs(want)));
     }
     expect(worst).toBeLessThan(1e-13);
+  });
+});
+
+describe("KEEL_THREADS", () => {
+  const withEnv = (v: string | undefined) => {
+    const old = process.env.KEEL_THREADS;
+    if (v === undefined) delete process.env.KEEL_THREADS;
+    else process.env.KEEL_THREADS = v;
+    try {
+      return defaultThreads();
+    } finally {
+      if (old === undefined) delete process.env.KEEL_THREADS;
+      else process.env.KEEL_THREADS = old;
+    }
+  };
+
+  it("takes a whole number from 1 to the cap, and every core when unset or empty", () => {
+    expect(withEnv("3")).toBe(3);
+    expect(withEnv(String(MAX_THREADS))).toBe(MAX_THREADS);
+    expect(withEnv(undefined)).toBe(availableParallelism());
+    expect(withEnv("")).toBe(availableParallelism());
+  });
+
+  it("refuses anything else naming the variable (it was ignored, or read as hex, or passed on)", () => {
+    for (const v of ["lots", "2abc", "0x2", " 2", "1.5", "0", "-1", "1e9", String(MAX_THREADS + 1)])
+      expect(() => withEnv(v), v).toThrow(/^KEEL_THREADS must be a whole number from 1 to 1024/);
   });
 });
