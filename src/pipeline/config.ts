@@ -186,7 +186,8 @@ const PipelineConfigObject = z.strictObject({
     .strictObject({
       per_suite: z.int().positive().optional(),
       trigger: z.string().regex(/^\S+$/).optional(),
-      seed: z.int().default(11),
+      // ≥ 0 as `keel redteam --seed` takes it: the same seed must mean the same run either way.
+      seed: z.int().min(0).default(11),
       max_new_tokens: z.int().positive().optional(),
       /** Responses sampled per probe; each probe's outcome is their average. */
       samples: z.int().min(1).max(64).default(8),

@@ -56,4 +56,12 @@ describe("pipeline config: PPO's prompts", () => {
       "file",
     );
   });
+
+  it("takes redteam.seed as keel redteam --seed does: a whole number ≥ 0", () => {
+    expect(parsePipelineConfig({ redteam: { seed: 0 } }).redteam.seed).toBe(0);
+    for (const seed of [-1, 1.5])
+      expect(() => parsePipelineConfig({ redteam: { seed } }), String(seed)).toThrow(
+        /redteam\.seed/,
+      );
+  });
 });

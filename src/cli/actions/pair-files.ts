@@ -9,7 +9,7 @@ import { textLines } from "../../core/files.js";
 import { NOT_WELL_FORMED, parseRecord, WELL_FORMED } from "../../core/schemas.js";
 import type { Judgment, PreferencePair } from "../../core/types.js";
 import { CleanPlan, textsDigest } from "../../defend/clean.js";
-import { checkAuditFormat } from "../../defend/json.js";
+import { checkAuditFormat, parseAuditComparison } from "../../defend/json.js";
 import { readJsonTextFile } from "../../io/files.js";
 
 const NOT_JSONL =
@@ -85,17 +85,8 @@ export const JudgmentRowSchema = z.object({
   response_b: RowText,
   choice: z.enum(["a", "b", "tie"]),
 });
-const AuditSchema = z.object({
-  comparisons: z.array(
-    z.object({
-      comparison_id: z.string(),
-      p_a: z.number().min(0).max(1),
-      weight: z.number().min(0),
-      excluded: z.boolean(),
-      texts: z.string().optional(),
-    }),
-  ),
-});
+/** An audit's comparisons, each then read as cleaning reads them (parseAuditComparison). */
+const AuditSchema = z.object({ comparisons: z.array(z.unknown()) });
 
 /**
  * Preference pairs from TRL rows or keel judgments (ties dropped). With an audit, judgments
@@ -130,7 +121,10 @@ export function readPairs(file: string, weightsFile?: string): PreferencePair[] 
   const raw = readJsonTextFile(weightsFile);
   checkAuditFormat(raw, weightsFile);
   const audit = parseRecord(AuditSchema, raw, { file: weightsFile });
-  const plan = new CleanPlan(audit.comparisons, weightsFile);
+  const plan = new CleanPlan(
+    audit.comparisons.map((c, i) => parseAuditComparison(c, i, weightsFile)),
+    weightsFile,
+  );
   const row = (v: unknown, where: Where) => {
     const j = parseRecord(JudgmentRowSchema, v, where);
     if (j.choice !== "tie")

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { describeFsError } from "../../core/files.js";
+import { infiniteNumberAt } from "../../core/json-numbers.js";
 import { protoKeyHolder } from "../../core/proto-key.js";
 import { GptConfigSchema } from "../gpt/config.js";
 
@@ -66,25 +67,6 @@ function checkFormat(raw: unknown, cfgPath: string): void {
       `the checkpoint is in ${CHECKPOINT_FORMAT} format version ${version}, written by a newer keel; this keel reads version ${CHECKPOINT_VERSION}`,
       { where: { file: cfgPath, field: "version" }, hint: "upgrade keel to load it" },
     );
-}
-
-/**
- * The path ("extra.reward_std") of the first ±Infinity in parsed JSON, in document order, or
- * undefined. Walked without recursion: JSON may nest deeper than the stack.
- */
-function infiniteNumberAt(value: unknown): string | undefined {
-  const stack: { v: unknown; path: string }[] = [{ v: value, path: "" }];
-  while (stack.length > 0) {
-    const { v, path } = stack.pop()!;
-    if (typeof v === "number" && !Number.isFinite(v)) return path;
-    if (typeof v !== "object" || v === null) continue;
-    const entries = Object.entries(v);
-    for (let k = entries.length - 1; k >= 0; k--) {
-      const [key, child] = entries[k]!;
-      stack.push({ v: child, path: path === "" ? key : `${path}.${key}` });
-    }
-  }
-  return undefined;
 }
 
 export function parseConfigFile(cfgPath: string): ConfigFile {
