@@ -205,3 +205,37 @@ describe("config.json numbers JSON.parse reads as Infinity", () => {
     expect(loadCheckpoint(dir).extra).toEqual({ reward_std: 1e300 });
   });
 });
+
+describe("keel model info reads the state it reports", () => {
+  it("says yes of state a resume can load, and refuses optimizer or EMA state it cannot", async () => {
+    // It said "optimizer state: yes" of a NaN or negative second moment, which only a resume
+    // found out.
+    const good = await runCli(["model", "info", "--checkpoint", checkpoint(), "--json"]);
+    expect(good.code, good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ optimizer: true, ema: true });
+    const cases: [string, (t: Map<string, StTensor>) => void, string][] = [
+      [
+        "optimizer.safetensors",
+        (t) => {
+          (t.get("adamw.v")!.data as Float32Array)[4] = -1;
+        },
+        "tensor adamw.v holds -1 at element 4",
+      ],
+      [
+        "ema.safetensors",
+        (t) => {
+          (t.get("ema")!.data as Float32Array)[7] = Number.POSITIVE_INFINITY;
+        },
+        "tensor ema holds Infinity at element 7",
+      ],
+    ];
+    for (const [file, change, said] of cases) {
+      const dir = checkpoint();
+      edit(dir, file, change);
+      const r = await runCli(["model", "info", "--checkpoint", dir]);
+      expect(r.code, file).toBe(65);
+      expect(r.stderr).toContain("KEEL_E_CHECKPOINT");
+      expect(r.stderr).toContain(said);
+    }
+  });
+});

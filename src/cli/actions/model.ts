@@ -30,6 +30,13 @@ import { checkOutputFiles } from "./out-paths.js";
 /** What `keel model info` reports of one checkpoint. */
 async function checkpointInfo(dir: string) {
   const ck = loadCheckpoint(dir);
+  try {
+    // "optimizer state: yes" only of state a resume can load (finite, v ≥ 0, hashes right)
+    ck.checkState();
+  } catch (e) {
+    await ck.model.dispose();
+    throw e;
+  }
   const { kind, trainer } = checkpointRole(dir);
   const info = {
     checkpoint: dir,

@@ -35,14 +35,7 @@ import {
   type SafetensorsFile,
   type StTensor,
 } from "./safetensors.js";
-import {
-  checkedFloats,
-  checkSecondMoment,
-  checkWeights,
-  copyInto,
-  readVerified,
-  sha256,
-} from "./verify.js";
+import { checkedFloats, checkSecondMoment, checkWeights, readVerified, sha256 } from "./verify.js";
 
 export { CHECKPOINT_FILES } from "./config-file.js";
 
@@ -114,6 +107,12 @@ export interface Checkpoint {
   /** Loads the saved moments and step count into `opt` (built over this model's params). */
   restoreOptimizer(opt: AdamW): void;
   restoreEma(ema: Ema): void;
+  /**
+   * Reads and checks the optimizer state and EMA weights, where there are any, as a resume
+   * would (sizes, hashes, finite values, Adam's second moment ≥ 0), without loading them into
+   * anything: `keel model info` says "yes" only of state a resume can use.
+   */
+  checkState(): void;
 }
 
 /** Bytes a tokenizer.json may have (the largest public ones are tens of megabytes). */
@@ -181,6 +180,21 @@ const stateBytes = (count: number, k: number, what: string) => ({
 
 /** optimizer.safetensors into `opt`: AdamW's moments m and v, and its step count t. */
 function restoreAdamW(dir: string, meta: ConfigFile, count: number, opt: AdamW): void {
+  // both moments are checked before either is copied: a refused file leaves `opt` as it was
+  const into = opt.m instanceof Float64Array ? "float64" : "float32";
+  const { m, v, t } = readAdamW(dir, meta, count, into);
+  opt.m.set(m);
+  opt.v.set(v);
+  opt.t = t;
+}
+
+/** optimizer.safetensors, checked: AdamW's moments m and v, and its step count t. */
+function readAdamW(
+  dir: string,
+  meta: ConfigFile,
+  count: number,
+  into: "float32" | "float64",
+): { m: FloatArray; v: FloatArray; t: number } {
   const file = join(dir, "optimizer.safetensors");
   const buf = readVerified(
     dir,
@@ -194,18 +208,19 @@ function restoreAdamW(dir: string, meta: ConfigFile, count: number, opt: AdamW):
     throw new KeelError("KEEL_E_CHECKPOINT", `step count t ${JSON.stringify(t)} is not a count`, {
       where: { file, field: "__metadata__.t" },
     });
-  // both moments are checked before either is copied: a refused file leaves `opt` as it was
-  const into = opt.m instanceof Float64Array ? "float64" : "float32";
-  const m = checkedFloats(st.tensors.get("adamw.m"), opt.m.length, "tensor adamw.m", file, into);
-  const v = checkedFloats(st.tensors.get("adamw.v"), opt.v.length, "tensor adamw.v", file, into);
+  const m = checkedFloats(st.tensors.get("adamw.m"), count, "tensor adamw.m", file, into);
+  const v = checkedFloats(st.tensors.get("adamw.v"), count, "tensor adamw.v", file, into);
   checkSecondMoment(v, "tensor adamw.v", file);
-  opt.m.set(m);
-  opt.v.set(v);
-  opt.t = Number(t);
+  return { m, v, t: Number(t) };
 }
 
-/** ema.safetensors into `ema`'s shadow weights. */
-function restoreEmaShadow(dir: string, meta: ConfigFile, count: number, ema: Ema): void {
+/** ema.safetensors, checked: the EMA's shadow weights. */
+function readEmaShadow(
+  dir: string,
+  meta: ConfigFile,
+  count: number,
+  into: "float32" | "float64",
+): FloatArray {
   const file = join(dir, "ema.safetensors");
   const buf = readVerified(
     dir,
@@ -213,7 +228,13 @@ function restoreEmaShadow(dir: string, meta: ConfigFile, count: number, ema: Ema
     meta.files,
     stateBytes(count, 1, "the EMA weights"),
   );
-  copyInto(ema.shadow, decodeSafetensors(buf, file).tensors.get("ema"), "tensor ema", file);
+  return checkedFloats(
+    decodeSafetensors(buf, file).tensors.get("ema"),
+    count,
+    "tensor ema",
+    file,
+    into,
+  );
 }
 
 export function loadCheckpoint(dir: string, opts: { threads?: number } = {}): Checkpoint {
@@ -261,7 +282,13 @@ export function loadCheckpoint(dir: string, opts: { threads?: number } = {}): Ch
       restoreAdamW(dir, meta, count, opt);
     },
     restoreEma(ema) {
-      restoreEmaShadow(dir, meta, count, ema);
+      ema.shadow.set(
+        readEmaShadow(dir, meta, count, ema.shadow instanceof Float64Array ? "float64" : "float32"),
+      );
+    },
+    checkState() {
+      if (meta.files["optimizer.safetensors"] !== undefined) readAdamW(dir, meta, count, c.dtype);
+      if (meta.files["ema.safetensors"] !== undefined) readEmaShadow(dir, meta, count, c.dtype);
     },
   };
 }
