@@ -5,7 +5,7 @@
  * exploits one model's errors, members diverge. Per iteration, d = mean over responses of the
  * standard deviation across members' (normalised) scores; the baseline is d's mean over the
  * first `baseline_iters` iterations; on each later iteration the alarm fires when
- * d > max_ratio × baseline.
+ * d > max_ratio × baseline (so after a baseline of 0, members that agreed exactly, any d > 0).
  * Without an ensemble (one member) the monitor reports once that it is inactive. A
  * disagreement that is not finite (a member scoring NaN) stays out of the baseline, so it
  * cannot disable the monitor, and past the baseline it raises the alarm.
@@ -70,10 +70,12 @@ export class DisagreementMonitor implements Monitor {
       return [];
     }
     const base = this.baseline;
-    if (base === undefined || base <= 0) return [];
+    if (base === undefined) return [];
+    // A baseline of 0 (members that agreed exactly) is exceeded by any disagreement at all.
     const limit = this.o.max_ratio * base;
+    const times = base > 0 ? `${(this.current / base).toFixed(2)}× its` : "over a";
     return this.alarm.check(ctx.step, !(this.current <= limit), () => ({
-      message: `reward-ensemble disagreement ${this.current.toFixed(3)} is ${(this.current / base).toFixed(2)}× its baseline ${base.toFixed(3)}: the policy may be exploiting reward-model errors`,
+      message: `reward-ensemble disagreement ${this.current.toFixed(3)} is ${times} baseline ${base.toFixed(3)}: the policy may be exploiting reward-model errors`,
       value: this.current,
       threshold: limit,
     }));

@@ -4,7 +4,8 @@
  * to Go: Investigating Length Correlations in RLHF", arXiv:2310.03716); a collapse towards
  * empty answers is the opposite failure. The baseline is the mean response length (tokens) over
  * the first `baseline_iters` iterations; the alarm fires when the current mean leaves
- * [min_ratio, max_ratio] × baseline.
+ * [min_ratio, max_ratio] × baseline. A baseline of 0 tokens (every response empty) is exceeded
+ * by any mean above 0.
  */
 import type { Monitor, MonitorContext } from "../train/common/monitor.js";
 import type { Metrics, TrainEvent } from "../train/common/run.js";
@@ -28,8 +29,18 @@ export class LengthMonitor implements Monitor {
       this.seen.push(this.current);
       return [];
     }
-    const base = this.seen.reduce((a, x) => a + x, 0) / this.seen.length;
-    const ratio = base > 0 ? this.current / base : 1;
+    const base = this.baseline;
+    if (base === 0) {
+      // Every baseline response was empty (a policy that stopped at once): any length is
+      // infinitely many times that, so the alarm fires on the first non-empty mean. (Taken as a
+      // ratio of 1, it never fired.) The event is told in tokens: an infinite ratio is no JSON.
+      return this.alarm.check(ctx.step, this.current > 0, () => ({
+        message: `mean response length ${this.current.toFixed(1)} tokens, from a baseline of 0 (every baseline response was empty)`,
+        value: this.current,
+        threshold: 0,
+      }));
+    }
+    const ratio = this.current / base;
     const out = ratio > this.o.max_ratio || ratio < this.o.min_ratio;
     return this.alarm.check(ctx.step, out, () => ({
       message: `mean response length ${this.current.toFixed(1)} tokens is ${ratio.toFixed(2)}× its baseline ${base.toFixed(1)} (allowed ${this.o.min_ratio}–${this.o.max_ratio}×)`,
@@ -38,9 +49,15 @@ export class LengthMonitor implements Monitor {
     }));
   }
 
+  private get baseline(): number {
+    return this.seen.length > 0 ? this.seen.reduce((a, x) => a + x, 0) / this.seen.length : 0;
+  }
+
+  /** length_ratio; left out over a baseline of 0 when the mean is not 0 (the ratio is ∞). */
   metrics(): Metrics {
-    const base = this.seen.length > 0 ? this.seen.reduce((a, x) => a + x, 0) / this.seen.length : 0;
-    return { length_ratio: base > 0 ? this.current / base : 1 };
+    const base = this.baseline;
+    if (base > 0) return { length_ratio: this.current / base };
+    return this.current === 0 ? { length_ratio: 1 } : {};
   }
 
   state() {

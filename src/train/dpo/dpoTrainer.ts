@@ -7,6 +7,7 @@
  * takes an AdamW step. Per-pair weights enter the loss's weighted mean.
  */
 
+import { KeelError } from "../../core/errors.js";
 import { contentToText, type PreferencePair } from "../../core/types.js";
 import type { Gpt } from "../../engine/gpt/model.js";
 import { epochBatches } from "../common/batches.js";
@@ -21,6 +22,7 @@ import {
   saveModel,
   seqLenFor,
 } from "../common/model.js";
+import { divergence, optimizerStep } from "../common/numeric.js";
 import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { promptKey, requireTraining, splitEval } from "../common/split.js";
@@ -96,7 +98,7 @@ async function dpoStep(
   idx: readonly number[],
   d: ScoredPairs,
   c: DpoConfig,
-  o: { lr: number },
+  o: { lr: number; place: string },
 ): Promise<Metrics> {
   const part = d.train.pairs(idx);
   const batch = pairBatch(part, d.padId);
@@ -123,7 +125,7 @@ async function dpoStep(
     for (let t = start; t < len; t++) up[row * T + t] = g;
   }
   const grad = await model.backward(batch, { logprobs: asModelDtype(model, up) });
-  const info = opt.step(grad, o.lr);
+  const info = optimizerStep(opt, grad, o.lr, o.place, { loss: res.loss });
   return { loss: res.loss, ...res.metrics, lr: info.lr, grad_norm: info.gradNorm };
 }
 
@@ -141,6 +143,30 @@ async function dpoEval(model: Gpt, d: ScoredPairs, c: DpoConfig): Promise<Metric
   );
   return Object.fromEntries(
     Object.entries({ loss: ev.loss, ...ev.metrics }).map(([k, v]) => [`eval_${k}`, v]),
+  );
+}
+
+/**
+ * The reference's log-probs, every one finite: a NaN one (a checkpoint whose weights are finite
+ * but overflow its forward pass, as a run that diverged leaves) would make every step's loss NaN,
+ * told as a divergence of this run's learning rate.
+ */
+function requireFiniteReference(
+  c: DpoConfig,
+  sets: readonly { chosen: Float64Array; rejected: Float64Array }[],
+): void {
+  const all = sets.flatMap((s) => [...s.chosen, ...s.rejected]);
+  const bad = all.filter((x) => !Number.isFinite(x));
+  if (bad.length === 0) return;
+  const field = c.reference ? "reference.init" : "model.init";
+  const dir = c.reference?.init ?? c.model.init;
+  throw new KeelError(
+    "KEEL_E_NUMERIC",
+    `the reference model gives ${bad.length} of ${all.length} responses a log-probability of ${bad[0]}`,
+    {
+      where: { ...(dir === undefined ? {} : { file: dir }), field },
+      hint: "its weights are finite but its outputs are not (a checkpoint saved by a run that had diverged?); use another checkpoint",
+    },
   );
 }
 
@@ -185,6 +211,7 @@ async function runDpo(
   const refTrain = await pairLogprobs(ref, train, codec.padId, c.train.eval_batch_size);
   const refEval = await pairLogprobs(ref, evalPairs, codec.padId, c.train.eval_batch_size);
   await ref.dispose();
+  requireFiniteReference(c, [refTrain, refEval]);
 
   const B = c.train.batch_size;
   const perEpoch = Math.ceil(train.length / B);
@@ -221,6 +248,7 @@ async function runDpo(
     const idx = batches[step % perEpoch]!;
     const live = await dpoStep(model, opt, idx, { train, ref: refTrain, padId: codec.padId }, c, {
       lr: lrAt(c.optim, step, total),
+      place: `dpo step ${step + 1}`,
     });
     step += 1;
     loop.progress("train", step, live);
@@ -230,6 +258,8 @@ async function runDpo(
     }
     if (evalPairs.length > 0 && loop.due(c.run.eval_every, step)) {
       const em = await dpoEval(model, { train: evalPairs, ref: refEval, padId: codec.padId }, c);
+      if (!Number.isFinite(em.eval_loss!))
+        throw divergence(`dpo evaluation after step ${step}`, `the eval loss is ${em.eval_loss}`);
       loop.record("eval", step, em);
       loop.progress("eval", step, em);
       last = { ...last, ...em };

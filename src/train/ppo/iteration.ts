@@ -11,6 +11,7 @@ import type { TextCodec } from "../common/codec.js";
 import { lrAt } from "../common/model.js";
 import { RunningMoments } from "../common/moments.js";
 import type { Monitor, RolloutView } from "../common/monitor.js";
+import { naming } from "../common/numeric.js";
 import { type Metrics, mean } from "../common/run.js";
 import { klPerToken } from "../losses/kl.js";
 import { gae, whiten } from "./gae.js";
@@ -50,7 +51,7 @@ export function initialState(c: PpoConfig): State {
  * NaN) stops the run: clipping passes NaN through, so the batch's advantages, losses and the
  * update would be NaN, and later batches would train on whatever the model has become.
  */
-function requireFinite(scores: ArrayLike<number>, what: "reward" | "cost", it: number): void {
+function requireFinite(scores: ArrayLike<number>, what: "reward" | "cost", place: string): void {
   let bad = 0;
   let first = -1;
   for (let i = 0; i < scores.length; i++)
@@ -61,7 +62,7 @@ function requireFinite(scores: ArrayLike<number>, what: "reward" | "cost", it: n
   if (bad === 0) return;
   throw new KeelError(
     "KEEL_E_NUMERIC",
-    `iteration ${it + 1}: the ${what} model scored ${bad} of ${scores.length} responses ${scores[first]} (response ${first} first)`,
+    `${place}: the ${what} model scored ${bad} of ${scores.length} responses ${scores[first]} (response ${first} first)`,
     {
       where: { field: `${what}.model` },
       hint: "check the model (keel model score) or the scoring server; the last checkpoint is from before this batch",
@@ -108,12 +109,12 @@ export interface IterContext {
  */
 async function scoreRollout(c: PpoConfig, sources: Sources, r: Rollout, it: number) {
   const scored = await sources.reward(r.prompts, r.responses);
-  requireFinite(scored.score, "reward", it);
+  requireFinite(scored.score, "reward", `iteration ${it + 1}`);
   const raw = Float64Array.from(scored.score, (s, b) =>
     c.missing_eos_penalty !== null && !r.finished[b] ? s + c.missing_eos_penalty : s,
   );
   const costs = sources.cost ? (await sources.cost(r.prompts, r.responses)).score : undefined;
-  if (costs) requireFinite(costs, "cost", it);
+  if (costs) requireFinite(costs, "cost", `iteration ${it + 1}`);
   return { scored, raw, costs };
 }
 
@@ -177,13 +178,15 @@ export async function iteration(
 ): Promise<{ metrics: Metrics; view: RolloutView }> {
   const clock = () => performance.now() / 1000;
   const t0 = clock();
-  const r = await collectRollout(x.policy.model, x.codec, prompts, {
-    maxNewTokens: c.rollout.max_new_tokens,
-    temperature: c.rollout.temperature,
-    topK: c.rollout.top_k,
-    topP: c.rollout.top_p,
-    seed: `${seed}/generate`,
-  });
+  const r = await naming(`ppo iteration ${it + 1}, rollout`, x.policy.opt.t === 0, () =>
+    collectRollout(x.policy.model, x.codec, prompts, {
+      maxNewTokens: c.rollout.max_new_tokens,
+      temperature: c.rollout.temperature,
+      topK: c.rollout.top_k,
+      topP: c.rollout.top_p,
+      seed: `${seed}/generate`,
+    }),
+  );
   const t1 = clock();
   const { scored, raw, costs } = await scoreRollout(c, x.sources, r, it);
   const t2 = clock();
@@ -202,6 +205,7 @@ export async function iteration(
   const up = await ppoUpdate(c, r, targets, x.policy, x.critic, {
     seed: `${seed}/update`,
     lr: lrAt(c.optim, it, c.ppo.iterations),
+    place: `ppo iteration ${it + 1}`,
     afterUpdate: () => {
       for (const m of x.monitors) m.afterUpdate?.(x.policy.model);
     },
@@ -262,13 +266,23 @@ export async function evaluate(
   step: number,
 ): Promise<Metrics> {
   const maxNewTokens = c.eval.max_new_tokens ?? c.rollout.max_new_tokens;
-  const out = await generateTexts(policy, codec, prompts, {
-    maxNewTokens,
-    temperature: 0,
-    seed: "eval",
-    batchSize: c.eval.batch_size,
-  });
+  const place =
+    step === 0 ? "ppo evaluation of the starting policy" : `ppo evaluation after iteration ${step}`;
+  const out = await naming(place, step === 0, () =>
+    generateTexts(policy, codec, prompts, {
+      maxNewTokens,
+      temperature: 0,
+      seed: "eval",
+      batchSize: c.eval.batch_size,
+    }),
+  );
   const s = await reward(prompts, out.texts);
+  // As in a rollout: a NaN mean score would be logged as null, and the run would go on.
+  requireFinite(
+    s.score,
+    "reward",
+    step === 0 ? "evaluation of the starting policy" : `evaluation after iteration ${step}`,
+  );
   const extra = hooks.evaluate
     ? await hooks.evaluate(
         textPolicy(policy, codec, { maxNewTokens, batchSize: c.eval.batch_size }),

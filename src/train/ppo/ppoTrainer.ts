@@ -119,6 +119,34 @@ function stateOf(st: State, monitors: readonly Monitor[]): PpoState {
   };
 }
 
+/**
+ * The numbers of a checkpoint's trainer state, checked before they are restored: JSON writes
+ * NaN and ±∞ as null, and null does arithmetic as 0, so a β saved as NaN resumed as 0 (no KL
+ * penalty, for good: the adaptive controller multiplies it) and normaliser moments as 0.
+ */
+function checkStateNumbers(c: PpoConfig, s: PpoState | undefined, dir: string): void {
+  const num = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+  const m = (s?.moments ?? {}) as Partial<MomentsState>;
+  const fields: [string, unknown, (x: unknown) => boolean, string][] = [
+    ["beta", s?.beta, (x) => num(x) && x >= 0, "a number ≥ 0"],
+    ["moments.n", m.n, (x) => Number.isSafeInteger(x) && (x as number) >= 0, "a whole number ≥ 0"],
+    ["moments.mean", m.mean, num, "a number"],
+    ["moments.m2", m.m2, (x) => num(x) && x >= 0, "a number ≥ 0"],
+  ];
+  if (c.cost) fields.push(["lambda", s?.lambda, (x) => num(x) && x > 0, "a number > 0"]);
+  const wrong = fields.find(([, x, ok]) => !ok(x));
+  if (!wrong) return;
+  const [field, x, , want] = wrong;
+  throw new KeelError(
+    "KEEL_E_CHECKPOINT",
+    `cannot resume: the checkpoint's trainer state ${field} is ${JSON.stringify(x) ?? "missing"}, not ${want}`,
+    {
+      where: { file: join(dir, "policy", "config.json"), field: `extra.state.${field}` },
+      hint: "a null is a NaN or infinity the run saved; resume from an earlier checkpoint (point checkpoints/latest.json at it) or start a new run",
+    },
+  );
+}
+
 /** Puts a checkpoint's controller, normaliser, multiplier and monitor states back. */
 function restoreState(
   c: PpoConfig,
@@ -127,6 +155,7 @@ function restoreState(
   s: PpoState,
   dir: string,
 ): void {
+  checkStateNumbers(c, s, dir);
   checkSameMonitors(s.monitor_names ?? s.monitors.length, monitors, dir);
   st.kl =
     c.kl.controller === "adaptive"

@@ -13,6 +13,7 @@ import type { Gpt } from "../../engine/gpt/model.js";
 import type { AdamW } from "../../engine/optim/adamw.js";
 import type { FloatArray } from "../../engine/params.js";
 import { asModelDtype } from "../common/model.js";
+import { optimizerStep } from "../common/numeric.js";
 import type { Metrics } from "../common/run.js";
 import { clippedPolicyLoss, clippedValueLoss, entropyBonus } from "../losses/ppo.js";
 import { type PolicyHead, policyBackward, policyForward } from "./policyGraphs.js";
@@ -62,6 +63,7 @@ async function policyStep(
   policy: Learner,
   heads: PolicyHead[],
   lr: number,
+  place: string,
 ): Promise<{ approxKl: number; ratioMax: number; metrics?: Metrics }> {
   const out = await policyForward(policy.model, sub.batch, heads);
   const pl = clippedPolicyLoss(
@@ -103,7 +105,11 @@ async function policyStep(
     metrics.entropy = en.metrics.entropy!;
   }
   const grad = await policyBackward(policy.model, sub.batch, d, policy.grad);
-  const info = policy.opt.step(grad, lr);
+  const info = optimizerStep(policy.opt, grad, lr, place, {
+    policy_loss: pl.loss,
+    value_loss: vl.loss,
+    entropy_loss: entLoss,
+  });
   return {
     ...seen,
     metrics: {
@@ -128,6 +134,7 @@ async function costStep(
   cost: NonNullable<UpdateTargets["cost"]>,
   critic: Learner,
   lr: number,
+  place: string,
 ): Promise<number> {
   const cv = await critic.model.values(sub.batch);
   const cl = clippedValueLoss(
@@ -142,7 +149,7 @@ async function costStep(
   const g = await critic.model.backward(sub.batch, {
     values: asModelDtype(critic.model, shiftBack(mask, cl.grads.values!)),
   });
-  critic.opt.step(g, lr);
+  optimizerStep(critic.opt, g, lr, `${place} (cost critic)`, { cost_value_loss: cl.loss });
   return cl.loss;
 }
 
@@ -152,7 +159,13 @@ export async function ppoUpdate(
   t: UpdateTargets,
   policy: Learner,
   costCritic: Learner | undefined,
-  o: { seed: string; lr: number; afterUpdate: () => void },
+  o: {
+    seed: string;
+    lr: number;
+    afterUpdate: () => void;
+    /** How a numerical failure names the update ("ppo iteration 3"). */
+    place?: string;
+  },
 ): Promise<Metrics> {
   const B = r.batch.batch;
   const M = c.ppo.minibatch_size;
@@ -176,7 +189,8 @@ export async function ppoUpdate(
       const rows = order.slice(s, s + M);
       const sub = subBatch(r, rows);
       const mask = sub.take(r.action);
-      const step = await policyStep(c, sub, mask, t, policy, heads, o.lr);
+      const place = `${o.place ?? "ppo update"}, epoch ${e + 1}, minibatch ${s / M + 1}`;
+      const step = await policyStep(c, sub, mask, t, policy, heads, o.lr, place);
       epochKl += step.approxKl;
       epochMb += 1;
       if (!step.metrics) {
@@ -188,7 +202,7 @@ export async function ppoUpdate(
       add(step.metrics);
       sums.ratio_max = Math.max(sums.ratio_max ?? 0, step.ratioMax);
       if (costCritic && t.cost)
-        add({ cost_value_loss: await costStep(c, sub, mask, t.cost, costCritic, o.lr) });
+        add({ cost_value_loss: await costStep(c, sub, mask, t.cost, costCritic, o.lr, place) });
     }
     epochsRun += 1;
     if (c.ppo.target_kl !== null && epochKl / epochMb > 1.5 * c.ppo.target_kl) {

@@ -256,13 +256,18 @@ export class RewardScorer {
           hint: "score with mean or worst, or train an ensemble (ensemble.size ≥ 2)",
         },
       );
-    const members = memberDirs.map((d) => {
-      const { model, codec, extra } = openCheckpoint(d, o.threads);
-      const mean = typeof extra.reward_mean === "number" ? extra.reward_mean : 0;
-      const std =
-        typeof extra.reward_std === "number" && extra.reward_std > 0 ? extra.reward_std : 1;
-      return { model, codec, norm: file.normalise ? { mean, std } : { mean: 0, std: 1 } };
-    });
+    const members: MemberModel[] = [];
+    try {
+      for (const d of memberDirs) {
+        const { model, codec, extra } = openCheckpoint(d, o.threads);
+        const member = { model, codec, norm: { mean: 0, std: 1 } };
+        members.push(member);
+        if (file.normalise) member.norm = memberNorm(d, extra);
+      }
+    } catch (e) {
+      for (const m of members) void m.model.dispose();
+      throw e;
+    }
     return new RewardScorer(members, file);
   }
 
@@ -283,6 +288,30 @@ export class RewardScorer {
   async dispose(): Promise<void> {
     for (const m of this.members) await m.model.dispose();
   }
+}
+
+/**
+ * A member's normalisation statistics: mean 0 and std 1 when its checkpoint records none (a
+ * model keel did not train), a std ≤ 0 taken as 1. A statistic recorded as something other than
+ * a finite number is refused: JSON writes NaN and ±∞ as null, which was read as "none", so the
+ * member's scores silently went unnormalised beside normalised ones.
+ */
+function memberNorm(dir: string, extra: Record<string, unknown>): { mean: number; std: number } {
+  for (const field of ["reward_mean", "reward_std"] as const) {
+    const v = extra[field];
+    if (v !== undefined && !(typeof v === "number" && Number.isFinite(v)))
+      throw new KeelError(
+        "KEEL_E_CHECKPOINT",
+        `the ensemble member's ${field} is ${JSON.stringify(v)}, not a number`,
+        {
+          where: { file: join(dir, "config.json"), field: `extra.${field}` },
+          hint: "the member was saved by a training run that had diverged; train it again",
+        },
+      );
+  }
+  const mean = (extra.reward_mean as number | undefined) ?? 0;
+  const std = (extra.reward_std as number | undefined) ?? 1;
+  return { mean, std: std > 0 ? std : 1 };
 }
 
 /** A reward model as a plain text function (for the pipeline and the red-team harness). */

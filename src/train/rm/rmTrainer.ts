@@ -33,6 +33,7 @@ import {
   saveModel,
   seqLenFor,
 } from "../common/model.js";
+import { divergence, optimizerStep } from "../common/numeric.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { promptKey, requireTraining, splitEval } from "../common/split.js";
 import { REWARD_LOSSES } from "../losses/reward.js";
@@ -138,7 +139,7 @@ async function pairStep(
   pairs: readonly EncodedPair[],
   padId: number,
   c: RmConfig,
-  o: { lr: number; cost: boolean },
+  o: { lr: number; cost: boolean; place: string },
 ): Promise<Metrics> {
   const batch = pairBatch(pairs, padId);
   const lm = c.train.lm_coef > 0;
@@ -168,9 +169,10 @@ async function pairStep(
     rewards: asModelDtype(model, d),
     ...(lmTerm ? { logprobs: asModelDtype(model, lmTerm.grad) } : {}),
   });
-  const info = opt.step(grad, o.lr);
+  const loss = res.loss + (lmTerm ? c.train.lm_coef * lmTerm.loss : 0);
+  const info = optimizerStep(opt, grad, o.lr, o.place, { loss });
   return {
-    loss: res.loss + (lmTerm ? c.train.lm_coef * lmTerm.loss : 0),
+    loss,
     ...res.metrics,
     ...(lmTerm ? { lm_loss: lmTerm.loss } : {}),
     lr: info.lr,
@@ -178,14 +180,34 @@ async function pairStep(
   };
 }
 
-/** Mean and std of a member's rewards over `pairs` (both sides), for ensemble normalisation. */
+/**
+ * A model that scores a response NaN or ±∞ has diverged (its last update, which no later loss
+ * saw): its metrics and normalisation statistics would be NaN, written as null, and a member
+ * saved with them would be read back as mean 0, std 1.
+ */
+function requireFiniteScores(
+  s: { chosen: ArrayLike<number>; rejected: ArrayLike<number> },
+  place: string,
+): void {
+  const all = [...Array.from(s.chosen), ...Array.from(s.rejected)];
+  const bad = all.filter((x) => !Number.isFinite(x));
+  if (bad.length > 0)
+    throw divergence(place, `the model scored ${bad.length} of ${all.length} responses ${bad[0]}`);
+}
+
+/**
+ * Mean and std of a member's rewards over `pairs` (both sides), for ensemble normalisation;
+ * scores that are not finite are KEEL_E_NUMERIC at `place`.
+ */
 async function rewardMoments(
   model: Gpt,
   pairs: readonly EncodedPair[],
   padId: number,
   c: RmConfig,
+  place: string,
 ): Promise<{ mean: number; std: number }> {
   const s = await scorePairs(model, pairs, padId, c.train.eval_batch_size);
+  requireFiniteScores(s, place);
   const all = [...s.chosen, ...s.rejected];
   const mean = all.reduce((a, x) => a + x, 0) / all.length;
   const std = Math.sqrt(all.reduce((a, x) => a + (x - mean) ** 2, 0) / all.length) || 1;
@@ -292,6 +314,7 @@ async function runPairModel(
       const stepMetrics = await pairStep(model, opt, batchPairs, codec.padId, c, {
         lr: lrAt(c.optim, local, perMember),
         cost,
+        place: `${loop.trainer} step ${step + 1} (member-${m})`,
       });
       local += 1;
       const done = m * perMember + local;
@@ -306,6 +329,7 @@ async function runPairModel(
         (local === perMember || (c.run.eval_every > 0 && local % c.run.eval_every === 0))
       ) {
         const scored = await scorePairs(model, heldOut, codec.padId, c.train.eval_batch_size);
+        requireFiniteScores(scored, `${loop.trainer} evaluation after step ${done} (member-${m})`);
         const ev = {
           ...asMetrics(evalMetrics(scored, heldOut, cost), "eval_"),
           ...groupAccuracy(scored, heldOut, cost),
@@ -318,7 +342,13 @@ async function runPairModel(
         loop.saveCheckpoint(done, (dd) => save(dd, done));
     }
     // Member finished: normalisation statistics over (up to 512) training pairs, then save.
-    const { mean, std } = await rewardMoments(model, pairs.slice(0, 512), codec.padId, c);
+    const { mean, std } = await rewardMoments(
+      model,
+      pairs.slice(0, 512),
+      codec.padId,
+      c,
+      `${loop.trainer} member-${m} after step ${(m + 1) * perMember}`,
+    );
     if (loop.finalDir)
       saveModel(join(loop.finalDir, memberNames[m]!), model, codec, {
         step: (m + 1) * perMember,

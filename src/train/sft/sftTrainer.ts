@@ -23,6 +23,7 @@ import {
   saveModel,
   seqLenFor,
 } from "../common/model.js";
+import { divergence, optimizerStep } from "../common/numeric.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { requireTraining, splitEval } from "../common/split.js";
 import { buildRows, encodeExample, type SftExample, type SftRow } from "./packing.js";
@@ -131,7 +132,9 @@ export async function trainSft(
     }
     const batch = toBatch(model, batchAt(step), codec);
     const { loss, grad } = await model.lossAndGrad(batch);
-    const info = opt.step(grad, lrAt(c.optim, step, total));
+    const info = optimizerStep(opt, grad, lrAt(c.optim, step, total), `sft step ${step + 1}`, {
+      loss,
+    });
     step += 1;
     window.loss += loss;
     window.steps += 1;
@@ -151,6 +154,8 @@ export async function trainSft(
     }
     if (evalRows.length > 0 && loop.due(c.run.eval_every, step)) {
       const ev = await evalLoss(model, codec, evalRows, c.train.eval_batch_size);
+      if (!Number.isFinite(ev.loss))
+        throw divergence(`sft evaluation after step ${step}`, `the eval loss is ${ev.loss}`);
       last = { ...last, eval_loss: ev.loss, eval_ppl: Math.exp(ev.loss) };
       loop.record("eval", step, { eval_loss: ev.loss, eval_ppl: Math.exp(ev.loss) });
       loop.progress("eval", step, { eval_loss: ev.loss });

@@ -1,0 +1,88 @@
+/**
+ * The optimiser step every trainer takes, with the divergence check around it: a loss that is
+ * not a finite number, or a gradient the optimiser refuses (NaN or infinite norm, an entry
+ * whose square leaves float32), stops the run with KEEL_E_NUMERIC naming the trainer's own step
+ * (`sft step 7`, `rm step 12 (member-1)`, `ppo iteration 3, epoch 2, minibatch 1`) and the
+ * quantity, before any weight changes. Nothing of that step is saved: the run's latest
+ * checkpoint stays the one from before it, and no final model is written. A model that has
+ * diverged fails the same way where it is next used (PPO's rollout sampling refuses NaN
+ * logits): `naming` puts the trainer's step on such an error too. A model whose last update
+ * diverged is caught by the trainer's evaluation (a NaN eval loss or score) or, for a reward
+ * model, by the normalisation statistics computed before a member is saved.
+ *
+ * The loss is checked too because a finite gradient does not imply a finite loss: PPO's
+ * clipped policy loss gives a token whose ratio is NaN no gradient (as if clipped), so a
+ * policy whose log-probabilities diverged would go on training on its values alone, logging
+ * NaN (written as `null` in metrics.jsonl) as its policy loss.
+ */
+import { KeelError } from "../../core/errors.js";
+import type { AdamW, StepInfo } from "../../engine/optim/adamw.js";
+import type { FloatArray } from "../../engine/params.js";
+
+const HINT =
+  "the run diverged: lower optim.lr (or set optim.max_grad_norm) and start again; no " +
+  "checkpoint and no final model was written after this point";
+
+/** The hint when no update had been made: the learning rate is not what went wrong. */
+const START_HINT =
+  "no update had been made yet: the model the run started from does not give finite outputs " +
+  "(a checkpoint saved by a run that had diverged?); start from another checkpoint";
+
+/**
+ * KEEL_E_NUMERIC for a step at `place` whose `what` went wrong; `fresh` when the model had not
+ * been updated yet (its optimiser's count is 0, also after a resume).
+ */
+export function divergence(
+  place: string,
+  what: string,
+  o: { cause?: unknown; fresh?: boolean } = {},
+): KeelError {
+  return new KeelError("KEEL_E_NUMERIC", `${place}: ${what}`, {
+    hint: o.fresh ? START_HINT : HINT,
+    ...(o.cause === undefined ? {} : { cause: o.cause }),
+  });
+}
+
+/**
+ * `e` as it should reach the user: a numerical failure raised below the trainer (the engine's
+ * optimiser or sampler, which know no trainer step) is told at `place`; anything else as is.
+ */
+function atPlace(place: string, e: unknown, fresh: boolean): unknown {
+  if (!(e instanceof KeelError) || e.code !== "KEEL_E_NUMERIC") return e;
+  // The engine's optimiser counts its own updates ("at step 41"): not the trainer's step.
+  return divergence(place, e.detail.replace(/ at step \d+/, ""), { cause: e, fresh });
+}
+
+/**
+ * `f()`, with a numerical failure inside it told at `place` (see `atPlace`); `fresh` when the
+ * model `f` uses had not been updated yet.
+ */
+export async function naming<T>(place: string, fresh: boolean, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw atPlace(place, e, fresh);
+  }
+}
+
+/**
+ * `opt.step(grad, lr)` after checking that every value of `losses` is finite; a numerical
+ * failure names `place` (the optimiser's own update count is not the trainer's step: PPO takes
+ * many updates per iteration, and each reward-model member counts from 1).
+ */
+export function optimizerStep(
+  opt: AdamW,
+  grad: FloatArray,
+  lr: number,
+  place: string,
+  losses: Readonly<Record<string, number>>,
+): StepInfo {
+  const fresh = opt.t === 0;
+  for (const [name, v] of Object.entries(losses))
+    if (!Number.isFinite(v)) throw divergence(place, `the ${name} is ${v}`, { fresh });
+  try {
+    return opt.step(grad, lr);
+  } catch (e) {
+    throw atPlace(place, e, fresh);
+  }
+}
