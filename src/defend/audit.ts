@@ -8,6 +8,7 @@
  *   findings     cohorts.ts     cohort bias (reported, never used to weigh)
  *   decision     decision.ts    suspicion, verdict, reasons, rater weight
  *   weights      weights.ts     judgment weights, cleaned p_a, comparison weights
+ *   coverage     coverage.ts    which detectors had evidence on each rater; what went unchecked
  *
  * Safety verdicts come from a synchronous classifier (the rule classifier by default) or from a
  * table an asynchronous classifier filled beforehand (`precomputeSafety`).
@@ -17,6 +18,7 @@ import { textsDigest } from "./clean.js";
 import { type CohortFinding, cohortFindings } from "./cohorts.js";
 import { type AuditConfig, type Policy, resolveAuditConfig } from "./config.js";
 import { categoricalView, fitDawidSkene, leaveOneOut } from "./consensus.js";
+import { type AuditCoverage, auditCoverage, type CoverageSummary } from "./coverage.js";
 import {
   type AuditData,
   type AuditDataBuilder,
@@ -82,6 +84,11 @@ export interface RaterAudit {
   readonly judgments: number;
   readonly weight: number;
   readonly evidence: Readonly<Partial<Record<SignalKey, Stats & { score: number }>>>;
+  /**
+   * The detectors that had evidence on the rater (coverage.ts); empty: unchecked, and a
+   * `trusted` verdict then means not checked rather than cleared.
+   */
+  readonly checked_by: readonly SignalKey[];
 }
 
 export interface ComparisonAudit {
@@ -133,7 +140,7 @@ export interface AuditFilters {
   readonly near_duplicate_comparisons: number;
 }
 
-export interface AuditSummary {
+export interface AuditSummary extends CoverageSummary {
   readonly judgments: number;
   readonly comparisons: number;
   readonly raters: number;
@@ -156,6 +163,8 @@ export interface AuditResult {
   readonly policy: Policy;
   readonly config: AuditConfig;
   readonly summary: AuditSummary;
+  /** Per detector, the raters it had evidence on; the group detector's baseline; warnings. */
+  readonly coverage: AuditCoverage;
   readonly raters: readonly RaterAudit[];
   readonly comparisons: readonly ComparisonAudit[];
   readonly groups: readonly GroupAudit[];
@@ -202,6 +211,7 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
   const omega = judgmentWeights(data, decision, groups.groups, config, promotions.promoted);
   const outcome = cleanedComparisons(data, omega, config, triggers.matches);
   const { raters, effective } = raterAudits(data, decision, outcome);
+  const covered = auditCoverage(data, signals, groups, effective, outcome.weight, config);
   const comparisons = comparisonAudits(data, outcome, options.textsDigests ?? true);
   const count = (v: Verdict) => decision.verdict.filter((x) => x === v).length;
   let kept = 0;
@@ -218,8 +228,10 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
       excluded: count("excluded"),
       excluded_comparisons: comparisons.filter((c) => c.excluded).length,
       kept_weight_share: data.nJudgments > 0 ? kept / data.nJudgments : 0,
+      ...covered.summary,
     },
-    raters,
+    coverage: covered.coverage,
+    raters: raters.map((r, w) => ({ ...r, checked_by: covered.checkedBy[w]! })),
     comparisons,
     groups: groups.groups.map((g) => ({
       rater_ids: g.members.map((w) => data.raterIds[w]!),
@@ -259,7 +271,7 @@ function raterAudits(
   data: AuditData,
   decision: RaterDecision,
   outcome: ComparisonOutcome,
-): { raters: RaterAudit[]; effective: Float64Array } {
+): { raters: Omit<RaterAudit, "checked_by">[]; effective: Float64Array } {
   const effective = new Float64Array(data.nJudgments);
   const relSum = new Float64Array(data.nRaters);
   const relN = new Float64Array(data.nRaters);

@@ -11,6 +11,9 @@
  *   strict          0.3         0.7              0                        0
  *   balanced        0.5         0.9              0.25                     0.5
  *   permissive      0.7         0.98             1 (flag only)            1 (flag only)
+ *
+ * `coverage.warn_share` (strict 0.01, balanced 0.05, permissive 0.2) only decides when the audit
+ * warns that judgments rest on raters no detector could check.
  */
 import { z } from "zod";
 import { type ConfigSource, parseConfig } from "../core/config.js";
@@ -47,6 +50,14 @@ const WeightShape = z.strictObject({
   duplicate_min_cluster: z.int().min(2),
   /** Trusted judgment mass at which a comparison reaches full weight. */
   full_weight_mass: Pos,
+});
+
+const CoverageShape = z.strictObject({
+  /**
+   * Warn when the raters no detector had evidence on hold this share of the judgments, or of
+   * the kept comparisons' weight (and some at all). Reporting only: no verdict or weight moves.
+   */
+  warn_share: Share,
 });
 
 const Detector = <T extends z.ZodRawShape>(shape: T) =>
@@ -170,6 +181,7 @@ const AuditConfigShape = z.strictObject({
   safety: SafetyShape,
   verdict: VerdictShape,
   weights: WeightShape,
+  coverage: CoverageShape,
   signals: SignalsShape,
   /**
    * No longer read: it chose the raters of the GLAD detector's population median, and the
@@ -231,6 +243,7 @@ export const POLICY_PRESETS: Readonly<Record<Policy, AuditConfig>> = {
       duplicate_min_cluster: 2,
       full_weight_mass: 1,
     },
+    coverage: { warn_share: 0.01 },
     signals: COMMON_SIGNALS,
     safety: { rules: {} },
     min_judgments: 5,
@@ -246,6 +259,7 @@ export const POLICY_PRESETS: Readonly<Record<Policy, AuditConfig>> = {
       duplicate_min_cluster: 3,
       full_weight_mass: 1,
     },
+    coverage: { warn_share: 0.05 },
     signals: COMMON_SIGNALS,
     safety: { rules: {} },
     min_judgments: 5,
@@ -261,6 +275,7 @@ export const POLICY_PRESETS: Readonly<Record<Policy, AuditConfig>> = {
       duplicate_min_cluster: 2,
       full_weight_mass: 1,
     },
+    coverage: { warn_share: 0.2 },
     signals: COMMON_SIGNALS,
     safety: { rules: {} },
     min_judgments: 5,

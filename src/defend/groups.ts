@@ -24,6 +24,12 @@
  *    Groups are listed by score, equal scores (two teams both at the 300 cap) by their smallest
  *    member id; a group's members by id.
  *
+ * 6. Coverage: a rater is checked by this detector when a pair of it co-rates `min_corated`
+ *    comparisons and would have been an edge had the two agreed on all of them (`pairsTested`);
+ *    coverage.ts warns when pairs co-rate that much but none has room for `min_excess` (no
+ *    baseline: accuracies NaN, or near 1 because a team that is the only set of co-raters
+ *    measures its own).
+ *
  * What it cannot see: accounts that never share comparisons (then they cannot outvote anyone
  * either, and their individual behaviour is what other detectors see), and groups whose shared
  * vote is also what independent raters would give (copying the truth is not an attack).
@@ -52,6 +58,18 @@ export interface GroupResult {
   readonly pairs: PairTable;
   /** Expected agreement of two raters under independence (for the heatmap's reference). */
   readonly accuracy: Float64Array;
+  /**
+   * Pairs co-rating at least `min_corated` comparisons (`corated`); of those, the ones whose
+   * expected agreement leaves room for `min_excess` (`baselined`: none means no baseline — every
+   * accuracy NaN, or so near 1 that no agreement can exceed it, as when a team that is the only
+   * set of co-raters measures its own); and the ones the detector could have flagged, had the
+   * two agreed on every comparison they share (`testable`: also significant, step 3).
+   */
+  readonly pairsTested: {
+    readonly corated: number;
+    readonly baselined: number;
+    readonly testable: number;
+  };
 }
 
 /** Each rater's place among the ids sorted by code unit: an order the judgments' order cannot change. */
@@ -218,6 +236,7 @@ export function detectGroups(data: AuditData, config: AuditConfig): GroupResult 
       signal: emptySignal("group", W),
       pairs,
       accuracy: new Float64Array(W).fill(Number.NaN),
+      pairsTested: { corated: 0, baselined: 0, testable: 0 },
     };
   const zBar = Math.max(cfg.min_z, Math.sqrt(2 * Math.log(Math.max(1, P) / 0.01)));
   const accuracy = raterAccuracy(pairs, zBar, cfg.min_corated);
@@ -226,7 +245,13 @@ export function detectGroups(data: AuditData, config: AuditConfig): GroupResult 
   // accuracy is NaN. Said here, rather than left to NaN comparisons (NaN < min_excess is false:
   // every pair became an edge of weight NaN, which label propagation happened never to join).
   if (!accuracy.some(Number.isFinite))
-    return { groups: [], signal: emptySignal("group", W), pairs, accuracy };
+    return {
+      groups: [],
+      signal: emptySignal("group", W),
+      pairs,
+      accuracy,
+      pairsTested: { corated: coratedPairs(pairs, cfg.min_corated), baselined: 0, testable: 0 },
+    };
   const adj = excessEdges(pairs, accuracy, zBar, cfg);
   const rank = idRanks(data.raterIds);
   const label = labelPropagation(rank, adj);
@@ -254,14 +279,55 @@ export function detectGroups(data: AuditData, config: AuditConfig): GroupResult 
     }
   }
   groups.sort((x, y) => y.score - x.score || rank[x.members[0]!]! - rank[y.members[0]!]!);
+  const { covered, ...pairsTested } = testablePairs(pairs, accuracy, zBar, cfg);
   const signal: RaterSignal = {
     key: "group",
     score,
     stats,
+    covered,
     reason: (w) => {
       const s = stats[w]!;
       return `member of a group of ${s.group_size} raters agreeing ${pct(s.group_agreement!)} where ${pct(s.group_expected!)} is expected`;
     },
   };
-  return { groups, signal, pairs, accuracy };
+  return { groups, signal, pairs, accuracy, pairsTested };
+}
+
+function coratedPairs(pairs: PairTable, minCorated: number): number {
+  let n = 0;
+  for (let p = 0; p < pairs.first.length; p++) if (pairs.co[p]! >= minCorated) n++;
+  return n;
+}
+
+/**
+ * The detector's evidence on a rater: a pair of it that step 3 could have made an edge, had
+ * the two agreed on every comparison they share. Co-rating alone is not enough: accuracies
+ * measured from the pair's own agreement (a team with no one else to compare with) predict that
+ * agreement, and no pair is ever in excess.
+ */
+function testablePairs(
+  pairs: PairTable,
+  accuracy: Float64Array,
+  zBar: number,
+  cfg: AuditConfig["signals"]["groups"],
+): { covered: Uint8Array; corated: number; baselined: number; testable: number } {
+  const covered = new Uint8Array(pairs.nRaters);
+  let corated = 0;
+  let baselined = 0;
+  let testable = 0;
+  for (let p = 0; p < pairs.first.length; p++) {
+    const co = pairs.co[p]!;
+    if (co < cfg.min_corated) continue;
+    corated++;
+    const i = pairs.first[p]!;
+    const j = pairs.second[p]!;
+    const e = expectedAgreement(accuracy, i, j);
+    if (!(1 - e >= cfg.min_excess)) continue;
+    baselined++;
+    if (!(binomialZ(co, co, e) >= zBar)) continue;
+    testable++;
+    covered[i] = 1;
+    covered[j] = 1;
+  }
+  return { covered, corated, baselined, testable };
 }

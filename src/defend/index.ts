@@ -25,6 +25,7 @@ export {
   type Policy,
   resolveAuditConfig,
 } from "./config.js";
+export type { AuditCoverage, CoverageSummary } from "./coverage.js";
 export { AuditDataBuilder, type AuditJudgment } from "./data.js";
 export type { Verdict } from "./decision.js";
 export { DEFAULT_RULES, foldText, type RuleSet, ruleClassifier } from "./filters/lexicon.js";

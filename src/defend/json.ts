@@ -1,9 +1,10 @@
 /**
  * The audit JSON (DESIGN.md, "Audit JSON"): `raters`, `comparisons`, `groups`, `triggers` with
  * exactly the documented fields, plus extra fields where the layout leaves room — per rater
- * `judgments`, `weight`, `evidence`; per comparison `p_tie`, `judgments`; per group and trigger
- * their statistics; and top-level `format`, `policy`, `summary`, `promotions` (response words
- * some raters choose towards), `filters`, `findings`, `agreement` (the heatmap) and `config`.
+ * `judgments`, `weight`, `evidence`, `checked_by`; per comparison `p_tie`, `judgments`; per group
+ * and trigger their statistics; and top-level `format`, `policy`, `summary`, `coverage` (what no
+ * detector could check, and warnings), `promotions` (response words some raters choose
+ * towards), `filters`, `findings`, `agreement` (the heatmap) and `config`.
  * Readers (`keel export --clean`, the HTML report, other tools) must ignore fields they do not
  * know; `parseAuditJson` does.
  */
@@ -32,6 +33,7 @@ export function auditToJson(result: AuditResult): Record<string, unknown> {
     format: AUDIT_FORMAT,
     policy: result.policy,
     summary: result.summary,
+    coverage: result.coverage,
     raters: result.raters.map((r) => ({
       rater_id: r.rater_id,
       reliability: round(r.reliability),
@@ -43,6 +45,7 @@ export function auditToJson(result: AuditResult): Record<string, unknown> {
       evidence: Object.fromEntries(
         Object.entries(r.evidence).map(([k, v]) => [k, roundStats(v as Record<string, number>)]),
       ),
+      checked_by: r.checked_by,
     })),
     comparisons: result.comparisons.map((c) => ({
       comparison_id: c.comparison_id,

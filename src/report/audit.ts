@@ -4,10 +4,12 @@
  * The input is described structurally so that report/ needs nothing from defend/ and any tool
  * that writes the documented layout gets a report.
  *
- * Sections: summary tiles; suspicion distribution (stacked by verdict); raters with verdict,
- * suspicion, reliability, each detector's score and the reasons; collusion groups; trigger
- * patterns; the agreement heatmap of the most suspicious raters, group members and a reference
- * block of trusted ones; cohort findings; validation filters; excluded comparisons.
+ * Sections: summary tiles; what the audit could not check (raters no detector had evidence on,
+ * and the audit's warnings); suspicion distribution (stacked by verdict); raters with verdict,
+ * suspicion, reliability, each detector's score (or "unchecked") and the reasons; collusion
+ * groups; trigger patterns; the agreement heatmap of the most suspicious raters, group members
+ * and a reference block of trusted ones; cohort findings; validation filters; excluded
+ * comparisons.
  */
 import { chart, heatmapSpec, histogramSpec } from "./charts.js";
 import { fmt, html, type SafeHtml } from "./html.js";
@@ -22,6 +24,8 @@ export interface AuditReportRater {
   readonly judgments?: number;
   readonly weight?: number;
   readonly evidence?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** The detectors that had evidence on the rater; empty: unchecked (absent: not known). */
+  readonly checked_by?: readonly string[];
 }
 
 export interface AuditReportData {
@@ -55,6 +59,11 @@ export interface AuditReportData {
   }[];
   readonly policy?: string;
   readonly summary?: Readonly<Record<string, number>>;
+  /** What the audit could check (keel's `coverage`): raters per detector, and warnings. */
+  readonly coverage?: {
+    readonly detectors?: Readonly<Record<string, number>>;
+    readonly warnings?: readonly string[];
+  };
   readonly filters?: Readonly<Record<string, number | string>>;
   readonly findings?: readonly { readonly note: string; readonly z?: number }[];
   readonly agreement?: {
@@ -93,13 +102,24 @@ const DETECTORS = [
   "promotion",
 ];
 
+/** A rater no detector had evidence on (an empty `checked_by`; absent is not known). */
+const isUnchecked = (r: AuditReportRater) =>
+  Array.isArray(r.checked_by) && r.checked_by.length === 0;
+
+/**
+ * The scores from 0.05 up; "–" for a rater checked and found clean, and "unchecked" for one no
+ * detector had evidence on: both score 0 everywhere, and only this cell tells them apart.
+ */
 function evidenceCell(r: AuditReportRater): SafeHtml {
+  if (isUnchecked(r))
+    return html`<strong title="no detector had evidence on this rater: no gold answers, no co-raters, no latencies">unchecked</strong>`;
   const ev = r.evidence ?? {};
   const parts = DETECTORS.filter((k) => ev[k] !== undefined && (ev[k]!.score ?? 0) >= 0.05).map(
     (k) => html`<span title="${JSON.stringify(ev[k])}">${k} ${fmt(ev[k]!.score, 2)}</span>`,
   );
-  return parts.length > 0
-    ? html`${parts.map((p, i) => html`${i > 0 ? " · " : ""}${p}`)}`
+  if (parts.length > 0) return html`${parts.map((p, i) => html`${i > 0 ? " · " : ""}${p}`)}`;
+  return Array.isArray(r.checked_by)
+    ? html`<span class="muted" title="checked by ${r.checked_by.join(", ")}">–</span>`
     : html`<span class="muted">–</span>`;
 }
 
@@ -139,8 +159,11 @@ function raterTable(
   const trusted = sorted.filter((r) => r.verdict === "trusted");
   const rows = [...flagged.slice(0, flaggedRows), ...trusted.slice(0, trustedRows)];
   const left = new Map<string, number>();
-  for (const r of [...flagged.slice(flaggedRows), ...trusted.slice(trustedRows)])
+  let leftUnchecked = 0;
+  for (const r of [...flagged.slice(flaggedRows), ...trusted.slice(trustedRows)]) {
     left.set(r.verdict, (left.get(r.verdict) ?? 0) + 1);
+    if (isUnchecked(r)) leftUnchecked++;
+  }
   const omitted = [...left].map(([verdict, n]) => `${fmt(n)} ${verdict}`).join(", ");
   return html`<table>
 <thead><tr><th>rater</th><th>verdict</th><th class="num">suspicion</th><th class="num">reliability</th><th class="num">weight</th><th class="num">judgments</th><th>detector scores</th><th>reasons</th></tr></thead>
@@ -148,7 +171,7 @@ function raterTable(
     (r) =>
       html`<tr><td><code>${r.rater_id}</code></td><td class="v-${r.verdict}">${r.verdict}</td><td class="num">${fmt(r.suspicion)}</td><td class="num">${fmt(r.reliability)}</td><td class="num">${fmt(r.weight)}</td><td class="num">${fmt(r.judgments)}</td><td>${evidenceCell(r)}</td><td>${r.reasons.length > 0 ? html`<ul class="reasons">${r.reasons.map((x) => html`<li>${x}</li>`)}</ul>` : ""}</td></tr>`,
   )}</tbody></table>
-${left.size > 0 ? html`<p class="muted">Not listed: ${omitted} raters, the least suspicious${left.size > 1 ? " of each verdict" : ""}. ${FULL_LIST}</p>` : ""}`;
+${left.size > 0 ? html`<p class="muted">Not listed: ${omitted} raters, the least suspicious${left.size > 1 ? " of each verdict" : ""}${leftUnchecked > 0 ? html` (${fmt(leftUnchecked)} of them unchecked)` : ""}. ${FULL_LIST}</p>` : ""}`;
 }
 
 /** The groups table, bounded like the rater table: so many groups, or members, are counted. */
@@ -193,8 +216,33 @@ function keyValues(o: Readonly<Record<string, number | string>> | undefined): Sa
 }
 
 /** A share as a percentage; "–" for no value (null read "0.0%", NaN "NaN%"). */
-const percent = (x: number | null) =>
-  x === null || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(1)}%`;
+const percent = (x: number | null | undefined) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(1)}%`;
+
+/**
+ * What the audit could not check: the raters no detector had evidence on, what rests on them
+ * alone, the audit's warnings, and how many raters each detector saw. Undefined for an audit
+ * that does not say (another tool's, or one written before keel reported it).
+ */
+function coverageSection(data: AuditReportData): SafeHtml | undefined {
+  const s = data.summary ?? {};
+  const warnings = Array.isArray(data.coverage?.warnings) ? data.coverage.warnings : [];
+  const detectors = data.coverage?.detectors;
+  if (s.unchecked_raters === undefined && warnings.length === 0 && detectors === undefined)
+    return undefined;
+  const n = s.unchecked_raters;
+  const line =
+    n === undefined
+      ? ""
+      : n === 0
+        ? html`<p>Every rater was checked by at least one detector.</p>`
+        : html`<p>${fmt(n)} of ${fmt(data.raters.length)} raters were checked by no detector (no gold answers, no other raters on their comparisons, no latencies): ${percent(s.unchecked_judgment_share)} of the judgments and ${percent(s.unchecked_weight_share)} of the kept comparisons' weight rest on them alone. Their verdict <code>trusted</code> means not checked, not cleared; they are marked <strong>unchecked</strong> in the rater table.</p>`;
+  const seen =
+    detectors && typeof detectors === "object"
+      ? html`<p class="muted">Raters each detector had evidence on: ${Object.entries(detectors).map(([k, v], i) => html`${i > 0 ? " · " : ""}${k} ${fmt(v)}`)}.</p>`
+      : "";
+  return html`${line}${warnings.map((w) => html`<p><strong>Warning:</strong> ${w}</p>`)}${seen}`;
+}
 
 export async function renderAuditReport(
   data: AuditReportData,
@@ -206,6 +254,9 @@ export async function renderAuditReport(
     { label: "raters", value: fmt(data.raters.length) },
     { label: "excluded raters", value: fmt(count("excluded")) },
     { label: "suspect raters", value: fmt(count("suspect")) },
+    ...(s.unchecked_raters !== undefined
+      ? [{ label: "unchecked raters", value: fmt(s.unchecked_raters) }]
+      : []),
     { label: "comparisons", value: fmt(data.comparisons.length) },
     {
       label: "excluded comparisons",
@@ -249,7 +300,11 @@ export async function renderAuditReport(
       : html`<p class="muted">Too few co-rated comparisons for a heatmap.</p>`;
   const excluded = data.comparisons.filter((c) => c.excluded);
   const limit = o.excludedComparisonRows ?? 50;
+  const coverage = coverageSection(data);
   const sections: Section[] = [
+    ...(coverage
+      ? [{ id: "coverage", title: "What the audit could not check", body: coverage }]
+      : []),
     { id: "suspicion", title: "Suspicion distribution", body: suspicion },
     {
       id: "raters",

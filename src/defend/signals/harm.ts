@@ -69,9 +69,12 @@ export function harmSignal(ctx: SignalContext): RaterSignal {
   if (!anyFlag) return emptySignal("harm", W);
   const score = new Float64Array(W);
   const stats: (Stats | undefined)[] = new Array(W).fill(undefined);
+  // Tested: (1) on a mixed comparison, or (2) with co-raters both on and off flagged ones.
+  const covered = new Uint8Array(W);
   for (let w = 0; w < W; w++) {
     const n = mixed[w]!;
     if (n === 0 && nh[w] === 0) continue;
+    if (n > 0 || nOther[w]! > 0) covered[w] = 1;
     const p1 = n > 0 ? betaSf(cfg.tolerance, 1 + pref[w]!, 19 + n - pref[w]!) : 0;
     let p2 = 0;
     let delta = 0;
@@ -97,6 +100,7 @@ export function harmSignal(ctx: SignalContext): RaterSignal {
     key: "harm",
     score,
     stats,
+    covered,
     reason: (w) => {
       const s = stats[w]!;
       const parts: string[] = [];

@@ -114,6 +114,8 @@ export function reliabilitySignal(
   const pooledVar = Math.max(1e-3, pooledSq / pooledN - (pooledSum / pooledN) ** 2);
   const score = new Float64Array(W);
   const stats: (Stats | undefined)[] = new Array(W).fill(undefined);
+  // The model's figure for a rater with no co-raters is reported, but nothing was tested.
+  const covered = new Uint8Array(W);
   for (let w = 0; w < W; w++) {
     const k = n[w]!;
     if (k === 0) {
@@ -121,6 +123,7 @@ export function reliabilitySignal(
         stats[w] = { model_reliability: fit.reliability[w]! };
       continue;
     }
+    covered[w] = 1;
     const mean = sum[w]! / k;
     const sampleVar = k > 1 ? Math.max(0, (sumSq[w]! - k * mean * mean) / (k - 1)) : pooledVar;
     const s2 = Math.max(sampleVar, 0.5 * pooledVar, smallSampleVariance(k)) / k;
@@ -135,6 +138,7 @@ export function reliabilitySignal(
     key: "reliability",
     score,
     stats,
+    covered,
     reason: (w) => {
       const s = stats[w]!;
       return `agreement weighted by the model's trust in each co-rater is ${pct(s.weighted_agreement!)}, against ${pct(s.others_weighted_agreement!)} among those co-raters (Dawid–Skene reliability ${pct(s.model_reliability!)})`;

@@ -36,6 +36,12 @@ export interface RaterSignal {
   readonly score: Float64Array;
   /** The numbers behind each score (undefined where the detector saw nothing). [nRaters] */
   readonly stats: readonly (Stats | undefined)[];
+  /**
+   * 1 where the detector had evidence on the rater: data its score could have risen on. When
+   * absent, exactly the raters with `stats`; a detector that reports statistics without a test
+   * behind them (reliability's model figure for a rater with no co-raters) says so here. [nRaters]
+   */
+  readonly covered?: Uint8Array;
   /** A sentence for rater w (called when its score is high enough to report). */
   reason(w: number): string;
 }
@@ -44,6 +50,11 @@ export interface SignalContext {
   readonly data: AuditData;
   readonly loo: Consensus;
   readonly config: AuditConfig;
+}
+
+/** Whether `signal` had evidence on rater w (see `covered`). */
+export function covers(signal: RaterSignal, w: number): boolean {
+  return signal.covered ? signal.covered[w] === 1 : signal.stats[w] !== undefined;
 }
 
 export function pct(x: number): string {
