@@ -92,6 +92,8 @@ ${a.honest_excluded} of ${a.honest} honest raters excluded${others > 0 ? html`; 
 /** One figure of the audit's summary, named and formatted as defended/audit.html shows it. */
 function auditFigure(key: string, v: number): SafeHtml {
   if (key === "kept_weight_share") return html`judgment weight kept ${pct(v)}`;
+  // unchecked_judgment_share, unchecked_weight_share: shares, as percentages
+  if (key.endsWith("_share")) return html`${key.replaceAll("_", " ")} ${pct(v)}`;
   return html`${key.replaceAll("_", " ")} ${fmt(v, 3)}`;
 }
 

@@ -4,10 +4,14 @@
  * alone, and the warnings — for a lone rater, a sybil team beside singletons (its own baseline),
  * a normal overlapping panel, and through the audit JSON. None of it moves a score or a weight.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/core/rng.js";
 import type { Choice, Judgment } from "../../src/core/types.js";
 import { audit, auditToJson, parseAuditJson, resolveAuditConfig } from "../../src/defend/index.js";
+import { runCli } from "../helpers/cli.js";
 
 function judgment(c: string, rater: string, choice: Choice, extra: Partial<Judgment> = {}) {
   return {
@@ -177,5 +181,32 @@ describe("the audit JSON", () => {
     expect(() => resolveAuditConfig({ coverage: { warn_share: 1.5 } })).toThrow(
       /coverage\.warn_share/,
     );
+  });
+});
+
+describe("keel audit tells the user", () => {
+  it("prints the unchecked share and the warnings (on standard error, also with -q)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "keel-coverage-cli-"));
+    try {
+      const file = join(dir, "j.jsonl");
+      const js = panel({ singletons: true, overlap: false, team: true });
+      writeFileSync(file, `${js.map((j) => JSON.stringify(j)).join("\n")}\n`);
+      const r = await runCli(["audit", "--in", file, "--out", join(dir, "a.json")]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(
+        /unchecked: 300 raters no detector had evidence on \(60\.0% of judgments/,
+      );
+      expect(r.stderr).toContain("keel: warning: 300 of 305 raters");
+      expect(r.stderr).toContain("keel: warning: the collusion detector had no baseline");
+      const q = await runCli(["audit", "--in", file, "--out", join(dir, "a.json"), "-q"]);
+      expect(q.stdout).toBe("");
+      expect(q.stderr).toContain("warning: the collusion detector had no baseline");
+      const j = await runCli(["audit", "--in", file, "--out", join(dir, "a.json"), "--json"]);
+      const said = JSON.parse(j.stdout) as { warnings: string[]; summary: object };
+      expect(said.warnings).toHaveLength(2);
+      expect(said.summary).toMatchObject({ unchecked_raters: 300 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -509,7 +509,12 @@ describe("the report's audit section without the world's truth", () => {
       timings: [],
       // An imported ledger: preferences.ts finds no rater types, so it counts none of either.
       audit: {
-        summary: { raters: 12, excluded: 2, kept_weight_share: 0.875 },
+        summary: {
+          raters: 12,
+          excluded: 2,
+          kept_weight_share: 0.875,
+          unchecked_judgment_share: 0.25,
+        },
         adversaries: 0,
         adversaries_flagged: 0,
         honest: 0,
@@ -519,6 +524,9 @@ describe("the report's audit section without the world's truth", () => {
     const text = textOf(section(page, "audit"));
     expect(text).not.toContain("0 of 0");
     expect(text).toContain("true types are not known");
-    expect(text).toContain("raters 12; excluded 2; judgment weight kept 87.5%.");
+    // every share as a percentage, as the audit page shows it
+    expect(text).toContain(
+      "raters 12; excluded 2; judgment weight kept 87.5%; unchecked judgment share 25.0%.",
+    );
   });
 });

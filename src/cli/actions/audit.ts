@@ -26,7 +26,7 @@ import { readJsonObject } from "../../io/json-read.js";
 import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { loadYamlConfig } from "../../io/yaml.js";
 import type { AuditFlags } from "../commands/audit.js";
-import { clip, formatTable, printJson, summaryPrinter } from "../output.js";
+import { clip, formatTable, printJson, summaryPrinter, warn } from "../output.js";
 import { Progress } from "../progress.js";
 import { safetyFor } from "./audit-safety.js";
 import { checkOutputFiles } from "./out-paths.js";
@@ -145,10 +145,24 @@ export async function runAudit(o: AuditFlags): Promise<void> {
     if (report !== undefined) await writeFileAtomic(o.report!, report);
   });
   if (o.json) {
-    if (o.out) say(JSON.stringify({ summary: s, out: o.out, report: o.report ?? null }, null, 2));
+    if (o.out)
+      say(
+        JSON.stringify(
+          {
+            summary: s,
+            warnings: result.coverage.warnings,
+            out: o.out,
+            report: o.report ?? null,
+          },
+          null,
+          2,
+        ),
+      );
     else printJson(json);
     return;
   }
+  // On standard error, -q or not: "trusted" that means "not checked" must not pass unseen.
+  for (const w of result.coverage.warnings) warn(`warning: ${w}`);
   if (!o.quiet) {
     say(
       `audited ${s.judgments} judgments of ${s.comparisons} comparisons by ${s.raters} raters (policy ${result.policy}, safety ${result.filters.safety_classifier})`,
@@ -156,6 +170,10 @@ export async function runAudit(o: AuditFlags): Promise<void> {
     say(
       `raters: ${s.trusted} trusted, ${s.suspect} suspect, ${s.excluded} excluded; comparisons excluded: ${s.excluded_comparisons}; judgment weight kept: ${(100 * s.kept_weight_share).toFixed(1)}%`,
     );
+    if (s.unchecked_raters > 0)
+      say(
+        `unchecked: ${s.unchecked_raters} raters no detector had evidence on (${(100 * s.unchecked_judgment_share).toFixed(1)}% of judgments, ${(100 * s.unchecked_weight_share).toFixed(1)}% of the kept comparisons' weight)`,
+      );
     const top = result.raters
       .filter((r) => r.verdict !== "trusted")
       .sort((a, b) => b.suspicion - a.suspicion)
