@@ -1,12 +1,15 @@
 /**
  * What one `append` call of the ledger appender accumulates, in ledger order (texts, new
  * comparisons, gold answers, raters, numbered and chained rows, duplicates and refusals), what
- * it returns, and the parts of a judgment that only its ledger row keeps.
+ * it returns, the parts of a judgment that only its ledger row keeps, and the refusals of
+ * values the ledger's hash could not cover exactly.
  */
 import { KeelError, type Where } from "../core/errors.js";
 import { recordedAtPart } from "../core/ledger-record.js";
+import { isWellFormed, NOT_WELL_FORMED } from "../core/schemas.js";
 import type {
   Choice,
+  Content,
   DigestedJudgment,
   Judgment,
   JudgmentColumns,
@@ -129,6 +132,59 @@ export function goldForTaskError(id: string, project: string, where: Where): Kee
     {
       where: { ...where, field: "gold" },
       hint: "give gold answers for an audit with keel audit --gold, or add gold items to a project as new comparisons",
+    },
+  );
+}
+
+/**
+ * Refuses what the ledger could not store and give back exactly, so that the hash computed now
+ * is the one `ledger verify` recomputes from the database: a latency that is NaN or ±Infinity
+ * (JSON hashes it as `null`, SQLite stores NaN as NULL, and an export writes ±Infinity as
+ * `null` that no import reads back), and a string holding a lone UTF-16 surrogate (both
+ * dialects store text as UTF-8, which keeps U+FFFD in its place). The import formats and the
+ * rater API refuse these before they get here; this holds for every other caller.
+ */
+export function checkStorable(
+  ids: { readonly comparison_id: string; readonly rater_id: string },
+  x: RowExtras,
+  where: Where | (() => Where),
+): void {
+  const bad = (field: string, detail: string): KeelError =>
+    new KeelError("KEEL_E_INVALID_RECORD", detail, {
+      where: { ...(typeof where === "function" ? where() : where), field },
+    });
+  if (x.latency_ms !== null && !Number.isFinite(x.latency_ms))
+    throw bad(
+      "latency_ms",
+      `must be a finite number, not ${String(x.latency_ms)}: the ledger cannot store and hash it exactly`,
+    );
+  if (!isWellFormed(ids.comparison_id)) throw bad("comparison_id", NOT_WELL_FORMED);
+  if (!isWellFormed(ids.rater_id)) throw bad("rater_id", NOT_WELL_FORMED);
+  if (x.created_at !== null && !isWellFormed(x.created_at))
+    throw bad("created_at", NOT_WELL_FORMED);
+  if (x.rationale !== null && !isWellFormed(x.rationale)) throw bad("rationale", NOT_WELL_FORMED);
+  if (x.flags?.some((f) => !isWellFormed(f))) throw bad("flags", NOT_WELL_FORMED);
+}
+
+/** The same refusal for a text about to be stored (a chat list's JSON escapes surrogates). */
+export function checkStorableText(content: Content, field: string, where: () => Where): void {
+  if (typeof content === "string" && !isWellFormed(content))
+    throw new KeelError("KEEL_E_INVALID_RECORD", NOT_WELL_FORMED, {
+      where: { ...where(), field },
+    });
+}
+
+/**
+ * Sequence numbers are JavaScript numbers in the hash (and better-sqlite3 and keel's PostgreSQL
+ * reader return them as such): past 2^53 − 1 the next one would equal the last, or be hashed as
+ * another number than the one stored.
+ */
+export function seqOverflow(last: number): KeelError {
+  return new KeelError(
+    "KEEL_E_STORE",
+    `the ledger cannot number a judgment after row ${last}: sequence numbers past ${Number.MAX_SAFE_INTEGER} (2^53 − 1) cannot be hashed exactly`,
+    {
+      hint: "run `keel ledger verify`: a recorded head this high was most likely written outside keel",
     },
   );
 }

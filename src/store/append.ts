@@ -20,11 +20,14 @@ import {
 import {
   Batch,
   type BatchResult,
+  checkStorable,
+  checkStorableText,
   columnExtras,
   extrasOf,
   goldForTaskError,
   NO_EXTRAS,
   type RowExtras,
+  seqOverflow,
 } from "./append-batch.js";
 import { BoundedMap, type CachedComparison, sameTexts } from "./append-cache.js";
 import { chainLink } from "./ledger.js";
@@ -73,11 +76,12 @@ export class LedgerAppender {
     return this.head;
   }
 
-  private digest(b: Batch, content: Content): string {
+  private digest(b: Batch, content: Content, field: string, where: () => Where): string {
     let d: string | undefined;
     if (typeof content === "string") {
       d = content.length <= 4096 ? this.digestOf.get(content) : undefined;
       if (d === undefined) {
+        checkStorableText(content, field, where);
         d = contentDigest(content);
         if (content.length <= 4096) this.digestOf.set(content, d);
       }
@@ -170,8 +174,10 @@ export class LedgerAppender {
       },
     );
     for (const { input, where } of items) {
+      const extras = isFull(input) || isDigested(input) ? extrasOf(input) : NO_EXTRAS;
       let cmp: CachedComparison;
       try {
+        checkStorable(input, extras, where);
         if (isFull(input)) {
           cmp = this.resolveTexts(b, input.comparison_id, input.gold, () => where, [
             input.prompt,
@@ -188,7 +194,6 @@ export class LedgerAppender {
         b.rejected.push({ where, error: e });
         continue;
       }
-      const extras = isFull(input) || isDigested(input) ? extrasOf(input) : NO_EXTRAS;
       this.record(b, cmp, input.rater_id, input.choice, extras, undefined, () => where);
     }
     return this.flush(b);
@@ -219,8 +224,14 @@ export class LedgerAppender {
     const where = () => ({ ...base, line: c.line[i]! });
     for (; i < c.n; i++) {
       const g = c.gold[i]!;
+      const extras = columnExtras(c, i);
       let cmp: CachedComparison;
       try {
+        checkStorable(
+          { comparison_id: c.comparison_id[i]!, rater_id: c.rater_id[i]! },
+          extras,
+          where,
+        );
         cmp = this.resolve(b, c.comparison_id[i]!, g > 0 ? CHOICES[g - 1] : undefined, where, [
           c.digests[3 * i]!,
           c.digests[3 * i + 1]!,
@@ -231,7 +242,6 @@ export class LedgerAppender {
         b.rejected.push({ where: where(), error: e });
         continue;
       }
-      const extras = columnExtras(c, i);
       this.record(b, cmp, c.rater_id[i]!, CHOICES[c.choice[i]!]!, extras, c.pre[i], where);
     }
     return this.flush(b);
@@ -266,6 +276,7 @@ export class LedgerAppender {
       b.raters.push({ rater_id: raterId, first_seen: b.recordedAt });
     }
     const seq = b.seq + 1;
+    if (!Number.isSafeInteger(seq)) throw seqOverflow(b.seq);
     const pre =
       prefix ??
       encodeLedgerPrefix({
@@ -347,9 +358,9 @@ export class LedgerAppender {
     if (cached?.texts !== undefined && sameTexts(cached.texts, contents))
       return this.applyGold(b, cached, gold, where);
     const digests = [
-      this.digest(b, contents[0]),
-      this.digest(b, contents[1]),
-      this.digest(b, contents[2]),
+      this.digest(b, contents[0], "prompt", where),
+      this.digest(b, contents[1], "response_a", where),
+      this.digest(b, contents[2], "response_b", where),
     ] as const;
     const entry = this.resolve(b, id, gold, where, digests);
     entry.texts = contents;
