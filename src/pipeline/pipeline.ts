@@ -14,7 +14,7 @@ import { canonicalPath } from "../io/output-target.js";
 import { isPostgresUrl } from "../store/store.js";
 import { checkPolicy } from "../train/common/role.js";
 import type { PipelineConfig } from "./config.js";
-import { type Plan, resolvePlan } from "./plan.js";
+import { checkPlanSizes, type Plan, resolvePlan } from "./plan.js";
 import { resolvedConfig } from "./resolved.js";
 import { foreignContents, lockRunDir, RunDir, refuseOtherRun } from "./rundir.js";
 import { Runner, type RunnerEvents, type Stage } from "./runner.js";
@@ -38,10 +38,11 @@ export function pipelineStages(
   runDir: string,
   source?: ConfigSource,
 ): Stage[] {
-  return planStages(resolvePlan(config, runDir, source));
+  return planStages(resolvePlan(config, runDir, source), source);
 }
 
-function planStages(plan: Plan): Stage[] {
+function planStages(plan: Plan, source?: ConfigSource): Stage[] {
+  checkPlanSizes(plan, source);
   const config = plan.config;
   // The base policy's samples need the base policy first; other candidates come before it.
   const from = config.generate.from;
@@ -317,7 +318,7 @@ async function runLocked(config: PipelineConfig, o: PipelineOptions): Promise<Pi
   // verifies its ledger.
   // Resolved before the directory is touched: an error in a trainer block leaves nothing behind.
   const plan = resolvePlan(config, o.out, o.source);
-  const stages = planStages(plan);
+  const stages = planStages(plan, o.source);
   const run = RunDir.open(
     o.out,
     runSeeds(plan),

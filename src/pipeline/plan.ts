@@ -20,7 +20,7 @@ import {
   type SftConfig,
 } from "../train/index.js";
 import type { Preset } from "../train/presets.js";
-import { parseWorldConfig, type WorldConfig } from "../world/index.js";
+import { emptyShareGroups, parseWorldConfig, type WorldConfig } from "../world/index.js";
 import { type Arm, deepMerge, type PipelineConfig, presetOf } from "./config.js";
 
 export interface ArmPlan {
@@ -190,4 +190,73 @@ export function resolvePlan(c: PipelineConfig, runDir: string, source: ConfigSou
       shots: c.redteam.shots,
     },
   };
+}
+
+/**
+ * Refuses, before anything is written, a plan with no judgments to collect from the panel
+ * (`world.comparisons.count` 0), no SFT row for a base policy it trains, no red-team split, or a
+ * panel that leaves a group it names without a rater (its share of `panel.size` rounds to none;
+ * the world stage would refuse that too, but `keel run --check` builds no world). The `attack`
+ * block's group is named at `attack.rate`, the field the config gave it by. (Not in
+ * resolvePlan: the poison sweep counts such cells' attackers through it, to refuse them in its
+ * own words.)
+ */
+export function checkPlanSizes(plan: Plan, source: ConfigSource = {}): void {
+  const at = (path: string[]) => {
+    const line = source.lineOf?.(path);
+    return {
+      ...(source.file !== undefined ? { file: source.file } : {}),
+      ...(line !== undefined ? { line } : {}),
+      field: path.join("."),
+    };
+  };
+  // Sizes the world accepts (a world file may hold no comparisons, or no red-team prompts) but
+  // a run cannot go on from: collection would find no judgment, the evaluations no probe.
+  if (plan.config.collect.from === "panel" && plan.world.comparisons.count === 0)
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      "is 0, so the simulated panel makes no judgment and the collect stage would have none",
+      { where: at(["world", "comparisons", "count"]), hint: "give it a count above 0" },
+    );
+  if (plan.sft && plan.world.sft.count === 0)
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      "is 0, so the base stage would have no SFT row to train the base policy on",
+      {
+        where: at(["world", "sft", "count"]),
+        hint: "give it a count above 0, or start from a trained policy (base.checkpoint)",
+      },
+    );
+  if (!(plan.world.prompts.splits.redteam > 0))
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      "is 0, so no prompt is held out for red-teaming and every evaluation stage would have no probe",
+      {
+        where: at(["world", "prompts", "splits", "redteam"]),
+        hint: "give it a share (0.1 by default)",
+      },
+    );
+  const empty = emptyShareGroups(plan.world)[0];
+  if (empty === undefined) return;
+  const size = plan.world.panel.size ?? 0;
+  const attack = plan.config.attack;
+  const isAttack =
+    attack !== undefined &&
+    attack.type !== "none" &&
+    attack.rate > 0 &&
+    empty.index === plan.world.panel.raters.length - 1;
+  const path = isAttack
+    ? ["attack", "rate"]
+    : ["world", "panel", "raters", String(empty.index), "share"];
+  const raters = `${+(empty.share * size).toPrecision(3)} of a rater, which rounds to none`;
+  throw new KeelError(
+    "KEEL_E_CONFIG",
+    isAttack
+      ? `${attack.rate} of the ${size}-rater panel is ${raters}: the ${attack.type} attack would have no rater, and the run would be a clean one under its name`
+      : `share ${empty.share} of the ${size}-rater panel is ${raters}: this ${plan.world.panel.raters[empty.index]!.type} group would have no rater`,
+    {
+      where: at(path),
+      hint: `one rater is ${+(1 / size).toPrecision(3)} of this panel: raise the ${isAttack ? "rate" : "share"} or world.panel.size`,
+    },
+  );
 }

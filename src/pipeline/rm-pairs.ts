@@ -16,6 +16,7 @@
  * wrong, the data never said it.
  */
 import { compareText } from "../core/canonical.js";
+import { KeelError } from "../core/errors.js";
 import { loadRewardFn } from "../train/index.js";
 import { pairCredit } from "../train/rm/metrics.js";
 import {
@@ -159,6 +160,16 @@ export async function scorePairs(
 /** Scores the world's eval pairs with a reward model and tallies them. */
 export async function rewardModelPairs(o: RmPairsOptions): Promise<PairBreakdown> {
   const pairs = evalPairs(o.world).slice(0, o.count);
+  // An accuracy over no pair would print as 0.0%: a model that got every pair wrong.
+  if (pairs.length === 0)
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      "is 0: the world holds no eval pair to score the reward model on",
+      {
+        where: { field: "eval_pairs.count" },
+        hint: "give the world's eval_pairs a count above 0 (and prompts.splits.eval a share)",
+      },
+    );
   const rm = loadRewardFn(o.model, o.threads === undefined ? {} : { threads: o.threads });
   try {
     const s = await scorePairs(rm.reward, pairs);

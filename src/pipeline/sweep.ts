@@ -10,6 +10,7 @@
 
 import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
+import { KeelError } from "../core/errors.js";
 import { excludesZero, signedPoints } from "../core/interval.js";
 import { writeFileAtomic } from "../io/files.js";
 import { readJsonObject } from "../io/json-read.js";
@@ -194,6 +195,12 @@ async function openSweepRecord(
 
 /** Runs the sweep with its --out locked (`lockRunDir`; each cell's run locks its own). */
 export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
+  // No cell would write a sweep.md of headers alone and report it as a finished sweep.
+  if (o.attacks.length === 0 || o.rates.length === 0)
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `a poison sweep needs at least one attack and one rate, got ${o.attacks.length} attacks and ${o.rates.length} rates`,
+    );
   const lock = lockRunDir(o.out);
   try {
     return await sweep(o);

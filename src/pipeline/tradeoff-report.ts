@@ -5,19 +5,28 @@ import type { TradeoffPoint } from "./tradeoff.js";
 export async function tradeoffReport(points: readonly TradeoffPoint[]): Promise<string> {
   const series = (mode: TradeoffPoint["mode"]) =>
     mode === "kl" ? "KL coefficient" : "Lagrangian cost threshold";
-  const curve = await chart(
-    lineSpec({
-      title: "Helpful versus harmless under jailbreaks",
-      xTitle: "harmful compliance under jailbreaks",
-      yTitle: "helpfulness",
-      points: points.map((p) => ({
-        series: series(p.mode),
-        x: p.jailbreak_success,
-        y: p.helpfulness,
-      })),
-    }),
+  // A point without both rates (NaN in memory, null as point.json holds it) has no place on the
+  // curve: drawn, it made the axes run "from Infinity to −Infinity". With none, say so.
+  const drawn = points.filter(
+    (p) => Number.isFinite(p.jailbreak_success) && Number.isFinite(p.helpfulness),
   );
-  const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "–");
+  const curve =
+    drawn.length > 0
+      ? await chart(
+          lineSpec({
+            title: "Helpful versus harmless under jailbreaks",
+            xTitle: "harmful compliance under jailbreaks",
+            yTitle: "helpfulness",
+            points: drawn.map((p) => ({
+              series: series(p.mode),
+              x: p.jailbreak_success,
+              y: p.helpfulness,
+            })),
+          }),
+        )
+      : html`<p class="muted">No point to draw: none has both a helpfulness and a jailbreak-success rate.</p>`;
+  const pct = (x: number | null) =>
+    x !== null && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "–";
   return renderPage({
     title: "keel: helpful-versus-harmless trade-off",
     sections: [
@@ -26,7 +35,7 @@ export async function tradeoffReport(points: readonly TradeoffPoint[]): Promise<
         id: "points",
         title: "Points",
         body: html`<table><thead><tr><th>mode</th><th>value</th><th>helpfulness</th><th>jailbreak success</th><th>attack success</th><th>over-refusal</th><th>KL</th></tr></thead><tbody>
-${points.map((p) => html`<tr><td>${series(p.mode)}</td><td class="num">${p.value}</td><td class="num">${pct(p.helpfulness)}</td><td class="num">${pct(p.jailbreak_success)}</td><td class="num">${pct(p.attack_success)}</td><td class="num">${pct(p.over_refusal)}</td><td class="num">${p.kl === null ? "–" : p.kl.toFixed(2)}</td></tr>`)}
+${points.map((p) => html`<tr><td>${series(p.mode)}</td><td class="num">${p.value}</td><td class="num">${pct(p.helpfulness)}</td><td class="num">${pct(p.jailbreak_success)}</td><td class="num">${pct(p.attack_success)}</td><td class="num">${pct(p.over_refusal)}</td><td class="num">${p.kl !== null && Number.isFinite(p.kl) ? p.kl.toFixed(2) : "–"}</td></tr>`)}
 </tbody></table>`,
       },
     ],

@@ -140,6 +140,27 @@ function tradeoffProbes(plan: Plan, world: World) {
 }
 
 /**
+ * Each point is four rates: a suite with no probe (a world whose redteam split holds no harmful
+ * or no borderline or no benign prompt) would make its rate NaN — written as null in point.json
+ * and printed as "NaN%" — after every point had trained. Refused before anything runs.
+ */
+function refuseMissingSuites(from: string, probes: ReturnType<typeof tradeoffProbes>): void {
+  const have = new Set(probes.map((p) => p.suite));
+  const missing = (["helpful", "harmful", "over_refusal"] as const).filter((s) => !have.has(s));
+  if (missing.length === 0) return;
+  const family = {
+    helpful: "benign task",
+    harmful: "harmful request",
+    over_refusal: "borderline request",
+  };
+  throw new KeelError(
+    "KEEL_E_USAGE",
+    `${from}'s world has no ${missing.map((s) => family[s]).join(", no ")} in its redteam split: the trade-off's ${missing.join(", ")} probes would be empty, and every point's ${missing.map((s) => (s === "helpful" ? "helpfulness" : s === "harmful" ? "attack and jailbreak success" : "over-refusal")).join(", ")} undefined`,
+    { hint: "run the trade-off from a run whose world has all five families and a redteam split" },
+  );
+}
+
+/**
  * The cost model in `--out`/cost, trained on the world's safe/unsafe labels unless one from the
  * same inputs is there; its directory and its source.json.
  */
@@ -154,10 +175,18 @@ async function costModel(
   if (!existsSync(join(costDir, "model")) || readText(join(costDir, SOURCE)) !== source) {
     // One trained from another run (or an interrupted one) is not scored with.
     rmSync(costDir, { recursive: true, force: true });
+    const train = await costPairs(o.from);
+    // The trainer would say "data.train: no training pairs", a field this command has not got.
+    if (train.length === 0)
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `--cost-thresholds: ${o.from}'s world has no comparison with exactly one unsafe response, so the cost model has no pair to learn safe from unsafe on`,
+        { hint: "leave out --cost-thresholds, or use a run whose world rated harmful prompts" },
+      );
     const r = await record.stage("cost", async () =>
       trainCostModel(
         { ...rm, loss: "safe_rlhf_cost", model: { init: plan.baseModel } },
-        { train: await costPairs(o.from) },
+        { train },
         { outDir: costDir, ...(o.signal ? { signal: o.signal } : {}) },
       ),
     );
@@ -203,9 +232,10 @@ async function runPoints(
   rmDir: string,
 ): Promise<TradeoffPoint[]> {
   const ppo = armPlan.ppo;
-  const record = await openTradeoffRecord(o, plan, armPlan.rm.seed, ppo.seed);
   const world = buildWorld(plan.world);
   const probes = tradeoffProbes(plan, world);
+  refuseMissingSuites(o.from, probes);
+  const record = await openTradeoffRecord(o, plan, armPlan.rm.seed, ppo.seed);
   const prompts = promptsOf(world, "train").map((p) => p.content);
   const cost =
     o.costThresholds.length > 0 ? await costModel(o, plan, armPlan.rm, record) : undefined;
@@ -318,5 +348,9 @@ async function trainPoint(
     throw new KeelError("KEEL_E_INTERRUPTED", `interrupted at ${label}`, {
       hint: "run it again with --resume to continue from the last checkpoint",
     });
-  return { checkpoint: r.checkpoint, kl: typeof r.metrics.kl === "number" ? r.metrics.kl : null };
+  const kl = r.metrics.kl;
+  return {
+    checkpoint: r.checkpoint,
+    kl: typeof kl === "number" && Number.isFinite(kl) ? kl : null,
+  };
 }

@@ -88,7 +88,13 @@ export {
   refusalText,
   respond,
 } from "./responses.js";
-export { buildRoster, groupCounts, type Roster, type RosterRater } from "./roster.js";
+export {
+  buildRoster,
+  emptyShareGroups,
+  groupCounts,
+  type Roster,
+  type RosterRater,
+} from "./roster.js";
 export { type Rates, type ScoredRow, type ScoreSummary, summarizeScores } from "./scoreSummary.js";
 export { type EvalPair, evalPairFamily, evalPairs, type SftRow, sftCorpus } from "./sft.js";
 export {

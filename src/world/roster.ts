@@ -71,6 +71,34 @@ export function groupCounts(config: WorldConfig): number[] {
   );
 }
 
+/**
+ * The groups given a positive share that the apportionment leaves without a rater (0.01 of a
+ * 20-rater panel is a fifth of a rater): a world built from them would lack a group its config
+ * names — an attack measured on it would be a clean panel under an attacker's name.
+ */
+export function emptyShareGroups(config: WorldConfig): { index: number; share: number }[] {
+  const counts = groupCounts(config);
+  return config.panel.raters.flatMap((g, index) =>
+    (g.share ?? 0) > 0 && counts[index] === 0 ? [{ index, share: g.share! }] : [],
+  );
+}
+
+/** KEEL_E_CONFIG naming the first group whose share comes to no rater (emptyShareGroups). */
+function refuseEmptyShareGroups(config: WorldConfig): void {
+  const empty = emptyShareGroups(config)[0];
+  if (empty === undefined) return;
+  const size = config.panel.size ?? 0;
+  const type = config.panel.raters[empty.index]!.type;
+  throw new KeelError(
+    "KEEL_E_CONFIG",
+    `share ${empty.share} of the ${size}-rater panel is ${+(empty.share * size).toPrecision(3)} of a rater, which rounds to none: this ${type} group would have no rater`,
+    {
+      where: { field: `panel.raters.${empty.index}.share` },
+      hint: `one rater is ${+(1 / size).toPrecision(3)} of this panel: raise the share or panel.size, or remove the group`,
+    },
+  );
+}
+
 interface Draft {
   profile: Omit<RaterProfile, "rater_id">;
   make: (profile: RaterProfile) => RaterModel;
@@ -166,6 +194,7 @@ function draftGroup(
 
 /** Builds the panel from the config: drawn parameters, shuffled opaque ids, teams and claims. */
 export function buildRoster(config: WorldConfig, rng: Rng): Roster {
+  refuseEmptyShareGroups(config);
   const counts = groupCounts(config);
   const drafts = config.panel.raters.flatMap((g, gi) =>
     draftGroup(config, g, gi, counts[gi]!, rng.fork(`group/${gi}`)),

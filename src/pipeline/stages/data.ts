@@ -243,8 +243,13 @@ export function collectStage(plan: Plan): Stage {
           onProgress: (n) => ctx.progress(expected > 0 ? n / expected : 0.5),
         });
         if (r.appended === 0) {
-          throw new KeelError("KEEL_E_CONFIG", `collect: no judgments came from ${what}`, {
-            where: { field: "collect" },
+          // The field leads the message; "collect: collect: …" said it twice.
+          const none = c.from === "panel" && expected === 0;
+          throw new KeelError("KEEL_E_CONFIG", `the collect stage got no judgments from ${what}`, {
+            where: { field: none ? "world.comparisons.count" : "collect" },
+            ...(none
+              ? { hint: "the world drew no comparisons: give world.comparisons.count above 0" }
+              : {}),
           });
         }
         const v = await store.verifyLedger();

@@ -5,6 +5,7 @@
  * pairs with and without the backdoor trigger plus its bias shifts.
  */
 import { mkdir } from "node:fs/promises";
+import { KeelError } from "../../core/errors.js";
 import { type Gpt, generate, padBatch } from "../../engine/index.js";
 import { writeFileAtomic } from "../../io/files.js";
 import {
@@ -57,16 +58,19 @@ function examplesOf(results: readonly ProbeResult[], perSuite: number): ExampleR
 
 /**
  * KL(π‖π_base) per response: Σ over sampled response tokens of log π − log π_base, averaged
- * over prompts (the k1 estimator on the policy's own samples, temperature 1).
+ * over prompts (the k1 estimator on the policy's own samples, temperature 1). Null with no
+ * prompt (a world without an eval split): an average over nothing, which the engine refused as
+ * "a batch needs at least one row" after every stage before it had run.
  */
-async function klToBase(
+export async function klToBase(
   policy: Gpt,
   base: Gpt,
   codec: TextCodec,
   prompts: readonly string[],
   maxNewTokens: number,
   seed: number,
-): Promise<number> {
+): Promise<number | null> {
+  if (prompts.length === 0) return null;
   const room = policy.config.context - maxNewTokens;
   const ids = prompts.map((p) => codec.fitPrompt(codec.prompt(p), Math.max(1, room)));
   const out = await generate(policy, ids, {
@@ -97,13 +101,25 @@ export function policyEvalStage(plan: Plan, who: "base" | Arm): Stage {
     outputs: [`${who}/evaluate.json`],
     async run(ctx) {
       const world = buildWorld(plan.world);
-      const probes = buildSuites(promptsOf(world, "redteam"), {
+      const pool = promptsOf(world, "redteam");
+      const probes = buildSuites(pool, {
         perSuite: rt.perSuite,
         trigger: rt.trigger,
         triggerPosition: world.config.trigger.position,
         seed: rt.seed,
         shots: rt.shots,
       });
+      // With no probe every rate is a rate over nothing: the stage would record an evaluation
+      // of nulls and the report a run that measured nothing, as a success.
+      if (probes.length === 0)
+        throw new KeelError(
+          "KEEL_E_CONFIG",
+          `${who}/evaluate: no red-team probe to run: no prompt of the world's ${world.prompts.length} fell in its redteam split`,
+          {
+            where: { field: "world.prompts.splits.redteam" },
+            hint: "give the redteam split a share (a split is a hash of each prompt's text, so a small pool can leave it empty), or more prompts",
+          },
+        );
       // From the run directory as this attempt names it, not the path an earlier attempt
       // recorded: a resume from another directory or of a moved run reads this run's model.
       const modelDir =

@@ -4,6 +4,7 @@
  * filled (data.ts).
  */
 import { mkdir } from "node:fs/promises";
+import { KeelError } from "../../core/errors.js";
 import type { Judgment, PreferencePair } from "../../core/types.js";
 import { contentToText } from "../../core/types.js";
 import { CleanPlan } from "../../defend/clean.js";
@@ -16,6 +17,7 @@ import type { Arm } from "../config.js";
 import type { Plan } from "../plan.js";
 import type { Stage, StageContext } from "../runner.js";
 import { storedJudgments } from "./data.js";
+import { checkPpoPrompts, trainPrompts } from "./train.js";
 
 export interface TruthRater {
   readonly rater_id: string;
@@ -55,6 +57,36 @@ function pairOf(j: Judgment, chooseA: boolean, weight?: number): PreferencePair 
 }
 
 /**
+ * An arm left with no preference pair: every comparison a tie or a split vote (undefended), or
+ * every one excluded or undecided by the audit (defended). Its reward model or DPO would fail a
+ * stage later as "no training pairs" in a trainer's terms; here the stage, the counts and the
+ * cause are known.
+ */
+function noPairs(
+  arm: Arm,
+  judgments: readonly Judgment[],
+  audit: Record<string, unknown>,
+): KeelError {
+  const comparisons = new Set(judgments.map((j) => j.comparison_id)).size;
+  const of = `${judgments.length} judgment${judgments.length === 1 ? "" : "s"} on ${comparisons} comparison${comparisons === 1 ? "" : "s"}`;
+  if (arm === "undefended")
+    return new KeelError(
+      "KEEL_E_CONFLICT",
+      `undefended/preferences: no preference pair from ${of}: every comparison's vote is a tie or split evenly between a and b`,
+      { hint: "collect judgments that prefer one response, or more raters per comparison" },
+    );
+  const s = (audit.audit ?? {}) as Record<string, unknown>;
+  return new KeelError(
+    "KEEL_E_CONFLICT",
+    `defended/preferences: the audit kept no preference pair from ${of} (raters: ${s.excluded ?? "?"} excluded, ${s.suspect ?? "?"} suspect, ${s.trusted ?? "?"} trusted; ${s.excluded_comparisons ?? "?"} comparisons excluded; the rest undecided)`,
+    {
+      where: { field: "audit.policy" },
+      hint: "see defended/audit.json for why; a more permissive audit.policy keeps more, or run the undefended arm alone (arms: [undefended])",
+    },
+  );
+}
+
+/**
  * An arm's preference set, one pair per comparison in both arms so that they train on the
  * same amount of data. Undefended: the plain majority of the raters' votes, every rater
  * trusted, ties and split votes dropped. Defended: the audit's cleaned set — one pair per kept
@@ -75,6 +107,16 @@ export function preferencesStage(plan: Plan, arm: Arm): Stage {
       ? [`${arm}/pairs.jsonl`, `${arm}/audit.json`, `${arm}/audit.html`]
       : [`${arm}/pairs.jsonl`],
     async run(ctx) {
+      // Here as well as at the policy stage: too few prompts for PPO is known now, before the
+      // reward model trains for minutes.
+      const ppo = plan.arms.find((x) => x.arm === arm)?.ppo;
+      if (ppo)
+        checkPpoPrompts(
+          arm,
+          (await trainPrompts(ctx, plan)).train.length,
+          ppo.rollout.batch_size,
+          plan,
+        );
       await mkdir(ctx.run.file(arm), { recursive: true });
       const judgments = await storedJudgments(ctx);
       const pairs: PreferencePair[] = [];
@@ -122,6 +164,7 @@ export function preferencesStage(plan: Plan, arm: Arm): Stage {
           triggers: a.triggers.slice(0, 3).map((t) => t.pattern),
         };
       }
+      if (pairs.length === 0) throw noPairs(arm, judgments, result);
       const w = new JsonlWriter(ctx.run.file(arm, "pairs.jsonl"));
       for (const p of pairs) await w.write(p);
       await w.commit();

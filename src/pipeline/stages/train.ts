@@ -199,7 +199,7 @@ async function ratedPrompts(ctx: StageContext): Promise<{ prompt: Judgment["prom
   }
 }
 
-async function trainPrompts(
+export async function trainPrompts(
   ctx: StageContext,
   plan: Plan,
 ): Promise<{ train: string[]; eval: string[] }> {
@@ -207,6 +207,29 @@ async function trainPrompts(
   const pool = ppoPromptPool(rows, await ratedPrompts(ctx));
   const p = plan.config.prompts;
   return p.from === "file" ? { ...pool, train: await readPromptFile(p.path!) } : pool;
+}
+
+/**
+ * PPO draws each rollout batch from distinct prompts, so it needs `rollout.batch_size` of them.
+ * The trainer says so in its own terms (`data.prompts`); a run says where the prompts came from
+ * and which pipeline field to change.
+ */
+export function checkPpoPrompts(arm: Arm, prompts: number, batchSize: number, plan: Plan): void {
+  if (prompts >= batchSize) return;
+  const file = plan.config.prompts.from === "file";
+  const whence = file
+    ? `the prompts file ${plan.config.prompts.path} holds ${prompts}`
+    : `the judgments were collected on ${prompts} distinct train-split prompt${prompts === 1 ? "" : "s"}`;
+  throw new KeelError(
+    "KEEL_E_CONFIG",
+    `${arm}/policy: PPO needs at least rollout.batch_size = ${batchSize} prompts, and ${whence}`,
+    {
+      where: { field: "policy.ppo.rollout.batch_size" },
+      hint: file
+        ? "add prompts to the file, or lower policy.ppo.rollout.batch_size"
+        : "collect judgments on more prompts (world.comparisons.count), or lower policy.ppo.rollout.batch_size",
+    },
+  );
 }
 
 export function policyStage(plan: Plan, a: ArmPlan): Stage {
@@ -231,6 +254,7 @@ export function policyStage(plan: Plan, a: ArmPlan): Stage {
       const out = ctx.run.file(arm, "policy");
       if (a.ppo) {
         const prompts = await trainPrompts(ctx, plan);
+        checkPpoPrompts(arm, prompts.train.length, a.ppo.rollout.batch_size, plan);
         const r = await trainPpo(
           a.ppo,
           { prompts: prompts.train, evalPrompts: prompts.eval },
