@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
 import Fastify, { type FastifyError, type FastifyInstance, type RouteOptions } from "fastify";
-import { collectionDb, settingOrInit } from "../store/collection/index.js";
+import { collectionDb, deleteExpiredSessions, settingOrInit } from "../store/collection/index.js";
 import type { FeedbackStore } from "../store/store.js";
 import { AuthCache, authPlugin } from "./auth/plugin.js";
 import type { ServerContext } from "./context.js";
@@ -201,8 +201,25 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
         }, options.auditIntervalMs)
       : undefined;
   sweep?.unref();
+  let sweepingSessions = false;
+  const sessionSweep =
+    options.sessionSweepMs > 0
+      ? setInterval(async () => {
+          if (sweepingSessions) return;
+          sweepingSessions = true;
+          try {
+            await deleteExpiredSessions(ctx.db, ctx.now());
+          } catch (e) {
+            app.log.error({ err: e }, "expired-session sweep failed");
+          } finally {
+            sweepingSessions = false;
+          }
+        }, options.sessionSweepMs)
+      : undefined;
+  sessionSweep?.unref();
   app.addHook("onClose", async () => {
     if (sweep) clearInterval(sweep);
+    if (sessionSweep) clearInterval(sessionSweep);
     await ctx.committer.drain();
     app.log.info({ commits: ctx.committer.stats }, "group commit totals");
     await ledger.close();

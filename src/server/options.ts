@@ -67,6 +67,11 @@ export const ServerOptionsSchema = z.strictObject({
     .default(false),
   /** How long an authenticated session or token is cached in memory before re-reading (ms). */
   authCacheMs: TimerMs.default(5000),
+  /**
+   * Delete expired sessions this often (ms; 0 = never). A user's own are also deleted when they
+   * sign in; without the sweep, those of a user who never came back stayed in the database.
+   */
+  sessionSweepMs: TimerMs.default(3_600_000),
   /** Audit each active project this often and pause raters it excludes (ms; 0 = never). */
   auditIntervalMs: TimerMs.default(30_000),
   /** The defenses' policy for live scores and auto-pause. */
