@@ -10,7 +10,12 @@
  */
 import { randomBytes } from "node:crypto";
 import fastifyCookie from "@fastify/cookie";
-import Fastify, { type FastifyError, type FastifyInstance, type RouteOptions } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type RouteOptions,
+} from "fastify";
 import { collectionDb, deleteExpiredSessions, settingOrInit } from "../store/collection/index.js";
 import type { FeedbackStore } from "../store/store.js";
 import { AuthCache, authPlugin } from "./auth/plugin.js";
@@ -181,45 +186,20 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
       }),
     );
   }
-  let sweeping = false;
-  const sweep =
-    options.auditIntervalMs > 0
-      ? setInterval(async () => {
-          if (sweeping) return;
-          sweeping = true;
-          try {
-            for (const q of await ctx.queues.loaded()) {
-              const paused = await pauseExcluded(ctx, q);
-              if (paused.length > 0)
-                app.log.warn({ project: q.project.project_id, paused }, "audit paused raters");
-            }
-          } catch (e) {
-            app.log.error({ err: e }, "audit sweep failed");
-          } finally {
-            sweeping = false;
-          }
-        }, options.auditIntervalMs)
-      : undefined;
-  sweep?.unref();
-  let sweepingSessions = false;
-  const sessionSweep =
-    options.sessionSweepMs > 0
-      ? setInterval(async () => {
-          if (sweepingSessions) return;
-          sweepingSessions = true;
-          try {
-            await deleteExpiredSessions(ctx.db, ctx.now());
-          } catch (e) {
-            app.log.error({ err: e }, "expired-session sweep failed");
-          } finally {
-            sweepingSessions = false;
-          }
-        }, options.sessionSweepMs)
-      : undefined;
-  sessionSweep?.unref();
+  const sweeps = [
+    periodic(options.auditIntervalMs, app.log, "audit sweep failed", async () => {
+      for (const q of await ctx.queues.loaded()) {
+        const paused = await pauseExcluded(ctx, q);
+        if (paused.length > 0)
+          app.log.warn({ project: q.project.project_id, paused }, "audit paused raters");
+      }
+    }),
+    periodic(options.sessionSweepMs, app.log, "expired-session sweep failed", () =>
+      deleteExpiredSessions(ctx.db, ctx.now()),
+    ),
+  ];
   app.addHook("onClose", async () => {
-    if (sweep) clearInterval(sweep);
-    if (sessionSweep) clearInterval(sessionSweep);
+    for (const t of sweeps) if (t) clearInterval(t);
     await ctx.committer.drain();
     app.log.info({ commits: ctx.committer.stats }, "group commit totals");
     await ledger.close();
@@ -227,4 +207,31 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     await ctx.limits.close();
   });
   return { app, ctx };
+}
+
+/**
+ * `run` every `ms` (never at 0), one run at a time (a run that outlasts the interval skips the
+ * next tick), its failure logged as `failed`; the timer does not keep the process alive.
+ */
+function periodic(
+  ms: number,
+  log: FastifyBaseLogger,
+  failed: string,
+  run: () => Promise<unknown>,
+): NodeJS.Timeout | undefined {
+  if (ms <= 0) return undefined;
+  let running = false;
+  const t = setInterval(async () => {
+    if (running) return;
+    running = true;
+    try {
+      await run();
+    } catch (e) {
+      log.error({ err: e }, failed);
+    } finally {
+      running = false;
+    }
+  }, ms);
+  t.unref();
+  return t;
 }
