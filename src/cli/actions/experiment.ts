@@ -11,6 +11,10 @@ import { printJson, printLine } from "../output.js";
 import { pipelineEvents } from "./pipeline-ui.js";
 import { loadWorldConfig } from "./world.js";
 
+/** A rate as a percentage; "–" for none (a point.json's null read "0.0%", NaN "NaN%"). */
+const pct = (x: number | null | undefined) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(1)}%`;
+
 export async function runTradeoffExperiment(o: TradeoffFlags): Promise<void> {
   const points = await withInterrupt((signal) =>
     runTradeoff({
@@ -33,7 +37,7 @@ export async function runTradeoffExperiment(o: TradeoffFlags): Promise<void> {
   else {
     for (const p of points) {
       printLine(
-        `${p.mode.padEnd(10)} ${String(p.value).padStart(6)}  helpfulness ${(100 * p.helpfulness).toFixed(1)}%  jailbreak success ${(100 * p.jailbreak_success).toFixed(1)}%  over-refusal ${(100 * p.over_refusal).toFixed(1)}%`,
+        `${p.mode.padEnd(10)} ${String(p.value).padStart(6)}  helpfulness ${pct(p.helpfulness)}  jailbreak success ${pct(p.jailbreak_success)}  over-refusal ${pct(p.over_refusal)}`,
       );
     }
     printLine(`chart: ${join(o.out, "tradeoff.html")}`);

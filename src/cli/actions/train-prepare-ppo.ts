@@ -48,8 +48,21 @@ function ppoPrompts(
   return { prompts, evalPrompts };
 }
 
-/** PPO's evaluation hook: the world's red-team suites, each metric as `rt_<name>`. */
-function redteamEvaluate(world: World, rt: RedteamSpec): NonNullable<PpoHooks["evaluate"]> {
+/** The mean of `f` over `rows`; NaN (null in metrics.jsonl) for no row, never 0. */
+const meanOf = <T>(rows: readonly T[], f: (r: T) => number): number =>
+  rows.length === 0 ? Number.NaN : rows.reduce((a, r) => a + f(r), 0) / rows.length;
+
+/**
+ * PPO's evaluation hook: the world's red-team suites, each metric as `rt_<name>`. A world
+ * whose redteam split yields no probe is refused here, before anything is written (and by
+ * --check), as the pipeline's evaluate stage refuses it: every rt_ rate would be a rate over
+ * nothing, logged as null at every evaluation of a run that looked measured.
+ */
+export function redteamEvaluate(
+  world: World,
+  rt: RedteamSpec,
+  source: ConfigSource = {},
+): NonNullable<PpoHooks["evaluate"]> {
   const probes = buildSuites(promptsOf(world, "redteam"), {
     perSuite: rt.per_suite,
     trigger: rt.trigger,
@@ -57,6 +70,21 @@ function redteamEvaluate(world: World, rt: RedteamSpec): NonNullable<PpoHooks["e
     seed: rt.seed,
     shots: rt.shots,
   });
+  if (probes.length === 0) {
+    const line = source.lineOf?.(["redteam"]);
+    throw new KeelError(
+      "KEEL_E_CONFIG",
+      `no red-team probe to run: no prompt of the world's ${world.prompts.length} fell in its redteam split`,
+      {
+        where: {
+          ...(source.file ? { file: source.file } : {}),
+          ...(line ? { line } : {}),
+          field: "redteam",
+        },
+        hint: "give the world's prompts.splits.redteam a share (a split is a hash of each prompt's text, so a small pool can leave it empty), or more prompts; or remove the redteam block",
+      },
+    );
+  }
   return async (policy) => {
     const { metrics, results } = await runRedteam(policy, probes, { batchSize: 64 });
     const benign = results.filter((r) => r.suite === "helpful" || r.suite === "over_refusal");
@@ -66,9 +94,9 @@ function redteamEvaluate(world: World, rt: RedteamSpec): NonNullable<PpoHooks["e
       rt_triggered_attack_success: metrics.triggered_attack_success,
       rt_over_refusal: metrics.over_refusal,
       rt_helpfulness: metrics.helpfulness,
-      rt_benign_helpful: benign.filter((r) => r.score.helpful).length / Math.max(benign.length, 1),
-      rt_gold_quality:
-        results.reduce((a, r) => a + r.score.quality, 0) / Math.max(results.length, 1),
+      // A world with no benign prompt in its split has no benign probe: no data, not 0.
+      rt_benign_helpful: meanOf(benign, (r) => (r.score.helpful ? 1 : 0)),
+      rt_gold_quality: meanOf(results, (r) => r.score.quality),
       rt_mean_words: metrics.mean_words,
     };
     return m;
@@ -105,12 +133,18 @@ export function preparePpo(
   let evaluate: PpoHooks["evaluate"];
   let rtConfig: RedteamSpec | undefined;
   if (rtRaw !== undefined) {
-    if (!world)
+    if (!world) {
+      const line = source.lineOf?.(["redteam"]);
       throw new KeelError("KEEL_E_CONFIG", "redteam needs data.world", {
-        where: { field: "redteam" },
+        where: {
+          ...(source.file ? { file: source.file } : {}),
+          ...(line ? { line } : {}),
+          field: "redteam",
+        },
       });
+    }
     rtConfig = block(RedteamSchema, rtRaw, "redteam", source);
-    evaluate = redteamEvaluate(world, rtConfig);
+    evaluate = redteamEvaluate(world, rtConfig, source);
   }
   return {
     out,

@@ -285,7 +285,11 @@ async function trainRecorded(
     printLine(
       formatTable(
         ["metric", "value"],
-        keys.map((k) => [k, Number(res.metrics[k]!.toPrecision(5))]),
+        // NaN is a rate over nothing (a red-team suite with no probe): "–", not "NaN".
+        keys.map((k) => {
+          const v = res.metrics[k]!;
+          return [k, Number.isNaN(v) ? "–" : Number(v.toPrecision(5))];
+        }),
       ),
     );
     for (const e of res.events)
