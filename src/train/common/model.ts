@@ -207,12 +207,17 @@ export function restoreInto(
   ema?: Ema,
 ): { step: number; extra: Record<string, unknown> } {
   const ck = loadCheckpoint(dir);
-  model.params.flat.set(ck.model.params.flat);
-  model.params.touch();
-  if (opt) ck.restoreOptimizer(opt);
-  if (ema && ck.hasEma) ck.restoreEma(ema);
-  void ck.model.dispose();
-  return { step: ck.step, extra: ck.extra };
+  // The loaded copy only carries the weights over: released also when its optimizer state or
+  // EMA is refused (a torn or tampered checkpoint).
+  try {
+    model.params.flat.set(ck.model.params.flat);
+    model.params.touch();
+    if (opt) ck.restoreOptimizer(opt);
+    if (ema && ck.hasEma) ck.restoreEma(ema);
+    return { step: ck.step, extra: ck.extra };
+  } finally {
+    void ck.model.dispose();
+  }
 }
 
 /**

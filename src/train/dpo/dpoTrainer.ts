@@ -11,6 +11,7 @@ import { KeelError } from "../../core/errors.js";
 import { contentToText, type PreferencePair } from "../../core/types.js";
 import type { Gpt } from "../../engine/gpt/model.js";
 import { epochBatches } from "../common/batches.js";
+import type { TextCodec } from "../common/codec.js";
 import { TrainLoop } from "../common/loop.js";
 import {
   asModelDtype,
@@ -170,6 +171,32 @@ function requireFiniteReference(
   );
 }
 
+/**
+ * The pairs encoded with the policy's codec, and their summed response log-probs under the
+ * reference (`reference.init`, or a copy of the policy as it starts). The reference is opened
+ * here and released here, whether scoring succeeds or not: it is needed for nothing after.
+ */
+async function scoreWithReference(
+  c: DpoConfig,
+  raw: RawPairSets<PreferencePair>,
+  o: { model: Gpt; codec: TextCodec; seqLen: number; threads: number | undefined },
+) {
+  const { model, codec, seqLen } = o;
+  if (c.reference)
+    checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
+  const ref = c.reference
+    ? openReference(c.reference.init, codec, seqLen, "model.init", o.threads)
+    : model.clone();
+  try {
+    const { train, eval: evalPairs } = raw.encode(codec, seqLen, { cost: false, drop: true });
+    const refTrain = await pairLogprobs(ref, train, codec.padId, c.train.eval_batch_size);
+    const refEval = await pairLogprobs(ref, evalPairs, codec.padId, c.train.eval_batch_size);
+    return { train, evalPairs, refTrain, refEval };
+  } finally {
+    await ref.dispose();
+  }
+}
+
 export async function trainDpo(
   input: DpoConfigInput | DpoConfig,
   data: DpoData,
@@ -201,77 +228,79 @@ async function runDpo(
         contentToText(p.rejected),
       ]),
   });
-  const seqLen = seqLenFor(c.train.seq_len, model);
-  if (c.reference)
-    checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
-  const ref = c.reference
-    ? openReference(c.reference.init, codec, seqLen, "model.init", hooks.threads)
-    : model.clone();
-  const { train, eval: evalPairs } = raw.encode(codec, seqLen, { cost: false, drop: true });
-  const refTrain = await pairLogprobs(ref, train, codec.padId, c.train.eval_batch_size);
-  const refEval = await pairLogprobs(ref, evalPairs, codec.padId, c.train.eval_batch_size);
-  await ref.dispose();
-  requireFiniteReference(c, [refTrain, refEval]);
-
-  const B = c.train.batch_size;
-  const perEpoch = Math.ceil(train.length / B);
-  const total = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
-  const loop = new TrainLoop("dpo", hooks, c.run, total, c);
-  const opt = makeOptimizer(model, c.optim);
-  if (loop.resumePoint) loop.checkResumable(restoreInto(loop.resumePoint.dir, model, opt).extra);
-  const save = (dir: string, step: number) =>
-    saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.resumeStamp(step) });
-
-  let last: Metrics = {};
-  let step = loop.startStep;
-  let status: TrainResult["status"] = "completed";
-  let batches: number[][] = [];
-  let batchesEpoch = -1;
-  while (step < total) {
-    if (loop.aborted) {
-      const at = step;
-      loop.saveCheckpoint(at, (d) => save(d, at));
-      status = "aborted";
-      break;
-    }
-    const epoch = Math.floor(step / perEpoch);
-    if (epoch !== batchesEpoch) {
-      batches = epochBatches(
-        Array.from({ length: train.length }, (_, i) => i),
-        B,
-        c.seed,
-        `epoch-${epoch}`,
-        (i) => train.longest(i),
-      );
-      batchesEpoch = epoch;
-    }
-    const idx = batches[step % perEpoch]!;
-    const live = await dpoStep(model, opt, idx, { train, ref: refTrain, padId: codec.padId }, c, {
-      lr: lrAt(c.optim, step, total),
-      place: `dpo step ${step + 1}`,
+  // The policy is this run's own: released however the run ends (a divergence, a refused
+  // reference or resume, a failed save), or its ONNX Runtime sessions would outlive it.
+  try {
+    const seqLen = seqLenFor(c.train.seq_len, model);
+    const { train, evalPairs, refTrain, refEval } = await scoreWithReference(c, raw, {
+      model,
+      codec,
+      seqLen,
+      threads: hooks.threads,
     });
-    step += 1;
-    loop.progress("train", step, live);
-    if (loop.due(c.run.log_every, step)) {
-      loop.record("train", step, live);
-      last = live;
+    requireFiniteReference(c, [refTrain, refEval]);
+
+    const B = c.train.batch_size;
+    const perEpoch = Math.ceil(train.length / B);
+    const total = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
+    const loop = new TrainLoop("dpo", hooks, c.run, total, c);
+    const opt = makeOptimizer(model, c.optim);
+    if (loop.resumePoint) loop.checkResumable(restoreInto(loop.resumePoint.dir, model, opt).extra);
+    const save = (dir: string, step: number) =>
+      saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.resumeStamp(step) });
+
+    let last: Metrics = {};
+    let step = loop.startStep;
+    let status: TrainResult["status"] = "completed";
+    let batches: number[][] = [];
+    let batchesEpoch = -1;
+    while (step < total) {
+      if (loop.aborted) {
+        const at = step;
+        loop.saveCheckpoint(at, (d) => save(d, at));
+        status = "aborted";
+        break;
+      }
+      const epoch = Math.floor(step / perEpoch);
+      if (epoch !== batchesEpoch) {
+        batches = epochBatches(
+          Array.from({ length: train.length }, (_, i) => i),
+          B,
+          c.seed,
+          `epoch-${epoch}`,
+          (i) => train.longest(i),
+        );
+        batchesEpoch = epoch;
+      }
+      const idx = batches[step % perEpoch]!;
+      const live = await dpoStep(model, opt, idx, { train, ref: refTrain, padId: codec.padId }, c, {
+        lr: lrAt(c.optim, step, total),
+        place: `dpo step ${step + 1}`,
+      });
+      step += 1;
+      loop.progress("train", step, live);
+      if (loop.due(c.run.log_every, step)) {
+        loop.record("train", step, live);
+        last = live;
+      }
+      if (evalPairs.length > 0 && loop.due(c.run.eval_every, step)) {
+        const em = await dpoEval(model, { train: evalPairs, ref: refEval, padId: codec.padId }, c);
+        if (!Number.isFinite(em.eval_loss!))
+          throw divergence(`dpo evaluation after step ${step}`, `the eval loss is ${em.eval_loss}`);
+        loop.record("eval", step, em);
+        loop.progress("eval", step, em);
+        last = { ...last, ...em };
+      }
+      if (c.run.checkpoint_every > 0 && step % c.run.checkpoint_every === 0 && step < total) {
+        const at = step;
+        loop.saveCheckpoint(at, (dd) => save(dd, at));
+      }
     }
-    if (evalPairs.length > 0 && loop.due(c.run.eval_every, step)) {
-      const em = await dpoEval(model, { train: evalPairs, ref: refEval, padId: codec.padId }, c);
-      if (!Number.isFinite(em.eval_loss!))
-        throw divergence(`dpo evaluation after step ${step}`, `the eval loss is ${em.eval_loss}`);
-      loop.record("eval", step, em);
-      loop.progress("eval", step, em);
-      last = { ...last, ...em };
-    }
-    if (c.run.checkpoint_every > 0 && step % c.run.checkpoint_every === 0 && step < total) {
-      const at = step;
-      loop.saveCheckpoint(at, (dd) => save(dd, at));
-    }
+    const dir = loop.finalDir;
+    if (dir && status === "completed")
+      saveModel(dir, model, codec, { step, extra: loop.stamp(step) });
+    return loop.finish(status, step, last, status === "completed" ? dir : undefined);
+  } finally {
+    await model.dispose();
   }
-  const dir = loop.finalDir;
-  if (dir && status === "completed")
-    saveModel(dir, model, codec, { step, extra: loop.stamp(step) });
-  await model.dispose();
-  return loop.finish(status, step, last, status === "completed" ? dir : undefined);
 }

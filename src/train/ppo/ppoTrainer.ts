@@ -215,23 +215,31 @@ function openModels(c: PpoConfig, hooks: PpoHooks) {
   if (c.reference)
     checkPolicy(c.reference.init, { file: c.reference.init, field: "reference.init" });
   const { model: policy, codec } = openCheckpoint(c.policy.init, hooks.threads);
-  checkPromptRoom(c, policy.config.context);
-  // The reference scores the policy's own sequences (prompt and response, up to its context).
-  const ref = c.reference
-    ? openReference(c.reference.init, codec, policy.config.context, "policy.init", hooks.threads)
-    : policy.clone();
-  const sources = openSources(c, hooks);
-  const learner: Learner = {
-    model: policy,
-    opt: makeOptimizer(policy, c.optim),
-    grad: policy.params.zerosLike(),
-  };
-  let critic: Learner | undefined;
-  if (c.cost) {
-    const m = policy.clone();
-    critic = { model: m, opt: makeOptimizer(m, c.optim), grad: m.params.zerosLike() };
+  // What is open when a later one fails (a refused reference or reward model) is released here.
+  const opened = [policy];
+  try {
+    checkPromptRoom(c, policy.config.context);
+    // The reference scores the policy's own sequences (prompt and response, up to its context).
+    const ref = c.reference
+      ? openReference(c.reference.init, codec, policy.config.context, "policy.init", hooks.threads)
+      : policy.clone();
+    opened.push(ref);
+    const sources = openSources(c, hooks);
+    const learner: Learner = {
+      model: policy,
+      opt: makeOptimizer(policy, c.optim),
+      grad: policy.params.zerosLike(),
+    };
+    let critic: Learner | undefined;
+    if (c.cost) {
+      const m = policy.clone();
+      critic = { model: m, opt: makeOptimizer(m, c.optim), grad: m.params.zerosLike() };
+    }
+    return { policy, codec, ref, sources, learner, critic };
+  } catch (e) {
+    for (const m of opened) void m.dispose();
+    throw e;
   }
-  return { policy, codec, ref, sources, learner, critic };
 }
 
 /** The final model at `dir`, and with an EMA safeguard its averaged weights at `<dir>-ema`. */
@@ -269,35 +277,37 @@ export async function trainPpo(
       },
     );
   const { policy, codec, ref, sources, learner, critic } = openModels(c, hooks);
-  const monitors = hooks.monitors ?? [];
-  const st = initialState(c);
-  const loop = new TrainLoop("ppo", hooks, c.run, c.ppo.iterations, c);
-  for (const m of monitors) m.attach?.(policy);
-  const ema = () => monitors.map((m) => m.ema?.()).find((e) => e !== undefined);
-  if (loop.resumePoint) {
-    const dir = loop.resumePoint.dir;
-    const { extra } = restoreInto(join(dir, "policy"), policy, learner.opt, ema());
-    loop.checkResumable(extra);
-    if (critic) restoreInto(join(dir, "cost_critic"), critic.model, critic.opt);
-    restoreState(c, st, monitors, extra.state as PpoState, dir);
-  }
-  const save = (dir: string, step: number) => {
-    const e = ema();
-    saveModel(join(dir, "policy"), policy, codec, {
-      step,
-      optimizer: learner.opt,
-      ...(e ? { ema: e } : {}),
-      extra: loop.resumeStamp(step, { state: stateOf(st, monitors) }),
-    });
-    if (critic)
-      saveModel(join(dir, "cost_critic"), critic.model, codec, { step, optimizer: critic.opt });
-  };
-  const promptsAt = promptSchedule(data.prompts, B, c.seed);
-
-  let last: Metrics = {};
-  let status: TrainResult["status"] = "completed";
-  let it = loop.startStep;
+  // Everything openModels opened is released however the run ends: a refused resume (another
+  // trainer's checkpoint, changed safeguards) too, not only a failure in the loop.
   try {
+    const monitors = hooks.monitors ?? [];
+    const st = initialState(c);
+    const loop = new TrainLoop("ppo", hooks, c.run, c.ppo.iterations, c);
+    for (const m of monitors) m.attach?.(policy);
+    const ema = () => monitors.map((m) => m.ema?.()).find((e) => e !== undefined);
+    if (loop.resumePoint) {
+      const dir = loop.resumePoint.dir;
+      const { extra } = restoreInto(join(dir, "policy"), policy, learner.opt, ema());
+      loop.checkResumable(extra);
+      if (critic) restoreInto(join(dir, "cost_critic"), critic.model, critic.opt);
+      restoreState(c, st, monitors, extra.state as PpoState, dir);
+    }
+    const save = (dir: string, step: number) => {
+      const e = ema();
+      saveModel(join(dir, "policy"), policy, codec, {
+        step,
+        optimizer: learner.opt,
+        ...(e ? { ema: e } : {}),
+        extra: loop.resumeStamp(step, { state: stateOf(st, monitors) }),
+      });
+      if (critic)
+        saveModel(join(dir, "cost_critic"), critic.model, codec, { step, optimizer: critic.opt });
+    };
+    const promptsAt = promptSchedule(data.prompts, B, c.seed);
+
+    let last: Metrics = {};
+    let status: TrainResult["status"] = "completed";
+    let it = loop.startStep;
     const hasEval = data.evalPrompts !== undefined && data.evalPrompts.length > 0;
     if (hasEval && it === 0 && !loop.resumePoint) {
       // The starting policy's scores, so every curve begins at the SFT model. A checkpoint at

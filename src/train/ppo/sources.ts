@@ -36,36 +36,38 @@ export function openSources(c: PpoConfig, hooks: PpoHooks): Sources {
     owned.push(s);
     return (p: readonly string[], r: readonly string[]) => s.score(p, r);
   };
-  const reward =
-    hooks.reward ??
-    (c.reward.model
-      ? open(c.reward.model, {
-          expect: "reward",
-          ...(c.reward.scoring ? { scoring: c.reward.scoring } : {}),
-          ...(c.reward.lambda === undefined ? {} : { lambda: c.reward.lambda }),
-        })
-      : undefined);
-  if (!reward)
-    throw new KeelError(
-      "KEEL_E_CONFIG",
-      "ppo needs a reward model (reward.model) or a reward function",
-      {
+  // A reward model opened before the cost model is refused (or missing) is released here.
+  try {
+    const reward =
+      hooks.reward ??
+      (c.reward.model
+        ? open(c.reward.model, {
+            expect: "reward",
+            ...(c.reward.scoring ? { scoring: c.reward.scoring } : {}),
+            ...(c.reward.lambda === undefined ? {} : { lambda: c.reward.lambda }),
+          })
+        : undefined);
+    if (!reward)
+      throw new KeelError("KEEL_E_CONFIG", "ppo needs a reward model or a reward function", {
         where: { field: "reward.model" },
-      },
-    );
-  let cost: RewardSource | undefined;
-  if (c.cost) {
-    cost = hooks.cost ?? (c.cost.model ? open(c.cost.model, { expect: "cost" }) : undefined);
-    if (!cost)
-      throw new KeelError("KEEL_E_CONFIG", "Lagrangian mode needs a cost model (cost.model)", {
-        where: { field: "cost.model" },
       });
+    let cost: RewardSource | undefined;
+    if (c.cost) {
+      cost = hooks.cost ?? (c.cost.model ? open(c.cost.model, { expect: "cost" }) : undefined);
+      if (!cost)
+        throw new KeelError("KEEL_E_CONFIG", "Lagrangian mode needs a cost model", {
+          where: { field: "cost.model" },
+        });
+    }
+    return {
+      reward,
+      cost,
+      dispose: async () => {
+        for (const s of owned) await s.dispose();
+      },
+    };
+  } catch (e) {
+    for (const s of owned) void s.dispose();
+    throw e;
   }
-  return {
-    reward,
-    cost,
-    dispose: async () => {
-      for (const s of owned) await s.dispose();
-    },
-  };
 }
