@@ -52,10 +52,10 @@ interface Batch {
 
 interface Groups {
   source: string;
-  groups: { rater_ids: string[]; score: number; reason: string }[];
-  triggers: { pattern: string; score: number; support: number }[];
+  groups: { rater_ids: string[]; score: number | null; reason: string }[];
+  triggers: { pattern: string; score: number | null; support: number }[];
   /** Absent from servers older than the promotion scan. */
-  promotions?: { pattern: string; score: number; support: number; raters: number }[];
+  promotions?: { pattern: string; score: number | null; support: number; raters: number }[];
 }
 
 /** Items per request: well under the route's 10,000 items and 16 MiB. */
@@ -80,8 +80,16 @@ function parseItems(name: string, text: string): { items: unknown[]; lines: numb
   return { items, lines };
 }
 
-const pct = (x: number | null) => (x === null ? "—" : `${Math.round(x * 100)}%`);
-const num = (x: number | null, d = 2) => (x === null ? "—" : x.toFixed(d));
+/**
+ * A figure the server could not estimate comes as null (JSON has no NaN), or is absent from an
+ * older server: every one shows as "—", never as 0, "NaN" or a page that stops rendering.
+ */
+const known = (x: number | null | undefined): x is number =>
+  typeof x === "number" && Number.isFinite(x);
+const pct = (x: number | null | undefined) => (known(x) ? `${Math.round(x * 100)}%` : "—");
+const num = (x: number | null | undefined, d = 2) => (known(x) ? x.toFixed(d) : "—");
+const seconds = (ms: number | null | undefined) =>
+  known(ms) ? `${(ms / 1000).toFixed(1)} s` : "—";
 
 export function Admin({ projectId, canEdit }: { projectId: string; canEdit: boolean }) {
   const [raters, setRaters] = useState<Rater[] | null>(null);
@@ -298,19 +306,20 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
                   <th scope="row">{r.display_name}</th>
                   <td>{r.status}</td>
                   <td data-col="judgments">{r.judgments}</td>
+                  {/* No gold judged yet is not 0% right: it would read as a failing rater. */}
                   <td data-col="gold">
-                    {r.gold_correct}/{r.gold_seen} ({pct(r.gold_accuracy)})
+                    {r.gold_seen > 0 ? (
+                      `${r.gold_correct}/${r.gold_seen} (${pct(r.gold_accuracy)})`
+                    ) : (
+                      <span className="muted">no gold yet</span>
+                    )}
                   </td>
                   <td data-col="reliability">{num(r.reliability)}</td>
-                  <td>{num(r.agreement)}</td>
-                  <td>{pct(r.position_bias)}</td>
-                  <td>
-                    {r.median_latency_ms === null
-                      ? "—"
-                      : `${(r.median_latency_ms / 1000).toFixed(1)} s`}
-                  </td>
+                  <td data-col="agreement">{num(r.agreement)}</td>
+                  <td data-col="position-bias">{pct(r.position_bias)}</td>
+                  <td data-col="latency">{seconds(r.median_latency_ms)}</td>
                   <td data-col="flagged">{r.flagged}</td>
-                  <td>{num(r.suspicion)}</td>
+                  <td data-col="suspicion">{num(r.suspicion)}</td>
                   <td data-col="verdict" title={r.reasons.join("; ")}>
                     {r.verdict}
                     <span className="muted"> ({r.verdict_source})</span>
@@ -425,7 +434,7 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
               <ul>
                 {groups.groups.map((g) => (
                   <li key={g.rater_ids.join(",")}>
-                    {g.rater_ids.join(", ")} — score {g.score.toFixed(2)}:{" "}
+                    {g.rater_ids.join(", ")} — score {num(g.score)}:{" "}
                     <span className="text">{g.reason}</span>
                   </li>
                 ))}
@@ -438,7 +447,7 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
               <ul>
                 {groups.triggers.map((t) => (
                   <li key={t.pattern}>
-                    <code className="text">{t.pattern}</code> — score {t.score.toFixed(2)}, support{" "}
+                    <code className="text">{t.pattern}</code> — score {num(t.score)}, support{" "}
                     {t.support}
                   </li>
                 ))}
@@ -455,9 +464,8 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
               <ul>
                 {(groups.promotions ?? []).map((p) => (
                   <li key={p.pattern}>
-                    <code className="text">{p.pattern}</code> — score {p.score.toFixed(2)}, in{" "}
-                    {p.support} comparisons, {p.raters} {p.raters === 1 ? "rater" : "raters"}{" "}
-                    leaning to it
+                    <code className="text">{p.pattern}</code> — score {num(p.score)}, in {p.support}{" "}
+                    comparisons, {p.raters} {p.raters === 1 ? "rater" : "raters"} leaning to it
                   </li>
                 ))}
               </ul>

@@ -91,9 +91,12 @@ export function ProjectSettings({
             maxLength={100_000}
           />
         </label>
+        {/* Required: an emptied field would otherwise be sent as 0 (Number("")), which for the
+            pause threshold silently turns pausing off. */}
         {NUMBERS.map(([k, label, step]) => (
           <label key={k}>
-            {label} <input name={k} type="number" step={step} min={0} defaultValue={settings[k]} />
+            {label}{" "}
+            <input name={k} type="number" step={step} min={0} required defaultValue={settings[k]} />
           </label>
         ))}
         {error && (

@@ -23,6 +23,16 @@ interface Result {
 
 const LABEL: Record<string, string> = { left: "Response 1", right: "Response 2", tie: "Tie" };
 
+/**
+ * How many of `n` answers must be right to pass, decided as the server does (right / n ≥ rate);
+ * null when no score passes. A rounded percentage would mislead: 87.5% shows as "88%", though
+ * 7 of 8 passes.
+ */
+function rightToPass(n: number, rate: number): number | null {
+  for (let k = 0; k <= n; k++) if (k / n >= rate) return k;
+  return null;
+}
+
 export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => void }) {
   const [quiz, setQuiz] = useState<QuizData | null>(null);
   const [answers, setAnswers] = useState<Record<string, string>>({});
@@ -113,6 +123,7 @@ export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => v
     );
   }
   const complete = quiz.items.every((i) => answers[i.quiz_id]);
+  const needed = rightToPass(quiz.items.length, quiz.pass_rate);
   return (
     <form className="quiz" onSubmit={(e) => void submit(e)} aria-labelledby="quiz-title">
       <h1 id="quiz-title" tabIndex={-1} ref={quizTitle}>
@@ -120,7 +131,10 @@ export function Quiz({ projectId, onDone }: { projectId: string; onDone: () => v
       </h1>
       <p>
         Judge these {quiz.items.length} comparisons as the guidelines say;{" "}
-        {Math.round(quiz.pass_rate * 100)}% right passes. {quiz.attempts_left} attempt
+        {needed === null
+          ? `${Math.round(quiz.pass_rate * 100)}% right passes`
+          : `at least ${needed} of ${quiz.items.length} right passes`}
+        . {quiz.attempts_left} attempt
         {quiz.attempts_left === 1 ? "" : "s"} left.
       </p>
       {quiz.items.map((item, n) => (

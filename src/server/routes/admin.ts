@@ -135,15 +135,13 @@ export function adminRoutes(ctx: ServerContext) {
             z.object({
               source: z.enum(["audit", "unavailable"]),
               groups: z.array(
-                z.object({ rater_ids: z.array(z.string()), score: z.number(), reason: z.string() }),
+                z.object({ rater_ids: z.array(z.string()), score: Num, reason: z.string() }),
               ),
-              triggers: z.array(
-                z.object({ pattern: z.string(), score: z.number(), support: z.number() }),
-              ),
+              triggers: z.array(z.object({ pattern: z.string(), score: Num, support: z.number() })),
               promotions: z.array(
                 z.object({
                   pattern: z.string(),
-                  score: z.number(),
+                  score: Num,
                   support: z.number(),
                   raters: z.number(),
                 }),

@@ -10,7 +10,7 @@ import { type AuditResult, audit, type Policy } from "../../defend/index.js";
 import type { CollectionDb } from "../../store/collection/index.js";
 import type { FeedbackStore } from "../../store/store.js";
 import type { ProjectQueue } from "../tasks/queue.js";
-import { computeScores, type ProjectScores, type ScoredJudgment } from "./live.js";
+import { computeScores, finite, type ProjectScores, type ScoredJudgment } from "./live.js";
 
 interface Entry {
   readonly seq: number;
@@ -107,15 +107,18 @@ export class ScoreBoard {
     return { seq, at: nowMs, scores, audit: audited };
   }
 
-  /** Collusion groups, trigger patterns and promoted names found by the audit. */
+  /**
+   * Collusion groups, trigger patterns and promoted names found by the audit; a score that is
+   * not a finite number is null (JSON has no NaN: fastify's serializer would fail the request).
+   */
   async groups(
     q: ProjectQueue,
     nowMs: number,
   ): Promise<{
     source: "audit" | "unavailable";
-    groups: { rater_ids: string[]; score: number; reason: string }[];
-    triggers: { pattern: string; score: number; support: number }[];
-    promotions: { pattern: string; score: number; support: number; raters: number }[];
+    groups: { rater_ids: string[]; score: number | null; reason: string }[];
+    triggers: { pattern: string; score: number | null; support: number }[];
+    promotions: { pattern: string; score: number | null; support: number; raters: number }[];
   }> {
     const a = await this.audit(q, nowMs);
     if (!a) return { source: "unavailable", groups: [], triggers: [], promotions: [] };
@@ -123,13 +126,17 @@ export class ScoreBoard {
       source: "audit",
       groups: a.groups.map((g) => ({
         rater_ids: [...g.rater_ids],
-        score: g.score,
+        score: finite(g.score),
         reason: g.reason,
       })),
-      triggers: a.triggers.map((t) => ({ pattern: t.pattern, score: t.score, support: t.support })),
+      triggers: a.triggers.map((t) => ({
+        pattern: t.pattern,
+        score: finite(t.score),
+        support: t.support,
+      })),
       promotions: a.promotions.map((p) => ({
         pattern: p.pattern,
-        score: p.score,
+        score: finite(p.score),
         support: p.support,
         raters: p.raters,
       })),

@@ -63,8 +63,19 @@ export interface ProjectScores {
   readonly batches: BatchAgreement[];
 }
 
-function finite(x: number | undefined): number | null {
+/** A figure for the wire: NaN and ±Infinity (an undefined estimate) become null. */
+export function finite(x: number | undefined): number | null {
   return x === undefined || !Number.isFinite(x) ? null : x;
+}
+
+/**
+ * "x% is below y%" with as many decimals (up to 3) as it takes for the two to differ: whole
+ * percents would say "50% is below 50%" for 100/201 under a threshold of 0.5.
+ */
+export function percentBelow(x: number, threshold: number): string {
+  let d = 0;
+  while (d < 3 && (x * 100).toFixed(d) === (threshold * 100).toFixed(d)) d++;
+  return `${(x * 100).toFixed(d)}% is below ${(threshold * 100).toFixed(d)}%`;
 }
 
 function median(xs: number[]): number | null {
@@ -141,7 +152,7 @@ export function computeScores(
     ) {
       verdict = "suspect";
       reasons.push(
-        `gold accuracy ${(acc * 100).toFixed(0)}% over ${p.gs} gold items is below ${(project.pause_gold_accuracy * 100).toFixed(0)}%`,
+        `gold accuracy ${p.gc}/${p.gs} = ${percentBelow(acc, project.pause_gold_accuracy)}`,
       );
     }
     raters.push({
@@ -150,12 +161,18 @@ export function computeScores(
       gold_seen: p.gs,
       gold_correct: p.gc,
       gold_accuracy: acc,
-      reliability: a ? a.reliability : w === undefined || !ds ? null : finite(ds.reliability[w]),
+      // The audit's figures go through `finite` too: the wire has no NaN (fastify's serializer
+      // fails on it, and writes Infinity as null), and the admin page shows "—" for null.
+      reliability: a
+        ? finite(a.reliability)
+        : w === undefined || !ds
+          ? null
+          : finite(ds.reliability[w]),
       agreement: w === undefined || !loo ? null : finite(loo.agreement[w]),
       position_bias: p.decided > 0 ? p.left / p.decided : null,
       median_latency_ms: median(p.lat),
       flagged: p.flagged,
-      suspicion: a ? a.suspicion : null,
+      suspicion: a ? finite(a.suspicion) : null,
       verdict,
       verdict_source: a ? "audit" : "policy",
       reasons,
