@@ -8,8 +8,10 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuditResult } from "../../src/defend/index.js";
+import { autoPause } from "../../src/server/routes/tasks.js";
 import { computeScores, type ScoredJudgment } from "../../src/server/scores/live.js";
 import type { ItemInfo, Project } from "../../src/store/collection/index.js";
+import { collectionDb } from "../../src/store/collection/index.js";
 import { openStore } from "../../src/store/store.js";
 import { tempDir } from "../helpers/stores.js";
 import { answer, call, type Fixture, json, makeFixture, nextTask, onboard } from "./helpers.js";
@@ -121,5 +123,32 @@ describe("the pause policy's reason", () => {
     expect(r!.verdict).toBe("suspect");
     expect(r!.gold_accuracy).toBeCloseTo(100 / 201, 12);
     expect(r!.reasons).toEqual(["gold accuracy 100/201 = 49.8% is below 50.0%"]);
+  });
+});
+
+describe("the automatic pause's reason", () => {
+  it("has decimals enough to differ from the threshold (100/201 under 0.5)", async () => {
+    // Whole percents wrote "= 50% is below the project's 50%".
+    const fx = await makeFixture(await openStore(join(tempDir(), "p.db"), { create: true }), {
+      pause_gold_accuracy: 0.5,
+      pause_min_gold: 3,
+    });
+    f = fx;
+    await onboard(fx, fx.actors.rater);
+    const q = (await fx.ctx.queues.get("p1"))!;
+    const s = (await q.rater(fx.actors.rater.user_id))!;
+    s.goldSeen = 201;
+    s.goldCorrect = 100;
+    await autoPause(fx.ctx, q, s);
+    const m = await collectionDb(fx.store)
+      .selectFrom("project_members")
+      .select(["status", "status_reason"])
+      .where("user_id", "=", fx.actors.rater.user_id)
+      .where("project_id", "=", "p1")
+      .executeTakeFirstOrThrow();
+    expect(m).toEqual({
+      status: "paused",
+      status_reason: "gold accuracy 100/201 = 49.8% is below 50.0%",
+    });
   });
 });

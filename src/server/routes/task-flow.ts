@@ -6,6 +6,7 @@
 import { KeelError } from "../../core/errors.js";
 import { setMemberStatus } from "../../store/collection/index.js";
 import type { ServerContext } from "../context.js";
+import { percentBelow } from "../scores/live.js";
 import type { Refusal } from "../tasks/admit.js";
 import { type Lease, releaseHeld, sharesJudgments } from "../tasks/leases.js";
 import type { ProjectQueue, RaterState } from "../tasks/queue.js";
@@ -171,7 +172,8 @@ export async function autoPause(ctx: ServerContext, q: ProjectQueue, s: RaterSta
       status: "paused",
       action: "auto_pause",
       actor_id: null,
-      reason: `gold accuracy ${s.goldCorrect}/${s.goldSeen} = ${(acc * 100).toFixed(0)}% is below the project's ${(p.pause_gold_accuracy * 100).toFixed(0)}%`,
+      // decimals enough to differ: whole percents said "50% is below 50%" for 100/201
+      reason: `gold accuracy ${s.goldCorrect}/${s.goldSeen} = ${percentBelow(acc, p.pause_gold_accuracy)}`,
       from: ["active"],
     },
     ctx.now(),
