@@ -71,6 +71,18 @@ describe("the admin API's numbers", () => {
     expect(rater(after).suspicion).toBeNull();
   });
 
+  it("says which of the audit's detectors had evidence on each rater ([]: unchecked)", async () => {
+    const { f: fx, real } = await judged();
+    const rows = async () =>
+      json<{ raters: { user_id: string; checked_by: unknown }[] }>(
+        await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1/raters"),
+      ).raters.find((r) => r.user_id === fx.actors.rater.user_id)!;
+    const own = real.raters.find((r) => r.rater_id === fx.actors.rater.user_id)!;
+    expect((await rows()).checked_by).toEqual(own.checked_by);
+    auditAs(fx, { ...real, raters: real.raters.map((r) => ({ ...r, checked_by: [] })) });
+    expect((await rows()).checked_by).toEqual([]);
+  });
+
   it("sends null for a group's, trigger's or promoted name's score that is not finite", async () => {
     const { f: fx, real } = await judged();
     const id = fx.actors.rater.user_id;

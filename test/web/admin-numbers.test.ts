@@ -74,6 +74,8 @@ const RATER = {
   verdict: "trusted",
   verdict_source: "audit",
   reasons: [],
+  // no detector had evidence on her: "trusted" means not checked
+  checked_by: [],
 };
 
 const GROUPS = {
@@ -101,6 +103,7 @@ describe("the admin page's missing numbers", () => {
       await row.waitFor({ timeout: 10_000 });
       const cell = (col: string) => row.locator(`[data-col="${col}"]`).textContent();
       await expect(cell("gold")).resolves.toBe("no gold yet");
+      await expect(cell("verdict")).resolves.toBe("trusted (audit) · unchecked");
       for (const col of ["reliability", "agreement", "position-bias", "latency", "suspicion"])
         await expect(cell(col), col).resolves.toBe("—");
       const item = (text: string) => page.locator("li", { hasText: text }).textContent();

@@ -29,6 +29,8 @@ interface Rater {
   verdict: string;
   verdict_source: string;
   reasons: string[];
+  /** The audit's detectors that had evidence on the rater; [] unchecked; null no audit yet. */
+  checked_by?: string[] | null;
 }
 
 interface ProgressData {
@@ -320,9 +322,22 @@ export function Admin({ projectId, canEdit }: { projectId: string; canEdit: bool
                   <td data-col="latency">{seconds(r.median_latency_ms)}</td>
                   <td data-col="flagged">{r.flagged}</td>
                   <td data-col="suspicion">{num(r.suspicion)}</td>
-                  <td data-col="verdict" title={r.reasons.join("; ")}>
+                  <td
+                    data-col="verdict"
+                    title={[
+                      ...r.reasons,
+                      ...(r.checked_by?.length ? [`checked by ${r.checked_by.join(", ")}`] : []),
+                    ].join("; ")}
+                  >
                     {r.verdict}
                     <span className="muted"> ({r.verdict_source})</span>
+                    {/* The audit had no evidence on them: "trusted" is not "cleared". */}
+                    {r.checked_by?.length === 0 && (
+                      <span className="muted" data-unchecked="">
+                        {" "}
+                        · unchecked
+                      </span>
+                    )}
                   </td>
                   <td>
                     {r.status === "active" && (

@@ -43,6 +43,7 @@ const RaterRow = z.object({
   verdict: z.string(),
   verdict_source: z.string(),
   reasons: z.array(z.string()),
+  checked_by: z.array(z.string()).nullable(),
 });
 
 const BatchRow = z.object({
@@ -100,6 +101,7 @@ export function adminRoutes(ctx: ServerContext) {
               verdict: m.status === "excluded" ? "excluded" : (r?.verdict ?? "trusted"),
               verdict_source: r?.verdict_source ?? "policy",
               reasons: r?.reasons ?? [],
+              checked_by: r?.checked_by ?? null,
             };
           }),
         };

@@ -47,6 +47,11 @@ export interface RaterScore {
   readonly verdict: Verdict;
   readonly verdict_source: "policy" | "audit";
   readonly reasons: readonly string[];
+  /**
+   * The audit's detectors that had evidence on the rater; empty: the audit could not check them
+   * (its `trusted` then means not checked, not cleared); null without an audit verdict.
+   */
+  readonly checked_by: readonly string[] | null;
 }
 
 export interface BatchAgreement {
@@ -176,6 +181,7 @@ export function computeScores(
       verdict,
       verdict_source: a ? "audit" : "policy",
       reasons,
+      checked_by: a ? a.checked_by : null,
     });
   }
   return { raters, batches: batchAgreement(project, items, judgments) };
