@@ -140,8 +140,9 @@ export function goldForTaskError(id: string, project: string, where: Where): Kee
  * Refuses what the ledger could not store and give back exactly, so that the hash computed now
  * is the one `ledger verify` recomputes from the database: a latency that is NaN or ±Infinity
  * (JSON hashes it as `null`, SQLite stores NaN as NULL, and an export writes ±Infinity as
- * `null` that no import reads back), and a string holding a lone UTF-16 surrogate (both
- * dialects store text as UTF-8, which keeps U+FFFD in its place). The import formats and the
+ * `null` that no import reads back), a string holding a lone UTF-16 surrogate (both
+ * dialects store text as UTF-8, which keeps U+FFFD in its place), and a NUL character (refused
+ * by PostgreSQL as a store error, kept by SQLite). The import formats and the
  * rater API refuse these before they get here; this holds for every other caller.
  */
 export function checkStorable(
@@ -158,20 +159,32 @@ export function checkStorable(
       "latency_ms",
       `must be a finite number, not ${String(x.latency_ms)}: the ledger cannot store and hash it exactly`,
     );
-  if (!isWellFormed(ids.comparison_id)) throw bad("comparison_id", NOT_WELL_FORMED);
-  if (!isWellFormed(ids.rater_id)) throw bad("rater_id", NOT_WELL_FORMED);
-  if (x.created_at !== null && !isWellFormed(x.created_at))
-    throw bad("created_at", NOT_WELL_FORMED);
-  if (x.rationale !== null && !isWellFormed(x.rationale)) throw bad("rationale", NOT_WELL_FORMED);
-  if (x.flags?.some((f) => !isWellFormed(f))) throw bad("flags", NOT_WELL_FORMED);
+  const check = (field: string, v: string | null) => {
+    const why = v === null ? undefined : unstorable(v);
+    if (why !== undefined) throw bad(field, why);
+  };
+  check("comparison_id", ids.comparison_id);
+  check("rater_id", ids.rater_id);
+  check("created_at", x.created_at);
+  check("rationale", x.rationale);
+  for (const f of x.flags ?? []) check("flags", f);
 }
 
-/** The same refusal for a text about to be stored (a chat list's JSON escapes surrogates). */
+/**
+ * Why `s` cannot be stored as it is, or undefined: a lone surrogate (stored as U+FFFD), or a NUL
+ * character (PostgreSQL's text cannot hold it, SQLite's can: a store must not depend on which).
+ */
+function unstorable(s: string): string | undefined {
+  if (!isWellFormed(s)) return NOT_WELL_FORMED;
+  if (s.includes("\u0000")) return "must not contain NUL characters";
+  return undefined;
+}
+
+/** The same refusal for a text about to be stored (a chat list's JSON escapes both). */
 export function checkStorableText(content: Content, field: string, where: () => Where): void {
-  if (typeof content === "string" && !isWellFormed(content))
-    throw new KeelError("KEEL_E_INVALID_RECORD", NOT_WELL_FORMED, {
-      where: { ...where(), field },
-    });
+  const why = typeof content === "string" ? unstorable(content) : undefined;
+  if (why !== undefined)
+    throw new KeelError("KEEL_E_INVALID_RECORD", why, { where: { ...where(), field } });
 }
 
 /**

@@ -58,6 +58,9 @@ function isDigested(input: JudgmentInput): input is DigestedJudgment {
   return "digests" in input;
 }
 
+/** Whether an id can be looked up: one holding NUL is refused by checkStorable instead. */
+const storableId = (id: string) => !id.includes("\u0000");
+
 export class LedgerAppender {
   private head: LedgerHead;
   private readonly comparisons = new BoundedMap<string, CachedComparison>(20_000);
@@ -118,8 +121,11 @@ export class LedgerAppender {
       if (cached === undefined) missing.add(id);
       else b.local.set(id, cached);
     }
-    if (missing.size > 0) {
-      for (const [id, row] of await this.writer.findComparisons([...missing])) {
+    // An id with a NUL is refused item by item (checkStorable); it cannot be stored, and
+    // PostgreSQL fails the whole lookup on it, so it is not looked up.
+    const lookup = [...missing].filter(storableId);
+    if (lookup.length > 0) {
+      for (const [id, row] of await this.writer.findComparisons(lookup)) {
         const entry: CachedComparison = { row };
         this.comparisons.set(id, entry);
         b.local.set(id, entry);
@@ -136,7 +142,7 @@ export class LedgerAppender {
       if (missing.has(id)) continue;
       const judged = b.local.get(id)!.judged;
       if (judged === undefined) {
-        pairs.push([id, rater(i)]);
+        if (storableId(rater(i))) pairs.push([id, rater(i)]);
         continue;
       }
       const r = rater(i);

@@ -196,6 +196,36 @@ for (const d of dialectFixtures()) {
       expect((await store.verifyLedger()).firstBreak).toBeUndefined();
     });
 
+    it("refuses a NUL character on both dialects, naming the field", async () => {
+      // PostgreSQL refused it as a store error (its text type cannot hold one), SQLite kept it:
+      // the same call succeeded or failed by dialect.
+      store = await d.open({ now: fixedClock() });
+      for (const [field, extra] of [
+        ["rationale", { rationale: "a\u0000b" }],
+        ["comparison_id", { comparison_id: "c\u0000" }],
+        ["flags", { flags: ["\u0000"] }],
+        ["response_a", { response_a: "x\u0000" }],
+      ] as [string, Partial<Judgment>][]) {
+        const err = await store
+          .appendJudgments([judgment(1), judgment(2, extra)])
+          .catch((e: unknown) => e);
+        expect(err, field).toBeInstanceOf(KeelError);
+        expect((err as KeelError).code, field).toBe("KEEL_E_INVALID_RECORD");
+        expect((err as KeelError).message).toMatch(
+          new RegExp(`line 2\\b.*: ${field}: must not contain NUL characters`),
+        );
+      }
+      expect(await store.countJudgments()).toBe(0);
+      // inside a chat message list it is JSON's \u0000 escape: stored and read back exactly
+      await store.appendJudgments([
+        judgment(3, { prompt: [{ role: "user", content: "p\u0000" }] }),
+      ]);
+      expect((await collect(store.judgments()))[0]!.prompt).toEqual([
+        { role: "user", content: "p\u0000" },
+      ]);
+      expect((await store.verifyLedger()).firstBreak).toBeUndefined();
+    });
+
     it("numbers and hashes rows past 2^31 as it reads them back", async () => {
       store = await d.open({ now: fixedClock() });
       const start = 2 ** 31 + 5;
