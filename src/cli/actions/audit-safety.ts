@@ -18,7 +18,11 @@ import {
 } from "../../defend/index.js";
 import type { AuditFlags } from "../commands/audit.js";
 
-async function onnxFromFile(path: string, o: AuditFlags): Promise<SafetyClassifier> {
+/** An ONNX classifier, and the release of its session (what the audit is done with it). */
+async function onnxFromFile(
+  path: string,
+  o: AuditFlags,
+): Promise<{ classifier: SafetyClassifier; release(): Promise<void> }> {
   if (!o.safetyTokenizer) {
     throw new KeelError(
       "KEEL_E_USAGE",
@@ -46,29 +50,36 @@ async function onnxFromFile(path: string, o: AuditFlags): Promise<SafetyClassifi
       where: { file: path },
     });
   }
-  return onnxClassifier(
-    {
-      inputNames: session.inputNames,
-      outputNames: session.outputNames,
-      async run(feeds) {
-        const inputs: Record<string, InstanceType<typeof Tensor>> = {};
-        for (const [k, v] of Object.entries(feeds))
-          inputs[k] = new Tensor("int64", v.data, [...v.dims]);
-        const out = await session.run(inputs);
-        const result: Record<string, { data: ArrayLike<number>; dims: readonly number[] }> = {};
-        for (const [k, v] of Object.entries(out))
-          result[k] = { data: v.data as Float32Array, dims: v.dims };
-        return result;
+  let classifier: SafetyClassifier;
+  try {
+    classifier = onnxClassifier(
+      {
+        inputNames: session.inputNames,
+        outputNames: session.outputNames,
+        async run(feeds) {
+          const inputs: Record<string, InstanceType<typeof Tensor>> = {};
+          for (const [k, v] of Object.entries(feeds))
+            inputs[k] = new Tensor("int64", v.data, [...v.dims]);
+          const out = await session.run(inputs);
+          const result: Record<string, { data: ArrayLike<number>; dims: readonly number[] }> = {};
+          for (const [k, v] of Object.entries(out))
+            result[k] = { data: v.data as Float32Array, dims: v.dims };
+          return result;
+        },
       },
-    },
-    {
-      id: `onnx:${path}`,
-      tokenize: (t) => tokenizer.encode(t),
-      ...(o.safetyThreshold !== undefined ? { threshold: o.safetyThreshold } : {}),
-      ...(o.safetyLabel !== undefined ? { unsafeLabel: o.safetyLabel } : {}),
-      ...(o.safetyWithPrompt ? { withPrompt: true } : {}),
-    },
-  );
+      {
+        id: `onnx:${path}`,
+        tokenize: (t) => tokenizer.encode(t),
+        ...(o.safetyThreshold !== undefined ? { threshold: o.safetyThreshold } : {}),
+        ...(o.safetyLabel !== undefined ? { unsafeLabel: o.safetyLabel } : {}),
+        ...(o.safetyWithPrompt ? { withPrompt: true } : {}),
+      },
+    );
+  } catch (e) {
+    await session.release(); // a model keel cannot feed (no input_ids)
+    throw e;
+  }
+  return { classifier, release: () => session.release() };
 }
 
 function moderationFromUrl(url: string, o: AuditFlags): SafetyClassifier {
@@ -122,7 +133,10 @@ export async function safetyFor(
   const spec = o.safety ?? "lexicon";
   if (spec === "lexicon") return ruleClassifier(config.safety.rules);
   let classifier: SafetyClassifier;
-  if (spec.startsWith("onnx:")) classifier = await onnxFromFile(spec.slice(5), o);
+  // The ONNX session is released once the verdicts are in, however that ends: a long-lived
+  // program that audits again and again must not keep one session per audit.
+  let release: (() => Promise<void>) | undefined;
+  if (spec.startsWith("onnx:")) ({ classifier, release } = await onnxFromFile(spec.slice(5), o));
   else if (spec.startsWith("moderation:")) classifier = moderationFromUrl(spec.slice(11), o);
   else
     throw new KeelError(
@@ -135,5 +149,9 @@ export async function safetyFor(
       yield { prompt: c.prompt, response: c.b };
     }
   }
-  return precomputeSafety(classifier, inputs());
+  try {
+    return await precomputeSafety(classifier, inputs());
+  } finally {
+    await release?.();
+  }
 }

@@ -130,7 +130,11 @@ export async function runInit(o: ModelInitFlags): Promise<void> {
     );
   }
   const model = new Gpt(config, { seed: o.seed });
-  saveNewCheckpoint(o.out, model, leftovers, o, tokenizer);
+  try {
+    saveNewCheckpoint(o.out, model, leftovers, o, tokenizer);
+  } finally {
+    await model.dispose();
+  }
   if (o.json) printJson({ checkpoint: o.out, parameters: model.params.size, config: model.config });
   else printLine(`wrote ${o.out} (${model.params.size.toLocaleString("en")} parameters)`);
 }

@@ -9,7 +9,7 @@ import { KeelError } from "../../core/errors.js";
 import { printable } from "../../core/printable.js";
 import { Rng } from "../../core/rng.js";
 import { fileInTheWay, writeFileAtomic } from "../../engine/checkpoint/atomic.js";
-import { loadCheckpoint } from "../../engine/checkpoint/checkpoint.js";
+import { type Checkpoint, loadCheckpoint } from "../../engine/checkpoint/checkpoint.js";
 import { exportOnnxBytes } from "../../engine/gpt/export.js";
 import { generate } from "../../engine/gpt/generate.js";
 import type { Head } from "../../engine/gpt/graphs.js";
@@ -33,24 +33,21 @@ async function checkpointInfo(dir: string) {
   try {
     // "optimizer state: yes" only of state a resume can load (finite, v ≥ 0, hashes right)
     ck.checkState();
-  } catch (e) {
+    const { kind, trainer } = checkpointRole(dir);
+    return {
+      checkpoint: dir,
+      config: ck.model.config,
+      parameters: ck.model.params.size,
+      step: ck.step,
+      optimizer: ck.hasOptimizer,
+      ema: ck.hasEma,
+      tokenizer: ck.tokenizer ? ck.tokenizer.vocabSize : null,
+      trainer: typeof trainer === "string" ? trainer : null,
+      kind: typeof kind === "string" ? kind : null,
+    };
+  } finally {
     await ck.model.dispose();
-    throw e;
   }
-  const { kind, trainer } = checkpointRole(dir);
-  const info = {
-    checkpoint: dir,
-    config: ck.model.config,
-    parameters: ck.model.params.size,
-    step: ck.step,
-    optimizer: ck.hasOptimizer,
-    ema: ck.hasEma,
-    tokenizer: ck.tokenizer ? ck.tokenizer.vocabSize : null,
-    trainer: typeof trainer === "string" ? trainer : null,
-    kind: typeof kind === "string" ? kind : null,
-  };
-  await ck.model.dispose();
-  return info;
 }
 
 function infoRows(i: Awaited<ReturnType<typeof checkpointInfo>>): (string | number)[][] {
@@ -116,6 +113,20 @@ async function verifyExport(
     typeof file === "string"
       ? await ort.InferenceSession.create(file)
       : await ort.InferenceSession.create(file);
+  try {
+    return await compareExport(model, session, batch, heads);
+  } finally {
+    await session.release();
+  }
+}
+
+/** The largest difference between the exported model's outputs and keel's on `batch`. */
+async function compareExport(
+  model: Gpt,
+  session: ort.InferenceSession,
+  batch: ReturnType<typeof padBatch>,
+  heads: readonly Head[],
+): Promise<number> {
   const out = await session.run({
     input_ids: new ort.Tensor("int64", BigInt64Array.from(batch.tokens, BigInt), [
       batch.batch,
@@ -133,7 +144,6 @@ async function verifyExport(
     const want = ref[h]!;
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
   }
-  await session.release();
   return worst;
 }
 
@@ -160,16 +170,22 @@ export async function runExport(o: ExportOnnxFlags): Promise<void> {
   }
   const target = resolveOutputTarget(o.out, modelFiles(o.checkpoint, "the checkpoint"));
   const ck = loadCheckpoint(o.checkpoint);
-  const data = exportOnnxBytes(ck.model, o.heads);
-  // A device or FIFO is written in place (renaming over /dev/null would replace the device);
-  // its bytes cannot be read back, so the check runs on the bytes written.
-  if (target.kind === "direct") writeFileSync(target.path, data);
-  else writeFileAtomic(target.path, data);
-  const bytes = data.byteLength;
-  const maxDiff = o.verify
-    ? await verifyExport(ck.model, target.kind === "direct" ? data : target.path, o.heads)
-    : undefined;
-  await ck.model.dispose();
+  let bytes: number;
+  let maxDiff: number | undefined;
+  try {
+    const data = exportOnnxBytes(ck.model, o.heads);
+    // A device or FIFO is written in place (renaming over /dev/null would replace the device);
+    // its bytes cannot be read back, so the check runs on the bytes written.
+    if (target.kind === "direct") writeFileSync(target.path, data);
+    else writeFileAtomic(target.path, data);
+    bytes = data.byteLength;
+    maxDiff = o.verify
+      ? await verifyExport(ck.model, target.kind === "direct" ? data : target.path, o.heads)
+      : undefined;
+  } finally {
+    // A failed write or check must not leave the model's sessions to a long-lived caller.
+    await ck.model.dispose();
+  }
   if (maxDiff !== undefined && !(maxDiff < 1e-4)) {
     throw new KeelError("KEEL_E_NUMERIC", `the exported model disagrees with keel by ${maxDiff}`, {
       where: { file: o.out },
@@ -203,19 +219,9 @@ function encodePrompt(tok: BpeTokenizer, codec: TextCodec | undefined, text: str
   return ids.slice(Math.max(0, ids.length - max));
 }
 
-export async function runGenerate(o: GenerateFlags): Promise<void> {
-  if (o.split !== undefined && o.prompts === undefined)
-    throw new KeelError("KEEL_E_USAGE", "--split selects rows of --prompts FILE; give --prompts");
-  const texts = [
-    ...o.prompt,
-    ...(o.prompts ? await readPromptFile(o.prompts, { split: o.split }) : []),
-  ];
-  if (texts.length === 0)
-    throw new KeelError("KEEL_E_USAGE", "no prompts: give --prompt TEXT or --prompts FILE");
-  checkOutputFiles(o.out);
-  if (o.out !== undefined && o.out !== "-") resolveOutputTarget(o.out, generateProtects(o));
-  checkPolicy(o.checkpoint);
-  const ck = loadCheckpoint(o.checkpoint);
+/** Completions of `texts`, batch by batch, from the checkpoint's model. */
+async function sampleAll(ck: Checkpoint, texts: readonly string[], o: GenerateFlags) {
+  const rows: { prompt: string; completion: string; finish: "stop" | "length" }[] = [];
   const tok = ck.tokenizer;
   if (!tok) {
     throw new KeelError(
@@ -239,7 +245,6 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
     );
   }
   const context = ck.model.config.context;
-  const rows: { prompt: string; completion: string; finish: "stop" | "length" }[] = [];
   const progress = new Progress({
     label: "generate",
     unit: "prompts",
@@ -276,7 +281,31 @@ export async function runGenerate(o: GenerateFlags): Promise<void> {
     progress.update(rows.length);
   }
   progress.finish();
-  await ck.model.dispose();
+  return { rows, codec };
+}
+
+export async function runGenerate(o: GenerateFlags): Promise<void> {
+  if (o.split !== undefined && o.prompts === undefined)
+    throw new KeelError("KEEL_E_USAGE", "--split selects rows of --prompts FILE; give --prompts");
+  const texts = [
+    ...o.prompt,
+    ...(o.prompts ? await readPromptFile(o.prompts, { split: o.split }) : []),
+  ];
+  if (texts.length === 0)
+    throw new KeelError("KEEL_E_USAGE", "no prompts: give --prompt TEXT or --prompts FILE");
+  checkOutputFiles(o.out);
+  if (o.out !== undefined && o.out !== "-") resolveOutputTarget(o.out, generateProtects(o));
+  checkPolicy(o.checkpoint);
+  const ck = loadCheckpoint(o.checkpoint);
+  // Released however sampling ends: a long-lived program that runs this must not keep the
+  // model's sessions (and any worker-thread replicas) after an error.
+  let sampled: Awaited<ReturnType<typeof sampleAll>>;
+  try {
+    sampled = await sampleAll(ck, texts, o);
+  } finally {
+    await ck.model.dispose();
+  }
+  const { rows, codec } = sampled;
   if (o.out !== undefined) await writeJsonlFile(o.out, rows, { protect: generateProtects(o) });
   // With --out -, standard output carries the completions: the rest goes to standard error.
   const say = summaryPrinter(o.out);

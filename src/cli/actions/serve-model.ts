@@ -101,42 +101,54 @@ export function refusalLog(path: string, onError: (e: unknown) => void): (r: unk
 export async function runServeModel(o: ServeModelFlags): Promise<void> {
   const apiKey = secretFromEnv(o.apiKeyEnv, "--api-key-env");
   const { provider: p, model, cap, chatDefault } = servedProvider(o);
-  const cost = o.costModel
-    ? new EngineRewardProvider({
-        dir: o.costModel,
-        expect: "cost",
-        field: "--cost-model",
-        ...(o.threads ? { threads: o.threads } : {}),
-      })
-    : undefined;
+  // Everything loaded so far is released when a later step fails (a cost model that does not
+  // load, a refusal log that cannot be written): a long-lived caller must not keep the models.
+  let cost: EngineRewardProvider | undefined;
+  let guard: OutputGuard | undefined;
   let app: Awaited<ReturnType<typeof buildModelApp>> | undefined;
-  const appendRefusal = o.refusalLog
-    ? refusalLog(o.refusalLog, (e) => app?.log.error({ err: e }, "cannot append to --refusal-log"))
-    : undefined;
-  const guard =
-    o.guard || cost
-      ? new OutputGuard({
-          safety: ruleClassifier(),
-          ...(cost ? { cost, costThreshold: o.costThreshold } : {}),
-          ...(o.refusal ? { refusal: o.refusal } : {}),
-          logTexts: o.logTexts ?? false,
-          onRefusal: (r) => {
-            app?.log.warn(r, "guarded refusal");
-            appendRefusal?.(r);
-          },
+  try {
+    cost = o.costModel
+      ? new EngineRewardProvider({
+          dir: o.costModel,
+          expect: "cost",
+          field: "--cost-model",
+          ...(o.threads ? { threads: o.threads } : {}),
         })
       : undefined;
-  app = await buildModelApp({
-    provider: p,
-    model,
-    ...(apiKey ? { apiKey } : {}),
-    ...(guard ? { guard } : {}),
-    ...(cap === undefined ? {} : { maxTokens: cap }),
-    chatMaxTokens: chatDefault,
-    maxRequestTokens: o.maxRequestTokens,
-    maxPending: o.maxPending,
-    logLevel: o.logLevel,
-  });
+    const appendRefusal = o.refusalLog
+      ? refusalLog(o.refusalLog, (e) =>
+          app?.log.error({ err: e }, "cannot append to --refusal-log"),
+        )
+      : undefined;
+    guard =
+      o.guard || cost
+        ? new OutputGuard({
+            safety: ruleClassifier(),
+            ...(cost ? { cost, costThreshold: o.costThreshold } : {}),
+            ...(o.refusal ? { refusal: o.refusal } : {}),
+            logTexts: o.logTexts ?? false,
+            onRefusal: (r) => {
+              app?.log.warn(r, "guarded refusal");
+              appendRefusal?.(r);
+            },
+          })
+        : undefined;
+    app = await buildModelApp({
+      provider: p,
+      model,
+      ...(apiKey ? { apiKey } : {}),
+      ...(guard ? { guard } : {}),
+      ...(cap === undefined ? {} : { maxTokens: cap }),
+      chatMaxTokens: chatDefault,
+      maxRequestTokens: o.maxRequestTokens,
+      maxPending: o.maxPending,
+      logLevel: o.logLevel,
+    });
+  } catch (e) {
+    if (isClosable(p)) await p.close();
+    await cost?.close();
+    throw e;
+  }
   const served = app;
   const address = await listenOrExplain(served, { port: o.port, host: o.host }, async () => {
     await served.close();

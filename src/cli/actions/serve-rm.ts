@@ -18,32 +18,43 @@ export async function runServeRm(o: ServeRmFlags): Promise<void> {
     field: "--reward-model",
     ...threads,
   });
-  const cost = o.costModel
-    ? new EngineRewardProvider({
-        dir: o.costModel,
-        expect: "cost",
-        field: "--cost-model",
-        ...threads,
-      })
-    : undefined;
-  const scorer = new CombinedScorer({
-    reward,
-    ...(cost ? { cost, costWeight: o.costWeight } : {}),
-    ...(o.safety ? { safety: ruleClassifier() } : {}),
-    floor: o.floor,
-  });
-  const { app } = await buildRewardApp({
-    scorer,
-    floor: o.floor,
-    failClosed: o.failClosed ?? false,
-    maxBatch: o.maxBatch,
-    maxQueuedItems: o.maxQueuedItems,
-    maxPending: o.maxPending,
-    timeoutMs: Math.round(o.timeout * 1000),
-    strip: o.strip,
-    ...(apiKey ? { apiKey } : {}),
-    logLevel: o.logLevel,
-  });
+  // Everything loaded so far is released when a later step fails (a cost model that does not
+  // load, options the app refuses): a long-lived caller must not keep the models' sessions.
+  let cost: EngineRewardProvider | undefined;
+  let scorer: CombinedScorer;
+  let app: Awaited<ReturnType<typeof buildRewardApp>>["app"];
+  try {
+    cost = o.costModel
+      ? new EngineRewardProvider({
+          dir: o.costModel,
+          expect: "cost",
+          field: "--cost-model",
+          ...threads,
+        })
+      : undefined;
+    scorer = new CombinedScorer({
+      reward,
+      ...(cost ? { cost, costWeight: o.costWeight } : {}),
+      ...(o.safety ? { safety: ruleClassifier() } : {}),
+      floor: o.floor,
+    });
+    ({ app } = await buildRewardApp({
+      scorer,
+      floor: o.floor,
+      failClosed: o.failClosed ?? false,
+      maxBatch: o.maxBatch,
+      maxQueuedItems: o.maxQueuedItems,
+      maxPending: o.maxPending,
+      timeoutMs: Math.round(o.timeout * 1000),
+      strip: o.strip,
+      ...(apiKey ? { apiKey } : {}),
+      logLevel: o.logLevel,
+    }));
+  } catch (e) {
+    await reward.close();
+    await cost?.close();
+    throw e;
+  }
   const address = await listenOrExplain(app, { port: o.port, host: o.host }, async () => {
     await app.close();
     await reward.close();

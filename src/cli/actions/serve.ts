@@ -1,6 +1,7 @@
 /** `keel serve`'s action: open the store, build the Fastify app, listen until Ctrl-C. */
 
 import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KeelError } from "../../core/errors.js";
 import { buildApp } from "../../server/app.js";
@@ -30,10 +31,18 @@ export async function runServe(o: ServeFlags): Promise<void> {
   let webRoot: string | null = null;
   if (o.web !== false) {
     webRoot = o.web ?? DEFAULT_WEB_ROOT;
-    if (!existsSync(webRoot)) {
-      throw new KeelError("KEEL_E_FILE", `no built web app at ${webRoot}`, {
-        hint: "run `npm run build`, pass --web <dir>, or serve the API only with --no-web",
-      });
+    // Checked before the store opens and the app starts its ledger worker: the app found a
+    // missing index.html only once that worker ran, and the failed start left it running (the
+    // process did not end after printing the error).
+    const index = join(webRoot, "index.html");
+    if (!existsSync(index)) {
+      throw new KeelError(
+        "KEEL_E_FILE",
+        existsSync(webRoot)
+          ? `the web app is not built: ${index} is missing`
+          : `no built web app at ${webRoot}`,
+        { hint: "run `npm run build`, pass --web <dir>, or serve the API only with --no-web" },
+      );
     }
   }
   // Like every command but init, serve opens an existing store: a mistyped --db would
@@ -60,10 +69,9 @@ export async function runServe(o: ServeFlags): Promise<void> {
     );
   }
   let keel: Awaited<ReturnType<typeof buildApp>>;
+  let shared: Awaited<ReturnType<typeof redisServices>> | undefined;
   try {
-    const shared = o.redis
-      ? await redisServices({ url: o.redis, prefix: o.redisPrefix })
-      : undefined;
+    shared = o.redis ? await redisServices({ url: o.redis, prefix: o.redisPrefix }) : undefined;
     keel = await buildApp(store, {
       ...(shared ? { leases: shared.leases, limits: shared.limits } : {}),
       webRoot,
@@ -77,6 +85,10 @@ export async function runServe(o: ServeFlags): Promise<void> {
         : {}),
     });
   } catch (e) {
+    // The app closes the Redis services it was given; one that was never built cannot, and its
+    // open connection would keep the process running after the error.
+    await shared?.leases.close().catch(() => undefined);
+    await shared?.limits.close().catch(() => undefined);
     await store.close();
     throw e;
   }
