@@ -103,110 +103,122 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     store.dialectName === "sqlite" && store.location !== ":memory:" && options.appendWorker
       ? await WorkerAppend.start(store.location, { onRestart: (e) => workerDied?.(e) })
       : new StoreAppend(store);
-  const ctx: ServerContext = {
-    store,
-    db,
-    options,
-    leases: leaseStore,
-    limits: limits ?? new MemoryRateLimitStore(),
-    ids,
-    committer: new GroupCommitter(ledger, { maxBatch: options.maxBatch }),
-    queues,
-    scores: new ScoreBoard(store, db, options.scoresCacheMs, options.auditPolicy),
-    now: clock,
-  };
+  // Everything after the worker started is undone if any of it fails: a worker left running
+  // holds the store open and keeps the process alive after the error is printed.
+  try {
+    const ctx: ServerContext = {
+      store,
+      db,
+      options,
+      leases: leaseStore,
+      limits: limits ?? new MemoryRateLimitStore(),
+      ids,
+      committer: new GroupCommitter(ledger, { maxBatch: options.maxBatch }),
+      queues,
+      scores: new ScoreBoard(store, db, options.scoresCacheMs, options.auditPolicy),
+      now: clock,
+    };
 
-  const app = Fastify({
-    logger: {
-      level: options.logLevel,
-      redact: ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]'],
-      serializers: { req: requestForLog },
-      ...(logStream ? { stream: logStream } : {}),
-    } as never,
-    logController: new OneLinePerRequest(),
-    ...requestTimeouts(requestTimeoutMs),
-    clientErrorHandler: clientError,
-    bodyLimit: LIMIT.small,
-    // Path parameters are ids of at most 128 characters (Fastify's default cap is 100, which
-    // made projects with longer ids unreachable); longer ones fail as the ids' schemas say.
-    routerOptions: { maxParamLength: 256 },
-    // A malformed or over-long URL is answered in keel's error shape, not Fastify's.
-    // (Fastify answers these before routing, so the security-header hook does not run.)
-    frameworkErrors: (error, req, reply) => {
-      logWhenSent(req, reply);
-      setSecurityHeaders(req, reply);
-      errorHandler(error as FastifyError, req, reply);
-    },
-    trustProxy: options.trustProxy === true ? nearestProxyOnly : options.trustProxy || false,
-    ajv: {
-      customOptions: {
-        removeAdditional: false,
-        coerceTypes: false,
-        useDefaults: true,
-        allErrors: false,
+    const app = Fastify({
+      logger: {
+        level: options.logLevel,
+        redact: ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]'],
+        serializers: { req: requestForLog },
+        ...(logStream ? { stream: logStream } : {}),
+      } as never,
+      logController: new OneLinePerRequest(),
+      ...requestTimeouts(requestTimeoutMs),
+      clientErrorHandler: clientError,
+      bodyLimit: LIMIT.small,
+      // Path parameters are ids of at most 128 characters (Fastify's default cap is 100, which
+      // made projects with longer ids unreachable); longer ones fail as the ids' schemas say.
+      routerOptions: { maxParamLength: 256 },
+      // A malformed or over-long URL is answered in keel's error shape, not Fastify's.
+      // (Fastify answers these before routing, so the security-header hook does not run.)
+      frameworkErrors: (error, req, reply) => {
+        logWhenSent(req, reply);
+        setSecurityHeaders(req, reply);
+        errorHandler(error as FastifyError, req, reply);
       },
-    },
-    // Answered by registerClosing instead, in keel's error shape.
-    return503OnClosing: false,
-  });
-  workerDied = (e) => app.log.error({ err: e }, "the ledger append worker died; starting another");
-  app.addHook("onRoute", routeContract);
-  const ops = collectRoutes(app);
-  registerErrors(app);
-  registerClosing(app);
-  registerSecurityHeaders(app);
-  registerStringCheck(app);
-  await app.register(fastifyCookie);
-  const cache = new AuthCache(options.authCacheMs);
-  await app.register(authPlugin(ctx, cache));
-  await app.register(healthRoutes(ctx));
-  app.get(
-    "/openapi.json",
-    { config: { access: "public", hidden: true }, bodyLimit: LIMIT.tiny, schema: { hide: false } },
-    async () => openApiDocument(ops),
-  );
-  await app.register(
-    async (api) => {
-      await api.register(sessionRoutes(ctx, cache));
-      await api.register(userRoutes(ctx, cache));
-      await api.register(projectRoutes(ctx));
-      await api.register(taskRoutes(ctx));
-      await api.register(adminRoutes(ctx));
-    },
-    { prefix: "/api" },
-  );
-  if (options.webRoot !== null) await app.register(staticRoutes(options.webRoot));
-  else {
-    app.setNotFoundHandler(async (req, reply) =>
-      reply.status(404).send({
-        error: {
-          code: "KEEL_E_NOT_FOUND",
-          message: `no route ${req.method} ${req.url.split("?")[0]}`,
+      trustProxy: options.trustProxy === true ? nearestProxyOnly : options.trustProxy || false,
+      ajv: {
+        customOptions: {
+          removeAdditional: false,
+          coerceTypes: false,
+          useDefaults: true,
+          allErrors: false,
         },
-      }),
+      },
+      // Answered by registerClosing instead, in keel's error shape.
+      return503OnClosing: false,
+    });
+    workerDied = (e) =>
+      app.log.error({ err: e }, "the ledger append worker died; starting another");
+    app.addHook("onRoute", routeContract);
+    const ops = collectRoutes(app);
+    registerErrors(app);
+    registerClosing(app);
+    registerSecurityHeaders(app);
+    registerStringCheck(app);
+    await app.register(fastifyCookie);
+    const cache = new AuthCache(options.authCacheMs);
+    await app.register(authPlugin(ctx, cache));
+    await app.register(healthRoutes(ctx));
+    app.get(
+      "/openapi.json",
+      {
+        config: { access: "public", hidden: true },
+        bodyLimit: LIMIT.tiny,
+        schema: { hide: false },
+      },
+      async () => openApiDocument(ops),
     );
+    await app.register(
+      async (api) => {
+        await api.register(sessionRoutes(ctx, cache));
+        await api.register(userRoutes(ctx, cache));
+        await api.register(projectRoutes(ctx));
+        await api.register(taskRoutes(ctx));
+        await api.register(adminRoutes(ctx));
+      },
+      { prefix: "/api" },
+    );
+    if (options.webRoot !== null) await app.register(staticRoutes(options.webRoot));
+    else {
+      app.setNotFoundHandler(async (req, reply) =>
+        reply.status(404).send({
+          error: {
+            code: "KEEL_E_NOT_FOUND",
+            message: `no route ${req.method} ${req.url.split("?")[0]}`,
+          },
+        }),
+      );
+    }
+    const sweeps = [
+      periodic(options.auditIntervalMs, app.log, "audit sweep failed", async () => {
+        for (const q of await ctx.queues.loaded()) {
+          const paused = await pauseExcluded(ctx, q);
+          if (paused.length > 0)
+            app.log.warn({ project: q.project.project_id, paused }, "audit paused raters");
+        }
+      }),
+      periodic(options.sessionSweepMs, app.log, "expired-session sweep failed", () =>
+        deleteExpiredSessions(ctx.db, ctx.now()),
+      ),
+    ];
+    app.addHook("onClose", async () => {
+      for (const t of sweeps) if (t) clearInterval(t);
+      await ctx.committer.drain();
+      app.log.info({ commits: ctx.committer.stats }, "group commit totals");
+      await ledger.close();
+      await ctx.leases.close();
+      await ctx.limits.close();
+    });
+    return { app, ctx };
+  } catch (e) {
+    await ledger.close().catch(() => {});
+    throw e;
   }
-  const sweeps = [
-    periodic(options.auditIntervalMs, app.log, "audit sweep failed", async () => {
-      for (const q of await ctx.queues.loaded()) {
-        const paused = await pauseExcluded(ctx, q);
-        if (paused.length > 0)
-          app.log.warn({ project: q.project.project_id, paused }, "audit paused raters");
-      }
-    }),
-    periodic(options.sessionSweepMs, app.log, "expired-session sweep failed", () =>
-      deleteExpiredSessions(ctx.db, ctx.now()),
-    ),
-  ];
-  app.addHook("onClose", async () => {
-    for (const t of sweeps) if (t) clearInterval(t);
-    await ctx.committer.drain();
-    app.log.info({ commits: ctx.committer.stats }, "group commit totals");
-    await ledger.close();
-    await ctx.leases.close();
-    await ctx.limits.close();
-  });
-  return { app, ctx };
 }
 
 /**

@@ -6,6 +6,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { buildApp } from "../../src/server/app.js";
+import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { dialectFixtures } from "../helpers/stores.js";
 import { REDIS_URL, redisPrefix } from "../scale/helpers.js";
@@ -179,6 +181,32 @@ describe("keel serve", () => {
 
   it("until Ctrl-C", async () => {
     await servesUntilCtrlC(["serve", "--db", db, "--no-web", "--host", "127.0.0.1", "--port", "0"]);
+  });
+});
+
+describe("buildApp, called as a library", () => {
+  // It started its ledger append worker, then failed on the web folder (or any later step),
+  // and left the worker running with the store open.
+  it("stops its append worker when the app cannot be built", async () => {
+    const web = join(dir, "lib-not-built");
+    mkdirSync(web, { recursive: true });
+    const file = join(dir, "lib.db");
+    expect((await runCli(["init", "--db", file, "-q"])).code).toBe(0);
+    const failedBuild = async () => {
+      const store = await openStore(file);
+      try {
+        await expect(buildApp(store, { webRoot: web, logLevel: "silent" })).rejects.toThrow(
+          /index\.html/,
+        );
+      } finally {
+        await store.close();
+      }
+    };
+    // Once first: the logger's process-wide exit hook (on-exit-leak-free) is set up once and kept.
+    await failedBuild();
+    const base = await settledSnapshot();
+    await failedBuild();
+    expect(await leftSince(base)).toEqual({});
   });
 });
 

@@ -175,4 +175,8 @@ describe("keel model and the servers of models", () => {
   it("serve-model with a refusal log that cannot be written", async () => {
     await leavesNothing([...serveModel, "--guard", "--refusal-log", join(aFile, "r.log")], fails);
   });
+  // openCheckpoint refused a checkpoint without tokenizer.json after loading its model, and kept it.
+  it("serve-model from a checkpoint without a tokenizer", async () => {
+    await leavesNothing(["serve-model", "--checkpoint", bare, "--port", "0"], fails);
+  });
 });

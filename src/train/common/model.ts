@@ -35,9 +35,10 @@ const noTokenizer = (dir: string) =>
 /** Loads a checkpoint that must carry a keel tokenizer. */
 export function openCheckpoint(dir: string, threads?: number): OpenedModel {
   const ck = loadCheckpoint(dir, threads === undefined ? {} : { threads });
-  if (!ck.tokenizer) throw noTokenizer(dir);
   let codec: TextCodec;
   try {
+    // the model is loaded by now: refused for want of a tokenizer, it is released too
+    if (!ck.tokenizer) throw noTokenizer(dir);
     codec = keelCodec(ck.tokenizer, { file: dir });
   } catch (e) {
     void ck.model.dispose();
