@@ -183,7 +183,7 @@ export class LedgerAppender {
       const extras = isFull(input) || isDigested(input) ? extrasOf(input) : NO_EXTRAS;
       let cmp: CachedComparison;
       try {
-        checkStorable(input, extras, where);
+        checkStorable(input.comparison_id, input.rater_id, extras, where);
         if (isFull(input)) {
           cmp = this.resolveTexts(b, input.comparison_id, input.gold, () => where, [
             input.prompt,
@@ -233,11 +233,7 @@ export class LedgerAppender {
       const extras = columnExtras(c, i);
       let cmp: CachedComparison;
       try {
-        checkStorable(
-          { comparison_id: c.comparison_id[i]!, rater_id: c.rater_id[i]! },
-          extras,
-          where,
-        );
+        checkStorable(c.comparison_id[i]!, c.rater_id[i]!, extras, where);
         cmp = this.resolve(b, c.comparison_id[i]!, g > 0 ? CHOICES[g - 1] : undefined, where, [
           c.digests[3 * i]!,
           c.digests[3 * i + 1]!,
