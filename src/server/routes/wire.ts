@@ -43,12 +43,7 @@ export const ProjectCreateIn = ProjectSettingsIn.extend({
   project_id: Id,
   name: z.string().min(1).max(200),
   // Not blank, as `keel project create --seed` refuses it: a blank seed is a variable left unset.
-  seed: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/\S/, "must not be blank")
-    .optional(),
+  seed: z.string().min(1).max(200).regex(/\S/, "must not be blank").optional(),
 });
 
 export const ProjectOut = z.object({
