@@ -230,11 +230,14 @@ describe("integer options", () => {
         expect(() => parse(v)).toThrow(expect.objectContaining({ code: "KEEL_E_USAGE" }));
   });
 
-  it("refuse an empty or blank value, which Number() would read as 0", () => {
+  it("refuse an empty or blank value, which Number() would read as 0, and blanks around one", () => {
     for (const parse of [positiveInt("--top"), nonNegativeInt("--seed")])
       for (const v of ["", " ", "\t"])
         expect(() => parse(v)).toThrow(expect.objectContaining({ code: "KEEL_E_USAGE" }));
-    expect(nonNegativeInt("--seed")(" 7 ")).toBe(7);
+    // Nor one with blanks around it: numbers in options are decimal as written (docs/cli.md).
+    expect(() => nonNegativeInt("--seed")(" 7 ")).toThrow(
+      /--seed must be an integer ≥ 0, got " 7 "/,
+    );
   });
 
   it("refuse a value below their least: 0 for positive ones, -1 for those that take 0", () => {
