@@ -117,7 +117,12 @@ const CASES: [string[], string][] = [
   // 10 requests a second
   [
     ["serve", "--rate-ip", "0xa"],
-    '--rate-ip must be a number ≥ 0 (requests per second; 0 = no limit), got "0xa"',
+    '--rate-ip must be a number from 0 to 1000000 (requests per second; 0 = no limit), got "0xa"',
+  ],
+  // a burst of 4 × 1e308 = Infinity, refused later as the server option rateLimits.ip.burst
+  [
+    ["serve", "--rate-user", "1e308"],
+    '--rate-user must be a number from 0 to 1000000 (requests per second; 0 = no limit), got "1e308"',
   ],
   // sent to Ray as {"N": null}
   [

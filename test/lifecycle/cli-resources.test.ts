@@ -165,18 +165,25 @@ describe("keel serve", () => {
     await leavesNothing(["serve", "--db", db, "--web", web, "--port", "0"], fails);
   });
 
-  // The Redis services connect before the app is built; a build that failed (here: a burst
-  // past any whole number) left their connection open, which kept the process running.
+  // The Redis services connect before the app is built; a build that failed (here: the store's
+  // settings table is gone, so the app cannot read its task secret) left their connection open,
+  // which kept the process running.
   it("sharing Redis, when the app cannot be built", async () => {
     const pgDb = dialectFixtures()[1]!.target();
     expect((await runCli(["init", "--db", pgDb, "-q"])).code).toBe(0);
+    const store = await openStore(pgDb);
+    try {
+      await store.rawExecute("ALTER TABLE settings RENAME TO settings_gone");
+    } finally {
+      await store.close();
+    }
     const redis = ["--redis", REDIS_URL, "--redis-prefix", redisPrefix()];
     const r = await leavesNothing(
-      ["serve", "--db", pgDb, "--no-web", "--port", "0", ...redis, "--rate-ip", "1e308"],
+      ["serve", "--db", pgDb, "--no-web", "--port", "0", ...redis],
       fails,
     );
-    // If the flag is ever refused before Redis connects, this case needs another failing build.
-    expect(r.stderr).toContain("server option rateLimits.ip.burst");
+    // If the store is ever checked before Redis connects, this case needs another failing build.
+    expect(r.stderr).toContain("settings");
   });
 
   it("until Ctrl-C", async () => {

@@ -56,13 +56,17 @@ export function timerSeconds(flag: string, zeroMeans?: string): (v: string) => n
 /** The most judgments per group commit the server takes (maxBatch in src/server/options.ts). */
 const MAX_BATCH = 100_000;
 
+/** The largest per-second rate a flag takes; 0 (no limit) is the way to lift a limit. */
+const MAX_RATE = 1_000_000;
+
 function rate(flag: string) {
   return (v: string): number => {
     const n = numberArg(v);
-    if (!Number.isFinite(n) || n < 0) {
+    // The burst is a whole multiple of the rate: past a million a second it stops being one.
+    if (!Number.isFinite(n) || n < 0 || n > MAX_RATE) {
       throw new KeelError(
         "KEEL_E_USAGE",
-        `${flag} must be a number ≥ 0 (requests per second; 0 = no limit), got ${JSON.stringify(v)}`,
+        `${flag} must be a number from 0 to ${MAX_RATE} (requests per second; 0 = no limit), got ${JSON.stringify(v)}`,
       );
     }
     return n;
