@@ -123,6 +123,31 @@ describe("the admin page's missing numbers", () => {
       await context.close();
     }
   });
+  // The fraction inputs had step 0.01: a share set through the API as 0.555 made the browser
+  // refuse the whole form ("enter a valid value"), so no other setting could be saved.
+  it("saves the form when a fraction has more than two decimals", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await signIn(page, base, "olga", PASSWORD);
+      await page.route("**/api/projects/p", async (r) => {
+        if (r.request().method() !== "GET") return r.continue();
+        const answer = await r.fetch();
+        const json = (await answer.json()) as { settings: Record<string, unknown> };
+        json.settings = { ...json.settings, gold_rate: 0.555, pause_gold_accuracy: 0.6667 };
+        return r.fulfill({ response: answer, json });
+      });
+      await page.goto(`${base}/admin/p`);
+      await page.getByText("Settings", { exact: true }).click();
+      await page.getByLabel("Name").fill("Renamed");
+      await page.getByRole("button", { name: "Save settings" }).click();
+      await expect(
+        page.getByTestId("settings-saved").textContent({ timeout: 10_000 }),
+      ).resolves.toBe("saved: name");
+    } finally {
+      await context.close();
+    }
+  });
   it("says how many quiz answers must be right, not a rounded percentage", async () => {
     const context = await browser.newContext();
     try {

@@ -45,7 +45,7 @@ function NewProject() {
         </label>
         <label>
           Share of gold items{" "}
-          <input name="gold_rate" type="number" min={0} max={0.9} step={0.01} defaultValue={0.1} />
+          <input name="gold_rate" type="number" min={0} max={0.9} step="any" defaultValue={0.1} />
         </label>
         <label>
           Guidelines (Markdown or text) <textarea name="guidelines" rows={4} maxLength={100_000} />

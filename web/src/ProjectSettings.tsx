@@ -18,14 +18,17 @@ interface Settings {
   pause_min_gold: number;
 }
 
-/** The numeric settings with their labels and input steps. */
-const NUMBERS: readonly [keyof Settings, string, number][] = [
+/**
+ * The numeric settings with their labels and input steps. Fractions take any value ("any"): the
+ * API accepts 0.555, and a step of 0.01 made the browser refuse the whole form over it.
+ */
+const NUMBERS: readonly [keyof Settings, string, number | "any"][] = [
   ["overlap", "Raters per comparison", 1],
-  ["gold_rate", "Share of gold items", 0.01],
+  ["gold_rate", "Share of gold items", "any"],
   ["lease_seconds", "Seconds a served task stays reserved", 1],
-  ["quiz_pass_rate", "Quiz pass rate", 0.01],
+  ["quiz_pass_rate", "Quiz pass rate", "any"],
   ["quiz_max_attempts", "Quiz attempts", 1],
-  ["pause_gold_accuracy", "Pause raters below this gold accuracy", 0.01],
+  ["pause_gold_accuracy", "Pause raters below this gold accuracy", "any"],
   ["pause_min_gold", "…after this many gold items", 1],
 ];
 
