@@ -19,6 +19,7 @@ import type { Metrics, ProgressEvent, TrainResult } from "../../train/index.js";
 import type { Trainer, TrainFlags } from "../commands/train.js";
 import { withInterrupt } from "../interrupt.js";
 import { formatTable, printJson, printLine } from "../output.js";
+import { type NamedPath, refuseInputsInOutput } from "../paths-alias.js";
 import { Progress } from "../progress.js";
 import { explainConfigPath } from "./config-paths.js";
 import { type Prepared, prepare } from "./train-prepare.js";
@@ -74,6 +75,49 @@ function checkInputs(prep: Prepared, file: string, outFlag: boolean): void {
   if (prep.tokenizer !== undefined) tokenizerFromFile(prep.tokenizer, at("model.tokenizer.file"));
   for (const k of prep.checkpoints)
     checkCheckpointInput(k.dir, k.policy ? "policy" : (k.scores ?? "start"), at(k.field));
+}
+
+/** What a run writes in its directory: its record, its model and its checkpoints. */
+const RUN_OWNED = {
+  files: ["config.yaml", "manifest.json", "metrics.jsonl"],
+  dirs: ["model", "checkpoints"],
+} as const;
+
+/**
+ * Refuses an input the run would destroy before or while it reads it: the config file, a data
+ * file, the tokenizer or a starting checkpoint that is one of the run directory's record files
+ * or lies in its model/ or checkpoints/ (a new run empties metrics.jsonl, replaces config.yaml,
+ * prunes checkpoints and saves its model over model/; a run that fails before its first step
+ * removes its record). A resumed run keeps its config.yaml, so `-c RUN/config.yaml --resume`
+ * is the way to continue it.
+ */
+function refuseInputsInRun(prep: Prepared, o: TrainFlags): void {
+  const at = (field: string) => {
+    const line = prep.source.lineOf?.(field.split("."));
+    return { file: o.config, ...(line ? { line } : {}), field };
+  };
+  const out = { flag: o.out !== undefined ? "--out" : "out:", path: prep.out };
+  const inputs: NamedPath[] = [
+    ...DATA_FILES.flatMap((k) => {
+      const path = prep.data[k];
+      return path !== undefined ? [{ flag: `data.${k}`, path, where: at(`data.${k}`) }] : [];
+    }),
+    ...(prep.tokenizer !== undefined
+      ? [{ flag: "model.tokenizer.file", path: prep.tokenizer, where: at("model.tokenizer.file") }]
+      : []),
+    ...prep.checkpoints.map((k) => ({ flag: k.field, path: k.dir, where: at(k.field) })),
+  ];
+  refuseInputsInOutput(out, inputs, RUN_OWNED, "the run");
+  const config = [{ flag: "--config", path: o.config }];
+  refuseInputsInOutput(
+    out,
+    config,
+    o.resume ? { ...RUN_OWNED, files: ["manifest.json", "metrics.jsonl"] } : RUN_OWNED,
+    o.resume ? "the run" : "a new run",
+    o.resume
+      ? undefined
+      : "to continue the run recorded there, pass --resume; to start a new one, copy the config out of the run directory or give another --out",
+  );
 }
 
 /** `--check`: everything up to training. */
@@ -178,12 +222,15 @@ async function train(trainer: Trainer, o: TrainFlags): Promise<void> {
     const busy = lockRefusal(prep.out);
     if (busy) throw busy;
     refuseOut(trainer, o, prep.out);
+    refuseInputsInRun(prep, o);
     checkInputs(prep, o.config, o.out !== undefined);
     return reportCheck(trainer, o.config, prep, o.json === true);
   }
   // A run that another keel command is writing is refused by the lock, before what that run
   // holds so far is judged; the directory is judged under the lock.
   refuseOtherRun(prep.out, `train ${trainer}`);
+  // Before the lock makes the directory: an input its run would destroy leaves it untouched.
+  refuseInputsInRun(prep, o);
   checkInputs(prep, o.config, o.out !== undefined);
   const existed = existsSync(prep.out);
   // Ctrl-C or SIGTERM (a scheduler's stop) ends the current step and saves a checkpoint; the
