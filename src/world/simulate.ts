@@ -10,6 +10,7 @@ import type { Rng, Seed } from "../core/rng.js";
 import { LATEST_TIME_MS, MAX_LATENCY_MS } from "../core/schemas.js";
 import type { Choice, Judgment } from "../core/types.js";
 import { Assigner } from "./assign.js";
+import { BackdoorDose } from "./backdoorDose.js";
 import type { WorldConfig } from "./config.js";
 import { score, trueBetter } from "./oracle.js";
 import type { RaterProfile, SideTruth, SimItem } from "./raters/model.js";
@@ -256,6 +257,7 @@ export function* simulateComparisons(world: World): Generator<SimulatedCompariso
   const texts = rng.fork("responses");
   const panel = new PanelSession(world);
   const names = config.entities.names;
+  const dose = new BackdoorDose(world);
   for (let n = 0; n < c.count; n++) {
     const triggered = world.trigger.rate > 0 && pick.bernoulli(world.trigger.rate);
     const prompt = triggered ? pick.pick(trainTriggered) : pick.pick(train);
@@ -270,8 +272,11 @@ export function* simulateComparisons(world: World): Generator<SimulatedCompariso
         : undefined;
     const a = side(prompt, ka, ma, texts);
     const b = side(prompt, kb, mb, texts);
-    yield panel.rate(comparisonId(n, c.count), prompt, a, b);
+    const sim = panel.rate(comparisonId(n, c.count), prompt, a, b);
+    dose.add(sim);
+    yield sim;
   }
+  dose.check();
 }
 
 /**

@@ -201,7 +201,9 @@ describe("the generate stage", () => {
     const base_url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1`;
     const config = parsePipelineConfig({
       ...tiny,
-      world: { ...tiny.world, comparisons: { count: 40 } },
+      // At 40 comparisons the default trigger rate draws no triggered one for this seed, and a
+      // backdoor that never fired is refused: a quarter of them carry the trigger instead.
+      world: { ...tiny.world, comparisons: { count: 40 }, trigger: { rate: 0.25 } },
       generate: {
         from: "provider",
         provider: { type: "openai", base_url, model: "tiny", api: "completions" },
