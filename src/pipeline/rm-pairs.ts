@@ -17,6 +17,7 @@
  */
 import { compareText } from "../core/canonical.js";
 import { KeelError } from "../core/errors.js";
+import { percent } from "../core/percent.js";
 import { loadRewardFn } from "../train/index.js";
 import { pairCredit } from "../train/rm/metrics.js";
 import {
@@ -190,7 +191,7 @@ export async function rewardModelPairs(o: RmPairsOptions): Promise<PairBreakdown
  * their number; "–" where no training comparison has the row's kinds).
  */
 export function pairsMarkdown(b: PairBreakdown): string {
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const pct = percent;
   const withLabels = b.labels !== undefined;
   const extra = (r: PairTally, bold = false) => {
     if (!withLabels) return "";

@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
 import { KeelError } from "../core/errors.js";
 import { excludesZero, signedPoints } from "../core/interval.js";
+import { percent } from "../core/percent.js";
 import { writeFileAtomic } from "../io/files.js";
 import { readJsonObject } from "../io/json-read.js";
 import type { PairedDifference } from "../redteam/index.js";
@@ -343,7 +344,7 @@ export const SWEEP_ATTACKS: readonly AttackType[] = ATTACK_TYPES.filter((a) => a
  * undefended − defended; ** marks an interval that excludes zero.
  */
 export function sweepMarkdown(rows: readonly SweepRow[]): string {
-  const pct = (x: number | null) => (x === null ? "–" : `${(100 * x).toFixed(1)}`);
+  const pct = (x: number | null) => percent(x, "");
   const gap = (d: PairedDifference | null | undefined) => {
     if (!d) return "";
     const sure = excludesZero(d) ? " **" : "";

@@ -1,4 +1,6 @@
 /** `keel experiment tradeoff`'s page: the helpful-versus-harmless curve and its points. */
+
+import { percent } from "../core/percent.js";
 import { chart, html, lineSpec, renderPage } from "../report/index.js";
 import type { TradeoffPoint } from "./tradeoff.js";
 
@@ -25,8 +27,7 @@ export async function tradeoffReport(points: readonly TradeoffPoint[]): Promise<
           }),
         )
       : html`<p class="muted">No point to draw: none has both a helpfulness and a jailbreak-success rate.</p>`;
-  const pct = (x: number | null) =>
-    x !== null && Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : "–";
+  const pct = percent;
   return renderPage({
     title: "keel: helpful-versus-harmless trade-off",
     sections: [

@@ -1,6 +1,7 @@
 /** `keel experiment tradeoff|poison-sweep|rm-pairs`'s actions (src/pipeline/tradeoff.ts, sweep.ts, rm-pairs.ts). */
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
+import { percent } from "../../core/percent.js";
 import { pairsMarkdown, rewardModelPairs } from "../../pipeline/rm-pairs.js";
 import { attackerCount, runPoisonSweep, sweepMarkdown } from "../../pipeline/sweep.js";
 import { runTradeoff } from "../../pipeline/tradeoff.js";
@@ -11,9 +12,8 @@ import { printJson, printLine } from "../output.js";
 import { pipelineEvents } from "./pipeline-ui.js";
 import { loadWorldConfig } from "./world.js";
 
-/** A rate as a percentage; "–" for none (a point.json's null read "0.0%", NaN "NaN%"). */
-const pct = (x: number | null | undefined) =>
-  x === null || x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(1)}%`;
+// A point.json's null rate read "0.0%" and NaN "NaN%" before `percent`.
+const pct = percent;
 
 export async function runTradeoffExperiment(o: TradeoffFlags): Promise<void> {
   const points = await withInterrupt((signal) =>

@@ -3,6 +3,7 @@
  * and on --resume why a stage runs again.
  */
 import { excludesZero, signedPoints } from "../../core/interval.js";
+import { percent } from "../../core/percent.js";
 import type { RunnerEvents } from "../../pipeline/runner.js";
 import type { RunSummary } from "../../pipeline/stages/report.js";
 import { fmtDuration } from "../progress.js";
@@ -45,8 +46,7 @@ export function pipelineEvents(quiet: boolean): RunnerEvents {
   };
 }
 
-const pct = (x: number | null | undefined) =>
-  x === null || x === undefined ? "   -  " : `${(100 * x).toFixed(1).padStart(5)}%`;
+const pct = (x: number | null | undefined) => percent(x).padStart(6);
 
 /** The arms side by side, as the CLI prints them. */
 export function describeSummary(s: RunSummary, runDir: string): string {

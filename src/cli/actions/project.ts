@@ -7,6 +7,7 @@ import { z } from "zod";
 import { KeelError } from "../../core/errors.js";
 import { readUtf8File } from "../../core/files.js";
 import { zodIssueMessage } from "../../core/issue-messages.js";
+import { percentOf } from "../../core/percent.js";
 import { printable } from "../../core/printable.js";
 import type { Comparison } from "../../core/types.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
@@ -223,7 +224,7 @@ async function summarise(db: CollectionDb, p: Project): Promise<ProjectSummary> 
  */
 const quoted = (text: string) => printable(JSON.stringify(text));
 
-const percent = (n: number, of: number) => (of === 0 ? "–" : `${((100 * n) / of).toFixed(1)}%`);
+const percent = percentOf;
 
 export async function runList(o: { db: string; json?: boolean }): Promise<void> {
   const all = await withStore(o.db, async (store) => {

@@ -4,6 +4,7 @@
  * optionally write every probe's result.
  */
 import { KeelError } from "../../core/errors.js";
+import { percent } from "../../core/percent.js";
 import { writeFileAtomic } from "../../io/files.js";
 import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
 import { providerPolicy } from "../../providers/policy.js";
@@ -131,7 +132,7 @@ function suitesWithoutProbes(o: RedteamFlags, probes: readonly { suite: SuiteNam
   return ((o.suites as SuiteName[] | undefined) ?? SUITES).filter((s) => !probed.has(s));
 }
 
-const pct = (x: number) => (Number.isNaN(x) ? "–" : `${(100 * x).toFixed(1)}%`);
+const pct = percent;
 
 /** The rates that matter for each suite, as the red-team docs define them. */
 const HEADLINE: readonly [keyof RedteamMetrics, string][] = [

@@ -3,6 +3,7 @@
  * and with `--by` the raters grouped by one of their attributes.
  */
 import { compareText } from "../../core/canonical.js";
+import { percentOf } from "../../core/percent.js";
 import { printable } from "../../core/printable.js";
 import type { Rater } from "../../core/types.js";
 import { type RaterStats, storeStats } from "../../store/stats.js";
@@ -17,7 +18,7 @@ import { withStore } from "./with-store.js";
  */
 const quoted = (text: string, max: number) => clip(printable(JSON.stringify(text)), max);
 
-const pct = (x: number, n: number) => (n === 0 ? "-" : `${((100 * x) / n).toFixed(1)}%`);
+const pct = percentOf;
 
 /** judgments, A, B, tie, gold seen, gold acc: the columns raters and groups share. */
 function countCells(c: Omit<RaterStats, "rater_id">): (string | number)[] {

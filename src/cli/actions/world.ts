@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
+import { percent } from "../../core/percent.js";
 import { TextSink } from "../../io/files.js";
 import { parseJsonlBatches, strictRecords, validateWith } from "../../io/jsonl.js";
 import { type ProtectedFile, resolveOutputTarget } from "../../io/output-target.js";
@@ -184,7 +185,7 @@ export async function runScore(o: ScoreFlags): Promise<void> {
 }
 
 function printScoreSummary(s: ScoreSummary, skipped: number, say: (line?: string) => void): void {
-  const pct = (x: number | null) => (x === null ? "-" : `${(100 * x).toFixed(1)}%`);
+  const pct = percent;
   const rows: (readonly unknown[])[] = [];
   const add = (name: string, r: ScoreSummary["overall"] | null) => {
     if (r === null) return;
