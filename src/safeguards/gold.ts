@@ -6,7 +6,9 @@
  * than `max_drop` below its best so far while smoothed proxy is at or above its value at that
  * best. Metrics: gold_reward (this batch), gold_best, gold_proxy_gap. A batch whose mean gold
  * or proxy reward is not finite leaves the smoothed values and the best untouched (one NaN
- * would otherwise stay in them for the rest of the run and silence the alarm).
+ * would otherwise stay in them for the rest of the run and silence the alarm). A batch whose
+ * gold scores are mostly (at least half) not finite raises its own alarm, with the same action:
+ * a gold scorer that returns NaN would otherwise leave the run unwatched without a word.
  */
 import type { Monitor, MonitorContext } from "../train/common/monitor.js";
 import type { Metrics, TrainEvent } from "../train/common/run.js";
@@ -22,6 +24,8 @@ export type GoldFn = (
 export class GoldMonitor implements Monitor {
   readonly name = "gold";
   private readonly alarm: Alarm;
+  /** Raised when the gold scorer's scores of a batch are mostly not finite. */
+  private readonly unscored: Alarm;
   private gold: number | undefined;
   private proxy: number | undefined;
   private best = Number.NEGATIVE_INFINITY;
@@ -33,6 +37,7 @@ export class GoldMonitor implements Monitor {
     private readonly fn: GoldFn,
   ) {
     this.alarm = new Alarm(this.name, o.action);
+    this.unscored = new Alarm(this.name, o.action);
   }
 
   async observe(ctx: MonitorContext): Promise<TrainEvent[]> {
@@ -42,7 +47,8 @@ export class GoldMonitor implements Monitor {
       ctx.rollout.scores.reduce((a, x) => a + x, 0) / Math.max(ctx.rollout.scores.length, 1);
     const a = this.o.smoothing;
     this.lastGold = gm;
-    if (!Number.isFinite(gm) || !Number.isFinite(pm)) return [];
+    const unscored = this.checkScored(ctx.step, g);
+    if (!Number.isFinite(gm) || !Number.isFinite(pm)) return unscored;
     this.gold = this.gold === undefined ? gm : a * this.gold + (1 - a) * gm;
     this.proxy = this.proxy === undefined ? pm : a * this.proxy + (1 - a) * pm;
     if (this.gold > this.best) {
@@ -50,7 +56,7 @@ export class GoldMonitor implements Monitor {
       this.proxyAtBest = this.proxy;
     }
     const drop = this.best - this.gold;
-    return this.alarm.check(
+    const over = this.alarm.check(
       ctx.step,
       drop > this.o.max_drop && this.proxy >= this.proxyAtBest,
       () => ({
@@ -59,6 +65,23 @@ export class GoldMonitor implements Monitor {
         threshold: this.o.max_drop,
       }),
     );
+    return [...unscored, ...over];
+  }
+
+  /** The alarm on a batch whose gold scores are mostly NaN or ±∞ (none at all counts as none). */
+  private checkScored(step: number, g: readonly number[]): TrainEvent[] {
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < g.length; i++)
+      if (!Number.isFinite(g[i])) {
+        bad++;
+        if (first < 0) first = i;
+      }
+    return this.unscored.check(step, g.length > 0 && 2 * bad >= g.length, () => ({
+      message: `the gold scorer returned ${bad} of ${g.length} scores that are not finite (${g[first]} for response ${first} first): gold reward cannot be tracked while it does`,
+      value: bad / g.length,
+      threshold: 0.5,
+    }));
   }
 
   metrics(): Metrics {
@@ -74,6 +97,7 @@ export class GoldMonitor implements Monitor {
   state() {
     return {
       alarm: this.alarm.state(),
+      unscored: this.unscored.state(),
       gold: this.gold ?? null,
       proxy: this.proxy ?? null,
       best: this.best,
@@ -85,6 +109,8 @@ export class GoldMonitor implements Monitor {
   restore(s: unknown): void {
     const v = s as ReturnType<GoldMonitor["state"]>;
     this.alarm.restore(v.alarm);
+    // A checkpoint from before this alarm existed: it starts armed.
+    if (v.unscored) this.unscored.restore(v.unscored);
     this.gold = v.gold ?? undefined;
     this.proxy = v.proxy ?? undefined;
     this.best = v.best ?? Number.NEGATIVE_INFINITY;

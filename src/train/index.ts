@@ -40,6 +40,7 @@ export {
   FINAL_MODEL_DIR,
   type Metrics,
   type ProgressEvent,
+  type RunEnd,
   readMetrics,
   type Severity,
   type TrainEvent,

@@ -49,7 +49,9 @@ function expectLeftAt(out: string, last: number, checkpointDir = ""): void {
   void loadCheckpoint(join(out, "checkpoints", latest.dir, checkpointDir)).model.dispose();
   expect(existsSync(join(out, "model"))).toBe(false);
   const records = readMetrics(out);
-  expect(records.filter((r) => r.type === "summary")).toEqual([]);
+  // The log ends with the failure, at the last step the run completed (run-failed.test.ts).
+  expect(records.filter((r) => r.type === "summary")).toEqual([records.at(-1)]);
+  expect(records.at(-1)).toMatchObject({ status: "failed", code: "KEEL_E_NUMERIC", step: last });
   expect(Math.max(...records.map((r) => r.step as number))).toBe(last);
   // JSON.stringify writes NaN and ±Infinity as null: none may have reached the log.
   for (const r of records) for (const v of Object.values(r)) expect(v).not.toBeNull();
@@ -236,7 +238,7 @@ describe("a model whose last update diverged", () => {
     expect(e.code).toBe("KEEL_E_NUMERIC");
     expect(e.message).toBe("sft evaluation after step 1: the eval loss is NaN");
     expect(existsSync(join(sftOut, "model"))).toBe(false);
-    expect(readMetrics(sftOut).map((r) => r.type)).toEqual(["train"]);
+    expect(readMetrics(sftOut).map((r) => r.type)).toEqual(["train", "summary"]);
 
     const dpoOut = tmp("div-dpo-eval");
     const de = await failure(
@@ -273,7 +275,7 @@ describe("a model whose last update diverged", () => {
     expect(ee.message).toBe(
       "rm evaluation after step 1 (member-0): the model scored 6 of 6 responses NaN",
     );
-    expect(readMetrics(evalOut).map((r) => r.type)).toEqual(["train"]);
+    expect(readMetrics(evalOut).map((r) => r.type)).toEqual(["train", "summary"]);
   });
 });
 
@@ -302,7 +304,7 @@ describe("ppo evaluation with a reward model that scores NaN", () => {
     expect(e.message).toMatch(
       /^reward\.model: evaluation of the starting policy: the reward model scored 1 of 1 responses NaN/,
     );
-    expect(readMetrics(out)).toEqual([]);
+    expect(readMetrics(out).map((r) => [r.type, r.status])).toEqual([["summary", "failed"]]);
   });
 });
 

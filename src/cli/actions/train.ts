@@ -261,7 +261,9 @@ const RECORD_FILES = ["config.yaml", "manifest.json", "metrics.jsonl"];
  * says a run was made from them.
  */
 function removeUnstarted(out: string, existed: boolean): void {
-  if (trainedArtifact(out) !== undefined || readMetrics(out).length > 0) return;
+  // A run the loop ended with a failed summary and nothing before it made no step either.
+  if (trainedArtifact(out) !== undefined || readMetrics(out).some((r) => r.type !== "summary"))
+    return;
   for (const f of RECORD_FILES) rmSync(join(out, f), { force: true });
   for (const dir of [join(out, "checkpoints"), ...(existed ? [] : [out])]) {
     try {

@@ -14,6 +14,12 @@
  * hashes in the run's manifest.json and refuse a resume whose inputs changed. A run resumed by
  * another keel version goes on (an upgrade must not strand a long run), with a `warn` event in
  * metrics.jsonl naming both versions: its result need not match an uninterrupted run's.
+ *
+ * Ending: a run that returns ends its log with a summary of how (`finish`); a run that an error
+ * stops (a divergence, a full disk, anything thrown in `running`) ends it with a summary of
+ * status "failed" and the error's code and message, so that a failed run does not read as a
+ * killed one (no summary). A resumed run counts as going only once its trainer has restored
+ * the checkpoint (`resumed`): a refused resume leaves the run's log as it was.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -23,6 +29,7 @@ import { describeFsError } from "../../core/files.js";
 import { firstChange } from "../../core/first-change.js";
 import { KEEL_VERSION } from "../../core/version.js";
 import type { RunOptions } from "./config.js";
+import { withCheckpointHint } from "./numeric.js";
 import {
   CheckpointStore,
   FINAL_MODEL_DIR,
@@ -99,6 +106,10 @@ export class TrainLoop {
   private readonly literalHash: string;
   /** The step of the checkpoint that holds this run's current state, if any. */
   private savedStep: number | undefined;
+  /** The last step this run completed (reported through `progress` or `record`). */
+  private reached: number;
+  /** Whether an error now ends the log with a failed summary (see `resumed`). */
+  private going: boolean;
 
   constructor(
     readonly trainer: string,
@@ -122,6 +133,8 @@ export class TrainLoop {
     const stamp = this.resumePoint ? checkpointStamp(this.resumePoint.dir) : undefined;
     if (stamp) this.checkResumable(stamp);
     this.savedStep = this.resumePoint?.step;
+    this.reached = this.startStep;
+    this.going = this.resumePoint === undefined;
     this.log = new MetricsLog(out, this.resumePoint?.step);
     if (stamp && stamp.keel_version !== KEEL_VERSION) this.versionChanged(stamp.keel_version);
   }
@@ -186,11 +199,59 @@ export class TrainLoop {
   }
 
   progress(phase: string, step: number, metrics: Metrics): void {
+    this.reached = Math.max(this.reached, step);
     this.hooks.onProgress?.({ trainer: this.trainer, phase, step, total: this.total, metrics });
   }
 
   record(type: "train" | "eval", step: number, metrics: Metrics): void {
+    this.reached = Math.max(this.reached, step);
     this.log.write({ type, step, ...metrics });
+  }
+
+  /** The trainer has restored the checkpoint it resumes from: the run is going on from it. */
+  resumed(): void {
+    this.going = true;
+  }
+
+  /**
+   * `body()`: the run from its resume (or start) to its `finish`. An error thrown in it ends
+   * metrics.jsonl with a failed summary, once the run is going (see `resumed`); a divergence
+   * after the run's latest checkpoint propagates with a hint that names the checkpoint.
+   */
+  async running<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (e) {
+      throw this.failed(e);
+    }
+  }
+
+  /**
+   * Writes the failed summary of `e` (best effort: a log that cannot be written must not hide
+   * the error that stopped the run) and returns the error to report.
+   */
+  private failed(e: unknown): unknown {
+    let latest: ResumePoint | undefined;
+    try {
+      latest = this.checkpoints?.latest();
+    } catch {
+      // a torn latest.json: the plain hint
+    }
+    const out = withCheckpointHint(e, this.trainer, latest);
+    if (!this.going) return out;
+    try {
+      this.log.write({
+        type: "summary",
+        step: this.reached,
+        status: "failed",
+        code: out instanceof KeelError ? out.code : "KEEL_E_INTERNAL",
+        message: out instanceof Error ? out.message : String(out),
+        wall_s: (performance.now() - this.started) / 1000,
+      });
+    } catch {
+      // the log cannot take it (a full disk): the run reads as not ended, the error still says why
+    }
+    return out;
   }
 
   event(e: TrainEvent): void {

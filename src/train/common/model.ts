@@ -17,6 +17,7 @@ import type { FloatArray } from "../../engine/params.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { SPECIAL_TOKENS, TextCodec, trainTokenizer } from "./codec.js";
 import type { ModelSource, Optim } from "./config.js";
+import { releaseQuietly } from "./release.js";
 import { checkPolicy } from "./role.js";
 
 export interface OpenedModel {
@@ -41,7 +42,7 @@ export function openCheckpoint(dir: string, threads?: number): OpenedModel {
     if (!ck.tokenizer) throw noTokenizer(dir);
     codec = keelCodec(ck.tokenizer, { file: dir });
   } catch (e) {
-    void ck.model.dispose();
+    void releaseQuietly([() => ck.model.dispose()]);
     throw e;
   }
   return { model: ck.model, codec, extra: ck.extra };
@@ -217,7 +218,7 @@ export function restoreInto(
     if (ema && ck.hasEma) ck.restoreEma(ema);
     return { step: ck.step, extra: ck.extra };
   } finally {
-    void ck.model.dispose();
+    void releaseQuietly([() => ck.model.dispose()]);
   }
 }
 
@@ -242,7 +243,7 @@ export function openReference(
         ? `has context ${ref.model.config.context}, shorter than the ${seqLen}-token sequences the policy trains on`
         : undefined;
   if (!why) return ref.model;
-  void ref.model.dispose();
+  void releaseQuietly([() => ref.model.dispose()]);
   throw new KeelError("KEEL_E_CONFIG", `the reference ${dir} ${why}`, {
     where: { file: dir, field: "reference.init" },
     hint: `use a reference with the policy's tokenizer, usually the checkpoint ${policyField} starts from (or leave reference out to use ${policyField} itself)`,

@@ -10,18 +10,58 @@
  * diverged is caught by the trainer's evaluation (a NaN eval loss or score) or, for a reward
  * model, by the normalisation statistics computed before a member is saved.
  *
+ * A last update that leaves a weight NaN or infinite (no later loss sees it) is caught before
+ * anything is saved: `requireFiniteWeights` scans the weights once per save.
+ *
+ * Where the run holds a checkpoint from before the divergence, the error's hint names it
+ * (`checkpointHint`, applied by the trainer loop): a resume takes the run's config as it was,
+ * learning rate included, so lowering it means a new run that starts from that checkpoint.
+ *
  * The loss is checked too because a finite gradient does not imply a finite loss: PPO's
  * clipped policy loss gives a token whose ratio is NaN no gradient (as if clipped), so a
  * policy whose log-probabilities diverged would go on training on its values alone, logging
  * NaN (written as `null` in metrics.jsonl) as its policy loss.
  */
+import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
 import type { AdamW, StepInfo } from "../../engine/optim/adamw.js";
-import type { FloatArray } from "../../engine/params.js";
+import type { FloatArray, ParamStore } from "../../engine/params.js";
 
-const HINT =
-  "the run diverged: lower optim.lr (or set optim.max_grad_norm) and start again; no " +
-  "checkpoint and no final model was written after this point";
+const NOTHING_SAVED = "no checkpoint and no final model was written after this point";
+
+const HINT = `the run diverged: lower optim.lr (or set optim.max_grad_norm) and start again; ${NOTHING_SAVED}`;
+
+/**
+ * The divergence hint of a run that holds a checkpoint (`at`, its latest). A resume refuses a
+ * changed config, and under the same one replays the same steps into the same divergence: the
+ * checkpoint is where a new run with a lower lr can start (PPO's policy is the checkpoint's
+ * `policy/`). The divergence shows one step after the update that caused it, so the latest
+ * checkpoint may hold that update already; a run started from it then fails at once, saying so.
+ */
+export function checkpointHint(trainer: string, at: { step: number; dir: string }): string {
+  const [field, init] =
+    trainer === "ppo" ? ["policy.init", join(at.dir, "policy")] : ["model.init", at.dir];
+  return (
+    `the run diverged; its latest checkpoint is step ${at.step} (${at.dir}). --resume continues ` +
+    "from it only under the run's own config, lr included, and so would take the same steps " +
+    "again: to go on with a lower optim.lr (or with optim.max_grad_norm), start a new run from " +
+    `it (${field}: ${init}), or from an earlier checkpoint if its outputs are not finite; ` +
+    NOTHING_SAVED
+  );
+}
+
+/**
+ * `e` with `checkpointHint` in place of the plain divergence hint, when it is a divergence after
+ * an update and the run has a checkpoint `at`; anything else as is.
+ */
+export function withCheckpointHint(
+  e: unknown,
+  trainer: string,
+  at: { step: number; dir: string } | undefined,
+): unknown {
+  if (!at || !(e instanceof KeelError) || e.code !== "KEEL_E_NUMERIC" || e.hint !== HINT) return e;
+  return e.withHint(checkpointHint(trainer, at));
+}
 
 /** The hint when no update had been made: the learning rate is not what went wrong. */
 const START_HINT =
@@ -85,4 +125,35 @@ export function optimizerStep(
   } catch (e) {
     throw atPlace(place, e, fresh);
   }
+}
+
+/**
+ * Throws KEEL_E_NUMERIC at `place` when a weight of `params` is NaN or ±∞ (what an update past
+ * float range leaves), naming the first such parameter and element; called before a checkpoint
+ * or final model is saved. One pass over the weights, cheap beside the save that follows.
+ */
+export function requireFiniteWeights(params: ParamStore, place: string): void {
+  const w = params.flat;
+  // x·0 is 0 for finite x and NaN for NaN and ±∞, so each sum is 0 exactly when every weight is
+  // finite; four sums let the loop run without a branch or a chain on one accumulator.
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  const n4 = w.length & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    a0 += w[i]! * 0;
+    a1 += w[i + 1]! * 0;
+    a2 += w[i + 2]! * 0;
+    a3 += w[i + 3]! * 0;
+  }
+  for (let i = n4; i < w.length; i++) a0 += w[i]! * 0;
+  if (a0 + a1 + a2 + a3 === 0) return;
+  const i = w.findIndex((x) => !Number.isFinite(x));
+  const name = params.names.find((n) => {
+    const [offset, length] = params.range(n);
+    return i >= offset && i < offset + length;
+  });
+  const at = name === undefined ? `element ${i}` : `${name}[${i - params.range(name)[0]}]`;
+  throw divergence(place, `the weights are not finite (${at} is ${w[i]}); the model was not saved`);
 }

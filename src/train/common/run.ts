@@ -189,11 +189,24 @@ export function readMetrics(outDir: string): Record<string, unknown>[] {
 }
 
 /**
+ * How a run ended, as its summary line says: as its trainer returned (`TrainResult["status"]`),
+ * or "failed" when an error stopped it (the line then holds the error's `code` and `message`).
+ */
+export type RunEnd = TrainResult["status"] | "failed";
+
+const RUN_ENDS: readonly string[] = [
+  "completed",
+  "stopped",
+  "aborted",
+  "failed",
+] satisfies RunEnd[];
+
+/**
  * How a run directory's run ended, from the summary line its trainer writes last to
  * metrics.jsonl; undefined while it has not ended (killed, or never started). Only the file's
  * tail is read: a long PPO log is megabytes.
  */
-export function endedAs(outDir: string): TrainResult["status"] | undefined {
+export function endedAs(outDir: string): RunEnd | undefined {
   const path = join(outDir, METRICS_FILE);
   let fd: number;
   try {
@@ -207,9 +220,8 @@ export function endedAs(outDir: string): TrainResult["status"] | undefined {
     readSync(fd, tail, 0, tail.length, size - tail.length);
     const last = tail.toString("utf8").trimEnd().split("\n").at(-1) ?? "";
     const row = JSON.parse(last) as { type?: unknown; status?: unknown };
-    return row.type === "summary" &&
-      ["completed", "stopped", "aborted"].includes(String(row.status))
-      ? (row.status as TrainResult["status"])
+    return row.type === "summary" && RUN_ENDS.includes(String(row.status))
+      ? (row.status as RunEnd)
       : undefined;
   } catch {
     return undefined;

@@ -23,7 +23,8 @@ import {
   saveModel,
   seqLenFor,
 } from "../common/model.js";
-import { divergence, optimizerStep } from "../common/numeric.js";
+import { divergence, optimizerStep, requireFiniteWeights } from "../common/numeric.js";
+import { releasing } from "../common/release.js";
 import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { promptKey, requireTraining, splitEval } from "../common/split.js";
@@ -187,14 +188,15 @@ async function scoreWithReference(
   const ref = c.reference
     ? openReference(c.reference.init, codec, seqLen, "model.init", o.threads)
     : model.clone();
-  try {
-    const { train, eval: evalPairs } = raw.encode(codec, seqLen, { cost: false, drop: true });
-    const refTrain = await pairLogprobs(ref, train, codec.padId, c.train.eval_batch_size);
-    const refEval = await pairLogprobs(ref, evalPairs, codec.padId, c.train.eval_batch_size);
-    return { train, evalPairs, refTrain, refEval };
-  } finally {
-    await ref.dispose();
-  }
+  return releasing(
+    async () => {
+      const { train, eval: evalPairs } = raw.encode(codec, seqLen, { cost: false, drop: true });
+      const refTrain = await pairLogprobs(ref, train, codec.padId, c.train.eval_batch_size);
+      const refEval = await pairLogprobs(ref, evalPairs, codec.padId, c.train.eval_batch_size);
+      return { train, evalPairs, refTrain, refEval };
+    },
+    () => ref.dispose(),
+  );
 }
 
 export async function trainDpo(
@@ -230,77 +232,100 @@ async function runDpo(
   });
   // The policy is this run's own: released however the run ends (a divergence, a refused
   // reference or resume, a failed save), or its ONNX Runtime sessions would outlive it.
-  try {
-    const seqLen = seqLenFor(c.train.seq_len, model);
-    const { train, evalPairs, refTrain, refEval } = await scoreWithReference(c, raw, {
-      model,
-      codec,
-      seqLen,
-      threads: hooks.threads,
-    });
-    requireFiniteReference(c, [refTrain, refEval]);
-
-    const B = c.train.batch_size;
-    const perEpoch = Math.ceil(train.length / B);
-    const total = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
-    const loop = new TrainLoop("dpo", hooks, c.run, total, c);
-    const opt = makeOptimizer(model, c.optim);
-    if (loop.resumePoint) loop.checkResumable(restoreInto(loop.resumePoint.dir, model, opt).extra);
-    const save = (dir: string, step: number) =>
-      saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.resumeStamp(step) });
-
-    let last: Metrics = {};
-    let step = loop.startStep;
-    let status: TrainResult["status"] = "completed";
-    let batches: number[][] = [];
-    let batchesEpoch = -1;
-    while (step < total) {
-      if (loop.aborted) {
-        const at = step;
-        loop.saveCheckpoint(at, (d) => save(d, at));
-        status = "aborted";
-        break;
-      }
-      const epoch = Math.floor(step / perEpoch);
-      if (epoch !== batchesEpoch) {
-        batches = epochBatches(
-          Array.from({ length: train.length }, (_, i) => i),
-          B,
-          c.seed,
-          `epoch-${epoch}`,
-          (i) => train.longest(i),
-        );
-        batchesEpoch = epoch;
-      }
-      const idx = batches[step % perEpoch]!;
-      const live = await dpoStep(model, opt, idx, { train, ref: refTrain, padId: codec.padId }, c, {
-        lr: lrAt(c.optim, step, total),
-        place: `dpo step ${step + 1}`,
+  return releasing(
+    async () => {
+      const seqLen = seqLenFor(c.train.seq_len, model);
+      const { train, evalPairs, refTrain, refEval } = await scoreWithReference(c, raw, {
+        model,
+        codec,
+        seqLen,
+        threads: hooks.threads,
       });
-      step += 1;
-      loop.progress("train", step, live);
-      if (loop.due(c.run.log_every, step)) {
-        loop.record("train", step, live);
-        last = live;
+      requireFiniteReference(c, [refTrain, refEval]);
+
+      const B = c.train.batch_size;
+      const perEpoch = Math.ceil(train.length / B);
+      const total = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
+      const loop = new TrainLoop("dpo", hooks, c.run, total, c);
+      const opt = makeOptimizer(model, c.optim);
+      if (loop.resumePoint) {
+        loop.checkResumable(restoreInto(loop.resumePoint.dir, model, opt).extra);
+        loop.resumed();
       }
-      if (evalPairs.length > 0 && loop.due(c.run.eval_every, step)) {
-        const em = await dpoEval(model, { train: evalPairs, ref: refEval, padId: codec.padId }, c);
-        if (!Number.isFinite(em.eval_loss!))
-          throw divergence(`dpo evaluation after step ${step}`, `the eval loss is ${em.eval_loss}`);
-        loop.record("eval", step, em);
-        loop.progress("eval", step, em);
-        last = { ...last, ...em };
-      }
-      if (c.run.checkpoint_every > 0 && step % c.run.checkpoint_every === 0 && step < total) {
-        const at = step;
-        loop.saveCheckpoint(at, (dd) => save(dd, at));
-      }
-    }
-    const dir = loop.finalDir;
-    if (dir && status === "completed")
-      saveModel(dir, model, codec, { step, extra: loop.stamp(step) });
-    return loop.finish(status, step, last, status === "completed" ? dir : undefined);
-  } finally {
-    await model.dispose();
-  }
+      const save = (dir: string, step: number) => {
+        requireFiniteWeights(model.params, `dpo step ${step}`);
+        saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.resumeStamp(step) });
+      };
+      return loop.running(async () => {
+        let last: Metrics = {};
+        let step = loop.startStep;
+        let status: TrainResult["status"] = "completed";
+        let batches: number[][] = [];
+        let batchesEpoch = -1;
+        while (step < total) {
+          if (loop.aborted) {
+            const at = step;
+            loop.saveCheckpoint(at, (d) => save(d, at));
+            status = "aborted";
+            break;
+          }
+          const epoch = Math.floor(step / perEpoch);
+          if (epoch !== batchesEpoch) {
+            batches = epochBatches(
+              Array.from({ length: train.length }, (_, i) => i),
+              B,
+              c.seed,
+              `epoch-${epoch}`,
+              (i) => train.longest(i),
+            );
+            batchesEpoch = epoch;
+          }
+          const idx = batches[step % perEpoch]!;
+          const live = await dpoStep(
+            model,
+            opt,
+            idx,
+            { train, ref: refTrain, padId: codec.padId },
+            c,
+            {
+              lr: lrAt(c.optim, step, total),
+              place: `dpo step ${step + 1}`,
+            },
+          );
+          step += 1;
+          loop.progress("train", step, live);
+          if (loop.due(c.run.log_every, step)) {
+            loop.record("train", step, live);
+            last = live;
+          }
+          if (evalPairs.length > 0 && loop.due(c.run.eval_every, step)) {
+            const em = await dpoEval(
+              model,
+              { train: evalPairs, ref: refEval, padId: codec.padId },
+              c,
+            );
+            if (!Number.isFinite(em.eval_loss!))
+              throw divergence(
+                `dpo evaluation after step ${step}`,
+                `the eval loss is ${em.eval_loss}`,
+              );
+            loop.record("eval", step, em);
+            loop.progress("eval", step, em);
+            last = { ...last, ...em };
+          }
+          if (c.run.checkpoint_every > 0 && step % c.run.checkpoint_every === 0 && step < total) {
+            const at = step;
+            loop.saveCheckpoint(at, (dd) => save(dd, at));
+          }
+        }
+        const dir = loop.finalDir;
+        if (dir && status === "completed") {
+          requireFiniteWeights(model.params, `dpo step ${step}`);
+          saveModel(dir, model, codec, { step, extra: loop.stamp(step) });
+        }
+        return loop.finish(status, step, last, status === "completed" ? dir : undefined);
+      });
+    },
+    () => model.dispose(),
+  );
 }

@@ -33,6 +33,8 @@ import {
 } from "../common/model.js";
 import { type MomentsState, RunningMoments } from "../common/moments.js";
 import type { Monitor, MonitorContext, RolloutView } from "../common/monitor.js";
+import { requireFiniteWeights } from "../common/numeric.js";
+import { releaseQuietly, releasing } from "../common/release.js";
 import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainEvent, TrainHooks, TrainResult } from "../common/run.js";
 import { evaluate, initialState, iteration, type State } from "./iteration.js";
@@ -237,9 +239,31 @@ function openModels(c: PpoConfig, hooks: PpoHooks) {
     }
     return { policy, codec, ref, sources, learner, critic };
   } catch (e) {
-    for (const m of opened) void m.dispose();
+    void releaseQuietly(opened.map((m) => () => m.dispose()));
     throw e;
   }
+}
+
+/** The trainable weights (the policy's, and in Lagrangian mode the cost critic's), all finite. */
+function requireFiniteLearners(policy: Learner, critic: Learner | undefined, it: number): void {
+  requireFiniteWeights(policy.model.params, `ppo iteration ${it}`);
+  if (critic) requireFiniteWeights(critic.model.params, `ppo iteration ${it} (cost critic)`);
+}
+
+/**
+ * An extra evaluation (the CLI's `redteam` block) runs where the eval prompts are evaluated:
+ * without eval prompts it would never run, and the run would look measured when it was not.
+ */
+function checkEvaluation(data: PpoData, hooks: PpoHooks): void {
+  if (!hooks.evaluate || (data.evalPrompts?.length ?? 0) > 0) return;
+  throw new KeelError(
+    "KEEL_E_CONFIG",
+    "the red-team evaluation (redteam) runs at each evaluation of the eval prompts, and this run has no eval prompts, so it would never run",
+    {
+      where: { field: "redteam" },
+      hint: "give the run eval prompts (data.eval_prompts, or a world whose eval split holds some), or remove the redteam block",
+    },
+  );
 }
 
 /** The final model at `dir`, and with an EMA safeguard its averaged weights at `<dir>-ema`. */
@@ -276,97 +300,113 @@ export async function trainPpo(
         where: { field: "data.prompts" },
       },
     );
+  checkEvaluation(data, hooks);
   const { policy, codec, ref, sources, learner, critic } = openModels(c, hooks);
   // Everything openModels opened is released however the run ends: a refused resume (another
   // trainer's checkpoint, changed safeguards) too, not only a failure in the loop.
-  try {
-    const monitors = hooks.monitors ?? [];
-    const st = initialState(c);
-    const loop = new TrainLoop("ppo", hooks, c.run, c.ppo.iterations, c);
-    for (const m of monitors) m.attach?.(policy);
-    const ema = () => monitors.map((m) => m.ema?.()).find((e) => e !== undefined);
-    if (loop.resumePoint) {
-      const dir = loop.resumePoint.dir;
-      const { extra } = restoreInto(join(dir, "policy"), policy, learner.opt, ema());
-      loop.checkResumable(extra);
-      if (critic) restoreInto(join(dir, "cost_critic"), critic.model, critic.opt);
-      restoreState(c, st, monitors, extra.state as PpoState, dir);
-    }
-    const save = (dir: string, step: number) => {
-      const e = ema();
-      saveModel(join(dir, "policy"), policy, codec, {
-        step,
-        optimizer: learner.opt,
-        ...(e ? { ema: e } : {}),
-        extra: loop.resumeStamp(step, { state: stateOf(st, monitors) }),
+  return releasing(
+    async () => {
+      const monitors = hooks.monitors ?? [];
+      const st = initialState(c);
+      const loop = new TrainLoop("ppo", hooks, c.run, c.ppo.iterations, c);
+      for (const m of monitors) m.attach?.(policy);
+      const ema = () => monitors.map((m) => m.ema?.()).find((e) => e !== undefined);
+      if (loop.resumePoint) {
+        const dir = loop.resumePoint.dir;
+        const { extra } = restoreInto(join(dir, "policy"), policy, learner.opt, ema());
+        loop.checkResumable(extra);
+        if (critic) restoreInto(join(dir, "cost_critic"), critic.model, critic.opt);
+        restoreState(c, st, monitors, extra.state as PpoState, dir);
+        loop.resumed();
+      }
+      const save = (dir: string, step: number) => {
+        requireFiniteLearners(learner, critic, step);
+        const e = ema();
+        saveModel(join(dir, "policy"), policy, codec, {
+          step,
+          optimizer: learner.opt,
+          ...(e ? { ema: e } : {}),
+          extra: loop.resumeStamp(step, { state: stateOf(st, monitors) }),
+        });
+        if (critic)
+          saveModel(join(dir, "cost_critic"), critic.model, codec, { step, optimizer: critic.opt });
+      };
+      const promptsAt = promptSchedule(data.prompts, B, c.seed);
+      return loop.running(async () => {
+        let last: Metrics = {};
+        let status: TrainResult["status"] = "completed";
+        let it = loop.startStep;
+        const hasEval = data.evalPrompts !== undefined && data.evalPrompts.length > 0;
+        if (hasEval && it === 0 && !loop.resumePoint) {
+          // The starting policy's scores, so every curve begins at the SFT model. A checkpoint at
+          // step 0 (Ctrl-C during this evaluation) is saved after it, so its log holds them already.
+          const ev = await evaluate(c, policy, codec, data.evalPrompts!, sources.reward, hooks, 0);
+          loop.record("eval", 0, ev);
+          loop.progress("eval", 0, ev);
+        }
+        while (it < c.ppo.iterations) {
+          if (loop.aborted) {
+            const at = it;
+            loop.saveCheckpoint(at, (d) => save(d, at));
+            status = "aborted";
+            break;
+          }
+          const iterSeed = `${c.seed}/iter-${it}`;
+          const metrics = await iteration(c, it, iterSeed, promptsAt(it), {
+            policy: learner,
+            critic,
+            ref,
+            codec,
+            sources,
+            st,
+            monitors,
+          });
+          it += 1;
+          const events = await observe(monitors, it, policy, metrics);
+          for (const e of events) loop.event(e);
+          last = metrics.metrics;
+          loop.progress("train", it, last);
+          if (loop.due(c.run.log_every, it)) loop.record("train", it, last);
+          if (hasEval && loop.due(c.run.eval_every, it)) {
+            const ev = await evaluate(
+              c,
+              policy,
+              codec,
+              data.evalPrompts,
+              sources.reward,
+              hooks,
+              it,
+            );
+            loop.record("eval", it, ev);
+            loop.progress("eval", it, ev);
+            last = { ...last, ...ev };
+          }
+          const stop = events.some((e) => e.severity === "stop");
+          if (
+            (c.run.checkpoint_every > 0 &&
+              it % c.run.checkpoint_every === 0 &&
+              it < c.ppo.iterations) ||
+            stop
+          ) {
+            const at = it;
+            loop.saveCheckpoint(at, (d) => save(d, at));
+          }
+          if (stop) {
+            status = "stopped";
+            break;
+          }
+        }
+        const dir = loop.finalDir;
+        if (dir && status !== "aborted") {
+          requireFiniteLearners(learner, critic, it);
+          saveFinal(dir, it, { policy, codec, ema: ema(), loop });
+        }
+        return loop.finish(status, it, last, status === "aborted" ? undefined : dir);
       });
-      if (critic)
-        saveModel(join(dir, "cost_critic"), critic.model, codec, { step, optimizer: critic.opt });
-    };
-    const promptsAt = promptSchedule(data.prompts, B, c.seed);
-
-    let last: Metrics = {};
-    let status: TrainResult["status"] = "completed";
-    let it = loop.startStep;
-    const hasEval = data.evalPrompts !== undefined && data.evalPrompts.length > 0;
-    if (hasEval && it === 0 && !loop.resumePoint) {
-      // The starting policy's scores, so every curve begins at the SFT model. A checkpoint at
-      // step 0 (Ctrl-C during this evaluation) is saved after it, so its log holds them already.
-      const ev = await evaluate(c, policy, codec, data.evalPrompts!, sources.reward, hooks, 0);
-      loop.record("eval", 0, ev);
-      loop.progress("eval", 0, ev);
-    }
-    while (it < c.ppo.iterations) {
-      if (loop.aborted) {
-        const at = it;
-        loop.saveCheckpoint(at, (d) => save(d, at));
-        status = "aborted";
-        break;
-      }
-      const iterSeed = `${c.seed}/iter-${it}`;
-      const metrics = await iteration(c, it, iterSeed, promptsAt(it), {
-        policy: learner,
-        critic,
-        ref,
-        codec,
-        sources,
-        st,
-        monitors,
-      });
-      it += 1;
-      const events = await observe(monitors, it, policy, metrics);
-      for (const e of events) loop.event(e);
-      last = metrics.metrics;
-      loop.progress("train", it, last);
-      if (loop.due(c.run.log_every, it)) loop.record("train", it, last);
-      if (hasEval && loop.due(c.run.eval_every, it)) {
-        const ev = await evaluate(c, policy, codec, data.evalPrompts, sources.reward, hooks, it);
-        loop.record("eval", it, ev);
-        loop.progress("eval", it, ev);
-        last = { ...last, ...ev };
-      }
-      const stop = events.some((e) => e.severity === "stop");
-      if (
-        (c.run.checkpoint_every > 0 &&
-          it % c.run.checkpoint_every === 0 &&
-          it < c.ppo.iterations) ||
-        stop
-      ) {
-        const at = it;
-        loop.saveCheckpoint(at, (d) => save(d, at));
-      }
-      if (stop) {
-        status = "stopped";
-        break;
-      }
-    }
-    const dir = loop.finalDir;
-    if (dir && status !== "aborted") saveFinal(dir, it, { policy, codec, ema: ema(), loop });
-    return loop.finish(status, it, last, status === "aborted" ? undefined : dir);
-  } finally {
-    await sources.dispose();
-    await ref.dispose();
-    await critic?.model.dispose();
-    await policy.dispose();
-  }
+    },
+    () => sources.dispose(),
+    () => ref.dispose(),
+    () => critic?.model.dispose(),
+    () => policy.dispose(),
+  );
 }

@@ -4,6 +4,7 @@
  * passes in code (tests, the pipeline's own scorers). The trainer disposes what it opened.
  */
 import { KeelError } from "../../core/errors.js";
+import { releaseAll, releaseQuietly } from "../common/release.js";
 import { RewardScorer } from "../rm/ensemble.js";
 import type { PpoConfig } from "./ppoConfig.js";
 import type { PpoHooks } from "./ppoTrainer.js";
@@ -62,12 +63,10 @@ export function openSources(c: PpoConfig, hooks: PpoHooks): Sources {
     return {
       reward,
       cost,
-      dispose: async () => {
-        for (const s of owned) await s.dispose();
-      },
+      dispose: () => releaseAll(owned.map((s) => () => s.dispose())),
     };
   } catch (e) {
-    for (const s of owned) void s.dispose();
+    void releaseQuietly(owned.map((s) => () => s.dispose()));
     throw e;
   }
 }

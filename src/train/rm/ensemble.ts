@@ -19,6 +19,7 @@ import { writeFileAtomic } from "../../engine/checkpoint/atomic.js";
 import { type Gpt, padBatch } from "../../engine/gpt/model.js";
 import type { TextCodec } from "../common/codec.js";
 import { openCheckpoint } from "../common/model.js";
+import { releaseAll, releaseQuietly } from "../common/release.js";
 import {
   checkpointRole,
   isEnsembleDir,
@@ -265,7 +266,7 @@ export class RewardScorer {
         if (file.normalise) member.norm = memberNorm(d, extra);
       }
     } catch (e) {
-      for (const m of members) void m.model.dispose();
+      void releaseQuietly(members.map((m) => () => m.model.dispose()));
       throw e;
     }
     return new RewardScorer(members, file);
@@ -285,8 +286,9 @@ export class RewardScorer {
     return { score: agg.score, members, std: agg.std };
   }
 
-  async dispose(): Promise<void> {
-    for (const m of this.members) await m.model.dispose();
+  /** Releases every member, also after one fails to (the first failure is thrown). */
+  dispose(): Promise<void> {
+    return releaseAll(this.members.map((m) => () => m.model.dispose()));
   }
 }
 

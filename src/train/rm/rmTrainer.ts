@@ -33,7 +33,8 @@ import {
   saveModel,
   seqLenFor,
 } from "../common/model.js";
-import { divergence, optimizerStep } from "../common/numeric.js";
+import { divergence, optimizerStep, requireFiniteWeights } from "../common/numeric.js";
+import { releasing } from "../common/release.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { promptKey, requireTraining, splitEval } from "../common/split.js";
 import { REWARD_LOSSES } from "../losses/reward.js";
@@ -264,118 +265,134 @@ async function runPairModel(
   let padId = 0;
   const startMember = Math.floor(loop.startStep / perMember);
 
-  for (let m = startMember; m < k; m++) {
-    const rng = new Rng(c.seed).fork(`member-${m}`);
-    const { model, codec } = openModel(c.model, {
-      seed: rng.fork("init").seed,
-      threads: hooks.threads,
-      texts,
-    });
-    // The member is this run's own: released however its training ends (a divergence, a
-    // refused resume, a failed save), or its ONNX Runtime sessions would outlive the run.
-    try {
-      padId = codec.padId;
-      const seqLen = seqLenFor(c.train.seq_len, model);
-      const drop = !retrainsTokenizer || m === k - 1;
-      if (!train || !encodedEval)
-        ({ train, eval: encodedEval } = raw.encode(codec, seqLen, { cost, drop }));
-      else if (drop) raw.drop();
-      const pairs = train;
-      const heldOut = encodedEval;
-      if (c.train.reinit_head) reinitHead(model, rng.fork("head"));
-      const pool = Array.from({ length: n }, (_, i) => i);
-      if (c.ensemble.bootstrap) {
-        const br = rng.fork("bootstrap");
-        for (let i = 0; i < n; i++) pool[i] = br.int(n);
-      }
-      const opt = makeOptimizer(model, c.optim);
-      let local = 0;
-      if (loop.resumePoint && m === startMember) {
-        const { extra } = restoreInto(loop.resumePoint.dir, model, opt);
-        loop.checkResumable(extra);
-        local = loop.startStep - m * perMember;
-      }
-      const save = (dir: string, step: number) =>
-        saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.resumeStamp(step) });
-      let batches: number[][] = [];
-      let batchesEpoch = -1;
-      while (local < perMember) {
-        const step = m * perMember + local;
-        if (loop.aborted) {
-          loop.saveCheckpoint(step, (d) => save(d, step));
-          return loop.finish("aborted", step, last, undefined);
-        }
-        const epoch = Math.floor(local / perEpoch);
-        if (epoch !== batchesEpoch) {
-          batches = epochBatches(pool, B, c.seed, `member-${m}/epoch-${epoch}`, (i) =>
-            pairs.longest(i),
-          );
-          batchesEpoch = epoch;
-        }
-        const batchPairs = pairs.pairs(batches[local % perEpoch]!);
-        const stepMetrics = await pairStep(model, opt, batchPairs, codec.padId, c, {
-          lr: lrAt(c.optim, local, perMember),
-          cost,
-          place: `${loop.trainer} step ${step + 1} (member-${m})`,
-        });
-        local += 1;
-        const done = m * perMember + local;
-        const live: Metrics = { member: m, ...stepMetrics };
-        loop.progress(`member-${m}`, done, live);
-        if (loop.due(c.run.log_every, done) || local === perMember) {
-          loop.record("train", done, live);
-          last = live;
-        }
-        if (
-          heldOut.length > 0 &&
-          (local === perMember || (c.run.eval_every > 0 && local % c.run.eval_every === 0))
-        ) {
-          const scored = await scorePairs(model, heldOut, codec.padId, c.train.eval_batch_size);
-          requireFiniteScores(
-            scored,
-            `${loop.trainer} evaluation after step ${done} (member-${m})`,
-          );
-          const ev = {
-            ...asMetrics(evalMetrics(scored, heldOut, cost), "eval_"),
-            ...groupAccuracy(scored, heldOut, cost),
+  return loop.running(async () => {
+    for (let m = startMember; m < k; m++) {
+      const rng = new Rng(c.seed).fork(`member-${m}`);
+      const { model, codec } = openModel(c.model, {
+        seed: rng.fork("init").seed,
+        threads: hooks.threads,
+        texts,
+      });
+      // The member is this run's own: released however its training ends (a divergence, a
+      // refused resume, a failed save), or its ONNX Runtime sessions would outlive the run.
+      const aborted = await releasing(
+        async (): Promise<TrainResult | undefined> => {
+          padId = codec.padId;
+          const seqLen = seqLenFor(c.train.seq_len, model);
+          const drop = !retrainsTokenizer || m === k - 1;
+          if (!train || !encodedEval)
+            ({ train, eval: encodedEval } = raw.encode(codec, seqLen, { cost, drop }));
+          else if (drop) raw.drop();
+          const pairs = train;
+          const heldOut = encodedEval;
+          if (c.train.reinit_head) reinitHead(model, rng.fork("head"));
+          const pool = Array.from({ length: n }, (_, i) => i);
+          if (c.ensemble.bootstrap) {
+            const br = rng.fork("bootstrap");
+            for (let i = 0; i < n; i++) pool[i] = br.int(n);
+          }
+          const opt = makeOptimizer(model, c.optim);
+          let local = 0;
+          if (loop.resumePoint && m === startMember) {
+            const { extra } = restoreInto(loop.resumePoint.dir, model, opt);
+            loop.checkResumable(extra);
+            local = loop.startStep - m * perMember;
+            loop.resumed();
+          }
+          const save = (dir: string, step: number) => {
+            requireFiniteWeights(model.params, `${loop.trainer} step ${step} (member-${m})`);
+            saveModel(dir, model, codec, { step, optimizer: opt, extra: loop.resumeStamp(step) });
           };
-          loop.record("eval", done, { member: m, ...ev });
-          loop.progress("eval", done, { eval_accuracy: ev.eval_accuracy! });
-          last = { ...last, ...ev };
-        }
-        if (c.run.checkpoint_every > 0 && done % c.run.checkpoint_every === 0 && local < perMember)
-          loop.saveCheckpoint(done, (dd) => save(dd, done));
-      }
-      // Member finished: normalisation statistics over (up to 512) training pairs, then save.
-      const { mean, std } = await rewardMoments(
-        model,
-        pairs.slice(0, 512),
-        codec.padId,
-        c,
-        `${loop.trainer} member-${m} after step ${(m + 1) * perMember}`,
+          let batches: number[][] = [];
+          let batchesEpoch = -1;
+          while (local < perMember) {
+            const step = m * perMember + local;
+            if (loop.aborted) {
+              loop.saveCheckpoint(step, (d) => save(d, step));
+              return loop.finish("aborted", step, last, undefined);
+            }
+            const epoch = Math.floor(local / perEpoch);
+            if (epoch !== batchesEpoch) {
+              batches = epochBatches(pool, B, c.seed, `member-${m}/epoch-${epoch}`, (i) =>
+                pairs.longest(i),
+              );
+              batchesEpoch = epoch;
+            }
+            const batchPairs = pairs.pairs(batches[local % perEpoch]!);
+            const stepMetrics = await pairStep(model, opt, batchPairs, codec.padId, c, {
+              lr: lrAt(c.optim, local, perMember),
+              cost,
+              place: `${loop.trainer} step ${step + 1} (member-${m})`,
+            });
+            local += 1;
+            const done = m * perMember + local;
+            const live: Metrics = { member: m, ...stepMetrics };
+            loop.progress(`member-${m}`, done, live);
+            if (loop.due(c.run.log_every, done) || local === perMember) {
+              loop.record("train", done, live);
+              last = live;
+            }
+            if (
+              heldOut.length > 0 &&
+              (local === perMember || (c.run.eval_every > 0 && local % c.run.eval_every === 0))
+            ) {
+              const scored = await scorePairs(model, heldOut, codec.padId, c.train.eval_batch_size);
+              requireFiniteScores(
+                scored,
+                `${loop.trainer} evaluation after step ${done} (member-${m})`,
+              );
+              const ev = {
+                ...asMetrics(evalMetrics(scored, heldOut, cost), "eval_"),
+                ...groupAccuracy(scored, heldOut, cost),
+              };
+              loop.record("eval", done, { member: m, ...ev });
+              loop.progress("eval", done, { eval_accuracy: ev.eval_accuracy! });
+              last = { ...last, ...ev };
+            }
+            if (
+              c.run.checkpoint_every > 0 &&
+              done % c.run.checkpoint_every === 0 &&
+              local < perMember
+            )
+              loop.saveCheckpoint(done, (dd) => save(dd, done));
+          }
+          // Member finished: normalisation statistics over (up to 512) training pairs, then save.
+          requireFiniteWeights(
+            model.params,
+            `${loop.trainer} step ${(m + 1) * perMember} (member-${m})`,
+          );
+          const { mean, std } = await rewardMoments(
+            model,
+            pairs.slice(0, 512),
+            codec.padId,
+            c,
+            `${loop.trainer} member-${m} after step ${(m + 1) * perMember}`,
+          );
+          if (loop.finalDir)
+            saveModel(join(loop.finalDir, memberNames[m]!), model, codec, {
+              step: (m + 1) * perMember,
+              extra: loop.stamp((m + 1) * perMember, { kind, reward_mean: mean, reward_std: std }),
+            });
+          return undefined;
+        },
+        () => model.dispose(),
       );
-      if (loop.finalDir)
-        saveModel(join(loop.finalDir, memberNames[m]!), model, codec, {
-          step: (m + 1) * perMember,
-          extra: loop.stamp((m + 1) * perMember, { kind, reward_mean: mean, reward_std: std }),
-        });
-    } finally {
-      await model.dispose();
+      if (aborted) return aborted;
     }
-  }
-  const dir = loop.finalDir;
-  if (dir)
-    writeEnsembleFile(dir, {
-      format: "keel-reward-ensemble",
-      kind,
-      members: memberNames,
-      scoring: c.ensemble.scoring,
-      lambda: c.ensemble.lambda,
-      normalise: c.ensemble.normalise,
-    });
-  if (dir && encodedEval && encodedEval.length > 0 && k > 1)
-    last = { ...last, ...(await ensembleEval(dir, encodedEval, padId, c, cost)) };
-  return loop.finish("completed", k * perMember, last, dir);
+    const dir = loop.finalDir;
+    if (dir)
+      writeEnsembleFile(dir, {
+        format: "keel-reward-ensemble",
+        kind,
+        members: memberNames,
+        scoring: c.ensemble.scoring,
+        lambda: c.ensemble.lambda,
+        normalise: c.ensemble.normalise,
+      });
+    if (dir && encodedEval && encodedEval.length > 0 && k > 1)
+      last = { ...last, ...(await ensembleEval(dir, encodedEval, padId, c, cost)) };
+    return loop.finish("completed", k * perMember, last, dir);
+  });
 }
 
 /** Held-out metrics of the saved ensemble under its scoring rule, and its members' spread. */
@@ -390,16 +407,17 @@ async function ensembleEval(
   const chosen: Float64Array[] = [];
   const rejected: Float64Array[] = [];
   let accSum = 0;
-  try {
-    for (const mm of scorer.members) {
-      const s = await scorePairs(mm.model, pairs, padId, c.train.eval_batch_size);
-      chosen.push(s.chosen.map((r) => (r - mm.norm.mean) / mm.norm.std));
-      rejected.push(s.rejected.map((r) => (r - mm.norm.mean) / mm.norm.std));
-      accSum += evalMetrics(s, pairs, cost).accuracy;
-    }
-  } finally {
-    await scorer.dispose();
-  }
+  await releasing(
+    async () => {
+      for (const mm of scorer.members) {
+        const s = await scorePairs(mm.model, pairs, padId, c.train.eval_batch_size);
+        chosen.push(s.chosen.map((r) => (r - mm.norm.mean) / mm.norm.std));
+        rejected.push(s.rejected.map((r) => (r - mm.norm.mean) / mm.norm.std));
+        accSum += evalMetrics(s, pairs, cost).accuracy;
+      }
+    },
+    () => scorer.dispose(),
+  );
   const ac = aggregateScores(chosen, c.ensemble.scoring, c.ensemble.lambda);
   const ar = aggregateScores(rejected, c.ensemble.scoring, c.ensemble.lambda);
   const agg = { chosen: ac.score, rejected: ar.score };

@@ -23,7 +23,8 @@ import {
   saveModel,
   seqLenFor,
 } from "../common/model.js";
-import { divergence, optimizerStep } from "../common/numeric.js";
+import { divergence, optimizerStep, requireFiniteWeights } from "../common/numeric.js";
+import { releasing } from "../common/release.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { requireTraining, splitEval } from "../common/split.js";
 import { buildRows, encodeExample, type SftExample, type SftRow } from "./packing.js";
@@ -84,93 +85,104 @@ export async function trainSft(
   });
   // The model is this run's own: released however the run ends (a divergence, a refused
   // resume, a failed save), or its ONNX Runtime sessions would outlive it.
-  try {
-    const seqLen = seqLenFor(c.train.seq_len, model);
-    const rows = buildRows(codec, sets.train, { seqLen, packing: c.train.packing, seed: c.seed });
-    const evalRows = sets.eval.map((e) => encodeExample(codec, e, seqLen));
-    const perEpoch = Math.ceil(rows.length / c.train.batch_size);
-    const total = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
-    const loop = new TrainLoop("sft", hooks, c.run, total, c);
-    const opt = makeOptimizer(model, c.optim);
+  return releasing(
+    async () => {
+      const seqLen = seqLenFor(c.train.seq_len, model);
+      const rows = buildRows(codec, sets.train, { seqLen, packing: c.train.packing, seed: c.seed });
+      const evalRows = sets.eval.map((e) => encodeExample(codec, e, seqLen));
+      const perEpoch = Math.ceil(rows.length / c.train.batch_size);
+      const total = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
+      const loop = new TrainLoop("sft", hooks, c.run, total, c);
+      const opt = makeOptimizer(model, c.optim);
 
-    let batches: number[][] = [];
-    let batchesEpoch = -1;
-    const batchAt = (s: number): SftRow[] => {
-      const epoch = Math.floor(s / perEpoch);
-      if (epoch !== batchesEpoch) {
-        const byLength = c.train.packing ? undefined : (i: number) => rows[i]!.tokens.length;
-        batches = epochBatches(
-          rows.map((_, i) => i),
-          c.train.batch_size,
-          c.seed,
-          `epoch-${epoch}`,
-          byLength,
-        );
-        batchesEpoch = epoch;
+      let batches: number[][] = [];
+      let batchesEpoch = -1;
+      const batchAt = (s: number): SftRow[] => {
+        const epoch = Math.floor(s / perEpoch);
+        if (epoch !== batchesEpoch) {
+          const byLength = c.train.packing ? undefined : (i: number) => rows[i]!.tokens.length;
+          batches = epochBatches(
+            rows.map((_, i) => i),
+            c.train.batch_size,
+            c.seed,
+            `epoch-${epoch}`,
+            byLength,
+          );
+          batchesEpoch = epoch;
+        }
+        return batches[s % perEpoch]!.map((i) => rows[i]!);
+      };
+      let window = { loss: 0, tokens: 0, steps: 0, t0: performance.now() };
+      const save = (dir: string, step: number) => {
+        requireFiniteWeights(model.params, `sft step ${step}`);
+        saveModel(dir, model, codec, {
+          step,
+          optimizer: opt,
+          extra: loop.resumeStamp(step, { window: { loss: window.loss, steps: window.steps } }),
+        });
+      };
+      if (loop.resumePoint) {
+        const { extra } = restoreInto(loop.resumePoint.dir, model, opt);
+        loop.checkResumable(extra);
+        const w = extra.window as { loss: number; steps: number };
+        window = { ...window, loss: w.loss, steps: w.steps };
+        loop.resumed();
       }
-      return batches[s % perEpoch]!.map((i) => rows[i]!);
-    };
-    let window = { loss: 0, tokens: 0, steps: 0, t0: performance.now() };
-    const save = (dir: string, step: number) =>
-      saveModel(dir, model, codec, {
-        step,
-        optimizer: opt,
-        extra: loop.resumeStamp(step, { window: { loss: window.loss, steps: window.steps } }),
+      return loop.running(async () => {
+        let last: Metrics = {};
+        let step = loop.startStep;
+        let status: TrainResult["status"] = "completed";
+        while (step < total) {
+          if (loop.aborted) {
+            loop.saveCheckpoint(step, (d) => save(d, step));
+            status = "aborted";
+            break;
+          }
+          const batch = toBatch(model, batchAt(step), codec);
+          const { loss, grad } = await model.lossAndGrad(batch);
+          const info = optimizerStep(
+            opt,
+            grad,
+            lrAt(c.optim, step, total),
+            `sft step ${step + 1}`,
+            { loss },
+          );
+          step += 1;
+          window.loss += loss;
+          window.steps += 1;
+          window.tokens += batch.mask!.reduce((a, x) => a + x, 0);
+          const live = { loss, lr: info.lr, grad_norm: info.gradNorm };
+          loop.progress("train", step, live);
+          if (loop.due(c.run.log_every, step)) {
+            const secs = Math.max((performance.now() - window.t0) / 1000, 1e-9);
+            last = {
+              ...live,
+              loss: window.loss / window.steps,
+              epoch: step / perEpoch,
+              tokens_per_s: window.tokens / secs,
+            };
+            loop.record("train", step, last);
+            window = { loss: 0, tokens: 0, steps: 0, t0: performance.now() };
+          }
+          if (evalRows.length > 0 && loop.due(c.run.eval_every, step)) {
+            const ev = await evalLoss(model, codec, evalRows, c.train.eval_batch_size);
+            if (!Number.isFinite(ev.loss))
+              throw divergence(`sft evaluation after step ${step}`, `the eval loss is ${ev.loss}`);
+            last = { ...last, eval_loss: ev.loss, eval_ppl: Math.exp(ev.loss) };
+            loop.record("eval", step, { eval_loss: ev.loss, eval_ppl: Math.exp(ev.loss) });
+            loop.progress("eval", step, { eval_loss: ev.loss });
+          }
+          if (c.run.checkpoint_every > 0 && step % c.run.checkpoint_every === 0 && step < total)
+            loop.saveCheckpoint(step, (d) => save(d, step));
+        }
+        const dir = loop.finalDir;
+        if (dir && status === "completed") {
+          requireFiniteWeights(model.params, `sft step ${step}`);
+          saveModel(dir, model, codec, { step, extra: loop.stamp(step) });
+        }
+        return loop.finish(status, step, last, status === "completed" ? dir : undefined);
       });
-    if (loop.resumePoint) {
-      const { extra } = restoreInto(loop.resumePoint.dir, model, opt);
-      loop.checkResumable(extra);
-      const w = extra.window as { loss: number; steps: number };
-      window = { ...window, loss: w.loss, steps: w.steps };
-    }
-
-    let last: Metrics = {};
-    let step = loop.startStep;
-    let status: TrainResult["status"] = "completed";
-    while (step < total) {
-      if (loop.aborted) {
-        loop.saveCheckpoint(step, (d) => save(d, step));
-        status = "aborted";
-        break;
-      }
-      const batch = toBatch(model, batchAt(step), codec);
-      const { loss, grad } = await model.lossAndGrad(batch);
-      const info = optimizerStep(opt, grad, lrAt(c.optim, step, total), `sft step ${step + 1}`, {
-        loss,
-      });
-      step += 1;
-      window.loss += loss;
-      window.steps += 1;
-      window.tokens += batch.mask!.reduce((a, x) => a + x, 0);
-      const live = { loss, lr: info.lr, grad_norm: info.gradNorm };
-      loop.progress("train", step, live);
-      if (loop.due(c.run.log_every, step)) {
-        const secs = Math.max((performance.now() - window.t0) / 1000, 1e-9);
-        last = {
-          ...live,
-          loss: window.loss / window.steps,
-          epoch: step / perEpoch,
-          tokens_per_s: window.tokens / secs,
-        };
-        loop.record("train", step, last);
-        window = { loss: 0, tokens: 0, steps: 0, t0: performance.now() };
-      }
-      if (evalRows.length > 0 && loop.due(c.run.eval_every, step)) {
-        const ev = await evalLoss(model, codec, evalRows, c.train.eval_batch_size);
-        if (!Number.isFinite(ev.loss))
-          throw divergence(`sft evaluation after step ${step}`, `the eval loss is ${ev.loss}`);
-        last = { ...last, eval_loss: ev.loss, eval_ppl: Math.exp(ev.loss) };
-        loop.record("eval", step, { eval_loss: ev.loss, eval_ppl: Math.exp(ev.loss) });
-        loop.progress("eval", step, { eval_loss: ev.loss });
-      }
-      if (c.run.checkpoint_every > 0 && step % c.run.checkpoint_every === 0 && step < total)
-        loop.saveCheckpoint(step, (d) => save(d, step));
-    }
-    const dir = loop.finalDir;
-    if (dir && status === "completed")
-      saveModel(dir, model, codec, { step, extra: loop.stamp(step) });
-    return loop.finish(status, step, last, status === "completed" ? dir : undefined);
-  } finally {
-    await model.dispose();
-  }
+    },
+    () => model.dispose(),
+  );
 }
