@@ -7,11 +7,12 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { KeelError } from "../core/errors.js";
 import { writeFileAtomic } from "../io/files.js";
 import { readJsonObject } from "../io/json-read.js";
 import { parseJsonlBatches, strictRecords } from "../io/jsonl.js";
+import { canonicalPath } from "../io/output-target.js";
 import { loadYamlConfig } from "../io/yaml.js";
 import { buildSuites, runRedteam } from "../redteam/index.js";
 import {
@@ -210,6 +211,7 @@ interface PointRun {
 }
 
 export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> {
+  refuseFromInCleared(o);
   const plan = await readRun(o.from);
   const armPlan = plan.arms.find((a) => a.arm === o.arm);
   const rmDir = join(o.from, o.arm, "rm", "model");
@@ -221,6 +223,35 @@ export async function runTradeoff(o: TradeoffOptions): Promise<TradeoffPoint[]> 
     return await runPoints(o, plan, { rm: armPlan.rm, ppo: armPlan.ppo }, rmDir);
   } finally {
     lock.release();
+  }
+}
+
+/** A point's name, and its directory's in --out. */
+function pointLabel(mode: TradeoffPoint["mode"], value: number): string {
+  return mode === "kl" ? `kl-${value}` : `lagrangian-${value}`;
+}
+
+/**
+ * Refuses a --from that lies in a directory of --out that the trade-off empties before it
+ * writes (the cost model's, a point's that was made from other inputs): the run it reads from
+ * would be deleted under it. Through links too (paths compared once resolved).
+ */
+function refuseFromInCleared(o: TradeoffOptions): void {
+  const from = canonicalPath(o.from);
+  const cleared = [
+    ...(o.costThresholds.length > 0 ? ["cost"] : []),
+    ...o.kl.map((v) => pointLabel("kl", v)),
+    ...o.costThresholds.map((v) => pointLabel("lagrangian", v)),
+  ];
+  for (const name of cleared) {
+    const dir = join(o.out, name);
+    const r = relative(canonicalPath(dir), from);
+    if (r.startsWith("..") || isAbsolute(r)) continue;
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--from ${o.from} is inside ${dir}, which the trade-off empties before it writes there (--out ${o.out}): the run it reads would be deleted`,
+      { hint: "move the run out of that directory, or give another --out" },
+    );
   }
 }
 
@@ -250,7 +281,7 @@ async function runPoints(
     rm: modelDigest(rmDir),
   };
   for (const [i, p] of points.entries()) {
-    const label = p.mode === "kl" ? `kl-${p.value}` : `lagrangian-${p.value}`;
+    const label = pointLabel(p.mode, p.value);
     const dir = join(o.out, label);
     const config = parsePpoConfig({
       ...ppo,
