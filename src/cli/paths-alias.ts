@@ -46,6 +46,12 @@ export function ownedPlaceOf(input: string, out: string, owned: OwnedPlaces): st
   return undefined;
 }
 
+/** What a training run writes in its directory: its record, its model and its checkpoints. */
+export const TRAIN_RUN_OWNED = {
+  files: ["config.yaml", "manifest.json", "metrics.jsonl"],
+  dirs: ["model", "checkpoints"],
+} as const satisfies OwnedPlaces;
+
 /**
  * Refuses (KEEL_E_USAGE), before anything is written, an input that is one of the files or lies
  * in one of the directories the command writes inside its output directory `out`.

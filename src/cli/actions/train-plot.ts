@@ -13,6 +13,7 @@ import { writeFileAtomic } from "../../io/files.js";
 import type { MetricsRow } from "../../report/curves.js";
 import type { PlotFlags } from "../commands/train.js";
 import { printJson, printLine } from "../output.js";
+import { ownedPlaceOf, TRAIN_RUN_OWNED } from "../paths-alias.js";
 import { readJsonl } from "./pair-files.js";
 
 const Row = z.object({ type: z.string(), step: z.number().finite().nonnegative() }).passthrough();
@@ -45,6 +46,19 @@ export async function runTrainPlot(target: string, o: PlotFlags): Promise<void> 
       hint: "a run writes them every run.log_every and run.eval_every steps",
     });
   const out = o.out ?? join(dirname(file), "curves.svg");
+  // The run's record and models beside its metrics.jsonl: a plot written over one of them
+  // (-o RUN/manifest.json, -o RUN/model/config.json) would destroy the run it plots.
+  // (metrics.jsonl itself is protected as the file being read, below)
+  const place = ownedPlaceOf(out, dirname(file), {
+    files: TRAIN_RUN_OWNED.files.filter((f) => f !== "metrics.jsonl"),
+    dirs: TRAIN_RUN_OWNED.dirs,
+  });
+  if (place !== undefined && basename(file) === "metrics.jsonl")
+    throw new KeelError(
+      "KEEL_E_USAGE",
+      `--out ${out} is ${place.endsWith("/") ? "inside " : ""}${join(dirname(file), place)}, part of the run being plotted: the plot would overwrite it`,
+      { hint: "write the plot elsewhere (the default is curves.svg beside metrics.jsonl)" },
+    );
   const all = o.metrics.length === 1 && o.metrics[0] === "all";
   const panels = curvePanels(rows, all ? "all" : o.metrics.length > 0 ? o.metrics : undefined);
   const logged = curveMetrics(rows).length;

@@ -19,7 +19,7 @@ import type { Metrics, ProgressEvent, TrainResult } from "../../train/index.js";
 import type { Trainer, TrainFlags } from "../commands/train.js";
 import { withInterrupt } from "../interrupt.js";
 import { formatTable, printJson, printLine } from "../output.js";
-import { type NamedPath, refuseInputsInOutput } from "../paths-alias.js";
+import { type NamedPath, refuseInputsInOutput, TRAIN_RUN_OWNED } from "../paths-alias.js";
 import { Progress } from "../progress.js";
 import { explainConfigPath } from "./config-paths.js";
 import { type Prepared, prepare } from "./train-prepare.js";
@@ -77,11 +77,7 @@ function checkInputs(prep: Prepared, file: string, outFlag: boolean): void {
     checkCheckpointInput(k.dir, k.policy ? "policy" : (k.scores ?? "start"), at(k.field));
 }
 
-/** What a run writes in its directory: its record, its model and its checkpoints. */
-const RUN_OWNED = {
-  files: ["config.yaml", "manifest.json", "metrics.jsonl"],
-  dirs: ["model", "checkpoints"],
-} as const;
+const RUN_OWNED = TRAIN_RUN_OWNED;
 
 /**
  * Refuses an input the run would destroy before or while it reads it: the config file, a data
