@@ -64,6 +64,22 @@ describe("keel train refuses inputs its run directory would destroy", () => {
     }
     expect(readFileSync(config, "utf8")).toBe(text);
     expect(readdirSync(run).sort()).toEqual(["config.yaml", "sft.jsonl"]);
+    // --resume where no run began: a new run would write over the config all the same (it said
+    // "cannot resume: train.epochs changed since the run began", of a run that never began).
+    const resumed = await runCli([
+      "train",
+      "sft",
+      "-c",
+      config,
+      "--resume",
+      "--threads",
+      "1",
+      "-q",
+    ]);
+    expect(resumed.code, resumed.stderr).toBe(64);
+    expect(resumed.stderr).toContain("no run began there (it holds no manifest.json)");
+    expect(readFileSync(config, "utf8")).toBe(text);
+    expect(readdirSync(run).sort()).toEqual(["config.yaml", "sft.jsonl"]);
   });
 
   it("data.train is the run's metrics.jsonl (a hard link to it), or lies in its checkpoints/", async () => {

@@ -105,14 +105,19 @@ function refuseInputsInRun(prep: Prepared, o: TrainFlags): void {
   ];
   refuseInputsInOutput(out, inputs, RUN_OWNED, "the run");
   const config = [{ flag: "--config", path: o.config }];
+  // Only a run that began (its manifest.json written) keeps its config.yaml when resumed; with
+  // none, --resume starts a new run, which writes its resolved config over that file.
+  const keeps = o.resume === true && existsSync(join(prep.out, "manifest.json"));
   refuseInputsInOutput(
     out,
     config,
-    o.resume ? { ...RUN_OWNED, files: ["manifest.json", "metrics.jsonl"] } : RUN_OWNED,
-    o.resume ? "the run" : "a new run",
-    o.resume
+    keeps ? { ...RUN_OWNED, files: ["manifest.json", "metrics.jsonl"] } : RUN_OWNED,
+    keeps ? "the run" : "a new run",
+    keeps
       ? undefined
-      : "to continue the run recorded there, pass --resume; to start a new one, copy the config out of the run directory or give another --out",
+      : o.resume
+        ? "no run began there (it holds no manifest.json), so --resume starts a new one: copy the config out of the run directory, or give another --out"
+        : "to continue the run recorded there, pass --resume; to start a new one, copy the config out of the run directory or give another --out",
   );
 }
 
