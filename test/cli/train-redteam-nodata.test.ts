@@ -47,6 +47,36 @@ describe("keel train ppo: a redteam block with no probe to run", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  // The trainer refused it (without the line) only once the run had begun; --check passed.
+  it("with no eval prompts (where it would never run) is refused at its line, by --check too", async () => {
+    const dir = tempDir();
+    const world = join(dir, "world.yaml");
+    writeFileSync(
+      world,
+      "seed: 1\nprompts: { count: 200, splits: { train: 0.8, eval: 0, redteam: 0.2 } }\ncomparisons: { count: 10, overlap: 1 }\nsft: { count: 10 }\neval_pairs: { count: 0 }\n",
+    );
+    const file = join(dir, "ppo.yaml");
+    const out = join(dir, "run");
+    writeFileSync(
+      file,
+      [
+        `out: ${out}`,
+        `data: { world: ${world} }`,
+        `policy: { init: ${join(dir, "no-policy")} }`,
+        `reward: { model: ${join(dir, "no-rm")} }`,
+        "redteam: { per_suite: 4 }",
+      ].join("\n"),
+    );
+    for (const check of [["--check"], []]) {
+      const r = await runCli(["train", "ppo", "-c", file, ...check, "-q"]);
+      expect(r.code, r.stderr).toBe(78);
+      expect(r.stderr).toContain(
+        `KEEL_E_CONFIG: ${file}:5: redteam: the red-team evaluation (redteam) runs at each evaluation of the eval prompts, and this run has no eval prompts`,
+      );
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
   it("without a world is refused at the redteam block's line, with the file", async () => {
     const dir = tempDir();
     const prompts = join(dir, "prompts.jsonl");

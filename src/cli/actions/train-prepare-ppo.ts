@@ -144,6 +144,22 @@ export function preparePpo(
       });
     }
     rtConfig = block(RedteamSchema, rtRaw, "redteam", source);
+    if (evalPrompts.length === 0) {
+      // The trainer refuses it too, without the config's line; --check must predict it.
+      const line = source.lineOf?.(["redteam"]);
+      throw new KeelError(
+        "KEEL_E_CONFIG",
+        "the red-team evaluation (redteam) runs at each evaluation of the eval prompts, and this run has no eval prompts, so it would never run",
+        {
+          where: {
+            ...(source.file ? { file: source.file } : {}),
+            ...(line ? { line } : {}),
+            field: "redteam",
+          },
+          hint: "give the run eval prompts (data.eval_prompts, or a world whose eval split holds some), or remove the redteam block",
+        },
+      );
+    }
     evaluate = redteamEvaluate(world, rtConfig, source);
   }
   return {
