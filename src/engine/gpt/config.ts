@@ -26,7 +26,18 @@ export const GptConfigSchema = z
   .refine((c) => c.dModel % c.heads === 0, {
     message: "dModel must be divisible by heads",
     path: ["heads"],
-  });
+  })
+  // Layer norm divides by √(var + lnEps): an epsilon that rounds to 0 in the model's dtype
+  // (1e-50 in float32) makes a constant row 0/0 = NaN; one that rounds to ∞ makes every row 0.
+  .refine(
+    (c) =>
+      c.dtype === "float64" || (Math.fround(c.lnEps) > 0 && Number.isFinite(Math.fround(c.lnEps))),
+    {
+      message:
+        "lnEps must be a positive float32 (from about 1.4e-45 to 3.4e38): it rounds to 0 or to infinity in this model's dtype",
+      path: ["lnEps"],
+    },
+  );
 
 export type GptConfig = z.output<typeof GptConfigSchema>;
 export type GptConfigInput = z.input<typeof GptConfigSchema>;
