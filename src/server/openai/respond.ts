@@ -91,7 +91,14 @@ export async function streamSse(
   const write = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);
   try {
     while (!next.done) {
-      write(next.value);
+      // A client that reads slower than the model generates: wait for its socket to drain
+      // rather than buffer the rest of the answer in memory (its close ends the wait, and the
+      // route's abort signal ends the generation).
+      if (!write(next.value)) await drained(res);
+      if (res.destroyed) {
+        await it.return(undefined as never);
+        return;
+      }
       next = await it.next();
     }
     if (includeUsage) {
@@ -103,4 +110,17 @@ export async function streamSse(
     write(openAiError(err));
   }
   res.end("data: [DONE]\n\n");
+}
+
+/** Resolves once `res` can take more (its "drain"), or is closed. */
+function drained(res: FastifyReply["raw"]): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
