@@ -77,6 +77,7 @@ export async function streamSse(
   includeUsage: boolean,
   object: string,
   frames: () => AsyncGenerator<object, Usage, void>,
+  stallMs = SEND_STALL_MS,
 ): Promise<void> {
   const it = frames();
   let next = await it.next();
@@ -94,7 +95,7 @@ export async function streamSse(
       // A client that reads slower than the model generates: wait for its socket to drain
       // rather than buffer the rest of the answer in memory (its close ends the wait, and the
       // route's abort signal ends the generation).
-      if (!write(next.value)) await drained(res);
+      if (!write(next.value)) await drained(res, stallMs);
       if (res.destroyed) {
         await it.return(undefined as never);
         return;
@@ -112,10 +113,22 @@ export async function streamSse(
   res.end("data: [DONE]\n\n");
 }
 
-/** Resolves once `res` can take more (its "drain"), or is closed. */
-function drained(res: FastifyReply["raw"]): Promise<void> {
+/**
+ * How long a stream waits for its client to take the next part of an answer: a client that
+ * stops reading (or reads a few bytes a minute) would otherwise hold one of the server's
+ * --max-pending places for as long as its connection lives.
+ */
+export const SEND_STALL_MS = 60_000;
+
+/**
+ * Resolves once `res` can take more (its "drain"), or is closed; after `stallMs` without either,
+ * destroys the connection (which aborts the generation and frees the request's place).
+ */
+function drained(res: FastifyReply["raw"], stallMs: number): Promise<void> {
   return new Promise((resolve) => {
+    const timer = setTimeout(() => res.destroy(), stallMs);
     const done = () => {
+      clearTimeout(timer);
       res.off("drain", done);
       res.off("close", done);
       resolve();
