@@ -21,6 +21,17 @@ export function printable(text: string): string {
 }
 
 /**
+ * The first `n` UTF-16 units of `text`, one fewer where the n-th is the first half of a
+ * surrogate pair: a cut there leaves a lone surrogate, which terminals show as U+FFFD and strict
+ * JSON readers refuse.
+ */
+export function headUnits(text: string, n: number): string {
+  if (text.length <= n) return text;
+  const c = text.charCodeAt(n - 1);
+  return text.slice(0, c >= 0xd800 && c <= 0xdbff ? n - 1 : n);
+}
+
+/**
  * One line of the CLI's error report: `printable`, with every line after the first indented, so
  * a message that carries someone else's text cannot start a line of its own that reads as keel's
  * (`keel: hint: …`).

@@ -7,7 +7,7 @@
 import { isSpacelessAt } from "../core/words.js";
 import type { AuditConfig } from "./config.js";
 import type { AuditData } from "./data.js";
-import { distinctNgrams, isWordCharacter, namesIn, tokenize } from "./text.js";
+import { clipWord, distinctNgrams, isWordCharacter, namesIn, tokenize } from "./text.js";
 
 function isLowSurrogate(c: number): boolean {
   return c >= 0xdc00 && c <= 0xdfff;
@@ -170,8 +170,14 @@ export function oneSidedWords(data: AuditData, cfg: PromotionConfig): Sides {
       if (na.size === 0 && nb.size === 0) continue;
       const la = new WordIndex(a[c]!.toLowerCase());
       const lb = new WordIndex(b[c]!.toLowerCase());
-      for (const g of na) if (!lb.has(g)) side(g, 1);
-      for (const g of nb) if (!la.has(g)) side(g, -1);
+      // Kept by their first characters (see clipWord): two long names that start alike are one,
+      // and not one-sided when each response has one of them.
+      const oneA = new Set<string>();
+      const oneB = new Set<string>();
+      for (const g of na) if (!lb.has(g)) oneA.add(clipWord(g));
+      for (const g of nb) if (!la.has(g)) oneB.add(clipWord(g));
+      for (const g of oneA) if (!oneB.has(g)) side(g, 1);
+      for (const g of oneB) if (!oneA.has(g)) side(g, -1);
     } else {
       const ga = allGrams(a[c]!, cfg.max_n);
       const gb = allGrams(b[c]!, cfg.max_n);

@@ -7,6 +7,7 @@
  * spacing and punctuation — copies that were lightly edited to look new.
  */
 
+import { headUnits } from "../core/printable.js";
 import { isSpacelessAt, pushWordsOf } from "../core/words.js";
 
 export { countWords, isSpaceCode } from "../core/words.js";
@@ -97,7 +98,24 @@ export function tokenize(text: string): string[] {
   if (m === null) return [];
   const out: string[] = [];
   for (const t of m) pushWordsOf(t, out);
+  for (let i = 0; i < out.length; i++)
+    if (out[i]!.length > MAX_WORD_CHARS) out[i] = clipWord(out[i]!);
   return out;
+}
+
+/**
+ * The longest word (or name) the scans keep whole, in UTF-16 units. A longer one is kept as its
+ * first MAX_WORD_CHARS units and "…" (which no token holds): a prompt's "word" of a million
+ * letters was otherwise a tally key of its own, and, found as a trigger, quoted whole in the
+ * reason of every comparison holding it (the audit JSON grew by a megabyte per comparison, past
+ * what one string can hold) and in the report. Long words that start alike count as one word,
+ * which is also how a reader would see them.
+ */
+export const MAX_WORD_CHARS = 64;
+
+/** `w` cut to MAX_WORD_CHARS units and "…" when longer (not inside a surrogate pair). */
+export function clipWord(w: string): string {
+  return w.length <= MAX_WORD_CHARS ? w : `${headUnits(w, MAX_WORD_CHARS)}…`;
 }
 
 /** The distinct n-grams (n = 1..maxN, joined by a space) of a token list. */

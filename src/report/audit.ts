@@ -11,6 +11,8 @@
  * and a reference block of trusted ones; cohort findings; validation filters; excluded
  * comparisons.
  */
+
+import { percent } from "../core/percent.js";
 import { chart, heatmapSpec, histogramSpec } from "./charts.js";
 import { fmt, html, type SafeHtml } from "./html.js";
 import { renderPage, type Section } from "./page.js";
@@ -216,8 +218,6 @@ function keyValues(o: Readonly<Record<string, number | string>> | undefined): Sa
 }
 
 /** A share as a percentage; "–" for no value (null read "0.0%", NaN "NaN%"). */
-const percent = (x: number | null | undefined) =>
-  x === null || x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(1)}%`;
 
 /**
  * What the audit could not check: the raters no detector had evidence on, what rests on them

@@ -3,11 +3,12 @@
  * example generations and the governance section (the run card).
  */
 import { excludesZero, signedPoints } from "../core/interval.js";
+import { percent } from "../core/percent.js";
+import { headUnits } from "../core/printable.js";
 import { fmt, html, type SafeHtml } from "./html.js";
 import type { ArmMetrics, ExampleData, RunCard, RunReportData } from "./run-data.js";
 
-export const pct = (x: number | null | undefined) =>
-  x === null || x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(1)}%`;
+export const pct = percent;
 
 /**
  * The oracle rates' short names, as the headline tiles, the charts and the difference table show
@@ -115,6 +116,20 @@ function decodingOf(dec: RunReportData["decoding"]): string {
   return `Generations on red-team probes sampled at temperature ${dec.temperature}${of}`;
 }
 
+/**
+ * The characters of an example's prompt or response the page shows. A generation provider may
+ * answer with up to a million characters (MAX_TEXT_CHARS); shown whole, a few dozen examples
+ * made a report of tens of megabytes. The rest is counted where it is left out.
+ */
+export const MAX_EXAMPLE_CHARS = 4000;
+
+function exampleText(text: string): SafeHtml {
+  if (text.length <= MAX_EXAMPLE_CHARS) return html`${text}`;
+  const head = headUnits(text, MAX_EXAMPLE_CHARS);
+  const end = head.length;
+  return html`${head}<span class="muted">… (${fmt(text.length - end)} more character${text.length - end === 1 ? "" : "s"} not shown)</span>`;
+}
+
 export function examplesSection(d: RunReportData): SafeHtml {
   const byKey = (ex: readonly ExampleData[]) =>
     new Map(ex.map((e) => [`${e.suite}\u0000${e.prompt}`, e]));
@@ -125,11 +140,11 @@ export function examplesSection(d: RunReportData): SafeHtml {
 <table><thead><tr><th>suite</th><th>prompt</th><th>base</th>${d.arms.map((a) => html`<th>${a.arm}</th>`)}</tr></thead><tbody>
 ${d.base.examples.map((e) => {
   const key = `${e.suite}\u0000${e.prompt}`;
-  return html`<tr><td>${e.suite}</td><td>${e.prompt}</td><td>${e.response}<div class="muted">${e.outcome}</div></td>${arms.map(
+  return html`<tr><td>${e.suite}</td><td>${exampleText(e.prompt)}</td><td>${exampleText(e.response)}<div class="muted">${e.outcome}</div></td>${arms.map(
     (a) => {
       const x = a.ex.get(key);
       return x
-        ? html`<td>${x.response}<div class="muted">${x.outcome}</div></td>`
+        ? html`<td>${exampleText(x.response)}<div class="muted">${x.outcome}</div></td>`
         : html`<td class="muted">–</td>`;
     },
   )}</tr>`;

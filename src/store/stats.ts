@@ -2,6 +2,7 @@
 
 import { type Kysely, sql } from "kysely";
 import { KeelError } from "../core/errors.js";
+import { headUnits } from "../core/printable.js";
 import type { Choice } from "../core/types.js";
 import type { Database } from "./schema.js";
 import type { FeedbackStore } from "./store.js";
@@ -61,8 +62,7 @@ export function sortByRaterId<T extends { readonly rater_id: string }>(rows: T[]
  */
 function preview(head: string): string {
   if (head.length <= 80) return head;
-  const cut = head.charCodeAt(76) >= 0xd800 && head.charCodeAt(76) <= 0xdbff ? 76 : 77;
-  return `${head.slice(0, cut)}...`;
+  return `${headUnits(head, 77)}...`;
 }
 
 export async function storeStats(
