@@ -4,8 +4,11 @@
  * runs on a clean panel (93% honest, 7% careless) into which the attacker is given that share of
  * the raters; every cell reuses one base policy (trained once), so cells differ only in the
  * feedback. Each cell reports, for both arms, the reward model's accuracy on clean and
- * triggered held-out pairs and the tuned policy's oracle metrics, beside the share of judgments
- * the attacker actually poisoned (measured from the world's truth).
+ * triggered held-out pairs and the tuned policy's oracle metrics, beside the dose that ran: the
+ * attacker's raters, the judgments it poisoned and (backdoor) the triggered comparisons, counted
+ * in the world's truth. A stated rate is a share of raters that becomes a whole number of them;
+ * two rates that become one number would be one world reported as two dose points, and are
+ * refused before any cell runs.
  */
 
 import { existsSync } from "node:fs";
@@ -49,9 +52,18 @@ export interface SweepOptions {
 
 export interface SweepRow {
   readonly attack: AttackType;
+  /** The rate asked for (a share of the panel); `attacker_raters` is what it became. */
   readonly rate: number;
   /** Share of all judgments that came from an adversarial rule. */
   readonly poisoned_share: number;
+  /** Raters the attacker had in the cell's world (0 in the clean cell). */
+  readonly attacker_raters: number;
+  /** Raters in the cell's world, the attacker's included. */
+  readonly panel_raters: number;
+  /** Judgments an adversarial rule produced (the world truth's `attacked_judgments`). */
+  readonly attacked_judgments: number;
+  /** On a backdoor row, the comparisons the world drew on triggered prompts; null on others. */
+  readonly triggered_comparisons: number | null;
   readonly arm: string;
   readonly metrics: ArmSummary;
   /**
@@ -121,20 +133,99 @@ export function attackerCount(
   return { attackers: rate > 0 && attack !== "none" ? (counts.at(-1) ?? 0) : 0, panel };
 }
 
-async function poisonedShare(runDir: string, config: PipelineConfig): Promise<number> {
+/** What a cell's world ran with, counted in its truth.json (src/world/summary.ts). */
+export interface CellDose {
+  readonly poisoned_share: number;
+  readonly attacker_raters: number;
+  readonly panel_raters: number;
+  readonly attacked_judgments: number;
+  readonly triggered: number;
+}
+
+export async function cellDose(
+  runDir: string,
+  config: PipelineConfig,
+  attacked: boolean,
+): Promise<CellDose> {
   let all = 0;
   let poisoned = 0;
+  let triggered = 0;
   // Entry by entry: a large world's truth.json passes V8's string limit as one text.
-  await readJsonObject(join(runDir, panelFiles(config).truth), {
+  const { members } = await readJsonObject(join(runDir, panelFiles(config).truth), {
     arrays: {
       comparisons: (e) => {
-        const c = e as { raters: string[]; attacked_by: string[] };
+        const c = e as { raters: string[]; attacked_by: string[]; triggered: boolean };
         all += c.raters.length;
         poisoned += c.attacked_by.length;
+        if (c.triggered) triggered++;
       },
     },
   });
-  return all === 0 ? 0 : poisoned / all;
+  const raters = members.raters as readonly { group: string }[];
+  const groups = (members.config as { panel: { raters: readonly { type: string }[] } }).panel
+    .raters;
+  // applyAttack appends the attacker's group after the clean panel's; a rater's group is
+  // `type#index`, a sybil's `sybil#index/team` (src/world/roster.ts).
+  const last = groups.length - 1;
+  const group = `${groups[last]?.type}#${last}`;
+  const attackers = attacked
+    ? raters.filter((r) => r.group === group || r.group.startsWith(`${group}/`)).length
+    : 0;
+  return {
+    poisoned_share: all === 0 ? 0 : poisoned / all,
+    attacker_raters: attackers,
+    panel_raters: raters.length,
+    attacked_judgments: poisoned,
+    triggered,
+  };
+}
+
+/** A row's dose fields from its cell's: triggered comparisons are a backdoor's to report. */
+export function doseFields(
+  attack: AttackType,
+  d: CellDose,
+): Pick<
+  SweepRow,
+  | "poisoned_share"
+  | "attacker_raters"
+  | "panel_raters"
+  | "attacked_judgments"
+  | "triggered_comparisons"
+> {
+  return {
+    poisoned_share: d.poisoned_share,
+    attacker_raters: d.attacker_raters,
+    panel_raters: d.panel_raters,
+    attacked_judgments: d.attacked_judgments,
+    triggered_comparisons: attack === "backdoor" ? d.triggered : null,
+  };
+}
+
+/**
+ * Two rates of one attack that give its attacker the same number of raters (0.5% and 0.7% of
+ * 200 are one rater each) would run one world under two labels, reported as two dose points:
+ * refused before anything runs.
+ */
+export function refuseSameDose(o: SweepOptions): void {
+  for (const attack of o.attacks) {
+    const rateOf = new Map<number, number>();
+    for (const rate of o.rates) {
+      const { attackers, panel } = attackerCount(o, attack, rate);
+      const earlier = rateOf.get(attackers);
+      if (earlier === undefined) {
+        rateOf.set(attackers, rate);
+        continue;
+      }
+      const pc = (x: number) => `${+(100 * x).toPrecision(6)}%`;
+      throw new KeelError(
+        "KEEL_E_USAGE",
+        `rates ${pc(earlier)} and ${pc(rate)} both give the ${attack} attack ${attackers} of the ${panel} raters: the two cells would be one world reported as two doses`,
+        {
+          hint: `drop one of them, or use a bigger panel (world.panel.size); one rater is ${pc(1 / panel)} of this panel`,
+        },
+      );
+    }
+  }
 }
 
 /** A cell's run directory: every attack at rate 0 is the one clean run. */
@@ -202,6 +293,7 @@ export async function runPoisonSweep(o: SweepOptions): Promise<SweepRow[]> {
       "KEEL_E_USAGE",
       `a poison sweep needs at least one attack and one rate, got ${o.attacks.length} attacks and ${o.rates.length} rates`,
     );
+  refuseSameDose(o);
   const lock = lockRunDir(o.out);
   try {
     return await sweep(o);
@@ -219,14 +311,15 @@ async function sweep(o: SweepOptions): Promise<SweepRow[]> {
   // Every attack at rate 0 is the same clean run: it runs once and its rows are repeated.
   let clean: Awaited<ReturnType<typeof runPipeline>>["summary"] | undefined;
   let cleanGap: ArmDifference | undefined;
+  let cleanDose: CellDose | undefined;
   for (const [i, { attack, rate }] of cells.entries()) {
     o.onCell?.(attack, rate, i, cells.length);
-    if (rate === 0 && clean) {
+    if (rate === 0 && clean && cleanDose) {
       for (const [arm, metrics] of Object.entries(clean.arms))
         rows.push({
           attack,
           rate,
-          poisoned_share: 0,
+          ...doseFields(attack, cleanDose),
           arm,
           metrics: metrics!,
           ...gapOn(arm, cleanGap),
@@ -248,16 +341,17 @@ async function sweep(o: SweepOptions): Promise<SweepRow[]> {
     record.recordOutput(`${cell}/summary.json`);
     base ??= join(dir, "base", "model");
     const gap = r.summary.difference;
+    const dose = await cellDose(dir, config, rate > 0 && attack !== "none");
     if (rate === 0) {
       clean = r.summary;
       cleanGap = gap;
+      cleanDose = dose;
     }
-    const share = await poisonedShare(dir, config);
     for (const [arm, metrics] of Object.entries(r.summary.arms)) {
       rows.push({
         attack,
         rate,
-        poisoned_share: share,
+        ...doseFields(attack, dose),
         arm,
         metrics: metrics!,
         ...gapOn(arm, gap),
@@ -302,7 +396,7 @@ const CHARTS: readonly {
 /**
  * Two charts per attack (`sweep-<attack>-rm.svg`, `sweep-<attack>-policy.svg`): the reward
  * model's accuracy and the tuned policy's attack success against the attacker's share of the
- * panel, undefended and defended.
+ * panel as it ran (its raters over the panel's, not the rate asked for), undefended and defended.
  */
 export async function sweepCharts(rows: readonly SweepRow[]): Promise<[string, string][]> {
   const out: [string, string][] = [];
@@ -314,7 +408,7 @@ export async function sweepCharts(rows: readonly SweepRow[]): Promise<[string, s
           c.series.flatMap(([k, label]) => {
             const y = r.metrics[k];
             return typeof y === "number" && Number.isFinite(y)
-              ? [{ series: `${label}, ${r.arm}`, x: 100 * r.rate, y }]
+              ? [{ series: `${label}, ${r.arm}`, x: (100 * r.attacker_raters) / r.panel_raters, y }]
               : [];
           }),
         );
@@ -340,8 +434,10 @@ function gapOn(arm: string, gap: ArmDifference | undefined): { vs_undefended?: A
 export const SWEEP_ATTACKS: readonly AttackType[] = ATTACK_TYPES.filter((a) => a !== "none");
 
 /**
- * The sweep as a Markdown table (docs/results.md). The gap columns, on each defended row, are
- * undefended − defended; ** marks an interval that excludes zero.
+ * The sweep as a Markdown table (docs/results.md). Beside the stated rate, the dose that ran: the
+ * attacker's raters of the panel, the judgments it poisoned, and on backdoor rows the triggered
+ * comparisons. The gap columns, on each defended row, are undefended − defended; ** marks an
+ * interval that excludes zero.
  */
 export function sweepMarkdown(rows: readonly SweepRow[]): string {
   const pct = (x: number | null) => percent(x, "");
@@ -351,11 +447,11 @@ export function sweepMarkdown(rows: readonly SweepRow[]): string {
     return `${signedPoints(d.estimate)} [${signedPoints(d.ci95[0])}, ${signedPoints(d.ci95[1])}]${sure}`;
   };
   const head =
-    "| attack | raters | poisoned judgments % | arm | RM acc. clean % | RM acc. triggered % | attack success % | triggered attack success % | over-refusal % | helpfulness % | KL | attack success gap, points [95% CI] | triggered gap, points [95% CI] |\n" +
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+    "| attack | stated rate | attacker raters | attacked judgments | poisoned judgments % | triggered comparisons | arm | RM acc. clean % | RM acc. triggered % | attack success % | triggered attack success % | over-refusal % | helpfulness % | KL | attack success gap, points [95% CI] | triggered gap, points [95% CI] |\n" +
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
   const body = rows.map(
     (r) =>
-      `| ${r.attack} | ${(100 * r.rate).toFixed(1)}% | ${pct(r.poisoned_share)} | ${r.arm} | ${pct(r.metrics.rm_accuracy_clean)} | ${pct(r.metrics.rm_accuracy_triggered)} | ${pct(r.metrics.attack_success)} | ${pct(r.metrics.triggered_attack_success)} | ${pct(r.metrics.over_refusal)} | ${pct(r.metrics.helpfulness)} | ${r.metrics.kl === null ? "–" : r.metrics.kl.toFixed(2)} | ${gap(r.vs_undefended?.attack_success)} | ${gap(r.vs_undefended?.triggered_attack_success)} |`,
+      `| ${r.attack} | ${(100 * r.rate).toFixed(1)}% | ${r.attacker_raters} of ${r.panel_raters} | ${r.attacked_judgments} | ${pct(r.poisoned_share)} | ${r.triggered_comparisons ?? ""} | ${r.arm} | ${pct(r.metrics.rm_accuracy_clean)} | ${pct(r.metrics.rm_accuracy_triggered)} | ${pct(r.metrics.attack_success)} | ${pct(r.metrics.triggered_attack_success)} | ${pct(r.metrics.over_refusal)} | ${pct(r.metrics.helpfulness)} | ${r.metrics.kl === null ? "–" : r.metrics.kl.toFixed(2)} | ${gap(r.vs_undefended?.attack_success)} | ${gap(r.vs_undefended?.triggered_attack_success)} |`,
   );
   return [head, ...body].join("\n");
 }

@@ -25,6 +25,10 @@ describe("sweepMarkdown", () => {
         attack: "backdoor",
         rate: 0.05,
         poisoned_share: 0.02,
+        attacker_raters: 10,
+        panel_raters: 200,
+        attacked_judgments: 48,
+        triggered_comparisons: 60,
         arm: "undefended",
         metrics: metrics(0.4, 0.1),
       },
@@ -32,6 +36,10 @@ describe("sweepMarkdown", () => {
         attack: "backdoor",
         rate: 0.05,
         poisoned_share: 0.02,
+        attacker_raters: 10,
+        panel_raters: 200,
+        attacked_judgments: 48,
+        triggered_comparisons: 60,
         arm: "defended",
         metrics: metrics(0.25, null),
         vs_undefended: {
@@ -57,7 +65,10 @@ describe("sweepMarkdown", () => {
     expect(cells(lines[2]!)).toEqual([
       "backdoor",
       "5.0%",
+      "10 of 200",
+      "48",
       "2.0",
+      "60",
       "undefended",
       "90.0",
       "–",
@@ -70,8 +81,8 @@ describe("sweepMarkdown", () => {
       "",
     ]);
     const def = cells(lines[3]!);
-    expect(def.slice(6, 7)).toEqual(["25.0"]);
-    expect(def[10]).toBe("–");
-    expect(def.slice(11)).toEqual(["+15.0 [+5.0, +25.0] **", "−2.0 [−10.0, +6.0]"]);
+    expect(def.slice(9, 10)).toEqual(["25.0"]);
+    expect(def[13]).toBe("–");
+    expect(def.slice(14)).toEqual(["+15.0 [+5.0, +25.0] **", "−2.0 [−10.0, +6.0]"]);
   });
 });
