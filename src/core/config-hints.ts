@@ -109,18 +109,25 @@ export function unknownKeysHint(
   return `did you mean ${JSON.stringify(best)}${path.length > 0 ? ` (${at(best)})` : ""}?`;
 }
 
-/** The candidate closest to `word`, if it is a near miss (about one edit in four characters). */
+/**
+ * The candidate closest to `word`, if it is a near miss (about one edit in four characters).
+ * The distance is at least the difference in length, so a candidate whose length is further
+ * than a near miss can be is never measured: the table is |word| × |candidate|, and a made-up
+ * field name of 20 MB took 11 minutes and 3.9 GB against a config's field names.
+ */
 function nearest(word: string, candidates: readonly string[]): string | undefined {
+  const allowed = Math.max(1, Math.floor(word.length / 4));
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const c of candidates) {
+    if (Math.abs(word.length - c.length) > allowed) continue;
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
     }
   }
-  return bestDistance <= Math.max(1, Math.floor(word.length / 4)) ? best : undefined;
+  return bestDistance <= allowed ? best : undefined;
 }
 
 /**

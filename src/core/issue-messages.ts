@@ -4,6 +4,7 @@
  */
 import type { z } from "zod";
 import { fieldsAt, nearestValueHint, unknownKeysHint, valueAt } from "./config-hints.js";
+import { headUnits } from "./printable.js";
 
 /** What the formatter may consult besides the error: the value checked, and its schema. */
 export interface IssueContext {
@@ -108,8 +109,13 @@ function issueText(issue: Issue, path: readonly PropertyKey[], ctx: IssueContext
   switch (issue.code) {
     case "unrecognized_keys": {
       const s = issue.keys.length > 1 ? "s" : "";
-      const unknown = `unknown field${s} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
-      return ctx.schema ? `${unknown} (${fieldsHint(ctx.schema, path, issue.keys)})` : unknown;
+      const listed = issue.keys.slice(0, MAX_LISTED_KEYS).map((k) => JSON.stringify(shortKey(k)));
+      const unknown = `unknown field${s} ${listed.join(", ")}`;
+      const hinted = ctx.schema
+        ? `${unknown} (${fieldsHint(ctx.schema, path, issue.keys)})`
+        : unknown;
+      const more = issue.keys.length - listed.length;
+      return more > 0 ? `${hinted}; ${more} more unknown fields not listed` : hinted;
     }
     case "invalid_type":
       if (!isDefault(issue.message)) return issue.message;
@@ -233,6 +239,22 @@ export function quote(v: unknown): string {
   if (typeof v !== "string") return String(v);
   const s = JSON.stringify(v);
   return s.length <= 42 ? s : `${s.slice(0, 41)}…"`;
+}
+
+/**
+ * Unknown fields a message names, and the characters it shows of each. A line of the 32 MB an
+ * import reader accepts may hold a million fields, or one name of 20 MB: listed whole, the
+ * message ran to the line's size (and again in a rejects file). A long name is shown by its
+ * start and its length.
+ */
+export const MAX_LISTED_KEYS = 8;
+const MAX_KEY_CHARS = 64;
+const KEY_HEAD_CHARS = 40;
+
+function shortKey(key: string): string {
+  return key.length <= MAX_KEY_CHARS
+    ? key
+    : `${headUnits(key, KEY_HEAD_CHARS)}… (${key.length} characters)`;
 }
 
 /** "did you mean …?" for a near miss, else the object's fields. */

@@ -3,10 +3,9 @@
  * and validated, or rejected with `file:line: field: what is wrong`. Whether a rejection stops
  * the import or is set aside is the caller's choice (see `strictRecords`).
  */
-import { ZodError, type z } from "zod";
+import type { z } from "zod";
 import { KeelError, type Where } from "../core/errors.js";
 import { zodIssueMessage } from "../core/issue-messages.js";
-import { headUnits } from "../core/printable.js";
 import { protoKeyHolder } from "../core/proto-key.js";
 import type { Parsed } from "../core/types.js";
 import { TextSink } from "./files.js";
@@ -74,52 +73,9 @@ export function validateWith<T>(schema: z.ZodType<T>): (value: unknown, where: W
   return (value, where) => {
     const r = schema.safeParse(value);
     if (r.success) return r.data;
-    const issues = r.error.issues.map(boundUnknownKeys);
-    const { field, message, issue } = zodIssueMessage(new ZodError(issues), {
-      input: value,
-      schema,
-    });
-    const unlisted = issue === undefined ? 0 : (unlistedKeys.get(issue) ?? 0);
-    const more = unlisted > 0 ? `; ${unlisted} more unknown fields not listed` : "";
-    throw new KeelError("KEEL_E_INVALID_RECORD", `${message}${more}`, {
-      where: { ...where, field },
-    });
+    const { field, message } = zodIssueMessage(r.error, { input: value, schema });
+    throw new KeelError("KEEL_E_INVALID_RECORD", message, { where: { ...where, field } });
   };
-}
-
-/** Unknown fields named in a message, and the characters shown of each. */
-export const MAX_LISTED_KEYS = 8;
-const MAX_KEY_CHARS = 64;
-const KEY_HEAD_CHARS = 40;
-
-/** How many unknown fields a cut-short issue no longer names. */
-const unlistedKeys = new WeakMap<z.core.$ZodIssue, number>();
-
-type Issue = z.core.$ZodIssue;
-
-/**
- * The issue with its lists of unknown fields cut short, its union alternatives' too. A line of
- * the 32 MB a reader accepts may hold a million fields, or one field name of 20 MB: listed
- * whole, the message ran to the line's size (and again in the rejects file), and the near-miss
- * hint's edit distance over a 20 MB name took 11 minutes and 3.9 GB (in the parse worker, a
- * fatal out-of-memory that ended the process). A long name is shown by its start and its
- * length; no known field is near a name of more than MAX_KEY_CHARS characters.
- */
-function boundUnknownKeys(issue: Issue): Issue {
-  if (issue.code === "invalid_union")
-    return { ...issue, errors: issue.errors.map((list) => list.map(boundUnknownKeys)) } as Issue;
-  if (issue.code !== "unrecognized_keys") return issue;
-  const long = issue.keys.some((k) => k.length > MAX_KEY_CHARS);
-  if (issue.keys.length <= MAX_LISTED_KEYS && !long) return issue;
-  const bounded = { ...issue, keys: issue.keys.slice(0, MAX_LISTED_KEYS).map(shortKey) };
-  unlistedKeys.set(bounded, Math.max(0, issue.keys.length - MAX_LISTED_KEYS));
-  return bounded;
-}
-
-/** A field name as a message shows it: whole, or its start and its length. */
-function shortKey(key: string): string {
-  if (key.length <= MAX_KEY_CHARS) return key;
-  return `${headUnits(key, KEY_HEAD_CHARS)}… (${key.length} characters)`;
 }
 
 /** Flattens batches into single records, throwing the first rejection. */

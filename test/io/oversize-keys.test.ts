@@ -7,8 +7,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MAX_LISTED_KEYS } from "../../src/core/issue-messages.js";
 import type { Parsed } from "../../src/core/types.js";
-import { MAX_LISTED_KEYS } from "../../src/io/jsonl.js";
 import { importFormat } from "../../src/io/registry.js";
 import { tempDir } from "../helpers/stores.js";
 
