@@ -70,7 +70,13 @@ export {
   PpoConfigSchema,
   parsePpoConfig,
 } from "./ppo/ppoConfig.js";
-export { type PpoData, type PpoHooks, type RewardSource, trainPpo } from "./ppo/ppoTrainer.js";
+export {
+  evaluationNeverRuns,
+  type PpoData,
+  type PpoHooks,
+  type RewardSource,
+  trainPpo,
+} from "./ppo/ppoTrainer.js";
 export { PRESETS, type Preset, type PresetName, preset } from "./presets.js";
 export { type CostConfig, type CostConfigInput, parseCostConfig } from "./rm/costConfig.js";
 export {

@@ -9,6 +9,7 @@ import { buildSuites, runRedteam } from "../../redteam/index.js";
 import { createSafeguards, parseSafeguards } from "../../safeguards/index.js";
 import {
   type ConfigSource,
+  evaluationNeverRuns,
   type Metrics,
   type PpoHooks,
   parsePpoConfig,
@@ -147,18 +148,11 @@ export function preparePpo(
     if (evalPrompts.length === 0) {
       // The trainer refuses it too, without the config's line; --check must predict it.
       const line = source.lineOf?.(["redteam"]);
-      throw new KeelError(
-        "KEEL_E_CONFIG",
-        "the red-team evaluation (redteam) runs at each evaluation of the eval prompts, and this run has no eval prompts, so it would never run",
-        {
-          where: {
-            ...(source.file ? { file: source.file } : {}),
-            ...(line ? { line } : {}),
-            field: "redteam",
-          },
-          hint: "give the run eval prompts (data.eval_prompts, or a world whose eval split holds some), or remove the redteam block",
-        },
-      );
+      throw evaluationNeverRuns({
+        ...(source.file ? { file: source.file } : {}),
+        ...(line ? { line } : {}),
+        field: "redteam",
+      });
     }
     evaluate = redteamEvaluate(world, rtConfig, source);
   }

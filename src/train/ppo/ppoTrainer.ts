@@ -20,7 +20,7 @@
  * All randomness of iteration i comes from Rng(seed).fork(`iter-i`), and the controller,
  * normaliser, multiplier and monitor states are checkpointed, so a resumed run replays exactly.
  */ import { join } from "node:path";
-import { KeelError } from "../../core/errors.js";
+import { KeelError, type Where } from "../../core/errors.js";
 import { Rng } from "../../core/rng.js";
 import type { TextPolicy } from "../adapters.js";
 import { TrainLoop } from "../common/loop.js";
@@ -256,11 +256,16 @@ function requireFiniteLearners(policy: Learner, critic: Learner | undefined, it:
  */
 function checkEvaluation(data: PpoData, hooks: PpoHooks): void {
   if (!hooks.evaluate || (data.evalPrompts?.length ?? 0) > 0) return;
-  throw new KeelError(
+  throw evaluationNeverRuns({ field: "redteam" });
+}
+
+/** The refusal of an extra evaluation in a run with no eval prompts, at `where` (its block). */
+export function evaluationNeverRuns(where: Where): KeelError {
+  return new KeelError(
     "KEEL_E_CONFIG",
     "the red-team evaluation (redteam) runs at each evaluation of the eval prompts, and this run has no eval prompts, so it would never run",
     {
-      where: { field: "redteam" },
+      where,
       hint: "give the run eval prompts (data.eval_prompts, or a world whose eval split holds some), or remove the redteam block",
     },
   );
