@@ -6,9 +6,9 @@
  * directory. Identity is by device and inode where the paths exist (a hard link, a symbolic
  * link, `./a` and `a/../a` are one file), by resolved path where they do not yet.
  */
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { KeelError, type Where } from "../core/errors.js";
-import { canonicalPath, sameFile } from "../io/output-target.js";
+import { isWithin, sameFile } from "../io/output-target.js";
 
 /** A path the user gave, and the flag or config field that gave it. */
 export interface NamedPath {
@@ -16,15 +16,6 @@ export interface NamedPath {
   readonly path: string;
   /** Where the path was given, when a config file gave it (its file, line and field). */
   readonly where?: Where;
-}
-
-/** Whether `path` is `dir` or lies anywhere under it (through links: see the header). */
-export function isWithin(path: string, dir: string): boolean {
-  const top = canonicalPath(dir);
-  for (let p = canonicalPath(path), up = dirname(p); ; p = up, up = dirname(p)) {
-    if (p === top || sameFile(p, dir)) return true;
-    if (up === p) return false;
-  }
 }
 
 /**

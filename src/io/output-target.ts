@@ -65,6 +65,18 @@ export function sameFile(a: string, b: string): boolean {
   return canonicalPath(a) === canonicalPath(b);
 }
 
+/**
+ * Whether `path` is `dir` or lies anywhere under it, through links: paths are compared resolved,
+ * and each ancestor of `path` by device and inode.
+ */
+export function isWithin(path: string, dir: string): boolean {
+  const top = canonicalPath(dir);
+  for (let p = canonicalPath(path), up = dirname(p); ; p = up, up = dirname(p)) {
+    if (p === top || sameFile(p, dir)) return true;
+    if (up === p) return false;
+  }
+}
+
 /** The files of a SQLite database: the file and its journals, which SQLite may create later. */
 export function sqliteFiles(path: string, what: string): ProtectedFile[] {
   return ["", "-wal", "-shm", "-journal"].map((suffix) => ({

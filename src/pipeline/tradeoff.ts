@@ -7,12 +7,12 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import { isAbsolute, join, relative } from "node:path";
+import { join } from "node:path";
 import { KeelError } from "../core/errors.js";
 import { writeFileAtomic } from "../io/files.js";
 import { readJsonObject } from "../io/json-read.js";
 import { parseJsonlBatches, strictRecords } from "../io/jsonl.js";
-import { canonicalPath } from "../io/output-target.js";
+import { isWithin } from "../io/output-target.js";
 import { loadYamlConfig } from "../io/yaml.js";
 import { buildSuites, runRedteam } from "../redteam/index.js";
 import {
@@ -237,7 +237,6 @@ function pointLabel(mode: TradeoffPoint["mode"], value: number): string {
  * would be deleted under it. Through links too (paths compared once resolved).
  */
 function refuseFromInCleared(o: TradeoffOptions): void {
-  const from = canonicalPath(o.from);
   const cleared = [
     ...(o.costThresholds.length > 0 ? ["cost"] : []),
     ...o.kl.map((v) => pointLabel("kl", v)),
@@ -245,8 +244,7 @@ function refuseFromInCleared(o: TradeoffOptions): void {
   ];
   for (const name of cleared) {
     const dir = join(o.out, name);
-    const r = relative(canonicalPath(dir), from);
-    if (r.startsWith("..") || isAbsolute(r)) continue;
+    if (!isWithin(o.from, dir)) continue;
     throw new KeelError(
       "KEEL_E_USAGE",
       `--from ${o.from} is inside ${dir}, which the trade-off empties before it writes there (--out ${o.out}): the run it reads would be deleted`,

@@ -15,7 +15,8 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isWithin, ownedPlaceOf } from "../../src/cli/paths-alias.js";
+import { ownedPlaceOf } from "../../src/cli/paths-alias.js";
+import { isWithin } from "../../src/io/output-target.js";
 import { runCli } from "../helpers/cli.js";
 import { tinyCheckpoint, tmp } from "../train/fixtures.js";
 

@@ -77,8 +77,6 @@ function checkInputs(prep: Prepared, file: string, outFlag: boolean): void {
     checkCheckpointInput(k.dir, k.policy ? "policy" : (k.scores ?? "start"), at(k.field));
 }
 
-const RUN_OWNED = TRAIN_RUN_OWNED;
-
 /**
  * Refuses an input the run would destroy before or while it reads it: the config file, a data
  * file, the tokenizer or a starting checkpoint that is one of the run directory's record files
@@ -103,7 +101,7 @@ function refuseInputsInRun(prep: Prepared, o: TrainFlags): void {
       : []),
     ...prep.checkpoints.map((k) => ({ flag: k.field, path: k.dir, where: at(k.field) })),
   ];
-  refuseInputsInOutput(out, inputs, RUN_OWNED, "the run");
+  refuseInputsInOutput(out, inputs, TRAIN_RUN_OWNED, "the run");
   const config = [{ flag: "--config", path: o.config }];
   // Only a run that began (its manifest.json written) keeps its config.yaml when resumed; with
   // none, --resume starts a new run, which writes its resolved config over that file.
@@ -111,7 +109,7 @@ function refuseInputsInRun(prep: Prepared, o: TrainFlags): void {
   refuseInputsInOutput(
     out,
     config,
-    keeps ? { ...RUN_OWNED, files: ["manifest.json", "metrics.jsonl"] } : RUN_OWNED,
+    keeps ? { ...TRAIN_RUN_OWNED, files: ["manifest.json", "metrics.jsonl"] } : TRAIN_RUN_OWNED,
     keeps ? "the run" : "a new run",
     keeps
       ? undefined
