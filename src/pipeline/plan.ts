@@ -7,7 +7,7 @@ import type { ConfigSource } from "../core/config.js";
 import { parseConfig, parseNested } from "../core/config.js";
 import { KeelError } from "../core/errors.js";
 import { generationProviderFields, validateGenerationProvider } from "../providers/registry.js";
-import { applyAttack } from "../redteam/scenarios.js";
+import { applyAttack, attackerGroupIndex } from "../redteam/scenarios.js";
 import { parseSafeguards, type SafeguardsConfig } from "../safeguards/config.js";
 import {
   type DpoConfig,
@@ -244,7 +244,7 @@ export function checkPlanSizes(plan: Plan, source: ConfigSource = {}): void {
     attack !== undefined &&
     attack.type !== "none" &&
     attack.rate > 0 &&
-    empty.index === plan.world.panel.raters.length - 1;
+    empty.index === attackerGroupIndex(plan.world.panel.raters);
   const path = isAttack
     ? ["attack", "rate"]
     : ["world", "panel", "raters", String(empty.index), "share"];

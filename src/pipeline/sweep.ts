@@ -19,7 +19,7 @@ import { percent } from "../core/percent.js";
 import { writeFileAtomic } from "../io/files.js";
 import { readJsonObject } from "../io/json-read.js";
 import type { PairedDifference } from "../redteam/index.js";
-import { ATTACK_TYPES, type AttackType } from "../redteam/scenarios.js";
+import { ATTACK_TYPES, type AttackType, attackerGroupIndex } from "../redteam/scenarios.js";
 import { lineSpec, vegaLiteToSvg } from "../report/charts.js";
 import { groupCounts } from "../world/index.js";
 import {
@@ -129,8 +129,11 @@ export function attackerCount(
   const plan = resolvePlan(parsePipelineConfig(sweepCellConfig(cell, attack, rate)), "");
   const counts = groupCounts(plan.world);
   const panel = counts.reduce((a, n) => a + n, 0);
-  // applyAttack appends the attacker's group after the clean panel's.
-  return { attackers: rate > 0 && attack !== "none" ? (counts.at(-1) ?? 0) : 0, panel };
+  const attacked = rate > 0 && attack !== "none";
+  return {
+    attackers: attacked ? (counts[attackerGroupIndex(plan.world.panel.raters)] ?? 0) : 0,
+    panel,
+  };
 }
 
 /** What a cell's world ran with, counted in its truth.json (src/world/summary.ts). */
@@ -164,10 +167,9 @@ export async function cellDose(
   const raters = members.raters as readonly { group: string }[];
   const groups = (members.config as { panel: { raters: readonly { type: string }[] } }).panel
     .raters;
-  // applyAttack appends the attacker's group after the clean panel's; a rater's group is
-  // `type#index`, a sybil's `sybil#index/team` (src/world/roster.ts).
-  const last = groups.length - 1;
-  const group = `${groups[last]?.type}#${last}`;
+  // A rater's group is `type#index`, a sybil's `sybil#index/team` (src/world/roster.ts).
+  const at = attackerGroupIndex(groups);
+  const group = `${groups[at]?.type}#${at}`;
   const attackers = attacked
     ? raters.filter((r) => r.group === group || r.group.startsWith(`${group}/`)).length
     : 0;

@@ -101,7 +101,20 @@ function attackerGroup(a: Attack): GroupInput {
 /**
  * The attacked configuration: every panel group keeps its share except the honest ones, which
  * give up `rate` between them (proportionally). Groups must be given by share.
+ *
+ * The attacker's group goes right after the last honest group, where the raters it replaces
+ * were: the groups after it keep their places in the roster (src/world/roster.ts), so their
+ * raters keep their ids and draws, and the attacked world stays paired with the clean one of
+ * the same seed (`attackerGroupIndex` finds it again).
  */
+/**
+ * Where `applyAttack` puts the attacker's group: right after the last honest group of the clean
+ * panel, which is also the attacked panel's last honest group.
+ */
+export function attackerGroupIndex(groups: readonly { readonly type: string }[]): number {
+  return groups.findLastIndex((g) => g.type === "honest") + 1;
+}
+
 export function applyAttack(base: WorldConfigInput, attack: Attack): WorldConfigInput {
   const panel = (base as { panel?: { size?: number; raters?: GroupInput[] } }).panel;
   // No attacker: the config as it is, whether its groups are given by share or by count.
@@ -129,10 +142,11 @@ export function applyAttack(base: WorldConfigInput, attack: Attack): WorldConfig
     );
   }
   const scale = (honestShare - attack.rate) / honestShare;
-  const raters = [
-    ...groups.map((g) => (g.type === "honest" ? { ...g, share: (g.share ?? 0) * scale } : g)),
-    attackerGroup(attack),
-  ];
+  const kept = groups.map((g) =>
+    g.type === "honest" ? { ...g, share: (g.share ?? 0) * scale } : g,
+  );
+  const at = attackerGroupIndex(groups);
+  const raters = [...kept.slice(0, at), attackerGroup(attack), ...kept.slice(at)];
   const trigger =
     attack.type === "backdoor" && attack.trigger
       ? { trigger: { ...((base as { trigger?: object }).trigger ?? {}), token: attack.trigger } }

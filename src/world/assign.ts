@@ -3,7 +3,15 @@
  * except that (1) a triggered comparison is first offered to each claiming backdoor group, which
  * takes it with probability `claim` and fills the slots with its own raters, and (2) when a
  * sybil account is drawn, its teammates join with probability `co_assign` and fill the
- * remaining slots. Draws are with replacement and rejection of repeats, which is fast because
+ * remaining slots.
+ *
+ * Claims keep the design paired. The panel a comparison would have had is drawn first, from the
+ * same stream and in the same way whether or not anyone claims it, and the claims draw from a
+ * stream of their own; the claimers take the first slots and that panel fills the rest in its
+ * order. So a world with a claiming attacker and the same world without one (same seed, same
+ * roster order) give every unclaimed comparison the same raters, and a claimed one keeps the
+ * raters the claimers left room for. The raters a claim pushed out are returned as `displaced`,
+ * for the caller to keep their vote streams in step (src/world/simulate.ts). Draws are with replacement and rejection of repeats, which is fast because
  * the overlap is usually small next to the panel; after `MAX_REJECTS` repeats in one comparison
  * (an overlap near the panel's size, or a rater far less active than the rest) the remaining
  * slots are drawn by a scan over the raters not yet taken, so a comparison never stalls.
@@ -21,6 +29,7 @@ export class Assigner {
     private readonly roster: Roster,
     private readonly overlap: number,
     private readonly rng: Rng,
+    private readonly claimRng: Rng,
   ) {
     const n = roster.raters.length;
     this.cumulative = new Float64Array(n);
@@ -35,8 +44,13 @@ export class Assigner {
     });
   }
 
-  /** Indices of the raters who judge the next comparison, in the order they were drawn. */
-  pick(triggered: boolean): number[] {
+  /**
+   * The raters who judge the next comparison, by index, in the order they were drawn, and the
+   * ones its panel would have had that a claim displaced.
+   */
+  pick(triggered: boolean): { readonly chosen: number[]; readonly displaced: number[] } {
+    const panel = this.panel();
+    if (!triggered || this.roster.claims.length === 0) return { chosen: panel, displaced: [] };
     const chosen: number[] = [];
     const taken = new Set<number>();
     const add = (i: number) => {
@@ -45,13 +59,25 @@ export class Assigner {
         chosen.push(i);
       }
     };
-    if (triggered) {
-      for (const c of this.roster.claims) {
-        if (chosen.length < this.overlap && this.rng.bernoulli(c.claim)) {
-          for (const m of this.rng.shuffle([...c.members])) add(m);
-        }
+    for (const c of this.roster.claims) {
+      if (chosen.length < this.overlap && this.claimRng.bernoulli(c.claim)) {
+        for (const m of this.claimRng.shuffle([...c.members])) add(m);
       }
     }
+    for (const i of panel) add(i);
+    return { chosen, displaced: panel.filter((i) => !taken.has(i)) };
+  }
+
+  /** `overlap` distinct raters by activity, with sybil teammates joining the one drawn. */
+  private panel(): number[] {
+    const chosen: number[] = [];
+    const taken = new Set<number>();
+    const add = (i: number) => {
+      if (chosen.length < this.overlap && !taken.has(i)) {
+        taken.add(i);
+        chosen.push(i);
+      }
+    };
     let rejects = 0;
     while (chosen.length < this.overlap) {
       const i = rejects < MAX_REJECTS ? this.drawOne() : this.drawUntaken(taken);

@@ -9,6 +9,7 @@
  */
 import { KeelError } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
+import { MIN_EXPECTED_TRIGGERED } from "./backdoorDose.js";
 import { score } from "./oracle.js";
 import { respond } from "./responses.js";
 import { pairKinds } from "./simulate.js";
@@ -63,6 +64,23 @@ function noTriggeredEval(world: World, count: number, rate: number): KeelError {
     {
       where: { field: "eval_pairs.triggered_rate" },
       hint: "set eval_pairs.triggered_rate to 0, or give the trigger families prompts (prompts.families, prompts.count, prompts.splits.eval)",
+    },
+  );
+}
+
+/**
+ * Triggered evaluation pairs asked for, and none drawn: each pair carries the trigger with
+ * probability `triggered_rate`, so a small count × rate can draw none, and the trigger's metric
+ * would have no pair to stand on. Refused on the realised count (as the backdoor's dose is,
+ * src/world/backdoorDose.ts), naming both knobs.
+ */
+function noTriggeredDrawn(world: World, count: number, rate: number): KeelError {
+  return new KeelError(
+    "KEEL_E_CONFIG",
+    `is ${rate}, about ${+(rate * count).toPrecision(3)} of the ${count} evaluation pairs, but this world (seed ${world.seed}) drew none on a triggered prompt, so the trigger's metric would have no pair`,
+    {
+      where: { field: "eval_pairs.triggered_rate" },
+      hint: `raise eval_pairs.count or eval_pairs.triggered_rate (count × rate of ${MIN_EXPECTED_TRIGGERED} or more makes this unlikely), or set it to 0`,
     },
   );
 }
@@ -153,5 +171,7 @@ export function evalPairs(world: World): EvalPair[] {
       margin: Math.round(Math.abs(qa - qb) * 1e6) / 1e6,
     });
   }
+  if (eval_pairs.triggered_rate > 0 && !out.some((p) => p.triggered))
+    throw noTriggeredDrawn(world, eval_pairs.count, eval_pairs.triggered_rate);
   return out;
 }

@@ -113,7 +113,12 @@ export class PanelSession {
     this.goldRng = rng.fork("gold");
     this.clock = rng.fork("clock");
     this.latRng = rng.fork("latency");
-    this.assigner = new Assigner(roster, config.comparisons.overlap, rng.fork("assign"));
+    this.assigner = new Assigner(
+      roster,
+      config.comparisons.overlap,
+      rng.fork("assign"),
+      rng.fork("assign/claims"),
+    );
     this.voteRngs = roster.raters.map((r) => rng.fork(`votes/${r.profile.rater_id}`));
     for (const team of roster.operators) team.restart();
     for (const r of roster.raters) r.model.restart?.();
@@ -136,7 +141,11 @@ export class PanelSession {
     const item: SimItem = { comparison_id, prompt, a, b, better, gold };
     this.t += c.arrival_ms > 0 ? Math.round(-Math.log(1 - this.clock.float()) * c.arrival_ms) : 0;
     const readWords = countWords(prompt.content) + a.words + b.words;
-    const chosen = this.assigner.pick(prompt.triggered);
+    const { chosen, displaced } = this.assigner.pick(prompt.triggered);
+    // A rater a claim pushed out draws the vote it would have cast, unused, so that its later
+    // votes are the ones it casts in the same world without the claimer (src/world/assign.ts); a
+    // camouflaged rater or sybil team counts it as a turn towards `wake_after`.
+    for (const ri of displaced) roster.raters[ri]!.model.vote(item, this.voteRngs[ri]!);
     const judgments: Judgment[] = [];
     const attacked: string[] = [];
     for (const ri of chosen) {
