@@ -77,7 +77,11 @@ export interface AuditOptions {
 
 export interface RaterAudit {
   readonly rater_id: string;
-  readonly reliability: number;
+  /**
+   * Mean cleaned probability of the labels the rater gave (see `raterAudits`); null: not
+   * measured — no judgment of the rater could be checked against a gold answer or another rater.
+   */
+  readonly reliability: number | null;
   readonly suspicion: number;
   readonly verdict: Verdict;
   readonly reasons: readonly string[];
@@ -266,7 +270,13 @@ export function audit(input: AuditInput, options: AuditOptions = {}): AuditResul
   };
 }
 
-/** Per rater: the decision, and reliability = mean cleaned probability of the labels it gave. */
+/**
+ * Per rater: the decision, and reliability = mean cleaned probability of the labels it gave, over
+ * the judgments whose posterior holds more than the judgment itself: a gold answer, or another
+ * rater's judgment the refit weighs (ω > 0). Alone on its comparison a judgment is its own
+ * posterior, and a rater no one else saw came out at ~1, the best possible rater, on nothing.
+ * A rater with no such judgment gets null (not measured), not 0, which reads as always wrong.
+ */
 function raterAudits(
   data: AuditData,
   decision: RaterDecision,
@@ -276,20 +286,29 @@ function raterAudits(
   const relSum = new Float64Array(data.nRaters);
   const relN = new Float64Array(data.nRaters);
   const judged = new Float64Array(data.nRaters);
+  const omega = outcome.judgmentWeight;
+  // Judgments the refit weighs, per comparison (active ones are of distinct raters).
+  const weighed = new Int32Array(data.nComparisons);
+  for (let j = 0; j < data.nJudgments; j++)
+    if (data.active[j] === 1 && omega[j]! > 0) weighed[data.comparison[j]!]!++;
+  const gold = data.comparisons.gold;
   for (let j = 0; j < data.nJudgments; j++) {
     const w = data.rater[j]!;
     judged[w]! += 1;
     if (data.active[j] === 0) continue;
-    effective[j] = outcome.judgmentWeight[j]! * outcome.weight[data.comparison[j]!]!;
+    const c = data.comparison[j]!;
+    effective[j] = omega[j]! * outcome.weight[c]!;
     const p = outcome.labelProbability[j]!;
-    if (Number.isFinite(p)) {
+    const others = weighed[c]! - (omega[j]! > 0 ? 1 : 0);
+    const checked = gold[c]! >= 0 || others > 0;
+    if (checked && Number.isFinite(p)) {
       relSum[w]! += p;
       relN[w]! += 1;
     }
   }
   const raters = data.raterIds.map((id, w) => ({
     rater_id: id,
-    reliability: relN[w]! > 0 ? relSum[w]! / relN[w]! : 0,
+    reliability: relN[w]! > 0 ? relSum[w]! / relN[w]! : null,
     suspicion: decision.suspicion[w]!,
     verdict: decision.verdict[w]!,
     reasons: decision.reasons[w]!,

@@ -36,7 +36,7 @@ export function auditToJson(result: AuditResult): Record<string, unknown> {
     coverage: result.coverage,
     raters: result.raters.map((r) => ({
       rater_id: r.rater_id,
-      reliability: round(r.reliability),
+      reliability: r.reliability === null ? null : round(r.reliability),
       suspicion: round(r.suspicion),
       verdict: r.verdict,
       reasons: r.reasons,
@@ -104,7 +104,9 @@ const Unit = z.number().finite().min(0).max(1);
 
 const RaterSchema = z.looseObject({
   rater_id: z.string(),
-  reliability: Unit,
+  // null: not measured (no judgment of the rater could be checked). Files written before the
+  // null had 0 there for such a rater, and still read: as a measured 0, which they claimed.
+  reliability: Unit.nullable(),
   suspicion: Unit,
   verdict: z.enum(["trusted", "suspect", "excluded"]),
   reasons: z.array(z.string()),

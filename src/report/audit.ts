@@ -12,14 +12,15 @@
  * comparisons.
  */
 
-import { percent } from "../core/percent.js";
+import { NO_NUMBER, percent } from "../core/percent.js";
 import { chart, heatmapSpec, histogramSpec } from "./charts.js";
 import { fmt, html, type SafeHtml } from "./html.js";
 import { renderPage, type Section } from "./page.js";
 
 export interface AuditReportRater {
   readonly rater_id: string;
-  readonly reliability: number;
+  /** null: not measured (no judgment of the rater could be checked); shown as "–", not 0. */
+  readonly reliability: number | null;
   readonly suspicion: number;
   readonly verdict: string;
   readonly reasons: readonly string[];
@@ -125,6 +126,16 @@ function evidenceCell(r: AuditReportRater): SafeHtml {
     : html`<span class="muted">–</span>`;
 }
 
+/**
+ * "–" where the audit measured nothing (null, or a tool's NaN): a 0 there read as a rater who is
+ * always wrong.
+ */
+function reliabilityCell(x: number | null): SafeHtml {
+  return x === null || !Number.isFinite(x)
+    ? html`<td class="num" title="not measured: no judgment of this rater could be checked against a gold answer or another rater">${NO_NUMBER}</td>`
+    : html`<td class="num">${fmt(x)}</td>`;
+}
+
 /** Excluded first, then suspect, then any other flag; trusted raters come after all of them. */
 const VERDICT_RANK: Readonly<Record<string, number>> = { excluded: 0, suspect: 1 };
 const rankOf = (verdict: string) =>
@@ -171,7 +182,7 @@ function raterTable(
 <thead><tr><th>rater</th><th>verdict</th><th class="num">suspicion</th><th class="num">reliability</th><th class="num">weight</th><th class="num">judgments</th><th>detector scores</th><th>reasons</th></tr></thead>
 <tbody>${rows.map(
     (r) =>
-      html`<tr><td><code>${r.rater_id}</code></td><td class="v-${r.verdict}">${r.verdict}</td><td class="num">${fmt(r.suspicion)}</td><td class="num">${fmt(r.reliability)}</td><td class="num">${fmt(r.weight)}</td><td class="num">${fmt(r.judgments)}</td><td>${evidenceCell(r)}</td><td>${r.reasons.length > 0 ? html`<ul class="reasons">${r.reasons.map((x) => html`<li>${x}</li>`)}</ul>` : ""}</td></tr>`,
+      html`<tr><td><code>${r.rater_id}</code></td><td class="v-${r.verdict}">${r.verdict}</td><td class="num">${fmt(r.suspicion)}</td>${reliabilityCell(r.reliability)}<td class="num">${fmt(r.weight)}</td><td class="num">${fmt(r.judgments)}</td><td>${evidenceCell(r)}</td><td>${r.reasons.length > 0 ? html`<ul class="reasons">${r.reasons.map((x) => html`<li>${x}</li>`)}</ul>` : ""}</td></tr>`,
   )}</tbody></table>
 ${left.size > 0 ? html`<p class="muted">Not listed: ${omitted} raters, the least suspicious${left.size > 1 ? " of each verdict" : ""}${leftUnchecked > 0 ? html` (${fmt(leftUnchecked)} of them unchecked)` : ""}. ${FULL_LIST}</p>` : ""}`;
 }

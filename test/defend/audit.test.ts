@@ -154,8 +154,11 @@ describe("audit() invariants on arbitrary small inputs", () => {
         for (const r of res.raters) {
           expect(r.suspicion).toBeGreaterThanOrEqual(0);
           expect(r.suspicion).toBeLessThanOrEqual(1);
-          expect(r.reliability).toBeGreaterThanOrEqual(0);
-          expect(r.reliability).toBeLessThanOrEqual(1);
+          // null: not measured (a rater alone on its comparisons, none with gold).
+          if (r.reliability !== null) {
+            expect(r.reliability).toBeGreaterThanOrEqual(0);
+            expect(r.reliability).toBeLessThanOrEqual(1);
+          }
           const v =
             r.suspicion >= exclude_at
               ? "excluded"
@@ -264,9 +267,9 @@ describe("a rater none of whose judgments count", () => {
   const r = audit({ judgments: [...world.judgments.slice(0, 1500), ...idle] });
   const row = r.raters.find((x) => x.rater_id === "idle")!;
 
-  it("gets reliability 0 and no model reliability in its evidence (no estimate, not chance)", () => {
+  it("gets reliability null and no model reliability in its evidence (no estimate, not chance)", () => {
     expect(row.judgments).toBe(3);
-    expect(row.reliability).toBe(0);
+    expect(row.reliability).toBeNull();
     expect(row.evidence.reliability).toBeUndefined();
     expect(JSON.stringify(auditToJson(r))).not.toMatch(/NaN|null,"score"/);
   });

@@ -68,9 +68,12 @@ export interface ProjectScores {
   readonly batches: BatchAgreement[];
 }
 
-/** A figure for the wire: NaN and ±Infinity (an undefined estimate) become null. */
-export function finite(x: number | undefined): number | null {
-  return x === undefined || !Number.isFinite(x) ? null : x;
+/**
+ * A figure for the wire: NaN and ±Infinity (an undefined estimate) become null, and null (the
+ * audit's "not measured" reliability) stays null.
+ */
+export function finite(x: number | null | undefined): number | null {
+  return x === undefined || x === null || !Number.isFinite(x) ? null : x;
 }
 
 /**
