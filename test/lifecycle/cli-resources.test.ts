@@ -139,6 +139,9 @@ describe("keel run --check", () => {
 });
 
 describe("keel serve", () => {
+  // At the describe's level: the fixture drops its PostgreSQL schemas in an afterAll, which a
+  // test body cannot register (the schema was left behind).
+  const postgres = dialectFixtures()[1]!;
   let taken: Server;
   let port = 0;
   let db = "";
@@ -169,7 +172,7 @@ describe("keel serve", () => {
   // settings table is gone, so the app cannot read its task secret) left their connection open,
   // which kept the process running.
   it("sharing Redis, when the app cannot be built", async () => {
-    const pgDb = dialectFixtures()[1]!.target();
+    const pgDb = postgres.target();
     expect((await runCli(["init", "--db", pgDb, "-q"])).code).toBe(0);
     const store = await openStore(pgDb);
     try {
