@@ -11,7 +11,9 @@
  * step is two passes over the flat arrays (norm, update). State (m, v, t) is flat, in the
  * ParamStore layout, and is what a checkpoint saves for resume. A step whose gradient norm is
  * not finite, or whose (clipped) entries would square beyond float32 in float32 moments, is
- * refused (KEEL_E_NUMERIC) before any state changes.
+ * refused (KEEL_E_NUMERIC) before any state changes. The norm of finite entries is finite
+ * (see `l2norm`): clipping a float64 gradient of 1e160 scales it to the clip, where a plain
+ * Σg² would be ∞ and `clip_grad_norm_` would multiply it by c / ∞ = 0.
  *
  * Default decay set, as nanoGPT: every parameter of rank ≥ 2 (matrices, embeddings, the
  * [C, 1] value and reward head weights), no biases or layer-norm gains. One difference from
@@ -42,8 +44,38 @@ export interface StepInfo {
   readonly lr: number;
 }
 
-/** ‖x‖₂, with four partial sums (twice as fast as one in V8, and slightly more accurate). */
+/**
+ * ‖x‖₂, with four partial sums (twice as fast as one in V8, and slightly more accurate). Σx²
+ * leaves float64's range from |x| ≈ 1.3e154, and squares below 1.5e-154 lose bits or vanish;
+ * a sum outside [2⁻⁹⁶⁹, float64 max] is counted again scaled by max |x| (as BLAS dnrm2 keeps
+ * the norm of finite entries finite), so the common case stays one pass. An entry that is NaN
+ * or ±∞ gives NaN or ∞.
+ */
 export function l2norm(x: FloatArray): number {
+  const s = sumOfSquares(x);
+  return s >= SUMSQ_SAFE_MIN && s < Number.POSITIVE_INFINITY ? Math.sqrt(s) : scaledNorm(x, s);
+}
+
+/**
+ * Below this sum a square may have been subnormal (|x| < 2⁻⁵¹¹) with bits lost that matter
+ * to the total: 2⁻¹⁰²² · 2⁵³.
+ */
+const SUMSQ_SAFE_MIN = 2 ** -969;
+
+/** ‖x‖₂ as max |x| · ‖x / max |x|‖₂, given Σx² = `s` (NaN when an entry is NaN). */
+function scaledNorm(x: FloatArray, s: number): number {
+  if (Number.isNaN(s)) return s;
+  let big = 0;
+  for (let i = 0; i < x.length; i++) big = Math.max(big, Math.abs(x[i]!));
+  if (big === 0 || big === Number.POSITIVE_INFINITY) return big;
+  // a division, not a product with 1 / big: that reciprocal overflows for a subnormal big
+  let t = 0;
+  for (let i = 0; i < x.length; i++) t += (x[i]! / big) ** 2;
+  return big * Math.sqrt(t);
+}
+
+/** Σx², with four partial sums. */
+function sumOfSquares(x: FloatArray): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
@@ -56,7 +88,7 @@ export function l2norm(x: FloatArray): number {
     s3 += x[i + 3]! * x[i + 3]!;
   }
   for (let i = n4; i < x.length; i++) s0 += x[i]! * x[i]!;
-  return Math.sqrt(s0 + s1 + s2 + s3);
+  return s0 + s1 + s2 + s3;
 }
 
 /** ‖x‖₂ with the SIMD kernel over whole 4-float groups and JavaScript for the tail. */
@@ -110,8 +142,10 @@ export class AdamW {
     const simd = this.kernels && this.params.arena!.owns(grad) ? this.kernels : undefined;
     let gradNorm = simd ? simdNorm(simd.sumsq, grad) : l2norm(grad);
     // the SIMD sums square in float32, which overflows from |g| ≈ 1.8e19: recount in float64
-    // before calling a finite gradient infinite (clipping may well bring it back)
-    if (simd && !Number.isFinite(gradNorm)) gradNorm = l2norm(grad);
+    // before calling a finite gradient infinite (clipping may well bring it back); squares
+    // below 1.2e-38 are subnormal there, which matters only to a norm this small
+    if (simd && !(gradNorm >= SIMD_NORM_MIN && gradNorm < Number.POSITIVE_INFINITY))
+      gradNorm = l2norm(grad);
     if (!Number.isFinite(gradNorm)) {
       throw new KeelError("KEEL_E_NUMERIC", `gradient norm is ${gradNorm} at step ${this.t + 1}`, {
         hint: "lower the learning rate or check the loss for overflow",
@@ -151,21 +185,24 @@ export class AdamW {
   }
 
   /**
-   * float32 moments hold v = β₂v + (1 − β₂)g², which stays finite while every scaled g² is a
-   * float32 (v is then a mix of finite values). A larger entry would make v infinite: its
+   * The moments hold v = β₂v + (1 − β₂)g², which stays finite while every scaled g² is a
+   * number of their type (v is then a mix of finite values): float32's from |g| ≈ 1.8e19, and
+   * float64's from 1.3e154, which a finite norm (see `l2norm`) no longer rules out. A larger entry would make v infinite: its
    * parameter would stop moving (m / ∞ = 0) and the checkpoint's moments would be refused at
    * load, so the step is refused before anything changes. ‖g‖ bounds every entry, so the
    * scan runs only when the norm is that large.
    */
   private checkSquares(grad: FloatArray, gradNorm: number, scale: number): void {
-    if (!(this.v instanceof Float32Array) || gradNorm * scale <= F32_SQRT_MAX) return;
+    const f32 = this.v instanceof Float32Array;
+    const limit = f32 ? F32_SQRT_MAX : F64_SQRT_MAX;
+    if (gradNorm * scale <= limit) return;
     let big = 0;
     for (let i = 0; i < grad.length; i++) big = Math.max(big, Math.abs(grad[i]!));
-    if (big * scale > F32_SQRT_MAX) {
+    if (big * scale > limit) {
       throw new KeelError(
         "KEEL_E_NUMERIC",
-        `gradient entry ${big * scale} at step ${this.t + 1} squares beyond float32's range, ` +
-          "so Adam's second moment would become infinite",
+        `gradient entry ${big * scale} at step ${this.t + 1} squares beyond ` +
+          `${f32 ? "float32" : "float64"}'s range, so Adam's second moment would become infinite`,
         { hint: "set maxGradNorm (max_grad_norm) or lower the learning rate" },
       );
     }
@@ -207,6 +244,10 @@ function checkOptions(o: AdamWOptions, dtype: "float32" | "float64"): void {
 
 /** √(largest float32): a larger number squares to infinity in float32. */
 const F32_SQRT_MAX = Math.sqrt(3.4028234663852886e38);
+/** The same for float64 moments. */
+const F64_SQRT_MAX = Math.sqrt(Number.MAX_VALUE);
+/** A SIMD norm below this is counted again in float64 (see `step`). */
+const SIMD_NORM_MIN = 1e-12;
 
 /**
  * The SIMD kernel (simd.ts) forms 1 − β in float32 from float32(β), which keeps about

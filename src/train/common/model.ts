@@ -17,8 +17,11 @@ import type { FloatArray } from "../../engine/params.js";
 import { BpeTokenizer } from "../../engine/tokenizer/bpe.js";
 import { SPECIAL_TOKENS, TextCodec, trainTokenizer } from "./codec.js";
 import type { ModelSource, Optim } from "./config.js";
+import type { TrainLoop } from "./loop.js";
+import { requireFiniteWeights } from "./numeric.js";
 import { releaseQuietly } from "./release.js";
 import { checkPolicy } from "./role.js";
+import type { Metrics, TrainResult } from "./run.js";
 
 export interface OpenedModel {
   readonly model: Gpt;
@@ -248,4 +251,24 @@ export function openReference(
     where: { file: dir, field: "reference.init" },
     hint: `use a reference with the policy's tokenizer, usually the checkpoint ${policyField} starts from (or leave reference out to use ${policyField} itself)`,
   });
+}
+
+/**
+ * The end of a one-model run (SFT, DPO): a completed run saves its model to the loop's final
+ * directory (its weights checked finite first), an aborted one saves nothing more; then the
+ * summary.
+ */
+export function finishWithModel(
+  loop: TrainLoop,
+  model: Gpt,
+  codec: TextCodec,
+  end: { status: TrainResult["status"]; step: number; last: Metrics },
+): TrainResult {
+  const { status, step, last } = end;
+  const dir = status === "completed" ? loop.finalDir : undefined;
+  if (dir) {
+    requireFiniteWeights(model.params, `${loop.trainer} step ${step}`);
+    saveModel(dir, model, codec, { step, extra: loop.stamp(step) });
+  }
+  return loop.finish(status, step, last, dir);
 }

@@ -21,6 +21,17 @@
  * clipped policy loss gives a token whose ratio is NaN no gradient (as if clipped), so a
  * policy whose log-probabilities diverged would go on training on its values alone, logging
  * NaN (written as `null` in metrics.jsonl) as its policy loss.
+ *
+ * A finite loss can show a divergence as well: at lr 1e2 an SFT loss of ln 270 ≈ 5.6 is 4e4
+ * one step later, and a run that went on would save a destroyed model (a DPO loss falls back
+ * to 0 while every log-probability is −1e5). So a loss may carry a ceiling: `DIVERGENCE_FACTOR`
+ * × its baseline, the loss a model that knows nothing gives on the same batch (a uniform
+ * guess over the vocabulary for a cross-entropy: ln V; equal scores for a pairwise loss: ln 2
+ * for Bradley–Terry and DPO's sigmoid). Every loss is at or below its baseline when training
+ * starts from scratch and falls from there; a model that ends up 100 times worse than
+ * knowing nothing (for a cross-entropy, giving the data a probability of V⁻¹⁰⁰ a token) is
+ * not one a sane update makes. The healthiest run that strays, SFT at lr 1 from scratch,
+ * peaked at 9 × ln V in the tests' small config before recovering.
  */
 import { join } from "node:path";
 import { KeelError } from "../../core/errors.js";
@@ -105,10 +116,52 @@ export async function naming<T>(place: string, fresh: boolean, f: () => Promise<
   }
 }
 
+/** How many times its baseline a loss may reach before the run counts as diverged. */
+export const DIVERGENCE_FACTOR = 100;
+
+/** A loss's baseline (the know-nothing model's loss) and how to name it in an error. */
+export interface LossCeiling {
+  readonly baseline: number;
+  /** What the baseline is, e.g. "ln 270, a uniform guess over the vocabulary". */
+  readonly rule: string;
+}
+
+/** The ceiling of a cross-entropy over a vocabulary of `vocab` tokens: ln V. */
+export function crossEntropyCeiling(vocab: number): LossCeiling {
+  return {
+    baseline: Math.log(vocab),
+    rule: `ln ${vocab}, a uniform guess over the vocabulary`,
+  };
+}
+
+const show = (x: number) => String(Number(x.toPrecision(6)));
+
 /**
- * `opt.step(grad, lr)` after checking that every value of `losses` is finite; a numerical
- * failure names `place` (the optimiser's own update count is not the trainer's step: PPO takes
- * many updates per iteration, and each reward-model member counts from 1).
+ * Throws KEEL_E_NUMERIC at `place` when `value` (the `name` there) is above
+ * `DIVERGENCE_FACTOR` × `c.baseline`; `fresh` as for `divergence`.
+ */
+export function requireBelowCeiling(
+  place: string,
+  name: string,
+  value: number,
+  c: LossCeiling,
+  fresh = false,
+): void {
+  const limit = DIVERGENCE_FACTOR * c.baseline;
+  if (!(value > limit)) return;
+  throw divergence(
+    place,
+    `the ${name} is ${show(value)}, above the divergence bound ${DIVERGENCE_FACTOR} × ` +
+      `${show(c.baseline)} = ${show(limit)} (${c.rule})`,
+    { fresh },
+  );
+}
+
+/**
+ * `opt.step(grad, lr)` after checking that every value of `losses` is finite and below its
+ * ceiling in `ceilings`, if it has one; a numerical failure names `place` (the optimiser's own
+ * update count is not the trainer's step: PPO takes many updates per iteration, and each
+ * reward-model member counts from 1).
  */
 export function optimizerStep(
   opt: AdamW,
@@ -116,10 +169,13 @@ export function optimizerStep(
   lr: number,
   place: string,
   losses: Readonly<Record<string, number>>,
+  ceilings: Readonly<Record<string, LossCeiling>> = {},
 ): StepInfo {
   const fresh = opt.t === 0;
   for (const [name, v] of Object.entries(losses))
     if (!Number.isFinite(v)) throw divergence(place, `the ${name} is ${v}`, { fresh });
+  for (const [name, c] of Object.entries(ceilings))
+    requireBelowCeiling(place, name, losses[name]!, c, fresh);
   try {
     return opt.step(grad, lr);
   } catch (e) {

@@ -15,6 +15,7 @@ import type { TextCodec } from "../common/codec.js";
 import { TrainLoop } from "../common/loop.js";
 import {
   asModelDtype,
+  finishWithModel,
   lrAt,
   makeOptimizer,
   openModel,
@@ -23,7 +24,12 @@ import {
   saveModel,
   seqLenFor,
 } from "../common/model.js";
-import { divergence, optimizerStep, requireFiniteWeights } from "../common/numeric.js";
+import {
+  crossEntropyCeiling,
+  divergence,
+  optimizerStep,
+  requireFiniteWeights,
+} from "../common/numeric.js";
 import { releasing } from "../common/release.js";
 import { checkPolicy } from "../common/role.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
@@ -107,15 +113,16 @@ async function dpoStep(
   const T = batch.length;
   const sums = responseSums(await model.logprobs(batch), part, T); // [2n]: chosen, then rejected
   const n = part.length;
-  const res = DPO_LOSSES[c.loss](
-    {
-      policyChosen: sums.subarray(0, n),
-      policyRejected: sums.subarray(n),
-      refChosen: idx.map((i) => d.ref.chosen[i]!),
-      refRejected: idx.map((i) => d.ref.rejected[i]!),
-      weight: part.map((p) => p.weight),
-    },
-    { beta: c.beta, labelSmoothing: c.label_smoothing },
+  const ref = {
+    refChosen: idx.map((i) => d.ref.chosen[i]!),
+    refRejected: idx.map((i) => d.ref.rejected[i]!),
+    weight: part.map((p) => p.weight),
+  };
+  const lossOptions = { beta: c.beta, labelSmoothing: c.label_smoothing };
+  const lossFn = DPO_LOSSES[c.loss];
+  const res = lossFn(
+    { policyChosen: sums.subarray(0, n), policyRejected: sums.subarray(n), ...ref },
+    lossOptions,
   );
   const up = new Float64Array(2 * n * T); // [2n, T]
   for (let row = 0; row < 2 * n; row++) {
@@ -127,8 +134,37 @@ async function dpoStep(
     for (let t = start; t < len; t++) up[row * T + t] = g;
   }
   const grad = await model.backward(batch, { logprobs: asModelDtype(model, up) });
-  const info = optimizerStep(opt, grad, o.lr, o.place, { loss: res.loss });
+  const info = optimizerStep(
+    opt,
+    grad,
+    o.lr,
+    o.place,
+    { loss: res.loss, "chosen responses' NLL per token": chosenNll(sums, part) },
+    {
+      // the know-nothing policy is the reference itself (h = 0: ln 2 for the sigmoid loss)
+      loss: {
+        baseline: lossFn(
+          { policyChosen: ref.refChosen, policyRejected: ref.refRejected, ...ref },
+          lossOptions,
+        ).loss,
+        rule: `the batch's ${c.loss} loss with the policy equal to the reference`,
+      },
+      // the loss can fall to 0 while every log-probability falls to −1e5 (a destroyed policy)
+      "chosen responses' NLL per token": crossEntropyCeiling(model.config.vocab),
+    },
+  );
   return { loss: res.loss, ...res.metrics, lr: info.lr, grad_norm: info.gradNorm };
+}
+
+/** −Σ log π over the chosen responses' tokens of a batch, per token (`sums` as responseSums). */
+function chosenNll(sums: Float64Array, pairs: readonly EncodedPair[]): number {
+  let nll = 0;
+  let tokens = 0;
+  pairs.forEach((p, i) => {
+    nll -= sums[i]!;
+    tokens += p.chosen.length - p.chosenPrompt;
+  });
+  return tokens > 0 ? nll / tokens : 0;
 }
 
 /** The loss and its metrics on the held-out pairs, prefixed `eval_`. */
@@ -318,12 +354,7 @@ async function runDpo(
             loop.saveCheckpoint(at, (dd) => save(dd, at));
           }
         }
-        const dir = loop.finalDir;
-        if (dir && status === "completed") {
-          requireFiniteWeights(model.params, `dpo step ${step}`);
-          saveModel(dir, model, codec, { step, extra: loop.stamp(step) });
-        }
-        return loop.finish(status, step, last, status === "completed" ? dir : undefined);
+        return finishWithModel(loop, model, codec, { status, step, last });
       });
     },
     () => model.dispose(),

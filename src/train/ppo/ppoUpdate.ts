@@ -13,7 +13,7 @@ import type { Gpt } from "../../engine/gpt/model.js";
 import type { AdamW } from "../../engine/optim/adamw.js";
 import type { FloatArray } from "../../engine/params.js";
 import { asModelDtype } from "../common/model.js";
-import { optimizerStep } from "../common/numeric.js";
+import { type LossCeiling, optimizerStep } from "../common/numeric.js";
 import type { Metrics } from "../common/run.js";
 import { clippedPolicyLoss, clippedValueLoss, entropyBonus } from "../losses/ppo.js";
 import { type PolicyHead, policyBackward, policyForward } from "./policyGraphs.js";
@@ -52,6 +52,32 @@ function aligned(action: ArrayLike<number>, v: ArrayLike<number>): Float64Array 
 type SubBatch = ReturnType<typeof subBatch>;
 
 /**
+ * The value loss's ceiling: ½·mean (|V_old| + |R| + ε_v)² over the minibatch's actions, the
+ * scale of the old values, the returns and the value clip together (the value loss has no
+ * know-nothing value of its own: a critic that predicts 0 has loss 0 where returns are 0). A
+ * value loss 100 times that has a critic that moved, within one iteration, ten times further
+ * than everything it was fitted to.
+ */
+function valueCeiling(
+  mask: ArrayLike<number>,
+  oldValues: ArrayLike<number>,
+  returns: ArrayLike<number>,
+  clip: number,
+): LossCeiling {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] === 0) continue;
+    s += mask[i]! * 0.5 * (Math.abs(oldValues[i]!) + Math.abs(returns[i]!) + clip) ** 2;
+    n += mask[i]!;
+  }
+  return {
+    baseline: n > 0 ? s / n : 0,
+    rule: "½·mean (|old value| + |return| + value_clip)² over the minibatch's tokens",
+  };
+}
+
+/**
  * One minibatch's clipped policy + value (+ entropy) loss, fed back through the policy graph,
  * and an AdamW step. Without `metrics` the ratio guard skipped the step (nothing changed).
  */
@@ -77,13 +103,10 @@ async function policyStep(
   );
   const seen = { approxKl: pl.metrics.approx_kl!, ratioMax: pl.metrics.ratio_max! };
   if (pl.metrics.ratio_mean! > c.ppo.ratio_threshold) return seen;
+  const oldValues = sub.take(t.oldValues);
+  const returns = sub.take(t.returns);
   const vl = clippedValueLoss(
-    {
-      values: aligned(mask, out.values!),
-      oldValues: sub.take(t.oldValues),
-      returns: sub.take(t.returns),
-      mask,
-    },
+    { values: aligned(mask, out.values!), oldValues, returns, mask },
     { clip: c.ppo.value_clip },
   );
   const d: Partial<Record<PolicyHead, FloatArray>> = {
@@ -105,11 +128,14 @@ async function policyStep(
     metrics.entropy = en.metrics.entropy!;
   }
   const grad = await policyBackward(policy.model, sub.batch, d, policy.grad);
-  const info = optimizerStep(policy.opt, grad, lr, place, {
-    policy_loss: pl.loss,
-    value_loss: vl.loss,
-    entropy_loss: entLoss,
-  });
+  const info = optimizerStep(
+    policy.opt,
+    grad,
+    lr,
+    place,
+    { policy_loss: pl.loss, value_loss: vl.loss, entropy_loss: entLoss },
+    { value_loss: valueCeiling(mask, oldValues, returns, c.ppo.value_clip) },
+  );
   return {
     ...seen,
     metrics: {
@@ -137,19 +163,23 @@ async function costStep(
   place: string,
 ): Promise<number> {
   const cv = await critic.model.values(sub.batch);
+  const oldValues = sub.take(cost.oldValues);
+  const returns = sub.take(cost.returns);
   const cl = clippedValueLoss(
-    {
-      values: aligned(mask, cv),
-      oldValues: sub.take(cost.oldValues),
-      returns: sub.take(cost.returns),
-      mask,
-    },
+    { values: aligned(mask, cv), oldValues, returns, mask },
     { clip: c.ppo.value_clip },
   );
   const g = await critic.model.backward(sub.batch, {
     values: asModelDtype(critic.model, shiftBack(mask, cl.grads.values!)),
   });
-  optimizerStep(critic.opt, g, lr, `${place} (cost critic)`, { cost_value_loss: cl.loss });
+  optimizerStep(
+    critic.opt,
+    g,
+    lr,
+    `${place} (cost critic)`,
+    { cost_value_loss: cl.loss },
+    { cost_value_loss: valueCeiling(mask, oldValues, returns, c.ppo.value_clip) },
+  );
   return cl.loss;
 }
 

@@ -33,7 +33,12 @@ import {
   saveModel,
   seqLenFor,
 } from "../common/model.js";
-import { divergence, optimizerStep, requireFiniteWeights } from "../common/numeric.js";
+import {
+  divergence,
+  type LossCeiling,
+  optimizerStep,
+  requireFiniteWeights,
+} from "../common/numeric.js";
 import { releasing } from "../common/release.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { promptKey, requireTraining, splitEval } from "../common/split.js";
@@ -147,20 +152,21 @@ async function pairStep(
   const out = await model.forward(batch, lm ? ["rewards", "logprobs"] : ["rewards"]);
   const r = out.rewards!; // [2·nb]: chosen rows, then rejected
   const nb = pairs.length;
-  const res = REWARD_LOSSES[c.loss](
-    {
-      chosen: r.subarray(0, nb),
-      rejected: r.subarray(nb),
-      weight: pairs.map((p) => p.weight),
-      ...(c.train.use_margin ? { margin: pairs.map((p) => p.margin) } : {}),
-      ...(o.cost
-        ? {
-            chosenSign: pairs.map((p) => p.chosenSign),
-            rejectedSign: pairs.map((p) => p.rejectedSign),
-          }
-        : {}),
-    },
-    { centring: c.train.centring, labelSmoothing: c.train.label_smoothing },
+  const labels = {
+    weight: pairs.map((p) => p.weight),
+    ...(c.train.use_margin ? { margin: pairs.map((p) => p.margin) } : {}),
+    ...(o.cost
+      ? {
+          chosenSign: pairs.map((p) => p.chosenSign),
+          rejectedSign: pairs.map((p) => p.rejectedSign),
+        }
+      : {}),
+  };
+  const lossOptions = { centring: c.train.centring, labelSmoothing: c.train.label_smoothing };
+  const lossFn = REWARD_LOSSES[c.loss];
+  const res = lossFn(
+    { chosen: r.subarray(0, nb), rejected: r.subarray(nb), ...labels },
+    lossOptions,
   );
   const d = new Float64Array(2 * nb);
   d.set(res.grads.chosen!, 0);
@@ -171,7 +177,15 @@ async function pairStep(
     ...(lmTerm ? { logprobs: asModelDtype(model, lmTerm.grad) } : {}),
   });
   const loss = res.loss + (lmTerm ? c.train.lm_coef * lmTerm.loss : 0);
-  const info = optimizerStep(opt, grad, o.lr, o.place, { loss });
+  // The know-nothing model scores every response 0 (and guesses tokens uniformly).
+  const zeros = new Float64Array(nb);
+  const ceiling: LossCeiling = {
+    baseline:
+      lossFn({ chosen: zeros, rejected: zeros, ...labels }, lossOptions).loss +
+      (lmTerm ? c.train.lm_coef * Math.log(model.config.vocab) : 0),
+    rule: `the batch's ${c.loss} loss with every score 0${lmTerm ? `, plus lm_coef × ln ${model.config.vocab}` : ""}`,
+  };
+  const info = optimizerStep(opt, grad, o.lr, o.place, { loss }, { loss: ceiling });
   return {
     loss,
     ...res.metrics,

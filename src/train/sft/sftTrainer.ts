@@ -16,6 +16,7 @@ import type { TextCodec } from "../common/codec.js";
 import { TrainLoop } from "../common/loop.js";
 import {
   asModelDtype,
+  finishWithModel,
   lrAt,
   makeOptimizer,
   openModel,
@@ -23,7 +24,13 @@ import {
   saveModel,
   seqLenFor,
 } from "../common/model.js";
-import { divergence, optimizerStep, requireFiniteWeights } from "../common/numeric.js";
+import {
+  crossEntropyCeiling,
+  divergence,
+  optimizerStep,
+  requireBelowCeiling,
+  requireFiniteWeights,
+} from "../common/numeric.js";
 import { releasing } from "../common/release.js";
 import type { Metrics, TrainHooks, TrainResult } from "../common/run.js";
 import { requireTraining, splitEval } from "../common/split.js";
@@ -94,6 +101,7 @@ export async function trainSft(
       const total = c.train.steps ?? Math.max(1, Math.ceil(c.train.epochs * perEpoch));
       const loop = new TrainLoop("sft", hooks, c.run, total, c);
       const opt = makeOptimizer(model, c.optim);
+      const ceiling = crossEntropyCeiling(model.config.vocab);
 
       let batches: number[][] = [];
       let batchesEpoch = -1;
@@ -146,6 +154,7 @@ export async function trainSft(
             lrAt(c.optim, step, total),
             `sft step ${step + 1}`,
             { loss },
+            { loss: ceiling },
           );
           step += 1;
           window.loss += loss;
@@ -166,8 +175,9 @@ export async function trainSft(
           }
           if (evalRows.length > 0 && loop.due(c.run.eval_every, step)) {
             const ev = await evalLoss(model, codec, evalRows, c.train.eval_batch_size);
-            if (!Number.isFinite(ev.loss))
-              throw divergence(`sft evaluation after step ${step}`, `the eval loss is ${ev.loss}`);
+            const at = `sft evaluation after step ${step}`;
+            if (!Number.isFinite(ev.loss)) throw divergence(at, `the eval loss is ${ev.loss}`);
+            requireBelowCeiling(at, "eval loss", ev.loss, ceiling);
             last = { ...last, eval_loss: ev.loss, eval_ppl: Math.exp(ev.loss) };
             loop.record("eval", step, { eval_loss: ev.loss, eval_ppl: Math.exp(ev.loss) });
             loop.progress("eval", step, { eval_loss: ev.loss });
@@ -175,12 +185,7 @@ export async function trainSft(
           if (c.run.checkpoint_every > 0 && step % c.run.checkpoint_every === 0 && step < total)
             loop.saveCheckpoint(step, (d) => save(d, step));
         }
-        const dir = loop.finalDir;
-        if (dir && status === "completed") {
-          requireFiniteWeights(model.params, `sft step ${step}`);
-          saveModel(dir, model, codec, { step, extra: loop.stamp(step) });
-        }
-        return loop.finish(status, step, last, status === "completed" ? dir : undefined);
+        return finishWithModel(loop, model, codec, { status, step, last });
       });
     },
     () => model.dispose(),
