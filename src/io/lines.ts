@@ -9,6 +9,14 @@
  * `bad` list instead (with what could be read of it) and reading goes on, so that an import
  * with --skip-invalid can set it aside. The bytes of each chunk are checked for UTF-8 at once
  * (`isUtf8`, native); only a chunk that fails is looked at line by line.
+ *
+ * Every reader of lines reads JSON Lines, and a line of JSON may cost far more memory than its
+ * bytes: 32 MiB of `[],` is 11 million arrays, half a gigabyte once parsed, and 32 MiB of
+ * `"k1":0,` one object of 3 million keys whose table V8 allocates in one piece. Either ran the
+ * parse worker out of heap, and V8 ended the whole process ("Reached heap limit") rather than
+ * the worker. A line with more than MAX_LINE_VALUES values is therefore a bad line too,
+ * refused before it is parsed; a line needs two bytes a value, so shorter lines are not looked
+ * at.
  */
 import { isUtf8 } from "node:buffer";
 import { KeelError } from "../core/errors.js";
@@ -22,10 +30,18 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 /** How much of an over-long line a reader keeps (for a rejects file): its first bytes only. */
 export const TOO_LONG_PREFIX_BYTES = 1024;
 
+/**
+ * The most JSON values (array elements, object members, nested arrays and objects) a line may
+ * hold: ten times what the largest valid record has (three message lists of 1,000 messages),
+ * and at most some ten megabytes of parsed objects (a million was 120 MB: one object of that
+ * many keys).
+ */
+export const MAX_LINE_VALUES = 100_000;
+
 /** A line that could not be read: its index in the batch's `lines`, and why. */
 export interface BadLine {
   readonly index: number;
-  readonly reason: "too-long" | "not-utf8";
+  readonly reason: "too-long" | "not-utf8" | "too-many-values";
   readonly error: KeelError;
 }
 
@@ -34,10 +50,11 @@ export interface LineBatch {
   readonly firstLine: number;
   /**
    * The lines' text. A bad line's entry holds what could be read of it: invalid bytes decoded
-   * as U+FFFD, or only the first TOO_LONG_PREFIX_BYTES of an over-long line.
+   * as U+FFFD, or only the first TOO_LONG_PREFIX_BYTES of an over-long line or of one with too
+   * many values.
    */
   readonly lines: string[];
-  /** Lines that are not UTF-8 or are too long (only with `invalid: "report"`). */
+  /** Lines that are not UTF-8, too long or of too many values (only with `invalid: "report"`). */
   readonly bad?: readonly BadLine[];
 }
 
@@ -84,6 +101,45 @@ export async function firstNonBlankLine(
   return undefined;
 }
 
+const TOO_LONG = `line is longer than ${MAX_LINE_BYTES} bytes`;
+const TOO_MANY_VALUES = `line holds more than ${MAX_LINE_VALUES} JSON values (array elements, object members); no record needs so many, and parsing it could exhaust memory`;
+
+/**
+ * Whether `e` refused a line of which a reader keeps only the first TOO_LONG_PREFIX_BYTES
+ * (over-long, or too many values): a rejects file says that its text is cut. The error may
+ * have come from a parse worker, revived: it is known by its text.
+ */
+export function isCutLineError(e: Error): boolean {
+  return e instanceof KeelError && (e.detail === TOO_LONG || e.detail === TOO_MANY_VALUES);
+}
+
+/**
+ * Whether `buf[start, end)` holds more than MAX_LINE_VALUES values: commas, `[` and `{`
+ * outside strings. Only a line of twice as many bytes can, so others are not scanned; within
+ * a string the next quote is found natively. A line that is not JSON is counted all the same.
+ */
+function tooManyValues(buf: Buffer, start: number, end: number): boolean {
+  if (end - start < 2 * MAX_LINE_VALUES) return false;
+  let values = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0x22) {
+      // Skip the string: to the next quote not escaped by an odd number of backslashes.
+      for (;;) {
+        const q = buf.indexOf(0x22, i + 1);
+        if (q < 0 || q >= end) return false;
+        let slashes = 0;
+        while (buf[q - 1 - slashes] === 0x5c) slashes++;
+        i = q;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (c === 0x2c || c === 0x5b || c === 0x7b) {
+      if (++values > MAX_LINE_VALUES) return true;
+    }
+  }
+  return false;
+}
+
 /** What could be read of an over-long line: its first bytes, cut at a character boundary. */
 function prefixOf(buf: Buffer, start: number): string {
   let end = Math.min(buf.length, start + TOO_LONG_PREFIX_BYTES);
@@ -111,9 +167,7 @@ async function* splitLines(
   /** True while skipping the rest of an over-long line (report mode). */
   let skipping = false;
   const tooLong = (line: number) =>
-    new KeelError("KEEL_E_INVALID_RECORD", `line is longer than ${MAX_LINE_BYTES} bytes`, {
-      where: { file: path, line },
-    });
+    new KeelError("KEEL_E_INVALID_RECORD", TOO_LONG, { where: { file: path, line } });
   /** The over-long line being gathered, as a batch of its own; the rest of it is skipped. */
   const overflow = (): LineBatch => {
     const pieces: Buffer[] = [];
@@ -195,15 +249,26 @@ async function* splitLines(
     const carry = Buffer.concat(pending, pendingBytes);
     let end = carry.length;
     if (carry[end - 1] === 13) end--;
-    const batch = { firstLine: lineNo, lines: [carry.toString("utf8", 0, end)] };
     const bad = isUtf8(carry.subarray(0, end)) ? -1 : firstInvalidUtf8(carry, 0, end);
-    if (bad < 0) yield batch;
-    else {
+    if (bad >= 0) {
       const error = invalidUtf8Error(path, lineNo, bad, carry[bad]!);
       if (!report) throw error;
-      yield { ...batch, bad: [{ index: 0, reason: "not-utf8" as const, error }] };
-    }
+      const lines = [carry.toString("utf8", 0, end)];
+      yield { firstLine: lineNo, lines, bad: [{ index: 0, reason: "not-utf8" as const, error }] };
+    } else if (tooManyValues(carry, 0, end)) {
+      const error = tooManyValuesError(path, lineNo);
+      if (!report) throw error;
+      const lines = [prefixOf(carry, 0)];
+      yield { firstLine: lineNo, lines, bad: [{ index: 0, reason: "too-many-values", error }] };
+    } else yield { firstLine: lineNo, lines: [carry.toString("utf8", 0, end)] };
   }
+}
+
+function tooManyValuesError(path: string, line: number): KeelError {
+  return new KeelError("KEEL_E_TOO_LARGE", TOO_MANY_VALUES, {
+    where: { file: path, line },
+    hint: "look for a list or an object that was meant to be a string, or split the record",
+  });
 }
 
 /** Splits `buf[0, end)`, which ends with a newline, into lines numbered from `start`. */
@@ -234,11 +299,15 @@ function splitComplete(
         badLine = { index: lines.length, reason: "not-utf8", error };
       }
     }
+    if (!badLine && tooManyValues(buf, pos, stop)) {
+      const error = tooManyValuesError(path, line);
+      badLine = { index: lines.length, reason: "too-many-values", error };
+    }
     if (badLine) {
       if (!report) throw badLine.error;
       bad.push(badLine);
       lines.push(
-        badLine.reason === "too-long" ? prefixOf(buf, pos) : buf.toString("utf8", pos, stop),
+        badLine.reason === "not-utf8" ? buf.toString("utf8", pos, stop) : prefixOf(buf, pos),
       );
     } else lines.push(buf.toString("utf8", pos, stop));
     pos = nl + 1;

@@ -14,13 +14,17 @@ import type { ImportOptions } from "./registry.js";
 /**
  * The parser's heap needs little (a few batches in flight and two bounded caches); capping it
  * makes V8 collect garbage instead of growing the heap, which keeps an import's memory bounded.
- * It must still hold the longest line the reader accepts twice over (the line's text and the
- * string parsed out of it), at two bytes a character (one non-Latin-1 character makes V8 store
- * a whole string so), besides its working set: with less, a long line that the schema would
- * refuse with file:line ended the worker out of memory instead. Unused, the room costs nothing.
+ * It must still hold the longest line the reader accepts four times over, at two bytes a
+ * character (one non-Latin-1 character makes V8 store a whole string so), besides its working
+ * set: the line's text, the strings parsed out of it, and for a message list its canonical
+ * JSON (for the digest) and its stored body. With less, a long line that the schema would
+ * refuse with file:line ended the worker out of memory instead; and a valid line of 31 message
+ * contents of a million characters each, with room for two copies only, needed one large
+ * string more than the heap had, which V8 does not survive: it ended the whole process
+ * ("Reached heap limit"), not just the worker. Unused, the room costs nothing.
  */
 const WORKER_LIMITS = {
-  maxOldGenerationSizeMb: 64 + (4 * MAX_LINE_BYTES) / (1024 * 1024),
+  maxOldGenerationSizeMb: 64 + (8 * MAX_LINE_BYTES) / (1024 * 1024),
   maxYoungGenerationSizeMb: 8,
 };
 

@@ -5,7 +5,7 @@ import { KeelError, reviveKeelError } from "../../core/errors.js";
 import { startModuleWorker } from "../../core/worker.js";
 import type { TableFormat } from "../../io/formats/crowdkit.js";
 import { JsonlWriter } from "../../io/jsonl.js";
-import { countLines } from "../../io/lines.js";
+import { countLines, isCutLineError } from "../../io/lines.js";
 import { sqliteFiles } from "../../io/output-target.js";
 import { parseJudgmentsInWorker } from "../../io/parallel.js";
 import { RawLines } from "../../io/raw-lines.js";
@@ -181,7 +181,9 @@ export async function importRecords(
         if (!rejects) return;
         // A record the store refused was valid to the parser, which kept no text of it.
         const text = raw ?? (await rawLines.line(line)) ?? "";
-        await rejects.write({ line, error: error.message, raw: text });
+        // An over-long line (or one of too many values) was kept by its first bytes only.
+        const cut = isCutLineError(error) ? { raw_truncated: true } : {};
+        await rejects.write({ line, error: error.message, raw: text, ...cut });
       },
     };
     try {
