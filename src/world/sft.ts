@@ -9,7 +9,7 @@
  */
 import { KeelError } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
-import { MIN_EXPECTED_TRIGGERED } from "./backdoorDose.js";
+import { MIN_EXPECTED_TRIGGERED } from "./attackDose.js";
 import { score } from "./oracle.js";
 import { respond } from "./responses.js";
 import { pairKinds } from "./simulate.js";
@@ -72,7 +72,7 @@ function noTriggeredEval(world: World, count: number, rate: number): KeelError {
  * Triggered evaluation pairs asked for, and none drawn: each pair carries the trigger with
  * probability `triggered_rate`, so a small count × rate can draw none, and the trigger's metric
  * would have no pair to stand on. Refused on the realised count (as the backdoor's dose is,
- * src/world/backdoorDose.ts), naming both knobs.
+ * src/world/attackDose.ts), naming both knobs.
  */
 function noTriggeredDrawn(world: World, count: number, rate: number): KeelError {
   return new KeelError(

@@ -10,7 +10,7 @@ import type { Rng, Seed } from "../core/rng.js";
 import { LATEST_TIME_MS, MAX_LATENCY_MS } from "../core/schemas.js";
 import type { Choice, Judgment } from "../core/types.js";
 import { Assigner } from "./assign.js";
-import { BackdoorDose } from "./backdoorDose.js";
+import { AttackDose } from "./attackDose.js";
 import type { WorldConfig } from "./config.js";
 import { score, trueBetter } from "./oracle.js";
 import type { RaterProfile, SideTruth, SimItem } from "./raters/model.js";
@@ -266,7 +266,7 @@ export function* simulateComparisons(world: World): Generator<SimulatedCompariso
   const texts = rng.fork("responses");
   const panel = new PanelSession(world);
   const names = config.entities.names;
-  const dose = new BackdoorDose(world);
+  const dose = new AttackDose(world);
   for (let n = 0; n < c.count; n++) {
     const triggered = world.trigger.rate > 0 && pick.bernoulli(world.trigger.rate);
     const prompt = triggered ? pick.pick(trainTriggered) : pick.pick(train);

@@ -22,7 +22,7 @@ import {
   DEFAULT_RM_MAX_PENDING,
 } from "../../src/core/serving-limits.js";
 import { POLICY_PRESETS, type Policy } from "../../src/defend/config.js";
-import { MAX_LINE_BYTES, TOO_LONG_PREFIX_BYTES } from "../../src/io/lines.js";
+import { MAX_LINE_BYTES, MAX_LINE_VALUES, TOO_LONG_PREFIX_BYTES } from "../../src/io/lines.js";
 import { MAX_ANSWER_BYTES } from "../../src/providers/http/request.js";
 import { MAX_SSE_LINE } from "../../src/providers/http/sse.js";
 import { BUSY_TIMEOUT_MS } from "../../src/store/dialect.js";
@@ -218,8 +218,10 @@ describe("formats.md: the limits of a judgment's fields", () => {
     const line = claim(text, /A JSONL line may be at most (\d+ MiB)/, "the line limit");
     expect(docNumber(line)).toBe(MAX_LINE_BYTES);
     expect(text).toContain(`line is longer than ${MAX_LINE_BYTES} bytes`);
-    const kept = claim(text, /`raw` holds only its\s+first ([\d,]+) bytes/, "the rejects prefix");
+    const kept = claim(text, /kept by their first ([\d,]+)\s+bytes only/, "the rejects prefix");
     expect(docNumber(kept)).toBe(TOO_LONG_PREFIX_BYTES);
+    const values = claim(text, /a line of more than ([\d,]+) JSON\s+values/, "the values limit");
+    expect(docNumber(values)).toBe(MAX_LINE_VALUES);
   });
 });
 

@@ -115,7 +115,20 @@ const tiny = {
   ...TINY_PIPELINE,
   name: "gen",
   seed: 4,
-  world: { ...TINY_PIPELINE.world, comparisons: { count: 300 } },
+  // The candidates are under test, not an attack: at 300 comparisons (40 below) the preset's
+  // panel gives its one-rater flipper a handful of judgments, too few for each of its attacker
+  // groups to cast an adversarial vote, and a world whose attacker never attacked is refused.
+  world: {
+    ...TINY_PIPELINE.world,
+    comparisons: { count: 300 },
+    panel: {
+      size: 30,
+      raters: [
+        { type: "honest", share: 0.9 },
+        { type: "careless", share: 0.1 },
+      ],
+    },
+  },
   policy: {
     ppo: {
       ppo: { iterations: 1, epochs: 1, minibatch_size: 8 },
@@ -201,9 +214,7 @@ describe("the generate stage", () => {
     const base_url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1`;
     const config = parsePipelineConfig({
       ...tiny,
-      // At 40 comparisons the default trigger rate draws no triggered one for this seed, and a
-      // backdoor that never fired is refused: a quarter of them carry the trigger instead.
-      world: { ...tiny.world, comparisons: { count: 40 }, trigger: { rate: 0.25 } },
+      world: { ...tiny.world, comparisons: { count: 40 } },
       generate: {
         from: "provider",
         provider: { type: "openai", base_url, model: "tiny", api: "completions" },
