@@ -21,6 +21,19 @@ import type { Roster } from "./roster.js";
 
 const MAX_REJECTS = 64;
 
+/** Up to `overlap` distinct raters, in the order `add` was given them. */
+function slots(overlap: number) {
+  const chosen: number[] = [];
+  const taken = new Set<number>();
+  const add = (i: number) => {
+    if (chosen.length < overlap && !taken.has(i)) {
+      taken.add(i);
+      chosen.push(i);
+    }
+  };
+  return { chosen, taken, add };
+}
+
 export class Assigner {
   private readonly cumulative: Float64Array;
   private readonly teamOf: Int32Array;
@@ -51,14 +64,7 @@ export class Assigner {
   pick(triggered: boolean): { readonly chosen: number[]; readonly displaced: number[] } {
     const panel = this.panel();
     if (!triggered || this.roster.claims.length === 0) return { chosen: panel, displaced: [] };
-    const chosen: number[] = [];
-    const taken = new Set<number>();
-    const add = (i: number) => {
-      if (chosen.length < this.overlap && !taken.has(i)) {
-        taken.add(i);
-        chosen.push(i);
-      }
-    };
+    const { chosen, taken, add } = slots(this.overlap);
     for (const c of this.roster.claims) {
       if (chosen.length < this.overlap && this.claimRng.bernoulli(c.claim)) {
         for (const m of this.claimRng.shuffle([...c.members])) add(m);
@@ -70,14 +76,7 @@ export class Assigner {
 
   /** `overlap` distinct raters by activity, with sybil teammates joining the one drawn. */
   private panel(): number[] {
-    const chosen: number[] = [];
-    const taken = new Set<number>();
-    const add = (i: number) => {
-      if (chosen.length < this.overlap && !taken.has(i)) {
-        taken.add(i);
-        chosen.push(i);
-      }
-    };
+    const { chosen, taken, add } = slots(this.overlap);
     let rejects = 0;
     while (chosen.length < this.overlap) {
       const i = rejects < MAX_REJECTS ? this.drawOne() : this.drawUntaken(taken);
