@@ -50,6 +50,17 @@ export function isWellFormed(s: string): boolean {
   return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
+/**
+ * A length check after which, when it fails, no later check of the string runs: those are
+ * pointless on a string already refused, and WELL_FORMED's (a `u` pattern) ran out of V8's
+ * regexp stack on one of some 16 million characters that are not all Latin-1, a RangeError
+ * instead of the length error.
+ */
+function atMost(max: number) {
+  return { error: `must be at most ${max} characters`, abort: true };
+}
+const ABORT = { abort: true };
+
 /** PostgreSQL's text type cannot hold NUL (SQLite can, but a store must not depend on which). */
 const NO_NUL = /^[^\u0000]*$/;
 
@@ -57,7 +68,7 @@ const NO_NUL = /^[^\u0000]*$/;
 export function storableString(max: number) {
   return z
     .string()
-    .max(max, `must be at most ${max} characters`)
+    .max(max, atMost(max))
     .regex(NO_NUL, "must not contain NUL characters")
     .regex(WELL_FORMED, NOT_WELL_FORMED);
 }
@@ -65,7 +76,7 @@ export function storableString(max: number) {
 export const IdSchema = z
   .string()
   .min(1, "must not be empty")
-  .max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`)
+  .max(MAX_ID_CHARS, atMost(MAX_ID_CHARS))
   .regex(noControl, NO_CONTROL)
   .regex(WELL_FORMED, NOT_WELL_FORMED);
 
@@ -73,7 +84,7 @@ export const ChoiceSchema = z.enum(["a", "b", "tie"]);
 
 export const TextSchema = z
   .string()
-  .max(MAX_TEXT_CHARS, `must be at most ${MAX_TEXT_CHARS} characters`)
+  .max(MAX_TEXT_CHARS, atMost(MAX_TEXT_CHARS))
   .regex(NO_NUL, "must not contain NUL characters")
   .regex(WELL_FORMED, NOT_WELL_FORMED);
 
@@ -81,7 +92,7 @@ export const TextSchema = z
 const Name = z
   .string()
   .min(1)
-  .max(64)
+  .max(64, ABORT)
   .regex(noControl, NO_CONTROL)
   .regex(WELL_FORMED, NOT_WELL_FORMED);
 
@@ -116,7 +127,7 @@ const IsoDate = z.iso
     offset: true,
     message: "must be an ISO-8601 date-time with a time zone, such as 2026-03-01T10:00:00Z",
   })
-  .max(MAX_DATE_CHARS, `must be at most ${MAX_DATE_CHARS} characters`);
+  .max(MAX_DATE_CHARS, atMost(MAX_DATE_CHARS));
 
 export const JudgmentSchema = z.strictObject({
   comparison_id: IdSchema,
@@ -136,7 +147,10 @@ export const JudgmentSchema = z.strictObject({
 export const RaterSchema = z.strictObject({
   rater_id: IdSchema,
   attributes: z
-    .record(z.string().min(1).max(64).regex(WELL_FORMED, NOT_WELL_FORMED), storableString(256))
+    .record(
+      z.string().min(1).max(64, ABORT).regex(WELL_FORMED, NOT_WELL_FORMED),
+      storableString(256),
+    )
     .default({}),
 }) satisfies z.ZodType<Rater, unknown>;
 
@@ -165,7 +179,7 @@ export const HhRowSchema = z.strictObject({
 const Cell = z
   .string()
   .min(1, "must not be empty")
-  .max(MAX_ID_CHARS, `must be at most ${MAX_ID_CHARS} characters`)
+  .max(MAX_ID_CHARS, atMost(MAX_ID_CHARS))
   .regex(noControl, NO_CONTROL)
   .regex(WELL_FORMED, NOT_WELL_FORMED);
 

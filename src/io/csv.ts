@@ -9,9 +9,10 @@
 import { parse } from "csv-parse";
 import { KeelError } from "../core/errors.js";
 import { quote } from "../core/issue-messages.js";
+import { headUnits } from "../core/printable.js";
 import type { Parsed } from "../core/types.js";
 import { openInput } from "./files.js";
-import { MAX_LINE_BYTES } from "./lines.js";
+import { MAX_LINE_BYTES, TOO_LONG_PREFIX_BYTES } from "./lines.js";
 import { type InvalidLine, Utf8Check } from "./utf8.js";
 
 /**
@@ -38,6 +39,17 @@ const QUOTED_FIELD_ERRORS = new Set([
  * one record the parse ends (no row has a reason to hold so many).
  */
 export const MAX_STRAY_QUOTES = 16;
+
+/**
+ * The most fields a record may have. csv-parse builds a record's array of fields before anything
+ * sees it, and counts only their characters against MAX_RECORD_BYTES: 32 MiB of commas is one
+ * record of 33 million empty fields, which ended the whole process out of heap ("Reached heap
+ * limit"). Told to (`ignore_last_delimiters`), it stops splitting a record at its field
+ * MAX_RECORD_FIELDS + 1, which then holds the rest of the line as text; a record that has such
+ * a field is set aside. No keel table has more than five columns (an index column and four), so
+ * a row of a few columns too many is still told how many it has.
+ */
+export const MAX_RECORD_FIELDS = 1_000;
 
 export interface CsvColumns {
   readonly required: readonly string[];
@@ -68,6 +80,7 @@ export async function* parseCsvBatches<T>(
       bom: true,
       info: true,
       max_record_size: MAX_RECORD_BYTES,
+      ignore_last_delimiters: MAX_RECORD_FIELDS + 1,
       on_record: (item, context) => {
         // With `info`, the item is `{ record, info }`. `bytes` is the offset just past the
         // record (and its line end, if it has one).
@@ -85,6 +98,21 @@ export async function* parseCsvBatches<T>(
         const parserLine = (err as { lines?: number } | undefined)?.lines ?? 0;
         const told = parserLine - shift;
         const line = Math.min(Math.max(lastRecordLine + 1, told), utf8.lastLine);
+        // The field past the last one split holds the rest of the line, so its quotes are not
+        // the field's own: the record has too many fields, and that is what is said.
+        const inRest = (err as { index?: number } | undefined)?.index === MAX_RECORD_FIELDS;
+        if (inRest && err?.code === "INVALID_OPENING_QUOTE") {
+          // Set aside once, however many quotes the rest holds.
+          if (parserLine === strayLine) return undefined;
+          strayLine = parserLine;
+          skipped.push({ ok: false, line, raw: "", error: tooManyFieldsError(path, line) });
+          return undefined;
+        }
+        if (inRest && err?.code !== undefined && QUOTED_FIELD_ERRORS.has(err.code)) {
+          // The rest starts with a quoted field: the parser is left inside it (see below).
+          fatal = tooManyFieldsError(path, lastRecordLine + 1, "quoted");
+          throw fatal;
+        }
         if (err?.code === "INVALID_OPENING_QUOTE") {
           // A field is never quoted after its start: each further quote is the same record's.
           if (parserLine === strayLine) {
@@ -160,6 +188,17 @@ export async function* parseCsvBatches<T>(
       if (before > 0) batch.push(...skipped.splice(0, before));
       const unreadable = invalidIn(utf8.invalid, prevEnd + 1, line);
       prevEnd = line;
+      if (record.length > MAX_RECORD_FIELDS) {
+        const error = unreadable ?? tooManyFieldsError(path, line);
+        if (header === undefined) throw error;
+        // Kept by its first bytes, as an over-long line is (marked raw_truncated in a rejects file).
+        const raw = headUnits(
+          record.slice(0, TOO_LONG_PREFIX_BYTES).join(","),
+          TOO_LONG_PREFIX_BYTES,
+        );
+        batch.push({ ok: false, line, raw, error });
+        continue;
+      }
       if (header === undefined) {
         if (unreadable) throw unreadable;
         // The header row was set aside (a stray quote): this row is data, not the header.
@@ -210,6 +249,33 @@ export async function* parseCsvBatches<T>(
     });
   }
   if (batch.length > 0) yield batch;
+}
+
+const TOO_MANY_FIELDS = `CSV record has more than ${MAX_RECORD_FIELDS} fields; no table needs so many, and reading them all could exhaust memory`;
+
+/**
+ * Whether `e` set aside a record of too many fields, whose text a rejects file keeps by its
+ * first TOO_LONG_PREFIX_BYTES only (it can be a whole 32 MiB line). Known by its text, as an
+ * error revived from a parse worker is.
+ */
+export function isTooManyFieldsError(e: Error): boolean {
+  return e instanceof KeelError && e.detail === TOO_MANY_FIELDS;
+}
+
+/**
+ * A record of more than MAX_RECORD_FIELDS fields. One whose rest holds a quoted field
+ * (`quoted`) leaves the parser inside that field, as any misplaced quote does: the rows after it
+ * cannot be told apart, and the import stops.
+ */
+function tooManyFieldsError(file: string, line: number, quoted?: "quoted"): KeelError {
+  const message =
+    quoted === undefined
+      ? TOO_MANY_FIELDS
+      : `the CSV record that starts here has more than ${MAX_RECORD_FIELDS} fields; the rest of its line, read as one field, starts with a quote that the parser does not leave: the rows after it cannot be told apart, so nothing is imported (--skip-invalid included)`;
+  return new KeelError("KEEL_E_TOO_LARGE", message, {
+    where: { file, line },
+    hint: 'look for a wrong delimiter, or for commas in a field that was meant to be quoted: "a,b"',
+  });
 }
 
 const VALUE_IS = ", value is ";

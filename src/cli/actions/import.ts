@@ -3,6 +3,7 @@
 import { rm } from "node:fs/promises";
 import { KeelError, reviveKeelError } from "../../core/errors.js";
 import { startModuleWorker } from "../../core/worker.js";
+import { isTooManyFieldsError } from "../../io/csv.js";
 import type { TableFormat } from "../../io/formats/crowdkit.js";
 import { JsonlWriter } from "../../io/jsonl.js";
 import { countLines, isCutLineError } from "../../io/lines.js";
@@ -181,8 +182,9 @@ export async function importRecords(
         if (!rejects) return;
         // A record the store refused was valid to the parser, which kept no text of it.
         const text = raw ?? (await rawLines.line(line)) ?? "";
-        // An over-long line (or one of too many values) was kept by its first bytes only.
-        const cut = isCutLineError(error) ? { raw_truncated: true } : {};
+        // An over-long line (or one of too many values or fields) was kept by its first bytes.
+        const cut =
+          isCutLineError(error) || isTooManyFieldsError(error) ? { raw_truncated: true } : {};
         await rejects.write({ line, error: error.message, raw: text, ...cut });
       },
     };

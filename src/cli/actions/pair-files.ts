@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { KeelError, type Where } from "../../core/errors.js";
 import { textLines } from "../../core/files.js";
-import { NOT_WELL_FORMED, parseRecord, WELL_FORMED } from "../../core/schemas.js";
+import { isWellFormed, NOT_WELL_FORMED, parseRecord } from "../../core/schemas.js";
 import type { Judgment, PreferencePair } from "../../core/types.js";
 import { CleanPlan, textsDigest } from "../../defend/clean.js";
 import { checkAuditFormat, parseAuditComparison } from "../../defend/json.js";
@@ -69,7 +69,7 @@ function firstLine(file: string): string {
  * A text to train or score on: no lone UTF-16 surrogate (JSON may spell one, `"\ud800"`; the
  * tokenizer would read it as U+FFFD, a text the file does not hold), as every import refuses.
  */
-export const RowText = z.string().regex(WELL_FORMED, NOT_WELL_FORMED);
+export const RowText = z.string().refine(isWellFormed, NOT_WELL_FORMED);
 
 export const PairRowSchema = z.object({
   prompt: RowText,
