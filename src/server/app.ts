@@ -29,6 +29,7 @@ import {
 import { errorHandler, registerErrors } from "./http/errors.js";
 import { healthRoutes } from "./http/health.js";
 import { logWhenSent, OneLinePerRequest, requestForLog } from "./http/log.js";
+import { allowedMethods, methodNotAllowed } from "./http/methods.js";
 import { collectRoutes, openApiDocument } from "./http/openapi.js";
 import { LIMIT } from "./http/schema.js";
 import { registerSecurityHeaders, setSecurityHeaders } from "./http/security.js";
@@ -185,14 +186,19 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
     );
     if (options.webRoot !== null) await app.register(staticRoutes(options.webRoot));
     else {
-      app.setNotFoundHandler(async (req, reply) =>
-        reply.status(404).send({
+      app.setNotFoundHandler(async (req, reply) => {
+        const allowed = allowedMethods(app, req);
+        if (allowed.length > 0) {
+          const message = methodNotAllowed(req, reply, allowed);
+          return reply.send({ error: { code: "KEEL_E_INVALID_RECORD", message } });
+        }
+        return reply.status(404).send({
           error: {
             code: "KEEL_E_NOT_FOUND",
             message: `no route ${req.method} ${req.url.split("?")[0]}`,
           },
-        }),
-      );
+        });
+      });
     }
     const sweeps = [
       periodic(options.auditIntervalMs, app.log, "audit sweep failed", async () => {

@@ -25,6 +25,7 @@ import { DEFAULT_MAX_PENDING } from "../../core/serving-limits.js";
 import type { GenerationProvider } from "../../providers/types.js";
 import { clientErrorAs, registerClosing, requestTimeouts } from "../http/connections.js";
 import { jsonBodiesOnly, tooLargeMessage, unsupportedMediaType } from "../http/errors.js";
+import { allowedMethods, methodNotAllowed } from "../http/methods.js";
 import { admitInto, PendingLimit } from "../limits/pending.js";
 import { chatCompletions, textCompletions } from "./completions.js";
 import { completionKit } from "./generate.js";
@@ -107,15 +108,21 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
   registerClosing(app, openAiErrorBody);
   jsonBodiesOnly(app);
   app.setErrorHandler(answerError);
-  app.setNotFoundHandler((req, reply) =>
-    reply
+  const notFound = (req: FastifyRequest, reply: FastifyReply) => {
+    const allowed = allowedMethods(app, req);
+    if (allowed.length > 0) {
+      const message = methodNotAllowed(req, reply, allowed);
+      return reply.send(openAiErrorBody("KEEL_E_INVALID_RECORD", message, 405));
+    }
+    return reply
       .status(404)
       .send(
         openAiError(
           new KeelError("KEEL_E_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`),
         ),
-      ),
-  );
+      );
+  };
+  app.setNotFoundHandler(notFound);
   app.addHook("onRequest", async (req) => {
     // The route, not the URL: "/healthz?probe=1" is the health check too.
     if (!keyDigest || req.routeOptions.url === "/healthz") return;
@@ -129,6 +136,10 @@ export async function buildModelApp(o: ModelAppOptions): Promise<FastifyInstance
         "missing or wrong API key (Authorization: Bearer …)",
       );
   });
+
+  // After the API key: answered before the body is read, which the not-found route would read
+  // and parse up to the server's body limit (its own routes cap theirs).
+  app.addHook("onRequest", async (req, reply) => (req.is404 ? notFound(req, reply) : undefined));
 
   /** Completion requests past `maxPending` are refused at once, before their bodies are read. */
   const admit = admitInto(

@@ -52,6 +52,7 @@ import { MAX_TIMER_MS } from "../../providers/http/retry.js";
 import { asKeelError, type RewardItem } from "../../providers/types.js";
 import { clientError, registerClosing, requestTimeouts } from "../http/connections.js";
 import { jsonBodiesOnly, tooLargeMessage, unsupportedMediaType } from "../http/errors.js";
+import { allowedMethods, methodNotAllowed } from "../http/methods.js";
 import { admitInto, PendingLimit } from "../limits/pending.js";
 import { Batcher, QueueFullError } from "./batcher.js";
 import type { CombinedScorer, ScoredItem } from "./scorer.js";
@@ -338,12 +339,18 @@ export async function buildRewardApp(
   registerClosing(app);
   jsonBodiesOnly(app);
   app.setErrorHandler(answerError);
-  app.setNotFoundHandler((req, reply) => {
+  const notFound = (req: FastifyRequest, reply: FastifyReply) => {
+    const allowed = allowedMethods(app, req);
+    if (allowed.length > 0) {
+      const message = methodNotAllowed(req, reply, allowed);
+      return reply.send({ error: { code: "KEEL_E_INVALID_RECORD", message } });
+    }
     const e = new KeelError("KEEL_E_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`, {
       hint: "POST /get_reward, GET /healthz",
     });
     return reply.status(e.httpStatus).send({ error: e.toJSON() });
-  });
+  };
+  app.setNotFoundHandler(notFound);
   app.addHook("onRequest", async (req) => {
     // The route, not the URL: "/healthz?probe=1" is the health check too.
     if (!keyDigest || req.routeOptions.url === "/healthz") return;
@@ -357,6 +364,10 @@ export async function buildRewardApp(
         "missing or wrong API key (Authorization: Bearer …)",
       );
   });
+
+  // After the API key, and before the body is read: the not-found route would read and parse it
+  // up to the body limit (64 MiB by default), outside the `maxPending` bound on bodies held.
+  app.addHook("onRequest", async (req, reply) => (req.is404 ? notFound(req, reply) : undefined));
 
   // Open to anyone even with an API key: the scorer's id (which names the model's path on
   // this machine) only without one.

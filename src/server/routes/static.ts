@@ -1,12 +1,14 @@
 /**
  * The built web app (web/dist): its files, and index.html for any other non-API GET so that
- * client-side routes (/rate/…, /admin/…, /invite/…) load the app.
+ * client-side routes (/rate/…, /admin/…, /invite/…) load the app. A path that routes serve
+ * with other methods only is answered 405 (http/methods.ts), a GET to it included.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 import { KeelError } from "../../core/errors.js";
+import { allowedMethods, methodNotAllowed } from "../http/methods.js";
 
 export function staticRoutes(root: string) {
   const index = join(root, "index.html");
@@ -29,6 +31,12 @@ export function staticRoutes(root: string) {
       config: { access: "public", hidden: true },
     } as Parameters<typeof fastifyStatic>[1]);
     app.setNotFoundHandler({}, async (req, reply) => {
+      // Before the app's own pages: a GET to a path only other methods serve is refused.
+      const allowed = allowedMethods(app, req);
+      if (allowed.length > 0) {
+        const message = methodNotAllowed(req, reply, allowed);
+        return reply.send({ error: { code: "KEEL_E_INVALID_RECORD", message } });
+      }
       if (req.method === "GET" && !req.url.startsWith("/api/") && !req.url.startsWith("/openapi")) {
         return reply
           .type("text/html; charset=utf-8")
