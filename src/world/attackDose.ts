@@ -73,7 +73,7 @@ export class AttackDose {
     const counts = groupCounts(world.config);
     this.groups = world.config.panel.raters.flatMap((g, index) => {
       // A group of no raters or at rate 0 (a sweep's control) attacks nowhere by design.
-      if (!this.tracks(g.type) || counts[index] === 0 || !("rate" in g) || g.rate === 0) return [];
+      if (!ADVERSARIAL[g.type] || counts[index] === 0 || !("rate" in g) || g.rate === 0) return [];
       const name = `${g.type}#${index}`;
       const clockOf = new Map<string, string>();
       for (const r of world.roster.raters) {
@@ -95,11 +95,6 @@ export class AttackDose {
       for (const id of clockOf.keys()) this.groupOf.set(id, t);
       return [t];
     });
-  }
-
-  /** Whether groups of this type are checked. */
-  protected tracks(type: RaterType): boolean {
-    return ADVERSARIAL[type];
   }
 
   add(sim: SimulatedComparison): void {
