@@ -221,7 +221,7 @@ export function fuzzRoutes(ops: readonly RouteOp[], served: ReadonlySet<string>)
     }
   });
 
-  it("answers a method a route does not serve with 404 in keel's error shape", async () => {
+  it("answers a method a route does not serve with 405 and Allow in keel's error shape", async () => {
     k = await keelFuzz();
     const fx = k;
     for (const op of ops) {
@@ -239,7 +239,16 @@ export function fuzzRoutes(ops: readonly RouteOp[], served: ReadonlySet<string>)
           url: urlOf(op, c.params, ""),
           headers: fx.callers.admin!,
         });
-        expect(r.statusCode, `${method} ${op.url}: ${r.body}`).toBe(404);
+        // The path is served, with other methods: 405 naming them (RFC 9110), not 404.
+        expect(r.statusCode, `${method} ${op.url}: ${r.body}`).toBe(405);
+        expect(r.json().error.code).toBe("KEEL_E_INVALID_RECORD");
+        const allow = String(r.headers.allow).split(", ");
+        expect(allow).not.toContain(method);
+        const expected = ["DELETE", "GET", "PATCH", "POST", "PUT"].filter((m) =>
+          served.has(shapeOf(m, op.url)),
+        );
+        if (expected.includes("GET")) expected.push("HEAD");
+        expect(allow, `${method} ${op.url}`).toEqual(expected.sort());
         await sendCase(fx, op, c);
       }
     }
