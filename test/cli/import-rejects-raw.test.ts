@@ -4,15 +4,15 @@
  * does not take that start for the line; a line kept whole has no such field. Every line of
  * the file stays one JSON object.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MAX_LINE_BYTES, TOO_LONG_PREFIX_BYTES } from "../../src/io/lines.js";
 import { runCli } from "../helpers/cli.js";
+import { initedStore } from "../helpers/import-store.js";
 import { tempDir } from "../helpers/stores.js";
 
 const root = tempDir("keel-rejects-raw-");
-let n = 0;
 
 const judgment = (id: string, prompt: string, choice = "a") =>
   JSON.stringify({
@@ -27,10 +27,7 @@ const judgment = (id: string, prompt: string, choice = "a") =>
 describe("the rejects file's raw text", () => {
   for (const parallel of [true, false]) {
     it(`marks a cut line and only that one${parallel ? "" : " (--no-parallel)"}`, async () => {
-      const dir = join(root, `d${n++}`);
-      mkdirSync(dir);
-      const db = join(dir, "k.db");
-      expect((await runCli(["init", "--db", db, "-q"])).code).toBe(0);
+      const { dir, db } = await initedStore(root);
       // Line 2 is over the cap; line 3 is invalid but short; line 4 is invalid and longer
       // than the kept prefix, but within the cap, so it is kept whole.
       const long = judgment("c2", "é".repeat(MAX_LINE_BYTES / 2));

@@ -11,12 +11,11 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Judgment } from "../../src/core/types.js";
 import { MAX_RECORD_FIELDS, parseCsvBatches } from "../../src/io/csv.js";
 import { TOO_LONG_PREFIX_BYTES } from "../../src/io/lines.js";
-import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { collect } from "../helpers/data.js";
+import { initedStore, storedJudgments } from "../helpers/import-store.js";
 import { tempDir } from "../helpers/stores.js";
 
 const root = tempDir("keel-csv-fields-");
@@ -96,29 +95,14 @@ describe("a CSV record of too many fields", () => {
   });
 });
 
-async function setup(): Promise<{ dir: string; db: string }> {
-  const dir = join(root, `d${n++}`);
-  const db = join(dir, "k.db");
-  mkdirSync(dir);
-  expect((await runCli(["init", "--db", db, "-q"])).code).toBe(0);
-  return { dir, db };
-}
-
 async function storedRaters(db: string): Promise<string[]> {
-  const store = await openStore(db);
-  try {
-    const out: Judgment[] = [];
-    for await (const j of store.judgments()) out.push(j);
-    return out.map((j) => j.rater_id);
-  } finally {
-    await store.close();
-  }
+  return (await storedJudgments(db)).map((j) => j.rater_id);
 }
 
 describe("keel import of a crowd-kit table with a row of a million fields", () => {
   for (const parallel of [true, false]) {
     it(`stops${parallel ? "" : " with --no-parallel"} with nothing imported, or sets the row aside`, async () => {
-      const { dir, db } = await setup();
+      const { dir, db } = await initedStore(root);
       const input = join(dir, "in.csv");
       writeFileSync(input, `${HEADER}w1,a,b,a\n${wide(1_000_000)}\nw3,c,d,d\n`);
       const mode = parallel ? [] : ["--no-parallel"];

@@ -11,11 +11,10 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Judgment } from "../../src/core/types.js";
 import { MAX_LINE_VALUES, readLineBatches, TOO_LONG_PREFIX_BYTES } from "../../src/io/lines.js";
-import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { collect } from "../helpers/data.js";
+import { initedStore, storedJudgments } from "../helpers/import-store.js";
 import { tempDir } from "../helpers/stores.js";
 
 const root = tempDir("keel-line-values-");
@@ -34,23 +33,8 @@ function file(text: string): string {
   return path;
 }
 
-async function setup(): Promise<{ dir: string; db: string }> {
-  const dir = join(root, `d${n++}`);
-  const db = join(dir, "k.db");
-  mkdirSync(dir);
-  expect((await runCli(["init", "--db", db, "-q"])).code).toBe(0);
-  return { dir, db };
-}
-
 async function storedIds(db: string): Promise<string[]> {
-  const store = await openStore(db);
-  try {
-    const out: Judgment[] = [];
-    for await (const j of store.judgments()) out.push(j);
-    return out.map((j) => j.comparison_id);
-  } finally {
-    await store.close();
-  }
+  return (await storedJudgments(db)).map((j) => j.comparison_id);
 }
 
 describe("a line of too many JSON values", () => {
@@ -101,7 +85,7 @@ describe("a line of too many JSON values", () => {
 
   for (const parallel of [true, false]) {
     it(`stops keel import${parallel ? "" : " --no-parallel"} with nothing imported, or is set aside`, async () => {
-      const { dir, db } = await setup();
+      const { dir, db } = await initedStore(root);
       const input = join(dir, "in.jsonl");
       writeFileSync(input, `${judgment("c1")}\n${manyValues("c2", 200_000)}\n${judgment("c3")}\n`);
       const mode = parallel ? [] : ["--no-parallel"];

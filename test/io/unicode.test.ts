@@ -21,34 +21,13 @@ import { readLineBatches } from "../../src/io/lines.js";
 import { readPromptFile } from "../../src/io/prompts.js";
 import { importFormat } from "../../src/io/registry.js";
 import { Utf8Check } from "../../src/io/utf8.js";
-import { openStore } from "../../src/store/store.js";
 import { runCli } from "../helpers/cli.js";
 import { collect, fixedClock } from "../helpers/data.js";
+import { initedStore, storedJudgments } from "../helpers/import-store.js";
 import { fakeStdin } from "../helpers/stdin.js";
 import { dialectFixtures, tempDir } from "../helpers/stores.js";
 
 const root = tempDir("keel-unicode-");
-let n = 0;
-
-/** A fresh directory with an empty store. */
-async function setup(): Promise<{ dir: string; db: string }> {
-  const dir = join(root, `d${n++}`);
-  const db = join(dir, "k.db");
-  mkdirSync(dir);
-  expect((await runCli(["init", "--db", db, "-q"])).code).toBe(0);
-  return { dir, db };
-}
-
-async function storedJudgments(db: string): Promise<Judgment[]> {
-  const store = await openStore(db);
-  try {
-    const out: Judgment[] = [];
-    for await (const j of store.judgments()) out.push(j);
-    return out;
-  } finally {
-    await store.close();
-  }
-}
 
 describe("CSV line numbers", () => {
   /**
@@ -62,7 +41,7 @@ describe("CSV line numbers", () => {
   ]);
 
   it("count lines as every reader does, one per \\n, past quoted \\r\\n and \\r", async () => {
-    const { dir } = await setup();
+    const { dir } = await initedStore(root);
     const p = join(dir, "pairs.csv");
     writeFileSync(p, file);
     const parsed = (await collect(parsePairwiseBatches(p))).flat();
@@ -75,7 +54,7 @@ describe("CSV line numbers", () => {
   });
 
   it("charge invalid UTF-8 to its own row: --skip-invalid never stores U+FFFD", async () => {
-    const { dir, db } = await setup();
+    const { dir, db } = await initedStore(root);
     writeFileSync(join(dir, "pairs.csv"), file);
     const rejects = join(dir, "rej.jsonl");
     const r = await runCli([
@@ -115,7 +94,7 @@ describe("CSV line numbers", () => {
   });
 
   it("place a malformed record after a quoted \\r\\n at its own line", async () => {
-    const { dir } = await setup();
+    const { dir } = await initedStore(root);
     const p = join(dir, "pairs.csv");
     // A quote inside an unquoted field: the row is set aside, the next one read.
     writeFileSync(p, 'worker,left,right,label\r\nw1,"a\r\nb",y,y\r\nw2,x"y,z,w\r\nw3,c,d,c\r\n');
@@ -159,7 +138,7 @@ describe("a byte-order mark", () => {
 
 describe("prompt files", () => {
   it("refuse a lone surrogate at its line: it has no UTF-8 form to tokenize or send", async () => {
-    const { dir } = await setup();
+    const { dir } = await initedStore(root);
     const p = join(dir, "prompts.jsonl");
     writeFileSync(p, '"caf\u00e9 \ud835\udd18"\n{"prompt":"x\\ud800y"}\n');
     await expect(readPromptFile(p)).rejects.toThrow(
