@@ -29,7 +29,7 @@ import {
 import { errorHandler, registerErrors } from "./http/errors.js";
 import { healthRoutes } from "./http/health.js";
 import { logWhenSent, OneLinePerRequest, requestForLog } from "./http/log.js";
-import { allowedMethods, methodNotAllowed } from "./http/methods.js";
+import { allowedMethods, keelMethodNotAllowed } from "./http/methods.js";
 import { collectRoutes, openApiDocument } from "./http/openapi.js";
 import { LIMIT } from "./http/schema.js";
 import { registerSecurityHeaders, setSecurityHeaders } from "./http/security.js";
@@ -189,8 +189,7 @@ export async function buildApp(store: FeedbackStore, raw: BuildOptions = {}): Pr
       app.setNotFoundHandler(async (req, reply) => {
         const allowed = allowedMethods(app, req);
         if (allowed.length > 0) {
-          const message = methodNotAllowed(req, reply, allowed);
-          return reply.send({ error: { code: "KEEL_E_INVALID_RECORD", message } });
+          return reply.send(keelMethodNotAllowed(req, reply, allowed));
         }
         return reply.status(404).send({
           error: {

@@ -21,6 +21,17 @@ export function allowedMethods(app: FastifyInstance, req: FastifyRequest): strin
   return allowed.includes(req.method) ? [] : allowed.sort();
 }
 
+/** The 405 in keel's error shape (`keel serve`, `keel serve-rm`), status and `Allow` set. */
+export function keelMethodNotAllowed(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  allowed: readonly string[],
+): { error: { code: "KEEL_E_INVALID_RECORD"; message: string } } {
+  return {
+    error: { code: "KEEL_E_INVALID_RECORD", message: methodNotAllowed(req, reply, allowed) },
+  };
+}
+
 /** Sets the 405 status and its `Allow` header; returns the message for the server's body. */
 export function methodNotAllowed(
   req: FastifyRequest,

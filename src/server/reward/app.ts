@@ -52,7 +52,7 @@ import { MAX_TIMER_MS } from "../../providers/http/retry.js";
 import { asKeelError, type RewardItem } from "../../providers/types.js";
 import { clientError, registerClosing, requestTimeouts } from "../http/connections.js";
 import { jsonBodiesOnly, tooLargeMessage, unsupportedMediaType } from "../http/errors.js";
-import { allowedMethods, methodNotAllowed } from "../http/methods.js";
+import { allowedMethods, keelMethodNotAllowed } from "../http/methods.js";
 import { admitInto, PendingLimit } from "../limits/pending.js";
 import { Batcher, QueueFullError } from "./batcher.js";
 import type { CombinedScorer, ScoredItem } from "./scorer.js";
@@ -342,8 +342,7 @@ export async function buildRewardApp(
   const notFound = (req: FastifyRequest, reply: FastifyReply) => {
     const allowed = allowedMethods(app, req);
     if (allowed.length > 0) {
-      const message = methodNotAllowed(req, reply, allowed);
-      return reply.send({ error: { code: "KEEL_E_INVALID_RECORD", message } });
+      return reply.send(keelMethodNotAllowed(req, reply, allowed));
     }
     const e = new KeelError("KEEL_E_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`, {
       hint: "POST /get_reward, GET /healthz",

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 import { KeelError } from "../../core/errors.js";
-import { allowedMethods, methodNotAllowed } from "../http/methods.js";
+import { allowedMethods, keelMethodNotAllowed } from "../http/methods.js";
 
 export function staticRoutes(root: string) {
   const index = join(root, "index.html");
@@ -34,8 +34,7 @@ export function staticRoutes(root: string) {
       // Before the app's own pages: a GET to a path only other methods serve is refused.
       const allowed = allowedMethods(app, req);
       if (allowed.length > 0) {
-        const message = methodNotAllowed(req, reply, allowed);
-        return reply.send({ error: { code: "KEEL_E_INVALID_RECORD", message } });
+        return reply.send(keelMethodNotAllowed(req, reply, allowed));
       }
       if (req.method === "GET" && !req.url.startsWith("/api/") && !req.url.startsWith("/openapi")) {
         return reply
