@@ -52,14 +52,20 @@ function auditAs(fx: Fixture, fake: AuditResult): void {
 describe("the admin API's numbers", () => {
   it("sends null, not a failed request, for an audit's NaN or infinite rater scores", async () => {
     const { f: fx, real } = await judged();
+    // Finite figures first, set here: the real audit's reliability of a rater none of whose three
+    // judgments met gold or another rater is null (not measured), which depends on the draw.
+    auditAs(fx, {
+      ...real,
+      raters: real.raters.map((r) => ({ ...r, reliability: 0.75, suspicion: 0.25 })),
+    });
     const before = await call(fx, fx.actors.reviewer, "GET", "/api/projects/p1/raters");
     expect(before.statusCode).toBe(200);
     const rater = (b: typeof before) =>
       json<{ raters: { login: string; reliability: unknown; suspicion: unknown }[] }>(
         b,
       ).raters.find((r) => r.login === "rater")!;
-    expect(typeof rater(before).reliability).toBe("number");
-    expect(typeof rater(before).suspicion).toBe("number");
+    expect(rater(before).reliability).toBe(0.75);
+    expect(rater(before).suspicion).toBe(0.25);
 
     auditAs(fx, {
       ...real,
